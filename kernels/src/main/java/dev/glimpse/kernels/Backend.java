@@ -1,0 +1,122 @@
+package dev.glimpse.kernels;
+
+import java.util.List;
+
+/**
+ * The operations transformer inference needs, on one device. Every model in Glimpse runs on this
+ * interface; nothing above it knows whether it runs on the CPU or a GPU.
+ *
+ * <p>Conventions: activations are F32 unless said otherwise; weights may be F32, F16 or BF16 and
+ * accumulate in F32. Outputs are passed in (allocated once and reused by the caller) and must not
+ * alias inputs unless an operation says so. Inputs may be non-contiguous views; outputs are
+ * contiguous. "Rows" are all leading dimensions flattened; "last dim" is the innermost axis.
+ * Shape or dtype mismatches throw {@link TensorException}.
+ */
+public interface Backend extends AutoCloseable {
+
+    String name();
+
+    Device device();
+
+    // ------------------------------------------------------------------ memory
+
+    /** A zero-filled tensor on this backend's device, owned by the caller (close it). */
+    Tensor allocate(DType dtype, int... shape);
+
+    /** A tensor on this device holding the same values as {@code host} (may return it as is). */
+    Tensor upload(Tensor host);
+
+    /** A host tensor holding the same values as {@code tensor} (may return it as is). */
+    Tensor download(Tensor tensor);
+
+    /** Copies {@code src} into {@code dst} of the same shape, converting dtype if they differ. */
+    void copy(Tensor src, Tensor dst);
+
+    // ------------------------------------------------------------------ linear algebra
+
+    /**
+     * {@code out[m, n] = sum_k x[m, k] * w[n, k] + bias[n]}: an HF {@code nn.Linear} with weight
+     * layout [out_features, in_features]. x and out F32 [.., in] / [.., out] (leading dims are
+     * rows); w F32, F16 or BF16; bias null or F32/F16/BF16 [out].
+     */
+    void linear(Tensor x, Tensor w, Tensor bias, Tensor out);
+
+    /**
+     * {@code out[b] = alpha * a[b] @ op(bm[b])} with op = transpose when {@code transposeB}; all F32,
+     * rank 3: a [B, M, K], bm [B, K, N] or [B, N, K], out [B, M, N].
+     */
+    void batchedMatmul(Tensor a, Tensor bm, boolean transposeB, float alpha, Tensor out);
+
+    // ------------------------------------------------------------------ elementwise
+
+    /** out = a + b; b has a's shape or a suffix of it (broadcast over leading dims). */
+    void add(Tensor a, Tensor b, Tensor out);
+
+    /** out = a * b; b has a's shape or a suffix of it (broadcast over leading dims). */
+    void mul(Tensor a, Tensor b, Tensor out);
+
+    /** out = a * s. out may be a. */
+    void scale(Tensor a, float s, Tensor out);
+
+    /** out = f(x). out may be x. */
+    void activation(Activation f, Tensor x, Tensor out);
+
+    /** out = f(gate) * up: the gated MLP of Llama/Qwen2 (SwiGLU when f is SiLU). */
+    void gatedActivation(Activation f, Tensor gate, Tensor up, Tensor out);
+
+    // ------------------------------------------------------------------ normalisation (last dim)
+
+    /** Softmax over the last dim, computed stably (max subtracted). out may be x. */
+    void softmax(Tensor x, Tensor out);
+
+    /** LayerNorm over the last dim: (x - mean) / sqrt(var + eps) * gamma + beta (biased var). */
+    void layerNorm(Tensor x, Tensor gamma, Tensor beta, float eps, Tensor out);
+
+    /** RMSNorm as Llama: x * rsqrt(mean(x^2) + eps) * gamma, computed in F32. */
+    void rmsNorm(Tensor x, Tensor gamma, float eps, Tensor out);
+
+    /** out[..] = L2 norm of x over the last dim (e.g. per-head attention-output norms). */
+    void l2Norm(Tensor x, Tensor out);
+
+    // ------------------------------------------------------------------ positions and attention
+
+    /**
+     * Rotary position embedding, HF "rotate_half" layout: x [T, H, D]; cos, sin [T, R/2] for the
+     * first R <= D dims of every head (R = D for Llama/Qwen2); dims past R pass through.
+     * For i < R/2: out_i = x_i cos_i - x_{i+R/2} sin_i, out_{i+R/2} = x_{i+R/2} cos_i + x_i sin_i.
+     * out may be x.
+     */
+    void rope(Tensor x, Tensor cos, Tensor sin, Tensor out);
+
+    /**
+     * Scaled dot-product attention with grouped heads. q [T, Hq, D]; k, v [S, Hkv, D] with
+     * Hq % Hkv == 0 (query head h reads kv head h / (Hq / Hkv)); out [T, Hq, D].
+     * probs = softmax(scale * q k^T + mask); out = probs v. {@code capture} may be null.
+     */
+    void attention(Tensor q, Tensor k, Tensor v, AttentionMask mask, float scale, Tensor out,
+                   AttentionCapture capture);
+
+    // ------------------------------------------------------------------ indexing and selection
+
+    /** out[t] = table[ids[t]] converted to F32; table [V, D] any float dtype; out [T, D]. */
+    void embedding(Tensor table, int[] ids, Tensor out);
+
+    /** out[i] = x[rows[i]] along dim 0 (index-select); out has x's shape with dim 0 = rows.length. */
+    void gatherRows(Tensor x, int[] rows, Tensor out);
+
+    /** Concatenation along {@code axis}; out's shape is the parts' with that axis summed. */
+    void concat(int axis, List<Tensor> parts, Tensor out);
+
+    /** Index of the largest value of each row of x [rows, n] (first index on ties). */
+    int[] argmax(Tensor x);
+
+    /**
+     * The k largest values of each row of scores [rows, n] and their indices, in O(n) per row
+     * (selection, never a full sort). Ties keep the lower index; NaN counts as smaller than any
+     * number. k must be in [0, n].
+     */
+    TopK topK(Tensor scores, int k, TopK.Order order);
+
+    @Override
+    void close();
+}
