@@ -1,0 +1,21 @@
+package dev.glimpse.app;
+
+/**
+ * Configures slf4j-simple for the CLI before the first logger exists: messages go to stderr,
+ * warnings and errors by default, info with {@code --verbose}, debug with {@code --debug}.
+ */
+final class Logging {
+
+    private Logging() {
+    }
+
+    static void configure(boolean debug, boolean verbose) {
+        String level = debug ? "debug" : verbose ? "info" : "warn";
+        System.setProperty("org.slf4j.simpleLogger.defaultLogLevel",
+                System.getProperty("glimpse.log", level));
+        System.setProperty("org.slf4j.simpleLogger.logFile", "System.err");
+        System.setProperty("org.slf4j.simpleLogger.showThreadName", "false");
+        System.setProperty("org.slf4j.simpleLogger.showShortLogName", "true");
+        System.setProperty("org.slf4j.simpleLogger.levelInBrackets", "true");
+    }
+}
