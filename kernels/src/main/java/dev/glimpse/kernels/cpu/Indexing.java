@@ -1,17 +1,180 @@
 package dev.glimpse.kernels.cpu;
 
 import dev.glimpse.kernels.Tensor;
+import dev.glimpse.kernels.TensorException;
 
+import java.lang.foreign.MemorySegment;
+import java.util.Arrays;
 import java.util.List;
 
-/** Placeholder: implemented by the CPU-ops work item. */
+/**
+ * Copies, lookups and selections: dtype-converting strided copy, embedding lookup
+ * ({@code nn.Embedding}), index-select along dim 0, concatenation along any axis, and argmax.
+ */
 final class Indexing {
+
     private Indexing() {
     }
 
-    static void copy(Tensor src, Tensor dst) { throw new UnsupportedOperationException("copy"); }
-    static void embedding(Tensor table, int[] ids, Tensor out) { throw new UnsupportedOperationException("embedding"); }
-    static void gatherRows(Tensor x, int[] rows, Tensor out) { throw new UnsupportedOperationException("gatherRows"); }
-    static void concat(int axis, List<Tensor> parts, Tensor out) { throw new UnsupportedOperationException("concat"); }
-    static int[] argmax(Tensor x) { throw new UnsupportedOperationException("argmax"); }
+    /**
+     * Copies src into dst of the same shape; either may be any strided view (e.g. a KV cache
+     * slice). Float dtypes convert among F32/F16/BF16 with round-to-nearest-even; integer dtypes
+     * convert among themselves; float to integer truncates toward zero, as {@code Tensor.to} does.
+     */
+    static void copy(Tensor src, Tensor dst) {
+        Rows.requireHost(src, "copy", "src");
+        Rows.requireHost(dst, "copy", "dst");
+        if (!src.sameShape(dst)) {
+            throw new TensorException("copy: dst must have src's shape " + Arrays.toString(src.shape()) + ", got " + dst);
+        }
+        if (src.numel() == 0) {
+            return;
+        }
+        if (src.dtype() == dst.dtype() && src.isContiguous() && dst.isContiguous()) {
+            MemorySegment.copy(src.segment(), src.byteOffset(), dst.segment(), dst.byteOffset(),
+                    src.numel() * src.dtype().byteSize());
+            return;
+        }
+        if (!src.dtype().isFloatingPoint() || !dst.dtype().isFloatingPoint()) {
+            src.copyElementsTo(dst);
+            return;
+        }
+        int n = Rows.width(src);
+        CpuParallel.forRange(Rows.count(src), Math.max(1, Rows.GRAIN_ELEMENTS / Math.max(1, n)), (from, to) -> {
+            float[] row = new float[n];
+            for (int r = from; r < to; r++) {
+                Rows.readRow(src, r, row);
+                Rows.write(dst, Rows.offset(dst, r), Rows.stride(dst), n, row, 0);
+            }
+        });
+    }
+
+    /** {@code nn.Embedding}: out[t] = table[ids[t]] as F32; table [V, D] F32, F16 or BF16. */
+    static void embedding(Tensor table, int[] ids, Tensor out) {
+        Rows.requireFloat(table, "embedding", "table");
+        Rows.requireRank(table, 2, "embedding", "table", "[V, D]");
+        if (ids == null) {
+            throw new TensorException("embedding: ids must not be null");
+        }
+        int vocab = table.dim(0);
+        int d = table.dim(1);
+        Rows.requireOut(out, new int[] {ids.length, d}, "embedding");
+        for (int id : ids) {
+            if (id < 0 || id >= vocab) {
+                throw new TensorException("embedding: token id " + id + " is outside the vocabulary of size " + vocab);
+            }
+        }
+        CpuParallel.forRange(ids.length, Math.max(1, Rows.GRAIN_ELEMENTS / Math.max(1, d)), (from, to) -> {
+            float[] row = new float[d];
+            for (int t = from; t < to; t++) {
+                Rows.read(table, table.offset() + ids[t] * table.stride(0), table.stride(1), d, row, 0);
+                Rows.write(out, out.offset() + (long) t * d, 1, d, row, 0);
+            }
+        });
+    }
+
+    /** {@code torch.index_select(x, 0, rows)} into out (x's shape with dim 0 = rows.length). */
+    static void gatherRows(Tensor x, int[] rows, Tensor out) {
+        Rows.requireHost(x, "gatherRows", "x");
+        Rows.requireHost(out, "gatherRows", "out");
+        if (x.rank() == 0) {
+            throw new TensorException("gatherRows: x must have rank >= 1, got " + x);
+        }
+        if (rows == null) {
+            throw new TensorException("gatherRows: rows must not be null");
+        }
+        int[] expected = x.shape();
+        expected[0] = rows.length;
+        if (!Arrays.equals(out.shape(), expected)) {
+            throw new TensorException("gatherRows: out must have shape " + Arrays.toString(expected) + ", got " + out);
+        }
+        for (int r : rows) {
+            if (r < 0 || r >= x.dim(0)) {
+                throw new TensorException("gatherRows: row " + r + " is outside [0, " + x.dim(0) + ") of " + x);
+            }
+        }
+        for (int i = 0; i < rows.length; i++) {
+            copy(x.select(0, rows[i]), out.select(0, i));
+        }
+    }
+
+    /** {@code torch.cat(parts, dim=axis)} into out. */
+    static void concat(int axis, List<Tensor> parts, Tensor out) {
+        Rows.requireHost(out, "concat", "out");
+        if (parts == null || parts.isEmpty()) {
+            throw new TensorException("concat: needs at least one part");
+        }
+        int rank = out.rank();
+        int a = axis < 0 ? axis + rank : axis;
+        if (a < 0 || a >= rank) {
+            throw new TensorException("concat: axis " + axis + " is out of range for rank " + rank + " (out " + out + ")");
+        }
+        int[] first = parts.get(0).shape();
+        int[] expected = out.shape();
+        expected[a] = 0;
+        for (Tensor p : parts) {
+            Rows.requireHost(p, "concat", "part");
+            if (p.rank() != rank || !Arrays.equals(withAxis(p.shape(), a, 0), withAxis(first, a, 0))) {
+                throw new TensorException("concat: every part must have rank " + rank + " and match "
+                        + Arrays.toString(first) + " except on axis " + a + ", got " + p);
+            }
+            expected[a] += p.dim(a);
+        }
+        expected = withAxis(first, a, expected[a]);
+        if (!Arrays.equals(out.shape(), expected)) {
+            throw new TensorException("concat: out must have shape " + Arrays.toString(expected) + ", got " + out);
+        }
+        int start = 0;
+        for (Tensor p : parts) {
+            int len = p.dim(a);
+            if (len > 0) {
+                copy(p, out.slice(a, start, start + len));
+            }
+            start += len;
+        }
+    }
+
+    /**
+     * Index of the largest value of each row of x [rows, n] (rank 1 is one row), any float dtype.
+     * Ties give the first index. As {@code torch.argmax}, NaN counts as larger than every number:
+     * a row holding NaN gives the index of its first NaN.
+     */
+    static int[] argmax(Tensor x) {
+        Rows.requireFloat(x, "argmax", "x");
+        if (x.rank() != 1 && x.rank() != 2) {
+            throw new TensorException("argmax: x must be [rows, n] (or [n]), got " + x);
+        }
+        int n = Rows.width(x);
+        int rows = Rows.count(x);
+        if (n == 0 && rows > 0) {
+            throw new TensorException("argmax: rows of x are empty (n = 0); there is no largest value in " + x);
+        }
+        int[] result = new int[rows];
+        CpuParallel.forRange(rows, Math.max(1, Rows.GRAIN_ELEMENTS / n), (from, to) -> {
+            float[] row = new float[n];
+            for (int r = from; r < to; r++) {
+                Rows.readRow(x, r, row);
+                result[r] = argmaxOf(row, n);
+            }
+        });
+        return result;
+    }
+
+    private static int argmaxOf(float[] row, int n) {
+        int best = 0;
+        float max = row[0];
+        for (int i = 0; i < n && !Float.isNaN(max); i++) {
+            if (row[i] > max || Float.isNaN(row[i])) {
+                max = row[i];
+                best = i;
+            }
+        }
+        return best;
+    }
+
+    private static int[] withAxis(int[] shape, int axis, int value) {
+        int[] s = shape.clone();
+        s[axis] = value;
+        return s;
+    }
 }
