@@ -194,8 +194,11 @@ public final class Tensor implements AutoCloseable {
         return device;
     }
 
-    /** True when elements are laid out row-major without gaps (views of a prefix qualify). */
+    /** True when elements are laid out row-major without gaps (views of a prefix qualify; empty tensors do). */
     public boolean isContiguous() {
+        if (numel() == 0) {
+            return true;
+        }
         long s = 1;
         for (int i = shape.length - 1; i >= 0; i--) {
             if (shape[i] != 1 && strides[i] != s) {
