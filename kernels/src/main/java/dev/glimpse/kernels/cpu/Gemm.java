@@ -1,17 +1,212 @@
 package dev.glimpse.kernels.cpu;
 
+import dev.glimpse.kernels.DType;
 import dev.glimpse.kernels.Tensor;
+import dev.glimpse.kernels.TensorException;
 
-/** Matrix products on the CPU. (Placeholder: implemented by the GEMM work item.) */
-final class Gemm {
+import java.lang.foreign.Arena;
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
+import java.util.Arrays;
+
+/**
+ * Matrix products on the CPU: validation, operand layout, and the choice between the two
+ * implementations, {@link VectorGemm} (Vector API) and {@link BlasGemm} (OpenBLAS sgemm).
+ *
+ * <p>Choice ({@link GemmPath#AUTO}): decode-shaped products (m <= {@link #VECTOR_MAX_ROWS})
+ * run on the Vector API, which streams bf16/f16 weights once and widens them in registers;
+ * larger m runs on OpenBLAS, which measured 2-3x faster than the Vector API tiles there.
+ */
+public final class Gemm {
+
+    /** Products with at most this many rows of x run on the Vector API under {@link GemmPath#AUTO}. */
+    static final int VECTOR_MAX_ROWS = 8;
+
     private Gemm() {
     }
 
     static void linear(Tensor x, Tensor w, Tensor bias, Tensor out) {
-        throw new UnsupportedOperationException("Gemm.linear is not implemented yet");
+        linear(x, w, bias, out, GemmPath.AUTO);
+    }
+
+    /**
+     * {@link dev.glimpse.kernels.Backend#linear} with an explicit implementation, for benchmarks
+     * and tests. {@link GemmPath#BLAS} falls back to the Vector API when OpenBLAS is unavailable.
+     */
+    public static void linear(Tensor x, Tensor w, Tensor bias, Tensor out, GemmPath path) {
+        requireHost(x, "x");
+        requireHost(w, "w");
+        requireHost(out, "out");
+        requireDType(x, "x", DType.F32);
+        requireDType(out, "out", DType.F32);
+        requireDType(w, "w", DType.F32, DType.BF16, DType.F16);
+        if (w.rank() != 2) {
+            throw new TensorException("linear: w must be [out, in], got " + w);
+        }
+        if (x.rank() < 1 || x.dim(-1) != w.dim(1)) {
+            throw new TensorException("linear: x " + x + " does not end in in_features " + w.dim(1) + " of w " + w);
+        }
+        int n = w.dim(0);
+        int[] expected = x.shape();
+        expected[expected.length - 1] = n;
+        if (!Arrays.equals(out.shape(), expected)) {
+            throw new TensorException("linear: out must be " + Arrays.toString(expected) + ", got " + out);
+        }
+        float[] biasValues = biasValues(bias, n);
+        MatrixOperand o = contiguousOutput(out, "linear");
+        Tensor xc = x;
+        Tensor wc = w;
+        try {
+            MatrixOperand xo = MatrixOperand.viewOf(x);
+            if (xo == null) {
+                xc = x.contiguous();
+                xo = MatrixOperand.viewOf(xc);
+            }
+            MatrixOperand wo = MatrixOperand.viewOf(w);
+            if (wo == null) {
+                wc = w.contiguous();
+                wo = MatrixOperand.viewOf(wc);
+            }
+            multiply(xo, wo, 1f, biasValues, o, path);
+        } finally {
+            if (xc != x) {
+                xc.close();
+            }
+            if (wc != w) {
+                wc.close();
+            }
+        }
     }
 
     static void batchedMatmul(Tensor a, Tensor b, boolean transposeB, float alpha, Tensor out) {
-        throw new UnsupportedOperationException("Gemm.batchedMatmul is not implemented yet");
+        batchedMatmul(a, b, transposeB, alpha, out, GemmPath.AUTO);
+    }
+
+    /** {@link dev.glimpse.kernels.Backend#batchedMatmul} with an explicit implementation. */
+    public static void batchedMatmul(Tensor a, Tensor b, boolean transposeB, float alpha, Tensor out,
+                                     GemmPath path) {
+        requireHost(a, "a");
+        requireHost(b, "b");
+        requireHost(out, "out");
+        requireDType(a, "a", DType.F32);
+        requireDType(b, "b", DType.F32);
+        requireDType(out, "out", DType.F32);
+        if (a.rank() != 3 || b.rank() != 3 || out.rank() != 3) {
+            throw new TensorException("batchedMatmul needs rank-3 a, b, out; got " + a + ", " + b + ", " + out);
+        }
+        int batch = a.dim(0);
+        int m = a.dim(1);
+        int k = a.dim(2);
+        int n = transposeB ? b.dim(1) : b.dim(2);
+        int bk = transposeB ? b.dim(2) : b.dim(1);
+        if (b.dim(0) != batch || bk != k) {
+            throw new TensorException("batchedMatmul: a " + a + " and b " + b + " (transposeB=" + transposeB
+                    + ") do not chain");
+        }
+        if (!Arrays.equals(out.shape(), new int[] {batch, m, n})) {
+            throw new TensorException("batchedMatmul: out must be [" + batch + ", " + m + ", " + n + "], got " + out);
+        }
+        contiguousOutput(out, "batchedMatmul");
+        float[] zeros = new float[n];
+        try (Arena arena = Arena.ofShared()) {
+            MemorySegment transposed = null;
+            for (int i = 0; i < batch; i++) {
+                Tensor ai = a.select(0, i);
+                Tensor bi = transposeB ? b.select(0, i) : b.select(0, i).transpose(0, 1);
+                MatrixOperand bo = MatrixOperand.viewOf(bi);
+                if (bo == null) {
+                    if (transposed == null) {
+                        transposed = arena.allocate(Math.max(1L, (long) n * k * Float.BYTES), 64);
+                    }
+                    bo = copyRows(bi, transposed);
+                }
+                MatrixOperand ao = MatrixOperand.viewOf(ai);
+                Tensor ac = ao == null ? ai.contiguous() : ai;
+                try {
+                    multiply(ao == null ? MatrixOperand.viewOf(ac) : ao, bo, alpha, zeros,
+                            MatrixOperand.viewOf(out.select(0, i)), path);
+                } finally {
+                    if (ac != ai) {
+                        ac.close();
+                    }
+                }
+            }
+        }
+    }
+
+    /** True when the OpenBLAS implementation is loaded. */
+    public static boolean blasAvailable() {
+        return BlasGemm.available();
+    }
+
+    /** The implementation {@link GemmPath#AUTO} picks for an m x k by n x k product. */
+    static GemmPath choose(int m, int n, int k, DType weights) {
+        if (!BlasGemm.available() || m <= VECTOR_MAX_ROWS) {
+            return GemmPath.VECTOR;
+        }
+        return GemmPath.BLAS;
+    }
+
+    static void multiply(MatrixOperand x, MatrixOperand w, float alpha, float[] bias, MatrixOperand out,
+                         GemmPath path) {
+        GemmPath resolved = path == GemmPath.AUTO ? choose(x.rows(), w.rows(), w.cols(), w.dtype()) : path;
+        if (resolved == GemmPath.BLAS && BlasGemm.available() && BlasGemm.accepts(x, w, out)) {
+            BlasGemm.multiply(x, w, alpha, bias, out);
+        } else {
+            VectorGemm.multiply(x, w, alpha, bias, out);
+        }
+    }
+
+    /** A [rows, cols] F32 view with any strides copied row by row into {@code dst}. */
+    private static MatrixOperand copyRows(Tensor src, MemorySegment dst) {
+        int rows = src.dim(0);
+        int cols = src.dim(1);
+        MemorySegment s = src.segment();
+        long base = src.offset();
+        long rs = src.stride(0);
+        long cs = src.stride(1);
+        ValueLayout.OfFloat f = ValueLayout.JAVA_FLOAT_UNALIGNED;
+        for (int r = 0; r < rows; r++) {
+            long d = (long) r * cols;
+            long o = base + r * rs;
+            for (int c = 0; c < cols; c++) {
+                dst.setAtIndex(f, d + c, s.getAtIndex(f, o + c * cs));
+            }
+        }
+        return new MatrixOperand(dst, 0, rows, cols, cols, DType.F32);
+    }
+
+    private static float[] biasValues(Tensor bias, int n) {
+        if (bias == null) {
+            return new float[n];
+        }
+        requireHost(bias, "bias");
+        requireDType(bias, "bias", DType.F32, DType.BF16, DType.F16);
+        if (bias.rank() != 1 || bias.dim(0) != n) {
+            throw new TensorException("linear: bias must be [" + n + "], got " + bias);
+        }
+        return bias.toFloatArray();
+    }
+
+    private static MatrixOperand contiguousOutput(Tensor out, String op) {
+        if (!out.isContiguous()) {
+            throw new TensorException(op + ": out must be contiguous, got " + out);
+        }
+        return MatrixOperand.viewOf(out);
+    }
+
+    private static void requireHost(Tensor t, String name) {
+        if (!t.device().isHost()) {
+            throw new TensorException(name + " is on " + t.device() + "; the CPU backend needs host tensors");
+        }
+    }
+
+    private static void requireDType(Tensor t, String name, DType... allowed) {
+        for (DType d : allowed) {
+            if (t.dtype() == d) {
+                return;
+            }
+        }
+        throw new TensorException(name + " must be " + Arrays.toString(allowed) + ", got " + t);
     }
 }

@@ -1,0 +1,372 @@
+package dev.glimpse.kernels.cpu;
+
+import dev.glimpse.kernels.DType;
+import jdk.incubator.vector.FloatVector;
+import jdk.incubator.vector.VectorOperators;
+import jdk.incubator.vector.VectorSpecies;
+
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
+import java.nio.ByteOrder;
+
+/**
+ * {@code out = alpha * x w^T + bias} with the Vector API: x [m, k] F32, w [n, k] F32/BF16/F16
+ * (both k-contiguous, HF {@code nn.Linear} layout), accumulation in F32.
+ *
+ * <p>Two shapes of work:
+ * <ul>
+ *   <li>Decode (m &lt;= {@link #STREAMING_MAX_ROWS}): the weights are streamed once, four rows at a
+ *       time, widened to F32 in registers; each group of four rows is dotted with every x row
+ *       while it is hot in L1. Parallel over weight rows. Memory-bound by design.</li>
+ *   <li>Prefill (larger m): weights are taken in panels of a few dozen rows (sized to stay in
+ *       L2), converted to F32 once per panel into thread scratch (F32 weights are read in place),
+ *       and swept by a 4x4 register tile: 4 x rows by 4 weight rows, 16 vector accumulators,
+ *       8 loads per 16 FMAs. Parallel over panels, so each thread streams distinct weights.</li>
+ * </ul>
+ * Tiles reduce their accumulators horizontally once per tile; k tails run scalar.
+ */
+final class VectorGemm {
+
+    /** Row counts up to this take the weight-streaming path. */
+    static final int STREAMING_MAX_ROWS = 4;
+
+    private static final VectorSpecies<Float> F = HalfPrecisionVectors.F;
+    private static final ValueLayout.OfFloat FLOAT = ValueLayout.JAVA_FLOAT_UNALIGNED;
+    private static final ValueLayout.OfShort SHORT = ValueLayout.JAVA_SHORT_UNALIGNED;
+    private static final ByteOrder LE = ByteOrder.LITTLE_ENDIAN;
+    /** Target bytes of one converted weight panel: a good part of a 1-2 MiB L2. */
+    private static final long PANEL_BYTES = 256 * 1024;
+
+    private VectorGemm() {
+    }
+
+    /**
+     * out[i, j] = alpha * sum_k x[i, k] w[j, k] + bias[j]. x and out F32; out's rows hold n
+     * columns; bias has n entries (zeros for none).
+     */
+    static void multiply(MatrixOperand x, MatrixOperand w, float alpha, float[] bias, MatrixOperand out) {
+        if (x.rows() == 0 || w.rows() == 0) {
+            return;
+        }
+        if (x.rows() <= STREAMING_MAX_ROWS) {
+            streaming(x, w, alpha, bias, out);
+        } else {
+            panelled(x, w, alpha, bias, out);
+        }
+    }
+
+    // ---------------------------------------------------------------- decode: stream the weights
+
+    private static void streaming(MatrixOperand x, MatrixOperand w, float alpha, float[] bias, MatrixOperand out) {
+        int n = w.rows();
+        int k = w.cols();
+        int groups = (n + 3) / 4;
+        int grain = Math.max(1, (1 << 15) / Math.max(1, k));
+        CpuParallel.forRange(groups, grain, (g0, g1) -> {
+            for (int g = g0; g < g1; g++) {
+                int j = 4 * g;
+                for (int i = 0; i < x.rows(); i++) {
+                    if (j + 4 <= n) {
+                        switch (w.dtype()) {
+                            case BF16 -> dot1x4Bf16(x, i, w, j, alpha, bias, out);
+                            case F16 -> dot1x4F16(x, i, w, j, alpha, bias, out);
+                            default -> tile1x4(x.segment(), x.rowOffset(i), w.segment(), w.rowOffset(j),
+                                    w.rowStrideBytes(), k, out.segment(), out.rowOffset(i), j, alpha, bias);
+                        }
+                    } else {
+                        for (int jj = j; jj < n; jj++) {
+                            float s = dotAny(x, i, w, jj);
+                            out.segment().set(FLOAT, out.rowOffset(i) + 4L * jj, alpha * s + bias[jj]);
+                        }
+                    }
+                }
+            }
+        });
+    }
+
+    private static void dot1x4Bf16(MatrixOperand x, int i, MatrixOperand w, int j, float alpha, float[] bias,
+                                   MatrixOperand out) {
+        MemorySegment xs = x.segment();
+        MemorySegment ws = w.segment();
+        int k = w.cols();
+        long xo = x.rowOffset(i);
+        long w0 = w.rowOffset(j);
+        long ws1 = w.rowStrideBytes();
+        long w1 = w0 + ws1;
+        long w2 = w1 + ws1;
+        long w3 = w2 + ws1;
+        FloatVector s0 = FloatVector.zero(F);
+        FloatVector s1 = FloatVector.zero(F);
+        FloatVector s2 = FloatVector.zero(F);
+        FloatVector s3 = FloatVector.zero(F);
+        int bound = F.loopBound(k);
+        for (int e = 0; e < bound; e += F.length()) {
+            FloatVector xv = FloatVector.fromMemorySegment(F, xs, xo + 4L * e, LE);
+            long h = 2L * e;
+            s0 = xv.fma(HalfPrecisionVectors.loadBf16(ws, w0 + h), s0);
+            s1 = xv.fma(HalfPrecisionVectors.loadBf16(ws, w1 + h), s1);
+            s2 = xv.fma(HalfPrecisionVectors.loadBf16(ws, w2 + h), s2);
+            s3 = xv.fma(HalfPrecisionVectors.loadBf16(ws, w3 + h), s3);
+        }
+        store4(x, i, w, j, bound, s0.reduceLanes(VectorOperators.ADD), s1.reduceLanes(VectorOperators.ADD),
+                s2.reduceLanes(VectorOperators.ADD), s3.reduceLanes(VectorOperators.ADD), alpha, bias, out);
+    }
+
+    private static void dot1x4F16(MatrixOperand x, int i, MatrixOperand w, int j, float alpha, float[] bias,
+                                  MatrixOperand out) {
+        MemorySegment xs = x.segment();
+        MemorySegment ws = w.segment();
+        int k = w.cols();
+        long xo = x.rowOffset(i);
+        long w0 = w.rowOffset(j);
+        long ws1 = w.rowStrideBytes();
+        long w1 = w0 + ws1;
+        long w2 = w1 + ws1;
+        long w3 = w2 + ws1;
+        FloatVector s0 = FloatVector.zero(F);
+        FloatVector s1 = FloatVector.zero(F);
+        FloatVector s2 = FloatVector.zero(F);
+        FloatVector s3 = FloatVector.zero(F);
+        int bound = F.loopBound(k);
+        for (int e = 0; e < bound; e += F.length()) {
+            FloatVector xv = FloatVector.fromMemorySegment(F, xs, xo + 4L * e, LE);
+            long h = 2L * e;
+            s0 = xv.fma(HalfPrecisionVectors.loadF16(ws, w0 + h), s0);
+            s1 = xv.fma(HalfPrecisionVectors.loadF16(ws, w1 + h), s1);
+            s2 = xv.fma(HalfPrecisionVectors.loadF16(ws, w2 + h), s2);
+            s3 = xv.fma(HalfPrecisionVectors.loadF16(ws, w3 + h), s3);
+        }
+        store4(x, i, w, j, bound, s0.reduceLanes(VectorOperators.ADD), s1.reduceLanes(VectorOperators.ADD),
+                s2.reduceLanes(VectorOperators.ADD), s3.reduceLanes(VectorOperators.ADD), alpha, bias, out);
+    }
+
+    /** Takes four reduced sums, adds the scalar k tail from {@code from}, stores four outputs. */
+    private static void store4(MatrixOperand x, int i, MatrixOperand w, int j, int from,
+                               float s0, float s1, float s2, float s3, float alpha, float[] bias,
+                               MatrixOperand out) {
+        MemorySegment os = out.segment();
+        long oo = out.rowOffset(i) + 4L * j;
+        os.set(FLOAT, oo, alpha * (s0 + tailAny(x, i, w, j, from)) + bias[j]);
+        os.set(FLOAT, oo + 4, alpha * (s1 + tailAny(x, i, w, j + 1, from)) + bias[j + 1]);
+        os.set(FLOAT, oo + 8, alpha * (s2 + tailAny(x, i, w, j + 2, from)) + bias[j + 2]);
+        os.set(FLOAT, oo + 12, alpha * (s3 + tailAny(x, i, w, j + 3, from)) + bias[j + 3]);
+    }
+
+    /** x row i dotted with weight row j of any float dtype, vectorised where possible. */
+    private static float dotAny(MatrixOperand x, int i, MatrixOperand w, int j) {
+        MemorySegment xs = x.segment();
+        MemorySegment ws = w.segment();
+        long xo = x.rowOffset(i);
+        long wo = w.rowOffset(j);
+        int bound = F.loopBound(w.cols());
+        FloatVector s = FloatVector.zero(F);
+        for (int e = 0; e < bound; e += F.length()) {
+            FloatVector xv = FloatVector.fromMemorySegment(F, xs, xo + 4L * e, LE);
+            FloatVector wv = switch (w.dtype()) {
+                case BF16 -> HalfPrecisionVectors.loadBf16(ws, wo + 2L * e);
+                case F16 -> HalfPrecisionVectors.loadF16(ws, wo + 2L * e);
+                default -> FloatVector.fromMemorySegment(F, ws, wo + 4L * e, LE);
+            };
+            s = xv.fma(wv, s);
+        }
+        return s.reduceLanes(VectorOperators.ADD) + tailAny(x, i, w, j, bound);
+    }
+
+    /** Scalar sum over k in [from, k) of x[i, k] w[j, k], any weight dtype. */
+    private static float tailAny(MatrixOperand x, int i, MatrixOperand w, int j, int from) {
+        float s = 0;
+        MemorySegment xs = x.segment();
+        MemorySegment ws = w.segment();
+        long xo = x.rowOffset(i);
+        long wo = w.rowOffset(j);
+        for (int e = from; e < w.cols(); e++) {
+            float wv = switch (w.dtype()) {
+                case BF16 -> DType.bf16ToFloat(ws.get(SHORT, wo + 2L * e));
+                case F16 -> Float.float16ToFloat(ws.get(SHORT, wo + 2L * e));
+                default -> ws.get(FLOAT, wo + 4L * e);
+            };
+            s += xs.get(FLOAT, xo + 4L * e) * wv;
+        }
+        return s;
+    }
+
+    // ---------------------------------------------------------------- prefill: panels and 4x4 tiles
+
+    private static void panelled(MatrixOperand x, MatrixOperand w, float alpha, float[] bias, MatrixOperand out) {
+        int n = w.rows();
+        int k = w.cols();
+        int panelRows = panelRows(k, n);
+        int panels = (n + panelRows - 1) / panelRows;
+        CpuParallel.forRange(panels, 1, (p0, p1) -> {
+            for (int p = p0; p < p1; p++) {
+                int j0 = p * panelRows;
+                int rows = Math.min(panelRows, n - j0);
+                MemorySegment ps;
+                long pOffset;
+                long pStride;
+                if (w.dtype() == DType.F32) {
+                    ps = w.segment();
+                    pOffset = w.rowOffset(j0);
+                    pStride = w.rowStrideBytes();
+                } else {
+                    ps = ThreadScratch.get((long) rows * k * Float.BYTES);
+                    for (int r = 0; r < rows; r++) {
+                        HalfPrecisionVectors.convertRow(w.dtype(), w.segment(), w.rowOffset(j0 + r), ps,
+                                (long) r * k * Float.BYTES, k);
+                    }
+                    pOffset = 0;
+                    pStride = (long) k * Float.BYTES;
+                }
+                panel(x, ps, pOffset, pStride, j0, rows, k, alpha, bias, out);
+            }
+        });
+    }
+
+    /** Weight rows per panel: about {@link #PANEL_BYTES} of F32, a multiple of 4, enough panels to share. */
+    private static int panelRows(int k, int n) {
+        int rows = (int) Math.max(4, Math.min(256, PANEL_BYTES / (4L * Math.max(1, k))));
+        int perThread = (n + 2 * CpuParallel.threads() - 1) / (2 * CpuParallel.threads());
+        rows = Math.min(rows, Math.max(4, perThread));
+        return rows & ~3;
+    }
+
+    /** All x rows against one F32 panel of {@code rows} weight rows that start at column j0. */
+    private static void panel(MatrixOperand x, MemorySegment ps, long pOffset, long pStride, int j0, int rows,
+                              int k, float alpha, float[] bias, MatrixOperand out) {
+        MemorySegment xs = x.segment();
+        MemorySegment os = out.segment();
+        long xStride = x.rowStrideBytes();
+        int m = x.rows();
+        int fullCols = rows & ~3;
+        int i = 0;
+        for (; i + 4 <= m; i += 4) {
+            long xo = x.rowOffset(i);
+            long oo = out.rowOffset(i);
+            for (int c = 0; c < fullCols; c += 4) {
+                tile4x4(xs, xo, xStride, ps, pOffset + c * pStride, pStride, k, os, oo, out.rowStrideBytes(),
+                        j0 + c, alpha, bias);
+            }
+        }
+        for (; i < m; i++) {
+            for (int c = 0; c < fullCols; c += 4) {
+                tile1x4(xs, x.rowOffset(i), ps, pOffset + c * pStride, pStride, k, os, out.rowOffset(i),
+                        j0 + c, alpha, bias);
+            }
+        }
+        for (int c = fullCols; c < rows; c++) {
+            for (int r = 0; r < m; r++) {
+                float s = dotF32(xs, x.rowOffset(r), ps, pOffset + c * pStride, k);
+                os.set(FLOAT, out.rowOffset(r) + 4L * (j0 + c), alpha * s + bias[j0 + c]);
+            }
+        }
+    }
+
+    /** out[i..i+3, j..j+3] from x rows at a0 (stride as) and F32 weight rows at b0 (stride bs). */
+    private static void tile4x4(MemorySegment a, long a0, long as, MemorySegment b, long b0, long bs, int k,
+                                MemorySegment c, long c0, long cs, int j, float alpha, float[] bias) {
+        long a1 = a0 + as;
+        long a2 = a1 + as;
+        long a3 = a2 + as;
+        long b1 = b0 + bs;
+        long b2 = b1 + bs;
+        long b3 = b2 + bs;
+        FloatVector s00 = FloatVector.zero(F), s01 = FloatVector.zero(F), s02 = FloatVector.zero(F), s03 = FloatVector.zero(F);
+        FloatVector s10 = FloatVector.zero(F), s11 = FloatVector.zero(F), s12 = FloatVector.zero(F), s13 = FloatVector.zero(F);
+        FloatVector s20 = FloatVector.zero(F), s21 = FloatVector.zero(F), s22 = FloatVector.zero(F), s23 = FloatVector.zero(F);
+        FloatVector s30 = FloatVector.zero(F), s31 = FloatVector.zero(F), s32 = FloatVector.zero(F), s33 = FloatVector.zero(F);
+        long bound = 4L * F.loopBound(k);
+        long step = F.vectorByteSize();
+        for (long e = 0; e < bound; e += step) {
+            FloatVector w0 = FloatVector.fromMemorySegment(F, b, b0 + e, LE);
+            FloatVector w1 = FloatVector.fromMemorySegment(F, b, b1 + e, LE);
+            FloatVector w2 = FloatVector.fromMemorySegment(F, b, b2 + e, LE);
+            FloatVector w3 = FloatVector.fromMemorySegment(F, b, b3 + e, LE);
+            FloatVector x0 = FloatVector.fromMemorySegment(F, a, a0 + e, LE);
+            s00 = x0.fma(w0, s00);
+            s01 = x0.fma(w1, s01);
+            s02 = x0.fma(w2, s02);
+            s03 = x0.fma(w3, s03);
+            FloatVector x1 = FloatVector.fromMemorySegment(F, a, a1 + e, LE);
+            s10 = x1.fma(w0, s10);
+            s11 = x1.fma(w1, s11);
+            s12 = x1.fma(w2, s12);
+            s13 = x1.fma(w3, s13);
+            FloatVector x2 = FloatVector.fromMemorySegment(F, a, a2 + e, LE);
+            s20 = x2.fma(w0, s20);
+            s21 = x2.fma(w1, s21);
+            s22 = x2.fma(w2, s22);
+            s23 = x2.fma(w3, s23);
+            FloatVector x3 = FloatVector.fromMemorySegment(F, a, a3 + e, LE);
+            s30 = x3.fma(w0, s30);
+            s31 = x3.fma(w1, s31);
+            s32 = x3.fma(w2, s32);
+            s33 = x3.fma(w3, s33);
+        }
+        float[] r = {
+                s00.reduceLanes(VectorOperators.ADD), s01.reduceLanes(VectorOperators.ADD),
+                s02.reduceLanes(VectorOperators.ADD), s03.reduceLanes(VectorOperators.ADD),
+                s10.reduceLanes(VectorOperators.ADD), s11.reduceLanes(VectorOperators.ADD),
+                s12.reduceLanes(VectorOperators.ADD), s13.reduceLanes(VectorOperators.ADD),
+                s20.reduceLanes(VectorOperators.ADD), s21.reduceLanes(VectorOperators.ADD),
+                s22.reduceLanes(VectorOperators.ADD), s23.reduceLanes(VectorOperators.ADD),
+                s30.reduceLanes(VectorOperators.ADD), s31.reduceLanes(VectorOperators.ADD),
+                s32.reduceLanes(VectorOperators.ADD), s33.reduceLanes(VectorOperators.ADD)};
+        finishTile(r, 4, a, a0, as, b, b0, bs, k, (int) (bound / 4), c, c0, cs, j, alpha, bias);
+    }
+
+    /** out[i, j..j+3] from one x row at a0 and F32 weight rows at b0 (stride bs). */
+    private static void tile1x4(MemorySegment a, long a0, MemorySegment b, long b0, long bs, int k,
+                                MemorySegment c, long c0, int j, float alpha, float[] bias) {
+        long b1 = b0 + bs;
+        long b2 = b1 + bs;
+        long b3 = b2 + bs;
+        FloatVector s0 = FloatVector.zero(F);
+        FloatVector s1 = FloatVector.zero(F);
+        FloatVector s2 = FloatVector.zero(F);
+        FloatVector s3 = FloatVector.zero(F);
+        long bound = 4L * F.loopBound(k);
+        long step = F.vectorByteSize();
+        for (long e = 0; e < bound; e += step) {
+            FloatVector x0 = FloatVector.fromMemorySegment(F, a, a0 + e, LE);
+            s0 = x0.fma(FloatVector.fromMemorySegment(F, b, b0 + e, LE), s0);
+            s1 = x0.fma(FloatVector.fromMemorySegment(F, b, b1 + e, LE), s1);
+            s2 = x0.fma(FloatVector.fromMemorySegment(F, b, b2 + e, LE), s2);
+            s3 = x0.fma(FloatVector.fromMemorySegment(F, b, b3 + e, LE), s3);
+        }
+        float[] r = {s0.reduceLanes(VectorOperators.ADD), s1.reduceLanes(VectorOperators.ADD),
+                s2.reduceLanes(VectorOperators.ADD), s3.reduceLanes(VectorOperators.ADD)};
+        finishTile(r, 1, a, a0, 0, b, b0, bs, k, (int) (bound / 4), c, c0, 0, j, alpha, bias);
+    }
+
+    /**
+     * Stores a tile of {@code rows} x 4 reduced sums {@code r} (row-major): adds the scalar k tail
+     * from {@code from}, scales by alpha, adds the bias.
+     */
+    private static void finishTile(float[] r, int rows, MemorySegment a, long a0, long as, MemorySegment b,
+                                   long b0, long bs, int k, int from, MemorySegment c, long c0, long cs, int j,
+                                   float alpha, float[] bias) {
+        for (int i = 0; i < rows; i++) {
+            for (int t = 0; t < 4; t++) {
+                float tail = from < k ? tailF32(a, a0 + i * as, b, b0 + t * bs, from, k) : 0f;
+                c.set(FLOAT, c0 + i * cs + 4L * (j + t), alpha * (r[4 * i + t] + tail) + bias[j + t]);
+            }
+        }
+    }
+
+    private static float dotF32(MemorySegment a, long a0, MemorySegment b, long b0, int k) {
+        FloatVector s = FloatVector.zero(F);
+        long bound = 4L * F.loopBound(k);
+        for (long e = 0; e < bound; e += F.vectorByteSize()) {
+            s = FloatVector.fromMemorySegment(F, a, a0 + e, LE).fma(FloatVector.fromMemorySegment(F, b, b0 + e, LE), s);
+        }
+        return s.reduceLanes(VectorOperators.ADD) + tailF32(a, a0, b, b0, (int) (bound / 4), k);
+    }
+
+    private static float tailF32(MemorySegment a, long a0, MemorySegment b, long b0, int from, int k) {
+        float s = 0;
+        for (int e = from; e < k; e++) {
+            s += a.get(FLOAT, a0 + 4L * e) * b.get(FLOAT, b0 + 4L * e);
+        }
+        return s;
+    }
+}
