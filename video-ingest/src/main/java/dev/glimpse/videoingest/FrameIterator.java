@@ -73,6 +73,8 @@ public final class FrameIterator implements Iterator<Frame>, AutoCloseable {
     private BytePointer rgb;
     private int next;
     private boolean haveHeld;
+    /** The held frame precedes the last seek: kept only to answer targets past the end. */
+    private boolean heldBeforeSeek;
     private long heldTs;
     private boolean flushed;
     private boolean ended;
@@ -108,7 +110,7 @@ public final class FrameIterator implements Iterator<Frame>, AutoCloseable {
         if (shouldSeek(target, tolerance)) {
             seek(target);
         }
-        while (!haveHeld || seconds(heldTs) < target - tolerance) {
+        while (!haveHeld || heldBeforeSeek || seconds(heldTs) < target - tolerance) {
             if (!decodeNext()) {
                 if (!haveHeld) {
                     throw new CorruptMediaException(video.input().name + ": no decodable video frames ("
@@ -161,10 +163,10 @@ public final class FrameIterator implements Iterator<Frame>, AutoCloseable {
      * decoding on would pass through frames that seeking skips).
      */
     private boolean shouldSeek(double target, double tolerance) {
-        if (!seekAllowed || !seekable || ended && !haveHeld) {
+        if (!seekAllowed || !seekable) {
             return false;
         }
-        if (haveHeld && seconds(heldTs) >= target - tolerance) {
+        if (haveHeld && !heldBeforeSeek && seconds(heldTs) >= target - tolerance) {
             return false;
         }
         double position = haveHeld ? seconds(heldTs) : 0;
@@ -184,8 +186,7 @@ public final class FrameIterator implements Iterator<Frame>, AutoCloseable {
         }
         seeks++;
         avcodec_flush_buffers(video.codec());
-        av_frame_unref(held);
-        haveHeld = false;
+        heldBeforeSeek = haveHeld;
         flushed = false;
         ended = false;
     }
@@ -251,6 +252,7 @@ public final class FrameIterator implements Iterator<Frame>, AutoCloseable {
         av_frame_move_ref(held, decoded);
         heldTs = ts;
         haveHeld = true;
+        heldBeforeSeek = false;
     }
 
     /** Scales the held frame to RGB at the output size and turns it upright. */
