@@ -11,6 +11,7 @@ import picocli.CommandLine.Option;
                 "Vision-language models on the JVM, spending compute only on the visual tokens that matter.",
                 ""},
         subcommands = {
+                FramesCommand.class,
         },
         footer = {"", "Run 'glimpse <command> --help' for a command's options."})
 final class GlimpseCommand implements Runnable {

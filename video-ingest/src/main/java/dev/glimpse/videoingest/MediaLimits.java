@@ -21,13 +21,24 @@ public record MediaLimits(long maxFileBytes, long maxPixelsPerFrame, int maxFram
     public static final MediaLimits DEFAULTS = new MediaLimits(
             4L << 30, 7680L * 4320, 2048, Duration.ofHours(6), Duration.ofMinutes(10));
 
+    /** Command-line flag for {@link Limit#FILE_BYTES}. */
+    public static final String FLAG_MAX_FILE_BYTES = "--max-file-bytes";
+    /** Command-line flag for {@link Limit#PIXELS_PER_FRAME}. */
+    public static final String FLAG_MAX_PIXELS = "--max-pixels";
+    /** Command-line flag for {@link Limit#FRAMES}. */
+    public static final String FLAG_MAX_FRAMES = "--max-frames";
+    /** Command-line flag for {@link Limit#DURATION}. */
+    public static final String FLAG_MAX_DURATION = "--max-duration-seconds";
+    /** Command-line flag for {@link Limit#DECODE_TIME}. */
+    public static final String FLAG_DECODE_TIMEOUT = "--decode-timeout-seconds";
+
     /** The limits, each with the command-line flag that raises it. */
     public enum Limit {
-        FILE_BYTES("--max-file-bytes", "file size"),
-        PIXELS_PER_FRAME("--max-pixels", "frame size"),
-        FRAMES("--max-frames", "number of requested frames"),
-        DURATION("--max-duration-seconds", "duration"),
-        DECODE_TIME("--decode-timeout-seconds", "decoding time");
+        FILE_BYTES(FLAG_MAX_FILE_BYTES, "file size"),
+        PIXELS_PER_FRAME(FLAG_MAX_PIXELS, "frame size"),
+        FRAMES(FLAG_MAX_FRAMES, "number of requested frames"),
+        DURATION(FLAG_MAX_DURATION, "duration"),
+        DECODE_TIME(FLAG_DECODE_TIMEOUT, "decoding time");
 
         private final String flag;
         private final String description;
