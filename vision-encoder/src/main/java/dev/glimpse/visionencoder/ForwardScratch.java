@@ -1,0 +1,64 @@
+package dev.glimpse.visionencoder;
+
+import dev.glimpse.kernels.Backend;
+import dev.glimpse.kernels.DType;
+import dev.glimpse.kernels.Tensor;
+
+import java.util.ArrayList;
+import java.util.List;
+
+/**
+ * The working memory of one forward pass, allocated once per {@link VisionTransformer#encode}
+ * call for its largest batch and sequence and reused by every layer (and every image, when a
+ * pruning hook encodes them one at a time). Buffers are flat; {@link #view} carves a contiguous
+ * tensor of any smaller shape from the front, so sequences shortened by pruning stay contiguous.
+ */
+final class ForwardScratch implements AutoCloseable {
+
+    /** The residual stream; blocks read it and leave their output in it. */
+    final Tensor residual;
+    /** The residual stream after attention, inside a block. */
+    final Tensor residualMid;
+    /** Layer-norm output, then the attention output (q, k, v are computed from it first). */
+    final Tensor normed;
+    final Tensor query;
+    final Tensor key;
+    final Tensor value;
+    /** Output of out_proj and fc2, before the residual add. */
+    final Tensor projected;
+    /** MLP activations [.., intermediate]. */
+    final Tensor mlp;
+    /** Flattened patches [.., channels * p * p]. */
+    final Tensor patches;
+
+    private final List<Tensor> all = new ArrayList<>();
+
+    ForwardScratch(Backend backend, int batch, int tokens, int hidden, int intermediate, int patchCount, int patchWidth) {
+        long rows = (long) batch * tokens;
+        residual = flat(backend, rows * hidden);
+        residualMid = flat(backend, rows * hidden);
+        normed = flat(backend, rows * hidden);
+        query = flat(backend, rows * hidden);
+        key = flat(backend, rows * hidden);
+        value = flat(backend, rows * hidden);
+        projected = flat(backend, rows * hidden);
+        mlp = flat(backend, rows * intermediate);
+        patches = flat(backend, (long) batch * patchCount * patchWidth);
+    }
+
+    /** A contiguous view of the front of {@code buffer} with {@code shape}. */
+    static Tensor view(Tensor buffer, int... shape) {
+        return buffer.slice(0, 0, Math.toIntExact(Tensor.numel(shape))).reshape(shape);
+    }
+
+    private Tensor flat(Backend backend, long numel) {
+        Tensor t = backend.allocate(DType.F32, Math.toIntExact(numel));
+        all.add(t);
+        return t;
+    }
+
+    @Override
+    public void close() {
+        all.forEach(Tensor::close);
+    }
+}
