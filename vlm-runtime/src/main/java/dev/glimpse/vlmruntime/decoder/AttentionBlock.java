@@ -1,0 +1,54 @@
+package dev.glimpse.vlmruntime.decoder;
+
+import dev.glimpse.kernels.AttentionCapture;
+import dev.glimpse.kernels.AttentionMask;
+import dev.glimpse.kernels.Backend;
+import dev.glimpse.kernels.Tensor;
+
+/**
+ * Causal self-attention of one decoder layer, as HF {@code LlamaAttention.forward} /
+ * {@code Qwen2Attention.forward}: q, k, v projections (with biases when the config has them),
+ * rotary embedding of q and k ({@code apply_rotary_pos_emb}, rotate-half layout), the new keys and
+ * values appended to the layer's cache, grouped-query attention over every cached key with
+ * scaling {@code head_dim^-0.5}, then {@code o_proj}.
+ */
+final class AttentionBlock {
+
+    private final int layer;
+    private final LayerWeights w;
+    private final int heads;
+    private final int kvHeads;
+    private final int headDim;
+    private final float scale;
+
+    AttentionBlock(int layer, LayerWeights weights, int heads, int kvHeads, int headDim) {
+        this.layer = layer;
+        this.w = weights;
+        this.heads = heads;
+        this.kvHeads = kvHeads;
+        this.headDim = headDim;
+        this.scale = (float) Math.pow(headDim, -0.5);
+    }
+
+    /**
+     * Reads {@code s.normed()} [n, hidden], writes {@code s.projected()} [n, hidden]; the n tokens
+     * (sequence indices {@code tokens[from .. from + n)}) follow everything already in the cache.
+     */
+    void forward(Backend b, ScratchRows s, Tensor cos, Tensor sin, KvCache cache, int[] tokens, int from,
+                 AttentionCapture capture) {
+        int n = s.n();
+        b.linear(s.normed(), w.q(), w.qBias(), s.q());
+        b.linear(s.normed(), w.k(), w.kBias(), s.k());
+        b.linear(s.normed(), w.v(), w.vBias(), s.v());
+        Tensor q = s.q().reshape(n, heads, headDim);
+        Tensor k = s.k().reshape(n, kvHeads, headDim);
+        b.rope(q, cos, sin, q);
+        b.rope(k, cos, sin, k);
+        int start = cache.length(layer);
+        cache.append(b, layer, k, s.v().reshape(n, kvHeads, headDim), tokens, from);
+        int keys = start + n;
+        b.attention(q, cache.keys(layer, keys), cache.values(layer, keys), AttentionMask.causal(start), scale,
+                s.attention().reshape(n, heads, headDim), capture);
+        b.linear(s.attention(), w.o(), w.oBias(), s.projected());
+    }
+}

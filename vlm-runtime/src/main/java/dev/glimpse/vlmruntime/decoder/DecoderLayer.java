@@ -1,0 +1,42 @@
+package dev.glimpse.vlmruntime.decoder;
+
+import dev.glimpse.kernels.Activation;
+import dev.glimpse.kernels.AttentionCapture;
+import dev.glimpse.kernels.Backend;
+import dev.glimpse.kernels.Tensor;
+import dev.glimpse.vlmruntime.config.TextConfig;
+
+/**
+ * One pre-norm decoder layer, HF {@code LlamaDecoderLayer.forward} (Qwen2 is the same):
+ * {@code h = x + self_attn(input_layernorm(x)); out = h + mlp(post_attention_layernorm(h))}.
+ * Stateless; the hidden states, cache and scratch belong to the session calling it.
+ */
+final class DecoderLayer {
+
+    private final LayerWeights w;
+    private final float eps;
+    private final AttentionBlock attention;
+    private final MlpBlock mlp;
+
+    DecoderLayer(int index, LayerWeights weights, TextConfig config) {
+        this.w = weights;
+        this.eps = (float) config.rmsNormEps();
+        this.attention = new AttentionBlock(index, weights, config.numAttentionHeads(), config.numKeyValueHeads(),
+                config.headDim());
+        this.mlp = new MlpBlock(weights, Activation.fromHfName(config.hiddenAct()));
+    }
+
+    /**
+     * Updates {@code x} [n, hidden] in place from the layer's input to its output; {@code cos},
+     * {@code sin} [n, R/2] hold the rotary tables of the n tokens' positions.
+     */
+    void forward(Backend b, Tensor x, ScratchRows s, Tensor cos, Tensor sin, KvCache cache, int[] tokens, int from,
+                 AttentionCapture capture) {
+        b.rmsNorm(x, w.inputNorm(), eps, s.normed());
+        attention.forward(b, s, cos, sin, cache, tokens, from, capture);
+        b.add(x, s.projected(), s.residual());
+        b.rmsNorm(s.residual(), w.postAttentionNorm(), eps, s.normed());
+        mlp.forward(b, s);
+        b.add(s.residual(), s.projected(), x);
+    }
+}

@@ -1,0 +1,323 @@
+package dev.glimpse.vlmruntime.decoder;
+
+import dev.glimpse.kernels.AttentionCapture;
+import dev.glimpse.kernels.Backend;
+import dev.glimpse.kernels.DType;
+import dev.glimpse.kernels.Tensor;
+import dev.glimpse.vlmruntime.config.TextConfig;
+
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
+import java.util.Arrays;
+import java.util.List;
+import java.util.Optional;
+
+/**
+ * One sequence on a {@link Decoder}: its KV cache, scratch buffers and positions. Prefill appends
+ * embeddings (any number of calls, e.g. a cached system prompt then image and question); decode
+ * appends one token at a time. After either, {@link #logits()} holds the next-token logits of the
+ * last appended token.
+ *
+ * <p>Prefill runs layer-major: each layer processes all of the prefill's tokens, in chunks of
+ * {@link SessionOptions#prefillChunkSize()} rows, before the next layer starts. Each row's
+ * arithmetic does not depend on the chunking, so chunked and unchunked prefill agree (up to the GEMM
+ * kernel's choice of summation blocking for different row counts), and a {@link PruningHook} sees
+ * every token of a layer before any later layer runs.
+ *
+ * <p>Buffers (KV cache, scratch, decode rows and rotary rows) are allocated when the session is
+ * created; a decode step allocates no buffers. Not thread-safe: use one session per thread; the
+ * {@link Decoder} itself is shared.
+ */
+public final class DecoderSession implements AutoCloseable {
+
+    private static final ValueLayout.OfFloat F32 = ValueLayout.JAVA_FLOAT_UNALIGNED;
+
+    private final Decoder decoder;
+    private final Backend backend;
+    private final TextConfig config;
+    private final SessionOptions options;
+    private final List<DecoderLayer> layers;
+    private final KvCache cache;
+    private final DecoderScratch scratch;
+    private final Tensor stepHidden;
+    private final Tensor stepCos;
+    private final Tensor stepSin;
+    private final Tensor lastNormed;
+    private final Tensor logits;
+    private final int[] stepId = new int[1];
+    private final int[] stepToken = new int[1];
+    private final int[] stepPosition = new int[1];
+    /** Per layer: tokens dropped below it so far (CONTIGUOUS positions subtract it). */
+    private final int[] dropped;
+    private int appended;
+    private int nextPosition;
+    private boolean hasLogits;
+
+    DecoderSession(Decoder decoder, SessionOptions options) {
+        this.decoder = decoder;
+        this.backend = decoder.backend();
+        this.config = decoder.config();
+        this.options = options;
+        this.layers = decoder.layers();
+        int chunk = Math.min(options.prefillChunkSize(), options.maxSequenceLength());
+        int half = decoder.rope().rotaryDim() / 2;
+        this.cache = new KvCache(backend, config.numHiddenLayers(), config.numKeyValueHeads(), config.headDim(),
+                options.maxSequenceLength());
+        this.scratch = new DecoderScratch(backend, config, chunk);
+        this.stepHidden = backend.allocate(DType.F32, 1, config.hiddenSize());
+        this.stepCos = backend.allocate(DType.F32, 1, half);
+        this.stepSin = backend.allocate(DType.F32, 1, half);
+        this.lastNormed = backend.allocate(DType.F32, 1, config.hiddenSize());
+        this.logits = backend.allocate(DType.F32, 1, config.vocabSize());
+        this.dropped = new int[config.numHiddenLayers()];
+    }
+
+    public SessionOptions options() {
+        return options;
+    }
+
+    public KvCache cache() {
+        return cache;
+    }
+
+    /** Tokens appended so far (prefilled and decoded, pruned ones included). */
+    public int length() {
+        return appended;
+    }
+
+    /** The position the next appended token gets by default: one past the largest given so far. */
+    public int nextPosition() {
+        return nextPosition;
+    }
+
+    /** Prefills {@code ids} through the embedding table at the next positions, without pruning. */
+    public PrefillResult prefill(int[] ids) {
+        try (Tensor embeddings = decoder.embed(ids)) {
+            return prefill(embeddings, consecutivePositions(ids.length), null);
+        }
+    }
+
+    /**
+     * Appends {@code embeddings} F32 [T, hidden] at {@code positions} (T values, the HF
+     * {@code position_ids}), runs every layer over them and leaves the last token's logits in
+     * {@link #logits()}. {@code hook} (nullable) may prune tokens between layers.
+     */
+    public PrefillResult prefill(Tensor embeddings, int[] positions, PruningHook hook) {
+        long start = System.nanoTime();
+        int total = validatePrefill(embeddings, positions);
+        Tensor hidden = backend.allocate(DType.F32, total, config.hiddenSize());
+        Tensor spare = null;
+        int half = decoder.rope().rotaryDim() / 2;
+        Tensor cos = backend.allocate(DType.F32, total, half);
+        Tensor sin = backend.allocate(DType.F32, total, half);
+        try {
+            backend.copy(embeddings, hidden);
+            int n = total;
+            int[] tokens = new int[n];
+            for (int i = 0; i < n; i++) {
+                tokens[i] = appended + i;
+            }
+            int[] inputPositions = positions.clone();
+            int[] droppedBefore = new int[n];
+            int[] tablePositions = null;
+            int[] tokensPerLayer = new int[layers.size()];
+            int[] droppedAt = new int[layers.size()];
+            for (int l = 0; l < layers.size(); l++) {
+                int[] layerPositions = layerPositions(l, inputPositions, droppedBefore, n);
+                if (!Arrays.equals(layerPositions, tablePositions)) {
+                    tablePositions = layerPositions;
+                    decoder.rope().fill(backend, layerPositions, cos.slice(0, 0, n), sin.slice(0, 0, n));
+                }
+                tokensPerLayer[l] = n;
+                Optional<AttentionRequest> request = hook == null ? Optional.empty()
+                        : hook.before(l, Arrays.copyOf(tokens, n));
+                int active = n;
+                int keys = cache.length(l) + n;
+                int[] keep;
+                try (LayerCapture capture = request.map(r -> new LayerCapture(backend, r, active,
+                        config.numAttentionHeads(), keys)).orElse(null)) {
+                    runLayer(l, hidden, n, cos, sin, tokens, capture);
+                    if (capture == null) {
+                        continue;
+                    }
+                    keep = hook.keep(capture.result(l, Arrays.copyOf(tokens, n), cache.tokens(l)));
+                }
+                validateKeep(keep, n, l);
+                if (keep.length == n) {
+                    continue;
+                }
+                if (spare == null) {
+                    spare = backend.allocate(DType.F32, total, config.hiddenSize());
+                }
+                backend.gatherRows(hidden.slice(0, 0, n), keep, spare.slice(0, 0, keep.length));
+                Tensor swap = hidden;
+                hidden = spare;
+                spare = swap;
+                for (int i = 0; i < keep.length; i++) {
+                    tokens[i] = tokens[keep[i]];
+                    inputPositions[i] = inputPositions[keep[i]];
+                    droppedBefore[i] = droppedBefore[keep[i]] + keep[i] - i;
+                }
+                droppedAt[l] = n - keep.length;
+                n = keep.length;
+            }
+            finish(hidden.slice(0, n - 1, n));
+            appended += total;
+            nextPosition = Math.max(nextPosition, Arrays.stream(positions).max().orElseThrow() + 1);
+            int cumulative = 0;
+            for (int l = 0; l < layers.size(); l++) {
+                dropped[l] += cumulative;
+                cumulative += droppedAt[l];
+            }
+            double flops = PrefillFlops.total(tokensPerLayer, config.hiddenSize(), config.intermediateSize());
+            return new PrefillResult(total, tokensPerLayer, n, flops, System.nanoTime() - start);
+        } finally {
+            hidden.close();
+            if (spare != null) {
+                spare.close();
+            }
+            cos.close();
+            sin.close();
+        }
+    }
+
+    /**
+     * Appends token {@code id} at {@link #nextPosition()} (per layer shifted in
+     * {@link PositionMode#CONTIGUOUS} mode after pruning) and computes its logits.
+     */
+    public void decode(int id) {
+        if (id < 0 || id >= config.vocabSize()) {
+            throw new IllegalArgumentException("token id " + id + " is outside the vocabulary [0, " + config.vocabSize() + ")");
+        }
+        if (cache.remaining() < 1) {
+            throw new IllegalStateException("the session is full: " + options.maxSequenceLength()
+                    + " tokens (raise maxSequenceLength in SessionOptions)");
+        }
+        stepId[0] = id;
+        stepToken[0] = appended;
+        backend.embedding(decoder.weights().embedTokens(), stepId, stepHidden);
+        ScratchRows rows = scratch.rows(1);
+        int tablePosition = -1;
+        for (int l = 0; l < layers.size(); l++) {
+            int position = options.positionMode() == PositionMode.CONTIGUOUS ? nextPosition - dropped[l] : nextPosition;
+            if (position != tablePosition) {
+                stepPosition[0] = position;
+                decoder.rope().fill(backend, stepPosition, stepCos, stepSin);
+                tablePosition = position;
+            }
+            layers.get(l).forward(backend, stepHidden, rows, stepCos, stepSin, cache, stepToken, 0, null);
+        }
+        finish(stepHidden);
+        appended++;
+        nextPosition++;
+    }
+
+    /** F32 [1, vocab]: the next-token logits after the last prefill or decode. */
+    public Tensor logits() {
+        requireLogits();
+        return logits;
+    }
+
+    /** Copies the next-token logits into {@code dst} (length vocab) without allocating. */
+    public void copyLogits(float[] dst) {
+        requireLogits();
+        if (dst.length != config.vocabSize()) {
+            throw new IllegalArgumentException("logits buffer holds " + dst.length + " values, vocab is " + config.vocabSize());
+        }
+        Tensor host = backend.download(logits);
+        MemorySegment.copy(host.segment(), F32, host.byteOffset(), dst, 0, dst.length);
+    }
+
+    /** Positions {@link #nextPosition()} onwards, for appending {@code n} tokens after everything so far. */
+    public int[] consecutivePositions(int n) {
+        int[] p = new int[n];
+        for (int i = 0; i < n; i++) {
+            p[i] = nextPosition + i;
+        }
+        return p;
+    }
+
+    @Override
+    public void close() {
+        cache.close();
+        scratch.close();
+        for (Tensor t : new Tensor[] {stepHidden, stepCos, stepSin, lastNormed, logits}) {
+            t.close();
+        }
+    }
+
+    private void runLayer(int l, Tensor hidden, int n, Tensor cos, Tensor sin, int[] tokens, LayerCapture capture) {
+        int chunk = Math.min(options.prefillChunkSize(), options.maxSequenceLength());
+        int prior = cache.length(l);
+        for (int from = 0; from < n; from += chunk) {
+            int to = Math.min(n, from + chunk);
+            AttentionCapture kernelCapture = capture == null ? null : capture.forChunk(from, to, prior + to);
+            layers.get(l).forward(backend, hidden.slice(0, from, to), scratch.rows(to - from), cos.slice(0, from, to),
+                    sin.slice(0, from, to), cache, tokens, from, kernelCapture);
+            if (capture != null) {
+                capture.collect();
+            }
+        }
+    }
+
+    /** Final norm and lm_head of one hidden row [1, hidden] into the logits. */
+    private void finish(Tensor lastHidden) {
+        backend.rmsNorm(lastHidden, decoder.weights().finalNorm(), (float) config.rmsNormEps(), lastNormed);
+        backend.linear(lastNormed, decoder.weights().lmHead(), null, logits);
+        hasLogits = true;
+    }
+
+    private int[] layerPositions(int layer, int[] inputPositions, int[] droppedBefore, int n) {
+        int[] p = Arrays.copyOf(inputPositions, n);
+        if (options.positionMode() == PositionMode.CONTIGUOUS) {
+            for (int i = 0; i < n; i++) {
+                p[i] -= dropped[layer] + droppedBefore[i];
+            }
+        }
+        return p;
+    }
+
+    private int validatePrefill(Tensor embeddings, int[] positions) {
+        if (embeddings.dtype() != DType.F32 || embeddings.rank() != 2 || embeddings.dim(1) != config.hiddenSize()) {
+            throw new IllegalArgumentException("prefill takes F32 embeddings [tokens, " + config.hiddenSize() + "], got "
+                    + embeddings);
+        }
+        int total = embeddings.dim(0);
+        if (total == 0) {
+            throw new IllegalArgumentException("prefill needs at least one token");
+        }
+        if (positions.length != total) {
+            throw new IllegalArgumentException(positions.length + " positions for " + total + " tokens");
+        }
+        for (int p : positions) {
+            if (p < 0) {
+                throw new IllegalArgumentException("negative position " + p);
+            }
+        }
+        if (total > cache.remaining()) {
+            throw new IllegalStateException("prefill of " + total + " tokens does not fit: the session holds "
+                    + options.maxSequenceLength() + " and " + (options.maxSequenceLength() - cache.remaining())
+                    + " are used (raise maxSequenceLength in SessionOptions)");
+        }
+        return total;
+    }
+
+    private static void validateKeep(int[] keep, int n, int layer) {
+        if (keep == null || keep.length == 0 || keep[keep.length - 1] != n - 1) {
+            throw new IllegalArgumentException("pruning hook at layer " + layer + " must keep the last token (index "
+                    + (n - 1) + "); got " + (keep == null ? "null" : Arrays.toString(keep)));
+        }
+        for (int i = 0; i < keep.length; i++) {
+            if (keep[i] < 0 || (i > 0 && keep[i] <= keep[i - 1])) {
+                throw new IllegalArgumentException("pruning hook at layer " + layer
+                        + " must return strictly ascending indices in [0, " + n + "); got " + Arrays.toString(keep));
+            }
+        }
+    }
+
+    private void requireLogits() {
+        if (!hasLogits) {
+            throw new IllegalStateException("no logits yet: prefill or decode first");
+        }
+    }
+}

@@ -1,0 +1,98 @@
+package dev.glimpse.vlmruntime.decoder;
+
+import dev.glimpse.kernels.Tensor;
+import dev.glimpse.kernels.io.Checkpoint;
+import dev.glimpse.kernels.io.CheckpointFormatException;
+import dev.glimpse.vlmruntime.config.TextConfig;
+
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.List;
+
+/**
+ * All tensors of a decoder, memory-mapped from the checkpoint and checked against the config's
+ * shapes when loaded. With {@code tie_word_embeddings} the output projection is the embedding table
+ * itself, as HF's {@code tie_weights} makes it.
+ *
+ * @param embedTokens [vocab, hidden]
+ * @param layers      one entry per decoder layer
+ * @param finalNorm   [hidden]
+ * @param lmHead      [vocab, hidden]
+ */
+public record DecoderWeights(Tensor embedTokens, List<LayerWeights> layers, Tensor finalNorm, Tensor lmHead) {
+
+    public DecoderWeights {
+        layers = List.copyOf(layers);
+    }
+
+    /** Reads the decoder of {@code config} from {@code checkpoint} under {@code names}. */
+    public static DecoderWeights load(Checkpoint checkpoint, TextConfig config, WeightNames names) {
+        Loader loader = new Loader(checkpoint, config);
+        int hidden = config.hiddenSize();
+        int qOut = config.numAttentionHeads() * config.headDim();
+        int kvOut = config.numKeyValueHeads() * config.headDim();
+        int inter = config.intermediateSize();
+        Tensor embed = loader.weight(names.embedTokens(), config.vocabSize(), hidden);
+        List<LayerWeights> layers = new ArrayList<>();
+        for (int l = 0; l < config.numHiddenLayers(); l++) {
+            layers.add(new LayerWeights(
+                    loader.weight(names.layer(l, "input_layernorm.weight"), hidden),
+                    loader.weight(names.layer(l, "self_attn.q_proj.weight"), qOut, hidden),
+                    loader.bias(config.qkvBias(), names.layer(l, "self_attn.q_proj.bias"), qOut),
+                    loader.weight(names.layer(l, "self_attn.k_proj.weight"), kvOut, hidden),
+                    loader.bias(config.qkvBias(), names.layer(l, "self_attn.k_proj.bias"), kvOut),
+                    loader.weight(names.layer(l, "self_attn.v_proj.weight"), kvOut, hidden),
+                    loader.bias(config.qkvBias(), names.layer(l, "self_attn.v_proj.bias"), kvOut),
+                    loader.weight(names.layer(l, "self_attn.o_proj.weight"), hidden, qOut),
+                    loader.bias(config.outputBias(), names.layer(l, "self_attn.o_proj.bias"), hidden),
+                    loader.weight(names.layer(l, "post_attention_layernorm.weight"), hidden),
+                    loader.weight(names.layer(l, "mlp.gate_proj.weight"), inter, hidden),
+                    loader.bias(config.mlpBias(), names.layer(l, "mlp.gate_proj.bias"), inter),
+                    loader.weight(names.layer(l, "mlp.up_proj.weight"), inter, hidden),
+                    loader.bias(config.mlpBias(), names.layer(l, "mlp.up_proj.bias"), inter),
+                    loader.weight(names.layer(l, "mlp.down_proj.weight"), hidden, inter),
+                    loader.bias(config.mlpBias(), names.layer(l, "mlp.down_proj.bias"), hidden)));
+        }
+        Tensor norm = loader.weight(names.finalNorm(), hidden);
+        Tensor lmHead = config.tieWordEmbeddings() ? embed : loader.weight(names.lmHead(), config.vocabSize(), hidden);
+        return new DecoderWeights(embed, layers, norm, lmHead);
+    }
+
+    /** Bytes of all distinct weight tensors (the tied head counted once): what one decode step streams. */
+    public long byteSize() {
+        long bytes = size(embedTokens) + size(finalNorm) + (lmHead == embedTokens ? 0 : size(lmHead));
+        for (LayerWeights w : layers) {
+            for (Tensor t : new Tensor[] {w.inputNorm(), w.q(), w.qBias(), w.k(), w.kBias(), w.v(), w.vBias(), w.o(),
+                    w.oBias(), w.postAttentionNorm(), w.gate(), w.gateBias(), w.up(), w.upBias(), w.down(), w.downBias()}) {
+                bytes += size(t);
+            }
+        }
+        return bytes;
+    }
+
+    private static long size(Tensor t) {
+        return t == null ? 0 : t.numel() * t.dtype().byteSize();
+    }
+
+    private record Loader(Checkpoint checkpoint, TextConfig config) {
+
+        Tensor weight(String name, int... shape) {
+            Tensor t = checkpoint.tensor(name);
+            if (!Arrays.equals(t.shape(), shape)) {
+                throw new CheckpointFormatException(checkpoint.folder() + ": tensor '" + name + "' has shape "
+                        + Arrays.toString(t.shape()) + " but config.json (" + config.modelType() + ", hidden "
+                        + config.hiddenSize() + ", heads " + config.numAttentionHeads() + "/" + config.numKeyValueHeads()
+                        + ", head_dim " + config.headDim() + ") implies " + Arrays.toString(shape));
+            }
+            if (!t.dtype().isFloatingPoint()) {
+                throw new CheckpointFormatException(checkpoint.folder() + ": tensor '" + name + "' is " + t.dtype()
+                        + "; decoder weights must be F32, F16 or BF16");
+            }
+            return t;
+        }
+
+        Tensor bias(boolean present, String name, int size) {
+            return present ? weight(name, size) : null;
+        }
+    }
+}

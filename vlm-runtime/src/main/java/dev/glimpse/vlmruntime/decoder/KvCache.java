@@ -1,0 +1,105 @@
+package dev.glimpse.vlmruntime.decoder;
+
+import dev.glimpse.kernels.Backend;
+import dev.glimpse.kernels.DType;
+import dev.glimpse.kernels.Tensor;
+
+import java.util.Arrays;
+
+/**
+ * The keys and values of one sequence, every layer, allocated once for a fixed capacity.
+ *
+ * <p>Layout: per layer, F32 {@code [kvHeads, capacity, headDim]} (head-major). Attention for one
+ * query head streams its kv head's keys as one contiguous block, and the view handed to
+ * {@link Backend#attention}, {@code [length, kvHeads, headDim]}, has a packed last dim, so the CPU
+ * kernel reads the cache in place. Keys are stored after RoPE, as HF's {@code DynamicCache} does.
+ *
+ * <p>Layers may hold different numbers of entries: after pruning at a layer boundary the layers
+ * above it store only the kept tokens (see {@link PruningHook}). Each entry remembers the
+ * sequence index of its token (the order in which tokens were appended to the session), so pruning
+ * strategies can map keys back to tokens. Not thread-safe: it belongs to one {@link DecoderSession}.
+ */
+public final class KvCache implements AutoCloseable {
+
+    private final Tensor[] keys;
+    private final Tensor[] values;
+    private final int[] length;
+    private final int[][] tokens;
+    private final int capacity;
+
+    KvCache(Backend backend, int layers, int kvHeads, int headDim, int capacity) {
+        this.capacity = capacity;
+        this.keys = new Tensor[layers];
+        this.values = new Tensor[layers];
+        this.length = new int[layers];
+        this.tokens = new int[layers][capacity];
+        for (int l = 0; l < layers; l++) {
+            keys[l] = backend.allocate(DType.F32, kvHeads, capacity, headDim);
+            values[l] = backend.allocate(DType.F32, kvHeads, capacity, headDim);
+        }
+    }
+
+    public int layers() {
+        return keys.length;
+    }
+
+    public int capacity() {
+        return capacity;
+    }
+
+    /** Entries stored for {@code layer}. */
+    public int length(int layer) {
+        return length[layer];
+    }
+
+    /** Entries of every layer. */
+    public int[] lengths() {
+        return length.clone();
+    }
+
+    /** Sequence indices of the tokens whose keys {@code layer} holds, in cache order. */
+    public int[] tokens(int layer) {
+        return Arrays.copyOf(tokens[layer], length[layer]);
+    }
+
+    /** {@code [entries, kvHeads, headDim]} view of the first {@code entries} keys of {@code layer}. */
+    public Tensor keys(int layer, int entries) {
+        return keys[layer].slice(1, 0, entries).transpose(0, 1);
+    }
+
+    /** {@code [entries, kvHeads, headDim]} view of the first {@code entries} values of {@code layer}. */
+    public Tensor values(int layer, int entries) {
+        return values[layer].slice(1, 0, entries).transpose(0, 1);
+    }
+
+    /**
+     * Appends {@code k}, {@code v} [n, kvHeads, headDim] to {@code layer}; {@code tokenIndices[from ..
+     * from + n)} are their sequence indices.
+     */
+    void append(Backend backend, int layer, Tensor k, Tensor v, int[] tokenIndices, int from) {
+        int n = k.dim(0);
+        int start = length[layer];
+        if (start + n > capacity) {
+            throw new IllegalStateException("KV cache of layer " + layer + " is full: " + start + " + " + n
+                    + " tokens exceed the session's capacity of " + capacity
+                    + " (raise maxSequenceLength in SessionOptions)");
+        }
+        backend.copy(k, keys[layer].slice(1, start, start + n).transpose(0, 1));
+        backend.copy(v, values[layer].slice(1, start, start + n).transpose(0, 1));
+        System.arraycopy(tokenIndices, from, tokens[layer], start, n);
+        length[layer] = start + n;
+    }
+
+    /** Room left in the fullest layer. */
+    public int remaining() {
+        return capacity - Arrays.stream(length).max().orElse(0);
+    }
+
+    @Override
+    public void close() {
+        for (int l = 0; l < keys.length; l++) {
+            keys[l].close();
+            values[l].close();
+        }
+    }
+}

@@ -1,0 +1,31 @@
+package dev.glimpse.vlmruntime.decoder;
+
+/**
+ * What one {@link DecoderSession#prefill} did.
+ *
+ * @param tokens         tokens given to the prefill
+ * @param tokensPerLayer tokens each layer processed (fewer above a pruning point)
+ * @param keptTokens     tokens that reached the last layer
+ * @param flops          {@link PrefillFlops#total} of {@code tokensPerLayer}
+ * @param nanos          wall time of the prefill, logits included
+ */
+public record PrefillResult(int tokens, int[] tokensPerLayer, int keptTokens, double flops, long nanos) {
+
+    public PrefillResult {
+        tokensPerLayer = tokensPerLayer.clone();
+    }
+
+    @Override
+    public int[] tokensPerLayer() {
+        return tokensPerLayer.clone();
+    }
+
+    /** Mean tokens per layer, as layer-wise pruning papers report it. */
+    public double meanTokensPerLayer() {
+        double sum = 0;
+        for (int n : tokensPerLayer) {
+            sum += n;
+        }
+        return tokensPerLayer.length == 0 ? 0 : sum / tokensPerLayer.length;
+    }
+}

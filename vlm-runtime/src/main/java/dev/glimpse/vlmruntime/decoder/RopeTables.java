@@ -1,0 +1,85 @@
+package dev.glimpse.vlmruntime.decoder;
+
+import dev.glimpse.kernels.Backend;
+import dev.glimpse.kernels.DType;
+import dev.glimpse.kernels.RopeParameters;
+import dev.glimpse.kernels.RotaryEmbedding;
+import dev.glimpse.kernels.Tensor;
+import dev.glimpse.vlmruntime.config.RopeConfig;
+import dev.glimpse.vlmruntime.config.TextConfig;
+
+import java.util.Map;
+
+/**
+ * The cos/sin tables {@link Backend#rope} takes, for any token positions, computed by
+ * {@link RotaryEmbedding} (HF {@code LlamaRotaryEmbedding.forward} semantics).
+ *
+ * <p>For rope types whose frequencies do not depend on the sequence length (default, linear,
+ * llama3, yarn) the rows for positions {@code [0, precomputed)} are computed once and gathered
+ * afterwards, so a decode step computes no trigonometry and allocates no buffer. "dynamic" (NTK) and
+ * "longrope" depend on the longest position of the forward pass, as HF's {@code dynamic_rope_update};
+ * they are recomputed for every call. Immutable; shared by the sessions of one decoder.
+ */
+public final class RopeTables implements AutoCloseable {
+
+    private final RotaryEmbedding rotary;
+    private final Tensor cos;
+    private final Tensor sin;
+    private final int precomputed;
+
+    RopeTables(RopeParameters parameters, int precomputed) {
+        this.rotary = new RotaryEmbedding(parameters);
+        boolean lengthDependent = parameters.type().equals("dynamic") || parameters.type().equals("longrope");
+        this.precomputed = lengthDependent ? 0 : precomputed;
+        int half = rotary.rotaryDim() / 2;
+        this.cos = Tensor.allocate(DType.F32, this.precomputed, half);
+        this.sin = Tensor.allocate(DType.F32, this.precomputed, half);
+        int[] positions = new int[this.precomputed];
+        for (int i = 0; i < positions.length; i++) {
+            positions[i] = i;
+        }
+        rotary.tables(positions, cos, sin);
+    }
+
+    /** The rope settings of {@code config} in the form {@link RotaryEmbedding} takes. */
+    public static RopeParameters parameters(TextConfig config) {
+        RopeConfig rope = config.rope();
+        Map<String, Double> p = rope.parameters();
+        Double original = p.get("original_max_position_embeddings");
+        return new RopeParameters(rope.type(), rope.theta(), config.headDim(),
+                p.getOrDefault("partial_rotary_factor", 1.0), config.maxPositionEmbeddings(), p.get("factor"),
+                original == null ? null : original.intValue(), p.get("low_freq_factor"), p.get("high_freq_factor"),
+                p.get("attention_factor"), p.get("beta_fast"), p.get("beta_slow"), p.get("mscale"),
+                p.get("mscale_all_dim"), p.containsKey("truncate") ? p.get("truncate") != 0 : null, null, null);
+    }
+
+    /** R: the rotating dims of each head; tables have R/2 columns. */
+    public int rotaryDim() {
+        return rotary.rotaryDim();
+    }
+
+    /** Fills {@code cosOut}, {@code sinOut} [positions.length, R/2] (host F32, contiguous). */
+    public void fill(Backend backend, int[] positions, Tensor cosOut, Tensor sinOut) {
+        if (covered(positions)) {
+            backend.gatherRows(cos, positions, cosOut);
+            backend.gatherRows(sin, positions, sinOut);
+        } else {
+            rotary.tables(positions, cosOut, sinOut);
+        }
+    }
+
+    private boolean covered(int[] positions) {
+        for (int p : positions) {
+            if (p < 0 || p >= precomputed) {
+                return false;
+            }
+        }
+        return true;
+    }
+
+    @Override
+    public void close() {
+        cos.close();
+        sin.close();
+    }
+}

@@ -1,0 +1,22 @@
+package dev.glimpse.vlmruntime.decoder;
+
+import dev.glimpse.kernels.Tensor;
+
+/**
+ * Views of a session's scratch buffers for a block of {@code n} rows (tokens): everything one
+ * decoder layer needs between reading its input and writing its output. Shapes are {@code [n, ..]}.
+ *
+ * @param normed    [n, hidden] RMSNorm output (input of attention, then of the MLP)
+ * @param q         [n, heads * headDim]
+ * @param k         [n, kvHeads * headDim]
+ * @param v         [n, kvHeads * headDim]
+ * @param attention [n, heads * headDim] attention output before {@code o_proj}
+ * @param projected [n, hidden] output of {@code o_proj}, then of {@code down_proj}
+ * @param residual  [n, hidden] the residual stream after attention
+ * @param gate      [n, intermediate]
+ * @param up        [n, intermediate]
+ * @param activated [n, intermediate] act(gate) * up
+ */
+record ScratchRows(int n, Tensor normed, Tensor q, Tensor k, Tensor v, Tensor attention, Tensor projected,
+                   Tensor residual, Tensor gate, Tensor up, Tensor activated) {
+}
