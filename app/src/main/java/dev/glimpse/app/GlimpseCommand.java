@@ -12,6 +12,7 @@ import picocli.CommandLine.Option;
                 ""},
         subcommands = {
                 FramesCommand.class,
+                BenchCommand.class,
         },
         footer = {"", "Run 'glimpse <command> --help' for a command's options."})
 final class GlimpseCommand implements Runnable {
