@@ -22,7 +22,6 @@ final class EncoderBlock {
 
     private final Backend backend;
     private final VisionWeights.BlockWeights w;
-    private final int layer;
     private final int heads;
     private final int headDim;
     private final int hidden;
@@ -31,10 +30,9 @@ final class EncoderBlock {
     private final float scale;
     private final Activation activation;
 
-    EncoderBlock(Backend backend, VisionConfig config, VisionWeights.BlockWeights weights, int layer) {
+    EncoderBlock(Backend backend, VisionConfig config, VisionWeights.BlockWeights weights) {
         this.backend = backend;
         this.w = weights;
-        this.layer = layer;
         this.heads = config.numAttentionHeads();
         this.headDim = config.headDim();
         this.hidden = config.hiddenSize();
@@ -42,10 +40,6 @@ final class EncoderBlock {
         this.eps = (float) config.layerNormEps();
         this.scale = (float) Math.pow(headDim, -0.5);
         this.activation = Activation.fromHfName(config.hiddenAct());
-    }
-
-    int layer() {
-        return layer;
     }
 
     /**

@@ -45,8 +45,7 @@ public final class VisionTransformer {
         this.config = weights.config();
         this.weights = weights;
         this.embeddings = new VisionEmbeddings(backend, config, weights.embeddings(), weights.preLayerNorm());
-        this.blocks = IntStream.range(0, weights.layers().size())
-                .mapToObj(l -> new EncoderBlock(backend, config, weights.layers().get(l), l)).toList();
+        this.blocks = weights.layers().stream().map(w -> new EncoderBlock(backend, config, w)).toList();
         this.head = weights.head() == null ? null : new AttentionPoolingHead(backend, config, weights.head());
     }
 
