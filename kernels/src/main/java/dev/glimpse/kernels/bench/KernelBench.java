@@ -26,8 +26,8 @@ import java.util.SplittableRandom;
  * a memory-bandwidth probe to put GEMV in proportion, and top-k selection against a full-sort
  * baseline. Prints one JSON object per measurement, then a short human summary.
  *
- * <p>Every timing is the median of {@link Options#repetitions()} runs after
- * {@link Options#warmup()} untimed ones. GFLOP/s counts 2mnk; GEMV GB/s counts the weight bytes
+ * <p>Every timing is the median of {@link Options#repetitions()} runs after at least
+ * {@link Options#warmup()} untimed ones and at least 0.4 s of warm-up. GFLOP/s counts 2mnk; GEMV GB/s counts the weight bytes
  * (streamed once per call). The top-k baseline sorts a copy of every row with
  * {@link Arrays#sort(float[])}, parallel over rows exactly like the selection, so the ratio
  * compares algorithms, not thread counts.
@@ -44,7 +44,7 @@ public final class KernelBench {
     public record Options(int warmup, int repetitions, long bandwidthBytes) {
 
         public static Options defaults() {
-            return new Options(3, 7, 1L << 30);
+            return new Options(5, 7, 1L << 30);
         }
 
         /** Options from command-line flags {@code --warmup N --reps N --bandwidth-mib N}. */
@@ -227,8 +227,12 @@ public final class KernelBench {
 
     private static volatile float sink;
 
+    /** Warm-up lasts at least this long, so the JIT has compiled the kernels before timing. */
+    private static final long WARMUP_NANOS = 400_000_000L;
+
     private static double medianMs(Options options, Action action) {
-        for (int i = 0; i < options.warmup(); i++) {
+        long warmUntil = System.nanoTime() + WARMUP_NANOS;
+        for (int i = 0; i < options.warmup() || System.nanoTime() < warmUntil; i++) {
             sink += action.run();
         }
         double[] ms = new double[options.repetitions()];
