@@ -32,7 +32,8 @@ import java.util.concurrent.atomic.DoubleAdder;
  * {@code --prompt N} tokens (default 600) and decode tokens/s over {@code --steps N} steps (default
  * 32), and puts decode against the weight-streaming roofline: weight bytes per token divided by the
  * memory bandwidth of summing the mapped embedding table in the same run (same threads). Prints
- * one JSON object.
+ * one JSON object; with {@code --profile}, a second one with the decode time per backend operation
+ * (measured in a separate run, since timing every call adds a little overhead).
  */
 public final class DecoderBench {
 
@@ -44,10 +45,10 @@ public final class DecoderBench {
     public static void main(String[] args) throws IOException {
         int prompt = intFlag(args, "--prompt", 600);
         int steps = intFlag(args, "--steps", 32);
-        run(prompt, steps, System.out);
+        run(prompt, steps, Arrays.asList(args).contains("--profile"), System.out);
     }
 
-    static void run(int prompt, int steps, PrintStream out) throws IOException {
+    static void run(int prompt, int steps, boolean profile, PrintStream out) throws IOException {
         Path dir = Files.createTempDirectory("glimpse-decoder-bench");
         try {
             TextConfig config = writeModel(dir);
@@ -86,6 +87,9 @@ public final class DecoderBench {
                             prompt, prefill.nanos() / 1e9, prefillTps, prefill.flops() / 1e9, steps, decodeTps,
                             weightBytes, bandwidth / 1e9, roofline, decodeTps / roofline, CpuParallel.threads(), token));
                 }
+                if (profile) {
+                    out.println(profileDecode(checkpoint, config, ids, steps));
+                }
             }
         } finally {
             try (var files = Files.list(dir)) {
@@ -94,6 +98,32 @@ public final class DecoderBench {
                 }
             }
             Files.deleteIfExists(dir);
+        }
+    }
+
+    /** Decode steps on a {@link ProfilingBackend}: milliseconds per step and calls per step, by operation. */
+    private static String profileDecode(Checkpoint checkpoint, TextConfig config, int[] ids, int steps) {
+        ProfilingBackend backend = new ProfilingBackend(new CpuBackend());
+        try (Decoder decoder = Decoder.load(backend, checkpoint, config);
+             DecoderSession session = decoder.newSession(SessionOptions.of(ids.length + steps + 8))) {
+            session.prefill(ids);
+            float[] logits = new float[config.vocabSize()];
+            backend.drain();
+            long start = System.nanoTime();
+            for (int i = 0; i < steps; i++) {
+                session.copyLogits(logits);
+                session.decode(argmax(logits));
+            }
+            double stepMs = (System.nanoTime() - start) / 1e6 / steps;
+            StringBuilder json = new StringBuilder(String.format(Locale.ROOT,
+                    "{\"bench\":\"decoder_profile\",\"decode_ms_per_step\":%.2f,\"ops\":{", stepMs));
+            String sep = "";
+            for (var e : backend.drain().entrySet()) {
+                json.append(String.format(Locale.ROOT, "%s\"%s\":{\"ms_per_step\":%.3f,\"calls_per_step\":%d}", sep,
+                        e.getKey(), e.getValue().nanos() / 1e6 / steps, e.getValue().calls() / steps));
+                sep = ",";
+            }
+            return json.append("}}").toString();
         }
     }
 
