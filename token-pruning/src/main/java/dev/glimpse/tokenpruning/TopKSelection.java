@@ -1,0 +1,57 @@
+package dev.glimpse.tokenpruning;
+
+import dev.glimpse.kernels.Backend;
+import dev.glimpse.kernels.Tensor;
+import dev.glimpse.kernels.TopK;
+
+import java.util.stream.IntStream;
+
+/**
+ * Top-k by score through the backend's O(n) batched selection ({@link Backend#topK}), so a GPU
+ * backend's kernel is used where there is one. Results come back in raster (index) order. Ties
+ * keep the lower index (the backend's rule); a budget at or above the token count keeps every
+ * token without calling the backend, so "no pruning" is exactly the identity.
+ */
+public final class TopKSelection {
+
+    private TopKSelection() {
+    }
+
+    /** Indices of the {@code k} largest {@code scores}, ascending; all indices when k >= n. */
+    public static int[] topIndices(Backend backend, float[] scores, int k) {
+        int n = scores.length;
+        if (k < 0) {
+            throw new IllegalArgumentException("cannot keep a negative number of tokens: " + k);
+        }
+        if (k >= n) {
+            return IntStream.range(0, n).toArray();
+        }
+        try (Tensor host = Tensor.of(scores, 1, n)) {
+            Tensor onDevice = backend.upload(host);
+            try (TopK top = backend.topK(onDevice, k, TopK.Order.BY_INDEX)) {
+                Tensor indices = backend.download(top.indices());
+                try {
+                    return indices.toIntArray();
+                } finally {
+                    if (indices != top.indices()) {
+                        indices.close();
+                    }
+                }
+            } finally {
+                if (onDevice != host) {
+                    onDevice.close();
+                }
+            }
+        }
+    }
+
+    /** {@code topIndices} mapped through {@code tokens}: the kept entries of {@code tokens}, in order. */
+    public static int[] topOf(Backend backend, int[] tokens, float[] scores, int k) {
+        int[] positions = topIndices(backend, scores, k);
+        int[] out = new int[positions.length];
+        for (int i = 0; i < positions.length; i++) {
+            out[i] = tokens[positions[i]];
+        }
+        return out;
+    }
+}

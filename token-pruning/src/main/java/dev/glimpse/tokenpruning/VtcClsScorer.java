@@ -1,0 +1,105 @@
+package dev.glimpse.tokenpruning;
+
+import dev.glimpse.kernels.Backend;
+import dev.glimpse.kernels.Tensor;
+
+import java.util.SortedMap;
+
+/**
+ * VTC-CLS token scores from [CLS] attention (PAPERS.md, "VTC-CLS"):
+ * <pre>
+ *   s^l_i = (1/H) sum_h A^{l,h}[CLS, i]          (i over patch tokens, head mean per layer)
+ *   s*_i  = sum_{l = start}^{L-2} s^l_i           (ensemble: a sum, as the reference code)
+ * </pre>
+ * L - 2 is the penultimate layer (0-based), the one LLaVA-1.5 reads features from
+ * ({@code hidden_states[-2]} is the output of layer L - 2); the reference sums
+ * {@code attentions[start:-1]}. Sums accumulate in double per token.
+ *
+ * <p>SigLIP towers have no [CLS]: their score is the head mean of the attention-pooling head's
+ * probe query over the last layer's tokens, {@code s_i = (1/H) sum_h P^h[i]}: the one query
+ * SigLIP trains to summarise the image, the closest analogue of the [CLS] row. It is a single
+ * "layer" (the head after the last encoder layer), so there is no ensemble.
+ *
+ * <p>Scoring reads the tap tensors on the host (the backend downloads them: at most a few
+ * hundred KB per image); selection then runs on the backend's top-k.
+ */
+public final class VtcClsScorer {
+
+    private VtcClsScorer() {
+    }
+
+    /**
+     * {@code s*} over the patch tokens from per-layer [CLS] rows {@code rows[l][h][1 + i]}
+     * (column 0 is [CLS] itself and is skipped); every layer given is summed.
+     */
+    public static float[] score(float[][][] rows) {
+        if (rows.length == 0) {
+            throw new IllegalArgumentException("VTC-CLS needs the [CLS] rows of at least one layer");
+        }
+        int width = rows[0][0].length;
+        double[] sum = new double[width - 1];
+        for (float[][] layer : rows) {
+            addHeadMean(layer, width, sum);
+        }
+        return toFloat(sum);
+    }
+
+    /** {@code s*} from the [CLS] rows of layers {@code start .. end} (inclusive) of {@code attention}. */
+    public static float[] score(Backend backend, VisionAttention attention, int start, int end, int patches) {
+        SortedMap<Integer, Tensor> rows = attention.clsRows();
+        if (start > end) {
+            throw new IllegalArgumentException("VTC-CLS start layer " + start + " is past the penultimate layer " + end
+                    + " of a " + attention.encoderLayers() + "-layer tower");
+        }
+        double[] sum = new double[patches];
+        for (int l = start; l <= end; l++) {
+            Tensor t = rows.get(l);
+            if (t == null) {
+                throw new IllegalArgumentException("VTC-CLS needs the [CLS] attention of encoder layer " + l
+                        + " (layers " + start + ".." + end + "); the taps hold layers " + rows.keySet());
+            }
+            addHeadMean(heads(backend, t, patches + 1, l), patches + 1, sum);
+        }
+        return toFloat(sum);
+    }
+
+    /** SigLIP: head mean of the probe attention [heads, patches]. */
+    public static float[] scoreProbe(Backend backend, Tensor probeAttention, int patches) {
+        float[][] heads = heads(backend, probeAttention, patches, -1);
+        double[] sum = new double[patches];
+        for (float[] head : heads) {
+            for (int i = 0; i < patches; i++) {
+                sum[i] += head[i];
+            }
+        }
+        for (int i = 0; i < patches; i++) {
+            sum[i] /= heads.length;
+        }
+        return toFloat(sum);
+    }
+
+    private static void addHeadMean(float[][] layer, int width, double[] sum) {
+        int heads = layer.length;
+        for (float[] head : layer) {
+            if (head.length != width) {
+                throw new IllegalArgumentException("[CLS] rows of different lengths: " + head.length + " and " + width);
+            }
+            for (int i = 1; i < width; i++) {
+                sum[i - 1] += (double) head[i] / heads;
+            }
+        }
+    }
+
+    private static float[][] heads(Backend backend, Tensor t, int width, int layer) {
+        return HostTensors.rows(backend, t, (layer >= 0 ? "[CLS] attention of encoder layer " + layer : "probe attention")
+                + " (all patches present: vtc-cls runs on the unpruned tower)", width);
+    }
+
+    private static float[] toFloat(double[] values) {
+        float[] out = new float[values.length];
+        for (int i = 0; i < out.length; i++) {
+            out[i] = (float) values[i];
+        }
+        return out;
+    }
+}
