@@ -2,13 +2,13 @@ package dev.glimpse.app;
 
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.SerializationFeature;
+import dev.glimpse.kernels.image.RgbImage;
 import dev.glimpse.videoingest.DecodeOptions;
 import dev.glimpse.videoingest.DecodeSummary;
 import dev.glimpse.videoingest.Frame;
 import dev.glimpse.videoingest.FrameIterator;
 import dev.glimpse.videoingest.FrameSampler;
 import dev.glimpse.videoingest.MediaLimits;
-import dev.glimpse.videoingest.RgbImage;
 import dev.glimpse.videoingest.SamplePlan;
 import dev.glimpse.videoingest.VideoDecoder;
 import dev.glimpse.videoingest.VideoInfo;
@@ -151,7 +151,7 @@ final class FramesCommand implements Callable<Integer> {
     static void writePng(RgbImage image, Path file) throws IOException {
         BufferedImage img = new BufferedImage(image.width(), image.height(), BufferedImage.TYPE_3BYTE_BGR);
         byte[] bgr = ((DataBufferByte) img.getRaster().getDataBuffer()).getData();
-        byte[] rgb = image.rgb();
+        byte[] rgb = image.pixels();
         for (int i = 0; i < rgb.length; i += 3) {
             bgr[i] = rgb[i + 2];
             bgr[i + 1] = rgb[i + 1];

@@ -1,5 +1,7 @@
 package dev.glimpse.videoingest;
 
+import dev.glimpse.kernels.image.RgbImage;
+
 /**
  * One decoded, upright RGB video frame.
  *

@@ -1,5 +1,6 @@
 package dev.glimpse.videoingest;
 
+import dev.glimpse.kernels.image.RgbImage;
 import org.bytedeco.ffmpeg.avcodec.AVPacket;
 import org.bytedeco.ffmpeg.avformat.AVIndexEntry;
 import org.bytedeco.ffmpeg.avutil.AVFrame;

@@ -1,5 +1,6 @@
 package dev.glimpse.videoingest;
 
+import dev.glimpse.kernels.image.RgbImage;
 import org.bytedeco.javacv.FFmpegFrameRecorder;
 import org.bytedeco.javacpp.BytePointer;
 import org.bytedeco.opencv.opencv_core.Mat;
@@ -53,7 +54,7 @@ class ImageDecoderTest {
     }
 
     private static void assertColor(RgbImage img, int x, int y, int r, int g, int b, int tolerance) {
-        int[] got = {img.channel(x, y, 0), img.channel(x, y, 1), img.channel(x, y, 2)};
+        int[] got = {img.get(x, y, 0), img.get(x, y, 1), img.get(x, y, 2)};
         int[] want = {r, g, b};
         for (int c = 0; c < 3; c++) {
             assertTrue(Math.abs(got[c] - want[c]) <= tolerance,
@@ -197,7 +198,7 @@ class ImageDecoderTest {
     void imageFileIsReadFromDisk() throws Exception {
         Path png = Files.write(dir.resolve("disk.png"), encode(halves(BufferedImage.TYPE_3BYTE_BGR), "png"));
         RgbImage img = ImageDecoder.decode(VideoSource.of(png), MediaLimits.DEFAULTS);
-        assertArrayEquals(decode("same.png", Files.readAllBytes(png)).rgb(), img.rgb());
+        assertArrayEquals(decode("same.png", Files.readAllBytes(png)).pixels(), img.pixels());
     }
 
     /** Inserts an EXIF APP1 segment with the given orientation right after the JPEG's SOI marker. */

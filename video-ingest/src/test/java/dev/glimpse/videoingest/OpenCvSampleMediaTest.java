@@ -1,5 +1,6 @@
 package dev.glimpse.videoingest;
 
+import dev.glimpse.kernels.image.RgbImage;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.ValueSource;
@@ -76,7 +77,7 @@ class OpenCvSampleMediaTest {
     void photosDecode(String name) {
         RgbImage img = ImageDecoder.decode(VideoSource.of(sample(name)), MediaLimits.DEFAULTS);
         assertTrue(img.width() > 0 && img.height() > 0);
-        assertEquals(img.width() * img.height() * 3, img.rgb().length);
+        assertEquals(img.width() * img.height() * 3, img.pixels().length);
     }
 
     private static void assertTimesIncrease(List<Frame> frames) {

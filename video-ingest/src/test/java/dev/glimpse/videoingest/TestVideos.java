@@ -1,5 +1,6 @@
 package dev.glimpse.videoingest;
 
+import dev.glimpse.kernels.image.RgbImage;
 import org.bytedeco.javacv.FFmpegFrameRecorder;
 
 import java.nio.ByteBuffer;
@@ -131,7 +132,7 @@ final class TestVideos {
         for (int bit = 0; bit < BITS; bit++) {
             int x = (int) ((bit + 0.5) * w / BITS);
             int y = h / 4;
-            if (image.channel(x, y, 1) > 128) {
+            if (image.get(x, y, 1) > 128) {
                 index |= 1 << bit;
             }
         }
@@ -143,7 +144,7 @@ final class TestVideos {
         int y = image.height() * 3 / 4;
         int xl = image.width() / 4;
         int xr = image.width() * 3 / 4;
-        return image.channel(xl, y, 0) > 180 && image.channel(xl, y, 2) < 80
-                && image.channel(xr, y, 2) > 180 && image.channel(xr, y, 0) < 80;
+        return image.get(xl, y, 0) > 180 && image.get(xl, y, 2) < 80
+                && image.get(xr, y, 2) > 180 && image.get(xr, y, 0) < 80;
     }
 }

@@ -1,5 +1,6 @@
 package dev.glimpse.videoingest;
 
+import dev.glimpse.kernels.image.RgbImage;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -127,7 +128,7 @@ class VideoDecodingTest {
         assertEquals(fromFile.size(), fromBytes.size());
         for (int i = 0; i < fromFile.size(); i++) {
             assertEquals(fromFile.get(i).timestampSeconds(), fromBytes.get(i).timestampSeconds());
-            assertTrue(java.util.Arrays.equals(fromFile.get(i).image().rgb(), fromBytes.get(i).image().rgb()));
+            assertTrue(java.util.Arrays.equals(fromFile.get(i).image().pixels(), fromBytes.get(i).image().pixels()));
         }
     }
 

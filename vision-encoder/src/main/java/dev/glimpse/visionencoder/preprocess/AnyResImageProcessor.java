@@ -2,6 +2,7 @@ package dev.glimpse.visionencoder.preprocess;
 
 import dev.glimpse.kernels.DType;
 import dev.glimpse.kernels.Tensor;
+import dev.glimpse.kernels.image.RgbImage;
 import dev.glimpse.kernels.io.ConfigException;
 
 import java.util.ArrayList;

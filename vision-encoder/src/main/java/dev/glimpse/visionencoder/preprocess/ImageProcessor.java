@@ -1,5 +1,7 @@
 package dev.glimpse.visionencoder.preprocess;
 
+import dev.glimpse.kernels.image.RgbImage;
+
 /**
  * Turns a decoded RGB image into a vision encoder's {@code pixel_values}, exactly as the
  * transformers image processor named in the model's config does on its PIL backend

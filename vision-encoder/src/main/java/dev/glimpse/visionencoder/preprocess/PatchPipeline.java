@@ -1,5 +1,7 @@
 package dev.glimpse.visionencoder.preprocess;
 
+import dev.glimpse.kernels.image.RgbImage;
+
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
 

@@ -1,5 +1,8 @@
 package dev.glimpse.visionencoder.preprocess;
 
+import dev.glimpse.kernels.image.ImageSizeException;
+import dev.glimpse.kernels.image.RgbImage;
+
 /**
  * Pillow's {@code Image.resize(size, resample)} for an RGB image, bit for bit: a port of
  * {@code ImagingResample} in {@code libImaging/Resample.c} for 8-bit images, taken the way

@@ -1,5 +1,8 @@
 package dev.glimpse.visionencoder.preprocess;
 
+import dev.glimpse.kernels.image.ImageSizeException;
+import dev.glimpse.kernels.image.RgbImage;
+
 /**
  * Geometric operations on 8-bit images as transformers' numpy code performs them: center crop
  * ({@code image_transforms.center_crop}), constant padding ({@code np.pad}) and sub-image

@@ -1,5 +1,7 @@
 package dev.glimpse.visionencoder.preprocess;
 
+import dev.glimpse.kernels.image.ImageSizeException;
+
 /**
  * A height and a width in pixels, in that order as transformers writes them (crop sizes, grid
  * pinpoints, {@code image_sizes}).

@@ -1,5 +1,8 @@
 package dev.glimpse.visionencoder.preprocess;
 
+import dev.glimpse.kernels.image.ImageSizeException;
+import dev.glimpse.kernels.image.RgbImage;
+
 /**
  * The {@code size} of a preprocessor config and how transformers' {@code PilBackend.resize}
  * turns it into an output size for an image of a given size.

@@ -2,6 +2,8 @@ package dev.glimpse.visionencoder.preprocess;
 
 import dev.glimpse.kernels.DType;
 import dev.glimpse.kernels.Tensor;
+import dev.glimpse.kernels.image.ImageSizeException;
+import dev.glimpse.kernels.image.RgbImage;
 
 /**
  * transformers' {@code CLIPImageProcessor} and {@code SiglipImageProcessor} as their PIL twins

@@ -1,5 +1,7 @@
 package dev.glimpse.visionencoder.preprocess;
 
+import dev.glimpse.kernels.image.ImageSizeException;
+import dev.glimpse.kernels.image.RgbImage;
 import dev.glimpse.kernels.io.HfJson;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import org.junit.jupiter.api.Test;

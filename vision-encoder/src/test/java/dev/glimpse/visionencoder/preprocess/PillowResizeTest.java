@@ -1,6 +1,8 @@
 package dev.glimpse.visionencoder.preprocess;
 
 import com.fasterxml.jackson.databind.JsonNode;
+import dev.glimpse.kernels.image.ImageSizeException;
+import dev.glimpse.kernels.image.RgbImage;
 import org.junit.jupiter.api.Test;
 
 import java.io.IOException;

@@ -2,6 +2,7 @@ package dev.glimpse.visionencoder.preprocess;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import dev.glimpse.kernels.image.RgbImage;
 
 import javax.imageio.ImageIO;
 import java.awt.image.BufferedImage;

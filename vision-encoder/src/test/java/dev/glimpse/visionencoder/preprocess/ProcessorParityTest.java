@@ -2,6 +2,7 @@ package dev.glimpse.visionencoder.preprocess;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import dev.glimpse.kernels.Tensor;
+import dev.glimpse.kernels.image.RgbImage;
 import org.junit.jupiter.api.DynamicTest;
 import org.junit.jupiter.api.TestFactory;
 
