@@ -5,6 +5,7 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.ValueSource;
 
+import java.util.Arrays;
 import java.util.Optional;
 
 import static dev.glimpse.vlmruntime.decoder.DecoderFixture.maxAbsDiff;
@@ -31,8 +32,8 @@ class PrefillBehaviourTest {
         try (DecoderFixture f = DecoderFixture.open("decoder-llama");
              DecoderSession session = f.decoder().newSession(SessionOptions.of(64))) {
             int[] ids = f.inputIds();
-            session.prefill(java.util.Arrays.copyOf(ids, 10));
-            session.prefill(java.util.Arrays.copyOfRange(ids, 10, ids.length));
+            session.prefill(Arrays.copyOf(ids, 10));
+            session.prefill(Arrays.copyOfRange(ids, 10, ids.length));
             float[] whole = prefillLogits(f, SessionOptions.of(64));
             assertTrue(maxAbsDiff(whole, session.logits().toFloatArray()) <= 1e-5f);
             assertEquals(ids.length, session.length());
@@ -46,7 +47,7 @@ class PrefillBehaviourTest {
             int[] ids = f.inputIds();
             float[] stepped;
             try (DecoderSession session = f.decoder().newSession(SessionOptions.of(64))) {
-                session.prefill(java.util.Arrays.copyOf(ids, ids.length - 1));
+                session.prefill(Arrays.copyOf(ids, ids.length - 1));
                 session.decode(ids[ids.length - 1]);
                 stepped = session.logits().toFloatArray();
             }

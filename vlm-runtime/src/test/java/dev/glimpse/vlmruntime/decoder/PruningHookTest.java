@@ -6,6 +6,8 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.CsvSource;
 
+import java.util.Arrays;
+import java.util.Locale;
 import java.util.Optional;
 import java.util.stream.IntStream;
 
@@ -36,7 +38,7 @@ class PruningHookTest {
                 float[][] hooked = run(f, hook, 4);
                 float[][] after = run(f, null, 4);
                 assertEquals(f.decoder().config().numHiddenLayers(), hook.calls);
-                if (java.util.Arrays.deepEquals(before, after)) {
+                if (Arrays.deepEquals(before, after)) {
                     for (int i = 0; i < before.length; i++) {
                         assertArrayEquals(before[i], hooked[i], 0f, "step " + i);
                     }
@@ -53,7 +55,7 @@ class PruningHookTest {
     void droppingTokensAfterALayerMatchesHfLayersOnTheKeptTokens(String fixture, PositionMode mode) {
         try (DecoderFixture f = DecoderFixture.open(fixture)) {
             JsonNode pruning = f.expected().get("pruning");
-            JsonNode expected = pruning.get(mode.name().toLowerCase(java.util.Locale.ROOT));
+            JsonNode expected = pruning.get(mode.name().toLowerCase(Locale.ROOT));
             int after = pruning.get("prune_after_layer").asInt();
             int[] dropped = ints(pruning.get("dropped"));
             int[] ids = f.inputIds();
@@ -193,7 +195,7 @@ class PruningHookTest {
         public int[] keep(LayerAttention attention) {
             int[] active = attention.activeTokens();
             return IntStream.range(0, active.length)
-                    .filter(i -> java.util.Arrays.stream(dropped).noneMatch(d -> d == active[i])).toArray();
+                    .filter(i -> Arrays.stream(dropped).noneMatch(d -> d == active[i])).toArray();
         }
     }
 }

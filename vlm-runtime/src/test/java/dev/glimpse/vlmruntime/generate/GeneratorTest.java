@@ -1,5 +1,7 @@
 package dev.glimpse.vlmruntime.generate;
 
+import dev.glimpse.vlmruntime.config.LlavaConfig;
+import dev.glimpse.vlmruntime.config.TextConfig;
 import dev.glimpse.vlmruntime.decoder.DecoderFixture;
 import dev.glimpse.vlmruntime.decoder.DecoderSession;
 import dev.glimpse.vlmruntime.decoder.SessionOptions;
@@ -8,6 +10,7 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.ValueSource;
 
+import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
@@ -124,6 +127,16 @@ class GeneratorTest {
             assertTrue(r.prefill().flops() > 0);
             assertEquals(4, r.generatedTokens());
         }
+    }
+
+    @Test
+    void checkpointDefaultsComeFromGenerationConfig() {
+        Path folder = DecoderFixture.folder("llava-siglip-qwen2");
+        TextConfig text = LlavaConfig.load(folder.resolve("config.json")).text();
+        GenerationOptions options = GenerationOptions.fromCheckpoint(folder, text, 16);
+        assertEquals(List.of(702), options.eosTokenIds());
+        assertFalse(options.doSample());
+        assertEquals(16, options.maxNewTokens());
     }
 
     private static GenerationResult generate(DecoderFixture f, GenerationOptions options, Tokenizer tokenizer,

@@ -7,6 +7,7 @@ import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.CsvSource;
 
 import java.util.List;
+import java.util.stream.IntStream;
 
 import static dev.glimpse.vlmruntime.decoder.DecoderFixture.floats;
 import static dev.glimpse.vlmruntime.decoder.DecoderFixture.ints;
@@ -28,7 +29,7 @@ class LogitsProcessorTest {
             for (LogitsProcessor p : processors(name)) {
                 p.apply(scores, history, workspace);
             }
-            int[] kept = java.util.stream.IntStream.range(0, scores.length)
+            int[] kept = IntStream.range(0, scores.length)
                     .filter(i -> scores[i] != Float.NEGATIVE_INFINITY).toArray();
             assertArrayEquals(ints(expected.get("indices")), kept);
             float[] values = new float[kept.length];
