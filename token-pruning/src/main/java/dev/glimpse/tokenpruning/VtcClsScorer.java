@@ -3,6 +3,7 @@ package dev.glimpse.tokenpruning;
 import dev.glimpse.kernels.Backend;
 import dev.glimpse.kernels.Tensor;
 
+import java.util.Arrays;
 import java.util.SortedMap;
 
 /**
@@ -52,20 +53,37 @@ public final class VtcClsScorer {
                     + " of a " + attention.encoderLayers() + "-layer tower");
         }
         double[] sum = new double[patches];
+        double[] layerSum = new double[patches];
         for (int l = start; l <= end; l++) {
             Tensor t = rows.get(l);
             if (t == null) {
                 throw new IllegalArgumentException("VTC-CLS needs the [CLS] attention of encoder layer " + l
                         + " (layers " + start + ".." + end + "); the taps hold layers " + rows.keySet());
             }
-            addHeadMean(heads(backend, t, patches + 1, l), patches + 1, sum);
+            String what = "[CLS] attention of encoder layer " + l + " (all patches present: vtc-cls runs on the "
+                    + "unpruned tower)";
+            if (t.rank() != 2 || t.dim(1) != patches + 1) {
+                throw new IllegalArgumentException(what + " must be [heads, " + (patches + 1) + "], got " + t);
+            }
+            int heads = t.dim(0);
+            float[] flat = HostTensors.values(backend, t);
+            Arrays.fill(layerSum, 0);
+            for (int h = 0; h < heads; h++) {
+                int base = h * (patches + 1) + 1;
+                for (int i = 0; i < patches; i++) {
+                    layerSum[i] += flat[base + i];
+                }
+            }
+            for (int i = 0; i < patches; i++) {
+                sum[i] += layerSum[i] / heads;
+            }
         }
         return toFloat(sum);
     }
 
     /** SigLIP: head mean of the probe attention [heads, patches]. */
     public static float[] scoreProbe(Backend backend, Tensor probeAttention, int patches) {
-        float[][] heads = heads(backend, probeAttention, patches, -1);
+        float[][] heads = HostTensors.rows(backend, probeAttention, "probe attention", patches);
         double[] sum = new double[patches];
         for (float[] head : heads) {
             for (int i = 0; i < patches; i++) {
@@ -88,11 +106,6 @@ public final class VtcClsScorer {
                 sum[i - 1] += (double) head[i] / heads;
             }
         }
-    }
-
-    private static float[][] heads(Backend backend, Tensor t, int width, int layer) {
-        return HostTensors.rows(backend, t, (layer >= 0 ? "[CLS] attention of encoder layer " + layer : "probe attention")
-                + " (all patches present: vtc-cls runs on the unpruned tower)", width);
     }
 
     private static float[] toFloat(double[] values) {
