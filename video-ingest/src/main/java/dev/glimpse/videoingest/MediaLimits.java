@@ -1,5 +1,7 @@
 package dev.glimpse.videoingest;
 
+import dev.glimpse.kernels.image.RgbImage;
+
 import java.time.Duration;
 import java.util.Objects;
 
@@ -66,6 +68,10 @@ public record MediaLimits(long maxFileBytes, long maxPixelsPerFrame, int maxFram
                 || maxDuration.isNegative() || maxDuration.isZero()
                 || maxDecodeTime.isNegative() || maxDecodeTime.isZero()) {
             throw new IllegalArgumentException("media limits must be positive: " + this);
+        }
+        if (maxPixelsPerFrame > RgbImage.MAX_PIXELS) {
+            throw new IllegalArgumentException("--max-pixels " + maxPixelsPerFrame + " is above the largest frame Glimpse"
+                    + " can hold (" + RgbImage.MAX_PIXELS + " pixels)");
         }
     }
 
