@@ -53,7 +53,7 @@ public sealed interface TokenSelector extends PruningStrategy
         return budget.perFrame(frames.stream().mapToInt(f -> f.grid().size()).toArray());
     }
 
-    /** The trace stage of selections made by this selector with {@code budgets}. */
+    /** The trace stage of selections made with {@code budgets} (indexed by frame number, as {@link #selectAll} uses them). */
     default PruningTrace.Stage traceStage(List<TokenSelection> selections, FrameBudgets budgets) {
         int[] perSelection = new int[selections.size()];
         for (int i = 0; i < perSelection.length; i++) {

@@ -44,14 +44,4 @@ public final class TopKSelection {
             }
         }
     }
-
-    /** {@code topIndices} mapped through {@code tokens}: the kept entries of {@code tokens}, in order. */
-    public static int[] topOf(Backend backend, int[] tokens, float[] scores, int k) {
-        int[] positions = topIndices(backend, scores, k);
-        int[] out = new int[positions.length];
-        for (int i = 0; i < positions.length; i++) {
-            out[i] = tokens[positions[i]];
-        }
-        return out;
-    }
 }
