@@ -1,0 +1,53 @@
+package dev.glimpse.vlmruntime.llava;
+
+/**
+ * {@code torch.nn.functional.interpolate(x, size=(outH, outW), mode="bilinear", align_corners=False)}
+ * (no antialiasing) over a grid of feature vectors, as LLaVA-OneVision uses it to shrink anyres
+ * grids ({@code pack_image_features}) and to pool video frames ({@code apply_pooling}). The grid
+ * is token-major, {@code [H, W, D]} (HF permutes to {@code [D, H, W]} first; each channel is
+ * interpolated independently, so the layouts give the same values).
+ *
+ * <p>Arithmetic follows ATen's CPU kernel ({@code UpSampleKernel.cpp}) in float: scale
+ * {@code in / out}, source coordinate {@code (dst + 0.5) * scale - 0.5} clamped at 0, the upper
+ * neighbour clamped to the last row/column, weights {@code 1 - lambda} and {@code lambda}.
+ */
+public final class BilinearResize {
+
+    private BilinearResize() {
+    }
+
+    /** Resizes {@code grid} [inH, inW, dim] to a new [outH, outW, dim]. */
+    public static float[] resize(float[] grid, int inH, int inW, int dim, int outH, int outW) {
+        if (grid.length != (long) inH * inW * dim || outH < 1 || outW < 1) {
+            throw new IllegalArgumentException("bilinear resize of a " + inH + "x" + inW + "x" + dim + " grid ("
+                    + grid.length + " values) to " + outH + "x" + outW);
+        }
+        float[] out = new float[outH * outW * dim];
+        float scaleH = (float) inH / outH;
+        float scaleW = (float) inW / outW;
+        for (int oy = 0; oy < outH; oy++) {
+            float sy = Math.max((oy + 0.5f) * scaleH - 0.5f, 0f);
+            int y0 = (int) sy;
+            int y1 = y0 + (y0 < inH - 1 ? 1 : 0);
+            float ly1 = sy - y0;
+            float ly0 = 1f - ly1;
+            for (int ox = 0; ox < outW; ox++) {
+                float sx = Math.max((ox + 0.5f) * scaleW - 0.5f, 0f);
+                int x0 = (int) sx;
+                int x1 = x0 + (x0 < inW - 1 ? 1 : 0);
+                float lx1 = sx - x0;
+                float lx0 = 1f - lx1;
+                int p00 = (y0 * inW + x0) * dim;
+                int p01 = (y0 * inW + x1) * dim;
+                int p10 = (y1 * inW + x0) * dim;
+                int p11 = (y1 * inW + x1) * dim;
+                int o = (oy * outW + ox) * dim;
+                for (int c = 0; c < dim; c++) {
+                    out[o + c] = ly0 * (lx0 * grid[p00 + c] + lx1 * grid[p01 + c])
+                            + ly1 * (lx0 * grid[p10 + c] + lx1 * grid[p11 + c]);
+                }
+            }
+        }
+        return out;
+    }
+}

@@ -1,0 +1,48 @@
+package dev.glimpse.vlmruntime.llava;
+
+import dev.glimpse.kernels.Tensor;
+
+/**
+ * Projected visual features of one prompt, ready to splice, with what it took to make them.
+ *
+ * @param imageFeatures   F32 [sum of imageTokens, text hidden], the images' rows in prompt order; null without images
+ * @param imageTokens     placeholder tokens per image (rows of {@code imageFeatures} each image owns)
+ * @param videoFeatures   F32 [videoTokens, text hidden]; null without a video
+ * @param videoTokens     placeholder tokens of the video (0 without one)
+ * @param visualIn        vision-tower feature rows before the projector hook, summed over images or frames
+ * @param visualKept      rows the hook kept (equal to {@code visualIn} without pruning)
+ * @param preprocessNanos image/video processor time
+ * @param visionNanos     vision tower, hook, projector and OneVision packing time
+ */
+public record EncodedVisuals(Tensor imageFeatures, int[] imageTokens, Tensor videoFeatures, int videoTokens,
+                             int visualIn, int visualKept, long preprocessNanos, long visionNanos)
+        implements AutoCloseable {
+
+    public EncodedVisuals {
+        imageTokens = imageTokens.clone();
+    }
+
+    @Override
+    public int[] imageTokens() {
+        return imageTokens.clone();
+    }
+
+    /** Placeholder tokens of all images and the video. */
+    public int totalTokens() {
+        int sum = videoTokens;
+        for (int n : imageTokens) {
+            sum += n;
+        }
+        return sum;
+    }
+
+    @Override
+    public void close() {
+        if (imageFeatures != null) {
+            imageFeatures.close();
+        }
+        if (videoFeatures != null) {
+            videoFeatures.close();
+        }
+    }
+}

@@ -1,0 +1,289 @@
+package dev.glimpse.vlmruntime.llava;
+
+import dev.glimpse.kernels.Backend;
+import dev.glimpse.kernels.DType;
+import dev.glimpse.kernels.Tensor;
+import dev.glimpse.kernels.io.Checkpoint;
+import dev.glimpse.kernels.io.ConfigException;
+import dev.glimpse.visionencoder.VisionTransformer;
+import dev.glimpse.visionencoder.preprocess.ImageProcessor;
+import dev.glimpse.visionencoder.preprocess.ImageProcessorConfig;
+import dev.glimpse.visionencoder.preprocess.ImageProcessorType;
+import dev.glimpse.vlmruntime.config.LlavaConfig;
+import dev.glimpse.vlmruntime.decoder.Decoder;
+import dev.glimpse.vlmruntime.text.Tokenizer;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.List;
+
+/**
+ * {@code LlavaForConditionalGeneration} and {@code LlavaOnevisionForConditionalGeneration}
+ * ({@code modeling_llava.py}, {@code modeling_llava_onevision.py}) with their processors, as one
+ * assembly parameterised by {@link LlavaConfig}: the prompt's image/video placeholders are expanded
+ * as the HF processor does ({@link PlaceholderCounts}), the text is tokenized, the visual features
+ * ({@link VisualEncoder}) replace the placeholder embeddings in order (HF's {@code masked_scatter}),
+ * and the {@link Decoder} takes the result. What differs between the two families (anyres tiling,
+ * video pooling, image_newline) lives in the visual encoder; everything else is shared.
+ *
+ * <p>Thread-safety: immutable after {@link #load}; {@link #prepare} may run on several threads at
+ * once. Weights are memory-mapped from the checkpoint, which {@link #close} unmaps.
+ */
+public final class LlavaModel implements AutoCloseable {
+
+    private static final Logger LOG = LoggerFactory.getLogger(LlavaModel.class);
+
+    private final Path folder;
+    private final LlavaConfig config;
+    private final LlavaProcessorConfig processor;
+    private final Backend backend;
+    private final Checkpoint checkpoint;
+    private final Decoder decoder;
+    private final Tokenizer tokenizer;
+    private final VisualEncoder visualEncoder;
+    private final int imageTokenId;
+    private final int videoTokenId;
+
+    private LlavaModel(Path folder, LlavaConfig config, LlavaProcessorConfig processor, Backend backend,
+                       Checkpoint checkpoint, Decoder decoder, Tokenizer tokenizer, VisualEncoder visualEncoder) {
+        this.folder = folder;
+        this.config = config;
+        this.processor = processor;
+        this.backend = backend;
+        this.checkpoint = checkpoint;
+        this.decoder = decoder;
+        this.tokenizer = tokenizer;
+        this.visualEncoder = visualEncoder;
+        this.imageTokenId = config.imageTokenId();
+        this.videoTokenId = config.videoTokenId().orElse(-1);
+    }
+
+    /**
+     * Loads a LLaVA or LLaVA-OneVision checkpoint folder: config.json, *.safetensors (sharded or
+     * not, weights under the names transformers 4.x or 5.x use), tokenizer.json (+
+     * tokenizer_config.json) and the processor configs.
+     */
+    public static LlavaModel load(Path folder, Backend backend) {
+        LlavaConfig config = LlavaConfig.load(folder.resolve("config.json"));
+        LlavaProcessorConfig processor = LlavaProcessorConfig.load(folder, config);
+        ImageProcessorConfig imageConfig = ImageProcessorConfig.load(folder);
+        boolean anyRes = imageConfig.type() == ImageProcessorType.LLAVA_ONEVISION;
+        if (anyRes != config.isOnevision()) {
+            throw new ConfigException(folder + ": config.json is " + config.modelType() + " but the image processor is "
+                    + imageConfig.type() + " (" + imageConfig.source() + ")");
+        }
+        Checkpoint checkpoint = Checkpoint.open(folder);
+        Tokenizer tokenizer = null;
+        Decoder decoder = null;
+        try {
+            VisionTransformer vision = VisionTransformer.load(backend, checkpoint, config.vision());
+            Projector projector = Projector.load(backend, checkpoint, config);
+            decoder = Decoder.load(backend, checkpoint, config.text());
+            tokenizer = Tokenizer.load(folder);
+            float[] newline = config.isOnevision() ? imageNewline(checkpoint, config) : null;
+            VisualEncoder encoder = new VisualEncoder(config, processor, backend, vision, projector,
+                    ImageProcessor.of(imageConfig), config.isOnevision() ? OnevisionVideoProcessor.load(folder) : null,
+                    newline);
+            LlavaModel model = new LlavaModel(folder, config, processor, backend, checkpoint, decoder, tokenizer, encoder);
+            model.checkPlaceholderTokens();
+            LOG.info("{} from {}: {} vision + {} text, image token {}{}", config.architectures(), folder,
+                    config.vision().modelType(), config.text().modelType(), config.imageTokenId(),
+                    config.videoTokenId().isPresent() ? ", video token " + config.videoTokenId().getAsInt() : "");
+            return model;
+        } catch (RuntimeException | Error e) {
+            if (tokenizer != null) {
+                tokenizer.close();
+            }
+            if (decoder != null) {
+                decoder.close();
+            }
+            checkpoint.close();
+            throw e;
+        }
+    }
+
+    public Path folder() {
+        return folder;
+    }
+
+    public LlavaConfig config() {
+        return config;
+    }
+
+    public LlavaProcessorConfig processorConfig() {
+        return processor;
+    }
+
+    public Decoder decoder() {
+        return decoder;
+    }
+
+    public Tokenizer tokenizer() {
+        return tokenizer;
+    }
+
+    public Backend backend() {
+        return backend;
+    }
+
+    /** Whether a video can be given as a video (LLaVA-OneVision); plain LLaVA takes frames as images. */
+    public boolean acceptsVideo() {
+        return config.isOnevision();
+    }
+
+    /**
+     * Tokenizes {@code text} as the HF processor does for these pictures and splices their features in.
+     *
+     * @param text             the prompt with one image placeholder per image, or one video placeholder for a video
+     * @param addSpecialTokens add the tokenizer's post-processor tokens (BOS for Llama), as
+     *                         {@code processor(text=...)} does by default
+     * @throws IllegalArgumentException when placeholders and pictures do not match
+     */
+    public PreparedPrompt prepare(String text, VisualInput input, ProjectorInputHook hook, boolean addSpecialTokens) {
+        int images = input instanceof VisualInput.Images i ? i.images().size() : 0;
+        int videos = input instanceof VisualInput.Video ? 1 : 0;
+        requirePlaceholders(text, processor.imageToken(), images, "image");
+        if (config.isOnevision()) {
+            requirePlaceholders(text, processor.videoToken(), videos, "video");
+        } else if (videos > 0) {
+            throw new IllegalArgumentException(config.modelType() + " has no video placeholder; pass the frames as images");
+        }
+        try (EncodedVisuals visuals = visualEncoder.encode(input, hook)) {
+            String expanded = expand(text, visuals);
+            int[] ids = tokenizer.encode(expanded, addSpecialTokens);
+            requireTokens(ids, imageTokenId, visuals.imageTokens().length == 0 ? 0
+                    : Arrays.stream(visuals.imageTokens()).sum(), processor.imageToken());
+            if (config.isOnevision()) {
+                requireTokens(ids, videoTokenId, visuals.videoTokens(), processor.videoToken());
+            }
+            Tensor embeddings = splice(ids, visuals);
+            return new PreparedPrompt(ids, embeddings, new PreparedPrompt.VisualStats(visuals.totalTokens(),
+                    visuals.visualIn(), visuals.visualKept(), visuals.preprocessNanos(), visuals.visionNanos()));
+        }
+    }
+
+    /** Each placeholder occurrence, in order, repeated as many times as its picture has feature rows. */
+    private String expand(String text, EncodedVisuals visuals) {
+        StringBuilder out = new StringBuilder(text.length());
+        String image = processor.imageToken();
+        String video = processor.videoToken();
+        int nextImage = 0;
+        int i = 0;
+        while (i < text.length()) {
+            if (text.startsWith(image, i)) {
+                out.append(image.repeat(visuals.imageTokens()[nextImage++]));
+                i += image.length();
+            } else if (config.isOnevision() && text.startsWith(video, i)) {
+                out.append(video.repeat(visuals.videoTokens()));
+                i += video.length();
+            } else {
+                out.append(text.charAt(i++));
+            }
+        }
+        return out.toString();
+    }
+
+    /**
+     * The input embeddings with feature rows at placeholder positions: text embeddings and features
+     * are stacked and gathered by a row map, so the splice runs on the backend's device.
+     */
+    private Tensor splice(int[] ids, EncodedVisuals visuals) {
+        Tensor text = decoder.embed(ids);
+        if (visuals.totalTokens() == 0) {
+            return text;
+        }
+        List<Tensor> parts = new ArrayList<>(List.of(text));
+        int imageBase = ids.length;
+        int videoBase = imageBase;
+        if (visuals.imageFeatures() != null) {
+            parts.add(visuals.imageFeatures());
+            videoBase += visuals.imageFeatures().dim(0);
+        }
+        if (visuals.videoFeatures() != null) {
+            parts.add(visuals.videoFeatures());
+        }
+        int hidden = config.text().hiddenSize();
+        int[] rows = new int[ids.length];
+        int nextImage = 0;
+        int nextVideo = 0;
+        for (int p = 0; p < ids.length; p++) {
+            if (ids[p] == imageTokenId) {
+                rows[p] = imageBase + nextImage++;
+            } else if (ids[p] == videoTokenId) {
+                rows[p] = videoBase + nextVideo++;
+            } else {
+                rows[p] = p;
+            }
+        }
+        int poolRows = parts.stream().mapToInt(t -> t.dim(0)).sum();
+        try (Tensor pool = backend.allocate(DType.F32, poolRows, hidden)) {
+            backend.concat(0, parts, pool);
+            Tensor out = backend.allocate(DType.F32, ids.length, hidden);
+            backend.gatherRows(pool, rows, out);
+            return out;
+        } finally {
+            text.close();
+        }
+    }
+
+    private static void requirePlaceholders(String text, String placeholder, int given, String what) {
+        int found = 0;
+        for (int i = text.indexOf(placeholder); i >= 0; i = text.indexOf(placeholder, i + placeholder.length())) {
+            found++;
+        }
+        if (found != given) {
+            throw new IllegalArgumentException("the prompt has " + found + " " + placeholder + " placeholder"
+                    + (found == 1 ? "" : "s") + " but " + given + " " + what + (given == 1 ? " was" : "s were") + " given");
+        }
+    }
+
+    private static void requireTokens(int[] ids, int tokenId, int expected, String placeholder) {
+        int found = 0;
+        for (int id : ids) {
+            if (id == tokenId) {
+                found++;
+            }
+        }
+        if (found != expected) {
+            throw new IllegalArgumentException("the tokenized prompt holds " + found + " " + placeholder + " tokens (id "
+                    + tokenId + ") where " + expected + " feature rows go; is " + placeholder
+                    + " split by the text around it, or typed in the question?");
+        }
+    }
+
+    /** The placeholder strings must be single tokens with the ids config.json names. */
+    private void checkPlaceholderTokens() {
+        checkToken(processor.imageToken(), imageTokenId);
+        if (config.isOnevision()) {
+            checkToken(processor.videoToken(), videoTokenId);
+        }
+    }
+
+    private void checkToken(String token, int id) {
+        int[] ids = tokenizer.encode(token, false);
+        if (ids.length != 1 || ids[0] != id) {
+            throw new ConfigException(folder + ": the tokenizer encodes " + token + " as " + Arrays.toString(ids)
+                    + " but config.json expects the single token " + id);
+        }
+    }
+
+    private static float[] imageNewline(Checkpoint checkpoint, LlavaConfig config) {
+        String name = checkpoint.has("image_newline") ? "image_newline" : "model.image_newline";
+        Tensor t = checkpoint.tensor(name);
+        if (t.rank() != 1 || t.dim(0) != config.text().hiddenSize()) {
+            throw new ConfigException(checkpoint.folder() + ": '" + name + "' is " + Arrays.toString(t.shape())
+                    + ", expected [" + config.text().hiddenSize() + "]");
+        }
+        return t.toFloatArray();
+    }
+
+    @Override
+    public void close() {
+        tokenizer.close();
+        decoder.close();
+        checkpoint.close();
+    }
+}

@@ -1,0 +1,87 @@
+package dev.glimpse.vlmruntime.llava;
+
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.node.JsonNodeFactory;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.glimpse.kernels.DType;
+import dev.glimpse.kernels.Tensor;
+import dev.glimpse.kernels.image.RgbImage;
+import dev.glimpse.kernels.io.HfJson;
+import dev.glimpse.visionencoder.preprocess.ImageProcessor;
+import dev.glimpse.visionencoder.preprocess.ImageProcessorConfig;
+import dev.glimpse.visionencoder.preprocess.ProcessedImage;
+
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * {@code LlavaOnevisionVideoProcessor} ({@code video_processing_llava_onevision.py}) for frames
+ * already sampled: each frame is resized to {@code size} (height, width), rescaled and normalized,
+ * giving {@code pixel_values_videos} [frames, 3, H, W]. Settings come from the
+ * {@code "video_processor"} object of {@code processor_config.json} (else
+ * {@code video_preprocessor_config.json}), absent keys taking the class defaults: size 384x384,
+ * bicubic, OPENAI_CLIP mean/std, rescale 1/255, no crop.
+ *
+ * <p>Difference from HF: transformers resizes video frames with torchvision (antialiased float
+ * interpolation), which it requires; Glimpse resizes them with its bit-exact PIL port, as the image
+ * processors do. Frames already at {@code size} (the parity fixture) are not resampled by either.
+ */
+public final class OnevisionVideoProcessor {
+
+    private static final Map<String, Object> DEFAULTS = Map.of(
+            "size", Map.of("height", 384, "width", 384),
+            "resample", 3,
+            "image_mean", List.of(0.48145466, 0.4578275, 0.40821073),
+            "image_std", List.of(0.26862954, 0.26130258, 0.27577711),
+            "do_center_crop", false);
+
+    private static final ObjectMapper MAPPER = new ObjectMapper();
+
+    private final ImageProcessor frames;
+
+    private OnevisionVideoProcessor(ImageProcessor frames) {
+        this.frames = frames;
+    }
+
+    /** Reads the video processor settings of the checkpoint in {@code folder}. */
+    public static OnevisionVideoProcessor load(Path folder) {
+        Path processorFile = folder.resolve(LlavaProcessorConfig.FILE);
+        HfJson source = null;
+        if (Files.isRegularFile(processorFile)) {
+            source = HfJson.read(processorFile).optObject("video_processor").orElse(null);
+        }
+        Path videoFile = folder.resolve("video_preprocessor_config.json");
+        if (source == null && Files.isRegularFile(videoFile)) {
+            source = HfJson.read(videoFile);
+        }
+        ObjectNode node = source == null ? JsonNodeFactory.instance.objectNode() : source.node().deepCopy();
+        for (Map.Entry<String, Object> e : DEFAULTS.entrySet()) {
+            if (!node.hasNonNull(e.getKey())) {
+                node.set(e.getKey(), MAPPER.valueToTree(e.getValue()));
+            }
+        }
+        node.put("image_processor_type", "SiglipImageProcessor");
+        Path origin = source == null ? processorFile : source.file();
+        return new OnevisionVideoProcessor(ImageProcessor.of(ImageProcessorConfig.parse(HfJson.of(origin, node))));
+    }
+
+    /** {@code pixel_values_videos} of one video, [frames, 3, H, W] F32, owned by the caller. */
+    public Tensor process(List<RgbImage> videoFrames) {
+        if (videoFrames.isEmpty()) {
+            throw new IllegalArgumentException("a video needs at least one frame");
+        }
+        Tensor out = null;
+        for (int f = 0; f < videoFrames.size(); f++) {
+            try (ProcessedImage p = frames.process(videoFrames.get(f))) {
+                Tensor pixels = p.pixelValues();
+                if (out == null) {
+                    out = Tensor.allocate(DType.F32, videoFrames.size(), pixels.dim(0), pixels.dim(1), pixels.dim(2));
+                }
+                pixels.copyElementsTo(out.select(0, f));
+            }
+        }
+        return out;
+    }
+}

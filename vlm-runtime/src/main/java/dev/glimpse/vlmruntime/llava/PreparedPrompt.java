@@ -1,0 +1,47 @@
+package dev.glimpse.vlmruntime.llava;
+
+import dev.glimpse.kernels.Tensor;
+
+/**
+ * A prompt ready for prefill: HF's {@code input_ids} (placeholders expanded) and the input
+ * embeddings with the visual features spliced in at the placeholder positions.
+ *
+ * @param inputIds   token ids, image/video placeholders included
+ * @param embeddings F32 [inputIds.length, text hidden], owned by this record
+ * @param visuals    the spliced features' counts and timings (its tensors already released)
+ */
+public record PreparedPrompt(int[] inputIds, Tensor embeddings, VisualStats visuals) implements AutoCloseable {
+
+    public PreparedPrompt {
+        inputIds = inputIds.clone();
+    }
+
+    @Override
+    public int[] inputIds() {
+        return inputIds.clone();
+    }
+
+    /** Positions 0..T-1 (HF's default {@code position_ids} for one unpadded sequence). */
+    public int[] positions() {
+        int[] p = new int[inputIds.length];
+        for (int i = 0; i < p.length; i++) {
+            p[i] = i;
+        }
+        return p;
+    }
+
+    @Override
+    public void close() {
+        embeddings.close();
+    }
+
+    /**
+     * @param visualTokens    placeholder tokens in the prompt (images and video)
+     * @param visualIn        vision features before the projector hook
+     * @param visualKept      features the hook kept
+     * @param preprocessNanos image/video processor time
+     * @param visionNanos     vision tower, hook, projector and packing time
+     */
+    public record VisualStats(int visualTokens, int visualIn, int visualKept, long preprocessNanos, long visionNanos) {
+    }
+}

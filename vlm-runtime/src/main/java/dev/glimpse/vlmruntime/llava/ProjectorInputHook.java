@@ -1,0 +1,33 @@
+package dev.glimpse.vlmruntime.llava;
+
+import dev.glimpse.visionencoder.EncodedImage;
+import dev.glimpse.visionencoder.VisionTaps;
+
+/**
+ * Hook point 2 of ARCHITECTURE.md: between the vision tower's selected features and the
+ * projector, once per image (or per video frame fed as an image). Token-pruning strategies
+ * (VTC-CLS, uniform/random/pooling baselines, QuoTA budgets) implement it; the model only asks and
+ * obeys. The prompt then holds one placeholder per kept token, so the decoder never sees the
+ * dropped ones.
+ *
+ * <p>Only plain LLaVA images can be pruned here: LLaVA-OneVision's anyres packing and video pooling
+ * need every token of the grid, so a hook that drops tokens of a OneVision input is an error.
+ */
+public interface ProjectorInputHook {
+
+    /** Keeps every token: the unpruned model, bit for bit. */
+    ProjectorInputHook KEEP_ALL = (imageIndex, image) -> null;
+
+    /** Attention taps the hook needs from the vision tower (recorded during the same forward pass). */
+    default VisionTaps taps() {
+        return VisionTaps.NONE;
+    }
+
+    /**
+     * Rows of {@code image.features()} to keep, strictly ascending; null keeps all of them.
+     *
+     * @param imageIndex which image of the prompt (0-based)
+     * @param image      the encoded image: features, their original token indices and the taps asked for
+     */
+    int[] keep(int imageIndex, EncodedImage image);
+}

@@ -1,0 +1,265 @@
+package dev.glimpse.vlmruntime.llava;
+
+import dev.glimpse.kernels.Backend;
+import dev.glimpse.kernels.DType;
+import dev.glimpse.kernels.Tensor;
+import dev.glimpse.kernels.image.RgbImage;
+import dev.glimpse.kernels.io.ConfigException;
+import dev.glimpse.visionencoder.EncodedImage;
+import dev.glimpse.visionencoder.FeatureSelection;
+import dev.glimpse.visionencoder.VisionOutput;
+import dev.glimpse.visionencoder.VisionRequest;
+import dev.glimpse.visionencoder.VisionTransformer;
+import dev.glimpse.visionencoder.preprocess.AnyResImageProcessor;
+import dev.glimpse.visionencoder.preprocess.ImageProcessor;
+import dev.glimpse.visionencoder.preprocess.ProcessedImage;
+import dev.glimpse.visionencoder.preprocess.Resolution;
+import dev.glimpse.vlmruntime.config.LlavaConfig;
+
+import java.util.ArrayList;
+import java.util.List;
+
+/**
+ * Images or video frames to projected features, as {@code get_image_features} /
+ * {@code get_video_features} of {@code LlavaModel} and {@code LlavaOnevisionModel} compute them:
+ * image processor, vision tower ({@code vision_feature_layer}, {@code vision_feature_select_strategy}),
+ * the {@link ProjectorInputHook}, {@link Projector}, and for OneVision the
+ * {@link OnevisionPacking} of anyres grids and pooled video frames. Placeholder counts are those of
+ * the HF processor ({@link PlaceholderCounts}); features that would not fill them are an error, as
+ * in HF. Thread-safe (the parts are).
+ */
+final class VisualEncoder {
+
+    private final LlavaConfig config;
+    private final LlavaProcessorConfig processor;
+    private final Backend backend;
+    private final VisionTransformer vision;
+    private final Projector projector;
+    private final ImageProcessor imageProcessor;
+    private final OnevisionVideoProcessor videoProcessor;
+    private final float[] imageNewline;
+    private final FeatureSelection selection;
+
+    VisualEncoder(LlavaConfig config, LlavaProcessorConfig processor, Backend backend, VisionTransformer vision,
+                  Projector projector, ImageProcessor imageProcessor, OnevisionVideoProcessor videoProcessor,
+                  float[] imageNewline) {
+        this.config = config;
+        this.processor = processor;
+        this.backend = backend;
+        this.vision = vision;
+        this.projector = projector;
+        this.imageProcessor = imageProcessor;
+        this.videoProcessor = videoProcessor;
+        this.imageNewline = imageNewline;
+        this.selection = FeatureSelection.of(config.visionFeatureLayers(), config.visionFeatureSelectStrategy());
+    }
+
+    EncodedVisuals encode(VisualInput input, ProjectorInputHook hook) {
+        return switch (input) {
+            case VisualInput.Images images when images.images().isEmpty() ->
+                    new EncodedVisuals(null, new int[0], null, 0, 0, 0, 0, 0);
+            case VisualInput.Images images -> config.isOnevision()
+                    ? onevisionImages(images.images(), hook) : llavaImages(images.images(), hook);
+            case VisualInput.Video video -> onevisionVideo(video.frames(), hook);
+        };
+    }
+
+    /** LLaVA: one [3, H, W] per image, features per image through the hook, then the projector. */
+    private EncodedVisuals llavaImages(List<RgbImage> images, ProjectorInputHook hook) {
+        long t0 = System.nanoTime();
+        Tensor pixels = stackProcessed(images);
+        long t1 = System.nanoTime();
+        int[] tokens = new int[images.size()];
+        int in = 0;
+        int kept = 0;
+        List<Tensor> projected = new ArrayList<>();
+        try (Tensor devicePixels = backend.upload(pixels);
+             VisionOutput out = vision.encode(devicePixels, VisionRequest.features(selection).withTaps(hook.taps()))) {
+            int expected = PlaceholderCounts.llavaImage(processor, pixels.dim(2), pixels.dim(3));
+            for (int i = 0; i < images.size(); i++) {
+                EncodedImage image = out.image(i);
+                Tensor features = image.features();
+                requireRows(features.dim(0), expected, "image " + (i + 1));
+                in += features.dim(0);
+                int[] keep = hook.keep(i, image);
+                if (keep == null || keep.length == features.dim(0)) {
+                    projected.add(projector.project(features));
+                } else {
+                    checkKeep(keep, features.dim(0), i);
+                    try (Tensor gathered = backend.allocate(DType.F32, keep.length, features.dim(1))) {
+                        backend.gatherRows(features, keep, gathered);
+                        projected.add(projector.project(gathered));
+                    }
+                }
+                tokens[i] = projected.getLast().dim(0);
+                kept += tokens[i];
+            }
+            Tensor all = concatRows(projected);
+            return new EncodedVisuals(all, tokens, null, 0, in, kept, t1 - t0, System.nanoTime() - t1);
+        } finally {
+            if (pixels != null) {
+                pixels.close();
+            }
+            projected.forEach(Tensor::close);
+        }
+    }
+
+    /**
+     * OneVision images: one image is tiled (anyres) and packed; each image of a multi-image prompt
+     * is padded to a square, encoded alone and followed by a newline ({@code batch_num_images > 1}).
+     */
+    private EncodedVisuals onevisionImages(List<RgbImage> images, ProjectorInputHook hook) {
+        AnyResImageProcessor anyRes = (AnyResImageProcessor) imageProcessor;
+        boolean single = images.size() == 1;
+        int side = config.vision().patchesPerSide();
+        int dim = projector.outputSize();
+        List<Resolution> pinpoints = config.imageGridPinpoints().stream()
+                .map(p -> new Resolution(p.get(0), p.get(1))).toList();
+        int[] tokens = new int[images.size()];
+        List<float[]> packed = new ArrayList<>();
+        long preprocess = 0;
+        long visionTime = 0;
+        int in = 0;
+        for (int i = 0; i < images.size(); i++) {
+            long t0 = System.nanoTime();
+            try (ProcessedImage p = single ? anyRes.process(images.get(i)) : anyRes.processWithoutTiling(images.get(i))) {
+                long t1 = System.nanoTime();
+                preprocess += t1 - t0;
+                Tensor pixels = p.pixelValues();
+                int tiles = pixels.dim(0);
+                float[] features = encodeAndProject(pixels, hook, i);
+                in += tiles * side * side;
+                float[] image = OnevisionPacking.packImage(features, tiles, side, dim, p.imageSize(), pinpoints,
+                        config.vision().imageSize(), processor.maxNumPatches(), imageNewline);
+                int expected = single
+                        ? PlaceholderCounts.onevisionImage(processor, p.imageSize(),
+                        new Resolution(pixels.dim(2), pixels.dim(3)), anyRes.config().imageGridPinpoints())
+                        : PlaceholderCounts.onevisionMultiImage(processor);
+                tokens[i] = image.length / dim;
+                requireRows(tokens[i], expected, "image " + (i + 1));
+                packed.add(image);
+                visionTime += System.nanoTime() - t1;
+            }
+        }
+        return new EncodedVisuals(upload(packed, dim), tokens, null, 0, in, in, preprocess, visionTime);
+    }
+
+    /** OneVision video: frames through the tower and projector, 2x2 bilinear pooling, one trailing newline. */
+    private EncodedVisuals onevisionVideo(List<RgbImage> frames, ProjectorInputHook hook) {
+        if (!config.isOnevision()) {
+            throw new IllegalArgumentException(config.modelType() + " takes video frames as images; only "
+                    + LlavaConfig.LLAVA_ONEVISION + " has a video placeholder");
+        }
+        long t0 = System.nanoTime();
+        try (Tensor pixels = videoProcessor.process(frames)) {
+            long t1 = System.nanoTime();
+            int side = config.vision().patchesPerSide();
+            int dim = projector.outputSize();
+            float[] features = encodeAndProject(pixels, hook, 0);
+            float[] video = OnevisionPacking.packVideo(features, frames.size(), side, dim, imageNewline);
+            int tokens = video.length / dim;
+            requireRows(tokens, PlaceholderCounts.onevisionVideo(processor, frames.size()), "the video");
+            int in = frames.size() * side * side;
+            return new EncodedVisuals(null, new int[0], upload(List.of(video), dim), tokens, in, in, t1 - t0,
+                    System.nanoTime() - t1);
+        }
+    }
+
+    /** Tower, hook (which must keep all: OneVision needs full grids), projector; host [n * tokens * dim]. */
+    private float[] encodeAndProject(Tensor pixels, ProjectorInputHook hook, int imageIndex) {
+        int n = pixels.dim(0);
+        try (Tensor devicePixels = backend.upload(pixels);
+             VisionOutput out = vision.encode(devicePixels, VisionRequest.features(selection).withTaps(hook.taps()))) {
+            Tensor stacked = out.stackedFeatures();
+            int perImage = stacked.dim(1);
+            if (perImage != config.vision().numPatches()) {
+                throw new ConfigException("LLaVA-OneVision packs full " + config.vision().patchesPerSide() + "x"
+                        + config.vision().patchesPerSide() + " grids, but vision_feature_select_strategy '"
+                        + config.visionFeatureSelectStrategy() + "' leaves " + perImage + " tokens per tile");
+            }
+            for (int i = 0; i < n; i++) {
+                int[] keep = hook.keep(imageIndex, out.image(i));
+                if (keep != null && keep.length != perImage) {
+                    throw new IllegalArgumentException("LLaVA-OneVision cannot prune visual tokens before the projector:"
+                            + " anyres packing and video pooling need every token of the grid");
+                }
+            }
+            try (Tensor projected = projector.project(stacked.reshape(n * perImage, stacked.dim(2)))) {
+                Tensor host = backend.download(projected);
+                try {
+                    return host.toFloatArray();
+                } finally {
+                    if (host != projected) {
+                        host.close();
+                    }
+                }
+            }
+        }
+    }
+
+    private Tensor stackProcessed(List<RgbImage> images) {
+        Tensor out = null;
+        try {
+            for (int i = 0; i < images.size(); i++) {
+                try (ProcessedImage p = imageProcessor.process(images.get(i))) {
+                    Tensor px = p.pixelValues();
+                    if (out == null) {
+                        out = Tensor.allocate(DType.F32, images.size(), px.dim(0), px.dim(1), px.dim(2));
+                    }
+                    px.copyElementsTo(out.select(0, i));
+                }
+            }
+            return out;
+        } catch (RuntimeException | Error e) {
+            if (out != null) {
+                out.close();
+            }
+            throw e;
+        }
+    }
+
+    private Tensor concatRows(List<Tensor> parts) {
+        int rows = parts.stream().mapToInt(t -> t.dim(0)).sum();
+        Tensor all = backend.allocate(DType.F32, rows, projector.outputSize());
+        backend.concat(0, parts, all);
+        return all;
+    }
+
+    private Tensor upload(List<float[]> parts, int dim) {
+        int total = parts.stream().mapToInt(a -> a.length).sum();
+        float[] all = new float[total];
+        int o = 0;
+        for (float[] a : parts) {
+            System.arraycopy(a, 0, all, o, a.length);
+            o += a.length;
+        }
+        Tensor host = Tensor.of(all, total / dim, dim);
+        Tensor device = backend.upload(host);
+        if (device != host) {
+            host.close();
+        }
+        return device;
+    }
+
+    private void requireRows(int rows, int placeholders, String what) {
+        if (rows != placeholders) {
+            throw new ConfigException("the model makes " + rows + " feature rows for " + what + " but the processor ("
+                    + LlavaProcessorConfig.FILE + ": patch_size " + processor.patchSize() + ", num_additional_image_tokens "
+                    + processor.numAdditionalImageTokens() + ", num_image_tokens " + processor.numImageTokens()
+                    + ", vision_feature_select_strategy " + processor.visionFeatureSelectStrategy() + ") expands it to "
+                    + placeholders + " placeholders; the checkpoint's configs disagree");
+        }
+    }
+
+    private static void checkKeep(int[] keep, int rows, int image) {
+        for (int i = 0; i < keep.length; i++) {
+            if (keep[i] < 0 || keep[i] >= rows || (i > 0 && keep[i] <= keep[i - 1])) {
+                throw new IllegalArgumentException("projector hook for image " + image + " must return strictly ascending"
+                        + " rows in [0, " + rows + "); got row " + keep[i] + " at " + i);
+            }
+        }
+        if (keep.length == 0) {
+            throw new IllegalArgumentException("projector hook for image " + image + " kept no tokens");
+        }
+    }
+}
