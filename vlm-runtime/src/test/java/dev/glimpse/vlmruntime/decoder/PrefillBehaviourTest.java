@@ -65,6 +65,11 @@ class PrefillBehaviourTest {
     }
 
     @Test
+    void prunedTokensKeepTheirOriginalPositionsByDefault() {
+        assertEquals(PositionMode.ORIGINAL, SessionOptions.of(8).positionMode());
+    }
+
+    @Test
     void embedReturnsTheEmbeddingRows() {
         try (DecoderFixture f = DecoderFixture.open("decoder-qwen2");
              Tensor e = f.decoder().embed(new int[] {5, 7})) {
