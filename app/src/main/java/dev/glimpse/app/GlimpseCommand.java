@@ -11,6 +11,8 @@ import picocli.CommandLine.Option;
                 "Vision-language models on the JVM, spending compute only on the visual tokens that matter.",
                 ""},
         subcommands = {
+                AskCommand.class,
+                LogitsCommand.class,
                 FramesCommand.class,
                 BenchCommand.class,
         },

@@ -1,0 +1,159 @@
+package dev.glimpse.app;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import dev.glimpse.kernels.io.SafetensorsFile;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+import java.io.ByteArrayOutputStream;
+import java.io.IOException;
+import java.io.PrintStream;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+/**
+ * {@code glimpse logits} and {@code glimpse ask} on the llava-clip-llama fixture: HF's ids, logits
+ * and greedy text; bad input ends with one line on stderr and exit 1.
+ */
+class AskAndLogitsCommandTest {
+
+    @TempDir
+    static Path dir;
+    static Path model;
+    static JsonNode case0;
+
+    @BeforeAll
+    static void findFixture() throws IOException {
+        for (Path d = Path.of("").toAbsolutePath(); d != null && model == null; d = d.getParent()) {
+            if (Files.isDirectory(d.resolve("fixtures/llava-clip-llama"))) {
+                model = d.resolve("fixtures/llava-clip-llama");
+            }
+        }
+        case0 = new ObjectMapper().readTree(model.resolve("expected.json").toFile()).get("cases").get(0);
+    }
+
+    private record Run(int exit, String stdout, String stderr) {
+    }
+
+    private static Run glimpse(String... args) {
+        PrintStream oldOut = System.out;
+        PrintStream oldErr = System.err;
+        ByteArrayOutputStream out = new ByteArrayOutputStream();
+        ByteArrayOutputStream err = new ByteArrayOutputStream();
+        try {
+            System.setOut(new PrintStream(out, true, StandardCharsets.UTF_8));
+            System.setErr(new PrintStream(err, true, StandardCharsets.UTF_8));
+            int exit = Main.run(args);
+            return new Run(exit, out.toString(StandardCharsets.UTF_8), err.toString(StandardCharsets.UTF_8));
+        } finally {
+            System.setOut(oldOut);
+            System.setErr(oldErr);
+        }
+    }
+
+    private static void assertOneLineError(Run run, String fragment) {
+        assertEquals(1, run.exit(), run.stderr());
+        assertEquals(1, run.stderr().strip().lines().count(), run.stderr());
+        assertTrue(run.stderr().startsWith("glimpse: ") && run.stderr().contains(fragment), run.stderr());
+    }
+
+    @Test
+    void logitsJsonPrintsHfInputIdsAndLastLogits() throws IOException {
+        Run run = glimpse("logits", "--model", model.toString(), "--image", model.resolve("shapes_45x61.png").toString(),
+                "--prompt", case0.get("prompt").asText(), "--json");
+        assertEquals(0, run.exit(), run.stderr());
+        JsonNode json = new ObjectMapper().readTree(run.stdout());
+        assertEquals(2, json.size());
+        float[] hfIds;
+        float[] hfLogits;
+        try (SafetensorsFile f = SafetensorsFile.open(model.resolve("expected.safetensors"))) {
+            hfIds = f.tensor("case0.input_ids").toFloatArray();
+            hfLogits = f.tensor("case0.last_logits").toFloatArray();
+        }
+        JsonNode ids = json.get("input_ids");
+        JsonNode logits = json.get("last_logits");
+        float[] gotIds = new float[ids.size()];
+        for (int i = 0; i < gotIds.length; i++) {
+            gotIds[i] = ids.get(i).asInt();
+        }
+        assertArrayEquals(hfIds, gotIds);
+        assertEquals(hfLogits.length, logits.size());
+        for (int i = 0; i < hfLogits.length; i++) {
+            assertEquals(hfLogits[i], (float) logits.get(i).asDouble(), 1e-3f, "logit " + i);
+        }
+    }
+
+    /** Case 0's prompt is exactly what the chat template renders for this question (checked against HF's processor). */
+    @Test
+    void askJsonAnswersWithHfGreedyTextForTheTemplatedPrompt() throws IOException {
+        Run run = glimpse("ask", "--model", model.toString(), "--image", model.resolve("shapes_45x61.png").toString(),
+                "--max-new-tokens", "8", "--device", "cpu", "--json", "What is in the picture?");
+        assertEquals(0, run.exit(), run.stderr());
+        JsonNode json = new ObjectMapper().readTree(run.stdout());
+        assertEquals(case0.get("greedy_ids"), json.get("token_ids"));
+        assertEquals(case0.get("greedy_text").asText(), json.get("answer").asText());
+        assertEquals(26, json.get("tokens").get("prompt").asInt());
+        assertEquals(16, json.get("tokens").get("visual").get("projector").get("kept").asInt());
+        assertEquals("max_new_tokens", json.get("stop_reason").asText());
+        assertTrue(json.get("prefill_flops").asDouble() > 0);
+    }
+
+    /**
+     * Without --json the answer streams token by token. The greedy answer starts with two byte-fallback
+     * tokens (0x2E, 0x92) that are invalid UTF-8 together: a full decode renders both as U+FFFD, a
+     * stream has already printed the '.' when the 0x92 arrives (as HF's TextStreamer would).
+     */
+    @Test
+    void askStreamsThePlainAnswer() {
+        Run run = glimpse("ask", "--model", model.toString(), "--image", model.resolve("shapes_45x61.png").toString(),
+                "--max-new-tokens", "8", "--device", "cpu", "What is in the picture?");
+        assertEquals(0, run.exit(), run.stderr());
+        assertEquals(".\uFFFD" + case0.get("greedy_text").asText().substring(2) + System.lineSeparator(), run.stdout());
+    }
+
+    @Test
+    void askWithoutModelSaysToPassOne() {
+        assertOneLineError(glimpse("ask", "--image", model.resolve("shapes_45x61.png").toString(), "hi"), "--model DIR");
+    }
+
+    @Test
+    void aMissingImageIsOneLine() {
+        assertOneLineError(glimpse("ask", "--model", model.toString(), "--device", "cpu", "--image",
+                dir.resolve("missing.png").toString(), "hi"), "missing.png");
+    }
+
+    @Test
+    void aCorruptImageIsOneLine() throws IOException {
+        Path bad = dir.resolve("bad.png");
+        byte[] png = Files.readAllBytes(model.resolve("shapes_45x61.png"));
+        Files.write(bad, java.util.Arrays.copyOf(png, 60));
+        assertOneLineError(glimpse("logits", "--model", model.toString(), "--image", bad.toString(), "--prompt",
+                "USER: <image>\nhi ASSISTANT:", "--json"), "bad.png");
+    }
+
+    @Test
+    void aCheckpointThatIsNotLlavaIsOneLine() {
+        Path decoderOnly = model.resolveSibling("decoder-llama");
+        assertOneLineError(glimpse("ask", "--model", decoderOnly.toString(), "--device", "cpu", "--image",
+                model.resolve("shapes_45x61.png").toString(), "hi"), "model_type");
+    }
+
+    @Test
+    void aFolderThatIsNoCheckpointIsOneLine() {
+        assertOneLineError(glimpse("logits", "--model", dir.toString(), "--image", model.resolve("shapes_45x61.png").toString(),
+                "--prompt", "<image>"), "config.json");
+    }
+
+    @Test
+    void imageAndVideoTogetherIsAUsageError() {
+        Run run = glimpse("ask", "--model", model.toString(), "--image", "a.png", "--video", "b.mp4", "hi");
+        assertEquals(2, run.exit(), run.stderr());
+    }
+}

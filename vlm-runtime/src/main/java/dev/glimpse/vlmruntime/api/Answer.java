@@ -1,0 +1,66 @@
+package dev.glimpse.vlmruntime.api;
+
+import dev.glimpse.vlmruntime.generate.StopReason;
+
+import java.util.List;
+
+/**
+ * The answer to one question, with what it cost.
+ *
+ * @param text          generated text, special tokens skipped
+ * @param tokenIds      generated token ids (a final eos included)
+ * @param stopReason    why generation ended
+ * @param counts        token counts, visual tokens per stage
+ * @param timings       wall time per stage
+ * @param prefillFlops  prefill FLOPs estimate ({@code PrefillFlops}: per layer 4nd^2 + 2n^2d + 2ndm)
+ */
+public record Answer(String text, int[] tokenIds, StopReason stopReason, TokenCounts counts, StageTimings timings,
+                     double prefillFlops) {
+
+    public Answer {
+        tokenIds = tokenIds.clone();
+    }
+
+    @Override
+    public int[] tokenIds() {
+        return tokenIds.clone();
+    }
+
+    /** Prompt tokens per second of prefill. */
+    public double prefillTokensPerSecond() {
+        return timings.prefillNanos() == 0 ? 0 : counts.prompt() * 1e9 / timings.prefillNanos();
+    }
+
+    /** Decode steps per second (the first generated token comes from prefill). */
+    public double decodeTokensPerSecond() {
+        return counts.generated() <= 1 || timings.generateNanos() == 0 ? 0
+                : (counts.generated() - 1) * 1e9 / timings.generateNanos();
+    }
+
+    /**
+     * @param prompt    prompt tokens (visual placeholders included)
+     * @param generated generated tokens
+     * @param visual    visual tokens entering and leaving each pruning stage, in pipeline order
+     */
+    public record TokenCounts(int prompt, int generated, List<VisualStage> visual) {
+        public TokenCounts {
+            visual = List.copyOf(visual);
+        }
+    }
+
+    /**
+     * @param stage {@code projector} (vision features before/after the pre-projector hook) or
+     *              {@code decoder} (visual tokens in the prompt / reaching the last decoder layer)
+     */
+    public record VisualStage(String stage, int in, int kept) {
+    }
+
+    /** Nanoseconds per stage: media decoding, image/video processor, vision tower + projector, prefill, decode steps. */
+    public record StageTimings(long decodeMediaNanos, long preprocessNanos, long visionNanos, long prefillNanos,
+                               long generateNanos) {
+
+        public long totalNanos() {
+            return decodeMediaNanos + preprocessNanos + visionNanos + prefillNanos + generateNanos;
+        }
+    }
+}

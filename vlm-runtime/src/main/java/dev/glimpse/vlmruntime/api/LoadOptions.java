@@ -1,0 +1,31 @@
+package dev.glimpse.vlmruntime.api;
+
+import dev.glimpse.kernels.Backends;
+import dev.glimpse.vlmruntime.decoder.SessionOptions;
+
+import java.util.Objects;
+
+/**
+ * How to load a model.
+ *
+ * @param device           cpu, cuda or auto (the logged fallback chain of {@link Backends})
+ * @param prefillChunkSize decoder rows per prefill chunk (bounds scratch memory, not results)
+ */
+public record LoadOptions(Backends.Choice device, int prefillChunkSize) {
+
+    public LoadOptions {
+        Objects.requireNonNull(device, "device");
+        if (prefillChunkSize < 1) {
+            throw new IllegalArgumentException("prefillChunkSize must be >= 1, got " + prefillChunkSize);
+        }
+    }
+
+    /** Automatic device, default chunking. */
+    public static LoadOptions defaults() {
+        return new LoadOptions(Backends.Choice.AUTO, SessionOptions.DEFAULT_PREFILL_CHUNK);
+    }
+
+    public LoadOptions withDevice(Backends.Choice choice) {
+        return new LoadOptions(choice, prefillChunkSize);
+    }
+}

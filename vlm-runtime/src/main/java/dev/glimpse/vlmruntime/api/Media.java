@@ -1,0 +1,71 @@
+package dev.glimpse.vlmruntime.api;
+
+import dev.glimpse.kernels.image.RgbImage;
+
+import java.nio.file.Path;
+import java.util.Objects;
+
+/**
+ * What a question is about: nothing, one image (a file, encoded bytes, or decoded pixels), or a
+ * video file sampled to a number of frames (uniformly, first and last frame included, as
+ * lmms-eval samples). Image files and bytes are decoded with EXIF orientation applied; video
+ * frames are fed to LLaVA-OneVision as a video and to plain LLaVA as that many images.
+ */
+public sealed interface Media {
+
+    /** Text only. */
+    record None() implements Media {
+    }
+
+    /** Decoded pixels. */
+    record Pixels(RgbImage image) implements Media {
+        public Pixels {
+            Objects.requireNonNull(image, "image");
+        }
+    }
+
+    /** An image file (jpg, png, webp, bmp, gif). */
+    record ImageFile(Path path) implements Media {
+        public ImageFile {
+            Objects.requireNonNull(path, "path");
+        }
+    }
+
+    /** An encoded image in memory; {@code name} is used in messages. Not copied. */
+    record ImageBytes(String name, byte[] bytes) implements Media {
+        public ImageBytes {
+            Objects.requireNonNull(name, "name");
+            Objects.requireNonNull(bytes, "bytes");
+        }
+    }
+
+    /** A video file and the number of frames to sample from it. */
+    record VideoFile(Path path, int frames) implements Media {
+        public VideoFile {
+            Objects.requireNonNull(path, "path");
+            if (frames < 1) {
+                throw new IllegalArgumentException("--frames must be >= 1, got " + frames);
+            }
+        }
+    }
+
+    static Media none() {
+        return new None();
+    }
+
+    static Media image(RgbImage image) {
+        return new Pixels(image);
+    }
+
+    static Media imageFile(Path path) {
+        return new ImageFile(path);
+    }
+
+    static Media imageBytes(String name, byte[] bytes) {
+        return new ImageBytes(name, bytes);
+    }
+
+    static Media video(Path path, int frames) {
+        return new VideoFile(path, frames);
+    }
+}

@@ -1,0 +1,153 @@
+package dev.glimpse.vlmruntime.api;
+
+import dev.glimpse.kernels.Backend;
+import dev.glimpse.videoingest.MediaLimits;
+import dev.glimpse.vlmruntime.decoder.DecoderSession;
+import dev.glimpse.vlmruntime.decoder.PrefillResult;
+import dev.glimpse.vlmruntime.decoder.SessionOptions;
+import dev.glimpse.vlmruntime.generate.GenerationOptions;
+import dev.glimpse.vlmruntime.generate.GenerationResult;
+import dev.glimpse.vlmruntime.generate.Generator;
+import dev.glimpse.vlmruntime.generate.PromptInput;
+import dev.glimpse.vlmruntime.generate.TokenListener;
+import dev.glimpse.vlmruntime.llava.LlavaModel;
+import dev.glimpse.vlmruntime.llava.PreparedPrompt;
+import dev.glimpse.vlmruntime.llava.ProjectorInputHook;
+import dev.glimpse.vlmruntime.llava.VisualInput;
+import dev.glimpse.vlmruntime.text.ChatMessage;
+import dev.glimpse.vlmruntime.text.ChatTemplate;
+import dev.glimpse.vlmruntime.text.ContentPart;
+
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.locks.ReentrantLock;
+
+/**
+ * A loaded LLaVA or LLaVA-OneVision model behind Glimpse's public API ({@link Glimpse#load}).
+ *
+ * <p>Thread-safety: share one instance freely; it is internally synchronised, so concurrent
+ * {@link #ask} / {@link #logits} calls run one at a time (each in its own KV cache, allocated for
+ * the prompt plus {@code maxNewTokens} and released when the call returns). Closing while a call
+ * runs is an error of the caller.
+ */
+public final class VisionLanguageModel implements AutoCloseable {
+
+    private final LlavaModel model;
+    private final Backend backend;
+    private final LoadOptions options;
+    private final Generator generator;
+    private final ReentrantLock lock = new ReentrantLock();
+    private ChatTemplate chatTemplate;
+
+    VisionLanguageModel(LlavaModel model, Backend backend, LoadOptions options) {
+        this.model = model;
+        this.backend = backend;
+        this.options = options;
+        this.generator = new Generator(model.decoder(), model.tokenizer());
+    }
+
+    public Path folder() {
+        return model.folder();
+    }
+
+    /** The underlying assembly (config, tokenizer, decoder), for research code. */
+    public LlavaModel llava() {
+        return model;
+    }
+
+    /** Answers {@code question} about {@code media} (chat template of the checkpoint, generation prompt added). */
+    public Answer ask(Media media, String question, AskOptions askOptions) {
+        return ask(media, question, askOptions, TokenListener.NONE);
+    }
+
+    /** As {@link #ask(Media, String, AskOptions)}, calling {@code listener} with each token as it is generated. */
+    public Answer ask(Media media, String question, AskOptions askOptions, TokenListener listener) {
+        lock.lock();
+        try {
+            long t0 = System.nanoTime();
+            VisualInput input = MediaDecoding.decode(media, MediaLimits.DEFAULTS, model.acceptsVideo());
+            long decodeMedia = System.nanoTime() - t0;
+            String prompt = template().render(List.of(userMessage(input, question)), true);
+            boolean templateHasBos = model.tokenizer().specialTokens().bos().map(prompt::startsWith).orElse(false);
+            GenerationOptions generation = askOptions.generation()
+                    .orElseGet(() -> GenerationOptions.fromCheckpoint(model.folder(), model.config().text(),
+                            askOptions.maxNewTokens()))
+                    .withMaxNewTokens(askOptions.maxNewTokens());
+            try (PreparedPrompt prepared = model.prepare(prompt, input, askOptions.projectorHook(), !templateHasBos);
+                 DecoderSession session = newSession(prepared.inputIds().length + generation.maxNewTokens())) {
+                GenerationResult result = generator.generate(session, new PromptInput(prepared.embeddings(),
+                        prepared.positions(), prepared.inputIds(), null), generation, listener);
+                return answer(prepared, result, decodeMedia);
+            }
+        } finally {
+            lock.unlock();
+        }
+    }
+
+    /**
+     * Logits at the last position of {@code rawPrompt}, tokenized exactly as the HF processor
+     * does ({@code processor(text=rawPrompt, images=...)}: placeholders expanded, the tokenizer's
+     * special tokens added, no chat template).
+     */
+    public LogitsResult logits(Media media, String rawPrompt) {
+        lock.lock();
+        try {
+            VisualInput input = MediaDecoding.decode(media, MediaLimits.DEFAULTS, model.acceptsVideo());
+            try (PreparedPrompt prepared = model.prepare(rawPrompt, input, ProjectorInputHook.KEEP_ALL, true);
+                 DecoderSession session = newSession(prepared.inputIds().length)) {
+                session.prefill(prepared.embeddings(), prepared.positions(), null);
+                float[] logits = new float[model.config().text().vocabSize()];
+                session.copyLogits(logits);
+                return new LogitsResult(prepared.inputIds(), logits);
+            }
+        } finally {
+            lock.unlock();
+        }
+    }
+
+    private DecoderSession newSession(int capacity) {
+        return model.decoder().newSession(SessionOptions.of(capacity).withPrefillChunkSize(options.prefillChunkSize()));
+    }
+
+    private ChatTemplate template() {
+        if (chatTemplate == null) {
+            chatTemplate = ChatTemplate.load(model.folder());
+        }
+        return chatTemplate;
+    }
+
+    /** One user turn: a part per image (or one video part), then the question, as HF's chat examples order them. */
+    private static ChatMessage userMessage(VisualInput input, String question) {
+        List<ContentPart> parts = new ArrayList<>();
+        switch (input) {
+            case VisualInput.Images images -> images.images().forEach(i -> parts.add(new ContentPart.Image()));
+            case VisualInput.Video video -> parts.add(new ContentPart.Video());
+        }
+        parts.add(new ContentPart.Text(question));
+        return ChatMessage.parts("user", parts.toArray(ContentPart[]::new));
+    }
+
+    private static Answer answer(PreparedPrompt prepared, GenerationResult result, long decodeMedia) {
+        PreparedPrompt.VisualStats v = prepared.visuals();
+        PrefillResult prefill = result.prefill();
+        int droppedInDecoder = prefill.tokens() - prefill.keptTokens();
+        Answer.TokenCounts counts = new Answer.TokenCounts(prepared.inputIds().length, result.generatedTokens(), List.of(
+                new Answer.VisualStage("projector", v.visualIn(), v.visualKept()),
+                new Answer.VisualStage("decoder", v.visualTokens(), v.visualTokens() - droppedInDecoder)));
+        Answer.StageTimings timings = new Answer.StageTimings(decodeMedia, v.preprocessNanos(), v.visionNanos(),
+                prefill.nanos(), result.decodeNanos());
+        return new Answer(result.text(), result.tokens(), result.stopReason(), counts, timings, prefill.flops());
+    }
+
+    @Override
+    public void close() {
+        lock.lock();
+        try {
+            model.close();
+            backend.close();
+        } finally {
+            lock.unlock();
+        }
+    }
+}
