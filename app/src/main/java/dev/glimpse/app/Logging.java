@@ -17,5 +17,10 @@ final class Logging {
         System.setProperty("org.slf4j.simpleLogger.showThreadName", "false");
         System.setProperty("org.slf4j.simpleLogger.showShortLogName", "true");
         System.setProperty("org.slf4j.simpleLogger.levelInBrackets", "true");
+        if (!debug) {
+            // DJL's tokenizer probes for a GPU on first use and warns when a CUDA runtime is on the
+            // machine without a matching driver; Glimpse never uses DJL on a GPU.
+            System.setProperty("org.slf4j.simpleLogger.log.ai.djl.util.cuda.CudaUtils", "error");
+        }
     }
 }
