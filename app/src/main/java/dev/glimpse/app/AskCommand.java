@@ -17,6 +17,7 @@ import picocli.CommandLine.Parameters;
 import java.io.IOException;
 import java.nio.file.Path;
 import java.util.LinkedHashMap;
+import java.util.Locale;
 import java.util.Map;
 import java.util.concurrent.Callable;
 
@@ -94,7 +95,7 @@ final class AskCommand implements Callable<Integer> {
         Map<String, Object> out = new LinkedHashMap<>();
         out.put("answer", a.text());
         out.put("token_ids", a.tokenIds());
-        out.put("stop_reason", a.stopReason().name().toLowerCase(java.util.Locale.ROOT));
+        out.put("stop_reason", a.stopReason().name().toLowerCase(Locale.ROOT));
         Map<String, Object> tokens = new LinkedHashMap<>();
         tokens.put("prompt", a.counts().prompt());
         tokens.put("generated", a.counts().generated());

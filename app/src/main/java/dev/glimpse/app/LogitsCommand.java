@@ -12,6 +12,7 @@ import picocli.CommandLine.Option;
 
 import java.io.IOException;
 import java.nio.file.Path;
+import java.util.Arrays;
 import java.util.LinkedHashMap;
 import java.util.Map;
 import java.util.concurrent.Callable;
@@ -62,7 +63,7 @@ final class LogitsCommand implements Callable<Integer> {
                 best = i;
             }
         }
-        System.out.println("input_ids (" + result.inputIds().length + "): " + java.util.Arrays.toString(result.inputIds()));
+        System.out.println("input_ids (" + result.inputIds().length + "): " + Arrays.toString(result.inputIds()));
         System.out.println("last_logits: " + logits.length + " values, argmax " + best + " (" + logits[best] + ")");
         return 0;
     }

@@ -154,8 +154,7 @@ public final class LlavaModel implements AutoCloseable {
         try (EncodedVisuals visuals = visualEncoder.encode(input, hook)) {
             String expanded = expand(text, visuals);
             int[] ids = tokenizer.encode(expanded, addSpecialTokens);
-            requireTokens(ids, imageTokenId, visuals.imageTokens().length == 0 ? 0
-                    : Arrays.stream(visuals.imageTokens()).sum(), processor.imageToken());
+            requireTokens(ids, imageTokenId, Arrays.stream(visuals.imageTokens()).sum(), processor.imageToken());
             if (config.isOnevision()) {
                 requireTokens(ids, videoTokenId, visuals.videoTokens(), processor.videoToken());
             }

@@ -67,40 +67,41 @@ final class VisualEncoder {
     /** LLaVA: one [3, H, W] per image, features per image through the hook, then the projector. */
     private EncodedVisuals llavaImages(List<RgbImage> images, ProjectorInputHook hook) {
         long t0 = System.nanoTime();
-        Tensor pixels = stackProcessed(images);
-        long t1 = System.nanoTime();
-        int[] tokens = new int[images.size()];
-        int in = 0;
-        int kept = 0;
         List<Tensor> projected = new ArrayList<>();
-        try (Tensor devicePixels = backend.upload(pixels);
-             VisionOutput out = vision.encode(devicePixels, VisionRequest.features(selection).withTaps(hook.taps()))) {
-            int expected = PlaceholderCounts.llavaImage(processor, pixels.dim(2), pixels.dim(3));
-            for (int i = 0; i < images.size(); i++) {
-                EncodedImage image = out.image(i);
-                Tensor features = image.features();
-                requireRows(features.dim(0), expected, "image " + (i + 1));
-                in += features.dim(0);
-                int[] keep = hook.keep(i, image);
-                if (keep == null || keep.length == features.dim(0)) {
-                    projected.add(projector.project(features));
-                } else {
-                    checkKeep(keep, features.dim(0), i);
-                    try (Tensor gathered = backend.allocate(DType.F32, keep.length, features.dim(1))) {
-                        backend.gatherRows(features, keep, gathered);
-                        projected.add(projector.project(gathered));
-                    }
+        try (Tensor pixels = stackProcessed(images);
+             Tensor devicePixels = backend.upload(pixels)) {
+            long t1 = System.nanoTime();
+            int[] tokens = new int[images.size()];
+            int in = 0;
+            int kept = 0;
+            try (VisionOutput out = vision.encode(devicePixels, VisionRequest.features(selection).withTaps(hook.taps()))) {
+                int expected = PlaceholderCounts.llavaImage(processor, pixels.dim(2), pixels.dim(3));
+                for (int i = 0; i < images.size(); i++) {
+                    EncodedImage image = out.image(i);
+                    Tensor features = image.features();
+                    requireRows(features.dim(0), expected, "image " + (i + 1));
+                    in += features.dim(0);
+                    projected.add(projectKept(features, hook.keep(i, image), i));
+                    tokens[i] = projected.getLast().dim(0);
+                    kept += tokens[i];
                 }
-                tokens[i] = projected.getLast().dim(0);
-                kept += tokens[i];
             }
             Tensor all = concatRows(projected);
             return new EncodedVisuals(all, tokens, null, 0, in, kept, t1 - t0, System.nanoTime() - t1);
         } finally {
-            if (pixels != null) {
-                pixels.close();
-            }
             projected.forEach(Tensor::close);
+        }
+    }
+
+    /** The projector over the rows the hook kept (all of them when {@code keep} is null or complete). */
+    private Tensor projectKept(Tensor features, int[] keep, int image) {
+        if (keep == null || keep.length == features.dim(0)) {
+            return projector.project(features);
+        }
+        checkKeep(keep, features.dim(0), image);
+        try (Tensor gathered = backend.allocate(DType.F32, keep.length, features.dim(1))) {
+            backend.gatherRows(features, keep, gathered);
+            return projector.project(gathered);
         }
     }
 

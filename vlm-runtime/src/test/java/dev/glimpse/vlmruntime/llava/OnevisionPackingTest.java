@@ -9,6 +9,7 @@ import org.junit.jupiter.api.Test;
 import java.io.IOException;
 import java.io.InputStream;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.List;
 
 import static dev.glimpse.vlmruntime.decoder.DecoderFixture.floats;
@@ -59,8 +60,8 @@ class OnevisionPackingTest {
                 p.get("side").asInt(), dim, newline);
         float[] pooled = floats(p.get("pooled"));
         assertEquals(pooled.length + dim, packed.length);
-        float[] body = java.util.Arrays.copyOf(packed, pooled.length);
+        float[] body = Arrays.copyOf(packed, pooled.length);
         assertTrue(maxAbsDiff(pooled, body) <= 1e-6f, "max |diff| " + maxAbsDiff(pooled, body));
-        assertEquals(0f, maxAbsDiff(newline, java.util.Arrays.copyOfRange(packed, pooled.length, packed.length)));
+        assertEquals(0f, maxAbsDiff(newline, Arrays.copyOfRange(packed, pooled.length, packed.length)));
     }
 }
