@@ -1,6 +1,8 @@
 package dev.glimpse.kernels;
 
 import dev.glimpse.kernels.cpu.CpuBackend;
+import dev.glimpse.kernels.cuda.CudaBackend;
+import dev.glimpse.kernels.cuda.CudaOptions;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -9,7 +11,9 @@ import java.util.Locale;
 /**
  * Chooses the backend at start-up through a logged fallback chain: {@code auto} tries CUDA, then
  * the CPU; {@code cuda} and {@code cpu} force one (forcing CUDA where it is unavailable is an
- * error, not a silent fallback).
+ * error, not a silent fallback). CUDA is usable when JavaCPP's CUDA bindings load against the
+ * system's CUDA 13 libraries (on {@code LD_LIBRARY_PATH}) or the {@code cuda-redist} jars, a
+ * device is visible and a probe kernel runs; {@link CudaOptions#defaults()} gives its settings.
  */
 public final class Backends {
 
@@ -45,11 +49,20 @@ public final class Backends {
                 LOG.info("backend: cpu (forced by --device cpu)");
                 yield new CpuBackend();
             }
-            case CUDA -> throw new UnavailableException(
-                    "--device cuda: this build has no CUDA backend yet; use --device cpu or auto");
+            case CUDA -> {
+                try {
+                    yield CudaBackend.open(CudaOptions.defaults());
+                } catch (UnavailableException e) {
+                    throw new UnavailableException("--device cuda: " + e.getMessage() + "; or use --device cpu or auto");
+                }
+            }
             case AUTO -> {
-                LOG.info("backend: cpu (no CUDA backend in this build)");
-                yield new CpuBackend();
+                try {
+                    yield CudaBackend.open(CudaOptions.defaults());
+                } catch (UnavailableException e) {
+                    LOG.info("backend: cpu (CUDA unavailable: {})", e.getMessage());
+                    yield new CpuBackend();
+                }
             }
         };
     }

@@ -4,6 +4,7 @@ import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
 import java.util.Arrays;
+import java.util.concurrent.atomic.AtomicBoolean;
 
 /**
  * An n-dimensional array in off-heap memory: a {@link MemorySegment}, a dtype, a shape and
@@ -34,9 +35,15 @@ public final class Tensor implements AutoCloseable {
     private final MemorySegment data;
     private final Device device;
     private final Arena owner;
+    private final Release release;
 
     private Tensor(DType dtype, int[] shape, long[] strides, long offset, MemorySegment data,
                    Device device, Arena owner) {
+        this(dtype, shape, strides, offset, data, device, owner, null);
+    }
+
+    private Tensor(DType dtype, int[] shape, long[] strides, long offset, MemorySegment data,
+                   Device device, Arena owner, Release release) {
         this.dtype = dtype;
         this.shape = shape;
         this.strides = strides;
@@ -44,6 +51,23 @@ public final class Tensor implements AutoCloseable {
         this.data = data;
         this.device = device;
         this.owner = owner;
+        this.release = release;
+    }
+
+    /** Runs a tensor's free action at most once, whichever thread closes it first. */
+    private static final class Release {
+        private final Runnable action;
+        private final AtomicBoolean done = new AtomicBoolean();
+
+        Release(Runnable action) {
+            this.action = action;
+        }
+
+        void run() {
+            if (done.compareAndSet(false, true)) {
+                action.run();
+            }
+        }
     }
 
     // ---------------------------------------------------------------- construction
@@ -82,6 +106,20 @@ public final class Tensor implements AutoCloseable {
                     + dtype + Arrays.toString(shape) + " (" + need + " bytes)");
         }
         return new Tensor(dtype, shape.clone(), contiguousStrides(shape), 0, segment, device, null);
+    }
+
+    /**
+     * A contiguous tensor that owns memory a backend allocated (e.g. on a GPU): {@link #close()}
+     * runs {@code free} once. Views of it own nothing; the backend that allocated the memory must
+     * outlive their use, since device memory cannot be checked for use after free from Java.
+     */
+    public static Tensor owning(MemorySegment segment, Device device, Runnable free, DType dtype, int... shape) {
+        long need = byteSize(dtype, shape);
+        if (segment.byteSize() < need) {
+            throw new TensorException("segment of " + segment.byteSize() + " bytes cannot hold "
+                    + dtype + Arrays.toString(shape) + " (" + need + " bytes)");
+        }
+        return new Tensor(dtype, shape.clone(), contiguousStrides(shape), 0, segment, device, null, new Release(free));
     }
 
     /**
@@ -413,6 +451,9 @@ public final class Tensor implements AutoCloseable {
     public void close() {
         if (owner != null && owner.scope().isAlive()) {
             owner.close();
+        }
+        if (release != null) {
+            release.run();
         }
     }
 

@@ -1,0 +1,55 @@
+// Pointwise kernels on packed F32 activations. Activation codes are the ordinals of
+// dev.glimpse.kernels.Activation: GELU_ERF, GELU_TANH, QUICK_GELU, SILU, RELU.
+#include "common.cuh"
+
+#define GRID_STRIDE(i, n) \
+    for (long long i = blockIdx.x * (long long)blockDim.x + threadIdx.x; i < (n); i += (long long)gridDim.x * blockDim.x)
+
+// The first kernel the backend launches: out[i] = i * scale. Proves module load and launch.
+extern "C" __global__ void probe_iota(float* out, int n, float scale) {
+    GRID_STRIDE(i, n) out[i] = (float)i * scale;
+}
+
+__device__ __forceinline__ float activate(int f, float x) {
+    switch (f) {
+        case 0: return 0.5f * x * (1.f + erff(x * 0.70710678118654752f));
+        case 1: {
+            float inner = 0.7978845608028654f * (x + 0.044715f * x * x * x);
+            return 0.5f * x * (1.f + tanhf(inner));
+        }
+        case 2: return x / (1.f + expf(-1.702f * x));
+        case 3: return x / (1.f + expf(-x));
+        default: return isnan(x) ? x : fmaxf(x, 0.f);
+    }
+}
+
+// out = a (op) b[i % b_count]: op 0 add, 1 multiply; b any float dtype (suffix broadcast).
+extern "C" __global__ void binary_broadcast(const float* a, const void* b, int b_type, float* out,
+                                            long long n, long long b_count, int op) {
+    GRID_STRIDE(i, n) {
+        float y = load_float(b, b_type, i % b_count);
+        out[i] = op == 0 ? a[i] + y : a[i] * y;
+    }
+}
+
+extern "C" __global__ void scale_f32(const float* a, float s, float* out, long long n) {
+    GRID_STRIDE(i, n) out[i] = a[i] * s;
+}
+
+extern "C" __global__ void activation_f32(const float* x, float* out, long long n, int f) {
+    GRID_STRIDE(i, n) out[i] = activate(f, x[i]);
+}
+
+extern "C" __global__ void gated_activation_f32(const float* gate, const float* up, float* out, long long n, int f) {
+    GRID_STRIDE(i, n) out[i] = activate(f, gate[i]) * up[i];
+}
+
+// out[r, j] += bias[j] for a packed [rows, n] output.
+extern "C" __global__ void add_bias_rows(float* out, const void* bias, int bias_type, long long total, int n) {
+    GRID_STRIDE(i, total) out[i] += load_float(bias, bias_type, i % n);
+}
+
+// Packed F32 to F32/F16/BF16 (round to nearest even): GEMM inputs for half-precision weights.
+extern "C" __global__ void convert_f32(const float* x, void* out, int out_type, long long n) {
+    GRID_STRIDE(i, n) store_float(out, out_type, i, x[i]);
+}

@@ -1,0 +1,118 @@
+// Row kernels over packed F32 [rows, n]: softmax, LayerNorm, RMSNorm, L2 norm, argmax; and RoPE.
+// Softmax ignores NaN in the max (fmaxf) but a NaN still reaches the sum, so the row comes out NaN
+// as torch's does.
+// One block per row; reductions in F32 in the same order of operations as the CPU backend
+// (max then exp-sum for softmax; mean then centred squares for LayerNorm).
+#include "common.cuh"
+
+extern "C" __global__ void softmax_rows(const float* x, float* out, int n) {
+    __shared__ float scratch[32];
+    const float* row = x + (long long)blockIdx.x * n;
+    float* dst = out + (long long)blockIdx.x * n;
+    float m = -INFINITY;
+    for (int i = threadIdx.x; i < n; i += blockDim.x) m = fmaxf(m, row[i]);
+    m = block_max(m, scratch);
+    float s = 0.f;
+    for (int i = threadIdx.x; i < n; i += blockDim.x) s += expf(row[i] - m);
+    s = block_sum(s, scratch);
+    for (int i = threadIdx.x; i < n; i += blockDim.x) dst[i] = expf(row[i] - m) / s;
+}
+
+extern "C" __global__ void layer_norm_rows(const float* x, const void* gamma, int gamma_type, const void* beta,
+                                           int beta_type, float eps, float* out, int n) {
+    __shared__ float scratch[32];
+    const float* row = x + (long long)blockIdx.x * n;
+    float* dst = out + (long long)blockIdx.x * n;
+    float s = 0.f;
+    for (int i = threadIdx.x; i < n; i += blockDim.x) s += row[i];
+    float mean = block_sum(s, scratch) / n;
+    float q = 0.f;
+    for (int i = threadIdx.x; i < n; i += blockDim.x) {
+        float d = row[i] - mean;
+        q += d * d;
+    }
+    float var = block_sum(q, scratch) / n;
+    float rstd = (float)(1.0 / sqrt((double)(var + eps)));
+    for (int i = threadIdx.x; i < n; i += blockDim.x) {
+        float b = beta == nullptr ? 0.f : load_float(beta, beta_type, i);
+        dst[i] = (row[i] - mean) * rstd * load_float(gamma, gamma_type, i) + b;
+    }
+}
+
+extern "C" __global__ void rms_norm_rows(const float* x, const void* gamma, int gamma_type, float eps, float* out, int n) {
+    __shared__ float scratch[32];
+    const float* row = x + (long long)blockIdx.x * n;
+    float* dst = out + (long long)blockIdx.x * n;
+    float q = 0.f;
+    for (int i = threadIdx.x; i < n; i += blockDim.x) q += row[i] * row[i];
+    float variance = block_sum(q, scratch) / n;
+    float rstd = (float)(1.0 / sqrt((double)(variance + eps)));
+    for (int i = threadIdx.x; i < n; i += blockDim.x) dst[i] = row[i] * rstd * load_float(gamma, gamma_type, i);
+}
+
+extern "C" __global__ void l2_norm_rows(const float* x, float* out, int n) {
+    __shared__ float scratch[32];
+    const float* row = x + (long long)blockIdx.x * n;
+    float q = 0.f;
+    for (int i = threadIdx.x; i < n; i += blockDim.x) q += row[i] * row[i];
+    q = block_sum(q, scratch);
+    if (threadIdx.x == 0) out[blockIdx.x] = sqrtf(q);
+}
+
+// a better than b: NaN beats numbers (torch.argmax), then larger value, then lower index.
+__device__ __forceinline__ bool argmax_better(float a, int ia, float b, int ib) {
+    bool an = isnan(a), bn = isnan(b);
+    if (an != bn) return an;
+    if (!an && a != b) return a > b;
+    return ia < ib;
+}
+
+extern "C" __global__ void argmax_rows(const void* x, int x_type, long long row_stride, int* out, int n) {
+    __shared__ float best_v[32];
+    __shared__ int best_i[32];
+    const long long base = (long long)blockIdx.x * row_stride;
+    float v = -INFINITY;
+    int idx = 0x7fffffff;
+    for (int i = threadIdx.x; i < n; i += blockDim.x) {
+        float y = load_float(x, x_type, base + i);
+        if (argmax_better(y, i, v, idx)) { v = y; idx = i; }
+    }
+    for (int o = 16; o > 0; o >>= 1) {
+        float ov = __shfl_xor_sync(0xffffffffu, v, o);
+        int oi = __shfl_xor_sync(0xffffffffu, idx, o);
+        if (argmax_better(ov, oi, v, idx)) { v = ov; idx = oi; }
+    }
+    int lane = threadIdx.x & 31, warp = threadIdx.x >> 5;
+    if (lane == 0) { best_v[warp] = v; best_i[warp] = idx; }
+    __syncthreads();
+    if (threadIdx.x == 0) {
+        for (int w = 1; w < (int)(blockDim.x >> 5); w++) {
+            if (argmax_better(best_v[w], best_i[w], v, idx)) { v = best_v[w]; idx = best_i[w]; }
+        }
+        out[blockIdx.x] = idx;
+    }
+}
+
+// HF rotate_half RoPE on packed x [T, H, D] with cos/sin [T, half]; dims >= 2*half pass through.
+// One thread per (t, h, i) with i < D - half: it rotates the pair (i, i + half) or copies dim i+half.
+extern "C" __global__ void rope_f32(const float* x, const float* cos_t, const float* sin_t, float* out,
+                                    int tokens, int heads, int dim, int half) {
+    long long total = (long long)tokens * heads * (dim - half);
+    int width = dim - half;
+    for (long long linear = blockIdx.x * (long long)blockDim.x + threadIdx.x; linear < total;
+         linear += (long long)gridDim.x * blockDim.x) {
+        int i = (int)(linear % width);
+        long long th = linear / width;
+        int t = (int)(th / heads);
+        const float* src = x + th * dim;
+        float* dst = out + th * dim;
+        if (i < half) {
+            float c = cos_t[(long long)t * half + i], s = sin_t[(long long)t * half + i];
+            float lo = src[i], hi = src[i + half];
+            dst[i] = lo * c - hi * s;
+            dst[i + half] = hi * c + lo * s;
+        } else {
+            dst[i + half] = src[i + half];
+        }
+    }
+}

@@ -1,0 +1,77 @@
+package dev.glimpse.kernels.cuda;
+
+import dev.glimpse.kernels.DType;
+import dev.glimpse.kernels.Device;
+import dev.glimpse.kernels.Tensor;
+import dev.glimpse.kernels.TensorException;
+
+import java.util.Arrays;
+
+/** Argument checks shared by the CUDA operations, with messages that say what was expected. */
+final class Checks {
+
+    private Checks() {
+    }
+
+    static void onDevice(Tensor t, Device device, String op, String name) {
+        if (t == null) {
+            throw new TensorException(op + ": " + name + " must not be null");
+        }
+        if (!t.device().equals(device)) {
+            throw new TensorException(op + ": " + name + " is on " + t.device() + "; the CUDA backend on " + device
+                    + " needs it there (upload it first)");
+        }
+    }
+
+    static void f32(Tensor t, Device device, String op, String name) {
+        onDevice(t, device, op, name);
+        if (t.dtype() != DType.F32) {
+            throw new TensorException(op + ": " + name + " must be F32, got " + t);
+        }
+    }
+
+    static void floating(Tensor t, Device device, String op, String name) {
+        onDevice(t, device, op, name);
+        if (!t.dtype().isFloatingPoint()) {
+            throw new TensorException(op + ": " + name + " must be F32, F16 or BF16, got " + t);
+        }
+    }
+
+    static void rank(Tensor t, int rank, String op, String name, String layout) {
+        if (t.rank() != rank) {
+            throw new TensorException(op + ": " + name + " must be " + layout + " (rank " + rank + "), got " + t);
+        }
+    }
+
+    /** An output: F32, contiguous, on the device, of exactly {@code shape}. */
+    static void out(Tensor out, int[] shape, Device device, String op) {
+        f32(out, device, op, "out");
+        if (!Arrays.equals(out.shape(), shape)) {
+            throw new TensorException(op + ": out must have shape " + Arrays.toString(shape) + ", got " + out);
+        }
+        if (!contiguous(out)) {
+            throw new TensorException(op + ": out must be contiguous, got " + out);
+        }
+    }
+
+    static boolean contiguous(Tensor t) {
+        return t.numel() == 0 || t.isContiguous();
+    }
+
+    /** Size of the last dim (1 for a scalar). */
+    static int width(Tensor t) {
+        return t.rank() == 0 ? 1 : t.dim(-1);
+    }
+
+    /** Product of all dims but the last. */
+    static int rows(Tensor t) {
+        long rows = 1;
+        for (int i = 0; i < t.rank() - 1; i++) {
+            rows *= t.dim(i);
+        }
+        if (rows > Integer.MAX_VALUE) {
+            throw new TensorException(t + " has " + rows + " rows; at most " + Integer.MAX_VALUE + " are supported");
+        }
+        return (int) rows;
+    }
+}

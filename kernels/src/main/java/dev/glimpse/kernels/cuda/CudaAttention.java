@@ -1,0 +1,153 @@
+package dev.glimpse.kernels.cuda;
+
+import dev.glimpse.kernels.AttentionCapture;
+import dev.glimpse.kernels.AttentionMask;
+import dev.glimpse.kernels.DType;
+import dev.glimpse.kernels.Tensor;
+import dev.glimpse.kernels.TensorException;
+import org.bytedeco.cuda.global.cudart;
+
+/**
+ * Grouped-query attention on the GPU (attention.cu): {@code attention_forward} is a flash-style
+ * kernel (key tiles in shared memory, online softmax, F32) for prefill and decode alike; it writes
+ * each row's log-sum-exp only when column sums are captured. Captured softmax rows are
+ * recomputed exactly for the chosen queries ({@code attention_capture_rows}); column sums
+ * re-score every (query, key) pair against the saved log-sum-exps
+ * ({@code attention_column_sums}), so capture costs one extra Q K^T pass and nothing when off.
+ */
+final class CudaAttention {
+
+    /** Largest head dim the kernels hold in registers. */
+    static final int MAX_HEAD_DIM = 256;
+
+    private static final int TILE = 32;
+    private static final int WARPS = 8;
+    private static final int QUERIES_PER_BLOCK = 16;
+
+    private final CudaContext ctx;
+    private final CudaCopy copier;
+
+    CudaAttention(CudaContext ctx, CudaCopy copier) {
+        this.ctx = ctx;
+        this.copier = copier;
+    }
+
+    void compute(Tensor q, Tensor k, Tensor v, AttentionMask mask, float scale, Tensor out, AttentionCapture capture) {
+        Checks.f32(q, ctx.device, "attention", "q");
+        Checks.rank(q, 3, "attention", "q", "[T, Hq, D]");
+        Checks.floating(k, ctx.device, "attention", "k");
+        Checks.rank(k, 3, "attention", "k", "[S, Hkv, D]");
+        Checks.floating(v, ctx.device, "attention", "v");
+        if (!k.sameShape(v)) {
+            throw new TensorException("attention: k and v must have the same shape [S, Hkv, D], got " + k + " and " + v);
+        }
+        int t = q.dim(0);
+        int hq = q.dim(1);
+        int d = q.dim(2);
+        int s = k.dim(0);
+        int hkv = k.dim(1);
+        if (k.dim(2) != d) {
+            throw new TensorException("attention: k's head dim must equal q's (" + d + "), got " + k);
+        }
+        if (hkv == 0 || hq % hkv != 0) {
+            throw new TensorException("attention: query heads (" + hq + ") must be a multiple of kv heads (" + hkv + ")");
+        }
+        if (d > MAX_HEAD_DIM) {
+            throw new TensorException("attention: head dim " + d + " exceeds the CUDA kernel's limit of " + MAX_HEAD_DIM);
+        }
+        if (mask == null) {
+            throw new TensorException("attention: mask must not be null (AttentionMask.BIDIRECTIONAL or causal(start))");
+        }
+        if (mask instanceof AttentionMask.Causal c && (long) c.queryStart() + t > s) {
+            throw new TensorException("attention: causal queryStart " + c.queryStart() + " + " + t
+                    + " queries needs at least that many keys, got S = " + s);
+        }
+        Checks.out(out, q.shape(), ctx.device, "attention");
+        int[] rows = validateCapture(capture, t, hq, s);
+        int queryStart = mask instanceof AttentionMask.Causal c ? c.queryStart() : -1;
+        if (t == 0 || hq == 0 || d == 0) {
+            zeroCaptures(capture);
+            return;
+        }
+        if (s == 0) {
+            memsetZero(out);
+            zeroCaptures(capture);
+            return;
+        }
+        Tensor columnSums = capture == null ? null : capture.columnSums();
+        try (Temporaries tmp = new Temporaries(copier)) {
+            Operand qo = Operand.of(tmp.rowsPacked(q, DType.F32));
+            Operand ko = Operand.of(tmp.rowsPacked(k, DType.F32));
+            Operand vo = Operand.of(tmp.rowsPacked(v, DType.F32));
+            Tensor lse = columnSums == null ? null : tmp.scratch(DType.F32, hq, t);
+            int shared = (TILE * (d + 1) + TILE * d + QUERIES_PER_BLOCK * d) * Float.BYTES;
+            ctx.launch.of(ctx.kernels.largeSharedFunction("attention", "attention_forward"), "attention_forward")
+                    .ptr(qo.address).i64(qo.s0).i64(qo.s1).ptr(ko.address).i64(ko.s0).i64(ko.s1)
+                    .ptr(vo.address).i64(vo.s0).i64(vo.s1).ptr(CudaContext.address(out)).ptr(lse == null ? 0L : CudaContext.address(lse))
+                    .i32(t).i32(s).i32(hq).i32(hkv).i32(d).f32(scale).i32(queryStart)
+                    .run((t + QUERIES_PER_BLOCK - 1) / QUERIES_PER_BLOCK, hq, WARPS * 32, shared);
+            if (rows != null && rows.length > 0) {
+                Tensor rowIndex = tmp.ints(rows);
+                ctx.launch.of(ctx.kernels.function("attention", "attention_capture_rows"), "attention_capture_rows")
+                        .ptr(qo.address).i64(qo.s0).i64(qo.s1).ptr(ko.address).i64(ko.s0).i64(ko.s1)
+                        .ptr(CudaContext.address(rowIndex)).i32(rows.length).ptr(CudaContext.address(capture.rowProbs()))
+                        .i32(s).i32(hq).i32(hkv).i32(d).f32(scale).i32(queryStart)
+                        .run(rows.length, hq, 256, d * Float.BYTES);
+            }
+            if (columnSums != null) {
+                int colShared = (TILE * (d + 1) + WARPS * d) * Float.BYTES;
+                ctx.launch.of(ctx.kernels.largeSharedFunction("attention", "attention_column_sums"), "attention_column_sums")
+                        .ptr(qo.address).i64(qo.s0).i64(qo.s1).ptr(ko.address).i64(ko.s0).i64(ko.s1)
+                        .ptr(CudaContext.address(lse)).ptr(CudaContext.address(columnSums))
+                        .i32(t).i32(s).i32(hq).i32(hkv).i32(d).f32(scale).i32(queryStart)
+                        .run((s + TILE - 1) / TILE, hq, WARPS * 32, colShared);
+            }
+        }
+    }
+
+    /** A [N, H, D] F32 operand with a packed last dim: its address and the strides of dims 0 and 1. */
+    private record Operand(long address, long s0, long s1) {
+        static Operand of(Tensor t) {
+            long s1 = t.dim(1) == 1 ? t.dim(2) : t.stride(1);
+            long s0 = t.dim(0) == 1 ? (long) t.dim(1) * s1 : t.stride(0);
+            return new Operand(CudaContext.address(t), s0, s1);
+        }
+    }
+
+    private int[] validateCapture(AttentionCapture c, int t, int hq, int s) {
+        if (c == null) {
+            return null;
+        }
+        int[] rows = null;
+        if (c.queryRows() != null || c.rowProbs() != null) {
+            if (c.queryRows() == null || c.rowProbs() == null) {
+                throw new TensorException("attention capture: queryRows and rowProbs must be given together");
+            }
+            rows = c.queryRows();
+            Checks.out(c.rowProbs(), new int[] {hq, rows.length, s}, ctx.device, "attention capture rowProbs");
+            for (int r : rows) {
+                if (r < 0 || r >= t) {
+                    throw new TensorException("attention capture: query row " + r + " is outside [0, " + t + ")");
+                }
+            }
+        }
+        if (c.columnSums() != null) {
+            Checks.out(c.columnSums(), new int[] {hq, s}, ctx.device, "attention capture columnSums");
+        }
+        return rows;
+    }
+
+    private void zeroCaptures(AttentionCapture c) {
+        if (c != null) {
+            memsetZero(c.rowProbs());
+            memsetZero(c.columnSums());
+        }
+    }
+
+    private void memsetZero(Tensor t) {
+        if (t != null && t.numel() > 0) {
+            Cuda.check(cudart.cudaMemsetAsync(Cuda.at(CudaContext.address(t)), 0, t.numel() * t.dtype().byteSize(), ctx.stream),
+                    "cudaMemsetAsync");
+        }
+    }
+}

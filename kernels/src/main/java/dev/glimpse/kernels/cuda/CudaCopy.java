@@ -1,0 +1,313 @@
+package dev.glimpse.kernels.cuda;
+
+import dev.glimpse.kernels.DType;
+import dev.glimpse.kernels.Tensor;
+import dev.glimpse.kernels.TensorException;
+import org.bytedeco.cuda.global.cudart;
+
+import java.lang.foreign.Arena;
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
+import java.util.Arrays;
+import java.util.List;
+
+/**
+ * Moving data: host/device transfers, dtype-converting strided copies on the device (the
+ * {@code strided_copy} kernel, or a plain {@code cudaMemcpyAsync} when layouts and dtypes match),
+ * index-select, concatenation and embedding lookup.
+ */
+final class CudaCopy {
+
+    private final CudaContext ctx;
+
+    CudaCopy(CudaContext ctx) {
+        this.ctx = ctx;
+    }
+
+    CudaContext context() {
+        return ctx;
+    }
+
+    Tensor upload(Tensor host) {
+        if (host.device().equals(ctx.device)) {
+            return host;
+        }
+        if (!host.device().isHost()) {
+            throw new TensorException("upload: " + host + " is on another device; download it first");
+        }
+        Tensor dst = ctx.memory.tensor(host.dtype(), host.shape(), false);
+        try {
+            hostToDevice(host, dst);
+        } catch (RuntimeException e) {
+            dst.close();
+            throw e;
+        }
+        return dst;
+    }
+
+    Tensor download(Tensor t) {
+        if (t.device().isHost()) {
+            return t;
+        }
+        Checks.onDevice(t, ctx.device, "download", "tensor");
+        Tensor host = Tensor.allocate(t.dtype(), t.shape());
+        try (Temporaries tmp = new Temporaries(this)) {
+            deviceToHost(tmp.packed(t, null), host);
+        }
+        return host;
+    }
+
+    /** {@link dev.glimpse.kernels.Backend#copy}: any mix of host and device tensors of one shape. */
+    void copy(Tensor src, Tensor dst) {
+        if (src == null || dst == null) {
+            throw new TensorException("copy: src and dst must not be null");
+        }
+        if (!src.sameShape(dst)) {
+            throw new TensorException("copy: dst must have src's shape " + Arrays.toString(src.shape()) + ", got " + dst);
+        }
+        boolean srcHost = src.device().isHost();
+        boolean dstHost = dst.device().isHost();
+        if (!srcHost) {
+            Checks.onDevice(src, ctx.device, "copy", "src");
+        }
+        if (!dstHost) {
+            Checks.onDevice(dst, ctx.device, "copy", "dst");
+        }
+        if (src.numel() == 0) {
+            return;
+        }
+        if (srcHost && dstHost) {
+            src.copyElementsTo(dst);
+        } else if (srcHost) {
+            Tensor up = upload(src);
+            try {
+                onDevice(up, dst);
+            } finally {
+                up.close();
+            }
+        } else if (dstHost) {
+            try (Temporaries tmp = new Temporaries(this)) {
+                Tensor packed = tmp.packed(src, dst.dtype());
+                if (Checks.contiguous(dst) && dst.segment().isNative()) {
+                    deviceToHost(packed, dst);
+                } else {
+                    Tensor staged = Tensor.allocate(dst.dtype(), dst.shape());
+                    try {
+                        deviceToHost(packed, staged);
+                        staged.copyElementsTo(dst);
+                    } finally {
+                        staged.close();
+                    }
+                }
+            }
+        } else {
+            onDevice(src, dst);
+        }
+    }
+
+    /** Copies between two tensors on this device, any strides and dtypes. */
+    void onDevice(Tensor src, Tensor dst) {
+        if (src.numel() == 0) {
+            return;
+        }
+        if (src.dtype() == dst.dtype() && src.isContiguous() && dst.isContiguous()) {
+            Cuda.check(cudart.cudaMemcpyAsync(Cuda.at(CudaContext.address(dst)), Cuda.at(CudaContext.address(src)),
+                    src.numel() * src.dtype().byteSize(), cudart.cudaMemcpyDeviceToDevice, ctx.stream), "cudaMemcpyAsync(D2D)");
+            return;
+        }
+        strided(src, dst, 0L);
+    }
+
+    /** t when contiguous and of dtype (null: any), else a contiguous copy the caller closes. */
+    Tensor packed(Tensor t, DType dtype) {
+        Checks.onDevice(t, ctx.device, "copy", "tensor");
+        if (Checks.contiguous(t) && (dtype == null || t.dtype() == dtype)) {
+            return t;
+        }
+        return contiguousCopy(t, dtype == null ? t.dtype() : dtype);
+    }
+
+    /** A new contiguous device tensor holding t's values as dtype. */
+    Tensor contiguousCopy(Tensor t, DType dtype) {
+        Tensor copy = ctx.scratch(dtype, t.shape());
+        try {
+            onDevice(t, copy);
+        } catch (RuntimeException e) {
+            copy.close();
+            throw e;
+        }
+        return copy;
+    }
+
+    Tensor uploadInts(int[] values) {
+        Tensor t = ctx.scratch(DType.I32, values.length);
+        if (values.length > 0) {
+            try (Arena arena = Arena.ofConfined()) {
+                MemorySegment host = arena.allocateFrom(ValueLayout.JAVA_INT, values);
+                Cuda.check(cudart.cudaMemcpyAsync(Cuda.at(CudaContext.address(t)), Cuda.at(host.address()),
+                        values.length * 4L, cudart.cudaMemcpyHostToDevice, ctx.stream), "cudaMemcpyAsync(H2D)");
+                ctx.synchronize();
+            }
+        }
+        return t;
+    }
+
+    int[] downloadInts(Tensor t) {
+        int n = Math.toIntExact(t.numel());
+        int[] out = new int[n];
+        if (n > 0) {
+            try (Arena arena = Arena.ofConfined()) {
+                MemorySegment host = arena.allocate(n * 4L, 16);
+                Cuda.check(cudart.cudaMemcpyAsync(Cuda.at(host.address()), Cuda.at(CudaContext.address(t)), n * 4L,
+                        cudart.cudaMemcpyDeviceToHost, ctx.stream), "cudaMemcpyAsync(D2H)");
+                ctx.synchronize();
+                MemorySegment.copy(host, ValueLayout.JAVA_INT, 0, out, 0, n);
+            }
+        }
+        return out;
+    }
+
+    /** {@code torch.index_select(x, 0, rows)} on the device. */
+    void gatherRows(Tensor x, int[] rows, Tensor out) {
+        Checks.onDevice(x, ctx.device, "gatherRows", "x");
+        Checks.onDevice(out, ctx.device, "gatherRows", "out");
+        if (x.rank() == 0) {
+            throw new TensorException("gatherRows: x must have rank >= 1, got " + x);
+        }
+        if (rows == null) {
+            throw new TensorException("gatherRows: rows must not be null");
+        }
+        int[] expected = x.shape();
+        expected[0] = rows.length;
+        if (!Arrays.equals(out.shape(), expected)) {
+            throw new TensorException("gatherRows: out must have shape " + Arrays.toString(expected) + ", got " + out);
+        }
+        for (int r : rows) {
+            if (r < 0 || r >= x.dim(0)) {
+                throw new TensorException("gatherRows: row " + r + " is outside [0, " + x.dim(0) + ") of " + x);
+            }
+        }
+        if (out.numel() == 0) {
+            return;
+        }
+        try (Temporaries tmp = new Temporaries(this)) {
+            strided(x, out, CudaContext.address(tmp.ints(rows)));
+        }
+    }
+
+    /** {@code torch.cat(parts, dim=axis)} into out, all on the device. */
+    void concat(int axis, List<Tensor> parts, Tensor out) {
+        Checks.onDevice(out, ctx.device, "concat", "out");
+        if (parts == null || parts.isEmpty()) {
+            throw new TensorException("concat: needs at least one part");
+        }
+        int rank = out.rank();
+        int a = axis < 0 ? axis + rank : axis;
+        if (a < 0 || a >= rank) {
+            throw new TensorException("concat: axis " + axis + " is out of range for rank " + rank + " (out " + out + ")");
+        }
+        int[] first = parts.get(0).shape();
+        int total = 0;
+        for (Tensor p : parts) {
+            Checks.onDevice(p, ctx.device, "concat", "part");
+            if (p.rank() != rank || !Arrays.equals(withAxis(p.shape(), a, 0), withAxis(first, a, 0))) {
+                throw new TensorException("concat: every part must have rank " + rank + " and match "
+                        + Arrays.toString(first) + " except on axis " + a + ", got " + p);
+            }
+            total += p.dim(a);
+        }
+        int[] expected = withAxis(first, a, total);
+        if (!Arrays.equals(out.shape(), expected)) {
+            throw new TensorException("concat: out must have shape " + Arrays.toString(expected) + ", got " + out);
+        }
+        int start = 0;
+        for (Tensor p : parts) {
+            int len = p.dim(a);
+            if (len > 0) {
+                onDevice(p, out.slice(a, start, start + len));
+            }
+            start += len;
+        }
+    }
+
+    /** {@code nn.Embedding}: out[t] = table[ids[t]] as F32. */
+    void embedding(Tensor table, int[] ids, Tensor out) {
+        Checks.floating(table, ctx.device, "embedding", "table");
+        Checks.rank(table, 2, "embedding", "table", "[V, D]");
+        if (ids == null) {
+            throw new TensorException("embedding: ids must not be null");
+        }
+        int vocab = table.dim(0);
+        int d = table.dim(1);
+        Checks.out(out, new int[] {ids.length, d}, ctx.device, "embedding");
+        for (int id : ids) {
+            if (id < 0 || id >= vocab) {
+                throw new TensorException("embedding: token id " + id + " is outside the vocabulary of size " + vocab);
+            }
+        }
+        if (ids.length == 0 || d == 0) {
+            return;
+        }
+        try (Temporaries tmp = new Temporaries(this)) {
+            Tensor t = tmp.rowsPacked(table, null);
+            long rowStride = t.dim(0) == 1 ? d : t.stride(0);
+            ctx.launch.of(ctx.kernels.function("copy", "embedding_rows"), "embedding_rows")
+                    .ptr(CudaContext.address(t)).i32(t.dtype().ordinal()).i64(rowStride)
+                    .ptr(CudaContext.address(tmp.ints(ids))).ptr(CudaContext.address(out)).i32(ids.length).i32(d)
+                    .run(ids.length, 1, Math.min(256, (d + 31) / 32 * 32), 0);
+        }
+    }
+
+    private void strided(Tensor src, Tensor dst, long rowIndex) {
+        try (Arena arena = Arena.ofConfined()) {
+            MemorySegment layout = StridedLayout.of(arena, src, dst);
+            long count = dst.numel();
+            ctx.launch.of(ctx.kernels.function("copy", "strided_copy"), "strided_copy")
+                    .ptr(CudaContext.address(src)).i32(src.dtype().ordinal())
+                    .ptr(CudaContext.address(dst)).i32(dst.dtype().ordinal())
+                    .struct(layout).i64(count).ptr(rowIndex)
+                    .run(ctx.pointwiseBlocks(count), 1, CudaContext.POINTWISE_THREADS, 0);
+        }
+    }
+
+    private void hostToDevice(Tensor host, Tensor dst) {
+        Tensor h = hostContiguous(host);
+        try {
+            long bytes = h.numel() * h.dtype().byteSize();
+            if (bytes > 0) {
+                Cuda.check(cudart.cudaMemcpyAsync(Cuda.at(CudaContext.address(dst)), Cuda.at(CudaContext.address(h)), bytes,
+                        cudart.cudaMemcpyHostToDevice, ctx.stream), "cudaMemcpyAsync(H2D, " + bytes + " bytes)");
+                ctx.synchronize();
+            }
+        } finally {
+            if (h != host) {
+                h.close();
+            }
+        }
+    }
+
+    /** Copies a contiguous device tensor into a contiguous native host tensor of the same dtype. */
+    private void deviceToHost(Tensor device, Tensor host) {
+        long bytes = device.numel() * device.dtype().byteSize();
+        if (bytes > 0) {
+            Cuda.check(cudart.cudaMemcpyAsync(Cuda.at(CudaContext.address(host)), Cuda.at(CudaContext.address(device)), bytes,
+                    cudart.cudaMemcpyDeviceToHost, ctx.stream), "cudaMemcpyAsync(D2H, " + bytes + " bytes)");
+        }
+        ctx.synchronize();
+    }
+
+    private static Tensor hostContiguous(Tensor host) {
+        if (Checks.contiguous(host) && host.segment().isNative()) {
+            return host;
+        }
+        Tensor copy = Tensor.allocate(host.dtype(), host.shape());
+        host.copyElementsTo(copy);
+        return copy;
+    }
+
+    private static int[] withAxis(int[] shape, int axis, int value) {
+        int[] s = shape.clone();
+        s[axis] = value;
+        return s;
+    }
+}

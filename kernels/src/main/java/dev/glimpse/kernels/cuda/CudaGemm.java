@@ -1,0 +1,179 @@
+package dev.glimpse.kernels.cuda;
+
+import dev.glimpse.kernels.DType;
+import dev.glimpse.kernels.Tensor;
+import dev.glimpse.kernels.TensorException;
+import org.bytedeco.cuda.global.cublas;
+import org.bytedeco.cuda.global.cudart;
+import org.bytedeco.javacpp.FloatPointer;
+
+/**
+ * Matrix products on the GPU. Row-major [m, k] x [n, k]^T is computed by cuBLAS as the
+ * column-major product out^T = W x^T (W transposed, x as is), so no operand is ever copied
+ * to change its layout.
+ *
+ * <ul>
+ *   <li>F32 weights: {@code cublasGemmEx} in F32 with {@code CUBLAS_COMPUTE_32F} and the default
+ *       math mode, so no TF32: the result matches the CPU's F32 accumulation to rounding.</li>
+ *   <li>F16/BF16 weights, at most {@value #GEMV_MAX_ROWS} rows (decode): the {@code gemv_half_weights}
+ *       kernel reads F32 activations and widens weights in registers: F32 products, F32 sums.</li>
+ *   <li>F16/BF16 weights, more rows (prefill, vision): activations are rounded to the weight's
+ *       dtype and {@code cublasGemmEx} runs on tensor cores with F32 accumulation and F32 output,
+ *       as PyTorch's bf16 linear does (the activation rounding is the only extra error).</li>
+ * </ul>
+ */
+final class CudaGemm {
+
+    /** Rows of x up to which half-precision weights take the GEMV kernel. */
+    static final int GEMV_MAX_ROWS = 8;
+
+    private static final int GEMV_WARPS = 8;
+
+    private final CudaContext ctx;
+    private final CudaCopy copier;
+    private final FloatPointer alpha = new FloatPointer(1);
+    private final FloatPointer beta = new FloatPointer(1).put(0f);
+
+    CudaGemm(CudaContext ctx, CudaCopy copier) {
+        this.ctx = ctx;
+        this.copier = copier;
+    }
+
+    void linear(Tensor x, Tensor w, Tensor bias, Tensor out) {
+        Checks.f32(x, ctx.device, "linear", "x");
+        Checks.floating(w, ctx.device, "linear", "w");
+        Checks.rank(w, 2, "linear", "w", "[out, in]");
+        if (x.rank() < 1 || x.dim(-1) != w.dim(1)) {
+            throw new TensorException("linear: x " + x + " does not end in in_features " + w.dim(1) + " of w " + w);
+        }
+        int n = w.dim(0);
+        int k = w.dim(1);
+        int[] expected = x.shape();
+        expected[expected.length - 1] = n;
+        Checks.out(out, expected, ctx.device, "linear");
+        if (bias != null) {
+            Checks.floating(bias, ctx.device, "linear", "bias");
+            if (bias.rank() != 1 || bias.dim(0) != n) {
+                throw new TensorException("linear: bias must be [" + n + "], got " + bias);
+            }
+        }
+        int m = Checks.rows(x);
+        if (m == 0 || n == 0) {
+            return;
+        }
+        try (Temporaries tmp = new Temporaries(copier)) {
+            Tensor xp = tmp.packed(x, DType.F32);
+            Tensor wp = tmp.rowsPacked(w, null);
+            if (wp.dim(0) > 1 && wp.stride(0) < k) {
+                wp = tmp.packed(w, null);
+            }
+            Tensor bp = bias == null ? null : tmp.packed(bias, null);
+            long ldw = wp.dim(0) == 1 ? k : wp.stride(0);
+            if (k == 0) {
+                Cuda.check(cudart.cudaMemsetAsync(Cuda.at(CudaContext.address(out)), 0, (long) m * n * 4, ctx.stream),
+                        "cudaMemsetAsync");
+                addBias(out, bp, m, n);
+            } else if (wp.dtype() != DType.F32 && m <= GEMV_MAX_ROWS) {
+                gemv(xp, wp, ldw, bp, out, m, n, k);
+            } else if (wp.dtype() == DType.F32) {
+                gemm(CudaContext.address(wp), cudart.CUDA_R_32F, ldw, CudaContext.address(xp), cudart.CUDA_R_32F, out, m, n, k);
+                addBias(out, bp, m, n);
+            } else {
+                Tensor xh = tmp.scratch(wp.dtype(), m, k);
+                long count = (long) m * k;
+                ctx.launch.of(ctx.kernels.function("elementwise", "convert_f32"), "convert_f32")
+                        .ptr(CudaContext.address(xp)).ptr(CudaContext.address(xh)).i32(wp.dtype().ordinal()).i64(count)
+                        .run(ctx.pointwiseBlocks(count), 1, CudaContext.POINTWISE_THREADS, 0);
+                int type = wp.dtype() == DType.BF16 ? cudart.CUDA_R_16BF : cudart.CUDA_R_16F;
+                gemm(CudaContext.address(wp), type, ldw, CudaContext.address(xh), type, out, m, n, k);
+                addBias(out, bp, m, n);
+            }
+        }
+    }
+
+    void batchedMatmul(Tensor a, Tensor b, boolean transposeB, float scale, Tensor out) {
+        Checks.f32(a, ctx.device, "batchedMatmul", "a");
+        Checks.f32(b, ctx.device, "batchedMatmul", "b");
+        Checks.f32(out, ctx.device, "batchedMatmul", "out");
+        if (a.rank() != 3 || b.rank() != 3 || out.rank() != 3) {
+            throw new TensorException("batchedMatmul needs rank-3 a, b, out; got " + a + ", " + b + ", " + out);
+        }
+        int batch = a.dim(0);
+        int m = a.dim(1);
+        int k = a.dim(2);
+        int n = transposeB ? b.dim(1) : b.dim(2);
+        int bk = transposeB ? b.dim(2) : b.dim(1);
+        if (b.dim(0) != batch || bk != k) {
+            throw new TensorException("batchedMatmul: a " + a + " and b " + b + " (transposeB=" + transposeB + ") do not chain");
+        }
+        Checks.out(out, new int[] {batch, m, n}, ctx.device, "batchedMatmul");
+        if (batch == 0 || m == 0 || n == 0) {
+            return;
+        }
+        if (k == 0) {
+            Cuda.check(cudart.cudaMemsetAsync(Cuda.at(CudaContext.address(out)), 0, out.numel() * 4, ctx.stream), "cudaMemsetAsync");
+            return;
+        }
+        try (Temporaries tmp = new Temporaries(copier)) {
+            Tensor ap = matrixView(a) ? a : tmp.packed(a, DType.F32);
+            Tensor bp = matrixView(b) ? b : tmp.packed(b, DType.F32);
+            alpha.put(scale);
+            Cuda.checkBlas(cublas.cublasGemmStridedBatchedEx(ctx.blas,
+                    transposeB ? cublas.CUBLAS_OP_T : cublas.CUBLAS_OP_N, cublas.CUBLAS_OP_N, n, m, k, alpha,
+                    Cuda.at(CudaContext.address(bp)), cudart.CUDA_R_32F, leading(bp), batchStride(bp),
+                    Cuda.at(CudaContext.address(ap)), cudart.CUDA_R_32F, leading(ap), batchStride(ap), beta,
+                    Cuda.at(CudaContext.address(out)), cudart.CUDA_R_32F, n, (long) m * n, batch,
+                    cublas.CUBLAS_COMPUTE_32F, cublas.CUBLAS_GEMM_DEFAULT), "cublasGemmStridedBatchedEx");
+        }
+    }
+
+    /** out^T[n, m] = W^T-op x^T with W column-major [k, n] (ld ldw) and x column-major [k, m] (ld k). */
+    private void gemm(long w, int wType, long ldw, long x, int xType, Tensor out, int m, int n, int k) {
+        alpha.put(1f);
+        Cuda.checkBlas(cublas.cublasGemmEx(ctx.blas, cublas.CUBLAS_OP_T, cublas.CUBLAS_OP_N, n, m, k, alpha,
+                Cuda.at(w), wType, Math.toIntExact(ldw), Cuda.at(x), xType, k, beta,
+                Cuda.at(CudaContext.address(out)), cudart.CUDA_R_32F, n, cublas.CUBLAS_COMPUTE_32F,
+                cublas.CUBLAS_GEMM_DEFAULT), "cublasGemmEx(" + m + "x" + n + "x" + k + ")");
+    }
+
+    private void gemv(Tensor x, Tensor w, long ldw, Tensor bias, Tensor out, int m, int n, int k) {
+        long wAddress = CudaContext.address(w);
+        long xAddress = CudaContext.address(x);
+        boolean vec = k % 8 == 0 && ldw % 8 == 0 && wAddress % 16 == 0 && xAddress % 16 == 0;
+        ctx.launch.of(ctx.kernels.function("gemv", "gemv_half_weights"), "gemv_half_weights")
+                .ptr(xAddress).ptr(wAddress).i32(w.dtype().ordinal()).i64(ldw)
+                .ptr(bias == null ? 0L : CudaContext.address(bias)).i32(bias == null ? 0 : bias.dtype().ordinal())
+                .ptr(CudaContext.address(out)).i32(m).i32(n).i32(k).i32(vec ? 1 : 0)
+                .run((n + GEMV_WARPS - 1) / GEMV_WARPS, 1, GEMV_WARPS * 32, 0);
+    }
+
+    private void addBias(Tensor out, Tensor bias, int m, int n) {
+        if (bias == null) {
+            return;
+        }
+        long total = (long) m * n;
+        ctx.launch.of(ctx.kernels.function("elementwise", "add_bias_rows"), "add_bias_rows")
+                .ptr(CudaContext.address(out)).ptr(CudaContext.address(bias)).i32(bias.dtype().ordinal()).i64(total).i32(n)
+                .run(ctx.pointwiseBlocks(total), 1, CudaContext.POINTWISE_THREADS, 0);
+    }
+
+    /** True when cuBLAS can read t [B, R, C] in place: packed rows (stride 1) at a leading dimension >= C. */
+    private static boolean matrixView(Tensor t) {
+        boolean rowsPacked = t.dim(2) <= 1 || t.stride(2) == 1;
+        boolean lead = t.dim(1) <= 1 || t.stride(1) >= t.dim(2);
+        return rowsPacked && lead && t.stride(1) >= 0 && t.stride(0) >= 0 && t.stride(1) <= Integer.MAX_VALUE;
+    }
+
+    private static int leading(Tensor t) {
+        return t.dim(1) <= 1 ? Math.max(1, t.dim(2)) : (int) t.stride(1);
+    }
+
+    private static long batchStride(Tensor t) {
+        return t.dim(0) <= 1 ? 0 : t.stride(0);
+    }
+
+    void close() {
+        alpha.close();
+        beta.close();
+    }
+}

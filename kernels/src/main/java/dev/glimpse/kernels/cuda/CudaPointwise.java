@@ -1,0 +1,253 @@
+package dev.glimpse.kernels.cuda;
+
+import dev.glimpse.kernels.Activation;
+import dev.glimpse.kernels.DType;
+import dev.glimpse.kernels.Tensor;
+import dev.glimpse.kernels.TensorException;
+
+import java.util.Arrays;
+
+/**
+ * Elementwise ops and activations (elementwise.cu) and the per-row ops (rows.cu): softmax,
+ * LayerNorm, RMSNorm, L2 norm, RoPE, argmax. Inputs that are not packed are first copied to
+ * packed scratch on the device; outputs are packed, as the Backend contract requires.
+ */
+final class CudaPointwise {
+
+    private final CudaContext ctx;
+    private final CudaCopy copier;
+
+    CudaPointwise(CudaContext ctx, CudaCopy copier) {
+        this.ctx = ctx;
+        this.copier = copier;
+    }
+
+    /** op 0: out = a + b; op 1: out = a * b; b is a's shape or a suffix of it. */
+    void binary(Tensor a, Tensor b, Tensor out, int op, String name) {
+        Checks.f32(a, ctx.device, name, "a");
+        Checks.floating(b, ctx.device, name, "b");
+        int[] as = a.shape();
+        int[] bs = b.shape();
+        boolean suffix = bs.length >= 1 && bs.length <= as.length
+                && Arrays.equals(bs, Arrays.copyOfRange(as, as.length - bs.length, as.length));
+        if (!suffix) {
+            throw new TensorException(name + ": b must have a's shape " + Arrays.toString(as)
+                    + " or a suffix of it (rank >= 1; use scale for a scalar), got " + b);
+        }
+        Checks.out(out, as, ctx.device, name);
+        long n = a.numel();
+        if (n == 0) {
+            return;
+        }
+        try (Temporaries tmp = new Temporaries(copier)) {
+            Tensor ap = tmp.packed(a, DType.F32);
+            Tensor bp = tmp.packed(b, null);
+            ctx.launch.of(ctx.kernels.function("elementwise", "binary_broadcast"), "binary_broadcast")
+                    .ptr(CudaContext.address(ap)).ptr(CudaContext.address(bp)).i32(bp.dtype().ordinal())
+                    .ptr(CudaContext.address(out)).i64(n).i64(Math.max(1, b.numel())).i32(op)
+                    .run(ctx.pointwiseBlocks(n), 1, CudaContext.POINTWISE_THREADS, 0);
+        }
+    }
+
+    void scale(Tensor a, float s, Tensor out) {
+        Checks.f32(a, ctx.device, "scale", "a");
+        Checks.out(out, a.shape(), ctx.device, "scale");
+        long n = a.numel();
+        if (n == 0) {
+            return;
+        }
+        try (Temporaries tmp = new Temporaries(copier)) {
+            Tensor ap = tmp.packed(a, DType.F32);
+            ctx.launch.of(ctx.kernels.function("elementwise", "scale_f32"), "scale_f32")
+                    .ptr(CudaContext.address(ap)).f32(s).ptr(CudaContext.address(out)).i64(n)
+                    .run(ctx.pointwiseBlocks(n), 1, CudaContext.POINTWISE_THREADS, 0);
+        }
+    }
+
+    void activation(Activation f, Tensor x, Tensor out) {
+        requireActivation(f);
+        Checks.f32(x, ctx.device, "activation", "x");
+        Checks.out(out, x.shape(), ctx.device, "activation");
+        long n = x.numel();
+        if (n == 0) {
+            return;
+        }
+        try (Temporaries tmp = new Temporaries(copier)) {
+            Tensor xp = tmp.packed(x, DType.F32);
+            ctx.launch.of(ctx.kernels.function("elementwise", "activation_f32"), "activation_f32")
+                    .ptr(CudaContext.address(xp)).ptr(CudaContext.address(out)).i64(n).i32(f.ordinal())
+                    .run(ctx.pointwiseBlocks(n), 1, CudaContext.POINTWISE_THREADS, 0);
+        }
+    }
+
+    void gatedActivation(Activation f, Tensor gate, Tensor up, Tensor out) {
+        requireActivation(f);
+        Checks.f32(gate, ctx.device, "gatedActivation", "gate");
+        Checks.f32(up, ctx.device, "gatedActivation", "up");
+        if (!gate.sameShape(up)) {
+            throw new TensorException("gatedActivation: gate and up must have the same shape, got " + gate + " and " + up);
+        }
+        Checks.out(out, gate.shape(), ctx.device, "gatedActivation");
+        long n = gate.numel();
+        if (n == 0) {
+            return;
+        }
+        try (Temporaries tmp = new Temporaries(copier)) {
+            Tensor g = tmp.packed(gate, DType.F32);
+            Tensor u = tmp.packed(up, DType.F32);
+            ctx.launch.of(ctx.kernels.function("elementwise", "gated_activation_f32"), "gated_activation_f32")
+                    .ptr(CudaContext.address(g)).ptr(CudaContext.address(u)).ptr(CudaContext.address(out)).i64(n).i32(f.ordinal())
+                    .run(ctx.pointwiseBlocks(n), 1, CudaContext.POINTWISE_THREADS, 0);
+        }
+    }
+
+    void softmax(Tensor x, Tensor out) {
+        Checks.f32(x, ctx.device, "softmax", "x");
+        Checks.out(out, x.shape(), ctx.device, "softmax");
+        rowKernel(x, "softmax_rows", (launch, xp, n) -> launch.ptr(CudaContext.address(xp)).ptr(CudaContext.address(out)).i32(n));
+    }
+
+    void layerNorm(Tensor x, Tensor gamma, Tensor beta, float eps, Tensor out) {
+        Checks.f32(x, ctx.device, "layerNorm", "x");
+        Checks.out(out, x.shape(), ctx.device, "layerNorm");
+        int n = Checks.width(x);
+        requireVector(gamma, n, "layerNorm", "gamma");
+        if (beta != null) {
+            requireVector(beta, n, "layerNorm", "beta");
+        }
+        try (Temporaries tmp = new Temporaries(copier)) {
+            Tensor g = tmp.packed(gamma, null);
+            Tensor b = beta == null ? null : tmp.packed(beta, null);
+            rowKernel(x, "layer_norm_rows", (launch, xp, width) -> launch.ptr(CudaContext.address(xp))
+                    .ptr(CudaContext.address(g)).i32(g.dtype().ordinal())
+                    .ptr(b == null ? 0L : CudaContext.address(b)).i32(b == null ? 0 : b.dtype().ordinal())
+                    .f32(eps).ptr(CudaContext.address(out)).i32(width));
+        }
+    }
+
+    void rmsNorm(Tensor x, Tensor gamma, float eps, Tensor out) {
+        Checks.f32(x, ctx.device, "rmsNorm", "x");
+        Checks.out(out, x.shape(), ctx.device, "rmsNorm");
+        requireVector(gamma, Checks.width(x), "rmsNorm", "gamma");
+        try (Temporaries tmp = new Temporaries(copier)) {
+            Tensor g = tmp.packed(gamma, null);
+            rowKernel(x, "rms_norm_rows", (launch, xp, width) -> launch.ptr(CudaContext.address(xp))
+                    .ptr(CudaContext.address(g)).i32(g.dtype().ordinal()).f32(eps).ptr(CudaContext.address(out)).i32(width));
+        }
+    }
+
+    void l2Norm(Tensor x, Tensor out) {
+        Checks.f32(x, ctx.device, "l2Norm", "x");
+        int[] shape = x.shape();
+        int[] reduced = Arrays.copyOf(shape, Math.max(0, shape.length - 1));
+        int[] kept = shape.clone();
+        if (kept.length > 0) {
+            kept[kept.length - 1] = 1;
+        }
+        Checks.f32(out, ctx.device, "l2Norm", "out");
+        if (!Checks.contiguous(out) || !(Arrays.equals(out.shape(), reduced) || Arrays.equals(out.shape(), kept))) {
+            throw new TensorException("l2Norm: out must be contiguous with shape " + Arrays.toString(reduced)
+                    + " or " + Arrays.toString(kept) + ", got " + out);
+        }
+        rowKernel(x, "l2_norm_rows", (launch, xp, n) -> launch.ptr(CudaContext.address(xp)).ptr(CudaContext.address(out)).i32(n));
+    }
+
+    void rope(Tensor x, Tensor cos, Tensor sin, Tensor out) {
+        Checks.f32(x, ctx.device, "rope", "x");
+        Checks.rank(x, 3, "rope", "x", "[T, H, D]");
+        Checks.f32(cos, ctx.device, "rope", "cos");
+        Checks.f32(sin, ctx.device, "rope", "sin");
+        Checks.rank(cos, 2, "rope", "cos", "[T, R/2]");
+        int t = x.dim(0);
+        int heads = x.dim(1);
+        int d = x.dim(2);
+        int half = cos.dim(1);
+        if (cos.dim(0) != t || !cos.sameShape(sin)) {
+            throw new TensorException("rope: cos and sin must both be [" + t + ", R/2] for x " + x
+                    + ", got cos " + cos + " and sin " + sin);
+        }
+        if (2 * half > d) {
+            throw new TensorException("rope: rotary dims R = " + 2 * half + " exceed the head dim " + d + " of x " + x);
+        }
+        Checks.out(out, x.shape(), ctx.device, "rope");
+        long total = (long) t * heads * (d - half);
+        if (total == 0) {
+            return;
+        }
+        try (Temporaries tmp = new Temporaries(copier)) {
+            Tensor xp = tmp.packed(x, DType.F32);
+            Tensor c = tmp.packed(cos, DType.F32);
+            Tensor s = tmp.packed(sin, DType.F32);
+            ctx.launch.of(ctx.kernels.function("rows", "rope_f32"), "rope_f32")
+                    .ptr(CudaContext.address(xp)).ptr(CudaContext.address(c)).ptr(CudaContext.address(s))
+                    .ptr(CudaContext.address(out)).i32(t).i32(heads).i32(d).i32(half)
+                    .run(ctx.pointwiseBlocks(total), 1, CudaContext.POINTWISE_THREADS, 0);
+        }
+    }
+
+    int[] argmax(Tensor x) {
+        Checks.floating(x, ctx.device, "argmax", "x");
+        if (x.rank() != 1 && x.rank() != 2) {
+            throw new TensorException("argmax: x must be [rows, n] (or [n]), got " + x);
+        }
+        int n = Checks.width(x);
+        int rows = Checks.rows(x);
+        if (n == 0 && rows > 0) {
+            throw new TensorException("argmax: rows of x are empty (n = 0); there is no largest value in " + x);
+        }
+        if (rows == 0) {
+            return new int[0];
+        }
+        try (Temporaries tmp = new Temporaries(copier)) {
+            Tensor xp = tmp.rowsPacked(x, null);
+            long rowStride = xp.rank() == 1 || xp.dim(0) == 1 ? n : xp.stride(0);
+            Tensor out = tmp.scratch(DType.I32, rows);
+            ctx.launch.of(ctx.kernels.function("rows", "argmax_rows"), "argmax_rows")
+                    .ptr(CudaContext.address(xp)).i32(xp.dtype().ordinal()).i64(rowStride).ptr(CudaContext.address(out)).i32(n)
+                    .run(rows, 1, rowThreads(n), 0);
+            return copier.downloadInts(out);
+        }
+    }
+
+    /** Arguments of a row kernel after its packed input; the launch appends the rest. */
+    @FunctionalInterface
+    private interface RowArgs {
+        Launch apply(Launch launch, Tensor packedInput, int width);
+    }
+
+    private void rowKernel(Tensor x, String kernel, RowArgs args) {
+        int n = Checks.width(x);
+        int rows = Checks.rows(x);
+        if (rows == 0 || n == 0) {
+            return;
+        }
+        try (Temporaries tmp = new Temporaries(copier)) {
+            Tensor xp = tmp.packed(x, DType.F32);
+            args.apply(ctx.launch.of(ctx.kernels.function("rows", kernel), kernel), xp, n).run(rows, 1, rowThreads(n), 0);
+        }
+    }
+
+    /** Threads per row: a multiple of 32, more for longer rows. */
+    private static int rowThreads(int n) {
+        if (n >= 4096) {
+            return 1024;
+        }
+        if (n >= 1024) {
+            return 256;
+        }
+        return 128;
+    }
+
+    private void requireVector(Tensor t, int length, String op, String name) {
+        Checks.floating(t, ctx.device, op, name);
+        if (t.rank() != 1 || t.dim(0) != length) {
+            throw new TensorException(op + ": " + name + " must have shape [" + length + "], got " + t);
+        }
+    }
+
+    private static void requireActivation(Activation f) {
+        if (f == null) {
+            throw new TensorException("activation: the activation function must not be null");
+        }
+    }
+}

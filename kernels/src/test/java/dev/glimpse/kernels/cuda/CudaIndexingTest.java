@@ -1,0 +1,104 @@
+package dev.glimpse.kernels.cuda;
+
+import dev.glimpse.kernels.DType;
+import dev.glimpse.kernels.Tensor;
+import org.junit.jupiter.api.Test;
+
+import java.util.List;
+
+import static dev.glimpse.kernels.cuda.CudaTestSupport.CPU;
+import static dev.glimpse.kernels.cuda.CudaTestSupport.assertClose;
+import static dev.glimpse.kernels.cuda.CudaTestSupport.cuda;
+import static dev.glimpse.kernels.cuda.CudaTestSupport.random;
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+
+class CudaIndexingTest {
+
+    @Test
+    void uploadDownloadRoundTripsEveryDtype() {
+        CudaBackend gpu = cuda();
+        for (DType dtype : new DType[] {DType.F32, DType.F16, DType.BF16}) {
+            try (Tensor host = random(1, 1f, dtype, 3, 33); Tensor dev = gpu.upload(host); Tensor back = gpu.download(dev)) {
+                assertArrayEquals(host.toFloatArray(), back.toFloatArray(), 0f, dtype + " round trip");
+            }
+        }
+        int[] ints = {7, -3, 1 << 30, 0, 42};
+        try (Tensor host = Tensor.ofInts(ints, 5); Tensor dev = gpu.upload(host); Tensor back = gpu.download(dev)) {
+            assertArrayEquals(ints, back.toIntArray());
+        }
+    }
+
+    @Test
+    void copyConvertsDtypesAndStridesLikeCpu() {
+        CudaBackend gpu = cuda();
+        try (Tensor x = random(2, 20, 30); Tensor expected = Tensor.allocate(DType.BF16, 30, 20);
+             Tensor gx = gpu.upload(x); Tensor out = gpu.allocate(DType.BF16, 30, 20)) {
+            CPU.copy(x.transpose(0, 1), expected);
+            gpu.copy(gx.transpose(0, 1), out);
+            assertClose("copy F32 transposed -> BF16", expected, out, 0);
+        }
+        try (Tensor x = random(3, 8, 8); Tensor out = gpu.allocate(DType.F32, 8, 8); Tensor back = Tensor.allocate(DType.F32, 8, 8)) {
+            gpu.copy(x, out);
+            gpu.copy(out, back);
+            assertArrayEquals(x.toFloatArray(), back.toFloatArray(), 0f, "host -> device -> host copy");
+        }
+    }
+
+    @Test
+    void allocateGivesZeros() {
+        CudaBackend gpu = cuda();
+        try (Tensor t = gpu.allocate(DType.F32, 1000); Tensor host = gpu.download(t)) {
+            assertArrayEquals(new float[1000], host.toFloatArray(), 0f);
+        }
+    }
+
+    @Test
+    void embeddingGathersBf16RowsAsF32() {
+        CudaBackend gpu = cuda();
+        int[] ids = {5, 0, 99, 5, 42};
+        try (Tensor table = random(4, 1f, DType.BF16, 100, 72); Tensor expected = Tensor.allocate(DType.F32, ids.length, 72);
+             Tensor gt = gpu.upload(table); Tensor out = gpu.allocate(DType.F32, ids.length, 72)) {
+            CPU.embedding(table, ids, expected);
+            gpu.embedding(gt, ids, out);
+            assertClose("embedding bf16 table", expected, out, 0);
+        }
+    }
+
+    @Test
+    void gatherRowsSelectsRowsOfAStridedView() {
+        CudaBackend gpu = cuda();
+        int[] rows = {3, 0, 11, 11, 7};
+        try (Tensor x = random(5, 12, 4, 9); Tensor expected = Tensor.allocate(DType.F32, rows.length, 4, 5);
+             Tensor gx = gpu.upload(x); Tensor out = gpu.allocate(DType.F32, rows.length, 4, 5)) {
+            CPU.gatherRows(x.slice(2, 2, 7), rows, expected);
+            gpu.gatherRows(gx.slice(2, 2, 7), rows, out);
+            assertClose("gatherRows strided", expected, out, 0);
+        }
+    }
+
+    @Test
+    void concatJoinsPartsAlongAnInnerAxis() {
+        CudaBackend gpu = cuda();
+        try (Tensor a = random(6, 3, 2, 5); Tensor b = random(7, 3, 7, 5); Tensor expected = Tensor.allocate(DType.F32, 3, 9, 5);
+             Tensor ga = gpu.upload(a); Tensor gb = gpu.upload(b); Tensor out = gpu.allocate(DType.F32, 3, 9, 5)) {
+            CPU.concat(1, List.of(a, b), expected);
+            gpu.concat(1, List.of(ga, gb), out);
+            assertClose("concat axis 1", expected, out, 0);
+        }
+    }
+
+    @Test
+    void argmaxTakesTheFirstMaximumAndNaNFirst() {
+        CudaBackend gpu = cuda();
+        float[] values = new float[4 * 3000];
+        java.util.SplittableRandom r = new java.util.SplittableRandom(8);
+        for (int i = 0; i < values.length; i++) {
+            values[i] = r.nextInt(50);
+        }
+        values[3000 + 17] = Float.NaN;
+        values[3000 + 2000] = Float.NaN;
+        try (Tensor x = Tensor.of(values, 4, 3000); Tensor gx = gpu.upload(x)) {
+            assertArrayEquals(CPU.argmax(x), gpu.argmax(gx));
+        }
+    }
+}

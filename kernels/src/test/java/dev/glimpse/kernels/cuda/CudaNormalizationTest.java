@@ -1,0 +1,83 @@
+package dev.glimpse.kernels.cuda;
+
+import dev.glimpse.kernels.DType;
+import dev.glimpse.kernels.Tensor;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.ValueSource;
+import org.junit.jupiter.api.Test;
+
+import static dev.glimpse.kernels.cuda.CudaTestSupport.CPU;
+import static dev.glimpse.kernels.cuda.CudaTestSupport.F32;
+import static dev.glimpse.kernels.cuda.CudaTestSupport.assertClose;
+import static dev.glimpse.kernels.cuda.CudaTestSupport.cuda;
+import static dev.glimpse.kernels.cuda.CudaTestSupport.random;
+
+class CudaNormalizationTest {
+
+    @ParameterizedTest(name = "n={0}")
+    @ValueSource(ints = {1, 77, 1025, 12544})
+    void softmaxMatchesCpu(int n) {
+        CudaBackend gpu = cuda();
+        try (Tensor x = random(1, 5f, DType.F32, 6, n); Tensor expected = Tensor.allocate(DType.F32, 6, n);
+             Tensor gx = gpu.upload(x); Tensor out = gpu.allocate(DType.F32, 6, n)) {
+            CPU.softmax(x, expected);
+            gpu.softmax(gx, out);
+            assertClose("softmax n=" + n, expected, out, F32);
+        }
+    }
+
+    @ParameterizedTest(name = "gamma {0}")
+    @ValueSource(strings = {"F32", "BF16"})
+    void layerNormMatchesCpu(String gammaType) {
+        CudaBackend gpu = cuda();
+        DType g = DType.valueOf(gammaType);
+        try (Tensor x = random(2, 3f, DType.F32, 13, 1152); Tensor gamma = random(3, 1f, g, 1152);
+             Tensor beta = random(4, 1f, g, 1152); Tensor expected = Tensor.allocate(DType.F32, 13, 1152);
+             Tensor expectedNoBias = Tensor.allocate(DType.F32, 13, 1152);
+             Tensor gx = gpu.upload(x); Tensor gg = gpu.upload(gamma); Tensor gb = gpu.upload(beta);
+             Tensor out = gpu.allocate(DType.F32, 13, 1152); Tensor outNoBias = gpu.allocate(DType.F32, 13, 1152)) {
+            CPU.layerNorm(x, gamma, beta, 1e-6f, expected);
+            CPU.layerNorm(x, gamma, null, 1e-6f, expectedNoBias);
+            gpu.layerNorm(gx, gg, gb, 1e-6f, out);
+            gpu.layerNorm(gx, gg, null, 1e-6f, outNoBias);
+            assertClose("layerNorm gamma " + g, expected, out, F32);
+            assertClose("layerNorm gamma " + g + " no beta", expectedNoBias, outNoBias, F32);
+        }
+    }
+
+    @Test
+    void rmsNormMatchesCpu() {
+        CudaBackend gpu = cuda();
+        try (Tensor x = random(5, 2f, DType.F32, 9, 896); Tensor gamma = random(6, 1f, DType.BF16, 896);
+             Tensor expected = Tensor.allocate(DType.F32, 9, 896);
+             Tensor gx = gpu.upload(x); Tensor gg = gpu.upload(gamma); Tensor out = gpu.allocate(DType.F32, 9, 896)) {
+            CPU.rmsNorm(x, gamma, 1e-6f, expected);
+            gpu.rmsNorm(gx, gg, 1e-6f, out);
+            assertClose("rmsNorm", expected, out, F32);
+        }
+    }
+
+    @Test
+    void l2NormMatchesCpu() {
+        CudaBackend gpu = cuda();
+        try (Tensor x = random(7, 5, 14, 64); Tensor expected = Tensor.allocate(DType.F32, 5, 14);
+             Tensor gx = gpu.upload(x); Tensor out = gpu.allocate(DType.F32, 5, 14)) {
+            CPU.l2Norm(x, expected);
+            gpu.l2Norm(gx, out);
+            assertClose("l2Norm", expected, out, F32);
+        }
+    }
+
+    @ParameterizedTest(name = "rotary dims {0} of 64")
+    @ValueSource(ints = {64, 32})
+    void ropeMatchesCpuIncludingPartialRotary(int rotary) {
+        CudaBackend gpu = cuda();
+        try (Tensor x = random(8, 11, 3, 64); Tensor cos = random(9, 11, rotary / 2); Tensor sin = random(10, 11, rotary / 2);
+             Tensor expected = Tensor.allocate(DType.F32, 11, 3, 64);
+             Tensor gx = gpu.upload(x); Tensor gc = gpu.upload(cos); Tensor gs = gpu.upload(sin)) {
+            CPU.rope(x, cos, sin, expected);
+            gpu.rope(gx, gc, gs, gx);
+            assertClose("rope in place R=" + rotary, expected, gx, F32);
+        }
+    }
+}

@@ -1,0 +1,114 @@
+package dev.glimpse.kernels.cuda;
+
+import dev.glimpse.kernels.Backends;
+import dev.glimpse.kernels.DType;
+import dev.glimpse.kernels.Tensor;
+import dev.glimpse.kernels.cpu.CpuBackend;
+import org.junit.jupiter.api.Assumptions;
+
+import java.util.Locale;
+import java.util.SplittableRandom;
+
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+/**
+ * Shared set-up of the GPU tests: one {@link CudaBackend} for the whole run (skipped, with the
+ * reason, where no GPU or library is found), the CPU reference, random inputs and the comparison.
+ *
+ * <p>Tolerances, as the largest |gpu - cpu| divided by max(1, max |cpu|):
+ * <ul>
+ *   <li>{@link #F32}: 2e-5. F32 kernels differ from the CPU only in summation order and in
+ *       the last ulp of expf/erff/tanhf.</li>
+ *   <li>{@link #GEMM_F32}: 1e-4 for products with k up to a few thousand (summation order).</li>
+ *   <li>{@link #GEMM_F16}: 2e-3 and {@link #GEMM_BF16}: 1e-2 for half-precision weights with more
+ *       than 8 rows, where activations are rounded to the weight dtype for the tensor cores
+ *       (2^-11 and 2^-8 relative per element). With at most 8 rows the GEMV kernel keeps F32
+ *       activations and meets {@link #GEMM_F32}.</li>
+ *   <li>Top-k: exact (indices and values identical).</li>
+ * </ul>
+ * Each comparison prints one {@code PARITY} line with the measured error, which
+ * {@code tools/device/gpu-test.sh} collects into its summary.
+ */
+final class CudaTestSupport {
+
+    static final double F32 = 2e-5;
+    static final double GEMM_F32 = 1e-4;
+    static final double GEMM_F16 = 2e-3;
+    static final double GEMM_BF16 = 1e-2;
+
+    static final CpuBackend CPU = new CpuBackend();
+
+    private static CudaBackend backend;
+    private static String unavailable;
+
+    private CudaTestSupport() {
+    }
+
+    /** The shared CUDA backend; skips the calling test (assumption) where CUDA is unavailable. */
+    static synchronized CudaBackend cuda() {
+        if (backend == null && unavailable == null) {
+            try {
+                backend = CudaBackend.open(new CudaOptions(0, 0));
+            } catch (Backends.UnavailableException e) {
+                unavailable = e.getMessage();
+            }
+        }
+        Assumptions.assumeTrue(backend != null, () -> "no GPU: CUDA tests skipped (" + unavailable + ")");
+        return backend;
+    }
+
+    /** A host tensor of dtype with N(0, scale^2) values. */
+    static Tensor random(long seed, float scale, DType dtype, int... shape) {
+        SplittableRandom r = new SplittableRandom(seed);
+        Tensor t = Tensor.allocate(dtype, shape);
+        float[] v = new float[(int) t.numel()];
+        for (int i = 0; i < v.length; i++) {
+            v[i] = (float) (gaussian(r) * scale);
+        }
+        t.copyFrom(v);
+        return t;
+    }
+
+    static Tensor random(long seed, int... shape) {
+        return random(seed, 1f, DType.F32, shape);
+    }
+
+    private static double gaussian(SplittableRandom r) {
+        double u = r.nextDouble(1e-12, 1.0);
+        double v = r.nextDouble();
+        return Math.sqrt(-2 * Math.log(u)) * Math.cos(2 * Math.PI * v);
+    }
+
+    /** Asserts gpu (a device or host tensor) matches the CPU reference within tol; prints the error. */
+    static double assertClose(String label, Tensor cpu, Tensor gpu, double tol) {
+        float[] expected = cpu.toFloatArray();
+        float[] actual;
+        try (Tensor host = cuda().download(gpu)) {
+            actual = host.toFloatArray();
+        }
+        assertTrue(expected.length == actual.length, label + ": sizes differ");
+        double maxRef = 0;
+        double maxErr = 0;
+        int worst = 0;
+        for (int i = 0; i < expected.length; i++) {
+            maxRef = Math.max(maxRef, Math.abs(expected[i]));
+            double e = Math.abs((double) expected[i] - actual[i]);
+            if (Float.isNaN(expected[i]) != Float.isNaN(actual[i])) {
+                e = Double.POSITIVE_INFINITY;
+            } else if (Float.isNaN(expected[i])) {
+                e = 0;
+            }
+            if (e > maxErr) {
+                maxErr = e;
+                worst = i;
+            }
+        }
+        double normalized = maxErr / Math.max(1.0, maxRef);
+        System.out.println(String.format(Locale.ROOT, "PARITY %-48s maxAbsErr=%.3e normErr=%.3e tol=%.1e", label, maxErr, normalized, tol));
+        int w = worst;
+        double finalNormalized = normalized;
+        assertTrue(normalized <= tol, () -> label + ": error " + finalNormalized + " > " + tol + " (worst at " + w
+                + ": cpu " + (expected.length > 0 ? expected[w] : 0) + " gpu " + (actual.length > 0 ? actual[w] : 0) + ")");
+        return normalized;
+    }
+}

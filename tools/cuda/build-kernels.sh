@@ -1,0 +1,22 @@
+#!/usr/bin/env bash
+# Compiles the CUDA kernels (kernels/src/main/cuda/*.cu) into fatbins that the CUDA backend loads
+# from the classpath (dev/glimpse/kernels/cuda/*.fatbin). Each fatbin holds SASS for sm_80 (runs on
+# every Ampere/Ada GPU) and sm_90 (Hopper), and compute_90 PTX that the driver JIT-compiles for
+# newer GPUs. The outputs are committed, so building Glimpse needs no nvcc; rerun this after
+# editing a .cu file. Needs nvcc 12.x or 13.x (NVCC=/path/to/nvcc to choose one).
+set -euo pipefail
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
+SRC="$ROOT/kernels/src/main/cuda"
+OUT="$ROOT/kernels/src/main/resources/dev/glimpse/kernels/cuda"
+NVCC="${NVCC:-nvcc}"
+command -v "$NVCC" >/dev/null || { echo "build-kernels: nvcc not found (set NVCC or install the CUDA toolkit)" >&2; exit 1; }
+mkdir -p "$OUT"
+for cu in "$SRC"/*.cu; do
+  name="$(basename "$cu" .cu)"
+  "$NVCC" -fatbin -O3 -std=c++17 -Xptxas -warn-spills \
+    -gencode arch=compute_80,code=sm_80 \
+    -gencode arch=compute_90,code=sm_90 \
+    -gencode arch=compute_90,code=compute_90 \
+    -o "$OUT/$name.fatbin" "$cu"
+  echo "built $name.fatbin ($(stat -c %s "$OUT/$name.fatbin") bytes)"
+done

@@ -1,0 +1,49 @@
+#!/usr/bin/env bash
+# Runs ON the GPU machine, from the repository root, with bundle/ (tools/device/bundle.sh)
+# carried along: unpacks the runtime, proves the CUDA kernel path in its own JVM, runs the GPU
+# tests (CudaBackend vs CpuBackend), the top-k benchmark against torch.topk, and prints a summary.
+# Logs and the summary go to $OUT (or /tmp/glimpse-gpu-out) as results.tar.gz + summary.txt.
+set -uo pipefail
+cd "$(dirname "$0")/../.."
+OUT="${OUT:-/tmp/glimpse-gpu-out}"
+WORK="$(mktemp -d)"
+LOGS="$WORK/logs"
+mkdir -p "$OUT" "$LOGS"
+tar -xJf bundle/jre.tar.xz -C "$WORK"
+JAVA="$WORK/jre/bin/java"
+export LD_LIBRARY_PATH="/usr/local/cuda/lib64:${LD_LIBRARY_PATH:-}"
+export RUST_FLAVOR=cpu DJL_OFFLINE=true
+CP="$(ls bundle/lib/*.jar | tr '\n' ':')"
+JFLAGS=(--add-modules jdk.incubator.vector --enable-native-access=ALL-UNNAMED -XX:+UseParallelGC -Xmx24g
+        -Dorg.slf4j.simpleLogger.defaultLogLevel=info)
+
+{ echo "commit: $(cat bundle/COMMIT | tr '\n' ' ')"; date -u +"date: %Y-%m-%dT%H:%M:%SZ";
+  nvidia-smi --query-gpu=name,driver_version,memory.total --format=csv,noheader; "$JAVA" -version 2>&1 | head -1; } \
+  | tee "$LOGS/machine.txt"
+
+echo "== probe"
+if ! "$JAVA" "${JFLAGS[@]}" -cp "$CP" dev.glimpse.kernels.cuda.bench.CudaProbe 2>&1 | tee "$LOGS/probe.log"; then
+  echo "probe failed; rerunning under compute-sanitizer"
+  compute-sanitizer --print-limit 20 "$JAVA" "${JFLAGS[@]}" -cp "$CP" dev.glimpse.kernels.cuda.bench.CudaProbe \
+    > "$LOGS/probe-sanitizer.log" 2>&1
+  tail -40 "$LOGS/probe-sanitizer.log"
+fi
+
+echo "== GPU tests"
+timeout 300 "$JAVA" "${JFLAGS[@]}" -jar bundle/junit-console.jar execute --disable-banner --details=tree \
+  --class-path "$CP" --select-package dev.glimpse.kernels.cuda --select-class dev.glimpse.kernels.BackendsTest \
+  > "$LOGS/tests.log" 2>&1
+echo "tests exit: $?" | tee -a "$LOGS/tests.log"
+grep -E "✘|MethodSource|Exception|expected" "$LOGS/tests.log" | head -40
+
+echo "== top-k benchmark"
+timeout 120 "$JAVA" "${JFLAGS[@]}" -cp "$CP" dev.glimpse.kernels.cuda.bench.TopKBench > "$LOGS/topk-glimpse.jsonl" 2> "$LOGS/topk-glimpse.err"
+echo "glimpse bench exit: $?"; tail -3 "$LOGS/topk-glimpse.err"
+timeout 120 python3 tools/device/topk_torch.py > "$LOGS/topk-torch.jsonl" 2> "$LOGS/topk-torch.err"
+echo "torch bench exit: $?"; tail -3 "$LOGS/topk-torch.err"
+
+python3 tools/device/summarize.py "$LOGS/tests.log" "$LOGS/topk-glimpse.jsonl" "$LOGS/topk-torch.jsonl" > "$LOGS/summary.txt" 2>&1
+cat "$LOGS/machine.txt" "$LOGS/summary.txt" > "$OUT/summary.txt"
+tar -C "$WORK" -czf "$OUT/results.tar.gz" logs
+echo "================ SUMMARY"
+cat "$OUT/summary.txt"
