@@ -24,11 +24,14 @@ import java.util.stream.Collectors;
 /**
  * A Hugging Face chat template rendered with Jinjava configured to behave like the Jinja2
  * environment of transformers' {@code render_jinja_template} ({@code utils/chat_template_utils.py}):
- * {@code trim_blocks} and {@code lstrip_blocks} off, Python-style operators, map iteration and
- * whitespace control, Python {@code str} methods ({@link PythonStringMethods}), the
- * {@code raise_exception(message)} helper and the {@code {% generation %}} tag. Variables:
- * {@code messages}, {@code add_generation_prompt}, the special tokens ({@code bos_token},
- * {@code eos_token}, {@code pad_token}, {@code unk_token}) and any extras the caller passes.
+ * {@code trim_blocks} and {@code lstrip_blocks} on (as transformers sets them), Python-style
+ * operators, map iteration and whitespace control, values printed as Python's {@code str} and
+ * transformers' {@code tojson} ({@code json.dumps} spacing, see {@link PythonOutput}), Python
+ * {@code str} methods ({@link PythonStringMethods}), the {@code raise_exception(message)} helper and
+ * the {@code {% generation %}} tag. Variables: {@code messages}, {@code add_generation_prompt},
+ * {@code tools} and {@code documents} (None unless given), the special tokens
+ * ({@code bos_token}, {@code eos_token}, {@code pad_token}, {@code unk_token}) and any extras the
+ * caller passes. An empty conversation is refused, as {@code apply_chat_template} refuses it.
  *
  * <p>Where the template comes from, in transformers' order of precedence for processors:
  * {@code chat_template.jinja} (transformers 5 saves it there), {@code chat_template.json}
@@ -98,7 +101,12 @@ public final class ChatTemplate {
 
     /** Renders {@code messages}; {@code extra} adds or overrides template variables. */
     public String render(List<ChatMessage> messages, boolean addGenerationPrompt, Map<String, Object> extra) {
+        if (messages.isEmpty()) {
+            throw new TokenizerException("Cannot apply chat template to an empty conversation. Provide at least one message.");
+        }
         Map<String, Object> vars = new HashMap<>(specialTokens);
+        vars.put("tools", null);
+        vars.put("documents", null);
         vars.put("messages", messages.stream().map(ChatMessage::toTemplateValue).toList());
         vars.put("add_generation_prompt", addGenerationPrompt);
         vars.putAll(extra);
@@ -132,8 +140,9 @@ public final class ChatTemplate {
         resolver.add(new PythonStringMethods());
         resolver.add(JinjavaInterpreterResolver.DEFAULT_RESOLVER_READ_WRITE);
         JinjavaConfig config = JinjavaConfig.newBuilder()
-                .withTrimBlocks(false)
-                .withLstripBlocks(false)
+                .withTrimBlocks(true)
+                .withLstripBlocks(true)
+                .withExecutionMode(new PythonOutput.Mode())
                 .withElResolver(resolver)
                 .withLegacyOverrides(LegacyOverrides.newBuilder()
                         .withEvaluateMapKeys(true)
@@ -150,6 +159,7 @@ public final class ChatTemplate {
         jinjava.getGlobalContext().registerFunction(new ELFunctionDefinition("", "raise_exception",
                 ChatTemplate.class, "raiseException", String.class));
         jinjava.getGlobalContext().registerTag(new GenerationTag());
+        jinjava.getGlobalContext().registerFilter(new PythonOutput.ToJson());
         return jinjava;
     }
 

@@ -1,5 +1,6 @@
 package dev.glimpse.vlmruntime.text;
 
+import java.util.LinkedHashMap;
 import java.util.Map;
 
 /** One part of a multimodal chat message, as transformers' processors spell it ({@code {"type": ...}}). */
@@ -11,7 +12,10 @@ public sealed interface ContentPart permits ContentPart.Text, ContentPart.Image,
     record Text(String text) implements ContentPart {
         @Override
         public Map<String, Object> toTemplateValue() {
-            return Map.of("type", "text", "text", text);
+            Map<String, Object> m = new LinkedHashMap<>();  // key order shows in tojson: as transformers builds it
+            m.put("type", "text");
+            m.put("text", text);
+            return m;
         }
     }
 

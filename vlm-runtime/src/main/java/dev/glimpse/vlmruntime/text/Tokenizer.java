@@ -25,9 +25,11 @@ import java.util.Set;
  * <p>{@code encode(text, true)} applies the {@code post_processor} of tokenizer.json exactly as
  * {@code tokenizer(text)} does in transformers: Llama's {@code TemplateProcessing} adds {@code <s>},
  * Qwen2's {@code ByteLevel} adds nothing. DJL's own defaults (truncation to 512, padding) are
- * turned off. transformers' {@code LlamaTokenizerFast} rebuilds that post-processor from
- * {@code add_bos_token} / {@code add_eos_token} when tokenizer_config.json sets them; this class
- * checks that the two agree at load and refuses a tokenizer where they do not.
+ * turned off. {@code add_bos_token} / {@code add_eos_token} in tokenizer_config.json are ignored,
+ * as transformers 5 ignores them: its {@code from_pretrained} drops both keys whenever a
+ * tokenizer.json is present ({@code tokenization_utils_base._from_pretrained}), so the saved
+ * post_processor alone decides (transformers 4.x's {@code LlamaTokenizerFast} instead rebuilt the
+ * post-processor from them; a checkpoint saved by 4.x wrote a matching post_processor anyway).
  */
 public final class Tokenizer implements AutoCloseable {
 
@@ -90,9 +92,7 @@ public final class Tokenizer implements AutoCloseable {
         } catch (IOException | RuntimeException e) {
             throw new TokenizerException(file + ": cannot load: " + e.getMessage(), e);
         }
-        Tokenizer tokenizer = new Tokenizer(file, djl, vocab, specialIds, tokens);
-        config.ifPresent(c -> tokenizer.checkAddSpecialTokens(c));
-        return tokenizer;
+        return new Tokenizer(file, djl, vocab, specialIds, tokens);
     }
 
     /** Token ids of {@code text}; with {@code addSpecialTokens} the post-processor's tokens are added. */
@@ -140,25 +140,6 @@ public final class Tokenizer implements AutoCloseable {
     @Override
     public void close() {
         tokenizer.close();
-    }
-
-    private void checkAddSpecialTokens(HfJson config) {
-        int[] added = encode("", true);
-        check(config, "add_bos_token", specialTokens.bos(), added.length > 0 ? added[0] : -1);
-        check(config, "add_eos_token", specialTokens.eos(), added.length > 0 ? added[added.length - 1] : -1);
-    }
-
-    private void check(HfJson config, String key, Optional<String> token, int observed) {
-        Optional<Boolean> declared = config.optBool(key);
-        if (declared.isEmpty() || token.isEmpty()) {
-            return;
-        }
-        boolean adds = tokenToId(token.get()).stream().anyMatch(id -> id == observed);
-        if (adds != declared.get()) {
-            throw new TokenizerException(config.file() + ": " + key + " is " + declared.get() + " but the post_processor of "
-                    + file + (adds ? " adds " : " does not add ") + token.get()
-                    + "; transformers would rebuild the post-processor, which Glimpse does not do");
-        }
     }
 
     private static void readModelVocab(HfJson json, Map<String, Integer> vocab) {
