@@ -11,6 +11,7 @@ import dev.glimpse.vlmruntime.api.VisionLanguageModel;
 import dev.glimpse.vlmruntime.generate.TokenListener;
 import picocli.CommandLine.ArgGroup;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Parameters;
 
@@ -24,7 +25,10 @@ import java.util.concurrent.Callable;
 /**
  * {@code glimpse ask}: answers a question about an image or a video with the checkpoint's chat
  * template. The answer streams to stdout token by token; {@code --json} prints one object instead
- * (answer, token counts, timings, prefill FLOPs, tokens/s).
+ * (answer, token counts, timings, prefill FLOPs, tokens/s, and what pruning did: visual tokens in
+ * and kept per stage, per decoder layer and on average, FLOPs against the unpruned prompt). The
+ * pruning trace (every stage's surviving cells and scores) can be large, so it is printed under
+ * {@code "trace"} only with {@code --trace}.
  */
 @Command(name = "ask",
         mixinStandardHelpOptions = true,
@@ -60,6 +64,12 @@ final class AskCommand implements Callable<Integer> {
     @Option(names = "--json", description = "Print one JSON object: answer, token counts, timings, FLOPs, tokens/s.")
     boolean json;
 
+    @Option(names = "--trace", description = "With --json: add the pruning trace (per stage: kept cells, scores, budgets).")
+    boolean trace;
+
+    @Mixin
+    PruningOptions pruning;
+
     @Parameters(index = "0", paramLabel = "QUESTION", description = "The question.")
     String question;
 
@@ -74,11 +84,14 @@ final class AskCommand implements Callable<Integer> {
         }
         Media input = media.image != null ? Media.imageFile(media.image)
                 : Media.video(media.video, frames == null ? DEFAULT_FRAMES : frames);
-        AskOptions options = AskOptions.defaults().withMaxNewTokens(maxNewTokens);
+        if (trace && !json) {
+            throw new IllegalArgumentException("--trace prints with --json only (or use 'glimpse explain' to draw it)");
+        }
+        AskOptions options = AskOptions.defaults().withMaxNewTokens(maxNewTokens).withPruning(pruning.plan());
         LoadOptions load = LoadOptions.defaults().withDevice(Backends.Choice.parse(device));
         try (VisionLanguageModel vlm = Glimpse.load(model, load)) {
             if (json) {
-                System.out.println(new ObjectMapper().writeValueAsString(toJson(vlm.ask(input, question, options))));
+                System.out.println(new ObjectMapper().writeValueAsString(toJson(vlm.ask(input, question, options), trace)));
             } else {
                 TokenListener stream = (id, text) -> {
                     System.out.print(text);
@@ -91,7 +104,7 @@ final class AskCommand implements Callable<Integer> {
         return 0;
     }
 
-    static Map<String, Object> toJson(Answer a) {
+    static Map<String, Object> toJson(Answer a, boolean withTrace) {
         Map<String, Object> out = new LinkedHashMap<>();
         out.put("answer", a.text());
         out.put("token_ids", a.tokenIds());
@@ -114,8 +127,18 @@ final class AskCommand implements Callable<Integer> {
         ms.put("generate", t.generateNanos() / 1e6);
         out.put("timings_ms", ms);
         out.put("prefill_flops", a.prefillFlops());
+        Map<String, Object> pruned = new LinkedHashMap<>();
+        pruned.put("plan", a.pruning().plan());
+        pruned.put("visual_tokens_per_layer", a.pruning().visualTokensPerLayer());
+        pruned.put("average_visual_tokens", a.prefill().averageVisualTokens());
+        pruned.put("unpruned_prefill_flops", a.prefill().unprunedFlops());
+        pruned.put("flops_ratio", a.prefill().flopsRatio());
+        out.put("pruning", pruned);
         out.put("prefill_tokens_per_second", a.prefillTokensPerSecond());
         out.put("decode_tokens_per_second", a.decodeTokensPerSecond());
+        if (withTrace) {
+            out.put("trace", a.pruning().trace());
+        }
         return out;
     }
 }

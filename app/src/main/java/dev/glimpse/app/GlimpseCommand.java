@@ -15,6 +15,7 @@ import picocli.CommandLine.Option;
                 LogitsCommand.class,
                 FramesCommand.class,
                 BenchCommand.class,
+                ExplainCommand.class,
         },
         footer = {"", "Run 'glimpse <command> --help' for a command's options."})
 final class GlimpseCommand implements Runnable {

@@ -1,5 +1,7 @@
 package dev.glimpse.vlmruntime.api;
 
+import dev.glimpse.tokenpruning.accounting.PrefillAccounting.PrefillCost;
+import dev.glimpse.tokenpruning.trace.PruningTrace;
 import dev.glimpse.vlmruntime.generate.StopReason;
 
 import java.util.List;
@@ -12,13 +14,20 @@ import java.util.List;
  * @param stopReason    why generation ended
  * @param counts        token counts, visual tokens per stage
  * @param timings       wall time per stage
- * @param prefillFlops  prefill FLOPs estimate ({@code PrefillFlops}: per layer 4nd^2 + 2n^2d + 2ndm)
+ * @param prefill       prefill FLOPs ({@code PrefillAccounting}: per layer 4nd^2 + 2n^2d + 2ndm), the same
+ *                      prompt's unpruned FLOPs and the average visual-token count across decoder layers
+ * @param pruning       what pruning did: per-layer visual tokens and the trace
  */
 public record Answer(String text, int[] tokenIds, StopReason stopReason, TokenCounts counts, StageTimings timings,
-                     double prefillFlops) {
+                     PrefillCost prefill, Pruning pruning) {
 
     public Answer {
         tokenIds = tokenIds.clone();
+    }
+
+    /** Prefill FLOPs as run (pruned layers counted with their own token counts). */
+    public double prefillFlops() {
+        return prefill.flops();
     }
 
     @Override
@@ -49,7 +58,26 @@ public record Answer(String text, int[] tokenIds, StopReason stopReason, TokenCo
     }
 
     /**
-     * @param stage {@code projector} (vision features before/after the pre-projector hook) or
+     * What pruning did to this answer.
+     *
+     * @param plan                 the stages, as {@code --prune} spells them ("none" without pruning)
+     * @param visualTokensPerLayer visual tokens each decoder layer processed during prefill
+     * @param trace                per stage, the surviving (frame, row, col) tokens, their scores and budgets
+     */
+    public record Pruning(String plan, int[] visualTokensPerLayer, PruningTrace trace) {
+        public Pruning {
+            visualTokensPerLayer = visualTokensPerLayer.clone();
+        }
+
+        @Override
+        public int[] visualTokensPerLayer() {
+            return visualTokensPerLayer.clone();
+        }
+    }
+
+    /**
+     * @param stage {@code vision} (patch tokens of the unpruned tower / leaving the tower),
+     *              {@code projector} (vision features before/after the pre-projector hook) or
      *              {@code decoder} (visual tokens in the prompt / reaching the last decoder layer)
      */
     public record VisualStage(String stage, int in, int kept) {

@@ -1,6 +1,10 @@
 package dev.glimpse.vlmruntime.api;
 
 import dev.glimpse.kernels.Backend;
+import dev.glimpse.kernels.image.RgbImage;
+import dev.glimpse.tokenpruning.PruningPlan;
+import dev.glimpse.tokenpruning.accounting.PrefillAccounting;
+import dev.glimpse.tokenpruning.accounting.PrefillAccounting.PrefillCost;
 import dev.glimpse.videoingest.MediaLimits;
 import dev.glimpse.vlmruntime.decoder.DecoderSession;
 import dev.glimpse.vlmruntime.decoder.PrefillResult;
@@ -12,7 +16,7 @@ import dev.glimpse.vlmruntime.generate.PromptInput;
 import dev.glimpse.vlmruntime.generate.TokenListener;
 import dev.glimpse.vlmruntime.llava.LlavaModel;
 import dev.glimpse.vlmruntime.llava.PreparedPrompt;
-import dev.glimpse.vlmruntime.llava.ProjectorInputHook;
+import dev.glimpse.vlmruntime.pruning.RequestPruning;
 import dev.glimpse.vlmruntime.llava.VisualInput;
 import dev.glimpse.vlmruntime.text.ChatMessage;
 import dev.glimpse.vlmruntime.text.ChatTemplate;
@@ -20,6 +24,7 @@ import dev.glimpse.vlmruntime.text.ContentPart;
 
 import java.nio.file.Path;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.List;
 import java.util.concurrent.locks.ReentrantLock;
 
@@ -74,11 +79,12 @@ public final class VisionLanguageModel implements AutoCloseable {
                     .orElseGet(() -> GenerationOptions.fromCheckpoint(model.folder(), model.config().text(),
                             askOptions.maxNewTokens()))
                     .withMaxNewTokens(askOptions.maxNewTokens());
-            try (PreparedPrompt prepared = model.prepare(prompt, input, askOptions.projectorHook(), !templateHasBos);
+            RequestPruning pruning = RequestPruning.of(askOptions.pruning(), backend, model.config(), input);
+            try (PreparedPrompt prepared = model.prepare(prompt, input, pruning.visualHooks(), !templateHasBos);
                  DecoderSession session = newSession(prepared.inputIds().length + generation.maxNewTokens())) {
                 GenerationResult result = generator.generate(session, new PromptInput(prepared.embeddings(),
-                        prepared.positions(), prepared.inputIds(), null), generation, listener);
-                return answer(prepared, result, decodeMedia);
+                        prepared.positions(), prepared.inputIds(), pruning.decoderHook(prepared)), generation, listener);
+                return answer(prepared, result, decodeMedia, pruning);
             }
         } finally {
             lock.unlock();
@@ -91,16 +97,40 @@ public final class VisionLanguageModel implements AutoCloseable {
      * special tokens added, no chat template).
      */
     public LogitsResult logits(Media media, String rawPrompt) {
+        return logits(media, rawPrompt, PruningPlan.none());
+    }
+
+    /** As {@link #logits(Media, String)}, with the visual tokens pruned by {@code plan} (as {@link #ask} prunes them). */
+    public LogitsResult logits(Media media, String rawPrompt, PruningPlan plan) {
         lock.lock();
         try {
             VisualInput input = MediaDecoding.decode(media, MediaLimits.DEFAULTS, model.acceptsVideo());
-            try (PreparedPrompt prepared = model.prepare(rawPrompt, input, ProjectorInputHook.KEEP_ALL, true);
+            RequestPruning pruning = RequestPruning.of(plan, backend, model.config(), input);
+            try (PreparedPrompt prepared = model.prepare(rawPrompt, input, pruning.visualHooks(), true);
                  DecoderSession session = newSession(prepared.inputIds().length)) {
-                session.prefill(prepared.embeddings(), prepared.positions(), null);
+                session.prefill(prepared.embeddings(), prepared.positions(), pruning.decoderHook(prepared));
                 float[] logits = new float[model.config().text().vocabSize()];
                 session.copyLogits(logits);
                 return new LogitsResult(prepared.inputIds(), logits);
             }
+        } finally {
+            lock.unlock();
+        }
+    }
+
+    /**
+     * The pictures of {@code media} as the vision tower sees them (resized, cropped; one per image or
+     * sampled frame), over which the pruning trace's patch grids lie. Plain LLaVA only.
+     */
+    public List<RgbImage> modelViews(Media media) {
+        lock.lock();
+        try {
+            VisualInput input = MediaDecoding.decode(media, MediaLimits.DEFAULTS, model.acceptsVideo());
+            List<RgbImage> pictures = switch (input) {
+                case VisualInput.Images images -> images.images();
+                case VisualInput.Video video -> video.frames();
+            };
+            return pictures.stream().map(model::modelView).toList();
         } finally {
             lock.unlock();
         }
@@ -128,16 +158,25 @@ public final class VisionLanguageModel implements AutoCloseable {
         return ChatMessage.parts("user", parts.toArray(ContentPart[]::new));
     }
 
-    private static Answer answer(PreparedPrompt prepared, GenerationResult result, long decodeMedia) {
+    /**
+     * The answer with its accounting: decoder pruning drops visual tokens only, so layer l's visual
+     * count is its token count less the prompt's text tokens; the unpruned reference holds every
+     * visual token the prompt would have without pruning in every layer.
+     */
+    private Answer answer(PreparedPrompt prepared, GenerationResult result, long decodeMedia, RequestPruning pruning) {
         PreparedPrompt.VisualStats v = prepared.visuals();
         PrefillResult prefill = result.prefill();
-        int droppedInDecoder = prefill.tokens() - prefill.keptTokens();
+        int text = prepared.inputIds().length - v.visualTokens();
+        int[] visualPerLayer = Arrays.stream(prefill.tokensPerLayer()).map(n -> n - text).toArray();
         Answer.TokenCounts counts = new Answer.TokenCounts(prepared.inputIds().length, result.generatedTokens(), List.of(
+                new Answer.VisualStage("vision", v.towerTokens(), v.visualIn()),
                 new Answer.VisualStage("projector", v.visualIn(), v.visualKept()),
-                new Answer.VisualStage("decoder", v.visualTokens(), v.visualTokens() - droppedInDecoder)));
+                new Answer.VisualStage("decoder", v.visualTokens(), visualPerLayer[visualPerLayer.length - 1])));
         Answer.StageTimings timings = new Answer.StageTimings(decodeMedia, v.preprocessNanos(), v.visionNanos(),
                 prefill.nanos(), result.decodeNanos());
-        return new Answer(result.text(), result.tokens(), result.stopReason(), counts, timings, prefill.flops());
+        PrefillCost cost = PrefillAccounting.cost(model.decoder().shape(), text, v.unprunedTokens(), visualPerLayer);
+        Answer.Pruning report = new Answer.Pruning(pruning.plan().describe(), visualPerLayer, pruning.trace());
+        return new Answer(result.text(), result.tokens(), result.stopReason(), counts, timings, cost, report);
     }
 
     @Override

@@ -1,12 +1,14 @@
 package dev.glimpse.vlmruntime.decoder;
 
+import dev.glimpse.tokenpruning.accounting.PrefillAccounting;
+
 /**
  * What one {@link DecoderSession#prefill} did.
  *
  * @param tokens         tokens given to the prefill
  * @param tokensPerLayer tokens each layer processed (fewer above a pruning point)
  * @param keptTokens     tokens that reached the last layer
- * @param flops          {@link PrefillFlops#total} of {@code tokensPerLayer}
+ * @param flops          {@link PrefillAccounting#prefillFlops} of {@code tokensPerLayer}
  * @param nanos          wall time of the prefill, logits included
  */
 public record PrefillResult(int tokens, int[] tokensPerLayer, int keptTokens, double flops, long nanos) {

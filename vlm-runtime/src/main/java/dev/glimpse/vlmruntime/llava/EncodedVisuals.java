@@ -9,13 +9,15 @@ import dev.glimpse.kernels.Tensor;
  * @param imageTokens     placeholder tokens per image (rows of {@code imageFeatures} each image owns)
  * @param videoFeatures   F32 [videoTokens, text hidden]; null without a video
  * @param videoTokens     placeholder tokens of the video (0 without one)
- * @param visualIn        vision-tower feature rows before the projector hook, summed over images or frames
+ * @param towerTokens     feature rows the vision tower yields without any pruning, summed over images or frames
+ * @param visualIn        vision-tower feature rows before the projector hook (after pruning inside the
+ *                        tower), summed over images or frames
  * @param visualKept      rows the hook kept (equal to {@code visualIn} without pruning)
  * @param preprocessNanos image/video processor time
  * @param visionNanos     vision tower, hook, projector and OneVision packing time
  */
 public record EncodedVisuals(Tensor imageFeatures, int[] imageTokens, Tensor videoFeatures, int videoTokens,
-                             int visualIn, int visualKept, long preprocessNanos, long visionNanos)
+                             int towerTokens, int visualIn, int visualKept, long preprocessNanos, long visionNanos)
         implements AutoCloseable {
 
     public EncodedVisuals {

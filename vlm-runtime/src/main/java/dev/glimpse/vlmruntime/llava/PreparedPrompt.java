@@ -2,6 +2,8 @@ package dev.glimpse.vlmruntime.llava;
 
 import dev.glimpse.kernels.Tensor;
 
+import java.util.stream.IntStream;
+
 /**
  * A prompt ready for prefill: HF's {@code input_ids} (placeholders expanded) and the input
  * embeddings with the visual features spliced in at the placeholder positions.
@@ -35,13 +37,22 @@ public record PreparedPrompt(int[] inputIds, Tensor embeddings, VisualStats visu
         embeddings.close();
     }
 
+    /** Positions in {@link #inputIds()} of the visual placeholder tokens (images and video), ascending. */
+    public int[] visualPositions(int imageTokenId, int videoTokenId) {
+        return IntStream.range(0, inputIds.length)
+                .filter(p -> inputIds[p] == imageTokenId || inputIds[p] == videoTokenId).toArray();
+    }
+
     /**
      * @param visualTokens    placeholder tokens in the prompt (images and video)
+     * @param unprunedTokens  placeholder tokens the prompt would hold without pruning
+     * @param towerTokens     vision features the tower yields without pruning inside it
      * @param visualIn        vision features before the projector hook
      * @param visualKept      features the hook kept
      * @param preprocessNanos image/video processor time
      * @param visionNanos     vision tower, hook, projector and packing time
      */
-    public record VisualStats(int visualTokens, int visualIn, int visualKept, long preprocessNanos, long visionNanos) {
+    public record VisualStats(int visualTokens, int unprunedTokens, int towerTokens, int visualIn, int visualKept,
+                              long preprocessNanos, long visionNanos) {
     }
 }

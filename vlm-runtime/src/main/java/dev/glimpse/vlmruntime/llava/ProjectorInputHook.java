@@ -1,5 +1,6 @@
 package dev.glimpse.vlmruntime.llava;
 
+import dev.glimpse.kernels.Tensor;
 import dev.glimpse.visionencoder.EncodedImage;
 import dev.glimpse.visionencoder.VisionTaps;
 
@@ -30,4 +31,14 @@ public interface ProjectorInputHook {
      * @param image      the encoded image: features, their original token indices and the taps asked for
      */
     int[] keep(int imageIndex, EncodedImage image);
+
+    /**
+     * Features to project in place of {@code image.features()}, e.g. pooled to a smaller grid
+     * (F32 [rows, features] on the model's backend, owned and closed by the caller), or null to
+     * project the rows {@link #keep} returns. Asked before {@link #keep}; when it answers,
+     * {@link #keep} is not called for that image.
+     */
+    default Tensor replace(int imageIndex, EncodedImage image) {
+        return null;
+    }
 }

@@ -12,6 +12,7 @@ import dev.glimpse.visionencoder.VisionRequest;
 import dev.glimpse.visionencoder.VisionTransformer;
 import dev.glimpse.visionencoder.preprocess.AnyResImageProcessor;
 import dev.glimpse.visionencoder.preprocess.ImageProcessor;
+import dev.glimpse.visionencoder.preprocess.ImageProcessorConfig;
 import dev.glimpse.visionencoder.preprocess.ProcessedImage;
 import dev.glimpse.visionencoder.preprocess.Resolution;
 import dev.glimpse.vlmruntime.config.LlavaConfig;
@@ -23,7 +24,8 @@ import java.util.List;
  * Images or video frames to projected features, as {@code get_image_features} /
  * {@code get_video_features} of {@code LlavaModel} and {@code LlavaOnevisionModel} compute them:
  * image processor, vision tower ({@code vision_feature_layer}, {@code vision_feature_select_strategy}),
- * the {@link ProjectorInputHook}, {@link Projector}, and for OneVision the
+ * the {@link VisualHooks} (pruning inside the tower and before the projector), {@link Projector},
+ * and for OneVision the
  * {@link OnevisionPacking} of anyres grids and pooled video frames. Placeholder counts are those of
  * the HF processor ({@link PlaceholderCounts}); features that would not fill them are an error, as
  * in HF. Thread-safe (the parts are).
@@ -54,18 +56,27 @@ final class VisualEncoder {
         this.selection = FeatureSelection.of(config.visionFeatureLayers(), config.visionFeatureSelectStrategy());
     }
 
-    EncodedVisuals encode(VisualInput input, ProjectorInputHook hook) {
+    EncodedVisuals encode(VisualInput input, VisualHooks hooks) {
+        if (config.isOnevision() && hooks.visionBlocks() != null) {
+            throw new IllegalArgumentException("LLaVA-OneVision cannot prune inside the vision tower: anyres packing "
+                    + "and video pooling need every token of the grid");
+        }
         return switch (input) {
             case VisualInput.Images images when images.images().isEmpty() ->
-                    new EncodedVisuals(null, new int[0], null, 0, 0, 0, 0, 0);
+                    new EncodedVisuals(null, new int[0], null, 0, 0, 0, 0, 0, 0);
             case VisualInput.Images images -> config.isOnevision()
-                    ? onevisionImages(images.images(), hook) : llavaImages(images.images(), hook);
-            case VisualInput.Video video -> onevisionVideo(video.frames(), hook);
+                    ? onevisionImages(images.images(), hooks.projector()) : llavaImages(images.images(), hooks);
+            case VisualInput.Video video -> onevisionVideo(video.frames(), hooks.projector());
         };
     }
 
-    /** LLaVA: one [3, H, W] per image, features per image through the hook, then the projector. */
-    private EncodedVisuals llavaImages(List<RgbImage> images, ProjectorInputHook hook) {
+    /**
+     * LLaVA: one [3, H, W] per image, features per image through the hooks, then the projector.
+     * With pruning inside the tower an image has fewer feature rows than placeholders of the
+     * unpruned model; the prompt then holds one placeholder per row that reaches the projector.
+     */
+    private EncodedVisuals llavaImages(List<RgbImage> images, VisualHooks hooks) {
+        ProjectorInputHook hook = hooks.projector();
         long t0 = System.nanoTime();
         List<Tensor> projected = new ArrayList<>();
         try (Tensor pixels = stackProcessed(images);
@@ -74,23 +85,39 @@ final class VisualEncoder {
             int[] tokens = new int[images.size()];
             int in = 0;
             int kept = 0;
-            try (VisionOutput out = vision.encode(devicePixels, VisionRequest.features(selection).withTaps(hook.taps()))) {
-                int expected = PlaceholderCounts.llavaImage(processor, pixels.dim(2), pixels.dim(3));
+            VisionRequest request = VisionRequest.features(selection).withTaps(hook.taps())
+                    .withPruning(hooks.visionBlocks());
+            int expected = PlaceholderCounts.llavaImage(processor, pixels.dim(2), pixels.dim(3));
+            try (VisionOutput out = vision.encode(devicePixels, request)) {
                 for (int i = 0; i < images.size(); i++) {
                     EncodedImage image = out.image(i);
                     Tensor features = image.features();
-                    requireRows(features.dim(0), expected, "image " + (i + 1));
+                    if (hooks.visionBlocks() == null) {
+                        requireRows(features.dim(0), expected, "image " + (i + 1));
+                    }
                     in += features.dim(0);
-                    projected.add(projectKept(features, hook.keep(i, image), i));
+                    projected.add(project(image, hook, i));
                     tokens[i] = projected.getLast().dim(0);
                     kept += tokens[i];
                 }
             }
             Tensor all = concatRows(projected);
-            return new EncodedVisuals(all, tokens, null, 0, in, kept, t1 - t0, System.nanoTime() - t1);
+            return new EncodedVisuals(all, tokens, null, 0, expected * images.size(), in, kept, t1 - t0,
+                    System.nanoTime() - t1);
         } finally {
             projected.forEach(Tensor::close);
         }
+    }
+
+    /** The projector over the hook's replacement features, or else over the rows it kept. */
+    private Tensor project(EncodedImage image, ProjectorInputHook hook, int index) {
+        Tensor replaced = hook.replace(index, image);
+        if (replaced != null) {
+            try (replaced) {
+                return projector.project(replaced);
+            }
+        }
+        return projectKept(image.features(), hook.keep(index, image), index);
     }
 
     /** The projector over the rows the hook kept (all of them when {@code keep} is null or complete). */
@@ -142,7 +169,7 @@ final class VisualEncoder {
                 visionTime += System.nanoTime() - t1;
             }
         }
-        return new EncodedVisuals(upload(packed, dim), tokens, null, 0, in, in, preprocess, visionTime);
+        return new EncodedVisuals(upload(packed, dim), tokens, null, 0, in, in, in, preprocess, visionTime);
     }
 
     /** OneVision video: frames through the tower and projector, 2x2 bilinear pooling, one trailing newline. */
@@ -161,7 +188,7 @@ final class VisualEncoder {
             int tokens = video.length / dim;
             requireRows(tokens, PlaceholderCounts.onevisionVideo(processor, frames.size()), "the video");
             int in = frames.size() * side * side;
-            return new EncodedVisuals(null, new int[0], upload(List.of(video), dim), tokens, in, in, t1 - t0,
+            return new EncodedVisuals(null, new int[0], upload(List.of(video), dim), tokens, in, in, in, t1 - t0,
                     System.nanoTime() - t1);
         }
     }
@@ -179,6 +206,12 @@ final class VisualEncoder {
                         + config.visionFeatureSelectStrategy() + "' leaves " + perImage + " tokens per tile");
             }
             for (int i = 0; i < n; i++) {
+                Tensor replaced = hook.replace(imageIndex, out.image(i));
+                if (replaced != null) {
+                    replaced.close();
+                    throw new IllegalArgumentException("LLaVA-OneVision cannot pool visual tokens before the projector:"
+                            + " anyres packing and video pooling need every token of the grid");
+                }
                 int[] keep = hook.keep(imageIndex, out.image(i));
                 if (keep != null && keep.length != perImage) {
                     throw new IllegalArgumentException("LLaVA-OneVision cannot prune visual tokens before the projector:"
@@ -195,6 +228,38 @@ final class VisualEncoder {
                     }
                 }
             }
+        }
+    }
+
+    /**
+     * The picture the plain-LLaVA tower sees for {@code image} (resized and cropped by the image
+     * processor), back in 8-bit RGB: normalisation and rescaling undone, rounded and clamped.
+     */
+    RgbImage modelView(RgbImage image) {
+        if (config.isOnevision()) {
+            throw new IllegalArgumentException("LLaVA-OneVision tiles images (anyres); its visual tokens form no single "
+                    + "patch grid over one picture");
+        }
+        ImageProcessorConfig c = imageProcessor.config();
+        try (ProcessedImage p = imageProcessor.process(image)) {
+            Tensor px = p.pixelValues();
+            int h = px.dim(1);
+            int w = px.dim(2);
+            float[] v = px.toFloatArray();
+            byte[] rgb = new byte[3 * w * h];
+            for (int ch = 0; ch < 3; ch++) {
+                for (int i = 0; i < w * h; i++) {
+                    double x = v[ch * w * h + i];
+                    if (c.doNormalize()) {
+                        x = x * c.imageStd().get(ch) + c.imageMean().get(ch);
+                    }
+                    if (c.doRescale()) {
+                        x /= c.rescaleFactor();
+                    }
+                    rgb[i * 3 + ch] = (byte) Math.clamp(Math.round(x), 0, 255);
+                }
+            }
+            return new RgbImage(w, h, rgb);
         }
     }
 

@@ -49,7 +49,8 @@ class VisionLanguageModelTest {
         assertArrayEquals(ints(expected.get(0).get("greedy_ids")), a.tokenIds());
         assertEquals(72, a.counts().prompt());
         assertEquals(8, a.counts().generated());
-        assertEquals(List.of(new Answer.VisualStage("projector", 5 * 16, 5 * 16), new Answer.VisualStage("decoder", 52, 52)),
+        assertEquals(List.of(new Answer.VisualStage("vision", 5 * 16, 5 * 16),
+                        new Answer.VisualStage("projector", 5 * 16, 5 * 16), new Answer.VisualStage("decoder", 52, 52)),
                 a.counts().visual());
         assertEquals(vlm.llava().tokenizer().decode(a.tokenIds(), true), a.text());
         assertTrue(a.timings().visionNanos() > 0 && a.timings().prefillNanos() > 0 && a.timings().generateNanos() > 0);

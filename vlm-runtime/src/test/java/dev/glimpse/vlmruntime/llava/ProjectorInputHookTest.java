@@ -49,7 +49,7 @@ class ProjectorInputHookTest {
             int imageTokens = (int) Arrays.stream(p.inputIds()).filter(id -> id == llava.config().imageTokenId()).count();
             assertEquals(8, imageTokens);
             assertEquals(FIXTURE.inputIds(0).length - 8, p.inputIds().length);
-            assertEquals(new PreparedPrompt.VisualStats(8, 16, 8, p.visuals().preprocessNanos(), p.visuals().visionNanos()),
+            assertEquals(new PreparedPrompt.VisualStats(8, 16, 16, 16, 8, p.visuals().preprocessNanos(), p.visuals().visionNanos()),
                     p.visuals());
         }
     }

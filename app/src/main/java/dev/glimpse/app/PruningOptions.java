@@ -1,0 +1,56 @@
+package dev.glimpse.app;
+
+import dev.glimpse.tokenpruning.AdaptiveSparseVitPolicy;
+import dev.glimpse.tokenpruning.AsVitThresholds;
+import dev.glimpse.tokenpruning.PruningPlan;
+import dev.glimpse.tokenpruning.PruningStrategy;
+import dev.glimpse.tokenpruning.budget.TokenBudget;
+import picocli.CommandLine.Option;
+
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+
+/**
+ * The pruning flags {@code glimpse ask} and {@code glimpse explain} share: {@code --prune},
+ * {@code --budget} and {@code --as-vit-thresholds}, turned into a {@link PruningPlan}. AS-ViT's
+ * thresholds are model-specific, so {@code as-vit} without a thresholds file is an error rather
+ * than DeiT-S's initial values.
+ */
+final class PruningOptions {
+
+    @Option(names = "--prune", defaultValue = "none", paramLabel = "M[+M2]",
+            description = "Visual-token pruning: none, random, uniform, pool, vtc-cls (before the projector), "
+                    + "as-vit (inside the vision tower), fastv, spatten, atp (inside the decoder); combine stages "
+                    + "at different points with '+', e.g. vtc-cls+spatten. Default: ${DEFAULT-VALUE}.")
+    String prune;
+
+    @Option(names = "--budget", paramLabel = "B",
+            description = "Tokens to keep per image or frame (64), a share of them (25%), or a video total (12544/video). "
+                    + "Taken by vtc-cls, random, uniform, else by fastv.")
+    String budget;
+
+    @Option(names = "--as-vit-thresholds", paramLabel = "FILE",
+            description = "AS-ViT stage blocks and thresholds, {\"blocks\":[..],\"thresholds\":[..]} (required by as-vit).")
+    Path asVitThresholds;
+
+    /** The plan these flags ask for; an IllegalArgumentException with a one-line message when they are wrong. */
+    PruningPlan plan() {
+        TokenBudget parsed = budget == null ? null : TokenBudget.parse(budget);
+        PruningPlan plan = PruningPlan.parse(prune, parsed);
+        if (plan.visionPolicy().isEmpty()) {
+            if (asVitThresholds != null) {
+                throw new IllegalArgumentException("--as-vit-thresholds applies to --prune as-vit only");
+            }
+            return plan;
+        }
+        if (asVitThresholds == null) {
+            throw new IllegalArgumentException("--prune as-vit needs --as-vit-thresholds FILE (stage blocks and "
+                    + "thresholds for this model, e.g. {\"blocks\":[3,6,9],\"thresholds\":[0.001,0.002,0.003]})");
+        }
+        AdaptiveSparseVitPolicy policy = new AdaptiveSparseVitPolicy(AsVitThresholds.load(asVitThresholds));
+        List<PruningStrategy> stages = new ArrayList<>(plan.stages());
+        stages.replaceAll(s -> s instanceof AdaptiveSparseVitPolicy ? policy : s);
+        return new PruningPlan(stages, plan.budget());
+    }
+}

@@ -1,0 +1,143 @@
+package dev.glimpse.vlmruntime.pruning;
+
+import dev.glimpse.kernels.Backend;
+import dev.glimpse.kernels.Tensor;
+import dev.glimpse.tokenpruning.AveragePooling;
+import dev.glimpse.tokenpruning.HookPoint;
+import dev.glimpse.tokenpruning.TokenGrid;
+import dev.glimpse.tokenpruning.TokenSelection;
+import dev.glimpse.tokenpruning.TokenSelector;
+import dev.glimpse.tokenpruning.VisionAttention;
+import dev.glimpse.tokenpruning.VisualFrame;
+import dev.glimpse.tokenpruning.VtcClsSelector;
+import dev.glimpse.tokenpruning.budget.FrameBudgets;
+import dev.glimpse.tokenpruning.trace.PruningTrace;
+import dev.glimpse.visionencoder.EncodedImage;
+import dev.glimpse.visionencoder.LayerTaps;
+import dev.glimpse.visionencoder.VisionTaps;
+import dev.glimpse.vlmruntime.llava.ProjectorInputHook;
+
+import java.util.ArrayList;
+import java.util.EnumSet;
+import java.util.List;
+import java.util.Map;
+import java.util.TreeMap;
+import java.util.stream.IntStream;
+
+/**
+ * Hook point 2 for one request: a {@link TokenSelector} ({@code none}, {@code random},
+ * {@code uniform}, {@code vtc-cls}) or {@link AveragePooling} ({@code pool}) between the vision
+ * tower's features and the projector of plain LLaVA. Each image is one frame of the patch grid;
+ * feature row r holds token {@code featureTokens[r]}, patch {@code token - 1} in a tower with
+ * [CLS] (whose own row, present with {@code vision_feature_select_strategy "full"}, is always
+ * kept). VTC-CLS reads the [CLS] rows the tower taps at {@link VtcClsSelector#clsLayers}, or the
+ * SigLIP pooling head's probe attention in a tower without [CLS].
+ *
+ * <p>Stateful: records each image's selection, in image order, for the decoder stage and the trace.
+ */
+final class PreProjectorPruning implements ProjectorInputHook {
+
+    private final Backend backend;
+    private final TokenSelector selector;
+    private final AveragePooling pool;
+    private final FrameBudgets budgets;
+    private final TokenGrid grid;
+    private final int encoderLayers;
+    private final boolean hasClassToken;
+    private final List<TokenSelection> selections = new ArrayList<>();
+
+    /**
+     * @param selector      the selector, or null with {@code pool}
+     * @param pool          pooling, or null with a selector
+     * @param budgets       tokens per image (unused by pooling)
+     * @param grid          the tower's patch grid
+     * @param encoderLayers layers of the tower
+     * @param hasClassToken whether token 0 is [CLS]
+     */
+    PreProjectorPruning(Backend backend, TokenSelector selector, AveragePooling pool, FrameBudgets budgets,
+                        TokenGrid grid, int encoderLayers, boolean hasClassToken) {
+        this.backend = backend;
+        this.selector = selector;
+        this.pool = pool;
+        this.budgets = budgets;
+        this.grid = grid;
+        this.encoderLayers = encoderLayers;
+        this.hasClassToken = hasClassToken;
+    }
+
+    @Override
+    public VisionTaps taps() {
+        if (!(selector instanceof VtcClsSelector vtc)) {
+            return VisionTaps.NONE;
+        }
+        return hasClassToken ? VisionTaps.of(EnumSet.of(VisionTaps.Tap.CLS_ATTENTION), vtc.clsLayers(encoderLayers))
+                : VisionTaps.of(EnumSet.of(VisionTaps.Tap.PROBE_ATTENTION));
+    }
+
+    @Override
+    public Tensor replace(int imageIndex, EncodedImage image) {
+        if (pool == null) {
+            return null;
+        }
+        if (image.features().dim(0) != grid.size()) {
+            throw new IllegalArgumentException("pool averages the " + grid + " patch grid, but the tower hands the "
+                    + "projector " + image.features().dim(0) + " rows per image (vision_feature_select_strategy "
+                    + "'full' keeps [CLS]); pool needs the patch rows only");
+        }
+        AveragePooling.PooledFeatures pooled = pool.pool(backend, image.features(), grid);
+        selections.add(TokenSelection.all(imageIndex, pooled.grid()));
+        return pooled.features();
+    }
+
+    @Override
+    public int[] keep(int imageIndex, EncodedImage image) {
+        int budget = budgets.tokensFor(imageIndex);
+        if (budget == 0) {
+            throw new IllegalArgumentException("--budget leaves image " + (imageIndex + 1) + " no tokens; give every "
+                    + "image or frame at least one (a video total of at least one token per frame)");
+        }
+        TokenSelection selection = selector.select(backend, new VisualFrame(imageIndex, grid, attention(image)), budget);
+        selections.add(selection);
+        if (selection.keepsAll()) {
+            return null;
+        }
+        boolean[] keptCell = new boolean[grid.size()];
+        for (int t : selection.kept()) {
+            keptCell[t] = true;
+        }
+        int[] tokens = image.featureTokens();
+        return IntStream.range(0, tokens.length).filter(r -> {
+            int cell = tokens[r] - (hasClassToken ? 1 : 0);
+            return cell < 0 || keptCell[cell];
+        }).toArray();
+    }
+
+    /** What each image kept, in image order (over the original grid, or all of the pooled grid). */
+    List<TokenSelection> selections() {
+        return List.copyOf(selections);
+    }
+
+    /** The trace stage of this request's selections. */
+    PruningTrace.Stage traceStage() {
+        if (selector != null) {
+            return selector.traceStage(selections, budgets);
+        }
+        return PruningTrace.Stage.of(pool.name(), pool.name(), HookPoint.PRE_PROJECTOR, null, selections, null);
+    }
+
+    private VisionAttention attention(EncodedImage image) {
+        if (!(selector instanceof VtcClsSelector)) {
+            return null;
+        }
+        if (!hasClassToken) {
+            return VisionAttention.ofProbe(encoderLayers, image.probeAttention());
+        }
+        TreeMap<Integer, Tensor> rows = new TreeMap<>();
+        for (Map.Entry<Integer, LayerTaps> e : image.taps().entrySet()) {
+            if (e.getValue().clsAttention() != null) {
+                rows.put(e.getKey(), e.getValue().clsAttention());
+            }
+        }
+        return VisionAttention.ofClsRows(encoderLayers, rows);
+    }
+}

@@ -1,0 +1,221 @@
+package dev.glimpse.vlmruntime.pruning;
+
+import dev.glimpse.kernels.Backend;
+import dev.glimpse.tokenpruning.AdaptiveSparseVitPolicy;
+import dev.glimpse.tokenpruning.AveragePooling;
+import dev.glimpse.tokenpruning.DecoderTokenPruner;
+import dev.glimpse.tokenpruning.FastVSelector;
+import dev.glimpse.tokenpruning.HookPoint;
+import dev.glimpse.tokenpruning.PruningPlan;
+import dev.glimpse.tokenpruning.PruningStrategy;
+import dev.glimpse.tokenpruning.TokenGrid;
+import dev.glimpse.tokenpruning.TokenSelection;
+import dev.glimpse.tokenpruning.TokenSelector;
+import dev.glimpse.tokenpruning.VtcClsSelector;
+import dev.glimpse.tokenpruning.budget.FrameBudgets;
+import dev.glimpse.tokenpruning.budget.TokenBudget;
+import dev.glimpse.tokenpruning.trace.PruningTrace;
+import dev.glimpse.visionencoder.FeatureSelection;
+import dev.glimpse.visionencoder.config.VisionConfig;
+import dev.glimpse.vlmruntime.config.LlavaConfig;
+import dev.glimpse.vlmruntime.decoder.PruningHook;
+import dev.glimpse.vlmruntime.llava.PreparedPrompt;
+import dev.glimpse.vlmruntime.llava.VisualHooks;
+import dev.glimpse.vlmruntime.llava.VisualInput;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.List;
+import java.util.Optional;
+
+/**
+ * One request's {@link PruningPlan} wired to the model's hook points (ARCHITECTURE.md):
+ * <ol>
+ *   <li>{@code as-vit} between the vision tower's blocks ({@link VisionBlockPruning});</li>
+ *   <li>{@code vtc-cls}, {@code random}, {@code uniform}, {@code pool} before the projector
+ *       ({@link PreProjectorPruning}), each image or frame with its share of {@code --budget};</li>
+ *   <li>{@code fastv}, {@code spatten}, {@code atp} at decoder layers during prefill
+ *       ({@link DecoderLayerPruning}) over the prompt's visual placeholder positions.</li>
+ * </ol>
+ * Use: {@link #visualHooks()} for {@code LlavaModel.prepare}, then {@link #decoderHook} with the
+ * prepared prompt for the prefill, then {@link #trace()}.
+ *
+ * <p>Rules, checked up front with one-line messages:
+ * <ul>
+ *   <li>a pre-projector selector needs {@code --budget}; a {@code --budget} no stage takes
+ *       (pool, spatten, atp and as-vit take none: pooling is fixed 2x2, the others adapt) is refused;</li>
+ *   <li>LLaVA-OneVision takes decoder stages only: its anyres packing and video pooling need every
+ *       token of the grid, so pruning inside the tower or before the projector is refused (the
+ *       documented alternative is pruning the packed tokens inside the decoder);</li>
+ *   <li>{@code as-vit} needs a [CLS] tower and does not combine with a pre-projector stage (those
+ *       score the full grid); its stage blocks must run before the feature layer;</li>
+ *   <li>VTC-CLS's start layer (16, for LLaVA-1.5's 24-layer tower) beyond a shallower tower's
+ *       penultimate layer starts at that penultimate layer (FasterVLM's single-layer reading).</li>
+ * </ul>
+ * Decoder stages see the visual tokens as the patch-grid cells they came from (plain LLaVA), or,
+ * for LLaVA-OneVision whose packed tokens (tiles, newlines, pooled frames) form no single grid,
+ * as one 1 x n row in prompt order.
+ */
+public final class RequestPruning {
+
+    private static final Logger LOG = LoggerFactory.getLogger(RequestPruning.class);
+
+    private final PruningPlan plan;
+    private final Backend backend;
+    private final LlavaConfig config;
+    private final TokenGrid grid;
+    private final VisionBlockPruning visionBlocks;
+    private final PreProjectorPruning preProjector;
+    private DecoderLayerPruning decoder;
+
+    private RequestPruning(PruningPlan plan, Backend backend, LlavaConfig config, TokenGrid grid,
+                           VisionBlockPruning visionBlocks, PreProjectorPruning preProjector) {
+        this.plan = plan;
+        this.backend = backend;
+        this.config = config;
+        this.grid = grid;
+        this.visionBlocks = visionBlocks;
+        this.preProjector = preProjector;
+    }
+
+    /**
+     * Checks {@code plan} against the model and input and makes the request's hooks.
+     *
+     * @throws IllegalArgumentException when the plan cannot run on this model or input (the message says why)
+     */
+    public static RequestPruning of(PruningPlan plan, Backend backend, LlavaConfig config, VisualInput input) {
+        checkBudget(plan);
+        VisionConfig vision = config.vision();
+        TokenGrid grid = new TokenGrid(vision.patchesPerSide(), vision.patchesPerSide());
+        Optional<PruningStrategy> pre = plan.at(HookPoint.PRE_PROJECTOR);
+        Optional<AdaptiveSparseVitPolicy> asVit = plan.visionPolicy();
+        if (config.isOnevision() && (pre.isPresent() || asVit.isPresent())) {
+            String name = pre.isPresent() ? pre.get().name() : asVit.get().name();
+            throw new IllegalArgumentException("--prune " + name + " is not supported for LLaVA-OneVision: its anyres "
+                    + "packing and video pooling need every token of the grid; prune inside the decoder instead "
+                    + "(fastv, spatten or atp)");
+        }
+        VisionBlockPruning blocks = asVit.map(p -> {
+            checkAsVit(p, config, pre.isPresent());
+            return new VisionBlockPruning(backend, p, grid);
+        }).orElse(null);
+        PreProjectorPruning preProjector = pre.map(s -> preProjector(s, plan.budget(), backend, vision, grid, input))
+                .orElse(null);
+        return new RequestPruning(plan, backend, config, grid, blocks, preProjector);
+    }
+
+    /** The plan this request runs. */
+    public PruningPlan plan() {
+        return plan;
+    }
+
+    /** Hooks for the visual encoding: inside the tower and before the projector. */
+    public VisualHooks visualHooks() {
+        if (visionBlocks == null && preProjector == null) {
+            return VisualHooks.NONE;
+        }
+        return new VisualHooks(visionBlocks, preProjector == null ? VisualHooks.NONE.projector() : preProjector);
+    }
+
+    /**
+     * The decoder hook for the prefill of {@code prepared} (call once, after the visual encoding),
+     * or null when the plan prunes nothing inside the decoder.
+     */
+    public PruningHook decoderHook(PreparedPrompt prepared) {
+        Optional<DecoderTokenPruner> pruner = plan.decoderPruner();
+        if (pruner.isEmpty()) {
+            return null;
+        }
+        int[] positions = prepared.visualPositions(config.imageTokenId(), config.videoTokenId().orElse(-1));
+        decoder = new DecoderLayerPruning(backend, pruner.get().start(visualTokens(positions.length)), positions);
+        return decoder;
+    }
+
+    /** What every stage that ran kept, in model order. */
+    public PruningTrace trace() {
+        List<PruningTrace.Stage> stages = new ArrayList<>();
+        if (visionBlocks != null) {
+            stages.addAll(visionBlocks.traceStages());
+        }
+        if (preProjector != null) {
+            stages.add(preProjector.traceStage());
+        }
+        if (decoder != null) {
+            stages.addAll(decoder.session().traceStages());
+        }
+        return new PruningTrace(stages);
+    }
+
+    /** The visual tokens entering the decoder, as the cells they came from, in prompt order. */
+    private List<TokenSelection> visualTokens(int count) {
+        List<TokenSelection> frames = preProjector != null ? preProjector.selections()
+                : visionBlocks != null ? visionBlocks.survivors() : null;
+        if (frames == null && !config.isOnevision()) {
+            int images = count / grid.size();
+            frames = new ArrayList<>();
+            for (int i = 0; i < images; i++) {
+                frames.add(TokenSelection.all(i, grid));
+            }
+        }
+        if (frames != null && frames.stream().mapToInt(TokenSelection::count).sum() == count) {
+            return frames;
+        }
+        return count == 0 ? List.of() : List.of(TokenSelection.all(0, new TokenGrid(1, count)));
+    }
+
+    private static void checkBudget(PruningPlan plan) {
+        boolean selector = plan.selector().isPresent();
+        boolean fastv = plan.decoderPruner().filter(FastVSelector.class::isInstance).isPresent();
+        if (selector && plan.budget() == null) {
+            throw new IllegalArgumentException("--prune " + plan.selector().get().name() + " needs --budget: "
+                    + TokenBudget.FORMS);
+        }
+        if (plan.budget() != null && !selector && !fastv) {
+            throw new IllegalArgumentException("--budget is not used by --prune " + plan.describe() + " (pool keeps a "
+                    + "fixed 2x2 average, spatten follows its schedule, atp and as-vit adapt); leave it out, or add a "
+                    + "selector (vtc-cls, uniform, random) or fastv");
+        }
+    }
+
+    private static void checkAsVit(AdaptiveSparseVitPolicy policy, LlavaConfig config, boolean withPreProjector) {
+        if (withPreProjector) {
+            throw new IllegalArgumentException("--prune: as-vit cannot be combined with a pre-projector stage, which "
+                    + "scores the full patch grid; combine it with a decoder stage (fastv, spatten, atp)");
+        }
+        if (!config.vision().hasClassToken()) {
+            throw new IllegalArgumentException("--prune as-vit scores tokens by [CLS] attention; this "
+                    + config.vision().modelType() + " tower has no [CLS]: use vtc-cls (probe attention) instead");
+        }
+        int[] states = FeatureSelection.of(config.visionFeatureLayers(), config.visionFeatureSelectStrategy())
+                .resolve(config.vision().numHiddenLayers());
+        int lastPrunable = Arrays.stream(states).max().orElseThrow() - 2;
+        int[] blocks = policy.tapBlocks();
+        if (blocks[blocks.length - 1] > lastPrunable) {
+            throw new IllegalArgumentException("as-vit stage after block " + blocks[blocks.length - 1] + " never runs: "
+                    + "the features come from hidden state " + (lastPrunable + 2) + ", so the last stage block is "
+                    + lastPrunable + " (stage blocks in the thresholds file: " + Arrays.toString(blocks) + ")");
+        }
+    }
+
+    private static PreProjectorPruning preProjector(PruningStrategy stage, TokenBudget budget, Backend backend,
+                                                    VisionConfig vision, TokenGrid grid, VisualInput input) {
+        int images = input instanceof VisualInput.Images i ? i.images().size() : 0;
+        int[] perImage = new int[images];
+        Arrays.fill(perImage, grid.size());
+        int layers = vision.numHiddenLayers();
+        if (stage instanceof AveragePooling pool) {
+            return new PreProjectorPruning(backend, null, pool, new FrameBudgets(perImage), grid, layers,
+                    vision.hasClassToken());
+        }
+        TokenSelector selector = (TokenSelector) stage;
+        if (selector instanceof VtcClsSelector vtc && vision.hasClassToken() && vtc.startLayer() > layers - 2) {
+            selector = new VtcClsSelector(Math.max(0, layers - 2));
+            LOG.info("vtc-cls: start layer {} is past the penultimate layer of this {}-layer tower; starting at {}",
+                    vtc.startLayer(), layers, Math.max(0, layers - 2));
+        }
+        return new PreProjectorPruning(backend, selector, null, budget.perFrame(perImage), grid, layers,
+                vision.hasClassToken());
+    }
+}
