@@ -1,0 +1,135 @@
+package dev.glimpse.app;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import dev.glimpse.tokenpruning.trace.PruningTrace;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+import javax.imageio.ImageIO;
+import java.awt.image.BufferedImage;
+import java.io.ByteArrayOutputStream;
+import java.io.IOException;
+import java.io.PrintStream;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+/**
+ * {@code glimpse ask --prune ... --budget ...} and {@code glimpse explain} on the llava-clip-llama
+ * fixture (4 x 4 patches): counts, FLOPs ratio and trace in the JSON answer, overlay files, and
+ * one-line errors for bad flags.
+ */
+class PruneAndExplainCommandTest {
+
+    @TempDir
+    static Path dir;
+    static Path model;
+    static Path image;
+
+    @BeforeAll
+    static void findFixture() {
+        for (Path d = Path.of("").toAbsolutePath(); d != null && model == null; d = d.getParent()) {
+            if (Files.isDirectory(d.resolve("fixtures/llava-clip-llama"))) {
+                model = d.resolve("fixtures/llava-clip-llama");
+            }
+        }
+        image = model.resolve("shapes_45x61.png");
+    }
+
+    private record Run(int exit, String stdout, String stderr) {
+    }
+
+    private static Run glimpse(String... args) {
+        PrintStream oldOut = System.out;
+        PrintStream oldErr = System.err;
+        ByteArrayOutputStream out = new ByteArrayOutputStream();
+        ByteArrayOutputStream err = new ByteArrayOutputStream();
+        try {
+            System.setOut(new PrintStream(out, true, StandardCharsets.UTF_8));
+            System.setErr(new PrintStream(err, true, StandardCharsets.UTF_8));
+            int exit = Main.run(args);
+            return new Run(exit, out.toString(StandardCharsets.UTF_8), err.toString(StandardCharsets.UTF_8));
+        } finally {
+            System.setOut(oldOut);
+            System.setErr(oldErr);
+        }
+    }
+
+    private static void assertOneLineError(Run run, String fragment) {
+        assertEquals(1, run.exit(), run.stderr());
+        assertEquals(1, run.stderr().strip().lines().count(), run.stderr());
+        assertTrue(run.stderr().startsWith("glimpse: ") && run.stderr().contains(fragment), run.stderr());
+    }
+
+    @Test
+    void askWithVtcClsAtAQuarterReportsTokensKeptFlopsRatioAndTrace() throws IOException {
+        Run run = glimpse("ask", "--model", model.toString(), "--image", image.toString(), "--device", "cpu",
+                "--max-new-tokens", "2", "--prune", "vtc-cls", "--budget", "25%", "--json", "--trace", "What is in the picture?");
+        assertEquals(0, run.exit(), run.stderr());
+        JsonNode json = new ObjectMapper().readTree(run.stdout());
+        JsonNode projector = json.get("tokens").get("visual").get("projector");
+        assertEquals(16, projector.get("in").asInt());
+        assertEquals(4, projector.get("kept").asInt());
+        assertEquals(4, json.get("tokens").get("visual").get("decoder").get("in").asInt());
+        JsonNode pruning = json.get("pruning");
+        assertEquals("vtc-cls", pruning.get("plan").asText());
+        assertEquals(4.0, pruning.get("average_visual_tokens").asDouble());
+        assertTrue(pruning.get("flops_ratio").asDouble() < 1, pruning.toString());
+        PruningTrace trace = PruningTrace.fromJson(json.get("trace").toString());
+        PruningTrace.FrameTrace frame = trace.stages().getFirst().frames().getFirst();
+        assertEquals(4, frame.kept().size());
+        for (int i = 1; i < frame.kept().size(); i++) {
+            PruningTrace.Cell a = frame.kept().get(i - 1);
+            PruningTrace.Cell b = frame.kept().get(i);
+            assertTrue(a.row() * 4 + a.col() < b.row() * 4 + b.col(), "raster order");
+        }
+    }
+
+    @Test
+    void askWithoutTraceLeavesItOut() throws IOException {
+        Run run = glimpse("ask", "--model", model.toString(), "--image", image.toString(), "--device", "cpu",
+                "--max-new-tokens", "1", "--prune", "uniform", "--budget", "8", "--json", "hi");
+        assertEquals(0, run.exit(), run.stderr());
+        JsonNode json = new ObjectMapper().readTree(run.stdout());
+        assertTrue(json.get("trace") == null);
+        assertEquals(8, json.get("tokens").get("visual").get("projector").get("kept").asInt());
+    }
+
+    @Test
+    void anUnknownStrategyListsTheValidNames() {
+        assertOneLineError(glimpse("ask", "--model", model.toString(), "--image", image.toString(), "--prune", "vtc",
+                "--budget", "8", "hi"), "none, random, uniform, pool, vtc-cls, fastv, spatten, atp, as-vit");
+    }
+
+    @Test
+    void aBadBudgetSaysTheAcceptedForms() {
+        assertOneLineError(glimpse("ask", "--model", model.toString(), "--image", image.toString(), "--prune", "vtc-cls",
+                "--budget", "lots", "hi"), "e.g. 25%");
+    }
+
+    @Test
+    void asVitWithoutThresholdsIsOneLine() {
+        assertOneLineError(glimpse("ask", "--model", model.toString(), "--image", image.toString(), "--prune", "as-vit",
+                "hi"), "--as-vit-thresholds FILE");
+    }
+
+    @Test
+    void explainWritesTheTraceAndOneUpscaledOverlayPerFrameAndStage() throws IOException {
+        Path out = dir.resolve("explain");
+        Run run = glimpse("explain", "--model", model.toString(), "--image", image.toString(), "--device", "cpu",
+                "--prune", "vtc-cls", "--budget", "25%", "--out", out.toString());
+        assertEquals(0, run.exit(), run.stderr());
+        PruningTrace trace = PruningTrace.fromJson(Files.readString(out.resolve("trace.json")));
+        assertEquals("vtc-cls", trace.stages().getFirst().name());
+        Path png = out.resolve("frame_0000_vtc-cls.png");
+        assertEquals(out.resolve("trace.json") + System.lineSeparator() + png + System.lineSeparator(), run.stdout());
+        BufferedImage overlay = ImageIO.read(png.toFile());
+        assertTrue(overlay.getWidth() >= 2 * TraceOverlay.MIN_SIDE && overlay.getHeight() >= TraceOverlay.MIN_SIDE,
+                overlay.getWidth() + "x" + overlay.getHeight());
+    }
+}
