@@ -1,8 +1,11 @@
 #!/usr/bin/env bash
 # Runs ON the GPU machine, from the repository root, with bundle/ (tools/device/bundle.sh)
-# carried along: unpacks the runtime, proves the CUDA kernel path in its own JVM, runs the GPU
-# tests (CudaBackend vs CpuBackend), the top-k benchmark against torch.topk, and prints a summary.
-# Logs and the summary go to $OUT (or /tmp/glimpse-gpu-out) as results.tar.gz + summary.txt.
+# carried along: unpacks the runtime, proves the CUDA kernel path in its own JVM, runs the kernel
+# GPU tests (CudaBackend vs CpuBackend), the model GPU tests (every LLaVA and decoder fixture on
+# CUDA vs HF and the CPU), the top-k benchmark against torch.topk and the decoder benchmark against
+# HF transformers, and prints a summary. GPU_TEST_PARTS (default "kernels models topk decoder")
+# picks the parts. Logs and the summary go to $OUT (or /tmp/glimpse-gpu-out) as results.tar.gz +
+# summary.txt.
 set -uo pipefail
 cd "$(dirname "$0")/../.."
 OUT="${OUT:-/tmp/glimpse-gpu-out}"
@@ -14,6 +17,10 @@ JAVA="$WORK/jre/bin/java"
 export LD_LIBRARY_PATH="/usr/local/cuda/lib64:${LD_LIBRARY_PATH:-}"
 export RUST_FLAVOR=cpu DJL_OFFLINE=true
 CP="$(ls bundle/lib/*.jar | tr '\n' ':')"
+PARTS="${GPU_TEST_PARTS:-kernels models topk decoder}"
+has() { [[ " $PARTS " == *" $1 "* ]]; }
+: > "$LOGS/tests.log"; : > "$LOGS/model-tests.log"; : > "$LOGS/topk-glimpse.jsonl"; : > "$LOGS/topk-torch.jsonl"
+: > "$LOGS/decoder-bench.jsonl"
 JFLAGS=(--add-modules jdk.incubator.vector --enable-native-access=ALL-UNNAMED -XX:+UseParallelGC -Xmx24g
         -Dorg.slf4j.simpleLogger.defaultLogLevel=info)
 
@@ -29,20 +36,43 @@ if ! "$JAVA" "${JFLAGS[@]}" -cp "$CP" dev.glimpse.kernels.cuda.bench.CudaProbe 2
   tail -40 "$LOGS/probe-sanitizer.log"
 fi
 
-echo "== GPU tests"
-timeout 300 "$JAVA" "${JFLAGS[@]}" -jar bundle/junit-console.jar execute --disable-banner --details=tree \
-  --class-path "$CP" --select-package dev.glimpse.kernels.cuda --select-class dev.glimpse.kernels.BackendsTest \
-  > "$LOGS/tests.log" 2>&1
-echo "tests exit: $?" | tee -a "$LOGS/tests.log"
-grep -E "✘|MethodSource|Exception|expected" "$LOGS/tests.log" | head -40
+if has kernels; then
+  echo "== kernel GPU tests"
+  timeout 300 "$JAVA" "${JFLAGS[@]}" -jar bundle/junit-console.jar execute --disable-banner --details=tree \
+    --class-path "$CP" --select-package dev.glimpse.kernels.cuda --select-class dev.glimpse.kernels.BackendsTest \
+    > "$LOGS/tests.log" 2>&1
+  echo "tests exit: $?" | tee -a "$LOGS/tests.log"
+  grep -E "✘|MethodSource|Exception|expected" "$LOGS/tests.log" | head -40
+fi
 
-echo "== top-k benchmark"
-timeout 120 "$JAVA" "${JFLAGS[@]}" -cp "$CP" dev.glimpse.kernels.cuda.bench.TopKBench > "$LOGS/topk-glimpse.jsonl" 2> "$LOGS/topk-glimpse.err"
-echo "glimpse bench exit: $?"; tail -3 "$LOGS/topk-glimpse.err"
-timeout 120 python3 tools/device/topk_torch.py > "$LOGS/topk-torch.jsonl" 2> "$LOGS/topk-torch.err"
-echo "torch bench exit: $?"; tail -3 "$LOGS/topk-torch.err"
+if has models; then
+  echo "== model GPU tests (fixtures on CUDA vs HF and CPU)"
+  timeout 400 "$JAVA" "${JFLAGS[@]}" -jar bundle/junit-console.jar execute --disable-banner --details=tree \
+    --class-path "$CP" --select-package dev.glimpse.vlmruntime.gpu --include-classname '.*\.Cuda[A-Za-z]*Test$' \
+    > "$LOGS/model-tests.log" 2>&1
+  echo "model tests exit: $?" | tee -a "$LOGS/model-tests.log"
+  grep -E "✘|Exception|expected:" "$LOGS/model-tests.log" | head -40
+fi
 
-python3 tools/device/summarize.py "$LOGS/tests.log" "$LOGS/topk-glimpse.jsonl" "$LOGS/topk-torch.jsonl" > "$LOGS/summary.txt" 2>&1
+if has topk; then
+  echo "== top-k benchmark"
+  timeout 120 "$JAVA" "${JFLAGS[@]}" -cp "$CP" dev.glimpse.kernels.cuda.bench.TopKBench > "$LOGS/topk-glimpse.jsonl" 2> "$LOGS/topk-glimpse.err"
+  echo "glimpse bench exit: $?"; tail -3 "$LOGS/topk-glimpse.err"
+  timeout 120 python3 tools/device/topk_torch.py > "$LOGS/topk-torch.jsonl" 2> "$LOGS/topk-torch.err"
+  echo "torch bench exit: $?"; tail -3 "$LOGS/topk-torch.err"
+fi
+
+if has decoder; then
+  echo "== decoder benchmark (Qwen2-0.5B shape, bf16): glimpse cuda vs HF transformers"
+  timeout 240 "$JAVA" "${JFLAGS[@]}" -cp "$CP" dev.glimpse.vlmruntime.bench.CudaDecoderBench >> "$LOGS/decoder-bench.jsonl" \
+    2> "$LOGS/decoder-glimpse.err"
+  echo "glimpse decoder bench exit: $?"; tail -3 "$LOGS/decoder-glimpse.err"
+  timeout 240 python3 tools/device/bench_hf_decoder.py >> "$LOGS/decoder-bench.jsonl" 2> "$LOGS/decoder-hf.err"
+  echo "hf decoder bench exit: $?"; tail -3 "$LOGS/decoder-hf.err"
+fi
+
+python3 tools/device/summarize.py "$LOGS/tests.log" "$LOGS/topk-glimpse.jsonl" "$LOGS/topk-torch.jsonl" \
+  "$LOGS/model-tests.log" "$LOGS/decoder-bench.jsonl" > "$LOGS/summary.txt" 2>&1
 cat "$LOGS/machine.txt" "$LOGS/summary.txt" > "$OUT/summary.txt"
 tar -C "$WORK" -czf "$OUT/results.tar.gz" logs
 echo "================ SUMMARY"

@@ -51,16 +51,20 @@ public final class Backends {
             }
             case CUDA -> {
                 try {
-                    yield CudaBackend.open(CudaOptions.defaults());
+                    CudaBackend cuda = CudaBackend.open(CudaOptions.defaults());
+                    LOG.info("backend: cuda (forced by --device cuda)");
+                    yield cuda;
                 } catch (UnavailableException e) {
                     throw new UnavailableException("--device cuda: " + e.getMessage() + "; or use --device cpu or auto");
                 }
             }
             case AUTO -> {
                 try {
-                    yield CudaBackend.open(CudaOptions.defaults());
+                    CudaBackend cuda = CudaBackend.open(CudaOptions.defaults());
+                    LOG.info("backend: cuda (--device auto: {} is usable)", cuda.deviceName());
+                    yield cuda;
                 } catch (UnavailableException e) {
-                    LOG.info("backend: cpu (CUDA unavailable: {})", e.getMessage());
+                    LOG.info("backend: cpu (--device auto: CUDA unavailable: {})", e.getMessage());
                     yield new CpuBackend();
                 }
             }

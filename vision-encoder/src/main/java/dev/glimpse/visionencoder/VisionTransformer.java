@@ -2,6 +2,7 @@ package dev.glimpse.visionencoder;
 
 import dev.glimpse.kernels.Backend;
 import dev.glimpse.kernels.DType;
+import dev.glimpse.kernels.ResidentWeights;
 import dev.glimpse.kernels.Tensor;
 import dev.glimpse.kernels.io.Checkpoint;
 import dev.glimpse.visionencoder.config.VisionConfig;
@@ -40,7 +41,18 @@ public final class VisionTransformer {
     private final List<EncoderBlock> blocks;
     private final AttentionPoolingHead head;
 
+    /**
+     * A tower over {@code weights}, which must be where {@code backend} computes (host views for a
+     * host backend; {@link VisionWeights#on} places them on a device).
+     *
+     * @throws IllegalArgumentException when the weights are on another device than the backend
+     */
     public VisionTransformer(Backend backend, VisionWeights weights) {
+        Tensor probe = weights.embeddings().patch().weight();
+        if (!probe.device().equals(backend.device())) {
+            throw new IllegalArgumentException("vision weights are on " + probe.device() + " but the " + backend.name()
+                    + " backend computes on " + backend.device() + "; place them with VisionWeights.on(ResidentWeights)");
+        }
         this.backend = backend;
         this.config = weights.config();
         this.weights = weights;
@@ -49,13 +61,23 @@ public final class VisionTransformer {
         this.head = weights.head() == null ? null : new AttentionPoolingHead(backend, config, weights.head());
     }
 
-    /** Loads the tower from a checkpoint (finding its weights under the known prefixes). */
+    /**
+     * Loads the tower from a checkpoint (finding its weights under the known prefixes). On a device
+     * backend the weights are uploaded by a store of their own, freed when the backend closes; a
+     * model that should free them earlier passes its own {@link ResidentWeights}.
+     */
     public static VisionTransformer load(Backend backend, Checkpoint checkpoint, VisionConfig config) {
-        VisionWeights weights = VisionWeights.load(checkpoint, config);
-        LOG.info("vision tower {}: {} layers, hidden {}, {} tokens per image, weights under '{}' in {}",
+        return load(new ResidentWeights(backend), checkpoint, config);
+    }
+
+    /** Loads the tower from a checkpoint, its weights placed by {@code store} (which owns device copies). */
+    public static VisionTransformer load(ResidentWeights store, Checkpoint checkpoint, VisionConfig config) {
+        VisionWeights weights = VisionWeights.load(checkpoint, config).on(store);
+        LOG.info("vision tower {}: {} layers, hidden {}, {} tokens per image, weights under '{}' in {} on {}",
                 config.modelType(), config.numHiddenLayers(), config.hiddenSize(),
-                config.numPatches() + (config.hasClassToken() ? 1 : 0), weights.root(), weights.origin());
-        return new VisionTransformer(backend, weights);
+                config.numPatches() + (config.hasClassToken() ? 1 : 0), weights.root(), weights.origin(),
+                store.backend().device());
+        return new VisionTransformer(store.backend(), weights);
     }
 
     public VisionConfig config() {

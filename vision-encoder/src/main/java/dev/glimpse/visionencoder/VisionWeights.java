@@ -1,5 +1,6 @@
 package dev.glimpse.visionencoder;
 
+import dev.glimpse.kernels.ResidentWeights;
 import dev.glimpse.kernels.Tensor;
 import dev.glimpse.kernels.io.Checkpoint;
 import dev.glimpse.kernels.io.HfJson;
@@ -44,10 +45,16 @@ public record VisionWeights(VisionConfig config, String origin, String root, Emb
 
     /** {@code nn.Linear}: weight [out, in], bias [out] (null when the layer has none). */
     public record LinearWeights(Tensor weight, Tensor bias) {
+        LinearWeights on(ResidentWeights store) {
+            return new LinearWeights(store.place(weight), store.place(bias));
+        }
     }
 
     /** {@code nn.LayerNorm} with elementwise affine: weight and bias [hidden]. */
     public record LayerNormWeights(Tensor weight, Tensor bias) {
+        LayerNormWeights on(ResidentWeights store) {
+            return new LayerNormWeights(store.place(weight), store.place(bias));
+        }
     }
 
     /**
@@ -55,12 +62,19 @@ public record VisionWeights(VisionConfig config, String origin, String root, Emb
      * class embedding (null for SigLIP) and the learned position embeddings [positions, hidden].
      */
     public record EmbeddingWeights(LinearWeights patch, Tensor classEmbedding, Tensor positionEmbedding) {
+        EmbeddingWeights on(ResidentWeights store) {
+            return new EmbeddingWeights(patch.on(store), store.place(classEmbedding), store.place(positionEmbedding));
+        }
     }
 
     /** One pre-LN encoder layer ({@code CLIPEncoderLayer} / {@code SiglipEncoderLayer}). */
     public record BlockWeights(LayerNormWeights layerNorm1, LinearWeights query, LinearWeights key,
                                LinearWeights value, LinearWeights output, LayerNormWeights layerNorm2,
                                LinearWeights fc1, LinearWeights fc2) {
+        BlockWeights on(ResidentWeights store) {
+            return new BlockWeights(layerNorm1.on(store), query.on(store), key.on(store), value.on(store),
+                    output.on(store), layerNorm2.on(store), fc1.on(store), fc2.on(store));
+        }
     }
 
     /**
@@ -71,6 +85,25 @@ public record VisionWeights(VisionConfig config, String origin, String root, Emb
     public record PoolingHeadWeights(Tensor probe, LinearWeights query, LinearWeights key, LinearWeights value,
                                      LinearWeights output, LayerNormWeights layerNorm, LinearWeights fc1,
                                      LinearWeights fc2) {
+        PoolingHeadWeights on(ResidentWeights store) {
+            return new PoolingHeadWeights(store.place(probe), query.on(store), key.on(store), value.on(store),
+                    output.on(store), layerNorm.on(store), fc1.on(store), fc2.on(store));
+        }
+    }
+
+    /**
+     * These weights where {@code store}'s backend computes: this record itself on a host backend
+     * (zero-copy views of the checkpoint), else a record of device copies uploaded once by the store,
+     * which owns them.
+     */
+    public VisionWeights on(ResidentWeights store) {
+        if (store.isHost()) {
+            return this;
+        }
+        return new VisionWeights(config, origin, root, embeddings.on(store),
+                preLayerNorm == null ? null : preLayerNorm.on(store),
+                layers.stream().map(b -> b.on(store)).toList(), postLayerNorm.on(store),
+                head == null ? null : head.on(store));
     }
 
     /**

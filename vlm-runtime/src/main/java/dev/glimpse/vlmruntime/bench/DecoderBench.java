@@ -128,7 +128,7 @@ public final class DecoderBench {
     }
 
     /** Writes config.json and a random bf16 model.safetensors of the Qwen2-0.5B shape into {@code dir}. */
-    private static TextConfig writeModel(Path dir) {
+    static TextConfig writeModel(Path dir) {
         int hidden = 896;
         int layers = 24;
         int kv = 2 * 64;

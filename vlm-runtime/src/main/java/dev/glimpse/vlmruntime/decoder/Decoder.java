@@ -2,6 +2,7 @@ package dev.glimpse.vlmruntime.decoder;
 
 import dev.glimpse.kernels.Backend;
 import dev.glimpse.kernels.DType;
+import dev.glimpse.kernels.ResidentWeights;
 import dev.glimpse.kernels.Tensor;
 import dev.glimpse.kernels.io.Checkpoint;
 import dev.glimpse.tokenpruning.accounting.PrefillAccounting;
@@ -20,8 +21,9 @@ import java.util.List;
  *
  * <p>Thread-safety: a loaded decoder is immutable; any number of threads may use it at once, each
  * through its own {@link DecoderSession} (a session holds one sequence's KV cache and scratch and
- * is confined to one thread at a time). Weights are zero-copy views of the memory-mapped checkpoint,
- * which must stay open while the decoder is used.
+ * is confined to one thread at a time). On the CPU, weights are zero-copy views of the memory-mapped
+ * checkpoint, which must stay open while the decoder is used; on a GPU they are uploaded once at load
+ * ({@link ResidentWeights}) and the rotary tables live there too.
  */
 public final class Decoder implements AutoCloseable {
 
@@ -34,17 +36,20 @@ public final class Decoder implements AutoCloseable {
     private final DecoderWeights weights;
     private final List<DecoderLayer> layers;
     private final RopeTables rope;
+    /** The store of weights this decoder uploaded itself, or null when the caller's store holds them. */
+    private final ResidentWeights ownedWeights;
 
-    private Decoder(TextConfig config, Backend backend, DecoderWeights weights) {
+    private Decoder(TextConfig config, Backend backend, DecoderWeights weights, ResidentWeights ownedWeights) {
         this.config = config;
         this.backend = backend;
         this.weights = weights;
+        this.ownedWeights = ownedWeights;
         List<DecoderLayer> built = new ArrayList<>();
         for (int l = 0; l < config.numHiddenLayers(); l++) {
             built.add(new DecoderLayer(l, weights.layers().get(l), config));
         }
         this.layers = List.copyOf(built);
-        this.rope = new RopeTables(RopeTables.parameters(config),
+        this.rope = new RopeTables(backend, RopeTables.parameters(config),
                 Math.min(config.maxPositionEmbeddings(), MAX_PRECOMPUTED_POSITIONS));
     }
 
@@ -53,14 +58,39 @@ public final class Decoder implements AutoCloseable {
         return load(backend, checkpoint, config, WeightNames.resolve(checkpoint));
     }
 
-    /** Loads the decoder of {@code config} from {@code checkpoint} under {@code names}. */
+    /**
+     * Loads the decoder of {@code config} from {@code checkpoint} under {@code names}; on a device
+     * backend its weights are uploaded into a store the decoder owns and frees on {@link #close}.
+     */
     public static Decoder load(Backend backend, Checkpoint checkpoint, TextConfig config, WeightNames names) {
-        DecoderWeights weights = DecoderWeights.load(checkpoint, config, names);
-        Decoder decoder = new Decoder(config, backend, weights);
+        ResidentWeights store = new ResidentWeights(backend);
+        try {
+            Decoder decoder = load(store, store, checkpoint, config, names);
+            store.logSummary("decoder");
+            return decoder;
+        } catch (RuntimeException | Error e) {
+            store.close();
+            throw e;
+        }
+    }
+
+    /**
+     * Loads the decoder of {@code config} from {@code checkpoint} under {@code names}, its weights
+     * placed by {@code store}: the caller's, shared with the rest of a model, which owns the copies.
+     */
+    public static Decoder load(ResidentWeights store, Checkpoint checkpoint, TextConfig config, WeightNames names) {
+        return load(store, null, checkpoint, config, names);
+    }
+
+    private static Decoder load(ResidentWeights store, ResidentWeights owned, Checkpoint checkpoint, TextConfig config,
+                                WeightNames names) {
+        Backend backend = store.backend();
+        DecoderWeights weights = DecoderWeights.load(checkpoint, config, names).on(store);
+        Decoder decoder = new Decoder(config, backend, weights, owned);
         LOG.info("decoder {}: {} layers, hidden {}, heads {}/{}, vocab {}, rope {}, weights {} ({} MiB) under '{}' on {}",
                 config.modelType(), config.numHiddenLayers(), config.hiddenSize(), config.numAttentionHeads(),
                 config.numKeyValueHeads(), config.vocabSize(), config.rope().type(), weights.embedTokens().dtype(),
-                weights.byteSize() >> 20, names.decoderPrefix(), backend.name());
+                weights.byteSize() >> 20, names.decoderPrefix(), backend.device());
         return decoder;
     }
 
@@ -115,9 +145,15 @@ public final class Decoder implements AutoCloseable {
         return new DecoderSession(this, options);
     }
 
-    /** Releases the rotary tables; the checkpoint's mapping is its owner's to close. */
+    /**
+     * Releases the rotary tables and the weights this decoder uploaded itself; the checkpoint's
+     * mapping and a caller's {@link ResidentWeights} are their owners' to close.
+     */
     @Override
     public void close() {
         rope.close();
+        if (ownedWeights != null) {
+            ownedWeights.close();
+        }
     }
 }

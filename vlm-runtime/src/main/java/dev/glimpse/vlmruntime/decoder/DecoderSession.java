@@ -45,6 +45,8 @@ public final class DecoderSession implements AutoCloseable {
     private final Tensor stepSin;
     private final Tensor lastNormed;
     private final Tensor logits;
+    /** Host copy of the logits on a device backend (the one read-back per step); null on the host. */
+    private final Tensor hostLogits;
     private final int[] stepId = new int[1];
     private final int[] stepToken = new int[1];
     private final int[] stepPosition = new int[1];
@@ -70,6 +72,7 @@ public final class DecoderSession implements AutoCloseable {
         this.stepSin = backend.allocate(DType.F32, 1, half);
         this.lastNormed = backend.allocate(DType.F32, 1, config.hiddenSize());
         this.logits = backend.allocate(DType.F32, 1, config.vocabSize());
+        this.hostLogits = backend.device().isHost() ? null : Tensor.allocate(DType.F32, 1, config.vocabSize());
         this.dropped = new int[config.numHiddenLayers()];
     }
 
@@ -219,13 +222,20 @@ public final class DecoderSession implements AutoCloseable {
         return logits;
     }
 
-    /** Copies the next-token logits into {@code dst} (length vocab) without allocating. */
+    /**
+     * Copies the next-token logits into {@code dst} (length vocab) without allocating. On a device
+     * backend this is the step's read-back to the host (sampling runs there).
+     */
     public void copyLogits(float[] dst) {
         requireLogits();
         if (dst.length != config.vocabSize()) {
             throw new IllegalArgumentException("logits buffer holds " + dst.length + " values, vocab is " + config.vocabSize());
         }
-        Tensor host = backend.download(logits);
+        Tensor host = logits;
+        if (hostLogits != null) {
+            backend.copy(logits, hostLogits);
+            host = hostLogits;
+        }
         MemorySegment.copy(host.segment(), F32, host.byteOffset(), dst, 0, dst.length);
     }
 
@@ -244,6 +254,9 @@ public final class DecoderSession implements AutoCloseable {
         scratch.close();
         for (Tensor t : new Tensor[] {stepHidden, stepCos, stepSin, lastNormed, logits}) {
             t.close();
+        }
+        if (hostLogits != null) {
+            hostLogits.close();
         }
     }
 

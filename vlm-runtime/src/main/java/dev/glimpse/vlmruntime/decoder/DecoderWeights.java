@@ -1,5 +1,6 @@
 package dev.glimpse.vlmruntime.decoder;
 
+import dev.glimpse.kernels.ResidentWeights;
 import dev.glimpse.kernels.Tensor;
 import dev.glimpse.kernels.io.Checkpoint;
 import dev.glimpse.kernels.io.CheckpointFormatException;
@@ -11,8 +12,8 @@ import java.util.List;
 
 /**
  * All tensors of a decoder, memory-mapped from the checkpoint and checked against the config's
- * shapes when loaded. With {@code tie_word_embeddings} the output projection is the embedding table
- * itself, as HF's {@code tie_weights} makes it.
+ * shapes when loaded ({@link #on} places them on a device backend). With {@code tie_word_embeddings}
+ * the output projection is the embedding table itself, as HF's {@code tie_weights} makes it.
  *
  * @param embedTokens [vocab, hidden]
  * @param layers      one entry per decoder layer
@@ -56,6 +57,18 @@ public record DecoderWeights(Tensor embedTokens, List<LayerWeights> layers, Tens
         Tensor norm = loader.weight(names.finalNorm(), hidden);
         Tensor lmHead = config.tieWordEmbeddings() ? embed : loader.weight(names.lmHead(), config.vocabSize(), hidden);
         return new DecoderWeights(embed, layers, norm, lmHead);
+    }
+
+    /**
+     * These weights where {@code store}'s backend computes: this record on a host backend, else
+     * device copies uploaded once by the store (a tied {@code lm_head} stays the embedding's copy).
+     */
+    public DecoderWeights on(ResidentWeights store) {
+        if (store.isHost()) {
+            return this;
+        }
+        return new DecoderWeights(store.place(embedTokens), layers.stream().map(l -> l.on(store)).toList(),
+                store.place(finalNorm), store.place(lmHead));
     }
 
     /** Bytes of all distinct weight tensors (the tied head counted once): what one decode step streams. */

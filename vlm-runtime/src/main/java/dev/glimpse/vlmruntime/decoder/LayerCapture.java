@@ -68,7 +68,7 @@ final class LayerCapture implements AutoCloseable {
     /** Folds the last chunk's capture into the totals. */
     void collect() {
         if (chunkRows != null) {
-            float[] values = backend.download(chunkRows).toFloatArray();
+            float[] values = hostValues(chunkRows);
             for (int h = 0; h < heads; h++) {
                 for (int j = 0; j < chunkSlots.length; j++) {
                     System.arraycopy(values, (h * chunkSlots.length + j) * chunkKeys, rowProbs,
@@ -77,7 +77,7 @@ final class LayerCapture implements AutoCloseable {
             }
         }
         if (chunkColumns != null) {
-            float[] values = backend.download(chunkColumns).toFloatArray();
+            float[] values = hostValues(chunkColumns);
             for (int h = 0; h < heads; h++) {
                 for (int j = 0; j < chunkKeys; j++) {
                     columnSums[h * keys + j] += values[h * chunkKeys + j];
@@ -85,6 +85,18 @@ final class LayerCapture implements AutoCloseable {
             }
         }
         closeChunk();
+    }
+
+    /** The values of a capture tensor, read back to the host (pruning decides there). */
+    private float[] hostValues(Tensor captured) {
+        Tensor host = backend.download(captured);
+        try {
+            return host.toFloatArray();
+        } finally {
+            if (host != captured) {
+                host.close();
+            }
+        }
     }
 
     /** The view handed to the hook; its tensors are closed with this capture. */

@@ -18,7 +18,10 @@ import java.util.Map;
  * llama3, yarn) the rows for positions {@code [0, precomputed)} are computed once and gathered
  * afterwards, so a decode step computes no trigonometry and allocates no buffer. "dynamic" (NTK) and
  * "longrope" depend on the longest position of the forward pass, as HF's {@code dynamic_rope_update};
- * they are recomputed for every call. Immutable; shared by the sessions of one decoder.
+ * they are recomputed for every call. The precomputed rows live where the backend computes
+ * (uploaded once on a GPU); rows computed per call are made on the host and, on a GPU, copied to the
+ * outputs (the one host-to-device crossing of a forward pass, for those rope types or for positions
+ * past the precomputed rows). Immutable; shared by the sessions of one decoder.
  */
 public final class RopeTables implements AutoCloseable {
 
@@ -27,18 +30,30 @@ public final class RopeTables implements AutoCloseable {
     private final Tensor sin;
     private final int precomputed;
 
-    RopeTables(RopeParameters parameters, int precomputed) {
+    RopeTables(Backend backend, RopeParameters parameters, int precomputed) {
         this.rotary = new RotaryEmbedding(parameters);
         boolean lengthDependent = parameters.type().equals("dynamic") || parameters.type().equals("longrope");
         this.precomputed = lengthDependent ? 0 : precomputed;
         int half = rotary.rotaryDim() / 2;
-        this.cos = Tensor.allocate(DType.F32, this.precomputed, half);
-        this.sin = Tensor.allocate(DType.F32, this.precomputed, half);
         int[] positions = new int[this.precomputed];
         for (int i = 0; i < positions.length; i++) {
             positions[i] = i;
         }
-        rotary.tables(positions, cos, sin);
+        Tensor hostCos = Tensor.allocate(DType.F32, this.precomputed, half);
+        Tensor hostSin = Tensor.allocate(DType.F32, this.precomputed, half);
+        rotary.tables(positions, hostCos, hostSin);
+        if (backend.device().isHost()) {
+            this.cos = hostCos;
+            this.sin = hostSin;
+        } else {
+            try {
+                this.cos = backend.upload(hostCos);
+                this.sin = backend.upload(hostSin);
+            } finally {
+                hostCos.close();
+                hostSin.close();
+            }
+        }
     }
 
     /** The rope settings of {@code config} in the form {@link RotaryEmbedding} takes. */
@@ -58,13 +73,20 @@ public final class RopeTables implements AutoCloseable {
         return rotary.rotaryDim();
     }
 
-    /** Fills {@code cosOut}, {@code sinOut} [positions.length, R/2] (host F32, contiguous). */
+    /** Fills {@code cosOut}, {@code sinOut} [positions.length, R/2] (F32, contiguous, on the backend's device). */
     public void fill(Backend backend, int[] positions, Tensor cosOut, Tensor sinOut) {
         if (covered(positions)) {
             backend.gatherRows(cos, positions, cosOut);
             backend.gatherRows(sin, positions, sinOut);
-        } else {
+        } else if (cosOut.device().isHost()) {
             rotary.tables(positions, cosOut, sinOut);
+        } else {
+            try (Tensor hostCos = Tensor.allocate(DType.F32, cosOut.shape());
+                 Tensor hostSin = Tensor.allocate(DType.F32, sinOut.shape())) {
+                rotary.tables(positions, hostCos, hostSin);
+                backend.copy(hostCos, cosOut);
+                backend.copy(hostSin, sinOut);
+            }
         }
     }
 

@@ -2,6 +2,7 @@ package dev.glimpse.vlmruntime.llava;
 
 import dev.glimpse.kernels.Backend;
 import dev.glimpse.kernels.DType;
+import dev.glimpse.kernels.ResidentWeights;
 import dev.glimpse.kernels.Tensor;
 import dev.glimpse.kernels.image.RgbImage;
 import dev.glimpse.kernels.io.Checkpoint;
@@ -12,6 +13,7 @@ import dev.glimpse.visionencoder.preprocess.ImageProcessorConfig;
 import dev.glimpse.visionencoder.preprocess.ImageProcessorType;
 import dev.glimpse.vlmruntime.config.LlavaConfig;
 import dev.glimpse.vlmruntime.decoder.Decoder;
+import dev.glimpse.vlmruntime.decoder.WeightNames;
 import dev.glimpse.vlmruntime.text.Tokenizer;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -31,7 +33,9 @@ import java.util.List;
  * video pooling, image_newline) lives in the visual encoder; everything else is shared.
  *
  * <p>Thread-safety: immutable after {@link #load}; {@link #prepare} may run on several threads at
- * once. Weights are memory-mapped from the checkpoint, which {@link #close} unmaps.
+ * once. Weights are memory-mapped from the checkpoint, which {@link #close} unmaps; on a GPU backend
+ * the vision tower, projector and decoder weights are uploaded once at load into one
+ * {@link ResidentWeights}, which {@link #close} frees.
  */
 public final class LlavaModel implements AutoCloseable {
 
@@ -42,6 +46,7 @@ public final class LlavaModel implements AutoCloseable {
     private final LlavaProcessorConfig processor;
     private final Backend backend;
     private final Checkpoint checkpoint;
+    private final ResidentWeights weights;
     private final Decoder decoder;
     private final Tokenizer tokenizer;
     private final VisualEncoder visualEncoder;
@@ -49,12 +54,14 @@ public final class LlavaModel implements AutoCloseable {
     private final int videoTokenId;
 
     private LlavaModel(Path folder, LlavaConfig config, LlavaProcessorConfig processor, Backend backend,
-                       Checkpoint checkpoint, Decoder decoder, Tokenizer tokenizer, VisualEncoder visualEncoder) {
+                       Checkpoint checkpoint, ResidentWeights weights, Decoder decoder, Tokenizer tokenizer,
+                       VisualEncoder visualEncoder) {
         this.folder = folder;
         this.config = config;
         this.processor = processor;
         this.backend = backend;
         this.checkpoint = checkpoint;
+        this.weights = weights;
         this.decoder = decoder;
         this.tokenizer = tokenizer;
         this.visualEncoder = visualEncoder;
@@ -77,18 +84,21 @@ public final class LlavaModel implements AutoCloseable {
                     + imageConfig.type() + " (" + imageConfig.source() + ")");
         }
         Checkpoint checkpoint = Checkpoint.open(folder);
+        ResidentWeights weights = new ResidentWeights(backend);
         Tokenizer tokenizer = null;
         Decoder decoder = null;
         try {
-            VisionTransformer vision = VisionTransformer.load(backend, checkpoint, config.vision());
-            Projector projector = Projector.load(backend, checkpoint, config);
-            decoder = Decoder.load(backend, checkpoint, config.text());
+            VisionTransformer vision = VisionTransformer.load(weights, checkpoint, config.vision());
+            Projector projector = Projector.load(weights, checkpoint, config);
+            decoder = Decoder.load(weights, checkpoint, config.text(), WeightNames.resolve(checkpoint));
+            weights.logSummary(config.modelType());
             tokenizer = Tokenizer.load(folder);
             float[] newline = config.isOnevision() ? imageNewline(checkpoint, config) : null;
             VisualEncoder encoder = new VisualEncoder(config, processor, backend, vision, projector,
                     ImageProcessor.of(imageConfig), config.isOnevision() ? OnevisionVideoProcessor.load(folder) : null,
                     newline);
-            LlavaModel model = new LlavaModel(folder, config, processor, backend, checkpoint, decoder, tokenizer, encoder);
+            LlavaModel model = new LlavaModel(folder, config, processor, backend, checkpoint, weights, decoder,
+                    tokenizer, encoder);
             model.checkPlaceholderTokens();
             LOG.info("{} from {}: {} vision + {} text, image token {}{}", config.architectures(), folder,
                     config.vision().modelType(), config.text().modelType(), config.imageTokenId(),
@@ -101,6 +111,7 @@ public final class LlavaModel implements AutoCloseable {
             if (decoder != null) {
                 decoder.close();
             }
+            weights.close();
             checkpoint.close();
             throw e;
         }
@@ -302,6 +313,7 @@ public final class LlavaModel implements AutoCloseable {
     public void close() {
         tokenizer.close();
         decoder.close();
+        weights.close();
         checkpoint.close();
     }
 }

@@ -3,6 +3,7 @@ package dev.glimpse.vlmruntime.llava;
 import dev.glimpse.kernels.Activation;
 import dev.glimpse.kernels.Backend;
 import dev.glimpse.kernels.DType;
+import dev.glimpse.kernels.ResidentWeights;
 import dev.glimpse.kernels.Tensor;
 import dev.glimpse.kernels.io.Checkpoint;
 import dev.glimpse.kernels.io.CheckpointException;
@@ -41,19 +42,22 @@ public final class Projector {
         this.b2 = b2;
     }
 
-    /** Maps the projector of {@code config} from {@code checkpoint}, checking shapes against the config. */
-    public static Projector load(Backend backend, Checkpoint checkpoint, LlavaConfig config) {
+    /**
+     * Maps the projector of {@code config} from {@code checkpoint}, checking shapes against the
+     * config; {@code store} places the weights where its backend computes.
+     */
+    public static Projector load(ResidentWeights store, Checkpoint checkpoint, LlavaConfig config) {
         String prefix = KNOWN_PREFIXES.stream().filter(p -> checkpoint.has(p + "linear_1.weight")).findFirst()
                 .orElseThrow(() -> new CheckpointException(checkpoint.folder() + ": no multimodal projector; looked for "
                         + KNOWN_PREFIXES.stream().map(p -> p + "linear_1.weight").toList()));
         int in = config.vision().hiddenSize() * config.visionFeatureLayers().size();
         int hidden = config.text().hiddenSize();
         boolean bias = config.multimodalProjectorBias();
-        return new Projector(backend, Activation.fromHfName(config.projectorHiddenAct()),
-                weight(checkpoint, prefix + "linear_1.weight", hidden, in),
-                bias ? weight(checkpoint, prefix + "linear_1.bias", hidden) : null,
-                weight(checkpoint, prefix + "linear_2.weight", hidden, hidden),
-                bias ? weight(checkpoint, prefix + "linear_2.bias", hidden) : null);
+        return new Projector(store.backend(), Activation.fromHfName(config.projectorHiddenAct()),
+                store.place(weight(checkpoint, prefix + "linear_1.weight", hidden, in)),
+                bias ? store.place(weight(checkpoint, prefix + "linear_1.bias", hidden)) : null,
+                store.place(weight(checkpoint, prefix + "linear_2.weight", hidden, hidden)),
+                bias ? store.place(weight(checkpoint, prefix + "linear_2.bias", hidden)) : null);
     }
 
     /** Input width: vision hidden size times the number of selected layers. */

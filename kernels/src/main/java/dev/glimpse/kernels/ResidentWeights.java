@@ -1,0 +1,94 @@
+package dev.glimpse.kernels;
+
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * Model weights placed once, at load, where a {@link Backend} computes. On a host backend
+ * {@link #place} is the identity: weights stay zero-copy views of the memory-mapped checkpoint. On
+ * a device backend each distinct tensor is uploaded once ({@link Backend#upload}); a tensor placed
+ * again (the same storage, offset, dtype, shape and strides, e.g. a tied {@code lm_head}) gets the
+ * same device copy. One store serves every part of a model (vision tower, projector, decoder), and
+ * {@link #close} frees the uploaded copies, never the host views. Thread-safe.
+ */
+public final class ResidentWeights implements AutoCloseable {
+
+    private static final Logger LOG = LoggerFactory.getLogger(ResidentWeights.class);
+
+    private final Backend backend;
+    private final Map<Key, Tensor> byStorage = new HashMap<>();
+    private final List<Tensor> uploaded = new ArrayList<>();
+    private long uploadedBytes;
+    private long uploadNanos;
+
+    public ResidentWeights(Backend backend) {
+        this.backend = backend;
+    }
+
+    public Backend backend() {
+        return backend;
+    }
+
+    /** True when weights are used where they are mapped (the backend computes on the host). */
+    public boolean isHost() {
+        return backend.device().isHost();
+    }
+
+    /**
+     * {@code weight} on the backend's device: itself on a host backend or when already there, else
+     * its device copy (uploaded on first use). Null stays null (an absent bias).
+     */
+    public synchronized Tensor place(Tensor weight) {
+        if (weight == null || weight.device().equals(backend.device())) {
+            return weight;
+        }
+        Key key = weight.segment().isNative() ? Key.of(weight) : null;
+        Tensor placed = key == null ? null : byStorage.get(key);
+        if (placed == null) {
+            long start = System.nanoTime();
+            placed = backend.upload(weight);
+            uploadNanos += System.nanoTime() - start;
+            uploaded.add(placed);
+            uploadedBytes += weight.numel() * weight.dtype().byteSize();
+            if (key != null) {
+                byStorage.put(key, placed);
+            }
+        }
+        return placed;
+    }
+
+    /** Bytes uploaded to the device so far (0 on a host backend). */
+    public synchronized long uploadedBytes() {
+        return uploadedBytes;
+    }
+
+    /** Logs what was uploaded, once a model's weights are all placed. */
+    public synchronized void logSummary(String what) {
+        if (!uploaded.isEmpty()) {
+            LOG.info("{}: {} weight tensors ({} MiB) resident on {} (uploaded in {} ms)", what, uploaded.size(),
+                    uploadedBytes >> 20, backend.device(), uploadNanos / 1_000_000);
+        }
+    }
+
+    /** Frees the device copies; host views are the checkpoint's. Idempotent. */
+    @Override
+    public synchronized void close() {
+        uploaded.forEach(Tensor::close);
+        uploaded.clear();
+        byStorage.clear();
+    }
+
+    /** Identity of a host tensor's elements: where they start and how they are laid out. */
+    private record Key(long address, DType dtype, List<Integer> shape, List<Long> strides) {
+        static Key of(Tensor t) {
+            return new Key(t.segment().address() + t.byteOffset(), t.dtype(),
+                    Arrays.stream(t.shape()).boxed().toList(), Arrays.stream(t.strides()).boxed().toList());
+        }
+    }
+}
