@@ -53,7 +53,8 @@ class VideoAskTest {
         try (VisionLanguageModel vlm = Glimpse.load(folder, CPU)) {
             Answer a = vlm.ask(Media.video(video, 4), "What happens in the video?", AskOptions.defaults().withMaxNewTokens(8));
             assertArrayEquals(ints(case2.get("greedy_ids")), a.tokenIds());
-            assertEquals(List.of(new Answer.VisualStage("projector", 64, 64), new Answer.VisualStage("decoder", 17, 17)),
+            assertEquals(List.of(new Answer.VisualStage("vision", 64, 64), new Answer.VisualStage("projector", 64, 64),
+                            new Answer.VisualStage("decoder", 17, 17)),
                     a.counts().visual());
         }
     }
@@ -62,7 +63,8 @@ class VideoAskTest {
     void plainLlavaTakesTheFramesAsImages() {
         try (VisionLanguageModel vlm = Glimpse.load(DecoderFixture.folder("llava-clip-llama"), CPU)) {
             Answer a = vlm.ask(Media.video(video, 4), "What happens?", AskOptions.defaults().withMaxNewTokens(2));
-            assertEquals(List.of(new Answer.VisualStage("projector", 64, 64), new Answer.VisualStage("decoder", 64, 64)),
+            assertEquals(List.of(new Answer.VisualStage("vision", 64, 64), new Answer.VisualStage("projector", 64, 64),
+                            new Answer.VisualStage("decoder", 64, 64)),
                     a.counts().visual());
             assertEquals(2, a.counts().generated());
         }
