@@ -39,34 +39,12 @@ class AskAndLogitsCommandTest {
         case0 = new ObjectMapper().readTree(model.resolve("expected.json").toFile()).get("cases").get(0);
     }
 
-    private record Run(int exit, String stdout, String stderr) {
-    }
 
-    private static Run glimpse(String... args) {
-        PrintStream oldOut = System.out;
-        PrintStream oldErr = System.err;
-        ByteArrayOutputStream out = new ByteArrayOutputStream();
-        ByteArrayOutputStream err = new ByteArrayOutputStream();
-        try {
-            System.setOut(new PrintStream(out, true, StandardCharsets.UTF_8));
-            System.setErr(new PrintStream(err, true, StandardCharsets.UTF_8));
-            int exit = Main.run(args);
-            return new Run(exit, out.toString(StandardCharsets.UTF_8), err.toString(StandardCharsets.UTF_8));
-        } finally {
-            System.setOut(oldOut);
-            System.setErr(oldErr);
-        }
-    }
 
-    private static void assertOneLineError(Run run, String fragment) {
-        assertEquals(1, run.exit(), run.stderr());
-        assertEquals(1, run.stderr().strip().lines().count(), run.stderr());
-        assertTrue(run.stderr().startsWith("glimpse: ") && run.stderr().contains(fragment), run.stderr());
-    }
 
     @Test
     void logitsJsonPrintsHfInputIdsAndLastLogits() throws IOException {
-        Run run = glimpse("logits", "--model", model.toString(), "--image", model.resolve("shapes_45x61.png").toString(),
+        CliRun run = CliRun.glimpse("logits", "--model", model.toString(), "--image", model.resolve("shapes_45x61.png").toString(),
                 "--prompt", case0.get("prompt").asText(), "--json");
         assertEquals(0, run.exit(), run.stderr());
         JsonNode json = new ObjectMapper().readTree(run.stdout());
@@ -93,7 +71,7 @@ class AskAndLogitsCommandTest {
     /** Case 0's prompt is exactly what the chat template renders for this question (checked against HF's processor). */
     @Test
     void askJsonAnswersWithHfGreedyTextForTheTemplatedPrompt() throws IOException {
-        Run run = glimpse("ask", "--model", model.toString(), "--image", model.resolve("shapes_45x61.png").toString(),
+        CliRun run = CliRun.glimpse("ask", "--model", model.toString(), "--image", model.resolve("shapes_45x61.png").toString(),
                 "--max-new-tokens", "8", "--device", "cpu", "--json", "What is in the picture?");
         assertEquals(0, run.exit(), run.stderr());
         JsonNode json = new ObjectMapper().readTree(run.stdout());
@@ -112,7 +90,7 @@ class AskAndLogitsCommandTest {
      */
     @Test
     void askStreamsThePlainAnswer() {
-        Run run = glimpse("ask", "--model", model.toString(), "--image", model.resolve("shapes_45x61.png").toString(),
+        CliRun run = CliRun.glimpse("ask", "--model", model.toString(), "--image", model.resolve("shapes_45x61.png").toString(),
                 "--max-new-tokens", "8", "--device", "cpu", "What is in the picture?");
         assertEquals(0, run.exit(), run.stderr());
         assertEquals(".\uFFFD" + case0.get("greedy_text").asText().substring(2) + System.lineSeparator(), run.stdout());
@@ -120,13 +98,13 @@ class AskAndLogitsCommandTest {
 
     @Test
     void askWithoutModelSaysToPassOne() {
-        assertOneLineError(glimpse("ask", "--image", model.resolve("shapes_45x61.png").toString(), "hi"), "--model DIR");
+        CliRun.glimpse("ask", "--image", model.resolve("shapes_45x61.png").toString(), "hi").assertOneLineError("--model DIR");
     }
 
     @Test
     void aMissingImageIsOneLine() {
-        assertOneLineError(glimpse("ask", "--model", model.toString(), "--device", "cpu", "--image",
-                dir.resolve("missing.png").toString(), "hi"), "missing.png");
+        CliRun.glimpse("ask", "--model", model.toString(), "--device", "cpu", "--image",
+                dir.resolve("missing.png").toString(), "hi").assertOneLineError("missing.png");
     }
 
     @Test
@@ -134,26 +112,26 @@ class AskAndLogitsCommandTest {
         Path bad = dir.resolve("bad.png");
         byte[] png = Files.readAllBytes(model.resolve("shapes_45x61.png"));
         Files.write(bad, java.util.Arrays.copyOf(png, 60));
-        assertOneLineError(glimpse("logits", "--model", model.toString(), "--image", bad.toString(), "--prompt",
-                "USER: <image>\nhi ASSISTANT:", "--json"), "bad.png");
+        CliRun.glimpse("logits", "--model", model.toString(), "--image", bad.toString(), "--prompt",
+                "USER: <image>\nhi ASSISTANT:", "--json").assertOneLineError("bad.png");
     }
 
     @Test
     void aCheckpointThatIsNotLlavaIsOneLine() {
         Path decoderOnly = model.resolveSibling("decoder-llama");
-        assertOneLineError(glimpse("ask", "--model", decoderOnly.toString(), "--device", "cpu", "--image",
-                model.resolve("shapes_45x61.png").toString(), "hi"), "model_type");
+        CliRun.glimpse("ask", "--model", decoderOnly.toString(), "--device", "cpu", "--image",
+                model.resolve("shapes_45x61.png").toString(), "hi").assertOneLineError("model_type");
     }
 
     @Test
     void aFolderThatIsNoCheckpointIsOneLine() {
-        assertOneLineError(glimpse("logits", "--model", dir.toString(), "--image", model.resolve("shapes_45x61.png").toString(),
-                "--prompt", "<image>"), "config.json");
+        CliRun.glimpse("logits", "--model", dir.toString(), "--image", model.resolve("shapes_45x61.png").toString(),
+                "--prompt", "<image>").assertOneLineError("config.json");
     }
 
     @Test
     void imageAndVideoTogetherIsAUsageError() {
-        Run run = glimpse("ask", "--model", model.toString(), "--image", "a.png", "--video", "b.mp4", "hi");
+        CliRun run = CliRun.glimpse("ask", "--model", model.toString(), "--image", "a.png", "--video", "b.mp4", "hi");
         assertEquals(2, run.exit(), run.stderr());
     }
 }

@@ -39,29 +39,12 @@ class FramesCommandTest {
         assertEquals(0, p.exitValue(), log);
     }
 
-    private record Run(int exit, String stdout, String stderr) {
-    }
 
-    private static Run glimpse(String... args) {
-        PrintStream oldOut = System.out;
-        PrintStream oldErr = System.err;
-        ByteArrayOutputStream out = new ByteArrayOutputStream();
-        ByteArrayOutputStream err = new ByteArrayOutputStream();
-        try {
-            System.setOut(new PrintStream(out, true, StandardCharsets.UTF_8));
-            System.setErr(new PrintStream(err, true, StandardCharsets.UTF_8));
-            int exit = Main.run(args);
-            return new Run(exit, out.toString(StandardCharsets.UTF_8), err.toString(StandardCharsets.UTF_8));
-        } finally {
-            System.setOut(oldOut);
-            System.setErr(oldErr);
-        }
-    }
 
     @Test
     void writesPngsAndFramesJson() throws Exception {
         Path out = dir.resolve("out");
-        Run run = glimpse("frames", "--video", video.toString(), "--frames", "4", "--out", out.toString());
+        CliRun run = CliRun.glimpse("frames", "--video", video.toString(), "--frames", "4", "--out", out.toString());
         assertEquals(0, run.exit(), run.stderr());
         JsonNode json = new ObjectMapper().readTree(out.resolve("frames.json").toFile());
         assertEquals("uniform(4)", json.get("sampler").asText());
@@ -83,7 +66,7 @@ class FramesCommandTest {
     @Test
     void samplerAndMaxSideAreApplied() throws Exception {
         Path out = dir.resolve("fps");
-        Run run = glimpse("frames", "--video", video.toString(), "--frames", "100", "--sampler", "fps:2",
+        CliRun run = CliRun.glimpse("frames", "--video", video.toString(), "--frames", "100", "--sampler", "fps:2",
                 "--max-side", "32", "--out", out.toString());
         assertEquals(0, run.exit(), run.stderr());
         JsonNode json = new ObjectMapper().readTree(out.resolve("frames.json").toFile());
@@ -94,7 +77,7 @@ class FramesCommandTest {
 
     @Test
     void missingVideoIsOneLineAndExitOne() {
-        Run run = glimpse("frames", "--video", dir.resolve("nope.mp4").toString(), "--out", dir.resolve("x").toString());
+        CliRun run = CliRun.glimpse("frames", "--video", dir.resolve("nope.mp4").toString(), "--out", dir.resolve("x").toString());
         assertEquals(1, run.exit());
         assertEquals("glimpse: " + dir.resolve("nope.mp4") + ": no such file", run.stderr().strip());
     }
@@ -104,7 +87,7 @@ class FramesCommandTest {
         byte[] junk = new byte[50_000];
         new Random(1).nextBytes(junk);
         Path garbage = Files.write(dir.resolve("junk.mp4"), junk);
-        Run run = glimpse("frames", "--video", garbage.toString(), "--out", dir.resolve("y").toString());
+        CliRun run = CliRun.glimpse("frames", "--video", garbage.toString(), "--out", dir.resolve("y").toString());
         assertEquals(1, run.exit());
         assertEquals(1, run.stderr().strip().lines().count(), run.stderr());
         assertTrue(run.stderr().startsWith("glimpse: " + garbage + ": not a readable video"), run.stderr());
@@ -112,7 +95,7 @@ class FramesCommandTest {
 
     @Test
     void limitErrorNamesTheFlag() {
-        Run run = glimpse("frames", "--video", video.toString(), "--frames", "16", "--max-frames", "8",
+        CliRun run = CliRun.glimpse("frames", "--video", video.toString(), "--frames", "16", "--max-frames", "8",
                 "--out", dir.resolve("z").toString());
         assertEquals(1, run.exit());
         assertEquals("glimpse: " + video + ": number of requested frames 16 exceeds the limit of 8 (raise it with --max-frames)",
@@ -121,7 +104,7 @@ class FramesCommandTest {
 
     @Test
     void unknownSamplerIsOneLine() {
-        Run run = glimpse("frames", "--video", video.toString(), "--sampler", "random", "--out", dir.resolve("w").toString());
+        CliRun run = CliRun.glimpse("frames", "--video", video.toString(), "--sampler", "random", "--out", dir.resolve("w").toString());
         assertEquals(1, run.exit());
         assertTrue(run.stderr().strip().startsWith("glimpse: unknown sampler 'random'"), run.stderr());
     }

@@ -41,34 +41,12 @@ class PruneAndExplainCommandTest {
         image = model.resolve("shapes_45x61.png");
     }
 
-    private record Run(int exit, String stdout, String stderr) {
-    }
 
-    private static Run glimpse(String... args) {
-        PrintStream oldOut = System.out;
-        PrintStream oldErr = System.err;
-        ByteArrayOutputStream out = new ByteArrayOutputStream();
-        ByteArrayOutputStream err = new ByteArrayOutputStream();
-        try {
-            System.setOut(new PrintStream(out, true, StandardCharsets.UTF_8));
-            System.setErr(new PrintStream(err, true, StandardCharsets.UTF_8));
-            int exit = Main.run(args);
-            return new Run(exit, out.toString(StandardCharsets.UTF_8), err.toString(StandardCharsets.UTF_8));
-        } finally {
-            System.setOut(oldOut);
-            System.setErr(oldErr);
-        }
-    }
 
-    private static void assertOneLineError(Run run, String fragment) {
-        assertEquals(1, run.exit(), run.stderr());
-        assertEquals(1, run.stderr().strip().lines().count(), run.stderr());
-        assertTrue(run.stderr().startsWith("glimpse: ") && run.stderr().contains(fragment), run.stderr());
-    }
 
     @Test
     void askWithVtcClsAtAQuarterReportsTokensKeptFlopsRatioAndTrace() throws IOException {
-        Run run = glimpse("ask", "--model", model.toString(), "--image", image.toString(), "--device", "cpu",
+        CliRun run = CliRun.glimpse("ask", "--model", model.toString(), "--image", image.toString(), "--device", "cpu",
                 "--max-new-tokens", "2", "--prune", "vtc-cls", "--budget", "25%", "--json", "--trace", "What is in the picture?");
         assertEquals(0, run.exit(), run.stderr());
         JsonNode json = new ObjectMapper().readTree(run.stdout());
@@ -92,7 +70,7 @@ class PruneAndExplainCommandTest {
 
     @Test
     void askWithoutTraceLeavesItOut() throws IOException {
-        Run run = glimpse("ask", "--model", model.toString(), "--image", image.toString(), "--device", "cpu",
+        CliRun run = CliRun.glimpse("ask", "--model", model.toString(), "--image", image.toString(), "--device", "cpu",
                 "--max-new-tokens", "1", "--prune", "uniform", "--budget", "8", "--json", "hi");
         assertEquals(0, run.exit(), run.stderr());
         JsonNode json = new ObjectMapper().readTree(run.stdout());
@@ -102,26 +80,26 @@ class PruneAndExplainCommandTest {
 
     @Test
     void anUnknownStrategyListsTheValidNames() {
-        assertOneLineError(glimpse("ask", "--model", model.toString(), "--image", image.toString(), "--prune", "vtc",
-                "--budget", "8", "hi"), "none, random, uniform, pool, vtc-cls, fastv, spatten, atp, as-vit");
+        CliRun.glimpse("ask", "--model", model.toString(), "--image", image.toString(), "--prune", "vtc",
+                "--budget", "8", "hi").assertOneLineError("none, random, uniform, pool, vtc-cls, fastv, spatten, atp, as-vit");
     }
 
     @Test
     void aBadBudgetSaysTheAcceptedForms() {
-        assertOneLineError(glimpse("ask", "--model", model.toString(), "--image", image.toString(), "--prune", "vtc-cls",
-                "--budget", "lots", "hi"), "e.g. 25%");
+        CliRun.glimpse("ask", "--model", model.toString(), "--image", image.toString(), "--prune", "vtc-cls",
+                "--budget", "lots", "hi").assertOneLineError("e.g. 25%");
     }
 
     @Test
     void asVitWithoutThresholdsIsOneLine() {
-        assertOneLineError(glimpse("ask", "--model", model.toString(), "--image", image.toString(), "--prune", "as-vit",
-                "hi"), "--as-vit-thresholds FILE");
+        CliRun.glimpse("ask", "--model", model.toString(), "--image", image.toString(), "--prune", "as-vit",
+                "hi").assertOneLineError("--as-vit-thresholds FILE");
     }
 
     @Test
     void explainWritesTheTraceAndOneUpscaledOverlayPerFrameAndStage() throws IOException {
         Path out = dir.resolve("explain");
-        Run run = glimpse("explain", "--model", model.toString(), "--image", image.toString(), "--device", "cpu",
+        CliRun run = CliRun.glimpse("explain", "--model", model.toString(), "--image", image.toString(), "--device", "cpu",
                 "--prune", "vtc-cls", "--budget", "25%", "--out", out.toString());
         assertEquals(0, run.exit(), run.stderr());
         PruningTrace trace = PruningTrace.fromJson(Files.readString(out.resolve("trace.json")));

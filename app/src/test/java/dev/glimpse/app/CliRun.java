@@ -1,0 +1,42 @@
+package dev.glimpse.app;
+
+import java.io.ByteArrayOutputStream;
+import java.io.PrintStream;
+import java.nio.charset.StandardCharsets;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+/**
+ * One in-process run of the CLI with stdout and stderr captured, for command tests.
+ *
+ * @param exit   the exit code {@link Main#run} returned
+ * @param stdout what the command printed to stdout
+ * @param stderr what the command printed to stderr
+ */
+record CliRun(int exit, String stdout, String stderr) {
+
+    /** Runs {@code glimpse args...} in this JVM. */
+    static CliRun glimpse(String... args) {
+        PrintStream oldOut = System.out;
+        PrintStream oldErr = System.err;
+        ByteArrayOutputStream out = new ByteArrayOutputStream();
+        ByteArrayOutputStream err = new ByteArrayOutputStream();
+        try {
+            System.setOut(new PrintStream(out, true, StandardCharsets.UTF_8));
+            System.setErr(new PrintStream(err, true, StandardCharsets.UTF_8));
+            int exit = Main.run(args);
+            return new CliRun(exit, out.toString(StandardCharsets.UTF_8), err.toString(StandardCharsets.UTF_8));
+        } finally {
+            System.setOut(oldOut);
+            System.setErr(oldErr);
+        }
+    }
+
+    /** The run failed with exit 1 and exactly one {@code glimpse: } line on stderr containing {@code fragment}. */
+    void assertOneLineError(String fragment) {
+        assertEquals(1, exit, stderr);
+        assertEquals(1, stderr.strip().lines().count(), stderr);
+        assertTrue(stderr.startsWith("glimpse: ") && stderr.contains(fragment), stderr);
+    }
+}
