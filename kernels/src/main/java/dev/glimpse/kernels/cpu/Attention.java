@@ -19,16 +19,24 @@ import static dev.glimpse.kernels.cpu.Rows.SPECIES;
  * Scaled dot-product attention with grouped kv heads, as HF's {@code eager_attention_forward}
  * ({@code softmax(q k^T * scaling + mask) v}, kv heads repeated with {@code repeat_kv}).
  *
- * <p>Work is split over (query head, block of {@value #QUERY_BLOCK} queries); each query row takes
- * the exact two-pass softmax over only its visible keys, so memory is one score row per task and
- * never T x S x H. Keys and values are read in place when their last dim is packed F32 (e.g. a KV
- * cache slice), otherwise from one packed copy. A row with no keys (S = 0) outputs zeros.
- * Capturing probabilities reads the same normalised probabilities the output is built from, so it
- * cannot change the output.
+ * <p>The rows of one kv head are its (query, query head) pairs, query-major, so the query heads
+ * that share a kv head sit side by side. Work is split over (kv head, block of
+ * {@value #ROW_BLOCK} rows) and each block runs in batches of {@value #BATCH} rows that share every
+ * key and value load: four dot products per key (one lane reduction each), the exact two-pass
+ * softmax per row with a vectorised exp, then probabilities times values with the four rows'
+ * outputs accumulated in registers over the keys. A batch reads keys up to the largest visible
+ * count of its rows; keys a row must not see get probability zero, as masked keys do in HF.
+ * Memory is four score rows per thread, never T x S x H. Keys and values are read in place when
+ * their last dim is packed F32 (e.g. a KV cache slice), otherwise from one packed copy. A row with
+ * no keys (S = 0) outputs zeros. Capturing probabilities reads the same normalised probabilities
+ * the output is built from, so it cannot change the output.
  */
 final class Attention {
 
-    private static final int QUERY_BLOCK = 16;
+    /** Rows (query, query head) of one kv head per parallel task. */
+    private static final int ROW_BLOCK = 16;
+    /** Rows that share each key and value load. */
+    private static final int BATCH = 4;
     private static final int GRAIN_FLOPS = 1 << 16;
     private static final ValueLayout.OfFloat F32 = ValueLayout.JAVA_FLOAT_UNALIGNED;
 
@@ -42,14 +50,16 @@ final class Attention {
         Tensor kp = packed(k);
         Tensor vp = packed(v);
         try {
-            int blocks = (shape.t + QUERY_BLOCK - 1) / QUERY_BLOCK;
-            long flopsPerTask = 4L * Math.max(1, Math.min(QUERY_BLOCK, shape.t)) * Math.max(1, shape.s) * Math.max(1, shape.d);
+            int rowsPerKvHead = shape.t * (shape.hq / shape.hkv);
+            int blocks = (rowsPerKvHead + ROW_BLOCK - 1) / ROW_BLOCK;
+            long flopsPerTask = 4L * Math.max(1, Math.min(ROW_BLOCK, rowsPerKvHead)) * Math.max(1, shape.s)
+                    * Math.max(1, shape.d);
             int grain = (int) Math.max(1, GRAIN_FLOPS / flopsPerTask);
             int queryStart = mask instanceof AttentionMask.Causal c ? c.queryStart() : -1;
-            CpuParallel.forRange(shape.hq * blocks, grain, (from, to) -> {
+            CpuParallel.forRange(shape.hkv * blocks, grain, (from, to) -> {
                 Worker w = new Worker(q, kp, vp, out, shape, scale, queryStart, cap);
                 for (int task = from; task < to; task++) {
-                    w.run(task / blocks, (task % blocks) * QUERY_BLOCK);
+                    w.run(task / blocks, (task % blocks) * ROW_BLOCK);
                 }
             });
             cap.finish();
@@ -108,7 +118,7 @@ final class Attention {
         return copy;
     }
 
-    /** One thread's scratch and the per-row kernel. */
+    /** One thread's scratch and the per-batch kernels. */
     private static final class Worker {
         private final Tensor q;
         private final Tensor k;
@@ -118,10 +128,15 @@ final class Attention {
         private final float scale;
         private final int queryStart;
         private final Capture capture;
+        private final int group;
+        /** The batch's query rows, D apart. */
         private final float[] query;
-        private final float[] acc;
+        /** The batch's scores, then probabilities, S apart. */
         private final float[] probs;
         private final float[] columnSums;
+        private final int[] queryOf = new int[BATCH];
+        private final int[] headOf = new int[BATCH];
+        private final int[] visible = new int[BATCH];
 
         Worker(Tensor q, Tensor k, Tensor v, Tensor out, Shape shape, float scale, int queryStart, Capture capture) {
             this.q = q;
@@ -132,90 +147,209 @@ final class Attention {
             this.scale = scale;
             this.queryStart = queryStart;
             this.capture = capture;
-            this.query = new float[shape.d];
-            this.acc = new float[shape.d];
-            this.probs = new float[shape.s];
-            this.columnSums = capture.columnSums == null ? null : new float[shape.s];
+            this.group = shape.hq / shape.hkv;
+            this.query = new float[BATCH * shape.d];
+            this.probs = new float[BATCH * shape.s];
+            this.columnSums = capture.columnSums == null ? null : new float[group * shape.s];
         }
 
-        void run(int head, int firstQuery) {
-            int kvHead = head / (shape.hq / shape.hkv);
-            int last = Math.min(shape.t, firstQuery + QUERY_BLOCK);
+        /** Rows firstRow.. of kv head kvHead, up to {@link #ROW_BLOCK} of them. */
+        void run(int kvHead, int firstRow) {
+            int last = Math.min(shape.t * group, firstRow + ROW_BLOCK);
             if (columnSums != null) {
                 Arrays.fill(columnSums, 0f);
             }
-            for (int t = firstQuery; t < last; t++) {
-                int visible = queryStart < 0 ? shape.s : Math.min(shape.s, queryStart + t + 1);
-                row(head, kvHead, t, visible);
-                capture.rows(head, t, probs, visible);
-                if (columnSums != null) {
-                    addInto(columnSums, probs, visible);
+            for (int r0 = firstRow; r0 < last; r0 += BATCH) {
+                int n = Math.min(BATCH, last - r0);
+                int maxVisible = 0;
+                int minVisible = shape.s;
+                for (int b = 0; b < BATCH; b++) {
+                    int r = r0 + Math.min(b, n - 1);
+                    int t = r / group;
+                    queryOf[b] = t;
+                    headOf[b] = kvHead * group + r % group;
+                    visible[b] = queryStart < 0 ? shape.s : Math.min(shape.s, queryStart + t + 1);
+                    maxVisible = Math.max(maxVisible, visible[b]);
+                    minVisible = Math.min(minVisible, visible[b]);
+                    Rows.read(q, q.offset() + t * q.stride(0) + headOf[b] * q.stride(1), q.stride(2), shape.d,
+                            query, b * shape.d);
                 }
+                scores(kvHead, minVisible);
+                for (int b = 0; b < n; b++) {
+                    softmax(b * shape.s, visible[b], maxVisible);
+                    capture.rows(headOf[b], queryOf[b], probs, b * shape.s, visible[b]);
+                    if (columnSums != null) {
+                        addInto(columnSums, (headOf[b] - kvHead * group) * shape.s, probs, b * shape.s, visible[b]);
+                    }
+                }
+                for (int b = n; b < BATCH; b++) {
+                    Arrays.fill(probs, b * shape.s, b * shape.s + maxVisible, 0f);
+                }
+                output(kvHead, n, maxVisible);
             }
             if (columnSums != null) {
-                capture.addColumnSums(head, columnSums);
+                capture.addColumnSums(kvHead * group, group, columnSums);
             }
         }
 
-        private void row(int head, int kvHead, int t, int visible) {
+        /** Scaled scores of the batch's rows against every key each may see. */
+        private void scores(int kvHead, int minVisible) {
             int d = shape.d;
-            Rows.read(q, q.offset() + t * q.stride(0) + head * q.stride(1), q.stride(2), d, query, 0);
+            int s = shape.s;
             MemorySegment ks = k.segment();
-            long kBase = k.offset() + kvHead * k.stride(1);
-            for (int j = 0; j < visible; j++) {
-                probs[j] = dot(query, ks, (kBase + j * k.stride(0)) * 4, d) * scale;
+            long kBase = (k.offset() + kvHead * k.stride(1)) * 4;
+            long kStride = k.stride(0) * 4;
+            int bound = SPECIES.loopBound(d);
+            for (int j = 0; j < minVisible; j++) {
+                long ko = kBase + j * kStride;
+                FloatVector s0 = FloatVector.zero(SPECIES);
+                FloatVector s1 = FloatVector.zero(SPECIES);
+                FloatVector s2 = FloatVector.zero(SPECIES);
+                FloatVector s3 = FloatVector.zero(SPECIES);
+                for (int c = 0; c < bound; c += SPECIES.length()) {
+                    FloatVector kv = FloatVector.fromMemorySegment(SPECIES, ks, ko + 4L * c, ORDER);
+                    s0 = FloatVector.fromArray(SPECIES, query, c).fma(kv, s0);
+                    s1 = FloatVector.fromArray(SPECIES, query, d + c).fma(kv, s1);
+                    s2 = FloatVector.fromArray(SPECIES, query, 2 * d + c).fma(kv, s2);
+                    s3 = FloatVector.fromArray(SPECIES, query, 3 * d + c).fma(kv, s3);
+                }
+                float t0 = s0.reduceLanes(VectorOperators.ADD);
+                float t1 = s1.reduceLanes(VectorOperators.ADD);
+                float t2 = s2.reduceLanes(VectorOperators.ADD);
+                float t3 = s3.reduceLanes(VectorOperators.ADD);
+                for (int c = bound; c < d; c++) {
+                    float kc = ks.get(F32, ko + 4L * c);
+                    t0 += query[c] * kc;
+                    t1 += query[d + c] * kc;
+                    t2 += query[2 * d + c] * kc;
+                    t3 += query[3 * d + c] * kc;
+                }
+                probs[j] = t0 * scale;
+                probs[s + j] = t1 * scale;
+                probs[2 * s + j] = t2 * scale;
+                probs[3 * s + j] = t3 * scale;
             }
-            float max = Normalization.max(probs, visible);
-            float sum = 0f;
-            for (int j = 0; j < visible; j++) {
-                float e = (float) Math.exp(probs[j] - max);
-                probs[j] = e;
+            for (int b = 0; b < BATCH; b++) {
+                for (int j = minVisible; j < visible[b]; j++) {
+                    probs[b * s + j] = dot(query, b * d, ks, kBase + j * kStride, d) * scale;
+                }
+            }
+        }
+
+        /**
+         * Turns the scores at probs[from, from + n) into probabilities, exactly normalised, and
+         * zeroes probs[from + n, from + upTo).
+         */
+        private void softmax(int from, int n, int upTo) {
+            int bound = from + SPECIES.loopBound(n);
+            int end = from + n;
+            float max = Float.NEGATIVE_INFINITY;
+            int i = from;
+            if (bound > from) {
+                FloatVector m = FloatVector.fromArray(SPECIES, probs, i);
+                for (i += SPECIES.length(); i < bound; i += SPECIES.length()) {
+                    m = m.max(FloatVector.fromArray(SPECIES, probs, i));
+                }
+                max = m.reduceLanes(VectorOperators.MAX);
+            }
+            for (; i < end; i++) {
+                max = Math.max(max, probs[i]);
+            }
+            FloatVector sums = FloatVector.zero(SPECIES);
+            for (i = from; i < bound; i += SPECIES.length()) {
+                FloatVector e = FloatVector.fromArray(SPECIES, probs, i).sub(max).lanewise(VectorOperators.EXP);
+                e.intoArray(probs, i);
+                sums = sums.add(e);
+            }
+            float sum = sums.reduceLanes(VectorOperators.ADD);
+            for (; i < end; i++) {
+                float e = (float) Math.exp(probs[i] - max);
+                probs[i] = e;
                 sum += e;
             }
-            Arrays.fill(acc, 0f);
-            MemorySegment vs = v.segment();
-            long vBase = v.offset() + kvHead * v.stride(1);
-            for (int j = 0; j < visible; j++) {
-                probs[j] /= sum;
-                axpy(probs[j], vs, (vBase + j * v.stride(0)) * 4, acc, d);
+            for (i = from; i < bound; i += SPECIES.length()) {
+                FloatVector.fromArray(SPECIES, probs, i).div(sum).intoArray(probs, i);
             }
-            MemorySegment.copy(acc, 0, out.segment(), F32, out.byteOffset() + ((long) t * shape.hq + head) * d * 4, d);
+            for (; i < end; i++) {
+                probs[i] /= sum;
+            }
+            Arrays.fill(probs, end, from + upTo, 0f);
+        }
+
+        /** out rows of the batch's first n rows: probabilities times values over keys [0, keys). */
+        private void output(int kvHead, int n, int keys) {
+            int d = shape.d;
+            int s = shape.s;
+            MemorySegment vs = v.segment();
+            long vBase = (v.offset() + kvHead * v.stride(1)) * 4;
+            long vStride = v.stride(0) * 4;
+            MemorySegment os = out.segment();
+            int bound = SPECIES.loopBound(d);
+            for (int c = 0; c < bound; c += SPECIES.length()) {
+                FloatVector a0 = FloatVector.zero(SPECIES);
+                FloatVector a1 = FloatVector.zero(SPECIES);
+                FloatVector a2 = FloatVector.zero(SPECIES);
+                FloatVector a3 = FloatVector.zero(SPECIES);
+                long vo = vBase + 4L * c;
+                for (int j = 0; j < keys; j++, vo += vStride) {
+                    FloatVector vv = FloatVector.fromMemorySegment(SPECIES, vs, vo, ORDER);
+                    a0 = vv.fma(FloatVector.broadcast(SPECIES, probs[j]), a0);
+                    a1 = vv.fma(FloatVector.broadcast(SPECIES, probs[s + j]), a1);
+                    a2 = vv.fma(FloatVector.broadcast(SPECIES, probs[2 * s + j]), a2);
+                    a3 = vv.fma(FloatVector.broadcast(SPECIES, probs[3 * s + j]), a3);
+                }
+                a0.intoMemorySegment(os, outOffset(0) + 4L * c, ORDER);
+                if (n > 1) {
+                    a1.intoMemorySegment(os, outOffset(1) + 4L * c, ORDER);
+                }
+                if (n > 2) {
+                    a2.intoMemorySegment(os, outOffset(2) + 4L * c, ORDER);
+                }
+                if (n > 3) {
+                    a3.intoMemorySegment(os, outOffset(3) + 4L * c, ORDER);
+                }
+            }
+            for (int c = bound; c < d; c++) {
+                for (int b = 0; b < n; b++) {
+                    float acc = 0f;
+                    long vo = vBase + 4L * c;
+                    for (int j = 0; j < keys; j++, vo += vStride) {
+                        acc += probs[b * s + j] * vs.get(F32, vo);
+                    }
+                    os.set(F32, outOffset(b) + 4L * c, acc);
+                }
+            }
+        }
+
+        /** Byte offset of batch row b's output. */
+        private long outOffset(int b) {
+            return out.byteOffset() + ((long) queryOf[b] * shape.hq + headOf[b]) * shape.d * 4;
         }
     }
 
-    private static float dot(float[] x, MemorySegment seg, long byteOffset, int n) {
+    private static float dot(float[] x, int xOffset, MemorySegment seg, long byteOffset, int n) {
         FloatVector sum = FloatVector.zero(SPECIES);
         int i = 0;
         for (int bound = SPECIES.loopBound(n); i < bound; i += SPECIES.length()) {
-            sum = FloatVector.fromArray(SPECIES, x, i)
+            sum = FloatVector.fromArray(SPECIES, x, xOffset + i)
                     .fma(FloatVector.fromMemorySegment(SPECIES, seg, byteOffset + i * 4L, ORDER), sum);
         }
         float s = sum.reduceLanes(VectorOperators.ADD);
         for (; i < n; i++) {
-            s += x[i] * seg.get(F32, byteOffset + i * 4L);
+            s += x[xOffset + i] * seg.get(F32, byteOffset + i * 4L);
         }
         return s;
     }
 
-    /** acc += a * seg[0, n). */
-    private static void axpy(float a, MemorySegment seg, long byteOffset, float[] acc, int n) {
+    /** acc[accOffset..] += x[xOffset..], n values. */
+    private static void addInto(float[] acc, int accOffset, float[] x, int xOffset, int n) {
         int i = 0;
         for (int bound = SPECIES.loopBound(n); i < bound; i += SPECIES.length()) {
-            FloatVector.fromMemorySegment(SPECIES, seg, byteOffset + i * 4L, ORDER)
-                    .fma(FloatVector.broadcast(SPECIES, a), FloatVector.fromArray(SPECIES, acc, i)).intoArray(acc, i);
+            FloatVector.fromArray(SPECIES, acc, accOffset + i).add(FloatVector.fromArray(SPECIES, x, xOffset + i))
+                    .intoArray(acc, accOffset + i);
         }
         for (; i < n; i++) {
-            acc[i] += a * seg.get(F32, byteOffset + i * 4L);
-        }
-    }
-
-    private static void addInto(float[] acc, float[] x, int n) {
-        int i = 0;
-        for (int bound = SPECIES.loopBound(n); i < bound; i += SPECIES.length()) {
-            FloatVector.fromArray(SPECIES, acc, i).add(FloatVector.fromArray(SPECIES, x, i)).intoArray(acc, i);
-        }
-        for (; i < n; i++) {
-            acc[i] += x[i];
+            acc[accOffset + i] += x[xOffset + i];
         }
     }
 
@@ -263,23 +397,24 @@ final class Attention {
             return new Capture(c.rowProbs(), c.columnSums(), slots, shape);
         }
 
-        /** Stores row t's probabilities (zero for masked keys) if it was asked for. */
-        void rows(int head, int t, float[] probs, int visible) {
+        /** Stores row t's probabilities (zero for masked keys), from probs[from..], if it was asked for. */
+        void rows(int head, int t, float[] probs, int from, int visible) {
             if (slotsOfRow == null || slotsOfRow[t] == null) {
                 return;
             }
             int captured = rowProbs.dim(1);
             for (int slot : slotsOfRow[t]) {
                 long base = rowProbs.byteOffset() + ((long) head * captured + slot) * shape.s * 4;
-                MemorySegment.copy(probs, 0, rowProbs.segment(), F32, base, visible);
+                MemorySegment.copy(probs, from, rowProbs.segment(), F32, base, visible);
                 rowProbs.segment().asSlice(base + visible * 4L, (long) (shape.s - visible) * 4).fill((byte) 0);
             }
         }
 
-        void addColumnSums(int head, float[] partial) {
+        /** Adds partial column sums of heads firstHead.. (one row of S per head) to the totals. */
+        void addColumnSums(int firstHead, int heads, float[] partial) {
             synchronized (sums) {
-                for (int j = 0; j < shape.s; j++) {
-                    sums[head * shape.s + j] += partial[j];
+                for (int i = 0; i < heads * shape.s; i++) {
+                    sums[firstHead * shape.s + i] += partial[i];
                 }
             }
         }

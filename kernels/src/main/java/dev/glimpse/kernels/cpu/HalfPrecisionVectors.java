@@ -59,6 +59,20 @@ final class HalfPrecisionVectors {
     }
 
     /**
+     * The f16 values in the high 16 bits of each lane of {@code pairs}, widened to floats (the low
+     * bits are ignored): the same reconstruction as {@link #loadF16}, with the fields 16 bits up.
+     */
+    static FloatVector f16High(IntVector pairs) {
+        IntVector magnitude = pairs.and(0x7FFF0000);
+        IntVector infNan = magnitude.add(0x04000000).lanewise(VectorOperators.ASHR, 31).and(0x7F800000);
+        return magnitude.lanewise(VectorOperators.LSHR, 3).reinterpretAsFloats()
+                .mul(0x1p112f).reinterpretAsInts()
+                .or(pairs.and(0x80000000))
+                .or(infNan)
+                .reinterpretAsFloats();
+    }
+
+    /**
      * Converts {@code count} elements of {@code dtype} (F32, BF16 or F16) at {@code srcOffset}
      * into floats at {@code dstOffset} of {@code dst}.
      */

@@ -2,6 +2,7 @@ package dev.glimpse.kernels.cpu;
 
 import dev.glimpse.kernels.DType;
 import jdk.incubator.vector.FloatVector;
+import jdk.incubator.vector.IntVector;
 import jdk.incubator.vector.VectorOperators;
 import jdk.incubator.vector.VectorSpecies;
 
@@ -15,9 +16,12 @@ import java.nio.ByteOrder;
  *
  * <p>Two shapes of work:
  * <ul>
- *   <li>Decode (m &lt;= {@link #STREAMING_MAX_ROWS}): the weights are streamed once, four rows at a
- *       time, widened to F32 in registers; each group of four rows is dotted with every x row
- *       while it is hot in L1. Parallel over weight rows. Memory-bound by design.</li>
+ *   <li>Decode (m &lt;= {@link #STREAMING_MAX_ROWS}): the weights are streamed once, one row at a
+ *       time in order (one sequential stream per thread), widened to F32 in registers and dotted
+ *       with every x row while the row is in L1. BF16/F16 rows are read as int pairs against x
+ *       split once per call into even and odd elements, so a pair widens with one shift or one
+ *       mask (BF16). Parallel over weight rows, about {@link #STREAM_GRAIN_BYTES} per chunk.
+ *       Memory-bound by design.</li>
  *   <li>Prefill (larger m): weights are taken in panels of a few dozen rows (sized to stay in
  *       L2), converted to F32 once per panel into thread scratch (F32 weights are read in place),
  *       and swept by a 4x4 register tile: 4 x rows by 4 weight rows, 16 vector accumulators,
@@ -25,8 +29,9 @@ import java.nio.ByteOrder;
  * </ul>
  * Tiles reduce their accumulators horizontally once per tile, inside the tile method (vectors
  * passed to a non-inlined helper are boxed by C2: that cost 15x); k tails run scalar.
- * F16 decode is compute-bound on its bit-level widening (about a third of BF16's GB/s); measured
- * numbers are in {@link Gemm}.
+ * F16 widening is integer arithmetic (no half-float conversion in the JDK 25 Vector API), about
+ * nine vector ops per 16 values, so F16 decode is compute-bound where BF16 is memory-bound;
+ * measured numbers are in {@link Gemm}.
  */
 final class VectorGemm {
 
@@ -34,6 +39,16 @@ final class VectorGemm {
     static final int STREAMING_MAX_ROWS = 4;
 
     private static final VectorSpecies<Float> F = HalfPrecisionVectors.F;
+    private static final VectorSpecies<Integer> I = HalfPrecisionVectors.I;
+    /** Elements of one paired block: one int vector of BF16/F16 pairs, two float vectors of x. */
+    private static final int PAIR_BLOCK = 2 * HalfPrecisionVectors.I.length();
+    private static final int HIGH_HALF = 0xFFFF0000;
+    /**
+     * Weight bytes per parallel chunk of the decode path, at least. Smaller matrices run on the
+     * calling thread: a pool dispatch costs 20-40 us on the 2-core reference machine, longer than
+     * streaming 256 KiB on one core.
+     */
+    private static final long STREAM_GRAIN_BYTES = 256 * 1024;
     private static final ValueLayout.OfFloat FLOAT = ValueLayout.JAVA_FLOAT_UNALIGNED;
     private static final ValueLayout.OfShort SHORT = ValueLayout.JAVA_SHORT_UNALIGNED;
     private static final ByteOrder LE = ByteOrder.LITTLE_ENDIAN;
@@ -60,119 +75,94 @@ final class VectorGemm {
 
     // ---------------------------------------------------------------- decode: stream the weights
 
+    /**
+     * One weight row at a time, each dotted with every x row while it is in L1. A single
+     * sequential stream per thread: reading four rows side by side (four interleaved streams a row
+     * length apart) measured 30-45% slower at k = 896 with cold weights, as the hardware prefetcher
+     * follows one stream better than four short ones.
+     */
     private static void streaming(MatrixOperand x, MatrixOperand w, float alpha, float[] bias, MatrixOperand out) {
         int n = w.rows();
         int k = w.cols();
-        int groups = (n + 3) / 4;
-        int grain = Math.max(1, (1 << 15) / Math.max(1, k));
-        CpuParallel.forRange(groups, grain, (g0, g1) -> {
-            for (int g = g0; g < g1; g++) {
-                int j = 4 * g;
-                for (int i = 0; i < x.rows(); i++) {
-                    if (j + 4 <= n) {
-                        switch (w.dtype()) {
-                            case BF16 -> dot1x4Bf16(x, i, w, j, alpha, bias, out);
-                            case F16 -> dot1x4F16(x, i, w, j, alpha, bias, out);
-                            default -> tile1x4(x.segment(), x.rowOffset(i), w.segment(), w.rowOffset(j),
-                                    w.rowStrideBytes(), k, out.segment(), out.rowOffset(i), j, alpha, bias);
-                        }
-                    } else {
-                        for (int jj = j; jj < n; jj++) {
-                            float s = dotAny(x, i, w, jj);
-                            out.segment().set(FLOAT, out.rowOffset(i) + 4L * jj, alpha * s + bias[jj]);
-                        }
+        int m = x.rows();
+        DType dtype = w.dtype();
+        int blocks = dtype == DType.F32 ? 0 : k / PAIR_BLOCK;
+        int head = dtype == DType.F32 ? k : blocks * PAIR_BLOCK;
+        MemorySegment xd = null;
+        if (dtype != DType.F32) {
+            xd = ThreadScratch.get(Math.max(4L, (long) m * head * Float.BYTES));
+            for (int i = 0; i < m; i++) {
+                splitEvenOdd(x.segment(), x.rowOffset(i), xd, (long) i * head * Float.BYTES, blocks);
+            }
+        }
+        MemorySegment paired = xd;
+        int grain = (int) Math.max(1, STREAM_GRAIN_BYTES / ((long) dtype.byteSize() * Math.max(1, k)));
+        CpuParallel.forRange(n, grain, (j0, j1) -> {
+            MemorySegment ws = w.segment();
+            MemorySegment os = out.segment();
+            for (int j = j0; j < j1; j++) {
+                long wo = w.rowOffset(j);
+                for (int i = 0; i < m; i++) {
+                    float s = switch (dtype) {
+                        case BF16 -> bf16Row(paired, (long) i * head * Float.BYTES, ws, wo, blocks);
+                        case F16 -> f16Row(paired, (long) i * head * Float.BYTES, ws, wo, blocks);
+                        default -> dotF32(x.segment(), x.rowOffset(i), ws, wo, k);
+                    };
+                    if (head < k) {
+                        s += tailAny(x, i, w, j, head);
                     }
+                    os.set(FLOAT, out.rowOffset(i) + 4L * j, alpha * s + bias[j]);
                 }
             }
         });
     }
 
-    private static void dot1x4Bf16(MatrixOperand x, int i, MatrixOperand w, int j, float alpha, float[] bias,
-                                   MatrixOperand out) {
-        MemorySegment xs = x.segment();
-        MemorySegment ws = w.segment();
-        int k = w.cols();
-        long xo = x.rowOffset(i);
-        long w0 = w.rowOffset(j);
-        long ws1 = w.rowStrideBytes();
-        long w1 = w0 + ws1;
-        long w2 = w1 + ws1;
-        long w3 = w2 + ws1;
-        FloatVector s0 = FloatVector.zero(F);
-        FloatVector s1 = FloatVector.zero(F);
-        FloatVector s2 = FloatVector.zero(F);
-        FloatVector s3 = FloatVector.zero(F);
-        int bound = F.loopBound(k);
-        for (int e = 0; e < bound; e += F.length()) {
-            FloatVector xv = FloatVector.fromMemorySegment(F, xs, xo + 4L * e, LE);
-            long h = 2L * e;
-            s0 = xv.fma(HalfPrecisionVectors.loadBf16(ws, w0 + h), s0);
-            s1 = xv.fma(HalfPrecisionVectors.loadBf16(ws, w1 + h), s1);
-            s2 = xv.fma(HalfPrecisionVectors.loadBf16(ws, w2 + h), s2);
-            s3 = xv.fma(HalfPrecisionVectors.loadBf16(ws, w3 + h), s3);
+    /** Writes {@code blocks} blocks of x: per block, its even elements, then its odd ones. */
+    private static void splitEvenOdd(MemorySegment src, long srcOffset, MemorySegment dst, long dstOffset,
+                                     int blocks) {
+        int half = PAIR_BLOCK / 2;
+        for (int b = 0; b < blocks; b++) {
+            long s = srcOffset + 4L * b * PAIR_BLOCK;
+            long d = dstOffset + 4L * b * PAIR_BLOCK;
+            for (int l = 0; l < half; l++) {
+                dst.set(FLOAT, d + 4L * l, src.get(FLOAT, s + 8L * l));
+                dst.set(FLOAT, d + 4L * (half + l), src.get(FLOAT, s + 8L * l + 4));
+            }
         }
-        store4(x, i, w, j, bound, s0.reduceLanes(VectorOperators.ADD), s1.reduceLanes(VectorOperators.ADD),
-                s2.reduceLanes(VectorOperators.ADD), s3.reduceLanes(VectorOperators.ADD), alpha, bias, out);
     }
 
-    private static void dot1x4F16(MatrixOperand x, int i, MatrixOperand w, int j, float alpha, float[] bias,
-                                  MatrixOperand out) {
-        MemorySegment xs = x.segment();
-        MemorySegment ws = w.segment();
-        int k = w.cols();
-        long xo = x.rowOffset(i);
-        long w0 = w.rowOffset(j);
-        long ws1 = w.rowStrideBytes();
-        long w1 = w0 + ws1;
-        long w2 = w1 + ws1;
-        long w3 = w2 + ws1;
-        FloatVector s0 = FloatVector.zero(F);
-        FloatVector s1 = FloatVector.zero(F);
-        FloatVector s2 = FloatVector.zero(F);
-        FloatVector s3 = FloatVector.zero(F);
-        int bound = F.loopBound(k);
-        for (int e = 0; e < bound; e += F.length()) {
-            FloatVector xv = FloatVector.fromMemorySegment(F, xs, xo + 4L * e, LE);
-            long h = 2L * e;
-            s0 = xv.fma(HalfPrecisionVectors.loadF16(ws, w0 + h), s0);
-            s1 = xv.fma(HalfPrecisionVectors.loadF16(ws, w1 + h), s1);
-            s2 = xv.fma(HalfPrecisionVectors.loadF16(ws, w2 + h), s2);
-            s3 = xv.fma(HalfPrecisionVectors.loadF16(ws, w3 + h), s3);
+    /** Sum over the paired head of one BF16 row at w0 times the split x row at xo. */
+    private static float bf16Row(MemorySegment xd, long xo, MemorySegment ws, long w0, int blocks) {
+        FloatVector e0 = FloatVector.zero(F);
+        FloatVector o0 = FloatVector.zero(F);
+        long wBytes = (long) blocks * I.vectorByteSize();
+        long step = I.vectorByteSize();
+        for (long b = 0, xb = xo; b < wBytes; b += step, xb += 2 * step) {
+            IntVector p0 = IntVector.fromMemorySegment(I, ws, w0 + b, LE);
+            e0 = FloatVector.fromMemorySegment(F, xd, xb, LE)
+                    .fma(p0.lanewise(VectorOperators.LSHL, 16).reinterpretAsFloats(), e0);
+            o0 = FloatVector.fromMemorySegment(F, xd, xb + step, LE).fma(p0.and(HIGH_HALF).reinterpretAsFloats(), o0);
         }
-        store4(x, i, w, j, bound, s0.reduceLanes(VectorOperators.ADD), s1.reduceLanes(VectorOperators.ADD),
-                s2.reduceLanes(VectorOperators.ADD), s3.reduceLanes(VectorOperators.ADD), alpha, bias, out);
+        return e0.add(o0).reduceLanes(VectorOperators.ADD);
     }
 
-    /** Takes four reduced sums, adds the scalar k tail from {@code from}, stores four outputs. */
-    private static void store4(MatrixOperand x, int i, MatrixOperand w, int j, int from,
-                               float s0, float s1, float s2, float s3, float alpha, float[] bias,
-                               MatrixOperand out) {
-        MemorySegment os = out.segment();
-        long oo = out.rowOffset(i) + 4L * j;
-        os.set(FLOAT, oo, alpha * (s0 + tailAny(x, i, w, j, from)) + bias[j]);
-        os.set(FLOAT, oo + 4, alpha * (s1 + tailAny(x, i, w, j + 1, from)) + bias[j + 1]);
-        os.set(FLOAT, oo + 8, alpha * (s2 + tailAny(x, i, w, j + 2, from)) + bias[j + 2]);
-        os.set(FLOAT, oo + 12, alpha * (s3 + tailAny(x, i, w, j + 3, from)) + bias[j + 3]);
-    }
-
-    /** x row i dotted with weight row j of any float dtype, vectorised where possible. */
-    private static float dotAny(MatrixOperand x, int i, MatrixOperand w, int j) {
-        MemorySegment xs = x.segment();
-        MemorySegment ws = w.segment();
-        long xo = x.rowOffset(i);
-        long wo = w.rowOffset(j);
-        int bound = F.loopBound(w.cols());
-        FloatVector s = FloatVector.zero(F);
-        for (int e = 0; e < bound; e += F.length()) {
-            FloatVector xv = FloatVector.fromMemorySegment(F, xs, xo + 4L * e, LE);
-            FloatVector wv = switch (w.dtype()) {
-                case BF16 -> HalfPrecisionVectors.loadBf16(ws, wo + 2L * e);
-                case F16 -> HalfPrecisionVectors.loadF16(ws, wo + 2L * e);
-                default -> FloatVector.fromMemorySegment(F, ws, wo + 4L * e, LE);
-            };
-            s = xv.fma(wv, s);
+    /**
+     * Sum over the paired head of one F16 row at w0 times the split x row at xo. Kernels over
+     * several rows would also exceed C2's inlining node budget here: a widening left out of line
+     * boxes its vectors (four rows measured 3x slower).
+     */
+    private static float f16Row(MemorySegment xd, long xo, MemorySegment ws, long w0, int blocks) {
+        FloatVector e0 = FloatVector.zero(F);
+        FloatVector o0 = FloatVector.zero(F);
+        long wBytes = (long) blocks * I.vectorByteSize();
+        long step = I.vectorByteSize();
+        for (long b = 0, xb = xo; b < wBytes; b += step, xb += 2 * step) {
+            IntVector p0 = IntVector.fromMemorySegment(I, ws, w0 + b, LE);
+            e0 = FloatVector.fromMemorySegment(F, xd, xb, LE)
+                    .fma(HalfPrecisionVectors.f16High(p0.lanewise(VectorOperators.LSHL, 16)), e0);
+            o0 = FloatVector.fromMemorySegment(F, xd, xb + step, LE).fma(HalfPrecisionVectors.f16High(p0), o0);
         }
-        return s.reduceLanes(VectorOperators.ADD) + tailAny(x, i, w, j, bound);
+        return e0.add(o0).reduceLanes(VectorOperators.ADD);
     }
 
     /** Scalar sum over k in [from, k) of x[i, k] w[j, k], any weight dtype. */

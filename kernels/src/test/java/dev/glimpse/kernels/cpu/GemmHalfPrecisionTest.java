@@ -1,6 +1,8 @@
 package dev.glimpse.kernels.cpu;
 
 import dev.glimpse.kernels.DType;
+import jdk.incubator.vector.IntVector;
+import jdk.incubator.vector.VectorSpecies;
 import org.junit.jupiter.api.Test;
 
 import java.lang.foreign.Arena;
@@ -25,6 +27,28 @@ class GemmHalfPrecisionTest {
             } else {
                 assertEquals(Float.floatToRawIntBits(expected), Float.floatToRawIntBits(got[h]),
                         "f16 bits 0x" + Integer.toHexString(h));
+            }
+        }
+    }
+
+    @Test
+    void pairedF16WideningOfTheHighHalfIsExactForAllBitPatterns() {
+        VectorSpecies<Integer> species = HalfPrecisionVectors.I;
+        int[] lanes = new int[species.length()];
+        for (int base = 0; base < ALL; base += lanes.length) {
+            for (int l = 0; l < lanes.length; l++) {
+                lanes[l] = (base + l) << 16 | 0x5A5A;
+            }
+            float[] got = HalfPrecisionVectors.f16High(IntVector.fromArray(species, lanes, 0)).toArray();
+            for (int l = 0; l < lanes.length; l++) {
+                int h = base + l;
+                float expected = Float.float16ToFloat((short) h);
+                if (Float.isNaN(expected)) {
+                    assertTrue(Float.isNaN(got[l]), "f16 NaN 0x" + Integer.toHexString(h) + " must stay NaN");
+                } else {
+                    assertEquals(Float.floatToRawIntBits(expected), Float.floatToRawIntBits(got[l]),
+                            "f16 bits 0x" + Integer.toHexString(h));
+                }
             }
         }
     }
