@@ -16,6 +16,7 @@ import picocli.CommandLine.Option;
                 FramesCommand.class,
                 BenchCommand.class,
                 ExplainCommand.class,
+                EvalCommand.class,
         },
         footer = {"", "Run 'glimpse <command> --help' for a command's options."})
 final class GlimpseCommand implements Runnable {

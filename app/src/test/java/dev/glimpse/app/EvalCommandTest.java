@@ -1,0 +1,105 @@
+package dev.glimpse.app;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+import java.io.ByteArrayOutputStream;
+import java.io.IOException;
+import java.io.PrintStream;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.List;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+/**
+ * {@code glimpse eval synth} on the llava-clip-llama fixture (random weights: the answers are
+ * wrong, the mechanics are what is tested) and {@code glimpse eval synth-export}.
+ */
+class EvalCommandTest {
+
+    static Path model;
+
+    @BeforeAll
+    static void findFixture() {
+        for (Path d = Path.of("").toAbsolutePath(); d != null && model == null; d = d.getParent()) {
+            if (Files.isDirectory(d.resolve("fixtures/llava-clip-llama"))) {
+                model = d.resolve("fixtures/llava-clip-llama");
+            }
+        }
+    }
+
+    private record Run(int exit, String stdout, String stderr) {
+    }
+
+    private static Run glimpse(String... args) {
+        PrintStream oldOut = System.out;
+        PrintStream oldErr = System.err;
+        ByteArrayOutputStream out = new ByteArrayOutputStream();
+        ByteArrayOutputStream err = new ByteArrayOutputStream();
+        try {
+            System.setOut(new PrintStream(out, true, StandardCharsets.UTF_8));
+            System.setErr(new PrintStream(err, true, StandardCharsets.UTF_8));
+            int exit = Main.run(args);
+            return new Run(exit, out.toString(StandardCharsets.UTF_8), err.toString(StandardCharsets.UTF_8));
+        } finally {
+            System.setOut(oldOut);
+            System.setErr(oldErr);
+        }
+    }
+
+    @Test
+    void evalSynthRunsEveryConfigurationAndWritesTheReport(@TempDir Path out) throws IOException {
+        Run r = glimpse("eval", "synth", "--model", model.toString(), "--limit", "3", "--frames", "4",
+                "--prune", "vtc-cls,random", "--budget", "50%", "--max-new-tokens", "3", "--device", "cpu",
+                "--out", out.toString());
+        assertEquals(0, r.exit(), r.stderr());
+        List<String> lines = Files.readAllLines(out.resolve("results.jsonl"));
+        assertEquals(6 * 3, lines.size());
+        ObjectMapper json = new ObjectMapper();
+        for (String line : lines) {
+            JsonNode n = json.readTree(line);
+            if (n.get("config").asText().equals("vtc-cls@50%")) {
+                assertTrue(n.get("visual_tokens_kept").asDouble() < n.get("visual_tokens").asInt(), line);
+                assertTrue(n.get("flops_ratio").asDouble() < 1, line);
+            }
+        }
+        assertTrue(Files.readString(out.resolve("results.md")).contains("| vtc-cls | 50% | 6 |"));
+        assertTrue(Files.size(out.resolve("accuracy_vs_tokens.png")) > 1000);
+        assertTrue(r.stdout().contains("| none | - | 6 |"), r.stdout());
+
+        Run again = glimpse("eval", "synth", "--model", model.toString(), "--limit", "3", "--frames", "4",
+                "--prune", "vtc-cls,random", "--budget", "50%", "--max-new-tokens", "3", "--device", "cpu",
+                "--out", out.toString());
+        assertEquals(0, again.exit(), again.stderr());
+        assertTrue(again.stdout().contains("0 answers now, 18 from an earlier run"), again.stdout());
+    }
+
+    @Test
+    void evalSynthWithoutAModelIsAOneLineError(@TempDir Path out) {
+        Run r = glimpse("eval", "synth", "--out", out.toString());
+        assertEquals(1, r.exit());
+        assertTrue(r.stderr().startsWith("glimpse: no model"), r.stderr());
+        assertEquals(1, r.stderr().strip().lines().count());
+    }
+
+    @Test
+    void synthExportWritesMediaAndOneRowPerQuestion(@TempDir Path out) throws IOException {
+        Run r = glimpse("eval", "synth-export", "--split", "validation", "--count", "2", "--out", out.toString());
+        assertEquals(0, r.exit(), r.stderr());
+        List<String> lines = Files.readAllLines(out.resolve("validation.jsonl"));
+        ObjectMapper json = new ObjectMapper();
+        for (String line : lines) {
+            JsonNode n = json.readTree(line);
+            assertEquals("validation", n.get("split").asText());
+            assertTrue(Files.isRegularFile(out.resolve(n.get("media").asText())), line);
+            assertTrue(n.get("truth").isObject());
+        }
+        assertEquals(2, lines.stream().filter(l -> l.contains("\"type\":\"count_over_time\"")).count());
+    }
+}
