@@ -19,8 +19,9 @@ import static org.bytedeco.ffmpeg.global.avutil.AV_PIX_FMT_YUV420P;
 
 /**
  * Renders a clip's frames and encodes them as an H.264 mp4 (OpenH264 through FFmpeg's library,
- * yuv420p, constant frame rate, one keyframe every {@value #GOP} frames, {@value #BITS_PER_PIXEL}
- * bits per pixel per second, about 250 KB for 16 frames of 224 x 224).
+ * yuv420p, constant frame rate, one keyframe every {@value #GOP} frames, a bitrate target of
+ * {@value #BITS_PER_PIXEL} bits per pixel per second; OpenH264 spends far less on these mostly
+ * static frames: 16 frames of 224 x 224 take about 5 to 30 KB).
  */
 public final class ClipEncoder {
 
