@@ -19,10 +19,10 @@ __device__ __forceinline__ int visible_keys(int t, int s, int query_start) {
 }
 
 // Dynamic shared memory: K tile [32][D + 1], V tile [32][D], queries [16][D].
-extern "C" __global__ void __launch_bounds__(ATT_WARPS * 32)
-attention_forward(const float* q, long long qs0, long long qs1, const float* k, long long ks0, long long ks1,
-                  const float* v, long long vs0, long long vs1, float* out, float* lse,
-                  int tokens, int keys, int q_heads, int kv_heads, int dim, float scale, int query_start) {
+__device__ __forceinline__ void
+attention_tiles(const float* q, long long qs0, long long qs1, const float* k, long long ks0, long long ks1,
+                const float* v, long long vs0, long long vs1, float* out, float* lse,
+                int tokens, int keys, int q_heads, int kv_heads, int dim, float scale, int query_start) {
     extern __shared__ float smem[];
     float* ks = smem;
     float* vsh = ks + ATT_TILE * (dim + 1);
@@ -99,6 +99,24 @@ attention_forward(const float* q, long long qs0, long long qs1, const float* k, 
         }
         if (lse != nullptr && lane == 0) lse[(long long)head * tokens + t] = m[qi] + logf(l[qi]);
     }
+}
+
+extern "C" __global__ void __launch_bounds__(ATT_WARPS * 32)
+attention_forward(const float* q, long long qs0, long long qs1, const float* k, long long ks0, long long ks1,
+                  const float* v, long long vs0, long long vs1, float* out, float* lse,
+                  int tokens, int keys, int q_heads, int kv_heads, int dim, float scale, int query_start) {
+    attention_tiles(q, qs0, qs1, k, ks0, ks1, v, vs0, vs1, out, lse, tokens, keys, q_heads, kv_heads, dim, scale,
+                    query_start);
+}
+
+// One decode query per head over the first *key_count keys (all visible): the key count is read
+// from device memory, so a captured CUDA graph replays this launch unchanged as the cache grows.
+extern "C" __global__ void __launch_bounds__(ATT_WARPS * 32)
+attention_decode_step(const float* q, long long qs0, long long qs1, const float* k, long long ks0, long long ks1,
+                      const float* v, long long vs0, long long vs1, float* out, const int* key_count,
+                      int q_heads, int kv_heads, int dim, float scale) {
+    attention_tiles(q, qs0, qs1, k, ks0, ks1, v, vs0, vs1, out, nullptr, 1, *key_count, q_heads, kv_heads, dim,
+                    scale, -1);
 }
 
 // Softmax rows of chosen queries: row_probs [Hq, R, S], zero for masked keys. Grid (R, Hq).

@@ -105,6 +105,70 @@ final class CudaAttention {
         }
     }
 
+    /** One token's k, v [1, Hkv, D] into entry *length of caches [Hkv, capacity, D] (decode.cu). */
+    void appendStep(Tensor k, Tensor v, Tensor keyCache, Tensor valueCache, Tensor length) {
+        int[] cacheShape = requireCache(keyCache, valueCache, "appendKv");
+        int hkv = cacheShape[0];
+        int d = cacheShape[2];
+        Checks.f32(k, ctx.device, "appendKv", "k");
+        Checks.f32(v, ctx.device, "appendKv", "v");
+        if (!k.sameShape(v) || k.numel() != (long) hkv * d || !Checks.contiguous(k) || !Checks.contiguous(v)) {
+            throw new TensorException("appendKv: k and v must be packed [1, " + hkv + ", " + d + "], got " + k + " and " + v);
+        }
+        requireCount(length, "appendKv", "length");
+        int n = hkv * d;
+        ctx.launch.of(ctx.kernels.function("decode", "kv_append_step"), "kv_append_step")
+                .ptr(CudaContext.address(k)).ptr(CudaContext.address(v)).ptr(CudaContext.address(keyCache))
+                .ptr(CudaContext.address(valueCache)).i32(hkv).i32(cacheShape[1]).i32(d).ptr(CudaContext.address(length))
+                .run(ctx.pointwiseBlocks(n), 1, CudaContext.POINTWISE_THREADS, 0);
+    }
+
+    /** One query q [1, Hq, D] over the first *keyCount entries of caches [Hkv, capacity, D]. */
+    void decodeStep(Tensor q, Tensor keyCache, Tensor valueCache, Tensor keyCount, float scale, Tensor out) {
+        int[] cacheShape = requireCache(keyCache, valueCache, "decodeAttention");
+        int hkv = cacheShape[0];
+        int capacity = cacheShape[1];
+        int d = cacheShape[2];
+        Checks.f32(q, ctx.device, "decodeAttention", "q");
+        if (q.rank() != 3 || q.dim(0) != 1 || q.dim(2) != d || !Checks.contiguous(q)) {
+            throw new TensorException("decodeAttention: q must be packed [1, Hq, " + d + "], got " + q);
+        }
+        int hq = q.dim(1);
+        if (hq % hkv != 0 || d > MAX_HEAD_DIM) {
+            throw new TensorException("decodeAttention: " + hq + " query heads over " + hkv + " kv heads of dim " + d
+                    + " (heads must divide, dim <= " + MAX_HEAD_DIM + ")");
+        }
+        Checks.out(out, q.shape(), ctx.device, "decodeAttention");
+        requireCount(keyCount, "decodeAttention", "keyCount");
+        int shared = (TILE * (d + 1) + TILE * d + QUERIES_PER_BLOCK * d) * Float.BYTES;
+        long kvHeadStride = (long) capacity * d;
+        ctx.launch.of(ctx.kernels.largeSharedFunction("attention", "attention_decode_step"), "attention_decode_step")
+                .ptr(CudaContext.address(q)).i64((long) hq * d).i64(d)
+                .ptr(CudaContext.address(keyCache)).i64(d).i64(kvHeadStride)
+                .ptr(CudaContext.address(valueCache)).i64(d).i64(kvHeadStride)
+                .ptr(CudaContext.address(out)).ptr(CudaContext.address(keyCount))
+                .i32(hq).i32(hkv).i32(d).f32(scale)
+                .run(1, hq, WARPS * 32, shared);
+    }
+
+    private int[] requireCache(Tensor keyCache, Tensor valueCache, String op) {
+        Checks.f32(keyCache, ctx.device, op, "keyCache");
+        Checks.f32(valueCache, ctx.device, op, "valueCache");
+        Checks.rank(keyCache, 3, op, "keyCache", "[Hkv, capacity, D]");
+        if (!keyCache.sameShape(valueCache) || !Checks.contiguous(keyCache) || !Checks.contiguous(valueCache)) {
+            throw new TensorException(op + ": caches must be packed [Hkv, capacity, D] of one shape, got " + keyCache
+                    + " and " + valueCache);
+        }
+        return keyCache.shape();
+    }
+
+    private void requireCount(Tensor t, String op, String name) {
+        Checks.onDevice(t, ctx.device, op, name);
+        if (t.dtype() != DType.I32 || t.numel() != 1) {
+            throw new TensorException(op + ": " + name + " must be a device I32 [1], got " + t);
+        }
+    }
+
     /** A [N, H, D] F32 operand with a packed last dim: its address and the strides of dims 0 and 1. */
     private record Operand(long address, long s0, long s1) {
         static Operand of(Tensor t) {

@@ -9,6 +9,8 @@ import dev.glimpse.kernels.DType;
 import dev.glimpse.kernels.Device;
 import dev.glimpse.kernels.Tensor;
 import dev.glimpse.kernels.TopK;
+import org.bytedeco.cuda.cudart.CUgraphExec_st;
+import org.bytedeco.cuda.cudart.CUgraph_st;
 import org.bytedeco.cuda.global.cudart;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -259,6 +261,89 @@ public final class CudaBackend implements Backend {
     public synchronized TopK topK(Tensor scores, int k, TopK.Order order) {
         ctx.bindThread();
         return topK.topK(scores, k, order);
+    }
+
+    // Decode-step replay: operations whose per-step integers come from device memory, and graphs.
+
+    /** {@code count} per-step integers: pinned on the host, mirrored on the device. */
+    public synchronized StepInputs stepInputs(int count) {
+        ctx.bindThread();
+        return new StepInputs(ctx, count);
+    }
+
+    /** Queues the copy of {@code inputs}' host values to the device (no host wait; capturable). */
+    public synchronized void upload(StepInputs inputs) {
+        ctx.bindThread();
+        Cuda.check(cudart.cudaMemcpyAsync(Cuda.at(inputs.deviceAddress()), Cuda.at(inputs.hostAddress()),
+                inputs.count() * 4L, cudart.cudaMemcpyHostToDevice, ctx.stream), "cudaMemcpyAsync(step inputs)");
+    }
+
+    /**
+     * Captures the work {@code enqueue} queues on the stream into a graph instead of running it.
+     * Everything it calls must queue without waiting on the host (no downloads, no host index
+     * uploads); the kernels and modules it uses should have run once before, so capture loads
+     * nothing.
+     */
+    public synchronized StepGraph capture(Runnable enqueue) {
+        ctx.bindThread();
+        Cuda.check(cudart.cudaStreamBeginCapture(ctx.stream, cudart.cudaStreamCaptureModeThreadLocal),
+                "cudaStreamBeginCapture");
+        CUgraph_st graph = new CUgraph_st();
+        try {
+            enqueue.run();
+        } catch (RuntimeException | Error e) {
+            cudart.cudaStreamEndCapture(ctx.stream, graph);
+            if (!graph.isNull()) {
+                cudart.cudaGraphDestroy(graph);
+            }
+            cudart.cudaGetLastError();
+            throw e;
+        }
+        Cuda.check(cudart.cudaStreamEndCapture(ctx.stream, graph), "cudaStreamEndCapture");
+        CUgraphExec_st exec = new CUgraphExec_st();
+        int status = cudart.cudaGraphInstantiate(exec, graph, 0L);
+        if (status != cudart.cudaSuccess) {
+            cudart.cudaGraphDestroy(graph);
+            Cuda.check(status, "cudaGraphInstantiate");
+        }
+        return new StepGraph(graph, exec);
+    }
+
+    /** Replays {@code graph} on the stream; returns once it is queued. */
+    public synchronized void launch(StepGraph graph) {
+        ctx.bindThread();
+        graph.launch(ctx);
+    }
+
+    /** {@link #embedding(Tensor, int[], Tensor)} with the ids in device memory (I32 [T]). */
+    public synchronized void embedding(Tensor table, Tensor ids, Tensor out) {
+        ctx.bindThread();
+        copier.embedding(table, ids, out);
+    }
+
+    /** {@link #gatherRows(Tensor, int[], Tensor)} with the row indices in device memory (I32 [R]). */
+    public synchronized void gatherRows(Tensor x, Tensor rows, Tensor out) {
+        ctx.bindThread();
+        copier.gatherRows(x, rows, out);
+    }
+
+    /**
+     * Writes one token's {@code k}, {@code v} [1, Hkv, D] as entry {@code *length} (I32 [1] on the
+     * device) of a layer's caches [Hkv, capacity, D] (F32, packed).
+     */
+    public synchronized void appendKv(Tensor k, Tensor v, Tensor keyCache, Tensor valueCache, Tensor length) {
+        ctx.bindThread();
+        attention.appendStep(k, v, keyCache, valueCache, length);
+    }
+
+    /**
+     * Attention of one query {@code q} [1, Hq, D] over the first {@code *keyCount} (I32 [1] on the
+     * device) entries of a layer's caches [Hkv, capacity, D]; every one of them is visible.
+     */
+    public synchronized void decodeAttention(Tensor q, Tensor keyCache, Tensor valueCache, Tensor keyCount, float scale,
+                                             Tensor out) {
+        ctx.bindThread();
+        attention.decodeStep(q, keyCache, valueCache, keyCount, scale, out);
     }
 
     @Override

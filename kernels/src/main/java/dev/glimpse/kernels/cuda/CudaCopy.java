@@ -258,6 +258,49 @@ final class CudaCopy {
         }
     }
 
+    /** {@link #gatherRows(Tensor, int[], Tensor)} with device row indices (I32 [R], not range-checked). */
+    void gatherRows(Tensor x, Tensor rows, Tensor out) {
+        Checks.onDevice(x, ctx.device, "gatherRows", "x");
+        Checks.onDevice(out, ctx.device, "gatherRows", "out");
+        requireIndices(rows, "gatherRows", "rows");
+        int[] expected = x.shape();
+        expected[0] = rows.dim(0);
+        if (!Arrays.equals(out.shape(), expected)) {
+            throw new TensorException("gatherRows: out must have shape " + Arrays.toString(expected) + ", got " + out);
+        }
+        if (out.numel() > 0) {
+            strided(x, out, CudaContext.address(rows));
+        }
+    }
+
+    /** {@link #embedding(Tensor, int[], Tensor)} with device ids (I32 [T], not range-checked). */
+    void embedding(Tensor table, Tensor ids, Tensor out) {
+        Checks.floating(table, ctx.device, "embedding", "table");
+        Checks.rank(table, 2, "embedding", "table", "[V, D]");
+        requireIndices(ids, "embedding", "ids");
+        int d = table.dim(1);
+        int tokens = ids.dim(0);
+        Checks.out(out, new int[] {tokens, d}, ctx.device, "embedding");
+        if (tokens == 0 || d == 0) {
+            return;
+        }
+        try (Temporaries tmp = new Temporaries(this)) {
+            Tensor t = tmp.rowsPacked(table, null);
+            long rowStride = t.dim(0) == 1 ? d : t.stride(0);
+            ctx.launch.of(ctx.kernels.function("copy", "embedding_rows"), "embedding_rows")
+                    .ptr(CudaContext.address(t)).i32(t.dtype().ordinal()).i64(rowStride)
+                    .ptr(CudaContext.address(ids)).ptr(CudaContext.address(out)).i32(tokens).i32(d)
+                    .run(tokens, 1, Math.min(256, (d + 31) / 32 * 32), 0);
+        }
+    }
+
+    private void requireIndices(Tensor t, String op, String name) {
+        Checks.onDevice(t, ctx.device, op, name);
+        if (t.dtype() != DType.I32 || t.rank() != 1 || !Checks.contiguous(t)) {
+            throw new TensorException(op + ": device " + name + " must be a packed I32 [n] tensor, got " + t);
+        }
+    }
+
     private void strided(Tensor src, Tensor dst, long rowIndex) {
         try (Arena arena = Arena.ofConfined()) {
             MemorySegment layout = StridedLayout.of(arena, src, dst);

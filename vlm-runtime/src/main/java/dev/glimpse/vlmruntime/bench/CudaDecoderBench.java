@@ -21,11 +21,14 @@ import java.util.SplittableRandom;
  * GPU decoder benchmark, the counterpart of {@code tools/device/bench_hf_decoder.py}: the same
  * Qwen2-0.5B-shaped decoder as {@link DecoderBench} (random bf16 weights, uploaded once) on the
  * CUDA backend. Prefill tokens/s over {@code --prompt N} tokens (default 600; timed until the
- * logits are on the host) and greedy decode tokens/s over {@code --steps N} steps (default 64;
- * each step reads the logits back, picks the argmax on the host and decodes it, as the generator
- * does), after a warm-up pass; decode is set against the HBM roofline of streaming every weight
- * byte once per token at {@code --bandwidth-gbs} (default 4800, the H200's). Best of
- * {@code --repeats N} (default 3). Prints one JSON object.
+ * logits are on the host) and greedy decode tokens/s over {@code --steps N} steps (default 64)
+ * after a warm-up pass, three ways: replayed (the default session: each step one CUDA graph
+ * launch, the argmax on the device, 4 bytes read back), eager (graphs off, {@link
+ * DecoderSession#GRAPHS_PROPERTY}, same argmax) and eager with host sampling (the whole logits row
+ * read back and the argmax taken on the host, as the generator with logits processors does).
+ * Decode is set against the HBM roofline of streaming every weight byte once per token at
+ * {@code --bandwidth-gbs} (default 4800, the H200's). Best of {@code --repeats N} (default 3).
+ * The three runs must pick the same tokens ({@code same_tokens}). Prints one JSON object.
  */
 public final class CudaDecoderBench {
 
@@ -47,26 +50,33 @@ public final class CudaDecoderBench {
                 int[] ids = new SplittableRandom(1).ints(prompt, 0, config.vocabSize()).toArray();
                 SessionOptions options = SessionOptions.of(prompt + steps + 8);
                 float[] logits = new float[config.vocabSize()];
-                measure(decoder, options, ids, Math.min(steps, 4), logits);
-                double bestPrefill = Double.MAX_VALUE;
-                double bestDecode = Double.MAX_VALUE;
-                int token = 0;
-                for (int r = 0; r < repeats; r++) {
-                    double[] t = measure(decoder, options, ids, steps, logits);
-                    bestPrefill = Math.min(bestPrefill, t[0]);
-                    bestDecode = Math.min(bestDecode, t[1]);
-                    token = (int) t[2];
+                double[][] best = new double[Mode.values().length][];
+                for (Mode mode : Mode.values()) {
+                    measure(decoder, options, ids, Math.min(steps, 4), logits, mode);
+                    for (int r = 0; r < repeats; r++) {
+                        double[] t = measure(decoder, options, ids, steps, logits, mode);
+                        if (best[mode.ordinal()] == null || t[1] < best[mode.ordinal()][1]) {
+                            best[mode.ordinal()] = t;
+                        }
+                    }
                 }
+                double[] replayed = best[Mode.REPLAYED.ordinal()];
+                double[] eager = best[Mode.EAGER.ordinal()];
+                double[] hostLogits = best[Mode.EAGER_HOST_LOGITS.ordinal()];
+                boolean sameTokens = replayed[2] == eager[2] && eager[2] == hostLogits[2];
                 long weightBytes = decoder.weights().byteSize();
                 double roofline = bandwidthGbs * 1e9 / weightBytes;
-                double decodeTps = steps / bestDecode;
+                double decodeTps = steps / replayed[1];
                 out.println(String.format(Locale.ROOT, "{\"bench\":\"decoder_cuda\",\"impl\":\"glimpse\","
                                 + "\"device\":\"%s\",\"model\":\"qwen2-0.5b-shape-bf16\",\"prompt_tokens\":%d,"
                                 + "\"prefill_seconds\":%.4f,\"prefill_tokens_per_s\":%.1f,\"decode_steps\":%d,"
-                                + "\"decode_ms_per_token\":%.3f,\"decode_tokens_per_s\":%.1f,\"weight_bytes\":%d,"
-                                + "\"roofline_tokens_per_s\":%.1f,\"decode_fraction_of_roofline\":%.3f,\"last_token\":%d}",
-                        backend.deviceName(), prompt, bestPrefill, prompt / bestPrefill, steps, bestDecode * 1e3 / steps,
-                        decodeTps, weightBytes, roofline, decodeTps / roofline, token));
+                                + "\"decode_ms_per_token\":%.3f,\"decode_tokens_per_s\":%.1f,"
+                                + "\"decode_eager_ms_per_token\":%.3f,\"decode_eager_host_logits_ms_per_token\":%.3f,"
+                                + "\"weight_bytes\":%d,\"roofline_tokens_per_s\":%.1f,\"decode_fraction_of_roofline\":%.3f,"
+                                + "\"same_tokens\":%b,\"last_token\":%d}",
+                        backend.deviceName(), prompt, replayed[0], prompt / replayed[0], steps, replayed[1] * 1e3 / steps,
+                        decodeTps, eager[1] * 1e3 / steps, hostLogits[1] * 1e3 / steps, weightBytes, roofline,
+                        decodeTps / roofline, sameTokens, (int) replayed[2]));
             }
         } finally {
             try (var files = Files.list(dir)) {
@@ -86,8 +96,15 @@ public final class CudaDecoderBench {
         }
     }
 
+    /** How decode steps run and how the next token is picked. */
+    private enum Mode {
+        REPLAYED, EAGER, EAGER_HOST_LOGITS
+    }
+
     /** Seconds of one prefill (logits on the host), seconds of {@code steps} greedy decode steps, last token. */
-    private static double[] measure(Decoder decoder, SessionOptions options, int[] ids, int steps, float[] logits) {
+    private static double[] measure(Decoder decoder, SessionOptions options, int[] ids, int steps, float[] logits,
+                                    Mode mode) {
+        System.setProperty(DecoderSession.GRAPHS_PROPERTY, Boolean.toString(mode == Mode.REPLAYED));
         try (DecoderSession session = decoder.newSession(options)) {
             long start = System.nanoTime();
             session.prefill(ids);
@@ -96,11 +113,17 @@ public final class CudaDecoderBench {
             int token = argmax(logits);
             for (int i = 0; i < steps; i++) {
                 session.decode(token);
-                session.copyLogits(logits);
-                token = argmax(logits);
+                if (mode == Mode.EAGER_HOST_LOGITS) {
+                    session.copyLogits(logits);
+                    token = argmax(logits);
+                } else {
+                    token = session.greedyToken();
+                }
             }
             long done = System.nanoTime();
             return new double[] {(prefilled - start) / 1e9, (done - prefilled) / 1e9, token};
+        } finally {
+            System.clearProperty(DecoderSession.GRAPHS_PROPERTY);
         }
     }
 

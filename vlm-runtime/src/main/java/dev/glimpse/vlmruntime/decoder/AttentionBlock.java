@@ -4,6 +4,7 @@ import dev.glimpse.kernels.AttentionCapture;
 import dev.glimpse.kernels.AttentionMask;
 import dev.glimpse.kernels.Backend;
 import dev.glimpse.kernels.Tensor;
+import dev.glimpse.kernels.cuda.CudaBackend;
 
 /**
  * Causal self-attention of one decoder layer, as HF {@code LlamaAttention.forward} /
@@ -37,6 +38,34 @@ final class AttentionBlock {
     void forward(Backend b, ScratchRows s, Tensor cos, Tensor sin, KvCache cache, int[] tokens, int from,
                  AttentionCapture capture) {
         int n = s.n();
+        project(b, s, cos, sin);
+        Tensor q = s.q().reshape(n, heads, headDim);
+        int start = cache.length(layer);
+        cache.append(b, layer, s.k().reshape(n, kvHeads, headDim), s.v().reshape(n, kvHeads, headDim), tokens, from);
+        int keys = start + n;
+        b.attention(q, cache.keys(layer, keys), cache.values(layer, keys), AttentionMask.causal(start), scale,
+                s.attention().reshape(n, heads, headDim), capture);
+        b.linear(s.attention(), w.o(), w.oBias(), s.projected());
+    }
+
+    /**
+     * One decode token on the GPU with its cache slot ({@code length}) and key count
+     * ({@code keyCount}) read from device memory (I32 [1] each), so the launches are the same at
+     * every step and replay from a CUDA graph. Same arithmetic as {@link #forward}.
+     */
+    void forwardStep(CudaBackend b, ScratchRows s, Tensor cos, Tensor sin, KvCache cache, Tensor length,
+                     Tensor keyCount) {
+        project(b, s, cos, sin);
+        b.appendKv(s.k().reshape(1, kvHeads, headDim), s.v().reshape(1, kvHeads, headDim), cache.keyBlock(layer),
+                cache.valueBlock(layer), length);
+        b.decodeAttention(s.q().reshape(1, heads, headDim), cache.keyBlock(layer), cache.valueBlock(layer), keyCount,
+                scale, s.attention().reshape(1, heads, headDim));
+        b.linear(s.attention(), w.o(), w.oBias(), s.projected());
+    }
+
+    /** q, k, v projections of {@code s.normed()}, then RoPE on q and k in place. */
+    private void project(Backend b, ScratchRows s, Tensor cos, Tensor sin) {
+        int n = s.n();
         b.linear(s.normed(), w.q(), w.qBias(), s.q());
         b.linear(s.normed(), w.k(), w.kBias(), s.k());
         b.linear(s.normed(), w.v(), w.vBias(), s.v());
@@ -44,11 +73,5 @@ final class AttentionBlock {
         Tensor k = s.k().reshape(n, kvHeads, headDim);
         b.rope(q, cos, sin, q);
         b.rope(k, cos, sin, k);
-        int start = cache.length(layer);
-        cache.append(b, layer, k, s.v().reshape(n, kvHeads, headDim), tokens, from);
-        int keys = start + n;
-        b.attention(q, cache.keys(layer, keys), cache.values(layer, keys), AttentionMask.causal(start), scale,
-                s.attention().reshape(n, heads, headDim), capture);
-        b.linear(s.attention(), w.o(), w.oBias(), s.projected());
     }
 }

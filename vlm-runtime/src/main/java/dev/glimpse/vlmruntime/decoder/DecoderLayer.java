@@ -4,6 +4,7 @@ import dev.glimpse.kernels.Activation;
 import dev.glimpse.kernels.AttentionCapture;
 import dev.glimpse.kernels.Backend;
 import dev.glimpse.kernels.Tensor;
+import dev.glimpse.kernels.cuda.CudaBackend;
 import dev.glimpse.vlmruntime.config.TextConfig;
 
 /**
@@ -32,8 +33,21 @@ final class DecoderLayer {
      */
     void forward(Backend b, Tensor x, ScratchRows s, Tensor cos, Tensor sin, KvCache cache, int[] tokens, int from,
                  AttentionCapture capture) {
+        forward(b, x, s, () -> attention.forward(b, s, cos, sin, cache, tokens, from, capture));
+    }
+
+    /**
+     * One decode token on the GPU, its cache slot and key count read from device memory (see
+     * {@link AttentionBlock#forwardStep}); launches nothing that waits on the host.
+     */
+    void forwardStep(CudaBackend b, Tensor x, ScratchRows s, Tensor cos, Tensor sin, KvCache cache, Tensor length,
+                     Tensor keyCount) {
+        forward(b, x, s, () -> attention.forwardStep(b, s, cos, sin, cache, length, keyCount));
+    }
+
+    private void forward(Backend b, Tensor x, ScratchRows s, Runnable attend) {
         b.rmsNorm(x, w.inputNorm(), eps, s.normed());
-        attention.forward(b, s, cos, sin, cache, tokens, from, capture);
+        attend.run();
         b.add(x, s.projected(), s.residual());
         b.rmsNorm(s.residual(), w.postAttentionNorm(), eps, s.normed());
         mlp.forward(b, s);

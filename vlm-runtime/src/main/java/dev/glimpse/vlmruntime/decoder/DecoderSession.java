@@ -4,11 +4,18 @@ import dev.glimpse.kernels.AttentionCapture;
 import dev.glimpse.kernels.Backend;
 import dev.glimpse.kernels.DType;
 import dev.glimpse.kernels.Tensor;
+import dev.glimpse.kernels.cuda.CudaBackend;
+import dev.glimpse.kernels.cuda.CudaException;
+import dev.glimpse.kernels.cuda.StepGraph;
+import dev.glimpse.kernels.cuda.StepInputs;
 import dev.glimpse.tokenpruning.accounting.PrefillAccounting;
 import dev.glimpse.vlmruntime.config.TextConfig;
 
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
 import java.util.Arrays;
 import java.util.List;
 import java.util.Optional;
@@ -28,9 +35,21 @@ import java.util.Optional;
  * <p>Buffers (KV cache, scratch, decode rows and rotary rows) are allocated when the session is
  * created; a decode step allocates no buffers. Not thread-safe: use one session per thread; the
  * {@link Decoder} itself is shared.
+ *
+ * <p>On a {@link CudaBackend} a decode step waits on the host for nothing: its integers (token id,
+ * per-layer positions and cache lengths) are written to pinned memory and copied on the stream,
+ * and the kernels read them from device memory, so after one eager step the whole step (embedding,
+ * every layer, final norm, lm_head) is captured once as a CUDA graph and replayed with one launch
+ * per token. It is re-captured when pruning changes the layers' position offsets, and steps run
+ * eagerly for positions past the precomputed rotary rows. {@value #GRAPHS_PROPERTY}{@code =false}
+ * turns replay off (every op launched from Java, host uploads of ids and positions).
  */
 public final class DecoderSession implements AutoCloseable {
 
+    /** System property: "false" launches decode steps op by op instead of replaying a CUDA graph. */
+    public static final String GRAPHS_PROPERTY = "glimpse.cuda.decodeGraphs";
+
+    private static final Logger LOG = LoggerFactory.getLogger(DecoderSession.class);
     private static final ValueLayout.OfFloat F32 = ValueLayout.JAVA_FLOAT_UNALIGNED;
 
     private final Decoder decoder;
@@ -52,6 +71,13 @@ public final class DecoderSession implements AutoCloseable {
     private final int[] stepPosition = new int[1];
     /** Per layer: tokens dropped below it so far (CONTIGUOUS positions subtract it). */
     private final int[] dropped;
+    /** The backend when decode steps replay as a CUDA graph, else null. */
+    private CudaBackend replayBackend;
+    /** Per step: [0] token id, [1 + l] position, [1 + L + l] cache length, [1 + 2L + l] key count of layer l. */
+    private final StepInputs stepInputs;
+    private StepGraph stepGraph;
+    /** Per-layer position offsets the current graph (or its eager warm-up step) was made for. */
+    private int[] replayOffsets;
     private int appended;
     private int nextPosition;
     private boolean hasLogits;
@@ -74,6 +100,9 @@ public final class DecoderSession implements AutoCloseable {
         this.logits = backend.allocate(DType.F32, 1, config.vocabSize());
         this.hostLogits = backend.device().isHost() ? null : Tensor.allocate(DType.F32, 1, config.vocabSize());
         this.dropped = new int[config.numHiddenLayers()];
+        boolean graphs = !"false".equalsIgnoreCase(System.getProperty(GRAPHS_PROPERTY, "true"));
+        this.replayBackend = graphs && backend instanceof CudaBackend cuda ? cuda : null;
+        this.stepInputs = replayBackend == null ? null : replayBackend.stepInputs(1 + 3 * config.numHiddenLayers());
     }
 
     public SessionOptions options() {
@@ -197,13 +226,23 @@ public final class DecoderSession implements AutoCloseable {
             throw new IllegalStateException("the session is full: " + options.maxSequenceLength()
                     + " tokens (raise maxSequenceLength in SessionOptions)");
         }
+        if (replayBackend != null && decoder.rope().covers(nextPosition)) {
+            decodeReplayed(id);
+        } else {
+            decodeEager(id);
+        }
+        appended++;
+        nextPosition++;
+    }
+
+    private void decodeEager(int id) {
         stepId[0] = id;
         stepToken[0] = appended;
         backend.embedding(decoder.weights().embedTokens(), stepId, stepHidden);
         ScratchRows rows = scratch.rows(1);
         int tablePosition = -1;
         for (int l = 0; l < layers.size(); l++) {
-            int position = options.positionMode() == PositionMode.CONTIGUOUS ? nextPosition - dropped[l] : nextPosition;
+            int position = stepPosition(l);
             if (position != tablePosition) {
                 stepPosition[0] = position;
                 decoder.rope().fill(backend, stepPosition, stepCos, stepSin);
@@ -212,8 +251,85 @@ public final class DecoderSession implements AutoCloseable {
             layers.get(l).forward(backend, stepHidden, rows, stepCos, stepSin, cache, stepToken, 0, null);
         }
         finish(stepHidden);
-        appended++;
-        nextPosition++;
+    }
+
+    private int stepPosition(int layer) {
+        return options.positionMode() == PositionMode.CONTIGUOUS ? nextPosition - dropped[layer] : nextPosition;
+    }
+
+    /**
+     * A decode step on the GPU from device-resident integers: the first step with a given set of
+     * per-layer position offsets runs eagerly (loading every kernel), the next is captured as a
+     * graph, later ones replay it. The host waits only for the previous replay to have read the
+     * pinned inputs, which it has whenever the caller read that step's result.
+     */
+    private void decodeReplayed(int id) {
+        int layerCount = layers.size();
+        if (stepGraph != null) {
+            stepGraph.awaitLastLaunch();
+        }
+        int[] offsets = new int[layerCount];
+        stepInputs.set(0, id);
+        for (int l = 0; l < layerCount; l++) {
+            int position = stepPosition(l);
+            offsets[l] = nextPosition - position;
+            stepInputs.set(1 + l, position);
+            stepInputs.set(1 + layerCount + l, cache.length(l));
+            stepInputs.set(1 + 2 * layerCount + l, cache.length(l) + 1);
+        }
+        if (!Arrays.equals(offsets, replayOffsets)) {
+            closeGraph();
+            replayOffsets = offsets;
+            enqueueStep(offsets);
+        } else if (stepGraph == null) {
+            try {
+                stepGraph = replayBackend.capture(() -> enqueueStep(offsets));
+            } catch (CudaException e) {
+                LOG.warn("decode steps run op by op: capturing the step as a CUDA graph failed ({})", e.getMessage());
+                replayBackend = null;
+                decodeEager(id);
+                return;
+            }
+            replayBackend.launch(stepGraph);
+        } else {
+            replayBackend.launch(stepGraph);
+        }
+        for (int l = 0; l < layerCount; l++) {
+            cache.recordAppended(l, appended);
+        }
+    }
+
+    /** Queues one decode step that reads its integers from {@link #stepInputs}; waits on nothing. */
+    private void enqueueStep(int[] offsets) {
+        CudaBackend b = replayBackend;
+        int layerCount = layers.size();
+        b.upload(stepInputs);
+        b.embedding(decoder.weights().embedTokens(), stepInputs.cell(0), stepHidden);
+        ScratchRows rows = scratch.rows(1);
+        for (int l = 0; l < layerCount; l++) {
+            if (l == 0 || offsets[l] != offsets[l - 1]) {
+                decoder.rope().fill(b, stepInputs.cell(1 + l), stepCos, stepSin);
+            }
+            layers.get(l).forwardStep(b, stepHidden, rows, stepCos, stepSin, cache, stepInputs.cell(1 + layerCount + l),
+                    stepInputs.cell(1 + 2 * layerCount + l));
+        }
+        finish(stepHidden);
+    }
+
+    private void closeGraph() {
+        if (stepGraph != null) {
+            stepGraph.close();
+            stepGraph = null;
+        }
+    }
+
+    /**
+     * The greedy next token: the argmax of the logits (first index on ties), computed where the
+     * logits are; on a GPU only its index crosses to the host.
+     */
+    public int greedyToken() {
+        requireLogits();
+        return backend.argmax(logits)[0];
     }
 
     /** F32 [1, vocab]: the next-token logits after the last prefill or decode. */
@@ -250,6 +366,10 @@ public final class DecoderSession implements AutoCloseable {
 
     @Override
     public void close() {
+        closeGraph();
+        if (stepInputs != null) {
+            stepInputs.close();
+        }
         cache.close();
         scratch.close();
         for (Tensor t : new Tensor[] {stepHidden, stepCos, stepSin, lastNormed, logits}) {

@@ -90,6 +90,27 @@ public final class KvCache implements AutoCloseable {
         length[layer] = start + n;
     }
 
+    /** The whole key block of {@code layer}, F32 [kvHeads, capacity, headDim] (device-indexed appends). */
+    Tensor keyBlock(int layer) {
+        return keys[layer];
+    }
+
+    /** The whole value block of {@code layer}, F32 [kvHeads, capacity, headDim]. */
+    Tensor valueBlock(int layer) {
+        return values[layer];
+    }
+
+    /**
+     * Records that a kernel wrote the entry of token {@code tokenIndex} at the end of {@code layer}
+     * (a replayed decode step appends on the device; this keeps the host's lengths and tokens).
+     */
+    void recordAppended(int layer, int tokenIndex) {
+        if (length[layer] >= capacity) {
+            throw new IllegalStateException("KV cache of layer " + layer + " is full: " + capacity + " entries");
+        }
+        tokens[layer][length[layer]++] = tokenIndex;
+    }
+
     /** Room left in the fullest layer. */
     public int remaining() {
         return capacity - Arrays.stream(length).max().orElse(0);

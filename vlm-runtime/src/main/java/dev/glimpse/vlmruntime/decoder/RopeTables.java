@@ -5,6 +5,7 @@ import dev.glimpse.kernels.DType;
 import dev.glimpse.kernels.RopeParameters;
 import dev.glimpse.kernels.RotaryEmbedding;
 import dev.glimpse.kernels.Tensor;
+import dev.glimpse.kernels.cuda.CudaBackend;
 import dev.glimpse.vlmruntime.config.RopeConfig;
 import dev.glimpse.vlmruntime.config.TextConfig;
 
@@ -88,6 +89,20 @@ public final class RopeTables implements AutoCloseable {
                 backend.copy(hostSin, sinOut);
             }
         }
+    }
+
+    /** True when {@code position}'s rows are precomputed (so {@link #fill(CudaBackend, Tensor, Tensor, Tensor)} serves it). */
+    boolean covers(int position) {
+        return position >= 0 && position < precomputed;
+    }
+
+    /**
+     * Fills {@code cosOut}, {@code sinOut} [1, R/2] on the GPU with the precomputed rows of the
+     * position held in device memory ({@code position}, I32 [1]); it must be {@link #covers covered}.
+     */
+    void fill(CudaBackend backend, Tensor position, Tensor cosOut, Tensor sinOut) {
+        backend.gatherRows(cos, position, cosOut);
+        backend.gatherRows(sin, position, sinOut);
     }
 
     private boolean covered(int[] positions) {
