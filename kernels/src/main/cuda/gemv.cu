@@ -26,6 +26,7 @@ __device__ void gemv_rows(const float* x, const H* w, long long ldw, const void*
     if (vec) {
         const uint4* w8 = reinterpret_cast<const uint4*>(wr);
         int chunks = k >> 3;
+#pragma unroll 4
         for (int c = lane; c < chunks; c += 32) {
             uint4 packed = w8[c];
             const H* h = reinterpret_cast<const H*>(&packed);

@@ -23,6 +23,8 @@ final class CudaAttention {
     private static final int TILE = 32;
     private static final int WARPS = 8;
     private static final int QUERIES_PER_BLOCK = 16;
+    /** Threads of attention_decode_short, the decode kernel for caches whose scores fit in shared memory. */
+    private static final int SHORT_DECODE_THREADS = 256;
 
     private final CudaContext ctx;
     private final CudaCopy copier;
@@ -123,7 +125,11 @@ final class CudaAttention {
                 .run(ctx.pointwiseBlocks(n), 1, CudaContext.POINTWISE_THREADS, 0);
     }
 
-    /** One query q [1, Hq, D] over the first *keyCount entries of caches [Hkv, capacity, D]. */
+    /**
+     * One query q [1, Hq, D] over the first *keyCount entries of caches [Hkv, capacity, D]:
+     * attention_decode_short (one thread per key, scores in shared memory) when a capacity's scores
+     * fit in shared memory, else the flash kernel with one query.
+     */
     void decodeStep(Tensor q, Tensor keyCache, Tensor valueCache, Tensor keyCount, float scale, Tensor out) {
         int[] cacheShape = requireCache(keyCache, valueCache, "decodeAttention");
         int hkv = cacheShape[0];
@@ -140,6 +146,15 @@ final class CudaAttention {
         }
         Checks.out(out, q.shape(), ctx.device, "decodeAttention");
         requireCount(keyCount, "decodeAttention", "keyCount");
+        long shortShared = ((long) capacity + d + (long) (SHORT_DECODE_THREADS / d) * d) * Float.BYTES;
+        if (shortShared <= ctx.kernels.maxDynamicSharedBytes()) {
+            ctx.launch.of(ctx.kernels.largeSharedFunction("decode", "attention_decode_short"), "attention_decode_short")
+                    .ptr(CudaContext.address(q)).ptr(CudaContext.address(keyCache)).ptr(CudaContext.address(valueCache))
+                    .ptr(CudaContext.address(out)).ptr(CudaContext.address(keyCount))
+                    .i32(hq).i32(hkv).i32(capacity).i32(d).f32(scale)
+                    .run(hq, 1, SHORT_DECODE_THREADS, (int) shortShared);
+            return;
+        }
         int shared = (TILE * (d + 1) + TILE * d + QUERIES_PER_BLOCK * d) * Float.BYTES;
         long kvHeadStride = (long) capacity * d;
         ctx.launch.of(ctx.kernels.largeSharedFunction("attention", "attention_decode_step"), "attention_decode_step")

@@ -21,7 +21,8 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /**
  * Decode steps replayed from a CUDA graph (device-resident token id, positions and cache lengths)
- * give the logits of steps launched op by op, across a second prefill between decode runs (the
+ * give the logits of steps launched op by op (within 1e-4: the replayed step's attention kernel sums
+ * in another order), across a second prefill between decode runs (the
  * graph is reused while the cache grows), and the device argmax equals the host's.
  */
 class CudaDecodeReplayTest {
@@ -39,7 +40,7 @@ class CudaDecodeReplayTest {
             assertEquals(eager.size(), replayed.size());
             for (int i = 0; i < eager.size(); i++) {
                 float diff = maxAbsDiff(replayed.get(i), eager.get(i));
-                assertTrue(diff <= 1e-5f, "step " + i + ": replayed logits differ from eager by " + diff);
+                assertTrue(diff <= 1e-4f, "step " + i + ": replayed logits differ from eager by " + diff);
             }
         }
     }
