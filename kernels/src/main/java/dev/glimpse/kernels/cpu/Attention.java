@@ -12,7 +12,6 @@ import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
 import java.util.Arrays;
 
-import static dev.glimpse.kernels.cpu.Rows.ORDER;
 import static dev.glimpse.kernels.cpu.Rows.SPECIES;
 
 /**
@@ -26,9 +25,12 @@ import static dev.glimpse.kernels.cpu.Rows.SPECIES;
  * softmax per row with a vectorised exp, then probabilities times values with the four rows'
  * outputs accumulated in registers over the keys. A batch reads keys up to the largest visible
  * count of its rows; keys a row must not see get probability zero, as masked keys do in HF.
- * Memory is four score rows per thread, never T x S x H. Keys and values are read in place when
- * their last dim is packed F32 (e.g. a KV cache slice), otherwise from one packed copy. A row with
- * no keys (S = 0) outputs zeros. Capturing probabilities reads the same normalised probabilities
+ * Memory is four score rows and one kv head's keys and values (S x D each) per thread, never
+ * T x S x H. Each thread copies the keys and values of the kv head it works on into heap arrays
+ * once (bulk copies of contiguous rows, e.g. a KV cache slice) and runs every vector load on
+ * arrays: C2 intrinsifies {@code FloatVector.fromMemorySegment} only where its shared type
+ * profile saw one segment class, and in a decoder it also sees heap segments (measured: decode
+ * attention boxed every key load). A row with no keys (S = 0) outputs zeros. Capturing probabilities reads the same normalised probabilities
  * the output is built from, so it cannot change the output.
  */
 final class Attention {
@@ -39,6 +41,11 @@ final class Attention {
     private static final int BATCH = 4;
     private static final int GRAIN_FLOPS = 1 << 16;
     private static final ValueLayout.OfFloat F32 = ValueLayout.JAVA_FLOAT_UNALIGNED;
+    /**
+     * Per thread: arrays for one kv head's keys and values, grown on demand and reused across
+     * calls (a decode step would otherwise allocate them for every layer).
+     */
+    private static final ThreadLocal<float[][]> KEYS_VALUES = ThreadLocal.withInitial(() -> new float[2][0]);
 
     private Attention() {
     }
@@ -131,12 +138,18 @@ final class Attention {
         private final int group;
         /** The batch's query rows, D apart. */
         private final float[] query;
+        /** The batch's output rows, D apart. */
+        private final float[] outRows;
         /** The batch's scores, then probabilities, S apart. */
         private final float[] probs;
         private final float[] columnSums;
         private final int[] queryOf = new int[BATCH];
         private final int[] headOf = new int[BATCH];
         private final int[] visible = new int[BATCH];
+        /** Keys and values of kv head {@link #loadedHead}, row j at j * D (thread scratch). */
+        private final float[] keys;
+        private final float[] values;
+        private int loadedHead = -1;
 
         Worker(Tensor q, Tensor k, Tensor v, Tensor out, Shape shape, float scale, int queryStart, Capture capture) {
             this.q = q;
@@ -149,12 +162,44 @@ final class Attention {
             this.capture = capture;
             this.group = shape.hq / shape.hkv;
             this.query = new float[BATCH * shape.d];
+            this.outRows = new float[BATCH * shape.d];
             this.probs = new float[BATCH * shape.s];
             this.columnSums = capture.columnSums == null ? null : new float[group * shape.s];
+            float[][] kv = KEYS_VALUES.get();
+            if (kv[0].length < shape.s * shape.d) {
+                kv[0] = new float[shape.s * shape.d];
+                kv[1] = new float[shape.s * shape.d];
+            }
+            this.keys = kv[0];
+            this.values = kv[1];
+        }
+
+        /** Copies kv head kvHead's keys and values into {@link #keys} and {@link #values}. */
+        private void load(int kvHead) {
+            if (loadedHead == kvHead) {
+                return;
+            }
+            readHead(k, kvHead, keys);
+            readHead(v, kvHead, values);
+            loadedHead = kvHead;
+        }
+
+        private void readHead(Tensor t, int kvHead, float[] dst) {
+            int d = shape.d;
+            long base = (t.offset() + kvHead * t.stride(1)) * 4;
+            long rowStride = t.stride(0) * 4;
+            if (rowStride == 4L * d) {
+                MemorySegment.copy(t.segment(), F32, base, dst, 0, shape.s * d);
+            } else {
+                for (int j = 0; j < shape.s; j++) {
+                    MemorySegment.copy(t.segment(), F32, base + j * rowStride, dst, j * d, d);
+                }
+            }
         }
 
         /** Rows firstRow.. of kv head kvHead, up to {@link #ROW_BLOCK} of them. */
         void run(int kvHead, int firstRow) {
+            load(kvHead);
             int last = Math.min(shape.t * group, firstRow + ROW_BLOCK);
             if (columnSums != null) {
                 Arrays.fill(columnSums, 0f);
@@ -174,7 +219,7 @@ final class Attention {
                     Rows.read(q, q.offset() + t * q.stride(0) + headOf[b] * q.stride(1), q.stride(2), shape.d,
                             query, b * shape.d);
                 }
-                scores(kvHead, minVisible);
+                scores(minVisible);
                 for (int b = 0; b < n; b++) {
                     softmax(b * shape.s, visible[b], maxVisible);
                     capture.rows(headOf[b], queryOf[b], probs, b * shape.s, visible[b]);
@@ -185,7 +230,7 @@ final class Attention {
                 for (int b = n; b < BATCH; b++) {
                     Arrays.fill(probs, b * shape.s, b * shape.s + maxVisible, 0f);
                 }
-                output(kvHead, n, maxVisible);
+                output(n, maxVisible);
             }
             if (columnSums != null) {
                 capture.addColumnSums(kvHead * group, group, columnSums);
@@ -193,21 +238,18 @@ final class Attention {
         }
 
         /** Scaled scores of the batch's rows against every key each may see. */
-        private void scores(int kvHead, int minVisible) {
+        private void scores(int minVisible) {
             int d = shape.d;
             int s = shape.s;
-            MemorySegment ks = k.segment();
-            long kBase = (k.offset() + kvHead * k.stride(1)) * 4;
-            long kStride = k.stride(0) * 4;
             int bound = SPECIES.loopBound(d);
             for (int j = 0; j < minVisible; j++) {
-                long ko = kBase + j * kStride;
+                int ko = j * d;
                 FloatVector s0 = FloatVector.zero(SPECIES);
                 FloatVector s1 = FloatVector.zero(SPECIES);
                 FloatVector s2 = FloatVector.zero(SPECIES);
                 FloatVector s3 = FloatVector.zero(SPECIES);
                 for (int c = 0; c < bound; c += SPECIES.length()) {
-                    FloatVector kv = FloatVector.fromMemorySegment(SPECIES, ks, ko + 4L * c, ORDER);
+                    FloatVector kv = FloatVector.fromArray(SPECIES, keys, ko + c);
                     s0 = FloatVector.fromArray(SPECIES, query, c).fma(kv, s0);
                     s1 = FloatVector.fromArray(SPECIES, query, d + c).fma(kv, s1);
                     s2 = FloatVector.fromArray(SPECIES, query, 2 * d + c).fma(kv, s2);
@@ -218,7 +260,7 @@ final class Attention {
                 float t2 = s2.reduceLanes(VectorOperators.ADD);
                 float t3 = s3.reduceLanes(VectorOperators.ADD);
                 for (int c = bound; c < d; c++) {
-                    float kc = ks.get(F32, ko + 4L * c);
+                    float kc = keys[ko + c];
                     t0 += query[c] * kc;
                     t1 += query[d + c] * kc;
                     t2 += query[2 * d + c] * kc;
@@ -231,7 +273,7 @@ final class Attention {
             }
             for (int b = 0; b < BATCH; b++) {
                 for (int j = minVisible; j < visible[b]; j++) {
-                    probs[b * s + j] = dot(query, b * d, ks, kBase + j * kStride, d) * scale;
+                    probs[b * s + j] = dot(query, b * d, keys, j * d, d) * scale;
                 }
             }
         }
@@ -277,12 +319,9 @@ final class Attention {
         }
 
         /** out rows of the batch's first n rows: probabilities times values over keys [0, keys). */
-        private void output(int kvHead, int n, int keys) {
+        private void output(int n, int keys) {
             int d = shape.d;
             int s = shape.s;
-            MemorySegment vs = v.segment();
-            long vBase = (v.offset() + kvHead * v.stride(1)) * 4;
-            long vStride = v.stride(0) * 4;
             MemorySegment os = out.segment();
             int bound = SPECIES.loopBound(d);
             for (int c = 0; c < bound; c += SPECIES.length()) {
@@ -290,34 +329,29 @@ final class Attention {
                 FloatVector a1 = FloatVector.zero(SPECIES);
                 FloatVector a2 = FloatVector.zero(SPECIES);
                 FloatVector a3 = FloatVector.zero(SPECIES);
-                long vo = vBase + 4L * c;
-                for (int j = 0; j < keys; j++, vo += vStride) {
-                    FloatVector vv = FloatVector.fromMemorySegment(SPECIES, vs, vo, ORDER);
+                for (int j = 0, vo = c; j < keys; j++, vo += d) {
+                    FloatVector vv = FloatVector.fromArray(SPECIES, values, vo);
                     a0 = vv.fma(FloatVector.broadcast(SPECIES, probs[j]), a0);
                     a1 = vv.fma(FloatVector.broadcast(SPECIES, probs[s + j]), a1);
                     a2 = vv.fma(FloatVector.broadcast(SPECIES, probs[2 * s + j]), a2);
                     a3 = vv.fma(FloatVector.broadcast(SPECIES, probs[3 * s + j]), a3);
                 }
-                a0.intoMemorySegment(os, outOffset(0) + 4L * c, ORDER);
-                if (n > 1) {
-                    a1.intoMemorySegment(os, outOffset(1) + 4L * c, ORDER);
-                }
-                if (n > 2) {
-                    a2.intoMemorySegment(os, outOffset(2) + 4L * c, ORDER);
-                }
-                if (n > 3) {
-                    a3.intoMemorySegment(os, outOffset(3) + 4L * c, ORDER);
-                }
+                a0.intoArray(outRows, c);
+                a1.intoArray(outRows, d + c);
+                a2.intoArray(outRows, 2 * d + c);
+                a3.intoArray(outRows, 3 * d + c);
             }
             for (int c = bound; c < d; c++) {
                 for (int b = 0; b < n; b++) {
                     float acc = 0f;
-                    long vo = vBase + 4L * c;
-                    for (int j = 0; j < keys; j++, vo += vStride) {
-                        acc += probs[b * s + j] * vs.get(F32, vo);
+                    for (int j = 0, vo = c; j < keys; j++, vo += d) {
+                        acc += probs[b * s + j] * values[vo];
                     }
-                    os.set(F32, outOffset(b) + 4L * c, acc);
+                    outRows[b * d + c] = acc;
                 }
+            }
+            for (int b = 0; b < n; b++) {
+                MemorySegment.copy(outRows, b * d, os, F32, outOffset(b), d);
             }
         }
 
@@ -327,16 +361,15 @@ final class Attention {
         }
     }
 
-    private static float dot(float[] x, int xOffset, MemorySegment seg, long byteOffset, int n) {
+    private static float dot(float[] x, int xOffset, float[] y, int yOffset, int n) {
         FloatVector sum = FloatVector.zero(SPECIES);
         int i = 0;
         for (int bound = SPECIES.loopBound(n); i < bound; i += SPECIES.length()) {
-            sum = FloatVector.fromArray(SPECIES, x, xOffset + i)
-                    .fma(FloatVector.fromMemorySegment(SPECIES, seg, byteOffset + i * 4L, ORDER), sum);
+            sum = FloatVector.fromArray(SPECIES, x, xOffset + i).fma(FloatVector.fromArray(SPECIES, y, yOffset + i), sum);
         }
         float s = sum.reduceLanes(VectorOperators.ADD);
         for (; i < n; i++) {
-            s += x[xOffset + i] * seg.get(F32, byteOffset + i * 4L);
+            s += x[xOffset + i] * y[yOffset + i];
         }
         return s;
     }

@@ -80,6 +80,12 @@ final class VectorGemm {
      * sequential stream per thread: reading four rows side by side (four interleaved streams a row
      * length apart) measured 30-45% slower at k = 896 with cold weights, as the hardware prefetcher
      * follows one stream better than four short ones.
+     *
+     * <p>x is read from a heap copy and weights only through {@link IntVector} loads (F32 weights
+     * reinterpreted): C2 intrinsifies a segment load only when the segment class it profiled at
+     * that load is exact, and that profile is shared by every caller of
+     * {@code FloatVector.fromMemorySegment}, which other ops feed heap segments. In a decoder the
+     * polluted float loads ran out of line, boxing every vector (GEMV 3-5x slower).
      */
     private static void streaming(MatrixOperand x, MatrixOperand w, float alpha, float[] bias, MatrixOperand out) {
         int n = w.rows();
@@ -87,15 +93,15 @@ final class VectorGemm {
         int m = x.rows();
         DType dtype = w.dtype();
         int blocks = dtype == DType.F32 ? 0 : k / PAIR_BLOCK;
-        int head = dtype == DType.F32 ? k : blocks * PAIR_BLOCK;
-        MemorySegment xd = null;
-        if (dtype != DType.F32) {
-            xd = ThreadScratch.get(Math.max(4L, (long) m * head * Float.BYTES));
-            for (int i = 0; i < m; i++) {
-                splitEvenOdd(x.segment(), x.rowOffset(i), xd, (long) i * head * Float.BYTES, blocks);
+        int head = dtype == DType.F32 ? I.loopBound(k) : blocks * PAIR_BLOCK;
+        float[] xs = ThreadScratch.floats(Math.max(1, m * head));
+        for (int i = 0; i < m; i++) {
+            if (dtype == DType.F32) {
+                MemorySegment.copy(x.segment(), FLOAT, x.rowOffset(i), xs, i * head, head);
+            } else {
+                splitEvenOdd(x.segment(), x.rowOffset(i), xs, i * head, blocks);
             }
         }
-        MemorySegment paired = xd;
         int grain = (int) Math.max(1, STREAM_GRAIN_BYTES / ((long) dtype.byteSize() * Math.max(1, k)));
         CpuParallel.forRange(n, grain, (j0, j1) -> {
             MemorySegment ws = w.segment();
@@ -104,9 +110,9 @@ final class VectorGemm {
                 long wo = w.rowOffset(j);
                 for (int i = 0; i < m; i++) {
                     float s = switch (dtype) {
-                        case BF16 -> bf16Row(paired, (long) i * head * Float.BYTES, ws, wo, blocks);
-                        case F16 -> f16Row(paired, (long) i * head * Float.BYTES, ws, wo, blocks);
-                        default -> dotF32(x.segment(), x.rowOffset(i), ws, wo, k);
+                        case BF16 -> bf16Row(xs, i * head, ws, wo, blocks);
+                        case F16 -> f16Row(xs, i * head, ws, wo, blocks);
+                        default -> f32Row(xs, i * head, ws, wo, head);
                     };
                     if (head < k) {
                         s += tailAny(x, i, w, j, head);
@@ -118,51 +124,70 @@ final class VectorGemm {
     }
 
     /** Writes {@code blocks} blocks of x: per block, its even elements, then its odd ones. */
-    private static void splitEvenOdd(MemorySegment src, long srcOffset, MemorySegment dst, long dstOffset,
-                                     int blocks) {
+    private static void splitEvenOdd(MemorySegment src, long srcOffset, float[] dst, int dstOffset, int blocks) {
         int half = PAIR_BLOCK / 2;
         for (int b = 0; b < blocks; b++) {
             long s = srcOffset + 4L * b * PAIR_BLOCK;
-            long d = dstOffset + 4L * b * PAIR_BLOCK;
+            int d = dstOffset + b * PAIR_BLOCK;
             for (int l = 0; l < half; l++) {
-                dst.set(FLOAT, d + 4L * l, src.get(FLOAT, s + 8L * l));
-                dst.set(FLOAT, d + 4L * (half + l), src.get(FLOAT, s + 8L * l + 4));
+                dst[d + l] = src.get(FLOAT, s + 8L * l);
+                dst[d + half + l] = src.get(FLOAT, s + 8L * l + 4);
             }
         }
     }
 
     /** Sum over the paired head of one BF16 row at w0 times the split x row at xo. */
-    private static float bf16Row(MemorySegment xd, long xo, MemorySegment ws, long w0, int blocks) {
+    private static float bf16Row(float[] xs, int xo, MemorySegment ws, long w0, int blocks) {
         FloatVector e0 = FloatVector.zero(F);
         FloatVector o0 = FloatVector.zero(F);
-        long wBytes = (long) blocks * I.vectorByteSize();
+        int lanes = I.length();
         long step = I.vectorByteSize();
-        for (long b = 0, xb = xo; b < wBytes; b += step, xb += 2 * step) {
-            IntVector p0 = IntVector.fromMemorySegment(I, ws, w0 + b, LE);
-            e0 = FloatVector.fromMemorySegment(F, xd, xb, LE)
-                    .fma(p0.lanewise(VectorOperators.LSHL, 16).reinterpretAsFloats(), e0);
-            o0 = FloatVector.fromMemorySegment(F, xd, xb + step, LE).fma(p0.and(HIGH_HALF).reinterpretAsFloats(), o0);
+        long wb = w0;
+        for (int b = 0, xb = xo; b < blocks; b++, xb += 2 * lanes, wb += step) {
+            IntVector p0 = IntVector.fromMemorySegment(I, ws, wb, LE);
+            e0 = FloatVector.fromArray(F, xs, xb).fma(p0.lanewise(VectorOperators.LSHL, 16).reinterpretAsFloats(), e0);
+            o0 = FloatVector.fromArray(F, xs, xb + lanes).fma(p0.and(HIGH_HALF).reinterpretAsFloats(), o0);
         }
         return e0.add(o0).reduceLanes(VectorOperators.ADD);
     }
 
     /**
      * Sum over the paired head of one F16 row at w0 times the split x row at xo. Kernels over
-     * several rows would also exceed C2's inlining node budget here: a widening left out of line
-     * boxes its vectors (four rows measured 3x slower).
+     * several rows would exceed C2's inlining node budget here: a widening left out of line boxes
+     * its vectors (four rows measured 3x slower).
      */
-    private static float f16Row(MemorySegment xd, long xo, MemorySegment ws, long w0, int blocks) {
+    private static float f16Row(float[] xs, int xo, MemorySegment ws, long w0, int blocks) {
         FloatVector e0 = FloatVector.zero(F);
         FloatVector o0 = FloatVector.zero(F);
-        long wBytes = (long) blocks * I.vectorByteSize();
+        int lanes = I.length();
         long step = I.vectorByteSize();
-        for (long b = 0, xb = xo; b < wBytes; b += step, xb += 2 * step) {
-            IntVector p0 = IntVector.fromMemorySegment(I, ws, w0 + b, LE);
-            e0 = FloatVector.fromMemorySegment(F, xd, xb, LE)
-                    .fma(HalfPrecisionVectors.f16High(p0.lanewise(VectorOperators.LSHL, 16)), e0);
-            o0 = FloatVector.fromMemorySegment(F, xd, xb + step, LE).fma(HalfPrecisionVectors.f16High(p0), o0);
+        long wb = w0;
+        for (int b = 0, xb = xo; b < blocks; b++, xb += 2 * lanes, wb += step) {
+            IntVector p0 = IntVector.fromMemorySegment(I, ws, wb, LE);
+            e0 = FloatVector.fromArray(F, xs, xb).fma(HalfPrecisionVectors.f16High(p0.lanewise(VectorOperators.LSHL, 16)), e0);
+            o0 = FloatVector.fromArray(F, xs, xb + lanes).fma(HalfPrecisionVectors.f16High(p0), o0);
         }
         return e0.add(o0).reduceLanes(VectorOperators.ADD);
+    }
+
+    /** Sum over the first {@code head} elements (a whole number of vectors) of one F32 row at w0. */
+    private static float f32Row(float[] xs, int xo, MemorySegment ws, long w0, int head) {
+        FloatVector s0 = FloatVector.zero(F);
+        FloatVector s1 = FloatVector.zero(F);
+        int lanes = I.length();
+        int pairs = head / (2 * lanes) * (2 * lanes);
+        int e = 0;
+        for (; e < pairs; e += 2 * lanes) {
+            s0 = FloatVector.fromArray(F, xs, xo + e)
+                    .fma(IntVector.fromMemorySegment(I, ws, w0 + 4L * e, LE).reinterpretAsFloats(), s0);
+            s1 = FloatVector.fromArray(F, xs, xo + e + lanes)
+                    .fma(IntVector.fromMemorySegment(I, ws, w0 + 4L * (e + lanes), LE).reinterpretAsFloats(), s1);
+        }
+        if (e < head) {
+            s0 = FloatVector.fromArray(F, xs, xo + e)
+                    .fma(IntVector.fromMemorySegment(I, ws, w0 + 4L * e, LE).reinterpretAsFloats(), s0);
+        }
+        return s0.add(s1).reduceLanes(VectorOperators.ADD);
     }
 
     /** Scalar sum over k in [from, k) of x[i, k] w[j, k], any weight dtype. */
