@@ -1,0 +1,59 @@
+#!/usr/bin/env bash
+# Runs ON the GPU machine, from the repository root, with bundle/ (tools/device/bundle.sh) carried:
+# the model benchmark of issue 8, Glimpse vs HF transformers (bf16, sdpa) in one call. For each shape
+# in LLAVA_BENCH_SHAPES (default "onevision-0.5b llava-1.5-7b", the smaller first so it finishes
+# when the larger cannot): builds the random-weight checkpoint (make_random_llava.py), runs
+# bench_hf_llava.py and CudaLlavaBench on it, deletes it. Every step gets what is left of
+# LLAVA_BENCH_SECONDS (default 570, under the 600 s call limit). Writes $OUT/results.json (the
+# object to keep as bench/results/h200-llava-<date>.json), $OUT/summary.txt and $OUT/logs.tar.gz.
+set -uo pipefail
+cd "$(dirname "$0")/../.."
+START=$(date +%s)
+DEADLINE=$((START + ${LLAVA_BENCH_SECONDS:-570}))
+OUT="${OUT:-/tmp/glimpse-llava-out}"
+WORK="$(mktemp -d)"
+LOGS="$WORK/logs"
+mkdir -p "$OUT" "$LOGS"
+tar -xJf bundle/jre.tar.xz -C "$WORK"
+JAVA="$WORK/jre/bin/java"
+export LD_LIBRARY_PATH="/usr/local/cuda/lib64:${LD_LIBRARY_PATH:-}"
+export RUST_FLAVOR=cpu DJL_OFFLINE=true
+CP="$(ls bundle/lib/*.jar | tr '\n' ':')"
+JFLAGS=(--add-modules jdk.incubator.vector --enable-native-access=ALL-UNNAMED -XX:+UseParallelGC -Xmx24g
+        -Dorg.slf4j.simpleLogger.defaultLogLevel=info)
+left() { local s=$((DEADLINE - $(date +%s))); echo $((s > 5 ? s : 5)); }
+: > "$LOGS/make.jsonl"; : > "$LOGS/bench.jsonl"
+
+python3 - "$(head -1 bundle/COMMIT)" "$(sed -n 2p bundle/COMMIT)" > "$LOGS/machine.json" <<'PY'
+import json, subprocess, sys, datetime, torch, transformers
+gpu = subprocess.run(["nvidia-smi", "--query-gpu=name,driver_version,memory.total", "--format=csv,noheader"],
+                     capture_output=True, text=True).stdout.strip()
+print(json.dumps({"gpu": gpu, "date": datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"),
+                  "commit": sys.argv[1], "commit_note": sys.argv[2], "torch": torch.__version__,
+                  "transformers": transformers.__version__, "cpus": __import__("os").cpu_count()}))
+PY
+cat "$LOGS/machine.json"; "$JAVA" -version 2>&1 | head -1
+
+for shape in ${LLAVA_BENCH_SHAPES:-onevision-0.5b llava-1.5-7b}; do
+  echo "== $shape: checkpoint ($(left) s left)"
+  timeout "$(left)" python3 tools/device/make_random_llava.py --shape "$shape" --out "$WORK/$shape" \
+    >> "$LOGS/make.jsonl" 2> "$LOGS/make-$shape.err"
+  echo "make exit: $?"; tail -1 "$LOGS/make.jsonl"; tail -3 "$LOGS/make-$shape.err"
+  echo "== $shape: HF transformers ($(left) s left)"
+  timeout "$(left)" python3 tools/device/bench_hf_llava.py --model "$WORK/$shape" --shape "$shape" \
+    >> "$LOGS/bench.jsonl" 2> "$LOGS/hf-$shape.err"
+  echo "hf exit: $?"; tail -3 "$LOGS/hf-$shape.err" | grep -v Loading
+  echo "== $shape: glimpse ($(left) s left)"
+  timeout "$(left)" "$JAVA" "${JFLAGS[@]}" -cp "$CP" dev.glimpse.vlmruntime.bench.CudaLlavaBench \
+    --model "$WORK/$shape" --shape "$shape" --budgets 144,64 >> "$LOGS/bench.jsonl" 2> "$LOGS/glimpse-$shape.err"
+  echo "glimpse exit: $?"; grep -E 'Exception|Error|at dev' "$LOGS/glimpse-$shape.err" | head -8
+  rm -rf "${WORK:?}/$shape"
+done
+
+python3 tools/device/summarize_llava.py "$LOGS/machine.json" "$LOGS/make.jsonl" "$LOGS/bench.jsonl" \
+  > "$OUT/results.json" 2> "$LOGS/summary.txt"
+grep -v '^{' "$LOGS/bench.jsonl" >> "$LOGS/summary.txt"
+cp "$LOGS/summary.txt" "$OUT/summary.txt"
+tar -C "$WORK" -czf "$OUT/logs.tar.gz" logs
+echo "================ SUMMARY ($(( $(date +%s) - START )) s)"
+cat "$OUT/summary.txt"

@@ -1,0 +1,204 @@
+package dev.glimpse.vlmruntime.bench;
+
+import dev.glimpse.kernels.Backend;
+import dev.glimpse.kernels.Backends;
+import dev.glimpse.kernels.cuda.CudaBackend;
+import dev.glimpse.kernels.image.RgbImage;
+import dev.glimpse.tokenpruning.PruningPlan;
+import dev.glimpse.tokenpruning.budget.TokenBudget;
+import dev.glimpse.vlmruntime.api.Glimpse;
+import dev.glimpse.vlmruntime.api.LoadOptions;
+import dev.glimpse.vlmruntime.api.VisionLanguageModel;
+import dev.glimpse.vlmruntime.decoder.DecoderSession;
+import dev.glimpse.vlmruntime.decoder.SessionOptions;
+import dev.glimpse.vlmruntime.llava.LlavaModel;
+import dev.glimpse.vlmruntime.llava.PreparedPrompt;
+import dev.glimpse.vlmruntime.llava.VisualInput;
+import dev.glimpse.vlmruntime.pruning.RequestPruning;
+
+import java.io.PrintStream;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.List;
+import java.util.Locale;
+import java.util.SplittableRandom;
+import java.util.stream.Collectors;
+import java.util.stream.IntStream;
+
+/**
+ * Model benchmark, the counterpart of {@code tools/device/bench_hf_llava.py}, on a checkpoint folder
+ * from {@code tools/device/make_random_llava.py} loaded through {@link Glimpse#load} on
+ * {@code --device} (default cuda). The same prompts and visual token counts as the HF script, random
+ * pixels of the tower's size (no resize needed), best of {@code --repeats N} (default 3) after a
+ * warm-up pass:
+ * <ul>
+ *   <li>vision: one image (LLaVA) or the {@code --frames N} video (OneVision, default 32) through the
+ *       tower and projector (and the video pooling), timed until the device is idle, the image
+ *       processor's host time left out; it includes tokenizing the bare placeholder prompt and
+ *       splicing the rows into embeddings, which HF's {@code get_*_features} does not do;</li>
+ *   <li>TTFT: the image or video prompt, from the decoded pixels to the first token's id on the host
+ *       (upload, tower, pruning, projector, tokenize, splice, prefill, argmax), the processor's
+ *       resize/normalize time left out as HF's pixel_values are given ready on the GPU. LLaVA at the
+ *       full budget and, with {@code --prune} (default vtc-cls), at each of {@code --budgets}
+ *       (default 144,64) visual tokens; OneVision for the video at the full budget;</li>
+ *   <li>decode: {@code --steps N} (default 64) greedy steps after that prefill (each a replayed CUDA
+ *       graph with the argmax on the device), set against the HBM roofline of reading every decoder
+ *       weight byte once per token at {@code --bandwidth-gbs} (default 4800, the H200's).</li>
+ * </ul>
+ * Prints one JSON line per run and one for the model, then a short summary (TTFT at each budget as a
+ * fraction of the full one).
+ */
+public final class CudaLlavaBench {
+
+    static final String LLAVA_PROMPT = "USER: <image>\nDescribe the picture. ASSISTANT:";
+    static final String VIDEO_PROMPT = "<|im_start|>user <video>\nWhat happens in the video?<|im_end|>\n"
+            + "<|im_start|>assistant\n";
+
+    private CudaLlavaBench() {
+    }
+
+    public static void main(String[] args) {
+        Path model = Path.of(flag(args, "--model", null));
+        String shape = flag(args, "--shape", model.getFileName().toString());
+        Backends.Choice device = Backends.Choice.parse(flag(args, "--device", "cuda"));
+        int[] budgets = Arrays.stream(flag(args, "--budgets", "144,64").split(",")).mapToInt(Integer::parseInt).toArray();
+        run(model, shape, device, flag(args, "--prune", "vtc-cls"), budgets, Integer.parseInt(flag(args, "--frames", "32")),
+                Integer.parseInt(flag(args, "--steps", "64")), Integer.parseInt(flag(args, "--repeats", "3")),
+                Integer.parseInt(flag(args, "--bandwidth-gbs", "4800")), System.out);
+    }
+
+    static void run(Path dir, String shape, Backends.Choice device, String prune, int[] budgets, int frames, int steps,
+                    int repeats, int bandwidthGbs, PrintStream out) {
+        long loadStart = System.nanoTime();
+        try (VisionLanguageModel vlm = Glimpse.load(dir, LoadOptions.defaults().withDevice(device))) {
+            double loadSeconds = (System.nanoTime() - loadStart) / 1e9;
+            LlavaModel model = vlm.llava();
+            String deviceName = model.backend() instanceof CudaBackend cuda ? cuda.deviceName() : "cpu";
+            boolean video = model.acceptsVideo();
+            int size = model.config().vision().imageSize();
+            SplittableRandom random = new SplittableRandom(7);
+            VisualInput input = video
+                    ? new VisualInput.Video(IntStream.range(0, frames)
+                    .mapToObj(i -> randomImage(size, random)).toList())
+                    : new VisualInput.Images(List.of(randomImage(size, random)));
+            String prompt = video ? VIDEO_PROMPT : LLAVA_PROMPT;
+            String placeholder = video ? "<video>" : "<image>";
+
+            vision(model, placeholder, input);
+            double vision = Double.MAX_VALUE;
+            for (int r = 0; r < repeats; r++) {
+                vision = Math.min(vision, vision(model, placeholder, input));
+            }
+
+            List<PruningPlan> plans = new ArrayList<>(List.of(PruningPlan.none()));
+            if (!video) {
+                for (int b : budgets) {
+                    plans.add(PruningPlan.parse(prune, TokenBudget.parse(Integer.toString(b))));
+                }
+            }
+            long weightBytes = model.decoder().weights().byteSize();
+            double roofline = bandwidthGbs * 1e9 / weightBytes;
+            List<Run> best = new ArrayList<>();
+            for (PruningPlan plan : plans) {
+                generate(model, prompt, input, plan, Math.min(steps, 4));
+                Run fastest = null;
+                for (int r = 0; r < repeats; r++) {
+                    Run run = generate(model, prompt, input, plan, steps);
+                    fastest = fastest == null ? run : fastest.min(run);
+                }
+                best.add(fastest);
+                out.println(String.format(Locale.ROOT, "{\"bench\":\"llava_cuda_run\",\"impl\":\"glimpse\",\"model\":\"%s\","
+                                + "\"device\":\"%s\",\"prune\":\"%s\",\"budget\":%s,\"prompt_tokens\":%d,"
+                                + "\"visual_tokens\":%d,\"ttft_ms\":%.3f,\"preprocess_ms\":%.3f,\"decode_steps\":%d,"
+                                + "\"decode_ms_per_token\":%.3f,\"decode_tokens_per_s\":%.1f,\"last_token\":%d}",
+                        shape, deviceName, plan.describe(), plan.budget() == null ? "null" : "\"" + plan.budget() + "\"",
+                        fastest.promptTokens, fastest.visualTokens, fastest.ttft * 1e3, fastest.preprocess * 1e3, steps,
+                        fastest.decode * 1e3 / steps, steps / fastest.decode, fastest.lastToken));
+            }
+            Run full = best.getFirst();
+            String byTokens = best.stream().map(r -> String.format(Locale.ROOT, "\"%d\":%.3f", r.visualTokens, r.ttft * 1e3))
+                    .collect(Collectors.joining(",", "{", "}"));
+            double decodeTps = steps / full.decode;
+            out.println(String.format(Locale.ROOT, "{\"bench\":\"llava_cuda\",\"impl\":\"glimpse\",\"model\":\"%s\","
+                            + "\"device\":\"%s\",\"dtype\":\"%s\",\"load_seconds\":%.2f,\"media\":\"%s\",\"frames\":%d,"
+                            + "\"prompt_tokens\":%d,\"visual_tokens\":%d,\"vision_ms\":%.3f,\"ttft_ms\":%.3f,"
+                            + "\"ttft_ms_by_visual_tokens\":%s,\"prune\":\"%s\",\"decode_steps\":%d,"
+                            + "\"decode_ms_per_token\":%.3f,\"decode_tokens_per_s\":%.1f,\"decoder_weight_bytes\":%d,"
+                            + "\"roofline_tokens_per_s\":%.1f,\"decode_fraction_of_roofline\":%.3f,\"last_token\":%d}",
+                    shape, deviceName, model.decoder().weights().embedTokens().dtype(), loadSeconds,
+                    video ? "video " + frames + " frames" : "image", video ? frames : 1, full.promptTokens,
+                    full.visualTokens, vision * 1e3, full.ttft * 1e3, byTokens, video ? "none" : prune, steps,
+                    full.decode * 1e3 / steps, decodeTps, weightBytes, roofline, decodeTps / roofline, full.lastToken));
+            out.printf(Locale.ROOT, "# %s on %s: vision %.2f ms, decode %.1f tok/s (%.0f%% of the %d GB/s roofline)%n",
+                    shape, deviceName, vision * 1e3, decodeTps, 100 * decodeTps / roofline, bandwidthGbs);
+            for (Run r : best) {
+                out.printf(Locale.ROOT, "#   TTFT at %5d visual tokens: %8.2f ms = %.2fx of full%n", r.visualTokens,
+                        r.ttft * 1e3, r.ttft / full.ttft);
+            }
+        }
+    }
+
+    /** Seconds for the tower and projector over {@code input}, until the device is idle (processor time left out). */
+    private static double vision(LlavaModel model, String placeholder, VisualInput input) {
+        long start = System.nanoTime();
+        try (PreparedPrompt prepared = model.prepare(placeholder, input,
+                RequestPruning.of(PruningPlan.none(), model.backend(), model.config(), input).visualHooks(), false)) {
+            synchronize(model.backend());
+            return (System.nanoTime() - start - prepared.visuals().preprocessNanos()) / 1e9;
+        }
+    }
+
+    /** One prompt: the first token's id on the host, then {@code steps} greedy decode steps. */
+    private static Run generate(LlavaModel model, String prompt, VisualInput input, PruningPlan plan, int steps) {
+        long start = System.nanoTime();
+        RequestPruning pruning = RequestPruning.of(plan, model.backend(), model.config(), input);
+        try (PreparedPrompt prepared = model.prepare(prompt, input, pruning.visualHooks(), true);
+             DecoderSession session = model.decoder().newSession(SessionOptions.of(prepared.inputIds().length + steps + 8))) {
+            session.prefill(prepared.embeddings(), prepared.positions(), pruning.decoderHook(prepared));
+            int token = session.greedyToken();
+            long first = System.nanoTime();
+            for (int i = 0; i < steps; i++) {
+                session.decode(token);
+                token = session.greedyToken();
+            }
+            long done = System.nanoTime();
+            long preprocess = prepared.visuals().preprocessNanos();
+            return new Run((first - start - preprocess) / 1e9, (done - first) / 1e9, preprocess / 1e9,
+                    prepared.inputIds().length, prepared.visuals().visualTokens(), token);
+        }
+    }
+
+    private static void synchronize(Backend backend) {
+        if (backend instanceof CudaBackend cuda) {
+            cuda.synchronize();
+        }
+    }
+
+    private static RgbImage randomImage(int size, SplittableRandom random) {
+        byte[] pixels = new byte[size * size * 3];
+        for (int i = 0; i < pixels.length; i++) {
+            pixels[i] = (byte) random.nextInt(256);
+        }
+        return new RgbImage(size, size, pixels);
+    }
+
+    /** Best-of bookkeeping: seconds to the first token, seconds of the decode steps, processor seconds. */
+    private record Run(double ttft, double decode, double preprocess, int promptTokens, int visualTokens, int lastToken) {
+        Run min(Run other) {
+            return new Run(Math.min(ttft, other.ttft), Math.min(decode, other.decode), Math.min(preprocess, other.preprocess),
+                    promptTokens, visualTokens, other.lastToken);
+        }
+    }
+
+    private static String flag(String[] args, String name, String fallback) {
+        int at = Arrays.asList(args).indexOf(name);
+        if (at >= 0 && at + 1 < args.length) {
+            return args[at + 1];
+        }
+        if (fallback == null) {
+            throw new IllegalArgumentException(name + " is required");
+        }
+        return fallback;
+    }
+}
