@@ -1,5 +1,7 @@
 #!/usr/bin/env bash
-# Runs ON the GPU machine, from the repository root, with bundle/ (tools/device/bundle.sh) carried:
+# Runs ON the GPU machine, from the repository root, with a bundle carried: bundle/ from
+# tools/device/bundle.sh, or a slimmer copy named by LLAVA_BENCH_BUNDLE (jre.tar.xz, lib/, COMMIT)
+# when the working tree leaves too little of the 64 MiB:
 # the model benchmark of issue 8, Glimpse vs HF transformers (bf16, sdpa) in one call. For each shape
 # in LLAVA_BENCH_SHAPES (default "onevision-0.5b llava-1.5-7b", the smaller first so it finishes
 # when the larger cannot): builds the random-weight checkpoint (make_random_llava.py), runs
@@ -14,17 +16,18 @@ OUT="${OUT:-/tmp/glimpse-llava-out}"
 WORK="$(mktemp -d)"
 LOGS="$WORK/logs"
 mkdir -p "$OUT" "$LOGS"
-tar -xJf bundle/jre.tar.xz -C "$WORK"
+BUNDLE="${LLAVA_BENCH_BUNDLE:-bundle}"
+tar -xJf "$BUNDLE/jre.tar.xz" -C "$WORK"
 JAVA="$WORK/jre/bin/java"
 export LD_LIBRARY_PATH="/usr/local/cuda/lib64:${LD_LIBRARY_PATH:-}"
 export RUST_FLAVOR=cpu DJL_OFFLINE=true
-CP="$(ls bundle/lib/*.jar | tr '\n' ':')"
+CP="$(ls "$BUNDLE"/lib/*.jar | tr '\n' ':')"
 JFLAGS=(--add-modules jdk.incubator.vector --enable-native-access=ALL-UNNAMED -XX:+UseParallelGC -Xmx24g
         -Dorg.slf4j.simpleLogger.defaultLogLevel=info)
 left() { local s=$((DEADLINE - $(date +%s))); echo $((s > 5 ? s : 5)); }
 : > "$LOGS/make.jsonl"; : > "$LOGS/bench.jsonl"
 
-python3 - "$(head -1 bundle/COMMIT)" "$(sed -n 2p bundle/COMMIT)" > "$LOGS/machine.json" <<'PY'
+python3 - "$(head -1 "$BUNDLE/COMMIT")" "$(sed -n 2p "$BUNDLE/COMMIT")" > "$LOGS/machine.json" <<'PY'
 import json, subprocess, sys, datetime, torch, transformers
 gpu = subprocess.run(["nvidia-smi", "--query-gpu=name,driver_version,memory.total", "--format=csv,noheader"],
                      capture_output=True, text=True).stdout.strip()
