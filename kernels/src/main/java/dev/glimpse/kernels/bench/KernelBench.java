@@ -1,5 +1,6 @@
 package dev.glimpse.kernels.bench;
 
+import dev.glimpse.kernels.AttentionMask;
 import dev.glimpse.kernels.DType;
 import dev.glimpse.kernels.Tensor;
 import dev.glimpse.kernels.TopK;
@@ -22,9 +23,11 @@ import java.util.Locale;
 import java.util.SplittableRandom;
 
 /**
- * {@code glimpse bench kernels}: GEMM/GEMV throughput for both CPU implementations side by side,
- * a memory-bandwidth probe to put GEMV in proportion, and top-k selection against a full-sort
- * baseline. Prints one JSON object per measurement, then a short human summary.
+ * {@code glimpse bench kernels}: GEMM/GEMV throughput for both CPU implementations side by side
+ * (GEMV also at the Qwen2-0.5B decode shapes, there without OpenBLAS, whose m = 1 path widens the
+ * whole BF16/F16 matrix per call), a memory-bandwidth probe to put GEMV in proportion,
+ * prefill attention, and top-k selection against a full-sort baseline. Prints one JSON object per
+ * measurement, then a short human summary.
  *
  * <p>Every timing is the median of {@link Options#repetitions()} runs after at least
  * {@link Options#warmup()} untimed ones and at least 0.4 s of warm-up. GFLOP/s counts 2mnk; GEMV GB/s counts the weight bytes
@@ -94,12 +97,14 @@ public final class KernelBench {
         double bandwidth = bandwidth(options, results, out);
         summary.add(String.format(Locale.ROOT, "memory bandwidth (sum over %d MiB): %.1f GB/s",
                 options.bandwidthBytes() >> 20, bandwidth));
-        int[][] shapes = {{576, 1024, 4096}, {1, 4096, 4096}};
+        int[][] shapes = {{576, 1024, 4096}, {1, 4096, 4096}, {1, 896, 4864}, {1, 4864, 896}, {1, 896, 1152},
+                {1, 896, 151936}};
         for (int[] s : shapes) {
             for (DType wt : new DType[] {DType.F32, DType.BF16, DType.F16}) {
                 StringBuilder line = new StringBuilder(String.format(Locale.ROOT, "linear %dx%dx%d %-4s", s[0], s[1], s[2], wt));
+                boolean decodeShape = s[0] == 1 && s[1] != s[2];
                 for (GemmPath path : new GemmPath[] {GemmPath.VECTOR, GemmPath.BLAS, GemmPath.AUTO}) {
-                    if (path == GemmPath.BLAS && !Gemm.blasAvailable()) {
+                    if (path == GemmPath.BLAS && (!Gemm.blasAvailable() || decodeShape)) {
                         continue;
                     }
                     Result r = linear(options, s[0], s[1], s[2], wt, path, bandwidth);
@@ -112,6 +117,11 @@ public final class KernelBench {
                 summary.add(line.toString());
             }
         }
+        Result attention = attention(options);
+        results.add(attention);
+        out.println(attention.json());
+        summary.add("attention prefill T=S=600 Hq=14 Hkv=2 D=64 causal: " + field(attention, "median_ms") + " ms, "
+                + field(attention, "gflops") + " GFLOP/s");
         for (int n : new int[] {576, 2304, 12544}) {
             for (int rows : new int[] {1, 16, 64}) {
                 for (int k : new int[] {n / 4, 64}) {
@@ -171,23 +181,67 @@ public final class KernelBench {
         return s;
     }
 
+    /**
+     * One product, timed. GEMV (m = 1) cycles through enough copies of the weights to pass
+     * {@link #COLD_WEIGHT_BYTES}, so every call streams its weights from memory as a decoder's
+     * layers do, not from a last-level cache that holds a small matrix.
+     */
     private static Result linear(Options options, int m, int k, int n, DType wt, GemmPath path, double bandwidth) {
         SplittableRandom random = new SplittableRandom(42);
+        long weightBytes = (long) n * k * wt.byteSize();
+        int copies = m == 1 ? (int) Math.max(1, Math.min(64, COLD_WEIGHT_BYTES / weightBytes)) : 1;
+        Tensor[] weights = new Tensor[copies];
         try (Tensor x = Tensor.allocate(DType.F32, m, k);
-             Tensor w = Tensor.allocate(wt, n, k);
              Tensor out = Tensor.allocate(DType.F32, m, n)) {
             x.copyFrom(randomFloats(random, m * k));
-            w.copyFrom(randomFloats(random, n * k));
+            float[] values = randomFloats(random, n * k);
+            for (int c = 0; c < copies; c++) {
+                weights[c] = Tensor.allocate(wt, n, k);
+                weights[c].copyFrom(values);
+            }
+            int[] next = {0};
             double ms = medianMs(options, () -> {
-                Gemm.linear(x, w, null, out, path);
+                Gemm.linear(x, weights[next[0]], null, out, path);
+                next[0] = (next[0] + 1) % copies;
                 return out.get(0, 0);
             });
             double gflops = 2.0 * m * n * k / (ms * 1e6);
-            double weightGbps = (double) n * k * wt.byteSize() / (ms * 1e6);
+            double weightGbps = weightBytes / (ms * 1e6);
             return new Result("linear", List.of(str("impl", path.name().toLowerCase(Locale.ROOT)),
-                    num("m", m), num("k", k), num("n", n), str("wdtype", wt.name()), num("median_ms", ms),
-                    num("gflops", gflops), num("weight_gbps", weightGbps),
+                    num("m", m), num("k", k), num("n", n), str("wdtype", wt.name()), num("weight_copies", copies),
+                    num("median_ms", ms), num("gflops", gflops), num("weight_gbps", weightGbps),
                     num("bandwidth_fraction", weightGbps / bandwidth)));
+        } finally {
+            for (Tensor w : weights) {
+                if (w != null) {
+                    w.close();
+                }
+            }
+        }
+    }
+
+    /**
+     * Prefill attention of a Qwen2-0.5B layer: T = S = 600, 14 query heads over 2 kv heads,
+     * D = 64, causal; GFLOP/s counts 4 D flops per visible (query, key) pair and head.
+     */
+    private static Result attention(Options options) {
+        int t = 600;
+        int hq = 14;
+        int hkv = 2;
+        int d = 64;
+        SplittableRandom random = new SplittableRandom(11);
+        try (CpuBackend backend = new CpuBackend();
+             Tensor q = Tensor.of(randomFloats(random, t * hq * d), t, hq, d);
+             Tensor k = Tensor.of(randomFloats(random, t * hkv * d), t, hkv, d);
+             Tensor v = Tensor.of(randomFloats(random, t * hkv * d), t, hkv, d);
+             Tensor out = Tensor.allocate(DType.F32, t, hq, d)) {
+            double ms = medianMs(options, () -> {
+                backend.attention(q, k, v, AttentionMask.causal(0), 0.125f, out, null);
+                return out.get(0, 0, 0);
+            });
+            double flops = 4.0 * d * hq * ((double) t * (t + 1) / 2);
+            return new Result("attention", List.of(num("t", t), num("s", t), num("hq", hq), num("hkv", hkv), num("d", d),
+                    str("mask", "causal"), num("median_ms", ms), num("gflops", flops / (ms * 1e6))));
         }
     }
 
@@ -226,6 +280,9 @@ public final class KernelBench {
     }
 
     private static volatile float sink;
+
+    /** GEMV weights are cycled over copies totalling at least this many bytes (64 copies at most). */
+    private static final long COLD_WEIGHT_BYTES = 512L << 20;
 
     /** Warm-up lasts at least this long, so the JIT has compiled the kernels before timing. */
     private static final long WARMUP_NANOS = 400_000_000L;
