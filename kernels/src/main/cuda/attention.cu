@@ -191,3 +191,179 @@ attention_column_sums(const float* q, long long qs0, long long qs1, const float*
         column_sums[(long long)head * keys + key] = s;
     }
 }
+
+// Prefill attention on tensor cores, 3xTF32: the same flash-style pass (key tiles, online softmax,
+// F32 statistics and output) with Q K^T and P V as wmma m16n16k8 TF32 products. Each operand x is
+// split into hi = tf32(x) and lo = tf32(x - hi) and a b is summed as hi*hi + hi*lo + lo*hi, which
+// keeps F32-level accuracy (the CPU parity tolerances hold) at three tensor-core products per step.
+//
+// Block = 4 warps over 64 consecutive queries of one query head (16 per warp); key tiles of 64.
+// TC_DP is the head dim padded to a multiple of 16 (dims past `dim` are zero). Dynamic shared
+// memory: K tile [64][DP + 4], V tile [64][DP + 4], output [64][DP + 4], scores [64][68].
+#include <mma.h>
+
+#define TC_BQ 64
+#define TC_BK 64
+#define TC_WARPS 4
+#define TC_LDS (TC_BK + 4)
+
+namespace wmma = nvcuda::wmma;
+
+template <typename Frag>
+__device__ __forceinline__ void split_tf32(const Frag& raw, Frag& hi, Frag& lo) {
+#pragma unroll
+    for (int i = 0; i < raw.num_elements; i++) {
+        float x = raw.x[i];
+        float h = wmma::__float_to_tf32(x);
+        hi.x[i] = h;
+        lo.x[i] = wmma::__float_to_tf32(x - h);
+    }
+}
+
+template <int DP>
+__device__ __forceinline__ void
+attention_tc(const float* q, long long qs0, long long qs1, const float* k, long long ks0, long long ks1,
+             const float* v, long long vs0, long long vs1, float* out, float* lse,
+             int tokens, int keys, int q_heads, int kv_heads, int dim, float scale, int query_start) {
+    constexpr int LD = DP + 4;
+    constexpr int KSTEPS = DP / 8;
+    extern __shared__ __align__(32) float tc_smem[];
+    float* ks = tc_smem;
+    float* vsh = ks + TC_BK * LD;
+    float* os = vsh + TC_BK * LD;
+    float* ss = os + TC_BQ * LD;
+    const int head = blockIdx.y;
+    const int kv_head = head / (q_heads / kv_heads);
+    const int first = blockIdx.x * TC_BQ;
+    const int lane = threadIdx.x & 31, warp = threadIdx.x >> 5;
+    float* s_w = ss + warp * 16 * TC_LDS;
+    float* o_w = os + warp * 16 * LD;
+
+    // Queries staged through the K tile, then held as hi/lo fragments; the output starts at zero.
+    for (int idx = threadIdx.x; idx < TC_BQ * DP; idx += blockDim.x) {
+        int qi = idx / DP, d = idx % DP, t = first + qi;
+        ks[qi * LD + d] = t < tokens && d < dim ? q[t * qs0 + head * qs1 + d] : 0.f;
+        os[qi * LD + d] = 0.f;
+    }
+    __syncthreads();
+    wmma::fragment<wmma::matrix_a, 16, 16, 8, wmma::precision::tf32, wmma::row_major> qh[KSTEPS], ql[KSTEPS];
+#pragma unroll
+    for (int kk = 0; kk < KSTEPS; kk++) {
+        wmma::fragment<wmma::matrix_a, 16, 16, 8, wmma::precision::tf32, wmma::row_major> raw;
+        wmma::load_matrix_sync(raw, ks + warp * 16 * LD + kk * 8, LD);
+        split_tf32(raw, qh[kk], ql[kk]);
+    }
+
+    // Softmax lanes: two per query row (r = lane / 2), each over every other key of the tile.
+    const int r = lane >> 1, half = lane & 1;
+    const int t_row = first + warp * 16 + r;
+    const int vis_row = t_row < tokens ? visible_keys(t_row, keys, query_start) : 0;
+    float m = -INFINITY, l = 0.f;
+    int last_t = min(tokens, first + TC_BQ) - 1;
+    int block_keys = visible_keys(last_t, keys, query_start);
+
+    for (int j0 = 0; j0 < block_keys; j0 += TC_BK) {
+        __syncthreads();
+        for (int idx = threadIdx.x; idx < TC_BK * DP; idx += blockDim.x) {
+            int j = idx / DP, d = idx % DP, key = j0 + j;
+            bool in = key < keys && d < dim;
+            ks[j * LD + d] = in ? k[key * ks0 + kv_head * ks1 + d] : 0.f;
+            vsh[j * LD + d] = in ? v[key * vs0 + kv_head * vs1 + d] : 0.f;
+        }
+        __syncthreads();
+
+        // Scores of this warp's 16 queries against the 64 keys.
+#pragma unroll
+        for (int n = 0; n < TC_BK / 16; n++) {
+            wmma::fragment<wmma::accumulator, 16, 16, 8, float> acc;
+            wmma::fill_fragment(acc, 0.f);
+#pragma unroll
+            for (int kk = 0; kk < KSTEPS; kk++) {
+                wmma::fragment<wmma::matrix_b, 16, 16, 8, wmma::precision::tf32, wmma::col_major> raw, bh, bl;
+                wmma::load_matrix_sync(raw, ks + n * 16 * LD + kk * 8, LD);
+                split_tf32(raw, bh, bl);
+                wmma::mma_sync(acc, ql[kk], bh, acc);
+                wmma::mma_sync(acc, qh[kk], bl, acc);
+                wmma::mma_sync(acc, qh[kk], bh, acc);
+            }
+            wmma::store_matrix_sync(s_w + n * 16, acc, TC_LDS, wmma::mem_row_major);
+        }
+        __syncwarp();
+
+        // Online softmax of row r; probabilities replace the scores.
+        float* srow = s_w + r * TC_LDS;
+        float mx = -INFINITY;
+#pragma unroll 8
+        for (int c = 0; c < TC_BK / 2; c++) {
+            int j = 2 * c + half;
+            float s = j0 + j < vis_row ? srow[j] * scale : -INFINITY;
+            srow[j] = s;
+            mx = fmaxf(mx, s);
+        }
+        mx = fmaxf(mx, __shfl_xor_sync(0xffffffffu, mx, 1));
+        float m_new = fmaxf(m, mx);
+        float corr = m_new == -INFINITY ? 1.f : expf(m - m_new);
+        float sum = 0.f;
+#pragma unroll 8
+        for (int c = 0; c < TC_BK / 2; c++) {
+            int j = 2 * c + half;
+            float p = j0 + j < vis_row ? expf(srow[j] - m_new) : 0.f;
+            srow[j] = p;
+            sum += p;
+        }
+        sum += __shfl_xor_sync(0xffffffffu, sum, 1);
+        l = l * corr + sum;
+        m = m_new;
+        if (corr != 1.f) {
+            float* orow = o_w + r * LD;
+            for (int d = half; d < DP; d += 2) orow[d] *= corr;
+        }
+        __syncwarp();
+
+        // Output rows += P V.
+#pragma unroll
+        for (int cn = 0; cn < DP / 16; cn++) {
+            wmma::fragment<wmma::accumulator, 16, 16, 8, float> acc;
+            wmma::load_matrix_sync(acc, o_w + cn * 16, LD, wmma::mem_row_major);
+#pragma unroll
+            for (int kk = 0; kk < TC_BK / 8; kk++) {
+                wmma::fragment<wmma::matrix_a, 16, 16, 8, wmma::precision::tf32, wmma::row_major> araw, ah, al;
+                wmma::fragment<wmma::matrix_b, 16, 16, 8, wmma::precision::tf32, wmma::row_major> braw, bh, bl;
+                wmma::load_matrix_sync(araw, s_w + kk * 8, TC_LDS);
+                wmma::load_matrix_sync(braw, vsh + kk * 8 * LD + cn * 16, LD);
+                split_tf32(araw, ah, al);
+                split_tf32(braw, bh, bl);
+                wmma::mma_sync(acc, al, bh, acc);
+                wmma::mma_sync(acc, ah, bl, acc);
+                wmma::mma_sync(acc, ah, bh, acc);
+            }
+            wmma::store_matrix_sync(o_w + cn * 16, acc, LD, wmma::mem_row_major);
+        }
+        __syncwarp();
+    }
+
+    __syncwarp();
+    if (lse != nullptr && half == 0 && t_row < tokens) lse[(long long)head * tokens + t_row] = m + logf(l);
+    for (int rr = 0; rr < 16; rr++) {
+        float lr = __shfl_sync(0xffffffffu, l, 2 * rr);
+        int t = first + warp * 16 + rr;
+        if (t >= tokens) continue;
+        float inv = lr > 0.f ? 1.f / lr : 0.f;
+        float* orow = out + ((long long)t * q_heads + head) * dim;
+        for (int d = lane; d < dim; d += 32) orow[d] = o_w[rr * LD + d] * inv;
+    }
+}
+
+#define ATTENTION_TC(DP)                                                                                         \
+    extern "C" __global__ void __launch_bounds__(TC_WARPS * 32)                                                  \
+    attention_forward_tc##DP(const float* q, long long qs0, long long qs1, const float* k, long long ks0,       \
+                             long long ks1, const float* v, long long vs0, long long vs1, float* out, float* lse, \
+                             int tokens, int keys, int q_heads, int kv_heads, int dim, float scale,             \
+                             int query_start) {                                                                  \
+        attention_tc<DP>(q, qs0, qs1, k, ks0, ks1, v, vs0, vs1, out, lse, tokens, keys, q_heads, kv_heads, dim,  \
+                         scale, query_start);                                                                    \
+    }
+
+ATTENTION_TC(64)
+ATTENTION_TC(80)
+ATTENTION_TC(128)

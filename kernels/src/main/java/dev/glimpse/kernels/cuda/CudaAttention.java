@@ -9,7 +9,9 @@ import org.bytedeco.cuda.global.cudart;
 
 /**
  * Grouped-query attention on the GPU (attention.cu): {@code attention_forward} is a flash-style
- * kernel (key tiles in shared memory, online softmax, F32) for prefill and decode alike; it writes
+ * kernel (key tiles in shared memory, online softmax, F32 on the SIMT cores) for decode-sized query
+ * counts; prefill with head dims up to 128 runs {@code attention_forward_tc<dim>}, the same pass with
+ * Q K^T and P V on tensor cores as 3xTF32 products (F32-level accuracy). Both write
  * each row's log-sum-exp only when column sums are captured. Captured softmax rows are
  * recomputed exactly for the chosen queries ({@code attention_capture_rows}); column sums
  * re-score every (query, key) pair against the saved log-sum-exps
@@ -23,6 +25,12 @@ final class CudaAttention {
     private static final int TILE = 32;
     private static final int WARPS = 8;
     private static final int QUERIES_PER_BLOCK = 16;
+    /** Queries and keys per block and tile of the tensor-core prefill kernel, its warps and limits. */
+    private static final int TC_QUERIES = 64;
+    private static final int TC_KEYS = 64;
+    private static final int TC_WARPS = 4;
+    private static final int TC_MIN_QUERIES = 16;
+    private static final int TC_MAX_DIM = 128;
     /** Threads of attention_decode_short, the decode kernel for caches whose scores fit in shared memory. */
     private static final int SHORT_DECODE_THREADS = 256;
 
@@ -82,12 +90,17 @@ final class CudaAttention {
             Operand ko = Operand.of(tmp.rowsPacked(k, DType.F32));
             Operand vo = Operand.of(tmp.rowsPacked(v, DType.F32));
             Tensor lse = columnSums == null ? null : tmp.scratch(DType.F32, hq, t);
-            int shared = (TILE * (d + 1) + TILE * d + QUERIES_PER_BLOCK * d) * Float.BYTES;
-            ctx.launch.of(ctx.kernels.largeSharedFunction("attention", "attention_forward"), "attention_forward")
+            int paddedDim = tensorCoreDim(t, d);
+            String kernel = paddedDim > 0 ? "attention_forward_tc" + paddedDim : "attention_forward";
+            int queriesPerBlock = paddedDim > 0 ? TC_QUERIES : QUERIES_PER_BLOCK;
+            int shared = paddedDim > 0
+                    ? ((2 * TC_KEYS + TC_QUERIES) * (paddedDim + 4) + TC_QUERIES * (TC_KEYS + 4)) * Float.BYTES
+                    : (TILE * (d + 1) + TILE * d + QUERIES_PER_BLOCK * d) * Float.BYTES;
+            ctx.launch.of(ctx.kernels.largeSharedFunction("attention", kernel), kernel)
                     .ptr(qo.address).i64(qo.s0).i64(qo.s1).ptr(ko.address).i64(ko.s0).i64(ko.s1)
                     .ptr(vo.address).i64(vo.s0).i64(vo.s1).ptr(CudaContext.address(out)).ptr(lse == null ? 0L : CudaContext.address(lse))
                     .i32(t).i32(s).i32(hq).i32(hkv).i32(d).f32(scale).i32(queryStart)
-                    .run((t + QUERIES_PER_BLOCK - 1) / QUERIES_PER_BLOCK, hq, WARPS * 32, shared);
+                    .run((t + queriesPerBlock - 1) / queriesPerBlock, hq, (paddedDim > 0 ? TC_WARPS : WARPS) * 32, shared);
             if (rows != null && rows.length > 0) {
                 Tensor rowIndex = tmp.ints(rows);
                 ctx.launch.of(ctx.kernels.function("attention", "attention_capture_rows"), "attention_capture_rows")
@@ -105,6 +118,18 @@ final class CudaAttention {
                         .run((s + TILE - 1) / TILE, hq, WARPS * 32, colShared);
             }
         }
+    }
+
+    /**
+     * The padded head dim of the tensor-core prefill kernel ({@code attention_forward_tc<dim>}) for
+     * {@code t} queries of head dim {@code d}, or 0 for the SIMT kernel: decode-sized query counts
+     * and head dims past {@value #TC_MAX_DIM} take the SIMT kernel.
+     */
+    static int tensorCoreDim(int t, int d) {
+        if (t < TC_MIN_QUERIES || d > TC_MAX_DIM) {
+            return 0;
+        }
+        return d <= 64 ? 64 : d <= 80 ? 80 : TC_MAX_DIM;
     }
 
     /** One token's k, v [1, Hkv, D] into entry *length of caches [Hkv, capacity, D] (decode.cu). */

@@ -24,6 +24,10 @@ class CudaAttentionTest {
             "37, 37, 14, 2, 64, true, 0",
             "1, 300, 14, 2, 64, true, 299",
             "5, 133, 32, 8, 128, true, 128",
+            "729, 729, 16, 16, 72, false, 0",
+            "70, 198, 32, 8, 128, true, 128",
+            "100, 100, 8, 8, 128, false, 0",
+            "17, 90, 4, 1, 40, true, 73",
             "3, 17, 4, 4, 256, false, 0"})
     void attentionMatchesCpu(int t, int s, int hq, int hkv, int d, boolean causal, int start) {
         CudaBackend gpu = cuda();

@@ -16,6 +16,42 @@ public final class BilinearResize {
     private BilinearResize() {
     }
 
+    /**
+     * The same resize as a matrix [outH * outW, inH * inW] over token-major grids: row o holds the
+     * weight of every input token in output token o (the products of the row and column weights
+     * above, summed where a clamped neighbour repeats). A device multiplies a grid by it as one GEMM;
+     * the sums then run in another order than {@link #resize}'s, so results agree to rounding.
+     */
+    public static float[] matrix(int inH, int inW, int outH, int outW) {
+        if (inH < 1 || inW < 1 || outH < 1 || outW < 1) {
+            throw new IllegalArgumentException("bilinear resize matrix from " + inH + "x" + inW + " to " + outH + "x" + outW);
+        }
+        float[] m = new float[outH * outW * inH * inW];
+        float scaleH = (float) inH / outH;
+        float scaleW = (float) inW / outW;
+        int in = inH * inW;
+        for (int oy = 0; oy < outH; oy++) {
+            float sy = Math.max((oy + 0.5f) * scaleH - 0.5f, 0f);
+            int y0 = (int) sy;
+            int y1 = y0 + (y0 < inH - 1 ? 1 : 0);
+            float ly1 = sy - y0;
+            float ly0 = 1f - ly1;
+            for (int ox = 0; ox < outW; ox++) {
+                float sx = Math.max((ox + 0.5f) * scaleW - 0.5f, 0f);
+                int x0 = (int) sx;
+                int x1 = x0 + (x0 < inW - 1 ? 1 : 0);
+                float lx1 = sx - x0;
+                float lx0 = 1f - lx1;
+                int row = (oy * outW + ox) * in;
+                m[row + y0 * inW + x0] += ly0 * lx0;
+                m[row + y0 * inW + x1] += ly0 * lx1;
+                m[row + y1 * inW + x0] += ly1 * lx0;
+                m[row + y1 * inW + x1] += ly1 * lx1;
+            }
+        }
+        return m;
+    }
+
     /** Resizes {@code grid} [inH, inW, dim] to a new [outH, outW, dim]. */
     public static float[] resize(float[] grid, int inH, int inW, int dim, int outH, int outW) {
         if (grid.length != (long) inH * inW * dim || outH < 1 || outW < 1) {

@@ -183,18 +183,72 @@ final class VisualEncoder {
             long t1 = System.nanoTime();
             int side = config.vision().patchesPerSide();
             int dim = projector.outputSize();
-            float[] features = encodeAndProject(pixels, hook, 0);
-            float[] video = OnevisionPacking.packVideo(features, frames.size(), side, dim, imageNewline);
-            int tokens = video.length / dim;
-            requireRows(tokens, PlaceholderCounts.onevisionVideo(processor, frames.size()), "the video");
+            Tensor video;
+            if (backend.device().isHost()) {
+                float[] packed = OnevisionPacking.packVideo(encodeAndProject(pixels, hook, 0), frames.size(), side, dim,
+                        imageNewline);
+                video = upload(List.of(packed), dim);
+            } else {
+                try (Tensor projected = projectOnDevice(pixels, hook, 0)) {
+                    video = poolVideoOnDevice(projected, frames.size(), side, dim);
+                }
+            }
+            int tokens = video.dim(0);
+            try {
+                requireRows(tokens, PlaceholderCounts.onevisionVideo(processor, frames.size()), "the video");
+            } catch (RuntimeException e) {
+                video.close();
+                throw e;
+            }
             int in = frames.size() * side * side;
-            return new EncodedVisuals(null, new int[0], upload(List.of(video), dim), tokens, in, in, in, t1 - t0,
-                    System.nanoTime() - t1);
+            return new EncodedVisuals(null, new int[0], video, tokens, in, in, in, t1 - t0, System.nanoTime() - t1);
+        }
+    }
+
+    /**
+     * {@link OnevisionPacking#packVideo} on the device, nothing crossing to the host: the projected
+     * frames [frames * side^2, dim] transposed to channel rows [frames, dim, side^2], multiplied by
+     * the {@link BilinearResize#matrix} of the 2x2 pooling (one F32 GEMM for every frame),
+     * transposed back to token rows and followed by the newline row.
+     */
+    private Tensor poolVideoOnDevice(Tensor projected, int frames, int side, int dim) {
+        int pooled = (side + 1) / 2;
+        int in = side * side;
+        int out = pooled * pooled;
+        Tensor video = backend.allocate(DType.F32, frames * out + 1, dim);
+        try (Tensor channels = backend.allocate(DType.F32, frames, dim, in);
+             Tensor hostMatrix = Tensor.of(BilinearResize.matrix(side, side, pooled, pooled), out, in);
+             Tensor matrix = backend.upload(hostMatrix);
+             Tensor small = backend.allocate(DType.F32, frames, dim, out);
+             Tensor hostNewline = Tensor.of(imageNewline, 1, dim);
+             Tensor newline = backend.upload(hostNewline)) {
+            backend.copy(projected.reshape(frames, in, dim).transpose(1, 2), channels);
+            backend.linear(channels, matrix, null, small);
+            backend.copy(small.transpose(1, 2), video.slice(0, 0, frames * out).reshape(frames, out, dim));
+            backend.copy(newline, video.slice(0, frames * out, frames * out + 1));
+            return video;
+        } catch (RuntimeException | Error e) {
+            video.close();
+            throw e;
         }
     }
 
     /** Tower, hook (which must keep all: OneVision needs full grids), projector; host [n * tokens * dim]. */
     private float[] encodeAndProject(Tensor pixels, ProjectorInputHook hook, int imageIndex) {
+        try (Tensor projected = projectOnDevice(pixels, hook, imageIndex)) {
+            Tensor host = backend.download(projected);
+            try {
+                return host.toFloatArray();
+            } finally {
+                if (host != projected) {
+                    host.close();
+                }
+            }
+        }
+    }
+
+    /** Tower, hook (which must keep all: OneVision needs full grids), projector; [n * tokens, dim] where the backend computes. */
+    private Tensor projectOnDevice(Tensor pixels, ProjectorInputHook hook, int imageIndex) {
         int n = pixels.dim(0);
         try (Tensor devicePixels = backend.upload(pixels);
              VisionOutput out = vision.encode(devicePixels, VisionRequest.features(selection).withTaps(hook.taps()))) {
@@ -218,16 +272,7 @@ final class VisualEncoder {
                             + " anyres packing and video pooling need every token of the grid");
                 }
             }
-            try (Tensor projected = projector.project(stacked.reshape(n * perImage, stacked.dim(2)))) {
-                Tensor host = backend.download(projected);
-                try {
-                    return host.toFloatArray();
-                } finally {
-                    if (host != projected) {
-                        host.close();
-                    }
-                }
-            }
+            return projector.project(stacked.reshape(n * perImage, stacked.dim(2)));
         }
     }
 
