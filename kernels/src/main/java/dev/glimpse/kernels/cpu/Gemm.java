@@ -29,7 +29,30 @@ import java.util.Arrays;
  * </pre>
  * (sequential-read probe in the same run: 27.3 GB/s.) At m = 4..16, BF16, k = n = 4096, the two
  * crossed between m = 8 and m = 16. OpenBLAS has no {@code cblas_sbgemm} in this build, see
- * {@link BlasGemm}. */
+ * {@link BlasGemm}.
+ *
+ * <p>Decode GEMV after the rework of commits 4b5911d..ca47042 (one sequential weight row at a
+ * time, BF16/F16 read as int pairs, heap x, caller-run parallel loops), {@code KernelBench} on the
+ * same machine, 2026-11-28, load average 1.4-2.7, before (the code of 2004392) and after in
+ * back-to-back runs, weights cycled over copies past 512 MiB so every call reads memory, GB/s of
+ * weights with the fraction of that run's read probe (29.6-30.8 GB/s), Vector API path:
+ * <pre>
+ * shape (m x k x n)   weights   before             after
+ * 1 x 896 x 4864      BF16      9.3 GB/s (0.30)    20.6 GB/s (0.69)
+ * 1 x 4864 x 896      BF16      25.4 GB/s (0.82)   21.5 GB/s (0.73)
+ * 1 x 896 x 1152      BF16      7.9 GB/s (0.26)    17.3 GB/s (0.58)
+ * 1 x 896 x 151936    BF16      18.4 GB/s (0.60)   21.2 GB/s (0.72)
+ * 1 x 4096 x 4096     BF16      27.3 GB/s (0.89)   23.4 GB/s (0.79)
+ * 1 x 896 x 4864      F16       5.0 GB/s (0.16)    15.8 GB/s (0.53)
+ * 1 x 896 x 151936    F16       6.9 GB/s (0.22)    24.2 GB/s (0.82)
+ * 1 x 4096 x 4096     F16       6.1 GB/s (0.20)    17.3 GB/s (0.58)
+ * 1 x 896 x 4864      F32       20.7 GB/s (0.67)   33.0 GB/s (1.11)
+ * 1 x 896 x 151936    F32       25.8 GB/s (0.84)   34.2 GB/s (1.16)
+ * </pre>
+ * Repeats on this shared 2-core guest move single numbers by up to 1.5x (a pair minutes earlier,
+ * load 1.6-2.9, had 1 x 896 x 4864 BF16 at 16.9 before, 26.4 after). The F16, F32 and k = 896
+ * gains held in every run; BF16 at k = 4096 and 4864 is 10-25% slower than before in both pairs
+ * (the one-row kernel carries two FMA chains where the old four-row one carried four). */
 public final class Gemm {
 
     /** Products with at most this many rows of x run on the Vector API under {@link GemmPath#AUTO}. */
