@@ -10,13 +10,19 @@ import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
 import java.util.Arrays;
 
-import static dev.glimpse.kernels.cpu.Rows.ORDER;
 import static dev.glimpse.kernels.cpu.Rows.SPECIES;
 
 /**
  * Pointwise ops on F32 activations: add, mul (with suffix broadcasting), scale, activations and the
- * gated MLP product. Rows whose last dim is packed F32 are read in place with vectors; any other
- * row is first gathered into a scratch array, so every stride and weight dtype takes one path.
+ * gated MLP product. Each row is read into a scratch array (any strides and input dtypes take one
+ * path), computed there with vectors and copied to the contiguous output, so {@code out} may be an
+ * input.
+ *
+ * <p>Vectors load and store only on heap arrays, never on segments: C2 intrinsifies
+ * {@code FloatVector.fromMemorySegment} only while the segment class profiled inside that shared
+ * method is exact, and one caller passing a heap segment where others pass native ones sends every
+ * caller's loads out of line, boxing each vector (see {@link VectorGemm}). The row copies are bulk
+ * {@code MemorySegment.copy} calls, cheap beside the loads they replace.
  */
 final class Elementwise {
 
@@ -41,19 +47,17 @@ final class Elementwise {
         Rows.requireOut(out, a.shape(), "scale");
         int n = Rows.width(a);
         forRows(a, (from, to) -> {
-            float[] scratch = new float[n];
-            long[] off = new long[1];
+            float[] row = new float[n];
             for (int r = from; r < to; r++) {
-                MemorySegment src = Rows.rowSource(a, r, scratch, off);
-                long dst = (long) r * n * 4;
+                Rows.readRow(a, r, row);
                 int i = 0;
                 for (int bound = SPECIES.loopBound(n); i < bound; i += SPECIES.length()) {
-                    FloatVector.fromMemorySegment(SPECIES, src, off[0] + i * 4L, ORDER).mul(s)
-                            .intoMemorySegment(out.segment(), out.byteOffset() + dst + i * 4L, ORDER);
+                    FloatVector.fromArray(SPECIES, row, i).mul(s).intoArray(row, i);
                 }
                 for (; i < n; i++) {
-                    set(out, dst, i, get(src, off[0], i) * s);
+                    row[i] *= s;
                 }
+                write(out, r, row, n);
             }
         });
     }
@@ -65,11 +69,11 @@ final class Elementwise {
         Rows.requireOut(out, x.shape(), "activation");
         int n = Rows.width(x);
         forRows(x, (from, to) -> {
-            float[] scratch = new float[n];
-            long[] off = new long[1];
+            float[] row = new float[n];
             for (int r = from; r < to; r++) {
-                MemorySegment src = Rows.rowSource(x, r, scratch, off);
-                apply(f, src, off[0], out.segment(), out.byteOffset() + (long) r * n * 4, n);
+                Rows.readRow(x, r, row);
+                apply(f, row, n);
+                write(out, r, row, n);
             }
         });
     }
@@ -85,15 +89,14 @@ final class Elementwise {
         Rows.requireOut(out, gate.shape(), "gatedActivation");
         int n = Rows.width(gate);
         forRows(gate, (from, to) -> {
-            float[] scratch = new float[n];
-            float[] activated = new float[n];
-            MemorySegment act = MemorySegment.ofArray(activated);
-            long[] off = new long[1];
+            float[] g = new float[n];
+            float[] u = new float[n];
             for (int r = from; r < to; r++) {
-                MemorySegment g = Rows.rowSource(gate, r, scratch, off);
-                apply(f, g, off[0], act, 0, n);
-                MemorySegment u = Rows.rowSource(up, r, scratch, off);
-                combine(act, 0, u, off[0], out.segment(), out.byteOffset() + (long) r * n * 4, n, true);
+                Rows.readRow(gate, r, g);
+                Rows.readRow(up, r, u);
+                apply(f, g, n);
+                combine(g, u, n, true);
+                write(out, r, g, n);
             }
         });
     }
@@ -108,14 +111,17 @@ final class Elementwise {
         int n = Rows.width(a);
         int bRows = Rows.count(b);
         forRows(a, (from, to) -> {
-            float[] aScratch = new float[n];
-            float[] bScratch = new float[n];
-            long[] aOff = new long[1];
-            long[] bOff = new long[1];
+            float[] as = new float[n];
+            float[] bs = new float[n];
+            int loaded = -1;
             for (int r = from; r < to; r++) {
-                MemorySegment as = Rows.rowSource(a, r, aScratch, aOff);
-                MemorySegment bs = Rows.rowSource(b, r % bRows, bScratch, bOff);
-                combine(as, aOff[0], bs, bOff[0], out.segment(), out.byteOffset() + (long) r * n * 4, n, multiply);
+                Rows.readRow(a, r, as);
+                if (r % bRows != loaded) {
+                    loaded = r % bRows;
+                    Rows.readRow(b, loaded, bs);
+                }
+                combine(as, bs, n, multiply);
+                write(out, r, as, n);
             }
         });
     }
@@ -131,18 +137,16 @@ final class Elementwise {
         }
     }
 
-    private static void combine(MemorySegment a, long aOff, MemorySegment b, long bOff, MemorySegment out, long outOff,
-                                int n, boolean multiply) {
+    /** a[0, n) = a * b or a + b. */
+    private static void combine(float[] a, float[] b, int n, boolean multiply) {
         int i = 0;
         for (int bound = SPECIES.loopBound(n); i < bound; i += SPECIES.length()) {
-            FloatVector va = FloatVector.fromMemorySegment(SPECIES, a, aOff + i * 4L, ORDER);
-            FloatVector vb = FloatVector.fromMemorySegment(SPECIES, b, bOff + i * 4L, ORDER);
-            (multiply ? va.mul(vb) : va.add(vb)).intoMemorySegment(out, outOff + i * 4L, ORDER);
+            FloatVector va = FloatVector.fromArray(SPECIES, a, i);
+            FloatVector vb = FloatVector.fromArray(SPECIES, b, i);
+            (multiply ? va.mul(vb) : va.add(vb)).intoArray(a, i);
         }
         for (; i < n; i++) {
-            float x = get(a, aOff, i);
-            float y = get(b, bOff, i);
-            out.set(F32, outOff + i * 4L, multiply ? x * y : x + y);
+            a[i] = multiply ? a[i] * b[i] : a[i] + b[i];
         }
     }
 
@@ -154,17 +158,16 @@ final class Elementwise {
         }
     }
 
-    /** Applies f to n packed floats of src into dst (which may be the same memory). */
-    private static void apply(Activation f, MemorySegment src, long srcOff, MemorySegment dst, long dstOff, int n) {
+    /** Applies f to row[0, n) in place. */
+    private static void apply(Activation f, float[] row, int n) {
         int i = 0;
         if (f != Activation.GELU_ERF) {
             for (int bound = SPECIES.loopBound(n); i < bound; i += SPECIES.length()) {
-                FloatVector x = FloatVector.fromMemorySegment(SPECIES, src, srcOff + i * 4L, ORDER);
-                vector(f, x).intoMemorySegment(dst, dstOff + i * 4L, ORDER);
+                vector(f, FloatVector.fromArray(SPECIES, row, i)).intoArray(row, i);
             }
         }
         for (; i < n; i++) {
-            dst.set(F32, dstOff + i * 4L, scalar(f, get(src, srcOff, i)));
+            row[i] = scalar(f, row[i]);
         }
     }
 
@@ -198,16 +201,16 @@ final class Elementwise {
 
     // ---------------------------------------------------------------- plumbing
 
+    /** Runs body over the rows of t in parallel chunks; nothing when rows are empty. */
     private static void forRows(Tensor t, CpuParallel.RangeBody body) {
-        int width = Math.max(1, Rows.width(t));
+        int width = Rows.width(t);
+        if (width == 0) {
+            return;
+        }
         CpuParallel.forRange(Rows.count(t), Math.max(1, Rows.GRAIN_ELEMENTS / width), body);
     }
 
-    private static float get(MemorySegment s, long byteOffset, int i) {
-        return s.get(F32, byteOffset + i * 4L);
-    }
-
-    private static void set(Tensor out, long rowByteOffset, int i, float v) {
-        out.segment().set(F32, out.byteOffset() + rowByteOffset + i * 4L, v);
+    private static void write(Tensor out, int r, float[] row, int n) {
+        MemorySegment.copy(row, 0, out.segment(), F32, out.byteOffset() + (long) r * n * 4, n);
     }
 }

@@ -86,12 +86,41 @@ final class HalfPrecisionVectors {
         }
     }
 
+    /**
+     * Converts {@code count} elements of {@code dtype} (F32, BF16 or F16) at {@code srcOffset}
+     * into {@code dst[dstOffset, dstOffset + count)}.
+     */
+    static void convertRow(DType dtype, MemorySegment src, long srcOffset, float[] dst, int dstOffset, int count) {
+        int bound = F.loopBound(count);
+        int i = 0;
+        switch (dtype) {
+            case F32 -> MemorySegment.copy(src, FLOAT, srcOffset, dst, dstOffset, count);
+            case BF16 -> {
+                for (; i < bound; i += F.length()) {
+                    loadBf16(src, srcOffset + 2L * i).intoArray(dst, dstOffset + i);
+                }
+                for (; i < count; i++) {
+                    dst[dstOffset + i] = DType.bf16ToFloat(src.get(SHORT, srcOffset + 2L * i));
+                }
+            }
+            case F16 -> {
+                for (; i < bound; i += F.length()) {
+                    loadF16(src, srcOffset + 2L * i).intoArray(dst, dstOffset + i);
+                }
+                for (; i < count; i++) {
+                    dst[dstOffset + i] = Float.float16ToFloat(src.get(SHORT, srcOffset + 2L * i));
+                }
+            }
+            default -> throw new IllegalArgumentException("not a float dtype: " + dtype);
+        }
+    }
+
     private static void convertBf16Row(MemorySegment src, long srcOffset, MemorySegment dst, long dstOffset,
                                        int count) {
         int bound = F.loopBound(count);
         int i = 0;
         for (; i < bound; i += F.length()) {
-            loadBf16(src, srcOffset + 2L * i).intoMemorySegment(dst, dstOffset + 4L * i, LE);
+            loadBf16(src, srcOffset + 2L * i).reinterpretAsInts().intoMemorySegment(dst, dstOffset + 4L * i, LE);
         }
         for (; i < count; i++) {
             dst.set(FLOAT, dstOffset + 4L * i, DType.bf16ToFloat(src.get(SHORT, srcOffset + 2L * i)));
@@ -103,7 +132,7 @@ final class HalfPrecisionVectors {
         int bound = F.loopBound(count);
         int i = 0;
         for (; i < bound; i += F.length()) {
-            loadF16(src, srcOffset + 2L * i).intoMemorySegment(dst, dstOffset + 4L * i, LE);
+            loadF16(src, srcOffset + 2L * i).reinterpretAsInts().intoMemorySegment(dst, dstOffset + 4L * i, LE);
         }
         for (; i < count; i++) {
             dst.set(FLOAT, dstOffset + 4L * i, Float.float16ToFloat(src.get(SHORT, srcOffset + 2L * i)));

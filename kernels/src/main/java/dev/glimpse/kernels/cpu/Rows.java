@@ -128,17 +128,6 @@ final class Rows {
         read(t, offset(t, row), stride(t), width(t), dst, 0);
     }
 
-    /** The segment row {@code row} can be read from as packed F32, and its byte offset. */
-    static MemorySegment rowSource(Tensor t, int row, float[] scratch, long[] byteOffset) {
-        if (packedF32(t)) {
-            byteOffset[0] = offset(t, row) * 4;
-            return t.segment();
-        }
-        readRow(t, row, scratch);
-        byteOffset[0] = 0;
-        return MemorySegment.ofArray(scratch);
-    }
-
     /** All elements of a rank-1 float tensor (weights such as norm gammas) as F32. */
     static float[] vector(Tensor t, int expectedLength, String op, String name) {
         requireHost(t, op, name);

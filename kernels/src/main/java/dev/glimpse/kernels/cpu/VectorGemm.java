@@ -23,8 +23,8 @@ import java.nio.ByteOrder;
  *       mask (BF16). Parallel over weight rows, about {@link #STREAM_GRAIN_BYTES} per chunk.
  *       Memory-bound by design.</li>
  *   <li>Prefill (larger m): weights are taken in panels of a few dozen rows (sized to stay in
- *       L2), converted to F32 once per panel into thread scratch (F32 weights are read in place),
- *       and swept by a 4x4 register tile: 4 x rows by 4 weight rows, 16 vector accumulators,
+ *       L2), converted to F32 once per panel into a per-thread float array (F32 weights are
+ *       copied, so the tiles load only from arrays, as x is copied once per call), and swept by a 4x4 register tile: 4 x rows by 4 weight rows, 16 vector accumulators,
  *       8 loads per 16 FMAs. Parallel over panels, so each thread streams distinct weights.</li>
  * </ul>
  * Tiles reduce their accumulators horizontally once per tile, inside the tile method (vectors
@@ -210,32 +210,30 @@ final class VectorGemm {
 
     // ---------------------------------------------------------------- prefill: panels and 4x4 tiles
 
+    /**
+     * x is copied once per call into the calling thread's float array and each panel, F32 weights
+     * included, into the working thread's panel array, so the tiles load only from heap arrays: no
+     * segment class profile, polluted or not, reaches them.
+     */
     private static void panelled(MatrixOperand x, MatrixOperand w, float alpha, float[] bias, MatrixOperand out) {
         int n = w.rows();
         int k = w.cols();
+        int m = x.rows();
+        float[] xs = ThreadScratch.floats(m * k);
+        for (int i = 0; i < m; i++) {
+            MemorySegment.copy(x.segment(), FLOAT, x.rowOffset(i), xs, i * k, k);
+        }
         int panelRows = panelRows(k, n);
         int panels = (n + panelRows - 1) / panelRows;
         CpuParallel.forRange(panels, 1, (p0, p1) -> {
             for (int p = p0; p < p1; p++) {
                 int j0 = p * panelRows;
                 int rows = Math.min(panelRows, n - j0);
-                MemorySegment ps;
-                long pOffset;
-                long pStride;
-                if (w.dtype() == DType.F32) {
-                    ps = w.segment();
-                    pOffset = w.rowOffset(j0);
-                    pStride = w.rowStrideBytes();
-                } else {
-                    ps = ThreadScratch.get((long) rows * k * Float.BYTES);
-                    for (int r = 0; r < rows; r++) {
-                        HalfPrecisionVectors.convertRow(w.dtype(), w.segment(), w.rowOffset(j0 + r), ps,
-                                (long) r * k * Float.BYTES, k);
-                    }
-                    pOffset = 0;
-                    pStride = (long) k * Float.BYTES;
+                float[] ps = ThreadScratch.panel(rows * k);
+                for (int r = 0; r < rows; r++) {
+                    HalfPrecisionVectors.convertRow(w.dtype(), w.segment(), w.rowOffset(j0 + r), ps, r * k, k);
                 }
-                panel(x, ps, pOffset, pStride, j0, rows, k, alpha, bias, out);
+                panel(xs, m, ps, j0, rows, k, alpha, bias, out);
             }
         });
     }
@@ -248,73 +246,65 @@ final class VectorGemm {
         return rows & ~3;
     }
 
-    /** All x rows against one F32 panel of {@code rows} weight rows that start at column j0. */
-    private static void panel(MatrixOperand x, MemorySegment ps, long pOffset, long pStride, int j0, int rows,
-                              int k, float alpha, float[] bias, MatrixOperand out) {
-        MemorySegment xs = x.segment();
+    /** All m x rows (packed, k apart) against one panel of {@code rows} weight rows that start at column j0. */
+    private static void panel(float[] xs, int m, float[] ps, int j0, int rows, int k, float alpha, float[] bias,
+                              MatrixOperand out) {
         MemorySegment os = out.segment();
-        long xStride = x.rowStrideBytes();
-        int m = x.rows();
         int fullCols = rows & ~3;
         int i = 0;
         for (; i + 4 <= m; i += 4) {
-            long xo = x.rowOffset(i);
-            long oo = out.rowOffset(i);
             for (int c = 0; c < fullCols; c += 4) {
-                tile4x4(xs, xo, xStride, ps, pOffset + c * pStride, pStride, k, os, oo, out.rowStrideBytes(),
-                        j0 + c, alpha, bias);
+                tile4x4(xs, i * k, ps, c * k, k, os, out.rowOffset(i), out.rowStrideBytes(), j0 + c, alpha, bias);
             }
         }
         for (; i < m; i++) {
             for (int c = 0; c < fullCols; c += 4) {
-                tile1x4(xs, x.rowOffset(i), ps, pOffset + c * pStride, pStride, k, os, out.rowOffset(i),
-                        j0 + c, alpha, bias);
+                tile1x4(xs, i * k, ps, c * k, k, os, out.rowOffset(i), j0 + c, alpha, bias);
             }
         }
         for (int c = fullCols; c < rows; c++) {
             for (int r = 0; r < m; r++) {
-                float s = dotF32(xs, x.rowOffset(r), ps, pOffset + c * pStride, k);
+                float s = dot(xs, r * k, ps, c * k, k);
                 os.set(FLOAT, out.rowOffset(r) + 4L * (j0 + c), alpha * s + bias[j0 + c]);
             }
         }
     }
 
-    /** out[i..i+3, j..j+3] from x rows at a0 (stride as) and F32 weight rows at b0 (stride bs). */
-    private static void tile4x4(MemorySegment a, long a0, long as, MemorySegment b, long b0, long bs, int k,
-                                MemorySegment c, long c0, long cs, int j, float alpha, float[] bias) {
-        long a1 = a0 + as;
-        long a2 = a1 + as;
-        long a3 = a2 + as;
-        long b1 = b0 + bs;
-        long b2 = b1 + bs;
-        long b3 = b2 + bs;
+    /** out[i..i+3, j..j+3] from 4 x rows at a0 and 4 weight rows at b0, all k apart. */
+    private static void tile4x4(float[] a, int a0, float[] b, int b0, int k, MemorySegment c, long c0, long cs,
+                                int j, float alpha, float[] bias) {
+        int a1 = a0 + k;
+        int a2 = a1 + k;
+        int a3 = a2 + k;
+        int b1 = b0 + k;
+        int b2 = b1 + k;
+        int b3 = b2 + k;
         FloatVector s00 = FloatVector.zero(F), s01 = FloatVector.zero(F), s02 = FloatVector.zero(F), s03 = FloatVector.zero(F);
         FloatVector s10 = FloatVector.zero(F), s11 = FloatVector.zero(F), s12 = FloatVector.zero(F), s13 = FloatVector.zero(F);
         FloatVector s20 = FloatVector.zero(F), s21 = FloatVector.zero(F), s22 = FloatVector.zero(F), s23 = FloatVector.zero(F);
         FloatVector s30 = FloatVector.zero(F), s31 = FloatVector.zero(F), s32 = FloatVector.zero(F), s33 = FloatVector.zero(F);
-        long bound = 4L * F.loopBound(k);
-        long step = F.vectorByteSize();
-        for (long e = 0; e < bound; e += step) {
-            FloatVector w0 = FloatVector.fromMemorySegment(F, b, b0 + e, LE);
-            FloatVector w1 = FloatVector.fromMemorySegment(F, b, b1 + e, LE);
-            FloatVector w2 = FloatVector.fromMemorySegment(F, b, b2 + e, LE);
-            FloatVector w3 = FloatVector.fromMemorySegment(F, b, b3 + e, LE);
-            FloatVector x0 = FloatVector.fromMemorySegment(F, a, a0 + e, LE);
+        int bound = F.loopBound(k);
+        for (int e = 0; e < bound; e += F.length()) {
+            FloatVector w0 = FloatVector.fromArray(F, b, b0 + e);
+            FloatVector w1 = FloatVector.fromArray(F, b, b1 + e);
+            FloatVector w2 = FloatVector.fromArray(F, b, b2 + e);
+            FloatVector w3 = FloatVector.fromArray(F, b, b3 + e);
+            FloatVector x0 = FloatVector.fromArray(F, a, a0 + e);
             s00 = x0.fma(w0, s00);
             s01 = x0.fma(w1, s01);
             s02 = x0.fma(w2, s02);
             s03 = x0.fma(w3, s03);
-            FloatVector x1 = FloatVector.fromMemorySegment(F, a, a1 + e, LE);
+            FloatVector x1 = FloatVector.fromArray(F, a, a1 + e);
             s10 = x1.fma(w0, s10);
             s11 = x1.fma(w1, s11);
             s12 = x1.fma(w2, s12);
             s13 = x1.fma(w3, s13);
-            FloatVector x2 = FloatVector.fromMemorySegment(F, a, a2 + e, LE);
+            FloatVector x2 = FloatVector.fromArray(F, a, a2 + e);
             s20 = x2.fma(w0, s20);
             s21 = x2.fma(w1, s21);
             s22 = x2.fma(w2, s22);
             s23 = x2.fma(w3, s23);
-            FloatVector x3 = FloatVector.fromMemorySegment(F, a, a3 + e, LE);
+            FloatVector x3 = FloatVector.fromArray(F, a, a3 + e);
             s30 = x3.fma(w0, s30);
             s31 = x3.fma(w1, s31);
             s32 = x3.fma(w2, s32);
@@ -329,61 +319,59 @@ final class VectorGemm {
                 s22.reduceLanes(VectorOperators.ADD), s23.reduceLanes(VectorOperators.ADD),
                 s30.reduceLanes(VectorOperators.ADD), s31.reduceLanes(VectorOperators.ADD),
                 s32.reduceLanes(VectorOperators.ADD), s33.reduceLanes(VectorOperators.ADD)};
-        finishTile(r, 4, a, a0, as, b, b0, bs, k, (int) (bound / 4), c, c0, cs, j, alpha, bias);
+        finishTile(r, 4, a, a0, b, b0, k, bound, c, c0, cs, j, alpha, bias);
     }
 
-    /** out[i, j..j+3] from one x row at a0 and F32 weight rows at b0 (stride bs). */
-    private static void tile1x4(MemorySegment a, long a0, MemorySegment b, long b0, long bs, int k,
-                                MemorySegment c, long c0, int j, float alpha, float[] bias) {
-        long b1 = b0 + bs;
-        long b2 = b1 + bs;
-        long b3 = b2 + bs;
+    /** out[i, j..j+3] from one x row at a0 and 4 weight rows at b0, k apart. */
+    private static void tile1x4(float[] a, int a0, float[] b, int b0, int k, MemorySegment c, long c0, int j,
+                                float alpha, float[] bias) {
+        int b1 = b0 + k;
+        int b2 = b1 + k;
+        int b3 = b2 + k;
         FloatVector s0 = FloatVector.zero(F);
         FloatVector s1 = FloatVector.zero(F);
         FloatVector s2 = FloatVector.zero(F);
         FloatVector s3 = FloatVector.zero(F);
-        long bound = 4L * F.loopBound(k);
-        long step = F.vectorByteSize();
-        for (long e = 0; e < bound; e += step) {
-            FloatVector x0 = FloatVector.fromMemorySegment(F, a, a0 + e, LE);
-            s0 = x0.fma(FloatVector.fromMemorySegment(F, b, b0 + e, LE), s0);
-            s1 = x0.fma(FloatVector.fromMemorySegment(F, b, b1 + e, LE), s1);
-            s2 = x0.fma(FloatVector.fromMemorySegment(F, b, b2 + e, LE), s2);
-            s3 = x0.fma(FloatVector.fromMemorySegment(F, b, b3 + e, LE), s3);
+        int bound = F.loopBound(k);
+        for (int e = 0; e < bound; e += F.length()) {
+            FloatVector x0 = FloatVector.fromArray(F, a, a0 + e);
+            s0 = x0.fma(FloatVector.fromArray(F, b, b0 + e), s0);
+            s1 = x0.fma(FloatVector.fromArray(F, b, b1 + e), s1);
+            s2 = x0.fma(FloatVector.fromArray(F, b, b2 + e), s2);
+            s3 = x0.fma(FloatVector.fromArray(F, b, b3 + e), s3);
         }
         float[] r = {s0.reduceLanes(VectorOperators.ADD), s1.reduceLanes(VectorOperators.ADD),
                 s2.reduceLanes(VectorOperators.ADD), s3.reduceLanes(VectorOperators.ADD)};
-        finishTile(r, 1, a, a0, 0, b, b0, bs, k, (int) (bound / 4), c, c0, 0, j, alpha, bias);
+        finishTile(r, 1, a, a0, b, b0, k, bound, c, c0, 0, j, alpha, bias);
     }
 
     /**
      * Stores a tile of {@code rows} x 4 reduced sums {@code r} (row-major): adds the scalar k tail
      * from {@code from}, scales by alpha, adds the bias.
      */
-    private static void finishTile(float[] r, int rows, MemorySegment a, long a0, long as, MemorySegment b,
-                                   long b0, long bs, int k, int from, MemorySegment c, long c0, long cs, int j,
-                                   float alpha, float[] bias) {
+    private static void finishTile(float[] r, int rows, float[] a, int a0, float[] b, int b0, int k, int from,
+                                   MemorySegment c, long c0, long cs, int j, float alpha, float[] bias) {
         for (int i = 0; i < rows; i++) {
             for (int t = 0; t < 4; t++) {
-                float tail = from < k ? tailF32(a, a0 + i * as, b, b0 + t * bs, from, k) : 0f;
+                float tail = tail(a, a0 + i * k, b, b0 + t * k, from, k);
                 c.set(FLOAT, c0 + i * cs + 4L * (j + t), alpha * (r[4 * i + t] + tail) + bias[j + t]);
             }
         }
     }
 
-    private static float dotF32(MemorySegment a, long a0, MemorySegment b, long b0, int k) {
+    private static float dot(float[] a, int a0, float[] b, int b0, int k) {
         FloatVector s = FloatVector.zero(F);
-        long bound = 4L * F.loopBound(k);
-        for (long e = 0; e < bound; e += F.vectorByteSize()) {
-            s = FloatVector.fromMemorySegment(F, a, a0 + e, LE).fma(FloatVector.fromMemorySegment(F, b, b0 + e, LE), s);
+        int bound = F.loopBound(k);
+        for (int e = 0; e < bound; e += F.length()) {
+            s = FloatVector.fromArray(F, a, a0 + e).fma(FloatVector.fromArray(F, b, b0 + e), s);
         }
-        return s.reduceLanes(VectorOperators.ADD) + tailF32(a, a0, b, b0, (int) (bound / 4), k);
+        return s.reduceLanes(VectorOperators.ADD) + tail(a, a0, b, b0, bound, k);
     }
 
-    private static float tailF32(MemorySegment a, long a0, MemorySegment b, long b0, int from, int k) {
+    private static float tail(float[] a, int a0, float[] b, int b0, int from, int k) {
         float s = 0;
         for (int e = from; e < k; e++) {
-            s += a.get(FLOAT, a0 + 4L * e) * b.get(FLOAT, b0 + 4L * e);
+            s += a[a0 + e] * b[b0 + e];
         }
         return s;
     }
