@@ -130,6 +130,7 @@ final class AskCommand implements Callable<Integer> {
         Map<String, Object> pruned = new LinkedHashMap<>();
         pruned.put("plan", a.pruning().plan());
         pruned.put("visual_tokens_per_layer", a.pruning().visualTokensPerLayer());
+        pruned.put("heads_per_layer", a.pruning().headsPerLayer());
         pruned.put("average_visual_tokens", a.prefill().averageVisualTokens());
         pruned.put("unpruned_prefill_flops", a.prefill().unprunedFlops());
         pruned.put("flops_ratio", a.prefill().flopsRatio());

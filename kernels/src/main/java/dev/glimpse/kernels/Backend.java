@@ -93,8 +93,21 @@ public interface Backend extends AutoCloseable {
      * Hq % Hkv == 0 (query head h reads kv head h / (Hq / Hkv)); out [T, Hq, D].
      * probs = softmax(scale * q k^T + mask); out = probs v. {@code capture} may be null.
      */
+    default void attention(Tensor q, Tensor k, Tensor v, AttentionMask mask, float scale, Tensor out,
+                           AttentionCapture capture) {
+        attention(q, k, v, mask, scale, out, capture, null);
+    }
+
+    /**
+     * {@link #attention(Tensor, Tensor, Tensor, AttentionMask, float, Tensor, AttentionCapture)}
+     * with some query heads switched off (SpAtten head pruning): {@code activeHeads} [Hq] (null: all
+     * run) says which query heads run; a head that does not writes exactly zero to its output rows
+     * (its contribution to {@code o_proj} is removed) and, when captured, zero probabilities and
+     * column sums. Heads that run are computed exactly as without a mask, so an all-true mask is
+     * bit-identical to null. Masks are per query head, also under grouped-query attention.
+     */
     void attention(Tensor q, Tensor k, Tensor v, AttentionMask mask, float scale, Tensor out,
-                   AttentionCapture capture);
+                   AttentionCapture capture, boolean[] activeHeads);
 
     // ------------------------------------------------------------------ indexing and selection
 

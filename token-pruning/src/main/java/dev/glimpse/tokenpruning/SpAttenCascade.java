@@ -22,12 +22,24 @@ import java.util.TreeMap;
  * Selection uses the backend's O(n) top-k, the software twin of SpAtten's top-k engine.
  *
  * <p>Head importance is accumulated the same way from each head's attention-output L1 magnitude
- * {@code E_h += sum_t ||o^{l,h}_t||_1}. After a layer in {@code headSchedule}, the top
- * {@code max(1, round(rho H))} heads still alive stay; pruned heads stay off in all later
- * layers. Reading: SpAtten's cascade treats head h of every layer as one unit (its accelerator
- * skips head index h from then on), so masks carry over by index. The decoder must honour
- * {@link DecoderPruningSession#headMask}; without head-output captures, leave {@code headSchedule}
- * empty (the default).
+ * {@code E_h += sum_t ||o^{l,h}_t||_1}: PAPERS.md's "accumulated L1 magnitude of each head's
+ * attention output", read as the output {@code o = P V} of query head h before {@code o_proj},
+ * summed over every query of the prefill (text and visual rows alike, as the token importance sums
+ * every query) and over the head dim. After a layer in {@code headSchedule}, the top
+ * {@code max(1, round(rho H))} heads still alive stay; pruned heads stay off in all later layers.
+ * Reading: SpAtten's cascade treats head h of every layer as one unit (its accelerator skips head
+ * index h from then on), so masks carry over by index. A pruned head's attention output is zero
+ * (its share of {@code o_proj} removed) in the rest of the prefill and in every decode step after
+ * it; under grouped-query attention masks are per query head. The decoder honours
+ * {@link DecoderPruningSession#headMask} and captures the magnitudes at layers up to the last cut.
+ *
+ * <p>Defaults ({@link #defaults()}, {@code --prune spatten}): tokens keep 50% after layer 2, 25%
+ * after layer 8, 12.5% after layer 16; heads keep 87.5% after layer 16 (28 of LLaVA-1.5-7B's 32
+ * heads run in layers 17-31). The head step is our conservative choice, not a number from the
+ * paper (SpAtten tunes its ratios per task): cutting a head index removes it from every later
+ * layer, and training-free head pruning costs accuracy faster than token pruning; its accuracy on
+ * LLaVA is for the demo-model evaluation to measure. Decoders of at most 16 layers (the test
+ * fixtures) cut no head by default.
  *
  * <p>Not implemented: local V pruning (skipping V rows of tiny probability) and progressive
  * quantization (MSB-first compute, LSB refetch on flat softmax). Both are memory-traffic features
@@ -48,9 +60,12 @@ public record SpAttenCascade(SortedMap<Integer, Double> tokenSchedule, SortedMap
         }
     }
 
-    /** Keeps 50% of the visual tokens after layer 2, 25% after layer 8, 12.5% after layer 16; no head pruning. */
+    /**
+     * Keeps 50% of the visual tokens after layer 2, 25% after layer 8, 12.5% after layer 16, and
+     * 87.5% of the heads after layer 16 (see the class javadoc).
+     */
     public static SpAttenCascade defaults() {
-        return new SpAttenCascade(new TreeMap<>(Map.of(2, 0.5, 8, 0.25, 16, 0.125)), new TreeMap<>());
+        return new SpAttenCascade(new TreeMap<>(Map.of(2, 0.5, 8, 0.25, 16, 0.125)), new TreeMap<>(Map.of(16, 0.875)));
     }
 
     @Override

@@ -97,6 +97,37 @@ class SpAttenCascadeTest {
     }
 
     @Test
+    void aPrunedHeadIsNeverRevivedEvenWhenLaterMagnitudesFavourIt() {
+        SpAttenCascade c = new SpAttenCascade(new TreeMap<>(), new TreeMap<>(Map.of(0, 0.75, 1, 0.5, 2, 0.25)));
+        DecoderPruningSession s = c.start(image);
+        float[][] layerL1 = {{1, 4, 2, 3}, {100, 0, 1, 2}, {100, 5, 0, 1}};
+        boolean[] previous = {true, true, true, true};
+        for (int layer = 0; layer < layerL1.length; layer++) {
+            try (Tensor l1 = Tensor.of(layerL1[layer], 4)) {
+                s.afterLayer(backend, new DecoderAttention(layer, null, null, null, l1));
+            }
+            boolean[] mask = s.headMask(layer + 1);
+            int on = 0;
+            for (int h = 0; h < 4; h++) {
+                assertTrue(previous[h] || !mask[h], "head " + h + " revived after layer " + layer);
+                on += mask[h] ? 1 : 0;
+            }
+            assertEquals(3 - layer, on);
+            previous = mask;
+        }
+        // head 0 (cut after layer 0) stays off although it dominates layers 1 and 2
+        assertArrayEquals(new boolean[] {false, true, false, false}, s.headMask(9));
+    }
+
+    @Test
+    void defaultsCutHeadsOnlyAfterLayerSixteen() {
+        DecoderPruningSession s = SpAttenCascade.defaults().start(image);
+        assertTrue(s.before(16).orElseThrow().headOutputL1());
+        assertTrue(s.before(17).isEmpty());
+        assertEquals(Map.of(16, 0.875), SpAttenCascade.defaults().headSchedule());
+    }
+
+    @Test
     void aGrowingScheduleIsRejected() {
         assertThrows(IllegalArgumentException.class, () -> tokens(Map.of(1, 0.25, 4, 0.5)));
     }

@@ -51,8 +51,12 @@ final class Attention {
     }
 
     static void compute(Tensor q, Tensor k, Tensor v, AttentionMask mask, float scale, Tensor out,
-                        AttentionCapture capture) {
+                        AttentionCapture capture, boolean[] activeHeads) {
         Shape shape = validate(q, k, v, mask, out);
+        if (activeHeads != null && activeHeads.length != shape.hq) {
+            throw new TensorException("attention: head mask has " + activeHeads.length + " entries for " + shape.hq
+                    + " query heads");
+        }
         Capture cap = Capture.of(capture, shape);
         Tensor kp = packed(k);
         Tensor vp = packed(v);
@@ -64,7 +68,7 @@ final class Attention {
             int grain = (int) Math.max(1, GRAIN_FLOPS / flopsPerTask);
             int queryStart = mask instanceof AttentionMask.Causal c ? c.queryStart() : -1;
             CpuParallel.forRange(shape.hkv * blocks, grain, (from, to) -> {
-                Worker w = new Worker(q, kp, vp, out, shape, scale, queryStart, cap);
+                Worker w = new Worker(q, kp, vp, out, shape, scale, queryStart, cap, activeHeads);
                 for (int task = from; task < to; task++) {
                     w.run(task / blocks, (task % blocks) * ROW_BLOCK);
                 }
@@ -146,12 +150,18 @@ final class Attention {
         private final int[] queryOf = new int[BATCH];
         private final int[] headOf = new int[BATCH];
         private final int[] visible = new int[BATCH];
+        /** The query heads that run (null: all). */
+        private final boolean[] activeHeads;
+        /** The block's rows that run, in order. */
+        private final int[] blockRows = new int[ROW_BLOCK];
         /** Keys and values of kv head {@link #loadedHead}, row j at j * D (thread scratch). */
         private final float[] keys;
         private final float[] values;
         private int loadedHead = -1;
 
-        Worker(Tensor q, Tensor k, Tensor v, Tensor out, Shape shape, float scale, int queryStart, Capture capture) {
+        Worker(Tensor q, Tensor k, Tensor v, Tensor out, Shape shape, float scale, int queryStart, Capture capture,
+               boolean[] activeHeads) {
+            this.activeHeads = activeHeads;
             this.q = q;
             this.k = k;
             this.v = v;
@@ -197,19 +207,34 @@ final class Attention {
             }
         }
 
-        /** Rows firstRow.. of kv head kvHead, up to {@link #ROW_BLOCK} of them. */
+        /**
+         * Rows firstRow.. of kv head kvHead, up to {@link #ROW_BLOCK} of them. Rows of heads that do
+         * not run are zeroed (and captured as zero) and left out of the batches; with every head
+         * running the batches are exactly those of an unmasked call.
+         */
         void run(int kvHead, int firstRow) {
-            load(kvHead);
             int last = Math.min(shape.t * group, firstRow + ROW_BLOCK);
+            int count = 0;
+            for (int r = firstRow; r < last; r++) {
+                int head = kvHead * group + r % group;
+                if (activeHeads == null || activeHeads[head]) {
+                    blockRows[count++] = r;
+                } else {
+                    skip(r / group, head);
+                }
+            }
             if (columnSums != null) {
                 Arrays.fill(columnSums, 0f);
             }
-            for (int r0 = firstRow; r0 < last; r0 += BATCH) {
-                int n = Math.min(BATCH, last - r0);
+            if (count > 0) {
+                load(kvHead);
+            }
+            for (int i0 = 0; i0 < count; i0 += BATCH) {
+                int n = Math.min(BATCH, count - i0);
                 int maxVisible = 0;
                 int minVisible = shape.s;
                 for (int b = 0; b < BATCH; b++) {
-                    int r = r0 + Math.min(b, n - 1);
+                    int r = blockRows[i0 + Math.min(b, n - 1)];
                     int t = r / group;
                     queryOf[b] = t;
                     headOf[b] = kvHead * group + r % group;
@@ -235,6 +260,13 @@ final class Attention {
             if (columnSums != null) {
                 capture.addColumnSums(kvHead * group, group, columnSums);
             }
+        }
+
+        /** A row of a head that does not run: zero output, zero captured probabilities. */
+        private void skip(int t, int head) {
+            long offset = out.byteOffset() + ((long) t * shape.hq + head) * shape.d * 4;
+            out.segment().asSlice(offset, (long) shape.d * 4).fill((byte) 0);
+            capture.rows(head, t, probs, 0, 0);
         }
 
         /** Scaled scores of the batch's rows against every key each may see. */

@@ -109,8 +109,8 @@ public final class CpuBackend implements Backend {
 
     @Override
     public void attention(Tensor q, Tensor k, Tensor v, AttentionMask mask, float scale, Tensor out,
-                          AttentionCapture capture) {
-        Attention.compute(q, k, v, mask, scale, out, capture);
+                          AttentionCapture capture, boolean[] activeHeads) {
+        Attention.compute(q, k, v, mask, scale, out, capture, activeHeads);
     }
 
     @Override

@@ -241,6 +241,51 @@ final class CudaAttention {
         return rows;
     }
 
+    /**
+     * Head pruning after an attention pass: the rows of every query head outside
+     * {@code activeHeads} (null: none) become exact zeros in {@code out} [T, Hq, D] and in the
+     * capture's tensors, by 2-D memsets on the stream (no host wait; records into a CUDA graph).
+     * The kernels still compute those heads: masking inside them (early-exit blocks) would save
+     * that work, and is left for when head pruning's speed matters on the GPU.
+     */
+    void zeroHeads(Tensor out, AttentionCapture capture, boolean[] activeHeads) {
+        if (activeHeads == null) {
+            return;
+        }
+        int hq = out.dim(1);
+        if (activeHeads.length != hq) {
+            throw new TensorException("attention: head mask has " + activeHeads.length + " entries for " + hq
+                    + " query heads");
+        }
+        if (out.stride(2) != 1 || out.stride(1) != out.dim(2)) {
+            throw new TensorException("attention: a head mask needs out's heads packed ([T, Hq, D] rows of D), got " + out);
+        }
+        for (int h = 0; h < hq; h++) {
+            if (activeHeads[h]) {
+                continue;
+            }
+            memset2D(out, h * out.stride(1), out.stride(0), out.dim(2), out.dim(0));
+            if (capture != null && capture.rowProbs() != null) {
+                Tensor r = capture.rowProbs();
+                memset2D(r, h * r.stride(0), r.stride(0), r.stride(0), 1);
+            }
+            if (capture != null && capture.columnSums() != null) {
+                Tensor c = capture.columnSums();
+                memset2D(c, h * c.stride(0), c.stride(0), c.stride(0), 1);
+            }
+        }
+    }
+
+    /** Zeroes {@code rows} runs of {@code width} F32 values, {@code pitch} values apart, from element {@code first}. */
+    private void memset2D(Tensor t, long first, long pitch, long width, long rows) {
+        if (width == 0 || rows == 0) {
+            return;
+        }
+        long base = CudaContext.address(t) + first * 4;
+        Cuda.check(cudart.cudaMemset2DAsync(Cuda.at(base), pitch * 4, 0, width * 4, rows, ctx.stream),
+                "cudaMemset2DAsync");
+    }
+
     private void zeroCaptures(AttentionCapture c) {
         if (c != null) {
             memsetZero(c.rowProbs());

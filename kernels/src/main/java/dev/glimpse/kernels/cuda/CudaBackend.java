@@ -228,9 +228,10 @@ public final class CudaBackend implements Backend {
 
     @Override
     public synchronized void attention(Tensor q, Tensor k, Tensor v, AttentionMask mask, float scale, Tensor out,
-                                       AttentionCapture capture) {
+                                       AttentionCapture capture, boolean[] activeHeads) {
         ctx.bindThread();
         attention.compute(q, k, v, mask, scale, out, capture);
+        attention.zeroHeads(out, capture, activeHeads);
     }
 
     @Override
@@ -342,8 +343,20 @@ public final class CudaBackend implements Backend {
      */
     public synchronized void decodeAttention(Tensor q, Tensor keyCache, Tensor valueCache, Tensor keyCount, float scale,
                                              Tensor out) {
+        decodeAttention(q, keyCache, valueCache, keyCount, scale, out, null);
+    }
+
+    /**
+     * {@link #decodeAttention(Tensor, Tensor, Tensor, Tensor, float, Tensor)} with the query heads
+     * outside {@code activeHeads} (null: all run) writing exact zeros, as
+     * {@link #attention(Tensor, Tensor, Tensor, AttentionMask, float, Tensor, AttentionCapture, boolean[])};
+     * the zeroing is stream work (no host wait), so it records into a CUDA graph.
+     */
+    public synchronized void decodeAttention(Tensor q, Tensor keyCache, Tensor valueCache, Tensor keyCount, float scale,
+                                             Tensor out, boolean[] activeHeads) {
         ctx.bindThread();
         attention.decodeStep(q, keyCache, valueCache, keyCount, scale, out);
+        attention.zeroHeads(out, null, activeHeads);
     }
 
     @Override

@@ -63,10 +63,18 @@ public record Answer(String text, int[] tokenIds, StopReason stopReason, TokenCo
      * @param plan                 the stages, as {@code --prune} spells them ("none" without pruning)
      * @param visualTokensPerLayer visual tokens each decoder layer processed during prefill
      * @param trace                per stage, the surviving (frame, row, col) tokens, their scores and budgets
+     * @param headsPerLayer        query heads each decoder layer ran after the prefill (fewer than the
+     *                             model's heads where SpAtten pruned heads; they stay off while decoding)
      */
-    public record Pruning(String plan, int[] visualTokensPerLayer, PruningTrace trace) {
+    public record Pruning(String plan, int[] visualTokensPerLayer, PruningTrace trace, int[] headsPerLayer) {
         public Pruning {
             visualTokensPerLayer = visualTokensPerLayer.clone();
+            headsPerLayer = headsPerLayer.clone();
+        }
+
+        @Override
+        public int[] headsPerLayer() {
+            return headsPerLayer.clone();
         }
 
         @Override

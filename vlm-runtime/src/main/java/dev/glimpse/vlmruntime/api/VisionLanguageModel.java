@@ -175,7 +175,8 @@ public final class VisionLanguageModel implements AutoCloseable {
         Answer.StageTimings timings = new Answer.StageTimings(decodeMedia, v.preprocessNanos(), v.visionNanos(),
                 prefill.nanos(), result.decodeNanos());
         PrefillCost cost = PrefillAccounting.cost(model.decoder().shape(), text, v.unprunedTokens(), visualPerLayer);
-        Answer.Pruning report = new Answer.Pruning(pruning.plan().describe(), visualPerLayer, pruning.trace());
+        Answer.Pruning report = new Answer.Pruning(pruning.plan().describe(), visualPerLayer, pruning.trace(),
+                prefill.headsPerLayer());
         return new Answer(result.text(), result.tokens(), result.stopReason(), counts, timings, cost, report);
     }
 

@@ -148,8 +148,8 @@ final class ProfilingBackend implements Backend {
 
     @Override
     public void attention(Tensor q, Tensor k, Tensor v, AttentionMask mask, float scale, Tensor out,
-                          AttentionCapture capture) {
-        time("attention", () -> inner.attention(q, k, v, mask, scale, out, capture));
+                          AttentionCapture capture, boolean[] activeHeads) {
+        time("attention", () -> inner.attention(q, k, v, mask, scale, out, capture, activeHeads));
     }
 
     @Override

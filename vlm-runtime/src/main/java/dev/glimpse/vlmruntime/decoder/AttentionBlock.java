@@ -34,17 +34,23 @@ final class AttentionBlock {
     /**
      * Reads {@code s.normed()} [n, hidden], writes {@code s.projected()} [n, hidden]; the n tokens
      * (sequence indices {@code tokens[from .. from + n)}) follow everything already in the cache.
+     * Query heads outside {@code activeHeads} (null: all run) output zero (SpAtten head pruning);
+     * {@code outputs} (nullable) receives the attention output [n, heads, D] for head magnitudes.
      */
     void forward(Backend b, ScratchRows s, Tensor cos, Tensor sin, KvCache cache, int[] tokens, int from,
-                 AttentionCapture capture) {
+                 AttentionCapture capture, boolean[] activeHeads, LayerCapture outputs) {
         int n = s.n();
         project(b, s, cos, sin);
         Tensor q = s.q().reshape(n, heads, headDim);
         int start = cache.length(layer);
         cache.append(b, layer, s.k().reshape(n, kvHeads, headDim), s.v().reshape(n, kvHeads, headDim), tokens, from);
         int keys = start + n;
-        b.attention(q, cache.keys(layer, keys), cache.values(layer, keys), AttentionMask.causal(start), scale,
-                s.attention().reshape(n, heads, headDim), capture);
+        Tensor out = s.attention().reshape(n, heads, headDim);
+        b.attention(q, cache.keys(layer, keys), cache.values(layer, keys), AttentionMask.causal(start), scale, out,
+                capture, activeHeads);
+        if (outputs != null && outputs.wantsHeadOutput()) {
+            outputs.addHeadOutput(out);
+        }
         b.linear(s.attention(), w.o(), w.oBias(), s.projected());
     }
 
@@ -54,12 +60,12 @@ final class AttentionBlock {
      * every step and replay from a CUDA graph. Same arithmetic as {@link #forward}.
      */
     void forwardStep(CudaBackend b, ScratchRows s, Tensor cos, Tensor sin, KvCache cache, Tensor length,
-                     Tensor keyCount) {
+                     Tensor keyCount, boolean[] activeHeads) {
         project(b, s, cos, sin);
         b.appendKv(s.k().reshape(1, kvHeads, headDim), s.v().reshape(1, kvHeads, headDim), cache.keyBlock(layer),
                 cache.valueBlock(layer), length);
         b.decodeAttention(s.q().reshape(1, heads, headDim), cache.keyBlock(layer), cache.valueBlock(layer), keyCount,
-                scale, s.attention().reshape(1, heads, headDim));
+                scale, s.attention().reshape(1, heads, headDim), activeHeads);
         b.linear(s.attention(), w.o(), w.oBias(), s.projected());
     }
 

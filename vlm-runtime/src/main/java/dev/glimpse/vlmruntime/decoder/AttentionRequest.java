@@ -9,11 +9,17 @@ package dev.glimpse.vlmruntime.decoder;
  *                   for none
  * @param sumColumns whether to capture, per head, each key's attention summed over all queries of
  *                   this prefill (SpAtten's accumulated importance)
+ * @param headOutputL1 whether to capture, per query head, the L1 magnitude of the attention output
+ *                   summed over all queries of this prefill (SpAtten's head importance)
  */
-public record AttentionRequest(int[] queryRows, boolean sumColumns) {
+public record AttentionRequest(int[] queryRows, boolean sumColumns, boolean headOutputL1) {
 
     public AttentionRequest {
         queryRows = queryRows.clone();
+    }
+
+    public AttentionRequest(int[] queryRows, boolean sumColumns) {
+        this(queryRows, sumColumns, false);
     }
 
     /** Nothing captured; the hook decides from other information. */

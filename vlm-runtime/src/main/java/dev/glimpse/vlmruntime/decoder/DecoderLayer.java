@@ -29,11 +29,12 @@ final class DecoderLayer {
 
     /**
      * Updates {@code x} [n, hidden] in place from the layer's input to its output; {@code cos},
-     * {@code sin} [n, R/2] hold the rotary tables of the n tokens' positions.
+     * {@code sin} [n, R/2] hold the rotary tables of the n tokens' positions; {@code activeHeads}
+     * and {@code outputs} as in {@link AttentionBlock#forward}.
      */
     void forward(Backend b, Tensor x, ScratchRows s, Tensor cos, Tensor sin, KvCache cache, int[] tokens, int from,
-                 AttentionCapture capture) {
-        forward(b, x, s, () -> attention.forward(b, s, cos, sin, cache, tokens, from, capture));
+                 AttentionCapture capture, boolean[] activeHeads, LayerCapture outputs) {
+        forward(b, x, s, () -> attention.forward(b, s, cos, sin, cache, tokens, from, capture, activeHeads, outputs));
     }
 
     /**
@@ -41,8 +42,8 @@ final class DecoderLayer {
      * {@link AttentionBlock#forwardStep}); launches nothing that waits on the host.
      */
     void forwardStep(CudaBackend b, Tensor x, ScratchRows s, Tensor cos, Tensor sin, KvCache cache, Tensor length,
-                     Tensor keyCount) {
-        forward(b, x, s, () -> attention.forwardStep(b, s, cos, sin, cache, length, keyCount));
+                     Tensor keyCount, boolean[] activeHeads) {
+        forward(b, x, s, () -> attention.forwardStep(b, s, cos, sin, cache, length, keyCount, activeHeads));
     }
 
     private void forward(Backend b, Tensor x, ScratchRows s, Runnable attend) {

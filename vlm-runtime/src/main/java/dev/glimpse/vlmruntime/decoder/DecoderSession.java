@@ -43,6 +43,10 @@ import java.util.Optional;
  * per token. It is re-captured when pruning changes the layers' position offsets, and steps run
  * eagerly for positions past the precomputed rotary rows. {@value #GRAPHS_PROPERTY}{@code =false}
  * turns replay off (every op launched from Java, host uploads of ids and positions).
+ *
+ * <p>Head pruning: the query heads a {@link PruningHook} switches off in a layer
+ * ({@link PruningHook#activeHeads}) output zero in that layer for the rest of the prefill and in
+ * every later prefill and decode step of the session; heads, once off, never come back.
  */
 public final class DecoderSession implements AutoCloseable {
 
@@ -69,6 +73,8 @@ public final class DecoderSession implements AutoCloseable {
     private final int[] stepId = new int[1];
     private final int[] stepToken = new int[1];
     private final int[] stepPosition = new int[1];
+    /** Per layer: the query heads that run, or null for all (SpAtten head pruning; never re-enabled). */
+    private final boolean[][] activeHeads;
     /** Per layer: tokens dropped below it so far (CONTIGUOUS positions subtract it). */
     private final int[] dropped;
     /** The backend when decode steps replay as a CUDA graph, else null. */
@@ -100,6 +106,7 @@ public final class DecoderSession implements AutoCloseable {
         this.logits = backend.allocate(DType.F32, 1, config.vocabSize());
         this.hostLogits = backend.device().isHost() ? null : Tensor.allocate(DType.F32, 1, config.vocabSize());
         this.dropped = new int[config.numHiddenLayers()];
+        this.activeHeads = new boolean[config.numHiddenLayers()][];
         boolean graphs = !"false".equalsIgnoreCase(System.getProperty(GRAPHS_PROPERTY, "true"));
         this.replayBackend = graphs && backend instanceof CudaBackend cuda ? cuda : null;
         this.stepInputs = replayBackend == null ? null : replayBackend.stepInputs(1 + 3 * config.numHiddenLayers());
@@ -155,6 +162,7 @@ public final class DecoderSession implements AutoCloseable {
             int[] tablePositions = null;
             int[] tokensPerLayer = new int[layers.size()];
             int[] droppedAt = new int[layers.size()];
+            boolean headsChanged = false;
             for (int l = 0; l < layers.size(); l++) {
                 int[] layerPositions = layerPositions(l, inputPositions, droppedBefore, n);
                 if (!Arrays.equals(layerPositions, tablePositions)) {
@@ -164,6 +172,9 @@ public final class DecoderSession implements AutoCloseable {
                 tokensPerLayer[l] = n;
                 Optional<AttentionRequest> request = hook == null ? Optional.empty()
                         : hook.before(l, Arrays.copyOf(tokens, n));
+                if (hook != null && restrictHeads(l, hook.activeHeads(l))) {
+                    headsChanged = true;
+                }
                 int active = n;
                 int keys = cache.length(l) + n;
                 int[] keep;
@@ -202,8 +213,12 @@ public final class DecoderSession implements AutoCloseable {
                 dropped[l] += cumulative;
                 cumulative += droppedAt[l];
             }
+            if (headsChanged && stepGraph != null) {
+                stepGraph.awaitLastLaunch();
+                closeGraph();
+            }
             double flops = PrefillAccounting.prefillFlops(decoder.shape(), tokensPerLayer);
-            return new PrefillResult(total, tokensPerLayer, n, flops, System.nanoTime() - start);
+            return new PrefillResult(total, tokensPerLayer, n, flops, System.nanoTime() - start, headsPerLayer());
         } finally {
             hidden.close();
             if (spare != null) {
@@ -248,7 +263,8 @@ public final class DecoderSession implements AutoCloseable {
                 decoder.rope().fill(backend, stepPosition, stepCos, stepSin);
                 tablePosition = position;
             }
-            layers.get(l).forward(backend, stepHidden, rows, stepCos, stepSin, cache, stepToken, 0, null);
+            layers.get(l).forward(backend, stepHidden, rows, stepCos, stepSin, cache, stepToken, 0, null,
+                    activeHeads[l], null);
         }
         finish(stepHidden);
     }
@@ -311,7 +327,7 @@ public final class DecoderSession implements AutoCloseable {
                 decoder.rope().fill(b, stepInputs.cell(1 + l), stepCos, stepSin);
             }
             layers.get(l).forwardStep(b, stepHidden, rows, stepCos, stepSin, cache, stepInputs.cell(1 + layerCount + l),
-                    stepInputs.cell(1 + 2 * layerCount + l));
+                    stepInputs.cell(1 + 2 * layerCount + l), activeHeads[l]);
         }
         finish(stepHidden);
     }
@@ -387,11 +403,58 @@ public final class DecoderSession implements AutoCloseable {
             int to = Math.min(n, from + chunk);
             AttentionCapture kernelCapture = capture == null ? null : capture.forChunk(from, to, prior + to);
             layers.get(l).forward(backend, hidden.slice(0, from, to), scratch.rows(to - from), cos.slice(0, from, to),
-                    sin.slice(0, from, to), cache, tokens, from, kernelCapture);
+                    sin.slice(0, from, to), cache, tokens, from, kernelCapture, activeHeads[l], capture);
             if (capture != null) {
                 capture.collect();
             }
         }
+    }
+
+    /** Query heads each layer runs now (all of them where nothing was pruned). */
+    public int[] headsPerLayer() {
+        int[] out = new int[layers.size()];
+        for (int l = 0; l < out.length; l++) {
+            out[l] = config.numAttentionHeads();
+            if (activeHeads[l] != null) {
+                out[l] = 0;
+                for (boolean on : activeHeads[l]) {
+                    out[l] += on ? 1 : 0;
+                }
+            }
+        }
+        return out;
+    }
+
+    /**
+     * Switches off, in {@code layer}, the heads {@code mask} leaves out (null: none); heads already
+     * off stay off. Returns whether any head was switched off.
+     */
+    private boolean restrictHeads(int layer, boolean[] mask) {
+        if (mask == null) {
+            return false;
+        }
+        int heads = config.numAttentionHeads();
+        if (mask.length != heads) {
+            throw new IllegalArgumentException("pruning hook's head mask for layer " + layer + " has " + mask.length
+                    + " entries; the decoder has " + heads + " query heads");
+        }
+        boolean[] current = activeHeads[layer];
+        boolean[] next = new boolean[heads];
+        boolean changed = false;
+        int on = 0;
+        for (int h = 0; h < heads; h++) {
+            boolean was = current == null || current[h];
+            next[h] = was && mask[h];
+            changed |= was != next[h];
+            on += next[h] ? 1 : 0;
+        }
+        if (on == 0) {
+            throw new IllegalArgumentException("pruning hook switched off every head of layer " + layer);
+        }
+        if (changed) {
+            activeHeads[layer] = next;
+        }
+        return changed;
     }
 
     /** Final norm and lm_head of one hidden row [1, hidden] into the logits. */

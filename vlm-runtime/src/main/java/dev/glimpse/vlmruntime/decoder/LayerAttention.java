@@ -15,9 +15,12 @@ import dev.glimpse.kernels.Tensor;
  * @param rowProbs     [heads, queryRows.length, keys] softmax probabilities, or null
  * @param columnSums   [heads, keys] attention received by each key summed over this prefill's
  *                     queries, or null
+ * @param headOutputL1 [heads] per query head, {@code sum_t sum_d |o[t, h, d]|} of the attention
+ *                     output (before {@code o_proj}) over this prefill's active tokens, or null;
+ *                     heads switched off by a head mask read zero
  */
 public record LayerAttention(int layer, int[] activeTokens, int[] keyTokens, int[] queryRows, Tensor rowProbs,
-                             Tensor columnSums) {
+                             Tensor columnSums, Tensor headOutputL1) {
 
     public LayerAttention {
         activeTokens = activeTokens.clone();

@@ -9,7 +9,8 @@ import dev.glimpse.kernels.Tensor;
  * Gathers a layer's {@link AttentionRequest} over the prefill chunks into whole-prefill tensors:
  * each chunk captures into temporaries sized for its keys; rows are placed at their slot and column
  * sums accumulated (in double) over chunks. Keys a chunk cannot see yet read zero, as they would in
- * one unchunked pass.
+ * one unchunked pass. Per-head output magnitudes are summed on the host from each chunk's attention
+ * output (read back once per chunk, only at layers that ask for them).
  */
 final class LayerCapture implements AutoCloseable {
 
@@ -19,6 +20,8 @@ final class LayerCapture implements AutoCloseable {
     private final int keys;
     private final float[] rowProbs;
     private final double[] columnSums;
+    private final double[] headOutputL1;
+    private Tensor headL1;
     private Tensor chunkRows;
     private Tensor chunkColumns;
     private int[] chunkSlots;
@@ -37,6 +40,28 @@ final class LayerCapture implements AutoCloseable {
         this.keys = keys;
         this.rowProbs = rows.length == 0 ? null : new float[heads * rows.length * keys];
         this.columnSums = request.sumColumns() ? new double[heads * keys] : null;
+        this.headOutputL1 = request.headOutputL1() ? new double[heads] : null;
+    }
+
+    /** Whether {@link #addHeadOutput} wants the chunks' attention outputs. */
+    boolean wantsHeadOutput() {
+        return headOutputL1 != null;
+    }
+
+    /** Adds {@code sum_t sum_d |out[t, h, d]|} of a chunk's attention output [rows, heads, D] to head h's total. */
+    void addHeadOutput(Tensor out) {
+        float[] values = hostValues(out);
+        int d = out.dim(2);
+        for (int h = 0; h < heads; h++) {
+            double sum = 0;
+            for (int t = 0; t < out.dim(0); t++) {
+                int base = (t * heads + h) * d;
+                for (int c = 0; c < d; c++) {
+                    sum += Math.abs(values[base + c]);
+                }
+            }
+            headOutputL1[h] += sum;
+        }
     }
 
     /** The kernel capture for active rows [from, to) that see {@code visibleKeys} keys, or null. */
@@ -110,7 +135,14 @@ final class LayerCapture implements AutoCloseable {
             }
             chunkColumns = Tensor.of(sums, heads, keys);
         }
-        return new LayerAttention(layer, activeTokens, keyTokens, rows, chunkRows, chunkColumns);
+        if (headOutputL1 != null) {
+            float[] l1 = new float[heads];
+            for (int h = 0; h < heads; h++) {
+                l1[h] = (float) headOutputL1[h];
+            }
+            headL1 = Tensor.of(l1, heads);
+        }
+        return new LayerAttention(layer, activeTokens, keyTokens, rows, chunkRows, chunkColumns, headL1);
     }
 
     private void closeChunk() {
@@ -127,5 +159,9 @@ final class LayerCapture implements AutoCloseable {
     @Override
     public void close() {
         closeChunk();
+        if (headL1 != null) {
+            headL1.close();
+            headL1 = null;
+        }
     }
 }

@@ -10,11 +10,19 @@ import dev.glimpse.tokenpruning.accounting.PrefillAccounting;
  * @param keptTokens     tokens that reached the last layer
  * @param flops          {@link PrefillAccounting#prefillFlops} of {@code tokensPerLayer}
  * @param nanos          wall time of the prefill, logits included
+ * @param headsPerLayer  query heads each layer ran after the prefill (all of them without head pruning)
  */
-public record PrefillResult(int tokens, int[] tokensPerLayer, int keptTokens, double flops, long nanos) {
+public record PrefillResult(int tokens, int[] tokensPerLayer, int keptTokens, double flops, long nanos,
+                            int[] headsPerLayer) {
 
     public PrefillResult {
         tokensPerLayer = tokensPerLayer.clone();
+        headsPerLayer = headsPerLayer.clone();
+    }
+
+    @Override
+    public int[] headsPerLayer() {
+        return headsPerLayer.clone();
     }
 
     @Override

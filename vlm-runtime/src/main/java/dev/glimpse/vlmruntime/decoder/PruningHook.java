@@ -33,4 +33,14 @@ public interface PruningHook {
      * array, strictly ascending, including the last one.
      */
     int[] keep(LayerAttention attention);
+
+    /**
+     * The query heads that run in {@code layer} (SpAtten head pruning), asked before the layer
+     * runs, after {@link #before}: null runs all. A head switched off outputs zero in this prefill
+     * and in every later decode step of the session (its contribution to {@code o_proj} is
+     * removed); heads stay off once off.
+     */
+    default boolean[] activeHeads(int layer) {
+        return null;
+    }
 }

@@ -26,8 +26,11 @@ import java.util.TreeSet;
  * sliced to the keys of the visual tokens still active, in prompt order, and the session's kept
  * positions are mapped back onto the layer's active tokens.
  *
- * <p>SpAtten's head pruning needs per-head output magnitudes, which the decoder does not capture:
- * a schedule that cuts heads is refused.
+ * <p>SpAtten's head pruning: when the session asks for head-output magnitudes the decoder captures
+ * each query head's attention-output L1 over all of the prefill's active tokens (text and visual
+ * queries alike, as SpAtten accumulates over every query) and passes it on unsliced; the session's
+ * head masks ({@link DecoderPruningSession#headMask}) become the decoder's
+ * {@link PruningHook#activeHeads}, which also hold for the decode steps after the prefill.
  */
 final class DecoderLayerPruning implements PruningHook {
 
@@ -64,10 +67,6 @@ final class DecoderLayerPruning implements PruningHook {
             return Optional.empty();
         }
         AttentionNeeds n = needs.get();
-        if (n.headOutputL1()) {
-            throw new IllegalArgumentException("spatten head pruning needs per-head attention-output magnitudes, which "
-                    + "the decoder does not capture; use a token schedule only");
-        }
         TreeSet<Integer> rows = new TreeSet<>();
         lastRow = n.lastTokenRow() ? activeTokens.length - 1 : -1;
         if (lastRow >= 0) {
@@ -84,7 +83,12 @@ final class DecoderLayerPruning implements PruningHook {
         }
         textRows = text.stream().mapToInt(Integer::intValue).toArray();
         queryRows = rows.stream().mapToInt(Integer::intValue).toArray();
-        return Optional.of(new AttentionRequest(queryRows, n.columnSums()));
+        return Optional.of(new AttentionRequest(queryRows, n.columnSums(), n.headOutputL1()));
+    }
+
+    @Override
+    public boolean[] activeHeads(int layer) {
+        return session.headMask(layer);
     }
 
     @Override
@@ -98,7 +102,8 @@ final class DecoderLayerPruning implements PruningHook {
             column.put(keys[k], k);
         }
         int[] visualColumns = Arrays.stream(visualActive).map(column::get).toArray();
-        int heads = attention.rowProbs() != null ? attention.rowProbs().dim(0) : attention.columnSums().dim(0);
+        int heads = attention.rowProbs() != null ? attention.rowProbs().dim(0)
+                : attention.columnSums() != null ? attention.columnSums().dim(0) : 0;
         float[] rows = attention.rowProbs() == null ? null : attention.rowProbs().toFloatArray();
         try (Tensor last = lastRow < 0 ? null : Tensor.of(rowSlice(rows, heads, keys.length, new int[] {slot(lastRow)},
                 visualColumns), heads, n);
@@ -108,7 +113,8 @@ final class DecoderLayerPruning implements PruningHook {
              Tensor sums = attention.columnSums() == null ? null
                      : Tensor.of(columnSlice(attention.columnSums().toFloatArray(), heads, keys.length,
                      visualColumns), heads, n)) {
-            int[] keepVisual = session.afterLayer(backend, new DecoderAttention(attention.layer(), last, text, sums, null));
+            int[] keepVisual = session.afterLayer(backend, new DecoderAttention(attention.layer(), last, text, sums,
+                    attention.headOutputL1()));
             boolean[] kept = new boolean[n];
             for (int p : keepVisual) {
                 kept[p] = true;

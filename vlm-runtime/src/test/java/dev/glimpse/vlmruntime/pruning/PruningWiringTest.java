@@ -181,6 +181,45 @@ class PruningWiringTest {
     }
 
     @Test
+    void spattenHeadScheduleSwitchesHeadsOffAfterItsLayerAndReportsThem() {
+        SpAttenCascade heads = new SpAttenCascade(new TreeMap<>(), new TreeMap<>(Map.of(0, 0.5)));
+        PruningPlan plan = new PruningPlan(List.of(heads), null);
+        Answer a = ask(plan);
+        assertArrayEquals(new int[] {4, 2}, a.pruning().headsPerLayer());
+        assertArrayEquals(new int[] {16, 16}, a.pruning().visualTokensPerLayer());
+        assertArrayEquals(new int[] {4, 4}, ask(PruningPlan.none()).pruning().headsPerLayer());
+        float[] none = vlm.logits(IMAGE, rawPrompt).lastLogits();
+        float[] pruned = vlm.logits(IMAGE, rawPrompt, plan).lastLogits();
+        assertTrue(!Arrays.equals(none, pruned), "switching half the heads of layer 1 off must change the logits");
+    }
+
+    @Test
+    void spattenTokensAndHeadsCascadeTogether() {
+        SpAttenCascade both = new SpAttenCascade(new TreeMap<>(Map.of(0, 0.5)), new TreeMap<>(Map.of(0, 0.75)));
+        Answer a = ask(new PruningPlan(List.of(both), null));
+        assertArrayEquals(new int[] {16, 8}, a.pruning().visualTokensPerLayer());
+        assertArrayEquals(new int[] {4, 3}, a.pruning().headsPerLayer());
+    }
+
+    /** Keep-all token and head schedules; the same JIT-state precaution as for full budgets above. */
+    @Test
+    void spattenKeepingEveryTokenAndHeadGivesLogitsBitIdenticalToNone() {
+        SpAttenCascade keepAll = new SpAttenCascade(new TreeMap<>(Map.of(0, 1.0)), new TreeMap<>(Map.of(0, 1.0)));
+        PruningPlan plan = new PruningPlan(List.of(keepAll), null);
+        for (int attempt = 0; attempt < 10; attempt++) {
+            float[] before = vlm.logits(IMAGE, rawPrompt).lastLogits();
+            float[] pruned = vlm.logits(IMAGE, rawPrompt, plan).lastLogits();
+            float[] after = vlm.logits(IMAGE, rawPrompt).lastLogits();
+            if (Arrays.equals(before, after)) {
+                assertArrayEquals(before, pruned);
+                assertArrayEquals(new int[] {4, 4}, ask(plan).pruning().headsPerLayer());
+                return;
+            }
+        }
+        throw new AssertionError("no two consecutive unpruned runs agreed bit for bit");
+    }
+
+    @Test
     void atpKeepsItsSpatialLatticeAndAnAdaptiveCount() {
         AtpSelector atp = new AtpSelector(new TreeSet<>(List.of(0)), new AtpThreshold.MeanFactor(1.0), 2);
         Answer a = ask(plan(atp, null));
