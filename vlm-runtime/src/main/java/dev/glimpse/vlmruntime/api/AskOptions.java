@@ -2,6 +2,7 @@ package dev.glimpse.vlmruntime.api;
 
 import dev.glimpse.vlmruntime.generate.GenerationOptions;
 import dev.glimpse.tokenpruning.PruningPlan;
+import dev.glimpse.tokenpruning.budget.FrameBudgets;
 
 import java.util.Objects;
 import java.util.Optional;
@@ -14,33 +15,52 @@ import java.util.Optional;
  *                      when it has none), in both cases capped at {@code maxNewTokens}
  * @param pruning       visual-token pruning stages and budget ({@link PruningPlan#none()}: none); see
  *                      {@code RequestPruning} for where each strategy runs and what combines
+ * @param frameBudgets  tokens to keep per sampled video frame, overriding the even split of a
+ *                      {@code --budget N/video} total (e.g. the QuoTA planner's allocation); a frame
+ *                      with 0 is dropped with its placeholder tokens; empty: the plan's budget decides
  */
-public record AskOptions(int maxNewTokens, Optional<GenerationOptions> generation, PruningPlan pruning) {
+public record AskOptions(int maxNewTokens, Optional<GenerationOptions> generation, PruningPlan pruning,
+                         Optional<FrameBudgets> frameBudgets) {
 
     public static final int DEFAULT_MAX_NEW_TOKENS = 256;
 
     public AskOptions {
         Objects.requireNonNull(generation, "generation");
         Objects.requireNonNull(pruning, "pruning");
+        Objects.requireNonNull(frameBudgets, "frameBudgets");
         if (maxNewTokens < 1) {
             throw new IllegalArgumentException("--max-new-tokens must be >= 1, got " + maxNewTokens);
         }
     }
 
     /** {@value #DEFAULT_MAX_NEW_TOKENS} tokens, the checkpoint's decoding settings, no pruning. */
+    public AskOptions(int maxNewTokens, Optional<GenerationOptions> generation, PruningPlan pruning) {
+        this(maxNewTokens, generation, pruning, Optional.empty());
+    }
+
     public static AskOptions defaults() {
         return new AskOptions(DEFAULT_MAX_NEW_TOKENS, Optional.empty(), PruningPlan.none());
     }
 
     public AskOptions withMaxNewTokens(int n) {
-        return new AskOptions(n, generation, pruning);
+        return new AskOptions(n, generation, pruning, frameBudgets);
     }
 
     public AskOptions withGeneration(GenerationOptions options) {
-        return new AskOptions(maxNewTokens, Optional.of(options), pruning);
+        return new AskOptions(maxNewTokens, Optional.of(options), pruning, frameBudgets);
     }
 
     public AskOptions withPruning(PruningPlan plan) {
-        return new AskOptions(maxNewTokens, generation, plan);
+        return new AskOptions(maxNewTokens, generation, plan, frameBudgets);
+    }
+
+    /**
+     * Tokens to keep per sampled frame of the video ({@code perFrame.length} must equal the frame
+     * count), overriding the even split of the budget. Frames given 0 are dropped entirely, their
+     * placeholder tokens too (QuoTA). Needs a pre-projector selector ({@code vtc-cls},
+     * {@code uniform}, {@code random}) on plain LLaVA.
+     */
+    public AskOptions withFrameBudgets(int... perFrame) {
+        return new AskOptions(maxNewTokens, generation, pruning, Optional.of(FrameBudgets.of(perFrame)));
     }
 }

@@ -71,15 +71,17 @@ public final class VisionLanguageModel implements AutoCloseable {
         lock.lock();
         try {
             long t0 = System.nanoTime();
-            VisualInput input = MediaDecoding.decode(media, MediaLimits.DEFAULTS, model.acceptsVideo());
+            VisualInput decoded = MediaDecoding.decode(media, MediaLimits.DEFAULTS, model.acceptsVideo());
             long decodeMedia = System.nanoTime() - t0;
+            RequestPruning pruning = RequestPruning.of(askOptions.pruning(), backend, model.config(), decoded,
+                    media instanceof Media.VideoFile, askOptions.frameBudgets().orElse(null));
+            VisualInput input = pruning.input();
             String prompt = template().render(List.of(userMessage(input, question)), true);
             boolean templateHasBos = model.tokenizer().specialTokens().bos().map(prompt::startsWith).orElse(false);
             GenerationOptions generation = askOptions.generation()
                     .orElseGet(() -> GenerationOptions.fromCheckpoint(model.folder(), model.config().text(),
                             askOptions.maxNewTokens()))
                     .withMaxNewTokens(askOptions.maxNewTokens());
-            RequestPruning pruning = RequestPruning.of(askOptions.pruning(), backend, model.config(), input);
             try (PreparedPrompt prepared = model.prepare(prompt, input, pruning.visualHooks(), !templateHasBos);
                  DecoderSession session = newSession(prepared.inputIds().length + generation.maxNewTokens())) {
                 GenerationResult result = generator.generate(session, new PromptInput(prepared.embeddings(),
@@ -105,7 +107,8 @@ public final class VisionLanguageModel implements AutoCloseable {
         lock.lock();
         try {
             VisualInput input = MediaDecoding.decode(media, MediaLimits.DEFAULTS, model.acceptsVideo());
-            RequestPruning pruning = RequestPruning.of(plan, backend, model.config(), input);
+            RequestPruning pruning = RequestPruning.of(plan, backend, model.config(), input,
+                    media instanceof Media.VideoFile, null);
             try (PreparedPrompt prepared = model.prepare(rawPrompt, input, pruning.visualHooks(), true);
                  DecoderSession session = newSession(prepared.inputIds().length)) {
                 session.prefill(prepared.embeddings(), prepared.positions(), pruning.decoderHook(prepared));

@@ -41,6 +41,7 @@ final class PreProjectorPruning implements ProjectorInputHook {
     private final TokenSelector selector;
     private final AveragePooling pool;
     private final FrameBudgets budgets;
+    private final int[] frameOf;
     private final TokenGrid grid;
     private final int encoderLayers;
     private final boolean hasClassToken;
@@ -49,17 +50,20 @@ final class PreProjectorPruning implements ProjectorInputHook {
     /**
      * @param selector      the selector, or null with {@code pool}
      * @param pool          pooling, or null with a selector
-     * @param budgets       tokens per image (unused by pooling)
+     * @param budgets       tokens per image or frame of the request (unused by pooling)
+     * @param frameOf       the frame (index into {@code budgets}) of each encoded image: frames with a
+     *                      budget of 0 are not encoded, so image i is frame {@code frameOf[i]}
      * @param grid          the tower's patch grid
      * @param encoderLayers layers of the tower
      * @param hasClassToken whether token 0 is [CLS]
      */
     PreProjectorPruning(Backend backend, TokenSelector selector, AveragePooling pool, FrameBudgets budgets,
-                        TokenGrid grid, int encoderLayers, boolean hasClassToken) {
+                        int[] frameOf, TokenGrid grid, int encoderLayers, boolean hasClassToken) {
         this.backend = backend;
         this.selector = selector;
         this.pool = pool;
         this.budgets = budgets;
+        this.frameOf = frameOf.clone();
         this.grid = grid;
         this.encoderLayers = encoderLayers;
         this.hasClassToken = hasClassToken;
@@ -91,12 +95,13 @@ final class PreProjectorPruning implements ProjectorInputHook {
 
     @Override
     public int[] keep(int imageIndex, EncodedImage image) {
-        int budget = budgets.tokensFor(imageIndex);
+        int frame = frameOf[imageIndex];
+        int budget = budgets.tokensFor(frame);
         if (budget == 0) {
             throw new IllegalArgumentException("--budget leaves image " + (imageIndex + 1) + " no tokens; give every "
                     + "image or frame at least one (a video total of at least one token per frame)");
         }
-        TokenSelection selection = selector.select(backend, new VisualFrame(imageIndex, grid, attention(image)), budget);
+        TokenSelection selection = selector.select(backend, new VisualFrame(frame, grid, attention(image)), budget);
         selections.add(selection);
         if (selection.keepsAll()) {
             return null;
@@ -120,7 +125,12 @@ final class PreProjectorPruning implements ProjectorInputHook {
     /** The trace stage of this request's selections. */
     PruningTrace.Stage traceStage() {
         if (selector != null) {
-            return selector.traceStage(selections, budgets);
+            List<TokenSelection> all = new ArrayList<>(selections);
+            for (int dropped : budgets.droppedFrames()) {
+                all.add(new TokenSelection(dropped, grid, new int[0], null));
+            }
+            all.sort(java.util.Comparator.comparingInt(TokenSelection::frame));
+            return selector.traceStage(all, budgets);
         }
         return PruningTrace.Stage.of(pool.name(), pool.name(), HookPoint.PRE_PROJECTOR, null, selections, null);
     }

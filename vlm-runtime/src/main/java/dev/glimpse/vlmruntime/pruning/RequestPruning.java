@@ -68,11 +68,13 @@ public final class RequestPruning {
     private final TokenGrid grid;
     private final VisionBlockPruning visionBlocks;
     private final PreProjectorPruning preProjector;
+    private final VisualInput input;
     private DecoderLayerPruning decoder;
 
     private RequestPruning(PruningPlan plan, Backend backend, LlavaConfig config, TokenGrid grid,
-                           VisionBlockPruning visionBlocks, PreProjectorPruning preProjector) {
+                           VisionBlockPruning visionBlocks, PreProjectorPruning preProjector, VisualInput input) {
         this.plan = plan;
+        this.input = input;
         this.backend = backend;
         this.config = config;
         this.grid = grid;
@@ -86,7 +88,56 @@ public final class RequestPruning {
      * @throws IllegalArgumentException when the plan cannot run on this model or input (the message says why)
      */
     public static RequestPruning of(PruningPlan plan, Backend backend, LlavaConfig config, VisualInput input) {
+        return of(plan, backend, config, input, input instanceof VisualInput.Video, null);
+    }
+
+    /**
+     * As {@link #of(PruningPlan, Backend, LlavaConfig, VisualInput)}, for an input that may be the
+     * sampled frames of a video (plain LLaVA takes them as images, so {@code video} says which
+     * they are) and an optional per-frame allocation.
+     * <ul>
+     *   <li>{@code --budget N/video} is split over the frames evenly ({@link TokenBudget#perFrame});
+     *       on images it is refused;</li>
+     *   <li>{@code frameBudgets} (e.g. QuoTA's allocation) replaces that split; it needs a
+     *       pre-projector selector on plain LLaVA and one entry per frame. Frames given 0 are dropped
+     *       entirely: {@link #input()} leaves them out, so neither their tokens nor their placeholders
+     *       reach the prompt; the trace lists them with budget 0 and nothing kept.</li>
+     * </ul>
+     *
+     * @param video        whether {@code input}'s pictures are the frames of one video
+     * @param frameBudgets tokens per frame, or null for the plan's budget
+     */
+    public static RequestPruning of(PruningPlan plan, Backend backend, LlavaConfig config, VisualInput input,
+                                    boolean video, FrameBudgets frameBudgets) {
         checkBudget(plan);
+        int pictures = switch (input) {
+            case VisualInput.Images i -> i.images().size();
+            case VisualInput.Video v -> v.frames().size();
+        };
+        if (plan.budget() instanceof TokenBudget.VideoTotal total && !video && pictures > 0) {
+            throw new IllegalArgumentException("--budget " + total + " is a total for a video, but the input is "
+                    + pictures + (pictures == 1 ? " image" : " images") + "; give a count per image (e.g. "
+                    + Math.max(1, total.tokens() / pictures) + ") or a percentage (e.g. 25%)");
+        }
+        if (frameBudgets != null) {
+            if (!video) {
+                throw new IllegalArgumentException("per-frame budgets are for a video; the input is "
+                        + (pictures == 1 ? "1 image" : pictures + " images"));
+            }
+            if (frameBudgets.frames() != pictures) {
+                throw new IllegalArgumentException("per-frame budgets give " + frameBudgets.frames() + " frames, but "
+                        + pictures + " frames were sampled from the video; give one budget per frame");
+            }
+            if (plan.selector().isEmpty() || config.isOnevision()) {
+                throw new IllegalArgumentException("per-frame budgets need a pre-projector selector (--prune vtc-cls, "
+                        + "uniform or random) on plain LLaVA" + (config.isOnevision() ? "; LLaVA-OneVision pools "
+                        + "every frame's full grid" : ""));
+            }
+            if (frameBudgets.keptFrames().length == 0) {
+                throw new IllegalArgumentException("per-frame budgets " + java.util.Arrays.toString(
+                        frameBudgets.tokens()) + " drop every frame; keep at least one token of one frame");
+            }
+        }
         VisionConfig vision = config.vision();
         TokenGrid grid = new TokenGrid(vision.patchesPerSide(), vision.patchesPerSide());
         Optional<PruningStrategy> pre = plan.at(HookPoint.PRE_PROJECTOR);
@@ -101,9 +152,22 @@ public final class RequestPruning {
             checkAsVit(p, config, pre.isPresent());
             return new VisionBlockPruning(backend, p, grid);
         }).orElse(null);
-        PreProjectorPruning preProjector = pre.map(s -> preProjector(s, plan.budget(), backend, vision, grid, input))
-                .orElse(null);
-        return new RequestPruning(plan, backend, config, grid, blocks, preProjector);
+        PreProjectorPruning preProjector = pre.map(s -> preProjector(s, plan.budget(), frameBudgets, backend, vision,
+                grid, input)).orElse(null);
+        VisualInput kept = input;
+        if (frameBudgets != null && frameBudgets.droppedFrames().length > 0) {
+            List<dev.glimpse.kernels.image.RgbImage> frames = ((VisualInput.Images) input).images();
+            kept = new VisualInput.Images(Arrays.stream(frameBudgets.keptFrames()).mapToObj(frames::get).toList());
+        }
+        return new RequestPruning(plan, backend, config, grid, blocks, preProjector, kept);
+    }
+
+    /**
+     * The pictures to encode: the input less the frames a per-frame allocation drops (prompt and
+     * placeholders are built from these).
+     */
+    public VisualInput input() {
+        return input;
     }
 
     /** The plan this request runs. */
@@ -199,14 +263,16 @@ public final class RequestPruning {
         }
     }
 
-    private static PreProjectorPruning preProjector(PruningStrategy stage, TokenBudget budget, Backend backend,
-                                                    VisionConfig vision, TokenGrid grid, VisualInput input) {
+    private static PreProjectorPruning preProjector(PruningStrategy stage, TokenBudget budget, FrameBudgets frameBudgets,
+                                                    Backend backend, VisionConfig vision, TokenGrid grid,
+                                                    VisualInput input) {
         int images = input instanceof VisualInput.Images i ? i.images().size() : 0;
         int[] perImage = new int[images];
         Arrays.fill(perImage, grid.size());
         int layers = vision.numHiddenLayers();
         if (stage instanceof AveragePooling pool) {
-            return new PreProjectorPruning(backend, null, pool, new FrameBudgets(perImage), grid, layers,
+            FrameBudgets all = new FrameBudgets(perImage);
+            return new PreProjectorPruning(backend, null, pool, all, all.keptFrames(), grid, layers,
                     vision.hasClassToken());
         }
         TokenSelector selector = (TokenSelector) stage;
@@ -215,7 +281,20 @@ public final class RequestPruning {
             LOG.info("vtc-cls: start layer {} is past the penultimate layer of this {}-layer tower; starting at {}",
                     vtc.startLayer(), layers, Math.max(0, layers - 2));
         }
-        return new PreProjectorPruning(backend, selector, null, budget.perFrame(perImage), grid, layers,
+        FrameBudgets budgets = budget.perFrame(perImage);
+        int[] frameOf = java.util.stream.IntStream.range(0, images).toArray();
+        if (frameBudgets != null) {
+            int[] given = frameBudgets.tokens();
+            for (int t = 0; t < given.length; t++) {
+                if (given[t] > grid.size()) {
+                    throw new IllegalArgumentException("per-frame budget " + given[t] + " for frame " + (t + 1)
+                            + " is more than its " + grid.size() + " tokens");
+                }
+            }
+            budgets = frameBudgets;
+            frameOf = frameBudgets.keptFrames();
+        }
+        return new PreProjectorPruning(backend, selector, null, budgets, frameOf, grid, layers,
                 vision.hasClassToken());
     }
 }
