@@ -29,6 +29,15 @@ final class CudaGemm {
 
     private static final int GEMV_WARPS = 8;
 
+    /** 16-byte weight loads each lane of {@code gemv_half_split} issues before using them (GEMV_LOADS in gemv.cu). */
+    private static final int GEMV_LOADS = 4;
+
+    /**
+     * Aligned decode GEMVs take {@code gemv_half_split} (k split over up to 8 warps, 4 loads in flight per lane);
+     * {@code -Dglimpse.cuda.splitGemv=false} keeps the one-warp-per-feature {@code gemv_half_weights}.
+     */
+    static final boolean SPLIT_GEMV = !"false".equals(System.getProperty("glimpse.cuda.splitGemv"));
+
     private final CudaContext ctx;
     private final CudaCopy copier;
     private final FloatPointer alpha = new FloatPointer(1);
@@ -140,6 +149,20 @@ final class CudaGemm {
         long wAddress = CudaContext.address(w);
         long xAddress = CudaContext.address(x);
         boolean vec = k % 8 == 0 && ldw % 8 == 0 && wAddress % 16 == 0 && xAddress % 16 == 0;
+        if (vec && SPLIT_GEMV) {
+            int chunks = k / 8;
+            int split = 1;
+            while (split < 8 && chunks > split * 32 * GEMV_LOADS) {
+                split *= 2;
+            }
+            int perBlock = 8 / split;
+            ctx.launch.of(ctx.kernels.function("gemv", "gemv_half_split"), "gemv_half_split")
+                    .ptr(xAddress).ptr(wAddress).i32(w.dtype().ordinal()).i64(ldw)
+                    .ptr(bias == null ? 0L : CudaContext.address(bias)).i32(bias == null ? 0 : bias.dtype().ordinal())
+                    .ptr(CudaContext.address(out)).i32(m).i32(n).i32(k).i32(split)
+                    .run((n + perBlock - 1) / perBlock, 1, 256, 0);
+            return;
+        }
         ctx.launch.of(ctx.kernels.function("gemv", "gemv_half_weights"), "gemv_half_weights")
                 .ptr(xAddress).ptr(wAddress).i32(w.dtype().ordinal()).i64(ldw)
                 .ptr(bias == null ? 0L : CudaContext.address(bias)).i32(bias == null ? 0 : bias.dtype().ordinal())
