@@ -29,7 +29,8 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 class GemmLinearTest {
 
     private static final int[] ROWS = {0, 1, 3, 17, 64, 130};
-    private static final int[][] IN_OUT = {{1, 7}, {7, 1}, {33, 33}, {257, 7}, {7, 257}, {257, 257}};
+    /** k = 2085 reaches the unrolled BF16 decode kernel (k >= 2048) with a partial unroll and a scalar tail. */
+    private static final int[][] IN_OUT = {{1, 7}, {7, 1}, {33, 33}, {257, 7}, {7, 257}, {257, 257}, {2085, 5}};
 
     static Stream<Arguments> shapes() {
         List<Arguments> cases = new ArrayList<>();
