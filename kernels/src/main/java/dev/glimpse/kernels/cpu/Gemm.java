@@ -52,7 +52,22 @@ import java.util.Arrays;
  * Repeats on this shared 2-core guest move single numbers by up to 1.5x (a pair minutes earlier,
  * load 1.6-2.9, had 1 x 896 x 4864 BF16 at 16.9 before, 26.4 after). The F16, F32 and k = 896
  * gains held in every run; BF16 at k = 4096 and 4864 is 10-25% slower than before in both pairs
- * (the one-row kernel carries two FMA chains where the old four-row one carried four). */
+ * (the one-row kernel carries two FMA chains where the old four-row one carried four).
+ *
+ * <p>Follow-up at 543cbbb (same machine, 2026-11-28, load average 1.9-2.4, alternating runs of a
+ * scratch probe shaped like {@code KernelBench}'s linear, cold weights, median GB/s of two runs
+ * each): rows of k >= 2048 take a four-block unroll. Before (ca47042's kernels) / after:
+ * <pre>
+ * shape (m x k x n)   weights   before             after
+ * 1 x 4096 x 4096     BF16      20.4, 16.4 GB/s    23.7, 24.0 GB/s
+ * 1 x 4864 x 896      BF16      19.2, 16.9 GB/s    20.1, 20.0 GB/s
+ * 1 x 896 x 4864      BF16      25.1, 19.1 GB/s    27.1, 26.2 GB/s
+ * </pre>
+ * Unrolled at every k it was 10-20% faster in isolation yet cost 10% of DecoderBench decode
+ * tokens/s, hence the k threshold. The prefill tiles (and so m = 5..8 on {@link GemmPath#AUTO})
+ * read x and weight panels from per-thread arrays since the same commit: in a JVM that had first
+ * run every op on heap-backed tensors (polluting the segment-load profiles), 5..8 x 896 x 4864
+ * took 2.1-2.8 ms before and 0.60-0.92 ms after (BF16), 1.3-2.1 ms and 0.65-1.0 ms (F32). */
 public final class Gemm {
 
     /** Products with at most this many rows of x run on the Vector API under {@link GemmPath#AUTO}. */
