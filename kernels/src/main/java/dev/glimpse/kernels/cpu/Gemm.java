@@ -56,7 +56,7 @@ import java.util.Arrays;
  *
  * <p>Follow-up at 543cbbb (same machine, 2026-11-28, load average 1.9-2.4, alternating runs of a
  * scratch probe shaped like {@code KernelBench}'s linear, cold weights, median GB/s of two runs
- * each): rows of k >= 2048 take a four-block unroll. Before (ca47042's kernels) / after:
+ * each): rows of k >= 2048 take a four-block unroll. Before (the kernels of 7cdec6f) / after:
  * <pre>
  * shape (m x k x n)   weights   before             after
  * 1 x 4096 x 4096     BF16      20.4, 16.4 GB/s    23.7, 24.0 GB/s
