@@ -287,10 +287,10 @@ final class Attention {
                     s2 = FloatVector.fromArray(SPECIES, query, 2 * d + c).fma(kv, s2);
                     s3 = FloatVector.fromArray(SPECIES, query, 3 * d + c).fma(kv, s3);
                 }
-                float t0 = s0.reduceLanes(VectorOperators.ADD);
-                float t1 = s1.reduceLanes(VectorOperators.ADD);
-                float t2 = s2.reduceLanes(VectorOperators.ADD);
-                float t3 = s3.reduceLanes(VectorOperators.ADD);
+                float t0 = Lanes.sum(s0);
+                float t1 = Lanes.sum(s1);
+                float t2 = Lanes.sum(s2);
+                float t3 = Lanes.sum(s3);
                 for (int c = bound; c < d; c++) {
                     float kc = keys[ko + c];
                     t0 += query[c] * kc;
@@ -335,7 +335,7 @@ final class Attention {
                 e.intoArray(probs, i);
                 sums = sums.add(e);
             }
-            float sum = sums.reduceLanes(VectorOperators.ADD);
+            float sum = Lanes.sum(sums);
             for (; i < end; i++) {
                 float e = (float) Math.exp(probs[i] - max);
                 probs[i] = e;
@@ -399,7 +399,7 @@ final class Attention {
         for (int bound = SPECIES.loopBound(n); i < bound; i += SPECIES.length()) {
             sum = FloatVector.fromArray(SPECIES, x, xOffset + i).fma(FloatVector.fromArray(SPECIES, y, yOffset + i), sum);
         }
-        float s = sum.reduceLanes(VectorOperators.ADD);
+        float s = Lanes.sum(sum);
         for (; i < n; i++) {
             s += x[xOffset + i] * y[yOffset + i];
         }

@@ -144,7 +144,7 @@ final class Normalization {
             e.intoArray(row, i);
             acc = acc.add(e);
         }
-        float sum = acc.reduceLanes(VectorOperators.ADD);
+        float sum = Lanes.sum(acc);
         for (; i < n; i++) {
             row[i] = (float) Math.exp(row[i] - max);
             sum += row[i];
@@ -180,7 +180,7 @@ final class Normalization {
         for (int bound = SPECIES.loopBound(n); i < bound; i += SPECIES.length()) {
             acc = acc.add(FloatVector.fromArray(SPECIES, row, i));
         }
-        float s = acc.reduceLanes(VectorOperators.ADD);
+        float s = Lanes.sum(acc);
         for (; i < n; i++) {
             s += row[i];
         }
@@ -195,7 +195,7 @@ final class Normalization {
             FloatVector d = FloatVector.fromArray(SPECIES, row, i).sub(centre);
             acc = d.fma(d, acc);
         }
-        float s = acc.reduceLanes(VectorOperators.ADD);
+        float s = Lanes.sum(acc);
         for (; i < n; i++) {
             float d = row[i] - centre;
             s += d * d;

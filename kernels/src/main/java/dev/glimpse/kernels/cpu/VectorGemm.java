@@ -155,7 +155,7 @@ final class VectorGemm {
             e0 = FloatVector.fromArray(F, xs, xb).fma(p0.lanewise(VectorOperators.LSHL, 16).reinterpretAsFloats(), e0);
             o0 = FloatVector.fromArray(F, xs, xb + lanes).fma(p0.and(HIGH_HALF).reinterpretAsFloats(), o0);
         }
-        return e0.add(o0).reduceLanes(VectorOperators.ADD);
+        return Lanes.sum(e0.add(o0));
     }
 
     /**
@@ -191,7 +191,7 @@ final class VectorGemm {
             e0 = FloatVector.fromArray(F, xs, xb).fma(p0.lanewise(VectorOperators.LSHL, 16).reinterpretAsFloats(), e0);
             o0 = FloatVector.fromArray(F, xs, xb + lanes).fma(p0.and(HIGH_HALF).reinterpretAsFloats(), o0);
         }
-        return e0.add(o0).add(e1.add(o1)).reduceLanes(VectorOperators.ADD);
+        return Lanes.sum(e0.add(o0).add(e1.add(o1)));
     }
 
     /**
@@ -210,7 +210,7 @@ final class VectorGemm {
             e0 = FloatVector.fromArray(F, xs, xb).fma(HalfPrecisionVectors.f16High(p0.lanewise(VectorOperators.LSHL, 16)), e0);
             o0 = FloatVector.fromArray(F, xs, xb + lanes).fma(HalfPrecisionVectors.f16High(p0), o0);
         }
-        return e0.add(o0).reduceLanes(VectorOperators.ADD);
+        return Lanes.sum(e0.add(o0));
     }
 
     /** Sum over the first {@code head} elements (a whole number of vectors) of one F32 row at w0. */
@@ -230,7 +230,7 @@ final class VectorGemm {
             s0 = FloatVector.fromArray(F, xs, xo + e)
                     .fma(IntVector.fromMemorySegment(I, ws, w0 + 4L * e, LE).reinterpretAsFloats(), s0);
         }
-        return s0.add(s1).reduceLanes(VectorOperators.ADD);
+        return Lanes.sum(s0.add(s1));
     }
 
     /** Scalar sum over k in [from, k) of x[i, k] w[j, k], any weight dtype. */
@@ -354,14 +354,14 @@ final class VectorGemm {
             s33 = x3.fma(w3, s33);
         }
         float[] r = {
-                s00.reduceLanes(VectorOperators.ADD), s01.reduceLanes(VectorOperators.ADD),
-                s02.reduceLanes(VectorOperators.ADD), s03.reduceLanes(VectorOperators.ADD),
-                s10.reduceLanes(VectorOperators.ADD), s11.reduceLanes(VectorOperators.ADD),
-                s12.reduceLanes(VectorOperators.ADD), s13.reduceLanes(VectorOperators.ADD),
-                s20.reduceLanes(VectorOperators.ADD), s21.reduceLanes(VectorOperators.ADD),
-                s22.reduceLanes(VectorOperators.ADD), s23.reduceLanes(VectorOperators.ADD),
-                s30.reduceLanes(VectorOperators.ADD), s31.reduceLanes(VectorOperators.ADD),
-                s32.reduceLanes(VectorOperators.ADD), s33.reduceLanes(VectorOperators.ADD)};
+                Lanes.sum(s00), Lanes.sum(s01),
+                Lanes.sum(s02), Lanes.sum(s03),
+                Lanes.sum(s10), Lanes.sum(s11),
+                Lanes.sum(s12), Lanes.sum(s13),
+                Lanes.sum(s20), Lanes.sum(s21),
+                Lanes.sum(s22), Lanes.sum(s23),
+                Lanes.sum(s30), Lanes.sum(s31),
+                Lanes.sum(s32), Lanes.sum(s33)};
         finishTile(r, 4, a, a0, b, b0, k, bound, c, c0, cs, j, alpha, bias);
     }
 
@@ -383,8 +383,8 @@ final class VectorGemm {
             s2 = x0.fma(FloatVector.fromArray(F, b, b2 + e), s2);
             s3 = x0.fma(FloatVector.fromArray(F, b, b3 + e), s3);
         }
-        float[] r = {s0.reduceLanes(VectorOperators.ADD), s1.reduceLanes(VectorOperators.ADD),
-                s2.reduceLanes(VectorOperators.ADD), s3.reduceLanes(VectorOperators.ADD)};
+        float[] r = {Lanes.sum(s0), Lanes.sum(s1),
+                Lanes.sum(s2), Lanes.sum(s3)};
         finishTile(r, 1, a, a0, b, b0, k, bound, c, c0, 0, j, alpha, bias);
     }
 
@@ -408,7 +408,7 @@ final class VectorGemm {
         for (int e = 0; e < bound; e += F.length()) {
             s = FloatVector.fromArray(F, a, a0 + e).fma(FloatVector.fromArray(F, b, b0 + e), s);
         }
-        return s.reduceLanes(VectorOperators.ADD) + tail(a, a0, b, b0, bound, k);
+        return Lanes.sum(s) + tail(a, a0, b, b0, bound, k);
     }
 
     private static float tail(float[] a, int a0, float[] b, int b0, int from, int k) {
