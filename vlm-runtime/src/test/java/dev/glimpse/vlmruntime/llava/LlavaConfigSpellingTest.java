@@ -36,7 +36,9 @@ class LlavaConfigSpellingTest {
         Result v4 = run(dir, fixture);
         assertEquals(v5.model(), v4.model());
         assertArrayEquals(v5.ids(), v4.ids());
-        assertArrayEquals(v5.logits(), v4.logits());
+        // The claim here is that both spellings load the same model; the tolerance keeps this test
+        // about configs, not about run-to-run determinism of the kernels (see kernels' Lanes).
+        assertArrayEquals(v5.logits(), v4.logits(), 1e-5f);
     }
 
     private record Result(String model, int[] ids, float[] logits) {
