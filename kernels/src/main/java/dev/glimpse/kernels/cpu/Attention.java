@@ -3,6 +3,7 @@ package dev.glimpse.kernels.cpu;
 import dev.glimpse.kernels.AttentionCapture;
 import dev.glimpse.kernels.AttentionMask;
 import dev.glimpse.kernels.DType;
+import dev.glimpse.kernels.OpChecks;
 import dev.glimpse.kernels.Tensor;
 import dev.glimpse.kernels.TensorException;
 import jdk.incubator.vector.FloatVector;
@@ -94,27 +95,13 @@ final class Attention {
         Rows.requireFloat(k, "attention", "k");
         Rows.requireRank(k, 3, "attention", "k", "[S, Hkv, D]");
         Rows.requireFloat(v, "attention", "v");
-        if (!k.sameShape(v)) {
-            throw new TensorException("attention: k and v must have the same shape [S, Hkv, D], got " + k + " and " + v);
-        }
+        OpChecks.attentionHeads(q, k, v);
         int t = q.dim(0);
         int hq = q.dim(1);
         int d = q.dim(2);
         int s = k.dim(0);
         int hkv = k.dim(1);
-        if (k.dim(2) != d) {
-            throw new TensorException("attention: k's head dim must equal q's (" + d + "), got " + k);
-        }
-        if (hkv == 0 || hq % hkv != 0) {
-            throw new TensorException("attention: query heads (" + hq + ") must be a multiple of kv heads (" + hkv + ")");
-        }
-        if (mask == null) {
-            throw new TensorException("attention: mask must not be null (AttentionMask.BIDIRECTIONAL or causal(start))");
-        }
-        if (mask instanceof AttentionMask.Causal c && (long) c.queryStart() + t > s) {
-            throw new TensorException("attention: causal queryStart " + c.queryStart() + " + " + t
-                    + " queries needs at least that many keys, got S = " + s);
-        }
+        OpChecks.attentionMask(mask, t, s);
         Rows.requireOut(out, q.shape(), "attention");
         return new Shape(t, s, hq, hkv, d);
     }

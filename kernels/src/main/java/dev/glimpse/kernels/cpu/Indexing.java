@@ -1,10 +1,10 @@
 package dev.glimpse.kernels.cpu;
 
+import dev.glimpse.kernels.OpChecks;
 import dev.glimpse.kernels.Tensor;
 import dev.glimpse.kernels.TensorException;
 
 import java.lang.foreign.MemorySegment;
-import java.util.Arrays;
 import java.util.List;
 
 /**
@@ -24,9 +24,7 @@ final class Indexing {
     static void copy(Tensor src, Tensor dst) {
         Rows.requireHost(src, "copy", "src");
         Rows.requireHost(dst, "copy", "dst");
-        if (!src.sameShape(dst)) {
-            throw new TensorException("copy: dst must have src's shape " + Arrays.toString(src.shape()) + ", got " + dst);
-        }
+        OpChecks.copyShapes(src, dst);
         if (src.numel() == 0) {
             return;
         }
@@ -59,11 +57,7 @@ final class Indexing {
         int vocab = table.dim(0);
         int d = table.dim(1);
         Rows.requireOut(out, new int[] {ids.length, d}, "embedding");
-        for (int id : ids) {
-            if (id < 0 || id >= vocab) {
-                throw new TensorException("embedding: token id " + id + " is outside the vocabulary of size " + vocab);
-            }
-        }
+        OpChecks.tokenIds(ids, vocab);
         CpuParallel.forRange(ids.length, Math.max(1, Rows.GRAIN_ELEMENTS / Math.max(1, d)), (from, to) -> {
             float[] row = new float[d];
             for (int t = from; t < to; t++) {
@@ -77,22 +71,7 @@ final class Indexing {
     static void gatherRows(Tensor x, int[] rows, Tensor out) {
         Rows.requireHost(x, "gatherRows", "x");
         Rows.requireHost(out, "gatherRows", "out");
-        if (x.rank() == 0) {
-            throw new TensorException("gatherRows: x must have rank >= 1, got " + x);
-        }
-        if (rows == null) {
-            throw new TensorException("gatherRows: rows must not be null");
-        }
-        int[] expected = x.shape();
-        expected[0] = rows.length;
-        if (!Arrays.equals(out.shape(), expected)) {
-            throw new TensorException("gatherRows: out must have shape " + Arrays.toString(expected) + ", got " + out);
-        }
-        for (int r : rows) {
-            if (r < 0 || r >= x.dim(0)) {
-                throw new TensorException("gatherRows: row " + r + " is outside [0, " + x.dim(0) + ") of " + x);
-            }
-        }
+        OpChecks.gatherRows(x, rows, out);
         for (int i = 0; i < rows.length; i++) {
             copy(x.select(0, rows[i]), out.select(0, i));
         }
@@ -101,29 +80,7 @@ final class Indexing {
     /** {@code torch.cat(parts, dim=axis)} into out. */
     static void concat(int axis, List<Tensor> parts, Tensor out) {
         Rows.requireHost(out, "concat", "out");
-        if (parts == null || parts.isEmpty()) {
-            throw new TensorException("concat: needs at least one part");
-        }
-        int rank = out.rank();
-        int a = axis < 0 ? axis + rank : axis;
-        if (a < 0 || a >= rank) {
-            throw new TensorException("concat: axis " + axis + " is out of range for rank " + rank + " (out " + out + ")");
-        }
-        int[] first = parts.get(0).shape();
-        int[] expected = out.shape();
-        expected[a] = 0;
-        for (Tensor p : parts) {
-            Rows.requireHost(p, "concat", "part");
-            if (p.rank() != rank || !Arrays.equals(withAxis(p.shape(), a, 0), withAxis(first, a, 0))) {
-                throw new TensorException("concat: every part must have rank " + rank + " and match "
-                        + Arrays.toString(first) + " except on axis " + a + ", got " + p);
-            }
-            expected[a] += p.dim(a);
-        }
-        expected = withAxis(first, a, expected[a]);
-        if (!Arrays.equals(out.shape(), expected)) {
-            throw new TensorException("concat: out must have shape " + Arrays.toString(expected) + ", got " + out);
-        }
+        int a = OpChecks.concat(axis, parts, out, p -> Rows.requireHost(p, "concat", "part"));
         int start = 0;
         for (Tensor p : parts) {
             int len = p.dim(a);
@@ -170,11 +127,5 @@ final class Indexing {
             }
         }
         return best;
-    }
-
-    private static int[] withAxis(int[] shape, int axis, int value) {
-        int[] s = shape.clone();
-        s[axis] = value;
-        return s;
     }
 }

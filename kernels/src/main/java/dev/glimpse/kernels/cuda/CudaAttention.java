@@ -3,6 +3,7 @@ package dev.glimpse.kernels.cuda;
 import dev.glimpse.kernels.AttentionCapture;
 import dev.glimpse.kernels.AttentionMask;
 import dev.glimpse.kernels.DType;
+import dev.glimpse.kernels.OpChecks;
 import dev.glimpse.kernels.Tensor;
 import dev.glimpse.kernels.TensorException;
 import org.bytedeco.cuda.global.cudart;
@@ -48,30 +49,16 @@ final class CudaAttention {
         Checks.floating(k, ctx.device, "attention", "k");
         Checks.rank(k, 3, "attention", "k", "[S, Hkv, D]");
         Checks.floating(v, ctx.device, "attention", "v");
-        if (!k.sameShape(v)) {
-            throw new TensorException("attention: k and v must have the same shape [S, Hkv, D], got " + k + " and " + v);
-        }
+        OpChecks.attentionHeads(q, k, v);
         int t = q.dim(0);
         int hq = q.dim(1);
         int d = q.dim(2);
         int s = k.dim(0);
         int hkv = k.dim(1);
-        if (k.dim(2) != d) {
-            throw new TensorException("attention: k's head dim must equal q's (" + d + "), got " + k);
-        }
-        if (hkv == 0 || hq % hkv != 0) {
-            throw new TensorException("attention: query heads (" + hq + ") must be a multiple of kv heads (" + hkv + ")");
-        }
         if (d > MAX_HEAD_DIM) {
             throw new TensorException("attention: head dim " + d + " exceeds the CUDA kernel's limit of " + MAX_HEAD_DIM);
         }
-        if (mask == null) {
-            throw new TensorException("attention: mask must not be null (AttentionMask.BIDIRECTIONAL or causal(start))");
-        }
-        if (mask instanceof AttentionMask.Causal c && (long) c.queryStart() + t > s) {
-            throw new TensorException("attention: causal queryStart " + c.queryStart() + " + " + t
-                    + " queries needs at least that many keys, got S = " + s);
-        }
+        OpChecks.attentionMask(mask, t, s);
         Checks.out(out, q.shape(), ctx.device, "attention");
         int[] rows = validateCapture(capture, t, hq, s);
         int queryStart = mask instanceof AttentionMask.Causal c ? c.queryStart() : -1;

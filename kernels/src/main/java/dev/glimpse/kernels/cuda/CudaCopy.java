@@ -1,6 +1,7 @@
 package dev.glimpse.kernels.cuda;
 
 import dev.glimpse.kernels.DType;
+import dev.glimpse.kernels.OpChecks;
 import dev.glimpse.kernels.Tensor;
 import dev.glimpse.kernels.TensorException;
 import org.bytedeco.cuda.global.cudart;
@@ -62,9 +63,7 @@ final class CudaCopy {
         if (src == null || dst == null) {
             throw new TensorException("copy: src and dst must not be null");
         }
-        if (!src.sameShape(dst)) {
-            throw new TensorException("copy: dst must have src's shape " + Arrays.toString(src.shape()) + ", got " + dst);
-        }
+        OpChecks.copyShapes(src, dst);
         boolean srcHost = src.device().isHost();
         boolean dstHost = dst.device().isHost();
         if (!srcHost) {
@@ -171,22 +170,7 @@ final class CudaCopy {
     void gatherRows(Tensor x, int[] rows, Tensor out) {
         Checks.onDevice(x, ctx.device, "gatherRows", "x");
         Checks.onDevice(out, ctx.device, "gatherRows", "out");
-        if (x.rank() == 0) {
-            throw new TensorException("gatherRows: x must have rank >= 1, got " + x);
-        }
-        if (rows == null) {
-            throw new TensorException("gatherRows: rows must not be null");
-        }
-        int[] expected = x.shape();
-        expected[0] = rows.length;
-        if (!Arrays.equals(out.shape(), expected)) {
-            throw new TensorException("gatherRows: out must have shape " + Arrays.toString(expected) + ", got " + out);
-        }
-        for (int r : rows) {
-            if (r < 0 || r >= x.dim(0)) {
-                throw new TensorException("gatherRows: row " + r + " is outside [0, " + x.dim(0) + ") of " + x);
-            }
-        }
+        OpChecks.gatherRows(x, rows, out);
         if (out.numel() == 0) {
             return;
         }
@@ -198,28 +182,7 @@ final class CudaCopy {
     /** {@code torch.cat(parts, dim=axis)} into out, all on the device. */
     void concat(int axis, List<Tensor> parts, Tensor out) {
         Checks.onDevice(out, ctx.device, "concat", "out");
-        if (parts == null || parts.isEmpty()) {
-            throw new TensorException("concat: needs at least one part");
-        }
-        int rank = out.rank();
-        int a = axis < 0 ? axis + rank : axis;
-        if (a < 0 || a >= rank) {
-            throw new TensorException("concat: axis " + axis + " is out of range for rank " + rank + " (out " + out + ")");
-        }
-        int[] first = parts.get(0).shape();
-        int total = 0;
-        for (Tensor p : parts) {
-            Checks.onDevice(p, ctx.device, "concat", "part");
-            if (p.rank() != rank || !Arrays.equals(withAxis(p.shape(), a, 0), withAxis(first, a, 0))) {
-                throw new TensorException("concat: every part must have rank " + rank + " and match "
-                        + Arrays.toString(first) + " except on axis " + a + ", got " + p);
-            }
-            total += p.dim(a);
-        }
-        int[] expected = withAxis(first, a, total);
-        if (!Arrays.equals(out.shape(), expected)) {
-            throw new TensorException("concat: out must have shape " + Arrays.toString(expected) + ", got " + out);
-        }
+        int a = OpChecks.concat(axis, parts, out, p -> Checks.onDevice(p, ctx.device, "concat", "part"));
         int start = 0;
         for (Tensor p : parts) {
             int len = p.dim(a);
@@ -240,11 +203,7 @@ final class CudaCopy {
         int vocab = table.dim(0);
         int d = table.dim(1);
         Checks.out(out, new int[] {ids.length, d}, ctx.device, "embedding");
-        for (int id : ids) {
-            if (id < 0 || id >= vocab) {
-                throw new TensorException("embedding: token id " + id + " is outside the vocabulary of size " + vocab);
-            }
-        }
+        OpChecks.tokenIds(ids, vocab);
         if (ids.length == 0 || d == 0) {
             return;
         }
@@ -346,11 +305,5 @@ final class CudaCopy {
         Tensor copy = Tensor.allocate(host.dtype(), host.shape());
         host.copyElementsTo(copy);
         return copy;
-    }
-
-    private static int[] withAxis(int[] shape, int axis, int value) {
-        int[] s = shape.clone();
-        s[axis] = value;
-        return s;
     }
 }

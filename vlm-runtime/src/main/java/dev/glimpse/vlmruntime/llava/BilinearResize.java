@@ -27,21 +27,19 @@ public final class BilinearResize {
             throw new IllegalArgumentException("bilinear resize matrix from " + inH + "x" + inW + " to " + outH + "x" + outW);
         }
         float[] m = new float[outH * outW * inH * inW];
-        float scaleH = (float) inH / outH;
-        float scaleW = (float) inW / outW;
+        Taps rows = Taps.of(inH, outH);
+        Taps cols = Taps.of(inW, outW);
         int in = inH * inW;
         for (int oy = 0; oy < outH; oy++) {
-            float sy = Math.max((oy + 0.5f) * scaleH - 0.5f, 0f);
-            int y0 = (int) sy;
-            int y1 = y0 + (y0 < inH - 1 ? 1 : 0);
-            float ly1 = sy - y0;
-            float ly0 = 1f - ly1;
+            int y0 = rows.lo[oy];
+            int y1 = rows.hi[oy];
+            float ly0 = rows.wLo[oy];
+            float ly1 = rows.wHi[oy];
             for (int ox = 0; ox < outW; ox++) {
-                float sx = Math.max((ox + 0.5f) * scaleW - 0.5f, 0f);
-                int x0 = (int) sx;
-                int x1 = x0 + (x0 < inW - 1 ? 1 : 0);
-                float lx1 = sx - x0;
-                float lx0 = 1f - lx1;
+                int x0 = cols.lo[ox];
+                int x1 = cols.hi[ox];
+                float lx0 = cols.wLo[ox];
+                float lx1 = cols.wHi[ox];
                 int row = (oy * outW + ox) * in;
                 m[row + y0 * inW + x0] += ly0 * lx0;
                 m[row + y0 * inW + x1] += ly0 * lx1;
@@ -59,20 +57,18 @@ public final class BilinearResize {
                     + grid.length + " values) to " + outH + "x" + outW);
         }
         float[] out = new float[outH * outW * dim];
-        float scaleH = (float) inH / outH;
-        float scaleW = (float) inW / outW;
+        Taps rows = Taps.of(inH, outH);
+        Taps cols = Taps.of(inW, outW);
         for (int oy = 0; oy < outH; oy++) {
-            float sy = Math.max((oy + 0.5f) * scaleH - 0.5f, 0f);
-            int y0 = (int) sy;
-            int y1 = y0 + (y0 < inH - 1 ? 1 : 0);
-            float ly1 = sy - y0;
-            float ly0 = 1f - ly1;
+            int y0 = rows.lo[oy];
+            int y1 = rows.hi[oy];
+            float ly0 = rows.wLo[oy];
+            float ly1 = rows.wHi[oy];
             for (int ox = 0; ox < outW; ox++) {
-                float sx = Math.max((ox + 0.5f) * scaleW - 0.5f, 0f);
-                int x0 = (int) sx;
-                int x1 = x0 + (x0 < inW - 1 ? 1 : 0);
-                float lx1 = sx - x0;
-                float lx0 = 1f - lx1;
+                int x0 = cols.lo[ox];
+                int x1 = cols.hi[ox];
+                float lx0 = cols.wLo[ox];
+                float lx1 = cols.wHi[ox];
                 int p00 = (y0 * inW + x0) * dim;
                 int p01 = (y0 * inW + x1) * dim;
                 int p10 = (y1 * inW + x0) * dim;
@@ -85,5 +81,29 @@ public final class BilinearResize {
             }
         }
         return out;
+    }
+
+    /**
+     * Along one axis resized from {@code in} to {@code out} positions: for output position o, the
+     * lower and upper source neighbours and their weights ({@code 1 - lambda}, {@code lambda}).
+     */
+    private record Taps(int[] lo, int[] hi, float[] wLo, float[] wHi) {
+
+        static Taps of(int in, int out) {
+            int[] lo = new int[out];
+            int[] hi = new int[out];
+            float[] wLo = new float[out];
+            float[] wHi = new float[out];
+            float scale = (float) in / out;
+            for (int o = 0; o < out; o++) {
+                float src = Math.max((o + 0.5f) * scale - 0.5f, 0f);
+                int i0 = (int) src;
+                lo[o] = i0;
+                hi[o] = i0 + (i0 < in - 1 ? 1 : 0);
+                wHi[o] = src - i0;
+                wLo[o] = 1f - wHi[o];
+            }
+            return new Taps(lo, hi, wLo, wHi);
+        }
     }
 }
