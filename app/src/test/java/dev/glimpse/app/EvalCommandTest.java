@@ -6,10 +6,7 @@ import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
-import java.io.ByteArrayOutputStream;
 import java.io.IOException;
-import java.io.PrintStream;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
@@ -34,28 +31,11 @@ class EvalCommandTest {
         }
     }
 
-    private record Run(int exit, String stdout, String stderr) {
-    }
 
-    private static Run glimpse(String... args) {
-        PrintStream oldOut = System.out;
-        PrintStream oldErr = System.err;
-        ByteArrayOutputStream out = new ByteArrayOutputStream();
-        ByteArrayOutputStream err = new ByteArrayOutputStream();
-        try {
-            System.setOut(new PrintStream(out, true, StandardCharsets.UTF_8));
-            System.setErr(new PrintStream(err, true, StandardCharsets.UTF_8));
-            int exit = Main.run(args);
-            return new Run(exit, out.toString(StandardCharsets.UTF_8), err.toString(StandardCharsets.UTF_8));
-        } finally {
-            System.setOut(oldOut);
-            System.setErr(oldErr);
-        }
-    }
 
     @Test
     void evalSynthRunsEveryConfigurationAndWritesTheReport(@TempDir Path out) throws IOException {
-        Run r = glimpse("eval", "synth", "--model", model.toString(), "--limit", "3", "--frames", "4",
+        CliRun r = CliRun.glimpse("eval", "synth", "--model", model.toString(), "--limit", "3", "--frames", "4",
                 "--prune", "vtc-cls,random", "--budget", "50%", "--max-new-tokens", "3", "--device", "cpu",
                 "--out", out.toString());
         assertEquals(0, r.exit(), r.stderr());
@@ -73,7 +53,7 @@ class EvalCommandTest {
         assertTrue(Files.size(out.resolve("accuracy_vs_tokens.png")) > 1000);
         assertTrue(r.stdout().contains("| none | - | 6 |"), r.stdout());
 
-        Run again = glimpse("eval", "synth", "--model", model.toString(), "--limit", "3", "--frames", "4",
+        CliRun again = CliRun.glimpse("eval", "synth", "--model", model.toString(), "--limit", "3", "--frames", "4",
                 "--prune", "vtc-cls,random", "--budget", "50%", "--max-new-tokens", "3", "--device", "cpu",
                 "--out", out.toString());
         assertEquals(0, again.exit(), again.stderr());
@@ -82,7 +62,7 @@ class EvalCommandTest {
 
     @Test
     void evalSynthWithoutAModelIsAOneLineError(@TempDir Path out) {
-        Run r = glimpse("eval", "synth", "--out", out.toString());
+        CliRun r = CliRun.glimpse("eval", "synth", "--out", out.toString());
         assertEquals(1, r.exit());
         assertTrue(r.stderr().startsWith("glimpse: no model"), r.stderr());
         assertEquals(1, r.stderr().strip().lines().count());
@@ -90,7 +70,7 @@ class EvalCommandTest {
 
     @Test
     void synthExportWritesMediaAndOneRowPerQuestion(@TempDir Path out) throws IOException {
-        Run r = glimpse("eval", "synth-export", "--split", "validation", "--count", "2", "--out", out.toString());
+        CliRun r = CliRun.glimpse("eval", "synth-export", "--split", "validation", "--count", "2", "--out", out.toString());
         assertEquals(0, r.exit(), r.stderr());
         List<String> lines = Files.readAllLines(out.resolve("validation.jsonl"));
         ObjectMapper json = new ObjectMapper();

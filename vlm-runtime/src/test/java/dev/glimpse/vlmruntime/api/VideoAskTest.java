@@ -4,15 +4,12 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.glimpse.kernels.Backends;
 import dev.glimpse.vlmruntime.decoder.DecoderFixture;
-import org.bytedeco.javacpp.Loader;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.util.List;
-import java.util.concurrent.TimeUnit;
 
 import static dev.glimpse.vlmruntime.decoder.DecoderFixture.ints;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
@@ -34,15 +31,7 @@ class VideoAskTest {
 
     @BeforeAll
     static void encodeFrames() throws Exception {
-        Path frames = DecoderFixture.folder("llava-onevision-qwen2");
-        String ffmpeg = Loader.load(org.bytedeco.ffmpeg.ffmpeg.class);
-        video = dir.resolve("frames.mov");
-        Process p = new ProcessBuilder(ffmpeg, "-v", "error", "-framerate", "4", "-i",
-                frames.resolve("video_frame_%d.png").toString(), "-c:v", "png", video.toString())
-                .redirectErrorStream(true).start();
-        String log = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
-        assertTrue(p.waitFor(60, TimeUnit.SECONDS));
-        assertEquals(0, p.exitValue(), log);
+        video = FixtureVideo.encode(dir);
     }
 
     /** Case 2's prompt is what the chat template renders for a video part and this question. */

@@ -5,16 +5,13 @@ import dev.glimpse.tokenpruning.PruningPlan;
 import dev.glimpse.tokenpruning.budget.TokenBudget;
 import dev.glimpse.tokenpruning.trace.PruningTrace;
 import dev.glimpse.vlmruntime.decoder.DecoderFixture;
-import org.bytedeco.javacpp.Loader;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.util.List;
-import java.util.concurrent.TimeUnit;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
@@ -35,15 +32,7 @@ class VideoBudgetTest {
 
     @BeforeAll
     static void setUp() throws Exception {
-        Path frames = DecoderFixture.folder("llava-onevision-qwen2");
-        String ffmpeg = Loader.load(org.bytedeco.ffmpeg.ffmpeg.class);
-        video = dir.resolve("frames.mov");
-        Process p = new ProcessBuilder(ffmpeg, "-v", "error", "-framerate", "4", "-i",
-                frames.resolve("video_frame_%d.png").toString(), "-c:v", "png", video.toString())
-                .redirectErrorStream(true).start();
-        String log = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
-        assertTrue(p.waitFor(60, TimeUnit.SECONDS));
-        assertEquals(0, p.exitValue(), log);
+        video = FixtureVideo.encode(dir);
         vlm = Glimpse.load(DecoderFixture.folder("llava-clip-llama"), CPU);
     }
 
