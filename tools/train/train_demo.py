@@ -45,14 +45,14 @@ PRESETS = {
     # the demo model: about 6 minutes on one H200 (run 1, vit_epochs=16: 308 s wall with the export)
     "device": dict(images=50000, clips=3000, val_images=1000, vocab=600,
                    image=224, patch=16, vit_hidden=256, vit_layers=6, vit_heads=8,
-                   vit_epochs=40, vit_batch=512, vit_lr=1e-3, vit_patch_loss=0.5,
+                   vit_epochs=60, vit_batch=256, vit_lr=1e-3, vit_patch_loss=1.0, vit_share=0.5,
                    llm_hidden=320, llm_ffn=864, llm_layers=4, llm_heads=5, llm_kv_heads=5,
-                   llava_steps=3000, image_batch=256, clip_batch=16, clip_every=3, llava_lr=1e-3,
-                   hf_check_images=200, hf_check_clips=20, deadline_s=470),
+                   llava_steps=2500, image_batch=256, clip_batch=16, clip_every=3, llava_lr=1e-3,
+                   hf_check_images=200, hf_check_clips=20, deadline_s=520),
     # the CPU dry run: proves the pipeline end to end, accuracy meaningless
     "dry": dict(images=300, clips=12, val_images=40, vocab=600,
                 image=224, patch=16, vit_hidden=64, vit_layers=3, vit_heads=4,
-                vit_epochs=1, vit_batch=32, vit_lr=1e-3, vit_patch_loss=0.5,
+                vit_epochs=1, vit_batch=32, vit_lr=1e-3, vit_patch_loss=1.0, vit_share=0.5,
                 llm_hidden=64, llm_ffn=128, llm_layers=2, llm_heads=4, llm_kv_heads=2,
                 llava_steps=12, image_batch=16, clip_batch=2, clip_every=4, llava_lr=1e-3,
                 hf_check_images=4, hf_check_clips=1, deadline_s=3600),
@@ -81,11 +81,24 @@ def normalise(u8: torch.Tensor) -> torch.Tensor:
     return (x - NORM_MEAN.to(x.device)) / NORM_STD.to(x.device)
 
 
-def lr_at(step: int, total: int, base: float) -> float:
-    warm = max(1, total // 20)
-    if step < warm:
-        return base * (step + 1) / warm
-    return base * (0.1 + 0.9 * 0.5 * (1 + math.cos(math.pi * (step - warm) / max(1, total - warm))))
+def lr_at(progress: float, base: float) -> float:
+    """Linear warm-up over the first 5% of training, then cosine down to 10% of `base`."""
+    warm = 0.05
+    if progress < warm:
+        return base * max(progress, 1e-3) / warm
+    return base * (0.1 + 0.9 * 0.5 * (1 + math.cos(math.pi * min(1.0, (progress - warm) / (1 - warm)))))
+
+
+class Schedule:
+    """Training progress in [0, 1]: the larger of steps done / steps planned and time spent / time
+    allowed, so a stage that runs out of device time still ends with its learning rate decayed
+    instead of being cut off at a high one."""
+
+    def __init__(self, total_steps: int, end_time: float):
+        self.total, self.start, self.end = total_steps, time.time(), end_time
+
+    def progress(self, step: int) -> float:
+        return max(step / max(1, self.total), (time.time() - self.start) / max(1e-6, self.end - self.start))
 
 
 # ---------------------------------------------------------------------------------------------
@@ -156,15 +169,22 @@ def train_vit(c, device, pix, lab, val_pix, val_lab):
     n, b = pix.shape[0], c["vit_batch"]
     steps_per_epoch = max(1, n // b)
     total = steps_per_epoch * c["vit_epochs"]
-    log(f"stage a: ViT {sum(p.numel() for p in vit.parameters()) / 1e6:.2f}M params, {n} images, {total} steps")
+    sched = Schedule(total, T0 + c["vit_share"] * c["deadline_s"])
+    log(f"stage a: ViT {sum(p.numel() for p in vit.parameters()) / 1e6:.2f}M params, {n} images, {total} steps planned, "
+        f"until {c['vit_share']:.0%} of the {c['deadline_s']} s deadline at most")
     step = 0
+    done = False
     for epoch in range(c["vit_epochs"]):
         perm = torch.randperm(n, device=device)
         run = 0.0
         for s in range(steps_per_epoch):
             idx = perm[s * b:(s + 1) * b]
+            progress = sched.progress(step)
+            if progress >= 1:
+                done = True
+                break
             for g in opt.param_groups:
-                g["lr"] = lr_at(step, total, c["vit_lr"])
+                g["lr"] = lr_at(progress, c["vit_lr"])
             with autocast(device):
                 pred = vit_forward(vit, heads, pix[idx])
             loss = vit_loss(pred, {k: t[idx] for k, t in lab.items()}, c["vit_patch_loss"])
@@ -174,11 +194,12 @@ def train_vit(c, device, pix, lab, val_pix, val_lab):
             opt.step()
             run += loss.item() if s % 10 == 0 else 0.0
             step += 1
-        log(f"stage a epoch {epoch + 1}/{c['vit_epochs']}: loss {loss.item():.4f} "
-            f"val {vit_evaluate(vit, heads, val_pix, val_lab, device, b)}")
-        if time.time() - T0 > 0.4 * c["deadline_s"]:
-            log(f"stage a: stopping after epoch {epoch + 1}: 40% of the {c['deadline_s']} s deadline spent")
+        if done:
+            log(f"stage a: time share spent after {step} steps (epoch {epoch + 1}), learning rate decayed")
             break
+        if epoch % 4 == 3 or epoch == c["vit_epochs"] - 1:
+            log(f"stage a epoch {epoch + 1}/{c['vit_epochs']}: loss {loss.item():.4f} lr {lr_at(progress, c['vit_lr']):.2e} "
+                f"val {vit_evaluate(vit, heads, val_pix, val_lab, device, b)}")
     sub = torch.arange(min(n, 2000), device=device)
     log(f"stage a done: train (first {len(sub)}) {vit_evaluate(vit, heads, pix[sub], {k: t[sub] for k, t in lab.items()}, device, b)}"
         f" val {vit_evaluate(vit, heads, val_pix, val_lab, device, b)}")
@@ -325,9 +346,14 @@ def train_llava(c, device, model, sets: dict, tok):
         f"{len(img_qa)} image questions, {len(clip_qa)} clip questions, {total} steps")
     model.train()
     hits, seen = 0.0, 0
+    sched = Schedule(total, T0 + c["deadline_s"] - 60)
     for step in range(total):
+        progress = sched.progress(step)
+        if progress >= 1:
+            log(f"stage b: stopping at step {step}: the {c['deadline_s']} s deadline is near (save and checks follow)")
+            break
         for g in opt.param_groups:
-            g["lr"] = lr_at(step, total, c["llava_lr"])
+            g["lr"] = lr_at(progress, c["llava_lr"])
         idx = torch.randint(0, len(img_qa), (c["image_batch"],), device=device)
         loss, ok = llava_batch_loss(model, img_qa, img_feats, idx, device)
         if step % c["clip_every"] == 0:
@@ -338,9 +364,6 @@ def train_llava(c, device, model, sets: dict, tok):
         loss.backward()
         torch.nn.utils.clip_grad_norm_(params, 1.0)
         opt.step()
-        if time.time() - T0 > c["deadline_s"] - 60:
-            log(f"stage b: stopping at step {step + 1}: the {c['deadline_s']} s deadline is near (save and checks follow)")
-            break
         if step % 50 == 0 or step == total - 1:
             hits, seen = ok.float().sum().item(), len(ok)
         if (step + 1) % max(1, total // 6) == 0 or step == total - 1:
