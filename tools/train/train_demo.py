@@ -211,7 +211,7 @@ def cls_attention_report(c, vit, val_pix, val_rows, device) -> dict:
     """Share of the CLS token's attention (head mean, summed over patches) that lands on patches an
     object touches, per layer, against the share of patches objects touch: the CLS token looks at
     the objects when the first is much larger than the second."""
-    eager = CLIPVisionModel._from_config(demo_model.vision_config(c), attn_implementation="eager").to(device)
+    eager = CLIPVisionModel._from_config(vit.config, attn_implementation="eager").to(device)
     eager.load_state_dict(vit.state_dict())
     eager.eval()
     k = min(64, val_pix.shape[0])
@@ -406,6 +406,9 @@ def main():
     ap.add_argument("--data", type=Path, required=True, help="TrainingDataExport output folder")
     ap.add_argument("--val-clips", type=Path, required=True, help="validation clips exported as mp4 (synth-export)")
     ap.add_argument("--out", type=Path, required=True, help="writes OUT/glimpse-demo and OUT/metrics.json")
+    ap.add_argument("--resume", type=Path, help="a saved glimpse-demo folder: keep its ViT, tokenizer and processor, skip "
+                    "stage (a) and continue stage (b) from its projector and decoder (a second device call when one "
+                    "call's 10 minutes are not enough)")
     ap.add_argument("--seed", type=int, default=1234)
     ap.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", help="override a preset value")
     args = ap.parse_args()
@@ -436,20 +439,31 @@ def main():
     log(f"data: {len(tr_rows)} train images, {len(tc_rows)} train clips (lossless frames), {len(vi_rows)} "
         f"validation images, {len(vc_rows)} validation clips (mp4, decoded)")
 
-    # stage (a)
-    t_a = time.time()
-    vit = train_vit(c, device, g_tr, lab, g_vi, vlab)
-    cls_report = cls_attention_report(c, vit, g_vi, vi_rows, device)
-    log(f"stage a: {time.time() - t_a:.0f} s; CLS attention on object patches {cls_report}")
+    if args.resume:
+        # stage (a) done in an earlier call: its tower, tokenizer and processor as saved
+        model = LlavaForConditionalGeneration.from_pretrained(args.resume, dtype=torch.float32,
+                                                              attn_implementation="sdpa").to(device)
+        proc = LlavaProcessor.from_pretrained(args.resume)
+        tok = proc.tokenizer
+        vit = model.model.vision_tower
+        cls_report = cls_attention_report(c, vit, g_vi, vi_rows, device)
+        log(f"resumed from {args.resume}: stage a skipped; CLS attention on object patches {cls_report}")
+        t_b = time.time()
+    else:
+        # stage (a)
+        t_a = time.time()
+        vit = train_vit(c, device, g_tr, lab, g_vi, vlab)
+        cls_report = cls_attention_report(c, vit, g_vi, vi_rows, device)
+        log(f"stage a: {time.time() - t_a:.0f} s; CLS attention on object patches {cls_report}")
 
-    # stage (b)
-    t_b = time.time()
-    tok = demo_model.train_tokenizer(synth_data.vocabulary_lines(tr_rows + tc_rows), c["vocab"])
-    proc = demo_model.processor(c, tok)
-    config = demo_model.llava_config(c, tok)
-    model = LlavaForConditionalGeneration._from_config(config, attn_implementation="sdpa").to(device)
-    model.model.vision_tower.load_state_dict(vit.state_dict())
-    demo_model.finish_generation_config(model, tok)
+        # stage (b)
+        t_b = time.time()
+        tok = demo_model.train_tokenizer(synth_data.vocabulary_lines(tr_rows + tc_rows), c["vocab"])
+        proc = demo_model.processor(c, tok)
+        config = demo_model.llava_config(c, tok)
+        model = LlavaForConditionalGeneration._from_config(config, attn_implementation="sdpa").to(device)
+        model.model.vision_tower.load_state_dict(vit.state_dict())
+        demo_model.finish_generation_config(model, tok)
     patches = (c["image"] // c["patch"]) ** 2
     cache: dict = {}
     fb = c["vit_batch"]
@@ -477,7 +491,7 @@ def main():
     del sets
     hf = hf_check(folder, vi_rows, vi_pix, vc_rows, vc_pix, c["hf_check_images"], c["hf_check_clips"])
     log(f"transformers reload + generate on validation (bf16 weights, f32 compute): {hf}")
-    summary = {"config": c, "seed": args.seed, "device": str(device), "stage_a_cls_attention": cls_report,
+    summary = {"config": c, "seed": args.seed, "resumed_from": str(args.resume) if args.resume else None, "device": str(device), "stage_a_cls_attention": cls_report,
                "stage_b_accuracy": metrics, "hf_generate_check": hf, "folder_bytes": size,
                "seconds": round(time.time() - T0, 1)}
     (args.out / "metrics.json").write_text(json.dumps(summary, indent=1) + "\n")
