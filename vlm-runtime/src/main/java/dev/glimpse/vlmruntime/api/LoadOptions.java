@@ -9,20 +9,23 @@ import java.util.Objects;
  * How to load a model.
  *
  * @param device           cpu, cuda or auto (the logged fallback chain of {@link Backends})
- * @param prefillChunkSize decoder rows per prefill chunk (bounds scratch memory, not results)
+ * @param prefillChunkSize decoder rows per prefill chunk (bounds scratch memory, not results), or
+ *                         {@link SessionOptions#AUTO_PREFILL_CHUNK} for the session's choice
+ *                         ({@link SessionOptions#prefillRows})
  */
 public record LoadOptions(Backends.Choice device, int prefillChunkSize) {
 
     public LoadOptions {
         Objects.requireNonNull(device, "device");
-        if (prefillChunkSize < 1) {
-            throw new IllegalArgumentException("prefillChunkSize must be >= 1, got " + prefillChunkSize);
+        if (prefillChunkSize < SessionOptions.AUTO_PREFILL_CHUNK) {
+            throw new IllegalArgumentException("prefillChunkSize must be >= 1 (or " + SessionOptions.AUTO_PREFILL_CHUNK
+                    + " for automatic), got " + prefillChunkSize);
         }
     }
 
-    /** Automatic device, default chunking. */
+    /** Automatic device, automatic prefill chunks. */
     public static LoadOptions defaults() {
-        return new LoadOptions(Backends.Choice.AUTO, SessionOptions.DEFAULT_PREFILL_CHUNK);
+        return new LoadOptions(Backends.Choice.AUTO, SessionOptions.AUTO_PREFILL_CHUNK);
     }
 
     public LoadOptions withDevice(Backends.Choice choice) {

@@ -25,6 +25,13 @@ final class DecoderScratch implements AutoCloseable {
     private final Tensor activated;
     private final ScratchRows single;
 
+    /** Bytes of scratch per row of {@code config}: every buffer below is F32 [rows, width]. */
+    static long bytesPerRow(TextConfig config) {
+        long qWidth = (long) config.numAttentionHeads() * config.headDim();
+        long kvWidth = (long) config.numKeyValueHeads() * config.headDim();
+        return Float.BYTES * (3L * config.hiddenSize() + 2 * qWidth + 2 * kvWidth + 3L * config.intermediateSize());
+    }
+
     DecoderScratch(Backend backend, TextConfig config, int rows) {
         int hidden = config.hiddenSize();
         int qWidth = config.numAttentionHeads() * config.headDim();

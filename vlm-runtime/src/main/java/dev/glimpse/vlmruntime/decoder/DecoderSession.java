@@ -27,7 +27,8 @@ import java.util.Optional;
  * last appended token.
  *
  * <p>Prefill runs layer-major: each layer processes all of the prefill's tokens, in chunks of
- * {@link SessionOptions#prefillChunkSize()} rows, before the next layer starts. Each row's
+ * {@link SessionOptions#prefillRows} rows (by default 256 on the host and, on a GPU, the whole
+ * prefill up to a scratch budget), before the next layer starts. Each row's
  * arithmetic does not depend on the chunking, so chunked and unchunked prefill agree (up to the GEMM
  * kernel's choice of summation blocking for different row counts), and a {@link PruningHook} sees
  * every token of a layer before any later layer runs.
@@ -60,6 +61,8 @@ public final class DecoderSession implements AutoCloseable {
     private final Backend backend;
     private final TextConfig config;
     private final SessionOptions options;
+    /** Rows per prefill chunk ({@link SessionOptions#prefillRows}). */
+    private final int prefillChunk;
     private final List<DecoderLayer> layers;
     private final KvCache cache;
     private final DecoderScratch scratch;
@@ -94,11 +97,11 @@ public final class DecoderSession implements AutoCloseable {
         this.config = decoder.config();
         this.options = options;
         this.layers = decoder.layers();
-        int chunk = Math.min(options.prefillChunkSize(), options.maxSequenceLength());
+        this.prefillChunk = options.prefillRows(backend.device().isHost(), DecoderScratch.bytesPerRow(config));
         int half = decoder.rope().rotaryDim() / 2;
         this.cache = new KvCache(backend, config.numHiddenLayers(), config.numKeyValueHeads(), config.headDim(),
                 options.maxSequenceLength());
-        this.scratch = new DecoderScratch(backend, config, chunk);
+        this.scratch = new DecoderScratch(backend, config, prefillChunk);
         this.stepHidden = backend.allocate(DType.F32, 1, config.hiddenSize());
         this.stepCos = backend.allocate(DType.F32, 1, half);
         this.stepSin = backend.allocate(DType.F32, 1, half);
@@ -397,10 +400,9 @@ public final class DecoderSession implements AutoCloseable {
     }
 
     private void runLayer(int l, Tensor hidden, int n, Tensor cos, Tensor sin, int[] tokens, LayerCapture capture) {
-        int chunk = Math.min(options.prefillChunkSize(), options.maxSequenceLength());
         int prior = cache.length(l);
-        for (int from = 0; from < n; from += chunk) {
-            int to = Math.min(n, from + chunk);
+        for (int from = 0; from < n; from += prefillChunk) {
+            int to = Math.min(n, from + prefillChunk);
             AttentionCapture kernelCapture = capture == null ? null : capture.forChunk(from, to, prior + to);
             layers.get(l).forward(backend, hidden.slice(0, from, to), scratch.rows(to - from), cos.slice(0, from, to),
                     sin.slice(0, from, to), cache, tokens, from, kernelCapture, activeHeads[l], capture);
