@@ -16,7 +16,15 @@ import dev.glimpse.visionencoder.config.VisionConfig;
  * </pre>
  * {@code CLIPAttention} / {@code SiglipAttention} project q, k and v with bias, split the hidden
  * dim into heads ({@code view(B, N, heads, head_dim)}) and apply {@code eager_attention_forward}.
- * Attention runs per image; everything else over the whole batch.
+ *
+ * <p>Everything runs over the whole batch at once. Attention of a batch without taps is one
+ * {@link Backend#attention} call with the images side by side as heads: the attention input is
+ * copied to token-major rows [tokens, batch, hidden], so q, k, v and the attention output are
+ * [tokens, batch * heads, head_dim] as they are, and the output projection is copied back to
+ * image-major rows (two copies of [batch, tokens, hidden] instead of a launch per image: a
+ * 32-frame video is one attention launch of 32 x heads heads per layer). Each (image, head) pair
+ * attends over its own image's keys exactly as before. With taps, whose captures are per image,
+ * attention runs image by image.
  */
 final class EncoderBlock {
 
@@ -58,19 +66,39 @@ final class EncoderBlock {
         Tensor mlp = ForwardScratch.view(scratch.mlp, batch, tokens, intermediate);
 
         backend.layerNorm(h, w.layerNorm1().weight(), w.layerNorm1().bias(), eps, x);
-        backend.linear(x, w.query().weight(), w.query().bias(), q);
-        backend.linear(x, w.key().weight(), w.key().bias(), k);
-        backend.linear(x, w.value().weight(), w.value().bias(), v);
-        for (int b = 0; b < batch; b++) {
-            Tensor attnOut = heads(x, b, tokens);
-            backend.attention(heads(q, b, tokens), heads(k, b, tokens), heads(v, b, tokens),
-                    AttentionMask.BIDIRECTIONAL, scale, attnOut, taps == null ? null : taps.capture(b));
-            if (taps != null) {
-                taps.afterAttention(b, attnOut);
+        boolean imagesAsHeads = taps == null && batch > 1;
+        Tensor attentionInput = x;
+        if (imagesAsHeads) {
+            attentionInput = ForwardScratch.view(scratch.residualMid, tokens, batch, hidden);
+            backend.copy(x.transpose(0, 1), attentionInput);
+        }
+        backend.linear(attentionInput, w.query().weight(), w.query().bias(), q.reshape(attentionInput.shape()));
+        backend.linear(attentionInput, w.key().weight(), w.key().bias(), k.reshape(attentionInput.shape()));
+        backend.linear(attentionInput, w.value().weight(), w.value().bias(), v.reshape(attentionInput.shape()));
+        if (imagesAsHeads) {
+            int allHeads = batch * heads;
+            backend.attention(q.reshape(tokens, allHeads, headDim), k.reshape(tokens, allHeads, headDim),
+                    v.reshape(tokens, allHeads, headDim), AttentionMask.BIDIRECTIONAL, scale,
+                    x.reshape(tokens, allHeads, headDim), null);
+        } else {
+            for (int b = 0; b < batch; b++) {
+                Tensor attnOut = heads(x, b, tokens);
+                backend.attention(heads(q, b, tokens), heads(k, b, tokens), heads(v, b, tokens),
+                        AttentionMask.BIDIRECTIONAL, scale, attnOut, taps == null ? null : taps.capture(b));
+                if (taps != null) {
+                    taps.afterAttention(b, attnOut);
+                }
             }
         }
-        backend.linear(x, w.output().weight(), w.output().bias(), proj);
-        backend.add(h, proj, mid);
+        if (imagesAsHeads) {
+            Tensor tokenMajor = proj.reshape(tokens, batch, hidden);
+            backend.linear(x.reshape(tokens, batch, hidden), w.output().weight(), w.output().bias(), tokenMajor);
+            backend.copy(tokenMajor.transpose(0, 1), q);
+            backend.add(h, q, mid);
+        } else {
+            backend.linear(x, w.output().weight(), w.output().bias(), proj);
+            backend.add(h, proj, mid);
+        }
 
         backend.layerNorm(mid, w.layerNorm2().weight(), w.layerNorm2().bias(), eps, x);
         backend.linear(x, w.fc1().weight(), w.fc1().bias(), mlp);
