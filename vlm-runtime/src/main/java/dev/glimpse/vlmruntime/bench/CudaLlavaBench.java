@@ -22,6 +22,7 @@ import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
 import java.util.Locale;
+import java.util.Map;
 import java.util.SplittableRandom;
 import java.util.stream.Collectors;
 import java.util.stream.IntStream;
@@ -47,7 +48,16 @@ import java.util.stream.IntStream;
  *       weight byte once per token at {@code --bandwidth-gbs} (default 4800, the H200's).</li>
  * </ul>
  * Prints one JSON line per run and one for the model, then a short summary (TTFT at each budget as a
- * fraction of the full one).
+ * fraction of the full one). {@code --prefill-chunk N} sets the decoder's rows per prefill chunk
+ * (default 0: the session's automatic choice, see {@code SessionOptions.prefillRows}).
+ *
+ * <p>{@code --profile} then loads the model a second time on a {@link ProfilingBackend} that waits
+ * for the device after every operation, runs the full-budget prompt once to warm up and once
+ * measured, and prints one {@code llava_cuda_profile} line: wall milliseconds of the visual stage
+ * (tower, projector, pooling, tokenize, splice) and of the prefill, and per operation (linear by
+ * weight shape, attention by heads and head dim) milliseconds and calls in each; the time not in
+ * any operation is the host's own work. Each operation's time includes one host wait, so the stage
+ * totals run above the unprofiled TTFT.
  */
 public final class CudaLlavaBench {
 
@@ -63,25 +73,25 @@ public final class CudaLlavaBench {
         String shape = flag(args, "--shape", model.getFileName().toString());
         Backends.Choice device = Backends.Choice.parse(flag(args, "--device", "cuda"));
         int[] budgets = Arrays.stream(flag(args, "--budgets", "144,64").split(",")).mapToInt(Integer::parseInt).toArray();
-        run(model, shape, device, flag(args, "--prune", "vtc-cls"), budgets, Integer.parseInt(flag(args, "--frames", "32")),
+        int frames = Integer.parseInt(flag(args, "--frames", "32"));
+        int chunk = Integer.parseInt(flag(args, "--prefill-chunk", Integer.toString(SessionOptions.AUTO_PREFILL_CHUNK)));
+        run(model, shape, device, flag(args, "--prune", "vtc-cls"), budgets, frames,
                 Integer.parseInt(flag(args, "--steps", "64")), Integer.parseInt(flag(args, "--repeats", "3")),
-                Integer.parseInt(flag(args, "--bandwidth-gbs", "4800")), System.out);
+                Integer.parseInt(flag(args, "--bandwidth-gbs", "4800")), chunk, System.out);
+        if (Arrays.asList(args).contains("--profile")) {
+            profile(model, shape, frames, chunk, System.out);
+        }
     }
 
     static void run(Path dir, String shape, Backends.Choice device, String prune, int[] budgets, int frames, int steps,
-                    int repeats, int bandwidthGbs, PrintStream out) {
+                    int repeats, int bandwidthGbs, int chunk, PrintStream out) {
         long loadStart = System.nanoTime();
         try (VisionLanguageModel vlm = Glimpse.load(dir, LoadOptions.defaults().withDevice(device))) {
             double loadSeconds = (System.nanoTime() - loadStart) / 1e9;
             LlavaModel model = vlm.llava();
             String deviceName = model.backend() instanceof CudaBackend cuda ? cuda.deviceName() : "cpu";
             boolean video = model.acceptsVideo();
-            int size = model.config().vision().imageSize();
-            SplittableRandom random = new SplittableRandom(7);
-            VisualInput input = video
-                    ? new VisualInput.Video(IntStream.range(0, frames)
-                    .mapToObj(i -> randomImage(size, random)).toList())
-                    : new VisualInput.Images(List.of(randomImage(size, random)));
+            VisualInput input = input(model, frames);
             String prompt = video ? VIDEO_PROMPT : LLAVA_PROMPT;
             String placeholder = video ? "<video>" : "<image>";
 
@@ -101,10 +111,10 @@ public final class CudaLlavaBench {
             double roofline = bandwidthGbs * 1e9 / weightBytes;
             List<Run> best = new ArrayList<>();
             for (PruningPlan plan : plans) {
-                generate(model, prompt, input, plan, Math.min(steps, 4));
+                generate(model, prompt, input, plan, Math.min(steps, 4), chunk);
                 Run fastest = null;
                 for (int r = 0; r < repeats; r++) {
-                    Run run = generate(model, prompt, input, plan, steps);
+                    Run run = generate(model, prompt, input, plan, steps, chunk);
                     fastest = fastest == null ? run : fastest.min(run);
                 }
                 best.add(fastest);
@@ -149,12 +159,69 @@ public final class CudaLlavaBench {
         }
     }
 
+    /**
+     * The full-budget prompt on a {@link ProfilingBackend} over CUDA that waits for the device after
+     * each operation: one warm-up pass, then one measured; prints the {@code llava_cuda_profile} line.
+     */
+    static void profile(Path dir, String shape, int frames, int chunk, PrintStream out) {
+        CudaBackend cuda = (CudaBackend) Backends.create(Backends.Choice.CUDA);
+        ProfilingBackend backend = new ProfilingBackend(cuda, cuda::synchronize);
+        try (LlavaModel model = LlavaModel.load(dir, backend)) {
+            VisualInput input = input(model, frames);
+            String prompt = model.acceptsVideo() ? VIDEO_PROMPT : LLAVA_PROMPT;
+            String line = null;
+            for (int pass = 0; pass < 2; pass++) {
+                backend.drain();
+                long start = System.nanoTime();
+                RequestPruning pruning = RequestPruning.of(PruningPlan.none(), backend, model.config(), input);
+                try (PreparedPrompt prepared = model.prepare(prompt, input, pruning.visualHooks(), true)) {
+                    long visual = System.nanoTime() - start - prepared.visuals().preprocessNanos();
+                    Map<String, ProfilingBackend.Cost> visualOps = backend.drain();
+                    long prefillStart = System.nanoTime();
+                    try (DecoderSession session = model.decoder().newSession(
+                            SessionOptions.of(prepared.inputIds().length + 8).withPrefillChunkSize(chunk))) {
+                        session.prefill(prepared.embeddings(), prepared.positions(), pruning.decoderHook(prepared));
+                        session.greedyToken();
+                    }
+                    long prefill = System.nanoTime() - prefillStart;
+                    line = String.format(Locale.ROOT, "{\"bench\":\"llava_cuda_profile\",\"model\":\"%s\",\"device\":\"%s\","
+                                    + "\"prompt_tokens\":%d,\"prefill_chunk\":%d,\"visual_ms\":%.3f,\"visual_ops\":%s,"
+                                    + "\"prefill_ms\":%.3f,\"prefill_ops\":%s}",
+                            shape, cuda.deviceName(), prepared.inputIds().length, chunk, visual / 1e6, json(visualOps),
+                            prefill / 1e6, json(backend.drain()));
+                }
+            }
+            out.println(line);
+        } finally {
+            backend.close();
+        }
+    }
+
+    private static String json(Map<String, ProfilingBackend.Cost> ops) {
+        return ops.entrySet().stream()
+                .sorted((a, b) -> Long.compare(b.getValue().nanos(), a.getValue().nanos()))
+                .map(e -> String.format(Locale.ROOT, "\"%s\":{\"ms\":%.3f,\"calls\":%d}", e.getKey(),
+                        e.getValue().nanos() / 1e6, e.getValue().calls()))
+                .collect(Collectors.joining(",", "{", "}"));
+    }
+
+    /** The bench's pictures for {@code model}: {@code frames} random frames (OneVision) or one random image. */
+    private static VisualInput input(LlavaModel model, int frames) {
+        int size = model.config().vision().imageSize();
+        SplittableRandom random = new SplittableRandom(7);
+        return model.acceptsVideo()
+                ? new VisualInput.Video(IntStream.range(0, frames).mapToObj(i -> randomImage(size, random)).toList())
+                : new VisualInput.Images(List.of(randomImage(size, random)));
+    }
+
     /** One prompt: the first token's id on the host, then {@code steps} greedy decode steps. */
-    private static Run generate(LlavaModel model, String prompt, VisualInput input, PruningPlan plan, int steps) {
+    private static Run generate(LlavaModel model, String prompt, VisualInput input, PruningPlan plan, int steps,
+                                int chunk) {
         long start = System.nanoTime();
         RequestPruning pruning = RequestPruning.of(plan, model.backend(), model.config(), input);
         try (PreparedPrompt prepared = model.prepare(prompt, input, pruning.visualHooks(), true);
-             DecoderSession session = model.decoder().newSession(SessionOptions.of(prepared.inputIds().length + steps + 8))) {
+             DecoderSession session = model.decoder().newSession(
+                     SessionOptions.of(prepared.inputIds().length + steps + 8).withPrefillChunkSize(chunk))) {
             session.prefill(prepared.embeddings(), prepared.positions(), pruning.decoderHook(prepared));
             int token = session.greedyToken();
             long first = System.nanoTime();

@@ -17,7 +17,10 @@ import java.util.function.Supplier;
 /**
  * A {@link Backend} that forwards every call to another and adds up wall time and calls per
  * operation, for benchmark breakdowns. {@code linear} is keyed by its weight shape, so a decode
- * step shows which projections dominate. Single-threaded callers only.
+ * step shows which projections dominate, and {@code attention} by its heads and head dim, so a
+ * vision tower's and a decoder's show apart. On a GPU, where operations only queue work, give a
+ * {@code settle} that waits for the device (e.g. {@code CudaBackend::synchronize}): each
+ * operation's time then includes its kernels (and one host wait). Single-threaded callers only.
  */
 final class ProfilingBackend implements Backend {
 
@@ -26,10 +29,17 @@ final class ProfilingBackend implements Backend {
     }
 
     private final Backend inner;
+    private final Runnable settle;
     private final Map<String, Cost> costs = new TreeMap<>();
 
     ProfilingBackend(Backend inner) {
+        this(inner, () -> { });
+    }
+
+    /** Times each operation until {@code settle} returns after it (the device idle, on a GPU). */
+    ProfilingBackend(Backend inner, Runnable settle) {
         this.inner = inner;
+        this.settle = settle;
     }
 
     /** Costs so far by operation, then clears them. */
@@ -42,12 +52,14 @@ final class ProfilingBackend implements Backend {
     private void time(String op, Runnable body) {
         long start = System.nanoTime();
         body.run();
+        settle.run();
         record(op, System.nanoTime() - start);
     }
 
     private <T> T time(String op, Supplier<T> body) {
         long start = System.nanoTime();
         T result = body.get();
+        settle.run();
         record(op, System.nanoTime() - start);
         return result;
     }
@@ -73,12 +85,12 @@ final class ProfilingBackend implements Backend {
 
     @Override
     public Tensor upload(Tensor host) {
-        return inner.upload(host);
+        return time("upload", () -> inner.upload(host));
     }
 
     @Override
     public Tensor download(Tensor tensor) {
-        return inner.download(tensor);
+        return time("download", () -> inner.download(tensor));
     }
 
     @Override
@@ -149,7 +161,8 @@ final class ProfilingBackend implements Backend {
     @Override
     public void attention(Tensor q, Tensor k, Tensor v, AttentionMask mask, float scale, Tensor out,
                           AttentionCapture capture, boolean[] activeHeads) {
-        time("attention", () -> inner.attention(q, k, v, mask, scale, out, capture, activeHeads));
+        time("attention Hq=" + q.dim(q.rank() - 2) + " D=" + q.dim(q.rank() - 1),
+                () -> inner.attention(q, k, v, mask, scale, out, capture, activeHeads));
     }
 
     @Override
