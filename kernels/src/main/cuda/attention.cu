@@ -109,16 +109,6 @@ attention_forward(const float* q, long long qs0, long long qs1, const float* k, 
                     query_start);
 }
 
-// One decode query per head over the first *key_count keys (all visible): the key count is read
-// from device memory, so a captured CUDA graph replays this launch unchanged as the cache grows.
-extern "C" __global__ void __launch_bounds__(ATT_WARPS * 32)
-attention_decode_step(const float* q, long long qs0, long long qs1, const float* k, long long ks0, long long ks1,
-                      const float* v, long long vs0, long long vs1, float* out, const int* key_count,
-                      int q_heads, int kv_heads, int dim, float scale) {
-    attention_tiles(q, qs0, qs1, k, ks0, ks1, v, vs0, vs1, out, nullptr, 1, *key_count, q_heads, kv_heads, dim,
-                    scale, -1);
-}
-
 // Softmax rows of chosen queries: row_probs [Hq, R, S], zero for masked keys. Grid (R, Hq).
 extern "C" __global__ void attention_capture_rows(const float* q, long long qs0, long long qs1, const float* k,
                                                   long long ks0, long long ks1, const int* rows, int row_count,

@@ -16,54 +16,235 @@ extern "C" __global__ void kv_append_step(const float* k, const float* v, float*
     }
 }
 
-// One decode query per head over the first *key_count entries of head-major F32 caches
-// [kv_heads, capacity, dim], for short caches: one thread per key scores it into shared memory
-// (the dot product in the same order as attention_forward), a block softmax, then P V with the
-// block's threads split into (key group, dim). Grid (q_heads); dynamic shared memory
-// (capacity + dim + (blockDim / dim) * dim) floats.
-extern "C" __global__ void __launch_bounds__(256)
-attention_decode_short(const float* q, const float* key_cache, const float* value_cache, float* out,
-                       const int* key_count, int q_heads, int kv_heads, int capacity, int dim, float scale) {
-    extern __shared__ float sh[];
-    __shared__ float red[32];
-    float* scores = sh;
-    float* qsh = scores + capacity;
-    float* part = qsh + dim;
-    const int head = blockIdx.x, kv = head / (q_heads / kv_heads);
-    const int keys = *key_count;
-    const float* kb = key_cache + (long long)kv * capacity * dim;
-    const float* vb = value_cache + (long long)kv * capacity * dim;
-    for (int d = threadIdx.x; d < dim; d += blockDim.x) qsh[d] = q[(long long)head * dim + d];
+// Flash-decoding: one query per head over the first *key_count entries of head-major F32 caches
+// [kv_heads, capacity, dim], split over the keys so that a short query fills the GPU.
+//
+// attention_decode_split: grid (kv_heads * head_blocks, splits), DEC_THREADS threads. Block
+// (x, s) takes up to heads_per_block (<= DEC_MAX_HEADS) query heads of one kv head's group, so
+// each key and value row is read once for all of them, and split s's chunk of keys. The chunk
+// size depends on the key count (decode_chunk), never the grid, so a replayed graph serves every
+// count; a split whose chunk starts past the count returns at once. Keys are scored by
+// DEC_KEY_LANES lanes per row (consecutive lanes read consecutive 16-byte pieces of a row,
+// consecutive lane groups consecutive rows), each block keeps its chunk's scores in shared memory,
+// takes the chunk's max and sum of exponentials, then P V with threads over (value column, key
+// group). It writes unnormalised partials: acc [q_heads, splits, dim], stats [q_heads, splits, 2]
+// (max, sum).
+//
+// attention_decode_combine: grid (q_heads); merges the used splits by their log-sum-exps into
+// out [q_heads, dim]. No keys give zeros.
+#define DEC_THREADS 128
+#define DEC_KEY_LANES 8
+#define DEC_MAX_HEADS DEC_KEY_LANES
+#define DEC_ROWS_PER_PASS (2 * DEC_THREADS / DEC_KEY_LANES)
+#define DEC_MIN_CHUNK 64
+#define DEC_MAX_CHUNK 256
+
+__device__ __forceinline__ int decode_keys(const int* key_count, int capacity) {
+    return min(max(*key_count, 0), capacity);
+}
+
+// Keys per split: the count spread over the splits, a multiple of DEC_ROWS_PER_PASS, at least
+// DEC_MIN_CHUNK. The host picks splits >= capacity / DEC_MAX_CHUNK, so it never exceeds DEC_MAX_CHUNK.
+__device__ __forceinline__ int decode_chunk(int keys, int splits) {
+    int per = (keys + splits - 1) / splits;
+    per = (per + DEC_ROWS_PER_PASS - 1) / DEC_ROWS_PER_PASS * DEC_ROWS_PER_PASS;
+    return max(per, DEC_MIN_CHUNK);
+}
+
+template <int VW>
+__device__ __forceinline__ void load_vec(const float* p, float (&x)[VW]) {
+    if constexpr (VW == 4) {
+        float4 t = *reinterpret_cast<const float4*>(p);
+        x[0] = t.x;
+        x[1] = t.y;
+        x[2] = t.z;
+        x[3] = t.w;
+    } else {
+#pragma unroll
+        for (int i = 0; i < VW; i++) x[i] = p[i];
+    }
+}
+
+// Dynamic shared memory: q [heads_per_block][dim], scores [heads_per_block][DEC_MAX_CHUNK],
+// P V partials [key groups][heads_per_block][dim]. VW = 4 needs dim % 4 == 0 and 16-byte aligned caches.
+template <int VW>
+__device__ __forceinline__ void
+decode_split(const float* __restrict__ q, const float* __restrict__ key_cache, const float* __restrict__ value_cache,
+             float* __restrict__ partial_acc, float* __restrict__ partial_stats, const int* key_count, int q_heads,
+             int kv_heads, int capacity, int dim, int splits, int heads_per_block, float scale) {
+    extern __shared__ __align__(16) float dec_sh[];
+    const int group = q_heads / kv_heads;
+    const int head_blocks = (group + heads_per_block - 1) / heads_per_block;
+    const int kv = blockIdx.x / head_blocks;
+    const int h0 = kv * group + (blockIdx.x % head_blocks) * heads_per_block;
+    const int nh = min(heads_per_block, (kv + 1) * group - h0);
+    const int split = blockIdx.y;
+    const int keys = decode_keys(key_count, capacity);
+    const int chunk = decode_chunk(keys, splits);
+    const int start = split * chunk;
+    if (start >= keys) return;
+    const int n = min(chunk, keys - start);
+    const int cols = dim / VW;
+    float* qsh = dec_sh;
+    float* scores = qsh + heads_per_block * dim;
+    float* part = scores + heads_per_block * DEC_MAX_CHUNK;
+
+    for (int i = threadIdx.x; i < nh * dim; i += DEC_THREADS) qsh[i] = q[(long long)h0 * dim + i];
     __syncthreads();
-    float mx = -INFINITY;
-    for (int j = threadIdx.x; j < keys; j += blockDim.x) {
-        const float* kr = kb + (long long)j * dim;
-        float dot = 0.f;
-        for (int d = 0; d < dim; d++) dot += qsh[d] * kr[d];
-        float s = dot * scale;
-        scores[j] = s;
-        mx = fmaxf(mx, s);
+
+    // Scores: lane r of each group of DEC_KEY_LANES reads columns r, r + DEC_KEY_LANES, ... of two rows.
+    const int r = threadIdx.x % DEC_KEY_LANES, slot = threadIdx.x / DEC_KEY_LANES;
+    const float* kb = key_cache + ((long long)kv * capacity + start) * dim;
+    for (int j0 = 0; j0 < n; j0 += DEC_ROWS_PER_PASS) {
+        const int ja = j0 + slot, jb = ja + DEC_ROWS_PER_PASS / 2;
+        const bool ina = ja < n, inb = jb < n;
+        float da[DEC_MAX_HEADS], db[DEC_MAX_HEADS];
+#pragma unroll
+        for (int h = 0; h < DEC_MAX_HEADS; h++) da[h] = db[h] = 0.f;
+        for (int c = r; c < cols; c += DEC_KEY_LANES) {
+            float ka[VW], kbv[VW];
+#pragma unroll
+            for (int i = 0; i < VW; i++) ka[i] = kbv[i] = 0.f;
+            if (ina) load_vec<VW>(kb + (long long)ja * dim + c * VW, ka);
+            if (inb) load_vec<VW>(kb + (long long)jb * dim + c * VW, kbv);
+#pragma unroll
+            for (int h = 0; h < DEC_MAX_HEADS; h++) {
+                if (h < nh) {
+                    float qv[VW];
+                    load_vec<VW>(qsh + h * dim + c * VW, qv);
+#pragma unroll
+                    for (int i = 0; i < VW; i++) {
+                        da[h] += qv[i] * ka[i];
+                        db[h] += qv[i] * kbv[i];
+                    }
+                }
+            }
+        }
+        float sa = 0.f, sb = 0.f;
+#pragma unroll
+        for (int h = 0; h < DEC_MAX_HEADS; h++) {
+#pragma unroll
+            for (int o = DEC_KEY_LANES / 2; o > 0; o >>= 1) {
+                da[h] += __shfl_xor_sync(0xffffffffu, da[h], o);
+                db[h] += __shfl_xor_sync(0xffffffffu, db[h], o);
+            }
+            if (h == r) {
+                sa = da[h];
+                sb = db[h];
+            }
+        }
+        if (r < nh) {
+            if (ina) scores[r * DEC_MAX_CHUNK + ja] = sa * scale;
+            if (inb) scores[r * DEC_MAX_CHUNK + jb] = sb * scale;
+        }
     }
-    mx = block_max(mx, red);
-    float sum = 0.f;
-    for (int j = threadIdx.x; j < keys; j += blockDim.x) {
-        float p = expf(scores[j] - mx);
-        scores[j] = p;
-        sum += p;
+    __syncthreads();
+
+    // The chunk's softmax statistics, one warp per head; scores become exp(score - max).
+    const int lane = threadIdx.x & 31, warp = threadIdx.x >> 5;
+    for (int h = warp; h < nh; h += DEC_THREADS / 32) {
+        float* s = scores + h * DEC_MAX_CHUNK;
+        float m = -INFINITY;
+        for (int j = lane; j < n; j += 32) m = fmaxf(m, s[j]);
+        m = warp_max(m);
+        float l = 0.f;
+        for (int j = lane; j < n; j += 32) {
+            float p = expf(s[j] - m);
+            s[j] = p;
+            l += p;
+        }
+        l = warp_sum(l);
+        if (lane == 0) {
+            float* st = partial_stats + ((long long)(h0 + h) * splits + split) * 2;
+            st[0] = m;
+            st[1] = l;
+        }
     }
-    sum = block_sum(sum, red);
-    const int groups = blockDim.x / dim;
-    const int d = threadIdx.x % dim, g = threadIdx.x / dim;
-    if (g < groups) {
-        float acc = 0.f;
+    __syncthreads();
+
+    // P V: item (column c, key group g) sums rows g, g + groups, ... of column c for every head.
+    const int groups = max(1, DEC_THREADS / cols);
+    const float* vb = value_cache + ((long long)kv * capacity + start) * dim;
+    for (int item = threadIdx.x; item < groups * cols; item += DEC_THREADS) {
+        const int c = item % cols, g = item / cols;
+        float acc[DEC_MAX_HEADS][VW];
+#pragma unroll
+        for (int h = 0; h < DEC_MAX_HEADS; h++) {
+#pragma unroll
+            for (int i = 0; i < VW; i++) acc[h][i] = 0.f;
+        }
 #pragma unroll 4
-        for (int j = g; j < keys; j += groups) acc += scores[j] * vb[(long long)j * dim + d];
-        part[g * dim + d] = acc;
+        for (int j = g; j < n; j += groups) {
+            float v[VW];
+            load_vec<VW>(vb + (long long)j * dim + c * VW, v);
+#pragma unroll
+            for (int h = 0; h < DEC_MAX_HEADS; h++) {
+                if (h < nh) {
+                    float p = scores[h * DEC_MAX_CHUNK + j];
+#pragma unroll
+                    for (int i = 0; i < VW; i++) acc[h][i] += p * v[i];
+                }
+            }
+        }
+#pragma unroll
+        for (int h = 0; h < DEC_MAX_HEADS; h++) {
+            if (h < nh) {
+                float* dst = part + (g * heads_per_block + h) * dim + c * VW;
+#pragma unroll
+                for (int i = 0; i < VW; i++) dst[i] = acc[h][i];
+            }
+        }
     }
     __syncthreads();
-    if (threadIdx.x < dim) {
+    for (int i = threadIdx.x; i < nh * dim; i += DEC_THREADS) {
+        const int h = i / dim, d = i % dim;
         float s = 0.f;
-        for (int i = 0; i < groups; i++) s += part[i * dim + threadIdx.x];
-        out[(long long)head * dim + threadIdx.x] = sum > 0.f ? s / sum : 0.f;
+        for (int g = 0; g < groups; g++) s += part[(g * heads_per_block + h) * dim + d];
+        partial_acc[((long long)(h0 + h) * splits + split) * dim + d] = s;
+    }
+}
+
+extern "C" __global__ void __launch_bounds__(DEC_THREADS)
+attention_decode_split(const float* q, const float* key_cache, const float* value_cache, float* partial_acc,
+                       float* partial_stats, const int* key_count, int q_heads, int kv_heads, int capacity, int dim,
+                       int splits, int heads_per_block, float scale) {
+    decode_split<1>(q, key_cache, value_cache, partial_acc, partial_stats, key_count, q_heads, kv_heads, capacity,
+                    dim, splits, heads_per_block, scale);
+}
+
+extern "C" __global__ void __launch_bounds__(DEC_THREADS)
+attention_decode_split_vec4(const float* q, const float* key_cache, const float* value_cache, float* partial_acc,
+                            float* partial_stats, const int* key_count, int q_heads, int kv_heads, int capacity,
+                            int dim, int splits, int heads_per_block, float scale) {
+    decode_split<4>(q, key_cache, value_cache, partial_acc, partial_stats, key_count, q_heads, kv_heads, capacity,
+                    dim, splits, heads_per_block, scale);
+}
+
+extern "C" __global__ void __launch_bounds__(DEC_THREADS)
+attention_decode_combine(const float* __restrict__ partial_acc, const float* __restrict__ partial_stats,
+                         float* __restrict__ out, const int* key_count, int capacity, int dim, int splits) {
+    __shared__ float red[32];
+    const int head = blockIdx.x;
+    const int keys = decode_keys(key_count, capacity);
+    float* o = out + (long long)head * dim;
+    if (keys == 0) {
+        for (int d = threadIdx.x; d < dim; d += DEC_THREADS) o[d] = 0.f;
+        return;
+    }
+    const int chunk = decode_chunk(keys, splits);
+    const int used = (keys + chunk - 1) / chunk;
+    const float* st = partial_stats + (long long)head * splits * 2;
+    float m = -INFINITY;
+    for (int s = threadIdx.x; s < used; s += DEC_THREADS) m = fmaxf(m, st[2 * s]);
+    m = block_max(m, red);
+    float l = 0.f;
+    for (int s = threadIdx.x; s < used; s += DEC_THREADS) l += st[2 * s + 1] * expf(st[2 * s] - m);
+    l = block_sum(l, red);
+    const float inv = 1.f / l;
+    const float* acc = partial_acc + (long long)head * splits * dim;
+    for (int d = threadIdx.x; d < dim; d += DEC_THREADS) {
+        float a = 0.f;
+        for (int s = 0; s < used; s++) a += expf(st[2 * s] - m) * acc[(long long)s * dim + d];
+        o[d] = a * inv;
     }
 }

@@ -17,8 +17,10 @@ import org.bytedeco.cuda.global.cudart;
  * recomputed exactly for the chosen queries ({@code attention_capture_rows}); column sums
  * re-score every (query, key) pair against the saved log-sum-exps
  * ({@code attention_column_sums}), so capture costs one extra Q K^T pass and nothing when off.
+ * Decode steps over a KV cache whose key count lives in device memory run flash-decoding
+ * (decode.cu, {@link #decodeStep}).
  */
-final class CudaAttention {
+final class CudaAttention implements AutoCloseable {
 
     /** Largest head dim the kernels hold in registers. */
     static final int MAX_HEAD_DIM = 256;
@@ -32,15 +34,15 @@ final class CudaAttention {
     private static final int TC_WARPS = 4;
     private static final int TC_MIN_QUERIES = 16;
     private static final int TC_MAX_DIM = 128;
-    /** Threads of attention_decode_short, the decode kernel for caches whose scores fit in shared memory. */
-    private static final int SHORT_DECODE_THREADS = 256;
 
     private final CudaContext ctx;
     private final CudaCopy copier;
+    private final FlashDecodeWorkspace workspace;
 
     CudaAttention(CudaContext ctx, CudaCopy copier) {
         this.ctx = ctx;
         this.copier = copier;
+        this.workspace = new FlashDecodeWorkspace(ctx);
     }
 
     void compute(Tensor q, Tensor k, Tensor v, AttentionMask mask, float scale, Tensor out, AttentionCapture capture) {
@@ -138,9 +140,12 @@ final class CudaAttention {
     }
 
     /**
-     * One query q [1, Hq, D] over the first *keyCount entries of caches [Hkv, capacity, D]:
-     * attention_decode_short (one thread per key, scores in shared memory) when a capacity's scores
-     * fit in shared memory, else the flash kernel with one query.
+     * One query q [1, Hq, D] over the first *keyCount entries of caches [Hkv, capacity, D], by
+     * flash-decoding (decode.cu): {@code attention_decode_split} scores chunks of keys in
+     * {@link FlashDecodePlan#splits()} blocks per group of query heads sharing a kv head and writes
+     * partial softmax sums to the workspace; {@code attention_decode_combine} merges them into
+     * {@code out}. The grid depends on the caches' capacity and shape only, so a captured graph
+     * replays it for every key count.
      */
     void decodeStep(Tensor q, Tensor keyCache, Tensor valueCache, Tensor keyCount, float scale, Tensor out) {
         int[] cacheShape = requireCache(keyCache, valueCache, "decodeAttention");
@@ -152,30 +157,35 @@ final class CudaAttention {
             throw new TensorException("decodeAttention: q must be packed [1, Hq, " + d + "], got " + q);
         }
         int hq = q.dim(1);
-        if (hq % hkv != 0 || d > MAX_HEAD_DIM) {
+        if (hkv == 0 || hq % hkv != 0 || d > MAX_HEAD_DIM) {
             throw new TensorException("decodeAttention: " + hq + " query heads over " + hkv + " kv heads of dim " + d
                     + " (heads must divide, dim <= " + MAX_HEAD_DIM + ")");
         }
         Checks.out(out, q.shape(), ctx.device, "decodeAttention");
         requireCount(keyCount, "decodeAttention", "keyCount");
-        long shortShared = ((long) capacity + d + (long) (SHORT_DECODE_THREADS / d) * d) * Float.BYTES;
-        if (shortShared <= ctx.kernels.maxDynamicSharedBytes()) {
-            ctx.launch.of(ctx.kernels.largeSharedFunction("decode", "attention_decode_short"), "attention_decode_short")
-                    .ptr(CudaContext.address(q)).ptr(CudaContext.address(keyCache)).ptr(CudaContext.address(valueCache))
-                    .ptr(CudaContext.address(out)).ptr(CudaContext.address(keyCount))
-                    .i32(hq).i32(hkv).i32(capacity).i32(d).f32(scale)
-                    .run(hq, 1, SHORT_DECODE_THREADS, (int) shortShared);
+        if (hq == 0 || d == 0) {
             return;
         }
-        int shared = (TILE * (d + 1) + TILE * d + QUERIES_PER_BLOCK * d) * Float.BYTES;
-        long kvHeadStride = (long) capacity * d;
-        ctx.launch.of(ctx.kernels.largeSharedFunction("attention", "attention_decode_step"), "attention_decode_step")
-                .ptr(CudaContext.address(q)).i64((long) hq * d).i64(d)
-                .ptr(CudaContext.address(keyCache)).i64(d).i64(kvHeadStride)
-                .ptr(CudaContext.address(valueCache)).i64(d).i64(kvHeadStride)
-                .ptr(CudaContext.address(out)).ptr(CudaContext.address(keyCount))
-                .i32(hq).i32(hkv).i32(d).f32(scale)
-                .run(1, hq, WARPS * 32, shared);
+        FlashDecodePlan plan = FlashDecodePlan.of(hq, hkv, capacity, ctx.multiprocessors);
+        long partials = workspace.address(plan.workspaceFloats(hq, d));
+        long stats = partials + (long) hq * plan.splits() * d * Float.BYTES;
+        boolean vec4 = d % 4 == 0 && (CudaContext.address(keyCache) | CudaContext.address(valueCache)) % 16 == 0;
+        String split = vec4 ? "attention_decode_split_vec4" : "attention_decode_split";
+        ctx.launch.of(ctx.kernels.function("decode", split), split)
+                .ptr(CudaContext.address(q)).ptr(CudaContext.address(keyCache)).ptr(CudaContext.address(valueCache))
+                .ptr(partials).ptr(stats).ptr(CudaContext.address(keyCount))
+                .i32(hq).i32(hkv).i32(capacity).i32(d).i32(plan.splits()).i32(plan.headsPerBlock()).f32(scale)
+                .run((long) hkv * plan.headBlocks(), plan.splits(), FlashDecodePlan.THREADS, plan.sharedBytes(d, vec4));
+        ctx.launch.of(ctx.kernels.function("decode", "attention_decode_combine"), "attention_decode_combine")
+                .ptr(partials).ptr(stats).ptr(CudaContext.address(out)).ptr(CudaContext.address(keyCount))
+                .i32(capacity).i32(d).i32(plan.splits())
+                .run(hq, 1, FlashDecodePlan.THREADS, 0);
+    }
+
+    /** Frees the decode workspaces; called when the backend closes. */
+    @Override
+    public void close() {
+        workspace.close();
     }
 
     private int[] requireCache(Tensor keyCache, Tensor valueCache, String op) {

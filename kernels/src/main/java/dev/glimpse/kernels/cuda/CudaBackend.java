@@ -362,6 +362,7 @@ public final class CudaBackend implements Backend {
     @Override
     public synchronized void close() {
         gemm.close();
+        attention.close();
         ctx.close();
     }
 }

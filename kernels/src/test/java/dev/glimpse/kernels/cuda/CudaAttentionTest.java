@@ -8,6 +8,8 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.CsvSource;
 
+import java.util.Arrays;
+
 import static dev.glimpse.kernels.cuda.CudaTestSupport.CPU;
 import static dev.glimpse.kernels.cuda.CudaTestSupport.assertClose;
 import static dev.glimpse.kernels.cuda.CudaTestSupport.cuda;
@@ -86,5 +88,104 @@ class CudaAttentionTest {
             assertClose("attention capture rowProbs" + m, rowProbs, gRowProbs, 1e-5);
             assertClose("attention capture columnSums" + m, colSums, gColSums, 1e-4);
         }
+    }
+
+    @ParameterizedTest(name = "Hq={0} Hkv={1} D={2} capacity={3} keys={4}")
+    @CsvSource({
+            "14, 2, 64, 8192, 1",
+            "14, 2, 64, 8192, 7",
+            "14, 2, 64, 8192, 63",
+            "14, 2, 64, 8192, 64",
+            "14, 2, 64, 8192, 65",
+            "14, 2, 64, 8192, 1000",
+            "14, 2, 64, 8192, 6300",
+            "32, 32, 128, 8192, 1",
+            "32, 32, 128, 8192, 7",
+            "32, 32, 128, 8192, 63",
+            "32, 32, 128, 8192, 64",
+            "32, 32, 128, 8192, 65",
+            "32, 32, 128, 8192, 1000",
+            "32, 32, 128, 8192, 6300",
+            "12, 1, 256, 2048, 777",
+            "16, 16, 80, 512, 512",
+            "4, 2, 38, 300, 299",
+            "28, 4, 128, 100, 100"})
+    void decodeAttentionMatchesCpu(int hq, int hkv, int d, int capacity, int keys) {
+        CudaBackend gpu = cuda();
+        float scale = (float) (1 / Math.sqrt(d));
+        try (Tensor q = random(11, 1, hq, d); Tensor k = random(12, keys, hkv, d); Tensor v = random(13, keys, hkv, d);
+             Tensor cacheK = cache(k, capacity); Tensor cacheV = cache(v, capacity);
+             Tensor expected = Tensor.allocate(DType.F32, 1, hq, d);
+             Tensor hostCount = Tensor.ofInts(new int[] {keys}, 1);
+             Tensor gq = gpu.upload(q); Tensor gk = gpu.upload(cacheK); Tensor gv = gpu.upload(cacheV);
+             Tensor count = gpu.upload(hostCount); Tensor out = gpu.allocate(DType.F32, 1, hq, d)) {
+            CPU.attention(q, k, v, AttentionMask.BIDIRECTIONAL, scale, expected, null);
+            gpu.decodeAttention(gq, gk, gv, count, scale, out);
+            assertClose("decode Hq=" + hq + " Hkv=" + hkv + " D=" + d + " cap=" + capacity + " keys=" + keys,
+                    expected, out, TOL);
+        }
+    }
+
+    @Test
+    void decodeAttentionOverNoKeysWritesZeros() {
+        CudaBackend gpu = cuda();
+        try (Tensor q = random(14, 1, 14, 64); Tensor cacheK = random(15, 2, 256, 64);
+             Tensor cacheV = random(16, 2, 256, 64); Tensor stale = random(17, 1, 14, 64);
+             Tensor zeros = Tensor.allocate(DType.F32, 1, 14, 64); Tensor hostCount = Tensor.ofInts(new int[] {0}, 1);
+             Tensor gq = gpu.upload(q); Tensor gk = gpu.upload(cacheK); Tensor gv = gpu.upload(cacheV);
+             Tensor count = gpu.upload(hostCount); Tensor out = gpu.upload(stale)) {
+            gpu.decodeAttention(gq, gk, gv, count, 0.125f, out);
+            assertClose("decode over 0 keys", zeros, out, 0);
+        }
+    }
+
+    @Test
+    void decodeAttentionReplayedFromAGraphFollowsTheKeyCount() {
+        CudaBackend gpu = cuda();
+        int hq = 14;
+        int hkv = 2;
+        int d = 64;
+        int capacity = 8192;
+        int most = 6300;
+        try (Tensor q = random(18, 1, hq, d); Tensor k = random(19, most, hkv, d); Tensor v = random(20, most, hkv, d);
+             Tensor cacheK = cache(k, capacity); Tensor cacheV = cache(v, capacity);
+             Tensor gq = gpu.upload(q); Tensor gk = gpu.upload(cacheK); Tensor gv = gpu.upload(cacheV);
+             Tensor out = gpu.allocate(DType.F32, 1, hq, d);
+             StepInputs inputs = gpu.stepInputs(1)) {
+            Runnable step = () -> {
+                gpu.upload(inputs);
+                gpu.decodeAttention(gq, gk, gv, inputs.cell(0), 0.125f, out);
+            };
+            inputs.set(0, 1);
+            step.run();
+            try (StepGraph graph = gpu.capture(step)) {
+                for (int keys : new int[] {1, 65, 6300, 0, 1000, 64, 7}) {
+                    graph.awaitLastLaunch();
+                    inputs.set(0, keys);
+                    gpu.launch(graph);
+                    try (Tensor expected = Tensor.allocate(DType.F32, 1, hq, d)) {
+                        CPU.attention(q, k.slice(0, 0, keys), v.slice(0, 0, keys), AttentionMask.BIDIRECTIONAL, 0.125f,
+                                expected, null);
+                        assertClose("decode graph replay keys=" + keys, expected, out, TOL);
+                    }
+                }
+            }
+        }
+    }
+
+    /** Host caches [Hkv, capacity, D] holding rows [S, Hkv, D] as entries 0..S-1, NaN past them (never read). */
+    private static Tensor cache(Tensor rows, int capacity) {
+        int s = rows.dim(0);
+        int hkv = rows.dim(1);
+        int d = rows.dim(2);
+        float[] src = rows.toFloatArray();
+        float[] cache = new float[hkv * capacity * d];
+        Arrays.fill(cache, Float.NaN);
+        for (int j = 0; j < s; j++) {
+            for (int h = 0; h < hkv; h++) {
+                System.arraycopy(src, (j * hkv + h) * d, cache, (h * capacity + j) * d, d);
+            }
+        }
+        return Tensor.of(cache, hkv, capacity, d);
     }
 }
