@@ -210,6 +210,39 @@ __device__ __forceinline__ void split_tf32(const Frag& raw, Frag& hi, Frag& lo) 
     }
 }
 
+// One key tile of a [keys, dim] operand (row stride s0, head already applied; dim, s0 and src
+// multiples of 16 bytes) into shared memory [TC_BK][DP + 4], zero past `keys` and past `dim`, in
+// float4 loads: each thread issues half of its loads before storing any, so the tile costs two
+// memory round trips instead of one per few scalar loads. The group loop stays rolled so the
+// kernels, which hold the queries' fragments in registers, do not spill; at DP 128 they already use
+// every register, so attention_tc keeps its scalar loads there. The values are the scalar path's.
+template <int DP>
+__device__ __forceinline__ void load_key_tile(float* dst, const float* src, long long s0, int j0, int keys, int dim) {
+    constexpr int LD = DP + 4;
+    constexpr int V = DP / 4;
+    constexpr int PER_THREAD = TC_BK * V / (TC_WARPS * 32);
+    constexpr int GROUP = PER_THREAD / 2;
+    static_assert(TC_BK * V % (TC_WARPS * 32) == 0 && PER_THREAD % GROUP == 0,
+                  "tile float4s must divide over the block in whole groups");
+#pragma unroll 1
+    for (int g = 0; g < PER_THREAD; g += GROUP) {
+        float4 r[GROUP];
+#pragma unroll
+        for (int i = 0; i < GROUP; i++) {
+            int idx = threadIdx.x + (g + i) * TC_WARPS * 32;
+            int j = idx / V, c = (idx % V) * 4, key = j0 + j;
+            r[i] = key < keys && c < dim ? *reinterpret_cast<const float4*>(src + key * s0 + c)
+                                         : make_float4(0.f, 0.f, 0.f, 0.f);
+        }
+#pragma unroll
+        for (int i = 0; i < GROUP; i++) {
+            int idx = threadIdx.x + (g + i) * TC_WARPS * 32;
+            int j = idx / V, c = (idx % V) * 4;
+            *reinterpret_cast<float4*>(dst + j * LD + c) = r[i];
+        }
+    }
+}
+
 template <int DP>
 __device__ __forceinline__ void
 attention_tc(const float* q, long long qs0, long long qs1, const float* k, long long ks0, long long ks1,
@@ -252,13 +285,22 @@ attention_tc(const float* q, long long qs0, long long qs1, const float* k, long 
     int last_t = min(tokens, first + TC_BQ) - 1;
     int block_keys = visible_keys(last_t, keys, query_start);
 
+    const float* k_head = k + kv_head * ks1;
+    const float* v_head = v + kv_head * vs1;
+    const bool vec = DP <= 80 && dim % 4 == 0 && ks0 % 4 == 0 && vs0 % 4 == 0
+            && (reinterpret_cast<uintptr_t>(k_head) & 15) == 0 && (reinterpret_cast<uintptr_t>(v_head) & 15) == 0;
     for (int j0 = 0; j0 < block_keys; j0 += TC_BK) {
         __syncthreads();
-        for (int idx = threadIdx.x; idx < TC_BK * DP; idx += blockDim.x) {
-            int j = idx / DP, d = idx % DP, key = j0 + j;
-            bool in = key < keys && d < dim;
-            ks[j * LD + d] = in ? k[key * ks0 + kv_head * ks1 + d] : 0.f;
-            vsh[j * LD + d] = in ? v[key * vs0 + kv_head * vs1 + d] : 0.f;
+        if (vec) {
+            load_key_tile<DP>(ks, k_head, ks0, j0, keys, dim);
+            load_key_tile<DP>(vsh, v_head, vs0, j0, keys, dim);
+        } else {
+            for (int idx = threadIdx.x; idx < TC_BK * DP; idx += blockDim.x) {
+                int j = idx / DP, d = idx % DP, key = j0 + j;
+                bool in = key < keys && d < dim;
+                ks[j * LD + d] = in ? k[key * ks0 + kv_head * ks1 + d] : 0.f;
+                vsh[j * LD + d] = in ? v[key * vs0 + kv_head * vs1 + d] : 0.f;
+            }
         }
         __syncthreads();
 
