@@ -27,6 +27,8 @@ class CudaAttentionTest {
             "1, 300, 14, 2, 64, true, 299",
             "5, 133, 32, 8, 128, true, 128",
             "729, 729, 16, 16, 72, false, 0",
+            "729, 729, 128, 128, 72, false, 0",
+            "300, 1000, 14, 2, 64, true, 700",
             "70, 198, 32, 8, 128, true, 128",
             "100, 100, 8, 8, 128, false, 0",
             "17, 90, 4, 1, 40, true, 73",
@@ -43,6 +45,25 @@ class CudaAttentionTest {
             gpu.attention(gq, gk, gv, mask, scale, out, null);
             assertClose("attention T=" + t + " S=" + s + " Hq=" + hq + " Hkv=" + hkv + " D=" + d + (causal ? " causal" : " bidir"),
                     expected, out, TOL);
+        }
+    }
+
+    /** A prefill chunk after a prefix, over the decoder's cache layout [Hkv, capacity, D] viewed as [S, Hkv, D]. */
+    @Test
+    void prefillChunkReadsAnF32KvCacheBlockAfterAPrefix() {
+        CudaBackend gpu = cuda();
+        int t = 200;
+        int used = 900;
+        try (Tensor q = random(7, t, 14, 64); Tensor cacheK = random(8, 2, 1024, 64); Tensor cacheV = random(9, 2, 1024, 64);
+             Tensor expected = Tensor.allocate(DType.F32, t, 14, 64);
+             Tensor gq = gpu.upload(q); Tensor gk = gpu.upload(cacheK); Tensor gv = gpu.upload(cacheV);
+             Tensor out = gpu.allocate(DType.F32, t, 14, 64)) {
+            AttentionMask mask = AttentionMask.causal(used - t);
+            CPU.attention(q, cacheK.slice(1, 0, used).transpose(0, 1), cacheV.slice(1, 0, used).transpose(0, 1), mask,
+                    0.125f, expected, null);
+            gpu.attention(gq, gk.slice(1, 0, used).transpose(0, 1), gv.slice(1, 0, used).transpose(0, 1), mask, 0.125f,
+                    out, null);
+            assertClose("attention over an F32 kv-cache block after a prefix (chunked prefill, GQA 7:1)", expected, out, TOL);
         }
     }
 
