@@ -214,14 +214,30 @@ __device__ __forceinline__ void split_tf32(const Frag& raw, Frag& hi, Frag& lo) 
     }
 }
 
+// x rounded to TF32 when ROUND (the 1xTF32 kernels store their shared-memory operands rounded, so
+// their fragments need no conversion), else x as is.
+template <bool ROUND>
+__device__ __forceinline__ float tf32_if(float x) {
+    if constexpr (ROUND) {
+        return wmma::__float_to_tf32(x);
+    } else {
+        return x;
+    }
+}
+
+template <bool ROUND>
+__device__ __forceinline__ float4 tf32_if(float4 v) {
+    return make_float4(tf32_if<ROUND>(v.x), tf32_if<ROUND>(v.y), tf32_if<ROUND>(v.z), tf32_if<ROUND>(v.w));
+}
+
 // One key tile of a [keys, dim] operand (row stride s0, head already applied; dim, s0 and src
 // multiples of 16 bytes) into shared memory [TC_BK][DP + 4], zero past `keys` and past `dim`, in
 // float4 loads: each thread issues half of its loads before storing any, so the tile costs two
 // memory round trips instead of one per few scalar loads. The group loop stays rolled so the
 // kernels, which hold the queries' fragments in registers, do not spill; at DP 128 the 3xTF32 kernel
 // (hi and lo query fragments) already uses every register, so it keeps its scalar loads there. The
-// values are the scalar path's.
-template <int DP>
+// values are the scalar path's (rounded to TF32 when ROUND).
+template <int DP, bool ROUND>
 __device__ __forceinline__ void load_key_tile(float* dst, const float* src, long long s0, int j0, int keys, int dim) {
     constexpr int LD = DP + 4;
     constexpr int V = DP / 4;
@@ -243,7 +259,7 @@ __device__ __forceinline__ void load_key_tile(float* dst, const float* src, long
         for (int i = 0; i < GROUP; i++) {
             int idx = threadIdx.x + (g + i) * TC_WARPS * 32;
             int j = idx / V, c = (idx % V) * 4;
-            *reinterpret_cast<float4*>(dst + j * LD + c) = r[i];
+            *reinterpret_cast<float4*>(dst + j * LD + c) = tf32_if<ROUND>(r[i]);
         }
     }
 }
@@ -309,14 +325,14 @@ attention_tc(const float* q, long long qs0, long long qs1, const float* k, long 
     for (int j0 = 0; j0 < block_keys; j0 += TC_BK) {
         __syncthreads();
         if (vec) {
-            load_key_tile<DP>(ks, k_head, ks0, j0, keys, dim);
-            load_key_tile<DP>(vsh, v_head, vs0, j0, keys, dim);
+            load_key_tile<DP, !SPLIT>(ks, k_head, ks0, j0, keys, dim);
+            load_key_tile<DP, !SPLIT>(vsh, v_head, vs0, j0, keys, dim);
         } else {
             for (int idx = threadIdx.x; idx < TC_BK * DP; idx += blockDim.x) {
                 int j = idx / DP, d = idx % DP, key = j0 + j;
                 bool in = key < keys && d < dim;
-                ks[j * LD + d] = in ? k[key * ks0 + kv_head * ks1 + d] : 0.f;
-                vsh[j * LD + d] = in ? v[key * vs0 + kv_head * vs1 + d] : 0.f;
+                ks[j * LD + d] = in ? tf32_if<!SPLIT>(k[key * ks0 + kv_head * ks1 + d]) : 0.f;
+                vsh[j * LD + d] = in ? tf32_if<!SPLIT>(v[key * vs0 + kv_head * vs1 + d]) : 0.f;
             }
         }
         __syncthreads();
@@ -336,7 +352,6 @@ attention_tc(const float* q, long long qs0, long long qs1, const float* k, long 
                     wmma::mma_sync(acc, qh[kk], bl, acc);
                     wmma::mma_sync(acc, qh[kk], bh, acc);
                 } else {
-                    round_tf32(raw);
                     wmma::mma_sync(acc, qh[kk], raw, acc);
                 }
             }
@@ -362,7 +377,7 @@ attention_tc(const float* q, long long qs0, long long qs1, const float* k, long 
         for (int c = 0; c < TC_BK / 2; c++) {
             int j = 2 * c + half;
             float p = j0 + j < vis_row ? expf(srow[j] - m_new) : 0.f;
-            srow[j] = p;
+            srow[j] = tf32_if<!SPLIT>(p);
             sum += p;
         }
         sum += __shfl_xor_sync(0xffffffffu, sum, 1);
@@ -392,8 +407,6 @@ attention_tc(const float* q, long long qs0, long long qs1, const float* k, long 
                     wmma::mma_sync(acc, ah, bl, acc);
                     wmma::mma_sync(acc, ah, bh, acc);
                 } else {
-                    round_tf32(araw);
-                    round_tf32(braw);
                     wmma::mma_sync(acc, araw, braw, acc);
                 }
             }

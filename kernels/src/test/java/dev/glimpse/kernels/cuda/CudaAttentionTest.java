@@ -89,6 +89,28 @@ class CudaAttentionTest {
         }
     }
 
+    /** The 1xTF32 kernels' vector tile loads over the decoder's cache layout [Hkv, capacity, D] viewed as [S, Hkv, D]. */
+    @ParameterizedTest(name = "Hq={0} Hkv={1} D={2}")
+    @CsvSource({"14, 2, 64", "32, 8, 128"})
+    void tf32PrefillChunkReadsAnF32KvCacheBlockAfterAPrefix(int hq, int hkv, int d) {
+        CudaBackend gpu = cuda();
+        int t = 200;
+        int used = 900;
+        float scale = (float) (1 / Math.sqrt(d));
+        try (Tensor q = random(30, t, hq, d); Tensor cacheK = random(31, hkv, 1024, d); Tensor cacheV = random(32, hkv, 1024, d);
+             Tensor expected = Tensor.allocate(DType.F32, t, hq, d);
+             Tensor gq = gpu.upload(q); Tensor gk = gpu.upload(cacheK); Tensor gv = gpu.upload(cacheV);
+             Tensor out = gpu.allocate(DType.F32, t, hq, d)) {
+            AttentionMask mask = AttentionMask.causal(used - t);
+            CPU.attention(q, cacheK.slice(1, 0, used).transpose(0, 1), cacheV.slice(1, 0, used).transpose(0, 1), mask,
+                    scale, expected, null);
+            gpu.attention(gq, gk.slice(1, 0, used).transpose(0, 1), gv.slice(1, 0, used).transpose(0, 1), mask, scale,
+                    out, null, null, AttentionPrecision.TF32);
+            assertClose("tf32 attention over an F32 kv-cache block after a prefix, Hq=" + hq + " Hkv=" + hkv + " D=" + d,
+                    expected, out, TF32_TOL);
+        }
+    }
+
     @Test
     void tf32PrecisionRunsAnotherKernelThanF32() {
         CudaBackend gpu = cuda();
