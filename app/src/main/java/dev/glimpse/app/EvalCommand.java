@@ -29,8 +29,8 @@ import java.util.function.UnaryOperator;
 /** {@code glimpse eval}: benchmark runs. */
 @Command(name = "eval",
         mixinStandardHelpOptions = true,
-        description = "Evaluate a model on a benchmark, or export benchmark data.",
-        subcommands = {EvalCommand.Synth.class, EvalCommand.SynthExportCommand.class})
+        description = "Evaluate a model on a benchmark, export benchmark data, or calibrate AS-ViT thresholds.",
+        subcommands = {EvalCommand.Synth.class, EvalCommand.SynthExportCommand.class, CalibrateAsVitCommand.class})
 final class EvalCommand implements Runnable {
 
     @picocli.CommandLine.Spec
@@ -127,7 +127,7 @@ final class EvalCommand implements Runnable {
                 }
                 if (asVitThresholds == null) {
                     throw new IllegalArgumentException("--prune as-vit needs --as-vit-thresholds FILE (stage blocks and "
-                            + "thresholds for this model)");
+                            + "thresholds for this model; glimpse eval calibrate-as-vit makes one)");
                 }
                 AdaptiveSparseVitPolicy policy = new AdaptiveSparseVitPolicy(AsVitThresholds.load(asVitThresholds));
                 List<PruningStrategy> stages = new ArrayList<>(plan.stages());

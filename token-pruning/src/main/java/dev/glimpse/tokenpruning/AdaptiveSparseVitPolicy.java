@@ -79,6 +79,31 @@ public record AdaptiveSparseVitPolicy(AsVitThresholds thresholds) implements Pru
         return out;
     }
 
+    /**
+     * {@code s_j} of one tapped block, from its [CLS] attention and head-output norms ([H][N] tensors
+     * over the N tokens entering it, [CLS] at row 0): result index j - 1 for row j. What
+     * {@link #decide} thresholds; {@link AsVitCalibration} fits thresholds on these same scores.
+     */
+    public static float[] scores(Backend backend, Tensor clsAttention, Tensor headOutputNorms) {
+        int n = clsAttention.dim(1);
+        return scores(HostTensors.rows(backend, clsAttention, "[CLS] attention", n),
+                HostTensors.rows(backend, headOutputNorms, "head-output norms", n));
+    }
+
+    /**
+     * Scores of the current rows 1..N-1 ({@code scores[j - 1]}) placed on the original patch grid;
+     * NaN for patches an earlier stage dropped. {@code tokens} are the original token index of each
+     * current row (the encoder's numbering: [CLS] 0, patch (r, c) at {@code 1 + r * cols + c}).
+     */
+    public static float[] onGrid(TokenGrid grid, int[] tokens, float[] scores) {
+        float[] gridScores = new float[grid.size()];
+        Arrays.fill(gridScores, Float.NaN);
+        for (int j = 1; j < tokens.length; j++) {
+            gridScores[tokens[j] - 1] = scores[j - 1];
+        }
+        return gridScores;
+    }
+
     /** The decision after one stage block: kept rows of the current sequence and the scores. */
     public Decision decide(Backend backend, int block, Tensor clsAttention, Tensor headOutputNorms, boolean hasClassToken) {
         int stage = thresholds.stageAt(block);
@@ -91,8 +116,7 @@ public record AdaptiveSparseVitPolicy(AsVitThresholds thresholds) implements Pru
                     + "(SigLIP): use vtc-cls (probe attention) instead");
         }
         int n = clsAttention.dim(1);
-        float[] s = scores(HostTensors.rows(backend, clsAttention, "[CLS] attention", n),
-                HostTensors.rows(backend, headOutputNorms, "head-output norms", n));
+        float[] s = scores(backend, clsAttention, headOutputNorms);
         double theta = thresholds.thresholds()[stage];
         List<Integer> rows = new ArrayList<>();
         rows.add(0);
@@ -123,11 +147,7 @@ public record AdaptiveSparseVitPolicy(AsVitThresholds thresholds) implements Pru
          * patch (r, c) at {@code 1 + r * cols + c}).
          */
         public TokenSelection survivors(int frame, TokenGrid grid, int[] tokens) {
-            float[] gridScores = new float[grid.size()];
-            Arrays.fill(gridScores, Float.NaN);
-            for (int j = 1; j < tokens.length; j++) {
-                gridScores[tokens[j] - 1] = scores[j - 1];
-            }
+            float[] gridScores = onGrid(grid, tokens, scores);
             int[] kept = new int[rows.length - 1];
             for (int i = 1; i < rows.length; i++) {
                 kept[i - 1] = tokens[rows[i]] - 1;
