@@ -64,7 +64,9 @@ import java.util.Optional;
  * {@link #DEFAULT_PROMPT_POSITIONS} (pruned placeholders leave the prompt, which is numbered
  * 0..T-1, as VTC-CLS's reference code does), inside the decoder {@link #DEFAULT_DECODER_POSITIONS}
  * (as FastV-derived code and TensorRT-Edge-LLM do). {@link PositionMode#ORIGINAL} before the LLM
- * gives each kept token, and every text token, its position in the unpruned prompt.
+ * gives each kept token, and every text token, its position in the unpruned prompt. Frames a
+ * per-frame allocation drops entirely are not in the prompt at all (neither image part nor
+ * placeholders), so they leave no gap in either mode.
  */
 public final class RequestPruning {
 
