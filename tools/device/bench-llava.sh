@@ -8,6 +8,8 @@
 # bench_hf_llava.py and CudaLlavaBench on it, deletes it. Every step gets what is left of
 # LLAVA_BENCH_SECONDS (default 570, under the 600 s call limit). Writes $OUT/results.json (the
 # object to keep as bench/results/h200-llava-<date>.json), $OUT/summary.txt and $OUT/logs.tar.gz.
+# LLAVA_BENCH_ARGS adds arguments to CudaLlavaBench, e.g. "--profile" (a per-operation breakdown of the
+# visual stage and the prefill, one llava_cuda_profile line) or "--prefill-chunk 256" (the old chunking).
 set -uo pipefail
 cd "$(dirname "$0")/../.."
 START=$(date +%s)
@@ -48,7 +50,8 @@ for shape in ${LLAVA_BENCH_SHAPES:-onevision-0.5b llava-1.5-7b}; do
   echo "hf exit: $?"; tail -3 "$LOGS/hf-$shape.err" | grep -v Loading
   echo "== $shape: glimpse ($(left) s left)"
   timeout "$(left)" "$JAVA" "${JFLAGS[@]}" -cp "$CP" dev.glimpse.vlmruntime.bench.CudaLlavaBench \
-    --model "$WORK/$shape" --shape "$shape" --budgets 144,64 >> "$LOGS/bench.jsonl" 2> "$LOGS/glimpse-$shape.err"
+    --model "$WORK/$shape" --shape "$shape" --budgets 144,64 ${LLAVA_BENCH_ARGS:-} >> "$LOGS/bench.jsonl" \
+    2> "$LOGS/glimpse-$shape.err"
   echo "glimpse exit: $?"; grep -E 'Exception|Error|at dev' "$LOGS/glimpse-$shape.err" | head -8
   rm -rf "${WORK:?}/$shape"
 done

@@ -2,10 +2,10 @@
 # Runs ON the GPU machine, from the repository root, with bundle/ (tools/device/bundle.sh)
 # carried along: unpacks the runtime, proves the CUDA kernel path in its own JVM, runs the kernel
 # GPU tests (CudaBackend vs CpuBackend), the model GPU tests (every LLaVA and decoder fixture on
-# CUDA vs HF and the CPU), the top-k benchmark against torch.topk and the decoder benchmark against
-# HF transformers, and prints a summary. GPU_TEST_PARTS (default "kernels models topk decoder")
-# picks the parts. Logs and the summary go to $OUT (or /tmp/glimpse-gpu-out) as results.tar.gz +
-# summary.txt.
+# CUDA vs HF and the CPU), the top-k benchmark against torch.topk, the decoder benchmark against
+# HF transformers and the prefill attention benchmark (F32 vs TF32 kernels), and prints a summary.
+# GPU_TEST_PARTS (default "kernels models topk decoder prefill") picks the parts. Logs and the
+# summary go to $OUT (or /tmp/glimpse-gpu-out) as results.tar.gz + summary.txt.
 set -uo pipefail
 cd "$(dirname "$0")/../.."
 OUT="${OUT:-/tmp/glimpse-gpu-out}"
@@ -17,10 +17,10 @@ JAVA="$WORK/jre/bin/java"
 export LD_LIBRARY_PATH="/usr/local/cuda/lib64:${LD_LIBRARY_PATH:-}"
 export RUST_FLAVOR=cpu DJL_OFFLINE=true
 CP="$(ls bundle/lib/*.jar | tr '\n' ':')"
-PARTS="${GPU_TEST_PARTS:-kernels models topk decoder}"
+PARTS="${GPU_TEST_PARTS:-kernels models topk decoder prefill}"
 has() { [[ " $PARTS " == *" $1 "* ]]; }
 : > "$LOGS/tests.log"; : > "$LOGS/model-tests.log"; : > "$LOGS/topk-glimpse.jsonl"; : > "$LOGS/topk-torch.jsonl"
-: > "$LOGS/decoder-bench.jsonl"
+: > "$LOGS/decoder-bench.jsonl"; : > "$LOGS/prefill-attention.jsonl"
 JFLAGS=(--add-modules jdk.incubator.vector --enable-native-access=ALL-UNNAMED -XX:+UseParallelGC -Xmx24g
         -Dorg.slf4j.simpleLogger.defaultLogLevel=info)
 
@@ -69,6 +69,13 @@ if has decoder; then
   echo "glimpse decoder bench exit: $?"; tail -3 "$LOGS/decoder-glimpse.err"
   timeout 240 python3 tools/device/bench_hf_decoder.py >> "$LOGS/decoder-bench.jsonl" 2> "$LOGS/decoder-hf.err"
   echo "hf decoder bench exit: $?"; tail -3 "$LOGS/decoder-hf.err"
+fi
+
+if has prefill; then
+  echo "== prefill attention benchmark (tensor-core kernels, F32 vs TF32 precision)"
+  timeout 120 "$JAVA" "${JFLAGS[@]}" -cp "$CP" dev.glimpse.kernels.cuda.bench.PrefillAttentionBench \
+    > "$LOGS/prefill-attention.jsonl" 2> "$LOGS/prefill-attention.err"
+  echo "prefill attention bench exit: $?"; tail -3 "$LOGS/prefill-attention.err"; cat "$LOGS/prefill-attention.jsonl"
 fi
 
 python3 tools/device/summarize.py "$LOGS/tests.log" "$LOGS/topk-glimpse.jsonl" "$LOGS/topk-torch.jsonl" \

@@ -59,6 +59,13 @@ def main(machine_path, make_path, bench_path):
             rat["aims_met"] = aims
             print(f"   aims: {aims}", file=log)
         ratios[name] = rat
+    for r in rows:
+        if r["bench"] == "llava_cuda_profile":
+            print(f"{r['model']} profile (device waited on after every op, prefill chunk {r['prefill_chunk']}): "
+                  f"visual {r['visual_ms']:.1f} ms, prefill {r['prefill_ms']:.1f} ms", file=log)
+            for stage in ("visual_ops", "prefill_ops"):
+                top = list(r[stage].items())[:8]
+                print(f"   {stage}: " + ", ".join(f"{op} {c['ms']:.1f} ms/{c['calls']}" for op, c in top), file=log)
     print(json.dumps({"bench": "llava_cuda", "machine": machine, "checkpoints": lines(make_path),
                       "results": rows, "ratios": ratios}, indent=1))
 

@@ -46,7 +46,7 @@ final class AskCommand implements Callable<Integer> {
         Path video;
     }
 
-    @Option(names = "--model", paramLabel = "DIR", description = "A Hugging Face LLaVA / LLaVA-OneVision checkpoint folder.")
+    @Option(names = "--model", paramLabel = "DIR", description = "A Hugging Face LLaVA / LLaVA-OneVision checkpoint folder. Default: the shipped demo model (models/glimpse-demo).")
     Path model;
 
     @ArgGroup(exclusive = true, multiplicity = "1")
@@ -75,10 +75,7 @@ final class AskCommand implements Callable<Integer> {
 
     @Override
     public Integer call() throws IOException {
-        if (model == null) {
-            throw new IllegalArgumentException("no model: Glimpse ships no demo model yet; pass --model DIR "
-                    + "(a Hugging Face LLaVA or LLaVA-OneVision checkpoint folder)");
-        }
+        model = DemoModel.orDefault(model);
         if (media.video == null && frames != null) {
             throw new IllegalArgumentException("--frames applies to --video only");
         }

@@ -50,7 +50,7 @@ final class EvalCommand implements Runnable {
                     "re-running with the same --out resumes), OUT/results.md and OUT/accuracy_vs_tokens.png."})
     static final class Synth implements Callable<Integer> {
 
-        @Option(names = "--model", paramLabel = "DIR", description = "A Hugging Face LLaVA checkpoint folder.")
+        @Option(names = "--model", paramLabel = "DIR", description = "A Hugging Face LLaVA checkpoint folder. Default: the shipped demo model (models/glimpse-demo).")
         Path model;
 
         @Option(names = "--split", defaultValue = "test", paramLabel = "S", description = "train, validation or test. Default: ${DEFAULT-VALUE}.")
@@ -68,7 +68,7 @@ final class EvalCommand implements Runnable {
         List<String> prune;
 
         @Option(names = "--budget", split = ",", paramLabel = "B",
-                description = "Budgets for strategies that take one. Default: 100%, 50%, 25%, 11%.")
+                description = "Budgets for strategies that take one. Default: 100%%, 50%%, 25%%, 11%%.")
         List<String> budget;
 
         @Option(names = "--positions", split = ",", paramLabel = "P",
@@ -98,10 +98,7 @@ final class EvalCommand implements Runnable {
 
         @Override
         public Integer call() throws IOException {
-            if (model == null) {
-                throw new IllegalArgumentException("no model: Glimpse ships no demo model yet; pass --model DIR "
-                        + "(a Hugging Face LLaVA checkpoint folder)");
-            }
+            model = DemoModel.orDefault(model);
             if (maxNewTokens < 1) {
                 throw new IllegalArgumentException("--max-new-tokens must be >= 1, got " + maxNewTokens);
             }

@@ -41,7 +41,7 @@ final class ExplainCommand implements Callable<Integer> {
 
     static final String DEFAULT_QUESTION = "Describe the image.";
 
-    @Option(names = "--model", paramLabel = "DIR", description = "A Hugging Face LLaVA checkpoint folder.")
+    @Option(names = "--model", paramLabel = "DIR", description = "A Hugging Face LLaVA checkpoint folder. Default: the shipped demo model (models/glimpse-demo).")
     Path model;
 
     @ArgGroup(exclusive = true, multiplicity = "1")
@@ -65,10 +65,7 @@ final class ExplainCommand implements Callable<Integer> {
 
     @Override
     public Integer call() throws IOException {
-        if (model == null) {
-            throw new IllegalArgumentException("no model: Glimpse ships no demo model yet; pass --model DIR "
-                    + "(a Hugging Face LLaVA checkpoint folder)");
-        }
+        model = DemoModel.orDefault(model);
         if (media.video == null && frames != null) {
             throw new IllegalArgumentException("--frames applies to --video only");
         }

@@ -80,7 +80,18 @@ class EvalCommandTest {
 
     @Test
     void evalSynthWithoutAModelIsAOneLineError(@TempDir Path out) {
-        CliRun r = CliRun.glimpse("eval", "synth", "--out", out.toString());
+        String old = System.getProperty("glimpse.home");
+        System.setProperty("glimpse.home", out.toString());   // no models/glimpse-demo there
+        CliRun r;
+        try {
+            r = CliRun.glimpse("eval", "synth", "--out", out.toString());
+        } finally {
+            if (old == null) {
+                System.clearProperty("glimpse.home");
+            } else {
+                System.setProperty("glimpse.home", old);
+            }
+        }
         assertEquals(1, r.exit());
         assertTrue(r.stderr().startsWith("glimpse: no model"), r.stderr());
         assertEquals(1, r.stderr().strip().lines().count());

@@ -106,8 +106,19 @@ public interface Backend extends AutoCloseable {
      * column sums. Heads that run are computed exactly as without a mask, so an all-true mask is
      * bit-identical to null. Masks are per query head, also under grouped-query attention.
      */
+    default void attention(Tensor q, Tensor k, Tensor v, AttentionMask mask, float scale, Tensor out,
+                           AttentionCapture capture, boolean[] activeHeads) {
+        attention(q, k, v, mask, scale, out, capture, activeHeads, AttentionPrecision.F32);
+    }
+
+    /**
+     * {@link #attention(Tensor, Tensor, Tensor, AttentionMask, float, Tensor, AttentionCapture, boolean[])}
+     * at {@code precision} (a model's {@link AttentionPrecision#forWeights}). Captured rows and
+     * column sums are always F32-exact, and a pass that captures them computes its output at
+     * {@link AttentionPrecision#F32} too.
+     */
     void attention(Tensor q, Tensor k, Tensor v, AttentionMask mask, float scale, Tensor out,
-                   AttentionCapture capture, boolean[] activeHeads);
+                   AttentionCapture capture, boolean[] activeHeads, AttentionPrecision precision);
 
     // ------------------------------------------------------------------ indexing and selection
 

@@ -3,6 +3,7 @@ package dev.glimpse.visionencoder;
 import dev.glimpse.kernels.Activation;
 import dev.glimpse.kernels.AttentionCapture;
 import dev.glimpse.kernels.AttentionMask;
+import dev.glimpse.kernels.AttentionPrecision;
 import dev.glimpse.kernels.Backend;
 import dev.glimpse.kernels.Tensor;
 import dev.glimpse.visionencoder.config.VisionConfig;
@@ -25,6 +26,10 @@ import dev.glimpse.visionencoder.config.VisionConfig;
  * 32-frame video is one attention launch of 32 x heads heads per layer). Each (image, head) pair
  * attends over its own image's keys exactly as before. With taps, whose captures are per image,
  * attention runs image by image.
+ *
+ * <p>Attention runs at the precision of the layer's weights ({@link AttentionPrecision#forWeights}:
+ * TF32 for a BF16/F16 checkpoint, as HF runs it in bf16); with taps, whose statistics feed pruning
+ * scores, it runs F32.
  */
 final class EncoderBlock {
 
@@ -37,6 +42,7 @@ final class EncoderBlock {
     private final float eps;
     private final float scale;
     private final Activation activation;
+    private final AttentionPrecision precision;
 
     EncoderBlock(Backend backend, VisionConfig config, VisionWeights.BlockWeights weights) {
         this.backend = backend;
@@ -48,6 +54,7 @@ final class EncoderBlock {
         this.eps = (float) config.layerNormEps();
         this.scale = (float) Math.pow(headDim, -0.5);
         this.activation = Activation.fromHfName(config.hiddenAct());
+        this.precision = AttentionPrecision.forWeights(weights.query().weight().dtype());
     }
 
     /**
@@ -79,12 +86,13 @@ final class EncoderBlock {
             int allHeads = batch * heads;
             backend.attention(q.reshape(tokens, allHeads, headDim), k.reshape(tokens, allHeads, headDim),
                     v.reshape(tokens, allHeads, headDim), AttentionMask.BIDIRECTIONAL, scale,
-                    x.reshape(tokens, allHeads, headDim), null);
+                    x.reshape(tokens, allHeads, headDim), null, null, precision);
         } else {
             for (int b = 0; b < batch; b++) {
                 Tensor attnOut = heads(x, b, tokens);
                 backend.attention(heads(q, b, tokens), heads(k, b, tokens), heads(v, b, tokens),
-                        AttentionMask.BIDIRECTIONAL, scale, attnOut, taps == null ? null : taps.capture(b));
+                        AttentionMask.BIDIRECTIONAL, scale, attnOut, taps == null ? null : taps.capture(b), null,
+                        precision.unlessScored(taps != null));
                 if (taps != null) {
                     taps.afterAttention(b, attnOut);
                 }

@@ -3,6 +3,7 @@ package dev.glimpse.kernels.cpu;
 import dev.glimpse.kernels.Activation;
 import dev.glimpse.kernels.AttentionCapture;
 import dev.glimpse.kernels.AttentionMask;
+import dev.glimpse.kernels.AttentionPrecision;
 import dev.glimpse.kernels.Backend;
 import dev.glimpse.kernels.DType;
 import dev.glimpse.kernels.Device;
@@ -109,7 +110,7 @@ public final class CpuBackend implements Backend {
 
     @Override
     public void attention(Tensor q, Tensor k, Tensor v, AttentionMask mask, float scale, Tensor out,
-                          AttentionCapture capture, boolean[] activeHeads) {
+                          AttentionCapture capture, boolean[] activeHeads, AttentionPrecision precision) {
         Attention.compute(q, k, v, mask, scale, out, capture, activeHeads);
     }
 

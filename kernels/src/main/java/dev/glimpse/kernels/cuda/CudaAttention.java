@@ -2,6 +2,7 @@ package dev.glimpse.kernels.cuda;
 
 import dev.glimpse.kernels.AttentionCapture;
 import dev.glimpse.kernels.AttentionMask;
+import dev.glimpse.kernels.AttentionPrecision;
 import dev.glimpse.kernels.DType;
 import dev.glimpse.kernels.OpChecks;
 import dev.glimpse.kernels.Tensor;
@@ -12,7 +13,9 @@ import org.bytedeco.cuda.global.cudart;
  * Grouped-query attention on the GPU (attention.cu): {@code attention_forward} is a flash-style
  * kernel (key tiles in shared memory, online softmax, F32 on the SIMT cores) for decode-sized query
  * counts; prefill with head dims up to 128 runs {@code attention_forward_tc<dim>}, the same pass with
- * Q K^T and P V on tensor cores as 3xTF32 products (F32-level accuracy). Both write
+ * Q K^T and P V on tensor cores as 3xTF32 products (F32-level accuracy), or at
+ * {@link AttentionPrecision#TF32} without a capture {@code attention_forward_tc<dim>_1xtf32}, one
+ * TF32 product per step (operands rounded to TF32, about 3x fewer tensor-core products). Both write
  * each row's log-sum-exp only when column sums are captured. Captured softmax rows are
  * recomputed exactly for the chosen queries ({@code attention_capture_rows}); column sums
  * re-score every (query, key) pair against the saved log-sum-exps
@@ -45,7 +48,8 @@ final class CudaAttention implements AutoCloseable {
         this.workspace = new FlashDecodeWorkspace(ctx);
     }
 
-    void compute(Tensor q, Tensor k, Tensor v, AttentionMask mask, float scale, Tensor out, AttentionCapture capture) {
+    void compute(Tensor q, Tensor k, Tensor v, AttentionMask mask, float scale, Tensor out, AttentionCapture capture,
+                 AttentionPrecision precision) {
         Checks.f32(q, ctx.device, "attention", "q");
         Checks.rank(q, 3, "attention", "q", "[T, Hq, D]");
         Checks.floating(k, ctx.device, "attention", "k");
@@ -80,7 +84,7 @@ final class CudaAttention implements AutoCloseable {
             Operand vo = Operand.of(tmp.rowsPacked(v, DType.F32));
             Tensor lse = columnSums == null ? null : tmp.scratch(DType.F32, hq, t);
             int paddedDim = tensorCoreDim(t, d);
-            String kernel = paddedDim > 0 ? "attention_forward_tc" + paddedDim : "attention_forward";
+            String kernel = paddedDim > 0 ? tensorCoreKernel(paddedDim, precision, capture != null) : "attention_forward";
             int queriesPerBlock = paddedDim > 0 ? TC_QUERIES : QUERIES_PER_BLOCK;
             int shared = paddedDim > 0
                     ? ((2 * TC_KEYS + TC_QUERIES) * (paddedDim + 4) + TC_QUERIES * (TC_KEYS + 4)) * Float.BYTES
@@ -119,6 +123,16 @@ final class CudaAttention implements AutoCloseable {
             return 0;
         }
         return d <= 64 ? 64 : d <= 80 ? 80 : TC_MAX_DIM;
+    }
+
+    /**
+     * The tensor-core prefill kernel of padded head dim {@code paddedDim}: the 1xTF32 kernel at
+     * {@link AttentionPrecision#TF32} when nothing is captured, else the 3xTF32 kernel (captured
+     * attention feeds pruning scores, which stay F32-exact).
+     */
+    static String tensorCoreKernel(int paddedDim, AttentionPrecision precision, boolean captured) {
+        String exact = "attention_forward_tc" + paddedDim;
+        return precision == AttentionPrecision.TF32 && !captured ? exact + "_1xtf32" : exact;
     }
 
     /** One token's k, v [1, Hkv, D] into entry *length of caches [Hkv, capacity, D] (decode.cu). */

@@ -3,6 +3,7 @@ package dev.glimpse.kernels.cuda;
 import dev.glimpse.kernels.Activation;
 import dev.glimpse.kernels.AttentionCapture;
 import dev.glimpse.kernels.AttentionMask;
+import dev.glimpse.kernels.AttentionPrecision;
 import dev.glimpse.kernels.Backend;
 import dev.glimpse.kernels.Backends;
 import dev.glimpse.kernels.DType;
@@ -228,9 +229,9 @@ public final class CudaBackend implements Backend {
 
     @Override
     public synchronized void attention(Tensor q, Tensor k, Tensor v, AttentionMask mask, float scale, Tensor out,
-                                       AttentionCapture capture, boolean[] activeHeads) {
+                                       AttentionCapture capture, boolean[] activeHeads, AttentionPrecision precision) {
         ctx.bindThread();
-        attention.compute(q, k, v, mask, scale, out, capture);
+        attention.compute(q, k, v, mask, scale, out, capture, precision);
         attention.zeroHeads(out, capture, activeHeads);
     }
 

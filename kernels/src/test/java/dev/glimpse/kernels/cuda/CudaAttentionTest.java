@@ -2,6 +2,7 @@ package dev.glimpse.kernels.cuda;
 
 import dev.glimpse.kernels.AttentionCapture;
 import dev.glimpse.kernels.AttentionMask;
+import dev.glimpse.kernels.AttentionPrecision;
 import dev.glimpse.kernels.DType;
 import dev.glimpse.kernels.Tensor;
 import org.junit.jupiter.api.Test;
@@ -14,10 +15,18 @@ import static dev.glimpse.kernels.cuda.CudaTestSupport.CPU;
 import static dev.glimpse.kernels.cuda.CudaTestSupport.assertClose;
 import static dev.glimpse.kernels.cuda.CudaTestSupport.cuda;
 import static dev.glimpse.kernels.cuda.CudaTestSupport.random;
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 
 class CudaAttentionTest {
 
     private static final double TOL = 1e-4;
+    /**
+     * TF32 precision rounds Q, K, V and the probabilities to a 10-bit mantissa (relative error up to
+     * 2^-11 each): a float64 simulation of that rounding on these shapes stays below 7e-4; 2e-3
+     * leaves room for more heads and the tensor cores' accumulation order, and catches any real bug.
+     */
+    private static final double TF32_TOL = 2e-3;
 
     @ParameterizedTest(name = "T={0} S={1} Hq={2} Hkv={3} D={4} causal={5} start={6}")
     @CsvSource({
@@ -27,6 +36,8 @@ class CudaAttentionTest {
             "1, 300, 14, 2, 64, true, 299",
             "5, 133, 32, 8, 128, true, 128",
             "729, 729, 16, 16, 72, false, 0",
+            "729, 729, 128, 128, 72, false, 0",
+            "300, 1000, 14, 2, 64, true, 700",
             "70, 198, 32, 8, 128, true, 128",
             "100, 100, 8, 8, 128, false, 0",
             "17, 90, 4, 1, 40, true, 73",
@@ -43,6 +54,124 @@ class CudaAttentionTest {
             gpu.attention(gq, gk, gv, mask, scale, out, null);
             assertClose("attention T=" + t + " S=" + s + " Hq=" + hq + " Hkv=" + hkv + " D=" + d + (causal ? " causal" : " bidir"),
                     expected, out, TOL);
+        }
+    }
+
+    /**
+     * The 1xTF32 tensor-core kernels: SigLIP's D=72 (OneVision's tower, images as heads), CLIP's
+     * D=64, D=80, Qwen2's GQA 7:1 prefill and a chunk after a KV prefix, LLaVA-1.5-7B's D=128 (causal,
+     * and after a prefix with GQA), a head dim padded from 40 with scalar tile loads, and the
+     * fixtures' D=16 at the smallest query count the tensor cores take.
+     */
+    @ParameterizedTest(name = "T={0} S={1} Hq={2} Hkv={3} D={4} causal={5} start={6}")
+    @CsvSource({
+            "729, 729, 32, 32, 72, false, 0",
+            "577, 577, 16, 16, 64, false, 0",
+            "100, 100, 8, 8, 80, false, 0",
+            "1200, 1200, 14, 2, 64, true, 0",
+            "300, 1000, 14, 2, 64, true, 700",
+            "586, 586, 32, 32, 128, true, 0",
+            "70, 198, 32, 8, 128, true, 128",
+            "17, 90, 4, 1, 40, true, 73",
+            "16, 16, 4, 2, 16, true, 0"})
+    void tf32AttentionMatchesCpuWithinTf32Rounding(int t, int s, int hq, int hkv, int d, boolean causal, int start) {
+        CudaBackend gpu = cuda();
+        AttentionMask mask = causal ? AttentionMask.causal(start) : AttentionMask.BIDIRECTIONAL;
+        float scale = (float) (1 / Math.sqrt(d));
+        try (Tensor q = random(21, t, hq, d); Tensor k = random(22, s, hkv, d); Tensor v = random(23, s, hkv, d);
+             Tensor expected = Tensor.allocate(DType.F32, t, hq, d);
+             Tensor gq = gpu.upload(q); Tensor gk = gpu.upload(k); Tensor gv = gpu.upload(v);
+             Tensor out = gpu.allocate(DType.F32, t, hq, d)) {
+            CPU.attention(q, k, v, mask, scale, expected, null);
+            gpu.attention(gq, gk, gv, mask, scale, out, null, null, AttentionPrecision.TF32);
+            assertClose("tf32 attention T=" + t + " S=" + s + " Hq=" + hq + " Hkv=" + hkv + " D=" + d
+                    + (causal ? " causal" : " bidir"), expected, out, TF32_TOL);
+        }
+    }
+
+    /** The 1xTF32 kernels' vector tile loads over the decoder's cache layout [Hkv, capacity, D] viewed as [S, Hkv, D]. */
+    @ParameterizedTest(name = "Hq={0} Hkv={1} D={2}")
+    @CsvSource({"14, 2, 64", "32, 8, 128"})
+    void tf32PrefillChunkReadsAnF32KvCacheBlockAfterAPrefix(int hq, int hkv, int d) {
+        CudaBackend gpu = cuda();
+        int t = 200;
+        int used = 900;
+        float scale = (float) (1 / Math.sqrt(d));
+        try (Tensor q = random(30, t, hq, d); Tensor cacheK = random(31, hkv, 1024, d); Tensor cacheV = random(32, hkv, 1024, d);
+             Tensor expected = Tensor.allocate(DType.F32, t, hq, d);
+             Tensor gq = gpu.upload(q); Tensor gk = gpu.upload(cacheK); Tensor gv = gpu.upload(cacheV);
+             Tensor out = gpu.allocate(DType.F32, t, hq, d)) {
+            AttentionMask mask = AttentionMask.causal(used - t);
+            CPU.attention(q, cacheK.slice(1, 0, used).transpose(0, 1), cacheV.slice(1, 0, used).transpose(0, 1), mask,
+                    scale, expected, null);
+            gpu.attention(gq, gk.slice(1, 0, used).transpose(0, 1), gv.slice(1, 0, used).transpose(0, 1), mask, scale,
+                    out, null, null, AttentionPrecision.TF32);
+            assertClose("tf32 attention over an F32 kv-cache block after a prefix, Hq=" + hq + " Hkv=" + hkv + " D=" + d,
+                    expected, out, TF32_TOL);
+        }
+    }
+
+    @Test
+    void tf32PrecisionRunsAnotherKernelThanF32() {
+        CudaBackend gpu = cuda();
+        try (Tensor q = random(24, 200, 14, 64); Tensor k = random(25, 200, 2, 64); Tensor v = random(26, 200, 2, 64);
+             Tensor gq = gpu.upload(q); Tensor gk = gpu.upload(k); Tensor gv = gpu.upload(v);
+             Tensor exact = gpu.allocate(DType.F32, 200, 14, 64); Tensor fast = gpu.allocate(DType.F32, 200, 14, 64)) {
+            gpu.attention(gq, gk, gv, AttentionMask.causal(0), 0.125f, exact, null, null, AttentionPrecision.F32);
+            gpu.attention(gq, gk, gv, AttentionMask.causal(0), 0.125f, fast, null, null, AttentionPrecision.TF32);
+            float[] e = hostValues(gpu, exact);
+            float[] f = hostValues(gpu, fast);
+            assertFalse(Arrays.equals(e, f), "TF32 attention gave the F32 kernel's exact bits: the 1xTF32 kernel did not run");
+            try (Tensor hostExact = Tensor.of(e, 200, 14, 64)) {
+                assertClose("tf32 vs f32 kernel", hostExact, fast, TF32_TOL);
+            }
+        }
+    }
+
+    /** Captured attention feeds pruning scores: at TF32 precision it runs the F32 kernel, bit for bit. */
+    @Test
+    void captureKeepsTf32PrecisionAttentionExact() {
+        CudaBackend gpu = cuda();
+        int t = 70;
+        int[] rows = {0, 69};
+        try (Tensor q = random(27, t, 6, 64); Tensor k = random(28, t, 3, 64); Tensor v = random(29, t, 3, 64);
+             Tensor gq = gpu.upload(q); Tensor gk = gpu.upload(k); Tensor gv = gpu.upload(v);
+             Tensor exact = gpu.allocate(DType.F32, t, 6, 64); Tensor asked = gpu.allocate(DType.F32, t, 6, 64);
+             Tensor exactRows = gpu.allocate(DType.F32, 6, rows.length, t);
+             Tensor askedRows = gpu.allocate(DType.F32, 6, rows.length, t);
+             Tensor exactSums = gpu.allocate(DType.F32, 6, t); Tensor askedSums = gpu.allocate(DType.F32, 6, t)) {
+            gpu.attention(gq, gk, gv, AttentionMask.causal(0), 0.125f, exact,
+                    new AttentionCapture(rows, exactRows, exactSums), null, AttentionPrecision.F32);
+            gpu.attention(gq, gk, gv, AttentionMask.causal(0), 0.125f, asked,
+                    new AttentionCapture(rows, askedRows, askedSums), null, AttentionPrecision.TF32);
+            assertArrayEquals(hostValues(gpu, exact), hostValues(gpu, asked), "output");
+            assertArrayEquals(hostValues(gpu, exactRows), hostValues(gpu, askedRows), "rowProbs");
+            assertArrayEquals(hostValues(gpu, exactSums), hostValues(gpu, askedSums), "columnSums");
+        }
+    }
+
+    private static float[] hostValues(CudaBackend gpu, Tensor t) {
+        try (Tensor host = gpu.download(t)) {
+            return host.toFloatArray();
+        }
+    }
+
+    /** A prefill chunk after a prefix, over the decoder's cache layout [Hkv, capacity, D] viewed as [S, Hkv, D]. */
+    @Test
+    void prefillChunkReadsAnF32KvCacheBlockAfterAPrefix() {
+        CudaBackend gpu = cuda();
+        int t = 200;
+        int used = 900;
+        try (Tensor q = random(7, t, 14, 64); Tensor cacheK = random(8, 2, 1024, 64); Tensor cacheV = random(9, 2, 1024, 64);
+             Tensor expected = Tensor.allocate(DType.F32, t, 14, 64);
+             Tensor gq = gpu.upload(q); Tensor gk = gpu.upload(cacheK); Tensor gv = gpu.upload(cacheV);
+             Tensor out = gpu.allocate(DType.F32, t, 14, 64)) {
+            AttentionMask mask = AttentionMask.causal(used - t);
+            CPU.attention(q, cacheK.slice(1, 0, used).transpose(0, 1), cacheV.slice(1, 0, used).transpose(0, 1), mask,
+                    0.125f, expected, null);
+            gpu.attention(gq, gk.slice(1, 0, used).transpose(0, 1), gv.slice(1, 0, used).transpose(0, 1), mask, 0.125f,
+                    out, null);
+            assertClose("attention over an F32 kv-cache block after a prefix (chunked prefill, GQA 7:1)", expected, out, TOL);
         }
     }
 

@@ -3,6 +3,7 @@ package dev.glimpse.vlmruntime.bench;
 import dev.glimpse.kernels.Activation;
 import dev.glimpse.kernels.AttentionCapture;
 import dev.glimpse.kernels.AttentionMask;
+import dev.glimpse.kernels.AttentionPrecision;
 import dev.glimpse.kernels.Backend;
 import dev.glimpse.kernels.DType;
 import dev.glimpse.kernels.Device;
@@ -160,9 +161,9 @@ final class ProfilingBackend implements Backend {
 
     @Override
     public void attention(Tensor q, Tensor k, Tensor v, AttentionMask mask, float scale, Tensor out,
-                          AttentionCapture capture, boolean[] activeHeads) {
-        time("attention Hq=" + q.dim(q.rank() - 2) + " D=" + q.dim(q.rank() - 1),
-                () -> inner.attention(q, k, v, mask, scale, out, capture, activeHeads));
+                          AttentionCapture capture, boolean[] activeHeads, AttentionPrecision precision) {
+        time("attention Hq=" + q.dim(q.rank() - 2) + " D=" + q.dim(q.rank() - 1) + " " + precision,
+                () -> inner.attention(q, k, v, mask, scale, out, capture, activeHeads, precision));
     }
 
     @Override

@@ -2,6 +2,7 @@ package dev.glimpse.vlmruntime.decoder;
 
 import dev.glimpse.kernels.AttentionCapture;
 import dev.glimpse.kernels.AttentionMask;
+import dev.glimpse.kernels.AttentionPrecision;
 import dev.glimpse.kernels.Backend;
 import dev.glimpse.kernels.Tensor;
 import dev.glimpse.kernels.cuda.CudaBackend;
@@ -11,7 +12,9 @@ import dev.glimpse.kernels.cuda.CudaBackend;
  * {@code Qwen2Attention.forward}: q, k, v projections (with biases when the config has them),
  * rotary embedding of q and k ({@code apply_rotary_pos_emb}, rotate-half layout), the new keys and
  * values appended to the layer's cache, grouped-query attention over every cached key with
- * scaling {@code head_dim^-0.5}, then {@code o_proj}.
+ * scaling {@code head_dim^-0.5}, then {@code o_proj}. Attention runs at the precision of the
+ * layer's weights ({@link AttentionPrecision#forWeights}: TF32 for a BF16/F16 checkpoint, as HF runs
+ * it in bf16), except passes whose attention feeds pruning scores, which run F32.
  */
 final class AttentionBlock {
 
@@ -21,6 +24,7 @@ final class AttentionBlock {
     private final int kvHeads;
     private final int headDim;
     private final float scale;
+    private final AttentionPrecision precision;
 
     AttentionBlock(int layer, LayerWeights weights, int heads, int kvHeads, int headDim) {
         this.layer = layer;
@@ -29,6 +33,7 @@ final class AttentionBlock {
         this.kvHeads = kvHeads;
         this.headDim = headDim;
         this.scale = (float) Math.pow(headDim, -0.5);
+        this.precision = AttentionPrecision.forWeights(weights.q().dtype());
     }
 
     /**
@@ -46,9 +51,10 @@ final class AttentionBlock {
         cache.append(b, layer, s.k().reshape(n, kvHeads, headDim), s.v().reshape(n, kvHeads, headDim), tokens, from);
         int keys = start + n;
         Tensor out = s.attention().reshape(n, heads, headDim);
+        boolean headOutput = outputs != null && outputs.wantsHeadOutput();
         b.attention(q, cache.keys(layer, keys), cache.values(layer, keys), AttentionMask.causal(start), scale, out,
-                capture, activeHeads);
-        if (outputs != null && outputs.wantsHeadOutput()) {
+                capture, activeHeads, precision.unlessScored(capture != null || headOutput));
+        if (headOutput) {
             outputs.addHeadOutput(out);
         }
         b.linear(s.attention(), w.o(), w.oBias(), s.projected());

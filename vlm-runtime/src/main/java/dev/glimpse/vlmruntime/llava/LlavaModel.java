@@ -98,7 +98,7 @@ public final class LlavaModel implements AutoCloseable {
             float[] newline = config.isOnevision() ? imageNewline(checkpoint, config) : null;
             VisualEncoder encoder = new VisualEncoder(config, processor, backend, vision, projector,
                     ImageProcessor.of(imageConfig), config.isOnevision() ? OnevisionVideoProcessor.load(folder) : null,
-                    newline);
+                    newline, weights);
             LlavaModel model = new LlavaModel(folder, config, processor, backend, checkpoint, weights, decoder,
                     tokenizer, encoder);
             model.checkPlaceholderTokens();

@@ -2,6 +2,7 @@ package dev.glimpse.vlmruntime.llava;
 
 import dev.glimpse.kernels.Backend;
 import dev.glimpse.kernels.DType;
+import dev.glimpse.kernels.ResidentWeights;
 import dev.glimpse.kernels.Tensor;
 import dev.glimpse.kernels.image.RgbImage;
 import dev.glimpse.kernels.io.ConfigException;
@@ -43,11 +44,19 @@ final class VisualEncoder {
     private final ImageProcessor imageProcessor;
     private final OnevisionVideoProcessor videoProcessor;
     private final float[] imageNewline;
+    /**
+     * OneVision on a device, uploaded once at load (null otherwise): the {@link BilinearResize#matrix}
+     * of the 2x2 video pooling [pooled^2, side^2] and image_newline as a row [1, dim], so a video's
+     * pooling uploads nothing (an upload from pageable memory waits for the stream, which kept the
+     * host from tokenizing the prompt while the tower ran).
+     */
+    private final Tensor videoPooling;
+    private final Tensor newlineRow;
     private final FeatureSelection selection;
 
     VisualEncoder(LlavaConfig config, LlavaProcessorConfig processor, Backend backend, VisionTransformer vision,
                   Projector projector, ImageProcessor imageProcessor, OnevisionVideoProcessor videoProcessor,
-                  float[] imageNewline) {
+                  float[] imageNewline, ResidentWeights store) {
         this.config = config;
         this.processor = processor;
         this.backend = backend;
@@ -56,6 +65,16 @@ final class VisualEncoder {
         this.imageProcessor = imageProcessor;
         this.videoProcessor = videoProcessor;
         this.imageNewline = imageNewline;
+        if (config.isOnevision() && !store.isHost()) {
+            int side = config.vision().patchesPerSide();
+            int pooled = (side + 1) / 2;
+            this.videoPooling = resident(store, BilinearResize.matrix(side, side, pooled, pooled), pooled * pooled,
+                    side * side);
+            this.newlineRow = resident(store, imageNewline, 1, imageNewline.length);
+        } else {
+            this.videoPooling = null;
+            this.newlineRow = null;
+        }
         this.selection = FeatureSelection.of(config.visionFeatureLayers(), config.visionFeatureSelectStrategy());
     }
 
@@ -253,19 +272,22 @@ final class VisualEncoder {
         int out = pooled * pooled;
         Tensor video = backend.allocate(DType.F32, frames * out + 1, dim);
         try (Tensor channels = backend.allocate(DType.F32, frames, dim, in);
-             Tensor hostMatrix = Tensor.of(BilinearResize.matrix(side, side, pooled, pooled), out, in);
-             Tensor matrix = backend.upload(hostMatrix);
-             Tensor small = backend.allocate(DType.F32, frames, dim, out);
-             Tensor hostNewline = Tensor.of(imageNewline, 1, dim);
-             Tensor newline = backend.upload(hostNewline)) {
+             Tensor small = backend.allocate(DType.F32, frames, dim, out)) {
             backend.copy(projected.reshape(frames, in, dim).transpose(1, 2), channels);
-            backend.linear(channels, matrix, null, small);
+            backend.linear(channels, videoPooling, null, small);
             backend.copy(small.transpose(1, 2), video.slice(0, 0, frames * out).reshape(frames, out, dim));
-            backend.copy(newline, video.slice(0, frames * out, frames * out + 1));
+            backend.copy(newlineRow, video.slice(0, frames * out, frames * out + 1));
             return video;
         } catch (RuntimeException | Error e) {
             video.close();
             throw e;
+        }
+    }
+
+    /** {@code values} as {@code shape} on the store's device, owned by the store. */
+    private static Tensor resident(ResidentWeights store, float[] values, int... shape) {
+        try (Tensor host = Tensor.of(values, shape)) {
+            return store.place(host);
         }
     }
 

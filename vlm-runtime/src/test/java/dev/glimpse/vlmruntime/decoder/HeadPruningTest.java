@@ -200,7 +200,7 @@ class HeadPruningTest {
                 (proxy, method, args) -> {
                     try {
                         Object result = method.invoke(cpu, args);
-                        if (method.getName().equals("attention") && args.length == 8) {
+                        if (method.getName().equals("attention") && args.length == 9) {
                             outputs.add(((Tensor) args[5]).toFloatArray());
                         }
                         return result;

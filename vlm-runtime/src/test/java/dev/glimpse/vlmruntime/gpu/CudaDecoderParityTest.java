@@ -30,7 +30,8 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
  * The decoder fixtures (tiny random Llama with GQA and llama3 rope, Qwen2 with biases and tied
  * embeddings; f32 and bf16) on the GPU: last-position logits against HF and the CPU backend, and
  * the greedy continuation. f32: logits within 1e-3 of HF and the same tokens as HF and the CPU.
- * bf16: the prefill GEMM rounds activations to bf16 on the tensor cores like HF in bf16, so logits
+ * bf16: the prefill GEMM rounds activations to bf16 on the tensor cores like HF in bf16 and prefill
+ * attention runs the 1xTF32 kernel ({@code AttentionPrecision.TF32}), so logits
  * are compared with HF's bf16 run (within 0.25, as the CPU test allows) and tokens while HF's top-2
  * margin exceeds 0.1.
  */
