@@ -84,7 +84,7 @@ final class AskCommand implements Callable<Integer> {
         if (trace && !json) {
             throw new IllegalArgumentException("--trace prints with --json only (or use 'glimpse explain' to draw it)");
         }
-        AskOptions options = AskOptions.defaults().withMaxNewTokens(maxNewTokens).withPruning(pruning.plan());
+        AskOptions options = pruning.applyTo(AskOptions.defaults().withMaxNewTokens(maxNewTokens));
         LoadOptions load = LoadOptions.defaults().withDevice(Backends.Choice.parse(device));
         try (VisionLanguageModel vlm = Glimpse.load(model, load)) {
             if (json) {
@@ -128,6 +128,10 @@ final class AskCommand implements Callable<Integer> {
         pruned.put("plan", a.pruning().plan());
         pruned.put("visual_tokens_per_layer", a.pruning().visualTokensPerLayer());
         pruned.put("heads_per_layer", a.pruning().headsPerLayer());
+        Map<String, Object> positions = new LinkedHashMap<>();
+        positions.put("prompt", a.pruning().promptPositions().key());
+        positions.put("decoder", a.pruning().decoderPositions().key());
+        pruned.put("positions", positions);
         pruned.put("average_visual_tokens", a.prefill().averageVisualTokens());
         pruned.put("unpruned_prefill_flops", a.prefill().unprunedFlops());
         pruned.put("flops_ratio", a.prefill().flopsRatio());

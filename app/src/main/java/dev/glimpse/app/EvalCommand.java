@@ -15,6 +15,7 @@ import dev.glimpse.tokenpruning.PruningPlan;
 import dev.glimpse.tokenpruning.PruningStrategy;
 import dev.glimpse.vlmruntime.api.Glimpse;
 import dev.glimpse.vlmruntime.api.LoadOptions;
+import dev.glimpse.vlmruntime.decoder.PositionMode;
 import dev.glimpse.vlmruntime.api.VisionLanguageModel;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
@@ -70,6 +71,12 @@ final class EvalCommand implements Runnable {
                 description = "Budgets for strategies that take one. Default: 100%%, 50%%, 25%%, 11%%.")
         List<String> budget;
 
+        @Option(names = "--positions", split = ",", paramLabel = "P",
+                description = "Rotary positions of the kept visual tokens, swept like --prune: original (their positions "
+                        + "in the unpruned prompt), contiguous (re-indexed without gaps), or both (original,contiguous). "
+                        + "Default: each stage's own (contiguous before the LLM, original inside the decoder).")
+        List<String> positions;
+
         @Option(names = "--frames", defaultValue = "0", paramLabel = "N", description = "Frames sampled per clip; 0: all. Default: ${DEFAULT-VALUE}.")
         int frames;
 
@@ -95,8 +102,10 @@ final class EvalCommand implements Runnable {
             if (maxNewTokens < 1) {
                 throw new IllegalArgumentException("--max-new-tokens must be >= 1, got " + maxNewTokens);
             }
+            List<PositionMode> modes = positions == null ? List.of()
+                    : positions.stream().map(PositionMode::parse).distinct().toList();
             List<EvalConfig> configs = EvalConfig.sweep(prune == null ? EvalConfig.DEFAULT_STRATEGIES : prune,
-                    budget == null ? EvalConfig.DEFAULT_BUDGETS : budget, asVit());
+                    budget == null ? EvalConfig.DEFAULT_BUDGETS : budget, modes, asVit());
             SynthEvaluation.Settings settings = new SynthEvaluation.Settings(model.toString(), Split.ofKey(split),
                     MediaKind.ofKey(kind), limit == null ? Integer.MAX_VALUE : limit, configs, frames, maxNewTokens, out,
                     cache == null ? out.resolve("cache") : cache);

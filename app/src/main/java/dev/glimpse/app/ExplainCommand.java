@@ -71,7 +71,7 @@ final class ExplainCommand implements Callable<Integer> {
         }
         Media input = media.image != null ? Media.imageFile(media.image)
                 : Media.video(media.video, frames == null ? AskCommand.DEFAULT_FRAMES : frames);
-        AskOptions options = AskOptions.defaults().withMaxNewTokens(1).withPruning(pruning.plan());
+        AskOptions options = pruning.applyTo(AskOptions.defaults().withMaxNewTokens(1));
         LoadOptions load = LoadOptions.defaults().withDevice(Backends.Choice.parse(device));
         try (VisionLanguageModel vlm = Glimpse.load(model, load)) {
             if (vlm.llava().config().isOnevision()) {

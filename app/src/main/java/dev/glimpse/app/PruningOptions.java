@@ -5,6 +5,8 @@ import dev.glimpse.tokenpruning.AsVitThresholds;
 import dev.glimpse.tokenpruning.PruningPlan;
 import dev.glimpse.tokenpruning.PruningStrategy;
 import dev.glimpse.tokenpruning.budget.TokenBudget;
+import dev.glimpse.vlmruntime.api.AskOptions;
+import dev.glimpse.vlmruntime.decoder.PositionMode;
 import picocli.CommandLine.Option;
 
 import java.nio.file.Path;
@@ -13,7 +15,8 @@ import java.util.List;
 
 /**
  * The pruning flags {@code glimpse ask} and {@code glimpse explain} share: {@code --prune},
- * {@code --budget} and {@code --as-vit-thresholds}, turned into a {@link PruningPlan}. AS-ViT's
+ * {@code --budget} and {@code --as-vit-thresholds}, turned into a {@link PruningPlan}, and
+ * {@code --positions}, the {@link PositionMode} of the tokens it keeps. AS-ViT's
  * thresholds are model-specific, so {@code as-vit} without a thresholds file is an error rather
  * than DeiT-S's initial values.
  */
@@ -33,6 +36,19 @@ final class PruningOptions {
     @Option(names = "--as-vit-thresholds", paramLabel = "FILE",
             description = "AS-ViT stage blocks and thresholds, {\"blocks\":[..],\"thresholds\":[..]} (required by as-vit).")
     Path asVitThresholds;
+
+    @Option(names = "--positions", paramLabel = "P",
+            description = "Rotary positions of the visual tokens pruning keeps: original (their positions in the "
+                    + "unpruned prompt, gaps where pruned tokens were) or contiguous (re-indexed without gaps). "
+                    + "Default: contiguous before the LLM (vtc-cls, random, uniform, pool, as-vit), original inside "
+                    + "the decoder (fastv, spatten, atp).")
+    String positions;
+
+    /** {@code options} with this request's plan and, when {@code --positions} is given, its position mode. */
+    AskOptions applyTo(AskOptions options) {
+        AskOptions planned = options.withPruning(plan());
+        return positions == null ? planned : planned.withPositions(PositionMode.parse(positions));
+    }
 
     /** The plan these flags ask for; an IllegalArgumentException with a one-line message when they are wrong. */
     PruningPlan plan() {

@@ -61,6 +61,24 @@ class EvalCommandTest {
     }
 
     @Test
+    void evalSynthSweepsPositionModesAndRecordsThemInRowsAndTable(@TempDir Path out) throws IOException {
+        CliRun r = CliRun.glimpse("eval", "synth", "--model", model.toString(), "--kind", "images", "--limit", "2",
+                "--prune", "random", "--budget", "50%", "--positions", "original,contiguous", "--max-new-tokens", "2",
+                "--device", "cpu", "--out", out.toString());
+        assertEquals(0, r.exit(), r.stderr());
+        ObjectMapper json = new ObjectMapper();
+        java.util.Map<String, String> positions = new java.util.TreeMap<>();
+        for (String line : Files.readAllLines(out.resolve("results.jsonl"))) {
+            JsonNode n = json.readTree(line);
+            positions.put(n.get("config").asText(), n.get("positions").asText());
+        }
+        assertEquals(java.util.Map.of("none", "default", "random@50%/original", "original",
+                "random@50%/contiguous", "contiguous"), positions);
+        assertTrue(r.stdout().contains("| random (original positions) | 50% |"), r.stdout());
+        assertTrue(r.stdout().contains("| random (contiguous positions) | 50% |"), r.stdout());
+    }
+
+    @Test
     void evalSynthWithoutAModelIsAOneLineError(@TempDir Path out) {
         String old = System.getProperty("glimpse.home");
         System.setProperty("glimpse.home", out.toString());   // no models/glimpse-demo there

@@ -76,6 +76,28 @@ class PruneAndExplainCommandTest {
     }
 
     @Test
+    void askReportsThePositionsOfEachStageAndTakesPositionsOriginal() throws IOException {
+        CliRun byDefault = CliRun.glimpse("ask", "--model", model.toString(), "--image", image.toString(), "--device",
+                "cpu", "--max-new-tokens", "1", "--prune", "vtc-cls", "--budget", "25%", "--json", "hi");
+        assertEquals(0, byDefault.exit(), byDefault.stderr());
+        JsonNode positions = new ObjectMapper().readTree(byDefault.stdout()).get("pruning").get("positions");
+        assertEquals("contiguous", positions.get("prompt").asText());
+        assertEquals("original", positions.get("decoder").asText());
+        CliRun original = CliRun.glimpse("ask", "--model", model.toString(), "--image", image.toString(), "--device",
+                "cpu", "--max-new-tokens", "1", "--prune", "vtc-cls", "--budget", "25%", "--positions", "original",
+                "--json", "hi");
+        assertEquals(0, original.exit(), original.stderr());
+        assertEquals("original", new ObjectMapper().readTree(original.stdout()).get("pruning").get("positions")
+                .get("prompt").asText());
+    }
+
+    @Test
+    void aBadPositionsValueNamesTheChoices() {
+        CliRun.glimpse("ask", "--model", model.toString(), "--image", image.toString(), "--prune", "vtc-cls",
+                "--budget", "8", "--positions", "gapped", "hi").assertOneLineError("original or contiguous");
+    }
+
+    @Test
     void anUnknownStrategyListsTheValidNames() {
         CliRun.glimpse("ask", "--model", model.toString(), "--image", image.toString(), "--prune", "vtc",
                 "--budget", "8", "hi").assertOneLineError("none, random, uniform, pool, vtc-cls, fastv, spatten, atp, as-vit");

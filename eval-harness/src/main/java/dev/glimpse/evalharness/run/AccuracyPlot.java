@@ -65,7 +65,8 @@ public final class AccuracyPlot {
                 if (s.config().plan().isEmpty()) {
                     unpruned = s;
                 } else {
-                    series.computeIfAbsent(s.config().prune(), k -> new ArrayList<>()).add(s);
+                    series.computeIfAbsent(s.config().prune() + (s.config().positions() == null ? ""
+                            : " (" + s.config().positions().key() + ")"), k -> new ArrayList<>()).add(s);
                 }
             }
             List<String> legend = new ArrayList<>();

@@ -3,6 +3,7 @@ package dev.glimpse.evalharness.run;
 import dev.glimpse.tokenpruning.FastVSelector;
 import dev.glimpse.tokenpruning.PruningPlan;
 import dev.glimpse.tokenpruning.budget.TokenBudget;
+import dev.glimpse.vlmruntime.decoder.PositionMode;
 
 import java.util.ArrayList;
 import java.util.LinkedHashSet;
@@ -13,13 +14,15 @@ import java.util.function.UnaryOperator;
 /**
  * One pruning configuration of a sweep.
  *
- * @param key    its name in results and tables: {@code none}, {@code vtc-cls@25%}, or a strategy
- *               that takes no budget alone ({@code spatten})
- * @param prune  the {@code --prune} spelling
- * @param budget the {@code --budget} spelling, or null
- * @param plan   the plan it runs
+ * @param key       its name in results and tables: {@code none}, {@code vtc-cls@25%}, or a strategy
+ *                  that takes no budget alone ({@code spatten}); with a position mode it ends in
+ *                  {@code /original} or {@code /contiguous} ({@code vtc-cls@25%/original})
+ * @param prune     the {@code --prune} spelling
+ * @param budget    the {@code --budget} spelling, or null
+ * @param plan      the plan it runs
+ * @param positions the {@code --positions} of the kept tokens, or null for each stage's default
  */
-public record EvalConfig(String key, String prune, String budget, PruningPlan plan) {
+public record EvalConfig(String key, String prune, String budget, PruningPlan plan, PositionMode positions) {
 
     /** The budgets swept when none are given. */
     public static final List<String> DEFAULT_BUDGETS = List.of("100%", "50%", "25%", "11%");
@@ -33,9 +36,19 @@ public record EvalConfig(String key, String prune, String budget, PruningPlan pl
         Objects.requireNonNull(plan, "plan");
     }
 
+    /** A configuration with each stage's default positions. */
+    public EvalConfig(String key, String prune, String budget, PruningPlan plan) {
+        this(key, prune, budget, plan, null);
+    }
+
     /** The unpruned baseline. */
     public static EvalConfig unpruned() {
         return new EvalConfig("none", "none", null, PruningPlan.none());
+    }
+
+    /** The {@code --positions} spelling, or "default" for each stage's default. */
+    public String positionsKey() {
+        return positions == null ? "default" : positions.key();
     }
 
     /**
@@ -44,6 +57,35 @@ public record EvalConfig(String key, String prune, String budget, PruningPlan pl
      * load AS-ViT thresholds). Duplicates are dropped.
      */
     public static List<EvalConfig> sweep(List<String> strategies, List<String> budgets, UnaryOperator<PruningPlan> adjust) {
+        return sweep(strategies, budgets, List.of(), adjust);
+    }
+
+    /**
+     * As {@link #sweep(List, List, UnaryOperator)}, each pruned configuration once per position mode
+     * of {@code positions} (the unpruned baseline once: without pruning the modes agree); an empty
+     * list runs each stage's default positions.
+     */
+    public static List<EvalConfig> sweep(List<String> strategies, List<String> budgets, List<PositionMode> positions,
+                                         UnaryOperator<PruningPlan> adjust) {
+        List<EvalConfig> plain = sweepDefaultPositions(strategies, budgets, adjust);
+        if (positions.isEmpty()) {
+            return plain;
+        }
+        LinkedHashSet<EvalConfig> out = new LinkedHashSet<>();
+        for (EvalConfig c : plain) {
+            if (c.plan().isEmpty()) {
+                out.add(c);
+                continue;
+            }
+            for (PositionMode mode : positions) {
+                out.add(new EvalConfig(c.key() + "/" + mode.key(), c.prune(), c.budget(), c.plan(), mode));
+            }
+        }
+        return new ArrayList<>(out);
+    }
+
+    private static List<EvalConfig> sweepDefaultPositions(List<String> strategies, List<String> budgets,
+                                                          UnaryOperator<PruningPlan> adjust) {
         LinkedHashSet<EvalConfig> out = new LinkedHashSet<>();
         out.add(unpruned());
         for (String prune : strategies) {

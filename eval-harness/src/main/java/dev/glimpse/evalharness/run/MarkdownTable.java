@@ -31,7 +31,9 @@ public final class MarkdownTable {
         types.forEach(t -> sb.append("---:|"));
         sb.append("---:|---:|---:|---:|\n");
         for (ConfigSummary s : summaries) {
-            sb.append("| ").append(s.config().prune()).append(" | ")
+            sb.append("| ").append(s.config().prune())
+                    .append(s.config().positions() == null ? "" : " (" + s.config().positions().key() + " positions)")
+                    .append(" | ")
                     .append(s.config().budget() == null ? "-" : s.config().budget()).append(" | ")
                     .append(s.questions()).append(" | ").append(percent(s.accuracy(), s.questions())).append(" |");
             for (QuestionType t : types) {

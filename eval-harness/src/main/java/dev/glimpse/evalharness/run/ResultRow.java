@@ -41,6 +41,7 @@ public record ResultRow(String config, String id, String kind, QuestionType type
         m.put("config", config);
         m.put("prune", c.prune());
         m.put("budget", c.budget());
+        m.put("positions", c.positionsKey());
         m.put("id", id);
         m.put("kind", kind);
         m.put("type", type.key());

@@ -4,6 +4,7 @@ import dev.glimpse.tokenpruning.PruningPlan;
 import dev.glimpse.vlmruntime.api.AskOptions;
 import dev.glimpse.vlmruntime.api.Media;
 import dev.glimpse.vlmruntime.api.VisionLanguageModel;
+import dev.glimpse.vlmruntime.decoder.PositionMode;
 import dev.glimpse.vlmruntime.generate.GenerationOptions;
 
 /**
@@ -27,7 +28,8 @@ public final class RuntimeAnswerer implements Answerer {
     }
 
     @Override
-    public Outcome answer(Media media, String question, PruningPlan plan) {
-        return Outcome.of(model.ask(media, question, options.withPruning(plan)));
+    public Outcome answer(Media media, String question, PruningPlan plan, PositionMode positions) {
+        AskOptions asked = options.withPruning(plan);
+        return Outcome.of(model.ask(media, question, positions == null ? asked : asked.withPositions(positions)));
     }
 }

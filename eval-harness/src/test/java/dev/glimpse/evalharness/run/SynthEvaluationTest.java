@@ -8,6 +8,7 @@ import dev.glimpse.evalharness.synth.SynthBenchmark;
 import dev.glimpse.tokenpruning.PruningPlan;
 import dev.glimpse.tokenpruning.budget.TokenBudget;
 import dev.glimpse.vlmruntime.api.Media;
+import dev.glimpse.vlmruntime.decoder.PositionMode;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -39,7 +40,7 @@ class SynthEvaluationTest {
         final AtomicInteger calls = new AtomicInteger();
 
         @Override
-        public Outcome answer(Media media, String question, PruningPlan plan) {
+        public Outcome answer(Media media, String question, PruningPlan plan, PositionMode positions) {
             calls.incrementAndGet();
             double kept = plan.budget() instanceof TokenBudget.Ratio r ? 100 * r.fraction() : plan.isEmpty() ? 100 : 70;
             return new Outcome("Yes.", 100, kept, kept / 100, 1.5);
@@ -59,6 +60,37 @@ class SynthEvaluationTest {
     void sweepRunsUnprunedThenEachBudgetOfBudgetTakingStrategies() {
         assertEquals(List.of("none", "random@50%", "random@25%", "vtc-cls@50%", "vtc-cls@25%", "spatten"),
                 CONFIGS.stream().map(EvalConfig::key).toList());
+    }
+
+    @Test
+    void aSweepOverPositionModesRunsEachPrunedConfigurationOncePerModeAndTheBaselineOnce() {
+        List<EvalConfig> configs = EvalConfig.sweep(List.of("vtc-cls"), List.of("25%"),
+                List.of(PositionMode.ORIGINAL, PositionMode.CONTIGUOUS), p -> p);
+        assertEquals(List.of("none", "vtc-cls@25%/original", "vtc-cls@25%/contiguous"),
+                configs.stream().map(EvalConfig::key).toList());
+        assertEquals(PositionMode.ORIGINAL, configs.get(1).positions());
+    }
+
+    @Test
+    void rowsAndTableSayWhichPositionsTheAnswerUsed(@TempDir Path out) throws IOException {
+        List<EvalConfig> configs = EvalConfig.sweep(List.of("random"), List.of("25%"), List.of(PositionMode.ORIGINAL),
+                p -> p);
+        List<PositionMode> asked = new java.util.ArrayList<>();
+        Answerer answerer = (media, question, plan, positions) -> {
+            asked.add(positions);
+            return new Outcome("Yes.", 100, 25, 0.25, 1.5);
+        };
+        SynthEvaluation.run(new SynthEvaluation.Settings("stand-in", Split.TEST, MediaKind.IMAGES, 1, configs, 0, 16, out,
+                out.resolve("cache")), SynthBenchmark.standard(), answerer, n -> () -> { });
+        assertTrue(asked.contains(PositionMode.ORIGINAL) && asked.contains(null), asked.toString());
+        List<String> lines = Files.readAllLines(out.resolve(SynthEvaluation.RESULTS));
+        ObjectMapper json = new ObjectMapper();
+        for (String line : lines) {
+            JsonNode n = json.readTree(line);
+            assertEquals(n.get("config").asText().equals("none") ? "default" : "original", n.get("positions").asText());
+        }
+        String table = Files.readString(out.resolve(SynthEvaluation.TABLE));
+        assertTrue(table.contains("| random (original positions) | 25% |"), table);
     }
 
     @Test

@@ -2,6 +2,7 @@ package dev.glimpse.vlmruntime.api;
 
 import dev.glimpse.tokenpruning.accounting.PrefillAccounting.PrefillCost;
 import dev.glimpse.tokenpruning.trace.PruningTrace;
+import dev.glimpse.vlmruntime.decoder.PositionMode;
 import dev.glimpse.vlmruntime.generate.StopReason;
 
 import java.util.List;
@@ -65,8 +66,11 @@ public record Answer(String text, int[] tokenIds, StopReason stopReason, TokenCo
      * @param trace                per stage, the surviving (frame, row, col) tokens, their scores and budgets
      * @param headsPerLayer        query heads each decoder layer ran after the prefill (fewer than the
      *                             model's heads where SpAtten pruned heads; they stay off while decoding)
+     * @param promptPositions      positions the prompt's tokens got after pruning before the LLM
+     * @param decoderPositions     positions of the tokens kept inside the decoder
      */
-    public record Pruning(String plan, int[] visualTokensPerLayer, PruningTrace trace, int[] headsPerLayer) {
+    public record Pruning(String plan, int[] visualTokensPerLayer, PruningTrace trace, int[] headsPerLayer,
+                          PositionMode promptPositions, PositionMode decoderPositions) {
         public Pruning {
             visualTokensPerLayer = visualTokensPerLayer.clone();
             headsPerLayer = headsPerLayer.clone();

@@ -7,6 +7,7 @@ import dev.glimpse.tokenpruning.accounting.PrefillAccounting;
 import dev.glimpse.tokenpruning.accounting.PrefillAccounting.PrefillCost;
 import dev.glimpse.videoingest.MediaLimits;
 import dev.glimpse.vlmruntime.decoder.DecoderSession;
+import dev.glimpse.vlmruntime.decoder.PositionMode;
 import dev.glimpse.vlmruntime.decoder.PrefillResult;
 import dev.glimpse.vlmruntime.decoder.SessionOptions;
 import dev.glimpse.vlmruntime.generate.GenerationOptions;
@@ -74,7 +75,8 @@ public final class VisionLanguageModel implements AutoCloseable {
             VisualInput decoded = MediaDecoding.decode(media, MediaLimits.DEFAULTS, model.acceptsVideo());
             long decodeMedia = System.nanoTime() - t0;
             RequestPruning pruning = RequestPruning.of(askOptions.pruning(), backend, model.config(), decoded,
-                    media instanceof Media.VideoFile, askOptions.frameBudgets().orElse(null));
+                    media instanceof Media.VideoFile, askOptions.frameBudgets().orElse(null),
+                    askOptions.positions().orElse(null));
             VisualInput input = pruning.input();
             String prompt = template().render(List.of(userMessage(input, question)), true);
             boolean templateHasBos = model.tokenizer().specialTokens().bos().map(prompt::startsWith).orElse(false);
@@ -83,7 +85,8 @@ public final class VisionLanguageModel implements AutoCloseable {
                             askOptions.maxNewTokens()))
                     .withMaxNewTokens(askOptions.maxNewTokens());
             try (PreparedPrompt prepared = model.prepare(prompt, input, pruning.visualHooks(), !templateHasBos);
-                 DecoderSession session = newSession(prepared.inputIds().length + generation.maxNewTokens())) {
+                 DecoderSession session = newSession(prepared.inputIds().length + generation.maxNewTokens(),
+                         pruning.decoderPositions())) {
                 GenerationResult result = generator.generate(session, new PromptInput(prepared.embeddings(),
                         prepared.positions(), prepared.inputIds(), pruning.decoderHook(prepared)), generation, listener);
                 return answer(prepared, result, decodeMedia, pruning);
@@ -110,7 +113,7 @@ public final class VisionLanguageModel implements AutoCloseable {
             RequestPruning pruning = RequestPruning.of(plan, backend, model.config(), input,
                     media instanceof Media.VideoFile, null);
             try (PreparedPrompt prepared = model.prepare(rawPrompt, input, pruning.visualHooks(), true);
-                 DecoderSession session = newSession(prepared.inputIds().length)) {
+                 DecoderSession session = newSession(prepared.inputIds().length, pruning.decoderPositions())) {
                 session.prefill(prepared.embeddings(), prepared.positions(), pruning.decoderHook(prepared));
                 float[] logits = new float[model.config().text().vocabSize()];
                 session.copyLogits(logits);
@@ -139,8 +142,9 @@ public final class VisionLanguageModel implements AutoCloseable {
         }
     }
 
-    private DecoderSession newSession(int capacity) {
-        return model.decoder().newSession(SessionOptions.of(capacity).withPrefillChunkSize(options.prefillChunkSize()));
+    private DecoderSession newSession(int capacity, PositionMode positions) {
+        return model.decoder().newSession(SessionOptions.of(capacity).withPrefillChunkSize(options.prefillChunkSize())
+                .withPositionMode(positions));
     }
 
     private ChatTemplate template() {
@@ -179,7 +183,7 @@ public final class VisionLanguageModel implements AutoCloseable {
                 prefill.nanos(), result.decodeNanos());
         PrefillCost cost = PrefillAccounting.cost(model.decoder().shape(), text, v.unprunedTokens(), visualPerLayer);
         Answer.Pruning report = new Answer.Pruning(pruning.plan().describe(), visualPerLayer, pruning.trace(),
-                prefill.headsPerLayer());
+                prefill.headsPerLayer(), pruning.promptPositions(), pruning.decoderPositions());
         return new Answer(result.text(), result.tokens(), result.stopReason(), counts, timings, cost, report);
     }
 

@@ -141,9 +141,12 @@ public final class DecoderSession implements AutoCloseable {
     }
 
     /**
-     * Appends {@code embeddings} F32 [T, hidden] at {@code positions} (T values, the HF
-     * {@code position_ids}), runs every layer over them and leaves the last token's logits in
-     * {@link #logits()}. {@code hook} (nullable) may prune tokens between layers.
+     * Appends {@code embeddings} F32 [T, hidden] at {@code positions} (T strictly increasing values,
+     * the HF {@code position_ids}; gaps allowed, e.g. the unpruned prompt's positions of the tokens
+     * kept by pruning before the LLM), runs every layer over them and leaves the last token's logits
+     * in {@link #logits()}. Every layer's rotary embedding uses these positions, and the keys cached
+     * for the tokens carry them; decoding continues at the last position + 1.
+     * {@code hook} (nullable) may prune tokens between layers.
      */
     public PrefillResult prefill(Tensor embeddings, int[] positions, PruningHook hook) {
         long start = System.nanoTime();
@@ -488,9 +491,13 @@ public final class DecoderSession implements AutoCloseable {
         if (positions.length != total) {
             throw new IllegalArgumentException(positions.length + " positions for " + total + " tokens");
         }
-        for (int p : positions) {
-            if (p < 0) {
-                throw new IllegalArgumentException("negative position " + p);
+        for (int i = 0; i < total; i++) {
+            if (positions[i] < 0) {
+                throw new IllegalArgumentException("negative position " + positions[i]);
+            }
+            if (i > 0 && positions[i] <= positions[i - 1]) {
+                throw new IllegalArgumentException("prefill positions must be strictly increasing; got "
+                        + positions[i - 1] + " then " + positions[i] + " at token " + i);
             }
         }
         if (total > cache.remaining()) {

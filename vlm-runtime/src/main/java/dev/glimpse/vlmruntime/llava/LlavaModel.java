@@ -13,6 +13,7 @@ import dev.glimpse.visionencoder.preprocess.ImageProcessorConfig;
 import dev.glimpse.visionencoder.preprocess.ImageProcessorType;
 import dev.glimpse.vlmruntime.config.LlavaConfig;
 import dev.glimpse.vlmruntime.decoder.Decoder;
+import dev.glimpse.vlmruntime.decoder.PositionMode;
 import dev.glimpse.vlmruntime.decoder.WeightNames;
 import dev.glimpse.vlmruntime.text.Tokenizer;
 import org.slf4j.Logger;
@@ -22,6 +23,7 @@ import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
+import java.util.stream.IntStream;
 
 /**
  * {@code LlavaForConditionalGeneration} and {@code LlavaOnevisionForConditionalGeneration}
@@ -160,7 +162,8 @@ public final class LlavaModel implements AutoCloseable {
 
     /**
      * As {@link #prepare(String, VisualInput, ProjectorInputHook, boolean)}, with pruning inside the
-     * vision tower too ({@code hooks.visionBlocks()}, plain LLaVA only).
+     * vision tower too ({@code hooks.visionBlocks()}, plain LLaVA only) and the prompt positions
+     * {@code hooks.positions()} asks for.
      */
     public PreparedPrompt prepare(String text, VisualInput input, VisualHooks hooks, boolean addSpecialTokens) {
         int images = input instanceof VisualInput.Images i ? i.images().size() : 0;
@@ -178,9 +181,11 @@ public final class LlavaModel implements AutoCloseable {
             if (config.isOnevision()) {
                 requireTokens(ids, videoTokenId, visuals.videoTokens(), processor.videoToken());
             }
+            int[] positions = hooks.positions() == PositionMode.ORIGINAL ? originalPositions(ids, visuals)
+                    : IntStream.range(0, ids.length).toArray();
             Tensor embeddings = splice(ids, visuals);
             int unpruned = config.isOnevision() ? visuals.totalTokens() : visuals.towerTokens();
-            return new PreparedPrompt(ids, embeddings, new PreparedPrompt.VisualStats(visuals.totalTokens(), unpruned,
+            return new PreparedPrompt(ids, positions, embeddings, new PreparedPrompt.VisualStats(visuals.totalTokens(), unpruned,
                     visuals.towerTokens(), visuals.visualIn(), visuals.visualKept(), visuals.preprocessNanos(),
                     visuals.visionNanos()));
         }
@@ -213,6 +218,35 @@ public final class LlavaModel implements AutoCloseable {
             }
         }
         return out.toString();
+    }
+
+    /**
+     * Each token's position in the prompt the unpruned images would make: image i's placeholders
+     * start where the text before them ends, its row r sits at that start plus r's unpruned row
+     * ({@link EncodedVisuals#imageOrigins}), and the text after it continues past the image's
+     * unpruned placeholder count. Without pruning: 0..T-1.
+     */
+    private int[] originalPositions(int[] ids, EncodedVisuals visuals) {
+        int[] tokens = visuals.imageTokens();
+        int[] unpruned = visuals.unprunedImageTokens();
+        int[] origins = visuals.imageOrigins();
+        int[] positions = new int[ids.length];
+        int next = 0;
+        int image = 0;
+        int row = 0;
+        int inImage = 0;
+        for (int p = 0; p < ids.length; p++) {
+            if (ids[p] != imageTokenId) {
+                positions[p] = next++;
+                continue;
+            }
+            positions[p] = next + origins[row++];
+            if (++inImage == tokens[image]) {
+                next += unpruned[image++];
+                inImage = 0;
+            }
+        }
+        return positions;
     }
 
     /**

@@ -5,17 +5,27 @@ import dev.glimpse.kernels.Tensor;
 import java.util.stream.IntStream;
 
 /**
- * A prompt ready for prefill: HF's {@code input_ids} (placeholders expanded) and the input
- * embeddings with the visual features spliced in at the placeholder positions.
+ * A prompt ready for prefill: HF's {@code input_ids} (placeholders expanded), the input
+ * embeddings with the visual features spliced in at the placeholder positions, and the rotary
+ * positions of its tokens.
  *
  * @param inputIds   token ids, image/video placeholders included
+ * @param positions  one per token, strictly increasing: 0..T-1 (HF's default {@code position_ids} for
+ *                   one unpadded sequence), or with pruning before the LLM under
+ *                   {@link dev.glimpse.vlmruntime.decoder.PositionMode#ORIGINAL} each token's position
+ *                   in the unpruned prompt
  * @param embeddings F32 [inputIds.length, text hidden], owned by this record
  * @param visuals    the spliced features' counts and timings (its tensors already released)
  */
-public record PreparedPrompt(int[] inputIds, Tensor embeddings, VisualStats visuals) implements AutoCloseable {
+public record PreparedPrompt(int[] inputIds, int[] positions, Tensor embeddings, VisualStats visuals)
+        implements AutoCloseable {
 
     public PreparedPrompt {
         inputIds = inputIds.clone();
+        positions = positions.clone();
+        if (positions.length != inputIds.length) {
+            throw new IllegalArgumentException(positions.length + " positions for " + inputIds.length + " tokens");
+        }
     }
 
     @Override
@@ -23,13 +33,9 @@ public record PreparedPrompt(int[] inputIds, Tensor embeddings, VisualStats visu
         return inputIds.clone();
     }
 
-    /** Positions 0..T-1 (HF's default {@code position_ids} for one unpadded sequence). */
+    @Override
     public int[] positions() {
-        int[] p = new int[inputIds.length];
-        for (int i = 0; i < p.length; i++) {
-            p[i] = i;
-        }
-        return p;
+        return positions.clone();
     }
 
     @Override

@@ -3,13 +3,15 @@ package dev.glimpse.vlmruntime.llava;
 import dev.glimpse.kernels.Tensor;
 import dev.glimpse.visionencoder.EncodedImage;
 import dev.glimpse.visionencoder.VisionTaps;
+import dev.glimpse.vlmruntime.decoder.PositionMode;
 
 /**
  * Hook point 2 of ARCHITECTURE.md: between the vision tower's selected features and the
  * projector, once per image (or per video frame fed as an image). Token-pruning strategies
  * (VTC-CLS, uniform/random/pooling baselines, QuoTA budgets) implement it; the model only asks and
  * obeys. The prompt then holds one placeholder per kept token, so the decoder never sees the
- * dropped ones.
+ * dropped ones; {@link VisualHooks#positions} says whether the kept ones keep their unpruned prompt
+ * positions.
  *
  * <p>Only plain LLaVA images can be pruned here: LLaVA-OneVision's anyres packing and video pooling
  * need every token of the grid, so a hook that drops tokens of a OneVision input is an error.
@@ -39,6 +41,19 @@ public interface ProjectorInputHook {
      * {@link #keep} is not called for that image.
      */
     default Tensor replace(int imageIndex, EncodedImage image) {
+        return null;
+    }
+
+    /**
+     * For each row of the features {@link #replace} returned for {@code imageIndex}, the row of the
+     * unpruned image ({@code image.features()} without pruning) whose prompt position it takes when
+     * pruned tokens keep their original positions ({@link PositionMode#ORIGINAL}): strictly
+     * ascending, below the unpruned row count; null when the hook cannot say (the prompt can then
+     * only be numbered contiguously). Asked only after {@link #replace} answered.
+     *
+     * @param rows the replacement's row count
+     */
+    default int[] replacementOrigins(int imageIndex, int rows) {
         return null;
     }
 }

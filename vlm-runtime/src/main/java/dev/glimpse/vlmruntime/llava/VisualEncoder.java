@@ -17,9 +17,12 @@ import dev.glimpse.visionencoder.preprocess.ImageProcessorConfig;
 import dev.glimpse.visionencoder.preprocess.ProcessedImage;
 import dev.glimpse.visionencoder.preprocess.Resolution;
 import dev.glimpse.vlmruntime.config.LlavaConfig;
+import dev.glimpse.vlmruntime.decoder.PositionMode;
 
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.List;
+import java.util.stream.IntStream;
 
 /**
  * Images or video frames to projected features, as {@code get_image_features} /
@@ -82,7 +85,7 @@ final class VisualEncoder {
         }
         return switch (input) {
             case VisualInput.Images images when images.images().isEmpty() ->
-                    new EncodedVisuals(null, new int[0], null, 0, 0, 0, 0, 0, 0);
+                    EncodedVisuals.unpruned(null, new int[0], null, 0, 0, 0, 0, 0, 0);
             case VisualInput.Images images -> config.isOnevision()
                     ? onevisionImages(images.images(), hooks.projector()) : llavaImages(images.images(), hooks);
             case VisualInput.Video video -> onevisionVideo(video.frames(), hooks.projector());
@@ -102,11 +105,13 @@ final class VisualEncoder {
              Tensor devicePixels = backend.upload(pixels)) {
             long t1 = System.nanoTime();
             int[] tokens = new int[images.size()];
+            int[][] origins = new int[images.size()][];
             int in = 0;
             int kept = 0;
             VisionRequest request = VisionRequest.features(selection).withTaps(hook.taps())
                     .withPruning(hooks.visionBlocks());
             int expected = PlaceholderCounts.llavaImage(processor, pixels.dim(2), pixels.dim(3));
+            int firstFeatureToken = config.vision().numPatches() + (config.vision().hasClassToken() ? 1 : 0) - expected;
             try (VisionOutput out = vision.encode(devicePixels, request)) {
                 for (int i = 0; i < images.size(); i++) {
                     EncodedImage image = out.image(i);
@@ -115,28 +120,59 @@ final class VisualEncoder {
                         requireRows(features.dim(0), expected, "image " + (i + 1));
                     }
                     in += features.dim(0);
-                    projected.add(project(image, hook, i));
-                    tokens[i] = projected.getLast().dim(0);
+                    ProjectedImage p = project(image, hooks, i, firstFeatureToken);
+                    projected.add(p.features());
+                    origins[i] = p.origins();
+                    tokens[i] = p.features().dim(0);
                     kept += tokens[i];
                 }
             }
             Tensor all = concatRows(projected);
-            return new EncodedVisuals(all, tokens, null, 0, expected * images.size(), in, kept, t1 - t0,
-                    System.nanoTime() - t1);
+            int[] unpruned = new int[images.size()];
+            Arrays.fill(unpruned, expected);
+            return new EncodedVisuals(all, tokens, Arrays.stream(origins).flatMapToInt(Arrays::stream).toArray(),
+                    unpruned, null, 0, expected * images.size(), in, kept, t1 - t0, System.nanoTime() - t1);
         } finally {
             projected.forEach(Tensor::close);
         }
     }
 
-    /** The projector over the hook's replacement features, or else over the rows it kept. */
-    private Tensor project(EncodedImage image, ProjectorInputHook hook, int index) {
+    /**
+     * Projected rows of one image and, for each, its row among the image's unpruned feature rows.
+     *
+     * @param features F32 [rows, text hidden], owned by the caller
+     * @param origins  per row, the unpruned feature row whose prompt position it takes, ascending
+     */
+    private record ProjectedImage(Tensor features, int[] origins) {
+    }
+
+    /**
+     * The projector over the hook's replacement features, or else over the rows it kept; each row's
+     * origin is the unpruned feature row of its vision token ({@code featureTokens} less
+     * {@code firstFeatureToken}, the [CLS] the feature selection drops), or what the hook names for
+     * a replacement.
+     */
+    private ProjectedImage project(EncodedImage image, VisualHooks hooks, int index, int firstFeatureToken) {
+        ProjectorInputHook hook = hooks.projector();
         Tensor replaced = hook.replace(index, image);
         if (replaced != null) {
             try (replaced) {
-                return projector.project(replaced);
+                int rows = replaced.dim(0);
+                int[] origins = hook.replacementOrigins(index, rows);
+                if (origins == null && hooks.positions() == PositionMode.ORIGINAL) {
+                    throw new IllegalArgumentException("the pre-projector hook replaces image " + (index + 1)
+                            + "'s features without saying which unpruned positions they take; use contiguous "
+                            + "positions (--positions contiguous)");
+                }
+                return new ProjectedImage(projector.project(replaced),
+                        origins == null ? IntStream.range(0, rows).toArray() : origins);
             }
         }
-        return projectKept(image.features(), hook.keep(index, image), index);
+        int[] keep = hook.keep(index, image);
+        Tensor features = projectKept(image.features(), keep, index);
+        int[] tokens = image.featureTokens();
+        int[] rows = keep == null ? IntStream.range(0, tokens.length).toArray() : keep;
+        return new ProjectedImage(features, Arrays.stream(rows).map(r -> tokens[r] - firstFeatureToken).toArray());
     }
 
     /** The projector over the rows the hook kept (all of them when {@code keep} is null or complete). */
@@ -188,7 +224,7 @@ final class VisualEncoder {
                 visionTime += System.nanoTime() - t1;
             }
         }
-        return new EncodedVisuals(upload(packed, dim), tokens, null, 0, in, in, in, preprocess, visionTime);
+        return EncodedVisuals.unpruned(upload(packed, dim), tokens, null, 0, in, in, in, preprocess, visionTime);
     }
 
     /** OneVision video: frames through the tower and projector, 2x2 bilinear pooling, one trailing newline. */
@@ -220,7 +256,7 @@ final class VisualEncoder {
                 throw e;
             }
             int in = frames.size() * side * side;
-            return new EncodedVisuals(null, new int[0], video, tokens, in, in, in, t1 - t0, System.nanoTime() - t1);
+            return EncodedVisuals.unpruned(null, new int[0], video, tokens, in, in, in, t1 - t0, System.nanoTime() - t1);
         }
     }
 

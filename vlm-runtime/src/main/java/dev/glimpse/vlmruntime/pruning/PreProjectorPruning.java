@@ -93,6 +93,26 @@ final class PreProjectorPruning implements ProjectorInputHook {
         return pooled.features();
     }
 
+    /**
+     * A pooled cell takes the position of the first patch of its 2x2 window (its top-left cell, in
+     * raster order), so the pooled grid keeps the unpruned grid's row stride.
+     */
+    @Override
+    public int[] replacementOrigins(int imageIndex, int rows) {
+        TokenGrid pooled = AveragePooling.pooledGrid(grid);
+        if (rows != pooled.size()) {
+            throw new IllegalStateException("pool made " + rows + " rows for image " + (imageIndex + 1) + ", its "
+                    + pooled + " grid has " + pooled.size());
+        }
+        int[] origins = new int[rows];
+        for (int i = 0; i < pooled.rows(); i++) {
+            for (int j = 0; j < pooled.cols(); j++) {
+                origins[pooled.index(i, j)] = grid.index(2 * i, 2 * j);
+            }
+        }
+        return origins;
+    }
+
     @Override
     public int[] keep(int imageIndex, EncodedImage image) {
         int frame = frameOf[imageIndex];

@@ -18,6 +18,7 @@ import dev.glimpse.tokenpruning.trace.PruningTrace;
 import dev.glimpse.visionencoder.FeatureSelection;
 import dev.glimpse.visionencoder.config.VisionConfig;
 import dev.glimpse.vlmruntime.config.LlavaConfig;
+import dev.glimpse.vlmruntime.decoder.PositionMode;
 import dev.glimpse.vlmruntime.decoder.PruningHook;
 import dev.glimpse.vlmruntime.llava.PreparedPrompt;
 import dev.glimpse.vlmruntime.llava.VisualHooks;
@@ -57,10 +58,24 @@ import java.util.Optional;
  * Decoder stages see the visual tokens as the patch-grid cells they came from (plain LLaVA), or,
  * for LLaVA-OneVision whose packed tokens (tiles, newlines, pooled frames) form no single grid,
  * as one 1 x n row in prompt order.
+ *
+ * <p>Positions ({@link PositionMode}, {@code --positions}): one setting for every stage of the
+ * request, or when none is given each stage's default: before the LLM
+ * {@link #DEFAULT_PROMPT_POSITIONS} (pruned placeholders leave the prompt, which is numbered
+ * 0..T-1, as VTC-CLS's reference code does), inside the decoder {@link #DEFAULT_DECODER_POSITIONS}
+ * (as FastV-derived code and TensorRT-Edge-LLM do). {@link PositionMode#ORIGINAL} before the LLM
+ * gives each kept token, and every text token, its position in the unpruned prompt. Frames a
+ * per-frame allocation drops entirely are not in the prompt at all (neither image part nor
+ * placeholders), so they leave no gap in either mode.
  */
 public final class RequestPruning {
 
     private static final Logger LOG = LoggerFactory.getLogger(RequestPruning.class);
+
+    /** Prompt positions after pruning before the LLM when none are asked for. */
+    public static final PositionMode DEFAULT_PROMPT_POSITIONS = PositionMode.CONTIGUOUS;
+    /** Positions of tokens kept inside the decoder when none are asked for. */
+    public static final PositionMode DEFAULT_DECODER_POSITIONS = PositionMode.ORIGINAL;
 
     private final PruningPlan plan;
     private final Backend backend;
@@ -69,11 +84,14 @@ public final class RequestPruning {
     private final VisionBlockPruning visionBlocks;
     private final PreProjectorPruning preProjector;
     private final VisualInput input;
+    private final PositionMode positions;
     private DecoderLayerPruning decoder;
 
     private RequestPruning(PruningPlan plan, Backend backend, LlavaConfig config, TokenGrid grid,
-                           VisionBlockPruning visionBlocks, PreProjectorPruning preProjector, VisualInput input) {
+                           VisionBlockPruning visionBlocks, PreProjectorPruning preProjector, VisualInput input,
+                           PositionMode positions) {
         this.plan = plan;
+        this.positions = positions;
         this.input = input;
         this.backend = backend;
         this.config = config;
@@ -109,6 +127,19 @@ public final class RequestPruning {
      */
     public static RequestPruning of(PruningPlan plan, Backend backend, LlavaConfig config, VisualInput input,
                                     boolean video, FrameBudgets frameBudgets) {
+        return of(plan, backend, config, input, video, frameBudgets, null);
+    }
+
+    /**
+     * As {@link #of(PruningPlan, Backend, LlavaConfig, VisualInput, boolean, FrameBudgets)}, with the
+     * positions of kept tokens at every stage.
+     *
+     * @param positions {@link PositionMode} of every stage, or null for each stage's default
+     *                  ({@link #DEFAULT_PROMPT_POSITIONS} before the LLM, {@link #DEFAULT_DECODER_POSITIONS}
+     *                  inside it)
+     */
+    public static RequestPruning of(PruningPlan plan, Backend backend, LlavaConfig config, VisualInput input,
+                                    boolean video, FrameBudgets frameBudgets, PositionMode positions) {
         checkBudget(plan);
         int pictures = switch (input) {
             case VisualInput.Images i -> i.images().size();
@@ -159,7 +190,7 @@ public final class RequestPruning {
             List<dev.glimpse.kernels.image.RgbImage> frames = ((VisualInput.Images) input).images();
             kept = new VisualInput.Images(Arrays.stream(frameBudgets.keptFrames()).mapToObj(frames::get).toList());
         }
-        return new RequestPruning(plan, backend, config, grid, blocks, preProjector, kept);
+        return new RequestPruning(plan, backend, config, grid, blocks, preProjector, kept, positions);
     }
 
     /**
@@ -175,12 +206,23 @@ public final class RequestPruning {
         return plan;
     }
 
-    /** Hooks for the visual encoding: inside the tower and before the projector. */
+    /** Positions of the prompt's tokens after pruning before the LLM (what {@link #visualHooks} asks for). */
+    public PositionMode promptPositions() {
+        return positions == null ? DEFAULT_PROMPT_POSITIONS : positions;
+    }
+
+    /** Positions of the tokens kept inside the decoder: the session's {@code SessionOptions#positionMode}. */
+    public PositionMode decoderPositions() {
+        return positions == null ? DEFAULT_DECODER_POSITIONS : positions;
+    }
+
+    /** Hooks for the visual encoding: inside the tower and before the projector, with {@link #promptPositions}. */
     public VisualHooks visualHooks() {
         if (visionBlocks == null && preProjector == null) {
             return VisualHooks.NONE;
         }
-        return new VisualHooks(visionBlocks, preProjector == null ? VisualHooks.NONE.projector() : preProjector);
+        return new VisualHooks(visionBlocks, preProjector == null ? VisualHooks.NONE.projector() : preProjector,
+                promptPositions());
     }
 
     /**
