@@ -28,11 +28,7 @@ class AskAndLogitsCommandTest {
 
     @BeforeAll
     static void findFixture() throws IOException {
-        for (Path d = Path.of("").toAbsolutePath(); d != null && model == null; d = d.getParent()) {
-            if (Files.isDirectory(d.resolve("fixtures/llava-clip-llama"))) {
-                model = d.resolve("fixtures/llava-clip-llama");
-            }
-        }
+        model = CliRun.fixture("llava-clip-llama");
         case0 = new ObjectMapper().readTree(model.resolve("expected.json").toFile()).get("cases").get(0);
     }
 

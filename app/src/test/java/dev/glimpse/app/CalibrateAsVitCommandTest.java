@@ -39,11 +39,7 @@ class CalibrateAsVitCommandTest {
 
     @BeforeAll
     static void findFixture() {
-        for (Path d = Path.of("").toAbsolutePath(); d != null && model == null; d = d.getParent()) {
-            if (Files.isDirectory(d.resolve("fixtures/llava-clip-llama"))) {
-                model = d.resolve("fixtures/llava-clip-llama");
-            }
-        }
+        model = CliRun.fixture("llava-clip-llama");
     }
 
     @Test

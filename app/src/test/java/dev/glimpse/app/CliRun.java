@@ -3,6 +3,9 @@ package dev.glimpse.app;
 import java.io.ByteArrayOutputStream;
 import java.io.PrintStream;
 import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.function.Supplier;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -30,6 +33,36 @@ record CliRun(int exit, String stdout, String stderr) {
         } finally {
             System.setOut(oldOut);
             System.setErr(oldErr);
+        }
+    }
+
+    /** The repository root: the first folder at or above the working directory that has fixtures/. */
+    static Path repoRoot() {
+        for (Path d = Path.of("").toAbsolutePath(); d != null; d = d.getParent()) {
+            if (Files.isDirectory(d.resolve("fixtures"))) {
+                return d;
+            }
+        }
+        throw new IllegalStateException("no fixtures/ folder at or above " + Path.of("").toAbsolutePath());
+    }
+
+    /** The test checkpoint fixtures/{@code name} of the repository. */
+    static Path fixture(String name) {
+        return repoRoot().resolve("fixtures").resolve(name);
+    }
+
+    /** Runs {@code run} with {@code glimpse.home} (where the launcher says Glimpse is installed) set to {@code home}. */
+    static CliRun withHome(Path home, Supplier<CliRun> run) {
+        String old = System.getProperty("glimpse.home");
+        System.setProperty("glimpse.home", home.toString());
+        try {
+            return run.get();
+        } finally {
+            if (old == null) {
+                System.clearProperty("glimpse.home");
+            } else {
+                System.setProperty("glimpse.home", old);
+            }
         }
     }
 

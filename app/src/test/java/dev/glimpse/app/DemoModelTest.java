@@ -6,7 +6,6 @@ import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
-import java.util.function.Supplier;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -20,12 +19,12 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
  */
 class DemoModelTest {
 
-    /** Tests run in the module folder (app/); the repository root is the launcher's glimpse.home. */
-    private static final Path REPO = Path.of("").toAbsolutePath().getParent();
+    /** The repository root: the launcher's glimpse.home. */
+    private static final Path REPO = CliRun.repoRoot();
 
     @Test
     void askWithoutModelUsesTheDemoModel() {
-        CliRun r = withHome(REPO, () -> CliRun.glimpse("ask", "--device", "cpu", "--image",
+        CliRun r = CliRun.withHome(REPO, () -> CliRun.glimpse("ask", "--device", "cpu", "--image",
                 REPO.resolve("examples/synth-scene-s20000002.png").toString(), "What color is the star?"));
         assertEquals(0, r.exit(), r.stderr());
         assertEquals("blue", r.stdout().strip());
@@ -37,7 +36,7 @@ class DemoModelTest {
      */
     @Test
     void demoModelAnswersTheBenchmark(@TempDir Path out) throws IOException {
-        CliRun r = withHome(REPO, () -> CliRun.glimpse("eval", "synth", "--kind", "images", "--limit", "60",
+        CliRun r = CliRun.withHome(REPO, () -> CliRun.glimpse("eval", "synth", "--kind", "images", "--limit", "60",
                 "--prune", "none", "--device", "cpu", "--out", out.toString()));
         assertEquals(0, r.exit(), r.stderr());
         ObjectMapper json = new ObjectMapper();
@@ -53,22 +52,8 @@ class DemoModelTest {
 
     @Test
     void missingDemoModelIsAOneLineError(@TempDir Path emptyHome) {
-        CliRun r = withHome(emptyHome, () -> CliRun.glimpse("ask", "--image",
+        CliRun r = CliRun.withHome(emptyHome, () -> CliRun.glimpse("ask", "--image",
                 REPO.resolve("examples/synth-scene-s20000002.png").toString(), "What color is the star?"));
         r.assertOneLineError("the demo model is not at " + emptyHome.resolve(DemoModel.RELATIVE_PATH));
-    }
-
-    private static CliRun withHome(Path home, Supplier<CliRun> run) {
-        String old = System.getProperty("glimpse.home");
-        System.setProperty("glimpse.home", home.toString());
-        try {
-            return run.get();
-        } finally {
-            if (old == null) {
-                System.clearProperty("glimpse.home");
-            } else {
-                System.setProperty("glimpse.home", old);
-            }
-        }
     }
 }

@@ -24,11 +24,7 @@ class EvalCommandTest {
 
     @BeforeAll
     static void findFixture() {
-        for (Path d = Path.of("").toAbsolutePath(); d != null && model == null; d = d.getParent()) {
-            if (Files.isDirectory(d.resolve("fixtures/llava-clip-llama"))) {
-                model = d.resolve("fixtures/llava-clip-llama");
-            }
-        }
+        model = CliRun.fixture("llava-clip-llama");
     }
 
 
@@ -80,18 +76,8 @@ class EvalCommandTest {
 
     @Test
     void evalSynthWithoutAModelIsAOneLineError(@TempDir Path out) {
-        String old = System.getProperty("glimpse.home");
-        System.setProperty("glimpse.home", out.toString());   // no models/glimpse-demo there
-        CliRun r;
-        try {
-            r = CliRun.glimpse("eval", "synth", "--out", out.toString());
-        } finally {
-            if (old == null) {
-                System.clearProperty("glimpse.home");
-            } else {
-                System.setProperty("glimpse.home", old);
-            }
-        }
+        // no models/glimpse-demo under this home
+        CliRun r = CliRun.withHome(out, () -> CliRun.glimpse("eval", "synth", "--out", out.toString()));
         assertEquals(1, r.exit());
         assertTrue(r.stderr().startsWith("glimpse: no model"), r.stderr());
         assertEquals(1, r.stderr().strip().lines().count());

@@ -30,11 +30,7 @@ class PruneAndExplainCommandTest {
 
     @BeforeAll
     static void findFixture() {
-        for (Path d = Path.of("").toAbsolutePath(); d != null && model == null; d = d.getParent()) {
-            if (Files.isDirectory(d.resolve("fixtures/llava-clip-llama"))) {
-                model = d.resolve("fixtures/llava-clip-llama");
-            }
-        }
+        model = CliRun.fixture("llava-clip-llama");
         image = model.resolve("shapes_45x61.png");
     }
 

@@ -8,7 +8,6 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
 import java.nio.charset.StandardCharsets;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.concurrent.TimeUnit;
 
@@ -25,11 +24,7 @@ class VideoBudgetCommandTest {
 
     @BeforeAll
     static void setUp() throws Exception {
-        for (Path d = Path.of("").toAbsolutePath(); d != null && model == null; d = d.getParent()) {
-            if (Files.isDirectory(d.resolve("fixtures/llava-clip-llama"))) {
-                model = d.resolve("fixtures/llava-clip-llama");
-            }
-        }
+        model = CliRun.fixture("llava-clip-llama");
         String ffmpeg = Loader.load(org.bytedeco.ffmpeg.ffmpeg.class);
         video = dir.resolve("t.mp4");
         Process p = new ProcessBuilder(ffmpeg, "-v", "error", "-f", "lavfi", "-i",
