@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
-# Runs ON the GPU machine, from the repository root, with a bundle carried: bundle/ from
-# tools/device/bundle.sh, or a slimmer copy named by LLAVA_BENCH_BUNDLE (jre.tar.xz, lib/, COMMIT)
-# when the working tree leaves too little of the 64 MiB:
+# Runs ON the GPU machine, from the repository root, with a bundle carried: the packed one from
+# tools/device/bundle.sh (fits next to the tree; use this):
+#   run(carry: ["bundle/packed"], command: "bash tools/device/bench-llava.sh")
+# or the old bundle/ (carry ["bundle"]), or a copy named by LLAVA_BENCH_BUNDLE (jre.tar.xz + lib/ or
+# lib.tar.xz, COMMIT; tools/device/bundle-env.sh finds either layout):
 # the model benchmark of issue 8, Glimpse vs HF transformers (bf16, sdpa) in one call. For each shape
 # in LLAVA_BENCH_SHAPES (default "onevision-0.5b llava-1.5-7b", the smaller first so it finishes
 # when the larger cannot): builds the random-weight checkpoint (make_random_llava.py), runs
@@ -19,17 +21,16 @@ WORK="$(mktemp -d)"
 LOGS="$WORK/logs"
 mkdir -p "$OUT" "$LOGS"
 BUNDLE="${LLAVA_BENCH_BUNDLE:-bundle}"
-tar -xJf "$BUNDLE/jre.tar.xz" -C "$WORK"
-JAVA="$WORK/jre/bin/java"
+source tools/device/bundle-env.sh
+bundle_setup "$BUNDLE" "$WORK" || exit 1
 export LD_LIBRARY_PATH="/usr/local/cuda/lib64:${LD_LIBRARY_PATH:-}"
 export RUST_FLAVOR=cpu DJL_OFFLINE=true
-CP="$(ls "$BUNDLE"/lib/*.jar | tr '\n' ':')"
 JFLAGS=(--add-modules jdk.incubator.vector --enable-native-access=ALL-UNNAMED -XX:+UseParallelGC -Xmx24g
         -Dorg.slf4j.simpleLogger.defaultLogLevel=info)
 left() { local s=$((DEADLINE - $(date +%s))); echo $((s > 5 ? s : 5)); }
 : > "$LOGS/make.jsonl"; : > "$LOGS/bench.jsonl"
 
-python3 - "$(head -1 "$BUNDLE/COMMIT")" "$(sed -n 2p "$BUNDLE/COMMIT")" > "$LOGS/machine.json" <<'PY'
+python3 - "$(head -1 "$BUNDLE_DIR/COMMIT")" "$(sed -n 2p "$BUNDLE_DIR/COMMIT")" > "$LOGS/machine.json" <<'PY'
 import json, subprocess, sys, datetime, torch, transformers
 gpu = subprocess.run(["nvidia-smi", "--query-gpu=name,driver_version,memory.total", "--format=csv,noheader"],
                      capture_output=True, text=True).stdout.strip()

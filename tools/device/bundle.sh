@@ -4,8 +4,16 @@
 # vlm-runtime) with the kernels and vlm-runtime test classes, and only the dependency jars the GPU
 # tests and benchmarks need: linux-x86_64 natives of JavaCPP's CUDA bindings and of DJL's
 # tokenizer; OpenBLAS's natives are left out (the CPU reference then uses its Vector API GEMM), and
-# so are OpenCV's and FFmpeg's (the GPU tests decode the fixture PNGs with ImageIO). Run here, then:
-#   run(carry: ["bundle"], command: "bash tools/device/gpu-test.sh")
+# so are OpenCV's and FFmpeg's (the GPU tests decode the fixture PNGs with ImageIO).
+# bundle/ keeps its old layout (jre.tar.xz, lib/, junit-console.jar), which no longer fits the 64 MiB
+# next to the tree (the demo model is committed), so it also writes bundle/packed/: jre.tar.xz (a
+# hard link), lib.tar.xz (lib/*.jar + junit-console.jar, every jar re-zipped stored so that xz
+# compresses across them, JavaCPP's CUDA natives jar cut to the JNI libraries of the presets the
+# code loads: cudart and cublas, plus nvrtc's), COMMIT and jre.modules. Run here, then carry that:
+#   run(carry: ["bundle/packed"], command: "bash tools/device/gpu-test.sh")
+#   run(carry: ["bundle/packed"], command: "bash tools/device/bench-llava.sh")
+# (tools/device/bundle-env.sh unpacks either layout on the device.) BUNDLE_KEEP_JNI (default
+# "cudart|cublas|nvrtc") names the libjni<name>.so of the CUDA natives jar to keep.
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
 cd "$ROOT"
@@ -52,3 +60,46 @@ fi
 git rev-parse HEAD > "$BUNDLE/COMMIT" 2>/dev/null || echo unknown > "$BUNDLE/COMMIT"
 if ! git diff --quiet HEAD -- kernels vision-encoder vlm-runtime tools 2>/dev/null; then echo "(with uncommitted changes)" >> "$BUNDLE/COMMIT"; fi
 du -sh "$BUNDLE"; ls -la "$BUNDLE" "$BUNDLE/lib"
+
+# bundle/packed: the form to carry. JavaCPP loads org/bytedeco/cuda/linux-x86_64/libjni<preset>.so
+# per preset class; the code loads only cudart (runtime + driver API) and cublas (Cuda.load()), so
+# the other presets' JNI libraries (NPP, cuFFT, cuRAND, cuSolver, cuSparse, cuDNN, NCCL, NVML, ...)
+# are dropped. nvrtc's is kept (small; runtime compilation may come back).
+KEEP_JNI="${BUNDLE_KEEP_JNI:-cudart|cublas|nvrtc}"
+PACKED="$BUNDLE/packed"
+STAGE="$(mktemp -d)"
+trap 'rm -rf "$STAGE"' EXIT
+mkdir -p "$STAGE/pack/lib" "$PACKED"
+# restore SRC DEST DROPLIST: DEST = SRC's entries in SRC's order, less the entries named (whole
+# lines) in the file DROPLIST, stored (zip -0) with SRC's timestamps
+restore() {
+  local src dest; src="$(realpath "$1")"; dest="$(realpath -m "$2")"
+  rm -rf "$STAGE/x"; mkdir "$STAGE/x"
+  unzip -q -o "$src" -d "$STAGE/x" || [ $? -eq 1 ]
+  rm -f "$dest"
+  (cd "$STAGE/x" && unzip -Z1 "$src" | grep -vxF -f "$3" | zip -q -0 -X -@ "$dest")
+}
+for j in "$BUNDLE"/lib/*.jar; do
+  case "$(basename "$j")" in
+    cuda-*-linux-x86_64.jar)
+      unzip -Z1 "$j" | grep -E 'org/bytedeco/cuda/linux-x86_64/libjni[^/]*\.so$|META-INF/native-image/linux-x86_64/jni[^/]*/' \
+        | grep -Ev "org/bytedeco/cuda/linux-x86_64/libjni($KEEP_JNI)\.so\$|META-INF/native-image/linux-x86_64/jni($KEEP_JNI)/" \
+        > "$STAGE/drop.txt" || true
+      restore "$j" "$STAGE/pack/lib/$(basename "$j")" "$STAGE/drop.txt"
+      echo "bundle: $(basename "$j"): kept $(unzip -Z1 "$STAGE/pack/lib/$(basename "$j")" | grep -oE 'libjni[a-z0-9_]*\.so' | tr '\n' ' ')"
+      echo "bundle:   dropped $(grep -oE 'libjni[a-z0-9_]*\.so' "$STAGE/drop.txt" | tr '\n' ' ')" ;;
+    *) restore "$j" "$STAGE/pack/lib/$(basename "$j")" /dev/null ;;
+  esac
+done
+restore "$BUNDLE/junit-console.jar" "$STAGE/pack/junit-console.jar" /dev/null
+echo "bundle: stored jars $(du -sb "$STAGE/pack" | cut -f1) bytes; xz -9"
+tar -C "$STAGE/pack" --sort=name --owner=0 --group=0 --numeric-owner --mtime=@0 -cf - lib junit-console.jar \
+  | xz -9e -T1 > "$PACKED/lib.tar.xz.tmp"
+mv "$PACKED/lib.tar.xz.tmp" "$PACKED/lib.tar.xz"
+ln -f "$BUNDLE/jre.tar.xz" "$PACKED/jre.tar.xz" 2>/dev/null || cp "$BUNDLE/jre.tar.xz" "$PACKED/jre.tar.xz"
+cp "$BUNDLE/COMMIT" "$BUNDLE/jre.modules" "$PACKED/"
+TREE="$( (git ls-files -z; git ls-files -z --others --exclude-standard) | xargs -0 du -cb 2>/dev/null | awk '$2=="total"{t+=$1} END{print t+0}')"
+PACK="$(du -cb "$PACKED"/* | tail -1 | cut -f1)"
+ls -l "$PACKED"
+echo "bundle: packed $PACK bytes; tree (tracked + untracked-not-ignored) $TREE bytes;" \
+  "carry total ~ $((TREE + PACK)) bytes of 67108864 (64 MiB)"

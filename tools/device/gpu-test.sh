@@ -1,6 +1,10 @@
 #!/usr/bin/env bash
-# Runs ON the GPU machine, from the repository root, with bundle/ (tools/device/bundle.sh)
-# carried along: unpacks the runtime, proves the CUDA kernel path in its own JVM, runs the kernel
+# Runs ON the GPU machine, from the repository root, with the bundle (tools/device/bundle.sh)
+# carried along, either packed (fits next to the tree; use this):
+#   run(carry: ["bundle/packed"], command: "bash tools/device/gpu-test.sh")
+# or the old unpacked bundle/ (carry: ["bundle"]; too big next to the demo model now). Unpacks the
+# runtime (and bundle/packed/lib.tar.xz when bundle/lib is absent: tools/device/bundle-env.sh),
+# proves the CUDA kernel path in its own JVM, runs the kernel
 # GPU tests (CudaBackend vs CpuBackend), the model GPU tests (every LLaVA and decoder fixture on
 # CUDA vs HF and the CPU), the top-k benchmark against torch.topk, the decoder benchmark against
 # HF transformers and the prefill attention benchmark (F32 vs TF32 kernels), and prints a summary.
@@ -12,11 +16,10 @@ OUT="${OUT:-/tmp/glimpse-gpu-out}"
 WORK="$(mktemp -d)"
 LOGS="$WORK/logs"
 mkdir -p "$OUT" "$LOGS"
-tar -xJf bundle/jre.tar.xz -C "$WORK"
-JAVA="$WORK/jre/bin/java"
+source tools/device/bundle-env.sh
+bundle_setup bundle "$WORK" || exit 1
 export LD_LIBRARY_PATH="/usr/local/cuda/lib64:${LD_LIBRARY_PATH:-}"
 export RUST_FLAVOR=cpu DJL_OFFLINE=true
-CP="$(ls bundle/lib/*.jar | tr '\n' ':')"
 PARTS="${GPU_TEST_PARTS:-kernels models topk decoder prefill}"
 has() { [[ " $PARTS " == *" $1 "* ]]; }
 : > "$LOGS/tests.log"; : > "$LOGS/model-tests.log"; : > "$LOGS/topk-glimpse.jsonl"; : > "$LOGS/topk-torch.jsonl"
@@ -24,7 +27,7 @@ has() { [[ " $PARTS " == *" $1 "* ]]; }
 JFLAGS=(--add-modules jdk.incubator.vector --enable-native-access=ALL-UNNAMED -XX:+UseParallelGC -Xmx24g
         -Dorg.slf4j.simpleLogger.defaultLogLevel=info)
 
-{ echo "commit: $(cat bundle/COMMIT | tr '\n' ' ')"; date -u +"date: %Y-%m-%dT%H:%M:%SZ";
+{ echo "commit: $(cat "$BUNDLE_DIR/COMMIT" | tr '\n' ' ')"; date -u +"date: %Y-%m-%dT%H:%M:%SZ";
   nvidia-smi --query-gpu=name,driver_version,memory.total --format=csv,noheader; "$JAVA" -version 2>&1 | head -1; } \
   | tee "$LOGS/machine.txt"
 
@@ -38,7 +41,7 @@ fi
 
 if has kernels; then
   echo "== kernel GPU tests"
-  timeout 300 "$JAVA" "${JFLAGS[@]}" -jar bundle/junit-console.jar execute --disable-banner --details=tree \
+  timeout 300 "$JAVA" "${JFLAGS[@]}" -jar "$JUNIT" execute --disable-banner --details=tree \
     --class-path "$CP" --select-package dev.glimpse.kernels.cuda --select-class dev.glimpse.kernels.BackendsTest \
     > "$LOGS/tests.log" 2>&1
   echo "tests exit: $?" | tee -a "$LOGS/tests.log"
@@ -47,7 +50,7 @@ fi
 
 if has models; then
   echo "== model GPU tests (fixtures on CUDA vs HF and CPU)"
-  timeout 400 "$JAVA" "${JFLAGS[@]}" -jar bundle/junit-console.jar execute --disable-banner --details=tree \
+  timeout 400 "$JAVA" "${JFLAGS[@]}" -jar "$JUNIT" execute --disable-banner --details=tree \
     --class-path "$CP" --select-package dev.glimpse.vlmruntime.gpu --include-classname '.*\.Cuda[A-Za-z]*Test$' \
     > "$LOGS/model-tests.log" 2>&1
   echo "model tests exit: $?" | tee -a "$LOGS/model-tests.log"
