@@ -318,13 +318,13 @@ final class Attention {
             }
             FloatVector sums = FloatVector.zero(SPECIES);
             for (i = from; i < bound; i += SPECIES.length()) {
-                FloatVector e = FloatVector.fromArray(SPECIES, probs, i).sub(max).lanewise(VectorOperators.EXP);
+                FloatVector e = Transcendentals.exp(FloatVector.fromArray(SPECIES, probs, i).sub(max));
                 e.intoArray(probs, i);
                 sums = sums.add(e);
             }
             float sum = Lanes.sum(sums);
             for (; i < end; i++) {
-                float e = (float) Math.exp(probs[i] - max);
+                float e = Transcendentals.exp(probs[i] - max);
                 probs[i] = e;
                 sum += e;
             }

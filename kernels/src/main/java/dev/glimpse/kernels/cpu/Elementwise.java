@@ -4,7 +4,6 @@ import dev.glimpse.kernels.Activation;
 import dev.glimpse.kernels.Tensor;
 import dev.glimpse.kernels.TensorException;
 import jdk.incubator.vector.FloatVector;
-import jdk.incubator.vector.VectorOperators;
 
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
@@ -174,11 +173,11 @@ final class Elementwise {
     private static FloatVector vector(Activation f, FloatVector x) {
         return switch (f) {
             case RELU -> x.max(0f);
-            case SILU -> x.div(x.neg().lanewise(VectorOperators.EXP).add(1f));
-            case QUICK_GELU -> x.div(x.mul(-1.702f).lanewise(VectorOperators.EXP).add(1f));
+            case SILU -> x.div(Transcendentals.exp(x.neg()).add(1f));
+            case QUICK_GELU -> x.div(Transcendentals.exp(x.mul(-1.702f)).add(1f));
             case GELU_TANH -> {
                 FloatVector inner = x.mul(x).mul(x).mul(0.044715f).add(x).mul(SQRT_2_OVER_PI);
-                yield x.mul(0.5f).mul(inner.lanewise(VectorOperators.TANH).add(1f));
+                yield x.mul(0.5f).mul(Transcendentals.tanh(inner).add(1f));
             }
             case GELU_ERF -> throw new IllegalStateException("GELU_ERF has no vector form");
         };
@@ -187,14 +186,19 @@ final class Elementwise {
     /**
      * One value of f, as torch defines it: relu = max(x, 0) (NaN stays NaN); silu = x * sigmoid(x);
      * quick_gelu = x * sigmoid(1.702 x); gelu(approximate='tanh') =
-     * 0.5 x (1 + tanh(sqrt(2/pi) (x + 0.044715 x^3))); gelu = 0.5 x (1 + erf(x / sqrt 2)).
+     * 0.5 x (1 + tanh(sqrt(2/pi) (x + 0.044715 x^3))); gelu = 0.5 x (1 + erf(x / sqrt 2)). silu,
+     * quick_gelu and gelu tanh take the same float steps as {@link #vector}, through
+     * {@link Transcendentals}, so a row's tail matches its vector body bit for bit.
      */
     static float scalar(Activation f, float x) {
         return switch (f) {
             case RELU -> Float.isNaN(x) ? x : Math.max(x, 0f);
-            case SILU -> (float) (x / (1.0 + Math.exp(-x)));
-            case QUICK_GELU -> (float) (x / (1.0 + Math.exp(-1.702 * x)));
-            case GELU_TANH -> (float) (0.5 * x * (1.0 + Math.tanh(Math.sqrt(2.0 / Math.PI) * (x + 0.044715 * x * x * x))));
+            case SILU -> x / (Transcendentals.exp(-x) + 1f);
+            case QUICK_GELU -> x / (Transcendentals.exp(x * -1.702f) + 1f);
+            case GELU_TANH -> {
+                float inner = (x * x * x * 0.044715f + x) * SQRT_2_OVER_PI;
+                yield x * 0.5f * (Transcendentals.tanh(inner) + 1f);
+            }
             case GELU_ERF -> (float) (0.5 * x * (1.0 + Erf.erf(x * SQRT_HALF)));
         };
     }

@@ -140,13 +140,13 @@ final class Normalization {
         FloatVector acc = FloatVector.zero(SPECIES);
         int i = 0;
         for (int bound = SPECIES.loopBound(n); i < bound; i += SPECIES.length()) {
-            FloatVector e = FloatVector.fromArray(SPECIES, row, i).sub(max).lanewise(VectorOperators.EXP);
+            FloatVector e = Transcendentals.exp(FloatVector.fromArray(SPECIES, row, i).sub(max));
             e.intoArray(row, i);
             acc = acc.add(e);
         }
         float sum = Lanes.sum(acc);
         for (; i < n; i++) {
-            row[i] = (float) Math.exp(row[i] - max);
+            row[i] = Transcendentals.exp(row[i] - max);
             sum += row[i];
         }
         i = 0;

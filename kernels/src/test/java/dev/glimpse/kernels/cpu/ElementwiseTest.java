@@ -119,6 +119,25 @@ class ElementwiseTest {
     }
 
     @ParameterizedTest
+    @ValueSource(ints = {1, 7, 17, 37, 131})
+    void vectorBodyAndScalarTailGiveTheSameBitsForOddRowLengths(int n) {
+        float[] x = Fixtures.values(random, 3 * n);
+        for (int i = 0; i < x.length; i++) {
+            x[i] *= 12f;
+        }
+        for (Activation f : Activation.values()) {
+            try (Tensor tx = Tensor.of(x, 3, n); Tensor out = Tensor.allocate(DType.F32, 3, n)) {
+                backend.activation(f, tx, out);
+                float[] got = out.toFloatArray();
+                for (int i = 0; i < x.length; i++) {
+                    assertEquals(Float.floatToIntBits(Elementwise.scalar(f, x[i])), Float.floatToIntBits(got[i]),
+                            f + " at x = " + x[i]);
+                }
+            }
+        }
+    }
+
+    @ParameterizedTest
     @EnumSource(Activation.class)
     void activationReadsNonContiguousInputAndMayRunInPlace(Activation f) {
         float[] x = Fixtures.values(random, 7 * 5);
