@@ -43,17 +43,26 @@ class CudaAttentionTest {
             "17, 90, 4, 1, 40, true, 73",
             "3, 17, 4, 4, 256, false, 0"})
     void attentionMatchesCpu(int t, int s, int hq, int hkv, int d, boolean causal, int start) {
+        attentionVsCpu(1, AttentionPrecision.F32, TOL, "attention", t, s, hq, hkv, d, causal, start);
+    }
+
+    /**
+     * Random q, k, v (seeds {@code seed}, +1, +2) through the CPU and the CUDA backend at
+     * {@code precision}; the outputs agree within {@code tol}.
+     */
+    private void attentionVsCpu(int seed, AttentionPrecision precision, double tol, String label,
+                                int t, int s, int hq, int hkv, int d, boolean causal, int start) {
         CudaBackend gpu = cuda();
         AttentionMask mask = causal ? AttentionMask.causal(start) : AttentionMask.BIDIRECTIONAL;
         float scale = (float) (1 / Math.sqrt(d));
-        try (Tensor q = random(1, t, hq, d); Tensor k = random(2, s, hkv, d); Tensor v = random(3, s, hkv, d);
+        try (Tensor q = random(seed, t, hq, d); Tensor k = random(seed + 1, s, hkv, d); Tensor v = random(seed + 2, s, hkv, d);
              Tensor expected = Tensor.allocate(DType.F32, t, hq, d);
              Tensor gq = gpu.upload(q); Tensor gk = gpu.upload(k); Tensor gv = gpu.upload(v);
              Tensor out = gpu.allocate(DType.F32, t, hq, d)) {
             CPU.attention(q, k, v, mask, scale, expected, null);
-            gpu.attention(gq, gk, gv, mask, scale, out, null);
-            assertClose("attention T=" + t + " S=" + s + " Hq=" + hq + " Hkv=" + hkv + " D=" + d + (causal ? " causal" : " bidir"),
-                    expected, out, TOL);
+            gpu.attention(gq, gk, gv, mask, scale, out, null, null, precision);
+            assertClose(label + " T=" + t + " S=" + s + " Hq=" + hq + " Hkv=" + hkv + " D=" + d + (causal ? " causal" : " bidir"),
+                    expected, out, tol);
         }
     }
 
@@ -75,18 +84,7 @@ class CudaAttentionTest {
             "17, 90, 4, 1, 40, true, 73",
             "16, 16, 4, 2, 16, true, 0"})
     void tf32AttentionMatchesCpuWithinTf32Rounding(int t, int s, int hq, int hkv, int d, boolean causal, int start) {
-        CudaBackend gpu = cuda();
-        AttentionMask mask = causal ? AttentionMask.causal(start) : AttentionMask.BIDIRECTIONAL;
-        float scale = (float) (1 / Math.sqrt(d));
-        try (Tensor q = random(21, t, hq, d); Tensor k = random(22, s, hkv, d); Tensor v = random(23, s, hkv, d);
-             Tensor expected = Tensor.allocate(DType.F32, t, hq, d);
-             Tensor gq = gpu.upload(q); Tensor gk = gpu.upload(k); Tensor gv = gpu.upload(v);
-             Tensor out = gpu.allocate(DType.F32, t, hq, d)) {
-            CPU.attention(q, k, v, mask, scale, expected, null);
-            gpu.attention(gq, gk, gv, mask, scale, out, null, null, AttentionPrecision.TF32);
-            assertClose("tf32 attention T=" + t + " S=" + s + " Hq=" + hq + " Hkv=" + hkv + " D=" + d
-                    + (causal ? " causal" : " bidir"), expected, out, TF32_TOL);
-        }
+        attentionVsCpu(21, AttentionPrecision.TF32, TF32_TOL, "tf32 attention", t, s, hq, hkv, d, causal, start);
     }
 
     /** The 1xTF32 kernels' vector tile loads over the decoder's cache layout [Hkv, capacity, D] viewed as [S, Hkv, D]. */
