@@ -133,25 +133,14 @@ class HeadPruningTest {
         }
     }
 
-    /**
-     * All heads active is bit-identical to no mask, through decode. The hooked run is compared with
-     * plain runs just before and after it, in an attempt where those two agree bit for bit (the
-     * Vector API may sum lanes in another order once the JIT compiles a kernel).
-     */
+    /** All heads active is bit-identical to no mask, through decode. */
     @Test
     void allHeadsActiveIsBitIdenticalToNoHeadPruning() {
         try (DecoderFixture fixture = DecoderFixture.open("decoder-llama")) {
             int[] ids = fixture.inputIds();
-            for (int attempt = 0; attempt < 10; attempt++) {
-                float[] before = logits(fixture.decoder(), ids, null);
-                float[] hooked = logits(fixture.decoder(), ids, new MaskFrom(0, new boolean[] {true, true, true, true}));
-                float[] after = logits(fixture.decoder(), ids, null);
-                if (Arrays.equals(before, after)) {
-                    assertArrayEquals(before, hooked, 0f);
-                    return;
-                }
-            }
-            throw new AssertionError("plain runs never agreed bit for bit; kernels are not deterministic");
+            float[] plain = logits(fixture.decoder(), ids, null);
+            float[] hooked = logits(fixture.decoder(), ids, new MaskFrom(0, new boolean[] {true, true, true, true}));
+            assertArrayEquals(plain, hooked, 0f);
         }
     }
 
