@@ -113,6 +113,41 @@ public final class OpChecks {
         }
     }
 
+    /** Size of the last dim (1 for a scalar). */
+    public static int width(Tensor t) {
+        return t.rank() == 0 ? 1 : t.dim(-1);
+    }
+
+    /** Number of rows: the product of all dims but the last (1 for rank 0 and 1), at most Integer.MAX_VALUE. */
+    public static int rows(Tensor t) {
+        long rows = 1;
+        for (int i = 0; i < t.rank() - 1; i++) {
+            rows *= t.dim(i);
+        }
+        if (rows > Integer.MAX_VALUE) {
+            throw new TensorException(t + " has " + rows + " rows; at most " + Integer.MAX_VALUE + " are supported");
+        }
+        return (int) rows;
+    }
+
+    /**
+     * {@link Backend#rope}: x [T, H, D] (rank checked by the caller), cos and sin both [T, R/2] with
+     * R <= D; returns R/2.
+     */
+    public static int ropeTables(Tensor x, Tensor cos, Tensor sin) {
+        int t = x.dim(0);
+        int d = x.dim(2);
+        int half = cos.dim(1);
+        if (cos.dim(0) != t || !cos.sameShape(sin)) {
+            throw new TensorException("rope: cos and sin must both be [" + t + ", R/2] for x " + x
+                    + ", got cos " + cos + " and sin " + sin);
+        }
+        if (2 * half > d) {
+            throw new TensorException("rope: rotary dims R = " + 2 * half + " exceed the head dim " + d + " of x " + x);
+        }
+        return half;
+    }
+
     private static int[] withAxis(int[] shape, int axis, int value) {
         int[] s = shape.clone();
         s[axis] = value;

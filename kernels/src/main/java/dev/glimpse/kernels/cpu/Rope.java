@@ -1,7 +1,7 @@
 package dev.glimpse.kernels.cpu;
 
+import dev.glimpse.kernels.OpChecks;
 import dev.glimpse.kernels.Tensor;
-import dev.glimpse.kernels.TensorException;
 import jdk.incubator.vector.FloatVector;
 
 import java.lang.foreign.MemorySegment;
@@ -32,14 +32,7 @@ final class Rope {
         int t = x.dim(0);
         int heads = x.dim(1);
         int d = x.dim(2);
-        int half = cos.dim(1);
-        if (cos.dim(0) != t || !cos.sameShape(sin)) {
-            throw new TensorException("rope: cos and sin must both be [" + t + ", R/2] for x " + x
-                    + ", got cos " + cos + " and sin " + sin);
-        }
-        if (2 * half > d) {
-            throw new TensorException("rope: rotary dims R = " + 2 * half + " exceed the head dim " + d + " of x " + x);
-        }
+        int half = OpChecks.ropeTables(x, cos, sin);
         Rows.requireOut(out, x.shape(), "rope");
         int grain = Math.max(1, Rows.GRAIN_ELEMENTS / Math.max(1, heads * d));
         CpuParallel.forRange(t, grain, (from, to) -> {

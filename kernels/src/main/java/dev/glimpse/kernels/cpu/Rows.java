@@ -1,6 +1,7 @@
 package dev.glimpse.kernels.cpu;
 
 import dev.glimpse.kernels.DType;
+import dev.glimpse.kernels.OpChecks;
 import dev.glimpse.kernels.Tensor;
 import dev.glimpse.kernels.TensorException;
 import jdk.incubator.vector.FloatVector;
@@ -32,19 +33,12 @@ final class Rows {
 
     /** Size of the last dim (1 for a scalar). */
     static int width(Tensor t) {
-        return t.rank() == 0 ? 1 : t.dim(-1);
+        return OpChecks.width(t);
     }
 
     /** Number of rows: the product of all dims but the last (1 for rank 0 and 1). */
     static int count(Tensor t) {
-        long rows = 1;
-        for (int i = 0; i < t.rank() - 1; i++) {
-            rows *= t.dim(i);
-        }
-        if (rows > Integer.MAX_VALUE) {
-            throw new TensorException(t + " has " + rows + " rows; at most " + Integer.MAX_VALUE + " are supported");
-        }
-        return (int) rows;
+        return OpChecks.rows(t);
     }
 
     /** Stride of the last dim in elements (1 for a scalar). */

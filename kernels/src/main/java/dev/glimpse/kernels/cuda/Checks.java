@@ -2,6 +2,7 @@ package dev.glimpse.kernels.cuda;
 
 import dev.glimpse.kernels.DType;
 import dev.glimpse.kernels.Device;
+import dev.glimpse.kernels.OpChecks;
 import dev.glimpse.kernels.Tensor;
 import dev.glimpse.kernels.TensorException;
 
@@ -60,18 +61,11 @@ final class Checks {
 
     /** Size of the last dim (1 for a scalar). */
     static int width(Tensor t) {
-        return t.rank() == 0 ? 1 : t.dim(-1);
+        return OpChecks.width(t);
     }
 
     /** Product of all dims but the last. */
     static int rows(Tensor t) {
-        long rows = 1;
-        for (int i = 0; i < t.rank() - 1; i++) {
-            rows *= t.dim(i);
-        }
-        if (rows > Integer.MAX_VALUE) {
-            throw new TensorException(t + " has " + rows + " rows; at most " + Integer.MAX_VALUE + " are supported");
-        }
-        return (int) rows;
+        return OpChecks.rows(t);
     }
 }

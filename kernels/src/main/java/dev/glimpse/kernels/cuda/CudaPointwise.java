@@ -2,6 +2,7 @@ package dev.glimpse.kernels.cuda;
 
 import dev.glimpse.kernels.Activation;
 import dev.glimpse.kernels.DType;
+import dev.glimpse.kernels.OpChecks;
 import dev.glimpse.kernels.Tensor;
 import dev.glimpse.kernels.TensorException;
 
@@ -161,14 +162,7 @@ final class CudaPointwise {
         int t = x.dim(0);
         int heads = x.dim(1);
         int d = x.dim(2);
-        int half = cos.dim(1);
-        if (cos.dim(0) != t || !cos.sameShape(sin)) {
-            throw new TensorException("rope: cos and sin must both be [" + t + ", R/2] for x " + x
-                    + ", got cos " + cos + " and sin " + sin);
-        }
-        if (2 * half > d) {
-            throw new TensorException("rope: rotary dims R = " + 2 * half + " exceed the head dim " + d + " of x " + x);
-        }
+        int half = OpChecks.ropeTables(x, cos, sin);
         Checks.out(out, x.shape(), ctx.device, "rope");
         long total = (long) t * heads * (d - half);
         if (total == 0) {
