@@ -149,3 +149,143 @@ extern "C" __global__ void __launch_bounds__(256) gemv_half_split(const float* x
         gemv_split_rows<__half>(x, static_cast<const __half*>(w), ldw, bias, bias_type, out, rows, n, k, split);
     }
 }
+
+// Decode GEMV that reuses activations across weight rows (vec case only, as gemv_half_split).
+// A block of 256 threads (8 warps) serves 8 / split groups of R consecutive output features;
+// each group's k is split over `split` warps. Per step a lane issues R * U = GEMV_MULTI_LOADS
+// 16-byte weight loads (U chunks of each of the R rows, streamed with evict-first) before any
+// arithmetic, then reads each x float4 pair once and multiplies it into all R rows: the x traffic
+// per weight byte drops R-fold and every warp keeps 4 KB of weights in flight.
+// XS: x (rows * k floats) is first staged in dynamic shared memory and the blocks walk the
+// feature groups grid-stride (the host launches about one wave), so x comes from shared memory.
+// MAXR: the most rows of x the instantiation serves (1 for decode, GEMV_MAX_ROWS otherwise).
+// Each output is sum over the k-slices p (in order) of the warp_sum of one lane's running F32 sum
+// of 8-product partial sums, as in gemv_half_split: same arithmetic, fixed order run to run.
+#define GEMV_MULTI_LOADS 8
+#define GEMV_MULTI_THREADS 256
+template <typename H, int R, bool XS, int MAXR>
+__device__ void gemv_multi_rows(const float* __restrict__ x, const H* __restrict__ w, long long ldw,
+                                const void* bias, int bias_type, float* __restrict__ out,
+                                int rows, int n, int k, int split) {
+    constexpr int U = GEMV_MULTI_LOADS / R;
+    extern __shared__ float4 xs[];
+    __shared__ float partial[GEMV_MULTI_THREADS / 32][R][MAXR];
+    int lane = threadIdx.x & 31;
+    int warp = threadIdx.x >> 5;
+    int slots = (GEMV_MULTI_THREADS / 32) / split;   // feature groups per block
+    int group = warp / split;
+    int part = warp - group * split;
+    int chunks = k >> 3;
+    const float4* xv = reinterpret_cast<const float4*>(x);
+    if (XS) {
+        int count = rows * chunks * 2;
+        for (int i = threadIdx.x; i < count; i += blockDim.x) xs[i] = __ldg(xv + i);
+        __syncthreads();
+        xv = xs;
+    }
+    int groups = (n + R * slots - 1) / (R * slots);
+    for (int g = blockIdx.x; g < groups; g += gridDim.x) {
+        int j0 = (g * slots + group) * R;
+        float acc[R][MAXR];
+#pragma unroll
+        for (int q = 0; q < R; q++) {
+#pragma unroll
+            for (int r = 0; r < MAXR; r++) acc[q][r] = 0.f;
+        }
+        if (j0 < n) {
+            const uint4* wr[R];
+#pragma unroll
+            for (int q = 0; q < R; q++) {
+                int j = min(j0 + q, n - 1);   // rows past n re-read row n-1; their sums are not stored
+                wr[q] = reinterpret_cast<const uint4*>(w + (long long)j * ldw);
+            }
+            int step = split * 32 * U;
+            for (int base = part * 32 * U + lane; base < chunks; base += step) {
+                uint4 packed[U][R];
+#pragma unroll
+                for (int u = 0; u < U; u++) {
+                    int c = base + u * 32;
+#pragma unroll
+                    for (int q = 0; q < R; q++) packed[u][q] = c < chunks ? __ldcs(wr[q] + c) : make_uint4(0, 0, 0, 0);
+                }
+#pragma unroll
+                for (int u = 0; u < U; u++) {
+                    int c = base + u * 32;
+                    if (c < chunks) {
+                        float wf[R][8];
+#pragma unroll
+                        for (int q = 0; q < R; q++) {
+                            const H* h = reinterpret_cast<const H*>(&packed[u][q]);
+#pragma unroll
+                            for (int e = 0; e < 8; e++) wf[q][e] = widen<H>(h[e]);
+                        }
+#pragma unroll
+                        for (int r = 0; r < MAXR; r++) {
+                            if (r < rows) {
+                                const float4* xr = xv + (long long)r * chunks * 2 + c * 2;
+                                float4 a, b;
+                                if (XS) {
+                                    a = xr[0];
+                                    b = xr[1];
+                                } else {
+                                    a = __ldg(xr);
+                                    b = __ldg(xr + 1);
+                                }
+#pragma unroll
+                                for (int q = 0; q < R; q++) {
+                                    acc[q][r] += a.x * wf[q][0] + a.y * wf[q][1] + a.z * wf[q][2] + a.w * wf[q][3]
+                                               + b.x * wf[q][4] + b.y * wf[q][5] + b.z * wf[q][6] + b.w * wf[q][7];
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+        }
+#pragma unroll
+        for (int q = 0; q < R; q++) {
+#pragma unroll
+            for (int r = 0; r < MAXR; r++) {
+                if (r < rows) {
+                    float s = warp_sum(acc[q][r]);
+                    if (lane == 0) partial[warp][q][r] = s;
+                }
+            }
+        }
+        __syncthreads();
+        if (part == 0 && lane < R * rows) {
+            int q = lane / rows;
+            int r = lane - q * rows;
+            int j = j0 + q;
+            if (j < n) {
+                float s = 0.f;
+                for (int p = 0; p < split; p++) s += partial[warp + p][q][r];
+                float b = bias == nullptr ? 0.f : load_float(bias, bias_type, j);
+                out[(long long)r * n + j] = s + b;
+            }
+        }
+        if (XS) __syncthreads();   // partial is rewritten by the next group
+    }
+}
+
+#define GEMV_MULTI_KERNEL(NAME, R, XS, MAXR)                                                                   \
+    extern "C" __global__ void __launch_bounds__(GEMV_MULTI_THREADS, 2)                                        \
+    NAME(const float* x, const void* w, int w_type, long long ldw, const void* bias, int bias_type, float* out, \
+         int rows, int n, int k, int split) {                                                                  \
+        if (w_type == DT_BF16) {                                                                               \
+            gemv_multi_rows<__nv_bfloat16, R, XS, MAXR>(x, static_cast<const __nv_bfloat16*>(w), ldw, bias,    \
+                                                        bias_type, out, rows, n, k, split);                    \
+        } else {                                                                                               \
+            gemv_multi_rows<__half, R, XS, MAXR>(x, static_cast<const __half*>(w), ldw, bias, bias_type, out,  \
+                                                 rows, n, k, split);                                           \
+        }                                                                                                      \
+    }
+
+// multi2 / multi4: R = 2 / 4 features per warp, x through L1; smem: R = 4 with x in shared memory.
+// The _1 kernels serve one row of x (decode) with a quarter of the registers for sums.
+GEMV_MULTI_KERNEL(gemv_half_multi2_1, 2, false, 1)
+GEMV_MULTI_KERNEL(gemv_half_multi2, 2, false, GEMV_MAX_ROWS)
+GEMV_MULTI_KERNEL(gemv_half_multi4_1, 4, false, 1)
+GEMV_MULTI_KERNEL(gemv_half_multi4, 4, false, GEMV_MAX_ROWS)
+GEMV_MULTI_KERNEL(gemv_half_smem_1, 4, true, 1)
+GEMV_MULTI_KERNEL(gemv_half_smem, 4, true, GEMV_MAX_ROWS)

@@ -15,8 +15,9 @@ import org.bytedeco.javacpp.FloatPointer;
  * <ul>
  *   <li>F32 weights: {@code cublasGemmEx} in F32 with {@code CUBLAS_COMPUTE_32F} and the default
  *       math mode, so no TF32: the result matches the CPU's F32 accumulation to rounding.</li>
- *   <li>F16/BF16 weights, at most {@value #GEMV_MAX_ROWS} rows (decode): the {@code gemv_half_weights}
- *       kernel reads F32 activations and widens weights in registers: F32 products, F32 sums.</li>
+ *   <li>F16/BF16 weights, at most {@value #GEMV_MAX_ROWS} rows (decode): a GEMV kernel of
+ *       {@code gemv.cu} ({@link GemvVariant}, {@code -Dglimpse.cuda.gemv}) reads F32 activations and
+ *       widens weights in registers: F32 products, F32 sums.</li>
  *   <li>F16/BF16 weights, more rows (prefill, vision): activations are rounded to the weight's
  *       dtype and {@code cublasGemmEx} runs on tensor cores with F32 accumulation and F32 output,
  *       as PyTorch's bf16 linear does (the activation rounding is the only extra error).</li>
@@ -32,11 +33,14 @@ final class CudaGemm {
     /** 16-byte weight loads each lane of {@code gemv_half_split} issues before using them (GEMV_LOADS in gemv.cu). */
     private static final int GEMV_LOADS = 4;
 
-    /**
-     * Aligned decode GEMVs take {@code gemv_half_split} (k split over up to 8 warps, 4 loads in flight per lane);
-     * {@code -Dglimpse.cuda.splitGemv=false} keeps the one-warp-per-feature {@code gemv_half_weights}.
-     */
-    static final boolean SPLIT_GEMV = !"false".equals(System.getProperty("glimpse.cuda.splitGemv"));
+    /** Threads per block of the multi-feature GEMV kernels (GEMV_MULTI_THREADS in gemv.cu). */
+    private static final int GEMV_MULTI_THREADS = 256;
+
+    /** 16-byte weight loads in flight per lane of the multi-feature kernels (GEMV_MULTI_LOADS in gemv.cu). */
+    private static final int GEMV_MULTI_LOADS = 8;
+
+    /** Blocks per multiprocessor the k split of the multi-feature kernels aims for (about 4 waves at 2 resident). */
+    private static final int GEMV_BLOCKS_PER_SM = 8;
 
     private final CudaContext ctx;
     private final CudaCopy copier;
@@ -146,28 +150,64 @@ final class CudaGemm {
     }
 
     private void gemv(Tensor x, Tensor w, long ldw, Tensor bias, Tensor out, int m, int n, int k) {
+        GemvVariant variant = GemvVariant.configured();
         long wAddress = CudaContext.address(w);
         long xAddress = CudaContext.address(x);
         boolean vec = k % 8 == 0 && ldw % 8 == 0 && wAddress % 16 == 0 && xAddress % 16 == 0;
-        if (vec && SPLIT_GEMV) {
-            int chunks = k / 8;
+        long biasAddress = bias == null ? 0L : CudaContext.address(bias);
+        int biasType = bias == null ? 0 : bias.dtype().ordinal();
+        int chunks = k / 8;
+        if (vec && variant.featuresPerWarp() > 1) {
+            long xBytes = (long) m * k * Float.BYTES;
+            boolean fits = !variant.sharedX() || xBytes + 4096 <= ctx.kernels.maxDynamicSharedBytes();
+            GemvVariant v = fits ? variant : GemvVariant.MULTI4;
+            String name = v.kernel(m);
+            int features = v.featuresPerWarp();
+            int split = 1;
+            while (split < 8 && multiGroups(n, features, split) < (long) ctx.multiprocessors * GEMV_BLOCKS_PER_SM
+                    && chunks >= split * 2 * 32) {
+                split *= 2;
+            }
+            long groups = multiGroups(n, features, split);
+            int shared = v.sharedX() ? Math.toIntExact(xBytes) : 0;
+            var function = v.sharedX() ? ctx.kernels.largeSharedFunction("gemv", name) : ctx.kernels.function("gemv", name);
+            long blocks = v.sharedX() ? Math.min(groups, (long) residentBlocks(function, shared) * ctx.multiprocessors) : groups;
+            ctx.launch.of(function, name)
+                    .ptr(xAddress).ptr(wAddress).i32(w.dtype().ordinal()).i64(ldw).ptr(biasAddress).i32(biasType)
+                    .ptr(CudaContext.address(out)).i32(m).i32(n).i32(k).i32(split)
+                    .run(blocks, 1, GEMV_MULTI_THREADS, shared);
+            return;
+        }
+        if (vec && variant != GemvVariant.WARP) {
             int split = 1;
             while (split < 8 && chunks > split * 32 * GEMV_LOADS) {
                 split *= 2;
             }
             int perBlock = 8 / split;
             ctx.launch.of(ctx.kernels.function("gemv", "gemv_half_split"), "gemv_half_split")
-                    .ptr(xAddress).ptr(wAddress).i32(w.dtype().ordinal()).i64(ldw)
-                    .ptr(bias == null ? 0L : CudaContext.address(bias)).i32(bias == null ? 0 : bias.dtype().ordinal())
+                    .ptr(xAddress).ptr(wAddress).i32(w.dtype().ordinal()).i64(ldw).ptr(biasAddress).i32(biasType)
                     .ptr(CudaContext.address(out)).i32(m).i32(n).i32(k).i32(split)
                     .run((n + perBlock - 1) / perBlock, 1, 256, 0);
             return;
         }
         ctx.launch.of(ctx.kernels.function("gemv", "gemv_half_weights"), "gemv_half_weights")
-                .ptr(xAddress).ptr(wAddress).i32(w.dtype().ordinal()).i64(ldw)
-                .ptr(bias == null ? 0L : CudaContext.address(bias)).i32(bias == null ? 0 : bias.dtype().ordinal())
+                .ptr(xAddress).ptr(wAddress).i32(w.dtype().ordinal()).i64(ldw).ptr(biasAddress).i32(biasType)
                 .ptr(CudaContext.address(out)).i32(m).i32(n).i32(k).i32(vec ? 1 : 0)
                 .run((n + GEMV_WARPS - 1) / GEMV_WARPS, 1, GEMV_WARPS * 32, 0);
+    }
+
+    /** Blocks of a multi-feature GEMV: groups of {@code features} features, 8 / split groups per block. */
+    private static long multiGroups(int n, int features, int split) {
+        long perBlock = (long) features * (GEMV_MULTI_THREADS / 32 / split);
+        return (n + perBlock - 1) / perBlock;
+    }
+
+    /** Blocks of {@code function} (256 threads, {@code shared} dynamic bytes) that fit on one multiprocessor at once. */
+    private static int residentBlocks(org.bytedeco.cuda.cudart.CUfunc_st function, int shared) {
+        int[] blocks = new int[1];
+        Cuda.checkDriver(cudart.cuOccupancyMaxActiveBlocksPerMultiprocessor(blocks, function, GEMV_MULTI_THREADS, shared),
+                "cuOccupancyMaxActiveBlocksPerMultiprocessor(gemv)");
+        return Math.max(1, blocks[0]);
     }
 
     private void addBias(Tensor out, Tensor bias, int m, int n) {
