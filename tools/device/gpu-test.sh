@@ -7,8 +7,9 @@
 # proves the CUDA kernel path in its own JVM, runs the kernel
 # GPU tests (CudaBackend vs CpuBackend), the model GPU tests (every LLaVA and decoder fixture on
 # CUDA vs HF and the CPU), the top-k benchmark against torch.topk, the decoder benchmark against
-# HF transformers and the prefill attention benchmark (F32 vs TF32 kernels), and prints a summary.
-# GPU_TEST_PARTS (default "kernels models topk decoder prefill") picks the parts. Logs and the
+# HF transformers, the prefill attention benchmark (F32 vs TF32 kernels) and the decode GEMV benchmark
+# (every -Dglimpse.cuda.gemv variant), and prints a summary.
+# GPU_TEST_PARTS (default "kernels models topk decoder prefill gemv") picks the parts. Logs and the
 # summary go to $OUT (or /tmp/glimpse-gpu-out) as results.tar.gz + summary.txt.
 set -uo pipefail
 cd "$(dirname "$0")/../.."
@@ -20,10 +21,10 @@ source tools/device/bundle-env.sh
 bundle_setup bundle "$WORK" || exit 1
 export LD_LIBRARY_PATH="/usr/local/cuda/lib64:${LD_LIBRARY_PATH:-}"
 export RUST_FLAVOR=cpu DJL_OFFLINE=true
-PARTS="${GPU_TEST_PARTS:-kernels models topk decoder prefill}"
+PARTS="${GPU_TEST_PARTS:-kernels models topk decoder prefill gemv}"
 has() { [[ " $PARTS " == *" $1 "* ]]; }
 : > "$LOGS/tests.log"; : > "$LOGS/model-tests.log"; : > "$LOGS/topk-glimpse.jsonl"; : > "$LOGS/topk-torch.jsonl"
-: > "$LOGS/decoder-bench.jsonl"; : > "$LOGS/prefill-attention.jsonl"
+: > "$LOGS/decoder-bench.jsonl"; : > "$LOGS/prefill-attention.jsonl"; : > "$LOGS/gemv-bench.jsonl"
 JFLAGS=(--add-modules jdk.incubator.vector --enable-native-access=ALL-UNNAMED -XX:+UseParallelGC -Xmx24g
         -Dorg.slf4j.simpleLogger.defaultLogLevel=info)
 
@@ -81,8 +82,17 @@ if has prefill; then
   echo "prefill attention bench exit: $?"; tail -3 "$LOGS/prefill-attention.err"; cat "$LOGS/prefill-attention.jsonl"
 fi
 
+if has gemv; then
+  echo "== decode GEMV benchmark (bf16 weights, every -Dglimpse.cuda.gemv variant)"
+  timeout 120 "$JAVA" "${JFLAGS[@]}" -cp "$CP" dev.glimpse.kernels.cuda.bench.GemvBench \
+    > "$LOGS/gemv-bench.jsonl" 2> "$LOGS/gemv-bench.err"
+  echo "gemv bench exit: $?"; tail -3 "$LOGS/gemv-bench.err"
+  grep -E '"bench":"gemv_(token_graph|summary)"' "$LOGS/gemv-bench.jsonl"
+fi
+
 python3 tools/device/summarize.py "$LOGS/tests.log" "$LOGS/topk-glimpse.jsonl" "$LOGS/topk-torch.jsonl" \
   "$LOGS/model-tests.log" "$LOGS/decoder-bench.jsonl" > "$LOGS/summary.txt" 2>&1
+grep -h '"bench":"gemv_summary"' "$LOGS/gemv-bench.jsonl" >> "$LOGS/summary.txt"
 cat "$LOGS/machine.txt" "$LOGS/summary.txt" > "$OUT/summary.txt"
 tar -C "$WORK" -czf "$OUT/results.tar.gz" logs
 echo "================ SUMMARY"
