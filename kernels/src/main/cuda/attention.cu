@@ -182,14 +182,12 @@ attention_column_sums(const float* q, long long qs0, long long qs1, const float*
     }
 }
 
-// Prefill attention on tensor cores: the same flash-style pass (key tiles, online softmax, F32
-// statistics and output) with Q K^T and P V as wmma m16n16k8 TF32 products, in two precisions:
-// - 3xTF32 (attention_forward_tc<DP>, SPLIT): each operand x is split into hi = tf32(x) and
-//   lo = tf32(x - hi) and a b is summed as hi*hi + hi*lo + lo*hi, which keeps F32-level accuracy
-//   (the CPU parity tolerances hold) at three tensor-core products per step.
-// - 1xTF32 (attention_forward_tc<DP>_1xtf32): each operand rounded to TF32 (10-bit mantissa, round
-//   to nearest) and one product per step, accumulated in F32: relative error ~1e-3, for models
-//   whose weights are BF16/F16 (HF runs those in bf16, whose activations are rounded harder).
+// Prefill attention on tensor cores (attention_forward_tc<DP>): the same flash-style pass (key
+// tiles, online softmax, F32 statistics and output) with Q K^T and P V as wmma m16n16k8 3xTF32
+// products: each operand x is split into hi = tf32(x) and lo = tf32(x - hi) and a b is summed as
+// hi*hi + hi*lo + lo*hi, which keeps F32-level accuracy (the CPU parity tolerances hold) at three
+// tensor-core products per step. Models with BF16/F16 weights run attention_mma.cu instead, unless
+// the pass is captured.
 //
 // Block = 4 warps over 64 consecutive queries of one query head (16 per warp); key tiles of 64.
 // TC_DP is the head dim padded to a multiple of 16 (dims past `dim` are zero). Dynamic shared
@@ -214,30 +212,13 @@ __device__ __forceinline__ void split_tf32(const Frag& raw, Frag& hi, Frag& lo) 
     }
 }
 
-// x rounded to TF32 when ROUND (the 1xTF32 kernels store their shared-memory operands rounded, so
-// their fragments need no conversion), else x as is.
-template <bool ROUND>
-__device__ __forceinline__ float tf32_if(float x) {
-    if constexpr (ROUND) {
-        return wmma::__float_to_tf32(x);
-    } else {
-        return x;
-    }
-}
-
-template <bool ROUND>
-__device__ __forceinline__ float4 tf32_if(float4 v) {
-    return make_float4(tf32_if<ROUND>(v.x), tf32_if<ROUND>(v.y), tf32_if<ROUND>(v.z), tf32_if<ROUND>(v.w));
-}
-
 // One key tile of a [keys, dim] operand (row stride s0, head already applied; dim, s0 and src
 // multiples of 16 bytes) into shared memory [TC_BK][DP + 4], zero past `keys` and past `dim`, in
 // float4 loads: each thread issues half of its loads before storing any, so the tile costs two
 // memory round trips instead of one per few scalar loads. The group loop stays rolled so the
-// kernels, which hold the queries' fragments in registers, do not spill; at DP 128 the 3xTF32 kernel
-// (hi and lo query fragments) already uses every register, so it keeps its scalar loads there. The
-// values are the scalar path's (rounded to TF32 when ROUND).
-template <int DP, bool ROUND>
+// kernels, which hold the queries' fragments in registers, do not spill; at DP 128 the kernel (hi
+// and lo query fragments) already uses every register, so it keeps its scalar loads there.
+template <int DP>
 __device__ __forceinline__ void load_key_tile(float* dst, const float* src, long long s0, int j0, int keys, int dim) {
     constexpr int LD = DP + 4;
     constexpr int V = DP / 4;
@@ -259,18 +240,12 @@ __device__ __forceinline__ void load_key_tile(float* dst, const float* src, long
         for (int i = 0; i < GROUP; i++) {
             int idx = threadIdx.x + (g + i) * TC_WARPS * 32;
             int j = idx / V, c = (idx % V) * 4;
-            *reinterpret_cast<float4*>(dst + j * LD + c) = tf32_if<ROUND>(r[i]);
+            *reinterpret_cast<float4*>(dst + j * LD + c) = r[i];
         }
     }
 }
 
-template <typename Frag>
-__device__ __forceinline__ void round_tf32(Frag& f) {
-#pragma unroll
-    for (int i = 0; i < f.num_elements; i++) f.x[i] = wmma::__float_to_tf32(f.x[i]);
-}
-
-template <int DP, bool SPLIT>
+template <int DP>
 __device__ __forceinline__ void
 attention_tc(const float* q, long long qs0, long long qs1, const float* k, long long ks0, long long ks1,
              const float* v, long long vs0, long long vs1, float* out, float* lse,
@@ -289,8 +264,7 @@ attention_tc(const float* q, long long qs0, long long qs1, const float* k, long 
     float* s_w = ss + warp * 16 * TC_LDS;
     float* o_w = os + warp * 16 * LD;
 
-    // Queries staged through the K tile, then held as hi/lo fragments (3xTF32) or rounded fragments
-    // (1xTF32, ql unused); the output starts at zero.
+    // Queries staged through the K tile, then held as hi/lo fragments; the output starts at zero.
     for (int idx = threadIdx.x; idx < TC_BQ * DP; idx += blockDim.x) {
         int qi = idx / DP, d = idx % DP, t = first + qi;
         ks[qi * LD + d] = t < tokens && d < dim ? q[t * qs0 + head * qs1 + d] : 0.f;
@@ -302,12 +276,7 @@ attention_tc(const float* q, long long qs0, long long qs1, const float* k, long 
     for (int kk = 0; kk < KSTEPS; kk++) {
         wmma::fragment<wmma::matrix_a, 16, 16, 8, wmma::precision::tf32, wmma::row_major> raw;
         wmma::load_matrix_sync(raw, ks + warp * 16 * LD + kk * 8, LD);
-        if constexpr (SPLIT) {
-            split_tf32(raw, qh[kk], ql[kk]);
-        } else {
-            round_tf32(raw);
-            qh[kk] = raw;
-        }
+        split_tf32(raw, qh[kk], ql[kk]);
     }
 
     // Softmax lanes: two per query row (r = lane / 2), each over every other key of the tile.
@@ -320,19 +289,19 @@ attention_tc(const float* q, long long qs0, long long qs1, const float* k, long 
 
     const float* k_head = k + kv_head * ks1;
     const float* v_head = v + kv_head * vs1;
-    const bool vec = (DP <= 80 || !SPLIT) && dim % 4 == 0 && ks0 % 4 == 0 && vs0 % 4 == 0
+    const bool vec = DP <= 80 && dim % 4 == 0 && ks0 % 4 == 0 && vs0 % 4 == 0
             && (reinterpret_cast<uintptr_t>(k_head) & 15) == 0 && (reinterpret_cast<uintptr_t>(v_head) & 15) == 0;
     for (int j0 = 0; j0 < block_keys; j0 += TC_BK) {
         __syncthreads();
         if (vec) {
-            load_key_tile<DP, !SPLIT>(ks, k_head, ks0, j0, keys, dim);
-            load_key_tile<DP, !SPLIT>(vsh, v_head, vs0, j0, keys, dim);
+            load_key_tile<DP>(ks, k_head, ks0, j0, keys, dim);
+            load_key_tile<DP>(vsh, v_head, vs0, j0, keys, dim);
         } else {
             for (int idx = threadIdx.x; idx < TC_BK * DP; idx += blockDim.x) {
                 int j = idx / DP, d = idx % DP, key = j0 + j;
                 bool in = key < keys && d < dim;
-                ks[j * LD + d] = in ? tf32_if<!SPLIT>(k[key * ks0 + kv_head * ks1 + d]) : 0.f;
-                vsh[j * LD + d] = in ? tf32_if<!SPLIT>(v[key * vs0 + kv_head * vs1 + d]) : 0.f;
+                ks[j * LD + d] = in ? k[key * ks0 + kv_head * ks1 + d] : 0.f;
+                vsh[j * LD + d] = in ? v[key * vs0 + kv_head * vs1 + d] : 0.f;
             }
         }
         __syncthreads();
@@ -346,14 +315,10 @@ attention_tc(const float* q, long long qs0, long long qs1, const float* k, long 
             for (int kk = 0; kk < KSTEPS; kk++) {
                 wmma::fragment<wmma::matrix_b, 16, 16, 8, wmma::precision::tf32, wmma::col_major> raw, bh, bl;
                 wmma::load_matrix_sync(raw, ks + n * 16 * LD + kk * 8, LD);
-                if constexpr (SPLIT) {
-                    split_tf32(raw, bh, bl);
-                    wmma::mma_sync(acc, ql[kk], bh, acc);
-                    wmma::mma_sync(acc, qh[kk], bl, acc);
-                    wmma::mma_sync(acc, qh[kk], bh, acc);
-                } else {
-                    wmma::mma_sync(acc, qh[kk], raw, acc);
-                }
+                split_tf32(raw, bh, bl);
+                wmma::mma_sync(acc, ql[kk], bh, acc);
+                wmma::mma_sync(acc, qh[kk], bl, acc);
+                wmma::mma_sync(acc, qh[kk], bh, acc);
             }
             wmma::store_matrix_sync(s_w + n * 16, acc, TC_LDS, wmma::mem_row_major);
         }
@@ -377,7 +342,7 @@ attention_tc(const float* q, long long qs0, long long qs1, const float* k, long 
         for (int c = 0; c < TC_BK / 2; c++) {
             int j = 2 * c + half;
             float p = j0 + j < vis_row ? expf(srow[j] - m_new) : 0.f;
-            srow[j] = tf32_if<!SPLIT>(p);
+            srow[j] = p;
             sum += p;
         }
         sum += __shfl_xor_sync(0xffffffffu, sum, 1);
@@ -400,15 +365,11 @@ attention_tc(const float* q, long long qs0, long long qs1, const float* k, long 
                 wmma::fragment<wmma::matrix_b, 16, 16, 8, wmma::precision::tf32, wmma::row_major> braw, bh, bl;
                 wmma::load_matrix_sync(araw, s_w + kk * 8, TC_LDS);
                 wmma::load_matrix_sync(braw, vsh + kk * 8 * LD + cn * 16, LD);
-                if constexpr (SPLIT) {
-                    split_tf32(araw, ah, al);
-                    split_tf32(braw, bh, bl);
-                    wmma::mma_sync(acc, al, bh, acc);
-                    wmma::mma_sync(acc, ah, bl, acc);
-                    wmma::mma_sync(acc, ah, bh, acc);
-                } else {
-                    wmma::mma_sync(acc, araw, braw, acc);
-                }
+                split_tf32(araw, ah, al);
+                split_tf32(braw, bh, bl);
+                wmma::mma_sync(acc, al, bh, acc);
+                wmma::mma_sync(acc, ah, bl, acc);
+                wmma::mma_sync(acc, ah, bh, acc);
             }
             wmma::store_matrix_sync(o_w + cn * 16, acc, LD, wmma::mem_row_major);
         }
@@ -427,18 +388,15 @@ attention_tc(const float* q, long long qs0, long long qs1, const float* k, long 
     }
 }
 
-#define ATTENTION_TC(NAME, DP, SPLIT)                                                                            \
+#define ATTENTION_TC(NAME, DP)                                                                                   \
     extern "C" __global__ void __launch_bounds__(TC_WARPS * 32)                                                  \
     NAME(const float* q, long long qs0, long long qs1, const float* k, long long ks0, long long ks1,             \
          const float* v, long long vs0, long long vs1, float* out, float* lse, int tokens, int keys, int q_heads, \
          int kv_heads, int dim, float scale, int query_start) {                                                  \
-        attention_tc<DP, SPLIT>(q, qs0, qs1, k, ks0, ks1, v, vs0, vs1, out, lse, tokens, keys, q_heads, kv_heads, \
-                                dim, scale, query_start);                                                        \
+        attention_tc<DP>(q, qs0, qs1, k, ks0, ks1, v, vs0, vs1, out, lse, tokens, keys, q_heads, kv_heads,       \
+                         dim, scale, query_start);                                                               \
     }
 
-ATTENTION_TC(attention_forward_tc64, 64, true)
-ATTENTION_TC(attention_forward_tc80, 80, true)
-ATTENTION_TC(attention_forward_tc128, 128, true)
-ATTENTION_TC(attention_forward_tc64_1xtf32, 64, false)
-ATTENTION_TC(attention_forward_tc80_1xtf32, 80, false)
-ATTENTION_TC(attention_forward_tc128_1xtf32, 128, false)
+ATTENTION_TC(attention_forward_tc64, 64)
+ATTENTION_TC(attention_forward_tc80, 80)
+ATTENTION_TC(attention_forward_tc128, 128)

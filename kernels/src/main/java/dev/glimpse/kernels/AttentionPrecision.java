@@ -11,16 +11,26 @@ public enum AttentionPrecision {
     F32,
 
     /**
-     * Q, K, V and the softmax probabilities may be rounded to TF32 (10-bit mantissa, relative error
-     * ~5e-4 per operand) in products that accumulate in F32; softmax statistics stay F32. For models
-     * whose weights are BF16 or F16, whose activations HF rounds harder (to bf16/f16) in its own
-     * attention.
+     * Q, K, V and the softmax probabilities rounded to bf16 (8-bit mantissa, relative error up to
+     * 2^-9 per operand), products accumulated in F32, softmax statistics F32: what HF's bf16
+     * {@code scaled_dot_product_attention} computes. For models whose weights are BF16.
      */
-    TF32;
+    BF16,
 
-    /** {@link #TF32} for BF16 or F16 weights, {@link #F32} otherwise. */
+    /**
+     * Q, K, V and the softmax probabilities rounded to f16 (11-bit mantissa, relative error up to
+     * 2^-12 per operand), products accumulated in F32, softmax statistics F32: what HF's f16
+     * {@code scaled_dot_product_attention} computes. For models whose weights are F16.
+     */
+    F16;
+
+    /** {@link #BF16} for BF16 weights, {@link #F16} for F16 weights, {@link #F32} otherwise. */
     public static AttentionPrecision forWeights(DType weights) {
-        return weights == DType.BF16 || weights == DType.F16 ? TF32 : F32;
+        return switch (weights) {
+            case BF16 -> BF16;
+            case F16 -> F16;
+            default -> F32;
+        };
     }
 
     /**

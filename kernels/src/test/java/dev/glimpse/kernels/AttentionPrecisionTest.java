@@ -12,9 +12,13 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 class AttentionPrecisionTest {
 
     @Test
-    void halfPrecisionWeightsAskForTf32() {
-        assertEquals(AttentionPrecision.TF32, AttentionPrecision.forWeights(DType.BF16));
-        assertEquals(AttentionPrecision.TF32, AttentionPrecision.forWeights(DType.F16));
+    void bf16WeightsAskForBf16() {
+        assertEquals(AttentionPrecision.BF16, AttentionPrecision.forWeights(DType.BF16));
+    }
+
+    @Test
+    void f16WeightsAskForF16() {
+        assertEquals(AttentionPrecision.F16, AttentionPrecision.forWeights(DType.F16));
     }
 
     @Test
@@ -24,8 +28,9 @@ class AttentionPrecisionTest {
 
     @Test
     void scoredPassesRunAtF32() {
-        assertEquals(AttentionPrecision.F32, AttentionPrecision.TF32.unlessScored(true));
-        assertEquals(AttentionPrecision.TF32, AttentionPrecision.TF32.unlessScored(false));
+        assertEquals(AttentionPrecision.F32, AttentionPrecision.BF16.unlessScored(true));
+        assertEquals(AttentionPrecision.F32, AttentionPrecision.F16.unlessScored(true));
+        assertEquals(AttentionPrecision.BF16, AttentionPrecision.BF16.unlessScored(false));
         assertEquals(AttentionPrecision.F32, AttentionPrecision.F32.unlessScored(false));
     }
 
@@ -41,10 +46,12 @@ class AttentionPrecisionTest {
              Tensor k = Tensor.of(values(random, t * hkv * d), t, hkv, d);
              Tensor v = Tensor.of(values(random, t * hkv * d), t, hkv, d);
              Tensor exact = Tensor.allocate(DType.F32, t, hq, d);
-             Tensor tf32 = Tensor.allocate(DType.F32, t, hq, d)) {
+             Tensor half = Tensor.allocate(DType.F32, t, hq, d)) {
             backend.attention(q, k, v, AttentionMask.causal(0), 0.25f, exact, null, null, AttentionPrecision.F32);
-            backend.attention(q, k, v, AttentionMask.causal(0), 0.25f, tf32, null, null, AttentionPrecision.TF32);
-            assertArrayEquals(exact.toFloatArray(), tf32.toFloatArray());
+            for (AttentionPrecision precision : new AttentionPrecision[] {AttentionPrecision.BF16, AttentionPrecision.F16}) {
+                backend.attention(q, k, v, AttentionMask.causal(0), 0.25f, half, null, null, precision);
+                assertArrayEquals(exact.toFloatArray(), half.toFloatArray(), precision.toString());
+            }
         }
     }
 

@@ -28,8 +28,8 @@ import dev.glimpse.visionencoder.config.VisionConfig;
  * attention runs image by image.
  *
  * <p>Attention runs at the precision of the layer's weights ({@link AttentionPrecision#forWeights}:
- * TF32 for a BF16/F16 checkpoint, as HF runs it in bf16); with taps, whose statistics feed pruning
- * scores, it runs F32.
+ * BF16 or F16 for a BF16 or F16 checkpoint, operands rounded as HF's sdpa rounds them); with taps,
+ * whose statistics feed pruning scores, it runs F32.
  */
 final class EncoderBlock {
 

@@ -10,17 +10,19 @@ import dev.glimpse.kernels.TensorException;
 import org.bytedeco.cuda.global.cudart;
 
 /**
- * Grouped-query attention on the GPU (attention.cu): {@code attention_forward} is a flash-style
+ * Grouped-query attention on the GPU: {@code attention_forward} (attention.cu) is a flash-style
  * kernel (key tiles in shared memory, online softmax, F32 on the SIMT cores) for decode-sized query
- * counts; prefill with head dims up to 128 runs {@code attention_forward_tc<dim>}, the same pass with
- * Q K^T and P V on tensor cores as 3xTF32 products (F32-level accuracy), or at
- * {@link AttentionPrecision#TF32} without a capture {@code attention_forward_tc<dim>_1xtf32}, one
- * TF32 product per step (operands rounded to TF32, about 3x fewer tensor-core products). Both write
- * each row's log-sum-exp only when column sums are captured. Captured softmax rows are
- * recomputed exactly for the chosen queries ({@code attention_capture_rows}); column sums
- * re-score every (query, key) pair against the saved log-sum-exps
- * ({@code attention_column_sums}), so capture costs one extra Q K^T pass and nothing when off.
- * Decode steps over a KV cache whose key count lives in device memory run flash-decoding
+ * counts. Prefill with head dims up to 128 runs on tensor cores: at {@link AttentionPrecision#F32},
+ * or whenever something is captured, {@code attention_forward_tc<dim>} (attention.cu), the same pass
+ * with Q K^T and P V as 3xTF32 products (F32-level accuracy); at {@link AttentionPrecision#BF16} or
+ * {@link AttentionPrecision#F16} without a capture {@code attention_mma_<bf16|f16>_d<dim>}
+ * (attention_mma.cu), a FlashAttention-2 style kernel whose operands are rounded to the 16-bit type
+ * and multiplied by {@code mma.sync} m16n8k16 into F32, with the softmax held in registers (HF's
+ * bf16/f16 sdpa numerics). The kernels write each row's log-sum-exp only when column sums are
+ * captured. Captured softmax rows are recomputed exactly for the chosen queries
+ * ({@code attention_capture_rows}); column sums re-score every (query, key) pair against the saved
+ * log-sum-exps ({@code attention_column_sums}), so capture costs one extra Q K^T pass and nothing
+ * when off. Decode steps over a KV cache whose key count lives in device memory run flash-decoding
  * (decode.cu, {@link #decodeStep}).
  */
 final class CudaAttention implements AutoCloseable {
@@ -37,6 +39,12 @@ final class CudaAttention implements AutoCloseable {
     private static final int TC_WARPS = 4;
     private static final int TC_MIN_QUERIES = 16;
     private static final int TC_MAX_DIM = 128;
+    /**
+     * The 16-bit mma kernel's K and V tiles are [64][DP + 8] 16-bit values: the 8-element pad makes
+     * the row pitch an odd multiple of 16 bytes, so its ldmatrix reads are free of bank conflicts.
+     */
+    private static final int MMA_ROW_PAD = 8;
+    private static final int MMA_ELEMENT_BYTES = 2;
 
     private final CudaContext ctx;
     private final CudaCopy copier;
@@ -84,16 +92,16 @@ final class CudaAttention implements AutoCloseable {
             Operand vo = Operand.of(tmp.rowsPacked(v, DType.F32));
             Tensor lse = columnSums == null ? null : tmp.scratch(DType.F32, hq, t);
             int paddedDim = tensorCoreDim(t, d);
-            String kernel = paddedDim > 0 ? tensorCoreKernel(paddedDim, precision, capture != null) : "attention_forward";
-            int queriesPerBlock = paddedDim > 0 ? TC_QUERIES : QUERIES_PER_BLOCK;
-            int shared = paddedDim > 0
-                    ? ((2 * TC_KEYS + TC_QUERIES) * (paddedDim + 4) + TC_QUERIES * (TC_KEYS + 4)) * Float.BYTES
-                    : (TILE * (d + 1) + TILE * d + QUERIES_PER_BLOCK * d) * Float.BYTES;
-            ctx.launch.of(ctx.kernels.largeSharedFunction("attention", kernel), kernel)
+            TensorCoreKernel tc = paddedDim > 0 ? tensorCoreKernel(paddedDim, precision, capture != null) : null;
+            String module = tc != null ? tc.module() : "attention";
+            String kernel = tc != null ? tc.name() : "attention_forward";
+            int queriesPerBlock = tc != null ? TC_QUERIES : QUERIES_PER_BLOCK;
+            int shared = tc != null ? tc.sharedBytes() : (TILE * (d + 1) + TILE * d + QUERIES_PER_BLOCK * d) * Float.BYTES;
+            ctx.launch.of(ctx.kernels.largeSharedFunction(module, kernel), kernel)
                     .ptr(qo.address).i64(qo.s0).i64(qo.s1).ptr(ko.address).i64(ko.s0).i64(ko.s1)
                     .ptr(vo.address).i64(vo.s0).i64(vo.s1).ptr(CudaContext.address(out)).ptr(lse == null ? 0L : CudaContext.address(lse))
                     .i32(t).i32(s).i32(hq).i32(hkv).i32(d).f32(scale).i32(queryStart)
-                    .run((t + queriesPerBlock - 1) / queriesPerBlock, hq, (paddedDim > 0 ? TC_WARPS : WARPS) * 32, shared);
+                    .run((t + queriesPerBlock - 1) / queriesPerBlock, hq, (tc != null ? TC_WARPS : WARPS) * 32, shared);
             if (rows != null && rows.length > 0) {
                 Tensor rowIndex = tmp.ints(rows);
                 ctx.launch.of(ctx.kernels.function("attention", "attention_capture_rows"), "attention_capture_rows")
@@ -126,13 +134,24 @@ final class CudaAttention implements AutoCloseable {
     }
 
     /**
-     * The tensor-core prefill kernel of padded head dim {@code paddedDim}: the 1xTF32 kernel at
-     * {@link AttentionPrecision#TF32} when nothing is captured, else the 3xTF32 kernel (captured
-     * attention feeds pruning scores, which stay F32-exact).
+     * The tensor-core prefill kernel of padded head dim {@code paddedDim}: at
+     * {@link AttentionPrecision#BF16} or {@link AttentionPrecision#F16} with nothing captured the
+     * 16-bit mma kernel of that type ({@code attention_mma_<bf16|f16>_d<dim>}, module
+     * {@code attention_mma}), else the 3xTF32 kernel ({@code attention_forward_tc<dim>}, module
+     * {@code attention}): captured attention feeds pruning scores, which stay F32-exact.
      */
-    static String tensorCoreKernel(int paddedDim, AttentionPrecision precision, boolean captured) {
-        String exact = "attention_forward_tc" + paddedDim;
-        return precision == AttentionPrecision.TF32 && !captured ? exact + "_1xtf32" : exact;
+    static TensorCoreKernel tensorCoreKernel(int paddedDim, AttentionPrecision precision, boolean captured) {
+        if (captured || precision == AttentionPrecision.F32) {
+            int shared = ((2 * TC_KEYS + TC_QUERIES) * (paddedDim + 4) + TC_QUERIES * (TC_KEYS + 4)) * Float.BYTES;
+            return new TensorCoreKernel("attention", "attention_forward_tc" + paddedDim, shared);
+        }
+        String type = precision == AttentionPrecision.BF16 ? "bf16" : "f16";
+        int shared = 2 * TC_KEYS * (paddedDim + MMA_ROW_PAD) * MMA_ELEMENT_BYTES;
+        return new TensorCoreKernel("attention_mma", "attention_mma_" + type + "_d" + paddedDim, shared);
+    }
+
+    /** A prefill kernel: its module (fatbin), its name and its dynamic shared memory in bytes. */
+    record TensorCoreKernel(String module, String name, int sharedBytes) {
     }
 
     /** One token's k, v [1, Hkv, D] into entry *length of caches [Hkv, capacity, D] (decode.cu). */

@@ -15,38 +15,62 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 class CudaAttentionDispatchTest {
 
     @Test
-    void tf32PrecisionWithoutCaptureRunsThe1xTf32Kernel() {
-        assertEquals("attention_forward_tc64_1xtf32", CudaAttention.tensorCoreKernel(64, AttentionPrecision.TF32, false));
-        assertEquals("attention_forward_tc80_1xtf32", CudaAttention.tensorCoreKernel(80, AttentionPrecision.TF32, false));
-        assertEquals("attention_forward_tc128_1xtf32", CudaAttention.tensorCoreKernel(128, AttentionPrecision.TF32, false));
+    void bf16PrecisionWithoutCaptureRunsTheBf16MmaKernel() {
+        for (int d : new int[] {64, 80, 128}) {
+            CudaAttention.TensorCoreKernel k = CudaAttention.tensorCoreKernel(d, AttentionPrecision.BF16, false);
+            assertEquals("attention_mma", k.module());
+            assertEquals("attention_mma_bf16_d" + d, k.name());
+        }
+    }
+
+    @Test
+    void f16PrecisionWithoutCaptureRunsTheF16MmaKernel() {
+        for (int d : new int[] {64, 80, 128}) {
+            CudaAttention.TensorCoreKernel k = CudaAttention.tensorCoreKernel(d, AttentionPrecision.F16, false);
+            assertEquals("attention_mma", k.module());
+            assertEquals("attention_mma_f16_d" + d, k.name());
+        }
     }
 
     @Test
     void f32PrecisionRunsThe3xTf32Kernel() {
-        assertEquals("attention_forward_tc64", CudaAttention.tensorCoreKernel(64, AttentionPrecision.F32, false));
-        assertEquals("attention_forward_tc128", CudaAttention.tensorCoreKernel(128, AttentionPrecision.F32, true));
+        assertEquals("attention_forward_tc64", CudaAttention.tensorCoreKernel(64, AttentionPrecision.F32, false).name());
+        assertEquals("attention_forward_tc128", CudaAttention.tensorCoreKernel(128, AttentionPrecision.F32, true).name());
+        assertEquals("attention", CudaAttention.tensorCoreKernel(64, AttentionPrecision.F32, false).module());
     }
 
     @Test
-    void captureRunsThe3xTf32KernelAtTf32Precision() {
-        assertEquals("attention_forward_tc80", CudaAttention.tensorCoreKernel(80, AttentionPrecision.TF32, true));
+    void captureRunsThe3xTf32KernelAtHalfPrecision() {
+        assertEquals("attention_forward_tc80", CudaAttention.tensorCoreKernel(80, AttentionPrecision.BF16, true).name());
+        assertEquals("attention_forward_tc80", CudaAttention.tensorCoreKernel(80, AttentionPrecision.F16, true).name());
+    }
+
+    /** K and V tiles of 64 rows, 16-bit, each row padded by 8 elements: 2 x 64 x (DP + 8) x 2 bytes. */
+    @Test
+    void mmaKernelSharedMemoryHoldsTwoPaddedHalfPrecisionTiles() {
+        assertEquals(2 * 64 * 72 * 2, CudaAttention.tensorCoreKernel(64, AttentionPrecision.BF16, false).sharedBytes());
+        assertEquals(2 * 64 * 136 * 2, CudaAttention.tensorCoreKernel(128, AttentionPrecision.F16, false).sharedBytes());
     }
 
     @Test
-    void everyTensorCoreKernelIsInTheCommittedFatbin() throws IOException {
-        String fatbin;
-        try (InputStream in = CudaAttention.class.getResourceAsStream(KernelLibrary.RESOURCE_DIR + "attention.fatbin")) {
-            assertNotNull(in, "attention.fatbin on the classpath");
-            fatbin = new String(in.readAllBytes(), StandardCharsets.ISO_8859_1);
-        }
+    void everyTensorCoreKernelIsInItsCommittedFatbin() throws IOException {
         for (int d : new int[] {16, 64, 72, 80, 128}) {
             int padded = CudaAttention.tensorCoreDim(64, d);
             for (AttentionPrecision precision : AttentionPrecision.values()) {
                 for (boolean captured : new boolean[] {false, true}) {
-                    String kernel = CudaAttention.tensorCoreKernel(padded, precision, captured);
-                    assertTrue(fatbin.contains(kernel + "\0"), kernel + " is not in attention.fatbin (run tools/cuda/build-kernels.sh)");
+                    CudaAttention.TensorCoreKernel kernel = CudaAttention.tensorCoreKernel(padded, precision, captured);
+                    String fatbin = fatbin(kernel.module());
+                    assertTrue(fatbin.contains(kernel.name() + "\0"),
+                            kernel.name() + " is not in " + kernel.module() + ".fatbin (run tools/cuda/build-kernels.sh)");
                 }
             }
+        }
+    }
+
+    private static String fatbin(String module) throws IOException {
+        try (InputStream in = CudaAttention.class.getResourceAsStream(KernelLibrary.RESOURCE_DIR + module + ".fatbin")) {
+            assertNotNull(in, module + ".fatbin on the classpath");
+            return new String(in.readAllBytes(), StandardCharsets.ISO_8859_1);
         }
     }
 }

@@ -17,16 +17,34 @@ import static dev.glimpse.kernels.cuda.CudaTestSupport.cuda;
 import static dev.glimpse.kernels.cuda.CudaTestSupport.random;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTrue;
 
 class CudaAttentionTest {
 
     private static final double TOL = 1e-4;
     /**
-     * TF32 precision rounds Q, K, V and the probabilities to a 10-bit mantissa (relative error up to
-     * 2^-11 each): a float64 simulation of that rounding on these shapes stays below 7e-4; 2e-3
-     * leaves room for more heads and the tensor cores' accumulation order, and catches any real bug.
+     * BF16 precision against the CPU's F32 attention on the same N(0, 1) inputs. Rounding q and k
+     * to bf16 (relative error up to 2^-9 each) moves a score q.k/sqrt(D) by ~2^-9 (rms over D
+     * products of unit variance); rounding v and the probabilities moves an output by at most 2^-9
+     * of the largest |v| it averages, which is where the error peaks: rows that see few keys (the
+     * first causal queries) copy a single v rounded to bf16. So expect up to ~4e-3 of max |out|, and
+     * 2e-2 leaves room for the largest of a million outputs; a fragment-layout or masking bug moves
+     * outputs by their own size (1e-1 and up), far past it.
      */
-    private static final double TF32_TOL = 2e-3;
+    private static final double BF16_TOL = 2e-2;
+    /** The same bound for f16, whose 11-bit mantissa rounds 8x finer (2^-12): ~5e-4 expected. */
+    private static final double F16_TOL = 3e-3;
+    /**
+     * On inputs already representable in bf16 (so the kernel's rounding of q, k and v is exact) the
+     * only rounding left is the probabilities', each by at most 2^-9 relative (the row sum stays
+     * F32), which moves an output by at most 2^-9 times the probability-weighted mean |v| of its row
+     * (~0.8 for N(0, 1) values, so ~1.6e-3), and only if every rounding goes the same way; over many
+     * keys the errors cancel. 6e-3 is several times that; the shapes' outputs are normalised by
+     * max(1, max |out|) as everywhere here.
+     */
+    private static final double BF16_EXACT_INPUT_TOL = 6e-3;
+    /** The same for f16-representable inputs: 2^-12 x 0.8 ~ 2e-4, with the same margin. */
+    private static final double F16_EXACT_INPUT_TOL = 8e-4;
 
     @ParameterizedTest(name = "T={0} S={1} Hq={2} Hkv={3} D={4} causal={5} start={6}")
     @CsvSource({
@@ -43,54 +61,161 @@ class CudaAttentionTest {
             "17, 90, 4, 1, 40, true, 73",
             "3, 17, 4, 4, 256, false, 0"})
     void attentionMatchesCpu(int t, int s, int hq, int hkv, int d, boolean causal, int start) {
-        attentionVsCpu(1, AttentionPrecision.F32, TOL, "attention", t, s, hq, hkv, d, causal, start);
+        attentionVsCpu(1, AttentionPrecision.F32, TOL, "attention", t, s, hq, hkv, d, causal, start, false).close();
     }
 
     /**
-     * Random q, k, v (seeds {@code seed}, +1, +2) through the CPU and the CUDA backend at
-     * {@code precision}; the outputs agree within {@code tol}.
+     * The 16-bit mma kernels at both precisions: SigLIP's D=72 (OneVision's tower, images as
+     * heads), CLIP's D=64, D=80, Qwen2's GQA 7:1 prefill and a chunk after a KV prefix,
+     * LLaVA-1.5-7B's D=128 (causal, and after a prefix with GQA), a head dim padded from 40, one of
+     * 38 (not a multiple of 4: scalar tile loads, scalar output stores past an odd pair), the
+     * fixtures' D=16 at the smallest query count the tensor cores take, and query and key counts
+     * that are not multiples of the 64-wide tiles (including fewer keys than one tile).
      */
-    private void attentionVsCpu(int seed, AttentionPrecision precision, double tol, String label,
-                                int t, int s, int hq, int hkv, int d, boolean causal, int start) {
+    @ParameterizedTest(name = "{0} T={1} S={2} Hq={3} Hkv={4} D={5} causal={6} start={7}")
+    @CsvSource({
+            "BF16, 729, 729, 32, 32, 72, false, 0",
+            "BF16, 577, 577, 16, 16, 64, false, 0",
+            "BF16, 100, 100, 8, 8, 80, false, 0",
+            "BF16, 1200, 1200, 14, 2, 64, true, 0",
+            "BF16, 300, 1000, 14, 2, 64, true, 700",
+            "BF16, 586, 586, 32, 32, 128, true, 0",
+            "BF16, 70, 198, 32, 8, 128, true, 128",
+            "BF16, 17, 90, 4, 1, 40, true, 73",
+            "BF16, 130, 130, 6, 3, 38, true, 0",
+            "BF16, 16, 16, 4, 2, 16, true, 0",
+            "BF16, 200, 77, 8, 4, 64, false, 0",
+            "BF16, 100, 30, 4, 4, 80, false, 0",
+            "BF16, 131, 259, 6, 2, 128, true, 128",
+            "F16, 729, 729, 32, 32, 72, false, 0",
+            "F16, 577, 577, 16, 16, 64, false, 0",
+            "F16, 100, 100, 8, 8, 80, false, 0",
+            "F16, 1200, 1200, 14, 2, 64, true, 0",
+            "F16, 300, 1000, 14, 2, 64, true, 700",
+            "F16, 586, 586, 32, 32, 128, true, 0",
+            "F16, 70, 198, 32, 8, 128, true, 128",
+            "F16, 17, 90, 4, 1, 40, true, 73",
+            "F16, 130, 130, 6, 3, 38, true, 0",
+            "F16, 16, 16, 4, 2, 16, true, 0",
+            "F16, 200, 77, 8, 4, 64, false, 0",
+            "F16, 100, 30, 4, 4, 80, false, 0",
+            "F16, 131, 259, 6, 2, 128, true, 128"})
+    void halfPrecisionAttentionMatchesCpuWithinRounding(AttentionPrecision precision, int t, int s, int hq, int hkv, int d,
+                                                        boolean causal, int start) {
+        Tensor out = attentionVsCpu(21, precision, halfTol(precision, false), precision + " attention", t, s, hq, hkv, d,
+                causal, start, false);
+        assertFinite(out, precision + " attention");
+        out.close();
+    }
+
+    /**
+     * The same shapes with q, k and v already representable in the 16-bit type: only the
+     * probabilities' rounding separates the kernel from the CPU, so the bound is several times
+     * tighter and a subtly wrong fragment (a swapped key or dim pair) cannot hide in it.
+     */
+    @ParameterizedTest(name = "{0} T={1} S={2} Hq={3} Hkv={4} D={5} causal={6} start={7}")
+    @CsvSource({
+            "BF16, 729, 729, 16, 16, 72, false, 0",
+            "BF16, 1200, 1200, 14, 2, 64, true, 0",
+            "BF16, 300, 1000, 14, 2, 64, true, 700",
+            "BF16, 586, 586, 8, 8, 128, true, 0",
+            "BF16, 100, 100, 8, 8, 80, false, 0",
+            "BF16, 130, 130, 6, 3, 38, true, 0",
+            "BF16, 16, 16, 4, 2, 16, true, 0",
+            "BF16, 200, 77, 8, 4, 64, false, 0",
+            "F16, 729, 729, 16, 16, 72, false, 0",
+            "F16, 1200, 1200, 14, 2, 64, true, 0",
+            "F16, 300, 1000, 14, 2, 64, true, 700",
+            "F16, 586, 586, 8, 8, 128, true, 0",
+            "F16, 100, 100, 8, 8, 80, false, 0",
+            "F16, 130, 130, 6, 3, 38, true, 0",
+            "F16, 16, 16, 4, 2, 16, true, 0",
+            "F16, 200, 77, 8, 4, 64, false, 0"})
+    void halfPrecisionAttentionOnRepresentableInputsOnlyRoundsProbabilities(AttentionPrecision precision, int t, int s,
+                                                                            int hq, int hkv, int d, boolean causal,
+                                                                            int start) {
+        Tensor out = attentionVsCpu(41, precision, halfTol(precision, true), precision + " attention, exact inputs", t, s,
+                hq, hkv, d, causal, start, true);
+        assertFinite(out, precision + " attention, exact inputs");
+        out.close();
+    }
+
+    private static double halfTol(AttentionPrecision precision, boolean representableInputs) {
+        return switch (precision) {
+            case BF16 -> representableInputs ? BF16_EXACT_INPUT_TOL : BF16_TOL;
+            case F16 -> representableInputs ? F16_EXACT_INPUT_TOL : F16_TOL;
+            case F32 -> TOL;
+        };
+    }
+
+    /**
+     * Random q, k, v (seeds {@code seed}, +1, +2; rounded to {@code precision}'s 16-bit type when
+     * {@code representable}) through the CPU and the CUDA backend at {@code precision}; the outputs
+     * agree within {@code tol}. Returns the GPU output, which the caller closes.
+     */
+    private Tensor attentionVsCpu(int seed, AttentionPrecision precision, double tol, String label, int t, int s,
+                                  int hq, int hkv, int d, boolean causal, int start, boolean representable) {
         CudaBackend gpu = cuda();
         AttentionMask mask = causal ? AttentionMask.causal(start) : AttentionMask.BIDIRECTIONAL;
         float scale = (float) (1 / Math.sqrt(d));
-        try (Tensor q = random(seed, t, hq, d); Tensor k = random(seed + 1, s, hkv, d); Tensor v = random(seed + 2, s, hkv, d);
+        Tensor out = gpu.allocate(DType.F32, t, hq, d);
+        try (Tensor q = inputs(seed, precision, representable, t, hq, d);
+             Tensor k = inputs(seed + 1, precision, representable, s, hkv, d);
+             Tensor v = inputs(seed + 2, precision, representable, s, hkv, d);
              Tensor expected = Tensor.allocate(DType.F32, t, hq, d);
-             Tensor gq = gpu.upload(q); Tensor gk = gpu.upload(k); Tensor gv = gpu.upload(v);
-             Tensor out = gpu.allocate(DType.F32, t, hq, d)) {
+             Tensor gq = gpu.upload(q); Tensor gk = gpu.upload(k); Tensor gv = gpu.upload(v)) {
             CPU.attention(q, k, v, mask, scale, expected, null);
             gpu.attention(gq, gk, gv, mask, scale, out, null, null, precision);
             assertClose(label + " T=" + t + " S=" + s + " Hq=" + hq + " Hkv=" + hkv + " D=" + d + (causal ? " causal" : " bidir"),
                     expected, out, tol);
+            return out;
+        } catch (RuntimeException | Error e) {
+            out.close();
+            throw e;
+        }
+    }
+
+    /** N(0, 1) values, rounded to the precision's 16-bit type when {@code representable}. */
+    private static Tensor inputs(int seed, AttentionPrecision precision, boolean representable, int... shape) {
+        Tensor t = random(seed, shape);
+        if (representable) {
+            float[] values = t.toFloatArray();
+            for (int i = 0; i < values.length; i++) {
+                values[i] = roundTo(precision, values[i]);
+            }
+            t.copyFrom(values);
+        }
+        return t;
+    }
+
+    /** x rounded to nearest (ties to even) in precision's 16-bit type, as the kernels' conversions round. */
+    private static float roundTo(AttentionPrecision precision, float x) {
+        return switch (precision) {
+            case BF16 -> {
+                int bits = Float.floatToRawIntBits(x);
+                yield Float.intBitsToFloat((bits + 0x7FFF + ((bits >>> 16) & 1)) & 0xFFFF0000);
+            }
+            case F16 -> Float.float16ToFloat(Float.floatToFloat16(x));
+            case F32 -> x;
+        };
+    }
+
+    private static void assertFinite(Tensor gpuOut, String label) {
+        float[] values = hostValues(cuda(), gpuOut);
+        for (int i = 0; i < values.length; i++) {
+            int index = i;
+            assertTrue(Float.isFinite(values[i]), () -> label + ": output " + index + " is " + values[index]);
         }
     }
 
     /**
-     * The 1xTF32 tensor-core kernels: SigLIP's D=72 (OneVision's tower, images as heads), CLIP's
-     * D=64, D=80, Qwen2's GQA 7:1 prefill and a chunk after a KV prefix, LLaVA-1.5-7B's D=128 (causal,
-     * and after a prefix with GQA), a head dim padded from 40 with scalar tile loads, and the
-     * fixtures' D=16 at the smallest query count the tensor cores take.
+     * A prefill chunk after a prefix at both 16-bit precisions, over the decoder's cache layout
+     * [Hkv, capacity, D] viewed as [S, Hkv, D] (row stride D, head stride capacity * D).
      */
-    @ParameterizedTest(name = "T={0} S={1} Hq={2} Hkv={3} D={4} causal={5} start={6}")
-    @CsvSource({
-            "729, 729, 32, 32, 72, false, 0",
-            "577, 577, 16, 16, 64, false, 0",
-            "100, 100, 8, 8, 80, false, 0",
-            "1200, 1200, 14, 2, 64, true, 0",
-            "300, 1000, 14, 2, 64, true, 700",
-            "586, 586, 32, 32, 128, true, 0",
-            "70, 198, 32, 8, 128, true, 128",
-            "17, 90, 4, 1, 40, true, 73",
-            "16, 16, 4, 2, 16, true, 0"})
-    void tf32AttentionMatchesCpuWithinTf32Rounding(int t, int s, int hq, int hkv, int d, boolean causal, int start) {
-        attentionVsCpu(21, AttentionPrecision.TF32, TF32_TOL, "tf32 attention", t, s, hq, hkv, d, causal, start);
-    }
-
-    /** The 1xTF32 kernels' vector tile loads over the decoder's cache layout [Hkv, capacity, D] viewed as [S, Hkv, D]. */
-    @ParameterizedTest(name = "Hq={0} Hkv={1} D={2}")
-    @CsvSource({"14, 2, 64", "32, 8, 128"})
-    void tf32PrefillChunkReadsAnF32KvCacheBlockAfterAPrefix(int hq, int hkv, int d) {
+    @ParameterizedTest(name = "{0} Hq={1} Hkv={2} D={3}")
+    @CsvSource({"BF16, 14, 2, 64", "BF16, 32, 8, 128", "F16, 14, 2, 64", "F16, 32, 8, 128"})
+    void halfPrecisionPrefillChunkReadsAnF32KvCacheBlockAfterAPrefix(AttentionPrecision precision, int hq, int hkv,
+                                                                      int d) {
         CudaBackend gpu = cuda();
         int t = 200;
         int used = 900;
@@ -103,32 +228,62 @@ class CudaAttentionTest {
             CPU.attention(q, cacheK.slice(1, 0, used).transpose(0, 1), cacheV.slice(1, 0, used).transpose(0, 1), mask,
                     scale, expected, null);
             gpu.attention(gq, gk.slice(1, 0, used).transpose(0, 1), gv.slice(1, 0, used).transpose(0, 1), mask, scale,
-                    out, null, null, AttentionPrecision.TF32);
-            assertClose("tf32 attention over an F32 kv-cache block after a prefix, Hq=" + hq + " Hkv=" + hkv + " D=" + d,
-                    expected, out, TF32_TOL);
+                    out, null, null, precision);
+            assertClose(precision + " attention over an F32 kv-cache block after a prefix, Hq=" + hq + " Hkv=" + hkv
+                    + " D=" + d, expected, out, halfTol(precision, false));
         }
     }
 
+    /**
+     * q, k and v as views into one packed QKV projection [T, 3, H, D] (row stride 3 H D, head
+     * stride D): at D=72 the k and v views start 16-byte aligned (float4 tile loads), at D=38 they
+     * do not and the row stride is odd in float4s (scalar loads).
+     */
+    @ParameterizedTest(name = "{0} T={1} H={2} D={3} causal={4}")
+    @CsvSource({"BF16, 300, 6, 72, false", "BF16, 150, 3, 38, true", "F16, 300, 6, 72, false", "F16, 150, 3, 38, true"})
+    void halfPrecisionAttentionReadsViewsIntoAPackedQkvRow(AttentionPrecision precision, int t, int h, int d,
+                                                          boolean causal) {
+        CudaBackend gpu = cuda();
+        AttentionMask mask = causal ? AttentionMask.causal(0) : AttentionMask.BIDIRECTIONAL;
+        float scale = (float) (1 / Math.sqrt(d));
+        try (Tensor qkv = random(50, t, 3, h, d); Tensor expected = Tensor.allocate(DType.F32, t, h, d);
+             Tensor gqkv = gpu.upload(qkv); Tensor out = gpu.allocate(DType.F32, t, h, d)) {
+            CPU.attention(qkv.select(1, 0), qkv.select(1, 1), qkv.select(1, 2), mask, scale, expected, null);
+            gpu.attention(gqkv.select(1, 0), gqkv.select(1, 1), gqkv.select(1, 2), mask, scale, out, null, null, precision);
+            assertClose(precision + " attention over packed QKV views, T=" + t + " H=" + h + " D=" + d, expected, out,
+                    halfTol(precision, false));
+            assertFinite(out, precision + " attention over packed QKV views");
+        }
+    }
+
+    /** BF16 and F16 run their own kernels: outputs differ from the F32 kernel's and from each other, within rounding. */
     @Test
-    void tf32PrecisionRunsAnotherKernelThanF32() {
+    void halfPrecisionsRunOtherKernelsThanF32() {
         CudaBackend gpu = cuda();
         try (Tensor q = random(24, 200, 14, 64); Tensor k = random(25, 200, 2, 64); Tensor v = random(26, 200, 2, 64);
              Tensor gq = gpu.upload(q); Tensor gk = gpu.upload(k); Tensor gv = gpu.upload(v);
-             Tensor exact = gpu.allocate(DType.F32, 200, 14, 64); Tensor fast = gpu.allocate(DType.F32, 200, 14, 64)) {
+             Tensor exact = gpu.allocate(DType.F32, 200, 14, 64); Tensor bf16 = gpu.allocate(DType.F32, 200, 14, 64);
+             Tensor f16 = gpu.allocate(DType.F32, 200, 14, 64)) {
             gpu.attention(gq, gk, gv, AttentionMask.causal(0), 0.125f, exact, null, null, AttentionPrecision.F32);
-            gpu.attention(gq, gk, gv, AttentionMask.causal(0), 0.125f, fast, null, null, AttentionPrecision.TF32);
+            gpu.attention(gq, gk, gv, AttentionMask.causal(0), 0.125f, bf16, null, null, AttentionPrecision.BF16);
+            gpu.attention(gq, gk, gv, AttentionMask.causal(0), 0.125f, f16, null, null, AttentionPrecision.F16);
             float[] e = hostValues(gpu, exact);
-            float[] f = hostValues(gpu, fast);
-            assertFalse(Arrays.equals(e, f), "TF32 attention gave the F32 kernel's exact bits: the 1xTF32 kernel did not run");
+            float[] b = hostValues(gpu, bf16);
+            float[] f = hostValues(gpu, f16);
+            assertFalse(Arrays.equals(e, b), "BF16 attention gave the F32 kernel's exact bits: the bf16 kernel did not run");
+            assertFalse(Arrays.equals(e, f), "F16 attention gave the F32 kernel's exact bits: the f16 kernel did not run");
+            assertFalse(Arrays.equals(b, f), "BF16 and F16 attention gave the same bits");
             try (Tensor hostExact = Tensor.of(e, 200, 14, 64)) {
-                assertClose("tf32 vs f32 kernel", hostExact, fast, TF32_TOL);
+                assertClose("bf16 vs f32 kernel", hostExact, bf16, BF16_TOL);
+                assertClose("f16 vs f32 kernel", hostExact, f16, F16_TOL);
             }
         }
     }
 
-    /** Captured attention feeds pruning scores: at TF32 precision it runs the F32 kernel, bit for bit. */
-    @Test
-    void captureKeepsTf32PrecisionAttentionExact() {
+    /** Captured attention feeds pruning scores: at BF16 and F16 precision it runs the F32 kernel, bit for bit. */
+    @ParameterizedTest(name = "{0}")
+    @CsvSource({"BF16", "F16"})
+    void captureKeepsHalfPrecisionAttentionExact(AttentionPrecision precision) {
         CudaBackend gpu = cuda();
         int t = 70;
         int[] rows = {0, 69};
@@ -141,7 +296,7 @@ class CudaAttentionTest {
             gpu.attention(gq, gk, gv, AttentionMask.causal(0), 0.125f, exact,
                     new AttentionCapture(rows, exactRows, exactSums), null, AttentionPrecision.F32);
             gpu.attention(gq, gk, gv, AttentionMask.causal(0), 0.125f, asked,
-                    new AttentionCapture(rows, askedRows, askedSums), null, AttentionPrecision.TF32);
+                    new AttentionCapture(rows, askedRows, askedSums), null, precision);
             assertArrayEquals(hostValues(gpu, exact), hostValues(gpu, asked), "output");
             assertArrayEquals(hostValues(gpu, exactRows), hostValues(gpu, askedRows), "rowProbs");
             assertArrayEquals(hostValues(gpu, exactSums), hostValues(gpu, askedSums), "columnSums");

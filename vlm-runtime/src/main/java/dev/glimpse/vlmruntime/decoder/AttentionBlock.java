@@ -13,8 +13,9 @@ import dev.glimpse.kernels.cuda.CudaBackend;
  * rotary embedding of q and k ({@code apply_rotary_pos_emb}, rotate-half layout), the new keys and
  * values appended to the layer's cache, grouped-query attention over every cached key with
  * scaling {@code head_dim^-0.5}, then {@code o_proj}. Attention runs at the precision of the
- * layer's weights ({@link AttentionPrecision#forWeights}: TF32 for a BF16/F16 checkpoint, as HF runs
- * it in bf16), except passes whose attention feeds pruning scores, which run F32.
+ * layer's weights ({@link AttentionPrecision#forWeights}: BF16 or F16 for a BF16 or F16 checkpoint,
+ * operands rounded as HF's sdpa rounds them), except passes whose attention feeds pruning scores,
+ * which run F32.
  */
 final class AttentionBlock {
 

@@ -31,9 +31,9 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
  * embeddings; f32 and bf16) on the GPU: last-position logits against HF and the CPU backend, and
  * the greedy continuation. f32: logits within 1e-3 of HF and the same tokens as HF and the CPU.
  * bf16: the prefill GEMM rounds activations to bf16 on the tensor cores like HF in bf16 and prefill
- * attention runs the 1xTF32 kernel ({@code AttentionPrecision.TF32}), so logits
- * are compared with HF's bf16 run (within 0.25, as the CPU test allows) and tokens while HF's top-2
- * margin exceeds 0.1.
+ * attention runs the bf16 mma kernel ({@code AttentionPrecision.BF16}, HF's sdpa rounding), so
+ * logits are compared with HF's bf16 run (within 0.25, as the CPU test allows) and tokens while HF's
+ * top-2 margin exceeds 0.1.
  */
 class CudaDecoderParityTest {
 

@@ -46,10 +46,10 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
  *
  * <p>f32 weights: the GPU's greedy tokens equal HF's and the CPU's at every step, logits within
  * 1e-3 of HF. bf16 weights: prefill GEMMs round activations to bf16 on the tensor cores (as HF in
- * bf16 does) and prefill attention, the vision tower's and the decoder's, runs the 1xTF32 kernels
- * ({@code AttentionPrecision.TF32}), so tokens must equal HF's up to the first step whose HF
- * top-1/top-2 margin is below 1e-2, with logits within 0.4 there, as {@code LlavaParityTest} allows
- * the CPU.
+ * bf16 does) and prefill attention, the vision tower's and the decoder's, runs the bf16 mma kernels
+ * ({@code AttentionPrecision.BF16}, HF's sdpa rounding), so tokens must equal HF's up to the first
+ * step whose HF top-1/top-2 margin is below 1e-2, with logits within 0.4 there, as
+ * {@code LlavaParityTest} allows the CPU.
  */
 class CudaLlavaParityTest {
 

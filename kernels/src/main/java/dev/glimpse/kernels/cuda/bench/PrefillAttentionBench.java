@@ -12,13 +12,16 @@ import java.util.Locale;
 import java.util.SplittableRandom;
 
 /**
- * Prefill attention on the GPU ({@link CudaBackend#attention}, the tensor-core kernels) at both
- * {@link AttentionPrecision}s over the shapes that dominate time to first token: OneVision's SigLIP
+ * Prefill attention on the GPU ({@link CudaBackend#attention}, the tensor-core kernels) at every
+ * {@link AttentionPrecision} (F32: the 3xTF32 kernel; BF16 and F16: the 16-bit mma kernels) over
+ * the shapes that dominate time to first token: OneVision's SigLIP
  * tower on a 32-frame video (729 tokens, 32 frames x 16 heads of dim 72, bidirectional), its Qwen2
  * decoder's prefill of that video (6296 tokens, 14 query heads over 2 kv heads of dim 64, causal) and
  * LLaVA-1.5-7B's prefill of one image (586 tokens, 32 heads of dim 128, causal). Each shape runs
  * {@value #WARMUP} warm-up calls, then {@value #CALLS} calls bracketed by stream synchronisations.
- * Prints one JSON object per line with the time per call.
+ * Prints one JSON object per line with the time per call and the tensor-core rate it implies:
+ * 4 T S D flops per query head for Q K^T and P V over the visible (query, key) pairs, about half of
+ * them when causal.
  */
 public final class PrefillAttentionBench {
 
@@ -38,15 +41,26 @@ public final class PrefillAttentionBench {
         try (CudaBackend gpu = CudaBackend.open(CudaOptions.defaults())) {
             for (int[] shape : SHAPES) {
                 for (AttentionPrecision precision : AttentionPrecision.values()) {
-                    double ms = measure(gpu, shape[0], shape[1], shape[2], shape[3], shape[4] == 1, precision);
+                    boolean causal = shape[4] == 1;
+                    double ms = measure(gpu, shape[0], shape[1], shape[2], shape[3], causal, precision);
+                    double tflops = flops(shape[0], shape[1], shape[3], causal) / (ms * 1e-3) / 1e12;
                     out.println(String.format(Locale.ROOT,
                             "{\"bench\":\"prefill_attention\",\"impl\":\"glimpse\",\"device\":\"%s\",\"tokens\":%d,"
                                     + "\"q_heads\":%d,\"kv_heads\":%d,\"head_dim\":%d,\"causal\":%b,\"precision\":\"%s\","
-                                    + "\"ms_per_call\":%.3f}",
-                            gpu.deviceName(), shape[0], shape[1], shape[2], shape[3], shape[4] == 1, precision, ms));
+                                    + "\"ms_per_call\":%.3f,\"tflops\":%.1f}",
+                            gpu.deviceName(), shape[0], shape[1], shape[2], shape[3], causal, precision, ms, tflops));
                 }
             }
         }
+    }
+
+    /**
+     * Useful flops of one call over {@code t} queries and keys: 2 D per (query, key) pair for each
+     * of Q K^T and P V, over t^2 pairs bidirectional or t (t + 1) / 2 causal, per query head.
+     */
+    static double flops(int t, int hq, int d, boolean causal) {
+        double pairs = causal ? t * (t + 1.0) / 2 : (double) t * t;
+        return 4.0 * d * pairs * hq;
     }
 
     private static double measure(CudaBackend gpu, int t, int hq, int hkv, int d, boolean causal,
