@@ -156,8 +156,9 @@ extern "C" __global__ void __launch_bounds__(256) gemv_half_split(const float* x
 // 16-byte weight loads (U chunks of each of the R rows, streamed with evict-first) before any
 // arithmetic, then reads each x float4 pair once and multiplies it into all R rows: the x traffic
 // per weight byte drops R-fold and every warp keeps 4 KB of weights in flight.
-// XS: x (rows * k floats) is first staged in dynamic shared memory and the blocks walk the
-// feature groups grid-stride (the host launches about one wave), so x comes from shared memory.
+// XS: x (rows * k floats) is first staged in dynamic shared memory (while L2 fetches each warp's
+// first weight step) and the blocks walk the feature groups grid-stride (the host launches one
+// wave), so x comes from shared memory.
 // MAXR: the most rows of x the instantiation serves (1 for decode, GEMV_MAX_ROWS otherwise).
 // Each output is sum over the k-slices p (in order) of the warp_sum of one lane's running F32 sum
 // of 8-product partial sums, as in gemv_half_split: same arithmetic, fixed order run to run.
@@ -177,13 +178,41 @@ __device__ void gemv_multi_rows(const float* __restrict__ x, const H* __restrict
     int part = warp - group * split;
     int chunks = k >> 3;
     const float4* xv = reinterpret_cast<const float4*>(x);
+    int groups = (n + R * slots - 1) / (R * slots);
     if (XS) {
+        // Ask L2 for this warp's first weight step, so HBM works while x is staged.
+        int j0 = (blockIdx.x * slots + group) * R;
+        int c0 = part * 32 * U + lane;
+        if (blockIdx.x < groups && j0 < n) {
+#pragma unroll
+            for (int q = 0; q < R; q++) {
+#pragma unroll
+                for (int u = 0; u < U; u++) {
+                    if (j0 + q < n && c0 + u * 32 < chunks) {
+                        const uint4* p = reinterpret_cast<const uint4*>(w + (long long)(j0 + q) * ldw) + c0 + u * 32;
+                        asm volatile("prefetch.global.L2 [%0];" ::"l"(p));
+                    }
+                }
+            }
+        }
+        // Four float4 loads per thread in flight before their stores to shared memory.
         int count = rows * chunks * 2;
-        for (int i = threadIdx.x; i < count; i += blockDim.x) xs[i] = __ldg(xv + i);
+        for (int i0 = threadIdx.x; i0 < count; i0 += 4 * GEMV_MULTI_THREADS) {
+            float4 v[4];
+#pragma unroll
+            for (int t = 0; t < 4; t++) {
+                int i = i0 + t * GEMV_MULTI_THREADS;
+                v[t] = i < count ? __ldg(xv + i) : make_float4(0.f, 0.f, 0.f, 0.f);
+            }
+#pragma unroll
+            for (int t = 0; t < 4; t++) {
+                int i = i0 + t * GEMV_MULTI_THREADS;
+                if (i < count) xs[i] = v[t];
+            }
+        }
         __syncthreads();
         xv = xs;
     }
-    int groups = (n + R * slots - 1) / (R * slots);
     for (int g = blockIdx.x; g < groups; g += gridDim.x) {
         int j0 = (g * slots + group) * R;
         float acc[R][MAXR];

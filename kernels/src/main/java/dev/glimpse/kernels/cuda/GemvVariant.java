@@ -24,7 +24,10 @@ public enum GemvVariant {
     MULTI2("multi2", "gemv_half_multi2", 2, false),
     /** {@code gemv_half_multi4}: 4 features per warp share each x load; 8 loads in flight per lane. The default. */
     MULTI4("multi4", "gemv_half_multi4", 4, false),
-    /** {@code gemv_half_smem}: as multi4 with x staged in shared memory and about one wave of blocks walking the features. */
+    /**
+     * {@code gemv_half_smem}: as multi4 with x staged in shared memory and one wave of blocks walking
+     * the features; where rows x k floats do not fit in a block's shared memory, multi4 runs instead.
+     */
     SMEM("smem", "gemv_half_smem", 4, true);
 
     /** The system property that picks the variant. */
