@@ -3,6 +3,7 @@ package dev.glimpse.kernels.cuda;
 import dev.glimpse.kernels.DType;
 import dev.glimpse.kernels.Tensor;
 import dev.glimpse.kernels.TensorException;
+import org.bytedeco.cuda.cudart.CUfunc_st;
 import org.bytedeco.cuda.global.cublas;
 import org.bytedeco.cuda.global.cudart;
 import org.bytedeco.javacpp.FloatPointer;
@@ -36,11 +37,11 @@ final class CudaGemm {
     /** Threads per block of the multi-feature GEMV kernels (GEMV_MULTI_THREADS in gemv.cu). */
     private static final int GEMV_MULTI_THREADS = 256;
 
-    /** 16-byte weight loads in flight per lane of the multi-feature kernels (GEMV_MULTI_LOADS in gemv.cu). */
-    private static final int GEMV_MULTI_LOADS = 8;
-
-    /** Blocks per multiprocessor the k split of the multi-feature kernels aims for (about 4 waves at 2 resident). */
+    /** Blocks per multiprocessor the k split of the multi-feature kernels aims for (2-4 waves at 2-3 resident). */
     private static final int GEMV_BLOCKS_PER_SM = 8;
+
+    /** Shared memory kept free of x for the multi-feature kernels' own partial sums (2 KB at most). */
+    private static final int GEMV_STATIC_SHARED_BYTES = 4096;
 
     private final CudaContext ctx;
     private final CudaCopy copier;
@@ -151,49 +152,59 @@ final class CudaGemm {
 
     private void gemv(Tensor x, Tensor w, long ldw, Tensor bias, Tensor out, int m, int n, int k) {
         GemvVariant variant = GemvVariant.configured();
-        long wAddress = CudaContext.address(w);
-        long xAddress = CudaContext.address(x);
-        boolean vec = k % 8 == 0 && ldw % 8 == 0 && wAddress % 16 == 0 && xAddress % 16 == 0;
-        long biasAddress = bias == null ? 0L : CudaContext.address(bias);
-        int biasType = bias == null ? 0 : bias.dtype().ordinal();
-        int chunks = k / 8;
-        if (vec && variant.featuresPerWarp() > 1) {
-            long xBytes = (long) m * k * Float.BYTES;
-            boolean fits = !variant.sharedX() || xBytes + 4096 <= ctx.kernels.maxDynamicSharedBytes();
-            GemvVariant v = fits ? variant : GemvVariant.MULTI4;
-            String name = v.kernel(m);
-            int features = v.featuresPerWarp();
+        boolean vec = k % 8 == 0 && ldw % 8 == 0 && CudaContext.address(w) % 16 == 0 && CudaContext.address(x) % 16 == 0;
+        if (!vec || variant == GemvVariant.WARP) {
+            gemvArguments("gemv_half_weights", ctx.kernels.function("gemv", "gemv_half_weights"), x, w, ldw, bias, out, m, n, k)
+                    .i32(vec ? 1 : 0).run((n + GEMV_WARPS - 1) / GEMV_WARPS, 1, GEMV_WARPS * 32, 0);
+        } else if (variant == GemvVariant.SPLIT) {
             int split = 1;
-            while (split < 8 && multiGroups(n, features, split) < (long) ctx.multiprocessors * GEMV_BLOCKS_PER_SM
-                    && chunks >= split * 2 * 32) {
-                split *= 2;
-            }
-            long groups = multiGroups(n, features, split);
-            int shared = v.sharedX() ? Math.toIntExact(xBytes) : 0;
-            var function = v.sharedX() ? ctx.kernels.largeSharedFunction("gemv", name) : ctx.kernels.function("gemv", name);
-            long blocks = v.sharedX() ? Math.min(groups, (long) residentBlocks(function, shared) * ctx.multiprocessors) : groups;
-            ctx.launch.of(function, name)
-                    .ptr(xAddress).ptr(wAddress).i32(w.dtype().ordinal()).i64(ldw).ptr(biasAddress).i32(biasType)
-                    .ptr(CudaContext.address(out)).i32(m).i32(n).i32(k).i32(split)
-                    .run(blocks, 1, GEMV_MULTI_THREADS, shared);
-            return;
-        }
-        if (vec && variant != GemvVariant.WARP) {
-            int split = 1;
-            while (split < 8 && chunks > split * 32 * GEMV_LOADS) {
+            while (split < 8 && k / 8 > split * 32 * GEMV_LOADS) {
                 split *= 2;
             }
             int perBlock = 8 / split;
-            ctx.launch.of(ctx.kernels.function("gemv", "gemv_half_split"), "gemv_half_split")
-                    .ptr(xAddress).ptr(wAddress).i32(w.dtype().ordinal()).i64(ldw).ptr(biasAddress).i32(biasType)
-                    .ptr(CudaContext.address(out)).i32(m).i32(n).i32(k).i32(split)
-                    .run((n + perBlock - 1) / perBlock, 1, 256, 0);
-            return;
+            gemvArguments("gemv_half_split", ctx.kernels.function("gemv", "gemv_half_split"), x, w, ldw, bias, out, m, n, k)
+                    .i32(split).run((n + perBlock - 1) / perBlock, 1, 256, 0);
+        } else {
+            gemvMulti(variant, x, w, ldw, bias, out, m, n, k);
         }
-        ctx.launch.of(ctx.kernels.function("gemv", "gemv_half_weights"), "gemv_half_weights")
-                .ptr(xAddress).ptr(wAddress).i32(w.dtype().ordinal()).i64(ldw).ptr(biasAddress).i32(biasType)
-                .ptr(CudaContext.address(out)).i32(m).i32(n).i32(k).i32(vec ? 1 : 0)
-                .run((n + GEMV_WARPS - 1) / GEMV_WARPS, 1, GEMV_WARPS * 32, 0);
+    }
+
+    /**
+     * A multi-feature kernel (vector case): k is split over 2, 4 or 8 warps while that leaves each
+     * warp at least 32 chunks of 8 weights and the grid is short of {@value #GEMV_BLOCKS_PER_SM}
+     * blocks per multiprocessor; the shared-x kernel launches one wave and walks the rest.
+     */
+    private void gemvMulti(GemvVariant variant, Tensor x, Tensor w, long ldw, Tensor bias, Tensor out, int m, int n, int k) {
+        long xBytes = (long) m * k * Float.BYTES;
+        GemvVariant v = variant.sharedX() && xBytes + GEMV_STATIC_SHARED_BYTES > ctx.kernels.maxDynamicSharedBytes()
+                ? GemvVariant.MULTI4 : variant;
+        int chunks = k / 8;
+        int split = 1;
+        while (split < 8 && multiGroups(n, v.featuresPerWarp(), split) < (long) ctx.multiprocessors * GEMV_BLOCKS_PER_SM
+                && chunks >= split * 2 * 32) {
+            split *= 2;
+        }
+        long blocks = multiGroups(n, v.featuresPerWarp(), split);
+        int shared = 0;
+        String name = v.kernel(m);
+        CUfunc_st function;
+        if (v.sharedX()) {
+            shared = Math.toIntExact(xBytes);
+            function = ctx.kernels.largeSharedFunction("gemv", name);
+            blocks = Math.min(blocks, (long) residentBlocks(function, shared) * ctx.multiprocessors);
+        } else {
+            function = ctx.kernels.function("gemv", name);
+        }
+        gemvArguments(name, function, x, w, ldw, bias, out, m, n, k).i32(split).run(blocks, 1, GEMV_MULTI_THREADS, shared);
+    }
+
+    /** The arguments every GEMV kernel starts with: x, w, w dtype, ldw, bias, bias dtype, out, rows, n, k. */
+    private Launch gemvArguments(String name, CUfunc_st function, Tensor x, Tensor w, long ldw, Tensor bias, Tensor out,
+                                 int m, int n, int k) {
+        return ctx.launch.of(function, name)
+                .ptr(CudaContext.address(x)).ptr(CudaContext.address(w)).i32(w.dtype().ordinal()).i64(ldw)
+                .ptr(bias == null ? 0L : CudaContext.address(bias)).i32(bias == null ? 0 : bias.dtype().ordinal())
+                .ptr(CudaContext.address(out)).i32(m).i32(n).i32(k);
     }
 
     /** Blocks of a multi-feature GEMV: groups of {@code features} features, 8 / split groups per block. */
@@ -203,7 +214,7 @@ final class CudaGemm {
     }
 
     /** Blocks of {@code function} (256 threads, {@code shared} dynamic bytes) that fit on one multiprocessor at once. */
-    private static int residentBlocks(org.bytedeco.cuda.cudart.CUfunc_st function, int shared) {
+    private static int residentBlocks(CUfunc_st function, int shared) {
         int[] blocks = new int[1];
         Cuda.checkDriver(cudart.cuOccupancyMaxActiveBlocksPerMultiprocessor(blocks, function, GEMV_MULTI_THREADS, shared),
                 "cuOccupancyMaxActiveBlocksPerMultiprocessor(gemv)");
