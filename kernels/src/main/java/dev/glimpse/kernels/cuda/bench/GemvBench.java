@@ -32,9 +32,10 @@ import java.util.SplittableRandom;
  *
  * <p>Prints one JSON line per shape and variant (us per call, weight GB/s, fraction of
  * {@value #HBM_BYTES_PER_S} B/s), then per variant the GEMV time of one decoded Llama-7B token:
- * summed from the shapes ({@code "bench":"gemv_token_sum"}) and measured as one graph of 32 layers'
- * 7 GEMVs plus lm_head over distinct weights ({@code "bench":"gemv_token_graph"}, 13.2 GB), and a
- * final {@code "bench":"gemv_summary"} line naming the fastest variant.
+ * summed from the shapes ({@code "bench":"gemv_token_sum"}, one layer's 7 GEMVs as {@code layer_us})
+ * and measured as one graph of 32 layers' 7 GEMVs plus lm_head over distinct weights
+ * ({@code "bench":"gemv_token_graph"}, 13.2 GB), and a final {@code "bench":"gemv_summary"} line
+ * naming the variant with the fastest token graph.
  */
 public final class GemvBench {
 
@@ -92,11 +93,13 @@ public final class GemvBench {
             try (TokenWeights token = TokenWeights.allocate(gpu)) {
                 for (GemvVariant variant : GemvVariant.values()) {
                     Map<Shape, Double> t = times.get(variant);
-                    double sumMs = (LAYERS * (4 * t.get(Q) + 2 * t.get(UP) + t.get(DOWN)) + t.get(HEAD)) / 1e3;
-                    out.println(tokenLine("gemv_token_sum", gpu, variant, sumMs, tokenBytes));
+                    double layerUs = 4 * t.get(Q) + 2 * t.get(UP) + t.get(DOWN);
+                    double sumMs = (LAYERS * layerUs + t.get(HEAD)) / 1e3;
+                    out.println(tokenLine("gemv_token_sum", gpu, variant, sumMs, tokenBytes,
+                            String.format(Locale.ROOT, ",\"layer_us\":%.2f", layerUs)));
                     double ms = token.measure(gpu, variant);
                     graphMs.put(variant, ms);
-                    out.println(tokenLine("gemv_token_graph", gpu, variant, ms, tokenBytes));
+                    out.println(tokenLine("gemv_token_graph", gpu, variant, ms, tokenBytes, ""));
                 }
             }
             GemvVariant best = graphMs.entrySet().stream().min(Map.Entry.comparingByValue()).orElseThrow().getKey();
@@ -115,11 +118,12 @@ public final class GemvBench {
         }
     }
 
-    private static String tokenLine(String bench, CudaBackend gpu, GemvVariant variant, double ms, long bytes) {
+    /** One JSON line of a token's GEMV time; extra holds further fields, each starting with a comma. */
+    private static String tokenLine(String bench, CudaBackend gpu, GemvVariant variant, double ms, long bytes, String extra) {
         return String.format(Locale.ROOT,
                 "{\"bench\":\"%s\",\"device\":\"%s\",\"model\":\"llava-1.5-7b\",\"variant\":\"%s\",\"layers\":%d,"
-                        + "\"weight_gb\":%.2f,\"ms_per_token\":%.3f,\"hbm_fraction\":%.3f}",
-                bench, gpu.deviceName(), variant.id(), LAYERS, bytes / 1e9, ms, bytes / (ms * 1e-3) / HBM_BYTES_PER_S);
+                        + "\"weight_gb\":%.2f,\"ms_per_token\":%.3f,\"hbm_fraction\":%.3f%s}",
+                bench, gpu.deviceName(), variant.id(), LAYERS, bytes / 1e9, ms, bytes / (ms * 1e-3) / HBM_BYTES_PER_S, extra);
     }
 
     /** us per call of variant over the rotation: a graph of calls cycling through the copies, replayed. */
