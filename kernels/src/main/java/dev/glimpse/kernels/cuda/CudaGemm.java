@@ -8,6 +8,9 @@ import org.bytedeco.cuda.global.cublas;
 import org.bytedeco.cuda.global.cudart;
 import org.bytedeco.javacpp.FloatPointer;
 
+import java.util.HashMap;
+import java.util.Map;
+
 /**
  * Matrix products on the GPU. Row-major [m, k] x [n, k]^T is computed by cuBLAS as the
  * column-major product out^T = W x^T (W transposed, x as is), so no operand is ever copied
@@ -47,6 +50,7 @@ final class CudaGemm {
     private final CudaCopy copier;
     private final FloatPointer alpha = new FloatPointer(1);
     private final FloatPointer beta = new FloatPointer(1).put(0f);
+    private final Map<String, Integer> residentBlocks = new HashMap<>();
 
     CudaGemm(CudaContext ctx, CudaCopy copier) {
         this.ctx = ctx;
@@ -191,7 +195,7 @@ final class CudaGemm {
         if (v.sharedX()) {
             shared = Math.toIntExact(xBytes);
             function = ctx.kernels.largeSharedFunction("gemv", name);
-            blocks = Math.min(blocks, (long) residentBlocks(function, shared) * ctx.multiprocessors);
+            blocks = Math.min(blocks, (long) residentBlocks(name, function, shared) * ctx.multiprocessors);
         } else {
             function = ctx.kernels.function("gemv", name);
         }
@@ -213,12 +217,18 @@ final class CudaGemm {
         return (n + perBlock - 1) / perBlock;
     }
 
-    /** Blocks of {@code function} (256 threads, {@code shared} dynamic bytes) that fit on one multiprocessor at once. */
-    private static int residentBlocks(CUfunc_st function, int shared) {
-        int[] blocks = new int[1];
-        Cuda.checkDriver(cudart.cuOccupancyMaxActiveBlocksPerMultiprocessor(blocks, function, GEMV_MULTI_THREADS, shared),
-                "cuOccupancyMaxActiveBlocksPerMultiprocessor(gemv)");
-        return Math.max(1, blocks[0]);
+    /**
+     * Blocks of kernel {@code name} (256 threads, {@code shared} dynamic bytes) that fit on one
+     * multiprocessor at once; asked of the driver once per kernel and size, so graph capture, which
+     * follows a first eager step, makes no driver query.
+     */
+    private int residentBlocks(String name, CUfunc_st function, int shared) {
+        return residentBlocks.computeIfAbsent(name + "/" + shared, key -> {
+            int[] blocks = new int[1];
+            Cuda.checkDriver(cudart.cuOccupancyMaxActiveBlocksPerMultiprocessor(blocks, function, GEMV_MULTI_THREADS, shared),
+                    "cuOccupancyMaxActiveBlocksPerMultiprocessor(" + name + ", " + shared + " shared bytes)");
+            return Math.max(1, blocks[0]);
+        });
     }
 
     private void addBias(Tensor out, Tensor bias, int m, int n) {
