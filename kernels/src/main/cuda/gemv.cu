@@ -190,7 +190,7 @@ __device__ void gemv_multi_rows(const float* __restrict__ x, const H* __restrict
                 for (int u = 0; u < U; u++) {
                     if (j0 + q < n && c0 + u * 32 < chunks) {
                         const uint4* p = reinterpret_cast<const uint4*>(w + (long long)(j0 + q) * ldw) + c0 + u * 32;
-                        asm volatile("prefetch.global.L2 [%0];" ::"l"(p));
+                        asm volatile("prefetch.global.L2 [%0];" ::"l"(__cvta_generic_to_global(p)));
                     }
                 }
             }
