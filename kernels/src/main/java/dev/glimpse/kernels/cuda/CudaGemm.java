@@ -43,9 +43,6 @@ final class CudaGemm {
     /** Blocks per multiprocessor the k split of the multi-feature kernels aims for (2-4 waves at 2-3 resident). */
     private static final int GEMV_BLOCKS_PER_SM = 8;
 
-    /** Shared memory kept free of x for the multi-feature kernels' own partial sums (2 KB at most). */
-    private static final int GEMV_STATIC_SHARED_BYTES = 4096;
-
     private final CudaContext ctx;
     private final CudaCopy copier;
     private final FloatPointer alpha = new FloatPointer(1);
@@ -180,7 +177,8 @@ final class CudaGemm {
      */
     private void gemvMulti(GemvVariant variant, Tensor x, Tensor w, long ldw, Tensor bias, Tensor out, int m, int n, int k) {
         long xBytes = (long) m * k * Float.BYTES;
-        GemvVariant v = variant.sharedX() && xBytes + GEMV_STATIC_SHARED_BYTES > ctx.kernels.maxDynamicSharedBytes()
+        // maxDynamicSharedBytes leaves 4 KB of the opt-in limit to static shared memory (2 KB here)
+        GemvVariant v = variant.sharedX() && xBytes > ctx.kernels.maxDynamicSharedBytes()
                 ? GemvVariant.MULTI4 : variant;
         int chunks = k / 8;
         int split = 1;
