@@ -12,8 +12,10 @@
 // Block = 4 warps over 64 consecutive queries of one query head (16 rows per warp), grid
 // (ceil(T / 64), Hq); key tiles of 64. DP is the head dim padded to a multiple of 16 (dims past
 // `dim` are zero). Dynamic shared memory: K tile and V tile, 16-bit [64][DP + 8] each (row pitch
-// an odd multiple of 16 bytes, so ldmatrix reads are free of bank conflicts); the queries are
-// staged once through the K tile and then live in registers as A fragments.
+// an odd multiple of 16 bytes, so ldmatrix reads are free of bank conflicts), then F32 staging
+// tiles for K and V, [64][DP] each, which cp.async fills with the next key tile while the block
+// multiplies the current one. The queries pass once through the K tiles and then live in
+// registers as A fragments.
 //
 // Fragment layouts (PTX ISA, mma.m16n8k16 with 16-bit operands; g = lane / 4, c = lane % 4):
 //   A (16x16, row): a0 = (g, 2c..2c+1), a1 = (g+8, 2c..), a2 = (g, 8+2c..), a3 = (g+8, 8+2c..)
@@ -84,58 +86,64 @@ __device__ __forceinline__ void ldmatrix_x4_trans(uint32_t* r, uint32_t addr) {
                  : "memory");
 }
 
-// Rows [first, first + 64) of an F32 [rows, dim] operand (row stride s0, head already applied)
-// into a 16-bit shared tile [64][DP + 8], rounded to nearest; zero at rows >= `rows` and dims >=
-// `dim` (zeros, never garbage: a garbage V times a zero probability can be NaN). VEC: dim, s0 and
-// src are multiples of 4 floats / 16 bytes, so a thread moves float4s; each thread issues half of
-// its loads before storing any, and the group loop stays rolled to keep registers for the
-// fragments. Otherwise pairs of scalar loads.
-template <int DP, typename T, bool VEC>
-__device__ __forceinline__ void load_tile(uint16_t* dst, const float* src, long long s0, int first, int rows,
-                                          int dim) {
-    constexpr int LD = DP + 8;
-    if constexpr (VEC) {
+// Asynchronous copies global -> shared (cp.async, sm_80+): `bytes` of `size` are read from src and
+// the rest of the destination is zero-filled (bytes = 0: nothing is read, the destination becomes
+// zeros). 16-byte copies bypass L1 (.cg); 4-byte ones must go through it (.ca).
+__device__ __forceinline__ void cp_async16(void* dst, const void* src, int bytes) {
+    uint32_t s = static_cast<uint32_t>(__cvta_generic_to_shared(dst));
+    asm volatile("cp.async.cg.shared.global [%0], [%1], 16, %2;" ::"r"(s), "l"(src), "r"(bytes) : "memory");
+}
+
+__device__ __forceinline__ void cp_async4(void* dst, const void* src, int bytes) {
+    uint32_t s = static_cast<uint32_t>(__cvta_generic_to_shared(dst));
+    asm volatile("cp.async.ca.shared.global [%0], [%1], 4, %2;" ::"r"(s), "l"(src), "r"(bytes) : "memory");
+}
+
+__device__ __forceinline__ void cp_async_commit() { asm volatile("cp.async.commit_group;" ::: "memory"); }
+
+// Waits for this thread's copies; a __syncthreads after it makes every thread's copies visible.
+__device__ __forceinline__ void cp_async_wait_all() { asm volatile("cp.async.wait_group 0;" ::: "memory"); }
+
+// Starts copying rows [first, first + 64) of an F32 [rows, dim] operand (row stride s0, head
+// already applied) into an F32 staging tile [64][DP], zeros at rows >= `rows` and dims >= `dim`
+// (zeros, never garbage: a garbage V times a zero probability can be NaN). VEC: dim, s0 and src
+// are multiples of 4 floats / 16 bytes, so each copy moves 16 bytes; else 4. Does not wait. The
+// loop stays rolled for the registers (see convert_tile).
+template <int DP>
+__device__ __forceinline__ void stage_tile(float* stage, const float* src, long long s0, int first, int rows, int dim,
+                                           bool vec) {
+    if (vec) {
         constexpr int V = DP / 4;
-        constexpr int PER_THREAD = MMA_BK * V / MMA_THREADS;
-        constexpr int GROUP = PER_THREAD / 2;
-        static_assert(MMA_BK * V % MMA_THREADS == 0 && PER_THREAD % GROUP == 0,
-                      "tile float4s must divide over the block in whole groups");
+        static_assert(MMA_BK * V % MMA_THREADS == 0, "tile float4s must divide over the block");
 #pragma unroll 1
-        for (int g = 0; g < PER_THREAD; g += GROUP) {
-            float4 r[GROUP];
-#pragma unroll
-            for (int i = 0; i < GROUP; i++) {
-                int idx = threadIdx.x + (g + i) * MMA_THREADS;
-                int j = idx / V, c = (idx % V) * 4, row = first + j;
-                r[i] = row < rows && c < dim ? *reinterpret_cast<const float4*>(src + row * s0 + c)
-                                             : make_float4(0.f, 0.f, 0.f, 0.f);
-            }
-#pragma unroll
-            for (int i = 0; i < GROUP; i++) {
-                int idx = threadIdx.x + (g + i) * MMA_THREADS;
-                int j = idx / V, c = (idx % V) * 4;
-                *reinterpret_cast<uint2*>(dst + j * LD + c) = make_uint2(pack2<T>(r[i].x, r[i].y), pack2<T>(r[i].z, r[i].w));
-            }
+        for (int i = 0; i < MMA_BK * V / MMA_THREADS; i++) {
+            int idx = threadIdx.x + i * MMA_THREADS;
+            int j = idx / V, c = (idx % V) * 4, row = first + j;
+            bool in = row < rows && c < dim;
+            cp_async16(stage + j * DP + c, in ? src + row * s0 + c : src, in ? 16 : 0);
         }
     } else {
-        constexpr int P = DP / 2;
-        for (int idx = threadIdx.x; idx < MMA_BK * P; idx += MMA_THREADS) {
-            int j = idx / P, c = (idx % P) * 2, row = first + j;
-            bool in = row < rows;
-            float x0 = in && c < dim ? src[row * s0 + c] : 0.f;
-            float x1 = in && c + 1 < dim ? src[row * s0 + c + 1] : 0.f;
-            *reinterpret_cast<uint32_t*>(dst + j * LD + c) = pack2<T>(x0, x1);
+        for (int idx = threadIdx.x; idx < MMA_BK * DP; idx += MMA_THREADS) {
+            int j = idx / DP, d = idx % DP, row = first + j;
+            bool in = row < rows && d < dim;
+            cp_async4(stage + j * DP + d, in ? src + row * s0 + d : src, in ? 4 : 0);
         }
     }
 }
 
+// A staged F32 tile [64][DP] into a 16-bit tile [64][DP + 8], rounded to nearest. Unrolled by 4
+// only: fully unrolled (as the staging copies would be), the compiler keeps every iteration's
+// offsets live across the key loop and the DP=128 kernels spill.
 template <int DP, typename T>
-__device__ __forceinline__ void load_tile(uint16_t* dst, const float* src, long long s0, int first, int rows,
-                                          int dim, bool vec) {
-    if (vec) {
-        load_tile<DP, T, true>(dst, src, s0, first, rows, dim);
-    } else {
-        load_tile<DP, T, false>(dst, src, s0, first, rows, dim);
+__device__ __forceinline__ void convert_tile(uint16_t* dst, const float* stage) {
+    constexpr int LD = DP + 8;
+    constexpr int V = DP / 4;
+#pragma unroll 4
+    for (int i = 0; i < MMA_BK * V / MMA_THREADS; i++) {
+        int idx = threadIdx.x + i * MMA_THREADS;
+        int j = idx / V, c = (idx % V) * 4;
+        float4 x = *reinterpret_cast<const float4*>(stage + j * DP + c);
+        *reinterpret_cast<uint2*>(dst + j * LD + c) = make_uint2(pack2<T>(x.x, x.y), pack2<T>(x.z, x.w));
     }
 }
 
@@ -159,6 +167,8 @@ attention_mma(const float* q, long long qs0, long long qs1, const float* k, long
     extern __shared__ __align__(16) uint16_t mma_smem[];
     uint16_t* ks = mma_smem;
     uint16_t* vsh = ks + MMA_BK * LD;
+    float* k_stage = reinterpret_cast<float*>(vsh + MMA_BK * LD);
+    float* v_stage = k_stage + MMA_BK * DP;
     const int head = blockIdx.y;
     const int kv_head = head / (q_heads / kv_heads);
     const int first = blockIdx.x * MMA_BQ;
@@ -166,9 +176,14 @@ attention_mma(const float* q, long long qs0, long long qs1, const float* k, long
     const int g = lane >> 2, c = lane & 3;
     const float scale_log2 = scale * LOG2E;
 
-    // Queries: staged through the K tile, then A fragments for every k-step of the head dim.
+    // Queries: copied through the K staging tile into the K tile, then A fragments for every k-step
+    // of the head dim.
     const float* q_head = q + head * qs1;
-    load_tile<DP, T>(ks, q_head, qs0, first, tokens, dim, vec_rows(q_head, qs0, dim));
+    stage_tile<DP>(k_stage, q_head, qs0, first, tokens, dim, vec_rows(q_head, qs0, dim));
+    cp_async_commit();
+    cp_async_wait_all();
+    __syncthreads();
+    convert_tile<DP, T>(ks, k_stage);
     __syncthreads();
     uint32_t qa[KSTEPS][4];
     const uint32_t ks_addr = static_cast<uint32_t>(__cvta_generic_to_shared(ks));
@@ -196,6 +211,11 @@ attention_mma(const float* q, long long qs0, long long qs1, const float* k, long
     const float* k_head = k + kv_head * ks1;
     const float* v_head = v + kv_head * vs1;
     const bool k_vec = vec_rows(k_head, ks0, dim), v_vec = vec_rows(v_head, vs0, dim);
+    if (block_keys > 0) {
+        stage_tile<DP>(k_stage, k_head, ks0, 0, keys, dim, k_vec);
+        stage_tile<DP>(v_stage, v_head, vs0, 0, keys, dim, v_vec);
+    }
+    cp_async_commit();
     // K fragment addresses: rows (keys) n0 + (lane & 7) + 8 (lane / 16), cols k0 + 8 ((lane / 8) & 1):
     // regs {0, 1} = b0, b1 of key n-tile n0, {2, 3} = b0, b1 of n-tile n0 + 8.
     const uint32_t k_lane = ks_addr + (((lane & 7) + ((lane >> 4) << 3)) * LD + ((lane >> 3) & 1) * 8) * 2;
@@ -203,11 +223,20 @@ attention_mma(const float* q, long long qs0, long long qs1, const float* k, long
     // (dims) n0 + 8 (lane / 16): regs {0, 1} = b0, b1 of dim n-tile n0, {2, 3} of n-tile n0 + 8.
     const uint32_t v_lane = vs_addr + (((lane & 7) + ((lane >> 3) & 1) * 8) * LD + (lane >> 4) * 8) * 2;
 
+    // Per key tile: wait for its staged copy (the barrier also retires the previous tile's reads of
+    // the 16-bit tiles and the query fragments' reads), convert it, then start copying the next
+    // tile into the staging buffers while this one is multiplied.
     for (int j0 = 0; j0 < block_keys; j0 += MMA_BK) {
+        cp_async_wait_all();
         __syncthreads();
-        load_tile<DP, T>(ks, k_head, ks0, j0, keys, dim, k_vec);
-        load_tile<DP, T>(vsh, v_head, vs0, j0, keys, dim, v_vec);
+        convert_tile<DP, T>(ks, k_stage);
+        convert_tile<DP, T>(vsh, v_stage);
         __syncthreads();
+        if (j0 + MMA_BK < block_keys) {
+            stage_tile<DP>(k_stage, k_head, ks0, j0 + MMA_BK, keys, dim, k_vec);
+            stage_tile<DP>(v_stage, v_head, vs0, j0 + MMA_BK, keys, dim, v_vec);
+        }
+        cp_async_commit();
         if (j0 >= warp_keys) continue; // every row of this warp is past this tile (causal) or no row is a query
 
         // S = Q K^T for this warp's 16 rows and the tile's 64 keys.

@@ -40,8 +40,9 @@ final class CudaAttention implements AutoCloseable {
     private static final int TC_MIN_QUERIES = 16;
     private static final int TC_MAX_DIM = 128;
     /**
-     * The 16-bit mma kernel's K and V tiles are [64][DP + 8] 16-bit values: the 8-element pad makes
-     * the row pitch an odd multiple of 16 bytes, so its ldmatrix reads are free of bank conflicts.
+     * The 16-bit mma kernel's K and V tiles are [64][DP + 8] 16-bit values (the 8-element pad makes
+     * the row pitch an odd multiple of 16 bytes, so its ldmatrix reads are free of bank conflicts),
+     * next to F32 staging tiles [64][DP] for K and V that cp.async fills with the next key tile.
      */
     private static final int MMA_ROW_PAD = 8;
     private static final int MMA_ELEMENT_BYTES = 2;
@@ -146,7 +147,7 @@ final class CudaAttention implements AutoCloseable {
             return new TensorCoreKernel("attention", "attention_forward_tc" + paddedDim, shared);
         }
         String type = precision == AttentionPrecision.BF16 ? "bf16" : "f16";
-        int shared = 2 * TC_KEYS * (paddedDim + MMA_ROW_PAD) * MMA_ELEMENT_BYTES;
+        int shared = 2 * TC_KEYS * ((paddedDim + MMA_ROW_PAD) * MMA_ELEMENT_BYTES + paddedDim * Float.BYTES);
         return new TensorCoreKernel("attention_mma", "attention_mma_" + type + "_d" + paddedDim, shared);
     }
 

@@ -45,11 +45,16 @@ class CudaAttentionDispatchTest {
         assertEquals("attention_forward_tc80", CudaAttention.tensorCoreKernel(80, AttentionPrecision.F16, true).name());
     }
 
-    /** K and V tiles of 64 rows, 16-bit, each row padded by 8 elements: 2 x 64 x (DP + 8) x 2 bytes. */
+    /**
+     * K and V tiles of 64 rows, 16-bit, each row padded by 8 elements (2 x 64 x (DP + 8) x 2 bytes),
+     * and their F32 staging tiles (2 x 64 x DP x 4 bytes); at DP=128 about 98 KiB, two blocks per SM.
+     */
     @Test
-    void mmaKernelSharedMemoryHoldsTwoPaddedHalfPrecisionTiles() {
-        assertEquals(2 * 64 * 72 * 2, CudaAttention.tensorCoreKernel(64, AttentionPrecision.BF16, false).sharedBytes());
-        assertEquals(2 * 64 * 136 * 2, CudaAttention.tensorCoreKernel(128, AttentionPrecision.F16, false).sharedBytes());
+    void mmaKernelSharedMemoryHoldsPaddedHalfPrecisionTilesAndF32Staging() {
+        assertEquals(2 * 64 * 72 * 2 + 2 * 64 * 64 * 4,
+                CudaAttention.tensorCoreKernel(64, AttentionPrecision.BF16, false).sharedBytes());
+        assertEquals(2 * 64 * 136 * 2 + 2 * 64 * 128 * 4,
+                CudaAttention.tensorCoreKernel(128, AttentionPrecision.F16, false).sharedBytes());
     }
 
     @Test
