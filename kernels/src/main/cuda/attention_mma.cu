@@ -171,7 +171,9 @@ attention_mma(const float* q, long long qs0, long long qs1, const float* k, long
     float* v_stage = k_stage + MMA_BK * DP;
     const int head = blockIdx.y;
     const int kv_head = head / (q_heads / kv_heads);
-    const int first = blockIdx.x * MMA_BQ;
+    // Causal blocks launch latest queries first: they walk the most key tiles, and starting them
+    // early leaves the short blocks to fill the tail of the grid.
+    const int first = (query_start < 0 ? blockIdx.x : gridDim.x - 1 - blockIdx.x) * MMA_BQ;
     const int lane = threadIdx.x & 31, warp = threadIdx.x >> 5;
     const int g = lane >> 2, c = lane & 3;
     const float scale_log2 = scale * LOG2E;
