@@ -86,17 +86,22 @@ __device__ __forceinline__ void ldmatrix_x4_trans(uint32_t* r, uint32_t addr) {
                  : "memory");
 }
 
-// Asynchronous copies global -> shared (cp.async, sm_80+): `bytes` of `size` are read from src and
-// the rest of the destination is zero-filled (bytes = 0: nothing is read, the destination becomes
-// zeros). 16-byte copies bypass L1 (.cg); 4-byte ones must go through it (.ca).
+// Asynchronous copies of 16 or 4 bytes global -> shared (cp.async, sm_80+): the first `bytes` are
+// read from src and the rest of the destination is zero-filled (bytes = 0: nothing is read, the
+// destination becomes zeros). 16-byte copies bypass L1 (.cg); 4-byte ones must go through it (.ca). The source is a
+// global-space address, as the instruction's state space asks.
 __device__ __forceinline__ void cp_async16(void* dst, const void* src, int bytes) {
     uint32_t s = static_cast<uint32_t>(__cvta_generic_to_shared(dst));
-    asm volatile("cp.async.cg.shared.global [%0], [%1], 16, %2;" ::"r"(s), "l"(src), "r"(bytes) : "memory");
+    asm volatile("cp.async.cg.shared.global [%0], [%1], 16, %2;" ::"r"(s), "l"(__cvta_generic_to_global(src)),
+                 "r"(bytes)
+                 : "memory");
 }
 
 __device__ __forceinline__ void cp_async4(void* dst, const void* src, int bytes) {
     uint32_t s = static_cast<uint32_t>(__cvta_generic_to_shared(dst));
-    asm volatile("cp.async.ca.shared.global [%0], [%1], 4, %2;" ::"r"(s), "l"(src), "r"(bytes) : "memory");
+    asm volatile("cp.async.ca.shared.global [%0], [%1], 4, %2;" ::"r"(s), "l"(__cvta_generic_to_global(src)),
+                 "r"(bytes)
+                 : "memory");
 }
 
 __device__ __forceinline__ void cp_async_commit() { asm volatile("cp.async.commit_group;" ::: "memory"); }
