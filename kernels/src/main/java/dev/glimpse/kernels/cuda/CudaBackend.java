@@ -97,6 +97,16 @@ public final class CudaBackend implements Backend {
         return ctx.memory.bytesInUse();
     }
 
+    /**
+     * True: with F16/BF16 weights, products of more than {@value CudaGemm#GEMV_MAX_ROWS} rows round
+     * x to the weights' dtype for the tensor-core GEMM, so inputs already in that dtype skip a
+     * conversion pass with identical values.
+     */
+    @Override
+    public boolean halfActivationsForGemm() {
+        return true;
+    }
+
     /** Waits until every queued operation has finished; reports a kernel that failed. */
     public synchronized void synchronize() {
         ctx.bindThread();

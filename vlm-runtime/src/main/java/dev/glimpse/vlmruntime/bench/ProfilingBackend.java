@@ -80,6 +80,11 @@ final class ProfilingBackend implements Backend {
     }
 
     @Override
+    public boolean halfActivationsForGemm() {
+        return inner.halfActivationsForGemm();
+    }
+
+    @Override
     public Tensor allocate(DType dtype, int... shape) {
         return time("allocate", () -> inner.allocate(dtype, shape));
     }
