@@ -38,19 +38,21 @@ public interface Backend extends AutoCloseable {
      * {@code out[m, n] = sum_k x[m, k] * w[n, k] + bias[n]}: an HF {@code nn.Linear} with weight
      * layout [out_features, in_features]. x and out F32 [.., in] / [.., out] (leading dims are
      * rows); w F32, F16 or BF16; bias null or F32/F16/BF16 [out]. x may also be of w's 16-bit
-     * dtype (see {@link #halfActivationsForGemm()}); out stays F32.
+     * dtype (see {@link #halfActivationsForGemm(int)}); out stays F32.
      */
     void linear(Tensor x, Tensor w, Tensor bias, Tensor out);
 
     /**
-     * True when this backend's products with F16/BF16 weights and more than a few rows (prefill,
-     * vision towers) round x to the weights' dtype anyway, so a model gains by producing those
-     * inputs in that dtype: the norms and activations whose outputs only feed {@link #linear}
-     * may then write F16/BF16 (F32 math, rounded to nearest even on store, the rounding the
-     * product would have applied), saving a conversion pass and half the activation traffic.
-     * False (the default) where the product reads F32 activations exactly, as on the CPU.
+     * True when this backend's {@link #linear} with F16/BF16 weights and {@code rows} rows of x
+     * rounds x to the weights' dtype anyway (tensor-core GEMMs of prefill and vision towers), so a
+     * model gains by producing that x in the weights' dtype: the norm or activation whose output
+     * only feeds such products may write F16/BF16 (F32 math, rounded to nearest even on store, the
+     * very rounding the product would have applied), saving a conversion pass and half the
+     * activation traffic with identical values. False (the default) where the product reads F32 x
+     * exactly: on the CPU, and on CUDA for the few rows of a decode step (its GEMV). See
+     * {@link GemmInputs}.
      */
-    default boolean halfActivationsForGemm() {
+    default boolean halfActivationsForGemm(int rows) {
         return false;
     }
 

@@ -98,13 +98,13 @@ public final class CudaBackend implements Backend {
     }
 
     /**
-     * True: with F16/BF16 weights, products of more than {@value CudaGemm#GEMV_MAX_ROWS} rows round
-     * x to the weights' dtype for the tensor-core GEMM, so inputs already in that dtype skip a
-     * conversion pass with identical values.
+     * True above {@value CudaGemm#GEMV_MAX_ROWS} rows: there, products with F16/BF16 weights round
+     * x to the weights' dtype for the tensor-core GEMM, so x already in that dtype skips a
+     * conversion pass with identical values. Up to that, the GEMV reads F32 x exactly.
      */
     @Override
-    public boolean halfActivationsForGemm() {
-        return true;
+    public boolean halfActivationsForGemm(int rows) {
+        return rows > CudaGemm.GEMV_MAX_ROWS;
     }
 
     /** Waits until every queued operation has finished; reports a kernel that failed. */

@@ -129,7 +129,7 @@ final class CudaGemm {
         Tensor bf = null;
         if (bias != null) {
             bf = tmp.packed(bias, DType.F32);
-            if (CudaContext.address(bf) % 16 != 0) { // cuBLASLt's bias reads may be vectorised; fresh blocks are 256-aligned
+            if (CudaContext.address(bf) % 256 != 0) { // the alignment cuBLASLt assumes of operands; fresh blocks have it
                 bf = tmp.copy(bias, DType.F32);
             }
         }

@@ -87,7 +87,7 @@ final class CudaLtMatmul implements AutoCloseable {
     /**
      * Queues out [m, n] (F32, packed) = x [m, k] W^T + bias on the stream. {@code w} and {@code x}
      * are device addresses of 16-bit {@code dtype} data: W's rows are {@code ldw} elements apart,
-     * x is packed. {@code bias} is the address of n packed F32 values (16-byte aligned), or 0 for none.
+     * x is packed. {@code bias} is the address of n packed F32 values (256-byte aligned, as fresh blocks are), or 0 for none.
      *
      * @return false, having queued nothing, when cuBLASLt has no algorithm for this problem
      */
@@ -98,16 +98,13 @@ final class CudaLtMatmul implements AutoCloseable {
         Key key = new Key(m, n, k, dtype, ldw, bias != 0, alignment(w), alignment(x), alignment(out));
         Plan plan = plans.get(key);
         if (plan == null) {
-            plan = Plan.create(handle, key);
+            plan = Plan.create(handle, key, bias, biasPointer);
             plans.put(key, plan);
+        } else if (bias != 0) {
+            Plan.setBias(plan.desc, bias, biasPointer);
         }
         if (!plan.found()) {
             return false;
-        }
-        if (bias != 0) {
-            biasPointer.put(bias);
-            Cuda.checkBlas(cublas.cublasLtMatmulDescSetAttribute(plan.desc, cublas.CUBLASLT_MATMUL_DESC_BIAS_POINTER,
-                    biasPointer, Long.BYTES), "cublasLtMatmulDescSetAttribute(BIAS_POINTER)");
         }
         Cuda.checkBlas(cublas.cublasLtMatmul(handle, plan.desc, alpha, Cuda.at(w), plan.layoutW, Cuda.at(x), plan.layoutX,
                 beta, Cuda.at(out), plan.layoutOut, Cuda.at(out), plan.layoutOut, plan.result.algo(), Cuda.at(workspace),
@@ -152,7 +149,8 @@ final class CudaLtMatmul implements AutoCloseable {
             return result != null;
         }
 
-        static Plan create(cublasLtContext handle, Key key) {
+        /** A plan for key; the bias pointer (0: none) is set before the heuristic query, as at the call. */
+        static Plan create(cublasLtContext handle, Key key, long bias, LongPointer biasPointer) {
             int type = key.dtype() == DType.BF16 ? cudart.CUDA_R_16BF : cudart.CUDA_R_16F;
             cublasLtMatmulDescOpaque_t desc = null;
             cublasLtMatrixLayoutOpaque_t layoutW = null;
@@ -178,6 +176,7 @@ final class CudaLtMatmul implements AutoCloseable {
                         key.bias() ? cublas.CUBLASLT_EPILOGUE_BIAS : cublas.CUBLASLT_EPILOGUE_DEFAULT, "EPILOGUE");
                 if (key.bias()) {
                     setDesc(desc, cublas.CUBLASLT_MATMUL_DESC_BIAS_DATA_TYPE, cudart.CUDA_R_32F, "BIAS_DATA_TYPE");
+                    setBias(desc, bias, biasPointer);
                 }
                 try (LongPointer bytes = new LongPointer(1).put(WORKSPACE_BYTES)) {
                     Cuda.checkBlas(cublas.cublasLtMatmulPreferenceSetAttribute(preference,
@@ -208,6 +207,12 @@ final class CudaLtMatmul implements AutoCloseable {
                     new Plan(desc, layoutW, layoutX, layoutOut, result).close();
                 }
             }
+        }
+
+        static void setBias(cublasLtMatmulDescOpaque_t desc, long bias, LongPointer biasPointer) {
+            biasPointer.put(bias);
+            Cuda.checkBlas(cublas.cublasLtMatmulDescSetAttribute(desc, cublas.CUBLASLT_MATMUL_DESC_BIAS_POINTER,
+                    biasPointer, Long.BYTES), "cublasLtMatmulDescSetAttribute(BIAS_POINTER)");
         }
 
         private static cublasLtMatrixLayoutOpaque_t layout(PointerPointer<?> created, int type, long rows, long cols, long ld,

@@ -80,8 +80,8 @@ final class ProfilingBackend implements Backend {
     }
 
     @Override
-    public boolean halfActivationsForGemm() {
-        return inner.halfActivationsForGemm();
+    public boolean halfActivationsForGemm(int rows) {
+        return inner.halfActivationsForGemm(rows);
     }
 
     @Override
