@@ -36,10 +36,12 @@ import java.util.Map;
  *
  * <p>Each (shape, dtype, ldw, bias, operand alignment) gets one plan: matmul descriptor, three
  * matrix layouts and the heuristic's best algorithm, cached (least recently used out beyond
- * {@value #CACHE_LIMIT}) so repeated calls query nothing. Calls queue on the backend's stream with
- * a workspace allocated once at start-up, never allocate or wait on the host, and so record into
- * a CUDA graph. A shape the heuristic has no algorithm for gives {@code false}; the caller then
- * takes the {@code cublasGemmEx} path.
+ * {@value #CACHE_LIMIT}) so repeated calls query nothing. Calls queue on the backend's stream
+ * with a workspace allocated once, at the first call (from the backend's memory, so within its
+ * budget; a budget too small for it leaves cuBLASLt without one), never wait on the host, and
+ * record into a CUDA graph. A call that cannot be served gives {@code false} and the caller takes
+ * the {@code cublasGemmEx} path: a shape the heuristic has no algorithm for, or a first call made
+ * while the stream is being captured (the workspace is never allocated inside a graph).
  */
 final class CudaLtMatmul implements AutoCloseable {
 
@@ -55,7 +57,10 @@ final class CudaLtMatmul implements AutoCloseable {
 
     private final CudaContext ctx;
     private final cublasLtContext handle = new cublasLtContext();
-    private final long workspace;
+    /** Device address of the workspace (0: none); valid once {@link #workspaceBytes} is not negative. */
+    private long workspace;
+    /** Bytes of the workspace; -1 until the first call outside a capture decides them. */
+    private long workspaceBytes = -1;
     private final FloatPointer alpha = new FloatPointer(1).put(1f);
     private final FloatPointer beta = new FloatPointer(1).put(0f);
     private final LongPointer biasPointer = new LongPointer(1);
@@ -74,14 +79,6 @@ final class CudaLtMatmul implements AutoCloseable {
     CudaLtMatmul(CudaContext ctx) {
         this.ctx = ctx;
         Cuda.checkBlas(cublas.cublasLtCreate(handle), "cublasLtCreate");
-        long allocated;
-        try {
-            allocated = ctx.memory.allocate(WORKSPACE_BYTES, () -> "the cuBLASLt workspace");
-        } catch (RuntimeException e) {
-            cublas.cublasLtDestroy(handle);
-            throw e;
-        }
-        workspace = allocated;
     }
 
     /**
@@ -95,10 +92,13 @@ final class CudaLtMatmul implements AutoCloseable {
         if (closed) {
             throw new CudaException(ctx.device + ": the cuBLASLt path is closed");
         }
+        if (workspaceBytes < 0 && !allocateWorkspace()) {
+            return false;
+        }
         Key key = new Key(m, n, k, dtype, ldw, bias != 0, alignment(w), alignment(x), alignment(out));
         Plan plan = plans.get(key);
         if (plan == null) {
-            plan = Plan.create(handle, key, bias, biasPointer);
+            plan = Plan.create(handle, key, workspaceBytes, bias, biasPointer);
             plans.put(key, plan);
         } else if (bias != 0) {
             Plan.setBias(plan.desc, bias, biasPointer);
@@ -108,7 +108,28 @@ final class CudaLtMatmul implements AutoCloseable {
         }
         Cuda.checkBlas(cublas.cublasLtMatmul(handle, plan.desc, alpha, Cuda.at(w), plan.layoutW, Cuda.at(x), plan.layoutX,
                 beta, Cuda.at(out), plan.layoutOut, Cuda.at(out), plan.layoutOut, plan.result.algo(), Cuda.at(workspace),
-                WORKSPACE_BYTES, ctx.stream), "cublasLtMatmul(" + m + "x" + n + "x" + k + " " + dtype + (bias != 0 ? " +bias" : "") + ")");
+                workspaceBytes, ctx.stream), "cublasLtMatmul(" + m + "x" + n + "x" + k + " " + dtype + (bias != 0 ? " +bias" : "") + ")");
+        return true;
+    }
+
+    /**
+     * Allocates the workspace unless the stream is being captured (then false: nothing may be
+     * allocated into a graph). A budget that cannot hold it leaves cuBLASLt without one.
+     */
+    private boolean allocateWorkspace() {
+        int[] capture = new int[1];
+        Cuda.check(cudart.cudaStreamIsCapturing(ctx.stream, capture), "cudaStreamIsCapturing");
+        if (capture[0] != cudart.cudaStreamCaptureStatusNone) {
+            return false;
+        }
+        try {
+            workspace = ctx.memory.allocate(WORKSPACE_BYTES, () -> "the cuBLASLt workspace");
+            workspaceBytes = WORKSPACE_BYTES;
+        } catch (CudaOutOfMemoryException e) {
+            LOG.info("cuBLASLt runs without a workspace (fewer algorithms): {}", e.getMessage());
+            workspace = 0;
+            workspaceBytes = 0;
+        }
         return true;
     }
 
@@ -129,7 +150,9 @@ final class CudaLtMatmul implements AutoCloseable {
             plan.close();
         }
         plans.clear();
-        ctx.memory.free(workspace);
+        if (workspace != 0) {
+            ctx.memory.free(workspace);
+        }
         cublas.cublasLtDestroy(handle);
         alpha.close();
         beta.close();
@@ -150,7 +173,7 @@ final class CudaLtMatmul implements AutoCloseable {
         }
 
         /** A plan for key; the bias pointer (0: none) is set before the heuristic query, as at the call. */
-        static Plan create(cublasLtContext handle, Key key, long bias, LongPointer biasPointer) {
+        static Plan create(cublasLtContext handle, Key key, long workspaceBytes, long bias, LongPointer biasPointer) {
             int type = key.dtype() == DType.BF16 ? cudart.CUDA_R_16BF : cudart.CUDA_R_16F;
             cublasLtMatmulDescOpaque_t desc = null;
             cublasLtMatrixLayoutOpaque_t layoutW = null;
@@ -178,7 +201,7 @@ final class CudaLtMatmul implements AutoCloseable {
                     setDesc(desc, cublas.CUBLASLT_MATMUL_DESC_BIAS_DATA_TYPE, cudart.CUDA_R_32F, "BIAS_DATA_TYPE");
                     setBias(desc, bias, biasPointer);
                 }
-                try (LongPointer bytes = new LongPointer(1).put(WORKSPACE_BYTES)) {
+                try (LongPointer bytes = new LongPointer(1).put(workspaceBytes)) {
                     Cuda.checkBlas(cublas.cublasLtMatmulPreferenceSetAttribute(preference,
                             cublas.CUBLASLT_MATMUL_PREF_MAX_WORKSPACE_BYTES, bytes, Long.BYTES),
                             "cublasLtMatmulPreferenceSetAttribute(MAX_WORKSPACE_BYTES)");

@@ -160,6 +160,29 @@ class CudaLinearEpilogueTest {
         }
     }
 
+    @Test
+    void aBudgetTooSmallForTheWorkspaceStillRunsTheLtLinear() {
+        cuda();
+        int m = 64;
+        int n = 96;
+        int k = 128;
+        try (CudaBackend small = CudaBackend.open(new CudaOptions(0, 4L << 20));
+             Tensor x = random(81, 1f, DType.F32, m, k);
+             Tensor xRounded = rounded(x, DType.BF16);
+             Tensor w = random(82, 0.05f, DType.BF16, n, k);
+             Tensor bias = random(83, 0.1f, DType.BF16, n);
+             Tensor expected = Tensor.allocate(DType.F32, m, n)) {
+            CPU.linear(xRounded, w, bias, expected);
+            try (Tensor gx = small.upload(x); Tensor gw = small.upload(w); Tensor gb = small.upload(bias);
+                 Tensor out = small.allocate(DType.F32, m, n)) {
+                small.linear(gx, gw, gb, out);
+                try (Tensor host = small.download(out)) {
+                    assertClose("lt linear without workspace", expected, host, ROUNDED_X);
+                }
+            }
+        }
+    }
+
     @ParameterizedTest
     @EnumSource(value = DType.class, names = {"BF16", "F16"})
     void layerNormHalfOutputIsItsF32OutputRounded(DType dtype) {
