@@ -129,7 +129,7 @@ final class CudaGemm {
         Tensor bf = null;
         if (bias != null) {
             bf = tmp.packed(bias, DType.F32);
-            if (CudaContext.address(bf) % 256 != 0) { // the alignment cuBLASLt assumes of operands; fresh blocks have it
+            if (CudaContext.address(bf) % 256 != 0) { // cuBLASLt's default operand alignment; fresh blocks have it
                 bf = tmp.copy(bias, DType.F32);
             }
         }

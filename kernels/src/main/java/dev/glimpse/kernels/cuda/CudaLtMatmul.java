@@ -84,7 +84,8 @@ final class CudaLtMatmul implements AutoCloseable {
     /**
      * Queues out [m, n] (F32, packed) = x [m, k] W^T + bias on the stream. {@code w} and {@code x}
      * are device addresses of 16-bit {@code dtype} data: W's rows are {@code ldw} elements apart,
-     * x is packed. {@code bias} is the address of n packed F32 values (256-byte aligned, as fresh blocks are), or 0 for none.
+     * x is packed. {@code bias} is the address of n packed F32 values (256-byte aligned, as fresh
+     * blocks are), or 0 for none.
      *
      * @return false, having queued nothing, when cuBLASLt has no algorithm for this problem
      */
@@ -108,7 +109,8 @@ final class CudaLtMatmul implements AutoCloseable {
         }
         Cuda.checkBlas(cublas.cublasLtMatmul(handle, plan.desc, alpha, Cuda.at(w), plan.layoutW, Cuda.at(x), plan.layoutX,
                 beta, Cuda.at(out), plan.layoutOut, Cuda.at(out), plan.layoutOut, plan.result.algo(), Cuda.at(workspace),
-                workspaceBytes, ctx.stream), "cublasLtMatmul(" + m + "x" + n + "x" + k + " " + dtype + (bias != 0 ? " +bias" : "") + ")");
+                workspaceBytes, ctx.stream), "cublasLtMatmul(" + m + "x" + n + "x" + k + " " + dtype
+                + (bias != 0 ? " +bias" : "") + ")");
         return true;
     }
 
