@@ -43,17 +43,18 @@ final class CudaGemm {
      */
     static final boolean SPLIT_GEMV = !"false".equals(System.getProperty("glimpse.cuda.splitGemv"));
 
+    private final CudaContext ctx;
+    private final CudaCopy copier;
+    private final FloatPointer alpha = new FloatPointer(1);
+    private final FloatPointer beta = new FloatPointer(1).put(0f);
+
     /**
      * Prefill/vision GEMMs with 16-bit weights take cuBLASLt with the bias in its epilogue;
      * {@code -Dglimpse.cuda.ltMatmul=false} keeps {@code cublasGemmEx} and a separate bias pass.
      */
     static final boolean USE_LT = !"false".equals(System.getProperty("glimpse.cuda.ltMatmul"));
 
-    private final CudaContext ctx;
-    private final CudaCopy copier;
     private final CudaLtMatmul lt;
-    private final FloatPointer alpha = new FloatPointer(1);
-    private final FloatPointer beta = new FloatPointer(1).put(0f);
 
     CudaGemm(CudaContext ctx, CudaCopy copier) {
         this.ctx = ctx;
