@@ -15,15 +15,18 @@ import java.util.List;
  * views a decode step uses are made once, so the decode loop allocates no buffers.
  *
  * <p>With a 16-bit {@code gemmInput} ({@link GemmInputs}: F16/BF16 weights on a backend whose
- * prefill GEMM rounds x to them anyway) two more buffers hold the RMSNorm output and
- * act(gate) * up in that dtype; {@link #rows} hands them out for blocks the backend rounds
- * ({@link Backend#halfActivationsForGemm}, CUDA above 8 rows), so the q/k/v, gate/up and down
+ * prefill GEMM rounds x to them anyway) the RMSNorm output and act(gate) * up get buffers in that
+ * dtype, which {@link #rows} hands out for blocks the backend rounds
+ * ({@link Backend#halfActivationsForGemm}, CUDA above 8 rows): the q/k/v, gate/up and down
  * products read the very bits they converted to before, without the conversion pass. Smaller
- * blocks (the decode step, short prefill tails) keep the F32 buffers and the exact F32 GEMV.
+ * blocks (the decode step, short prefill tails) keep F32 buffers, sized for just those rows, and
+ * the exact F32 GEMV.
  */
 final class DecoderScratch implements AutoCloseable {
 
     private final int rows;
+    /** Rows the F32 normed and activated buffers hold: all, or only those the backend keeps in F32. */
+    private final int f32Rows;
     private final Tensor normed;
     private final Tensor q;
     private final Tensor k;
@@ -41,14 +44,14 @@ final class DecoderScratch implements AutoCloseable {
     private final Tensor activatedHalf;
 
     /**
-     * Bytes of scratch per row of {@code config}: every buffer below is F32 [rows, width], plus
-     * the 16-bit normed and activated buffers when {@code gemmInput} is F16/BF16.
+     * Bytes of scratch per row of {@code config} with every buffer F32 [rows, width]; 16-bit GEMM
+     * inputs need less (normed and activated at 2 bytes an element), so this bounds both, and the
+     * automatic prefill chunk, sized from it, is the same either way.
      */
-    static long bytesPerRow(TextConfig config, DType gemmInput) {
+    static long bytesPerRow(TextConfig config) {
         long qWidth = (long) config.numAttentionHeads() * config.headDim();
         long kvWidth = (long) config.numKeyValueHeads() * config.headDim();
-        long f32 = Float.BYTES * (3L * config.hiddenSize() + 2 * qWidth + 2 * kvWidth + 3L * config.intermediateSize());
-        return gemmInput == DType.F32 ? f32 : f32 + 2L * (config.hiddenSize() + config.intermediateSize());
+        return Float.BYTES * (3L * config.hiddenSize() + 2 * qWidth + 2 * kvWidth + 3L * config.intermediateSize());
     }
 
     /**
@@ -70,7 +73,10 @@ final class DecoderScratch implements AutoCloseable {
         int kvWidth = config.numKeyValueHeads() * config.headDim();
         int inter = config.intermediateSize();
         this.rows = rows;
-        this.normed = backend.allocate(DType.F32, rows, hidden);
+        this.backend = backend;
+        boolean half = gemmInput != DType.F32;
+        this.f32Rows = half ? f32RowsOf(backend, rows) : rows;
+        this.normed = backend.allocate(DType.F32, Math.max(1, f32Rows), hidden);
         this.q = backend.allocate(DType.F32, rows, qWidth);
         this.k = backend.allocate(DType.F32, rows, kvWidth);
         this.v = backend.allocate(DType.F32, rows, kvWidth);
@@ -79,9 +85,7 @@ final class DecoderScratch implements AutoCloseable {
         this.residual = backend.allocate(DType.F32, rows, hidden);
         this.gate = backend.allocate(DType.F32, rows, inter);
         this.up = backend.allocate(DType.F32, rows, inter);
-        this.activated = backend.allocate(DType.F32, rows, inter);
-        this.backend = backend;
-        boolean half = gemmInput != DType.F32;
+        this.activated = backend.allocate(DType.F32, Math.max(1, f32Rows), inter);
         this.normedHalf = half ? backend.allocate(gemmInput, rows, hidden) : null;
         this.activatedHalf = half ? backend.allocate(gemmInput, rows, inter) : null;
         this.single = rows(1);
@@ -96,9 +100,22 @@ final class DecoderScratch implements AutoCloseable {
             throw new IllegalArgumentException("scratch holds 1.." + rows + " rows, asked for " + n);
         }
         boolean half = normedHalf != null && backend.halfActivationsForGemm(n);
+        if (!half && n > f32Rows) {
+            throw new IllegalStateException("the backend keeps F32 GEMM inputs for " + n + " rows but answered 16-bit for "
+                    + (f32Rows + 1) + ": F32 normed/activated scratch holds " + f32Rows + " rows");
+        }
         return new ScratchRows(n, (half ? normedHalf : normed).slice(0, 0, n), q.slice(0, 0, n), k.slice(0, 0, n),
                 v.slice(0, 0, n), attention.slice(0, 0, n), projected.slice(0, 0, n), residual.slice(0, 0, n),
                 gate.slice(0, 0, n), up.slice(0, 0, n), (half ? activatedHalf : activated).slice(0, 0, n));
+    }
+
+    /** Rows up to which {@code backend} keeps F32 GEMM inputs (at least the decode step's 1, at most {@code rows}). */
+    private static int f32RowsOf(Backend backend, int rows) {
+        int n = 1;
+        while (n < rows && !backend.halfActivationsForGemm(n + 1)) {
+            n++;
+        }
+        return n;
     }
 
     @Override

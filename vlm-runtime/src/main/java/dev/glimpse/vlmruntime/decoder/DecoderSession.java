@@ -97,12 +97,12 @@ public final class DecoderSession implements AutoCloseable {
         this.config = decoder.config();
         this.options = options;
         this.layers = decoder.layers();
-        DType gemmInput = DecoderScratch.gemmInputType(backend, decoder.weights());
-        this.prefillChunk = options.prefillRows(backend.device().isHost(), DecoderScratch.bytesPerRow(config, gemmInput));
+        this.prefillChunk = options.prefillRows(backend.device().isHost(), DecoderScratch.bytesPerRow(config));
         int half = decoder.rope().rotaryDim() / 2;
         this.cache = new KvCache(backend, config.numHiddenLayers(), config.numKeyValueHeads(), config.headDim(),
                 options.maxSequenceLength());
-        this.scratch = new DecoderScratch(backend, config, prefillChunk, gemmInput);
+        this.scratch = new DecoderScratch(backend, config, prefillChunk,
+                DecoderScratch.gemmInputType(backend, decoder.weights()));
         this.stepHidden = backend.allocate(DType.F32, 1, config.hiddenSize());
         this.stepCos = backend.allocate(DType.F32, 1, half);
         this.stepSin = backend.allocate(DType.F32, 1, half);

@@ -7,7 +7,7 @@ import dev.glimpse.kernels.cpu.CpuBackend;
 import dev.glimpse.kernels.io.Checkpoint;
 import dev.glimpse.vlmruntime.config.TextConfig;
 import org.junit.jupiter.params.ParameterizedTest;
-import org.junit.jupiter.params.provider.ValueSource;
+import org.junit.jupiter.params.provider.CsvSource;
 
 import java.lang.reflect.InvocationTargetException;
 import java.lang.reflect.Proxy;
@@ -27,18 +27,20 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
  */
 class HalfGemmInputsDecoderTest {
 
-    @ParameterizedTest
-    @ValueSource(strings = {"decoder-qwen2-bf16", "decoder-llama-bf16"})
-    void prefillAndDecodeGiveTheBitsOfF32InputsRoundedByTheGemm(String fixture) throws Exception {
+    @ParameterizedTest(name = "{0}, prefill chunk {1}")
+    @CsvSource({"decoder-qwen2-bf16, 0", "decoder-llama-bf16, 0", "decoder-qwen2-bf16, 16"})
+    void prefillAndDecodeGiveTheBitsOfF32InputsRoundedByTheGemm(String fixture, int chunk) throws Exception {
         Path folder = DecoderFixture.folder(fixture);
         TextConfig config = TextConfig.load(folder.resolve("config.json"));
         AtomicInteger halfX = new AtomicInteger();
         try (Checkpoint checkpoint = Checkpoint.open(folder); CpuBackend cpu = new CpuBackend();
              DecoderFixture f = DecoderFixture.open(fixture)) {
             int[] ids = f.inputIds();
-            float[][] reference = run(Decoder.load(gemmRounding(cpu, false, halfX), checkpoint, config), ids);
+            SessionOptions options = chunk == 0 ? SessionOptions.of(64) : SessionOptions.of(64).withPrefillChunkSize(chunk);
+            float[][] reference = run(Decoder.load(gemmRounding(cpu, false, halfX), checkpoint, config), ids, options);
             assertEquals(0, halfX.get(), "the reference run gave linear 16-bit x");
-            float[][] half = run(Decoder.load(gemmRounding(cpu, true, halfX), checkpoint, config), ids);
+            float[][] half = run(Decoder.load(gemmRounding(cpu, true, halfX), checkpoint, config), ids, options);
+            // 22 prompt rows: one 16-bit block, or with chunks of 16 one 16-bit block and an F32 tail of 6
             assertEquals(6 * config.numHiddenLayers(), halfX.get(), "16-bit x reached linear " + halfX.get() + " times");
             assertArrayEquals(reference[0], half[0], "prefill logits");
             assertArrayEquals(reference[1], half[1], "decode-step logits");
@@ -46,8 +48,8 @@ class HalfGemmInputsDecoderTest {
     }
 
     /** Logits after prefilling all but the last id, then after decoding the last one. */
-    private static float[][] run(Decoder decoder, int[] ids) {
-        try (DecoderSession session = decoder.newSession(SessionOptions.of(64))) {
+    private static float[][] run(Decoder decoder, int[] ids, SessionOptions options) {
+        try (DecoderSession session = decoder.newSession(options)) {
             session.prefill(Arrays.copyOf(ids, ids.length - 1));
             float[] prefill = session.logits().toFloatArray();
             session.decode(ids[ids.length - 1]);
