@@ -36,12 +36,14 @@ extern "C" __global__ void scale_f32(const float* a, float s, float* out, long l
     GRID_STRIDE(i, n) out[i] = a[i] * s;
 }
 
-extern "C" __global__ void activation_f32(const float* x, float* out, long long n, int f) {
-    GRID_STRIDE(i, n) out[i] = activate(f, x[i]);
+// Activations of F32 inputs, stored to out of out_type (F32, F16, BF16): F32 math, rounded to nearest even on store.
+extern "C" __global__ void activation_f32(const float* x, void* out, int out_type, long long n, int f) {
+    GRID_STRIDE(i, n) store_float(out, out_type, i, activate(f, x[i]));
 }
 
-extern "C" __global__ void gated_activation_f32(const float* gate, const float* up, float* out, long long n, int f) {
-    GRID_STRIDE(i, n) out[i] = activate(f, gate[i]) * up[i];
+extern "C" __global__ void gated_activation_f32(const float* gate, const float* up, void* out, int out_type, long long n,
+                                                int f) {
+    GRID_STRIDE(i, n) store_float(out, out_type, i, activate(f, gate[i]) * up[i]);
 }
 
 // out[r, j] += bias[j] for a packed [rows, n] output.

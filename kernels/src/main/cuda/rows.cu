@@ -1,4 +1,5 @@
 // Row kernels over packed F32 [rows, n]: softmax, LayerNorm, RMSNorm, L2 norm, argmax; and RoPE.
+// LayerNorm and RMSNorm may store F16/BF16 (GEMM inputs for 16-bit weights).
 // Softmax ignores NaN in the max (fmaxf) but a NaN still reaches the sum, so the row comes out NaN
 // as torch's does.
 // One block per row; reductions in F32 in the same order of operations as the CPU backend
@@ -18,11 +19,12 @@ extern "C" __global__ void softmax_rows(const float* x, float* out, int n) {
     for (int i = threadIdx.x; i < n; i += blockDim.x) dst[i] = expf(row[i] - m) / s;
 }
 
+// LayerNorm and RMSNorm store to out of out_type (F32, F16, BF16): F32 math, rounded to nearest even on store.
 extern "C" __global__ void layer_norm_rows(const float* x, const void* gamma, int gamma_type, const void* beta,
-                                           int beta_type, float eps, float* out, int n) {
+                                           int beta_type, float eps, void* out, int out_type, int n) {
     __shared__ float scratch[32];
     const float* row = x + (long long)blockIdx.x * n;
-    float* dst = out + (long long)blockIdx.x * n;
+    const long long base = (long long)blockIdx.x * n;
     float s = 0.f;
     for (int i = threadIdx.x; i < n; i += blockDim.x) s += row[i];
     float mean = block_sum(s, scratch) / n;
@@ -35,19 +37,22 @@ extern "C" __global__ void layer_norm_rows(const float* x, const void* gamma, in
     float rstd = (float)(1.0 / sqrt((double)(var + eps)));
     for (int i = threadIdx.x; i < n; i += blockDim.x) {
         float b = beta == nullptr ? 0.f : load_float(beta, beta_type, i);
-        dst[i] = (row[i] - mean) * rstd * load_float(gamma, gamma_type, i) + b;
+        store_float(out, out_type, base + i, (row[i] - mean) * rstd * load_float(gamma, gamma_type, i) + b);
     }
 }
 
-extern "C" __global__ void rms_norm_rows(const float* x, const void* gamma, int gamma_type, float eps, float* out, int n) {
+extern "C" __global__ void rms_norm_rows(const float* x, const void* gamma, int gamma_type, float eps, void* out,
+                                         int out_type, int n) {
     __shared__ float scratch[32];
     const float* row = x + (long long)blockIdx.x * n;
-    float* dst = out + (long long)blockIdx.x * n;
+    const long long base = (long long)blockIdx.x * n;
     float q = 0.f;
     for (int i = threadIdx.x; i < n; i += blockDim.x) q += row[i] * row[i];
     float variance = block_sum(q, scratch) / n;
     float rstd = (float)(1.0 / sqrt((double)(variance + eps)));
-    for (int i = threadIdx.x; i < n; i += blockDim.x) dst[i] = row[i] * rstd * load_float(gamma, gamma_type, i);
+    for (int i = threadIdx.x; i < n; i += blockDim.x) {
+        store_float(out, out_type, base + i, row[i] * rstd * load_float(gamma, gamma_type, i));
+    }
 }
 
 extern "C" __global__ void l2_norm_rows(const float* x, float* out, int n) {

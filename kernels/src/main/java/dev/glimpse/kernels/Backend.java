@@ -37,9 +37,24 @@ public interface Backend extends AutoCloseable {
     /**
      * {@code out[m, n] = sum_k x[m, k] * w[n, k] + bias[n]}: an HF {@code nn.Linear} with weight
      * layout [out_features, in_features]. x and out F32 [.., in] / [.., out] (leading dims are
-     * rows); w F32, F16 or BF16; bias null or F32/F16/BF16 [out].
+     * rows); w F32, F16 or BF16; bias null or F32/F16/BF16 [out]. x may also be of w's 16-bit
+     * dtype (see {@link #halfActivationsForGemm(int)}); out stays F32.
      */
     void linear(Tensor x, Tensor w, Tensor bias, Tensor out);
+
+    /**
+     * True when this backend's {@link #linear} with F16/BF16 weights and {@code rows} rows of x
+     * rounds x to the weights' dtype anyway (tensor-core GEMMs of prefill and vision towers), so a
+     * model gains by producing that x in the weights' dtype: the norm or activation whose output
+     * only feeds such products may write F16/BF16 (F32 math, rounded to nearest even on store, the
+     * very rounding the product would have applied), saving a conversion pass and half the
+     * activation traffic with identical values. False (the default) where the product reads F32 x
+     * exactly: on the CPU, and on CUDA for the few rows of a decode step (its GEMV). See
+     * {@link GemmInputs}.
+     */
+    default boolean halfActivationsForGemm(int rows) {
+        return false;
+    }
 
     /**
      * {@code out[b] = alpha * a[b] @ op(bm[b])} with op = transpose when {@code transposeB}; all F32,
@@ -58,10 +73,13 @@ public interface Backend extends AutoCloseable {
     /** out = a * s. out may be a. */
     void scale(Tensor a, float s, Tensor out);
 
-    /** out = f(x). out may be x. */
+    /** out = f(x). out may be x. out may be F16/BF16 (F32 math, rounded to nearest even on store). */
     void activation(Activation f, Tensor x, Tensor out);
 
-    /** out = f(gate) * up: the gated MLP of Llama/Qwen2 (SwiGLU when f is SiLU). */
+    /**
+     * out = f(gate) * up: the gated MLP of Llama/Qwen2 (SwiGLU when f is SiLU). out may be
+     * F16/BF16 (F32 math, rounded to nearest even on store).
+     */
     void gatedActivation(Activation f, Tensor gate, Tensor up, Tensor out);
 
     // ------------------------------------------------------------------ normalisation (last dim)
@@ -69,10 +87,16 @@ public interface Backend extends AutoCloseable {
     /** Softmax over the last dim, computed stably (max subtracted). out may be x. */
     void softmax(Tensor x, Tensor out);
 
-    /** LayerNorm over the last dim: (x - mean) / sqrt(var + eps) * gamma + beta (biased var). */
+    /**
+     * LayerNorm over the last dim: (x - mean) / sqrt(var + eps) * gamma + beta (biased var). out
+     * may be F16/BF16 (F32 math, rounded to nearest even on store).
+     */
     void layerNorm(Tensor x, Tensor gamma, Tensor beta, float eps, Tensor out);
 
-    /** RMSNorm as Llama: x * rsqrt(mean(x^2) + eps) * gamma, computed in F32. */
+    /**
+     * RMSNorm as Llama: x * rsqrt(mean(x^2) + eps) * gamma, computed in F32. out may be F16/BF16
+     * (rounded to nearest even on store).
+     */
     void rmsNorm(Tensor x, Tensor gamma, float eps, Tensor out);
 
     /** out[..] = L2 norm of x over the last dim (e.g. per-head attention-output norms). */

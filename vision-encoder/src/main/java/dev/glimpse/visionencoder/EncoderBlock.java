@@ -27,6 +27,14 @@ import dev.glimpse.visionencoder.config.VisionConfig;
  * attends over its own image's keys exactly as before. With taps, whose captures are per image,
  * attention runs image by image.
  *
+ * <p>With F16/BF16 weights on a backend whose GEMM rounds its input to them anyway
+ * ({@link Backend#halfActivationsForGemm}, CUDA with more than 8 rows), the two layer norms and
+ * the activation write the weights' dtype straight into 16-bit scratch ({@link ForwardScratch#normedHalf},
+ * {@link ForwardScratch#mlpHalf}): F32 math rounded to nearest even on store, the bits the GEMM's
+ * own conversion produced before, so q/k/v, fc1 and fc2 see identical operands and the conversion
+ * passes go away. The residual stream, q/k/v, the attention output (out_proj's input) and the fc1
+ * output stay F32.
+ *
  * <p>Attention runs at the precision of the layer's weights ({@link AttentionPrecision#forWeights}:
  * BF16 or F16 for a BF16 or F16 checkpoint, operands rounded as HF's sdpa rounds them); with taps,
  * whose statistics feed pruning scores, it runs F32.
@@ -72,12 +80,14 @@ final class EncoderBlock {
         Tensor proj = ForwardScratch.view(scratch.projected, batch, tokens, hidden);
         Tensor mlp = ForwardScratch.view(scratch.mlp, batch, tokens, intermediate);
 
-        backend.layerNorm(h, w.layerNorm1().weight(), w.layerNorm1().bias(), eps, x);
+        boolean half = scratch.normedHalf != null && backend.halfActivationsForGemm(batch * tokens);
+        Tensor normed = half ? ForwardScratch.view(scratch.normedHalf, batch, tokens, hidden) : x;
+        backend.layerNorm(h, w.layerNorm1().weight(), w.layerNorm1().bias(), eps, normed);
         boolean imagesAsHeads = taps == null && batch > 1;
-        Tensor attentionInput = x;
+        Tensor attentionInput = normed;
         if (imagesAsHeads) {
-            attentionInput = ForwardScratch.view(scratch.residualMid, tokens, batch, hidden);
-            backend.copy(x.transpose(0, 1), attentionInput);
+            attentionInput = ForwardScratch.view(half ? scratch.mlpHalf : scratch.residualMid, tokens, batch, hidden);
+            backend.copy(normed.transpose(0, 1), attentionInput);
         }
         backend.linear(attentionInput, w.query().weight(), w.query().bias(), q.reshape(attentionInput.shape()));
         backend.linear(attentionInput, w.key().weight(), w.key().bias(), k.reshape(attentionInput.shape()));
@@ -108,10 +118,11 @@ final class EncoderBlock {
             backend.add(h, proj, mid);
         }
 
-        backend.layerNorm(mid, w.layerNorm2().weight(), w.layerNorm2().bias(), eps, x);
-        backend.linear(x, w.fc1().weight(), w.fc1().bias(), mlp);
-        backend.activation(activation, mlp, mlp);
-        backend.linear(mlp, w.fc2().weight(), w.fc2().bias(), proj);
+        backend.layerNorm(mid, w.layerNorm2().weight(), w.layerNorm2().bias(), eps, normed);
+        backend.linear(normed, w.fc1().weight(), w.fc1().bias(), mlp);
+        Tensor activated = half ? ForwardScratch.view(scratch.mlpHalf, batch, tokens, intermediate) : mlp;
+        backend.activation(activation, mlp, activated);
+        backend.linear(activated, w.fc2().weight(), w.fc2().bias(), proj);
         backend.add(mid, proj, h);
     }
 

@@ -30,10 +30,22 @@ final class ForwardScratch implements AutoCloseable {
     final Tensor mlp;
     /** Flattened patches [.., channels * p * p]. */
     final Tensor patches;
+    /**
+     * Layer-norm outputs in the weights' 16-bit dtype (the q/k/v and fc1 inputs), or null when the
+     * backend takes F32 ones ({@link dev.glimpse.kernels.GemmInputs}).
+     */
+    final Tensor normedHalf;
+    /** Activations in the weights' 16-bit dtype (the fc2 input), or null; also the token-major q/k/v input. */
+    final Tensor mlpHalf;
 
     private final List<Tensor> all = new ArrayList<>();
 
-    ForwardScratch(Backend backend, int batch, int tokens, int hidden, int intermediate, int patchCount, int patchWidth) {
+    /**
+     * Buffers for {@code batch} sequences of {@code tokens}; {@code gemmInput} F16/BF16 adds the
+     * 16-bit GEMM-input buffers, F32 leaves them null.
+     */
+    ForwardScratch(Backend backend, int batch, int tokens, int hidden, int intermediate, int patchCount, int patchWidth,
+                   DType gemmInput) {
         long rows = (long) batch * tokens;
         residual = flat(backend, rows * hidden);
         residualMid = flat(backend, rows * hidden);
@@ -44,6 +56,9 @@ final class ForwardScratch implements AutoCloseable {
         projected = flat(backend, rows * hidden);
         mlp = flat(backend, rows * intermediate);
         patches = flat(backend, (long) batch * patchCount * patchWidth);
+        boolean half = gemmInput != DType.F32;
+        normedHalf = half ? flat(backend, gemmInput, rows * hidden) : null;
+        mlpHalf = half ? flat(backend, gemmInput, rows * Math.max(hidden, intermediate)) : null;
     }
 
     /** A contiguous view of the front of {@code buffer} with {@code shape}. */
@@ -52,7 +67,11 @@ final class ForwardScratch implements AutoCloseable {
     }
 
     private Tensor flat(Backend backend, long numel) {
-        Tensor t = backend.allocate(DType.F32, Math.toIntExact(numel));
+        return flat(backend, DType.F32, numel);
+    }
+
+    private Tensor flat(Backend backend, DType dtype, long numel) {
+        Tensor t = backend.allocate(dtype, Math.toIntExact(numel));
         all.add(t);
         return t;
     }

@@ -2,6 +2,7 @@ package dev.glimpse.visionencoder;
 
 import dev.glimpse.kernels.Backend;
 import dev.glimpse.kernels.DType;
+import dev.glimpse.kernels.GemmInputs;
 import dev.glimpse.kernels.ResidentWeights;
 import dev.glimpse.kernels.Tensor;
 import dev.glimpse.kernels.io.Checkpoint;
@@ -108,7 +109,8 @@ public final class VisionTransformer {
         Tensor stacked = null;
         try (ForwardScratch scratch = new ForwardScratch(backend, runBatch, embeddings.tokens(), config.hiddenSize(),
                 config.intermediateSize(), config.numPatches(),
-                config.numChannels() * config.patchSize() * config.patchSize())) {
+                config.numChannels() * config.patchSize() * config.patchSize(),
+                gemmInputType(runBatch * embeddings.tokens(), plan.blocksToRun))) {
             for (int first = 0; first < batch; first += runBatch) {
                 Run run = new Run(plan, scratch, owned, runBatch);
                 run.forward(pixelValues.slice(0, first, first + runBatch));
@@ -122,6 +124,19 @@ public final class VisionTransformer {
         LOG.debug("encoded {} image(s) through {} of {} layers in {} ms", batch, plan.blocksToRun,
                 config.numHiddenLayers(), (System.nanoTime() - start) / 1_000_000);
         return new VisionOutput(images, stacked, owned);
+    }
+
+    /**
+     * The dtype the blocks give their q/k/v, fc1 and fc2 inputs ({@link GemmInputs}): the weights'
+     * F16/BF16 where the backend's GEMM rounds x of {@code rows} rows to it anyway, else F32.
+     */
+    private DType gemmInputType(int rows, int blocksToRun) {
+        List<Tensor> inputs = new ArrayList<>();
+        for (VisionWeights.BlockWeights w : weights.layers().subList(0, blocksToRun)) {
+            inputs.addAll(List.of(w.query().weight(), w.key().weight(), w.value().weight(), w.fc1().weight(),
+                    w.fc2().weight()));
+        }
+        return GemmInputs.dtype(backend, rows, inputs.toArray(Tensor[]::new));
     }
 
     // ------------------------------------------------------------------ request checks

@@ -56,7 +56,7 @@ final class Elementwise {
                 for (; i < n; i++) {
                     row[i] *= s;
                 }
-                write(out, r, row, n);
+                Rows.writeRow(out, r, row, n);
             }
         });
     }
@@ -65,14 +65,14 @@ final class Elementwise {
     static void activation(Activation f, Tensor x, Tensor out) {
         requireActivation(f);
         Rows.requireF32(x, "activation", "x");
-        Rows.requireOut(out, x.shape(), "activation");
+        Rows.requireFloatOut(out, x.shape(), "activation");
         int n = Rows.width(x);
         forRows(x, (from, to) -> {
             float[] row = new float[n];
             for (int r = from; r < to; r++) {
                 Rows.readRow(x, r, row);
                 apply(f, row, n);
-                write(out, r, row, n);
+                Rows.writeRow(out, r, row, n);
             }
         });
     }
@@ -85,7 +85,7 @@ final class Elementwise {
         if (!gate.sameShape(up)) {
             throw new TensorException("gatedActivation: gate and up must have the same shape, got " + gate + " and " + up);
         }
-        Rows.requireOut(out, gate.shape(), "gatedActivation");
+        Rows.requireFloatOut(out, gate.shape(), "gatedActivation");
         int n = Rows.width(gate);
         forRows(gate, (from, to) -> {
             float[] g = new float[n];
@@ -95,7 +95,7 @@ final class Elementwise {
                 Rows.readRow(up, r, u);
                 apply(f, g, n);
                 combine(g, u, n, true);
-                write(out, r, g, n);
+                Rows.writeRow(out, r, g, n);
             }
         });
     }
@@ -120,7 +120,7 @@ final class Elementwise {
                     Rows.readRow(b, loaded, bs);
                 }
                 combine(as, bs, n, multiply);
-                write(out, r, as, n);
+                Rows.writeRow(out, r, as, n);
             }
         });
     }
@@ -214,7 +214,4 @@ final class Elementwise {
         CpuParallel.forRange(Rows.count(t), Math.max(1, Rows.GRAIN_ELEMENTS / width), body);
     }
 
-    private static void write(Tensor out, int r, float[] row, int n) {
-        MemorySegment.copy(row, 0, out.segment(), F32, out.byteOffset() + (long) r * n * 4, n);
-    }
 }

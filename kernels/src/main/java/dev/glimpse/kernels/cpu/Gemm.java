@@ -88,9 +88,12 @@ public final class Gemm {
         requireHost(x, "x");
         requireHost(w, "w");
         requireHost(out, "out");
-        requireDType(x, "x", DType.F32);
+        requireDType(x, "x", DType.F32, DType.BF16, DType.F16);
         requireDType(out, "out", DType.F32);
         requireDType(w, "w", DType.F32, DType.BF16, DType.F16);
+        if (x.dtype() != DType.F32 && x.dtype() != w.dtype()) {
+            throw new TensorException("linear: x must be F32 or of w's dtype " + w.dtype() + ", got x " + x + " and w " + w);
+        }
         if (w.rank() != 2) {
             throw new TensorException("linear: w must be [out, in], got " + w);
         }
@@ -105,10 +108,10 @@ public final class Gemm {
         }
         float[] biasValues = biasValues(bias, n);
         MatrixOperand o = contiguousOutput(out, "linear");
-        Tensor xc = x;
+        Tensor xc = x.dtype() == DType.F32 ? x : widened(x);
         Tensor wc = w;
         try {
-            MatrixOperand xo = MatrixOperand.viewOf(x);
+            MatrixOperand xo = MatrixOperand.viewOf(xc);
             if (xo == null) {
                 xc = x.contiguous();
                 xo = MatrixOperand.viewOf(xc);
@@ -127,6 +130,16 @@ public final class Gemm {
                 wc.close();
             }
         }
+    }
+
+    /**
+     * x of F16/BF16 (activations a model kept in the weights' dtype for a GPU's GEMM) widened to a
+     * packed F32 copy, exactly; the product then runs as for F32 x.
+     */
+    private static Tensor widened(Tensor x) {
+        Tensor f = Tensor.allocate(DType.F32, x.shape());
+        x.copyElementsTo(f);
+        return f;
     }
 
     static void batchedMatmul(Tensor a, Tensor b, boolean transposeB, float alpha, Tensor out) {

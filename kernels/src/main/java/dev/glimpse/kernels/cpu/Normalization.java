@@ -36,7 +36,7 @@ final class Normalization {
             for (int r = from; r < to; r++) {
                 Rows.readRow(x, r, row);
                 softmaxInPlace(row, n);
-                write(out, r, row, n);
+                Rows.writeRow(out, r, row, n);
             }
         });
     }
@@ -48,7 +48,7 @@ final class Normalization {
      */
     static void layerNorm(Tensor x, Tensor gamma, Tensor beta, float eps, Tensor out) {
         Rows.requireF32(x, "layerNorm", "x");
-        Rows.requireOut(out, x.shape(), "layerNorm");
+        Rows.requireFloatOut(out, x.shape(), "layerNorm");
         int n = Rows.width(x);
         float[] g = Rows.vector(gamma, n, "layerNorm", "gamma");
         float[] b = beta == null ? new float[n] : Rows.vector(beta, n, "layerNorm", "beta");
@@ -68,7 +68,7 @@ final class Normalization {
                 for (; i < n; i++) {
                     row[i] = (row[i] - mean) * rstd * g[i] + b[i];
                 }
-                write(out, r, row, n);
+                Rows.writeRow(out, r, row, n);
             }
         });
     }
@@ -79,7 +79,7 @@ final class Normalization {
      */
     static void rmsNorm(Tensor x, Tensor gamma, float eps, Tensor out) {
         Rows.requireF32(x, "rmsNorm", "x");
-        Rows.requireOut(out, x.shape(), "rmsNorm");
+        Rows.requireFloatOut(out, x.shape(), "rmsNorm");
         int n = Rows.width(x);
         float[] g = Rows.vector(gamma, n, "rmsNorm", "gamma");
         forRows(x, (from, to) -> {
@@ -96,7 +96,7 @@ final class Normalization {
                 for (; i < n; i++) {
                     row[i] = row[i] * rstd * g[i];
                 }
-                write(out, r, row, n);
+                Rows.writeRow(out, r, row, n);
             }
         });
     }
@@ -203,9 +203,6 @@ final class Normalization {
         return s;
     }
 
-    private static void write(Tensor out, int r, float[] row, int n) {
-        MemorySegment.copy(row, 0, out.segment(), F32, out.byteOffset() + (long) r * n * 4, n);
-    }
 
     private static void forRows(Tensor t, CpuParallel.RangeBody body) {
         int width = Math.max(1, Rows.width(t));

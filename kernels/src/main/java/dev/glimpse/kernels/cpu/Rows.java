@@ -170,6 +170,32 @@ final class Rows {
         }
     }
 
+    /**
+     * An output that may be 16-bit: F32, F16 or BF16, contiguous, of exactly {@code shape}. Ops that
+     * accept one compute in F32 and round on store ({@link #writeRow}).
+     */
+    static void requireFloatOut(Tensor out, int[] shape, String op) {
+        requireFloat(out, op, "out");
+        if (!Arrays.equals(out.shape(), shape)) {
+            throw new TensorException(op + ": out must have shape " + Arrays.toString(shape) + ", got " + out);
+        }
+        if (!contiguous(out)) {
+            throw new TensorException(op + ": out must be contiguous, got " + out);
+        }
+    }
+
+    /**
+     * Stores row {@code r} (n F32 values) of a contiguous output: copied as is into F32, rounded to
+     * nearest even into F16/BF16 ({@link DType#floatToBf16}, {@link Float#floatToFloat16}).
+     */
+    static void writeRow(Tensor out, int r, float[] row, int n) {
+        if (out.dtype() == DType.F32) {
+            MemorySegment.copy(row, 0, out.segment(), F32, out.byteOffset() + (long) r * n * 4, n);
+        } else {
+            write(out, out.offset() + (long) r * n, 1, n, row, 0);
+        }
+    }
+
     /** Contiguous, counting empty tensors as contiguous whatever their strides. */
     static boolean contiguous(Tensor t) {
         return t.numel() == 0 || t.isContiguous();

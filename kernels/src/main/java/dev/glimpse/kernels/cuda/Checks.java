@@ -55,6 +55,17 @@ final class Checks {
         }
     }
 
+    /** An output that may be 16-bit: F32, F16 or BF16, contiguous, on the device, of exactly {@code shape}. */
+    static void floatOut(Tensor out, int[] shape, Device device, String op) {
+        floating(out, device, op, "out");
+        if (!Arrays.equals(out.shape(), shape)) {
+            throw new TensorException(op + ": out must have shape " + Arrays.toString(shape) + ", got " + out);
+        }
+        if (!contiguous(out)) {
+            throw new TensorException(op + ": out must be contiguous, got " + out);
+        }
+    }
+
     static boolean contiguous(Tensor t) {
         return t.numel() == 0 || t.isContiguous();
     }

@@ -33,6 +33,8 @@ public final class CudaBackend implements Backend {
 
     private static final Logger LOG = LoggerFactory.getLogger(CudaBackend.class);
 
+    private static final boolean HALF_GEMM_INPUTS = !"false".equals(System.getProperty("glimpse.cuda.halfGemmInputs"));
+
     private final CudaContext ctx;
     private final CudaCopy copier;
     private final CudaGemm gemm;
@@ -95,6 +97,18 @@ public final class CudaBackend implements Backend {
     /** Device bytes held by live tensors and scratch of this backend. */
     public long bytesInUse() {
         return ctx.memory.bytesInUse();
+    }
+
+    /**
+     * True above {@value CudaGemm#GEMV_MAX_ROWS} rows: there, products with F16/BF16 weights round
+     * x to the weights' dtype for the tensor-core GEMM, so x already in that dtype skips a
+     * conversion pass with identical values. Up to that, the GEMV reads F32 x exactly.
+     * {@code -Dglimpse.cuda.halfGemmInputs=false} answers false throughout (models keep F32
+     * activations and the GEMM converts them), for comparisons.
+     */
+    @Override
+    public boolean halfActivationsForGemm(int rows) {
+        return HALF_GEMM_INPUTS && rows > CudaGemm.GEMV_MAX_ROWS;
     }
 
     /** Waits until every queued operation has finished; reports a kernel that failed. */

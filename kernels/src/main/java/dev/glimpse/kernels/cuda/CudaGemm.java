@@ -23,9 +23,14 @@ import java.util.Map;
  *       {@code gemv.cu} ({@link GemvVariant}, {@code -Dglimpse.cuda.gemv}) reads F32 activations and
  *       widens weights in registers: F32 products, F32 sums.</li>
  *   <li>F16/BF16 weights, more rows (prefill, vision): activations are rounded to the weight's
- *       dtype and {@code cublasGemmEx} runs on tensor cores with F32 accumulation and F32 output,
- *       as PyTorch's bf16 linear does (the activation rounding is the only extra error).</li>
+ *       dtype (or arrive in it: x may be F32 or of w's dtype) and cuBLASLt ({@link CudaLtMatmul})
+ *       runs on tensor cores with F32 accumulation, F32 output and the bias added in its epilogue,
+ *       as PyTorch's bf16 linear does (the activation rounding is the only extra error);
+ *       {@code cublasGemmEx} and a bias pass where cuBLASLt has no algorithm.</li>
  * </ul>
+ *
+ * <p>x of w's 16-bit dtype on the GEMV path (at most {@value #GEMV_MAX_ROWS} rows) is widened to
+ * F32 first, exactly, so the GEMV sees the values the GEMM would.</p>
  */
 final class CudaGemm {
 
@@ -49,15 +54,27 @@ final class CudaGemm {
     private final FloatPointer beta = new FloatPointer(1).put(0f);
     private final Map<String, Integer> residentBlocks = new HashMap<>();
 
+    /**
+     * Prefill/vision GEMMs with 16-bit weights take cuBLASLt with the bias in its epilogue;
+     * {@code -Dglimpse.cuda.ltMatmul=false} keeps {@code cublasGemmEx} and a separate bias pass.
+     */
+    static final boolean USE_LT = !"false".equals(System.getProperty("glimpse.cuda.ltMatmul"));
+
+    private final CudaLtMatmul lt;
+
     CudaGemm(CudaContext ctx, CudaCopy copier) {
         this.ctx = ctx;
         this.copier = copier;
+        this.lt = new CudaLtMatmul(ctx);
     }
 
     void linear(Tensor x, Tensor w, Tensor bias, Tensor out) {
-        Checks.f32(x, ctx.device, "linear", "x");
+        Checks.floating(x, ctx.device, "linear", "x");
         Checks.floating(w, ctx.device, "linear", "w");
         Checks.rank(w, 2, "linear", "w", "[out, in]");
+        if (x.dtype() != DType.F32 && x.dtype() != w.dtype()) {
+            throw new TensorException("linear: x must be F32 or of w's dtype " + w.dtype() + ", got x " + x + " and w " + w);
+        }
         if (x.rank() < 1 || x.dim(-1) != w.dim(1)) {
             throw new TensorException("linear: x " + x + " does not end in in_features " + w.dim(1) + " of w " + w);
         }
@@ -77,33 +94,59 @@ final class CudaGemm {
             return;
         }
         try (Temporaries tmp = new Temporaries(copier)) {
-            Tensor xp = tmp.packed(x, DType.F32);
             Tensor wp = tmp.rowsPacked(w, null);
             if (wp.dim(0) > 1 && wp.stride(0) < k) {
                 wp = tmp.packed(w, null);
             }
-            Tensor bp = bias == null ? null : tmp.packed(bias, null);
             long ldw = wp.dim(0) == 1 ? k : wp.stride(0);
             if (k == 0) {
                 Cuda.check(cudart.cudaMemsetAsync(Cuda.at(CudaContext.address(out)), 0, (long) m * n * 4, ctx.stream),
                         "cudaMemsetAsync");
-                addBias(out, bp, m, n);
-            } else if (wp.dtype() != DType.F32 && m <= GEMV_MAX_ROWS) {
-                gemv(xp, wp, ldw, bp, out, m, n, k);
+                addBias(out, bias == null ? null : tmp.packed(bias, null), m, n);
             } else if (wp.dtype() == DType.F32) {
+                Tensor xp = tmp.packed(x, DType.F32);
                 gemm(CudaContext.address(wp), cudart.CUDA_R_32F, ldw, CudaContext.address(xp), cudart.CUDA_R_32F, out, m, n, k);
-                addBias(out, bp, m, n);
+                addBias(out, bias == null ? null : tmp.packed(bias, null), m, n);
+            } else if (m <= GEMV_MAX_ROWS) {
+                gemv(tmp.packed(x, DType.F32), wp, ldw, bias == null ? null : tmp.packed(bias, null), out, m, n, k);
             } else {
-                Tensor xh = tmp.scratch(wp.dtype(), m, k);
-                long count = (long) m * k;
-                ctx.launch.of(ctx.kernels.function("elementwise", "convert_f32"), "convert_f32")
-                        .ptr(CudaContext.address(xp)).ptr(CudaContext.address(xh)).i32(wp.dtype().ordinal()).i64(count)
-                        .run(ctx.pointwiseBlocks(count), 1, CudaContext.POINTWISE_THREADS, 0);
-                int type = wp.dtype() == DType.BF16 ? cudart.CUDA_R_16BF : cudart.CUDA_R_16F;
-                gemm(CudaContext.address(wp), type, ldw, CudaContext.address(xh), type, out, m, n, k);
-                addBias(out, bp, m, n);
+                halfGemm(tmp, x, wp, ldw, bias, out, m, n, k);
             }
         }
+    }
+
+    /**
+     * Prefill/vision product with 16-bit weights: x in the weights' dtype (x as is when it already
+     * is, else rounded to nearest even by {@code convert_f32}), tensor-core GEMM with F32
+     * accumulation into the F32 out, bias added in cuBLASLt's epilogue (cublasGemmEx and a bias
+     * pass when cuBLASLt has no algorithm for the shape).
+     */
+    private void halfGemm(Temporaries tmp, Tensor x, Tensor wp, long ldw, Tensor bias, Tensor out, int m, int n, int k) {
+        Tensor xh;
+        if (x.dtype() == wp.dtype()) {
+            xh = tmp.packed(x, null);
+        } else {
+            Tensor xp = tmp.packed(x, DType.F32);
+            xh = tmp.scratch(wp.dtype(), m, k);
+            long count = (long) m * k;
+            ctx.launch.of(ctx.kernels.function("elementwise", "convert_f32"), "convert_f32")
+                    .ptr(CudaContext.address(xp)).ptr(CudaContext.address(xh)).i32(wp.dtype().ordinal()).i64(count)
+                    .run(ctx.pointwiseBlocks(count), 1, CudaContext.POINTWISE_THREADS, 0);
+        }
+        Tensor bf = null;
+        if (bias != null) {
+            bf = tmp.packed(bias, DType.F32);
+            if (CudaContext.address(bf) % 256 != 0) { // cuBLASLt's default operand alignment; fresh blocks have it
+                bf = tmp.copy(bias, DType.F32);
+            }
+        }
+        if (USE_LT && lt.linear(CudaContext.address(wp), ldw, CudaContext.address(xh), wp.dtype(),
+                bf == null ? 0L : CudaContext.address(bf), CudaContext.address(out), m, n, k)) {
+            return;
+        }
+        int type = wp.dtype() == DType.BF16 ? cudart.CUDA_R_16BF : cudart.CUDA_R_16F;
+        gemm(CudaContext.address(wp), type, ldw, CudaContext.address(xh), type, out, m, n, k);
+        addBias(out, bf, m, n);
     }
 
     void batchedMatmul(Tensor a, Tensor b, boolean transposeB, float scale, Tensor out) {
@@ -255,6 +298,7 @@ final class CudaGemm {
     }
 
     void close() {
+        lt.close();
         alpha.close();
         beta.close();
     }

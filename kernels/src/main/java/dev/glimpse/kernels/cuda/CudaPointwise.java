@@ -11,7 +11,9 @@ import java.util.Arrays;
 /**
  * Elementwise ops and activations (elementwise.cu) and the per-row ops (rows.cu): softmax,
  * LayerNorm, RMSNorm, L2 norm, RoPE, argmax. Inputs that are not packed are first copied to
- * packed scratch on the device; outputs are packed, as the Backend contract requires.
+ * packed scratch on the device; outputs are packed, as the Backend contract requires. LayerNorm,
+ * RMSNorm, activation and gatedActivation may write F16/BF16 (F32 math, rounded to nearest even
+ * on store) for GEMM inputs of 16-bit weights.
  */
 final class CudaPointwise {
 
@@ -68,7 +70,7 @@ final class CudaPointwise {
     void activation(Activation f, Tensor x, Tensor out) {
         requireActivation(f);
         Checks.f32(x, ctx.device, "activation", "x");
-        Checks.out(out, x.shape(), ctx.device, "activation");
+        Checks.floatOut(out, x.shape(), ctx.device, "activation");
         long n = x.numel();
         if (n == 0) {
             return;
@@ -76,7 +78,7 @@ final class CudaPointwise {
         try (Temporaries tmp = new Temporaries(copier)) {
             Tensor xp = tmp.packed(x, DType.F32);
             ctx.launch.of(ctx.kernels.function("elementwise", "activation_f32"), "activation_f32")
-                    .ptr(CudaContext.address(xp)).ptr(CudaContext.address(out)).i64(n).i32(f.ordinal())
+                    .ptr(CudaContext.address(xp)).ptr(CudaContext.address(out)).i32(out.dtype().ordinal()).i64(n).i32(f.ordinal())
                     .run(ctx.pointwiseBlocks(n), 1, CudaContext.POINTWISE_THREADS, 0);
         }
     }
@@ -88,7 +90,7 @@ final class CudaPointwise {
         if (!gate.sameShape(up)) {
             throw new TensorException("gatedActivation: gate and up must have the same shape, got " + gate + " and " + up);
         }
-        Checks.out(out, gate.shape(), ctx.device, "gatedActivation");
+        Checks.floatOut(out, gate.shape(), ctx.device, "gatedActivation");
         long n = gate.numel();
         if (n == 0) {
             return;
@@ -97,7 +99,8 @@ final class CudaPointwise {
             Tensor g = tmp.packed(gate, DType.F32);
             Tensor u = tmp.packed(up, DType.F32);
             ctx.launch.of(ctx.kernels.function("elementwise", "gated_activation_f32"), "gated_activation_f32")
-                    .ptr(CudaContext.address(g)).ptr(CudaContext.address(u)).ptr(CudaContext.address(out)).i64(n).i32(f.ordinal())
+                    .ptr(CudaContext.address(g)).ptr(CudaContext.address(u)).ptr(CudaContext.address(out)).i32(out.dtype().ordinal())
+                    .i64(n).i32(f.ordinal())
                     .run(ctx.pointwiseBlocks(n), 1, CudaContext.POINTWISE_THREADS, 0);
         }
     }
@@ -110,7 +113,7 @@ final class CudaPointwise {
 
     void layerNorm(Tensor x, Tensor gamma, Tensor beta, float eps, Tensor out) {
         Checks.f32(x, ctx.device, "layerNorm", "x");
-        Checks.out(out, x.shape(), ctx.device, "layerNorm");
+        Checks.floatOut(out, x.shape(), ctx.device, "layerNorm");
         int n = Checks.width(x);
         requireVector(gamma, n, "layerNorm", "gamma");
         if (beta != null) {
@@ -122,18 +125,19 @@ final class CudaPointwise {
             rowKernel(x, "layer_norm_rows", (launch, xp, width) -> launch.ptr(CudaContext.address(xp))
                     .ptr(CudaContext.address(g)).i32(g.dtype().ordinal())
                     .ptr(b == null ? 0L : CudaContext.address(b)).i32(b == null ? 0 : b.dtype().ordinal())
-                    .f32(eps).ptr(CudaContext.address(out)).i32(width));
+                    .f32(eps).ptr(CudaContext.address(out)).i32(out.dtype().ordinal()).i32(width));
         }
     }
 
     void rmsNorm(Tensor x, Tensor gamma, float eps, Tensor out) {
         Checks.f32(x, ctx.device, "rmsNorm", "x");
-        Checks.out(out, x.shape(), ctx.device, "rmsNorm");
+        Checks.floatOut(out, x.shape(), ctx.device, "rmsNorm");
         requireVector(gamma, Checks.width(x), "rmsNorm", "gamma");
         try (Temporaries tmp = new Temporaries(copier)) {
             Tensor g = tmp.packed(gamma, null);
             rowKernel(x, "rms_norm_rows", (launch, xp, width) -> launch.ptr(CudaContext.address(xp))
-                    .ptr(CudaContext.address(g)).i32(g.dtype().ordinal()).f32(eps).ptr(CudaContext.address(out)).i32(width));
+                    .ptr(CudaContext.address(g)).i32(g.dtype().ordinal()).f32(eps).ptr(CudaContext.address(out))
+                    .i32(out.dtype().ordinal()).i32(width));
         }
     }
 

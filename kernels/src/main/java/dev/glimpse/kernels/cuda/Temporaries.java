@@ -39,6 +39,13 @@ final class Temporaries implements AutoCloseable {
         return p;
     }
 
+    /** Always a fresh packed copy of t as {@code dtype} (fresh blocks are 256-byte aligned), closed with the others. */
+    Tensor copy(Tensor t, DType dtype) {
+        Tensor p = copier.contiguousCopy(t, dtype);
+        owned.add(p);
+        return p;
+    }
+
     /** A fresh scratch tensor, closed with the others. */
     Tensor scratch(DType dtype, int... shape) {
         Tensor t = copier.context().scratch(dtype, shape);

@@ -80,6 +80,11 @@ final class ProfilingBackend implements Backend {
     }
 
     @Override
+    public boolean halfActivationsForGemm(int rows) {
+        return inner.halfActivationsForGemm(rows);
+    }
+
+    @Override
     public Tensor allocate(DType dtype, int... shape) {
         return time("allocate", () -> inner.allocate(dtype, shape));
     }

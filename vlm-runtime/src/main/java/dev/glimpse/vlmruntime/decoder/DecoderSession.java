@@ -101,7 +101,8 @@ public final class DecoderSession implements AutoCloseable {
         int half = decoder.rope().rotaryDim() / 2;
         this.cache = new KvCache(backend, config.numHiddenLayers(), config.numKeyValueHeads(), config.headDim(),
                 options.maxSequenceLength());
-        this.scratch = new DecoderScratch(backend, config, prefillChunk);
+        this.scratch = new DecoderScratch(backend, config, prefillChunk,
+                DecoderScratch.gemmInputType(backend, decoder.weights()));
         this.stepHidden = backend.allocate(DType.F32, 1, config.hiddenSize());
         this.stepCos = backend.allocate(DType.F32, 1, half);
         this.stepSin = backend.allocate(DType.F32, 1, half);

@@ -6,7 +6,8 @@ import dev.glimpse.kernels.Tensor;
  * Views of a session's scratch buffers for a block of {@code n} rows (tokens): everything one
  * decoder layer needs between reading its input and writing its output. Shapes are {@code [n, ..]}.
  *
- * @param normed    [n, hidden] RMSNorm output (input of attention, then of the MLP)
+ * @param normed    [n, hidden] RMSNorm output (input of attention, then of the MLP); F32, or the
+ *                  weights' F16/BF16 where {@link DecoderScratch} hands out 16-bit GEMM inputs
  * @param q         [n, heads * headDim]
  * @param k         [n, kvHeads * headDim]
  * @param v         [n, kvHeads * headDim]
@@ -15,7 +16,7 @@ import dev.glimpse.kernels.Tensor;
  * @param residual  [n, hidden] the residual stream after attention
  * @param gate      [n, intermediate]
  * @param up        [n, intermediate]
- * @param activated [n, intermediate] act(gate) * up
+ * @param activated [n, intermediate] act(gate) * up; F32 or 16-bit as {@code normed}
  */
 record ScratchRows(int n, Tensor normed, Tensor q, Tensor k, Tensor v, Tensor attention, Tensor projected,
                    Tensor residual, Tensor gate, Tensor up, Tensor activated) {
