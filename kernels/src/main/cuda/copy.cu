@@ -50,3 +50,93 @@ extern "C" __global__ void embedding_rows(const void* table, int table_type, lon
         out[(long long)t * dim + d] = load_float(table, table_type, base + d);
     }
 }
+
+// strided_copy for float dtypes when both layouts keep the last dim packed (stride 1), its extent is a
+// multiple of 4, every other stride is a multiple of 4 and both bases are aligned to 4 elements: each
+// thread moves 4 consecutive elements with one vector load and one vector store (16 bytes for F32,
+// 8 for BF16/F16) and decomposes its index once per 4 elements. Same values as strided_copy (floats
+// widened exactly, narrowed round-to-nearest-even by store_float's conversions).
+template <typename T>
+struct Vec4;
+template <>
+struct Vec4<float> {
+    __device__ static void load(const void* p, long long i, float (&v)[4]) {
+        float4 t = *reinterpret_cast<const float4*>(static_cast<const float*>(p) + i);
+        v[0] = t.x; v[1] = t.y; v[2] = t.z; v[3] = t.w;
+    }
+    __device__ static void store(void* p, long long i, const float (&v)[4]) {
+        *reinterpret_cast<float4*>(static_cast<float*>(p) + i) = make_float4(v[0], v[1], v[2], v[3]);
+    }
+};
+template <>
+struct Vec4<__nv_bfloat16> {
+    __device__ static void load(const void* p, long long i, float (&v)[4]) {
+        uint2 raw = *reinterpret_cast<const uint2*>(static_cast<const __nv_bfloat16*>(p) + i);
+        float2 a = __bfloat1622float2(*reinterpret_cast<__nv_bfloat162*>(&raw.x));
+        float2 b = __bfloat1622float2(*reinterpret_cast<__nv_bfloat162*>(&raw.y));
+        v[0] = a.x; v[1] = a.y; v[2] = b.x; v[3] = b.y;
+    }
+    __device__ static void store(void* p, long long i, const float (&v)[4]) {
+        __nv_bfloat162 a = __floats2bfloat162_rn(v[0], v[1]), b = __floats2bfloat162_rn(v[2], v[3]);
+        uint2 raw;
+        raw.x = *reinterpret_cast<unsigned int*>(&a);
+        raw.y = *reinterpret_cast<unsigned int*>(&b);
+        *reinterpret_cast<uint2*>(static_cast<__nv_bfloat16*>(p) + i) = raw;
+    }
+};
+template <>
+struct Vec4<__half> {
+    __device__ static void load(const void* p, long long i, float (&v)[4]) {
+        uint2 raw = *reinterpret_cast<const uint2*>(static_cast<const __half*>(p) + i);
+        float2 a = __half22float2(*reinterpret_cast<__half2*>(&raw.x));
+        float2 b = __half22float2(*reinterpret_cast<__half2*>(&raw.y));
+        v[0] = a.x; v[1] = a.y; v[2] = b.x; v[3] = b.y;
+    }
+    __device__ static void store(void* p, long long i, const float (&v)[4]) {
+        __half2 a = __floats2half2_rn(v[0], v[1]), b = __floats2half2_rn(v[2], v[3]);
+        uint2 raw;
+        raw.x = *reinterpret_cast<unsigned int*>(&a);
+        raw.y = *reinterpret_cast<unsigned int*>(&b);
+        *reinterpret_cast<uint2*>(static_cast<__half*>(p) + i) = raw;
+    }
+};
+
+template <typename S, typename D>
+__device__ void strided_copy_vec4_body(const void* src, void* dst, const StridedLayout& layout, long long count,
+                                       const int* rows) {
+    const int last = layout.rank - 1;
+    const long long vectors = count >> 2;
+    for (long long linear = blockIdx.x * (long long)blockDim.x + threadIdx.x; linear < vectors;
+         linear += (long long)gridDim.x * blockDim.x) {
+        long long rest = linear, so = 0, d_o = 0;
+        for (int a = last; a >= 0; a--) {
+            int extent = a == last ? layout.shape[a] >> 2 : layout.shape[a];
+            long long c = rest % extent;
+            rest /= extent;
+            if (a == last) c <<= 2;
+            long long sc = (a == 0 && rows != nullptr) ? rows[c] : c;
+            so += sc * layout.src_stride[a];
+            d_o += c * layout.dst_stride[a];
+        }
+        float v[4];
+        Vec4<S>::load(src, so, v);
+        Vec4<D>::store(dst, d_o, v);
+    }
+}
+
+// dtype codes as in strided_copy; only F32, F16 and BF16.
+extern "C" __global__ void strided_copy_vec4(const void* src, int src_type, void* dst, int dst_type,
+                                             StridedLayout layout, long long count, const int* rows) {
+#define COPY_VEC4_DST(S)                                                                         \
+    switch (dst_type) {                                                                          \
+        case DT_F16: strided_copy_vec4_body<S, __half>(src, dst, layout, count, rows); break;      \
+        case DT_BF16: strided_copy_vec4_body<S, __nv_bfloat16>(src, dst, layout, count, rows); break; \
+        default: strided_copy_vec4_body<S, float>(src, dst, layout, count, rows); break;            \
+    }
+    switch (src_type) {
+        case DT_F16: COPY_VEC4_DST(__half) break;
+        case DT_BF16: COPY_VEC4_DST(__nv_bfloat16) break;
+        default: COPY_VEC4_DST(float) break;
+    }
+#undef COPY_VEC4_DST
+}

@@ -264,12 +264,34 @@ final class CudaCopy {
         try (Arena arena = Arena.ofConfined()) {
             MemorySegment layout = StridedLayout.of(arena, src, dst);
             long count = dst.numel();
-            ctx.launch.of(ctx.kernels.function("copy", "strided_copy"), "strided_copy")
+            boolean vec4 = fourWide(src) && fourWide(dst);
+            String kernel = vec4 ? "strided_copy_vec4" : "strided_copy";
+            ctx.launch.of(ctx.kernels.function("copy", kernel), kernel)
                     .ptr(CudaContext.address(src)).i32(src.dtype().ordinal())
                     .ptr(CudaContext.address(dst)).i32(dst.dtype().ordinal())
                     .struct(layout).i64(count).ptr(rowIndex)
-                    .run(ctx.pointwiseBlocks(count), 1, CudaContext.POINTWISE_THREADS, 0);
+                    .run(ctx.pointwiseBlocks(vec4 ? count / 4 : count), 1, CudaContext.POINTWISE_THREADS, 0);
         }
+    }
+
+    /**
+     * True when {@code strided_copy_vec4} may move t's elements four at a time: a float dtype, the
+     * last dim packed with an extent that is a multiple of 4, every other stride a multiple of 4 and
+     * the first element aligned to 4 elements (so every group of 4 is one aligned vector access).
+     */
+    static boolean fourWide(Tensor t) {
+        if (t.rank() == 0 || !(t.dtype() == DType.F32 || t.dtype() == DType.F16 || t.dtype() == DType.BF16)) {
+            return false;
+        }
+        if (t.dim(-1) % 4 != 0 || t.stride(-1) != 1) {
+            return false;
+        }
+        for (int a = 0; a < t.rank() - 1; a++) {
+            if (t.dim(a) > 1 && t.stride(a) % 4 != 0) {
+                return false;
+            }
+        }
+        return CudaContext.address(t) % (4L * t.dtype().byteSize()) == 0;
     }
 
     private void hostToDevice(Tensor host, Tensor dst) {

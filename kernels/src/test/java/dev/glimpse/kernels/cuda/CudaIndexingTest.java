@@ -11,6 +11,8 @@ import static dev.glimpse.kernels.cuda.CudaTestSupport.assertClose;
 import static dev.glimpse.kernels.cuda.CudaTestSupport.cuda;
 import static dev.glimpse.kernels.cuda.CudaTestSupport.random;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTrue;
 
 class CudaIndexingTest {
 
@@ -41,6 +43,65 @@ class CudaIndexingTest {
             gpu.copy(x, out);
             gpu.copy(out, back);
             assertArrayEquals(x.toFloatArray(), back.toFloatArray(), 0f, "host -> device -> host copy");
+        }
+    }
+
+    /**
+     * Copies that take {@code strided_copy_vec4} (last dim packed, extent and other strides multiples
+     * of 4, aligned bases) between every pair of float dtypes: a KV-cache append (tokens-major
+     * [n, H, D] into a head-major cache slice), the images-as-heads transpose of the vision tower
+     * ([B, T, C] to [T, B, C]) and a row gather; all bit-identical to the CPU's copy.
+     */
+    @Test
+    void fourWideCopiesMatchCpuForEveryFloatDtypePair() {
+        CudaBackend gpu = cuda();
+        DType[] floats = {DType.F32, DType.F16, DType.BF16};
+        for (DType from : floats) {
+            for (DType to : floats) {
+                String pair = from + " -> " + to;
+                try (Tensor k = random(11, 1f, from, 5, 3, 128); Tensor cache = Tensor.allocate(to, 3, 16, 128);
+                     Tensor gk = gpu.upload(k); Tensor gcache = gpu.allocate(to, 3, 16, 128)) {
+                    Tensor slot = cache.slice(1, 7, 12).transpose(0, 1);
+                    Tensor gslot = gcache.slice(1, 7, 12).transpose(0, 1);
+                    assertTrue(CudaCopy.fourWide(gk) && CudaCopy.fourWide(gslot), "the KV append copy is 4-wide");
+                    CPU.copy(k, slot);
+                    gpu.copy(gk, gslot);
+                    assertClose("4-wide KV append " + pair, cache, gcache, 0);
+                }
+                try (Tensor x = random(12, 1f, from, 3, 10, 36); Tensor expected = Tensor.allocate(to, 10, 3, 36);
+                     Tensor gx = gpu.upload(x); Tensor out = gpu.allocate(to, 10, 3, 36)) {
+                    CPU.copy(x.transpose(0, 1), expected);
+                    gpu.copy(gx.transpose(0, 1), out);
+                    assertClose("4-wide images-as-heads transpose " + pair, expected, out, 0);
+                }
+            }
+        }
+        int[] rows = {4, 0, 9, 9, 2};
+        try (Tensor x = random(13, 1f, DType.BF16, 10, 3, 8); Tensor expected = Tensor.allocate(DType.F32, rows.length, 3, 8);
+             Tensor gx = gpu.upload(x); Tensor out = gpu.allocate(DType.F32, rows.length, 3, 8)) {
+            CPU.gatherRows(x, rows, expected);
+            gpu.gatherRows(gx, rows, out);
+            assertClose("4-wide gatherRows BF16 -> F32", expected, out, 0);
+        }
+    }
+
+    /** Views the 4-wide copy must refuse (odd extents, strides or offsets) still copy exactly, by the general kernel. */
+    @Test
+    void copiesThatAreNotFourWideFallBack() {
+        CudaBackend gpu = cuda();
+        try (Tensor x = random(14, 6, 4, 12); Tensor gx = gpu.upload(x); Tensor y = random(15, 6, 10); Tensor gy = gpu.upload(y)) {
+            Tensor[][] cases = {
+                    {x.slice(2, 1, 9), gx.slice(2, 1, 9)},   // base one element past alignment
+                    {x.slice(2, 0, 6), gx.slice(2, 0, 6)},   // extent 6 is not a multiple of 4
+                    {y.slice(1, 0, 8), gy.slice(1, 0, 8)}};  // row stride 10 is not a multiple of 4
+            for (Tensor[] c : cases) {
+                assertFalse(CudaCopy.fourWide(c[1]), "not 4-wide: " + c[1]);
+                try (Tensor expected = Tensor.allocate(DType.F32, c[0].shape()); Tensor out = gpu.allocate(DType.F32, c[1].shape())) {
+                    CPU.copy(c[0], expected);
+                    gpu.copy(c[1], out);
+                    assertClose("fallback copy of " + c[1], expected, out, 0);
+                }
+            }
         }
     }
 
