@@ -1,6 +1,7 @@
 // Pointwise kernels on packed F32 activations. Activation codes are the ordinals of
 // dev.glimpse.kernels.Activation: GELU_ERF, GELU_TANH, QUICK_GELU, SILU, RELU.
 #include "common.cuh"
+#include "activation.cuh"
 
 #define GRID_STRIDE(i, n) \
     for (long long i = blockIdx.x * (long long)blockDim.x + threadIdx.x; i < (n); i += (long long)gridDim.x * blockDim.x)
@@ -8,19 +9,6 @@
 // The first kernel the backend launches: out[i] = i * scale. Proves module load and launch.
 extern "C" __global__ void probe_iota(float* out, int n, float scale) {
     GRID_STRIDE(i, n) out[i] = (float)i * scale;
-}
-
-__device__ __forceinline__ float activate(int f, float x) {
-    switch (f) {
-        case 0: return 0.5f * x * (1.f + erff(x * 0.70710678118654752f));
-        case 1: {
-            float inner = 0.7978845608028654f * (x + 0.044715f * x * x * x);
-            return 0.5f * x * (1.f + tanhf(inner));
-        }
-        case 2: return x / (1.f + expf(-1.702f * x));
-        case 3: return x / (1.f + expf(-x));
-        default: return isnan(x) ? x : fmaxf(x, 0.f);
-    }
 }
 
 // out = a (op) b[i % b_count]: op 0 add, 1 multiply; b any float dtype (suffix broadcast).

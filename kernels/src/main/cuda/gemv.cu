@@ -1,16 +1,7 @@
 // Decode-shaped linear layers with F16/BF16 weights: out[r, j] = sum_k x[r, k] * w[j, k] + bias[j]
 // for r < rows <= 8. F32 activations are read as is and weights are widened in registers, so the
 // result matches the CPU backend's F32 accumulation; each weight row is streamed once.
-#include "common.cuh"
-
-#define GEMV_MAX_ROWS 8
-
-template <typename H>
-__device__ __forceinline__ float widen(H h);
-template <>
-__device__ __forceinline__ float widen<__half>(__half h) { return __half2float(h); }
-template <>
-__device__ __forceinline__ float widen<__nv_bfloat16>(__nv_bfloat16 h) { return __bfloat162float(h); }
+#include "gemv_core.cuh"
 
 template <typename H>
 __device__ void gemv_rows(const float* x, const H* w, long long ldw, const void* bias, int bias_type,
@@ -162,8 +153,6 @@ extern "C" __global__ void __launch_bounds__(256) gemv_half_split(const float* x
 // MAXR: the most rows of x the instantiation serves (1 for decode, GEMV_MAX_ROWS otherwise).
 // Each output is sum over the k-slices p (in order) of the warp_sum of one lane's running F32 sum
 // of 8-product partial sums, as in gemv_half_split: same arithmetic, fixed order run to run.
-#define GEMV_MULTI_LOADS 8
-#define GEMV_MULTI_THREADS 256
 template <typename H, int R, bool XS, int MAXR>
 __device__ void gemv_multi_rows(const float* __restrict__ x, const H* __restrict__ w, long long ldw,
                                 const void* bias, int bias_type, float* __restrict__ out,
@@ -228,67 +217,15 @@ __device__ void gemv_multi_rows(const float* __restrict__ x, const H* __restrict
                 int j = min(j0 + q, n - 1);   // rows past n re-read row n-1; their sums are not stored
                 wr[q] = reinterpret_cast<const uint4*>(w + (long long)j * ldw);
             }
-            int step = split * 32 * U;
-            for (int base = part * 32 * U + lane; base < chunks; base += step) {
-                uint4 packed[U][R];
-#pragma unroll
-                for (int u = 0; u < U; u++) {
-                    int c = base + u * 32;
-#pragma unroll
-                    for (int q = 0; q < R; q++) packed[u][q] = c < chunks ? __ldcs(wr[q] + c) : make_uint4(0, 0, 0, 0);
-                }
-#pragma unroll
-                for (int u = 0; u < U; u++) {
-                    int c = base + u * 32;
-                    if (c < chunks) {
-                        float wf[R][8];
-#pragma unroll
-                        for (int q = 0; q < R; q++) {
-                            const H* h = reinterpret_cast<const H*>(&packed[u][q]);
-#pragma unroll
-                            for (int e = 0; e < 8; e++) wf[q][e] = widen<H>(h[e]);
-                        }
-#pragma unroll
-                        for (int r = 0; r < MAXR; r++) {
-                            if (r < rows) {
-                                const float4* xr = xv + (long long)r * chunks * 2 + c * 2;
-                                float4 a, b;
-                                if (XS) {
-                                    a = xr[0];
-                                    b = xr[1];
-                                } else {
-                                    a = __ldg(xr);
-                                    b = __ldg(xr + 1);
-                                }
-#pragma unroll
-                                for (int q = 0; q < R; q++) {
-                                    acc[q][r] += a.x * wf[q][0] + a.y * wf[q][1] + a.z * wf[q][2] + a.w * wf[q][3]
-                                               + b.x * wf[q][4] + b.y * wf[q][5] + b.z * wf[q][6] + b.w * wf[q][7];
-                                }
-                            }
-                        }
-                    }
-                }
-            }
+            gemv_core_accumulate<H, R, XS, MAXR>(xv, wr, rows, chunks, part, split, lane, acc);
         }
-#pragma unroll
-        for (int q = 0; q < R; q++) {
-#pragma unroll
-            for (int r = 0; r < MAXR; r++) {
-                if (r < rows) {
-                    float s = warp_sum(acc[q][r]);
-                    if (lane == 0) partial[warp][q][r] = s;
-                }
-            }
-        }
-        __syncthreads();
+        gemv_core_publish<R, MAXR>(acc, partial, rows, warp, lane);
         if (part == 0 && lane < R * rows) {
             int q = lane / rows;
             int r = lane - q * rows;
             int j = j0 + q;
             if (j < n) {
-                float s = 0.f;
-                for (int p = 0; p < split; p++) s += partial[warp + p][q][r];
+                float s = gemv_core_total<R, MAXR>(partial, warp, split, q, r);
                 float b = bias == nullptr ? 0.f : load_float(bias, bias_type, j);
                 out[(long long)r * n + j] = s + b;
             }

@@ -41,6 +41,7 @@ public final class CudaBackend implements Backend {
     private final CudaPointwise pointwise;
     private final CudaAttention attention;
     private final CudaTopK topK;
+    private final CudaFusedDecode fused;
 
     private CudaBackend(CudaContext ctx) {
         this.ctx = ctx;
@@ -49,6 +50,7 @@ public final class CudaBackend implements Backend {
         this.pointwise = new CudaPointwise(ctx, copier);
         this.attention = new CudaAttention(ctx, copier);
         this.topK = new CudaTopK(ctx, copier);
+        this.fused = new CudaFusedDecode(ctx, copier, gemm, pointwise);
     }
 
     /**
@@ -372,6 +374,82 @@ public final class CudaBackend implements Backend {
         ctx.bindThread();
         attention.decodeStep(q, keyCache, valueCache, keyCount, scale, out);
         attention.zeroHeads(out, null, activeHeads);
+    }
+
+    // Fused decode-step ops (decode_fused.cu): fewer launches per decoder layer, same arithmetic.
+
+    /** The system property that turns the fused decode step off ({@code false}) for A/B runs. */
+    public static final String FUSED_DECODE_PROPERTY = "glimpse.cuda.fusedDecode";
+
+    /** True unless {@code -Dglimpse.cuda.fusedDecode=false}; read at every call, so a benchmark can flip it between sessions. */
+    public static boolean fusedDecodeEnabled() {
+        return !"false".equalsIgnoreCase(System.getProperty(FUSED_DECODE_PROPERTY, "true").trim());
+    }
+
+    /**
+     * True when the fused decode ops read weight {@code w} [n, k] in one kernel: F16/BF16 on this
+     * device, packed 16-byte aligned rows, {@code k % 8 == 0}. With other weights they run the
+     * unfused composition, with scratch tensors.
+     */
+    public synchronized boolean fusesDecodeWeight(Tensor w) {
+        return fused.fuses(w);
+    }
+
+    /**
+     * {@code linear(rmsNorm(x, gamma, eps), w, bias)} into {@code out}: equals
+     * {@link #rmsNorm} into a scratch tensor followed by {@link #linear}, to F32 rounding (the same
+     * normed values and the same F32 products and sums; the k split of the GEMV may differ).
+     * One launch for at most 8 rows of packed F32 x and a weight {@link #fusesDecodeWeight} accepts.
+     */
+    public synchronized void rmsNormLinear(Tensor x, Tensor gamma, float eps, Tensor w, Tensor bias, Tensor out) {
+        ctx.bindThread();
+        fused.rmsNormLinear(x, gamma, eps, List.of(new LinearTarget(w, bias, out)));
+    }
+
+    /**
+     * {@link #rmsNormLinear(Tensor, Tensor, float, Tensor, Tensor, Tensor)} for up to three weights
+     * sharing the normed x (q, k, v): {@link #rmsNorm} once, then {@link #linear} per target, in one
+     * launch when every weight fuses and all have one dtype. One k split serves every weight, so a
+     * sum can be ordered differently from the separate GEMV's (F32 rounding).
+     */
+    public synchronized void rmsNormLinear(Tensor x, Tensor gamma, float eps, List<LinearTarget> targets) {
+        ctx.bindThread();
+        fused.rmsNormLinear(x, gamma, eps, targets);
+    }
+
+    /**
+     * The gated MLP's input half: equals {@link #rmsNorm} into {@code xn}, {@link #linear}
+     * {@code gate = xn wGate^T + gateBias} and {@code up = xn wUp^T + upBias}, then
+     * {@link #gatedActivation}{@code (act, gate, up, out)} (out F32, F16 or BF16). Each warp computes
+     * matching gate and up features, so gate and up never reach memory. Biases are nullable.
+     */
+    public synchronized void rmsNormGatedMlpIn(Tensor x, Tensor gamma, float eps, Tensor wGate, Tensor gateBias,
+                                               Tensor wUp, Tensor upBias, Activation act, Tensor out) {
+        ctx.bindThread();
+        fused.rmsNormGatedMlpIn(x, gamma, eps, wGate, gateBias, wUp, upBias, act, out);
+    }
+
+    /**
+     * {@code out = residual + linear(x, w, bias)}: equals {@link #linear} into a scratch tensor then
+     * {@link #add}{@code (residual, projected, out)}, bit for bit on the fused path (same GEMV
+     * split and arithmetic as {@link #linear}'s GEMV, same add). {@code out} may be
+     * {@code residual} itself (the residual stream updated in place).
+     */
+    public synchronized void linearAddResidual(Tensor x, Tensor w, Tensor bias, Tensor residual, Tensor out) {
+        ctx.bindThread();
+        fused.linearAddResidual(x, w, bias, residual, out);
+    }
+
+    /**
+     * One decode token's rotary embedding and cache append: equals {@link #rope}{@code (q, cos, sin, q)},
+     * {@link #rope}{@code (k, cos, sin, k)} and {@link #appendKv}{@code (k, v, keyCache, valueCache, length)},
+     * except that k itself is not rotated (its rotated values go only to the cache). q [1, Hq, D],
+     * k, v [1, Hkv, D], cos, sin [1, R/2], caches [Hkv, capacity, D] (F32, packed), length I32 [1] on the device.
+     */
+    public synchronized void ropeAppendKv(Tensor q, Tensor k, Tensor v, Tensor cos, Tensor sin, Tensor keyCache,
+                                          Tensor valueCache, Tensor length) {
+        ctx.bindThread();
+        fused.ropeAppendKv(q, k, v, cos, sin, keyCache, valueCache, length);
     }
 
     @Override

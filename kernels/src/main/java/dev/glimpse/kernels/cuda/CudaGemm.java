@@ -263,7 +263,7 @@ final class CudaGemm {
      * multiprocessor at once; asked of the driver once per kernel and size, so graph capture, which
      * follows a first eager step, makes no driver query.
      */
-    private int residentBlocks(String name, CUfunc_st function, int shared) {
+    int residentBlocks(String name, CUfunc_st function, int shared) {
         return residentBlocks.computeIfAbsent(name + "/" + shared, key -> {
             int[] blocks = new int[1];
             Cuda.checkDriver(cudart.cuOccupancyMaxActiveBlocksPerMultiprocessor(blocks, function, GEMV_MULTI_THREADS, shared),

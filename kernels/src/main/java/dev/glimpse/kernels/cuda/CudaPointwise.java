@@ -13,9 +13,17 @@ import java.util.Arrays;
  * LayerNorm, RMSNorm, L2 norm, RoPE, argmax. Inputs that are not packed are first copied to
  * packed scratch on the device; outputs are packed, as the Backend contract requires. LayerNorm,
  * RMSNorm, activation and gatedActivation may write F16/BF16 (F32 math, rounded to nearest even
- * on store) for GEMM inputs of 16-bit weights.
+ * on store) for GEMM inputs of 16-bit weights. Argmax of rows of {@value #ARGMAX_TWO_PASS_MIN} or
+ * more elements runs in two passes (decode_fused.cu) with the same answer.
  */
 final class CudaPointwise {
+
+    /** Row length from which argmax takes the two-pass kernels (one block per row is latency-bound beyond it). */
+    static final int ARGMAX_TWO_PASS_MIN = 32768;
+    /** Elements each first-pass argmax block scans (8 per thread). */
+    private static final int ARGMAX_SPAN = 2048;
+    /** Threads per argmax block (ARGMAX_THREADS in decode_fused.cu). */
+    private static final int ARGMAX_THREADS = 256;
 
     private final CudaContext ctx;
     private final CudaCopy copier;
@@ -200,11 +208,35 @@ final class CudaPointwise {
             Tensor xp = tmp.rowsPacked(x, null);
             long rowStride = xp.rank() == 1 || xp.dim(0) == 1 ? n : xp.stride(0);
             Tensor out = tmp.scratch(DType.I32, rows);
-            ctx.launch.of(ctx.kernels.function("rows", "argmax_rows"), "argmax_rows")
-                    .ptr(CudaContext.address(xp)).i32(xp.dtype().ordinal()).i64(rowStride).ptr(CudaContext.address(out)).i32(n)
-                    .run(rows, 1, rowThreads(n), 0);
+            if (n >= ARGMAX_TWO_PASS_MIN) {
+                argmaxTwoPass(tmp, xp, rowStride, rows, n, out);
+            } else {
+                ctx.launch.of(ctx.kernels.function("rows", "argmax_rows"), "argmax_rows")
+                        .ptr(CudaContext.address(xp)).i32(xp.dtype().ordinal()).i64(rowStride).ptr(CudaContext.address(out))
+                        .i32(n).run(rows, 1, rowThreads(n), 0);
+            }
             return copier.downloadInts(out);
         }
+    }
+
+    /**
+     * Argmax of long rows (a vocabulary of logits) in two passes of decode_fused.cu: blocks of
+     * {@value #ARGMAX_SPAN} elements each pick a candidate, then one block per row picks among
+     * them, with argmax_rows' tie rule (NaN first, then larger, then lower index), so the answer
+     * is the one-block kernel's.
+     */
+    private void argmaxTwoPass(Temporaries tmp, Tensor xp, long rowStride, int rows, int n, Tensor out) {
+        int blocks = (n + ARGMAX_SPAN - 1) / ARGMAX_SPAN;
+        Tensor candValues = tmp.scratch(DType.F32, rows, blocks);
+        Tensor candIndices = tmp.scratch(DType.I32, rows, blocks);
+        ctx.launch.of(ctx.kernels.function(CudaFusedDecode.MODULE, "argmax_partial"), "argmax_partial")
+                .ptr(CudaContext.address(xp)).i32(xp.dtype().ordinal()).i64(rowStride).i32(n).i32(ARGMAX_SPAN)
+                .ptr(CudaContext.address(candValues)).ptr(CudaContext.address(candIndices))
+                .run(blocks, rows, ARGMAX_THREADS, 0);
+        ctx.launch.of(ctx.kernels.function(CudaFusedDecode.MODULE, "argmax_final"), "argmax_final")
+                .ptr(CudaContext.address(candValues)).ptr(CudaContext.address(candIndices)).i32(blocks)
+                .ptr(CudaContext.address(out))
+                .run(rows, 1, ARGMAX_THREADS, 0);
     }
 
     /** Arguments of a row kernel after its packed input; the launch appends the rest. */
@@ -226,7 +258,7 @@ final class CudaPointwise {
     }
 
     /** Threads per row: a multiple of 32, more for longer rows. */
-    private static int rowThreads(int n) {
+    static int rowThreads(int n) {
         if (n >= 4096) {
             return 1024;
         }

@@ -1,0 +1,382 @@
+// Fused kernels of the CUDA decode step (at most 8 rows of F32 activations, F16/BF16 weights): each
+// replaces a short chain of launches of the unfused step with one, doing the same F32 arithmetic.
+//
+// rms_norm_linear*: RMSNorm of x (rows.cu rms_norm_rows) folded into up to three GEMVs that share
+//   it (q, k, v). Every block first computes each row's rstd and stages x * rstd * gamma in shared
+//   memory, then walks feature groups of the weights, as gemv.cu's multi4 kernel does with x from
+//   shared memory. The staged values equal rms_norm_rows' F32 outputs bit for bit (same partial
+//   sums in the same tree, see rms_rstd), so the outputs equal rmsNorm + linear except that the k
+//   split is picked once for all weights (a different split only reorders the F32 sums).
+// rms_norm_gated_mlp_in*: the same prologue; each warp computes 2 gate and the 2 matching up rows
+//   and stores act(gate + bias) * (up + bias), as gated_activation_f32 does with the two GEMVs' outputs.
+// linear_add_residual*: multi4 with x through L1 and the epilogue out = residual + (x w^T + bias),
+//   as linear then binary_broadcast add. out may alias residual: each element is read and written by
+//   the same thread and by no other.
+// rope_append_kv: rope_f32 on q (in place) and k, with k and v stored as entry *length of the
+//   caches (decode.cu kv_append_step).
+// argmax_partial / argmax_final: argmax over long rows in two passes (many blocks, then one per row)
+//   with rows.cu's tie rule (NaN first, then larger, then lower index: a total order, so the split
+//   does not change the answer).
+#include "activation.cuh"
+#include "gemv_core.cuh"
+
+#define FUSED_R 4        // weight rows per warp (multi4)
+#define FUSED_PAIRS 2    // gate/up pairs per warp: FUSED_R rows
+#define FUSED_SEGMENTS 3 // weights sharing one normed x
+#define ARGMAX_THREADS 256
+
+// rms_norm_rows' rstd of one row of k floats, computed by this block in exactly its order: the row
+// as `vthreads` threads (rows.cu's block size for k) would sum it (strided partial sums, warp_sum,
+// then warp_sum of the warps' sums), each of this block's threads playing vthreads / blockDim of
+// them. scratch holds 32 floats; every thread gets the result.
+__device__ float rms_rstd(const float* row, int k, float eps, int vthreads, float* scratch) {
+    int lane = threadIdx.x & 31;
+    int plays = (vthreads + blockDim.x - 1) / blockDim.x;
+    __syncthreads();   // scratch may still be read for the previous row
+    for (int m = 0; m < plays; m++) {
+        int v = threadIdx.x + m * blockDim.x;
+        float q = 0.f;
+        if (v < vthreads) {
+            for (int i = v; i < k; i += vthreads) q += row[i] * row[i];
+        }
+        q = warp_sum(q);
+        if (lane == 0 && (v >> 5) < 32) scratch[v >> 5] = q;
+    }
+    __syncthreads();
+    int warps = max(vthreads, (int)blockDim.x) >> 5;
+    float total = warp_sum(lane < warps ? scratch[lane] : 0.f);
+    float variance = total / k;
+    return (float)(1.0 / sqrt((double)(variance + eps)));
+}
+
+// Stages rms_norm_rows(x) (rows x k, F32) in xs as rows of k floats; ends with a barrier.
+__device__ void stage_rms_normed(const float* __restrict__ x, const void* gamma, int gamma_type, float eps,
+                                 int vthreads, int rows, int k, float* xs) {
+    __shared__ float scratch[32];
+    __shared__ float rstd[GEMV_MAX_ROWS];
+    for (int r = 0; r < rows; r++) {
+        float s = rms_rstd(x + (long long)r * k, k, eps, vthreads, scratch);
+        if (threadIdx.x == 0) rstd[r] = s;
+    }
+    __syncthreads();
+    int count = rows * k;
+    for (int i = threadIdx.x; i < count; i += blockDim.x) {
+        int r = i / k;
+        xs[i] = x[i] * rstd[r] * load_float(gamma, gamma_type, i - r * k);
+    }
+    __syncthreads();
+}
+
+// One weight matrix [n, k] (rows ldw apart) with its optional bias and F32 output [rows, n].
+struct Segment {
+    const void* w;
+    long long ldw;
+    const void* bias;
+    int bias_type;
+    float* out;
+    int n;
+};
+
+// RMSNorm + up to FUSED_SEGMENTS linears of the normed x; one wave of blocks walks the feature
+// groups of all segments in order (each group within one segment).
+template <typename H, int MAXR>
+__device__ void norm_linears(const float* __restrict__ x, const void* gamma, int gamma_type, float eps, int vthreads,
+                             const Segment (&seg)[FUSED_SEGMENTS], int segments, int rows, int k, int split) {
+    extern __shared__ float4 fused_xs[];
+    __shared__ float partial[GEMV_MULTI_THREADS / 32][FUSED_R][MAXR];
+    int lane = threadIdx.x & 31;
+    int warp = threadIdx.x >> 5;
+    int slots = (GEMV_MULTI_THREADS / 32) / split;
+    int group = warp / split;
+    int part = warp - group * split;
+    int chunks = k >> 3;
+    int per = FUSED_R * slots;
+    // Segments are picked with constant indices only, so they stay in registers.
+    int end0 = (seg[0].n + per - 1) / per;
+    int end1 = end0 + (segments > 1 ? (seg[1].n + per - 1) / per : 0);
+    int total = end1 + (segments > 2 ? (seg[2].n + per - 1) / per : 0);
+    stage_rms_normed(x, gamma, gamma_type, eps, vthreads, rows, k, reinterpret_cast<float*>(fused_xs));
+    for (int g = blockIdx.x; g < total; g += gridDim.x) {
+        Segment at = seg[0];
+        int local = g;
+        if (g >= end1) {
+            at = seg[2];
+            local = g - end1;
+        } else if (g >= end0) {
+            at = seg[1];
+            local = g - end0;
+        }
+        const int n = at.n;
+        const H* w = static_cast<const H*>(at.w);
+        int j0 = (local * slots + group) * FUSED_R;
+        float acc[FUSED_R][MAXR];
+#pragma unroll
+        for (int q = 0; q < FUSED_R; q++) {
+#pragma unroll
+            for (int r = 0; r < MAXR; r++) acc[q][r] = 0.f;
+        }
+        if (j0 < n) {
+            const uint4* wr[FUSED_R];
+#pragma unroll
+            for (int q = 0; q < FUSED_R; q++) {
+                wr[q] = reinterpret_cast<const uint4*>(w + (long long)min(j0 + q, n - 1) * at.ldw);
+            }
+            gemv_core_accumulate<H, FUSED_R, true, MAXR>(fused_xs, wr, rows, chunks, part, split, lane, acc);
+        }
+        gemv_core_publish<FUSED_R, MAXR>(acc, partial, rows, warp, lane);
+        if (part == 0 && lane < FUSED_R * rows) {
+            int q = lane / rows;
+            int r = lane - q * rows;
+            int j = j0 + q;
+            if (j < n) {
+                float sum = gemv_core_total<FUSED_R, MAXR>(partial, warp, split, q, r);
+                float b = at.bias == nullptr ? 0.f : load_float(at.bias, at.bias_type, j);
+                at.out[(long long)r * n + j] = sum + b;
+            }
+        }
+        __syncthreads();   // partial is rewritten by the next group
+    }
+}
+
+#define NORM_LINEARS_KERNEL(NAME, MAXR)                                                                          \
+    extern "C" __global__ void __launch_bounds__(GEMV_MULTI_THREADS, 2)                                          \
+    NAME(const float* x, const void* gamma, int gamma_type, float eps, int vthreads, int w_type,                 \
+         const void* w0, long long ldw0, const void* b0, int bt0, float* out0, int n0,                            \
+         const void* w1, long long ldw1, const void* b1, int bt1, float* out1, int n1,                            \
+         const void* w2, long long ldw2, const void* b2, int bt2, float* out2, int n2,                            \
+         int segments, int rows, int k, int split) {                                                              \
+        const Segment seg[FUSED_SEGMENTS] = {{w0, ldw0, b0, bt0, out0, n0}, {w1, ldw1, b1, bt1, out1, n1},        \
+                                             {w2, ldw2, b2, bt2, out2, n2}};                                     \
+        if (w_type == DT_BF16) {                                                                                 \
+            norm_linears<__nv_bfloat16, MAXR>(x, gamma, gamma_type, eps, vthreads, seg, segments, rows, k, split); \
+        } else {                                                                                                 \
+            norm_linears<__half, MAXR>(x, gamma, gamma_type, eps, vthreads, seg, segments, rows, k, split);      \
+        }                                                                                                        \
+    }
+
+NORM_LINEARS_KERNEL(rms_norm_linear_1, 1)
+NORM_LINEARS_KERNEL(rms_norm_linear, GEMV_MAX_ROWS)
+
+// RMSNorm, then out = act(gate(xn)) * up(xn) (out F32, F16 or BF16, rounded to nearest even): each
+// warp group serves FUSED_PAIRS consecutive features, reading their gate rows and up rows.
+template <typename H, int MAXR>
+__device__ void norm_gated_mlp_in(const float* __restrict__ x, const void* gamma, int gamma_type, float eps,
+                                  int vthreads, const H* __restrict__ w_gate, const void* gate_bias,
+                                  const H* __restrict__ w_up, const void* up_bias, int bias_type, long long ldw,
+                                  int act, void* out, int out_type, int rows, int n, int k, int split) {
+    extern __shared__ float4 fused_xs[];
+    __shared__ float partial[GEMV_MULTI_THREADS / 32][FUSED_R][MAXR];
+    int lane = threadIdx.x & 31;
+    int warp = threadIdx.x >> 5;
+    int slots = (GEMV_MULTI_THREADS / 32) / split;
+    int group = warp / split;
+    int part = warp - group * split;
+    int chunks = k >> 3;
+    int groups = (n + FUSED_PAIRS * slots - 1) / (FUSED_PAIRS * slots);
+    stage_rms_normed(x, gamma, gamma_type, eps, vthreads, rows, k, reinterpret_cast<float*>(fused_xs));
+    for (int g = blockIdx.x; g < groups; g += gridDim.x) {
+        int j0 = (g * slots + group) * FUSED_PAIRS;
+        float acc[FUSED_R][MAXR];
+#pragma unroll
+        for (int q = 0; q < FUSED_R; q++) {
+#pragma unroll
+            for (int r = 0; r < MAXR; r++) acc[q][r] = 0.f;
+        }
+        if (j0 < n) {
+            const uint4* wr[FUSED_R];
+#pragma unroll
+            for (int p = 0; p < FUSED_PAIRS; p++) {
+                long long row = (long long)min(j0 + p, n - 1) * ldw;
+                wr[p] = reinterpret_cast<const uint4*>(w_gate + row);
+                wr[FUSED_PAIRS + p] = reinterpret_cast<const uint4*>(w_up + row);
+            }
+            gemv_core_accumulate<H, FUSED_R, true, MAXR>(fused_xs, wr, rows, chunks, part, split, lane, acc);
+        }
+        gemv_core_publish<FUSED_R, MAXR>(acc, partial, rows, warp, lane);
+        if (part == 0 && lane < FUSED_PAIRS * rows) {
+            int p = lane / rows;
+            int r = lane - p * rows;
+            int j = j0 + p;
+            if (j < n) {
+                float gate = gemv_core_total<FUSED_R, MAXR>(partial, warp, split, p, r)
+                           + (gate_bias == nullptr ? 0.f : load_float(gate_bias, bias_type, j));
+                float up = gemv_core_total<FUSED_R, MAXR>(partial, warp, split, FUSED_PAIRS + p, r)
+                         + (up_bias == nullptr ? 0.f : load_float(up_bias, bias_type, j));
+                store_float(out, out_type, (long long)r * n + j, activate(act, gate) * up);
+            }
+        }
+        __syncthreads();   // partial is rewritten by the next group
+    }
+}
+
+#define NORM_GATED_KERNEL(NAME, MAXR)                                                                            \
+    extern "C" __global__ void __launch_bounds__(GEMV_MULTI_THREADS, 2)                                          \
+    NAME(const float* x, const void* gamma, int gamma_type, float eps, int vthreads, int w_type,                 \
+         const void* w_gate, const void* gate_bias, const void* w_up, const void* up_bias, int bias_type,         \
+         long long ldw, int act, void* out, int out_type, int rows, int n, int k, int split) {                    \
+        if (w_type == DT_BF16) {                                                                                 \
+            norm_gated_mlp_in<__nv_bfloat16, MAXR>(x, gamma, gamma_type, eps, vthreads,                          \
+                static_cast<const __nv_bfloat16*>(w_gate), gate_bias, static_cast<const __nv_bfloat16*>(w_up),   \
+                up_bias, bias_type, ldw, act, out, out_type, rows, n, k, split);                                  \
+        } else {                                                                                                 \
+            norm_gated_mlp_in<__half, MAXR>(x, gamma, gamma_type, eps, vthreads,                                 \
+                static_cast<const __half*>(w_gate), gate_bias, static_cast<const __half*>(w_up),                 \
+                up_bias, bias_type, ldw, act, out, out_type, rows, n, k, split);                                  \
+        }                                                                                                        \
+    }
+
+NORM_GATED_KERNEL(rms_norm_gated_mlp_in_1, 1)
+NORM_GATED_KERNEL(rms_norm_gated_mlp_in, GEMV_MAX_ROWS)
+
+// out = residual + (x w^T + bias), x [rows, k] F32 through L1; one block per 8 / split feature
+// groups (no grid stride), as multi4. out may be residual itself.
+template <typename H, int MAXR>
+__device__ void linear_residual(const float* __restrict__ x, const H* __restrict__ w, long long ldw, const void* bias,
+                                int bias_type, const float* residual, float* out, int rows, int n, int k, int split) {
+    __shared__ float partial[GEMV_MULTI_THREADS / 32][FUSED_R][MAXR];
+    int lane = threadIdx.x & 31;
+    int warp = threadIdx.x >> 5;
+    int slots = (GEMV_MULTI_THREADS / 32) / split;
+    int group = warp / split;
+    int part = warp - group * split;
+    int chunks = k >> 3;
+    int j0 = (blockIdx.x * slots + group) * FUSED_R;
+    float acc[FUSED_R][MAXR];
+#pragma unroll
+    for (int q = 0; q < FUSED_R; q++) {
+#pragma unroll
+        for (int r = 0; r < MAXR; r++) acc[q][r] = 0.f;
+    }
+    if (j0 < n) {
+        const uint4* wr[FUSED_R];
+#pragma unroll
+        for (int q = 0; q < FUSED_R; q++) {
+            wr[q] = reinterpret_cast<const uint4*>(w + (long long)min(j0 + q, n - 1) * ldw);
+        }
+        gemv_core_accumulate<H, FUSED_R, false, MAXR>(reinterpret_cast<const float4*>(x), wr, rows, chunks, part, split,
+                                                      lane, acc);
+    }
+    gemv_core_publish<FUSED_R, MAXR>(acc, partial, rows, warp, lane);
+    if (part == 0 && lane < FUSED_R * rows) {
+        int q = lane / rows;
+        int r = lane - q * rows;
+        int j = j0 + q;
+        if (j < n) {
+            float sum = gemv_core_total<FUSED_R, MAXR>(partial, warp, split, q, r);
+            float b = bias == nullptr ? 0.f : load_float(bias, bias_type, j);
+            long long at = (long long)r * n + j;
+            out[at] = residual[at] + (sum + b);
+        }
+    }
+}
+
+#define LINEAR_RESIDUAL_KERNEL(NAME, MAXR)                                                                       \
+    extern "C" __global__ void __launch_bounds__(GEMV_MULTI_THREADS, 2)                                          \
+    NAME(const float* x, const void* w, int w_type, long long ldw, const void* bias, int bias_type,              \
+         const float* residual, float* out, int rows, int n, int k, int split) {                                  \
+        if (w_type == DT_BF16) {                                                                                 \
+            linear_residual<__nv_bfloat16, MAXR>(x, static_cast<const __nv_bfloat16*>(w), ldw, bias, bias_type, \
+                                                 residual, out, rows, n, k, split);                              \
+        } else {                                                                                                 \
+            linear_residual<__half, MAXR>(x, static_cast<const __half*>(w), ldw, bias, bias_type, residual, out,  \
+                                          rows, n, k, split);                                                    \
+        }                                                                                                        \
+    }
+
+LINEAR_RESIDUAL_KERNEL(linear_add_residual_1, 1)
+LINEAR_RESIDUAL_KERNEL(linear_add_residual, GEMV_MAX_ROWS)
+
+// One token: q [heads, dim] rotated in place; k [kv_heads, dim] rotated and v copied into entry
+// *length of the head-major caches [kv_heads, capacity, dim]. cos/sin [half]. Items: for each
+// head of q then of k, i < dim - half as rope_f32 (rotate the pair (i, i + half), or pass dim
+// i + half through); then every element of v.
+extern "C" __global__ void rope_append_kv(float* q, const float* k, const float* v, const float* cos_t,
+                                          const float* sin_t, float* key_cache, float* value_cache, int heads,
+                                          int kv_heads, int capacity, int dim, int half, const int* length) {
+    const int at = *length;
+    const int width = dim - half;
+    const int q_items = heads * width;
+    const int rot_items = (heads + kv_heads) * width;
+    const int total = rot_items + kv_heads * dim;
+    for (int item = blockIdx.x * blockDim.x + threadIdx.x; item < total; item += gridDim.x * blockDim.x) {
+        if (item < rot_items) {
+            bool is_q = item < q_items;
+            int local = is_q ? item : item - q_items;
+            int h = local / width, i = local - h * width;
+            const float* src = is_q ? q + (long long)h * dim : k + (long long)h * dim;
+            float* dst = is_q ? q + (long long)h * dim : key_cache + ((long long)h * capacity + at) * dim;
+            if (i < half) {
+                float c = cos_t[i], s = sin_t[i];
+                float lo = src[i], hi = src[i + half];
+                dst[i] = lo * c - hi * s;
+                dst[i + half] = hi * c + lo * s;
+            } else if (!is_q) {
+                dst[i + half] = src[i + half];
+            }
+        } else {
+            int local = item - rot_items;
+            int h = local / dim, d = local - h * dim;
+            value_cache[((long long)h * capacity + at) * dim + d] = v[local];
+        }
+    }
+}
+
+// a better than b: NaN beats numbers (torch.argmax), then larger value, then lower index (rows.cu's rule).
+__device__ __forceinline__ bool argmax_wins(float a, int ia, float b, int ib) {
+    bool an = isnan(a), bn = isnan(b);
+    if (an != bn) return an;
+    if (!an && a != b) return a > b;
+    return ia < ib;
+}
+
+// The block's best (value, index) of candidates it was handed; thread 0 gets it.
+__device__ __forceinline__ void argmax_block(float& v, int& idx) {
+    __shared__ float best_v[ARGMAX_THREADS / 32];
+    __shared__ int best_i[ARGMAX_THREADS / 32];
+    for (int o = 16; o > 0; o >>= 1) {
+        float ov = __shfl_xor_sync(0xffffffffu, v, o);
+        int oi = __shfl_xor_sync(0xffffffffu, idx, o);
+        if (argmax_wins(ov, oi, v, idx)) { v = ov; idx = oi; }
+    }
+    int lane = threadIdx.x & 31, warp = threadIdx.x >> 5;
+    if (lane == 0) { best_v[warp] = v; best_i[warp] = idx; }
+    __syncthreads();
+    if (threadIdx.x == 0) {
+        for (int w = 1; w < ARGMAX_THREADS / 32; w++) {
+            if (argmax_wins(best_v[w], best_i[w], v, idx)) { v = best_v[w]; idx = best_i[w]; }
+        }
+    }
+}
+
+// Pass 1: grid (blocks, rows); block b takes elements [b * span, (b + 1) * span) of its row and
+// writes its best to cand_v / cand_i [rows, gridDim.x].
+extern "C" __global__ void __launch_bounds__(ARGMAX_THREADS) argmax_partial(const void* x, int x_type, long long row_stride,
+                                                                            int n, int span, float* cand_v, int* cand_i) {
+    const long long base = (long long)blockIdx.y * row_stride;
+    int from = blockIdx.x * span, to = min(n, from + span);
+    float v = -INFINITY;
+    int idx = 0x7fffffff;
+    for (int i = from + threadIdx.x; i < to; i += ARGMAX_THREADS) {
+        float y = load_float(x, x_type, base + i);
+        if (argmax_wins(y, i, v, idx)) { v = y; idx = i; }
+    }
+    argmax_block(v, idx);
+    if (threadIdx.x == 0) {
+        long long at = (long long)blockIdx.y * gridDim.x + blockIdx.x;
+        cand_v[at] = v;
+        cand_i[at] = idx;
+    }
+}
+
+// Pass 2: one block per row over its `blocks` candidates; out[row] = the winning index.
+extern "C" __global__ void __launch_bounds__(ARGMAX_THREADS) argmax_final(const float* cand_v, const int* cand_i, int blocks,
+                                                                          int* out) {
+    const long long base = (long long)blockIdx.x * blocks;
+    float v = -INFINITY;
+    int idx = 0x7fffffff;
+    for (int b = threadIdx.x; b < blocks; b += ARGMAX_THREADS) {
+        if (argmax_wins(cand_v[base + b], cand_i[base + b], v, idx)) { v = cand_v[base + b]; idx = cand_i[base + b]; }
+    }
+    argmax_block(v, idx);
+    if (threadIdx.x == 0) out[blockIdx.x] = idx;
+}

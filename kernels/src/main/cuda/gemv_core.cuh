@@ -1,0 +1,94 @@
+// The device-side core of the decode GEMVs (gemv.cu) shared with the fused decode kernels
+// (decode_fused.cu): 16-bit weights widened in registers, F32 activations, F32 products and sums.
+#pragma once
+#include "common.cuh"
+
+#define GEMV_MAX_ROWS 8
+#define GEMV_MULTI_LOADS 8
+#define GEMV_MULTI_THREADS 256
+
+template <typename H>
+__device__ __forceinline__ float widen(H h);
+template <>
+__device__ __forceinline__ float widen<__half>(__half h) { return __half2float(h); }
+template <>
+__device__ __forceinline__ float widen<__nv_bfloat16>(__nv_bfloat16 h) { return __bfloat162float(h); }
+
+// One warp's share of R weight rows times `rows` (<= MAXR) rows of x (vector case: k % 8 == 0,
+// 16-byte aligned rows): the warp is slice `part` of `split` warps over the k / 8 = chunks
+// 16-byte chunks. Per step a lane issues R * U = GEMV_MULTI_LOADS weight loads (streamed with
+// evict-first) before any arithmetic, then reads each x float4 pair once (xv: rows of chunks * 2
+// float4; XS: in shared memory, else through L1) and multiplies it into all R rows. acc[q][r]
+// gets the lane's running F32 sum of 8-product partial sums; the caller reduces over lanes and slices.
+template <typename H, int R, bool XS, int MAXR>
+__device__ __forceinline__ void gemv_core_accumulate(const float4* __restrict__ xv, const uint4* const (&wr)[R], int rows,
+                                                     int chunks, int part, int split, int lane, float (&acc)[R][MAXR]) {
+    constexpr int U = GEMV_MULTI_LOADS / R;
+    int step = split * 32 * U;
+    for (int base = part * 32 * U + lane; base < chunks; base += step) {
+        uint4 packed[U][R];
+#pragma unroll
+        for (int u = 0; u < U; u++) {
+            int c = base + u * 32;
+#pragma unroll
+            for (int q = 0; q < R; q++) packed[u][q] = c < chunks ? __ldcs(wr[q] + c) : make_uint4(0, 0, 0, 0);
+        }
+#pragma unroll
+        for (int u = 0; u < U; u++) {
+            int c = base + u * 32;
+            if (c < chunks) {
+                float wf[R][8];
+#pragma unroll
+                for (int q = 0; q < R; q++) {
+                    const H* h = reinterpret_cast<const H*>(&packed[u][q]);
+#pragma unroll
+                    for (int e = 0; e < 8; e++) wf[q][e] = widen<H>(h[e]);
+                }
+#pragma unroll
+                for (int r = 0; r < MAXR; r++) {
+                    if (r < rows) {
+                        const float4* xr = xv + (long long)r * chunks * 2 + c * 2;
+                        float4 a, b;
+                        if (XS) {
+                            a = xr[0];
+                            b = xr[1];
+                        } else {
+                            a = __ldg(xr);
+                            b = __ldg(xr + 1);
+                        }
+#pragma unroll
+                        for (int q = 0; q < R; q++) {
+                            acc[q][r] += a.x * wf[q][0] + a.y * wf[q][1] + a.z * wf[q][2] + a.w * wf[q][3]
+                                       + b.x * wf[q][4] + b.y * wf[q][5] + b.z * wf[q][6] + b.w * wf[q][7];
+                        }
+                    }
+                }
+            }
+        }
+    }
+}
+
+// Warp-sums each lane's acc[q][r] into partial[warp][q][r] (lane 0 stores), then waits for the block.
+template <int R, int MAXR>
+__device__ __forceinline__ void gemv_core_publish(const float (&acc)[R][MAXR], float (*partial)[R][MAXR], int rows,
+                                                  int warp, int lane) {
+#pragma unroll
+    for (int q = 0; q < R; q++) {
+#pragma unroll
+        for (int r = 0; r < MAXR; r++) {
+            if (r < rows) {
+                float s = warp_sum(acc[q][r]);
+                if (lane == 0) partial[warp][q][r] = s;
+            }
+        }
+    }
+    __syncthreads();
+}
+
+// The full dot product of weight row q with x row r: the slices' warp sums added in slice order.
+template <int R, int MAXR>
+__device__ __forceinline__ float gemv_core_total(float (*partial)[R][MAXR], int warp, int split, int q, int r) {
+    float s = 0.f;
+    for (int p = 0; p < split; p++) s += partial[warp + p][q][r];
+    return s;
+}

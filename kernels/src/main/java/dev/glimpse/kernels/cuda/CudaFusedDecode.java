@@ -1,0 +1,373 @@
+package dev.glimpse.kernels.cuda;
+
+import dev.glimpse.kernels.Activation;
+import dev.glimpse.kernels.DType;
+import dev.glimpse.kernels.OpChecks;
+import dev.glimpse.kernels.Tensor;
+import dev.glimpse.kernels.TensorException;
+import org.bytedeco.cuda.cudart.CUfunc_st;
+
+import java.util.List;
+
+/**
+ * The fused ops of the CUDA decode step ({@code decode_fused.cu}): RMSNorm folded into the GEMVs
+ * that read it, the gated MLP's activation folded into its gate/up GEMV, the residual add folded
+ * into o_proj/down_proj, and RoPE of q and k folded into the KV-cache append. Each equals a
+ * composition of unfused backend ops (named on each method) to F32 rounding: the kernels do the
+ * same F32 products, sums and epilogues, and only the k split of a multi-weight GEMV (one split
+ * for all its weights) can order a sum differently from the separate GEMVs.
+ *
+ * <p>The fused kernels need at most {@value CudaGemm#GEMV_MAX_ROWS} rows of packed F32 x, F16/BF16
+ * weights with packed, 16-byte aligned rows and {@code k % 8 == 0} ({@link #fuses}); other
+ * arguments run the composition itself, with scratch tensors. Launches wait on nothing, so the
+ * fused path records into a CUDA graph.
+ */
+final class CudaFusedDecode {
+
+    static final String MODULE = "decode_fused";
+
+    /** Threads per block of the GEMV kernels (GEMV_MULTI_THREADS in gemv_core.cuh). */
+    private static final int THREADS = 256;
+    /** Weight rows per warp group (FUSED_R) and gate/up pairs per warp group (FUSED_PAIRS). */
+    private static final int ROWS_PER_WARP = 4;
+    private static final int PAIRS_PER_WARP = 2;
+    /** Weights one rms_norm_linear launch serves (FUSED_SEGMENTS). */
+    static final int MAX_TARGETS = 3;
+    /** Blocks per multiprocessor the k split aims for (as CudaGemm's multi-feature GEMV). */
+    private static final int BLOCKS_PER_SM = 8;
+
+    private final CudaContext ctx;
+    private final CudaCopy copier;
+    private final CudaGemm gemm;
+    private final CudaPointwise pointwise;
+
+    CudaFusedDecode(CudaContext ctx, CudaCopy copier, CudaGemm gemm, CudaPointwise pointwise) {
+        this.ctx = ctx;
+        this.copier = copier;
+        this.gemm = gemm;
+        this.pointwise = pointwise;
+    }
+
+    /** True when the fused GEMV kernels read weight {@code w} in place (F16/BF16 [n, k], packed 16-byte aligned rows, k % 8 == 0). */
+    boolean fuses(Tensor w) {
+        if (w == null || !w.device().equals(ctx.device) || w.rank() != 2
+                || (w.dtype() != DType.F16 && w.dtype() != DType.BF16)) {
+            return false;
+        }
+        int k = w.dim(1);
+        boolean rowsPacked = k <= 1 || w.stride(1) == 1;
+        long ldw = leading(w);
+        return rowsPacked && k % 8 == 0 && ldw >= k && ldw % 8 == 0 && CudaContext.address(w) % 16 == 0;
+    }
+
+    /**
+     * {@code rmsNorm(x, gamma, eps)} then {@code linear(normed, t.w, t.bias, t.out)} for each target,
+     * in one launch when they fuse.
+     */
+    void rmsNormLinear(Tensor x, Tensor gamma, float eps, List<LinearTarget> targets) {
+        String op = "rmsNormLinear";
+        if (targets.isEmpty() || targets.size() > MAX_TARGETS) {
+            throw new TensorException(op + ": takes 1 to " + MAX_TARGETS + " weights, got " + targets.size());
+        }
+        int k = requireInput(x, gamma, op);
+        for (LinearTarget t : targets) {
+            requireLinear(x, t.w(), t.bias(), k, op);
+            Checks.out(t.out(), outShape(x, t.w().dim(0)), ctx.device, op);
+            requireDisjoint(x, t.out(), op);
+        }
+        int rows = Checks.rows(x);
+        if (rows == 0) {
+            return;
+        }
+        boolean fused = normFits(x, rows, k) && targets.stream().allMatch(t -> fuses(t.w()) && t.w().dtype() == targets.get(0).w().dtype());
+        if (!fused) {
+            try (Temporaries tmp = new Temporaries(copier)) {
+                Tensor normed = tmp.scratch(DType.F32, x.shape());
+                pointwise.rmsNorm(x, gamma, eps, normed);
+                for (LinearTarget t : targets) {
+                    gemm.linear(normed, t.w(), t.bias(), t.out());
+                }
+            }
+            return;
+        }
+        int chunks = k / 8;
+        int[] n = new int[MAX_TARGETS];
+        for (int i = 0; i < targets.size(); i++) {
+            n[i] = targets.get(i).w().dim(0);
+        }
+        int split = split(s -> {
+            long groups = 0;
+            for (int value : n) {
+                groups += groups(value, ROWS_PER_WARP, s);
+            }
+            return groups;
+        }, chunks);
+        long groups = 0;
+        for (int value : n) {
+            groups += groups(value, ROWS_PER_WARP, split);
+        }
+        String name = rows == 1 ? "rms_norm_linear_1" : "rms_norm_linear";
+        int shared = rows * k * Float.BYTES;
+        CUfunc_st function = ctx.kernels.largeSharedFunction(MODULE, name);
+        long blocks = Math.min(groups, (long) gemm.residentBlocks(name, function, shared) * ctx.multiprocessors);
+        try (Temporaries tmp = new Temporaries(copier)) {
+            Tensor g = tmp.packed(gamma, null);
+            Launch launch = ctx.launch.of(function, name)
+                    .ptr(CudaContext.address(x)).ptr(CudaContext.address(g)).i32(g.dtype().ordinal()).f32(eps)
+                    .i32(CudaPointwise.rowThreads(k)).i32(targets.get(0).w().dtype().ordinal());
+            for (int i = 0; i < MAX_TARGETS; i++) {
+                if (i < targets.size()) {
+                    LinearTarget t = targets.get(i);
+                    Tensor b = t.bias() == null ? null : tmp.packed(t.bias(), null);
+                    launch.ptr(CudaContext.address(t.w())).i64(leading(t.w()))
+                            .ptr(b == null ? 0L : CudaContext.address(b)).i32(b == null ? 0 : b.dtype().ordinal())
+                            .ptr(CudaContext.address(t.out())).i32(n[i]);
+                } else {
+                    launch.ptr(0L).i64(0L).ptr(0L).i32(0).ptr(0L).i32(0);
+                }
+            }
+            launch.i32(targets.size()).i32(rows).i32(k).i32(split).run(blocks, 1, THREADS, shared);
+        }
+    }
+
+    /**
+     * {@code rmsNorm(x, gamma, eps)}, {@code linear(normed, wGate, gateBias, gate)},
+     * {@code linear(normed, wUp, upBias, up)}, then {@code gatedActivation(act, gate, up, out)}:
+     * {@code out = act(gate) * up}, in one launch when the weights fuse (same dtype and row pitch,
+     * biases both absent or of one dtype). out may be F32, F16 or BF16.
+     */
+    void rmsNormGatedMlpIn(Tensor x, Tensor gamma, float eps, Tensor wGate, Tensor gateBias, Tensor wUp, Tensor upBias,
+                           Activation act, Tensor out) {
+        String op = "rmsNormGatedMlpIn";
+        if (act == null) {
+            throw new TensorException(op + ": the activation function must not be null");
+        }
+        int k = requireInput(x, gamma, op);
+        requireLinear(x, wGate, gateBias, k, op);
+        requireLinear(x, wUp, upBias, k, op);
+        if (!wGate.sameShape(wUp)) {
+            throw new TensorException(op + ": gate and up weights must have one shape, got " + wGate + " and " + wUp);
+        }
+        int n = wGate.dim(0);
+        int[] shape = outShape(x, n);
+        Checks.floatOut(out, shape, ctx.device, op);
+        requireDisjoint(x, out, op);
+        int rows = Checks.rows(x);
+        if (rows == 0 || n == 0) {
+            return;
+        }
+        boolean biasesMatch = gateBias == null ? upBias == null : upBias != null && gateBias.dtype() == upBias.dtype();
+        boolean fused = normFits(x, rows, k) && fuses(wGate) && fuses(wUp) && wGate.dtype() == wUp.dtype()
+                && leading(wGate) == leading(wUp) && biasesMatch;
+        try (Temporaries tmp = new Temporaries(copier)) {
+            if (!fused) {
+                Tensor normed = tmp.scratch(DType.F32, x.shape());
+                Tensor gate = tmp.scratch(DType.F32, shape);
+                Tensor up = tmp.scratch(DType.F32, shape);
+                pointwise.rmsNorm(x, gamma, eps, normed);
+                gemm.linear(normed, wGate, gateBias, gate);
+                gemm.linear(normed, wUp, upBias, up);
+                pointwise.gatedActivation(act, gate, up, out);
+                return;
+            }
+            int split = split(s -> groups(n, PAIRS_PER_WARP, s), k / 8);
+            String name = rows == 1 ? "rms_norm_gated_mlp_in_1" : "rms_norm_gated_mlp_in";
+            int shared = rows * k * Float.BYTES;
+            CUfunc_st function = ctx.kernels.largeSharedFunction(MODULE, name);
+            long blocks = Math.min(groups(n, PAIRS_PER_WARP, split),
+                    (long) gemm.residentBlocks(name, function, shared) * ctx.multiprocessors);
+            Tensor g = tmp.packed(gamma, null);
+            Tensor gb = gateBias == null ? null : tmp.packed(gateBias, null);
+            Tensor ub = upBias == null ? null : tmp.packed(upBias, null);
+            ctx.launch.of(function, name)
+                    .ptr(CudaContext.address(x)).ptr(CudaContext.address(g)).i32(g.dtype().ordinal()).f32(eps)
+                    .i32(CudaPointwise.rowThreads(k)).i32(wGate.dtype().ordinal())
+                    .ptr(CudaContext.address(wGate)).ptr(gb == null ? 0L : CudaContext.address(gb))
+                    .ptr(CudaContext.address(wUp)).ptr(ub == null ? 0L : CudaContext.address(ub))
+                    .i32(gb == null ? 0 : gb.dtype().ordinal()).i64(leading(wGate)).i32(act.ordinal())
+                    .ptr(CudaContext.address(out)).i32(out.dtype().ordinal()).i32(rows).i32(n).i32(k).i32(split)
+                    .run(blocks, 1, THREADS, shared);
+        }
+    }
+
+    /**
+     * {@code linear(x, w, bias, projected)} then {@code add(residual, projected, out)}:
+     * {@code out = residual + (x w^T + bias)}. out may be residual itself (each element is read
+     * and then written by one thread), but must not otherwise overlap residual or x.
+     */
+    void linearAddResidual(Tensor x, Tensor w, Tensor bias, Tensor residual, Tensor out) {
+        String op = "linearAddResidual";
+        Checks.f32(x, ctx.device, op, "x");
+        if (x.rank() < 1) {
+            throw new TensorException(op + ": x must be [.., k], got " + x);
+        }
+        int k = Checks.width(x);
+        requireLinear(x, w, bias, k, op);
+        int n = w.dim(0);
+        int[] shape = outShape(x, n);
+        Checks.out(out, shape, ctx.device, op);
+        Checks.f32(residual, ctx.device, op, "residual");
+        if (!java.util.Arrays.equals(residual.shape(), shape) || !Checks.contiguous(residual)) {
+            throw new TensorException(op + ": residual must be packed " + java.util.Arrays.toString(shape) + ", got " + residual);
+        }
+        requireDisjoint(x, out, op);
+        if (CudaContext.address(residual) != CudaContext.address(out) && overlaps(residual, out)) {
+            throw new TensorException(op + ": residual " + residual + " partly overlaps out " + out
+                    + "; pass the same tensor or disjoint ones");
+        }
+        int rows = Checks.rows(x);
+        if (rows == 0 || n == 0) {
+            return;
+        }
+        boolean fused = rows <= CudaGemm.GEMV_MAX_ROWS && k > 0 && Checks.contiguous(x) && CudaContext.address(x) % 16 == 0
+                && fuses(w);
+        try (Temporaries tmp = new Temporaries(copier)) {
+            if (!fused) {
+                Tensor projected = tmp.scratch(DType.F32, shape);
+                gemm.linear(x, w, bias, projected);
+                pointwise.binary(residual, projected, out, 0, "add");
+                return;
+            }
+            int split = split(s -> groups(n, ROWS_PER_WARP, s), k / 8);
+            String name = rows == 1 ? "linear_add_residual_1" : "linear_add_residual";
+            Tensor b = bias == null ? null : tmp.packed(bias, null);
+            ctx.launch.of(ctx.kernels.function(MODULE, name), name)
+                    .ptr(CudaContext.address(x)).ptr(CudaContext.address(w)).i32(w.dtype().ordinal()).i64(leading(w))
+                    .ptr(b == null ? 0L : CudaContext.address(b)).i32(b == null ? 0 : b.dtype().ordinal())
+                    .ptr(CudaContext.address(residual)).ptr(CudaContext.address(out)).i32(rows).i32(n).i32(k).i32(split)
+                    .run(groups(n, ROWS_PER_WARP, split), 1, THREADS, 0);
+        }
+    }
+
+    /**
+     * {@code rope(q, cos, sin, q)}, {@code rope(k, cos, sin, k')} and {@code appendKv(k', v, keyCache,
+     * valueCache, length)} for one token: q [1, Hq, D] is rotated in place; the rotated k goes only
+     * to the cache (k itself is left as it was). cos, sin [1, R/2]; caches [Hkv, capacity, D];
+     * length a device I32 [1].
+     */
+    void ropeAppendKv(Tensor q, Tensor k, Tensor v, Tensor cos, Tensor sin, Tensor keyCache, Tensor valueCache,
+                      Tensor length) {
+        String op = "ropeAppendKv";
+        Checks.f32(keyCache, ctx.device, op, "keyCache");
+        Checks.f32(valueCache, ctx.device, op, "valueCache");
+        Checks.rank(keyCache, 3, op, "keyCache", "[Hkv, capacity, D]");
+        if (!keyCache.sameShape(valueCache) || !Checks.contiguous(keyCache) || !Checks.contiguous(valueCache)) {
+            throw new TensorException(op + ": caches must be packed [Hkv, capacity, D] of one shape, got " + keyCache
+                    + " and " + valueCache);
+        }
+        int hkv = keyCache.dim(0);
+        int capacity = keyCache.dim(1);
+        int d = keyCache.dim(2);
+        Checks.f32(q, ctx.device, op, "q");
+        Checks.f32(k, ctx.device, op, "k");
+        Checks.f32(v, ctx.device, op, "v");
+        if (q.rank() != 3 || q.dim(0) != 1 || q.dim(2) != d || !Checks.contiguous(q)) {
+            throw new TensorException(op + ": q must be packed [1, Hq, " + d + "], got " + q);
+        }
+        int[] kvShape = {1, hkv, d};
+        if (!java.util.Arrays.equals(k.shape(), kvShape) || !k.sameShape(v) || !Checks.contiguous(k) || !Checks.contiguous(v)) {
+            throw new TensorException(op + ": k and v must be packed " + java.util.Arrays.toString(kvShape) + ", got " + k
+                    + " and " + v);
+        }
+        Checks.f32(cos, ctx.device, op, "cos");
+        Checks.f32(sin, ctx.device, op, "sin");
+        Checks.rank(cos, 2, op, "cos", "[1, R/2]");
+        int half = OpChecks.ropeTables(q, cos, sin);
+        Checks.onDevice(length, ctx.device, op, "length");
+        if (length.dtype() != DType.I32 || length.numel() != 1) {
+            throw new TensorException(op + ": length must be a device I32 [1], got " + length);
+        }
+        int heads = q.dim(1);
+        long total = (long) (heads + hkv) * (d - half) + (long) hkv * d;
+        if (total == 0) {
+            return;
+        }
+        try (Temporaries tmp = new Temporaries(copier)) {
+            Tensor c = tmp.packed(cos, DType.F32);
+            Tensor s = tmp.packed(sin, DType.F32);
+            ctx.launch.of(ctx.kernels.function(MODULE, "rope_append_kv"), "rope_append_kv")
+                    .ptr(CudaContext.address(q)).ptr(CudaContext.address(k)).ptr(CudaContext.address(v))
+                    .ptr(CudaContext.address(c)).ptr(CudaContext.address(s)).ptr(CudaContext.address(keyCache))
+                    .ptr(CudaContext.address(valueCache)).i32(heads).i32(hkv).i32(capacity).i32(d).i32(half)
+                    .ptr(CudaContext.address(length))
+                    .run(ctx.pointwiseBlocks(total), 1, CudaContext.POINTWISE_THREADS, 0);
+        }
+    }
+
+    /** Checks x (F32 [.., k]) and gamma ([k]); returns k. */
+    private int requireInput(Tensor x, Tensor gamma, String op) {
+        Checks.f32(x, ctx.device, op, "x");
+        if (x.rank() < 1) {
+            throw new TensorException(op + ": x must be [.., k], got " + x);
+        }
+        int k = Checks.width(x);
+        Checks.floating(gamma, ctx.device, op, "gamma");
+        if (gamma.rank() != 1 || gamma.dim(0) != k) {
+            throw new TensorException(op + ": gamma must have shape [" + k + "], got " + gamma);
+        }
+        return k;
+    }
+
+    private void requireLinear(Tensor x, Tensor w, Tensor bias, int k, String op) {
+        Checks.floating(w, ctx.device, op, "w");
+        Checks.rank(w, 2, op, "w", "[out, in]");
+        if (w.dim(1) != k) {
+            throw new TensorException(op + ": x " + x + " does not end in in_features " + w.dim(1) + " of w " + w);
+        }
+        if (bias != null) {
+            Checks.floating(bias, ctx.device, op, "bias");
+            if (bias.rank() != 1 || bias.dim(0) != w.dim(0)) {
+                throw new TensorException(op + ": bias must be [" + w.dim(0) + "], got " + bias);
+            }
+        }
+    }
+
+    private static void requireDisjoint(Tensor x, Tensor out, String op) {
+        if (overlaps(x, out)) {
+            throw new TensorException(op + ": out " + out + " overlaps the input x " + x + "; the kernel reads x while writing out");
+        }
+    }
+
+    /** True when the byte ranges of two packed tensors intersect. */
+    private static boolean overlaps(Tensor a, Tensor b) {
+        if (a.numel() == 0 || b.numel() == 0) {
+            return false;
+        }
+        long a0 = CudaContext.address(a);
+        long b0 = CudaContext.address(b);
+        return a0 < b0 + b.numel() * b.dtype().byteSize() && b0 < a0 + a.numel() * a.dtype().byteSize();
+    }
+
+    /** The norm prologue's conditions: a packed, 16-byte aligned x of at most 8 rows that fits in shared memory. */
+    private boolean normFits(Tensor x, int rows, int k) {
+        return rows <= CudaGemm.GEMV_MAX_ROWS && k > 0 && Checks.contiguous(x) && CudaContext.address(x) % 16 == 0
+                && (long) rows * k * Float.BYTES <= ctx.kernels.maxDynamicSharedBytes();
+    }
+
+    /** x's shape with the last dim n. */
+    private static int[] outShape(Tensor x, int n) {
+        int[] shape = x.shape();
+        shape[shape.length - 1] = n;
+        return shape;
+    }
+
+    /** The element distance between rows of w [n, k] (k for a single row). */
+    private static long leading(Tensor w) {
+        return w.dim(0) == 1 ? w.dim(1) : w.stride(0);
+    }
+
+    /** Blocks of {@code features}-per-warp groups, 8 / split groups per block, covering n outputs. */
+    private static long groups(int n, int features, int split) {
+        long perBlock = (long) features * (THREADS / 32 / split);
+        return (n + perBlock - 1) / perBlock;
+    }
+
+    /** The k split, as CudaGemm's multi-feature GEMV picks it: doubled while the grid is short and each warp keeps 32+ chunks. */
+    private int split(java.util.function.IntToLongFunction groupsAt, int chunks) {
+        int split = 1;
+        while (split < 8 && groupsAt.applyAsLong(split) < (long) ctx.multiprocessors * BLOCKS_PER_SM && chunks >= split * 2 * 32) {
+            split *= 2;
+        }
+        return split;
+    }
+}
