@@ -6,6 +6,9 @@ import dev.glimpse.kernels.AttentionPrecision;
 import dev.glimpse.kernels.Backend;
 import dev.glimpse.kernels.Tensor;
 import dev.glimpse.kernels.cuda.CudaBackend;
+import dev.glimpse.kernels.cuda.LinearTarget;
+
+import java.util.List;
 
 /**
  * Causal self-attention of one decoder layer, as HF {@code LlamaAttention.forward} /
@@ -74,6 +77,24 @@ final class AttentionBlock {
         b.decodeAttention(s.q().reshape(1, heads, headDim), cache.keyBlock(layer), cache.valueBlock(layer), keyCount,
                 scale, s.attention().reshape(1, heads, headDim), activeHeads);
         b.linear(s.attention(), w.o(), w.oBias(), s.projected());
+    }
+
+    /**
+     * {@link #forwardStep} preceded by the layer's input RMSNorm and followed by the residual add,
+     * fused: q, k, v = linear(rmsNorm(x)) in one launch, RoPE of q and k with the cache append in
+     * one, then attention, then {@code s.residual() = x + o_proj(attention)} in one. Reads
+     * {@code x} [1, hidden], writes {@code s.residual()}.
+     */
+    void forwardStepFused(CudaBackend b, Tensor x, Tensor inputNorm, float eps, ScratchRows s, Tensor cos, Tensor sin,
+                          KvCache cache, Tensor length, Tensor keyCount, boolean[] activeHeads) {
+        b.rmsNormLinear(x, inputNorm, eps, List.of(new LinearTarget(w.q(), w.qBias(), s.q()),
+                new LinearTarget(w.k(), w.kBias(), s.k()), new LinearTarget(w.v(), w.vBias(), s.v())));
+        Tensor q = s.q().reshape(1, heads, headDim);
+        b.ropeAppendKv(q, s.k().reshape(1, kvHeads, headDim), s.v().reshape(1, kvHeads, headDim), cos, sin,
+                cache.keyBlock(layer), cache.valueBlock(layer), length);
+        b.decodeAttention(q, cache.keyBlock(layer), cache.valueBlock(layer), keyCount, scale,
+                s.attention().reshape(1, heads, headDim), activeHeads);
+        b.linearAddResidual(s.attention(), w.o(), w.oBias(), x, s.residual());
     }
 
     /** q, k, v projections of {@code s.normed()}, then RoPE on q and k in place. */

@@ -39,11 +39,40 @@ final class DecoderLayer {
 
     /**
      * One decode token on the GPU, its cache slot and key count read from device memory (see
-     * {@link AttentionBlock#forwardStep}); launches nothing that waits on the host.
+     * {@link AttentionBlock#forwardStep}); launches nothing that waits on the host. With
+     * {@code -Dglimpse.cuda.fusedDecode} on (the default) and 16-bit weights the fused decode ops
+     * run instead ({@link #forwardStepFused}); the property is read at each call, so a new session
+     * (a new captured graph) sees a change.
      */
     void forwardStep(CudaBackend b, Tensor x, ScratchRows s, Tensor cos, Tensor sin, KvCache cache, Tensor length,
                      Tensor keyCount, boolean[] activeHeads) {
-        forward(b, x, s, () -> attention.forwardStep(b, s, cos, sin, cache, length, keyCount, activeHeads));
+        if (CudaBackend.fusedDecodeEnabled() && fuses(b)) {
+            forwardStepFused(b, x, s, cos, sin, cache, length, keyCount, activeHeads);
+        } else {
+            forward(b, x, s, () -> attention.forwardStep(b, s, cos, sin, cache, length, keyCount, activeHeads));
+        }
+    }
+
+    /**
+     * {@link #forwardStep} in five fused launches plus attention: input RMSNorm folded into the q/k/v
+     * GEMVs, RoPE into the cache append, the residual adds into o_proj and down_proj, and the
+     * post-attention RMSNorm and activation into the gate/up GEMV. Same arithmetic as the unfused
+     * step up to the order of F32 sums (see {@code CudaBackend#rmsNormLinear}).
+     */
+    private void forwardStepFused(CudaBackend b, Tensor x, ScratchRows s, Tensor cos, Tensor sin, KvCache cache,
+                                  Tensor length, Tensor keyCount, boolean[] activeHeads) {
+        attention.forwardStepFused(b, x, w.inputNorm(), eps, s, cos, sin, cache, length, keyCount, activeHeads);
+        mlp.forwardStepFused(b, w.postAttentionNorm(), eps, s, x);
+    }
+
+    /** True when every projection of the layer is a weight the fused decode kernels read in place, q/k/v of one dtype. */
+    private boolean fuses(CudaBackend b) {
+        for (Tensor t : new Tensor[] {w.q(), w.k(), w.v(), w.o(), w.gate(), w.up(), w.down()}) {
+            if (!b.fusesDecodeWeight(t)) {
+                return false;
+            }
+        }
+        return w.q().dtype() == w.k().dtype() && w.q().dtype() == w.v().dtype() && w.gate().dtype() == w.up().dtype();
     }
 
     private void forward(Backend b, Tensor x, ScratchRows s, Runnable attend) {

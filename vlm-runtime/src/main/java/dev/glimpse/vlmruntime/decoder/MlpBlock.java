@@ -2,6 +2,8 @@ package dev.glimpse.vlmruntime.decoder;
 
 import dev.glimpse.kernels.Activation;
 import dev.glimpse.kernels.Backend;
+import dev.glimpse.kernels.Tensor;
+import dev.glimpse.kernels.cuda.CudaBackend;
 
 /**
  * The gated MLP of HF {@code LlamaMLP} / {@code Qwen2MLP}:
@@ -16,6 +18,16 @@ final class MlpBlock {
     MlpBlock(LayerWeights weights, Activation activation) {
         this.w = weights;
         this.activation = activation;
+    }
+
+    /**
+     * The decode step's post-attention half, fused: {@code s.activated() = act(gate(xn)) * up(xn)}
+     * with {@code xn = rmsNorm(s.residual())} in one launch, then {@code x = s.residual() + down(s.activated())}
+     * in one. Equals {@code rmsNorm}, {@link #forward} and the residual add of the unfused step.
+     */
+    void forwardStepFused(CudaBackend b, Tensor norm, float eps, ScratchRows s, Tensor x) {
+        b.rmsNormGatedMlpIn(s.residual(), norm, eps, w.gate(), w.gateBias(), w.up(), w.upBias(), activation, s.activated());
+        b.linearAddResidual(s.activated(), w.down(), w.downBias(), s.residual(), x);
     }
 
     /** Reads {@code s.normed()}, writes {@code s.projected()}. */
