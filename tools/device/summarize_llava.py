@@ -40,6 +40,9 @@ def main(machine_path, make_path, bench_path):
             for tokens, ms in g["ttft_ms_by_visual_tokens"].items():
                 rat[f"ttft_{tokens}_over_full"] = round(ms / full, 3)
                 print(f"   TTFT at {tokens:>5} visual tokens: {ms:9.2f} ms = {ms / full:.2f}x of full", file=log)
+            if "cold_ttft_ms" in g:
+                print(f"   first request (cold JIT): vision {g['cold_vision_ms']} ms, TTFT {g['cold_ttft_ms']} ms; "
+                      f"then {g['warmup_rounds']} warm-up rounds", file=log)
             rat["decode_fraction_of_roofline"] = g["decode_fraction_of_roofline"]
         if h:
             print(f"{name}: hf      vision {h['vision_ms']} ms, TTFT {h['ttft_ms']} ms, decode "
