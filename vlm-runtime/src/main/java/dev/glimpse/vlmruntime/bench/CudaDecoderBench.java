@@ -22,13 +22,15 @@ import java.util.SplittableRandom;
  * Qwen2-0.5B-shaped decoder as {@link DecoderBench} (random bf16 weights, uploaded once) on the
  * CUDA backend. Prefill tokens/s over {@code --prompt N} tokens (default 600; timed until the
  * logits are on the host) and greedy decode tokens/s over {@code --steps N} steps (default 64)
- * after a warm-up pass, three ways: replayed (the default session: each step one CUDA graph
- * launch, the argmax on the device, 4 bytes read back), eager (graphs off, {@link
- * DecoderSession#GRAPHS_PROPERTY}, same argmax) and eager with host sampling (the whole logits row
- * read back and the argmax taken on the host, as the generator with logits processors does).
+ * after a warm-up pass, four ways: replayed (the default session: each step one CUDA graph
+ * launch with the fused decode ops, the argmax on the device, 4 bytes read back), replayed
+ * unfused ({@link CudaBackend#FUSED_DECODE_PROPERTY}{@code =false} for that session, so its graph
+ * is captured from the unfused ops), eager (graphs off, {@link DecoderSession#GRAPHS_PROPERTY},
+ * same argmax) and eager with host sampling (the whole logits row read back and the argmax taken
+ * on the host, as the generator with logits processors does).
  * Decode is set against the HBM roofline of streaming every weight byte once per token at
  * {@code --bandwidth-gbs} (default 4800, the H200's). Best of {@code --repeats N} (default 3).
- * The three runs must pick the same tokens ({@code same_tokens}). Prints one JSON object.
+ * The four runs must pick the same tokens ({@code same_tokens}). Prints one JSON object.
  */
 public final class CudaDecoderBench {
 
@@ -61,9 +63,10 @@ public final class CudaDecoderBench {
                     }
                 }
                 double[] replayed = best[Mode.REPLAYED.ordinal()];
+                double[] unfused = best[Mode.REPLAYED_UNFUSED.ordinal()];
                 double[] eager = best[Mode.EAGER.ordinal()];
                 double[] hostLogits = best[Mode.EAGER_HOST_LOGITS.ordinal()];
-                boolean sameTokens = replayed[2] == eager[2] && eager[2] == hostLogits[2];
+                boolean sameTokens = replayed[2] == unfused[2] && replayed[2] == eager[2] && eager[2] == hostLogits[2];
                 long weightBytes = decoder.weights().byteSize();
                 double roofline = bandwidthGbs * 1e9 / weightBytes;
                 double decodeTps = steps / replayed[1];
@@ -71,11 +74,12 @@ public final class CudaDecoderBench {
                                 + "\"device\":\"%s\",\"model\":\"qwen2-0.5b-shape-bf16\",\"prompt_tokens\":%d,"
                                 + "\"prefill_seconds\":%.4f,\"prefill_tokens_per_s\":%.1f,\"decode_steps\":%d,"
                                 + "\"decode_ms_per_token\":%.3f,\"decode_tokens_per_s\":%.1f,"
+                                + "\"decode_unfused_ms_per_token\":%.3f,\"decode_unfused_tokens_per_s\":%.1f,"
                                 + "\"decode_eager_ms_per_token\":%.3f,\"decode_eager_host_logits_ms_per_token\":%.3f,"
                                 + "\"weight_bytes\":%d,\"roofline_tokens_per_s\":%.1f,\"decode_fraction_of_roofline\":%.3f,"
                                 + "\"same_tokens\":%b,\"last_token\":%d}",
                         backend.deviceName(), prompt, replayed[0], prompt / replayed[0], steps, replayed[1] * 1e3 / steps,
-                        decodeTps, eager[1] * 1e3 / steps, hostLogits[1] * 1e3 / steps, weightBytes, roofline,
+                        decodeTps, unfused[1] * 1e3 / steps, steps / unfused[1], eager[1] * 1e3 / steps, hostLogits[1] * 1e3 / steps, weightBytes, roofline,
                         decodeTps / roofline, sameTokens, (int) replayed[2]));
             }
         } finally {
@@ -98,13 +102,14 @@ public final class CudaDecoderBench {
 
     /** How decode steps run and how the next token is picked. */
     private enum Mode {
-        REPLAYED, EAGER, EAGER_HOST_LOGITS
+        REPLAYED, REPLAYED_UNFUSED, EAGER, EAGER_HOST_LOGITS
     }
 
     /** Seconds of one prefill (logits on the host), seconds of {@code steps} greedy decode steps, last token. */
     private static double[] measure(Decoder decoder, SessionOptions options, int[] ids, int steps, float[] logits,
                                     Mode mode) {
-        System.setProperty(DecoderSession.GRAPHS_PROPERTY, Boolean.toString(mode == Mode.REPLAYED));
+        System.setProperty(DecoderSession.GRAPHS_PROPERTY, Boolean.toString(mode != Mode.EAGER && mode != Mode.EAGER_HOST_LOGITS));
+        System.setProperty(CudaBackend.FUSED_DECODE_PROPERTY, Boolean.toString(mode != Mode.REPLAYED_UNFUSED));
         try (DecoderSession session = decoder.newSession(options)) {
             long start = System.nanoTime();
             session.prefill(ids);
@@ -124,6 +129,7 @@ public final class CudaDecoderBench {
             return new double[] {(prefilled - start) / 1e9, (done - prefilled) / 1e9, token};
         } finally {
             System.clearProperty(DecoderSession.GRAPHS_PROPERTY);
+            System.clearProperty(CudaBackend.FUSED_DECODE_PROPERTY);
         }
     }
 
