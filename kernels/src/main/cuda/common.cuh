@@ -95,3 +95,68 @@ __device__ __forceinline__ int block_scan_inclusive(int v, int* scratch) {
     __syncthreads();
     return warp > 0 ? v + scratch[warp - 1] : v;
 }
+
+// Four consecutive elements of a float array of element type T (float, __half, __nv_bfloat16) as F32,
+// with one vector access: 16 bytes for F32, 8 for F16/BF16, so index i must be a multiple of 4 and
+// the array 4-element aligned. Narrowing stores round to nearest even.
+template <typename T>
+struct Vec4;
+template <>
+struct Vec4<float> {
+    __device__ static void load(const void* p, long long i, float (&v)[4]) {
+        float4 t = *reinterpret_cast<const float4*>(static_cast<const float*>(p) + i);
+        v[0] = t.x; v[1] = t.y; v[2] = t.z; v[3] = t.w;
+    }
+    __device__ static void store(void* p, long long i, const float (&v)[4]) {
+        *reinterpret_cast<float4*>(static_cast<float*>(p) + i) = make_float4(v[0], v[1], v[2], v[3]);
+    }
+};
+template <>
+struct Vec4<__nv_bfloat16> {
+    __device__ static void load(const void* p, long long i, float (&v)[4]) {
+        uint2 raw = *reinterpret_cast<const uint2*>(static_cast<const __nv_bfloat16*>(p) + i);
+        float2 a = __bfloat1622float2(*reinterpret_cast<__nv_bfloat162*>(&raw.x));
+        float2 b = __bfloat1622float2(*reinterpret_cast<__nv_bfloat162*>(&raw.y));
+        v[0] = a.x; v[1] = a.y; v[2] = b.x; v[3] = b.y;
+    }
+    __device__ static void store(void* p, long long i, const float (&v)[4]) {
+        __nv_bfloat162 a = __floats2bfloat162_rn(v[0], v[1]), b = __floats2bfloat162_rn(v[2], v[3]);
+        uint2 raw;
+        raw.x = *reinterpret_cast<unsigned int*>(&a);
+        raw.y = *reinterpret_cast<unsigned int*>(&b);
+        *reinterpret_cast<uint2*>(static_cast<__nv_bfloat16*>(p) + i) = raw;
+    }
+};
+template <>
+struct Vec4<__half> {
+    __device__ static void load(const void* p, long long i, float (&v)[4]) {
+        uint2 raw = *reinterpret_cast<const uint2*>(static_cast<const __half*>(p) + i);
+        float2 a = __half22float2(*reinterpret_cast<__half2*>(&raw.x));
+        float2 b = __half22float2(*reinterpret_cast<__half2*>(&raw.y));
+        v[0] = a.x; v[1] = a.y; v[2] = b.x; v[3] = b.y;
+    }
+    __device__ static void store(void* p, long long i, const float (&v)[4]) {
+        __half2 a = __floats2half2_rn(v[0], v[1]), b = __floats2half2_rn(v[2], v[3]);
+        uint2 raw;
+        raw.x = *reinterpret_cast<unsigned int*>(&a);
+        raw.y = *reinterpret_cast<unsigned int*>(&b);
+        *reinterpret_cast<uint2*>(static_cast<__half*>(p) + i) = raw;
+    }
+};
+
+// Vec4 on a runtime dtype code (DT_F32, DT_F16, DT_BF16).
+__device__ __forceinline__ void load4(const void* p, int dt, long long i, float (&v)[4]) {
+    switch (dt) {
+        case DT_F16: Vec4<__half>::load(p, i, v); break;
+        case DT_BF16: Vec4<__nv_bfloat16>::load(p, i, v); break;
+        default: Vec4<float>::load(p, i, v); break;
+    }
+}
+
+__device__ __forceinline__ void store4(void* p, int dt, long long i, const float (&v)[4]) {
+    switch (dt) {
+        case DT_F16: Vec4<__half>::store(p, i, v); break;
+        case DT_BF16: Vec4<__nv_bfloat16>::store(p, i, v); break;
+        default: Vec4<float>::store(p, i, v); break;
+    }
+}

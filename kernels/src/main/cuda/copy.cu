@@ -53,54 +53,9 @@ extern "C" __global__ void embedding_rows(const void* table, int table_type, lon
 
 // strided_copy for float dtypes when both layouts keep the last dim packed (stride 1), its extent is a
 // multiple of 4, every other stride is a multiple of 4 and both bases are aligned to 4 elements: each
-// thread moves 4 consecutive elements with one vector load and one vector store (16 bytes for F32,
-// 8 for BF16/F16) and decomposes its index once per 4 elements. Same values as strided_copy (floats
-// widened exactly, narrowed round-to-nearest-even by store_float's conversions).
-template <typename T>
-struct Vec4;
-template <>
-struct Vec4<float> {
-    __device__ static void load(const void* p, long long i, float (&v)[4]) {
-        float4 t = *reinterpret_cast<const float4*>(static_cast<const float*>(p) + i);
-        v[0] = t.x; v[1] = t.y; v[2] = t.z; v[3] = t.w;
-    }
-    __device__ static void store(void* p, long long i, const float (&v)[4]) {
-        *reinterpret_cast<float4*>(static_cast<float*>(p) + i) = make_float4(v[0], v[1], v[2], v[3]);
-    }
-};
-template <>
-struct Vec4<__nv_bfloat16> {
-    __device__ static void load(const void* p, long long i, float (&v)[4]) {
-        uint2 raw = *reinterpret_cast<const uint2*>(static_cast<const __nv_bfloat16*>(p) + i);
-        float2 a = __bfloat1622float2(*reinterpret_cast<__nv_bfloat162*>(&raw.x));
-        float2 b = __bfloat1622float2(*reinterpret_cast<__nv_bfloat162*>(&raw.y));
-        v[0] = a.x; v[1] = a.y; v[2] = b.x; v[3] = b.y;
-    }
-    __device__ static void store(void* p, long long i, const float (&v)[4]) {
-        __nv_bfloat162 a = __floats2bfloat162_rn(v[0], v[1]), b = __floats2bfloat162_rn(v[2], v[3]);
-        uint2 raw;
-        raw.x = *reinterpret_cast<unsigned int*>(&a);
-        raw.y = *reinterpret_cast<unsigned int*>(&b);
-        *reinterpret_cast<uint2*>(static_cast<__nv_bfloat16*>(p) + i) = raw;
-    }
-};
-template <>
-struct Vec4<__half> {
-    __device__ static void load(const void* p, long long i, float (&v)[4]) {
-        uint2 raw = *reinterpret_cast<const uint2*>(static_cast<const __half*>(p) + i);
-        float2 a = __half22float2(*reinterpret_cast<__half2*>(&raw.x));
-        float2 b = __half22float2(*reinterpret_cast<__half2*>(&raw.y));
-        v[0] = a.x; v[1] = a.y; v[2] = b.x; v[3] = b.y;
-    }
-    __device__ static void store(void* p, long long i, const float (&v)[4]) {
-        __half2 a = __floats2half2_rn(v[0], v[1]), b = __floats2half2_rn(v[2], v[3]);
-        uint2 raw;
-        raw.x = *reinterpret_cast<unsigned int*>(&a);
-        raw.y = *reinterpret_cast<unsigned int*>(&b);
-        *reinterpret_cast<uint2*>(static_cast<__half*>(p) + i) = raw;
-    }
-};
-
+// thread moves 4 consecutive elements with one vector load and one vector store (Vec4 in common.cuh)
+// and decomposes its index once per 4 elements. Same values as strided_copy (floats widened
+// exactly, narrowed round-to-nearest-even).
 template <typename S, typename D>
 __device__ void strided_copy_vec4_body(const void* src, void* dst, const StridedLayout& layout, long long count,
                                        const int* rows) {

@@ -55,6 +55,101 @@ extern "C" __global__ void rms_norm_rows(const float* x, const void* gamma, int 
     }
 }
 
+// Vectorised LayerNorm / RMSNorm for rows of n % 4 == 0 floats (n <= 4 * VPT * blockDim.x), x rows and
+// out 4-element aligned: each thread loads its VPT float4 of the row once into registers, the
+// statistics are reduced from there (LayerNorm: mean, then centred squares, as above) and the
+// outputs go out as one vector store per 4 elements. Same formulas as layer_norm_rows / rms_norm_rows;
+// only the grouping of the F32 partial sums differs (per thread: 4 consecutive elements at a time).
+template <int VPT>
+__device__ __forceinline__ void load_row_v4(const float* x, long long base, int nv, float4 (&v)[VPT]) {
+    const float4* row = reinterpret_cast<const float4*>(x + base);
+#pragma unroll
+    for (int j = 0; j < VPT; j++) {
+        int c = threadIdx.x + j * blockDim.x;
+        v[j] = c < nv ? row[c] : make_float4(0.f, 0.f, 0.f, 0.f);
+    }
+}
+
+template <int VPT>
+__device__ __forceinline__ void layer_norm_v4(const float* x, const void* gamma, int gamma_type, const void* beta,
+                                              int beta_type, float eps, void* out, int out_type, int n) {
+    __shared__ float scratch[32];
+    const long long base = (long long)blockIdx.x * n;
+    const int nv = n >> 2;
+    float4 v[VPT];
+    load_row_v4<VPT>(x, base, nv, v);
+    float s = 0.f;
+#pragma unroll
+    for (int j = 0; j < VPT; j++) s += (v[j].x + v[j].y) + (v[j].z + v[j].w);
+    const float mean = block_sum(s, scratch) / n;
+    float q = 0.f;
+#pragma unroll
+    for (int j = 0; j < VPT; j++) {
+        if (threadIdx.x + j * blockDim.x < nv) {
+            float a = v[j].x - mean, b = v[j].y - mean, c = v[j].z - mean, d = v[j].w - mean;
+            q += (a * a + b * b) + (c * c + d * d);
+        }
+    }
+    const float var = block_sum(q, scratch) / n;
+    const float rstd = (float)(1.0 / sqrt((double)(var + eps)));
+#pragma unroll
+    for (int j = 0; j < VPT; j++) {
+        int c = threadIdx.x + j * blockDim.x;
+        if (c < nv) {
+            int i = c * 4;
+            float g[4], b[4] = {0.f, 0.f, 0.f, 0.f};
+            load4(gamma, gamma_type, i, g);
+            if (beta != nullptr) load4(beta, beta_type, i, b);
+            float o[4] = {(v[j].x - mean) * rstd * g[0] + b[0], (v[j].y - mean) * rstd * g[1] + b[1],
+                          (v[j].z - mean) * rstd * g[2] + b[2], (v[j].w - mean) * rstd * g[3] + b[3]};
+            store4(out, out_type, base + i, o);
+        }
+    }
+}
+
+template <int VPT>
+__device__ __forceinline__ void rms_norm_v4(const float* x, const void* gamma, int gamma_type, float eps, void* out,
+                                            int out_type, int n) {
+    __shared__ float scratch[32];
+    const long long base = (long long)blockIdx.x * n;
+    const int nv = n >> 2;
+    float4 v[VPT];
+    load_row_v4<VPT>(x, base, nv, v);
+    float q = 0.f;
+#pragma unroll
+    for (int j = 0; j < VPT; j++) q += (v[j].x * v[j].x + v[j].y * v[j].y) + (v[j].z * v[j].z + v[j].w * v[j].w);
+    const float variance = block_sum(q, scratch) / n;
+    const float rstd = (float)(1.0 / sqrt((double)(variance + eps)));
+#pragma unroll
+    for (int j = 0; j < VPT; j++) {
+        int c = threadIdx.x + j * blockDim.x;
+        if (c < nv) {
+            int i = c * 4;
+            float g[4];
+            load4(gamma, gamma_type, i, g);
+            float o[4] = {v[j].x * rstd * g[0], v[j].y * rstd * g[1], v[j].z * rstd * g[2], v[j].w * rstd * g[3]};
+            store4(out, out_type, base + i, o);
+        }
+    }
+}
+
+// layer_norm_rows_v4_<VPT> / rms_norm_rows_v4_<VPT>: the arguments of layer_norm_rows / rms_norm_rows;
+// gamma and beta 4-element aligned too.
+#define NORM_ROWS_V4(VPT)                                                                                        \
+    extern "C" __global__ void layer_norm_rows_v4_##VPT(const float* x, const void* gamma, int gamma_type,        \
+                                                        const void* beta, int beta_type, float eps, void* out,    \
+                                                        int out_type, int n) {                                    \
+        layer_norm_v4<VPT>(x, gamma, gamma_type, beta, beta_type, eps, out, out_type, n);                         \
+    }                                                                                                            \
+    extern "C" __global__ void rms_norm_rows_v4_##VPT(const float* x, const void* gamma, int gamma_type, float eps, \
+                                                      void* out, int out_type, int n) {                           \
+        rms_norm_v4<VPT>(x, gamma, gamma_type, eps, out, out_type, n);                                           \
+    }
+NORM_ROWS_V4(1)
+NORM_ROWS_V4(2)
+NORM_ROWS_V4(4)
+NORM_ROWS_V4(8)
+
 extern "C" __global__ void l2_norm_rows(const float* x, float* out, int n) {
     __shared__ float scratch[32];
     const float* row = x + (long long)blockIdx.x * n;

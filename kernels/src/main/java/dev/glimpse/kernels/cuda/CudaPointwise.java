@@ -130,10 +130,10 @@ final class CudaPointwise {
         try (Temporaries tmp = new Temporaries(copier)) {
             Tensor g = tmp.packed(gamma, null);
             Tensor b = beta == null ? null : tmp.packed(beta, null);
-            rowKernel(x, "layer_norm_rows", (launch, xp, width) -> launch.ptr(CudaContext.address(xp))
+            normKernel(x, "layer_norm_rows", (launch, xp, width) -> launch.ptr(CudaContext.address(xp))
                     .ptr(CudaContext.address(g)).i32(g.dtype().ordinal())
                     .ptr(b == null ? 0L : CudaContext.address(b)).i32(b == null ? 0 : b.dtype().ordinal())
-                    .f32(eps).ptr(CudaContext.address(out)).i32(out.dtype().ordinal()).i32(width));
+                    .f32(eps).ptr(CudaContext.address(out)).i32(out.dtype().ordinal()).i32(width), out, g, b);
         }
     }
 
@@ -143,9 +143,9 @@ final class CudaPointwise {
         requireVector(gamma, Checks.width(x), "rmsNorm", "gamma");
         try (Temporaries tmp = new Temporaries(copier)) {
             Tensor g = tmp.packed(gamma, null);
-            rowKernel(x, "rms_norm_rows", (launch, xp, width) -> launch.ptr(CudaContext.address(xp))
+            normKernel(x, "rms_norm_rows", (launch, xp, width) -> launch.ptr(CudaContext.address(xp))
                     .ptr(CudaContext.address(g)).i32(g.dtype().ordinal()).f32(eps).ptr(CudaContext.address(out))
-                    .i32(out.dtype().ordinal()).i32(width));
+                    .i32(out.dtype().ordinal()).i32(width), out, g);
         }
     }
 
@@ -255,6 +255,53 @@ final class CudaPointwise {
             Tensor xp = tmp.packed(x, DType.F32);
             args.apply(ctx.launch.of(ctx.kernels.function("rows", kernel), kernel), xp, n).run(rows, 1, rowThreads(n), 0);
         }
+    }
+
+    /**
+     * A LayerNorm/RMSNorm row kernel: its vectorised form {@code <kernel>_v4_<VPT>} (each thread holds
+     * VPT float4 of the row in registers; rows.cu) when the width is a multiple of 4 of at most
+     * {@value #NORM_V4_MAX_WIDTH} and x, {@code vectors} (out, gamma, beta; null entries skipped) are
+     * 4-element aligned, else the scalar {@code kernel}.
+     */
+    private void normKernel(Tensor x, String kernel, RowArgs args, Tensor... vectors) {
+        int n = Checks.width(x);
+        int rows = Checks.rows(x);
+        if (rows == 0 || n == 0) {
+            return;
+        }
+        try (Temporaries tmp = new Temporaries(copier)) {
+            Tensor xp = tmp.packed(x, DType.F32);
+            int threads = normV4Threads(n);
+            int perThread = normV4PerThread(n);
+            boolean aligned = n % 4 == 0 && CudaContext.address(xp) % 16 == 0;
+            for (Tensor v : vectors) {
+                aligned &= v == null || CudaContext.address(v) % (4L * v.dtype().byteSize()) == 0;
+            }
+            if (aligned && perThread > 0) {
+                String name = kernel + "_v4_" + perThread;
+                args.apply(ctx.launch.of(ctx.kernels.function("rows", name), name), xp, n).run(rows, 1, threads, 0);
+            } else {
+                args.apply(ctx.launch.of(ctx.kernels.function("rows", kernel), kernel), xp, n).run(rows, 1, rowThreads(n), 0);
+            }
+        }
+    }
+
+    /** Widest row the vectorised norm kernels take (8 float4 per thread of 256). */
+    static final int NORM_V4_MAX_WIDTH = 8 * 4 * 256;
+
+    /** Threads per row of the vectorised norm kernels. */
+    static int normV4Threads(int n) {
+        return n >= 1024 ? 256 : 128;
+    }
+
+    /** float4 per thread (1, 2, 4 or 8) of the vectorised norm kernel for width n, or 0 when n is too wide. */
+    static int normV4PerThread(int n) {
+        int needed = (n / 4 + normV4Threads(n) - 1) / normV4Threads(n);
+        int vpt = 1;
+        while (vpt < needed) {
+            vpt *= 2;
+        }
+        return vpt <= 8 ? vpt : 0;
     }
 
     /** Threads per row: a multiple of 32, more for longer rows. */

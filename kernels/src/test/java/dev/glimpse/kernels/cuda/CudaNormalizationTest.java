@@ -11,6 +11,7 @@ import static dev.glimpse.kernels.cuda.CudaTestSupport.F32;
 import static dev.glimpse.kernels.cuda.CudaTestSupport.assertClose;
 import static dev.glimpse.kernels.cuda.CudaTestSupport.cuda;
 import static dev.glimpse.kernels.cuda.CudaTestSupport.random;
+import static org.junit.jupiter.api.Assertions.assertEquals;
 
 class CudaNormalizationTest {
 
@@ -55,6 +56,46 @@ class CudaNormalizationTest {
             gpu.rmsNorm(gx, gg, 1e-6f, out);
             assertClose("rmsNorm", expected, out, F32);
         }
+    }
+
+    /**
+     * LayerNorm and RMSNorm at widths through every vectorised kernel (1, 2, 4 and 8 float4 per thread)
+     * and the scalar fallbacks (width not a multiple of 4; wider than 8192), one row (decode) and 37,
+     * F32/BF16 gamma and F32/BF16/F16 outputs, against the CPU rounded the same way.
+     */
+    @ParameterizedTest(name = "n={0}")
+    @ValueSource(ints = {4, 64, 896, 1001, 1024, 1152, 4096, 8192, 8196})
+    void normsMatchCpuAtEveryWidth(int n) {
+        CudaBackend gpu = cuda();
+        for (int rows : new int[] {1, 37}) {
+            for (DType g : new DType[] {DType.F32, DType.BF16}) {
+                for (DType o : new DType[] {DType.F32, DType.BF16, DType.F16}) {
+                    String label = " n=" + n + " rows=" + rows + " gamma " + g + " out " + o;
+                    try (Tensor x = random(11, 3f, DType.F32, rows, n); Tensor gamma = random(12, 1f, g, n);
+                         Tensor beta = random(13, 1f, g, n); Tensor gx = gpu.upload(x); Tensor gg = gpu.upload(gamma);
+                         Tensor gb = gpu.upload(beta); Tensor expected = Tensor.allocate(o, rows, n);
+                         Tensor out = gpu.allocate(o, rows, n)) {
+                        CPU.layerNorm(x, gamma, beta, 1e-5f, expected);
+                        gpu.layerNorm(gx, gg, gb, 1e-5f, out);
+                        assertClose("layerNorm" + label, expected, out, o == DType.F32 ? F32 : 1e-2);
+                        CPU.rmsNorm(x, gamma, 1e-6f, expected);
+                        gpu.rmsNorm(gx, gg, 1e-6f, out);
+                        assertClose("rmsNorm" + label, expected, out, o == DType.F32 ? F32 : 1e-2);
+                    }
+                }
+            }
+        }
+    }
+
+    @Test
+    void vectorisedNormsCoverWidthsUpTo8192() {
+        assertEquals(1, CudaPointwise.normV4PerThread(4));
+        assertEquals(2, CudaPointwise.normV4PerThread(896));
+        assertEquals(1, CudaPointwise.normV4PerThread(1024));
+        assertEquals(2, CudaPointwise.normV4PerThread(1152));
+        assertEquals(4, CudaPointwise.normV4PerThread(4096));
+        assertEquals(8, CudaPointwise.normV4PerThread(8192));
+        assertEquals(0, CudaPointwise.normV4PerThread(8196));
     }
 
     @Test
