@@ -4,9 +4,9 @@
 // rms_norm_linear*: RMSNorm of x (rows.cu rms_norm_rows) folded into up to three GEMVs that share
 //   it (q, k, v). Every block first computes each row's rstd and stages x * rstd * gamma in shared
 //   memory, then walks feature groups of the weights, as gemv.cu's multi4 kernel does with x from
-//   shared memory. The staged values equal rms_norm_rows' F32 outputs bit for bit (same partial
-//   sums in the same tree, see rms_rstd), so the outputs equal rmsNorm + linear except that the k
-//   split is picked once for all weights (a different split only reorders the F32 sums).
+//   shared memory. The staged values equal the unfused RMSNorm's F32 outputs bit for bit (rows.cu's
+//   partial sums in the same tree, see rms_rstd), so the outputs equal rmsNorm + linear except that
+//   the k split is picked once for all weights (a different split only reorders the F32 sums).
 // rms_norm_gated_mlp_in*: the same prologue; each warp computes 2 gate and the 2 matching up rows
 //   and stores act(gate + bias) * (up + bias), as gated_activation_f32 does with the two GEMVs' outputs.
 // linear_add_residual*: multi4 with x through L1 and the epilogue out = residual + (x w^T + bias),
@@ -25,11 +25,14 @@
 #define FUSED_SEGMENTS 3 // weights sharing one normed x
 #define ARGMAX_THREADS 256
 
-// rms_norm_rows' rstd of one row of k floats, computed by this block in exactly its order: the row
-// as `vthreads` threads (rows.cu's block size for k) would sum it (strided partial sums, warp_sum,
-// then warp_sum of the warps' sums), each of this block's threads playing vthreads / blockDim of
-// them. scratch holds 32 floats; every thread gets the result.
-__device__ float rms_rstd(const float* row, int k, float eps, int vthreads, float* scratch) {
+// The rstd of one row of k floats exactly as the unfused RMSNorm (rows.cu) computes it, which
+// depends on the kernel CudaPointwise picks: vpt = 0, rms_norm_rows with vthreads threads (strided
+// scalar partial sums); vpt > 0, rms_norm_rows_v4_<vpt> with vthreads threads (per thread vpt
+// float4, four squares at a time). Either way the threads' sums go through warp_sum and then a
+// warp_sum of the warps' sums. This block's threads play the vthreads threads (each several when
+// vthreads > blockDim.x; extra threads add zeros, which changes no sum), so the result has the
+// same bits. scratch holds 32 floats; every thread gets the result.
+__device__ float rms_rstd(const float* row, int k, float eps, int vthreads, int vpt, float* scratch) {
     int lane = threadIdx.x & 31;
     int plays = (vthreads + blockDim.x - 1) / blockDim.x;
     __syncthreads();   // scratch may still be read for the previous row
@@ -37,7 +40,17 @@ __device__ float rms_rstd(const float* row, int k, float eps, int vthreads, floa
         int v = threadIdx.x + m * blockDim.x;
         float q = 0.f;
         if (v < vthreads) {
-            for (int i = v; i < k; i += vthreads) q += row[i] * row[i];
+            if (vpt > 0) {
+                const float4* row4 = reinterpret_cast<const float4*>(row);
+                int nv = k >> 2;
+                for (int j = 0; j < vpt; j++) {
+                    int c = v + j * vthreads;
+                    float4 a = c < nv ? row4[c] : make_float4(0.f, 0.f, 0.f, 0.f);
+                    q += (a.x * a.x + a.y * a.y) + (a.z * a.z + a.w * a.w);
+                }
+            } else {
+                for (int i = v; i < k; i += vthreads) q += row[i] * row[i];
+            }
         }
         q = warp_sum(q);
         if (lane == 0 && (v >> 5) < 32) scratch[v >> 5] = q;
@@ -49,13 +62,14 @@ __device__ float rms_rstd(const float* row, int k, float eps, int vthreads, floa
     return (float)(1.0 / sqrt((double)(variance + eps)));
 }
 
-// Stages rms_norm_rows(x) (rows x k, F32) in xs as rows of k floats; ends with a barrier.
+// Stages the unfused RMSNorm of x (rows x k, F32) in xs as rows of k floats (x * rstd * gamma, as
+// rows.cu); ends with a barrier.
 __device__ void stage_rms_normed(const float* __restrict__ x, const void* gamma, int gamma_type, float eps,
-                                 int vthreads, int rows, int k, float* xs) {
+                                 int vthreads, int vpt, int rows, int k, float* xs) {
     __shared__ float scratch[32];
     __shared__ float rstd[GEMV_MAX_ROWS];
     for (int r = 0; r < rows; r++) {
-        float s = rms_rstd(x + (long long)r * k, k, eps, vthreads, scratch);
+        float s = rms_rstd(x + (long long)r * k, k, eps, vthreads, vpt, scratch);
         if (threadIdx.x == 0) rstd[r] = s;
     }
     __syncthreads();
@@ -80,7 +94,7 @@ struct Segment {
 // RMSNorm + up to FUSED_SEGMENTS linears of the normed x; one wave of blocks walks the feature
 // groups of all segments in order (each group within one segment).
 template <typename H, int MAXR>
-__device__ void norm_linears(const float* __restrict__ x, const void* gamma, int gamma_type, float eps, int vthreads,
+__device__ void norm_linears(const float* __restrict__ x, const void* gamma, int gamma_type, float eps, int vthreads, int vpt,
                              const Segment (&seg)[FUSED_SEGMENTS], int segments, int rows, int k, int split) {
     extern __shared__ float4 fused_xs[];
     __shared__ float partial[GEMV_MULTI_THREADS / 32][FUSED_R][MAXR];
@@ -95,7 +109,17 @@ __device__ void norm_linears(const float* __restrict__ x, const void* gamma, int
     int end0 = (seg[0].n + per - 1) / per;
     int end1 = end0 + (segments > 1 ? (seg[1].n + per - 1) / per : 0);
     int total = end1 + (segments > 2 ? (seg[2].n + per - 1) / per : 0);
-    stage_rms_normed(x, gamma, gamma_type, eps, vthreads, rows, k, reinterpret_cast<float*>(fused_xs));
+    {
+        // L2 fetches this block's first weight step while x is normed and staged.
+        int g = blockIdx.x;
+        Segment at = g >= end1 ? seg[2] : g >= end0 ? seg[1] : seg[0];
+        int local = g >= end1 ? g - end1 : g >= end0 ? g - end0 : g;
+        if (g < total) {
+            gemv_core_prefetch<H, FUSED_R, GEMV_MULTI_LOADS / FUSED_R>(static_cast<const H*>(at.w), at.ldw,
+                (local * slots + group) * FUSED_R, at.n, part * 32 * (GEMV_MULTI_LOADS / FUSED_R) + lane, chunks);
+        }
+    }
+    stage_rms_normed(x, gamma, gamma_type, eps, vthreads, vpt, rows, k, reinterpret_cast<float*>(fused_xs));
     for (int g = blockIdx.x; g < total; g += gridDim.x) {
         Segment at = seg[0];
         int local = g;
@@ -140,7 +164,7 @@ __device__ void norm_linears(const float* __restrict__ x, const void* gamma, int
 
 #define NORM_LINEARS_KERNEL(NAME, MAXR)                                                                          \
     extern "C" __global__ void __launch_bounds__(GEMV_MULTI_THREADS, 2)                                          \
-    NAME(const float* x, const void* gamma, int gamma_type, float eps, int vthreads, int w_type,                 \
+    NAME(const float* x, const void* gamma, int gamma_type, float eps, int vthreads, int vpt, int w_type,        \
          const void* w0, long long ldw0, const void* b0, int bt0, float* out0, int n0,                            \
          const void* w1, long long ldw1, const void* b1, int bt1, float* out1, int n1,                            \
          const void* w2, long long ldw2, const void* b2, int bt2, float* out2, int n2,                            \
@@ -148,9 +172,9 @@ __device__ void norm_linears(const float* __restrict__ x, const void* gamma, int
         const Segment seg[FUSED_SEGMENTS] = {{w0, ldw0, b0, bt0, out0, n0}, {w1, ldw1, b1, bt1, out1, n1},        \
                                              {w2, ldw2, b2, bt2, out2, n2}};                                     \
         if (w_type == DT_BF16) {                                                                                 \
-            norm_linears<__nv_bfloat16, MAXR>(x, gamma, gamma_type, eps, vthreads, seg, segments, rows, k, split); \
+            norm_linears<__nv_bfloat16, MAXR>(x, gamma, gamma_type, eps, vthreads, vpt, seg, segments, rows, k, split); \
         } else {                                                                                                 \
-            norm_linears<__half, MAXR>(x, gamma, gamma_type, eps, vthreads, seg, segments, rows, k, split);      \
+            norm_linears<__half, MAXR>(x, gamma, gamma_type, eps, vthreads, vpt, seg, segments, rows, k, split);      \
         }                                                                                                        \
     }
 
@@ -161,7 +185,7 @@ NORM_LINEARS_KERNEL(rms_norm_linear, GEMV_MAX_ROWS)
 // warp group serves FUSED_PAIRS consecutive features, reading their gate rows and up rows.
 template <typename H, int MAXR>
 __device__ void norm_gated_mlp_in(const float* __restrict__ x, const void* gamma, int gamma_type, float eps,
-                                  int vthreads, const H* __restrict__ w_gate, const void* gate_bias,
+                                  int vthreads, int vpt, const H* __restrict__ w_gate, const void* gate_bias,
                                   const H* __restrict__ w_up, const void* up_bias, int bias_type, long long ldw,
                                   int act, void* out, int out_type, int rows, int n, int k, int split) {
     extern __shared__ float4 fused_xs[];
@@ -173,7 +197,15 @@ __device__ void norm_gated_mlp_in(const float* __restrict__ x, const void* gamma
     int part = warp - group * split;
     int chunks = k >> 3;
     int groups = (n + FUSED_PAIRS * slots - 1) / (FUSED_PAIRS * slots);
-    stage_rms_normed(x, gamma, gamma_type, eps, vthreads, rows, k, reinterpret_cast<float*>(fused_xs));
+    if (blockIdx.x < groups) {
+        // L2 fetches this block's first gate and up step while x is normed and staged.
+        constexpr int U = GEMV_MULTI_LOADS / FUSED_R;
+        int j0 = (blockIdx.x * slots + group) * FUSED_PAIRS;
+        int c0 = part * 32 * U + lane;
+        gemv_core_prefetch<H, FUSED_PAIRS, U>(w_gate, ldw, j0, n, c0, chunks);
+        gemv_core_prefetch<H, FUSED_PAIRS, U>(w_up, ldw, j0, n, c0, chunks);
+    }
+    stage_rms_normed(x, gamma, gamma_type, eps, vthreads, vpt, rows, k, reinterpret_cast<float*>(fused_xs));
     for (int g = blockIdx.x; g < groups; g += gridDim.x) {
         int j0 = (g * slots + group) * FUSED_PAIRS;
         float acc[FUSED_R][MAXR];
@@ -211,15 +243,15 @@ __device__ void norm_gated_mlp_in(const float* __restrict__ x, const void* gamma
 
 #define NORM_GATED_KERNEL(NAME, MAXR)                                                                            \
     extern "C" __global__ void __launch_bounds__(GEMV_MULTI_THREADS, 2)                                          \
-    NAME(const float* x, const void* gamma, int gamma_type, float eps, int vthreads, int w_type,                 \
+    NAME(const float* x, const void* gamma, int gamma_type, float eps, int vthreads, int vpt, int w_type,        \
          const void* w_gate, const void* gate_bias, const void* w_up, const void* up_bias, int bias_type,         \
          long long ldw, int act, void* out, int out_type, int rows, int n, int k, int split) {                    \
         if (w_type == DT_BF16) {                                                                                 \
-            norm_gated_mlp_in<__nv_bfloat16, MAXR>(x, gamma, gamma_type, eps, vthreads,                          \
+            norm_gated_mlp_in<__nv_bfloat16, MAXR>(x, gamma, gamma_type, eps, vthreads, vpt,                          \
                 static_cast<const __nv_bfloat16*>(w_gate), gate_bias, static_cast<const __nv_bfloat16*>(w_up),   \
                 up_bias, bias_type, ldw, act, out, out_type, rows, n, k, split);                                  \
         } else {                                                                                                 \
-            norm_gated_mlp_in<__half, MAXR>(x, gamma, gamma_type, eps, vthreads,                                 \
+            norm_gated_mlp_in<__half, MAXR>(x, gamma, gamma_type, eps, vthreads, vpt,                                 \
                 static_cast<const __half*>(w_gate), gate_bias, static_cast<const __half*>(w_up),                 \
                 up_bias, bias_type, ldw, act, out, out_type, rows, n, k, split);                                  \
         }                                                                                                        \

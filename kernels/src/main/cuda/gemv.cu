@@ -172,18 +172,7 @@ __device__ void gemv_multi_rows(const float* __restrict__ x, const H* __restrict
         // Ask L2 for this warp's first weight step, so HBM works while x is staged.
         int j0 = (blockIdx.x * slots + group) * R;
         int c0 = part * 32 * U + lane;
-        if (blockIdx.x < groups && j0 < n) {
-#pragma unroll
-            for (int q = 0; q < R; q++) {
-#pragma unroll
-                for (int u = 0; u < U; u++) {
-                    if (j0 + q < n && c0 + u * 32 < chunks) {
-                        const uint4* p = reinterpret_cast<const uint4*>(w + (long long)(j0 + q) * ldw) + c0 + u * 32;
-                        asm volatile("prefetch.global.L2 [%0];" ::"l"(__cvta_generic_to_global(p)));
-                    }
-                }
-            }
-        }
+        if (blockIdx.x < groups && j0 < n) gemv_core_prefetch<H, R, U>(w, ldw, j0, n, c0, chunks);
         // Four float4 loads per thread in flight before their stores to shared memory.
         int count = rows * chunks * 2;
         for (int i0 = threadIdx.x; i0 < count; i0 += 4 * GEMV_MULTI_THREADS) {

@@ -68,6 +68,23 @@ __device__ __forceinline__ void gemv_core_accumulate(const float4* __restrict__ 
     }
 }
 
+// Asks L2 for a warp's first step of weight rows j0 .. j0 + ROWS - 1 (those below n): U chunks
+// from c0 = part * 32 * U + lane on, 32 apart, as gemv_core_accumulate will load them, so HBM works
+// while the block does something else first (stages x).
+template <typename H, int ROWS, int U>
+__device__ __forceinline__ void gemv_core_prefetch(const H* w, long long ldw, int j0, int n, int c0, int chunks) {
+#pragma unroll
+    for (int q = 0; q < ROWS; q++) {
+#pragma unroll
+        for (int u = 0; u < U; u++) {
+            if (j0 + q < n && c0 + u * 32 < chunks) {
+                const uint4* p = reinterpret_cast<const uint4*>(w + (long long)(j0 + q) * ldw) + c0 + u * 32;
+                asm volatile("prefetch.global.L2 [%0];" ::"l"(__cvta_generic_to_global(p)));
+            }
+        }
+    }
+}
+
 // Warp-sums each lane's acc[q][r] into partial[warp][q][r] (lane 0 stores), then waits for the block.
 template <int R, int MAXR>
 __device__ __forceinline__ void gemv_core_publish(const float (&acc)[R][MAXR], float (*partial)[R][MAXR], int rows,

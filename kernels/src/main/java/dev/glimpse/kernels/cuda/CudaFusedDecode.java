@@ -112,9 +112,8 @@ final class CudaFusedDecode {
         long blocks = Math.min(groups, (long) gemm.residentBlocks(name, function, shared) * ctx.multiprocessors);
         try (Temporaries tmp = new Temporaries(copier)) {
             Tensor g = tmp.packed(gamma, null);
-            Launch launch = ctx.launch.of(function, name)
-                    .ptr(CudaContext.address(x)).ptr(CudaContext.address(g)).i32(g.dtype().ordinal()).f32(eps)
-                    .i32(CudaPointwise.rowThreads(k)).i32(targets.get(0).w().dtype().ordinal());
+            Launch launch = normArguments(ctx.launch.of(function, name), x, g, eps, k)
+                    .i32(targets.get(0).w().dtype().ordinal());
             for (int i = 0; i < MAX_TARGETS; i++) {
                 if (i < targets.size()) {
                     LinearTarget t = targets.get(i);
@@ -170,7 +169,8 @@ final class CudaFusedDecode {
                 pointwise.gatedActivation(act, gate, up, out);
                 return;
             }
-            int split = split(s -> groups(n, PAIRS_PER_WARP, s), k / 8);
+            // The split the separate gate and up GEMVs take (4 features per warp), so each sum is theirs.
+            int split = split(s -> groups(n, ROWS_PER_WARP, s), k / 8);
             String name = rows == 1 ? "rms_norm_gated_mlp_in_1" : "rms_norm_gated_mlp_in";
             int shared = rows * k * Float.BYTES;
             CUfunc_st function = ctx.kernels.largeSharedFunction(MODULE, name);
@@ -179,9 +179,7 @@ final class CudaFusedDecode {
             Tensor g = tmp.packed(gamma, null);
             Tensor gb = gateBias == null ? null : tmp.packed(gateBias, null);
             Tensor ub = upBias == null ? null : tmp.packed(upBias, null);
-            ctx.launch.of(function, name)
-                    .ptr(CudaContext.address(x)).ptr(CudaContext.address(g)).i32(g.dtype().ordinal()).f32(eps)
-                    .i32(CudaPointwise.rowThreads(k)).i32(wGate.dtype().ordinal())
+            normArguments(ctx.launch.of(function, name), x, g, eps, k).i32(wGate.dtype().ordinal())
                     .ptr(CudaContext.address(wGate)).ptr(gb == null ? 0L : CudaContext.address(gb))
                     .ptr(CudaContext.address(wUp)).ptr(ub == null ? 0L : CudaContext.address(ub))
                     .i32(gb == null ? 0 : gb.dtype().ordinal()).i64(leading(wGate)).i32(act.ordinal())
@@ -292,6 +290,19 @@ final class CudaFusedDecode {
                     .ptr(CudaContext.address(length))
                     .run(ctx.pointwiseBlocks(total), 1, CudaContext.POINTWISE_THREADS, 0);
         }
+    }
+
+    /**
+     * The RMSNorm prologue's arguments: x, gamma, its dtype, eps, and the threads and float4 per
+     * thread of the rows.cu kernel {@link CudaPointwise#rmsNorm} takes for this width and gamma
+     * (vectorised {@code rms_norm_rows_v4_<vpt>}, or the scalar {@code rms_norm_rows}: vpt 0), so
+     * the kernel sums the squares in that kernel's order and stages the very same normed values.
+     */
+    private static Launch normArguments(Launch launch, Tensor x, Tensor gamma, float eps, int k) {
+        int perThread = CudaPointwise.normV4PerThread(k);
+        boolean vector = k % 4 == 0 && perThread > 0 && CudaContext.address(gamma) % (4L * gamma.dtype().byteSize()) == 0;
+        return launch.ptr(CudaContext.address(x)).ptr(CudaContext.address(gamma)).i32(gamma.dtype().ordinal()).f32(eps)
+                .i32(vector ? CudaPointwise.normV4Threads(k) : CudaPointwise.rowThreads(k)).i32(vector ? perThread : 0);
     }
 
     /** Checks x (F32 [.., k]) and gamma ([k]); returns k. */
