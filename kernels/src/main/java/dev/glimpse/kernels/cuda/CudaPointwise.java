@@ -20,6 +20,8 @@ final class CudaPointwise {
 
     /** Row length from which argmax takes the two-pass kernels (one block per row is latency-bound beyond it). */
     static final int ARGMAX_TWO_PASS_MIN = 32768;
+    /** The most rows the two-pass argmax takes (its first pass puts rows on the grid's y dimension). */
+    private static final int MAX_GRID_Y = 65535;
     /** Elements each first-pass argmax block scans (8 per thread). */
     private static final int ARGMAX_SPAN = 2048;
     /** Threads per argmax block (ARGMAX_THREADS in decode_fused.cu). */
@@ -208,7 +210,7 @@ final class CudaPointwise {
             Tensor xp = tmp.rowsPacked(x, null);
             long rowStride = xp.rank() == 1 || xp.dim(0) == 1 ? n : xp.stride(0);
             Tensor out = tmp.scratch(DType.I32, rows);
-            if (n >= ARGMAX_TWO_PASS_MIN) {
+            if (n >= ARGMAX_TWO_PASS_MIN && rows <= MAX_GRID_Y) {
                 argmaxTwoPass(tmp, xp, rowStride, rows, n, out);
             } else {
                 ctx.launch.of(ctx.kernels.function("rows", "argmax_rows"), "argmax_rows")
