@@ -371,3 +371,312 @@ ATTENTION_MMA(attention_mma_bf16_d128, 128, __nv_bfloat16)
 ATTENTION_MMA(attention_mma_f16_d64, 64, __half)
 ATTENTION_MMA(attention_mma_f16_d80, 80, __half)
 ATTENTION_MMA(attention_mma_f16_d128, 128, __half)
+
+// ---------------------------------------------------------------------------------------------
+// Packed variant: the same mathematics as attention_mma above, with the 16-bit rounding of K and V
+// done once per call by attention_mma_pack_<t> (one bandwidth-bound pass that writes each kv head
+// once, however many query heads share it), so the attention kernel cp.async's 16-bit tiles
+// straight into the ldmatrix layout: no F32 staging, no conversion pass, one barrier per key tile,
+// K and V double-buffered. Blocks of WARPS warps (4 or 8) x 16 queries.
+//
+// attention_mma_packed_<t>_d<DP>_w<WARPS>: q as above (F32 [T, Hq, D], strided rows and heads,
+// rounded to 16 bits as the block loads it, once); k and v 16-bit [Hkv, S, DP] from the pack
+// kernel (dims past `dim` zero); out and lse as above. Grid (ceil(T / (16 WARPS)), Hq). Dynamic
+// shared memory: K tiles [2][64][DP + 8] then V tiles [2][64][DP + 8], 16-bit; the query tile
+// [16 WARPS][DP + 8] borrows the K tiles before the first key tile is copied.
+
+// F32 [rows, heads, dim] (element strides s0, s1, last dim packed) into 16-bit [heads, rows, dp]
+// rounded to nearest, dims past `dim` zero; one thread per 8 output values (16 bytes),
+// grid-stride. dp is a multiple of 8 and dst 16-byte aligned.
+template <typename T>
+__device__ __forceinline__ void pack_heads(const float* src, long long s0, long long s1, uint16_t* dst, int rows,
+                                           int heads, int dim, int dp) {
+    const int chunks = dp / 8;
+    const long long total = (long long)heads * rows * chunks;
+    const bool vec = dim % 4 == 0 && s0 % 4 == 0 && s1 % 4 == 0 && (reinterpret_cast<uintptr_t>(src) & 15) == 0;
+    for (long long i = (long long)blockIdx.x * blockDim.x + threadIdx.x; i < total;
+         i += (long long)gridDim.x * blockDim.x) {
+        const int d0 = (int)(i % chunks) * 8;
+        const long long hr = i / chunks;
+        const int r = (int)(hr % rows), h = (int)(hr / rows);
+        const float* row = src + r * s0 + h * s1;
+        float x[8];
+        if (vec) {
+#pragma unroll
+            for (int p = 0; p < 2; p++) {
+                const int d = d0 + 4 * p;
+                const float4 f = d < dim ? *reinterpret_cast<const float4*>(row + d) : make_float4(0.f, 0.f, 0.f, 0.f);
+                x[4 * p] = f.x;
+                x[4 * p + 1] = f.y;
+                x[4 * p + 2] = f.z;
+                x[4 * p + 3] = f.w;
+            }
+        } else {
+#pragma unroll
+            for (int e = 0; e < 8; e++) x[e] = d0 + e < dim ? row[d0 + e] : 0.f;
+        }
+        *reinterpret_cast<uint4*>(dst + i * 8) =
+            make_uint4(pack2<T>(x[0], x[1]), pack2<T>(x[2], x[3]), pack2<T>(x[4], x[5]), pack2<T>(x[6], x[7]));
+    }
+}
+
+// Starts copying rows [first, first + 64) of a 16-bit [rows, DP] operand into a tile [64][DP + 8],
+// zeros at rows >= `rows` (never garbage: a garbage V times a zero probability can be NaN).
+template <int DP, int THREADS>
+__device__ __forceinline__ void copy_tile16(uint16_t* dst, const uint16_t* src, int first, int rows) {
+    constexpr int CH = DP / 8, LD = DP + 8, N = MMA_BK * CH;
+#pragma unroll 1
+    for (int i = 0; i < (N + THREADS - 1) / THREADS; i++) {
+        const int idx = threadIdx.x + i * THREADS;
+        if (N % THREADS == 0 || idx < N) {
+            const int j = idx / CH, col = (idx % CH) * 8, row = first + j;
+            const bool in = row < rows;
+            cp_async16(dst + j * LD + col, in ? src + (long long)row * DP + col : src, in ? 16 : 0);
+        }
+    }
+}
+
+// Queries [first, first + BQ) of an F32 [rows, dim] operand (row stride s0, head applied) rounded
+// into a 16-bit tile [BQ][DP + 8], zeros past `rows` and `dim`. VEC as in stage_tile.
+template <int DP, int BQ, int THREADS, typename T>
+__device__ __forceinline__ void load_queries(uint16_t* dst, const float* src, long long s0, int first, int rows,
+                                             int dim, bool vec) {
+    constexpr int V = DP / 4, LD = DP + 8;
+#pragma unroll 1
+    for (int idx = threadIdx.x; idx < BQ * V; idx += THREADS) {
+        const int j = idx / V, col = (idx % V) * 4, row = first + j;
+        float4 x = make_float4(0.f, 0.f, 0.f, 0.f);
+        if (row < rows && col < dim) {
+            const float* p = src + row * s0 + col;
+            if (vec) {
+                x = *reinterpret_cast<const float4*>(p);
+            } else {
+                x.x = p[0];
+                if (col + 1 < dim) x.y = p[1];
+                if (col + 2 < dim) x.z = p[2];
+                if (col + 3 < dim) x.w = p[3];
+            }
+        }
+        *reinterpret_cast<uint2*>(dst + j * LD + col) = make_uint2(pack2<T>(x.x, x.y), pack2<T>(x.z, x.w));
+    }
+}
+
+template <int DP, int WARPS, typename T>
+__device__ __forceinline__ void
+attention_mma_packed(const float* q, long long qs0, long long qs1, const uint16_t* k, const uint16_t* v, float* out,
+                     float* lse, int tokens, int keys, int q_heads, int kv_heads, int dim, float scale,
+                     int query_start) {
+    static_assert(DP % 16 == 0 && DP <= 128, "padded head dim must be a multiple of 16, at most 128");
+    constexpr int BQ = WARPS * 16, THREADS = WARPS * 32;
+    static_assert(BQ <= 2 * MMA_BK, "the query tile borrows the two K tiles");
+    constexpr int LD = DP + 8;
+    constexpr int TILE = MMA_BK * LD;  // 16-bit values per K or V tile
+    constexpr int KSTEPS = DP / 16;    // k-steps of Q K^T over the head dim
+    constexpr int DTILES = DP / 8;     // n-tiles of the output over the head dim
+    constexpr int NTILES = MMA_BK / 8; // n-tiles of the scores over a key tile
+    constexpr float LOG2E = 1.4426950408889634f;
+    constexpr float LN2 = 0.6931471805599453f;
+    extern __shared__ __align__(16) uint16_t mma_smem[];
+    uint16_t* ks = mma_smem;          // K tiles 0, 1
+    uint16_t* vsh = ks + 2 * TILE;    // V tiles 0, 1
+    const int head = blockIdx.y;
+    const int kv_head = head / (q_heads / kv_heads);
+    // Causal blocks launch latest queries first (see attention_mma).
+    const int first = (query_start < 0 ? blockIdx.x : gridDim.x - 1 - blockIdx.x) * BQ;
+    const int lane = threadIdx.x & 31, warp = threadIdx.x >> 5;
+    const int g = lane >> 2, c = lane & 3;
+    const float scale_log2 = scale * LOG2E;
+
+    // Queries: rounded into the K tiles' space, then A fragments for every k-step of the head dim;
+    // the second barrier retires those reads before the K tiles are copied over them.
+    const float* q_head = q + head * qs1;
+    load_queries<DP, BQ, THREADS, T>(ks, q_head, qs0, first, tokens, dim, vec_rows(q_head, qs0, dim));
+    __syncthreads();
+    uint32_t qa[KSTEPS][4];
+    const uint32_t ks_addr = static_cast<uint32_t>(__cvta_generic_to_shared(ks));
+    const uint32_t vs_addr = static_cast<uint32_t>(__cvta_generic_to_shared(vsh));
+    {
+        const int row = warp * 16 + (lane & 15), col = (lane >> 4) * 8;
+#pragma unroll
+        for (int kk = 0; kk < KSTEPS; kk++) ldmatrix_x4(qa[kk], ks_addr + (row * LD + kk * 16 + col) * 2);
+    }
+    __syncthreads();
+
+    const int t0 = first + warp * 16 + g, t1 = t0 + 8;
+    const int vis0 = t0 < tokens ? mma_visible_keys(t0, keys, query_start) : 0;
+    const int vis1 = t1 < tokens ? mma_visible_keys(t1, keys, query_start) : 0;
+    const int warp_last = min(tokens, first + warp * 16 + 16) - 1;
+    const int warp_keys = warp_last >= first + warp * 16 ? mma_visible_keys(warp_last, keys, query_start) : 0;
+    const int block_keys = mma_visible_keys(min(tokens, first + BQ) - 1, keys, query_start);
+    const int tiles = (block_keys + MMA_BK - 1) / MMA_BK;
+
+    float o[DTILES][4];
+#pragma unroll
+    for (int n = 0; n < DTILES; n++) o[n][0] = o[n][1] = o[n][2] = o[n][3] = 0.f;
+    float m0 = -INFINITY, m1 = -INFINITY, l0 = 0.f, l1 = 0.f; // l: this thread's partial row sums
+
+    const uint16_t* k_head = k + (long long)kv_head * keys * DP;
+    const uint16_t* v_head = v + (long long)kv_head * keys * DP;
+    if (tiles > 0) {
+        copy_tile16<DP, THREADS>(ks, k_head, 0, keys);
+        copy_tile16<DP, THREADS>(vsh, v_head, 0, keys);
+    }
+    cp_async_commit();
+    // Fragment addresses within tile 0 (see attention_mma); tile 1 is TILE values further.
+    const uint32_t k_lane = ks_addr + (((lane & 7) + ((lane >> 4) << 3)) * LD + ((lane >> 3) & 1) * 8) * 2;
+    const uint32_t v_lane = vs_addr + (((lane & 7) + ((lane >> 3) & 1) * 8) * LD + (lane >> 4) * 8) * 2;
+
+    // Per key tile: wait for its copy; the barrier makes every thread's copies visible and retires
+    // every warp's reads of the other buffer (the previous tile), which the next copy then fills
+    // while this tile is multiplied.
+    for (int it = 0; it < tiles; it++) {
+        const int j0 = it * MMA_BK, buf = it & 1;
+        cp_async_wait_all();
+        __syncthreads();
+        if (it + 1 < tiles) {
+            copy_tile16<DP, THREADS>(ks + (buf ^ 1) * TILE, k_head, j0 + MMA_BK, keys);
+            copy_tile16<DP, THREADS>(vsh + (buf ^ 1) * TILE, v_head, j0 + MMA_BK, keys);
+        }
+        cp_async_commit();
+        if (j0 >= warp_keys) continue; // every row of this warp is past this tile (causal) or no row is a query
+        const uint32_t k_tile = k_lane + buf * TILE * 2, v_tile = v_lane + buf * TILE * 2;
+
+        // S = Q K^T for this warp's 16 rows and the tile's 64 keys.
+        float s[NTILES][4];
+#pragma unroll
+        for (int n = 0; n < NTILES; n++) s[n][0] = s[n][1] = s[n][2] = s[n][3] = 0.f;
+#pragma unroll
+        for (int kk = 0; kk < KSTEPS; kk++) {
+#pragma unroll
+            for (int np = 0; np < NTILES / 2; np++) {
+                uint32_t b[4];
+                ldmatrix_x4(b, k_tile + (np * 16 * LD + kk * 16) * 2);
+                mma16816<T>(s[2 * np], qa[kk], b[0], b[1]);
+                mma16816<T>(s[2 * np + 1], qa[kk], b[2], b[3]);
+            }
+        }
+
+        // Online softmax in the log2 domain, as in attention_mma.
+        const bool masked = j0 + MMA_BK > min(vis0, vis1);
+        float mx0 = -INFINITY, mx1 = -INFINITY;
+#pragma unroll
+        for (int n = 0; n < NTILES; n++) {
+#pragma unroll
+            for (int e = 0; e < 4; e++) {
+                float x = s[n][e] * scale_log2;
+                if (masked) {
+                    int key = j0 + n * 8 + 2 * c + (e & 1);
+                    x = key < (e < 2 ? vis0 : vis1) ? x : -INFINITY;
+                }
+                s[n][e] = x;
+            }
+            mx0 = fmaxf(mx0, fmaxf(s[n][0], s[n][1]));
+            mx1 = fmaxf(mx1, fmaxf(s[n][2], s[n][3]));
+        }
+        mx0 = fmaxf(mx0, __shfl_xor_sync(0xffffffffu, mx0, 1));
+        mx0 = fmaxf(mx0, __shfl_xor_sync(0xffffffffu, mx0, 2));
+        mx1 = fmaxf(mx1, __shfl_xor_sync(0xffffffffu, mx1, 1));
+        mx1 = fmaxf(mx1, __shfl_xor_sync(0xffffffffu, mx1, 2));
+        const float new0 = fmaxf(m0, mx0), new1 = fmaxf(m1, mx1);
+        const float base0 = new0 == -INFINITY ? 0.f : new0, base1 = new1 == -INFINITY ? 0.f : new1;
+        const float corr0 = exp2f(m0 - base0), corr1 = exp2f(m1 - base1);
+        m0 = new0;
+        m1 = new1;
+        float sum0 = 0.f, sum1 = 0.f;
+#pragma unroll
+        for (int n = 0; n < NTILES; n++) {
+            s[n][0] = exp2f(s[n][0] - base0);
+            s[n][1] = exp2f(s[n][1] - base0);
+            s[n][2] = exp2f(s[n][2] - base1);
+            s[n][3] = exp2f(s[n][3] - base1);
+            sum0 += s[n][0] + s[n][1];
+            sum1 += s[n][2] + s[n][3];
+        }
+        l0 = l0 * corr0 + sum0;
+        l1 = l1 * corr1 + sum1;
+#pragma unroll
+        for (int n = 0; n < DTILES; n++) {
+            o[n][0] *= corr0;
+            o[n][1] *= corr0;
+            o[n][2] *= corr1;
+            o[n][3] *= corr1;
+        }
+
+        // O += P V.
+#pragma unroll
+        for (int kk = 0; kk < MMA_BK / 16; kk++) {
+            uint32_t pa[4] = {pack2<T>(s[2 * kk][0], s[2 * kk][1]), pack2<T>(s[2 * kk][2], s[2 * kk][3]),
+                              pack2<T>(s[2 * kk + 1][0], s[2 * kk + 1][1]),
+                              pack2<T>(s[2 * kk + 1][2], s[2 * kk + 1][3])};
+#pragma unroll
+            for (int np = 0; np < DTILES / 2; np++) {
+                uint32_t b[4];
+                ldmatrix_x4_trans(b, v_tile + (kk * 16 * LD + np * 16) * 2);
+                mma16816<T>(o[2 * np], pa, b[0], b[1]);
+                mma16816<T>(o[2 * np + 1], pa, b[2], b[3]);
+            }
+        }
+    }
+
+    l0 += __shfl_xor_sync(0xffffffffu, l0, 1);
+    l0 += __shfl_xor_sync(0xffffffffu, l0, 2);
+    l1 += __shfl_xor_sync(0xffffffffu, l1, 1);
+    l1 += __shfl_xor_sync(0xffffffffu, l1, 2);
+    const float inv0 = l0 > 0.f ? 1.f / l0 : 0.f, inv1 = l1 > 0.f ? 1.f / l1 : 0.f;
+    const bool pairs = dim % 2 == 0 && (reinterpret_cast<uintptr_t>(out) & 7) == 0;
+#pragma unroll
+    for (int half = 0; half < 2; half++) {
+        const int t = half == 0 ? t0 : t1;
+        if (t >= tokens) continue;
+        const float inv = half == 0 ? inv0 : inv1;
+        float* orow = out + ((long long)t * q_heads + head) * dim;
+#pragma unroll
+        for (int n = 0; n < DTILES; n++) {
+            const int d = n * 8 + 2 * c;
+            const float x0 = o[n][2 * half] * inv, x1 = o[n][2 * half + 1] * inv;
+            if (pairs) {
+                if (d < dim) *reinterpret_cast<float2*>(orow + d) = make_float2(x0, x1);
+            } else {
+                if (d < dim) orow[d] = x0;
+                if (d + 1 < dim) orow[d + 1] = x1;
+            }
+        }
+        if (lse != nullptr && c == 0) {
+            const float m = half == 0 ? m0 : m1, l = half == 0 ? l0 : l1;
+            lse[(long long)head * tokens + t] = m * LN2 + logf(l);
+        }
+    }
+}
+
+#define ATTENTION_MMA_PACK(NAME, T)                                                                              \
+    extern "C" __global__ void NAME(const float* src, long long s0, long long s1, uint16_t* dst, int rows,       \
+                                    int heads, int dim, int dp) {                                                \
+        pack_heads<T>(src, s0, s1, dst, rows, heads, dim, dp);                                                   \
+    }
+
+ATTENTION_MMA_PACK(attention_mma_pack_bf16, __nv_bfloat16)
+ATTENTION_MMA_PACK(attention_mma_pack_f16, __half)
+
+// MIN_BLOCKS per SM caps the registers: 128 for d64/d80 (two 8-warp or four 4-warp blocks per SM;
+// ptxas spills a few bytes outside the key loop), 168 for d128 with 4 warps (three blocks);
+// d128 with 8 warps runs one block per SM uncapped (170 registers, no spills).
+#define ATTENTION_MMA_PACKED(NAME, DP, WARPS, MIN_BLOCKS, T)                                                     \
+    extern "C" __global__ void __launch_bounds__(WARPS * 32, MIN_BLOCKS)                                         \
+    NAME(const float* q, long long qs0, long long qs1, const uint16_t* k, const uint16_t* v, float* out,         \
+         float* lse, int tokens, int keys, int q_heads, int kv_heads, int dim, float scale, int query_start) {    \
+        attention_mma_packed<DP, WARPS, T>(q, qs0, qs1, k, v, out, lse, tokens, keys, q_heads, kv_heads, dim,    \
+                                           scale, query_start);                                                  \
+    }
+
+ATTENTION_MMA_PACKED(attention_mma_packed_bf16_d64_w4, 64, 4, 4, __nv_bfloat16)
+ATTENTION_MMA_PACKED(attention_mma_packed_bf16_d80_w4, 80, 4, 4, __nv_bfloat16)
+ATTENTION_MMA_PACKED(attention_mma_packed_bf16_d128_w4, 128, 4, 3, __nv_bfloat16)
+ATTENTION_MMA_PACKED(attention_mma_packed_bf16_d64_w8, 64, 8, 2, __nv_bfloat16)
+ATTENTION_MMA_PACKED(attention_mma_packed_bf16_d80_w8, 80, 8, 2, __nv_bfloat16)
+ATTENTION_MMA_PACKED(attention_mma_packed_bf16_d128_w8, 128, 8, 1, __nv_bfloat16)
+ATTENTION_MMA_PACKED(attention_mma_packed_f16_d64_w4, 64, 4, 4, __half)
+ATTENTION_MMA_PACKED(attention_mma_packed_f16_d80_w4, 80, 4, 4, __half)
+ATTENTION_MMA_PACKED(attention_mma_packed_f16_d128_w4, 128, 4, 3, __half)
+ATTENTION_MMA_PACKED(attention_mma_packed_f16_d64_w8, 64, 8, 2, __half)
+ATTENTION_MMA_PACKED(attention_mma_packed_f16_d80_w8, 80, 8, 2, __half)
+ATTENTION_MMA_PACKED(attention_mma_packed_f16_d128_w8, 128, 8, 1, __half)

@@ -18,7 +18,9 @@ import org.bytedeco.cuda.global.cudart;
  * {@link AttentionPrecision#F16} without a capture {@code attention_mma_<bf16|f16>_d<dim>}
  * (attention_mma.cu), a FlashAttention-2 style kernel whose operands are rounded to the 16-bit type
  * and multiplied by {@code mma.sync} m16n8k16 into F32, with the softmax held in registers (HF's
- * bf16/f16 sdpa numerics). The kernels write each row's log-sum-exp only when column sums are
+ * bf16/f16 sdpa numerics); by default ({@link AttentionMmaVariant}) K and V are first rounded once
+ * into packed 16-bit scratch by {@code attention_mma_pack_<bf16|f16>} and the kernel is
+ * {@code attention_mma_packed_<bf16|f16>_d<dim>_w<warps>}. The kernels write each row's log-sum-exp only when column sums are
  * captured. Captured softmax rows are recomputed exactly for the chosen queries
  * ({@code attention_capture_rows}); column sums re-score every (query, key) pair against the saved
  * log-sum-exps ({@code attention_column_sums}), so capture costs one extra Q K^T pass and nothing
@@ -40,11 +42,13 @@ final class CudaAttention implements AutoCloseable {
     private static final int TC_MIN_QUERIES = 16;
     private static final int TC_MAX_DIM = 128;
     /**
-     * The 16-bit mma kernel's K and V tiles are [64][DP + 8] 16-bit values (the 8-element pad makes
-     * the row pitch an odd multiple of 16 bytes, so its ldmatrix reads are free of bank conflicts),
-     * next to F32 staging tiles [64][DP] for K and V that cp.async fills with the next key tile.
+     * The 16-bit mma kernels' K and V tiles are [64][DP + 8] 16-bit values (the 8-element pad makes
+     * the row pitch an odd multiple of 16 bytes, so their ldmatrix reads are free of bank
+     * conflicts). The first version adds F32 staging tiles [64][DP] for K and V that cp.async fills
+     * with the next key tile; the packed one holds two K and two V tiles (double-buffered).
      */
     private static final int MMA_ROW_PAD = 8;
+    private static final int MMA_PACKED_TILES = 4;
     private static final int MMA_ELEMENT_BYTES = 2;
 
     private final CudaContext ctx;
@@ -93,16 +97,30 @@ final class CudaAttention implements AutoCloseable {
             Operand vo = Operand.of(tmp.rowsPacked(v, DType.F32));
             Tensor lse = columnSums == null ? null : tmp.scratch(DType.F32, hq, t);
             int paddedDim = tensorCoreDim(t, d);
-            TensorCoreKernel tc = paddedDim > 0 ? tensorCoreKernel(paddedDim, precision, capture != null) : null;
-            String module = tc != null ? tc.module() : "attention";
-            String kernel = tc != null ? tc.name() : "attention_forward";
-            int queriesPerBlock = tc != null ? TC_QUERIES : QUERIES_PER_BLOCK;
-            int shared = tc != null ? tc.sharedBytes() : (TILE * (d + 1) + TILE * d + QUERIES_PER_BLOCK * d) * Float.BYTES;
-            ctx.launch.of(ctx.kernels.largeSharedFunction(module, kernel), kernel)
-                    .ptr(qo.address).i64(qo.s0).i64(qo.s1).ptr(ko.address).i64(ko.s0).i64(ko.s1)
-                    .ptr(vo.address).i64(vo.s0).i64(vo.s1).ptr(CudaContext.address(out)).ptr(lse == null ? 0L : CudaContext.address(lse))
-                    .i32(t).i32(s).i32(hq).i32(hkv).i32(d).f32(scale).i32(queryStart)
-                    .run((t + queriesPerBlock - 1) / queriesPerBlock, hq, (tc != null ? TC_WARPS : WARPS) * 32, shared);
+            int packedWarps = AttentionMmaVariant.configured().warps(t, hq, ctx.multiprocessors);
+            TensorCoreKernel tc = paddedDim > 0 ? tensorCoreKernel(paddedDim, precision, capture != null, packedWarps) : null;
+            long lseAddress = lse == null ? 0L : CudaContext.address(lse);
+            if (tc != null && tc.packKernel() != null) {
+                DType half = precision == AttentionPrecision.BF16 ? DType.BF16 : DType.F16;
+                Tensor kh = pack(tmp, tc.packKernel(), half, ko, s, hkv, d, paddedDim);
+                Tensor vh = pack(tmp, tc.packKernel(), half, vo, s, hkv, d, paddedDim);
+                ctx.launch.of(ctx.kernels.largeSharedFunction(tc.module(), tc.name()), tc.name())
+                        .ptr(qo.address).i64(qo.s0).i64(qo.s1).ptr(CudaContext.address(kh)).ptr(CudaContext.address(vh))
+                        .ptr(CudaContext.address(out)).ptr(lseAddress)
+                        .i32(t).i32(s).i32(hq).i32(hkv).i32(d).f32(scale).i32(queryStart)
+                        .run((t + tc.queriesPerBlock() - 1) / tc.queriesPerBlock(), hq, tc.threads(), tc.sharedBytes());
+            } else {
+                String module = tc != null ? tc.module() : "attention";
+                String kernel = tc != null ? tc.name() : "attention_forward";
+                int queriesPerBlock = tc != null ? tc.queriesPerBlock() : QUERIES_PER_BLOCK;
+                int threads = tc != null ? tc.threads() : WARPS * 32;
+                int shared = tc != null ? tc.sharedBytes() : (TILE * (d + 1) + TILE * d + QUERIES_PER_BLOCK * d) * Float.BYTES;
+                ctx.launch.of(ctx.kernels.largeSharedFunction(module, kernel), kernel)
+                        .ptr(qo.address).i64(qo.s0).i64(qo.s1).ptr(ko.address).i64(ko.s0).i64(ko.s1)
+                        .ptr(vo.address).i64(vo.s0).i64(vo.s1).ptr(CudaContext.address(out)).ptr(lseAddress)
+                        .i32(t).i32(s).i32(hq).i32(hkv).i32(d).f32(scale).i32(queryStart)
+                        .run((t + queriesPerBlock - 1) / queriesPerBlock, hq, threads, shared);
+            }
             if (rows != null && rows.length > 0) {
                 Tensor rowIndex = tmp.ints(rows);
                 ctx.launch.of(ctx.kernels.function("attention", "attention_capture_rows"), "attention_capture_rows")
@@ -136,23 +154,56 @@ final class CudaAttention implements AutoCloseable {
 
     /**
      * The tensor-core prefill kernel of padded head dim {@code paddedDim}: at
-     * {@link AttentionPrecision#BF16} or {@link AttentionPrecision#F16} with nothing captured the
-     * 16-bit mma kernel of that type ({@code attention_mma_<bf16|f16>_d<dim>}, module
-     * {@code attention_mma}), else the 3xTF32 kernel ({@code attention_forward_tc<dim>}, module
-     * {@code attention}): captured attention feeds pruning scores, which stay F32-exact.
+     * {@link AttentionPrecision#BF16} or {@link AttentionPrecision#F16} with nothing captured a
+     * 16-bit mma kernel of that type (module {@code attention_mma}): with {@code packedWarps} 4 or 8
+     * the packed kernel {@code attention_mma_packed_<bf16|f16>_d<dim>_w<warps>} (16 queries per
+     * warp) fed by {@code attention_mma_pack_<bf16|f16>}, with 0 the first version
+     * {@code attention_mma_<bf16|f16>_d<dim>}; else the 3xTF32 kernel
+     * ({@code attention_forward_tc<dim>}, module {@code attention}): captured attention feeds
+     * pruning scores, which stay F32-exact.
      */
-    static TensorCoreKernel tensorCoreKernel(int paddedDim, AttentionPrecision precision, boolean captured) {
+    static TensorCoreKernel tensorCoreKernel(int paddedDim, AttentionPrecision precision, boolean captured,
+                                             int packedWarps) {
         if (captured || precision == AttentionPrecision.F32) {
             int shared = ((2 * TC_KEYS + TC_QUERIES) * (paddedDim + 4) + TC_QUERIES * (TC_KEYS + 4)) * Float.BYTES;
-            return new TensorCoreKernel("attention", "attention_forward_tc" + paddedDim, shared);
+            return new TensorCoreKernel("attention", "attention_forward_tc" + paddedDim, shared, TC_QUERIES,
+                    TC_WARPS * 32, null);
         }
         String type = precision == AttentionPrecision.BF16 ? "bf16" : "f16";
-        int shared = 2 * TC_KEYS * ((paddedDim + MMA_ROW_PAD) * MMA_ELEMENT_BYTES + paddedDim * Float.BYTES);
-        return new TensorCoreKernel("attention_mma", "attention_mma_" + type + "_d" + paddedDim, shared);
+        int tile = TC_KEYS * (paddedDim + MMA_ROW_PAD) * MMA_ELEMENT_BYTES;
+        if (packedWarps == 0) {
+            int shared = 2 * tile + 2 * TC_KEYS * paddedDim * Float.BYTES;
+            return new TensorCoreKernel("attention_mma", "attention_mma_" + type + "_d" + paddedDim, shared, TC_QUERIES,
+                    TC_WARPS * 32, null);
+        }
+        if (packedWarps != 4 && packedWarps != 8) {
+            throw new TensorException("attention: the packed mma kernel runs 4 or 8 warps per block, not " + packedWarps);
+        }
+        return new TensorCoreKernel("attention_mma", "attention_mma_packed_" + type + "_d" + paddedDim + "_w" + packedWarps,
+                MMA_PACKED_TILES * tile, packedWarps * 16, packedWarps * 32, "attention_mma_pack_" + type);
     }
 
-    /** A prefill kernel: its module (fatbin), its name and its dynamic shared memory in bytes. */
-    record TensorCoreKernel(String module, String name, int sharedBytes) {
+    /**
+     * A prefill kernel: its module (fatbin), its name, its dynamic shared memory in bytes, the
+     * queries and threads of one block, and the kernel (same module) that first packs K and V into
+     * 16-bit [Hkv, S, paddedDim] for it, or null when it reads them as F32.
+     */
+    record TensorCoreKernel(String module, String name, int sharedBytes, int queriesPerBlock, int threads,
+                            String packKernel) {
+    }
+
+    /**
+     * An F32 [rows, heads, d] operand rounded into fresh 16-bit scratch [heads, rows, paddedDim]
+     * (dims past d zero) by {@code kernel}, one thread per 8 values, grid-stride.
+     */
+    private Tensor pack(Temporaries tmp, String kernel, DType half, Operand src, int rows, int heads, int d, int paddedDim) {
+        Tensor dst = tmp.scratch(half, heads, rows, paddedDim);
+        long chunks = (long) heads * rows * (paddedDim / 8);
+        ctx.launch.of(ctx.kernels.function("attention_mma", kernel), kernel)
+                .ptr(src.address).i64(src.s0).i64(src.s1).ptr(CudaContext.address(dst))
+                .i32(rows).i32(heads).i32(d).i32(paddedDim)
+                .run(ctx.pointwiseBlocks(chunks), 1, CudaContext.POINTWISE_THREADS, 0);
+        return dst;
     }
 
     /** One token's k, v [1, Hkv, D] into entry *length of caches [Hkv, capacity, D] (decode.cu). */

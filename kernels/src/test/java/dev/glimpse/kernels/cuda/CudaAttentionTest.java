@@ -109,6 +109,83 @@ class CudaAttentionTest {
     }
 
     /**
+     * Every 16-bit kernel ({@link AttentionMmaVariant}: the first one, the packed one with 4 and with
+     * 8 warps, whatever the shape would pick) against the CPU: GQA after a prefix, SigLIP's D=72,
+     * D=128 after a prefix, D=38 (scalar loads) and 40 (padded), D=16 at 16 queries, fewer keys
+     * than one tile, and query counts that leave partial 64- and 128-query blocks.
+     */
+    @ParameterizedTest(name = "{0} {1} T={2} S={3} Hq={4} Hkv={5} D={6} causal={7} start={8}")
+    @CsvSource({
+            "v2w8, BF16, 300, 1000, 14, 2, 64, true, 700",
+            "v2w8, F16, 729, 729, 16, 16, 72, false, 0",
+            "v2w8, BF16, 131, 259, 6, 2, 128, true, 128",
+            "v2w8, F16, 130, 130, 6, 3, 38, true, 0",
+            "v2w8, BF16, 17, 90, 4, 1, 40, true, 73",
+            "v2w8, F16, 16, 16, 4, 2, 16, true, 0",
+            "v2w8, BF16, 200, 77, 8, 4, 64, false, 0",
+            "v2w8, F16, 586, 586, 8, 8, 128, true, 0",
+            "v2w4, BF16, 300, 1000, 14, 2, 64, true, 700",
+            "v2w4, F16, 729, 729, 16, 16, 72, false, 0",
+            "v2w4, BF16, 131, 259, 6, 2, 128, true, 128",
+            "v2w4, F16, 130, 130, 6, 3, 38, true, 0",
+            "v2w4, BF16, 100, 30, 4, 4, 80, false, 0",
+            "v1, BF16, 300, 1000, 14, 2, 64, true, 700",
+            "v1, F16, 729, 729, 16, 16, 72, false, 0",
+            "v1, BF16, 131, 259, 6, 2, 128, true, 128",
+            "v1, F16, 130, 130, 6, 3, 38, true, 0"})
+    void everyMmaVariantMatchesCpuWithinRounding(String variant, AttentionPrecision precision, int t, int s, int hq,
+                                                 int hkv, int d, boolean causal, int start) {
+        withMmaVariant(variant, () -> {
+            Tensor out = attentionVsCpu(61, precision, halfTol(precision, false), variant + " " + precision + " attention",
+                    t, s, hq, hkv, d, causal, start, false);
+            assertFinite(out, variant + " " + precision + " attention");
+            out.close();
+        });
+    }
+
+    /**
+     * The packed kernels round the same values the same way and sum in the same order as the first
+     * one, so their outputs match it to F32 noise (1e-5 of max |out|, far below any rounding step).
+     */
+    @ParameterizedTest(name = "{0} {1} T={2} Hq={3} Hkv={4} D={5} causal={6}")
+    @CsvSource({
+            "v2w4, BF16, 300, 14, 2, 64, true",
+            "v2w8, BF16, 300, 14, 2, 64, true",
+            "v2w8, F16, 200, 8, 8, 72, false",
+            "v2w8, BF16, 150, 4, 2, 128, true",
+            "v2w4, F16, 150, 4, 2, 128, false"})
+    void packedMmaKernelsAgreeWithTheFirstOne(String variant, AttentionPrecision precision, int t, int hq, int hkv,
+                                              int d, boolean causal) {
+        CudaBackend gpu = cuda();
+        AttentionMask mask = causal ? AttentionMask.causal(0) : AttentionMask.BIDIRECTIONAL;
+        float scale = (float) (1 / Math.sqrt(d));
+        try (Tensor q = random(71, t, hq, d); Tensor k = random(72, t, hkv, d); Tensor v = random(73, t, hkv, d);
+             Tensor gq = gpu.upload(q); Tensor gk = gpu.upload(k); Tensor gv = gpu.upload(v);
+             Tensor first = gpu.allocate(DType.F32, t, hq, d); Tensor packed = gpu.allocate(DType.F32, t, hq, d)) {
+            withMmaVariant("v1", () -> gpu.attention(gq, gk, gv, mask, scale, first, null, null, precision));
+            withMmaVariant(variant, () -> gpu.attention(gq, gk, gv, mask, scale, packed, null, null, precision));
+            try (Tensor hostFirst = Tensor.of(hostValues(gpu, first), t, hq, d)) {
+                assertClose(variant + " vs v1 " + precision, hostFirst, packed, 1e-5);
+            }
+        }
+    }
+
+    /** Runs {@code body} with {@link AttentionMmaVariant#PROPERTY} set to {@code variant}, then restores it. */
+    private static void withMmaVariant(String variant, Runnable body) {
+        String previous = System.getProperty(AttentionMmaVariant.PROPERTY);
+        System.setProperty(AttentionMmaVariant.PROPERTY, variant);
+        try {
+            body.run();
+        } finally {
+            if (previous == null) {
+                System.clearProperty(AttentionMmaVariant.PROPERTY);
+            } else {
+                System.setProperty(AttentionMmaVariant.PROPERTY, previous);
+            }
+        }
+    }
+
+    /**
      * The same shapes with q, k and v already representable in the 16-bit type: only the
      * probabilities' rounding separates the kernel from the CPU, so the bound is several times
      * tighter and a subtly wrong fragment (a swapped key or dim pair) cannot hide in it.

@@ -4,6 +4,7 @@ import dev.glimpse.kernels.AttentionMask;
 import dev.glimpse.kernels.AttentionPrecision;
 import dev.glimpse.kernels.DType;
 import dev.glimpse.kernels.Tensor;
+import dev.glimpse.kernels.cuda.AttentionMmaVariant;
 import dev.glimpse.kernels.cuda.CudaBackend;
 import dev.glimpse.kernels.cuda.CudaOptions;
 
@@ -19,6 +20,9 @@ import java.util.SplittableRandom;
  * decoder's prefill of that video (6296 tokens, 14 query heads over 2 kv heads of dim 64, causal) and
  * LLaVA-1.5-7B's prefill of one image (586 tokens, 32 heads of dim 128, causal). Each shape runs
  * {@value #WARMUP} warm-up calls, then {@value #CALLS} calls bracketed by stream synchronisations.
+ * BF16 and F16 run once per {@link AttentionMmaVariant} (the first kernel, the packed one as the
+ * default picks its warps, and with 4 and 8 warps), so one run compares them side by side; the
+ * {@code variant} field names it ({@code "tf32"} for F32), and the property is restored after.
  * Prints one JSON object per line with the time per call and the tensor-core rate it implies:
  * 4 T S D flops per query head for Q K^T and P V over the visible (query, key) pairs, about half of
  * them when causal.
@@ -38,18 +42,31 @@ public final class PrefillAttentionBench {
     }
 
     static void run(PrintStream out) {
+        String previous = System.getProperty(AttentionMmaVariant.PROPERTY);
         try (CudaBackend gpu = CudaBackend.open(CudaOptions.defaults())) {
             for (int[] shape : SHAPES) {
                 for (AttentionPrecision precision : AttentionPrecision.values()) {
-                    boolean causal = shape[4] == 1;
-                    double ms = measure(gpu, shape[0], shape[1], shape[2], shape[3], causal, precision);
-                    double tflops = flops(shape[0], shape[1], shape[3], causal) / (ms * 1e-3) / 1e12;
-                    out.println(String.format(Locale.ROOT,
-                            "{\"bench\":\"prefill_attention\",\"impl\":\"glimpse\",\"device\":\"%s\",\"tokens\":%d,"
-                                    + "\"q_heads\":%d,\"kv_heads\":%d,\"head_dim\":%d,\"causal\":%b,\"precision\":\"%s\","
-                                    + "\"ms_per_call\":%.3f,\"tflops\":%.1f}",
-                            gpu.deviceName(), shape[0], shape[1], shape[2], shape[3], causal, precision, ms, tflops));
+                    AttentionMmaVariant[] variants = precision == AttentionPrecision.F32
+                            ? new AttentionMmaVariant[] {AttentionMmaVariant.DEFAULT} : AttentionMmaVariant.values();
+                    for (AttentionMmaVariant variant : variants) {
+                        System.setProperty(AttentionMmaVariant.PROPERTY, variant.id());
+                        boolean causal = shape[4] == 1;
+                        double ms = measure(gpu, shape[0], shape[1], shape[2], shape[3], causal, precision);
+                        double tflops = flops(shape[0], shape[1], shape[3], causal) / (ms * 1e-3) / 1e12;
+                        out.println(String.format(Locale.ROOT,
+                                "{\"bench\":\"prefill_attention\",\"impl\":\"glimpse\",\"device\":\"%s\",\"tokens\":%d,"
+                                        + "\"q_heads\":%d,\"kv_heads\":%d,\"head_dim\":%d,\"causal\":%b,\"precision\":\"%s\","
+                                        + "\"variant\":\"%s\",\"ms_per_call\":%.3f,\"tflops\":%.1f}",
+                                gpu.deviceName(), shape[0], shape[1], shape[2], shape[3], causal, precision,
+                                precision == AttentionPrecision.F32 ? "tf32" : variant.id(), ms, tflops));
+                    }
                 }
+            }
+        } finally {
+            if (previous == null) {
+                System.clearProperty(AttentionMmaVariant.PROPERTY);
+            } else {
+                System.setProperty(AttentionMmaVariant.PROPERTY, previous);
             }
         }
     }
