@@ -133,20 +133,13 @@ __device__ void norm_linears(const float* __restrict__ x, const void* gamma, int
         const int n = at.n;
         const H* w = static_cast<const H*>(at.w);
         int j0 = (local * slots + group) * FUSED_R;
-        float acc[FUSED_R][MAXR];
+        const uint4* wr[FUSED_R];
 #pragma unroll
         for (int q = 0; q < FUSED_R; q++) {
-#pragma unroll
-            for (int r = 0; r < MAXR; r++) acc[q][r] = 0.f;
+            wr[q] = reinterpret_cast<const uint4*>(w + (long long)min(j0 + q, n - 1) * at.ldw);
         }
-        if (j0 < n) {
-            const uint4* wr[FUSED_R];
-#pragma unroll
-            for (int q = 0; q < FUSED_R; q++) {
-                wr[q] = reinterpret_cast<const uint4*>(w + (long long)min(j0 + q, n - 1) * at.ldw);
-            }
-            gemv_core_accumulate<H, FUSED_R, true, MAXR>(fused_xs, wr, rows, chunks, part, split, lane, acc);
-        }
+        float acc[FUSED_R][MAXR];
+        gemv_core_group<H, FUSED_R, true, MAXR>(fused_xs, wr, j0 < n, rows, chunks, part, split, lane, acc);
         gemv_core_publish<FUSED_R, MAXR>(acc, partial, rows, warp, lane);
         if (part == 0 && lane < FUSED_R * rows) {
             int q = lane / rows;
@@ -208,22 +201,15 @@ __device__ void norm_gated_mlp_in(const float* __restrict__ x, const void* gamma
     stage_rms_normed(x, gamma, gamma_type, eps, vthreads, vpt, rows, k, reinterpret_cast<float*>(fused_xs));
     for (int g = blockIdx.x; g < groups; g += gridDim.x) {
         int j0 = (g * slots + group) * FUSED_PAIRS;
+        const uint4* wr[FUSED_R];
+#pragma unroll
+        for (int p = 0; p < FUSED_PAIRS; p++) {
+            long long row = (long long)min(j0 + p, n - 1) * ldw;
+            wr[p] = reinterpret_cast<const uint4*>(w_gate + row);
+            wr[FUSED_PAIRS + p] = reinterpret_cast<const uint4*>(w_up + row);
+        }
         float acc[FUSED_R][MAXR];
-#pragma unroll
-        for (int q = 0; q < FUSED_R; q++) {
-#pragma unroll
-            for (int r = 0; r < MAXR; r++) acc[q][r] = 0.f;
-        }
-        if (j0 < n) {
-            const uint4* wr[FUSED_R];
-#pragma unroll
-            for (int p = 0; p < FUSED_PAIRS; p++) {
-                long long row = (long long)min(j0 + p, n - 1) * ldw;
-                wr[p] = reinterpret_cast<const uint4*>(w_gate + row);
-                wr[FUSED_PAIRS + p] = reinterpret_cast<const uint4*>(w_up + row);
-            }
-            gemv_core_accumulate<H, FUSED_R, true, MAXR>(fused_xs, wr, rows, chunks, part, split, lane, acc);
-        }
+        gemv_core_group<H, FUSED_R, true, MAXR>(fused_xs, wr, j0 < n, rows, chunks, part, split, lane, acc);
         gemv_core_publish<FUSED_R, MAXR>(acc, partial, rows, warp, lane);
         if (part == 0 && lane < FUSED_PAIRS * rows) {
             int p = lane / rows;
@@ -273,21 +259,14 @@ __device__ void linear_residual(const float* __restrict__ x, const H* __restrict
     int part = warp - group * split;
     int chunks = k >> 3;
     int j0 = (blockIdx.x * slots + group) * FUSED_R;
-    float acc[FUSED_R][MAXR];
+    const uint4* wr[FUSED_R];
 #pragma unroll
     for (int q = 0; q < FUSED_R; q++) {
-#pragma unroll
-        for (int r = 0; r < MAXR; r++) acc[q][r] = 0.f;
+        wr[q] = reinterpret_cast<const uint4*>(w + (long long)min(j0 + q, n - 1) * ldw);
     }
-    if (j0 < n) {
-        const uint4* wr[FUSED_R];
-#pragma unroll
-        for (int q = 0; q < FUSED_R; q++) {
-            wr[q] = reinterpret_cast<const uint4*>(w + (long long)min(j0 + q, n - 1) * ldw);
-        }
-        gemv_core_accumulate<H, FUSED_R, false, MAXR>(reinterpret_cast<const float4*>(x), wr, rows, chunks, part, split,
-                                                      lane, acc);
-    }
+    float acc[FUSED_R][MAXR];
+    gemv_core_group<H, FUSED_R, false, MAXR>(reinterpret_cast<const float4*>(x), wr, j0 < n, rows, chunks, part, split,
+                                             lane, acc);
     gemv_core_publish<FUSED_R, MAXR>(acc, partial, rows, warp, lane);
     if (part == 0 && lane < FUSED_R * rows) {
         int q = lane / rows;

@@ -68,6 +68,19 @@ __device__ __forceinline__ void gemv_core_accumulate(const float4* __restrict__ 
     }
 }
 
+// One feature group's per-lane sums: acc zeroed, then (when live) gemv_core_accumulate over weight rows wr.
+template <typename H, int R, bool XS, int MAXR>
+__device__ __forceinline__ void gemv_core_group(const float4* __restrict__ xv, const uint4* const (&wr)[R], bool live,
+                                                int rows, int chunks, int part, int split, int lane,
+                                                float (&acc)[R][MAXR]) {
+#pragma unroll
+    for (int q = 0; q < R; q++) {
+#pragma unroll
+        for (int r = 0; r < MAXR; r++) acc[q][r] = 0.f;
+    }
+    if (live) gemv_core_accumulate<H, R, XS, MAXR>(xv, wr, rows, chunks, part, split, lane, acc);
+}
+
 // Asks L2 for a warp's first step of weight rows j0 .. j0 + ROWS - 1 (those below n): U chunks
 // from c0 = part * 32 * U + lane on, 32 apart, as gemv_core_accumulate will load them, so HBM works
 // while the block does something else first (stages x).
