@@ -63,7 +63,7 @@ __device__ float rms_rstd(const float* row, int k, float eps, int vthreads, int 
 }
 
 // Stages the unfused RMSNorm of x (rows x k, F32) in xs as rows of k floats (x * rstd * gamma, as
-// rows.cu); ends with a barrier.
+// rows.cu, so the same F32 values); ends with a barrier.
 __device__ void stage_rms_normed(const float* __restrict__ x, const void* gamma, int gamma_type, float eps,
                                  int vthreads, int vpt, int rows, int k, float* xs) {
     __shared__ float scratch[32];
@@ -73,10 +73,23 @@ __device__ void stage_rms_normed(const float* __restrict__ x, const void* gamma,
         if (threadIdx.x == 0) rstd[r] = s;
     }
     __syncthreads();
-    int count = rows * k;
-    for (int i = threadIdx.x; i < count; i += blockDim.x) {
+    // Four elements at a time (k % 8 == 0, x 16-byte aligned; gamma read as a vector where the v4
+    // norm would read it so, i.e. when it is 4-element aligned: vpt > 0).
+    int count4 = rows * k / 4;
+    for (int i4 = threadIdx.x; i4 < count4; i4 += blockDim.x) {
+        int i = i4 * 4;
         int r = i / k;
-        xs[i] = x[i] * rstd[r] * load_float(gamma, gamma_type, i - r * k);
+        int c = i - r * k;
+        float4 a = reinterpret_cast<const float4*>(x)[i4];
+        float g[4];
+        if (vpt > 0) {
+            load4(gamma, gamma_type, c, g);
+        } else {
+#pragma unroll
+            for (int e = 0; e < 4; e++) g[e] = load_float(gamma, gamma_type, c + e);
+        }
+        float s = rstd[r];
+        reinterpret_cast<float4*>(xs)[i4] = make_float4(a.x * s * g[0], a.y * s * g[1], a.z * s * g[2], a.w * s * g[3]);
     }
     __syncthreads();
 }
