@@ -132,7 +132,7 @@ final class CudaPointwise {
         try (Temporaries tmp = new Temporaries(copier)) {
             Tensor g = tmp.packed(gamma, null);
             Tensor b = beta == null ? null : tmp.packed(beta, null);
-            normKernel(x, "layer_norm_rows", (launch, xp, width) -> launch.ptr(CudaContext.address(xp))
+            rowKernel(x, "layer_norm_rows", true, (launch, xp, width) -> launch.ptr(CudaContext.address(xp))
                     .ptr(CudaContext.address(g)).i32(g.dtype().ordinal())
                     .ptr(b == null ? 0L : CudaContext.address(b)).i32(b == null ? 0 : b.dtype().ordinal())
                     .f32(eps).ptr(CudaContext.address(out)).i32(out.dtype().ordinal()).i32(width), out, g, b);
@@ -145,7 +145,7 @@ final class CudaPointwise {
         requireVector(gamma, Checks.width(x), "rmsNorm", "gamma");
         try (Temporaries tmp = new Temporaries(copier)) {
             Tensor g = tmp.packed(gamma, null);
-            normKernel(x, "rms_norm_rows", (launch, xp, width) -> launch.ptr(CudaContext.address(xp))
+            rowKernel(x, "rms_norm_rows", true, (launch, xp, width) -> launch.ptr(CudaContext.address(xp))
                     .ptr(CudaContext.address(g)).i32(g.dtype().ordinal()).f32(eps).ptr(CudaContext.address(out))
                     .i32(out.dtype().ordinal()).i32(width), out, g);
         }
@@ -248,24 +248,17 @@ final class CudaPointwise {
     }
 
     private void rowKernel(Tensor x, String kernel, RowArgs args) {
-        int n = Checks.width(x);
-        int rows = Checks.rows(x);
-        if (rows == 0 || n == 0) {
-            return;
-        }
-        try (Temporaries tmp = new Temporaries(copier)) {
-            Tensor xp = tmp.packed(x, DType.F32);
-            args.apply(ctx.launch.of(ctx.kernels.function("rows", kernel), kernel), xp, n).run(rows, 1, rowThreads(n), 0);
-        }
+        rowKernel(x, kernel, false, args);
     }
 
     /**
-     * A LayerNorm/RMSNorm row kernel: its vectorised form {@code <kernel>_v4_<VPT>} (each thread holds
-     * VPT float4 of the row in registers; rows.cu) when the width is a multiple of 4 of at most
-     * {@value #NORM_V4_MAX_WIDTH} and x, {@code vectors} (out, gamma, beta; null entries skipped) are
-     * 4-element aligned, else the scalar {@code kernel}.
+     * One block per row of x (packed to F32 first when it is not). With {@code vectorised} (the
+     * LayerNorm/RMSNorm kernels), the form {@code <kernel>_v4_<VPT>} (each thread holds VPT float4 of
+     * the row in registers; rows.cu) runs when the width is a multiple of 4 of at most
+     * {@value #NORM_V4_MAX_WIDTH} and x and {@code vectors} (out, gamma, beta; null entries skipped)
+     * are 4-element aligned; otherwise, and for every other kernel, the scalar {@code kernel}.
      */
-    private void normKernel(Tensor x, String kernel, RowArgs args, Tensor... vectors) {
+    private void rowKernel(Tensor x, String kernel, boolean vectorised, RowArgs args, Tensor... vectors) {
         int n = Checks.width(x);
         int rows = Checks.rows(x);
         if (rows == 0 || n == 0) {
@@ -273,18 +266,14 @@ final class CudaPointwise {
         }
         try (Temporaries tmp = new Temporaries(copier)) {
             Tensor xp = tmp.packed(x, DType.F32);
-            int threads = normV4Threads(n);
-            int perThread = normV4PerThread(n);
-            boolean aligned = n % 4 == 0 && CudaContext.address(xp) % 16 == 0;
+            boolean aligned = vectorised && n % 4 == 0 && CudaContext.address(xp) % 16 == 0;
             for (Tensor v : vectors) {
                 aligned &= v == null || CudaContext.address(v) % (4L * v.dtype().byteSize()) == 0;
             }
-            if (aligned && perThread > 0) {
-                String name = kernel + "_v4_" + perThread;
-                args.apply(ctx.launch.of(ctx.kernels.function("rows", name), name), xp, n).run(rows, 1, threads, 0);
-            } else {
-                args.apply(ctx.launch.of(ctx.kernels.function("rows", kernel), kernel), xp, n).run(rows, 1, rowThreads(n), 0);
-            }
+            int perThread = aligned ? normV4PerThread(n) : 0;
+            String name = perThread > 0 ? kernel + "_v4_" + perThread : kernel;
+            int threads = perThread > 0 ? normV4Threads(n) : rowThreads(n);
+            args.apply(ctx.launch.of(ctx.kernels.function("rows", name), name), xp, n).run(rows, 1, threads, 0);
         }
     }
 
