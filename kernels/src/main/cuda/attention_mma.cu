@@ -109,6 +109,15 @@ __device__ __forceinline__ void cp_async_commit() { asm volatile("cp.async.commi
 // Waits for this thread's copies; a __syncthreads after it makes every thread's copies visible.
 __device__ __forceinline__ void cp_async_wait_all() { asm volatile("cp.async.wait_group 0;" ::: "memory"); }
 
+// 2^x by the SFU alone (ex2.approx.ftz: about 2 ulp; results below 2^-126 flush to zero, which no
+// softmax sum of at least 1 can see). exp2f compiles to the non-ftz form, whose denormal fix-ups
+// cost three more instructions per call, and the softmax is the issue-bound part of a key tile.
+__device__ __forceinline__ float fast_exp2(float x) {
+    float y;
+    asm("ex2.approx.ftz.f32 %0, %1;" : "=f"(y) : "f"(x));
+    return y;
+}
+
 // Starts copying rows [first, first + 64) of an F32 [rows, dim] operand (row stride s0, head
 // already applied) into an F32 staging tile [64][DP], zeros at rows >= `rows` and dims >= `dim`
 // (zeros, never garbage: a garbage V times a zero probability can be NaN). VEC: dim, s0 and src
@@ -379,8 +388,8 @@ ATTENTION_MMA(attention_mma_f16_d128, 128, __half)
 // straight into the ldmatrix layout: no F32 staging, no conversion pass, one barrier per key tile,
 // K and V double-buffered. Blocks of WARPS warps (4 or 8) x 16 queries.
 //
-// attention_mma_packed_<t>_d<DP>_w<WARPS>: q as above (F32 [T, Hq, D], strided rows and heads,
-// rounded to 16 bits as the block loads it, once); k and v 16-bit [Hkv, S, DP] from the pack
+// attention_mma_packed_<t>_d<DP>_w<WARPS>: scale > 0; q as above (F32 [T, Hq, D], strided rows and
+// heads, rounded to 16 bits as the block loads it, once); k and v 16-bit [Hkv, S, DP] from the pack
 // kernel (dims past `dim` zero); out and lse as above. Grid (ceil(T / (16 WARPS)), Hq). Dynamic
 // shared memory: K tiles [2][64][DP + 8] then V tiles [2][64][DP + 8], 16-bit; the query tile
 // [16 WARPS][DP + 8] borrows the K tiles before the first key tile is copied.
@@ -556,19 +565,20 @@ attention_mma_packed(const float* q, long long qs0, long long qs1, const uint16_
             }
         }
 
-        // Online softmax in the log2 domain, as in attention_mma.
+        // Online softmax in the log2 domain, as in attention_mma, with two instructions fewer per
+        // score: the scale (positive: the host sends other scales to attention_mma) is applied to
+        // the row max only, max(s) * a being max(s * a) for a > 0 under monotone rounding, and
+        // folded into one fma per score, p = 2^(s a - m); and fast_exp2 for exp2f.
         const bool masked = j0 + MMA_BK > min(vis0, vis1);
         float mx0 = -INFINITY, mx1 = -INFINITY;
 #pragma unroll
         for (int n = 0; n < NTILES; n++) {
+            if (masked) {
 #pragma unroll
-            for (int e = 0; e < 4; e++) {
-                float x = s[n][e] * scale_log2;
-                if (masked) {
+                for (int e = 0; e < 4; e++) {
                     int key = j0 + n * 8 + 2 * c + (e & 1);
-                    x = key < (e < 2 ? vis0 : vis1) ? x : -INFINITY;
+                    s[n][e] = key < (e < 2 ? vis0 : vis1) ? s[n][e] : -INFINITY;
                 }
-                s[n][e] = x;
             }
             mx0 = fmaxf(mx0, fmaxf(s[n][0], s[n][1]));
             mx1 = fmaxf(mx1, fmaxf(s[n][2], s[n][3]));
@@ -577,18 +587,18 @@ attention_mma_packed(const float* q, long long qs0, long long qs1, const uint16_
         mx0 = fmaxf(mx0, __shfl_xor_sync(0xffffffffu, mx0, 2));
         mx1 = fmaxf(mx1, __shfl_xor_sync(0xffffffffu, mx1, 1));
         mx1 = fmaxf(mx1, __shfl_xor_sync(0xffffffffu, mx1, 2));
-        const float new0 = fmaxf(m0, mx0), new1 = fmaxf(m1, mx1);
+        const float new0 = fmaxf(m0, mx0 * scale_log2), new1 = fmaxf(m1, mx1 * scale_log2);
         const float base0 = new0 == -INFINITY ? 0.f : new0, base1 = new1 == -INFINITY ? 0.f : new1;
-        const float corr0 = exp2f(m0 - base0), corr1 = exp2f(m1 - base1);
+        const float corr0 = fast_exp2(m0 - base0), corr1 = fast_exp2(m1 - base1);
         m0 = new0;
         m1 = new1;
         float sum0 = 0.f, sum1 = 0.f;
 #pragma unroll
         for (int n = 0; n < NTILES; n++) {
-            s[n][0] = exp2f(s[n][0] - base0);
-            s[n][1] = exp2f(s[n][1] - base0);
-            s[n][2] = exp2f(s[n][2] - base1);
-            s[n][3] = exp2f(s[n][3] - base1);
+            s[n][0] = fast_exp2(fmaf(s[n][0], scale_log2, -base0));
+            s[n][1] = fast_exp2(fmaf(s[n][1], scale_log2, -base0));
+            s[n][2] = fast_exp2(fmaf(s[n][2], scale_log2, -base1));
+            s[n][3] = fast_exp2(fmaf(s[n][3], scale_log2, -base1));
             sum0 += s[n][0] + s[n][1];
             sum1 += s[n][2] + s[n][3];
         }
@@ -657,9 +667,9 @@ attention_mma_packed(const float* q, long long qs0, long long qs1, const uint16_
 ATTENTION_MMA_PACK(attention_mma_pack_bf16, __nv_bfloat16)
 ATTENTION_MMA_PACK(attention_mma_pack_f16, __half)
 
-// MIN_BLOCKS per SM caps the registers: 128 for d64/d80 (two 8-warp or four 4-warp blocks per SM;
-// ptxas spills a few bytes outside the key loop), 168 for d128 with 4 warps (three blocks);
-// d128 with 8 warps runs one block per SM uncapped (170 registers, no spills).
+// MIN_BLOCKS per SM caps the registers: 128 for d64/d80 (two 8-warp or four 4-warp blocks per SM),
+// 168 for d128 with 4 warps (three blocks); d128 with 8 warps runs one block per SM (about 200
+// registers). No spills for sm_90 (nvcc 13.0); for sm_80, 16 bytes at d80 and at d128 with 4 warps.
 #define ATTENTION_MMA_PACKED(NAME, DP, WARPS, MIN_BLOCKS, T)                                                     \
     extern "C" __global__ void __launch_bounds__(WARPS * 32, MIN_BLOCKS)                                         \
     NAME(const float* q, long long qs0, long long qs1, const uint16_t* k, const uint16_t* v, float* out,         \

@@ -97,7 +97,9 @@ final class CudaAttention implements AutoCloseable {
             Operand vo = Operand.of(tmp.rowsPacked(v, DType.F32));
             Tensor lse = columnSums == null ? null : tmp.scratch(DType.F32, hq, t);
             int paddedDim = tensorCoreDim(t, d);
-            int packedWarps = AttentionMmaVariant.configured().warps(t, hq, ctx.multiprocessors);
+            // The packed kernel folds the scale into its row max, which needs scale > 0 (always so for
+            // 1 / sqrt(D)); any other scale takes the first kernel.
+            int packedWarps = scale > 0 ? AttentionMmaVariant.configured().warps(t, hq, ctx.multiprocessors) : 0;
             TensorCoreKernel tc = paddedDim > 0 ? tensorCoreKernel(paddedDim, precision, capture != null, packedWarps) : null;
             long lseAddress = lse == null ? 0L : CudaContext.address(lse);
             if (tc != null && tc.packKernel() != null) {
