@@ -7,10 +7,11 @@
 # 1500) gets its GPU duration (gpu__time_duration.sum; clocks left as they are), and
 # ncu_summary.py sums them per kernel name and grid. Targets:
 #   llava-1.5-7b | onevision-0.5b  a random-weight checkpoint of that shape (make_random_llava.py),
-#                                  then CudaLlavaBench --repeats 1 --steps 8 on it: the first
-#                                  launches are one image/video's vision tower and prefill
+#                                  then CudaLlavaBench --budgets 64 --repeats 1 --steps 8
+#                                  --warmup-seconds 0 on it: the first launches are one
+#                                  image/video's vision tower and prefill
 #   decoder                        CudaDecoderBench (Qwen2-0.5B shape) --prompt 64 --steps 40
-# The sum of kernel durations set against the wall-clock times the bench prints shows how much of
+# NCU_ARGS adds arguments to the profiled main class. The sum of kernel durations set against the wall-clock times the bench prints shows how much of
 # a stage is GPU work and how much launch gaps. Output: $OUT/ncu.csv, $OUT/summary.txt.
 set -uo pipefail
 cd "$(dirname "$0")/../.."
@@ -28,12 +29,13 @@ case "$1" in
   decoder) MAIN=(dev.glimpse.vlmruntime.bench.CudaDecoderBench --prompt 64 --steps 40 --repeats 1) ;;
   *) python3 tools/device/make_random_llava.py --shape "$1" --out "$WORK/model" > "$OUT/make.json" 2> "$OUT/make.err" \
        || { tail -5 "$OUT/make.err"; exit 1; }
-     MAIN=(dev.glimpse.vlmruntime.bench.CudaLlavaBench --model "$WORK/model" --shape "$1" --budgets 64 --repeats 1 --steps 8) ;;
+     MAIN=(dev.glimpse.vlmruntime.bench.CudaLlavaBench --model "$WORK/model" --shape "$1" --budgets 64 --repeats 1 --steps 8
+           --warmup-seconds 0) ;;
 esac
 "$NCU" --clock-control none --graph-profiling node --metrics gpu__time_duration.sum --csv --print-units base \
   --launch-skip "${NCU_SKIP:-0}" --launch-count "${NCU_COUNT:-1500}" \
   "$JAVA" --add-modules jdk.incubator.vector --enable-native-access=ALL-UNNAMED -XX:+UseParallelGC -Xmx24g \
-  -cp "$CP" "${MAIN[@]}" > "$OUT/ncu.csv" 2> "$OUT/ncu.err"
+  -cp "$CP" "${MAIN[@]}" ${NCU_ARGS:-} > "$OUT/ncu.csv" 2> "$OUT/ncu.err"
 echo "profiled exit: $?"; grep -v '^"' "$OUT/ncu.csv" | grep '^{' | head -5
 python3 tools/device/ncu_summary.py "$OUT/ncu.csv" | tee "$OUT/summary.txt" | head -60
 rm -rf "$WORK"
