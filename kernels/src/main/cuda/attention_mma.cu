@@ -604,12 +604,16 @@ attention_mma_packed(const float* q, long long qs0, long long qs1, const uint16_
         }
         l0 = l0 * corr0 + sum0;
         l1 = l1 * corr1 + sum1;
+        // Once the row maxima settle, every correction is exactly 1 (2^0): the warp skips the
+        // rescale (a uniform branch) unless some lane's max moved.
+        if (__any_sync(0xffffffffu, corr0 != 1.f || corr1 != 1.f)) {
 #pragma unroll
-        for (int n = 0; n < DTILES; n++) {
-            o[n][0] *= corr0;
-            o[n][1] *= corr0;
-            o[n][2] *= corr1;
-            o[n][3] *= corr1;
+            for (int n = 0; n < DTILES; n++) {
+                o[n][0] *= corr0;
+                o[n][1] *= corr0;
+                o[n][2] *= corr1;
+                o[n][3] *= corr1;
+            }
         }
 
         // O += P V.

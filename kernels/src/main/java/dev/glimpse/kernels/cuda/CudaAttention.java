@@ -20,8 +20,8 @@ import org.bytedeco.cuda.global.cudart;
  * and multiplied by {@code mma.sync} m16n8k16 into F32, with the softmax held in registers (HF's
  * bf16/f16 sdpa numerics); by default ({@link AttentionMmaVariant}) K and V are first rounded once
  * into packed 16-bit scratch by {@code attention_mma_pack_<bf16|f16>} and the kernel is
- * {@code attention_mma_packed_<bf16|f16>_d<dim>_w<warps>}. The kernels write each row's log-sum-exp only when column sums are
- * captured. Captured softmax rows are recomputed exactly for the chosen queries
+ * {@code attention_mma_packed_<bf16|f16>_d<dim>_w<warps>}. The kernels write each row's
+ * log-sum-exp only when column sums are captured. Captured softmax rows are recomputed exactly for the chosen queries
  * ({@code attention_capture_rows}); column sums re-score every (query, key) pair against the saved
  * log-sum-exps ({@code attention_column_sums}), so capture costs one extra Q K^T pass and nothing
  * when off. Decode steps over a KV cache whose key count lives in device memory run flash-decoding
