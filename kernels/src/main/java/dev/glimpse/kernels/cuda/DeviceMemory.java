@@ -39,6 +39,12 @@ final class DeviceMemory implements AutoCloseable {
     private final CUmemPoolHandle_st pool = new CUmemPoolHandle_st();
     private final Map<Long, Long> live = new ConcurrentHashMap<>();
     private final AtomicLong inUse = new AtomicLong();
+    /**
+     * The out-cell of {@code cudaMallocAsync}, reused (under its lock) by every allocation: a fresh
+     * JavaCPP pointer per allocation costs a native malloc and deallocator bookkeeping on the host,
+     * and prefill and the vision tower allocate scratch for most operations.
+     */
+    private final PointerPointer<?> allocated = new PointerPointer<>(1);
     private volatile boolean closed;
 
     DeviceMemory(Device device, CUstream_st stream, long budget) {
@@ -75,27 +81,28 @@ final class DeviceMemory implements AutoCloseable {
                     device, size(size), what.get(), size(budget), size(inUse.get()), live.size(),
                     CudaOptions.MEMORY_PROPERTY, CudaOptions.MEMORY_ENV));
         }
-        PointerPointer<?> out = new PointerPointer<>(1);
-        try {
-            int status = cudart.cudaMallocAsync(out, size, stream);
+        long address;
+        synchronized (allocated) {
+            requireOpen();
+            int status = cudart.cudaMallocAsync(allocated, size, stream);
             if (status == cudart.cudaErrorMemoryAllocation) {
                 cudart.cudaGetLastError();
                 Cuda.check(cudart.cudaStreamSynchronize(stream), "cudaStreamSynchronize");
                 cudart.cudaMemPoolTrimTo(pool, 0);
-                status = cudart.cudaMallocAsync(out, size, stream);
+                status = cudart.cudaMallocAsync(allocated, size, stream);
             }
             if (status == cudart.cudaErrorMemoryAllocation) {
                 cudart.cudaGetLastError();
                 throw outOfMemory(size, what.get());
             }
-            Cuda.check(status, "cudaMallocAsync(" + size + " bytes)");
-            long address = out.get(0).address();
-            live.put(address, size);
-            inUse.addAndGet(size);
-            return address;
-        } finally {
-            out.close();
+            if (status != cudart.cudaSuccess) {
+                Cuda.check(status, "cudaMallocAsync(" + size + " bytes)");
+            }
+            address = allocated.get(0).address();
         }
+        live.put(address, size);
+        inUse.addAndGet(size);
+        return address;
     }
 
     /** Returns a block to the pool (stream-ordered). Unknown addresses and a closed arena are ignored. */
@@ -130,6 +137,9 @@ final class DeviceMemory implements AutoCloseable {
         live.clear();
         cudart.cudaStreamSynchronize(stream);
         cudart.cudaMemPoolTrimTo(pool, 0);
+        synchronized (allocated) {
+            allocated.close();
+        }
     }
 
     private CudaOutOfMemoryException outOfMemory(long size, String what) {
