@@ -34,9 +34,11 @@ public enum AttentionPrecision {
     }
 
     /**
-     * This precision for an attention pass whose probabilities or outputs feed pruning scores
-     * ({@code scored}): those always run at {@link #F32}, so a pruning policy ranks tokens and heads
-     * on the same numbers whatever the model's weight dtype.
+     * This precision for an attention pass whose softmax statistics or outputs feed pruning scores
+     * ({@code scored}: captured column sums, head output norms or magnitudes): those run at
+     * {@link #F32}, so a pruning policy ranks tokens and heads on the same numbers whatever the
+     * model's weight dtype. A pass that captures only softmax rows need not ask: the backend
+     * recomputes captured rows exactly from q and k.
      */
     public AttentionPrecision unlessScored(boolean scored) {
         return scored ? F32 : this;

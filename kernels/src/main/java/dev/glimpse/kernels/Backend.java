@@ -138,8 +138,9 @@ public interface Backend extends AutoCloseable {
     /**
      * {@link #attention(Tensor, Tensor, Tensor, AttentionMask, float, Tensor, AttentionCapture, boolean[])}
      * at {@code precision} (a model's {@link AttentionPrecision#forWeights}). Captured rows and
-     * column sums are always F32-exact, and a pass that captures them computes its output at
-     * {@link AttentionPrecision#F32} too.
+     * column sums are always F32-exact: rows are recomputed from q and k for the chosen queries
+     * whatever the pass's precision, and a pass that captures column sums (which read its softmax
+     * statistics) computes at {@link AttentionPrecision#F32}.
      */
     void attention(Tensor q, Tensor k, Tensor v, AttentionMask mask, float scale, Tensor out,
                    AttentionCapture capture, boolean[] activeHeads, AttentionPrecision precision);

@@ -36,8 +36,10 @@ import dev.glimpse.visionencoder.config.VisionConfig;
  * output stay F32.
  *
  * <p>Attention runs at the precision of the layer's weights ({@link AttentionPrecision#forWeights}:
- * BF16 or F16 for a BF16 or F16 checkpoint, operands rounded as HF's sdpa rounds them); with taps,
- * whose statistics feed pruning scores, it runs F32.
+ * BF16 or F16 for a BF16 or F16 checkpoint, operands rounded as HF's sdpa rounds them); with taps
+ * that read the pass itself (mean attention received, output norms: {@link TapBuffers#readsForwardPass})
+ * it runs F32. [CLS] attention rows (VTC-CLS) are recomputed exactly by the backend, so a layer
+ * tapped only for them keeps the model's precision and computes the same output as untapped.
  */
 final class EncoderBlock {
 
@@ -102,7 +104,7 @@ final class EncoderBlock {
                 Tensor attnOut = heads(x, b, tokens);
                 backend.attention(heads(q, b, tokens), heads(k, b, tokens), heads(v, b, tokens),
                         AttentionMask.BIDIRECTIONAL, scale, attnOut, taps == null ? null : taps.capture(b), null,
-                        precision.unlessScored(taps != null));
+                        precision.unlessScored(taps != null && taps.readsForwardPass()));
                 if (taps != null) {
                     taps.afterAttention(b, attnOut);
                 }

@@ -46,6 +46,15 @@ final class TapBuffers {
                 mean == null ? null : mean.select(0, b));
     }
 
+    /**
+     * True when a tap reads the attention pass itself (mean attention received: column sums against
+     * its log-sum-exps; output norms: its output), which must then run at F32; [CLS] rows alone are
+     * recomputed exactly by the backend, so the pass keeps the model's precision.
+     */
+    boolean readsForwardPass() {
+        return mean != null || norms != null;
+    }
+
     /** Finishes image b's statistics from its attention output [N, heads, head_dim]. */
     void afterAttention(int b, Tensor attentionOutput) {
         if (mean != null) {

@@ -17,8 +17,9 @@ import java.util.List;
  * values appended to the layer's cache, grouped-query attention over every cached key with
  * scaling {@code head_dim^-0.5}, then {@code o_proj}. Attention runs at the precision of the
  * layer's weights ({@link AttentionPrecision#forWeights}: BF16 or F16 for a BF16 or F16 checkpoint,
- * operands rounded as HF's sdpa rounds them), except passes whose attention feeds pruning scores,
- * which run F32.
+ * operands rounded as HF's sdpa rounds them), except passes whose softmax statistics or outputs feed
+ * pruning scores (captured column sums, head outputs), which run F32; captured rows alone are
+ * recomputed exactly by the backend and leave the pass at the model's precision.
  */
 final class AttentionBlock {
 
@@ -57,7 +58,7 @@ final class AttentionBlock {
         Tensor out = s.attention().reshape(n, heads, headDim);
         boolean headOutput = outputs != null && outputs.wantsHeadOutput();
         b.attention(q, cache.keys(layer, keys), cache.values(layer, keys), AttentionMask.causal(start), scale, out,
-                capture, activeHeads, precision.unlessScored(capture != null || headOutput));
+                capture, activeHeads, precision.unlessScored(capture != null && capture.columnSums() != null || headOutput));
         if (headOutput) {
             outputs.addHeadOutput(out);
         }
