@@ -20,6 +20,8 @@ import java.util.List;
 final class CudaCopy {
 
     private final CudaContext ctx;
+    /** The StridedLayout struct of the copy being launched, refilled per copy (the launch copies its bytes). */
+    private final MemorySegment layout = Arena.ofAuto().allocate(StridedLayout.BYTES, 8);
 
     CudaCopy(CudaContext ctx) {
         this.ctx = ctx;
@@ -261,8 +263,8 @@ final class CudaCopy {
     }
 
     private void strided(Tensor src, Tensor dst, long rowIndex) {
-        try (Arena arena = Arena.ofConfined()) {
-            MemorySegment layout = StridedLayout.of(arena, src, dst);
+        synchronized (layout) {
+            StridedLayout.fill(layout, src, dst);
             long count = dst.numel();
             boolean vec4 = fourWide(src) && fourWide(dst);
             String kernel = vec4 ? "strided_copy_vec4" : "strided_copy";

@@ -23,6 +23,7 @@ final class Launch implements AutoCloseable {
 
     private final Arena arena = Arena.ofShared();
     private final MemorySegment cells = arena.allocate(CELL_BYTES, 16);
+    private final long cellsAddress = cells.address();
     private final MemorySegment params = arena.allocate(MAX_ARGS * 8L, 16);
     /** The pointer array as JavaCPP's void** (its Pointer overload of cuLaunchKernel rejects a null extra). */
     private final PointerPointer<?> kernelParams = new PointerPointer<>(Cuda.at(params.address()));
@@ -46,28 +47,28 @@ final class Launch implements AutoCloseable {
     }
 
     Launch ptr(long deviceAddress) {
-        cell(8).set(ValueLayout.JAVA_LONG, 0, deviceAddress);
+        cells.set(ValueLayout.JAVA_LONG, cell(8), deviceAddress);
         return this;
     }
 
     Launch i32(int value) {
-        cell(4).set(ValueLayout.JAVA_INT, 0, value);
+        cells.set(ValueLayout.JAVA_INT, cell(4), value);
         return this;
     }
 
     Launch i64(long value) {
-        cell(8).set(ValueLayout.JAVA_LONG, 0, value);
+        cells.set(ValueLayout.JAVA_LONG, cell(8), value);
         return this;
     }
 
     Launch f32(float value) {
-        cell(4).set(ValueLayout.JAVA_FLOAT, 0, value);
+        cells.set(ValueLayout.JAVA_FLOAT, cell(4), value);
         return this;
     }
 
     /** A struct passed by value: its bytes, laid out as the kernel's C struct. */
     Launch struct(MemorySegment bytes) {
-        MemorySegment.copy(bytes, 0, cell(bytes.byteSize()), 0, bytes.byteSize());
+        MemorySegment.copy(bytes, 0, cells, cell(bytes.byteSize()), bytes.byteSize());
         return this;
     }
 
@@ -79,18 +80,22 @@ final class Launch implements AutoCloseable {
         if (gx > Integer.MAX_VALUE) {
             throw new CudaException(name + ": grid of " + gx + " blocks is too large");
         }
-        Cuda.checkDriver(cudart.cuLaunchKernel(function, (int) gx, gy, 1, threads, 1, 1, sharedBytes, stream,
-                kernelParams, (PointerPointer<?>) null), "cuLaunchKernel(" + name + ")");
+        int status = cudart.cuLaunchKernel(function, (int) gx, gy, 1, threads, 1, 1, sharedBytes, stream,
+                kernelParams, (PointerPointer<?>) null);
+        if (status != cudart.CUDA_SUCCESS) {
+            Cuda.checkDriver(status, "cuLaunchKernel(" + name + ")");
+        }
     }
 
-    private MemorySegment cell(long bytes) {
+    /** The offset in {@link #cells} of the next argument's cell of {@code bytes}, entered in the pointer array. */
+    private long cell(long bytes) {
         if (count == MAX_ARGS || used + bytes > CELL_BYTES) {
             throw new IllegalStateException(name + ": too many kernel arguments");
         }
-        MemorySegment c = cells.asSlice(used, bytes);
-        params.setAtIndex(ValueLayout.JAVA_LONG, count++, c.address());
+        long offset = used;
+        params.setAtIndex(ValueLayout.JAVA_LONG, count++, cellsAddress + offset);
         used = (used + bytes + 15) & ~15L;
-        return c;
+        return offset;
     }
 
     @Override

@@ -3,7 +3,6 @@ package dev.glimpse.kernels.cuda;
 import dev.glimpse.kernels.Tensor;
 import dev.glimpse.kernels.TensorException;
 
-import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
 
@@ -20,13 +19,16 @@ final class StridedLayout {
     private StridedLayout() {
     }
 
-    /** The struct for copying {@code src} into {@code dst} with dst's shape (the same rank; rank 0 counts as [1]). */
-    static MemorySegment of(Arena arena, Tensor src, Tensor dst) {
+    /**
+     * Writes into {@code s} ({@link #BYTES} bytes) the struct for copying {@code src} into
+     * {@code dst} with dst's shape (the same rank; rank 0 counts as [1]).
+     */
+    static void fill(MemorySegment s, Tensor src, Tensor dst) {
         int rank = Math.max(1, src.rank());
         if (rank > MAX_RANK) {
             throw new TensorException("the CUDA backend copies tensors of rank <= " + MAX_RANK + ", got " + src);
         }
-        MemorySegment s = arena.allocate(BYTES, 8);
+        s.fill((byte) 0);
         for (int a = 0; a < rank; a++) {
             boolean scalar = src.rank() == 0;
             s.setAtIndex(ValueLayout.JAVA_LONG, a, scalar ? 1 : src.stride(a));
@@ -34,6 +36,5 @@ final class StridedLayout {
             s.set(ValueLayout.JAVA_INT, 16L * MAX_RANK + 4L * a, scalar ? 1 : dst.dim(a));
         }
         s.set(ValueLayout.JAVA_INT, 16L * MAX_RANK + 4L * MAX_RANK, rank);
-        return s;
     }
 }
