@@ -107,10 +107,12 @@ final class CudaLtMatmul implements AutoCloseable {
         if (!plan.found()) {
             return false;
         }
-        Cuda.checkBlas(cublas.cublasLtMatmul(handle, plan.desc, alpha, Cuda.at(w), plan.layoutW, Cuda.at(x), plan.layoutX,
+        int status = cublas.cublasLtMatmul(handle, plan.desc, alpha, Cuda.at(w), plan.layoutW, Cuda.at(x), plan.layoutX,
                 beta, Cuda.at(out), plan.layoutOut, Cuda.at(out), plan.layoutOut, plan.result.algo(), Cuda.at(workspace),
-                workspaceBytes, ctx.stream), "cublasLtMatmul(" + m + "x" + n + "x" + k + " " + dtype
-                + (bias != 0 ? " +bias" : "") + ")");
+                workspaceBytes, ctx.stream);
+        if (status != cublas.CUBLAS_STATUS_SUCCESS) {
+            Cuda.checkBlas(status, "cublasLtMatmul(" + m + "x" + n + "x" + k + " " + dtype + (bias != 0 ? " +bias" : "") + ")");
+        }
         return true;
     }
 
