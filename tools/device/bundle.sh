@@ -44,7 +44,7 @@ JUNIT="$M2/org/junit/platform/junit-platform-console-standalone/1.14.4/junit-pla
 [ -f "$JUNIT" ] || mvn -B -q dependency:get -Dartifact=org.junit.platform:junit-platform-console-standalone:1.14.4
 cp "$JUNIT" "$BUNDLE/junit-console.jar"
 
-JMODS=java.base,jdk.unsupported,java.logging,java.management,jdk.incubator.vector,java.xml,jdk.zipfs
+JMODS=java.base,jdk.unsupported,java.logging,java.management,jdk.incubator.vector,java.xml,jdk.zipfs,jdk.jfr
 if [ "$(cat "$BUNDLE/jre.modules" 2>/dev/null)" != "$JMODS zip-0" ]; then
   rm -f "$BUNDLE/jre.tar.xz"
 fi
