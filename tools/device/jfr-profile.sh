@@ -27,7 +27,7 @@ python3 tools/device/make_random_llava.py --shape "$1" --out "$WORK/model" > "$O
 echo "bench exit: $?"; grep '^#' "$OUT/bench.jsonl"
 JFR="$(dirname "$JAVA")/jfr"
 if [ -x "$JFR" ]; then
-  "$JFR" print --events jdk.ExecutionSample --stack-depth 12 "$OUT/bench.jfr" > "$WORK/samples.txt" 2>&1
+  "$JFR" print --events jdk.ExecutionSample,jdk.NativeMethodSample --stack-depth 16 "$OUT/bench.jfr" > "$WORK/samples.txt" 2>&1
   python3 tools/device/jfr_hot.py "$WORK/samples.txt" > "$OUT/hot.txt"
   head -60 "$OUT/hot.txt"
 fi

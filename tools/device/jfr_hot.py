@@ -1,11 +1,12 @@
-"""Aggregates `jfr print --events jdk.ExecutionSample` output: for each sample, its top frame and its
-first frame inside dev.glimpse; prints both tables (samples, share) for the main thread's work."""
+"""Aggregates `jfr print --events jdk.ExecutionSample,jdk.NativeMethodSample` output (Java code and
+threads inside native calls, e.g. JNI into the CUDA driver): for each sample, its top frame and its
+first frame inside dev.glimpse; prints both tables (samples, share)."""
 import collections
 import re
 import sys
 
 text = open(sys.argv[1], errors="replace").read()
-samples = text.split("jdk.ExecutionSample")
+samples = re.split(r"jdk\.(?:ExecutionSample|NativeMethodSample) \{", text)
 top = collections.Counter()
 glimpse = collections.Counter()
 for s in samples[1:]:
