@@ -383,7 +383,7 @@ ATTENTION_MMA(attention_mma_f16_d128, 128, __half)
 
 // ---------------------------------------------------------------------------------------------
 // Packed variant: the same mathematics as attention_mma above, with the 16-bit rounding of K and V
-// done once per call by attention_mma_pack_<t> (one bandwidth-bound pass that writes each kv head
+// done once per call by attention_mma_pack_<t>_d<DP> (one bandwidth-bound pass that writes each kv head
 // once, however many query heads share it), so the attention kernel cp.async's 16-bit tiles
 // straight into the ldmatrix layout: no F32 staging, no conversion pass, one barrier per key tile,
 // K and V double-buffered. Blocks of WARPS warps (4 or 8) x 16 queries.
@@ -394,21 +394,21 @@ ATTENTION_MMA(attention_mma_f16_d128, 128, __half)
 // shared memory: K tiles [2][64][DP + 8] then V tiles [2][64][DP + 8], 16-bit; the query tile
 // [16 WARPS][DP + 8] borrows the K tiles before the first key tile is copied.
 
-// F32 [rows, heads, dim] (element strides s0, s1, last dim packed) into 16-bit [heads, rows, dp]
-// rounded to nearest, dims past `dim` zero; one thread per 8 output values (16 bytes),
-// grid-stride. dp is a multiple of 8 and dst 16-byte aligned.
-template <typename T>
+// F32 [rows, heads, dim] (element strides s0, s1, last dim packed) into 16-bit [heads, rows, DP]
+// rounded to nearest, dims past `dim` zero. Grid (x, heads): head blockIdx.y, one thread per 8
+// output values (16 bytes) of it, grid-stride over x; DP a compile-time constant so the index
+// split is a multiply, and rows * DP / 8 < 2^31 (the host checks). dst is 16-byte aligned.
+template <typename T, int DP>
 __device__ __forceinline__ void pack_heads(const float* src, long long s0, long long s1, uint16_t* dst, int rows,
-                                           int heads, int dim, int dp) {
-    const int chunks = dp / 8;
-    const long long total = (long long)heads * rows * chunks;
+                                           int dim) {
+    constexpr int CH = DP / 8;
+    const int n = rows * CH;
+    const float* head = src + blockIdx.y * s1;
+    uint16_t* out = dst + (long long)blockIdx.y * rows * DP;
     const bool vec = dim % 4 == 0 && s0 % 4 == 0 && s1 % 4 == 0 && (reinterpret_cast<uintptr_t>(src) & 15) == 0;
-    for (long long i = (long long)blockIdx.x * blockDim.x + threadIdx.x; i < total;
-         i += (long long)gridDim.x * blockDim.x) {
-        const int d0 = (int)(i % chunks) * 8;
-        const long long hr = i / chunks;
-        const int r = (int)(hr % rows), h = (int)(hr / rows);
-        const float* row = src + r * s0 + h * s1;
+    for (int i = blockIdx.x * blockDim.x + threadIdx.x; i < n; i += gridDim.x * blockDim.x) {
+        const int r = i / CH, d0 = (i % CH) * 8;
+        const float* row = head + r * s0;
         float x[8];
         if (vec) {
 #pragma unroll
@@ -424,7 +424,7 @@ __device__ __forceinline__ void pack_heads(const float* src, long long s0, long 
 #pragma unroll
             for (int e = 0; e < 8; e++) x[e] = d0 + e < dim ? row[d0 + e] : 0.f;
         }
-        *reinterpret_cast<uint4*>(dst + i * 8) =
+        *reinterpret_cast<uint4*>(out + (long long)i * 8) =
             make_uint4(pack2<T>(x[0], x[1]), pack2<T>(x[2], x[3]), pack2<T>(x[4], x[5]), pack2<T>(x[6], x[7]));
     }
 }
@@ -662,18 +662,19 @@ attention_mma_packed(const float* q, long long qs0, long long qs1, const uint16_
     }
 }
 
-#define ATTENTION_MMA_PACK(NAME, T)                                                                              \
+#define ATTENTION_MMA_PACK(NAME, T, DP)                                                                          \
     extern "C" __global__ void NAME(const float* src, long long s0, long long s1, uint16_t* dst, int rows,       \
-                                    int heads, int dim, int dp) {                                                \
-        pack_heads<T>(src, s0, s1, dst, rows, heads, dim, dp);                                                   \
+                                    int dim) {                                                                   \
+        pack_heads<T, DP>(src, s0, s1, dst, rows, dim);                                                          \
     }
 
-ATTENTION_MMA_PACK(attention_mma_pack_bf16, __nv_bfloat16)
-ATTENTION_MMA_PACK(attention_mma_pack_f16, __half)
+ATTENTION_MMA_PACK(attention_mma_pack_bf16_d64, __nv_bfloat16, 64)
+ATTENTION_MMA_PACK(attention_mma_pack_bf16_d80, __nv_bfloat16, 80)
+ATTENTION_MMA_PACK(attention_mma_pack_bf16_d128, __nv_bfloat16, 128)
+ATTENTION_MMA_PACK(attention_mma_pack_f16_d64, __half, 64)
+ATTENTION_MMA_PACK(attention_mma_pack_f16_d80, __half, 80)
+ATTENTION_MMA_PACK(attention_mma_pack_f16_d128, __half, 128)
 
-// MIN_BLOCKS per SM caps the registers: 128 for d64/d80 (two 8-warp or four 4-warp blocks per SM),
-// 168 for d128 with 4 warps (three blocks); d128 with 8 warps runs one block per SM (about 200
-// registers). No spills for sm_90 (nvcc 13.0); for sm_80, 16 bytes at d80 and at d128 with 4 warps.
 #define ATTENTION_MMA_PACKED(NAME, DP, WARPS, MIN_BLOCKS, T)                                                     \
     extern "C" __global__ void __launch_bounds__(WARPS * 32, MIN_BLOCKS)                                         \
     NAME(const float* q, long long qs0, long long qs1, const uint16_t* k, const uint16_t* v, float* out,         \

@@ -13,9 +13,9 @@ import org.bytedeco.cuda.global.cudart;
  * Grouped-query attention on the GPU: {@code attention_forward} (attention.cu) is a flash-style
  * kernel (key tiles in shared memory, online softmax, F32 on the SIMT cores) for decode-sized query
  * counts. Prefill with head dims up to 128 runs on tensor cores: at {@link AttentionPrecision#F32},
- * or whenever something is captured, {@code attention_forward_tc<dim>} (attention.cu), the same pass
+ * or whenever column sums are captured, {@code attention_forward_tc<dim>} (attention.cu), the same pass
  * with Q K^T and P V as 3xTF32 products (F32-level accuracy); at {@link AttentionPrecision#BF16} or
- * {@link AttentionPrecision#F16} without a capture {@code attention_mma_<bf16|f16>_d<dim>}
+ * {@link AttentionPrecision#F16} without column sums {@code attention_mma_<bf16|f16>_d<dim>}
  * (attention_mma.cu), a FlashAttention-2 style kernel whose operands are rounded to the 16-bit type
  * and multiplied by {@code mma.sync} m16n8k16 into F32, with the softmax held in registers (HF's
  * bf16/f16 sdpa numerics); by default ({@link AttentionMmaVariant}) K and V are first rounded once
@@ -49,6 +49,8 @@ final class CudaAttention implements AutoCloseable {
      */
     private static final int MMA_ROW_PAD = 8;
     private static final int MMA_PACKED_TILES = 4;
+    /** CUDA's limit on a grid's y extent (the pack kernel's heads). */
+    private static final int MAX_GRID_Y = 65535;
     private static final int MMA_ELEMENT_BYTES = 2;
 
     private final CudaContext ctx;
@@ -100,7 +102,7 @@ final class CudaAttention implements AutoCloseable {
             // The packed kernel folds the scale into its row max, which needs scale > 0 (always so for
             // 1 / sqrt(D)); any other scale takes the first kernel.
             int packedWarps = scale > 0 ? AttentionMmaVariant.configured().warps(t, hq, ctx.multiprocessors) : 0;
-            TensorCoreKernel tc = paddedDim > 0 ? tensorCoreKernel(paddedDim, precision, capture != null, packedWarps) : null;
+            TensorCoreKernel tc = paddedDim > 0 ? tensorCoreKernel(paddedDim, precision, columnSums != null, packedWarps) : null;
             long lseAddress = lse == null ? 0L : CudaContext.address(lse);
             if (tc != null && tc.packKernel() != null) {
                 DType half = precision == AttentionPrecision.BF16 ? DType.BF16 : DType.F16;
@@ -156,17 +158,18 @@ final class CudaAttention implements AutoCloseable {
 
     /**
      * The tensor-core prefill kernel of padded head dim {@code paddedDim}: at
-     * {@link AttentionPrecision#BF16} or {@link AttentionPrecision#F16} with nothing captured a
+     * {@link AttentionPrecision#BF16} or {@link AttentionPrecision#F16} without captured column sums a
      * 16-bit mma kernel of that type (module {@code attention_mma}): with {@code packedWarps} 4 or 8
      * the packed kernel {@code attention_mma_packed_<bf16|f16>_d<dim>_w<warps>} (16 queries per
-     * warp) fed by {@code attention_mma_pack_<bf16|f16>}, with 0 the first version
+     * warp) fed by {@code attention_mma_pack_<bf16|f16>_d<dim>}, with 0 the first version
      * {@code attention_mma_<bf16|f16>_d<dim>}; else the 3xTF32 kernel
-     * ({@code attention_forward_tc<dim>}, module {@code attention}): captured attention feeds
-     * pruning scores, which stay F32-exact.
+     * ({@code attention_forward_tc<dim>}, module {@code attention}): captured column sums feed
+     * pruning scores and are computed against this pass's log-sum-exps, which must then be F32-exact
+     * (captured rows are recomputed exactly by {@code attention_capture_rows} whatever the pass).
      */
-    static TensorCoreKernel tensorCoreKernel(int paddedDim, AttentionPrecision precision, boolean captured,
+    static TensorCoreKernel tensorCoreKernel(int paddedDim, AttentionPrecision precision, boolean columnSums,
                                              int packedWarps) {
-        if (captured || precision == AttentionPrecision.F32) {
+        if (columnSums || precision == AttentionPrecision.F32) {
             int shared = ((2 * TC_KEYS + TC_QUERIES) * (paddedDim + 4) + TC_QUERIES * (TC_KEYS + 4)) * Float.BYTES;
             return new TensorCoreKernel("attention", "attention_forward_tc" + paddedDim, shared, TC_QUERIES,
                     TC_WARPS * 32, null);
@@ -182,7 +185,7 @@ final class CudaAttention implements AutoCloseable {
             throw new TensorException("attention: the packed mma kernel runs 4 or 8 warps per block, not " + packedWarps);
         }
         return new TensorCoreKernel("attention_mma", "attention_mma_packed_" + type + "_d" + paddedDim + "_w" + packedWarps,
-                MMA_PACKED_TILES * tile, packedWarps * 16, packedWarps * 32, "attention_mma_pack_" + type);
+                MMA_PACKED_TILES * tile, packedWarps * 16, packedWarps * 32, "attention_mma_pack_" + type + "_d" + paddedDim);
     }
 
     /**
@@ -196,15 +199,21 @@ final class CudaAttention implements AutoCloseable {
 
     /**
      * An F32 [rows, heads, d] operand rounded into fresh 16-bit scratch [heads, rows, paddedDim]
-     * (dims past d zero) by {@code kernel}, one thread per 8 values, grid-stride.
+     * (dims past d zero) by {@code kernel}: grid (blocks over one head's rows, heads), one thread
+     * per 8 values, grid-stride.
      */
     private Tensor pack(Temporaries tmp, String kernel, DType half, Operand src, int rows, int heads, int d, int paddedDim) {
+        long chunks = (long) rows * (paddedDim / 8);
+        if (chunks > Integer.MAX_VALUE / 2 || heads > MAX_GRID_Y) {
+            throw new TensorException("attention: " + rows + " keys x " + heads + " kv heads exceed the 16-bit packing"
+                    + " kernel's limits (" + Integer.MAX_VALUE / 2 + " 8-value chunks per head, " + MAX_GRID_Y + " heads)");
+        }
         Tensor dst = tmp.scratch(half, heads, rows, paddedDim);
-        long chunks = (long) heads * rows * (paddedDim / 8);
+        long blocks = Math.min((chunks + CudaContext.POINTWISE_THREADS - 1) / CudaContext.POINTWISE_THREADS,
+                Math.max(1, (long) ctx.multiprocessors * 16 / heads));
         ctx.launch.of(ctx.kernels.function("attention_mma", kernel), kernel)
-                .ptr(src.address).i64(src.s0).i64(src.s1).ptr(CudaContext.address(dst))
-                .i32(rows).i32(heads).i32(d).i32(paddedDim)
-                .run(ctx.pointwiseBlocks(chunks), 1, CudaContext.POINTWISE_THREADS, 0);
+                .ptr(src.address).i64(src.s0).i64(src.s1).ptr(CudaContext.address(dst)).i32(rows).i32(d)
+                .run(Math.max(1, blocks), heads, CudaContext.POINTWISE_THREADS, 0);
         return dst;
     }
 

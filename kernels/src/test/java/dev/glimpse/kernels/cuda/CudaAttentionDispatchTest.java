@@ -23,7 +23,7 @@ class CudaAttentionDispatchTest {
                 CudaAttention.TensorCoreKernel k = CudaAttention.tensorCoreKernel(d, AttentionPrecision.BF16, false, warps);
                 assertEquals("attention_mma", k.module());
                 assertEquals("attention_mma_packed_bf16_d" + d + "_w" + warps, k.name());
-                assertEquals("attention_mma_pack_bf16", k.packKernel());
+                assertEquals("attention_mma_pack_bf16_d" + d, k.packKernel());
                 assertEquals(16 * warps, k.queriesPerBlock());
                 assertEquals(32 * warps, k.threads());
             }
@@ -34,7 +34,7 @@ class CudaAttentionDispatchTest {
     void f16PrecisionWithoutCaptureRunsThePackedF16MmaKernel() {
         CudaAttention.TensorCoreKernel k = CudaAttention.tensorCoreKernel(80, AttentionPrecision.F16, false, 8);
         assertEquals("attention_mma_packed_f16_d80_w8", k.name());
-        assertEquals("attention_mma_pack_f16", k.packKernel());
+        assertEquals("attention_mma_pack_f16_d80", k.packKernel());
     }
 
     @Test
