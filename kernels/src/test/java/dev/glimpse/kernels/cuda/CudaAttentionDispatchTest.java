@@ -59,8 +59,9 @@ class CudaAttentionDispatchTest {
         assertNull(CudaAttention.tensorCoreKernel(64, AttentionPrecision.F32, false, 8).packKernel());
     }
 
+    /** Captured column sums read the pass's log-sum-exps, so they take the F32-exact kernel at any precision. */
     @Test
-    void captureRunsThe3xTf32KernelAtHalfPrecision() {
+    void columnSumsRunThe3xTf32KernelAtHalfPrecision() {
         assertEquals("attention_forward_tc80", CudaAttention.tensorCoreKernel(80, AttentionPrecision.BF16, true, 8).name());
         assertEquals("attention_forward_tc80", CudaAttention.tensorCoreKernel(80, AttentionPrecision.F16, true, 4).name());
     }

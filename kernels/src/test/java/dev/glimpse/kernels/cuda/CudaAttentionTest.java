@@ -357,7 +357,36 @@ class CudaAttentionTest {
         }
     }
 
-    /** Captured attention feeds pruning scores: at BF16 and F16 precision it runs the F32 kernel, bit for bit. */
+    /**
+     * A capture of softmax rows only keeps the 16-bit kernel (the rows are recomputed exactly from q
+     * and k): the output is the uncaptured pass's at that precision, bit for bit, and not the F32
+     * kernel's, while the rows are the F32 pass's, bit for bit.
+     */
+    @ParameterizedTest(name = "{0}")
+    @CsvSource({"BF16", "F16"})
+    void rowsOnlyCaptureKeepsTheHalfPrecisionKernelAndExactRows(AttentionPrecision precision) {
+        CudaBackend gpu = cuda();
+        int t = 70;
+        int[] rows = {0, 69};
+        try (Tensor q = random(27, t, 6, 64); Tensor k = random(28, t, 3, 64); Tensor v = random(29, t, 3, 64);
+             Tensor gq = gpu.upload(q); Tensor gk = gpu.upload(k); Tensor gv = gpu.upload(v);
+             Tensor exact = gpu.allocate(DType.F32, t, 6, 64); Tensor plain = gpu.allocate(DType.F32, t, 6, 64);
+             Tensor asked = gpu.allocate(DType.F32, t, 6, 64);
+             Tensor exactRows = gpu.allocate(DType.F32, 6, rows.length, t);
+             Tensor askedRows = gpu.allocate(DType.F32, 6, rows.length, t)) {
+            gpu.attention(gq, gk, gv, AttentionMask.causal(0), 0.125f, exact, AttentionCapture.rows(rows, exactRows), null,
+                    AttentionPrecision.F32);
+            gpu.attention(gq, gk, gv, AttentionMask.causal(0), 0.125f, plain, null, null, precision);
+            gpu.attention(gq, gk, gv, AttentionMask.causal(0), 0.125f, asked, AttentionCapture.rows(rows, askedRows), null,
+                    precision);
+            float[] askedOut = hostValues(gpu, asked);
+            assertArrayEquals(hostValues(gpu, plain), askedOut, "output vs the uncaptured " + precision + " pass");
+            assertFalse(Arrays.equals(hostValues(gpu, exact), askedOut), "a rows-only capture ran the F32 kernel");
+            assertArrayEquals(hostValues(gpu, exactRows), hostValues(gpu, askedRows), "rowProbs");
+        }
+    }
+
+    /** Captured column sums feed pruning scores: at BF16 and F16 precision such a pass runs the F32 kernel, bit for bit. */
     @ParameterizedTest(name = "{0}")
     @CsvSource({"BF16", "F16"})
     void captureKeepsHalfPrecisionAttentionExact(AttentionPrecision precision) {
