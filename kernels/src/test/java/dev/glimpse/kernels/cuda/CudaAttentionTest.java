@@ -144,8 +144,11 @@ class CudaAttentionTest {
     }
 
     /**
-     * The packed kernels round the same values the same way and sum in the same order as the first
-     * one, so their outputs match it to F32 noise (1e-5 of max |out|, far below any rounding step).
+     * The packed kernels round Q, K and V as the first one does, but take exp2 with ex2.approx and fold
+     * the scale into the row max, so a probability can round to the neighbouring 16-bit value: on the
+     * H200 the outputs differ from v1's by at most 3.3e-4 (BF16) and 5e-5 (F16) of max |out|. The
+     * bounds, 2e-3 and 3e-4, sit well under one output rounding step of the CPU comparisons and far
+     * under the O(1) errors of a fragment-layout bug.
      */
     @ParameterizedTest(name = "{0} {1} T={2} Hq={3} Hkv={4} D={5} causal={6}")
     @CsvSource({
@@ -165,7 +168,8 @@ class CudaAttentionTest {
             withMmaVariant("v1", () -> gpu.attention(gq, gk, gv, mask, scale, first, null, null, precision));
             withMmaVariant(variant, () -> gpu.attention(gq, gk, gv, mask, scale, packed, null, null, precision));
             try (Tensor hostFirst = Tensor.of(hostValues(gpu, first), t, hq, d)) {
-                assertClose(variant + " vs v1 " + precision, hostFirst, packed, 1e-5);
+                assertClose(variant + " vs v1 " + precision, hostFirst, packed,
+                        precision == AttentionPrecision.BF16 ? 2e-3 : 3e-4);
             }
         }
     }
