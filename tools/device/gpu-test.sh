@@ -7,7 +7,7 @@
 # proves the CUDA kernel path in its own JVM, runs the kernel
 # GPU tests (CudaBackend vs CpuBackend), the model GPU tests (every LLaVA and decoder fixture on
 # CUDA vs HF and the CPU), the top-k benchmark against torch.topk, the decoder benchmark against
-# HF transformers, the prefill attention benchmark (F32 vs TF32 kernels) and the decode GEMV benchmark
+# HF transformers, the prefill attention benchmark (F32 3xTF32 vs bf16/f16 mma kernels) and the decode GEMV benchmark
 # (every -Dglimpse.cuda.gemv variant), and prints a summary.
 # GPU_TEST_PARTS (default "kernels models topk decoder prefill gemv") picks the parts. Logs and the
 # summary go to $OUT (or /tmp/glimpse-gpu-out) as results.tar.gz + summary.txt.
@@ -76,7 +76,7 @@ if has decoder; then
 fi
 
 if has prefill; then
-  echo "== prefill attention benchmark (tensor-core kernels, F32 vs TF32 precision)"
+  echo "== prefill attention benchmark (tensor-core kernels: F32 3xTF32 vs bf16/f16 mma)"
   timeout 120 "$JAVA" "${JFLAGS[@]}" -cp "$CP" dev.glimpse.kernels.cuda.bench.PrefillAttentionBench \
     > "$LOGS/prefill-attention.jsonl" 2> "$LOGS/prefill-attention.err"
   echo "prefill attention bench exit: $?"; tail -3 "$LOGS/prefill-attention.err"; cat "$LOGS/prefill-attention.jsonl"
