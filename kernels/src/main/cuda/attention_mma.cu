@@ -4,18 +4,22 @@
 // to the 16-bit type (round to nearest); scores, softmax statistics and the output stay F32, as in
 // HF's bf16/f16 scaled_dot_product_attention.
 //
-// Same arguments as attention_forward_tc<DP> (attention.cu): q [T, Hq, D], k/v [S, Hkv, D], F32,
-// last dim packed, the other two at the given element strides; out F32 packed [T, Hq, D]; lse
-// (optional) [Hq, T] natural-log log-sum-exps. query_start < 0 means bidirectional; else query t
-// sees keys [0, query_start + t]. kv head = head / (Hq / Hkv).
+// Two kernels per call. attention_mma_pack_<t>_d<DP> rounds K and V once into 16-bit [Hkv, S, DP]
+// (one bandwidth-bound pass that writes each kv head once, however many query heads share it);
+// attention_mma_packed_<t>_d<DP>_w<WARPS> then cp.async's 16-bit key tiles of 64 straight into the
+// ldmatrix layout (no F32 staging, no conversion pass), K and V double-buffered, one barrier per
+// key tile. DP is the head dim padded to a multiple of 16 (dims past `dim` are zero).
 //
-// Block = 4 warps over 64 consecutive queries of one query head (16 rows per warp), grid
-// (ceil(T / 64), Hq); key tiles of 64. DP is the head dim padded to a multiple of 16 (dims past
-// `dim` are zero). Dynamic shared memory: K tile and V tile, 16-bit [64][DP + 8] each (row pitch
-// an odd multiple of 16 bytes, so ldmatrix reads are free of bank conflicts), then F32 staging
-// tiles for K and V, [64][DP] each, which cp.async fills with the next key tile while the block
-// multiplies the current one. The queries pass once through the K tiles and then live in
-// registers as A fragments.
+// attention_mma_packed_*: scale > 0 (CudaAttention sends other scales to the F32 kernel of
+// attention.cu). q F32 [T, Hq, D], last dim packed, rows and heads at the given element strides,
+// rounded to 16 bits as the block loads it, once; k and v from the pack kernel; out F32 packed
+// [T, Hq, D]; lse (optional) [Hq, T] natural-log log-sum-exps. query_start < 0 means
+// bidirectional; else query t sees keys [0, query_start + t]. kv head = head / (Hq / Hkv).
+// Block = WARPS warps (4 or 8) over 16 WARPS consecutive queries of one query head (16 rows per
+// warp), grid (ceil(T / (16 WARPS)), Hq). Dynamic shared memory: K tiles [2][64][DP + 8] then V
+// tiles [2][64][DP + 8], 16-bit (row pitch an odd multiple of 16 bytes, so ldmatrix reads are free
+// of bank conflicts); the query tile [16 WARPS][DP + 8] borrows the K tiles before the first key
+// tile is copied, and the queries then live in registers as A fragments.
 //
 // Fragment layouts (PTX ISA, mma.m16n8k16 with 16-bit operands; g = lane / 4, c = lane % 4):
 //   A (16x16, row): a0 = (g, 2c..2c+1), a1 = (g+8, 2c..), a2 = (g, 8+2c..), a3 = (g+8, 8+2c..)
@@ -23,10 +27,7 @@
 //   C (16x8, F32):  c0,c1 = (g, 2c..2c+1), c2,c3 = (g+8, 2c..2c+1)
 #include "common.cuh"
 
-#define MMA_BQ 64
 #define MMA_BK 64
-#define MMA_WARPS 4
-#define MMA_THREADS (MMA_WARPS * 32)
 
 __device__ __forceinline__ int mma_visible_keys(int t, int s, int query_start) {
     return query_start < 0 ? s : min(s, query_start + t + 1);
@@ -86,20 +87,13 @@ __device__ __forceinline__ void ldmatrix_x4_trans(uint32_t* r, uint32_t addr) {
                  : "memory");
 }
 
-// Asynchronous copies of 16 or 4 bytes global -> shared (cp.async, sm_80+): the first `bytes` are
-// read from src and the rest of the destination is zero-filled (bytes = 0: nothing is read, the
-// destination becomes zeros). 16-byte copies bypass L1 (.cg); 4-byte ones must go through it (.ca). The source is a
-// global-space address, as the instruction's state space asks.
+// Asynchronous copy of 16 bytes global -> shared (cp.async, sm_80+, bypassing L1): the first
+// `bytes` are read from src and the rest of the destination is zero-filled (bytes = 0: nothing is
+// read, the destination becomes zeros). The source is a global-space address, as the
+// instruction's state space asks.
 __device__ __forceinline__ void cp_async16(void* dst, const void* src, int bytes) {
     uint32_t s = static_cast<uint32_t>(__cvta_generic_to_shared(dst));
     asm volatile("cp.async.cg.shared.global [%0], [%1], 16, %2;" ::"r"(s), "l"(__cvta_generic_to_global(src)),
-                 "r"(bytes)
-                 : "memory");
-}
-
-__device__ __forceinline__ void cp_async4(void* dst, const void* src, int bytes) {
-    uint32_t s = static_cast<uint32_t>(__cvta_generic_to_shared(dst));
-    asm volatile("cp.async.ca.shared.global [%0], [%1], 4, %2;" ::"r"(s), "l"(__cvta_generic_to_global(src)),
                  "r"(bytes)
                  : "memory");
 }
@@ -118,281 +112,10 @@ __device__ __forceinline__ float fast_exp2(float x) {
     return y;
 }
 
-// Starts copying rows [first, first + 64) of an F32 [rows, dim] operand (row stride s0, head
-// already applied) into an F32 staging tile [64][DP], zeros at rows >= `rows` and dims >= `dim`
-// (zeros, never garbage: a garbage V times a zero probability can be NaN). VEC: dim, s0 and src
-// are multiples of 4 floats / 16 bytes, so each copy moves 16 bytes; else 4. Does not wait. The
-// loop stays rolled for the registers (see convert_tile).
-template <int DP>
-__device__ __forceinline__ void stage_tile(float* stage, const float* src, long long s0, int first, int rows, int dim,
-                                           bool vec) {
-    if (vec) {
-        constexpr int V = DP / 4;
-        static_assert(MMA_BK * V % MMA_THREADS == 0, "tile float4s must divide over the block");
-#pragma unroll 1
-        for (int i = 0; i < MMA_BK * V / MMA_THREADS; i++) {
-            int idx = threadIdx.x + i * MMA_THREADS;
-            int j = idx / V, c = (idx % V) * 4, row = first + j;
-            bool in = row < rows && c < dim;
-            cp_async16(stage + j * DP + c, in ? src + row * s0 + c : src, in ? 16 : 0);
-        }
-    } else {
-        for (int idx = threadIdx.x; idx < MMA_BK * DP; idx += MMA_THREADS) {
-            int j = idx / DP, d = idx % DP, row = first + j;
-            bool in = row < rows && d < dim;
-            cp_async4(stage + j * DP + d, in ? src + row * s0 + d : src, in ? 4 : 0);
-        }
-    }
-}
-
-// A staged F32 tile [64][DP] into a 16-bit tile [64][DP + 8], rounded to nearest. Unrolled by 4
-// only: fully unrolled (as the staging copies would be), the compiler keeps every iteration's
-// offsets live across the key loop and the DP=128 kernels spill.
-template <int DP, typename T>
-__device__ __forceinline__ void convert_tile(uint16_t* dst, const float* stage) {
-    constexpr int LD = DP + 8;
-    constexpr int V = DP / 4;
-#pragma unroll 4
-    for (int i = 0; i < MMA_BK * V / MMA_THREADS; i++) {
-        int idx = threadIdx.x + i * MMA_THREADS;
-        int j = idx / V, c = (idx % V) * 4;
-        float4 x = *reinterpret_cast<const float4*>(stage + j * DP + c);
-        *reinterpret_cast<uint2*>(dst + j * LD + c) = make_uint2(pack2<T>(x.x, x.y), pack2<T>(x.z, x.w));
-    }
-}
-
-// Whether an operand's tiles can move as float4s: packed dims a multiple of 4 and 16-byte rows.
+// Whether an operand's rows can be read as float4s: packed dims a multiple of 4 and 16-byte rows.
 __device__ __forceinline__ bool vec_rows(const float* base, long long s0, int dim) {
     return dim % 4 == 0 && s0 % 4 == 0 && (reinterpret_cast<uintptr_t>(base) & 15) == 0;
 }
-
-template <int DP, typename T>
-__device__ __forceinline__ void
-attention_mma(const float* q, long long qs0, long long qs1, const float* k, long long ks0, long long ks1,
-              const float* v, long long vs0, long long vs1, float* out, float* lse,
-              int tokens, int keys, int q_heads, int kv_heads, int dim, float scale, int query_start) {
-    static_assert(DP % 16 == 0 && DP <= 128, "padded head dim must be a multiple of 16, at most 128");
-    constexpr int LD = DP + 8;
-    constexpr int KSTEPS = DP / 16;   // k-steps of Q K^T over the head dim
-    constexpr int DTILES = DP / 8;    // n-tiles of the output over the head dim
-    constexpr int NTILES = MMA_BK / 8; // n-tiles of the scores over a key tile
-    constexpr float LOG2E = 1.4426950408889634f;
-    constexpr float LN2 = 0.6931471805599453f;
-    extern __shared__ __align__(16) uint16_t mma_smem[];
-    uint16_t* ks = mma_smem;
-    uint16_t* vsh = ks + MMA_BK * LD;
-    float* k_stage = reinterpret_cast<float*>(vsh + MMA_BK * LD);
-    float* v_stage = k_stage + MMA_BK * DP;
-    const int head = blockIdx.y;
-    const int kv_head = head / (q_heads / kv_heads);
-    // Causal blocks launch latest queries first: they walk the most key tiles, and starting them
-    // early leaves the short blocks to fill the tail of the grid.
-    const int first = (query_start < 0 ? blockIdx.x : gridDim.x - 1 - blockIdx.x) * MMA_BQ;
-    const int lane = threadIdx.x & 31, warp = threadIdx.x >> 5;
-    const int g = lane >> 2, c = lane & 3;
-    const float scale_log2 = scale * LOG2E;
-
-    // Queries: copied through the K staging tile into the K tile, then A fragments for every k-step
-    // of the head dim.
-    const float* q_head = q + head * qs1;
-    stage_tile<DP>(k_stage, q_head, qs0, first, tokens, dim, vec_rows(q_head, qs0, dim));
-    cp_async_commit();
-    cp_async_wait_all();
-    __syncthreads();
-    convert_tile<DP, T>(ks, k_stage);
-    __syncthreads();
-    uint32_t qa[KSTEPS][4];
-    const uint32_t ks_addr = static_cast<uint32_t>(__cvta_generic_to_shared(ks));
-    const uint32_t vs_addr = static_cast<uint32_t>(__cvta_generic_to_shared(vsh));
-    {
-        const int row = warp * 16 + (lane & 15), col = (lane >> 4) * 8;
-#pragma unroll
-        for (int kk = 0; kk < KSTEPS; kk++) ldmatrix_x4(qa[kk], ks_addr + (row * LD + kk * 16 + col) * 2);
-    }
-
-    // Rows g and g + 8 of this warp's 16; keys at or past a row's visible count are masked (rows
-    // past `tokens` see none).
-    const int t0 = first + warp * 16 + g, t1 = t0 + 8;
-    const int vis0 = t0 < tokens ? mma_visible_keys(t0, keys, query_start) : 0;
-    const int vis1 = t1 < tokens ? mma_visible_keys(t1, keys, query_start) : 0;
-    const int warp_last = min(tokens, first + warp * 16 + 16) - 1;
-    const int warp_keys = warp_last >= first + warp * 16 ? mma_visible_keys(warp_last, keys, query_start) : 0;
-    const int block_keys = mma_visible_keys(min(tokens, first + MMA_BQ) - 1, keys, query_start);
-
-    float o[DTILES][4];
-#pragma unroll
-    for (int n = 0; n < DTILES; n++) o[n][0] = o[n][1] = o[n][2] = o[n][3] = 0.f;
-    float m0 = -INFINITY, m1 = -INFINITY, l0 = 0.f, l1 = 0.f; // l: this thread's partial row sums
-
-    const float* k_head = k + kv_head * ks1;
-    const float* v_head = v + kv_head * vs1;
-    const bool k_vec = vec_rows(k_head, ks0, dim), v_vec = vec_rows(v_head, vs0, dim);
-    if (block_keys > 0) {
-        stage_tile<DP>(k_stage, k_head, ks0, 0, keys, dim, k_vec);
-        stage_tile<DP>(v_stage, v_head, vs0, 0, keys, dim, v_vec);
-    }
-    cp_async_commit();
-    // K fragment addresses: rows (keys) n0 + (lane & 7) + 8 (lane / 16), cols k0 + 8 ((lane / 8) & 1):
-    // regs {0, 1} = b0, b1 of key n-tile n0, {2, 3} = b0, b1 of n-tile n0 + 8.
-    const uint32_t k_lane = ks_addr + (((lane & 7) + ((lane >> 4) << 3)) * LD + ((lane >> 3) & 1) * 8) * 2;
-    // V fragment addresses (transposed): rows (keys) k0 + (lane & 7) + 8 ((lane / 8) & 1), cols
-    // (dims) n0 + 8 (lane / 16): regs {0, 1} = b0, b1 of dim n-tile n0, {2, 3} of n-tile n0 + 8.
-    const uint32_t v_lane = vs_addr + (((lane & 7) + ((lane >> 3) & 1) * 8) * LD + (lane >> 4) * 8) * 2;
-
-    // Per key tile: wait for its staged copy (the barrier also retires the previous tile's reads of
-    // the 16-bit tiles and the query fragments' reads), convert it, then start copying the next
-    // tile into the staging buffers while this one is multiplied.
-    for (int j0 = 0; j0 < block_keys; j0 += MMA_BK) {
-        cp_async_wait_all();
-        __syncthreads();
-        convert_tile<DP, T>(ks, k_stage);
-        convert_tile<DP, T>(vsh, v_stage);
-        __syncthreads();
-        if (j0 + MMA_BK < block_keys) {
-            stage_tile<DP>(k_stage, k_head, ks0, j0 + MMA_BK, keys, dim, k_vec);
-            stage_tile<DP>(v_stage, v_head, vs0, j0 + MMA_BK, keys, dim, v_vec);
-        }
-        cp_async_commit();
-        if (j0 >= warp_keys) continue; // every row of this warp is past this tile (causal) or no row is a query
-
-        // S = Q K^T for this warp's 16 rows and the tile's 64 keys.
-        float s[NTILES][4];
-#pragma unroll
-        for (int n = 0; n < NTILES; n++) s[n][0] = s[n][1] = s[n][2] = s[n][3] = 0.f;
-#pragma unroll
-        for (int kk = 0; kk < KSTEPS; kk++) {
-#pragma unroll
-            for (int np = 0; np < NTILES / 2; np++) {
-                uint32_t b[4];
-                ldmatrix_x4(b, k_lane + (np * 16 * LD + kk * 16) * 2);
-                mma16816<T>(s[2 * np], qa[kk], b[0], b[1]);
-                mma16816<T>(s[2 * np + 1], qa[kk], b[2], b[3]);
-            }
-        }
-
-        // Online softmax in the log2 domain: x = score * scale * log2(e), p = 2^(x - m).
-        const bool masked = j0 + MMA_BK > min(vis0, vis1);
-        float mx0 = -INFINITY, mx1 = -INFINITY;
-#pragma unroll
-        for (int n = 0; n < NTILES; n++) {
-#pragma unroll
-            for (int e = 0; e < 4; e++) {
-                float x = s[n][e] * scale_log2;
-                if (masked) {
-                    int key = j0 + n * 8 + 2 * c + (e & 1);
-                    x = key < (e < 2 ? vis0 : vis1) ? x : -INFINITY;
-                }
-                s[n][e] = x;
-            }
-            mx0 = fmaxf(mx0, fmaxf(s[n][0], s[n][1]));
-            mx1 = fmaxf(mx1, fmaxf(s[n][2], s[n][3]));
-        }
-        mx0 = fmaxf(mx0, __shfl_xor_sync(0xffffffffu, mx0, 1));
-        mx0 = fmaxf(mx0, __shfl_xor_sync(0xffffffffu, mx0, 2));
-        mx1 = fmaxf(mx1, __shfl_xor_sync(0xffffffffu, mx1, 1));
-        mx1 = fmaxf(mx1, __shfl_xor_sync(0xffffffffu, mx1, 2));
-        const float new0 = fmaxf(m0, mx0), new1 = fmaxf(m1, mx1);
-        // A row with no visible key yet keeps max -inf: subtract 0 instead, so every p and the
-        // correction are exp2(-inf) = 0, never exp2(-inf + inf) = NaN.
-        const float base0 = new0 == -INFINITY ? 0.f : new0, base1 = new1 == -INFINITY ? 0.f : new1;
-        const float corr0 = exp2f(m0 - base0), corr1 = exp2f(m1 - base1);
-        m0 = new0;
-        m1 = new1;
-        float sum0 = 0.f, sum1 = 0.f;
-#pragma unroll
-        for (int n = 0; n < NTILES; n++) {
-            s[n][0] = exp2f(s[n][0] - base0);
-            s[n][1] = exp2f(s[n][1] - base0);
-            s[n][2] = exp2f(s[n][2] - base1);
-            s[n][3] = exp2f(s[n][3] - base1);
-            sum0 += s[n][0] + s[n][1];
-            sum1 += s[n][2] + s[n][3];
-        }
-        l0 = l0 * corr0 + sum0;
-        l1 = l1 * corr1 + sum1;
-#pragma unroll
-        for (int n = 0; n < DTILES; n++) {
-            o[n][0] *= corr0;
-            o[n][1] *= corr0;
-            o[n][2] *= corr1;
-            o[n][3] *= corr1;
-        }
-
-        // O += P V: the probabilities of key n-tiles 2kk and 2kk + 1 form the A fragment of k-step kk.
-#pragma unroll
-        for (int kk = 0; kk < MMA_BK / 16; kk++) {
-            uint32_t pa[4] = {pack2<T>(s[2 * kk][0], s[2 * kk][1]), pack2<T>(s[2 * kk][2], s[2 * kk][3]),
-                              pack2<T>(s[2 * kk + 1][0], s[2 * kk + 1][1]),
-                              pack2<T>(s[2 * kk + 1][2], s[2 * kk + 1][3])};
-#pragma unroll
-            for (int np = 0; np < DTILES / 2; np++) {
-                uint32_t b[4];
-                ldmatrix_x4_trans(b, v_lane + (kk * 16 * LD + np * 16) * 2);
-                mma16816<T>(o[2 * np], pa, b[0], b[1]);
-                mma16816<T>(o[2 * np + 1], pa, b[2], b[3]);
-            }
-        }
-    }
-
-    // Row sums over the quad (the four lanes of a row), then O / l.
-    l0 += __shfl_xor_sync(0xffffffffu, l0, 1);
-    l0 += __shfl_xor_sync(0xffffffffu, l0, 2);
-    l1 += __shfl_xor_sync(0xffffffffu, l1, 1);
-    l1 += __shfl_xor_sync(0xffffffffu, l1, 2);
-    const float inv0 = l0 > 0.f ? 1.f / l0 : 0.f, inv1 = l1 > 0.f ? 1.f / l1 : 0.f;
-    const bool pairs = dim % 2 == 0 && (reinterpret_cast<uintptr_t>(out) & 7) == 0;
-#pragma unroll
-    for (int half = 0; half < 2; half++) {
-        const int t = half == 0 ? t0 : t1;
-        if (t >= tokens) continue;
-        const float inv = half == 0 ? inv0 : inv1;
-        float* orow = out + ((long long)t * q_heads + head) * dim;
-#pragma unroll
-        for (int n = 0; n < DTILES; n++) {
-            const int d = n * 8 + 2 * c;
-            const float x0 = o[n][2 * half] * inv, x1 = o[n][2 * half + 1] * inv;
-            if (pairs) {
-                if (d < dim) *reinterpret_cast<float2*>(orow + d) = make_float2(x0, x1);
-            } else {
-                if (d < dim) orow[d] = x0;
-                if (d + 1 < dim) orow[d + 1] = x1;
-            }
-        }
-        if (lse != nullptr && c == 0) {
-            const float m = half == 0 ? m0 : m1, l = half == 0 ? l0 : l1;
-            lse[(long long)head * tokens + t] = m * LN2 + logf(l);
-        }
-    }
-}
-
-#define ATTENTION_MMA(NAME, DP, T)                                                                               \
-    extern "C" __global__ void __launch_bounds__(MMA_THREADS)                                                    \
-    NAME(const float* q, long long qs0, long long qs1, const float* k, long long ks0, long long ks1,             \
-         const float* v, long long vs0, long long vs1, float* out, float* lse, int tokens, int keys, int q_heads, \
-         int kv_heads, int dim, float scale, int query_start) {                                                  \
-        attention_mma<DP, T>(q, qs0, qs1, k, ks0, ks1, v, vs0, vs1, out, lse, tokens, keys, q_heads, kv_heads,   \
-                             dim, scale, query_start);                                                           \
-    }
-
-ATTENTION_MMA(attention_mma_bf16_d64, 64, __nv_bfloat16)
-ATTENTION_MMA(attention_mma_bf16_d80, 80, __nv_bfloat16)
-ATTENTION_MMA(attention_mma_bf16_d128, 128, __nv_bfloat16)
-ATTENTION_MMA(attention_mma_f16_d64, 64, __half)
-ATTENTION_MMA(attention_mma_f16_d80, 80, __half)
-ATTENTION_MMA(attention_mma_f16_d128, 128, __half)
-
-// ---------------------------------------------------------------------------------------------
-// Packed variant: the same mathematics as attention_mma above, with the 16-bit rounding of K and V
-// done once per call by attention_mma_pack_<t>_d<DP> (one bandwidth-bound pass that writes each kv head
-// once, however many query heads share it), so the attention kernel cp.async's 16-bit tiles
-// straight into the ldmatrix layout: no F32 staging, no conversion pass, one barrier per key tile,
-// K and V double-buffered. Blocks of WARPS warps (4 or 8) x 16 queries.
-//
-// attention_mma_packed_<t>_d<DP>_w<WARPS>: scale > 0; q as above (F32 [T, Hq, D], strided rows and
-// heads, rounded to 16 bits as the block loads it, once); k and v 16-bit [Hkv, S, DP] from the pack
-// kernel (dims past `dim` zero); out and lse as above. Grid (ceil(T / (16 WARPS)), Hq). Dynamic
-// shared memory: K tiles [2][64][DP + 8] then V tiles [2][64][DP + 8], 16-bit; the query tile
-// [16 WARPS][DP + 8] borrows the K tiles before the first key tile is copied.
 
 // F32 [rows, heads, dim] (element strides s0, s1, last dim packed) into 16-bit [heads, rows, DP]
 // rounded to nearest, dims past `dim` zero. Grid (x, heads): head blockIdx.y, one thread per 8
@@ -446,7 +169,7 @@ __device__ __forceinline__ void copy_tile16(uint16_t* dst, const uint16_t* src, 
 }
 
 // Queries [first, first + BQ) of an F32 [rows, dim] operand (row stride s0, head applied) rounded
-// into a 16-bit tile [BQ][DP + 8], zeros past `rows` and `dim`. VEC as in stage_tile.
+// into a 16-bit tile [BQ][DP + 8], zeros past `rows` and `dim`. vec: see vec_rows.
 template <int DP, int BQ, int THREADS, typename T>
 __device__ __forceinline__ void load_queries(uint16_t* dst, const float* src, long long s0, int first, int rows,
                                              int dim, bool vec) {
@@ -490,7 +213,8 @@ attention_mma_packed(const float* q, long long qs0, long long qs1, const uint16_
     uint16_t* vsh = ks + 2 * TILE;    // V tiles 0, 1
     const int head = blockIdx.y;
     const int kv_head = head / (q_heads / kv_heads);
-    // Causal blocks launch latest queries first (see attention_mma).
+    // Causal blocks launch latest queries first: they walk the most key tiles, and starting them
+    // early leaves the short blocks to fill the tail of the grid.
     const int first = (query_start < 0 ? blockIdx.x : gridDim.x - 1 - blockIdx.x) * BQ;
     const int lane = threadIdx.x & 31, warp = threadIdx.x >> 5;
     const int g = lane >> 2, c = lane & 3;
@@ -531,7 +255,10 @@ attention_mma_packed(const float* q, long long qs0, long long qs1, const uint16_
         copy_tile16<DP, THREADS>(vsh, v_head, 0, keys);
     }
     cp_async_commit();
-    // Fragment addresses within tile 0 (see attention_mma); tile 1 is TILE values further.
+    // Fragment addresses within tile 0; tile 1 is TILE values further. K: rows (keys) n0 + (lane & 7)
+    // + 8 (lane / 16), cols k0 + 8 ((lane / 8) & 1): regs {0, 1} = b0, b1 of key n-tile n0, {2, 3} =
+    // b0, b1 of n-tile n0 + 8. V (transposed): rows (keys) k0 + (lane & 7) + 8 ((lane / 8) & 1), cols
+    // (dims) n0 + 8 (lane / 16): regs {0, 1} = b0, b1 of dim n-tile n0, {2, 3} of n-tile n0 + 8.
     const uint32_t k_lane = ks_addr + (((lane & 7) + ((lane >> 4) << 3)) * LD + ((lane >> 3) & 1) * 8) * 2;
     const uint32_t v_lane = vs_addr + (((lane & 7) + ((lane >> 3) & 1) * 8) * LD + (lane >> 4) * 8) * 2;
 
@@ -565,10 +292,10 @@ attention_mma_packed(const float* q, long long qs0, long long qs1, const uint16_
             }
         }
 
-        // Online softmax in the log2 domain, as in attention_mma, with two instructions fewer per
-        // score: the scale (positive: the host sends other scales to attention_mma) is applied to
-        // the row max only, max(s) * a being max(s * a) for a > 0 under monotone rounding, and
-        // folded into one fma per score, p = 2^(s a - m); and fast_exp2 for exp2f.
+        // Online softmax in the log2 domain, x = score * scale * log2(e), p = 2^(x - m), in few
+        // instructions per score: the scale (positive: the host sends other scales to the F32
+        // kernel) is applied to the row max only, max(s) * a being max(s * a) for a > 0 under
+        // monotone rounding, and folded into one fma per score, p = 2^(s a - m); and fast_exp2.
         const bool masked = j0 + MMA_BK > min(vis0, vis1);
         float mx0 = -INFINITY, mx1 = -INFINITY;
 #pragma unroll
@@ -588,6 +315,8 @@ attention_mma_packed(const float* q, long long qs0, long long qs1, const uint16_
         mx1 = fmaxf(mx1, __shfl_xor_sync(0xffffffffu, mx1, 1));
         mx1 = fmaxf(mx1, __shfl_xor_sync(0xffffffffu, mx1, 2));
         const float new0 = fmaxf(m0, mx0 * scale_log2), new1 = fmaxf(m1, mx1 * scale_log2);
+        // A row with no visible key yet keeps max -inf: subtract 0 instead, so every p and the
+        // correction are 2^-inf = 0, never 2^(-inf + inf) = NaN.
         const float base0 = new0 == -INFINITY ? 0.f : new0, base1 = new1 == -INFINITY ? 0.f : new1;
         const float corr0 = fast_exp2(m0 - base0), corr1 = fast_exp2(m1 - base1);
         m0 = new0;
@@ -632,6 +361,7 @@ attention_mma_packed(const float* q, long long qs0, long long qs1, const uint16_
         }
     }
 
+    // Row sums over the quad (the four lanes of a row), then O / l.
     l0 += __shfl_xor_sync(0xffffffffu, l0, 1);
     l0 += __shfl_xor_sync(0xffffffffu, l0, 2);
     l1 += __shfl_xor_sync(0xffffffffu, l1, 1);

@@ -15,12 +15,13 @@ import org.bytedeco.cuda.global.cudart;
  * counts. Prefill with head dims up to 128 runs on tensor cores: at {@link AttentionPrecision#F32},
  * or whenever column sums are captured, {@code attention_forward_tc<dim>} (attention.cu), the same pass
  * with Q K^T and P V as 3xTF32 products (F32-level accuracy); at {@link AttentionPrecision#BF16} or
- * {@link AttentionPrecision#F16} without column sums {@code attention_mma_<bf16|f16>_d<dim>}
- * (attention_mma.cu), a FlashAttention-2 style kernel whose operands are rounded to the 16-bit type
- * and multiplied by {@code mma.sync} m16n8k16 into F32, with the softmax held in registers (HF's
- * bf16/f16 sdpa numerics); by default ({@link AttentionMmaVariant}) K and V are first rounded once
- * into packed 16-bit scratch by {@code attention_mma_pack_<bf16|f16>} and the kernel is
- * {@code attention_mma_packed_<bf16|f16>_d<dim>_w<warps>}. The kernels write each row's
+ * {@link AttentionPrecision#F16} without column sums {@code attention_mma_packed_<bf16|f16>_d<dim>_w<warps>}
+ * (attention_mma.cu, warps by {@link AttentionMmaWarps}), a FlashAttention-2 style kernel whose
+ * operands are rounded to the 16-bit type and multiplied by {@code mma.sync} m16n8k16 into F32, with
+ * the softmax held in registers (HF's bf16/f16 sdpa numerics), after
+ * {@code attention_mma_pack_<bf16|f16>_d<dim>} rounded K and V once into packed 16-bit scratch. It
+ * folds the scale into the row max, so a scale that is not positive (the models' is 1 / sqrt(D))
+ * takes the 3xTF32 kernel at any precision. The kernels write each row's
  * log-sum-exp only when column sums are captured. Captured softmax rows are recomputed exactly for the chosen queries
  * ({@code attention_capture_rows}); column sums re-score every (query, key) pair against the saved
  * log-sum-exps ({@code attention_column_sums}), so capture costs one extra Q K^T pass and nothing
@@ -42,10 +43,9 @@ final class CudaAttention implements AutoCloseable {
     private static final int TC_MIN_QUERIES = 16;
     private static final int TC_MAX_DIM = 128;
     /**
-     * The 16-bit mma kernels' K and V tiles are [64][DP + 8] 16-bit values (the 8-element pad makes
+     * The 16-bit mma kernel's K and V tiles are [64][DP + 8] 16-bit values (the 8-element pad makes
      * the row pitch an odd multiple of 16 bytes, so their ldmatrix reads are free of bank
-     * conflicts). The first version adds F32 staging tiles [64][DP] for K and V that cp.async fills
-     * with the next key tile; the packed one holds two K and two V tiles (double-buffered).
+     * conflicts); it holds two K and two V tiles (double-buffered).
      */
     private static final int MMA_ROW_PAD = 8;
     private static final int MMA_PACKED_TILES = 4;
@@ -99,10 +99,8 @@ final class CudaAttention implements AutoCloseable {
             Operand vo = Operand.of(tmp.rowsPacked(v, DType.F32));
             Tensor lse = columnSums == null ? null : tmp.scratch(DType.F32, hq, t);
             int paddedDim = tensorCoreDim(t, d);
-            // The packed kernel folds the scale into its row max, which needs scale > 0 (always so for
-            // 1 / sqrt(D)); any other scale takes the first kernel.
-            int packedWarps = scale > 0 ? AttentionMmaVariant.configured().warps(t, hq, ctx.multiprocessors) : 0;
-            TensorCoreKernel tc = paddedDim > 0 ? tensorCoreKernel(paddedDim, precision, columnSums != null, packedWarps) : null;
+            TensorCoreKernel tc = paddedDim > 0 ? tensorCoreKernel(paddedDim, precision, columnSums != null, scale,
+                    AttentionMmaWarps.configured().warps(t, hq, ctx.multiprocessors)) : null;
             long lseAddress = lse == null ? 0L : CudaContext.address(lse);
             if (tc != null && tc.packKernel() != null) {
                 DType half = precision == AttentionPrecision.BF16 ? DType.BF16 : DType.F16;
@@ -158,29 +156,25 @@ final class CudaAttention implements AutoCloseable {
 
     /**
      * The tensor-core prefill kernel of padded head dim {@code paddedDim}: at
-     * {@link AttentionPrecision#BF16} or {@link AttentionPrecision#F16} without captured column sums a
-     * 16-bit mma kernel of that type (module {@code attention_mma}): with {@code packedWarps} 4 or 8
-     * the packed kernel {@code attention_mma_packed_<bf16|f16>_d<dim>_w<warps>} (16 queries per
-     * warp) fed by {@code attention_mma_pack_<bf16|f16>_d<dim>}, with 0 the first version
-     * {@code attention_mma_<bf16|f16>_d<dim>}; else the 3xTF32 kernel
-     * ({@code attention_forward_tc<dim>}, module {@code attention}): captured column sums feed
-     * pruning scores and are computed against this pass's log-sum-exps, which must then be F32-exact
-     * (captured rows are recomputed exactly by {@code attention_capture_rows} whatever the pass).
+     * {@link AttentionPrecision#BF16} or {@link AttentionPrecision#F16} without captured column sums
+     * and with a positive {@code scale}, the 16-bit mma kernel of that type
+     * {@code attention_mma_packed_<bf16|f16>_d<dim>_w<packedWarps>} (module {@code attention_mma}, 16
+     * queries per warp, 4 or 8 warps) fed by {@code attention_mma_pack_<bf16|f16>_d<dim>}; else the
+     * 3xTF32 kernel ({@code attention_forward_tc<dim>}, module {@code attention}): captured column
+     * sums feed pruning scores and are computed against this pass's log-sum-exps, which must then be
+     * F32-exact (captured rows are recomputed exactly by {@code attention_capture_rows} whatever the
+     * pass), and the 16-bit kernel folds the scale into its row max, max(s) * a being max(s * a)
+     * only for a > 0.
      */
     static TensorCoreKernel tensorCoreKernel(int paddedDim, AttentionPrecision precision, boolean columnSums,
-                                             int packedWarps) {
-        if (columnSums || precision == AttentionPrecision.F32) {
+                                             float scale, int packedWarps) {
+        if (columnSums || precision == AttentionPrecision.F32 || !(scale > 0)) {
             int shared = ((2 * TC_KEYS + TC_QUERIES) * (paddedDim + 4) + TC_QUERIES * (TC_KEYS + 4)) * Float.BYTES;
             return new TensorCoreKernel("attention", "attention_forward_tc" + paddedDim, shared, TC_QUERIES,
                     TC_WARPS * 32, null);
         }
         String type = precision == AttentionPrecision.BF16 ? "bf16" : "f16";
         int tile = TC_KEYS * (paddedDim + MMA_ROW_PAD) * MMA_ELEMENT_BYTES;
-        if (packedWarps == 0) {
-            int shared = 2 * tile + 2 * TC_KEYS * paddedDim * Float.BYTES;
-            return new TensorCoreKernel("attention_mma", "attention_mma_" + type + "_d" + paddedDim, shared, TC_QUERIES,
-                    TC_WARPS * 32, null);
-        }
         if (packedWarps != 4 && packedWarps != 8) {
             throw new TensorException("attention: the packed mma kernel runs 4 or 8 warps per block, not " + packedWarps);
         }

@@ -17,11 +17,14 @@ import static org.junit.jupiter.api.Assumptions.assumeTrue;
 /** Which tensor-core prefill kernel CudaAttention launches (no GPU needed). */
 class CudaAttentionDispatchTest {
 
+    private static final float SCALE = 0.125f;
+
     @Test
     void bf16PrecisionWithoutCaptureRunsThePackedBf16MmaKernelOfTheGivenWarps() {
         for (int d : new int[] {64, 80, 128}) {
             for (int warps : new int[] {4, 8}) {
-                CudaAttention.TensorCoreKernel k = CudaAttention.tensorCoreKernel(d, AttentionPrecision.BF16, false, warps);
+                CudaAttention.TensorCoreKernel k =
+                        CudaAttention.tensorCoreKernel(d, AttentionPrecision.BF16, false, SCALE, warps);
                 assertEquals("attention_mma", k.module());
                 assertEquals("attention_mma_packed_bf16_d" + d + "_w" + warps, k.name());
                 assertEquals("attention_mma_pack_bf16_d" + d, k.packKernel());
@@ -33,18 +36,38 @@ class CudaAttentionDispatchTest {
 
     @Test
     void f16PrecisionWithoutCaptureRunsThePackedF16MmaKernel() {
-        CudaAttention.TensorCoreKernel k = CudaAttention.tensorCoreKernel(80, AttentionPrecision.F16, false, 8);
+        CudaAttention.TensorCoreKernel k = CudaAttention.tensorCoreKernel(80, AttentionPrecision.F16, false, SCALE, 8);
         assertEquals("attention_mma_packed_f16_d80_w8", k.name());
         assertEquals("attention_mma_pack_f16_d80", k.packKernel());
     }
 
     @Test
-    void noPackedWarpsRunsTheFirstMmaKernelOnF32Operands() {
+    void f32PrecisionRunsThe3xTf32Kernel() {
+        assertEquals("attention_forward_tc64", CudaAttention.tensorCoreKernel(64, AttentionPrecision.F32, false, SCALE, 8).name());
+        assertEquals("attention_forward_tc128", CudaAttention.tensorCoreKernel(128, AttentionPrecision.F32, true, SCALE, 4).name());
+        assertEquals("attention", CudaAttention.tensorCoreKernel(64, AttentionPrecision.F32, false, SCALE, 4).module());
+        assertNull(CudaAttention.tensorCoreKernel(64, AttentionPrecision.F32, false, SCALE, 8).packKernel());
+    }
+
+    /** Captured column sums read the pass's log-sum-exps, so they take the F32-exact kernel at any precision. */
+    @Test
+    void columnSumsRunThe3xTf32KernelAtHalfPrecision() {
+        assertEquals("attention_forward_tc80", CudaAttention.tensorCoreKernel(80, AttentionPrecision.BF16, true, SCALE, 8).name());
+        assertEquals("attention_forward_tc80", CudaAttention.tensorCoreKernel(80, AttentionPrecision.F16, true, SCALE, 4).name());
+    }
+
+    /**
+     * The 16-bit kernel folds the scale into its row max, which holds for a positive scale only: zero,
+     * negative and NaN scales take the 3xTF32 kernel at both 16-bit precisions, with its own 64-query
+     * blocks of 4 warps whatever warps were asked for.
+     */
+    @Test
+    void nonPositiveScaleRunsThe3xTf32KernelAtHalfPrecision() {
         for (AttentionPrecision precision : new AttentionPrecision[] {AttentionPrecision.BF16, AttentionPrecision.F16}) {
-            String type = precision == AttentionPrecision.BF16 ? "bf16" : "f16";
-            for (int d : new int[] {64, 80, 128}) {
-                CudaAttention.TensorCoreKernel k = CudaAttention.tensorCoreKernel(d, precision, false, 0);
-                assertEquals("attention_mma_" + type + "_d" + d, k.name());
+            for (float scale : new float[] {0f, -0.0f, -SCALE, Float.NaN, Float.NEGATIVE_INFINITY}) {
+                CudaAttention.TensorCoreKernel k = CudaAttention.tensorCoreKernel(128, precision, false, scale, 8);
+                assertEquals("attention", k.module(), precision + " scale " + scale);
+                assertEquals("attention_forward_tc128", k.name(), precision + " scale " + scale);
                 assertNull(k.packKernel());
                 assertEquals(64, k.queriesPerBlock());
                 assertEquals(128, k.threads());
@@ -53,42 +76,16 @@ class CudaAttentionDispatchTest {
     }
 
     @Test
-    void f32PrecisionRunsThe3xTf32Kernel() {
-        assertEquals("attention_forward_tc64", CudaAttention.tensorCoreKernel(64, AttentionPrecision.F32, false, 8).name());
-        assertEquals("attention_forward_tc128", CudaAttention.tensorCoreKernel(128, AttentionPrecision.F32, true, 4).name());
-        assertEquals("attention", CudaAttention.tensorCoreKernel(64, AttentionPrecision.F32, false, 0).module());
-        assertNull(CudaAttention.tensorCoreKernel(64, AttentionPrecision.F32, false, 8).packKernel());
-    }
-
-    /** Captured column sums read the pass's log-sum-exps, so they take the F32-exact kernel at any precision. */
-    @Test
-    void columnSumsRunThe3xTf32KernelAtHalfPrecision() {
-        assertEquals("attention_forward_tc80", CudaAttention.tensorCoreKernel(80, AttentionPrecision.BF16, true, 8).name());
-        assertEquals("attention_forward_tc80", CudaAttention.tensorCoreKernel(80, AttentionPrecision.F16, true, 4).name());
-    }
-
-    @Test
     void packedKernelRunsOnlyFourOrEightWarps() {
-        assertThrows(TensorException.class, () -> CudaAttention.tensorCoreKernel(64, AttentionPrecision.BF16, false, 2));
-    }
-
-    /**
-     * The first kernel: K and V tiles of 64 rows, 16-bit, each row padded by 8 elements
-     * (2 x 64 x (DP + 8) x 2 bytes), and their F32 staging tiles (2 x 64 x DP x 4 bytes).
-     */
-    @Test
-    void firstMmaKernelSharedMemoryHoldsPaddedHalfPrecisionTilesAndF32Staging() {
-        assertEquals(2 * 64 * 72 * 2 + 2 * 64 * 64 * 4,
-                CudaAttention.tensorCoreKernel(64, AttentionPrecision.BF16, false, 0).sharedBytes());
-        assertEquals(2 * 64 * 136 * 2 + 2 * 64 * 128 * 4,
-                CudaAttention.tensorCoreKernel(128, AttentionPrecision.F16, false, 0).sharedBytes());
+        assertThrows(TensorException.class, () -> CudaAttention.tensorCoreKernel(64, AttentionPrecision.BF16, false, SCALE, 2));
+        assertThrows(TensorException.class, () -> CudaAttention.tensorCoreKernel(64, AttentionPrecision.BF16, false, SCALE, 0));
     }
 
     /** The packed kernel: two K and two V tiles of 64 padded 16-bit rows (68 KiB at DP=128), whatever the warps. */
     @Test
     void packedMmaKernelSharedMemoryHoldsTwoBuffersOfKAndV() {
-        assertEquals(4 * 64 * 72 * 2, CudaAttention.tensorCoreKernel(64, AttentionPrecision.BF16, false, 8).sharedBytes());
-        assertEquals(4 * 64 * 136 * 2, CudaAttention.tensorCoreKernel(128, AttentionPrecision.F16, false, 4).sharedBytes());
+        assertEquals(4 * 64 * 72 * 2, CudaAttention.tensorCoreKernel(64, AttentionPrecision.BF16, false, SCALE, 8).sharedBytes());
+        assertEquals(4 * 64 * 136 * 2, CudaAttention.tensorCoreKernel(128, AttentionPrecision.F16, false, SCALE, 4).sharedBytes());
     }
 
     /**
@@ -97,29 +94,33 @@ class CudaAttentionDispatchTest {
      * blocks, fewer than two per SM) keeps 4 so that the grid still fills the GPU.
      */
     @Test
-    void defaultVariantTakesEightWarpsOnlyWhenTheGridFillsTheGpuTwice() {
-        assertEquals(8, AttentionMmaVariant.PACKED.warps(729, 512, 132));
-        assertEquals(8, AttentionMmaVariant.PACKED.warps(6296, 14, 132));
-        assertEquals(4, AttentionMmaVariant.PACKED.warps(586, 32, 132));
-        assertEquals(8, AttentionMmaVariant.PACKED.warps(256 * 66, 2, 132));
-        assertEquals(4, AttentionMmaVariant.PACKED.warps(256 * 66 - 128, 2, 132));
+    void autoTakesEightWarpsOnlyWhenTheGridFillsTheGpuTwice() {
+        assertEquals(8, AttentionMmaWarps.AUTO.warps(729, 512, 132));
+        assertEquals(8, AttentionMmaWarps.AUTO.warps(6296, 14, 132));
+        assertEquals(4, AttentionMmaWarps.AUTO.warps(586, 32, 132));
+        assertEquals(8, AttentionMmaWarps.AUTO.warps(256 * 66, 2, 132));
+        assertEquals(4, AttentionMmaWarps.AUTO.warps(256 * 66 - 128, 2, 132));
     }
 
     @Test
-    void fixedVariantsIgnoreTheShape() {
-        assertEquals(0, AttentionMmaVariant.V1.warps(729, 512, 132));
-        assertEquals(4, AttentionMmaVariant.PACKED_4_WARPS.warps(729, 512, 132));
-        assertEquals(8, AttentionMmaVariant.PACKED_8_WARPS.warps(16, 1, 132));
+    void forcedWarpsIgnoreTheShape() {
+        assertEquals(4, AttentionMmaWarps.FOUR.warps(729, 512, 132));
+        assertEquals(8, AttentionMmaWarps.EIGHT.warps(16, 1, 132));
     }
 
+    /** The names parse case-insensitively; the removed kernel names (v1, v2, v2w4) are rejected, naming the known ones. */
     @Test
-    void variantNamesParseCaseInsensitivelyAndDefaultToPacked() {
-        assertEquals(AttentionMmaVariant.PACKED, AttentionMmaVariant.parse(null));
-        assertEquals(AttentionMmaVariant.PACKED, AttentionMmaVariant.parse(" "));
-        assertEquals(AttentionMmaVariant.V1, AttentionMmaVariant.parse("V1"));
-        assertEquals(AttentionMmaVariant.PACKED_8_WARPS, AttentionMmaVariant.parse(" v2w8 "));
-        CudaException e = assertThrows(CudaException.class, () -> AttentionMmaVariant.parse("v3"));
-        assertTrue(e.getMessage().contains(AttentionMmaVariant.PROPERTY) && e.getMessage().contains("v2w4"), e.getMessage());
+    void warpNamesParseCaseInsensitivelyAndDefaultToAuto() {
+        assertEquals(AttentionMmaWarps.AUTO, AttentionMmaWarps.parse(null));
+        assertEquals(AttentionMmaWarps.AUTO, AttentionMmaWarps.parse(" "));
+        assertEquals(AttentionMmaWarps.AUTO, AttentionMmaWarps.parse("Auto"));
+        assertEquals(AttentionMmaWarps.FOUR, AttentionMmaWarps.parse("W4"));
+        assertEquals(AttentionMmaWarps.EIGHT, AttentionMmaWarps.parse(" w8 "));
+        for (String removed : new String[] {"v1", "v2", "v2w4"}) {
+            CudaException e = assertThrows(CudaException.class, () -> AttentionMmaWarps.parse(removed));
+            assertTrue(e.getMessage().contains(AttentionMmaWarps.PROPERTY) && e.getMessage().contains("auto, w4, w8"),
+                    e.getMessage());
+        }
     }
 
     /**
@@ -136,9 +137,9 @@ class CudaAttentionDispatchTest {
             int padded = CudaAttention.tensorCoreDim(64, d);
             for (AttentionPrecision precision : AttentionPrecision.values()) {
                 for (boolean captured : new boolean[] {false, true}) {
-                    for (int warps : new int[] {0, 4, 8}) {
+                    for (int warps : new int[] {4, 8}) {
                         CudaAttention.TensorCoreKernel kernel =
-                                CudaAttention.tensorCoreKernel(padded, precision, captured, warps);
+                                CudaAttention.tensorCoreKernel(padded, precision, captured, SCALE, warps);
                         String source = Files.readString(sources.resolve(kernel.module() + ".cu"));
                         for (String name : new String[] {kernel.name(), kernel.packKernel()}) {
                             if (name != null) {

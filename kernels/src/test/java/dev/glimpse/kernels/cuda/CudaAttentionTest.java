@@ -109,82 +109,70 @@ class CudaAttentionTest {
     }
 
     /**
-     * Every 16-bit kernel ({@link AttentionMmaVariant}: the first one, the packed one with 4 and with
-     * 8 warps, whatever the shape would pick) against the CPU: GQA after a prefix, SigLIP's D=72,
-     * D=128 after a prefix, D=38 (scalar loads) and 40 (padded), D=16 at 16 queries, fewer keys
-     * than one tile, and query counts that leave partial 64- and 128-query blocks.
+     * The 16-bit kernel with 4 and with 8 warps ({@link AttentionMmaWarps}, whatever the shape would
+     * pick) against the CPU: GQA after a prefix, SigLIP's D=72, D=128 after a prefix, D=38 (scalar
+     * loads) and 40 (padded), D=16 at 16 queries, fewer keys than one tile, and query counts that
+     * leave partial 64- and 128-query blocks.
      */
     @ParameterizedTest(name = "{0} {1} T={2} S={3} Hq={4} Hkv={5} D={6} causal={7} start={8}")
     @CsvSource({
-            "v2w8, BF16, 300, 1000, 14, 2, 64, true, 700",
-            "v2w8, F16, 729, 729, 16, 16, 72, false, 0",
-            "v2w8, BF16, 131, 259, 6, 2, 128, true, 128",
-            "v2w8, F16, 130, 130, 6, 3, 38, true, 0",
-            "v2w8, BF16, 17, 90, 4, 1, 40, true, 73",
-            "v2w8, F16, 16, 16, 4, 2, 16, true, 0",
-            "v2w8, BF16, 200, 77, 8, 4, 64, false, 0",
-            "v2w8, F16, 586, 586, 8, 8, 128, true, 0",
-            "v2w4, BF16, 300, 1000, 14, 2, 64, true, 700",
-            "v2w4, F16, 729, 729, 16, 16, 72, false, 0",
-            "v2w4, BF16, 131, 259, 6, 2, 128, true, 128",
-            "v2w4, F16, 130, 130, 6, 3, 38, true, 0",
-            "v2w4, BF16, 100, 30, 4, 4, 80, false, 0",
-            "v1, BF16, 300, 1000, 14, 2, 64, true, 700",
-            "v1, F16, 729, 729, 16, 16, 72, false, 0",
-            "v1, BF16, 131, 259, 6, 2, 128, true, 128",
-            "v1, F16, 130, 130, 6, 3, 38, true, 0"})
-    void everyMmaVariantMatchesCpuWithinRounding(String variant, AttentionPrecision precision, int t, int s, int hq,
-                                                 int hkv, int d, boolean causal, int start) {
-        withMmaVariant(variant, () -> {
-            Tensor out = attentionVsCpu(61, precision, halfTol(precision, false), variant + " " + precision + " attention",
+            "w8, BF16, 300, 1000, 14, 2, 64, true, 700",
+            "w8, F16, 729, 729, 16, 16, 72, false, 0",
+            "w8, BF16, 131, 259, 6, 2, 128, true, 128",
+            "w8, F16, 130, 130, 6, 3, 38, true, 0",
+            "w8, BF16, 17, 90, 4, 1, 40, true, 73",
+            "w8, F16, 16, 16, 4, 2, 16, true, 0",
+            "w8, BF16, 200, 77, 8, 4, 64, false, 0",
+            "w8, F16, 586, 586, 8, 8, 128, true, 0",
+            "w4, BF16, 300, 1000, 14, 2, 64, true, 700",
+            "w4, F16, 729, 729, 16, 16, 72, false, 0",
+            "w4, BF16, 131, 259, 6, 2, 128, true, 128",
+            "w4, F16, 130, 130, 6, 3, 38, true, 0",
+            "w4, BF16, 100, 30, 4, 4, 80, false, 0",
+            "w4, F16, 586, 586, 8, 8, 128, true, 0"})
+    void mmaKernelAtFourAndEightWarpsMatchesCpuWithinRounding(String warps, AttentionPrecision precision, int t, int s,
+                                                              int hq, int hkv, int d, boolean causal, int start) {
+        withMmaWarps(warps, () -> {
+            Tensor out = attentionVsCpu(61, precision, halfTol(precision, false), warps + " " + precision + " attention",
                     t, s, hq, hkv, d, causal, start, false);
-            assertFinite(out, variant + " " + precision + " attention");
+            assertFinite(out, warps + " " + precision + " attention");
             out.close();
         });
     }
 
     /**
-     * The packed kernels round Q, K and V as the first one does, but take exp2 with ex2.approx and fold
-     * the scale into the row max, so a probability can round to the neighbouring 16-bit value: on the
-     * H200 the outputs differ from v1's by at most 3.3e-4 (BF16) and 5e-5 (F16) of max |out|. The
-     * bounds, 2e-3 and 3e-4, sit well under one output rounding step of the CPU comparisons and far
-     * under the O(1) errors of a fragment-layout bug.
+     * The 16-bit kernel folds the scale into its row max, which needs a positive scale; a zero or
+     * negative one runs the F32 (3xTF32) kernel at BF16 and F16 precision too: its output bit for
+     * bit, and the CPU's within the F32 bound. Scale 0 gives every visible key the same weight.
      */
-    @ParameterizedTest(name = "{0} {1} T={2} Hq={3} Hkv={4} D={5} causal={6}")
-    @CsvSource({
-            "v2w4, BF16, 300, 14, 2, 64, true",
-            "v2w8, BF16, 300, 14, 2, 64, true",
-            "v2w8, F16, 200, 8, 8, 72, false",
-            "v2w8, BF16, 150, 4, 2, 128, true",
-            "v2w4, F16, 150, 4, 2, 128, false"})
-    void packedMmaKernelsAgreeWithTheFirstOne(String variant, AttentionPrecision precision, int t, int hq, int hkv,
-                                              int d, boolean causal) {
+    @ParameterizedTest(name = "{0} scale={1}")
+    @CsvSource({"BF16, -0.125", "F16, -0.125", "BF16, 0", "F16, 0"})
+    void nonPositiveScaleRunsTheF32KernelAtHalfPrecision(AttentionPrecision precision, float scale) {
         CudaBackend gpu = cuda();
-        AttentionMask mask = causal ? AttentionMask.causal(0) : AttentionMask.BIDIRECTIONAL;
-        float scale = (float) (1 / Math.sqrt(d));
-        try (Tensor q = random(71, t, hq, d); Tensor k = random(72, t, hkv, d); Tensor v = random(73, t, hkv, d);
+        int t = 130;
+        try (Tensor q = random(81, t, 6, 64); Tensor k = random(82, t, 2, 64); Tensor v = random(83, t, 2, 64);
+             Tensor expected = Tensor.allocate(DType.F32, t, 6, 64);
              Tensor gq = gpu.upload(q); Tensor gk = gpu.upload(k); Tensor gv = gpu.upload(v);
-             Tensor first = gpu.allocate(DType.F32, t, hq, d); Tensor packed = gpu.allocate(DType.F32, t, hq, d)) {
-            withMmaVariant("v1", () -> gpu.attention(gq, gk, gv, mask, scale, first, null, null, precision));
-            withMmaVariant(variant, () -> gpu.attention(gq, gk, gv, mask, scale, packed, null, null, precision));
-            try (Tensor hostFirst = Tensor.of(hostValues(gpu, first), t, hq, d)) {
-                assertClose(variant + " vs v1 " + precision, hostFirst, packed,
-                        precision == AttentionPrecision.BF16 ? 2e-3 : 3e-4);
-            }
+             Tensor exact = gpu.allocate(DType.F32, t, 6, 64); Tensor asked = gpu.allocate(DType.F32, t, 6, 64)) {
+            CPU.attention(q, k, v, AttentionMask.causal(0), scale, expected, null);
+            gpu.attention(gq, gk, gv, AttentionMask.causal(0), scale, exact, null, null, AttentionPrecision.F32);
+            gpu.attention(gq, gk, gv, AttentionMask.causal(0), scale, asked, null, null, precision);
+            assertArrayEquals(hostValues(gpu, exact), hostValues(gpu, asked), precision + " output vs the F32 kernel's");
+            assertClose(precision + " attention at scale " + scale + " vs CPU", expected, asked, TOL);
         }
     }
 
-    /** Runs {@code body} with {@link AttentionMmaVariant#PROPERTY} set to {@code variant}, then restores it. */
-    private static void withMmaVariant(String variant, Runnable body) {
-        String previous = System.getProperty(AttentionMmaVariant.PROPERTY);
-        System.setProperty(AttentionMmaVariant.PROPERTY, variant);
+    /** Runs {@code body} with {@link AttentionMmaWarps#PROPERTY} set to {@code warps}, then restores it. */
+    private static void withMmaWarps(String warps, Runnable body) {
+        String previous = System.getProperty(AttentionMmaWarps.PROPERTY);
+        System.setProperty(AttentionMmaWarps.PROPERTY, warps);
         try {
             body.run();
         } finally {
             if (previous == null) {
-                System.clearProperty(AttentionMmaVariant.PROPERTY);
+                System.clearProperty(AttentionMmaWarps.PROPERTY);
             } else {
-                System.setProperty(AttentionMmaVariant.PROPERTY, previous);
+                System.setProperty(AttentionMmaWarps.PROPERTY, previous);
             }
         }
     }

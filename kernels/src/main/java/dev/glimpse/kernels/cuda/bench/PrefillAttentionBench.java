@@ -4,7 +4,7 @@ import dev.glimpse.kernels.AttentionMask;
 import dev.glimpse.kernels.AttentionPrecision;
 import dev.glimpse.kernels.DType;
 import dev.glimpse.kernels.Tensor;
-import dev.glimpse.kernels.cuda.AttentionMmaVariant;
+import dev.glimpse.kernels.cuda.AttentionMmaWarps;
 import dev.glimpse.kernels.cuda.CudaBackend;
 import dev.glimpse.kernels.cuda.CudaOptions;
 
@@ -14,15 +14,16 @@ import java.util.SplittableRandom;
 
 /**
  * Prefill attention on the GPU ({@link CudaBackend#attention}, the tensor-core kernels) at every
- * {@link AttentionPrecision} (F32: the 3xTF32 kernel; BF16 and F16: the 16-bit mma kernels) over
+ * {@link AttentionPrecision} (F32: the 3xTF32 kernel; BF16 and F16: the 16-bit mma kernel) over
  * the shapes that dominate time to first token: OneVision's SigLIP
  * tower on a 32-frame video (729 tokens, 32 frames x 16 heads of dim 72, bidirectional), its Qwen2
  * decoder's prefill of that video (6296 tokens, 14 query heads over 2 kv heads of dim 64, causal) and
  * LLaVA-1.5-7B's prefill of one image (586 tokens, 32 heads of dim 128, causal). Each shape runs
  * {@value #WARMUP} warm-up calls, then {@value #CALLS} calls bracketed by stream synchronisations.
- * BF16 and F16 run once per {@link AttentionMmaVariant} (the first kernel, the packed one as the
- * default picks its warps, and with 4 and 8 warps), so one run compares them side by side; the
- * {@code variant} field names it ({@code "tf32"} for F32), and the property is restored after.
+ * BF16 and F16 run once with 4 and once with 8 warps per block ({@link AttentionMmaWarps}; the
+ * default picks one of the two by shape), so one run compares them side by side; the
+ * {@code variant} field names the warps ({@code "w4"}, {@code "w8"}; {@code "tf32"} for F32), and
+ * the property is restored after.
  * Prints one JSON object per line with the time per call and the tensor-core rate it implies:
  * 4 T S D flops per query head for Q K^T and P V over the visible (query, key) pairs, about half of
  * them when causal.
@@ -42,14 +43,15 @@ public final class PrefillAttentionBench {
     }
 
     static void run(PrintStream out) {
-        String previous = System.getProperty(AttentionMmaVariant.PROPERTY);
+        String previous = System.getProperty(AttentionMmaWarps.PROPERTY);
         try (CudaBackend gpu = CudaBackend.open(CudaOptions.defaults())) {
             for (int[] shape : SHAPES) {
                 for (AttentionPrecision precision : AttentionPrecision.values()) {
-                    AttentionMmaVariant[] variants = precision == AttentionPrecision.F32
-                            ? new AttentionMmaVariant[] {AttentionMmaVariant.DEFAULT} : AttentionMmaVariant.values();
-                    for (AttentionMmaVariant variant : variants) {
-                        System.setProperty(AttentionMmaVariant.PROPERTY, variant.id());
+                    AttentionMmaWarps[] variants = precision == AttentionPrecision.F32
+                            ? new AttentionMmaWarps[] {AttentionMmaWarps.AUTO}
+                            : new AttentionMmaWarps[] {AttentionMmaWarps.FOUR, AttentionMmaWarps.EIGHT};
+                    for (AttentionMmaWarps variant : variants) {
+                        System.setProperty(AttentionMmaWarps.PROPERTY, variant.id());
                         boolean causal = shape[4] == 1;
                         double ms = measure(gpu, shape[0], shape[1], shape[2], shape[3], causal, precision);
                         double tflops = flops(shape[0], shape[1], shape[3], causal) / (ms * 1e-3) / 1e12;
@@ -64,9 +66,9 @@ public final class PrefillAttentionBench {
             }
         } finally {
             if (previous == null) {
-                System.clearProperty(AttentionMmaVariant.PROPERTY);
+                System.clearProperty(AttentionMmaWarps.PROPERTY);
             } else {
-                System.setProperty(AttentionMmaVariant.PROPERTY, previous);
+                System.setProperty(AttentionMmaWarps.PROPERTY, previous);
             }
         }
     }
