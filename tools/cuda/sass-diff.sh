@@ -19,7 +19,11 @@
 #   NAMES     kernel sources, base names, comma-separated: attention_mma,gemv
 #   KERNELS   extended regex of the kernel names to compare (default: every kernel of OLD); a matching
 #             kernel of OLD that NEW lacks is a difference
-# Exits 0 when every compared kernel is identical, 1 otherwise; prints one line per kernel and arch.
+# Prints one line per kernel and arch. Exits 0 when every compared kernel is identical; 3 when some
+# differ only in their shared-memory sections (the same instructions, relocations, registers and
+# attributes: the section's alignment and presence follow the module, e.g. removing a module's only
+# kernel with dynamic shared memory moves its other kernels' static shared sections from 16-byte to
+# 4-byte alignment); 1 when any instruction or attribute differs or a kernel is missing.
 # Example: tools/cuda/sass-diff.sh HEAD . attention_mma '^attention_mma_pack'
 set -euo pipefail
 [ $# -ge 3 ] || { sed -n '2,/^set /p' "$0" | sed '$d;s/^# \{0,1\}//' >&2; exit 2; }
@@ -111,6 +115,12 @@ for k in kernels:
 EOF
 }
 
+# A fingerprint less its .nv.shared.<kernel> lines (static shared size and alignment; the section is
+# left out, or 16-byte aligned, according to whether any kernel of the module uses dynamic shared memory).
+without_shared_sections() {
+  awk '/^section \.nv\.shared\./ { skip = 1; next } skip && /^  bytes / { skip = 0; next } { skip = 0; print }' "$1"
+}
+
 status=0
 IFS=',' read -r -a sources <<< "$NAMES"
 for name in "${sources[@]}"; do
@@ -128,6 +138,9 @@ for name in "${sources[@]}"; do
         echo "MISSING   sm_$arch $name $kernel (not in $NEW)"; status=1
       elif cmp -s "$fp" "$other"; then
         echo "identical sm_$arch $name $kernel ($(grep -c '^  [0-9a-f]\{5\} ' "$fp") instructions)"
+      elif cmp -s <(without_shared_sections "$fp") <(without_shared_sections "$other"); then
+        echo "same code sm_$arch $name $kernel, shared-memory sections differ:"; diff "$fp" "$other" | head -20 || true
+        [ $status -eq 1 ] || status=3
       else
         echo "DIFFERENT sm_$arch $name $kernel:"; diff "$fp" "$other" | head -20 || true; status=1
       fi

@@ -7,8 +7,8 @@
 # proves the CUDA kernel path in its own JVM, runs the kernel
 # GPU tests (CudaBackend vs CpuBackend), the model GPU tests (every LLaVA and decoder fixture on
 # CUDA vs HF and the CPU), the top-k benchmark against torch.topk, the decoder benchmark against
-# HF transformers, the prefill attention benchmark (F32 3xTF32 vs bf16/f16 mma kernels) and the decode GEMV benchmark
-# (every -Dglimpse.cuda.gemv variant), and prints a summary.
+# HF transformers, the prefill attention benchmark (F32 3xTF32 vs the bf16/f16 mma kernel at 4 and 8 warps) and the decode GEMV benchmark
+# (-Dglimpse.cuda.gemv=multi4 vs the warp fallback), and prints a summary.
 # GPU_TEST_PARTS (default "kernels models topk decoder prefill gemv") picks the parts. Logs and the
 # summary go to $OUT (or /tmp/glimpse-gpu-out) as results.tar.gz + summary.txt.
 set -uo pipefail
@@ -83,7 +83,7 @@ if has prefill; then
 fi
 
 if has gemv; then
-  echo "== decode GEMV benchmark (bf16 weights, every -Dglimpse.cuda.gemv variant)"
+  echo "== decode GEMV benchmark (bf16 weights, multi4 vs the warp fallback)"
   timeout 120 "$JAVA" "${JFLAGS[@]}" -cp "$CP" dev.glimpse.kernels.cuda.bench.GemvBench \
     > "$LOGS/gemv-bench.jsonl" 2> "$LOGS/gemv-bench.err"
   echo "gemv bench exit: $?"; tail -3 "$LOGS/gemv-bench.err"

@@ -39,10 +39,7 @@ final class CudaGemm {
 
     private static final int GEMV_WARPS = 8;
 
-    /** 16-byte weight loads each lane of {@code gemv_half_split} issues before using them (GEMV_LOADS in gemv.cu). */
-    private static final int GEMV_LOADS = 4;
-
-    /** Threads per block of the multi-feature GEMV kernels (GEMV_MULTI_THREADS in gemv.cu). */
+    /** Threads per block of the multi-feature GEMV kernels (GEMV_MULTI_THREADS in gemv_core.cuh). */
     private static final int GEMV_MULTI_THREADS = 256;
 
     /** Blocks per multiprocessor the k split of the multi-feature kernels aims for (2-4 waves at 2-3 resident). */
@@ -194,53 +191,37 @@ final class CudaGemm {
                 cublas.CUBLAS_GEMM_DEFAULT), "cublasGemmEx(" + m + "x" + n + "x" + k + ")");
     }
 
+    /**
+     * The decode GEMV ({@link GemvVariant}): {@code gemv_half_multi4} in the vector case (k % 8 == 0,
+     * 16-byte aligned x and weight rows), else, or when {@code -Dglimpse.cuda.gemv=warp} asks,
+     * {@code gemv_half_weights} (its vector loads where the case allows them).
+     */
     private void gemv(Tensor x, Tensor w, long ldw, Tensor bias, Tensor out, int m, int n, int k) {
-        GemvVariant variant = GemvVariant.configured();
         boolean vec = k % 8 == 0 && ldw % 8 == 0 && CudaContext.address(w) % 16 == 0 && CudaContext.address(x) % 16 == 0;
-        if (!vec || variant == GemvVariant.WARP) {
+        if (!vec || GemvVariant.configured() == GemvVariant.WARP) {
             gemvArguments("gemv_half_weights", ctx.kernels.function("gemv", "gemv_half_weights"), x, w, ldw, bias, out, m, n, k)
                     .i32(vec ? 1 : 0).run((n + GEMV_WARPS - 1) / GEMV_WARPS, 1, GEMV_WARPS * 32, 0);
-        } else if (variant == GemvVariant.SPLIT) {
-            int split = 1;
-            while (split < 8 && k / 8 > split * 32 * GEMV_LOADS) {
-                split *= 2;
-            }
-            int perBlock = 8 / split;
-            gemvArguments("gemv_half_split", ctx.kernels.function("gemv", "gemv_half_split"), x, w, ldw, bias, out, m, n, k)
-                    .i32(split).run((n + perBlock - 1) / perBlock, 1, 256, 0);
         } else {
-            gemvMulti(variant, x, w, ldw, bias, out, m, n, k);
+            gemvMulti4(x, w, ldw, bias, out, m, n, k);
         }
     }
 
     /**
-     * A multi-feature kernel (vector case): k is split over 2, 4 or 8 warps while that leaves each
+     * {@code gemv_half_multi4} (vector case): k is split over 2, 4 or 8 warps while that leaves each
      * warp at least 32 chunks of 8 weights and the grid is short of {@value #GEMV_BLOCKS_PER_SM}
-     * blocks per multiprocessor; the shared-x kernel launches one wave and walks the rest.
+     * blocks per multiprocessor.
      */
-    private void gemvMulti(GemvVariant variant, Tensor x, Tensor w, long ldw, Tensor bias, Tensor out, int m, int n, int k) {
-        long xBytes = (long) m * k * Float.BYTES;
-        // maxDynamicSharedBytes leaves 4 KB of the opt-in limit to static shared memory (2 KB here)
-        GemvVariant v = variant.sharedX() && xBytes > ctx.kernels.maxDynamicSharedBytes()
-                ? GemvVariant.MULTI4 : variant;
+    private void gemvMulti4(Tensor x, Tensor w, long ldw, Tensor bias, Tensor out, int m, int n, int k) {
+        int features = GemvVariant.MULTI4_FEATURES_PER_WARP;
         int chunks = k / 8;
         int split = 1;
-        while (split < 8 && multiGroups(n, v.featuresPerWarp(), split) < (long) ctx.multiprocessors * GEMV_BLOCKS_PER_SM
+        while (split < 8 && multiGroups(n, features, split) < (long) ctx.multiprocessors * GEMV_BLOCKS_PER_SM
                 && chunks >= split * 2 * 32) {
             split *= 2;
         }
-        long blocks = multiGroups(n, v.featuresPerWarp(), split);
-        int shared = 0;
-        String name = v.kernel(m);
-        CUfunc_st function;
-        if (v.sharedX()) {
-            shared = Math.toIntExact(xBytes);
-            function = ctx.kernels.largeSharedFunction("gemv", name);
-            blocks = Math.min(blocks, (long) residentBlocks(name, function, shared) * ctx.multiprocessors);
-        } else {
-            function = ctx.kernels.function("gemv", name);
-        }
-        gemvArguments(name, function, x, w, ldw, bias, out, m, n, k).i32(split).run(blocks, 1, GEMV_MULTI_THREADS, shared);
+        String name = GemvVariant.MULTI4.kernel(m);
+        gemvArguments(name, ctx.kernels.function("gemv", name), x, w, ldw, bias, out, m, n, k).i32(split)
+                .run(multiGroups(n, features, split), 1, GEMV_MULTI_THREADS, 0);
     }
 
     /** The arguments every GEMV kernel starts with: x, w, w dtype, ldw, bias, bias dtype, out, rows, n, k. */

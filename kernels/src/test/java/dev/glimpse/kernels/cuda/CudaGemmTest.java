@@ -90,9 +90,11 @@ class CudaGemmTest {
     }
 
     /**
-     * Every GEMV variant on every dtype: rows 1..8, feature tails (n = 1, 7, 4097: groups of 2 or
-     * 4 features cut short), k tails (4104 = 513 chunks, not a multiple of a step), k = 8, k =
-     * 11008, and k = 1001 (not a multiple of 8: the scalar fallback), with and without bias.
+     * Both GEMV kernels (multi4, and warp forced onto its vector path) on every dtype: rows 1..8
+     * (multi4's one-row build and its 8-row one), feature tails (n = 1, 7, 4097: groups of 4
+     * features cut short), k tails (4104 = 513 chunks, not a multiple of a step), k = 8, k = 11008,
+     * and k = 1001 (not a multiple of 8: warp's scalar fallback whatever is asked), with and
+     * without bias.
      */
     static Stream<Arguments> gemvCases() {
         List<Arguments> cases = new ArrayList<>();
@@ -186,13 +188,24 @@ class CudaGemmTest {
         }
     }
 
+    /** The names parse case-insensitively; the removed kernels' names (split, multi2, smem) are rejected, naming the known ones. */
     @Test
     void unknownGemvVariantIsRejectedWithTheKnownNames() {
-        CudaException e = assertThrows(CudaException.class, () -> GemvVariant.parse("fast"));
-        assertTrue(e.getMessage().contains("multi4") && e.getMessage().contains("glimpse.cuda.gemv"),
-                e.getMessage());
-        assertEquals(GemvVariant.DEFAULT, GemvVariant.parse(null));
-        assertEquals(GemvVariant.SMEM, GemvVariant.parse(" SMEM "));
+        for (String removed : new String[] {"fast", "split", "multi2", "smem"}) {
+            CudaException e = assertThrows(CudaException.class, () -> GemvVariant.parse(removed));
+            assertTrue(e.getMessage().contains("warp, multi4") && e.getMessage().contains("glimpse.cuda.gemv"),
+                    e.getMessage());
+        }
+        assertEquals(GemvVariant.MULTI4, GemvVariant.parse(null));
+        assertEquals(GemvVariant.WARP, GemvVariant.parse(" WARP "));
+        assertEquals(GemvVariant.MULTI4, GemvVariant.parse("multi4"));
+    }
+
+    @Test
+    void onlyMulti4HasAOneRowBuild() {
+        assertEquals("gemv_half_multi4_1", GemvVariant.MULTI4.kernel(1));
+        assertEquals("gemv_half_multi4", GemvVariant.MULTI4.kernel(2));
+        assertEquals("gemv_half_weights", GemvVariant.WARP.kernel(1));
     }
 
     /** Runs body with -Dglimpse.cuda.gemv set to variant, then restores the property. */

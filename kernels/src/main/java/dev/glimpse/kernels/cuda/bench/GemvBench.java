@@ -17,8 +17,9 @@ import java.util.Map;
 import java.util.SplittableRandom;
 
 /**
- * Decode GEMVs ({@link CudaBackend#linear} with BF16 weights and 1 or 4 rows of F32 x) for every
- * {@link GemvVariant}, at the linear layers of LLaVA-1.5-7B (Llama-7B: q/k/v/o 4096x4096, gate/up
+ * Decode GEMVs ({@link CudaBackend#linear} with BF16 weights and 1 or 4 rows of F32 x) for both
+ * {@link GemvVariant}s (the multi4 decode kernel and the warp kernel that unaligned shapes fall back
+ * to, on its vector path here), at the linear layers of LLaVA-1.5-7B (Llama-7B: q/k/v/o 4096x4096, gate/up
  * 11008x4096, down 4096x11008, lm_head 32000x4096) and Qwen2-0.5B (896x896, 128x896, 4864x896,
  * 896x4864, lm_head 151936x896).
  *
