@@ -4,6 +4,7 @@ import dev.glimpse.kernels.DType;
 import dev.glimpse.kernels.Tensor;
 import org.junit.jupiter.api.Test;
 
+import java.util.Arrays;
 import java.util.List;
 
 import static dev.glimpse.kernels.cuda.CudaTestSupport.CPU;
@@ -27,6 +28,56 @@ class CudaIndexingTest {
         int[] ints = {7, -3, 1 << 30, 0, 42};
         try (Tensor host = Tensor.ofInts(ints, 5); Tensor dev = gpu.upload(host); Tensor back = gpu.download(dev)) {
             assertArrayEquals(ints, back.toIntArray());
+        }
+    }
+
+    /**
+     * Uploads queued while the stream is still busy take the host values of their call: the host
+     * buffer is overwritten (and an index array dropped) right after each upload, before the device
+     * has reached the copy. Holds whether uploads wait for the device or rely on cudaMemcpyAsync
+     * staging pageable memory before it returns.
+     */
+    @Test
+    void uploadsBehindRunningKernelsTakeTheValuesOfTheirCall() {
+        CudaBackend gpu = cuda();
+        int n = 2048;
+        try (Tensor x = random(31, n, n); Tensor gx = gpu.upload(x); Tensor busy = gpu.allocate(DType.F32, n, n);
+             Tensor host = Tensor.allocate(DType.F32, 4, 256); Tensor table = random(32, 64, 8);
+             Tensor gtable = gpu.upload(table)) {
+            float[][] values = new float[3][];
+            Tensor[] uploaded = new Tensor[3];
+            Tensor[] gathered = new Tensor[3];
+            int[][] rows = {{5, 1, 63}, {0, 0, 7}, {40, 2, 9}};
+            try {
+                for (int i = 0; i < 3; i++) {
+                    for (int r = 0; r < 4; r++) {
+                        gpu.linear(gx, gx, null, busy); // a few ms of F32 GEMM ahead of the copies
+                    }
+                    values[i] = new float[4 * 256];
+                    Arrays.fill(values[i], i + 0.5f);
+                    host.copyFrom(values[i]);
+                    uploaded[i] = gpu.upload(host);
+                    gathered[i] = gpu.allocate(DType.F32, 3, 8);
+                    gpu.gatherRows(gtable, rows[i].clone(), gathered[i]);
+                }
+                host.copyFrom(new float[4 * 256]);
+                for (int i = 0; i < 3; i++) {
+                    try (Tensor back = gpu.download(uploaded[i]); Tensor expected = Tensor.allocate(DType.F32, 3, 8)) {
+                        assertArrayEquals(values[i], back.toFloatArray(), 0f, "upload " + i);
+                        CPU.gatherRows(table, rows[i], expected);
+                        assertClose("gatherRows behind busy kernels " + i, expected, gathered[i], 0);
+                    }
+                }
+            } finally {
+                for (int i = 0; i < 3; i++) {
+                    if (uploaded[i] != null) {
+                        uploaded[i].close();
+                    }
+                    if (gathered[i] != null) {
+                        gathered[i].close();
+                    }
+                }
+            }
         }
     }
 
