@@ -145,9 +145,9 @@ final class CudaCopy {
         if (values.length > 0) {
             try (Arena arena = Arena.ofConfined()) {
                 MemorySegment host = arena.allocateFrom(ValueLayout.JAVA_INT, values);
+                // Pageable source: staged before the call returns (see hostToDevice), so no wait.
                 Cuda.check(cudart.cudaMemcpyAsync(Cuda.at(CudaContext.address(t)), Cuda.at(host.address()),
                         values.length * 4L, cudart.cudaMemcpyHostToDevice, ctx.stream), "cudaMemcpyAsync(H2D)");
-                ctx.synchronize();
             }
         }
         return t;
@@ -296,6 +296,15 @@ final class CudaCopy {
         return CudaContext.address(t) % (4L * t.dtype().byteSize()) == 0;
     }
 
+    /**
+     * Queues the copy of a host tensor into {@code dst} without waiting for the device. Host tensors
+     * are pageable memory (never pinned: only {@link StepInputs} pins, and it uploads by its own
+     * path), and for a pageable source {@code cudaMemcpyAsync} copies the bytes into the driver's
+     * staging memory before it returns (CUDA's API synchronization behavior), so the source may be
+     * freed or changed at once. Not waiting lets the host keep queueing work behind the kernels
+     * already running: an upload in the middle of a request (prompt ids, gather rows, captured rows)
+     * no longer drains the stream.
+     */
     private void hostToDevice(Tensor host, Tensor dst) {
         Tensor h = hostContiguous(host);
         try {
@@ -303,7 +312,6 @@ final class CudaCopy {
             if (bytes > 0) {
                 Cuda.check(cudart.cudaMemcpyAsync(Cuda.at(CudaContext.address(dst)), Cuda.at(CudaContext.address(h)), bytes,
                         cudart.cudaMemcpyHostToDevice, ctx.stream), "cudaMemcpyAsync(H2D, " + bytes + " bytes)");
-                ctx.synchronize();
             }
         } finally {
             if (h != host) {
