@@ -1,11 +1,13 @@
 // Decode-step kernels whose per-step scalars live in device memory (written there by a copy from
 // pinned host memory at the start of the step), so a captured CUDA graph replays them unchanged.
 #include "common.cuh"
+#include "grid_dependency.cuh"
 
 // Appends one token's k and v (packed [heads, dim]) as entry *length of the layer's caches
 // (head-major [heads, capacity, dim]).
 extern "C" __global__ void kv_append_step(const float* k, const float* v, float* key_cache, float* value_cache,
                                           int heads, int capacity, int dim, const int* length) {
+    grid_dependency_enter();
     const int at = *length;
     const int n = heads * dim;
     for (int i = blockIdx.x * blockDim.x + threadIdx.x; i < n; i += gridDim.x * blockDim.x) {
@@ -31,7 +33,17 @@ extern "C" __global__ void kv_append_step(const float* k, const float* v, float*
 // (max, sum).
 //
 // attention_decode_combine: grid (q_heads); merges the used splits by their log-sum-exps into
-// out [q_heads, dim]. No keys give zeros.
+// out [q_heads, dim] (decode_merge). No keys give zeros.
+//
+// attention_decode_fused: the split kernel with the combine folded in (one launch instead of two).
+// Block (x, s) of a used split writes its partials as attention_decode_split does, then counts
+// itself in counters[x] (an atomic add after a fence); the block that completes the count merges
+// the splits of its heads with decode_merge, exactly as attention_decode_combine does (the same
+// F32 operations in the same order, whichever block arrives last), and resets counters[x] to zero
+// for the next launch. Blocks of splits past the key count return at once without counting.
+//
+// Every kernel here starts with grid_dependency_enter() (grid_dependency.cuh), so it may be
+// launched with programmatic dependent launch.
 #define DEC_THREADS 128
 #define DEC_KEY_LANES 8
 #define DEC_MAX_HEADS DEC_KEY_LANES
@@ -208,6 +220,7 @@ extern "C" __global__ void __launch_bounds__(DEC_THREADS)
 attention_decode_split(const float* q, const float* key_cache, const float* value_cache, float* partial_acc,
                        float* partial_stats, const int* key_count, int q_heads, int kv_heads, int capacity, int dim,
                        int splits, int heads_per_block, float scale) {
+    grid_dependency_enter();
     decode_split<1>(q, key_cache, value_cache, partial_acc, partial_stats, key_count, q_heads, kv_heads, capacity,
                     dim, splits, heads_per_block, scale);
 }
@@ -216,35 +229,138 @@ extern "C" __global__ void __launch_bounds__(DEC_THREADS)
 attention_decode_split_vec4(const float* q, const float* key_cache, const float* value_cache, float* partial_acc,
                             float* partial_stats, const int* key_count, int q_heads, int kv_heads, int capacity,
                             int dim, int splits, int heads_per_block, float scale) {
+    grid_dependency_enter();
     decode_split<4>(q, key_cache, value_cache, partial_acc, partial_stats, key_count, q_heads, kv_heads, capacity,
                     dim, splits, heads_per_block, scale);
+}
+
+// Splits 0 .. used - 1 (used >= 1) of heads h0 .. h0 + nh - 1 merged into out [q_heads, dim]: one
+// warp per head takes the max m of the splits' maxima and l = sum of sum_s * exp(max_s - m) (lane
+// partial sums over splits 32 apart, then warp_sum); then each (head, VW columns) item sums
+// exp(max_s - m) * acc_s over s in order and scales by 1 / l. Every output's operations depend on
+// used and the partials only (not on nh, VW or the block), so the standalone combine and the fused
+// kernel's last block write the same bits. Partials are read through L2 (__ldcg): other blocks of
+// the fused kernel wrote them during this launch.
+template <int VW>
+__device__ __noinline__ void decode_merge(const float* __restrict__ partial_acc, const float* __restrict__ partial_stats,
+                             float* __restrict__ out, int h0, int nh, int used, int dim, int splits) {
+    __shared__ float head_max[DEC_MAX_HEADS], head_inv[DEC_MAX_HEADS];
+    const int lane = threadIdx.x & 31, warp = threadIdx.x >> 5;
+    for (int h = warp; h < nh; h += DEC_THREADS / 32) {
+        const float* st = partial_stats + (long long)(h0 + h) * splits * 2;
+        float m = -INFINITY;
+        for (int s = lane; s < used; s += 32) m = fmaxf(m, __ldcg(st + 2 * s));
+        m = warp_max(m);
+        float l = 0.f;
+        for (int s = lane; s < used; s += 32) l += __ldcg(st + 2 * s + 1) * expf(__ldcg(st + 2 * s) - m);
+        l = warp_sum(l);
+        if (lane == 0) {
+            head_max[h] = m;
+            head_inv[h] = 1.f / l;
+        }
+    }
+    __syncthreads();
+    const int cols = dim / VW;
+    for (int item = threadIdx.x; item < nh * cols; item += DEC_THREADS) {
+        const int h = item / cols, c = item - h * cols;
+        const float* st = partial_stats + (long long)(h0 + h) * splits * 2;
+        const float* acc = partial_acc + (long long)(h0 + h) * splits * dim + c * VW;
+        const float m = head_max[h];
+        float a[VW];
+#pragma unroll
+        for (int i = 0; i < VW; i++) a[i] = 0.f;
+#pragma unroll 4
+        for (int s = 0; s < used; s++) {
+            const float e = expf(__ldcg(st + 2 * s) - m);
+            float x[VW];
+            if constexpr (VW == 4) {
+                float4 t = __ldcg(reinterpret_cast<const float4*>(acc + (long long)s * dim));
+                x[0] = t.x;
+                x[1] = t.y;
+                x[2] = t.z;
+                x[3] = t.w;
+            } else {
+                x[0] = __ldcg(acc + (long long)s * dim);
+            }
+#pragma unroll
+            for (int i = 0; i < VW; i++) a[i] += e * x[i];
+        }
+        float* o = out + (long long)(h0 + h) * dim + c * VW;
+        const float inv = head_inv[h];
+#pragma unroll
+        for (int i = 0; i < VW; i++) o[i] = a[i] * inv;
+    }
 }
 
 extern "C" __global__ void __launch_bounds__(DEC_THREADS)
 attention_decode_combine(const float* __restrict__ partial_acc, const float* __restrict__ partial_stats,
                          float* __restrict__ out, const int* key_count, int capacity, int dim, int splits) {
-    __shared__ float red[32];
+    grid_dependency_enter();
     const int head = blockIdx.x;
     const int keys = decode_keys(key_count, capacity);
-    float* o = out + (long long)head * dim;
     if (keys == 0) {
+        float* o = out + (long long)head * dim;
         for (int d = threadIdx.x; d < dim; d += DEC_THREADS) o[d] = 0.f;
         return;
     }
     const int chunk = decode_chunk(keys, splits);
-    const int used = (keys + chunk - 1) / chunk;
-    const float* st = partial_stats + (long long)head * splits * 2;
-    float m = -INFINITY;
-    for (int s = threadIdx.x; s < used; s += DEC_THREADS) m = fmaxf(m, st[2 * s]);
-    m = block_max(m, red);
-    float l = 0.f;
-    for (int s = threadIdx.x; s < used; s += DEC_THREADS) l += st[2 * s + 1] * expf(st[2 * s] - m);
-    l = block_sum(l, red);
-    const float inv = 1.f / l;
-    const float* acc = partial_acc + (long long)head * splits * dim;
-    for (int d = threadIdx.x; d < dim; d += DEC_THREADS) {
-        float a = 0.f;
-        for (int s = 0; s < used; s++) a += expf(st[2 * s] - m) * acc[(long long)s * dim + d];
-        o[d] = a * inv;
+    decode_merge<1>(partial_acc, partial_stats, out, head, 1, (keys + chunk - 1) / chunk, dim, splits);
+}
+
+// Split and combine in one launch (see attention_decode_fused above): counters [gridDim.x] are zero
+// before the launch and after it.
+template <int VW>
+__device__ __forceinline__ void
+decode_fused(const float* q, const float* key_cache, const float* value_cache, float* partial_acc, float* partial_stats,
+             float* out, int* counters, const int* key_count, int q_heads, int kv_heads, int capacity, int dim,
+             int splits, int heads_per_block, float scale) {
+    __shared__ int merges;
+    const int group = q_heads / kv_heads;
+    const int head_blocks = (group + heads_per_block - 1) / heads_per_block;
+    const int kv = blockIdx.x / head_blocks;
+    const int h0 = kv * group + (blockIdx.x % head_blocks) * heads_per_block;
+    const int nh = min(heads_per_block, (kv + 1) * group - h0);
+    const int keys = decode_keys(key_count, capacity);
+    if (keys == 0) {
+        if (blockIdx.y == 0) {
+            for (int i = threadIdx.x; i < nh * dim; i += DEC_THREADS) out[(long long)h0 * dim + i] = 0.f;
+        }
+        return;
     }
+    const int chunk = decode_chunk(keys, splits);
+    const int used = (keys + chunk - 1) / chunk;
+    if (blockIdx.y >= used) return;
+    decode_split<VW>(q, key_cache, value_cache, partial_acc, partial_stats, key_count, q_heads, kv_heads, capacity,
+                     dim, splits, heads_per_block, scale);
+    __threadfence();
+    __syncthreads();
+    if (threadIdx.x == 0) {
+        const bool last = atomicAdd(counters + blockIdx.x, 1) == used - 1;
+        if (last) {
+            atomicExch(counters + blockIdx.x, 0);
+            __threadfence();
+        }
+        merges = last;
+    }
+    __syncthreads();
+    if (merges) decode_merge<VW>(partial_acc, partial_stats, out, h0, nh, used, dim, splits);
+}
+
+extern "C" __global__ void __launch_bounds__(DEC_THREADS)
+attention_decode_fused(const float* q, const float* key_cache, const float* value_cache, float* partial_acc,
+                       float* partial_stats, float* out, int* counters, const int* key_count, int q_heads,
+                       int kv_heads, int capacity, int dim, int splits, int heads_per_block, float scale) {
+    grid_dependency_enter();
+    decode_fused<1>(q, key_cache, value_cache, partial_acc, partial_stats, out, counters, key_count, q_heads,
+                    kv_heads, capacity, dim, splits, heads_per_block, scale);
+}
+
+// VW = 4: dim % 4 == 0, 16-byte aligned caches and workspace.
+extern "C" __global__ void __launch_bounds__(DEC_THREADS)
+attention_decode_fused_vec4(const float* q, const float* key_cache, const float* value_cache, float* partial_acc,
+                            float* partial_stats, float* out, int* counters, const int* key_count, int q_heads,
+                            int kv_heads, int capacity, int dim, int splits, int heads_per_block, float scale) {
+    grid_dependency_enter();
+    decode_fused<4>(q, key_cache, value_cache, partial_acc, partial_stats, out, counters, key_count, q_heads,
+                    kv_heads, capacity, dim, splits, heads_per_block, scale);
 }

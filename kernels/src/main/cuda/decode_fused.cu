@@ -17,6 +17,9 @@
 // argmax_partial / argmax_final: argmax over long rows in two passes (many blocks, then one per row)
 //   with rows.cu's tie rule (NaN first, then larger, then lower index: a total order, so the split
 //   does not change the answer).
+// Every kernel waits for the previous launch with grid_dependency_wait() (grid_dependency.cuh) before
+// it touches global memory, so it may run with programmatic dependent launch; the GEMV kernels first
+// ask L2 for their first weight step, which no launch writes.
 #include "activation.cuh"
 #include "gemv_core.cuh"
 
@@ -132,6 +135,7 @@ __device__ void norm_linears(const float* __restrict__ x, const void* gamma, int
                 (local * slots + group) * FUSED_R, at.n, part * 32 * (GEMV_MULTI_LOADS / FUSED_R) + lane, chunks);
         }
     }
+    grid_dependency_enter();
     stage_rms_normed(x, gamma, gamma_type, eps, vthreads, vpt, rows, k, reinterpret_cast<float*>(fused_xs));
     for (int g = blockIdx.x; g < total; g += gridDim.x) {
         Segment at = seg[0];
@@ -211,6 +215,7 @@ __device__ void norm_gated_mlp_in(const float* __restrict__ x, const void* gamma
         gemv_core_prefetch<H, FUSED_PAIRS, U>(w_gate, ldw, j0, n, c0, chunks);
         gemv_core_prefetch<H, FUSED_PAIRS, U>(w_up, ldw, j0, n, c0, chunks);
     }
+    grid_dependency_enter();
     stage_rms_normed(x, gamma, gamma_type, eps, vthreads, vpt, rows, k, reinterpret_cast<float*>(fused_xs));
     for (int g = blockIdx.x; g < groups; g += gridDim.x) {
         int j0 = (g * slots + group) * FUSED_PAIRS;
@@ -264,6 +269,7 @@ NORM_GATED_KERNEL(rms_norm_gated_mlp_in, GEMV_MAX_ROWS)
 template <typename H, int MAXR>
 __device__ void linear_residual(const float* __restrict__ x, const H* __restrict__ w, long long ldw, const void* bias,
                                 int bias_type, const float* residual, float* out, int rows, int n, int k, int split) {
+    grid_dependency_enter();
     __shared__ float partial[GEMV_MULTI_THREADS / 32][FUSED_R][MAXR];
     int lane = threadIdx.x & 31;
     int warp = threadIdx.x >> 5;
@@ -317,6 +323,7 @@ LINEAR_RESIDUAL_KERNEL(linear_add_residual, GEMV_MAX_ROWS)
 extern "C" __global__ void rope_append_kv(float* q, const float* k, const float* v, const float* cos_t,
                                           const float* sin_t, float* key_cache, float* value_cache, int heads,
                                           int kv_heads, int capacity, int dim, int half, const int* length) {
+    grid_dependency_enter();
     const int at = *length;
     const int width = dim - half;
     const int q_items = heads * width;
@@ -376,6 +383,7 @@ __device__ __forceinline__ void argmax_block(float& v, int& idx) {
 // writes its best to cand_v / cand_i [rows, gridDim.x].
 extern "C" __global__ void __launch_bounds__(ARGMAX_THREADS) argmax_partial(const void* x, int x_type, long long row_stride,
                                                                             int n, int span, float* cand_v, int* cand_i) {
+    grid_dependency_enter();
     const long long base = (long long)blockIdx.y * row_stride;
     int from = blockIdx.x * span, to = min(n, from + span);
     float v = -INFINITY;
@@ -395,6 +403,7 @@ extern "C" __global__ void __launch_bounds__(ARGMAX_THREADS) argmax_partial(cons
 // Pass 2: one block per row over its `blocks` candidates; out[row] = the winning index.
 extern "C" __global__ void __launch_bounds__(ARGMAX_THREADS) argmax_final(const float* cand_v, const int* cand_i, int blocks,
                                                                           int* out) {
+    grid_dependency_enter();
     const long long base = (long long)blockIdx.x * blocks;
     float v = -INFINITY;
     int idx = 0x7fffffff;

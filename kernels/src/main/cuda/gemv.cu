@@ -1,11 +1,13 @@
 // Decode-shaped linear layers with F16/BF16 weights: out[r, j] = sum_k x[r, k] * w[j, k] + bias[j]
 // for r < rows <= 8. F32 activations are read as is and weights are widened in registers, so the
-// result matches the CPU backend's F32 accumulation; each weight row is streamed once.
+// result matches the CPU backend's F32 accumulation; each weight row is streamed once. Every kernel
+// starts with grid_dependency_enter() (grid_dependency.cuh): it may run with programmatic dependent launch.
 #include "gemv_core.cuh"
 
 template <typename H>
 __device__ void gemv_rows(const float* x, const H* w, long long ldw, const void* bias, int bias_type,
                           float* out, int rows, int n, int k, bool vec) {
+    grid_dependency_enter();
     int lane = threadIdx.x & 31;
     int j = blockIdx.x * (blockDim.x >> 5) + (threadIdx.x >> 5);
     if (j >= n) return;
@@ -78,6 +80,7 @@ template <typename H, int MAXR>
 __device__ void gemv_multi_rows(const float* __restrict__ x, const H* __restrict__ w, long long ldw,
                                 const void* bias, int bias_type, float* __restrict__ out,
                                 int rows, int n, int k, int split) {
+    grid_dependency_enter();
     constexpr int R = 4;
     __shared__ float partial[GEMV_MULTI_THREADS / 32][R][MAXR];
     int lane = threadIdx.x & 31;

@@ -2,6 +2,7 @@
 // (decode_fused.cu): 16-bit weights widened in registers, F32 activations, F32 products and sums.
 #pragma once
 #include "common.cuh"
+#include "grid_dependency.cuh"
 
 #define GEMV_MAX_ROWS 8
 #define GEMV_MULTI_LOADS 8

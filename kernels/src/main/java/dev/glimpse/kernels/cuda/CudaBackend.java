@@ -42,6 +42,7 @@ public final class CudaBackend implements Backend {
     private final CudaAttention attention;
     private final CudaTopK topK;
     private final CudaFusedDecode fused;
+    private final CudaDecodeAttention decodeAttention;
 
     private CudaBackend(CudaContext ctx) {
         this.ctx = ctx;
@@ -51,6 +52,7 @@ public final class CudaBackend implements Backend {
         this.attention = new CudaAttention(ctx, copier);
         this.topK = new CudaTopK(ctx, copier);
         this.fused = new CudaFusedDecode(ctx, copier, gemm, pointwise);
+        this.decodeAttention = new CudaDecodeAttention(ctx);
     }
 
     /**
@@ -355,8 +357,28 @@ public final class CudaBackend implements Backend {
     }
 
     /**
+     * The system property that picks how decode attention merges its key splits:
+     * {@code fused} (default: the split kernel's last block per head group merges, one launch) or
+     * {@code separate} (a combine kernel after the split kernel); both give the same bits.
+     */
+    public static final String DECODE_COMBINE_PROPERTY = CudaDecodeAttention.COMBINE_PROPERTY;
+
+    /**
+     * The system property that turns programmatic dependent launch of the decode-step kernels off
+     * ({@code false}; default {@code true}, used on GPUs of compute capability 9.0+): see
+     * {@link GridDependency}. Read at every launch; a captured graph keeps its setting.
+     */
+    public static final String PDL_PROPERTY = GridDependency.PROPERTY;
+
+    /** True when this GPU takes programmatic dependent launches (compute capability 9.0 or newer). */
+    public boolean programmaticLaunches() {
+        return ctx.launch.dependentLaunches();
+    }
+
+    /**
      * Attention of one query {@code q} [1, Hq, D] over the first {@code *keyCount} (I32 [1] on the
      * device) entries of a layer's caches [Hkv, capacity, D]; every one of them is visible.
+     * {@code out} may be {@code q} itself, but must not otherwise overlap it.
      */
     public synchronized void decodeAttention(Tensor q, Tensor keyCache, Tensor valueCache, Tensor keyCount, float scale,
                                              Tensor out) {
@@ -372,7 +394,7 @@ public final class CudaBackend implements Backend {
     public synchronized void decodeAttention(Tensor q, Tensor keyCache, Tensor valueCache, Tensor keyCount, float scale,
                                              Tensor out, boolean[] activeHeads) {
         ctx.bindThread();
-        attention.decodeStep(q, keyCache, valueCache, keyCount, scale, out);
+        decodeAttention.run(q, keyCache, valueCache, keyCount, scale, out);
         attention.zeroHeads(out, null, activeHeads);
     }
 
@@ -456,6 +478,7 @@ public final class CudaBackend implements Backend {
     public synchronized void close() {
         gemm.close();
         attention.close();
+        decodeAttention.close();
         ctx.close();
     }
 }

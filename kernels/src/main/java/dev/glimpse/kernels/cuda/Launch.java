@@ -1,6 +1,8 @@
 package dev.glimpse.kernels.cuda;
 
 import org.bytedeco.cuda.cudart.CUfunc_st;
+import org.bytedeco.cuda.cudart.CUlaunchAttribute;
+import org.bytedeco.cuda.cudart.CUlaunchConfig;
 import org.bytedeco.cuda.cudart.CUstream_st;
 import org.bytedeco.cuda.global.cudart;
 import org.bytedeco.javacpp.PointerPointer;
@@ -15,6 +17,12 @@ import java.lang.foreign.ValueLayout;
  * Cells and the pointer array live in one native block reused by every launch of the backend
  * (the driver copies the values at launch), so a launch allocates nothing. Not thread-safe: the
  * backend serialises its operations.
+ *
+ * <p>A kernel that {@link GridDependency#waits} for its predecessor is launched with
+ * {@code cuLaunchKernelEx} and programmatic stream serialization (it may start before the previous
+ * kernel ends) on GPUs of compute capability {@value GridDependency#MIN_MAJOR}.0 or newer while
+ * {@link GridDependency#enabled}; every other launch keeps plain stream order. The choice follows
+ * the kernel's name alone, so no caller can give the attribute to a kernel without the wait.
  */
 final class Launch implements AutoCloseable {
 
@@ -28,19 +36,41 @@ final class Launch implements AutoCloseable {
     /** The pointer array as JavaCPP's void** (its Pointer overload of cuLaunchKernel rejects a null extra). */
     private final PointerPointer<?> kernelParams = new PointerPointer<>(Cuda.at(params.address()));
     private final CUstream_st stream;
+    /** True on a device of compute capability 9.0 or newer (the current device at construction). */
+    private final boolean dependentLaunches;
+    /** The cuLaunchKernelEx configuration and its one attribute, reused by every programmatic launch. */
+    private final CUlaunchConfig config = new CUlaunchConfig();
+    private final CUlaunchAttribute serialization = new CUlaunchAttribute();
     private CUfunc_st function;
     private String name;
+    private boolean programmatic;
     private int count;
     private long used;
 
+    /** A launcher on {@code stream} of the current device. */
     Launch(CUstream_st stream) {
         this.stream = stream;
+        int[] device = new int[1];
+        int[] major = new int[1];
+        Cuda.check(cudart.cudaGetDevice(device), "cudaGetDevice");
+        Cuda.check(cudart.cudaDeviceGetAttribute(major, cudart.cudaDevAttrComputeCapabilityMajor, device[0]),
+                "cudaDeviceGetAttribute(compute capability)");
+        dependentLaunches = major[0] >= GridDependency.MIN_MAJOR;
+        serialization.id(cudart.CU_LAUNCH_ATTRIBUTE_PROGRAMMATIC_STREAM_SERIALIZATION);
+        serialization.value().programmaticStreamSerializationAllowed(1);
+        config.gridDimZ(1).blockDimY(1).blockDimZ(1).hStream(stream).attrs(serialization).numAttrs(1);
     }
 
-    /** Starts a launch of {@code f} (named for error messages). */
+    /** True when this device runs programmatic dependent launches (compute capability 9.0+). */
+    boolean dependentLaunches() {
+        return dependentLaunches;
+    }
+
+    /** Starts a launch of {@code f} (named for error messages, and for {@link GridDependency#waits}). */
     Launch of(CUfunc_st f, String kernelName) {
         function = f;
         name = kernelName;
+        programmatic = dependentLaunches && GridDependency.waits(kernelName) && GridDependency.enabled();
         count = 0;
         used = 0;
         return this;
@@ -80,10 +110,16 @@ final class Launch implements AutoCloseable {
         if (gx > Integer.MAX_VALUE) {
             throw new CudaException(name + ": grid of " + gx + " blocks is too large");
         }
-        int status = cudart.cuLaunchKernel(function, (int) gx, gy, 1, threads, 1, 1, sharedBytes, stream,
-                kernelParams, (PointerPointer<?>) null);
+        int status;
+        if (programmatic) {
+            config.gridDimX((int) gx).gridDimY(gy).blockDimX(threads).sharedMemBytes(sharedBytes);
+            status = cudart.cuLaunchKernelEx(config, function, kernelParams, (PointerPointer<?>) null);
+        } else {
+            status = cudart.cuLaunchKernel(function, (int) gx, gy, 1, threads, 1, 1, sharedBytes, stream,
+                    kernelParams, (PointerPointer<?>) null);
+        }
         if (status != cudart.CUDA_SUCCESS) {
-            Cuda.checkDriver(status, "cuLaunchKernel(" + name + ")");
+            Cuda.checkDriver(status, (programmatic ? "cuLaunchKernelEx(" : "cuLaunchKernel(") + name + ")");
         }
     }
 
@@ -100,6 +136,8 @@ final class Launch implements AutoCloseable {
 
     @Override
     public void close() {
+        config.close();
+        serialization.close();
         arena.close();
     }
 }

@@ -1,0 +1,29 @@
+// Programmatic dependent launch (PDL, Hopper sm_90 and newer). The backend launches a kernel with
+// the programmatic-stream-serialization attribute only when it is listed in GridDependency.java,
+// i.e. when every one of its threads calls grid_dependency_wait() before its first access to global
+// memory that an earlier launch may write (only L2 prefetches of weights may come first) and before
+// any return. Such a kernel may then start while the previous kernel of the stream is still running;
+// the wait returns once that kernel has completed and its writes are visible. Because every block
+// waits, a kernel completes only after its predecessor has, so the order of the whole stream holds.
+// grid_dependents_launch() lets the next such kernel start (its blocks run up to their own wait);
+// the kernels call it right after their wait, so at most one grid waits while one runs.
+// Without the attribute (pdl off, or a GPU before sm_90) both are no-ops; sm_80 code omits them.
+#pragma once
+
+__device__ __forceinline__ void grid_dependency_wait() {
+#if defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 900
+    asm volatile("griddepcontrol.wait;" ::: "memory");
+#endif
+}
+
+__device__ __forceinline__ void grid_dependents_launch() {
+#if defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 900
+    asm volatile("griddepcontrol.launch_dependents;" ::: "memory");
+#endif
+}
+
+// The prologue of every PDL kernel: wait for the previous kernel, then let the next one start.
+__device__ __forceinline__ void grid_dependency_enter() {
+    grid_dependency_wait();
+    grid_dependents_launch();
+}

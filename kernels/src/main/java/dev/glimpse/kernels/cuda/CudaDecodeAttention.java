@@ -1,0 +1,118 @@
+package dev.glimpse.kernels.cuda;
+
+import dev.glimpse.kernels.DType;
+import dev.glimpse.kernels.Tensor;
+import dev.glimpse.kernels.TensorException;
+
+import java.util.Locale;
+
+/**
+ * Decode attention by flash-decoding (decode.cu): one query q [1, Hq, D] over the first
+ * {@code *keyCount} entries of a layer's caches [Hkv, capacity, D], the keys split over
+ * {@link FlashDecodePlan#splits()} blocks per group of query heads sharing a kv head. The grid
+ * depends on the caches' capacity and shape only, so a captured graph replays it for every key
+ * count.
+ *
+ * <p>Two launch shapes compute the same bits ({@link Combine}): {@code attention_decode_fused}
+ * (the default) writes each split's partial softmax sums and lets the last block of each head
+ * group to finish merge them, in one launch; {@code attention_decode_split} followed by
+ * {@code attention_decode_combine} does it in two. {@code -Dglimpse.cuda.decodeCombine=fused|separate}
+ * picks one, read at every call (a captured graph keeps the kernels it was captured with).
+ */
+final class CudaDecodeAttention implements AutoCloseable {
+
+    /** The system property that picks the {@link Combine}. */
+    static final String COMBINE_PROPERTY = "glimpse.cuda.decodeCombine";
+
+    private static final String MODULE = "decode";
+
+    /** How the per-split partials become the output. */
+    enum Combine {
+        /** Split kernel, then a combine kernel: two launches. */
+        SEPARATE,
+        /** The split kernel's last block per head group merges: one launch. The default. */
+        FUSED;
+
+        /** The configured mode, {@link #FUSED} when the property is unset or blank. */
+        static Combine configured() {
+            String value = System.getProperty(COMBINE_PROPERTY, "").trim().toLowerCase(Locale.ROOT);
+            return switch (value) {
+                case "", "fused" -> FUSED;
+                case "separate" -> SEPARATE;
+                default -> throw new TensorException("-D" + COMBINE_PROPERTY + "=" + value + " is not fused or separate");
+            };
+        }
+    }
+
+    private final CudaContext ctx;
+    private final FlashDecodeWorkspace workspace;
+
+    CudaDecodeAttention(CudaContext ctx) {
+        this.ctx = ctx;
+        this.workspace = new FlashDecodeWorkspace(ctx);
+    }
+
+    /** Attention of q over the first *keyCount (device I32 [1]) cache entries into out [1, Hq, D]. */
+    void run(Tensor q, Tensor keyCache, Tensor valueCache, Tensor keyCount, float scale, Tensor out) {
+        String op = "decodeAttention";
+        Checks.f32(keyCache, ctx.device, op, "keyCache");
+        Checks.f32(valueCache, ctx.device, op, "valueCache");
+        Checks.rank(keyCache, 3, op, "keyCache", "[Hkv, capacity, D]");
+        if (!keyCache.sameShape(valueCache) || !Checks.contiguous(keyCache) || !Checks.contiguous(valueCache)) {
+            throw new TensorException(op + ": caches must be packed [Hkv, capacity, D] of one shape, got " + keyCache
+                    + " and " + valueCache);
+        }
+        int hkv = keyCache.dim(0);
+        int capacity = keyCache.dim(1);
+        int d = keyCache.dim(2);
+        Checks.f32(q, ctx.device, op, "q");
+        if (q.rank() != 3 || q.dim(0) != 1 || q.dim(2) != d || !Checks.contiguous(q)) {
+            throw new TensorException(op + ": q must be packed [1, Hq, " + d + "], got " + q);
+        }
+        int hq = q.dim(1);
+        if (hkv == 0 || hq % hkv != 0 || d > CudaAttention.MAX_HEAD_DIM) {
+            throw new TensorException(op + ": " + hq + " query heads over " + hkv + " kv heads of dim " + d
+                    + " (heads must divide, dim <= " + CudaAttention.MAX_HEAD_DIM + ")");
+        }
+        Checks.out(out, q.shape(), ctx.device, op);
+        Checks.onDevice(keyCount, ctx.device, op, "keyCount");
+        if (keyCount.dtype() != DType.I32 || keyCount.numel() != 1) {
+            throw new TensorException(op + ": keyCount must be a device I32 [1], got " + keyCount);
+        }
+        if (hq == 0 || d == 0) {
+            return;
+        }
+        FlashDecodePlan plan = FlashDecodePlan.of(hq, hkv, capacity, ctx.multiprocessors);
+        long partials = workspace.address(plan.workspaceFloats(hq, d));
+        long stats = partials + (long) hq * plan.splits() * d * Float.BYTES;
+        boolean vec4 = d % 4 == 0 && (CudaContext.address(keyCache) | CudaContext.address(valueCache)) % 16 == 0;
+        long columns = (long) hkv * plan.headBlocks();
+        if (Combine.configured() == Combine.FUSED) {
+            long counters = workspace.counters((int) columns);
+            String kernel = vec4 ? "attention_decode_fused_vec4" : "attention_decode_fused";
+            ctx.launch.of(ctx.kernels.function(MODULE, kernel), kernel)
+                    .ptr(CudaContext.address(q)).ptr(CudaContext.address(keyCache)).ptr(CudaContext.address(valueCache))
+                    .ptr(partials).ptr(stats).ptr(CudaContext.address(out)).ptr(counters)
+                    .ptr(CudaContext.address(keyCount))
+                    .i32(hq).i32(hkv).i32(capacity).i32(d).i32(plan.splits()).i32(plan.headsPerBlock()).f32(scale)
+                    .run(columns, plan.splits(), FlashDecodePlan.THREADS, plan.sharedBytes(d, vec4));
+            return;
+        }
+        String split = vec4 ? "attention_decode_split_vec4" : "attention_decode_split";
+        ctx.launch.of(ctx.kernels.function(MODULE, split), split)
+                .ptr(CudaContext.address(q)).ptr(CudaContext.address(keyCache)).ptr(CudaContext.address(valueCache))
+                .ptr(partials).ptr(stats).ptr(CudaContext.address(keyCount))
+                .i32(hq).i32(hkv).i32(capacity).i32(d).i32(plan.splits()).i32(plan.headsPerBlock()).f32(scale)
+                .run(columns, plan.splits(), FlashDecodePlan.THREADS, plan.sharedBytes(d, vec4));
+        ctx.launch.of(ctx.kernels.function(MODULE, "attention_decode_combine"), "attention_decode_combine")
+                .ptr(partials).ptr(stats).ptr(CudaContext.address(out)).ptr(CudaContext.address(keyCount))
+                .i32(capacity).i32(d).i32(plan.splits())
+                .run(hq, 1, FlashDecodePlan.THREADS, 0);
+    }
+
+    /** Frees the workspace and counters; called when the backend closes. */
+    @Override
+    public void close() {
+        workspace.close();
+    }
+}
