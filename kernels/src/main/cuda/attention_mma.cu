@@ -20,6 +20,8 @@
 // tiles [2][64][DP + 8], 16-bit (row pitch an odd multiple of 16 bytes, so ldmatrix reads are free
 // of bank conflicts); the query tile [16 WARPS][DP + 8] borrows the K tiles before the first key
 // tile is copied, and the queries then live in registers as A fragments.
+// attention_mma_packed_<t>_d<DP>_w4x2 (end of this file) is the same pass in FlashAttention-2's
+// block shape: 4 warps of two 16-row m-tiles each.
 //
 // Fragment layouts (PTX ISA, mma.m16n8k16 with 16-bit operands; g = lane / 4, c = lane % 4):
 //   A (16x16, row): a0 = (g, 2c..2c+1), a1 = (g+8, 2c..), a2 = (g, 8+2c..), a3 = (g+8, 8+2c..)
@@ -425,3 +427,308 @@ ATTENTION_MMA_PACKED(attention_mma_packed_f16_d128_w4, 128, 4, 3, __half)
 ATTENTION_MMA_PACKED(attention_mma_packed_f16_d64_w8, 64, 8, 2, __half)
 ATTENTION_MMA_PACKED(attention_mma_packed_f16_d80_w8, 80, 8, 2, __half)
 ATTENTION_MMA_PACKED(attention_mma_packed_f16_d128_w8, 128, 8, 1, __half)
+
+// ---------------------------------------------------------------------------------------------
+// attention_mma_packed_<t>_d<DP>_w4x2: the same pass over the same packed K and V with the same
+// arithmetic per row (so the same outputs, and the same rounding points: Q, K, V, P in 16 bits,
+// scores, statistics and output F32), reshaped after FlashAttention-2's forward kernel:
+//   - 4 warps over 128 queries, each warp two 16-row m-tiles (rows 16 warp + i and 64 + 16 warp + i):
+//     every K or V fragment a warp ldmatrix's feeds 4 mma instead of 2, which halves the shared
+//     memory reads per tensor-core flop (0.25 ldmatrix.x4 of 512 bytes per m16n8k16 instead of 0.5:
+//     at 128 bytes per clock per SM the 16-row kernels' ldmatrix traffic alone equals the mma.sync
+//     rate), and gives each warp twice the independent mma chains between dependent instructions.
+//     The interleaved rows give every warp the same share of the causal diagonal.
+//   - causal grids run the heaviest query blocks of every head first: block (x, y) of the grid takes
+//     query block gridDim.x - 1 - L / Hq of head L % Hq, L = y gridDim.x + x, so the longest blocks
+//     start in the first wave and the short ones fill the tail (the 16-row kernels reverse the query
+//     blocks within each head only, which launches the last heads' longest blocks late). Bidirectional
+//     grids keep head-major order (a head's K and V stay in L2 while its blocks run).
+//   - each thread's 16-byte chunks of a K or V tile are fixed across tiles (TileCopy), so a tile copy
+//     is a few adds per cp.async instead of an index split per chunk.
+//   - the mask is applied only on key tiles that reach past some row's last visible key
+//     (warp-uniform test); interior tiles do no per-score compare.
+// Q stays in registers as A fragments at DP = 64 (243 registers on sm_90, no spills); at DP = 80 and
+// 128 that would spill (the O accumulators take 2 DP / 2 registers), so the rounded query tile keeps
+// its own shared memory [128][DP + 8] after the K and V tiles and each key tile ldmatrix's its
+// fragments again (0.31 ldmatrix.x4 per mma instead of 0.25). 2 blocks of 4 warps per SM.
+
+// The 16-byte chunks of a 64-row 16-bit K or V tile [64][DP + 8] that one thread of THREADS copies,
+// fixed across tiles: chunk column `col`, rows row0 + p ROWS for each pass p.
+template <int DP, int THREADS>
+struct TileCopy {
+    static constexpr int CH = DP / 8, LD = DP + 8;
+    static constexpr int ROWS = THREADS / CH, PASSES = (MMA_BK + ROWS - 1) / ROWS;
+    static_assert(ROWS > 0, "fewer threads than 16-byte chunks per row");
+    int row0, col;
+    bool active;
+
+    __device__ __forceinline__ TileCopy()
+        : row0(threadIdx.x / CH), col((threadIdx.x % CH) * 8), active(threadIdx.x < ROWS * CH) {}
+
+    // Starts copying rows [first, first + 64) of a 16-bit [rows, DP] operand into dst; zeros at rows
+    // >= `rows` (never garbage: a garbage V times a zero probability can be NaN).
+    __device__ __forceinline__ void issue(uint16_t* dst, const uint16_t* src, int first, int rows) const {
+#pragma unroll
+        for (int p = 0; p < PASSES; p++) {
+            const int j = row0 + p * ROWS, row = first + j;
+            if ((THREADS % CH == 0 || active) && (MMA_BK % ROWS == 0 || j < MMA_BK)) {
+                const bool in = row < rows;
+                cp_async16(dst + j * LD + col, in ? src + (long long)row * DP + col : src, in ? 16 : 0);
+            }
+        }
+    }
+};
+
+template <int DP, typename T, bool Q_REGS>
+__device__ __forceinline__ void
+attention_mma_packed_x2(const float* q, long long qs0, long long qs1, const uint16_t* k, const uint16_t* v, float* out,
+                        float* lse, int tokens, int keys, int q_heads, int kv_heads, int dim, float scale,
+                        int query_start) {
+    static_assert(DP % 16 == 0 && DP <= 128, "padded head dim must be a multiple of 16, at most 128");
+    constexpr int WARPS = 4, MT = 2, THREADS = WARPS * 32;
+    constexpr int MROWS = WARPS * 16;  // rows between a warp's two m-tiles
+    constexpr int BQ = MT * MROWS;     // queries per block
+    static_assert(!Q_REGS || BQ <= 2 * MMA_BK, "the query tile borrows the two K tiles");
+    constexpr int LD = DP + 8;
+    constexpr int TILE = MMA_BK * LD;
+    constexpr int KSTEPS = DP / 16;
+    constexpr int DTILES = DP / 8;
+    constexpr int NTILES = MMA_BK / 8;
+    constexpr float LOG2E = 1.4426950408889634f;
+    constexpr float LN2 = 0.6931471805599453f;
+    extern __shared__ __align__(16) uint16_t mma_smem[];
+    uint16_t* ks = mma_smem;                     // K tiles 0, 1
+    uint16_t* vsh = ks + 2 * TILE;               // V tiles 0, 1
+    uint16_t* qsh = Q_REGS ? ks : vsh + 2 * TILE; // query tile [BQ][LD]
+    int head, qblock;
+    if (query_start < 0) {
+        head = blockIdx.y;
+        qblock = blockIdx.x;
+    } else {
+        const int linear = blockIdx.y * gridDim.x + blockIdx.x;
+        head = linear % q_heads;
+        qblock = gridDim.x - 1 - linear / q_heads;
+    }
+    const int first = qblock * BQ;
+    const int kv_head = head / (q_heads / kv_heads);
+    const int lane = threadIdx.x & 31, warp = threadIdx.x >> 5;
+    const int g = lane >> 2, c = lane & 3;
+    const float scale_log2 = scale * LOG2E;
+
+    const float* q_head = q + head * qs1;
+    load_queries<DP, BQ, THREADS, T>(qsh, q_head, qs0, first, tokens, dim, vec_rows(q_head, qs0, dim));
+    __syncthreads();
+    const uint32_t ks_addr = static_cast<uint32_t>(__cvta_generic_to_shared(ks));
+    const uint32_t vs_addr = static_cast<uint32_t>(__cvta_generic_to_shared(vsh));
+    // A fragments of m-tile i at k-step kk: rows i MROWS + 16 warp + (lane & 15), cols 16 kk + 8 (lane / 16).
+    const uint32_t q_lane = static_cast<uint32_t>(__cvta_generic_to_shared(qsh)) +
+                            ((warp * 16 + (lane & 15)) * LD + (lane >> 4) * 8) * 2;
+    uint32_t qa[MT][Q_REGS ? KSTEPS : 1][4];
+    if constexpr (Q_REGS) {
+#pragma unroll
+        for (int i = 0; i < MT; i++) {
+#pragma unroll
+            for (int kk = 0; kk < KSTEPS; kk++) ldmatrix_x4(qa[i][kk], q_lane + (i * MROWS * LD + kk * 16) * 2);
+        }
+        __syncthreads(); // retires the reads before the K tiles are copied over the queries
+    }
+
+    // This thread's rows: first + i MROWS + 16 warp + g + 8 h. Rows past `tokens` are computed over
+    // zero queries (finite) and never stored.
+    int vis[MT][2];
+#pragma unroll
+    for (int i = 0; i < MT; i++) {
+#pragma unroll
+        for (int h = 0; h < 2; h++) vis[i][h] = mma_visible_keys(first + i * MROWS + warp * 16 + g + 8 * h, keys, query_start);
+    }
+    // Keys every row of this warp sees (its first row sees the fewest), and keys some row sees.
+    const int warp_all_keys = mma_visible_keys(first + warp * 16, keys, query_start);
+    const int warp_keys = first + warp * 16 < tokens
+                              ? mma_visible_keys(min(tokens - 1, first + MROWS + warp * 16 + 15), keys, query_start)
+                              : 0;
+    const int block_keys = mma_visible_keys(min(tokens, first + BQ) - 1, keys, query_start);
+    const int tiles = (block_keys + MMA_BK - 1) / MMA_BK;
+
+    float o[MT][DTILES][4];
+#pragma unroll
+    for (int i = 0; i < MT; i++) {
+#pragma unroll
+        for (int n = 0; n < DTILES; n++) o[i][n][0] = o[i][n][1] = o[i][n][2] = o[i][n][3] = 0.f;
+    }
+    float mrow[MT][2], lrow[MT][2]; // running max (log2 domain) and this thread's partial row sums
+#pragma unroll
+    for (int i = 0; i < MT; i++) {
+        mrow[i][0] = mrow[i][1] = -INFINITY;
+        lrow[i][0] = lrow[i][1] = 0.f;
+    }
+
+    const uint16_t* k_head = k + (long long)kv_head * keys * DP;
+    const uint16_t* v_head = v + (long long)kv_head * keys * DP;
+    const TileCopy<DP, THREADS> copy;
+    if (tiles > 0) {
+        copy.issue(ks, k_head, 0, keys);
+        copy.issue(vsh, v_head, 0, keys);
+    }
+    cp_async_commit();
+    // Fragment addresses within tile 0, as in attention_mma_packed.
+    const uint32_t k_lane = ks_addr + (((lane & 7) + ((lane >> 4) << 3)) * LD + ((lane >> 3) & 1) * 8) * 2;
+    const uint32_t v_lane = vs_addr + (((lane & 7) + ((lane >> 3) & 1) * 8) * LD + (lane >> 4) * 8) * 2;
+
+    for (int it = 0; it < tiles; it++) {
+        const int j0 = it * MMA_BK, buf = it & 1;
+        cp_async_wait_all();
+        __syncthreads();
+        if (it + 1 < tiles) {
+            copy.issue(ks + (buf ^ 1) * TILE, k_head, j0 + MMA_BK, keys);
+            copy.issue(vsh + (buf ^ 1) * TILE, v_head, j0 + MMA_BK, keys);
+        }
+        cp_async_commit();
+        if (j0 >= warp_keys) continue; // every row of this warp is past this tile (causal) or no row is a query
+        const uint32_t k_tile = k_lane + buf * TILE * 2, v_tile = v_lane + buf * TILE * 2;
+
+        // S = Q K^T for both m-tiles: each K fragment feeds 4 mma.
+        float s[MT][NTILES][4];
+#pragma unroll
+        for (int i = 0; i < MT; i++) {
+#pragma unroll
+            for (int n = 0; n < NTILES; n++) s[i][n][0] = s[i][n][1] = s[i][n][2] = s[i][n][3] = 0.f;
+        }
+#pragma unroll
+        for (int kk = 0; kk < KSTEPS; kk++) {
+            uint32_t qf[MT][4];
+#pragma unroll
+            for (int i = 0; i < MT; i++) {
+                if constexpr (Q_REGS) {
+#pragma unroll
+                    for (int e = 0; e < 4; e++) qf[i][e] = qa[i][kk][e];
+                } else {
+                    ldmatrix_x4(qf[i], q_lane + (i * MROWS * LD + kk * 16) * 2);
+                }
+            }
+#pragma unroll
+            for (int np = 0; np < NTILES / 2; np++) {
+                uint32_t b[4];
+                ldmatrix_x4(b, k_tile + (np * 16 * LD + kk * 16) * 2);
+#pragma unroll
+                for (int i = 0; i < MT; i++) {
+                    mma16816<T>(s[i][2 * np], qf[i], b[0], b[1]);
+                    mma16816<T>(s[i][2 * np + 1], qf[i], b[2], b[3]);
+                }
+            }
+        }
+
+        // Online softmax per m-tile, the arithmetic of attention_mma_packed row for row.
+        const bool masked = j0 + MMA_BK > warp_all_keys;
+#pragma unroll
+        for (int i = 0; i < MT; i++) {
+            float mx0 = -INFINITY, mx1 = -INFINITY;
+#pragma unroll
+            for (int n = 0; n < NTILES; n++) {
+                if (masked) {
+#pragma unroll
+                    for (int e = 0; e < 4; e++) {
+                        int key = j0 + n * 8 + 2 * c + (e & 1);
+                        s[i][n][e] = key < vis[i][e >> 1] ? s[i][n][e] : -INFINITY;
+                    }
+                }
+                mx0 = fmaxf(mx0, fmaxf(s[i][n][0], s[i][n][1]));
+                mx1 = fmaxf(mx1, fmaxf(s[i][n][2], s[i][n][3]));
+            }
+            mx0 = fmaxf(mx0, __shfl_xor_sync(0xffffffffu, mx0, 1));
+            mx0 = fmaxf(mx0, __shfl_xor_sync(0xffffffffu, mx0, 2));
+            mx1 = fmaxf(mx1, __shfl_xor_sync(0xffffffffu, mx1, 1));
+            mx1 = fmaxf(mx1, __shfl_xor_sync(0xffffffffu, mx1, 2));
+            const float new0 = fmaxf(mrow[i][0], mx0 * scale_log2), new1 = fmaxf(mrow[i][1], mx1 * scale_log2);
+            const float base0 = new0 == -INFINITY ? 0.f : new0, base1 = new1 == -INFINITY ? 0.f : new1;
+            const float corr0 = fast_exp2(mrow[i][0] - base0), corr1 = fast_exp2(mrow[i][1] - base1);
+            mrow[i][0] = new0;
+            mrow[i][1] = new1;
+            float sum0 = 0.f, sum1 = 0.f;
+#pragma unroll
+            for (int n = 0; n < NTILES; n++) {
+                s[i][n][0] = fast_exp2(fmaf(s[i][n][0], scale_log2, -base0));
+                s[i][n][1] = fast_exp2(fmaf(s[i][n][1], scale_log2, -base0));
+                s[i][n][2] = fast_exp2(fmaf(s[i][n][2], scale_log2, -base1));
+                s[i][n][3] = fast_exp2(fmaf(s[i][n][3], scale_log2, -base1));
+                sum0 += s[i][n][0] + s[i][n][1];
+                sum1 += s[i][n][2] + s[i][n][3];
+            }
+            lrow[i][0] = lrow[i][0] * corr0 + sum0;
+            lrow[i][1] = lrow[i][1] * corr1 + sum1;
+            if (__any_sync(0xffffffffu, corr0 != 1.f || corr1 != 1.f)) {
+#pragma unroll
+                for (int n = 0; n < DTILES; n++) {
+                    o[i][n][0] *= corr0;
+                    o[i][n][1] *= corr0;
+                    o[i][n][2] *= corr1;
+                    o[i][n][3] *= corr1;
+                }
+            }
+        }
+
+        // O += P V for both m-tiles: each V fragment feeds 4 mma.
+#pragma unroll
+        for (int kk = 0; kk < MMA_BK / 16; kk++) {
+            uint32_t pa[MT][4];
+#pragma unroll
+            for (int i = 0; i < MT; i++) {
+                pa[i][0] = pack2<T>(s[i][2 * kk][0], s[i][2 * kk][1]);
+                pa[i][1] = pack2<T>(s[i][2 * kk][2], s[i][2 * kk][3]);
+                pa[i][2] = pack2<T>(s[i][2 * kk + 1][0], s[i][2 * kk + 1][1]);
+                pa[i][3] = pack2<T>(s[i][2 * kk + 1][2], s[i][2 * kk + 1][3]);
+            }
+#pragma unroll
+            for (int np = 0; np < DTILES / 2; np++) {
+                uint32_t b[4];
+                ldmatrix_x4_trans(b, v_tile + (kk * 16 * LD + np * 16) * 2);
+#pragma unroll
+                for (int i = 0; i < MT; i++) {
+                    mma16816<T>(o[i][2 * np], pa[i], b[0], b[1]);
+                    mma16816<T>(o[i][2 * np + 1], pa[i], b[2], b[3]);
+                }
+            }
+        }
+    }
+
+    const bool pairs = dim % 2 == 0 && (reinterpret_cast<uintptr_t>(out) & 7) == 0;
+#pragma unroll
+    for (int i = 0; i < MT; i++) {
+#pragma unroll
+        for (int h = 0; h < 2; h++) {
+            float l = lrow[i][h];
+            l += __shfl_xor_sync(0xffffffffu, l, 1);
+            l += __shfl_xor_sync(0xffffffffu, l, 2);
+            const int t = first + i * MROWS + warp * 16 + g + 8 * h;
+            if (t >= tokens) continue;
+            const float inv = l > 0.f ? 1.f / l : 0.f;
+            float* orow = out + ((long long)t * q_heads + head) * dim;
+#pragma unroll
+            for (int n = 0; n < DTILES; n++) {
+                const int d = n * 8 + 2 * c;
+                const float x0 = o[i][n][2 * h] * inv, x1 = o[i][n][2 * h + 1] * inv;
+                if (pairs) {
+                    if (d < dim) *reinterpret_cast<float2*>(orow + d) = make_float2(x0, x1);
+                } else {
+                    if (d < dim) orow[d] = x0;
+                    if (d + 1 < dim) orow[d + 1] = x1;
+                }
+            }
+            if (lse != nullptr && c == 0) lse[(long long)head * tokens + t] = mrow[i][h] * LN2 + logf(l);
+        }
+    }
+}
+
+#define ATTENTION_MMA_PACKED_X2(NAME, DP, Q_REGS, T)                                                             \
+    extern "C" __global__ void __launch_bounds__(128, 2)                                                         \
+    NAME(const float* q, long long qs0, long long qs1, const uint16_t* k, const uint16_t* v, float* out,         \
+         float* lse, int tokens, int keys, int q_heads, int kv_heads, int dim, float scale, int query_start) {    \
+        attention_mma_packed_x2<DP, T, Q_REGS>(q, qs0, qs1, k, v, out, lse, tokens, keys, q_heads, kv_heads, dim, \
+                                               scale, query_start);                                              \
+    }
+
+ATTENTION_MMA_PACKED_X2(attention_mma_packed_bf16_d64_w4x2, 64, true, __nv_bfloat16)
+ATTENTION_MMA_PACKED_X2(attention_mma_packed_bf16_d80_w4x2, 80, false, __nv_bfloat16)
+ATTENTION_MMA_PACKED_X2(attention_mma_packed_bf16_d128_w4x2, 128, false, __nv_bfloat16)
+ATTENTION_MMA_PACKED_X2(attention_mma_packed_f16_d64_w4x2, 64, true, __half)
+ATTENTION_MMA_PACKED_X2(attention_mma_packed_f16_d80_w4x2, 80, false, __half)
+ATTENTION_MMA_PACKED_X2(attention_mma_packed_f16_d128_w4x2, 128, false, __half)

@@ -5,54 +5,69 @@ import java.util.Locale;
 import java.util.stream.Collectors;
 
 /**
- * Warps per block of the 16-bit prefill attention kernel ({@code attention_mma_packed_<t>_d<D>_w<4|8>}
- * in {@code attention_mma.cu}), chosen with {@code -Dglimpse.cuda.attentionMma=auto|w4|w8}. Each warp
- * owns 16 queries either way, so the choice only trades block size against grid fill: 8 warps
- * share each K and V tile between 128 queries, 4 warps leave twice as many blocks to spread over
- * the SMs. {@link #AUTO} (the default) decides by shape; {@code w4} and {@code w8} force one, for
- * A/B runs ({@code PrefillAttentionBench}) and tests.
+ * Block shape of the 16-bit prefill attention kernel ({@code attention_mma_packed_<t>_d<D>_<shape>}
+ * in {@code attention_mma.cu}), chosen with
+ * {@code -Dglimpse.cuda.attentionMma=auto|auto16|w4|w8|w4x2}. The kernels compute the same thing
+ * row for row; they differ in how the queries are spread over warps and blocks:
+ * <ul>
+ *   <li>{@code w4}, {@code w8}: 4 or 8 warps of 16 queries each (64 or 128 per block); 8 warps share
+ *       each K and V tile between 128 queries, 4 warps leave twice as many blocks to fill the SMs.</li>
+ *   <li>{@code w4x2}: 4 warps of two 16-query tiles each (128 per block, FlashAttention-2's shape), so
+ *       every K and V fragment read from shared memory feeds twice the tensor-core work, and causal
+ *       grids start their longest blocks first (see the kernel's notes).</li>
+ * </ul>
+ * {@link #AUTO} (the default) takes {@code w4x2} when its grid fills the GPU twice over, else
+ * {@code w4}; {@link #AUTO16} is the choice before {@code w4x2} existed ({@code w8} or {@code w4} by
+ * the same rule), kept so the two can be compared and the older kernels restored without a rebuild.
  *
- * <p>The property is read at every launch, so a benchmark can compare both in one JVM; a captured
- * graph keeps the choice it was captured with.
+ * <p>The property is read at every launch, so a benchmark can compare the shapes in one JVM; a
+ * captured graph keeps the choice it was captured with.
  */
 public enum AttentionMmaWarps {
 
-    /** 8 warps (128 queries) per block when the grid still fills the GPU twice over, else 4 (64 queries). */
-    AUTO("auto", 0),
-    /** 4 warps (64 queries) per block, whatever the shape. */
-    FOUR("w4", 4),
-    /** 8 warps (128 queries) per block, whatever the shape. */
-    EIGHT("w8", 8);
+    /** {@code w4x2} when the grid has at least two 128-query blocks per multiprocessor, else {@code w4}. */
+    AUTO("auto", null),
+    /** {@code w8} when the grid has at least two 128-query blocks per multiprocessor, else {@code w4}. */
+    AUTO16("auto16", null),
+    /** 4 warps of 16 queries (64 per block), whatever the shape. */
+    FOUR("w4", new Block(4, 1)),
+    /** 8 warps of 16 queries (128 per block), whatever the shape. */
+    EIGHT("w8", new Block(8, 1)),
+    /** 4 warps of two 16-query tiles (128 per block), whatever the shape. */
+    FOUR_BY_TWO("w4x2", new Block(4, 2));
 
-    /** The system property that picks the warps. */
+    /** The system property that picks the block shape. */
     public static final String PROPERTY = "glimpse.cuda.attentionMma";
 
-    /** Blocks of 8 warps are chosen when there are at least this many per multiprocessor. */
+    /** The 128-query shapes are chosen when there are at least this many of their blocks per multiprocessor. */
     static final int WIDE_BLOCKS_PER_SM = 2;
 
     private final String id;
-    private final int fixedWarps;
+    private final Block fixed;
 
-    AttentionMmaWarps(String id, int fixedWarps) {
+    AttentionMmaWarps(String id, Block fixed) {
         this.id = id;
-        this.fixedWarps = fixedWarps;
+        this.fixed = fixed;
     }
 
-    /** The name the property takes, e.g. "w8". */
+    /** The name the property takes, e.g. "w4x2". */
     public String id() {
         return id;
     }
 
     /**
-     * Warps per block (4 or 8) for {@code tokens} queries over {@code queryHeads} heads on a GPU of
+     * The block shape for {@code tokens} queries over {@code queryHeads} heads on a GPU of
      * {@code multiprocessors} SMs.
      */
-    int warps(int tokens, int queryHeads, int multiprocessors) {
-        if (fixedWarps > 0) {
-            return fixedWarps;
+    Block block(int tokens, int queryHeads, int multiprocessors) {
+        if (fixed != null) {
+            return fixed;
         }
         long wideBlocks = (tokens + 127L) / 128 * queryHeads;
-        return wideBlocks >= (long) WIDE_BLOCKS_PER_SM * multiprocessors ? 8 : 4;
+        if (wideBlocks < (long) WIDE_BLOCKS_PER_SM * multiprocessors) {
+            return FOUR.fixed;
+        }
+        return this == AUTO ? FOUR_BY_TWO.fixed : EIGHT.fixed;
     }
 
     /** The choice the property names now, {@link #AUTO} when it is unset or blank. */
@@ -75,7 +90,29 @@ public enum AttentionMmaWarps {
                 return w;
             }
         }
-        throw new CudaException("-D" + PROPERTY + "=" + id + " names no warp count of the 16-bit attention kernel; known: "
+        throw new CudaException("-D" + PROPERTY + "=" + id + " names no block shape of the 16-bit attention kernel; known: "
                 + Arrays.stream(values()).map(AttentionMmaWarps::id).collect(Collectors.joining(", ")));
+    }
+
+    /**
+     * A block of the 16-bit kernel: {@code warps} warps, each over {@code queryTiles} tiles of 16
+     * queries. Its kernel name ends in {@link #suffix()}.
+     */
+    record Block(int warps, int queryTiles) {
+
+        /** Queries per block. */
+        int queries() {
+            return warps * 16 * queryTiles;
+        }
+
+        /** Threads per block. */
+        int threads() {
+            return warps * 32;
+        }
+
+        /** "w4", "w8", "w4x2": the end of the kernel's name. */
+        String suffix() {
+            return "w" + warps + (queryTiles > 1 ? "x" + queryTiles : "");
+        }
     }
 }

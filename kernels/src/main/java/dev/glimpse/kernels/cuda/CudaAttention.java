@@ -15,8 +15,8 @@ import org.bytedeco.cuda.global.cudart;
  * counts. Prefill with head dims up to 128 runs on tensor cores: at {@link AttentionPrecision#F32},
  * or whenever column sums are captured, {@code attention_forward_tc<dim>} (attention.cu), the same pass
  * with Q K^T and P V as 3xTF32 products (F32-level accuracy); at {@link AttentionPrecision#BF16} or
- * {@link AttentionPrecision#F16} without column sums {@code attention_mma_packed_<bf16|f16>_d<dim>_w<warps>}
- * (attention_mma.cu, warps by {@link AttentionMmaWarps}), a FlashAttention-2 style kernel whose
+ * {@link AttentionPrecision#F16} without column sums {@code attention_mma_packed_<bf16|f16>_d<dim>_<shape>}
+ * (attention_mma.cu, block shape by {@link AttentionMmaWarps}), a FlashAttention-2 style kernel whose
  * operands are rounded to the 16-bit type and multiplied by {@code mma.sync} m16n8k16 into F32, with
  * the softmax held in registers (HF's bf16/f16 sdpa numerics), after
  * {@code attention_mma_pack_<bf16|f16>_d<dim>} rounded K and V once into packed 16-bit scratch. It
@@ -49,6 +49,12 @@ final class CudaAttention implements AutoCloseable {
      */
     private static final int MMA_ROW_PAD = 8;
     private static final int MMA_PACKED_TILES = 4;
+    /**
+     * The two-tile ({@code w4x2}) kernel holds its queries in registers up to this padded head dim;
+     * past it the rounded query tile [128][DP + 8] keeps shared memory of its own after the K and V
+     * tiles (the {@code Q_REGS} argument of its instantiations in attention_mma.cu).
+     */
+    private static final int MMA_QUERY_REGISTERS_MAX_DIM = 64;
     /** CUDA's limit on a grid's y extent (the pack kernel's heads). */
     private static final int MAX_GRID_Y = 65535;
     private static final int MMA_ELEMENT_BYTES = 2;
@@ -100,7 +106,7 @@ final class CudaAttention implements AutoCloseable {
             Tensor lse = columnSums == null ? null : tmp.scratch(DType.F32, hq, t);
             int paddedDim = tensorCoreDim(t, d);
             TensorCoreKernel tc = paddedDim > 0 ? tensorCoreKernel(paddedDim, precision, columnSums != null, scale,
-                    AttentionMmaWarps.configured().warps(t, hq, ctx.multiprocessors)) : null;
+                    AttentionMmaWarps.configured().block(t, hq, ctx.multiprocessors)) : null;
             long lseAddress = lse == null ? 0L : CudaContext.address(lse);
             if (tc != null && tc.packKernel() != null) {
                 DType half = precision == AttentionPrecision.BF16 ? DType.BF16 : DType.F16;
@@ -158,8 +164,9 @@ final class CudaAttention implements AutoCloseable {
      * The tensor-core prefill kernel of padded head dim {@code paddedDim}: at
      * {@link AttentionPrecision#BF16} or {@link AttentionPrecision#F16} without captured column sums
      * and with a positive {@code scale}, the 16-bit mma kernel of that type
-     * {@code attention_mma_packed_<bf16|f16>_d<dim>_w<packedWarps>} (module {@code attention_mma}, 16
-     * queries per warp, 4 or 8 warps) fed by {@code attention_mma_pack_<bf16|f16>_d<dim>}; else the
+     * {@code attention_mma_packed_<bf16|f16>_d<dim>_<block suffix>} (module {@code attention_mma},
+     * blocks of 4 or 8 warps of 16 queries, or 4 warps of two 16-query tiles) fed by
+     * {@code attention_mma_pack_<bf16|f16>_d<dim>}; else the
      * 3xTF32 kernel ({@code attention_forward_tc<dim>}, module {@code attention}): captured column
      * sums feed pruning scores and are computed against this pass's log-sum-exps, which must then be
      * F32-exact (captured rows are recomputed exactly by {@code attention_capture_rows} whatever the
@@ -167,19 +174,26 @@ final class CudaAttention implements AutoCloseable {
      * only for a > 0.
      */
     static TensorCoreKernel tensorCoreKernel(int paddedDim, AttentionPrecision precision, boolean columnSums,
-                                             float scale, int packedWarps) {
+                                             float scale, AttentionMmaWarps.Block block) {
         if (columnSums || precision == AttentionPrecision.F32 || !(scale > 0)) {
             int shared = ((2 * TC_KEYS + TC_QUERIES) * (paddedDim + 4) + TC_QUERIES * (TC_KEYS + 4)) * Float.BYTES;
             return new TensorCoreKernel("attention", "attention_forward_tc" + paddedDim, shared, TC_QUERIES,
                     TC_WARPS * 32, null);
         }
         String type = precision == AttentionPrecision.BF16 ? "bf16" : "f16";
-        int tile = TC_KEYS * (paddedDim + MMA_ROW_PAD) * MMA_ELEMENT_BYTES;
-        if (packedWarps != 4 && packedWarps != 8) {
-            throw new TensorException("attention: the packed mma kernel runs 4 or 8 warps per block, not " + packedWarps);
+        int row = (paddedDim + MMA_ROW_PAD) * MMA_ELEMENT_BYTES;
+        int shared = MMA_PACKED_TILES * TC_KEYS * row;
+        boolean sixteenRows = block.queryTiles() == 1 && (block.warps() == 4 || block.warps() == 8);
+        boolean twoTiles = block.queryTiles() == 2 && block.warps() == 4;
+        if (!sixteenRows && !twoTiles) {
+            throw new TensorException("attention: the packed mma kernel runs blocks of 4 or 8 warps of 16 queries or of"
+                    + " 4 warps of two 16-query tiles, not " + block.warps() + " warps of " + block.queryTiles() + " tiles");
         }
-        return new TensorCoreKernel("attention_mma", "attention_mma_packed_" + type + "_d" + paddedDim + "_w" + packedWarps,
-                MMA_PACKED_TILES * tile, packedWarps * 16, packedWarps * 32, "attention_mma_pack_" + type + "_d" + paddedDim);
+        if (twoTiles && paddedDim > MMA_QUERY_REGISTERS_MAX_DIM) {
+            shared += block.queries() * row;
+        }
+        return new TensorCoreKernel("attention_mma", "attention_mma_packed_" + type + "_d" + paddedDim + "_" + block.suffix(),
+                shared, block.queries(), block.threads(), "attention_mma_pack_" + type + "_d" + paddedDim);
     }
 
     /**

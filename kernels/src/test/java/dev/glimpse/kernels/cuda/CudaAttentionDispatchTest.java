@@ -18,13 +18,16 @@ import static org.junit.jupiter.api.Assumptions.assumeTrue;
 class CudaAttentionDispatchTest {
 
     private static final float SCALE = 0.125f;
+    private static final AttentionMmaWarps.Block W4 = new AttentionMmaWarps.Block(4, 1);
+    private static final AttentionMmaWarps.Block W8 = new AttentionMmaWarps.Block(8, 1);
+    private static final AttentionMmaWarps.Block W4X2 = new AttentionMmaWarps.Block(4, 2);
 
     @Test
     void bf16PrecisionWithoutCaptureRunsThePackedBf16MmaKernelOfTheGivenWarps() {
         for (int d : new int[] {64, 80, 128}) {
             for (int warps : new int[] {4, 8}) {
-                CudaAttention.TensorCoreKernel k =
-                        CudaAttention.tensorCoreKernel(d, AttentionPrecision.BF16, false, SCALE, warps);
+                CudaAttention.TensorCoreKernel k = CudaAttention.tensorCoreKernel(d, AttentionPrecision.BF16, false, SCALE,
+                        new AttentionMmaWarps.Block(warps, 1));
                 assertEquals("attention_mma", k.module());
                 assertEquals("attention_mma_packed_bf16_d" + d + "_w" + warps, k.name());
                 assertEquals("attention_mma_pack_bf16_d" + d, k.packKernel());
@@ -36,24 +39,24 @@ class CudaAttentionDispatchTest {
 
     @Test
     void f16PrecisionWithoutCaptureRunsThePackedF16MmaKernel() {
-        CudaAttention.TensorCoreKernel k = CudaAttention.tensorCoreKernel(80, AttentionPrecision.F16, false, SCALE, 8);
+        CudaAttention.TensorCoreKernel k = CudaAttention.tensorCoreKernel(80, AttentionPrecision.F16, false, SCALE, W8);
         assertEquals("attention_mma_packed_f16_d80_w8", k.name());
         assertEquals("attention_mma_pack_f16_d80", k.packKernel());
     }
 
     @Test
     void f32PrecisionRunsThe3xTf32Kernel() {
-        assertEquals("attention_forward_tc64", CudaAttention.tensorCoreKernel(64, AttentionPrecision.F32, false, SCALE, 8).name());
-        assertEquals("attention_forward_tc128", CudaAttention.tensorCoreKernel(128, AttentionPrecision.F32, true, SCALE, 4).name());
-        assertEquals("attention", CudaAttention.tensorCoreKernel(64, AttentionPrecision.F32, false, SCALE, 4).module());
-        assertNull(CudaAttention.tensorCoreKernel(64, AttentionPrecision.F32, false, SCALE, 8).packKernel());
+        assertEquals("attention_forward_tc64", CudaAttention.tensorCoreKernel(64, AttentionPrecision.F32, false, SCALE, W8).name());
+        assertEquals("attention_forward_tc128", CudaAttention.tensorCoreKernel(128, AttentionPrecision.F32, true, SCALE, W4).name());
+        assertEquals("attention", CudaAttention.tensorCoreKernel(64, AttentionPrecision.F32, false, SCALE, W4X2).module());
+        assertNull(CudaAttention.tensorCoreKernel(64, AttentionPrecision.F32, false, SCALE, W8).packKernel());
     }
 
     /** Captured column sums read the pass's log-sum-exps, so they take the F32-exact kernel at any precision. */
     @Test
     void columnSumsRunThe3xTf32KernelAtHalfPrecision() {
-        assertEquals("attention_forward_tc80", CudaAttention.tensorCoreKernel(80, AttentionPrecision.BF16, true, SCALE, 8).name());
-        assertEquals("attention_forward_tc80", CudaAttention.tensorCoreKernel(80, AttentionPrecision.F16, true, SCALE, 4).name());
+        assertEquals("attention_forward_tc80", CudaAttention.tensorCoreKernel(80, AttentionPrecision.BF16, true, SCALE, W4X2).name());
+        assertEquals("attention_forward_tc80", CudaAttention.tensorCoreKernel(80, AttentionPrecision.F16, true, SCALE, W4).name());
     }
 
     /**
@@ -65,7 +68,7 @@ class CudaAttentionDispatchTest {
     void nonPositiveScaleRunsThe3xTf32KernelAtHalfPrecision() {
         for (AttentionPrecision precision : new AttentionPrecision[] {AttentionPrecision.BF16, AttentionPrecision.F16}) {
             for (float scale : new float[] {0f, -0.0f, -SCALE, Float.NaN, Float.NEGATIVE_INFINITY}) {
-                CudaAttention.TensorCoreKernel k = CudaAttention.tensorCoreKernel(128, precision, false, scale, 8);
+                CudaAttention.TensorCoreKernel k = CudaAttention.tensorCoreKernel(128, precision, false, scale, W4X2);
                 assertEquals("attention", k.module(), precision + " scale " + scale);
                 assertEquals("attention_forward_tc128", k.name(), precision + " scale " + scale);
                 assertNull(k.packKernel());
@@ -76,50 +79,105 @@ class CudaAttentionDispatchTest {
     }
 
     @Test
-    void packedKernelRunsOnlyFourOrEightWarps() {
-        assertThrows(TensorException.class, () -> CudaAttention.tensorCoreKernel(64, AttentionPrecision.BF16, false, SCALE, 2));
-        assertThrows(TensorException.class, () -> CudaAttention.tensorCoreKernel(64, AttentionPrecision.BF16, false, SCALE, 0));
+    void bf16PrecisionWithoutCaptureRunsTheTwoTileKernelFor128QueriesOf4Warps() {
+        for (int d : new int[] {64, 80, 128}) {
+            CudaAttention.TensorCoreKernel k = CudaAttention.tensorCoreKernel(d, AttentionPrecision.BF16, false, SCALE, W4X2);
+            assertEquals("attention_mma", k.module());
+            assertEquals("attention_mma_packed_bf16_d" + d + "_w4x2", k.name());
+            assertEquals("attention_mma_pack_bf16_d" + d, k.packKernel());
+            assertEquals(128, k.queriesPerBlock());
+            assertEquals(128, k.threads());
+        }
+        assertEquals("attention_mma_packed_f16_d64_w4x2",
+                CudaAttention.tensorCoreKernel(64, AttentionPrecision.F16, false, SCALE, W4X2).name());
     }
 
-    /** The packed kernel: two K and two V tiles of 64 padded 16-bit rows (68 KiB at DP=128), whatever the warps. */
+    @Test
+    void packedKernelRunsOnlyItsThreeBlockShapes() {
+        for (AttentionMmaWarps.Block block : new AttentionMmaWarps.Block[] {new AttentionMmaWarps.Block(2, 1),
+                new AttentionMmaWarps.Block(0, 1), new AttentionMmaWarps.Block(8, 2), new AttentionMmaWarps.Block(4, 3)}) {
+            assertThrows(TensorException.class,
+                    () -> CudaAttention.tensorCoreKernel(64, AttentionPrecision.BF16, false, SCALE, block), block::toString);
+        }
+    }
+
+    /** The 16-row kernels: two K and two V tiles of 64 padded 16-bit rows (68 KiB at DP=128), whatever the warps. */
     @Test
     void packedMmaKernelSharedMemoryHoldsTwoBuffersOfKAndV() {
-        assertEquals(4 * 64 * 72 * 2, CudaAttention.tensorCoreKernel(64, AttentionPrecision.BF16, false, SCALE, 8).sharedBytes());
-        assertEquals(4 * 64 * 136 * 2, CudaAttention.tensorCoreKernel(128, AttentionPrecision.F16, false, SCALE, 4).sharedBytes());
+        assertEquals(4 * 64 * 72 * 2, CudaAttention.tensorCoreKernel(64, AttentionPrecision.BF16, false, SCALE, W8).sharedBytes());
+        assertEquals(4 * 64 * 136 * 2, CudaAttention.tensorCoreKernel(128, AttentionPrecision.F16, false, SCALE, W4).sharedBytes());
+    }
+
+    /**
+     * The two-tile kernel holds the queries in registers at DP=64 (they borrow the K tiles while
+     * loading) and in a [128][DP + 8] tile after the K and V tiles at DP=80 and 128 (102 KiB at 128,
+     * so two blocks still fit an H100/H200 SM's 228 KiB).
+     */
+    @Test
+    void twoTileKernelSharedMemoryAddsAQueryTilePastDim64() {
+        assertEquals(4 * 64 * 72 * 2, CudaAttention.tensorCoreKernel(64, AttentionPrecision.BF16, false, SCALE, W4X2).sharedBytes());
+        assertEquals((4 * 64 + 128) * 88 * 2,
+                CudaAttention.tensorCoreKernel(80, AttentionPrecision.BF16, false, SCALE, W4X2).sharedBytes());
+        assertEquals((4 * 64 + 128) * 136 * 2,
+                CudaAttention.tensorCoreKernel(128, AttentionPrecision.F16, false, SCALE, W4X2).sharedBytes());
     }
 
     /**
      * On a 132-SM H200: OneVision's SigLIP (729 queries x 512 heads, 3072 blocks of 128) and Qwen2's
-     * video prefill (6296 x 14, 700 blocks) get 8 warps; LLaVA-7B's image prefill (586 x 32, 160
-     * blocks, fewer than two per SM) keeps 4 so that the grid still fills the GPU.
+     * video prefill (6296 x 14, 700 blocks) get the two-tile kernel; LLaVA-7B's image prefill
+     * (586 x 32, 160 blocks, fewer than two per SM) keeps 4 warps of 16 queries so that the grid
+     * still fills the GPU.
      */
     @Test
-    void autoTakesEightWarpsOnlyWhenTheGridFillsTheGpuTwice() {
-        assertEquals(8, AttentionMmaWarps.AUTO.warps(729, 512, 132));
-        assertEquals(8, AttentionMmaWarps.AUTO.warps(6296, 14, 132));
-        assertEquals(4, AttentionMmaWarps.AUTO.warps(586, 32, 132));
-        assertEquals(8, AttentionMmaWarps.AUTO.warps(256 * 66, 2, 132));
-        assertEquals(4, AttentionMmaWarps.AUTO.warps(256 * 66 - 128, 2, 132));
+    void autoTakesTheTwoTileKernelOnlyWhenTheGridFillsTheGpuTwice() {
+        assertEquals(W4X2, AttentionMmaWarps.AUTO.block(729, 512, 132));
+        assertEquals(W4X2, AttentionMmaWarps.AUTO.block(6296, 14, 132));
+        assertEquals(W4, AttentionMmaWarps.AUTO.block(586, 32, 132));
+        assertEquals(W4X2, AttentionMmaWarps.AUTO.block(256 * 66, 2, 132));
+        assertEquals(W4, AttentionMmaWarps.AUTO.block(256 * 66 - 128, 2, 132));
+    }
+
+    /** auto16 is the choice before the two-tile kernel: 8 warps where auto now takes w4x2, else 4. */
+    @Test
+    void auto16KeepsTheSixteenRowKernels() {
+        assertEquals(W8, AttentionMmaWarps.AUTO16.block(729, 512, 132));
+        assertEquals(W8, AttentionMmaWarps.AUTO16.block(6296, 14, 132));
+        assertEquals(W4, AttentionMmaWarps.AUTO16.block(586, 32, 132));
+        assertEquals(W4, AttentionMmaWarps.AUTO16.block(256 * 66 - 128, 2, 132));
     }
 
     @Test
-    void forcedWarpsIgnoreTheShape() {
-        assertEquals(4, AttentionMmaWarps.FOUR.warps(729, 512, 132));
-        assertEquals(8, AttentionMmaWarps.EIGHT.warps(16, 1, 132));
+    void forcedShapesIgnoreTheCall() {
+        assertEquals(W4, AttentionMmaWarps.FOUR.block(729, 512, 132));
+        assertEquals(W8, AttentionMmaWarps.EIGHT.block(16, 1, 132));
+        assertEquals(W4X2, AttentionMmaWarps.FOUR_BY_TWO.block(16, 1, 132));
+    }
+
+    @Test
+    void blockShapesNameTheirKernelsQueriesAndThreads() {
+        assertEquals("w4", W4.suffix());
+        assertEquals("w8", W8.suffix());
+        assertEquals("w4x2", W4X2.suffix());
+        assertEquals(64, W4.queries());
+        assertEquals(128, W8.queries());
+        assertEquals(128, W4X2.queries());
+        assertEquals(128, W4X2.threads());
     }
 
     /** The names parse case-insensitively; the removed kernel names (v1, v2, v2w4) are rejected, naming the known ones. */
     @Test
-    void warpNamesParseCaseInsensitivelyAndDefaultToAuto() {
+    void shapeNamesParseCaseInsensitivelyAndDefaultToAuto() {
         assertEquals(AttentionMmaWarps.AUTO, AttentionMmaWarps.parse(null));
         assertEquals(AttentionMmaWarps.AUTO, AttentionMmaWarps.parse(" "));
         assertEquals(AttentionMmaWarps.AUTO, AttentionMmaWarps.parse("Auto"));
+        assertEquals(AttentionMmaWarps.AUTO16, AttentionMmaWarps.parse("AUTO16"));
         assertEquals(AttentionMmaWarps.FOUR, AttentionMmaWarps.parse("W4"));
         assertEquals(AttentionMmaWarps.EIGHT, AttentionMmaWarps.parse(" w8 "));
+        assertEquals(AttentionMmaWarps.FOUR_BY_TWO, AttentionMmaWarps.parse("W4x2"));
         for (String removed : new String[] {"v1", "v2", "v2w4"}) {
             CudaException e = assertThrows(CudaException.class, () -> AttentionMmaWarps.parse(removed));
-            assertTrue(e.getMessage().contains(AttentionMmaWarps.PROPERTY) && e.getMessage().contains("auto, w4, w8"),
-                    e.getMessage());
+            assertTrue(e.getMessage().contains(AttentionMmaWarps.PROPERTY)
+                    && e.getMessage().contains("auto, auto16, w4, w8, w4x2"), e.getMessage());
         }
     }
 
@@ -137,9 +195,9 @@ class CudaAttentionDispatchTest {
             int padded = CudaAttention.tensorCoreDim(64, d);
             for (AttentionPrecision precision : AttentionPrecision.values()) {
                 for (boolean captured : new boolean[] {false, true}) {
-                    for (int warps : new int[] {4, 8}) {
+                    for (AttentionMmaWarps.Block block : new AttentionMmaWarps.Block[] {W4, W8, W4X2}) {
                         CudaAttention.TensorCoreKernel kernel =
-                                CudaAttention.tensorCoreKernel(padded, precision, captured, SCALE, warps);
+                                CudaAttention.tensorCoreKernel(padded, precision, captured, SCALE, block);
                         String source = Files.readString(sources.resolve(kernel.module() + ".cu"));
                         for (String name : new String[] {kernel.name(), kernel.packKernel()}) {
                             if (name != null) {

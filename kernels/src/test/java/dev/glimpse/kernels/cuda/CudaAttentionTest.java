@@ -109,10 +109,13 @@ class CudaAttentionTest {
     }
 
     /**
-     * The 16-bit kernel with 4 and with 8 warps ({@link AttentionMmaWarps}, whatever the shape would
-     * pick) against the CPU: GQA after a prefix, SigLIP's D=72, D=128 after a prefix, D=38 (scalar
-     * loads) and 40 (padded), D=16 at 16 queries, fewer keys than one tile, and query counts that
-     * leave partial 64- and 128-query blocks.
+     * The 16-bit kernel in every block shape ({@link AttentionMmaWarps}: 4 and 8 warps of 16 queries,
+     * 4 warps of two 16-query tiles; whatever the shape would pick) against the CPU: GQA after a
+     * prefix, SigLIP's D=72 (padded to 80: the two-tile kernel's queries in shared memory), CLIP's
+     * D=64 (its queries in registers), D=128 after a prefix, D=38 (scalar loads) and 40 (padded), D=16
+     * at 16 queries, fewer keys than one tile, query counts that leave partial 64- and 128-query
+     * blocks (257: a last block of one query, whose other warps hold none), and causal grids of many
+     * blocks over several heads (the two-tile kernel launches them longest first, across heads).
      */
     @ParameterizedTest(name = "{0} {1} T={2} S={3} Hq={4} Hkv={5} D={6} causal={7} start={8}")
     @CsvSource({
@@ -129,13 +132,90 @@ class CudaAttentionTest {
             "w4, BF16, 131, 259, 6, 2, 128, true, 128",
             "w4, F16, 130, 130, 6, 3, 38, true, 0",
             "w4, BF16, 100, 30, 4, 4, 80, false, 0",
-            "w4, F16, 586, 586, 8, 8, 128, true, 0"})
-    void mmaKernelAtFourAndEightWarpsMatchesCpuWithinRounding(String warps, AttentionPrecision precision, int t, int s,
+            "w4, F16, 586, 586, 8, 8, 128, true, 0",
+            "w4x2, BF16, 300, 1000, 14, 2, 64, true, 700",
+            "w4x2, F16, 300, 1000, 14, 2, 64, true, 700",
+            "w4x2, BF16, 1200, 1200, 14, 2, 64, true, 0",
+            "w4x2, F16, 729, 729, 16, 16, 72, false, 0",
+            "w4x2, BF16, 729, 729, 32, 32, 72, false, 0",
+            "w4x2, BF16, 577, 577, 16, 16, 64, false, 0",
+            "w4x2, BF16, 131, 259, 6, 2, 128, true, 128",
+            "w4x2, F16, 586, 586, 8, 8, 128, true, 0",
+            "w4x2, BF16, 100, 100, 8, 8, 128, false, 0",
+            "w4x2, F16, 130, 130, 6, 3, 38, true, 0",
+            "w4x2, BF16, 17, 90, 4, 1, 40, true, 73",
+            "w4x2, F16, 16, 16, 4, 2, 16, true, 0",
+            "w4x2, BF16, 200, 77, 8, 4, 64, false, 0",
+            "w4x2, F16, 100, 30, 4, 4, 80, false, 0",
+            "w4x2, BF16, 100, 100, 8, 8, 80, false, 0",
+            "w4x2, BF16, 257, 257, 3, 1, 64, true, 0",
+            "w4x2, F16, 129, 500, 4, 2, 80, true, 371",
+            "w4x2, BF16, 385, 385, 5, 5, 128, true, 0"})
+    void mmaKernelOfEveryBlockShapeMatchesCpuWithinRounding(String warps, AttentionPrecision precision, int t, int s,
                                                               int hq, int hkv, int d, boolean causal, int start) {
         withMmaWarps(warps, () -> {
             Tensor out = attentionVsCpu(61, precision, halfTol(precision, false), warps + " " + precision + " attention",
                     t, s, hq, hkv, d, causal, start, false);
             assertFinite(out, warps + " " + precision + " attention");
+            out.close();
+        });
+    }
+
+    /**
+     * The two-tile kernel does the 16-row kernels' arithmetic row for row (same tile order, same mma
+     * accumulation order, same softmax steps; it only adds fully masked tiles for some rows, which
+     * leave a row's state unchanged), so its output matches the 8-warp kernel's far inside the
+     * rounding bounds: expected bit for bit, asserted within 1e-5 of max(1, max |out|), where a
+     * wrong key, dim, row or rescale would move outputs by 1e-3 and more.
+     */
+    @ParameterizedTest(name = "{0} T={1} S={2} Hq={3} Hkv={4} D={5} causal={6} start={7}")
+    @CsvSource({
+            "BF16, 1200, 1200, 14, 2, 64, true, 0",
+            "F16, 300, 1000, 14, 2, 64, true, 700",
+            "BF16, 729, 729, 16, 16, 72, false, 0",
+            "F16, 586, 586, 8, 8, 128, true, 0",
+            "BF16, 131, 259, 6, 2, 128, true, 128",
+            "F16, 130, 130, 6, 3, 38, true, 0",
+            "BF16, 200, 77, 8, 4, 64, false, 0",
+            "BF16, 257, 257, 3, 1, 64, true, 0"})
+    void twoTileKernelMatchesTheEightWarpKernel(AttentionPrecision precision, int t, int s, int hq, int hkv, int d,
+                                                boolean causal, int start) {
+        CudaBackend gpu = cuda();
+        AttentionMask mask = causal ? AttentionMask.causal(start) : AttentionMask.BIDIRECTIONAL;
+        float scale = (float) (1 / Math.sqrt(d));
+        try (Tensor q = random(91, t, hq, d); Tensor k = random(92, s, hkv, d); Tensor v = random(93, s, hkv, d);
+             Tensor gq = gpu.upload(q); Tensor gk = gpu.upload(k); Tensor gv = gpu.upload(v);
+             Tensor sixteen = gpu.allocate(DType.F32, t, hq, d); Tensor twoTile = gpu.allocate(DType.F32, t, hq, d)) {
+            withMmaWarps("w8", () -> gpu.attention(gq, gk, gv, mask, scale, sixteen, null, null, precision));
+            withMmaWarps("w4x2", () -> gpu.attention(gq, gk, gv, mask, scale, twoTile, null, null, precision));
+            try (Tensor expected = gpu.download(sixteen)) {
+                assertClose("w4x2 vs w8 " + precision + " T=" + t + " S=" + s + " Hq=" + hq + " Hkv=" + hkv + " D=" + d,
+                        expected, twoTile, 1e-5);
+            }
+            assertFinite(twoTile, "w4x2 " + precision + " attention");
+        }
+    }
+
+    /**
+     * The two-tile kernel on inputs representable in the 16-bit type, where only the probabilities'
+     * rounding separates it from the CPU (the tight bound of
+     * {@link #halfPrecisionAttentionOnRepresentableInputsOnlyRoundsProbabilities}).
+     */
+    @ParameterizedTest(name = "{0} T={1} S={2} Hq={3} Hkv={4} D={5} causal={6} start={7}")
+    @CsvSource({
+            "BF16, 1200, 1200, 14, 2, 64, true, 0",
+            "F16, 300, 1000, 14, 2, 64, true, 700",
+            "BF16, 729, 729, 16, 16, 72, false, 0",
+            "F16, 586, 586, 8, 8, 128, true, 0",
+            "BF16, 130, 130, 6, 3, 38, true, 0",
+            "F16, 16, 16, 4, 2, 16, true, 0",
+            "BF16, 200, 77, 8, 4, 64, false, 0"})
+    void twoTileKernelOnRepresentableInputsOnlyRoundsProbabilities(AttentionPrecision precision, int t, int s, int hq,
+                                                                    int hkv, int d, boolean causal, int start) {
+        withMmaWarps("w4x2", () -> {
+            Tensor out = attentionVsCpu(41, precision, halfTol(precision, true), "w4x2 " + precision + " attention, exact inputs",
+                    t, s, hq, hkv, d, causal, start, true);
+            assertFinite(out, "w4x2 " + precision + " attention, exact inputs");
             out.close();
         });
     }
@@ -281,10 +361,15 @@ class CudaAttentionTest {
      * A prefill chunk after a prefix at both 16-bit precisions, over the decoder's cache layout
      * [Hkv, capacity, D] viewed as [S, Hkv, D] (row stride D, head stride capacity * D).
      */
-    @ParameterizedTest(name = "{0} Hq={1} Hkv={2} D={3}")
-    @CsvSource({"BF16, 14, 2, 64", "BF16, 32, 8, 128", "F16, 14, 2, 64", "F16, 32, 8, 128"})
-    void halfPrecisionPrefillChunkReadsAnF32KvCacheBlockAfterAPrefix(AttentionPrecision precision, int hq, int hkv,
-                                                                      int d) {
+    @ParameterizedTest(name = "{0} {1} Hq={2} Hkv={3} D={4}")
+    @CsvSource({"auto, BF16, 14, 2, 64", "auto, BF16, 32, 8, 128", "auto, F16, 14, 2, 64", "auto, F16, 32, 8, 128",
+            "w4x2, BF16, 14, 2, 64", "w4x2, F16, 32, 8, 128", "w4x2, BF16, 16, 16, 80"})
+    void halfPrecisionPrefillChunkReadsAnF32KvCacheBlockAfterAPrefix(String shape, AttentionPrecision precision, int hq,
+                                                                      int hkv, int d) {
+        withMmaWarps(shape, () -> prefillChunkOverKvCache(precision, hq, hkv, d));
+    }
+
+    private void prefillChunkOverKvCache(AttentionPrecision precision, int hq, int hkv, int d) {
         CudaBackend gpu = cuda();
         int t = 200;
         int used = 900;
@@ -298,7 +383,8 @@ class CudaAttentionTest {
                     scale, expected, null);
             gpu.attention(gq, gk.slice(1, 0, used).transpose(0, 1), gv.slice(1, 0, used).transpose(0, 1), mask, scale,
                     out, null, null, precision);
-            assertClose(precision + " attention over an F32 kv-cache block after a prefix, Hq=" + hq + " Hkv=" + hkv
+            assertClose(precision + " attention over an F32 kv-cache block after a prefix ("
+                    + System.getProperty(AttentionMmaWarps.PROPERTY) + "), Hq=" + hq + " Hkv=" + hkv
                     + " D=" + d, expected, out, halfTol(precision, false));
         }
     }
@@ -308,10 +394,16 @@ class CudaAttentionTest {
      * stride D): at D=72 the k and v views start 16-byte aligned (float4 tile loads), at D=38 they
      * do not and the row stride is odd in float4s (scalar loads).
      */
-    @ParameterizedTest(name = "{0} T={1} H={2} D={3} causal={4}")
-    @CsvSource({"BF16, 300, 6, 72, false", "BF16, 150, 3, 38, true", "F16, 300, 6, 72, false", "F16, 150, 3, 38, true"})
-    void halfPrecisionAttentionReadsViewsIntoAPackedQkvRow(AttentionPrecision precision, int t, int h, int d,
-                                                          boolean causal) {
+    @ParameterizedTest(name = "{0} {1} T={2} H={3} D={4} causal={5}")
+    @CsvSource({"auto, BF16, 300, 6, 72, false", "auto, BF16, 150, 3, 38, true", "auto, F16, 300, 6, 72, false",
+            "auto, F16, 150, 3, 38, true", "w4x2, BF16, 300, 6, 72, false", "w4x2, F16, 150, 3, 38, true",
+            "w4x2, BF16, 260, 4, 64, true", "w4x2, F16, 140, 2, 128, false"})
+    void halfPrecisionAttentionReadsViewsIntoAPackedQkvRow(String shape, AttentionPrecision precision, int t, int h,
+                                                          int d, boolean causal) {
+        withMmaWarps(shape, () -> attentionOverPackedQkvViews(precision, t, h, d, causal));
+    }
+
+    private void attentionOverPackedQkvViews(AttentionPrecision precision, int t, int h, int d, boolean causal) {
         CudaBackend gpu = cuda();
         AttentionMask mask = causal ? AttentionMask.causal(0) : AttentionMask.BIDIRECTIONAL;
         float scale = (float) (1 / Math.sqrt(d));
@@ -319,7 +411,8 @@ class CudaAttentionTest {
              Tensor gqkv = gpu.upload(qkv); Tensor out = gpu.allocate(DType.F32, t, h, d)) {
             CPU.attention(qkv.select(1, 0), qkv.select(1, 1), qkv.select(1, 2), mask, scale, expected, null);
             gpu.attention(gqkv.select(1, 0), gqkv.select(1, 1), gqkv.select(1, 2), mask, scale, out, null, null, precision);
-            assertClose(precision + " attention over packed QKV views, T=" + t + " H=" + h + " D=" + d, expected, out,
+            assertClose(precision + " attention over packed QKV views ("
+                    + System.getProperty(AttentionMmaWarps.PROPERTY) + "), T=" + t + " H=" + h + " D=" + d, expected, out,
                     halfTol(precision, false));
             assertFinite(out, precision + " attention over packed QKV views");
         }

@@ -9,31 +9,40 @@ import dev.glimpse.kernels.cuda.CudaBackend;
 import dev.glimpse.kernels.cuda.CudaOptions;
 
 import java.io.PrintStream;
+import java.util.EnumMap;
 import java.util.Locale;
+import java.util.Map;
 import java.util.SplittableRandom;
 
 /**
  * Prefill attention on the GPU ({@link CudaBackend#attention}, the tensor-core kernels) at every
  * {@link AttentionPrecision} (F32: the 3xTF32 kernel; BF16 and F16: the 16-bit mma kernel) over
- * the shapes that dominate time to first token: OneVision's SigLIP
- * tower on a 32-frame video (729 tokens, 32 frames x 16 heads of dim 72, bidirectional), its Qwen2
- * decoder's prefill of that video (6296 tokens, 14 query heads over 2 kv heads of dim 64, causal) and
- * LLaVA-1.5-7B's prefill of one image (586 tokens, 32 heads of dim 128, causal). Each shape runs
- * {@value #WARMUP} warm-up calls, then {@value #CALLS} calls bracketed by stream synchronisations.
- * BF16 and F16 run once with 4 and once with 8 warps per block ({@link AttentionMmaWarps}; the
- * default picks one of the two by shape), so one run compares them side by side; the
- * {@code variant} field names the warps ({@code "w4"}, {@code "w8"}; {@code "tf32"} for F32), and
- * the property is restored after.
- * Prints one JSON object per line with the time per call and the tensor-core rate it implies:
- * 4 T S D flops per query head for Q K^T and P V over the visible (query, key) pairs, about half of
- * them when causal.
+ * the shapes that dominate time to first token: OneVision's SigLIP tower on a 32-frame video (729
+ * tokens, 32 frames x 16 heads of dim 72 run as 512 heads, bidirectional), its Qwen2 decoder's
+ * prefill of that video (6296 tokens, 14 query heads over 2 kv heads of dim 64, causal), CLIP ViT-L's
+ * tower on one image (577 tokens, 16 heads of dim 64, bidirectional) and LLaVA-1.5-7B's prefill of
+ * one image (586 tokens, 32 heads of dim 128, causal). Each run does {@value #WARMUP} warm-up calls,
+ * then {@value #CALLS} calls bracketed by stream synchronisations (the K and V packing included).
+ *
+ * <p>BF16 and F16 run every block shape of {@link AttentionMmaWarps} ({@code w4}, {@code w8},
+ * {@code w4x2}) and both automatic choices ({@code auto16}: the choice before {@code w4x2}, {@code
+ * auto}: today's default), the {@code variant} field naming it ({@code "tf32"} for F32); the property
+ * is restored after. Prints one JSON object per line with the time per call and the tensor-core rate
+ * it implies (4 T S D flops per query head for Q K^T and P V over the visible (query, key) pairs,
+ * about half of them when causal), then per shape and 16-bit precision a {@code
+ * prefill_attention_summary} line: the old default ({@code auto16}) against {@code w4x2} and
+ * {@code auto}, with the speedups old / new.
  */
 public final class PrefillAttentionBench {
 
     static final int WARMUP = 3;
     static final int CALLS = 20;
     /** {tokens, query heads, kv heads, head dim, causal (1) or bidirectional (0)}. */
-    private static final int[][] SHAPES = {{729, 512, 512, 72, 0}, {6296, 14, 2, 64, 1}, {586, 32, 32, 128, 1}};
+    private static final int[][] SHAPES = {
+            {729, 512, 512, 72, 0}, {6296, 14, 2, 64, 1}, {577, 16, 16, 64, 0}, {586, 32, 32, 128, 1}};
+    private static final String[] SHAPE_NAMES = {"siglip-so400m-32f", "qwen2-0.5b-video", "clip-vit-l-336", "llama-7b-image"};
+    private static final AttentionMmaWarps[] HALF_VARIANTS = {AttentionMmaWarps.FOUR, AttentionMmaWarps.EIGHT,
+            AttentionMmaWarps.FOUR_BY_TWO, AttentionMmaWarps.AUTO16, AttentionMmaWarps.AUTO};
 
     private PrefillAttentionBench() {
     }
@@ -45,22 +54,11 @@ public final class PrefillAttentionBench {
     static void run(PrintStream out) {
         String previous = System.getProperty(AttentionMmaWarps.PROPERTY);
         try (CudaBackend gpu = CudaBackend.open(CudaOptions.defaults())) {
-            for (int[] shape : SHAPES) {
-                for (AttentionPrecision precision : AttentionPrecision.values()) {
-                    AttentionMmaWarps[] variants = precision == AttentionPrecision.F32
-                            ? new AttentionMmaWarps[] {AttentionMmaWarps.AUTO}
-                            : new AttentionMmaWarps[] {AttentionMmaWarps.FOUR, AttentionMmaWarps.EIGHT};
-                    for (AttentionMmaWarps variant : variants) {
-                        System.setProperty(AttentionMmaWarps.PROPERTY, variant.id());
-                        boolean causal = shape[4] == 1;
-                        double ms = measure(gpu, shape[0], shape[1], shape[2], shape[3], causal, precision);
-                        double tflops = flops(shape[0], shape[1], shape[3], causal) / (ms * 1e-3) / 1e12;
-                        out.println(String.format(Locale.ROOT,
-                                "{\"bench\":\"prefill_attention\",\"impl\":\"glimpse\",\"device\":\"%s\",\"tokens\":%d,"
-                                        + "\"q_heads\":%d,\"kv_heads\":%d,\"head_dim\":%d,\"causal\":%b,\"precision\":\"%s\","
-                                        + "\"variant\":\"%s\",\"ms_per_call\":%.3f,\"tflops\":%.1f}",
-                                gpu.deviceName(), shape[0], shape[1], shape[2], shape[3], causal, precision,
-                                precision == AttentionPrecision.F32 ? "tf32" : variant.id(), ms, tflops));
+            for (int s = 0; s < SHAPES.length; s++) {
+                int[] shape = SHAPES[s];
+                try (Call call = Call.of(gpu, shape[0], shape[1], shape[2], shape[3], shape[4] == 1)) {
+                    for (AttentionPrecision precision : AttentionPrecision.values()) {
+                        runPrecision(out, gpu, SHAPE_NAMES[s], shape, call, precision);
                     }
                 }
             }
@@ -73,6 +71,40 @@ public final class PrefillAttentionBench {
         }
     }
 
+    /** One line per variant of {@code precision} on one shape, then (16-bit) its summary line. */
+    private static void runPrecision(PrintStream out, CudaBackend gpu, String name, int[] shape, Call call,
+                                     AttentionPrecision precision) {
+        boolean causal = shape[4] == 1;
+        double flops = flops(shape[0], shape[1], shape[3], causal);
+        AttentionMmaWarps[] variants = precision == AttentionPrecision.F32
+                ? new AttentionMmaWarps[] {AttentionMmaWarps.AUTO}
+                : HALF_VARIANTS;
+        Map<AttentionMmaWarps, Double> times = new EnumMap<>(AttentionMmaWarps.class);
+        for (AttentionMmaWarps variant : variants) {
+            System.setProperty(AttentionMmaWarps.PROPERTY, variant.id());
+            double ms = call.millis(gpu, precision);
+            times.put(variant, ms);
+            out.println(String.format(Locale.ROOT,
+                    "{\"bench\":\"prefill_attention\",\"impl\":\"glimpse\",\"device\":\"%s\",\"shape\":\"%s\","
+                            + "\"tokens\":%d,\"q_heads\":%d,\"kv_heads\":%d,\"head_dim\":%d,\"causal\":%b,"
+                            + "\"precision\":\"%s\",\"variant\":\"%s\",\"ms_per_call\":%.4f,\"tflops\":%.1f}",
+                    gpu.deviceName(), name, shape[0], shape[1], shape[2], shape[3], causal, precision,
+                    precision == AttentionPrecision.F32 ? "tf32" : variant.id(), ms, tflops(flops, ms)));
+        }
+        if (precision == AttentionPrecision.F32) {
+            return;
+        }
+        double old = times.get(AttentionMmaWarps.AUTO16);
+        double twoTile = times.get(AttentionMmaWarps.FOUR_BY_TWO);
+        double auto = times.get(AttentionMmaWarps.AUTO);
+        out.println(String.format(Locale.ROOT,
+                "{\"bench\":\"prefill_attention_summary\",\"device\":\"%s\",\"shape\":\"%s\",\"precision\":\"%s\","
+                        + "\"old\":\"auto16\",\"old_ms\":%.4f,\"old_tflops\":%.1f,\"w4x2_ms\":%.4f,\"w4x2_tflops\":%.1f,"
+                        + "\"auto_ms\":%.4f,\"auto_tflops\":%.1f,\"speedup_w4x2\":%.3f,\"speedup_auto\":%.3f}",
+                gpu.deviceName(), name, precision, old, tflops(flops, old), twoTile, tflops(flops, twoTile), auto,
+                tflops(flops, auto), old / twoTile, old / auto));
+    }
+
     /**
      * Useful flops of one call over {@code t} queries and keys: 2 D per (query, key) pair for each
      * of Q K^T and P V, over t^2 pairs bidirectional or t (t + 1) / 2 causal, per query head.
@@ -82,13 +114,23 @@ public final class PrefillAttentionBench {
         return 4.0 * d * pairs * hq;
     }
 
-    private static double measure(CudaBackend gpu, int t, int hq, int hkv, int d, boolean causal,
-                                  AttentionPrecision precision) {
-        float scale = (float) (1 / Math.sqrt(d));
-        AttentionMask mask = causal ? AttentionMask.causal(0) : AttentionMask.BIDIRECTIONAL;
-        try (Tensor hostQ = random(1, t, hq, d); Tensor hostK = random(2, t, hkv, d); Tensor hostV = random(3, t, hkv, d);
-             Tensor q = gpu.upload(hostQ); Tensor k = gpu.upload(hostK); Tensor v = gpu.upload(hostV);
-             Tensor out = gpu.allocate(DType.F32, t, hq, d)) {
+    private static double tflops(double flops, double ms) {
+        return flops / (ms * 1e-3) / 1e12;
+    }
+
+    /** One shape's device operands (uniform in [-1, 1)), mask and scale, shared by every variant. */
+    private record Call(Tensor q, Tensor k, Tensor v, Tensor out, AttentionMask mask, float scale)
+            implements AutoCloseable {
+
+        static Call of(CudaBackend gpu, int t, int hq, int hkv, int d, boolean causal) {
+            try (Tensor hostQ = random(1, t, hq, d); Tensor hostK = random(2, t, hkv, d); Tensor hostV = random(3, t, hkv, d)) {
+                return new Call(gpu.upload(hostQ), gpu.upload(hostK), gpu.upload(hostV), gpu.allocate(DType.F32, t, hq, d),
+                        causal ? AttentionMask.causal(0) : AttentionMask.BIDIRECTIONAL, (float) (1 / Math.sqrt(d)));
+            }
+        }
+
+        /** Milliseconds per call at {@code precision} (the block shape the property names now). */
+        double millis(CudaBackend gpu, AttentionPrecision precision) {
             for (int i = 0; i < WARMUP; i++) {
                 gpu.attention(q, k, v, mask, scale, out, null, null, precision);
             }
@@ -99,6 +141,14 @@ public final class PrefillAttentionBench {
             }
             gpu.synchronize();
             return (System.nanoTime() - start) / 1e6 / CALLS;
+        }
+
+        @Override
+        public void close() {
+            q.close();
+            k.close();
+            v.close();
+            out.close();
         }
     }
 
