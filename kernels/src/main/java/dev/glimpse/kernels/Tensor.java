@@ -439,6 +439,10 @@ public final class Tensor implements AutoCloseable {
             throw new TensorException("copy " + Arrays.toString(shape) + " into " + Arrays.toString(dst.shape));
         }
         long n = numel();
+        if (dtype == dst.dtype && isContiguous() && dst.isContiguous()) {
+            MemorySegment.copy(data, byteOffset(), dst.data, dst.byteOffset(), n * dtype.byteSize());
+            return;
+        }
         int[] idx = new int[shape.length];
         for (long i = 0; i < n; i++) {
             dst.writeFloatOrInt(dst.offsetOf(idx), this, offsetOf(idx));
