@@ -269,7 +269,7 @@ __device__ __noinline__ void decode_merge(const float* __restrict__ partial_acc,
         float a[VW];
 #pragma unroll
         for (int i = 0; i < VW; i++) a[i] = 0.f;
-#pragma unroll 4
+#pragma unroll 8
         for (int s = 0; s < used; s++) {
             const float e = expf(__ldcg(st + 2 * s) - m);
             float x[VW];

@@ -13,12 +13,18 @@ import java.util.SplittableRandom;
 
 /**
  * Decode attention on the GPU ({@link CudaBackend#decodeAttention}, flash-decoding) over the
- * decoders' shapes: OneVision-0.5B (14 query heads over 2 kv heads of dim 64) and LLaVA-1.5-7B
- * (32 heads of dim 128), caches of capacity {@value #CAPACITY}, key counts from a short prompt to a
- * long video. As in a decode step, the calls are replayed from a CUDA graph with the key count in
- * device memory: one graph of {@value #CALLS_PER_GRAPH} calls (a decoder's layers), replayed
- * {@value #REPLAYS} times after {@value #WARMUP} warm-ups, bracketed by stream synchronisations.
- * Prints one JSON object per line with the time per call.
+ * decoders' shapes: OneVision-0.5B / Qwen2-0.5B (14 query heads over 2 kv heads of dim 64) at a
+ * short prompt (600 keys) and a long video (6300 keys), and LLaVA-1.5-7B / Llama-7B (32 heads of
+ * dim 128) at 600 keys, caches of capacity {@value #CAPACITY}. As in a decode step, the calls are
+ * replayed from a CUDA graph with the key count in device memory: one graph of
+ * {@value #CALLS_PER_GRAPH} calls (a decoder's layers), replayed {@value #REPLAYS} times after
+ * {@value #WARMUP} warm-ups, bracketed by stream synchronisations.
+ *
+ * <p>Each shape runs four ways: the split and combine kernels ({@code -Dglimpse.cuda.decodeCombine=separate})
+ * or the fused kernel ({@code fused}), each with programmatic dependent launch off and on
+ * ({@code -Dglimpse.cuda.pdl}); "separate, pdl off" is the kernel pair before PDL and the fused
+ * kernel. Prints one JSON object per line with the time per call (one layer's attention), then one
+ * summary line per shape with the speed-up of each way over "separate, pdl off".
  */
 public final class DecodeAttentionBench {
 
@@ -26,6 +32,9 @@ public final class DecodeAttentionBench {
     static final int CALLS_PER_GRAPH = 32;
     static final int WARMUP = 5;
     static final int REPLAYS = 50;
+
+    /** The ways to run it: (combine property, pdl property). The first is the baseline. */
+    static final String[][] VARIANTS = {{"separate", "false"}, {"separate", "true"}, {"fused", "false"}, {"fused", "true"}};
 
     private DecodeAttentionBench() {
     }
@@ -36,15 +45,46 @@ public final class DecodeAttentionBench {
 
     static void run(PrintStream out) {
         try (CudaBackend gpu = CudaBackend.open(CudaOptions.defaults())) {
-            for (int[] shape : new int[][] {{14, 2, 64}, {32, 32, 128}}) {
-                for (int keys : new int[] {74, 586, 1000, 6300}) {
-                    double us = measure(gpu, shape[0], shape[1], shape[2], keys);
+            int[][] cases = {{14, 2, 64, 600}, {14, 2, 64, 6300}, {32, 32, 128, 600}};
+            for (int[] c : cases) {
+                double[] us = new double[VARIANTS.length];
+                for (int i = 0; i < VARIANTS.length; i++) {
+                    us[i] = withVariant(VARIANTS[i], () -> measure(gpu, c[0], c[1], c[2], c[3]));
                     out.println(String.format(Locale.ROOT,
                             "{\"bench\":\"decode_attention\",\"impl\":\"glimpse\",\"device\":\"%s\",\"q_heads\":%d,"
-                                    + "\"kv_heads\":%d,\"head_dim\":%d,\"capacity\":%d,\"keys\":%d,\"us_per_call\":%.2f}",
-                            gpu.deviceName(), shape[0], shape[1], shape[2], CAPACITY, keys, us));
+                                    + "\"kv_heads\":%d,\"head_dim\":%d,\"capacity\":%d,\"keys\":%d,\"combine\":\"%s\","
+                                    + "\"pdl\":%s,\"pdl_supported\":%s,\"us_per_call\":%.2f}",
+                            gpu.deviceName(), c[0], c[1], c[2], CAPACITY, c[3], VARIANTS[i][0], VARIANTS[i][1],
+                            gpu.programmaticLaunches(), us[i]));
                 }
+                out.println(String.format(Locale.ROOT,
+                        "{\"bench\":\"decode_attention_summary\",\"q_heads\":%d,\"kv_heads\":%d,\"head_dim\":%d,"
+                                + "\"keys\":%d,\"us_separate\":%.2f,\"us_separate_pdl\":%.2f,\"us_fused\":%.2f,"
+                                + "\"us_fused_pdl\":%.2f,\"speedup_fused_pdl\":%.2f}",
+                        c[0], c[1], c[2], c[3], us[0], us[1], us[2], us[3], us[0] / us[3]));
             }
+        }
+    }
+
+    /** Runs body with the variant's properties set, restoring them after. */
+    static double withVariant(String[] variant, java.util.function.DoubleSupplier body) {
+        String oldCombine = System.getProperty(CudaBackend.DECODE_COMBINE_PROPERTY);
+        String oldPdl = System.getProperty(CudaBackend.PDL_PROPERTY);
+        System.setProperty(CudaBackend.DECODE_COMBINE_PROPERTY, variant[0]);
+        System.setProperty(CudaBackend.PDL_PROPERTY, variant[1]);
+        try {
+            return body.getAsDouble();
+        } finally {
+            restore(CudaBackend.DECODE_COMBINE_PROPERTY, oldCombine);
+            restore(CudaBackend.PDL_PROPERTY, oldPdl);
+        }
+    }
+
+    private static void restore(String key, String value) {
+        if (value == null) {
+            System.clearProperty(key);
+        } else {
+            System.setProperty(key, value);
         }
     }
 

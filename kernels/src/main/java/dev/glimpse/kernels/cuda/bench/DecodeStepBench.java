@@ -1,0 +1,203 @@
+package dev.glimpse.kernels.cuda.bench;
+
+import dev.glimpse.kernels.Activation;
+import dev.glimpse.kernels.DType;
+import dev.glimpse.kernels.Tensor;
+import dev.glimpse.kernels.cuda.CudaBackend;
+import dev.glimpse.kernels.cuda.CudaOptions;
+import dev.glimpse.kernels.cuda.LinearTarget;
+import dev.glimpse.kernels.cuda.StepGraph;
+import dev.glimpse.kernels.cuda.StepInputs;
+
+import java.io.PrintStream;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Locale;
+import java.util.SplittableRandom;
+
+/**
+ * The CUDA decode step of a Qwen2-0.5B-shaped decoder (hidden 896, MLP 4864, 14 query heads over
+ * 2 kv heads of dim 64, q/k/v biases, bf16 weights; LLaVA-OneVision-0.5B's language model) on
+ * random weights: {@value #LAYERS} layers of the fused decode ops {@code DecoderLayer} runs
+ * (q/k/v with the input RMSNorm, RoPE + cache append, decode attention, o_proj + residual, gate/up
+ * with the post-attention RMSNorm and SiLU, down + residual), captured as one CUDA graph and
+ * replayed, with {@value #WEIGHT_SETS} weight sets cycling over the layers so weights stream from
+ * HBM (more than the L2) as in the model. Key counts 600 (a prompt) and 6300 (a 32-frame video).
+ *
+ * <p>Runs the four ways of {@link DecodeAttentionBench#VARIANTS} (decode attention's combine
+ * separate or fused, programmatic dependent launch off or on) and prints one JSON line each with
+ * the time per layer and the fraction of the HBM roofline (a layer's weight bytes / 4.8 TB/s),
+ * then a summary line per key count.
+ */
+public final class DecodeStepBench {
+
+    static final int HIDDEN = 896;
+    static final int INTERMEDIATE = 4864;
+    static final int HEADS = 14;
+    static final int KV_HEADS = 2;
+    static final int HEAD_DIM = 64;
+    static final int LAYERS = 24;
+    static final int WEIGHT_SETS = 6;
+    static final int CAPACITY = 8192;
+    static final int WARMUP = 5;
+    static final int REPLAYS = 50;
+    static final double HBM_BYTES_PER_US = 4.8e6;
+    private static final float EPS = 1e-6f;
+
+    private DecodeStepBench() {
+    }
+
+    public static void main(String[] args) {
+        run(System.out);
+    }
+
+    /** One weight set: q, k, v (with biases), o, gate, up, down and the two norms. */
+    private record Weights(Tensor inputNorm, Tensor wq, Tensor bq, Tensor wk, Tensor bk, Tensor wv, Tensor bv, Tensor wo,
+                           Tensor postNorm, Tensor wg, Tensor wu, Tensor wd) {
+        long bytes() {
+            long n = 0;
+            for (Tensor t : new Tensor[] {wq, wk, wv, wo, wg, wu, wd}) {
+                n += t.numel() * t.dtype().byteSize();
+            }
+            return n;
+        }
+    }
+
+    static void run(PrintStream out) {
+        List<Tensor> owned = new ArrayList<>();
+        try (CudaBackend gpu = CudaBackend.open(CudaOptions.defaults()); StepInputs inputs = gpu.stepInputs(2)) {
+            List<Weights> sets = new ArrayList<>();
+            for (int s = 0; s < WEIGHT_SETS; s++) {
+                sets.add(weights(gpu, 1000L * s, owned));
+            }
+            Tensor hostCache = random(7, 1f, DType.F32, KV_HEADS, CAPACITY, HEAD_DIM);
+            List<Tensor[]> caches = new ArrayList<>();
+            for (int l = 0; l < LAYERS; l++) {
+                caches.add(new Tensor[] {own(owned, gpu.upload(hostCache)), own(owned, gpu.upload(hostCache))});
+            }
+            hostCache.close();
+            Tensor x = own(owned, gpu.upload(random(8, 1f, DType.F32, 1, HIDDEN)));
+            Tensor cos = own(owned, gpu.upload(random(9, 1f, DType.F32, 1, HEAD_DIM / 2)));
+            Tensor sin = own(owned, gpu.upload(random(10, 1f, DType.F32, 1, HEAD_DIM / 2)));
+            Tensor hidden = own(owned, gpu.allocate(DType.F32, 1, HIDDEN));
+            Tensor q = own(owned, gpu.allocate(DType.F32, 1, HEADS * HEAD_DIM));
+            Tensor k = own(owned, gpu.allocate(DType.F32, 1, KV_HEADS * HEAD_DIM));
+            Tensor v = own(owned, gpu.allocate(DType.F32, 1, KV_HEADS * HEAD_DIM));
+            Tensor attention = own(owned, gpu.allocate(DType.F32, 1, HEADS, HEAD_DIM));
+            Tensor residual = own(owned, gpu.allocate(DType.F32, 1, HIDDEN));
+            Tensor activated = own(owned, gpu.allocate(DType.F32, 1, INTERMEDIATE));
+            Runnable step = () -> {
+                gpu.upload(inputs);
+                gpu.copy(x, hidden);
+                for (int l = 0; l < LAYERS; l++) {
+                    Weights w = sets.get(l % WEIGHT_SETS);
+                    Tensor[] cache = caches.get(l);
+                    gpu.rmsNormLinear(hidden, w.inputNorm(), EPS, List.of(new LinearTarget(w.wq(), w.bq(), q),
+                            new LinearTarget(w.wk(), w.bk(), k), new LinearTarget(w.wv(), w.bv(), v)));
+                    Tensor qh = q.reshape(1, HEADS, HEAD_DIM);
+                    gpu.ropeAppendKv(qh, k.reshape(1, KV_HEADS, HEAD_DIM), v.reshape(1, KV_HEADS, HEAD_DIM), cos, sin,
+                            cache[0], cache[1], inputs.cell(0));
+                    gpu.decodeAttention(qh, cache[0], cache[1], inputs.cell(1), 0.125f, attention);
+                    gpu.linearAddResidual(attention.reshape(1, HEADS * HEAD_DIM), w.wo(), null, hidden, residual);
+                    gpu.rmsNormGatedMlpIn(residual, w.postNorm(), EPS, w.wg(), null, w.wu(), null, Activation.SILU,
+                            activated);
+                    gpu.linearAddResidual(activated, w.wd(), null, residual, hidden);
+                }
+            };
+            double layerBytes = sets.get(0).bytes();
+            for (int keys : new int[] {600, 6300}) {
+                inputs.set(0, keys - 1);
+                inputs.set(1, keys);
+                double[] us = new double[DecodeAttentionBench.VARIANTS.length];
+                for (int i = 0; i < us.length; i++) {
+                    us[i] = DecodeAttentionBench.withVariant(DecodeAttentionBench.VARIANTS[i], () -> measure(gpu, step));
+                    out.println(String.format(Locale.ROOT,
+                            "{\"bench\":\"decode_step\",\"model\":\"qwen2-0.5b\",\"device\":\"%s\",\"layers\":%d,"
+                                    + "\"keys\":%d,\"combine\":\"%s\",\"pdl\":%s,\"pdl_supported\":%s,\"us_per_layer\":%.2f,"
+                                    + "\"us_per_step\":%.1f,\"hbm_fraction\":%.3f}",
+                            gpu.deviceName(), LAYERS, keys, DecodeAttentionBench.VARIANTS[i][0],
+                            DecodeAttentionBench.VARIANTS[i][1], gpu.programmaticLaunches(), us[i], us[i] * LAYERS,
+                            layerBytes / HBM_BYTES_PER_US / us[i]));
+                }
+                out.println(String.format(Locale.ROOT,
+                        "{\"bench\":\"decode_step_summary\",\"keys\":%d,\"us_per_layer_separate\":%.2f,"
+                                + "\"us_per_layer_separate_pdl\":%.2f,\"us_per_layer_fused\":%.2f,"
+                                + "\"us_per_layer_fused_pdl\":%.2f,\"roofline_us_per_layer\":%.2f,\"speedup_fused_pdl\":%.2f}",
+                        keys, us[0], us[1], us[2], us[3], layerBytes / HBM_BYTES_PER_US, us[0] / us[3]));
+            }
+        } finally {
+            for (Tensor t : owned) {
+                t.close();
+            }
+        }
+    }
+
+    /** Captures the step with the current properties (after one eager run) and times its replays; us per layer. */
+    private static double measure(CudaBackend gpu, Runnable step) {
+        step.run();
+        gpu.synchronize();
+        try (StepGraph graph = gpu.capture(step)) {
+            for (int i = 0; i < WARMUP; i++) {
+                gpu.launch(graph);
+            }
+            gpu.synchronize();
+            long start = System.nanoTime();
+            for (int i = 0; i < REPLAYS; i++) {
+                gpu.launch(graph);
+            }
+            gpu.synchronize();
+            return (System.nanoTime() - start) / 1e3 / REPLAYS / LAYERS;
+        }
+    }
+
+    private static Weights weights(CudaBackend gpu, long seed, List<Tensor> owned) {
+        int qn = HEADS * HEAD_DIM;
+        int kvn = KV_HEADS * HEAD_DIM;
+        return new Weights(upload(gpu, owned, norm(seed)), upload(gpu, owned, random(seed + 1, 0.03f, DType.BF16, qn, HIDDEN)),
+                upload(gpu, owned, random(seed + 2, 0.1f, DType.BF16, qn)),
+                upload(gpu, owned, random(seed + 3, 0.03f, DType.BF16, kvn, HIDDEN)),
+                upload(gpu, owned, random(seed + 4, 0.1f, DType.BF16, kvn)),
+                upload(gpu, owned, random(seed + 5, 0.03f, DType.BF16, kvn, HIDDEN)),
+                upload(gpu, owned, random(seed + 6, 0.1f, DType.BF16, kvn)),
+                upload(gpu, owned, random(seed + 7, 0.03f, DType.BF16, HIDDEN, qn)),
+                upload(gpu, owned, norm(seed + 8)),
+                upload(gpu, owned, random(seed + 9, 0.03f, DType.BF16, INTERMEDIATE, HIDDEN)),
+                upload(gpu, owned, random(seed + 10, 0.03f, DType.BF16, INTERMEDIATE, HIDDEN)),
+                upload(gpu, owned, random(seed + 11, 0.03f, DType.BF16, HIDDEN, INTERMEDIATE)));
+    }
+
+    private static Tensor upload(CudaBackend gpu, List<Tensor> owned, Tensor host) {
+        try (host) {
+            return own(owned, gpu.upload(host));
+        }
+    }
+
+    private static Tensor own(List<Tensor> owned, Tensor t) {
+        owned.add(t);
+        return t;
+    }
+
+    /** An RMSNorm weight: 1 + uniform noise of 0.1, bf16. */
+    private static Tensor norm(long seed) {
+        SplittableRandom r = new SplittableRandom(seed);
+        float[] v = new float[HIDDEN];
+        for (int i = 0; i < v.length; i++) {
+            v[i] = (float) (1 + 0.1 * (r.nextDouble() * 2 - 1));
+        }
+        Tensor t = Tensor.allocate(DType.BF16, HIDDEN);
+        t.copyFrom(v);
+        return t;
+    }
+
+    /** Uniform values in [-scale, scale] of the dtype. */
+    private static Tensor random(long seed, float scale, DType dtype, int... shape) {
+        Tensor t = Tensor.allocate(dtype, shape);
+        SplittableRandom r = new SplittableRandom(seed);
+        float[] v = new float[(int) t.numel()];
+        for (int i = 0; i < v.length; i++) {
+            v[i] = (float) ((r.nextDouble() * 2 - 1) * scale);
+        }
+        t.copyFrom(v);
+        return t;
+    }
+}
