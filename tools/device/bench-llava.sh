@@ -12,6 +12,8 @@
 # object to keep as bench/results/h200-llava-<date>.json), $OUT/summary.txt and $OUT/logs.tar.gz.
 # LLAVA_BENCH_ARGS adds arguments to CudaLlavaBench, e.g. "--profile" (a per-operation breakdown of the
 # visual stage and the prefill, one llava_cuda_profile line) or "--prefill-chunk 256" (the old chunking).
+# LLAVA_BENCH_AB="label=<JVM options>;label2=<JVM options>" runs Glimpse again per variant on the same checkpoint, in
+# the same call (e.g. "noskinny=-Dglimpse.cuda.skinnyGemm=off"): logs ab-<label>-<shape>.jsonl, '# [label]' summary lines.
 set -uo pipefail
 cd "$(dirname "$0")/../.."
 START=$(date +%s)
@@ -54,12 +56,25 @@ for shape in ${LLAVA_BENCH_SHAPES:-onevision-0.5b llava-1.5-7b}; do
     --model "$WORK/$shape" --shape "$shape" --budgets 144,64 ${LLAVA_BENCH_ARGS:-} >> "$LOGS/bench.jsonl" \
     2> "$LOGS/glimpse-$shape.err"
   echo "glimpse exit: $?"; grep -E 'Exception|Error|at dev' "$LOGS/glimpse-$shape.err" | head -8
+  IFS=';' read -r -a variants <<< "${LLAVA_BENCH_AB:-}"
+  for variant in "${variants[@]}"; do
+    [ -n "$variant" ] || continue
+    label="${variant%%=*}"; opts="${variant#*=}"
+    echo "== $shape: glimpse A/B variant '$label': $opts ($(left) s left)"
+    # shellcheck disable=SC2086
+    timeout "$(left)" "$JAVA" "${JFLAGS[@]}" $opts -cp "$CP" dev.glimpse.vlmruntime.bench.CudaLlavaBench \
+      --model "$WORK/$shape" --shape "$shape" --budgets 144,64 ${LLAVA_BENCH_ARGS:-} > "$LOGS/ab-$label-$shape.jsonl" \
+      2> "$LOGS/ab-$label-$shape.err"
+    echo "variant exit: $?"; grep -E 'Exception|Error|at dev' "$LOGS/ab-$label-$shape.err" | head -4
+    sed "s/^#/# [$label]/" "$LOGS/ab-$label-$shape.jsonl" | grep '^#' >> "$LOGS/ab-summary.txt"
+  done
   rm -rf "${WORK:?}/$shape"
 done
 
 python3 tools/device/summarize_llava.py "$LOGS/machine.json" "$LOGS/make.jsonl" "$LOGS/bench.jsonl" \
   > "$OUT/results.json" 2> "$LOGS/summary.txt"
 grep -v '^{' "$LOGS/bench.jsonl" >> "$LOGS/summary.txt"
+[ -f "$LOGS/ab-summary.txt" ] && cat "$LOGS/ab-summary.txt" >> "$LOGS/summary.txt"
 cp "$LOGS/summary.txt" "$OUT/summary.txt"
 tar -C "$WORK" -czf "$OUT/logs.tar.gz" logs
 echo "================ SUMMARY ($(( $(date +%s) - START )) s)"
