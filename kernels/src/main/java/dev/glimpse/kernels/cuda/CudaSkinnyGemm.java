@@ -58,7 +58,7 @@ final class CudaSkinnyGemm {
         String name = shape.kernel(w.dtype());
         CUfunc_st function = ctx.kernels.largeSharedFunction(MODULE, name);
         long slots = (long) resident(name, function, shape.sharedBytes()) * ctx.multiprocessors;
-        SkinnyGemmPlan plan = SkinnyGemmPlan.of(m, n, k, slots);
+        SkinnyGemmPlan plan = SkinnyGemmPlan.of(m, n, k, slots, SkinnyGemmMode.configuredSplits());
         if (logged.add(name)) {
             LOG.debug("linear of {} rows with {} weights takes {}: {} blocks of {} features x {} k slices (n={} k={})", m,
                     w.dtype(), name, plan.featureBlocks(), SkinnyGemmPlan.FEATURES_PER_BLOCK, plan.splits(), n, k);

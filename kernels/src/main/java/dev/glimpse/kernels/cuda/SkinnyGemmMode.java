@@ -28,6 +28,12 @@ public enum SkinnyGemmMode {
     /** The system property that caps the rows taking the skinny kernel. */
     public static final String MAX_ROWS_PROPERTY = "glimpse.cuda.skinnyGemm.maxRows";
 
+    /**
+     * The system property that forces the number of k slices (0 or unset: fill one wave of resident
+     * blocks, {@link SkinnyGemmPlan}); for tuning runs ({@code SkinnyGemmBench}), not for production.
+     */
+    public static final String SPLITS_PROPERTY = "glimpse.cuda.skinnyGemm.splits";
+
     /** Rows up to which {@link #AUTO} takes the skinny kernel when {@link #MAX_ROWS_PROPERTY} is unset. */
     public static final int DEFAULT_MAX_ROWS = SkinnyGemmPlan.MAX_ROWS;
 
@@ -92,6 +98,34 @@ public enum SkinnyGemmMode {
                     + CudaGemm.GEMV_MAX_ROWS + " (skinny kernel never) to " + SkinnyGemmPlan.MAX_ROWS);
         }
         return rows;
+    }
+
+    /** The k slices {@link #SPLITS_PROPERTY} forces now, 0 (the plan's choice) when unset or blank. */
+    public static int configuredSplits() {
+        return parseSplits(System.getProperty(SPLITS_PROPERTY));
+    }
+
+    /**
+     * The forced k slices written as {@code value}: 0 (the plan's choice) to {@value SkinnyGemmPlan#MAX_SPLITS};
+     * 0 for null or blank.
+     *
+     * @throws CudaException naming the property and the range otherwise
+     */
+    public static int parseSplits(String value) {
+        if (value == null || value.isBlank()) {
+            return 0;
+        }
+        int splits;
+        try {
+            splits = Integer.parseInt(value.trim());
+        } catch (NumberFormatException e) {
+            splits = -1;
+        }
+        if (splits < 0 || splits > SkinnyGemmPlan.MAX_SPLITS) {
+            throw new CudaException("-D" + SPLITS_PROPERTY + "=" + value + " is not a number of k slices from 0 (automatic) to "
+                    + SkinnyGemmPlan.MAX_SPLITS);
+        }
+        return splits;
     }
 
     /** Whether this mode sends a product of {@code rows} rows (more than the GEMV's) to the skinny kernel under {@code maxRows}. */

@@ -55,6 +55,17 @@ record SkinnyGemmPlan(int rowTiles, int featureBlocks, int splits, int stepsPerS
      * @throws CudaException when rows is outside 9..{@value #MAX_ROWS} or k is not a positive multiple of 8
      */
     static SkinnyGemmPlan of(int rows, int n, int k, long slots) {
+        return of(rows, n, k, slots, 0);
+    }
+
+    /**
+     * The plan for rows x [n, k]; {@code wantedSplits} > 0 asks for that many slices of k instead of
+     * filling {@code slots} (for tuning runs: {@link SkinnyGemmMode#SPLITS_PROPERTY}), still at least a
+     * chunk each and at most {@value #MAX_SPLITS}.
+     *
+     * @throws CudaException when rows is outside 9..{@value #MAX_ROWS} or k is not a positive multiple of 8
+     */
+    static SkinnyGemmPlan of(int rows, int n, int k, long slots, int wantedSplits) {
         if (rows <= CudaGemm.GEMV_MAX_ROWS || rows > MAX_ROWS) {
             throw new CudaException("skinny GEMM serves " + (CudaGemm.GEMV_MAX_ROWS + 1) + ".." + MAX_ROWS + " rows, got " + rows);
         }
@@ -65,7 +76,7 @@ record SkinnyGemmPlan(int rowTiles, int featureBlocks, int splits, int stepsPerS
         int featureBlocks = (n + FEATURES_PER_BLOCK - 1) / FEATURES_PER_BLOCK;
         int steps = (k + STEP_K - 1) / STEP_K;
         int chunks = (steps + CHUNK_STEPS - 1) / CHUNK_STEPS;
-        long wanted = Math.max(1, slots / featureBlocks);
+        long wanted = wantedSplits > 0 ? wantedSplits : Math.max(1, slots / featureBlocks);
         int splits = (int) Math.min(Math.min(wanted, chunks), MAX_SPLITS);
         int chunksPerSplit = (chunks + splits - 1) / splits;
         int stepsPerSplit = chunksPerSplit * CHUNK_STEPS;

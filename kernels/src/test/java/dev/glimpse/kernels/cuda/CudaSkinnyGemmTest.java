@@ -157,6 +157,31 @@ class CudaSkinnyGemmTest {
         }
     }
 
+    /** Forced k splits (-Dglimpse.cuda.skinnyGemm.splits): one slice writes out and adds the bias itself; 3 and 32 slices reduce. */
+    @ParameterizedTest(name = "splits={0}")
+    @CsvSource({"1", "3", "32"})
+    void everyKSplitMatchesCpuToSummationOrder(int splits) {
+        CudaBackend gpu = cuda();
+        int m = 74;
+        int n = 1000;
+        int k = 4104;
+        try (Tensor x = representable(91, DType.BF16, DType.F32, m, k); Tensor w = random(92, 0.05f, DType.BF16, n, k);
+             Tensor bias = random(93, 0.1f, DType.F32, n);
+             Tensor expected = Tensor.allocate(DType.F32, m, n);
+             Tensor gx = gpu.upload(x); Tensor gw = gpu.upload(w); Tensor gb = gpu.upload(bias);
+             Tensor out = gpu.allocate(DType.F32, m, n)) {
+            CPU.linear(x, w, bias, expected);
+            String before = System.getProperty(SkinnyGemmMode.SPLITS_PROPERTY);
+            System.setProperty(SkinnyGemmMode.SPLITS_PROPERTY, Integer.toString(splits));
+            try {
+                withSkinny("auto", null, () -> gpu.linear(gx, gw, gb, out));
+            } finally {
+                restore(SkinnyGemmMode.SPLITS_PROPERTY, before);
+            }
+            assertClose("skinny m=74 n=1000 k=4104 splits=" + splits, expected, out, CudaTestSupport.GEMM_F32);
+        }
+    }
+
     /** The k split sums its partials in a fixed order: two runs, with another product between them, give the same bits. */
     @Test
     void splitKIsBitIdenticalRunToRun() {

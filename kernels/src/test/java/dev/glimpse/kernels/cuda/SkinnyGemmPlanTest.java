@@ -57,6 +57,17 @@ class SkinnyGemmPlanTest {
     }
 
     @Test
+    void forcedSplitsAreHonouredWithinAChunkPerSlice() {
+        assertEquals(2, SkinnyGemmPlan.of(74, 4096, 4096, H200_SLOTS, 2).splits());
+        assertEquals(32, SkinnyGemmPlan.of(74, 4096, 4096, H200_SLOTS, 32).splits());
+        assertEquals(1, SkinnyGemmPlan.of(74, 4096, 128, H200_SLOTS, 8).splits(), "k = one chunk: one slice");
+        assertEquals(0, SkinnyGemmMode.parseSplits(null));
+        assertEquals(4, SkinnyGemmMode.parseSplits("4"));
+        CudaException e = assertThrows(CudaException.class, () -> SkinnyGemmMode.parseSplits("33"));
+        assertTrue(e.getMessage().contains("glimpse.cuda.skinnyGemm.splits"), e.getMessage());
+    }
+
+    @Test
     void rowsOutsideTheKernelsRangeAndUnreadableKAreRejected() {
         assertThrows(CudaException.class, () -> SkinnyGemmPlan.of(8, 64, 64, 1));
         assertThrows(CudaException.class, () -> SkinnyGemmPlan.of(129, 64, 64, 1));

@@ -29,14 +29,17 @@ import java.util.stream.Collectors;
  * least {@value #MIN_CALLS} calls is replayed {@value #WARMUP} times to warm up, then
  * {@value #REPLAYS} times between stream synchronisations; same process, same inputs, both paths.
  * A call's time includes the rounding of x ({@code convert_f32}) and, for a split skinny product,
- * the reduce kernel: everything {@code linear} queues.
+ * the reduce kernel: everything {@code linear} queues. The same calls are also timed launched op by op
+ * (best of 3 synchronized loops), as the eager prefill runs them, where host work per call can set the pace.
  *
  * <p>Prints one JSON line per shape and row count ({@code "bench":"skinny_gemm"}: us per call, weight
- * GB/s and fraction of {@value #HBM_BYTES_PER_S} B/s for both paths, and {@code speedup} = cuBLASLt
- * time / skinny time), one line per shape with the largest row count at which the skinny kernel
+ * GB/s and fraction of {@value #HBM_BYTES_PER_S} B/s for both paths, {@code speedup} = cuBLASLt
+ * time / skinny time, and the eager times and their ratio {@code eager_speedup}), one line per shape with the largest row count at which the skinny kernel
  * wins ({@code "bench":"skinny_gemm_crossover"}, 0 when it never does), and a final
  * {@code "bench":"skinny_gemm_summary"} line with the largest row count at which it wins on every
- * shape and the summed linear time of one Llama-7B layer at each row count for both paths.
+ * shape and the summed linear time of one Llama-7B layer at each row count for both paths. Before
+ * the summary, {@code "bench":"skinny_gemm_splits"} lines time the skinny kernel on the Llama-7B
+ * shapes at 74 rows with the k split forced to 1..32 ({@code -Dglimpse.cuda.skinnyGemm.splits}).
  */
 public final class SkinnyGemmBench {
 
@@ -47,6 +50,12 @@ public final class SkinnyGemmBench {
     static final int REPLAYS = 10;
 
     private static final int[] DEFAULT_ROWS = {9, 16, 32, 64, 74, 96, 128};
+
+    /** Rows of the split sweep: LLaVA-1.5-7B's prefill with 64 visual tokens. */
+    private static final int SWEEP_ROWS = 74;
+
+    /** Forced k splits of the sweep (the slices are still at least one 128-k chunk each). */
+    private static final int[] SWEEP_SPLITS = {1, 2, 4, 8, 16, 32};
 
     /** A linear layer: n output features, k inputs; {@code perLayer} calls of it in one decoder layer. */
     record Shape(String model, String layer, int n, int k, int perLayer) {
@@ -83,10 +92,14 @@ public final class SkinnyGemmBench {
                     for (int m : rows) {
                         double skinnyUs;
                         double ltUs;
+                        double skinnyEagerUs;
+                        double ltEagerUs;
                         try (Tensor hostX = random(7L * m, 1f, m, shape.k()); Tensor x = gpu.upload(hostX);
                              Tensor o = gpu.allocate(DType.F32, m, shape.n())) {
                             skinnyUs = measure(gpu, SkinnyGemmMode.AUTO, weights.copies(), x, o);
                             ltUs = measure(gpu, SkinnyGemmMode.OFF, weights.copies(), x, o);
+                            skinnyEagerUs = measureEager(gpu, SkinnyGemmMode.AUTO, weights.copies(), x, o);
+                            ltEagerUs = measureEager(gpu, SkinnyGemmMode.OFF, weights.copies(), x, o);
                         }
                         boolean win = skinnyUs < ltUs;
                         if (win) {
@@ -105,10 +118,11 @@ public final class SkinnyGemmBench {
                                 "{\"bench\":\"skinny_gemm\",\"device\":\"%s\",\"model\":\"%s\",\"layer\":\"%s\",\"n\":%d,\"k\":%d,"
                                         + "\"m\":%d,\"copies\":%d,\"skinny_us\":%.2f,\"cublaslt_us\":%.2f,\"skinny_gb_per_s\":%.1f,"
                                         + "\"cublaslt_gb_per_s\":%.1f,\"skinny_hbm_fraction\":%.3f,\"cublaslt_hbm_fraction\":%.3f,"
-                                        + "\"speedup\":%.3f}",
+                                        + "\"speedup\":%.3f,\"skinny_eager_us\":%.2f,\"cublaslt_eager_us\":%.2f,"
+                                        + "\"eager_speedup\":%.3f}",
                                 gpu.deviceName(), shape.model(), shape.layer(), shape.n(), shape.k(), m, weights.copies().size(),
                                 skinnyUs, ltUs, skinnyBw / 1e9, ltBw / 1e9, skinnyBw / HBM_BYTES_PER_S, ltBw / HBM_BYTES_PER_S,
-                                ltUs / skinnyUs));
+                                ltUs / skinnyUs, skinnyEagerUs, ltEagerUs, ltEagerUs / skinnyEagerUs));
                     }
                 }
                 out.println(String.format(Locale.ROOT,
@@ -117,6 +131,7 @@ public final class SkinnyGemmBench {
                         gpu.deviceName(), shape.model(), shape.layer(), shape.n(), shape.k(), largestWin,
                         wins.stream().map(String::valueOf).collect(Collectors.joining(","))));
             }
+            sweepSplits(out, gpu);
             int everywhere = 0;
             for (int m : rows) {
                 if (winsEverywhere.getOrDefault(m, false)) {
@@ -136,6 +151,37 @@ public final class SkinnyGemmBench {
                 System.clearProperty(SkinnyGemmMode.PROPERTY);
             } else {
                 System.setProperty(SkinnyGemmMode.PROPERTY, before);
+            }
+            System.clearProperty(SkinnyGemmMode.SPLITS_PROPERTY);
+        }
+    }
+
+    /**
+     * The skinny kernel on the Llama-7B shapes at {@value #SWEEP_ROWS} rows with the k split forced to
+     * each of {@link #SWEEP_SPLITS} ({@code -Dglimpse.cuda.skinnyGemm.splits}), one
+     * {@code "bench":"skinny_gemm_splits"} line each: the data to tune the automatic split of {@code SkinnyGemmPlan}.
+     */
+    private static void sweepSplits(PrintStream out, CudaBackend gpu) {
+        for (Shape shape : SHAPES) {
+            if (!shape.model().equals("llava-1.5-7b")) {
+                continue;
+            }
+            try (Weights weights = Weights.rotation(gpu, shape);
+                 Tensor hostX = random(7L * SWEEP_ROWS, 1f, SWEEP_ROWS, shape.k()); Tensor x = gpu.upload(hostX);
+                 Tensor o = gpu.allocate(DType.F32, SWEEP_ROWS, shape.n())) {
+                for (int splits : SWEEP_SPLITS) {
+                    System.setProperty(SkinnyGemmMode.SPLITS_PROPERTY, Integer.toString(splits));
+                    double us = measure(gpu, SkinnyGemmMode.AUTO, weights.copies(), x, o);
+                    double bw = shape.weightBytes() / (us * 1e-6);
+                    out.println(String.format(Locale.ROOT,
+                            "{\"bench\":\"skinny_gemm_splits\",\"device\":\"%s\",\"model\":\"%s\",\"layer\":\"%s\",\"n\":%d,"
+                                    + "\"k\":%d,\"m\":%d,\"splits\":%d,\"skinny_us\":%.2f,\"skinny_gb_per_s\":%.1f,"
+                                    + "\"skinny_hbm_fraction\":%.3f}",
+                            gpu.deviceName(), shape.model(), shape.layer(), shape.n(), shape.k(), SWEEP_ROWS, splits, us, bw / 1e9,
+                            bw / HBM_BYTES_PER_S));
+                }
+            } finally {
+                System.clearProperty(SkinnyGemmMode.SPLITS_PROPERTY);
             }
         }
     }
@@ -163,6 +209,29 @@ public final class SkinnyGemmBench {
             gpu.synchronize();
             return (System.nanoTime() - start) / 1e3 / REPLAYS / calls;
         }
+    }
+
+    /**
+     * us per call of mode launched op by op, as an eager prefill does: the calls' host work (launches,
+     * scratch allocations) overlaps the device's, and the slower of the two sets the pace.
+     */
+    private static double measureEager(CudaBackend gpu, SkinnyGemmMode mode, List<Tensor> copies, Tensor x, Tensor out) {
+        System.setProperty(SkinnyGemmMode.PROPERTY, mode.id());
+        int calls = copies.size() * ((MIN_CALLS + copies.size() - 1) / copies.size());
+        for (int i = 0; i < copies.size(); i++) {
+            gpu.linear(x, copies.get(i), null, out);
+        }
+        gpu.synchronize();
+        long best = Long.MAX_VALUE;
+        for (int r = 0; r < 3; r++) {
+            long start = System.nanoTime();
+            for (int i = 0; i < calls; i++) {
+                gpu.linear(x, copies.get(i % copies.size()), null, out);
+            }
+            gpu.synchronize();
+            best = Math.min(best, System.nanoTime() - start);
+        }
+        return best / 1e3 / calls;
     }
 
     /** Distinct device copies of one random BF16 weight matrix (at least {@value #ROTATION_BYTES} bytes together). */
