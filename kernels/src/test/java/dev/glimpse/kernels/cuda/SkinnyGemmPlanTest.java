@@ -5,6 +5,10 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.CsvSource;
 
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
@@ -65,6 +69,21 @@ class SkinnyGemmPlanTest {
         assertEquals(4, SkinnyGemmMode.parseSplits("4"));
         CudaException e = assertThrows(CudaException.class, () -> SkinnyGemmMode.parseSplits("33"));
         assertTrue(e.getMessage().contains("glimpse.cuda.skinnyGemm.splits"), e.getMessage());
+    }
+
+    /** Every row count 9..128 names a kernel that gemm_skinny.cu instantiates, for both dtypes. */
+    @Test
+    void everyPlannedKernelIsInstantiatedInTheSource() throws IOException {
+        Path dir = Files.isDirectory(Path.of("src/main/cuda")) ? Path.of("src/main/cuda") : Path.of("kernels/src/main/cuda");
+        String source = Files.readString(dir.resolve("gemm_skinny.cu"));
+        for (int rows = CudaGemm.GEMV_MAX_ROWS + 1; rows <= SkinnyGemmPlan.MAX_ROWS; rows++) {
+            SkinnyGemmPlan plan = SkinnyGemmPlan.of(rows, 64, 64, 1);
+            assertTrue(source.contains("SKINNY_KERNELS(" + plan.paddedRows() + ")"), plan.kernel(DType.BF16) + " is not built");
+            assertTrue(plan.kernel(DType.F16).endsWith("_r" + plan.paddedRows()));
+        }
+        assertTrue(source.contains("SKINNY_KERNEL(bf16, __nv_bfloat16, RT)") && source.contains("SKINNY_KERNEL(f16, __half, RT)"));
+        assertTrue(source.contains("#define SKINNY_THREADS (SKINNY_WARPS * 32)") && source.contains("#define SKINNY_WARPS 8")
+                && source.contains("#define SKINNY_CHUNK_STEPS " + SkinnyGemmPlan.CHUNK_STEPS), "launch constants match the kernel's");
     }
 
     @Test
