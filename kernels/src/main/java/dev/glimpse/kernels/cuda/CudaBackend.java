@@ -370,7 +370,10 @@ public final class CudaBackend implements Backend {
      */
     public static final String PDL_PROPERTY = GridDependency.PROPERTY;
 
-    /** True when this GPU takes programmatic dependent launches (compute capability 9.0 or newer). */
+    /**
+     * True when this GPU takes programmatic dependent launches (compute capability 9.0 or newer) and
+     * the driver has refused none (after a refusal the backend launches in plain stream order).
+     */
     public boolean programmaticLaunches() {
         return ctx.launch.dependentLaunches();
     }

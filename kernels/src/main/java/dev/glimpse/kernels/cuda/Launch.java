@@ -6,6 +6,8 @@ import org.bytedeco.cuda.cudart.CUlaunchConfig;
 import org.bytedeco.cuda.cudart.CUstream_st;
 import org.bytedeco.cuda.global.cudart;
 import org.bytedeco.javacpp.PointerPointer;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
@@ -22,7 +24,9 @@ import java.lang.foreign.ValueLayout;
  * {@code cuLaunchKernelEx} and programmatic stream serialization (it may start before the previous
  * kernel ends) on GPUs of compute capability {@value GridDependency#MIN_MAJOR}.0 or newer while
  * {@link GridDependency#enabled}; every other launch keeps plain stream order. The choice follows
- * the kernel's name alone, so no caller can give the attribute to a kernel without the wait.
+ * the kernel's name alone, so no caller can give the attribute to a kernel without the wait. Should
+ * the driver refuse such a launch, it is retried in plain stream order and every later launch of
+ * this backend keeps that order (logged once).
  */
 final class Launch implements AutoCloseable {
 
@@ -36,8 +40,10 @@ final class Launch implements AutoCloseable {
     /** The pointer array as JavaCPP's void** (its Pointer overload of cuLaunchKernel rejects a null extra). */
     private final PointerPointer<?> kernelParams = new PointerPointer<>(Cuda.at(params.address()));
     private final CUstream_st stream;
-    /** True on a device of compute capability 9.0 or newer (the current device at construction). */
-    private final boolean dependentLaunches;
+    private static final Logger LOG = LoggerFactory.getLogger(Launch.class);
+
+    /** True on a device of compute capability 9.0 or newer (the current device at construction) until a programmatic launch fails. */
+    private boolean dependentLaunches;
     /** The cuLaunchKernelEx configuration and its one attribute, reused by every programmatic launch. */
     private final CUlaunchConfig config = new CUlaunchConfig();
     private final CUlaunchAttribute serialization = new CUlaunchAttribute();
@@ -61,7 +67,7 @@ final class Launch implements AutoCloseable {
         config.gridDimZ(1).blockDimY(1).blockDimZ(1).hStream(stream).attrs(serialization).numAttrs(1);
     }
 
-    /** True when this device runs programmatic dependent launches (compute capability 9.0+). */
+    /** True while this device takes programmatic dependent launches (compute capability 9.0+, none refused yet). */
     boolean dependentLaunches() {
         return dependentLaunches;
     }
@@ -110,16 +116,21 @@ final class Launch implements AutoCloseable {
         if (gx > Integer.MAX_VALUE) {
             throw new CudaException(name + ": grid of " + gx + " blocks is too large");
         }
-        int status;
         if (programmatic) {
             config.gridDimX((int) gx).gridDimY(gy).blockDimX(threads).sharedMemBytes(sharedBytes);
-            status = cudart.cuLaunchKernelEx(config, function, kernelParams, (PointerPointer<?>) null);
-        } else {
-            status = cudart.cuLaunchKernel(function, (int) gx, gy, 1, threads, 1, 1, sharedBytes, stream,
-                    kernelParams, (PointerPointer<?>) null);
+            int status = cudart.cuLaunchKernelEx(config, function, kernelParams, (PointerPointer<?>) null);
+            if (status == cudart.CUDA_SUCCESS) {
+                return;
+            }
+            dependentLaunches = false;
+            LOG.warn("cuLaunchKernelEx({}) with programmatic stream serialization failed (driver error {}); "
+                    + "launching every kernel in plain stream order from now on (-D{}=false does so from the start)",
+                    name, status, GridDependency.PROPERTY);
         }
+        int status = cudart.cuLaunchKernel(function, (int) gx, gy, 1, threads, 1, 1, sharedBytes, stream,
+                kernelParams, (PointerPointer<?>) null);
         if (status != cudart.CUDA_SUCCESS) {
-            Cuda.checkDriver(status, (programmatic ? "cuLaunchKernelEx(" : "cuLaunchKernel(") + name + ")");
+            Cuda.checkDriver(status, "cuLaunchKernel(" + name + ")");
         }
     }
 

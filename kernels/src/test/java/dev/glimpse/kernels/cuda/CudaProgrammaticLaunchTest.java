@@ -3,6 +3,7 @@ package dev.glimpse.kernels.cuda;
 import dev.glimpse.kernels.Activation;
 import dev.glimpse.kernels.DType;
 import dev.glimpse.kernels.Tensor;
+import org.bytedeco.cuda.global.cudart;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.ValueSource;
@@ -158,6 +159,20 @@ class CudaProgrammaticLaunchTest {
         assertArrayEquals(on.eager(), on.replayed(), "PDL on: replay vs eager");
         System.out.println("PDL programmatic edges: on " + on.programmaticEdges() + ", off " + off.programmaticEdges()
                 + " (device supports PDL: " + cuda().programmaticLaunches() + ")");
+    }
+
+    /** On Hopper and newer the driver takes every programmatic launch (no fallback to plain stream order). */
+    @Test
+    void hopperTakesTheProgrammaticLaunches() {
+        CudaBackend gpu = cuda();
+        int[] device = new int[1];
+        int[] major = new int[1];
+        Cuda.check(cudart.cudaGetDevice(device), "cudaGetDevice");
+        Cuda.check(cudart.cudaDeviceGetAttribute(major, cudart.cudaDevAttrComputeCapabilityMajor, device[0]),
+                "cudaDeviceGetAttribute");
+        run("true");
+        assertEquals(major[0] >= GridDependency.MIN_MAJOR, gpu.programmaticLaunches(),
+                "compute capability " + major[0] + ".x, programmatic launches in use");
     }
 
     @ParameterizedTest(name = "pdl={0}")
