@@ -447,6 +447,8 @@ ATTENTION_MMA_PACKED(attention_mma_packed_f16_d128_w8, 128, 8, 1, __half)
 //     is a few adds per cp.async instead of an index split per chunk.
 //   - the mask is applied only on key tiles that reach past some row's last visible key
 //     (warp-uniform test); interior tiles do no per-score compare.
+//   - the first key tile's V copy (and K's, where the queries have their own shared memory) starts
+//     before the query tile loads, so its latency overlaps the block's prologue.
 // Q stays in registers as A fragments at DP = 64 (243 registers on sm_90, no spills); at DP = 80 and
 // 128 that would spill (the O accumulators take 2 DP / 2 registers), so the rounded query tile keeps
 // its own shared memory [128][DP + 8] after the K and V tiles and each key tile ldmatrix's its
@@ -515,6 +517,19 @@ attention_mma_packed_x2(const float* q, long long qs0, long long qs1, const uint
     const int g = lane >> 2, c = lane & 3;
     const float scale_log2 = scale * LOG2E;
 
+    const int block_keys = mma_visible_keys(min(tokens, first + BQ) - 1, keys, query_start);
+    const int tiles = (block_keys + MMA_BK - 1) / MMA_BK;
+    const uint16_t* k_head = k + (long long)kv_head * keys * DP;
+    const uint16_t* v_head = v + (long long)kv_head * keys * DP;
+    const TileCopy<DP, THREADS> copy;
+    // The first key tile's copies that do not land on the query tile start before the queries load,
+    // so their latency overlaps it: V always, K too when the queries have their own shared memory.
+    if (tiles > 0) {
+        copy.issue(vsh, v_head, 0, keys);
+        if constexpr (!Q_REGS) copy.issue(ks, k_head, 0, keys);
+    }
+    cp_async_commit();
+
     const float* q_head = q + head * qs1;
     load_queries<DP, BQ, THREADS, T>(qsh, q_head, qs0, first, tokens, dim, vec_rows(q_head, qs0, dim));
     __syncthreads();
@@ -531,6 +546,8 @@ attention_mma_packed_x2(const float* q, long long qs0, long long qs1, const uint
             for (int kk = 0; kk < KSTEPS; kk++) ldmatrix_x4(qa[i][kk], q_lane + (i * MROWS * LD + kk * 16) * 2);
         }
         __syncthreads(); // retires the reads before the K tiles are copied over the queries
+        if (tiles > 0) copy.issue(ks, k_head, 0, keys);
+        cp_async_commit();
     }
 
     // This thread's rows: first + i MROWS + 16 warp + g + 8 h. Rows past `tokens` are computed over
@@ -546,8 +563,6 @@ attention_mma_packed_x2(const float* q, long long qs0, long long qs1, const uint
     const int warp_keys = first + warp * 16 < tokens
                               ? mma_visible_keys(min(tokens - 1, first + MROWS + warp * 16 + 15), keys, query_start)
                               : 0;
-    const int block_keys = mma_visible_keys(min(tokens, first + BQ) - 1, keys, query_start);
-    const int tiles = (block_keys + MMA_BK - 1) / MMA_BK;
 
     float o[MT][DTILES][4];
 #pragma unroll
@@ -562,14 +577,6 @@ attention_mma_packed_x2(const float* q, long long qs0, long long qs1, const uint
         lrow[i][0] = lrow[i][1] = 0.f;
     }
 
-    const uint16_t* k_head = k + (long long)kv_head * keys * DP;
-    const uint16_t* v_head = v + (long long)kv_head * keys * DP;
-    const TileCopy<DP, THREADS> copy;
-    if (tiles > 0) {
-        copy.issue(ks, k_head, 0, keys);
-        copy.issue(vsh, v_head, 0, keys);
-    }
-    cp_async_commit();
     // Fragment addresses within tile 0, as in attention_mma_packed.
     const uint32_t k_lane = ks_addr + (((lane & 7) + ((lane >> 4) << 3)) * LD + ((lane >> 3) & 1) * 8) * 2;
     const uint32_t v_lane = vs_addr + (((lane & 7) + ((lane >> 3) & 1) * 8) * LD + (lane >> 4) * 8) * 2;
