@@ -8,9 +8,11 @@
 # GPU tests (CudaBackend vs CpuBackend), the model GPU tests (every LLaVA and decoder fixture on
 # CUDA vs HF and the CPU), the top-k benchmark against torch.topk, the decoder benchmark against
 # HF transformers, the prefill attention benchmark (F32 3xTF32 vs the bf16/f16 mma kernel at 4 and 8 warps) and the decode GEMV benchmark
-# (-Dglimpse.cuda.gemv=multi4 vs the warp fallback), and prints a summary.
-# GPU_TEST_PARTS (default "kernels models topk decoder prefill gemv") picks the parts. Logs and the
-# summary go to $OUT (or /tmp/glimpse-gpu-out) as results.tar.gz + summary.txt.
+# (-Dglimpse.cuda.gemv=multi4 vs the warp fallback), the skinny-GEMM benchmark (skinny kernel vs cuBLASLt at 9..128
+# rows), the decode attention and decode step benchmarks (fused combine and PDL A/B), and prints a summary.
+# GPU_TEST_PARTS (default "kernels models topk decoder prefill gemv skinny decodeattn") picks the parts;
+# DECODER_AB="label=<JVM options>;..." reruns the decoder benchmark per variant (A/B of a flag in the same call).
+# Logs and the summary go to $OUT (or /tmp/glimpse-gpu-out) as results.tar.gz + summary.txt.
 set -uo pipefail
 cd "$(dirname "$0")/../.."
 OUT="${OUT:-/tmp/glimpse-gpu-out}"
@@ -21,7 +23,7 @@ source tools/device/bundle-env.sh
 bundle_setup bundle "$WORK" || exit 1
 export LD_LIBRARY_PATH="/usr/local/cuda/lib64:${LD_LIBRARY_PATH:-}"
 export RUST_FLAVOR=cpu DJL_OFFLINE=true
-PARTS="${GPU_TEST_PARTS:-kernels models topk decoder prefill gemv}"
+PARTS="${GPU_TEST_PARTS:-kernels models topk decoder prefill gemv skinny decodeattn}"
 has() { [[ " $PARTS " == *" $1 "* ]]; }
 : > "$LOGS/tests.log"; : > "$LOGS/model-tests.log"; : > "$LOGS/topk-glimpse.jsonl"; : > "$LOGS/topk-torch.jsonl"
 : > "$LOGS/decoder-bench.jsonl"; : > "$LOGS/prefill-attention.jsonl"; : > "$LOGS/gemv-bench.jsonl"
@@ -88,6 +90,40 @@ if has gemv; then
     > "$LOGS/gemv-bench.jsonl" 2> "$LOGS/gemv-bench.err"
   echo "gemv bench exit: $?"; tail -3 "$LOGS/gemv-bench.err"
   grep -E '"bench":"gemv_(token_graph|summary)"' "$LOGS/gemv-bench.jsonl"
+fi
+
+if has decoder; then
+  IFS=';' read -r -a variants <<< "${DECODER_AB:-}"
+  for variant in "${variants[@]}"; do
+    [ -n "$variant" ] || continue
+    label="${variant%%=*}"; opts="${variant#*=}"
+    echo "== decoder benchmark A/B variant '$label': $opts"
+    # shellcheck disable=SC2086
+    timeout 240 "$JAVA" "${JFLAGS[@]}" $opts -cp "$CP" dev.glimpse.vlmruntime.bench.CudaDecoderBench \
+      > "$LOGS/decoder-bench-$label.jsonl" 2> "$LOGS/decoder-$label.err"
+    echo "variant exit: $?"; tail -2 "$LOGS/decoder-$label.err"; grep -v '^{' "$LOGS/decoder-bench-$label.jsonl" | head -5
+    grep -h '"impl":"glimpse"' "$LOGS/decoder-bench-$label.jsonl" | sed "s/^/[$label] /" | head -6
+  done
+fi
+
+if has skinny; then
+  echo "== skinny GEMM benchmark (9..128 rows, bf16 weights: skinny kernel vs cuBLASLt)"
+  timeout 180 "$JAVA" "${JFLAGS[@]}" -cp "$CP" dev.glimpse.kernels.cuda.bench.SkinnyGemmBench \
+    > "$LOGS/skinny-bench.jsonl" 2> "$LOGS/skinny-bench.err"
+  echo "skinny bench exit: $?"; tail -3 "$LOGS/skinny-bench.err"
+  grep -E 'summary|crossover' "$LOGS/skinny-bench.jsonl" | head -40
+fi
+
+if has decodeattn; then
+  echo "== decode attention and decode step benchmarks (fused combine / PDL A/B)"
+  timeout 150 "$JAVA" "${JFLAGS[@]}" -cp "$CP" dev.glimpse.kernels.cuda.bench.DecodeAttentionBench \
+    > "$LOGS/decode-attention.jsonl" 2> "$LOGS/decode-attention.err"
+  echo "decode attention bench exit: $?"; tail -3 "$LOGS/decode-attention.err"
+  grep -E 'summary' "$LOGS/decode-attention.jsonl"
+  timeout 150 "$JAVA" "${JFLAGS[@]}" -cp "$CP" dev.glimpse.kernels.cuda.bench.DecodeStepBench \
+    > "$LOGS/decode-step.jsonl" 2> "$LOGS/decode-step.err"
+  echo "decode step bench exit: $?"; tail -3 "$LOGS/decode-step.err"
+  grep -E 'summary' "$LOGS/decode-step.jsonl"
 fi
 
 python3 tools/device/summarize.py "$LOGS/tests.log" "$LOGS/topk-glimpse.jsonl" "$LOGS/topk-torch.jsonl" \
