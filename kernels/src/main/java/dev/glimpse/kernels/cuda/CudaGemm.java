@@ -7,13 +7,9 @@ import org.bytedeco.cuda.cudart.CUfunc_st;
 import org.bytedeco.cuda.global.cublas;
 import org.bytedeco.cuda.global.cudart;
 import org.bytedeco.javacpp.FloatPointer;
-import org.slf4j.Logger;
-import org.slf4j.LoggerFactory;
 
 import java.util.HashMap;
-import java.util.HashSet;
 import java.util.Map;
-import java.util.Set;
 
 /**
  * Matrix products on the GPU. Row-major [m, k] x [n, k]^T is computed by cuBLAS as the
@@ -31,21 +27,12 @@ import java.util.Set;
  *       runs on tensor cores with F32 accumulation, F32 output and the bias added in its epilogue,
  *       as PyTorch's bf16 linear does (the activation rounding is the only extra error);
  *       {@code cublasGemmEx} and a bias pass where cuBLASLt has no algorithm.</li>
- *   <li>F16/BF16 weights, {@value #GEMV_MAX_ROWS} &lt; rows &lt;= {@code -Dglimpse.cuda.skinnyGemm.maxRows}
- *       (default {@value SkinnyGemmMode#DEFAULT_MAX_ROWS}; a pruned image's prefill): the same
- *       product (x rounded to w's dtype, 16-bit products, F32 sums and bias) on the skinny
- *       tensor-core kernel of {@code gemm_skinny.cu} ({@link CudaSkinnyGemm}), which streams the
- *       weights at GEMV speed where cuBLASLt's tiles do not; k split over blocks with the partials
- *       summed in a fixed order. Shapes it cannot read (k % 8 != 0, weight rows not 16-byte
- *       aligned) and {@code -Dglimpse.cuda.skinnyGemm=off} ({@link SkinnyGemmMode}) take cuBLASLt.</li>
  * </ul>
  *
  * <p>x of w's 16-bit dtype on the GEMV path (at most {@value #GEMV_MAX_ROWS} rows) is widened to
  * F32 first, exactly, so the GEMV sees the values the GEMM would.</p>
  */
 final class CudaGemm {
-
-    private static final Logger LOG = LoggerFactory.getLogger(CudaGemm.class);
 
     /** Rows of x up to which half-precision weights take the GEMV kernel. */
     static final int GEMV_MAX_ROWS = 8;
@@ -71,15 +58,11 @@ final class CudaGemm {
     static final boolean USE_LT = !"false".equals(System.getProperty("glimpse.cuda.ltMatmul"));
 
     private final CudaLtMatmul lt;
-    private final CudaSkinnyGemm skinny;
-    /** Prefill paths already logged (each is logged once, at debug level). */
-    private final Set<String> loggedPaths = new HashSet<>();
 
     CudaGemm(CudaContext ctx, CudaCopy copier) {
         this.ctx = ctx;
         this.copier = copier;
         this.lt = new CudaLtMatmul(ctx);
-        this.skinny = new CudaSkinnyGemm(ctx);
     }
 
     void linear(Tensor x, Tensor w, Tensor bias, Tensor out) {
@@ -123,8 +106,6 @@ final class CudaGemm {
                 addBias(out, bias == null ? null : tmp.packed(bias, null), m, n);
             } else if (m <= GEMV_MAX_ROWS) {
                 gemv(tmp.packed(x, DType.F32), wp, ldw, bias == null ? null : tmp.packed(bias, null), out, m, n, k);
-            } else if (takesSkinny(wp, ldw, m, k)) {
-                skinnyGemm(tmp, x, wp, ldw, bias, out, m, n, k);
             } else {
                 halfGemm(tmp, x, wp, ldw, bias, out, m, n, k);
             }
@@ -138,7 +119,17 @@ final class CudaGemm {
      * pass when cuBLASLt has no algorithm for the shape).
      */
     private void halfGemm(Temporaries tmp, Tensor x, Tensor wp, long ldw, Tensor bias, Tensor out, int m, int n, int k) {
-        Tensor xh = x.dtype() == wp.dtype() ? tmp.packed(x, null) : rounded(tmp, x, wp.dtype(), m, k);
+        Tensor xh;
+        if (x.dtype() == wp.dtype()) {
+            xh = tmp.packed(x, null);
+        } else {
+            Tensor xp = tmp.packed(x, DType.F32);
+            xh = tmp.scratch(wp.dtype(), m, k);
+            long count = (long) m * k;
+            ctx.launch.of(ctx.kernels.function("elementwise", "convert_f32"), "convert_f32")
+                    .ptr(CudaContext.address(xp)).ptr(CudaContext.address(xh)).i32(wp.dtype().ordinal()).i64(count)
+                    .run(ctx.pointwiseBlocks(count), 1, CudaContext.POINTWISE_THREADS, 0);
+        }
         Tensor bf = null;
         if (bias != null) {
             bf = tmp.packed(bias, DType.F32);
@@ -153,73 +144,6 @@ final class CudaGemm {
         int type = wp.dtype() == DType.BF16 ? cudart.CUDA_R_16BF : cudart.CUDA_R_16F;
         gemm(CudaContext.address(wp), type, ldw, CudaContext.address(xh), type, out, m, n, k);
         addBias(out, bf, m, n);
-    }
-
-    /**
-     * Whether a prefill product with 16-bit weights takes the skinny kernel: {@link SkinnyGemmMode}
-     * (read at every call) allows its rows and the kernels can read the weights. Logs each
-     * decision once at debug level.
-     */
-    private boolean takesSkinny(Tensor wp, long ldw, int m, int k) {
-        SkinnyGemmMode mode = SkinnyGemmMode.configured();
-        int maxRows = SkinnyGemmMode.configuredMaxRows();
-        if (!mode.takes(m, maxRows)) {
-            logPathOnce("cublaslt-rows", "prefill linear of {} rows takes cuBLASLt: -D{}={}, -D{}={}", m,
-                    SkinnyGemmMode.PROPERTY, mode.id(), SkinnyGemmMode.MAX_ROWS_PROPERTY, maxRows);
-            return false;
-        }
-        if (!CudaSkinnyGemm.supports(wp, ldw, k)) {
-            logPathOnce("cublaslt-shape", "prefill linear of {} rows takes cuBLASLt: the skinny kernel needs k % 8 == 0 and "
-                    + "16-byte aligned weight rows, got k={} ldw={}", m, k, ldw);
-            return false;
-        }
-        logPathOnce("skinny", "prefill linears of {}..{} rows with 16-bit weights take the skinny kernel (gemm_skinny.cu)",
-                GEMV_MAX_ROWS + 1, maxRows);
-        return true;
-    }
-
-    private void logPathOnce(String path, String message, Object... args) {
-        if (LOG.isDebugEnabled() && loggedPaths.add(path)) {
-            LOG.debug(message, args);
-        }
-    }
-
-    /**
-     * The skinny kernel's product: x of w's dtype read in place when its rows are packed, 16-byte
-     * aligned and a multiple of 8 elements apart (a row view of a wider matrix qualifies), else
-     * packed or copied; F32 x rounded to w's dtype by {@code convert_f32}, as {@link #halfGemm} does.
-     */
-    private void skinnyGemm(Temporaries tmp, Tensor x, Tensor wp, long ldw, Tensor bias, Tensor out, int m, int n, int k) {
-        Tensor xh;
-        long ldx;
-        if (x.dtype() == wp.dtype() && alignedRows(x, k)) {
-            xh = x;
-            ldx = x.stride(0);
-        } else {
-            xh = x.dtype() == wp.dtype() ? tmp.packed(x, null) : rounded(tmp, x, wp.dtype(), m, k);
-            if (CudaContext.address(xh) % 16 != 0) {
-                xh = tmp.copy(x, wp.dtype());
-            }
-            ldx = k;
-        }
-        skinny.linear(tmp, CudaContext.address(xh), ldx, wp, ldw, bias == null ? null : tmp.packed(bias, null), out, m, n, k);
-    }
-
-    /** True when x is [m, k] with packed rows, 16-byte aligned, a multiple of 8 elements (and at least k) apart. */
-    private static boolean alignedRows(Tensor x, int k) {
-        return x.rank() == 2 && (x.dim(1) <= 1 || x.stride(1) == 1) && x.stride(0) >= k && x.stride(0) % 8 == 0
-                && CudaContext.address(x) % 16 == 0;
-    }
-
-    /** x rounded to nearest even into a fresh packed [m, k] of dtype ({@code convert_f32}). */
-    private Tensor rounded(Temporaries tmp, Tensor x, DType dtype, int m, int k) {
-        Tensor xp = tmp.packed(x, DType.F32);
-        Tensor xh = tmp.scratch(dtype, m, k);
-        long count = (long) m * k;
-        ctx.launch.of(ctx.kernels.function("elementwise", "convert_f32"), "convert_f32")
-                .ptr(CudaContext.address(xp)).ptr(CudaContext.address(xh)).i32(dtype.ordinal()).i64(count)
-                .run(ctx.pointwiseBlocks(count), 1, CudaContext.POINTWISE_THREADS, 0);
-        return xh;
     }
 
     void batchedMatmul(Tensor a, Tensor b, boolean transposeB, float scale, Tensor out) {
