@@ -8,9 +8,8 @@
 # GPU tests (CudaBackend vs CpuBackend), the model GPU tests (every LLaVA and decoder fixture on
 # CUDA vs HF and the CPU), the top-k benchmark against torch.topk, the decoder benchmark against
 # HF transformers, the prefill attention benchmark (F32 3xTF32 vs the bf16/f16 mma kernel at 4 and 8 warps) and the decode GEMV benchmark
-# (-Dglimpse.cuda.gemv=multi4 vs the warp fallback), the skinny-GEMM benchmark (skinny kernel vs cuBLASLt at 9..128
-# rows), the decode attention and decode step benchmarks (fused combine and PDL A/B), and prints a summary.
-# GPU_TEST_PARTS (default "kernels models topk decoder prefill gemv skinny decodeattn") picks the parts;
+# (-Dglimpse.cuda.gemv=multi4 vs the warp fallback), the decode attention and decode step benchmarks (fused combine and PDL A/B), and prints a summary.
+# GPU_TEST_PARTS (default "kernels models topk decoder prefill gemv decodeattn") picks the parts;
 # DECODER_AB="label=<JVM options>;..." reruns the decoder benchmark per variant (A/B of a flag in the same call).
 # Logs and the summary go to $OUT (or /tmp/glimpse-gpu-out) as results.tar.gz + summary.txt.
 set -uo pipefail
@@ -23,7 +22,7 @@ source tools/device/bundle-env.sh
 bundle_setup bundle "$WORK" || exit 1
 export LD_LIBRARY_PATH="/usr/local/cuda/lib64:${LD_LIBRARY_PATH:-}"
 export RUST_FLAVOR=cpu DJL_OFFLINE=true
-PARTS="${GPU_TEST_PARTS:-kernels models topk decoder prefill gemv skinny decodeattn}"
+PARTS="${GPU_TEST_PARTS:-kernels models topk decoder prefill gemv decodeattn}"
 has() { [[ " $PARTS " == *" $1 "* ]]; }
 : > "$LOGS/tests.log"; : > "$LOGS/model-tests.log"; : > "$LOGS/topk-glimpse.jsonl"; : > "$LOGS/topk-torch.jsonl"
 : > "$LOGS/decoder-bench.jsonl"; : > "$LOGS/prefill-attention.jsonl"; : > "$LOGS/gemv-bench.jsonl"
@@ -104,14 +103,6 @@ if has decoder; then
     echo "variant exit: $?"; tail -2 "$LOGS/decoder-$label.err"; grep -v '^{' "$LOGS/decoder-bench-$label.jsonl" | head -5
     grep -h '"impl":"glimpse"' "$LOGS/decoder-bench-$label.jsonl" | sed "s/^/[$label] /" | head -6
   done
-fi
-
-if has skinny; then
-  echo "== skinny GEMM benchmark (9..128 rows, bf16 weights: skinny kernel vs cuBLASLt)"
-  timeout 180 "$JAVA" "${JFLAGS[@]}" -cp "$CP" dev.glimpse.kernels.cuda.bench.SkinnyGemmBench \
-    > "$LOGS/skinny-bench.jsonl" 2> "$LOGS/skinny-bench.err"
-  echo "skinny bench exit: $?"; tail -3 "$LOGS/skinny-bench.err"
-  grep -E 'summary|crossover' "$LOGS/skinny-bench.jsonl" | head -40
 fi
 
 if has decodeattn; then

@@ -16,8 +16,12 @@ import java.util.stream.Collectors;
  *       every K and V fragment read from shared memory feeds twice the tensor-core work, and causal
  *       grids start their longest blocks first (see the kernel's notes).</li>
  * </ul>
- * {@link #AUTO} (the default) takes {@code w4x2} when its grid fills the GPU twice over, else
- * {@code w4}; {@link #AUTO16} is the choice before {@code w4x2} existed ({@code w8} or {@code w4} by
+ * {@link #AUTO} (the default) takes {@code w4x2} for head dims of at most 64 (padded) when its grid
+ * fills the GPU twice over, {@code w8} for wider heads on such grids, else {@code w4}. Measured on an
+ * H200 (PrefillAttentionBench, 2026-11-28, bundle 5c7c4ab): Qwen2's video prefill (6296 causal,
+ * D 64) 0.386 -> 0.325 ms with w4x2 (1.19x), SigLIP so400m x 32 frames (D 72, padded 80) 0.549 ms
+ * with w8 but 0.623 ms with w4x2 (0.88x: past 64 the kernel re-reads its queries from shared memory
+ * each key tile, as registers would spill). {@link #AUTO16} is the choice before {@code w4x2} existed ({@code w8} or {@code w4} by
  * the same rule), kept so the two can be compared and the older kernels restored without a rebuild.
  *
  * <p>The property is read at every launch, so a benchmark can compare the shapes in one JVM; a
@@ -25,7 +29,10 @@ import java.util.stream.Collectors;
  */
 public enum AttentionMmaWarps {
 
-    /** {@code w4x2} when the grid has at least two 128-query blocks per multiprocessor, else {@code w4}. */
+    /**
+     * On grids of at least two 128-query blocks per multiprocessor {@code w4x2} (padded head dim at
+     * most {@value #TWO_TILE_MAX_DIM}) or {@code w8}; else {@code w4}.
+     */
     AUTO("auto", null),
     /** {@code w8} when the grid has at least two 128-query blocks per multiprocessor, else {@code w4}. */
     AUTO16("auto16", null),
@@ -42,6 +49,9 @@ public enum AttentionMmaWarps {
     /** The 128-query shapes are chosen when there are at least this many of their blocks per multiprocessor. */
     static final int WIDE_BLOCKS_PER_SM = 2;
 
+    /** Widest padded head dim {@link #AUTO} sends to {@code w4x2}, whose queries stay in registers up to it. */
+    static final int TWO_TILE_MAX_DIM = 64;
+
     private final String id;
     private final Block fixed;
 
@@ -56,10 +66,10 @@ public enum AttentionMmaWarps {
     }
 
     /**
-     * The block shape for {@code tokens} queries over {@code queryHeads} heads on a GPU of
-     * {@code multiprocessors} SMs.
+     * The block shape for {@code tokens} queries over {@code queryHeads} heads of padded head dim
+     * {@code paddedDim} on a GPU of {@code multiprocessors} SMs.
      */
-    Block block(int tokens, int queryHeads, int multiprocessors) {
+    Block block(int tokens, int queryHeads, int paddedDim, int multiprocessors) {
         if (fixed != null) {
             return fixed;
         }
@@ -67,7 +77,7 @@ public enum AttentionMmaWarps {
         if (wideBlocks < (long) WIDE_BLOCKS_PER_SM * multiprocessors) {
             return FOUR.fixed;
         }
-        return this == AUTO ? FOUR_BY_TWO.fixed : EIGHT.fixed;
+        return this == AUTO && paddedDim <= TWO_TILE_MAX_DIM ? FOUR_BY_TWO.fixed : EIGHT.fixed;
     }
 
     /** The choice the property names now, {@link #AUTO} when it is unset or blank. */

@@ -26,9 +26,9 @@ import org.bytedeco.cuda.global.cudart;
  * ({@code attention_capture_rows}); column sums re-score every (query, key) pair against the saved
  * log-sum-exps ({@code attention_column_sums}), so capture costs one extra Q K^T pass and nothing
  * when off. Decode steps over a KV cache whose key count lives in device memory run flash-decoding
- * (decode.cu, {@link #decodeStep}).
+ * ({@link CudaDecodeAttention}); this class appends their keys and values ({@link #appendStep}).
  */
-final class CudaAttention implements AutoCloseable {
+final class CudaAttention {
 
     /** Largest head dim the kernels hold in registers. */
     static final int MAX_HEAD_DIM = 256;
@@ -61,12 +61,10 @@ final class CudaAttention implements AutoCloseable {
 
     private final CudaContext ctx;
     private final CudaCopy copier;
-    private final FlashDecodeWorkspace workspace;
 
     CudaAttention(CudaContext ctx, CudaCopy copier) {
         this.ctx = ctx;
         this.copier = copier;
-        this.workspace = new FlashDecodeWorkspace(ctx);
     }
 
     void compute(Tensor q, Tensor k, Tensor v, AttentionMask mask, float scale, Tensor out, AttentionCapture capture,
@@ -106,7 +104,7 @@ final class CudaAttention implements AutoCloseable {
             Tensor lse = columnSums == null ? null : tmp.scratch(DType.F32, hq, t);
             int paddedDim = tensorCoreDim(t, d);
             TensorCoreKernel tc = paddedDim > 0 ? tensorCoreKernel(paddedDim, precision, columnSums != null, scale,
-                    AttentionMmaWarps.configured().block(t, hq, ctx.multiprocessors)) : null;
+                    AttentionMmaWarps.configured().block(t, hq, paddedDim, ctx.multiprocessors)) : null;
             long lseAddress = lse == null ? 0L : CudaContext.address(lse);
             if (tc != null && tc.packKernel() != null) {
                 DType half = precision == AttentionPrecision.BF16 ? DType.BF16 : DType.F16;
@@ -241,55 +239,6 @@ final class CudaAttention implements AutoCloseable {
                 .ptr(CudaContext.address(k)).ptr(CudaContext.address(v)).ptr(CudaContext.address(keyCache))
                 .ptr(CudaContext.address(valueCache)).i32(hkv).i32(cacheShape[1]).i32(d).ptr(CudaContext.address(length))
                 .run(ctx.pointwiseBlocks(n), 1, CudaContext.POINTWISE_THREADS, 0);
-    }
-
-    /**
-     * One query q [1, Hq, D] over the first *keyCount entries of caches [Hkv, capacity, D], by
-     * flash-decoding (decode.cu): {@code attention_decode_split} scores chunks of keys in
-     * {@link FlashDecodePlan#splits()} blocks per group of query heads sharing a kv head and writes
-     * partial softmax sums to the workspace; {@code attention_decode_combine} merges them into
-     * {@code out}. The grid depends on the caches' capacity and shape only, so a captured graph
-     * replays it for every key count.
-     */
-    void decodeStep(Tensor q, Tensor keyCache, Tensor valueCache, Tensor keyCount, float scale, Tensor out) {
-        int[] cacheShape = requireCache(keyCache, valueCache, "decodeAttention");
-        int hkv = cacheShape[0];
-        int capacity = cacheShape[1];
-        int d = cacheShape[2];
-        Checks.f32(q, ctx.device, "decodeAttention", "q");
-        if (q.rank() != 3 || q.dim(0) != 1 || q.dim(2) != d || !Checks.contiguous(q)) {
-            throw new TensorException("decodeAttention: q must be packed [1, Hq, " + d + "], got " + q);
-        }
-        int hq = q.dim(1);
-        if (hkv == 0 || hq % hkv != 0 || d > MAX_HEAD_DIM) {
-            throw new TensorException("decodeAttention: " + hq + " query heads over " + hkv + " kv heads of dim " + d
-                    + " (heads must divide, dim <= " + MAX_HEAD_DIM + ")");
-        }
-        Checks.out(out, q.shape(), ctx.device, "decodeAttention");
-        requireCount(keyCount, "decodeAttention", "keyCount");
-        if (hq == 0 || d == 0) {
-            return;
-        }
-        FlashDecodePlan plan = FlashDecodePlan.of(hq, hkv, capacity, ctx.multiprocessors);
-        long partials = workspace.address(plan.workspaceFloats(hq, d));
-        long stats = partials + (long) hq * plan.splits() * d * Float.BYTES;
-        boolean vec4 = d % 4 == 0 && (CudaContext.address(keyCache) | CudaContext.address(valueCache)) % 16 == 0;
-        String split = vec4 ? "attention_decode_split_vec4" : "attention_decode_split";
-        ctx.launch.of(ctx.kernels.function("decode", split), split)
-                .ptr(CudaContext.address(q)).ptr(CudaContext.address(keyCache)).ptr(CudaContext.address(valueCache))
-                .ptr(partials).ptr(stats).ptr(CudaContext.address(keyCount))
-                .i32(hq).i32(hkv).i32(capacity).i32(d).i32(plan.splits()).i32(plan.headsPerBlock()).f32(scale)
-                .run((long) hkv * plan.headBlocks(), plan.splits(), FlashDecodePlan.THREADS, plan.sharedBytes(d, vec4));
-        ctx.launch.of(ctx.kernels.function("decode", "attention_decode_combine"), "attention_decode_combine")
-                .ptr(partials).ptr(stats).ptr(CudaContext.address(out)).ptr(CudaContext.address(keyCount))
-                .i32(capacity).i32(d).i32(plan.splits())
-                .run(hq, 1, FlashDecodePlan.THREADS, 0);
-    }
-
-    /** Frees the decode workspaces; called when the backend closes. */
-    @Override
-    public void close() {
-        workspace.close();
     }
 
     private int[] requireCache(Tensor keyCache, Tensor valueCache, String op) {

@@ -480,7 +480,6 @@ public final class CudaBackend implements Backend {
     @Override
     public synchronized void close() {
         gemm.close();
-        attention.close();
         decodeAttention.close();
         ctx.close();
     }

@@ -123,34 +123,36 @@ class CudaAttentionDispatchTest {
     }
 
     /**
-     * On a 132-SM H200: OneVision's SigLIP (729 queries x 512 heads, 3072 blocks of 128) and Qwen2's
-     * video prefill (6296 x 14, 700 blocks) get the two-tile kernel; LLaVA-7B's image prefill
+     * On a 132-SM H200: Qwen2's video prefill (6296 x 14, 700 blocks of 128, head dim 64) gets the
+     * two-tile kernel; OneVision's SigLIP (729 queries x 512 heads, 3072 blocks, head dim 72 padded
+     * to 80) gets 8 warps, as the two-tile kernel measured slower past 64; LLaVA-7B's image prefill
      * (586 x 32, 160 blocks, fewer than two per SM) keeps 4 warps of 16 queries so that the grid
      * still fills the GPU.
      */
     @Test
-    void autoTakesTheTwoTileKernelOnlyWhenTheGridFillsTheGpuTwice() {
-        assertEquals(W4X2, AttentionMmaWarps.AUTO.block(729, 512, 132));
-        assertEquals(W4X2, AttentionMmaWarps.AUTO.block(6296, 14, 132));
-        assertEquals(W4, AttentionMmaWarps.AUTO.block(586, 32, 132));
-        assertEquals(W4X2, AttentionMmaWarps.AUTO.block(256 * 66, 2, 132));
-        assertEquals(W4, AttentionMmaWarps.AUTO.block(256 * 66 - 128, 2, 132));
+    void autoTakesTheTwoTileKernelOnlyForNarrowHeadsOnGridsThatFillTheGpuTwice() {
+        assertEquals(W8, AttentionMmaWarps.AUTO.block(729, 512, 80, 132));
+        assertEquals(W4X2, AttentionMmaWarps.AUTO.block(6296, 14, 64, 132));
+        assertEquals(W8, AttentionMmaWarps.AUTO.block(6296, 14, 128, 132));
+        assertEquals(W4, AttentionMmaWarps.AUTO.block(586, 32, 128, 132));
+        assertEquals(W4X2, AttentionMmaWarps.AUTO.block(256 * 66, 2, 64, 132));
+        assertEquals(W4, AttentionMmaWarps.AUTO.block(256 * 66 - 128, 2, 64, 132));
     }
 
     /** auto16 is the choice before the two-tile kernel: 8 warps where auto now takes w4x2, else 4. */
     @Test
     void auto16KeepsTheSixteenRowKernels() {
-        assertEquals(W8, AttentionMmaWarps.AUTO16.block(729, 512, 132));
-        assertEquals(W8, AttentionMmaWarps.AUTO16.block(6296, 14, 132));
-        assertEquals(W4, AttentionMmaWarps.AUTO16.block(586, 32, 132));
-        assertEquals(W4, AttentionMmaWarps.AUTO16.block(256 * 66 - 128, 2, 132));
+        assertEquals(W8, AttentionMmaWarps.AUTO16.block(729, 512, 64, 132));
+        assertEquals(W8, AttentionMmaWarps.AUTO16.block(6296, 14, 64, 132));
+        assertEquals(W4, AttentionMmaWarps.AUTO16.block(586, 32, 64, 132));
+        assertEquals(W4, AttentionMmaWarps.AUTO16.block(256 * 66 - 128, 2, 64, 132));
     }
 
     @Test
     void forcedShapesIgnoreTheCall() {
-        assertEquals(W4, AttentionMmaWarps.FOUR.block(729, 512, 132));
-        assertEquals(W8, AttentionMmaWarps.EIGHT.block(16, 1, 132));
-        assertEquals(W4X2, AttentionMmaWarps.FOUR_BY_TWO.block(16, 1, 132));
+        assertEquals(W4, AttentionMmaWarps.FOUR.block(729, 512, 80, 132));
+        assertEquals(W8, AttentionMmaWarps.EIGHT.block(16, 1, 64, 132));
+        assertEquals(W4X2, AttentionMmaWarps.FOUR_BY_TWO.block(16, 1, 128, 132));
     }
 
     @Test
