@@ -41,10 +41,11 @@ final class AttentionPoolingHead {
 
     /**
      * Pools {@code tokens} [B, N, hidden] into {@code pooled} [B, hidden]; records the probe's
-     * attention into {@code probeAttention} [B, heads, N] unless it is null. Uses the scratch's
-     * key and value buffers.
+     * attention into {@code probeAttention} [B, heads, N] unless it is null, from the attention
+     * call's capture or, with {@code probeRowByProducts}, by {@link QueryAttentionRow} (for passes
+     * replayed from CUDA graphs). Uses the scratch's key and value buffers.
      */
-    void forward(Tensor tokens, ForwardScratch scratch, Tensor pooled, Tensor probeAttention) {
+    void forward(Tensor tokens, ForwardScratch scratch, Tensor pooled, Tensor probeAttention, boolean probeRowByProducts) {
         int batch = tokens.dim(0);
         int n = tokens.dim(1);
         Tensor k = ForwardScratch.view(scratch.key, batch, n, hidden);
@@ -60,11 +61,15 @@ final class AttentionPoolingHead {
             backend.linear(w.probe(), w.query().weight(), w.query().bias(), q);
             Tensor qHeads = q.reshape(1, heads, headDim);
             for (int b = 0; b < batch; b++) {
-                AttentionCapture capture = probeAttention == null ? null
-                        : AttentionCapture.rows(new int[] {0}, probeAttention.select(0, b).reshape(heads, 1, n));
-                backend.attention(qHeads, k.select(0, b).reshape(n, heads, headDim),
-                        v.select(0, b).reshape(n, heads, headDim), AttentionMask.BIDIRECTIONAL, scale,
-                        attended.select(0, b).reshape(1, heads, headDim), capture);
+                Tensor keys = k.select(0, b).reshape(n, heads, headDim);
+                Tensor probeRow = probeAttention == null ? null : probeAttention.select(0, b).reshape(heads, 1, n);
+                AttentionCapture capture = probeRow == null || probeRowByProducts ? null
+                        : AttentionCapture.rows(new int[] {0}, probeRow);
+                backend.attention(qHeads, keys, v.select(0, b).reshape(n, heads, headDim), AttentionMask.BIDIRECTIONAL,
+                        scale, attended.select(0, b).reshape(1, heads, headDim), capture);
+                if (probeRow != null && probeRowByProducts) {
+                    QueryAttentionRow.compute(backend, qHeads, keys, scale, probeRow);
+                }
             }
             backend.linear(attended, w.output().weight(), w.output().bias(), x);
             backend.layerNorm(x, w.layerNorm().weight(), w.layerNorm().bias(), eps, normed);

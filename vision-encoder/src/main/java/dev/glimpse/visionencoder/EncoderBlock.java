@@ -106,7 +106,7 @@ final class EncoderBlock {
                         AttentionMask.BIDIRECTIONAL, scale, attnOut, taps == null ? null : taps.capture(b), null,
                         precision.unlessScored(taps != null && taps.readsForwardPass()));
                 if (taps != null) {
-                    taps.afterAttention(b, attnOut);
+                    taps.afterAttention(b, attnOut, heads(q, b, tokens), heads(k, b, tokens), scale);
                 }
             }
         }

@@ -6,6 +6,7 @@ import dev.glimpse.kernels.GemmInputs;
 import dev.glimpse.kernels.ResidentWeights;
 import dev.glimpse.kernels.Tensor;
 import dev.glimpse.kernels.io.Checkpoint;
+import dev.glimpse.kernels.cuda.CudaBackend;
 import dev.glimpse.visionencoder.config.VisionConfig;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -18,6 +19,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.SortedMap;
 import java.util.TreeMap;
+import java.util.function.UnaryOperator;
 import java.util.stream.IntStream;
 
 /**
@@ -30,8 +32,12 @@ import java.util.stream.IntStream;
  *
  * <p>{@link #encode} takes a batch of images or video frames and runs only the layers the request
  * needs; cost is linear in the batch. Thread-safe: a call keeps its state in its own scratch.
+ *
+ * <p>On a {@link CudaBackend} a request without a pruning hook is replayed from a CUDA graph from
+ * its second call on ({@link TowerGraphs}: one launch instead of hundreds of host calls);
+ * {@code -Dglimpse.cuda.visionGraphs=false} runs every call op by op. {@link #close} frees the graphs.
  */
-public final class VisionTransformer {
+public final class VisionTransformer implements AutoCloseable {
 
     private static final Logger LOG = LoggerFactory.getLogger(VisionTransformer.class);
 
@@ -41,6 +47,8 @@ public final class VisionTransformer {
     private final VisionEmbeddings embeddings;
     private final List<EncoderBlock> blocks;
     private final AttentionPoolingHead head;
+    /** Replayed forward passes on a CUDA backend, else null. */
+    private final TowerGraphs graphs;
 
     /**
      * A tower over {@code weights}, which must be where {@code backend} computes (host views for a
@@ -60,6 +68,7 @@ public final class VisionTransformer {
         this.embeddings = new VisionEmbeddings(backend, config, weights.embeddings(), weights.preLayerNorm());
         this.blocks = weights.layers().stream().map(w -> new EncoderBlock(backend, config, w)).toList();
         this.head = weights.head() == null ? null : new AttentionPoolingHead(backend, config, weights.head());
+        this.graphs = backend instanceof CudaBackend cuda ? new TowerGraphs(cuda, this) : null;
     }
 
     /**
@@ -99,22 +108,68 @@ public final class VisionTransformer {
      */
     public VisionOutput encode(Tensor pixelValues, VisionRequest request) {
         requirePixels(pixelValues);
-        Plan plan = plan(request);
+        boolean replayed = graphs != null && TowerGraphs.enabled();
+        Plan plan = plan(request, replayed);
+        if (replayed && request.pruning() == null) {
+            return graphs.encode(pixelValues, plan);
+        }
+        return encodeEagerly(pixelValues, plan, null);
+    }
+
+    /**
+     * Frees the CUDA graphs of replayed requests and their buffers (nothing on other backends). The
+     * tower stays usable: later calls capture again.
+     */
+    @Override
+    public void close() {
+        if (graphs != null) {
+            graphs.close();
+        }
+    }
+
+    /**
+     * What {@link #encode} computes for {@code request} with CUDA graphs on, run op by op without
+     * capturing or replaying anything: the reference a replayed pass must equal bit for bit.
+     */
+    VisionOutput encodeOpByOp(Tensor pixelValues, VisionRequest request) {
+        requirePixels(pixelValues);
+        return encodeEagerly(pixelValues, plan(request, graphs != null), null);
+    }
+
+    /** Passes replayed from CUDA graphs so far (0 off CUDA); for tests. */
+    int graphReplays() {
+        return graphs == null ? 0 : graphs.replays();
+    }
+
+    /** CUDA graphs captured so far (0 off CUDA); for tests. */
+    int graphCaptures() {
+        return graphs == null ? 0 : graphs.captures();
+    }
+
+    /**
+     * {@link #encode} op by op; {@code outputShapes}, when not null, receives the shape of every
+     * tensor the output owns, in the order they are allocated (what a replay must allocate up front).
+     */
+    VisionOutput encodeEagerly(Tensor pixelValues, Plan plan, List<int[]> outputShapes) {
         int batch = pixelValues.dim(0);
-        boolean perImage = request.pruning() != null;
+        boolean perImage = plan.request.pruning() != null;
         int runBatch = perImage ? 1 : batch;
         long start = System.nanoTime();
         List<Tensor> owned = new ArrayList<>();
+        OutputTensors outputs = shape -> {
+            Tensor t = backend.allocate(DType.F32, shape);
+            owned.add(t);
+            if (outputShapes != null) {
+                outputShapes.add(shape.clone());
+            }
+            return t;
+        };
         List<EncodedImage> images = new ArrayList<>(batch);
         Tensor stacked = null;
-        try (ForwardScratch scratch = new ForwardScratch(backend, runBatch, embeddings.tokens(), config.hiddenSize(),
-                config.intermediateSize(), config.numPatches(),
-                config.numChannels() * config.patchSize() * config.patchSize(),
-                gemmInputType(runBatch * embeddings.tokens(), plan.blocksToRun))) {
+        try (ForwardScratch scratch = newScratch(runBatch, plan)) {
             for (int first = 0; first < batch; first += runBatch) {
-                Run run = new Run(plan, scratch, owned, runBatch);
-                run.forward(pixelValues.slice(0, first, first + runBatch));
-                images.addAll(run.images());
+                Run run = forward(plan, scratch, outputs, pixelValues.slice(0, first, first + runBatch));
+                images.addAll(run.images(UnaryOperator.identity()));
                 stacked = runBatch == batch ? run.features : null;
             }
         } catch (RuntimeException | Error e) {
@@ -124,6 +179,29 @@ public final class VisionTransformer {
         LOG.debug("encoded {} image(s) through {} of {} layers in {} ms", batch, plan.blocksToRun,
                 config.numHiddenLayers(), (System.nanoTime() - start) / 1_000_000);
         return new VisionOutput(images, stacked, owned);
+    }
+
+    /** The working memory of a forward pass of {@code batch} images for {@code plan}. */
+    ForwardScratch newScratch(int batch, Plan plan) {
+        return new ForwardScratch(backend, batch, embeddings.tokens(), config.hiddenSize(), config.intermediateSize(),
+                config.numPatches(), config.numChannels() * config.patchSize() * config.patchSize(),
+                gemmInputType(batch * embeddings.tokens(), plan.blocksToRun));
+    }
+
+    /**
+     * One forward pass of {@code pixels} (all of them, or one image under a pruning hook) in
+     * {@code scratch}, every tensor the caller receives taken from {@code outputs}.
+     */
+    Run forward(Plan plan, ForwardScratch scratch, OutputTensors outputs, Tensor pixels) {
+        Run run = new Run(plan, scratch, outputs, pixels.dim(0));
+        run.forward(pixels);
+        return run;
+    }
+
+    /** Where a forward pass gets the F32 tensors it hands out (features, taps, pooled, ...). */
+    @FunctionalInterface
+    interface OutputTensors {
+        Tensor allocate(int... shape);
     }
 
     /**
@@ -141,11 +219,17 @@ public final class VisionTransformer {
 
     // ------------------------------------------------------------------ request checks
 
-    /** What a request needs: hidden-state indices, taps, and how many blocks to run. */
-    private record Plan(VisionRequest request, int[] selected, VisionTaps taps, int blocksToRun) {
+    /**
+     * What a request needs: hidden-state indices, taps, and how many blocks to run;
+     * {@code queryRowsByProducts} computes [CLS] and probe attention rows with
+     * {@link QueryAttentionRow} rather than the attention call's row capture (whose host row
+     * indices a CUDA graph cannot replay): on a CUDA backend with graphs on, for every request, so
+     * that a request's eager and replayed calls compute alike.
+     */
+    record Plan(VisionRequest request, int[] selected, VisionTaps taps, int blocksToRun, boolean queryRowsByProducts) {
     }
 
-    private Plan plan(VisionRequest request) {
+    private Plan plan(VisionRequest request, boolean queryRowsByProducts) {
         int layers = config.numHiddenLayers();
         int[] selected = request.selection() == null ? new int[0] : request.selection().resolve(layers);
         VisionTaps taps = request.allTaps();
@@ -167,7 +251,7 @@ public final class VisionTransformer {
         if (request.lastHiddenState() || request.pooled() || taps.wantsProbeAttention()) {
             blocks = layers;
         }
-        return new Plan(request, selected, taps, blocks);
+        return new Plan(request, selected, taps, blocks, queryRowsByProducts);
     }
 
     private void requirePixels(Tensor pixels) {
@@ -183,10 +267,10 @@ public final class VisionTransformer {
     // ------------------------------------------------------------------ one forward pass
 
     /** One forward pass over a batch (the whole input, or one image when a pruning hook runs). */
-    private final class Run {
+    final class Run {
         private final Plan plan;
         private final ForwardScratch scratch;
-        private final List<Tensor> owned;
+        private final OutputTensors outputs;
         private final int batch;
         private final int hidden = config.hiddenSize();
         private final Map<Integer, Tensor> states = new HashMap<>();
@@ -201,10 +285,10 @@ public final class VisionTransformer {
         private Tensor features;
         private int[] featureTokens;
 
-        Run(Plan plan, ForwardScratch scratch, List<Tensor> owned, int batch) {
+        Run(Plan plan, ForwardScratch scratch, OutputTensors outputs, int batch) {
             this.plan = plan;
             this.scratch = scratch;
-            this.owned = owned;
+            this.outputs = outputs;
             this.batch = batch;
         }
 
@@ -215,8 +299,8 @@ public final class VisionTransformer {
                 for (int l = 0; l < plan.blocksToRun; l++) {
                     TapBuffers tb = null;
                     if (plan.taps.tapsLayer(l)) {
-                        tb = new TapBuffers(backend, plan.taps, l, batch, config.numAttentionHeads(), tokens);
-                        owned.addAll(tb.owned());
+                        tb = new TapBuffers(backend, outputs, plan.taps, l, batch, config.numAttentionHeads(), tokens,
+                                plan.queryRowsByProducts);
                         taps.put(l, tb);
                         tapTokens.put(l, tokenIndices);
                     }
@@ -244,17 +328,13 @@ public final class VisionTransformer {
         }
 
         private Tensor own(int... shape) {
-            Tensor t = backend.allocate(DType.F32, shape);
-            owned.add(t);
-            return t;
+            return outputs.allocate(shape);
         }
 
         private void recordState(int index) {
             if (!states.containsKey(index) && Arrays.stream(plan.selected).anyMatch(s -> s == index)) {
-                Tensor copy = backend.allocate(DType.F32, batch, tokens, hidden);
-                if (plan.request.keepHiddenStates()) {
-                    owned.add(copy);
-                }
+                Tensor copy = plan.request.keepHiddenStates() ? own(batch, tokens, hidden)
+                        : backend.allocate(DType.F32, batch, tokens, hidden);
                 backend.copy(residual(), copy);
                 states.put(index, copy);
                 stateTokens.put(index, tokenIndices);
@@ -324,7 +404,7 @@ public final class VisionTransformer {
             if (plan.request.pooled() || plan.taps.wantsProbeAttention()) {
                 Tensor pooledOut = plan.request.pooled() ? own(batch, hidden) : backend.allocate(DType.F32, batch, hidden);
                 probe = plan.taps.wantsProbeAttention() ? own(batch, config.numAttentionHeads(), tokens) : null;
-                head.forward(normed, scratch, pooledOut, probe);
+                head.forward(normed, scratch, pooledOut, probe, plan.queryRowsByProducts);
                 if (plan.request.pooled()) {
                     pooled = pooledOut;
                 } else {
@@ -367,28 +447,43 @@ public final class VisionTransformer {
             }
         }
 
-        List<EncodedImage> images() {
+        /** The features of every image, [batch, T, F], or null; a tensor of {@link #outputs}. */
+        Tensor features() {
+            return features;
+        }
+
+        /**
+         * One {@link EncodedImage} per image, its tensors views of {@code relocate} applied to the
+         * pass's output tensors (identity, or their copies after a replay), its token indices copies
+         * (a replayed pass hands out the same ones every time).
+         */
+        List<EncodedImage> images(UnaryOperator<Tensor> relocate) {
             List<EncodedImage> out = new ArrayList<>(batch);
             for (int b = 0; b < batch; b++) {
                 SortedMap<Integer, Tensor> hs = new TreeMap<>();
                 SortedMap<Integer, int[]> hsTokens = new TreeMap<>();
                 if (plan.request.keepHiddenStates()) {
                     for (Map.Entry<Integer, Tensor> e : states.entrySet()) {
-                        hs.put(e.getKey(), e.getValue().select(0, b));
-                        hsTokens.put(e.getKey(), stateTokens.get(e.getKey()));
+                        hs.put(e.getKey(), relocate.apply(e.getValue()).select(0, b));
+                        hsTokens.put(e.getKey(), stateTokens.get(e.getKey()).clone());
                     }
                 }
                 SortedMap<Integer, LayerTaps> layerTaps = new TreeMap<>();
                 for (Map.Entry<Integer, TapBuffers> e : taps.entrySet()) {
-                    layerTaps.put(e.getKey(), e.getValue().forImage(e.getKey(), b, tapTokens.get(e.getKey())));
+                    layerTaps.put(e.getKey(), e.getValue().forImage(e.getKey(), b, tapTokens.get(e.getKey()).clone(), relocate));
                 }
-                out.add(new EncodedImage(features == null ? null : features.select(0, b), featureTokens,
+                out.add(new EncodedImage(row(relocate, features, b), featureTokens == null ? null : featureTokens.clone(),
                         Collections.unmodifiableSortedMap(hs), Collections.unmodifiableSortedMap(hsTokens),
-                        lastHidden == null ? null : lastHidden.select(0, b), pooled == null ? null : pooled.select(0, b),
-                        Collections.unmodifiableSortedMap(layerTaps), probe == null ? null : probe.select(0, b)));
+                        row(relocate, lastHidden, b), row(relocate, pooled, b),
+                        Collections.unmodifiableSortedMap(layerTaps), row(relocate, probe, b)));
             }
             return out;
         }
+    }
+
+    /** Image b of an output tensor (after {@code relocate}), or null. */
+    private static Tensor row(UnaryOperator<Tensor> relocate, Tensor t, int b) {
+        return t == null ? null : relocate.apply(t).select(0, b);
     }
 
     /** Position in {@code tokens} of each of {@code wanted} (all present: pruning only removes). */

@@ -52,6 +52,10 @@ import java.util.stream.IntStream;
  * Prints one JSON line per run and one for the model, then a short summary (TTFT at each budget as a
  * fraction of the full one). {@code --prefill-chunk N} sets the decoder's rows per prefill chunk
  * (default 0: the session's automatic choice, see {@code SessionOptions.prefillRows}).
+ * {@code --vision-graphs on|off} sets {@code glimpse.cuda.visionGraphs} (the vision tower replayed
+ * from CUDA graphs, default on; reported as {@code vision_graphs}) for A/B runs: the tower's first
+ * call of a request shape runs op by op ({@code cold_vision_ms}), its second captures the graph
+ * (inside {@code cold_ttft_ms}, the first prompt), later ones replay it, so every warm number replays.
  *
  * <p>{@code --profile} then loads the model a second time on a {@link ProfilingBackend} that waits
  * for the device after every operation, runs the full-budget prompt once to warm up and once
@@ -66,6 +70,8 @@ public final class CudaLlavaBench {
     static final String LLAVA_PROMPT = "USER: <image>\nDescribe the picture. ASSISTANT:";
     static final String VIDEO_PROMPT = "<|im_start|>user <video>\nWhat happens in the video?<|im_end|>\n"
             + "<|im_start|>assistant\n";
+    /** The vision tower's CUDA graph switch (VisionTransformer; default on). */
+    static final String VISION_GRAPHS_PROPERTY = "glimpse.cuda.visionGraphs";
 
     private CudaLlavaBench() {
     }
@@ -77,6 +83,13 @@ public final class CudaLlavaBench {
         int[] budgets = Arrays.stream(flag(args, "--budgets", "144,64").split(",")).mapToInt(Integer::parseInt).toArray();
         int frames = Integer.parseInt(flag(args, "--frames", "32"));
         int chunk = Integer.parseInt(flag(args, "--prefill-chunk", Integer.toString(SessionOptions.AUTO_PREFILL_CHUNK)));
+        if (Arrays.asList(args).contains("--vision-graphs")) {
+            String graphs = flag(args, "--vision-graphs", null);
+            if (!graphs.equals("on") && !graphs.equals("off")) {
+                throw new IllegalArgumentException("--vision-graphs takes on or off, got " + graphs);
+            }
+            System.setProperty(VISION_GRAPHS_PROPERTY, Boolean.toString(graphs.equals("on")));
+        }
         run(model, shape, device, flag(args, "--prune", "vtc-cls"), budgets, frames,
                 Integer.parseInt(flag(args, "--steps", "64")), Integer.parseInt(flag(args, "--repeats", "3")),
                 Integer.parseInt(flag(args, "--bandwidth-gbs", "4800")), chunk,
@@ -140,12 +153,13 @@ public final class CudaLlavaBench {
                             + "\"ttft_ms_by_visual_tokens\":%s,\"prune\":\"%s\",\"decode_steps\":%d,"
                             + "\"decode_ms_per_token\":%.3f,\"decode_tokens_per_s\":%.1f,\"decoder_weight_bytes\":%d,"
                             + "\"roofline_tokens_per_s\":%.1f,\"decode_fraction_of_roofline\":%.3f,\"last_token\":%d,"
-                            + "\"cold_vision_ms\":%.3f,\"cold_ttft_ms\":%.3f,\"warmup_rounds\":%d}",
+                            + "\"cold_vision_ms\":%.3f,\"cold_ttft_ms\":%.3f,\"warmup_rounds\":%d,\"vision_graphs\":%b}",
                     shape, deviceName, model.decoder().weights().embedTokens().dtype(), loadSeconds,
                     video ? "video " + frames + " frames" : "image", video ? frames : 1, full.promptTokens,
                     full.visualTokens, vision * 1e3, full.ttft * 1e3, byTokens, video ? "none" : prune, steps,
                     full.decode * 1e3 / steps, decodeTps, weightBytes, roofline, decodeTps / roofline, full.lastToken,
-                    coldVision * 1e3, coldTtft * 1e3, warmRounds));
+                    coldVision * 1e3, coldTtft * 1e3, warmRounds,
+                    !"false".equalsIgnoreCase(System.getProperty(VISION_GRAPHS_PROPERTY, "true").trim())));
             out.printf(Locale.ROOT, "# %s on %s: vision %.2f ms, decode %.1f tok/s (%.0f%% of the %d GB/s roofline)%n",
                     shape, deviceName, vision * 1e3, decodeTps, 100 * decodeTps / roofline, bandwidthGbs);
             for (Run r : best) {
