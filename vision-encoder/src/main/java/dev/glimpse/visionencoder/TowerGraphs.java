@@ -77,8 +77,8 @@ final class TowerGraphs implements AutoCloseable {
                     return tower.encodeEagerly(pixels, plan, null);
                 }
                 captures.incrementAndGet();
-                LOG.debug("vision tower: captured a CUDA graph for batch {} ({} graphs held)", key.batch(), cache.size() + 1);
                 cache.captured(key, graph);
+                LOG.debug("vision tower: captured a CUDA graph for batch {} ({} graphs held)", key.batch(), cache.size());
             }
             case REPLAY -> {
             }
