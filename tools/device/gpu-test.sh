@@ -53,7 +53,8 @@ fi
 if has models; then
   echo "== model GPU tests (fixtures on CUDA vs HF and CPU)"
   timeout 400 "$JAVA" "${JFLAGS[@]}" -jar "$JUNIT" execute --disable-banner --details=tree \
-    --class-path "$CP" --select-package dev.glimpse.vlmruntime.gpu --include-classname '.*\.Cuda[A-Za-z]*Test$' \
+    --class-path "$CP" --select-package dev.glimpse.vlmruntime.gpu --select-class dev.glimpse.visionencoder.CudaVisionGraphsTest \
+    --include-classname '.*\.Cuda[A-Za-z]*Test$' \
     > "$LOGS/model-tests.log" 2>&1
   echo "model tests exit: $?" | tee -a "$LOGS/model-tests.log"
   grep -E "✘|Exception|expected:" "$LOGS/model-tests.log" | head -40

@@ -345,6 +345,7 @@ public final class LlavaModel implements AutoCloseable {
 
     @Override
     public void close() {
+        visualEncoder.close();
         tokenizer.close();
         decoder.close();
         weights.close();

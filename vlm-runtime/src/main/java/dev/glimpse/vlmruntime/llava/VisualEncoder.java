@@ -366,6 +366,11 @@ final class VisualEncoder {
         }
     }
 
+    /** Frees what the vision tower keeps between calls (its replayable CUDA graphs and their buffers). */
+    void close() {
+        vision.close();
+    }
+
     private Tensor stackProcessed(List<RgbImage> images) {
         Tensor out = null;
         try {
