@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Builds bundle/ (git-ignored) for a GPU machine that has no JDK or Maven: a jlinked Java 25
 # runtime as .tar.xz, the Glimpse jars (kernels, vision-encoder, video-ingest, token-pruning,
-# vlm-runtime) with the kernels and vlm-runtime test classes, and only the dependency jars the GPU
+# vlm-runtime) with the kernels, vision-encoder and vlm-runtime test classes, and only the dependency jars the GPU
 # tests and benchmarks need: linux-x86_64 natives of JavaCPP's CUDA bindings and of DJL's
 # tokenizer; OpenBLAS's natives are left out (the CPU reference then uses its Vector API GEMM), and
 # so are OpenCV's and FFmpeg's (the GPU tests decode the fixture PNGs with ImageIO).
@@ -30,7 +30,7 @@ mvn -B -q -o -pl "$MODULES" -Dglimpse.target="$TARGET" -DskipTests package depen
 for m in ${MODULES//,/ }; do
   cp "$m/$TARGET/$m"-*.jar "$BUNDLE/lib/$m.jar"
 done
-for m in kernels vlm-runtime; do
+for m in kernels vision-encoder vlm-runtime; do
   "$JAVA_HOME/bin/jar" --create --file "$BUNDLE/lib/$m-tests.jar" -C "$m/$TARGET/test-classes" .
 done
 tr ':' '\n' < "vlm-runtime/$TARGET/classpath.txt" | grep '\.jar$' | grep -v '/dev/glimpse/' \
