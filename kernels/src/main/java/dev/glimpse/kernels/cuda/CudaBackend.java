@@ -291,6 +291,11 @@ public final class CudaBackend implements Backend {
         return new StepInputs(ctx, count);
     }
 
+    /** Page-locked buffers pinned so far for {@link StepInputs} (released ones are reused); for tests. */
+    synchronized long pinnedAllocations() {
+        return ctx.pinned.allocations();
+    }
+
     /** Queues the copy of {@code inputs}' host values to the device (no host wait; capturable). */
     public synchronized void upload(StepInputs inputs) {
         ctx.bindThread();

@@ -10,7 +10,7 @@ import org.bytedeco.cuda.global.cudart;
 
 /**
  * Everything the CUDA operations share on one device: the stream every kernel, copy and cuBLAS
- * call is ordered on, the memory arena, the kernel library, the launch builder and the cuBLAS
+ * call is ordered on, the memory arena, the pool of pinned host buffers, the kernel library, the launch builder and the cuBLAS
  * handle. Made current on a calling thread with {@link #bindThread()}.
  */
 final class CudaContext implements AutoCloseable {
@@ -21,6 +21,7 @@ final class CudaContext implements AutoCloseable {
     final Device device;
     final CUstream_st stream = new CUstream_st();
     final DeviceMemory memory;
+    final PinnedPool pinned;
     final KernelLibrary kernels;
     final Launch launch;
     final cublasContext blas = new cublasContext();
@@ -38,6 +39,7 @@ final class CudaContext implements AutoCloseable {
         int optIn = attribute(cudart.cudaDevAttrMaxSharedMemoryPerBlockOptin, options.device());
         Cuda.check(cudart.cudaStreamCreateWithFlags(stream, cudart.cudaStreamNonBlocking), "cudaStreamCreateWithFlags");
         memory = new DeviceMemory(device, stream, options.memoryBudget());
+        pinned = new PinnedPool(stream);
         kernels = new KernelLibrary(optIn - 4096);
         launch = new Launch(stream);
         Cuda.checkBlas(cublas.cublasCreate_v2(blas), "cublasCreate");
@@ -98,6 +100,7 @@ final class CudaContext implements AutoCloseable {
         bindThread();
         cudart.cudaStreamSynchronize(stream);
         cublas.cublasDestroy_v2(blas);
+        pinned.close();
         memory.close();
         kernels.close();
         launch.close();

@@ -2,8 +2,6 @@ package dev.glimpse.kernels.cuda;
 
 import dev.glimpse.kernels.DType;
 import dev.glimpse.kernels.Tensor;
-import org.bytedeco.cuda.global.cudart;
-import org.bytedeco.javacpp.PointerPointer;
 
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
@@ -14,22 +12,28 @@ import java.lang.foreign.ValueLayout;
  * the backend's stream ({@link CudaBackend#upload(StepInputs)}), and read there by the kernels. A
  * copy queued inside a {@link StepGraph} capture reads the pinned values at replay time, so the
  * graph's kernel arguments never change. Made by {@link CudaBackend#stepInputs}; not thread-safe.
+ * The pinned memory comes from the backend's {@link PinnedPool} and goes back there on close.
  */
 public final class StepInputs implements AutoCloseable {
 
+    private final CudaContext ctx;
     private final long pinned;
     private final MemorySegment host;
     private final Tensor device;
     private final int count;
+    private boolean closed;
 
     StepInputs(CudaContext ctx, int count) {
+        this.ctx = ctx;
         this.count = count;
-        try (PointerPointer<?> out = new PointerPointer<>(1)) {
-            Cuda.check(cudart.cudaMallocHost(out, count * 4L), "cudaMallocHost(" + count * 4L + " bytes)");
-            this.pinned = out.get(0).address();
-        }
+        this.pinned = ctx.pinned.acquire(count * 4L);
         this.host = MemorySegment.ofAddress(pinned).reinterpret(count * 4L);
-        this.device = ctx.memory.tensor(DType.I32, new int[] {count}, true);
+        try {
+            this.device = ctx.memory.tensor(DType.I32, new int[] {count}, true);
+        } catch (RuntimeException e) {
+            ctx.pinned.release(pinned, count * 4L);
+            throw e;
+        }
     }
 
     /** Sets value {@code i} on the host; the next queued upload carries it to the device. */
@@ -56,7 +60,12 @@ public final class StepInputs implements AutoCloseable {
 
     @Override
     public void close() {
+        if (closed) {
+            return;
+        }
+        closed = true;
         device.close();
-        cudart.cudaFreeHost(Cuda.at(pinned));
+        ctx.bindThread();
+        ctx.pinned.release(pinned, count * 4L);
     }
 }

@@ -22,6 +22,61 @@ class CudaMemoryTest {
         assertEquals(before, gpu.bytesInUse());
     }
 
+    /**
+     * Closed step inputs give their pinned buffer back for the next of the same size (no new
+     * cudaMallocHost per decode session), and the next owner's values are the ones its upload
+     * carries, also while the previous owner's upload was still queued behind running work.
+     */
+    @Test
+    void stepInputsReusePinnedBuffersWithoutMixingValues() {
+        CudaBackend gpu = cuda();
+        try (StepInputs warm = gpu.stepInputs(97)) {
+            warm.set(0, 1);
+        }
+        long pinnedBefore = gpu.pinnedAllocations();
+        try (Tensor busyA = gpu.upload(Tensor.of(new float[2048 * 2048], 2048, 2048));
+             Tensor busyOut = gpu.allocate(DType.F32, 2048, 2048)) {
+            for (int round = 0; round < 4; round++) {
+                Tensor seen;
+                try (StepInputs first = gpu.stepInputs(97)) {
+                    for (int i = 0; i < 97; i++) {
+                        first.set(i, 1000 * round + i);
+                    }
+                    for (int r = 0; r < 4; r++) {
+                        gpu.linear(busyA, busyA, null, busyOut);
+                    }
+                    gpu.upload(first);
+                    seen = gpu.allocate(DType.I32, 97);
+                    for (int i = 0; i < 97; i++) {
+                        gpu.copy(first.cell(i), seen.slice(0, i, i + 1));
+                    }
+                }
+                try (StepInputs second = gpu.stepInputs(97); Tensor seenSecond = gpu.allocate(DType.I32, 97)) {
+                    for (int i = 0; i < 97; i++) {
+                        second.set(i, -7 - i);
+                    }
+                    gpu.upload(second);
+                    for (int i = 0; i < 97; i++) {
+                        gpu.copy(second.cell(i), seenSecond.slice(0, i, i + 1));
+                    }
+                    int[] firstValues = gpu.download(seen).toIntArray();
+                    int[] secondValues = gpu.download(seenSecond).toIntArray();
+                    for (int i = 0; i < 97; i++) {
+                        assertEquals(1000 * round + i, firstValues[i], "first owner's value " + i);
+                        assertEquals(-7 - i, secondValues[i], "second owner's value " + i);
+                    }
+                } finally {
+                    seen.close();
+                }
+            }
+        }
+        assertEquals(pinnedBefore, gpu.pinnedAllocations(), "step inputs of one size reuse the pool's pinned buffers");
+        try (StepInputs other = gpu.stepInputs(5)) {
+            other.set(4, 9);
+        }
+        assertEquals(pinnedBefore + 1, gpu.pinnedAllocations(), "another size pins a buffer of its own");
+    }
+
     @Test
     void exceedingTheBudgetNamesBytesBudgetAndOption() {
         cuda();
