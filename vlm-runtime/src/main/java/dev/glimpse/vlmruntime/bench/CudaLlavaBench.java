@@ -57,6 +57,9 @@ import java.util.stream.IntStream;
  * call of a request shape runs op by op ({@code cold_vision_ms}), its second captures the graph
  * (inside {@code cold_ttft_ms}, the first prompt), later ones replay it, so every warm number replays.
  *
+ * <p>{@code --stages} adds one {@code llava_cuda_stages} line per plan: its time to first token split
+ * at device waits into prepare, session creation, prefill and first token (best of the repeats).
+ *
  * <p>{@code --profile} then loads the model a second time on a {@link ProfilingBackend} that waits
  * for the device after every operation, runs the full-budget prompt once to warm up and once
  * measured, and prints one {@code llava_cuda_profile} line: wall milliseconds of the visual stage
@@ -70,6 +73,8 @@ public final class CudaLlavaBench {
     static final String LLAVA_PROMPT = "USER: <image>\nDescribe the picture. ASSISTANT:";
     static final String VIDEO_PROMPT = "<|im_start|>user <video>\nWhat happens in the video?<|im_end|>\n"
             + "<|im_start|>assistant\n";
+    /** Whether {@code --stages} asked for the per-stage breakdown of each plan's time to first token. */
+    private static boolean stagesWanted;
     /** The vision tower's CUDA graph switch (VisionTransformer; default on). */
     static final String VISION_GRAPHS_PROPERTY = "glimpse.cuda.visionGraphs";
 
@@ -90,6 +95,7 @@ public final class CudaLlavaBench {
             }
             System.setProperty(VISION_GRAPHS_PROPERTY, Boolean.toString(graphs.equals("on")));
         }
+        stagesWanted = Arrays.asList(args).contains("--stages");
         run(model, shape, device, flag(args, "--prune", "vtc-cls"), budgets, frames,
                 Integer.parseInt(flag(args, "--steps", "64")), Integer.parseInt(flag(args, "--repeats", "3")),
                 Integer.parseInt(flag(args, "--bandwidth-gbs", "4800")), chunk,
@@ -142,6 +148,11 @@ public final class CudaLlavaBench {
                         shape, deviceName, plan.describe(), plan.budget() == null ? "null" : "\"" + plan.budget() + "\"",
                         fastest.promptTokens, fastest.visualTokens, fastest.ttft * 1e3, fastest.preprocess * 1e3, steps,
                         fastest.decode * 1e3 / steps, steps / fastest.decode, fastest.lastToken));
+            }
+            if (stagesWanted) {
+                for (PruningPlan plan : plans) {
+                    out.println(stages(model, shape, prompt, input, plan, chunk, Math.max(repeats, 5)));
+                }
             }
             Run full = best.getFirst();
             String byTokens = best.stream().map(r -> String.format(Locale.ROOT, "\"%d\":%.3f", r.visualTokens, r.ttft * 1e3))
@@ -273,6 +284,49 @@ public final class CudaLlavaBench {
             return new Run((first - start - preprocess) / 1e9, (done - first) / 1e9, preprocess / 1e9,
                     prepared.inputIds().length, prepared.visuals().visualTokens(), token);
         }
+    }
+
+    /**
+     * The time to first token of {@code plan} split at host waits, best of {@code repeats}: prepare
+     * (upload, tower, pruning, projector, tokenize, splice; processor time left out), the decoder
+     * session's creation (KV cache, scratch, step inputs), the prefill and the first token's argmax
+     * and download. Each stage ends in a device wait, so the stages add up to a little more than
+     * the TTFT measured without them; a stage far above its GPU time is host-bound.
+     */
+    private static String stages(LlavaModel model, String shape, String prompt, VisualInput input, PruningPlan plan,
+                                 int chunk, int repeats) {
+        double[] best = {Double.MAX_VALUE, Double.MAX_VALUE, Double.MAX_VALUE, Double.MAX_VALUE};
+        int tokens = 0;
+        for (int r = 0; r < repeats; r++) {
+            long t0 = System.nanoTime();
+            RequestPruning pruning = RequestPruning.of(plan, model.backend(), model.config(), input);
+            try (PreparedPrompt prepared = model.prepare(prompt, input, pruning.visualHooks(), true)) {
+                synchronize(model.backend());
+                long t1 = System.nanoTime() - prepared.visuals().preprocessNanos();
+                try (DecoderSession session = model.decoder().newSession(
+                        SessionOptions.of(prepared.inputIds().length + 16).withPrefillChunkSize(chunk))) {
+                    synchronize(model.backend());
+                    long t2 = System.nanoTime() - prepared.visuals().preprocessNanos();
+                    session.prefill(prepared.embeddings(), prepared.positions(), pruning.decoderHook(prepared));
+                    synchronize(model.backend());
+                    long t3 = System.nanoTime() - prepared.visuals().preprocessNanos();
+                    session.greedyToken();
+                    long t4 = System.nanoTime() - prepared.visuals().preprocessNanos();
+                    long[] ends = {t1, t2, t3, t4};
+                    long from = t0;
+                    for (int i = 0; i < 4; i++) {
+                        best[i] = Math.min(best[i], (ends[i] - from) / 1e6);
+                        from = ends[i];
+                    }
+                    tokens = prepared.inputIds().length;
+                }
+            }
+        }
+        return String.format(Locale.ROOT, "{\"bench\":\"llava_cuda_stages\",\"model\":\"%s\",\"prune\":\"%s\",\"budget\":%s,"
+                        + "\"prompt_tokens\":%d,\"prepare_ms\":%.3f,\"session_ms\":%.3f,\"prefill_ms\":%.3f,"
+                        + "\"first_token_ms\":%.3f}",
+                shape, plan.describe(), plan.budget() == null ? "null" : "\"" + plan.budget() + "\"", tokens, best[0],
+                best[1], best[2], best[3]);
     }
 
     private static void synchronize(Backend backend) {
