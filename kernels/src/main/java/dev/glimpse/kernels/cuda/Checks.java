@@ -66,6 +66,30 @@ final class Checks {
         }
     }
 
+    /**
+     * Key and value caches of one layer: packed F32 [Hkv, capacity, D] of one shape, on the device.
+     *
+     * @return their shape
+     */
+    static int[] kvCache(Tensor keyCache, Tensor valueCache, Device device, String op) {
+        f32(keyCache, device, op, "keyCache");
+        f32(valueCache, device, op, "valueCache");
+        rank(keyCache, 3, op, "keyCache", "[Hkv, capacity, D]");
+        if (!keyCache.sameShape(valueCache) || !contiguous(keyCache) || !contiguous(valueCache)) {
+            throw new TensorException(op + ": caches must be packed [Hkv, capacity, D] of one shape, got " + keyCache
+                    + " and " + valueCache);
+        }
+        return keyCache.shape();
+    }
+
+    /** A count or position the kernels read from device memory: an I32 [1] on the device. */
+    static void deviceCount(Tensor t, Device device, String op, String name) {
+        onDevice(t, device, op, name);
+        if (t.dtype() != DType.I32 || t.numel() != 1) {
+            throw new TensorException(op + ": " + name + " must be a device I32 [1], got " + t);
+        }
+    }
+
     static boolean contiguous(Tensor t) {
         return t.numel() == 0 || t.isContiguous();
     }

@@ -225,7 +225,7 @@ final class CudaAttention {
 
     /** One token's k, v [1, Hkv, D] into entry *length of caches [Hkv, capacity, D] (decode.cu). */
     void appendStep(Tensor k, Tensor v, Tensor keyCache, Tensor valueCache, Tensor length) {
-        int[] cacheShape = requireCache(keyCache, valueCache, "appendKv");
+        int[] cacheShape = Checks.kvCache(keyCache, valueCache, ctx.device, "appendKv");
         int hkv = cacheShape[0];
         int d = cacheShape[2];
         Checks.f32(k, ctx.device, "appendKv", "k");
@@ -233,30 +233,12 @@ final class CudaAttention {
         if (!k.sameShape(v) || k.numel() != (long) hkv * d || !Checks.contiguous(k) || !Checks.contiguous(v)) {
             throw new TensorException("appendKv: k and v must be packed [1, " + hkv + ", " + d + "], got " + k + " and " + v);
         }
-        requireCount(length, "appendKv", "length");
+        Checks.deviceCount(length, ctx.device, "appendKv", "length");
         int n = hkv * d;
         ctx.launch.of(ctx.kernels.function("decode", "kv_append_step"), "kv_append_step")
                 .ptr(CudaContext.address(k)).ptr(CudaContext.address(v)).ptr(CudaContext.address(keyCache))
                 .ptr(CudaContext.address(valueCache)).i32(hkv).i32(cacheShape[1]).i32(d).ptr(CudaContext.address(length))
                 .run(ctx.pointwiseBlocks(n), 1, CudaContext.POINTWISE_THREADS, 0);
-    }
-
-    private int[] requireCache(Tensor keyCache, Tensor valueCache, String op) {
-        Checks.f32(keyCache, ctx.device, op, "keyCache");
-        Checks.f32(valueCache, ctx.device, op, "valueCache");
-        Checks.rank(keyCache, 3, op, "keyCache", "[Hkv, capacity, D]");
-        if (!keyCache.sameShape(valueCache) || !Checks.contiguous(keyCache) || !Checks.contiguous(valueCache)) {
-            throw new TensorException(op + ": caches must be packed [Hkv, capacity, D] of one shape, got " + keyCache
-                    + " and " + valueCache);
-        }
-        return keyCache.shape();
-    }
-
-    private void requireCount(Tensor t, String op, String name) {
-        Checks.onDevice(t, ctx.device, op, name);
-        if (t.dtype() != DType.I32 || t.numel() != 1) {
-            throw new TensorException(op + ": " + name + " must be a device I32 [1], got " + t);
-        }
     }
 
     /** A [N, H, D] F32 operand with a packed last dim: its address and the strides of dims 0 and 1. */

@@ -1,6 +1,5 @@
 package dev.glimpse.kernels.cuda;
 
-import dev.glimpse.kernels.DType;
 import dev.glimpse.kernels.Tensor;
 import dev.glimpse.kernels.TensorException;
 
@@ -55,13 +54,7 @@ final class CudaDecodeAttention implements AutoCloseable {
     /** Attention of q over the first *keyCount (device I32 [1]) cache entries into out [1, Hq, D]. */
     void run(Tensor q, Tensor keyCache, Tensor valueCache, Tensor keyCount, float scale, Tensor out) {
         String op = "decodeAttention";
-        Checks.f32(keyCache, ctx.device, op, "keyCache");
-        Checks.f32(valueCache, ctx.device, op, "valueCache");
-        Checks.rank(keyCache, 3, op, "keyCache", "[Hkv, capacity, D]");
-        if (!keyCache.sameShape(valueCache) || !Checks.contiguous(keyCache) || !Checks.contiguous(valueCache)) {
-            throw new TensorException(op + ": caches must be packed [Hkv, capacity, D] of one shape, got " + keyCache
-                    + " and " + valueCache);
-        }
+        Checks.kvCache(keyCache, valueCache, ctx.device, op);
         int hkv = keyCache.dim(0);
         int capacity = keyCache.dim(1);
         int d = keyCache.dim(2);
@@ -75,10 +68,7 @@ final class CudaDecodeAttention implements AutoCloseable {
                     + " (heads must divide, dim <= " + CudaAttention.MAX_HEAD_DIM + ")");
         }
         Checks.out(out, q.shape(), ctx.device, op);
-        Checks.onDevice(keyCount, ctx.device, op, "keyCount");
-        if (keyCount.dtype() != DType.I32 || keyCount.numel() != 1) {
-            throw new TensorException(op + ": keyCount must be a device I32 [1], got " + keyCount);
-        }
+        Checks.deviceCount(keyCount, ctx.device, op, "keyCount");
         if (hq == 0 || d == 0) {
             return;
         }

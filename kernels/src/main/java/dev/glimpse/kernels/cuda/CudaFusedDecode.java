@@ -246,13 +246,7 @@ final class CudaFusedDecode {
     void ropeAppendKv(Tensor q, Tensor k, Tensor v, Tensor cos, Tensor sin, Tensor keyCache, Tensor valueCache,
                       Tensor length) {
         String op = "ropeAppendKv";
-        Checks.f32(keyCache, ctx.device, op, "keyCache");
-        Checks.f32(valueCache, ctx.device, op, "valueCache");
-        Checks.rank(keyCache, 3, op, "keyCache", "[Hkv, capacity, D]");
-        if (!keyCache.sameShape(valueCache) || !Checks.contiguous(keyCache) || !Checks.contiguous(valueCache)) {
-            throw new TensorException(op + ": caches must be packed [Hkv, capacity, D] of one shape, got " + keyCache
-                    + " and " + valueCache);
-        }
+        Checks.kvCache(keyCache, valueCache, ctx.device, op);
         int hkv = keyCache.dim(0);
         int capacity = keyCache.dim(1);
         int d = keyCache.dim(2);
@@ -271,10 +265,7 @@ final class CudaFusedDecode {
         Checks.f32(sin, ctx.device, op, "sin");
         Checks.rank(cos, 2, op, "cos", "[1, R/2]");
         int half = OpChecks.ropeTables(q, cos, sin);
-        Checks.onDevice(length, ctx.device, op, "length");
-        if (length.dtype() != DType.I32 || length.numel() != 1) {
-            throw new TensorException(op + ": length must be a device I32 [1], got " + length);
-        }
+        Checks.deviceCount(length, ctx.device, op, "length");
         int heads = q.dim(1);
         long total = (long) (heads + hkv) * (d - half) + (long) hkv * d;
         if (total == 0) {
