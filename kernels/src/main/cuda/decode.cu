@@ -364,3 +364,334 @@ attention_decode_fused_vec4(const float* q, const float* key_cache, const float*
     decode_fused<4>(q, key_cache, value_cache, partial_acc, partial_stats, out, counters, key_count, q_heads,
                     kv_heads, capacity, dim, splits, heads_per_block, scale);
 }
+
+// Online flash-decoding for long contexts: attention_decode_online[_vec4]_h<HP> computes what
+// attention_decode_fused does (F32 scores, softmax and sums; not the same bits) with fewer serial
+// phases per block and larger chunks, so fewer splits reach the merge.
+//
+// Grid (kv_heads * head_blocks, splits), DEC_THREADS threads, heads_per_block <= HP (a power of two
+// <= DEC_MAX_HEADS; query rows past the block's heads are zero in shared memory), dim <= ONL_MAX_DIM.
+// Split s takes a chunk of online_chunk(keys, splits) keys (a multiple of ONL_GRAIN: every warp gets
+// whole 32-key tiles, warp w the tiles w, w + ONL_WARPS, ...). Each warp keeps a running softmax
+// (max m, sum l, unnormalised P V) per head in registers, tile by tile:
+// - scores: ONL_KEY_LANES lanes per key row (lane r reads columns r, r + 8, ... of rows
+//   rg, rg + 4, ..., rg = lane / 8, ONL_ROWS rows), dot products with every head at once, then a
+//   reduce-scatter over the 8 lanes (online_reduce_heads) leaves head r % HP's score in lane r;
+// - softmax: the tile's max per head over the 4 row groups, rescale factor exp(m - m'), p = exp(s - m');
+//   p and the factors go through the warp's shared buffer;
+// - P V: lanes over value columns (ONL lanes per row: 8, 16 or 32), rows of the tile in order.
+// The block's warps then merge their (m, l, P V) in shared memory in a fixed tree order and write the
+// split's partials like attention_decode_split; the last block of a head group merges the splits
+// with decode_merge as attention_decode_fused does (same counters, reset to zero after).
+#define ONL_TILE 32
+#define ONL_KEY_LANES 8
+#define ONL_ROWS (ONL_TILE * ONL_KEY_LANES / 32)
+#define ONL_WARPS (DEC_THREADS / 32)
+#define ONL_GRAIN (ONL_TILE * ONL_WARPS)
+#define ONL_MAX_DIM 128
+
+// Keys per split: the count spread over the splits, a multiple of ONL_GRAIN, at least ONL_GRAIN.
+__device__ __forceinline__ int online_chunk(int keys, int splits) {
+    int per = (keys + splits - 1) / splits;
+    per = (per + ONL_GRAIN - 1) / ONL_GRAIN * ONL_GRAIN;
+    return max(per, ONL_GRAIN);
+}
+
+// v[h] holds this lane's partial dot of one key row with head h; the 8 lanes of a row group
+// (lanes differing in bits 0..2) together hold the full dots. Returns the full dot of head
+// lane % HP: butterfly sums over the lane bits above HP, then a reduce-scatter over the rest, each
+// step keeping the half of the heads its lane bit selects and adding the partner's copy of it.
+template <int HP>
+__device__ __forceinline__ float online_reduce_heads(float (&v)[HP], int lane) {
+#pragma unroll
+    for (int o = ONL_KEY_LANES / 2; o >= HP; o >>= 1) {
+#pragma unroll
+        for (int h = 0; h < HP; h++) v[h] += __shfl_xor_sync(0xffffffffu, v[h], o);
+    }
+#pragma unroll
+    for (int n = HP; n > 1; n >>= 1) {
+        const int o = n / 2;
+        const bool upper = (lane & o) != 0;
+#pragma unroll
+        for (int i = 0; i < n / 2; i++) {
+            const float keep = upper ? v[i + o] : v[i];
+            const float send = upper ? v[i] : v[i + o];
+            v[i] = keep + __shfl_xor_sync(0xffffffffu, send, o);
+        }
+    }
+    return v[0];
+}
+
+template <int VW, int HP>
+__device__ __forceinline__ void
+decode_online(const float* __restrict__ q, const float* __restrict__ key_cache, const float* __restrict__ value_cache,
+              float* __restrict__ partial_acc, float* __restrict__ partial_stats, int kv, int h0, int nh, int start,
+              int n, int capacity, int dim, int splits, float scale) {
+    constexpr int CPL = ONL_MAX_DIM / VW / 32 > 0 ? ONL_MAX_DIM / VW / 32 : 1;
+    __shared__ __align__(16) float qsh[HP * ONL_MAX_DIM];
+    __shared__ float pbuf[ONL_WARPS][ONL_TILE * HP + HP];
+    __shared__ __align__(16) float mbuf[ONL_WARPS / 2][HP * ONL_MAX_DIM];
+    __shared__ float wm[ONL_WARPS][HP], wl[ONL_WARPS][HP];
+    const int lane = threadIdx.x & 31, warp = threadIdx.x >> 5;
+    const int split = blockIdx.y;
+    const int cols = dim / VW;
+
+    for (int i = threadIdx.x; i < HP * dim; i += DEC_THREADS) qsh[i] = i < nh * dim ? q[(long long)h0 * dim + i] : 0.f;
+    __syncthreads();
+
+    // Score layout: key lane r, row group rg. Value layout: vl lanes per row, row vr of rpi per pass.
+    const int r = lane % ONL_KEY_LANES, rg = lane / ONL_KEY_LANES;
+    const int head = r % HP;
+    const int vl = cols > 16 ? 32 : (cols > 8 ? 16 : 8);
+    const int rpi = 32 / vl, vr = lane / vl, vc = lane % vl;
+    const float* kb = key_cache + ((long long)kv * capacity + start) * dim;
+    const float* vb = value_cache + ((long long)kv * capacity + start) * dim;
+    float* pw = pbuf[warp];
+    float m = -INFINITY, l = 0.f;
+    float acc[HP][CPL][VW];
+#pragma unroll
+    for (int h = 0; h < HP; h++) {
+#pragma unroll
+        for (int cl = 0; cl < CPL; cl++) {
+#pragma unroll
+            for (int i = 0; i < VW; i++) acc[h][cl][i] = 0.f;
+        }
+    }
+
+    for (int t0 = warp * ONL_TILE; t0 < n; t0 += ONL_WARPS * ONL_TILE) {
+        float dot[ONL_ROWS][HP];
+#pragma unroll
+        for (int j = 0; j < ONL_ROWS; j++) {
+#pragma unroll
+            for (int h = 0; h < HP; h++) dot[j][h] = 0.f;
+        }
+#pragma unroll 2
+        for (int c = r; c < cols; c += ONL_KEY_LANES) {
+            float kv4[ONL_ROWS][VW];
+#pragma unroll
+            for (int j = 0; j < ONL_ROWS; j++) {
+                const int row = t0 + rg + 4 * j;
+#pragma unroll
+                for (int i = 0; i < VW; i++) kv4[j][i] = 0.f;
+                if (row < n) load_vec<VW>(kb + (long long)row * dim + c * VW, kv4[j]);
+            }
+#pragma unroll
+            for (int h = 0; h < HP; h++) {
+                float qv[VW];
+                load_vec<VW>(qsh + h * dim + c * VW, qv);
+#pragma unroll
+                for (int j = 0; j < ONL_ROWS; j++) {
+#pragma unroll
+                    for (int i = 0; i < VW; i++) dot[j][h] += qv[i] * kv4[j][i];
+                }
+            }
+        }
+        float s[ONL_ROWS];
+        float tmax = -INFINITY;
+#pragma unroll
+        for (int j = 0; j < ONL_ROWS; j++) {
+            const float x = online_reduce_heads<HP>(dot[j], lane) * scale;
+            s[j] = t0 + rg + 4 * j < n ? x : -INFINITY;
+            tmax = fmaxf(tmax, s[j]);
+        }
+        tmax = fmaxf(tmax, __shfl_xor_sync(0xffffffffu, tmax, 8));
+        tmax = fmaxf(tmax, __shfl_xor_sync(0xffffffffu, tmax, 16));
+        const float mnew = fmaxf(m, tmax);
+        const float alpha = expf(m - mnew);
+        float psum = 0.f;
+#pragma unroll
+        for (int j = 0; j < ONL_ROWS; j++) {
+            const float p = expf(s[j] - mnew);
+            psum += p;
+            if (r < HP) pw[(rg + 4 * j) * HP + head] = p;
+        }
+        l = l * alpha + psum;
+        m = mnew;
+        if (rg == 0 && r < HP) pw[ONL_TILE * HP + head] = alpha;
+        __syncwarp();
+
+#pragma unroll
+        for (int h = 0; h < HP; h++) {
+            const float a = pw[ONL_TILE * HP + h];
+#pragma unroll
+            for (int cl = 0; cl < CPL; cl++) {
+#pragma unroll
+                for (int i = 0; i < VW; i++) acc[h][cl][i] *= a;
+            }
+        }
+        const int rows = min(ONL_TILE, n - t0);
+#pragma unroll 4
+        for (int j = vr; j < rows; j += rpi) {
+            float p[HP];
+#pragma unroll
+            for (int h = 0; h < HP; h++) p[h] = pw[j * HP + h];
+#pragma unroll
+            for (int cl = 0; cl < CPL; cl++) {
+                const int c = vc + cl * vl;
+                if (c < cols) {
+                    float v[VW];
+                    load_vec<VW>(vb + (long long)(t0 + j) * dim + c * VW, v);
+#pragma unroll
+                    for (int h = 0; h < HP; h++) {
+#pragma unroll
+                        for (int i = 0; i < VW; i++) acc[h][cl][i] += p[h] * v[i];
+                    }
+                }
+            }
+        }
+        __syncwarp();
+    }
+
+    // The warp's P V over its row lanes (vr) into the lanes with vr == 0; its l over the row groups.
+    for (int o = 16; o >= vl; o >>= 1) {
+#pragma unroll
+        for (int h = 0; h < HP; h++) {
+#pragma unroll
+            for (int cl = 0; cl < CPL; cl++) {
+#pragma unroll
+                for (int i = 0; i < VW; i++) acc[h][cl][i] += __shfl_xor_sync(0xffffffffu, acc[h][cl][i], o);
+            }
+        }
+    }
+    l += __shfl_xor_sync(0xffffffffu, l, 8);
+    l += __shfl_xor_sync(0xffffffffu, l, 16);
+    if (rg == 0 && r < HP) {
+        wm[warp][head] = m;
+        wl[warp][head] = l;
+    }
+    __syncthreads();
+
+    // Block merge: each warp's sums scaled to the block max, then added in a fixed tree order.
+    float bmax[HP];
+#pragma unroll
+    for (int h = 0; h < HP; h++) {
+        float x = wm[0][h];
+#pragma unroll
+        for (int w = 1; w < ONL_WARPS; w++) x = fmaxf(x, wm[w][h]);
+        bmax[h] = x;
+        const float f = expf(wm[warp][h] - x);
+#pragma unroll
+        for (int cl = 0; cl < CPL; cl++) {
+#pragma unroll
+            for (int i = 0; i < VW; i++) acc[h][cl][i] *= f;
+        }
+    }
+    for (int half = ONL_WARPS / 2; half >= 1; half >>= 1) {
+        if (warp >= half && warp < 2 * half && vr == 0) {
+            float* dst = mbuf[warp - half];
+#pragma unroll
+            for (int cl = 0; cl < CPL; cl++) {
+                const int c = vc + cl * vl;
+                if (c < cols) {
+#pragma unroll
+                    for (int h = 0; h < HP; h++) {
+#pragma unroll
+                        for (int i = 0; i < VW; i++) dst[h * dim + c * VW + i] = acc[h][cl][i];
+                    }
+                }
+            }
+        }
+        __syncthreads();
+        if (warp < half && vr == 0) {
+            const float* src = mbuf[warp];
+#pragma unroll
+            for (int cl = 0; cl < CPL; cl++) {
+                const int c = vc + cl * vl;
+                if (c < cols) {
+#pragma unroll
+                    for (int h = 0; h < HP; h++) {
+#pragma unroll
+                        for (int i = 0; i < VW; i++) acc[h][cl][i] += src[h * dim + c * VW + i];
+                    }
+                }
+            }
+        }
+        __syncthreads();
+    }
+    if (warp == 0 && vr == 0) {
+#pragma unroll
+        for (int cl = 0; cl < CPL; cl++) {
+            const int c = vc + cl * vl;
+            if (c < cols) {
+#pragma unroll
+                for (int h = 0; h < HP; h++) {
+                    if (h < nh) {
+                        float* dst = partial_acc + ((long long)(h0 + h) * splits + split) * dim + c * VW;
+#pragma unroll
+                        for (int i = 0; i < VW; i++) dst[i] = acc[h][cl][i];
+                    }
+                }
+            }
+        }
+    }
+    if (threadIdx.x < nh) {
+        const int h = threadIdx.x;
+        float mx = wm[0][h];
+        for (int w = 1; w < ONL_WARPS; w++) mx = fmaxf(mx, wm[w][h]);
+        float sum = 0.f;
+        for (int w = 0; w < ONL_WARPS; w++) sum += wl[w][h] * expf(wm[w][h] - mx);
+        float* st = partial_stats + ((long long)(h0 + h) * splits + split) * 2;
+        st[0] = mx;
+        st[1] = sum;
+    }
+}
+
+// Online split blocks with the fused last-block merge (see above); counters as attention_decode_fused.
+template <int VW, int HP>
+__device__ __forceinline__ void
+decode_online_fused(const float* q, const float* key_cache, const float* value_cache, float* partial_acc,
+                    float* partial_stats, float* out, int* counters, const int* key_count, int q_heads, int kv_heads,
+                    int capacity, int dim, int splits, int heads_per_block, float scale) {
+    __shared__ int merges;
+    const int group = q_heads / kv_heads;
+    const int head_blocks = (group + heads_per_block - 1) / heads_per_block;
+    const int kv = blockIdx.x / head_blocks;
+    const int h0 = kv * group + (blockIdx.x % head_blocks) * heads_per_block;
+    const int nh = min(heads_per_block, (kv + 1) * group - h0);
+    const int keys = decode_keys(key_count, capacity);
+    if (keys == 0) {
+        if (blockIdx.y == 0) {
+            for (int i = threadIdx.x; i < nh * dim; i += DEC_THREADS) out[(long long)h0 * dim + i] = 0.f;
+        }
+        return;
+    }
+    const int chunk = online_chunk(keys, splits);
+    const int used = (keys + chunk - 1) / chunk;
+    if (blockIdx.y >= used) return;
+    const int start = blockIdx.y * chunk;
+    decode_online<VW, HP>(q, key_cache, value_cache, partial_acc, partial_stats, kv, h0, nh, start,
+                          min(chunk, keys - start), capacity, dim, splits, scale);
+    __threadfence();
+    __syncthreads();
+    if (threadIdx.x == 0) {
+        const bool last = atomicAdd(counters + blockIdx.x, 1) == used - 1;
+        if (last) {
+            atomicExch(counters + blockIdx.x, 0);
+            __threadfence();
+        }
+        merges = last;
+    }
+    __syncthreads();
+    if (merges) decode_merge<VW>(partial_acc, partial_stats, out, h0, nh, used, dim, splits);
+}
+
+// One kernel per (VW, HP): HP query heads scored together (the block's heads padded to a power of two).
+#define DECODE_ONLINE_KERNEL(name, VW, HP)                                                                       \
+    extern "C" __global__ void __launch_bounds__(DEC_THREADS)                                                    \
+    name(const float* q, const float* key_cache, const float* value_cache, float* partial_acc,                   \
+         float* partial_stats, float* out, int* counters, const int* key_count, int q_heads, int kv_heads,      \
+         int capacity, int dim, int splits, int heads_per_block, float scale) {                                  \
+        grid_dependency_enter();                                                                                 \
+        decode_online_fused<VW, HP>(q, key_cache, value_cache, partial_acc, partial_stats, out, counters,       \
+                                    key_count, q_heads, kv_heads, capacity, dim, splits, heads_per_block, scale); \
+    }
+
+DECODE_ONLINE_KERNEL(attention_decode_online_h1, 1, 1)
+DECODE_ONLINE_KERNEL(attention_decode_online_h2, 1, 2)
+DECODE_ONLINE_KERNEL(attention_decode_online_h4, 1, 4)
+DECODE_ONLINE_KERNEL(attention_decode_online_h8, 1, 8)
+// VW = 4: dim % 4 == 0, 16-byte aligned caches and workspace.
+DECODE_ONLINE_KERNEL(attention_decode_online_vec4_h1, 4, 1)
+DECODE_ONLINE_KERNEL(attention_decode_online_vec4_h2, 4, 2)
+DECODE_ONLINE_KERNEL(attention_decode_online_vec4_h4, 4, 4)
+DECODE_ONLINE_KERNEL(attention_decode_online_vec4_h8, 4, 8)

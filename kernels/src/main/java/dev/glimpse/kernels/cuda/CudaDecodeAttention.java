@@ -17,13 +17,61 @@ import java.util.Locale;
  * group to finish merge them, in one launch; {@code attention_decode_split} followed by
  * {@code attention_decode_combine} does it in two. {@code -Dglimpse.cuda.decodeCombine=fused|separate}
  * picks one, read at every call (a captured graph keeps the kernels it was captured with).
+ *
+ * <p>{@link Kernel} picks between that split kernel and online flash-decoding
+ * ({@code attention_decode_online*}, {@link OnlineDecodePlan}: warps keep a running softmax over
+ * 32-key tiles, larger chunks, fewer splits to merge; always merged by its last block, so the
+ * combine property does not apply to it). Both compute F32 scores, softmax and sums and match the
+ * CPU backend within the same tolerance, but not bit for bit with each other.
+ * {@code -Dglimpse.cuda.decodeAttention=split|online|auto}, read at every call.
  */
 final class CudaDecodeAttention implements AutoCloseable {
 
     /** The system property that picks the {@link Combine}. */
     static final String COMBINE_PROPERTY = "glimpse.cuda.decodeCombine";
 
+    /** The system property that picks the {@link Kernel}. */
+    static final String KERNEL_PROPERTY = "glimpse.cuda.decodeAttention";
+
     private static final String MODULE = "decode";
+
+    /** Which flash-decoding kernel runs. */
+    enum Kernel {
+        /** {@code attention_decode_fused} or split + combine ({@link Combine}). The default. */
+        SPLIT,
+        /** {@code attention_decode_online*} where the head dim allows ({@link OnlineDecodePlan#supports}), else split. */
+        ONLINE,
+        /**
+         * Online for caches of at least {@value #AUTO_ONLINE_CAPACITY} entries (long contexts: the
+         * split kernel's last block merges one split per 64 keys, the online kernel one per 256),
+         * split for shorter caches.
+         */
+        AUTO;
+
+        /** The capacity from which {@link #AUTO} takes the online kernel. */
+        static final int AUTO_ONLINE_CAPACITY = 4096;
+
+        /** The configured kernel, {@link #SPLIT} when the property is unset or blank. */
+        static Kernel configured() {
+            String value = System.getProperty(KERNEL_PROPERTY, "").trim().toLowerCase(Locale.ROOT);
+            return switch (value) {
+                case "", "split" -> SPLIT;
+                case "online" -> ONLINE;
+                case "auto" -> AUTO;
+                default -> throw new TensorException("-D" + KERNEL_PROPERTY + "=" + value
+                        + " is not split, online or auto");
+            };
+        }
+
+        /** True when this choice runs the online kernel on heads of dim d over caches of the capacity. */
+        boolean online(int d, int capacity) {
+            return OnlineDecodePlan.supports(d) && switch (this) {
+                case SPLIT -> false;
+                case ONLINE -> true;
+                case AUTO -> capacity >= AUTO_ONLINE_CAPACITY;
+            };
+        }
+    }
 
     /** How the per-split partials become the output. */
     enum Combine {
@@ -72,10 +120,14 @@ final class CudaDecodeAttention implements AutoCloseable {
         if (hq == 0 || d == 0) {
             return;
         }
+        boolean vec4 = d % 4 == 0 && (CudaContext.address(keyCache) | CudaContext.address(valueCache)) % 16 == 0;
+        if (Kernel.configured().online(d, capacity)) {
+            runOnline(q, keyCache, valueCache, keyCount, scale, out, vec4);
+            return;
+        }
         FlashDecodePlan plan = FlashDecodePlan.of(hq, hkv, capacity, ctx.multiprocessors);
         long partials = workspace.address(plan.workspaceFloats(hq, d));
         long stats = partials + (long) hq * plan.splits() * d * Float.BYTES;
-        boolean vec4 = d % 4 == 0 && (CudaContext.address(keyCache) | CudaContext.address(valueCache)) % 16 == 0;
         long columns = (long) hkv * plan.headBlocks();
         if (Combine.configured() == Combine.FUSED) {
             long counters = workspace.counters((int) columns);
@@ -98,6 +150,27 @@ final class CudaDecodeAttention implements AutoCloseable {
                 .ptr(partials).ptr(stats).ptr(CudaContext.address(out)).ptr(CudaContext.address(keyCount))
                 .i32(capacity).i32(d).i32(plan.splits())
                 .run(hq, 1, FlashDecodePlan.THREADS, 0);
+    }
+
+    /** Online flash-decoding in one launch; arguments checked by {@link #run}. */
+    private void runOnline(Tensor q, Tensor keyCache, Tensor valueCache, Tensor keyCount, float scale, Tensor out,
+                           boolean vec4) {
+        int hq = q.dim(1);
+        int hkv = keyCache.dim(0);
+        int capacity = keyCache.dim(1);
+        int d = keyCache.dim(2);
+        OnlineDecodePlan plan = OnlineDecodePlan.of(hq, hkv, capacity, ctx.multiprocessors);
+        long partials = workspace.address(plan.workspaceFloats(hq, d));
+        long stats = partials + (long) hq * plan.splits() * d * Float.BYTES;
+        long columns = (long) hkv * plan.headBlocks();
+        long counters = workspace.counters((int) columns);
+        String kernel = plan.kernel(vec4);
+        ctx.launch.of(ctx.kernels.function(MODULE, kernel), kernel)
+                .ptr(CudaContext.address(q)).ptr(CudaContext.address(keyCache)).ptr(CudaContext.address(valueCache))
+                .ptr(partials).ptr(stats).ptr(CudaContext.address(out)).ptr(counters)
+                .ptr(CudaContext.address(keyCount))
+                .i32(hq).i32(hkv).i32(capacity).i32(d).i32(plan.splits()).i32(plan.headsPerBlock()).f32(scale)
+                .run(columns, plan.splits(), FlashDecodePlan.THREADS, 0);
     }
 
     /** Frees the workspace and counters; called when the backend closes. */

@@ -35,6 +35,9 @@ final class GridDependency {
     static final Set<String> WAITING_KERNELS = Set.of(
             "kv_append_step", "attention_decode_split", "attention_decode_split_vec4", "attention_decode_combine",
             "attention_decode_fused", "attention_decode_fused_vec4",
+            "attention_decode_online_h1", "attention_decode_online_h2", "attention_decode_online_h4",
+            "attention_decode_online_h8", "attention_decode_online_vec4_h1", "attention_decode_online_vec4_h2",
+            "attention_decode_online_vec4_h4", "attention_decode_online_vec4_h8",
             "rms_norm_linear", "rms_norm_linear_1", "rms_norm_gated_mlp_in", "rms_norm_gated_mlp_in_1",
             "linear_add_residual", "linear_add_residual_1", "rope_append_kv", "argmax_partial", "argmax_final",
             "gemv_half_weights", "gemv_half_multi4", "gemv_half_multi4_1");

@@ -9,6 +9,8 @@ import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.CsvSource;
 
 import java.util.Arrays;
+import java.util.HashMap;
+import java.util.Map;
 import java.util.function.Supplier;
 
 import static dev.glimpse.kernels.cuda.CudaTestSupport.CPU;
@@ -17,30 +19,39 @@ import static dev.glimpse.kernels.cuda.CudaTestSupport.cuda;
 import static dev.glimpse.kernels.cuda.CudaTestSupport.random;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /**
- * Decode attention's two launch shapes ({@link CudaDecodeAttention.Combine}: the split kernel's
- * last block merging, or a separate combine kernel), each with programmatic dependent launch on and
- * off: against the CPU backend, against each other bit for bit (they merge with the same code in
- * the same order), over no keys, key counts on both sides of the split boundaries (64-key chunks),
- * a full cache, the scalar (odd dim) kernels, and graph replays at changing key counts, where the
- * fused kernel's arrival counters must be back at zero after every launch.
+ * Decode attention's kernels ({@link CudaDecodeAttention.Kernel}: split or online) and the split
+ * kernel's two launch shapes ({@link CudaDecodeAttention.Combine}: the split kernel's last block
+ * merging, or a separate combine kernel), each with programmatic dependent launch on and off:
+ * against the CPU backend, each kernel's launch shapes against each other bit for bit (they merge
+ * with the same code in the same order), over no keys, key counts on both sides of the split
+ * boundaries (64-key chunks of the split kernel; 32-key tiles and 128-key grains of the online
+ * one), a full cache, the scalar (odd dim) kernels, every padded head count of the online kernel
+ * (GQA groups 1, 2, 3, 7, 8 and 12 over two blocks), and graph replays at changing key counts,
+ * where the arrival counters (shared by both kernels) must be back at zero after every launch.
  */
 class CudaDecodeAttentionTest {
 
     private static final double TOL = 2e-5;
-    private static final String[] COMBINES = {"fused", "separate"};
+    private static final String KERNEL = CudaDecodeAttention.KERNEL_PROPERTY;
+    /** (kernel, combine) pairs; the online kernel always merges in its last block. */
+    private static final String[][] MODES = {{"split", "fused"}, {"split", "separate"}, {"online", "fused"}};
     private static final String[] PDL = {"true", "false"};
 
-    /** Runs body with the combine mode and PDL setting, restoring the properties after. */
-    private static <T> T with(String combine, String pdl, Supplier<T> body) {
+    /** Runs body with the kernel, combine mode and PDL setting, restoring the properties after. */
+    private static <T> T with(String kernel, String combine, String pdl, Supplier<T> body) {
+        String oldKernel = System.getProperty(KERNEL);
         String oldCombine = System.getProperty(CudaBackend.DECODE_COMBINE_PROPERTY);
         String oldPdl = System.getProperty(CudaBackend.PDL_PROPERTY);
+        System.setProperty(KERNEL, kernel);
         System.setProperty(CudaBackend.DECODE_COMBINE_PROPERTY, combine);
         System.setProperty(CudaBackend.PDL_PROPERTY, pdl);
         try {
             return body.get();
         } finally {
+            restore(KERNEL, oldKernel);
             restore(CudaBackend.DECODE_COMBINE_PROPERTY, oldCombine);
             restore(CudaBackend.PDL_PROPERTY, oldPdl);
         }
@@ -68,12 +79,26 @@ class CudaDecodeAttentionTest {
             "14, 2, 64, 8192, 600",
             "14, 2, 64, 8192, 6300",
             "14, 2, 64, 8192, 8192",
+            "14, 2, 64, 8192, 31",
+            "14, 2, 64, 8192, 33",
+            "14, 2, 64, 8192, 128",
+            "14, 2, 64, 8192, 129",
+            "14, 2, 64, 8192, 257",
+            "14, 2, 64, 8192, 4096",
+            "14, 2, 64, 8192, 4097",
+            "14, 2, 64, 16384, 16000",
             "32, 32, 128, 8192, 1",
             "32, 32, 128, 8192, 129",
             "32, 32, 128, 8192, 600",
             "12, 1, 256, 2048, 777",
+            "12, 1, 128, 2048, 777",
             "4, 2, 38, 300, 299",
-            "28, 4, 128, 100, 100"})
+            "28, 4, 128, 100, 100",
+            "32, 4, 128, 4096, 3001",
+            "12, 4, 64, 1024, 513",
+            "8, 8, 20, 512, 300",
+            "6, 6, 33, 700, 257",
+            "16, 2, 12, 256, 200"})
     void everyLaunchShapeMatchesCpuAndTheyAgreeBitForBit(int hq, int hkv, int d, int capacity, int keys) {
         CudaBackend gpu = cuda();
         float scale = (float) (1 / Math.sqrt(d));
@@ -83,19 +108,19 @@ class CudaDecodeAttentionTest {
              Tensor gq = gpu.upload(q); Tensor gk = gpu.upload(cacheK); Tensor gv = gpu.upload(cacheV);
              Tensor count = gpu.upload(Tensor.ofInts(new int[] {keys}, 1)); Tensor out = gpu.allocate(DType.F32, 1, hq, d)) {
             CPU.attention(q, k, v, AttentionMask.BIDIRECTIONAL, scale, expected, null);
-            float[] reference = null;
-            for (String combine : COMBINES) {
+            Map<String, float[]> references = new HashMap<>();
+            for (String[] mode : MODES) {
                 for (String pdl : PDL) {
-                    float[] got = with(combine, pdl, () -> {
+                    float[] got = with(mode[0], mode[1], pdl, () -> {
                         gpu.decodeAttention(gq, gk, gv, count, scale, out);
                         return host(out);
                     });
-                    String label = "decode " + combine + " pdl=" + pdl + " Hq=" + hq + " D=" + d + " keys=" + keys;
+                    String label = "decode " + mode[0] + "/" + mode[1] + " pdl=" + pdl + " Hq=" + hq + " Hkv=" + hkv
+                            + " D=" + d + " keys=" + keys;
                     assertClose(label, expected, out, TOL);
-                    if (reference == null) {
-                        reference = got;
-                    } else {
-                        assertArrayEquals(reference, got, label + ": differs from fused pdl=true");
+                    float[] reference = references.putIfAbsent(mode[0], got);
+                    if (reference != null) {
+                        assertArrayEquals(reference, got, label + ": differs from " + mode[0] + "'s first launch shape");
                     }
                 }
             }
@@ -110,14 +135,14 @@ class CudaDecodeAttentionTest {
              Tensor zeros = Tensor.allocate(DType.F32, 1, 14, 64);
              Tensor gq = gpu.upload(q); Tensor gk = gpu.upload(cacheK); Tensor gv = gpu.upload(cacheV);
              Tensor count = gpu.upload(Tensor.ofInts(new int[] {0}, 1))) {
-            for (String combine : COMBINES) {
+            for (String[] mode : MODES) {
                 for (String pdl : PDL) {
                     try (Tensor out = gpu.upload(stale)) {
-                        with(combine, pdl, () -> {
+                        with(mode[0], mode[1], pdl, () -> {
                             gpu.decodeAttention(gq, gk, gv, count, 0.125f, out);
                             return null;
                         });
-                        assertClose("decode over 0 keys " + combine + " pdl=" + pdl, zeros, out, 0);
+                        assertClose("decode over 0 keys " + mode[0] + "/" + mode[1] + " pdl=" + pdl, zeros, out, 0);
                     }
                 }
             }
@@ -128,10 +153,13 @@ class CudaDecodeAttentionTest {
      * Two layers' decode attention per replay (different caches and head groupings, one workspace
      * and one set of counters), replayed at key counts that cross split boundaries, drop to zero
      * and grow again: every replay must match the CPU, so the counters are zero at each launch.
+     * Kernel "mixed" runs the first layer online and the second split in the same graph, so the
+     * two kernels share the counters and workspace.
      */
-    @ParameterizedTest(name = "combine={0} pdl={1}")
-    @CsvSource({"fused, true", "fused, false", "separate, true", "separate, false"})
-    void graphReplaysFollowTheKeyCount(String combine, String pdl) {
+    @ParameterizedTest(name = "kernel={0} combine={1} pdl={2}")
+    @CsvSource({"split, fused, true", "split, fused, false", "split, separate, true", "split, separate, false",
+            "online, fused, true", "online, fused, false", "mixed, fused, true", "mixed, separate, false"})
+    void graphReplaysFollowTheKeyCount(String kernel, String combine, String pdl) {
         CudaBackend gpu = cuda();
         int capacity = 8192;
         int most = 6300;
@@ -144,18 +172,26 @@ class CudaDecodeAttentionTest {
              Tensor gq2 = gpu.upload(q2); Tensor gk2 = gpu.upload(cacheK2); Tensor gv2 = gpu.upload(cacheV2);
              Tensor out1 = gpu.allocate(DType.F32, 1, 14, 64); Tensor out2 = gpu.allocate(DType.F32, 1, 32, 128);
              StepInputs inputs = gpu.stepInputs(1)) {
+            boolean mixed = kernel.equals("mixed");
             Runnable step = () -> {
                 gpu.upload(inputs);
+                if (mixed) {
+                    System.setProperty(KERNEL, "online");
+                }
                 gpu.decodeAttention(gq1, gk1, gv1, inputs.cell(0), 0.125f, out1);
+                if (mixed) {
+                    System.setProperty(KERNEL, "split");
+                }
                 gpu.decodeAttention(gq2, gk2, gv2, inputs.cell(0), 0.0884f, out2);
             };
+            String first = mixed ? "online" : kernel;
             inputs.set(0, 1);
-            with(combine, pdl, () -> {
+            with(first, combine, pdl, () -> {
                 step.run();
                 return null;
             });
-            try (StepGraph graph = with(combine, pdl, () -> gpu.capture(step))) {
-                for (int keys : new int[] {1, 64, 65, 6300, 0, 1000, 63, 600, 600, 7}) {
+            try (StepGraph graph = with(first, combine, pdl, () -> gpu.capture(step))) {
+                for (int keys : new int[] {1, 64, 65, 6300, 0, 1000, 63, 600, 600, 7, 4097, 129, 8192}) {
                     graph.awaitLastLaunch();
                     inputs.set(0, keys);
                     gpu.launch(graph);
@@ -164,8 +200,9 @@ class CudaDecodeAttentionTest {
                                 e1, null);
                         CPU.attention(q2, k2.slice(0, 0, keys), v2.slice(0, 0, keys), AttentionMask.BIDIRECTIONAL,
                                 0.0884f, e2, null);
-                        assertClose("decode replay " + combine + " pdl=" + pdl + " qwen keys=" + keys, e1, out1, TOL);
-                        assertClose("decode replay " + combine + " pdl=" + pdl + " llama keys=" + keys, e2, out2, TOL);
+                        String label = "decode replay " + kernel + "/" + combine + " pdl=" + pdl;
+                        assertClose(label + " qwen keys=" + keys, e1, out1, TOL);
+                        assertClose(label + " llama keys=" + keys, e2, out2, TOL);
                     }
                 }
             }
@@ -178,10 +215,24 @@ class CudaDecodeAttentionTest {
         try (Tensor gq = gpu.allocate(DType.F32, 1, 2, 8); Tensor gk = gpu.allocate(DType.F32, 1, 4, 8);
              Tensor gv = gpu.allocate(DType.F32, 1, 4, 8); Tensor count = gpu.upload(Tensor.ofInts(new int[] {1}, 1));
              Tensor out = gpu.allocate(DType.F32, 1, 2, 8)) {
-            assertThrows(TensorException.class, () -> with("merged", "true", () -> {
+            assertThrows(TensorException.class, () -> with("split", "merged", "true", () -> {
                 gpu.decodeAttention(gq, gk, gv, count, 0.5f, out);
                 return null;
             }));
+        }
+    }
+
+    @Test
+    void anUnknownKernelIsRejected() {
+        CudaBackend gpu = cuda();
+        try (Tensor gq = gpu.allocate(DType.F32, 1, 2, 8); Tensor gk = gpu.allocate(DType.F32, 1, 4, 8);
+             Tensor gv = gpu.allocate(DType.F32, 1, 4, 8); Tensor count = gpu.upload(Tensor.ofInts(new int[] {1}, 1));
+             Tensor out = gpu.allocate(DType.F32, 1, 2, 8)) {
+            TensorException e = assertThrows(TensorException.class, () -> with("streamed", "fused", "true", () -> {
+                gpu.decodeAttention(gq, gk, gv, count, 0.5f, out);
+                return null;
+            }));
+            assertTrue(e.getMessage().contains(KERNEL), e.getMessage());
         }
     }
 

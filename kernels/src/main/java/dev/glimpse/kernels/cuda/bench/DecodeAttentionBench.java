@@ -14,27 +14,34 @@ import java.util.SplittableRandom;
 /**
  * Decode attention on the GPU ({@link CudaBackend#decodeAttention}, flash-decoding) over the
  * decoders' shapes: OneVision-0.5B / Qwen2-0.5B (14 query heads over 2 kv heads of dim 64) at a
- * short prompt (600 keys) and a long video (6300 keys), and LLaVA-1.5-7B / Llama-7B (32 heads of
- * dim 128) at 600 keys, caches of capacity {@value #CAPACITY}. As in a decode step, the calls are
+ * short prompt (600 keys), a long video (6300 keys) and a longer one (16000 keys), and
+ * LLaVA-1.5-7B / Llama-7B (32 heads of dim 128) at 600 keys, caches of capacity {@value #CAPACITY}
+ * ({@value #LONG_CAPACITY} past it). As in a decode step, the calls are
  * replayed from a CUDA graph with the key count in device memory: one graph of
  * {@value #CALLS_PER_GRAPH} calls (a decoder's layers), replayed {@value #REPLAYS} times after
  * {@value #WARMUP} warm-ups, bracketed by stream synchronisations.
  *
- * <p>Each shape runs four ways: the split and combine kernels ({@code -Dglimpse.cuda.decodeCombine=separate})
- * or the fused kernel ({@code fused}), each with programmatic dependent launch off and on
- * ({@code -Dglimpse.cuda.pdl}); "separate, pdl off" is the kernel pair before PDL and the fused
- * kernel. Prints one JSON object per line with the time per call (one layer's attention), then one
- * summary line per shape with the speed-up of each way over "separate, pdl off".
+ * <p>Each shape runs six ways: the split and combine kernels ({@code -Dglimpse.cuda.decodeCombine=separate}),
+ * the fused kernel ({@code fused}) or the online kernel ({@code -Dglimpse.cuda.decodeAttention=online},
+ * which always merges in its last block), each with programmatic dependent launch off and on ({@code -Dglimpse.cuda.pdl}); "separate, pdl
+ * off" is the kernel pair before PDL and the fused kernel. Prints one JSON object per line with the
+ * time per call (one layer's attention), then one summary line per shape with the speed-up of fused
+ * + PDL over "separate, pdl off" and of online + PDL over fused + PDL.
  */
 public final class DecodeAttentionBench {
 
     static final int CAPACITY = 8192;
+    static final int LONG_CAPACITY = 16384;
+    /** CudaDecodeAttention's kernel property (split or online). */
+    static final String KERNEL_PROPERTY = "glimpse.cuda.decodeAttention";
     static final int CALLS_PER_GRAPH = 32;
     static final int WARMUP = 5;
     static final int REPLAYS = 50;
 
-    /** The ways to run it: (combine property, pdl property). The first is the baseline. */
+    /** The split kernel's ways to run it: (combine property, pdl property). The first is the baseline. */
     static final String[][] VARIANTS = {{"separate", "false"}, {"separate", "true"}, {"fused", "false"}, {"fused", "true"}};
+    /** The online kernel's ways: (its own last-block merge, pdl property). */
+    static final String[][] ONLINE_VARIANTS = {{"fused", "false"}, {"fused", "true"}};
 
     private DecodeAttentionBench() {
     }
@@ -45,23 +52,29 @@ public final class DecodeAttentionBench {
 
     static void run(PrintStream out) {
         try (CudaBackend gpu = CudaBackend.open(CudaOptions.defaults())) {
-            int[][] cases = {{14, 2, 64, 600}, {14, 2, 64, 6300}, {32, 32, 128, 600}};
+            int[][] cases = {{14, 2, 64, 600}, {14, 2, 64, 6300}, {14, 2, 64, 16000}, {32, 32, 128, 600}};
             for (int[] c : cases) {
-                double[] us = new double[VARIANTS.length];
-                for (int i = 0; i < VARIANTS.length; i++) {
-                    us[i] = withVariant(VARIANTS[i], () -> measure(gpu, c[0], c[1], c[2], c[3]));
+                int capacity = c[3] <= CAPACITY ? CAPACITY : LONG_CAPACITY;
+                double[] us = new double[VARIANTS.length + ONLINE_VARIANTS.length];
+                for (int i = 0; i < us.length; i++) {
+                    String kernel = i < VARIANTS.length ? "split" : "online";
+                    String[] variant = i < VARIANTS.length ? VARIANTS[i] : ONLINE_VARIANTS[i - VARIANTS.length];
+                    us[i] = withKernel(kernel, () -> withVariant(variant,
+                            () -> measure(gpu, c[0], c[1], c[2], capacity, c[3])));
                     out.println(String.format(Locale.ROOT,
                             "{\"bench\":\"decode_attention\",\"impl\":\"glimpse\",\"device\":\"%s\",\"q_heads\":%d,"
-                                    + "\"kv_heads\":%d,\"head_dim\":%d,\"capacity\":%d,\"keys\":%d,\"combine\":\"%s\","
-                                    + "\"pdl\":%s,\"pdl_supported\":%s,\"us_per_call\":%.2f}",
-                            gpu.deviceName(), c[0], c[1], c[2], CAPACITY, c[3], VARIANTS[i][0], VARIANTS[i][1],
+                                    + "\"kv_heads\":%d,\"head_dim\":%d,\"capacity\":%d,\"keys\":%d,\"kernel\":\"%s\","
+                                    + "\"combine\":\"%s\",\"pdl\":%s,\"pdl_supported\":%s,\"us_per_call\":%.2f}",
+                            gpu.deviceName(), c[0], c[1], c[2], capacity, c[3], kernel, variant[0], variant[1],
                             gpu.programmaticLaunches(), us[i]));
                 }
                 out.println(String.format(Locale.ROOT,
                         "{\"bench\":\"decode_attention_summary\",\"q_heads\":%d,\"kv_heads\":%d,\"head_dim\":%d,"
                                 + "\"keys\":%d,\"us_separate\":%.2f,\"us_separate_pdl\":%.2f,\"us_fused\":%.2f,"
-                                + "\"us_fused_pdl\":%.2f,\"speedup_fused_pdl\":%.2f}",
-                        c[0], c[1], c[2], c[3], us[0], us[1], us[2], us[3], us[0] / us[3]));
+                                + "\"us_fused_pdl\":%.2f,\"us_online\":%.2f,\"us_online_pdl\":%.2f,"
+                                + "\"speedup_fused_pdl\":%.2f,\"speedup_online_pdl_vs_fused_pdl\":%.2f}",
+                        c[0], c[1], c[2], c[3], us[0], us[1], us[2], us[3], us[4], us[5], us[0] / us[3],
+                        us[3] / us[5]));
             }
         }
     }
@@ -80,6 +93,17 @@ public final class DecodeAttentionBench {
         }
     }
 
+    /** Runs body with decode attention's kernel property set (split or online), restoring it after. */
+    static double withKernel(String kernel, java.util.function.DoubleSupplier body) {
+        String old = System.getProperty(KERNEL_PROPERTY);
+        System.setProperty(KERNEL_PROPERTY, kernel);
+        try {
+            return body.getAsDouble();
+        } finally {
+            restore(KERNEL_PROPERTY, old);
+        }
+    }
+
     private static void restore(String key, String value) {
         if (value == null) {
             System.clearProperty(key);
@@ -88,10 +112,10 @@ public final class DecodeAttentionBench {
         }
     }
 
-    private static double measure(CudaBackend gpu, int hq, int hkv, int d, int keys) {
+    private static double measure(CudaBackend gpu, int hq, int hkv, int d, int capacity, int keys) {
         float scale = (float) (1 / Math.sqrt(d));
-        try (Tensor hostQ = random(1, hq * d, 1, hq, d); Tensor hostK = random(2, hkv * CAPACITY * d, hkv, CAPACITY, d);
-             Tensor hostV = random(3, hkv * CAPACITY * d, hkv, CAPACITY, d);
+        try (Tensor hostQ = random(1, hq * d, 1, hq, d); Tensor hostK = random(2, hkv * capacity * d, hkv, capacity, d);
+             Tensor hostV = random(3, hkv * capacity * d, hkv, capacity, d);
              Tensor q = gpu.upload(hostQ); Tensor keyCache = gpu.upload(hostK); Tensor valueCache = gpu.upload(hostV);
              Tensor out = gpu.allocate(DType.F32, 1, hq, d); StepInputs count = gpu.stepInputs(1)) {
             count.set(0, keys);

@@ -1,0 +1,59 @@
+package dev.glimpse.kernels.cuda;
+
+/**
+ * How online flash-decoding ({@code attention_decode_online*} in decode.cu) covers one layer's
+ * caches [Hkv, capacity, D] for Hq query heads: each kv head's group of query heads is taken by
+ * {@link #headBlocks()} blocks of up to {@value FlashDecodePlan#MAX_HEADS_PER_BLOCK} heads (as
+ * {@link FlashDecodePlan}), scored together as {@link #paddedHeads()} heads (the kernel's HP, a power
+ * of two: its register tiles and lane shuffles are sized at compile time), and the keys by
+ * {@link #splits()} blocks. Each block's warps walk 32-key tiles with a running softmax, so a split
+ * has no score buffer and no largest chunk: the kernel spreads the key count read at run time over
+ * the splits in multiples of {@value #GRAIN} keys (one tile per warp). The plan depends on the
+ * capacity and shape only, so one captured graph serves every key count.
+ *
+ * <p>Splits: about {@value #BLOCKS_PER_SM} block per multiprocessor over all head groups, and no more
+ * than chunks of {@value #FULL_CHUNK} keys of a full cache (two tiles per warp), so a long context
+ * leaves few splits for the last block's merge (the fused kernel merges one split per 64 keys).
+ */
+record OnlineDecodePlan(int headsPerBlock, int headBlocks, int paddedHeads, int splits) {
+
+    /** Keys per warp tile times warps per block (ONL_GRAIN): the granularity of a split's chunk. */
+    static final int GRAIN = 128;
+    /** A full cache's keys per split at the most splits. */
+    static final int FULL_CHUNK = 2 * GRAIN;
+    /** The largest head dim the kernel's shared buffers hold (ONL_MAX_DIM). */
+    static final int MAX_HEAD_DIM = 128;
+    static final int BLOCKS_PER_SM = 1;
+
+    static OnlineDecodePlan of(int hq, int hkv, int capacity, int multiprocessors) {
+        int group = hq / hkv;
+        int headsPerBlock = ceilDiv(group, ceilDiv(group, FlashDecodePlan.MAX_HEADS_PER_BLOCK));
+        int headBlocks = ceilDiv(group, headsPerBlock);
+        int padded = Integer.highestOneBit(headsPerBlock);
+        if (padded < headsPerBlock) {
+            padded *= 2;
+        }
+        int useful = Math.max(1, ceilDiv(capacity, FULL_CHUNK));
+        int fill = Math.max(1, ceilDiv(BLOCKS_PER_SM * multiprocessors, hkv * headBlocks));
+        return new OnlineDecodePlan(headsPerBlock, headBlocks, padded, Math.min(useful, fill));
+    }
+
+    /** True when the kernel takes heads of dim {@code d} (its shared buffers hold {@value #MAX_HEAD_DIM} columns). */
+    static boolean supports(int d) {
+        return d <= MAX_HEAD_DIM;
+    }
+
+    /** The kernel for this plan: {@code attention_decode_online[_vec4]_h<paddedHeads>}. */
+    String kernel(boolean vec4) {
+        return (vec4 ? "attention_decode_online_vec4_h" : "attention_decode_online_h") + paddedHeads;
+    }
+
+    /** Workspace floats: partial sums [Hq, splits, D], then (max, sum) pairs [Hq, splits, 2]. */
+    long workspaceFloats(int hq, int d) {
+        return (long) hq * splits * (d + 2);
+    }
+
+    private static int ceilDiv(int a, int b) {
+        return (a + b - 1) / b;
+    }
+}

@@ -1,0 +1,69 @@
+package dev.glimpse.kernels.cuda;
+
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.CsvSource;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+/** {@link OnlineDecodePlan} and the choice between it and the split kernel (no GPU needed). */
+class OnlineDecodePlanTest {
+
+    private static final int H200_SMS = 132;
+
+    @ParameterizedTest(name = "group={0} -> heads per block {1}, padded {2}, head blocks {3}")
+    @CsvSource({"1, 1, 1, 1", "2, 2, 2, 1", "3, 3, 4, 1", "5, 5, 8, 1", "7, 7, 8, 1", "8, 8, 8, 1", "12, 6, 8, 2",
+            "17, 6, 8, 3"})
+    void headsArePaddedToThePowerOfTwoTheKernelIsCompiledFor(int group, int perBlock, int padded, int blocks) {
+        OnlineDecodePlan plan = OnlineDecodePlan.of(group * 2, 2, 8192, H200_SMS);
+        assertEquals(perBlock, plan.headsPerBlock(), plan.toString());
+        assertEquals(padded, plan.paddedHeads(), plan.toString());
+        assertEquals(blocks, plan.headBlocks(), plan.toString());
+        assertEquals(plan.headBlocks(), (group + plan.headsPerBlock() - 1) / plan.headsPerBlock(),
+                "the kernel's head_blocks");
+    }
+
+    @Test
+    void aLongQwen2CacheLeavesOneSplitPer256KeysAtMost() {
+        OnlineDecodePlan plan = OnlineDecodePlan.of(14, 2, 8192, H200_SMS);
+        assertEquals(32, plan.splits());
+        assertEquals("attention_decode_online_vec4_h8", plan.kernel(true));
+    }
+
+    @Test
+    void manyHeadGroupsTakeAboutOneBlockPerMultiprocessor() {
+        OnlineDecodePlan plan = OnlineDecodePlan.of(32, 32, 8192, H200_SMS);
+        assertEquals(5, plan.splits());
+        assertEquals("attention_decode_online_h1", plan.kernel(false));
+    }
+
+    @ParameterizedTest(name = "capacity={0}")
+    @CsvSource({"0, 1", "1, 1", "256, 1", "257, 2", "300, 2", "16384, 64", "1000000, 66"})
+    void splitsNeverExceedTheFullCacheChunksOrTheFill(int capacity, int splits) {
+        assertEquals(splits, OnlineDecodePlan.of(14, 2, capacity, H200_SMS).splits());
+    }
+
+    @Test
+    void theKernelChoiceFollowsThePropertyAndTheHeadDim() {
+        assertFalse(CudaDecodeAttention.Kernel.SPLIT.online(64, 1 << 20));
+        assertTrue(CudaDecodeAttention.Kernel.ONLINE.online(64, 16));
+        assertFalse(CudaDecodeAttention.Kernel.ONLINE.online(256, 8192), "head dim past the shared buffers");
+        assertTrue(CudaDecodeAttention.Kernel.AUTO.online(128, CudaDecodeAttention.Kernel.AUTO_ONLINE_CAPACITY));
+        assertFalse(CudaDecodeAttention.Kernel.AUTO.online(128, CudaDecodeAttention.Kernel.AUTO_ONLINE_CAPACITY - 1));
+    }
+
+    @Test
+    void theDefaultKernelIsSplit() {
+        String old = System.getProperty(CudaDecodeAttention.KERNEL_PROPERTY);
+        System.clearProperty(CudaDecodeAttention.KERNEL_PROPERTY);
+        try {
+            assertEquals(CudaDecodeAttention.Kernel.SPLIT, CudaDecodeAttention.Kernel.configured());
+        } finally {
+            if (old != null) {
+                System.setProperty(CudaDecodeAttention.KERNEL_PROPERTY, old);
+            }
+        }
+    }
+}
