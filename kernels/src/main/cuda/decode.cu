@@ -370,7 +370,8 @@ attention_decode_fused_vec4(const float* q, const float* key_cache, const float*
 // phases per block and larger chunks, so fewer splits reach the merge.
 //
 // Grid (kv_heads * head_blocks, splits), DEC_THREADS threads, heads_per_block <= HP (a power of two
-// <= DEC_MAX_HEADS; query rows past the block's heads are zero in shared memory), dim <= ONL_MAX_DIM.
+// <= DEC_MAX_HEADS; heads past the block's score zero queries, read from global memory with the
+// keys, so the first key loads wait for no barrier), dim <= ONL_MAX_DIM.
 // Split s takes a chunk of online_chunk(keys, splits) keys (a multiple of ONL_GRAIN: every warp gets
 // whole 32-key tiles, warp w the tiles w, w + ONL_WARPS, ...). Each warp keeps a running softmax
 // (max m, sum l, unnormalised P V) per head in registers, tile by tile:
@@ -379,7 +380,8 @@ attention_decode_fused_vec4(const float* q, const float* key_cache, const float*
 //   reduce-scatter over the 8 lanes (online_reduce_heads) leaves head r % HP's score in lane r;
 // - softmax: the tile's max per head over the 4 row groups, rescale factor exp(m - m'), p = exp(s - m');
 //   p and the factors go through the warp's shared buffer;
-// - P V: lanes over value columns (ONL lanes per row: 8, 16 or 32), rows of the tile in order.
+// - P V: lanes over value columns (8, 16 or 32 lanes per row), rows of the tile in order, the value
+//   loads of ONL_BATCH rows issued before their products.
 // The block's warps then merge their (m, l, P V) in shared memory in a fixed tree order and write the
 // split's partials like attention_decode_split; the last block of a head group merges the splits
 // with decode_merge as attention_decode_fused does (same counters, reset to zero after).
@@ -389,6 +391,7 @@ attention_decode_fused_vec4(const float* q, const float* key_cache, const float*
 #define ONL_WARPS (DEC_THREADS / 32)
 #define ONL_GRAIN (ONL_TILE * ONL_WARPS)
 #define ONL_MAX_DIM 128
+#define ONL_BATCH 8
 
 // Keys per split: the count spread over the splits, a multiple of ONL_GRAIN, at least ONL_GRAIN.
 __device__ __forceinline__ int online_chunk(int keys, int splits) {
@@ -428,7 +431,6 @@ decode_online(const float* __restrict__ q, const float* __restrict__ key_cache, 
               float* __restrict__ partial_acc, float* __restrict__ partial_stats, int kv, int h0, int nh, int start,
               int n, int capacity, int dim, int splits, float scale) {
     constexpr int CPL = ONL_MAX_DIM / VW / 32 > 0 ? ONL_MAX_DIM / VW / 32 : 1;
-    __shared__ __align__(16) float qsh[HP * ONL_MAX_DIM];
     __shared__ float pbuf[ONL_WARPS][ONL_TILE * HP + HP];
     __shared__ __align__(16) float mbuf[ONL_WARPS / 2][HP * ONL_MAX_DIM];
     __shared__ float wm[ONL_WARPS][HP], wl[ONL_WARPS][HP];
@@ -436,15 +438,13 @@ decode_online(const float* __restrict__ q, const float* __restrict__ key_cache, 
     const int split = blockIdx.y;
     const int cols = dim / VW;
 
-    for (int i = threadIdx.x; i < HP * dim; i += DEC_THREADS) qsh[i] = i < nh * dim ? q[(long long)h0 * dim + i] : 0.f;
-    __syncthreads();
-
     // Score layout: key lane r, row group rg. Value layout: vl lanes per row, row vr of rpi per pass.
     const int r = lane % ONL_KEY_LANES, rg = lane / ONL_KEY_LANES;
     const int head = r % HP;
     const int vl = cols > 16 ? 32 : (cols > 8 ? 16 : 8);
     const int rpi = 32 / vl, vr = lane / vl, vc = lane % vl;
     const float* kb = key_cache + ((long long)kv * capacity + start) * dim;
+    const float* qh = q + (long long)h0 * dim;
     const float* vb = value_cache + ((long long)kv * capacity + start) * dim;
     float* pw = pbuf[warp];
     float m = -INFINITY, l = 0.f;
@@ -478,7 +478,9 @@ decode_online(const float* __restrict__ q, const float* __restrict__ key_cache, 
 #pragma unroll
             for (int h = 0; h < HP; h++) {
                 float qv[VW];
-                load_vec<VW>(qsh + h * dim + c * VW, qv);
+#pragma unroll
+                for (int i = 0; i < VW; i++) qv[i] = 0.f;
+                if (h < nh) load_vec<VW>(qh + h * dim + c * VW, qv);
 #pragma unroll
                 for (int j = 0; j < ONL_ROWS; j++) {
 #pragma unroll
@@ -519,22 +521,34 @@ decode_online(const float* __restrict__ q, const float* __restrict__ key_cache, 
                 for (int i = 0; i < VW; i++) acc[h][cl][i] *= a;
             }
         }
+        // Rows vr, vr + rpi, ... of the tile, ONL_BATCH at a time: their value loads are all issued
+        // before the first product; rows past the chunk load zeros (their p is zero too).
         const int rows = min(ONL_TILE, n - t0);
-#pragma unroll 4
-        for (int j = vr; j < rows; j += rpi) {
-            float p[HP];
+        for (int j0 = vr; j0 < ONL_TILE; j0 += ONL_BATCH * rpi) {
+            float v[ONL_BATCH][CPL][VW];
 #pragma unroll
-            for (int h = 0; h < HP; h++) p[h] = pw[j * HP + h];
+            for (int u = 0; u < ONL_BATCH; u++) {
+                const int j = j0 + u * rpi;
 #pragma unroll
-            for (int cl = 0; cl < CPL; cl++) {
-                const int c = vc + cl * vl;
-                if (c < cols) {
-                    float v[VW];
-                    load_vec<VW>(vb + (long long)(t0 + j) * dim + c * VW, v);
+                for (int cl = 0; cl < CPL; cl++) {
+                    const int c = vc + cl * vl;
+#pragma unroll
+                    for (int i = 0; i < VW; i++) v[u][cl][i] = 0.f;
+                    if (j < rows && c < cols) load_vec<VW>(vb + (long long)(t0 + j) * dim + c * VW, v[u][cl]);
+                }
+            }
+#pragma unroll
+            for (int u = 0; u < ONL_BATCH; u++) {
+                const int j = min(j0 + u * rpi, ONL_TILE - 1);
+                float p[HP];
+#pragma unroll
+                for (int h = 0; h < HP; h++) p[h] = j0 + u * rpi < rows ? pw[j * HP + h] : 0.f;
+#pragma unroll
+                for (int cl = 0; cl < CPL; cl++) {
 #pragma unroll
                     for (int h = 0; h < HP; h++) {
 #pragma unroll
-                        for (int i = 0; i < VW; i++) acc[h][cl][i] += p[h] * v[i];
+                        for (int i = 0; i < VW; i++) acc[h][cl][i] += p[h] * v[u][cl][i];
                     }
                 }
             }
