@@ -127,6 +127,42 @@ class CudaDecodeAttentionTest {
         }
     }
 
+    /**
+     * The online kernel at other grid targets ({@link OnlineDecodePlan#GRID_PROPERTY}): chunks of
+     * many tiles per warp (1x512: a running softmax rescaled across up to 8 tiles) and of one tile
+     * (2x128, 4x128), with PDL, against the CPU.
+     */
+    @ParameterizedTest(name = "grid={0} Hq={1} Hkv={2} D={3} keys={4}")
+    @CsvSource({
+            "1x512, 14, 2, 64, 6300",
+            "1x512, 14, 2, 64, 1500",
+            "1x512, 8, 8, 128, 4000",
+            "2x128, 14, 2, 64, 6300",
+            "4x128, 14, 2, 64, 8192",
+            "1x128, 14, 2, 64, 129",
+            "2x256, 28, 4, 36, 5000"})
+    void theOnlineKernelMatchesCpuAtEveryGridTarget(String grid, int hq, int hkv, int d, int keys) {
+        CudaBackend gpu = cuda();
+        int capacity = 8192;
+        float scale = (float) (1 / Math.sqrt(d));
+        String old = System.getProperty(OnlineDecodePlan.GRID_PROPERTY);
+        System.setProperty(OnlineDecodePlan.GRID_PROPERTY, grid);
+        try (Tensor q = random(51, 1, hq, d); Tensor k = random(52, keys, hkv, d); Tensor v = random(53, keys, hkv, d);
+             Tensor cacheK = cache(k, capacity); Tensor cacheV = cache(v, capacity);
+             Tensor expected = Tensor.allocate(DType.F32, 1, hq, d);
+             Tensor gq = gpu.upload(q); Tensor gk = gpu.upload(cacheK); Tensor gv = gpu.upload(cacheV);
+             Tensor count = gpu.upload(Tensor.ofInts(new int[] {keys}, 1)); Tensor out = gpu.allocate(DType.F32, 1, hq, d)) {
+            CPU.attention(q, k, v, AttentionMask.BIDIRECTIONAL, scale, expected, null);
+            with("online", "fused", "true", () -> {
+                gpu.decodeAttention(gq, gk, gv, count, scale, out);
+                return null;
+            });
+            assertClose("decode online grid=" + grid + " Hq=" + hq + " D=" + d + " keys=" + keys, expected, out, TOL);
+        } finally {
+            restore(OnlineDecodePlan.GRID_PROPERTY, old);
+        }
+    }
+
     @Test
     void noKeysWriteZerosInEveryLaunchShape() {
         CudaBackend gpu = cuda();

@@ -1,11 +1,14 @@
 package dev.glimpse.kernels.cuda;
 
+import dev.glimpse.kernels.TensorException;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.CsvSource;
 
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /** {@link OnlineDecodePlan} and the choice between it and the split kernel (no GPU needed). */
@@ -43,6 +46,43 @@ class OnlineDecodePlanTest {
     @CsvSource({"0, 1", "1, 1", "256, 1", "257, 2", "300, 2", "16384, 64", "1000000, 66"})
     void splitsNeverExceedTheFullCacheChunksOrTheFill(int capacity, int splits) {
         assertEquals(splits, OnlineDecodePlan.of(14, 2, capacity, H200_SMS).splits());
+    }
+
+    @Test
+    void aFinerGridTargetTakesMoreSplits() {
+        assertEquals(64, OnlineDecodePlan.of(14, 2, 8192, H200_SMS, 2, 128).splits());
+        assertEquals(16, OnlineDecodePlan.of(14, 2, 8192, H200_SMS, 1, 512).splits());
+        assertEquals(9, OnlineDecodePlan.of(32, 32, 8192, H200_SMS, 2, 128).splits());
+    }
+
+    @ParameterizedTest(name = "[{0}]")
+    @CsvSource({"'', 1, 256", "2x128, 2, 128", " 4 x 384 , 4, 384"})
+    void theGridPropertyParses(String value, int blocks, int chunk) {
+        withGrid(value, () -> assertArrayEquals(new int[] {blocks, chunk}, OnlineDecodePlan.configuredGrid()));
+    }
+
+    @ParameterizedTest(name = "{0}")
+    @CsvSource({"2x100", "0x256", "2", "2x", "x256", "-1x256", "2x256x1", "twox256", "99x128"})
+    void aBadGridPropertyIsRejectedWithTheExpectedForm(String value) {
+        withGrid(value, () -> {
+            TensorException e = assertThrows(TensorException.class, OnlineDecodePlan::configuredGrid);
+            assertTrue(e.getMessage().contains(OnlineDecodePlan.GRID_PROPERTY) && e.getMessage().contains("1x256"),
+                    e.getMessage());
+        });
+    }
+
+    private static void withGrid(String value, Runnable body) {
+        String old = System.getProperty(OnlineDecodePlan.GRID_PROPERTY);
+        System.setProperty(OnlineDecodePlan.GRID_PROPERTY, value);
+        try {
+            body.run();
+        } finally {
+            if (old == null) {
+                System.clearProperty(OnlineDecodePlan.GRID_PROPERTY);
+            } else {
+                System.setProperty(OnlineDecodePlan.GRID_PROPERTY, old);
+            }
+        }
     }
 
     @Test

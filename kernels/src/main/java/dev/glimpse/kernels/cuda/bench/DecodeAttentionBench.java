@@ -26,7 +26,9 @@ import java.util.SplittableRandom;
  * which always merges in its last block), each with programmatic dependent launch off and on ({@code -Dglimpse.cuda.pdl}); "separate, pdl
  * off" is the kernel pair before PDL and the fused kernel. Prints one JSON object per line with the
  * time per call (one layer's attention), then one summary line per shape with the speed-up of fused
- * + PDL over "separate, pdl off" and of online + PDL over fused + PDL.
+ * + PDL over "separate, pdl off" and of online + PDL over fused + PDL, then the online kernel with
+ * PDL at each grid target of {@link #ONLINE_GRIDS} ({@code -Dglimpse.cuda.decodeOnlineGrid}, blocks per
+ * SM x keys per split of a full cache) with its speed-up over fused + PDL.
  */
 public final class DecodeAttentionBench {
 
@@ -40,6 +42,9 @@ public final class DecodeAttentionBench {
 
     /** The split kernel's ways to run it: (combine property, pdl property). The first is the baseline. */
     static final String[][] VARIANTS = {{"separate", "false"}, {"separate", "true"}, {"fused", "false"}, {"fused", "true"}};
+    /** OnlineDecodePlan's grid property and the targets the bench sweeps with PDL on (the first is the default). */
+    static final String GRID_PROPERTY = "glimpse.cuda.decodeOnlineGrid";
+    static final String[] ONLINE_GRIDS = {"1x256", "1x128", "1x512", "2x128", "2x256", "4x128"};
     /** The online kernel's ways: (its own last-block merge, pdl property). */
     static final String[][] ONLINE_VARIANTS = {{"fused", "false"}, {"fused", "true"}};
 
@@ -75,6 +80,15 @@ public final class DecodeAttentionBench {
                                 + "\"speedup_fused_pdl\":%.2f,\"speedup_online_pdl_vs_fused_pdl\":%.2f}",
                         c[0], c[1], c[2], c[3], us[0], us[1], us[2], us[3], us[4], us[5], us[0] / us[3],
                         us[3] / us[5]));
+                for (String grid : ONLINE_GRIDS) {
+                    double g = withProperty(GRID_PROPERTY, grid, () -> withKernel("online",
+                            () -> withVariant(ONLINE_VARIANTS[1], () -> measure(gpu, c[0], c[1], c[2], capacity, c[3]))));
+                    out.println(String.format(Locale.ROOT,
+                            "{\"bench\":\"decode_attention_online_grid\",\"q_heads\":%d,\"kv_heads\":%d,"
+                                    + "\"head_dim\":%d,\"capacity\":%d,\"keys\":%d,\"grid\":\"%s\",\"pdl\":true,"
+                                    + "\"us_per_call\":%.2f,\"speedup_vs_fused_pdl\":%.2f}",
+                            c[0], c[1], c[2], capacity, c[3], grid, g, us[3] / g));
+                }
             }
         }
     }
@@ -95,12 +109,16 @@ public final class DecodeAttentionBench {
 
     /** Runs body with decode attention's kernel property set (split or online), restoring it after. */
     static double withKernel(String kernel, java.util.function.DoubleSupplier body) {
-        String old = System.getProperty(KERNEL_PROPERTY);
-        System.setProperty(KERNEL_PROPERTY, kernel);
+        return withProperty(KERNEL_PROPERTY, kernel, body);
+    }
+
+    private static double withProperty(String key, String value, java.util.function.DoubleSupplier body) {
+        String old = System.getProperty(key);
+        System.setProperty(key, value);
         try {
             return body.getAsDouble();
         } finally {
-            restore(KERNEL_PROPERTY, old);
+            restore(key, old);
         }
     }
 
