@@ -122,7 +122,8 @@ final class CudaDecodeAttention implements AutoCloseable {
         }
         boolean vec4 = d % 4 == 0 && (CudaContext.address(keyCache) | CudaContext.address(valueCache)) % 16 == 0;
         if (Kernel.configured().online(d, capacity)) {
-            runOnline(q, keyCache, valueCache, keyCount, scale, out, vec4);
+            // The online kernel reads q with the keys, 16 bytes at a time when vectorised.
+            runOnline(q, keyCache, valueCache, keyCount, scale, out, vec4 && CudaContext.address(q) % 16 == 0);
             return;
         }
         FlashDecodePlan plan = FlashDecodePlan.of(hq, hkv, capacity, ctx.multiprocessors);

@@ -163,6 +163,37 @@ class CudaDecodeAttentionTest {
         }
     }
 
+    /** q as a view 4 bytes past a 16-byte boundary: the online kernel must not read it 16 bytes at a time. */
+    @Test
+    void aQueryViewOffTheVectorAlignmentMatchesCpu() {
+        CudaBackend gpu = cuda();
+        int hq = 14, hkv = 2, d = 64, keys = 777, capacity = 1024;
+        float scale = 0.125f;
+        try (Tensor q = random(61, 1, hq, d); Tensor k = random(62, keys, hkv, d); Tensor v = random(63, keys, hkv, d);
+             Tensor cacheK = cache(k, capacity); Tensor cacheV = cache(v, capacity);
+             Tensor expected = Tensor.allocate(DType.F32, 1, hq, d);
+             Tensor padded = Tensor.of(shifted(q.toFloatArray()), hq * d + 1);
+             Tensor gPadded = gpu.upload(padded); Tensor gk = gpu.upload(cacheK); Tensor gv = gpu.upload(cacheV);
+             Tensor count = gpu.upload(Tensor.ofInts(new int[] {keys}, 1)); Tensor out = gpu.allocate(DType.F32, 1, hq, d)) {
+            Tensor gq = gPadded.slice(0, 1, hq * d + 1).reshape(1, hq, d);
+            CPU.attention(q, k, v, AttentionMask.BIDIRECTIONAL, scale, expected, null);
+            for (String[] mode : MODES) {
+                with(mode[0], mode[1], "true", () -> {
+                    gpu.decodeAttention(gq, gk, gv, count, scale, out);
+                    return null;
+                });
+                assertClose("decode " + mode[0] + "/" + mode[1] + " with q off 16-byte alignment", expected, out, TOL);
+            }
+        }
+    }
+
+    /** The values after one leading zero. */
+    private static float[] shifted(float[] values) {
+        float[] padded = new float[values.length + 1];
+        System.arraycopy(values, 0, padded, 1, values.length);
+        return padded;
+    }
+
     @Test
     void noKeysWriteZerosInEveryLaunchShape() {
         CudaBackend gpu = cuda();
