@@ -95,11 +95,11 @@ class OnlineDecodePlanTest {
     }
 
     @Test
-    void theDefaultKernelIsSplit() {
+    void theDefaultKernelIsAuto() {
         String old = System.getProperty(CudaDecodeAttention.KERNEL_PROPERTY);
         System.clearProperty(CudaDecodeAttention.KERNEL_PROPERTY);
         try {
-            assertEquals(CudaDecodeAttention.Kernel.SPLIT, CudaDecodeAttention.Kernel.configured());
+            assertEquals(CudaDecodeAttention.Kernel.AUTO, CudaDecodeAttention.Kernel.configured());
         } finally {
             if (old != null) {
                 System.setProperty(CudaDecodeAttention.KERNEL_PROPERTY, old);
