@@ -76,6 +76,11 @@ final class ForwardScratch implements AutoCloseable {
         return t;
     }
 
+    /** Bytes of every buffer. */
+    long bytes() {
+        return all.stream().mapToLong(t -> t.numel() * t.dtype().byteSize()).sum();
+    }
+
     @Override
     public void close() {
         all.forEach(Tensor::close);

@@ -1,17 +1,21 @@
 package dev.glimpse.visionencoder;
 
 import java.util.ArrayList;
+import java.util.Iterator;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.function.ToLongFunction;
 
 /**
  * Which calls of a replayable computation run eagerly, capture a graph or replay one, per key: the
  * first call of a key runs eagerly (it loads kernels and creates library plans, which must not
  * happen while a stream is captured) and leaves a note of what it saw ({@code S}); the second
  * captures, with that note, an entry ({@code E}); later calls replay the entry. Entries are kept
- * least-recently-used first and closed when more than {@code capacity} are held, and all of them
- * by {@link #close}; a key whose capture failed stays eager for good. Thread-safe.
+ * least-recently-used first and closed when more than {@code capacity} are held or their bytes
+ * (as {@code weigher} counts them) pass {@code maxBytes}, and all of them by {@link #close}; an
+ * entry that alone weighs more than {@code maxBytes} is closed at once and its key runs eagerly,
+ * as does a key whose capture failed. Thread-safe.
  *
  * @param <K> what must be equal for a graph to be replayed (request, shapes, launch settings)
  * @param <S> what the first, eager call records for the capture
@@ -36,31 +40,26 @@ final class GraphCache<K, S, E extends AutoCloseable> implements AutoCloseable {
     }
 
     private final int capacity;
-    private final Map<K, E> entries;
+    private final long maxBytes;
+    private final ToLongFunction<E> weigher;
+    private final Map<K, E> entries = new LinkedHashMap<>(16, 0.75f, true);
     private final Map<K, S> seen;
     private final Map<K, Boolean> eager;
-    private final List<E> evicted = new ArrayList<>();
 
     /**
-     * @param capacity entries (graphs) held at most
+     * @param capacity       entries (graphs) held at most
+     * @param maxBytes       bytes of the entries held at most, as {@code weigher} counts them
      * @param keysRemembered keys seen once, and keys kept eager, remembered at most (each)
+     * @param weigher        the bytes an entry holds
      */
-    GraphCache(int capacity, int keysRemembered) {
-        if (capacity < 1 || keysRemembered < 1) {
-            throw new IllegalArgumentException("graph cache needs room for at least one entry and key, got " + capacity
-                    + " and " + keysRemembered);
+    GraphCache(int capacity, long maxBytes, int keysRemembered, ToLongFunction<E> weigher) {
+        if (capacity < 1 || keysRemembered < 1 || maxBytes < 1) {
+            throw new IllegalArgumentException("graph cache needs room for at least one entry, byte and key, got "
+                    + capacity + ", " + maxBytes + " and " + keysRemembered);
         }
         this.capacity = capacity;
-        this.entries = new LinkedHashMap<>(16, 0.75f, true) {
-            @Override
-            protected boolean removeEldestEntry(Map.Entry<K, E> eldest) {
-                if (size() > GraphCache.this.capacity) {
-                    evicted.add(eldest.getValue());
-                    return true;
-                }
-                return false;
-            }
-        };
+        this.maxBytes = maxBytes;
+        this.weigher = weigher;
         this.seen = bounded(keysRemembered);
         this.eager = bounded(keysRemembered);
     }
@@ -89,20 +88,47 @@ final class GraphCache<K, S, E extends AutoCloseable> implements AutoCloseable {
     }
 
     /**
-     * Holds {@code entry} for {@code key}; closes the least recently used entry past the capacity
-     * (and an entry that another caller captured for the same key meanwhile).
+     * Holds {@code entry} for {@code key} and closes the least recently used entries past the
+     * capacity or the byte limit (and an entry that another caller captured for the same key
+     * meanwhile). An entry heavier than the limit on its own is closed at once and its key runs
+     * eagerly from then on.
+     *
+     * @return false when the entry was too heavy to keep (it is closed; the caller runs eagerly)
      */
-    void captured(K key, E entry) {
-        List<E> toClose;
+    boolean captured(K key, E entry) {
+        List<E> toClose = new ArrayList<>();
+        boolean kept;
         synchronized (this) {
-            E previous = entries.put(key, entry);
+            long weight = weigher.applyAsLong(entry);
+            kept = weight <= maxBytes;
+            E previous = kept ? entries.put(key, entry) : entries.remove(key);
             if (previous != null && previous != entry) {
-                evicted.add(previous);
+                toClose.add(previous);
             }
-            toClose = List.copyOf(evicted);
-            evicted.clear();
+            if (!kept) {
+                toClose.add(entry);
+                seen.remove(key);
+                eager.put(key, Boolean.TRUE);
+            }
+            long total = entries.values().stream().mapToLong(weigher).sum();
+            Iterator<Map.Entry<K, E>> eldest = entries.entrySet().iterator();
+            while ((entries.size() > capacity || total > maxBytes) && eldest.hasNext()) {
+                Map.Entry<K, E> e = eldest.next();
+                if (e.getKey().equals(key)) {
+                    continue;
+                }
+                total -= weigher.applyAsLong(e.getValue());
+                toClose.add(e.getValue());
+                eldest.remove();
+            }
         }
         closeAll(toClose);
+        return kept;
+    }
+
+    /** Bytes of the entries held now. */
+    synchronized long bytes() {
+        return entries.values().stream().mapToLong(weigher).sum();
     }
 
     /** Runs {@code key} eagerly from now on (its capture or a replay failed); closes its entry, if any. */
@@ -129,9 +155,7 @@ final class GraphCache<K, S, E extends AutoCloseable> implements AutoCloseable {
         List<E> toClose;
         synchronized (this) {
             toClose = new ArrayList<>(entries.values());
-            toClose.addAll(evicted);
             entries.clear();
-            evicted.clear();
             seen.clear();
             eager.clear();
         }

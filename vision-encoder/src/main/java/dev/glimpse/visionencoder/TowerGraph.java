@@ -110,6 +110,18 @@ final class TowerGraph implements AutoCloseable {
         }
     }
 
+    /**
+     * Bytes of the buffers this graph keeps between replays (pixels, scratch, outputs); the
+     * temporaries inside the graph come from CUDA's graph memory pool on top of these.
+     */
+    long bytes() {
+        long b = scratch.bytes() + pixels.numel() * pixels.dtype().byteSize();
+        for (Tensor t : outputs) {
+            b += t.numel() * t.dtype().byteSize();
+        }
+        return b;
+    }
+
     /** Waits for the last replay, then frees the graph and its buffers. */
     @Override
     public synchronized void close() {

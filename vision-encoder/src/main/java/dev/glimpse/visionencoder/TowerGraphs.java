@@ -1,5 +1,6 @@
 package dev.glimpse.visionencoder;
 
+import dev.glimpse.kernels.Sizes;
 import dev.glimpse.kernels.Tensor;
 import dev.glimpse.kernels.cuda.CudaBackend;
 import dev.glimpse.kernels.cuda.CudaException;
@@ -32,19 +33,37 @@ final class TowerGraphs implements AutoCloseable {
     static final String PROPERTY = "glimpse.cuda.visionGraphs";
     /** Graphs held per tower: a model sees a few request shapes (features, features with taps, a batch size or two). */
     static final int CAPACITY = 4;
+    /**
+     * System property: bytes the held graphs' buffers may take together (e.g. {@code 512m},
+     * {@code 4g}; default {@value #DEFAULT_MAX_BYTES_TEXT}). A 32-frame SigLIP so400m pass keeps about
+     * a gigabyte; an image pass of CLIP ViT-L/14-336 tens of megabytes.
+     */
+    static final String MAX_BYTES_PROPERTY = "glimpse.cuda.visionGraphs.maxBytes";
+    static final String DEFAULT_MAX_BYTES_TEXT = "2g";
     private static final int KEYS_REMEMBERED = 64;
 
     private static final Logger LOG = LoggerFactory.getLogger(TowerGraphs.class);
 
     private final CudaBackend cuda;
     private final VisionTransformer tower;
-    private final GraphCache<TowerGraphKey, List<int[]>, TowerGraph> cache = new GraphCache<>(CAPACITY, KEYS_REMEMBERED);
+    private final GraphCache<TowerGraphKey, List<int[]>, TowerGraph> cache =
+            new GraphCache<>(CAPACITY, maxBytes(), KEYS_REMEMBERED, TowerGraph::bytes);
     private final AtomicInteger captures = new AtomicInteger();
     private final AtomicInteger replays = new AtomicInteger();
 
     TowerGraphs(CudaBackend cuda, VisionTransformer tower) {
         this.cuda = cuda;
         this.tower = tower;
+    }
+
+    /** The byte limit of the held graphs: {@value #MAX_BYTES_PROPERTY}, else {@value #DEFAULT_MAX_BYTES_TEXT}. */
+    static long maxBytes() {
+        String value = System.getProperty(MAX_BYTES_PROPERTY, DEFAULT_MAX_BYTES_TEXT).trim();
+        long bytes = Sizes.parseBytes(value, "-D" + MAX_BYTES_PROPERTY);
+        if (bytes < 1) {
+            throw new IllegalArgumentException("-D" + MAX_BYTES_PROPERTY + " must be at least one byte, got '" + value + "'");
+        }
+        return bytes;
     }
 
     /** True unless {@code -Dglimpse.cuda.visionGraphs=false}. */
@@ -77,8 +96,14 @@ final class TowerGraphs implements AutoCloseable {
                     return tower.encodeEagerly(pixels, plan, null);
                 }
                 captures.incrementAndGet();
-                cache.captured(key, graph);
-                LOG.debug("vision tower: captured a CUDA graph for batch {} ({} graphs held)", key.batch(), cache.size());
+                long bytes = graph.bytes();
+                if (!cache.captured(key, graph)) {
+                    LOG.info("vision tower passes of batch {} run op by op: their CUDA graph keeps {} MiB, more than "
+                            + "-D{} allows", key.batch(), bytes >> 20, MAX_BYTES_PROPERTY);
+                    return tower.encodeEagerly(pixels, plan, null);
+                }
+                LOG.debug("vision tower: captured a CUDA graph for batch {} ({} graphs held, {} MiB)", key.batch(),
+                        cache.size(), cache.bytes() >> 20);
             }
             case REPLAY -> {
             }

@@ -17,10 +17,16 @@ class GraphCacheTest {
     private static final class Entry implements AutoCloseable {
         final String name;
         final List<String> closed;
+        final long bytes;
 
         Entry(String name, List<String> closed) {
+            this(name, closed, 1);
+        }
+
+        Entry(String name, List<String> closed, long bytes) {
             this.name = name;
             this.closed = closed;
+            this.bytes = bytes;
         }
 
         @Override
@@ -32,16 +38,20 @@ class GraphCacheTest {
     private final List<String> closed = new ArrayList<>();
 
     private GraphCache<String, String, Entry> cache(int capacity) {
-        return new GraphCache<>(capacity, 8);
+        return new GraphCache<>(capacity, Long.MAX_VALUE, 8, e -> e.bytes);
     }
 
     private Entry capture(GraphCache<String, String, Entry> cache, String key) {
+        return capture(cache, key, 1);
+    }
+
+    private Entry capture(GraphCache<String, String, Entry> cache, String key, long bytes) {
         assertEquals(GraphCache.Kind.FIRST, cache.next(key).kind());
         cache.firstCallDone(key, "shapes of " + key);
         GraphCache.Decision<String, Entry> d = cache.next(key);
         assertEquals(GraphCache.Kind.CAPTURE, d.kind());
         assertEquals("shapes of " + key, d.firstCall());
-        Entry e = new Entry(key, closed);
+        Entry e = new Entry(key, closed, bytes);
         cache.captured(key, e);
         return e;
     }
@@ -139,7 +149,7 @@ class GraphCacheTest {
 
     @Test
     void keysSeenOnceAreBounded() {
-        GraphCache<String, String, Entry> cache = new GraphCache<>(1, 2);
+        GraphCache<String, String, Entry> cache = new GraphCache<>(1, Long.MAX_VALUE, 2, e -> e.bytes);
         for (String key : List.of("a", "b", "c")) {
             cache.next(key);
             cache.firstCallDone(key, key);
@@ -150,7 +160,38 @@ class GraphCacheTest {
     }
 
     @Test
+    void leastRecentlyUsedEntriesAreClosedPastTheByteLimit() {
+        GraphCache<String, String, Entry> cache = new GraphCache<>(4, 100, 8, e -> e.bytes);
+        capture(cache, "a", 40);
+        capture(cache, "b", 40);
+        assertEquals(GraphCache.Kind.REPLAY, cache.next("a").kind());
+        capture(cache, "c", 30);
+        assertEquals(List.of("b"), closed, "b was used least recently; a + c = 70 bytes fit");
+        assertEquals(70, cache.bytes());
+        capture(cache, "d", 100);
+        assertEquals(List.of("b", "a", "c"), closed, "d alone fills the limit");
+        assertEquals(100, cache.bytes());
+        assertEquals(GraphCache.Kind.REPLAY, cache.next("d").kind());
+    }
+
+    @Test
+    void anEntryHeavierThanTheLimitIsClosedAndItsKeyRunsEagerly() {
+        GraphCache<String, String, Entry> cache = new GraphCache<>(4, 100, 8, e -> e.bytes);
+        capture(cache, "a", 60);
+        cache.next("big");
+        cache.firstCallDone("big", "s");
+        cache.next("big");
+        Entry big = new Entry("big", closed, 101);
+        assertFalse(cache.captured("big", big));
+        assertEquals(List.of("big"), closed, "the entries already held stay");
+        assertEquals(GraphCache.Kind.EAGER, cache.next("big").kind());
+        assertEquals(GraphCache.Kind.REPLAY, cache.next("a").kind());
+        assertEquals(60, cache.bytes());
+    }
+
+    @Test
     void aCacheWithoutRoomIsRefused() {
-        assertThrows(IllegalArgumentException.class, () -> new GraphCache<String, String, Entry>(0, 1));
+        assertThrows(IllegalArgumentException.class, () -> new GraphCache<String, String, Entry>(0, 1, 1, e -> e.bytes));
+        assertThrows(IllegalArgumentException.class, () -> new GraphCache<String, String, Entry>(1, 0, 1, e -> e.bytes));
     }
 }

@@ -1,6 +1,6 @@
 package dev.glimpse.kernels.cuda;
 
-import java.util.Locale;
+import dev.glimpse.kernels.Sizes;
 
 /**
  * How the CUDA backend is set up.
@@ -34,28 +34,6 @@ public record CudaOptions(int device, long memoryBudget) {
             value = System.getenv(MEMORY_ENV);
             source = MEMORY_ENV;
         }
-        return new CudaOptions(0, value == null || value.isBlank() ? 0 : parseBytes(value.trim(), source));
-    }
-
-    /** Parses "1073741824", "512m", "24g" or "1.5t" (binary units) into bytes. */
-    static long parseBytes(String text, String source) {
-        String s = text.toLowerCase(Locale.ROOT);
-        long unit = switch (s.isEmpty() ? ' ' : s.charAt(s.length() - 1)) {
-            case 'k' -> 1L << 10;
-            case 'm' -> 1L << 20;
-            case 'g' -> 1L << 30;
-            case 't' -> 1L << 40;
-            default -> 1L;
-        };
-        String number = unit == 1 ? s : s.substring(0, s.length() - 1);
-        try {
-            double v = Double.parseDouble(number);
-            if (v < 0 || Double.isNaN(v)) {
-                throw new NumberFormatException();
-            }
-            return (long) (v * unit);
-        } catch (NumberFormatException e) {
-            throw new IllegalArgumentException(source + " must be a size such as 24g, 512m or a byte count, not '" + text + "'");
-        }
+        return new CudaOptions(0, value == null || value.isBlank() ? 0 : Sizes.parseBytes(value.trim(), source));
     }
 }
