@@ -36,7 +36,7 @@ final class TowerGraphs implements AutoCloseable {
     /**
      * System property: bytes the held graphs' buffers may take together (e.g. {@code 512m},
      * {@code 4g}; default {@value #DEFAULT_MAX_BYTES_TEXT}). A 32-frame SigLIP so400m pass keeps about
-     * a gigabyte; an image pass of CLIP ViT-L/14-336 tens of megabytes.
+     * 1.6 GiB; an image pass of CLIP ViT-L/14-336 tens of megabytes.
      */
     static final String MAX_BYTES_PROPERTY = "glimpse.cuda.visionGraphs.maxBytes";
     static final String DEFAULT_MAX_BYTES_TEXT = "2g";
