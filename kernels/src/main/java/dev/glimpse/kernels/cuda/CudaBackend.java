@@ -406,6 +406,12 @@ public final class CudaBackend implements Backend {
         attention.zeroHeads(out, null, activeHeads);
     }
 
+    /**
+     * The system property that picks the decode attention kernel: {@code split}, {@code online} or
+     * {@code auto} (the default: online for KV caches of 4096+ entries); read at every call.
+     */
+    public static final String DECODE_ATTENTION_PROPERTY = CudaDecodeAttention.KERNEL_PROPERTY;
+
     // Fused decode-step ops (decode_fused.cu): fewer launches per decoder layer, same arithmetic.
 
     /** The system property that turns the fused decode step off ({@code false}) for A/B runs. */
