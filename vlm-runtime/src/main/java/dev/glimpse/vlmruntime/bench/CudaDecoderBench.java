@@ -143,8 +143,9 @@ public final class CudaDecoderBench {
         return best;
     }
 
+    /** The value after the last {@code name} in {@code args} (a later flag overrides an earlier one), else {@code fallback}. */
     private static int flag(String[] args, String name, int fallback) {
-        int at = Arrays.asList(args).indexOf(name);
+        int at = Arrays.asList(args).lastIndexOf(name);
         return at >= 0 && at + 1 < args.length ? Integer.parseInt(args[at + 1]) : fallback;
     }
 }
