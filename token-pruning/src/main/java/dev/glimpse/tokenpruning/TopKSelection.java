@@ -54,14 +54,7 @@ public final class TopKSelection {
             return IntStream.range(0, n).toArray();
         }
         try (TopK top = backend.topK(scores, k, TopK.Order.BY_INDEX)) {
-            Tensor indices = backend.download(top.indices());
-            try {
-                return indices.toIntArray();
-            } finally {
-                if (indices != top.indices()) {
-                    indices.close();
-                }
-            }
+            return HostTensors.ints(backend, top.indices());
         }
     }
 }
