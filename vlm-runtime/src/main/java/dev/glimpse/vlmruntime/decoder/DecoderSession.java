@@ -34,7 +34,8 @@ import java.util.Optional;
  * every token of a layer before any later layer runs.
  *
  * <p>Buffers (KV cache, scratch, decode rows and rotary rows) are allocated when the session is
- * created; a decode step allocates no buffers. Not thread-safe: use one session per thread; the
+ * created, or taken as they are from the last closed session of the same capacity and prefill chunk
+ * ({@link SessionBufferPool}); a decode step allocates no buffers. Not thread-safe: use one session per thread; the
  * {@link Decoder} itself is shared.
  *
  * <p>On a {@link CudaBackend} a decode step waits on the host for nothing: its integers (token id,
