@@ -153,6 +153,16 @@ public interface Backend extends AutoCloseable {
     /** out[i] = x[rows[i]] along dim 0 (index-select); out has x's shape with dim 0 = rows.length. */
     void gatherRows(Tensor x, int[] rows, Tensor out);
 
+    /**
+     * Token scores from attention rows: for blocks {@code rows} (one per layer, each F32
+     * [heads, first + n], all one shape), {@code out[0, i] = sum_l (sum_h rows_l[h, first + i]) / heads},
+     * summed in double (heads in order within a layer, then layers in order) and rounded to F32
+     * once, on every backend the same bits. VTC-CLS's [CLS]-attention ensemble ({@code first = 1}
+     * skips [CLS]'s own column) and SigLIP's probe-attention mean (one block, {@code first = 0});
+     * the scores stay where the rows are, for {@link #topK}. out: F32 [1, n].
+     */
+    void attentionRowScores(List<Tensor> rows, int first, Tensor out);
+
     /** Concatenation along {@code axis}; out's shape is the parts' with that axis summed. */
     void concat(int axis, List<Tensor> parts, Tensor out);
 

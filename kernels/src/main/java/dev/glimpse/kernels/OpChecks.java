@@ -21,6 +21,32 @@ public final class OpChecks {
         }
     }
 
+    /**
+     * {@link Backend#attentionRowScores}: at least one block, every block F32 [heads, width] of one
+     * shape with heads >= 1, {@code first} in [0, width], out [1, width - first]; returns the token count.
+     */
+    public static int attentionRowScores(List<Tensor> rows, int first, Tensor out) {
+        if (rows == null || rows.isEmpty()) {
+            throw new TensorException("attentionRowScores: needs the attention rows of at least one layer");
+        }
+        Tensor head = rows.get(0);
+        for (Tensor t : rows) {
+            if (t.dtype() != DType.F32 || t.rank() != 2 || !t.sameShape(head) || t.dim(0) < 1) {
+                throw new TensorException("attentionRowScores: every block must be F32 [heads >= 1, width] of one shape, got "
+                        + t + " and " + head);
+            }
+        }
+        int width = head.dim(1);
+        if (first < 0 || first > width) {
+            throw new TensorException("attentionRowScores: first column " + first + " is outside [0, " + width + "]");
+        }
+        int n = width - first;
+        if (out.dtype() != DType.F32 || !Arrays.equals(out.shape(), new int[] {1, n})) {
+            throw new TensorException("attentionRowScores: out must be F32 [1, " + n + "], got " + out);
+        }
+        return n;
+    }
+
     /** {@code index_select(x, 0, rows)}: x has rank >= 1, out is x's shape with dim 0 = rows.length, rows lie in x. */
     public static void gatherRows(Tensor x, int[] rows, Tensor out) {
         if (x.rank() == 0) {

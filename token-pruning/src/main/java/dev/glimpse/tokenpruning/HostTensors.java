@@ -3,6 +3,8 @@ package dev.glimpse.tokenpruning;
 import dev.glimpse.kernels.Backend;
 import dev.glimpse.kernels.Tensor;
 
+import java.lang.foreign.Arena;
+
 /** Reads small attention tensors (taps, captures) onto the host for scoring. */
 final class HostTensors {
 
@@ -25,15 +27,31 @@ final class HostTensors {
         return out;
     }
 
-    /** All values of {@code t} in row-major order. */
+    /**
+     * All values of {@code t} in row-major order. A device tensor is copied into host memory of a
+     * confined arena rather than through {@link Backend#download}, whose host tensor lives in a
+     * shared arena: freeing one runs a handshake with every JVM thread, once per read-back.
+     */
     static float[] values(Backend backend, Tensor t) {
-        Tensor h = backend.download(t);
-        try {
-            return h.toFloatArray();
-        } finally {
-            if (h != t) {
-                h.close();
-            }
+        if (t.device().isHost()) {
+            return t.toFloatArray();
+        }
+        try (Arena arena = Arena.ofConfined()) {
+            Tensor host = Tensor.allocate(arena, t.dtype(), t.shape());
+            backend.copy(t, host);
+            return host.toFloatArray();
+        }
+    }
+
+    /** All values of the integer tensor {@code t} (e.g. top-k indices) in row-major order, read as {@link #values}. */
+    static int[] ints(Backend backend, Tensor t) {
+        if (t.device().isHost()) {
+            return t.toIntArray();
+        }
+        try (Arena arena = Arena.ofConfined()) {
+            Tensor host = Tensor.allocate(arena, t.dtype(), t.shape());
+            backend.copy(t, host);
+            return host.toIntArray();
         }
     }
 }

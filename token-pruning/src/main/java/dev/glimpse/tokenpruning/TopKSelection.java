@@ -28,20 +28,33 @@ public final class TopKSelection {
         }
         try (Tensor host = Tensor.of(scores, 1, n)) {
             Tensor onDevice = backend.upload(host);
-            try (TopK top = backend.topK(onDevice, k, TopK.Order.BY_INDEX)) {
-                Tensor indices = backend.download(top.indices());
-                try {
-                    return indices.toIntArray();
-                } finally {
-                    if (indices != top.indices()) {
-                        indices.close();
-                    }
-                }
+            try {
+                return topIndices(backend, onDevice, k);
             } finally {
                 if (onDevice != host) {
                     onDevice.close();
                 }
             }
+        }
+    }
+
+    /**
+     * Indices of the {@code k} largest of {@code scores} F32 [1, n] on the backend's device, ascending;
+     * all indices when k >= n. Only the k indices come back to the host.
+     */
+    public static int[] topIndices(Backend backend, Tensor scores, int k) {
+        if (scores.rank() != 2 || scores.dim(0) != 1) {
+            throw new IllegalArgumentException("top-k scores must be one row [1, n], got " + scores);
+        }
+        int n = scores.dim(1);
+        if (k < 0) {
+            throw new IllegalArgumentException("cannot keep a negative number of tokens: " + k);
+        }
+        if (k >= n) {
+            return IntStream.range(0, n).toArray();
+        }
+        try (TopK top = backend.topK(scores, k, TopK.Order.BY_INDEX)) {
+            return HostTensors.ints(backend, top.indices());
         }
     }
 }

@@ -1,9 +1,12 @@
 package dev.glimpse.tokenpruning;
 
 import dev.glimpse.kernels.Backend;
+import dev.glimpse.kernels.DType;
 import dev.glimpse.kernels.Tensor;
 
+import java.util.ArrayList;
 import java.util.Arrays;
+import java.util.List;
 import java.util.SortedMap;
 
 /**
@@ -21,8 +24,10 @@ import java.util.SortedMap;
  * SigLIP trains to summarise the image, the closest analogue of the [CLS] row. It is a single
  * "layer" (the head after the last encoder layer), so there is no ensemble.
  *
- * <p>Scoring reads the tap tensors on the host (the backend downloads them: at most a few
- * hundred KB per image); selection then runs on the backend's top-k.
+ * <p>Scoring runs on the backend where the taps are ({@link Backend#attentionRowScores}, in
+ * double as written above, the same bits on every backend), and selection on its top-k, so a GPU
+ * request reads back only the kept indices and the scores for the trace.
+ * {@link #score(float[][][])} is the formula on host arrays, for tests and tools.
  */
 public final class VtcClsScorer {
 
@@ -45,8 +50,64 @@ public final class VtcClsScorer {
         return toFloat(sum);
     }
 
-    /** {@code s*} from the [CLS] rows of layers {@code start .. end} (inclusive) of {@code attention}. */
-    public static float[] score(Backend backend, VisionAttention attention, int start, int end, int patches) {
+    /**
+     * {@code s*} from the [CLS] rows of layers {@code start .. end} (inclusive) of {@code attention},
+     * as F32 [1, patches] on {@code backend} (owned by the caller): one
+     * {@link Backend#attentionRowScores} over the rows where the tower left them, so on a GPU the
+     * scores never cross to the host before selection.
+     */
+    public static Tensor score(Backend backend, VisionAttention attention, int start, int end, int patches) {
+        SortedMap<Integer, Tensor> rows = attention.clsRows();
+        if (start > end) {
+            throw new IllegalArgumentException("VTC-CLS start layer " + start + " is past the penultimate layer " + end
+                    + " of a " + attention.encoderLayers() + "-layer tower");
+        }
+        List<Tensor> layers = new ArrayList<>(end - start + 1);
+        for (int l = start; l <= end; l++) {
+            Tensor t = rows.get(l);
+            if (t == null) {
+                throw new IllegalArgumentException("VTC-CLS needs the [CLS] attention of encoder layer " + l
+                        + " (layers " + start + ".." + end + "); the taps hold layers " + rows.keySet());
+            }
+            if (t.rank() != 2 || t.dim(1) != patches + 1 || (!layers.isEmpty() && t.dim(0) != layers.get(0).dim(0))) {
+                throw new IllegalArgumentException("[CLS] attention of encoder layer " + l + " (all patches present: "
+                        + "vtc-cls runs on the unpruned tower) must be [heads, " + (patches + 1) + "] like the other "
+                        + "layers', got " + t);
+            }
+            layers.add(t);
+        }
+        return rowScores(backend, layers, 1, patches);
+    }
+
+    /** SigLIP: head mean of the probe attention [heads, patches], as F32 [1, patches] on {@code backend}. */
+    public static Tensor scoreProbe(Backend backend, Tensor probeAttention, int patches) {
+        if (probeAttention == null) {
+            throw new IllegalArgumentException("probe attention was not captured");
+        }
+        if (probeAttention.rank() != 2 || probeAttention.dim(1) != patches) {
+            throw new IllegalArgumentException("probe attention must be [heads, " + patches + "], got " + probeAttention);
+        }
+        return rowScores(backend, List.of(probeAttention), 0, patches);
+    }
+
+    private static Tensor rowScores(Backend backend, List<Tensor> layers, int first, int patches) {
+        Tensor out = backend.allocate(DType.F32, 1, patches);
+        try {
+            backend.attentionRowScores(layers, first, out);
+            return out;
+        } catch (RuntimeException | Error e) {
+            out.close();
+            throw e;
+        }
+    }
+
+    /**
+     * {@link #score(Backend, VisionAttention, int, int, int)} the way it ran before the backend
+     * computed it: each layer's rows read back to the host and summed there, the same double
+     * operations in the same order, so the same bits (the {@code host} A/B path,
+     * {@link VtcClsSelector#SCORES_PROPERTY}).
+     */
+    static float[] scoreOnHost(Backend backend, VisionAttention attention, int start, int end, int patches) {
         SortedMap<Integer, Tensor> rows = attention.clsRows();
         if (start > end) {
             throw new IllegalArgumentException("VTC-CLS start layer " + start + " is past the penultimate layer " + end
@@ -81,8 +142,8 @@ public final class VtcClsScorer {
         return toFloat(sum);
     }
 
-    /** SigLIP: head mean of the probe attention [heads, patches]. */
-    public static float[] scoreProbe(Backend backend, Tensor probeAttention, int patches) {
+    /** {@link #scoreProbe} read back and computed on the host (the {@code host} A/B path). */
+    static float[] scoreProbeOnHost(Backend backend, Tensor probeAttention, int patches) {
         float[][] heads = HostTensors.rows(backend, probeAttention, "probe attention", patches);
         double[] sum = new double[patches];
         for (float[] head : heads) {

@@ -1,6 +1,7 @@
 package dev.glimpse.tokenpruning;
 
 import dev.glimpse.kernels.Backend;
+import dev.glimpse.kernels.Tensor;
 
 import java.util.stream.IntStream;
 
@@ -21,6 +22,13 @@ import java.util.stream.IntStream;
 public record VtcClsSelector(int startLayer) implements TokenSelector {
 
     public static final int DEFAULT_START_LAYER = 16;
+
+    /**
+     * System property: {@code host} scores as before on the host (each layer's [CLS] rows read
+     * back, scores sent back for top-k), for A/B runs; {@code backend} (the default) scores and
+     * selects where the taps are. Both give the same scores and tokens. Read at every selection.
+     */
+    public static final String SCORES_PROPERTY = "glimpse.vtcCls.scores";
 
     public VtcClsSelector {
         if (startLayer < 0) {
@@ -49,28 +57,70 @@ public record VtcClsSelector(int startLayer) implements TokenSelector {
 
     /** The frame's scores: [CLS] ensemble when [CLS] rows are present, else the SigLIP probe. */
     public float[] score(Backend backend, VisualFrame frame) {
-        VisionAttention attention = frame.attention();
-        int patches = frame.grid().size();
-        if (attention == null) {
-            throw new IllegalArgumentException("vtc-cls needs the vision encoder's [CLS] attention (or SigLIP probe "
-                    + "attention) for frame " + frame.frame());
+        try (Tensor scores = scoreOnBackend(backend, frame)) {
+            return HostTensors.values(backend, scores);
         }
-        if (!attention.clsRows().isEmpty()) {
-            int end = attention.encoderLayers() - 2;
-            return VtcClsScorer.score(backend, attention, startLayer, end, patches);
-        }
-        if (attention.probeAttention() != null) {
-            return VtcClsScorer.scoreProbe(backend, attention.probeAttention(), patches);
-        }
-        throw new IllegalArgumentException("vtc-cls: frame " + frame.frame() + " has neither [CLS] rows nor probe attention");
     }
 
+    /**
+     * Scores on the backend, top-k on the backend, then two small reads: the kept indices (the one
+     * wait for the tower) and, the stream idle by then, the scores the trace shows.
+     */
     @Override
     public TokenSelection select(Backend backend, VisualFrame frame, int budget) {
         if (budget >= frame.grid().size()) {
             return TokenSelection.all(frame.frame(), frame.grid());
         }
-        float[] scores = score(backend, frame);
-        return new TokenSelection(frame.frame(), frame.grid(), TopKSelection.topIndices(backend, scores, budget), scores);
+        if (scoresOnHost()) {
+            float[] scores = scoreOnHost(backend, frame);
+            return new TokenSelection(frame.frame(), frame.grid(), TopKSelection.topIndices(backend, scores, budget),
+                    scores);
+        }
+        try (Tensor scores = scoreOnBackend(backend, frame)) {
+            int[] kept = TopKSelection.topIndices(backend, scores, budget);
+            return new TokenSelection(frame.frame(), frame.grid(), kept, HostTensors.values(backend, scores));
+        }
+    }
+
+    /** The frame's scores as F32 [1, patches] on the backend, owned by the caller. */
+    private Tensor scoreOnBackend(Backend backend, VisualFrame frame) {
+        VisionAttention attention = attentionOf(frame);
+        int patches = frame.grid().size();
+        return attention.clsRows().isEmpty() ? VtcClsScorer.scoreProbe(backend, attention.probeAttention(), patches)
+                : VtcClsScorer.score(backend, attention, startLayer, attention.encoderLayers() - 2, patches);
+    }
+
+    /** The frame's scores computed on the host from its rows read back ({@link #SCORES_PROPERTY} {@code host}). */
+    float[] scoreOnHost(Backend backend, VisualFrame frame) {
+        VisionAttention attention = attentionOf(frame);
+        int patches = frame.grid().size();
+        return attention.clsRows().isEmpty()
+                ? VtcClsScorer.scoreProbeOnHost(backend, attention.probeAttention(), patches)
+                : VtcClsScorer.scoreOnHost(backend, attention, startLayer, attention.encoderLayers() - 2, patches);
+    }
+
+    /** The frame's attention taps: [CLS] rows, or else the SigLIP probe. */
+    private static VisionAttention attentionOf(VisualFrame frame) {
+        VisionAttention attention = frame.attention();
+        if (attention == null) {
+            throw new IllegalArgumentException("vtc-cls needs the vision encoder's [CLS] attention (or SigLIP probe "
+                    + "attention) for frame " + frame.frame());
+        }
+        if (attention.clsRows().isEmpty() && attention.probeAttention() == null) {
+            throw new IllegalArgumentException("vtc-cls: frame " + frame.frame() + " has neither [CLS] rows nor probe "
+                    + "attention");
+        }
+        return attention;
+    }
+
+    private static boolean scoresOnHost() {
+        String mode = System.getProperty(SCORES_PROPERTY, "backend").trim();
+        if (mode.equalsIgnoreCase("host")) {
+            return true;
+        }
+        if (mode.equalsIgnoreCase("backend")) {
+            return false;
+        }
+        throw new IllegalArgumentException("-D" + SCORES_PROPERTY + " must be backend or host, got '" + mode + "'");
     }
 }

@@ -5,7 +5,9 @@ import dev.glimpse.kernels.cpu.CpuBackend;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 
+import java.util.SplittableRandom;
 import java.util.TreeMap;
+import java.util.function.Supplier;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
@@ -69,6 +71,80 @@ class VtcClsScorerTest {
         IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
                 () -> new VtcClsSelector(1).select(backend, frame, 1));
         org.junit.jupiter.api.Assertions.assertTrue(e.getMessage().contains("layer 2"), e.getMessage());
+    }
+
+    @Test
+    void backendScoringGivesTheHostPathsBitsAndTokens() {
+        SplittableRandom r = new SplittableRandom(11);
+        for (int l = 0; l < 24; l++) {
+            float[][] rows = new float[16][577];
+            for (float[] head : rows) {
+                for (int i = 0; i < head.length; i++) {
+                    head[i] = (float) r.nextDouble(0, 2.0 / 577);
+                }
+            }
+            tensors.put(l, tensor(rows));
+        }
+        VisualFrame frame = new VisualFrame(0, new TokenGrid(24, 24), VisionAttention.ofClsRows(24, tensors));
+        VtcClsSelector selector = VtcClsSelector.defaults();
+        TokenSelection onBackend = selector.select(backend, frame, 64);
+        TokenSelection onHost = withHostScores(() -> selector.select(backend, frame, 64));
+        assertArrayEquals(onHost.scores(), onBackend.scores(), 0f);
+        assertArrayEquals(onHost.kept(), onBackend.kept());
+        assertArrayEquals(selector.scoreOnHost(backend, frame), selector.score(backend, frame), 0f);
+    }
+
+    @Test
+    void backendProbeScoringGivesTheHostPathsBits() {
+        SplittableRandom r = new SplittableRandom(5);
+        float[][] probe = new float[16][729];
+        for (float[] head : probe) {
+            for (int i = 0; i < head.length; i++) {
+                head[i] = (float) r.nextDouble(0, 2.0 / 729);
+            }
+        }
+        tensors.put(-1, tensor(probe));
+        VisualFrame frame = new VisualFrame(0, new TokenGrid(27, 27), VisionAttention.ofProbe(27, tensors.get(-1)));
+        VtcClsSelector selector = VtcClsSelector.defaults();
+        TokenSelection onBackend = selector.select(backend, frame, 100);
+        TokenSelection onHost = withHostScores(() -> selector.select(backend, frame, 100));
+        assertArrayEquals(onHost.scores(), onBackend.scores(), 0f);
+        assertArrayEquals(onHost.kept(), onBackend.kept());
+    }
+
+    @Test
+    void tiedScoresKeepTheLowerPatchIndices() {
+        // exact binary fractions: patch 1 differs per head but every patch's score is exactly 0.5
+        tensors.put(1, tensor(new float[][] {{0.5f, 0.25f, 0.375f, 0.25f, 0.25f}, {0.5f, 0.25f, 0.125f, 0.25f, 0.25f}}));
+        tensors.put(2, tensor(new float[][] {{0.5f, 0.25f, 0.25f, 0.25f, 0.25f}, {0.5f, 0.25f, 0.25f, 0.25f, 0.25f}}));
+        VisualFrame frame = new VisualFrame(0, new TokenGrid(2, 2), VisionAttention.ofClsRows(4, tensors));
+        TokenSelection s = new VtcClsSelector(1).select(backend, frame, 2);
+        assertArrayEquals(new float[] {0.5f, 0.5f, 0.5f, 0.5f}, s.scores(), 0f);
+        assertArrayEquals(new int[] {0, 1}, s.kept());
+    }
+
+    @Test
+    void anUnknownScoresSettingIsRefused() {
+        tensors.put(1, tensor(LAYER_A));
+        tensors.put(2, tensor(LAYER_B));
+        VisualFrame frame = new VisualFrame(0, new TokenGrid(1, 3), VisionAttention.ofClsRows(4, tensors));
+        System.setProperty(VtcClsSelector.SCORES_PROPERTY, "gpu");
+        try {
+            IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
+                    () -> new VtcClsSelector(1).select(backend, frame, 1));
+            org.junit.jupiter.api.Assertions.assertTrue(e.getMessage().contains(VtcClsSelector.SCORES_PROPERTY));
+        } finally {
+            System.clearProperty(VtcClsSelector.SCORES_PROPERTY);
+        }
+    }
+
+    private static TokenSelection withHostScores(Supplier<TokenSelection> select) {
+        System.setProperty(VtcClsSelector.SCORES_PROPERTY, "host");
+        try {
+            return select.get();
+        } finally {
+            System.clearProperty(VtcClsSelector.SCORES_PROPERTY);
+        }
     }
 
     private static Tensor tensor(float[][] rows) {

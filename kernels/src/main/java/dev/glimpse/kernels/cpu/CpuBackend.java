@@ -125,6 +125,11 @@ public final class CpuBackend implements Backend {
     }
 
     @Override
+    public void attentionRowScores(List<Tensor> rows, int first, Tensor out) {
+        AttentionRowScores.compute(rows, first, out);
+    }
+
+    @Override
     public void concat(int axis, List<Tensor> parts, Tensor out) {
         Indexing.concat(axis, parts, out);
     }

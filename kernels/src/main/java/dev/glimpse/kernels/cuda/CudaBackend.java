@@ -41,6 +41,7 @@ public final class CudaBackend implements Backend {
     private final CudaPointwise pointwise;
     private final CudaAttention attention;
     private final CudaTopK topK;
+    private final CudaTokenScores tokenScores;
     private final CudaFusedDecode fused;
     private final CudaDecodeAttention decodeAttention;
 
@@ -51,6 +52,7 @@ public final class CudaBackend implements Backend {
         this.pointwise = new CudaPointwise(ctx, copier);
         this.attention = new CudaAttention(ctx, copier);
         this.topK = new CudaTopK(ctx, copier);
+        this.tokenScores = new CudaTokenScores(ctx, copier);
         this.fused = new CudaFusedDecode(ctx, copier, gemm, pointwise);
         this.decodeAttention = new CudaDecodeAttention(ctx);
     }
@@ -263,6 +265,12 @@ public final class CudaBackend implements Backend {
     public synchronized void gatherRows(Tensor x, int[] rows, Tensor out) {
         ctx.bindThread();
         copier.gatherRows(x, rows, out);
+    }
+
+    @Override
+    public synchronized void attentionRowScores(List<Tensor> rows, int first, Tensor out) {
+        ctx.bindThread();
+        tokenScores.attentionRowScores(rows, first, out);
     }
 
     @Override

@@ -58,7 +58,10 @@ import java.util.stream.IntStream;
  * (inside {@code cold_ttft_ms}, the first prompt), later ones replay it, so every warm number replays.
  *
  * <p>{@code --stages} adds one {@code llava_cuda_stages} line per plan: its time to first token split
- * at device waits into prepare, session creation, prefill and first token (best of the repeats).
+ * at device waits into prepare, session creation, prefill and first token (best of the repeats), and
+ * prepare itself, in separate repeats, at its pre-projector hook ({@link PrepareClock}) into
+ * {@code prepare_vision_ms} (upload, tower), {@code prepare_select_ms} (VTC-CLS scoring, top-k and
+ * read-backs) and {@code prepare_project_ms} (projector, tokenize, splice).
  *
  * <p>{@code --profile} then loads the model a second time on a {@link ProfilingBackend} that waits
  * for the device after every operation, runs the full-budget prompt once to warm up and once
@@ -322,11 +325,39 @@ public final class CudaLlavaBench {
                 }
             }
         }
+        double[] split = prepareSplit(model, prompt, input, plan, repeats);
         return String.format(Locale.ROOT, "{\"bench\":\"llava_cuda_stages\",\"model\":\"%s\",\"prune\":\"%s\",\"budget\":%s,"
                         + "\"prompt_tokens\":%d,\"prepare_ms\":%.3f,\"session_ms\":%.3f,\"prefill_ms\":%.3f,"
-                        + "\"first_token_ms\":%.3f}",
+                        + "\"first_token_ms\":%.3f,\"prepare_vision_ms\":%.3f,\"prepare_select_ms\":%.3f,"
+                        + "\"prepare_project_ms\":%.3f}",
                 shape, plan.describe(), plan.budget() == null ? "null" : "\"" + plan.budget() + "\"", tokens, best[0],
-                best[1], best[2], best[3]);
+                best[1], best[2], best[3], split[0], split[1], split[2]);
+    }
+
+    /**
+     * Prepare split at its pre-projector hook ({@link PrepareClock}), best of {@code repeats} each:
+     * vision (upload and tower), select (the hook: scoring, top-k, read-backs; about 0 without a
+     * selector) and project (projector, tokenize, splice), each ending in a device wait. Separate
+     * repeats from {@link #stages}' prepare_ms, which these waits would inflate.
+     */
+    private static double[] prepareSplit(LlavaModel model, String prompt, VisualInput input, PruningPlan plan,
+                                         int repeats) {
+        double[] best = {Double.MAX_VALUE, Double.MAX_VALUE, Double.MAX_VALUE};
+        for (int r = 0; r < repeats; r++) {
+            long t0 = System.nanoTime();
+            RequestPruning pruning = RequestPruning.of(plan, model.backend(), model.config(), input);
+            PrepareClock clock = PrepareClock.around(pruning.visualHooks(), () -> synchronize(model.backend()));
+            try (PreparedPrompt prepared = model.prepare(prompt, input, clock.in(pruning.visualHooks()), true)) {
+                synchronize(model.backend());
+                long end = System.nanoTime();
+                long[] nanos = {clock.enteredNanos() - t0 - prepared.visuals().preprocessNanos(),
+                        clock.leftNanos() - clock.enteredNanos(), end - clock.leftNanos()};
+                for (int i = 0; i < 3; i++) {
+                    best[i] = Math.min(best[i], nanos[i] / 1e6);
+                }
+            }
+        }
+        return best;
     }
 
     private static void synchronize(Backend backend) {

@@ -192,6 +192,11 @@ final class ProfilingBackend implements Backend {
     }
 
     @Override
+    public void attentionRowScores(List<Tensor> rows, int first, Tensor out) {
+        time("attentionRowScores", () -> inner.attentionRowScores(rows, first, out));
+    }
+
+    @Override
     public TopK topK(Tensor scores, int k, TopK.Order order) {
         return time("topK", () -> inner.topK(scores, k, order));
     }

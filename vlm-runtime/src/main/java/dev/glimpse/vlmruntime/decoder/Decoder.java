@@ -36,6 +36,8 @@ public final class Decoder implements AutoCloseable {
     private final DecoderWeights weights;
     private final List<DecoderLayer> layers;
     private final RopeTables rope;
+    /** The last closed session's buffers, for the next session of its shape. */
+    private final SessionBufferPool sessionBuffers = new SessionBufferPool();
     /** The store of weights this decoder uploaded itself, or null when the caller's store holds them. */
     private final ResidentWeights ownedWeights;
 
@@ -115,6 +117,10 @@ public final class Decoder implements AutoCloseable {
         return layers;
     }
 
+    SessionBufferPool sessionBuffers() {
+        return sessionBuffers;
+    }
+
     RopeTables rope() {
         return rope;
     }
@@ -135,7 +141,10 @@ public final class Decoder implements AutoCloseable {
         return out;
     }
 
-    /** A new sequence: KV cache and scratch allocated once for {@code options}. */
+    /**
+     * A new sequence: KV cache and scratch for {@code options}, those of the last closed session
+     * when it had the same capacity and prefill chunk ({@link SessionBufferPool}), else allocated.
+     */
     public DecoderSession newSession(SessionOptions options) {
         int window = config.slidingWindow().orElse(Integer.MAX_VALUE);
         if (config.layerTypes().contains(TextConfig.SLIDING_ATTENTION) && options.maxSequenceLength() > window) {
@@ -151,6 +160,7 @@ public final class Decoder implements AutoCloseable {
      */
     @Override
     public void close() {
+        sessionBuffers.close();
         rope.close();
         if (ownedWeights != null) {
             ownedWeights.close();

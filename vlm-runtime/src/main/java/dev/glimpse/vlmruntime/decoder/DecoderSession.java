@@ -34,7 +34,8 @@ import java.util.Optional;
  * every token of a layer before any later layer runs.
  *
  * <p>Buffers (KV cache, scratch, decode rows and rotary rows) are allocated when the session is
- * created; a decode step allocates no buffers. Not thread-safe: use one session per thread; the
+ * created, or taken as they are from the last closed session of the same capacity and prefill chunk
+ * ({@link SessionBufferPool}); a decode step allocates no buffers. Not thread-safe: use one session per thread; the
  * {@link Decoder} itself is shared.
  *
  * <p>On a {@link CudaBackend} a decode step waits on the host for nothing: its integers (token id,
@@ -64,6 +65,8 @@ public final class DecoderSession implements AutoCloseable {
     /** Rows per prefill chunk ({@link SessionOptions#prefillRows}). */
     private final int prefillChunk;
     private final List<DecoderLayer> layers;
+    /** KV cache, scratch, step rows and logits: this session's, or a closed one's of the same shape. */
+    private final SessionBuffers buffers;
     private final KvCache cache;
     private final DecoderScratch scratch;
     private final Tensor stepHidden;
@@ -90,6 +93,7 @@ public final class DecoderSession implements AutoCloseable {
     private int appended;
     private int nextPosition;
     private boolean hasLogits;
+    private boolean closed;
 
     DecoderSession(Decoder decoder, SessionOptions options) {
         this.decoder = decoder;
@@ -98,17 +102,18 @@ public final class DecoderSession implements AutoCloseable {
         this.options = options;
         this.layers = decoder.layers();
         this.prefillChunk = options.prefillRows(backend.device().isHost(), DecoderScratch.bytesPerRow(config));
-        int half = decoder.rope().rotaryDim() / 2;
-        this.cache = new KvCache(backend, config.numHiddenLayers(), config.numKeyValueHeads(), config.headDim(),
-                options.maxSequenceLength());
-        this.scratch = new DecoderScratch(backend, config, prefillChunk,
+        SessionBuffers.Shape shape = new SessionBuffers.Shape(options.maxSequenceLength(), prefillChunk,
                 DecoderScratch.gemmInputType(backend, decoder.weights()));
-        this.stepHidden = backend.allocate(DType.F32, 1, config.hiddenSize());
-        this.stepCos = backend.allocate(DType.F32, 1, half);
-        this.stepSin = backend.allocate(DType.F32, 1, half);
-        this.lastNormed = backend.allocate(DType.F32, 1, config.hiddenSize());
-        this.logits = backend.allocate(DType.F32, 1, config.vocabSize());
-        this.hostLogits = backend.device().isHost() ? null : Tensor.allocate(DType.F32, 1, config.vocabSize());
+        this.buffers = decoder.sessionBuffers().take(shape,
+                () -> SessionBuffers.allocate(backend, config, decoder.rope().rotaryDim(), shape));
+        this.cache = buffers.cache();
+        this.scratch = buffers.scratch();
+        this.stepHidden = buffers.stepHidden();
+        this.stepCos = buffers.stepCos();
+        this.stepSin = buffers.stepSin();
+        this.lastNormed = buffers.lastNormed();
+        this.logits = buffers.logits();
+        this.hostLogits = buffers.hostLogits();
         this.dropped = new int[config.numHiddenLayers()];
         this.activeHeads = new boolean[config.numHiddenLayers()][];
         boolean graphs = !"false".equalsIgnoreCase(System.getProperty(GRAPHS_PROPERTY, "true"));
@@ -387,20 +392,22 @@ public final class DecoderSession implements AutoCloseable {
         return p;
     }
 
+    /**
+     * Ends the session: its graph and step inputs are released and its buffers go to the decoder's
+     * {@link SessionBufferPool} for the next session of the same shape (so {@link #logits()} and
+     * {@link #cache()} must not be used after this). A second call does nothing.
+     */
     @Override
     public void close() {
+        if (closed) {
+            return;
+        }
+        closed = true;
         closeGraph();
         if (stepInputs != null) {
             stepInputs.close();
         }
-        cache.close();
-        scratch.close();
-        for (Tensor t : new Tensor[] {stepHidden, stepCos, stepSin, lastNormed, logits}) {
-            t.close();
-        }
-        if (hostLogits != null) {
-            hostLogits.close();
-        }
+        decoder.sessionBuffers().give(buffers);
     }
 
     private void runLayer(int l, Tensor hidden, int n, Tensor cos, Tensor sin, int[] tokens, LayerCapture capture) {

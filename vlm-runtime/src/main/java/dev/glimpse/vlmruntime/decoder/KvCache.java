@@ -111,6 +111,14 @@ public final class KvCache implements AutoCloseable {
         tokens[layer][length[layer]++] = tokenIndex;
     }
 
+    /**
+     * Empties every layer for a new sequence ({@link SessionBufferPool}): lengths back to 0; the
+     * stored entries stay but are never read, every reader stops at a layer's length.
+     */
+    void clear() {
+        Arrays.fill(length, 0);
+    }
+
     /** Room left in the fullest layer. */
     public int remaining() {
         return capacity - Arrays.stream(length).max().orElse(0);
