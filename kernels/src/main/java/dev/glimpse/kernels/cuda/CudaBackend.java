@@ -180,6 +180,12 @@ public final class CudaBackend implements Backend {
     }
 
     @Override
+    public synchronized void linearStack(Tensor x, Tensor w, Tensor bias, Tensor out) {
+        ctx.bindThread();
+        gemm.linearStack(x, w, bias, out);
+    }
+
+    @Override
     public synchronized void batchedMatmul(Tensor a, Tensor bm, boolean transposeB, float alpha, Tensor out) {
         ctx.bindThread();
         gemm.batchedMatmul(a, bm, transposeB, alpha, out);
@@ -289,6 +295,11 @@ public final class CudaBackend implements Backend {
     public synchronized StepInputs stepInputs(int count) {
         ctx.bindThread();
         return new StepInputs(ctx, count);
+    }
+
+    /** cuBLASLt plans whose algorithm was chosen by measurement so far; for tests. */
+    synchronized int ltTunings() {
+        return gemm.ltTunings();
     }
 
     /** Page-locked buffers pinned so far for {@link StepInputs} (released ones are reused); for tests. */
