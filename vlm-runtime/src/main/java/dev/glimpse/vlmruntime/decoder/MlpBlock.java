@@ -30,10 +30,19 @@ final class MlpBlock {
         b.linearAddResidual(s.activated(), w.down(), w.downBias(), s.residual(), x);
     }
 
-    /** Reads {@code s.normed()}, writes {@code s.projected()}. */
+    /**
+     * Reads {@code s.normed()}, writes {@code s.projected()}. Where the layer's weights are stacked
+     * ({@link LayerWeights#stacks}) gate and up run as one stacked product into the scratch's
+     * [2, n, intermediate] view, whose halves are {@code s.gate()} and {@code s.up()}.
+     */
     void forward(Backend b, ScratchRows s) {
-        b.linear(s.normed(), w.gate(), w.gateBias(), s.gate());
-        b.linear(s.normed(), w.up(), w.upBias(), s.up());
+        ProjectionStacks stacks = w.stacks();
+        if (stacks != null && stacks.gateUp() != null) {
+            b.linearStack(s.normed(), stacks.gateUp(), stacks.gateUpBias(), s.gateUp());
+        } else {
+            b.linear(s.normed(), w.gate(), w.gateBias(), s.gate());
+            b.linear(s.normed(), w.up(), w.upBias(), s.up());
+        }
         b.gatedActivation(activation, s.gate(), s.up(), s.activated());
         b.linear(s.activated(), w.down(), w.downBias(), s.projected());
     }

@@ -17,7 +17,11 @@ import dev.glimpse.kernels.Tensor;
  * @param gate      [n, intermediate]
  * @param up        [n, intermediate]
  * @param activated [n, intermediate] act(gate) * up; F32 or 16-bit as {@code normed}
+ * @param qkv       [3, n, heads * headDim]: q, k, v stacked (the same memory), when q is as wide as
+ *                  k and v; else null
+ * @param kv        [2, n, kvHeads * headDim]: k, v stacked (the same memory)
+ * @param gateUp    [2, n, intermediate]: gate, up stacked (the same memory)
  */
 record ScratchRows(int n, Tensor normed, Tensor q, Tensor k, Tensor v, Tensor attention, Tensor projected,
-                   Tensor residual, Tensor gate, Tensor up, Tensor activated) {
+                   Tensor residual, Tensor gate, Tensor up, Tensor activated, Tensor qkv, Tensor kv, Tensor gateUp) {
 }
