@@ -39,8 +39,11 @@ import java.util.Map;
  * ({@link LtProblem#offersSplitK}), on the call's own operands with CUDA events ({@value #WARMUP}
  * warm-up and {@value #REPS} timed calls each) and keeps the fastest ({@link LtChoice}: ties go to
  * the heuristic's order). A call made while the stream is captured runs the heuristic's first
- * and leaves the measurement to a later eager call. Timing writes the output the call writes
- * anyway, except when the product accumulates onto a residual: then it writes a scratch D, so
+ * and leaves the measurement to a later eager call. A measured choice also serves the other row
+ * counts of its power-of-two row bucket ({@link LtProblem#bucketed}: 65..128 rows, 513..1024, ...)
+ * wherever {@code cublasLtMatmulAlgoCheck} accepts it, so a prompt of a new length costs no
+ * timing, only the first of its bucket does (about a hundred products, a few to tens of ms).
+ * Timing writes the output the call writes anyway, except when the product accumulates onto a residual: then it writes a scratch D, so
  * the residual is read intact by the real call. With the property false a plan asks the heuristic
  * for one algorithm and runs it, as before tuning existed.
  *
@@ -85,6 +88,17 @@ final class CudaLtMatmul implements AutoCloseable {
         protected boolean removeEldestEntry(Map.Entry<LtProblem, LtPlan> eldest) {
             if (size() > CACHE_LIMIT) {
                 eldest.getValue().close();
+                return true;
+            }
+            return false;
+        }
+    };
+    /** The measured choice per {@link LtProblem#bucketed} problem (least recently used out beyond the same limit). */
+    private final Map<LtProblem, LtPlan.Candidate> measured = new LinkedHashMap<>(16, 0.75f, true) {
+        @Override
+        protected boolean removeEldestEntry(Map.Entry<LtProblem, LtPlan.Candidate> eldest) {
+            if (size() > CACHE_LIMIT) {
+                eldest.getValue().algo().close();
                 return true;
             }
             return false;
@@ -140,6 +154,10 @@ final class CudaLtMatmul implements AutoCloseable {
                 return false;
             }
             plan.tuned = plan.candidates.size() == 1;
+            LtPlan.Candidate known = plan.tuned ? null : measured.get(problem.bucketed());
+            if (known != null && plan.adopt(handle, known, workspaceBytes)) {
+                LOG.debug("cuBLASLt {}: {} measured for its row bucket", problem, known.label());
+            }
         } else if (bias != 0) {
             LtPlan.setBias(plan.desc, bias, biasPointer);
         }
@@ -190,6 +208,10 @@ final class CudaLtMatmul implements AutoCloseable {
         plan.chosen = LtChoice.fastest(millis);
         plan.tuned = true;
         tunings++;
+        LtPlan.Candidate previous = measured.put(p.bucketed(), LtPlan.copyOf(plan.algorithm()));
+        if (previous != null) {
+            previous.algo().close();
+        }
         if (LOG.isDebugEnabled()) {
             LOG.debug(String.format(Locale.ROOT, "cuBLASLt %s: %s, %.4f ms (heuristic's first %.4f ms, %d candidates, %.0f GB/s)",
                     p, plan.algorithm().label(), millis[plan.chosen], millis[0], millis.length,
@@ -261,6 +283,8 @@ final class CudaLtMatmul implements AutoCloseable {
             plan.close();
         }
         plans.clear();
+        measured.values().forEach(c -> c.algo().close());
+        measured.clear();
         if (workspace != 0) {
             ctx.memory.free(workspace);
         }

@@ -205,6 +205,31 @@ final class LtPlan implements AutoCloseable {
         candidates.addAll(variants);
     }
 
+    /**
+     * Takes {@code measured} (an algorithm measured for another row count of this problem's bucket)
+     * as the choice when {@code cublasLtMatmulAlgoCheck} accepts it for this exact problem within
+     * the workspace; false, changing nothing, otherwise.
+     */
+    boolean adopt(cublasLtContext handle, Candidate measured, long workspaceBytes) {
+        cublasLtMatmulAlgo_t algo = copy(measured.algo());
+        try (cublasLtMatmulHeuristicResult_t check = new cublasLtMatmulHeuristicResult_t()) {
+            int status = cublas.cublasLtMatmulAlgoCheck(handle, desc, layoutW, layoutX, layoutOut, layoutOut, algo, check);
+            if (status != cublas.CUBLAS_STATUS_SUCCESS || check.workspaceSize() > workspaceBytes) {
+                algo.close();
+                return false;
+            }
+            candidates.add(new Candidate(algo, check.workspaceSize(), measured.label() + " (measured at another row count)"));
+            chosen = candidates.size() - 1;
+            tuned = true;
+            return true;
+        }
+    }
+
+    /** A standalone copy of {@code c}'s algorithm, for keeping beyond this plan. */
+    static Candidate copyOf(Candidate c) {
+        return new Candidate(copy(c.algo()), c.workspace(), c.label());
+    }
+
     /** The value an attribute query wrote; -1 where the query failed (an attribute this algorithm lacks). */
     private static int intAttribute(int status, IntPointer value) {
         return status == cublas.CUBLAS_STATUS_SUCCESS ? value.get() : -1;

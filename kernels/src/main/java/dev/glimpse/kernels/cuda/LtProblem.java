@@ -62,6 +62,21 @@ record LtProblem(int m, int n, int k, DType dtype, long ldw, int batch, long str
         return m <= SKINNY_ROWS && k >= SPLIT_K_MIN_DEPTH;
     }
 
+    /**
+     * This problem with m rounded up to its row bucket ({@link #rowBucket}): the key under which a
+     * measured algorithm serves every row count of the bucket, so prompts of new lengths reuse a
+     * measurement instead of timing again.
+     */
+    LtProblem bucketed() {
+        return new LtProblem(rowBucket(m), n, k, dtype, ldw, batch, strideW, strideOut, strideBias, bias, accumulate,
+                alignW, alignX, alignOut);
+    }
+
+    /** The power of two at or above {@code m} (rows 65..128 share 128, 513..1024 share 1024). */
+    static int rowBucket(int m) {
+        return m <= 1 ? 1 : Integer.highestOneBit(m - 1) << 1;
+    }
+
     /** Bytes the product must stream at least: the weights, x, and the output (read too when accumulating). */
     long minimumBytes() {
         long weights = (long) batch * n * k * dtype.byteSize();

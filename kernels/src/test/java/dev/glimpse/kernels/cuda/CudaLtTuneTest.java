@@ -62,6 +62,25 @@ class CudaLtTuneTest {
     }
 
     @Test
+    void anotherRowCountOfAMeasuredBucketReusesItsChoice() {
+        CudaBackend gpu = cuda();
+        int n = 896;
+        int k = 2304; // shapes no other test uses
+        try (Tensor w = random(91, 0.05f, DType.BF16, n, k); Tensor gw = gpu.upload(w)) {
+            int before = gpu.ltTunings();
+            for (int m : new int[] {70, 100, 128}) {
+                try (Tensor x = random(92 + m, 1f, DType.BF16, m, k); Tensor expected = Tensor.allocate(DType.F32, m, n);
+                     Tensor gx = gpu.upload(x); Tensor out = gpu.allocate(DType.F32, m, n)) {
+                    CPU.linear(x, w, null, expected);
+                    gpu.linear(gx, gw, null, out);
+                    assertClose("bucket 65..128, m=" + m, expected, out, ROUNDED_X);
+                }
+            }
+            assertEquals(before + 1, gpu.ltTunings(), "rows 70 measured; 100 and 128 reused the bucket's choice");
+        }
+    }
+
+    @Test
     void nothingIsMeasuredDuringCaptureAndTheCapturedProductIsRight() {
         CudaBackend gpu = cuda();
         int m = 77;

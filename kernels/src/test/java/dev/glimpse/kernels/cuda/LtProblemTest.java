@@ -80,6 +80,28 @@ class LtProblemTest {
     }
 
     @Test
+    void rowBucketsArePowersOfTwoAtOrAboveTheRows() {
+        assertEquals(1, LtProblem.rowBucket(1));
+        assertEquals(16, LtProblem.rowBucket(9));
+        assertEquals(16, LtProblem.rowBucket(16));
+        assertEquals(128, LtProblem.rowBucket(74));
+        assertEquals(128, LtProblem.rowBucket(128));
+        assertEquals(256, LtProblem.rowBucket(129));
+        assertEquals(1024, LtProblem.rowBucket(586));
+        assertEquals(8192, LtProblem.rowBucket(6296));
+    }
+
+    @Test
+    void rowCountsOfOneBucketShareTheBucketedKeyOnly() {
+        LtProblem a = problem(74, 4096);
+        LtProblem b = problem(100, 4096);
+        assertNotEquals(a, b);
+        assertEquals(a.bucketed(), b.bucketed());
+        assertEquals(128, a.bucketed().m());
+        assertNotEquals(a.bucketed(), problem(129, 4096).bucketed());
+    }
+
+    @Test
     void minimumBytesCountWeightsInputAndOutput() {
         LtProblem qkv = LtProblem.of(74, 4096, 4096, DType.BF16, 4096, 3, 4096L * 4096, 586L * 4096, 0, false, false,
                 BASE, BASE, BASE, 0);
