@@ -59,6 +59,22 @@ public interface Backend extends AutoCloseable {
     }
 
     /**
+     * {@code out = residual + linear(x, w, bias)}: a linear layer whose output joins the residual
+     * stream (o_proj, down_proj). residual is F32 of out's shape. A backend may add the residual
+     * inside the product (CUDA: the GEMM epilogue reads it, or the fused decode GEMV); the default
+     * is {@link #linear} into out then {@link #add}{@code (residual, out, out)}, the same two
+     * roundings, and needs out distinct from residual (an elementwise add may write the operand it
+     * reads at the same index).
+     */
+    default void linearAddResidual(Tensor x, Tensor w, Tensor bias, Tensor residual, Tensor out) {
+        if (out == residual) {
+            throw new TensorException("linearAddResidual: this backend needs out distinct from residual " + residual);
+        }
+        linear(x, w, bias, out);
+        add(residual, out, out);
+    }
+
+    /**
      * True when this backend's {@link #linear} with F16/BF16 weights and {@code rows} rows of x
      * rounds x to the weights' dtype anyway (tensor-core GEMMs of prefill and vision towers), so a
      * model gains by producing that x in the weights' dtype: the norm or activation whose output

@@ -478,10 +478,16 @@ public final class CudaBackend implements Backend {
 
     /**
      * {@code out = residual + linear(x, w, bias)}: equals {@link #linear} into a scratch tensor then
-     * {@link #add}{@code (residual, projected, out)}, bit for bit on the fused path (same GEMV
-     * split and arithmetic as {@link #linear}'s GEMV, same add). {@code out} may be
-     * {@code residual} itself (the residual stream updated in place).
+     * {@link #add}{@code (residual, projected, out)}, bit for bit on the fused GEMV path (at most 8
+     * rows of F32 x: same GEMV split and arithmetic as {@link #linear}'s GEMV, same add). More rows
+     * with 16-bit weights add the residual in cuBLASLt's epilogue (beta 1, C the residual: the F32
+     * accumulator plus the residual, one rounding as the add's; the product may run another
+     * algorithm than {@link #linear}'s, so equal to summation order);
+     * {@code -Dglimpse.cuda.ltResidual=false} keeps the product and a separate add there. x is F32
+     * or, beyond 8 rows, of w's 16-bit dtype. {@code out} may be {@code residual} itself (the
+     * residual stream updated in place).
      */
+    @Override
     public synchronized void linearAddResidual(Tensor x, Tensor w, Tensor bias, Tensor residual, Tensor out) {
         ctx.bindThread();
         fused.linearAddResidual(x, w, bias, residual, out);

@@ -59,6 +59,9 @@ final class CudaGemm {
 
     private final CudaLtMatmul lt;
 
+    /** Turns the residual add inside the prefill product ({@link #linearAddResidual}) on or off. */
+    static final String LT_RESIDUAL_PROPERTY = "glimpse.cuda.ltResidual";
+
     /** Features per stacked bias that keep each bias of a batched product 256-byte aligned (64 F32). */
     private static final int BIAS_STRIDE_ALIGNMENT = 64;
 
@@ -201,6 +204,46 @@ final class CudaGemm {
         }
         for (int i = 0; i < batch; i++) {
             linear(x, w.select(0, i), bias == null ? null : bias.select(0, i), out.select(0, i));
+        }
+    }
+
+    /** Whether prefill products add the residual in cuBLASLt's epilogue ({@value #LT_RESIDUAL_PROPERTY}, default true; read at each call). */
+    static boolean residualEpilogue() {
+        return !"false".equals(System.getProperty(LT_RESIDUAL_PROPERTY));
+    }
+
+    /**
+     * {@code out = residual + linear(x, w, bias)} in one cuBLASLt product (beta 1, C the residual,
+     * D out; out may be residual) for 16-bit weights and more than {@value #GEMV_MAX_ROWS} rows;
+     * x, w, bias, residual and out already checked by the caller (residual and out F32, packed, of
+     * one shape). False, having queued no product, where that path does not apply ({@value
+     * #LT_RESIDUAL_PROPERTY} false, F32 weights, few rows) or cuBLASLt has no algorithm: the caller
+     * then runs {@link #linear} and an add.
+     */
+    boolean linearAddResidual(Tensor x, Tensor w, Tensor bias, Tensor residual, Tensor out) {
+        int n = w.dim(0);
+        int k = w.dim(1);
+        int m = Checks.rows(x);
+        if (!USE_LT || !residualEpilogue() || w.dtype() == DType.F32 || m <= GEMV_MAX_ROWS || k == 0 || n == 0) {
+            return false;
+        }
+        try (Temporaries tmp = new Temporaries(copier)) {
+            Tensor wp = tmp.rowsPacked(w, null);
+            if (wp.dim(0) > 1 && wp.stride(0) < k) {
+                wp = tmp.packed(w, null);
+            }
+            long ldw = wp.dim(0) == 1 ? k : wp.stride(0);
+            Tensor xh = halfInput(tmp, x, wp.dtype(), m, k);
+            Tensor bf = null;
+            if (bias != null) {
+                bf = tmp.packed(bias, DType.F32);
+                if (CudaContext.address(bf) % 256 != 0) {
+                    bf = tmp.copy(bias, DType.F32);
+                }
+            }
+            return lt.matmul(CudaContext.address(wp), ldw, CudaContext.address(xh), wp.dtype(),
+                    bf == null ? 0L : CudaContext.address(bf), CudaContext.address(out), CudaContext.address(residual),
+                    m, n, k, 1, 0, 0, 0);
         }
     }
 
