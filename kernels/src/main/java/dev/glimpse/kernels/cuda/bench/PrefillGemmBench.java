@@ -21,8 +21,9 @@ import java.util.SplittableRandom;
  * <ul>
  *   <li>algorithm: {@code heuristic} (cuBLASLt's first, {@code -Dglimpse.cuda.ltTune=false}) or
  *       {@code tuned} (measured, the default);</li>
- *   <li>form: {@code separate} (one {@code linear} per weight) or {@code fused} (q/k/v, k/v and
- *       gate/up as one {@code linearStack} over the concatenated weights).</li>
+ *   <li>form: {@code separate} (one {@code linear} per weight, down_proj then a residual add) or
+ *       {@code fused} (q/k/v, k/v and gate/up as one {@code linearStack} over the concatenated
+ *       weights, down_proj with the residual added in its epilogue).</li>
  * </ul>
  * Each product rotates over enough distinct weight copies (at least {@value #ROTATION_BYTES}
  * bytes, at most {@value #MAX_COPIES}) that the L2 cannot serve them, runs eagerly first (the tuned
@@ -47,8 +48,12 @@ public final class PrefillGemmBench {
     static final int REPLAYS = 10;
     private static final String TUNE_PROPERTY = "glimpse.cuda.ltTune";
 
-    /** A layer's product: {@code batch} weights [n, k] sharing x (1: a single linear), with biases or not. */
-    record Product(String layer, int batch, int n, int k, boolean bias) {
+    /**
+     * A layer's product: {@code batch} weights [n, k] sharing x (1: a single linear), with biases or
+     * not, adding into the residual stream or not (down_proj: separate = linear then add, fused =
+     * {@code linearAddResidual}).
+     */
+    record Product(String layer, int batch, int n, int k, boolean bias, boolean residual) {
         long weightBytes() {
             return (long) batch * n * k * DType.BF16.byteSize();
         }
@@ -58,12 +63,12 @@ public final class PrefillGemmBench {
     record Case(String model, int layers, int rows, List<Product> products) {
     }
 
-    private static final List<Product> LLAMA_7B = List.of(new Product("q_k_v", 3, 4096, 4096, false),
-            new Product("o", 1, 4096, 4096, false), new Product("gate_up", 2, 11008, 4096, false),
-            new Product("down", 1, 4096, 11008, false));
-    private static final List<Product> QWEN2_05B = List.of(new Product("q", 1, 896, 896, true),
-            new Product("k_v", 2, 128, 896, true), new Product("o", 1, 896, 896, false),
-            new Product("gate_up", 2, 4864, 896, false), new Product("down", 1, 896, 4864, false));
+    private static final List<Product> LLAMA_7B = List.of(new Product("q_k_v", 3, 4096, 4096, false, false),
+            new Product("o", 1, 4096, 4096, false, false), new Product("gate_up", 2, 11008, 4096, false, false),
+            new Product("down", 1, 4096, 11008, false, true));
+    private static final List<Product> QWEN2_05B = List.of(new Product("q", 1, 896, 896, true, false),
+            new Product("k_v", 2, 128, 896, true, false), new Product("o", 1, 896, 896, false, false),
+            new Product("gate_up", 2, 4864, 896, false, false), new Product("down", 1, 896, 4864, false, true));
 
     private PrefillGemmBench() {
     }
@@ -114,9 +119,9 @@ public final class PrefillGemmBench {
                     layerUs.merge(form, us, Double::sum);
                     out.println(String.format(Locale.ROOT,
                             "{\"bench\":\"prefill_gemm\",\"device\":\"%s\",\"model\":\"%s\",\"layer\":\"%s\",\"rows\":%d,"
-                                    + "\"batch\":%d,\"n\":%d,\"k\":%d,\"bias\":%b,\"algorithm\":\"%s\",\"form\":\"%s\","
+                                    + "\"batch\":%d,\"n\":%d,\"k\":%d,\"bias\":%b,\"residual\":%b,\"algorithm\":\"%s\",\"form\":\"%s\","
                                     + "\"copies\":%d,\"us\":%.2f,\"hbm_fraction\":%.3f,\"tflops\":%.1f}",
-                            gpu.deviceName(), c.model(), p.layer(), c.rows(), p.batch(), p.n(), p.k(), p.bias(), tune, form,
+                            gpu.deviceName(), c.model(), p.layer(), c.rows(), p.batch(), p.n(), p.k(), p.bias(), p.residual(), tune, form,
                             ops.copies().size(), us, p.weightBytes() / (us * 1e-6) / HBM_BYTES_PER_S,
                             2.0 * c.rows() * p.batch() * p.n() * p.k() / (us * 1e-6) / 1e12));
                 }
@@ -133,8 +138,12 @@ public final class PrefillGemmBench {
         }
     }
 
-    /** Rotating copies of one product's stacked weights [B, n, k], its x, biases and output [B, rows, n]. */
-    private record Operands(List<Tensor> copies, Tensor x, Tensor bias, Tensor out) implements AutoCloseable {
+    /**
+     * Rotating copies of one product's stacked weights [B, n, k], its x, biases and output
+     * [B, rows, n]; for a residual product also the residual and the layer output [rows, n].
+     */
+    private record Operands(List<Tensor> copies, Tensor x, Tensor bias, Tensor out, Tensor residual, Tensor sum)
+            implements AutoCloseable {
 
         static Operands allocate(CudaBackend gpu, Product p, int rows) {
             int count = (int) Math.min(MAX_COPIES, Math.max(1, (ROTATION_BYTES + p.weightBytes() - 1) / p.weightBytes()));
@@ -151,7 +160,9 @@ public final class PrefillGemmBench {
                     copies.add(stack);
                 }
                 return new Operands(copies, gpu.upload(hostX), p.bias() ? gpu.upload(hostBias) : null,
-                        gpu.allocate(DType.F32, p.batch(), rows, p.n()));
+                        gpu.allocate(DType.F32, p.batch(), rows, p.n()),
+                        p.residual() ? gpu.allocate(DType.F32, rows, p.n()) : null,
+                        p.residual() ? gpu.allocate(DType.F32, rows, p.n()) : null);
             }
         }
 
@@ -181,6 +192,15 @@ public final class PrefillGemmBench {
         }
 
         private void call(CudaBackend gpu, Tensor w, boolean fused) {
+            if (residual != null) {
+                if (fused) {
+                    gpu.linearAddResidual(x, w.select(0, 0), bias == null ? null : bias.select(0, 0), residual, sum);
+                } else {
+                    gpu.linear(x, w.select(0, 0), bias == null ? null : bias.select(0, 0), out.select(0, 0));
+                    gpu.add(residual, out.select(0, 0), sum);
+                }
+                return;
+            }
             if (fused || w.dim(0) == 1) {
                 gpu.linearStack(x, w, bias, out);
                 return;
@@ -198,6 +218,10 @@ public final class PrefillGemmBench {
                 bias.close();
             }
             out.close();
+            if (residual != null) {
+                residual.close();
+                sum.close();
+            }
         }
     }
 
