@@ -37,14 +37,15 @@ import java.util.Map;
  * problem's first call outside stream capture times the heuristic's first
  * {@value LtPlan#HEURISTIC_CANDIDATES} algorithms, plus split-K variants for skinny deep products
  * ({@link LtProblem#offersSplitK}), on the call's own operands with CUDA events ({@value #WARMUP}
- * warm-up and {@value #REPS} timed calls each) and keeps the fastest ({@link LtChoice}: ties go to
+ * warm-up and {@value #REPS} timed calls each, the L2 overwritten before each timed call so the
+ * weights stream from HBM as in a model's layer) and keeps the fastest ({@link LtChoice}: ties go to
  * the heuristic's order). A call made while the stream is captured runs the heuristic's first
  * and leaves the measurement to a later eager call. A measured choice also serves the other row
  * counts of its power-of-two row bucket ({@link LtProblem#bucketed}: 65..128 rows, 513..1024, ...)
  * wherever {@code cublasLtMatmulAlgoCheck} accepts it, so a prompt of a new length costs no
  * timing, only the first of its bucket does (about a hundred products, a few to tens of ms).
- * Timing writes the output the call writes anyway, except when the product accumulates onto a residual: then it writes a scratch D, so
- * the residual is read intact by the real call. With the property false a plan asks the heuristic
+ * Timing writes the output the call writes anyway, except when the product accumulates onto a
+ * residual: then it writes a scratch D, so the residual is read intact by the real call. With the property false a plan asks the heuristic
  * for one algorithm and runs it, as before tuning existed.
  *
  * <p>Each {@link LtProblem} gets one {@link LtPlan}, cached (least recently used out beyond
@@ -81,8 +82,11 @@ final class CudaLtMatmul implements AutoCloseable {
     private final FloatPointer zero = new FloatPointer(1).put(0f);
     private final LongPointer biasPointer = new LongPointer(1);
     private final FloatPointer elapsed = new FloatPointer(1);
-    private CUevent_st timingStart;
-    private CUevent_st timingStop;
+    private CUevent_st[] timingStart;
+    private CUevent_st[] timingStop;
+    /** Device address of the L2 flush buffer; valid once {@link #flushBytes} is not negative (0 bytes: none). */
+    private long flush;
+    private long flushBytes = -1;
     private final Map<LtProblem, LtPlan> plans = new LinkedHashMap<>(16, 0.75f, true) {
         @Override
         protected boolean removeEldestEntry(Map.Entry<LtProblem, LtPlan> eldest) {
@@ -219,27 +223,65 @@ final class CudaLtMatmul implements AutoCloseable {
         }
     }
 
-    /** Milliseconds per call of {@code candidate} ({@value #REPS} timed after {@value #WARMUP}); NaN when refused. */
+    /**
+     * Milliseconds per call of {@code candidate}: {@value #WARMUP} warm-up call(s), then
+     * {@value #REPS} calls each timed by its own event pair after the L2 cache was overwritten
+     * ({@link #flushL2}), so every timed call streams its weights from HBM as a layer of a real
+     * model does (the same weights again would partly hit the L2 and favour other algorithms).
+     * NaN when cuBLASLt refuses the candidate.
+     */
     private double time(LtPlan plan, LtPlan.Candidate candidate, long w, long x, long c, long d) {
         if (timingStart == null) {
-            timingStart = new CUevent_st();
-            timingStop = new CUevent_st();
-            Cuda.check(cudart.cudaEventCreate(timingStart), "cudaEventCreate");
-            Cuda.check(cudart.cudaEventCreate(timingStop), "cudaEventCreate");
+            timingStart = new CUevent_st[REPS];
+            timingStop = new CUevent_st[REPS];
+            for (int i = 0; i < REPS; i++) {
+                timingStart[i] = new CUevent_st();
+                timingStop[i] = new CUevent_st();
+                Cuda.check(cudart.cudaEventCreate(timingStart[i]), "cudaEventCreate");
+                Cuda.check(cudart.cudaEventCreate(timingStop[i]), "cudaEventCreate");
+            }
         }
         for (int i = 0; i < WARMUP; i++) {
             if (run(plan, candidate, w, x, c, d) != cublas.CUBLAS_STATUS_SUCCESS) {
                 return Double.NaN;
             }
         }
-        Cuda.check(cudart.cudaEventRecord(timingStart, ctx.stream), "cudaEventRecord");
         for (int i = 0; i < REPS; i++) {
+            flushL2();
+            Cuda.check(cudart.cudaEventRecord(timingStart[i], ctx.stream), "cudaEventRecord");
             Cuda.checkBlas(run(plan, candidate, w, x, c, d), "cublasLtMatmul(" + plan.problem + ", " + candidate.label() + ")");
+            Cuda.check(cudart.cudaEventRecord(timingStop[i], ctx.stream), "cudaEventRecord");
         }
-        Cuda.check(cudart.cudaEventRecord(timingStop, ctx.stream), "cudaEventRecord");
-        Cuda.check(cudart.cudaEventSynchronize(timingStop), "cudaEventSynchronize");
-        Cuda.check(cudart.cudaEventElapsedTime(elapsed, timingStart, timingStop), "cudaEventElapsedTime");
-        return elapsed.get() / REPS;
+        double total = 0;
+        for (int i = 0; i < REPS; i++) {
+            Cuda.check(cudart.cudaEventSynchronize(timingStop[i]), "cudaEventSynchronize");
+            Cuda.check(cudart.cudaEventElapsedTime(elapsed, timingStart[i], timingStop[i]), "cudaEventElapsedTime");
+            total += elapsed.get();
+        }
+        return total / REPS;
+    }
+
+    /**
+     * Overwrites a buffer of twice the device's L2 size (allocated at the first measurement; none
+     * when the memory budget cannot hold it, then timings may see a warm L2).
+     */
+    private void flushL2() {
+        if (flushBytes < 0) {
+            int[] l2 = new int[1];
+            Cuda.check(cudart.cudaDeviceGetAttribute(l2, cudart.cudaDevAttrL2CacheSize, ctx.device.index()),
+                    "cudaDeviceGetAttribute(L2 cache size)");
+            long bytes = 2L * l2[0];
+            try {
+                flush = ctx.memory.allocate(bytes, () -> "the cuBLASLt timing's L2 flush buffer");
+                flushBytes = bytes;
+            } catch (CudaOutOfMemoryException e) {
+                LOG.debug("cuBLASLt timings run with a warm L2: {}", e.getMessage());
+                flushBytes = 0;
+            }
+        }
+        if (flushBytes > 0) {
+            Cuda.check(cudart.cudaMemsetAsync(Cuda.at(flush), 0, flushBytes, ctx.stream), "cudaMemsetAsync(L2 flush)");
+        }
     }
 
     /** Plans whose algorithm was measured so far; for tests. */
@@ -272,7 +314,7 @@ final class CudaLtMatmul implements AutoCloseable {
         return true;
     }
 
-    /** Frees the plans, the workspace (stream-ordered), the timing events and the cuBLASLt handle. */
+    /** Frees the plans, the workspace and flush buffer (stream-ordered), the timing events and the cuBLASLt handle. */
     @Override
     public void close() {
         if (closed) {
@@ -288,9 +330,14 @@ final class CudaLtMatmul implements AutoCloseable {
         if (workspace != 0) {
             ctx.memory.free(workspace);
         }
+        if (flushBytes > 0) {
+            ctx.memory.free(flush);
+        }
         if (timingStart != null) {
-            cudart.cudaEventDestroy(timingStart);
-            cudart.cudaEventDestroy(timingStop);
+            for (int i = 0; i < REPS; i++) {
+                cudart.cudaEventDestroy(timingStart[i]);
+                cudart.cudaEventDestroy(timingStop[i]);
+            }
         }
         cublas.cublasLtDestroy(handle);
         one.close();
