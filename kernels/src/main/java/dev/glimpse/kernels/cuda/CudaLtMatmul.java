@@ -84,9 +84,9 @@ final class CudaLtMatmul implements AutoCloseable {
     private final FloatPointer elapsed = new FloatPointer(1);
     private CUevent_st[] timingStart;
     private CUevent_st[] timingStop;
-    /** Device address of the L2 flush buffer; valid once {@link #flushBytes} is not negative (0 bytes: none). */
+    /** Device address of the L2 flush buffer while a measurement runs; {@link #flushBytes} 0 when there is none. */
     private long flush;
-    private long flushBytes = -1;
+    private long flushBytes;
     private final Map<LtProblem, LtPlan> plans = new LinkedHashMap<>(16, 0.75f, true) {
         @Override
         protected boolean removeEldestEntry(Map.Entry<LtProblem, LtPlan> eldest) {
@@ -187,26 +187,38 @@ final class CudaLtMatmul implements AutoCloseable {
 
     /**
      * Times every candidate of {@code plan} on these operands and keeps the fastest. An
-     * accumulating product writes a scratch D while timing (its C, the residual, stays as it was).
-     * A candidate that cuBLASLt refuses to run is skipped.
+     * accumulating product writes a scratch D while timing (its C, the residual, stays as it was);
+     * where the memory budget cannot hold that scratch the heuristic's first is kept. A candidate
+     * that cuBLASLt refuses to run is skipped.
      */
     private void tune(LtPlan plan, long w, long x, long out, long residual) {
         LtProblem p = plan.problem;
         long scratch = 0;
         if (p.accumulate()) {
             long elements = (long) (p.batch() - 1) * p.strideOut() + (long) p.m() * p.n();
-            scratch = ctx.memory.allocate(elements * Float.BYTES, () -> "cuBLASLt timing output of " + p);
+            try {
+                scratch = ctx.memory.allocate(elements * Float.BYTES, () -> "cuBLASLt timing output of " + p);
+            } catch (CudaOutOfMemoryException e) {
+                LOG.debug("cuBLASLt {} keeps the heuristic's first: no memory to time it ({})", p, e.getMessage());
+                plan.tuned = true;
+                return;
+            }
         }
         long d = scratch != 0 ? scratch : out;
         long c = residual == 0 ? d : residual;
         double[] millis = new double[plan.candidates.size()];
         try {
+            allocateFlush();
             for (int i = 0; i < millis.length; i++) {
                 millis[i] = time(plan, plan.candidates.get(i), w, x, c, d);
             }
         } finally {
             if (scratch != 0) {
                 ctx.memory.free(scratch);
+            }
+            if (flushBytes > 0) {
+                ctx.memory.free(flush);
+                flushBytes = 0;
             }
         }
         plan.chosen = LtChoice.fastest(millis);
@@ -262,23 +274,25 @@ final class CudaLtMatmul implements AutoCloseable {
     }
 
     /**
-     * Overwrites a buffer of twice the device's L2 size (allocated at the first measurement; none
-     * when the memory budget cannot hold it, then timings may see a warm L2).
+     * Allocates the L2 flush buffer, twice the device's L2 size, for one measurement (freed after
+     * it, stream-ordered); none when the memory budget cannot hold it, then timings may see a warm L2.
      */
-    private void flushL2() {
-        if (flushBytes < 0) {
-            int[] l2 = new int[1];
-            Cuda.check(cudart.cudaDeviceGetAttribute(l2, cudart.cudaDevAttrL2CacheSize, ctx.device.index()),
-                    "cudaDeviceGetAttribute(L2 cache size)");
-            long bytes = 2L * l2[0];
-            try {
-                flush = ctx.memory.allocate(bytes, () -> "the cuBLASLt timing's L2 flush buffer");
-                flushBytes = bytes;
-            } catch (CudaOutOfMemoryException e) {
-                LOG.debug("cuBLASLt timings run with a warm L2: {}", e.getMessage());
-                flushBytes = 0;
-            }
+    private void allocateFlush() {
+        int[] l2 = new int[1];
+        Cuda.check(cudart.cudaDeviceGetAttribute(l2, cudart.cudaDevAttrL2CacheSize, ctx.device.index()),
+                "cudaDeviceGetAttribute(L2 cache size)");
+        long bytes = 2L * l2[0];
+        try {
+            flush = ctx.memory.allocate(bytes, () -> "the cuBLASLt timing's L2 flush buffer");
+            flushBytes = bytes;
+        } catch (CudaOutOfMemoryException e) {
+            LOG.debug("cuBLASLt timings run with a warm L2: {}", e.getMessage());
+            flushBytes = 0;
         }
+    }
+
+    /** Overwrites the L2 flush buffer (nothing when there is none). */
+    private void flushL2() {
         if (flushBytes > 0) {
             Cuda.check(cudart.cudaMemsetAsync(Cuda.at(flush), 0, flushBytes, ctx.stream), "cudaMemsetAsync(L2 flush)");
         }
@@ -314,7 +328,7 @@ final class CudaLtMatmul implements AutoCloseable {
         return true;
     }
 
-    /** Frees the plans, the workspace and flush buffer (stream-ordered), the timing events and the cuBLASLt handle. */
+    /** Frees the plans, the workspace (stream-ordered), the timing events and the cuBLASLt handle. */
     @Override
     public void close() {
         if (closed) {
@@ -329,9 +343,6 @@ final class CudaLtMatmul implements AutoCloseable {
         measured.clear();
         if (workspace != 0) {
             ctx.memory.free(workspace);
-        }
-        if (flushBytes > 0) {
-            ctx.memory.free(flush);
         }
         if (timingStart != null) {
             for (int i = 0; i < REPS; i++) {
