@@ -43,6 +43,38 @@ public interface Backend extends AutoCloseable {
     void linear(Tensor x, Tensor w, Tensor bias, Tensor out);
 
     /**
+     * {@link #linear} for B weights that share x: {@code out[i] = linear(x, w[i], bias[i])} for
+     * w [B, n, k] (the q/k/v or gate/up projections of a layer stacked into one tensor), x [m, k],
+     * bias null or [B, n], out F32 [B, m, n] whose out[i] are contiguous (they need not be adjacent).
+     * A backend may compute the B products in one pass over the stacked weights (CUDA: one batched
+     * GEMM); the default runs them one by one.
+     */
+    default void linearStack(Tensor x, Tensor w, Tensor bias, Tensor out) {
+        if (w.rank() != 3 || out.rank() != 3 || out.dim(0) != w.dim(0)) {
+            throw new TensorException("linearStack needs w [B, n, k] and out [B, m, n], got " + w + " and " + out);
+        }
+        for (int i = 0; i < w.dim(0); i++) {
+            linear(x, w.select(0, i), bias == null ? null : bias.select(0, i), out.select(0, i));
+        }
+    }
+
+    /**
+     * {@code out = residual + linear(x, w, bias)}: a linear layer whose output joins the residual
+     * stream (o_proj, down_proj). residual is F32 of out's shape. A backend may add the residual
+     * inside the product (CUDA: the GEMM epilogue reads it, or the fused decode GEMV); the default
+     * is {@link #linear} into out then {@link #add}{@code (residual, out, out)}, the same two
+     * roundings, and needs out distinct from residual (an elementwise add may write the operand it
+     * reads at the same index).
+     */
+    default void linearAddResidual(Tensor x, Tensor w, Tensor bias, Tensor residual, Tensor out) {
+        if (out == residual) {
+            throw new TensorException("linearAddResidual: this backend needs out distinct from residual " + residual);
+        }
+        linear(x, w, bias, out);
+        add(residual, out, out);
+    }
+
+    /**
      * True when this backend's {@link #linear} with F16/BF16 weights and {@code rows} rows of x
      * rounds x to the weights' dtype anyway (tensor-core GEMMs of prefill and vision towers), so a
      * model gains by producing that x in the weights' dtype: the norm or activation whose output

@@ -14,7 +14,8 @@ import java.util.Map;
  * {@link #place} is the identity: weights stay zero-copy views of the memory-mapped checkpoint. On
  * a device backend each distinct tensor is uploaded once ({@link Backend#upload}); a tensor placed
  * again (the same storage, offset, dtype, shape and strides, e.g. a tied {@code lm_head}) gets the
- * same device copy. One store serves every part of a model (vision tower, projector, decoder), and
+ * same device copy; {@link #placeConcatenated} uploads several tensors as one, their places
+ * becoming views of it. One store serves every part of a model (vision tower, projector, decoder), and
  * {@link #close} frees the uploaded copies, never the host views. Thread-safe.
  */
 public final class ResidentWeights implements AutoCloseable {
@@ -61,6 +62,59 @@ public final class ResidentWeights implements AutoCloseable {
             }
         }
         return placed;
+    }
+
+    /**
+     * The concatenation of {@code parts} along dim 0, uploaded once as one device tensor
+     * [sum of dim 0, ..]; from then on {@link #place} of each part gives its slice of that tensor
+     * (a view, no second copy), so consumers of the separate tensors and of the concatenation read
+     * the same device memory. Null, with nothing uploaded, on a host backend (the mapped parts stay
+     * separate there), when a part is already resident on its own, or when the parts differ in
+     * dtype or trailing shape or are not native memory.
+     */
+    public synchronized Tensor placeConcatenated(List<Tensor> parts) {
+        if (isHost() || parts.isEmpty()) {
+            return null;
+        }
+        Tensor first = parts.getFirst();
+        int rows = 0;
+        List<Key> keys = new ArrayList<>();
+        for (Tensor part : parts) {
+            if (part.rank() < 1 || part.dtype() != first.dtype() || part.device().equals(backend.device())
+                    || !part.segment().isNative()
+                    || !Arrays.equals(Arrays.copyOfRange(part.shape(), 1, part.rank()),
+                    Arrays.copyOfRange(first.shape(), 1, first.rank()))) {
+                return null;
+            }
+            Key key = Key.of(part);
+            if (byStorage.containsKey(key)) {
+                return null;
+            }
+            keys.add(key);
+            rows = Math.addExact(rows, part.dim(0));
+        }
+        int[] shape = first.shape();
+        shape[0] = rows;
+        long start = System.nanoTime();
+        Tensor whole = backend.allocate(first.dtype(), shape);
+        try {
+            int row = 0;
+            for (int i = 0; i < parts.size(); i++) {
+                Tensor part = parts.get(i);
+                Tensor slice = whole.slice(0, row, row + part.dim(0));
+                backend.copy(part, slice);
+                byStorage.put(keys.get(i), slice);
+                row += part.dim(0);
+            }
+        } catch (RuntimeException e) {
+            keys.forEach(byStorage::remove);
+            whole.close();
+            throw e;
+        }
+        uploadNanos += System.nanoTime() - start;
+        uploaded.add(whole);
+        uploadedBytes += whole.numel() * whole.dtype().byteSize();
+        return whole;
     }
 
     /** Bytes uploaded to the device so far (0 on a host backend). */

@@ -182,6 +182,12 @@ public final class CudaBackend implements Backend {
     }
 
     @Override
+    public synchronized void linearStack(Tensor x, Tensor w, Tensor bias, Tensor out) {
+        ctx.bindThread();
+        gemm.linearStack(x, w, bias, out);
+    }
+
+    @Override
     public synchronized void batchedMatmul(Tensor a, Tensor bm, boolean transposeB, float alpha, Tensor out) {
         ctx.bindThread();
         gemm.batchedMatmul(a, bm, transposeB, alpha, out);
@@ -297,6 +303,11 @@ public final class CudaBackend implements Backend {
     public synchronized StepInputs stepInputs(int count) {
         ctx.bindThread();
         return new StepInputs(ctx, count);
+    }
+
+    /** cuBLASLt plans whose algorithm was chosen by measurement so far; for tests. */
+    synchronized int ltTunings() {
+        return gemm.ltTunings();
     }
 
     /** Page-locked buffers pinned so far for {@link StepInputs} (released ones are reused); for tests. */
@@ -475,10 +486,16 @@ public final class CudaBackend implements Backend {
 
     /**
      * {@code out = residual + linear(x, w, bias)}: equals {@link #linear} into a scratch tensor then
-     * {@link #add}{@code (residual, projected, out)}, bit for bit on the fused path (same GEMV
-     * split and arithmetic as {@link #linear}'s GEMV, same add). {@code out} may be
-     * {@code residual} itself (the residual stream updated in place).
+     * {@link #add}{@code (residual, projected, out)}, bit for bit on the fused GEMV path (at most 8
+     * rows of F32 x: same GEMV split and arithmetic as {@link #linear}'s GEMV, same add). More rows
+     * with 16-bit weights add the residual in cuBLASLt's epilogue (beta 1, C the residual: the F32
+     * accumulator plus the residual, one rounding as the add's; the product may run another
+     * algorithm than {@link #linear}'s, so equal to summation order);
+     * {@code -Dglimpse.cuda.ltResidual=false} keeps the product and a separate add there. x is F32
+     * or, beyond 8 rows, of w's 16-bit dtype. {@code out} may be {@code residual} itself (the
+     * residual stream updated in place).
      */
+    @Override
     public synchronized void linearAddResidual(Tensor x, Tensor w, Tensor bias, Tensor residual, Tensor out) {
         ctx.bindThread();
         fused.linearAddResidual(x, w, bias, residual, out);

@@ -79,6 +79,8 @@ final class CudaCopy {
         }
         if (srcHost && dstHost) {
             src.copyElementsTo(dst);
+        } else if (srcHost && src.dtype() == dst.dtype() && Checks.contiguous(dst)) {
+            hostToDevice(src, dst);
         } else if (srcHost) {
             Tensor up = upload(src);
             try {

@@ -191,16 +191,21 @@ final class CudaFusedDecode {
     /**
      * {@code linear(x, w, bias, projected)} then {@code add(residual, projected, out)}:
      * {@code out = residual + (x w^T + bias)}. out may be residual itself (each element is read
-     * and then written by one thread), but must not otherwise overlap residual or x.
+     * and then written by one thread), but must not otherwise overlap residual or x. Beyond the
+     * fused GEMV's rows the product adds the residual in cuBLASLt's epilogue where
+     * {@link CudaGemm#linearAddResidual} can, else runs {@code linear} and the add.
      */
     void linearAddResidual(Tensor x, Tensor w, Tensor bias, Tensor residual, Tensor out) {
         String op = "linearAddResidual";
-        Checks.f32(x, ctx.device, op, "x");
+        Checks.floating(x, ctx.device, op, "x");
         if (x.rank() < 1) {
             throw new TensorException(op + ": x must be [.., k], got " + x);
         }
         int k = Checks.width(x);
         requireLinear(x, w, bias, k, op);
+        if (x.dtype() != DType.F32 && x.dtype() != w.dtype()) {
+            throw new TensorException(op + ": x must be F32 or of w's dtype " + w.dtype() + ", got x " + x + " and w " + w);
+        }
         int n = w.dim(0);
         int[] shape = outShape(x, n);
         Checks.out(out, shape, ctx.device, op);
@@ -217,8 +222,11 @@ final class CudaFusedDecode {
         if (rows == 0 || n == 0) {
             return;
         }
-        boolean fused = rows <= CudaGemm.GEMV_MAX_ROWS && k > 0 && Checks.contiguous(x) && CudaContext.address(x) % 16 == 0
-                && fuses(w);
+        boolean fused = rows <= CudaGemm.GEMV_MAX_ROWS && k > 0 && x.dtype() == DType.F32 && Checks.contiguous(x)
+                && CudaContext.address(x) % 16 == 0 && fuses(w);
+        if (!fused && gemm.linearAddResidual(x, w, bias, residual, out)) {
+            return;
+        }
         try (Temporaries tmp = new Temporaries(copier)) {
             if (!fused) {
                 Tensor projected = tmp.scratch(DType.F32, shape);

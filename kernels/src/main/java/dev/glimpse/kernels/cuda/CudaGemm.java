@@ -59,6 +59,12 @@ final class CudaGemm {
 
     private final CudaLtMatmul lt;
 
+    /** Turns the residual add inside the prefill product ({@link #linearAddResidual}) on or off. */
+    static final String LT_RESIDUAL_PROPERTY = "glimpse.cuda.ltResidual";
+
+    /** Features per stacked bias that keep each bias of a batched product 256-byte aligned (64 F32). */
+    private static final int BIAS_STRIDE_ALIGNMENT = 64;
+
     CudaGemm(CudaContext ctx, CudaCopy copier) {
         this.ctx = ctx;
         this.copier = copier;
@@ -119,17 +125,7 @@ final class CudaGemm {
      * pass when cuBLASLt has no algorithm for the shape).
      */
     private void halfGemm(Temporaries tmp, Tensor x, Tensor wp, long ldw, Tensor bias, Tensor out, int m, int n, int k) {
-        Tensor xh;
-        if (x.dtype() == wp.dtype()) {
-            xh = tmp.packed(x, null);
-        } else {
-            Tensor xp = tmp.packed(x, DType.F32);
-            xh = tmp.scratch(wp.dtype(), m, k);
-            long count = (long) m * k;
-            ctx.launch.of(ctx.kernels.function("elementwise", "convert_f32"), "convert_f32")
-                    .ptr(CudaContext.address(xp)).ptr(CudaContext.address(xh)).i32(wp.dtype().ordinal()).i64(count)
-                    .run(ctx.pointwiseBlocks(count), 1, CudaContext.POINTWISE_THREADS, 0);
-        }
+        Tensor xh = halfInput(tmp, x, wp.dtype(), m, k);
         Tensor bf = null;
         if (bias != null) {
             bf = tmp.packed(bias, DType.F32);
@@ -144,6 +140,111 @@ final class CudaGemm {
         int type = wp.dtype() == DType.BF16 ? cudart.CUDA_R_16BF : cudart.CUDA_R_16F;
         gemm(CudaContext.address(wp), type, ldw, CudaContext.address(xh), type, out, m, n, k);
         addBias(out, bf, m, n);
+    }
+
+    /** x [m, k] in the 16-bit {@code dtype}: x as is when it already is, else rounded to nearest even by {@code convert_f32}. */
+    private Tensor halfInput(Temporaries tmp, Tensor x, DType dtype, int m, int k) {
+        if (x.dtype() == dtype) {
+            return tmp.packed(x, null);
+        }
+        Tensor xp = tmp.packed(x, DType.F32);
+        Tensor xh = tmp.scratch(dtype, m, k);
+        long count = (long) m * k;
+        ctx.launch.of(ctx.kernels.function("elementwise", "convert_f32"), "convert_f32")
+                .ptr(CudaContext.address(xp)).ptr(CudaContext.address(xh)).i32(dtype.ordinal()).i64(count)
+                .run(ctx.pointwiseBlocks(count), 1, CudaContext.POINTWISE_THREADS, 0);
+        return xh;
+    }
+
+    /**
+     * {@link dev.glimpse.kernels.Backend#linearStack}: out[i] = x w[i]^T + bias[i] for the B weights
+     * of w [B, n, k] sharing x [m, k]. With 16-bit weights, more than {@value #GEMV_MAX_ROWS} rows,
+     * packed weight rows and outputs whose matrices are packed (out[i] rows n apart) this is one
+     * batched cuBLASLt launch ({@link CudaLtMatmul#matmul}) over x rounded once; otherwise, or where
+     * cuBLASLt has no algorithm, one {@link #linear} per weight.
+     */
+    void linearStack(Tensor x, Tensor w, Tensor bias, Tensor out) {
+        Checks.floating(x, ctx.device, "linearStack", "x");
+        Checks.floating(w, ctx.device, "linearStack", "w");
+        Checks.rank(w, 3, "linearStack", "w", "[B, out, in]");
+        Checks.rank(x, 2, "linearStack", "x", "[m, in]");
+        Checks.f32(out, ctx.device, "linearStack", "out");
+        Checks.rank(out, 3, "linearStack", "out", "[B, m, out]");
+        int batch = w.dim(0);
+        int n = w.dim(1);
+        int k = w.dim(2);
+        int m = x.dim(0);
+        if (out.dim(0) != batch || out.dim(1) != m || out.dim(2) != n || x.dim(1) != k) {
+            throw new TensorException("linearStack: x " + x + ", w " + w + " and out " + out + " do not chain");
+        }
+        if (bias != null && (bias.rank() != 2 || bias.dim(0) != batch || bias.dim(1) != n)) {
+            throw new TensorException("linearStack: bias must be [" + batch + ", " + n + "], got " + bias);
+        }
+        boolean batched = USE_LT && w.dtype() != DType.F32 && m > GEMV_MAX_ROWS && k > 0 && n > 0 && batch > 1
+                && (x.dtype() == DType.F32 || x.dtype() == w.dtype())
+                && w.stride(2) == 1 && w.stride(1) >= k && w.stride(0) >= (long) (n - 1) * w.stride(1) + k
+                && out.stride(2) == 1 && out.stride(1) == n && out.stride(0) >= (long) m * n
+                && (bias == null || n % BIAS_STRIDE_ALIGNMENT == 0);
+        if (batched) {
+            try (Temporaries tmp = new Temporaries(copier)) {
+                Tensor xh = halfInput(tmp, x, w.dtype(), m, k);
+                Tensor bf = null;
+                if (bias != null) {
+                    bf = tmp.packed(bias, DType.F32);
+                    if (CudaContext.address(bf) % 256 != 0) {
+                        bf = tmp.copy(bias, DType.F32);
+                    }
+                }
+                if (lt.matmul(CudaContext.address(w), w.stride(1), CudaContext.address(xh), w.dtype(),
+                        bf == null ? 0L : CudaContext.address(bf), CudaContext.address(out), 0L, m, n, k, batch,
+                        w.stride(0), out.stride(0), bf == null ? 0L : n)) {
+                    return;
+                }
+            }
+        }
+        for (int i = 0; i < batch; i++) {
+            linear(x, w.select(0, i), bias == null ? null : bias.select(0, i), out.select(0, i));
+        }
+    }
+
+    /** Whether prefill products add the residual in cuBLASLt's epilogue ({@value #LT_RESIDUAL_PROPERTY}, default true; read at each call). */
+    static boolean residualEpilogue() {
+        return !"false".equals(System.getProperty(LT_RESIDUAL_PROPERTY));
+    }
+
+    /**
+     * {@code out = residual + linear(x, w, bias)} in one cuBLASLt product (beta 1, C the residual,
+     * D out; out may be residual) for 16-bit weights and more than {@value #GEMV_MAX_ROWS} rows;
+     * x, w, bias, residual and out already checked by the caller (residual and out F32, packed, of
+     * one shape). False, having queued no product, where that path does not apply ({@value
+     * #LT_RESIDUAL_PROPERTY} false, F32 weights, few rows) or cuBLASLt has no algorithm: the caller
+     * then runs {@link #linear} and an add.
+     */
+    boolean linearAddResidual(Tensor x, Tensor w, Tensor bias, Tensor residual, Tensor out) {
+        int n = w.dim(0);
+        int k = w.dim(1);
+        int m = Checks.rows(x);
+        if (!USE_LT || !residualEpilogue() || w.dtype() == DType.F32 || m <= GEMV_MAX_ROWS || k == 0 || n == 0) {
+            return false;
+        }
+        try (Temporaries tmp = new Temporaries(copier)) {
+            Tensor wp = tmp.rowsPacked(w, null);
+            if (wp.dim(0) > 1 && wp.stride(0) < k) {
+                wp = tmp.packed(w, null);
+            }
+            long ldw = wp.dim(0) == 1 ? k : wp.stride(0);
+            Tensor xh = halfInput(tmp, x, wp.dtype(), m, k);
+            Tensor bf = null;
+            if (bias != null) {
+                bf = tmp.packed(bias, DType.F32);
+                if (CudaContext.address(bf) % 256 != 0) {
+                    bf = tmp.copy(bias, DType.F32);
+                }
+            }
+            return lt.matmul(CudaContext.address(wp), ldw, CudaContext.address(xh), wp.dtype(),
+                    bf == null ? 0L : CudaContext.address(bf), CudaContext.address(out), CudaContext.address(residual),
+                    m, n, k, 1, 0, 0, 0);
+        }
     }
 
     void batchedMatmul(Tensor a, Tensor b, boolean transposeB, float scale, Tensor out) {
@@ -276,6 +377,11 @@ final class CudaGemm {
 
     private static long batchStride(Tensor t) {
         return t.dim(0) <= 1 ? 0 : t.stride(0);
+    }
+
+    /** cuBLASLt plans whose algorithm was measured so far; for tests. */
+    int ltTunings() {
+        return lt.tunings();
     }
 
     void close() {

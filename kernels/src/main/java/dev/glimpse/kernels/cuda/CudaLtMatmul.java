@@ -2,20 +2,16 @@ package dev.glimpse.kernels.cuda;
 
 import dev.glimpse.kernels.DType;
 import org.bytedeco.cuda.cublas.cublasLtContext;
-import org.bytedeco.cuda.cublas.cublasLtMatmulDescOpaque_t;
-import org.bytedeco.cuda.cublas.cublasLtMatmulHeuristicResult_t;
-import org.bytedeco.cuda.cublas.cublasLtMatmulPreferenceOpaque_t;
-import org.bytedeco.cuda.cublas.cublasLtMatrixLayoutOpaque_t;
+import org.bytedeco.cuda.cudart.CUevent_st;
 import org.bytedeco.cuda.global.cublas;
 import org.bytedeco.cuda.global.cudart;
 import org.bytedeco.javacpp.FloatPointer;
-import org.bytedeco.javacpp.IntPointer;
 import org.bytedeco.javacpp.LongPointer;
-import org.bytedeco.javacpp.PointerPointer;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 import java.util.LinkedHashMap;
+import java.util.Locale;
 import java.util.Map;
 
 /**
@@ -28,32 +24,53 @@ import java.util.Map;
  * is out seen as [n, m] (ld n). A and B are F16 or BF16, C and D F32, compute
  * {@code CUBLAS_COMPUTE_32F} with F32 scale. The bias is F32 (the bias data type defaults to
  * D's type), one value per row of D, i.e. per output feature, broadcast over the m columns.
+ * {@link #matmul} generalises this to a batch of weights stacked at a fixed stride that share x
+ * (fused q/k/v or gate/up: one launch streams all of them) and to D = residual + product (beta 1,
+ * C the residual, which may be out itself).
  *
  * <p>The epilogue adds the bias in F32 to the F32 accumulator (alpha = 1, beta = 0), exactly the
  * addition the separate {@code add_bias_rows} pass did. Results still need not be bit-identical
- * to the {@code cublasGemmEx} path: cuBLASLt's heuristic may pick another kernel (tile shape,
- * split-k) than {@code cublasGemmEx} does, which sums the k products in another order.
+ * to the {@code cublasGemmEx} path: cuBLASLt may pick another kernel (tile shape, split-k) than
+ * {@code cublasGemmEx} does, which sums the k products in another order.
  *
- * <p>Each (shape, dtype, ldw, bias, operand alignment) gets one plan: matmul descriptor, three
- * matrix layouts and the heuristic's best algorithm, cached (least recently used out beyond
+ * <p>Algorithm choice ({@value #TUNE_PROPERTY}, default true, read when a plan is made): each
+ * problem's first call outside stream capture times the heuristic's first
+ * {@value LtPlan#HEURISTIC_CANDIDATES} algorithms, plus split-K variants for skinny deep products
+ * ({@link LtProblem#offersSplitK}), on the call's own operands with CUDA events ({@value #WARMUP}
+ * warm-up and {@value #REPS} timed calls each, the L2 overwritten before each timed call so the
+ * weights stream from HBM as in a model's layer) and keeps the fastest ({@link LtChoice}: ties go to
+ * the heuristic's order). A call made while the stream is captured runs the heuristic's first
+ * and leaves the measurement to a later eager call. A measured choice also serves the other row
+ * counts of its power-of-two row bucket ({@link LtProblem#bucketed}: 65..128 rows, 513..1024, ...)
+ * wherever {@code cublasLtMatmulAlgoCheck} accepts it, so a prompt of a new length costs no
+ * timing, only the first of its bucket does (about a hundred products, a few to tens of ms).
+ * Timing writes the output the call writes anyway, except when the product accumulates onto a
+ * residual: then it writes a scratch D, so the residual is read intact by the real call. With the property false a plan asks the heuristic
+ * for one algorithm and runs it, as before tuning existed.
+ *
+ * <p>Each {@link LtProblem} gets one {@link LtPlan}, cached (least recently used out beyond
  * {@value #CACHE_LIMIT}) so repeated calls query nothing. Calls queue on the backend's stream
  * with a workspace allocated once, at the first call (from the backend's memory, so within its
- * budget; a budget too small for it leaves cuBLASLt without one), never wait on the host, and
- * record into a CUDA graph. A call that cannot be served gives {@code false} and the caller takes
- * the {@code cublasGemmEx} path: a shape the heuristic has no algorithm for, or a first call made
- * while the stream is being captured (the workspace is never allocated inside a graph).
+ * budget; a budget too small for it leaves cuBLASLt without one), never wait on the host after
+ * the measurement, and record into a CUDA graph. A call that cannot be served gives {@code false}
+ * and the caller takes the {@code cublasGemmEx} path: a shape the heuristic has no algorithm for,
+ * or a first call made while the stream is being captured (the workspace is never allocated
+ * inside a graph).
  */
 final class CudaLtMatmul implements AutoCloseable {
 
     private static final Logger LOG = LoggerFactory.getLogger(CudaLtMatmul.class);
 
+    /** Turns the measured algorithm choice on or off ({@code true} by default). */
+    static final String TUNE_PROPERTY = "glimpse.cuda.ltTune";
+
     /** Workspace bytes offered to cuBLASLt (split-k and stream-k kernels use it). */
     static final long WORKSPACE_BYTES = 32L << 20;
 
-    private static final int CACHE_LIMIT = 64;
+    static final int WARMUP = 1;
+    static final int REPS = 3;
 
-    /** Largest alignment cuBLASLt asks about (its default minimum for every operand). */
-    private static final int MAX_ALIGNMENT = 256;
+    private static final int CACHE_LIMIT = 64;
 
     private final CudaContext ctx;
     private final cublasLtContext handle = new cublasLtContext();
@@ -61,12 +78,18 @@ final class CudaLtMatmul implements AutoCloseable {
     private long workspace;
     /** Bytes of the workspace; -1 until the first call outside a capture decides them. */
     private long workspaceBytes = -1;
-    private final FloatPointer alpha = new FloatPointer(1).put(1f);
-    private final FloatPointer beta = new FloatPointer(1).put(0f);
+    private final FloatPointer one = new FloatPointer(1).put(1f);
+    private final FloatPointer zero = new FloatPointer(1).put(0f);
     private final LongPointer biasPointer = new LongPointer(1);
-    private final Map<Key, Plan> plans = new LinkedHashMap<>(16, 0.75f, true) {
+    private final FloatPointer elapsed = new FloatPointer(1);
+    private CUevent_st[] timingStart;
+    private CUevent_st[] timingStop;
+    /** Device address of the L2 flush buffer while a measurement runs; {@link #flushBytes} 0 when there is none. */
+    private long flush;
+    private long flushBytes;
+    private final Map<LtProblem, LtPlan> plans = new LinkedHashMap<>(16, 0.75f, true) {
         @Override
-        protected boolean removeEldestEntry(Map.Entry<Key, Plan> eldest) {
+        protected boolean removeEldestEntry(Map.Entry<LtProblem, LtPlan> eldest) {
             if (size() > CACHE_LIMIT) {
                 eldest.getValue().close();
                 return true;
@@ -74,11 +97,28 @@ final class CudaLtMatmul implements AutoCloseable {
             return false;
         }
     };
+    /** The measured choice per {@link LtProblem#bucketed} problem (least recently used out beyond the same limit). */
+    private final Map<LtProblem, LtPlan.Candidate> measured = new LinkedHashMap<>(16, 0.75f, true) {
+        @Override
+        protected boolean removeEldestEntry(Map.Entry<LtProblem, LtPlan.Candidate> eldest) {
+            if (size() > CACHE_LIMIT) {
+                eldest.getValue().algo().close();
+                return true;
+            }
+            return false;
+        }
+    };
     private boolean closed;
+    private int tunings;
 
     CudaLtMatmul(CudaContext ctx) {
         this.ctx = ctx;
         Cuda.checkBlas(cublas.cublasLtCreate(handle), "cublasLtCreate");
+    }
+
+    /** Whether plans made from now on measure their algorithm ({@value #TUNE_PROPERTY}, default true). */
+    static boolean tuneEnabled() {
+        return !"false".equals(System.getProperty(TUNE_PROPERTY));
     }
 
     /**
@@ -90,30 +130,183 @@ final class CudaLtMatmul implements AutoCloseable {
      * @return false, having queued nothing, when cuBLASLt has no algorithm for this problem
      */
     boolean linear(long w, long ldw, long x, DType dtype, long bias, long out, int m, int n, int k) {
+        return matmul(w, ldw, x, dtype, bias, out, 0L, m, n, k, 1, 0, 0, 0);
+    }
+
+    /**
+     * {@link #linear} for {@code batch} weights stacked {@code strideW} elements apart, sharing x:
+     * out[i] (F32 [m, n] packed, {@code strideOut} elements apart) = x W[i]^T + bias[i] (biases
+     * {@code strideBias} F32 elements apart, each 256-byte aligned), plus {@code residual}[i] (the
+     * same layout as out, possibly out itself; 0 for none).
+     */
+    boolean matmul(long w, long ldw, long x, DType dtype, long bias, long out, long residual, int m, int n, int k,
+                   int batch, long strideW, long strideOut, long strideBias) {
         if (closed) {
             throw new CudaException(ctx.device + ": the cuBLASLt path is closed");
         }
         if (workspaceBytes < 0 && !allocateWorkspace()) {
             return false;
         }
-        Key key = new Key(m, n, k, dtype, ldw, bias != 0, alignment(w), alignment(x), alignment(out));
-        Plan plan = plans.get(key);
+        LtProblem problem = LtProblem.of(m, n, k, dtype, ldw, batch, strideW, strideOut, strideBias, bias != 0,
+                residual != 0, w, x, out, residual);
+        LtPlan plan = plans.get(problem);
         if (plan == null) {
-            plan = Plan.create(handle, key, workspaceBytes, bias, biasPointer);
-            plans.put(key, plan);
+            plan = LtPlan.create(handle, problem, workspaceBytes, bias, biasPointer,
+                    tuneEnabled() ? LtPlan.HEURISTIC_CANDIDATES : 1);
+            plans.put(problem, plan);
+            if (!plan.found()) {
+                return false;
+            }
+            plan.tuned = plan.candidates.size() == 1;
+            LtPlan.Candidate known = plan.tuned ? null : measured.get(problem.bucketed());
+            if (known != null && plan.adopt(handle, known, workspaceBytes)) {
+                LOG.debug("cuBLASLt {}: {} measured for its row bucket", problem, known.label());
+            }
         } else if (bias != 0) {
-            Plan.setBias(plan.desc, bias, biasPointer);
+            LtPlan.setBias(plan.desc, bias, biasPointer);
         }
         if (!plan.found()) {
             return false;
         }
-        int status = cublas.cublasLtMatmul(handle, plan.desc, alpha, Cuda.at(w), plan.layoutW, Cuda.at(x), plan.layoutX,
-                beta, Cuda.at(out), plan.layoutOut, Cuda.at(out), plan.layoutOut, plan.result.algo(), Cuda.at(workspace),
-                workspaceBytes, ctx.stream);
+        if (!plan.tuned && !capturing()) {
+            tune(plan, w, x, out, residual);
+        }
+        int status = run(plan, plan.algorithm(), w, x, residual == 0 ? out : residual, out);
         if (status != cublas.CUBLAS_STATUS_SUCCESS) {
-            Cuda.checkBlas(status, "cublasLtMatmul(" + m + "x" + n + "x" + k + " " + dtype + (bias != 0 ? " +bias" : "") + ")");
+            Cuda.checkBlas(status, "cublasLtMatmul(" + problem + ", " + plan.algorithm().label() + ")");
         }
         return true;
+    }
+
+    /** Queues one product with {@code candidate}: D = product (+ C when the problem accumulates). */
+    private int run(LtPlan plan, LtPlan.Candidate candidate, long w, long x, long c, long d) {
+        return cublas.cublasLtMatmul(handle, plan.desc, one, Cuda.at(w), plan.layoutW, Cuda.at(x), plan.layoutX,
+                plan.problem.accumulate() ? one : zero, Cuda.at(c), plan.layoutOut, Cuda.at(d), plan.layoutOut,
+                candidate.algo(), Cuda.at(workspace), workspaceBytes, ctx.stream);
+    }
+
+    /**
+     * Times every candidate of {@code plan} on these operands and keeps the fastest. An
+     * accumulating product writes a scratch D while timing (its C, the residual, stays as it was);
+     * where the memory budget cannot hold that scratch the heuristic's first is kept. A candidate
+     * that cuBLASLt refuses to run is skipped.
+     */
+    private void tune(LtPlan plan, long w, long x, long out, long residual) {
+        LtProblem p = plan.problem;
+        long scratch = 0;
+        if (p.accumulate()) {
+            long elements = (long) (p.batch() - 1) * p.strideOut() + (long) p.m() * p.n();
+            try {
+                scratch = ctx.memory.allocate(elements * Float.BYTES, () -> "cuBLASLt timing output of " + p);
+            } catch (CudaOutOfMemoryException e) {
+                LOG.debug("cuBLASLt {} keeps the heuristic's first: no memory to time it ({})", p, e.getMessage());
+                plan.tuned = true;
+                return;
+            }
+        }
+        long d = scratch != 0 ? scratch : out;
+        long c = residual == 0 ? d : residual;
+        double[] millis = new double[plan.candidates.size()];
+        try {
+            allocateFlush();
+            for (int i = 0; i < millis.length; i++) {
+                millis[i] = time(plan, plan.candidates.get(i), w, x, c, d);
+            }
+        } finally {
+            if (scratch != 0) {
+                ctx.memory.free(scratch);
+            }
+            if (flushBytes > 0) {
+                ctx.memory.free(flush);
+                flushBytes = 0;
+            }
+        }
+        plan.chosen = LtChoice.fastest(millis);
+        plan.tuned = true;
+        tunings++;
+        LtPlan.Candidate previous = measured.put(p.bucketed(), LtPlan.copyOf(plan.algorithm()));
+        if (previous != null) {
+            previous.algo().close();
+        }
+        if (LOG.isDebugEnabled()) {
+            LOG.debug(String.format(Locale.ROOT, "cuBLASLt %s: %s, %.4f ms (heuristic's first %.4f ms, %d candidates, %.0f GB/s)",
+                    p, plan.algorithm().label(), millis[plan.chosen], millis[0], millis.length,
+                    p.minimumBytes() / (millis[plan.chosen] * 1e6)));
+        }
+    }
+
+    /**
+     * Milliseconds per call of {@code candidate}: {@value #WARMUP} warm-up call(s), then
+     * {@value #REPS} calls each timed by its own event pair after the L2 cache was overwritten
+     * ({@link #flushL2}), so every timed call streams its weights from HBM as a layer of a real
+     * model does (the same weights again would partly hit the L2 and favour other algorithms).
+     * NaN when cuBLASLt refuses the candidate.
+     */
+    private double time(LtPlan plan, LtPlan.Candidate candidate, long w, long x, long c, long d) {
+        if (timingStart == null) {
+            timingStart = new CUevent_st[REPS];
+            timingStop = new CUevent_st[REPS];
+            for (int i = 0; i < REPS; i++) {
+                timingStart[i] = new CUevent_st();
+                timingStop[i] = new CUevent_st();
+                Cuda.check(cudart.cudaEventCreate(timingStart[i]), "cudaEventCreate");
+                Cuda.check(cudart.cudaEventCreate(timingStop[i]), "cudaEventCreate");
+            }
+        }
+        for (int i = 0; i < WARMUP; i++) {
+            if (run(plan, candidate, w, x, c, d) != cublas.CUBLAS_STATUS_SUCCESS) {
+                return Double.NaN;
+            }
+        }
+        for (int i = 0; i < REPS; i++) {
+            flushL2();
+            Cuda.check(cudart.cudaEventRecord(timingStart[i], ctx.stream), "cudaEventRecord");
+            Cuda.checkBlas(run(plan, candidate, w, x, c, d), "cublasLtMatmul(" + plan.problem + ", " + candidate.label() + ")");
+            Cuda.check(cudart.cudaEventRecord(timingStop[i], ctx.stream), "cudaEventRecord");
+        }
+        double total = 0;
+        for (int i = 0; i < REPS; i++) {
+            Cuda.check(cudart.cudaEventSynchronize(timingStop[i]), "cudaEventSynchronize");
+            Cuda.check(cudart.cudaEventElapsedTime(elapsed, timingStart[i], timingStop[i]), "cudaEventElapsedTime");
+            total += elapsed.get();
+        }
+        return total / REPS;
+    }
+
+    /**
+     * Allocates the L2 flush buffer, twice the device's L2 size, for one measurement (freed after
+     * it, stream-ordered); none when the memory budget cannot hold it, then timings may see a warm L2.
+     */
+    private void allocateFlush() {
+        int[] l2 = new int[1];
+        Cuda.check(cudart.cudaDeviceGetAttribute(l2, cudart.cudaDevAttrL2CacheSize, ctx.device.index()),
+                "cudaDeviceGetAttribute(L2 cache size)");
+        long bytes = 2L * l2[0];
+        try {
+            flush = ctx.memory.allocate(bytes, () -> "the cuBLASLt timing's L2 flush buffer");
+            flushBytes = bytes;
+        } catch (CudaOutOfMemoryException e) {
+            LOG.debug("cuBLASLt timings run with a warm L2: {}", e.getMessage());
+            flushBytes = 0;
+        }
+    }
+
+    /** Overwrites the L2 flush buffer (nothing when there is none). */
+    private void flushL2() {
+        if (flushBytes > 0) {
+            Cuda.check(cudart.cudaMemsetAsync(Cuda.at(flush), 0, flushBytes, ctx.stream), "cudaMemsetAsync(L2 flush)");
+        }
+    }
+
+    /** Plans whose algorithm was measured so far; for tests. */
+    int tunings() {
+        return tunings;
+    }
+
+    private boolean capturing() {
+        int[] capture = new int[1];
+        Cuda.check(cudart.cudaStreamIsCapturing(ctx.stream, capture), "cudaStreamIsCapturing");
+        return capture[0] != cudart.cudaStreamCaptureStatusNone;
     }
 
     /**
@@ -121,9 +314,7 @@ final class CudaLtMatmul implements AutoCloseable {
      * allocated into a graph). A budget that cannot hold it leaves cuBLASLt without one.
      */
     private boolean allocateWorkspace() {
-        int[] capture = new int[1];
-        Cuda.check(cudart.cudaStreamIsCapturing(ctx.stream, capture), "cudaStreamIsCapturing");
-        if (capture[0] != cudart.cudaStreamCaptureStatusNone) {
+        if (capturing()) {
             return false;
         }
         try {
@@ -137,149 +328,32 @@ final class CudaLtMatmul implements AutoCloseable {
         return true;
     }
 
-    /** Largest power of two (at most 256) dividing {@code address}: the alignment cuBLASLt may assume. */
-    static int alignment(long address) {
-        long low = Long.lowestOneBit(address);
-        return low == 0 || low > MAX_ALIGNMENT ? MAX_ALIGNMENT : (int) low;
-    }
-
-    /** Frees the plans, the workspace (stream-ordered) and the cuBLASLt handle. */
+    /** Frees the plans, the workspace (stream-ordered), the timing events and the cuBLASLt handle. */
     @Override
     public void close() {
         if (closed) {
             return;
         }
         closed = true;
-        for (Plan plan : plans.values()) {
+        for (LtPlan plan : plans.values()) {
             plan.close();
         }
         plans.clear();
+        measured.values().forEach(c -> c.algo().close());
+        measured.clear();
         if (workspace != 0) {
             ctx.memory.free(workspace);
         }
+        if (timingStart != null) {
+            for (int i = 0; i < REPS; i++) {
+                cudart.cudaEventDestroy(timingStart[i]);
+                cudart.cudaEventDestroy(timingStop[i]);
+            }
+        }
         cublas.cublasLtDestroy(handle);
-        alpha.close();
-        beta.close();
+        one.close();
+        zero.close();
         biasPointer.close();
-    }
-
-    /** What a plan depends on: the problem, the weight layout, the epilogue and the operand alignments. */
-    private record Key(int m, int n, int k, DType dtype, long ldw, boolean bias, int alignW, int alignX, int alignOut) {
-    }
-
-    /** Descriptors and the chosen algorithm of one {@link Key}; {@code result} is null when none was found. */
-    private record Plan(cublasLtMatmulDescOpaque_t desc, cublasLtMatrixLayoutOpaque_t layoutW,
-                        cublasLtMatrixLayoutOpaque_t layoutX, cublasLtMatrixLayoutOpaque_t layoutOut,
-                        cublasLtMatmulHeuristicResult_t result) implements AutoCloseable {
-
-        boolean found() {
-            return result != null;
-        }
-
-        /** A plan for key; the bias pointer (0: none) is set before the heuristic query, as at the call. */
-        static Plan create(cublasLtContext handle, Key key, long workspaceBytes, long bias, LongPointer biasPointer) {
-            int type = key.dtype() == DType.BF16 ? cudart.CUDA_R_16BF : cudart.CUDA_R_16F;
-            cublasLtMatmulDescOpaque_t desc = null;
-            cublasLtMatrixLayoutOpaque_t layoutW = null;
-            cublasLtMatrixLayoutOpaque_t layoutX = null;
-            cublasLtMatrixLayoutOpaque_t layoutOut = null;
-            cublasLtMatmulPreferenceOpaque_t preference = null;
-            cublasLtMatmulHeuristicResult_t result = new cublasLtMatmulHeuristicResult_t();
-            boolean done = false;
-            try {
-                try (PointerPointer<?> created = new PointerPointer<>(1)) {
-                    Cuda.checkBlas(cublas.cublasLtMatmulDescCreate(created, cublas.CUBLAS_COMPUTE_32F, cudart.CUDA_R_32F),
-                            "cublasLtMatmulDescCreate");
-                    desc = new cublasLtMatmulDescOpaque_t(created.get(0));
-                    layoutW = layout(created, type, key.k(), key.n(), key.ldw(), "W");
-                    layoutX = layout(created, type, key.k(), key.m(), key.k(), "x");
-                    layoutOut = layout(created, cudart.CUDA_R_32F, key.n(), key.m(), key.n(), "out");
-                    Cuda.checkBlas(cublas.cublasLtMatmulPreferenceCreate(created), "cublasLtMatmulPreferenceCreate");
-                    preference = new cublasLtMatmulPreferenceOpaque_t(created.get(0));
-                }
-                setDesc(desc, cublas.CUBLASLT_MATMUL_DESC_TRANSA, cublas.CUBLAS_OP_T, "TRANSA");
-                setDesc(desc, cublas.CUBLASLT_MATMUL_DESC_TRANSB, cublas.CUBLAS_OP_N, "TRANSB");
-                setDesc(desc, cublas.CUBLASLT_MATMUL_DESC_EPILOGUE,
-                        key.bias() ? cublas.CUBLASLT_EPILOGUE_BIAS : cublas.CUBLASLT_EPILOGUE_DEFAULT, "EPILOGUE");
-                if (key.bias()) {
-                    setDesc(desc, cublas.CUBLASLT_MATMUL_DESC_BIAS_DATA_TYPE, cudart.CUDA_R_32F, "BIAS_DATA_TYPE");
-                    setBias(desc, bias, biasPointer);
-                }
-                try (LongPointer bytes = new LongPointer(1).put(workspaceBytes)) {
-                    Cuda.checkBlas(cublas.cublasLtMatmulPreferenceSetAttribute(preference,
-                            cublas.CUBLASLT_MATMUL_PREF_MAX_WORKSPACE_BYTES, bytes, Long.BYTES),
-                            "cublasLtMatmulPreferenceSetAttribute(MAX_WORKSPACE_BYTES)");
-                }
-                setPreference(preference, cublas.CUBLASLT_MATMUL_PREF_MIN_ALIGNMENT_A_BYTES, key.alignW(), "MIN_ALIGNMENT_A_BYTES");
-                setPreference(preference, cublas.CUBLASLT_MATMUL_PREF_MIN_ALIGNMENT_B_BYTES, key.alignX(), "MIN_ALIGNMENT_B_BYTES");
-                setPreference(preference, cublas.CUBLASLT_MATMUL_PREF_MIN_ALIGNMENT_C_BYTES, key.alignOut(), "MIN_ALIGNMENT_C_BYTES");
-                setPreference(preference, cublas.CUBLASLT_MATMUL_PREF_MIN_ALIGNMENT_D_BYTES, key.alignOut(), "MIN_ALIGNMENT_D_BYTES");
-                int[] count = new int[1];
-                int status = cublas.cublasLtMatmulAlgoGetHeuristic(handle, desc, layoutW, layoutX, layoutOut, layoutOut,
-                        preference, 1, result, count);
-                if (status == cublas.CUBLAS_STATUS_NOT_SUPPORTED || (status == cublas.CUBLAS_STATUS_SUCCESS && count[0] == 0)) {
-                    LOG.debug("cuBLASLt has no algorithm for {}; cublasGemmEx and a bias pass are used", key);
-                    result.close();
-                    result = null;
-                } else {
-                    Cuda.checkBlas(status, "cublasLtMatmulAlgoGetHeuristic(" + key + ")");
-                }
-                done = true;
-                return new Plan(desc, layoutW, layoutX, layoutOut, result);
-            } finally {
-                if (preference != null) {
-                    cublas.cublasLtMatmulPreferenceDestroy(preference);
-                }
-                if (!done) {
-                    new Plan(desc, layoutW, layoutX, layoutOut, result).close();
-                }
-            }
-        }
-
-        static void setBias(cublasLtMatmulDescOpaque_t desc, long bias, LongPointer biasPointer) {
-            biasPointer.put(bias);
-            Cuda.checkBlas(cublas.cublasLtMatmulDescSetAttribute(desc, cublas.CUBLASLT_MATMUL_DESC_BIAS_POINTER,
-                    biasPointer, Long.BYTES), "cublasLtMatmulDescSetAttribute(BIAS_POINTER)");
-        }
-
-        private static cublasLtMatrixLayoutOpaque_t layout(PointerPointer<?> created, int type, long rows, long cols, long ld,
-                                                           String name) {
-            Cuda.checkBlas(cublas.cublasLtMatrixLayoutCreate(created, type, rows, cols, ld),
-                    "cublasLtMatrixLayoutCreate(" + name + " " + rows + "x" + cols + ", ld " + ld + ")");
-            return new cublasLtMatrixLayoutOpaque_t(created.get(0));
-        }
-
-        private static void setDesc(cublasLtMatmulDescOpaque_t desc, int attribute, int value, String name) {
-            try (IntPointer v = new IntPointer(1).put(value)) {
-                Cuda.checkBlas(cublas.cublasLtMatmulDescSetAttribute(desc, attribute, v, Integer.BYTES),
-                        "cublasLtMatmulDescSetAttribute(" + name + ")");
-            }
-        }
-
-        private static void setPreference(cublasLtMatmulPreferenceOpaque_t preference, int attribute, int value, String name) {
-            try (IntPointer v = new IntPointer(1).put(value)) {
-                Cuda.checkBlas(cublas.cublasLtMatmulPreferenceSetAttribute(preference, attribute, v, Integer.BYTES),
-                        "cublasLtMatmulPreferenceSetAttribute(" + name + ")");
-            }
-        }
-
-        @Override
-        public void close() {
-            destroyLayout(layoutOut);
-            destroyLayout(layoutX);
-            destroyLayout(layoutW);
-            if (desc != null) {
-                cublas.cublasLtMatmulDescDestroy(desc);
-            }
-            if (result != null) {
-                result.close();
-            }
-        }
-
-        private static void destroyLayout(cublasLtMatrixLayoutOpaque_t layout) {
-            if (layout != null) {
-                cublas.cublasLtMatrixLayoutDestroy(layout);
-            }
-        }
+        elapsed.close();
     }
 }

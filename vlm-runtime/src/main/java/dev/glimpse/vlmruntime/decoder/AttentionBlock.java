@@ -98,12 +98,24 @@ final class AttentionBlock {
         b.linearAddResidual(s.attention(), w.o(), w.oBias(), x, s.residual());
     }
 
-    /** q, k, v projections of {@code s.normed()}, then RoPE on q and k in place. */
-    private void project(Backend b, ScratchRows s, Tensor cos, Tensor sin) {
+    /**
+     * q, k, v projections of {@code s.normed()}, then RoPE on q and k in place. Where the layer's
+     * weights are stacked ({@link LayerWeights#stacks}) the projections run as one stacked product
+     * (q/k/v, or q alone and k/v) writing the scratch's stacked views, which are q, k and v.
+     */
+    void project(Backend b, ScratchRows s, Tensor cos, Tensor sin) {
         int n = s.n();
-        b.linear(s.normed(), w.q(), w.qBias(), s.q());
-        b.linear(s.normed(), w.k(), w.kBias(), s.k());
-        b.linear(s.normed(), w.v(), w.vBias(), s.v());
+        ProjectionStacks stacks = w.stacks();
+        if (stacks != null && stacks.qkv() != null && s.qkv() != null) {
+            b.linearStack(s.normed(), stacks.qkv(), stacks.qkvBias(), s.qkv());
+        } else if (stacks != null && stacks.kv() != null) {
+            b.linear(s.normed(), w.q(), w.qBias(), s.q());
+            b.linearStack(s.normed(), stacks.kv(), stacks.kvBias(), s.kv());
+        } else {
+            b.linear(s.normed(), w.q(), w.qBias(), s.q());
+            b.linear(s.normed(), w.k(), w.kBias(), s.k());
+            b.linear(s.normed(), w.v(), w.vBias(), s.v());
+        }
         Tensor q = s.q().reshape(n, heads, headDim);
         Tensor k = s.k().reshape(n, kvHeads, headDim);
         b.rope(q, cos, sin, q);

@@ -21,6 +21,11 @@ import java.util.List;
  * products read the very bits they converted to before, without the conversion pass. Smaller
  * blocks (the decode step, short prefill tails) keep F32 buffers, sized for just those rows, and
  * the exact F32 GEMV.
+ *
+ * <p>q, k and v live in one [3, rows, width] buffer when their widths agree (else k and v in one
+ * [2, rows, kvWidth]), gate and up in one [2, rows, intermediate], so a stacked product
+ * ({@link dev.glimpse.kernels.Backend#linearStack}) writes each of them where its consumers read
+ * it; at n rows each is still a packed [n, width] view.
  */
 final class DecoderScratch implements AutoCloseable {
 
@@ -37,6 +42,12 @@ final class DecoderScratch implements AutoCloseable {
     private final Tensor gate;
     private final Tensor up;
     private final Tensor activated;
+    /** q, k, v as one [3, rows, width] buffer when their widths agree, else null (q alone, k and v in {@link #kv}). */
+    private final Tensor qkv;
+    /** k, v as [2, rows, kvWidth]: a view of {@link #qkv} or a buffer of its own. */
+    private final Tensor kv;
+    /** gate, up as [2, rows, intermediate]. */
+    private final Tensor gateUp;
     private final ScratchRows single;
     private final Backend backend;
     /** RMSNorm output and act(gate) * up in the 16-bit GEMM-input dtype; null when that is F32. */
@@ -77,14 +88,17 @@ final class DecoderScratch implements AutoCloseable {
         boolean half = gemmInput != DType.F32;
         this.f32Rows = half ? f32RowsOf(backend, rows) : rows;
         this.normed = backend.allocate(DType.F32, Math.max(1, f32Rows), hidden);
-        this.q = backend.allocate(DType.F32, rows, qWidth);
-        this.k = backend.allocate(DType.F32, rows, kvWidth);
-        this.v = backend.allocate(DType.F32, rows, kvWidth);
+        this.qkv = qWidth == kvWidth ? backend.allocate(DType.F32, 3, rows, qWidth) : null;
+        this.kv = qkv != null ? qkv.slice(0, 1, 3) : backend.allocate(DType.F32, 2, rows, kvWidth);
+        this.q = qkv != null ? qkv.select(0, 0) : backend.allocate(DType.F32, rows, qWidth);
+        this.k = kv.select(0, 0);
+        this.v = kv.select(0, 1);
         this.attention = backend.allocate(DType.F32, rows, qWidth);
         this.projected = backend.allocate(DType.F32, rows, hidden);
         this.residual = backend.allocate(DType.F32, rows, hidden);
-        this.gate = backend.allocate(DType.F32, rows, inter);
-        this.up = backend.allocate(DType.F32, rows, inter);
+        this.gateUp = backend.allocate(DType.F32, 2, rows, inter);
+        this.gate = gateUp.select(0, 0);
+        this.up = gateUp.select(0, 1);
         this.activated = backend.allocate(DType.F32, Math.max(1, f32Rows), inter);
         this.normedHalf = half ? backend.allocate(gemmInput, rows, hidden) : null;
         this.activatedHalf = half ? backend.allocate(gemmInput, rows, inter) : null;
@@ -106,7 +120,8 @@ final class DecoderScratch implements AutoCloseable {
         }
         return new ScratchRows(n, (half ? normedHalf : normed).slice(0, 0, n), q.slice(0, 0, n), k.slice(0, 0, n),
                 v.slice(0, 0, n), attention.slice(0, 0, n), projected.slice(0, 0, n), residual.slice(0, 0, n),
-                gate.slice(0, 0, n), up.slice(0, 0, n), (half ? activatedHalf : activated).slice(0, 0, n));
+                gate.slice(0, 0, n), up.slice(0, 0, n), (half ? activatedHalf : activated).slice(0, 0, n),
+                qkv == null ? null : qkv.slice(1, 0, n), kv.slice(1, 0, n), gateUp.slice(1, 0, n));
     }
 
     /** Rows up to which {@code backend} keeps F32 GEMM inputs (at least the decode step's 1, at most {@code rows}). */
@@ -120,8 +135,11 @@ final class DecoderScratch implements AutoCloseable {
 
     @Override
     public void close() {
-        for (Tensor t : new Tensor[] {normed, q, k, v, attention, projected, residual, gate, up, activated}) {
-            t.close();
+        for (Tensor t : new Tensor[] {normed, qkv == null ? q : qkv, qkv == null ? kv : null, attention, projected, residual,
+                gateUp, activated}) {
+            if (t != null) {
+                t.close();
+            }
         }
         if (normedHalf != null) {
             normedHalf.close();

@@ -22,6 +22,9 @@ import java.util.List;
  */
 public record DecoderWeights(Tensor embedTokens, List<LayerWeights> layers, Tensor finalNorm, Tensor lmHead) {
 
+    /** Stacks q/k/v and gate/up on the device for one product each ({@code true} by default; read at {@link #on}). */
+    public static final String FUSED_PROJECTIONS_PROPERTY = "glimpse.cuda.fusedProjections";
+
     public DecoderWeights {
         layers = List.copyOf(layers);
     }
@@ -62,12 +65,16 @@ public record DecoderWeights(Tensor embedTokens, List<LayerWeights> layers, Tens
     /**
      * These weights where {@code store}'s backend computes: this record on a host backend, else
      * device copies uploaded once by the store (a tied {@code lm_head} stays the embedding's copy).
+     * On a device, with {@value #FUSED_PROJECTIONS_PROPERTY} on (the default), each layer's q/k/v
+     * and gate/up are uploaded as one concatenation each and prefill runs them as stacked products
+     * ({@link LayerWeights#stacks}); false uploads them separately and keeps one product each.
      */
     public DecoderWeights on(ResidentWeights store) {
         if (store.isHost()) {
             return this;
         }
-        return new DecoderWeights(store.place(embedTokens), layers.stream().map(l -> l.on(store)).toList(),
+        boolean stack = fusedProjectionsEnabled();
+        return new DecoderWeights(store.place(embedTokens), layers.stream().map(l -> l.on(store, stack)).toList(),
                 store.place(finalNorm), store.place(lmHead));
     }
 
@@ -81,6 +88,10 @@ public record DecoderWeights(Tensor embedTokens, List<LayerWeights> layers, Tens
             }
         }
         return bytes;
+    }
+
+    static boolean fusedProjectionsEnabled() {
+        return !"false".equals(System.getProperty(FUSED_PROJECTIONS_PROPERTY));
     }
 
     private static long size(Tensor t) {

@@ -12,12 +12,16 @@ import dev.glimpse.kernels.Tensor;
  * @param k         [n, kvHeads * headDim]
  * @param v         [n, kvHeads * headDim]
  * @param attention [n, heads * headDim] attention output before {@code o_proj}
- * @param projected [n, hidden] output of {@code o_proj}, then of {@code down_proj}
+ * @param projected [n, hidden] output of {@code o_proj} ({@code down_proj} adds into the residual stream itself)
  * @param residual  [n, hidden] the residual stream after attention
  * @param gate      [n, intermediate]
  * @param up        [n, intermediate]
  * @param activated [n, intermediate] act(gate) * up; F32 or 16-bit as {@code normed}
+ * @param qkv       [3, n, heads * headDim]: q, k, v stacked (the same memory), when q is as wide as
+ *                  k and v; else null
+ * @param kv        [2, n, kvHeads * headDim]: k, v stacked (the same memory)
+ * @param gateUp    [2, n, intermediate]: gate, up stacked (the same memory)
  */
 record ScratchRows(int n, Tensor normed, Tensor q, Tensor k, Tensor v, Tensor attention, Tensor projected,
-                   Tensor residual, Tensor gate, Tensor up, Tensor activated) {
+                   Tensor residual, Tensor gate, Tensor up, Tensor activated, Tensor qkv, Tensor kv, Tensor gateUp) {
 }

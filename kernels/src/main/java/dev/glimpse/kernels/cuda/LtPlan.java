@@ -1,0 +1,312 @@
+package dev.glimpse.kernels.cuda;
+
+import dev.glimpse.kernels.DType;
+import org.bytedeco.cuda.cublas.cublasLtContext;
+import org.bytedeco.cuda.cublas.cublasLtMatmulAlgo_t;
+import org.bytedeco.cuda.cublas.cublasLtMatmulDescOpaque_t;
+import org.bytedeco.cuda.cublas.cublasLtMatmulHeuristicResult_t;
+import org.bytedeco.cuda.cublas.cublasLtMatmulPreferenceOpaque_t;
+import org.bytedeco.cuda.cublas.cublasLtMatrixLayoutOpaque_t;
+import org.bytedeco.cuda.global.cublas;
+import org.bytedeco.cuda.global.cudart;
+import org.bytedeco.javacpp.IntPointer;
+import org.bytedeco.javacpp.LongPointer;
+import org.bytedeco.javacpp.Pointer;
+import org.bytedeco.javacpp.PointerPointer;
+import org.bytedeco.javacpp.SizeTPointer;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+import java.util.ArrayList;
+import java.util.List;
+
+/**
+ * The cuBLASLt descriptors of one {@link LtProblem} and the algorithms it may run: the heuristic's
+ * candidates in its order, then (for skinny, deep products, when asked) split-K variants of them
+ * that {@code cublasLtMatmulAlgoCheck} accepts within the workspace. {@link #chosen} starts at the
+ * heuristic's first and is replaced once by {@link CudaLtMatmul}'s measurement.
+ *
+ * <p>Layouts (column-major, as {@link CudaLtMatmul} explains): W [k, n] ld ldw, x [k, m] ld k,
+ * out (C and D) [n, m] ld n; a batch of stacked weights sets each layout's batch count and stride
+ * (x's stride 0: every product reads the same x) and the bias batch stride.
+ */
+final class LtPlan implements AutoCloseable {
+
+    private static final Logger LOG = LoggerFactory.getLogger(LtPlan.class);
+
+    /** Algorithms asked of the heuristic when tuning (the measurement picks among them). */
+    static final int HEURISTIC_CANDIDATES = 16;
+
+    /** Heuristic candidates (in its order) whose split-K variants are offered to a skinny product. */
+    private static final int SPLIT_K_SOURCES = 4;
+
+    private static final int[] SPLIT_K = {2, 4, 8};
+
+    private static final int ALGO_WORDS = 8;
+
+    final LtProblem problem;
+    final cublasLtMatmulDescOpaque_t desc;
+    /** The layouts, set one by one after the descriptor, so a failure frees those made. */
+    cublasLtMatrixLayoutOpaque_t layoutW;
+    cublasLtMatrixLayoutOpaque_t layoutX;
+    cublasLtMatrixLayoutOpaque_t layoutOut;
+    final List<Candidate> candidates = new ArrayList<>();
+    /** Index into {@link #candidates} of the algorithm calls run. */
+    int chosen;
+    /** Whether the choice was measured (then it is final). */
+    boolean tuned;
+
+    /** An algorithm the plan may run, the workspace it needs, and how it was found (for the debug log). */
+    record Candidate(cublasLtMatmulAlgo_t algo, long workspace, String label) {
+    }
+
+    private LtPlan(LtProblem problem, cublasLtMatmulDescOpaque_t desc) {
+        this.problem = problem;
+        this.desc = desc;
+    }
+
+    boolean found() {
+        return !candidates.isEmpty();
+    }
+
+    Candidate algorithm() {
+        return candidates.get(chosen);
+    }
+
+    /**
+     * A plan for {@code p}; the bias pointer (0: none) is set before the heuristic query, as at the
+     * call. {@code candidates} > 1 asks the heuristic for that many and adds split-K variants where
+     * {@link LtProblem#offersSplitK} says so; 1 keeps the heuristic's first alone.
+     */
+    static LtPlan create(cublasLtContext handle, LtProblem p, long workspaceBytes, long bias, LongPointer biasPointer,
+                         int candidates) {
+        int type = p.dtype() == DType.BF16 ? cudart.CUDA_R_16BF : cudart.CUDA_R_16F;
+        LtPlan plan = null;
+        cublasLtMatmulPreferenceOpaque_t preference = null;
+        boolean done = false;
+        try (PointerPointer<?> created = new PointerPointer<>(1)) {
+            Cuda.checkBlas(cublas.cublasLtMatmulDescCreate(created, cublas.CUBLAS_COMPUTE_32F, cudart.CUDA_R_32F),
+                    "cublasLtMatmulDescCreate");
+            plan = new LtPlan(p, new cublasLtMatmulDescOpaque_t(created.get(0)));
+            cublasLtMatmulDescOpaque_t desc = plan.desc;
+            plan.layoutW = layout(created, type, p.k(), p.n(), p.ldw(), p.batch(), p.strideW(), "W");
+            plan.layoutX = layout(created, type, p.k(), p.m(), p.k(), p.batch(), 0, "x");
+            plan.layoutOut = layout(created, cudart.CUDA_R_32F, p.n(), p.m(), p.n(), p.batch(), p.strideOut(), "out");
+            Cuda.checkBlas(cublas.cublasLtMatmulPreferenceCreate(created), "cublasLtMatmulPreferenceCreate");
+            preference = new cublasLtMatmulPreferenceOpaque_t(created.get(0));
+            setDesc(desc, cublas.CUBLASLT_MATMUL_DESC_TRANSA, cublas.CUBLAS_OP_T, "TRANSA");
+            setDesc(desc, cublas.CUBLASLT_MATMUL_DESC_TRANSB, cublas.CUBLAS_OP_N, "TRANSB");
+            setDesc(desc, cublas.CUBLASLT_MATMUL_DESC_EPILOGUE,
+                    p.bias() ? cublas.CUBLASLT_EPILOGUE_BIAS : cublas.CUBLASLT_EPILOGUE_DEFAULT, "EPILOGUE");
+            if (p.bias()) {
+                setDesc(desc, cublas.CUBLASLT_MATMUL_DESC_BIAS_DATA_TYPE, cudart.CUDA_R_32F, "BIAS_DATA_TYPE");
+                setBias(desc, bias, biasPointer);
+                if (p.batch() > 1) {
+                    try (LongPointer stride = new LongPointer(1).put(p.strideBias())) {
+                        Cuda.checkBlas(cublas.cublasLtMatmulDescSetAttribute(desc, cublas.CUBLASLT_MATMUL_DESC_BIAS_BATCH_STRIDE,
+                                stride, Long.BYTES), "cublasLtMatmulDescSetAttribute(BIAS_BATCH_STRIDE)");
+                    }
+                }
+            }
+            try (LongPointer bytes = new LongPointer(1).put(workspaceBytes)) {
+                Cuda.checkBlas(cublas.cublasLtMatmulPreferenceSetAttribute(preference,
+                        cublas.CUBLASLT_MATMUL_PREF_MAX_WORKSPACE_BYTES, bytes, Long.BYTES),
+                        "cublasLtMatmulPreferenceSetAttribute(MAX_WORKSPACE_BYTES)");
+            }
+            setPreference(preference, cublas.CUBLASLT_MATMUL_PREF_MIN_ALIGNMENT_A_BYTES, p.alignW(), "MIN_ALIGNMENT_A_BYTES");
+            setPreference(preference, cublas.CUBLASLT_MATMUL_PREF_MIN_ALIGNMENT_B_BYTES, p.alignX(), "MIN_ALIGNMENT_B_BYTES");
+            setPreference(preference, cublas.CUBLASLT_MATMUL_PREF_MIN_ALIGNMENT_C_BYTES, p.alignOut(), "MIN_ALIGNMENT_C_BYTES");
+            setPreference(preference, cublas.CUBLASLT_MATMUL_PREF_MIN_ALIGNMENT_D_BYTES, p.alignOut(), "MIN_ALIGNMENT_D_BYTES");
+            plan.addHeuristic(handle, preference, candidates);
+            if (candidates > 1 && p.offersSplitK() && plan.found()) {
+                plan.addSplitK(handle, workspaceBytes);
+            }
+            if (!plan.found()) {
+                LOG.debug("cuBLASLt has no algorithm for {}; cublasGemmEx and separate passes are used", p);
+            }
+            done = true;
+            return plan;
+        } finally {
+            if (preference != null) {
+                cublas.cublasLtMatmulPreferenceDestroy(preference);
+            }
+            if (!done && plan != null) {
+                plan.close();
+            }
+        }
+    }
+
+    private void addHeuristic(cublasLtContext handle, cublasLtMatmulPreferenceOpaque_t preference, int requested) {
+        try (cublasLtMatmulHeuristicResult_t results = new cublasLtMatmulHeuristicResult_t(requested)) {
+            int[] count = new int[1];
+            int status = cublas.cublasLtMatmulAlgoGetHeuristic(handle, desc, layoutW, layoutX, layoutOut, layoutOut,
+                    preference, requested, results, count);
+            if (status == cublas.CUBLAS_STATUS_NOT_SUPPORTED) {
+                return;
+            }
+            Cuda.checkBlas(status, "cublasLtMatmulAlgoGetHeuristic(" + problem + ")");
+            for (int i = 0; i < count[0]; i++) {
+                cublasLtMatmulHeuristicResult_t r = results.getPointer(i);
+                if (r.state() == cublas.CUBLAS_STATUS_SUCCESS) {
+                    candidates.add(new Candidate(copy(r.algo()), r.workspaceSize(), "heuristic #" + i));
+                }
+            }
+        }
+    }
+
+    /**
+     * Split-K variants (k split 2, 4, 8 ways, partial sums reduced in F32 in the workspace, or in the
+     * output type where that is the only out-of-place scheme) of the first heuristic candidates that
+     * support splitting and do not split already; each kept only if {@code cublasLtMatmulAlgoCheck}
+     * accepts it within the workspace. In-place reduction (atomics into the output) is never offered.
+     */
+    private void addSplitK(cublasLtContext handle, long workspaceBytes) {
+        List<Candidate> variants = new ArrayList<>();
+        int sources = Math.min(SPLIT_K_SOURCES, candidates.size());
+        try (IntPointer value = new IntPointer(1); SizeTPointer written = new SizeTPointer(1);
+             cublasLtMatmulHeuristicResult_t check = new cublasLtMatmulHeuristicResult_t()) {
+            for (int i = 0; i < sources; i++) {
+                cublasLtMatmulAlgo_t algo = candidates.get(i).algo();
+                if (intAttribute(cublas.cublasLtMatmulAlgoCapGetAttribute(algo, cublas.CUBLASLT_ALGO_CAP_SPLITK_SUPPORT,
+                        value, Integer.BYTES, written), value) != 1
+                        || intAttribute(cublas.cublasLtMatmulAlgoConfigGetAttribute(algo, cublas.CUBLASLT_ALGO_CONFIG_SPLITK_NUM,
+                        value, Integer.BYTES, written), value) > 1) {
+                    continue;
+                }
+                int schemes = intAttribute(cublas.cublasLtMatmulAlgoCapGetAttribute(algo,
+                        cublas.CUBLASLT_ALGO_CAP_REDUCTION_SCHEME_MASK, value, Integer.BYTES, written), value);
+                int scheme = (schemes & cublas.CUBLASLT_REDUCTION_SCHEME_COMPUTE_TYPE) != 0
+                        ? cublas.CUBLASLT_REDUCTION_SCHEME_COMPUTE_TYPE
+                        : (schemes & cublas.CUBLASLT_REDUCTION_SCHEME_OUTPUT_TYPE) != 0 ? cublas.CUBLASLT_REDUCTION_SCHEME_OUTPUT_TYPE : 0;
+                if (scheme == 0) {
+                    continue;
+                }
+                for (int split : SPLIT_K) {
+                    cublasLtMatmulAlgo_t variant = copy(algo);
+                    boolean kept = false;
+                    try {
+                        setConfig(variant, cublas.CUBLASLT_ALGO_CONFIG_SPLITK_NUM, split, value);
+                        setConfig(variant, cublas.CUBLASLT_ALGO_CONFIG_REDUCTION_SCHEME, scheme, value);
+                        int status = cublas.cublasLtMatmulAlgoCheck(handle, desc, layoutW, layoutX, layoutOut, layoutOut,
+                                variant, check);
+                        if (status == cublas.CUBLAS_STATUS_SUCCESS && check.workspaceSize() <= workspaceBytes) {
+                            variants.add(new Candidate(variant, check.workspaceSize(),
+                                    candidates.get(i).label() + " split-K " + split));
+                            kept = true;
+                        }
+                    } finally {
+                        if (!kept) {
+                            variant.close();
+                        }
+                    }
+                }
+            }
+        }
+        candidates.addAll(variants);
+    }
+
+    /**
+     * Takes {@code measured} (an algorithm measured for another row count of this problem's bucket)
+     * as the choice when {@code cublasLtMatmulAlgoCheck} accepts it for this exact problem within
+     * the workspace; false, changing nothing, otherwise.
+     */
+    boolean adopt(cublasLtContext handle, Candidate measured, long workspaceBytes) {
+        cublasLtMatmulAlgo_t algo = copy(measured.algo());
+        try (cublasLtMatmulHeuristicResult_t check = new cublasLtMatmulHeuristicResult_t()) {
+            int status = cublas.cublasLtMatmulAlgoCheck(handle, desc, layoutW, layoutX, layoutOut, layoutOut, algo, check);
+            if (status != cublas.CUBLAS_STATUS_SUCCESS || check.workspaceSize() > workspaceBytes) {
+                algo.close();
+                return false;
+            }
+            candidates.add(new Candidate(algo, check.workspaceSize(), measured.label() + " (measured at another row count)"));
+            chosen = candidates.size() - 1;
+            tuned = true;
+            return true;
+        }
+    }
+
+    /** A standalone copy of {@code c}'s algorithm, for keeping beyond this plan. */
+    static Candidate copyOf(Candidate c) {
+        return new Candidate(copy(c.algo()), c.workspace(), c.label());
+    }
+
+    /** The value an attribute query wrote; -1 where the query failed (an attribute this algorithm lacks). */
+    private static int intAttribute(int status, IntPointer value) {
+        return status == cublas.CUBLAS_STATUS_SUCCESS ? value.get() : -1;
+    }
+
+    private static void setConfig(cublasLtMatmulAlgo_t algo, int attribute, int v, IntPointer value) {
+        value.put(v);
+        Cuda.checkBlas(cublas.cublasLtMatmulAlgoConfigSetAttribute(algo, attribute, value, Integer.BYTES),
+                "cublasLtMatmulAlgoConfigSetAttribute(" + attribute + ")");
+    }
+
+    /** A standalone copy of {@code algo} (an opaque struct of 8 words). */
+    private static cublasLtMatmulAlgo_t copy(cublasLtMatmulAlgo_t algo) {
+        cublasLtMatmulAlgo_t copy = new cublasLtMatmulAlgo_t();
+        for (int i = 0; i < ALGO_WORDS; i++) {
+            copy.data(i, algo.data(i));
+        }
+        return copy;
+    }
+
+    static void setBias(cublasLtMatmulDescOpaque_t desc, long bias, LongPointer biasPointer) {
+        biasPointer.put(bias);
+        Cuda.checkBlas(cublas.cublasLtMatmulDescSetAttribute(desc, cublas.CUBLASLT_MATMUL_DESC_BIAS_POINTER,
+                biasPointer, Long.BYTES), "cublasLtMatmulDescSetAttribute(BIAS_POINTER)");
+    }
+
+    private static cublasLtMatrixLayoutOpaque_t layout(PointerPointer<?> created, int type, long rows, long cols, long ld,
+                                                       int batch, long stride, String name) {
+        Cuda.checkBlas(cublas.cublasLtMatrixLayoutCreate(created, type, rows, cols, ld),
+                "cublasLtMatrixLayoutCreate(" + name + " " + rows + "x" + cols + ", ld " + ld + ")");
+        cublasLtMatrixLayoutOpaque_t layout = new cublasLtMatrixLayoutOpaque_t(created.get(0));
+        if (batch > 1) {
+            try (IntPointer count = new IntPointer(1).put(batch); LongPointer offset = new LongPointer(1).put(stride)) {
+                setLayout(layout, cublas.CUBLASLT_MATRIX_LAYOUT_BATCH_COUNT, count, Integer.BYTES, name);
+                setLayout(layout, cublas.CUBLASLT_MATRIX_LAYOUT_STRIDED_BATCH_OFFSET, offset, Long.BYTES, name);
+            } catch (RuntimeException e) {
+                cublas.cublasLtMatrixLayoutDestroy(layout);
+                throw e;
+            }
+        }
+        return layout;
+    }
+
+    private static void setLayout(cublasLtMatrixLayoutOpaque_t layout, int attribute, Pointer value, long bytes, String name) {
+        Cuda.checkBlas(cublas.cublasLtMatrixLayoutSetAttribute(layout, attribute, value, bytes),
+                "cublasLtMatrixLayoutSetAttribute(" + name + ", " + attribute + ")");
+    }
+
+    private static void setDesc(cublasLtMatmulDescOpaque_t desc, int attribute, int value, String name) {
+        try (IntPointer v = new IntPointer(1).put(value)) {
+            Cuda.checkBlas(cublas.cublasLtMatmulDescSetAttribute(desc, attribute, v, Integer.BYTES),
+                    "cublasLtMatmulDescSetAttribute(" + name + ")");
+        }
+    }
+
+    private static void setPreference(cublasLtMatmulPreferenceOpaque_t preference, int attribute, int value, String name) {
+        try (IntPointer v = new IntPointer(1).put(value)) {
+            Cuda.checkBlas(cublas.cublasLtMatmulPreferenceSetAttribute(preference, attribute, v, Integer.BYTES),
+                    "cublasLtMatmulPreferenceSetAttribute(" + name + ")");
+        }
+    }
+
+    @Override
+    public void close() {
+        destroyLayout(layoutOut);
+        destroyLayout(layoutX);
+        destroyLayout(layoutW);
+        if (desc != null) {
+            cublas.cublasLtMatmulDescDestroy(desc);
+        }
+        candidates.forEach(c -> c.algo().close());
+        candidates.clear();
+    }
+
+    private static void destroyLayout(cublasLtMatrixLayoutOpaque_t layout) {
+        if (layout != null) {
+            cublas.cublasLtMatrixLayoutDestroy(layout);
+        }
+    }
+}

@@ -1,0 +1,92 @@
+package dev.glimpse.kernels.cuda;
+
+import dev.glimpse.kernels.DType;
+
+/**
+ * One cuBLASLt linear problem as {@link CudaLtMatmul} plans it: out [m, n] = x [m, k] W^T (+ bias)
+ * (+ residual), for {@code batch} weights stacked {@code strideW} elements apart that share x (the
+ * fused q/k/v or gate/up projections: out[i] = x W[i]^T + bias[i], outputs {@code strideOut}
+ * elements apart, biases {@code strideBias} apart), plus the operand alignments cuBLASLt may assume.
+ * Equal problems share a plan and its measured algorithm, so everything that changes which
+ * algorithms are valid or fast is a component. Strides are 0 for a single product.
+ *
+ * @param ldw        elements between W's rows
+ * @param bias       whether the epilogue adds a per-feature F32 bias
+ * @param accumulate whether D = C + product (beta 1, C the residual) rather than the product alone
+ */
+record LtProblem(int m, int n, int k, DType dtype, long ldw, int batch, long strideW, long strideOut, long strideBias,
+                 boolean bias, boolean accumulate, int alignW, int alignX, int alignOut) {
+
+    /** Largest alignment cuBLASLt asks about (its default minimum for every operand). */
+    static final int MAX_ALIGNMENT = 256;
+
+    /** Rows (tokens) up to which a product is skinny: weight streaming bound, where split-K may pay. */
+    static final int SKINNY_ROWS = 128;
+
+    /** Depth from which a skinny product is offered split-K variants of the heuristic's algorithms. */
+    static final int SPLIT_K_MIN_DEPTH = 2048;
+
+    LtProblem {
+        if (batch < 1) {
+            throw new IllegalArgumentException("batch must be at least 1, got " + batch);
+        }
+        if (batch == 1 && (strideW != 0 || strideOut != 0 || strideBias != 0)) {
+            throw new IllegalArgumentException("a single product has no batch strides: " + strideW + ", " + strideOut
+                    + ", " + strideBias);
+        }
+    }
+
+    /** A problem over the given device addresses (alignments taken from them; the residual shares out's layout). */
+    static LtProblem of(int m, int n, int k, DType dtype, long ldw, int batch, long strideW, long strideOut,
+                        long strideBias, boolean bias, boolean accumulate, long w, long x, long out, long residual) {
+        int alignOut = accumulate ? Math.min(alignment(out), alignment(residual)) : alignment(out);
+        if (batch > 1) {
+            alignOut = Math.min(alignOut, alignment(strideOut * Float.BYTES));
+        }
+        int alignW = batch > 1 ? Math.min(alignment(w), alignment(strideW * dtype.byteSize())) : alignment(w);
+        return new LtProblem(m, n, k, dtype, ldw, batch, strideW, strideOut, strideBias, bias, accumulate, alignW,
+                alignment(x), alignOut);
+    }
+
+    /** Largest power of two (at most 256) dividing {@code address}: the alignment cuBLASLt may assume. */
+    static int alignment(long address) {
+        long low = Long.lowestOneBit(address);
+        return low == 0 || low > MAX_ALIGNMENT ? MAX_ALIGNMENT : (int) low;
+    }
+
+    /**
+     * True when the heuristic's algorithms should also be tried with their k split 2, 4 and 8 ways:
+     * few rows over a deep k, where one tile per output block leaves most multiprocessors idle.
+     */
+    boolean offersSplitK() {
+        return m <= SKINNY_ROWS && k >= SPLIT_K_MIN_DEPTH;
+    }
+
+    /**
+     * This problem with m rounded up to its row bucket ({@link #rowBucket}): the key under which a
+     * measured algorithm serves every row count of the bucket, so prompts of new lengths reuse a
+     * measurement instead of timing again.
+     */
+    LtProblem bucketed() {
+        return new LtProblem(rowBucket(m), n, k, dtype, ldw, batch, strideW, strideOut, strideBias, bias, accumulate,
+                alignW, alignX, alignOut);
+    }
+
+    /** The power of two at or above {@code m} (rows 65..128 share 128, 513..1024 share 1024). */
+    static int rowBucket(int m) {
+        return m <= 1 ? 1 : Integer.highestOneBit(m - 1) << 1;
+    }
+
+    /** Bytes the product must stream at least: the weights, x, and the output (read too when accumulating). */
+    long minimumBytes() {
+        long weights = (long) batch * n * k * dtype.byteSize();
+        long out = (long) batch * m * n * Float.BYTES * (accumulate ? 2 : 1);
+        return weights + (long) m * k * dtype.byteSize() + out;
+    }
+
+    @Override
+    public String toString() {
+        return m + "x" + n + "x" + k + " " + dtype + (batch > 1 ? " x" + batch : "") + (bias ? " +bias" : "")
+                + (accumulate ? " +C" : "") + " ldw " + ldw + " align " + alignW + "/" + alignX + "/" + alignOut;
+    }
+}

@@ -1,0 +1,114 @@
+package dev.glimpse.kernels.cuda;
+
+import dev.glimpse.kernels.DType;
+import org.junit.jupiter.api.Test;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertNotEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+/** The cuBLASLt plan key: what makes two calls share a plan and its measured algorithm. CPU-only. */
+class LtProblemTest {
+
+    private static final long BASE = 0x7f00_0000_0000L;
+
+    @Test
+    void alignmentIsTheLargestPowerOfTwoUpTo256() {
+        assertEquals(256, LtProblem.alignment(0));
+        assertEquals(256, LtProblem.alignment(BASE));
+        assertEquals(256, LtProblem.alignment(BASE + 512));
+        assertEquals(16, LtProblem.alignment(BASE + 16));
+        assertEquals(2, LtProblem.alignment(BASE + 2));
+    }
+
+    @Test
+    void equalCallsGiveEqualKeys() {
+        LtProblem a = LtProblem.of(74, 4096, 4096, DType.BF16, 4096, 1, 0, 0, 0, false, false, BASE, BASE + 256, BASE + 512, 0);
+        LtProblem b = LtProblem.of(74, 4096, 4096, DType.BF16, 4096, 1, 0, 0, 0, false, false, BASE + 1024, BASE, BASE, 0);
+        assertEquals(a, b);
+        assertEquals(a.hashCode(), b.hashCode());
+    }
+
+    @Test
+    void rowsBiasAccumulationAndBatchEachMakeAnotherPlan() {
+        LtProblem base = LtProblem.of(74, 4096, 4096, DType.BF16, 4096, 1, 0, 0, 0, false, false, BASE, BASE, BASE, 0);
+        assertNotEquals(base, LtProblem.of(75, 4096, 4096, DType.BF16, 4096, 1, 0, 0, 0, false, false, BASE, BASE, BASE, 0));
+        assertNotEquals(base, LtProblem.of(74, 4096, 4096, DType.BF16, 4096, 1, 0, 0, 0, true, false, BASE, BASE, BASE, 0));
+        assertNotEquals(base, LtProblem.of(74, 4096, 4096, DType.BF16, 4096, 1, 0, 0, 0, false, true, BASE, BASE, BASE, BASE));
+        assertNotEquals(base, LtProblem.of(74, 4096, 4096, DType.BF16, 4096, 3, 4096L * 4096, 586L * 4096, 0, false, false,
+                BASE, BASE, BASE, 0));
+        assertNotEquals(base, LtProblem.of(74, 4096, 4096, DType.F16, 4096, 1, 0, 0, 0, false, false, BASE, BASE, BASE, 0));
+    }
+
+    @Test
+    void batchStridesBoundTheAlignmentsOfTheLaterMatrices() {
+        // Qwen2-0.5B k/v: 128 x 896 BF16 weights (229,376 bytes apart), outputs 6296 x 128 F32 apart
+        LtProblem kv = LtProblem.of(6296, 128, 896, DType.BF16, 896, 2, 128L * 896, 6296L * 128, 128, true, false,
+                BASE, BASE, BASE, 0);
+        assertEquals(256, kv.alignW());
+        assertEquals(256, kv.alignOut());
+        // odd strides: every batch member is only as aligned as its stride allows
+        LtProblem odd = LtProblem.of(9, 72, 72, DType.BF16, 72, 2, 72L * 72 + 4, 9L * 72 + 2, 0, false, false,
+                BASE, BASE, BASE, 0);
+        assertEquals(8, odd.alignW());
+        assertEquals(8, odd.alignOut());
+    }
+
+    @Test
+    void aResidualLessAlignedThanOutLowersTheOutputAlignment() {
+        LtProblem p = LtProblem.of(586, 4096, 11008, DType.BF16, 11008, 1, 0, 0, 0, false, true, BASE, BASE, BASE, BASE + 16);
+        assertEquals(16, p.alignOut());
+    }
+
+    @Test
+    void aSingleProductHasNoBatchStrides() {
+        assertThrows(IllegalArgumentException.class,
+                () -> new LtProblem(9, 8, 8, DType.BF16, 8, 1, 64, 0, 0, false, false, 256, 256, 256));
+        assertThrows(IllegalArgumentException.class,
+                () -> new LtProblem(9, 8, 8, DType.BF16, 8, 0, 0, 0, 0, false, false, 256, 256, 256));
+    }
+
+    @Test
+    void splitKIsOfferedToSkinnyDeepProductsOnly() {
+        assertTrue(problem(74, 4096).offersSplitK());
+        assertTrue(problem(128, 11008).offersSplitK());
+        assertFalse(problem(129, 4096).offersSplitK());
+        assertFalse(problem(586, 4096).offersSplitK());
+        assertFalse(problem(74, 896).offersSplitK());
+    }
+
+    @Test
+    void rowBucketsArePowersOfTwoAtOrAboveTheRows() {
+        assertEquals(1, LtProblem.rowBucket(1));
+        assertEquals(16, LtProblem.rowBucket(9));
+        assertEquals(16, LtProblem.rowBucket(16));
+        assertEquals(128, LtProblem.rowBucket(74));
+        assertEquals(128, LtProblem.rowBucket(128));
+        assertEquals(256, LtProblem.rowBucket(129));
+        assertEquals(1024, LtProblem.rowBucket(586));
+        assertEquals(8192, LtProblem.rowBucket(6296));
+    }
+
+    @Test
+    void rowCountsOfOneBucketShareTheBucketedKeyOnly() {
+        LtProblem a = problem(74, 4096);
+        LtProblem b = problem(100, 4096);
+        assertNotEquals(a, b);
+        assertEquals(a.bucketed(), b.bucketed());
+        assertEquals(128, a.bucketed().m());
+        assertNotEquals(a.bucketed(), problem(129, 4096).bucketed());
+    }
+
+    @Test
+    void minimumBytesCountWeightsInputAndOutput() {
+        LtProblem qkv = LtProblem.of(74, 4096, 4096, DType.BF16, 4096, 3, 4096L * 4096, 586L * 4096, 0, false, false,
+                BASE, BASE, BASE, 0);
+        assertEquals(3L * 4096 * 4096 * 2 + 74L * 4096 * 2 + 3L * 74 * 4096 * 4, qkv.minimumBytes());
+    }
+
+    private static LtProblem problem(int m, int k) {
+        return LtProblem.of(m, 4096, k, DType.BF16, k, 1, 0, 0, 0, false, false, BASE, BASE, BASE, 0);
+    }
+}
