@@ -34,7 +34,14 @@ import java.util.Map;
  * to the {@code cublasGemmEx} path: cuBLASLt's heuristic may pick another kernel (tile shape,
  * split-k) than {@code cublasGemmEx} does, which sums the k products in another order.
  *
- * <p>Each (shape, dtype, ldw, bias, operand alignment) gets one plan: matmul descriptor, three
+ * <p>Two further epilogues serve the vision tower's MLP and residual stream ({@link Epilogue}):
+ * {@link Epilogue#GELU_TANH} ({@code CUBLASLT_EPILOGUE_GELU[_BIAS]}: GELU in F32 on the F32 sum,
+ * the tanh approximation, as PyTorch's {@code _addmm_activation(use_gelu=True)} relies on) and
+ * {@link Epilogue#ADD_RESIDUAL} (beta = 1 with C = the residual: D = x W^T + bias + residual, C and D
+ * F32 of one layout, D may be C). Both may write D in F32 or, for GELU, in the 16-bit dtype of the
+ * next product's input (C then has D's type; beta = 0 leaves it unread).
+ *
+ * <p>Each (shape, dtype, ldw, bias, epilogue, operand alignment) gets one plan: matmul descriptor, three
  * matrix layouts and the heuristic's best algorithm, cached (least recently used out beyond
  * {@value #CACHE_LIMIT}) so repeated calls query nothing. Calls queue on the backend's stream
  * with a workspace allocated once, at the first call (from the backend's memory, so within its
@@ -63,6 +70,7 @@ final class CudaLtMatmul implements AutoCloseable {
     private long workspaceBytes = -1;
     private final FloatPointer alpha = new FloatPointer(1).put(1f);
     private final FloatPointer beta = new FloatPointer(1).put(0f);
+    private final FloatPointer betaOne = new FloatPointer(1).put(1f);
     private final LongPointer biasPointer = new LongPointer(1);
     private final Map<Key, Plan> plans = new LinkedHashMap<>(16, 0.75f, true) {
         @Override
@@ -90,13 +98,44 @@ final class CudaLtMatmul implements AutoCloseable {
      * @return false, having queued nothing, when cuBLASLt has no algorithm for this problem
      */
     boolean linear(long w, long ldw, long x, DType dtype, long bias, long out, int m, int n, int k) {
+        return matmul(w, ldw, x, dtype, bias, DType.F32, Epilogue.NONE, 0L, out, DType.F32, m, n, k);
+    }
+
+    /**
+     * Queues out [m, n] = gelu_tanh(x W^T + bias) (the sum and the GELU in F32, rounded to nearest
+     * even on store when {@code outType} is F16/BF16), operands as {@link #linear}; {@code bias}
+     * holds n packed values of {@code biasType} (F32, or {@code outType}).
+     *
+     * @return false, having queued nothing, when cuBLASLt has no algorithm for this problem
+     */
+    boolean linearGelu(long w, long ldw, long x, DType dtype, long bias, DType biasType, long out, DType outType,
+                       int m, int n, int k) {
+        return matmul(w, ldw, x, dtype, bias, biasType, Epilogue.GELU_TANH, 0L, out, outType, m, n, k);
+    }
+
+    /**
+     * Queues out [m, n] (F32, packed) = (x W^T + bias) + residual (the product and bias summed in
+     * F32, then beta = 1 adds the F32 residual [m, n], packed); operands as {@link #linear}.
+     * {@code out} may be {@code residual}.
+     *
+     * @return false, having queued nothing, when cuBLASLt has no algorithm for this problem
+     */
+    boolean linearAddResidual(long w, long ldw, long x, DType dtype, long bias, long residual, long out,
+                              int m, int n, int k) {
+        return matmul(w, ldw, x, dtype, bias, DType.F32, Epilogue.ADD_RESIDUAL, residual, out, DType.F32, m, n, k);
+    }
+
+    private boolean matmul(long w, long ldw, long x, DType dtype, long bias, DType biasType, Epilogue epilogue,
+                           long residual, long out, DType outType, int m, int n, int k) {
         if (closed) {
             throw new CudaException(ctx.device + ": the cuBLASLt path is closed");
         }
         if (workspaceBytes < 0 && !allocateWorkspace()) {
             return false;
         }
-        Key key = new Key(m, n, k, dtype, ldw, bias != 0, alignment(w), alignment(x), alignment(out));
+        long c = epilogue == Epilogue.ADD_RESIDUAL ? residual : out;
+        Key key = new Key(m, n, k, dtype, ldw, bias != 0, alignment(w), alignment(x), alignment(out),
+                new EpilogueKey(epilogue, outType, bias != 0 ? biasType : DType.F32, alignment(c)));
         Plan plan = plans.get(key);
         if (plan == null) {
             plan = Plan.create(handle, key, workspaceBytes, bias, biasPointer);
@@ -108,10 +147,11 @@ final class CudaLtMatmul implements AutoCloseable {
             return false;
         }
         int status = cublas.cublasLtMatmul(handle, plan.desc, alpha, Cuda.at(w), plan.layoutW, Cuda.at(x), plan.layoutX,
-                beta, Cuda.at(out), plan.layoutOut, Cuda.at(out), plan.layoutOut, plan.result.algo(), Cuda.at(workspace),
-                workspaceBytes, ctx.stream);
+                epilogue == Epilogue.ADD_RESIDUAL ? betaOne : beta, Cuda.at(c), plan.layoutOut, Cuda.at(out), plan.layoutOut,
+                plan.result.algo(), Cuda.at(workspace), workspaceBytes, ctx.stream);
         if (status != cublas.CUBLAS_STATUS_SUCCESS) {
-            Cuda.checkBlas(status, "cublasLtMatmul(" + m + "x" + n + "x" + k + " " + dtype + (bias != 0 ? " +bias" : "") + ")");
+            Cuda.checkBlas(status, "cublasLtMatmul(" + m + "x" + n + "x" + k + " " + dtype + (bias != 0 ? " +bias" : "")
+                    + " " + epilogue + " -> " + outType + ")");
         }
         return true;
     }
@@ -160,11 +200,34 @@ final class CudaLtMatmul implements AutoCloseable {
         cublas.cublasLtDestroy(handle);
         alpha.close();
         beta.close();
+        betaOne.close();
         biasPointer.close();
     }
 
     /** What a plan depends on: the problem, the weight layout, the epilogue and the operand alignments. */
-    private record Key(int m, int n, int k, DType dtype, long ldw, boolean bias, int alignW, int alignX, int alignOut) {
+    private record Key(int m, int n, int k, DType dtype, long ldw, boolean bias, int alignW, int alignX, int alignOut,
+                       EpilogueKey epilogue) {
+    }
+
+    /** What cuBLASLt does after the F32 product, besides the optional bias. */
+    enum Epilogue {
+        /** D = x W^T (+ bias). */
+        NONE,
+        /** D = gelu_tanh(x W^T (+ bias)). */
+        GELU_TANH,
+        /** D = x W^T (+ bias) + C, C the residual (beta = 1). */
+        ADD_RESIDUAL
+    }
+
+    /** The epilogue part of a {@link Key}: the epilogue, D's (and C's) dtype, the bias dtype and C's alignment. */
+    private record EpilogueKey(Epilogue epilogue, DType outType, DType biasType, int alignC) {
+
+        int code(boolean bias) {
+            return switch (epilogue) {
+                case GELU_TANH -> bias ? cublas.CUBLASLT_EPILOGUE_GELU_BIAS : cublas.CUBLASLT_EPILOGUE_GELU;
+                case NONE, ADD_RESIDUAL -> bias ? cublas.CUBLASLT_EPILOGUE_BIAS : cublas.CUBLASLT_EPILOGUE_DEFAULT;
+            };
+        }
     }
 
     /** Descriptors and the chosen algorithm of one {@link Key}; {@code result} is null when none was found. */
@@ -178,7 +241,7 @@ final class CudaLtMatmul implements AutoCloseable {
 
         /** A plan for key; the bias pointer (0: none) is set before the heuristic query, as at the call. */
         static Plan create(cublasLtContext handle, Key key, long workspaceBytes, long bias, LongPointer biasPointer) {
-            int type = key.dtype() == DType.BF16 ? cudart.CUDA_R_16BF : cudart.CUDA_R_16F;
+            int type = cudaType(key.dtype());
             cublasLtMatmulDescOpaque_t desc = null;
             cublasLtMatrixLayoutOpaque_t layoutW = null;
             cublasLtMatrixLayoutOpaque_t layoutX = null;
@@ -193,16 +256,16 @@ final class CudaLtMatmul implements AutoCloseable {
                     desc = new cublasLtMatmulDescOpaque_t(created.get(0));
                     layoutW = layout(created, type, key.k(), key.n(), key.ldw(), "W");
                     layoutX = layout(created, type, key.k(), key.m(), key.k(), "x");
-                    layoutOut = layout(created, cudart.CUDA_R_32F, key.n(), key.m(), key.n(), "out");
+                    layoutOut = layout(created, cudaType(key.epilogue().outType()), key.n(), key.m(), key.n(), "out");
                     Cuda.checkBlas(cublas.cublasLtMatmulPreferenceCreate(created), "cublasLtMatmulPreferenceCreate");
                     preference = new cublasLtMatmulPreferenceOpaque_t(created.get(0));
                 }
                 setDesc(desc, cublas.CUBLASLT_MATMUL_DESC_TRANSA, cublas.CUBLAS_OP_T, "TRANSA");
                 setDesc(desc, cublas.CUBLASLT_MATMUL_DESC_TRANSB, cublas.CUBLAS_OP_N, "TRANSB");
-                setDesc(desc, cublas.CUBLASLT_MATMUL_DESC_EPILOGUE,
-                        key.bias() ? cublas.CUBLASLT_EPILOGUE_BIAS : cublas.CUBLASLT_EPILOGUE_DEFAULT, "EPILOGUE");
+                setDesc(desc, cublas.CUBLASLT_MATMUL_DESC_EPILOGUE, key.epilogue().code(key.bias()), "EPILOGUE");
                 if (key.bias()) {
-                    setDesc(desc, cublas.CUBLASLT_MATMUL_DESC_BIAS_DATA_TYPE, cudart.CUDA_R_32F, "BIAS_DATA_TYPE");
+                    setDesc(desc, cublas.CUBLASLT_MATMUL_DESC_BIAS_DATA_TYPE, cudaType(key.epilogue().biasType()),
+                            "BIAS_DATA_TYPE");
                     setBias(desc, bias, biasPointer);
                 }
                 try (LongPointer bytes = new LongPointer(1).put(workspaceBytes)) {
@@ -212,7 +275,8 @@ final class CudaLtMatmul implements AutoCloseable {
                 }
                 setPreference(preference, cublas.CUBLASLT_MATMUL_PREF_MIN_ALIGNMENT_A_BYTES, key.alignW(), "MIN_ALIGNMENT_A_BYTES");
                 setPreference(preference, cublas.CUBLASLT_MATMUL_PREF_MIN_ALIGNMENT_B_BYTES, key.alignX(), "MIN_ALIGNMENT_B_BYTES");
-                setPreference(preference, cublas.CUBLASLT_MATMUL_PREF_MIN_ALIGNMENT_C_BYTES, key.alignOut(), "MIN_ALIGNMENT_C_BYTES");
+                setPreference(preference, cublas.CUBLASLT_MATMUL_PREF_MIN_ALIGNMENT_C_BYTES, key.epilogue().alignC(),
+                        "MIN_ALIGNMENT_C_BYTES");
                 setPreference(preference, cublas.CUBLASLT_MATMUL_PREF_MIN_ALIGNMENT_D_BYTES, key.alignOut(), "MIN_ALIGNMENT_D_BYTES");
                 int[] count = new int[1];
                 int status = cublas.cublasLtMatmulAlgoGetHeuristic(handle, desc, layoutW, layoutX, layoutOut, layoutOut,
@@ -234,6 +298,16 @@ final class CudaLtMatmul implements AutoCloseable {
                     new Plan(desc, layoutW, layoutX, layoutOut, result).close();
                 }
             }
+        }
+
+        /** The cudaDataType of F32, F16 or BF16. */
+        private static int cudaType(DType dtype) {
+            return switch (dtype) {
+                case BF16 -> cudart.CUDA_R_16BF;
+                case F16 -> cudart.CUDA_R_16F;
+                case F32 -> cudart.CUDA_R_32F;
+                default -> throw new IllegalArgumentException("cuBLASLt operands are F32, F16 or BF16, not " + dtype);
+            };
         }
 
         static void setBias(cublasLtMatmulDescOpaque_t desc, long bias, LongPointer biasPointer) {
