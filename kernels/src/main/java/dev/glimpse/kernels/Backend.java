@@ -59,6 +59,41 @@ public interface Backend extends AutoCloseable {
     }
 
     /**
+     * {@code out = f(x w^T + bias)}: {@link #linear} then {@link #activation}, the MLP's first half.
+     * x, w and bias as {@link #linear}; out [.., n] F32 or F16/BF16 (the pre-activation and f in
+     * F32, rounded to nearest even on store). A backend may fold f into its GEMM (CUDA: GELU in
+     * cuBLASLt's epilogue), so the F32 pre-activation need not exist; results then differ from the
+     * composition by F32 rounding only. This default is the composition, through an F32 scratch
+     * tensor when out is 16-bit.
+     */
+    default void linearActivation(Activation f, Tensor x, Tensor w, Tensor bias, Tensor out) {
+        if (out.dtype() == DType.F32) {
+            linear(x, w, bias, out);
+            activation(f, out, out);
+            return;
+        }
+        try (Tensor pre = allocate(DType.F32, out.shape())) {
+            linear(x, w, bias, pre);
+            activation(f, pre, out);
+        }
+    }
+
+    /**
+     * {@code out = residual + (x w^T + bias)}: {@link #linear} then {@link #add}, a sublayer's output
+     * projection joining the residual stream. x, w and bias as {@link #linear}; residual and out F32
+     * with the product's shape. {@code out} may be {@code residual} (the stream updated in place) but
+     * must not otherwise overlap residual or x. A backend may add the residual inside its GEMM (CUDA:
+     * cuBLASLt with beta = 1), summing the same F32 terms in another order. This default is the
+     * composition, through a scratch tensor.
+     */
+    default void linearAddResidual(Tensor x, Tensor w, Tensor bias, Tensor residual, Tensor out) {
+        try (Tensor projected = allocate(DType.F32, out.shape())) {
+            linear(x, w, bias, projected);
+            add(residual, projected, out);
+        }
+    }
+
+    /**
      * True when this backend's {@link #linear} with F16/BF16 weights and {@code rows} rows of x
      * rounds x to the weights' dtype anyway (tensor-core GEMMs of prefill and vision towers), so a
      * model gains by producing that x in the weights' dtype: the norm or activation whose output

@@ -24,9 +24,9 @@ final class ForwardScratch implements AutoCloseable {
     final Tensor query;
     final Tensor key;
     final Tensor value;
-    /** Output of out_proj and fc2, before the residual add. */
+    /** The patch embeddings, before the position embeddings are added. */
     final Tensor projected;
-    /** MLP activations [.., intermediate]. */
+    /** MLP activations [.., intermediate] in F32 (the fc2 input when it is F32; unused with {@link #mlpHalf}). */
     final Tensor mlp;
     /** Flattened patches [.., channels * p * p]. */
     final Tensor patches;

@@ -179,6 +179,43 @@ public final class CudaBackend implements Backend {
         gemm.linear(x, w, bias, out);
     }
 
+    /**
+     * {@code out = f(x w^T + bias)}. With F16/BF16 weights, more than {@value CudaGemm#GEMV_MAX_ROWS}
+     * rows and {@link Activation#GELU_TANH}, one cuBLASLt call with the GELU in its epilogue writes
+     * out (F32, or the weights' dtype: the next product's input) and no F32 pre-activation tensor
+     * exists; other activations (cuBLASLt has none for quick_gelu, erf GELU or SiLU), the GEMV rows,
+     * F32 weights and {@code -Dglimpse.cuda.gemmEpilogues=false} run {@link #linear} then
+     * {@link #activation}, through an F32 scratch tensor when out is 16-bit.
+     */
+    @Override
+    public synchronized void linearActivation(Activation f, Tensor x, Tensor w, Tensor bias, Tensor out) {
+        ctx.bindThread();
+        if (f == Activation.GELU_TANH && gemm.linearGelu(x, w, bias, out)) {
+            return;
+        }
+        if (out.dtype() == DType.F32) {
+            gemm.linear(x, w, bias, out);
+            pointwise.activation(f, out, out);
+            return;
+        }
+        try (Tensor pre = ctx.scratch(DType.F32, out.shape())) {
+            gemm.linear(x, w, bias, pre);
+            pointwise.activation(f, pre, out);
+        }
+    }
+
+    /** The system property that turns the prefill/vision GEMM epilogues off ({@code false}) for A/B runs. */
+    public static final String GEMM_EPILOGUES_PROPERTY = "glimpse.cuda.gemmEpilogues";
+
+    /**
+     * True unless {@code -Dglimpse.cuda.gemmEpilogues=false}: {@link #linearActivation} (GELU) and
+     * {@link #linearAddResidual} (residual) fold their pointwise step into the cuBLASLt GEMM on the
+     * tensor-core path. Read at every call, so a benchmark can flip it between passes.
+     */
+    public static boolean gemmEpiloguesEnabled() {
+        return !"false".equalsIgnoreCase(System.getProperty(GEMM_EPILOGUES_PROPERTY, "true").trim());
+    }
+
     @Override
     public synchronized void linearStack(Tensor x, Tensor w, Tensor bias, Tensor out) {
         ctx.bindThread();
@@ -478,10 +515,14 @@ public final class CudaBackend implements Backend {
 
     /**
      * {@code out = residual + linear(x, w, bias)}: equals {@link #linear} into a scratch tensor then
-     * {@link #add}{@code (residual, projected, out)}, bit for bit on the fused path (same GEMV
-     * split and arithmetic as {@link #linear}'s GEMV, same add). {@code out} may be
-     * {@code residual} itself (the residual stream updated in place).
+     * {@link #add}{@code (residual, projected, out)}, bit for bit on the fused decode path (at most
+     * {@value CudaGemm#GEMV_MAX_ROWS} rows of F32 x: same GEMV split and arithmetic as
+     * {@link #linear}'s GEMV, same add). Above that, with F16/BF16 weights, cuBLASLt adds the
+     * residual in its epilogue (beta = 1): the same terms summed in another order, F32 rounding
+     * ({@code -Dglimpse.cuda.gemmEpilogues=false}: linear then add). {@code out} may be
+     * {@code residual} itself (the residual stream updated in place). x may be F32 or of w's dtype.
      */
+    @Override
     public synchronized void linearAddResidual(Tensor x, Tensor w, Tensor bias, Tensor residual, Tensor out) {
         ctx.bindThread();
         fused.linearAddResidual(x, w, bias, residual, out);

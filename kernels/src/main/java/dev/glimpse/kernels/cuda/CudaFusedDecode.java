@@ -191,13 +191,19 @@ final class CudaFusedDecode {
     /**
      * {@code linear(x, w, bias, projected)} then {@code add(residual, projected, out)}:
      * {@code out = residual + (x w^T + bias)}. out may be residual itself (each element is read
-     * and then written by one thread), but must not otherwise overlap residual or x.
+     * and then written by one thread), but must not otherwise overlap residual or x. x is F32, or
+     * of w's 16-bit dtype (then never the fused GEMV, which reads F32 x). Above
+     * {@value CudaGemm#GEMV_MAX_ROWS} rows with 16-bit weights cuBLASLt adds the residual in its
+     * epilogue ({@link CudaGemm#linearAddResidual}, unless {@code -Dglimpse.cuda.gemmEpilogues=false}).
      */
     void linearAddResidual(Tensor x, Tensor w, Tensor bias, Tensor residual, Tensor out) {
         String op = "linearAddResidual";
-        Checks.f32(x, ctx.device, op, "x");
+        Checks.floating(x, ctx.device, op, "x");
         if (x.rank() < 1) {
             throw new TensorException(op + ": x must be [.., k], got " + x);
+        }
+        if (x.dtype() != DType.F32 && x.dtype() != w.dtype()) {
+            throw new TensorException(op + ": x must be F32 or of w's dtype " + w.dtype() + ", got x " + x + " and w " + w);
         }
         int k = Checks.width(x);
         requireLinear(x, w, bias, k, op);
@@ -217,8 +223,11 @@ final class CudaFusedDecode {
         if (rows == 0 || n == 0) {
             return;
         }
-        boolean fused = rows <= CudaGemm.GEMV_MAX_ROWS && k > 0 && Checks.contiguous(x) && CudaContext.address(x) % 16 == 0
-                && fuses(w);
+        boolean fused = rows <= CudaGemm.GEMV_MAX_ROWS && k > 0 && x.dtype() == DType.F32 && Checks.contiguous(x)
+                && CudaContext.address(x) % 16 == 0 && fuses(w);
+        if (!fused && gemm.linearAddResidual(x, w, bias, residual, out)) {
+            return;
+        }
         try (Temporaries tmp = new Temporaries(copier)) {
             if (!fused) {
                 Tensor projected = tmp.scratch(DType.F32, shape);
