@@ -84,21 +84,24 @@ class CudaGemmEpilogueTest {
     }
 
     /**
-     * Identity weights make the GEMM exact, so out is cuBLASLt's GELU of known inputs. Where the
-     * exact-erf GELU and the tanh approximation differ most and with one sign (x in [2.2, 3.2]:
-     * erf - tanh is -3.8e-4 to -4.4e-4), the epilogue's mean deviation from the tanh formula must be
-     * well under that gap: an erf GELU would sit near -4e-4.
+     * Identity weights make the GEMM exact, so out is cuBLASLt's GELU of known inputs (F16 x, exact
+     * in F32). Where the exact-erf GELU and the tanh approximation differ most and with one sign (x
+     * in [2.2, 3.2]: erf - tanh is -3.8e-4 to -4.4e-4), the epilogue's mean deviation from the tanh
+     * formula must be well under that gap: an erf GELU would sit near -4e-4. The F16 output (the
+     * production case: a 16-bit D) adds rounding of at most 1e-3 per element, which averages out
+     * over the ~2000 values of that range.
      */
-    @Test
-    void geluEpilogueIsTheTanhApproximation() {
+    @ParameterizedTest(name = "out {0}")
+    @CsvSource({"F32", "F16"})
+    void geluEpilogueIsTheTanhApproximation(DType outType) {
         CudaBackend gpu = cuda();
         int n = 256;
         int m = 64;
-        try (Tensor identity = Tensor.allocate(DType.BF16, n, n);
-             Tensor x = Tensor.allocate(DType.BF16, m, n);
+        try (Tensor identity = Tensor.allocate(DType.F16, n, n);
+             Tensor x = Tensor.allocate(DType.F16, m, n);
              Tensor gw = gpu.upload(fill(identity, (r, c) -> r == c ? 1f : 0f));
              Tensor gx = gpu.upload(fill(x, (r, c) -> -4f + 8f * (r * n + c) / (m * n)));
-             Tensor out = gpu.allocate(DType.F32, m, n)) {
+             Tensor out = gpu.allocate(outType, m, n)) {
             gpu.linearActivation(Activation.GELU_TANH, gx, gw, null, out);
             float[] in = x.toFloatArray();
             float[] got;
@@ -119,10 +122,11 @@ class CudaGemmEpilogueTest {
             }
             double meanGap = gapSum / gapCount;
             System.out.println(String.format(Locale.ROOT, "PARITY %-48s maxAbsErr=%.3e meanDev[2.2,3.2]=%.3e",
-                    "gelu epilogue vs tanh formula", maxErr, meanGap));
-            assertTrue(maxErr <= 1.5e-3, "GELU epilogue deviates from the tanh formula by " + maxErr);
-            assertTrue(Math.abs(meanGap) <= 1.5e-4, "GELU epilogue's mean deviation from the tanh formula on [2.2, 3.2] is "
-                    + meanGap + " (the erf GELU sits near -4e-4 there)");
+                    "gelu epilogue vs tanh formula, out " + outType, maxErr, meanGap));
+            double bound = outType == DType.F32 ? 1.5e-3 : 2.5e-3;
+            assertTrue(maxErr <= bound, "GELU epilogue (out " + outType + ") deviates from the tanh formula by " + maxErr);
+            assertTrue(Math.abs(meanGap) <= 1.5e-4, "GELU epilogue's (out " + outType + ") mean deviation from the tanh formula"
+                    + " on [2.2, 3.2] is " + meanGap + " (the erf GELU sits near -4e-4 there)");
         }
     }
 
