@@ -85,7 +85,6 @@ final class EncoderBlock {
         Tensor q = ForwardScratch.view(scratch.query, batch, tokens, hidden);
         Tensor k = ForwardScratch.view(scratch.key, batch, tokens, hidden);
         Tensor v = ForwardScratch.view(scratch.value, batch, tokens, hidden);
-        Tensor mlp = ForwardScratch.view(scratch.mlp, batch, tokens, intermediate);
 
         boolean half = scratch.normedHalf != null && backend.halfActivationsForGemm(batch * tokens);
         Tensor normed = half ? ForwardScratch.view(scratch.normedHalf, batch, tokens, hidden) : x;
@@ -123,7 +122,7 @@ final class EncoderBlock {
         backend.linearAddResidual(attended, w.output().weight(), w.output().bias(), h, mid);
 
         backend.layerNorm(mid, w.layerNorm2().weight(), w.layerNorm2().bias(), eps, normed);
-        Tensor activated = half ? ForwardScratch.view(scratch.mlpHalf, batch, tokens, intermediate) : mlp;
+        Tensor activated = ForwardScratch.view(half ? scratch.mlpHalf : scratch.mlp, batch, tokens, intermediate);
         backend.linearActivation(activation, normed, w.fc1().weight(), w.fc1().bias(), activated);
         backend.linearAddResidual(activated, w.fc2().weight(), w.fc2().bias(), mid, h);
     }
