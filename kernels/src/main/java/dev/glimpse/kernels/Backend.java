@@ -79,18 +79,19 @@ public interface Backend extends AutoCloseable {
     }
 
     /**
-     * {@code out = residual + (x w^T + bias)}: {@link #linear} then {@link #add}, a sublayer's output
-     * projection joining the residual stream. x, w and bias as {@link #linear}; residual and out F32
-     * with the product's shape. {@code out} may be {@code residual} (the stream updated in place) but
-     * must not otherwise overlap residual or x. A backend may add the residual inside its GEMM (CUDA:
-     * cuBLASLt with beta = 1), summing the same F32 terms in another order. This default is the
-     * composition, through a scratch tensor.
+     * {@code out = residual + linear(x, w, bias)}: a linear layer whose output joins the residual
+     * stream (o_proj, down_proj). residual is F32 of out's shape. A backend may add the residual
+     * inside the product (CUDA: the GEMM epilogue reads it, or the fused decode GEMV); the default
+     * is {@link #linear} into out then {@link #add}{@code (residual, out, out)}, the same two
+     * roundings, and needs out distinct from residual (an elementwise add may write the operand it
+     * reads at the same index).
      */
     default void linearAddResidual(Tensor x, Tensor w, Tensor bias, Tensor residual, Tensor out) {
-        try (Tensor projected = allocate(DType.F32, out.shape())) {
-            linear(x, w, bias, projected);
-            add(residual, projected, out);
+        if (out == residual) {
+            throw new TensorException("linearAddResidual: this backend needs out distinct from residual " + residual);
         }
+        linear(x, w, bias, out);
+        add(residual, out, out);
     }
 
     /**

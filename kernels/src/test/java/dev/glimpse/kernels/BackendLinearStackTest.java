@@ -8,7 +8,10 @@ import java.util.SplittableRandom;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 
-/** {@link Backend#linearStack}'s default: one {@link Backend#linear} per stacked weight. CPU-only. */
+/**
+ * {@link Backend#linearStack}'s default (one {@link Backend#linear} per stacked weight) and
+ * {@link Backend#linearAddResidual}'s (the linear, then the add). CPU-only.
+ */
 class BackendLinearStackTest {
 
     @Test
@@ -38,6 +41,25 @@ class BackendLinearStackTest {
             cpu.linearStack(x, w, null, out);
             cpu.linear(x, w.select(0, 1), null, expected);
             assertArrayEquals(expected.toFloatArray(), out.select(0, 1).toFloatArray());
+        }
+    }
+
+    @Test
+    void linearAddResidualIsTheLinearThenTheAdd() {
+        try (CpuBackend cpu = new CpuBackend();
+             Tensor x = random(8, DType.F32, 6, 16);
+             Tensor w = random(9, DType.BF16, 12, 16);
+             Tensor bias = random(10, DType.F32, 12);
+             Tensor residual = random(11, DType.F32, 6, 12);
+             Tensor projected = Tensor.allocate(DType.F32, 6, 12);
+             Tensor expected = Tensor.allocate(DType.F32, 6, 12);
+             Tensor out = Tensor.allocate(DType.F32, 6, 12)) {
+            cpu.linear(x, w, bias, projected);
+            cpu.add(residual, projected, expected);
+            cpu.linearAddResidual(x, w, bias, residual, out);
+            assertArrayEquals(expected.toFloatArray(), out.toFloatArray());
+            assertThrows(TensorException.class, () -> cpu.linearAddResidual(x, w, bias, residual, residual),
+                    "the default cannot update the residual in place");
         }
     }
 

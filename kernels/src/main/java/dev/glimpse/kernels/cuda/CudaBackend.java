@@ -515,12 +515,15 @@ public final class CudaBackend implements Backend {
 
     /**
      * {@code out = residual + linear(x, w, bias)}: equals {@link #linear} into a scratch tensor then
-     * {@link #add}{@code (residual, projected, out)}, bit for bit on the fused decode path (at most
-     * {@value CudaGemm#GEMV_MAX_ROWS} rows of F32 x: same GEMV split and arithmetic as
-     * {@link #linear}'s GEMV, same add). Above that, with F16/BF16 weights, cuBLASLt adds the
-     * residual in its epilogue (beta = 1): the same terms summed in another order, F32 rounding
-     * ({@code -Dglimpse.cuda.gemmEpilogues=false}: linear then add). {@code out} may be
-     * {@code residual} itself (the residual stream updated in place). x may be F32 or of w's dtype.
+     * {@link #add}{@code (residual, projected, out)}, bit for bit on the fused GEMV path (at most 8
+     * rows of F32 x: same GEMV split and arithmetic as {@link #linear}'s GEMV, same add). More rows
+     * with 16-bit weights add the residual in cuBLASLt's epilogue (beta 1, C the residual: the F32
+     * accumulator plus the residual, one rounding as the add's; the product may run another
+     * algorithm than {@link #linear}'s, so equal to summation order);
+     * {@code -Dglimpse.cuda.ltResidual=false} (or {@code -Dglimpse.cuda.gemmEpilogues=false}, which turns
+     * off every GEMM epilogue) keeps the product and a separate add there. x is F32
+     * or, beyond 8 rows, of w's 16-bit dtype. {@code out} may be {@code residual} itself (the
+     * residual stream updated in place).
      */
     @Override
     public synchronized void linearAddResidual(Tensor x, Tensor w, Tensor bias, Tensor residual, Tensor out) {

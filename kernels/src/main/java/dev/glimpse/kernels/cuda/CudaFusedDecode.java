@@ -191,10 +191,9 @@ final class CudaFusedDecode {
     /**
      * {@code linear(x, w, bias, projected)} then {@code add(residual, projected, out)}:
      * {@code out = residual + (x w^T + bias)}. out may be residual itself (each element is read
-     * and then written by one thread), but must not otherwise overlap residual or x. x is F32, or
-     * of w's 16-bit dtype (then never the fused GEMV, which reads F32 x). Above
-     * {@value CudaGemm#GEMV_MAX_ROWS} rows with 16-bit weights cuBLASLt adds the residual in its
-     * epilogue ({@link CudaGemm#linearAddResidual}, unless {@code -Dglimpse.cuda.gemmEpilogues=false}).
+     * and then written by one thread), but must not otherwise overlap residual or x. Beyond the
+     * fused GEMV's rows the product adds the residual in cuBLASLt's epilogue where
+     * {@link CudaGemm#linearAddResidual} can, else runs {@code linear} and the add.
      */
     void linearAddResidual(Tensor x, Tensor w, Tensor bias, Tensor residual, Tensor out) {
         String op = "linearAddResidual";
@@ -207,6 +206,9 @@ final class CudaFusedDecode {
         }
         int k = Checks.width(x);
         requireLinear(x, w, bias, k, op);
+        if (x.dtype() != DType.F32 && x.dtype() != w.dtype()) {
+            throw new TensorException(op + ": x must be F32 or of w's dtype " + w.dtype() + ", got x " + x + " and w " + w);
+        }
         int n = w.dim(0);
         int[] shape = outShape(x, n);
         Checks.out(out, shape, ctx.device, op);

@@ -59,6 +59,9 @@ final class CudaGemm {
 
     private final CudaLtMatmul lt;
 
+    /** Turns the residual add inside the prefill product ({@link #linearAddResidual}) on or off. */
+    static final String LT_RESIDUAL_PROPERTY = "glimpse.cuda.ltResidual";
+
     /** Features per stacked bias that keep each bias of a batched product 256-byte aligned (64 F32). */
     private static final int BIAS_STRIDE_ALIGNMENT = 64;
 
@@ -121,8 +124,8 @@ final class CudaGemm {
     }
 
     /**
-     * True when {@link #linearGelu} and {@link #linearAddResidual} may fold their epilogue into
-     * cuBLASLt for x of {@code rows} rows and weights {@code w}: the tensor-core path (F16/BF16
+     * True when {@link #linearGelu} may fold its GELU into cuBLASLt for x of {@code rows} rows and
+     * weights {@code w}: the tensor-core path (F16/BF16
      * weights, more than {@value #GEMV_MAX_ROWS} rows, cuBLASLt on) with
      * {@link CudaBackend#gemmEpiloguesEnabled()}.
      */
@@ -153,29 +156,6 @@ final class CudaGemm {
             return lt.linearGelu(CudaContext.address(wp), weightLeading(wp, k), CudaContext.address(xh), wp.dtype(),
                     bp == null ? 0L : CudaContext.address(bp), bp == null ? DType.F32 : bp.dtype(),
                     CudaContext.address(out), out.dtype(), m, n, k);
-        }
-    }
-
-    /**
-     * {@code out = residual + (x w^T + bias)} with the residual added by cuBLASLt (beta = 1, C =
-     * residual; F32 C and D, packed; out may be residual). Returns false, having queued no
-     * product, where that path does not apply ({@link #epilogueApplies}, or cuBLASLt has no algorithm).
-     * Operands are checked by the caller.
-     */
-    boolean linearAddResidual(Tensor x, Tensor w, Tensor bias, Tensor residual, Tensor out) {
-        int m = Checks.rows(x);
-        if (!epilogueApplies(w, m) || (x.dtype() != DType.F32 && x.dtype() != w.dtype())) {
-            return false;
-        }
-        int n = w.dim(0);
-        int k = w.dim(1);
-        try (Temporaries tmp = new Temporaries(copier)) {
-            Tensor wp = packedWeight(tmp, w);
-            Tensor xh = halfInput(tmp, x, wp.dtype(), m, k);
-            Tensor bp = bias == null ? null : epilogueBias(tmp, bias, DType.F32);
-            return lt.linearAddResidual(CudaContext.address(wp), weightLeading(wp, k), CudaContext.address(xh), wp.dtype(),
-                    bp == null ? 0L : CudaContext.address(bp), CudaContext.address(residual), CudaContext.address(out),
-                    m, n, k);
         }
     }
 
@@ -273,6 +253,50 @@ final class CudaGemm {
         }
         for (int i = 0; i < batch; i++) {
             linear(x, w.select(0, i), bias == null ? null : bias.select(0, i), out.select(0, i));
+        }
+    }
+
+    /**
+     * Whether prefill products add the residual in cuBLASLt's epilogue ({@value #LT_RESIDUAL_PROPERTY},
+     * default true, and {@link CudaBackend#gemmEpiloguesEnabled()}, which turns every GEMM epilogue off;
+     * read at each call).
+     */
+    static boolean residualEpilogue() {
+        return !"false".equals(System.getProperty(LT_RESIDUAL_PROPERTY)) && CudaBackend.gemmEpiloguesEnabled();
+    }
+
+    /**
+     * {@code out = residual + linear(x, w, bias)} in one cuBLASLt product (beta 1, C the residual,
+     * D out; out may be residual) for 16-bit weights and more than {@value #GEMV_MAX_ROWS} rows;
+     * x, w, bias, residual and out already checked by the caller (residual and out F32, packed, of
+     * one shape). False, having queued no product, where that path does not apply ({@value
+     * #LT_RESIDUAL_PROPERTY} false, F32 weights, few rows) or cuBLASLt has no algorithm: the caller
+     * then runs {@link #linear} and an add.
+     */
+    boolean linearAddResidual(Tensor x, Tensor w, Tensor bias, Tensor residual, Tensor out) {
+        int n = w.dim(0);
+        int k = w.dim(1);
+        int m = Checks.rows(x);
+        if (!USE_LT || !residualEpilogue() || w.dtype() == DType.F32 || m <= GEMV_MAX_ROWS || k == 0 || n == 0) {
+            return false;
+        }
+        try (Temporaries tmp = new Temporaries(copier)) {
+            Tensor wp = tmp.rowsPacked(w, null);
+            if (wp.dim(0) > 1 && wp.stride(0) < k) {
+                wp = tmp.packed(w, null);
+            }
+            long ldw = wp.dim(0) == 1 ? k : wp.stride(0);
+            Tensor xh = halfInput(tmp, x, wp.dtype(), m, k);
+            Tensor bf = null;
+            if (bias != null) {
+                bf = tmp.packed(bias, DType.F32);
+                if (CudaContext.address(bf) % 256 != 0) {
+                    bf = tmp.copy(bias, DType.F32);
+                }
+            }
+            return lt.matmul(CudaContext.address(wp), ldw, CudaContext.address(xh), wp.dtype(),
+                    bf == null ? 0L : CudaContext.address(bf), CudaContext.address(out), CudaContext.address(residual),
+                    m, n, k, 1, 0, 0, 0);
         }
     }
 

@@ -26,7 +26,7 @@ import java.util.Map;
  * D's type), one value per row of D, i.e. per output feature, broadcast over the m columns.
  * {@link #matmul} generalises this to a batch of weights stacked at a fixed stride that share x
  * (fused q/k/v or gate/up: one launch streams all of them) and to D = residual + product (beta 1,
- * C the residual, which may be out itself), used by {@link #linearAddResidual}); {@link #linearGelu} applies
+ * C the residual, which may be out itself); {@link #linearGelu} applies
  * gelu_tanh in the epilogue ({@code GELU[_BIAS]}) and may write D in the 16-bit dtype of the next
  * product's input ({@link LtProblem.Output}).
  *
@@ -156,17 +156,6 @@ final class CudaLtMatmul implements AutoCloseable {
                        int m, int n, int k) {
         return matmul(w, ldw, x, dtype, bias, out, 0L, m, n, k, 1, 0, 0, 0,
                 new LtProblem.Output(true, outType, bias != 0 ? biasType : DType.F32));
-    }
-
-    /**
-     * Queues out [m, n] (F32, packed) = (x W^T + bias) + residual (beta = 1, C the F32 residual
-     * [m, n], packed; out may be residual); operands as {@link #linear}.
-     *
-     * @return false, having queued nothing, when cuBLASLt has no algorithm for this problem
-     */
-    boolean linearAddResidual(long w, long ldw, long x, DType dtype, long bias, long residual, long out,
-                              int m, int n, int k) {
-        return matmul(w, ldw, x, dtype, bias, out, residual, m, n, k, 1, 0, 0, 0);
     }
 
     private boolean matmul(long w, long ldw, long x, DType dtype, long bias, long out, long residual, int m, int n, int k,

@@ -80,7 +80,6 @@ final class DecoderLayer {
         attend.run();
         b.add(x, s.projected(), s.residual());
         b.rmsNorm(s.residual(), w.postAttentionNorm(), eps, s.normed());
-        mlp.forward(b, s);
-        b.add(s.residual(), s.projected(), x);
+        mlp.forward(b, s, x);
     }
 }

@@ -23,7 +23,7 @@ final class MlpBlock {
     /**
      * The decode step's post-attention half, fused: {@code s.activated() = act(gate(xn)) * up(xn)}
      * with {@code xn = rmsNorm(s.residual())} in one launch, then {@code x = s.residual() + down(s.activated())}
-     * in one. Equals {@code rmsNorm}, {@link #forward} and the residual add of the unfused step.
+     * in one. Equals {@code rmsNorm} and {@link #forward} of the unfused step.
      */
     void forwardStepFused(CudaBackend b, Tensor norm, float eps, ScratchRows s, Tensor x) {
         b.rmsNormGatedMlpIn(s.residual(), norm, eps, w.gate(), w.gateBias(), w.up(), w.upBias(), activation, s.activated());
@@ -31,11 +31,13 @@ final class MlpBlock {
     }
 
     /**
-     * Reads {@code s.normed()}, writes {@code s.projected()}. Where the layer's weights are stacked
-     * ({@link LayerWeights#stacks}) gate and up run as one stacked product into the scratch's
-     * [2, n, intermediate] view, whose halves are {@code s.gate()} and {@code s.up()}.
+     * Reads {@code s.normed()} and the residual stream {@code s.residual()}, writes
+     * {@code x = s.residual() + mlp(s.normed())}, the residual added by {@code down_proj}'s product
+     * ({@link Backend#linearAddResidual}: in the GEMM's epilogue on CUDA). Where the layer's weights
+     * are stacked ({@link LayerWeights#stacks}) gate and up run as one stacked product into the
+     * scratch's [2, n, intermediate] view, whose halves are {@code s.gate()} and {@code s.up()}.
      */
-    void forward(Backend b, ScratchRows s) {
+    void forward(Backend b, ScratchRows s, Tensor x) {
         ProjectionStacks stacks = w.stacks();
         if (stacks != null && stacks.gateUp() != null) {
             b.linearStack(s.normed(), stacks.gateUp(), stacks.gateUpBias(), s.gateUp());
@@ -44,6 +46,6 @@ final class MlpBlock {
             b.linear(s.normed(), w.up(), w.upBias(), s.up());
         }
         b.gatedActivation(activation, s.gate(), s.up(), s.activated());
-        b.linear(s.activated(), w.down(), w.downBias(), s.projected());
+        b.linearAddResidual(s.activated(), w.down(), w.downBias(), s.residual(), x);
     }
 }

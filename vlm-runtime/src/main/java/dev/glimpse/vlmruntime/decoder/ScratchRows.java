@@ -12,7 +12,7 @@ import dev.glimpse.kernels.Tensor;
  * @param k         [n, kvHeads * headDim]
  * @param v         [n, kvHeads * headDim]
  * @param attention [n, heads * headDim] attention output before {@code o_proj}
- * @param projected [n, hidden] output of {@code o_proj}, then of {@code down_proj}
+ * @param projected [n, hidden] output of {@code o_proj} ({@code down_proj} adds into the residual stream itself)
  * @param residual  [n, hidden] the residual stream after attention
  * @param gate      [n, intermediate]
  * @param up        [n, intermediate]

@@ -95,6 +95,36 @@ class ProjectionStacksTest {
         }
     }
 
+    @Test
+    void theMlpAddsTheResidualAsTheSeparateAddDid() throws IOException {
+        TextConfig config = config(4, true);
+        int n = 10;
+        try (CpuBackend cpu = new CpuBackend();
+             Tensor gate = random(21, INTER, HIDDEN); Tensor up = random(22, INTER, HIDDEN); Tensor down = random(23, HIDDEN, INTER);
+             Tensor downBias = random(24, HIDDEN); Tensor x = random(25, DType.F32, n, HIDDEN);
+             Tensor residual = random(26, DType.F32, n, HIDDEN);
+             Tensor out = Tensor.allocate(DType.F32, n, HIDDEN);
+             Tensor activated = Tensor.allocate(DType.F32, n, INTER); Tensor g = Tensor.allocate(DType.F32, n, INTER);
+             Tensor u = Tensor.allocate(DType.F32, n, INTER); Tensor projected = Tensor.allocate(DType.F32, n, HIDDEN);
+             Tensor expected = Tensor.allocate(DType.F32, n, HIDDEN);
+             DecoderScratch scratch = new DecoderScratch(cpu, config, n, DType.F32)) {
+            LayerWeights w = new LayerWeights(null, null, null, null, null, null, null, null, null, null, gate, null, up, null,
+                    down, downBias);
+            Activation silu = Activation.fromHfName("silu");
+            cpu.linear(x, gate, null, g);
+            cpu.linear(x, up, null, u);
+            cpu.gatedActivation(silu, g, u, activated);
+            cpu.linear(activated, down, downBias, projected);
+            cpu.add(residual, projected, expected);
+            ScratchRows s = scratch.rows(n);
+            cpu.copy(x, s.normed());
+            cpu.copy(residual, s.residual());
+            new MlpBlock(w, silu).forward(cpu, s, out);
+            assertArrayEquals(expected.toFloatArray(), out.toFloatArray());
+            assertArrayEquals(residual.toFloatArray(), s.residual().toFloatArray(), "the residual stream is read, not written");
+        }
+    }
+
     @ParameterizedTest(name = "kv heads {0}, biases {1}")
     @CsvSource({"4, false", "4, true", "2, false", "2, true"})
     void stackedProjectionsGiveTheBitsOfSeparateOnes(int kvHeads, boolean biases) throws IOException {
@@ -113,6 +143,9 @@ class ProjectionStacksTest {
              Tensor x = random(8, DType.F32, n, HIDDEN);
              Tensor cos = random(9, DType.F32, n, HEAD_DIM / 2);
              Tensor sin = random(10, DType.F32, n, HEAD_DIM / 2);
+             Tensor residual = random(11, DType.F32, n, HIDDEN);
+             Tensor outA = Tensor.allocate(DType.F32, n, HIDDEN);
+             Tensor outB = Tensor.allocate(DType.F32, n, HIDDEN);
              DecoderScratch stackedScratch = new DecoderScratch(cpu, config, n, DType.F32);
              DecoderScratch separateScratch = new DecoderScratch(cpu, config, n, DType.F32)) {
             Tensor q = copy(qkvWhole.slice(0, 0, qWidth));
@@ -144,11 +177,13 @@ class ProjectionStacksTest {
             assertArrayEquals(a.v().toFloatArray(), b.v().toFloatArray(), "v");
 
             Activation silu = Activation.fromHfName("silu");
-            new MlpBlock(separate, silu).forward(cpu, a);
-            new MlpBlock(stacked, silu).forward(cpu, b);
+            cpu.copy(residual, a.residual());
+            cpu.copy(residual, b.residual());
+            new MlpBlock(separate, silu).forward(cpu, a, outA);
+            new MlpBlock(stacked, silu).forward(cpu, b, outB);
             assertArrayEquals(a.gate().toFloatArray(), b.gate().toFloatArray(), "gate");
             assertArrayEquals(a.up().toFloatArray(), b.up().toFloatArray(), "up");
-            assertArrayEquals(a.projected().toFloatArray(), b.projected().toFloatArray(), "down_proj output");
+            assertArrayEquals(outA.toFloatArray(), outB.toFloatArray(), "residual + down_proj output");
         }
     }
 
