@@ -59,6 +59,26 @@ public interface Backend extends AutoCloseable {
     }
 
     /**
+     * {@code out = f(x w^T + bias)}: {@link #linear} then {@link #activation}, the MLP's first half.
+     * x, w and bias as {@link #linear}; out [.., n] F32 or F16/BF16 (the pre-activation and f in
+     * F32, rounded to nearest even on store). A backend may fold f into its GEMM (CUDA: GELU in
+     * cuBLASLt's epilogue), so the F32 pre-activation need not exist; results then differ from the
+     * composition by F32 rounding only. This default is the composition, through an F32 scratch
+     * tensor when out is 16-bit.
+     */
+    default void linearActivation(Activation f, Tensor x, Tensor w, Tensor bias, Tensor out) {
+        if (out.dtype() == DType.F32) {
+            linear(x, w, bias, out);
+            activation(f, out, out);
+            return;
+        }
+        try (Tensor pre = allocate(DType.F32, out.shape())) {
+            linear(x, w, bias, pre);
+            activation(f, pre, out);
+        }
+    }
+
+    /**
      * {@code out = residual + linear(x, w, bias)}: a linear layer whose output joins the residual
      * stream (o_proj, down_proj). residual is F32 of out's shape. A backend may add the residual
      * inside the product (CUDA: the GEMM epilogue reads it, or the fused decode GEMV); the default

@@ -22,18 +22,24 @@ import dev.glimpse.visionencoder.config.VisionConfig;
  * {@link Backend#attention} call with the images side by side as heads: the attention input is
  * copied to token-major rows [tokens, batch, hidden], so q, k, v and the attention output are
  * [tokens, batch * heads, head_dim] as they are, and the output projection is copied back to
- * image-major rows (two copies of [batch, tokens, hidden] instead of a launch per image: a
- * 32-frame video is one attention launch of 32 x heads heads per layer). Each (image, head) pair
- * attends over its own image's keys exactly as before. With taps, whose captures are per image,
- * attention runs image by image.
+ * image-major rows before the output projection, in that projection's input dtype (two copies of
+ * [batch, tokens, hidden] instead of a launch per image: a 32-frame video is one attention launch
+ * of 32 x heads heads per layer). Each (image, head) pair attends over its own image's keys
+ * exactly as before. With taps, whose captures are per image, attention runs image by image.
+ *
+ * <p>The output projections join the residual stream through {@link Backend#linearAddResidual} and
+ * fc1 meets its activation through {@link Backend#linearActivation}: on CUDA with 16-bit weights
+ * cuBLASLt adds the residual (beta = 1) and applies gelu_pytorch_tanh in its epilogues, so neither
+ * the projected F32 tensor nor the F32 fc1 output is written and read back
+ * ({@code -Dglimpse.cuda.gemmEpilogues=false} for the separate passes).
  *
  * <p>With F16/BF16 weights on a backend whose GEMM rounds its input to them anyway
  * ({@link Backend#halfActivationsForGemm}, CUDA with more than 8 rows), the two layer norms and
  * the activation write the weights' dtype straight into 16-bit scratch ({@link ForwardScratch#normedHalf},
  * {@link ForwardScratch#mlpHalf}): F32 math rounded to nearest even on store, the bits the GEMM's
  * own conversion produced before, so q/k/v, fc1 and fc2 see identical operands and the conversion
- * passes go away. The residual stream, q/k/v, the attention output (out_proj's input) and the fc1
- * output stay F32.
+ * passes go away. The residual stream, q/k/v and the attention output stay F32; out_proj reads the
+ * attention output rounded to 16 bits by the images-as-heads copy (the rounding its GEMM applied).
  *
  * <p>Attention runs at the precision of the layer's weights ({@link AttentionPrecision#forWeights}:
  * BF16 or F16 for a BF16 or F16 checkpoint, operands rounded as HF's sdpa rounds them); with taps
@@ -79,8 +85,6 @@ final class EncoderBlock {
         Tensor q = ForwardScratch.view(scratch.query, batch, tokens, hidden);
         Tensor k = ForwardScratch.view(scratch.key, batch, tokens, hidden);
         Tensor v = ForwardScratch.view(scratch.value, batch, tokens, hidden);
-        Tensor proj = ForwardScratch.view(scratch.projected, batch, tokens, hidden);
-        Tensor mlp = ForwardScratch.view(scratch.mlp, batch, tokens, intermediate);
 
         boolean half = scratch.normedHalf != null && backend.halfActivationsForGemm(batch * tokens);
         Tensor normed = half ? ForwardScratch.view(scratch.normedHalf, batch, tokens, hidden) : x;
@@ -110,22 +114,17 @@ final class EncoderBlock {
                 }
             }
         }
+        Tensor attended = x;
         if (imagesAsHeads) {
-            Tensor tokenMajor = proj.reshape(tokens, batch, hidden);
-            backend.linear(x.reshape(tokens, batch, hidden), w.output().weight(), w.output().bias(), tokenMajor);
-            backend.copy(tokenMajor.transpose(0, 1), q);
-            backend.add(h, q, mid);
-        } else {
-            backend.linear(x, w.output().weight(), w.output().bias(), proj);
-            backend.add(h, proj, mid);
+            attended = half ? ForwardScratch.view(scratch.normedHalf, batch, tokens, hidden) : q;
+            backend.copy(x.reshape(tokens, batch, hidden).transpose(0, 1), attended);
         }
+        backend.linearAddResidual(attended, w.output().weight(), w.output().bias(), h, mid);
 
         backend.layerNorm(mid, w.layerNorm2().weight(), w.layerNorm2().bias(), eps, normed);
-        backend.linear(normed, w.fc1().weight(), w.fc1().bias(), mlp);
-        Tensor activated = half ? ForwardScratch.view(scratch.mlpHalf, batch, tokens, intermediate) : mlp;
-        backend.activation(activation, mlp, activated);
-        backend.linear(activated, w.fc2().weight(), w.fc2().bias(), proj);
-        backend.add(mid, proj, h);
+        Tensor activated = ForwardScratch.view(half ? scratch.mlpHalf : scratch.mlp, batch, tokens, intermediate);
+        backend.linearActivation(activation, normed, w.fc1().weight(), w.fc1().bias(), activated);
+        backend.linearAddResidual(activated, w.fc2().weight(), w.fc2().bias(), mid, h);
     }
 
     /** Image b of a [batch, tokens, hidden] buffer as [tokens, heads, head_dim]. */

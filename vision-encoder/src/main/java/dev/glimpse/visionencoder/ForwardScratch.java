@@ -24,9 +24,13 @@ final class ForwardScratch implements AutoCloseable {
     final Tensor query;
     final Tensor key;
     final Tensor value;
-    /** Output of out_proj and fc2, before the residual add. */
+    /** The patch embeddings, before the position embeddings are added. */
     final Tensor projected;
-    /** MLP activations [.., intermediate]. */
+    /**
+     * MLP activations [.., intermediate] in F32, the fc2 input where it is F32: every row with F32
+     * GEMM inputs; with 16-bit ones only the few rows for which the backend keeps F32 activations (a
+     * sequence pruned to a decode-sized GEMV), since fc1 then writes {@link #mlpHalf} directly.
+     */
     final Tensor mlp;
     /** Flattened patches [.., channels * p * p]. */
     final Tensor patches;
@@ -54,11 +58,27 @@ final class ForwardScratch implements AutoCloseable {
         key = flat(backend, rows * hidden);
         value = flat(backend, rows * hidden);
         projected = flat(backend, rows * hidden);
-        mlp = flat(backend, rows * intermediate);
-        patches = flat(backend, (long) batch * patchCount * patchWidth);
         boolean half = gemmInput != DType.F32;
+        mlp = flat(backend, f32ActivationRows(backend, rows, half) * intermediate);
+        patches = flat(backend, (long) batch * patchCount * patchWidth);
         normedHalf = half ? flat(backend, gemmInput, rows * hidden) : null;
         mlpHalf = half ? flat(backend, gemmInput, rows * Math.max(hidden, intermediate)) : null;
+    }
+
+    /**
+     * Rows of a pass that may compute with F32 MLP activations: all of them without 16-bit GEMM
+     * inputs, else the row counts from 1 up for which the backend does not ask for 16-bit inputs
+     * ({@link Backend#halfActivationsForGemm}: none on the CPU's F32 path, at most 8 on CUDA).
+     */
+    private static long f32ActivationRows(Backend backend, long rows, boolean half) {
+        if (!half) {
+            return rows;
+        }
+        long f32Rows = 0;
+        while (f32Rows < rows && !backend.halfActivationsForGemm(Math.toIntExact(f32Rows + 1))) {
+            f32Rows++;
+        }
+        return f32Rows;
     }
 
     /** A contiguous view of the front of {@code buffer} with {@code shape}. */

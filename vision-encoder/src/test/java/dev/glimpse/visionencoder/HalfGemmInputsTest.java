@@ -9,6 +9,7 @@ import dev.glimpse.visionencoder.config.VisionConfig;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.CsvSource;
 
+import java.lang.reflect.InvocationHandler;
 import java.lang.reflect.InvocationTargetException;
 import java.lang.reflect.Proxy;
 import java.util.Map;
@@ -56,13 +57,17 @@ class HalfGemmInputsTest {
     /**
      * The CPU backend with CUDA's GEMM rounding: linear with F16/BF16 weights rounds F32 x of more
      * than 8 rows to the weights' dtype; {@code halfActivationsForGemm} answers {@code asks} for those
-     * rows. Counts linear calls whose x arrives 16-bit.
+     * rows. Counts linear calls whose x arrives 16-bit. Default methods (the fused linears' reference
+     * compositions) run on the proxy, so their products take this linear too.
      */
     private static Backend gemmRounding(CpuBackend cpu, boolean asks, AtomicInteger halfX) {
         return (Backend) Proxy.newProxyInstance(Backend.class.getClassLoader(), new Class<?>[] {Backend.class},
                 (proxy, method, args) -> {
                     if (method.getName().equals("halfActivationsForGemm")) {
                         return asks && (int) args[0] > 8;
+                    }
+                    if (method.isDefault()) {
+                        return InvocationHandler.invokeDefault(proxy, method, args);
                     }
                     if (method.getName().equals("linear")) {
                         Tensor x = (Tensor) args[0];

@@ -181,6 +181,43 @@ public final class CudaBackend implements Backend {
         gemm.linear(x, w, bias, out);
     }
 
+    /**
+     * {@code out = f(x w^T + bias)}. With F16/BF16 weights, more than {@value CudaGemm#GEMV_MAX_ROWS}
+     * rows and {@link Activation#GELU_TANH}, one cuBLASLt call with the GELU in its epilogue writes
+     * out (F32, or the weights' dtype: the next product's input) and no F32 pre-activation tensor
+     * exists; other activations (cuBLASLt has none for quick_gelu, erf GELU or SiLU), the GEMV rows,
+     * F32 weights and {@code -Dglimpse.cuda.gemmEpilogues=false} run {@link #linear} then
+     * {@link #activation}, through an F32 scratch tensor when out is 16-bit.
+     */
+    @Override
+    public synchronized void linearActivation(Activation f, Tensor x, Tensor w, Tensor bias, Tensor out) {
+        ctx.bindThread();
+        if (f == Activation.GELU_TANH && gemm.linearGelu(x, w, bias, out)) {
+            return;
+        }
+        if (out.dtype() == DType.F32) {
+            gemm.linear(x, w, bias, out);
+            pointwise.activation(f, out, out);
+            return;
+        }
+        try (Tensor pre = ctx.scratch(DType.F32, out.shape())) {
+            gemm.linear(x, w, bias, pre);
+            pointwise.activation(f, pre, out);
+        }
+    }
+
+    /** The system property that turns the prefill/vision GEMM epilogues off ({@code false}) for A/B runs. */
+    public static final String GEMM_EPILOGUES_PROPERTY = "glimpse.cuda.gemmEpilogues";
+
+    /**
+     * True unless {@code -Dglimpse.cuda.gemmEpilogues=false}: {@link #linearActivation} (GELU) and
+     * {@link #linearAddResidual} (residual) fold their pointwise step into the cuBLASLt GEMM on the
+     * tensor-core path. Read at every call, so a benchmark can flip it between passes.
+     */
+    public static boolean gemmEpiloguesEnabled() {
+        return !"false".equalsIgnoreCase(System.getProperty(GEMM_EPILOGUES_PROPERTY, "true").trim());
+    }
+
     @Override
     public synchronized void linearStack(Tensor x, Tensor w, Tensor bias, Tensor out) {
         ctx.bindThread();
@@ -491,7 +528,8 @@ public final class CudaBackend implements Backend {
      * with 16-bit weights add the residual in cuBLASLt's epilogue (beta 1, C the residual: the F32
      * accumulator plus the residual, one rounding as the add's; the product may run another
      * algorithm than {@link #linear}'s, so equal to summation order);
-     * {@code -Dglimpse.cuda.ltResidual=false} keeps the product and a separate add there. x is F32
+     * {@code -Dglimpse.cuda.ltResidual=false} (or {@code -Dglimpse.cuda.gemmEpilogues=false}, which turns
+     * off every GEMM epilogue) keeps the product and a separate add there. x is F32
      * or, beyond 8 rows, of w's 16-bit dtype. {@code out} may be {@code residual} itself (the
      * residual stream updated in place).
      */

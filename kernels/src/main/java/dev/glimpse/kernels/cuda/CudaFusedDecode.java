@@ -201,6 +201,9 @@ final class CudaFusedDecode {
         if (x.rank() < 1) {
             throw new TensorException(op + ": x must be [.., k], got " + x);
         }
+        if (x.dtype() != DType.F32 && x.dtype() != w.dtype()) {
+            throw new TensorException(op + ": x must be F32 or of w's dtype " + w.dtype() + ", got x " + x + " and w " + w);
+        }
         int k = Checks.width(x);
         requireLinear(x, w, bias, k, op);
         if (x.dtype() != DType.F32 && x.dtype() != w.dtype()) {

@@ -72,36 +72,16 @@ final class CudaGemm {
     }
 
     void linear(Tensor x, Tensor w, Tensor bias, Tensor out) {
-        Checks.floating(x, ctx.device, "linear", "x");
-        Checks.floating(w, ctx.device, "linear", "w");
-        Checks.rank(w, 2, "linear", "w", "[out, in]");
-        if (x.dtype() != DType.F32 && x.dtype() != w.dtype()) {
-            throw new TensorException("linear: x must be F32 or of w's dtype " + w.dtype() + ", got x " + x + " and w " + w);
-        }
-        if (x.rank() < 1 || x.dim(-1) != w.dim(1)) {
-            throw new TensorException("linear: x " + x + " does not end in in_features " + w.dim(1) + " of w " + w);
-        }
+        Checks.out(out, checkLinear("linear", x, w, bias), ctx.device, "linear");
         int n = w.dim(0);
         int k = w.dim(1);
-        int[] expected = x.shape();
-        expected[expected.length - 1] = n;
-        Checks.out(out, expected, ctx.device, "linear");
-        if (bias != null) {
-            Checks.floating(bias, ctx.device, "linear", "bias");
-            if (bias.rank() != 1 || bias.dim(0) != n) {
-                throw new TensorException("linear: bias must be [" + n + "], got " + bias);
-            }
-        }
         int m = Checks.rows(x);
         if (m == 0 || n == 0) {
             return;
         }
         try (Temporaries tmp = new Temporaries(copier)) {
-            Tensor wp = tmp.rowsPacked(w, null);
-            if (wp.dim(0) > 1 && wp.stride(0) < k) {
-                wp = tmp.packed(w, null);
-            }
-            long ldw = wp.dim(0) == 1 ? k : wp.stride(0);
+            Tensor wp = packedWeight(tmp, w);
+            long ldw = weightLeading(wp, k);
             if (k == 0) {
                 Cuda.check(cudart.cudaMemsetAsync(Cuda.at(CudaContext.address(out)), 0, (long) m * n * 4, ctx.stream),
                         "cudaMemsetAsync");
@@ -119,30 +99,81 @@ final class CudaGemm {
     }
 
     /**
-     * Prefill/vision product with 16-bit weights: x in the weights' dtype (x as is when it already
-     * is, else rounded to nearest even by {@code convert_f32}), tensor-core GEMM with F32
-     * accumulation into the F32 out, bias added in cuBLASLt's epilogue (cublasGemmEx and a bias
-     * pass when cuBLASLt has no algorithm for the shape).
+     * Checks the operands of a linear layer (x F32 or of w's dtype [.., k], w [n, k], bias null or
+     * [n]) and returns the output shape, x's with the last dim n.
      */
-    private void halfGemm(Temporaries tmp, Tensor x, Tensor wp, long ldw, Tensor bias, Tensor out, int m, int n, int k) {
-        Tensor xh = halfInput(tmp, x, wp.dtype(), m, k);
-        Tensor bf = null;
+    private int[] checkLinear(String op, Tensor x, Tensor w, Tensor bias) {
+        Checks.floating(x, ctx.device, op, "x");
+        Checks.floating(w, ctx.device, op, "w");
+        Checks.rank(w, 2, op, "w", "[out, in]");
+        if (x.dtype() != DType.F32 && x.dtype() != w.dtype()) {
+            throw new TensorException(op + ": x must be F32 or of w's dtype " + w.dtype() + ", got x " + x + " and w " + w);
+        }
+        if (x.rank() < 1 || x.dim(-1) != w.dim(1)) {
+            throw new TensorException(op + ": x " + x + " does not end in in_features " + w.dim(1) + " of w " + w);
+        }
         if (bias != null) {
-            bf = tmp.packed(bias, DType.F32);
-            if (CudaContext.address(bf) % 256 != 0) { // cuBLASLt's default operand alignment; fresh blocks have it
-                bf = tmp.copy(bias, DType.F32);
+            Checks.floating(bias, ctx.device, op, "bias");
+            if (bias.rank() != 1 || bias.dim(0) != w.dim(0)) {
+                throw new TensorException(op + ": bias must be [" + w.dim(0) + "], got " + bias);
             }
         }
-        if (USE_LT && lt.linear(CudaContext.address(wp), ldw, CudaContext.address(xh), wp.dtype(),
-                bf == null ? 0L : CudaContext.address(bf), CudaContext.address(out), m, n, k)) {
-            return;
-        }
-        int type = wp.dtype() == DType.BF16 ? cudart.CUDA_R_16BF : cudart.CUDA_R_16F;
-        gemm(CudaContext.address(wp), type, ldw, CudaContext.address(xh), type, out, m, n, k);
-        addBias(out, bf, m, n);
+        int[] shape = x.shape();
+        shape[shape.length - 1] = w.dim(0);
+        return shape;
     }
 
-    /** x [m, k] in the 16-bit {@code dtype}: x as is when it already is, else rounded to nearest even by {@code convert_f32}. */
+    /**
+     * True when {@link #linearGelu} may fold its GELU into cuBLASLt for x of {@code rows} rows and
+     * weights {@code w}: the tensor-core path (F16/BF16
+     * weights, more than {@value #GEMV_MAX_ROWS} rows, cuBLASLt on) with
+     * {@link CudaBackend#gemmEpiloguesEnabled()}.
+     */
+    private static boolean epilogueApplies(Tensor w, int rows) {
+        return USE_LT && CudaBackend.gemmEpiloguesEnabled() && rows > GEMV_MAX_ROWS
+                && (w.dtype() == DType.BF16 || w.dtype() == DType.F16) && w.dim(1) > 0 && w.dim(0) > 0;
+    }
+
+    /**
+     * {@code out = gelu_tanh(x w^T + bias)} with the GELU in cuBLASLt's epilogue (F32 sum and GELU,
+     * one rounding to out's dtype on store), out F32 or of w's 16-bit dtype, packed. Returns false,
+     * having queued no product, where that path does not apply ({@link #epilogueApplies}, or cuBLASLt
+     * has no algorithm): the caller then composes {@link #linear} and the activation.
+     */
+    boolean linearGelu(Tensor x, Tensor w, Tensor bias, Tensor out) {
+        int[] shape = checkLinear("linearActivation", x, w, bias);
+        int m = Checks.rows(x);
+        if (!epilogueApplies(w, m) || (out.dtype() != DType.F32 && out.dtype() != w.dtype())
+                || !java.util.Arrays.equals(out.shape(), shape) || !Checks.contiguous(out)) {
+            return false;
+        }
+        int n = w.dim(0);
+        int k = w.dim(1);
+        try (Temporaries tmp = new Temporaries(copier)) {
+            Tensor wp = packedWeight(tmp, w);
+            Tensor xh = halfInput(tmp, x, wp.dtype(), m, k);
+            Tensor bp = bias == null ? null : epilogueBias(tmp, bias, bias.dtype() == out.dtype() ? out.dtype() : DType.F32);
+            return lt.linearGelu(CudaContext.address(wp), weightLeading(wp, k), CudaContext.address(xh), wp.dtype(),
+                    bp == null ? 0L : CudaContext.address(bp), bp == null ? DType.F32 : bp.dtype(),
+                    CudaContext.address(out), out.dtype(), m, n, k);
+        }
+    }
+
+    /** w with packed rows at a leading dimension of at least k (w itself when it already is). */
+    private static Tensor packedWeight(Temporaries tmp, Tensor w) {
+        Tensor wp = tmp.rowsPacked(w, null);
+        return wp.dim(0) > 1 && wp.stride(0) < w.dim(1) ? tmp.packed(w, null) : wp;
+    }
+
+    /** The leading dimension cuBLAS reads {@link #packedWeight}'s rows at. */
+    private static long weightLeading(Tensor wp, int k) {
+        return wp.dim(0) == 1 ? k : wp.stride(0);
+    }
+
+    /**
+     * x packed in the 16-bit {@code dtype}: x as is when it already is, else rounded to nearest even
+     * by {@code convert_f32} into scratch.
+     */
     private Tensor halfInput(Temporaries tmp, Tensor x, DType dtype, int m, int k) {
         if (x.dtype() == dtype) {
             return tmp.packed(x, null);
@@ -154,6 +185,30 @@ final class CudaGemm {
                 .ptr(CudaContext.address(xp)).ptr(CudaContext.address(xh)).i32(dtype.ordinal()).i64(count)
                 .run(ctx.pointwiseBlocks(count), 1, CudaContext.POINTWISE_THREADS, 0);
         return xh;
+    }
+
+    /** The bias packed as {@code dtype} at cuBLASLt's default 256-byte operand alignment (fresh blocks have it). */
+    private static Tensor epilogueBias(Temporaries tmp, Tensor bias, DType dtype) {
+        Tensor b = tmp.packed(bias, dtype);
+        return CudaContext.address(b) % 256 == 0 ? b : tmp.copy(bias, dtype);
+    }
+
+    /**
+     * Prefill/vision product with 16-bit weights: x in the weights' dtype (x as is when it already
+     * is, else rounded to nearest even by {@code convert_f32}), tensor-core GEMM with F32
+     * accumulation into the F32 out, bias added in cuBLASLt's epilogue (cublasGemmEx and a bias
+     * pass when cuBLASLt has no algorithm for the shape).
+     */
+    private void halfGemm(Temporaries tmp, Tensor x, Tensor wp, long ldw, Tensor bias, Tensor out, int m, int n, int k) {
+        Tensor xh = halfInput(tmp, x, wp.dtype(), m, k);
+        Tensor bf = bias == null ? null : epilogueBias(tmp, bias, DType.F32);
+        if (USE_LT && lt.linear(CudaContext.address(wp), ldw, CudaContext.address(xh), wp.dtype(),
+                bf == null ? 0L : CudaContext.address(bf), CudaContext.address(out), m, n, k)) {
+            return;
+        }
+        int type = wp.dtype() == DType.BF16 ? cudart.CUDA_R_16BF : cudart.CUDA_R_16F;
+        gemm(CudaContext.address(wp), type, ldw, CudaContext.address(xh), type, out, m, n, k);
+        addBias(out, bf, m, n);
     }
 
     /**
@@ -188,13 +243,7 @@ final class CudaGemm {
         if (batched) {
             try (Temporaries tmp = new Temporaries(copier)) {
                 Tensor xh = halfInput(tmp, x, w.dtype(), m, k);
-                Tensor bf = null;
-                if (bias != null) {
-                    bf = tmp.packed(bias, DType.F32);
-                    if (CudaContext.address(bf) % 256 != 0) {
-                        bf = tmp.copy(bias, DType.F32);
-                    }
-                }
+                Tensor bf = bias == null ? null : epilogueBias(tmp, bias, DType.F32);
                 if (lt.matmul(CudaContext.address(w), w.stride(1), CudaContext.address(xh), w.dtype(),
                         bf == null ? 0L : CudaContext.address(bf), CudaContext.address(out), 0L, m, n, k, batch,
                         w.stride(0), out.stride(0), bf == null ? 0L : n)) {
@@ -207,9 +256,13 @@ final class CudaGemm {
         }
     }
 
-    /** Whether prefill products add the residual in cuBLASLt's epilogue ({@value #LT_RESIDUAL_PROPERTY}, default true; read at each call). */
+    /**
+     * Whether prefill products add the residual in cuBLASLt's epilogue ({@value #LT_RESIDUAL_PROPERTY},
+     * default true, and {@link CudaBackend#gemmEpiloguesEnabled()}, which turns every GEMM epilogue off;
+     * read at each call).
+     */
     static boolean residualEpilogue() {
-        return !"false".equals(System.getProperty(LT_RESIDUAL_PROPERTY));
+        return !"false".equals(System.getProperty(LT_RESIDUAL_PROPERTY)) && CudaBackend.gemmEpiloguesEnabled();
     }
 
     /**

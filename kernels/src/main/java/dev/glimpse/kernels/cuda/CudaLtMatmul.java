@@ -26,7 +26,9 @@ import java.util.Map;
  * D's type), one value per row of D, i.e. per output feature, broadcast over the m columns.
  * {@link #matmul} generalises this to a batch of weights stacked at a fixed stride that share x
  * (fused q/k/v or gate/up: one launch streams all of them) and to D = residual + product (beta 1,
- * C the residual, which may be out itself).
+ * C the residual, which may be out itself); {@link #linearGelu} applies
+ * gelu_tanh in the epilogue ({@code GELU[_BIAS]}) and may write D in the 16-bit dtype of the next
+ * product's input ({@link LtProblem.Output}).
  *
  * <p>The epilogue adds the bias in F32 to the F32 accumulator (alpha = 1, beta = 0), exactly the
  * addition the separate {@code add_bias_rows} pass did. Results still need not be bit-identical
@@ -141,6 +143,27 @@ final class CudaLtMatmul implements AutoCloseable {
      */
     boolean matmul(long w, long ldw, long x, DType dtype, long bias, long out, long residual, int m, int n, int k,
                    int batch, long strideW, long strideOut, long strideBias) {
+        return matmul(w, ldw, x, dtype, bias, out, residual, m, n, k, batch, strideW, strideOut, strideBias,
+                LtProblem.Output.F32);
+    }
+
+    /**
+     * Queues out [m, n] = gelu_tanh(x W^T + bias) (cuBLASLt's {@code GELU[_BIAS]} epilogue: the sum
+     * and the GELU in F32, rounded to nearest even on store when {@code outType} is F16/BF16),
+     * operands as {@link #linear}; {@code bias} holds n packed values of {@code biasType} (F32, or
+     * {@code outType}). The GELU is the tanh approximation, as PyTorch's
+     * {@code _addmm_activation(use_gelu=True)} relies on.
+     *
+     * @return false, having queued nothing, when cuBLASLt has no algorithm for this problem
+     */
+    boolean linearGelu(long w, long ldw, long x, DType dtype, long bias, DType biasType, long out, DType outType,
+                       int m, int n, int k) {
+        return matmul(w, ldw, x, dtype, bias, out, 0L, m, n, k, 1, 0, 0, 0,
+                new LtProblem.Output(true, outType, bias != 0 ? biasType : DType.F32));
+    }
+
+    private boolean matmul(long w, long ldw, long x, DType dtype, long bias, long out, long residual, int m, int n, int k,
+                           int batch, long strideW, long strideOut, long strideBias, LtProblem.Output output) {
         if (closed) {
             throw new CudaException(ctx.device + ": the cuBLASLt path is closed");
         }
@@ -148,7 +171,7 @@ final class CudaLtMatmul implements AutoCloseable {
             return false;
         }
         LtProblem problem = LtProblem.of(m, n, k, dtype, ldw, batch, strideW, strideOut, strideBias, bias != 0,
-                residual != 0, w, x, out, residual);
+                residual != 0, w, x, out, residual, output);
         LtPlan plan = plans.get(problem);
         if (plan == null) {
             plan = LtPlan.create(handle, problem, workspaceBytes, bias, biasPointer,

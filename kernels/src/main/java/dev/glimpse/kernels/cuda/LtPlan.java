@@ -91,15 +91,14 @@ final class LtPlan implements AutoCloseable {
             cublasLtMatmulDescOpaque_t desc = plan.desc;
             plan.layoutW = layout(created, type, p.k(), p.n(), p.ldw(), p.batch(), p.strideW(), "W");
             plan.layoutX = layout(created, type, p.k(), p.m(), p.k(), p.batch(), 0, "x");
-            plan.layoutOut = layout(created, cudart.CUDA_R_32F, p.n(), p.m(), p.n(), p.batch(), p.strideOut(), "out");
+            plan.layoutOut = layout(created, cudaType(p.output().type()), p.n(), p.m(), p.n(), p.batch(), p.strideOut(), "out");
             Cuda.checkBlas(cublas.cublasLtMatmulPreferenceCreate(created), "cublasLtMatmulPreferenceCreate");
             preference = new cublasLtMatmulPreferenceOpaque_t(created.get(0));
             setDesc(desc, cublas.CUBLASLT_MATMUL_DESC_TRANSA, cublas.CUBLAS_OP_T, "TRANSA");
             setDesc(desc, cublas.CUBLASLT_MATMUL_DESC_TRANSB, cublas.CUBLAS_OP_N, "TRANSB");
-            setDesc(desc, cublas.CUBLASLT_MATMUL_DESC_EPILOGUE,
-                    p.bias() ? cublas.CUBLASLT_EPILOGUE_BIAS : cublas.CUBLASLT_EPILOGUE_DEFAULT, "EPILOGUE");
+            setDesc(desc, cublas.CUBLASLT_MATMUL_DESC_EPILOGUE, epilogue(p), "EPILOGUE");
             if (p.bias()) {
-                setDesc(desc, cublas.CUBLASLT_MATMUL_DESC_BIAS_DATA_TYPE, cudart.CUDA_R_32F, "BIAS_DATA_TYPE");
+                setDesc(desc, cublas.CUBLASLT_MATMUL_DESC_BIAS_DATA_TYPE, cudaType(p.output().biasType()), "BIAS_DATA_TYPE");
                 setBias(desc, bias, biasPointer);
                 if (p.batch() > 1) {
                     try (LongPointer stride = new LongPointer(1).put(p.strideBias())) {
@@ -134,6 +133,24 @@ final class LtPlan implements AutoCloseable {
                 plan.close();
             }
         }
+    }
+
+    /** The cuBLASLt epilogue of p: GELU (the tanh approximation) or none, with or without the bias. */
+    private static int epilogue(LtProblem p) {
+        if (p.output().gelu()) {
+            return p.bias() ? cublas.CUBLASLT_EPILOGUE_GELU_BIAS : cublas.CUBLASLT_EPILOGUE_GELU;
+        }
+        return p.bias() ? cublas.CUBLASLT_EPILOGUE_BIAS : cublas.CUBLASLT_EPILOGUE_DEFAULT;
+    }
+
+    /** The cudaDataType of F32, F16 or BF16. */
+    private static int cudaType(DType dtype) {
+        return switch (dtype) {
+            case BF16 -> cudart.CUDA_R_16BF;
+            case F16 -> cudart.CUDA_R_16F;
+            case F32 -> cudart.CUDA_R_32F;
+            default -> throw new IllegalArgumentException("cuBLASLt operands are F32, F16 or BF16, not " + dtype);
+        };
     }
 
     private void addHeuristic(cublasLtContext handle, cublasLtMatmulPreferenceOpaque_t preference, int requested) {

@@ -13,9 +13,11 @@ import dev.glimpse.kernels.DType;
  * @param ldw        elements between W's rows
  * @param bias       whether the epilogue adds a per-feature F32 bias
  * @param accumulate whether D = C + product (beta 1, C the residual) rather than the product alone
+ * @param output     D's dtype, the bias dtype and whether the epilogue applies GELU ({@link Output#F32}: plain)
  */
 record LtProblem(int m, int n, int k, DType dtype, long ldw, int batch, long strideW, long strideOut, long strideBias,
-                 boolean bias, boolean accumulate, int alignW, int alignX, int alignOut) {
+                 boolean bias, boolean accumulate, int alignW, int alignX, int alignOut,
+                 Output output) {
 
     /** Largest alignment cuBLASLt asks about (its default minimum for every operand). */
     static final int MAX_ALIGNMENT = 256;
@@ -36,16 +38,35 @@ record LtProblem(int m, int n, int k, DType dtype, long ldw, int batch, long str
         }
     }
 
-    /** A problem over the given device addresses (alignments taken from them; the residual shares out's layout). */
+    /**
+     * What the epilogue writes: gelu_tanh of the sum or the sum itself, D (and C) of {@code type}
+     * (F32, or F16/BF16 for a product whose output only feeds another product), the bias of
+     * {@code biasType}. Accumulating products write F32.
+     */
+    record Output(boolean gelu, DType type, DType biasType) {
+
+        /** The plain F32 output with an F32 bias. */
+        static final Output F32 = new Output(false, DType.F32, DType.F32);
+    }
+
+    /** A plain F32 problem ({@link Output#F32}) over the given device addresses. */
     static LtProblem of(int m, int n, int k, DType dtype, long ldw, int batch, long strideW, long strideOut,
                         long strideBias, boolean bias, boolean accumulate, long w, long x, long out, long residual) {
+        return of(m, n, k, dtype, ldw, batch, strideW, strideOut, strideBias, bias, accumulate, w, x, out, residual,
+                Output.F32);
+    }
+
+    /** A problem over the given device addresses (alignments taken from them; the residual shares out's layout). */
+    static LtProblem of(int m, int n, int k, DType dtype, long ldw, int batch, long strideW, long strideOut,
+                        long strideBias, boolean bias, boolean accumulate, long w, long x, long out, long residual,
+                        Output output) {
         int alignOut = accumulate ? Math.min(alignment(out), alignment(residual)) : alignment(out);
         if (batch > 1) {
             alignOut = Math.min(alignOut, alignment(strideOut * Float.BYTES));
         }
         int alignW = batch > 1 ? Math.min(alignment(w), alignment(strideW * dtype.byteSize())) : alignment(w);
         return new LtProblem(m, n, k, dtype, ldw, batch, strideW, strideOut, strideBias, bias, accumulate, alignW,
-                alignment(x), alignOut);
+                alignment(x), alignOut, output);
     }
 
     /** Largest power of two (at most 256) dividing {@code address}: the alignment cuBLASLt may assume. */
@@ -69,7 +90,7 @@ record LtProblem(int m, int n, int k, DType dtype, long ldw, int batch, long str
      */
     LtProblem bucketed() {
         return new LtProblem(rowBucket(m), n, k, dtype, ldw, batch, strideW, strideOut, strideBias, bias, accumulate,
-                alignW, alignX, alignOut);
+                alignW, alignX, alignOut, output);
     }
 
     /** The power of two at or above {@code m} (rows 65..128 share 128, 513..1024 share 1024). */
@@ -80,13 +101,14 @@ record LtProblem(int m, int n, int k, DType dtype, long ldw, int batch, long str
     /** Bytes the product must stream at least: the weights, x, and the output (read too when accumulating). */
     long minimumBytes() {
         long weights = (long) batch * n * k * dtype.byteSize();
-        long out = (long) batch * m * n * Float.BYTES * (accumulate ? 2 : 1);
+        long out = (long) batch * m * n * output.type().byteSize() * (accumulate ? 2 : 1);
         return weights + (long) m * k * dtype.byteSize() + out;
     }
 
     @Override
     public String toString() {
         return m + "x" + n + "x" + k + " " + dtype + (batch > 1 ? " x" + batch : "") + (bias ? " +bias" : "")
-                + (accumulate ? " +C" : "") + " ldw " + ldw + " align " + alignW + "/" + alignX + "/" + alignOut;
+ + (accumulate ? " +C" : "")
+                + (output.gelu() ? " gelu" : "") + (output.type() != DType.F32 ? " -> " + output.type() : "") + " ldw " + ldw + " align " + alignW + "/" + alignX + "/" + alignOut;
     }
 }

@@ -63,11 +63,23 @@ class LtProblemTest {
     }
 
     @Test
+    void theGeluEpilogueAndItsOutputTypeAreSeparateProblems() {
+        LtProblem plain = LtProblem.of(729, 4304, 1152, DType.BF16, 1152, 1, 0, 0, 0, true, false, BASE, BASE, BASE, 0);
+        LtProblem gelu = LtProblem.of(729, 4304, 1152, DType.BF16, 1152, 1, 0, 0, 0, true, false, BASE, BASE, BASE, 0,
+                new LtProblem.Output(true, DType.F32, DType.F32));
+        LtProblem geluHalf = LtProblem.of(729, 4304, 1152, DType.BF16, 1152, 1, 0, 0, 0, true, false, BASE, BASE, BASE, 0,
+                new LtProblem.Output(true, DType.BF16, DType.BF16));
+        assertNotEquals(plain, gelu);
+        assertNotEquals(gelu, geluHalf);
+        assertEquals(LtProblem.Output.F32, plain.output());
+    }
+
+    @Test
     void aSingleProductHasNoBatchStrides() {
         assertThrows(IllegalArgumentException.class,
-                () -> new LtProblem(9, 8, 8, DType.BF16, 8, 1, 64, 0, 0, false, false, 256, 256, 256));
+                () -> new LtProblem(9, 8, 8, DType.BF16, 8, 1, 64, 0, 0, false, false, 256, 256, 256, LtProblem.Output.F32));
         assertThrows(IllegalArgumentException.class,
-                () -> new LtProblem(9, 8, 8, DType.BF16, 8, 0, 0, 0, 0, false, false, 256, 256, 256));
+                () -> new LtProblem(9, 8, 8, DType.BF16, 8, 0, 0, 0, 0, false, false, 256, 256, 256, LtProblem.Output.F32));
     }
 
     @Test

@@ -115,6 +115,18 @@ final class ProfilingBackend implements Backend {
     }
 
     @Override
+    public void linearActivation(Activation f, Tensor x, Tensor w, Tensor bias, Tensor out) {
+        time("linear+" + f + " " + w.dim(0) + "x" + w.dim(1) + " " + w.dtype(),
+                () -> inner.linearActivation(f, x, w, bias, out));
+    }
+
+    @Override
+    public void linearAddResidual(Tensor x, Tensor w, Tensor bias, Tensor residual, Tensor out) {
+        time("linear+residual " + w.dim(0) + "x" + w.dim(1) + " " + w.dtype(),
+                () -> inner.linearAddResidual(x, w, bias, residual, out));
+    }
+
+    @Override
     public void add(Tensor a, Tensor b, Tensor out) {
         time("add", () -> inner.add(a, b, out));
     }

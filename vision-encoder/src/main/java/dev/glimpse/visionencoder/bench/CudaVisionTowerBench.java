@@ -1,0 +1,147 @@
+package dev.glimpse.visionencoder.bench;
+
+import dev.glimpse.kernels.DType;
+import dev.glimpse.kernels.ResidentWeights;
+import dev.glimpse.kernels.Tensor;
+import dev.glimpse.kernels.cuda.CudaBackend;
+import dev.glimpse.kernels.cuda.CudaOptions;
+import dev.glimpse.visionencoder.FeatureSelection;
+import dev.glimpse.visionencoder.VisionRequest;
+import dev.glimpse.visionencoder.VisionTransformer;
+import dev.glimpse.visionencoder.VisionWeights;
+import dev.glimpse.visionencoder.config.VisionConfig;
+
+import java.io.PrintStream;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.OptionalInt;
+import java.util.SplittableRandom;
+
+/**
+ * The CUDA vision tower with its GEMM epilogues on and off ({@link CudaBackend#GEMM_EPILOGUES_PROPERTY}):
+ * seeded random BF16 weights shaped like LLaVA-OneVision's SigLIP so400m (the 26 layers its config
+ * keeps, 384 px, 729 tokens, 32 frames as one batch: 23,328 rows) and LLaVA-1.5's CLIP ViT-L/14-336 (one image), each
+ * pass replayed from its CUDA graph as in serving. Each variant gets its own tower (its own graphs,
+ * captured under its setting); the variants alternate round by round so clock drift hits both.
+ * Prints one JSON line per shape and variant: median milliseconds per pass and per layer.
+ *
+ * <p>Flags: {@code --shapes siglip-so400m-32,clip-l-336} (default both), {@code --rounds N}
+ * (default 7), {@code --calls N} passes per round (default 5).
+ */
+public final class CudaVisionTowerBench {
+
+    private static final String FLAGS = "flags: --shapes siglip-so400m-32,clip-l-336 --rounds N --calls N";
+
+    /** A benchmarked tower: config, images per pass and the features it returns. */
+    private record Shape(String name, VisionConfig config, int batch, FeatureSelection selection) {
+    }
+
+    private CudaVisionTowerBench() {
+    }
+
+    public static void main(String[] args) {
+        List<String> shapes = List.of("siglip-so400m-32", "clip-l-336");
+        int rounds = 7;
+        int calls = 5;
+        for (int i = 0; i + 1 < args.length; i += 2) {
+            switch (args[i]) {
+                case "--shapes" -> shapes = Arrays.asList(args[i + 1].split(","));
+                case "--rounds" -> rounds = Integer.parseInt(args[i + 1]);
+                case "--calls" -> calls = Integer.parseInt(args[i + 1]);
+                default -> throw new IllegalArgumentException("unknown flag " + args[i] + " (" + FLAGS + ")");
+            }
+        }
+        if (args.length % 2 != 0) {
+            throw new IllegalArgumentException(args[args.length - 1] + " needs a value (" + FLAGS + ")");
+        }
+        try (CudaBackend gpu = CudaBackend.open(new CudaOptions(0, 0))) {
+            for (String name : shapes) {
+                run(gpu, shape(name), rounds, calls, System.out);
+            }
+        }
+    }
+
+    private static Shape shape(String name) {
+        return switch (name) {
+            case "siglip-so400m-32" -> new Shape(name, new VisionConfig(VisionConfig.SIGLIP, 1152, 4304, 26, 16, 3, 384, 14,
+                    "gelu_pytorch_tanh", 1e-6, OptionalInt.empty(), false), 32, FeatureSelection.of(-1, "full"));
+            case "clip-l-336" -> new Shape(name, VisionBench.vitL14x336(24), 1, FeatureSelection.llava15());
+            default -> throw new IllegalArgumentException("unknown shape " + name + " (" + FLAGS + ")");
+        };
+    }
+
+    /** Times the shape's tower with the epilogues on and off, printing one JSON line per variant. */
+    private static void run(CudaBackend gpu, Shape shape, int rounds, int calls, PrintStream out) {
+        VisionConfig config = shape.config();
+        VisionRequest request = VisionRequest.features(shape.selection());
+        Map<String, Tensor> tensors = RandomVisionWeights.generate(config, DType.BF16, 2024);
+        Map<String, String> variants = new LinkedHashMap<>();
+        variants.put("epilogues", "true");
+        variants.put("noepi", "false");
+        String previous = System.getProperty(CudaBackend.GEMM_EPILOGUES_PROPERTY);
+        try (ResidentWeights store = new ResidentWeights(gpu);
+             Tensor hostPixels = randomPixels(shape.batch(), config);
+             Tensor pixels = gpu.upload(hostPixels)) {
+            VisionWeights weights = VisionWeights.of(tensors, config).on(store);
+            Map<String, VisionTransformer> towers = new LinkedHashMap<>();
+            Map<String, List<Double>> msPerPass = new LinkedHashMap<>();
+            for (Map.Entry<String, String> v : variants.entrySet()) {
+                System.setProperty(CudaBackend.GEMM_EPILOGUES_PROPERTY, v.getValue());
+                VisionTransformer tower = new VisionTransformer(gpu, weights);
+                for (int i = 0; i < 3; i++) { // op by op, capture, first replay
+                    tower.encode(pixels, request).close();
+                }
+                gpu.synchronize();
+                towers.put(v.getKey(), tower);
+                msPerPass.put(v.getKey(), new ArrayList<>());
+            }
+            for (int r = 0; r < rounds; r++) {
+                for (Map.Entry<String, String> v : variants.entrySet()) {
+                    System.setProperty(CudaBackend.GEMM_EPILOGUES_PROPERTY, v.getValue());
+                    VisionTransformer tower = towers.get(v.getKey());
+                    long start = System.nanoTime();
+                    for (int c = 0; c < calls; c++) {
+                        tower.encode(pixels, request).close();
+                    }
+                    gpu.synchronize();
+                    msPerPass.get(v.getKey()).add((System.nanoTime() - start) / 1e6 / calls);
+                }
+            }
+            towers.values().forEach(VisionTransformer::close);
+            for (Map.Entry<String, List<Double>> e : msPerPass.entrySet()) {
+                double median = median(e.getValue());
+                out.println(String.format(Locale.ROOT, "{\"bench\":\"cuda_vision_tower\",\"shape\":\"%s\",\"variant\":\"%s\","
+                                + "\"device\":\"%s\",\"batch\":%d,\"rows\":%d,\"layers\":%d,\"median_ms_per_pass\":%.3f,"
+                                + "\"median_ms_per_layer\":%.4f,\"rounds\":%d,\"calls_per_round\":%d}",
+                        shape.name(), e.getKey(), gpu.deviceName(), shape.batch(),
+                        shape.batch() * (config.numPatches() + (config.modelType().equals(VisionConfig.CLIP) ? 1 : 0)),
+                        config.numHiddenLayers(), median, median / config.numHiddenLayers(), rounds, calls));
+            }
+        } finally {
+            tensors.values().forEach(Tensor::close);
+            if (previous == null) {
+                System.clearProperty(CudaBackend.GEMM_EPILOGUES_PROPERTY);
+            } else {
+                System.setProperty(CudaBackend.GEMM_EPILOGUES_PROPERTY, previous);
+            }
+        }
+    }
+
+    private static double median(List<Double> values) {
+        double[] s = values.stream().mapToDouble(Double::doubleValue).sorted().toArray();
+        return s.length % 2 == 1 ? s[s.length / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
+    }
+
+    private static Tensor randomPixels(int batch, VisionConfig c) {
+        SplittableRandom random = new SplittableRandom(7);
+        float[] v = new float[batch * c.numChannels() * c.imageSize() * c.imageSize()];
+        for (int i = 0; i < v.length; i++) {
+            v[i] = (float) random.nextGaussian();
+        }
+        return Tensor.of(v, batch, c.numChannels(), c.imageSize(), c.imageSize());
+    }
+}
