@@ -9,7 +9,9 @@
 # CUDA vs HF and the CPU), the top-k benchmark against torch.topk, the decoder benchmark against
 # HF transformers, the prefill attention benchmark (F32 3xTF32 vs the bf16/f16 mma kernel at 4 and 8 warps) and the decode GEMV benchmark
 # (-Dglimpse.cuda.gemv=multi4 vs the warp fallback), the decode attention and decode step benchmarks (fused combine and PDL A/B), and prints a summary.
-# GPU_TEST_PARTS (default "kernels models topk decoder prefill gemv decodeattn") picks the parts;
+# GPU_TEST_PARTS (default "kernels models topk decoder prefill gemv decodeattn") picks the parts; opt-in parts:
+# "prefillgemm" (PrefillGemmBench: cuBLASLt heuristic vs measured, separate vs stacked) and "visiontower"
+# (CudaVisionTowerBench: SigLIP/CLIP towers with the GEMM epilogues on vs off);
 # DECODER_AB="label=<JVM options>;..." reruns the decoder benchmark per variant (A/B of a flag in the same call).
 # Logs and the summary go to $OUT (or /tmp/glimpse-gpu-out) as results.tar.gz + summary.txt.
 set -uo pipefail
@@ -116,6 +118,21 @@ if has decodeattn; then
     > "$LOGS/decode-step.jsonl" 2> "$LOGS/decode-step.err"
   echo "decode step bench exit: $?"; tail -3 "$LOGS/decode-step.err"
   grep -E 'summary' "$LOGS/decode-step.jsonl"
+fi
+
+if has prefillgemm; then
+  echo "== prefill GEMM benchmark (cuBLASLt heuristic vs measured algorithm, separate vs stacked products)"
+  timeout 200 "$JAVA" "${JFLAGS[@]}" -cp "$CP" dev.glimpse.kernels.cuda.bench.PrefillGemmBench \
+    > "$LOGS/prefill-gemm.jsonl" 2> "$LOGS/prefill-gemm.err"
+  echo "prefill gemm bench exit: $?"; tail -3 "$LOGS/prefill-gemm.err"
+  grep -E '"bench":"prefill_gemm_layers"' "$LOGS/prefill-gemm.jsonl"
+fi
+
+if has visiontower; then
+  echo "== vision tower benchmark (SigLIP so400m x 32 frames, CLIP-L/336; GEMM epilogues on vs off)"
+  timeout 200 "$JAVA" "${JFLAGS[@]}" -cp "$CP" dev.glimpse.visionencoder.bench.CudaVisionTowerBench \
+    --shapes siglip-so400m-32,clip-l-336 --rounds 7 --calls 5 > "$LOGS/vision-tower.jsonl" 2> "$LOGS/vision-tower.err"
+  echo "vision tower bench exit: $?"; tail -3 "$LOGS/vision-tower.err"; cat "$LOGS/vision-tower.jsonl"
 fi
 
 python3 tools/device/summarize.py "$LOGS/tests.log" "$LOGS/topk-glimpse.jsonl" "$LOGS/topk-torch.jsonl" \
