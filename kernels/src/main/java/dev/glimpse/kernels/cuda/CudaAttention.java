@@ -223,7 +223,10 @@ final class CudaAttention {
         return dst;
     }
 
-    /** One token's k, v [1, Hkv, D] into entry *length of caches [Hkv, capacity, D] (decode.cu). */
+    /**
+     * One token's k, v [1, Hkv, D] into entry *length of caches [Hkv, capacity, D] (decode.cu
+     * {@code kv_append_step[_bf16|_f16]}: 16-bit caches get k and v rounded to nearest even).
+     */
     void appendStep(Tensor k, Tensor v, Tensor keyCache, Tensor valueCache, Tensor length) {
         int[] cacheShape = Checks.kvCache(keyCache, valueCache, ctx.device, "appendKv");
         int hkv = cacheShape[0];
@@ -235,7 +238,8 @@ final class CudaAttention {
         }
         Checks.deviceCount(length, ctx.device, "appendKv", "length");
         int n = hkv * d;
-        ctx.launch.of(ctx.kernels.function("decode", "kv_append_step"), "kv_append_step")
+        String kernel = "kv_append_step" + Checks.kvSuffix(keyCache);
+        ctx.launch.of(ctx.kernels.function("decode", kernel), kernel)
                 .ptr(CudaContext.address(k)).ptr(CudaContext.address(v)).ptr(CudaContext.address(keyCache))
                 .ptr(CudaContext.address(valueCache)).i32(hkv).i32(cacheShape[1]).i32(d).ptr(CudaContext.address(length))
                 .run(ctx.pointwiseBlocks(n), 1, CudaContext.POINTWISE_THREADS, 0);

@@ -100,7 +100,8 @@ public final class DecoderSession implements AutoCloseable {
         this.prefillChunk = options.prefillRows(backend.device().isHost(), DecoderScratch.bytesPerRow(config));
         int half = decoder.rope().rotaryDim() / 2;
         this.cache = new KvCache(backend, config.numHiddenLayers(), config.numKeyValueHeads(), config.headDim(),
-                options.maxSequenceLength());
+                options.maxSequenceLength(),
+                KvCache.dtypeFor(backend.device(), decoder.weights().layers().getFirst().q().dtype()));
         this.scratch = new DecoderScratch(backend, config, prefillChunk,
                 DecoderScratch.gemmInputType(backend, decoder.weights()));
         this.stepHidden = backend.allocate(DType.F32, 1, config.hiddenSize());
