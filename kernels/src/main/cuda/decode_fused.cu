@@ -24,6 +24,8 @@
 #include "gemv_core.cuh"
 #include "kv_store.cuh"
 
+#include <type_traits>
+
 #define FUSED_R 4        // weight rows per warp (multi4)
 #define FUSED_PAIRS 2    // gate/up pairs per warp: FUSED_R rows
 #define FUSED_SEGMENTS 3 // weights sharing one normed x
@@ -337,7 +339,17 @@ __device__ __forceinline__ void rope_append(float* q, const float* k, const floa
             int local = is_q ? item : item - q_items;
             int h = local / width, i = local - h * width;
             const float* src = is_q ? q + (long long)h * dim : k + (long long)h * dim;
-            if (i < half) {
+            if constexpr (std::is_same_v<T, float>) {
+                float* dst = is_q ? q + (long long)h * dim : key_cache + ((long long)h * capacity + at) * dim;
+                if (i < half) {
+                    float c = cos_t[i], s = sin_t[i];
+                    float lo = src[i], hi = src[i + half];
+                    dst[i] = lo * c - hi * s;
+                    dst[i + half] = hi * c + lo * s;
+                } else if (!is_q) {
+                    dst[i + half] = src[i + half];
+                }
+            } else if (i < half) {
                 float c = cos_t[i], s = sin_t[i];
                 float lo = src[i], hi = src[i + half];
                 float rlo = lo * c - hi * s, rhi = hi * c + lo * s;
