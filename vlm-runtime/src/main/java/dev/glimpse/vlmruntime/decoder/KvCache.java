@@ -27,15 +27,15 @@ import java.util.Locale;
  */
 public final class KvCache implements AutoCloseable {
 
+    /** {@code -Dglimpse.kvCache=auto|f32}: the cache in the model's attention operand type (default), or F32. */
+    public static final String DTYPE_PROPERTY = "glimpse.kvCache";
+
     private final Tensor[] keys;
     private final Tensor[] values;
     private final int[] length;
     private final int[][] tokens;
     private final int capacity;
     private final DType dtype;
-
-    /** {@code -Dglimpse.kvCache=auto|f32}: the cache in the model's attention operand type (default), or F32. */
-    public static final String DTYPE_PROPERTY = "glimpse.kvCache";
 
     KvCache(Backend backend, int layers, int kvHeads, int headDim, int capacity, DType dtype) {
         if (dtype != DType.F32 && dtype != DType.BF16 && dtype != DType.F16) {
