@@ -9,8 +9,9 @@ import java.util.Locale;
 /**
  * Decode attention by flash-decoding (decode.cu): one query q [1, Hq, D] over the first
  * {@code *keyCount} entries of a layer's caches [Hkv, capacity, D] of F32, BF16 or F16 (16-bit
- * entries are widened exactly at load by the {@code _bf16} / {@code _f16} kernels, which otherwise
- * compute what the F32 kernels compute on the widened values), the keys split over
+ * entries are widened exactly at load by the {@code _bf16} / {@code _f16} kernels, F32 arithmetic on
+ * them in the same passes, summed in another order where their loads are wider: within the F32
+ * kernels' CPU tolerance of attention over the widened values), the keys split over
  * {@link FlashDecodePlan#splits()} blocks per group of query heads sharing a kv head. The grid
  * depends on the caches' capacity and shape only, so a captured graph replays it for every key
  * count.
