@@ -106,7 +106,7 @@ public final class DecodeAttentionBench {
                     double bf16 = withKernel(kernel, () -> withVariant(variant,
                             () -> measure(gpu, c[0], c[1], c[2], CAPACITY, c[3], DType.BF16)));
                     out.println(String.format(Locale.ROOT,
-                            "{\"bench\":\"decode_attention_cache_dtype\",\"device\":\"%s\",\"q_heads\":%d,"
+                            "{\"bench\":\"decode_attention_cache_summary\",\"device\":\"%s\",\"q_heads\":%d,"
                                     + "\"kv_heads\":%d,\"head_dim\":%d,\"capacity\":%d,\"keys\":%d,\"kernel\":\"%s\","
                                     + "\"pdl\":true,\"us_f32_cache\":%.2f,\"us_bf16_cache\":%.2f,\"speedup_bf16\":%.2f}",
                             gpu.deviceName(), c[0], c[1], c[2], CAPACITY, c[3], kernel, f32, bf16, f32 / bf16));
