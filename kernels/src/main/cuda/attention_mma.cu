@@ -5,14 +5,18 @@
 // HF's bf16/f16 scaled_dot_product_attention.
 //
 // Two kernels per call. attention_mma_pack_<t>_d<DP> rounds K and V once into 16-bit [Hkv, S, DP]
-// (one bandwidth-bound pass that writes each kv head once, however many query heads share it);
+// (one bandwidth-bound pass that writes each kv head once, however many query heads share it), unless
+// K and V already are 16-bit rows of DP values: attention_mma_cache_<t>_d<64|128>_<shape> read a
+// 16-bit KV cache [Hkv, capacity, D] with D = DP in place (the same pass, head_rows = capacity);
 // attention_mma_packed_<t>_d<DP>_w<WARPS> then cp.async's 16-bit key tiles of 64 straight into the
 // ldmatrix layout (no F32 staging, no conversion pass), K and V double-buffered, one barrier per
 // key tile. DP is the head dim padded to a multiple of 16 (dims past `dim` are zero).
 //
 // attention_mma_packed_*: scale > 0 (CudaAttention sends other scales to the F32 kernel of
 // attention.cu). q F32 [T, Hq, D], last dim packed, rows and heads at the given element strides,
-// rounded to 16 bits as the block loads it, once; k and v from the pack kernel; out F32 packed
+// rounded to 16 bits as the block loads it, once; k and v 16-bit rows of DP values, key j of kv head
+// h at k + h * head_stride + j * DP (the pack kernel's output: head_stride = S * DP; a KV cache:
+// capacity * D; 16-byte aligned); out F32 packed
 // [T, Hq, D]; lse (optional) [Hq, T] natural-log log-sum-exps. query_start < 0 means
 // bidirectional; else query t sees keys [0, query_start + t]. kv head = head / (Hq / Hkv).
 // Block = WARPS warps (4 or 8) over 16 WARPS consecutive queries of one query head (16 rows per
@@ -197,9 +201,9 @@ __device__ __forceinline__ void load_queries(uint16_t* dst, const float* src, lo
 
 template <int DP, int WARPS, typename T>
 __device__ __forceinline__ void
-attention_mma_packed(const float* q, long long qs0, long long qs1, const uint16_t* k, const uint16_t* v, float* out,
-                     float* lse, int tokens, int keys, int q_heads, int kv_heads, int dim, float scale,
-                     int query_start) {
+attention_mma_packed(const float* q, long long qs0, long long qs1, const uint16_t* k, const uint16_t* v,
+                     long long head_stride, float* out, float* lse, int tokens, int keys, int q_heads, int kv_heads,
+                     int dim, float scale, int query_start) {
     static_assert(DP % 16 == 0 && DP <= 128, "padded head dim must be a multiple of 16, at most 128");
     constexpr int BQ = WARPS * 16, THREADS = WARPS * 32;
     static_assert(BQ <= 2 * MMA_BK, "the query tile borrows the two K tiles");
@@ -250,8 +254,8 @@ attention_mma_packed(const float* q, long long qs0, long long qs1, const uint16_
     for (int n = 0; n < DTILES; n++) o[n][0] = o[n][1] = o[n][2] = o[n][3] = 0.f;
     float m0 = -INFINITY, m1 = -INFINITY, l0 = 0.f, l1 = 0.f; // l: this thread's partial row sums
 
-    const uint16_t* k_head = k + (long long)kv_head * keys * DP;
-    const uint16_t* v_head = v + (long long)kv_head * keys * DP;
+    const uint16_t* k_head = k + (long long)kv_head * head_stride;
+    const uint16_t* v_head = v + (long long)kv_head * head_stride;
     if (tiles > 0) {
         copy_tile16<DP, THREADS>(ks, k_head, 0, keys);
         copy_tile16<DP, THREADS>(vsh, v_head, 0, keys);
@@ -411,8 +415,19 @@ ATTENTION_MMA_PACK(attention_mma_pack_f16_d128, __half, 128)
     extern "C" __global__ void __launch_bounds__(WARPS * 32, MIN_BLOCKS)                                         \
     NAME(const float* q, long long qs0, long long qs1, const uint16_t* k, const uint16_t* v, float* out,         \
          float* lse, int tokens, int keys, int q_heads, int kv_heads, int dim, float scale, int query_start) {    \
-        attention_mma_packed<DP, WARPS, T>(q, qs0, qs1, k, v, out, lse, tokens, keys, q_heads, kv_heads, dim,    \
-                                           scale, query_start);                                                  \
+        attention_mma_packed<DP, WARPS, T>(q, qs0, qs1, k, v, (long long)keys * DP, out, lse, tokens, keys,     \
+                                           q_heads, kv_heads, dim, scale, query_start);                          \
+    }
+
+// The packed kernels reading K and V in place from a 16-bit KV cache [Hkv, head_rows, D] with D = DP
+// (head_rows: the cache capacity).
+#define ATTENTION_MMA_CACHE(NAME, DP, WARPS, MIN_BLOCKS, T)                                                      \
+    extern "C" __global__ void __launch_bounds__(WARPS * 32, MIN_BLOCKS)                                         \
+    NAME(const float* q, long long qs0, long long qs1, const uint16_t* k, const uint16_t* v, int head_rows,       \
+         float* out, float* lse, int tokens, int keys, int q_heads, int kv_heads, int dim, float scale,         \
+         int query_start) {                                                                                      \
+        attention_mma_packed<DP, WARPS, T>(q, qs0, qs1, k, v, (long long)head_rows * DP, out, lse, tokens, keys, \
+                                           q_heads, kv_heads, dim, scale, query_start);                          \
     }
 
 ATTENTION_MMA_PACKED(attention_mma_packed_bf16_d64_w4, 64, 4, 4, __nv_bfloat16)
@@ -427,6 +442,14 @@ ATTENTION_MMA_PACKED(attention_mma_packed_f16_d128_w4, 128, 4, 3, __half)
 ATTENTION_MMA_PACKED(attention_mma_packed_f16_d64_w8, 64, 8, 2, __half)
 ATTENTION_MMA_PACKED(attention_mma_packed_f16_d80_w8, 80, 8, 2, __half)
 ATTENTION_MMA_PACKED(attention_mma_packed_f16_d128_w8, 128, 8, 1, __half)
+ATTENTION_MMA_CACHE(attention_mma_cache_bf16_d64_w4, 64, 4, 4, __nv_bfloat16)
+ATTENTION_MMA_CACHE(attention_mma_cache_bf16_d128_w4, 128, 4, 3, __nv_bfloat16)
+ATTENTION_MMA_CACHE(attention_mma_cache_bf16_d64_w8, 64, 8, 2, __nv_bfloat16)
+ATTENTION_MMA_CACHE(attention_mma_cache_bf16_d128_w8, 128, 8, 1, __nv_bfloat16)
+ATTENTION_MMA_CACHE(attention_mma_cache_f16_d64_w4, 64, 4, 4, __half)
+ATTENTION_MMA_CACHE(attention_mma_cache_f16_d128_w4, 128, 4, 3, __half)
+ATTENTION_MMA_CACHE(attention_mma_cache_f16_d64_w8, 64, 8, 2, __half)
+ATTENTION_MMA_CACHE(attention_mma_cache_f16_d128_w8, 128, 8, 1, __half)
 
 // ---------------------------------------------------------------------------------------------
 // attention_mma_packed_<t>_d<DP>_w4x2: the same pass over the same packed K and V with the same
@@ -483,9 +506,9 @@ struct TileCopy {
 
 template <int DP, typename T, bool Q_REGS>
 __device__ __forceinline__ void
-attention_mma_packed_x2(const float* q, long long qs0, long long qs1, const uint16_t* k, const uint16_t* v, float* out,
-                        float* lse, int tokens, int keys, int q_heads, int kv_heads, int dim, float scale,
-                        int query_start) {
+attention_mma_packed_x2(const float* q, long long qs0, long long qs1, const uint16_t* k, const uint16_t* v,
+                        long long head_stride, float* out, float* lse, int tokens, int keys, int q_heads,
+                        int kv_heads, int dim, float scale, int query_start) {
     static_assert(DP % 16 == 0 && DP <= 128, "padded head dim must be a multiple of 16, at most 128");
     constexpr int WARPS = 4, MT = 2, THREADS = WARPS * 32;
     constexpr int MROWS = WARPS * 16;  // rows between a warp's two m-tiles
@@ -519,8 +542,8 @@ attention_mma_packed_x2(const float* q, long long qs0, long long qs1, const uint
 
     const int block_keys = mma_visible_keys(min(tokens, first + BQ) - 1, keys, query_start);
     const int tiles = (block_keys + MMA_BK - 1) / MMA_BK;
-    const uint16_t* k_head = k + (long long)kv_head * keys * DP;
-    const uint16_t* v_head = v + (long long)kv_head * keys * DP;
+    const uint16_t* k_head = k + (long long)kv_head * head_stride;
+    const uint16_t* v_head = v + (long long)kv_head * head_stride;
     const TileCopy<DP, THREADS> copy;
     // The first key tile's copies that do not land on the query tile start before the queries load,
     // so their latency overlaps it: V always, K too when the queries have their own shared memory.
@@ -729,8 +752,18 @@ attention_mma_packed_x2(const float* q, long long qs0, long long qs1, const uint
     extern "C" __global__ void __launch_bounds__(128, 2)                                                         \
     NAME(const float* q, long long qs0, long long qs1, const uint16_t* k, const uint16_t* v, float* out,         \
          float* lse, int tokens, int keys, int q_heads, int kv_heads, int dim, float scale, int query_start) {    \
-        attention_mma_packed_x2<DP, T, Q_REGS>(q, qs0, qs1, k, v, out, lse, tokens, keys, q_heads, kv_heads, dim, \
-                                               scale, query_start);                                              \
+        attention_mma_packed_x2<DP, T, Q_REGS>(q, qs0, qs1, k, v, (long long)keys * DP, out, lse, tokens, keys, \
+                                               q_heads, kv_heads, dim, scale, query_start);                      \
+    }
+
+// In place from a 16-bit KV cache, as ATTENTION_MMA_CACHE.
+#define ATTENTION_MMA_CACHE_X2(NAME, DP, Q_REGS, T)                                                              \
+    extern "C" __global__ void __launch_bounds__(128, 2)                                                         \
+    NAME(const float* q, long long qs0, long long qs1, const uint16_t* k, const uint16_t* v, int head_rows,       \
+         float* out, float* lse, int tokens, int keys, int q_heads, int kv_heads, int dim, float scale,         \
+         int query_start) {                                                                                      \
+        attention_mma_packed_x2<DP, T, Q_REGS>(q, qs0, qs1, k, v, (long long)head_rows * DP, out, lse, tokens,  \
+                                               keys, q_heads, kv_heads, dim, scale, query_start);                \
     }
 
 ATTENTION_MMA_PACKED_X2(attention_mma_packed_bf16_d64_w4x2, 64, true, __nv_bfloat16)
@@ -739,3 +772,8 @@ ATTENTION_MMA_PACKED_X2(attention_mma_packed_bf16_d128_w4x2, 128, false, __nv_bf
 ATTENTION_MMA_PACKED_X2(attention_mma_packed_f16_d64_w4x2, 64, true, __half)
 ATTENTION_MMA_PACKED_X2(attention_mma_packed_f16_d80_w4x2, 80, false, __half)
 ATTENTION_MMA_PACKED_X2(attention_mma_packed_f16_d128_w4x2, 128, false, __half)
+
+ATTENTION_MMA_CACHE_X2(attention_mma_cache_bf16_d64_w4x2, 64, true, __nv_bfloat16)
+ATTENTION_MMA_CACHE_X2(attention_mma_cache_bf16_d128_w4x2, 128, false, __nv_bfloat16)
+ATTENTION_MMA_CACHE_X2(attention_mma_cache_f16_d64_w4x2, 64, true, __half)
+ATTENTION_MMA_CACHE_X2(attention_mma_cache_f16_d128_w4x2, 128, false, __half)

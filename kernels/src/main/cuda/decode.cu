@@ -2,24 +2,48 @@
 // pinned host memory at the start of the step), so a captured CUDA graph replays them unchanged.
 #include "common.cuh"
 #include "grid_dependency.cuh"
+#include "kv_store.cuh"
 
 // Appends one token's k and v (packed [heads, dim]) as entry *length of the layer's caches
-// (head-major [heads, capacity, dim]).
-extern "C" __global__ void kv_append_step(const float* k, const float* v, float* key_cache, float* value_cache,
-                                          int heads, int capacity, int dim, const int* length) {
-    grid_dependency_enter();
+// (head-major [heads, capacity, dim]). kv_append_step keeps F32 caches; kv_append_step_bf16 and
+// kv_append_step_f16 round to the 16-bit cache type (nearest even, kv_store.cuh).
+template <typename T>
+__device__ __forceinline__ void kv_append(const float* k, const float* v, T* key_cache, T* value_cache, int heads,
+                                          int capacity, int dim, const int* length) {
     const int at = *length;
     const int n = heads * dim;
     for (int i = blockIdx.x * blockDim.x + threadIdx.x; i < n; i += gridDim.x * blockDim.x) {
         int h = i / dim, d = i % dim;
         long long dst = ((long long)h * capacity + at) * dim + d;
-        key_cache[dst] = k[i];
-        value_cache[dst] = v[i];
+        store_kv(key_cache + dst, k[i]);
+        store_kv(value_cache + dst, v[i]);
     }
 }
 
-// Flash-decoding: one query per head over the first *key_count entries of head-major F32 caches
-// [kv_heads, capacity, dim], split over the keys so that a short query fills the GPU.
+extern "C" __global__ void kv_append_step(const float* k, const float* v, float* key_cache, float* value_cache,
+                                          int heads, int capacity, int dim, const int* length) {
+    grid_dependency_enter();
+    kv_append<float>(k, v, key_cache, value_cache, heads, capacity, dim, length);
+}
+
+extern "C" __global__ void kv_append_step_bf16(const float* k, const float* v, __nv_bfloat16* key_cache,
+                                               __nv_bfloat16* value_cache, int heads, int capacity, int dim,
+                                               const int* length) {
+    grid_dependency_enter();
+    kv_append<__nv_bfloat16>(k, v, key_cache, value_cache, heads, capacity, dim, length);
+}
+
+extern "C" __global__ void kv_append_step_f16(const float* k, const float* v, __half* key_cache, __half* value_cache,
+                                              int heads, int capacity, int dim, const int* length) {
+    grid_dependency_enter();
+    kv_append<__half>(k, v, key_cache, value_cache, heads, capacity, dim, length);
+}
+
+// Flash-decoding: one query per head over the first *key_count entries of head-major caches
+// [kv_heads, capacity, dim], split over the keys so that a short query fills the GPU. Caches are F32
+// or 16-bit (the kernels named _bf16 / _f16: entries widened exactly to F32 at load, 8 per 16-byte
+// load in the _vec8 kernels); q, partials, softmax and sums are F32 either way, so a 16-bit cache
+// gives exactly what an F32 cache holding the same (rounded) values gives.
 //
 // attention_decode_split: grid (kv_heads * head_blocks, splits), DEC_THREADS threads. Block
 // (x, s) takes up to heads_per_block (<= DEC_MAX_HEADS) query heads of one kv head's group, so
@@ -63,6 +87,9 @@ __device__ __forceinline__ int decode_chunk(int keys, int splits) {
     return max(per, DEC_MIN_CHUNK);
 }
 
+// VW consecutive values widened to F32: one 16-byte load for VW = 4 (F32) and VW = 8 (F32: two;
+// 16-bit: 8 values, the low half of each 32-bit word first), one 8-byte load for 16-bit VW = 4,
+// else one load per value.
 template <int VW>
 __device__ __forceinline__ void load_vec(const float* p, float (&x)[VW]) {
     if constexpr (VW == 4) {
@@ -71,17 +98,124 @@ __device__ __forceinline__ void load_vec(const float* p, float (&x)[VW]) {
         x[1] = t.y;
         x[2] = t.z;
         x[3] = t.w;
+    } else if constexpr (VW == 8) {
+        float4 a = *reinterpret_cast<const float4*>(p);
+        float4 b = *reinterpret_cast<const float4*>(p + 4);
+        x[0] = a.x;
+        x[1] = a.y;
+        x[2] = a.z;
+        x[3] = a.w;
+        x[4] = b.x;
+        x[5] = b.y;
+        x[6] = b.z;
+        x[7] = b.w;
     } else {
 #pragma unroll
         for (int i = 0; i < VW; i++) x[i] = p[i];
     }
 }
 
-// Dynamic shared memory: q [heads_per_block][dim], scores [heads_per_block][DEC_MAX_CHUNK],
-// P V partials [key groups][heads_per_block][dim]. VW = 4 needs dim % 4 == 0 and 16-byte aligned caches.
 template <int VW>
+__device__ __forceinline__ void load_vec(const __nv_bfloat16* p, float (&x)[VW]) {
+    if constexpr (VW == 4) {
+        const uint2 t = *reinterpret_cast<const uint2*>(p);
+        x[0] = __uint_as_float(t.x << 16);
+        x[1] = __uint_as_float(t.x & 0xffff0000u);
+        x[2] = __uint_as_float(t.y << 16);
+        x[3] = __uint_as_float(t.y & 0xffff0000u);
+    } else if constexpr (VW == 8) {
+        const uint4 t = *reinterpret_cast<const uint4*>(p);
+        const unsigned w[4] = {t.x, t.y, t.z, t.w};
+#pragma unroll
+        for (int i = 0; i < 4; i++) {
+            x[2 * i] = __uint_as_float(w[i] << 16);
+            x[2 * i + 1] = __uint_as_float(w[i] & 0xffff0000u);
+        }
+    } else {
+#pragma unroll
+        for (int i = 0; i < VW; i++) x[i] = __bfloat162float(p[i]);
+    }
+}
+
+template <int VW>
+__device__ __forceinline__ void load_vec(const __half* p, float (&x)[VW]) {
+    if constexpr (VW == 4) {
+        const uint2 t = *reinterpret_cast<const uint2*>(p);
+        const float2 a = __half22float2(*reinterpret_cast<const __half2*>(&t.x));
+        const float2 b = __half22float2(*reinterpret_cast<const __half2*>(&t.y));
+        x[0] = a.x;
+        x[1] = a.y;
+        x[2] = b.x;
+        x[3] = b.y;
+    } else if constexpr (VW == 8) {
+        const uint4 t = *reinterpret_cast<const uint4*>(p);
+        const unsigned w[4] = {t.x, t.y, t.z, t.w};
+#pragma unroll
+        for (int i = 0; i < 4; i++) {
+            const float2 f = __half22float2(*reinterpret_cast<const __half2*>(&w[i]));
+            x[2 * i] = f.x;
+            x[2 * i + 1] = f.y;
+        }
+    } else {
+#pragma unroll
+        for (int i = 0; i < VW; i++) x[i] = __half2float(p[i]);
+    }
+}
+
+// VW cache values as loaded by the online kernel: F32 values as floats; 8 16-bit values packed in
+// four 32-bit words and widened where they are used (half the registers of 8 floats).
+template <int VW, typename T>
+struct KvVec {
+    float x[VW];
+    __device__ __forceinline__ void zero() {
+#pragma unroll
+        for (int i = 0; i < VW; i++) x[i] = 0.f;
+    }
+    __device__ __forceinline__ void load(const T* p) { load_vec<VW>(p, x); }
+    __device__ __forceinline__ float operator[](int i) const { return x[i]; }
+};
+
+template <>
+struct KvVec<8, __nv_bfloat16> {
+    unsigned w[4];
+    __device__ __forceinline__ void zero() { w[0] = w[1] = w[2] = w[3] = 0u; }
+    __device__ __forceinline__ void load(const __nv_bfloat16* p) {
+        const uint4 t = *reinterpret_cast<const uint4*>(p);
+        w[0] = t.x;
+        w[1] = t.y;
+        w[2] = t.z;
+        w[3] = t.w;
+    }
+    __device__ __forceinline__ float operator[](int i) const {
+        return __uint_as_float((i & 1) ? w[i >> 1] & 0xffff0000u : w[i >> 1] << 16);
+    }
+};
+
+template <>
+struct KvVec<8, __half> {
+    unsigned w[4];
+    __device__ __forceinline__ void zero() { w[0] = w[1] = w[2] = w[3] = 0u; }
+    __device__ __forceinline__ void load(const __half* p) {
+        const uint4 t = *reinterpret_cast<const uint4*>(p);
+        w[0] = t.x;
+        w[1] = t.y;
+        w[2] = t.z;
+        w[3] = t.w;
+    }
+    __device__ __forceinline__ float operator[](int i) const {
+        return __half2float(__ushort_as_half((unsigned short)((i & 1) ? w[i >> 1] >> 16 : w[i >> 1] & 0xffffu)));
+    }
+};
+
+// The merge's vector width for a split kernel's VW: partials are F32, read 4 at a time at most.
+#define MERGE_VW(VW) ((VW) > 4 ? 4 : (VW))
+
+// Dynamic shared memory: q [heads_per_block][dim], scores [heads_per_block][DEC_MAX_CHUNK],
+// P V partials [key groups][heads_per_block][dim]. VW = 4 (F32 caches) and VW = 8 (16-bit caches)
+// need dim % VW == 0 and 16-byte aligned caches and q.
+template <int VW, typename T>
 __device__ __forceinline__ void
-decode_split(const float* __restrict__ q, const float* __restrict__ key_cache, const float* __restrict__ value_cache,
+decode_split(const float* __restrict__ q, const T* __restrict__ key_cache, const T* __restrict__ value_cache,
              float* __restrict__ partial_acc, float* __restrict__ partial_stats, const int* key_count, int q_heads,
              int kv_heads, int capacity, int dim, int splits, int heads_per_block, float scale) {
     extern __shared__ __align__(16) float dec_sh[];
@@ -106,7 +240,7 @@ decode_split(const float* __restrict__ q, const float* __restrict__ key_cache, c
 
     // Scores: lane r of each group of DEC_KEY_LANES reads columns r, r + DEC_KEY_LANES, ... of two rows.
     const int r = threadIdx.x % DEC_KEY_LANES, slot = threadIdx.x / DEC_KEY_LANES;
-    const float* kb = key_cache + ((long long)kv * capacity + start) * dim;
+    const T* kb = key_cache + ((long long)kv * capacity + start) * dim;
     for (int j0 = 0; j0 < n; j0 += DEC_ROWS_PER_PASS) {
         const int ja = j0 + slot, jb = ja + DEC_ROWS_PER_PASS / 2;
         const bool ina = ja < n, inb = jb < n;
@@ -176,7 +310,7 @@ decode_split(const float* __restrict__ q, const float* __restrict__ key_cache, c
 
     // P V: item (column c, key group g) sums rows g, g + groups, ... of column c for every head.
     const int groups = max(1, DEC_THREADS / cols);
-    const float* vb = value_cache + ((long long)kv * capacity + start) * dim;
+    const T* vb = value_cache + ((long long)kv * capacity + start) * dim;
     for (int item = threadIdx.x; item < groups * cols; item += DEC_THREADS) {
         const int c = item % cols, g = item / cols;
         float acc[DEC_MAX_HEADS][VW];
@@ -221,8 +355,8 @@ attention_decode_split(const float* q, const float* key_cache, const float* valu
                        float* partial_stats, const int* key_count, int q_heads, int kv_heads, int capacity, int dim,
                        int splits, int heads_per_block, float scale) {
     grid_dependency_enter();
-    decode_split<1>(q, key_cache, value_cache, partial_acc, partial_stats, key_count, q_heads, kv_heads, capacity,
-                    dim, splits, heads_per_block, scale);
+    decode_split<1, float>(q, key_cache, value_cache, partial_acc, partial_stats, key_count, q_heads, kv_heads,
+                           capacity, dim, splits, heads_per_block, scale);
 }
 
 extern "C" __global__ void __launch_bounds__(DEC_THREADS)
@@ -230,9 +364,25 @@ attention_decode_split_vec4(const float* q, const float* key_cache, const float*
                             float* partial_stats, const int* key_count, int q_heads, int kv_heads, int capacity,
                             int dim, int splits, int heads_per_block, float scale) {
     grid_dependency_enter();
-    decode_split<4>(q, key_cache, value_cache, partial_acc, partial_stats, key_count, q_heads, kv_heads, capacity,
-                    dim, splits, heads_per_block, scale);
+    decode_split<4, float>(q, key_cache, value_cache, partial_acc, partial_stats, key_count, q_heads, kv_heads,
+                           capacity, dim, splits, heads_per_block, scale);
 }
+
+// 16-bit caches: T the cache type, VW 1 (any dim) or 8 (dim % 8 == 0, 16-byte aligned q and caches).
+#define DECODE_SPLIT_KERNEL(name, VW, T)                                                                         \
+    extern "C" __global__ void __launch_bounds__(DEC_THREADS)                                                    \
+    name(const float* q, const T* key_cache, const T* value_cache, float* partial_acc, float* partial_stats,     \
+         const int* key_count, int q_heads, int kv_heads, int capacity, int dim, int splits, int heads_per_block, \
+         float scale) {                                                                                          \
+        grid_dependency_enter();                                                                                 \
+        decode_split<VW, T>(q, key_cache, value_cache, partial_acc, partial_stats, key_count, q_heads, kv_heads, \
+                            capacity, dim, splits, heads_per_block, scale);                                     \
+    }
+
+DECODE_SPLIT_KERNEL(attention_decode_split_bf16, 1, __nv_bfloat16)
+DECODE_SPLIT_KERNEL(attention_decode_split_bf16_vec8, 8, __nv_bfloat16)
+DECODE_SPLIT_KERNEL(attention_decode_split_f16, 1, __half)
+DECODE_SPLIT_KERNEL(attention_decode_split_f16_vec8, 8, __half)
 
 // Splits 0 .. used - 1 (used >= 1) of heads h0 .. h0 + nh - 1 merged into out [q_heads, dim]: one
 // warp per head takes the max m of the splits' maxima and l = sum of sum_s * exp(max_s - m) (lane
@@ -309,9 +459,9 @@ attention_decode_combine(const float* __restrict__ partial_acc, const float* __r
 
 // Split and combine in one launch (see attention_decode_fused above): counters [gridDim.x] are zero
 // before the launch and after it.
-template <int VW>
+template <int VW, typename T>
 __device__ __forceinline__ void
-decode_fused(const float* q, const float* key_cache, const float* value_cache, float* partial_acc, float* partial_stats,
+decode_fused(const float* q, const T* key_cache, const T* value_cache, float* partial_acc, float* partial_stats,
              float* out, int* counters, const int* key_count, int q_heads, int kv_heads, int capacity, int dim,
              int splits, int heads_per_block, float scale) {
     __shared__ int merges;
@@ -330,8 +480,8 @@ decode_fused(const float* q, const float* key_cache, const float* value_cache, f
     const int chunk = decode_chunk(keys, splits);
     const int used = (keys + chunk - 1) / chunk;
     if (blockIdx.y >= used) return;
-    decode_split<VW>(q, key_cache, value_cache, partial_acc, partial_stats, key_count, q_heads, kv_heads, capacity,
-                     dim, splits, heads_per_block, scale);
+    decode_split<VW, T>(q, key_cache, value_cache, partial_acc, partial_stats, key_count, q_heads, kv_heads, capacity,
+                        dim, splits, heads_per_block, scale);
     __threadfence();
     __syncthreads();
     if (threadIdx.x == 0) {
@@ -343,7 +493,7 @@ decode_fused(const float* q, const float* key_cache, const float* value_cache, f
         merges = last;
     }
     __syncthreads();
-    if (merges) decode_merge<VW>(partial_acc, partial_stats, out, h0, nh, used, dim, splits);
+    if (merges) decode_merge<MERGE_VW(VW)>(partial_acc, partial_stats, out, h0, nh, used, dim, splits);
 }
 
 extern "C" __global__ void __launch_bounds__(DEC_THREADS)
@@ -351,8 +501,8 @@ attention_decode_fused(const float* q, const float* key_cache, const float* valu
                        float* partial_stats, float* out, int* counters, const int* key_count, int q_heads,
                        int kv_heads, int capacity, int dim, int splits, int heads_per_block, float scale) {
     grid_dependency_enter();
-    decode_fused<1>(q, key_cache, value_cache, partial_acc, partial_stats, out, counters, key_count, q_heads,
-                    kv_heads, capacity, dim, splits, heads_per_block, scale);
+    decode_fused<1, float>(q, key_cache, value_cache, partial_acc, partial_stats, out, counters, key_count, q_heads,
+                           kv_heads, capacity, dim, splits, heads_per_block, scale);
 }
 
 // VW = 4: dim % 4 == 0, 16-byte aligned caches and workspace.
@@ -361,9 +511,25 @@ attention_decode_fused_vec4(const float* q, const float* key_cache, const float*
                             float* partial_stats, float* out, int* counters, const int* key_count, int q_heads,
                             int kv_heads, int capacity, int dim, int splits, int heads_per_block, float scale) {
     grid_dependency_enter();
-    decode_fused<4>(q, key_cache, value_cache, partial_acc, partial_stats, out, counters, key_count, q_heads,
-                    kv_heads, capacity, dim, splits, heads_per_block, scale);
+    decode_fused<4, float>(q, key_cache, value_cache, partial_acc, partial_stats, out, counters, key_count, q_heads,
+                           kv_heads, capacity, dim, splits, heads_per_block, scale);
 }
+
+// 16-bit caches, as DECODE_SPLIT_KERNEL.
+#define DECODE_FUSED_KERNEL(name, VW, T)                                                                         \
+    extern "C" __global__ void __launch_bounds__(DEC_THREADS)                                                    \
+    name(const float* q, const T* key_cache, const T* value_cache, float* partial_acc, float* partial_stats,     \
+         float* out, int* counters, const int* key_count, int q_heads, int kv_heads, int capacity, int dim,      \
+         int splits, int heads_per_block, float scale) {                                                         \
+        grid_dependency_enter();                                                                                 \
+        decode_fused<VW, T>(q, key_cache, value_cache, partial_acc, partial_stats, out, counters, key_count,     \
+                            q_heads, kv_heads, capacity, dim, splits, heads_per_block, scale);                  \
+    }
+
+DECODE_FUSED_KERNEL(attention_decode_fused_bf16, 1, __nv_bfloat16)
+DECODE_FUSED_KERNEL(attention_decode_fused_bf16_vec8, 8, __nv_bfloat16)
+DECODE_FUSED_KERNEL(attention_decode_fused_f16, 1, __half)
+DECODE_FUSED_KERNEL(attention_decode_fused_f16_vec8, 8, __half)
 
 // Online flash-decoding for long contexts: attention_decode_online[_vec4]_h<HP> computes what
 // attention_decode_fused does (F32 scores, softmax and sums; not the same bits) with fewer serial
@@ -425,36 +591,40 @@ __device__ __forceinline__ float online_reduce_heads(float (&v)[HP], int lane) {
     return v[0];
 }
 
-template <int VW, int HP>
+template <int VW, int HP, typename T>
 __device__ __forceinline__ void
-decode_online(const float* __restrict__ q, const float* __restrict__ key_cache, const float* __restrict__ value_cache,
+decode_online(const float* __restrict__ q, const T* __restrict__ key_cache, const T* __restrict__ value_cache,
               float* __restrict__ partial_acc, float* __restrict__ partial_stats, int kv, int h0, int nh, int start,
               int n, int capacity, int dim, int splits, float scale) {
-    constexpr int CPL = ONL_MAX_DIM / VW / 32 > 0 ? ONL_MAX_DIM / VW / 32 : 1;
+    // Values per load: scores VW (16-bit h8: 4, as 8 values of 8 heads' products take more registers
+    // than there are), P V at most 4 (16-bit: 8 bytes).
+    constexpr int SW = VW == 8 && HP == 8 ? 4 : VW;
+    constexpr int PW = MERGE_VW(VW);
+    constexpr int CPL = ONL_MAX_DIM / PW / 32 > 0 ? ONL_MAX_DIM / PW / 32 : 1;
     __shared__ float pbuf[ONL_WARPS][ONL_TILE * HP + HP];
     __shared__ __align__(16) float mbuf[ONL_WARPS / 2][HP * ONL_MAX_DIM];
     __shared__ float wm[ONL_WARPS][HP], wl[ONL_WARPS][HP];
     const int lane = threadIdx.x & 31, warp = threadIdx.x >> 5;
     const int split = blockIdx.y;
-    const int cols = dim / VW;
+    const int kcols = dim / SW, cols = dim / PW;
 
     // Score layout: key lane r, row group rg. Value layout: vl lanes per row, row vr of rpi per pass.
     const int r = lane % ONL_KEY_LANES, rg = lane / ONL_KEY_LANES;
     const int head = r % HP;
     const int vl = cols > 16 ? 32 : (cols > 8 ? 16 : 8);
     const int rpi = 32 / vl, vr = lane / vl, vc = lane % vl;
-    const float* kb = key_cache + ((long long)kv * capacity + start) * dim;
+    const T* kb = key_cache + ((long long)kv * capacity + start) * dim;
     const float* qh = q + (long long)h0 * dim;
-    const float* vb = value_cache + ((long long)kv * capacity + start) * dim;
+    const T* vb = value_cache + ((long long)kv * capacity + start) * dim;
     float* pw = pbuf[warp];
     float m = -INFINITY, l = 0.f;
-    float acc[HP][CPL][VW];
+    float acc[HP][CPL][PW];
 #pragma unroll
     for (int h = 0; h < HP; h++) {
 #pragma unroll
         for (int cl = 0; cl < CPL; cl++) {
 #pragma unroll
-            for (int i = 0; i < VW; i++) acc[h][cl][i] = 0.f;
+            for (int i = 0; i < PW; i++) acc[h][cl][i] = 0.f;
         }
     }
 
@@ -466,25 +636,24 @@ decode_online(const float* __restrict__ q, const float* __restrict__ key_cache, 
             for (int h = 0; h < HP; h++) dot[j][h] = 0.f;
         }
 #pragma unroll 2
-        for (int c = r; c < cols; c += ONL_KEY_LANES) {
-            float kv4[ONL_ROWS][VW];
+        for (int c = r; c < kcols; c += ONL_KEY_LANES) {
+            KvVec<SW, T> kv4[ONL_ROWS];
 #pragma unroll
             for (int j = 0; j < ONL_ROWS; j++) {
                 const int row = t0 + rg + 4 * j;
-#pragma unroll
-                for (int i = 0; i < VW; i++) kv4[j][i] = 0.f;
-                if (row < n) load_vec<VW>(kb + (long long)row * dim + c * VW, kv4[j]);
+                kv4[j].zero();
+                if (row < n) kv4[j].load(kb + (long long)row * dim + c * SW);
             }
 #pragma unroll
             for (int h = 0; h < HP; h++) {
-                float qv[VW];
+                float qv[SW];
 #pragma unroll
-                for (int i = 0; i < VW; i++) qv[i] = 0.f;
-                if (h < nh) load_vec<VW>(qh + h * dim + c * VW, qv);
+                for (int i = 0; i < SW; i++) qv[i] = 0.f;
+                if (h < nh) load_vec<SW>(qh + h * dim + c * SW, qv);
 #pragma unroll
                 for (int j = 0; j < ONL_ROWS; j++) {
 #pragma unroll
-                    for (int i = 0; i < VW; i++) dot[j][h] += qv[i] * kv4[j][i];
+                    for (int i = 0; i < SW; i++) dot[j][h] += qv[i] * kv4[j][i];
                 }
             }
         }
@@ -518,23 +687,22 @@ decode_online(const float* __restrict__ q, const float* __restrict__ key_cache, 
 #pragma unroll
             for (int cl = 0; cl < CPL; cl++) {
 #pragma unroll
-                for (int i = 0; i < VW; i++) acc[h][cl][i] *= a;
+                for (int i = 0; i < PW; i++) acc[h][cl][i] *= a;
             }
         }
         // Rows vr, vr + rpi, ... of the tile, ONL_BATCH at a time: their value loads are all issued
         // before the first product; rows past the chunk load zeros (their p is zero too).
         const int rows = min(ONL_TILE, n - t0);
         for (int j0 = vr; j0 < ONL_TILE; j0 += ONL_BATCH * rpi) {
-            float v[ONL_BATCH][CPL][VW];
+            KvVec<PW, T> v[ONL_BATCH][CPL];
 #pragma unroll
             for (int u = 0; u < ONL_BATCH; u++) {
                 const int j = j0 + u * rpi;
 #pragma unroll
                 for (int cl = 0; cl < CPL; cl++) {
                     const int c = vc + cl * vl;
-#pragma unroll
-                    for (int i = 0; i < VW; i++) v[u][cl][i] = 0.f;
-                    if (j < rows && c < cols) load_vec<VW>(vb + (long long)(t0 + j) * dim + c * VW, v[u][cl]);
+                    v[u][cl].zero();
+                    if (j < rows && c < cols) v[u][cl].load(vb + (long long)(t0 + j) * dim + c * PW);
                 }
             }
 #pragma unroll
@@ -548,7 +716,7 @@ decode_online(const float* __restrict__ q, const float* __restrict__ key_cache, 
 #pragma unroll
                     for (int h = 0; h < HP; h++) {
 #pragma unroll
-                        for (int i = 0; i < VW; i++) acc[h][cl][i] += p[h] * v[u][cl][i];
+                        for (int i = 0; i < PW; i++) acc[h][cl][i] += p[h] * v[u][cl][i];
                     }
                 }
             }
@@ -563,7 +731,7 @@ decode_online(const float* __restrict__ q, const float* __restrict__ key_cache, 
 #pragma unroll
             for (int cl = 0; cl < CPL; cl++) {
 #pragma unroll
-                for (int i = 0; i < VW; i++) acc[h][cl][i] += __shfl_xor_sync(0xffffffffu, acc[h][cl][i], o);
+                for (int i = 0; i < PW; i++) acc[h][cl][i] += __shfl_xor_sync(0xffffffffu, acc[h][cl][i], o);
             }
         }
     }
@@ -587,7 +755,7 @@ decode_online(const float* __restrict__ q, const float* __restrict__ key_cache, 
 #pragma unroll
         for (int cl = 0; cl < CPL; cl++) {
 #pragma unroll
-            for (int i = 0; i < VW; i++) acc[h][cl][i] *= f;
+            for (int i = 0; i < PW; i++) acc[h][cl][i] *= f;
         }
     }
     for (int half = ONL_WARPS / 2; half >= 1; half >>= 1) {
@@ -600,7 +768,7 @@ decode_online(const float* __restrict__ q, const float* __restrict__ key_cache, 
 #pragma unroll
                     for (int h = 0; h < HP; h++) {
 #pragma unroll
-                        for (int i = 0; i < VW; i++) dst[h * dim + c * VW + i] = acc[h][cl][i];
+                        for (int i = 0; i < PW; i++) dst[h * dim + c * PW + i] = acc[h][cl][i];
                     }
                 }
             }
@@ -615,7 +783,7 @@ decode_online(const float* __restrict__ q, const float* __restrict__ key_cache, 
 #pragma unroll
                     for (int h = 0; h < HP; h++) {
 #pragma unroll
-                        for (int i = 0; i < VW; i++) acc[h][cl][i] += src[h * dim + c * VW + i];
+                        for (int i = 0; i < PW; i++) acc[h][cl][i] += src[h * dim + c * PW + i];
                     }
                 }
             }
@@ -630,9 +798,9 @@ decode_online(const float* __restrict__ q, const float* __restrict__ key_cache, 
 #pragma unroll
                 for (int h = 0; h < HP; h++) {
                     if (h < nh) {
-                        float* dst = partial_acc + ((long long)(h0 + h) * splits + split) * dim + c * VW;
+                        float* dst = partial_acc + ((long long)(h0 + h) * splits + split) * dim + c * PW;
 #pragma unroll
-                        for (int i = 0; i < VW; i++) dst[i] = acc[h][cl][i];
+                        for (int i = 0; i < PW; i++) dst[i] = acc[h][cl][i];
                     }
                 }
             }
@@ -651,9 +819,9 @@ decode_online(const float* __restrict__ q, const float* __restrict__ key_cache, 
 }
 
 // Online split blocks with the fused last-block merge (see above); counters as attention_decode_fused.
-template <int VW, int HP>
+template <int VW, int HP, typename T>
 __device__ __forceinline__ void
-decode_online_fused(const float* q, const float* key_cache, const float* value_cache, float* partial_acc,
+decode_online_fused(const float* q, const T* key_cache, const T* value_cache, float* partial_acc,
                     float* partial_stats, float* out, int* counters, const int* key_count, int q_heads, int kv_heads,
                     int capacity, int dim, int splits, int heads_per_block, float scale) {
     __shared__ int merges;
@@ -673,7 +841,7 @@ decode_online_fused(const float* q, const float* key_cache, const float* value_c
     const int used = (keys + chunk - 1) / chunk;
     if (blockIdx.y >= used) return;
     const int start = blockIdx.y * chunk;
-    decode_online<VW, HP>(q, key_cache, value_cache, partial_acc, partial_stats, kv, h0, nh, start,
+    decode_online<VW, HP, T>(q, key_cache, value_cache, partial_acc, partial_stats, kv, h0, nh, start,
                           min(chunk, keys - start), capacity, dim, splits, scale);
     __threadfence();
     __syncthreads();
@@ -686,26 +854,44 @@ decode_online_fused(const float* q, const float* key_cache, const float* value_c
         merges = last;
     }
     __syncthreads();
-    if (merges) decode_merge<VW>(partial_acc, partial_stats, out, h0, nh, used, dim, splits);
+    if (merges) decode_merge<MERGE_VW(VW)>(partial_acc, partial_stats, out, h0, nh, used, dim, splits);
 }
 
-// One kernel per (VW, HP): HP query heads scored together (the block's heads padded to a power of two).
-#define DECODE_ONLINE_KERNEL(name, VW, HP)                                                                       \
+// One kernel per (VW, HP, cache type T): HP query heads scored together (the block's heads padded to a power of two).
+#define DECODE_ONLINE_KERNEL(name, VW, HP, T)                                                                    \
     extern "C" __global__ void __launch_bounds__(DEC_THREADS)                                                    \
-    name(const float* q, const float* key_cache, const float* value_cache, float* partial_acc,                   \
+    name(const float* q, const T* key_cache, const T* value_cache, float* partial_acc,                           \
          float* partial_stats, float* out, int* counters, const int* key_count, int q_heads, int kv_heads,      \
          int capacity, int dim, int splits, int heads_per_block, float scale) {                                  \
         grid_dependency_enter();                                                                                 \
-        decode_online_fused<VW, HP>(q, key_cache, value_cache, partial_acc, partial_stats, out, counters,       \
-                                    key_count, q_heads, kv_heads, capacity, dim, splits, heads_per_block, scale); \
+        decode_online_fused<VW, HP, T>(q, key_cache, value_cache, partial_acc, partial_stats, out, counters,    \
+                                       key_count, q_heads, kv_heads, capacity, dim, splits, heads_per_block,    \
+                                       scale);                                                                   \
     }
 
-DECODE_ONLINE_KERNEL(attention_decode_online_h1, 1, 1)
-DECODE_ONLINE_KERNEL(attention_decode_online_h2, 1, 2)
-DECODE_ONLINE_KERNEL(attention_decode_online_h4, 1, 4)
-DECODE_ONLINE_KERNEL(attention_decode_online_h8, 1, 8)
+DECODE_ONLINE_KERNEL(attention_decode_online_h1, 1, 1, float)
+DECODE_ONLINE_KERNEL(attention_decode_online_h2, 1, 2, float)
+DECODE_ONLINE_KERNEL(attention_decode_online_h4, 1, 4, float)
+DECODE_ONLINE_KERNEL(attention_decode_online_h8, 1, 8, float)
 // VW = 4: dim % 4 == 0, 16-byte aligned caches and workspace.
-DECODE_ONLINE_KERNEL(attention_decode_online_vec4_h1, 4, 1)
-DECODE_ONLINE_KERNEL(attention_decode_online_vec4_h2, 4, 2)
-DECODE_ONLINE_KERNEL(attention_decode_online_vec4_h4, 4, 4)
-DECODE_ONLINE_KERNEL(attention_decode_online_vec4_h8, 4, 8)
+DECODE_ONLINE_KERNEL(attention_decode_online_vec4_h1, 4, 1, float)
+DECODE_ONLINE_KERNEL(attention_decode_online_vec4_h2, 4, 2, float)
+DECODE_ONLINE_KERNEL(attention_decode_online_vec4_h4, 4, 4, float)
+DECODE_ONLINE_KERNEL(attention_decode_online_vec4_h8, 4, 8, float)
+// 16-bit caches: VW = 1, or VW = 8 (dim % 8 == 0, 16-byte aligned q, caches and workspace).
+DECODE_ONLINE_KERNEL(attention_decode_online_bf16_h1, 1, 1, __nv_bfloat16)
+DECODE_ONLINE_KERNEL(attention_decode_online_bf16_h2, 1, 2, __nv_bfloat16)
+DECODE_ONLINE_KERNEL(attention_decode_online_bf16_h4, 1, 4, __nv_bfloat16)
+DECODE_ONLINE_KERNEL(attention_decode_online_bf16_h8, 1, 8, __nv_bfloat16)
+DECODE_ONLINE_KERNEL(attention_decode_online_bf16_vec8_h1, 8, 1, __nv_bfloat16)
+DECODE_ONLINE_KERNEL(attention_decode_online_bf16_vec8_h2, 8, 2, __nv_bfloat16)
+DECODE_ONLINE_KERNEL(attention_decode_online_bf16_vec8_h4, 8, 4, __nv_bfloat16)
+DECODE_ONLINE_KERNEL(attention_decode_online_bf16_vec8_h8, 8, 8, __nv_bfloat16)
+DECODE_ONLINE_KERNEL(attention_decode_online_f16_h1, 1, 1, __half)
+DECODE_ONLINE_KERNEL(attention_decode_online_f16_h2, 1, 2, __half)
+DECODE_ONLINE_KERNEL(attention_decode_online_f16_h4, 1, 4, __half)
+DECODE_ONLINE_KERNEL(attention_decode_online_f16_h8, 1, 8, __half)
+DECODE_ONLINE_KERNEL(attention_decode_online_f16_vec8_h1, 8, 1, __half)
+DECODE_ONLINE_KERNEL(attention_decode_online_f16_vec8_h2, 8, 2, __half)
+DECODE_ONLINE_KERNEL(attention_decode_online_f16_vec8_h4, 8, 4, __half)
+DECODE_ONLINE_KERNEL(attention_decode_online_f16_vec8_h8, 8, 8, __half)

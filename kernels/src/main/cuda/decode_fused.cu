@@ -12,8 +12,8 @@
 // linear_add_residual*: multi4 with x through L1 and the epilogue out = residual + (x w^T + bias),
 //   as linear then binary_broadcast add. out may alias residual: each element is read and written by
 //   the same thread and by no other.
-// rope_append_kv: rope_f32 on q (in place) and k, with k and v stored as entry *length of the
-//   caches (decode.cu kv_append_step).
+// rope_append_kv[_bf16|_f16]: rope_f32 on q (in place) and k, with k and v stored as entry *length of
+//   the F32 [16-bit] caches (decode.cu kv_append_step[_bf16|_f16]).
 // argmax_partial / argmax_final: argmax over long rows in two passes (many blocks, then one per row)
 //   with rows.cu's tie rule (NaN first, then larger, then lower index: a total order, so the split
 //   does not change the answer).
@@ -22,6 +22,9 @@
 // ask L2 for their first weight step, which no launch writes.
 #include "activation.cuh"
 #include "gemv_core.cuh"
+#include "kv_store.cuh"
+
+#include <type_traits>
 
 #define FUSED_R 4        // weight rows per warp (multi4)
 #define FUSED_PAIRS 2    // gate/up pairs per warp: FUSED_R rows
@@ -319,11 +322,12 @@ LINEAR_RESIDUAL_KERNEL(linear_add_residual, GEMV_MAX_ROWS)
 // One token: q [heads, dim] rotated in place; k [kv_heads, dim] rotated and v copied into entry
 // *length of the head-major caches [kv_heads, capacity, dim]. cos/sin [half]. Items: for each
 // head of q then of k, i < dim - half as rope_f32 (rotate the pair (i, i + half), or pass dim
-// i + half through); then every element of v.
-extern "C" __global__ void rope_append_kv(float* q, const float* k, const float* v, const float* cos_t,
-                                          const float* sin_t, float* key_cache, float* value_cache, int heads,
-                                          int kv_heads, int capacity, int dim, int half, const int* length) {
-    grid_dependency_enter();
+// i + half through); then every element of v. T is the caches' type: rope_append_kv keeps F32
+// caches, rope_append_kv_bf16 / _f16 round the F32 results to 16 bits (store_kv, nearest even).
+template <typename T>
+__device__ __forceinline__ void rope_append(float* q, const float* k, const float* v, const float* cos_t,
+                                            const float* sin_t, T* key_cache, T* value_cache, int heads,
+                                            int kv_heads, int capacity, int dim, int half, const int* length) {
     const int at = *length;
     const int width = dim - half;
     const int q_items = heads * width;
@@ -335,21 +339,61 @@ extern "C" __global__ void rope_append_kv(float* q, const float* k, const float*
             int local = is_q ? item : item - q_items;
             int h = local / width, i = local - h * width;
             const float* src = is_q ? q + (long long)h * dim : k + (long long)h * dim;
-            float* dst = is_q ? q + (long long)h * dim : key_cache + ((long long)h * capacity + at) * dim;
-            if (i < half) {
+            if constexpr (std::is_same_v<T, float>) {
+                float* dst = is_q ? q + (long long)h * dim : key_cache + ((long long)h * capacity + at) * dim;
+                if (i < half) {
+                    float c = cos_t[i], s = sin_t[i];
+                    float lo = src[i], hi = src[i + half];
+                    dst[i] = lo * c - hi * s;
+                    dst[i + half] = hi * c + lo * s;
+                } else if (!is_q) {
+                    dst[i + half] = src[i + half];
+                }
+            } else if (i < half) {
                 float c = cos_t[i], s = sin_t[i];
                 float lo = src[i], hi = src[i + half];
-                dst[i] = lo * c - hi * s;
-                dst[i + half] = hi * c + lo * s;
+                float rlo = lo * c - hi * s, rhi = hi * c + lo * s;
+                if (is_q) {
+                    float* dst = q + (long long)h * dim;
+                    dst[i] = rlo;
+                    dst[i + half] = rhi;
+                } else {
+                    T* dst = key_cache + ((long long)h * capacity + at) * dim;
+                    store_kv(dst + i, rlo);
+                    store_kv(dst + i + half, rhi);
+                }
             } else if (!is_q) {
-                dst[i + half] = src[i + half];
+                store_kv(key_cache + ((long long)h * capacity + at) * dim + i + half, src[i + half]);
             }
         } else {
             int local = item - rot_items;
             int h = local / dim, d = local - h * dim;
-            value_cache[((long long)h * capacity + at) * dim + d] = v[local];
+            store_kv(value_cache + ((long long)h * capacity + at) * dim + d, v[local]);
         }
     }
+}
+
+extern "C" __global__ void rope_append_kv(float* q, const float* k, const float* v, const float* cos_t,
+                                          const float* sin_t, float* key_cache, float* value_cache, int heads,
+                                          int kv_heads, int capacity, int dim, int half, const int* length) {
+    grid_dependency_enter();
+    rope_append<float>(q, k, v, cos_t, sin_t, key_cache, value_cache, heads, kv_heads, capacity, dim, half, length);
+}
+
+extern "C" __global__ void rope_append_kv_bf16(float* q, const float* k, const float* v, const float* cos_t,
+                                               const float* sin_t, __nv_bfloat16* key_cache,
+                                               __nv_bfloat16* value_cache, int heads, int kv_heads, int capacity,
+                                               int dim, int half, const int* length) {
+    grid_dependency_enter();
+    rope_append<__nv_bfloat16>(q, k, v, cos_t, sin_t, key_cache, value_cache, heads, kv_heads, capacity, dim, half,
+                               length);
+}
+
+extern "C" __global__ void rope_append_kv_f16(float* q, const float* k, const float* v, const float* cos_t,
+                                              const float* sin_t, __half* key_cache, __half* value_cache, int heads,
+                                              int kv_heads, int capacity, int dim, int half, const int* length) {
+    grid_dependency_enter();
+    rope_append<__half>(q, k, v, cos_t, sin_t, key_cache, value_cache, heads, kv_heads, capacity, dim, half, length);
 }
 
 // a better than b: NaN beats numbers (torch.argmax), then larger value, then lower index (rows.cu's rule).

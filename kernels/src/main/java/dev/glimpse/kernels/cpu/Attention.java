@@ -31,7 +31,8 @@ import static dev.glimpse.kernels.cpu.Rows.SPECIES;
  * once (bulk copies of contiguous rows, e.g. a KV cache slice) and runs every vector load on
  * arrays: C2 intrinsifies {@code FloatVector.fromMemorySegment} only where its shared type
  * profile saw one segment class, and in a decoder it also sees heap segments (measured: decode
- * attention boxed every key load). A row with no keys (S = 0) outputs zeros. Capturing probabilities reads the same normalised probabilities
+ * attention boxed every key load); BF16 and F16 keys and values (a 16-bit KV cache) are widened
+ * exactly in that copy, so attention over them equals attention over their F32 values. A row with no keys (S = 0) outputs zeros. Capturing probabilities reads the same normalised probabilities
  * the output is built from, so it cannot change the output.
  */
 final class Attention {
@@ -106,9 +107,12 @@ final class Attention {
         return new Shape(t, s, hq, hkv, d);
     }
 
-    /** t itself when rows of its last dim are packed F32, else a packed F32 copy (caller closes it). */
+    /**
+     * t itself when its last dim is packed (F32, BF16 or F16: the workers widen 16-bit rows exactly
+     * as they copy them, so a 16-bit KV cache is read in place), else a packed F32 copy (caller closes it).
+     */
     private static Tensor packed(Tensor t) {
-        if (Rows.packedF32(t)) {
+        if (Rows.packedF32(t) || t.dim(2) <= 1 || t.stride(2) == 1) {
             return t;
         }
         Tensor copy = Tensor.allocate(DType.F32, t.shape());
@@ -183,13 +187,14 @@ final class Attention {
 
         private void readHead(Tensor t, int kvHead, float[] dst) {
             int d = shape.d;
-            long base = (t.offset() + kvHead * t.stride(1)) * 4;
-            long rowStride = t.stride(0) * 4;
-            if (rowStride == 4L * d) {
+            long bytes = t.dtype().byteSize();
+            long base = (t.offset() + kvHead * t.stride(1)) * bytes;
+            long rowStride = t.stride(0) * bytes;
+            if (t.dtype() == DType.F32 && rowStride == 4L * d) {
                 MemorySegment.copy(t.segment(), F32, base, dst, 0, shape.s * d);
             } else {
                 for (int j = 0; j < shape.s; j++) {
-                    MemorySegment.copy(t.segment(), F32, base + j * rowStride, dst, j * d, d);
+                    HalfPrecisionVectors.convertRow(t.dtype(), t.segment(), base + j * rowStride, dst, j * d, d);
                 }
             }
         }

@@ -67,19 +67,30 @@ final class Checks {
     }
 
     /**
-     * Key and value caches of one layer: packed F32 [Hkv, capacity, D] of one shape, on the device.
+     * Key and value caches of one layer: packed [Hkv, capacity, D] of one shape and one entry type
+     * (F32, BF16 or F16), on the device.
      *
      * @return their shape
      */
     static int[] kvCache(Tensor keyCache, Tensor valueCache, Device device, String op) {
-        f32(keyCache, device, op, "keyCache");
-        f32(valueCache, device, op, "valueCache");
+        floating(keyCache, device, op, "keyCache");
+        floating(valueCache, device, op, "valueCache");
         rank(keyCache, 3, op, "keyCache", "[Hkv, capacity, D]");
-        if (!keyCache.sameShape(valueCache) || !contiguous(keyCache) || !contiguous(valueCache)) {
-            throw new TensorException(op + ": caches must be packed [Hkv, capacity, D] of one shape, got " + keyCache
-                    + " and " + valueCache);
+        if (!keyCache.sameShape(valueCache) || keyCache.dtype() != valueCache.dtype() || !contiguous(keyCache)
+                || !contiguous(valueCache)) {
+            throw new TensorException(op + ": caches must be packed [Hkv, capacity, D] of one shape and dtype, got "
+                    + keyCache + " and " + valueCache);
         }
         return keyCache.shape();
+    }
+
+    /** The kernel-name suffix of a KV cache's entry type: none for F32, {@code _bf16}, {@code _f16}. */
+    static String kvSuffix(Tensor cache) {
+        return switch (cache.dtype()) {
+            case BF16 -> "_bf16";
+            case F16 -> "_f16";
+            default -> "";
+        };
     }
 
     /** A count or position the kernels read from device memory: an I32 [1] on the device. */

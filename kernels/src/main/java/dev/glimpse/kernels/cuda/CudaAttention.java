@@ -19,7 +19,10 @@ import org.bytedeco.cuda.global.cudart;
  * (attention_mma.cu, block shape by {@link AttentionMmaWarps}), a FlashAttention-2 style kernel whose
  * operands are rounded to the 16-bit type and multiplied by {@code mma.sync} m16n8k16 into F32, with
  * the softmax held in registers (HF's bf16/f16 sdpa numerics), after
- * {@code attention_mma_pack_<bf16|f16>_d<dim>} rounded K and V once into packed 16-bit scratch. It
+ * {@code attention_mma_pack_<bf16|f16>_d<dim>} rounded K and V once into packed 16-bit scratch, or
+ * reading K and V in place ({@code attention_mma_cache_<bf16|f16>_d<64|128>_<shape>}) when they are
+ * already views of a 16-bit KV cache of that type ({@link #cacheRowsInPlace}: the same rounded values,
+ * so the same bits). It
  * folds the scale into the row max, so a scale that is not positive (the models' is 1 / sqrt(D))
  * takes the 3xTF32 kernel at any precision. The kernels write each row's
  * log-sum-exp only when column sums are captured. Captured softmax rows are recomputed exactly for the chosen queries
@@ -29,6 +32,12 @@ import org.bytedeco.cuda.global.cudart;
  * ({@link CudaDecodeAttention}); this class appends their keys and values ({@link #appendStep}).
  */
 final class CudaAttention {
+
+    /**
+     * {@code -Dglimpse.cuda.attentionCacheInPlace=false} packs 16-bit K and V of a KV cache into
+     * scratch as F32 ones are (the A/B of {@link #cacheRowsInPlace}); true (default) reads them in place.
+     */
+    static final String IN_PLACE_PROPERTY = "glimpse.cuda.attentionCacheInPlace";
 
     /** Largest head dim the kernels hold in registers. */
     static final int MAX_HEAD_DIM = 256;
@@ -99,15 +108,24 @@ final class CudaAttention {
         Tensor columnSums = capture == null ? null : capture.columnSums();
         try (Temporaries tmp = new Temporaries(copier)) {
             Operand qo = Operand.of(tmp.rowsPacked(q, DType.F32));
-            Operand ko = Operand.of(tmp.rowsPacked(k, DType.F32));
-            Operand vo = Operand.of(tmp.rowsPacked(v, DType.F32));
             Tensor lse = columnSums == null ? null : tmp.scratch(DType.F32, hq, t);
             int paddedDim = tensorCoreDim(t, d);
             TensorCoreKernel tc = paddedDim > 0 ? tensorCoreKernel(paddedDim, precision, columnSums != null, scale,
                     AttentionMmaWarps.configured().block(t, hq, paddedDim, ctx.multiprocessors)) : null;
             long lseAddress = lse == null ? 0L : CudaContext.address(lse);
-            if (tc != null && tc.packKernel() != null) {
-                DType half = precision == AttentionPrecision.BF16 ? DType.BF16 : DType.F16;
+            DType half = precision == AttentionPrecision.BF16 ? DType.BF16 : DType.F16;
+            int cacheRows = tc != null && tc.packKernel() != null ? cacheRowsInPlace(k, v, half, paddedDim) : 0;
+            // F32 copies of K and V (no copy when they already are F32 rows) for every kernel but the in-place one.
+            Operand ko = cacheRows > 0 && rows == null ? null : Operand.of(tmp.rowsPacked(k, DType.F32));
+            Operand vo = cacheRows > 0 ? null : Operand.of(tmp.rowsPacked(v, DType.F32));
+            if (cacheRows > 0) {
+                String kernel = tc.name().replace("attention_mma_packed_", "attention_mma_cache_");
+                ctx.launch.of(ctx.kernels.largeSharedFunction(tc.module(), kernel), kernel)
+                        .ptr(qo.address).i64(qo.s0).i64(qo.s1).ptr(CudaContext.address(k)).ptr(CudaContext.address(v))
+                        .i32(cacheRows).ptr(CudaContext.address(out)).ptr(lseAddress)
+                        .i32(t).i32(s).i32(hq).i32(hkv).i32(d).f32(scale).i32(queryStart)
+                        .run((t + tc.queriesPerBlock() - 1) / tc.queriesPerBlock(), hq, tc.threads(), tc.sharedBytes());
+            } else if (tc != null && tc.packKernel() != null) {
                 Tensor kh = pack(tmp, tc.packKernel(), half, ko, s, hkv, d, paddedDim);
                 Tensor vh = pack(tmp, tc.packKernel(), half, vo, s, hkv, d, paddedDim);
                 ctx.launch.of(ctx.kernels.largeSharedFunction(tc.module(), tc.name()), tc.name())
@@ -204,6 +222,36 @@ final class CudaAttention {
     }
 
     /**
+     * The rows per kv head (a KV cache's capacity) when the 16-bit mma kernel of padded head dim
+     * {@code paddedDim} can read K and V [S, Hkv, D] in place ({@code attention_mma_cache_*}): both
+     * {@code half} views of head-major caches [Hkv, capacity, D] (entry j of head h at h * capacity * D
+     * + j * D: a {@code KvCache} view), D = paddedDim of 64 or 128, 16-byte aligned, one layout;
+     * else 0 (the pack kernel rounds them into packed scratch). Disabled by
+     * {@code -Dglimpse.cuda.attentionCacheInPlace=false}.
+     */
+    static int cacheRowsInPlace(Tensor k, Tensor v, DType half, int paddedDim) {
+        int d = k.dim(2);
+        if (!inPlaceEnabled() || k.dtype() != half || v.dtype() != half || d != paddedDim
+                || (d != 64 && d != 128)) {
+            return 0;
+        }
+        boolean sameLayout = k.stride(0) == v.stride(0) && k.stride(1) == v.stride(1) && k.stride(2) == v.stride(2);
+        long headStride = k.stride(1);
+        boolean headMajor = k.stride(2) == 1 && k.stride(0) == d && (k.dim(1) == 1 || headStride % d == 0
+                && headStride / d >= k.dim(0) && headStride / d <= Integer.MAX_VALUE);
+        boolean aligned = ((CudaContext.address(k) | CudaContext.address(v)) % 16) == 0;
+        if (!sameLayout || !headMajor || !aligned) {
+            return 0;
+        }
+        return k.dim(1) == 1 ? Math.max(1, k.dim(0)) : (int) (headStride / d);
+    }
+
+    /** False only under {@code -Dglimpse.cuda.attentionCacheInPlace=false} (read at every call). */
+    private static boolean inPlaceEnabled() {
+        return !"false".equalsIgnoreCase(System.getProperty(IN_PLACE_PROPERTY, "true").trim());
+    }
+
+    /**
      * An F32 [rows, heads, d] operand rounded into fresh 16-bit scratch [heads, rows, paddedDim]
      * (dims past d zero) by {@code kernel}: grid (blocks over one head's rows, heads), one thread
      * per 8 values, grid-stride.
@@ -223,7 +271,10 @@ final class CudaAttention {
         return dst;
     }
 
-    /** One token's k, v [1, Hkv, D] into entry *length of caches [Hkv, capacity, D] (decode.cu). */
+    /**
+     * One token's k, v [1, Hkv, D] into entry *length of caches [Hkv, capacity, D] (decode.cu
+     * {@code kv_append_step[_bf16|_f16]}: 16-bit caches get k and v rounded to nearest even).
+     */
     void appendStep(Tensor k, Tensor v, Tensor keyCache, Tensor valueCache, Tensor length) {
         int[] cacheShape = Checks.kvCache(keyCache, valueCache, ctx.device, "appendKv");
         int hkv = cacheShape[0];
@@ -235,7 +286,8 @@ final class CudaAttention {
         }
         Checks.deviceCount(length, ctx.device, "appendKv", "length");
         int n = hkv * d;
-        ctx.launch.of(ctx.kernels.function("decode", "kv_append_step"), "kv_append_step")
+        String kernel = "kv_append_step" + Checks.kvSuffix(keyCache);
+        ctx.launch.of(ctx.kernels.function("decode", kernel), kernel)
                 .ptr(CudaContext.address(k)).ptr(CudaContext.address(v)).ptr(CudaContext.address(keyCache))
                 .ptr(CudaContext.address(valueCache)).i32(hkv).i32(cacheShape[1]).i32(d).ptr(CudaContext.address(length))
                 .run(ctx.pointwiseBlocks(n), 1, CudaContext.POINTWISE_THREADS, 0);

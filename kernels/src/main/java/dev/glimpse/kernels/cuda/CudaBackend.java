@@ -410,7 +410,8 @@ public final class CudaBackend implements Backend {
 
     /**
      * Writes one token's {@code k}, {@code v} [1, Hkv, D] as entry {@code *length} (I32 [1] on the
-     * device) of a layer's caches [Hkv, capacity, D] (F32, packed).
+     * device) of a layer's caches [Hkv, capacity, D] (packed, F32, BF16 or F16: 16-bit caches get the
+     * values rounded to nearest even).
      */
     public synchronized void appendKv(Tensor k, Tensor v, Tensor keyCache, Tensor valueCache, Tensor length) {
         ctx.bindThread();
@@ -441,7 +442,8 @@ public final class CudaBackend implements Backend {
 
     /**
      * Attention of one query {@code q} [1, Hq, D] over the first {@code *keyCount} (I32 [1] on the
-     * device) entries of a layer's caches [Hkv, capacity, D]; every one of them is visible.
+     * device) entries of a layer's caches [Hkv, capacity, D] (F32, BF16 or F16, widened exactly; F32
+     * arithmetic either way); every one of them is visible.
      * {@code out} may be {@code q} itself, but must not otherwise overlap it.
      */
     public synchronized void decodeAttention(Tensor q, Tensor keyCache, Tensor valueCache, Tensor keyCount, float scale,
@@ -543,7 +545,8 @@ public final class CudaBackend implements Backend {
      * One decode token's rotary embedding and cache append: equals {@link #rope}{@code (q, cos, sin, q)},
      * {@link #rope}{@code (k, cos, sin, k)} and {@link #appendKv}{@code (k, v, keyCache, valueCache, length)},
      * except that k itself is not rotated (its rotated values go only to the cache). q [1, Hq, D],
-     * k, v [1, Hkv, D], cos, sin [1, R/2], caches [Hkv, capacity, D] (F32, packed), length I32 [1] on the device.
+     * k, v [1, Hkv, D], cos, sin [1, R/2], caches [Hkv, capacity, D] (packed, F32, BF16 or F16 as
+     * {@link #appendKv}), length I32 [1] on the device.
      */
     public synchronized void ropeAppendKv(Tensor q, Tensor k, Tensor v, Tensor cos, Tensor sin, Tensor keyCache,
                                           Tensor valueCache, Tensor length) {

@@ -1,5 +1,6 @@
 package dev.glimpse.kernels.cuda;
 
+import dev.glimpse.kernels.DType;
 import dev.glimpse.kernels.Tensor;
 import dev.glimpse.kernels.TensorException;
 
@@ -7,7 +8,10 @@ import java.util.Locale;
 
 /**
  * Decode attention by flash-decoding (decode.cu): one query q [1, Hq, D] over the first
- * {@code *keyCount} entries of a layer's caches [Hkv, capacity, D], the keys split over
+ * {@code *keyCount} entries of a layer's caches [Hkv, capacity, D] of F32, BF16 or F16 (16-bit
+ * entries are widened exactly at load by the {@code _bf16} / {@code _f16} kernels, F32 arithmetic on
+ * them in the same passes, summed in another order where their loads are wider: within the F32
+ * kernels' CPU tolerance of attention over the widened values), the keys split over
  * {@link FlashDecodePlan#splits()} blocks per group of query heads sharing a kv head. The grid
  * depends on the caches' capacity and shape only, so a captured graph replays it for every key
  * count.
@@ -123,33 +127,34 @@ final class CudaDecodeAttention implements AutoCloseable {
         if (hq == 0 || d == 0) {
             return;
         }
-        boolean vec4 = d % 4 == 0 && (CudaContext.address(keyCache) | CudaContext.address(valueCache)) % 16 == 0;
+        int width = vectorWidth(keyCache, valueCache);
         if (Kernel.configured().online(d, capacity)) {
             // The online kernel reads q with the keys, 16 bytes at a time when vectorised.
-            runOnline(q, keyCache, valueCache, keyCount, scale, out, vec4 && CudaContext.address(q) % 16 == 0);
+            runOnline(q, keyCache, valueCache, keyCount, scale, out, width > 1 && CudaContext.address(q) % 16 == 0);
             return;
         }
+        String suffix = Checks.kvSuffix(keyCache) + (width == 1 ? "" : "_vec" + width);
         FlashDecodePlan plan = FlashDecodePlan.of(hq, hkv, capacity, ctx.multiprocessors);
         long partials = workspace.address(plan.workspaceFloats(hq, d));
         long stats = partials + (long) hq * plan.splits() * d * Float.BYTES;
         long columns = (long) hkv * plan.headBlocks();
         if (Combine.configured() == Combine.FUSED) {
             long counters = workspace.counters((int) columns);
-            String kernel = vec4 ? "attention_decode_fused_vec4" : "attention_decode_fused";
+            String kernel = "attention_decode_fused" + suffix;
             ctx.launch.of(ctx.kernels.function(MODULE, kernel), kernel)
                     .ptr(CudaContext.address(q)).ptr(CudaContext.address(keyCache)).ptr(CudaContext.address(valueCache))
                     .ptr(partials).ptr(stats).ptr(CudaContext.address(out)).ptr(counters)
                     .ptr(CudaContext.address(keyCount))
                     .i32(hq).i32(hkv).i32(capacity).i32(d).i32(plan.splits()).i32(plan.headsPerBlock()).f32(scale)
-                    .run(columns, plan.splits(), FlashDecodePlan.THREADS, plan.sharedBytes(d, vec4));
+                    .run(columns, plan.splits(), FlashDecodePlan.THREADS, plan.sharedBytes(d, width));
             return;
         }
-        String split = vec4 ? "attention_decode_split_vec4" : "attention_decode_split";
+        String split = "attention_decode_split" + suffix;
         ctx.launch.of(ctx.kernels.function(MODULE, split), split)
                 .ptr(CudaContext.address(q)).ptr(CudaContext.address(keyCache)).ptr(CudaContext.address(valueCache))
                 .ptr(partials).ptr(stats).ptr(CudaContext.address(keyCount))
                 .i32(hq).i32(hkv).i32(capacity).i32(d).i32(plan.splits()).i32(plan.headsPerBlock()).f32(scale)
-                .run(columns, plan.splits(), FlashDecodePlan.THREADS, plan.sharedBytes(d, vec4));
+                .run(columns, plan.splits(), FlashDecodePlan.THREADS, plan.sharedBytes(d, width));
         ctx.launch.of(ctx.kernels.function(MODULE, "attention_decode_combine"), "attention_decode_combine")
                 .ptr(partials).ptr(stats).ptr(CudaContext.address(out)).ptr(CudaContext.address(keyCount))
                 .i32(capacity).i32(d).i32(plan.splits())
@@ -158,7 +163,7 @@ final class CudaDecodeAttention implements AutoCloseable {
 
     /** Online flash-decoding in one launch; arguments checked by {@link #run}. */
     private void runOnline(Tensor q, Tensor keyCache, Tensor valueCache, Tensor keyCount, float scale, Tensor out,
-                           boolean vec4) {
+                           boolean vector) {
         int hq = q.dim(1);
         int hkv = keyCache.dim(0);
         int capacity = keyCache.dim(1);
@@ -168,13 +173,27 @@ final class CudaDecodeAttention implements AutoCloseable {
         long stats = partials + (long) hq * plan.splits() * d * Float.BYTES;
         long columns = (long) hkv * plan.headBlocks();
         long counters = workspace.counters((int) columns);
-        String kernel = plan.kernel(vec4);
+        String kernel = plan.kernel(keyCache.dtype(), vector);
         ctx.launch.of(ctx.kernels.function(MODULE, kernel), kernel)
                 .ptr(CudaContext.address(q)).ptr(CudaContext.address(keyCache)).ptr(CudaContext.address(valueCache))
                 .ptr(partials).ptr(stats).ptr(CudaContext.address(out)).ptr(counters)
                 .ptr(CudaContext.address(keyCount))
                 .i32(hq).i32(hkv).i32(capacity).i32(d).i32(plan.splits()).i32(plan.headsPerBlock()).f32(scale)
                 .run(columns, plan.splits(), FlashDecodePlan.THREADS, 0);
+    }
+
+    /**
+     * Cache entries per load of the split kernels: 4 for F32 caches ({@code _vec4}), 8 for 16-bit ones
+     * ({@code _vec8}, head dims up to {@value OnlineDecodePlan#MAX_HEAD_DIM}: their P V partials in
+     * shared memory grow with the width) when D is a multiple and both caches are 16-byte aligned;
+     * else 1.
+     */
+    static int vectorWidth(Tensor keyCache, Tensor valueCache) {
+        int d = keyCache.dim(2);
+        boolean half = keyCache.dtype() != DType.F32;
+        int width = half ? 8 : 4;
+        boolean aligned = (CudaContext.address(keyCache) | CudaContext.address(valueCache)) % 16 == 0;
+        return d % width == 0 && aligned && (!half || d <= OnlineDecodePlan.MAX_HEAD_DIM) ? width : 1;
     }
 
     /** Frees the workspace and counters; called when the backend closes. */

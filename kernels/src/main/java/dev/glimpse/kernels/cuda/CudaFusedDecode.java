@@ -251,7 +251,8 @@ final class CudaFusedDecode {
     /**
      * {@code rope(q, cos, sin, q)}, {@code rope(k, cos, sin, k')} and {@code appendKv(k', v, keyCache,
      * valueCache, length)} for one token: q [1, Hq, D] is rotated in place; the rotated k goes only
-     * to the cache (k itself is left as it was). cos, sin [1, R/2]; caches [Hkv, capacity, D];
+     * to the cache (k itself is left as it was). cos, sin [1, R/2]; caches [Hkv, capacity, D] of F32,
+     * BF16 or F16 ({@code rope_append_kv[_bf16|_f16]}: 16-bit caches get the rotated k and v rounded to nearest even);
      * length a device I32 [1].
      */
     void ropeAppendKv(Tensor q, Tensor k, Tensor v, Tensor cos, Tensor sin, Tensor keyCache, Tensor valueCache,
@@ -285,7 +286,8 @@ final class CudaFusedDecode {
         try (Temporaries tmp = new Temporaries(copier)) {
             Tensor c = tmp.packed(cos, DType.F32);
             Tensor s = tmp.packed(sin, DType.F32);
-            ctx.launch.of(ctx.kernels.function(MODULE, "rope_append_kv"), "rope_append_kv")
+            String kernel = "rope_append_kv" + Checks.kvSuffix(keyCache);
+            ctx.launch.of(ctx.kernels.function(MODULE, kernel), kernel)
                     .ptr(CudaContext.address(q)).ptr(CudaContext.address(k)).ptr(CudaContext.address(v))
                     .ptr(CudaContext.address(c)).ptr(CudaContext.address(s)).ptr(CudaContext.address(keyCache))
                     .ptr(CudaContext.address(valueCache)).i32(heads).i32(hkv).i32(capacity).i32(d).i32(half)

@@ -45,12 +45,15 @@ record FlashDecodePlan(int headsPerBlock, int headBlocks, int splits) {
     }
 
     /**
-     * Dynamic shared memory of {@code attention_decode_split}: queries [heads][D], scores
-     * [heads][{@value #MAX_CHUNK}] and the P V partials of its key groups [groups][heads][D].
-     * At most 32 KiB (8 heads, D 256), within the default 48 KiB.
+     * Dynamic shared memory of {@code attention_decode_split} reading {@code width} cache entries per
+     * load (1, 4 for the F32 {@code _vec4} kernels, 8 for the 16-bit {@code _vec8} ones): queries
+     * [heads][D], scores [heads][{@value #MAX_CHUNK}] and the P V partials of its key groups
+     * [groups][heads][D], groups = {@value #THREADS} / (D / width). At most 44 KiB (8 heads, D 128,
+     * width 8: the 16-bit {@code _vec8} kernels run head dims up to 128; D 256 at width 4 takes 32 KiB),
+     * within the default 48 KiB with the kernel's static shared memory.
      */
-    int sharedBytes(int d, boolean vec4) {
-        int columns = vec4 ? d / 4 : d;
+    int sharedBytes(int d, int width) {
+        int columns = d / width;
         int groups = Math.max(1, THREADS / columns);
         return (headsPerBlock * d + headsPerBlock * MAX_CHUNK + groups * headsPerBlock * d) * Float.BYTES;
     }

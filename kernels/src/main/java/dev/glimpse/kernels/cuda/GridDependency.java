@@ -33,13 +33,24 @@ final class GridDependency {
      * decode_fused.cu, gemv.cu). {@code GridDependencyTest} checks each against the kernel sources.
      */
     static final Set<String> WAITING_KERNELS = Set.of(
-            "kv_append_step", "attention_decode_split", "attention_decode_split_vec4", "attention_decode_combine",
+            "kv_append_step", "kv_append_step_bf16", "kv_append_step_f16", "attention_decode_split", "attention_decode_split_vec4", "attention_decode_combine",
             "attention_decode_fused", "attention_decode_fused_vec4",
             "attention_decode_online_h1", "attention_decode_online_h2", "attention_decode_online_h4",
             "attention_decode_online_h8", "attention_decode_online_vec4_h1", "attention_decode_online_vec4_h2",
             "attention_decode_online_vec4_h4", "attention_decode_online_vec4_h8",
+            "attention_decode_split_bf16", "attention_decode_split_bf16_vec8", "attention_decode_split_f16",
+            "attention_decode_split_f16_vec8", "attention_decode_fused_bf16", "attention_decode_fused_bf16_vec8",
+            "attention_decode_fused_f16", "attention_decode_fused_f16_vec8",
+            "attention_decode_online_bf16_h1", "attention_decode_online_bf16_h2", "attention_decode_online_bf16_h4",
+            "attention_decode_online_bf16_h8", "attention_decode_online_bf16_vec8_h1",
+            "attention_decode_online_bf16_vec8_h2", "attention_decode_online_bf16_vec8_h4",
+            "attention_decode_online_bf16_vec8_h8", "attention_decode_online_f16_h1", "attention_decode_online_f16_h2",
+            "attention_decode_online_f16_h4", "attention_decode_online_f16_h8", "attention_decode_online_f16_vec8_h1",
+            "attention_decode_online_f16_vec8_h2", "attention_decode_online_f16_vec8_h4",
+            "attention_decode_online_f16_vec8_h8",
             "rms_norm_linear", "rms_norm_linear_1", "rms_norm_gated_mlp_in", "rms_norm_gated_mlp_in_1",
-            "linear_add_residual", "linear_add_residual_1", "rope_append_kv", "argmax_partial", "argmax_final",
+            "linear_add_residual", "linear_add_residual_1", "rope_append_kv", "rope_append_kv_bf16",
+            "rope_append_kv_f16", "argmax_partial", "argmax_final",
             "gemv_half_weights", "gemv_half_multi4", "gemv_half_multi4_1");
 
     private GridDependency() {

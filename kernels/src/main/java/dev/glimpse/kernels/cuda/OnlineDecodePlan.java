@@ -1,5 +1,6 @@
 package dev.glimpse.kernels.cuda;
 
+import dev.glimpse.kernels.DType;
 import dev.glimpse.kernels.TensorException;
 
 import java.util.Locale;
@@ -79,9 +80,19 @@ record OnlineDecodePlan(int headsPerBlock, int headBlocks, int paddedHeads, int 
         return d <= MAX_HEAD_DIM;
     }
 
-    /** The kernel for this plan: {@code attention_decode_online[_vec4]_h<paddedHeads>}. */
-    String kernel(boolean vec4) {
-        return (vec4 ? "attention_decode_online_vec4_h" : "attention_decode_online_h") + paddedHeads;
+    /**
+     * The kernel for this plan over caches of {@code cache}'s type: {@code attention_decode_online[_vec4]_h<paddedHeads>}
+     * for F32, {@code attention_decode_online_<bf16|f16>[_vec8]_h<paddedHeads>} for 16-bit entries;
+     * {@code vector}: the 16-byte-load variant (dim a multiple of 4 or 8, 16-byte aligned q and caches).
+     */
+    String kernel(DType cache, boolean vector) {
+        String vec = !vector ? "" : cache == DType.F32 ? "_vec4" : "_vec8";
+        String type = switch (cache) {
+            case BF16 -> "_bf16";
+            case F16 -> "_f16";
+            default -> "";
+        };
+        return "attention_decode_online" + type + vec + "_h" + paddedHeads;
     }
 
     /** Workspace floats: partial sums [Hq, splits, D], then (max, sum) pairs [Hq, splits, 2]. */

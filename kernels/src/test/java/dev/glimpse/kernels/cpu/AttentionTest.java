@@ -121,6 +121,45 @@ class AttentionTest {
         }
     }
 
+    /**
+     * A BF16 or F16 KV cache slice (head-major, strided like KvCache's views) gives exactly the output
+     * and captured probabilities of F32 keys and values holding the same (rounded) values.
+     */
+    @ParameterizedTest
+    @CsvSource({"BF16, 1, 4, 8, 2", "BF16, 7, 37, 14, 2", "F16, 5, 21, 4, 4", "F16, 1, 600, 2, 1"})
+    void halfPrecisionCacheEqualsF32AttentionOnItsValues(DType half, int t, int s, int hq, int hkv) {
+        int d = 64;
+        int capacity = s + 3;
+        float[] q = Fixtures.values(random, t * hq * d);
+        float[] k = Fixtures.values(random, s * hkv * d);
+        float[] v = Fixtures.values(random, s * hkv * d);
+        int[] rows = {0, t - 1};
+        try (Tensor tq = Tensor.of(q, t, hq, d);
+             Tensor kCache = Tensor.allocate(half, hkv, capacity, d);
+             Tensor vCache = Tensor.allocate(half, hkv, capacity, d);
+             Tensor out = Tensor.allocate(DType.F32, t, hq, d);
+             Tensor expected = Tensor.allocate(DType.F32, t, hq, d);
+             Tensor rowProbs = Tensor.allocate(DType.F32, hq, rows.length, s);
+             Tensor expectedRows = Tensor.allocate(DType.F32, hq, rows.length, s);
+             Tensor columns = Tensor.allocate(DType.F32, hq, s);
+             Tensor expectedColumns = Tensor.allocate(DType.F32, hq, s)) {
+            Tensor kView = kCache.transpose(0, 1).slice(0, 0, s);
+            Tensor vView = vCache.transpose(0, 1).slice(0, 0, s);
+            kView.copyFrom(k);
+            vView.copyFrom(v);
+            AttentionMask mask = AttentionMask.causal(s - t);
+            backend.attention(tq, kView, vView, mask, 0.125f, out, new AttentionCapture(rows, rowProbs, columns));
+            try (Tensor k32 = Tensor.of(kView.toFloatArray(), s, hkv, d);
+                 Tensor v32 = Tensor.of(vView.toFloatArray(), s, hkv, d)) {
+                backend.attention(tq, k32, v32, mask, 0.125f, expected,
+                        new AttentionCapture(rows, expectedRows, expectedColumns));
+            }
+            assertArrayEquals(expected.toFloatArray(), out.toFloatArray());
+            assertArrayEquals(expectedRows.toFloatArray(), rowProbs.toFloatArray());
+            assertArrayEquals(expectedColumns.toFloatArray(), columns.toFloatArray());
+        }
+    }
+
     @Test
     void captureRecordsChosenRowsAndColumnSumsWithoutChangingTheOutput() {
         int t = 40;

@@ -1,6 +1,8 @@
 package dev.glimpse.kernels.cuda;
 
 import dev.glimpse.kernels.AttentionPrecision;
+import dev.glimpse.kernels.DType;
+import dev.glimpse.kernels.Tensor;
 import dev.glimpse.kernels.TensorException;
 import org.junit.jupiter.api.Test;
 
@@ -209,6 +211,45 @@ class CudaAttentionDispatchTest {
                         }
                     }
                 }
+            }
+        }
+    }
+
+    @Test
+    void a16BitCacheViewOfTheKernelsTypeIsReadInPlaceWithItsCapacityAsHeadRows() {
+        try (Tensor keys = Tensor.allocate(DType.BF16, 2, 100, 64); Tensor values = Tensor.allocate(DType.BF16, 2, 100, 64)) {
+            Tensor k = keys.slice(1, 0, 40).transpose(0, 1);
+            Tensor v = values.slice(1, 0, 40).transpose(0, 1);
+            assertEquals(100, CudaAttention.cacheRowsInPlace(k, v, DType.BF16, 64));
+            assertEquals(0, CudaAttention.cacheRowsInPlace(k, v, DType.F16, 64), "another 16-bit type is packed");
+            assertEquals(0, CudaAttention.cacheRowsInPlace(k, v, DType.BF16, 80), "a padded head dim is packed");
+        }
+    }
+
+    @Test
+    void f32OrTokenMajorKeysArePacked() {
+        try (Tensor f32 = Tensor.allocate(DType.F32, 2, 100, 64); Tensor packed = Tensor.allocate(DType.BF16, 40, 2, 64);
+             Tensor d80 = Tensor.allocate(DType.BF16, 2, 100, 80)) {
+            Tensor view = f32.slice(1, 0, 40).transpose(0, 1);
+            assertEquals(0, CudaAttention.cacheRowsInPlace(view, view, DType.BF16, 64));
+            assertEquals(0, CudaAttention.cacheRowsInPlace(packed, packed, DType.BF16, 64));
+            Tensor v80 = d80.slice(1, 0, 40).transpose(0, 1);
+            assertEquals(0, CudaAttention.cacheRowsInPlace(v80, v80, DType.BF16, 80), "no in-place kernel for D 80");
+        }
+    }
+
+    @Test
+    void theInPlacePropertyFalseAlwaysPacks() {
+        String old = System.getProperty(CudaAttention.IN_PLACE_PROPERTY);
+        System.setProperty(CudaAttention.IN_PLACE_PROPERTY, "false");
+        try (Tensor keys = Tensor.allocate(DType.F16, 2, 100, 128)) {
+            Tensor k = keys.slice(1, 0, 40).transpose(0, 1);
+            assertEquals(0, CudaAttention.cacheRowsInPlace(k, k, DType.F16, 128));
+        } finally {
+            if (old == null) {
+                System.clearProperty(CudaAttention.IN_PLACE_PROPERTY);
+            } else {
+                System.setProperty(CudaAttention.IN_PLACE_PROPERTY, old);
             }
         }
     }

@@ -47,9 +47,12 @@ class FlashDecodePlanTest {
         for (int group = 1; group <= 16; group++) {
             FlashDecodePlan plan = FlashDecodePlan.of(group, 1, 8192, H200_SMS);
             for (int d = 1; d <= CudaAttention.MAX_HEAD_DIM; d++) {
-                assertTrue(plan.sharedBytes(d, false) <= DEFAULT_SHARED_BYTES, plan + " d=" + d);
+                assertTrue(plan.sharedBytes(d, 1) <= DEFAULT_SHARED_BYTES, plan + " d=" + d);
                 if (d % 4 == 0) {
-                    assertTrue(plan.sharedBytes(d, true) <= DEFAULT_SHARED_BYTES, plan + " d=" + d + " vec4");
+                    assertTrue(plan.sharedBytes(d, 4) <= DEFAULT_SHARED_BYTES, plan + " d=" + d + " vec4");
+                }
+                if (d % 8 == 0 && d <= OnlineDecodePlan.MAX_HEAD_DIM) {
+                    assertTrue(plan.sharedBytes(d, 8) <= DEFAULT_SHARED_BYTES, plan + " d=" + d + " vec8");
                 }
             }
         }

@@ -1,5 +1,6 @@
 package dev.glimpse.kernels.cuda;
 
+import dev.glimpse.kernels.DType;
 import dev.glimpse.kernels.TensorException;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
@@ -32,14 +33,21 @@ class OnlineDecodePlanTest {
     void aLongQwen2CacheLeavesOneSplitPer256KeysAtMost() {
         OnlineDecodePlan plan = OnlineDecodePlan.of(14, 2, 8192, H200_SMS);
         assertEquals(32, plan.splits());
-        assertEquals("attention_decode_online_vec4_h8", plan.kernel(true));
+        assertEquals("attention_decode_online_vec4_h8", plan.kernel(DType.F32, true));
+    }
+
+    @Test
+    void sixteenBitCachesTakeTheirTypesKernels() {
+        OnlineDecodePlan plan = OnlineDecodePlan.of(14, 2, 8192, H200_SMS);
+        assertEquals("attention_decode_online_bf16_vec8_h8", plan.kernel(DType.BF16, true));
+        assertEquals("attention_decode_online_f16_h8", plan.kernel(DType.F16, false));
     }
 
     @Test
     void manyHeadGroupsTakeAboutOneBlockPerMultiprocessor() {
         OnlineDecodePlan plan = OnlineDecodePlan.of(32, 32, 8192, H200_SMS);
         assertEquals(5, plan.splits());
-        assertEquals("attention_decode_online_h1", plan.kernel(false));
+        assertEquals("attention_decode_online_h1", plan.kernel(DType.F32, false));
     }
 
     @ParameterizedTest(name = "capacity={0}")

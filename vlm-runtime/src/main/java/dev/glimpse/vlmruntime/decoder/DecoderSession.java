@@ -103,7 +103,8 @@ public final class DecoderSession implements AutoCloseable {
         this.layers = decoder.layers();
         this.prefillChunk = options.prefillRows(backend.device().isHost(), DecoderScratch.bytesPerRow(config));
         SessionBuffers.Shape shape = new SessionBuffers.Shape(options.maxSequenceLength(), prefillChunk,
-                DecoderScratch.gemmInputType(backend, decoder.weights()));
+                DecoderScratch.gemmInputType(backend, decoder.weights()),
+                KvCache.dtypeFor(backend.device(), decoder.weights().layers().getFirst().q().dtype()));
         this.buffers = decoder.sessionBuffers().take(shape,
                 () -> SessionBuffers.allocate(backend, config, decoder.rope().rotaryDim(), shape));
         this.cache = buffers.cache();

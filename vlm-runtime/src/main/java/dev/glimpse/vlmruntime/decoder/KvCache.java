@@ -1,15 +1,21 @@
 package dev.glimpse.vlmruntime.decoder;
 
+import dev.glimpse.kernels.AttentionPrecision;
 import dev.glimpse.kernels.Backend;
 import dev.glimpse.kernels.DType;
+import dev.glimpse.kernels.Device;
 import dev.glimpse.kernels.Tensor;
 
 import java.util.Arrays;
+import java.util.Locale;
 
 /**
  * The keys and values of one sequence, every layer, allocated once for a fixed capacity.
  *
- * <p>Layout: per layer, F32 {@code [kvHeads, capacity, headDim]} (head-major). Attention for one
+ * <p>Layout: per layer, {@code [kvHeads, capacity, headDim]} (head-major) of {@link #dtype()}: the
+ * model's attention operand type on a GPU, BF16 or F16 for a BF16 or F16 checkpoint (as HF's cache
+ * holds the model dtype; appends round to nearest even, readers widen exactly), F32 otherwise
+ * ({@link #dtypeFor}; {@code -Dglimpse.kvCache=f32} keeps every model's cache F32). Attention for one
  * query head streams its kv head's keys as one contiguous block, and the view handed to
  * {@link Backend#attention}, {@code [length, kvHeads, headDim]}, has a packed last dim, so the CPU
  * kernel reads the cache in place. Keys are stored after RoPE, as HF's {@code DynamicCache} does.
@@ -21,22 +27,57 @@ import java.util.Arrays;
  */
 public final class KvCache implements AutoCloseable {
 
+    /** {@code -Dglimpse.kvCache=auto|f32}: the cache in the model's attention operand type (default), or F32. */
+    public static final String DTYPE_PROPERTY = "glimpse.kvCache";
+
     private final Tensor[] keys;
     private final Tensor[] values;
     private final int[] length;
     private final int[][] tokens;
     private final int capacity;
+    private final DType dtype;
 
-    KvCache(Backend backend, int layers, int kvHeads, int headDim, int capacity) {
+    KvCache(Backend backend, int layers, int kvHeads, int headDim, int capacity, DType dtype) {
+        if (dtype != DType.F32 && dtype != DType.BF16 && dtype != DType.F16) {
+            throw new IllegalArgumentException("KV cache entries are F32, BF16 or F16, not " + dtype);
+        }
         this.capacity = capacity;
+        this.dtype = dtype;
         this.keys = new Tensor[layers];
         this.values = new Tensor[layers];
         this.length = new int[layers];
         this.tokens = new int[layers][capacity];
         for (int l = 0; l < layers; l++) {
-            keys[l] = backend.allocate(DType.F32, kvHeads, capacity, headDim);
-            values[l] = backend.allocate(DType.F32, kvHeads, capacity, headDim);
+            keys[l] = backend.allocate(dtype, kvHeads, capacity, headDim);
+            values[l] = backend.allocate(dtype, kvHeads, capacity, headDim);
         }
+    }
+
+    /**
+     * The entry type for a model whose attention weights are {@code weights}, on {@code device}: under
+     * {@code -Dglimpse.kvCache=auto} (the default) BF16 or F16 for BF16 or F16 weights on a GPU
+     * ({@link AttentionPrecision#forWeights}: the type its attention rounds K and V to anyway, and half
+     * the bytes decode attention streams), F32 for F32 weights and on the host (the CPU backend
+     * computes attention in F32 whatever the precision, and its parity reference is HF computing in
+     * F32); under {@code f32}, F32 always.
+     */
+    public static DType dtypeFor(Device device, DType weights) {
+        String mode = System.getProperty(DTYPE_PROPERTY, "auto").trim().toLowerCase(Locale.ROOT);
+        return switch (mode) {
+            case "auto" -> device.isHost() ? DType.F32 : switch (AttentionPrecision.forWeights(weights)) {
+                case BF16 -> DType.BF16;
+                case F16 -> DType.F16;
+                case F32 -> DType.F32;
+            };
+            case "f32" -> DType.F32;
+            default -> throw new IllegalArgumentException("-D" + DTYPE_PROPERTY + " must be auto or f32, got '"
+                    + System.getProperty(DTYPE_PROPERTY) + "'");
+        };
+    }
+
+    /** The type of the stored keys and values: F32, BF16 or F16. */
+    public DType dtype() {
+        return dtype;
     }
 
     public int layers() {
@@ -73,8 +114,8 @@ public final class KvCache implements AutoCloseable {
     }
 
     /**
-     * Appends {@code k}, {@code v} [n, kvHeads, headDim] to {@code layer}; {@code tokenIndices[from ..
-     * from + n)} are their sequence indices.
+     * Appends {@code k}, {@code v} [n, kvHeads, headDim] to {@code layer}, rounded to {@link #dtype()}
+     * (nearest even); {@code tokenIndices[from .. from + n)} are their sequence indices.
      */
     void append(Backend backend, int layer, Tensor k, Tensor v, int[] tokenIndices, int from) {
         int n = k.dim(0);
@@ -90,12 +131,12 @@ public final class KvCache implements AutoCloseable {
         length[layer] = start + n;
     }
 
-    /** The whole key block of {@code layer}, F32 [kvHeads, capacity, headDim] (device-indexed appends). */
+    /** The whole key block of {@code layer}, [kvHeads, capacity, headDim] of {@link #dtype()} (device-indexed appends). */
     Tensor keyBlock(int layer) {
         return keys[layer];
     }
 
-    /** The whole value block of {@code layer}, F32 [kvHeads, capacity, headDim]. */
+    /** The whole value block of {@code layer}, [kvHeads, capacity, headDim] of {@link #dtype()}. */
     Tensor valueBlock(int layer) {
         return values[layer];
     }

@@ -31,15 +31,16 @@ record SessionBuffers(Shape shape, KvCache cache, DecoderScratch scratch, Tensor
      * @param capacity    KV cache entries ({@link SessionOptions#maxSequenceLength})
      * @param prefillRows scratch rows (the session's prefill chunk)
      * @param gemmInput   dtype of the scratch's GEMM inputs ({@link DecoderScratch#gemmInputType})
+     * @param kvCache     the KV cache entries' dtype ({@link KvCache#dtypeFor}; the property may change between sessions)
      */
-    record Shape(int capacity, int prefillRows, DType gemmInput) {
+    record Shape(int capacity, int prefillRows, DType gemmInput, DType kvCache) {
     }
 
     /** A fresh set for {@code shape} (zero-filled, as {@link Backend#allocate} makes tensors). */
     static SessionBuffers allocate(Backend backend, TextConfig config, int rotaryDim, Shape shape) {
         int half = rotaryDim / 2;
         KvCache cache = new KvCache(backend, config.numHiddenLayers(), config.numKeyValueHeads(), config.headDim(),
-                shape.capacity());
+                shape.capacity(), shape.kvCache());
         DecoderScratch scratch = null;
         Tensor[] rows = new Tensor[5];
         try {

@@ -29,6 +29,11 @@ import java.util.SplittableRandom;
  * + PDL over "separate, pdl off" and of online + PDL over fused + PDL, then the online kernel with
  * PDL at each grid target of {@link #ONLINE_GRIDS} ({@code -Dglimpse.cuda.decodeOnlineGrid}, blocks per
  * SM x keys per split of a full cache) with its speed-up over fused + PDL.
+ *
+ * <p>Then the cache's entry type ({@link #CACHE_CASES}: Qwen2-0.5B at 600 and 6300 keys, Llama-7B at
+ * 600): the fused split kernel and the online kernel, both with PDL, over an F32 cache and over a
+ * BF16 cache (the default for BF16 models on the GPU, {@code -Dglimpse.kvCache}; half the bytes),
+ * one JSON line per shape and kernel with both times and the speed-up.
  */
 public final class DecodeAttentionBench {
 
@@ -47,6 +52,9 @@ public final class DecodeAttentionBench {
     static final String[] ONLINE_GRIDS = {"1x256", "1x128", "1x512", "2x128", "2x256", "4x128"};
     /** The online kernel's ways: (its own last-block merge, pdl property). */
     static final String[][] ONLINE_VARIANTS = {{"fused", "false"}, {"fused", "true"}};
+
+    /** (Hq, Hkv, D, keys) of the cache-type comparison. */
+    static final int[][] CACHE_CASES = {{14, 2, 64, 600}, {14, 2, 64, 6300}, {32, 32, 128, 600}};
 
     private DecodeAttentionBench() {
     }
@@ -90,6 +98,20 @@ public final class DecodeAttentionBench {
                             c[0], c[1], c[2], capacity, c[3], grid, g, us[3] / g));
                 }
             }
+            for (int[] c : CACHE_CASES) {
+                for (String kernel : new String[] {"split", "online"}) {
+                    String[] variant = kernel.equals("split") ? VARIANTS[3] : ONLINE_VARIANTS[1];
+                    double f32 = withKernel(kernel, () -> withVariant(variant,
+                            () -> measure(gpu, c[0], c[1], c[2], CAPACITY, c[3], DType.F32)));
+                    double bf16 = withKernel(kernel, () -> withVariant(variant,
+                            () -> measure(gpu, c[0], c[1], c[2], CAPACITY, c[3], DType.BF16)));
+                    out.println(String.format(Locale.ROOT,
+                            "{\"bench\":\"decode_attention_cache_summary\",\"device\":\"%s\",\"q_heads\":%d,"
+                                    + "\"kv_heads\":%d,\"head_dim\":%d,\"capacity\":%d,\"keys\":%d,\"kernel\":\"%s\","
+                                    + "\"pdl\":true,\"us_f32_cache\":%.2f,\"us_bf16_cache\":%.2f,\"speedup_bf16\":%.2f}",
+                            gpu.deviceName(), c[0], c[1], c[2], CAPACITY, c[3], kernel, f32, bf16, f32 / bf16));
+                }
+            }
         }
     }
 
@@ -131,9 +153,15 @@ public final class DecodeAttentionBench {
     }
 
     private static double measure(CudaBackend gpu, int hq, int hkv, int d, int capacity, int keys) {
+        return measure(gpu, hq, hkv, d, capacity, keys, DType.F32);
+    }
+
+    /** Microseconds per call over caches of {@code cache} entries (F32, BF16 or F16). */
+    private static double measure(CudaBackend gpu, int hq, int hkv, int d, int capacity, int keys, DType cache) {
         float scale = (float) (1 / Math.sqrt(d));
-        try (Tensor hostQ = random(1, hq * d, 1, hq, d); Tensor hostK = random(2, hkv * capacity * d, hkv, capacity, d);
-             Tensor hostV = random(3, hkv * capacity * d, hkv, capacity, d);
+        try (Tensor hostQ = random(1, hq * d, 1, hq, d);
+             Tensor hostK = as(cache, random(2, hkv * capacity * d, hkv, capacity, d));
+             Tensor hostV = as(cache, random(3, hkv * capacity * d, hkv, capacity, d));
              Tensor q = gpu.upload(hostQ); Tensor keyCache = gpu.upload(hostK); Tensor valueCache = gpu.upload(hostV);
              Tensor out = gpu.allocate(DType.F32, 1, hq, d); StepInputs count = gpu.stepInputs(1)) {
             count.set(0, keys);
@@ -156,6 +184,18 @@ public final class DecodeAttentionBench {
                 gpu.synchronize();
                 return (System.nanoTime() - start) / 1e3 / REPLAYS / CALLS_PER_GRAPH;
             }
+        }
+    }
+
+    /** f32 itself for F32, else a copy of it rounded to dtype (f32 is then closed). */
+    private static Tensor as(DType dtype, Tensor f32) {
+        if (dtype == DType.F32) {
+            return f32;
+        }
+        try (f32) {
+            Tensor t = Tensor.allocate(dtype, f32.shape());
+            t.copyFrom(f32.toFloatArray());
+            return t;
         }
     }
 

@@ -25,9 +25,10 @@ import java.util.SplittableRandom;
  * HBM (more than the L2) as in the model. Key counts 600 (a prompt) and 6300 (a 32-frame video).
  *
  * <p>Runs the four ways of {@link DecodeAttentionBench#VARIANTS} (decode attention's combine
- * separate or fused, programmatic dependent launch off or on) and prints one JSON line each with
- * the time per layer and the fraction of the HBM roofline (a layer's weight bytes / 4.8 TB/s),
- * then a summary line per key count.
+ * separate or fused, programmatic dependent launch off or on) over F32 and BF16 KV caches (BF16:
+ * what a bf16 model's session holds on the GPU by default, {@code -Dglimpse.kvCache}) and prints one
+ * JSON line each with the time per layer and the fraction of the HBM roofline (a layer's weight
+ * bytes / 4.8 TB/s), then a summary line per cache type and key count.
  */
 public final class DecodeStepBench {
 
@@ -70,12 +71,6 @@ public final class DecodeStepBench {
             for (int s = 0; s < WEIGHT_SETS; s++) {
                 sets.add(weights(gpu, 1000L * s, owned));
             }
-            Tensor hostCache = random(7, 1f, DType.F32, KV_HEADS, CAPACITY, HEAD_DIM);
-            List<Tensor[]> caches = new ArrayList<>();
-            for (int l = 0; l < LAYERS; l++) {
-                caches.add(new Tensor[] {own(owned, gpu.upload(hostCache)), own(owned, gpu.upload(hostCache))});
-            }
-            hostCache.close();
             Tensor x = own(owned, gpu.upload(random(8, 1f, DType.F32, 1, HIDDEN)));
             Tensor cos = own(owned, gpu.upload(random(9, 1f, DType.F32, 1, HEAD_DIM / 2)));
             Tensor sin = own(owned, gpu.upload(random(10, 1f, DType.F32, 1, HEAD_DIM / 2)));
@@ -86,44 +81,53 @@ public final class DecodeStepBench {
             Tensor attention = own(owned, gpu.allocate(DType.F32, 1, HEADS, HEAD_DIM));
             Tensor residual = own(owned, gpu.allocate(DType.F32, 1, HIDDEN));
             Tensor activated = own(owned, gpu.allocate(DType.F32, 1, INTERMEDIATE));
-            Runnable step = () -> {
-                gpu.upload(inputs);
-                gpu.copy(x, hidden);
-                for (int l = 0; l < LAYERS; l++) {
-                    Weights w = sets.get(l % WEIGHT_SETS);
-                    Tensor[] cache = caches.get(l);
-                    gpu.rmsNormLinear(hidden, w.inputNorm(), EPS, List.of(new LinearTarget(w.wq(), w.bq(), q),
-                            new LinearTarget(w.wk(), w.bk(), k), new LinearTarget(w.wv(), w.bv(), v)));
-                    Tensor qh = q.reshape(1, HEADS, HEAD_DIM);
-                    gpu.ropeAppendKv(qh, k.reshape(1, KV_HEADS, HEAD_DIM), v.reshape(1, KV_HEADS, HEAD_DIM), cos, sin,
-                            cache[0], cache[1], inputs.cell(0));
-                    gpu.decodeAttention(qh, cache[0], cache[1], inputs.cell(1), 0.125f, attention);
-                    gpu.linearAddResidual(attention.reshape(1, HEADS * HEAD_DIM), w.wo(), null, hidden, residual);
-                    gpu.rmsNormGatedMlpIn(residual, w.postNorm(), EPS, w.wg(), null, w.wu(), null, Activation.SILU,
-                            activated);
-                    gpu.linearAddResidual(activated, w.wd(), null, residual, hidden);
+            for (DType cacheType : new DType[] {DType.F32, DType.BF16}) {
+                List<Tensor[]> caches = new ArrayList<>();
+                try (Tensor hostCache = random(7, 1f, cacheType, KV_HEADS, CAPACITY, HEAD_DIM)) {
+                    for (int l = 0; l < LAYERS; l++) {
+                        caches.add(new Tensor[] {own(owned, gpu.upload(hostCache)), own(owned, gpu.upload(hostCache))});
+                    }
                 }
-            };
-            double layerBytes = sets.get(0).bytes();
-            for (int keys : new int[] {600, 6300}) {
-                inputs.set(0, keys - 1);
-                inputs.set(1, keys);
-                double[] us = new double[DecodeAttentionBench.VARIANTS.length];
-                for (int i = 0; i < us.length; i++) {
-                    us[i] = DecodeAttentionBench.withVariant(DecodeAttentionBench.VARIANTS[i], () -> measure(gpu, step));
+                String cacheName = cacheType.name().toLowerCase(Locale.ROOT);
+                Runnable step = () -> {
+                    gpu.upload(inputs);
+                    gpu.copy(x, hidden);
+                    for (int l = 0; l < LAYERS; l++) {
+                        Weights w = sets.get(l % WEIGHT_SETS);
+                        Tensor[] cache = caches.get(l);
+                        gpu.rmsNormLinear(hidden, w.inputNorm(), EPS, List.of(new LinearTarget(w.wq(), w.bq(), q),
+                                new LinearTarget(w.wk(), w.bk(), k), new LinearTarget(w.wv(), w.bv(), v)));
+                        Tensor qh = q.reshape(1, HEADS, HEAD_DIM);
+                        gpu.ropeAppendKv(qh, k.reshape(1, KV_HEADS, HEAD_DIM), v.reshape(1, KV_HEADS, HEAD_DIM), cos, sin,
+                                cache[0], cache[1], inputs.cell(0));
+                        gpu.decodeAttention(qh, cache[0], cache[1], inputs.cell(1), 0.125f, attention);
+                        gpu.linearAddResidual(attention.reshape(1, HEADS * HEAD_DIM), w.wo(), null, hidden, residual);
+                        gpu.rmsNormGatedMlpIn(residual, w.postNorm(), EPS, w.wg(), null, w.wu(), null, Activation.SILU,
+                                activated);
+                        gpu.linearAddResidual(activated, w.wd(), null, residual, hidden);
+                    }
+                };
+                double layerBytes = sets.get(0).bytes();
+                for (int keys : new int[] {600, 6300}) {
+                    inputs.set(0, keys - 1);
+                    inputs.set(1, keys);
+                    double[] us = new double[DecodeAttentionBench.VARIANTS.length];
+                    for (int i = 0; i < us.length; i++) {
+                        us[i] = DecodeAttentionBench.withVariant(DecodeAttentionBench.VARIANTS[i], () -> measure(gpu, step));
+                        out.println(String.format(Locale.ROOT,
+                                "{\"bench\":\"decode_step\",\"model\":\"qwen2-0.5b\",\"device\":\"%s\",\"layers\":%d,"
+                                        + "\"kv_cache\":\"%s\",\"keys\":%d,\"combine\":\"%s\",\"pdl\":%s,\"pdl_supported\":%s,"
+                                        + "\"us_per_layer\":%.2f,\"us_per_step\":%.1f,\"hbm_fraction\":%.3f}",
+                                gpu.deviceName(), LAYERS, cacheName, keys, DecodeAttentionBench.VARIANTS[i][0],
+                                DecodeAttentionBench.VARIANTS[i][1], gpu.programmaticLaunches(), us[i], us[i] * LAYERS,
+                                layerBytes / HBM_BYTES_PER_US / us[i]));
+                    }
                     out.println(String.format(Locale.ROOT,
-                            "{\"bench\":\"decode_step\",\"model\":\"qwen2-0.5b\",\"device\":\"%s\",\"layers\":%d,"
-                                    + "\"keys\":%d,\"combine\":\"%s\",\"pdl\":%s,\"pdl_supported\":%s,\"us_per_layer\":%.2f,"
-                                    + "\"us_per_step\":%.1f,\"hbm_fraction\":%.3f}",
-                            gpu.deviceName(), LAYERS, keys, DecodeAttentionBench.VARIANTS[i][0],
-                            DecodeAttentionBench.VARIANTS[i][1], gpu.programmaticLaunches(), us[i], us[i] * LAYERS,
-                            layerBytes / HBM_BYTES_PER_US / us[i]));
+                            "{\"bench\":\"decode_step_summary\",\"kv_cache\":\"%s\",\"keys\":%d,\"us_per_layer_separate\":%.2f,"
+                                    + "\"us_per_layer_separate_pdl\":%.2f,\"us_per_layer_fused\":%.2f,"
+                                    + "\"us_per_layer_fused_pdl\":%.2f,\"roofline_us_per_layer\":%.2f,\"speedup_fused_pdl\":%.2f}",
+                            cacheName, keys, us[0], us[1], us[2], us[3], layerBytes / HBM_BYTES_PER_US, us[0] / us[3]));
                 }
-                out.println(String.format(Locale.ROOT,
-                        "{\"bench\":\"decode_step_summary\",\"keys\":%d,\"us_per_layer_separate\":%.2f,"
-                                + "\"us_per_layer_separate_pdl\":%.2f,\"us_per_layer_fused\":%.2f,"
-                                + "\"us_per_layer_fused_pdl\":%.2f,\"roofline_us_per_layer\":%.2f,\"speedup_fused_pdl\":%.2f}",
-                        keys, us[0], us[1], us[2], us[3], layerBytes / HBM_BYTES_PER_US, us[0] / us[3]));
             }
         } finally {
             for (Tensor t : owned) {
