@@ -3,7 +3,7 @@
 # runtime as .tar.xz, the Glimpse jars (kernels, vision-encoder, video-ingest, token-pruning,
 # vlm-runtime) with the kernels, vision-encoder and vlm-runtime test classes, and only the dependency jars the GPU
 # tests and benchmarks need: linux-x86_64 natives of JavaCPP's CUDA bindings and of DJL's
-# tokenizer; OpenBLAS's natives are left out (the CPU reference then uses its Vector API GEMM), and
+# tokenizer (and JNA's); OpenBLAS's natives are left out (the CPU reference then uses its Vector API GEMM), and
 # so are OpenCV's and FFmpeg's (the GPU tests decode the fixture PNGs with ImageIO).
 # bundle/ keeps its old layout (jre.tar.xz, lib/, junit-console.jar), which no longer fits the 64 MiB
 # next to the tree (the demo model is committed), so it also writes bundle/packed/: jre.tar.xz (a
@@ -38,6 +38,12 @@ tr ':' '\n' < "vlm-runtime/$TARGET/classpath.txt" | grep '\.jar$' | grep -v '/de
 TOKENIZERS="$(tr ':' '\n' < "vlm-runtime/$TARGET/classpath.txt" | grep -E '/tokenizers-[^/]*\.jar$')"
 cp "$TOKENIZERS" "$BUNDLE/lib/tokenizers.jar"
 zip -q -d "$BUNDLE/lib/tokenizers.jar" 'native/lib/win-*' 'native/lib/osx-*' 'native/lib/linux-aarch64/*' || true
+# JNA's dispatch library for every other platform (5 MB of 5.8) is dead weight on the linux-x86-64 device.
+for j in "$BUNDLE"/lib/jna-*.jar; do
+  [ -f "$j" ] || continue
+  unzip -Z1 "$j" | grep -E '^com/sun/jna/[^/]+/(lib)?jnidispatch' | grep -v '^com/sun/jna/linux-x86-64/' \
+    | xargs -r zip -q -d "$j" || true
+done
 M2="${MAVEN_REPO:-$HOME/.m2/repository}"
 cp "$M2/org/slf4j/slf4j-simple/2.0.20/slf4j-simple-2.0.20.jar" "$BUNDLE/lib/"
 JUNIT="$M2/org/junit/platform/junit-platform-console-standalone/1.14.4/junit-platform-console-standalone-1.14.4.jar"
