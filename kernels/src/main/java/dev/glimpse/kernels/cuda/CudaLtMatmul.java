@@ -123,7 +123,6 @@ final class CudaLtMatmul implements AutoCloseable {
     private final LtChoiceStore store;
     private boolean closed;
     private int tunings;
-    private int storeHits;
 
     /** A cuBLASLt path on ctx's stream whose measured choices persist where {@value LtChoiceStore#PROPERTY} says. */
     CudaLtMatmul(CudaContext ctx) {
@@ -235,7 +234,6 @@ final class CudaLtMatmul implements AutoCloseable {
                 if (plan.found() && plan.adoptStored(handle, stored.get(), workspaceBytes)) {
                     LOG.debug("cuBLASLt {}: {}", problem, plan.algorithm().label());
                     measured.put(bucket, LtPlan.copyOf(plan.algorithm()));
-                    storeHits++;
                     return plan;
                 }
                 plan.close();
@@ -375,11 +373,6 @@ final class CudaLtMatmul implements AutoCloseable {
     /** Plans whose algorithm was measured so far; for tests. */
     int tunings() {
         return tunings;
-    }
-
-    /** Plans that run an algorithm an earlier process measured ({@link LtChoiceStore}); for tests. */
-    int storeHits() {
-        return storeHits;
     }
 
     /** The GPU model and library versions a stored choice of this device is valid for. */

@@ -22,9 +22,10 @@ import java.util.Optional;
  * words as measured. The values are cuBLASLt's enums as numbers (tile, stages, inner shape and
  * cluster shape ids, reduction scheme), only meaningful to the cuBLASLt version that wrote them.
  * {@link #build} rebuilds from the attributes and, should the result differ from the measured
- * words (state the attributes do not expose), runs the measured words themselves, which cuBLASLt
- * documents as serialisable for the same library version; either way the caller validates the
- * algorithm with {@code cublasLtMatmulAlgoCheck} before it runs.
+ * words (state the attributes do not expose), runs the measured words themselves (cuBLASLt
+ * documents the struct as serialisable for the same library version) provided they read back as
+ * the same attributes; either way the caller validates the algorithm with
+ * {@code cublasLtMatmulAlgoCheck} before it runs.
  *
  * @param algoId          {@code CUBLASLT_ALGO_CONFIG_ID} (int32)
  * @param tile            {@code TILE_ID} (uint32)
@@ -117,10 +118,15 @@ record LtAlgoConfig(int algoId, int tile, int stages, int splitK, int reductionS
                 return Optional.empty();
             }
             if (!matchesWords(algo)) {
-                LOG.debug("cuBLASLt {}: the attributes rebuild another struct; the measured words are run", label());
                 for (int i = 0; i < WORDS; i++) {
                     algo.data(i, words.get(i));
                 }
+                if (!of(algo).map(this::sameAttributes).orElse(false)) {
+                    LOG.debug("cuBLASLt {}: the stored words describe another algorithm; not used", label());
+                    built = false;
+                    return Optional.empty();
+                }
+                LOG.debug("cuBLASLt {}: the attributes rebuild another struct; the measured words are run", label());
             }
             return Optional.of(algo);
         } finally {
@@ -128,6 +134,13 @@ record LtAlgoConfig(int algoId, int tile, int stages, int splitK, int reductionS
                 algo.close();
             }
         }
+    }
+
+    /** Whether {@code other} has this configuration's attributes (its words aside). */
+    boolean sameAttributes(LtAlgoConfig other) {
+        return algoId == other.algoId && tile == other.tile && stages == other.stages && splitK == other.splitK
+                && reductionScheme == other.reductionScheme && ctaSwizzling == other.ctaSwizzling
+                && customOption == other.customOption && innerShape == other.innerShape && clusterShape == other.clusterShape;
     }
 
     private boolean matchesWords(cublasLtMatmulAlgo_t algo) {
