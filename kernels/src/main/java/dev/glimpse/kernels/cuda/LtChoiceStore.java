@@ -59,6 +59,9 @@ final class LtChoiceStore {
     /** Most entries a file keeps. */
     static final int MAX_ENTRIES = 4096;
 
+    /** Largest file read (a full one is about 2 MiB); anything bigger is not this cache's and is ignored. */
+    static final long MAX_FILE_BYTES = 16L << 20;
+
     private static final ObjectMapper JSON = new ObjectMapper();
 
     /** What a choice is only valid for: the GPU model and the libraries that measured and run it. */
@@ -180,6 +183,10 @@ final class LtChoiceStore {
             return Map.of();
         }
         try (InputStream in = Files.newInputStream(file)) {
+            long bytes = Files.size(file);
+            if (bytes > MAX_FILE_BYTES) {
+                throw new InvalidFileException(bytes + " bytes, more than the " + MAX_FILE_BYTES + " a choice cache may hold");
+            }
             return parse(JSON.readTree(in));
         } catch (NoSuchFileException e) {
             return Map.of();

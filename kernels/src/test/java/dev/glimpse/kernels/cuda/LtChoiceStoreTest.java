@@ -9,9 +9,12 @@ import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.ValueSource;
 
 import java.io.IOException;
+import java.nio.ByteBuffer;
+import java.nio.channels.FileChannel;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.nio.file.StandardOpenOption;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.HashMap;
@@ -131,6 +134,17 @@ class LtChoiceStoreTest {
         assertEquals(Optional.empty(), store(file).get(KEY));
         assertEquals(2, warnings.size(), warnings.toString());
         assertTrue(warnings.get(1).contains("uint16"), warnings.get(1));
+    }
+
+    @Test
+    void anOversizedFileIsIgnoredUnread() throws IOException {
+        Path file = dir.resolve("choices.json");
+        try (FileChannel channel = FileChannel.open(file, StandardOpenOption.CREATE_NEW, StandardOpenOption.WRITE)) {
+            channel.write(ByteBuffer.wrap(new byte[] {'{'}), LtChoiceStore.MAX_FILE_BYTES); // sparse
+        }
+        assertEquals(Optional.empty(), store(file).get(KEY));
+        assertEquals(1, warnings.size(), warnings.toString());
+        assertTrue(warnings.getFirst().contains(file.toString()) && warnings.getFirst().contains("bytes"), warnings.getFirst());
     }
 
     @Test
