@@ -13,6 +13,7 @@ import org.slf4j.LoggerFactory;
 import java.util.LinkedHashMap;
 import java.util.Locale;
 import java.util.Map;
+import java.util.Optional;
 
 /**
  * Half-precision linear layers through cuBLASLt with the bias added in the GEMM's epilogue
@@ -49,6 +50,15 @@ import java.util.Map;
  * Timing writes the output the call writes anyway, except when the product accumulates onto a
  * residual: then it writes a scratch D, so the residual is read intact by the real call. With the property false a plan asks the heuristic
  * for one algorithm and runs it, as before tuning existed.
+ *
+ * <p>Measured choices persist across processes ({@link LtChoiceStore}, {@value LtChoiceStore#PROPERTY}:
+ * a file, or {@code off}; by default one file per GPU model and library versions under the user's
+ * cache directory, read when this path is made): a problem whose row bucket an earlier
+ * process measured rebuilds that algorithm ({@link LtAlgoConfig}) and, where
+ * {@code cublasLtMatmulAlgoCheck} accepts it for the exact problem within the workspace, runs it
+ * without any timing; otherwise it is measured as above and the file's entry replaced. So only a
+ * machine's first process pays the measurement, and a one-request CLI run starts as fast as the
+ * heuristic's first did.
  *
  * <p>Each {@link LtProblem} gets one {@link LtPlan}, cached (least recently used out beyond
  * {@value #CACHE_LIMIT}) so repeated calls query nothing. Calls queue on the backend's stream
@@ -110,12 +120,19 @@ final class CudaLtMatmul implements AutoCloseable {
             return false;
         }
     };
+    private final LtChoiceStore store;
     private boolean closed;
     private int tunings;
 
+    /** A cuBLASLt path on ctx's stream whose measured choices persist where {@value LtChoiceStore#PROPERTY} says. */
     CudaLtMatmul(CudaContext ctx) {
         this.ctx = ctx;
+        this.store = LtChoiceStore.fromProperty(identity(ctx));
+        if (tuneEnabled()) {
+            store.load(); // here rather than inside the first request
+        }
         Cuda.checkBlas(cublas.cublasLtCreate(handle), "cublasLtCreate");
+        LOG.debug("cuBLASLt measured choices persist in {}", store.file() == null ? "memory only" : store.file());
     }
 
     /** Whether plans made from now on measure their algorithm ({@value #TUNE_PROPERTY}, default true). */
@@ -174,16 +191,10 @@ final class CudaLtMatmul implements AutoCloseable {
                 residual != 0, w, x, out, residual, output);
         LtPlan plan = plans.get(problem);
         if (plan == null) {
-            plan = LtPlan.create(handle, problem, workspaceBytes, bias, biasPointer,
-                    tuneEnabled() ? LtPlan.HEURISTIC_CANDIDATES : 1);
+            plan = plan(problem, bias);
             plans.put(problem, plan);
             if (!plan.found()) {
                 return false;
-            }
-            plan.tuned = plan.candidates.size() == 1;
-            LtPlan.Candidate known = plan.tuned ? null : measured.get(problem.bucketed());
-            if (known != null && plan.adopt(handle, known, workspaceBytes)) {
-                LOG.debug("cuBLASLt {}: {} measured for its row bucket", problem, known.label());
             }
         } else if (bias != 0) {
             LtPlan.setBias(plan.desc, bias, biasPointer);
@@ -199,6 +210,42 @@ final class CudaLtMatmul implements AutoCloseable {
             Cuda.checkBlas(status, "cublasLtMatmul(" + problem + ", " + plan.algorithm().label() + ")");
         }
         return true;
+    }
+
+    /**
+     * A new plan for {@code problem}: with tuning off the heuristic's first; else the choice
+     * measured for its row bucket in this process, or else the one an earlier process stored
+     * ({@link LtChoiceStore}) where cuBLASLt accepts it for this problem (a plan of the heuristic's
+     * first plus that algorithm, final: no heuristic list, no measurement); otherwise the
+     * heuristic's candidates, to be measured at the first call outside a capture.
+     */
+    private LtPlan plan(LtProblem problem, long bias) {
+        if (!tuneEnabled()) {
+            LtPlan plan = LtPlan.create(handle, problem, workspaceBytes, bias, biasPointer, 1);
+            plan.tuned = true;
+            return plan;
+        }
+        LtProblem bucket = problem.bucketed();
+        LtPlan.Candidate known = measured.get(bucket);
+        if (known == null) {
+            Optional<LtAlgoConfig> stored = store.get(bucket.cacheKey());
+            if (stored.isPresent()) {
+                LtPlan plan = LtPlan.create(handle, problem, workspaceBytes, bias, biasPointer, 1);
+                if (plan.found() && plan.adoptStored(handle, stored.get(), workspaceBytes)) {
+                    LOG.debug("cuBLASLt {}: {}", problem, plan.algorithm().label());
+                    measured.put(bucket, LtPlan.copyOf(plan.algorithm()));
+                    return plan;
+                }
+                plan.close();
+                LOG.debug("cuBLASLt {}: the stored {} is not accepted; measuring again", problem, stored.get().label());
+            }
+        }
+        LtPlan plan = LtPlan.create(handle, problem, workspaceBytes, bias, biasPointer, LtPlan.HEURISTIC_CANDIDATES);
+        plan.tuned = plan.candidates.size() == 1;
+        if (known != null && !plan.tuned && plan.adopt(handle, known, workspaceBytes)) {
+            LOG.debug("cuBLASLt {}: {} measured for its row bucket", problem, known.label());
+        }
+        return plan;
     }
 
     /** Queues one product with {@code candidate}: D = product (+ C when the problem accumulates). */
@@ -251,6 +298,8 @@ final class CudaLtMatmul implements AutoCloseable {
         if (previous != null) {
             previous.algo().close();
         }
+        LtAlgoConfig.of(plan.algorithm().algo()).ifPresentOrElse(config -> store.record(p.bucketed().cacheKey(), config),
+                () -> LOG.debug("cuBLASLt {}: the choice's attributes cannot be read; it is not stored", p));
         if (LOG.isDebugEnabled()) {
             LOG.debug(String.format(Locale.ROOT, "cuBLASLt %s: %s, %.4f ms (heuristic's first %.4f ms, %d candidates, %.0f GB/s)",
                     p, plan.algorithm().label(), millis[plan.chosen], millis[0], millis.length,
@@ -324,6 +373,20 @@ final class CudaLtMatmul implements AutoCloseable {
     /** Plans whose algorithm was measured so far; for tests. */
     int tunings() {
         return tunings;
+    }
+
+    /** The GPU model and library versions a stored choice of this device is valid for. */
+    static LtChoiceStore.Identity identity(CudaContext ctx) {
+        int[] major = new int[1];
+        int[] minor = new int[1];
+        int[] driver = new int[1];
+        Cuda.check(cudart.cudaDeviceGetAttribute(major, cudart.cudaDevAttrComputeCapabilityMajor, ctx.device.index()),
+                "cudaDeviceGetAttribute(compute capability major)");
+        Cuda.check(cudart.cudaDeviceGetAttribute(minor, cudart.cudaDevAttrComputeCapabilityMinor, ctx.device.index()),
+                "cudaDeviceGetAttribute(compute capability minor)");
+        Cuda.check(cudart.cudaDriverGetVersion(driver), "cudaDriverGetVersion");
+        return new LtChoiceStore.Identity(ctx.deviceName, major[0], minor[0], cublas.cublasLtGetVersion(),
+                cublas.cublasLtGetCudartVersion(), driver[0]);
     }
 
     private boolean capturing() {

@@ -144,7 +144,7 @@ final class LtPlan implements AutoCloseable {
     }
 
     /** The cudaDataType of F32, F16 or BF16. */
-    private static int cudaType(DType dtype) {
+    static int cudaType(DType dtype) {
         return switch (dtype) {
             case BF16 -> cudart.CUDA_R_16BF;
             case F16 -> cudart.CUDA_R_16F;
@@ -228,14 +228,31 @@ final class LtPlan implements AutoCloseable {
      * the workspace; false, changing nothing, otherwise.
      */
     boolean adopt(cublasLtContext handle, Candidate measured, long workspaceBytes) {
-        cublasLtMatmulAlgo_t algo = copy(measured.algo());
+        return adopt(handle, copy(measured.algo()), workspaceBytes, measured.label() + " (measured at another row count)");
+    }
+
+    /**
+     * Takes the algorithm {@code stored} describes (measured by an earlier process, {@link LtChoiceStore})
+     * as the choice when cuBLASLt rebuilds it for these operand types and {@code cublasLtMatmulAlgoCheck}
+     * accepts it for this exact problem within the workspace; false, changing nothing, otherwise.
+     */
+    boolean adoptStored(cublasLtContext handle, LtAlgoConfig stored, long workspaceBytes) {
+        int operands = cudaType(problem.dtype());
+        int out = cudaType(problem.output().type());
+        return stored.build(handle, operands, operands, out, out)
+                .map(algo -> adopt(handle, algo, workspaceBytes, stored.label() + " (stored)"))
+                .orElse(false);
+    }
+
+    /** Adopts {@code algo} (owned from here on: kept or closed) if cuBLASLt accepts it for this problem. */
+    private boolean adopt(cublasLtContext handle, cublasLtMatmulAlgo_t algo, long workspaceBytes, String label) {
         try (cublasLtMatmulHeuristicResult_t check = new cublasLtMatmulHeuristicResult_t()) {
             int status = cublas.cublasLtMatmulAlgoCheck(handle, desc, layoutW, layoutX, layoutOut, layoutOut, algo, check);
             if (status != cublas.CUBLAS_STATUS_SUCCESS || check.workspaceSize() > workspaceBytes) {
                 algo.close();
                 return false;
             }
-            candidates.add(new Candidate(algo, check.workspaceSize(), measured.label() + " (measured at another row count)"));
+            candidates.add(new Candidate(algo, check.workspaceSize(), label));
             chosen = candidates.size() - 1;
             tuned = true;
             return true;

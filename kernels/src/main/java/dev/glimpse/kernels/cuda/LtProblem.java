@@ -98,6 +98,18 @@ record LtProblem(int m, int n, int k, DType dtype, long ldw, int batch, long str
         return m <= 1 ? 1 : Integer.highestOneBit(m - 1) << 1;
     }
 
+    /**
+     * Every component in a fixed textual form, the key under which {@link LtChoiceStore} keeps this
+     * (bucketed) problem's measured algorithm across processes, e.g.
+     * {@code 128x4096x4096 BF16 ldw 4096 batch 3 strides 16777216/524288/0 bias acc out F32 bias F32 align 256/256/256}.
+     */
+    String cacheKey() {
+        return m + "x" + n + "x" + k + " " + dtype + " ldw " + ldw + " batch " + batch + " strides " + strideW + "/"
+                + strideOut + "/" + strideBias + (bias ? " bias" : "") + (accumulate ? " acc" : "")
+                + (output.gelu() ? " gelu" : "") + " out " + output.type() + " bias " + output.biasType()
+                + " align " + alignW + "/" + alignX + "/" + alignOut;
+    }
+
     /** Bytes the product must stream at least: the weights, x, and the output (read too when accumulating). */
     long minimumBytes() {
         long weights = (long) batch * n * k * dtype.byteSize();

@@ -6,6 +6,9 @@ import dev.glimpse.kernels.Tensor;
 import dev.glimpse.kernels.cpu.CpuBackend;
 import org.junit.jupiter.api.Assumptions;
 
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.nio.file.Files;
 import java.util.Locale;
 import java.util.SplittableRandom;
 
@@ -44,13 +47,28 @@ final class CudaTestSupport {
     private CudaTestSupport() {
     }
 
-    /** The shared CUDA backend; skips the calling test (assumption) where CUDA is unavailable. */
+    /**
+     * The shared CUDA backend; skips the calling test (assumption) where CUDA is unavailable. Its
+     * cuBLASLt choices persist in a fresh temporary file unless {@value LtChoiceStore#PROPERTY} is
+     * set, so measurements happen where the tests expect them whatever earlier runs stored.
+     */
     static synchronized CudaBackend cuda() {
         if (backend == null && unavailable == null) {
+            String cache = System.getProperty(LtChoiceStore.PROPERTY);
             try {
+                if (cache == null) { // each test run starts with no stored cuBLASLt choice, as its assertions expect
+                    System.setProperty(LtChoiceStore.PROPERTY,
+                            Files.createTempDirectory("glimpse-lt-").resolve("choices.json").toString());
+                }
                 backend = CudaBackend.open(new CudaOptions(0, 0));
             } catch (Backends.UnavailableException e) {
                 unavailable = e.getMessage();
+            } catch (IOException e) {
+                throw new UncheckedIOException("no temporary directory for the cuBLASLt choice cache", e);
+            } finally {
+                if (cache == null) {
+                    System.clearProperty(LtChoiceStore.PROPERTY);
+                }
             }
         }
         Assumptions.assumeTrue(backend != null, () -> "no GPU: CUDA tests skipped (" + unavailable + ")");

@@ -3,6 +3,10 @@ package dev.glimpse.kernels.cuda;
 import dev.glimpse.kernels.DType;
 import org.junit.jupiter.api.Test;
 
+import java.util.HashSet;
+import java.util.List;
+import java.util.Set;
+
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertNotEquals;
@@ -118,6 +122,37 @@ class LtProblemTest {
         LtProblem qkv = LtProblem.of(74, 4096, 4096, DType.BF16, 4096, 3, 4096L * 4096, 586L * 4096, 0, false, false,
                 BASE, BASE, BASE, 0);
         assertEquals(3L * 4096 * 4096 * 2 + 74L * 4096 * 2 + 3L * 74 * 4096 * 4, qkv.minimumBytes());
+    }
+
+    @Test
+    void theCacheKeyTellsEveryComponentApart() {
+        LtProblem.Output gelu = new LtProblem.Output(true, DType.F32, DType.F32);
+        List<LtProblem> variants = List.of(
+                new LtProblem(128, 4096, 4096, DType.BF16, 4096, 1, 0, 0, 0, false, false, 256, 256, 256, LtProblem.Output.F32),
+                new LtProblem(256, 4096, 4096, DType.BF16, 4096, 1, 0, 0, 0, false, false, 256, 256, 256, LtProblem.Output.F32),
+                new LtProblem(128, 4095, 4096, DType.BF16, 4096, 1, 0, 0, 0, false, false, 256, 256, 256, LtProblem.Output.F32),
+                new LtProblem(128, 4096, 4095, DType.BF16, 4096, 1, 0, 0, 0, false, false, 256, 256, 256, LtProblem.Output.F32),
+                new LtProblem(128, 4096, 4096, DType.F16, 4096, 1, 0, 0, 0, false, false, 256, 256, 256, LtProblem.Output.F32),
+                new LtProblem(128, 4096, 4096, DType.BF16, 8192, 1, 0, 0, 0, false, false, 256, 256, 256, LtProblem.Output.F32),
+                new LtProblem(128, 4096, 4096, DType.BF16, 4096, 2, 1, 1, 0, false, false, 256, 256, 256, LtProblem.Output.F32),
+                new LtProblem(128, 4096, 4096, DType.BF16, 4096, 2, 1, 1, 1, false, false, 256, 256, 256, LtProblem.Output.F32),
+                new LtProblem(128, 4096, 4096, DType.BF16, 4096, 2, 11, 1, 1, false, false, 256, 256, 256, LtProblem.Output.F32),
+                new LtProblem(128, 4096, 4096, DType.BF16, 4096, 1, 0, 0, 0, true, false, 256, 256, 256, LtProblem.Output.F32),
+                new LtProblem(128, 4096, 4096, DType.BF16, 4096, 1, 0, 0, 0, false, true, 256, 256, 256, LtProblem.Output.F32),
+                new LtProblem(128, 4096, 4096, DType.BF16, 4096, 1, 0, 0, 0, false, false, 16, 256, 256, LtProblem.Output.F32),
+                new LtProblem(128, 4096, 4096, DType.BF16, 4096, 1, 0, 0, 0, false, false, 256, 16, 256, LtProblem.Output.F32),
+                new LtProblem(128, 4096, 4096, DType.BF16, 4096, 1, 0, 0, 0, false, false, 256, 256, 16, LtProblem.Output.F32),
+                new LtProblem(128, 4096, 4096, DType.BF16, 4096, 1, 0, 0, 0, false, false, 256, 256, 256, gelu),
+                new LtProblem(128, 4096, 4096, DType.BF16, 4096, 1, 0, 0, 0, false, false, 256, 256, 256,
+                        new LtProblem.Output(true, DType.BF16, DType.F32)),
+                new LtProblem(128, 4096, 4096, DType.BF16, 4096, 1, 0, 0, 0, false, false, 256, 256, 256,
+                        new LtProblem.Output(true, DType.BF16, DType.BF16)));
+        Set<String> keys = new HashSet<>();
+        variants.forEach(p -> keys.add(p.cacheKey()));
+        assertEquals(variants.size(), keys.size(), "one key per problem: " + keys);
+        assertEquals(problem(74, 4096).bucketed().cacheKey(), problem(100, 4096).bucketed().cacheKey());
+        assertEquals("128x4096x4096 BF16 ldw 4096 batch 1 strides 0/0/0 out F32 bias F32 align 256/256/256",
+                problem(74, 4096).bucketed().cacheKey(), "the stored files' keys change only on purpose");
     }
 
     private static LtProblem problem(int m, int k) {
