@@ -104,7 +104,8 @@ public final class DecoderSession implements AutoCloseable {
         this.prefillChunk = options.prefillRows(backend.device().isHost(), DecoderScratch.bytesPerRow(config));
         SessionBuffers.Shape shape = new SessionBuffers.Shape(options.maxSequenceLength(), prefillChunk,
                 DecoderScratch.gemmInputType(backend, decoder.weights()),
-                KvCache.dtypeFor(backend.device(), decoder.weights().layers().getFirst().q().dtype()));
+                KvCache.dtypeFor(backend.device(), decoder.weights().layers().getFirst().q().dtype(),
+                        config.numAttentionHeads() / config.numKeyValueHeads()));
         this.buffers = decoder.sessionBuffers().take(shape,
                 () -> SessionBuffers.allocate(backend, config, decoder.rope().rotaryDim(), shape));
         this.cache = buffers.cache();

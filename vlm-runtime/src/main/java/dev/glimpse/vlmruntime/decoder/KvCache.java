@@ -15,7 +15,7 @@ import java.util.Locale;
  * <p>Layout: per layer, {@code [kvHeads, capacity, headDim]} (head-major) of {@link #dtype()}: the
  * model's attention operand type on a GPU, BF16 or F16 for a BF16 or F16 checkpoint (as HF's cache
  * holds the model dtype; appends round to nearest even, readers widen exactly), F32 otherwise
- * ({@link #dtypeFor}; {@code -Dglimpse.kvCache=f32} keeps every model's cache F32). Attention for one
+ * except for wide query-head groups ({@link #dtypeFor}; {@code -Dglimpse.kvCache=f32} keeps every model's cache F32). Attention for one
  * query head streams its kv head's keys as one contiguous block, and the view handed to
  * {@link Backend#attention}, {@code [length, kvHeads, headDim]}, has a packed last dim, so the CPU
  * kernel reads the cache in place. Keys are stored after RoPE, as HF's {@code DynamicCache} does.
@@ -27,7 +27,7 @@ import java.util.Locale;
  */
 public final class KvCache implements AutoCloseable {
 
-    /** {@code -Dglimpse.kvCache=auto|f32}: the cache in the model's attention operand type (default), or F32. */
+    /** {@code -Dglimpse.kvCache=auto|half|f32}: see {@link #dtypeFor}. */
     public static final String DTYPE_PROPERTY = "glimpse.kvCache";
 
     private final Tensor[] keys;
@@ -54,23 +54,37 @@ public final class KvCache implements AutoCloseable {
     }
 
     /**
-     * The entry type for a model whose attention weights are {@code weights}, on {@code device}: under
-     * {@code -Dglimpse.kvCache=auto} (the default) BF16 or F16 for BF16 or F16 weights on a GPU
-     * ({@link AttentionPrecision#forWeights}: the type its attention rounds K and V to anyway, and half
-     * the bytes decode attention streams), F32 for F32 weights and on the host (the CPU backend
-     * computes attention in F32 whatever the precision, and its parity reference is HF computing in
-     * F32); under {@code f32}, F32 always.
+     * Query heads per KV head from which {@code auto} keeps an F32 cache: the 16-bit online decode
+     * kernel for groups of 5-8 query heads scores 4 entries per 8-byte load (16-byte loads spill), and
+     * on the H200 (DecodeAttentionBench, 2026-11-28, cd03869) it took Qwen2-0.5B's (14 over 2 heads)
+     * decode attention from 9.46 to 10.15 us at 600 keys and from 12.86 to 14.49 us at 6,300, where
+     * Llama-7B's (1 per head) went from 11.36 to 9.84 us; such caches are small anyway (few KV heads).
      */
-    public static DType dtypeFor(Device device, DType weights) {
+    static final int AUTO_F32_FROM_GROUP = 5;
+
+    /**
+     * The entry type for a model whose attention weights are {@code weights}, with
+     * {@code queryHeadsPerKvHead} query heads sharing each KV head, on {@code device}. {@code
+     * -Dglimpse.kvCache=half} takes BF16 or F16 for BF16 or F16 weights on a GPU ({@link
+     * AttentionPrecision#forWeights}: the type its attention rounds K and V to anyway, as HF's cache
+     * holds, and half the bytes decode attention streams); {@code auto} (the default) does the same
+     * except for groups of {@value #AUTO_F32_FROM_GROUP}+ query heads per KV head, which stay F32 (see
+     * {@link #AUTO_F32_FROM_GROUP}); F32 weights and host caches are F32 either way (the CPU backend
+     * computes attention in F32 whatever the precision, and its parity reference is HF computing in
+     * F32); {@code f32} keeps every cache F32.
+     */
+    public static DType dtypeFor(Device device, DType weights, int queryHeadsPerKvHead) {
         String mode = System.getProperty(DTYPE_PROPERTY, "auto").trim().toLowerCase(Locale.ROOT);
+        DType half = device.isHost() ? DType.F32 : switch (AttentionPrecision.forWeights(weights)) {
+            case BF16 -> DType.BF16;
+            case F16 -> DType.F16;
+            case F32 -> DType.F32;
+        };
         return switch (mode) {
-            case "auto" -> device.isHost() ? DType.F32 : switch (AttentionPrecision.forWeights(weights)) {
-                case BF16 -> DType.BF16;
-                case F16 -> DType.F16;
-                case F32 -> DType.F32;
-            };
+            case "auto" -> queryHeadsPerKvHead >= AUTO_F32_FROM_GROUP ? DType.F32 : half;
+            case "half" -> half;
             case "f32" -> DType.F32;
-            default -> throw new IllegalArgumentException("-D" + DTYPE_PROPERTY + " must be auto or f32, got '"
+            default -> throw new IllegalArgumentException("-D" + DTYPE_PROPERTY + " must be auto, half or f32, got '"
                     + System.getProperty(DTYPE_PROPERTY) + "'");
         };
     }

@@ -28,28 +28,42 @@ class KvCacheTest {
     @ParameterizedTest
     @CsvSource({"BF16, BF16", "F16, F16", "F32, F32"})
     void autoStoresTheModelsAttentionOperandTypeOnAGpu(DType weights, DType expected) {
-        assertEquals(expected, KvCache.dtypeFor(GPU, weights));
+        assertEquals(expected, KvCache.dtypeFor(GPU, weights, 1));
         System.setProperty(KvCache.DTYPE_PROPERTY, "AUTO");
-        assertEquals(expected, KvCache.dtypeFor(GPU, weights));
+        assertEquals(expected, KvCache.dtypeFor(GPU, weights, 4));
+    }
+
+    @ParameterizedTest
+    @CsvSource({"BF16, 5", "F16, 7", "BF16, 8"})
+    void autoKeepsWideQueryHeadGroupsF32(DType weights, int group) {
+        assertEquals(DType.F32, KvCache.dtypeFor(GPU, weights, group));
+    }
+
+    @ParameterizedTest
+    @CsvSource({"BF16, 7, BF16", "F16, 1, F16", "F32, 7, F32"})
+    void halfPropertyTakesTheOperandTypeForEveryGroup(DType weights, int group, DType expected) {
+        System.setProperty(KvCache.DTYPE_PROPERTY, "half");
+        assertEquals(expected, KvCache.dtypeFor(GPU, weights, group));
+        assertEquals(DType.F32, KvCache.dtypeFor(Device.CPU, weights, group));
     }
 
     @ParameterizedTest
     @CsvSource({"BF16", "F16", "F32"})
     void hostCachesStayF32BecauseCpuAttentionComputesF32(DType weights) {
-        assertEquals(DType.F32, KvCache.dtypeFor(Device.CPU, weights));
+        assertEquals(DType.F32, KvCache.dtypeFor(Device.CPU, weights, 1));
     }
 
     @ParameterizedTest
     @CsvSource({"BF16", "F16", "F32"})
     void f32PropertyKeepsEveryCacheF32(DType weights) {
         System.setProperty(KvCache.DTYPE_PROPERTY, "f32");
-        assertEquals(DType.F32, KvCache.dtypeFor(GPU, weights));
+        assertEquals(DType.F32, KvCache.dtypeFor(GPU, weights, 1));
     }
 
     @Test
     void unknownPropertyValueIsRejectedWithItsName() {
         System.setProperty(KvCache.DTYPE_PROPERTY, "bf8");
-        IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> KvCache.dtypeFor(GPU, DType.BF16));
+        IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> KvCache.dtypeFor(GPU, DType.BF16, 1));
         assertTrue(e.getMessage().contains("glimpse.kvCache") && e.getMessage().contains("bf8"), e.getMessage());
     }
 
