@@ -20,11 +20,12 @@ extern "C" __global__ void softmax_rows(const float* x, float* out, int n) {
 }
 
 // LayerNorm and RMSNorm store to out of out_type (F32, F16, BF16): F32 math, rounded to nearest even on store.
-extern "C" __global__ void layer_norm_rows(const float* x, const void* gamma, int gamma_type, const void* beta,
-                                           int beta_type, float eps, void* out, int out_type, int n) {
+// layer_norm_row normalises row blockIdx.x of x into the out row starting at element out_base.
+__device__ __forceinline__ void layer_norm_row(const float* x, const void* gamma, int gamma_type, const void* beta,
+                                               int beta_type, float eps, void* out, int out_type, int n,
+                                               long long out_base) {
     __shared__ float scratch[32];
     const float* row = x + (long long)blockIdx.x * n;
-    const long long base = (long long)blockIdx.x * n;
     float s = 0.f;
     for (int i = threadIdx.x; i < n; i += blockDim.x) s += row[i];
     float mean = block_sum(s, scratch) / n;
@@ -37,8 +38,13 @@ extern "C" __global__ void layer_norm_rows(const float* x, const void* gamma, in
     float rstd = (float)(1.0 / sqrt((double)(var + eps)));
     for (int i = threadIdx.x; i < n; i += blockDim.x) {
         float b = beta == nullptr ? 0.f : load_float(beta, beta_type, i);
-        store_float(out, out_type, base + i, (row[i] - mean) * rstd * load_float(gamma, gamma_type, i) + b);
+        store_float(out, out_type, out_base + i, (row[i] - mean) * rstd * load_float(gamma, gamma_type, i) + b);
     }
+}
+
+extern "C" __global__ void layer_norm_rows(const float* x, const void* gamma, int gamma_type, const void* beta,
+                                           int beta_type, float eps, void* out, int out_type, int n) {
+    layer_norm_row(x, gamma, gamma_type, beta, beta_type, eps, out, out_type, n, (long long)blockIdx.x * n);
 }
 
 extern "C" __global__ void rms_norm_rows(const float* x, const void* gamma, int gamma_type, float eps, void* out,
@@ -72,7 +78,8 @@ __device__ __forceinline__ void load_row_v4(const float* x, long long base, int 
 
 template <int VPT>
 __device__ __forceinline__ void layer_norm_v4(const float* x, const void* gamma, int gamma_type, const void* beta,
-                                              int beta_type, float eps, void* out, int out_type, int n) {
+                                              int beta_type, float eps, void* out, int out_type, int n,
+                                              long long out_base) {
     __shared__ float scratch[32];
     const long long base = (long long)blockIdx.x * n;
     const int nv = n >> 2;
@@ -102,7 +109,7 @@ __device__ __forceinline__ void layer_norm_v4(const float* x, const void* gamma,
             if (beta != nullptr) load4(beta, beta_type, i, b);
             float o[4] = {(v[j].x - mean) * rstd * g[0] + b[0], (v[j].y - mean) * rstd * g[1] + b[1],
                           (v[j].z - mean) * rstd * g[2] + b[2], (v[j].w - mean) * rstd * g[3] + b[3]};
-            store4(out, out_type, base + i, o);
+            store4(out, out_type, out_base + i, o);
         }
     }
 }
@@ -139,7 +146,7 @@ __device__ __forceinline__ void rms_norm_v4(const float* x, const void* gamma, i
     extern "C" __global__ void layer_norm_rows_v4_##VPT(const float* x, const void* gamma, int gamma_type,        \
                                                         const void* beta, int beta_type, float eps, void* out,    \
                                                         int out_type, int n) {                                    \
-        layer_norm_v4<VPT>(x, gamma, gamma_type, beta, beta_type, eps, out, out_type, n);                         \
+        layer_norm_v4<VPT>(x, gamma, gamma_type, beta, beta_type, eps, out, out_type, n, (long long)blockIdx.x * n); \
     }                                                                                                            \
     extern "C" __global__ void rms_norm_rows_v4_##VPT(const float* x, const void* gamma, int gamma_type, float eps, \
                                                       void* out, int out_type, int n) {                           \
@@ -216,3 +223,32 @@ extern "C" __global__ void rope_f32(const float* x, const float* cos_t, const fl
         }
     }
 }
+
+// LayerNorm of image-major rows into token-major ones (vision towers' images-as-heads attention input):
+// x row r = b * tokens + t of [batch, tokens, n] is normalised into out row t * batch + b of
+// [tokens, batch, n], so no transposing copy follows. Otherwise the arguments and arithmetic of
+// layer_norm_rows (layer_norm_rows_token_major) and layer_norm_rows_v4_<VPT>
+// (layer_norm_rows_v4_<VPT>_token_major): the same values, row for row.
+__device__ __forceinline__ long long token_major_base(int batch, int tokens, int n) {
+    const int b = blockIdx.x / tokens;
+    const int t = blockIdx.x - b * tokens;
+    return ((long long)t * batch + b) * n;
+}
+
+extern "C" __global__ void layer_norm_rows_token_major(const float* x, const void* gamma, int gamma_type,
+                                                       const void* beta, int beta_type, float eps, void* out,
+                                                       int out_type, int n, int batch, int tokens) {
+    layer_norm_row(x, gamma, gamma_type, beta, beta_type, eps, out, out_type, n, token_major_base(batch, tokens, n));
+}
+
+#define LAYER_NORM_ROWS_V4_TOKEN_MAJOR(VPT)                                                                      \
+    extern "C" __global__ void layer_norm_rows_v4_##VPT##_token_major(                                             \
+        const float* x, const void* gamma, int gamma_type, const void* beta, int beta_type, float eps, void* out, \
+        int out_type, int n, int batch, int tokens) {                                                              \
+        layer_norm_v4<VPT>(x, gamma, gamma_type, beta, beta_type, eps, out, out_type, n,                           \
+                           token_major_base(batch, tokens, n));                                                    \
+    }
+LAYER_NORM_ROWS_V4_TOKEN_MAJOR(1)
+LAYER_NORM_ROWS_V4_TOKEN_MAJOR(2)
+LAYER_NORM_ROWS_V4_TOKEN_MAJOR(4)
+LAYER_NORM_ROWS_V4_TOKEN_MAJOR(8)

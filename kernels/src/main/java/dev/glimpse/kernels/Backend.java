@@ -146,6 +146,25 @@ public interface Backend extends AutoCloseable {
     void layerNorm(Tensor x, Tensor gamma, Tensor beta, float eps, Tensor out);
 
     /**
+     * {@link #layerNorm} of image-major rows x [batch, tokens, n] into token-major rows out
+     * [tokens, batch, n] (contiguous, F32 or F16/BF16): out[t, b] = layerNorm(x[b, t]), the same
+     * values as {@link #layerNorm} then a transposing copy (the input of a vision tower's
+     * images-as-heads attention). A backend may write the remapped rows directly (CUDA: one kernel);
+     * this default is that composition through a scratch tensor of out's dtype.
+     */
+    default void layerNormTokenMajor(Tensor x, Tensor gamma, Tensor beta, float eps, Tensor out) {
+        if (x.rank() != 3 || out.rank() != 3 || out.dim(0) != x.dim(1) || out.dim(1) != x.dim(0)
+                || out.dim(2) != x.dim(2)) {
+            throw new TensorException("layerNormTokenMajor needs x [batch, tokens, n] and out [tokens, batch, n], got "
+                    + x + " and " + out);
+        }
+        try (Tensor imageMajor = allocate(out.dtype(), x.shape())) {
+            layerNorm(x, gamma, beta, eps, imageMajor);
+            copy(imageMajor.transpose(0, 1), out);
+        }
+    }
+
+    /**
      * RMSNorm as Llama: x * rsqrt(mean(x^2) + eps) * gamma, computed in F32. out may be F16/BF16
      * (rounded to nearest even on store).
      */

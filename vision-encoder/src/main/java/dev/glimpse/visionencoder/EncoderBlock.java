@@ -26,6 +26,10 @@ import dev.glimpse.visionencoder.config.VisionConfig;
  * [batch, tokens, hidden] instead of a launch per image: a 32-frame video is one attention launch
  * of 32 x heads heads per layer). Each (image, head) pair attends over its own image's keys
  * exactly as before. With taps, whose captures are per image, attention runs image by image.
+ * Under {@link VisionLayout} ({@code -Dglimpse.cuda.visionLayout=true}) layer_norm1 writes the
+ * token-major rows itself ({@link Backend#layerNormTokenMajor}: the same values, no copy) and q, k
+ * and v are one stacked product over the layer's concatenated weights where it has them
+ * ({@link Backend#linearStack}).
  *
  * <p>The output projections join the residual stream through {@link Backend#linearAddResidual} and
  * fc1 meets its activation through {@link Backend#linearActivation}: on CUDA with 16-bit weights
@@ -88,16 +92,21 @@ final class EncoderBlock {
 
         boolean half = scratch.normedHalf != null && backend.halfActivationsForGemm(batch * tokens);
         Tensor normed = half ? ForwardScratch.view(scratch.normedHalf, batch, tokens, hidden) : x;
-        backend.layerNorm(h, w.layerNorm1().weight(), w.layerNorm1().bias(), eps, normed);
         boolean imagesAsHeads = taps == null && batch > 1;
+        boolean copyFree = VisionLayout.enabled();
         Tensor attentionInput = normed;
         if (imagesAsHeads) {
             attentionInput = ForwardScratch.view(half ? scratch.mlpHalf : scratch.residualMid, tokens, batch, hidden);
-            backend.copy(normed.transpose(0, 1), attentionInput);
+            if (copyFree) {
+                backend.layerNormTokenMajor(h, w.layerNorm1().weight(), w.layerNorm1().bias(), eps, attentionInput);
+            } else {
+                backend.layerNorm(h, w.layerNorm1().weight(), w.layerNorm1().bias(), eps, normed);
+                backend.copy(normed.transpose(0, 1), attentionInput);
+            }
+        } else {
+            backend.layerNorm(h, w.layerNorm1().weight(), w.layerNorm1().bias(), eps, normed);
         }
-        backend.linear(attentionInput, w.query().weight(), w.query().bias(), q.reshape(attentionInput.shape()));
-        backend.linear(attentionInput, w.key().weight(), w.key().bias(), k.reshape(attentionInput.shape()));
-        backend.linear(attentionInput, w.value().weight(), w.value().bias(), v.reshape(attentionInput.shape()));
+        projectQkv(scratch, attentionInput, copyFree, q, k, v);
         if (imagesAsHeads) {
             int allHeads = batch * heads;
             backend.attention(q.reshape(tokens, allHeads, headDim), k.reshape(tokens, allHeads, headDim),
@@ -125,6 +134,23 @@ final class EncoderBlock {
         Tensor activated = ForwardScratch.view(half ? scratch.mlpHalf : scratch.mlp, batch, tokens, intermediate);
         backend.linearActivation(activation, normed, w.fc1().weight(), w.fc1().bias(), activated);
         backend.linearAddResidual(activated, w.fc2().weight(), w.fc2().bias(), mid, h);
+    }
+
+    /**
+     * q, k and v of {@code input} ([.., hidden], rows in either order) into the fronts of their
+     * scratch buffers: one stacked product where {@code stacked} and the weights carry a q/k/v stack
+     * ({@link VisionWeights.BlockWeights#qkv}), else three.
+     */
+    private void projectQkv(ForwardScratch scratch, Tensor input, boolean stacked, Tensor q, Tensor k, Tensor v) {
+        int rows = Math.toIntExact(input.numel() / hidden);
+        Tensor rowsOfInput = input.reshape(rows, hidden);
+        if (stacked && w.qkv() != null) {
+            backend.linearStack(rowsOfInput, w.qkv(), w.qkvBias(), scratch.qkvStack(rows, hidden));
+            return;
+        }
+        backend.linear(input, w.query().weight(), w.query().bias(), q.reshape(input.shape()));
+        backend.linear(input, w.key().weight(), w.key().bias(), k.reshape(input.shape()));
+        backend.linear(input, w.value().weight(), w.value().bias(), v.reshape(input.shape()));
     }
 
     /** Image b of a [batch, tokens, hidden] buffer as [tokens, heads, head_dim]. */

@@ -21,6 +21,8 @@ final class ForwardScratch implements AutoCloseable {
     final Tensor residualMid;
     /** Layer-norm output, then the attention output (q, k, v are computed from it first). */
     final Tensor normed;
+    /** q, k and v one after the other ([3, rows * hidden] flat), the output of a stacked q/k/v product. */
+    final Tensor qkv;
     final Tensor query;
     final Tensor key;
     final Tensor value;
@@ -54,9 +56,10 @@ final class ForwardScratch implements AutoCloseable {
         residual = flat(backend, rows * hidden);
         residualMid = flat(backend, rows * hidden);
         normed = flat(backend, rows * hidden);
-        query = flat(backend, rows * hidden);
-        key = flat(backend, rows * hidden);
-        value = flat(backend, rows * hidden);
+        qkv = flat(backend, 3 * rows * hidden);
+        query = qkv.slice(0, 0, Math.toIntExact(rows * hidden));
+        key = qkv.slice(0, Math.toIntExact(rows * hidden), Math.toIntExact(2 * rows * hidden));
+        value = qkv.slice(0, Math.toIntExact(2 * rows * hidden), Math.toIntExact(3 * rows * hidden));
         projected = flat(backend, rows * hidden);
         boolean half = gemmInput != DType.F32;
         mlp = flat(backend, f32ActivationRows(backend, rows, half) * intermediate);
@@ -79,6 +82,16 @@ final class ForwardScratch implements AutoCloseable {
             f32Rows++;
         }
         return f32Rows;
+    }
+
+    /**
+     * The fronts of {@link #query}, {@link #key} and {@link #value} as one [3, rows, width] tensor
+     * (the output of {@link Backend#linearStack}): out[0], out[1], out[2] are the views
+     * {@link #view} carves from each.
+     */
+    Tensor qkvStack(int rows, int width) {
+        return Tensor.strided(qkv.segment(), qkv.device(), qkv.dtype(), new int[] {3, rows, width},
+                new long[] {query.numel(), width, 1}, qkv.offset());
     }
 
     /** A contiguous view of the front of {@code buffer} with {@code shape}. */

@@ -67,13 +67,43 @@ public record VisionWeights(VisionConfig config, String origin, String root, Emb
         }
     }
 
-    /** One pre-LN encoder layer ({@code CLIPEncoderLayer} / {@code SiglipEncoderLayer}). */
+    /**
+     * One pre-LN encoder layer ({@code CLIPEncoderLayer} / {@code SiglipEncoderLayer}). {@code qkv}
+     * [3, hidden, hidden] and {@code qkvBias} [3, hidden] (both null: none) stack q, k and v for one
+     * product ({@link dev.glimpse.kernels.Backend#linearStack}); placed on a device by
+     * {@link #on(ResidentWeights)} under {@link VisionLayout}, they are views of the very memory
+     * query, key and value are.
+     */
     public record BlockWeights(LayerNormWeights layerNorm1, LinearWeights query, LinearWeights key,
                                LinearWeights value, LinearWeights output, LayerNormWeights layerNorm2,
-                               LinearWeights fc1, LinearWeights fc2) {
+                               LinearWeights fc1, LinearWeights fc2, Tensor qkv, Tensor qkvBias) {
+
+        /** The checkpoint's separate tensors, without a q/k/v stack. */
+        public BlockWeights(LayerNormWeights layerNorm1, LinearWeights query, LinearWeights key, LinearWeights value,
+                            LinearWeights output, LayerNormWeights layerNorm2, LinearWeights fc1, LinearWeights fc2) {
+            this(layerNorm1, query, key, value, output, layerNorm2, fc1, fc2, null, null);
+        }
+
+        /**
+         * With {@link VisionLayout#enabled()} on a device store, q/k/v weights and biases are first
+         * uploaded as one concatenation each ({@link ResidentWeights#placeConcatenated}), so the
+         * separate tensors placed after are views of it; nothing is uploaded twice. No stack where
+         * the store declines the concatenation (a part already resident, mixed dtypes).
+         */
         BlockWeights on(ResidentWeights store) {
+            Tensor stack = null;
+            Tensor stackBias = null;
+            if (VisionLayout.enabled() && !store.isHost()) {
+                int width = query.weight().dim(0);
+                Tensor whole = store.placeConcatenated(List.of(query.weight(), key.weight(), value.weight()));
+                Tensor biasWhole = store.placeConcatenated(List.of(query.bias(), key.bias(), value.bias()));
+                if (whole != null && biasWhole != null) {
+                    stack = whole.reshape(3, width, whole.dim(1));
+                    stackBias = biasWhole.reshape(3, width);
+                }
+            }
             return new BlockWeights(layerNorm1.on(store), query.on(store), key.on(store), value.on(store),
-                    output.on(store), layerNorm2.on(store), fc1.on(store), fc2.on(store));
+                    output.on(store), layerNorm2.on(store), fc1.on(store), fc2.on(store), stack, stackBias);
         }
     }
 

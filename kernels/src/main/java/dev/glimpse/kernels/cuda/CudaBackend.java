@@ -273,6 +273,12 @@ public final class CudaBackend implements Backend {
     }
 
     @Override
+    public synchronized void layerNormTokenMajor(Tensor x, Tensor gamma, Tensor beta, float eps, Tensor out) {
+        ctx.bindThread();
+        pointwise.layerNormTokenMajor(x, gamma, beta, eps, out);
+    }
+
+    @Override
     public synchronized void rmsNorm(Tensor x, Tensor gamma, float eps, Tensor out) {
         ctx.bindThread();
         pointwise.rmsNorm(x, gamma, eps, out);

@@ -139,6 +139,45 @@ final class CudaPointwise {
         }
     }
 
+    /**
+     * {@link dev.glimpse.kernels.Backend#layerNormTokenMajor}: {@code layer_norm_rows[_v4_<VPT>]_token_major}
+     * of rows.cu, the kernels of {@link #layerNorm} with each image-major row b * tokens + t stored
+     * as token-major row t * batch + b (the same variant choice, so the same values row for row).
+     */
+    void layerNormTokenMajor(Tensor x, Tensor gamma, Tensor beta, float eps, Tensor out) {
+        Checks.f32(x, ctx.device, "layerNormTokenMajor", "x");
+        Checks.rank(x, 3, "layerNormTokenMajor", "x", "[batch, tokens, n]");
+        int batch = x.dim(0);
+        int tokens = x.dim(1);
+        int n = x.dim(2);
+        Checks.floatOut(out, new int[] {tokens, batch, n}, ctx.device, "layerNormTokenMajor");
+        requireVector(gamma, n, "layerNormTokenMajor", "gamma");
+        if (beta != null) {
+            requireVector(beta, n, "layerNormTokenMajor", "beta");
+        }
+        int rows = batch * tokens;
+        if (rows == 0 || n == 0) {
+            return;
+        }
+        try (Temporaries tmp = new Temporaries(copier)) {
+            Tensor xp = tmp.packed(x, DType.F32);
+            Tensor g = tmp.packed(gamma, null);
+            Tensor b = beta == null ? null : tmp.packed(beta, null);
+            boolean aligned = n % 4 == 0 && CudaContext.address(xp) % 16 == 0;
+            for (Tensor v : new Tensor[] {out, g, b}) {
+                aligned &= v == null || CudaContext.address(v) % (4L * v.dtype().byteSize()) == 0;
+            }
+            int perThread = aligned ? normV4PerThread(n) : 0;
+            String name = perThread > 0 ? "layer_norm_rows_v4_" + perThread + "_token_major" : "layer_norm_rows_token_major";
+            int threads = perThread > 0 ? normV4Threads(n) : rowThreads(n);
+            ctx.launch.of(ctx.kernels.function("rows", name), name).ptr(CudaContext.address(xp))
+                    .ptr(CudaContext.address(g)).i32(g.dtype().ordinal())
+                    .ptr(b == null ? 0L : CudaContext.address(b)).i32(b == null ? 0 : b.dtype().ordinal())
+                    .f32(eps).ptr(CudaContext.address(out)).i32(out.dtype().ordinal()).i32(n).i32(batch).i32(tokens)
+                    .run(rows, 1, threads, 0);
+        }
+    }
+
     void rmsNorm(Tensor x, Tensor gamma, float eps, Tensor out) {
         Checks.f32(x, ctx.device, "rmsNorm", "x");
         Checks.floatOut(out, x.shape(), ctx.device, "rmsNorm");

@@ -6,6 +6,7 @@ import dev.glimpse.kernels.Tensor;
 import dev.glimpse.kernels.cuda.CudaBackend;
 import dev.glimpse.kernels.cuda.CudaOptions;
 import dev.glimpse.visionencoder.FeatureSelection;
+import dev.glimpse.visionencoder.VisionLayout;
 import dev.glimpse.visionencoder.VisionRequest;
 import dev.glimpse.visionencoder.VisionTransformer;
 import dev.glimpse.visionencoder.VisionWeights;
@@ -22,7 +23,9 @@ import java.util.OptionalInt;
 import java.util.SplittableRandom;
 
 /**
- * The CUDA vision tower with its GEMM epilogues on and off ({@link CudaBackend#GEMM_EPILOGUES_PROPERTY}):
+ * The CUDA vision tower with its GEMM epilogues on and off ({@link CudaBackend#GEMM_EPILOGUES_PROPERTY}),
+ * and with the epilogues and the copy-free images-as-heads layout ({@link VisionLayout}: token-major
+ * layer_norm1, q/k/v as one stacked product; variant {@code layout}):
  * seeded random BF16 weights shaped like LLaVA-OneVision's SigLIP so400m (the 26 layers its config
  * keeps, 384 px, 729 tokens, 32 frames as one batch: 23,328 rows) and LLaVA-1.5's CLIP ViT-L/14-336 (one image), each
  * pass replayed from its CUDA graph as in serving. Each variant gets its own tower (its own graphs,
@@ -35,6 +38,14 @@ import java.util.SplittableRandom;
 public final class CudaVisionTowerBench {
 
     private static final String FLAGS = "flags: --shapes siglip-so400m-32,clip-l-336 --rounds N --calls N";
+
+    /** A benchmarked setting: the epilogues and layout properties' values. */
+    private record Variant(String epilogues, String layout) {
+        void apply() {
+            System.setProperty(CudaBackend.GEMM_EPILOGUES_PROPERTY, epilogues);
+            System.setProperty(VisionLayout.PROPERTY, layout);
+        }
+    }
 
     /** A benchmarked tower: config, images per pass and the features it returns. */
     private record Shape(String name, VisionConfig config, int batch, FeatureSelection selection) {
@@ -74,23 +85,30 @@ public final class CudaVisionTowerBench {
         };
     }
 
-    /** Times the shape's tower with the epilogues on and off, printing one JSON line per variant. */
+    /**
+     * Times the shape's tower with the epilogues on and off and with the layout on, printing one JSON
+     * line per variant. The weights are placed once with the layout on (q/k/v concatenated; the other
+     * variants multiply the separate views of it).
+     */
     private static void run(CudaBackend gpu, Shape shape, int rounds, int calls, PrintStream out) {
         VisionConfig config = shape.config();
         VisionRequest request = VisionRequest.features(shape.selection());
         Map<String, Tensor> tensors = RandomVisionWeights.generate(config, DType.BF16, 2024);
-        Map<String, String> variants = new LinkedHashMap<>();
-        variants.put("epilogues", "true");
-        variants.put("noepi", "false");
+        Map<String, Variant> variants = new LinkedHashMap<>();
+        variants.put("epilogues", new Variant("true", "false"));
+        variants.put("noepi", new Variant("false", "false"));
+        variants.put("layout", new Variant("true", "true"));
         String previous = System.getProperty(CudaBackend.GEMM_EPILOGUES_PROPERTY);
+        String previousLayout = System.getProperty(VisionLayout.PROPERTY);
         try (ResidentWeights store = new ResidentWeights(gpu);
              Tensor hostPixels = randomPixels(shape.batch(), config);
              Tensor pixels = gpu.upload(hostPixels)) {
+            System.setProperty(VisionLayout.PROPERTY, "true");
             VisionWeights weights = VisionWeights.of(tensors, config).on(store);
             Map<String, VisionTransformer> towers = new LinkedHashMap<>();
             Map<String, List<Double>> msPerPass = new LinkedHashMap<>();
-            for (Map.Entry<String, String> v : variants.entrySet()) {
-                System.setProperty(CudaBackend.GEMM_EPILOGUES_PROPERTY, v.getValue());
+            for (Map.Entry<String, Variant> v : variants.entrySet()) {
+                v.getValue().apply();
                 VisionTransformer tower = new VisionTransformer(gpu, weights);
                 for (int i = 0; i < 3; i++) { // op by op, capture, first replay
                     tower.encode(pixels, request).close();
@@ -100,8 +118,8 @@ public final class CudaVisionTowerBench {
                 msPerPass.put(v.getKey(), new ArrayList<>());
             }
             for (int r = 0; r < rounds; r++) {
-                for (Map.Entry<String, String> v : variants.entrySet()) {
-                    System.setProperty(CudaBackend.GEMM_EPILOGUES_PROPERTY, v.getValue());
+                for (Map.Entry<String, Variant> v : variants.entrySet()) {
+                    v.getValue().apply();
                     VisionTransformer tower = towers.get(v.getKey());
                     long start = System.nanoTime();
                     for (int c = 0; c < calls; c++) {
@@ -123,11 +141,16 @@ public final class CudaVisionTowerBench {
             }
         } finally {
             tensors.values().forEach(Tensor::close);
-            if (previous == null) {
-                System.clearProperty(CudaBackend.GEMM_EPILOGUES_PROPERTY);
-            } else {
-                System.setProperty(CudaBackend.GEMM_EPILOGUES_PROPERTY, previous);
-            }
+            restore(CudaBackend.GEMM_EPILOGUES_PROPERTY, previous);
+            restore(VisionLayout.PROPERTY, previousLayout);
+        }
+    }
+
+    private static void restore(String property, String previous) {
+        if (previous == null) {
+            System.clearProperty(property);
+        } else {
+            System.setProperty(property, previous);
         }
     }
 
