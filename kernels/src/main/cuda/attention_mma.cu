@@ -56,6 +56,28 @@ __device__ __forceinline__ uint32_t pack2<__half>(float lo, float hi) {
     return *reinterpret_cast<uint32_t*>(&v);
 }
 
+// Images-as-heads output (attention_mma_images_*): the q_heads heads are images side by side,
+// heads_per_image each (head = image * heads_per_image + h), and query row t of head `head` goes to
+// the 16-bit image-major row of out [images, T, heads_per_image * dim] it occupies in the next
+// layer's input (image_major_head: the head's row 0, rows heads_per_image * dim apart), two values per 32-bit store where dim is even (store_pair16:
+// rounded to nearest even as pack2 rounds, the bits an F32 output row copied to 16 bits gets).
+__device__ __forceinline__ uint16_t* image_major_head(uint16_t* out, int head, int tokens, int heads_per_image,
+                                                      int dim) {
+    const int image = head / heads_per_image;
+    return out + ((long long)image * tokens * heads_per_image + (head - image * heads_per_image)) * dim;
+}
+
+template <typename T>
+__device__ __forceinline__ void store_pair16(uint16_t* orow, bool pairs, int dim, int d, float x0, float x1) {
+    const uint32_t packed = pack2<T>(x0, x1);
+    if (pairs) {
+        if (d < dim) *reinterpret_cast<uint32_t*>(orow + d) = packed;
+    } else {
+        if (d < dim) orow[d] = static_cast<uint16_t>(packed & 0xffffu);
+        if (d + 1 < dim) orow[d + 1] = static_cast<uint16_t>(packed >> 16);
+    }
+}
+
 // d += a b for one m16n8k16 tile.
 template <typename T>
 __device__ __forceinline__ void mma16816(float* d, const uint32_t* a, uint32_t b0, uint32_t b1);
@@ -199,11 +221,12 @@ __device__ __forceinline__ void load_queries(uint16_t* dst, const float* src, lo
     }
 }
 
-template <int DP, int WARPS, typename T>
+// IMAGES: the output goes to out16 image-major (image_major_head, store_pair16) instead of out; out and lse unused.
+template <int DP, int WARPS, typename T, bool IMAGES = false>
 __device__ __forceinline__ void
 attention_mma_packed(const float* q, long long qs0, long long qs1, const uint16_t* k, const uint16_t* v,
                      long long head_stride, float* out, float* lse, int tokens, int keys, int q_heads, int kv_heads,
-                     int dim, float scale, int query_start) {
+                     int dim, float scale, int query_start, uint16_t* out16 = nullptr, int heads_per_image = 0) {
     static_assert(DP % 16 == 0 && DP <= 128, "padded head dim must be a multiple of 16, at most 128");
     constexpr int BQ = WARPS * 16, THREADS = WARPS * 32;
     static_assert(BQ <= 2 * MMA_BK, "the query tile borrows the two K tiles");
@@ -373,6 +396,23 @@ attention_mma_packed(const float* q, long long qs0, long long qs1, const uint16_
     l1 += __shfl_xor_sync(0xffffffffu, l1, 1);
     l1 += __shfl_xor_sync(0xffffffffu, l1, 2);
     const float inv0 = l0 > 0.f ? 1.f / l0 : 0.f, inv1 = l1 > 0.f ? 1.f / l1 : 0.f;
+    if constexpr (IMAGES) {
+        const bool pairs16 = dim % 2 == 0 && (reinterpret_cast<uintptr_t>(out16) & 3) == 0;
+        uint16_t* out_head = image_major_head(out16, head, tokens, heads_per_image, dim);
+        const int out_pitch = heads_per_image * dim;
+#pragma unroll
+        for (int half = 0; half < 2; half++) {
+            const int t = half == 0 ? t0 : t1;
+            if (t >= tokens) continue;
+            const float inv = half == 0 ? inv0 : inv1;
+            uint16_t* orow = out_head + (long long)t * out_pitch;
+#pragma unroll
+            for (int n = 0; n < DTILES; n++) {
+                store_pair16<T>(orow, pairs16, dim, n * 8 + 2 * c, o[n][2 * half] * inv, o[n][2 * half + 1] * inv);
+            }
+        }
+        return;
+    }
     const bool pairs = dim % 2 == 0 && (reinterpret_cast<uintptr_t>(out) & 7) == 0;
 #pragma unroll
     for (int half = 0; half < 2; half++) {
@@ -504,11 +544,13 @@ struct TileCopy {
     }
 };
 
-template <int DP, typename T, bool Q_REGS>
+// IMAGES: as attention_mma_packed's.
+template <int DP, typename T, bool Q_REGS, bool IMAGES = false>
 __device__ __forceinline__ void
 attention_mma_packed_x2(const float* q, long long qs0, long long qs1, const uint16_t* k, const uint16_t* v,
                         long long head_stride, float* out, float* lse, int tokens, int keys, int q_heads,
-                        int kv_heads, int dim, float scale, int query_start) {
+                        int kv_heads, int dim, float scale, int query_start, uint16_t* out16 = nullptr,
+                        int heads_per_image = 0) {
     static_assert(DP % 16 == 0 && DP <= 128, "padded head dim must be a multiple of 16, at most 128");
     constexpr int WARPS = 4, MT = 2, THREADS = WARPS * 32;
     constexpr int MROWS = WARPS * 16;  // rows between a warp's two m-tiles
@@ -720,6 +762,30 @@ attention_mma_packed_x2(const float* q, long long qs0, long long qs1, const uint
         }
     }
 
+    if constexpr (IMAGES) {
+        const bool pairs16 = dim % 2 == 0 && (reinterpret_cast<uintptr_t>(out16) & 3) == 0;
+        uint16_t* out_head = image_major_head(out16, head, tokens, heads_per_image, dim);
+        const int out_pitch = heads_per_image * dim;
+#pragma unroll
+        for (int i = 0; i < MT; i++) {
+#pragma unroll
+            for (int h = 0; h < 2; h++) {
+                float l = lrow[i][h];
+                l += __shfl_xor_sync(0xffffffffu, l, 1);
+                l += __shfl_xor_sync(0xffffffffu, l, 2);
+                const int t = first + i * MROWS + warp * 16 + g + 8 * h;
+                if (t >= tokens) continue;
+                const float inv = l > 0.f ? 1.f / l : 0.f;
+                uint16_t* orow = out_head + (long long)t * out_pitch;
+#pragma unroll
+                for (int n = 0; n < DTILES; n++) {
+                    store_pair16<T>(orow, pairs16, dim, n * 8 + 2 * c, o[i][n][2 * h] * inv,
+                                    o[i][n][2 * h + 1] * inv);
+                }
+            }
+        }
+        return;
+    }
     const bool pairs = dim % 2 == 0 && (reinterpret_cast<uintptr_t>(out) & 7) == 0;
 #pragma unroll
     for (int i = 0; i < MT; i++) {
@@ -777,3 +843,47 @@ ATTENTION_MMA_CACHE_X2(attention_mma_cache_bf16_d64_w4x2, 64, true, __nv_bfloat1
 ATTENTION_MMA_CACHE_X2(attention_mma_cache_bf16_d128_w4x2, 128, false, __nv_bfloat16)
 ATTENTION_MMA_CACHE_X2(attention_mma_cache_f16_d64_w4x2, 64, true, __half)
 ATTENTION_MMA_CACHE_X2(attention_mma_cache_f16_d128_w4x2, 128, false, __half)
+
+// ---------------------------------------------------------------------------------------------
+// attention_mma_images_<t>_d<DP>_<shape>: the packed kernels of every block shape, bidirectional,
+// for a vision tower's images-as-heads attention, writing each output row rounded to the 16-bit type
+// straight into its image-major row of out [images, T, heads_per_image * dim] (image_major_head)
+// instead of F32 [T, Hq, D] rows that a transposing copy then rounds: the same arithmetic, so the same
+// bits as that copy, and neither the F32 output nor the copy. q, k, v and the grid as the packed
+// kernels (q_heads = images * heads_per_image); no log-sum-exps.
+#define ATTENTION_MMA_IMAGES(NAME, DP, WARPS, MIN_BLOCKS, T)                                                     \
+    extern "C" __global__ void __launch_bounds__(WARPS * 32, MIN_BLOCKS)                                         \
+    NAME(const float* q, long long qs0, long long qs1, const uint16_t* k, const uint16_t* v, uint16_t* out,      \
+         int tokens, int keys, int q_heads, int kv_heads, int dim, float scale, int heads_per_image) {          \
+        attention_mma_packed<DP, WARPS, T, true>(q, qs0, qs1, k, v, (long long)keys * DP, nullptr, nullptr,     \
+                                                 tokens, keys, q_heads, kv_heads, dim, scale, -1, out,           \
+                                                 heads_per_image);                                               \
+    }
+
+#define ATTENTION_MMA_IMAGES_X2(NAME, DP, Q_REGS, T)                                                             \
+    extern "C" __global__ void __launch_bounds__(128, 2)                                                         \
+    NAME(const float* q, long long qs0, long long qs1, const uint16_t* k, const uint16_t* v, uint16_t* out,      \
+         int tokens, int keys, int q_heads, int kv_heads, int dim, float scale, int heads_per_image) {          \
+        attention_mma_packed_x2<DP, T, Q_REGS, true>(q, qs0, qs1, k, v, (long long)keys * DP, nullptr, nullptr, \
+                                                     tokens, keys, q_heads, kv_heads, dim, scale, -1, out,       \
+                                                     heads_per_image);                                           \
+    }
+
+ATTENTION_MMA_IMAGES(attention_mma_images_bf16_d64_w4, 64, 4, 4, __nv_bfloat16)
+ATTENTION_MMA_IMAGES(attention_mma_images_bf16_d80_w4, 80, 4, 4, __nv_bfloat16)
+ATTENTION_MMA_IMAGES(attention_mma_images_bf16_d128_w4, 128, 4, 3, __nv_bfloat16)
+ATTENTION_MMA_IMAGES(attention_mma_images_bf16_d64_w8, 64, 8, 2, __nv_bfloat16)
+ATTENTION_MMA_IMAGES(attention_mma_images_bf16_d80_w8, 80, 8, 2, __nv_bfloat16)
+ATTENTION_MMA_IMAGES(attention_mma_images_bf16_d128_w8, 128, 8, 1, __nv_bfloat16)
+ATTENTION_MMA_IMAGES(attention_mma_images_f16_d64_w4, 64, 4, 4, __half)
+ATTENTION_MMA_IMAGES(attention_mma_images_f16_d80_w4, 80, 4, 4, __half)
+ATTENTION_MMA_IMAGES(attention_mma_images_f16_d128_w4, 128, 4, 3, __half)
+ATTENTION_MMA_IMAGES(attention_mma_images_f16_d64_w8, 64, 8, 2, __half)
+ATTENTION_MMA_IMAGES(attention_mma_images_f16_d80_w8, 80, 8, 2, __half)
+ATTENTION_MMA_IMAGES(attention_mma_images_f16_d128_w8, 128, 8, 1, __half)
+ATTENTION_MMA_IMAGES_X2(attention_mma_images_bf16_d64_w4x2, 64, true, __nv_bfloat16)
+ATTENTION_MMA_IMAGES_X2(attention_mma_images_bf16_d80_w4x2, 80, false, __nv_bfloat16)
+ATTENTION_MMA_IMAGES_X2(attention_mma_images_bf16_d128_w4x2, 128, false, __nv_bfloat16)
+ATTENTION_MMA_IMAGES_X2(attention_mma_images_f16_d64_w4x2, 64, true, __half)
+ATTENTION_MMA_IMAGES_X2(attention_mma_images_f16_d80_w4x2, 80, false, __half)
+ATTENTION_MMA_IMAGES_X2(attention_mma_images_f16_d128_w4x2, 128, false, __half)

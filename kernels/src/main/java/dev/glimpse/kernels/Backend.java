@@ -216,6 +216,29 @@ public interface Backend extends AutoCloseable {
     void attention(Tensor q, Tensor k, Tensor v, AttentionMask mask, float scale, Tensor out,
                    AttentionCapture capture, boolean[] activeHeads, AttentionPrecision precision);
 
+    /**
+     * Bidirectional attention over images side by side as heads, written image-major: q, k, v
+     * [tokens, images * heads, D] (image b's head h at b * heads + h, as a projection of token-major
+     * rows [tokens, images, hidden] gives them), out [images, tokens, heads * D] contiguous, F32 or
+     * F16/BF16 (rounded to nearest even): out[b, t, h D + d] is output (t, b * heads + h, d) of
+     * {@link #attention} at {@code precision}, so the next projection reads it as it is. This default
+     * is that attention into F32 scratch then a transposing copy; a backend may store the rows where
+     * they go (CUDA: the 16-bit mma kernels with a 16-bit out of the precision's type).
+     */
+    default void attentionImagesAsHeads(Tensor q, Tensor k, Tensor v, float scale, Tensor out,
+                                        AttentionPrecision precision) {
+        int images = out.rank() == 3 ? out.dim(0) : 0;
+        if (q.rank() != 3 || images == 0 || q.dim(1) % images != 0 || out.dim(1) != q.dim(0)
+                || (long) out.dim(2) != (long) q.dim(1) / images * q.dim(2)) {
+            throw new TensorException("attentionImagesAsHeads needs q [tokens, images * heads, D] and out [images, tokens,"
+                    + " heads * D], got " + q + " and " + out);
+        }
+        try (Tensor rows = allocate(DType.F32, q.shape())) {
+            attention(q, k, v, AttentionMask.BIDIRECTIONAL, scale, rows, null, null, precision);
+            copy(rows.reshape(q.dim(0), images, out.dim(2)).transpose(0, 1), out);
+        }
+    }
+
     // ------------------------------------------------------------------ indexing and selection
 
     /** out[t] = table[ids[t]] converted to F32; table [V, D] any float dtype; out [T, D]. */

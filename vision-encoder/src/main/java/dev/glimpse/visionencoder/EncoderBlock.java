@@ -29,7 +29,9 @@ import dev.glimpse.visionencoder.config.VisionConfig;
  * Under {@link VisionLayout} ({@code -Dglimpse.cuda.visionLayout=true}) layer_norm1 writes the
  * token-major rows itself ({@link Backend#layerNormTokenMajor}: the same values, no copy) and q, k
  * and v are one stacked product over the layer's concatenated weights where it has them
- * ({@link Backend#linearStack}).
+ * ({@link Backend#linearStack}); with 16-bit GEMM inputs the attention also stores its output
+ * image-major in out_proj's 16-bit input itself ({@link Backend#attentionImagesAsHeads}: the rounded
+ * values the copy back stored), so neither copy runs.
  *
  * <p>The output projections join the residual stream through {@link Backend#linearAddResidual} and
  * fc1 meets its activation through {@link Backend#linearActivation}: on CUDA with 16-bit weights
@@ -107,7 +109,14 @@ final class EncoderBlock {
             backend.layerNorm(h, w.layerNorm1().weight(), w.layerNorm1().bias(), eps, normed);
         }
         projectQkv(scratch, attentionInput, copyFree, q, k, v);
-        if (imagesAsHeads) {
+        boolean attendImageMajor = imagesAsHeads && copyFree && half;
+        Tensor attended = x;
+        if (attendImageMajor) {
+            int allHeads = batch * heads;
+            attended = ForwardScratch.view(scratch.normedHalf, batch, tokens, hidden);
+            backend.attentionImagesAsHeads(q.reshape(tokens, allHeads, headDim), k.reshape(tokens, allHeads, headDim),
+                    v.reshape(tokens, allHeads, headDim), scale, attended, precision);
+        } else if (imagesAsHeads) {
             int allHeads = batch * heads;
             backend.attention(q.reshape(tokens, allHeads, headDim), k.reshape(tokens, allHeads, headDim),
                     v.reshape(tokens, allHeads, headDim), AttentionMask.BIDIRECTIONAL, scale,
@@ -123,8 +132,7 @@ final class EncoderBlock {
                 }
             }
         }
-        Tensor attended = x;
-        if (imagesAsHeads) {
+        if (imagesAsHeads && !attendImageMajor) {
             attended = half ? ForwardScratch.view(scratch.normedHalf, batch, tokens, hidden) : q;
             backend.copy(x.reshape(tokens, batch, hidden).transpose(0, 1), attended);
         }

@@ -165,6 +165,50 @@ final class CudaAttention {
     }
 
     /**
+     * {@link dev.glimpse.kernels.Backend#attentionImagesAsHeads} on the 16-bit mma kernels: K and V
+     * packed as {@link #compute} packs them, then {@code attention_mma_images_<t>_d<dim>_<shape>}
+     * (the block shape {@link #compute} would take) storing each output row rounded to 16 bits into
+     * its image-major row of out, the bits of {@link #compute}'s F32 rows copied there. False, having
+     * queued nothing, where that kernel does not apply (F32 precision, out not of the precision's
+     * 16-bit type or not packed [images, T, heads * D], a scale that is not positive, fewer queries
+     * than the tensor-core kernels take, head dims past 128, grouped heads, no keys): the caller then
+     * composes attention and a copy.
+     */
+    boolean imagesAsHeads(Tensor q, Tensor k, Tensor v, float scale, Tensor out, AttentionPrecision precision) {
+        Checks.f32(q, ctx.device, "attentionImagesAsHeads", "q");
+        Checks.rank(q, 3, "attentionImagesAsHeads", "q", "[T, images * heads, D]");
+        Checks.floating(k, ctx.device, "attentionImagesAsHeads", "k");
+        Checks.rank(k, 3, "attentionImagesAsHeads", "k", "[S, images * heads, D]");
+        Checks.floating(v, ctx.device, "attentionImagesAsHeads", "v");
+        OpChecks.attentionHeads(q, k, v);
+        int t = q.dim(0);
+        int hq = q.dim(1);
+        int d = q.dim(2);
+        int s = k.dim(0);
+        int images = out.rank() == 3 ? out.dim(0) : 0;
+        DType half = precision == AttentionPrecision.BF16 ? DType.BF16 : DType.F16;
+        int paddedDim = tensorCoreDim(t, d);
+        if (precision == AttentionPrecision.F32 || out.dtype() != half || !(scale > 0) || paddedDim == 0 || s == 0
+                || k.dim(1) != hq || images == 0 || hq % images != 0 || !Checks.contiguous(out)
+                || out.dim(1) != t || (long) out.dim(2) != (long) (hq / images) * d) {
+            return false;
+        }
+        TensorCoreKernel tc = tensorCoreKernel(paddedDim, precision, false, scale,
+                AttentionMmaWarps.configured().block(t, hq, paddedDim, ctx.multiprocessors));
+        String kernel = tc.name().replace("attention_mma_packed_", "attention_mma_images_");
+        try (Temporaries tmp = new Temporaries(copier)) {
+            Operand qo = Operand.of(tmp.rowsPacked(q, DType.F32));
+            Tensor kh = pack(tmp, tc.packKernel(), half, Operand.of(tmp.rowsPacked(k, DType.F32)), s, hq, d, paddedDim);
+            Tensor vh = pack(tmp, tc.packKernel(), half, Operand.of(tmp.rowsPacked(v, DType.F32)), s, hq, d, paddedDim);
+            ctx.launch.of(ctx.kernels.largeSharedFunction(tc.module(), kernel), kernel)
+                    .ptr(qo.address).i64(qo.s0).i64(qo.s1).ptr(CudaContext.address(kh)).ptr(CudaContext.address(vh))
+                    .ptr(CudaContext.address(out)).i32(t).i32(s).i32(hq).i32(hq).i32(d).f32(scale).i32(hq / images)
+                    .run((t + tc.queriesPerBlock() - 1) / tc.queriesPerBlock(), hq, tc.threads(), tc.sharedBytes());
+        }
+        return true;
+    }
+
+    /**
      * The padded head dim of the tensor-core prefill kernel ({@code attention_forward_tc<dim>}) for
      * {@code t} queries of head dim {@code d}, or 0 for the SIMT kernel: decode-sized query counts
      * and head dims past {@value #TC_MAX_DIM} take the SIMT kernel.

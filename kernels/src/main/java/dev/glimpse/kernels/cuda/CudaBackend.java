@@ -304,6 +304,19 @@ public final class CudaBackend implements Backend {
         attention.zeroHeads(out, capture, activeHeads);
     }
 
+    /**
+     * {@link Backend#attentionImagesAsHeads}: the 16-bit mma kernels storing the image-major rows
+     * themselves ({@code attention_mma_images_*}) where they apply, else the default composition.
+     */
+    @Override
+    public synchronized void attentionImagesAsHeads(Tensor q, Tensor k, Tensor v, float scale, Tensor out,
+                                                    AttentionPrecision precision) {
+        ctx.bindThread();
+        if (!attention.imagesAsHeads(q, k, v, scale, out, precision)) {
+            Backend.super.attentionImagesAsHeads(q, k, v, scale, out, precision);
+        }
+    }
+
     @Override
     public synchronized void embedding(Tensor table, int[] ids, Tensor out) {
         ctx.bindThread();

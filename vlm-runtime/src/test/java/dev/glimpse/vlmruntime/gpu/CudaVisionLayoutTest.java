@@ -28,10 +28,12 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 /**
  * GPU-only (skipped without CUDA): the vision tower under {@code -Dglimpse.cuda.visionLayout=true}
  * (layer_norm1 writing the token-major attention input itself, q/k/v as one stacked product over the
- * concatenated weights) gives the features of the same tower with the property off. F32 weights: the
- * same bits (the token-major kernel stores the layer norm's values, and a stack of F32 weights runs
- * its three products as before); F16/BF16 weights: to 16-bit rounding (the batched cuBLASLt product
- * may sum in another order). Both stay near the CPU's F32-activation tower. Random SigLIP and CLIP
+ * concatenated weights, and with 16-bit weights the attention storing out_proj's 16-bit image-major
+ * input itself) gives the features of the same tower with the property off. F32 weights: the same
+ * bits (the token-major kernel stores the layer norm's values, a stack of F32 weights runs its three
+ * products as before, and F32 attention keeps its copy); F16/BF16 weights: to 16-bit rounding (the
+ * attention and layer norm kernels store the copies' bits, but the batched cuBLASLt product may sum in
+ * another order). Both stay near the CPU's F32-activation tower. Random SigLIP and CLIP
  * towers, three images as one batch (images-as-heads attention), each variant replayed from its own
  * CUDA graph after its eager and capturing calls.
  */
