@@ -17,7 +17,8 @@ import static dev.glimpse.kernels.cuda.CudaTestSupport.random;
  * with a 16-bit out of the precision's type) stores exactly the bits of {@link CudaBackend#attention}
  * into F32 rows followed by the transposing copy to image-major 16-bit rows it replaces in the vision
  * tower, in every block shape ({@link AttentionMmaWarps}) at head dims 64 (CLIP), 72 (SigLIP, padded
- * to 80) and 128, and a dim that is odd (single 16-bit stores); and matches the CPU's composition.
+ * to 80), 128 and 38 (not a multiple of 4), also into an out that starts 2 bytes past a 4-byte
+ * boundary (single 16-bit stores); and matches the CPU's composition.
  */
 class CudaAttentionImagesAsHeadsTest {
 
@@ -25,10 +26,12 @@ class CudaAttentionImagesAsHeadsTest {
     private static final double BF16_VS_CPU = 3e-2;
     private static final double F16_VS_CPU = 5e-3;
 
-    @ParameterizedTest(name = "{0} D={1} T={2} {3}")
-    @CsvSource({"BF16, 72, 197, w8", "BF16, 72, 197, w4", "BF16, 72, 197, w4x2", "F16, 64, 50, w4",
-            "F16, 64, 300, w4x2", "BF16, 128, 130, w8", "F16, 128, 130, w4x2", "BF16, 63, 77, w4"})
-    void imageMajorRowsAreTheCopiedAttentionRows(String type, int d, int tokens, String warps) {
+    @ParameterizedTest(name = "{0} D={1} T={2} {3} shifted={4}")
+    @CsvSource({"BF16, 72, 197, w8, false", "BF16, 72, 197, w4, false", "BF16, 72, 197, w4x2, false",
+            "F16, 64, 50, w4, false", "F16, 64, 300, w4x2, false", "BF16, 128, 130, w8, false",
+            "F16, 128, 130, w4x2, false", "BF16, 38, 77, w4, false", "F16, 72, 197, w8, true",
+            "BF16, 64, 90, w4x2, true"})
+    void imageMajorRowsAreTheCopiedAttentionRows(String type, int d, int tokens, String warps, boolean shifted) {
         CudaBackend gpu = cuda();
         DType half = DType.valueOf(type);
         AttentionPrecision precision = AttentionPrecision.valueOf(type);
@@ -36,17 +39,21 @@ class CudaAttentionImagesAsHeadsTest {
         int heads = 2;
         int allHeads = images * heads;
         float scale = (float) Math.pow(d, -0.5);
-        String label = "attentionImagesAsHeads " + type + " D=" + d + " T=" + tokens + " " + warps;
+        String label = "attentionImagesAsHeads " + type + " D=" + d + " T=" + tokens + " " + warps
+                + (shifted ? " shifted" : "");
+        int outElements = images * tokens * heads * d;
+        int shift = shifted ? 1 : 0;
         String previous = System.getProperty(AttentionMmaWarps.PROPERTY);
         System.setProperty(AttentionMmaWarps.PROPERTY, warps);
         try (Tensor q = random(31, 1f, DType.F32, tokens, allHeads, d); Tensor k = random(32, 1f, DType.F32, tokens, allHeads, d);
              Tensor v = random(33, 1f, DType.F32, tokens, allHeads, d); Tensor gq = gpu.upload(q); Tensor gk = gpu.upload(k);
              Tensor gv = gpu.upload(v); Tensor rows = gpu.allocate(DType.F32, tokens, allHeads, d);
              Tensor copied = gpu.allocate(half, images, tokens, heads * d);
-             Tensor direct = gpu.allocate(half, images, tokens, heads * d);
+             Tensor directBuffer = gpu.allocate(half, outElements + shift);
              Tensor expected = Tensor.allocate(half, images, tokens, heads * d)) {
             gpu.attention(gq, gk, gv, AttentionMask.BIDIRECTIONAL, scale, rows, null, null, precision);
             gpu.copy(rows.reshape(tokens, images, heads * d).transpose(0, 1), copied);
+            Tensor direct = directBuffer.slice(0, shift, shift + outElements).reshape(images, tokens, heads * d);
             gpu.attentionImagesAsHeads(gq, gk, gv, scale, direct, precision);
             try (Tensor c = gpu.download(copied)) {
                 assertClose(label + " vs attention + copy", c, direct, 0.0);
