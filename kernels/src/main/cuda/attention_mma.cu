@@ -59,8 +59,9 @@ __device__ __forceinline__ uint32_t pack2<__half>(float lo, float hi) {
 // Images-as-heads output (attention_mma_images_*): the q_heads heads are images side by side,
 // heads_per_image each (head = image * heads_per_image + h), and query row t of head `head` goes to
 // the 16-bit image-major row of out [images, T, heads_per_image * dim] it occupies in the next
-// layer's input (image_major_head: the head's row 0, rows heads_per_image * dim apart), two values per 32-bit store where dim is even (store_pair16:
-// rounded to nearest even as pack2 rounds, the bits an F32 output row copied to 16 bits gets).
+// layer's input (image_major_head: the head's row 0, rows heads_per_image * dim apart), two values
+// per 32-bit store where dim is even and out 4-byte aligned (store_pair16: rounded to nearest even
+// as pack2 rounds, the bits an F32 output row copied to 16 bits gets).
 __device__ __forceinline__ uint16_t* image_major_head(uint16_t* out, int head, int tokens, int heads_per_image,
                                                       int dim) {
     const int image = head / heads_per_image;
