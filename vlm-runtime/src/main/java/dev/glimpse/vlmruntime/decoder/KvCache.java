@@ -56,7 +56,7 @@ public final class KvCache implements AutoCloseable {
     /**
      * Query heads per KV head from which {@code auto} keeps an F32 cache: the 16-bit online decode
      * kernel for groups of 5-8 query heads scores 4 entries per 8-byte load (16-byte loads spill), and
-     * on the H200 (DecodeAttentionBench, 2026-11-28, cd03869) it took Qwen2-0.5B's (14 over 2 heads)
+     * on the H200 (DecodeAttentionBench, 2026-11-28, bundle 84d323f) it took Qwen2-0.5B's (14 over 2 heads)
      * decode attention from 9.46 to 10.15 us at 600 keys and from 12.86 to 14.49 us at 6,300, where
      * Llama-7B's (1 per head) went from 11.36 to 9.84 us; such caches are small anyway (few KV heads).
      */
