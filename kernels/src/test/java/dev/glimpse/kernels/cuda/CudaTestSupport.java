@@ -12,11 +12,13 @@ import java.nio.file.Files;
 import java.util.Locale;
 import java.util.SplittableRandom;
 
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /**
  * Shared set-up of the GPU tests: one {@link CudaBackend} for the whole run (skipped, with the
- * reason, where no GPU or library is found), the CPU reference, random inputs and the comparison.
+ * reason, where no GPU or library is found), the CPU reference, random inputs, their rounded
+ * copies, the comparisons and system properties set for one call.
  *
  * <p>Tolerances, as the largest |gpu - cpu| divided by max(1, max |cpu|):
  * <ul>
@@ -27,6 +29,8 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
  *       than 8 rows, where activations are rounded to the weight dtype for the tensor cores
  *       (2^-11 and 2^-8 relative per element). With at most 8 rows the GEMV kernel keeps F32
  *       activations and meets {@link #GEMM_F32}.</li>
+ *   <li>{@link #ROUNDED_X}: 1e-3 for a half-precision GEMM whose CPU reference saw x already
+ *       rounded to the weights' dtype ({@link #rounded}): only the summation order differs.</li>
  *   <li>Top-k: exact (indices and values identical).</li>
  * </ul>
  * Each comparison prints one {@code PARITY} line with the measured error, which
@@ -38,6 +42,8 @@ final class CudaTestSupport {
     static final double GEMM_F32 = 1e-4;
     static final double GEMM_F16 = 2e-3;
     static final double GEMM_BF16 = 1e-2;
+    /** Normalised error of a GEMM whose CPU reference saw the same rounded x: summation order only. */
+    static final double ROUNDED_X = 1e-3;
 
     static final CpuBackend CPU = new CpuBackend();
 
@@ -128,5 +134,42 @@ final class CudaTestSupport {
         assertTrue(normalized <= tol, () -> label + ": error " + finalNormalized + " > " + tol + " (worst at " + w
                 + ": cpu " + (expected.length > 0 ? expected[w] : 0) + " gpu " + (actual.length > 0 ? actual[w] : 0) + ")");
         return normalized;
+    }
+
+    /** Asserts two tensors (device or host) hold the same values, bit for bit. */
+    static void assertBitsEqual(String label, Tensor expected, Tensor actual) {
+        CudaBackend gpu = cuda();
+        try (Tensor e = gpu.download(expected); Tensor a = gpu.download(actual)) {
+            assertArrayEquals(e.toFloatArray(), a.toFloatArray(), label);
+        }
+    }
+
+    /** A host copy of t in dtype (rounded to nearest even when narrower). */
+    static Tensor converted(Tensor t, DType dtype) {
+        Tensor c = Tensor.allocate(dtype, t.shape());
+        t.copyElementsTo(c);
+        return c;
+    }
+
+    /** A host F32 copy of t rounded through dtype: the x a GEMM with dtype weights multiplies. */
+    static Tensor rounded(Tensor t, DType dtype) {
+        try (Tensor narrow = converted(t, dtype)) {
+            return converted(narrow, DType.F32);
+        }
+    }
+
+    /** Runs body with the system property key set to value, then restores its previous value (or its absence). */
+    static void withProperty(String key, String value, Runnable body) {
+        String previous = System.getProperty(key);
+        System.setProperty(key, value);
+        try {
+            body.run();
+        } finally {
+            if (previous == null) {
+                System.clearProperty(key);
+            } else {
+                System.setProperty(key, previous);
+            }
+        }
     }
 }
