@@ -7,13 +7,13 @@ import java.util.function.DoubleSupplier;
  * {@code glimpse.cuda.ltTune}, from system properties), then restores the property's previous
  * value, or its absence.
  */
-final class PropertyScope {
+public final class PropertyScope {
 
     private PropertyScope() {
     }
 
     /** Runs {@code body} with {@code key} set to {@code value}. */
-    static void run(String key, String value, Runnable body) {
+    public static void run(String key, String value, Runnable body) {
         measure(key, value, () -> {
             body.run();
             return 0;
@@ -21,7 +21,7 @@ final class PropertyScope {
     }
 
     /** The measurement {@code body} takes with {@code key} set to {@code value}. */
-    static double measure(String key, String value, DoubleSupplier body) {
+    public static double measure(String key, String value, DoubleSupplier body) {
         String previous = System.getProperty(key);
         System.setProperty(key, value);
         try {
