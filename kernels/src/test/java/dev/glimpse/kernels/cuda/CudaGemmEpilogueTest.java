@@ -18,6 +18,7 @@ import static dev.glimpse.kernels.cuda.CudaTestSupport.converted;
 import static dev.glimpse.kernels.cuda.CudaTestSupport.cuda;
 import static dev.glimpse.kernels.cuda.CudaTestSupport.random;
 import static dev.glimpse.kernels.cuda.CudaTestSupport.rounded;
+import static dev.glimpse.kernels.cuda.CudaTestSupport.runFromGraph;
 import static dev.glimpse.kernels.cuda.CudaTestSupport.withProperty;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -203,13 +204,10 @@ class CudaGemmEpilogueTest {
              Tensor act = gpu.allocate(DType.BF16, m, inner)) {
             gpu.linearActivation(Activation.GELU_TANH, gx, gw1, gb1, act);
             gpu.linearAddResidual(act, gw2, gb2, directStream, directStream);
-            try (StepGraph graph = gpu.capture(() -> {
+            runFromGraph(() -> {
                 gpu.linearActivation(Activation.GELU_TANH, gx, gw1, gb1, act);
                 gpu.linearAddResidual(act, gw2, gb2, replayedStream, replayedStream);
-            })) {
-                gpu.launch(graph);
-                gpu.synchronize();
-            }
+            });
             assertBitsEqual("gelu + residual epilogues graph replay", directStream, replayedStream);
         }
     }

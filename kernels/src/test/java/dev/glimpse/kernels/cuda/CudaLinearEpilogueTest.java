@@ -19,6 +19,7 @@ import static dev.glimpse.kernels.cuda.CudaTestSupport.converted;
 import static dev.glimpse.kernels.cuda.CudaTestSupport.cuda;
 import static dev.glimpse.kernels.cuda.CudaTestSupport.random;
 import static dev.glimpse.kernels.cuda.CudaTestSupport.rounded;
+import static dev.glimpse.kernels.cuda.CudaTestSupport.runFromGraph;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 
@@ -153,10 +154,7 @@ class CudaLinearEpilogueTest {
              Tensor gx = gpu.upload(x); Tensor gw = gpu.upload(w); Tensor gb = gpu.upload(bias);
              Tensor direct = gpu.allocate(DType.F32, m, n); Tensor replayed = gpu.allocate(DType.F32, m, n)) {
             gpu.linear(gx, gw, gb, direct);
-            try (StepGraph graph = gpu.capture(() -> gpu.linear(gx, gw, gb, replayed))) {
-                gpu.launch(graph);
-                gpu.synchronize();
-            }
+            runFromGraph(() -> gpu.linear(gx, gw, gb, replayed));
             assertBitsEqual("lt linear graph replay", direct, replayed);
         }
     }

@@ -9,8 +9,11 @@ import org.junit.jupiter.api.Assumptions;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.nio.file.Files;
+import java.util.HashMap;
 import java.util.Locale;
+import java.util.Map;
 import java.util.SplittableRandom;
+import java.util.function.Supplier;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -18,7 +21,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 /**
  * Shared set-up of the GPU tests: one {@link CudaBackend} for the whole run (skipped, with the
  * reason, where no GPU or library is found), the CPU reference, random inputs, their rounded
- * copies, the comparisons and system properties set for one call.
+ * copies, the comparisons, a graph replay and system properties set for one call.
  *
  * <p>Tolerances, as the largest |gpu - cpu| divided by max(1, max |cpu|):
  * <ul>
@@ -144,6 +147,22 @@ final class CudaTestSupport {
         }
     }
 
+    /** The values of a device tensor, downloaded. */
+    static float[] host(Tensor device) {
+        try (Tensor h = cuda().download(device)) {
+            return h.toFloatArray();
+        }
+    }
+
+    /** Captures body into a graph on the shared backend, launches the graph once and waits for it. */
+    static void runFromGraph(Runnable body) {
+        CudaBackend gpu = cuda();
+        try (StepGraph graph = gpu.capture(body)) {
+            gpu.launch(graph);
+            gpu.synchronize();
+        }
+    }
+
     /** A host copy of t in dtype (rounded to nearest even when narrower). */
     static Tensor converted(Tensor t, DType dtype) {
         Tensor c = Tensor.allocate(dtype, t.shape());
@@ -160,16 +179,27 @@ final class CudaTestSupport {
 
     /** Runs body with the system property key set to value, then restores its previous value (or its absence). */
     static void withProperty(String key, String value, Runnable body) {
-        String previous = System.getProperty(key);
-        System.setProperty(key, value);
-        try {
+        withProperties(Map.of(key, value), () -> {
             body.run();
+            return null;
+        });
+    }
+
+    /** body's result with each system property of values set, then each restored to its previous value (or its absence). */
+    static <T> T withProperties(Map<String, String> values, Supplier<T> body) {
+        Map<String, String> previous = new HashMap<>();
+        values.keySet().forEach(key -> previous.put(key, System.getProperty(key)));
+        values.forEach(System::setProperty);
+        try {
+            return body.get();
         } finally {
-            if (previous == null) {
-                System.clearProperty(key);
-            } else {
-                System.setProperty(key, previous);
-            }
+            previous.forEach((key, value) -> {
+                if (value == null) {
+                    System.clearProperty(key);
+                } else {
+                    System.setProperty(key, value);
+                }
+            });
         }
     }
 }
