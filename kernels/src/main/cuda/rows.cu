@@ -1,10 +1,12 @@
-// Row kernels over packed F32 [rows, n]: softmax, LayerNorm, RMSNorm, L2 norm, argmax; and RoPE.
+// Row kernels over packed F32 [rows, n]: softmax, LayerNorm, RMSNorm, L2 norm, argmax; and RoPE, alone
+// or with a prefill block's KV cache append (rope_append_kv_rows).
 // LayerNorm and RMSNorm may store F16/BF16 (GEMM inputs for 16-bit weights).
 // Softmax ignores NaN in the max (fmaxf) but a NaN still reaches the sum, so the row comes out NaN
 // as torch's does.
 // One block per row; reductions in F32 in the same order of operations as the CPU backend
 // (max then exp-sum for softmax; mean then centred squares for LayerNorm).
 #include "common.cuh"
+#include "kv_store.cuh"
 
 extern "C" __global__ void softmax_rows(const float* x, float* out, int n) {
     __shared__ float scratch[32];
@@ -216,3 +218,62 @@ extern "C" __global__ void rope_f32(const float* x, const float* cos_t, const fl
         }
     }
 }
+
+// A prefill block's RoPE and KV cache append in one launch: rope_f32 on q [T, Hq, D] in place and on
+// k [T, Hkv, D] (k itself left as is), the rotated k and v stored as entries start .. start + T of the
+// caches [Hkv, capacity, D] of type T (F32 as is; BF16 / F16 rounded to nearest even by store_kv): the
+// values rope_f32 twice then the strided copies of a host-indexed append store. One thread per item
+// of a token: a q or k pair (i < half) or pass-through dim (i + half), or a v element.
+template <typename T>
+__device__ __forceinline__ void rope_append_rows(float* q, const float* k, const float* v, const float* cos_t,
+                                                 const float* sin_t, T* key_cache, T* value_cache, int tokens,
+                                                 int heads, int kv_heads, int capacity, int dim, int half, int start) {
+    const int width = dim - half;
+    const long long q_items = (long long)heads * width;
+    const long long rot_items = q_items + (long long)kv_heads * width;
+    const long long per_token = rot_items + (long long)kv_heads * dim;
+    const long long total = per_token * tokens;
+    for (long long item = blockIdx.x * (long long)blockDim.x + threadIdx.x; item < total;
+         item += (long long)gridDim.x * blockDim.x) {
+        int t = (int)(item / per_token);
+        long long local = item - t * per_token;
+        long long entry = (long long)start + t;
+        if (local < rot_items) {
+            bool is_q = local < q_items;
+            int hl = (int)(is_q ? local : local - q_items);
+            int h = hl / width, i = hl - h * width;
+            const float* src = is_q ? q + ((long long)t * heads + h) * dim : k + ((long long)t * kv_heads + h) * dim;
+            if (i < half) {
+                float c = cos_t[(long long)t * half + i], s = sin_t[(long long)t * half + i];
+                float lo = src[i], hi = src[i + half];
+                float rlo = lo * c - hi * s, rhi = hi * c + lo * s;
+                if (is_q) {
+                    float* dst = q + ((long long)t * heads + h) * dim;
+                    dst[i] = rlo;
+                    dst[i + half] = rhi;
+                } else {
+                    T* dst = key_cache + ((long long)h * capacity + entry) * dim;
+                    store_kv(dst + i, rlo);
+                    store_kv(dst + i + half, rhi);
+                }
+            } else if (!is_q) {
+                store_kv(key_cache + ((long long)h * capacity + entry) * dim + i + half, src[i + half]);
+            }
+        } else {
+            int hd = (int)(local - rot_items);
+            int h = hd / dim, d = hd - h * dim;
+            store_kv(value_cache + ((long long)h * capacity + entry) * dim + d, v[(long long)t * kv_heads * dim + hd]);
+        }
+    }
+}
+
+#define ROPE_APPEND_ROWS(NAME, T)                                                                                  \
+    extern "C" __global__ void NAME(float* q, const float* k, const float* v, const float* cos_t,                 \
+                                    const float* sin_t, T* key_cache, T* value_cache, int tokens, int heads,      \
+                                    int kv_heads, int capacity, int dim, int half, int start) {                   \
+        rope_append_rows<T>(q, k, v, cos_t, sin_t, key_cache, value_cache, tokens, heads, kv_heads, capacity,     \
+                            dim, half, start);                                                                    \
+    }
+ROPE_APPEND_ROWS(rope_append_kv_rows, float)
+ROPE_APPEND_ROWS(rope_append_kv_rows_bf16, __nv_bfloat16)
+ROPE_APPEND_ROWS(rope_append_kv_rows_f16, __half)
