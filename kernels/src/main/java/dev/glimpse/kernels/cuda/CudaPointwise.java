@@ -229,20 +229,25 @@ final class CudaPointwise {
         Checks.rank(cos, 2, op, "cos", "[T, R/2]");
         int half = OpChecks.ropeTables(q, cos, sin);
         int heads = q.dim(1);
-        long total = (long) t * ((long) (heads + hkv) * (d - half) + (long) hkv * d);
-        if (total == 0) {
+        long perToken = (long) (heads + hkv) * (d - half) + (long) hkv * d;
+        if (perToken > Integer.MAX_VALUE) {
+            throw new TensorException(op + ": " + perToken + " items per token (heads " + heads + " + " + hkv + ", D " + d
+                    + ") exceed the kernel's int index");
+        }
+        if (t == 0 || perToken == 0) {
             return;
         }
         try (Temporaries tmp = new Temporaries(copier)) {
             Tensor c = tmp.packed(cos, DType.F32);
             Tensor s = tmp.packed(sin, DType.F32);
             String kernel = "rope_append_kv_rows" + Checks.kvSuffix(keyCache);
+            int blocksPerToken = (int) ((perToken + CudaContext.POINTWISE_THREADS - 1) / CudaContext.POINTWISE_THREADS);
             ctx.launch.of(ctx.kernels.function("rows", kernel), kernel)
                     .ptr(CudaContext.address(q)).ptr(CudaContext.address(k)).ptr(CudaContext.address(v))
                     .ptr(CudaContext.address(c)).ptr(CudaContext.address(s)).ptr(CudaContext.address(keyCache))
                     .ptr(CudaContext.address(valueCache)).i32(t).i32(heads).i32(hkv).i32(capacity).i32(d).i32(half)
                     .i32(start)
-                    .run(ctx.pointwiseBlocks(total), 1, CudaContext.POINTWISE_THREADS, 0);
+                    .run(blocksPerToken, Math.min(t, MAX_GRID_Y), CudaContext.POINTWISE_THREADS, 0);
         }
     }
 

@@ -19,7 +19,8 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
  * block's RoPE and KV cache append in one launch: the bits of {@code rope} on q, {@code rope} on k
  * and the strided copies of k and v into the caches (F32, or 16-bit rounded to nearest even), k
  * itself left unrotated, at the LLaVA-1.5-7B prompt sizes (74 and 586 rows) for Llama-7B's
- * multi-head shape, Qwen2-0.5B's grouped-query shape and a partial rotary dim; and the CPU's RoPE
+ * multi-head shape, Qwen2-0.5B's grouped-query shape, a partial rotary dim and more tokens than one
+ * grid's y dimension holds (65535); and the CPU's RoPE
  * within F32 (16-bit caches: one rounding of the cache type).
  */
 class CudaPrefillRopeAppendTest {
@@ -28,7 +29,7 @@ class CudaPrefillRopeAppendTest {
     @CsvSource({
             "74, 32, 32, 128, 64, 0, BF16", "74, 32, 32, 128, 64, 0, F32", "586, 32, 32, 128, 64, 13, BF16",
             "74, 14, 2, 64, 32, 0, BF16", "586, 14, 2, 64, 32, 5, F16", "586, 14, 2, 64, 32, 0, F32",
-            "9, 6, 2, 6, 3, 2, F32", "9, 6, 2, 6, 2, 2, BF16"})
+            "9, 6, 2, 6, 3, 2, F32", "9, 6, 2, 6, 2, 2, BF16", "70000, 1, 1, 2, 1, 4, F16"})
     void oneLaunchStoresTheBitsOfRopeRopeAndCopies(int tokens, int heads, int kvHeads, int d, int half, int start,
                                                    DType cacheType) {
         CudaBackend gpu = cuda();
