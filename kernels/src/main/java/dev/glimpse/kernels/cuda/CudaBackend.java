@@ -562,8 +562,9 @@ public final class CudaBackend implements Backend {
     /**
      * True with {@code -Dglimpse.cuda.prefillFusion=true}: a decoder prefill block runs RoPE with
      * its KV cache append in one launch ({@link #ropeAppendKvRows}) and o_proj with the residual in
-     * its product ({@link #linearAddResidual}). Read at every call, so a benchmark can flip it
-     * between prefills.
+     * its product ({@link #linearAddResidual}), and {@link #gatedActivation} takes four elements per
+     * thread where it can (the same values). Read at every call, so a benchmark can flip it between
+     * prefills.
      */
     public static boolean prefillFusionEnabled() {
         return "true".equalsIgnoreCase(System.getProperty(PREFILL_FUSION_PROPERTY, "false").trim());
