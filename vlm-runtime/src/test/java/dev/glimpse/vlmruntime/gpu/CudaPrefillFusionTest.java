@@ -33,7 +33,8 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /**
  * The fused prefill ops ({@code -Dglimpse.cuda.prefillFusion=true}: RoPE with the KV cache append in
- * one launch, o_proj adding the residual itself) against the unfused prefill, on one CUDA backend
+ * one launch, o_proj adding the residual itself, the gated activation four elements per thread)
+ * against the unfused prefill, on one CUDA backend
  * and decoder (so both run the same cuBLASLt choices), each run a prefill then two decode steps
  * (which read the cache the prefill wrote):
  * <ul>
