@@ -6,10 +6,14 @@ import dev.glimpse.kernels.Tensor;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.CsvSource;
 
+import java.util.Map;
+
 import static dev.glimpse.kernels.cuda.CudaTestSupport.CPU;
 import static dev.glimpse.kernels.cuda.CudaTestSupport.assertClose;
 import static dev.glimpse.kernels.cuda.CudaTestSupport.cuda;
+import static dev.glimpse.kernels.cuda.CudaTestSupport.host;
 import static dev.glimpse.kernels.cuda.CudaTestSupport.random;
+import static dev.glimpse.kernels.cuda.CudaTestSupport.withProperties;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 
 /**
@@ -31,8 +35,14 @@ class CudaGatedActivationVectorTest {
              Tensor g = gpu.upload(gate); Tensor u = gpu.upload(up);
              Tensor scalar = gpu.allocate(outType, rows, width); Tensor vector = gpu.allocate(outType, rows, width);
              Tensor expected = Tensor.allocate(outType, rows, width)) {
-            withFusion("false", () -> gpu.gatedActivation(f, g, u, scalar));
-            withFusion("true", () -> gpu.gatedActivation(f, g, u, vector));
+            withProperties(Map.of(CudaBackend.PREFILL_FUSION_PROPERTY, "false"), () -> {
+                gpu.gatedActivation(f, g, u, scalar);
+                return null;
+            });
+            withProperties(Map.of(CudaBackend.PREFILL_FUSION_PROPERTY, "true"), () -> {
+                gpu.gatedActivation(f, g, u, vector);
+                return null;
+            });
             assertArrayEquals(host(scalar), host(vector), "vector vs scalar kernel");
             CPU.gatedActivation(f, gate, up, expected);
             double tolerance = switch (outType) {
@@ -41,26 +51,6 @@ class CudaGatedActivationVectorTest {
                 default -> CudaTestSupport.F32;
             };
             assertClose("gatedActivation v4 " + f + " " + rows + "x" + width + " -> " + outType, expected, vector, tolerance);
-        }
-    }
-
-    private static void withFusion(String value, Runnable body) {
-        String previous = System.getProperty(CudaBackend.PREFILL_FUSION_PROPERTY);
-        System.setProperty(CudaBackend.PREFILL_FUSION_PROPERTY, value);
-        try {
-            body.run();
-        } finally {
-            if (previous == null) {
-                System.clearProperty(CudaBackend.PREFILL_FUSION_PROPERTY);
-            } else {
-                System.setProperty(CudaBackend.PREFILL_FUSION_PROPERTY, previous);
-            }
-        }
-    }
-
-    private static float[] host(Tensor device) {
-        try (Tensor h = cuda().download(device)) {
-            return h.toFloatArray();
         }
     }
 }

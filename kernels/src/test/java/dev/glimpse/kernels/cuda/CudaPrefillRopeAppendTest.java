@@ -10,6 +10,7 @@ import org.junit.jupiter.params.provider.CsvSource;
 import static dev.glimpse.kernels.cuda.CudaTestSupport.CPU;
 import static dev.glimpse.kernels.cuda.CudaTestSupport.assertClose;
 import static dev.glimpse.kernels.cuda.CudaTestSupport.cuda;
+import static dev.glimpse.kernels.cuda.CudaTestSupport.host;
 import static dev.glimpse.kernels.cuda.CudaTestSupport.random;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
@@ -82,12 +83,6 @@ class CudaPrefillRopeAppendTest {
              Tensor sin = gpu.allocate(DType.F32, 4, 4); Tensor keys = gpu.allocate(DType.BF16, 2, 6, 8);
              Tensor values = gpu.allocate(DType.BF16, 2, 6, 8)) {
             assertThrows(TensorException.class, () -> gpu.ropeAppendKvRows(q, k, v, cos, sin, keys, values, 3));
-        }
-    }
-
-    private static float[] host(Tensor device) {
-        try (Tensor h = cuda().download(device)) {
-            return h.toFloatArray();
         }
     }
 }
