@@ -10,10 +10,10 @@ import java.util.Arrays;
 
 /**
  * Elementwise ops and activations (elementwise.cu) and the per-row ops (rows.cu): softmax,
- * LayerNorm, RMSNorm, L2 norm, RoPE (alone or with a prefill block's KV cache append), argmax. Inputs that are not packed are first copied to
- * packed scratch on the device; outputs are packed, as the Backend contract requires. LayerNorm,
- * RMSNorm, activation and gatedActivation may write F16/BF16 (F32 math, rounded to nearest even
- * on store) for GEMM inputs of 16-bit weights. Argmax of rows of {@value #ARGMAX_TWO_PASS_MIN} or
+ * LayerNorm, RMSNorm, L2 norm, RoPE (alone or with a prefill block's KV cache append), argmax.
+ * Inputs that are not packed are first copied to packed scratch on the device; outputs are packed,
+ * as the Backend contract requires. LayerNorm, RMSNorm, activation and gatedActivation may write
+ * F16/BF16 (F32 math, rounded to nearest even on store) for GEMM inputs of 16-bit weights. Argmax of rows of {@value #ARGMAX_TWO_PASS_MIN} or
  * more elements runs in two passes (decode_fused.cu) with the same answer.
  */
 final class CudaPointwise {
