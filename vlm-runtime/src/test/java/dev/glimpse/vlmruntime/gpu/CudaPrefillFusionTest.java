@@ -34,12 +34,11 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 /**
  * The fused prefill ops ({@code -Dglimpse.cuda.prefillFusion=true}: RoPE with the KV cache append in
  * one launch, o_proj adding the residual itself, the gated activation four elements per thread)
- * against the unfused prefill, on one CUDA backend
- * and decoder (so both run the same cuBLASLt choices), each run a prefill then two decode steps
- * (which read the cache the prefill wrote):
+ * against the unfused prefill, on one CUDA backend (so both run the same cuBLASLt choices), each
+ * run a prefill then two decode steps (which read the cache the prefill wrote):
  * <ul>
  *   <li>with the GEMM epilogues off ({@code -Dglimpse.cuda.gemmEpilogues=false}, o_proj's add then a
- *   separate add as before) the logits are bit-identical, with a BF16 and an F32 cache;</li>
+ *   separate add as before) the logits are bit-identical (fixtures with a BF16 and an F32 cache);</li>
  *   <li>with the residual in o_proj's epilogue (the default epilogues) they stay within
  *   {@value #FUSED_VS_UNFUSED} of the largest logit (another GEMM algorithm may sum in another
  *   order, flipping a few bf16 roundings of the next layer's input).</li>
@@ -62,21 +61,13 @@ class CudaPrefillFusionTest {
     @ParameterizedTest(name = "{0} cache={1}")
     @CsvSource({"decoder-llama-bf16, auto", "decoder-llama-bf16, f32", "decoder-qwen2-bf16, auto",
             "decoder-qwen2-bf16, f32"})
-    void fixturePrefillIsBitIdenticalWithoutGemmEpilogues(String fixture, String cacheMode) throws IOException {
+    void fixturePrefillMatchesTheUnfusedPrefill(String fixture, String cacheMode) throws IOException {
         CudaSupport.requireCuda();
         Path folder = DecoderFixture.folder(fixture);
         int[] ids = ints(new ObjectMapper().readTree(folder.resolve("expected.json").toFile()).get("input_ids"));
-        Runs runs = withProperty(CudaBackend.GEMM_EPILOGUES_PROPERTY, "false", () -> compareOnCuda(folder, ids, cacheMode));
-        assertBitIdentical(fixture, runs);
-    }
-
-    @ParameterizedTest(name = "{0}")
-    @CsvSource({"decoder-llama-bf16", "decoder-qwen2-bf16"})
-    void fixturePrefillWithTheResidualEpilogueStaysWithinBf16Bounds(String fixture) throws IOException {
-        CudaSupport.requireCuda();
-        Path folder = DecoderFixture.folder(fixture);
-        int[] ids = ints(new ObjectMapper().readTree(folder.resolve("expected.json").toFile()).get("input_ids"));
-        assertWithinBounds(fixture, compareOnCuda(folder, ids, "auto"));
+        Comparison c = compareOnCuda(folder, ids, cacheMode);
+        assertBitIdentical(fixture + " " + cacheMode, c.withoutEpilogues());
+        assertWithinBounds(fixture + " " + cacheMode, c.withEpilogues());
     }
 
     @ParameterizedTest(name = "{0} rows={1}")
@@ -89,17 +80,16 @@ class CudaPrefillFusionTest {
             ids[i] = (i * 37 + 5) % VOCAB;
         }
         String label = family + "-" + rows;
-        assertBitIdentical(label, withProperty(CudaBackend.GEMM_EPILOGUES_PROPERTY, "false",
-                () -> compareOnCuda(folder, ids, "auto")));
-        Runs runs = compareOnCuda(folder, ids, "auto");
-        assertWithinBounds(label, runs);
+        Comparison c = compareOnCuda(folder, ids, "auto");
+        assertBitIdentical(label, c.withoutEpilogues());
+        assertWithinBounds(label, c.withEpilogues());
         float[][] cpu = withProperty(CudaBackend.PREFILL_FUSION_PROPERTY, "true", () -> {
             try (Backend backend = new CpuBackend()) {
                 return run(backend, folder, ids);
             }
         });
         for (int i = 0; i < cpu.length; i++) {
-            float d = relative(runs.fused[i], cpu[i]);
+            float d = relative(c.withEpilogues().fused[i], cpu[i]);
             System.out.printf("GPU-PARITY prefill-fusion %s step %d: max|cuda fused - cpu| / max|cpu| %.3g%n", label, i, d);
             assertTrue(d <= CUDA_VS_CPU_BF16, label + " fused CUDA vs CPU, step " + i + ": " + d);
         }
@@ -107,6 +97,10 @@ class CudaPrefillFusionTest {
 
     /** Logits of the unfused and the fused prefill (then two decode steps each). */
     private record Runs(float[][] unfused, float[][] fused) {
+    }
+
+    /** {@link Runs} with the GEMM epilogues off and with the default epilogues, on one backend. */
+    private record Comparison(Runs withoutEpilogues, Runs withEpilogues) {
     }
 
     private static void assertBitIdentical(String label, Runs runs) {
@@ -125,15 +119,24 @@ class CudaPrefillFusionTest {
         }
     }
 
-    /** One CUDA backend and decoder, the KV cache type from {@code cacheMode}: a session unfused, then one fused. */
-    private static Runs compareOnCuda(Path folder, int[] ids, String cacheMode) {
+    /**
+     * One CUDA backend, the KV cache type from {@code cacheMode}: a session unfused, then one fused,
+     * first with the GEMM epilogues off, then with the default epilogues.
+     */
+    private static Comparison compareOnCuda(Path folder, int[] ids, String cacheMode) {
         return withProperty(KvCache.DTYPE_PROPERTY, cacheMode, () -> {
             try (Backend backend = Backends.create(Backends.Choice.CUDA)) {
-                float[][] unfused = withProperty(CudaBackend.PREFILL_FUSION_PROPERTY, "false", () -> run(backend, folder, ids));
-                float[][] fused = withProperty(CudaBackend.PREFILL_FUSION_PROPERTY, "true", () -> run(backend, folder, ids));
-                return new Runs(unfused, fused);
+                Runs without = withProperty(CudaBackend.GEMM_EPILOGUES_PROPERTY, "false", () -> runs(backend, folder, ids));
+                return new Comparison(without, runs(backend, folder, ids));
             }
         });
+    }
+
+    /** An unfused then a fused session on {@code backend}. */
+    private static Runs runs(Backend backend, Path folder, int[] ids) {
+        float[][] unfused = withProperty(CudaBackend.PREFILL_FUSION_PROPERTY, "false", () -> run(backend, folder, ids));
+        float[][] fused = withProperty(CudaBackend.PREFILL_FUSION_PROPERTY, "true", () -> run(backend, folder, ids));
+        return new Runs(unfused, fused);
     }
 
     /** Logits after prefilling all ids but the last two, then after decoding each of those. */
