@@ -34,6 +34,21 @@ extern "C" __global__ void gated_activation_f32(const float* gate, const float* 
     GRID_STRIDE(i, n) store_float(out, out_type, i, activate(f, gate[i]) * up[i]);
 }
 
+// gated_activation_f32 four elements per thread (n4 = n / 4; gate and up 16-byte aligned, out 4-element
+// aligned): float4 loads of gate and up, one 16-byte (F32) or 8-byte (F16/BF16) store; the same
+// values, element for element.
+extern "C" __global__ void gated_activation_f32_v4(const float* gate, const float* up, void* out, int out_type,
+                                                   long long n4, int f) {
+    GRID_STRIDE(j, n4) {
+        float g[4], u[4], r[4];
+        Vec4<float>::load(gate, 4 * j, g);
+        Vec4<float>::load(up, 4 * j, u);
+#pragma unroll
+        for (int e = 0; e < 4; e++) r[e] = activate(f, g[e]) * u[e];
+        store4(out, out_type, 4 * j, r);
+    }
+}
+
 // out[r, j] += bias[j] for a packed [rows, n] output.
 extern "C" __global__ void add_bias_rows(float* out, const void* bias, int bias_type, long long total, int n) {
     GRID_STRIDE(i, total) out[i] += load_float(bias, bias_type, i % n);

@@ -1,10 +1,12 @@
-// Row kernels over packed F32 [rows, n]: softmax, LayerNorm, RMSNorm, L2 norm, argmax; and RoPE.
+// Row kernels over packed F32 [rows, n]: softmax, LayerNorm, RMSNorm, L2 norm, argmax; and RoPE, alone
+// or with a prefill block's KV cache append (rope_append_kv_rows).
 // LayerNorm and RMSNorm may store F16/BF16 (GEMM inputs for 16-bit weights).
 // Softmax ignores NaN in the max (fmaxf) but a NaN still reaches the sum, so the row comes out NaN
 // as torch's does.
 // One block per row; reductions in F32 in the same order of operations as the CPU backend
 // (max then exp-sum for softmax; mean then centred squares for LayerNorm).
 #include "common.cuh"
+#include "kv_store.cuh"
 
 extern "C" __global__ void softmax_rows(const float* x, float* out, int n) {
     __shared__ float scratch[32];
@@ -252,3 +254,65 @@ LAYER_NORM_ROWS_V4_TOKEN_MAJOR(1)
 LAYER_NORM_ROWS_V4_TOKEN_MAJOR(2)
 LAYER_NORM_ROWS_V4_TOKEN_MAJOR(4)
 LAYER_NORM_ROWS_V4_TOKEN_MAJOR(8)
+
+// A prefill block's RoPE and KV cache append in one launch: rope_f32 on q [T, Hq, D] in place and on
+// k [T, Hkv, D] (k itself left as is), the rotated k and v stored as entries start .. start + T of the
+// caches [Hkv, capacity, D] of type T (F32 as is; BF16 / F16 rounded to nearest even by store_kv): the
+// values rope_f32 twice then the strided copies of a host-indexed append store. Grid: x over a token's
+// items, y over tokens (striding past 65535); one thread per item: a q or k pair (i < half) or
+// pass-through dim (i + half), or a v element.
+template <typename T>
+__device__ __forceinline__ void rope_append_rows(float* q, const float* k, const float* v, const float* cos_t,
+                                                 const float* sin_t, T* key_cache, T* value_cache, int tokens,
+                                                 int heads, int kv_heads, int capacity, int dim, int half, int start) {
+    const int width = dim - half;
+    const int q_items = heads * width;
+    const int rot_items = q_items + kv_heads * width;
+    const int per_token = rot_items + kv_heads * dim;
+    for (int t = blockIdx.y; t < tokens; t += gridDim.y) {
+        const long long entry = (long long)start + t;
+        const float* cos_row = cos_t + (long long)t * half;
+        const float* sin_row = sin_t + (long long)t * half;
+        float* q_row = q + (long long)t * heads * dim;
+        const float* k_row = k + (long long)t * kv_heads * dim;
+        for (int item = blockIdx.x * blockDim.x + threadIdx.x; item < per_token; item += gridDim.x * blockDim.x) {
+            if (item < rot_items) {
+                bool is_q = item < q_items;
+                int hl = is_q ? item : item - q_items;
+                int h = hl / width, i = hl - h * width;
+                const float* src = is_q ? q_row + (long long)h * dim : k_row + (long long)h * dim;
+                if (i < half) {
+                    float c = cos_row[i], s = sin_row[i];
+                    float lo = src[i], hi = src[i + half];
+                    float rlo = lo * c - hi * s, rhi = hi * c + lo * s;
+                    if (is_q) {
+                        float* dst = q_row + (long long)h * dim;
+                        dst[i] = rlo;
+                        dst[i + half] = rhi;
+                    } else {
+                        T* dst = key_cache + ((long long)h * capacity + entry) * dim;
+                        store_kv(dst + i, rlo);
+                        store_kv(dst + i + half, rhi);
+                    }
+                } else if (!is_q) {
+                    store_kv(key_cache + ((long long)h * capacity + entry) * dim + i + half, src[i + half]);
+                }
+            } else {
+                int hd = item - rot_items;
+                int h = hd / dim, d = hd - h * dim;
+                store_kv(value_cache + ((long long)h * capacity + entry) * dim + d, v[(long long)t * kv_heads * dim + hd]);
+            }
+        }
+    }
+}
+
+#define ROPE_APPEND_ROWS(NAME, T)                                                                                  \
+    extern "C" __global__ void NAME(float* q, const float* k, const float* v, const float* cos_t,                 \
+                                    const float* sin_t, T* key_cache, T* value_cache, int tokens, int heads,      \
+                                    int kv_heads, int capacity, int dim, int half, int start) {                   \
+        rope_append_rows<T>(q, k, v, cos_t, sin_t, key_cache, value_cache, tokens, heads, kv_heads, capacity,     \
+                            dim, half, start);                                                                    \
+    }
+ROPE_APPEND_ROWS(rope_append_kv_rows, float)
+ROPE_APPEND_ROWS(rope_append_kv_rows_bf16, __nv_bfloat16)
+ROPE_APPEND_ROWS(rope_append_kv_rows_f16, __half)

@@ -4,6 +4,7 @@ import dev.glimpse.kernels.Backend;
 import dev.glimpse.kernels.Tensor;
 
 import java.lang.foreign.Arena;
+import java.util.function.Function;
 
 /** Reads small attention tensors (taps, captures) onto the host for scoring. */
 final class HostTensors {
@@ -33,25 +34,23 @@ final class HostTensors {
      * shared arena: freeing one runs a handshake with every JVM thread, once per read-back.
      */
     static float[] values(Backend backend, Tensor t) {
-        if (t.device().isHost()) {
-            return t.toFloatArray();
-        }
-        try (Arena arena = Arena.ofConfined()) {
-            Tensor host = Tensor.allocate(arena, t.dtype(), t.shape());
-            backend.copy(t, host);
-            return host.toFloatArray();
-        }
+        return read(backend, t, Tensor::toFloatArray);
     }
 
     /** All values of the integer tensor {@code t} (e.g. top-k indices) in row-major order, read as {@link #values}. */
     static int[] ints(Backend backend, Tensor t) {
+        return read(backend, t, Tensor::toIntArray);
+    }
+
+    /** {@code array} of {@code t} on the host, or of its copy in a confined arena where {@code t} is on a device. */
+    private static <A> A read(Backend backend, Tensor t, Function<Tensor, A> array) {
         if (t.device().isHost()) {
-            return t.toIntArray();
+            return array.apply(t);
         }
         try (Arena arena = Arena.ofConfined()) {
             Tensor host = Tensor.allocate(arena, t.dtype(), t.shape());
             backend.copy(t, host);
-            return host.toIntArray();
+            return array.apply(host);
         }
     }
 }

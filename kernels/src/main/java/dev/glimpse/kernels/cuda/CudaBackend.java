@@ -573,6 +573,36 @@ public final class CudaBackend implements Backend {
         fused.ropeAppendKv(q, k, v, cos, sin, keyCache, valueCache, length);
     }
 
+    // Fused prefill ops: fewer launches per decoder layer at small row counts, same values.
+
+    /** The system property that turns the fused prefill ops on ({@code true}; default {@code false}) for A/B runs. */
+    public static final String PREFILL_FUSION_PROPERTY = "glimpse.cuda.prefillFusion";
+
+    /**
+     * True with {@code -Dglimpse.cuda.prefillFusion=true}: a decoder prefill block runs RoPE with
+     * its KV cache append in one launch ({@link #ropeAppendKvRows}) and o_proj with the residual in
+     * its product ({@link #linearAddResidual}), and {@link #gatedActivation} takes four elements per
+     * thread where it can (the same values). Read at every call, so a benchmark can flip it between
+     * prefills.
+     */
+    public static boolean prefillFusionEnabled() {
+        return "true".equalsIgnoreCase(System.getProperty(PREFILL_FUSION_PROPERTY, "false").trim());
+    }
+
+    /**
+     * A prefill block's rotary embedding and KV cache append in one launch: equals
+     * {@link #rope}{@code (q, cos, sin, q)}, {@link #rope}{@code (k, cos, sin, k)} and {@link #copy}
+     * of k and v into entries {@code start .. start + T} of a layer's caches, bit for bit, except
+     * that k itself is not rotated (its rotated values go only to the cache). q [T, Hq, D], k, v
+     * [T, Hkv, D] packed F32, cos, sin [T, R/2], caches [Hkv, capacity, D] (packed, F32, BF16 or
+     * F16: 16-bit caches get the values rounded to nearest even, as the copy rounds them).
+     */
+    public synchronized void ropeAppendKvRows(Tensor q, Tensor k, Tensor v, Tensor cos, Tensor sin, Tensor keyCache,
+                                              Tensor valueCache, int start) {
+        ctx.bindThread();
+        pointwise.ropeAppendKvRows(q, k, v, cos, sin, keyCache, valueCache, start);
+    }
+
     @Override
     public synchronized void close() {
         gemm.close();

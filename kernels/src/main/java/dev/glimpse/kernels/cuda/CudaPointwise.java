@@ -10,10 +10,10 @@ import java.util.Arrays;
 
 /**
  * Elementwise ops and activations (elementwise.cu) and the per-row ops (rows.cu): softmax,
- * LayerNorm, RMSNorm, L2 norm, RoPE, argmax. Inputs that are not packed are first copied to
- * packed scratch on the device; outputs are packed, as the Backend contract requires. LayerNorm,
- * RMSNorm, activation and gatedActivation may write F16/BF16 (F32 math, rounded to nearest even
- * on store) for GEMM inputs of 16-bit weights. Argmax of rows of {@value #ARGMAX_TWO_PASS_MIN} or
+ * LayerNorm, RMSNorm, L2 norm, RoPE (alone or with a prefill block's KV cache append), argmax.
+ * Inputs that are not packed are first copied to packed scratch on the device; outputs are packed,
+ * as the Backend contract requires. LayerNorm, RMSNorm, activation and gatedActivation may write
+ * F16/BF16 (F32 math, rounded to nearest even on store) for GEMM inputs of 16-bit weights. Argmax of rows of {@value #ARGMAX_TWO_PASS_MIN} or
  * more elements runs in two passes (decode_fused.cu) with the same answer.
  */
 final class CudaPointwise {
@@ -93,6 +93,11 @@ final class CudaPointwise {
         }
     }
 
+    /**
+     * {@code out = f(gate) * up}. With {@code -Dglimpse.cuda.prefillFusion=true}, sizes that are a
+     * multiple of 4 and aligned operands, {@code gated_activation_f32_v4} (four elements per thread,
+     * vector loads and stores) writes the same values as the scalar kernel.
+     */
     void gatedActivation(Activation f, Tensor gate, Tensor up, Tensor out) {
         requireActivation(f);
         Checks.f32(gate, ctx.device, "gatedActivation", "gate");
@@ -108,10 +113,14 @@ final class CudaPointwise {
         try (Temporaries tmp = new Temporaries(copier)) {
             Tensor g = tmp.packed(gate, DType.F32);
             Tensor u = tmp.packed(up, DType.F32);
-            ctx.launch.of(ctx.kernels.function("elementwise", "gated_activation_f32"), "gated_activation_f32")
+            boolean vector = CudaBackend.prefillFusionEnabled() && n % 4 == 0 && CudaContext.address(g) % 16 == 0
+                    && CudaContext.address(u) % 16 == 0 && CudaContext.address(out) % (4L * out.dtype().byteSize()) == 0;
+            String kernel = vector ? "gated_activation_f32_v4" : "gated_activation_f32";
+            long items = vector ? n / 4 : n;
+            ctx.launch.of(ctx.kernels.function("elementwise", kernel), kernel)
                     .ptr(CudaContext.address(g)).ptr(CudaContext.address(u)).ptr(CudaContext.address(out)).i32(out.dtype().ordinal())
-                    .i64(n).i32(f.ordinal())
-                    .run(ctx.pointwiseBlocks(n), 1, CudaContext.POINTWISE_THREADS, 0);
+                    .i64(items).i32(f.ordinal())
+                    .run(ctx.pointwiseBlocks(items), 1, CudaContext.POINTWISE_THREADS, 0);
         }
     }
 
@@ -229,6 +238,64 @@ final class CudaPointwise {
                     .ptr(CudaContext.address(xp)).ptr(CudaContext.address(c)).ptr(CudaContext.address(s))
                     .ptr(CudaContext.address(out)).i32(t).i32(heads).i32(d).i32(half)
                     .run(ctx.pointwiseBlocks(total), 1, CudaContext.POINTWISE_THREADS, 0);
+        }
+    }
+
+    /**
+     * A prefill block's RoPE and KV cache append (rows.cu {@code rope_append_kv_rows[_bf16|_f16]}):
+     * equals {@link #rope} on q and on k in place followed by copies of k and v into entries
+     * {@code start .. start + T} of the caches (rounded to nearest even when 16-bit), except that k
+     * itself is not rotated. q [T, Hq, D], k, v [T, Hkv, D] packed F32; cos, sin [T, R/2]; caches
+     * [Hkv, capacity, D] packed, F32, BF16 or F16.
+     */
+    void ropeAppendKvRows(Tensor q, Tensor k, Tensor v, Tensor cos, Tensor sin, Tensor keyCache, Tensor valueCache,
+                          int start) {
+        String op = "ropeAppendKvRows";
+        int[] cache = Checks.kvCache(keyCache, valueCache, ctx.device, op);
+        int hkv = cache[0];
+        int capacity = cache[1];
+        int d = cache[2];
+        Checks.f32(q, ctx.device, op, "q");
+        Checks.f32(k, ctx.device, op, "k");
+        Checks.f32(v, ctx.device, op, "v");
+        Checks.rank(q, 3, op, "q", "[T, Hq, D]");
+        int t = q.dim(0);
+        if (q.dim(2) != d || !Checks.contiguous(q)) {
+            throw new TensorException(op + ": q must be packed [T, Hq, " + d + "], got " + q);
+        }
+        int[] kvShape = {t, hkv, d};
+        if (!Arrays.equals(k.shape(), kvShape) || !k.sameShape(v) || !Checks.contiguous(k) || !Checks.contiguous(v)) {
+            throw new TensorException(op + ": k and v must be packed " + Arrays.toString(kvShape) + ", got " + k
+                    + " and " + v);
+        }
+        if (start < 0 || start + t > capacity) {
+            throw new TensorException(op + ": entries " + start + " .. " + (start + t) + " exceed the caches' capacity of "
+                    + capacity);
+        }
+        Checks.f32(cos, ctx.device, op, "cos");
+        Checks.f32(sin, ctx.device, op, "sin");
+        Checks.rank(cos, 2, op, "cos", "[T, R/2]");
+        int half = OpChecks.ropeTables(q, cos, sin);
+        int heads = q.dim(1);
+        long perToken = (long) (heads + hkv) * (d - half) + (long) hkv * d;
+        if (perToken > Integer.MAX_VALUE) {
+            throw new TensorException(op + ": " + perToken + " items per token (heads " + heads + " + " + hkv + ", D " + d
+                    + ") exceed the kernel's int index");
+        }
+        if (t == 0 || perToken == 0) {
+            return;
+        }
+        try (Temporaries tmp = new Temporaries(copier)) {
+            Tensor c = tmp.packed(cos, DType.F32);
+            Tensor s = tmp.packed(sin, DType.F32);
+            String kernel = "rope_append_kv_rows" + Checks.kvSuffix(keyCache);
+            int blocksPerToken = (int) ((perToken + CudaContext.POINTWISE_THREADS - 1) / CudaContext.POINTWISE_THREADS);
+            ctx.launch.of(ctx.kernels.function("rows", kernel), kernel)
+                    .ptr(CudaContext.address(q)).ptr(CudaContext.address(k)).ptr(CudaContext.address(v))
+                    .ptr(CudaContext.address(c)).ptr(CudaContext.address(s)).ptr(CudaContext.address(keyCache))
+                    .ptr(CudaContext.address(valueCache)).i32(t).i32(heads).i32(hkv).i32(capacity).i32(d).i32(half)
+                    .i32(start)
+                    .run(blocksPerToken, Math.min(t, MAX_GRID_Y), CudaContext.POINTWISE_THREADS, 0);
         }
     }
 

@@ -16,7 +16,9 @@ import java.util.function.Supplier;
 import static dev.glimpse.kernels.cuda.CudaTestSupport.CPU;
 import static dev.glimpse.kernels.cuda.CudaTestSupport.assertClose;
 import static dev.glimpse.kernels.cuda.CudaTestSupport.cuda;
+import static dev.glimpse.kernels.cuda.CudaTestSupport.host;
 import static dev.glimpse.kernels.cuda.CudaTestSupport.random;
+import static dev.glimpse.kernels.cuda.CudaTestSupport.withProperties;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -42,19 +44,8 @@ class CudaDecodeAttentionTest {
 
     /** Runs body with the kernel, combine mode and PDL setting, restoring the properties after. */
     private static <T> T with(String kernel, String combine, String pdl, Supplier<T> body) {
-        String oldKernel = System.getProperty(KERNEL);
-        String oldCombine = System.getProperty(CudaBackend.DECODE_COMBINE_PROPERTY);
-        String oldPdl = System.getProperty(CudaBackend.PDL_PROPERTY);
-        System.setProperty(KERNEL, kernel);
-        System.setProperty(CudaBackend.DECODE_COMBINE_PROPERTY, combine);
-        System.setProperty(CudaBackend.PDL_PROPERTY, pdl);
-        try {
-            return body.get();
-        } finally {
-            restore(KERNEL, oldKernel);
-            restore(CudaBackend.DECODE_COMBINE_PROPERTY, oldCombine);
-            restore(CudaBackend.PDL_PROPERTY, oldPdl);
-        }
+        return withProperties(Map.of(KERNEL, kernel, CudaBackend.DECODE_COMBINE_PROPERTY, combine,
+                CudaBackend.PDL_PROPERTY, pdl), body);
     }
 
     private static void restore(String key, String value) {
@@ -62,12 +53,6 @@ class CudaDecodeAttentionTest {
             System.clearProperty(key);
         } else {
             System.setProperty(key, value);
-        }
-    }
-
-    private static float[] host(Tensor device) {
-        try (Tensor h = cuda().download(device)) {
-            return h.toFloatArray();
         }
     }
 

@@ -11,10 +11,15 @@ import org.junit.jupiter.params.provider.CsvSource;
 import java.util.Locale;
 
 import static dev.glimpse.kernels.cuda.CudaTestSupport.CPU;
+import static dev.glimpse.kernels.cuda.CudaTestSupport.ROUNDED_X;
+import static dev.glimpse.kernels.cuda.CudaTestSupport.assertBitsEqual;
 import static dev.glimpse.kernels.cuda.CudaTestSupport.assertClose;
+import static dev.glimpse.kernels.cuda.CudaTestSupport.converted;
 import static dev.glimpse.kernels.cuda.CudaTestSupport.cuda;
 import static dev.glimpse.kernels.cuda.CudaTestSupport.random;
-import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static dev.glimpse.kernels.cuda.CudaTestSupport.rounded;
+import static dev.glimpse.kernels.cuda.CudaTestSupport.runFromGraph;
+import static dev.glimpse.kernels.cuda.CudaTestSupport.withProperty;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -25,15 +30,12 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
  * shapes of the SigLIP so400m (1152 / 4304) and CLIP-L (1024 / 4096) layers.
  *
  * <p>As in {@link CudaLinearEpilogueTest}, the CPU sees x rounded to the weights' dtype, so only the
- * summation order differs ({@link #ROUNDED_X}, 1e-3 of the largest output). The residual (scale 4)
+ * summation order differs ({@link CudaTestSupport#ROUNDED_X}, 1e-3 of the largest output). The residual (scale 4)
  * and the bias (scale 0.5) are each far above that bound, so a residual or bias that is dropped or
  * added twice fails. cuBLASLt's GELU may use a fast tanh (about 2^-11 relative error on tanh, at
  * most about 1e-3 absolute on the GELU of |x| <= 4), well inside the bound too.
  */
 class CudaGemmEpilogueTest {
-
-    /** Normalised error of a GEMM whose CPU reference saw the same rounded x: summation order only. */
-    private static final double ROUNDED_X = 1e-3;
 
     @ParameterizedTest(name = "{0} weights, m={1} n={2} k={3} bias={4} out={5}")
     @CsvSource({
@@ -177,7 +179,7 @@ class CudaGemmEpilogueTest {
              Tensor gres = gpu.upload(residual);
              Tensor fused = gpu.allocate(DType.F32, m, n); Tensor unfused = gpu.allocate(DType.F32, m, n)) {
             gpu.linearAddResidual(gx, gw, gb, gres, fused);
-            withEpiloguesOff(() -> gpu.linearAddResidual(gx, gw, gb, gres, unfused));
+            withProperty(CudaBackend.GEMM_EPILOGUES_PROPERTY, "false", () -> gpu.linearAddResidual(gx, gw, gb, gres, unfused));
             try (Tensor reference = gpu.download(unfused)) {
                 assertClose("residual epilogue vs linear+add " + dtype, reference, fused, CudaTestSupport.F32);
             }
@@ -202,13 +204,10 @@ class CudaGemmEpilogueTest {
              Tensor act = gpu.allocate(DType.BF16, m, inner)) {
             gpu.linearActivation(Activation.GELU_TANH, gx, gw1, gb1, act);
             gpu.linearAddResidual(act, gw2, gb2, directStream, directStream);
-            try (StepGraph graph = gpu.capture(() -> {
+            runFromGraph(() -> {
                 gpu.linearActivation(Activation.GELU_TANH, gx, gw1, gb1, act);
                 gpu.linearAddResidual(act, gw2, gb2, replayedStream, replayedStream);
-            })) {
-                gpu.launch(graph);
-                gpu.synchronize();
-            }
+            });
             assertBitsEqual("gelu + residual epilogues graph replay", directStream, replayedStream);
         }
     }
@@ -221,20 +220,6 @@ class CudaGemmEpilogueTest {
             Tensor residual = stream.slice(0, 0, 64);
             Tensor out = stream.slice(0, 1, 65);
             assertThrows(TensorException.class, () -> gpu.linearAddResidual(x, w, null, residual, out));
-        }
-    }
-
-    private static void withEpiloguesOff(Runnable body) {
-        String previous = System.getProperty(CudaBackend.GEMM_EPILOGUES_PROPERTY);
-        System.setProperty(CudaBackend.GEMM_EPILOGUES_PROPERTY, "false");
-        try {
-            body.run();
-        } finally {
-            if (previous == null) {
-                System.clearProperty(CudaBackend.GEMM_EPILOGUES_PROPERTY);
-            } else {
-                System.setProperty(CudaBackend.GEMM_EPILOGUES_PROPERTY, previous);
-            }
         }
     }
 
@@ -254,26 +239,5 @@ class CudaGemmEpilogueTest {
         }
         t.copyFrom(v);
         return t;
-    }
-
-    private static void assertBitsEqual(String label, Tensor expected, Tensor actual) {
-        CudaBackend gpu = cuda();
-        try (Tensor e = gpu.download(expected); Tensor a = gpu.download(actual)) {
-            assertArrayEquals(e.toFloatArray(), a.toFloatArray(), label);
-        }
-    }
-
-    /** A host copy of t in dtype (rounded to nearest even when narrower). */
-    private static Tensor converted(Tensor t, DType dtype) {
-        Tensor c = Tensor.allocate(dtype, t.shape());
-        t.copyElementsTo(c);
-        return c;
-    }
-
-    /** A host F32 copy of t rounded through dtype: the x a GEMM with dtype weights multiplies. */
-    private static Tensor rounded(Tensor t, DType dtype) {
-        try (Tensor narrow = converted(t, dtype)) {
-            return converted(narrow, DType.F32);
-        }
     }
 }

@@ -16,6 +16,7 @@ import static dev.glimpse.kernels.cuda.CudaTestSupport.CPU;
 import static dev.glimpse.kernels.cuda.CudaTestSupport.assertClose;
 import static dev.glimpse.kernels.cuda.CudaTestSupport.cuda;
 import static dev.glimpse.kernels.cuda.CudaTestSupport.random;
+import static dev.glimpse.kernels.cuda.CudaTestSupport.withProperty;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
@@ -210,16 +211,6 @@ class CudaGemmTest {
 
     /** Runs body with -Dglimpse.cuda.gemv set to variant, then restores the property. */
     private static void withGemv(GemvVariant variant, Runnable body) {
-        String before = System.getProperty(GemvVariant.PROPERTY);
-        System.setProperty(GemvVariant.PROPERTY, variant.id());
-        try {
-            body.run();
-        } finally {
-            if (before == null) {
-                System.clearProperty(GemvVariant.PROPERTY);
-            } else {
-                System.setProperty(GemvVariant.PROPERTY, before);
-            }
-        }
+        withProperty(GemvVariant.PROPERTY, variant.id(), body);
     }
 }

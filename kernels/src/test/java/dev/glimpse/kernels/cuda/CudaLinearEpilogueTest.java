@@ -12,9 +12,14 @@ import org.junit.jupiter.params.provider.EnumSource;
 import java.util.function.BiConsumer;
 
 import static dev.glimpse.kernels.cuda.CudaTestSupport.CPU;
+import static dev.glimpse.kernels.cuda.CudaTestSupport.ROUNDED_X;
+import static dev.glimpse.kernels.cuda.CudaTestSupport.assertBitsEqual;
 import static dev.glimpse.kernels.cuda.CudaTestSupport.assertClose;
+import static dev.glimpse.kernels.cuda.CudaTestSupport.converted;
 import static dev.glimpse.kernels.cuda.CudaTestSupport.cuda;
 import static dev.glimpse.kernels.cuda.CudaTestSupport.random;
+import static dev.glimpse.kernels.cuda.CudaTestSupport.rounded;
+import static dev.glimpse.kernels.cuda.CudaTestSupport.runFromGraph;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 
@@ -24,14 +29,11 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
  * the norms and activations that feed it.
  *
  * <p>Against the CPU, x is first rounded to the weights' dtype on the host, so the CPU computes the
- * same products exactly and only the summation order differs: {@link #ROUNDED_X} (1e-3 of the
+ * same products exactly and only the summation order differs: {@link CudaTestSupport#ROUNDED_X} (1e-3 of the
  * largest output) is far below what a missing or doubled bias (0.1-scale values, about 1e-2 of the
  * largest output here) or a transposed operand would cost.
  */
 class CudaLinearEpilogueTest {
-
-    /** Normalised error of a GEMM whose CPU reference saw the same rounded x: summation order only. */
-    private static final double ROUNDED_X = 1e-3;
 
     @ParameterizedTest(name = "{0} weights, m={1} n={2} k={3}")
     @CsvSource({
@@ -152,10 +154,7 @@ class CudaLinearEpilogueTest {
              Tensor gx = gpu.upload(x); Tensor gw = gpu.upload(w); Tensor gb = gpu.upload(bias);
              Tensor direct = gpu.allocate(DType.F32, m, n); Tensor replayed = gpu.allocate(DType.F32, m, n)) {
             gpu.linear(gx, gw, gb, direct);
-            try (StepGraph graph = gpu.capture(() -> gpu.linear(gx, gw, gb, replayed))) {
-                gpu.launch(graph);
-                gpu.synchronize();
-            }
+            runFromGraph(() -> gpu.linear(gx, gw, gb, replayed));
             assertBitsEqual("lt linear graph replay", direct, replayed);
         }
     }
@@ -256,27 +255,6 @@ class CudaLinearEpilogueTest {
                 assertArrayEquals(expected.toFloatArray(), half.toFloatArray(), label + " " + dtype + ": not the F32 result rounded");
             }
             assertClose(label + " " + dtype + " output vs CPU", cpuHalf, gHalf, dtype == DType.BF16 ? 8e-3 : 1e-3);
-        }
-    }
-
-    private static void assertBitsEqual(String label, Tensor expected, Tensor actual) {
-        CudaBackend gpu = cuda();
-        try (Tensor e = gpu.download(expected); Tensor a = gpu.download(actual)) {
-            assertArrayEquals(e.toFloatArray(), a.toFloatArray(), label);
-        }
-    }
-
-    /** A host copy of t in dtype (rounded to nearest even when narrower). */
-    private static Tensor converted(Tensor t, DType dtype) {
-        Tensor c = Tensor.allocate(dtype, t.shape());
-        t.copyElementsTo(c);
-        return c;
-    }
-
-    /** A host F32 copy of t rounded through dtype: the x a GEMM with dtype weights multiplies. */
-    private static Tensor rounded(Tensor t, DType dtype) {
-        try (Tensor narrow = converted(t, dtype)) {
-            return converted(narrow, DType.F32);
         }
     }
 }

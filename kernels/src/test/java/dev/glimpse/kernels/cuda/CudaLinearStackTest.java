@@ -6,9 +6,12 @@ import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.CsvSource;
 
 import static dev.glimpse.kernels.cuda.CudaTestSupport.CPU;
+import static dev.glimpse.kernels.cuda.CudaTestSupport.ROUNDED_X;
 import static dev.glimpse.kernels.cuda.CudaTestSupport.assertClose;
 import static dev.glimpse.kernels.cuda.CudaTestSupport.cuda;
 import static dev.glimpse.kernels.cuda.CudaTestSupport.random;
+import static dev.glimpse.kernels.cuda.CudaTestSupport.rounded;
+import static org.junit.jupiter.api.Assertions.assertEquals;
 
 /**
  * {@link CudaBackend#linearStack}: stacked weights sharing x (fused q/k/v, k/v, gate/up) in one
@@ -18,9 +21,6 @@ import static dev.glimpse.kernels.cuda.CudaTestSupport.random;
  * bound is the GEMM tests' summation-order bound, not bit equality.
  */
 class CudaLinearStackTest {
-
-    /** Normalised error of a GEMM whose reference saw the same rounded x: summation order only. */
-    private static final double ROUNDED_X = 1e-3;
 
     @ParameterizedTest(name = "{0} x{1}, m={2} of {3} n={4} k={5} bias={6} x16={7}")
     @CsvSource({
@@ -71,19 +71,10 @@ class CudaLinearStackTest {
             try (Tensor host = gpu.download(store)) {
                 for (int i = 0; i < 3; i++) {
                     for (float value : host.select(0, i).slice(0, m, capacity).toFloatArray()) {
-                        org.junit.jupiter.api.Assertions.assertEquals(0f, value, "row past m of output " + i);
+                        assertEquals(0f, value, "row past m of output " + i);
                     }
                 }
             }
-        }
-    }
-
-    private static Tensor rounded(Tensor x, DType dtype) {
-        try (Tensor narrow = Tensor.allocate(dtype, x.shape())) {
-            x.copyElementsTo(narrow);
-            Tensor back = Tensor.allocate(DType.F32, x.shape());
-            narrow.copyElementsTo(back);
-            return back;
         }
     }
 }

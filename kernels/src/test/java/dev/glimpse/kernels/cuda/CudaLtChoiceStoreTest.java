@@ -14,9 +14,11 @@ import java.nio.file.Path;
 import java.util.function.Consumer;
 
 import static dev.glimpse.kernels.cuda.CudaTestSupport.CPU;
+import static dev.glimpse.kernels.cuda.CudaTestSupport.ROUNDED_X;
 import static dev.glimpse.kernels.cuda.CudaTestSupport.assertClose;
 import static dev.glimpse.kernels.cuda.CudaTestSupport.cuda;
 import static dev.glimpse.kernels.cuda.CudaTestSupport.random;
+import static dev.glimpse.kernels.cuda.CudaTestSupport.withProperty;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
@@ -31,7 +33,6 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
  */
 class CudaLtChoiceStoreTest {
 
-    private static final double ROUNDED_X = 1e-3;
     /** A shape no other test uses (skinny and deep: split-K variants are among the candidates). */
     private static final int M = 74;
     private static final int N = 1408;
@@ -108,17 +109,11 @@ class CudaLtChoiceStoreTest {
 
     /** Runs {@code body} on a fresh backend whose cuBLASLt choices persist in {@code cache}. */
     private static void withCache(String cache, Consumer<CudaBackend> body) {
-        String previous = System.getProperty(LtChoiceStore.PROPERTY);
-        System.setProperty(LtChoiceStore.PROPERTY, cache);
-        try (CudaBackend gpu = CudaBackend.open(new CudaOptions(0, 0))) {
-            body.accept(gpu);
-        } finally {
-            if (previous == null) {
-                System.clearProperty(LtChoiceStore.PROPERTY);
-            } else {
-                System.setProperty(LtChoiceStore.PROPERTY, previous);
+        withProperty(LtChoiceStore.PROPERTY, cache, () -> {
+            try (CudaBackend gpu = CudaBackend.open(new CudaOptions(0, 0))) {
+                body.accept(gpu);
             }
-        }
+        });
     }
 
     /** out = x W^T + bias on {@code gpu}, checked against the CPU and for {@code measured} measurements; its values. */

@@ -7,9 +7,11 @@ import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.CsvSource;
 
 import static dev.glimpse.kernels.cuda.CudaTestSupport.CPU;
+import static dev.glimpse.kernels.cuda.CudaTestSupport.ROUNDED_X;
 import static dev.glimpse.kernels.cuda.CudaTestSupport.assertClose;
 import static dev.glimpse.kernels.cuda.CudaTestSupport.cuda;
 import static dev.glimpse.kernels.cuda.CudaTestSupport.random;
+import static dev.glimpse.kernels.cuda.CudaTestSupport.withProperty;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 
 /**
@@ -20,8 +22,6 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
  * first) and is right.
  */
 class CudaLtTuneTest {
-
-    private static final double ROUNDED_X = 1e-3;
 
     @ParameterizedTest(name = "m={0} n={1} k={2} bias={3}")
     @CsvSource({"74, 1024, 4096, false", "74, 2752, 1024, true", "586, 1024, 1024, true", "16, 512, 8192, false"})
@@ -41,23 +41,17 @@ class CudaLtTuneTest {
                 assertClose("tuned first call m=" + m + " n=" + n + " k=" + k, expected, first, ROUNDED_X);
                 assertClose("tuned m=" + m + " n=" + n + " k=" + k, expected, second, ROUNDED_X);
             }
-            String previous = System.getProperty(CudaLtMatmul.TUNE_PROPERTY);
-            System.setProperty(CudaLtMatmul.TUNE_PROPERTY, "false");
-            try (CudaBackend heuristic = CudaBackend.open(new CudaOptions(0, 0));
-                 Tensor gx = heuristic.upload(x); Tensor gw = heuristic.upload(w); Tensor gb = heuristic.upload(bias);
-                 Tensor out = heuristic.allocate(DType.F32, m, n)) {
-                heuristic.linear(gx, gw, withBias ? gb : null, out);
-                assertEquals(0, heuristic.ltTunings(), "ltTune=false measures nothing");
-                try (Tensor host = heuristic.download(out); Tensor back = tuned.upload(host)) {
-                    assertClose("heuristic m=" + m + " n=" + n + " k=" + k, expected, back, ROUNDED_X);
+            withProperty(CudaLtMatmul.TUNE_PROPERTY, "false", () -> {
+                try (CudaBackend heuristic = CudaBackend.open(new CudaOptions(0, 0));
+                     Tensor gx = heuristic.upload(x); Tensor gw = heuristic.upload(w); Tensor gb = heuristic.upload(bias);
+                     Tensor out = heuristic.allocate(DType.F32, m, n)) {
+                    heuristic.linear(gx, gw, withBias ? gb : null, out);
+                    assertEquals(0, heuristic.ltTunings(), "ltTune=false measures nothing");
+                    try (Tensor host = heuristic.download(out); Tensor back = tuned.upload(host)) {
+                        assertClose("heuristic m=" + m + " n=" + n + " k=" + k, expected, back, ROUNDED_X);
+                    }
                 }
-            } finally {
-                if (previous == null) {
-                    System.clearProperty(CudaLtMatmul.TUNE_PROPERTY);
-                } else {
-                    System.setProperty(CudaLtMatmul.TUNE_PROPERTY, previous);
-                }
-            }
+            });
         }
     }
 

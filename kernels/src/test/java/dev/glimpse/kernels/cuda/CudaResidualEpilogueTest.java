@@ -6,9 +6,12 @@ import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.CsvSource;
 
 import static dev.glimpse.kernels.cuda.CudaTestSupport.CPU;
+import static dev.glimpse.kernels.cuda.CudaTestSupport.ROUNDED_X;
 import static dev.glimpse.kernels.cuda.CudaTestSupport.assertClose;
 import static dev.glimpse.kernels.cuda.CudaTestSupport.cuda;
 import static dev.glimpse.kernels.cuda.CudaTestSupport.random;
+import static dev.glimpse.kernels.cuda.CudaTestSupport.rounded;
+import static dev.glimpse.kernels.cuda.CudaTestSupport.withProperty;
 
 /**
  * {@link CudaBackend#linearAddResidual} beyond the decode GEMV's rows: the residual added in
@@ -19,8 +22,6 @@ import static dev.glimpse.kernels.cuda.CudaTestSupport.random;
  * into the residual (in place) would add the product several times, far beyond the bound.
  */
 class CudaResidualEpilogueTest {
-
-    private static final double ROUNDED_X = 1e-3;
 
     @ParameterizedTest(name = "{0} x, m={1} n={2} k={3} bias={4} in place={5}")
     @CsvSource({
@@ -49,24 +50,14 @@ class CudaResidualEpilogueTest {
                 gpu.linearAddResidual(gx, gw, withBias ? gb : null, again, again);
                 assertClose(label + ", second (measured) call", expected, again, ROUNDED_X);
             }
-            System.setProperty(CudaGemm.LT_RESIDUAL_PROPERTY, "false");
-            try (Tensor fresh = gpu.upload(residual)) {
-                gpu.linearAddResidual(gx, gw, withBias ? gb : null, fresh, separate);
-                try (Tensor host = gpu.download(separate)) {
-                    assertClose(label + " vs product and add", host, out, ROUNDED_X);
+            withProperty(CudaGemm.LT_RESIDUAL_PROPERTY, "false", () -> {
+                try (Tensor fresh = gpu.upload(residual)) {
+                    gpu.linearAddResidual(gx, gw, withBias ? gb : null, fresh, separate);
+                    try (Tensor host = gpu.download(separate)) {
+                        assertClose(label + " vs product and add", host, out, ROUNDED_X);
+                    }
                 }
-            } finally {
-                System.clearProperty(CudaGemm.LT_RESIDUAL_PROPERTY);
-            }
-        }
-    }
-
-    private static Tensor rounded(Tensor x, DType dtype) {
-        try (Tensor narrow = Tensor.allocate(dtype, x.shape())) {
-            x.copyElementsTo(narrow);
-            Tensor back = Tensor.allocate(DType.F32, x.shape());
-            narrow.copyElementsTo(back);
-            return back;
+            });
         }
     }
 }

@@ -9,14 +9,19 @@ import org.junit.jupiter.api.Assumptions;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.nio.file.Files;
+import java.util.HashMap;
 import java.util.Locale;
+import java.util.Map;
 import java.util.SplittableRandom;
+import java.util.function.Supplier;
 
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /**
  * Shared set-up of the GPU tests: one {@link CudaBackend} for the whole run (skipped, with the
- * reason, where no GPU or library is found), the CPU reference, random inputs and the comparison.
+ * reason, where no GPU or library is found), the CPU reference, random inputs, their rounded
+ * copies, the comparisons, a graph replay and system properties set for one call.
  *
  * <p>Tolerances, as the largest |gpu - cpu| divided by max(1, max |cpu|):
  * <ul>
@@ -27,6 +32,8 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
  *       than 8 rows, where activations are rounded to the weight dtype for the tensor cores
  *       (2^-11 and 2^-8 relative per element). With at most 8 rows the GEMV kernel keeps F32
  *       activations and meets {@link #GEMM_F32}.</li>
+ *   <li>{@link #ROUNDED_X}: 1e-3 for a half-precision GEMM whose CPU reference saw x already
+ *       rounded to the weights' dtype ({@link #rounded}): only the summation order differs.</li>
  *   <li>Top-k: exact (indices and values identical).</li>
  * </ul>
  * Each comparison prints one {@code PARITY} line with the measured error, which
@@ -38,6 +45,8 @@ final class CudaTestSupport {
     static final double GEMM_F32 = 1e-4;
     static final double GEMM_F16 = 2e-3;
     static final double GEMM_BF16 = 1e-2;
+    /** Normalised error of a GEMM whose CPU reference saw the same rounded x: summation order only. */
+    static final double ROUNDED_X = 1e-3;
 
     static final CpuBackend CPU = new CpuBackend();
 
@@ -128,5 +137,69 @@ final class CudaTestSupport {
         assertTrue(normalized <= tol, () -> label + ": error " + finalNormalized + " > " + tol + " (worst at " + w
                 + ": cpu " + (expected.length > 0 ? expected[w] : 0) + " gpu " + (actual.length > 0 ? actual[w] : 0) + ")");
         return normalized;
+    }
+
+    /** Asserts two tensors (device or host) hold the same values, bit for bit. */
+    static void assertBitsEqual(String label, Tensor expected, Tensor actual) {
+        CudaBackend gpu = cuda();
+        try (Tensor e = gpu.download(expected); Tensor a = gpu.download(actual)) {
+            assertArrayEquals(e.toFloatArray(), a.toFloatArray(), label);
+        }
+    }
+
+    /** The values of a device tensor, downloaded. */
+    static float[] host(Tensor device) {
+        try (Tensor h = cuda().download(device)) {
+            return h.toFloatArray();
+        }
+    }
+
+    /** Captures body into a graph on the shared backend, launches the graph once and waits for it. */
+    static void runFromGraph(Runnable body) {
+        CudaBackend gpu = cuda();
+        try (StepGraph graph = gpu.capture(body)) {
+            gpu.launch(graph);
+            gpu.synchronize();
+        }
+    }
+
+    /** A host copy of t in dtype (rounded to nearest even when narrower). */
+    static Tensor converted(Tensor t, DType dtype) {
+        Tensor c = Tensor.allocate(dtype, t.shape());
+        t.copyElementsTo(c);
+        return c;
+    }
+
+    /** A host F32 copy of t rounded through dtype: the x a GEMM with dtype weights multiplies. */
+    static Tensor rounded(Tensor t, DType dtype) {
+        try (Tensor narrow = converted(t, dtype)) {
+            return converted(narrow, DType.F32);
+        }
+    }
+
+    /** Runs body with the system property key set to value, then restores its previous value (or its absence). */
+    static void withProperty(String key, String value, Runnable body) {
+        withProperties(Map.of(key, value), () -> {
+            body.run();
+            return null;
+        });
+    }
+
+    /** body's result with each system property of values set, then each restored to its previous value (or its absence). */
+    static <T> T withProperties(Map<String, String> values, Supplier<T> body) {
+        Map<String, String> previous = new HashMap<>();
+        values.keySet().forEach(key -> previous.put(key, System.getProperty(key)));
+        values.forEach(System::setProperty);
+        try {
+            return body.get();
+        } finally {
+            previous.forEach((key, value) -> {
+                if (value == null) {
+                    System.clearProperty(key);
+                } else {
+                    System.setProperty(key, value);
+                }
+            });
+        }
     }
 }

@@ -13,7 +13,8 @@ import java.util.SplittableRandom;
  * {@link dev.glimpse.visionencoder.VisionWeights} reads, held in memory (for benchmarks and tests;
  * never a stand-in for a real checkpoint). Matrices ~ N(0, 0.15^2 * 64 / in_features) so
  * activations stay bounded at any width, norm weights 1 + N(0, 0.25^2), biases N(0, 0.1^2),
- * position/class/probe vectors N(0, 0.5^2). The caller owns (closes) the tensors.
+ * position/class/probe vectors N(0, 0.5^2); and the vision benches' input pixels. The caller owns
+ * (closes) the tensors.
  */
 public final class RandomVisionWeights {
 
@@ -24,6 +25,16 @@ public final class RandomVisionWeights {
     private RandomVisionWeights(long seed, DType dtype) {
         this.random = new SplittableRandom(seed);
         this.dtype = dtype;
+    }
+
+    /** Pixel values [batch, channels, size, size] ~ N(0, 1) from seed 7, as a processor's normalised output. */
+    public static Tensor pixels(int batch, VisionConfig c) {
+        SplittableRandom random = new SplittableRandom(7);
+        float[] v = new float[batch * c.numChannels() * c.imageSize() * c.imageSize()];
+        for (int i = 0; i < v.length; i++) {
+            v[i] = (float) random.nextGaussian();
+        }
+        return Tensor.of(v, batch, c.numChannels(), c.imageSize(), c.imageSize());
     }
 
     /** Every weight the config implies, matrices and vectors stored as {@code dtype}. */

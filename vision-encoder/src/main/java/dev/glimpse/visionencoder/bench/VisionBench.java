@@ -4,6 +4,7 @@ import dev.glimpse.kernels.DType;
 import dev.glimpse.kernels.Tensor;
 import dev.glimpse.kernels.cpu.CpuBackend;
 import dev.glimpse.kernels.cpu.CpuParallel;
+import dev.glimpse.kernels.cuda.bench.BenchClock;
 import dev.glimpse.visionencoder.FeatureSelection;
 import dev.glimpse.visionencoder.VisionOutput;
 import dev.glimpse.visionencoder.VisionRequest;
@@ -18,7 +19,6 @@ import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 import java.util.OptionalInt;
-import java.util.SplittableRandom;
 
 /**
  * {@code glimpse bench vision}: time per image of a CLIP vision tower shaped like LLaVA-1.5's
@@ -99,7 +99,7 @@ public final class VisionBench {
                 + " threads, java " + Runtime.version());
         List<String> results = new ArrayList<>();
         List<String> summary = new ArrayList<>();
-        try (CpuBackend backend = new CpuBackend(); Tensor pixels = randomPixels(options.batch, config)) {
+        try (CpuBackend backend = new CpuBackend(); Tensor pixels = RandomVisionWeights.pixels(options.batch, config)) {
             for (DType dtype : options.dtypes) {
                 Map<String, Tensor> tensors = RandomVisionWeights.generate(config, dtype, 2024);
                 try {
@@ -116,7 +116,7 @@ public final class VisionBench {
                         }
                     }
                     double mean = Arrays.stream(msPerImage).average().orElseThrow();
-                    double median = median(msPerImage);
+                    double median = BenchClock.median(msPerImage);
                     String json = String.format(Locale.ROOT, "{\"bench\":\"vision_encoder\",\"model\":\"clip-vit-l-14-336-random\","
                                     + "\"weights\":\"%s\",\"layers_run\":%d,\"tokens\":%d,\"batch\":%d,\"images\":%d,"
                                     + "\"median_ms_per_image\":%.1f,\"mean_ms_per_image\":%.1f,\"images_per_s\":%.4f,"
@@ -145,20 +145,5 @@ public final class VisionBench {
         double patch = 2.0 * c.numPatches() * c.numChannels() * c.patchSize() * c.patchSize() * e;
         double perLayer = 2 * n * e * e * 4 + 2 * n * e * inner * 2 + 2 * 2 * n * n * e;
         return patch + layers * perLayer;
-    }
-
-    private static double median(double[] values) {
-        double[] s = values.clone();
-        Arrays.sort(s);
-        return s.length % 2 == 1 ? s[s.length / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
-    }
-
-    private static Tensor randomPixels(int batch, VisionConfig c) {
-        SplittableRandom random = new SplittableRandom(7);
-        float[] v = new float[batch * c.numChannels() * c.imageSize() * c.imageSize()];
-        for (int i = 0; i < v.length; i++) {
-            v[i] = (float) random.nextGaussian();
-        }
-        return Tensor.of(v, batch, c.numChannels(), c.imageSize(), c.imageSize());
     }
 }

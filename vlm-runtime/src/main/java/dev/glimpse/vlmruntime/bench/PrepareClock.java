@@ -6,6 +6,8 @@ import dev.glimpse.visionencoder.VisionTaps;
 import dev.glimpse.vlmruntime.llava.ProjectorInputHook;
 import dev.glimpse.vlmruntime.llava.VisualHooks;
 
+import java.util.function.Supplier;
+
 /**
  * A request's pre-projector hook with device waits around it, so that {@code --stages} can split
  * {@code LlavaModel.prepare} at the hook: the vision stage (pixel upload and tower) ends when the
@@ -53,22 +55,12 @@ final class PrepareClock implements ProjectorInputHook {
 
     @Override
     public int[] keep(int imageIndex, EncodedImage image) {
-        enter();
-        try {
-            return inner.keep(imageIndex, image);
-        } finally {
-            leave();
-        }
+        return timed(() -> inner.keep(imageIndex, image));
     }
 
     @Override
     public Tensor replace(int imageIndex, EncodedImage image) {
-        enter();
-        try {
-            return inner.replace(imageIndex, image);
-        } finally {
-            leave();
-        }
+        return timed(() -> inner.replace(imageIndex, image));
     }
 
     @Override
@@ -76,15 +68,17 @@ final class PrepareClock implements ProjectorInputHook {
         return inner.replacementOrigins(imageIndex, rows);
     }
 
-    private void enter() {
+    /** The inner hook's call, with the device waited for before (on the first call only) and after it. */
+    private <T> T timed(Supplier<T> call) {
         if (enteredNanos == 0) {
             synchronize.run();
             enteredNanos = System.nanoTime();
         }
-    }
-
-    private void leave() {
-        synchronize.run();
-        leftNanos = System.nanoTime();
+        try {
+            return call.get();
+        } finally {
+            synchronize.run();
+            leftNanos = System.nanoTime();
+        }
     }
 }

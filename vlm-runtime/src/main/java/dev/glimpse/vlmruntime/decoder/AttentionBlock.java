@@ -42,18 +42,34 @@ final class AttentionBlock {
     }
 
     /**
-     * Reads {@code s.normed()} [n, hidden], writes {@code s.projected()} [n, hidden]; the n tokens
-     * (sequence indices {@code tokens[from .. from + n)}) follow everything already in the cache.
-     * Query heads outside {@code activeHeads} (null: all run) output zero (SpAtten head pruning);
-     * {@code outputs} (nullable) receives the attention output [n, heads, D] for head magnitudes.
+     * Reads {@code s.normed()} [n, hidden] and the layer input {@code x} [n, hidden], writes the
+     * residual stream {@code s.residual() = x + o_proj(attention)}; the n tokens (sequence indices
+     * {@code tokens[from .. from + n)}) follow everything already in the cache. Query heads outside
+     * {@code activeHeads} (null: all run) output zero (SpAtten head pruning); {@code outputs}
+     * (nullable) receives the attention output [n, heads, D] for head magnitudes.
+     *
+     * <p>With {@code -Dglimpse.cuda.prefillFusion=true} ({@link CudaBackend#prefillFusionEnabled})
+     * RoPE of q and k and the cache append run as one launch on CUDA
+     * ({@link KvCache#appendRotating}: the same values, k left unrotated in the scratch), and o_proj
+     * adds the residual itself ({@link Backend#linearAddResidual}: in the GEMM's epilogue on CUDA, the
+     * product then the add, the same bits, on the CPU).
      */
-    void forward(Backend b, ScratchRows s, Tensor cos, Tensor sin, KvCache cache, int[] tokens, int from,
+    void forward(Backend b, Tensor x, ScratchRows s, Tensor cos, Tensor sin, KvCache cache, int[] tokens, int from,
                  AttentionCapture capture, boolean[] activeHeads, LayerCapture outputs) {
         int n = s.n();
-        project(b, s, cos, sin);
+        boolean fused = CudaBackend.prefillFusionEnabled();
+        products(b, s);
         Tensor q = s.q().reshape(n, heads, headDim);
+        Tensor k = s.k().reshape(n, kvHeads, headDim);
+        Tensor v = s.v().reshape(n, kvHeads, headDim);
         int start = cache.length(layer);
-        cache.append(b, layer, s.k().reshape(n, kvHeads, headDim), s.v().reshape(n, kvHeads, headDim), tokens, from);
+        if (fused && b instanceof CudaBackend cuda) {
+            cache.appendRotating(cuda, layer, q, k, v, cos, sin, tokens, from);
+        } else {
+            b.rope(q, cos, sin, q);
+            b.rope(k, cos, sin, k);
+            cache.append(b, layer, k, v, tokens, from);
+        }
         int keys = start + n;
         Tensor out = s.attention().reshape(n, heads, headDim);
         boolean headOutput = outputs != null && outputs.wantsHeadOutput();
@@ -62,22 +78,36 @@ final class AttentionBlock {
         if (headOutput) {
             outputs.addHeadOutput(out);
         }
-        b.linear(s.attention(), w.o(), w.oBias(), s.projected());
+        outputProjection(b, s, x, fused);
     }
 
     /**
      * One decode token on the GPU with its cache slot ({@code length}) and key count
      * ({@code keyCount}) read from device memory (I32 [1] each), so the launches are the same at
-     * every step and replay from a CUDA graph. Same arithmetic as {@link #forward}.
+     * every step and replay from a CUDA graph. Same arithmetic as {@link #forward} with the fused
+     * prefill ops off; reads {@code x}, writes {@code s.residual()} as it does.
      */
-    void forwardStep(CudaBackend b, ScratchRows s, Tensor cos, Tensor sin, KvCache cache, Tensor length,
+    void forwardStep(CudaBackend b, Tensor x, ScratchRows s, Tensor cos, Tensor sin, KvCache cache, Tensor length,
                      Tensor keyCount, boolean[] activeHeads) {
         project(b, s, cos, sin);
         b.appendKv(s.k().reshape(1, kvHeads, headDim), s.v().reshape(1, kvHeads, headDim), cache.keyBlock(layer),
                 cache.valueBlock(layer), length);
         b.decodeAttention(s.q().reshape(1, heads, headDim), cache.keyBlock(layer), cache.valueBlock(layer), keyCount,
                 scale, s.attention().reshape(1, heads, headDim), activeHeads);
-        b.linear(s.attention(), w.o(), w.oBias(), s.projected());
+        outputProjection(b, s, x, false);
+    }
+
+    /**
+     * {@code s.residual() = x + o_proj(s.attention())}: one {@link Backend#linearAddResidual} when
+     * {@code fused}, else {@link Backend#linear} into {@code s.projected()} and {@link Backend#add}.
+     */
+    private void outputProjection(Backend b, ScratchRows s, Tensor x, boolean fused) {
+        if (fused) {
+            b.linearAddResidual(s.attention(), w.o(), w.oBias(), x, s.residual());
+        } else {
+            b.linear(s.attention(), w.o(), w.oBias(), s.projected());
+            b.add(x, s.projected(), s.residual());
+        }
     }
 
     /**
@@ -98,13 +128,22 @@ final class AttentionBlock {
         b.linearAddResidual(s.attention(), w.o(), w.oBias(), x, s.residual());
     }
 
-    /**
-     * q, k, v projections of {@code s.normed()}, then RoPE on q and k in place. Where the layer's
-     * weights are stacked ({@link LayerWeights#stacks}) the projections run as one stacked product
-     * (q/k/v, or q alone and k/v) writing the scratch's stacked views, which are q, k and v.
-     */
+    /** q, k, v projections of {@code s.normed()} ({@link #products}), then RoPE on q and k in place. */
     void project(Backend b, ScratchRows s, Tensor cos, Tensor sin) {
         int n = s.n();
+        products(b, s);
+        Tensor q = s.q().reshape(n, heads, headDim);
+        Tensor k = s.k().reshape(n, kvHeads, headDim);
+        b.rope(q, cos, sin, q);
+        b.rope(k, cos, sin, k);
+    }
+
+    /**
+     * q, k, v projections of {@code s.normed()} into {@code s.q()}, {@code s.k()}, {@code s.v()}. Where
+     * the layer's weights are stacked ({@link LayerWeights#stacks}) they run as one stacked product
+     * (q/k/v, or q alone and k/v) writing the scratch's stacked views, which are q, k and v.
+     */
+    private void products(Backend b, ScratchRows s) {
         ProjectionStacks stacks = w.stacks();
         if (stacks != null && stacks.qkv() != null && s.qkv() != null) {
             b.linearStack(s.normed(), stacks.qkv(), stacks.qkvBias(), s.qkv());
@@ -116,9 +155,5 @@ final class AttentionBlock {
             b.linear(s.normed(), w.k(), w.kBias(), s.k());
             b.linear(s.normed(), w.v(), w.vBias(), s.v());
         }
-        Tensor q = s.q().reshape(n, heads, headDim);
-        Tensor k = s.k().reshape(n, kvHeads, headDim);
-        b.rope(q, cos, sin, q);
-        b.rope(k, cos, sin, k);
     }
 }

@@ -34,7 +34,7 @@ final class DecoderLayer {
      */
     void forward(Backend b, Tensor x, ScratchRows s, Tensor cos, Tensor sin, KvCache cache, int[] tokens, int from,
                  AttentionCapture capture, boolean[] activeHeads, LayerCapture outputs) {
-        forward(b, x, s, () -> attention.forward(b, s, cos, sin, cache, tokens, from, capture, activeHeads, outputs));
+        forward(b, x, s, () -> attention.forward(b, x, s, cos, sin, cache, tokens, from, capture, activeHeads, outputs));
     }
 
     /**
@@ -49,7 +49,7 @@ final class DecoderLayer {
         if (CudaBackend.fusedDecodeEnabled() && fuses(b)) {
             forwardStepFused(b, x, s, cos, sin, cache, length, keyCount, activeHeads);
         } else {
-            forward(b, x, s, () -> attention.forwardStep(b, s, cos, sin, cache, length, keyCount, activeHeads));
+            forward(b, x, s, () -> attention.forwardStep(b, x, s, cos, sin, cache, length, keyCount, activeHeads));
         }
     }
 
@@ -75,10 +75,10 @@ final class DecoderLayer {
         return w.q().dtype() == w.k().dtype() && w.q().dtype() == w.v().dtype() && w.gate().dtype() == w.up().dtype();
     }
 
+    /** Input RMSNorm, then {@code attend} (which writes the residual stream {@code s.residual()}), then the MLP half. */
     private void forward(Backend b, Tensor x, ScratchRows s, Runnable attend) {
         b.rmsNorm(x, w.inputNorm(), eps, s.normed());
         attend.run();
-        b.add(x, s.projected(), s.residual());
         b.rmsNorm(s.residual(), w.postAttentionNorm(), eps, s.normed());
         mlp.forward(b, s, x);
     }

@@ -5,6 +5,7 @@ import dev.glimpse.kernels.Backend;
 import dev.glimpse.kernels.DType;
 import dev.glimpse.kernels.Device;
 import dev.glimpse.kernels.Tensor;
+import dev.glimpse.kernels.cuda.CudaBackend;
 
 import java.util.Arrays;
 import java.util.Locale;
@@ -56,7 +57,7 @@ public final class KvCache implements AutoCloseable {
     /**
      * Query heads per KV head from which {@code auto} keeps an F32 cache: the 16-bit online decode
      * kernel for groups of 5-8 query heads scores 4 entries per 8-byte load (16-byte loads spill), and
-     * on the H200 (DecodeAttentionBench, 2026-11-28, cd03869) it took Qwen2-0.5B's (14 over 2 heads)
+     * on the H200 (DecodeAttentionBench, 2026-11-28, bundle 84d323f) it took Qwen2-0.5B's (14 over 2 heads)
      * decode attention from 9.46 to 10.15 us at 600 keys and from 12.86 to 14.49 us at 6,300, where
      * Llama-7B's (1 per head) went from 11.36 to 9.84 us; such caches are small anyway (few KV heads).
      */
@@ -133,14 +134,41 @@ public final class KvCache implements AutoCloseable {
      */
     void append(Backend backend, int layer, Tensor k, Tensor v, int[] tokenIndices, int from) {
         int n = k.dim(0);
+        int start = reserve(layer, n);
+        backend.copy(k, keys[layer].slice(1, start, start + n).transpose(0, 1));
+        backend.copy(v, values[layer].slice(1, start, start + n).transpose(0, 1));
+        record(layer, tokenIndices, from, n);
+    }
+
+    /**
+     * Rotates {@code q} [n, heads, headDim] in place and appends {@code k} rotated and {@code v}
+     * [n, kvHeads, headDim] to {@code layer} in one launch ({@link CudaBackend#ropeAppendKvRows}):
+     * the entries {@link Backend#rope} of q and k followed by {@link #append} store, while
+     * {@code k} itself stays unrotated. {@code cos}, {@code sin} [n, R/2] are the tokens' rotary
+     * tables; {@code tokenIndices[from .. from + n)} their sequence indices.
+     */
+    void appendRotating(CudaBackend backend, int layer, Tensor q, Tensor k, Tensor v, Tensor cos, Tensor sin,
+                        int[] tokenIndices, int from) {
+        int n = k.dim(0);
+        int start = reserve(layer, n);
+        backend.ropeAppendKvRows(q, k, v, cos, sin, keys[layer], values[layer], start);
+        record(layer, tokenIndices, from, n);
+    }
+
+    /** The first free entry of {@code layer}, after checking that {@code n} more fit. */
+    private int reserve(int layer, int n) {
         int start = length[layer];
         if (start + n > capacity) {
             throw new IllegalStateException("KV cache of layer " + layer + " is full: " + start + " + " + n
                     + " tokens exceed the session's capacity of " + capacity
                     + " (raise maxSequenceLength in SessionOptions)");
         }
-        backend.copy(k, keys[layer].slice(1, start, start + n).transpose(0, 1));
-        backend.copy(v, values[layer].slice(1, start, start + n).transpose(0, 1));
+        return start;
+    }
+
+    /** Notes {@code n} entries appended to {@code layer}, of sequence indices {@code tokenIndices[from .. from + n)}. */
+    private void record(int layer, int[] tokenIndices, int from, int n) {
+        int start = length[layer];
         System.arraycopy(tokenIndices, from, tokens[layer], start, n);
         length[layer] = start + n;
     }

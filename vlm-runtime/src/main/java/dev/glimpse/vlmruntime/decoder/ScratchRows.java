@@ -12,7 +12,8 @@ import dev.glimpse.kernels.Tensor;
  * @param k         [n, kvHeads * headDim]
  * @param v         [n, kvHeads * headDim]
  * @param attention [n, heads * headDim] attention output before {@code o_proj}
- * @param projected [n, hidden] output of {@code o_proj} ({@code down_proj} adds into the residual stream itself)
+ * @param projected [n, hidden] output of {@code o_proj} where it does not add the residual itself (the fused
+ *                  prefill ops' {@code o_proj} and {@code down_proj} add into the residual stream)
  * @param residual  [n, hidden] the residual stream after attention
  * @param gate      [n, intermediate]
  * @param up        [n, intermediate]

@@ -3,11 +3,6 @@ package dev.glimpse.vlmruntime.decoder;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 
-import java.util.ArrayList;
-import java.util.Arrays;
-import java.util.List;
-
-import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertNotSame;
 import static org.junit.jupiter.api.Assertions.assertSame;
@@ -27,22 +22,7 @@ class SessionBufferReuseTest {
     @Test
     void reusedBuffersGiveTheLogitsOfFreshOnesBitForBit() {
         try (DecoderFixture f = DecoderFixture.open("decoder-llama")) {
-            System.setProperty(SessionBufferPool.PROPERTY, "false");
-            List<float[]> fresh = generate(f.decoder(), f.inputIds(), null);
-            System.setProperty(SessionBufferPool.PROPERTY, "true");
-            KvCache previous;
-            try (DecoderSession other = f.decoder().newSession(SessionOptions.of(64))) {
-                int[] longer = new int[40];
-                Arrays.setAll(longer, i -> 1 + (i * 7) % 50);
-                other.prefill(longer);
-                other.decode(other.greedyToken());
-                previous = other.cache();
-            }
-            List<float[]> reused = generate(f.decoder(), f.inputIds(), previous);
-            assertEquals(fresh.size(), reused.size());
-            for (int i = 0; i < fresh.size(); i++) {
-                assertArrayEquals(fresh.get(i), reused.get(i), 0f, "logits " + i);
-            }
+            SessionReuse.assertReusedBuffersGiveFreshLogits(f.decoder(), f.inputIds(), new int[] {4, 2}, 1, "");
         }
     }
 
@@ -89,33 +69,5 @@ class SessionBufferReuseTest {
                 assertEquals(0, a.cache().length(0));
             }
         }
-    }
-
-    /**
-     * Logits of a prefill, four greedy decode steps, a second prefill and two more steps; when
-     * {@code expectedCache} is given, the session must have taken that cache.
-     */
-    static List<float[]> generate(Decoder decoder, int[] ids, KvCache expectedCache) {
-        List<float[]> out = new ArrayList<>();
-        int vocab = decoder.config().vocabSize();
-        try (DecoderSession session = decoder.newSession(SessionOptions.of(64))) {
-            if (expectedCache != null) {
-                assertSame(expectedCache, session.cache(), "the session reuses the closed session's buffers");
-            }
-            session.prefill(ids);
-            for (int round = 0; round < 2; round++) {
-                for (int i = 0; i < (round == 0 ? 4 : 2); i++) {
-                    float[] logits = new float[vocab];
-                    session.copyLogits(logits);
-                    out.add(logits);
-                    session.decode(session.greedyToken());
-                }
-                session.prefill(new int[] {3, 7});
-            }
-            float[] last = new float[vocab];
-            session.copyLogits(last);
-            out.add(last);
-        }
-        return out;
     }
 }

@@ -1,7 +1,6 @@
 package dev.glimpse.vlmruntime.gpu;
 
 import com.fasterxml.jackson.core.JsonProcessingException;
-import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.glimpse.kernels.Backends;
 import dev.glimpse.kernels.Tensor;
@@ -11,7 +10,6 @@ import dev.glimpse.tokenpruning.budget.TokenBudget;
 import dev.glimpse.vlmruntime.api.Glimpse;
 import dev.glimpse.vlmruntime.api.LoadOptions;
 import dev.glimpse.vlmruntime.api.VisionLanguageModel;
-import dev.glimpse.vlmruntime.decoder.DecoderFixture;
 import dev.glimpse.vlmruntime.llava.LlavaModel;
 import dev.glimpse.vlmruntime.llava.PreparedPrompt;
 import dev.glimpse.vlmruntime.llava.VisualInput;
@@ -20,9 +18,6 @@ import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.ValueSource;
 
-import java.io.IOException;
-import java.io.UncheckedIOException;
-import java.nio.file.Path;
 import java.util.List;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
@@ -53,11 +48,10 @@ class CudaVtcClsScoresTest {
     @ValueSource(strings = {"llava-clip-llama", "llava-clip-llama-bf16"})
     void deviceScoringKeepsTheHostScoringsTokensAndScores(String name) {
         CudaSupport.requireCuda();
-        Path folder = DecoderFixture.folder(name);
-        JsonNode cases = expected(folder).get("cases");
-        String prompt = cases.get(0).get("prompt").asText();
-        List<VisualInput> inputs = List.of(image(folder, cases.get(0)), image(folder, cases.get(1)));
-        try (VisionLanguageModel vlm = Glimpse.load(folder, LoadOptions.defaults().withDevice(Backends.Choice.CUDA))) {
+        TwoImagePrompt fixture = TwoImagePrompt.of(name);
+        String prompt = fixture.prompt();
+        List<VisualInput> inputs = fixture.images();
+        try (VisionLanguageModel vlm = Glimpse.load(fixture.folder(), LoadOptions.defaults().withDevice(Backends.Choice.CUDA))) {
             LlavaModel model = vlm.llava();
             for (String graphs : new String[] {"true", "false"}) {
                 System.setProperty(GRAPHS, graphs);
@@ -92,18 +86,6 @@ class CudaVtcClsScoresTest {
             throw new IllegalStateException("pruning trace does not serialise", e);
         } finally {
             System.clearProperty(VtcClsSelector.SCORES_PROPERTY);
-        }
-    }
-
-    private static VisualInput image(Path folder, JsonNode c) {
-        return new VisualInput.Images(List.of(PngFixtures.decode(folder.resolve(c.get("images").get(0).asText()))));
-    }
-
-    private static JsonNode expected(Path folder) {
-        try {
-            return new ObjectMapper().readTree(folder.resolve("expected.json").toFile());
-        } catch (IOException e) {
-            throw new UncheckedIOException(e);
         }
     }
 }

@@ -15,6 +15,8 @@ import java.util.List;
 import java.util.Locale;
 import java.util.SplittableRandom;
 
+import static dev.glimpse.kernels.cuda.bench.BenchTensors.uniform;
+
 /**
  * The CUDA decode step of a Qwen2-0.5B-shaped decoder (hidden 896, MLP 4864, 14 query heads over
  * 2 kv heads of dim 64, q/k/v biases, bf16 weights; LLaVA-OneVision-0.5B's language model) on
@@ -71,9 +73,9 @@ public final class DecodeStepBench {
             for (int s = 0; s < WEIGHT_SETS; s++) {
                 sets.add(weights(gpu, 1000L * s, owned));
             }
-            Tensor x = own(owned, gpu.upload(random(8, 1f, DType.F32, 1, HIDDEN)));
-            Tensor cos = own(owned, gpu.upload(random(9, 1f, DType.F32, 1, HEAD_DIM / 2)));
-            Tensor sin = own(owned, gpu.upload(random(10, 1f, DType.F32, 1, HEAD_DIM / 2)));
+            Tensor x = own(owned, gpu.upload(uniform(8, 1f, DType.F32, 1, HIDDEN)));
+            Tensor cos = own(owned, gpu.upload(uniform(9, 1f, DType.F32, 1, HEAD_DIM / 2)));
+            Tensor sin = own(owned, gpu.upload(uniform(10, 1f, DType.F32, 1, HEAD_DIM / 2)));
             Tensor hidden = own(owned, gpu.allocate(DType.F32, 1, HIDDEN));
             Tensor q = own(owned, gpu.allocate(DType.F32, 1, HEADS * HEAD_DIM));
             Tensor k = own(owned, gpu.allocate(DType.F32, 1, KV_HEADS * HEAD_DIM));
@@ -83,7 +85,7 @@ public final class DecodeStepBench {
             Tensor activated = own(owned, gpu.allocate(DType.F32, 1, INTERMEDIATE));
             for (DType cacheType : new DType[] {DType.F32, DType.BF16}) {
                 List<Tensor[]> caches = new ArrayList<>();
-                try (Tensor hostCache = random(7, 1f, cacheType, KV_HEADS, CAPACITY, HEAD_DIM)) {
+                try (Tensor hostCache = uniform(7, 1f, cacheType, KV_HEADS, CAPACITY, HEAD_DIM)) {
                     for (int l = 0; l < LAYERS; l++) {
                         caches.add(new Tensor[] {own(owned, gpu.upload(hostCache)), own(owned, gpu.upload(hostCache))});
                     }
@@ -141,33 +143,24 @@ public final class DecodeStepBench {
         step.run();
         gpu.synchronize();
         try (StepGraph graph = gpu.capture(step)) {
-            for (int i = 0; i < WARMUP; i++) {
-                gpu.launch(graph);
-            }
-            gpu.synchronize();
-            long start = System.nanoTime();
-            for (int i = 0; i < REPLAYS; i++) {
-                gpu.launch(graph);
-            }
-            gpu.synchronize();
-            return (System.nanoTime() - start) / 1e3 / REPLAYS / LAYERS;
+            return BenchClock.nanosPerRun(gpu, WARMUP, REPLAYS, () -> gpu.launch(graph)) / 1e3 / LAYERS;
         }
     }
 
     private static Weights weights(CudaBackend gpu, long seed, List<Tensor> owned) {
         int qn = HEADS * HEAD_DIM;
         int kvn = KV_HEADS * HEAD_DIM;
-        return new Weights(upload(gpu, owned, norm(seed)), upload(gpu, owned, random(seed + 1, 0.03f, DType.BF16, qn, HIDDEN)),
-                upload(gpu, owned, random(seed + 2, 0.1f, DType.BF16, qn)),
-                upload(gpu, owned, random(seed + 3, 0.03f, DType.BF16, kvn, HIDDEN)),
-                upload(gpu, owned, random(seed + 4, 0.1f, DType.BF16, kvn)),
-                upload(gpu, owned, random(seed + 5, 0.03f, DType.BF16, kvn, HIDDEN)),
-                upload(gpu, owned, random(seed + 6, 0.1f, DType.BF16, kvn)),
-                upload(gpu, owned, random(seed + 7, 0.03f, DType.BF16, HIDDEN, qn)),
+        return new Weights(upload(gpu, owned, norm(seed)), upload(gpu, owned, uniform(seed + 1, 0.03f, DType.BF16, qn, HIDDEN)),
+                upload(gpu, owned, uniform(seed + 2, 0.1f, DType.BF16, qn)),
+                upload(gpu, owned, uniform(seed + 3, 0.03f, DType.BF16, kvn, HIDDEN)),
+                upload(gpu, owned, uniform(seed + 4, 0.1f, DType.BF16, kvn)),
+                upload(gpu, owned, uniform(seed + 5, 0.03f, DType.BF16, kvn, HIDDEN)),
+                upload(gpu, owned, uniform(seed + 6, 0.1f, DType.BF16, kvn)),
+                upload(gpu, owned, uniform(seed + 7, 0.03f, DType.BF16, HIDDEN, qn)),
                 upload(gpu, owned, norm(seed + 8)),
-                upload(gpu, owned, random(seed + 9, 0.03f, DType.BF16, INTERMEDIATE, HIDDEN)),
-                upload(gpu, owned, random(seed + 10, 0.03f, DType.BF16, INTERMEDIATE, HIDDEN)),
-                upload(gpu, owned, random(seed + 11, 0.03f, DType.BF16, HIDDEN, INTERMEDIATE)));
+                upload(gpu, owned, uniform(seed + 9, 0.03f, DType.BF16, INTERMEDIATE, HIDDEN)),
+                upload(gpu, owned, uniform(seed + 10, 0.03f, DType.BF16, INTERMEDIATE, HIDDEN)),
+                upload(gpu, owned, uniform(seed + 11, 0.03f, DType.BF16, HIDDEN, INTERMEDIATE)));
     }
 
     private static Tensor upload(CudaBackend gpu, List<Tensor> owned, Tensor host) {
@@ -189,18 +182,6 @@ public final class DecodeStepBench {
             v[i] = (float) (1 + 0.1 * (r.nextDouble() * 2 - 1));
         }
         Tensor t = Tensor.allocate(DType.BF16, HIDDEN);
-        t.copyFrom(v);
-        return t;
-    }
-
-    /** Uniform values in [-scale, scale] of the dtype. */
-    private static Tensor random(long seed, float scale, DType dtype, int... shape) {
-        Tensor t = Tensor.allocate(dtype, shape);
-        SplittableRandom r = new SplittableRandom(seed);
-        float[] v = new float[(int) t.numel()];
-        for (int i = 0; i < v.length; i++) {
-            v[i] = (float) ((r.nextDouble() * 2 - 1) * scale);
-        }
         t.copyFrom(v);
         return t;
     }

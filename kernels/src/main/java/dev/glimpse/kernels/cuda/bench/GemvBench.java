@@ -14,7 +14,8 @@ import java.util.HashMap;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
-import java.util.SplittableRandom;
+
+import static dev.glimpse.kernels.cuda.bench.BenchTensors.uniform;
 
 /**
  * Decode GEMVs ({@link CudaBackend#linear} with BF16 weights and 1 or 4 rows of F32 x) for both
@@ -140,22 +141,8 @@ public final class GemvBench {
                 gpu.linear(weights.x(), copies.get(i % copies.size()), null, weights.out());
             }
         })) {
-            return replay(gpu, graph) * 1e3 / calls;
+            return BenchClock.nanosPerRun(gpu, WARMUP, REPLAYS, () -> gpu.launch(graph)) / 1e3 / calls;
         }
-    }
-
-    /** ms per replay of graph after the warm-up. */
-    private static double replay(CudaBackend gpu, StepGraph graph) {
-        for (int i = 0; i < WARMUP; i++) {
-            gpu.launch(graph);
-        }
-        gpu.synchronize();
-        long start = System.nanoTime();
-        for (int i = 0; i < REPLAYS; i++) {
-            gpu.launch(graph);
-        }
-        gpu.synchronize();
-        return (System.nanoTime() - start) / 1e6 / REPLAYS;
     }
 
     /** Distinct device copies of one random BF16 weight matrix, with x and out for the shape. */
@@ -164,8 +151,8 @@ public final class GemvBench {
         static Weights rotation(CudaBackend gpu, Shape shape) {
             int count = (int) Math.max(1, (ROTATION_BYTES + shape.weightBytes() - 1) / shape.weightBytes());
             List<Tensor> copies = new ArrayList<>();
-            try (Tensor host = random(shape.n() * 31L + shape.k(), DType.BF16, 0.05f, shape.n(), shape.k());
-                 Tensor hostX = random(7, DType.F32, 1f, shape.rows(), shape.k())) {
+            try (Tensor host = uniform(shape.n() * 31L + shape.k(), 0.05f, DType.BF16, shape.n(), shape.k());
+                 Tensor hostX = uniform(7, 1f, DType.F32, shape.rows(), shape.k())) {
                 Tensor first = gpu.upload(host);
                 copies.add(first);
                 for (int i = 1; i < count; i++) {
@@ -190,11 +177,12 @@ public final class GemvBench {
 
         static TokenWeights allocate(CudaBackend gpu) {
             List<Tensor> all = new ArrayList<>();
-            try (Tensor hostQ = random(1, DType.BF16, 0.05f, Q.n(), Q.k());
-                 Tensor hostUp = random(2, DType.BF16, 0.05f, UP.n(), UP.k());
-                 Tensor hostDown = random(3, DType.BF16, 0.05f, DOWN.n(), DOWN.k());
-                 Tensor hostHead = random(4, DType.BF16, 0.05f, HEAD.n(), HEAD.k());
-                 Tensor hostX = random(5, DType.F32, 1f, 1, Q.k()); Tensor hostXMlp = random(6, DType.F32, 1f, 1, DOWN.k());
+            try (Tensor hostQ = uniform(1, 0.05f, DType.BF16, Q.n(), Q.k());
+                 Tensor hostUp = uniform(2, 0.05f, DType.BF16, UP.n(), UP.k());
+                 Tensor hostDown = uniform(3, 0.05f, DType.BF16, DOWN.n(), DOWN.k());
+                 Tensor hostHead = uniform(4, 0.05f, DType.BF16, HEAD.n(), HEAD.k());
+                 Tensor hostX = uniform(5, 1f, DType.F32, 1, Q.k());
+                 Tensor hostXMlp = uniform(6, 1f, DType.F32, 1, DOWN.k());
                  Tensor q = gpu.upload(hostQ); Tensor up = gpu.upload(hostUp); Tensor down = gpu.upload(hostDown)) {
                 for (int layer = 0; layer < LAYERS; layer++) {
                     for (Tensor template : new Tensor[] {q, q, q, q, up, up, down}) {
@@ -223,7 +211,7 @@ public final class GemvBench {
             };
             token.run();
             try (StepGraph graph = gpu.capture(token)) {
-                return replay(gpu, graph);
+                return BenchClock.nanosPerRun(gpu, WARMUP, REPLAYS, () -> gpu.launch(graph)) / 1e6;
             }
         }
 
@@ -234,16 +222,5 @@ public final class GemvBench {
             xMlp.close();
             outs.values().forEach(Tensor::close);
         }
-    }
-
-    private static Tensor random(long seed, DType dtype, float scale, int... shape) {
-        SplittableRandom r = new SplittableRandom(seed);
-        Tensor t = Tensor.allocate(dtype, shape);
-        float[] values = new float[Math.toIntExact(t.numel())];
-        for (int i = 0; i < values.length; i++) {
-            values[i] = (float) ((r.nextDouble() * 2 - 1) * scale);
-        }
-        t.copyFrom(values);
-        return t;
     }
 }

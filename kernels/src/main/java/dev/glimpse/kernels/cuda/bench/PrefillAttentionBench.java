@@ -12,7 +12,8 @@ import java.io.PrintStream;
 import java.util.EnumMap;
 import java.util.Locale;
 import java.util.Map;
-import java.util.SplittableRandom;
+
+import static dev.glimpse.kernels.cuda.bench.BenchTensors.uniform;
 
 /**
  * Prefill attention on the GPU ({@link CudaBackend#attention}, the tensor-core kernels) at every
@@ -26,9 +27,9 @@ import java.util.SplittableRandom;
  *
  * <p>BF16 and F16 run every block shape of {@link AttentionMmaWarps} ({@code w4}, {@code w8},
  * {@code w4x2}) and both automatic choices ({@code auto16}: the choice before {@code w4x2}, {@code
- * auto}: today's default), the {@code variant} field naming it ({@code "tf32"} for F32); the property
- * is restored after. Prints one JSON object per line with the time per call and the tensor-core rate
- * it implies (4 T S D flops per query head for Q K^T and P V over the visible (query, key) pairs,
+ * auto}: today's default), the {@code variant} field naming it ({@code "tf32"} for F32); the
+ * property is restored after each. Prints one JSON object per line with the time per call and the
+ * tensor-core rate it implies (4 T S D flops per query head for Q K^T and P V over the visible (query, key) pairs,
  * about half of them when causal), then per shape and 16-bit precision a {@code
  * prefill_attention_summary} line: the old default ({@code auto16}) against {@code w4x2} and
  * {@code auto}, with the speedups old / new.
@@ -52,7 +53,6 @@ public final class PrefillAttentionBench {
     }
 
     static void run(PrintStream out) {
-        String previous = System.getProperty(AttentionMmaWarps.PROPERTY);
         try (CudaBackend gpu = CudaBackend.open(CudaOptions.defaults())) {
             for (int s = 0; s < SHAPES.length; s++) {
                 int[] shape = SHAPES[s];
@@ -61,12 +61,6 @@ public final class PrefillAttentionBench {
                         runPrecision(out, gpu, SHAPE_NAMES[s], shape, call, precision);
                     }
                 }
-            }
-        } finally {
-            if (previous == null) {
-                System.clearProperty(AttentionMmaWarps.PROPERTY);
-            } else {
-                System.setProperty(AttentionMmaWarps.PROPERTY, previous);
             }
         }
     }
@@ -81,8 +75,7 @@ public final class PrefillAttentionBench {
                 : HALF_VARIANTS;
         Map<AttentionMmaWarps, Double> times = new EnumMap<>(AttentionMmaWarps.class);
         for (AttentionMmaWarps variant : variants) {
-            System.setProperty(AttentionMmaWarps.PROPERTY, variant.id());
-            double ms = call.millis(gpu, precision);
+            double ms = PropertyScope.measure(AttentionMmaWarps.PROPERTY, variant.id(), () -> call.millis(gpu, precision));
             times.put(variant, ms);
             out.println(String.format(Locale.ROOT,
                     "{\"bench\":\"prefill_attention\",\"impl\":\"glimpse\",\"device\":\"%s\",\"shape\":\"%s\","
@@ -123,7 +116,8 @@ public final class PrefillAttentionBench {
             implements AutoCloseable {
 
         static Call of(CudaBackend gpu, int t, int hq, int hkv, int d, boolean causal) {
-            try (Tensor hostQ = random(1, t, hq, d); Tensor hostK = random(2, t, hkv, d); Tensor hostV = random(3, t, hkv, d)) {
+            try (Tensor hostQ = uniform(1, 1f, DType.F32, t, hq, d); Tensor hostK = uniform(2, 1f, DType.F32, t, hkv, d);
+                 Tensor hostV = uniform(3, 1f, DType.F32, t, hkv, d)) {
                 return new Call(gpu.upload(hostQ), gpu.upload(hostK), gpu.upload(hostV), gpu.allocate(DType.F32, t, hq, d),
                         causal ? AttentionMask.causal(0) : AttentionMask.BIDIRECTIONAL, (float) (1 / Math.sqrt(d)));
             }
@@ -131,16 +125,8 @@ public final class PrefillAttentionBench {
 
         /** Milliseconds per call at {@code precision} (the block shape the property names now). */
         double millis(CudaBackend gpu, AttentionPrecision precision) {
-            for (int i = 0; i < WARMUP; i++) {
-                gpu.attention(q, k, v, mask, scale, out, null, null, precision);
-            }
-            gpu.synchronize();
-            long start = System.nanoTime();
-            for (int i = 0; i < CALLS; i++) {
-                gpu.attention(q, k, v, mask, scale, out, null, null, precision);
-            }
-            gpu.synchronize();
-            return (System.nanoTime() - start) / 1e6 / CALLS;
+            return BenchClock.nanosPerRun(gpu, WARMUP, CALLS,
+                    () -> gpu.attention(q, k, v, mask, scale, out, null, null, precision)) / 1e6;
         }
 
         @Override
@@ -150,14 +136,5 @@ public final class PrefillAttentionBench {
             v.close();
             out.close();
         }
-    }
-
-    private static Tensor random(long seed, int... shape) {
-        SplittableRandom r = new SplittableRandom(seed);
-        float[] values = new float[shape[0] * shape[1] * shape[2]];
-        for (int i = 0; i < values.length; i++) {
-            values[i] = (float) (r.nextDouble() * 2 - 1);
-        }
-        return Tensor.of(values, shape);
     }
 }

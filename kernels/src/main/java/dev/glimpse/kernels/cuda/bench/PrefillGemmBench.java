@@ -12,7 +12,8 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
-import java.util.SplittableRandom;
+
+import static dev.glimpse.kernels.cuda.bench.BenchTensors.uniform;
 
 /**
  * Prefill GEMMs with BF16 weights and BF16 x (as the decoder hands them to cuBLASLt) at the linear
@@ -87,22 +88,14 @@ public final class PrefillGemmBench {
     }
 
     static void run(List<Case> cases, PrintStream out) {
-        String previous = System.getProperty(TUNE_PROPERTY);
-        try {
-            for (String tune : new String[] {"heuristic", "tuned"}) {
-                System.setProperty(TUNE_PROPERTY, tune.equals("tuned") ? "true" : "false");
+        for (String tune : new String[] {"heuristic", "tuned"}) {
+            PropertyScope.run(TUNE_PROPERTY, tune.equals("tuned") ? "true" : "false", () -> {
                 try (CudaBackend gpu = CudaBackend.open(CudaOptions.defaults())) {
                     for (Case c : cases) {
                         runCase(gpu, c, tune, out);
                     }
                 }
-            }
-        } finally {
-            if (previous == null) {
-                System.clearProperty(TUNE_PROPERTY);
-            } else {
-                System.setProperty(TUNE_PROPERTY, previous);
-            }
+            });
         }
     }
 
@@ -148,9 +141,9 @@ public final class PrefillGemmBench {
         static Operands allocate(CudaBackend gpu, Product p, int rows) {
             int count = (int) Math.min(MAX_COPIES, Math.max(1, (ROTATION_BYTES + p.weightBytes() - 1) / p.weightBytes()));
             List<Tensor> copies = new ArrayList<>();
-            try (Tensor host = random(p.n() * 31L + p.k(), DType.BF16, 0.05f, p.n(), p.k());
-                 Tensor hostX = random(7, DType.BF16, 1f, rows, p.k());
-                 Tensor hostBias = random(11, DType.F32, 0.1f, p.batch(), p.n());
+            try (Tensor host = uniform(p.n() * 31L + p.k(), 0.05f, DType.BF16, p.n(), p.k());
+                 Tensor hostX = uniform(7, 1f, DType.BF16, rows, p.k());
+                 Tensor hostBias = uniform(11, 0.1f, DType.F32, p.batch(), p.n());
                  Tensor first = gpu.upload(host)) {
                 for (int c = 0; c < count; c++) {
                     Tensor stack = gpu.allocate(DType.BF16, p.batch(), p.n(), p.k());
@@ -178,16 +171,7 @@ public final class PrefillGemmBench {
                     call(gpu, copies.get(i % copies.size()), fused);
                 }
             })) {
-                for (int i = 0; i < WARMUP; i++) {
-                    gpu.launch(graph);
-                }
-                gpu.synchronize();
-                long start = System.nanoTime();
-                for (int i = 0; i < REPLAYS; i++) {
-                    gpu.launch(graph);
-                }
-                gpu.synchronize();
-                return (System.nanoTime() - start) / 1e3 / REPLAYS / calls;
+                return BenchClock.nanosPerRun(gpu, WARMUP, REPLAYS, () -> gpu.launch(graph)) / 1e3 / calls;
             }
         }
 
@@ -223,16 +207,5 @@ public final class PrefillGemmBench {
                 sum.close();
             }
         }
-    }
-
-    private static Tensor random(long seed, DType dtype, float scale, int... shape) {
-        SplittableRandom r = new SplittableRandom(seed);
-        Tensor t = Tensor.allocate(dtype, shape);
-        float[] values = new float[Math.toIntExact(t.numel())];
-        for (int i = 0; i < values.length; i++) {
-            values[i] = (float) ((r.nextDouble() * 2 - 1) * scale);
-        }
-        t.copyFrom(values);
-        return t;
     }
 }

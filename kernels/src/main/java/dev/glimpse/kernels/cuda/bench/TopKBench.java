@@ -64,17 +64,7 @@ public final class TopKBench {
             values[i] = (float) r.nextDouble();
         }
         try (Tensor host = Tensor.of(values, batch, n); Tensor scores = gpu.upload(host)) {
-            for (int i = 0; i < WARMUP; i++) {
-                gpu.topK(scores, k, order).close();
-            }
-            gpu.synchronize();
-            long start = System.nanoTime();
-            for (int i = 0; i < ITERATIONS; i++) {
-                TopK top = gpu.topK(scores, k, order);
-                top.close();
-            }
-            gpu.synchronize();
-            return (System.nanoTime() - start) / 1e3 / ITERATIONS;
+            return BenchClock.nanosPerRun(gpu, WARMUP, ITERATIONS, () -> gpu.topK(scores, k, order).close()) / 1e3;
         }
     }
 }

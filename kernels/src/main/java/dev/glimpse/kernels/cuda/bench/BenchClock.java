@@ -1,0 +1,38 @@
+package dev.glimpse.kernels.cuda.bench;
+
+import dev.glimpse.kernels.cuda.CudaBackend;
+
+import java.util.Arrays;
+
+/**
+ * How the benches time device work: untimed warm-up runs, a stream synchronisation, then the timed
+ * runs bracketed by synchronisations. The backend keeps its stream to itself, so the clock is the
+ * host's; a run is typically a graph replay of many calls, so the one synchronisation is small
+ * beside it. Also the median the benches report over repeated measurements.
+ */
+public final class BenchClock {
+
+    private BenchClock() {
+    }
+
+    /** Nanoseconds per run: {@code warmup} untimed runs, then the mean of {@code runs} timed ones. */
+    public static double nanosPerRun(CudaBackend gpu, int warmup, int runs, Runnable run) {
+        for (int i = 0; i < warmup; i++) {
+            run.run();
+        }
+        gpu.synchronize();
+        long start = System.nanoTime();
+        for (int i = 0; i < runs; i++) {
+            run.run();
+        }
+        gpu.synchronize();
+        return (double) (System.nanoTime() - start) / runs;
+    }
+
+    /** The median of {@code values} (the mean of the middle two for an even count). */
+    public static double median(double... values) {
+        double[] s = values.clone();
+        Arrays.sort(s);
+        return s.length % 2 == 1 ? s[s.length / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
+    }
+}
