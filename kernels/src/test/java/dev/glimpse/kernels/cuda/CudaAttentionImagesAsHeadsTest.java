@@ -8,6 +8,7 @@ import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.CsvSource;
 
 import static dev.glimpse.kernels.cuda.CudaTestSupport.CPU;
+import static dev.glimpse.kernels.cuda.CudaTestSupport.assertBitsEqual;
 import static dev.glimpse.kernels.cuda.CudaTestSupport.assertClose;
 import static dev.glimpse.kernels.cuda.CudaTestSupport.cuda;
 import static dev.glimpse.kernels.cuda.CudaTestSupport.random;
@@ -43,29 +44,22 @@ class CudaAttentionImagesAsHeadsTest {
                 + (shifted ? " shifted" : "");
         int outElements = images * tokens * heads * d;
         int shift = shifted ? 1 : 0;
-        String previous = System.getProperty(AttentionMmaWarps.PROPERTY);
-        System.setProperty(AttentionMmaWarps.PROPERTY, warps);
-        try (Tensor q = random(31, 1f, DType.F32, tokens, allHeads, d); Tensor k = random(32, 1f, DType.F32, tokens, allHeads, d);
-             Tensor v = random(33, 1f, DType.F32, tokens, allHeads, d); Tensor gq = gpu.upload(q); Tensor gk = gpu.upload(k);
-             Tensor gv = gpu.upload(v); Tensor rows = gpu.allocate(DType.F32, tokens, allHeads, d);
-             Tensor copied = gpu.allocate(half, images, tokens, heads * d);
-             Tensor directBuffer = gpu.allocate(half, outElements + shift);
-             Tensor expected = Tensor.allocate(half, images, tokens, heads * d)) {
-            gpu.attention(gq, gk, gv, AttentionMask.BIDIRECTIONAL, scale, rows, null, null, precision);
-            gpu.copy(rows.reshape(tokens, images, heads * d).transpose(0, 1), copied);
-            Tensor direct = directBuffer.slice(0, shift, shift + outElements).reshape(images, tokens, heads * d);
-            gpu.attentionImagesAsHeads(gq, gk, gv, scale, direct, precision);
-            try (Tensor c = gpu.download(copied)) {
-                assertClose(label + " vs attention + copy", c, direct, 0.0);
+        CudaTestSupport.withProperty(AttentionMmaWarps.PROPERTY, warps, () -> {
+            try (Tensor q = random(31, 1f, DType.F32, tokens, allHeads, d);
+                 Tensor k = random(32, 1f, DType.F32, tokens, allHeads, d);
+                 Tensor v = random(33, 1f, DType.F32, tokens, allHeads, d); Tensor gq = gpu.upload(q);
+                 Tensor gk = gpu.upload(k); Tensor gv = gpu.upload(v); Tensor rows = gpu.allocate(DType.F32, tokens, allHeads, d);
+                 Tensor copied = gpu.allocate(half, images, tokens, heads * d);
+                 Tensor directBuffer = gpu.allocate(half, outElements + shift);
+                 Tensor expected = Tensor.allocate(half, images, tokens, heads * d)) {
+                gpu.attention(gq, gk, gv, AttentionMask.BIDIRECTIONAL, scale, rows, null, null, precision);
+                gpu.copy(rows.reshape(tokens, images, heads * d).transpose(0, 1), copied);
+                Tensor direct = directBuffer.slice(0, shift, shift + outElements).reshape(images, tokens, heads * d);
+                gpu.attentionImagesAsHeads(gq, gk, gv, scale, direct, precision);
+                assertBitsEqual(label + " vs attention + copy", copied, direct);
+                CPU.attentionImagesAsHeads(q, k, v, scale, expected, precision);
+                assertClose(label + " vs CPU", expected, direct, half == DType.BF16 ? BF16_VS_CPU : F16_VS_CPU);
             }
-            CPU.attentionImagesAsHeads(q, k, v, scale, expected, precision);
-            assertClose(label + " vs CPU", expected, direct, half == DType.BF16 ? BF16_VS_CPU : F16_VS_CPU);
-        } finally {
-            if (previous == null) {
-                System.clearProperty(AttentionMmaWarps.PROPERTY);
-            } else {
-                System.setProperty(AttentionMmaWarps.PROPERTY, previous);
-            }
-        }
+        });
     }
 }
