@@ -65,7 +65,7 @@ __device__ __forceinline__ float online_reduce_heads(float (&v)[HP], int lane) {
 
 // L2 prefetch of the 128-byte line holding p (a global address).
 __device__ __forceinline__ void prefetch_l2(const void* p) {
-    asm volatile("prefetch.global.L2 [%0];" ::"l"(p));
+    asm volatile("prefetch.global.L2 [%0];" ::"l"(__cvta_generic_to_global(p)));
 }
 
 // The _passes kernels' prefetch when a warp starts the tile at row - lane: the value row `row` of the

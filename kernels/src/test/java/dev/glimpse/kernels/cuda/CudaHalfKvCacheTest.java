@@ -22,32 +22,32 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 /**
  * BF16 and F16 KV caches on the GPU: the decode-step appends ({@code kv_append_step_<t>},
  * {@code rope_append_kv_<t>}) store exactly the F32 kernels' values rounded to nearest even; decode
- * attention over a 16-bit cache (split kernel with either merge, online kernel with either scoring of
- * 8-head groups, {@link OnlineScores16}; 16-byte {@code _vec8} and scalar loads) matches the CPU backend over the same 16-bit cache (which widens exactly) at key
- * counts on both sides of the split boundaries, in graph replays too; prefill attention over a
+ * attention over a 16-bit cache (split kernel with either merge, online kernel with each
+ * {@link OnlineDecode16} kernel for 8-head groups; 16-byte {@code _vec8} and scalar loads) matches the
+ * CPU backend over the same 16-bit cache (which widens exactly) at key counts on both sides of the split boundaries, in graph replays too; prefill attention over a
  * 16-bit cache view gives the bits it gives over F32 K/V holding the same values, at the model's
  * precision and at F32 with captured column sums.
  */
 class CudaHalfKvCacheTest {
 
     private static final double TOL = 2e-5;
-    /** (kernel, combine, online 16-bit scoring) of each decode attention run. */
+    /** (kernel, combine, online 16-bit kernel for 8-head groups) of each decode attention run. */
     private static final String[][] MODES = {{"split", "fused", "current"}, {"split", "separate", "current"},
-            {"online", "fused", "current"}, {"online", "fused", "passes"}};
+            {"online", "fused", "current"}, {"online", "fused", "passes"}, {"online", "fused", "passes_early"}};
 
     private static <T> T with(String kernel, String combine, String online16, Supplier<T> body) {
         String oldKernel = System.getProperty(CudaDecodeAttention.KERNEL_PROPERTY);
         String oldCombine = System.getProperty(CudaBackend.DECODE_COMBINE_PROPERTY);
-        String oldOnline16 = System.getProperty(OnlineScores16.PROPERTY);
+        String oldOnline16 = System.getProperty(OnlineDecode16.PROPERTY);
         System.setProperty(CudaDecodeAttention.KERNEL_PROPERTY, kernel);
         System.setProperty(CudaBackend.DECODE_COMBINE_PROPERTY, combine);
-        System.setProperty(OnlineScores16.PROPERTY, online16);
+        System.setProperty(OnlineDecode16.PROPERTY, online16);
         try {
             return body.get();
         } finally {
             restore(CudaDecodeAttention.KERNEL_PROPERTY, oldKernel);
             restore(CudaBackend.DECODE_COMBINE_PROPERTY, oldCombine);
-            restore(OnlineScores16.PROPERTY, oldOnline16);
+            restore(OnlineDecode16.PROPERTY, oldOnline16);
         }
     }
 
@@ -120,10 +120,11 @@ class CudaHalfKvCacheTest {
 
     /**
      * Graph replays over 16-bit caches (online and split in one graph) follow the key count, with
-     * either online scoring of Qwen2's 8-head groups.
+     * each {@link OnlineDecode16} kernel for Qwen2's 8-head groups.
      */
     @ParameterizedTest(name = "{0} {1}")
-    @CsvSource({"BF16, current", "F16, current", "BF16, passes", "F16, passes"})
+    @CsvSource({"BF16, current", "F16, current", "BF16, passes", "F16, passes", "BF16, passes_early",
+            "F16, passes_early"})
     void graphReplaysOverA16BitCacheFollowTheKeyCount(DType dtype, String online16) {
         CudaBackend gpu = cuda();
         int capacity = 8192;
