@@ -80,15 +80,53 @@ __device__ __forceinline__ void online_prefetch_tile(const T* kb, const T* vb, i
     }
 }
 
+// One score pass's partial dot products: part[j][h] += q of head p0 + h (zero past nh) . the key
+// entries kv8[j] at column piece c (SW entries).
+template <int SW, int KP, typename T>
+__device__ __forceinline__ void online_pass_dots(const KvVec<SW, T> (&kv8)[ONL_ROWS], const float* __restrict__ qh,
+                                                 int p0, int nh, int dim, int c, float (&part)[ONL_ROWS][KP]) {
+#pragma unroll
+    for (int h = 0; h < KP; h++) {
+        float qv[SW];
+#pragma unroll
+        for (int i = 0; i < SW; i++) qv[i] = 0.f;
+        if (p0 + h < nh) load_vec<SW>(qh + (p0 + h) * dim + c * SW, qv);
+#pragma unroll
+        for (int j = 0; j < ONL_ROWS; j++) {
+#pragma unroll
+            for (int i = 0; i < SW; i++) part[j][h] += qv[i] * kv8[j][i];
+        }
+    }
+}
+
+// The key entries of the tile's rows rg + 4 j (of the tile at t0) at column piece c, zeros past n.
+template <int SW, typename T>
+__device__ __forceinline__ void online_load_keys(KvVec<SW, T> (&kv8)[ONL_ROWS], const T* __restrict__ kb, int t0,
+                                                 int n, int rg, int dim, int c) {
+#pragma unroll
+    for (int j = 0; j < ONL_ROWS; j++) {
+        const int row = t0 + rg + 4 * j;
+        kv8[j].zero();
+        if (row < n) kv8[j].load(kb + (long long)row * dim + c * SW);
+    }
+}
+
 // The scores of a tile's rows in passes of KP heads (KP < HP), each pass's KP dot products
 // reduce-scattered over the row's 8 lanes (online_reduce_heads<KP> leaves head p0 + lane % KP in this
 // lane): dot[j][0] becomes this lane's full dot of row rg + 4 j (of the tile at t0) with head
-// (lane % ONL_KEY_LANES) % HP, as online_reduce_heads<HP> over all heads would leave it.
+// (lane % ONL_KEY_LANES) % HP, as online_reduce_heads<HP> over all heads would leave it. Where each
+// lane holds at most one column piece of a row (dim <= ONL_KEY_LANES * SW, e.g. 64 at 8 entries per
+// load) its keys are loaded once for all passes; wider rows reload them (from L1) in every pass.
 template <int SW, int HP, int KP, typename T>
 __device__ __forceinline__ void online_scores_in_passes(const T* __restrict__ kb, const float* __restrict__ qh,
                                                         int t0, int n, int nh, int dim, int kcols, int r, int rg,
                                                         int lane, float (&dot)[ONL_ROWS][HP]) {
     const int head = r % HP;
+    const bool one_piece = kcols <= ONL_KEY_LANES;
+    KvVec<SW, T> held[ONL_ROWS];
+    if (one_piece) {
+        online_load_keys<SW, T>(held, kb, t0, r < kcols ? n : 0, rg, dim, r);
+    }
 #pragma unroll
     for (int p0 = 0; p0 < HP; p0 += KP) {
         float part[ONL_ROWS][KP];
@@ -97,25 +135,13 @@ __device__ __forceinline__ void online_scores_in_passes(const T* __restrict__ kb
 #pragma unroll
             for (int h = 0; h < KP; h++) part[j][h] = 0.f;
         }
-        for (int c = r; c < kcols; c += ONL_KEY_LANES) {
-            KvVec<SW, T> kv8[ONL_ROWS];
-#pragma unroll
-            for (int j = 0; j < ONL_ROWS; j++) {
-                const int row = t0 + rg + 4 * j;
-                kv8[j].zero();
-                if (row < n) kv8[j].load(kb + (long long)row * dim + c * SW);
-            }
-#pragma unroll
-            for (int h = 0; h < KP; h++) {
-                float qv[SW];
-#pragma unroll
-                for (int i = 0; i < SW; i++) qv[i] = 0.f;
-                if (p0 + h < nh) load_vec<SW>(qh + (p0 + h) * dim + c * SW, qv);
-#pragma unroll
-                for (int j = 0; j < ONL_ROWS; j++) {
-#pragma unroll
-                    for (int i = 0; i < SW; i++) part[j][h] += qv[i] * kv8[j][i];
-                }
+        if (one_piece) {
+            if (r < kcols) online_pass_dots<SW, KP, T>(held, qh, p0, nh, dim, r, part);
+        } else {
+            for (int c = r; c < kcols; c += ONL_KEY_LANES) {
+                KvVec<SW, T> kv8[ONL_ROWS];
+                online_load_keys<SW, T>(kv8, kb, t0, n, rg, dim, c);
+                online_pass_dots<SW, KP, T>(kv8, qh, p0, nh, dim, c, part);
             }
         }
 #pragma unroll

@@ -26,9 +26,9 @@ enum OnlineDecode16 {
     CURRENT("current", ""),
     /**
      * {@code attention_decode_online_<t>_vec8_h8_passes} ({@value #PASSES_MODULE}): 8 entries per
-     * 16-byte load, the heads scored in two passes of 4 over the same key rows (216 registers on sm_90,
-     * no spills), the tile's value rows and the warp's next key rows prefetched into L2 when a tile
-     * starts. Not yet measured on a GPU.
+     * 16-byte load, the heads scored in two passes of 4 over the same key rows (loaded once for both
+     * up to D 64; 246 registers on sm_90, no spills), the tile's value rows and the warp's next key
+     * rows prefetched into L2 when a tile starts. Not yet measured on a GPU.
      */
     PASSES("passes", "_passes"),
     /**
