@@ -1,7 +1,8 @@
 // Programmatic dependent launch (PDL, Hopper sm_90 and newer). The backend launches a kernel with
 // the programmatic-stream-serialization attribute only when it is listed in GridDependency.java,
 // i.e. when every one of its threads calls grid_dependency_wait() before its first access to global
-// memory that an earlier launch may write (only L2 prefetches of weights may come first) and before
+// memory that an earlier launch may write (only L2 prefetches may come first: of weights, or of KV
+// cache entries located by the key count, decode_online16.cu) and before
 // any return. Such a kernel may then start while the previous kernel of the stream is still running;
 // the wait returns once that kernel has completed and its writes are visible. Because every block
 // waits, a kernel completes only after its predecessor has, so the order of the whole stream holds.

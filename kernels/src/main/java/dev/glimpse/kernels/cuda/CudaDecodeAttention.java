@@ -27,7 +27,9 @@ import java.util.Locale;
  * 32-key tiles, larger chunks, fewer splits to merge; always merged by its last block, so the
  * combine property does not apply to it). Both compute F32 scores, softmax and sums and match the
  * CPU backend within the same tolerance, but not bit for bit with each other.
- * {@code -Dglimpse.cuda.decodeAttention=split|online|auto}, read at every call.
+ * {@code -Dglimpse.cuda.decodeAttention=split|online|auto}, read at every call; over 16-bit caches
+ * {@link OnlineDecode16} picks the online kernel for 8-head groups
+ * ({@code -Dglimpse.cuda.decodeOnline16=current|passes|passes_early}).
  */
 final class CudaDecodeAttention implements AutoCloseable {
 
@@ -37,7 +39,8 @@ final class CudaDecodeAttention implements AutoCloseable {
     /** The system property that picks the {@link Kernel}. */
     static final String KERNEL_PROPERTY = "glimpse.cuda.decodeAttention";
 
-    private static final String MODULE = "decode";
+    /** The module of the decode attention kernels (decode.cu), all but {@link OnlineDecode16#PASSES_MODULE}'s. */
+    static final String MODULE = "decode";
 
     /** Which flash-decoding kernel runs. */
     enum Kernel {
@@ -173,8 +176,10 @@ final class CudaDecodeAttention implements AutoCloseable {
         long stats = partials + (long) hq * plan.splits() * d * Float.BYTES;
         long columns = (long) hkv * plan.headBlocks();
         long counters = workspace.counters((int) columns);
-        String kernel = plan.kernel(keyCache.dtype(), vector);
-        ctx.launch.of(ctx.kernels.function(MODULE, kernel), kernel)
+        OnlineDecode16 online16 = OnlineDecode16.configured();
+        String kernel = plan.kernel(keyCache.dtype(), vector, online16);
+        String module = online16.module(keyCache.dtype(), vector, plan.paddedHeads());
+        ctx.launch.of(ctx.kernels.function(module, kernel), kernel)
                 .ptr(CudaContext.address(q)).ptr(CudaContext.address(keyCache)).ptr(CudaContext.address(valueCache))
                 .ptr(partials).ptr(stats).ptr(CudaContext.address(out)).ptr(counters)
                 .ptr(CudaContext.address(keyCount))

@@ -29,7 +29,8 @@ final class GridDependency {
 
     /**
      * Kernels whose every thread executes {@code grid_dependency_wait()} before its first global
-     * memory access other than an L2 prefetch of weights, and before any return (decode.cu,
+     * memory access other than an L2 prefetch (of weights; of its split's KV chunk, located by the key
+     * count, in decode_online16.cu's {@code _passes_early} kernels), and before any return (decode.cu,
      * decode_fused.cu, gemv.cu). {@code GridDependencyTest} checks each against the kernel sources.
      */
     static final Set<String> WAITING_KERNELS = Set.of(
@@ -47,7 +48,9 @@ final class GridDependency {
             "attention_decode_online_bf16_vec8_h8", "attention_decode_online_f16_h1", "attention_decode_online_f16_h2",
             "attention_decode_online_f16_h4", "attention_decode_online_f16_h8", "attention_decode_online_f16_vec8_h1",
             "attention_decode_online_f16_vec8_h2", "attention_decode_online_f16_vec8_h4",
-            "attention_decode_online_f16_vec8_h8",
+            "attention_decode_online_f16_vec8_h8", "attention_decode_online_bf16_vec8_h8_passes",
+            "attention_decode_online_f16_vec8_h8_passes", "attention_decode_online_bf16_vec8_h8_passes_early",
+            "attention_decode_online_f16_vec8_h8_passes_early",
             "rms_norm_linear", "rms_norm_linear_1", "rms_norm_gated_mlp_in", "rms_norm_gated_mlp_in_1",
             "linear_add_residual", "linear_add_residual_1", "rope_append_kv", "rope_append_kv_bf16",
             "rope_append_kv_f16", "argmax_partial", "argmax_final",

@@ -80,19 +80,25 @@ record OnlineDecodePlan(int headsPerBlock, int headBlocks, int paddedHeads, int 
         return d <= MAX_HEAD_DIM;
     }
 
+    /** {@link #kernel(DType, boolean, OnlineDecode16)} with the {@link OnlineDecode16#CURRENT} kernels. */
+    String kernel(DType cache, boolean vector) {
+        return kernel(cache, vector, OnlineDecode16.CURRENT);
+    }
+
     /**
      * The kernel for this plan over caches of {@code cache}'s type: {@code attention_decode_online[_vec4]_h<paddedHeads>}
-     * for F32, {@code attention_decode_online_<bf16|f16>[_vec8]_h<paddedHeads>} for 16-bit entries;
+     * for F32, {@code attention_decode_online_<bf16|f16>[_vec8]_h<paddedHeads>[_passes|_passes_early]} for
+     * 16-bit entries (the suffix of {@code online16} where it has such a kernel, {@link OnlineDecode16#suffix});
      * {@code vector}: the 16-byte-load variant (dim a multiple of 4 or 8, 16-byte aligned q and caches).
      */
-    String kernel(DType cache, boolean vector) {
+    String kernel(DType cache, boolean vector, OnlineDecode16 online16) {
         String vec = !vector ? "" : cache == DType.F32 ? "_vec4" : "_vec8";
         String type = switch (cache) {
             case BF16 -> "_bf16";
             case F16 -> "_f16";
             default -> "";
         };
-        return "attention_decode_online" + type + vec + "_h" + paddedHeads;
+        return "attention_decode_online" + type + vec + "_h" + paddedHeads + online16.suffix(cache, vector, paddedHeads);
     }
 
     /** Workspace floats: partial sums [Hq, splits, D], then (max, sum) pairs [Hq, splits, 2]. */

@@ -22,27 +22,32 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 /**
  * BF16 and F16 KV caches on the GPU: the decode-step appends ({@code kv_append_step_<t>},
  * {@code rope_append_kv_<t>}) store exactly the F32 kernels' values rounded to nearest even; decode
- * attention over a 16-bit cache (split kernel with either merge, online kernel; 16-byte {@code _vec8}
- * and scalar loads) matches the CPU backend over the same 16-bit cache (which widens exactly) at key
- * counts on both sides of the split boundaries, in graph replays too; prefill attention over a
+ * attention over a 16-bit cache (split kernel with either merge, online kernel with each
+ * {@link OnlineDecode16} kernel for 8-head groups; 16-byte {@code _vec8} and scalar loads) matches the
+ * CPU backend over the same 16-bit cache (which widens exactly) at key counts on both sides of the split boundaries, in graph replays too; prefill attention over a
  * 16-bit cache view gives the bits it gives over F32 K/V holding the same values, at the model's
  * precision and at F32 with captured column sums.
  */
 class CudaHalfKvCacheTest {
 
     private static final double TOL = 2e-5;
-    private static final String[][] MODES = {{"split", "fused"}, {"split", "separate"}, {"online", "fused"}};
+    /** (kernel, combine, online 16-bit kernel for 8-head groups) of each decode attention run. */
+    private static final String[][] MODES = {{"split", "fused", "current"}, {"split", "separate", "current"},
+            {"online", "fused", "current"}, {"online", "fused", "passes"}, {"online", "fused", "passes_early"}};
 
-    private static <T> T with(String kernel, String combine, Supplier<T> body) {
+    private static <T> T with(String kernel, String combine, String online16, Supplier<T> body) {
         String oldKernel = System.getProperty(CudaDecodeAttention.KERNEL_PROPERTY);
         String oldCombine = System.getProperty(CudaBackend.DECODE_COMBINE_PROPERTY);
+        String oldOnline16 = System.getProperty(OnlineDecode16.PROPERTY);
         System.setProperty(CudaDecodeAttention.KERNEL_PROPERTY, kernel);
         System.setProperty(CudaBackend.DECODE_COMBINE_PROPERTY, combine);
+        System.setProperty(OnlineDecode16.PROPERTY, online16);
         try {
             return body.get();
         } finally {
             restore(CudaDecodeAttention.KERNEL_PROPERTY, oldKernel);
             restore(CudaBackend.DECODE_COMBINE_PROPERTY, oldCombine);
+            restore(OnlineDecode16.PROPERTY, oldOnline16);
         }
     }
 
@@ -82,7 +87,8 @@ class CudaHalfKvCacheTest {
             "BF16, 32, 32, 128, 8192, 6300", "BF16, 12, 4, 64, 1024, 513", "BF16, 4, 2, 38, 300, 299",
             "BF16, 16, 2, 36, 512, 300", "BF16, 12, 1, 256, 2048, 777", "BF16, 6, 6, 33, 700, 257",
             "F16, 14, 2, 64, 8192, 1", "F16, 14, 2, 64, 8192, 600", "F16, 14, 2, 64, 8192, 6300",
-            "F16, 32, 32, 128, 8192, 600", "F16, 28, 4, 128, 100, 100", "F16, 8, 8, 20, 512, 300"})
+            "F16, 32, 32, 128, 8192, 600", "F16, 28, 4, 128, 100, 100", "F16, 8, 8, 20, 512, 300",
+            "BF16, 28, 4, 128, 8192, 4097", "BF16, 16, 2, 64, 1024, 1000", "F16, 16, 2, 64, 8192, 8192"})
     void decodeAttentionOverA16BitCacheMatchesCpu(DType dtype, int hq, int hkv, int d, int capacity, int keys) {
         CudaBackend gpu = cuda();
         float scale = (float) (1 / Math.sqrt(d));
@@ -95,11 +101,11 @@ class CudaHalfKvCacheTest {
                     null);
             float[] fused = null;
             for (String[] mode : MODES) {
-                float[] got = with(mode[0], mode[1], () -> {
+                float[] got = with(mode[0], mode[1], mode[2], () -> {
                     gpu.decodeAttention(gq, gk, gv, count, scale, out);
                     return host(out);
                 });
-                assertClose("decode " + dtype + " cache " + mode[0] + "/" + mode[1] + " Hq=" + hq + " Hkv=" + hkv
+                assertClose("decode " + dtype + " cache " + String.join("/", mode) + " Hq=" + hq + " Hkv=" + hkv
                         + " D=" + d + " keys=" + keys, expected, out, TOL);
                 if (mode[0].equals("split")) {
                     if (fused == null) {
@@ -112,10 +118,14 @@ class CudaHalfKvCacheTest {
         }
     }
 
-    /** Graph replays over BF16 caches (online and split in one graph) follow the key count. */
-    @ParameterizedTest(name = "{0}")
-    @CsvSource({"BF16", "F16"})
-    void graphReplaysOverA16BitCacheFollowTheKeyCount(DType dtype) {
+    /**
+     * Graph replays over 16-bit caches (online and split in one graph) follow the key count, with
+     * each {@link OnlineDecode16} kernel for Qwen2's 8-head groups.
+     */
+    @ParameterizedTest(name = "{0} {1}")
+    @CsvSource({"BF16, current", "F16, current", "BF16, passes", "F16, passes", "BF16, passes_early",
+            "F16, passes_early"})
+    void graphReplaysOverA16BitCacheFollowTheKeyCount(DType dtype, String online16) {
         CudaBackend gpu = cuda();
         int capacity = 8192;
         try (Tensor q1 = random(80, 1, 14, 64); Tensor k1 = random(81, capacity, 2, 64);
@@ -135,11 +145,11 @@ class CudaHalfKvCacheTest {
                 gpu.decodeAttention(gq2, gk2, gv2, inputs.cell(0), 0.0884f, out2);
             };
             inputs.set(0, 1);
-            with("online", "fused", () -> {
+            with("online", "fused", online16, () -> {
                 step.run();
                 return null;
             });
-            try (StepGraph graph = with("online", "fused", () -> gpu.capture(step))) {
+            try (StepGraph graph = with("online", "fused", online16, () -> gpu.capture(step))) {
                 for (int keys : new int[] {1, 64, 65, 6300, 0, 600, 4097, 129, 8192}) {
                     graph.awaitLastLaunch();
                     inputs.set(0, keys);
@@ -149,7 +159,7 @@ class CudaHalfKvCacheTest {
                                 0.125f, e1, null);
                         CPU.attention(q2, entries(cacheK2, keys), entries(cacheV2, keys), AttentionMask.BIDIRECTIONAL,
                                 0.0884f, e2, null);
-                        assertClose("replay " + dtype + " qwen keys=" + keys, e1, out1, TOL);
+                        assertClose("replay " + dtype + " " + online16 + " qwen keys=" + keys, e1, out1, TOL);
                         assertClose("replay " + dtype + " llama keys=" + keys, e2, out2, TOL);
                     }
                 }

@@ -44,6 +44,53 @@ class OnlineDecodePlanTest {
     }
 
     @Test
+    void passesKernelsServe16BitVectorLoadsOfEightHeadGroups() {
+        OnlineDecodePlan plan = OnlineDecodePlan.of(14, 2, 8192, H200_SMS);
+        assertEquals("attention_decode_online_bf16_vec8_h8_passes", plan.kernel(DType.BF16, true, OnlineDecode16.PASSES));
+        assertEquals("attention_decode_online_f16_vec8_h8_passes", plan.kernel(DType.F16, true, OnlineDecode16.PASSES));
+        assertEquals("attention_decode_online_bf16_vec8_h8_passes_early",
+                plan.kernel(DType.BF16, true, OnlineDecode16.PASSES_EARLY));
+        assertEquals("attention_decode_online_bf16_vec8_h8", plan.kernel(DType.BF16, true, OnlineDecode16.CURRENT));
+        assertEquals("decode_online16", OnlineDecode16.PASSES.module(DType.BF16, true, plan.paddedHeads()));
+        assertEquals("decode_online16", OnlineDecode16.PASSES_EARLY.module(DType.F16, true, plan.paddedHeads()));
+        assertEquals("decode", OnlineDecode16.CURRENT.module(DType.BF16, true, plan.paddedHeads()));
+    }
+
+    @Test
+    void passesKernelsLeaveTheCurrentKernelWhereTheyHaveNoVariant() {
+        OnlineDecodePlan qwen = OnlineDecodePlan.of(14, 2, 8192, H200_SMS);
+        assertEquals("attention_decode_online_bf16_h8", qwen.kernel(DType.BF16, false, OnlineDecode16.PASSES));
+        assertEquals("attention_decode_online_vec4_h8", qwen.kernel(DType.F32, true, OnlineDecode16.PASSES));
+        OnlineDecodePlan four = OnlineDecodePlan.of(8, 2, 8192, H200_SMS);
+        assertEquals("attention_decode_online_bf16_vec8_h4", four.kernel(DType.BF16, true, OnlineDecode16.PASSES));
+        assertEquals("decode", OnlineDecode16.PASSES.module(DType.BF16, true, four.paddedHeads()));
+        assertEquals("attention_decode_online_f16_h8", qwen.kernel(DType.F16, false, OnlineDecode16.PASSES_EARLY));
+    }
+
+    @Test
+    void theOnline16KernelIsCurrentByDefaultAndUnknownNamesAreRejected() {
+        String old = System.getProperty(OnlineDecode16.PROPERTY);
+        try {
+            System.clearProperty(OnlineDecode16.PROPERTY);
+            assertEquals(OnlineDecode16.CURRENT, OnlineDecode16.configured());
+            System.setProperty(OnlineDecode16.PROPERTY, " Passes ");
+            assertEquals(OnlineDecode16.PASSES, OnlineDecode16.configured());
+            System.setProperty(OnlineDecode16.PROPERTY, "passes_early");
+            assertEquals(OnlineDecode16.PASSES_EARLY, OnlineDecode16.configured());
+            System.setProperty(OnlineDecode16.PROPERTY, "fast");
+            TensorException e = assertThrows(TensorException.class, OnlineDecode16::configured);
+            assertTrue(e.getMessage().contains(OnlineDecode16.PROPERTY) && e.getMessage().contains("current, passes, passes_early"),
+                    e.getMessage());
+        } finally {
+            if (old == null) {
+                System.clearProperty(OnlineDecode16.PROPERTY);
+            } else {
+                System.setProperty(OnlineDecode16.PROPERTY, old);
+            }
+        }
+    }
+
+    @Test
     void manyHeadGroupsTakeAboutOneBlockPerMultiprocessor() {
         OnlineDecodePlan plan = OnlineDecodePlan.of(32, 32, 8192, H200_SMS);
         assertEquals(5, plan.splits());

@@ -33,7 +33,11 @@ import java.util.SplittableRandom;
  * <p>Then the cache's entry type ({@link #CACHE_CASES}: Qwen2-0.5B at 600 and 6300 keys, Llama-7B at
  * 600): the fused split kernel and the online kernel, both with PDL, over an F32 cache and over a
  * BF16 cache (the default for BF16 models on the GPU, {@code -Dglimpse.kvCache}; half the bytes),
- * one JSON line per shape and kernel with both times and the speed-up.
+ * one JSON line per shape and kernel with both times and the speed-up. For the online kernel a
+ * further line times its kernels for 16-bit caches ({@link #ONLINE16_PROPERTY}: {@code current}, the
+ * default, {@code passes}, 16-byte key loads for 8-head groups, and {@code passes_early}, which also
+ * prefetches each split's chunk into L2 before its grid-dependency wait) over the BF16 cache next to
+ * the F32 cache.
  */
 public final class DecodeAttentionBench {
 
@@ -52,6 +56,9 @@ public final class DecodeAttentionBench {
     static final String[] ONLINE_GRIDS = {"1x256", "1x128", "1x512", "2x128", "2x256", "4x128"};
     /** The online kernel's ways: (its own last-block merge, pdl property). */
     static final String[][] ONLINE_VARIANTS = {{"fused", "false"}, {"fused", "true"}};
+
+    /** The online kernel for 16-bit caches of 8-head groups (OnlineDecode16: current, passes, passes_early). */
+    static final String ONLINE16_PROPERTY = "glimpse.cuda.decodeOnline16";
 
     /** (Hq, Hkv, D, keys) of the cache-type comparison. */
     static final int[][] CACHE_CASES = {{14, 2, 64, 600}, {14, 2, 64, 6300}, {32, 32, 128, 600}};
@@ -110,6 +117,20 @@ public final class DecodeAttentionBench {
                                     + "\"kv_heads\":%d,\"head_dim\":%d,\"capacity\":%d,\"keys\":%d,\"kernel\":\"%s\","
                                     + "\"pdl\":true,\"us_f32_cache\":%.2f,\"us_bf16_cache\":%.2f,\"speedup_bf16\":%.2f}",
                             gpu.deviceName(), c[0], c[1], c[2], CAPACITY, c[3], kernel, f32, bf16, f32 / bf16));
+                    if (kernel.equals("online")) {
+                        double passes = withProperty(ONLINE16_PROPERTY, "passes", () -> withKernel(kernel,
+                                () -> withVariant(variant, () -> measure(gpu, c[0], c[1], c[2], CAPACITY, c[3], DType.BF16))));
+                        double early = withProperty(ONLINE16_PROPERTY, "passes_early", () -> withKernel(kernel,
+                                () -> withVariant(variant, () -> measure(gpu, c[0], c[1], c[2], CAPACITY, c[3], DType.BF16))));
+                        out.println(String.format(Locale.ROOT,
+                                "{\"bench\":\"decode_attention_online16_summary\",\"device\":\"%s\",\"q_heads\":%d,"
+                                        + "\"kv_heads\":%d,\"head_dim\":%d,\"capacity\":%d,\"keys\":%d,\"pdl\":true,"
+                                        + "\"us_f32_cache\":%.2f,\"us_bf16_current\":%.2f,\"us_bf16_passes\":%.2f,"
+                                        + "\"us_bf16_passes_early\":%.2f,\"speedup_passes_vs_current\":%.2f,"
+                                        + "\"speedup_passes_early_vs_current\":%.2f,\"speedup_passes_early_vs_f32\":%.2f}",
+                                gpu.deviceName(), c[0], c[1], c[2], CAPACITY, c[3], f32, bf16, passes, early,
+                                bf16 / passes, bf16 / early, f32 / early));
+                    }
                 }
             }
         }
