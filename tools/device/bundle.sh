@@ -3,7 +3,8 @@
 # runtime as .tar.xz, the Glimpse jars (kernels, vision-encoder, video-ingest, token-pruning,
 # vlm-runtime) with the kernels, vision-encoder and vlm-runtime test classes, and only the dependency jars the GPU
 # tests and benchmarks need: linux-x86_64 natives of JavaCPP's CUDA bindings and of DJL's
-# tokenizer (and JNA's); OpenBLAS's natives are left out (the CPU reference then uses its Vector API GEMM), and
+# tokenizer (and JNA's); OpenBLAS is left out, classes and natives (BlasGemm catches the failed load and the CPU
+# reference uses its Vector API GEMM), and
 # so are OpenCV's and FFmpeg's (the GPU tests decode the fixture PNGs with ImageIO).
 # bundle/ keeps its old layout (jre.tar.xz, lib/, junit-console.jar), which no longer fits the 64 MiB
 # next to the tree (the demo model is committed), so it also writes bundle/packed/: jre.tar.xz (a
@@ -34,7 +35,7 @@ for m in kernels vision-encoder vlm-runtime; do
   "$JAVA_HOME/bin/jar" --create --file "$BUNDLE/lib/$m-tests.jar" -C "$m/$TARGET/test-classes" .
 done
 tr ':' '\n' < "vlm-runtime/$TARGET/classpath.txt" | grep '\.jar$' | grep -v '/dev/glimpse/' \
-  | grep -Ev '/(opencv|ffmpeg|tokenizers|junit-[a-z-]*|opentest4j|apiguardian-api)-[^/]*\.jar$' | grep -v -- '-SNAPSHOT\.jar$' | grep -Ev '/openblas-[^/]*-linux' | xargs -I{} cp {} "$BUNDLE/lib/"
+  | grep -Ev '/(opencv|ffmpeg|tokenizers|junit-[a-z-]*|opentest4j|apiguardian-api)-[^/]*\.jar$' | grep -v -- '-SNAPSHOT\.jar$' | grep -Ev '/openblas-[^/]*\.jar$' | xargs -I{} cp {} "$BUNDLE/lib/"
 TOKENIZERS="$(tr ':' '\n' < "vlm-runtime/$TARGET/classpath.txt" | grep -E '/tokenizers-[^/]*\.jar$')"
 cp "$TOKENIZERS" "$BUNDLE/lib/tokenizers.jar"
 zip -q -d "$BUNDLE/lib/tokenizers.jar" 'native/lib/win-*' 'native/lib/osx-*' 'native/lib/linux-aarch64/*' || true
