@@ -3,10 +3,8 @@ package dev.glimpse.vlmruntime.gpu;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.glimpse.kernels.Backend;
 import dev.glimpse.kernels.Backends;
-import dev.glimpse.kernels.DType;
 import dev.glimpse.kernels.cpu.CpuBackend;
 import dev.glimpse.kernels.io.Checkpoint;
-import dev.glimpse.kernels.io.SafetensorsWriter;
 import dev.glimpse.vlmruntime.config.TextConfig;
 import dev.glimpse.vlmruntime.decoder.Decoder;
 import dev.glimpse.vlmruntime.decoder.DecoderFixture;
@@ -20,10 +18,7 @@ import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.CsvSource;
 
 import java.io.IOException;
-import java.io.UncheckedIOException;
-import java.nio.file.Files;
 import java.nio.file.Path;
-import java.util.SplittableRandom;
 
 import static dev.glimpse.vlmruntime.decoder.DecoderFixture.ints;
 import static dev.glimpse.vlmruntime.decoder.DecoderFixture.maxAbsDiff;
@@ -153,52 +148,6 @@ class CudaFusedProjectionsTest {
      * biases (q/k/v/o) and random weights, written to the temp folder.
      */
     private Path multiHeadCheckpoint() {
-        int hidden = 256;
-        int inter = 512;
-        int vocab = 128;
-        SplittableRandom r = new SplittableRandom(7);
-        SafetensorsWriter writer = new SafetensorsWriter();
-        writer.add("model.embed_tokens.weight", DType.BF16, values(r, vocab * hidden, 1f), vocab, hidden);
-        writer.add("model.norm.weight", DType.BF16, ones(hidden), hidden);
-        writer.add("lm_head.weight", DType.BF16, values(r, vocab * hidden, 0.05f), vocab, hidden);
-        for (int l = 0; l < 2; l++) {
-            String p = "model.layers." + l + ".";
-            writer.add(p + "input_layernorm.weight", DType.BF16, ones(hidden), hidden);
-            writer.add(p + "post_attention_layernorm.weight", DType.BF16, ones(hidden), hidden);
-            for (String proj : new String[] {"q_proj", "k_proj", "v_proj", "o_proj"}) {
-                writer.add(p + "self_attn." + proj + ".weight", DType.BF16, values(r, hidden * hidden, 0.05f), hidden, hidden);
-                writer.add(p + "self_attn." + proj + ".bias", DType.BF16, values(r, hidden, 0.1f), hidden);
-            }
-            writer.add(p + "mlp.gate_proj.weight", DType.BF16, values(r, inter * hidden, 0.05f), inter, hidden);
-            writer.add(p + "mlp.up_proj.weight", DType.BF16, values(r, inter * hidden, 0.05f), inter, hidden);
-            writer.add(p + "mlp.down_proj.weight", DType.BF16, values(r, hidden * inter, 0.05f), hidden, inter);
-        }
-        try {
-            Path folder = Files.createDirectories(dir.resolve("mha-llama-bf16"));
-            writer.write(folder.resolve("model.safetensors"));
-            Files.writeString(folder.resolve("config.json"), """
-                    {"model_type": "llama", "architectures": ["LlamaForCausalLM"], "vocab_size": %d, "hidden_size": %d,
-                     "intermediate_size": %d, "num_hidden_layers": 2, "num_attention_heads": 4, "num_key_value_heads": 4,
-                     "attention_bias": true, "hidden_act": "silu", "rms_norm_eps": 1e-5, "max_position_embeddings": 256,
-                     "torch_dtype": "bfloat16", "tie_word_embeddings": false}
-                    """.formatted(vocab, hidden, inter));
-            return folder;
-        } catch (IOException e) {
-            throw new UncheckedIOException(e);
-        }
-    }
-
-    private static float[] values(SplittableRandom r, int count, float scale) {
-        float[] v = new float[count];
-        for (int i = 0; i < count; i++) {
-            v[i] = (float) (r.nextDouble(-1, 1) * scale);
-        }
-        return v;
-    }
-
-    private static float[] ones(int count) {
-        float[] v = new float[count];
-        java.util.Arrays.fill(v, 1f);
-        return v;
+        return SyntheticDecoders.write(dir, "mha-llama-bf16", "llama", 7, 256);
     }
 }

@@ -3,11 +3,9 @@ package dev.glimpse.vlmruntime.gpu;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.glimpse.kernels.Backend;
 import dev.glimpse.kernels.Backends;
-import dev.glimpse.kernels.DType;
 import dev.glimpse.kernels.cpu.CpuBackend;
 import dev.glimpse.kernels.cuda.CudaBackend;
 import dev.glimpse.kernels.io.Checkpoint;
-import dev.glimpse.kernels.io.SafetensorsWriter;
 import dev.glimpse.vlmruntime.config.TextConfig;
 import dev.glimpse.vlmruntime.decoder.Decoder;
 import dev.glimpse.vlmruntime.decoder.DecoderFixture;
@@ -19,11 +17,8 @@ import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.CsvSource;
 
 import java.io.IOException;
-import java.io.UncheckedIOException;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Arrays;
-import java.util.SplittableRandom;
 
 import static dev.glimpse.vlmruntime.decoder.DecoderFixture.ints;
 import static dev.glimpse.vlmruntime.decoder.DecoderFixture.maxAbsDiff;
@@ -77,7 +72,7 @@ class CudaPrefillFusionTest {
         Path folder = checkpoint(family);
         int[] ids = new int[rows + 2];
         for (int i = 0; i < ids.length; i++) {
-            ids[i] = (i * 37 + 5) % VOCAB;
+            ids[i] = (i * 37 + 5) % SyntheticDecoders.VOCAB;
         }
         String label = family + "-" + rows;
         Comparison c = compareOnCuda(folder, ids, "auto");
@@ -184,67 +179,12 @@ class CudaPrefillFusionTest {
         return maxAbsDiff(a, b) / Math.max(largest, 1e-6f);
     }
 
-    private static final int VOCAB = 128;
-    private static final int HIDDEN = 256;
-    private static final int INTERMEDIATE = 512;
-
     /**
      * A 2-layer BF16 model with random weights, written to the temp folder: {@code llama}, 4 heads
      * and 4 kv heads of 64 with biases on q, k, v and o; {@code qwen2}, 4 heads over 2 kv heads of
      * 64 with biases on q, k and v.
      */
     private Path checkpoint(String family) {
-        boolean qwen2 = family.equals("qwen2");
-        int kvHeads = qwen2 ? 2 : 4;
-        int kvWidth = kvHeads * 64;
-        SplittableRandom r = new SplittableRandom(11);
-        SafetensorsWriter writer = new SafetensorsWriter();
-        writer.add("model.embed_tokens.weight", DType.BF16, values(r, VOCAB * HIDDEN, 1f), VOCAB, HIDDEN);
-        writer.add("model.norm.weight", DType.BF16, ones(HIDDEN), HIDDEN);
-        writer.add("lm_head.weight", DType.BF16, values(r, VOCAB * HIDDEN, 0.05f), VOCAB, HIDDEN);
-        for (int l = 0; l < 2; l++) {
-            String p = "model.layers." + l + ".self_attn.";
-            String m = "model.layers." + l + ".mlp.";
-            writer.add("model.layers." + l + ".input_layernorm.weight", DType.BF16, ones(HIDDEN), HIDDEN);
-            writer.add("model.layers." + l + ".post_attention_layernorm.weight", DType.BF16, ones(HIDDEN), HIDDEN);
-            for (String proj : new String[] {"q_proj", "k_proj", "v_proj", "o_proj"}) {
-                int out = proj.equals("k_proj") || proj.equals("v_proj") ? kvWidth : HIDDEN;
-                writer.add(p + proj + ".weight", DType.BF16, values(r, out * HIDDEN, 0.05f), out, HIDDEN);
-                if (!(qwen2 && proj.equals("o_proj"))) {
-                    writer.add(p + proj + ".bias", DType.BF16, values(r, out, 0.1f), out);
-                }
-            }
-            writer.add(m + "gate_proj.weight", DType.BF16, values(r, INTERMEDIATE * HIDDEN, 0.05f), INTERMEDIATE, HIDDEN);
-            writer.add(m + "up_proj.weight", DType.BF16, values(r, INTERMEDIATE * HIDDEN, 0.05f), INTERMEDIATE, HIDDEN);
-            writer.add(m + "down_proj.weight", DType.BF16, values(r, HIDDEN * INTERMEDIATE, 0.05f), HIDDEN, INTERMEDIATE);
-        }
-        try {
-            Path folder = Files.createDirectories(dir.resolve(family + "-bf16"));
-            writer.write(folder.resolve("model.safetensors"));
-            Files.writeString(folder.resolve("config.json"), """
-                    {"model_type": "%s", "architectures": ["%s"], "vocab_size": %d, "hidden_size": %d,
-                     "intermediate_size": %d, "num_hidden_layers": 2, "num_attention_heads": 4, "num_key_value_heads": %d,
-                     "attention_bias": %b, "hidden_act": "silu", "rms_norm_eps": 1e-5, "max_position_embeddings": 1024,
-                     "torch_dtype": "bfloat16", "tie_word_embeddings": false}
-                    """.formatted(family, qwen2 ? "Qwen2ForCausalLM" : "LlamaForCausalLM", VOCAB, HIDDEN, INTERMEDIATE,
-                    kvHeads, !qwen2));
-            return folder;
-        } catch (IOException e) {
-            throw new UncheckedIOException(e);
-        }
-    }
-
-    private static float[] values(SplittableRandom r, int count, float scale) {
-        float[] v = new float[count];
-        for (int i = 0; i < count; i++) {
-            v[i] = (float) (r.nextDouble(-1, 1) * scale);
-        }
-        return v;
-    }
-
-    private static float[] ones(int count) {
-        float[] v = new float[count];
-        Arrays.fill(v, 1f);
-        return v;
+        return SyntheticDecoders.write(dir, family + "-bf16", family, 11, 1024);
     }
 }

@@ -17,13 +17,9 @@ import dev.glimpse.visionencoder.config.VisionConfig;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.CsvSource;
 
-import java.util.Locale;
 import java.util.Map;
-import java.util.OptionalInt;
-import java.util.Random;
 
 import static org.junit.jupiter.api.Assertions.assertNotNull;
-import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /**
  * GPU-only (skipped without CUDA): the vision tower under {@code -Dglimpse.cuda.visionLayout=true}
@@ -48,71 +44,33 @@ class CudaVisionLayoutTest {
     @CsvSource({"siglip, BF16", "siglip, F16", "siglip, F32", "clip, BF16", "clip, F32"})
     void copyFreeLayoutGivesTheFeaturesOfTheCopies(String family, DType dtype) {
         CudaSupport.requireCuda();
-        VisionConfig config = family.equals("clip")
-                ? new VisionConfig(VisionConfig.CLIP, 128, 512, 3, 2, 3, 56, 14, "quick_gelu", 1e-5, OptionalInt.of(64), false)
-                : new VisionConfig(VisionConfig.SIGLIP, 128, 512, 3, 2, 3, 56, 14, "gelu_pytorch_tanh", 1e-6,
-                OptionalInt.empty(), false);
+        VisionConfig config = RandomTowers.config(family);
         VisionRequest request = VisionRequest.features(FeatureSelection.of(-1, "full"));
         Map<String, Tensor> tensors = RandomVisionWeights.generate(config, dtype, 7);
         int batch = 3;
         String label = family + " " + dtype + " visionLayout";
         try (CudaBackend gpu = CudaBackend.open(CudaOptions.defaults()); CpuBackend cpu = new CpuBackend();
              ResidentWeights stacked = new ResidentWeights(gpu); ResidentWeights separate = new ResidentWeights(gpu);
-             Tensor hostPixels = pixels(batch, config); Tensor pixels = gpu.upload(hostPixels)) {
+             Tensor hostPixels = RandomTowers.pixels(batch, config); Tensor pixels = gpu.upload(hostPixels)) {
             VisionWeights weights = VisionWeights.of(tensors, config);
             System.setProperty(VisionLayout.PROPERTY, "true");
             VisionWeights onDevice = weights.on(stacked);
             assertNotNull(onDevice.layers().getFirst().qkv(), label + ": q/k/v placed as one stack");
-            float[] on = features(gpu, new VisionTransformer(gpu, onDevice), pixels, request, "true");
+            float[] on = RandomTowers.thirdCallFeatures(gpu, new VisionTransformer(gpu, onDevice), pixels, request,
+                    VisionLayout.PROPERTY, "true");
             System.setProperty(VisionLayout.PROPERTY, "false");
-            float[] off = features(gpu, new VisionTransformer(gpu, weights.on(separate)), pixels, request, "false");
+            float[] off = RandomTowers.thirdCallFeatures(gpu, new VisionTransformer(gpu, weights.on(separate)), pixels, request,
+                    VisionLayout.PROPERTY, "false");
             float[] reference;
             try (VisionOutput out = new VisionTransformer(cpu, weights).encode(hostPixels, request)) {
                 reference = out.stackedFeatures().toFloatArray();
             }
-            assertNear(label + " on vs off", off, on, dtype == DType.F32 ? 0.0 : ON_VS_OFF);
-            assertNear(label + " on vs CPU", reference, on, GPU_VS_CPU);
-            assertNear(label + " off vs CPU", reference, off, GPU_VS_CPU);
+            RandomTowers.assertNear(label + " on vs off", off, on, dtype == DType.F32 ? 0.0 : ON_VS_OFF);
+            RandomTowers.assertNear(label + " on vs CPU", reference, on, GPU_VS_CPU);
+            RandomTowers.assertNear(label + " off vs CPU", reference, off, GPU_VS_CPU);
         } finally {
             tensors.values().forEach(Tensor::close);
             System.clearProperty(VisionLayout.PROPERTY);
         }
-    }
-
-    /** The stacked features of the third call (eager, capture, replay) with the layout property set to {@code layout}. */
-    private static float[] features(CudaBackend gpu, VisionTransformer tower, Tensor pixels, VisionRequest request,
-                                    String layout) {
-        System.setProperty(VisionLayout.PROPERTY, layout);
-        try (tower) {
-            tower.encode(pixels, request).close();
-            tower.encode(pixels, request).close();
-            try (VisionOutput out = tower.encode(pixels, request); Tensor host = gpu.download(out.stackedFeatures())) {
-                return host.toFloatArray();
-            }
-        }
-    }
-
-    private static void assertNear(String label, float[] expected, float[] actual, double tol) {
-        assertTrue(expected.length == actual.length, label + ": sizes differ");
-        double maxRef = 0;
-        double maxErr = 0;
-        for (int i = 0; i < expected.length; i++) {
-            maxRef = Math.max(maxRef, Math.abs(expected[i]));
-            maxErr = Math.max(maxErr, Float.isNaN(actual[i]) ? Double.POSITIVE_INFINITY : Math.abs(expected[i] - actual[i]));
-        }
-        double normalized = maxErr / Math.max(1.0, maxRef);
-        System.out.println(String.format(Locale.ROOT, "PARITY %-48s maxAbsErr=%.3e normErr=%.3e tol=%.1e", label, maxErr,
-                normalized, tol));
-        assertTrue(normalized <= tol, label + ": normalised error " + normalized + " > " + tol);
-    }
-
-    private static Tensor pixels(int batch, VisionConfig config) {
-        Random random = new Random(11);
-        int size = config.imageSize();
-        float[] v = new float[batch * 3 * size * size];
-        for (int i = 0; i < v.length; i++) {
-            v[i] = (float) random.nextGaussian();
-        }
-        return Tensor.of(v, batch, 3, size, size);
     }
 }
