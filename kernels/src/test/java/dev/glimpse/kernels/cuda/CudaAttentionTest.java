@@ -14,6 +14,7 @@ import java.util.Arrays;
 import static dev.glimpse.kernels.cuda.CudaTestSupport.CPU;
 import static dev.glimpse.kernels.cuda.CudaTestSupport.assertClose;
 import static dev.glimpse.kernels.cuda.CudaTestSupport.cuda;
+import static dev.glimpse.kernels.cuda.CudaTestSupport.headMajorCache;
 import static dev.glimpse.kernels.cuda.CudaTestSupport.random;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
@@ -587,7 +588,7 @@ class CudaAttentionTest {
         CudaBackend gpu = cuda();
         float scale = (float) (1 / Math.sqrt(d));
         try (Tensor q = random(11, 1, hq, d); Tensor k = random(12, keys, hkv, d); Tensor v = random(13, keys, hkv, d);
-             Tensor cacheK = cache(k, capacity); Tensor cacheV = cache(v, capacity);
+             Tensor cacheK = headMajorCache(k, capacity); Tensor cacheV = headMajorCache(v, capacity);
              Tensor expected = Tensor.allocate(DType.F32, 1, hq, d);
              Tensor hostCount = Tensor.ofInts(new int[] {keys}, 1);
              Tensor gq = gpu.upload(q); Tensor gk = gpu.upload(cacheK); Tensor gv = gpu.upload(cacheV);
@@ -621,7 +622,7 @@ class CudaAttentionTest {
         int capacity = 8192;
         int most = 6300;
         try (Tensor q = random(18, 1, hq, d); Tensor k = random(19, most, hkv, d); Tensor v = random(20, most, hkv, d);
-             Tensor cacheK = cache(k, capacity); Tensor cacheV = cache(v, capacity);
+             Tensor cacheK = headMajorCache(k, capacity); Tensor cacheV = headMajorCache(v, capacity);
              Tensor gq = gpu.upload(q); Tensor gk = gpu.upload(cacheK); Tensor gv = gpu.upload(cacheV);
              Tensor out = gpu.allocate(DType.F32, 1, hq, d);
              StepInputs inputs = gpu.stepInputs(1)) {
@@ -646,19 +647,4 @@ class CudaAttentionTest {
         }
     }
 
-    /** Host caches [Hkv, capacity, D] holding rows [S, Hkv, D] as entries 0..S-1, NaN past them (never read). */
-    private static Tensor cache(Tensor rows, int capacity) {
-        int s = rows.dim(0);
-        int hkv = rows.dim(1);
-        int d = rows.dim(2);
-        float[] src = rows.toFloatArray();
-        float[] cache = new float[hkv * capacity * d];
-        Arrays.fill(cache, Float.NaN);
-        for (int j = 0; j < s; j++) {
-            for (int h = 0; h < hkv; h++) {
-                System.arraycopy(src, (j * hkv + h) * d, cache, (h * capacity + j) * d, d);
-            }
-        }
-        return Tensor.of(cache, hkv, capacity, d);
-    }
 }

@@ -8,7 +8,6 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.CsvSource;
 
-import java.util.Arrays;
 import java.util.HashMap;
 import java.util.Map;
 import java.util.function.Supplier;
@@ -16,6 +15,7 @@ import java.util.function.Supplier;
 import static dev.glimpse.kernels.cuda.CudaTestSupport.CPU;
 import static dev.glimpse.kernels.cuda.CudaTestSupport.assertClose;
 import static dev.glimpse.kernels.cuda.CudaTestSupport.cuda;
+import static dev.glimpse.kernels.cuda.CudaTestSupport.headMajorCache;
 import static dev.glimpse.kernels.cuda.CudaTestSupport.host;
 import static dev.glimpse.kernels.cuda.CudaTestSupport.random;
 import static dev.glimpse.kernels.cuda.CudaTestSupport.withProperties;
@@ -88,7 +88,7 @@ class CudaDecodeAttentionTest {
         CudaBackend gpu = cuda();
         float scale = (float) (1 / Math.sqrt(d));
         try (Tensor q = random(31, 1, hq, d); Tensor k = random(32, keys, hkv, d); Tensor v = random(33, keys, hkv, d);
-             Tensor cacheK = cache(k, capacity); Tensor cacheV = cache(v, capacity);
+             Tensor cacheK = headMajorCache(k, capacity); Tensor cacheV = headMajorCache(v, capacity);
              Tensor expected = Tensor.allocate(DType.F32, 1, hq, d);
              Tensor gq = gpu.upload(q); Tensor gk = gpu.upload(cacheK); Tensor gv = gpu.upload(cacheV);
              Tensor count = gpu.upload(Tensor.ofInts(new int[] {keys}, 1)); Tensor out = gpu.allocate(DType.F32, 1, hq, d)) {
@@ -133,7 +133,7 @@ class CudaDecodeAttentionTest {
         String old = System.getProperty(OnlineDecodePlan.GRID_PROPERTY);
         System.setProperty(OnlineDecodePlan.GRID_PROPERTY, grid);
         try (Tensor q = random(51, 1, hq, d); Tensor k = random(52, keys, hkv, d); Tensor v = random(53, keys, hkv, d);
-             Tensor cacheK = cache(k, capacity); Tensor cacheV = cache(v, capacity);
+             Tensor cacheK = headMajorCache(k, capacity); Tensor cacheV = headMajorCache(v, capacity);
              Tensor expected = Tensor.allocate(DType.F32, 1, hq, d);
              Tensor gq = gpu.upload(q); Tensor gk = gpu.upload(cacheK); Tensor gv = gpu.upload(cacheV);
              Tensor count = gpu.upload(Tensor.ofInts(new int[] {keys}, 1)); Tensor out = gpu.allocate(DType.F32, 1, hq, d)) {
@@ -155,7 +155,7 @@ class CudaDecodeAttentionTest {
         int hq = 14, hkv = 2, d = 64, keys = 777, capacity = 1024;
         float scale = 0.125f;
         try (Tensor q = random(61, 1, hq, d); Tensor k = random(62, keys, hkv, d); Tensor v = random(63, keys, hkv, d);
-             Tensor cacheK = cache(k, capacity); Tensor cacheV = cache(v, capacity);
+             Tensor cacheK = headMajorCache(k, capacity); Tensor cacheV = headMajorCache(v, capacity);
              Tensor expected = Tensor.allocate(DType.F32, 1, hq, d);
              Tensor padded = Tensor.of(shifted(q.toFloatArray()), hq * d + 1);
              Tensor gPadded = gpu.upload(padded); Tensor gk = gpu.upload(cacheK); Tensor gv = gpu.upload(cacheV);
@@ -218,8 +218,8 @@ class CudaDecodeAttentionTest {
         try (Tensor q1 = random(40, 1, 14, 64); Tensor k1 = random(41, most, 2, 64); Tensor v1 = random(42, most, 2, 64);
              Tensor q2 = random(43, 1, 32, 128); Tensor k2 = random(44, most, 32, 128);
              Tensor v2 = random(45, most, 32, 128);
-             Tensor cacheK1 = cache(k1, capacity); Tensor cacheV1 = cache(v1, capacity);
-             Tensor cacheK2 = cache(k2, capacity); Tensor cacheV2 = cache(v2, capacity);
+             Tensor cacheK1 = headMajorCache(k1, capacity); Tensor cacheV1 = headMajorCache(v1, capacity);
+             Tensor cacheK2 = headMajorCache(k2, capacity); Tensor cacheV2 = headMajorCache(v2, capacity);
              Tensor gq1 = gpu.upload(q1); Tensor gk1 = gpu.upload(cacheK1); Tensor gv1 = gpu.upload(cacheV1);
              Tensor gq2 = gpu.upload(q2); Tensor gk2 = gpu.upload(cacheK2); Tensor gv2 = gpu.upload(cacheV2);
              Tensor out1 = gpu.allocate(DType.F32, 1, 14, 64); Tensor out2 = gpu.allocate(DType.F32, 1, 32, 128);
@@ -288,19 +288,4 @@ class CudaDecodeAttentionTest {
         }
     }
 
-    /** Host caches [Hkv, capacity, D] holding rows [S, Hkv, D] as entries 0..S-1, NaN past them (never read). */
-    static Tensor cache(Tensor rows, int capacity) {
-        int s = rows.dim(0);
-        int hkv = rows.dim(1);
-        int d = rows.dim(2);
-        float[] src = rows.toFloatArray();
-        float[] cache = new float[hkv * capacity * d];
-        Arrays.fill(cache, Float.NaN);
-        for (int j = 0; j < s; j++) {
-            for (int h = 0; h < hkv; h++) {
-                System.arraycopy(src, (j * hkv + h) * d, cache, (h * capacity + j) * d, d);
-            }
-        }
-        return Tensor.of(cache, hkv, capacity, d);
-    }
 }

@@ -67,7 +67,7 @@ class CudaHalfKvCacheTest {
 
     /** A host cache [Hkv, capacity, D] of dtype holding rows [S, Hkv, D] (rounded) as entries 0..S-1, NaN after. */
     private static Tensor cache(Tensor rows, int capacity, DType dtype) {
-        try (Tensor f32 = CudaDecodeAttentionTest.cache(rows, capacity)) {
+        try (Tensor f32 = CudaTestSupport.headMajorCache(rows, capacity)) {
             Tensor c = Tensor.allocate(dtype, f32.shape());
             c.copyFrom(f32.toFloatArray());
             return c;

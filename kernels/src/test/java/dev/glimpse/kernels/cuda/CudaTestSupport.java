@@ -9,6 +9,7 @@ import org.junit.jupiter.api.Assumptions;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.nio.file.Files;
+import java.util.Arrays;
 import java.util.HashMap;
 import java.util.Locale;
 import java.util.Map;
@@ -201,5 +202,21 @@ final class CudaTestSupport {
                 }
             });
         }
+    }
+
+    /** Host caches [Hkv, capacity, D] holding rows [S, Hkv, D] as entries 0..S-1, NaN past them (never read). */
+    static Tensor headMajorCache(Tensor rows, int capacity) {
+        int s = rows.dim(0);
+        int hkv = rows.dim(1);
+        int d = rows.dim(2);
+        float[] src = rows.toFloatArray();
+        float[] cache = new float[hkv * capacity * d];
+        Arrays.fill(cache, Float.NaN);
+        for (int j = 0; j < s; j++) {
+            for (int h = 0; h < hkv; h++) {
+                System.arraycopy(src, (j * hkv + h) * d, cache, (h * capacity + j) * d, d);
+            }
+        }
+        return Tensor.of(cache, hkv, capacity, d);
     }
 }
