@@ -5,6 +5,7 @@ import dev.glimpse.kernels.ResidentWeights;
 import dev.glimpse.kernels.Tensor;
 import dev.glimpse.kernels.cuda.CudaBackend;
 import dev.glimpse.kernels.cuda.CudaOptions;
+import dev.glimpse.kernels.cuda.bench.BenchClock;
 import dev.glimpse.visionencoder.FeatureSelection;
 import dev.glimpse.visionencoder.VisionLayout;
 import dev.glimpse.visionencoder.VisionRequest;
@@ -20,7 +21,6 @@ import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 import java.util.OptionalInt;
-import java.util.SplittableRandom;
 
 /**
  * The CUDA vision tower with its GEMM epilogues on and off ({@link CudaBackend#GEMM_EPILOGUES_PROPERTY}),
@@ -101,7 +101,7 @@ public final class CudaVisionTowerBench {
         String previous = System.getProperty(CudaBackend.GEMM_EPILOGUES_PROPERTY);
         String previousLayout = System.getProperty(VisionLayout.PROPERTY);
         try (ResidentWeights store = new ResidentWeights(gpu);
-             Tensor hostPixels = randomPixels(shape.batch(), config);
+             Tensor hostPixels = RandomVisionWeights.pixels(shape.batch(), config);
              Tensor pixels = gpu.upload(hostPixels)) {
             System.setProperty(VisionLayout.PROPERTY, "true");
             VisionWeights weights = VisionWeights.of(tensors, config).on(store);
@@ -131,7 +131,7 @@ public final class CudaVisionTowerBench {
             }
             towers.values().forEach(VisionTransformer::close);
             for (Map.Entry<String, List<Double>> e : msPerPass.entrySet()) {
-                double median = median(e.getValue());
+                double median = BenchClock.median(e.getValue().stream().mapToDouble(Double::doubleValue).toArray());
                 out.println(String.format(Locale.ROOT, "{\"bench\":\"cuda_vision_tower\",\"shape\":\"%s\",\"variant\":\"%s\","
                                 + "\"device\":\"%s\",\"batch\":%d,\"rows\":%d,\"layers\":%d,\"median_ms_per_pass\":%.3f,"
                                 + "\"median_ms_per_layer\":%.4f,\"rounds\":%d,\"calls_per_round\":%d}",
@@ -152,19 +152,5 @@ public final class CudaVisionTowerBench {
         } else {
             System.setProperty(property, previous);
         }
-    }
-
-    private static double median(List<Double> values) {
-        double[] s = values.stream().mapToDouble(Double::doubleValue).sorted().toArray();
-        return s.length % 2 == 1 ? s[s.length / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
-    }
-
-    private static Tensor randomPixels(int batch, VisionConfig c) {
-        SplittableRandom random = new SplittableRandom(7);
-        float[] v = new float[batch * c.numChannels() * c.imageSize() * c.imageSize()];
-        for (int i = 0; i < v.length; i++) {
-            v[i] = (float) random.nextGaussian();
-        }
-        return Tensor.of(v, batch, c.numChannels(), c.imageSize(), c.imageSize());
     }
 }
