@@ -78,12 +78,7 @@ final class CudaAttention {
 
     void compute(Tensor q, Tensor k, Tensor v, AttentionMask mask, float scale, Tensor out, AttentionCapture capture,
                  AttentionPrecision precision) {
-        Checks.f32(q, ctx.device, "attention", "q");
-        Checks.rank(q, 3, "attention", "q", "[T, Hq, D]");
-        Checks.floating(k, ctx.device, "attention", "k");
-        Checks.rank(k, 3, "attention", "k", "[S, Hkv, D]");
-        Checks.floating(v, ctx.device, "attention", "v");
-        OpChecks.attentionHeads(q, k, v);
+        checkOperands("attention", q, k, v, "Hq", "Hkv");
         int t = q.dim(0);
         int hq = q.dim(1);
         int d = q.dim(2);
@@ -164,6 +159,16 @@ final class CudaAttention {
         }
     }
 
+    /** q F32 [T, qHeads, D], k and v floating [S, kvHeads, D] on this device, heads grouping evenly. */
+    private void checkOperands(String op, Tensor q, Tensor k, Tensor v, String qHeads, String kvHeads) {
+        Checks.f32(q, ctx.device, op, "q");
+        Checks.rank(q, 3, op, "q", "[T, " + qHeads + ", D]");
+        Checks.floating(k, ctx.device, op, "k");
+        Checks.rank(k, 3, op, "k", "[S, " + kvHeads + ", D]");
+        Checks.floating(v, ctx.device, op, "v");
+        OpChecks.attentionHeads(q, k, v);
+    }
+
     /**
      * {@link dev.glimpse.kernels.Backend#attentionImagesAsHeads} on the 16-bit mma kernels: K and V
      * packed as {@link #compute} packs them, then {@code attention_mma_images_<t>_d<dim>_<shape>}
@@ -175,12 +180,7 @@ final class CudaAttention {
      * composes attention and a copy.
      */
     boolean imagesAsHeads(Tensor q, Tensor k, Tensor v, float scale, Tensor out, AttentionPrecision precision) {
-        Checks.f32(q, ctx.device, "attentionImagesAsHeads", "q");
-        Checks.rank(q, 3, "attentionImagesAsHeads", "q", "[T, images * heads, D]");
-        Checks.floating(k, ctx.device, "attentionImagesAsHeads", "k");
-        Checks.rank(k, 3, "attentionImagesAsHeads", "k", "[S, images * heads, D]");
-        Checks.floating(v, ctx.device, "attentionImagesAsHeads", "v");
-        OpChecks.attentionHeads(q, k, v);
+        checkOperands("attentionImagesAsHeads", q, k, v, "images * heads", "images * heads");
         int t = q.dim(0);
         int hq = q.dim(1);
         int d = q.dim(2);
