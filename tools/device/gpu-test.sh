@@ -18,7 +18,7 @@ set -uo pipefail
 cd "$(dirname "$0")/../.."
 OUT="${OUT:-/tmp/glimpse-gpu-out}"
 WORK="$(mktemp -d)"
-LOGS="$WORK/logs"
+LOGS="${GPU_TEST_LOGS:-$WORK/logs}"  # GPU_TEST_LOGS="$OUT/logs" keeps the logs of a run the call limit cuts off
 mkdir -p "$OUT" "$LOGS"
 source tools/device/bundle-env.sh
 bundle_setup bundle "$WORK" || exit 1
@@ -139,6 +139,6 @@ python3 tools/device/summarize.py "$LOGS/tests.log" "$LOGS/topk-glimpse.jsonl" "
   "$LOGS/model-tests.log" "$LOGS/decoder-bench.jsonl" > "$LOGS/summary.txt" 2>&1
 grep -h '"bench":"gemv_summary"' "$LOGS/gemv-bench.jsonl" >> "$LOGS/summary.txt"
 cat "$LOGS/machine.txt" "$LOGS/summary.txt" > "$OUT/summary.txt"
-tar -C "$WORK" -czf "$OUT/results.tar.gz" logs
+tar -C "$(dirname "$LOGS")" -czf "$OUT/results.tar.gz" "$(basename "$LOGS")"
 echo "================ SUMMARY"
 cat "$OUT/summary.txt"
