@@ -26,7 +26,7 @@ import dev.glimpse.visionencoder.config.VisionConfig;
  * [batch, tokens, hidden] instead of a launch per image: a 32-frame video is one attention launch
  * of 32 x heads heads per layer). Each (image, head) pair attends over its own image's keys
  * exactly as before. With taps, whose captures are per image, attention runs image by image.
- * Under {@link VisionLayout} ({@code -Dglimpse.cuda.visionLayout=true}) layer_norm1 writes the
+ * Under {@link VisionLayout} (the default; {@code -Dglimpse.cuda.visionLayout=false} turns it off) layer_norm1 writes the
  * token-major rows itself ({@link Backend#layerNormTokenMajor}: the same values, no copy) and q, k
  * and v are one stacked product over the layer's concatenated weights where it has them
  * ({@link Backend#linearStack}); with 16-bit GEMM inputs the attention also stores its output

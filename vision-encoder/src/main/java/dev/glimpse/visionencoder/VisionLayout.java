@@ -2,7 +2,9 @@ package dev.glimpse.visionencoder;
 
 /**
  * Whether a vision tower runs its images-as-heads attention input without layout copies
- * ({@value #PROPERTY}, default false until measured on a GPU): q/k/v are uploaded as one
+ * ({@value #PROPERTY}, default true since the H200 measured it: LLaVA-1.5-7B's CLIP tower 2.90 -> 2.48 ms,
+ * OneVision's 32-frame SigLIP tower 60.9 -> 59.2 ms, 2026-11-28,
+ * bench/results/h200-llava-2026-11-28-session6-start.json; {@code false} for the copying layout): q/k/v are uploaded as one
  * concatenation per layer ({@link VisionWeights.BlockWeights#qkv}, read when the weights are placed)
  * and multiplied as one stacked product ({@link dev.glimpse.kernels.Backend#linearStack}),
  * layer_norm1 writes its rows token-major directly ({@link dev.glimpse.kernels.Backend#layerNormTokenMajor})
@@ -12,14 +14,14 @@ package dev.glimpse.visionencoder;
  */
 public final class VisionLayout {
 
-    /** The switch: {@code -Dglimpse.cuda.visionLayout=true} turns the copy-free layout on. */
+    /** The switch: {@code -Dglimpse.cuda.visionLayout=false} turns the copy-free layout off. */
     public static final String PROPERTY = "glimpse.cuda.visionLayout";
 
     private VisionLayout() {
     }
 
-    /** {@value #PROPERTY} is {@code true}, read now. */
+    /** {@value #PROPERTY} is not {@code false}, read now. */
     public static boolean enabled() {
-        return Boolean.getBoolean(PROPERTY);
+        return !"false".equalsIgnoreCase(System.getProperty(PROPERTY, "true").trim());
     }
 }

@@ -575,18 +575,20 @@ public final class CudaBackend implements Backend {
 
     // Fused prefill ops: fewer launches per decoder layer at small row counts, same values.
 
-    /** The system property that turns the fused prefill ops on ({@code true}; default {@code false}) for A/B runs. */
+    /** The system property that turns the fused prefill ops off ({@code false}; default {@code true}) for A/B runs. */
     public static final String PREFILL_FUSION_PROPERTY = "glimpse.cuda.prefillFusion";
 
     /**
-     * True with {@code -Dglimpse.cuda.prefillFusion=true}: a decoder prefill block runs RoPE with
+     * True unless {@code -Dglimpse.cuda.prefillFusion=false} (the default since the H200 measured it, LLaVA-1.5-7B
+     * shape TTFT at 64 VTC-CLS tokens 10.18 -> 9.47 ms, OneVision video TTFT 84.4 -> 80.7 ms, 2026-11-28,
+     * bench/results/h200-llava-2026-11-28-session6-start.json): a decoder prefill block runs RoPE with
      * its KV cache append in one launch ({@link #ropeAppendKvRows}) and o_proj with the residual in
      * its product ({@link #linearAddResidual}), and {@link #gatedActivation} takes four elements per
      * thread where it can (the same values). Read at every call, so a benchmark can flip it between
      * prefills.
      */
     public static boolean prefillFusionEnabled() {
-        return "true".equalsIgnoreCase(System.getProperty(PREFILL_FUSION_PROPERTY, "false").trim());
+        return !"false".equalsIgnoreCase(System.getProperty(PREFILL_FUSION_PROPERTY, "true").trim());
     }
 
     /**

@@ -21,21 +21,23 @@ enum OnlineDecode16 {
     /**
      * {@code attention_decode_online_<t>_vec8_h8} (decode.cu): the 8 heads' dot products scored at
      * once, 4 key entries per 8-byte load (8 per 16-byte load would take more registers than there
-     * are). The default.
+     * are). {@code -Dglimpse.cuda.decodeOnline16=current}.
      */
     CURRENT("current", ""),
     /**
      * {@code attention_decode_online_<t>_vec8_h8_passes} ({@value #PASSES_MODULE}): 8 entries per
      * 16-byte load, the heads scored in two passes of 4 over the same key rows (loaded once for both
      * up to D 64; 246 registers on sm_90, no spills), the tile's value rows and the warp's next key
-     * rows prefetched into L2 when a tile starts. Not yet measured on a GPU.
+     * rows prefetched into L2 when a tile starts.
      */
     PASSES("passes", "_passes"),
     /**
      * {@code attention_decode_online_<t>_vec8_h8_passes_early}: {@link #PASSES}, and each block first
      * prefetches its split's whole key and value chunk into L2 before its grid-dependency wait, so that
-     * with programmatic dependent launch the HBM reads overlap the previous kernel. Not yet measured
-     * on a GPU.
+     * with programmatic dependent launch the HBM reads overlap the previous kernel. The default: on the
+     * H200 (2026-11-28, commit 2f0b8f0, one bench-llava.sh call) OneVision decoded 910.8 tok/s with it over a
+     * BF16 cache against 906.3 with the F32 cache, where {@link #CURRENT} over BF16 had been 10% slower
+     * than F32 (830.1 vs 924.7, session 5).
      */
     PASSES_EARLY("passes_early", "_passes_early");
 
@@ -74,11 +76,11 @@ enum OnlineDecode16 {
         return suffix(cache, vector, paddedHeads).isEmpty() ? CudaDecodeAttention.MODULE : PASSES_MODULE;
     }
 
-    /** The configured kernel, {@link #CURRENT} when the property is unset or blank. */
+    /** The configured kernel, {@link #PASSES_EARLY} when the property is unset or blank. */
     static OnlineDecode16 configured() {
         String value = System.getProperty(PROPERTY, "").trim().toLowerCase(Locale.ROOT);
         if (value.isEmpty()) {
-            return CURRENT;
+            return PASSES_EARLY;
         }
         for (OnlineDecode16 s : values()) {
             if (s.id.equals(value)) {

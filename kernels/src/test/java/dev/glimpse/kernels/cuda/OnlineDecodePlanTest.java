@@ -68,10 +68,12 @@ class OnlineDecodePlanTest {
     }
 
     @Test
-    void theOnline16KernelIsCurrentByDefaultAndUnknownNamesAreRejected() {
+    void theOnline16KernelIsPassesEarlyByDefaultAndUnknownNamesAreRejected() {
         String old = System.getProperty(OnlineDecode16.PROPERTY);
         try {
             System.clearProperty(OnlineDecode16.PROPERTY);
+            assertEquals(OnlineDecode16.PASSES_EARLY, OnlineDecode16.configured());
+            System.setProperty(OnlineDecode16.PROPERTY, "current");
             assertEquals(OnlineDecode16.CURRENT, OnlineDecode16.configured());
             System.setProperty(OnlineDecode16.PROPERTY, " Passes ");
             assertEquals(OnlineDecode16.PASSES, OnlineDecode16.configured());

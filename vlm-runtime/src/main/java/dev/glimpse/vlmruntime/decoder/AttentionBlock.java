@@ -48,7 +48,7 @@ final class AttentionBlock {
      * {@code activeHeads} (null: all run) output zero (SpAtten head pruning); {@code outputs}
      * (nullable) receives the attention output [n, heads, D] for head magnitudes.
      *
-     * <p>With {@code -Dglimpse.cuda.prefillFusion=true} ({@link CudaBackend#prefillFusionEnabled})
+     * <p>With the fused prefill ops (the default; {@code -Dglimpse.cuda.prefillFusion=false} turns them off, {@link CudaBackend#prefillFusionEnabled})
      * RoPE of q and k and the cache append run as one launch on CUDA
      * ({@link KvCache#appendRotating}: the same values, k left unrotated in the scratch), and o_proj
      * adds the residual itself ({@link Backend#linearAddResidual}: in the GEMM's epilogue on CUDA, the
