@@ -62,6 +62,8 @@ public final class DecoderSession implements AutoCloseable {
 
     /** System property: "false" launches decode steps op by op instead of replaying a CUDA graph. */
     public static final String GRAPHS_PROPERTY = "glimpse.cuda.decodeGraphs";
+    /** System property: "true" replays eligible prefills from CUDA graphs ({@link PrefillGraphs}; default false). */
+    public static final String PREFILL_GRAPHS_PROPERTY = PrefillGraphs.PROPERTY;
 
     private static final Logger LOG = LoggerFactory.getLogger(DecoderSession.class);
     private static final ValueLayout.OfFloat F32 = ValueLayout.JAVA_FLOAT_UNALIGNED;
@@ -508,6 +510,11 @@ public final class DecoderSession implements AutoCloseable {
                 capture.collect();
             }
         }
+    }
+
+    /** Prefill graphs the session's buffers hold now ({@link PrefillGraphs}; for tests). */
+    int prefillGraphsHeld() {
+        return buffers.prefillGraphs().size();
     }
 
     /** Query heads each layer runs now (all of them where nothing was pruned). */
