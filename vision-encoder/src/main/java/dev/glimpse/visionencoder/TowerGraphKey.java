@@ -1,7 +1,8 @@
 package dev.glimpse.visionencoder;
 
+import dev.glimpse.kernels.cuda.LaunchSettings;
+
 import java.util.Properties;
-import java.util.stream.Collectors;
 
 /**
  * What must be equal for a captured forward pass of the vision tower to be replayed: everything of
@@ -27,10 +28,6 @@ record TowerGraphKey(FeatureSelection selection, boolean keepHiddenStates, boole
 
     /** The {@code glimpse.cuda.*} entries of {@code properties}, sorted, as {@code a=1,b=2}. */
     static String launchSettings(Properties properties) {
-        return properties.stringPropertyNames().stream()
-                .filter(name -> name.startsWith("glimpse.cuda.") && !name.equals(TowerGraphs.PROPERTY))
-                .sorted()
-                .map(name -> name + "=" + properties.getProperty(name))
-                .collect(Collectors.joining(","));
+        return LaunchSettings.of(properties, TowerGraphs.PROPERTY);
     }
 }

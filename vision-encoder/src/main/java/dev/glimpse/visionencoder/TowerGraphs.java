@@ -4,6 +4,7 @@ import dev.glimpse.kernels.Sizes;
 import dev.glimpse.kernels.Tensor;
 import dev.glimpse.kernels.cuda.CudaBackend;
 import dev.glimpse.kernels.cuda.CudaException;
+import dev.glimpse.kernels.cuda.GraphCache;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 

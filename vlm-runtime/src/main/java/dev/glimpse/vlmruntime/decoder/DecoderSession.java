@@ -46,6 +46,14 @@ import java.util.Optional;
  * eagerly for positions past the precomputed rotary rows. {@value #GRAPHS_PROPERTY}{@code =false}
  * turns replay off (every op launched from Java, host uploads of ids and positions).
  *
+ * <p>With {@value PrefillGraphs#PROPERTY}{@code =true} (default false) a CUDA prefill without a
+ * pruning hook that fits one prefill chunk replays a CUDA graph too: every layer, the final norm and
+ * lm_head of the last row, captured per prompt length on the pooled {@link SessionBuffers} (a
+ * session lives for one request; its buffers for many) on the second prefill of that length and
+ * replayed on later ones, the embeddings and rotary rows first written into the graph's input
+ * buffers ({@link PrefillGraphs}). The KV cache, logits and bookkeeping it leaves are those of the
+ * op-by-op prefill.
+ *
  * <p>Head pruning: the query heads a {@link PruningHook} switches off in a layer
  * ({@link PruningHook#activeHeads}) output zero in that layer for the rest of the prefill and in
  * every later prefill and decode step of the session; heads, once off, never come back.
@@ -54,6 +62,8 @@ public final class DecoderSession implements AutoCloseable {
 
     /** System property: "false" launches decode steps op by op instead of replaying a CUDA graph. */
     public static final String GRAPHS_PROPERTY = "glimpse.cuda.decodeGraphs";
+    /** System property: "true" replays eligible prefills from CUDA graphs ({@link PrefillGraphs}; default false). */
+    public static final String PREFILL_GRAPHS_PROPERTY = PrefillGraphs.PROPERTY;
 
     private static final Logger LOG = LoggerFactory.getLogger(DecoderSession.class);
     private static final ValueLayout.OfFloat F32 = ValueLayout.JAVA_FLOAT_UNALIGNED;
@@ -159,6 +169,12 @@ public final class DecoderSession implements AutoCloseable {
     public PrefillResult prefill(Tensor embeddings, int[] positions, PruningHook hook) {
         long start = System.nanoTime();
         int total = validatePrefill(embeddings, positions);
+        PrefillGraphKey graphKey = graphKey(total, hook);
+        if (graphKey != null && prefillFromGraph(graphKey, embeddings, positions, total)) {
+            int[] tokensPerLayer = new int[layers.size()];
+            Arrays.fill(tokensPerLayer, total);
+            return prefilled(start, total, positions, tokensPerLayer, new int[layers.size()], total);
+        }
         Tensor hidden = backend.allocate(DType.F32, total, config.hiddenSize());
         Tensor spare = null;
         int half = decoder.rope().rotaryDim() / 2;
@@ -220,19 +236,14 @@ public final class DecoderSession implements AutoCloseable {
                 n = keep.length;
             }
             finish(hidden.slice(0, n - 1, n));
-            appended += total;
-            nextPosition = Math.max(nextPosition, Arrays.stream(positions).max().orElseThrow() + 1);
-            int cumulative = 0;
-            for (int l = 0; l < layers.size(); l++) {
-                dropped[l] += cumulative;
-                cumulative += droppedAt[l];
-            }
             if (headsChanged && stepGraph != null) {
                 stepGraph.awaitLastLaunch();
                 closeGraph();
             }
-            double flops = PrefillAccounting.prefillFlops(decoder.shape(), tokensPerLayer);
-            return new PrefillResult(total, tokensPerLayer, n, flops, System.nanoTime() - start, headsPerLayer());
+            if (graphKey != null) {
+                buffers.prefillGraphs().ranOpByOp(graphKey);
+            }
+            return prefilled(start, total, positions, tokensPerLayer, droppedAt, n);
         } finally {
             hidden.close();
             if (spare != null) {
@@ -241,6 +252,82 @@ public final class DecoderSession implements AutoCloseable {
             cos.close();
             sin.close();
         }
+    }
+
+    /**
+     * The session's bookkeeping after a prefill of {@code total} tokens at {@code positions}
+     * ({@code droppedAt[l]}: tokens pruned after layer l; {@code kept}: tokens reaching the last
+     * layer), and what the prefill did.
+     */
+    private PrefillResult prefilled(long start, int total, int[] positions, int[] tokensPerLayer, int[] droppedAt,
+                                    int kept) {
+        appended += total;
+        nextPosition = Math.max(nextPosition, Arrays.stream(positions).max().orElseThrow() + 1);
+        int cumulative = 0;
+        for (int l = 0; l < layers.size(); l++) {
+            dropped[l] += cumulative;
+            cumulative += droppedAt[l];
+        }
+        double flops = PrefillAccounting.prefillFlops(decoder.shape(), tokensPerLayer);
+        return new PrefillResult(total, tokensPerLayer, kept, flops, System.nanoTime() - start, headsPerLayer());
+    }
+
+    /**
+     * The graph key of a prefill of {@code total} tokens with {@code hook}, or null when it runs op
+     * by op: {@value PrefillGraphs#PROPERTY} is off, or the prefill is one a graph cannot hold
+     * ({@link PrefillGraphs#opByOpReason}, logged at debug).
+     */
+    private PrefillGraphKey graphKey(int total, PruningHook hook) {
+        if (!PrefillGraphs.enabled()) {
+            return null;
+        }
+        boolean headsPruned = Arrays.stream(activeHeads).anyMatch(a -> a != null);
+        boolean shifted = options.positionMode() == PositionMode.CONTIGUOUS && Arrays.stream(dropped).anyMatch(d -> d != 0);
+        String reason = PrefillGraphs.opByOpReason(backend instanceof CudaBackend, hook, total, prefillChunk,
+                cache.lengths(), headsPruned, shifted);
+        if (reason != null) {
+            LOG.debug("decoder prefill of {} rows runs op by op: {}", total, reason);
+            return null;
+        }
+        return PrefillGraphKey.of(total, cache.length(0), System.getProperties());
+    }
+
+    /**
+     * The prefill of {@code embeddings} at {@code positions} from the graph of {@code key} on this
+     * session's buffers (captured now on the key's second prefill): the embeddings and rotary rows
+     * are written into the graph's input buffers, then every layer, the final norm and lm_head of
+     * the last row replay as one launch, the same kernels in the same order as the op-by-op prefill
+     * without a hook. False when it must run op by op ({@link PrefillGraphs#run}).
+     */
+    private boolean prefillFromGraph(PrefillGraphKey key, Tensor embeddings, int[] positions, int total) {
+        int[] tokens = new int[total];
+        for (int i = 0; i < total; i++) {
+            tokens[i] = appended + i;
+        }
+        int[] lengths = cache.lengths();
+        PrefillGraph.Work work = new PrefillGraph.Work() {
+            @Override
+            public void enqueue(Tensor hidden, Tensor cos, Tensor sin) {
+                for (int l = 0; l < layers.size(); l++) {
+                    runLayer(l, hidden, total, cos, sin, tokens, null);
+                }
+                finish(hidden.slice(0, total - 1, total));
+            }
+
+            @Override
+            public void replayed() {
+                for (int l = 0; l < layers.size(); l++) {
+                    cache.recordAppended(l, tokens, 0, total);
+                }
+                hasLogits = true;
+            }
+        };
+        PrefillGraph.Inputs inputs = (hidden, cos, sin) -> {
+            backend.copy(embeddings, hidden);
+            decoder.rope().fill(backend, positions, cos, sin);
+        };
+        return buffers.prefillGraphs().run((CudaBackend) backend, key, config.hiddenSize(),
+                decoder.rope().rotaryDim() / 2, inputs, work, () -> cache.restoreLengths(lengths));
     }
 
     /**
@@ -423,6 +510,11 @@ public final class DecoderSession implements AutoCloseable {
                 capture.collect();
             }
         }
+    }
+
+    /** Prefill graphs the session's buffers hold now ({@link PrefillGraphs}; for tests). */
+    int prefillGraphsHeld() {
+        return buffers.prefillGraphs().size();
     }
 
     /** Query heads each layer runs now (all of them where nothing was pruned). */

@@ -195,6 +195,27 @@ public final class KvCache implements AutoCloseable {
     }
 
     /**
+     * Records {@code n} entries that a replayed prefill graph appended to the end of {@code layer},
+     * of sequence indices {@code tokenIndices[from .. from + n)} (the host's lengths and tokens, as
+     * {@link #append} keeps them).
+     */
+    void recordAppended(int layer, int[] tokenIndices, int from, int n) {
+        reserve(layer, n);
+        record(layer, tokenIndices, from, n);
+    }
+
+    /**
+     * Sets every layer's length back to {@code lengths} (from {@link #lengths()}): undoes the host
+     * bookkeeping of appends that were queued into a failed graph capture and so never ran.
+     */
+    void restoreLengths(int[] lengths) {
+        if (lengths.length != length.length) {
+            throw new IllegalArgumentException(lengths.length + " lengths for " + length.length + " layers");
+        }
+        System.arraycopy(lengths, 0, length, 0, lengths.length);
+    }
+
+    /**
      * Empties every layer for a new sequence ({@link SessionBufferPool}): lengths back to 0; the
      * stored entries stay but are never read, every reader stops at a layer's length.
      */

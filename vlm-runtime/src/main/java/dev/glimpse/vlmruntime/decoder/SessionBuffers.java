@@ -21,9 +21,11 @@ import dev.glimpse.vlmruntime.config.TextConfig;
  * @param lastNormed final-norm output of the last token [1, hidden]
  * @param logits     next-token logits [1, vocab] on the backend
  * @param hostLogits host copy of the logits on a device backend, null on the host
+ * @param prefillGraphs captured prefills over these buffers ({@value PrefillGraphs#PROPERTY}), freed with them
  */
 record SessionBuffers(Shape shape, KvCache cache, DecoderScratch scratch, Tensor stepHidden, Tensor stepCos,
-                      Tensor stepSin, Tensor lastNormed, Tensor logits, Tensor hostLogits) implements AutoCloseable {
+                      Tensor stepSin, Tensor lastNormed, Tensor logits, Tensor hostLogits, PrefillGraphs prefillGraphs)
+        implements AutoCloseable {
 
     /**
      * What a set is made for: two sessions with equal shapes can use each other's buffers.
@@ -51,7 +53,8 @@ record SessionBuffers(Shape shape, KvCache cache, DecoderScratch scratch, Tensor
             rows[3] = backend.allocate(DType.F32, 1, config.hiddenSize());
             rows[4] = backend.allocate(DType.F32, 1, config.vocabSize());
             Tensor hostLogits = backend.device().isHost() ? null : Tensor.allocate(DType.F32, 1, config.vocabSize());
-            return new SessionBuffers(shape, cache, scratch, rows[0], rows[1], rows[2], rows[3], rows[4], hostLogits);
+            return new SessionBuffers(shape, cache, scratch, rows[0], rows[1], rows[2], rows[3], rows[4], hostLogits,
+                    new PrefillGraphs());
         } catch (RuntimeException | Error e) {
             cache.close();
             if (scratch != null) {
@@ -68,6 +71,7 @@ record SessionBuffers(Shape shape, KvCache cache, DecoderScratch scratch, Tensor
 
     @Override
     public void close() {
+        prefillGraphs.close();
         cache.close();
         scratch.close();
         for (Tensor t : new Tensor[] {stepHidden, stepCos, stepSin, lastNormed, logits}) {

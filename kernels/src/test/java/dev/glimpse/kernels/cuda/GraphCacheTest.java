@@ -1,4 +1,4 @@
-package dev.glimpse.visionencoder;
+package dev.glimpse.kernels.cuda;
 
 import org.junit.jupiter.api.Test;
 

@@ -1,4 +1,4 @@
-package dev.glimpse.visionencoder;
+package dev.glimpse.kernels.cuda;
 
 import java.util.ArrayList;
 import java.util.Iterator;
@@ -15,16 +15,17 @@ import java.util.function.ToLongFunction;
  * least-recently-used first and closed when more than {@code capacity} are held or their bytes
  * (as {@code weigher} counts them) pass {@code maxBytes}, and all of them by {@link #close}; an
  * entry that alone weighs more than {@code maxBytes} is closed at once and its key runs eagerly,
- * as does a key whose capture failed. Thread-safe.
+ * as does a key whose capture failed. Used by the vision tower's graphs and the decoder's prefill
+ * graphs. Thread-safe.
  *
  * @param <K> what must be equal for a graph to be replayed (request, shapes, launch settings)
  * @param <S> what the first, eager call records for the capture
  * @param <E> a captured entry
  */
-final class GraphCache<K, S, E extends AutoCloseable> implements AutoCloseable {
+public final class GraphCache<K, S, E extends AutoCloseable> implements AutoCloseable {
 
     /** What the caller should do with one call. */
-    enum Kind {
+    public enum Kind {
         /** Run eagerly and report what the call saw with {@link #firstCallDone}. */
         FIRST,
         /** Capture an entry from {@link Decision#firstCall()}, then {@link #captured} or {@link #keepEager}. */
@@ -36,7 +37,7 @@ final class GraphCache<K, S, E extends AutoCloseable> implements AutoCloseable {
     }
 
     /** One decision, with the first call's note (CAPTURE) or the entry (REPLAY). */
-    record Decision<S, E>(Kind kind, S firstCall, E entry) {
+    public record Decision<S, E>(Kind kind, S firstCall, E entry) {
     }
 
     private final int capacity;
@@ -52,7 +53,7 @@ final class GraphCache<K, S, E extends AutoCloseable> implements AutoCloseable {
      * @param keysRemembered keys seen once, and keys kept eager, remembered at most (each)
      * @param weigher        the bytes an entry holds
      */
-    GraphCache(int capacity, long maxBytes, int keysRemembered, ToLongFunction<E> weigher) {
+    public GraphCache(int capacity, long maxBytes, int keysRemembered, ToLongFunction<E> weigher) {
         if (capacity < 1 || keysRemembered < 1 || maxBytes < 1) {
             throw new IllegalArgumentException("graph cache needs room for at least one entry, byte and key, got "
                     + capacity + ", " + maxBytes + " and " + keysRemembered);
@@ -65,7 +66,7 @@ final class GraphCache<K, S, E extends AutoCloseable> implements AutoCloseable {
     }
 
     /** What to do with a call of {@code key}. A CAPTURE decision is handed to one caller only. */
-    synchronized Decision<S, E> next(K key) {
+    public synchronized Decision<S, E> next(K key) {
         if (eager.containsKey(key)) {
             return new Decision<>(Kind.EAGER, null, null);
         }
@@ -81,7 +82,7 @@ final class GraphCache<K, S, E extends AutoCloseable> implements AutoCloseable {
     }
 
     /** Records what the first, eager call of {@code key} saw; the next call captures. */
-    synchronized void firstCallDone(K key, S firstCall) {
+    public synchronized void firstCallDone(K key, S firstCall) {
         if (!entries.containsKey(key) && !eager.containsKey(key)) {
             seen.put(key, firstCall);
         }
@@ -95,7 +96,7 @@ final class GraphCache<K, S, E extends AutoCloseable> implements AutoCloseable {
      *
      * @return false when the entry was too heavy to keep (it is closed; the caller runs eagerly)
      */
-    boolean captured(K key, E entry) {
+    public boolean captured(K key, E entry) {
         List<E> toClose = new ArrayList<>();
         boolean kept;
         synchronized (this) {
@@ -127,12 +128,12 @@ final class GraphCache<K, S, E extends AutoCloseable> implements AutoCloseable {
     }
 
     /** Bytes of the entries held now. */
-    synchronized long bytes() {
+    public synchronized long bytes() {
         return entries.values().stream().mapToLong(weigher).sum();
     }
 
     /** Runs {@code key} eagerly from now on (its capture or a replay failed); closes its entry, if any. */
-    void keepEager(K key) {
+    public void keepEager(K key) {
         E entry;
         synchronized (this) {
             seen.remove(key);
@@ -145,7 +146,7 @@ final class GraphCache<K, S, E extends AutoCloseable> implements AutoCloseable {
     }
 
     /** Entries held now. */
-    synchronized int size() {
+    public synchronized int size() {
         return entries.size();
     }
 

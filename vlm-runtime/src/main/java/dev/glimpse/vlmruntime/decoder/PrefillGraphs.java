@@ -1,0 +1,157 @@
+package dev.glimpse.vlmruntime.decoder;
+
+import dev.glimpse.kernels.cuda.CudaBackend;
+import dev.glimpse.kernels.cuda.GraphCache;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * Decoder prefills replayed from CUDA graphs ({@value #PROPERTY}{@code =true}, default false, read
+ * at every prefill): at small visual budgets (LLaVA-1.5-7B with 64 VTC-CLS tokens: a 74-row
+ * prefill) the prefill's ten-odd small kernels per layer and the host's gaps between their launches
+ * cost about as much as its GEMMs, and one graph launch issues them all. Held by the
+ * {@link SessionBuffers} the graphs write (KV cache, scratch, logits), so they outlive the
+ * per-request {@link DecoderSession} and die with the buffers. Per {@link PrefillGraphKey} the
+ * first prefill runs op by op (loading kernels, measuring cuBLASLt algorithms: neither may happen
+ * inside a capture), the second captures a {@link PrefillGraph} and launches it, later ones write
+ * their inputs into its buffers and replay it. At most {@value #CAPACITY} graphs are held, least
+ * recently used out. A capture or replay that fails is logged at warn and its key runs op by op
+ * from then on; the request itself never fails for it.
+ *
+ * <p>Only prefills the graph can hold exactly replay ({@link #opByOpReason}): on CUDA, without a
+ * pruning hook (its decisions, and attention captures for its scores, are host work between
+ * layers), in one prefill chunk, with every layer's cache equally long, no query heads pruned and
+ * one set of positions for every layer.
+ */
+final class PrefillGraphs implements AutoCloseable {
+
+    /** System property: {@code true} replays eligible prefills from CUDA graphs (default {@code false}). */
+    static final String PROPERTY = "glimpse.cuda.prefillGraphs";
+    /** Graphs held per set of session buffers: a deployment sees a few prompt lengths per budget. */
+    static final int CAPACITY = 4;
+    private static final int KEYS_REMEMBERED = 64;
+
+    private static final Logger LOG = LoggerFactory.getLogger(PrefillGraphs.class);
+
+    private final GraphCache<PrefillGraphKey, Boolean, PrefillGraph> cache =
+            new GraphCache<>(CAPACITY, Long.MAX_VALUE, KEYS_REMEMBERED, graph -> 0L);
+
+    /** True with {@code -Dglimpse.cuda.prefillGraphs=true}. */
+    static boolean enabled() {
+        return "true".equalsIgnoreCase(System.getProperty(PROPERTY, "false").trim());
+    }
+
+    /**
+     * Why a prefill must run op by op even with graphs on, or null when a graph can hold it.
+     *
+     * @param cuda            whether the session's backend is CUDA's (graphs are)
+     * @param hook            the prefill's pruning hook, null for none
+     * @param rows            tokens the prefill appends
+     * @param chunk           the session's prefill chunk
+     * @param cacheLengths    entries each layer's cache holds before the prefill
+     * @param headsPruned     whether any layer has query heads switched off
+     * @param shiftedLayers   whether some layer's positions differ from the given ones (pruned tokens below it)
+     */
+    static String opByOpReason(boolean cuda, PruningHook hook, int rows, int chunk, int[] cacheLengths,
+                               boolean headsPruned, boolean shiftedLayers) {
+        if (!cuda) {
+            return "the backend is not CUDA";
+        }
+        if (hook != null) {
+            return "a pruning hook decides between layers on the host";
+        }
+        if (rows > chunk) {
+            return rows + " rows need more than one prefill chunk of " + chunk;
+        }
+        for (int length : cacheLengths) {
+            if (length != cacheLengths[0]) {
+                return "the layers' caches hold different numbers of entries (pruned earlier)";
+            }
+        }
+        if (headsPruned) {
+            return "query heads were pruned earlier in the session";
+        }
+        if (shiftedLayers) {
+            return "layers see shifted positions after earlier pruning";
+        }
+        return null;
+    }
+
+    /**
+     * Runs the prefill of {@code key} from a graph and returns true, or returns false when the
+     * caller must run it op by op (and then call {@link #ranOpByOp}): on the key's first call, for
+     * keys whose capture or replay failed, and when this capture or replay fails ({@code undo}
+     * then restores the host state that queuing part of the work changed).
+     */
+    boolean run(CudaBackend cuda, PrefillGraphKey key, int width, int halfRotary, PrefillGraph.Inputs inputs,
+                PrefillGraph.Work work, Runnable undo) {
+        GraphCache.Decision<Boolean, PrefillGraph> decision = cache.next(key);
+        return switch (decision.kind()) {
+            case FIRST, EAGER -> false;
+            case CAPTURE -> capture(cuda, key, width, halfRotary, inputs, work, undo);
+            case REPLAY -> {
+                if (!launch(key, () -> decision.entry().replay(inputs))) {
+                    yield false;
+                }
+                work.replayed();
+                yield true;
+            }
+        };
+    }
+
+    /** Notes that a prefill of {@code key} ran op by op: its next call captures (unless it is kept op by op). */
+    void ranOpByOp(PrefillGraphKey key) {
+        cache.firstCallDone(key, Boolean.TRUE);
+    }
+
+    /** Graphs held now (for tests). */
+    int size() {
+        return cache.size();
+    }
+
+    /** Captures the prefill of {@code key} (queuing it does its host bookkeeping) and launches it. */
+    private boolean capture(CudaBackend cuda, PrefillGraphKey key, int width, int halfRotary, PrefillGraph.Inputs inputs,
+                            PrefillGraph.Work work, Runnable undo) {
+        PrefillGraph graph;
+        try {
+            graph = PrefillGraph.capture(cuda, key.rows(), width, halfRotary, inputs, work);
+        } catch (RuntimeException e) {
+            LOG.warn("decoder prefills of {} rows run op by op: capturing one as a CUDA graph failed ({})", key.rows(),
+                    e.getMessage());
+            undo.run();
+            cache.keepEager(key);
+            return false;
+        }
+        cache.captured(key, graph);
+        LOG.debug("decoder prefill: captured a CUDA graph for {} rows after {} entries ({} graphs held)", key.rows(),
+                key.start(), cache.size());
+        if (!launch(key, graph::launch)) {
+            undo.run();
+            return false;
+        }
+        return true;
+    }
+
+    /** Runs {@code launch}; a failure is logged and keeps {@code key} op by op (its graph freed). */
+    private boolean launch(PrefillGraphKey key, Runnable launch) {
+        try {
+            launch.run();
+            return true;
+        } catch (RuntimeException e) {
+            LOG.warn("decoder prefills of {} rows run op by op: replaying their CUDA graph failed ({})", key.rows(),
+                    e.getMessage());
+            try {
+                cache.keepEager(key);
+            } catch (RuntimeException closing) {
+                LOG.warn("freeing the failed prefill graph failed too ({})", closing.getMessage());
+            }
+            return false;
+        }
+    }
+
+    /** Waits for the graphs' last replays and frees them. */
+    @Override
+    public void close() {
+        cache.close();
+    }
+}
