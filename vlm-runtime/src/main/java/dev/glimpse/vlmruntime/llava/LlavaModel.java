@@ -43,6 +43,16 @@ public final class LlavaModel implements AutoCloseable {
 
     private static final Logger LOG = LoggerFactory.getLogger(LlavaModel.class);
 
+    /**
+     * System property: {@code true} lets {@link #prepare} gather the rows a pre-projector hook keeps
+     * from indices it leaves on the device ({@link ProjectorInputHook#keepOnBackend}: VTC-CLS), so
+     * nothing in prepare waits for the vision tower and the host tokenizes, splices and queues the
+     * prefill while the tower runs; the selections are read back when the prompt closes. Contiguous
+     * prompt positions only. Default {@code false}: the hook's rows come back to the host first, as
+     * before. The same rows, embeddings and positions either way. Read at every prepare.
+     */
+    public static final String PREPARE_OVERLAP_PROPERTY = "glimpse.prepare.overlap";
+
     private final Path folder;
     private final LlavaConfig config;
     private final LlavaProcessorConfig processor;
@@ -174,6 +184,7 @@ public final class LlavaModel implements AutoCloseable {
         } else if (videos > 0) {
             throw new IllegalArgumentException(config.modelType() + " has no video placeholder; pass the frames as images");
         }
+        ProjectorInputHook hook = hooks.projector();
         try (EncodedVisuals visuals = visualEncoder.encode(input, hooks)) {
             String expanded = expand(text, visuals);
             int[] ids = tokenizer.encode(expanded, addSpecialTokens);
@@ -187,8 +198,27 @@ public final class LlavaModel implements AutoCloseable {
             int unpruned = config.isOnevision() ? visuals.totalTokens() : visuals.towerTokens();
             return new PreparedPrompt(ids, positions, embeddings, new PreparedPrompt.VisualStats(visuals.totalTokens(), unpruned,
                     visuals.towerTokens(), visuals.visualIn(), visuals.visualKept(), visuals.preprocessNanos(),
-                    visuals.visionNanos()));
+                    visuals.visionNanos()), hook::release);
+        } catch (RuntimeException | Error e) {
+            try {
+                hook.release();
+            } catch (RuntimeException | Error released) {
+                e.addSuppressed(released);
+            }
+            throw e;
         }
+    }
+
+    /** Whether {@link #PREPARE_OVERLAP_PROPERTY} is on for this prepare. */
+    static boolean prepareOverlap() {
+        String value = System.getProperty(PREPARE_OVERLAP_PROPERTY, "false").trim();
+        if (value.equalsIgnoreCase("true")) {
+            return true;
+        }
+        if (value.equalsIgnoreCase("false")) {
+            return false;
+        }
+        throw new IllegalArgumentException("-D" + PREPARE_OVERLAP_PROPERTY + " must be true or false, got '" + value + "'");
     }
 
     /**
