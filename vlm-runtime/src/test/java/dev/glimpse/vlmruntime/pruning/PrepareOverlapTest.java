@@ -9,8 +9,11 @@ import dev.glimpse.tokenpruning.budget.TokenBudget;
 import dev.glimpse.videoingest.ImageDecoder;
 import dev.glimpse.videoingest.MediaLimits;
 import dev.glimpse.videoingest.VideoSource;
+import dev.glimpse.vlmruntime.api.Answer;
+import dev.glimpse.vlmruntime.api.AskOptions;
 import dev.glimpse.vlmruntime.api.Glimpse;
 import dev.glimpse.vlmruntime.api.LoadOptions;
+import dev.glimpse.vlmruntime.api.Media;
 import dev.glimpse.vlmruntime.api.VisionLanguageModel;
 import dev.glimpse.vlmruntime.decoder.DecoderFixture;
 import dev.glimpse.vlmruntime.decoder.DecoderSession;
@@ -35,7 +38,8 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
  * leaves its kept rows on the backend and the model gathers them there, and the prepared prompt
  * (ids, positions, embeddings, visual counts), the prefill's logits and the pruning trace (kept
  * cells and scores, read back when the prompt closes) are those of the path that reads the rows
- * back first, bit for bit; under original positions the hook is not asked for rows on the backend.
+ * back first, bit for bit, and so are a whole answer's tokens and trace; under original positions
+ * the hook is not asked for rows on the backend.
  * Two images in one prompt, F32 and BF16 checkpoints (llava-clip-llama, llava-clip-llama-bf16).
  */
 class PrepareOverlapTest {
@@ -81,6 +85,23 @@ class PrepareOverlapTest {
             Prepared overlapped = prepare(llava, images, plan, PositionMode.ORIGINAL, true);
             assertEquals(0, overlapped.keptOnBackend(), fixture);
             assertSame(before, overlapped, fixture);
+        }
+    }
+
+    @ParameterizedTest(name = "{0}")
+    @ValueSource(strings = {"llava-clip-llama", "llava-clip-llama-bf16"})
+    void anAnswerWithOverlapHasTheTokensAndTraceOfOneWithout(String fixture) throws JsonProcessingException {
+        try (VisionLanguageModel vlm = load(fixture)) {
+            Media image = Media.imageFile(DecoderFixture.folder(fixture).resolve("shapes_45x61.png"));
+            AskOptions options = AskOptions.defaults().withMaxNewTokens(4)
+                    .withPruning(PruningPlan.parse("vtc-cls", TokenBudget.parse("25%")));
+            Answer before = vlm.ask(image, "What is it?", options);
+            System.setProperty(LlavaModel.PREPARE_OVERLAP_PROPERTY, "true");
+            Answer overlapped = vlm.ask(image, "What is it?", options);
+            assertArrayEquals(before.tokenIds(), overlapped.tokenIds(), fixture + ": tokens");
+            ObjectMapper json = new ObjectMapper();
+            assertEquals(json.writeValueAsString(before.pruning().trace()),
+                    json.writeValueAsString(overlapped.pruning().trace()), fixture + ": trace");
         }
     }
 
