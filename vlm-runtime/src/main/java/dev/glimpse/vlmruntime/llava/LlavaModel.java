@@ -1,7 +1,6 @@
 package dev.glimpse.vlmruntime.llava;
 
 import dev.glimpse.kernels.Backend;
-import dev.glimpse.kernels.DType;
 import dev.glimpse.kernels.ResidentWeights;
 import dev.glimpse.kernels.Tensor;
 import dev.glimpse.kernels.image.RgbImage;
@@ -20,9 +19,7 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 import java.nio.file.Path;
-import java.util.ArrayList;
 import java.util.Arrays;
-import java.util.List;
 import java.util.stream.IntStream;
 
 /**
@@ -280,45 +277,40 @@ public final class LlavaModel implements AutoCloseable {
     }
 
     /**
-     * The input embeddings with feature rows at placeholder positions: text embeddings and features
-     * are stacked and gathered by a row map, so the splice runs on the backend's device.
+     * The input embeddings with feature rows at placeholder positions: the prompt's token
+     * embeddings, then each run of placeholders overwritten by the next rows of its features (one
+     * device copy per run, one per picture in practice), all on the backend's device. The values of
+     * HF's {@code masked_scatter}: F32 rows copied as they are.
      */
     private Tensor splice(int[] ids, EncodedVisuals visuals) {
-        Tensor text = decoder.embed(ids);
-        if (visuals.totalTokens() == 0) {
-            return text;
-        }
-        List<Tensor> parts = new ArrayList<>(List.of(text));
-        int imageBase = ids.length;
-        int videoBase = imageBase;
-        if (visuals.imageFeatures() != null) {
-            parts.add(visuals.imageFeatures());
-            videoBase += visuals.imageFeatures().dim(0);
-        }
-        if (visuals.videoFeatures() != null) {
-            parts.add(visuals.videoFeatures());
-        }
-        int hidden = config.text().hiddenSize();
-        int[] rows = new int[ids.length];
-        int nextImage = 0;
-        int nextVideo = 0;
-        for (int p = 0; p < ids.length; p++) {
-            if (ids[p] == imageTokenId) {
-                rows[p] = imageBase + nextImage++;
-            } else if (ids[p] == videoTokenId) {
-                rows[p] = videoBase + nextVideo++;
-            } else {
-                rows[p] = p;
+        Tensor out = decoder.embed(ids);
+        try {
+            int nextImage = 0;
+            int nextVideo = 0;
+            for (int p = 0; p < ids.length; ) {
+                int id = ids[p];
+                if (id != imageTokenId && id != videoTokenId) {
+                    p++;
+                    continue;
+                }
+                int end = p;
+                while (end < ids.length && ids[end] == id) {
+                    end++;
+                }
+                int rows = end - p;
+                if (id == imageTokenId) {
+                    backend.copy(visuals.imageFeatures().slice(0, nextImage, nextImage + rows), out.slice(0, p, end));
+                    nextImage += rows;
+                } else {
+                    backend.copy(visuals.videoFeatures().slice(0, nextVideo, nextVideo + rows), out.slice(0, p, end));
+                    nextVideo += rows;
+                }
+                p = end;
             }
-        }
-        int poolRows = parts.stream().mapToInt(t -> t.dim(0)).sum();
-        try (Tensor pool = backend.allocate(DType.F32, poolRows, hidden)) {
-            backend.concat(0, parts, pool);
-            Tensor out = backend.allocate(DType.F32, ids.length, hidden);
-            backend.gatherRows(pool, rows, out);
             return out;
-        } finally {
-            text.close();
+        } catch (RuntimeException | Error e) {
+            out.close();
+            throw e;
         }
     }
 

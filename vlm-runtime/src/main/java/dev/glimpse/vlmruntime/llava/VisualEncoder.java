@@ -403,7 +403,14 @@ final class VisualEncoder {
         }
     }
 
+    /**
+     * The parts' rows in one tensor, which the caller owns: a single part itself (taken out of
+     * {@code parts}, so nothing is copied), else a new concatenation.
+     */
     private Tensor concatRows(List<Tensor> parts) {
+        if (parts.size() == 1) {
+            return parts.removeFirst();
+        }
         int rows = parts.stream().mapToInt(t -> t.dim(0)).sum();
         Tensor all = backend.allocate(DType.F32, rows, projector.outputSize());
         backend.concat(0, parts, all);
