@@ -248,6 +248,25 @@ public interface Backend extends AutoCloseable {
     void gatherRows(Tensor x, int[] rows, Tensor out);
 
     /**
+     * {@link #gatherRows(Tensor, int[], Tensor)} with the row indices in a tensor of this backend,
+     * I32 [R] packed (e.g. a {@link #topK}'s indices): a device backend reads them where they are,
+     * so a gather behind a device-side selection queues without the host waiting for it (CUDA). This
+     * default reads them to the host first.
+     */
+    default void gatherRows(Tensor x, Tensor rows, Tensor out) {
+        if (rows.dtype() != DType.I32 || rows.rank() != 1) {
+            throw new TensorException("gatherRows: rows must be I32 [R], got " + rows);
+        }
+        if (rows.device().isHost()) {
+            gatherRows(x, rows.toIntArray(), out);
+            return;
+        }
+        try (Tensor host = download(rows)) {
+            gatherRows(x, host.toIntArray(), out);
+        }
+    }
+
+    /**
      * Token scores from attention rows: for blocks {@code rows} (one per layer, each F32
      * [heads, first + n], all one shape), {@code out[0, i] = sum_l (sum_h rows_l[h, first + i]) / heads},
      * summed in double (heads in order within a layer, then layers in order) and rounded to F32

@@ -2,6 +2,7 @@ package dev.glimpse.tokenpruning;
 
 import dev.glimpse.kernels.Backend;
 import dev.glimpse.kernels.Tensor;
+import dev.glimpse.kernels.TopK;
 
 import java.util.stream.IntStream;
 
@@ -79,6 +80,26 @@ public record VtcClsSelector(int startLayer) implements TokenSelector {
         try (Tensor scores = scoreOnBackend(backend, frame)) {
             int[] kept = TopKSelection.topIndices(backend, scores, budget);
             return new TokenSelection(frame.frame(), frame.grid(), kept, HostTensors.values(backend, scores));
+        }
+    }
+
+    /**
+     * As {@link #select}, with nothing read back: scores and top-k queued on the backend and left
+     * there ({@link DeviceSelection}, owned by the caller), so the host need not wait for the tower.
+     * Null where {@link #select} would not select on the backend: a budget at or above the grid
+     * (every token kept) or {@link #SCORES_PROPERTY} {@code host}.
+     */
+    public DeviceSelection selectOnBackend(Backend backend, VisualFrame frame, int budget) {
+        if (budget >= frame.grid().size() || scoresOnHost()) {
+            return null;
+        }
+        Tensor scores = scoreOnBackend(backend, frame);
+        try {
+            return new DeviceSelection(frame.frame(), frame.grid(), backend.topK(scores, budget, TopK.Order.BY_INDEX),
+                    scores);
+        } catch (RuntimeException | Error e) {
+            scores.close();
+            throw e;
         }
     }
 

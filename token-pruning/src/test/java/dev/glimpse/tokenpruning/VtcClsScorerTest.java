@@ -10,6 +10,8 @@ import java.util.TreeMap;
 import java.util.function.Supplier;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 
 class VtcClsScorerTest {
@@ -110,6 +112,43 @@ class VtcClsScorerTest {
         TokenSelection onHost = withHostScores(() -> selector.select(backend, frame, 100));
         assertArrayEquals(onHost.scores(), onBackend.scores(), 0f);
         assertArrayEquals(onHost.kept(), onBackend.kept());
+    }
+
+    @Test
+    void aSelectionLeftOnTheBackendReadsBackAsTheSelection() {
+        SplittableRandom r = new SplittableRandom(3);
+        for (int l = 0; l < 24; l++) {
+            float[][] rows = new float[4][577];
+            for (float[] head : rows) {
+                for (int i = 0; i < head.length; i++) {
+                    head[i] = (float) r.nextDouble(0, 2.0 / 577);
+                }
+            }
+            tensors.put(l, tensor(rows));
+        }
+        VisualFrame frame = new VisualFrame(2, new TokenGrid(24, 24), VisionAttention.ofClsRows(24, tensors));
+        VtcClsSelector selector = VtcClsSelector.defaults();
+        TokenSelection expected = selector.select(backend, frame, 64);
+        try (DeviceSelection onBackend = selector.selectOnBackend(backend, frame, 64)) {
+            assertEquals(64, onBackend.count());
+            assertArrayEquals(expected.kept(), onBackend.kept().toIntArray());
+            assertEquals(expected, onBackend.readBack(backend));
+        }
+    }
+
+    @Test
+    void noSelectionIsLeftOnTheBackendWhenEveryTokenIsKeptOrTheHostScores() {
+        tensors.put(1, tensor(LAYER_A));
+        tensors.put(2, tensor(LAYER_B));
+        VisualFrame frame = new VisualFrame(0, new TokenGrid(1, 3), VisionAttention.ofClsRows(4, tensors));
+        VtcClsSelector selector = new VtcClsSelector(1);
+        assertNull(selector.selectOnBackend(backend, frame, 3));
+        System.setProperty(VtcClsSelector.SCORES_PROPERTY, "host");
+        try {
+            assertNull(selector.selectOnBackend(backend, frame, 1));
+        } finally {
+            System.clearProperty(VtcClsSelector.SCORES_PROPERTY);
+        }
     }
 
     @Test

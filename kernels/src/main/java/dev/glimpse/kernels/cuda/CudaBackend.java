@@ -422,6 +422,7 @@ public final class CudaBackend implements Backend {
     }
 
     /** {@link #gatherRows(Tensor, int[], Tensor)} with the row indices in device memory (I32 [R]). */
+    @Override
     public synchronized void gatherRows(Tensor x, Tensor rows, Tensor out) {
         ctx.bindThread();
         copier.gatherRows(x, rows, out);

@@ -88,6 +88,28 @@ class IndexingTest {
     }
 
     @Test
+    void gatherRowsFromAnIndexTensorEqualsGatherRowsFromAnArray() {
+        float[] x = Fixtures.values(random, 6 * 4);
+        int[] rows = {5, 1, 1, 3};
+        try (Tensor tx = Tensor.of(x, 6, 4); Tensor indices = Tensor.ofInts(rows, 1, rows.length);
+             Tensor fromArray = Tensor.allocate(DType.F32, rows.length, 4);
+             Tensor fromTensor = Tensor.allocate(DType.F32, rows.length, 4)) {
+            backend.gatherRows(tx, rows, fromArray);
+            backend.gatherRows(tx, indices.select(0, 0), fromTensor);
+            assertArrayEquals(fromArray.toFloatArray(), fromTensor.toFloatArray());
+        }
+    }
+
+    @Test
+    void gatherRowsRefusesIndicesThatAreNotI32() {
+        try (Tensor x = Tensor.allocate(DType.F32, 4, 2); Tensor rows = Tensor.allocate(DType.I64, 2);
+             Tensor out = Tensor.allocate(DType.F32, 2, 2)) {
+            TensorException e = assertThrows(TensorException.class, () -> backend.gatherRows(x, rows, out));
+            assertTrue(e.getMessage().contains("I32"), e.getMessage());
+        }
+    }
+
+    @Test
     void gatherRowsOfNoRowsIsEmpty() {
         try (Tensor x = Tensor.allocate(DType.F32, 4, 2); Tensor out = Tensor.allocate(DType.F32, 0, 2)) {
             backend.gatherRows(x, new int[0], out);

@@ -61,7 +61,13 @@ import java.util.stream.IntStream;
  * at device waits into prepare, session creation, prefill and first token (best of the repeats), and
  * prepare itself, in separate repeats, at its pre-projector hook ({@link PrepareClock}) into
  * {@code prepare_vision_ms} (upload, tower), {@code prepare_select_ms} (VTC-CLS scoring, top-k and
- * read-backs) and {@code prepare_project_ms} (projector, tokenize, splice).
+ * read-backs) and {@code prepare_project_ms} (projector, tokenize, splice). Under
+ * {@code -Dglimpse.prepare.overlap=true} prepare waits for nothing (VTC-CLS's kept rows are
+ * gathered on the device, the selection read back when the prompt closes), so in the TTFT the
+ * host's project work, the session's creation and the prefill's launches run while the tower does;
+ * {@code prepare_ms}, ended by a wait, is then the tower's device time plus what little host work
+ * is left after it, and the split's waits serialise what overlaps (its select stage is scoring and
+ * top-k on the device with nothing read back), so the split's sum overstates prepare there.
  *
  * <p>{@code --profile} then loads the model a second time on a {@link ProfilingBackend} that waits
  * for the device after every operation, runs the full-budget prompt once to warm up and once

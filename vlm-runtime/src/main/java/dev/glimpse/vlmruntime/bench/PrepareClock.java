@@ -59,6 +59,16 @@ final class PrepareClock implements ProjectorInputHook {
     }
 
     @Override
+    public Tensor keepOnBackend(int imageIndex, EncodedImage image) {
+        return timed(() -> inner.keepOnBackend(imageIndex, image));
+    }
+
+    @Override
+    public void release() {
+        inner.release();
+    }
+
+    @Override
     public Tensor replace(int imageIndex, EncodedImage image) {
         return timed(() -> inner.replace(imageIndex, image));
     }

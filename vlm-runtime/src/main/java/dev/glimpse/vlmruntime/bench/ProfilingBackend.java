@@ -194,6 +194,11 @@ final class ProfilingBackend implements Backend {
     }
 
     @Override
+    public void gatherRows(Tensor x, Tensor rows, Tensor out) {
+        time("gatherRows", () -> inner.gatherRows(x, rows, out));
+    }
+
+    @Override
     public void concat(int axis, List<Tensor> parts, Tensor out) {
         time("concat", () -> inner.concat(axis, parts, out));
     }

@@ -11,7 +11,8 @@ import java.util.stream.IntStream;
  * @param imageFeatures   F32 [sum of imageTokens, text hidden], the images' rows in prompt order; null without images
  * @param imageTokens     placeholder tokens per image (rows of {@code imageFeatures} each image owns)
  * @param imageOrigins    for each row of {@code imageFeatures}, its row in its image's unpruned features
- *                        (0..imageTokens[i]-1 without pruning); ascending within an image
+ *                        (0..imageTokens[i]-1 without pruning); ascending within an image; null when a
+ *                        hook left its kept rows on the device (contiguous positions need none)
  * @param unprunedImageTokens placeholder tokens per image without pruning
  * @param videoFeatures   F32 [videoTokens, text hidden]; null without a video
  * @param videoTokens     placeholder tokens of the video (0 without one)
@@ -28,11 +29,12 @@ public record EncodedVisuals(Tensor imageFeatures, int[] imageTokens, int[] imag
 
     public EncodedVisuals {
         imageTokens = imageTokens.clone();
-        imageOrigins = imageOrigins.clone();
+        imageOrigins = imageOrigins == null ? null : imageOrigins.clone();
         unprunedImageTokens = unprunedImageTokens.clone();
         if (unprunedImageTokens.length != imageTokens.length
-                || imageOrigins.length != Arrays.stream(imageTokens).sum()) {
-            throw new IllegalArgumentException("image origins: " + imageOrigins.length + " rows and "
+                || (imageOrigins != null && imageOrigins.length != Arrays.stream(imageTokens).sum())) {
+            throw new IllegalArgumentException("image origins: "
+                    + (imageOrigins == null ? "none" : Integer.toString(imageOrigins.length)) + " rows and "
                     + unprunedImageTokens.length + " unpruned counts for images of " + Arrays.toString(imageTokens));
         }
     }
@@ -54,7 +56,7 @@ public record EncodedVisuals(Tensor imageFeatures, int[] imageTokens, int[] imag
 
     @Override
     public int[] imageOrigins() {
-        return imageOrigins.clone();
+        return imageOrigins == null ? null : imageOrigins.clone();
     }
 
     @Override

@@ -1,7 +1,6 @@
 package dev.glimpse.vlmruntime.llava;
 
 import dev.glimpse.kernels.Backend;
-import dev.glimpse.kernels.DType;
 import dev.glimpse.kernels.ResidentWeights;
 import dev.glimpse.kernels.Tensor;
 import dev.glimpse.kernels.image.RgbImage;
@@ -20,9 +19,7 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 import java.nio.file.Path;
-import java.util.ArrayList;
 import java.util.Arrays;
-import java.util.List;
 import java.util.stream.IntStream;
 
 /**
@@ -42,6 +39,16 @@ import java.util.stream.IntStream;
 public final class LlavaModel implements AutoCloseable {
 
     private static final Logger LOG = LoggerFactory.getLogger(LlavaModel.class);
+
+    /**
+     * System property: {@code true} lets {@link #prepare} gather the rows a pre-projector hook keeps
+     * from indices it leaves on the device ({@link ProjectorInputHook#keepOnBackend}: VTC-CLS), so
+     * nothing in prepare waits for the vision tower and the host tokenizes, splices and queues the
+     * prefill while the tower runs; the selections are read back when the prompt closes. Contiguous
+     * prompt positions only. Default {@code false}: the hook's rows come back to the host first, as
+     * before. The same rows, embeddings and positions either way. Read at every prepare.
+     */
+    public static final String PREPARE_OVERLAP_PROPERTY = "glimpse.prepare.overlap";
 
     private final Path folder;
     private final LlavaConfig config;
@@ -174,6 +181,7 @@ public final class LlavaModel implements AutoCloseable {
         } else if (videos > 0) {
             throw new IllegalArgumentException(config.modelType() + " has no video placeholder; pass the frames as images");
         }
+        ProjectorInputHook hook = hooks.projector();
         try (EncodedVisuals visuals = visualEncoder.encode(input, hooks)) {
             String expanded = expand(text, visuals);
             int[] ids = tokenizer.encode(expanded, addSpecialTokens);
@@ -187,8 +195,27 @@ public final class LlavaModel implements AutoCloseable {
             int unpruned = config.isOnevision() ? visuals.totalTokens() : visuals.towerTokens();
             return new PreparedPrompt(ids, positions, embeddings, new PreparedPrompt.VisualStats(visuals.totalTokens(), unpruned,
                     visuals.towerTokens(), visuals.visualIn(), visuals.visualKept(), visuals.preprocessNanos(),
-                    visuals.visionNanos()));
+                    visuals.visionNanos()), hook::release);
+        } catch (RuntimeException | Error e) {
+            try {
+                hook.release();
+            } catch (RuntimeException | Error released) {
+                e.addSuppressed(released);
+            }
+            throw e;
         }
+    }
+
+    /** Whether {@link #PREPARE_OVERLAP_PROPERTY} is on for this prepare. */
+    static boolean prepareOverlap() {
+        String value = System.getProperty(PREPARE_OVERLAP_PROPERTY, "false").trim();
+        if (value.equalsIgnoreCase("true")) {
+            return true;
+        }
+        if (value.equalsIgnoreCase("false")) {
+            return false;
+        }
+        throw new IllegalArgumentException("-D" + PREPARE_OVERLAP_PROPERTY + " must be true or false, got '" + value + "'");
     }
 
     /**
@@ -250,45 +277,40 @@ public final class LlavaModel implements AutoCloseable {
     }
 
     /**
-     * The input embeddings with feature rows at placeholder positions: text embeddings and features
-     * are stacked and gathered by a row map, so the splice runs on the backend's device.
+     * The input embeddings with feature rows at placeholder positions: the prompt's token
+     * embeddings, then each run of placeholders overwritten by the next rows of its features (one
+     * device copy per run, one per picture in practice), all on the backend's device. The values of
+     * HF's {@code masked_scatter}: F32 rows copied as they are.
      */
     private Tensor splice(int[] ids, EncodedVisuals visuals) {
-        Tensor text = decoder.embed(ids);
-        if (visuals.totalTokens() == 0) {
-            return text;
-        }
-        List<Tensor> parts = new ArrayList<>(List.of(text));
-        int imageBase = ids.length;
-        int videoBase = imageBase;
-        if (visuals.imageFeatures() != null) {
-            parts.add(visuals.imageFeatures());
-            videoBase += visuals.imageFeatures().dim(0);
-        }
-        if (visuals.videoFeatures() != null) {
-            parts.add(visuals.videoFeatures());
-        }
-        int hidden = config.text().hiddenSize();
-        int[] rows = new int[ids.length];
-        int nextImage = 0;
-        int nextVideo = 0;
-        for (int p = 0; p < ids.length; p++) {
-            if (ids[p] == imageTokenId) {
-                rows[p] = imageBase + nextImage++;
-            } else if (ids[p] == videoTokenId) {
-                rows[p] = videoBase + nextVideo++;
-            } else {
-                rows[p] = p;
+        Tensor out = decoder.embed(ids);
+        try {
+            int nextImage = 0;
+            int nextVideo = 0;
+            for (int p = 0; p < ids.length; ) {
+                int id = ids[p];
+                if (id != imageTokenId && id != videoTokenId) {
+                    p++;
+                    continue;
+                }
+                int end = p;
+                while (end < ids.length && ids[end] == id) {
+                    end++;
+                }
+                int rows = end - p;
+                if (id == imageTokenId) {
+                    backend.copy(visuals.imageFeatures().slice(0, nextImage, nextImage + rows), out.slice(0, p, end));
+                    nextImage += rows;
+                } else {
+                    backend.copy(visuals.videoFeatures().slice(0, nextVideo, nextVideo + rows), out.slice(0, p, end));
+                    nextVideo += rows;
+                }
+                p = end;
             }
-        }
-        int poolRows = parts.stream().mapToInt(t -> t.dim(0)).sum();
-        try (Tensor pool = backend.allocate(DType.F32, poolRows, hidden)) {
-            backend.concat(0, parts, pool);
-            Tensor out = backend.allocate(DType.F32, ids.length, hidden);
-            backend.gatherRows(pool, rows, out);
             return out;
-        } finally {
-            text.close();
+        } catch (RuntimeException | Error e) {
+            out.close();
+            throw e;
         }
     }
 

@@ -2,6 +2,7 @@ package dev.glimpse.vlmruntime.llava;
 
 import dev.glimpse.kernels.Tensor;
 
+import java.util.Objects;
 import java.util.stream.IntStream;
 
 /**
@@ -16,16 +17,25 @@ import java.util.stream.IntStream;
  *                   in the unpruned prompt
  * @param embeddings F32 [inputIds.length, text hidden], owned by this record
  * @param visuals    the spliced features' counts and timings (its tensors already released)
+ * @param onClose    run by {@link #close} after the embeddings are freed: the pre-projector hook's
+ *                   {@link ProjectorInputHook#release} (its selections left on the device, read back
+ *                   once the prompt has served its prefill)
  */
-public record PreparedPrompt(int[] inputIds, int[] positions, Tensor embeddings, VisualStats visuals)
+public record PreparedPrompt(int[] inputIds, int[] positions, Tensor embeddings, VisualStats visuals, Runnable onClose)
         implements AutoCloseable {
 
     public PreparedPrompt {
+        Objects.requireNonNull(onClose, "onClose");
         inputIds = inputIds.clone();
         positions = positions.clone();
         if (positions.length != inputIds.length) {
             throw new IllegalArgumentException(positions.length + " positions for " + inputIds.length + " tokens");
         }
+    }
+
+    /** A prompt with nothing to run at close but freeing its embeddings. */
+    public PreparedPrompt(int[] inputIds, int[] positions, Tensor embeddings, VisualStats visuals) {
+        this(inputIds, positions, embeddings, visuals, () -> { });
     }
 
     @Override
@@ -40,7 +50,11 @@ public record PreparedPrompt(int[] inputIds, int[] positions, Tensor embeddings,
 
     @Override
     public void close() {
-        embeddings.close();
+        try {
+            embeddings.close();
+        } finally {
+            onClose.run();
+        }
     }
 
     /** Positions in {@link #inputIds()} of the visual placeholder tokens (images and video), ascending. */

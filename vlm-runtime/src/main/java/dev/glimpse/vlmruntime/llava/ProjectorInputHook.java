@@ -35,6 +35,26 @@ public interface ProjectorInputHook {
     int[] keep(int imageIndex, EncodedImage image);
 
     /**
+     * As {@link #keep}, with the rows left on the model's backend: I32 [rows] strictly ascending
+     * (a view the hook owns until {@link #release}), so the model gathers them there and the host
+     * need not wait for the vision tower before the prefill is queued. Null (the default) where the
+     * hook cannot, or keeps every row: the model then asks {@link #keep}. Asked instead of
+     * {@link #keep} only under {@code -Dglimpse.prepare.overlap=true} with contiguous prompt
+     * positions (a kept row's unpruned position would need the rows on the host).
+     */
+    default Tensor keepOnBackend(int imageIndex, EncodedImage image) {
+        return null;
+    }
+
+    /**
+     * Reads back to the host what {@link #keepOnBackend} left on the backend (what the hook reports
+     * later, e.g. its selections) and frees it; the prepared prompt calls it when it closes, after
+     * the prefill. Nothing by default.
+     */
+    default void release() {
+    }
+
+    /**
      * Features to project in place of {@code image.features()}, e.g. pooled to a smaller grid
      * (F32 [rows, features] on the model's backend, owned and closed by the caller), or null to
      * project the rows {@link #keep} returns. Asked before {@link #keep}; when it answers,

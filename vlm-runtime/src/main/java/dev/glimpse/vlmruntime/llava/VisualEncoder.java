@@ -130,8 +130,10 @@ final class VisualEncoder {
             Tensor all = concatRows(projected);
             int[] unpruned = new int[images.size()];
             Arrays.fill(unpruned, expected);
-            return new EncodedVisuals(all, tokens, Arrays.stream(origins).flatMapToInt(Arrays::stream).toArray(),
-                    unpruned, null, 0, expected * images.size(), in, kept, t1 - t0, System.nanoTime() - t1);
+            int[] allOrigins = Arrays.stream(origins).anyMatch(o -> o == null) ? null
+                    : Arrays.stream(origins).flatMapToInt(Arrays::stream).toArray();
+            return new EncodedVisuals(all, tokens, allOrigins, unpruned, null, 0, expected * images.size(), in, kept,
+                    t1 - t0, System.nanoTime() - t1);
         } finally {
             projected.forEach(Tensor::close);
         }
@@ -141,7 +143,8 @@ final class VisualEncoder {
      * Projected rows of one image and, for each, its row among the image's unpruned feature rows.
      *
      * @param features F32 [rows, text hidden], owned by the caller
-     * @param origins  per row, the unpruned feature row whose prompt position it takes, ascending
+     * @param origins  per row, the unpruned feature row whose prompt position it takes, ascending;
+     *                 null when the kept rows were left on the device ({@link ProjectorInputHook#keepOnBackend})
      */
     private record ProjectedImage(Tensor features, int[] origins) {
     }
@@ -166,6 +169,14 @@ final class VisualEncoder {
                 }
                 return new ProjectedImage(projector.project(replaced),
                         origins == null ? IntStream.range(0, rows).toArray() : origins);
+            }
+        }
+        Tensor keptOnBackend = LlavaModel.prepareOverlap() && hooks.positions() == PositionMode.CONTIGUOUS
+                ? hook.keepOnBackend(index, image) : null;
+        if (keptOnBackend != null) {
+            try (Tensor gathered = backend.allocate(DType.F32, keptOnBackend.dim(0), image.features().dim(1))) {
+                backend.gatherRows(image.features(), keptOnBackend, gathered);
+                return new ProjectedImage(projector.project(gathered), null);
             }
         }
         int[] keep = hook.keep(index, image);
@@ -392,7 +403,14 @@ final class VisualEncoder {
         }
     }
 
+    /**
+     * The parts' rows in one tensor, which the caller owns: a single part itself (taken out of
+     * {@code parts}, so nothing is copied), else a new concatenation.
+     */
     private Tensor concatRows(List<Tensor> parts) {
+        if (parts.size() == 1) {
+            return parts.removeFirst();
+        }
         int rows = parts.stream().mapToInt(t -> t.dim(0)).sum();
         Tensor all = backend.allocate(DType.F32, rows, projector.outputSize());
         backend.concat(0, parts, all);

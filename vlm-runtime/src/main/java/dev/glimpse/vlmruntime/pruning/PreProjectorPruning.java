@@ -3,6 +3,7 @@ package dev.glimpse.vlmruntime.pruning;
 import dev.glimpse.kernels.Backend;
 import dev.glimpse.kernels.Tensor;
 import dev.glimpse.tokenpruning.AveragePooling;
+import dev.glimpse.tokenpruning.DeviceSelection;
 import dev.glimpse.tokenpruning.HookPoint;
 import dev.glimpse.tokenpruning.TokenGrid;
 import dev.glimpse.tokenpruning.TokenSelection;
@@ -34,6 +35,8 @@ import java.util.stream.IntStream;
  * SigLIP pooling head's probe attention in a tower without [CLS].
  *
  * <p>Stateful: records each image's selection, in image order, for the decoder stage and the trace.
+ * A VTC-CLS selection made by {@link #keepOnBackend} stays on the device until {@link #release}
+ * (or {@link #selections}, {@link #traceStage}) reads it back.
  */
 final class PreProjectorPruning implements ProjectorInputHook {
 
@@ -45,7 +48,10 @@ final class PreProjectorPruning implements ProjectorInputHook {
     private final TokenGrid grid;
     private final int encoderLayers;
     private final boolean hasClassToken;
+    /** In image order; null where the selection is still on the device ({@link #pending}). */
     private final List<TokenSelection> selections = new ArrayList<>();
+    /** Selections left on the device, by their index in {@link #selections}. */
+    private final Map<Integer, DeviceSelection> pending = new TreeMap<>();
 
     /**
      * @param selector      the selector, or null with {@code pool}
@@ -137,13 +143,62 @@ final class PreProjectorPruning implements ProjectorInputHook {
         }).toArray();
     }
 
+    /**
+     * The rows VTC-CLS keeps, selected on the device and left there, when the feature rows are the
+     * grid's cells in raster order ({@code vision_feature_select_strategy "default"}, no pruning
+     * inside the tower), so a cell index is its row; else null ({@link #keep} then selects).
+     */
+    @Override
+    public Tensor keepOnBackend(int imageIndex, EncodedImage image) {
+        int budget = budgets.tokensFor(frameOf[imageIndex]);
+        if (!(selector instanceof VtcClsSelector vtc) || budget == 0 || !rowsAreCells(image)) {
+            return null;
+        }
+        DeviceSelection selection = vtc.selectOnBackend(backend,
+                new VisualFrame(frameOf[imageIndex], grid, attention(image)), budget);
+        if (selection == null) {
+            return null;
+        }
+        pending.put(selections.size(), selection);
+        selections.add(null);
+        return selection.kept();
+    }
+
+    /** Reads back the selections {@link #keepOnBackend} left on the device and frees them. */
+    @Override
+    public void release() {
+        for (Map.Entry<Integer, DeviceSelection> e : pending.entrySet()) {
+            try (DeviceSelection selection = e.getValue()) {
+                selections.set(e.getKey(), selection.readBack(backend));
+            }
+        }
+        pending.clear();
+    }
+
     /** What each image kept, in image order (over the original grid, or all of the pooled grid). */
     List<TokenSelection> selections() {
+        release();
         return List.copyOf(selections);
+    }
+
+    /** Whether feature row r is grid cell r: every cell, in raster order, and no [CLS] row. */
+    private boolean rowsAreCells(EncodedImage image) {
+        int[] tokens = image.featureTokens();
+        int first = hasClassToken ? 1 : 0;
+        if (tokens.length != grid.size()) {
+            return false;
+        }
+        for (int r = 0; r < tokens.length; r++) {
+            if (tokens[r] != r + first) {
+                return false;
+            }
+        }
+        return true;
     }
 
     /** The trace stage of this request's selections. */
     PruningTrace.Stage traceStage() {
+        release();
         if (selector != null) {
             List<TokenSelection> all = new ArrayList<>(selections);
             for (int dropped : budgets.droppedFrames()) {
