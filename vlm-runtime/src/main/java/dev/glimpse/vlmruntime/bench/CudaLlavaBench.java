@@ -62,7 +62,7 @@ import java.util.stream.IntStream;
  * prepare itself, in separate repeats, at its pre-projector hook ({@link PrepareClock}) into
  * {@code prepare_vision_ms} (upload, tower), {@code prepare_select_ms} (VTC-CLS scoring, top-k and
  * read-backs) and {@code prepare_project_ms} (projector, tokenize, splice). Under
- * {@code -Dglimpse.prepare.overlap=true} prepare waits for nothing (VTC-CLS's kept rows are
+ * {@code -Dglimpse.prepare.overlap} (the default) prepare waits for nothing (VTC-CLS's kept rows are
  * gathered on the device, the selection read back when the prompt closes), so in the TTFT the
  * host's project work, the session's creation and the prefill's launches run while the tower does;
  * {@code prepare_ms}, ended by a wait, is then the tower's device time plus what little host work

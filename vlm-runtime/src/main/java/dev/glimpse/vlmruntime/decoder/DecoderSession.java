@@ -46,8 +46,9 @@ import java.util.Optional;
  * eagerly for positions past the precomputed rotary rows. {@value #GRAPHS_PROPERTY}{@code =false}
  * turns replay off (every op launched from Java, host uploads of ids and positions).
  *
- * <p>With {@value PrefillGraphs#PROPERTY}{@code =true} (default false) a CUDA prefill without a
- * pruning hook that fits one prefill chunk replays a CUDA graph too: every layer, the final norm and
+ * <p>Under {@value PrefillGraphs#PROPERTY} ({@code auto}, the default: up to
+ * {@value PrefillGraphs#AUTO_MAX_ROWS} rows) a CUDA prefill without a pruning hook that fits one
+ * prefill chunk replays a CUDA graph too: every layer, the final norm and
  * lm_head of the last row, captured per prompt length on the pooled {@link SessionBuffers} (a
  * session lives for one request; its buffers for many) on the second prefill of that length and
  * replayed on later ones, the embeddings and rotary rows first written into the graph's input
@@ -62,7 +63,7 @@ public final class DecoderSession implements AutoCloseable {
 
     /** System property: "false" launches decode steps op by op instead of replaying a CUDA graph. */
     public static final String GRAPHS_PROPERTY = "glimpse.cuda.decodeGraphs";
-    /** System property: "true" replays eligible prefills from CUDA graphs ({@link PrefillGraphs}; default false). */
+    /** System property: auto (default), true or false: eligible prefills replay from CUDA graphs ({@link PrefillGraphs}). */
     public static final String PREFILL_GRAPHS_PROPERTY = PrefillGraphs.PROPERTY;
 
     private static final Logger LOG = LoggerFactory.getLogger(DecoderSession.class);
@@ -274,11 +275,11 @@ public final class DecoderSession implements AutoCloseable {
 
     /**
      * The graph key of a prefill of {@code total} tokens with {@code hook}, or null when it runs op
-     * by op: {@value PrefillGraphs#PROPERTY} is off, or the prefill is one a graph cannot hold
+     * by op: {@value PrefillGraphs#PROPERTY} is off for {@code total} rows, or the prefill is one a graph cannot hold
      * ({@link PrefillGraphs#opByOpReason}, logged at debug).
      */
     private PrefillGraphKey graphKey(int total, PruningHook hook) {
-        if (!PrefillGraphs.enabled()) {
+        if (!PrefillGraphs.enabled(total)) {
             return null;
         }
         boolean headsPruned = Arrays.stream(activeHeads).anyMatch(a -> a != null);

@@ -6,8 +6,9 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * Decoder prefills replayed from CUDA graphs ({@value #PROPERTY}{@code =true}, default false, read
- * at every prefill): at small visual budgets (LLaVA-1.5-7B with 64 VTC-CLS tokens: a 74-row
+ * Decoder prefills replayed from CUDA graphs ({@value #PROPERTY}{@code =auto|true|false}, read at
+ * every prefill; {@code auto}, the default, graphs prefills of up to {@value #AUTO_MAX_ROWS} rows,
+ * where launches weigh and a graph's scratch is small; {@code true} any that fits one chunk): at small visual budgets (LLaVA-1.5-7B with 64 VTC-CLS tokens: a 74-row
  * prefill) the prefill's ten-odd small kernels per layer and the host's gaps between their launches
  * cost about as much as its GEMMs, and one graph launch issues them all. Held by the
  * {@link SessionBuffers} the graphs write (KV cache, scratch, logits), so they outlive the
@@ -25,8 +26,15 @@ import org.slf4j.LoggerFactory;
  */
 final class PrefillGraphs implements AutoCloseable {
 
-    /** System property: {@code true} replays eligible prefills from CUDA graphs (default {@code false}). */
+    /** System property: {@code auto} (default), {@code true} or {@code false}. */
     static final String PROPERTY = "glimpse.cuda.prefillGraphs";
+    /**
+     * Rows up to which {@code auto} graphs a prefill. On the H200 (2026-11-28, commit 4e4e0fd, one
+     * bench-llava.sh call) graphs took LLaVA-1.5-7B's 74-row prefill from 5.27 to 4.75 ms and its
+     * 586-row one from 14.5 to 14.0 ms, and left OneVision's 6,296-row video prefill where it was
+     * (TTFT 76.2 vs 76.4 ms), whose graph would hold hundreds of MB of scratch.
+     */
+    static final int AUTO_MAX_ROWS = 1024;
     /** Graphs held per set of session buffers: a deployment sees a few prompt lengths per budget. */
     static final int CAPACITY = 4;
     private static final int KEYS_REMEMBERED = 64;
@@ -36,9 +44,16 @@ final class PrefillGraphs implements AutoCloseable {
     private final GraphCache<PrefillGraphKey, Boolean, PrefillGraph> cache =
             new GraphCache<>(CAPACITY, Long.MAX_VALUE, KEYS_REMEMBERED, graph -> 0L);
 
-    /** True with {@code -Dglimpse.cuda.prefillGraphs=true}. */
-    static boolean enabled() {
-        return "true".equalsIgnoreCase(System.getProperty(PROPERTY, "false").trim());
+    /** Whether a prefill of {@code rows} rows may replay from a graph under {@value #PROPERTY}. */
+    static boolean enabled(int rows) {
+        String value = System.getProperty(PROPERTY, "auto").trim().toLowerCase(java.util.Locale.ROOT);
+        return switch (value) {
+            case "auto" -> rows <= AUTO_MAX_ROWS;
+            case "true" -> true;
+            case "false" -> false;
+            default -> throw new IllegalArgumentException("-D" + PROPERTY + " must be auto, true or false, got '"
+                    + System.getProperty(PROPERTY) + "'");
+        };
     }
 
     /**

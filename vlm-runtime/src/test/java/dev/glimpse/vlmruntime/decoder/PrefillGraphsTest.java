@@ -33,12 +33,16 @@ class PrefillGraphsTest {
     }
 
     @Test
-    void offUnlessTheSwitchSaysTrue() {
-        assertFalse(PrefillGraphs.enabled());
+    void autoGraphsShortPrefillsAndTheSwitchOverridesIt() {
+        assertTrue(PrefillGraphs.enabled(74));
+        assertTrue(PrefillGraphs.enabled(PrefillGraphs.AUTO_MAX_ROWS));
+        assertFalse(PrefillGraphs.enabled(PrefillGraphs.AUTO_MAX_ROWS + 1));
         System.setProperty(PrefillGraphs.PROPERTY, "TRUE");
-        assertTrue(PrefillGraphs.enabled());
+        assertTrue(PrefillGraphs.enabled(6296));
         System.setProperty(PrefillGraphs.PROPERTY, "false");
-        assertFalse(PrefillGraphs.enabled());
+        assertFalse(PrefillGraphs.enabled(74));
+        System.setProperty(PrefillGraphs.PROPERTY, "sometimes");
+        assertThrows(IllegalArgumentException.class, () -> PrefillGraphs.enabled(74));
     }
 
     @Test

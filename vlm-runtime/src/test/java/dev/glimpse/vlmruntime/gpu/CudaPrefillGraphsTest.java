@@ -79,6 +79,7 @@ class CudaPrefillGraphsTest {
             String label = family + " fusion=" + fusion;
             int[] lengths = {74, 74, 74, 40, 40, 40, 74};
             int[] held = {0, 1, 1, 1, 2, 2, 2};
+            System.setProperty(DecoderSession.PREFILL_GRAPHS_PROPERTY, "false");
             List<Run> off = new ArrayList<>();
             for (int r = 0; r < lengths.length; r++) {
                 off.add(request(decoder, lengths[r], r, SessionOptions.of(256), null, s -> 0));
@@ -138,6 +139,7 @@ class CudaPrefillGraphsTest {
         try (VisionLanguageModel vlm = Glimpse.load(fixture.folder(), LoadOptions.defaults().withDevice(Backends.Choice.CUDA))) {
             LlavaModel model = vlm.llava();
             int calls = 4;
+            System.setProperty(DecoderSession.PREFILL_GRAPHS_PROPERTY, "false");
             List<Run> off = new ArrayList<>();
             for (int call = 0; call < calls; call++) {
                 off.add(llavaRequest(model, fixture, call, plan, s -> 0));

@@ -95,6 +95,7 @@ class PrepareOverlapTest {
             Media image = Media.imageFile(DecoderFixture.folder(fixture).resolve("shapes_45x61.png"));
             AskOptions options = AskOptions.defaults().withMaxNewTokens(4)
                     .withPruning(PruningPlan.parse("vtc-cls", TokenBudget.parse("25%")));
+            System.setProperty(LlavaModel.PREPARE_OVERLAP_PROPERTY, "false");
             Answer before = vlm.ask(image, "What is it?", options);
             System.setProperty(LlavaModel.PREPARE_OVERLAP_PROPERTY, "true");
             Answer overlapped = vlm.ask(image, "What is it?", options);
