@@ -5,7 +5,6 @@ import dev.glimpse.kernels.cpu.CpuBackend;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 
-import java.util.Optional;
 import java.util.Properties;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
@@ -53,17 +52,7 @@ class PrefillGraphsTest {
 
     @Test
     void everyHostDecisionInsideThePrefillKeepsItOpByOp() {
-        PruningHook keepAll = new PruningHook() {
-            @Override
-            public Optional<AttentionRequest> before(int layer, int[] activeTokens) {
-                return Optional.empty();
-            }
-
-            @Override
-            public int[] keep(LayerAttention attention) {
-                throw new AssertionError("never asked");
-            }
-        };
+        PruningHook keepAll = PrefillGraphProbe.keepAllHook();
         assertNotNull(PrefillGraphs.opByOpReason(false, null, 74, 256, EVEN, false, false), "CPU backend");
         assertNotNull(PrefillGraphs.opByOpReason(true, keepAll, 74, 256, EVEN, false, false), "pruning hook");
         assertNotNull(PrefillGraphs.opByOpReason(true, null, 257, 256, EVEN, false, false), "two chunks");

@@ -11,10 +11,8 @@ import dev.glimpse.vlmruntime.api.Glimpse;
 import dev.glimpse.vlmruntime.api.LoadOptions;
 import dev.glimpse.vlmruntime.api.VisionLanguageModel;
 import dev.glimpse.vlmruntime.config.TextConfig;
-import dev.glimpse.vlmruntime.decoder.AttentionRequest;
 import dev.glimpse.vlmruntime.decoder.Decoder;
 import dev.glimpse.vlmruntime.decoder.DecoderSession;
-import dev.glimpse.vlmruntime.decoder.LayerAttention;
 import dev.glimpse.vlmruntime.decoder.PrefillGraphProbe;
 import dev.glimpse.vlmruntime.decoder.PruningHook;
 import dev.glimpse.vlmruntime.decoder.SessionOptions;
@@ -29,7 +27,6 @@ import org.junit.jupiter.params.provider.CsvSource;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.Optional;
 import java.util.function.ToIntFunction;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
@@ -102,17 +99,7 @@ class CudaPrefillGraphsTest {
     void prefillsAGraphCannotHoldRunOpByOp(String family) {
         CudaSupport.requireCuda();
         Path folder = SyntheticDecoders.write(dir, family + "-bf16", family, 17, 1024);
-        PruningHook keepAll = new PruningHook() {
-            @Override
-            public Optional<AttentionRequest> before(int layer, int[] activeTokens) {
-                return Optional.empty();
-            }
-
-            @Override
-            public int[] keep(LayerAttention attention) {
-                throw new AssertionError("no attention was requested");
-            }
-        };
+        PruningHook keepAll = PrefillGraphProbe.keepAllHook();
         try (Backend backend = Backends.create(Backends.Choice.CUDA);
              Checkpoint checkpoint = Checkpoint.open(folder);
              Decoder decoder = Decoder.load(backend, checkpoint, TextConfig.load(folder.resolve("config.json")))) {
