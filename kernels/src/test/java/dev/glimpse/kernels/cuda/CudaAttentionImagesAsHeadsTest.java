@@ -7,6 +7,8 @@ import dev.glimpse.kernels.Tensor;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.CsvSource;
 
+import java.util.Map;
+
 import static dev.glimpse.kernels.cuda.CudaTestSupport.CPU;
 import static dev.glimpse.kernels.cuda.CudaTestSupport.assertBitsEqual;
 import static dev.glimpse.kernels.cuda.CudaTestSupport.assertClose;
@@ -33,18 +35,42 @@ class CudaAttentionImagesAsHeadsTest {
             "F16, 128, 130, w4x2, false", "BF16, 38, 77, w4, false", "F16, 72, 197, w8, true",
             "BF16, 64, 90, w4x2, true"})
     void imageMajorRowsAreTheCopiedAttentionRows(String type, int d, int tokens, String warps, boolean shifted) {
+        checkImageMajorRows(type, d, tokens, 3, 2, Map.of(AttentionMmaWarps.PROPERTY, warps), shifted);
+    }
+
+    /**
+     * The small-grid shapes ({@link AttentionSmallGrid}, in place of {@code w4}) store the same rows:
+     * CLIP-L/336 on one and two images (577 tokens, 16 heads of dim 64), SigLIP on one (729, dim 72
+     * padded to 80), odd token counts.
+     */
+    @ParameterizedTest(name = "{0} D={1} T={2} images={3} {4} shifted={5}")
+    @CsvSource({"BF16, 64, 577, 1, w2s2, false", "BF16, 64, 577, 2, w2s2, false", "F16, 64, 577, 1, w2s2, true",
+            "BF16, 72, 729, 1, w2s2, false", "F16, 64, 257, 1, w2s2, false", "BF16, 64, 50, 2, w2s2, false",
+            "BF16, 128, 130, 1, w2s2, false", "BF16, 64, 577, 1, w2, false", "F16, 72, 729, 1, w2, true",
+            "BF16, 64, 577, 1, auto, false"})
+    void smallGridImageMajorRowsAreTheCopiedAttentionRows(String type, int d, int tokens, int images, String shape,
+                                                          boolean shifted) {
+        checkImageMajorRows(type, d, tokens, images, 16,
+                Map.of(AttentionMmaWarps.PROPERTY, "w4", AttentionSmallGrid.PROPERTY, shape), shifted);
+    }
+
+    /**
+     * attentionImagesAsHeads of {@code images} images of {@code heads} heads under the system
+     * properties {@code settings}: the bits of attention's F32 rows (same properties) copied
+     * image-major, and the CPU's composition within the 16-bit tolerances.
+     */
+    private static void checkImageMajorRows(String type, int d, int tokens, int images, int heads,
+                                            Map<String, String> settings, boolean shifted) {
         CudaBackend gpu = cuda();
         DType half = DType.valueOf(type);
         AttentionPrecision precision = AttentionPrecision.valueOf(type);
-        int images = 3;
-        int heads = 2;
         int allHeads = images * heads;
         float scale = (float) Math.pow(d, -0.5);
-        String label = "attentionImagesAsHeads " + type + " D=" + d + " T=" + tokens + " " + warps
+        String label = "attentionImagesAsHeads " + type + " D=" + d + " T=" + tokens + " images=" + images + " " + settings
                 + (shifted ? " shifted" : "");
         int outElements = images * tokens * heads * d;
         int shift = shifted ? 1 : 0;
-        CudaTestSupport.withProperty(AttentionMmaWarps.PROPERTY, warps, () -> {
+        CudaTestSupport.withProperties(settings, () -> {
             try (Tensor q = random(31, 1f, DType.F32, tokens, allHeads, d);
                  Tensor k = random(32, 1f, DType.F32, tokens, allHeads, d);
                  Tensor v = random(33, 1f, DType.F32, tokens, allHeads, d); Tensor gq = gpu.upload(q);
@@ -60,6 +86,7 @@ class CudaAttentionImagesAsHeadsTest {
                 CPU.attentionImagesAsHeads(q, k, v, scale, expected, precision);
                 assertClose(label + " vs CPU", expected, direct, half == DType.BF16 ? BF16_VS_CPU : F16_VS_CPU);
             }
+            return null;
         });
     }
 }
