@@ -284,8 +284,9 @@ __device__ __forceinline__ bool merge_key_groups(float* smem, int group, float (
 }
 
 // IMAGES: the output goes to out16 image-major (image_major_head, store_pair16) instead of out; out and lse unused.
-// KSPLIT > 1 (the key-split shapes, see "Key-split blocks" below): WARPS / KSPLIT query warps, each
-// with KSPLIT warps that walk every KSPLIT-th key tile of its 16 rows; KSPLIT = 1 is the kernel above.
+// KSPLIT > 1 (the key-split shapes, "Key-split blocks" above): WARPS / KSPLIT query warps, each with
+// KSPLIT warps that walk every KSPLIT-th key tile of its 16 rows; KSPLIT = 1 is the kernel the top of
+// this file describes (the same code: every KSPLIT branch is resolved at compile time).
 template <int DP, int WARPS, typename T, bool IMAGES = false, int KSPLIT = 1>
 __device__ __forceinline__ void
 attention_mma_packed(const float* q, long long qs0, long long qs1, const uint16_t* k, const uint16_t* v,
