@@ -1038,3 +1038,12 @@ ATTENTION_MMA_IMAGES_X2(attention_mma_images_bf16_d128_w4x2, 128, false, __nv_bf
 ATTENTION_MMA_IMAGES_X2(attention_mma_images_f16_d64_w4x2, 64, true, __half)
 ATTENTION_MMA_IMAGES_X2(attention_mma_images_f16_d80_w4x2, 80, false, __half)
 ATTENTION_MMA_IMAGES_X2(attention_mma_images_f16_d128_w4x2, 128, false, __half)
+
+// attention_mma_images_<t>_d80_w4x2q: the two-tile images kernel at DP = 80 with its queries in
+// registers (Q_REGS) instead of a shared-memory query tile re-read every key tile, for SigLIP's head
+// dim 72 (CudaAttention, -Dglimpse.cuda.attentionImagesQueryRegisters). It fits where the F32-output
+// kernel does not: 251 registers on sm_80 and sm_90, no spills (the packed d80 kernel with Q_REGS
+// spills), since the images kernels keep no log-sum-exp or F32 row pointer. Shared memory: the K
+// and V tiles only, as at DP = 64.
+ATTENTION_MMA_IMAGES_X2(attention_mma_images_bf16_d80_w4x2q, 80, true, __nv_bfloat16)
+ATTENTION_MMA_IMAGES_X2(attention_mma_images_f16_d80_w4x2q, 80, true, __half)

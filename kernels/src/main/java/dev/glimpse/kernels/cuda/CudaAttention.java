@@ -39,6 +39,16 @@ final class CudaAttention {
      */
     static final String IN_PLACE_PROPERTY = "glimpse.cuda.attentionCacheInPlace";
 
+    /**
+     * {@code -Dglimpse.cuda.attentionImagesQueryRegisters=true} runs images-as-heads attention at padded
+     * head dim 80 (SigLIP's 72) on 128-query grids as the two-tile kernel with its queries in registers
+     * ({@link #imagesKernel}); false (default) keeps the kernel the block shape names.
+     */
+    static final String IMAGES_QUERY_REGISTERS_PROPERTY = "glimpse.cuda.attentionImagesQueryRegisters";
+
+    /** Padded head dim of the only images kernel with queries in registers past 64 ({@code _d80_w4x2q}). */
+    private static final int IMAGES_QUERY_REGISTERS_DIM = 80;
+
     /** Largest head dim the kernels hold in registers. */
     static final int MAX_HEAD_DIM = 256;
 
@@ -194,8 +204,8 @@ final class CudaAttention {
                 || out.dim(1) != t || (long) out.dim(2) != (long) (hq / images) * d) {
             return false;
         }
-        TensorCoreKernel tc = tensorCoreKernel(paddedDim, precision, false, scale, block(t, hq, paddedDim));
-        String kernel = tc.name().replace("attention_mma_packed_", "attention_mma_images_");
+        TensorCoreKernel tc = imagesKernel(paddedDim, precision, scale, block(t, hq, paddedDim), queryRegistersEnabled());
+        String kernel = tc.name();
         try (Temporaries tmp = new Temporaries(copier)) {
             Operand qo = Operand.of(tmp.rowsPacked(q, DType.F32));
             Tensor kh = pack(tmp, tc.packKernel(), half, Operand.of(tmp.rowsPacked(k, DType.F32)), s, hq, d, paddedDim);
@@ -206,6 +216,31 @@ final class CudaAttention {
                     .run((t + tc.queriesPerBlock() - 1) / tc.queriesPerBlock(), hq, tc.threads(), tc.sharedBytes());
         }
         return true;
+    }
+
+    /**
+     * The images-as-heads kernel ({@code attention_mma_images_*}, 16-bit precision, positive scale) for
+     * padded head dim {@code paddedDim} and block shape {@code block}: the packed kernel's shape and shared
+     * memory under the images name; with {@code queryRegisters} at padded dim 80 a 128-query shape
+     * ({@code w8}, {@code w4x2}: SigLIP's large grids) runs {@code attention_mma_images_<t>_d80_w4x2q}
+     * instead, the two-tile block with its queries in registers (K and V tiles only in shared memory).
+     */
+    static TensorCoreKernel imagesKernel(int paddedDim, AttentionPrecision precision, float scale,
+                                         AttentionMmaWarps.Block block, boolean queryRegisters) {
+        TensorCoreKernel packed = tensorCoreKernel(paddedDim, precision, false, scale, block);
+        if (queryRegisters && paddedDim == IMAGES_QUERY_REGISTERS_DIM && block.queries() == 128 && block.keySplit() == 1) {
+            String type = precision == AttentionPrecision.BF16 ? "bf16" : "f16";
+            return new TensorCoreKernel(packed.module(), "attention_mma_images_" + type + "_d" + paddedDim + "_w4x2q",
+                    MMA_PACKED_TILES * TC_KEYS * (paddedDim + MMA_ROW_PAD) * MMA_ELEMENT_BYTES, 128, 128,
+                    packed.packKernel());
+        }
+        return new TensorCoreKernel(packed.module(), packed.name().replace("attention_mma_packed_", "attention_mma_images_"),
+                packed.sharedBytes(), packed.queriesPerBlock(), packed.threads(), packed.packKernel());
+    }
+
+    /** True only under {@code -Dglimpse.cuda.attentionImagesQueryRegisters=true} (read at every call). */
+    private static boolean queryRegistersEnabled() {
+        return "true".equalsIgnoreCase(System.getProperty(IMAGES_QUERY_REGISTERS_PROPERTY, "false").trim());
     }
 
     /**
