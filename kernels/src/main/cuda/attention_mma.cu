@@ -222,14 +222,80 @@ __device__ __forceinline__ void load_queries(uint16_t* dst, const float* src, lo
     }
 }
 
+// Key-split blocks (attention_mma_packed_<t>_d<DP>_w<Q>s<KSPLIT>): for grids too small to fill the
+// GPU (one CLIP-L/336 image: 577 queries x 16 heads is 160 blocks of 64 queries on 132 SMs, one or
+// two blocks of 4 warps per SM, each warp walking all 10 key tiles one after the other, latency-bound)
+// each 16-row query warp gets KSPLIT warps: warp `group` of a query warp walks key tiles group,
+// group + KSPLIT, ... (one round = KSPLIT consecutive tiles, double-buffered as before: K and V
+// tiles [2][KSPLIT][64][DP + 8]), so a block has KSPLIT times the warps and each warp 1 / KSPLIT of
+// the serial key loop. At the end every group holds an unnormalised partial (row max m in the log2
+// domain, row sum l, O); merge_key_groups combines them in shared memory in group order (group 0's
+// then 1's ...: a fixed order, so the result does not depend on timing), O = sum_g 2^(m_g - m) O_g,
+// l = sum_g 2^(m_g - m) l_g, m = max_g m_g. The scores and the rounding points are those of the
+// one-group kernel; only the summation order of the P V products and row sums differs (the rescale
+// of a partial is one F32 multiply), so the output matches it within the F32 accumulation's rounding.
+// Groups 1.. store their partials [value][thread] (conflict-free, coalesced) over the K tiles, which
+// the barrier before it frees; group 0 merges them and stores the rows; the others return (false).
+template <int DP, int QWARPS, int KSPLIT>
+__device__ __forceinline__ bool merge_key_groups(float* smem, int group, float (&o)[DP / 8][4], float& m0, float& m1,
+                                                 float& l0, float& l1) {
+    constexpr int DTILES = DP / 8, VALUES = DTILES * 4 + 4, QT = QWARPS * 32;
+    static_assert((KSPLIT - 1) * VALUES * QT * 4 <= 4 * KSPLIT * MMA_BK * (DP + 8) * 2,
+                  "the partials fit in the K and V tiles");
+    const int qt = threadIdx.x % QT;
+    cp_async_wait_all();
+    __syncthreads(); // every warp's reads of its last tile are done
+    if (group > 0) {
+        float* p = smem + (group - 1) * VALUES * QT + qt;
+#pragma unroll
+        for (int n = 0; n < DTILES; n++) {
+#pragma unroll
+            for (int e = 0; e < 4; e++) p[(n * 4 + e) * QT] = o[n][e];
+        }
+        p[(DTILES * 4) * QT] = m0;
+        p[(DTILES * 4 + 1) * QT] = m1;
+        p[(DTILES * 4 + 2) * QT] = l0;
+        p[(DTILES * 4 + 3) * QT] = l1;
+    }
+    __syncthreads();
+    if (group > 0) return false;
+#pragma unroll
+    for (int gi = 1; gi < KSPLIT; gi++) {
+        const float* p = smem + (gi - 1) * VALUES * QT + qt;
+        const float pm0 = p[(DTILES * 4) * QT], pm1 = p[(DTILES * 4 + 1) * QT];
+        const float new0 = fmaxf(m0, pm0), new1 = fmaxf(m1, pm1);
+        // Rows with no visible key in either partial keep max -inf: subtract 0, so both factors are 0.
+        const float base0 = new0 == -INFINITY ? 0.f : new0, base1 = new1 == -INFINITY ? 0.f : new1;
+        const float a0 = fast_exp2(m0 - base0), a1 = fast_exp2(m1 - base1);
+        const float b0 = fast_exp2(pm0 - base0), b1 = fast_exp2(pm1 - base1);
+#pragma unroll
+        for (int n = 0; n < DTILES; n++) {
+            o[n][0] = o[n][0] * a0 + p[(n * 4) * QT] * b0;
+            o[n][1] = o[n][1] * a0 + p[(n * 4 + 1) * QT] * b0;
+            o[n][2] = o[n][2] * a1 + p[(n * 4 + 2) * QT] * b1;
+            o[n][3] = o[n][3] * a1 + p[(n * 4 + 3) * QT] * b1;
+        }
+        l0 = l0 * a0 + p[(DTILES * 4 + 2) * QT] * b0;
+        l1 = l1 * a1 + p[(DTILES * 4 + 3) * QT] * b1;
+        m0 = new0;
+        m1 = new1;
+    }
+    return true;
+}
+
 // IMAGES: the output goes to out16 image-major (image_major_head, store_pair16) instead of out; out and lse unused.
-template <int DP, int WARPS, typename T, bool IMAGES = false>
+// KSPLIT > 1 (the key-split shapes, "Key-split blocks" above): WARPS / KSPLIT query warps, each with
+// KSPLIT warps that walk every KSPLIT-th key tile of its 16 rows; KSPLIT = 1 is the kernel the top of
+// this file describes (the same code: every KSPLIT branch is resolved at compile time).
+template <int DP, int WARPS, typename T, bool IMAGES = false, int KSPLIT = 1>
 __device__ __forceinline__ void
 attention_mma_packed(const float* q, long long qs0, long long qs1, const uint16_t* k, const uint16_t* v,
                      long long head_stride, float* out, float* lse, int tokens, int keys, int q_heads, int kv_heads,
                      int dim, float scale, int query_start, uint16_t* out16 = nullptr, int heads_per_image = 0) {
     static_assert(DP % 16 == 0 && DP <= 128, "padded head dim must be a multiple of 16, at most 128");
-    constexpr int BQ = WARPS * 16, THREADS = WARPS * 32;
+    static_assert(WARPS % KSPLIT == 0, "every query warp has KSPLIT key warps");
+    constexpr int QWARPS = WARPS / KSPLIT;
+    constexpr int BQ = QWARPS * 16, THREADS = WARPS * 32;
     static_assert(BQ <= 2 * MMA_BK, "the query tile borrows the two K tiles");
     constexpr int LD = DP + 8;
     constexpr int TILE = MMA_BK * LD;  // 16-bit values per K or V tile
@@ -239,14 +305,16 @@ attention_mma_packed(const float* q, long long qs0, long long qs1, const uint16_
     constexpr float LOG2E = 1.4426950408889634f;
     constexpr float LN2 = 0.6931471805599453f;
     extern __shared__ __align__(16) uint16_t mma_smem[];
-    uint16_t* ks = mma_smem;          // K tiles 0, 1
-    uint16_t* vsh = ks + 2 * TILE;    // V tiles 0, 1
+    uint16_t* ks = mma_smem;               // K tiles: 2 buffers of KSPLIT tiles
+    uint16_t* vsh = ks + 2 * KSPLIT * TILE; // V tiles, as K's
     const int head = blockIdx.y;
     const int kv_head = head / (q_heads / kv_heads);
     // Causal blocks launch latest queries first: they walk the most key tiles, and starting them
     // early leaves the short blocks to fill the tail of the grid.
     const int first = (query_start < 0 ? blockIdx.x : gridDim.x - 1 - blockIdx.x) * BQ;
-    const int lane = threadIdx.x & 31, warp = threadIdx.x >> 5;
+    // warp: this warp's 16 query rows (of QWARPS); group: which of the KSPLIT key tiles of a round it walks.
+    const int lane = threadIdx.x & 31, warp = KSPLIT == 1 ? threadIdx.x >> 5 : (threadIdx.x >> 5) % QWARPS;
+    const int group = KSPLIT == 1 ? 0 : (threadIdx.x >> 5) / QWARPS;
     const int g = lane >> 2, c = lane & 3;
     const float scale_log2 = scale * LOG2E;
 
@@ -272,6 +340,7 @@ attention_mma_packed(const float* q, long long qs0, long long qs1, const uint16_
     const int warp_keys = warp_last >= first + warp * 16 ? mma_visible_keys(warp_last, keys, query_start) : 0;
     const int block_keys = mma_visible_keys(min(tokens, first + BQ) - 1, keys, query_start);
     const int tiles = (block_keys + MMA_BK - 1) / MMA_BK;
+    const int rounds = KSPLIT == 1 ? tiles : (tiles + KSPLIT - 1) / KSPLIT; // KSPLIT key tiles per round
 
     float o[DTILES][4];
 #pragma unroll
@@ -280,9 +349,19 @@ attention_mma_packed(const float* q, long long qs0, long long qs1, const uint16_
 
     const uint16_t* k_head = k + (long long)kv_head * head_stride;
     const uint16_t* v_head = v + (long long)kv_head * head_stride;
-    if (tiles > 0) {
-        copy_tile16<DP, THREADS>(ks, k_head, 0, keys);
-        copy_tile16<DP, THREADS>(vsh, v_head, 0, keys);
+    if constexpr (KSPLIT == 1) {
+        if (tiles > 0) {
+            copy_tile16<DP, THREADS>(ks, k_head, 0, keys);
+            copy_tile16<DP, THREADS>(vsh, v_head, 0, keys);
+        }
+    } else {
+#pragma unroll
+        for (int i = 0; i < KSPLIT; i++) {
+            if (i < tiles) {
+                copy_tile16<DP, THREADS>(ks + i * TILE, k_head, i * MMA_BK, keys);
+                copy_tile16<DP, THREADS>(vsh + i * TILE, v_head, i * MMA_BK, keys);
+            }
+        }
     }
     cp_async_commit();
     // Fragment addresses within tile 0; tile 1 is TILE values further. K: rows (keys) n0 + (lane & 7)
@@ -295,17 +374,31 @@ attention_mma_packed(const float* q, long long qs0, long long qs1, const uint16_
     // Per key tile: wait for its copy; the barrier makes every thread's copies visible and retires
     // every warp's reads of the other buffer (the previous tile), which the next copy then fills
     // while this tile is multiplied.
-    for (int it = 0; it < tiles; it++) {
-        const int j0 = it * MMA_BK, buf = it & 1;
+    for (int it = 0; it < rounds; it++) {
+        const int j0 = KSPLIT == 1 ? it * MMA_BK : (it * KSPLIT + group) * MMA_BK, buf = it & 1;
         cp_async_wait_all();
         __syncthreads();
-        if (it + 1 < tiles) {
-            copy_tile16<DP, THREADS>(ks + (buf ^ 1) * TILE, k_head, j0 + MMA_BK, keys);
-            copy_tile16<DP, THREADS>(vsh + (buf ^ 1) * TILE, v_head, j0 + MMA_BK, keys);
+        if constexpr (KSPLIT == 1) {
+            if (it + 1 < tiles) {
+                copy_tile16<DP, THREADS>(ks + (buf ^ 1) * TILE, k_head, j0 + MMA_BK, keys);
+                copy_tile16<DP, THREADS>(vsh + (buf ^ 1) * TILE, v_head, j0 + MMA_BK, keys);
+            }
+        } else {
+#pragma unroll
+            for (int i = 0; i < KSPLIT; i++) {
+                const int next = (it + 1) * KSPLIT + i;
+                if (next < tiles) {
+                    copy_tile16<DP, THREADS>(ks + ((buf ^ 1) * KSPLIT + i) * TILE, k_head, next * MMA_BK, keys);
+                    copy_tile16<DP, THREADS>(vsh + ((buf ^ 1) * KSPLIT + i) * TILE, v_head, next * MMA_BK, keys);
+                }
+            }
         }
         cp_async_commit();
-        if (j0 >= warp_keys) continue; // every row of this warp is past this tile (causal) or no row is a query
-        const uint32_t k_tile = k_lane + buf * TILE * 2, v_tile = v_lane + buf * TILE * 2;
+        // Every row of this warp is past this tile (causal), no row is a query, or (key split) the
+        // last round has no tile for this group (j0 >= block_keys >= warp_keys).
+        if (j0 >= warp_keys) continue;
+        const int slot = KSPLIT == 1 ? buf : buf * KSPLIT + group;
+        const uint32_t k_tile = k_lane + slot * TILE * 2, v_tile = v_lane + slot * TILE * 2;
 
         // S = Q K^T for this warp's 16 rows and the tile's 64 keys.
         float s[NTILES][4];
@@ -396,6 +489,9 @@ attention_mma_packed(const float* q, long long qs0, long long qs1, const uint16_
     l0 += __shfl_xor_sync(0xffffffffu, l0, 2);
     l1 += __shfl_xor_sync(0xffffffffu, l1, 1);
     l1 += __shfl_xor_sync(0xffffffffu, l1, 2);
+    if constexpr (KSPLIT > 1) {
+        if (!merge_key_groups<DP, QWARPS, KSPLIT>(reinterpret_cast<float*>(mma_smem), group, o, m0, m1, l0, l1)) return;
+    }
     const float inv0 = l0 > 0.f ? 1.f / l0 : 0.f, inv1 = l1 > 0.f ? 1.f / l1 : 0.f;
     if constexpr (IMAGES) {
         const bool pairs16 = dim % 2 == 0 && (reinterpret_cast<uintptr_t>(out16) & 3) == 0;
@@ -491,6 +587,60 @@ ATTENTION_MMA_CACHE(attention_mma_cache_f16_d64_w4, 64, 4, 4, __half)
 ATTENTION_MMA_CACHE(attention_mma_cache_f16_d128_w4, 128, 4, 3, __half)
 ATTENTION_MMA_CACHE(attention_mma_cache_f16_d64_w8, 64, 8, 2, __half)
 ATTENTION_MMA_CACHE(attention_mma_cache_f16_d128_w8, 128, 8, 1, __half)
+
+// Small-grid shapes (AttentionSmallGrid): w2, 2 warps of 16 queries (twice the blocks of w4); w2s2,
+// 2 query warps with 2 key-split warps each (4 warps, 32 queries: Key-split blocks above). Packed,
+// in place from a cache and images-as-heads, as the other shapes. MIN_BLOCKS: as many blocks as
+// their shared memory lets an SM hold (w2s2 d128: 1), which leaves room for their registers
+// without spills (at 4 blocks of 4 warps the key-split d64 kernels spill).
+#define ATTENTION_MMA_PACKED_KS(NAME, DP, WARPS, KSPLIT, MIN_BLOCKS, T)                                          \
+    extern "C" __global__ void __launch_bounds__(WARPS * 32, MIN_BLOCKS)                                         \
+    NAME(const float* q, long long qs0, long long qs1, const uint16_t* k, const uint16_t* v, float* out,         \
+         float* lse, int tokens, int keys, int q_heads, int kv_heads, int dim, float scale, int query_start) {    \
+        attention_mma_packed<DP, WARPS, T, false, KSPLIT>(q, qs0, qs1, k, v, (long long)keys * DP, out, lse,    \
+                                                          tokens, keys, q_heads, kv_heads, dim, scale,           \
+                                                          query_start);                                          \
+    }
+
+#define ATTENTION_MMA_CACHE_KS(NAME, DP, WARPS, KSPLIT, MIN_BLOCKS, T)                                           \
+    extern "C" __global__ void __launch_bounds__(WARPS * 32, MIN_BLOCKS)                                         \
+    NAME(const float* q, long long qs0, long long qs1, const uint16_t* k, const uint16_t* v, int head_rows,       \
+         float* out, float* lse, int tokens, int keys, int q_heads, int kv_heads, int dim, float scale,         \
+         int query_start) {                                                                                      \
+        attention_mma_packed<DP, WARPS, T, false, KSPLIT>(q, qs0, qs1, k, v, (long long)head_rows * DP, out,    \
+                                                          lse, tokens, keys, q_heads, kv_heads, dim, scale,      \
+                                                          query_start);                                          \
+    }
+
+#define ATTENTION_MMA_IMAGES_KS(NAME, DP, WARPS, KSPLIT, MIN_BLOCKS, T)                                          \
+    extern "C" __global__ void __launch_bounds__(WARPS * 32, MIN_BLOCKS)                                         \
+    NAME(const float* q, long long qs0, long long qs1, const uint16_t* k, const uint16_t* v, uint16_t* out,      \
+         int tokens, int keys, int q_heads, int kv_heads, int dim, float scale, int heads_per_image) {          \
+        attention_mma_packed<DP, WARPS, T, true, KSPLIT>(q, qs0, qs1, k, v, (long long)keys * DP, nullptr,      \
+                                                         nullptr, tokens, keys, q_heads, kv_heads, dim, scale,   \
+                                                         -1, out, heads_per_image);                              \
+    }
+
+#define ATTENTION_MMA_SMALL_GRID(T, TN)                                                                          \
+    ATTENTION_MMA_PACKED_KS(attention_mma_packed_##TN##_d64_w2, 64, 2, 1, 6, T)                                  \
+    ATTENTION_MMA_PACKED_KS(attention_mma_packed_##TN##_d80_w2, 80, 2, 1, 5, T)                                  \
+    ATTENTION_MMA_PACKED_KS(attention_mma_packed_##TN##_d128_w2, 128, 2, 1, 3, T)                                \
+    ATTENTION_MMA_PACKED_KS(attention_mma_packed_##TN##_d64_w2s2, 64, 4, 2, 3, T)                                \
+    ATTENTION_MMA_PACKED_KS(attention_mma_packed_##TN##_d80_w2s2, 80, 4, 2, 2, T)                                \
+    ATTENTION_MMA_PACKED_KS(attention_mma_packed_##TN##_d128_w2s2, 128, 4, 2, 1, T)                              \
+    ATTENTION_MMA_CACHE_KS(attention_mma_cache_##TN##_d64_w2, 64, 2, 1, 6, T)                                    \
+    ATTENTION_MMA_CACHE_KS(attention_mma_cache_##TN##_d128_w2, 128, 2, 1, 3, T)                                  \
+    ATTENTION_MMA_CACHE_KS(attention_mma_cache_##TN##_d64_w2s2, 64, 4, 2, 3, T)                                  \
+    ATTENTION_MMA_CACHE_KS(attention_mma_cache_##TN##_d128_w2s2, 128, 4, 2, 1, T)                                \
+    ATTENTION_MMA_IMAGES_KS(attention_mma_images_##TN##_d64_w2, 64, 2, 1, 6, T)                                  \
+    ATTENTION_MMA_IMAGES_KS(attention_mma_images_##TN##_d80_w2, 80, 2, 1, 5, T)                                  \
+    ATTENTION_MMA_IMAGES_KS(attention_mma_images_##TN##_d128_w2, 128, 2, 1, 3, T)                                \
+    ATTENTION_MMA_IMAGES_KS(attention_mma_images_##TN##_d64_w2s2, 64, 4, 2, 3, T)                                \
+    ATTENTION_MMA_IMAGES_KS(attention_mma_images_##TN##_d80_w2s2, 80, 4, 2, 2, T)                                \
+    ATTENTION_MMA_IMAGES_KS(attention_mma_images_##TN##_d128_w2s2, 128, 4, 2, 1, T)
+
+ATTENTION_MMA_SMALL_GRID(__nv_bfloat16, bf16)
+ATTENTION_MMA_SMALL_GRID(__half, f16)
 
 // ---------------------------------------------------------------------------------------------
 // attention_mma_packed_<t>_d<DP>_w4x2: the same pass over the same packed K and V with the same
@@ -888,3 +1038,12 @@ ATTENTION_MMA_IMAGES_X2(attention_mma_images_bf16_d128_w4x2, 128, false, __nv_bf
 ATTENTION_MMA_IMAGES_X2(attention_mma_images_f16_d64_w4x2, 64, true, __half)
 ATTENTION_MMA_IMAGES_X2(attention_mma_images_f16_d80_w4x2, 80, false, __half)
 ATTENTION_MMA_IMAGES_X2(attention_mma_images_f16_d128_w4x2, 128, false, __half)
+
+// attention_mma_images_<t>_d80_w4x2q: the two-tile images kernel at DP = 80 with its queries in
+// registers (Q_REGS) instead of a shared-memory query tile re-read every key tile, for SigLIP's head
+// dim 72 (CudaAttention, -Dglimpse.cuda.attentionImagesQueryRegisters). It fits where the F32-output
+// kernel does not: 251 registers on sm_80 and sm_90, no spills (the packed d80 kernel with Q_REGS
+// spills), since the images kernels keep no log-sum-exp or F32 row pointer. Shared memory: the K
+// and V tiles only, as at DP = 64.
+ATTENTION_MMA_IMAGES_X2(attention_mma_images_bf16_d80_w4x2q, 80, true, __nv_bfloat16)
+ATTENTION_MMA_IMAGES_X2(attention_mma_images_f16_d80_w4x2q, 80, true, __half)

@@ -105,24 +105,31 @@ public enum AttentionMmaWarps {
     }
 
     /**
-     * A block of the 16-bit kernel: {@code warps} warps, each over {@code queryTiles} tiles of 16
-     * queries. Its kernel name ends in {@link #suffix()}.
+     * A block of the 16-bit kernel: {@code warps} query warps, each over {@code queryTiles} tiles of 16
+     * queries and served by {@code keySplit} warps that walk every {@code keySplit}-th key tile of its
+     * rows (1: the warp walks them all; 2: the key-split shape of {@link AttentionSmallGrid}, whose
+     * warps merge their partial softmax sums at the end). Its kernel name ends in {@link #suffix()}.
      */
-    record Block(int warps, int queryTiles) {
+    record Block(int warps, int queryTiles, int keySplit) {
+
+        /** A block whose query warps walk every key tile themselves. */
+        Block(int warps, int queryTiles) {
+            this(warps, queryTiles, 1);
+        }
 
         /** Queries per block. */
         int queries() {
             return warps * 16 * queryTiles;
         }
 
-        /** Threads per block. */
+        /** Threads per block: 32 per warp, {@code keySplit} warps per query warp. */
         int threads() {
-            return warps * 32;
+            return warps * keySplit * 32;
         }
 
-        /** "w4", "w8", "w4x2": the end of the kernel's name. */
+        /** "w2", "w4", "w8", "w4x2", "w2s2": the end of the kernel's name. */
         String suffix() {
-            return "w" + warps + (queryTiles > 1 ? "x" + queryTiles : "");
+            return "w" + warps + (queryTiles > 1 ? "x" + queryTiles : "") + (keySplit > 1 ? "s" + keySplit : "");
         }
     }
 }

@@ -39,6 +39,16 @@ final class CudaAttention {
      */
     static final String IN_PLACE_PROPERTY = "glimpse.cuda.attentionCacheInPlace";
 
+    /**
+     * {@code -Dglimpse.cuda.attentionImagesQueryRegisters=true} runs images-as-heads attention at padded
+     * head dim 80 (SigLIP's 72) on 128-query grids as the two-tile kernel with its queries in registers
+     * ({@link #imagesKernel}); false (default) keeps the kernel the block shape names.
+     */
+    static final String IMAGES_QUERY_REGISTERS_PROPERTY = "glimpse.cuda.attentionImagesQueryRegisters";
+
+    /** Padded head dim of the only images kernel with queries in registers past 64 ({@code _d80_w4x2q}). */
+    private static final int IMAGES_QUERY_REGISTERS_DIM = 80;
+
     /** Largest head dim the kernels hold in registers. */
     static final int MAX_HEAD_DIM = 256;
 
@@ -54,7 +64,8 @@ final class CudaAttention {
     /**
      * The 16-bit mma kernel's K and V tiles are [64][DP + 8] 16-bit values (the 8-element pad makes
      * the row pitch an odd multiple of 16 bytes, so their ldmatrix reads are free of bank
-     * conflicts); it holds two K and two V tiles (double-buffered).
+     * conflicts); it holds two K and two V tiles (double-buffered), times the key split of a
+     * key-split block (each round of it copies one K and one V tile per key-split warp).
      */
     private static final int MMA_ROW_PAD = 8;
     private static final int MMA_PACKED_TILES = 4;
@@ -106,7 +117,7 @@ final class CudaAttention {
             Tensor lse = columnSums == null ? null : tmp.scratch(DType.F32, hq, t);
             int paddedDim = tensorCoreDim(t, d);
             TensorCoreKernel tc = paddedDim > 0 ? tensorCoreKernel(paddedDim, precision, columnSums != null, scale,
-                    AttentionMmaWarps.configured().block(t, hq, paddedDim, ctx.multiprocessors)) : null;
+                    block(t, hq, paddedDim)) : null;
             long lseAddress = lse == null ? 0L : CudaContext.address(lse);
             DType half = precision == AttentionPrecision.BF16 ? DType.BF16 : DType.F16;
             int cacheRows = tc != null && tc.packKernel() != null ? cacheRowsInPlace(k, v, half, paddedDim) : 0;
@@ -193,9 +204,8 @@ final class CudaAttention {
                 || out.dim(1) != t || (long) out.dim(2) != (long) (hq / images) * d) {
             return false;
         }
-        TensorCoreKernel tc = tensorCoreKernel(paddedDim, precision, false, scale,
-                AttentionMmaWarps.configured().block(t, hq, paddedDim, ctx.multiprocessors));
-        String kernel = tc.name().replace("attention_mma_packed_", "attention_mma_images_");
+        TensorCoreKernel tc = imagesKernel(paddedDim, precision, scale, block(t, hq, paddedDim), queryRegistersEnabled());
+        String kernel = tc.name();
         try (Temporaries tmp = new Temporaries(copier)) {
             Operand qo = Operand.of(tmp.rowsPacked(q, DType.F32));
             Tensor kh = pack(tmp, tc.packKernel(), half, Operand.of(tmp.rowsPacked(k, DType.F32)), s, hq, d, paddedDim);
@@ -206,6 +216,41 @@ final class CudaAttention {
                     .run((t + tc.queriesPerBlock() - 1) / tc.queriesPerBlock(), hq, tc.threads(), tc.sharedBytes());
         }
         return true;
+    }
+
+    /**
+     * The images-as-heads kernel ({@code attention_mma_images_*}, 16-bit precision, positive scale) for
+     * padded head dim {@code paddedDim} and block shape {@code block}: the packed kernel's shape and shared
+     * memory under the images name; with {@code queryRegisters} at padded dim 80 a 128-query shape
+     * ({@code w8}, {@code w4x2}: SigLIP's large grids) runs {@code attention_mma_images_<t>_d80_w4x2q}
+     * instead, the two-tile block with its queries in registers (K and V tiles only in shared memory).
+     */
+    static TensorCoreKernel imagesKernel(int paddedDim, AttentionPrecision precision, float scale,
+                                         AttentionMmaWarps.Block block, boolean queryRegisters) {
+        TensorCoreKernel packed = tensorCoreKernel(paddedDim, precision, false, scale, block);
+        if (queryRegisters && paddedDim == IMAGES_QUERY_REGISTERS_DIM && block.queries() == 128 && block.keySplit() == 1) {
+            String type = precision == AttentionPrecision.BF16 ? "bf16" : "f16";
+            return new TensorCoreKernel(packed.module(), "attention_mma_images_" + type + "_d" + paddedDim + "_w4x2q",
+                    MMA_PACKED_TILES * TC_KEYS * (paddedDim + MMA_ROW_PAD) * MMA_ELEMENT_BYTES, 128, 128,
+                    packed.packKernel());
+        }
+        return new TensorCoreKernel(packed.module(), packed.name().replace("attention_mma_packed_", "attention_mma_images_"),
+                packed.sharedBytes(), packed.queriesPerBlock(), packed.threads(), packed.packKernel());
+    }
+
+    /** True only under {@code -Dglimpse.cuda.attentionImagesQueryRegisters=true} (read at every call). */
+    private static boolean queryRegistersEnabled() {
+        return "true".equalsIgnoreCase(System.getProperty(IMAGES_QUERY_REGISTERS_PROPERTY, "false").trim());
+    }
+
+    /**
+     * The 16-bit kernel's block shape for {@code t} queries over {@code hq} heads: {@link AttentionMmaWarps}'s
+     * choice, which {@link AttentionSmallGrid} may replace on grids too small to fill this GPU (both
+     * properties read now).
+     */
+    private AttentionMmaWarps.Block block(int t, int hq, int paddedDim) {
+        AttentionMmaWarps.Block chosen = AttentionMmaWarps.configured().block(t, hq, paddedDim, ctx.multiprocessors);
+        return AttentionSmallGrid.configured().block(chosen, t, hq, ctx.multiprocessors);
     }
 
     /**
@@ -242,12 +287,14 @@ final class CudaAttention {
         }
         String type = precision == AttentionPrecision.BF16 ? "bf16" : "f16";
         int row = (paddedDim + MMA_ROW_PAD) * MMA_ELEMENT_BYTES;
-        int shared = MMA_PACKED_TILES * TC_KEYS * row;
-        boolean sixteenRows = block.queryTiles() == 1 && (block.warps() == 4 || block.warps() == 8);
-        boolean twoTiles = block.queryTiles() == 2 && block.warps() == 4;
-        if (!sixteenRows && !twoTiles) {
-            throw new TensorException("attention: the packed mma kernel runs blocks of 4 or 8 warps of 16 queries or of"
-                    + " 4 warps of two 16-query tiles, not " + block.warps() + " warps of " + block.queryTiles() + " tiles");
+        int shared = MMA_PACKED_TILES * TC_KEYS * row * block.keySplit();
+        boolean sixteenRows = block.queryTiles() == 1 && block.keySplit() == 1
+                && (block.warps() == 2 || block.warps() == 4 || block.warps() == 8);
+        boolean twoTiles = block.queryTiles() == 2 && block.warps() == 4 && block.keySplit() == 1;
+        boolean keySplit = block.queryTiles() == 1 && block.warps() == 2 && block.keySplit() == 2;
+        if (!sixteenRows && !twoTiles && !keySplit) {
+            throw new TensorException("attention: the packed mma kernel runs blocks of 2, 4 or 8 warps of 16 queries, of"
+                    + " 4 warps of two 16-query tiles or of 2 query warps with 2 key-split warps each, not " + block);
         }
         if (twoTiles && paddedDim > MMA_QUERY_REGISTERS_MAX_DIM) {
             shared += block.queries() * row;

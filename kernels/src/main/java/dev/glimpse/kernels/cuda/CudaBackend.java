@@ -446,6 +446,13 @@ public final class CudaBackend implements Backend {
     public static final String DECODE_COMBINE_PROPERTY = CudaDecodeAttention.COMBINE_PROPERTY;
 
     /**
+     * The system property that runs images-as-heads attention at padded head dim 80 (SigLIP) on
+     * 128-query grids as the two-tile kernel with its queries in registers ({@code true}; default
+     * {@code false}): see {@code CudaAttention#imagesKernel}. Read at every call.
+     */
+    public static final String ATTENTION_IMAGES_QUERY_REGISTERS_PROPERTY = CudaAttention.IMAGES_QUERY_REGISTERS_PROPERTY;
+
+    /**
      * The system property that turns programmatic dependent launch of the decode-step kernels off
      * ({@code false}; default {@code true}, used on GPUs of compute capability 9.0+): see
      * {@link GridDependency}. Read at every launch; a captured graph keeps its setting.

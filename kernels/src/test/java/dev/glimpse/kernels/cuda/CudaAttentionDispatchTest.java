@@ -95,12 +95,105 @@ class CudaAttentionDispatchTest {
     }
 
     @Test
-    void packedKernelRunsOnlyItsThreeBlockShapes() {
-        for (AttentionMmaWarps.Block block : new AttentionMmaWarps.Block[] {new AttentionMmaWarps.Block(2, 1),
-                new AttentionMmaWarps.Block(0, 1), new AttentionMmaWarps.Block(8, 2), new AttentionMmaWarps.Block(4, 3)}) {
+    void packedKernelRunsOnlyItsFiveBlockShapes() {
+        for (AttentionMmaWarps.Block block : new AttentionMmaWarps.Block[] {new AttentionMmaWarps.Block(1, 1),
+                new AttentionMmaWarps.Block(0, 1), new AttentionMmaWarps.Block(8, 2), new AttentionMmaWarps.Block(4, 3),
+                new AttentionMmaWarps.Block(4, 1, 2), new AttentionMmaWarps.Block(2, 2, 2),
+                new AttentionMmaWarps.Block(2, 1, 3), new AttentionMmaWarps.Block(4, 2, 2)}) {
             assertThrows(TensorException.class,
                     () -> CudaAttention.tensorCoreKernel(64, AttentionPrecision.BF16, false, SCALE, block), block::toString);
         }
+    }
+
+    /**
+     * The small-grid shapes: {@code w2} 32 queries of 2 warps in two K and two V tiles; {@code w2s2} the
+     * same 32 queries with 4 warps (2 per 16 rows) and two buffers of one K and one V tile per key-split
+     * warp (72 KiB at DP=64: three blocks per H200 SM).
+     */
+    @Test
+    void smallGridKernelsAreNamedForTheirQueryWarpsAndKeySplit() {
+        CudaAttention.TensorCoreKernel w2 = CudaAttention.tensorCoreKernel(80, AttentionPrecision.BF16, false, SCALE,
+                AttentionSmallGrid.TWO_WARPS.block(W4, 729, 16, 132));
+        assertEquals("attention_mma_packed_bf16_d80_w2", w2.name());
+        assertEquals(32, w2.queriesPerBlock());
+        assertEquals(64, w2.threads());
+        assertEquals(4 * 64 * 88 * 2, w2.sharedBytes());
+        CudaAttention.TensorCoreKernel w2s2 = CudaAttention.tensorCoreKernel(64, AttentionPrecision.F16, false, SCALE,
+                AttentionSmallGrid.KEY_SPLIT.block(W4, 577, 16, 132));
+        assertEquals("attention_mma_packed_f16_d64_w2s2", w2s2.name());
+        assertEquals("attention_mma_pack_f16_d64", w2s2.packKernel());
+        assertEquals(32, w2s2.queriesPerBlock());
+        assertEquals(128, w2s2.threads());
+        assertEquals(2 * 4 * 64 * 72 * 2, w2s2.sharedBytes());
+    }
+
+    /** Off (the default) keeps every shape; a named small-grid shape replaces every w4 and nothing else. */
+    @Test
+    void smallGridShapesReplaceOnlyTheFourWarpBlock() {
+        AttentionMmaWarps.Block w2s2 = new AttentionMmaWarps.Block(2, 1, 2);
+        for (AttentionMmaWarps.Block chosen : new AttentionMmaWarps.Block[] {W4, W8, W4X2}) {
+            assertEquals(chosen, AttentionSmallGrid.OFF.block(chosen, 577, 16, 132));
+        }
+        assertEquals(w2s2, AttentionSmallGrid.KEY_SPLIT.block(W4, 586, 32, 132));
+        assertEquals(new AttentionMmaWarps.Block(2, 1), AttentionSmallGrid.TWO_WARPS.block(W4, 6296, 14, 132));
+        assertEquals(W8, AttentionSmallGrid.KEY_SPLIT.block(W8, 577, 16, 132));
+        assertEquals(W4X2, AttentionSmallGrid.TWO_WARPS.block(W4X2, 577, 16, 132));
+        assertEquals(W8, AttentionSmallGrid.AUTO.block(W8, 16, 1, 132));
+    }
+
+    /**
+     * Auto on a 132-SM H200: CLIP-L/336's single image (577 x 16: 160 blocks of w4) and SigLIP's (729 x
+     * 16: 192) take the key-split shape; two CLIP images (320 blocks), LLaVA-7B's image prefill (586 x
+     * 32: 320) keep w4; the boundary is 264 blocks (two per SM).
+     */
+    @Test
+    void autoSmallGridTakesTheKeySplitShapeUnderTwoFourWarpBlocksPerSm() {
+        AttentionMmaWarps.Block w2s2 = new AttentionMmaWarps.Block(2, 1, 2);
+        assertEquals(w2s2, AttentionSmallGrid.AUTO.block(W4, 577, 16, 132));
+        assertEquals(w2s2, AttentionSmallGrid.AUTO.block(W4, 729, 16, 132));
+        assertEquals(W4, AttentionSmallGrid.AUTO.block(W4, 577, 32, 132));
+        assertEquals(W4, AttentionSmallGrid.AUTO.block(W4, 586, 32, 132));
+        assertEquals(W4, AttentionSmallGrid.AUTO.block(W4, 64 * 264, 1, 132));
+        assertEquals(w2s2, AttentionSmallGrid.AUTO.block(W4, 64 * 263, 1, 132));
+    }
+
+    @Test
+    void smallGridPropertyParsesItsNamesAndDefaultsToOff() {
+        assertEquals(AttentionSmallGrid.OFF, AttentionSmallGrid.parse(null));
+        assertEquals(AttentionSmallGrid.OFF, AttentionSmallGrid.parse(" "));
+        assertEquals(AttentionSmallGrid.AUTO, AttentionSmallGrid.parse("Auto"));
+        assertEquals(AttentionSmallGrid.TWO_WARPS, AttentionSmallGrid.parse(" W2 "));
+        assertEquals(AttentionSmallGrid.KEY_SPLIT, AttentionSmallGrid.parse("w2s2"));
+        CudaException e = assertThrows(CudaException.class, () -> AttentionSmallGrid.parse("w4s2"));
+        assertTrue(e.getMessage().contains(AttentionSmallGrid.PROPERTY) && e.getMessage().contains("w2s2"), e.getMessage());
+    }
+
+    /**
+     * attentionImagesAsHeads runs the packed kernel's shape under the images name; with query registers
+     * on, padded dim 80 on a 128-query shape (w8, w4x2) takes the two-tile kernel with its queries in
+     * registers (shared memory: the K and V tiles only), every other case is unchanged.
+     */
+    @Test
+    void imagesKernelTakesTheQueryRegisterKernelOnlyAtDim80On128QueryShapes() {
+        CudaAttention.TensorCoreKernel off = CudaAttention.imagesKernel(80, AttentionPrecision.BF16, SCALE, W8, false);
+        assertEquals("attention_mma_images_bf16_d80_w8", off.name());
+        assertEquals(4 * 64 * 88 * 2, off.sharedBytes());
+        for (AttentionMmaWarps.Block block : new AttentionMmaWarps.Block[] {W8, W4X2}) {
+            CudaAttention.TensorCoreKernel on = CudaAttention.imagesKernel(80, AttentionPrecision.F16, SCALE, block, true);
+            assertEquals("attention_mma_images_f16_d80_w4x2q", on.name());
+            assertEquals("attention_mma_pack_f16_d80", on.packKernel());
+            assertEquals(4 * 64 * 88 * 2, on.sharedBytes());
+            assertEquals(128, on.queriesPerBlock());
+            assertEquals(128, on.threads());
+        }
+        assertEquals("attention_mma_images_bf16_d80_w4",
+                CudaAttention.imagesKernel(80, AttentionPrecision.BF16, SCALE, W4, true).name());
+        assertEquals("attention_mma_images_bf16_d80_w2s2",
+                CudaAttention.imagesKernel(80, AttentionPrecision.BF16, SCALE, new AttentionMmaWarps.Block(2, 1, 2), true).name());
+        assertEquals("attention_mma_images_bf16_d64_w8",
+                CudaAttention.imagesKernel(64, AttentionPrecision.BF16, SCALE, W8, true).name());
+        assertEquals("attention_mma_images_bf16_d128_w4x2",
+                CudaAttention.imagesKernel(128, AttentionPrecision.BF16, SCALE, W4X2, true).name());
     }
 
     /** The 16-row kernels: two K and two V tiles of 64 padded 16-bit rows (68 KiB at DP=128), whatever the warps. */

@@ -7,6 +7,8 @@ import dev.glimpse.kernels.Tensor;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.CsvSource;
 
+import java.util.Map;
+
 import static dev.glimpse.kernels.cuda.CudaTestSupport.CPU;
 import static dev.glimpse.kernels.cuda.CudaTestSupport.assertBitsEqual;
 import static dev.glimpse.kernels.cuda.CudaTestSupport.assertClose;
@@ -26,6 +28,9 @@ class CudaAttentionImagesAsHeadsTest {
     /** CudaAttentionTest's 16-bit tolerances vs the CPU's F32 attention plus one 16-bit output ulp (normalised). */
     private static final double BF16_VS_CPU = 3e-2;
     private static final double F16_VS_CPU = 5e-3;
+    /** One rounding step (1.5 for margin) of a 16-bit output of magnitude under 1 (normalised): 2^-8 bf16, 2^-11 f16. */
+    private static final double ONE_BF16_STEP = 0x1.8p-8;
+    private static final double ONE_F16_STEP = 0x1.8p-11;
 
     @ParameterizedTest(name = "{0} D={1} T={2} {3} shifted={4}")
     @CsvSource({"BF16, 72, 197, w8, false", "BF16, 72, 197, w4, false", "BF16, 72, 197, w4x2, false",
@@ -33,18 +38,82 @@ class CudaAttentionImagesAsHeadsTest {
             "F16, 128, 130, w4x2, false", "BF16, 38, 77, w4, false", "F16, 72, 197, w8, true",
             "BF16, 64, 90, w4x2, true"})
     void imageMajorRowsAreTheCopiedAttentionRows(String type, int d, int tokens, String warps, boolean shifted) {
+        checkImageMajorRows(type, d, tokens, 3, 2, Map.of(AttentionMmaWarps.PROPERTY, warps), shifted);
+    }
+
+    /**
+     * The small-grid shapes ({@link AttentionSmallGrid}, in place of {@code w4}) store the same rows:
+     * CLIP-L/336 on one and two images (577 tokens, 16 heads of dim 64), SigLIP on one (729, dim 72
+     * padded to 80), odd token counts.
+     */
+    @ParameterizedTest(name = "{0} D={1} T={2} images={3} {4} shifted={5}")
+    @CsvSource({"BF16, 64, 577, 1, w2s2, false", "BF16, 64, 577, 2, w2s2, false", "F16, 64, 577, 1, w2s2, true",
+            "BF16, 72, 729, 1, w2s2, false", "F16, 64, 257, 1, w2s2, false", "BF16, 64, 50, 2, w2s2, false",
+            "BF16, 128, 130, 1, w2s2, false", "BF16, 64, 577, 1, w2, false", "F16, 72, 729, 1, w2, true",
+            "BF16, 64, 577, 1, auto, false"})
+    void smallGridImageMajorRowsAreTheCopiedAttentionRows(String type, int d, int tokens, int images, String shape,
+                                                          boolean shifted) {
+        checkImageMajorRows(type, d, tokens, images, 16,
+                Map.of(AttentionMmaWarps.PROPERTY, "w4", AttentionSmallGrid.PROPERTY, shape), shifted);
+    }
+
+    /**
+     * The two-tile kernel with its queries in registers at padded dim 80
+     * ({@link CudaBackend#ATTENTION_IMAGES_QUERY_REGISTERS_PROPERTY}, in place of w8 or w4x2) does the
+     * 16-row kernels' arithmetic row for row, as the two-tile kernel does: its image-major rows are those
+     * of the w8 images kernel (within one 16-bit rounding step, should an F32 difference at the 1e-7
+     * level flip one) and near the CPU's composition. SigLIP's 729 tokens (D 72) and odd sizes.
+     */
+    @ParameterizedTest(name = "{0} D={1} T={2} images={3} {4}")
+    @CsvSource({"BF16, 72, 729, 2, w8", "F16, 72, 729, 2, w4x2", "BF16, 80, 257, 3, w8", "F16, 66, 50, 2, w8",
+            "BF16, 72, 197, 3, w4x2"})
+    void queryRegisterKernelStoresTheRowsOfTheEightWarpKernel(String type, int d, int tokens, int images, String warps) {
         CudaBackend gpu = cuda();
         DType half = DType.valueOf(type);
         AttentionPrecision precision = AttentionPrecision.valueOf(type);
-        int images = 3;
-        int heads = 2;
+        int heads = 16;
         int allHeads = images * heads;
         float scale = (float) Math.pow(d, -0.5);
-        String label = "attentionImagesAsHeads " + type + " D=" + d + " T=" + tokens + " " + warps
+        String label = "attentionImagesAsHeads w4x2q " + type + " D=" + d + " T=" + tokens + " images=" + images;
+        try (Tensor q = random(41, 1f, DType.F32, tokens, allHeads, d);
+             Tensor k = random(42, 1f, DType.F32, tokens, allHeads, d);
+             Tensor v = random(43, 1f, DType.F32, tokens, allHeads, d); Tensor gq = gpu.upload(q);
+             Tensor gk = gpu.upload(k); Tensor gv = gpu.upload(v);
+             Tensor eight = gpu.allocate(half, images, tokens, heads * d);
+             Tensor registers = gpu.allocate(half, images, tokens, heads * d);
+             Tensor expected = Tensor.allocate(half, images, tokens, heads * d)) {
+            CudaTestSupport.withProperty(AttentionMmaWarps.PROPERTY, "w8",
+                    () -> gpu.attentionImagesAsHeads(gq, gk, gv, scale, eight, precision));
+            CudaTestSupport.withProperties(Map.of(AttentionMmaWarps.PROPERTY, warps,
+                    CudaBackend.ATTENTION_IMAGES_QUERY_REGISTERS_PROPERTY, "true"), () -> {
+                gpu.attentionImagesAsHeads(gq, gk, gv, scale, registers, precision);
+                return null;
+            });
+            try (Tensor hostEight = gpu.download(eight)) {
+                assertClose(label + " vs w8", hostEight, registers, half == DType.BF16 ? ONE_BF16_STEP : ONE_F16_STEP);
+            }
+            CPU.attentionImagesAsHeads(q, k, v, scale, expected, precision);
+            assertClose(label + " vs CPU", expected, registers, half == DType.BF16 ? BF16_VS_CPU : F16_VS_CPU);
+        }
+    }
+
+    /**
+     * attentionImagesAsHeads of {@code images} images of {@code heads} heads under the system
+     * properties {@code settings}: the bits of attention's F32 rows (same properties) copied
+     * image-major, and the CPU's composition within the 16-bit tolerances.
+     */
+    private static void checkImageMajorRows(String type, int d, int tokens, int images, int heads,
+                                            Map<String, String> settings, boolean shifted) {
+        CudaBackend gpu = cuda();
+        DType half = DType.valueOf(type);
+        AttentionPrecision precision = AttentionPrecision.valueOf(type);
+        int allHeads = images * heads;
+        float scale = (float) Math.pow(d, -0.5);
+        String label = "attentionImagesAsHeads " + type + " D=" + d + " T=" + tokens + " images=" + images + " " + settings
                 + (shifted ? " shifted" : "");
         int outElements = images * tokens * heads * d;
         int shift = shifted ? 1 : 0;
-        CudaTestSupport.withProperty(AttentionMmaWarps.PROPERTY, warps, () -> {
+        CudaTestSupport.withProperties(settings, () -> {
             try (Tensor q = random(31, 1f, DType.F32, tokens, allHeads, d);
                  Tensor k = random(32, 1f, DType.F32, tokens, allHeads, d);
                  Tensor v = random(33, 1f, DType.F32, tokens, allHeads, d); Tensor gq = gpu.upload(q);
@@ -60,6 +129,7 @@ class CudaAttentionImagesAsHeadsTest {
                 CPU.attentionImagesAsHeads(q, k, v, scale, expected, precision);
                 assertClose(label + " vs CPU", expected, direct, half == DType.BF16 ? BF16_VS_CPU : F16_VS_CPU);
             }
+            return null;
         });
     }
 }

@@ -10,6 +10,7 @@ import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.CsvSource;
 
 import java.util.Arrays;
+import java.util.Map;
 
 import static dev.glimpse.kernels.cuda.CudaTestSupport.CPU;
 import static dev.glimpse.kernels.cuda.CudaTestSupport.assertClose;
@@ -198,6 +199,81 @@ class CudaAttentionTest {
     }
 
     /**
+     * The small-grid shapes ({@link AttentionSmallGrid}, forced in place of {@code w4}) against the CPU:
+     * CLIP-L/336 on one and two images (577 tokens, 16 or 32 heads of dim 64), SigLIP on one and two
+     * images (729 tokens, dim 72 padded to 80), odd token counts (50, 257: partial 32-query blocks
+     * and a last key tile of one key, which the second key-split warp of the last round lacks), fewer
+     * keys than one tile (the second key-split warp sees none), GQA causal after a prefix (rows whose
+     * visible keys end in either warp's tiles) and D = 128, 38.
+     */
+    @ParameterizedTest(name = "{0} {1} T={2} S={3} Hq={4} Hkv={5} D={6} causal={7} start={8}")
+    @CsvSource({
+            "w2s2, BF16, 577, 577, 16, 16, 64, false, 0",
+            "w2s2, BF16, 577, 577, 32, 32, 64, false, 0",
+            "w2s2, F16, 577, 577, 16, 16, 64, false, 0",
+            "w2s2, BF16, 729, 729, 16, 16, 72, false, 0",
+            "w2s2, F16, 729, 729, 32, 32, 72, false, 0",
+            "w2s2, BF16, 50, 50, 16, 16, 64, false, 0",
+            "w2s2, BF16, 257, 257, 16, 16, 64, false, 0",
+            "w2s2, F16, 257, 257, 3, 1, 64, true, 0",
+            "w2s2, BF16, 300, 1000, 14, 2, 64, true, 700",
+            "w2s2, F16, 100, 30, 4, 4, 80, false, 0",
+            "w2s2, BF16, 131, 259, 6, 2, 128, true, 128",
+            "w2s2, F16, 130, 130, 6, 3, 38, true, 0",
+            "w2s2, BF16, 16, 16, 4, 2, 16, true, 0",
+            "w2, BF16, 577, 577, 16, 16, 64, false, 0",
+            "w2, F16, 729, 729, 16, 16, 72, false, 0",
+            "w2, BF16, 257, 257, 3, 1, 64, true, 0",
+            "w2, F16, 131, 259, 6, 2, 128, true, 128",
+            "w2, BF16, 50, 50, 16, 16, 64, false, 0",
+            "auto, BF16, 577, 577, 16, 16, 64, false, 0",
+            "auto, F16, 729, 729, 16, 16, 72, false, 0"})
+    void smallGridShapesMatchCpuWithinRounding(String shape, AttentionPrecision precision, int t, int s, int hq,
+                                               int hkv, int d, boolean causal, int start) {
+        withSmallGrid(shape, () -> {
+            Tensor out = attentionVsCpu(71, precision, halfTol(precision, false), shape + " " + precision + " attention",
+                    t, s, hq, hkv, d, causal, start, false);
+            assertFinite(out, shape + " " + precision + " attention");
+            out.close();
+        });
+    }
+
+    /**
+     * The small-grid shapes against the 4-warp kernel they replace: {@code w2} does its arithmetic row
+     * for row (expected bit for bit, asserted within 1e-5 of max(1, max |out|), as the two-tile
+     * kernel's check); {@code w2s2} sums its two key halves' partials in another order, so within the
+     * 16-bit tolerance of the CPU comparison, which a wrong key, row or merge factor exceeds.
+     */
+    @ParameterizedTest(name = "{0} {1} T={2} S={3} Hq={4} Hkv={5} D={6} causal={7} start={8}")
+    @CsvSource({
+            "w2, BF16, 577, 577, 16, 16, 64, false, 0",
+            "w2, F16, 729, 729, 16, 16, 72, false, 0",
+            "w2, BF16, 131, 259, 6, 2, 128, true, 128",
+            "w2s2, BF16, 577, 577, 16, 16, 64, false, 0",
+            "w2s2, BF16, 577, 577, 32, 32, 64, false, 0",
+            "w2s2, F16, 729, 729, 16, 16, 72, false, 0",
+            "w2s2, BF16, 257, 257, 16, 16, 64, false, 0",
+            "w2s2, F16, 300, 1000, 14, 2, 64, true, 700",
+            "w2s2, BF16, 131, 259, 6, 2, 128, true, 128"})
+    void smallGridShapesMatchTheFourWarpKernel(String shape, AttentionPrecision precision, int t, int s, int hq, int hkv,
+                                               int d, boolean causal, int start) {
+        CudaBackend gpu = cuda();
+        AttentionMask mask = causal ? AttentionMask.causal(start) : AttentionMask.BIDIRECTIONAL;
+        float scale = (float) (1 / Math.sqrt(d));
+        try (Tensor q = random(95, t, hq, d); Tensor k = random(96, s, hkv, d); Tensor v = random(97, s, hkv, d);
+             Tensor gq = gpu.upload(q); Tensor gk = gpu.upload(k); Tensor gv = gpu.upload(v);
+             Tensor four = gpu.allocate(DType.F32, t, hq, d); Tensor small = gpu.allocate(DType.F32, t, hq, d)) {
+            withSmallGrid("off", () -> gpu.attention(gq, gk, gv, mask, scale, four, null, null, precision));
+            withSmallGrid(shape, () -> gpu.attention(gq, gk, gv, mask, scale, small, null, null, precision));
+            try (Tensor expected = gpu.download(four)) {
+                assertClose(shape + " vs w4 " + precision + " T=" + t + " S=" + s + " Hq=" + hq + " Hkv=" + hkv + " D=" + d,
+                        expected, small, shape.equals("w2") ? 1e-5 : halfTol(precision, false));
+            }
+            assertFinite(small, shape + " " + precision + " attention");
+        }
+    }
+
+    /**
      * The two-tile kernel on inputs representable in the 16-bit type, where only the probabilities'
      * rounding separates it from the CPU (the tight bound of
      * {@link #halfPrecisionAttentionOnRepresentableInputsOnlyRoundsProbabilities}).
@@ -241,6 +317,17 @@ class CudaAttentionTest {
             assertArrayEquals(hostValues(gpu, exact), hostValues(gpu, asked), precision + " output vs the F32 kernel's");
             assertClose(precision + " attention at scale " + scale + " vs CPU", expected, asked, TOL);
         }
+    }
+
+    /**
+     * Runs {@code body} with {@link AttentionSmallGrid#PROPERTY} set to {@code shape} and
+     * {@link AttentionMmaWarps#PROPERTY} to {@code w4} (the shape it replaces), then restores both.
+     */
+    private static void withSmallGrid(String shape, Runnable body) {
+        CudaTestSupport.withProperties(Map.of(AttentionSmallGrid.PROPERTY, shape, AttentionMmaWarps.PROPERTY, "w4"), () -> {
+            body.run();
+            return null;
+        });
     }
 
     /** Runs {@code body} with {@link AttentionMmaWarps#PROPERTY} set to {@code warps}, then restores it. */

@@ -10,6 +10,7 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.CsvSource;
 
+import java.util.Map;
 import java.util.function.Supplier;
 
 import static dev.glimpse.kernels.cuda.CudaTestSupport.CPU;
@@ -265,6 +266,24 @@ class CudaHalfKvCacheTest {
                 assertClose(label + " vs CPU", expected, out16, precision == AttentionPrecision.F32 ? TOL : 3e-2);
             }
         }
+    }
+
+    /**
+     * The small-grid shapes ({@link AttentionSmallGrid}, in place of {@code w4}) read a 16-bit cache
+     * view in place ({@code attention_mma_cache_*_w2}, {@code _w2s2}) with the bits they give over
+     * packed F32 K/V of the same values, as {@link #prefillOverA16BitCacheViewEqualsF32KeysOfTheSameValues}.
+     */
+    @ParameterizedTest(name = "{0} {1} Hq={3} Hkv={4} D={5} t={6} keys={7}")
+    @CsvSource({"w2s2, BF16, BF16, 14, 2, 64, 600, 1200", "w2s2, F16, F16, 32, 32, 128, 77, 700",
+            "w2s2, BF16, BF16, 14, 2, 64, 40, 65", "w2, BF16, BF16, 14, 2, 64, 300, 300",
+            "w2, F16, F16, 32, 32, 128, 77, 700"})
+    void smallGridPrefillOverA16BitCacheViewEqualsF32KeysOfTheSameValues(String shape, DType dtype,
+                                                                          AttentionPrecision precision, int hq, int hkv,
+                                                                          int d, int t, int keys) {
+        CudaTestSupport.withProperties(Map.of(AttentionMmaWarps.PROPERTY, "w4", AttentionSmallGrid.PROPERTY, shape), () -> {
+            prefillOverA16BitCacheViewEqualsF32KeysOfTheSameValues(dtype, precision, hq, hkv, d, t, keys);
+            return null;
+        });
     }
 
     private static float[] rounded(float[] x, DType dtype) {

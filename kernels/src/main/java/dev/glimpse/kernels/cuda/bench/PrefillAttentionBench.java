@@ -5,6 +5,7 @@ import dev.glimpse.kernels.AttentionPrecision;
 import dev.glimpse.kernels.DType;
 import dev.glimpse.kernels.Tensor;
 import dev.glimpse.kernels.cuda.AttentionMmaWarps;
+import dev.glimpse.kernels.cuda.AttentionSmallGrid;
 import dev.glimpse.kernels.cuda.CudaBackend;
 import dev.glimpse.kernels.cuda.CudaOptions;
 
@@ -22,7 +23,8 @@ import static dev.glimpse.kernels.cuda.bench.BenchTensors.uniform;
  * tokens, 32 frames x 16 heads of dim 72 run as 512 heads, bidirectional), its Qwen2 decoder's
  * prefill of that video (6296 tokens, 14 query heads over 2 kv heads of dim 64, causal), CLIP ViT-L's
  * tower on one image (577 tokens, 16 heads of dim 64, bidirectional) and LLaVA-1.5-7B's prefill of
- * one image (586 tokens, 32 heads of dim 128, causal). Each run does {@value #WARMUP} warm-up calls,
+ * one image (586 tokens, 32 heads of dim 128, causal), and two more small grids for {@link AttentionSmallGrid}:
+ * CLIP on two images (32 heads) and SigLIP on one (16 heads). Each run does {@value #WARMUP} warm-up calls,
  * then {@value #CALLS} calls bracketed by stream synchronisations (the K and V packing included).
  *
  * <p>BF16 and F16 run every block shape of {@link AttentionMmaWarps} ({@code w4}, {@code w8},
@@ -32,7 +34,9 @@ import static dev.glimpse.kernels.cuda.bench.BenchTensors.uniform;
  * tensor-core rate it implies (4 T S D flops per query head for Q K^T and P V over the visible (query, key) pairs,
  * about half of them when causal), then per shape and 16-bit precision a {@code
  * prefill_attention_summary} line: the old default ({@code auto16}) against {@code w4x2} and
- * {@code auto}, with the speedups old / new.
+ * {@code auto}, with the speedups old / new. Each shape and 16-bit precision then runs every
+ * {@link AttentionSmallGrid} choice ({@link #runSmallGrid}); SigLIP's video also runs the tower's
+ * images-as-heads call with and without the query-register kernel ({@link #runImagesQueryRegisters}).
  */
 public final class PrefillAttentionBench {
 
@@ -40,8 +44,13 @@ public final class PrefillAttentionBench {
     static final int CALLS = 20;
     /** {tokens, query heads, kv heads, head dim, causal (1) or bidirectional (0)}. */
     private static final int[][] SHAPES = {
-            {729, 512, 512, 72, 0}, {6296, 14, 2, 64, 1}, {577, 16, 16, 64, 0}, {586, 32, 32, 128, 1}};
-    private static final String[] SHAPE_NAMES = {"siglip-so400m-32f", "qwen2-0.5b-video", "clip-vit-l-336", "llama-7b-image"};
+            {729, 512, 512, 72, 0}, {6296, 14, 2, 64, 1}, {577, 16, 16, 64, 0}, {586, 32, 32, 128, 1},
+            {577, 32, 32, 64, 0}, {729, 16, 16, 72, 0}};
+    private static final String[] SHAPE_NAMES = {"siglip-so400m-32f", "qwen2-0.5b-video", "clip-vit-l-336", "llama-7b-image",
+            "clip-vit-l-336-x2", "siglip-so400m-1"};
+    /** The shape run through attentionImagesAsHeads too: SigLIP's 32 frames of 16 heads. */
+    private static final int SIGLIP_VIDEO = 0;
+    private static final int SIGLIP_HEADS_PER_IMAGE = 16;
     private static final AttentionMmaWarps[] HALF_VARIANTS = {AttentionMmaWarps.FOUR, AttentionMmaWarps.EIGHT,
             AttentionMmaWarps.FOUR_BY_TWO, AttentionMmaWarps.AUTO16, AttentionMmaWarps.AUTO};
 
@@ -59,6 +68,12 @@ public final class PrefillAttentionBench {
                 try (Call call = Call.of(gpu, shape[0], shape[1], shape[2], shape[3], shape[4] == 1)) {
                     for (AttentionPrecision precision : AttentionPrecision.values()) {
                         runPrecision(out, gpu, SHAPE_NAMES[s], shape, call, precision);
+                        if (precision != AttentionPrecision.F32) {
+                            runSmallGrid(out, gpu, SHAPE_NAMES[s], shape, call, precision);
+                            if (s == SIGLIP_VIDEO) {
+                                runImagesQueryRegisters(out, gpu, SHAPE_NAMES[s], shape, call, precision);
+                            }
+                        }
                     }
                 }
             }
@@ -96,6 +111,71 @@ public final class PrefillAttentionBench {
                         + "\"auto_ms\":%.4f,\"auto_tflops\":%.1f,\"speedup_w4x2\":%.3f,\"speedup_auto\":%.3f}",
                 gpu.deviceName(), name, precision, old, tflops(flops, old), twoTile, tflops(flops, twoTile), auto,
                 tflops(flops, auto), old / twoTile, old / auto));
+    }
+
+    /**
+     * One line per {@link AttentionSmallGrid} choice of a 16-bit precision on one shape (the block shape
+     * property unset: {@code auto}), variant {@code small_grid_<id>}, then a {@code
+     * prefill_attention_small_grid_summary} line: {@code off} (today's kernels) against {@code w2},
+     * {@code w2s2} and {@code auto}, with the speedups off / new (about 1 where the grid is large and
+     * {@code w4} is not chosen, so nothing is replaced).
+     */
+    private static void runSmallGrid(PrintStream out, CudaBackend gpu, String name, int[] shape, Call call,
+                                     AttentionPrecision precision) {
+        boolean causal = shape[4] == 1;
+        double flops = flops(shape[0], shape[1], shape[3], causal);
+        Map<AttentionSmallGrid, Double> times = new EnumMap<>(AttentionSmallGrid.class);
+        for (AttentionSmallGrid variant : AttentionSmallGrid.values()) {
+            double ms = PropertyScope.measure(AttentionSmallGrid.PROPERTY, variant.id(), () -> call.millis(gpu, precision));
+            times.put(variant, ms);
+            out.println(String.format(Locale.ROOT,
+                    "{\"bench\":\"prefill_attention\",\"impl\":\"glimpse\",\"device\":\"%s\",\"shape\":\"%s\","
+                            + "\"tokens\":%d,\"q_heads\":%d,\"kv_heads\":%d,\"head_dim\":%d,\"causal\":%b,"
+                            + "\"precision\":\"%s\",\"variant\":\"small_grid_%s\",\"ms_per_call\":%.4f,\"tflops\":%.1f}",
+                    gpu.deviceName(), name, shape[0], shape[1], shape[2], shape[3], causal, precision, variant.id(), ms,
+                    tflops(flops, ms)));
+        }
+        double off = times.get(AttentionSmallGrid.OFF);
+        double w2 = times.get(AttentionSmallGrid.TWO_WARPS);
+        double w2s2 = times.get(AttentionSmallGrid.KEY_SPLIT);
+        double auto = times.get(AttentionSmallGrid.AUTO);
+        out.println(String.format(Locale.ROOT,
+                "{\"bench\":\"prefill_attention_small_grid_summary\",\"device\":\"%s\",\"shape\":\"%s\","
+                        + "\"precision\":\"%s\",\"off_ms\":%.4f,\"w2_ms\":%.4f,\"w2s2_ms\":%.4f,\"auto_ms\":%.4f,"
+                        + "\"speedup_w2\":%.3f,\"speedup_w2s2\":%.3f,\"speedup_auto\":%.3f}",
+                gpu.deviceName(), name, precision, off, w2, w2s2, auto, off / w2, off / w2s2, off / auto));
+    }
+
+    /**
+     * The vision tower's call on one shape ({@link CudaBackend#attentionImagesAsHeads}, 16-bit image-major
+     * output, 16 heads per image; block shape property unset: {@code auto}) with
+     * {@link CudaBackend#ATTENTION_IMAGES_QUERY_REGISTERS_PROPERTY} off and on: variants {@code images} and
+     * {@code images_w4x2q}, then a {@code prefill_attention_images_summary} line with the speedup off / on.
+     */
+    private static void runImagesQueryRegisters(PrintStream out, CudaBackend gpu, String name, int[] shape, Call call,
+                                                AttentionPrecision precision) {
+        double flops = flops(shape[0], shape[1], shape[3], false);
+        DType half = precision == AttentionPrecision.BF16 ? DType.BF16 : DType.F16;
+        try (Tensor images = gpu.allocate(half, shape[1] / SIGLIP_HEADS_PER_IMAGE, shape[0], SIGLIP_HEADS_PER_IMAGE * shape[3])) {
+            double[] ms = new double[2];
+            String[] settings = {"false", "true"};
+            for (int i = 0; i < 2; i++) {
+                ms[i] = PropertyScope.measure(CudaBackend.ATTENTION_IMAGES_QUERY_REGISTERS_PROPERTY, settings[i],
+                        () -> BenchClock.nanosPerRun(gpu, WARMUP, CALLS,
+                                () -> gpu.attentionImagesAsHeads(call.q(), call.k(), call.v(), call.scale(), images,
+                                        precision)) / 1e6);
+                out.println(String.format(Locale.ROOT,
+                        "{\"bench\":\"prefill_attention\",\"impl\":\"glimpse\",\"device\":\"%s\",\"shape\":\"%s\","
+                                + "\"tokens\":%d,\"q_heads\":%d,\"kv_heads\":%d,\"head_dim\":%d,\"causal\":false,"
+                                + "\"precision\":\"%s\",\"variant\":\"%s\",\"ms_per_call\":%.4f,\"tflops\":%.1f}",
+                        gpu.deviceName(), name, shape[0], shape[1], shape[2], shape[3], precision,
+                        i == 0 ? "images" : "images_w4x2q", ms[i], tflops(flops, ms[i])));
+            }
+            out.println(String.format(Locale.ROOT,
+                    "{\"bench\":\"prefill_attention_images_summary\",\"device\":\"%s\",\"shape\":\"%s\","
+                            + "\"precision\":\"%s\",\"images_ms\":%.4f,\"images_w4x2q_ms\":%.4f,\"speedup_w4x2q\":%.3f}",
+                    gpu.deviceName(), name, precision, ms[0], ms[1], ms[0] / ms[1]));
+        }
     }
 
     /**

@@ -1,0 +1,98 @@
+package dev.glimpse.kernels.cuda;
+
+import java.util.Arrays;
+import java.util.Locale;
+import java.util.stream.Collectors;
+
+/**
+ * Block shape of the 16-bit prefill attention kernel for grids too small to fill the GPU, chosen with
+ * {@code -Dglimpse.cuda.attentionSmallGrid=off|auto|w2|w2s2} (read at every launch). One CLIP-L/336
+ * image (577 queries, 16 heads of dim 64) is 160 blocks of {@code w4} (64 queries) on an H200's 132
+ * SMs: one or two blocks per SM, each warp walking all 10 key tiles in turn, latency-bound (22.9 us
+ * per layer, about 60 TFLOP/s, ncu, 2026-11-28). The shapes here trade that for more warps in flight:
+ * <ul>
+ *   <li>{@code w2}: 2 warps of 16 queries (32 per block), twice the blocks of {@code w4} (304 for CLIP),
+ *       each still walking every key tile.</li>
+ *   <li>{@code w2s2}: 32 queries per block as {@code w2}, each 16-row query warp served by 2 warps
+ *       that walk alternate key tiles and merge their partial (max, sum, output) in shared memory at
+ *       the end: 304 blocks of 4 warps for CLIP, half the serial key loop per warp. The same scores,
+ *       another summation order (within the F32 accumulation's rounding of {@code w4}).</li>
+ * </ul>
+ * They replace only a {@code w4} choice of {@link AttentionMmaWarps} (its choice for grids under two
+ * 128-query blocks per SM, or forced); other shapes are kept. {@link #OFF} (the default until measured)
+ * keeps {@code w4}; {@code w2} and {@code w2s2} replace every {@code w4}; {@link #AUTO} takes
+ * {@code w2s2} where the {@code w4} grid has fewer than {@value #SMALL_GRID_BLOCKS_PER_SM} blocks per SM
+ * (CLIP's single image; LLaVA-7B's 586 x 32 image prefill, 320 blocks, keeps {@code w4}). Not yet
+ * measured on a GPU ({@code PrefillAttentionBench} prints all of them).
+ */
+public enum AttentionSmallGrid {
+
+    /** {@code w4} stays {@code w4}: the kernels before this choice existed. */
+    OFF("off", null),
+    /** {@code w2s2} in place of {@code w4} on grids of fewer than two {@code w4} blocks per SM. */
+    AUTO("auto", null),
+    /** 2 warps of 16 queries in place of every {@code w4}. */
+    TWO_WARPS("w2", new AttentionMmaWarps.Block(2, 1)),
+    /** 2 query warps of 16 queries with 2 key-split warps each, in place of every {@code w4}. */
+    KEY_SPLIT("w2s2", new AttentionMmaWarps.Block(2, 1, 2));
+
+    /** The system property that picks the small-grid shape. */
+    public static final String PROPERTY = "glimpse.cuda.attentionSmallGrid";
+
+    /** {@link #AUTO} replaces {@code w4} when its grid has fewer blocks than this per multiprocessor. */
+    static final int SMALL_GRID_BLOCKS_PER_SM = 2;
+
+    private static final AttentionMmaWarps.Block FOUR_WARPS = new AttentionMmaWarps.Block(4, 1);
+
+    private final String id;
+    private final AttentionMmaWarps.Block replacement;
+
+    AttentionSmallGrid(String id, AttentionMmaWarps.Block replacement) {
+        this.id = id;
+        this.replacement = replacement;
+    }
+
+    /** The name the property takes, e.g. "w2s2". */
+    public String id() {
+        return id;
+    }
+
+    /**
+     * The block shape to launch for {@code tokens} queries over {@code queryHeads} heads on a GPU of
+     * {@code multiprocessors} SMs, {@link AttentionMmaWarps} having chosen {@code chosen}.
+     */
+    AttentionMmaWarps.Block block(AttentionMmaWarps.Block chosen, int tokens, int queryHeads, int multiprocessors) {
+        if (this == OFF || !chosen.equals(FOUR_WARPS)) {
+            return chosen;
+        }
+        if (replacement != null) {
+            return replacement;
+        }
+        long blocks = (tokens + FOUR_WARPS.queries() - 1L) / FOUR_WARPS.queries() * queryHeads;
+        return blocks < (long) SMALL_GRID_BLOCKS_PER_SM * multiprocessors ? KEY_SPLIT.replacement : chosen;
+    }
+
+    /** The choice the property names now, {@link #OFF} when it is unset or blank. */
+    public static AttentionSmallGrid configured() {
+        return parse(System.getProperty(PROPERTY));
+    }
+
+    /**
+     * The choice called {@code id} (case-insensitive); {@link #OFF} for null or blank.
+     *
+     * @throws CudaException naming the property and the known names when id is none of them
+     */
+    public static AttentionSmallGrid parse(String id) {
+        if (id == null || id.isBlank()) {
+            return OFF;
+        }
+        String wanted = id.trim().toLowerCase(Locale.ROOT);
+        for (AttentionSmallGrid s : values()) {
+            if (s.id.equals(wanted)) {
+                return s;
+            }
+        }
+        throw new CudaException("-D" + PROPERTY + "=" + id + " names no small-grid shape of the 16-bit attention kernel;"
+                + " known: " + Arrays.stream(values()).map(AttentionSmallGrid::id).collect(Collectors.joining(", ")));
+    }
+}
