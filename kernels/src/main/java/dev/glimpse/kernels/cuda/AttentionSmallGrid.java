@@ -19,11 +19,12 @@ import java.util.stream.Collectors;
  *       another summation order (within the F32 accumulation's rounding of {@code w4}).</li>
  * </ul>
  * They replace only a {@code w4} choice of {@link AttentionMmaWarps} (its choice for grids under two
- * 128-query blocks per SM, or forced); other shapes are kept. {@link #OFF} (the default until measured)
- * keeps {@code w4}; {@code w2} and {@code w2s2} replace every {@code w4}; {@link #AUTO} takes
+ * 128-query blocks per SM, or forced); other shapes are kept. {@link #OFF} keeps {@code w4}; {@code w2} and {@code w2s2} replace every {@code w4}; {@link #AUTO} takes
  * {@code w2s2} where the {@code w4} grid has fewer than {@value #SMALL_GRID_BLOCKS_PER_SM} blocks per SM
- * (CLIP's single image; LLaVA-7B's 586 x 32 image prefill, 320 blocks, keeps {@code w4}). Not yet
- * measured on a GPU ({@code PrefillAttentionBench} prints all of them).
+ * (CLIP's single image; LLaVA-7B's 586 x 32 image prefill, 320 blocks, keeps {@code w4}); the default
+ * since the H200 measured it (2026-11-28, commit 9a28fc1, one bench-llava.sh call,
+ * bench/results/h200-llava-2026-11-28-session6-smallgrid.json: LLaVA-1.5-7B's CLIP tower 2.39 -> 2.33 ms,
+ * TTFT at 64 VTC-CLS tokens 7.74 -> 7.41 ms). {@code PrefillAttentionBench} prints all of them.
  */
 public enum AttentionSmallGrid {
 
@@ -72,19 +73,19 @@ public enum AttentionSmallGrid {
         return blocks < (long) SMALL_GRID_BLOCKS_PER_SM * multiprocessors ? KEY_SPLIT.replacement : chosen;
     }
 
-    /** The choice the property names now, {@link #OFF} when it is unset or blank. */
+    /** The choice the property names now, {@link #AUTO} when it is unset or blank. */
     public static AttentionSmallGrid configured() {
         return parse(System.getProperty(PROPERTY));
     }
 
     /**
-     * The choice called {@code id} (case-insensitive); {@link #OFF} for null or blank.
+     * The choice called {@code id} (case-insensitive); {@link #AUTO} for null or blank.
      *
      * @throws CudaException naming the property and the known names when id is none of them
      */
     public static AttentionSmallGrid parse(String id) {
         if (id == null || id.isBlank()) {
-            return OFF;
+            return AUTO;
         }
         String wanted = id.trim().toLowerCase(Locale.ROOT);
         for (AttentionSmallGrid s : values()) {

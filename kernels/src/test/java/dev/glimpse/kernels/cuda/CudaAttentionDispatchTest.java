@@ -158,9 +158,9 @@ class CudaAttentionDispatchTest {
     }
 
     @Test
-    void smallGridPropertyParsesItsNamesAndDefaultsToOff() {
-        assertEquals(AttentionSmallGrid.OFF, AttentionSmallGrid.parse(null));
-        assertEquals(AttentionSmallGrid.OFF, AttentionSmallGrid.parse(" "));
+    void smallGridPropertyParsesItsNamesAndDefaultsToAuto() {
+        assertEquals(AttentionSmallGrid.AUTO, AttentionSmallGrid.parse(null));
+        assertEquals(AttentionSmallGrid.AUTO, AttentionSmallGrid.parse(" "));
         assertEquals(AttentionSmallGrid.AUTO, AttentionSmallGrid.parse("Auto"));
         assertEquals(AttentionSmallGrid.TWO_WARPS, AttentionSmallGrid.parse(" W2 "));
         assertEquals(AttentionSmallGrid.KEY_SPLIT, AttentionSmallGrid.parse("w2s2"));
