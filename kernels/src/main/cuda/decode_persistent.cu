@@ -19,9 +19,9 @@
 // are read as usual. F32 accumulation throughout: the existing step's values to F32 rounding (the
 // sums run in other orders), not its bits.
 //
-// The barrier is a sense-reversing one in device memory ([0] arrivals, [1] generation): the last
-// block to arrive resets the arrivals and bumps the generation, so the state is the same after
-// every launch and a replayed graph needs no reset. The kernel calls no grid_dependency_enter (it
+// The barrier is a sense-reversing one in device memory ([0] arrivals, [1] generation, [2] aborted):
+// the last block to arrive resets the arrivals and bumps the generation, so the state is the same
+// after every launch and a replayed graph needs no reset. The kernel calls no grid_dependency_enter (it
 // is not a PDL kernel: a dependent kernel starting early could take the SM space the grid needs).
 #include "activation.cuh"
 #include "gemv_core.cuh"
@@ -35,6 +35,7 @@
 #define PD_PAIRS 2    // gate/up pairs per warp group
 #define PD_CHUNK 64   // keys per attention item
 #define PD_LINE 128   // bytes per L2 prefetch
+#define PD_BARRIER_TIMEOUT_NS 2000000000ull
 
 // One decoder layer's device addresses (CudaPersistentDecode writes the table: 20 pointers).
 struct LayerTable {
@@ -89,8 +90,19 @@ __device__ __forceinline__ void store_release(unsigned int* p, unsigned int v) {
     asm volatile("st.release.gpu.global.u32 [%0], %1;" ::"l"(p), "r"(v) : "memory");
 }
 
+__device__ __forceinline__ unsigned long long global_nanoseconds() {
+    unsigned long long t;
+    asm volatile("mov.u64 %0, %%globaltimer;" : "=l"(t));
+    return t;
+}
+
 // Every block of the grid arrives before any leaves; writes before it are visible after it.
-__device__ void grid_barrier(unsigned int* state) {
+// Returns true (to every thread) when the launch was aborted: a block that waited longer than
+// PD_BARRIER_TIMEOUT_NS (the grid was not co-resident, which CudaPersistentDecode rules out, or a
+// fault) sets state[2], and every block then leaves the kernel at its next barrier instead of
+// hanging the stream; the step's outputs are then wrong and the barrier state stays set.
+__device__ bool grid_barrier(unsigned int* state) {
+    __shared__ int aborted;
     __syncthreads();
     if (threadIdx.x == 0) {
         unsigned int generation = load_acquire(state + 1);
@@ -100,13 +112,19 @@ __device__ void grid_barrier(unsigned int* state) {
             __threadfence();
             store_release(state + 1, generation + 1);
         } else {
-            while (load_acquire(state + 1) == generation) {
+            unsigned long long start = global_nanoseconds();
+            while (load_acquire(state + 1) == generation && load_acquire(state + 2) == 0u) {
                 __nanosleep(32);
+                if (global_nanoseconds() - start > PD_BARRIER_TIMEOUT_NS) {
+                    atomicExch(state + 2, 1u);
+                }
             }
         }
         __threadfence();
+        aborted = load_acquire(state + 2) != 0u;
     }
     __syncthreads();
+    return aborted;
 }
 
 __device__ __forceinline__ void prefetch_l2(const void* p) {
@@ -435,15 +453,15 @@ __device__ void decode_layers(const DecodeParams& p) {
         const Target qkv[3] = {{L.wq, L.bq, p.q, q_rows}, {L.wk, L.bk, p.k, kv_rows}, {L.wv, L.bv, p.v, kv_rows}};
         gemv_phase<H>(smem, qkv, 3, p.hidden, p.bias_type, nullptr, p.split_qkv);
         prefetch_kv<T>(L, p);
-        grid_barrier(p.barrier);
+        if (grid_barrier(p.barrier)) return;
 
         attention_phase<T>(L, p, smem);
         prefetch_block_rows(L.wo, p.hidden, (long long)q_rows * sizeof(H), PD_R * (PD_WARPS / p.split_o), 0,
                             gemv_groups(p.hidden, PD_R, p.split_o));
-        grid_barrier(p.barrier);
+        if (grid_barrier(p.barrier)) return;
 
         merge_phase(L, p);
-        grid_barrier(p.barrier);
+        if (grid_barrier(p.barrier)) return;
 
         stage_plain(p.attn, q_rows, smem);
         const Target o[3] = {{L.wo, L.bo, p.residual, p.hidden}, {}, {}};
@@ -452,13 +470,13 @@ __device__ void decode_layers(const DecodeParams& p) {
         int gu_groups = gemv_groups(p.inter, PD_PAIRS, p.split_gate_up);
         prefetch_block_rows(L.wgate, p.inter, hidden_bytes, gu_rows, 0, gu_groups);
         prefetch_block_rows(L.wup, p.inter, hidden_bytes, gu_rows, 0, gu_groups);
-        grid_barrier(p.barrier);
+        if (grid_barrier(p.barrier)) return;
 
         stage_normed(p.residual, L.post_norm, p.norm_type, p.eps, p.hidden, smem);
         gated_phase<H>(smem, L, p);
         prefetch_block_rows(L.wdown, p.hidden, (long long)p.inter * sizeof(H), PD_R * (PD_WARPS / p.split_down), 0,
                             gemv_groups(p.hidden, PD_R, p.split_down));
-        grid_barrier(p.barrier);
+        if (grid_barrier(p.barrier)) return;
 
         stage_plain(p.act, p.inter, smem);
         const Target down[3] = {{L.wdown, L.bdown, p.x, p.hidden}, {}, {}};
@@ -472,7 +490,7 @@ __device__ void decode_layers(const DecodeParams& p) {
             prefetch_block_rows(next.wk, kv_rows, hidden_bytes, qkv_rows, q_groups, q_groups + k_groups);
             prefetch_block_rows(next.wv, kv_rows, hidden_bytes, qkv_rows, q_groups + k_groups, all);
         }
-        grid_barrier(p.barrier);
+        if (grid_barrier(p.barrier)) return;
     }
 }
 

@@ -29,7 +29,8 @@ import java.util.List;
  * activated MLP input) and the barrier state, and {@link #enqueue} queues the launch (capturable;
  * the barrier returns to its initial state at the end of every launch, so graph replays need no
  * reset). Same arithmetic as the fused step in F32, other summation orders: results agree to F32
- * rounding, not bit for bit. Selected by {@code -Dglimpse.cuda.decodeMegakernel=true} (off by
+ * rounding, not bit for bit. A launch whose blocks wait at a barrier for more than 2 s gives up
+ * instead of hanging the stream ({@link #aborted}). Selected by {@code -Dglimpse.cuda.decodeMegakernel=true} (off by
  * default; not yet GPU-run).
  */
 public final class CudaPersistentDecode implements AutoCloseable {
@@ -89,6 +90,8 @@ public final class CudaPersistentDecode implements AutoCloseable {
     private final List<Tensor> owned = new ArrayList<>();
     private final Arena arena = Arena.ofShared();
     private final MemorySegment params;
+    /** The grid barrier's state: arrivals, generation, aborted (decode_persistent.cu grid_barrier). */
+    private final Tensor barrier;
 
     /** True when {@code -Dglimpse.cuda.decodeMegakernel=true}; read when a session captures its step. */
     public static boolean enabled() {
@@ -222,7 +225,7 @@ public final class CudaPersistentDecode implements AutoCloseable {
         Tensor attn = own(DType.F32, qWidth);
         Tensor act = own(DType.F32, inter);
         Tensor partials = own(DType.F32, shape.heads() * maxChunks * (d + 2));
-        Tensor barrier = backend.upload(Tensor.ofInts(new int[2], 2));
+        this.barrier = backend.upload(Tensor.ofInts(new int[3], 3));
         owned.add(barrier);
         Tensor table = uploadTable(layers);
         DType biasType = layers.stream().flatMap(l -> l.biases().stream()).map(Tensor::dtype).findFirst().orElse(DType.F32);
@@ -262,6 +265,17 @@ public final class CudaPersistentDecode implements AutoCloseable {
         synchronized (backend) {
             ctx.bindThread();
             ctx.launch.of(function, kernel).struct(params).run(grid, 1, THREADS, sharedBytes);
+        }
+    }
+
+    /**
+     * True when a launch gave up at a grid barrier (a block waited 2 s: the grid was not co-resident
+     * or a block faulted) and left its outputs unwritten; reads the flag back, so it waits for the
+     * stream. Later launches of this instance then abort too.
+     */
+    public boolean aborted() {
+        try (Tensor state = backend.download(barrier)) {
+            return state.toIntArray()[2] != 0;
         }
     }
 

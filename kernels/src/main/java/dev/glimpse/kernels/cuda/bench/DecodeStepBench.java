@@ -145,9 +145,10 @@ public final class DecodeStepBench {
                     double persistentUs = persistent == null ? Double.NaN : measure(gpu, persistentStep);
                     out.println(String.format(Locale.ROOT,
                             "{\"bench\":\"decode_step\",\"model\":\"qwen2-0.5b\",\"device\":\"%s\",\"layers\":%d,"
-                                    + "\"kv_cache\":\"%s\",\"keys\":%d,\"combine\":\"persistent\",\"grid\":%d,"
+                                    + "\"kv_cache\":\"%s\",\"keys\":%d,\"combine\":\"persistent\",\"grid\":%d,\"aborted\":%b,"
                                     + "\"us_per_layer\":%.2f,\"us_per_step\":%.1f,\"hbm_fraction\":%.3f}",
-                            gpu.deviceName(), LAYERS, cacheName, keys, persistent == null ? 0 : persistent.grid(), persistentUs,
+                            gpu.deviceName(), LAYERS, cacheName, keys, persistent == null ? 0 : persistent.grid(),
+                            persistent != null && persistent.aborted(), persistentUs,
                             persistentUs * LAYERS, layerBytes / HBM_BYTES_PER_US / persistentUs));
                     out.println(String.format(Locale.ROOT,
                             "{\"bench\":\"decode_step_summary\",\"kv_cache\":\"%s\",\"keys\":%d,\"us_per_layer_separate\":%.2f,"

@@ -33,7 +33,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
  * largest logit of the per-layer step (other F32 summation orders) and within {@value #VS_CPU} of
  * the CPU's (fed the same tokens; CUDA's prefill rounds GEMM inputs to bf16, the CPU does not).
  */
-class CudaPersistentDecodeTest {
+class CudaPersistentDecodeStepTest {
 
     private static final int STEPS = 16;
     private static final float VS_LAYERS = 1e-3f;
