@@ -9,7 +9,7 @@
 //      there; the block whose chunk holds the new entry rotates k and stores k and v into the cache
 //      (rounded for a 16-bit cache) and into its staged rows; each query head writes its chunk's
 //      max, sum and unnormalised P V to the partials;
-//   3. the chunks merged per (head, column) into the attention output;
+//   3. the chunks merged per (head, column) into the attention output (a warp per head and 32 columns);
 //   4. residual = x + o_proj(attention) + bias;
 //   5. RMSNorm(residual) staged, act = act_fn(gate + b) * (up + b);
 //   6. x = residual + down(act) + bias.
@@ -420,23 +420,36 @@ __device__ void attention_phase(const LayerTable& L, const DecodeParams& p, floa
     }
 }
 
-// Phase 3: attn[h, d] = sum_c e^(m_c - M) o_c[d] / sum_c e^(m_c - M) l_c over the chunks.
-__device__ void merge_phase(const LayerTable& L, const DecodeParams& p) {
-    int chunks = attention_chunks(*L.key_count);
-    int stride = p.dim + 2;
-    for (int e = blockIdx.x * PD_THREADS + threadIdx.x; e < p.heads * p.dim; e += gridDim.x * PD_THREADS) {
-        int h = e / p.dim, d = e - h * p.dim;
+// Phase 3: attn[h, d] = sum_c e^(m_c - M) o_c[d] / sum_c e^(m_c - M) l_c over the chunks. One warp
+// per (head, 32 columns): lanes over chunks find M and the weights (kept in the warp's max_chunks
+// floats of shared memory), then lanes over columns sum the chunks in order, loads unrolled so the
+// L2 reads overlap.
+__device__ void merge_phase(const LayerTable& L, const DecodeParams& p, float* smem) {
+    const int chunks = attention_chunks(*L.key_count);
+    const int stride = p.dim + 2;
+    const int slices = p.dim / 32;
+    int lane = threadIdx.x & 31, warp = threadIdx.x >> 5;
+    float* weight = smem + warp * p.max_chunks;
+    __syncthreads();   // the attention phase's staged rows are no longer read
+    for (int item = blockIdx.x * PD_WARPS + warp; item < p.heads * slices; item += gridDim.x * PD_WARPS) {
+        int h = item / slices, d = (item - h * slices) * 32 + lane;
         const float* base = p.partials + (long long)h * p.max_chunks * stride;
         float m = -INFINITY;
-        for (int c = 0; c < chunks; c++) m = fmaxf(m, __ldcg(base + (long long)c * stride));
-        float l = 0.f, o = 0.f;
-        for (int c = 0; c < chunks; c++) {
-            const float* at = base + (long long)c * stride;
-            float w = __expf(__ldcg(at) - m);
-            l += w * __ldcg(at + 1);
-            o += w * __ldcg(at + 2 + d);
+        for (int c = lane; c < chunks; c += 32) m = fmaxf(m, __ldcg(base + (long long)c * stride));
+        m = warp_max(m);
+        float l = 0.f;
+        for (int c = lane; c < chunks; c += 32) {
+            float e = __expf(__ldcg(base + (long long)c * stride) - m);
+            weight[c] = e;
+            l += e * __ldcg(base + (long long)c * stride + 1);
         }
-        p.attn[e] = o / l;
+        l = warp_sum(l);
+        __syncwarp();
+        float o = 0.f;
+#pragma unroll 8
+        for (int c = 0; c < chunks; c++) o += weight[c] * __ldcg(base + (long long)c * stride + 2 + d);
+        p.attn[(long long)h * p.dim + d] = o / l;
+        __syncwarp();   // weight is rewritten by the warp's next item
     }
 }
 
@@ -460,7 +473,7 @@ __device__ void decode_layers(const DecodeParams& p) {
                             gemv_groups(p.hidden, PD_R, p.split_o));
         if (grid_barrier(p.barrier)) return;
 
-        merge_phase(L, p);
+        merge_phase(L, p, smem);
         if (grid_barrier(p.barrier)) return;
 
         stage_plain(p.attn, q_rows, smem);

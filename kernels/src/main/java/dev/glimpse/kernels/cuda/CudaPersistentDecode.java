@@ -205,7 +205,8 @@ public final class CudaPersistentDecode implements AutoCloseable {
         this.kernel = "decode_layers_" + weights + "_kv_" + cache;
         int stageFloats = Math.max(Math.max(hidden, qWidth), inter);
         int attentionFloats = CHUNK * (d + 4) + CHUNK * d + group * d + WARPS * CHUNK;
-        this.sharedBytes = Math.max(stageFloats, attentionFloats) * Float.BYTES;
+        int mergeFloats = WARPS * maxChunks;
+        this.sharedBytes = Math.max(Math.max(stageFloats, attentionFloats), mergeFloats) * Float.BYTES;
         if (sharedBytes > ctx.kernels.maxDynamicSharedBytes()) {
             throw new CudaException(kernel + ": needs " + sharedBytes + " bytes of shared memory, the device allows "
                     + ctx.kernels.maxDynamicSharedBytes());
