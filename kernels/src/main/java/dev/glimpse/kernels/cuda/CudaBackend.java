@@ -507,7 +507,12 @@ public final class CudaBackend implements Backend {
             LOG.debug("persistent decode kernel not used: {}", refusal);
             return null;
         }
-        return new CudaPersistentDecode(this, ctx, shape, layers, x, cos, sin);
+        try {
+            return new CudaPersistentDecode(this, ctx, shape, layers, x, cos, sin);
+        } catch (CudaException e) {
+            LOG.debug("persistent decode kernel not used: {}", e.getMessage());
+            return null;
+        }
     }
 
     /** The system property that turns the fused decode step off ({@code false}) for A/B runs. */

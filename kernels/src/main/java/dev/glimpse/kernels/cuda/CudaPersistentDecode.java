@@ -88,7 +88,7 @@ public final class CudaPersistentDecode implements AutoCloseable {
     private final int grid;
     private final int sharedBytes;
     private final List<Tensor> owned = new ArrayList<>();
-    private final Arena arena = Arena.ofShared();
+    private final Arena arena;
     private final MemorySegment params;
     /** The grid barrier's state: arrivals, generation, aborted (decode_persistent.cu grid_barrier). */
     private final Tensor barrier;
@@ -226,10 +226,13 @@ public final class CudaPersistentDecode implements AutoCloseable {
         Tensor attn = own(DType.F32, qWidth);
         Tensor act = own(DType.F32, inter);
         Tensor partials = own(DType.F32, shape.heads() * maxChunks * (d + 2));
-        this.barrier = backend.upload(Tensor.ofInts(new int[3], 3));
+        try (Tensor zeros = Tensor.ofInts(new int[3], 3)) {
+            this.barrier = backend.upload(zeros);
+        }
         owned.add(barrier);
         Tensor table = uploadTable(layers);
         DType biasType = layers.stream().flatMap(l -> l.biases().stream()).map(Tensor::dtype).findFirst().orElse(DType.F32);
+        this.arena = Arena.ofShared();
         this.params = arena.allocate(PARAM_BYTES, 8);
         long at = 0;
         for (Tensor t : new Tensor[] {table, x, residual, q, k, v, attn, act, partials, barrier, cos, sin}) {
