@@ -30,8 +30,9 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
  * biases) decoders, with an F32 and a BF16 KV cache, prompts of 60 and 190 ids followed by
  * {@value #STEPS} graph-replayed greedy steps, so the key counts cross 64-key chunk boundaries
  * (one chunk to two; three to four). Greedy tokens equal, logits within {@value #VS_LAYERS} of the
- * largest logit of the per-layer step (other F32 summation orders) and within {@value #VS_CPU} of
- * the CPU's (fed the same tokens; CUDA's prefill rounds GEMM inputs to bf16, the CPU does not).
+ * largest logit of the per-layer step (other F32 summation orders) and, against the CPU's (fed the
+ * same tokens; CUDA's prefill rounds GEMM inputs to bf16 and a bf16 cache rounds K and V, the CPU
+ * does neither), no further than the per-layer step is plus {@value #VS_CPU}.
  */
 class CudaPersistentDecodeStepTest {
 
@@ -76,7 +77,9 @@ class CudaPersistentDecodeStepTest {
                     Arrays.toString(persistent.tokens()), Arrays.toString(layers.tokens()));
             assertArrayEquals(layers.tokens(), persistent.tokens(), label + ": greedy tokens");
             assertClose(layers, persistent, VS_LAYERS, label + ": persistent vs per-layer step");
-            assertClose(cpu, persistent, VS_CPU, label + ": persistent step vs CPU");
+            float perLayerVsCpu = worst(cpu, layers);
+            assertClose(cpu, persistent, VS_CPU + perLayerVsCpu, label + ": persistent step vs CPU (per-layer step "
+                    + perLayerVsCpu + " from it)");
         } finally {
             System.clearProperty(KvCache.DTYPE_PROPERTY);
         }
@@ -112,13 +115,25 @@ class CudaPersistentDecodeStepTest {
 
     private static void assertClose(Run expected, Run actual, float relative, String what) {
         for (int i = 0; i < STEPS; i++) {
-            float[] b = expected.logits().get(i);
-            float scale = 1f;
-            for (float v : b) {
-                scale = Math.max(scale, Math.abs(v));
-            }
-            float diff = maxAbsDiff(actual.logits().get(i), b) / scale;
+            float diff = relativeDiff(expected.logits().get(i), actual.logits().get(i));
             assertTrue(diff <= relative, what + ": step " + i + " logits differ by " + diff + " relative");
         }
+    }
+
+    /** The largest per-step logit difference relative to the expected step's largest magnitude. */
+    private static float worst(Run expected, Run actual) {
+        float worst = 0f;
+        for (int i = 0; i < STEPS; i++) {
+            worst = Math.max(worst, relativeDiff(expected.logits().get(i), actual.logits().get(i)));
+        }
+        return worst;
+    }
+
+    private static float relativeDiff(float[] expected, float[] actual) {
+        float scale = 1f;
+        for (float v : expected) {
+            scale = Math.max(scale, Math.abs(v));
+        }
+        return maxAbsDiff(actual, expected) / scale;
     }
 }
