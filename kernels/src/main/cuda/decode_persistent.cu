@@ -9,18 +9,20 @@
 //      there; the block whose chunk holds the new entry rotates k and stores k and v into the cache
 //      (rounded for a 16-bit cache) and into its staged rows; each query head writes its chunk's
 //      max, sum and unnormalised P V to the partials;
-//   3. the chunks merged per (head, column) into the attention output (a warp per head and 32 columns);
-//   4. residual = x + o_proj(attention) + bias;
-//   5. RMSNorm(residual) staged, act = act_fn(gate + b) * (up + b);
-//   6. x = residual + down(act) + bias.
+//      the block finishing a kv head's last chunk merges its query heads' chunks into the attention
+//      output (a warp per head and 32 columns);
+//   3. residual = x + o_proj(attention) + bias;
+//   4. RMSNorm(residual) staged, act = act_fn(gate + b) * (up + b);
+//   5. x = residual + down(act) + bias.
 // Before each barrier a block asks L2 for its share of the next phase's weights, so HBM keeps
 // streaming while the grid waits. Data written inside the launch by other blocks is read with
 // ld.global.cg (L1 is not coherent across blocks); weights and tables written before the launch
 // are read as usual. F32 accumulation throughout: the existing step's values to F32 rounding (the
 // sums run in other orders), not its bits.
 //
-// The barrier is a sense-reversing one in device memory ([0] arrivals, [1] generation, [2] aborted):
-// the last block to arrive resets the arrivals and bumps the generation, so the state is the same
+// The barrier is a sense-reversing one in device memory ([0] arrivals, [1] generation, [2] aborted,
+// then one finished-chunk counter per kv head): the last block to arrive resets the arrivals and
+// bumps the generation, the last chunk of a kv head resets its counter, so the state is the same
 // after every launch and a replayed graph needs no reset. The kernel calls no grid_dependency_enter (it
 // is not a PDL kernel: a dependent kernel starting early could take the SM space the grid needs).
 #include "activation.cuh"
@@ -323,8 +325,42 @@ __device__ void prefetch_kv(const LayerTable& L, const DecodeParams& p) {
     }
 }
 
+// attn[h, d] = sum_c e^(m_c - M) o_c[d] / sum_c e^(m_c - M) l_c over the chunks, for query heads
+// first .. first + count - 1. One warp per (head, 32 columns): lanes over chunks find M and the
+// weights (kept in the warp's max_chunks floats of smem), then lanes over columns sum the chunks in
+// order, loads unrolled so the L2 reads overlap.
+__device__ void merge_heads(const DecodeParams& p, int chunks, int first, int count, float* smem) {
+    const int stride = p.dim + 2;
+    const int slices = p.dim / 32;
+    int lane = threadIdx.x & 31, warp = threadIdx.x >> 5;
+    float* weight = smem + warp * p.max_chunks;
+    for (int item = warp; item < count * slices; item += PD_WARPS) {
+        int h = first + item / slices, d = (item % slices) * 32 + lane;
+        const float* base = p.partials + (long long)h * p.max_chunks * stride;
+        float m = -INFINITY;
+        for (int c = lane; c < chunks; c += 32) m = fmaxf(m, __ldcg(base + (long long)c * stride));
+        m = warp_max(m);
+        float l = 0.f;
+        for (int c = lane; c < chunks; c += 32) {
+            float e = __expf(__ldcg(base + (long long)c * stride) - m);
+            weight[c] = e;
+            l += e * __ldcg(base + (long long)c * stride + 1);
+        }
+        l = warp_sum(l);
+        __syncwarp();
+        float o = 0.f;
+#pragma unroll 8
+        for (int c = 0; c < chunks; c++) o += weight[c] * __ldcg(base + (long long)c * stride + 2 + d);
+        p.attn[(long long)h * p.dim + d] = o / l;
+        __syncwarp();   // weight is rewritten by the warp's next item
+    }
+}
+
 // Phase 2: per (kv head, chunk) item, every query head of the group: the chunk's max score, sum of
-// exp(score - max) and sum of exp(score - max) v, into partials [heads, max_chunks, dim + 2].
+// exp(score - max) and sum of exp(score - max) v, into partials [heads, max_chunks, dim + 2]. Each
+// finished item counts itself in the kv head's counter (barrier state [3 + kv head]); the block that
+// finishes the head's last item merges the group's heads into attn (merge_heads: a fixed order, so
+// the result does not depend on which block is last) and resets the counter for the next layer.
 template <typename T>
 __device__ void attention_phase(const LayerTable& L, const DecodeParams& p, float* smem) {
     const int dim = p.dim, ks_stride = dim + 4;
@@ -417,39 +453,18 @@ __device__ void attention_phase(const LayerTable& L, const DecodeParams& p, floa
             }
             __syncwarp();
         }
-    }
-}
-
-// Phase 3: attn[h, d] = sum_c e^(m_c - M) o_c[d] / sum_c e^(m_c - M) l_c over the chunks. One warp
-// per (head, 32 columns): lanes over chunks find M and the weights (kept in the warp's max_chunks
-// floats of shared memory), then lanes over columns sum the chunks in order, loads unrolled so the
-// L2 reads overlap.
-__device__ void merge_phase(const LayerTable& L, const DecodeParams& p, float* smem) {
-    const int chunks = attention_chunks(*L.key_count);
-    const int stride = p.dim + 2;
-    const int slices = p.dim / 32;
-    int lane = threadIdx.x & 31, warp = threadIdx.x >> 5;
-    float* weight = smem + warp * p.max_chunks;
-    __syncthreads();   // the attention phase's staged rows are no longer read
-    for (int item = blockIdx.x * PD_WARPS + warp; item < p.heads * slices; item += gridDim.x * PD_WARPS) {
-        int h = item / slices, d = (item - h * slices) * 32 + lane;
-        const float* base = p.partials + (long long)h * p.max_chunks * stride;
-        float m = -INFINITY;
-        for (int c = lane; c < chunks; c += 32) m = fmaxf(m, __ldcg(base + (long long)c * stride));
-        m = warp_max(m);
-        float l = 0.f;
-        for (int c = lane; c < chunks; c += 32) {
-            float e = __expf(__ldcg(base + (long long)c * stride) - m);
-            weight[c] = e;
-            l += e * __ldcg(base + (long long)c * stride + 1);
+        __shared__ int last;
+        __syncthreads();   // every warp's partials are written
+        if (threadIdx.x == 0) {
+            __threadfence();
+            last = atomicAdd(p.barrier + 3 + kvh, 1u) == (unsigned int)chunks - 1;
         }
-        l = warp_sum(l);
-        __syncwarp();
-        float o = 0.f;
-#pragma unroll 8
-        for (int c = 0; c < chunks; c++) o += weight[c] * __ldcg(base + (long long)c * stride + 2 + d);
-        p.attn[(long long)h * p.dim + d] = o / l;
-        __syncwarp();   // weight is rewritten by the warp's next item
+        __syncthreads();
+        if (last) {
+            __threadfence();
+            merge_heads(p, chunks, kvh * group, group, smem);
+            if (threadIdx.x == 0) atomicExch(p.barrier + 3 + kvh, 0u);
+        }
     }
 }
 
@@ -471,9 +486,6 @@ __device__ void decode_layers(const DecodeParams& p) {
         attention_phase<T>(L, p, smem);
         prefetch_block_rows(L.wo, p.hidden, (long long)q_rows * sizeof(H), PD_R * (PD_WARPS / p.split_o), 0,
                             gemv_groups(p.hidden, PD_R, p.split_o));
-        if (grid_barrier(p.barrier)) return;
-
-        merge_phase(L, p, smem);
         if (grid_barrier(p.barrier)) return;
 
         stage_plain(p.attn, q_rows, smem);

@@ -16,8 +16,9 @@ import java.util.List;
 
 /**
  * The decode step's decoder layers as ONE persistent kernel ({@code decode_persistent.cu}): every
- * layer's RMSNorm + q/k/v GEMV, RoPE + KV-cache append + attention, the chunk merge, o_proj +
- * residual, RMSNorm + gate/up + activation and down_proj + residual run in one launch of exactly
+ * layer's RMSNorm + q/k/v GEMV, RoPE + KV-cache append + attention (the chunks merged by the block
+ * finishing a kv head's last one), o_proj + residual, RMSNorm + gate/up + activation and down_proj +
+ * residual run in one launch of exactly
  * as many blocks as fit on the device at once, the phases separated by a grid barrier in device
  * memory instead of kernel boundaries (a decode step of a small decoder is bound by the latency of
  * its ~6 launches per layer, not by HBM). Batch 1, F16/BF16 weights with packed rows, Llama/Qwen2
@@ -90,7 +91,10 @@ public final class CudaPersistentDecode implements AutoCloseable {
     private final List<Tensor> owned = new ArrayList<>();
     private final Arena arena;
     private final MemorySegment params;
-    /** The grid barrier's state: arrivals, generation, aborted (decode_persistent.cu grid_barrier). */
+    /**
+     * The grid barrier's state: arrivals, generation, aborted (decode_persistent.cu grid_barrier), then
+     * one finished-chunk counter per kv head (attention_phase).
+     */
     private final Tensor barrier;
 
     /** True when {@code -Dglimpse.cuda.decodeMegakernel=true}; read when a session captures its step. */
@@ -226,7 +230,7 @@ public final class CudaPersistentDecode implements AutoCloseable {
         Tensor attn = own(DType.F32, qWidth);
         Tensor act = own(DType.F32, inter);
         Tensor partials = own(DType.F32, shape.heads() * maxChunks * (d + 2));
-        try (Tensor zeros = Tensor.ofInts(new int[3], 3)) {
+        try (Tensor zeros = Tensor.ofInts(new int[3 + shape.kvHeads()], 3 + shape.kvHeads())) {
             this.barrier = backend.upload(zeros);
         }
         owned.add(barrier);
