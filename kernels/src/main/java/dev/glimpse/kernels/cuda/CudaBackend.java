@@ -499,6 +499,29 @@ public final class CudaBackend implements Backend {
 
     // Fused decode-step ops (decode_fused.cu): fewer launches per decoder layer, same arithmetic.
 
+    /**
+     * The persistent decode kernel ({@link CudaPersistentDecode}) for these layers of one decode
+     * session, updating {@code x} (F32 [1, hidden]) in place from the rotary rows {@code cos}, {@code sin};
+     * null, with a debug log naming why, when they are outside its scope (the caller keeps the
+     * per-layer step). The caller closes it with the session.
+     */
+    public synchronized CudaPersistentDecode persistentDecode(CudaPersistentDecode.Shape shape,
+                                                              List<CudaPersistentDecode.Layer> layers, Tensor x,
+                                                              Tensor cos, Tensor sin) {
+        ctx.bindThread();
+        String refusal = CudaPersistentDecode.refusal(ctx, shape, layers, x, cos, sin);
+        if (refusal != null) {
+            LOG.debug("persistent decode kernel not used: {}", refusal);
+            return null;
+        }
+        try {
+            return new CudaPersistentDecode(this, ctx, shape, layers, x, cos, sin);
+        } catch (CudaException e) {
+            LOG.debug("persistent decode kernel not used: {}", e.getMessage());
+            return null;
+        }
+    }
+
     /** The system property that turns the fused decode step off ({@code false}) for A/B runs. */
     public static final String FUSED_DECODE_PROPERTY = "glimpse.cuda.fusedDecode";
 

@@ -30,7 +30,10 @@ import java.util.SplittableRandom;
  * on the host, as the generator with logits processors does).
  * Decode is set against the HBM roofline of streaming every weight byte once per token at
  * {@code --bandwidth-gbs} (default 4800, the H200's). Best of {@code --repeats N} (default 3).
- * The four runs must pick the same tokens ({@code same_tokens}). Prints one JSON object.
+ * The four runs must pick the same tokens ({@code same_tokens}). {@code decode_us_per_layer} is the
+ * replayed step's time over the layer count; {@code persistent_step} says whether the replayed
+ * steps ran as one persistent kernel ({@code -Dglimpse.cuda.decodeMegakernel=true}, the
+ * {@code DECODER_AB} variant of {@code tools/device/gpu-test.sh}). Prints one JSON object.
  */
 public final class CudaDecoderBench {
 
@@ -77,10 +80,12 @@ public final class CudaDecoderBench {
                                 + "\"decode_unfused_ms_per_token\":%.3f,\"decode_unfused_tokens_per_s\":%.1f,"
                                 + "\"decode_eager_ms_per_token\":%.3f,\"decode_eager_host_logits_ms_per_token\":%.3f,"
                                 + "\"weight_bytes\":%d,\"roofline_tokens_per_s\":%.1f,\"decode_fraction_of_roofline\":%.3f,"
+                                + "\"decode_us_per_layer\":%.2f,\"persistent_step\":%b,"
                                 + "\"same_tokens\":%b,\"last_token\":%d}",
                         backend.deviceName(), prompt, replayed[0], prompt / replayed[0], steps, replayed[1] * 1e3 / steps,
                         decodeTps, unfused[1] * 1e3 / steps, steps / unfused[1], eager[1] * 1e3 / steps, hostLogits[1] * 1e3 / steps, weightBytes, roofline,
-                        decodeTps / roofline, sameTokens, (int) replayed[2]));
+                        decodeTps / roofline, replayed[1] * 1e6 / steps / config.numHiddenLayers(), replayed[3] == 1,
+                        sameTokens, (int) replayed[2]));
             }
         } finally {
             try (var files = Files.list(dir)) {
@@ -105,7 +110,10 @@ public final class CudaDecoderBench {
         REPLAYED, REPLAYED_UNFUSED, EAGER, EAGER_HOST_LOGITS
     }
 
-    /** Seconds of one prefill (logits on the host), seconds of {@code steps} greedy decode steps, last token. */
+    /**
+     * Seconds of one prefill (logits on the host), seconds of {@code steps} greedy decode steps, last
+     * token, and 1 when the steps ran as the persistent kernel (else 0).
+     */
     private static double[] measure(Decoder decoder, SessionOptions options, int[] ids, int steps, float[] logits,
                                     Mode mode) {
         System.setProperty(DecoderSession.GRAPHS_PROPERTY, Boolean.toString(mode != Mode.EAGER && mode != Mode.EAGER_HOST_LOGITS));
@@ -126,7 +134,8 @@ public final class CudaDecoderBench {
                 }
             }
             long done = System.nanoTime();
-            return new double[] {(prefilled - start) / 1e9, (done - prefilled) / 1e9, token};
+            return new double[] {(prefilled - start) / 1e9, (done - prefilled) / 1e9, token,
+                    session.runsPersistentStep() ? 1 : 0};
         } finally {
             System.clearProperty(DecoderSession.GRAPHS_PROPERTY);
             System.clearProperty(CudaBackend.FUSED_DECODE_PROPERTY);

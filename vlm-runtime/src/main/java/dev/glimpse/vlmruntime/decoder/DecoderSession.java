@@ -99,6 +99,9 @@ public final class DecoderSession implements AutoCloseable {
     /** Per step: [0] token id, [1 + l] position, [1 + L + l] cache length, [1 + 2L + l] key count of layer l. */
     private final StepInputs stepInputs;
     private StepGraph stepGraph;
+    /** The step's layers as one persistent kernel, once looked for ({@link #persistentStep}); null when not used. */
+    private PersistentDecodeStep persistentStep;
+    private boolean persistentLookedFor;
     /** Per-layer position offsets the current graph (or its eager warm-up step) was made for. */
     private int[] replayOffsets;
     private int appended;
@@ -423,6 +426,11 @@ public final class DecoderSession implements AutoCloseable {
         int layerCount = layers.size();
         b.upload(stepInputs);
         b.embedding(decoder.weights().embedTokens(), stepInputs.cell(0), stepHidden);
+        if (PersistentDecodeStep.covers(offsets, activeHeads) && persistentStep(b) != null) {
+            persistentStep.enqueue(b, decoder.rope(), stepInputs.cell(1), stepCos, stepSin);
+            finish(stepHidden);
+            return;
+        }
         ScratchRows rows = scratch.rows(1);
         for (int l = 0; l < layerCount; l++) {
             if (l == 0 || offsets[l] != offsets[l - 1]) {
@@ -432,6 +440,26 @@ public final class DecoderSession implements AutoCloseable {
                     stepInputs.cell(1 + 2 * layerCount + l), activeHeads[l]);
         }
         finish(stepHidden);
+    }
+
+    /**
+     * True once a decode step of this session ran its layers as one persistent kernel
+     * ({@code -Dglimpse.cuda.decodeMegakernel=true} on a decoder within its scope); for tests and benchmarks.
+     */
+    public boolean runsPersistentStep() {
+        return persistentStep != null;
+    }
+
+    /**
+     * The persistent decode step ({@code -Dglimpse.cuda.decodeMegakernel=true}), looked for once per
+     * session, at its first (eager) step, so that capture allocates nothing; null when not used.
+     */
+    private PersistentDecodeStep persistentStep(CudaBackend b) {
+        if (!persistentLookedFor) {
+            persistentLookedFor = true;
+            persistentStep = PersistentDecodeStep.create(b, decoder, cache, stepInputs, stepHidden, stepCos, stepSin);
+        }
+        return persistentStep;
     }
 
     private void closeGraph() {
@@ -494,6 +522,9 @@ public final class DecoderSession implements AutoCloseable {
         }
         closed = true;
         closeGraph();
+        if (persistentStep != null) {
+            persistentStep.close();
+        }
         if (stepInputs != null) {
             stepInputs.close();
         }

@@ -5,6 +5,7 @@ import dev.glimpse.kernels.DType;
 import dev.glimpse.kernels.Tensor;
 import dev.glimpse.kernels.cuda.CudaBackend;
 import dev.glimpse.kernels.cuda.CudaOptions;
+import dev.glimpse.kernels.cuda.CudaPersistentDecode;
 import dev.glimpse.kernels.cuda.LinearTarget;
 import dev.glimpse.kernels.cuda.StepGraph;
 import dev.glimpse.kernels.cuda.StepInputs;
@@ -30,7 +31,9 @@ import static dev.glimpse.kernels.cuda.bench.BenchTensors.uniform;
  * separate or fused, programmatic dependent launch off or on) over F32 and BF16 KV caches (BF16:
  * what a bf16 model's session holds on the GPU by default, {@code -Dglimpse.kvCache}) and prints one
  * JSON line each with the time per layer and the fraction of the HBM roofline (a layer's weight
- * bytes / 4.8 TB/s), then a summary line per cache type and key count.
+ * bytes / 4.8 TB/s), then the same layers as one persistent kernel ({@link CudaPersistentDecode},
+ * {@code "combine":"persistent"}; every layer in one launch, so PDL plays no part) and a summary line
+ * per cache type and key count.
  */
 public final class DecodeStepBench {
 
@@ -110,6 +113,21 @@ public final class DecodeStepBench {
                     }
                 };
                 double layerBytes = sets.get(0).bytes();
+                List<CudaPersistentDecode.Layer> layers = new ArrayList<>();
+                for (int l = 0; l < LAYERS; l++) {
+                    Weights w = sets.get(l % WEIGHT_SETS);
+                    Tensor[] cache = caches.get(l);
+                    layers.add(new CudaPersistentDecode.Layer(w.inputNorm(), w.wq(), w.bq(), w.wk(), w.bk(), w.wv(), w.bv(),
+                            w.wo(), null, w.postNorm(), w.wg(), null, w.wu(), null, w.wd(), null, cache[0], cache[1],
+                            inputs.cell(0), inputs.cell(1)));
+                }
+                CudaPersistentDecode.Shape shape = new CudaPersistentDecode.Shape(HEADS, KV_HEADS, HEAD_DIM, EPS, Activation.SILU);
+                CudaPersistentDecode persistent = gpu.persistentDecode(shape, layers, hidden, cos, sin);
+                Runnable persistentStep = () -> {
+                    gpu.upload(inputs);
+                    gpu.copy(x, hidden);
+                    persistent.enqueue();
+                };
                 for (int keys : new int[] {600, 6300}) {
                     inputs.set(0, keys - 1);
                     inputs.set(1, keys);
@@ -124,11 +142,24 @@ public final class DecodeStepBench {
                                 DecodeAttentionBench.VARIANTS[i][1], gpu.programmaticLaunches(), us[i], us[i] * LAYERS,
                                 layerBytes / HBM_BYTES_PER_US / us[i]));
                     }
+                    double persistentUs = persistent == null ? Double.NaN : measure(gpu, persistentStep);
+                    out.println(String.format(Locale.ROOT,
+                            "{\"bench\":\"decode_step\",\"model\":\"qwen2-0.5b\",\"device\":\"%s\",\"layers\":%d,"
+                                    + "\"kv_cache\":\"%s\",\"keys\":%d,\"combine\":\"persistent\",\"grid\":%d,\"aborted\":%b,"
+                                    + "\"us_per_layer\":%.2f,\"us_per_step\":%.1f,\"hbm_fraction\":%.3f}",
+                            gpu.deviceName(), LAYERS, cacheName, keys, persistent == null ? 0 : persistent.grid(),
+                            persistent != null && persistent.aborted(), persistentUs,
+                            persistentUs * LAYERS, layerBytes / HBM_BYTES_PER_US / persistentUs));
                     out.println(String.format(Locale.ROOT,
                             "{\"bench\":\"decode_step_summary\",\"kv_cache\":\"%s\",\"keys\":%d,\"us_per_layer_separate\":%.2f,"
                                     + "\"us_per_layer_separate_pdl\":%.2f,\"us_per_layer_fused\":%.2f,"
-                                    + "\"us_per_layer_fused_pdl\":%.2f,\"roofline_us_per_layer\":%.2f,\"speedup_fused_pdl\":%.2f}",
-                            cacheName, keys, us[0], us[1], us[2], us[3], layerBytes / HBM_BYTES_PER_US, us[0] / us[3]));
+                                    + "\"us_per_layer_fused_pdl\":%.2f,\"us_per_layer_persistent\":%.2f,"
+                                    + "\"roofline_us_per_layer\":%.2f,\"speedup_fused_pdl\":%.2f,\"speedup_persistent\":%.2f}",
+                            cacheName, keys, us[0], us[1], us[2], us[3], persistentUs, layerBytes / HBM_BYTES_PER_US,
+                            us[0] / us[3], us[3] / persistentUs));
+                }
+                if (persistent != null) {
+                    persistent.close();
                 }
             }
         } finally {
