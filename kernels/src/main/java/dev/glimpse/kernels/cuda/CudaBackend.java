@@ -679,6 +679,11 @@ public final class CudaBackend implements Backend {
         l2Prefetch.join();
     }
 
+    /** L2 prefetches this backend has forked (launched eagerly or captured into a graph); for tests and benchmarks. */
+    public synchronized long l2PrefetchesForked() {
+        return l2Prefetch.forked();
+    }
+
     /** True while a forked L2 prefetch has not been joined; for tests. */
     synchronized boolean l2PrefetchPending() {
         return l2Prefetch.pending();

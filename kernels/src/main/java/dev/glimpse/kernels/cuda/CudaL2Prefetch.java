@@ -14,8 +14,9 @@ import org.bytedeco.cuda.global.cudart;
  * requires the branch to join the origin stream before it ends: {@code capture} joins any pending
  * one). A prefetch writes nothing, so it changes no value anywhere.
  *
- * <p>The stream, events and launcher are created on the first fork, so a backend that never prefetches
- * holds none. Not thread-safe: the backend serialises its operations.
+ * <p>The side stream and events are created with the backend (not on the first fork, which may come
+ * inside a capture); the kernels load on the first fork, so capture a prefill after running it once,
+ * as every captured path here does. Not thread-safe: the backend serialises its operations.
  */
 final class CudaL2Prefetch implements AutoCloseable {
 
@@ -26,14 +27,20 @@ final class CudaL2Prefetch implements AutoCloseable {
     private static final int BULK_ALIGNMENT = 16;
 
     private final CudaContext ctx;
-    private CUstream_st side;
-    private CUevent_st fork;
-    private CUevent_st joined;
-    private Launch launch;
+    private final CUstream_st side = new CUstream_st();
+    private final CUevent_st fork;
+    private final CUevent_st joined;
+    private final Launch launch;
     private boolean pending;
+    private long forked;
 
+    /** A side stream and its fork and join events on {@code ctx}'s device (bound on the calling thread). */
     CudaL2Prefetch(CudaContext ctx) {
         this.ctx = ctx;
+        Cuda.check(cudart.cudaStreamCreateWithFlags(side, cudart.cudaStreamNonBlocking), "cudaStreamCreateWithFlags(L2 prefetch)");
+        fork = event();
+        joined = event();
+        launch = new Launch(side);
     }
 
     /**
@@ -52,7 +59,6 @@ final class CudaL2Prefetch implements AutoCloseable {
         if (mode == L2PrefetchMode.OFF || span <= 0) {
             return;
         }
-        open();
         long address = CudaContext.address(t);
         Cuda.check(cudart.cudaEventRecord(fork, ctx.stream), "cudaEventRecord(L2 prefetch fork)");
         Cuda.check(cudart.cudaStreamWaitEvent(side, fork, 0), "cudaStreamWaitEvent(L2 prefetch fork)");
@@ -67,6 +73,7 @@ final class CudaL2Prefetch implements AutoCloseable {
         }
         Cuda.check(cudart.cudaEventRecord(joined, side), "cudaEventRecord(L2 prefetch join)");
         pending = true;
+        forked++;
     }
 
     /** Makes the backend's stream wait for every prefetch forked so far (none pending: nothing queued). */
@@ -75,6 +82,11 @@ final class CudaL2Prefetch implements AutoCloseable {
             pending = false;
             Cuda.check(cudart.cudaStreamWaitEvent(ctx.stream, joined, 0), "cudaStreamWaitEvent(L2 prefetch join)");
         }
+    }
+
+    /** Prefetches forked so far. */
+    long forked() {
+        return forked;
     }
 
     /** True while a forked prefetch has not been joined. */
@@ -87,18 +99,6 @@ final class CudaL2Prefetch implements AutoCloseable {
         return Math.max(1, Math.min((units + THREADS - 1) / THREADS, ctx.multiprocessors));
     }
 
-    private void open() {
-        if (side != null) {
-            return;
-        }
-        CUstream_st stream = new CUstream_st();
-        Cuda.check(cudart.cudaStreamCreateWithFlags(stream, cudart.cudaStreamNonBlocking), "cudaStreamCreateWithFlags(L2 prefetch)");
-        fork = event();
-        joined = event();
-        launch = new Launch(stream);
-        side = stream;
-    }
-
     private static CUevent_st event() {
         CUevent_st e = new CUevent_st();
         Cuda.check(cudart.cudaEventCreateWithFlags(e, cudart.cudaEventDisableTiming), "cudaEventCreateWithFlags(L2 prefetch)");
@@ -107,14 +107,10 @@ final class CudaL2Prefetch implements AutoCloseable {
 
     @Override
     public void close() {
-        if (side == null) {
-            return;
-        }
         cudart.cudaStreamSynchronize(side);
         cudart.cudaEventDestroy(fork);
         cudart.cudaEventDestroy(joined);
         launch.close();
         cudart.cudaStreamDestroy(side);
-        side = null;
     }
 }

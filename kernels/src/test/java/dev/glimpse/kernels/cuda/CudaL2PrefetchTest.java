@@ -10,6 +10,7 @@ import static dev.glimpse.kernels.cuda.CudaTestSupport.assertBitsEqual;
 import static dev.glimpse.kernels.cuda.CudaTestSupport.cuda;
 import static dev.glimpse.kernels.cuda.CudaTestSupport.random;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -19,7 +20,8 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
  * a prefetch writes nothing, so the tensor it walks keeps its values and the GEMM that reads the
  * prefetched weights (at a LLaVA-7B prompt's 74 rows, the cuBLASLt path) writes the same bits as
  * without it, eagerly and from a captured graph replayed twice; a capture that leaves a fork unjoined
- * is joined by {@link CudaBackend#capture} and replays. Both kernels ({@code l2_prefetch_lines},
+ * is joined by {@link CudaBackend#capture} and replays (each capture after an eager fork of its kernel,
+ * so capture loads no module). Both kernels ({@code l2_prefetch_lines},
  * {@code l2_prefetch_bulk}), over the whole weight and over a prefix that is no multiple of a line.
  */
 class CudaL2PrefetchTest {
@@ -81,6 +83,8 @@ class CudaL2PrefetchTest {
         CudaBackend gpu = cuda();
         try (Operands op = Operands.random(); Tensor expected = op.product();
              Tensor out = gpu.allocate(DType.F32, ROWS, OUT)) {
+            gpu.forkL2Prefetch(op.w(), PREFIX, mode);
+            gpu.joinL2Prefetches();
             try (StepGraph graph = gpu.capture(() -> {
                 gpu.forkL2Prefetch(op.w(), PREFIX, mode);
                 gpu.linear(op.x(), op.w(), null, out);
@@ -102,6 +106,8 @@ class CudaL2PrefetchTest {
         CudaBackend gpu = cuda();
         try (Operands op = Operands.random(); Tensor expected = op.product();
              Tensor out = gpu.allocate(DType.F32, ROWS, OUT)) {
+            gpu.forkL2Prefetch(op.w(), PREFIX, L2PrefetchMode.LINES);
+            gpu.joinL2Prefetches();
             try (StepGraph graph = gpu.capture(() -> {
                 gpu.linear(op.x(), op.w(), null, out);
                 gpu.forkL2Prefetch(op.w(), PREFIX, L2PrefetchMode.LINES);
@@ -118,8 +124,10 @@ class CudaL2PrefetchTest {
     void offQueuesNothing() {
         CudaBackend gpu = cuda();
         try (Tensor w = gpu.upload(random(43, 0.05f, DType.BF16, 64, 64))) {
+            long forked = gpu.l2PrefetchesForked();
             gpu.forkL2Prefetch(w, Long.MAX_VALUE, L2PrefetchMode.OFF);
             assertFalse(gpu.l2PrefetchPending(), "OFF forks nothing");
+            assertEquals(forked, gpu.l2PrefetchesForked(), "prefetches forked");
             gpu.joinL2Prefetches();
         }
     }
