@@ -57,9 +57,12 @@ final class PrefillL2Prefetch {
         return mode == L2PrefetchMode.OFF ? NONE : new PrefillL2Prefetch(cuda, mode, (long) (cuda.l2CacheBytes() * L2_SHARE));
     }
 
-    /** Forks the prefetch of {@code weights}' first {@link #bytes} bytes: the next GEMM's, queued after the work so far. */
+    /**
+     * Forks the prefetch of {@code weights}' first {@link #bytes} bytes: the next GEMM's, queued after
+     * the work so far. Weights that are not one contiguous block on the GPU are left alone.
+     */
     void fork(Tensor weights) {
-        if (cuda != null) {
+        if (cuda != null && weights.device().equals(cuda.device()) && weights.isContiguous()) {
             cuda.forkL2Prefetch(weights, bytes, mode);
         }
     }
