@@ -34,13 +34,25 @@ import java.util.List;
  * instead of hanging the stream ({@link #aborted}). Selected by {@code -Dglimpse.cuda.decodeMegakernel=true}; off by
  * default because on the H200 it is correct but slower than the per-layer graph (Qwen2-0.5B shape, 2026-11-28,
  * commit 1d02a17: 50.5 vs 47.0 us per layer at 600 keys, 62.0 vs 48.3 at 6,300; kernels/src/main/cuda/README.md).
+ *
+ * <p>With {@code -Dglimpse.cuda.decodeMegakernel.timers=true} (read when an instance is made) it runs
+ * the timed kernels of {@code decode_persistent_timed.cu} instead: the same arithmetic, plus every
+ * block's start and its arrival at and release from each grid barrier ({@code %globaltimer}), which
+ * {@link #phaseTimes} reads back as {@link PersistentPhaseTimes}.
  */
 public final class CudaPersistentDecode implements AutoCloseable {
 
     /** The system property that turns the persistent decode kernel on ({@code true}; default {@code false}). */
     public static final String PROPERTY = "glimpse.cuda.decodeMegakernel";
 
+    /**
+     * The system property that runs the timed kernels instead ({@code true}; default {@code false}):
+     * the same arithmetic, plus each block's barrier arrival and release times, read with {@link #phaseTimes}.
+     */
+    public static final String TIMERS_PROPERTY = "glimpse.cuda.decodeMegakernel.timers";
+
     static final String MODULE = "decode_persistent";
+    static final String TIMED_MODULE = "decode_persistent_timed";
 
     private static final Logger LOG = LoggerFactory.getLogger(CudaPersistentDecode.class);
     /** PD_THREADS, PD_WARPS, PD_R, PD_PAIRS and PD_CHUNK of decode_persistent.cu. */
@@ -97,10 +109,18 @@ public final class CudaPersistentDecode implements AutoCloseable {
      * one finished-chunk counter per kv head (attention_phase).
      */
     private final Tensor barrier;
+    /** The timed kernel's records (PersistentPhaseTimes layout), or null for the untimed kernel. */
+    private final Tensor timers;
+    private final int layerCount;
 
     /** True when {@code -Dglimpse.cuda.decodeMegakernel=true}; read when a session captures its step. */
     public static boolean enabled() {
         return "true".equalsIgnoreCase(System.getProperty(PROPERTY, "false").trim());
+    }
+
+    /** True when {@code -Dglimpse.cuda.decodeMegakernel.timers=true}; read when an instance is made. */
+    public static boolean timersEnabled() {
+        return "true".equalsIgnoreCase(System.getProperty(TIMERS_PROPERTY, "false").trim());
     }
 
     /**
@@ -207,7 +227,9 @@ public final class CudaPersistentDecode implements AutoCloseable {
             case F16 -> "f16";
             default -> "f32";
         };
-        this.kernel = "decode_layers_" + weights + "_kv_" + cache;
+        boolean timed = timersEnabled();
+        this.kernel = "decode_layers_" + weights + "_kv_" + cache + (timed ? "_timed" : "");
+        this.layerCount = layers.size();
         int stageFloats = Math.max(Math.max(hidden, qWidth), inter);
         int attentionFloats = CHUNK * (d + 4) + CHUNK * d + group * d + WARPS * CHUNK;
         int mergeFloats = WARPS * maxChunks;
@@ -216,7 +238,7 @@ public final class CudaPersistentDecode implements AutoCloseable {
             throw new CudaException(kernel + ": needs " + sharedBytes + " bytes of shared memory, the device allows "
                     + ctx.kernels.maxDynamicSharedBytes());
         }
-        this.function = ctx.kernels.largeSharedFunction(MODULE, kernel);
+        this.function = ctx.kernels.largeSharedFunction(timed ? TIMED_MODULE : MODULE, kernel);
         int[] perSm = new int[1];
         Cuda.checkDriver(cudart.cuOccupancyMaxActiveBlocksPerMultiprocessor(perSm, function, THREADS, sharedBytes),
                 "cuOccupancyMaxActiveBlocksPerMultiprocessor(" + kernel + ")");
@@ -235,6 +257,7 @@ public final class CudaPersistentDecode implements AutoCloseable {
             this.barrier = backend.upload(zeros);
         }
         owned.add(barrier);
+        this.timers = timed ? own(DType.I64, Math.toIntExact(PersistentPhaseTimes.longs(grid, layers.size()))) : null;
         Tensor table = uploadTable(layers);
         DType biasType = layers.stream().flatMap(l -> l.biases().stream()).map(Tensor::dtype).findFirst().orElse(DType.F32);
         this.arena = Arena.ofShared();
@@ -273,7 +296,11 @@ public final class CudaPersistentDecode implements AutoCloseable {
     public void enqueue() {
         synchronized (backend) {
             ctx.bindThread();
-            ctx.launch.of(function, kernel).struct(params).run(grid, 1, THREADS, sharedBytes);
+            Launch launch = ctx.launch.of(function, kernel).struct(params);
+            if (timers != null) {
+                launch.ptr(CudaContext.address(timers));
+            }
+            launch.run(grid, 1, THREADS, sharedBytes);
         }
     }
 
@@ -285,6 +312,27 @@ public final class CudaPersistentDecode implements AutoCloseable {
     public boolean aborted() {
         try (Tensor state = backend.download(barrier)) {
             return state.toIntArray()[2] != 0;
+        }
+    }
+
+    /** True when this instance runs the timed kernel ({@link #TIMERS_PROPERTY} was on when it was made). */
+    public boolean timed() {
+        return timers != null;
+    }
+
+    /**
+     * The phase times the last launch recorded (waits for the stream). Meaningful after an eager
+     * launch that did not abort; a graph replayed several times keeps only its last launch's.
+     *
+     * @throws IllegalStateException when this instance runs the untimed kernel
+     */
+    public PersistentPhaseTimes phaseTimes() {
+        if (timers == null) {
+            throw new IllegalStateException(kernel + " records no phase times: set -D" + TIMERS_PROPERTY
+                    + "=true before the persistent decode kernel is made");
+        }
+        try (Tensor host = backend.download(timers)) {
+            return PersistentPhaseTimes.of(host.segment().toArray(ValueLayout.JAVA_LONG), grid, layerCount);
         }
     }
 

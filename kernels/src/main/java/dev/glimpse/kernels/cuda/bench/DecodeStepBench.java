@@ -7,6 +7,7 @@ import dev.glimpse.kernels.cuda.CudaBackend;
 import dev.glimpse.kernels.cuda.CudaOptions;
 import dev.glimpse.kernels.cuda.CudaPersistentDecode;
 import dev.glimpse.kernels.cuda.LinearTarget;
+import dev.glimpse.kernels.cuda.PersistentPhaseTimes;
 import dev.glimpse.kernels.cuda.StepGraph;
 import dev.glimpse.kernels.cuda.StepInputs;
 
@@ -33,7 +34,10 @@ import static dev.glimpse.kernels.cuda.bench.BenchTensors.uniform;
  * JSON line each with the time per layer and the fraction of the HBM roofline (a layer's weight
  * bytes / 4.8 TB/s), then the same layers as one persistent kernel ({@link CudaPersistentDecode},
  * {@code "combine":"persistent"}; every layer in one launch, so PDL plays no part) and a summary line
- * per cache type and key count.
+ * per cache type and key count. With {@code -Dglimpse.cuda.decodeMegakernel.timers=true} the persistent
+ * kernel is the timed one, and one more eager launch per cache type and key count prints where its
+ * time went ({@code "bench":"persistent_decode_phases"}: per phase the blocks' work and barrier wait,
+ * median and max, and the barrier latency, in us per layer; {@link PersistentPhaseTimes}).
  */
 public final class DecodeStepBench {
 
@@ -150,6 +154,9 @@ public final class DecodeStepBench {
                             gpu.deviceName(), LAYERS, cacheName, keys, persistent == null ? 0 : persistent.grid(),
                             persistent != null && persistent.aborted(), persistentUs,
                             persistentUs * LAYERS, layerBytes / HBM_BYTES_PER_US / persistentUs));
+                    if (persistent != null && persistent.timed()) {
+                        out.println(phasesLine(gpu, persistent, persistentStep, cacheName, keys, persistentUs));
+                    }
                     out.println(String.format(Locale.ROOT,
                             "{\"bench\":\"decode_step_summary\",\"kv_cache\":\"%s\",\"keys\":%d,\"us_per_layer_separate\":%.2f,"
                                     + "\"us_per_layer_separate_pdl\":%.2f,\"us_per_layer_fused\":%.2f,"
@@ -167,6 +174,24 @@ public final class DecodeStepBench {
                 t.close();
             }
         }
+    }
+
+    /**
+     * One eager launch of the timed persistent kernel (outside any graph, so its records are this launch's),
+     * reduced per phase ({@link PersistentPhaseTimes}): a {@code persistent_decode_phases} JSON line.
+     */
+    private static String phasesLine(CudaBackend gpu, CudaPersistentDecode persistent, Runnable step, String cacheName,
+                                     int keys, double graphUsPerLayer) {
+        step.run();
+        gpu.synchronize();
+        PersistentPhaseTimes times = persistent.phaseTimes();
+        String disorder = times.firstDisorder();
+        return String.format(Locale.ROOT,
+                "{\"bench\":\"persistent_decode_phases\",\"model\":\"qwen2-0.5b\",\"device\":\"%s\",\"layers\":%d,"
+                        + "\"kv_cache\":\"%s\",\"keys\":%d,\"grid\":%d,\"aborted\":%b,\"records_forward\":%b,"
+                        + "\"timer_resolution_ns\":%d,\"eager_us_per_layer\":%.2f,\"graph_us_per_layer\":%.2f,\"phases\":%s}",
+                gpu.deviceName(), LAYERS, cacheName, keys, persistent.grid(), persistent.aborted(), disorder == null,
+                times.resolutionNs(), times.spanUs() / LAYERS, graphUsPerLayer, times.phasesJson());
     }
 
     /** Captures the step with the current properties (after one eager run) and times its replays; us per layer. */
