@@ -29,7 +29,7 @@
 
 #define DECODE_LAYERS_KERNEL(NAME, H, T)                                                             \
     extern "C" __global__ void __launch_bounds__(PD_THREADS, 2) NAME(const DecodeParams p) {      \
-        decode_layers<H, T, false>(p, nullptr);                                                      \
+        decode_layers<H, T, false, PD_R>(p, nullptr);                                                      \
     }
 
 DECODE_LAYERS_KERNEL(decode_layers_bf16_kv_f32, __nv_bfloat16, float)

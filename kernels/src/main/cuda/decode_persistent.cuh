@@ -13,6 +13,7 @@
 #define PD_THREADS 256
 #define PD_WARPS (PD_THREADS / 32)
 #define PD_R 4        // weight rows per warp group (gemv_core multi4)
+#define PD_U (GEMV_MULTI_LOADS / PD_R)   // 16-byte chunks per lane and step of every gemv_phase
 #define PD_PAIRS 2    // gate/up pairs per warp group
 #define PD_CHUNK 64   // keys per attention item
 #define PD_LINE 128   // bytes per L2 prefetch
@@ -174,19 +175,21 @@ struct Target {
 };
 
 // out_s = W_s xs + b_s for up to three weights sharing xs (k floats in shared memory), the feature
-// groups of all weights walked grid-stride in order; residual (if any) is added to the single weight's output.
-template <typename H>
+// groups (R rows per warp group) of all weights walked grid-stride in order; residual (if any) is added
+// to the single weight's output. Every R streams PD_U 16-byte chunks per lane and step, so a row's sums
+// do not depend on R.
+template <typename H, int R>
 __device__ void gemv_phase(const float* xs, const Target (&t)[3], int targets, int k, int bias_type, const float* residual,
                            int split) {
-    __shared__ float partial[PD_WARPS][PD_R][1];
+    __shared__ float partial[PD_WARPS][R][1];
     int lane = threadIdx.x & 31, warp = threadIdx.x >> 5;
     int slots = PD_WARPS / split;
     int group = warp / split;
     int part = warp - group * split;
     int chunks = k >> 3;
-    int end0 = gemv_groups(t[0].n, PD_R, split);
-    int end1 = end0 + (targets > 1 ? gemv_groups(t[1].n, PD_R, split) : 0);
-    int total = end1 + (targets > 2 ? gemv_groups(t[2].n, PD_R, split) : 0);
+    int end0 = gemv_groups(t[0].n, R, split);
+    int end1 = end0 + (targets > 1 ? gemv_groups(t[1].n, R, split) : 0);
+    int total = end1 + (targets > 2 ? gemv_groups(t[2].n, R, split) : 0);
     for (int g = blockIdx.x; g < total; g += gridDim.x) {
         Target at = t[0];
         int local = g;
@@ -198,18 +201,18 @@ __device__ void gemv_phase(const float* xs, const Target (&t)[3], int targets, i
             local = g - end0;
         }
         const H* w = static_cast<const H*>(at.w);
-        int j0 = (local * slots + group) * PD_R;
-        const uint4* wr[PD_R];
+        int j0 = (local * slots + group) * R;
+        const uint4* wr[R];
 #pragma unroll
-        for (int q = 0; q < PD_R; q++) wr[q] = reinterpret_cast<const uint4*>(w + (long long)min(j0 + q, at.n - 1) * k);
-        float acc[PD_R][1];
-        gemv_core_group<H, PD_R, true, 1>(reinterpret_cast<const float4*>(xs), wr, j0 < at.n, 1, chunks, part, split,
-                                          lane, acc);
-        gemv_core_publish<PD_R, 1>(acc, partial, 1, warp, lane);
-        if (part == 0 && lane < PD_R) {
+        for (int q = 0; q < R; q++) wr[q] = reinterpret_cast<const uint4*>(w + (long long)min(j0 + q, at.n - 1) * k);
+        float acc[R][1];
+        gemv_core_group<H, R, true, 1, PD_U>(reinterpret_cast<const float4*>(xs), wr, j0 < at.n, 1, chunks, part, split,
+                                                lane, acc);
+        gemv_core_publish<R, 1>(acc, partial, 1, warp, lane);
+        if (part == 0 && lane < R) {
             int j = j0 + lane;
             if (j < at.n) {
-                float sum = gemv_core_total<PD_R, 1>(partial, warp, split, lane, 0);
+                float sum = gemv_core_total<R, 1>(partial, warp, split, lane, 0);
                 if (at.bias != nullptr) sum += load_float(at.bias, bias_type, j);
                 if (residual != nullptr) sum += __ldcg(residual + j);
                 at.out[j] = sum;
@@ -465,12 +468,14 @@ __device__ __forceinline__ unsigned long long* phase_times(unsigned long long* t
 }
 
 // TIMED: timers holds [blocks] start times then [layers][PD_PHASES][blocks][arrival, release] (u64 ns).
-template <typename H, typename T, bool TIMED>
+// PR: weight rows per warp group of q/k/v and o_proj (PD_R; 1 in the _wide kernels, so that those
+// phases have four times the row groups and every block streams a share).
+template <typename H, typename T, bool TIMED, int PR>
 __device__ void decode_layers(const DecodeParams& p, unsigned long long* timers) {
     extern __shared__ float4 pd_smem4[];
     float* smem = reinterpret_cast<float*>(pd_smem4);
     const long long hidden_bytes = (long long)p.hidden * sizeof(H);
-    const int qkv_rows = PD_R * (PD_WARPS / p.split_qkv);
+    const int qkv_rows = PR * (PD_WARPS / p.split_qkv);
     const int q_rows = p.heads * p.dim, kv_rows = p.kv_heads * p.dim;
     if constexpr (TIMED) {
         if (threadIdx.x == 0) timers[blockIdx.x] = global_nanoseconds();
@@ -479,18 +484,18 @@ __device__ void decode_layers(const DecodeParams& p, unsigned long long* timers)
         const LayerTable& L = p.layers[layer];
         stage_normed(p.x, L.input_norm, p.norm_type, p.eps, p.hidden, smem);
         const Target qkv[3] = {{L.wq, L.bq, p.q, q_rows}, {L.wk, L.bk, p.k, kv_rows}, {L.wv, L.bv, p.v, kv_rows}};
-        gemv_phase<H>(smem, qkv, 3, p.hidden, p.bias_type, nullptr, p.split_qkv);
+        gemv_phase<H, PR>(smem, qkv, 3, p.hidden, p.bias_type, nullptr, p.split_qkv);
         prefetch_kv<T>(L, p);
         if (grid_barrier(p.barrier, phase_times<TIMED>(timers, layer, 0))) return;
 
         attention_phase<T>(L, p, smem);
-        prefetch_block_rows(L.wo, p.hidden, (long long)q_rows * sizeof(H), PD_R * (PD_WARPS / p.split_o), 0,
-                            gemv_groups(p.hidden, PD_R, p.split_o));
+        prefetch_block_rows(L.wo, p.hidden, (long long)q_rows * sizeof(H), PR * (PD_WARPS / p.split_o), 0,
+                            gemv_groups(p.hidden, PR, p.split_o));
         if (grid_barrier(p.barrier, phase_times<TIMED>(timers, layer, 1))) return;
 
         stage_plain(p.attn, q_rows, smem);
         const Target o[3] = {{L.wo, L.bo, p.residual, p.hidden}, {}, {}};
-        gemv_phase<H>(smem, o, 1, q_rows, p.bias_type, p.x, p.split_o);
+        gemv_phase<H, PR>(smem, o, 1, q_rows, p.bias_type, p.x, p.split_o);
         int gu_rows = PD_PAIRS * (PD_WARPS / p.split_gate_up);
         int gu_groups = gemv_groups(p.inter, PD_PAIRS, p.split_gate_up);
         prefetch_block_rows(L.wgate, p.inter, hidden_bytes, gu_rows, 0, gu_groups);
@@ -505,11 +510,11 @@ __device__ void decode_layers(const DecodeParams& p, unsigned long long* timers)
 
         stage_plain(p.act, p.inter, smem);
         const Target down[3] = {{L.wdown, L.bdown, p.x, p.hidden}, {}, {}};
-        gemv_phase<H>(smem, down, 1, p.inter, p.bias_type, p.residual, p.split_down);
+        gemv_phase<H, PD_R>(smem, down, 1, p.inter, p.bias_type, p.residual, p.split_down);
         if (layer + 1 < p.layer_count) {
             const LayerTable& next = p.layers[layer + 1];
-            int q_groups = gemv_groups(q_rows, PD_R, p.split_qkv);
-            int k_groups = gemv_groups(kv_rows, PD_R, p.split_qkv);
+            int q_groups = gemv_groups(q_rows, PR, p.split_qkv);
+            int k_groups = gemv_groups(kv_rows, PR, p.split_qkv);
             int all = q_groups + 2 * k_groups;
             prefetch_block_rows(next.wq, q_rows, hidden_bytes, qkv_rows, 0, q_groups);
             prefetch_block_rows(next.wk, kv_rows, hidden_bytes, qkv_rows, q_groups, q_groups + k_groups);

@@ -7,7 +7,7 @@
 
 #define DECODE_LAYERS_TIMED_KERNEL(NAME, H, T)                                                                      \
     extern "C" __global__ void __launch_bounds__(PD_THREADS, 2) NAME(const DecodeParams p, unsigned long long* timers) { \
-        decode_layers<H, T, true>(p, timers);                                                                       \
+        decode_layers<H, T, true, PD_R>(p, timers);                                                                      \
     }
 
 DECODE_LAYERS_TIMED_KERNEL(decode_layers_bf16_kv_f32_timed, __nv_bfloat16, float)

@@ -13,6 +13,7 @@ import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Locale;
 
 /**
  * The decode step's decoder layers as ONE persistent kernel ({@code decode_persistent.cu}): every
@@ -31,7 +32,8 @@ import java.util.List;
  * the barrier returns to its initial state at the end of every launch, so graph replays need no
  * reset). Same arithmetic as the fused step in F32, other summation orders: results agree to F32
  * rounding, not bit for bit. A launch whose blocks wait at a barrier for more than 2 s gives up
- * instead of hanging the stream ({@link #aborted}). Selected by {@code -Dglimpse.cuda.decodeMegakernel=true}; off by
+ * instead of hanging the stream ({@link #aborted}). Selected by {@code -Dglimpse.cuda.decodeMegakernel=true} (or {@code =wide},
+ * the same sums with q/k/v and o_proj over four times the row groups, {@link #PROPERTY}); off by
  * default because on the H200 it is correct but slower than the per-layer graph (Qwen2-0.5B shape, 2026-11-28,
  * commit 1d02a17: 50.5 vs 47.0 us per layer at 600 keys, 62.0 vs 48.3 at 6,300; kernels/src/main/cuda/README.md).
  *
@@ -42,7 +44,12 @@ import java.util.List;
  */
 public final class CudaPersistentDecode implements AutoCloseable {
 
-    /** The system property that turns the persistent decode kernel on ({@code true}; default {@code false}). */
+    /**
+     * The system property that turns the persistent decode kernel on: {@code true} (the kernels of
+     * {@code decode_persistent.cu}), {@code wide} (those of {@code decode_persistent_wide.cu}: one
+     * weight row per warp group in q/k/v and o_proj, so four times the row groups, the same bits) or
+     * {@code false} (the default).
+     */
     public static final String PROPERTY = "glimpse.cuda.decodeMegakernel";
 
     /**
@@ -53,6 +60,7 @@ public final class CudaPersistentDecode implements AutoCloseable {
 
     static final String MODULE = "decode_persistent";
     static final String TIMED_MODULE = "decode_persistent_timed";
+    static final String WIDE_MODULE = "decode_persistent_wide";
 
     private static final Logger LOG = LoggerFactory.getLogger(CudaPersistentDecode.class);
     /** PD_THREADS, PD_WARPS, PD_R, PD_PAIRS and PD_CHUNK of decode_persistent.cu. */
@@ -113,9 +121,19 @@ public final class CudaPersistentDecode implements AutoCloseable {
     private final Tensor timers;
     private final int layerCount;
 
-    /** True when {@code -Dglimpse.cuda.decodeMegakernel=true}; read when a session captures its step. */
+    /** True when {@code -Dglimpse.cuda.decodeMegakernel} is {@code true} or {@code wide}; read when a session captures its step. */
     public static boolean enabled() {
-        return "true".equalsIgnoreCase(System.getProperty(PROPERTY, "false").trim());
+        String value = property();
+        return "true".equals(value) || "wide".equals(value);
+    }
+
+    /** True when {@code -Dglimpse.cuda.decodeMegakernel=wide}; read when an instance is made. */
+    static boolean wide() {
+        return "wide".equals(property());
+    }
+
+    private static String property() {
+        return System.getProperty(PROPERTY, "false").trim().toLowerCase(Locale.ROOT);
     }
 
     /** True when {@code -Dglimpse.cuda.decodeMegakernel.timers=true}; read when an instance is made. */
@@ -228,7 +246,8 @@ public final class CudaPersistentDecode implements AutoCloseable {
             default -> "f32";
         };
         boolean timed = timersEnabled();
-        this.kernel = "decode_layers_" + weights + "_kv_" + cache + (timed ? "_timed" : "");
+        boolean wide = wide();
+        this.kernel = "decode_layers_" + (wide ? "wide_" : "") + weights + "_kv_" + cache + (timed ? "_timed" : "");
         this.layerCount = layers.size();
         int stageFloats = Math.max(Math.max(hidden, qWidth), inter);
         int attentionFloats = CHUNK * (d + 4) + CHUNK * d + group * d + WARPS * CHUNK;
@@ -238,7 +257,7 @@ public final class CudaPersistentDecode implements AutoCloseable {
             throw new CudaException(kernel + ": needs " + sharedBytes + " bytes of shared memory, the device allows "
                     + ctx.kernels.maxDynamicSharedBytes());
         }
-        this.function = ctx.kernels.largeSharedFunction(timed ? TIMED_MODULE : MODULE, kernel);
+        this.function = ctx.kernels.largeSharedFunction(wide ? WIDE_MODULE : timed ? TIMED_MODULE : MODULE, kernel);
         int[] perSm = new int[1];
         Cuda.checkDriver(cudart.cuOccupancyMaxActiveBlocksPerMultiprocessor(perSm, function, THREADS, sharedBytes),
                 "cuOccupancyMaxActiveBlocksPerMultiprocessor(" + kernel + ")");
@@ -364,7 +383,8 @@ public final class CudaPersistentDecode implements AutoCloseable {
     /**
      * The k split of a GEMV phase over n features (rowsPerWarp each per warp group) and k inputs:
      * doubled while the phase has fewer feature groups than the grid has blocks and every lane of
-     * a slice keeps at least one 16-byte chunk.
+     * a slice keeps at least one 16-byte chunk. The wide kernels take the same splits (counted with
+     * 4-row groups), so each row is summed as in the others.
      */
     private int split(int n, int rowsPerWarp, int k) {
         int chunks = k / 8;
