@@ -14,6 +14,8 @@
 # (PrefillL2PrefetchBench: a Llama-7B layer's 74-row prefill without and with the L2 prefetches) and "visiontower"
 # (CudaVisionTowerBench: SigLIP/CLIP towers with the GEMM epilogues on vs off);
 # DECODER_AB="label=<JVM options>;..." reruns the decoder benchmark per variant (A/B of a flag in the same call).
+# DECODE_STEP_OPTS="<JVM options>" for the decode step benchmark (e.g. -Dglimpse.cuda.decodeMegakernel.timers=true:
+# the persistent kernels' per-phase lines, "persistent_decode_phases", also shown in the summary).
 # Logs and the summary go to $OUT (or /tmp/glimpse-gpu-out) as results.tar.gz + summary.txt.
 set -uo pipefail
 cd "$(dirname "$0")/../.."
@@ -105,7 +107,7 @@ if has decoder; then
     timeout 240 "$JAVA" "${JFLAGS[@]}" $opts -cp "$CP" dev.glimpse.vlmruntime.bench.CudaDecoderBench \
       > "$LOGS/decoder-bench-$label.jsonl" 2> "$LOGS/decoder-$label.err"
     echo "variant exit: $?"; tail -2 "$LOGS/decoder-$label.err"; grep -v '^{' "$LOGS/decoder-bench-$label.jsonl" | head -5
-    grep -h '"impl":"glimpse"' "$LOGS/decoder-bench-$label.jsonl" | sed "s/^/[$label] /" | head -6
+    grep -h '"impl":"glimpse"\|"persistent_decode_phases"' "$LOGS/decoder-bench-$label.jsonl" | sed "s/^/[$label] /" | head -6
   done
 fi
 
@@ -115,10 +117,11 @@ if has decodeattn; then
     > "$LOGS/decode-attention.jsonl" 2> "$LOGS/decode-attention.err"
   echo "decode attention bench exit: $?"; tail -3 "$LOGS/decode-attention.err"
   grep -E 'summary' "$LOGS/decode-attention.jsonl"
-  timeout 150 "$JAVA" "${JFLAGS[@]}" -cp "$CP" dev.glimpse.kernels.cuda.bench.DecodeStepBench \
+  # shellcheck disable=SC2086
+  timeout 150 "$JAVA" "${JFLAGS[@]}" ${DECODE_STEP_OPTS:-} -cp "$CP" dev.glimpse.kernels.cuda.bench.DecodeStepBench \
     > "$LOGS/decode-step.jsonl" 2> "$LOGS/decode-step.err"
   echo "decode step bench exit: $?"; tail -3 "$LOGS/decode-step.err"
-  grep -E 'summary' "$LOGS/decode-step.jsonl"
+  grep -E 'summary|persistent_decode_phases' "$LOGS/decode-step.jsonl"
 fi
 
 if has prefillgemm; then

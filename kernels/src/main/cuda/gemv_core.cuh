@@ -17,14 +17,15 @@ __device__ __forceinline__ float widen<__nv_bfloat16>(__nv_bfloat16 h) { return 
 
 // One warp's share of R weight rows times `rows` (<= MAXR) rows of x (vector case: k % 8 == 0,
 // 16-byte aligned rows): the warp is slice `part` of `split` warps over the k / 8 = chunks
-// 16-byte chunks. Per step a lane issues R * U = GEMV_MULTI_LOADS weight loads (streamed with
-// evict-first) before any arithmetic, then reads each x float4 pair once (xv: rows of chunks * 2
+// 16-byte chunks. Per step a lane issues R * U weight loads (U = GEMV_MULTI_LOADS / R unless given;
+// streamed with evict-first) before any arithmetic, then reads each x float4 pair once (xv: rows of chunks * 2
 // float4; XS: in shared memory, else through L1) and multiplies it into all R rows. acc[q][r]
 // gets the lane's running F32 sum of 8-product partial sums; the caller reduces over lanes and slices.
-template <typename H, int R, bool XS, int MAXR>
+// A lane's chunks depend on U and split only, so cores of other R with the same U and split give
+// each weight row the same sums.
+template <typename H, int R, bool XS, int MAXR, int U = GEMV_MULTI_LOADS / R>
 __device__ __forceinline__ void gemv_core_accumulate(const float4* __restrict__ xv, const uint4* const (&wr)[R], int rows,
                                                      int chunks, int part, int split, int lane, float (&acc)[R][MAXR]) {
-    constexpr int U = GEMV_MULTI_LOADS / R;
     int step = split * 32 * U;
     for (int base = part * 32 * U + lane; base < chunks; base += step) {
         uint4 packed[U][R];
@@ -70,7 +71,7 @@ __device__ __forceinline__ void gemv_core_accumulate(const float4* __restrict__ 
 }
 
 // One feature group's per-lane sums: acc zeroed, then (when live) gemv_core_accumulate over weight rows wr.
-template <typename H, int R, bool XS, int MAXR>
+template <typename H, int R, bool XS, int MAXR, int U = GEMV_MULTI_LOADS / R>
 __device__ __forceinline__ void gemv_core_group(const float4* __restrict__ xv, const uint4* const (&wr)[R], bool live,
                                                 int rows, int chunks, int part, int split, int lane,
                                                 float (&acc)[R][MAXR]) {
@@ -79,7 +80,7 @@ __device__ __forceinline__ void gemv_core_group(const float4* __restrict__ xv, c
 #pragma unroll
         for (int r = 0; r < MAXR; r++) acc[q][r] = 0.f;
     }
-    if (live) gemv_core_accumulate<H, R, XS, MAXR>(xv, wr, rows, chunks, part, split, lane, acc);
+    if (live) gemv_core_accumulate<H, R, XS, MAXR, U>(xv, wr, rows, chunks, part, split, lane, acc);
 }
 
 // Asks L2 for a warp's first step of weight rows j0 .. j0 + ROWS - 1 (those below n): U chunks

@@ -13,6 +13,7 @@ import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Locale;
 
 /**
  * The decode step's decoder layers as ONE persistent kernel ({@code decode_persistent.cu}): every
@@ -31,16 +32,35 @@ import java.util.List;
  * the barrier returns to its initial state at the end of every launch, so graph replays need no
  * reset). Same arithmetic as the fused step in F32, other summation orders: results agree to F32
  * rounding, not bit for bit. A launch whose blocks wait at a barrier for more than 2 s gives up
- * instead of hanging the stream ({@link #aborted}). Selected by {@code -Dglimpse.cuda.decodeMegakernel=true}; off by
+ * instead of hanging the stream ({@link #aborted}). Selected by {@code -Dglimpse.cuda.decodeMegakernel=true} (or {@code =wide},
+ * the same sums with q/k/v and o_proj over four times the row groups, {@link #PROPERTY}); off by
  * default because on the H200 it is correct but slower than the per-layer graph (Qwen2-0.5B shape, 2026-11-28,
  * commit 1d02a17: 50.5 vs 47.0 us per layer at 600 keys, 62.0 vs 48.3 at 6,300; kernels/src/main/cuda/README.md).
+ *
+ * <p>With {@code -Dglimpse.cuda.decodeMegakernel.timers=true} (read when an instance is made) it runs
+ * the timed kernels of {@code decode_persistent_timed.cu} instead: the same arithmetic, plus every
+ * block's start and its arrival at and release from each grid barrier ({@code %globaltimer}), which
+ * {@link #phaseTimes} reads back as {@link PersistentPhaseTimes}.
  */
 public final class CudaPersistentDecode implements AutoCloseable {
 
-    /** The system property that turns the persistent decode kernel on ({@code true}; default {@code false}). */
+    /**
+     * The system property that turns the persistent decode kernel on: {@code true} (the kernels of
+     * {@code decode_persistent.cu}), {@code wide} (those of {@code decode_persistent_wide.cu}: one
+     * weight row per warp group in q/k/v and o_proj, so four times the row groups, the same bits) or
+     * {@code false} (the default).
+     */
     public static final String PROPERTY = "glimpse.cuda.decodeMegakernel";
 
+    /**
+     * The system property that runs the timed kernels instead ({@code true}; default {@code false}):
+     * the same arithmetic, plus each block's barrier arrival and release times, read with {@link #phaseTimes}.
+     */
+    public static final String TIMERS_PROPERTY = "glimpse.cuda.decodeMegakernel.timers";
+
     static final String MODULE = "decode_persistent";
+    static final String TIMED_MODULE = "decode_persistent_timed";
+    static final String WIDE_MODULE = "decode_persistent_wide";
 
     private static final Logger LOG = LoggerFactory.getLogger(CudaPersistentDecode.class);
     /** PD_THREADS, PD_WARPS, PD_R, PD_PAIRS and PD_CHUNK of decode_persistent.cu. */
@@ -97,10 +117,28 @@ public final class CudaPersistentDecode implements AutoCloseable {
      * one finished-chunk counter per kv head (attention_phase).
      */
     private final Tensor barrier;
+    /** The timed kernel's records (PersistentPhaseTimes layout), or null for the untimed kernel. */
+    private final Tensor timers;
+    private final int layerCount;
 
-    /** True when {@code -Dglimpse.cuda.decodeMegakernel=true}; read when a session captures its step. */
+    /** True when {@code -Dglimpse.cuda.decodeMegakernel} is {@code true} or {@code wide}; read when a session captures its step. */
     public static boolean enabled() {
-        return "true".equalsIgnoreCase(System.getProperty(PROPERTY, "false").trim());
+        String value = property();
+        return "true".equals(value) || "wide".equals(value);
+    }
+
+    /** True when {@code -Dglimpse.cuda.decodeMegakernel=wide}; read when an instance is made. */
+    static boolean wide() {
+        return "wide".equals(property());
+    }
+
+    private static String property() {
+        return System.getProperty(PROPERTY, "false").trim().toLowerCase(Locale.ROOT);
+    }
+
+    /** True when {@code -Dglimpse.cuda.decodeMegakernel.timers=true}; read when an instance is made. */
+    public static boolean timersEnabled() {
+        return "true".equalsIgnoreCase(System.getProperty(TIMERS_PROPERTY, "false").trim());
     }
 
     /**
@@ -207,7 +245,10 @@ public final class CudaPersistentDecode implements AutoCloseable {
             case F16 -> "f16";
             default -> "f32";
         };
-        this.kernel = "decode_layers_" + weights + "_kv_" + cache;
+        boolean timed = timersEnabled();
+        boolean wide = wide();
+        this.kernel = "decode_layers_" + (wide ? "wide_" : "") + weights + "_kv_" + cache + (timed ? "_timed" : "");
+        this.layerCount = layers.size();
         int stageFloats = Math.max(Math.max(hidden, qWidth), inter);
         int attentionFloats = CHUNK * (d + 4) + CHUNK * d + group * d + WARPS * CHUNK;
         int mergeFloats = WARPS * maxChunks;
@@ -216,7 +257,7 @@ public final class CudaPersistentDecode implements AutoCloseable {
             throw new CudaException(kernel + ": needs " + sharedBytes + " bytes of shared memory, the device allows "
                     + ctx.kernels.maxDynamicSharedBytes());
         }
-        this.function = ctx.kernels.largeSharedFunction(MODULE, kernel);
+        this.function = ctx.kernels.largeSharedFunction(wide ? WIDE_MODULE : timed ? TIMED_MODULE : MODULE, kernel);
         int[] perSm = new int[1];
         Cuda.checkDriver(cudart.cuOccupancyMaxActiveBlocksPerMultiprocessor(perSm, function, THREADS, sharedBytes),
                 "cuOccupancyMaxActiveBlocksPerMultiprocessor(" + kernel + ")");
@@ -235,6 +276,7 @@ public final class CudaPersistentDecode implements AutoCloseable {
             this.barrier = backend.upload(zeros);
         }
         owned.add(barrier);
+        this.timers = timed ? own(DType.I64, Math.toIntExact(PersistentPhaseTimes.longs(grid, layers.size()))) : null;
         Tensor table = uploadTable(layers);
         DType biasType = layers.stream().flatMap(l -> l.biases().stream()).map(Tensor::dtype).findFirst().orElse(DType.F32);
         this.arena = Arena.ofShared();
@@ -273,7 +315,11 @@ public final class CudaPersistentDecode implements AutoCloseable {
     public void enqueue() {
         synchronized (backend) {
             ctx.bindThread();
-            ctx.launch.of(function, kernel).struct(params).run(grid, 1, THREADS, sharedBytes);
+            Launch launch = ctx.launch.of(function, kernel).struct(params);
+            if (timers != null) {
+                launch.ptr(CudaContext.address(timers));
+            }
+            launch.run(grid, 1, THREADS, sharedBytes);
         }
     }
 
@@ -285,6 +331,27 @@ public final class CudaPersistentDecode implements AutoCloseable {
     public boolean aborted() {
         try (Tensor state = backend.download(barrier)) {
             return state.toIntArray()[2] != 0;
+        }
+    }
+
+    /** True when this instance runs the timed kernel ({@link #TIMERS_PROPERTY} was on when it was made). */
+    public boolean timed() {
+        return timers != null;
+    }
+
+    /**
+     * The phase times the last launch recorded (waits for the stream). Meaningful after an eager
+     * launch that did not abort; a graph replayed several times keeps only its last launch's.
+     *
+     * @throws IllegalStateException when this instance runs the untimed kernel
+     */
+    public PersistentPhaseTimes phaseTimes() {
+        if (timers == null) {
+            throw new IllegalStateException(kernel + " records no phase times: set -D" + TIMERS_PROPERTY
+                    + "=true before the persistent decode kernel is made");
+        }
+        try (Tensor host = backend.download(timers)) {
+            return PersistentPhaseTimes.of(host.segment().toArray(ValueLayout.JAVA_LONG), grid, layerCount);
         }
     }
 
@@ -316,7 +383,8 @@ public final class CudaPersistentDecode implements AutoCloseable {
     /**
      * The k split of a GEMV phase over n features (rowsPerWarp each per warp group) and k inputs:
      * doubled while the phase has fewer feature groups than the grid has blocks and every lane of
-     * a slice keeps at least one 16-byte chunk.
+     * a slice keeps at least one 16-byte chunk. The wide kernels take the same splits (counted with
+     * 4-row groups), so each row is summed as in the others.
      */
     private int split(int n, int rowsPerWarp, int k) {
         int chunks = k / 8;

@@ -3,6 +3,7 @@ package dev.glimpse.vlmruntime.bench;
 import dev.glimpse.kernels.Backends;
 import dev.glimpse.kernels.cuda.CudaBackend;
 import dev.glimpse.kernels.cuda.CudaOptions;
+import dev.glimpse.kernels.cuda.PersistentPhaseTimes;
 import dev.glimpse.kernels.io.Checkpoint;
 import dev.glimpse.vlmruntime.config.TextConfig;
 import dev.glimpse.vlmruntime.decoder.Decoder;
@@ -15,6 +16,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Arrays;
 import java.util.Locale;
+import java.util.Optional;
 import java.util.SplittableRandom;
 
 /**
@@ -33,7 +35,10 @@ import java.util.SplittableRandom;
  * The four runs must pick the same tokens ({@code same_tokens}). {@code decode_us_per_layer} is the
  * replayed step's time over the layer count; {@code persistent_step} says whether the replayed
  * steps ran as one persistent kernel ({@code -Dglimpse.cuda.decodeMegakernel=true}, the
- * {@code DECODER_AB} variant of {@code tools/device/gpu-test.sh}). Prints one JSON object.
+ * {@code DECODER_AB} variant of {@code tools/device/gpu-test.sh}). Prints one JSON object; with
+ * {@code -Dglimpse.cuda.decodeMegakernel.timers=true} too, a second one,
+ * {@code "bench":"persistent_decode_phases"}: the timed kernel's phases in the last of one more replayed
+ * session's steps ({@link PersistentPhaseTimes}).
  */
 public final class CudaDecoderBench {
 
@@ -86,6 +91,8 @@ public final class CudaDecoderBench {
                         decodeTps, unfused[1] * 1e3 / steps, steps / unfused[1], eager[1] * 1e3 / steps, hostLogits[1] * 1e3 / steps, weightBytes, roofline,
                         decodeTps / roofline, replayed[1] * 1e6 / steps / config.numHiddenLayers(), replayed[3] == 1,
                         sameTokens, (int) replayed[2]));
+                phasesLine(decoder, options, ids, steps, logits, backend.deviceName(), prompt)
+                        .ifPresent(out::println);
             }
         } finally {
             try (var files = Files.list(dir)) {
@@ -139,6 +146,30 @@ public final class CudaDecoderBench {
         } finally {
             System.clearProperty(DecoderSession.GRAPHS_PROPERTY);
             System.clearProperty(CudaBackend.FUSED_DECODE_PROPERTY);
+        }
+    }
+
+    /**
+     * One more replayed session of {@code steps} greedy steps; when they ran the timed persistent kernel,
+     * its phase times in the last step (a graph replay, every record rewritten by each launch) as a JSON line.
+     */
+    private static Optional<String> phasesLine(Decoder decoder, SessionOptions options, int[] ids, int steps,
+                                               float[] logits, String device, int prompt) {
+        try (DecoderSession session = decoder.newSession(options)) {
+            session.prefill(ids);
+            session.copyLogits(logits);
+            int token = argmax(logits);
+            for (int i = 0; i < steps; i++) {
+                session.decode(token);
+                token = session.greedyToken();
+            }
+            int keys = prompt + steps;
+            return session.persistentPhaseTimes().map(times -> String.format(Locale.ROOT,
+                    "{\"bench\":\"persistent_decode_phases\",\"source\":\"decoder_cuda\",\"device\":\"%s\","
+                            + "\"model\":\"qwen2-0.5b-shape-bf16\",\"layers\":%d,\"keys\":%d,\"grid\":%d,"
+                            + "\"records_forward\":%b,\"timer_resolution_ns\":%d,\"us_per_layer\":%.2f,\"phases\":%s}",
+                    device, times.layers(), keys, times.blocks(), times.firstDisorder() == null, times.resolutionNs(),
+                    times.spanUs() / times.layers(), times.phasesJson()));
         }
     }
 

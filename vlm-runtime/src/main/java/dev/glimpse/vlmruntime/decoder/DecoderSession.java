@@ -6,6 +6,7 @@ import dev.glimpse.kernels.DType;
 import dev.glimpse.kernels.Tensor;
 import dev.glimpse.kernels.cuda.CudaBackend;
 import dev.glimpse.kernels.cuda.CudaException;
+import dev.glimpse.kernels.cuda.PersistentPhaseTimes;
 import dev.glimpse.kernels.cuda.StepGraph;
 import dev.glimpse.kernels.cuda.StepInputs;
 import dev.glimpse.tokenpruning.accounting.PrefillAccounting;
@@ -448,6 +449,15 @@ public final class DecoderSession implements AutoCloseable {
      */
     public boolean runsPersistentStep() {
         return persistentStep != null;
+    }
+
+    /**
+     * Where the last persistent step's launch spent its time, per phase, when the steps run the timed
+     * persistent kernel ({@code -Dglimpse.cuda.decodeMegakernel.timers=true}); empty otherwise. Waits for
+     * the stream; for benchmarks.
+     */
+    public Optional<PersistentPhaseTimes> persistentPhaseTimes() {
+        return persistentStep == null ? Optional.empty() : persistentStep.phaseTimes();
     }
 
     /**

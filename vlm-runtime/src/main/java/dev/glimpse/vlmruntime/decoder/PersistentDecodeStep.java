@@ -4,6 +4,7 @@ import dev.glimpse.kernels.Activation;
 import dev.glimpse.kernels.Tensor;
 import dev.glimpse.kernels.cuda.CudaBackend;
 import dev.glimpse.kernels.cuda.CudaPersistentDecode;
+import dev.glimpse.kernels.cuda.PersistentPhaseTimes;
 import dev.glimpse.kernels.cuda.StepInputs;
 import dev.glimpse.vlmruntime.config.TextConfig;
 import org.slf4j.Logger;
@@ -11,6 +12,7 @@ import org.slf4j.LoggerFactory;
 
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Optional;
 
 /**
  * A session's decode-step layers as one persistent kernel ({@link CudaPersistentDecode}, selected
@@ -73,6 +75,11 @@ final class PersistentDecodeStep implements AutoCloseable {
     void enqueue(CudaBackend backend, RopeTables rope, Tensor position, Tensor cos, Tensor sin) {
         rope.fill(backend, position, cos, sin);
         kernel.enqueue();
+    }
+
+    /** The last launch's phase times when the kernel is the timed one, else empty; waits for the stream. */
+    Optional<PersistentPhaseTimes> phaseTimes() {
+        return kernel.timed() ? Optional.of(kernel.phaseTimes()) : Optional.empty();
     }
 
     @Override

@@ -86,6 +86,38 @@ class CudaPersistentDecodeStepTest {
     }
 
     /**
+     * The wide persistent kernel ({@code -Dglimpse.cuda.decodeMegakernel=wide}: q/k/v and o_proj over four
+     * times the row groups, each row summed as in the other kernel) gives the persistent steps' greedy
+     * tokens and logits bit for bit. A per-layer session runs first, so that both compared sessions find
+     * every prefill GEMM's algorithm already chosen.
+     */
+    @ParameterizedTest(name = "{0} cache={1} prompt={2}")
+    @CsvSource({"qwen2, half, 190", "llama, f32, 60"})
+    void wideStepsGiveThePersistentStepsBits(String family, String cacheMode, int promptLength) {
+        CudaSupport.requireCuda();
+        Path folder = SyntheticDecoders.write(dir, family + "-bf16", family, 11, 512);
+        int[] prompt = new int[promptLength];
+        for (int i = 0; i < prompt.length; i++) {
+            prompt[i] = (i * 29 + 3) % SyntheticDecoders.VOCAB;
+        }
+        String label = family + " cache=" + cacheMode + " prompt=" + promptLength;
+        System.setProperty(KvCache.DTYPE_PROPERTY, cacheMode);
+        try (Backend cuda = Backends.create(Backends.Choice.CUDA);
+             Checkpoint checkpoint = Checkpoint.open(folder);
+             Decoder decoder = Decoder.load(cuda, checkpoint, TextConfig.load(folder.resolve("config.json")))) {
+            run(decoder, prompt, "false", null, true);
+            Run persistent = run(decoder, prompt, "true", null, true);
+            Run wide = run(decoder, prompt, "wide", null, true);
+            assertArrayEquals(persistent.tokens(), wide.tokens(), label + ": greedy tokens");
+            for (int i = 0; i < STEPS; i++) {
+                assertArrayEquals(persistent.logits().get(i), wide.logits().get(i), label + ": step " + i + " logits");
+            }
+        } finally {
+            System.clearProperty(KvCache.DTYPE_PROPERTY);
+        }
+    }
+
+    /**
      * Prefill then {@value #STEPS} decode steps with the property set to {@code persistent}; each step
      * decodes {@code forced[i]} when given, else the greedy token. On CUDA, checks that the persistent
      * kernel ran exactly when asked for.
@@ -105,7 +137,7 @@ class CudaPersistentDecodeStepTest {
                 logits.add(step);
             }
             if (onCuda) {
-                assertEquals(Boolean.parseBoolean(persistent), session.runsPersistentStep(), "persistent kernel in use");
+                assertEquals(!"false".equals(persistent), session.runsPersistentStep(), "persistent kernel in use");
             }
         } finally {
             System.clearProperty(CudaPersistentDecode.PROPERTY);

@@ -7,6 +7,7 @@ import dev.glimpse.kernels.cuda.CudaBackend;
 import dev.glimpse.kernels.cuda.CudaOptions;
 import dev.glimpse.kernels.cuda.CudaPersistentDecode;
 import dev.glimpse.kernels.cuda.LinearTarget;
+import dev.glimpse.kernels.cuda.PersistentPhaseTimes;
 import dev.glimpse.kernels.cuda.StepGraph;
 import dev.glimpse.kernels.cuda.StepInputs;
 
@@ -33,7 +34,12 @@ import static dev.glimpse.kernels.cuda.bench.BenchTensors.uniform;
  * JSON line each with the time per layer and the fraction of the HBM roofline (a layer's weight
  * bytes / 4.8 TB/s), then the same layers as one persistent kernel ({@link CudaPersistentDecode},
  * {@code "combine":"persistent"}; every layer in one launch, so PDL plays no part) and a summary line
- * per cache type and key count.
+ * per cache type and key count; then the wide persistent kernel ({@code "combine":"persistent_wide"},
+ * {@code -Dglimpse.cuda.decodeMegakernel=wide}: the same sums, q/k/v and o_proj over four times the row
+ * groups). With {@code -Dglimpse.cuda.decodeMegakernel.timers=true} both persistent kernels are the
+ * timed ones, and one more eager launch of each per cache type and key count prints where its time
+ * went ({@code "bench":"persistent_decode_phases"}: per phase the blocks' work and barrier wait,
+ * median and max, and the barrier latency, in us per layer; {@link PersistentPhaseTimes}).
  */
 public final class DecodeStepBench {
 
@@ -122,12 +128,10 @@ public final class DecodeStepBench {
                             inputs.cell(0), inputs.cell(1)));
                 }
                 CudaPersistentDecode.Shape shape = new CudaPersistentDecode.Shape(HEADS, KV_HEADS, HEAD_DIM, EPS, Activation.SILU);
-                CudaPersistentDecode persistent = gpu.persistentDecode(shape, layers, hidden, cos, sin);
-                Runnable persistentStep = () -> {
-                    gpu.upload(inputs);
-                    gpu.copy(x, hidden);
-                    persistent.enqueue();
-                };
+                CudaPersistentDecode persistent = persistentKernel(gpu, "true", shape, layers, hidden, cos, sin);
+                CudaPersistentDecode wide = persistentKernel(gpu, "wide", shape, layers, hidden, cos, sin);
+                Runnable persistentStep = persistentStep(gpu, inputs, x, hidden, persistent);
+                Runnable wideStep = persistentStep(gpu, inputs, x, hidden, wide);
                 for (int keys : new int[] {600, 6300}) {
                     inputs.set(0, keys - 1);
                     inputs.set(1, keys);
@@ -143,23 +147,29 @@ public final class DecodeStepBench {
                                 layerBytes / HBM_BYTES_PER_US / us[i]));
                     }
                     double persistentUs = persistent == null ? Double.NaN : measure(gpu, persistentStep);
-                    out.println(String.format(Locale.ROOT,
-                            "{\"bench\":\"decode_step\",\"model\":\"qwen2-0.5b\",\"device\":\"%s\",\"layers\":%d,"
-                                    + "\"kv_cache\":\"%s\",\"keys\":%d,\"combine\":\"persistent\",\"grid\":%d,\"aborted\":%b,"
-                                    + "\"us_per_layer\":%.2f,\"us_per_step\":%.1f,\"hbm_fraction\":%.3f}",
-                            gpu.deviceName(), LAYERS, cacheName, keys, persistent == null ? 0 : persistent.grid(),
-                            persistent != null && persistent.aborted(), persistentUs,
-                            persistentUs * LAYERS, layerBytes / HBM_BYTES_PER_US / persistentUs));
+                    out.println(persistentLine(gpu, "persistent", persistent, cacheName, keys, persistentUs, layerBytes));
+                    double wideUs = wide == null ? Double.NaN : measure(gpu, wideStep);
+                    out.println(persistentLine(gpu, "persistent_wide", wide, cacheName, keys, wideUs, layerBytes));
+                    if (persistent != null && persistent.timed()) {
+                        out.println(phasesLine(gpu, "persistent", persistent, persistentStep, cacheName, keys, persistentUs));
+                    }
+                    if (wide != null && wide.timed()) {
+                        out.println(phasesLine(gpu, "persistent_wide", wide, wideStep, cacheName, keys, wideUs));
+                    }
                     out.println(String.format(Locale.ROOT,
                             "{\"bench\":\"decode_step_summary\",\"kv_cache\":\"%s\",\"keys\":%d,\"us_per_layer_separate\":%.2f,"
                                     + "\"us_per_layer_separate_pdl\":%.2f,\"us_per_layer_fused\":%.2f,"
                                     + "\"us_per_layer_fused_pdl\":%.2f,\"us_per_layer_persistent\":%.2f,"
-                                    + "\"roofline_us_per_layer\":%.2f,\"speedup_fused_pdl\":%.2f,\"speedup_persistent\":%.2f}",
-                            cacheName, keys, us[0], us[1], us[2], us[3], persistentUs, layerBytes / HBM_BYTES_PER_US,
-                            us[0] / us[3], us[3] / persistentUs));
+                                    + "\"us_per_layer_persistent_wide\":%.2f,"
+                                    + "\"roofline_us_per_layer\":%.2f,\"speedup_fused_pdl\":%.2f,\"speedup_persistent\":%.2f,"
+                                    + "\"speedup_persistent_wide\":%.2f}",
+                            cacheName, keys, us[0], us[1], us[2], us[3], persistentUs, wideUs, layerBytes / HBM_BYTES_PER_US,
+                            us[0] / us[3], us[3] / persistentUs, us[3] / wideUs));
                 }
-                if (persistent != null) {
-                    persistent.close();
+                for (CudaPersistentDecode kernel : new CudaPersistentDecode[] {persistent, wide}) {
+                    if (kernel != null) {
+                        kernel.close();
+                    }
                 }
             }
         } finally {
@@ -167,6 +177,67 @@ public final class DecodeStepBench {
                 t.close();
             }
         }
+    }
+
+    /**
+     * The persistent kernel {@code variant} ({@link CudaPersistentDecode#PROPERTY}: {@code true} or
+     * {@code wide}; timed when {@link CudaPersistentDecode#TIMERS_PROPERTY} is on), or null when the
+     * backend refuses the shape.
+     */
+    private static CudaPersistentDecode persistentKernel(CudaBackend gpu, String variant, CudaPersistentDecode.Shape shape,
+                                                        List<CudaPersistentDecode.Layer> layers, Tensor hidden, Tensor cos,
+                                                        Tensor sin) {
+        String old = System.getProperty(CudaPersistentDecode.PROPERTY);
+        System.setProperty(CudaPersistentDecode.PROPERTY, variant);
+        try {
+            return gpu.persistentDecode(shape, layers, hidden, cos, sin);
+        } finally {
+            if (old == null) {
+                System.clearProperty(CudaPersistentDecode.PROPERTY);
+            } else {
+                System.setProperty(CudaPersistentDecode.PROPERTY, old);
+            }
+        }
+    }
+
+    /** A step of the persistent kernel: the step inputs and the hidden state reset, then the one launch. */
+    private static Runnable persistentStep(CudaBackend gpu, StepInputs inputs, Tensor x, Tensor hidden,
+                                           CudaPersistentDecode kernel) {
+        return () -> {
+            gpu.upload(inputs);
+            gpu.copy(x, hidden);
+            kernel.enqueue();
+        };
+    }
+
+    /** The {@code decode_step} line of a persistent kernel ({@code combine} names the variant). */
+    private static String persistentLine(CudaBackend gpu, String combine, CudaPersistentDecode kernel, String cacheName,
+                                         int keys, double us, double layerBytes) {
+        return String.format(Locale.ROOT,
+                "{\"bench\":\"decode_step\",\"model\":\"qwen2-0.5b\",\"device\":\"%s\",\"layers\":%d,"
+                        + "\"kv_cache\":\"%s\",\"keys\":%d,\"combine\":\"%s\",\"grid\":%d,\"aborted\":%b,\"timed\":%b,"
+                        + "\"us_per_layer\":%.2f,\"us_per_step\":%.1f,\"hbm_fraction\":%.3f}",
+                gpu.deviceName(), LAYERS, cacheName, keys, combine, kernel == null ? 0 : kernel.grid(),
+                kernel != null && kernel.aborted(), kernel != null && kernel.timed(), us, us * LAYERS,
+                layerBytes / HBM_BYTES_PER_US / us);
+    }
+
+    /**
+     * One eager launch of the timed persistent kernel (outside any graph, so its records are this launch's),
+     * reduced per phase ({@link PersistentPhaseTimes}): a {@code persistent_decode_phases} JSON line.
+     */
+    private static String phasesLine(CudaBackend gpu, String combine, CudaPersistentDecode persistent, Runnable step,
+                                     String cacheName, int keys, double graphUsPerLayer) {
+        step.run();
+        gpu.synchronize();
+        PersistentPhaseTimes times = persistent.phaseTimes();
+        String disorder = times.firstDisorder();
+        return String.format(Locale.ROOT,
+                "{\"bench\":\"persistent_decode_phases\",\"model\":\"qwen2-0.5b\",\"device\":\"%s\",\"layers\":%d,"
+                        + "\"kv_cache\":\"%s\",\"keys\":%d,\"combine\":\"%s\",\"grid\":%d,\"aborted\":%b,\"records_forward\":%b,"
+                        + "\"timer_resolution_ns\":%d,\"eager_us_per_layer\":%.2f,\"graph_us_per_layer\":%.2f,\"phases\":%s}",
+                gpu.deviceName(), LAYERS, cacheName, keys, combine, persistent.grid(), persistent.aborted(), disorder == null,
+                times.resolutionNs(), times.spanUs() / LAYERS, graphUsPerLayer, times.phasesJson());
     }
 
     /** Captures the step with the current properties (after one eager run) and times its replays; us per layer. */
