@@ -46,16 +46,22 @@ class CudaPersistentDecodeStepTest {
     private record Run(int[] tokens, List<float[]> logits) {
     }
 
+    /** {@code length} token ids spread over the synthetic vocabulary, the same for every run. */
+    private static int[] prompt(int length) {
+        int[] prompt = new int[length];
+        for (int i = 0; i < length; i++) {
+            prompt[i] = (i * 29 + 3) % SyntheticDecoders.VOCAB;
+        }
+        return prompt;
+    }
+
     @ParameterizedTest(name = "{0} cache={1} prompt={2}")
     @CsvSource({"qwen2, f32, 60", "qwen2, half, 60", "qwen2, f32, 190", "qwen2, half, 190",
             "llama, f32, 60", "llama, half, 190"})
     void persistentStepsMatchPerLayerStepsAndTheCpu(String family, String cacheMode, int promptLength) {
         CudaSupport.requireCuda();
         Path folder = SyntheticDecoders.write(dir, family + "-bf16", family, 11, 512);
-        int[] prompt = new int[promptLength];
-        for (int i = 0; i < prompt.length; i++) {
-            prompt[i] = (i * 29 + 3) % SyntheticDecoders.VOCAB;
-        }
+        int[] prompt = prompt(promptLength);
         String label = family + " cache=" + cacheMode + " prompt=" + promptLength;
         System.setProperty(KvCache.DTYPE_PROPERTY, cacheMode);
         try {
@@ -96,10 +102,7 @@ class CudaPersistentDecodeStepTest {
     void wideStepsGiveThePersistentStepsBits(String family, String cacheMode, int promptLength) {
         CudaSupport.requireCuda();
         Path folder = SyntheticDecoders.write(dir, family + "-bf16", family, 11, 512);
-        int[] prompt = new int[promptLength];
-        for (int i = 0; i < prompt.length; i++) {
-            prompt[i] = (i * 29 + 3) % SyntheticDecoders.VOCAB;
-        }
+        int[] prompt = prompt(promptLength);
         String label = family + " cache=" + cacheMode + " prompt=" + promptLength;
         System.setProperty(KvCache.DTYPE_PROPERTY, cacheMode);
         try (Backend cuda = Backends.create(Backends.Choice.CUDA);
