@@ -2,7 +2,6 @@ package dev.glimpse.app;
 
 import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.glimpse.kernels.Backends;
-import dev.glimpse.vlmruntime.api.Answer;
 import dev.glimpse.vlmruntime.api.AskOptions;
 import dev.glimpse.vlmruntime.api.Glimpse;
 import dev.glimpse.vlmruntime.api.LoadOptions;
@@ -17,9 +16,6 @@ import picocli.CommandLine.Parameters;
 
 import java.io.IOException;
 import java.nio.file.Path;
-import java.util.LinkedHashMap;
-import java.util.Locale;
-import java.util.Map;
 import java.util.concurrent.Callable;
 
 /**
@@ -88,7 +84,7 @@ final class AskCommand implements Callable<Integer> {
         LoadOptions load = LoadOptions.defaults().withDevice(Backends.Choice.parse(device));
         try (VisionLanguageModel vlm = Glimpse.load(model, load)) {
             if (json) {
-                System.out.println(new ObjectMapper().writeValueAsString(toJson(vlm.ask(input, question, options), trace)));
+                System.out.println(new ObjectMapper().writeValueAsString(AnswerJson.of(vlm.ask(input, question, options), trace)));
             } else {
                 TokenListener stream = (id, text) -> {
                     System.out.print(text);
@@ -99,48 +95,5 @@ final class AskCommand implements Callable<Integer> {
             }
         }
         return 0;
-    }
-
-    static Map<String, Object> toJson(Answer a, boolean withTrace) {
-        Map<String, Object> out = new LinkedHashMap<>();
-        out.put("answer", a.text());
-        out.put("token_ids", a.tokenIds());
-        out.put("stop_reason", a.stopReason().name().toLowerCase(Locale.ROOT));
-        Map<String, Object> tokens = new LinkedHashMap<>();
-        tokens.put("prompt", a.counts().prompt());
-        tokens.put("generated", a.counts().generated());
-        Map<String, Object> visual = new LinkedHashMap<>();
-        for (Answer.VisualStage s : a.counts().visual()) {
-            visual.put(s.stage(), Map.of("in", s.in(), "kept", s.kept()));
-        }
-        tokens.put("visual", visual);
-        out.put("tokens", tokens);
-        Answer.StageTimings t = a.timings();
-        Map<String, Object> ms = new LinkedHashMap<>();
-        ms.put("decode_media", t.decodeMediaNanos() / 1e6);
-        ms.put("preprocess", t.preprocessNanos() / 1e6);
-        ms.put("vision", t.visionNanos() / 1e6);
-        ms.put("prefill", t.prefillNanos() / 1e6);
-        ms.put("generate", t.generateNanos() / 1e6);
-        out.put("timings_ms", ms);
-        out.put("prefill_flops", a.prefillFlops());
-        Map<String, Object> pruned = new LinkedHashMap<>();
-        pruned.put("plan", a.pruning().plan());
-        pruned.put("visual_tokens_per_layer", a.pruning().visualTokensPerLayer());
-        pruned.put("heads_per_layer", a.pruning().headsPerLayer());
-        Map<String, Object> positions = new LinkedHashMap<>();
-        positions.put("prompt", a.pruning().promptPositions().key());
-        positions.put("decoder", a.pruning().decoderPositions().key());
-        pruned.put("positions", positions);
-        pruned.put("average_visual_tokens", a.prefill().averageVisualTokens());
-        pruned.put("unpruned_prefill_flops", a.prefill().unprunedFlops());
-        pruned.put("flops_ratio", a.prefill().flopsRatio());
-        out.put("pruning", pruned);
-        out.put("prefill_tokens_per_second", a.prefillTokensPerSecond());
-        out.put("decode_tokens_per_second", a.decodeTokensPerSecond());
-        if (withTrace) {
-            out.put("trace", a.pruning().trace());
-        }
-        return out;
     }
 }

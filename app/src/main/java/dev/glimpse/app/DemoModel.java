@@ -8,7 +8,7 @@ import java.nio.file.Path;
  * a small LLaVA trained on the synthetic benchmark by tools/train), found under the install folder
  * the launcher passes as {@code -Dglimpse.home}.
  */
-final class DemoModel {
+public final class DemoModel {
 
     static final String RELATIVE_PATH = "models/glimpse-demo";
 
@@ -16,7 +16,7 @@ final class DemoModel {
     }
 
     /** {@code model} when given, else the shipped demo model; a clear error when neither exists. */
-    static Path orDefault(Path model) {
+    public static Path orDefault(Path model) {
         if (model != null) {
             return model;
         }

@@ -17,6 +17,7 @@ import picocli.CommandLine.Option;
                 BenchCommand.class,
                 ExplainCommand.class,
                 EvalCommand.class,
+                dev.glimpse.app.serve.ServeCommand.class,
         },
         footer = {"", "Run 'glimpse <command> --help' for a command's options."})
 final class GlimpseCommand implements Runnable {

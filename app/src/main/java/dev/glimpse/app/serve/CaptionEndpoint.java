@@ -1,0 +1,120 @@
+package dev.glimpse.app.serve;
+
+import com.sun.net.httpserver.HttpExchange;
+import dev.glimpse.app.AnswerJson;
+import dev.glimpse.videoingest.CorruptMediaException;
+import dev.glimpse.videoingest.MediaException;
+import dev.glimpse.videoingest.MediaLimitExceededException;
+import dev.glimpse.videoingest.MediaLimits;
+import dev.glimpse.videoingest.UnreadableMediaException;
+import dev.glimpse.videoingest.UnsupportedMediaException;
+import dev.glimpse.vlmruntime.api.Answer;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+import java.io.IOException;
+import java.io.OutputStream;
+import java.io.UncheckedIOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+
+/**
+ * {@code POST /v1/caption}: admits the request ({@link AdmissionGate}; 503 when full), refuses a
+ * declared Content-Length over the limit before reading (413), reads the body within the limit
+ * into a temp media file (then reads what trails the form or object, so the connection can be
+ * kept alive), waits for a model slot, captions, and answers with the JSON of
+ * {@code glimpse ask --json}. The temp file is deleted whatever happens, before the response. Media errors map to
+ * status codes: unsupported format 415, undecodable or over a media limit 422 (file size 413).
+ */
+final class CaptionEndpoint implements Router.Endpoint {
+
+    private static final Logger log = LoggerFactory.getLogger(CaptionEndpoint.class);
+
+    private final Captioner captioner;
+    private final ServeLimits limits;
+    private final AdmissionGate gate;
+
+    CaptionEndpoint(Captioner captioner, ServeLimits limits) {
+        this.captioner = captioner;
+        this.limits = limits;
+        this.gate = new AdmissionGate(limits.maxConcurrent(), limits.maxQueued());
+    }
+
+    @Override
+    public void handle(HttpExchange exchange, String requestId) throws IOException {
+        if (declaredTooLarge(exchange.getRequestHeaders().getFirst("Content-Length"))) {
+            throw HttpError.tooLarge(limits.maxRequestBytes());
+        }
+        CaptionRequest request;
+        Answer answer;
+        try (AdmissionGate.Ticket ticket = gate.admit()) {
+            Path mediaFile = newMediaFile();
+            try {
+                request = readBody(exchange, mediaFile);
+                answer = ticket.whenRunning(() -> caption(request));
+            } finally {
+                Files.deleteIfExists(mediaFile);
+            }
+        }
+        log.info("request {}: {} '{}' -> {} tokens", requestId, request.media().kind().field(),
+                request.media().name(), answer.counts().generated());
+        JsonResponses.send(exchange, 200, AnswerJson.of(answer, request.trace()));
+    }
+
+    /** A private temp file (owner-only on POSIX); failing to make one is the server's problem, a 500. */
+    private static Path newMediaFile() {
+        try {
+            return Files.createTempFile("glimpse-upload-", ".media");
+        } catch (IOException e) {
+            throw new UncheckedIOException("cannot create a temp file for the upload", e);
+        }
+    }
+
+    private boolean declaredTooLarge(String contentLength) {
+        if (contentLength == null || !contentLength.strip().matches("\\d+")) {
+            return false;
+        }
+        String digits = contentLength.strip();
+        return digits.length() > 18 || Long.parseLong(digits) > limits.maxRequestBytes();
+    }
+
+    private CaptionRequest readBody(HttpExchange exchange, Path mediaFile) throws IOException {
+        BoundedInputStream body = new BoundedInputStream(exchange.getRequestBody(), limits.maxRequestBytes());
+        try {
+            CaptionRequest request = CaptionBodyReader.read(exchange.getRequestHeaders().getFirst("Content-Type"),
+                    body, mediaFile, limits);
+            body.transferTo(OutputStream.nullOutputStream());
+            return request;
+        } catch (RequestTooLargeException e) {
+            throw HttpError.tooLarge(limits.maxRequestBytes());
+        }
+    }
+
+    private Answer caption(CaptionRequest request) {
+        try {
+            return captioner.caption(request.toMedia(), request.question(), request.askOptions());
+        } catch (MediaException e) {
+            throw mediaError(e, request.media());
+        } catch (IllegalArgumentException e) {
+            throw HttpError.unprocessable(clientMessage(e, request.media()));
+        }
+    }
+
+    private static HttpError mediaError(MediaException e, CaptionRequest.Upload media) {
+        String message = clientMessage(e, media);
+        return switch (e) {
+            case UnsupportedMediaException u -> HttpError.unsupportedType(message);
+            case MediaLimitExceededException l when l.limit() == MediaLimits.Limit.FILE_BYTES ->
+                    new HttpError(413, "request_too_large", message);
+            case MediaLimitExceededException l -> new HttpError(422, "media_limit_exceeded", message);
+            case CorruptMediaException c -> HttpError.unprocessable(message);
+            case UnreadableMediaException r -> HttpError.unprocessable(message);
+        };
+    }
+
+    /** The runtime's message with the server's temp path replaced by the client's name for the upload. */
+    private static String clientMessage(RuntimeException e, CaptionRequest.Upload media) {
+        String message = e.getMessage() == null ? e.getClass().getSimpleName() : e.getMessage();
+        return message.replace(media.file().toString(), media.name());
+    }
+}
