@@ -1,0 +1,92 @@
+package dev.glimpse.app.serve;
+
+import dev.glimpse.app.Main;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+import java.io.BufferedReader;
+import java.io.ByteArrayOutputStream;
+import java.io.InputStreamReader;
+import java.io.PrintStream;
+import java.lang.management.ManagementFactory;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.TimeUnit;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+/** {@code glimpse serve} as a user runs it: bad flags end with one line; a running server stops on SIGTERM. */
+class ServeCommandTest {
+
+    @Test
+    void zeroConcurrencyIsAOneLineError() {
+        String err = runExpectingFailure("serve", "--max-concurrent", "0");
+        assertTrue(err.startsWith("glimpse: serve limits must be positive"), err);
+        assertEquals(1, err.strip().lines().count(), err);
+    }
+
+    @Test
+    void portOutOfRangeIsAOneLineError() {
+        String err = runExpectingFailure("serve", "--port", "70000");
+        assertEquals("glimpse: --port 70000 is not a port (0..65535)", err.strip());
+    }
+
+    /** A separate JVM, as the launcher starts it: it prints where it listens, answers, and on SIGTERM stops cleanly. */
+    @Test
+    void serverAnswersUntilSigtermThenStopsCleanly(@TempDir Path dir) throws Exception {
+        List<String> command = new ArrayList<>();
+        command.add(Path.of(System.getProperty("java.home"), "bin", "java").toString());
+        command.addAll(ManagementFactory.getRuntimeMXBean().getInputArguments());
+        command.addAll(List.of("-Dglimpse.home=" + ServeEndpointsTest.REPO, "-cp", System.getProperty("java.class.path"),
+                Main.class.getName(), "serve", "--port", "0", "--device", "cpu", "--shutdown-grace-seconds", "5"));
+        Path stderr = dir.resolve("stderr.log");
+        Process server = new ProcessBuilder(command).redirectError(stderr.toFile()).start();
+        ExecutorService reader = Executors.newSingleThreadExecutor();
+        try {
+            BufferedReader stdout = new BufferedReader(new InputStreamReader(server.getInputStream(), StandardCharsets.UTF_8));
+            String banner = reader.submit(stdout::readLine).get(120, TimeUnit.SECONDS);
+            Matcher port = Pattern.compile("listening on http://[^ ]+:(\\d+) \\(model glimpse-demo, device cpu\\)")
+                    .matcher(String.valueOf(banner));
+            assertTrue(port.find(), banner + "\n" + Files.readString(stderr));
+            HttpResponse<String> health = HttpClient.newHttpClient().send(HttpRequest.newBuilder(
+                    URI.create("http://127.0.0.1:" + port.group(1) + "/healthz")).build(), HttpResponse.BodyHandlers.ofString());
+            assertEquals(200, health.statusCode());
+            server.destroy();
+            assertTrue(server.waitFor(60, TimeUnit.SECONDS), "the server did not stop after SIGTERM");
+            assertEquals(143, server.exitValue(), "exit status of a JVM ended by SIGTERM");
+            String log = Files.readString(stderr);
+            assertTrue(log.contains("ServeCommand - stopped"), log);
+            assertFalse(log.contains("Exception"), log);
+        } finally {
+            server.destroyForcibly();
+            reader.shutdownNow();
+        }
+    }
+
+    private static String runExpectingFailure(String... args) {
+        PrintStream old = System.err;
+        ByteArrayOutputStream err = new ByteArrayOutputStream();
+        int exit;
+        try {
+            System.setErr(new PrintStream(err, true, StandardCharsets.UTF_8));
+            exit = Main.run(args);
+        } finally {
+            System.setErr(old);
+        }
+        assertEquals(1, exit, err.toString(StandardCharsets.UTF_8));
+        return err.toString(StandardCharsets.UTF_8);
+    }
+}
