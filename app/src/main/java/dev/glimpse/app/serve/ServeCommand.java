@@ -90,10 +90,13 @@ public final class ServeCommand implements Callable<Integer> {
         }
         CountDownLatch stopped = new CountDownLatch(1);
         Runtime.getRuntime().addShutdownHook(new Thread(() -> {
-            server.stop();
-            vlm.close();
-            log.info("stopped");
-            stopped.countDown();
+            try {
+                server.stop();
+                vlm.close();
+                log.info("stopped");
+            } finally {
+                stopped.countDown();
+            }
         }, "glimpse-serve-shutdown"));
         InetSocketAddress bound = server.address();
         System.out.println("glimpse serve: listening on http://" + bound.getHostString() + ":" + bound.getPort()
