@@ -17,6 +17,7 @@ import java.io.OutputStream;
 import java.io.UncheckedIOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.regex.Pattern;
 
 /**
  * {@code POST /v1/caption}: admits the request ({@link AdmissionGate}; 503 when full), refuses a
@@ -29,6 +30,7 @@ import java.nio.file.Path;
 final class CaptionEndpoint implements Router.Endpoint {
 
     private static final Logger log = LoggerFactory.getLogger(CaptionEndpoint.class);
+    private static final Pattern CLI_HINT = Pattern.compile("\\s*\\(raise it with --[a-z-]+\\)$");
 
     private final Captioner captioner;
     private final ServeLimits limits;
@@ -105,11 +107,16 @@ final class CaptionEndpoint implements Router.Endpoint {
         return switch (e) {
             case UnsupportedMediaException u -> HttpError.unsupportedType(message);
             case MediaLimitExceededException l when l.limit() == MediaLimits.Limit.FILE_BYTES ->
-                    new HttpError(413, "request_too_large", message);
-            case MediaLimitExceededException l -> new HttpError(422, "media_limit_exceeded", message);
+                    new HttpError(413, "request_too_large", withoutCliHint(message));
+            case MediaLimitExceededException l -> new HttpError(422, "media_limit_exceeded", withoutCliHint(message));
             case CorruptMediaException c -> HttpError.unprocessable(message);
             case UnreadableMediaException r -> HttpError.unprocessable(message);
         };
+    }
+
+    /** A media limit's message less its "(raise it with --flag)", a flag of the CLI that a client cannot set. */
+    private static String withoutCliHint(String message) {
+        return CLI_HINT.matcher(message).replaceFirst("");
     }
 
     /** The runtime's message with the server's temp path replaced by the client's name for the upload. */

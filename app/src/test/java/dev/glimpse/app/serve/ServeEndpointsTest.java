@@ -236,6 +236,19 @@ class ServeEndpointsTest {
         assertNoUploadLeft();
     }
 
+    /** A PNG header that claims 100000 x 100000 pixels (a decompression bomb) is refused before decoding. */
+    @Test
+    void imageOverThePixelLimitIs422() {
+        java.nio.ByteBuffer png = java.nio.ByteBuffer.allocate(33);
+        png.put(new byte[]{(byte) 0x89, 'P', 'N', 'G', '\r', '\n', 0x1a, '\n'}).putInt(13).put("IHDR".getBytes(StandardCharsets.US_ASCII))
+                .putInt(100_000).putInt(100_000).put(new byte[]{8, 2, 0, 0, 0}).putInt(0);
+        ServeClient.Reply r = client.postMultipart("image", "bomb.png", png.array(), Map.of());
+        assertEquals(422, r.status(), r.body().toString());
+        assertEquals("media_limit_exceeded", r.errorCode());
+        assertTrue(r.errorMessage().startsWith("bomb.png: frame size 100000x100000"), r.errorMessage());
+        assertFalse(r.errorMessage().contains("--max-pixels"), r.errorMessage());
+    }
+
     @Test
     void corruptVideoIs422() throws IOException {
         byte[] mp4 = Files.readAllBytes(CLIP);
