@@ -12,7 +12,7 @@ import java.time.Duration;
  * @param maxNewTokens    most tokens a request may ask to generate
  * @param shutdownGrace   how long in-flight requests may take to finish after SIGINT/SIGTERM
  */
-public record ServeLimits(long maxRequestBytes, int maxConcurrent, int maxQueued, int maxFrames, int maxNewTokens,
+record ServeLimits(long maxRequestBytes, int maxConcurrent, int maxQueued, int maxFrames, int maxNewTokens,
                           Duration shutdownGrace) {
 
     /** Largest field value that is not media (question, budget, ...). */
