@@ -28,7 +28,8 @@ import java.util.concurrent.Callable;
  * (answer, token counts, timings, prefill FLOPs, tokens/s, and what pruning did: visual tokens in
  * and kept per stage, per decoder layer and on average, FLOPs against the unpruned prompt). The
  * pruning trace (every stage's surviving cells and scores) can be large, so it is printed under
- * {@code "trace"} only with {@code --trace}.
+ * {@code "trace"} only with {@code --trace}. {@code --prune quota} runs the QuoTA planner on the
+ * video first ({@link QuotaRequest}) and reports its plan under {@code pruning.quota}.
  */
 @Command(name = "ask",
         mixinStandardHelpOptions = true,
@@ -87,8 +88,14 @@ final class AskCommand implements Callable<Integer> {
         AskOptions options = pruning.applyTo(AskOptions.defaults().withMaxNewTokens(maxNewTokens));
         LoadOptions load = LoadOptions.defaults().withDevice(Backends.Choice.parse(device));
         try (VisionLanguageModel vlm = Glimpse.load(model, load)) {
+            QuotaRequest quota = null;
+            if (pruning.quota()) {
+                quota = QuotaRequest.plan(vlm, input, question, pruning, options);
+                options = quota.options();
+            }
             if (json) {
-                System.out.println(new ObjectMapper().writeValueAsString(toJson(vlm.ask(input, question, options), trace)));
+                Answer answer = vlm.ask(input, question, options);
+                System.out.println(new ObjectMapper().writeValueAsString(toJson(answer, trace, quota)));
             } else {
                 TokenListener stream = (id, text) -> {
                     System.out.print(text);
@@ -101,7 +108,11 @@ final class AskCommand implements Callable<Integer> {
         return 0;
     }
 
-    static Map<String, Object> toJson(Answer a, boolean withTrace) {
+    /**
+     * The {@code --json} object of {@code a}; with a QuoTA plan ({@code quota} non-null) the plan goes
+     * under {@code pruning.quota} and its frame probabilities onto the trace's pre-projector stage.
+     */
+    static Map<String, Object> toJson(Answer a, boolean withTrace, QuotaRequest quota) {
         Map<String, Object> out = new LinkedHashMap<>();
         out.put("answer", a.text());
         out.put("token_ids", a.tokenIds());
@@ -125,7 +136,7 @@ final class AskCommand implements Callable<Integer> {
         out.put("timings_ms", ms);
         out.put("prefill_flops", a.prefillFlops());
         Map<String, Object> pruned = new LinkedHashMap<>();
-        pruned.put("plan", a.pruning().plan());
+        pruned.put("plan", quota == null ? a.pruning().plan() : QuotaRequest.describe(a.pruning().plan()));
         pruned.put("visual_tokens_per_layer", a.pruning().visualTokensPerLayer());
         pruned.put("heads_per_layer", a.pruning().headsPerLayer());
         Map<String, Object> positions = new LinkedHashMap<>();
@@ -135,11 +146,14 @@ final class AskCommand implements Callable<Integer> {
         pruned.put("average_visual_tokens", a.prefill().averageVisualTokens());
         pruned.put("unpruned_prefill_flops", a.prefill().unprunedFlops());
         pruned.put("flops_ratio", a.prefill().flopsRatio());
+        if (quota != null) {
+            pruned.put("quota", quota.plan().toMap());
+        }
         out.put("pruning", pruned);
         out.put("prefill_tokens_per_second", a.prefillTokensPerSecond());
         out.put("decode_tokens_per_second", a.decodeTokensPerSecond());
         if (withTrace) {
-            out.put("trace", a.pruning().trace());
+            out.put("trace", quota == null ? a.pruning().trace() : quota.withFrameScores(a.pruning().trace()));
         }
         return out;
     }

@@ -11,6 +11,7 @@ import org.slf4j.LoggerFactory;
 
 import java.util.Arrays;
 import java.util.List;
+import java.util.stream.IntStream;
 
 /**
  * QuoTA's query planner (PAPERS.md, QuoTA steps 2-4): decouples the question into objects
@@ -19,9 +20,10 @@ import java.util.List;
  * {@code w_t} proportional to {@code (100 p_t)^2}. Frames with {@code n_t = 0} are dropped.
  *
  * <p>N comes from {@code --budget}: a count or percentage is the baseline per frame, so N is
- * that times the frames (the paper's N = 64 frames x 196); {@code N/video} is N itself. A frame's
- * {@code n_t} is capped at its own token count (the vision grid): what a cap cuts is not
- * redistributed, so the budgets sum to at most N.
+ * that times the frames (the paper's N = 64 frames x 196); {@code N/video} is N itself. Each frame
+ * keeps its share by selecting tokens of its own grid, so {@code n_t} is capped at the grid's token
+ * count and what a cap cuts goes to the other frames ({@link #allocate}); the budgets sum to at
+ * most N.
  *
  * <p>Plain LLaVA only: LLaVA-OneVision pools every frame's full grid, so per-frame budgets cannot
  * apply (the runtime refuses them).
@@ -87,12 +89,48 @@ public final class QuotaPlanner {
         return plan;
     }
 
-    /** {@code n_t = min(floor(N w_t), tokensPerFrame)}: QuoTA's allocation capped at each frame's own tokens. */
+    /**
+     * QuoTA's allocation {@code n_t = floor(N w_t)} capped at each frame's own tokens, with what a cap
+     * cuts handed on: the frames at their cap are fixed and the rest of N is allocated again over the
+     * other frames of nonzero weight by the same rule, until no share exceeds its cap (the capped
+     * variants of PAPERS.md redistribute). Frames left at 0 are dropped; the sum is at most N. All
+     * probabilities 0 count as equal, as {@link QuotaAssignment} does.
+     */
     static int[] allocate(double[] probabilities, int total, int tokensPerFrame) {
-        int[] n = QuotaAssignment.allocate(probabilities, total);
-        for (int t = 0; t < n.length; t++) {
-            n[t] = Math.min(n[t], tokensPerFrame);
+        int frames = probabilities.length;
+        boolean allZero = Arrays.stream(probabilities).allMatch(p -> p == 0);
+        double[] p = allZero ? filled(frames, 1.0) : probabilities.clone();
+        int[] n = new int[frames];
+        boolean[] capped = new boolean[frames];
+        int left = total;
+        while (left > 0) {
+            int[] open = IntStream.range(0, frames).filter(t -> !capped[t] && p[t] > 0).toArray();
+            if (open.length == 0) {
+                break;
+            }
+            int[] share = QuotaAssignment.allocate(Arrays.stream(open).mapToDouble(t -> p[t]).toArray(), left);
+            boolean anyCapped = false;
+            for (int i = 0; i < open.length; i++) {
+                if (share[i] >= tokensPerFrame) {
+                    capped[open[i]] = true;
+                    n[open[i]] = tokensPerFrame;
+                    left -= tokensPerFrame;
+                    anyCapped = true;
+                }
+            }
+            if (!anyCapped) {
+                for (int i = 0; i < open.length; i++) {
+                    n[open[i]] = share[i];
+                }
+                break;
+            }
         }
         return n;
+    }
+
+    private static double[] filled(int length, double value) {
+        double[] out = new double[length];
+        Arrays.fill(out, value);
+        return out;
     }
 }

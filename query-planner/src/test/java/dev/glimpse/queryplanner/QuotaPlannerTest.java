@@ -80,8 +80,22 @@ class QuotaPlannerTest {
     }
 
     @Test
-    void aFrameNeverGetsMoreThanItsOwnTokens() {
+    void aFrameNeverGetsMoreThanItsOwnTokensAndAFrameOfZeroWeightNone() {
         assertArrayEquals(new int[] {196, 0}, QuotaPlanner.allocate(new double[] {1, 0}, 500, 196));
+    }
+
+    @Test
+    void whatACapCutsGoesToTheOtherFramesByWeight() {
+        // squared scores 8100 : 100 : 1. Pass 1: frame 0 would get floor(500 * 8100 / 8201) = 493, capped
+        // at 196; pass 2: 304 left, frame 1 would get floor(304 * 100 / 101) = 300, capped; pass 3: 108 left
+        assertArrayEquals(new int[] {196, 196, 108}, QuotaPlanner.allocate(new double[] {0.9, 0.1, 0.01}, 500, 196));
+    }
+
+    @Test
+    void withoutCapsTheAllocationIsQuotasFloorRule() {
+        double[] p = {0.3, 0.2, 0.05, 0.9};
+        assertArrayEquals(dev.glimpse.tokenpruning.budget.QuotaAssignment.allocate(p, 200),
+                QuotaPlanner.allocate(p, 200, 196));
     }
 
     @Test
