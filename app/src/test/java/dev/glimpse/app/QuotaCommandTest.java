@@ -104,7 +104,8 @@ class QuotaCommandTest {
         CliRun run = CliRun.glimpse("explain", "--model", model(), "--video", clip.toString(), "--frames", "4", "--prune", "quota",
                 "--budget", "16", "--device", "cpu", "--out", out.toString(), "--question", "What shape was the orange object?");
         assertEquals(0, run.exit(), run.stderr());
-        String trace = Files.readString(out.resolve("trace.json"));
-        assertTrue(trace.contains("\"frameScores\":[0") || trace.contains("\"frameScores\":[1"), trace);
+        JsonNode trace = new ObjectMapper().readTree(Files.readString(out.resolve("trace.json")));
+        assertEquals(4, trace.at("/stages/0/frameScores").size(), trace.toString());
+        assertEquals(4, trace.at("/stages/0/frames").size(), trace.toString());
     }
 }

@@ -8,12 +8,15 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 import java.util.ArrayList;
+import java.util.Collections;
+import java.util.HashSet;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 import java.util.Objects;
 import java.util.Optional;
+import java.util.Set;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 
@@ -68,7 +71,7 @@ public final class QueryDecoupler {
     public record Decoupling(List<String> objects, Map<String, String> replies) {
         public Decoupling {
             objects = List.copyOf(objects);
-            replies = java.util.Collections.unmodifiableMap(new LinkedHashMap<>(replies));
+            replies = Collections.unmodifiableMap(new LinkedHashMap<>(replies));
         }
 
         /** Whether scoring falls back to the question. */
@@ -158,7 +161,7 @@ public final class QueryDecoupler {
             s = LEADING_LABEL.matcher(s).replaceFirst("");
         }
         List<String> out = new ArrayList<>();
-        java.util.Set<String> seen = new java.util.HashSet<>();
+        Set<String> seen = new HashSet<>();
         for (String raw : s.split("[,;\\n]")) {
             String item = clean(raw);
             if (item.isEmpty() || NONE_WORDS.contains(item.toLowerCase(Locale.ROOT)) || !isName(item)) {

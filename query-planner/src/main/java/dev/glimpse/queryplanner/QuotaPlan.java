@@ -3,6 +3,7 @@ package dev.glimpse.queryplanner;
 import dev.glimpse.tokenpruning.budget.FrameBudgets;
 
 import java.util.Arrays;
+import java.util.Collections;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -28,7 +29,7 @@ public record QuotaPlan(List<String> objects, Map<String, String> replies, Strin
 
     public QuotaPlan {
         objects = List.copyOf(objects);
-        replies = java.util.Collections.unmodifiableMap(new LinkedHashMap<>(replies));
+        replies = Collections.unmodifiableMap(new LinkedHashMap<>(replies));
         probabilities = probabilities.clone();
         weights = weights.clone();
         budgets = budgets.clone();
