@@ -6,6 +6,7 @@ import dev.glimpse.tokenpruning.HookPoint;
 import dev.glimpse.tokenpruning.NoPruning;
 import dev.glimpse.tokenpruning.PruningPlan;
 import dev.glimpse.tokenpruning.PruningStrategy;
+import dev.glimpse.tokenpruning.TokenSelector;
 import dev.glimpse.tokenpruning.budget.TokenBudget;
 import dev.glimpse.vlmruntime.api.AskOptions;
 import dev.glimpse.vlmruntime.decoder.PositionMode;
@@ -87,9 +88,13 @@ final class PruningOptions {
             }
             List<String> kept = new ArrayList<>(Arrays.stream(prune.split("\\+", -1)).map(String::strip)
                     .filter(n -> !n.equalsIgnoreCase(QUOTA)).toList());
-            boolean preProjector = kept.stream().map(PruningStrategy::byName)
-                    .anyMatch(s -> s.hookPoint() == HookPoint.PRE_PROJECTOR && !(s instanceof NoPruning));
-            if (!preProjector) {
+            List<PruningStrategy> preProjector = kept.stream().map(PruningStrategy::byName)
+                    .filter(s -> s.hookPoint() == HookPoint.PRE_PROJECTOR && !(s instanceof NoPruning)).toList();
+            if (preProjector.stream().anyMatch(s -> !(s instanceof TokenSelector))) {
+                throw new IllegalArgumentException("--prune quota keeps each frame's share with a selector (uniform, "
+                        + "vtc-cls or random), not " + preProjector.getFirst().name());
+            }
+            if (preProjector.isEmpty()) {
                 kept.add(0, QUOTA_DEFAULT_SELECTOR);
             }
             names = String.join("+", kept);

@@ -93,6 +93,13 @@ class QuotaCommandTest {
     }
 
     @Test
+    void quotaWithPoolingIsRefused() {
+        CliRun run = CliRun.glimpse("ask", "--model", model(), "--video", clip.toString(), "--prune", "quota+pool",
+                "--budget", "32", "q");
+        run.assertOneLineError("--prune quota keeps each frame's share with a selector");
+    }
+
+    @Test
     void quotaWithoutABudgetIsRefused() {
         CliRun run = CliRun.glimpse("ask", "--model", model(), "--video", clip.toString(), "--prune", "quota", "q");
         run.assertOneLineError("--prune quota needs --budget");
