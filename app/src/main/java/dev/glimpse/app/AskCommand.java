@@ -2,6 +2,7 @@ package dev.glimpse.app;
 
 import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.glimpse.kernels.Backends;
+import dev.glimpse.vlmruntime.api.Answer;
 import dev.glimpse.vlmruntime.api.AskOptions;
 import dev.glimpse.vlmruntime.api.Glimpse;
 import dev.glimpse.vlmruntime.api.LoadOptions;
@@ -16,6 +17,7 @@ import picocli.CommandLine.Parameters;
 
 import java.io.IOException;
 import java.nio.file.Path;
+import java.util.Map;
 import java.util.concurrent.Callable;
 
 /**
@@ -24,7 +26,8 @@ import java.util.concurrent.Callable;
  * (answer, token counts, timings, prefill FLOPs, tokens/s, and what pruning did: visual tokens in
  * and kept per stage, per decoder layer and on average, FLOPs against the unpruned prompt). The
  * pruning trace (every stage's surviving cells and scores) can be large, so it is printed under
- * {@code "trace"} only with {@code --trace}.
+ * {@code "trace"} only with {@code --trace}. {@code --prune quota} runs the QuoTA planner on the
+ * video first ({@link QuotaRequest}) and reports its plan under {@code pruning.quota}.
  */
 @Command(name = "ask",
         mixinStandardHelpOptions = true,
@@ -83,8 +86,18 @@ final class AskCommand implements Callable<Integer> {
         AskOptions options = pruning.applyTo(AskOptions.defaults().withMaxNewTokens(maxNewTokens));
         LoadOptions load = LoadOptions.defaults().withDevice(Backends.Choice.parse(device));
         try (VisionLanguageModel vlm = Glimpse.load(model, load)) {
+            QuotaRequest quota = null;
+            if (pruning.quota()) {
+                quota = QuotaRequest.plan(vlm, input, question, pruning, options);
+                options = quota.options();
+            }
             if (json) {
-                System.out.println(new ObjectMapper().writeValueAsString(AnswerJson.of(vlm.ask(input, question, options), trace)));
+                Answer answer = vlm.ask(input, question, options);
+                Map<String, Object> out = AnswerJson.of(answer, trace);
+                if (quota != null) {
+                    quota.addTo(out, answer, trace);
+                }
+                System.out.println(new ObjectMapper().writeValueAsString(out));
             } else {
                 TokenListener stream = (id, text) -> {
                     System.out.print(text);

@@ -79,13 +79,19 @@ final class ExplainCommand implements Callable<Integer> {
                         + vlm.folder() + " is LLaVA-OneVision (anyres tiles)");
             }
             List<RgbImage> views = vlm.modelViews(input);
+            QuotaRequest quota = null;
+            if (pruning.quota()) {
+                quota = QuotaRequest.plan(vlm, input, question, pruning, options);
+                options = quota.options();
+            }
             Answer answer = vlm.ask(input, question, options);
+            PruningTrace trace = quota == null ? answer.pruning().trace() : quota.withFrameScores(answer.pruning().trace());
             Files.createDirectories(out);
             Path traceFile = out.resolve("trace.json");
-            Files.writeString(traceFile, answer.pruning().trace().toJson());
+            Files.writeString(traceFile, trace.toJson());
             System.out.println(traceFile);
             int side = vlm.llava().config().vision().patchesPerSide();
-            for (PruningTrace.Stage stage : stagesToDraw(answer.pruning().trace(), views.size(), side)) {
+            for (PruningTrace.Stage stage : stagesToDraw(trace, views.size(), side)) {
                 for (PruningTrace.FrameTrace frame : stage.frames()) {
                     Path png = out.resolve(String.format(Locale.ROOT, "frame_%04d_%s.png", frame.frame(),
                             stage.name().replaceAll("[^A-Za-z0-9._-]", "_")));

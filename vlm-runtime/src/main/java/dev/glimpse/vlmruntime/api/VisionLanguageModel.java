@@ -125,6 +125,23 @@ public final class VisionLanguageModel implements AutoCloseable {
     }
 
     /**
+     * The decoded pictures of {@code media} before the image processor, exactly those {@link #ask}
+     * feeds the model (one per image, or the frames sampled from a video), e.g. for a planner that
+     * scores a video's frames before asking about them.
+     */
+    public List<RgbImage> pictures(Media media) {
+        lock.lock();
+        try {
+            return switch (MediaDecoding.decode(media, MediaLimits.DEFAULTS, model.acceptsVideo())) {
+                case VisualInput.Images images -> images.images();
+                case VisualInput.Video video -> video.frames();
+            };
+        } finally {
+            lock.unlock();
+        }
+    }
+
+    /**
      * The pictures of {@code media} as the vision tower sees them (resized, cropped; one per image or
      * sampled frame), over which the pruning trace's patch grids lie. Plain LLaVA only.
      */

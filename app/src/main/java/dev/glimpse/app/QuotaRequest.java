@@ -1,0 +1,62 @@
+package dev.glimpse.app;
+
+import dev.glimpse.queryplanner.QuotaPlan;
+import dev.glimpse.queryplanner.QuotaPlanner;
+import dev.glimpse.tokenpruning.HookPoint;
+import dev.glimpse.tokenpruning.trace.PruningTrace;
+import dev.glimpse.vlmruntime.api.Answer;
+import dev.glimpse.vlmruntime.api.AskOptions;
+import dev.glimpse.vlmruntime.api.Media;
+import dev.glimpse.vlmruntime.api.VisionLanguageModel;
+
+import java.util.List;
+import java.util.Map;
+
+/**
+ * {@code --prune quota} in a command: the QuoTA planner scores the video's frames for the question
+ * with the loaded model, and its per-frame allocation replaces the even split of {@code --budget}
+ * when the model is then asked ({@link AskOptions#withFrameBudgets}).
+ *
+ * @param plan    what the planner decided
+ * @param options the request's options with the planner's frame budgets
+ */
+record QuotaRequest(QuotaPlan plan, AskOptions options) {
+
+    /** Plans {@code input} (a video) for {@code question}; {@code options} must already carry the pruning plan. */
+    static QuotaRequest plan(VisionLanguageModel vlm, Media input, String question, PruningOptions pruning,
+                             AskOptions options) {
+        if (!(input instanceof Media.VideoFile video)) {
+            throw new IllegalArgumentException("--prune quota plans the frames of a video; use --video FILE");
+        }
+        QuotaPlan plan = new QuotaPlanner(vlm).plan(video, question, pruning.budget());
+        return new QuotaRequest(plan, options.withFrameBudgets(plan.budgets()));
+    }
+
+    /** The plan's name as {@code --prune} spells it: "quota+" and the stages that ran. */
+    static String describe(String stages) {
+        return PruningOptions.QUOTA + "+" + stages;
+    }
+
+    /** {@code trace} with the planner's {@code p_t} on its pre-projector stage (the one that took the budgets). */
+    PruningTrace withFrameScores(PruningTrace trace) {
+        List<PruningTrace.Stage> stages = trace.stages().stream()
+                .map(s -> s.hookPoint() == HookPoint.PRE_PROJECTOR ? s.withFrameScores(plan.probabilities()) : s)
+                .toList();
+        return new PruningTrace(stages);
+    }
+
+    /**
+     * Puts the plan into {@code json}, the {@link AnswerJson} object of the answer {@code a} it planned:
+     * the plan's name as "quota+" and its stages, the plan itself under {@code pruning.quota}, and with
+     * {@code withTrace} the frames' {@code p_t} on the trace's pre-projector stage.
+     */
+    @SuppressWarnings("unchecked")
+    void addTo(Map<String, Object> json, Answer a, boolean withTrace) {
+        Map<String, Object> pruning = (Map<String, Object>) json.get("pruning");
+        pruning.put("plan", describe(a.pruning().plan()));
+        pruning.put("quota", plan.toMap());
+        if (withTrace) {
+            json.put("trace", withFrameScores(a.pruning().trace()));
+        }
+    }
+}
