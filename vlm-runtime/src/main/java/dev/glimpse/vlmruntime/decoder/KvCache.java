@@ -60,6 +60,9 @@ public final class KvCache implements AutoCloseable {
      * on the H200 (DecodeAttentionBench, 2026-11-28, bundle 84d323f) it took Qwen2-0.5B's (14 over 2 heads)
      * decode attention from 9.46 to 10.15 us at 600 keys and from 12.86 to 14.49 us at 6,300, where
      * Llama-7B's (1 per head) went from 11.36 to 9.84 us; such caches are small anyway (few KV heads).
+     * The 8-head-group kernel with 16-byte key loads that is now the 16-bit default ({@code passes_early})
+     * did not change that: 15.30 us against F32's 12.94 at 6,300 keys (H200, 2026-11-28, commit b71be02,
+     * bench/results/h200-kernels-2026-11-28-session6.json).
      */
     static final int AUTO_F32_FROM_GROUP = 5;
 
