@@ -8,7 +8,7 @@
 # warm machine may still hold a stale bundle/lib from an earlier call. Unpacks the runtime (and
 # lib.tar.xz) under WORK and sets
 #   BUNDLE_DIR (the folder holding jre.tar.xz and COMMIT), JAVA, LIB (the folder of jars),
-#   CP (LIB's jars joined with ':') and JUNIT (junit-console.jar; empty when the bundle has none).
+#   CP (the tree's kernels/src/main/resources, then LIB's jars, joined with ':') and JUNIT (junit-console.jar; empty when the bundle has none).
 # Returns non-zero with a message on stderr when DIR holds neither layout.
 bundle_setup() {
   local dir="$1" work="$2"
@@ -34,5 +34,10 @@ bundle_setup() {
   JAVA="$work/jre/bin/java"
   CP="$(ls "$LIB"/*.jar | tr '\n' ':')"
   CP="${CP%:}"
+  # the packed kernels.jar leaves its *.fatbin modules to the carried tree (bundle.sh): the tree's
+  # resources come first, so they are also what a changed, rebuilt fatbin in the tree loads
+  local resources
+  resources="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)/kernels/src/main/resources"
+  [ -d "$resources" ] && CP="$resources:$CP"
   echo "bundle: $BUNDLE_DIR ($(ls "$LIB"/*.jar | wc -l) jars in $LIB)" >&2
 }
