@@ -316,3 +316,124 @@ __device__ __forceinline__ void rope_append_rows(float* q, const float* k, const
 ROPE_APPEND_ROWS(rope_append_kv_rows, float)
 ROPE_APPEND_ROWS(rope_append_kv_rows_bf16, __nv_bfloat16)
 ROPE_APPEND_ROWS(rope_append_kv_rows_f16, __half)
+
+// rope_append_kv_rows_vec[_bf16|_f16]: the stores of rope_append_kv_rows (the same arithmetic, expression
+// for expression, so the same bits) with 16-byte loads and grid-stride work sized to the GPU, for
+// dim == 2 * half, half % 4 == 0 (no pass-through dims) and 16-byte aligned q, k, v, tables and caches
+// (CudaPointwise checks all of it and runs rope_append_kv_rows otherwise). Work items per token: first
+// ceil((heads + kv_heads) / HPT) x (half / 4) rotation items, each 4 consecutive pairs (i .. i + 3 and
+// i + half .. i + half + 3) of HPT consecutive rotated heads (q heads, then k heads) with the token's
+// cos/sin float4s read once for all HPT heads; then kv_heads * dim / 8 value items of 8 values (one
+// 16-byte store into a 16-bit cache). Consecutive threads take consecutive items (a head's pairs are
+// contiguous: each 4-pair group is 16 bytes of a 256-byte run at half 64). tokens * items < 2^31 (the
+// host checks).
+template <typename T>
+__device__ __forceinline__ uint32_t kv_pair_bits(float lo, float hi);
+
+template <>
+__device__ __forceinline__ uint32_t kv_pair_bits<__nv_bfloat16>(float lo, float hi) {
+    return (uint32_t)__bfloat16_as_ushort(__float2bfloat16_rn(lo)) |
+           ((uint32_t)__bfloat16_as_ushort(__float2bfloat16_rn(hi)) << 16);
+}
+
+template <>
+__device__ __forceinline__ uint32_t kv_pair_bits<__half>(float lo, float hi) {
+    return (uint32_t)__half_as_ushort(__float2half_rn(lo)) | ((uint32_t)__half_as_ushort(__float2half_rn(hi)) << 16);
+}
+
+// Four consecutive cache values (16-byte aligned F32, 8-byte aligned 16-bit), rounded as store_kv rounds.
+template <typename T>
+__device__ __forceinline__ void store4_kv(T* p, float4 x) {
+    if constexpr (sizeof(T) == 4) {
+        *reinterpret_cast<float4*>(p) = x;
+    } else {
+        *reinterpret_cast<uint2*>(p) = make_uint2(kv_pair_bits<T>(x.x, x.y), kv_pair_bits<T>(x.z, x.w));
+    }
+}
+
+// Eight consecutive cache values (16-byte aligned), rounded as store_kv rounds.
+template <typename T>
+__device__ __forceinline__ void store8_kv(T* p, float4 a, float4 b) {
+    if constexpr (sizeof(T) == 4) {
+        reinterpret_cast<float4*>(p)[0] = a;
+        reinterpret_cast<float4*>(p)[1] = b;
+    } else {
+        *reinterpret_cast<uint4*>(p) = make_uint4(kv_pair_bits<T>(a.x, a.y), kv_pair_bits<T>(a.z, a.w),
+                                                  kv_pair_bits<T>(b.x, b.y), kv_pair_bits<T>(b.z, b.w));
+    }
+}
+
+// rope_append_rows' rotation of one pair, written as it is there (the compiler contracts it the same way).
+__device__ __forceinline__ void rope_rotate(float lo, float hi, float c, float s, float& rlo, float& rhi) {
+    rlo = lo * c - hi * s;
+    rhi = hi * c + lo * s;
+}
+
+__device__ __forceinline__ void rope_rotate4(float4 lo, float4 hi, float4 c, float4 s, float4& rlo, float4& rhi) {
+    rope_rotate(lo.x, hi.x, c.x, s.x, rlo.x, rhi.x);
+    rope_rotate(lo.y, hi.y, c.y, s.y, rlo.y, rhi.y);
+    rope_rotate(lo.z, hi.z, c.z, s.z, rlo.z, rhi.z);
+    rope_rotate(lo.w, hi.w, c.w, s.w, rlo.w, rhi.w);
+}
+
+template <typename T, int HPT>
+__device__ __forceinline__ void rope_append_rows_vec(float* q, const float* k, const float* v, const float* cos_t,
+                                                     const float* sin_t, T* key_cache, T* value_cache, int tokens,
+                                                     int heads, int kv_heads, int capacity, int dim, int half,
+                                                     int start) {
+    const int groups = half / 4;
+    const int rot_heads = heads + kv_heads;
+    const int rot_items = (rot_heads + HPT - 1) / HPT * groups;
+    const int per_token = rot_items + kv_heads * dim / 8;
+    const int total = tokens * per_token;
+    for (int u = blockIdx.x * blockDim.x + threadIdx.x; u < total; u += gridDim.x * blockDim.x) {
+        const int t = u / per_token;
+        const int item = u - t * per_token;
+        const long long entry = (long long)start + t;
+        if (item < rot_items) {
+            const int chunk = item / groups;
+            const int i = (item - chunk * groups) * 4;
+            const float4 c = *reinterpret_cast<const float4*>(cos_t + (long long)t * half + i);
+            const float4 s = *reinterpret_cast<const float4*>(sin_t + (long long)t * half + i);
+#pragma unroll
+            for (int j = 0; j < HPT; j++) {
+                const int r = chunk * HPT + j;
+                if (r >= rot_heads) break;
+                const bool is_q = r < heads;
+                const int h = is_q ? r : r - heads;
+                const float* src = is_q ? q + ((long long)t * heads + h) * dim : k + ((long long)t * kv_heads + h) * dim;
+                const float4 lo = *reinterpret_cast<const float4*>(src + i);
+                const float4 hi = *reinterpret_cast<const float4*>(src + i + half);
+                float4 rlo, rhi;
+                rope_rotate4(lo, hi, c, s, rlo, rhi);
+                if (is_q) {
+                    float* dst = q + ((long long)t * heads + h) * dim;
+                    *reinterpret_cast<float4*>(dst + i) = rlo;
+                    *reinterpret_cast<float4*>(dst + i + half) = rhi;
+                } else {
+                    T* dst = key_cache + ((long long)h * capacity + entry) * dim;
+                    store4_kv(dst + i, rlo);
+                    store4_kv(dst + i + half, rhi);
+                }
+            }
+        } else {
+            const int e = (item - rot_items) * 8;
+            const int h = e / dim, d = e - h * dim;
+            const float* src = v + (long long)t * kv_heads * dim + e;
+            store8_kv(value_cache + ((long long)h * capacity + entry) * dim + d, *reinterpret_cast<const float4*>(src),
+                      *reinterpret_cast<const float4*>(src + 4));
+        }
+    }
+}
+
+// HPT 4: Llama-7B (32 + 32 heads of 128) has 256 rotation items and 512 value items per token.
+#define ROPE_APPEND_ROWS_VEC(NAME, T)                                                                              \
+    extern "C" __global__ void NAME(float* q, const float* k, const float* v, const float* cos_t,                 \
+                                    const float* sin_t, T* key_cache, T* value_cache, int tokens, int heads,      \
+                                    int kv_heads, int capacity, int dim, int half, int start) {                   \
+        rope_append_rows_vec<T, 4>(q, k, v, cos_t, sin_t, key_cache, value_cache, tokens, heads, kv_heads,        \
+                                   capacity, dim, half, start);                                                   \
+    }
+ROPE_APPEND_ROWS_VEC(rope_append_kv_rows_vec, float)
+ROPE_APPEND_ROWS_VEC(rope_append_kv_rows_vec_bf16, __nv_bfloat16)
+ROPE_APPEND_ROWS_VEC(rope_append_kv_rows_vec_f16, __half)

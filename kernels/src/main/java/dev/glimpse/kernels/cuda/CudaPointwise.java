@@ -22,6 +22,10 @@ final class CudaPointwise {
     static final int ARGMAX_TWO_PASS_MIN = 32768;
     /** The most rows the two-pass argmax takes (its first pass puts rows on the grid's y dimension). */
     private static final int MAX_GRID_Y = 65535;
+    /** Rotated heads per work item of {@code rope_append_kv_rows_vec*} (its HPT). */
+    private static final int ROPE_APPEND_VECTOR_HEADS = 4;
+    /** Resident 256-thread blocks per SM the grid-stride {@code rope_append_kv_rows_vec*} grid is sized to. */
+    private static final int ROPE_APPEND_VECTOR_BLOCKS_PER_SM = 8;
     /** Elements each first-pass argmax block scans (8 per thread). */
     private static final int ARGMAX_SPAN = 2048;
     /** Threads per argmax block (ARGMAX_THREADS in decode_fused.cu). */
@@ -288,15 +292,39 @@ final class CudaPointwise {
         try (Temporaries tmp = new Temporaries(copier)) {
             Tensor c = tmp.packed(cos, DType.F32);
             Tensor s = tmp.packed(sin, DType.F32);
-            String kernel = "rope_append_kv_rows" + Checks.kvSuffix(keyCache);
-            int blocksPerToken = (int) ((perToken + CudaContext.POINTWISE_THREADS - 1) / CudaContext.POINTWISE_THREADS);
+            long vectorItems = CudaBackend.ropeAppendVectorEnabled()
+                    ? ropeAppendVectorItems(q, k, v, c, s, keyCache, valueCache, heads, hkv, d, half) * t : 0L;
+            boolean vector = vectorItems > 0 && vectorItems <= Integer.MAX_VALUE;
+            String kernel = "rope_append_kv_rows" + (vector ? "_vec" : "") + Checks.kvSuffix(keyCache);
+            int gridX = vector
+                    ? (int) Math.min((vectorItems + CudaContext.POINTWISE_THREADS - 1) / CudaContext.POINTWISE_THREADS,
+                            (long) ctx.multiprocessors * ROPE_APPEND_VECTOR_BLOCKS_PER_SM)
+                    : (int) ((perToken + CudaContext.POINTWISE_THREADS - 1) / CudaContext.POINTWISE_THREADS);
             ctx.launch.of(ctx.kernels.function("rows", kernel), kernel)
                     .ptr(CudaContext.address(q)).ptr(CudaContext.address(k)).ptr(CudaContext.address(v))
                     .ptr(CudaContext.address(c)).ptr(CudaContext.address(s)).ptr(CudaContext.address(keyCache))
                     .ptr(CudaContext.address(valueCache)).i32(t).i32(heads).i32(hkv).i32(capacity).i32(d).i32(half)
                     .i32(start)
-                    .run(blocksPerToken, Math.min(t, MAX_GRID_Y), CudaContext.POINTWISE_THREADS, 0);
+                    .run(gridX, vector ? 1 : Math.min(t, MAX_GRID_Y), CudaContext.POINTWISE_THREADS, 0);
         }
+    }
+
+    /**
+     * Work items per token of {@code rope_append_kv_rows_vec[_bf16|_f16]} (rows.cu: rotation items of
+     * 4 pairs over {@value #ROPE_APPEND_VECTOR_HEADS} heads, value items of 8 values), or 0 where that
+     * kernel does not apply: a pass-through part of the head dim ({@code d != 2 * half}), {@code half}
+     * not a multiple of 4, or an operand not 16-byte aligned.
+     */
+    private static long ropeAppendVectorItems(Tensor q, Tensor k, Tensor v, Tensor cos, Tensor sin, Tensor keyCache,
+                                              Tensor valueCache, int heads, int hkv, int d, int half) {
+        long addresses = CudaContext.address(q) | CudaContext.address(k) | CudaContext.address(v)
+                | CudaContext.address(cos) | CudaContext.address(sin) | CudaContext.address(keyCache)
+                | CudaContext.address(valueCache);
+        if (d != 2 * half || half % 4 != 0 || addresses % 16 != 0) {
+            return 0L;
+        }
+        long rotationItems = (heads + hkv + ROPE_APPEND_VECTOR_HEADS - 1L) / ROPE_APPEND_VECTOR_HEADS * (half / 4);
+        return rotationItems + (long) hkv * d / 8;
     }
 
     int[] argmax(Tensor x) {

@@ -12,6 +12,7 @@ import static dev.glimpse.kernels.cuda.CudaTestSupport.assertClose;
 import static dev.glimpse.kernels.cuda.CudaTestSupport.cuda;
 import static dev.glimpse.kernels.cuda.CudaTestSupport.host;
 import static dev.glimpse.kernels.cuda.CudaTestSupport.random;
+import static dev.glimpse.kernels.cuda.CudaTestSupport.withProperty;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 
@@ -72,6 +73,43 @@ class CudaPrefillRopeAppendTest {
             assertClose("ropeAppendKvRows q" + label, qCpu, q2, CudaTestSupport.F32);
             assertClose("ropeAppendKvRows keys" + label, keysCpu, kc2, cacheTolerance);
             assertClose("ropeAppendKvRows values" + label, valuesCpu, vc2, 0);
+        }
+    }
+
+    /**
+     * {@code -Dglimpse.cuda.ropeAppendVector=true} ({@code rope_append_kv_rows_vec*}) against the scalar
+     * kernel on the same inputs: q, both caches and k bit for bit, at LLaVA-7B's prompt sizes and odd
+     * row counts, Llama-7B's and Qwen2-0.5B's heads; the partial rotary dims, {@code half} 3 and the
+     * 65535+ tokens run the scalar kernel under the property (the vector kernel needs d == 2 half, half % 4 == 0).
+     */
+    @ParameterizedTest(name = "T={0} heads={1}/{2} D={3} half={4} start={5} cache={6}")
+    @CsvSource({
+            "586, 32, 32, 128, 64, 0, BF16", "74, 32, 32, 128, 64, 0, BF16", "587, 32, 32, 128, 64, 13, BF16",
+            "75, 32, 32, 128, 64, 3, F16", "1, 32, 32, 128, 64, 0, BF16", "586, 32, 32, 128, 64, 7, F32",
+            "586, 14, 2, 64, 32, 0, BF16", "73, 14, 2, 64, 32, 5, BF16", "6295, 14, 2, 64, 32, 1, BF16",
+            "74, 14, 2, 64, 32, 0, F32", "33, 6, 2, 16, 8, 1, F16", "9, 6, 2, 6, 3, 2, F32", "9, 6, 2, 8, 2, 2, BF16",
+            "70000, 1, 1, 2, 1, 4, F16"})
+    void vectorKernelStoresTheScalarKernelsBits(int tokens, int heads, int kvHeads, int d, int half, int start,
+                                                DType cacheType) {
+        CudaBackend gpu = cuda();
+        int capacity = start + tokens + 3;
+        try (Tensor q = random(211, 1f, DType.F32, tokens, heads, d); Tensor k = random(212, 1f, DType.F32, tokens, kvHeads, d);
+             Tensor v = random(213, 1f, DType.F32, tokens, kvHeads, d);
+             Tensor cos = random(214, 1f, DType.F32, tokens, half); Tensor sin = random(215, 1f, DType.F32, tokens, half);
+             Tensor initial = random(216, 1f, cacheType, kvHeads, capacity, d);
+             Tensor gc = gpu.upload(cos); Tensor gs = gpu.upload(sin);
+             Tensor q1 = gpu.upload(q); Tensor k1 = gpu.upload(k); Tensor v1 = gpu.upload(v);
+             Tensor kc1 = gpu.upload(initial); Tensor vc1 = gpu.upload(initial);
+             Tensor q2 = gpu.upload(q); Tensor k2 = gpu.upload(k); Tensor v2 = gpu.upload(v);
+             Tensor kc2 = gpu.upload(initial); Tensor vc2 = gpu.upload(initial)) {
+            withProperty(CudaBackend.ROPE_APPEND_VECTOR_PROPERTY, "false",
+                    () -> gpu.ropeAppendKvRows(q1, k1, v1, gc, gs, kc1, vc1, start));
+            withProperty(CudaBackend.ROPE_APPEND_VECTOR_PROPERTY, "true",
+                    () -> gpu.ropeAppendKvRows(q2, k2, v2, gc, gs, kc2, vc2, start));
+            assertArrayEquals(host(q1), host(q2), "rotated q");
+            assertArrayEquals(host(kc1), host(kc2), "key cache");
+            assertArrayEquals(host(vc1), host(vc2), "value cache");
+            assertArrayEquals(k.toFloatArray(), host(k2), "k itself is left unrotated");
         }
     }
 
