@@ -1047,3 +1047,42 @@ ATTENTION_MMA_IMAGES_X2(attention_mma_images_f16_d128_w4x2, 128, false, __half)
 // and V tiles only, as at DP = 64.
 ATTENTION_MMA_IMAGES_X2(attention_mma_images_bf16_d80_w4x2q, 80, true, __nv_bfloat16)
 ATTENTION_MMA_IMAGES_X2(attention_mma_images_f16_d80_w4x2q, 80, true, __half)
+
+// attention_mma_cache_<t>_d<64|128>_<shape>_o16: the cache kernels of every block shape writing each
+// output row rounded to the 16-bit type into out [T, Hq, D] (the images kernels' store with one image of
+// q_heads heads: image_major_head's row t of head h is then t * Hq * D + h * D), which is o_proj's GEMM
+// input, instead of F32 rows that convert_f32 then rounds into scratch: the same F32 values rounded to
+// nearest even, so the same bits, and neither the F32 rows nor the conversion pass. Causal as the cache
+// kernels (query_start); no log-sum-exps (the host takes these only without captured column sums). No
+// d128 w4x2 (it would spill, as attention_mma_images_<t>_d128_w4x2 does; auto never picks w4x2 past 64).
+#define ATTENTION_MMA_CACHE16(NAME, DP, WARPS, KSPLIT, MIN_BLOCKS, T)                                            \
+    extern "C" __global__ void __launch_bounds__(WARPS * 32, MIN_BLOCKS)                                         \
+    NAME(const float* q, long long qs0, long long qs1, const uint16_t* k, const uint16_t* v, int head_rows,       \
+         uint16_t* out, int tokens, int keys, int q_heads, int kv_heads, int dim, float scale, int query_start) {\
+        attention_mma_packed<DP, WARPS, T, true, KSPLIT>(q, qs0, qs1, k, v, (long long)head_rows * DP, nullptr, \
+                                                         nullptr, tokens, keys, q_heads, kv_heads, dim, scale,   \
+                                                         query_start, out, q_heads);                             \
+    }
+
+#define ATTENTION_MMA_CACHE16_X2(NAME, DP, Q_REGS, T)                                                            \
+    extern "C" __global__ void __launch_bounds__(128, 2)                                                         \
+    NAME(const float* q, long long qs0, long long qs1, const uint16_t* k, const uint16_t* v, int head_rows,       \
+         uint16_t* out, int tokens, int keys, int q_heads, int kv_heads, int dim, float scale, int query_start) {\
+        attention_mma_packed_x2<DP, T, Q_REGS, true>(q, qs0, qs1, k, v, (long long)head_rows * DP, nullptr,     \
+                                                     nullptr, tokens, keys, q_heads, kv_heads, dim, scale,       \
+                                                     query_start, out, q_heads);                                 \
+    }
+
+#define ATTENTION_MMA_CACHE16_SHAPES(T, TN)                                                                      \
+    ATTENTION_MMA_CACHE16(attention_mma_cache_##TN##_d64_w4_o16, 64, 4, 1, 4, T)                                 \
+    ATTENTION_MMA_CACHE16(attention_mma_cache_##TN##_d128_w4_o16, 128, 4, 1, 3, T)                               \
+    ATTENTION_MMA_CACHE16(attention_mma_cache_##TN##_d64_w8_o16, 64, 8, 1, 2, T)                                 \
+    ATTENTION_MMA_CACHE16(attention_mma_cache_##TN##_d128_w8_o16, 128, 8, 1, 1, T)                               \
+    ATTENTION_MMA_CACHE16(attention_mma_cache_##TN##_d64_w2_o16, 64, 2, 1, 6, T)                                 \
+    ATTENTION_MMA_CACHE16(attention_mma_cache_##TN##_d128_w2_o16, 128, 2, 1, 3, T)                               \
+    ATTENTION_MMA_CACHE16(attention_mma_cache_##TN##_d64_w2s2_o16, 64, 4, 2, 3, T)                               \
+    ATTENTION_MMA_CACHE16(attention_mma_cache_##TN##_d128_w2s2_o16, 128, 4, 2, 1, T)                             \
+    ATTENTION_MMA_CACHE16_X2(attention_mma_cache_##TN##_d64_w4x2_o16, 64, true, T)
+
+ATTENTION_MMA_CACHE16_SHAPES(__nv_bfloat16, bf16)
+ATTENTION_MMA_CACHE16_SHAPES(__half, f16)

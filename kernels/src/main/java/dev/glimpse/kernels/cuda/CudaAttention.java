@@ -9,6 +9,8 @@ import dev.glimpse.kernels.Tensor;
 import dev.glimpse.kernels.TensorException;
 import org.bytedeco.cuda.global.cudart;
 
+import java.util.Arrays;
+
 /**
  * Grouped-query attention on the GPU: {@code attention_forward} (attention.cu) is a flash-style
  * kernel (key tiles in shared memory, online softmax, F32 on the SIMT cores) for decode-sized query
@@ -77,6 +79,8 @@ final class CudaAttention {
     private static final int MMA_QUERY_REGISTERS_MAX_DIM = 64;
     /** CUDA's limit on a grid's y extent (the pack kernel's heads). */
     private static final int MAX_GRID_Y = 65535;
+    /** Name suffix of the cache kernels that store 16-bit output rows ({@link #cacheHalfOutput}). */
+    private static final String HALF_OUTPUT_SUFFIX = "_o16";
     private static final int MMA_ELEMENT_BYTES = 2;
 
     private final CudaContext ctx;
@@ -178,6 +182,52 @@ final class CudaAttention {
         Checks.rank(k, 3, op, "k", "[S, " + kvHeads + ", D]");
         Checks.floating(v, ctx.device, op, "v");
         OpChecks.attentionHeads(q, k, v);
+    }
+
+    /**
+     * Attention as {@link #compute} with the output rounded to 16 bits by the kernel itself
+     * ({@code attention_mma_cache_<t>_d<D>_<shape>_o16}): {@code out} [T, Hq, D] packed, of the pass's
+     * 16-bit type, gets the bits {@link #compute}'s F32 rows get from {@code convert_f32} (the GEMM
+     * input rounding of o_proj), with neither the F32 rows nor that pass. Runs only where
+     * {@link #compute} would run the in-place cache kernel ({@link #cacheRowsInPlace}: 16-bit precision,
+     * positive scale, 16+ queries, K and V views of a head-major cache of that type, D 64 or 128) for a
+     * block shape that has the kernel (all but {@code w4x2} at D 128), without captures; returns
+     * false, having queued nothing, everywhere else (the caller then runs {@link #compute}).
+     */
+    boolean cacheHalfOutput(Tensor q, Tensor k, Tensor v, AttentionMask mask, float scale, Tensor out,
+                            AttentionPrecision precision) {
+        checkOperands("attention", q, k, v, "Hq", "Hkv");
+        int t = q.dim(0);
+        int hq = q.dim(1);
+        int d = q.dim(2);
+        int s = k.dim(0);
+        int hkv = k.dim(1);
+        OpChecks.attentionMask(mask, t, s);
+        DType half = precision == AttentionPrecision.BF16 ? DType.BF16 : DType.F16;
+        int paddedDim = tensorCoreDim(t, d);
+        if (precision == AttentionPrecision.F32 || out.dtype() != half || !out.device().equals(ctx.device)
+                || !Arrays.equals(out.shape(), q.shape()) || !Checks.contiguous(out) || paddedDim == 0 || s == 0
+                || hq == 0) {
+            return false;
+        }
+        AttentionMmaWarps.Block block = block(t, hq, paddedDim);
+        TensorCoreKernel tc = tensorCoreKernel(paddedDim, precision, false, scale, block);
+        int cacheRows = tc.packKernel() != null ? cacheRowsInPlace(k, v, half, paddedDim) : 0;
+        boolean hasKernel = !(block.queryTiles() == 2 && paddedDim > MMA_QUERY_REGISTERS_MAX_DIM);
+        if (cacheRows == 0 || !hasKernel) {
+            return false;
+        }
+        int queryStart = mask instanceof AttentionMask.Causal c ? c.queryStart() : -1;
+        String kernel = tc.name().replace("attention_mma_packed_", "attention_mma_cache_") + HALF_OUTPUT_SUFFIX;
+        try (Temporaries tmp = new Temporaries(copier)) {
+            Operand qo = Operand.of(tmp.rowsPacked(q, DType.F32));
+            ctx.launch.of(ctx.kernels.largeSharedFunction(tc.module(), kernel), kernel)
+                    .ptr(qo.address).i64(qo.s0).i64(qo.s1).ptr(CudaContext.address(k)).ptr(CudaContext.address(v))
+                    .i32(cacheRows).ptr(CudaContext.address(out))
+                    .i32(t).i32(s).i32(hq).i32(hkv).i32(d).f32(scale).i32(queryStart)
+                    .run((t + tc.queriesPerBlock() - 1) / tc.queriesPerBlock(), hq, tc.threads(), tc.sharedBytes());
+        }
+        return true;
     }
 
     /**

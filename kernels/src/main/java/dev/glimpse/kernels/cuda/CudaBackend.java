@@ -306,6 +306,33 @@ public final class CudaBackend implements Backend {
         attention.zeroHeads(out, capture, activeHeads);
     }
 
+    /** The system property that lets a decoder prefill's attention store o_proj's 16-bit input itself ({@code true}; default {@code false}). */
+    public static final String ATTENTION_HALF_OUTPUT_PROPERTY = "glimpse.cuda.attentionHalfOutput";
+
+    /**
+     * True under {@code -Dglimpse.cuda.attentionHalfOutput=true} (default {@code false}, read at every
+     * call): a decoder prefill block with 16-bit weights hands {@link #attentionHalfOutput} a 16-bit
+     * output, so the F32 attention rows and o_proj's {@code convert_f32} (LLaVA-7B at 586 rows: 7.1 us
+     * per layer on the H200, ncu, 2026-11-28) give way to the kernel's own rounding: the same bits.
+     */
+    public static boolean attentionHalfOutputEnabled() {
+        return "true".equalsIgnoreCase(System.getProperty(ATTENTION_HALF_OUTPUT_PROPERTY, "false").trim());
+    }
+
+    /**
+     * {@link #attention} (no capture, every head active) into a 16-bit {@code out} [T, Hq, D] of the
+     * pass's type, rounded by the kernel (rounded to nearest even: the bits {@link #attention}'s F32
+     * rows copied to that type get), where the in-place cache kernel runs
+     * ({@code attention_mma_cache_<t>_d<D>_<shape>_o16}); false, having queued nothing, elsewhere
+     * (other kernels, F32 precision, K and V not views of a 16-bit cache): the caller then runs
+     * {@link #attention} into F32.
+     */
+    public synchronized boolean attentionHalfOutput(Tensor q, Tensor k, Tensor v, AttentionMask mask, float scale,
+                                                    Tensor out, AttentionPrecision precision) {
+        ctx.bindThread();
+        return attention.cacheHalfOutput(q, k, v, mask, scale, out, precision);
+    }
+
     /**
      * {@link Backend#attentionImagesAsHeads}: the 16-bit mma kernels storing the image-major rows
      * themselves ({@code attention_mma_images_*}) where they apply, else the default composition.
