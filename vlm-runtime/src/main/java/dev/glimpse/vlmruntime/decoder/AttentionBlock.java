@@ -75,12 +75,32 @@ final class AttentionBlock {
         int keys = start + n;
         Tensor out = s.attention().reshape(n, heads, headDim);
         boolean headOutput = outputs != null && outputs.wantsHeadOutput();
-        b.attention(q, cache.keys(layer, keys), cache.values(layer, keys), AttentionMask.causal(start), scale, out,
-                capture, activeHeads, precision.unlessScored(capture != null && capture.columnSums() != null || headOutput));
+        Tensor keyRows = cache.keys(layer, keys);
+        Tensor valueRows = cache.values(layer, keys);
+        AttentionMask mask = AttentionMask.causal(start);
+        boolean plain = capture == null && activeHeads == null && !headOutput;
+        if (fused && plain && halfOutput(b, s) && ((CudaBackend) b).attentionHalfOutput(q, keyRows, valueRows, mask,
+                scale, s.attentionHalf().reshape(n, heads, headDim), precision)) {
+            b.linearAddResidual(s.attentionHalf(), w.o(), w.oBias(), x, s.residual());
+            return;
+        }
+        b.attention(q, keyRows, valueRows, mask, scale, out, capture, activeHeads,
+                precision.unlessScored(capture != null && capture.columnSums() != null || headOutput));
         if (headOutput) {
             outputs.addHeadOutput(out);
         }
         outputProjection(b, s, x, fused);
+    }
+
+    /**
+     * Whether this block may hand a CUDA prefill's attention the 16-bit o_proj input to store itself
+     * ({@link CudaBackend#attentionHalfOutput}, under {@code -Dglimpse.cuda.attentionHalfOutput=true}):
+     * the scratch has the 16-bit view and o_proj's weights are of that type. The backend still
+     * declines where its in-place cache kernel does not run.
+     */
+    private boolean halfOutput(Backend b, ScratchRows s) {
+        return b instanceof CudaBackend && CudaBackend.attentionHalfOutputEnabled() && s.attentionHalf() != null
+                && s.attentionHalf().dtype() == w.o().dtype();
     }
 
     /**

@@ -121,7 +121,17 @@ final class DecoderScratch implements AutoCloseable {
         return new ScratchRows(n, (half ? normedHalf : normed).slice(0, 0, n), q.slice(0, 0, n), k.slice(0, 0, n),
                 v.slice(0, 0, n), attention.slice(0, 0, n), projected.slice(0, 0, n), residual.slice(0, 0, n),
                 gate.slice(0, 0, n), up.slice(0, 0, n), (half ? activatedHalf : activated).slice(0, 0, n),
-                qkv == null ? null : qkv.slice(1, 0, n), kv.slice(1, 0, n), gateUp.slice(1, 0, n));
+                qkv == null ? null : qkv.slice(1, 0, n), kv.slice(1, 0, n), gateUp.slice(1, 0, n),
+                half ? attentionHalf(n) : null);
+    }
+
+    /** [n, heads * headDim] at the start of the 16-bit activated buffer, or null where that is narrower. */
+    private Tensor attentionHalf(int n) {
+        int width = attention.dim(1);
+        if (width > activatedHalf.dim(1)) {
+            return null;
+        }
+        return activatedHalf.reshape(-1).slice(0, 0, n * width).reshape(n, width);
     }
 
     /** Rows up to which {@code backend} keeps F32 GEMM inputs (at least the decode step's 1, at most {@code rows}). */

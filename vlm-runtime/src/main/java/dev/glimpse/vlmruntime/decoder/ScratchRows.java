@@ -22,7 +22,12 @@ import dev.glimpse.kernels.Tensor;
  *                  k and v; else null
  * @param kv        [2, n, kvHeads * headDim]: k, v stacked (the same memory)
  * @param gateUp    [2, n, intermediate]: gate, up stacked (the same memory)
+ * @param attentionHalf [n, heads * headDim] the attention output as o_proj's 16-bit GEMM input
+ *                  ({@code -Dglimpse.cuda.attentionHalfOutput}), in the 16-bit {@code activated}'s memory,
+ *                  which is free from the end of one MLP to the next; null where {@code activated} is F32
+ *                  or narrower than heads * headDim
  */
 record ScratchRows(int n, Tensor normed, Tensor q, Tensor k, Tensor v, Tensor attention, Tensor projected,
-                   Tensor residual, Tensor gate, Tensor up, Tensor activated, Tensor qkv, Tensor kv, Tensor gateUp) {
+                   Tensor residual, Tensor gate, Tensor up, Tensor activated, Tensor qkv, Tensor kv, Tensor gateUp,
+                   Tensor attentionHalf) {
 }
