@@ -11,7 +11,9 @@
 # (-Dglimpse.cuda.gemv=multi4 vs the warp fallback), the decode attention and decode step benchmarks (fused combine and PDL A/B), and prints a summary.
 # GPU_TEST_PARTS (default "kernels models topk decoder prefill gemv decodeattn") picks the parts; opt-in parts:
 # "prefillgemm" (PrefillGemmBench: cuBLASLt heuristic vs measured, separate vs stacked), "l2prefetch"
-# (PrefillL2PrefetchBench: a Llama-7B layer's 74-row prefill without and with the L2 prefetches) and "visiontower"
+# (PrefillL2PrefetchBench: a Llama-7B layer's 74-row prefill without and with the L2 prefetches), "smallkernels"
+# (PrefillSmallKernelsBench: RoPE + KV append scalar vs vectorised, attention + o_proj with F32 rows + convert vs
+# 16-bit rows, Llama-7B and Qwen2-0.5B at 586 and 74 rows) and "visiontower"
 # (CudaVisionTowerBench: SigLIP/CLIP towers with the GEMM epilogues on vs off);
 # DECODER_AB="label=<JVM options>;..." reruns the decoder benchmark per variant (A/B of a flag in the same call).
 # DECODE_STEP_OPTS="<JVM options>" for the decode step benchmark (e.g. -Dglimpse.cuda.decodeMegakernel.timers=true:
@@ -138,6 +140,14 @@ if has l2prefetch; then
     > "$LOGS/prefill-l2-prefetch.jsonl" 2> "$LOGS/prefill-l2-prefetch.err"
   echo "prefill l2 prefetch bench exit: $?"; tail -3 "$LOGS/prefill-l2-prefetch.err"
   cat "$LOGS/prefill-l2-prefetch.jsonl"
+fi
+
+if has smallkernels; then
+  echo "== prefill small kernels benchmark (old vs new per kernel: rope_append, attention, attention_o_proj)"
+  timeout 200 "$JAVA" "${JFLAGS[@]}" -cp "$CP" dev.glimpse.kernels.cuda.bench.PrefillSmallKernelsBench \
+    > "$LOGS/prefill-small-kernels.jsonl" 2> "$LOGS/prefill-small-kernels.err"
+  echo "prefill small kernels bench exit: $?"; tail -3 "$LOGS/prefill-small-kernels.err"
+  cat "$LOGS/prefill-small-kernels.jsonl"
 fi
 
 if has visiontower; then

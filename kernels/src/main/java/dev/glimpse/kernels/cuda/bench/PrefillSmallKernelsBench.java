@@ -1,0 +1,148 @@
+package dev.glimpse.kernels.cuda.bench;
+
+import dev.glimpse.kernels.AttentionMask;
+import dev.glimpse.kernels.AttentionPrecision;
+import dev.glimpse.kernels.DType;
+import dev.glimpse.kernels.Tensor;
+import dev.glimpse.kernels.cuda.CudaBackend;
+import dev.glimpse.kernels.cuda.CudaOptions;
+import dev.glimpse.kernels.cuda.StepGraph;
+
+import java.io.PrintStream;
+import java.util.Locale;
+
+/**
+ * The prefill small-kernel variants against the kernels they replace, per kernel, at LLaVA-1.5-7B's
+ * prompt sizes (586 rows: the full image; 74: 64 VTC-CLS tokens plus text) for Llama-7B (32 heads of
+ * 128 over 32 kv heads, the cache BF16) and Qwen2-0.5B (14 over 2 kv heads of 64), each variant's
+ * {@value #CALLS} calls captured in one graph and replayed (no launch gaps, as in a prefill graph):
+ * <ul>
+ *   <li>{@code rope_append}: {@link CudaBackend#ropeAppendKvRows} with
+ *   {@code -Dglimpse.cuda.ropeAppendVector=false} ({@code rope_append_kv_rows_bf16}) and {@code =true}
+ *   ({@code rope_append_kv_rows_vec_bf16}).</li>
+ *   <li>{@code attention_o_proj}: causal attention over the cache in place then o_proj with the residual,
+ *   the F32 attention rows that o_proj's {@code convert_f32} rounds (today) against
+ *   {@link CudaBackend#attentionHalfOutput} storing the 16-bit rows itself
+ *   ({@code -Dglimpse.cuda.attentionHalfOutput=true} in the decoder); and the attention alone both ways.</li>
+ * </ul>
+ * Prints one JSON line per kernel and shape ({@code "bench":"prefill_small_kernels"}: us per call old
+ * and new, their ratio). Run on the GPU machine:
+ * {@code java -cp <kernels classpath> dev.glimpse.kernels.cuda.bench.PrefillSmallKernelsBench [rows ...]}
+ * (no argument: 586 74).
+ */
+public final class PrefillSmallKernelsBench {
+
+    static final int CALLS = 16;
+    static final int WARMUP = 3;
+    static final int REPLAYS = 20;
+    static final int ROUNDS = 5;
+
+    /** A decoder's attention shape. */
+    private record Shape(String name, int heads, int kvHeads, int headDim) {
+        int hidden() {
+            return heads * headDim;
+        }
+    }
+
+    private static final Shape[] SHAPES = {new Shape("llama-7b", 32, 32, 128), new Shape("qwen2-0.5b", 14, 2, 64)};
+
+    private PrefillSmallKernelsBench() {
+    }
+
+    public static void main(String[] args) {
+        int[] rows = args.length == 0 ? new int[] {586, 74} : java.util.Arrays.stream(args).mapToInt(Integer::parseInt).toArray();
+        try (CudaBackend gpu = CudaBackend.open(CudaOptions.defaults())) {
+            for (Shape shape : SHAPES) {
+                for (int r : rows) {
+                    run(gpu, shape, r, System.out);
+                }
+            }
+        }
+    }
+
+    static void run(CudaBackend gpu, Shape shape, int rows, PrintStream out) {
+        int h = shape.heads();
+        int hkv = shape.kvHeads();
+        int d = shape.headDim();
+        int capacity = rows + 64;
+        float scale = (float) Math.pow(d, -0.5);
+        try (Tensor q = onDevice(gpu, BenchTensors.uniform(1, 1f, DType.F32, rows, h, d));
+             Tensor k = onDevice(gpu, BenchTensors.uniform(2, 1f, DType.F32, rows, hkv, d));
+             Tensor v = onDevice(gpu, BenchTensors.uniform(3, 1f, DType.F32, rows, hkv, d));
+             Tensor cos = onDevice(gpu, table(rows, d / 2, true)); Tensor sin = onDevice(gpu, table(rows, d / 2, false));
+             Tensor keys = gpu.allocate(DType.BF16, hkv, capacity, d); Tensor values = gpu.allocate(DType.BF16, hkv, capacity, d);
+             Tensor rowsF32 = gpu.allocate(DType.F32, rows, h, d); Tensor rows16 = gpu.allocate(DType.BF16, rows, h, d);
+             Tensor o = onDevice(gpu, BenchTensors.uniform(4, 0.02f, DType.BF16, shape.hidden(), shape.hidden()));
+             Tensor residual = gpu.allocate(DType.F32, rows, shape.hidden())) {
+            gpu.ropeAppendKvRows(q, k, v, cos, sin, keys, values, 0);
+            Tensor keyView = keys.slice(1, 0, rows).transpose(0, 1);
+            Tensor valueView = values.slice(1, 0, rows).transpose(0, 1);
+            AttentionMask mask = AttentionMask.causal(0);
+            Runnable ropeAppend = () -> gpu.ropeAppendKvRows(q, k, v, cos, sin, keys, values, 0);
+            Runnable attentionF32 = () -> gpu.attention(q, keyView, valueView, mask, scale, rowsF32, null, null,
+                    AttentionPrecision.BF16);
+            Runnable attention16 = () -> {
+                if (!gpu.attentionHalfOutput(q, keyView, valueView, mask, scale, rows16, AttentionPrecision.BF16)) {
+                    throw new IllegalStateException("the 16-bit output attention kernel declined " + shape);
+                }
+            };
+            Runnable oldPair = () -> {
+                attentionF32.run();
+                gpu.linearAddResidual(rowsF32.reshape(rows, shape.hidden()), o, null, residual, residual);
+            };
+            Runnable newPair = () -> {
+                attention16.run();
+                gpu.linearAddResidual(rows16.reshape(rows, shape.hidden()), o, null, residual, residual);
+            };
+            print(out, gpu, shape, rows, "rope_append",
+                    PropertyScope.measure(CudaBackend.ROPE_APPEND_VECTOR_PROPERTY, "false", () -> time(gpu, ropeAppend)),
+                    PropertyScope.measure(CudaBackend.ROPE_APPEND_VECTOR_PROPERTY, "true", () -> time(gpu, ropeAppend)));
+            print(out, gpu, shape, rows, "attention", time(gpu, attentionF32), time(gpu, attention16));
+            print(out, gpu, shape, rows, "attention_o_proj", time(gpu, oldPair), time(gpu, newPair));
+        }
+    }
+
+    private static void print(PrintStream out, CudaBackend gpu, Shape shape, int rows, String kernel, double oldUs,
+                              double newUs) {
+        out.println(String.format(Locale.ROOT,
+                "{\"bench\":\"prefill_small_kernels\",\"device\":\"%s\",\"shape\":\"%s\",\"rows\":%d,\"kernel\":\"%s\","
+                        + "\"old_us\":%.2f,\"new_us\":%.2f,\"speedup\":%.3f}",
+                gpu.deviceName(), shape.name(), rows, kernel, oldUs, newUs, oldUs / newUs));
+    }
+
+    /** Median over rounds of us per call: {@value #CALLS} calls captured once per round and replayed. */
+    private static double time(CudaBackend gpu, Runnable call) {
+        call.run();
+        gpu.synchronize();
+        double[] rounds = new double[ROUNDS];
+        for (int round = 0; round < ROUNDS; round++) {
+            try (StepGraph graph = gpu.capture(() -> {
+                for (int i = 0; i < CALLS; i++) {
+                    call.run();
+                }
+            })) {
+                rounds[round] = BenchClock.nanosPerRun(gpu, WARMUP, REPLAYS, () -> gpu.launch(graph)) / 1e3 / CALLS;
+            }
+        }
+        return BenchClock.median(rounds);
+    }
+
+    /** host uploaded, then closed. */
+    private static Tensor onDevice(CudaBackend gpu, Tensor host) {
+        try (host) {
+            return gpu.upload(host);
+        }
+    }
+
+    /** Rotary table [rows, half] of unit-norm pairs (cos or sin of position * 10000^(-i / half)), so repeated rotations stay bounded. */
+    private static Tensor table(int rows, int half, boolean cos) {
+        float[] t = new float[rows * half];
+        for (int p = 0; p < rows; p++) {
+            for (int i = 0; i < half; i++) {
+                double angle = p * Math.pow(10000, -(double) i / half);
+                t[p * half + i] = (float) (cos ? Math.cos(angle) : Math.sin(angle));
+            }
+        }
+        return Tensor.of(t, rows, half);
+    }
+}
