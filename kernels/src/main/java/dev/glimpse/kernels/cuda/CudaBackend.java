@@ -306,6 +306,12 @@ public final class CudaBackend implements Backend {
         attention.zeroHeads(out, capture, activeHeads);
     }
 
+    /**
+     * The system property that picks the K/V pipeline depth of the one-group in-place cache attention
+     * kernels: {@code 2} (default, double-buffered) or {@code 3} ({@code attention_mma_cache_*_p3}, the same bits).
+     */
+    public static final String ATTENTION_STAGES_PROPERTY = "glimpse.cuda.attentionStages";
+
     /** The system property that lets a decoder prefill's attention store o_proj's 16-bit input itself ({@code true}; default {@code false}). */
     public static final String ATTENTION_HALF_OUTPUT_PROPERTY = "glimpse.cuda.attentionHalfOutput";
 

@@ -4,6 +4,8 @@ import dev.glimpse.kernels.AttentionMask;
 import dev.glimpse.kernels.AttentionPrecision;
 import dev.glimpse.kernels.DType;
 import dev.glimpse.kernels.Tensor;
+import dev.glimpse.kernels.cuda.AttentionMmaWarps;
+import dev.glimpse.kernels.cuda.AttentionSmallGrid;
 import dev.glimpse.kernels.cuda.CudaBackend;
 import dev.glimpse.kernels.cuda.CudaOptions;
 import dev.glimpse.kernels.cuda.StepGraph;
@@ -24,6 +26,8 @@ import java.util.Locale;
  *   the F32 attention rows that o_proj's {@code convert_f32} rounds (today) against
  *   {@link CudaBackend#attentionHalfOutput} storing the 16-bit rows itself
  *   ({@code -Dglimpse.cuda.attentionHalfOutput=true} in the decoder); and the attention alone both ways.</li>
+ *   <li>{@code attention_<w4|w8|w2>_p3}: the F32-row attention with that block shape forced, two K/V buffers
+ *   (old) against three ({@code -Dglimpse.cuda.attentionStages=3}, {@code attention_mma_cache_*_p3}).</li>
  * </ul>
  * Prints one JSON line per kernel and shape ({@code "bench":"prefill_small_kernels"}: us per call old
  * and new, their ratio). Run on the GPU machine:
@@ -99,6 +103,10 @@ public final class PrefillSmallKernelsBench {
                     PropertyScope.measure(CudaBackend.ROPE_APPEND_VECTOR_PROPERTY, "true", () -> time(gpu, ropeAppend)));
             print(out, gpu, shape, rows, "attention", time(gpu, attentionF32), time(gpu, attention16));
             print(out, gpu, shape, rows, "attention_o_proj", time(gpu, oldPair), time(gpu, newPair));
+            for (String warps : new String[] {"w4", "w8", "w2"}) {
+                print(out, gpu, shape, rows, "attention_" + warps + "_p3", stagesTime(gpu, warps, "2", attentionF32),
+                        stagesTime(gpu, warps, "3", attentionF32));
+            }
         }
     }
 
@@ -125,6 +133,13 @@ public final class PrefillSmallKernelsBench {
             }
         }
         return BenchClock.median(rounds);
+    }
+
+    /** {@link #time} of call with the attention block shape forced to {@code warps} and {@code stages} K/V buffers. */
+    private static double stagesTime(CudaBackend gpu, String warps, String stages, Runnable call) {
+        return PropertyScope.measure(AttentionMmaWarps.PROPERTY, warps,
+                () -> PropertyScope.measure(AttentionSmallGrid.PROPERTY, "off",
+                        () -> PropertyScope.measure(CudaBackend.ATTENTION_STAGES_PROPERTY, stages, () -> time(gpu, call))));
     }
 
     /** host uploaded, then closed. */
