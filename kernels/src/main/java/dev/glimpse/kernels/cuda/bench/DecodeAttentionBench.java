@@ -72,7 +72,7 @@ public final class DecodeAttentionBench {
 
     /** WideDecodePlan's grid property and the targets besides its default (1x64) the bench sweeps for the wide kernel. */
     static final String WIDE_GRID_PROPERTY = "glimpse.cuda.decodeWideGrid";
-    static final String[] WIDE_GRIDS = {"2x64", "1x128", "1x256"};
+    static final String[] WIDE_GRIDS = {"2x64", "1x192", "1x256", "1x512"};
 
     private DecodeAttentionBench() {
     }
