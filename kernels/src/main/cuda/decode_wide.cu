@@ -321,8 +321,11 @@ __device__ __forceinline__ void wide_fused(const float* q, const T* key_cache, c
     if (merges) wide_merge<D, HP>(partial_acc, partial_stats, out, h0, nh, used, splits, red);
 }
 
-#define DECODE_WIDE_KERNEL(name, D, HP, T)                                                                       \
-    extern "C" __global__ void __launch_bounds__(WIDE_THREADS, 1)                                                 \
+// MIN_BLOCKS: 2 (at most 128 registers, so two blocks share an SM: the next kernel's blocks can wait
+// beside a running one under PDL) where that needs no spills, 1 for the F32 8-head kernels (157 and 159
+// registers; at 128 they spill).
+#define DECODE_WIDE_KERNEL(name, D, HP, T, MIN_BLOCKS)                                                           \
+    extern "C" __global__ void __launch_bounds__(WIDE_THREADS, MIN_BLOCKS)                                        \
     name(const float* q, const T* key_cache, const T* value_cache, float* partial_acc, float* partial_stats,    \
          float* out, int* counters, const int* key_count, int q_heads, int kv_heads, int capacity, int dim,     \
          int splits, int heads_per_block, float scale) {                                                         \
@@ -330,27 +333,27 @@ __device__ __forceinline__ void wide_fused(const float* q, const T* key_cache, c
                              q_heads, kv_heads, capacity, splits, heads_per_block, scale);                       \
     }
 
-DECODE_WIDE_KERNEL(attention_decode_wide_d64_h1, 64, 1, float)
-DECODE_WIDE_KERNEL(attention_decode_wide_d64_h2, 64, 2, float)
-DECODE_WIDE_KERNEL(attention_decode_wide_d64_h4, 64, 4, float)
-DECODE_WIDE_KERNEL(attention_decode_wide_d64_h8, 64, 8, float)
-DECODE_WIDE_KERNEL(attention_decode_wide_d128_h1, 128, 1, float)
-DECODE_WIDE_KERNEL(attention_decode_wide_d128_h2, 128, 2, float)
-DECODE_WIDE_KERNEL(attention_decode_wide_d128_h4, 128, 4, float)
-DECODE_WIDE_KERNEL(attention_decode_wide_d128_h8, 128, 8, float)
-DECODE_WIDE_KERNEL(attention_decode_wide_bf16_d64_h1, 64, 1, __nv_bfloat16)
-DECODE_WIDE_KERNEL(attention_decode_wide_bf16_d64_h2, 64, 2, __nv_bfloat16)
-DECODE_WIDE_KERNEL(attention_decode_wide_bf16_d64_h4, 64, 4, __nv_bfloat16)
-DECODE_WIDE_KERNEL(attention_decode_wide_bf16_d64_h8, 64, 8, __nv_bfloat16)
-DECODE_WIDE_KERNEL(attention_decode_wide_bf16_d128_h1, 128, 1, __nv_bfloat16)
-DECODE_WIDE_KERNEL(attention_decode_wide_bf16_d128_h2, 128, 2, __nv_bfloat16)
-DECODE_WIDE_KERNEL(attention_decode_wide_bf16_d128_h4, 128, 4, __nv_bfloat16)
-DECODE_WIDE_KERNEL(attention_decode_wide_bf16_d128_h8, 128, 8, __nv_bfloat16)
-DECODE_WIDE_KERNEL(attention_decode_wide_f16_d64_h1, 64, 1, __half)
-DECODE_WIDE_KERNEL(attention_decode_wide_f16_d64_h2, 64, 2, __half)
-DECODE_WIDE_KERNEL(attention_decode_wide_f16_d64_h4, 64, 4, __half)
-DECODE_WIDE_KERNEL(attention_decode_wide_f16_d64_h8, 64, 8, __half)
-DECODE_WIDE_KERNEL(attention_decode_wide_f16_d128_h1, 128, 1, __half)
-DECODE_WIDE_KERNEL(attention_decode_wide_f16_d128_h2, 128, 2, __half)
-DECODE_WIDE_KERNEL(attention_decode_wide_f16_d128_h4, 128, 4, __half)
-DECODE_WIDE_KERNEL(attention_decode_wide_f16_d128_h8, 128, 8, __half)
+DECODE_WIDE_KERNEL(attention_decode_wide_d64_h1, 64, 1, float, 2)
+DECODE_WIDE_KERNEL(attention_decode_wide_d64_h2, 64, 2, float, 2)
+DECODE_WIDE_KERNEL(attention_decode_wide_d64_h4, 64, 4, float, 2)
+DECODE_WIDE_KERNEL(attention_decode_wide_d64_h8, 64, 8, float, 1)
+DECODE_WIDE_KERNEL(attention_decode_wide_d128_h1, 128, 1, float, 2)
+DECODE_WIDE_KERNEL(attention_decode_wide_d128_h2, 128, 2, float, 2)
+DECODE_WIDE_KERNEL(attention_decode_wide_d128_h4, 128, 4, float, 2)
+DECODE_WIDE_KERNEL(attention_decode_wide_d128_h8, 128, 8, float, 1)
+DECODE_WIDE_KERNEL(attention_decode_wide_bf16_d64_h1, 64, 1, __nv_bfloat16, 2)
+DECODE_WIDE_KERNEL(attention_decode_wide_bf16_d64_h2, 64, 2, __nv_bfloat16, 2)
+DECODE_WIDE_KERNEL(attention_decode_wide_bf16_d64_h4, 64, 4, __nv_bfloat16, 2)
+DECODE_WIDE_KERNEL(attention_decode_wide_bf16_d64_h8, 64, 8, __nv_bfloat16, 2)
+DECODE_WIDE_KERNEL(attention_decode_wide_bf16_d128_h1, 128, 1, __nv_bfloat16, 2)
+DECODE_WIDE_KERNEL(attention_decode_wide_bf16_d128_h2, 128, 2, __nv_bfloat16, 2)
+DECODE_WIDE_KERNEL(attention_decode_wide_bf16_d128_h4, 128, 4, __nv_bfloat16, 2)
+DECODE_WIDE_KERNEL(attention_decode_wide_bf16_d128_h8, 128, 8, __nv_bfloat16, 2)
+DECODE_WIDE_KERNEL(attention_decode_wide_f16_d64_h1, 64, 1, __half, 2)
+DECODE_WIDE_KERNEL(attention_decode_wide_f16_d64_h2, 64, 2, __half, 2)
+DECODE_WIDE_KERNEL(attention_decode_wide_f16_d64_h4, 64, 4, __half, 2)
+DECODE_WIDE_KERNEL(attention_decode_wide_f16_d64_h8, 64, 8, __half, 2)
+DECODE_WIDE_KERNEL(attention_decode_wide_f16_d128_h1, 128, 1, __half, 2)
+DECODE_WIDE_KERNEL(attention_decode_wide_f16_d128_h2, 128, 2, __half, 2)
+DECODE_WIDE_KERNEL(attention_decode_wide_f16_d128_h4, 128, 4, __half, 2)
+DECODE_WIDE_KERNEL(attention_decode_wide_f16_d128_h8, 128, 8, __half, 2)
