@@ -87,17 +87,19 @@ class CudaWideDecodeAttentionTest {
             });
             assertClose(label + " (online kernel)", expected, out, TOL);
             float[] first = null;
-            for (String pdl : new String[] {"true", "false", "true"}) {
-                float[] got = with("wide", pdl, () -> {
-                    gpu.decodeAttention(gq, gk, gv, count, scale, out);
-                    return host(out);
-                });
-                assertClose(label + " pdl=" + pdl, expected, out, TOL);
-                assertClose(label + " pdl=" + pdl + " vs online", Tensor.of(online, 1, hq, d), out, TOL);
-                if (first == null) {
-                    first = got;
-                } else {
-                    assertArrayEquals(first, got, label + ": a repeat gave other bits");
+            try (Tensor onlineOut = Tensor.of(online, 1, hq, d)) {
+                for (String pdl : new String[] {"true", "false", "true"}) {
+                    float[] got = with("wide", pdl, () -> {
+                        gpu.decodeAttention(gq, gk, gv, count, scale, out);
+                        return host(out);
+                    });
+                    assertClose(label + " pdl=" + pdl, expected, out, TOL);
+                    assertClose(label + " pdl=" + pdl + " vs online", onlineOut, out, TOL);
+                    if (first == null) {
+                        first = got;
+                    } else {
+                        assertArrayEquals(first, got, label + ": a repeat gave other bits");
+                    }
                 }
             }
         }
