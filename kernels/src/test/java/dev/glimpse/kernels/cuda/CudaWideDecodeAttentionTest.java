@@ -21,8 +21,8 @@ import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 /**
  * Wide flash-decoding ({@code -Dglimpse.cuda.decodeAttention=wide}, {@link WideDecodePlan},
  * decode_wide.cu), forced by each test: against the CPU backend over the same (rounded) cache
- * entries and against the online kernel, over F32, BF16 and F16 caches, Qwen2-0.5B's 14 query heads
- * over 2 kv heads of dim 64 and Llama-7B's 32 over 32 of dim 128 (and other groups: every padded head
+ * entries and against the online kernel (within twice the CPU tolerance: each is within it of the
+ * CPU), over F32, BF16 and F16 caches, Qwen2-0.5B's 14 query heads over 2 kv heads of dim 64 and Llama-7B's 32 over 32 of dim 128 (and other groups: every padded head
  * count, a group over two blocks), at 600, 6,300 and 16,000 keys of larger caches, key counts that are
  * not multiples of a split's chunk or tile, a full cache, PDL on and off, at other grid targets, in
  * graph replays at changing key counts (the arrival counters back at zero after every launch, shared
@@ -94,7 +94,7 @@ class CudaWideDecodeAttentionTest {
                         return host(out);
                     });
                     assertClose(label + " pdl=" + pdl, expected, out, TOL);
-                    assertClose(label + " pdl=" + pdl + " vs online", onlineOut, out, TOL);
+                    assertClose(label + " pdl=" + pdl + " vs online", onlineOut, out, 2 * TOL);
                     if (first == null) {
                         first = got;
                     } else {
