@@ -112,7 +112,7 @@ fi
 
 if has decodeattn; then
   echo "== decode attention and decode step benchmarks (fused combine / PDL A/B)"
-  timeout 150 "$JAVA" "${JFLAGS[@]}" -cp "$CP" dev.glimpse.kernels.cuda.bench.DecodeAttentionBench \
+  timeout 240 "$JAVA" "${JFLAGS[@]}" -cp "$CP" dev.glimpse.kernels.cuda.bench.DecodeAttentionBench \
     > "$LOGS/decode-attention.jsonl" 2> "$LOGS/decode-attention.err"
   echo "decode attention bench exit: $?"; tail -3 "$LOGS/decode-attention.err"
   grep -E 'summary' "$LOGS/decode-attention.jsonl"
