@@ -10,10 +10,9 @@
 # HF transformers, the prefill attention benchmark (F32 3xTF32 vs the bf16/f16 mma kernel at 4 and 8 warps) and the decode GEMV benchmark
 # (-Dglimpse.cuda.gemv=multi4 vs the warp fallback), the decode attention and decode step benchmarks (fused combine and PDL A/B), and prints a summary.
 # GPU_TEST_PARTS (default "kernels models topk decoder prefill gemv decodeattn") picks the parts; opt-in parts:
-# "prefillgemm" (PrefillGemmBench: cuBLASLt heuristic vs measured, separate vs stacked), "l2prefetch"
-# (PrefillL2PrefetchBench: a Llama-7B layer's 74-row prefill without and with the L2 prefetches), "smallkernels"
+# "prefillgemm" (PrefillGemmBench: cuBLASLt heuristic vs measured, separate vs stacked), "smallkernels"
 # (PrefillSmallKernelsBench: RoPE + KV append scalar vs vectorised, attention + o_proj with F32 rows + convert vs
-# 16-bit rows, Llama-7B and Qwen2-0.5B at 586 and 74 rows) and "visiontower"
+# 16-bit rows, attention with 2 vs 3 K/V buffers; Llama-7B and Qwen2-0.5B at 586 and 74 rows) and "visiontower"
 # (CudaVisionTowerBench: SigLIP/CLIP towers with the GEMM epilogues on vs off);
 # DECODER_AB="label=<JVM options>;..." reruns the decoder benchmark per variant (A/B of a flag in the same call).
 # DECODE_STEP_OPTS="<JVM options>" for the decode step benchmark (e.g. -Dglimpse.cuda.decodeMegakernel.timers=true:
@@ -115,7 +114,7 @@ fi
 
 if has decodeattn; then
   echo "== decode attention and decode step benchmarks (fused combine / PDL A/B)"
-  timeout 150 "$JAVA" "${JFLAGS[@]}" -cp "$CP" dev.glimpse.kernels.cuda.bench.DecodeAttentionBench \
+  timeout 240 "$JAVA" "${JFLAGS[@]}" -cp "$CP" dev.glimpse.kernels.cuda.bench.DecodeAttentionBench \
     > "$LOGS/decode-attention.jsonl" 2> "$LOGS/decode-attention.err"
   echo "decode attention bench exit: $?"; tail -3 "$LOGS/decode-attention.err"
   grep -E 'summary' "$LOGS/decode-attention.jsonl"
@@ -132,14 +131,6 @@ if has prefillgemm; then
     > "$LOGS/prefill-gemm.jsonl" 2> "$LOGS/prefill-gemm.err"
   echo "prefill gemm bench exit: $?"; tail -3 "$LOGS/prefill-gemm.err"
   grep -E '"bench":"prefill_gemm_layers"' "$LOGS/prefill-gemm.jsonl"
-fi
-
-if has l2prefetch; then
-  echo "== prefill L2 prefetch benchmark (Llama-7B layer at 74 rows: off, lines, bulk)"
-  timeout 200 "$JAVA" "${JFLAGS[@]}" -cp "$CP" dev.glimpse.kernels.cuda.bench.PrefillL2PrefetchBench \
-    > "$LOGS/prefill-l2-prefetch.jsonl" 2> "$LOGS/prefill-l2-prefetch.err"
-  echo "prefill l2 prefetch bench exit: $?"; tail -3 "$LOGS/prefill-l2-prefetch.err"
-  cat "$LOGS/prefill-l2-prefetch.jsonl"
 fi
 
 if has smallkernels; then

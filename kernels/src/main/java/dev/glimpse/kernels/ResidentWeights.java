@@ -23,7 +23,7 @@ public final class ResidentWeights implements AutoCloseable {
     private static final Logger LOG = LoggerFactory.getLogger(ResidentWeights.class);
 
     private final Backend backend;
-    private final Map<Key, Tensor> byStorage = new HashMap<>();
+    private final Map<Placement, Tensor> byStorage = new HashMap<>();
     private final List<Tensor> uploaded = new ArrayList<>();
     private long uploadedBytes;
     private long uploadNanos;
@@ -46,17 +46,40 @@ public final class ResidentWeights implements AutoCloseable {
      * its device copy (uploaded on first use). Null stays null (an absent bias).
      */
     public synchronized Tensor place(Tensor weight) {
-        if (weight == null || weight.device().equals(backend.device())) {
+        return weight == null ? null : place(weight, weight.dtype());
+    }
+
+    /**
+     * A bias on the backend's device in F32, the type GEMM epilogues add it in: converted once here
+     * (exactly: every F16/BF16 value is an F32), so no product converts it again at every call. Itself
+     * on a host backend, where kernels widen it as they read. Null stays null.
+     */
+    public synchronized Tensor placeBias(Tensor bias) {
+        return bias == null ? null : place(bias, isHost() ? bias.dtype() : DType.F32);
+    }
+
+    private Tensor place(Tensor weight, DType dtype) {
+        if (weight.device().equals(backend.device())) {
             return weight;
         }
-        Key key = weight.segment().isNative() ? Key.of(weight) : null;
+        Placement key = weight.segment().isNative() ? new Placement(Key.of(weight), dtype) : null;
         Tensor placed = key == null ? null : byStorage.get(key);
         if (placed == null) {
             long start = System.nanoTime();
-            placed = backend.upload(weight);
+            if (dtype == weight.dtype()) {
+                placed = backend.upload(weight);
+            } else {
+                placed = backend.allocate(dtype, weight.shape());
+                try {
+                    backend.copy(weight, placed);
+                } catch (RuntimeException e) {
+                    placed.close();
+                    throw e;
+                }
+            }
             uploadNanos += System.nanoTime() - start;
             uploaded.add(placed);
-            uploadedBytes += weight.numel() * weight.dtype().byteSize();
+            uploadedBytes += placed.numel() * placed.dtype().byteSize();
             if (key != null) {
                 byStorage.put(key, placed);
             }
@@ -73,12 +96,24 @@ public final class ResidentWeights implements AutoCloseable {
      * dtype or trailing shape or are not native memory.
      */
     public synchronized Tensor placeConcatenated(List<Tensor> parts) {
+        return parts.isEmpty() ? null : placeConcatenated(parts, parts.getFirst().dtype());
+    }
+
+    /**
+     * {@link #placeConcatenated} of biases, in F32 as {@link #placeBias} places them: {@link #placeBias}
+     * of each part then gives its slice.
+     */
+    public synchronized Tensor placeConcatenatedBiases(List<Tensor> parts) {
+        return placeConcatenated(parts, DType.F32);
+    }
+
+    private Tensor placeConcatenated(List<Tensor> parts, DType dtype) {
         if (isHost() || parts.isEmpty()) {
             return null;
         }
         Tensor first = parts.getFirst();
         int rows = 0;
-        List<Key> keys = new ArrayList<>();
+        List<Placement> keys = new ArrayList<>();
         for (Tensor part : parts) {
             if (part.rank() < 1 || part.dtype() != first.dtype() || part.device().equals(backend.device())
                     || !part.segment().isNative()
@@ -86,7 +121,7 @@ public final class ResidentWeights implements AutoCloseable {
                     Arrays.copyOfRange(first.shape(), 1, first.rank()))) {
                 return null;
             }
-            Key key = Key.of(part);
+            Placement key = new Placement(Key.of(part), dtype);
             if (byStorage.containsKey(key)) {
                 return null;
             }
@@ -96,7 +131,7 @@ public final class ResidentWeights implements AutoCloseable {
         int[] shape = first.shape();
         shape[0] = rows;
         long start = System.nanoTime();
-        Tensor whole = backend.allocate(first.dtype(), shape);
+        Tensor whole = backend.allocate(dtype, shape);
         try {
             int row = 0;
             for (int i = 0; i < parts.size(); i++) {
@@ -136,6 +171,10 @@ public final class ResidentWeights implements AutoCloseable {
         uploaded.forEach(Tensor::close);
         uploaded.clear();
         byStorage.clear();
+    }
+
+    /** A host tensor's elements placed as {@code dtype}. */
+    private record Placement(Key source, DType dtype) {
     }
 
     /** Identity of a host tensor's elements: where they start and how they are laid out. */

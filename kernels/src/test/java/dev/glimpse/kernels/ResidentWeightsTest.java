@@ -82,6 +82,43 @@ class ResidentWeightsTest {
         }
     }
 
+    @Test
+    void biasesArePlacedOnceInF32WithTheirValues() {
+        try (Arena arena = Arena.ofShared(); ResidentWeights store = new ResidentWeights(fakeDevice(arena));
+             Tensor bias = ramp(DType.BF16, 5, 6)) {
+            Tensor placed = store.placeBias(bias);
+            assertEquals(DType.F32, placed.dtype());
+            assertEquals(FAKE, placed.device());
+            assertArrayEquals(bias.toFloatArray(), hostView(placed).toFloatArray());
+            assertSame(placed, store.placeBias(bias), "placed once");
+            assertEquals(6L * 4, store.uploadedBytes(), "counted as the F32 bytes placed");
+            assertEquals(DType.BF16, store.place(bias).dtype(), "placed as is, it is a separate copy");
+            assertNull(store.placeBias(null));
+        }
+    }
+
+    @Test
+    void biasesPlacedAfterTheirF32ConcatenationAreItsSlices() {
+        try (Arena arena = Arena.ofShared(); ResidentWeights store = new ResidentWeights(fakeDevice(arena));
+             Tensor qb = ramp(DType.BF16, 0, 4); Tensor kb = ramp(DType.BF16, 10, 2); Tensor vb = ramp(DType.BF16, 20, 2)) {
+            Tensor whole = store.placeConcatenatedBiases(List.of(qb, kb, vb));
+            assertEquals(DType.F32, whole.dtype());
+            assertArrayEquals(new float[] {0, 1, 2, 3, 10, 11, 20, 21}, hostView(whole).toFloatArray());
+            assertEquals(address(whole) + 4L * 4, address(store.placeBias(kb)));
+            assertEquals(address(whole) + 6L * 4, address(store.placeBias(vb)));
+            assertEquals(8L * 4, store.uploadedBytes());
+        }
+    }
+
+    @Test
+    void aHostBackendKeepsBiasesAsTheyAre() {
+        try (CpuBackend cpu = new CpuBackend(); ResidentWeights store = new ResidentWeights(cpu);
+             Tensor bias = ramp(DType.BF16, 0, 4)) {
+            assertSame(bias, store.placeBias(bias));
+            assertNull(store.placeConcatenatedBiases(List.of(bias)));
+        }
+    }
+
     /** Values start, start + 1, ... (exact in BF16 for the small ranges used). */
     private static Tensor ramp(DType dtype, int start, int... shape) {
         Tensor t = Tensor.allocate(dtype, shape);
@@ -103,7 +140,7 @@ class ResidentWeightsTest {
         return Tensor.wrap(MemorySegment.ofAddress(address(device)).reinterpret(bytes), device.dtype(), device.shape());
     }
 
-    /** A backend on {@link #FAKE} whose tensors are native host memory: allocate, upload and same-dtype copy only. */
+    /** A backend on {@link #FAKE} whose tensors are native host memory: allocate, upload and copy (converting dtypes). */
     private static Backend fakeDevice(Arena arena) {
         return (Backend) Proxy.newProxyInstance(Backend.class.getClassLoader(), new Class<?>[] {Backend.class},
                 (proxy, method, args) -> switch (method.getName()) {
@@ -116,7 +153,13 @@ class ResidentWeightsTest {
                         yield dst;
                     }
                     case "copy" -> {
-                        copyBytes((Tensor) args[0], (Tensor) args[1]);
+                        Tensor src = (Tensor) args[0];
+                        Tensor dst = (Tensor) args[1];
+                        if (src.dtype() == dst.dtype()) {
+                            copyBytes(src, dst);
+                        } else {
+                            hostView(dst).copyFrom(src.toFloatArray());
+                        }
                         yield null;
                     }
                     default -> throw new UnsupportedOperationException(method.getName());

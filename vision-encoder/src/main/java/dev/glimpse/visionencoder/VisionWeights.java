@@ -46,7 +46,7 @@ public record VisionWeights(VisionConfig config, String origin, String root, Emb
     /** {@code nn.Linear}: weight [out, in], bias [out] (null when the layer has none). */
     public record LinearWeights(Tensor weight, Tensor bias) {
         LinearWeights on(ResidentWeights store) {
-            return new LinearWeights(store.place(weight), store.place(bias));
+            return new LinearWeights(store.place(weight), store.placeBias(bias));
         }
     }
 
@@ -96,7 +96,7 @@ public record VisionWeights(VisionConfig config, String origin, String root, Emb
             if (VisionLayout.enabled() && !store.isHost()) {
                 int width = query.weight().dim(0);
                 Tensor whole = store.placeConcatenated(List.of(query.weight(), key.weight(), value.weight()));
-                Tensor biasWhole = store.placeConcatenated(List.of(query.bias(), key.bias(), value.bias()));
+                Tensor biasWhole = store.placeConcatenatedBiases(List.of(query.bias(), key.bias(), value.bias()));
                 if (whole != null && biasWhole != null) {
                     stack = whole.reshape(3, width, whole.dim(1));
                     stackBias = biasWhole.reshape(3, width);

@@ -44,7 +44,6 @@ public final class CudaBackend implements Backend {
     private final CudaTokenScores tokenScores;
     private final CudaFusedDecode fused;
     private final CudaDecodeAttention decodeAttention;
-    private final CudaL2Prefetch l2Prefetch;
 
     private CudaBackend(CudaContext ctx) {
         this.ctx = ctx;
@@ -56,7 +55,6 @@ public final class CudaBackend implements Backend {
         this.tokenScores = new CudaTokenScores(ctx, copier);
         this.fused = new CudaFusedDecode(ctx, copier, gemm, pointwise);
         this.decodeAttention = new CudaDecodeAttention(ctx);
-        this.l2Prefetch = new CudaL2Prefetch(ctx);
     }
 
     /**
@@ -417,8 +415,7 @@ public final class CudaBackend implements Backend {
      * Captures the work {@code enqueue} queues on the stream into a graph instead of running it.
      * Everything it calls must queue without waiting on the host (no downloads, no host index
      * uploads); the kernels and modules it uses should have run once before, so capture loads
-     * nothing. An L2 prefetch it forked ({@link #forkL2Prefetch}) and left unjoined is joined at the
-     * end, as capture requires.
+     * nothing.
      */
     public synchronized StepGraph capture(Runnable enqueue) {
         ctx.bindThread();
@@ -427,13 +424,7 @@ public final class CudaBackend implements Backend {
         CUgraph_st graph = new CUgraph_st();
         try {
             enqueue.run();
-            l2Prefetch.join();
         } catch (RuntimeException | Error e) {
-            try {
-                l2Prefetch.join();
-            } catch (CudaException joinFailure) {
-                e.addSuppressed(joinFailure);
-            }
             cudart.cudaStreamEndCapture(ctx.stream, graph);
             if (!graph.isNull()) {
                 cudart.cudaGraphDestroy(graph);
@@ -693,54 +684,8 @@ public final class CudaBackend implements Backend {
         pointwise.ropeAppendKvRows(q, k, v, cos, sin, keyCache, valueCache, start);
     }
 
-    // L2 prefetches of the next GEMM's weights while a small-row prefill runs its small kernels.
-
-    /** The system property that turns the small-row prefill's L2 prefetches on: see {@link L2PrefetchMode}. */
-    public static final String PREFILL_L2_PREFETCH_PROPERTY = L2PrefetchMode.PROPERTY;
-
-    /**
-     * Most rows a product runs as the GEMV (which prefetches its own weights into L2) rather than the
-     * cuBLASLt GEMM.
-     */
-    public static final int GEMV_MAX_ROWS = CudaGemm.GEMV_MAX_ROWS;
-
-    /** Bytes of this GPU's L2 cache (H100/H200: 50 MiB). */
-    public long l2CacheBytes() {
-        return ctx.l2Bytes;
-    }
-
-    /**
-     * Forks an L2 prefetch of the first {@code bytes} bytes of {@code t} (contiguous, on this device;
-     * all of it when shorter) onto a side stream: it starts when everything queued so far has finished
-     * and runs beside what is queued after it, until {@link #joinL2Prefetches}. It writes nothing, so
-     * every value stays the same; {@link L2PrefetchMode#OFF} queues nothing. Records into a graph under
-     * {@link #capture} as a parallel branch.
-     */
-    public synchronized void forkL2Prefetch(Tensor t, long bytes, L2PrefetchMode mode) {
-        ctx.bindThread();
-        l2Prefetch.fork(t, bytes, mode);
-    }
-
-    /** Makes the stream wait for every L2 prefetch forked so far; queues nothing when none is pending. */
-    public synchronized void joinL2Prefetches() {
-        ctx.bindThread();
-        l2Prefetch.join();
-    }
-
-    /** L2 prefetches this backend has forked (launched eagerly or captured into a graph); for tests and benchmarks. */
-    public synchronized long l2PrefetchesForked() {
-        return l2Prefetch.forked();
-    }
-
-    /** True while a forked L2 prefetch has not been joined; for tests. */
-    synchronized boolean l2PrefetchPending() {
-        return l2Prefetch.pending();
-    }
-
     @Override
     public synchronized void close() {
-        ctx.bindThread();
-        l2Prefetch.close();
         gemm.close();
         decodeAttention.close();
         ctx.close();

@@ -27,8 +27,6 @@ final class CudaContext implements AutoCloseable {
     final cublasContext blas = new cublasContext();
     final String deviceName;
     final int multiprocessors;
-    /** Bytes of the GPU's L2 cache (H100/H200: 50 MiB). */
-    final long l2Bytes;
     private final ThreadLocal<Boolean> bound = ThreadLocal.withInitial(() -> false);
 
     CudaContext(CudaOptions options) {
@@ -38,7 +36,6 @@ final class CudaContext implements AutoCloseable {
         bound.set(true);
         deviceName = name(options.device());
         multiprocessors = attribute(cudart.cudaDevAttrMultiProcessorCount, options.device());
-        l2Bytes = attribute(cudart.cudaDevAttrL2CacheSize, options.device());
         int optIn = attribute(cudart.cudaDevAttrMaxSharedMemoryPerBlockOptin, options.device());
         Cuda.check(cudart.cudaStreamCreateWithFlags(stream, cudart.cudaStreamNonBlocking), "cudaStreamCreateWithFlags");
         memory = new DeviceMemory(device, stream, options.memoryBudget());

@@ -27,7 +27,8 @@ import java.util.Locale;
  * 32-key tiles, larger chunks, fewer splits to merge; always merged by its last block, so the
  * combine property does not apply to it). Both compute F32 scores, softmax and sums and match the
  * CPU backend within the same tolerance, but not bit for bit with each other.
- * {@code -Dglimpse.cuda.decodeAttention=split|online|auto}, read at every call; over 16-bit caches
+ * {@code -Dglimpse.cuda.decodeAttention=split|online|wide|auto}, read at every call ({@code wide}:
+ * {@link WideDecodePlan}, opt-in); over 16-bit caches
  * {@link OnlineDecode16} picks the online kernel for 8-head groups
  * ({@code -Dglimpse.cuda.decodeOnline16=current|passes|passes_early}).
  */
@@ -56,7 +57,14 @@ final class CudaDecodeAttention implements AutoCloseable {
          * 12.7 to 9.4 us at 600 keys and from 23.0 to 12.8 us at 6,300 keys (16,000 of 16,384: 38.5
          * to 16.3 us), Llama-7B's from 15.0 to 11.2 us at 600 keys; shorter caches are unmeasured.
          */
-        AUTO;
+        AUTO,
+        /**
+         * {@code attention_decode_wide*} ({@link WideDecodePlan}: about one 256-thread block per SM, each
+         * streaming a short chunk with all of its loads in flight, merged by the last block in parallel
+         * over heads x columns x splits) for head dims 64 and 128 over 16-byte aligned caches, else as
+         * {@link #ONLINE}. Not yet measured on a GPU, so not the default.
+         */
+        WIDE;
 
         /** The capacity from which {@link #AUTO} takes the online kernel. */
         static final int AUTO_ONLINE_CAPACITY = 4096;
@@ -67,9 +75,10 @@ final class CudaDecodeAttention implements AutoCloseable {
             return switch (value) {
                 case "split" -> SPLIT;
                 case "online" -> ONLINE;
+                case "wide" -> WIDE;
                 case "", "auto" -> AUTO;
                 default -> throw new TensorException("-D" + KERNEL_PROPERTY + "=" + value
-                        + " is not split, online or auto");
+                        + " is not split, online, wide or auto");
             };
         }
 
@@ -77,7 +86,7 @@ final class CudaDecodeAttention implements AutoCloseable {
         boolean online(int d, int capacity) {
             return OnlineDecodePlan.supports(d) && switch (this) {
                 case SPLIT -> false;
-                case ONLINE -> true;
+                case ONLINE, WIDE -> true;
                 case AUTO -> capacity >= AUTO_ONLINE_CAPACITY;
             };
         }
@@ -131,7 +140,12 @@ final class CudaDecodeAttention implements AutoCloseable {
             return;
         }
         int width = vectorWidth(keyCache, valueCache);
-        if (Kernel.configured().online(d, capacity)) {
+        Kernel choice = Kernel.configured();
+        if (choice == Kernel.WIDE && WideDecodePlan.supports(d, width > 1)) {
+            runWide(q, keyCache, valueCache, keyCount, scale, out);
+            return;
+        }
+        if (choice.online(d, capacity)) {
             // The online kernel reads q with the keys, 16 bytes at a time when vectorised.
             runOnline(q, keyCache, valueCache, keyCount, scale, out, width > 1 && CudaContext.address(q) % 16 == 0);
             return;
@@ -185,6 +199,26 @@ final class CudaDecodeAttention implements AutoCloseable {
                 .ptr(CudaContext.address(keyCount))
                 .i32(hq).i32(hkv).i32(capacity).i32(d).i32(plan.splits()).i32(plan.headsPerBlock()).f32(scale)
                 .run(columns, plan.splits(), FlashDecodePlan.THREADS, 0);
+    }
+
+    /** Wide flash-decoding in one launch; arguments checked by {@link #run}. */
+    private void runWide(Tensor q, Tensor keyCache, Tensor valueCache, Tensor keyCount, float scale, Tensor out) {
+        int hq = q.dim(1);
+        int hkv = keyCache.dim(0);
+        int capacity = keyCache.dim(1);
+        int d = keyCache.dim(2);
+        WideDecodePlan plan = WideDecodePlan.of(hq, hkv, capacity, ctx.multiprocessors);
+        long partials = workspace.address(plan.workspaceFloats(hq, d));
+        long stats = partials + (long) hq * plan.splits() * d * Float.BYTES;
+        long columns = (long) hkv * plan.headBlocks();
+        long counters = workspace.counters((int) columns);
+        String kernel = plan.kernel(keyCache.dtype(), d);
+        ctx.launch.of(ctx.kernels.function(WideDecodePlan.MODULE, kernel), kernel)
+                .ptr(CudaContext.address(q)).ptr(CudaContext.address(keyCache)).ptr(CudaContext.address(valueCache))
+                .ptr(partials).ptr(stats).ptr(CudaContext.address(out)).ptr(counters)
+                .ptr(CudaContext.address(keyCount))
+                .i32(hq).i32(hkv).i32(capacity).i32(d).i32(plan.splits()).i32(plan.headsPerBlock()).f32(scale)
+                .run(columns, plan.splits(), WideDecodePlan.THREADS, 0);
     }
 
     /**

@@ -30,8 +30,9 @@ final class GridDependency {
     /**
      * Kernels whose every thread executes {@code grid_dependency_wait()} before its first global
      * memory access other than an L2 prefetch (of weights; of its split's KV chunk, located by the key
-     * count, in decode_online16.cu's {@code _passes_early} kernels), and before any return (decode.cu,
-     * decode_fused.cu, gemv.cu). {@code GridDependencyTest} checks each against the kernel sources.
+     * count, in decode_online16.cu's {@code _passes_early} kernels and decode_wide.cu's kernels), and before
+     * any return (decode.cu, decode_online16.cu, decode_wide.cu, decode_fused.cu, gemv.cu).
+     * {@code GridDependencyTest} checks each against the kernel sources.
      */
     static final Set<String> WAITING_KERNELS = Set.of(
             "kv_append_step", "kv_append_step_bf16", "kv_append_step_f16", "attention_decode_split", "attention_decode_split_vec4", "attention_decode_combine",
@@ -51,6 +52,17 @@ final class GridDependency {
             "attention_decode_online_f16_vec8_h8", "attention_decode_online_bf16_vec8_h8_passes",
             "attention_decode_online_f16_vec8_h8_passes", "attention_decode_online_bf16_vec8_h8_passes_early",
             "attention_decode_online_f16_vec8_h8_passes_early",
+            "attention_decode_wide_d64_h1", "attention_decode_wide_d64_h2", "attention_decode_wide_d64_h4",
+            "attention_decode_wide_d64_h8", "attention_decode_wide_d128_h1", "attention_decode_wide_d128_h2",
+            "attention_decode_wide_d128_h4", "attention_decode_wide_d128_h8", "attention_decode_wide_bf16_d64_h1",
+            "attention_decode_wide_bf16_d64_h2", "attention_decode_wide_bf16_d64_h4",
+            "attention_decode_wide_bf16_d64_h8", "attention_decode_wide_bf16_d128_h1",
+            "attention_decode_wide_bf16_d128_h2", "attention_decode_wide_bf16_d128_h4",
+            "attention_decode_wide_bf16_d128_h8", "attention_decode_wide_f16_d64_h1",
+            "attention_decode_wide_f16_d64_h2", "attention_decode_wide_f16_d64_h4",
+            "attention_decode_wide_f16_d64_h8", "attention_decode_wide_f16_d128_h1",
+            "attention_decode_wide_f16_d128_h2", "attention_decode_wide_f16_d128_h4",
+            "attention_decode_wide_f16_d128_h8",
             "rms_norm_linear", "rms_norm_linear_1", "rms_norm_gated_mlp_in", "rms_norm_gated_mlp_in_1",
             "linear_add_residual", "linear_add_residual_1", "rope_append_kv", "rope_append_kv_bf16",
             "rope_append_kv_f16", "argmax_partial", "argmax_final",

@@ -65,6 +65,35 @@ class CudaGemmEpilogueTest {
         }
     }
 
+    /**
+     * Model biases are resident in F32 (ResidentWeights#placeBias): the GELU epilogue with 16-bit
+     * weights and output then reads an F32 bias. Its values are the 16-bit bias's exactly, so the
+     * output matches the 16-bit bias's product within a rounding step of out's dtype.
+     */
+    @ParameterizedTest(name = "{0} m={1}")
+    @CsvSource({"BF16, 577", "F16, 729", "BF16, 2000"})
+    void geluLinearWithAnF32BiasMatchesItsHalfBias(DType dtype, int m) {
+        CudaBackend gpu = cuda();
+        int n = 4304;
+        int k = 1152;
+        try (Tensor x = random(151, 1f, DType.F32, m, k);
+             Tensor w = random(152, 0.05f, dtype, n, k);
+             Tensor bias = random(153, 0.5f, dtype, n);
+             Tensor bias32 = Tensor.allocate(DType.F32, n);
+             Tensor gx = gpu.upload(x); Tensor gw = gpu.upload(w); Tensor gb = gpu.upload(bias);
+             Tensor out = gpu.allocate(dtype, m, n); Tensor out32 = gpu.allocate(dtype, m, n)) {
+            bias32.copyFrom(bias.toFloatArray());
+            try (Tensor gb32 = gpu.upload(bias32)) {
+                gpu.linearActivation(Activation.GELU_TANH, gx, gw, gb, out);
+                gpu.linearActivation(Activation.GELU_TANH, gx, gw, gb32, out32);
+            }
+            try (Tensor reference = gpu.download(out)) {
+                assertClose("gelu linear " + dtype + " m=" + m + ": F32 bias vs " + dtype + " bias", reference, out32,
+                        dtype == DType.BF16 ? 8e-3 : 1e-3);
+            }
+        }
+    }
+
     @ParameterizedTest(name = "{0}")
     @CsvSource({"BF16", "F16"})
     void geluLinearFromHalfXEqualsGeluLinearFromF32X(DType dtype) {

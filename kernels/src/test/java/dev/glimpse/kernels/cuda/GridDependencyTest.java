@@ -18,14 +18,14 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 /**
  * The kernels {@link Launch} gives programmatic dependent launch ({@link GridDependency#WAITING_KERNELS})
  * against the CUDA sources (no GPU needed): each must be defined in decode.cu, decode_online16.cu,
- * decode_fused.cu or gemv.cu (or their headers) and its code (the kernel body, the body of the macro that stamps it out, or a device
+ * decode_wide.cu, decode_fused.cu or gemv.cu (or their headers) and its code (the kernel body, the body of the macro that stamps it out, or a device
  * function that body calls) must call {@code grid_dependency_enter()} or {@code grid_dependency_wait()}.
  * A kernel listed without the wait would read its predecessor's outputs before they are written.
  */
 class GridDependencyTest {
 
     private static final List<String> MODULES = List.of("decode.cu", "decode_common.cuh", "decode_merge.cuh",
-            "decode_online.cuh", "decode_online16.cu", "decode_fused.cu", "gemv.cu", "gemv_core.cuh");
+            "decode_online.cuh", "decode_online16.cu", "decode_wide.cu", "decode_fused.cu", "gemv.cu", "gemv_core.cuh");
     private static final Pattern WAIT = Pattern.compile("\\bgrid_dependency_(enter|wait)\\(\\)");
 
     private static String sources() throws IOException {

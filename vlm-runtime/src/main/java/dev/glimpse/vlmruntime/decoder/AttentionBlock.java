@@ -52,15 +52,13 @@ final class AttentionBlock {
      * RoPE of q and k and the cache append run as one launch on CUDA
      * ({@link KvCache#appendRotating}: the same values, k left unrotated in the scratch), and o_proj
      * adds the residual itself ({@link Backend#linearAddResidual}: in the GEMM's epilogue on CUDA, the
-     * product then the add, the same bits, on the CPU). {@code prefetch} forks o_proj's prefetch once
-     * the q/k/v products are queued, so it runs beside RoPE, the append and attention.
+     * product then the add, the same bits, on the CPU).
      */
     void forward(Backend b, Tensor x, ScratchRows s, Tensor cos, Tensor sin, KvCache cache, int[] tokens, int from,
-                 AttentionCapture capture, boolean[] activeHeads, LayerCapture outputs, PrefillL2Prefetch prefetch) {
+                 AttentionCapture capture, boolean[] activeHeads, LayerCapture outputs) {
         int n = s.n();
         boolean fused = CudaBackend.prefillFusionEnabled();
         products(b, s);
-        prefetch.fork(w.o());
         Tensor q = s.q().reshape(n, heads, headDim);
         Tensor k = s.k().reshape(n, kvHeads, headDim);
         Tensor v = s.v().reshape(n, kvHeads, headDim);
@@ -160,16 +158,6 @@ final class AttentionBlock {
         b.rope(k, cos, sin, k);
     }
 
-    /** The weights the first q/k/v product reads ({@link #products}): the q/k/v stack, else q. */
-    Tensor inputWeights(ScratchRows s) {
-        return qkvStacked(s) ? w.stacks().qkv() : w.q();
-    }
-
-    private boolean qkvStacked(ScratchRows s) {
-        ProjectionStacks stacks = w.stacks();
-        return stacks != null && stacks.qkv() != null && s.qkv() != null;
-    }
-
     /**
      * q, k, v projections of {@code s.normed()} into {@code s.q()}, {@code s.k()}, {@code s.v()}. Where
      * the layer's weights are stacked ({@link LayerWeights#stacks}) they run as one stacked product
@@ -177,7 +165,7 @@ final class AttentionBlock {
      */
     private void products(Backend b, ScratchRows s) {
         ProjectionStacks stacks = w.stacks();
-        if (qkvStacked(s)) {
+        if (stacks != null && stacks.qkv() != null && s.qkv() != null) {
             b.linearStack(s.normed(), stacks.qkv(), stacks.qkvBias(), s.qkv());
         } else if (stacks != null && stacks.kv() != null) {
             b.linear(s.normed(), w.q(), w.qBias(), s.q());

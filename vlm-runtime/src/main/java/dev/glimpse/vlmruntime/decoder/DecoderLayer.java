@@ -30,15 +30,11 @@ final class DecoderLayer {
     /**
      * Updates {@code x} [n, hidden] in place from the layer's input to its output; {@code cos},
      * {@code sin} [n, R/2] hold the rotary tables of the n tokens' positions; {@code activeHeads}
-     * and {@code outputs} as in {@link AttentionBlock#forward}. A block of few rows on CUDA prefetches
-     * each GEMM's first weights into L2 while the small kernels before it run, with
-     * {@code -Dglimpse.cuda.prefillL2Prefetch} on ({@link PrefillL2Prefetch}; the same values).
+     * and {@code outputs} as in {@link AttentionBlock#forward}.
      */
     void forward(Backend b, Tensor x, ScratchRows s, Tensor cos, Tensor sin, KvCache cache, int[] tokens, int from,
                  AttentionCapture capture, boolean[] activeHeads, LayerCapture outputs) {
-        PrefillL2Prefetch prefetch = PrefillL2Prefetch.forRows(b, s.n());
-        forward(b, x, s, prefetch, () -> attention.forward(b, x, s, cos, sin, cache, tokens, from, capture, activeHeads,
-                outputs, prefetch));
+        forward(b, x, s, () -> attention.forward(b, x, s, cos, sin, cache, tokens, from, capture, activeHeads, outputs));
     }
 
     /**
@@ -53,8 +49,7 @@ final class DecoderLayer {
         if (CudaBackend.fusedDecodeEnabled() && fuses(b)) {
             forwardStepFused(b, x, s, cos, sin, cache, length, keyCount, activeHeads);
         } else {
-            forward(b, x, s, PrefillL2Prefetch.NONE,
-                    () -> attention.forwardStep(b, x, s, cos, sin, cache, length, keyCount, activeHeads));
+            forward(b, x, s, () -> attention.forwardStep(b, x, s, cos, sin, cache, length, keyCount, activeHeads));
         }
     }
 
@@ -80,18 +75,11 @@ final class DecoderLayer {
         return w.q().dtype() == w.k().dtype() && w.q().dtype() == w.v().dtype() && w.gate().dtype() == w.up().dtype();
     }
 
-    /**
-     * Input RMSNorm, then {@code attend} (which writes the residual stream {@code s.residual()}), then the
-     * MLP half; before each RMSNorm {@code prefetch} forks the prefetch of the GEMM after it (q/k/v,
-     * gate/up; {@code attend} and the MLP fork o_proj's and down_proj's), and joins at the end.
-     */
-    private void forward(Backend b, Tensor x, ScratchRows s, PrefillL2Prefetch prefetch, Runnable attend) {
-        prefetch.fork(attention.inputWeights(s));
+    /** Input RMSNorm, then {@code attend} (which writes the residual stream {@code s.residual()}), then the MLP half. */
+    private void forward(Backend b, Tensor x, ScratchRows s, Runnable attend) {
         b.rmsNorm(x, w.inputNorm(), eps, s.normed());
         attend.run();
-        prefetch.fork(mlp.inputWeights());
         b.rmsNorm(s.residual(), w.postAttentionNorm(), eps, s.normed());
-        mlp.forward(b, s, x, prefetch);
-        prefetch.join();
+        mlp.forward(b, s, x);
     }
 }

@@ -38,15 +38,15 @@ public record LayerWeights(Tensor inputNorm, Tensor q, Tensor qBias, Tensor k, T
             boolean qkvBiased = qBias != null && kBias != null && vBias != null;
             boolean mlpBiased = gateBias != null && upBias != null;
             Tensor qkvWhole = store.placeConcatenated(List.of(q, k, v));
-            Tensor qkvBiasWhole = qkvBiased ? store.placeConcatenated(List.of(qBias, kBias, vBias)) : null;
+            Tensor qkvBiasWhole = qkvBiased ? store.placeConcatenatedBiases(List.of(qBias, kBias, vBias)) : null;
             Tensor gateUpWhole = store.placeConcatenated(List.of(gate, up));
-            Tensor gateUpBiasWhole = mlpBiased ? store.placeConcatenated(List.of(gateBias, upBias)) : null;
+            Tensor gateUpBiasWhole = mlpBiased ? store.placeConcatenatedBiases(List.of(gateBias, upBias)) : null;
             stacked = ProjectionStacks.of(qkvWhole, qkvBiasWhole, qkvBiased || qBias != null || kBias != null || vBias != null,
                     qWidth, kvWidth, gateUpWhole, gateUpBiasWhole, mlpBiased || gateBias != null || upBias != null);
         }
-        return new LayerWeights(store.place(inputNorm), store.place(q), store.place(qBias), store.place(k),
-                store.place(kBias), store.place(v), store.place(vBias), store.place(o), store.place(oBias),
-                store.place(postAttentionNorm), store.place(gate), store.place(gateBias), store.place(up),
-                store.place(upBias), store.place(down), store.place(downBias), stacked);
+        return new LayerWeights(store.place(inputNorm), store.place(q), store.placeBias(qBias), store.place(k),
+                store.placeBias(kBias), store.place(v), store.placeBias(vBias), store.place(o), store.placeBias(oBias),
+                store.place(postAttentionNorm), store.place(gate), store.placeBias(gateBias), store.place(up),
+                store.placeBias(upBias), store.place(down), store.placeBias(downBias), stacked);
     }
 }

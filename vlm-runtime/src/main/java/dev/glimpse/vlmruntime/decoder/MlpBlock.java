@@ -30,21 +30,14 @@ final class MlpBlock {
         b.linearAddResidual(s.activated(), w.down(), w.downBias(), s.residual(), x);
     }
 
-    /** The weights the first gate/up product reads ({@link #forward}): the gate/up stack, else gate. */
-    Tensor inputWeights() {
-        ProjectionStacks stacks = w.stacks();
-        return stacks != null && stacks.gateUp() != null ? stacks.gateUp() : w.gate();
-    }
-
     /**
      * Reads {@code s.normed()} and the residual stream {@code s.residual()}, writes
      * {@code x = s.residual() + mlp(s.normed())}, the residual added by {@code down_proj}'s product
      * ({@link Backend#linearAddResidual}: in the GEMM's epilogue on CUDA). Where the layer's weights
      * are stacked ({@link LayerWeights#stacks}) gate and up run as one stacked product into the
      * scratch's [2, n, intermediate] view, whose halves are {@code s.gate()} and {@code s.up()}.
-     * {@code prefetch} forks down_proj's prefetch once gate/up are queued, beside the activation.
      */
-    void forward(Backend b, ScratchRows s, Tensor x, PrefillL2Prefetch prefetch) {
+    void forward(Backend b, ScratchRows s, Tensor x) {
         ProjectionStacks stacks = w.stacks();
         if (stacks != null && stacks.gateUp() != null) {
             b.linearStack(s.normed(), stacks.gateUp(), stacks.gateUpBias(), s.gateUp());
@@ -52,7 +45,6 @@ final class MlpBlock {
             b.linear(s.normed(), w.gate(), w.gateBias(), s.gate());
             b.linear(s.normed(), w.up(), w.upBias(), s.up());
         }
-        prefetch.fork(w.down());
         b.gatedActivation(activation, s.gate(), s.up(), s.activated());
         b.linearAddResidual(s.activated(), w.down(), w.downBias(), s.residual(), x);
     }

@@ -55,9 +55,9 @@ public final class Projector {
         boolean bias = config.multimodalProjectorBias();
         return new Projector(store.backend(), Activation.fromHfName(config.projectorHiddenAct()),
                 store.place(weight(checkpoint, prefix + "linear_1.weight", hidden, in)),
-                bias ? store.place(weight(checkpoint, prefix + "linear_1.bias", hidden)) : null,
+                bias ? store.placeBias(weight(checkpoint, prefix + "linear_1.bias", hidden)) : null,
                 store.place(weight(checkpoint, prefix + "linear_2.weight", hidden, hidden)),
-                bias ? store.place(weight(checkpoint, prefix + "linear_2.bias", hidden)) : null);
+                bias ? store.placeBias(weight(checkpoint, prefix + "linear_2.bias", hidden)) : null);
     }
 
     /** Input width: vision hidden size times the number of selected layers. */

@@ -119,7 +119,7 @@ class ProjectionStacksTest {
             ScratchRows s = scratch.rows(n);
             cpu.copy(x, s.normed());
             cpu.copy(residual, s.residual());
-            new MlpBlock(w, silu).forward(cpu, s, out, PrefillL2Prefetch.NONE);
+            new MlpBlock(w, silu).forward(cpu, s, out);
             assertArrayEquals(expected.toFloatArray(), out.toFloatArray());
             assertArrayEquals(residual.toFloatArray(), s.residual().toFloatArray(), "the residual stream is read, not written");
         }
@@ -179,8 +179,8 @@ class ProjectionStacksTest {
             Activation silu = Activation.fromHfName("silu");
             cpu.copy(residual, a.residual());
             cpu.copy(residual, b.residual());
-            new MlpBlock(separate, silu).forward(cpu, a, outA, PrefillL2Prefetch.NONE);
-            new MlpBlock(stacked, silu).forward(cpu, b, outB, PrefillL2Prefetch.NONE);
+            new MlpBlock(separate, silu).forward(cpu, a, outA);
+            new MlpBlock(stacked, silu).forward(cpu, b, outB);
             assertArrayEquals(a.gate().toFloatArray(), b.gate().toFloatArray(), "gate");
             assertArrayEquals(a.up().toFloatArray(), b.up().toFloatArray(), "up");
             assertArrayEquals(outA.toFloatArray(), outB.toFloatArray(), "residual + down_proj output");

@@ -38,6 +38,13 @@ import java.util.SplittableRandom;
  * default, {@code passes}, 16-byte key loads for 8-head groups, and {@code passes_early}, which also
  * prefetches each split's chunk into L2 before its grid-dependency wait) over the BF16 cache next to
  * the F32 cache.
+ *
+ * <p>The wide kernel ({@code -Dglimpse.cuda.decodeAttention=wide}, opt-in): per shape a
+ * {@code decode_attention_wide_summary} line (F32 cache, PDL off and on, against the online kernel with
+ * PDL) and a {@code decode_attention_wide_grid} line per other target of {@link #WIDE_GRIDS}
+ * ({@code -Dglimpse.cuda.decodeWideGrid}); per cache case a {@code decode_attention_wide_cache_summary}
+ * line (online and wide over F32 and BF16 caches, the online BF16 kernel being the default
+ * {@code passes_early} for 8-head groups).
  */
 public final class DecodeAttentionBench {
 
@@ -62,6 +69,10 @@ public final class DecodeAttentionBench {
 
     /** (Hq, Hkv, D, keys) of the cache-type comparison. */
     static final int[][] CACHE_CASES = {{14, 2, 64, 600}, {14, 2, 64, 6300}, {32, 32, 128, 600}};
+
+    /** WideDecodePlan's grid property and the targets besides its default (1x64) the bench sweeps for the wide kernel. */
+    static final String WIDE_GRID_PROPERTY = "glimpse.cuda.decodeWideGrid";
+    static final String[] WIDE_GRIDS = {"2x64", "1x192", "1x256", "1x512"};
 
     private DecodeAttentionBench() {
     }
@@ -104,8 +115,11 @@ public final class DecodeAttentionBench {
                                     + "\"us_per_call\":%.2f,\"speedup_vs_fused_pdl\":%.2f}",
                             c[0], c[1], c[2], capacity, c[3], grid, g, us[3] / g));
                 }
+                printWide(out, gpu, c, capacity, us[5]);
             }
             for (int[] c : CACHE_CASES) {
+                double onlineF32 = 0;
+                double onlineBf16 = 0;
                 for (String kernel : new String[] {"split", "online"}) {
                     String[] variant = kernel.equals("split") ? VARIANTS[3] : ONLINE_VARIANTS[1];
                     double f32 = withKernel(kernel, () -> withVariant(variant,
@@ -118,6 +132,8 @@ public final class DecodeAttentionBench {
                                     + "\"pdl\":true,\"us_f32_cache\":%.2f,\"us_bf16_cache\":%.2f,\"speedup_bf16\":%.2f}",
                             gpu.deviceName(), c[0], c[1], c[2], CAPACITY, c[3], kernel, f32, bf16, f32 / bf16));
                     if (kernel.equals("online")) {
+                        onlineF32 = f32;
+                        onlineBf16 = bf16;
                         double passes = withProperty(ONLINE16_PROPERTY, "passes", () -> withKernel(kernel,
                                 () -> withVariant(variant, () -> measure(gpu, c[0], c[1], c[2], CAPACITY, c[3], DType.BF16))));
                         double early = withProperty(ONLINE16_PROPERTY, "passes_early", () -> withKernel(kernel,
@@ -132,7 +148,45 @@ public final class DecodeAttentionBench {
                                 bf16 / passes, bf16 / early, f32 / early));
                     }
                 }
+                double wideF32 = withKernel("wide", () -> withVariant(ONLINE_VARIANTS[1],
+                        () -> measure(gpu, c[0], c[1], c[2], CAPACITY, c[3], DType.F32)));
+                double wideBf16 = withKernel("wide", () -> withVariant(ONLINE_VARIANTS[1],
+                        () -> measure(gpu, c[0], c[1], c[2], CAPACITY, c[3], DType.BF16)));
+                out.println(String.format(Locale.ROOT,
+                        "{\"bench\":\"decode_attention_wide_cache_summary\",\"device\":\"%s\",\"q_heads\":%d,"
+                                + "\"kv_heads\":%d,\"head_dim\":%d,\"capacity\":%d,\"keys\":%d,\"pdl\":true,"
+                                + "\"us_online_f32\":%.2f,\"us_online_bf16\":%.2f,\"us_wide_f32\":%.2f,"
+                                + "\"us_wide_bf16\":%.2f,\"speedup_wide_vs_online_f32\":%.2f,"
+                                + "\"speedup_wide_vs_online_bf16\":%.2f,\"speedup_wide_bf16_vs_wide_f32\":%.2f}",
+                        gpu.deviceName(), c[0], c[1], c[2], CAPACITY, c[3], onlineF32, onlineBf16, wideF32, wideBf16,
+                        onlineF32 / wideF32, onlineBf16 / wideBf16, wideF32 / wideBf16));
             }
+        }
+    }
+
+    /**
+     * The wide kernel ({@code -Dglimpse.cuda.decodeAttention=wide}) over an F32 cache against the
+     * online kernel's time with PDL ({@code online}): one summary line with PDL off and on (the default
+     * grid), then one line per other grid target of {@link #WIDE_GRIDS}.
+     */
+    private static void printWide(PrintStream out, CudaBackend gpu, int[] c, int capacity, double online) {
+        double plain = withKernel("wide", () -> withVariant(ONLINE_VARIANTS[0],
+                () -> measure(gpu, c[0], c[1], c[2], capacity, c[3])));
+        double pdl = withKernel("wide", () -> withVariant(ONLINE_VARIANTS[1],
+                () -> measure(gpu, c[0], c[1], c[2], capacity, c[3])));
+        out.println(String.format(Locale.ROOT,
+                "{\"bench\":\"decode_attention_wide_summary\",\"device\":\"%s\",\"q_heads\":%d,\"kv_heads\":%d,"
+                        + "\"head_dim\":%d,\"capacity\":%d,\"keys\":%d,\"us_online_pdl\":%.2f,\"us_wide\":%.2f,"
+                        + "\"us_wide_pdl\":%.2f,\"speedup_wide_pdl_vs_online_pdl\":%.2f}",
+                gpu.deviceName(), c[0], c[1], c[2], capacity, c[3], online, plain, pdl, online / pdl));
+        for (String grid : WIDE_GRIDS) {
+            double g = withProperty(WIDE_GRID_PROPERTY, grid, () -> withKernel("wide",
+                    () -> withVariant(ONLINE_VARIANTS[1], () -> measure(gpu, c[0], c[1], c[2], capacity, c[3]))));
+            out.println(String.format(Locale.ROOT,
+                    "{\"bench\":\"decode_attention_wide_grid\",\"q_heads\":%d,\"kv_heads\":%d,\"head_dim\":%d,"
+                            + "\"capacity\":%d,\"keys\":%d,\"grid\":\"%s\",\"pdl\":true,\"us_per_call\":%.2f,"
+                            + "\"speedup_vs_online_pdl\":%.2f}",
+                    c[0], c[1], c[2], capacity, c[3], grid, g, online / g));
         }
     }
 

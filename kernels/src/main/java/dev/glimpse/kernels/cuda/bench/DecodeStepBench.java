@@ -40,6 +40,11 @@ import static dev.glimpse.kernels.cuda.bench.BenchTensors.uniform;
  * timed ones, and one more eager launch of each per cache type and key count prints where its time
  * went ({@code "bench":"persistent_decode_phases"}: per phase the blocks' work and barrier wait,
  * median and max, and the barrier latency, in us per layer; {@link PersistentPhaseTimes}).
+ * The per-layer graph runs once more with the wide decode attention kernel
+ * ({@code -Dglimpse.cuda.decodeAttention=wide}, fused, PDL on: a {@code decode_step} line with
+ * {@code "attention":"wide"}; the four ways above run the default, the online kernel at this capacity), and
+ * the summary gives its time per layer and its speed-up over the fused + PDL way
+ * ({@code us_per_layer_wide_attention_pdl}, {@code speedup_wide_attention}).
  */
 public final class DecodeStepBench {
 
@@ -146,6 +151,15 @@ public final class DecodeStepBench {
                                 DecodeAttentionBench.VARIANTS[i][1], gpu.programmaticLaunches(), us[i], us[i] * LAYERS,
                                 layerBytes / HBM_BYTES_PER_US / us[i]));
                     }
+                    double wideAttentionUs = DecodeAttentionBench.withKernel("wide", () -> DecodeAttentionBench.withVariant(
+                            DecodeAttentionBench.VARIANTS[3], () -> measure(gpu, step)));
+                    out.println(String.format(Locale.ROOT,
+                            "{\"bench\":\"decode_step\",\"model\":\"qwen2-0.5b\",\"device\":\"%s\",\"layers\":%d,"
+                                    + "\"kv_cache\":\"%s\",\"keys\":%d,\"combine\":\"fused\",\"attention\":\"wide\","
+                                    + "\"pdl\":true,\"pdl_supported\":%s,\"us_per_layer\":%.2f,\"us_per_step\":%.1f,"
+                                    + "\"hbm_fraction\":%.3f}",
+                            gpu.deviceName(), LAYERS, cacheName, keys, gpu.programmaticLaunches(), wideAttentionUs,
+                            wideAttentionUs * LAYERS, layerBytes / HBM_BYTES_PER_US / wideAttentionUs));
                     double persistentUs = persistent == null ? Double.NaN : measure(gpu, persistentStep);
                     out.println(persistentLine(gpu, "persistent", persistent, cacheName, keys, persistentUs, layerBytes));
                     double wideUs = wide == null ? Double.NaN : measure(gpu, wideStep);
@@ -162,9 +176,10 @@ public final class DecodeStepBench {
                                     + "\"us_per_layer_fused_pdl\":%.2f,\"us_per_layer_persistent\":%.2f,"
                                     + "\"us_per_layer_persistent_wide\":%.2f,"
                                     + "\"roofline_us_per_layer\":%.2f,\"speedup_fused_pdl\":%.2f,\"speedup_persistent\":%.2f,"
-                                    + "\"speedup_persistent_wide\":%.2f}",
+                                    + "\"speedup_persistent_wide\":%.2f,\"us_per_layer_wide_attention_pdl\":%.2f,"
+                                    + "\"speedup_wide_attention\":%.2f}",
                             cacheName, keys, us[0], us[1], us[2], us[3], persistentUs, wideUs, layerBytes / HBM_BYTES_PER_US,
-                            us[0] / us[3], us[3] / persistentUs, us[3] / wideUs));
+                            us[0] / us[3], us[3] / persistentUs, us[3] / wideUs, wideAttentionUs, us[3] / wideAttentionUs));
                 }
                 for (CudaPersistentDecode kernel : new CudaPersistentDecode[] {persistent, wide}) {
                     if (kernel != null) {
