@@ -103,9 +103,10 @@ public final class PrefillSmallKernelsBench {
                     PropertyScope.measure(CudaBackend.ROPE_APPEND_VECTOR_PROPERTY, "true", () -> time(gpu, ropeAppend)));
             print(out, gpu, shape, rows, "attention", time(gpu, attentionF32), time(gpu, attention16));
             print(out, gpu, shape, rows, "attention_o_proj", time(gpu, oldPair), time(gpu, newPair));
-            for (String warps : new String[] {"w4", "w8", "w2"}) {
-                print(out, gpu, shape, rows, "attention_" + warps + "_p3", stagesTime(gpu, warps, "2", attentionF32),
-                        stagesTime(gpu, warps, "3", attentionF32));
+            for (String[] blockShape : new String[][] {{"w4", "off"}, {"w8", "off"}, {"w4", "w2"}}) {
+                String label = "attention_" + ("off".equals(blockShape[1]) ? blockShape[0] : blockShape[1]) + "_p3";
+                print(out, gpu, shape, rows, label, stagesTime(gpu, blockShape, "2", attentionF32),
+                        stagesTime(gpu, blockShape, "3", attentionF32));
             }
         }
     }
@@ -135,10 +136,13 @@ public final class PrefillSmallKernelsBench {
         return BenchClock.median(rounds);
     }
 
-    /** {@link #time} of call with the attention block shape forced to {@code warps} and {@code stages} K/V buffers. */
-    private static double stagesTime(CudaBackend gpu, String warps, String stages, Runnable call) {
-        return PropertyScope.measure(AttentionMmaWarps.PROPERTY, warps,
-                () -> PropertyScope.measure(AttentionSmallGrid.PROPERTY, "off",
+    /**
+     * {@link #time} of call with the attention block shape forced ({@code blockShape}: the
+     * {@link AttentionMmaWarps} and {@link AttentionSmallGrid} choices) and {@code stages} K/V buffers.
+     */
+    private static double stagesTime(CudaBackend gpu, String[] blockShape, String stages, Runnable call) {
+        return PropertyScope.measure(AttentionMmaWarps.PROPERTY, blockShape[0],
+                () -> PropertyScope.measure(AttentionSmallGrid.PROPERTY, blockShape[1],
                         () -> PropertyScope.measure(CudaBackend.ATTENTION_STAGES_PROPERTY, stages, () -> time(gpu, call))));
     }
 
