@@ -27,7 +27,9 @@ import java.util.Locale;
  *   {@link CudaBackend#attentionHalfOutput} storing the 16-bit rows itself
  *   ({@code -Dglimpse.cuda.attentionHalfOutput=true} in the decoder); and the attention alone both ways.</li>
  *   <li>{@code attention_<w4|w8|w2>_p3}: the F32-row attention with that block shape forced, two K/V buffers
- *   (old) against three ({@code -Dglimpse.cuda.attentionStages=3}, {@code attention_mma_cache_*_p3}).</li>
+ *   (old) against three ({@code -Dglimpse.cuda.attentionStages=3}, {@code attention_mma_cache_*_p3}); and
+ *   {@code attention_w2s2_vs_w4}: {@code w4} against the existing key-split shape {@code w2s2} (twice the
+ *   blocks, each 16-row warp's keys walked by two warps), which {@code auto} takes only on smaller grids.</li>
  * </ul>
  * Prints one JSON line per kernel and shape ({@code "bench":"prefill_small_kernels"}: us per call old
  * and new, their ratio). Run on the GPU machine:
@@ -108,6 +110,8 @@ public final class PrefillSmallKernelsBench {
                 print(out, gpu, shape, rows, label, stagesTime(gpu, blockShape, "2", attentionF32),
                         stagesTime(gpu, blockShape, "3", attentionF32));
             }
+            print(out, gpu, shape, rows, "attention_w2s2_vs_w4", stagesTime(gpu, new String[] {"w4", "off"}, "2", attentionF32),
+                    stagesTime(gpu, new String[] {"w4", "w2s2"}, "2", attentionF32));
         }
     }
 
