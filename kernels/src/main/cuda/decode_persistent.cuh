@@ -464,6 +464,26 @@ __device__ void wait_head_chunks(unsigned int* state, int kvh, int chunks) {
 
 #define PD_STAGE_LOADS 4   // float4 of K and of V per thread in flight while a chunk is staged
 
+// qs = the rotated (RoPE) query heads first .. first + count - 1 ([count, dim] floats of shared
+// memory), two elements per thread and pass with both elements' loads issued before either store.
+__device__ void stage_queries(const DecodeParams& p, int first, int count, float* qs) {
+    const int dim = p.dim;
+    for (int e0 = 0; e0 < count * dim; e0 += 2 * PD_THREADS) {
+        float qr[2];
+#pragma unroll
+        for (int u = 0; u < 2; u++) {
+            int e = e0 + u * PD_THREADS + threadIdx.x;
+            int r = e / dim;
+            if (e < count * dim) qr[u] = rotated(p.q + (long long)(first + r) * dim, e - r * dim, p.half, p.cos_t, p.sin_t);
+        }
+#pragma unroll
+        for (int u = 0; u < 2; u++) {
+            int e = e0 + u * PD_THREADS + threadIdx.x;
+            if (e < count * dim) qs[e] = qr[u];
+        }
+    }
+}
+
 // Phase 2: per (kv head, chunk) item, every query head of the group: the chunk's max score, sum of
 // exp(score - max) and sum of exp(score - max) v, into the partials (partial_sums, partial_stats).
 // A block stages the chunk's K and V rows and the group's rotated queries with every load of a pass
@@ -497,20 +517,6 @@ __device__ void attention_phase(const LayerTable& L, const DecodeParams& p, floa
         int n = min(PD_CHUNK, keys - c0);
         __syncthreads();   // the previous item's rows are no longer read
         long long head_row = (long long)kvh * p.capacity;
-        for (int e0 = 0; e0 < group * dim; e0 += 2 * PD_THREADS) {
-            float qr[2];
-#pragma unroll
-            for (int u = 0; u < 2; u++) {
-                int e = e0 + u * PD_THREADS + threadIdx.x;
-                int r = e / dim;
-                if (e < group * dim) qr[u] = rotated(p.q + (long long)(kvh * group + r) * dim, e - r * dim, p.half, p.cos_t, p.sin_t);
-            }
-#pragma unroll
-            for (int u = 0; u < 2; u++) {
-                int e = e0 + u * PD_THREADS + threadIdx.x;
-                if (e < group * dim) qs[e] = qr[u];
-            }
-        }
         for (int e0 = 0; e0 < n * quads; e0 += PD_STAGE_LOADS * PD_THREADS) {
             float4 kq[PD_STAGE_LOADS], vq[PD_STAGE_LOADS];
 #pragma unroll
@@ -523,6 +529,7 @@ __device__ void attention_phase(const LayerTable& L, const DecodeParams& p, floa
                     vq[u] = load_kv4<T>(value_cache + src);
                 }
             }
+            if (e0 == 0) stage_queries(p, kvh * group, group, qs);   // its loads overlap the first pass's
 #pragma unroll
             for (int u = 0; u < PD_STAGE_LOADS; u++) {
                 int e = e0 + u * PD_THREADS + threadIdx.x;
