@@ -9,9 +9,9 @@
 //      the group's query heads rotated (RoPE) there; the block whose chunk holds the new entry
 //      rotates k and stores k and v into the cache (rounded for a 16-bit cache) and into its staged
 //      rows; each query head writes its chunk's max, sum and unnormalised P V to the partials;
-//      once a kv head's chunks are all counted, the blocks of its first `group` chunks merge one
-//      query head each into the attention output (the whole block over one head: chunk subsets
-//      summed in parallel, then added in a fixed order);
+//      once a kv head's chunks are all counted, one block per query head (from the end of the grid,
+//      where the blocks without items are) merges the head's chunks into the attention output (the
+//      whole block over one head: chunk subsets summed in parallel, then added in a fixed order);
 //   3. residual = x + o_proj(attention) + bias;
 //   4. RMSNorm(residual) staged, act = act_fn(gate + b) * (up + b);
 //   5. x = residual + down(act) + bias.

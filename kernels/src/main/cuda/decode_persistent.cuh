@@ -488,11 +488,11 @@ __device__ void stage_queries(const DecodeParams& p, int first, int count, float
 // exp(score - max) and sum of exp(score - max) v, into the partials (partial_sums, partial_stats).
 // A block stages the chunk's K and V rows and the group's rotated queries with every load of a pass
 // issued before any store. Each finished item counts itself in the kv head's counter (barrier state
-// [3 + kv head], a release add). Once a block has done all its items, the block of item (kv head, c)
-// for c < group waits for the head's count to reach its chunks and merges query head c of the group
-// (and c + chunks, ... when there are fewer chunks than heads) into attn (merge_head: a fixed order,
-// so the result does not depend on which block merges), so a group's heads are merged by up to
-// `group` blocks at once. Waiting only after its own items are counted, no block can wait on itself.
+// [3 + kv head], a release add). Once a block has done all its items, the block merging query head h
+// (one block per head, from the end of the grid) waits for its kv head's count to reach the chunks
+// and merges the head's chunks into attn (merge_head: a fixed order, so the result does not depend on
+// which block merges), so every head is merged at once. Waiting only after its own items are
+// counted, no block can wait on itself or on a block that waits.
 // Block 0 resets the counters in the o_proj phase (decode_layers), after the barrier that ends this
 // phase and before the next layer's.
 template <typename T>
@@ -600,12 +600,11 @@ __device__ void attention_phase(const LayerTable& L, const DecodeParams& p, floa
         if (threadIdx.x == 0) count_release(p.barrier + 3 + kvh);
     }
     // The merges, after every item of this block (so no block waits before its own items are counted):
-    // the block of item (kv head, c) merges query heads c, c + chunks, ... of the head's group.
-    for (int item = blockIdx.x; item < p.kv_heads * chunks; item += gridDim.x) {
-        int kvh = item / chunks, c = item - kvh * chunks;
-        if (c >= group) continue;
-        wait_head_chunks(p.barrier, kvh, chunks);
-        for (int r = c; r < group; r += chunks) merge_head(p, chunks, kvh * group + r, smem);
+    // query head h is merged by block gridDim.x - 1 - h, from the end of the grid, where the blocks
+    // without items are (items are taken from block 0 on).
+    for (int h = gridDim.x - 1 - blockIdx.x; h < p.heads; h += gridDim.x) {
+        wait_head_chunks(p.barrier, h / group, chunks);
+        merge_head(p, chunks, h, smem);
     }
 }
 
