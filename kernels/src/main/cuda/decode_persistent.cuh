@@ -249,18 +249,28 @@ __device__ void gemv_phase(const float* xs, const Target (&t)[3], int targets, i
         const uint4* wr[R];
 #pragma unroll
         for (int q = 0; q < R; q++) wr[q] = reinterpret_cast<const uint4*>(w + (long long)min(j0 + q, at.n - 1) * k);
+        // The row's bias and residual, loaded before the weights so that their round trip overlaps the
+        // sums (with PD_R rows per warp group; one-row groups, the _wide kernels' q/k/v and o_proj, load
+        // them after, which keeps those kernels free of spills).
+        bool finishes = part == 0 && lane < R && j0 + lane < at.n;
+        float bias = 0.f, res = 0.f;
+        if constexpr (R == PD_R) {
+            if (finishes && at.bias != nullptr) bias = load_float(at.bias, bias_type, j0 + lane);
+            if (finishes && residual != nullptr) res = __ldcg(residual + j0 + lane);
+        }
         float acc[R][1];
         gemv_core_group<H, R, true, 1, PD_U>(reinterpret_cast<const float4*>(xs), wr, j0 < at.n, 1, chunks, part, split,
                                                 lane, acc);
         gemv_core_publish<R, 1>(acc, partial, 1, warp, lane);
-        if (part == 0 && lane < R) {
-            int j = j0 + lane;
-            if (j < at.n) {
-                float sum = gemv_core_total<R, 1>(partial, warp, split, lane, 0);
-                if (at.bias != nullptr) sum += load_float(at.bias, bias_type, j);
-                if (residual != nullptr) sum += __ldcg(residual + j);
-                at.out[j] = sum;
+        if (finishes) {
+            float sum = gemv_core_total<R, 1>(partial, warp, split, lane, 0);
+            if constexpr (R != PD_R) {
+                if (at.bias != nullptr) bias = load_float(at.bias, bias_type, j0 + lane);
+                if (residual != nullptr) res = __ldcg(residual + j0 + lane);
             }
+            if (at.bias != nullptr) sum += bias;
+            if (residual != nullptr) sum += res;
+            at.out[j0 + lane] = sum;
         }
         __syncthreads();
     }
