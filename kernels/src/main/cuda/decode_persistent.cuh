@@ -69,8 +69,34 @@ __device__ __forceinline__ unsigned int load_acquire(const unsigned int* p) {
     return v;
 }
 
-__device__ __forceinline__ void store_release(unsigned int* p, unsigned int v) {
-    asm volatile("st.release.gpu.global.u32 [%0], %1;" ::"l"(p), "r"(v) : "memory");
+__device__ __forceinline__ unsigned long long load_acquire64(const unsigned long long* p) {
+    unsigned long long v;
+    asm volatile("ld.acquire.gpu.global.u64 %0, [%1];" : "=l"(v) : "l"(p) : "memory");
+    return v;
+}
+
+__device__ __forceinline__ unsigned int load_relaxed(const unsigned int* p) {
+    unsigned int v;
+    asm volatile("ld.relaxed.gpu.global.u32 %0, [%1];" : "=r"(v) : "l"(p) : "memory");
+    return v;
+}
+
+// atomicAdd(p, 1) with release semantics (the block's writes, ordered before it by __syncthreads, are
+// visible to whoever acquires the new count); returns the count before.
+__device__ __forceinline__ unsigned long long arrive_release(unsigned long long* p) {
+    unsigned long long old;
+    asm volatile("atom.add.release.gpu.global.u64 %0, [%1], 1;" : "=l"(old) : "l"(p) : "memory");
+    return old;
+}
+
+// *p += 1 with release semantics, without the round trip for the old value.
+__device__ __forceinline__ void count_release(unsigned int* p) {
+    asm volatile("red.add.release.gpu.global.u32 [%0], 1;" ::"l"(p) : "memory");
+}
+
+// arrive_release without the round trip for the old count.
+__device__ __forceinline__ void arrive_release_blind(unsigned long long* p) {
+    asm volatile("red.add.release.gpu.global.u64 [%0], 1;" ::"l"(p) : "memory");
 }
 
 __device__ __forceinline__ unsigned long long global_nanoseconds() {
@@ -79,36 +105,49 @@ __device__ __forceinline__ unsigned long long global_nanoseconds() {
     return t;
 }
 
+// Waits (thread 0) until the 64-bit arrival count reaches target or the launch is aborted; a wait
+// longer than PD_BARRIER_TIMEOUT_NS aborts it.
+__device__ void wait_arrivals(unsigned int* state, unsigned long long target) {
+    const unsigned long long* arrivals = reinterpret_cast<const unsigned long long*>(state);
+    unsigned long long start = global_nanoseconds();
+    while (load_acquire64(arrivals) < target && load_relaxed(state + 2) == 0u) {
+        if (global_nanoseconds() - start > PD_BARRIER_TIMEOUT_NS) atomicExch(state + 2, 1u);
+    }
+}
+
 // Every block of the grid arrives before any leaves; writes before it are visible after it.
+// The state's first 8 bytes count arrivals, monotonically over every barrier of every launch: a block
+// arrives with one release add and waits until the count reaches its barrier's target (a multiple of
+// the grid), which it learns from the count its first arrival of the launch returned and then steps by
+// the grid (pd_barrier_target, which decode_layers zeroes before the first barrier; in shared memory
+// rather than a register live across every phase). No block resets anything, so
+// the state stays valid across launches and graph replays (the count ends each complete launch at a
+// multiple of the grid; 64 bits do not wrap).
 // Returns true (to every thread) when the launch was aborted: a block that waited longer than
 // PD_BARRIER_TIMEOUT_NS (the grid was not co-resident, which CudaPersistentDecode rules out, or a
 // fault) sets state[2], and every block then leaves the kernel at its next barrier instead of
-// hanging the stream; the step's outputs are then wrong and the barrier state stays set.
+// hanging the stream; the step's outputs are then wrong and the flag stays set.
 // With times (the _timed kernels; nullptr elsewhere, which compiles to the untimed barrier) it
-// stores the block's arrival (every thread done with the phase) and release (the generation seen
-// bumped, or bumped by this block) %globaltimer in times[0] and times[1].
+// stores the block's arrival (every thread done with the phase) and release (the target count seen)
+// %globaltimer in times[0] and times[1].
+__shared__ unsigned long long pd_barrier_target;
+
 __device__ bool grid_barrier(unsigned int* state, unsigned long long* times) {
     __shared__ int aborted;
     __syncthreads();
     if (threadIdx.x == 0) {
         if (times != nullptr) times[0] = global_nanoseconds();
-        unsigned int generation = load_acquire(state + 1);
-        __threadfence();
-        if (atomicAdd(state, 1u) == gridDim.x - 1) {
-            atomicExch(state, 0u);
-            __threadfence();
-            store_release(state + 1, generation + 1);
+        unsigned long long* arrivals = reinterpret_cast<unsigned long long*>(state);
+        unsigned long long target = pd_barrier_target;
+        if (target == 0ull) {
+            target = (arrive_release(arrivals) / gridDim.x + 1) * gridDim.x;
         } else {
-            unsigned long long start = global_nanoseconds();
-            while (load_acquire(state + 1) == generation && load_acquire(state + 2) == 0u) {
-                __nanosleep(32);
-                if (global_nanoseconds() - start > PD_BARRIER_TIMEOUT_NS) {
-                    atomicExch(state + 2, 1u);
-                }
-            }
+            target += gridDim.x;
+            arrive_release_blind(arrivals);
         }
+        pd_barrier_target = target;
+        wait_arrivals(state, target);
         if (times != nullptr) times[1] = global_nanoseconds();
-        __threadfence();
         aborted = load_acquire(state + 2) != 0u;
     }
     __syncthreads();
@@ -150,19 +189,24 @@ __device__ void stage_plain(const float* x, int k, float* xs) {
     __syncthreads();
 }
 
-// xs = RMSNorm(x) * gamma (k floats, F32 math).
+// xs = RMSNorm(x) * gamma (k floats, F32 math). gamma is read into gs (k floats of shared memory
+// after xs) in the pass that reads x, so both loads are in flight together.
 __device__ void stage_normed(const float* x, const void* gamma, int gamma_type, float eps, int k, float* xs) {
     __shared__ float scratch[32];
+    float* gs = xs + k;
     __syncthreads();
     float q = 0.f;
     for (int i = threadIdx.x; i < k / 4; i += PD_THREADS) {
         float4 a = __ldcg(reinterpret_cast<const float4*>(x) + i);
+        float4 g = make_float4(load_float(gamma, gamma_type, 4 * i), load_float(gamma, gamma_type, 4 * i + 1),
+                               load_float(gamma, gamma_type, 4 * i + 2), load_float(gamma, gamma_type, 4 * i + 3));
         reinterpret_cast<float4*>(xs)[i] = a;
+        reinterpret_cast<float4*>(gs)[i] = g;
         q += (a.x * a.x + a.y * a.y) + (a.z * a.z + a.w * a.w);
     }
     float total = block_sum(q, scratch);
     float rstd = rsqrtf(total / k + eps);
-    for (int i = threadIdx.x; i < k; i += PD_THREADS) xs[i] = xs[i] * rstd * load_float(gamma, gamma_type, i);
+    for (int i = threadIdx.x; i < k; i += PD_THREADS) xs[i] = xs[i] * rstd * gs[i];
     __syncthreads();
 }
 
@@ -205,18 +249,28 @@ __device__ void gemv_phase(const float* xs, const Target (&t)[3], int targets, i
         const uint4* wr[R];
 #pragma unroll
         for (int q = 0; q < R; q++) wr[q] = reinterpret_cast<const uint4*>(w + (long long)min(j0 + q, at.n - 1) * k);
+        // The row's bias and residual, loaded before the weights so that their round trip overlaps the
+        // sums (with PD_R rows per warp group; one-row groups, the _wide kernels' q/k/v and o_proj, load
+        // them after, which keeps those kernels free of spills).
+        bool finishes = part == 0 && lane < R && j0 + lane < at.n;
+        float bias = 0.f, res = 0.f;
+        if constexpr (R == PD_R) {
+            if (finishes && at.bias != nullptr) bias = load_float(at.bias, bias_type, j0 + lane);
+            if (finishes && residual != nullptr) res = __ldcg(residual + j0 + lane);
+        }
         float acc[R][1];
         gemv_core_group<H, R, true, 1, PD_U>(reinterpret_cast<const float4*>(xs), wr, j0 < at.n, 1, chunks, part, split,
                                                 lane, acc);
         gemv_core_publish<R, 1>(acc, partial, 1, warp, lane);
-        if (part == 0 && lane < R) {
-            int j = j0 + lane;
-            if (j < at.n) {
-                float sum = gemv_core_total<R, 1>(partial, warp, split, lane, 0);
-                if (at.bias != nullptr) sum += load_float(at.bias, bias_type, j);
-                if (residual != nullptr) sum += __ldcg(residual + j);
-                at.out[j] = sum;
+        if (finishes) {
+            float sum = gemv_core_total<R, 1>(partial, warp, split, lane, 0);
+            if constexpr (R != PD_R) {
+                if (at.bias != nullptr) bias = load_float(at.bias, bias_type, j0 + lane);
+                if (residual != nullptr) res = __ldcg(residual + j0 + lane);
             }
+            if (at.bias != nullptr) sum += bias;
+            if (residual != nullptr) sum += res;
+            at.out[j0 + lane] = sum;
         }
         __syncthreads();
     }
@@ -313,42 +367,144 @@ __device__ void prefetch_kv(const LayerTable& L, const DecodeParams& p) {
     }
 }
 
-// attn[h, d] = sum_c e^(m_c - M) o_c[d] / sum_c e^(m_c - M) l_c over the chunks, for query heads
-// first .. first + count - 1. One warp per (head, 32 columns): lanes over chunks find M and the
-// weights (kept in the warp's max_chunks floats of smem), then lanes over columns sum the chunks in
-// order, loads unrolled so the L2 reads overlap.
-__device__ void merge_heads(const DecodeParams& p, int chunks, int first, int count, float* smem) {
-    const int stride = p.dim + 2;
-    const int slices = p.dim / 32;
-    int lane = threadIdx.x & 31, warp = threadIdx.x >> 5;
-    float* weight = smem + warp * p.max_chunks;
-    for (int item = warp; item < count * slices; item += PD_WARPS) {
-        int h = first + item / slices, d = (item % slices) * 32 + lane;
-        const float* base = p.partials + (long long)h * p.max_chunks * stride;
+// The attention partials: the chunks' unnormalised P V sums [heads, max_chunks, dim] (16-byte aligned
+// rows), then their (max score, sum of exp(score - max)) pairs [heads, max_chunks, 2].
+__device__ __forceinline__ float* partial_sums(const DecodeParams& p, int h, int c) {
+    return p.partials + ((long long)h * p.max_chunks + c) * p.dim;
+}
+
+__device__ __forceinline__ float* partial_stats(const DecodeParams& p, int h, int c) {
+    return p.partials + (long long)p.heads * p.max_chunks * p.dim + ((long long)h * p.max_chunks + c) * 2;
+}
+
+// Floats of shared memory before merge_head's per-set sums, for `chunks` chunks
+// (CudaPersistentDecode#sharedBytes mirrors it for max_chunks).
+__device__ __forceinline__ int merge_stats_floats(int chunks) {
+    return (2 * chunks + 1 + 3) & ~3;
+}
+
+// attn[h, d] = sum_c e^(m_c - M) o_c[d] / sum_c e^(m_c - M) l_c over the chunks, for query head h,
+// by the whole block: the (m, l) pairs into shared memory (one load per pair, all in flight), warp 0
+// turns them into the weights e^(m_c - M) and the denominator, then each thread sums one 4-column quad
+// over one of `sets` interleaved chunk subsets (c = s, s + sets, ...; PD_MERGE_LOADS float4 loads in
+// flight) and the subsets' sums are added in subset order. The order depends only on the shapes,
+// never on which block merges.
+#define PD_MERGE_LOADS 4
+__device__ void merge_head(const DecodeParams& p, int chunks, int h, float* smem) {
+    const int quads = p.dim / 4;
+    const int sets = PD_THREADS / quads;
+    float* weight = smem;                 // [chunks]: m, then e^(m - M)
+    float* sums = weight + chunks;        // [chunks]: l
+    float* total = sums + chunks;         // sum_c e^(m_c - M) l_c
+    float4* set_sums = reinterpret_cast<float4*>(smem + merge_stats_floats(chunks));   // [sets][quads]
+    int lane = threadIdx.x & 31;
+    __syncthreads();   // smem is no longer read by the block's previous work
+    for (int c = threadIdx.x; c < chunks; c += PD_THREADS) {
+        float2 ml = __ldcg(reinterpret_cast<const float2*>(partial_stats(p, h, c)));
+        weight[c] = ml.x;
+        sums[c] = ml.y;
+    }
+    __syncthreads();
+    if (threadIdx.x < 32) {
         float m = -INFINITY;
-        for (int c = lane; c < chunks; c += 32) m = fmaxf(m, __ldcg(base + (long long)c * stride));
+        for (int c = lane; c < chunks; c += 32) m = fmaxf(m, weight[c]);
         m = warp_max(m);
-        float l = 0.f;
+        float t = 0.f;
         for (int c = lane; c < chunks; c += 32) {
-            float e = __expf(__ldcg(base + (long long)c * stride) - m);
+            float e = __expf(weight[c] - m);
             weight[c] = e;
-            l += e * __ldcg(base + (long long)c * stride + 1);
+            t += e * sums[c];
         }
-        l = warp_sum(l);
-        __syncwarp();
-        float o = 0.f;
-#pragma unroll 8
-        for (int c = 0; c < chunks; c++) o += weight[c] * __ldcg(base + (long long)c * stride + 2 + d);
-        p.attn[(long long)h * p.dim + d] = o / l;
-        __syncwarp();   // weight is rewritten by the warp's next item
+        t = warp_sum(t);
+        if (lane == 0) *total = t;
+    }
+    __syncthreads();
+    {
+        int s = threadIdx.x / quads, q = threadIdx.x - s * quads;
+        const float4* o = reinterpret_cast<const float4*>(partial_sums(p, h, 0)) + q;
+        float4 acc = make_float4(0.f, 0.f, 0.f, 0.f);
+        for (int c0 = s; c0 < chunks; c0 += sets * PD_MERGE_LOADS) {
+            float4 v[PD_MERGE_LOADS];
+#pragma unroll
+            for (int u = 0; u < PD_MERGE_LOADS; u++) {
+                int c = c0 + u * sets;
+                v[u] = c < chunks ? __ldcg(o + (long long)c * quads) : make_float4(0.f, 0.f, 0.f, 0.f);
+            }
+#pragma unroll
+            for (int u = 0; u < PD_MERGE_LOADS; u++) {
+                int c = c0 + u * sets;
+                if (c < chunks) {
+                    float e = weight[c];
+                    acc.x += e * v[u].x;
+                    acc.y += e * v[u].y;
+                    acc.z += e * v[u].z;
+                    acc.w += e * v[u].w;
+                }
+            }
+        }
+        set_sums[threadIdx.x] = acc;
+    }
+    __syncthreads();
+    if (threadIdx.x < quads) {
+        float4 o = set_sums[threadIdx.x];
+        for (int s = 1; s < sets; s++) {
+            float4 v = set_sums[s * quads + threadIdx.x];
+            o.x += v.x;
+            o.y += v.y;
+            o.z += v.z;
+            o.w += v.w;
+        }
+        float l = *total;
+        reinterpret_cast<float4*>(p.attn + (long long)h * p.dim)[threadIdx.x] = make_float4(o.x / l, o.y / l, o.z / l, o.w / l);
+    }
+}
+
+// Waits (thread 0, then the block) until kv head kvh's finished-chunk counter (barrier state
+// [3 + kvh]) reaches chunks or the launch is aborted; a wait longer than PD_BARRIER_TIMEOUT_NS aborts
+// it (the phase's outputs are then wrong and the next grid barrier leaves the kernel).
+__device__ void wait_head_chunks(unsigned int* state, int kvh, int chunks) {
+    if (threadIdx.x == 0) {
+        unsigned long long start = global_nanoseconds();
+        while (load_acquire(state + 3 + kvh) < (unsigned int)chunks && load_relaxed(state + 2) == 0u) {
+            if (global_nanoseconds() - start > PD_BARRIER_TIMEOUT_NS) atomicExch(state + 2, 1u);
+        }
+    }
+    __syncthreads();
+}
+
+#define PD_STAGE_LOADS 4   // float4 of K and of V per thread in flight while a chunk is staged
+
+// qs = the rotated (RoPE) query heads first .. first + count - 1 ([count, dim] floats of shared
+// memory), two elements per thread and pass with both elements' loads issued before either store.
+__device__ void stage_queries(const DecodeParams& p, int first, int count, float* qs) {
+    const int dim = p.dim;
+    for (int e0 = 0; e0 < count * dim; e0 += 2 * PD_THREADS) {
+        float qr[2];
+#pragma unroll
+        for (int u = 0; u < 2; u++) {
+            int e = e0 + u * PD_THREADS + threadIdx.x;
+            int r = e / dim;
+            if (e < count * dim) qr[u] = rotated(p.q + (long long)(first + r) * dim, e - r * dim, p.half, p.cos_t, p.sin_t);
+        }
+#pragma unroll
+        for (int u = 0; u < 2; u++) {
+            int e = e0 + u * PD_THREADS + threadIdx.x;
+            if (e < count * dim) qs[e] = qr[u];
+        }
     }
 }
 
 // Phase 2: per (kv head, chunk) item, every query head of the group: the chunk's max score, sum of
-// exp(score - max) and sum of exp(score - max) v, into partials [heads, max_chunks, dim + 2]. Each
-// finished item counts itself in the kv head's counter (barrier state [3 + kv head]); the block that
-// finishes the head's last item merges the group's heads into attn (merge_heads: a fixed order, so
-// the result does not depend on which block is last) and resets the counter for the next layer.
+// exp(score - max) and sum of exp(score - max) v, into the partials (partial_sums, partial_stats).
+// A block stages the chunk's K and V rows and the group's rotated queries with every load of a pass
+// issued before any store. Each finished item counts itself in the kv head's counter (barrier state
+// [3 + kv head], a release add). Once a block has done all its items, the block merging query head h
+// (one block per head, from the end of the grid) waits for its kv head's count to reach the chunks
+// and merges the head's chunks into attn (merge_head: a fixed order, so the result does not depend on
+// which block merges), so every head is merged at once. Waiting only after its own items are
+// counted, no block can wait on itself or on a block that waits.
+// Block 0 resets the counters in the o_proj phase (decode_layers), after the barrier that ends this
+// phase and before the next layer's.
 template <typename T>
 __device__ void attention_phase(const LayerTable& L, const DecodeParams& p, float* smem) {
     const int dim = p.dim, ks_stride = dim + 4;
@@ -365,22 +521,34 @@ __device__ void attention_phase(const LayerTable& L, const DecodeParams& p, floa
     T* value_out = static_cast<T*>(L.value_cache);
     const T* value_cache = static_cast<const T*>(L.value_cache);
     int lane = threadIdx.x & 31, warp = threadIdx.x >> 5;
+    const int quads = dim / 4;
     for (int item = blockIdx.x; item < p.kv_heads * chunks; item += gridDim.x) {
         int kvh = item / chunks, c = item - kvh * chunks, c0 = c * PD_CHUNK;
         int n = min(PD_CHUNK, keys - c0);
         __syncthreads();   // the previous item's rows are no longer read
         long long head_row = (long long)kvh * p.capacity;
-        int quads = dim / 4;
-        for (int e = threadIdx.x; e < n * quads; e += PD_THREADS) {
-            int j = e / quads, d = (e - j * quads) * 4;
-            if (c0 + j == at) continue;
-            long long src = (head_row + c0 + j) * dim + d;
-            *reinterpret_cast<float4*>(ks + j * ks_stride + d) = load_kv4<T>(key_cache + src);
-            *reinterpret_cast<float4*>(vs + j * dim + d) = load_kv4<T>(value_cache + src);
-        }
-        for (int e = threadIdx.x; e < group * dim; e += PD_THREADS) {
-            int r = e / dim, d = e - r * dim;
-            qs[e] = rotated(p.q + (long long)(kvh * group + r) * dim, d, p.half, p.cos_t, p.sin_t);
+        for (int e0 = 0; e0 < n * quads; e0 += PD_STAGE_LOADS * PD_THREADS) {
+            float4 kq[PD_STAGE_LOADS], vq[PD_STAGE_LOADS];
+#pragma unroll
+            for (int u = 0; u < PD_STAGE_LOADS; u++) {
+                int e = e0 + u * PD_THREADS + threadIdx.x;
+                int j = e / quads;
+                if (e < n * quads && c0 + j != at) {
+                    long long src = (head_row + c0 + j) * dim + (e - j * quads) * 4;
+                    kq[u] = load_kv4<T>(key_cache + src);
+                    vq[u] = load_kv4<T>(value_cache + src);
+                }
+            }
+            if (e0 == 0) stage_queries(p, kvh * group, group, qs);   // its loads overlap the first pass's
+#pragma unroll
+            for (int u = 0; u < PD_STAGE_LOADS; u++) {
+                int e = e0 + u * PD_THREADS + threadIdx.x;
+                int j = e / quads, d = (e - j * quads) * 4;
+                if (e < n * quads && c0 + j != at) {
+                    *reinterpret_cast<float4*>(ks + j * ks_stride + d) = kq[u];
+                    *reinterpret_cast<float4*>(vs + j * dim + d) = vq[u];
+                }
+            }
         }
         if (at >= c0 && at < c0 + n) {
             long long dst = (head_row + at) * dim;
@@ -429,30 +597,24 @@ __device__ void attention_phase(const LayerTable& L, const DecodeParams& p, floa
             }
             l = warp_sum(l);
             __syncwarp();
-            float* out = p.partials + ((long long)(kvh * group + r) * p.max_chunks + c) * (dim + 2);
+            float* out = partial_sums(p, kvh * group + r, c);
             for (int d = lane; d < dim; d += 32) {
                 float o = 0.f;
                 for (int j = 0; j < n; j++) o += pw[j] * vs[j * dim + d];
-                out[2 + d] = o;
+                out[d] = o;
             }
-            if (lane == 0) {
-                out[0] = m;
-                out[1] = l;
-            }
+            if (lane == 0) *reinterpret_cast<float2*>(partial_stats(p, kvh * group + r, c)) = make_float2(m, l);
             __syncwarp();
         }
-        __shared__ int last;
         __syncthreads();   // every warp's partials are written
-        if (threadIdx.x == 0) {
-            __threadfence();
-            last = atomicAdd(p.barrier + 3 + kvh, 1u) == (unsigned int)chunks - 1;
-        }
-        __syncthreads();
-        if (last) {
-            __threadfence();
-            merge_heads(p, chunks, kvh * group, group, smem);
-            if (threadIdx.x == 0) atomicExch(p.barrier + 3 + kvh, 0u);
-        }
+        if (threadIdx.x == 0) count_release(p.barrier + 3 + kvh);
+    }
+    // The merges, after every item of this block (so no block waits before its own items are counted):
+    // query head h is merged by block gridDim.x - 1 - h, from the end of the grid, where the blocks
+    // without items are (items are taken from block 0 on).
+    for (int h = gridDim.x - 1 - blockIdx.x; h < p.heads; h += gridDim.x) {
+        wait_head_chunks(p.barrier, h / group, chunks);
+        merge_head(p, chunks, h, smem);
     }
 }
 
@@ -477,6 +639,7 @@ __device__ void decode_layers(const DecodeParams& p, unsigned long long* timers)
     const long long hidden_bytes = (long long)p.hidden * sizeof(H);
     const int qkv_rows = PR * (PD_WARPS / p.split_qkv);
     const int q_rows = p.heads * p.dim, kv_rows = p.kv_heads * p.dim;
+    if (threadIdx.x == 0) pd_barrier_target = 0ull;   // ordered before grid_barrier's reads by its __syncthreads
     if constexpr (TIMED) {
         if (threadIdx.x == 0) timers[blockIdx.x] = global_nanoseconds();
     }
@@ -492,6 +655,10 @@ __device__ void decode_layers(const DecodeParams& p, unsigned long long* timers)
         prefetch_block_rows(L.wo, p.hidden, (long long)q_rows * sizeof(H), PR * (PD_WARPS / p.split_o), 0,
                             gemv_groups(p.hidden, PR, p.split_o));
         if (grid_barrier(p.barrier, phase_times<TIMED>(timers, layer, 1))) return;
+
+        if (blockIdx.x == 0) {
+            for (int h = threadIdx.x; h < p.kv_heads; h += PD_THREADS) p.barrier[3 + h] = 0u;
+        }
 
         stage_plain(p.attn, q_rows, smem);
         const Target o[3] = {{L.wo, L.bo, p.residual, p.hidden}, {}, {}};

@@ -17,9 +17,9 @@ import java.util.Locale;
 
 /**
  * The decode step's decoder layers as ONE persistent kernel ({@code decode_persistent.cu}): every
- * layer's RMSNorm + q/k/v GEMV, RoPE + KV-cache append + attention (the chunks merged by the block
- * finishing a kv head's last one), o_proj + residual, RMSNorm + gate/up + activation and down_proj +
- * residual run in one launch of exactly
+ * layer's RMSNorm + q/k/v GEMV, RoPE + KV-cache append + attention (each query head's chunks merged,
+ * once its kv head's last chunk is counted, by one of the blocks that computed them), o_proj +
+ * residual, RMSNorm + gate/up + activation and down_proj + residual run in one launch of exactly
  * as many blocks as fit on the device at once, the phases separated by a grid barrier in device
  * memory instead of kernel boundaries (a decode step of a small decoder is bound by the latency of
  * its ~6 launches per layer, not by HBM). Batch 1, F16/BF16 weights with packed rows, Llama/Qwen2
@@ -113,8 +113,8 @@ public final class CudaPersistentDecode implements AutoCloseable {
     private final Arena arena;
     private final MemorySegment params;
     /**
-     * The grid barrier's state: arrivals, generation, aborted (decode_persistent.cu grid_barrier), then
-     * one finished-chunk counter per kv head (attention_phase).
+     * The grid barrier's state (decode_persistent.cuh grid_barrier): a 64-bit arrival count in words 0-1,
+     * the aborted flag in word 2, then one finished-chunk counter per kv head (attention_phase).
      */
     private final Tensor barrier;
     /** The timed kernel's records (PersistentPhaseTimes layout), or null for the untimed kernel. */
@@ -249,9 +249,9 @@ public final class CudaPersistentDecode implements AutoCloseable {
         boolean wide = wide();
         this.kernel = "decode_layers_" + (wide ? "wide_" : "") + weights + "_kv_" + cache + (timed ? "_timed" : "");
         this.layerCount = layers.size();
-        int stageFloats = Math.max(Math.max(hidden, qWidth), inter);
+        int stageFloats = Math.max(Math.max(2 * hidden, qWidth), inter);
         int attentionFloats = CHUNK * (d + 4) + CHUNK * d + group * d + WARPS * CHUNK;
-        int mergeFloats = WARPS * maxChunks;
+        int mergeFloats = ((2 * maxChunks + 1 + 3) & ~3) + 4 * THREADS;
         this.sharedBytes = Math.max(Math.max(stageFloats, attentionFloats), mergeFloats) * Float.BYTES;
         if (sharedBytes > ctx.kernels.maxDynamicSharedBytes()) {
             throw new CudaException(kernel + ": needs " + sharedBytes + " bytes of shared memory, the device allows "
@@ -381,18 +381,30 @@ public final class CudaPersistentDecode implements AutoCloseable {
     }
 
     /**
-     * The k split of a GEMV phase over n features (rowsPerWarp each per warp group) and k inputs:
-     * doubled while the phase has fewer feature groups than the grid has blocks and every lane of
-     * a slice keeps at least one 16-byte chunk. The wide kernels take the same splits (counted with
-     * 4-row groups), so each row is summed as in the others.
+     * The k split of a GEMV phase over n features (rowsPerWarp each per warp group) and k inputs: the
+     * one (1, 2, 4 or 8 warps per group, each keeping at least 32 of the k / 8 16-byte chunks) whose
+     * busiest block takes the fewest dependent load steps, ceil(groups / grid) groups of
+     * ceil(ceil(chunks / 64) / split) steps each (every lane loads 2 chunks per row and step), the
+     * smaller split on ties. Qwen2-0.5B on 264 blocks: q/k/v and o_proj 2, down 8, gate/up 2 (608
+     * groups of 8 features: 3 steps for the busiest block instead of 4 with 304 groups of 16). The
+     * wide kernels take the same splits (counted with 4-row groups), so each row is summed as in the others.
      */
     private int split(int n, int rowsPerWarp, int k) {
         int chunks = k / 8;
-        int split = 1;
-        while (split < WARPS && groups(n, rowsPerWarp, split) < grid && chunks >= split * 2 * 32) {
-            split *= 2;
+        int best = 1;
+        long bestSteps = Long.MAX_VALUE;
+        for (int split = 1; split <= WARPS && chunks >= split * 32; split *= 2) {
+            long steps = ceilDiv(groups(n, rowsPerWarp, split), grid) * ceilDiv(ceilDiv(chunks, 64), split);
+            if (steps < bestSteps) {
+                best = split;
+                bestSteps = steps;
+            }
         }
-        return split;
+        return best;
+    }
+
+    private static long ceilDiv(long a, long b) {
+        return (a + b - 1) / b;
     }
 
     private static long groups(int n, int rowsPerWarp, int split) {

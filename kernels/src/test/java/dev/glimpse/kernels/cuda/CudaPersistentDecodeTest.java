@@ -24,8 +24,10 @@ import static org.junit.jupiter.api.Assertions.assertNotNull;
  * appended key and value rows agree to F32 summation order ({@value #TOLERANCE} of the largest
  * value; 16-bit caches hold rounded rows, which may round one ulp apart, and the hidden state then gets
  * twice the bound), at key counts that fill
- * one 64-key chunk, cross into a second and span several. A graph replay of the kernel (its barrier
- * state left as the eager launch left it) gives the eager launch's bits.
+ * one 64-key chunk (fewer chunks than a kv head's query heads: one block merges several heads), cross
+ * into a second, span several and span many (6,300 keys: 99 chunks per kv head, more chunks than query
+ * heads, as in a long video prompt). A graph replay of the kernel (its barrier state left as the eager
+ * launch left it) gives the eager launch's bits.
  */
 class CudaPersistentDecodeTest {
 
@@ -35,16 +37,16 @@ class CudaPersistentDecodeTest {
     private static final double BF16_ULP = 1.0 / 128;
     private static final double F16_ULP = 1.0 / 1024;
     private static final int LAYERS = 2;
-    private static final int CAPACITY = 512;
 
-    @ParameterizedTest(name = "hidden={0} inter={1} heads={2}/{3} D={4} {5} cache={6} keys={7}")
+    @ParameterizedTest(name = "hidden={0} inter={1} heads={2}/{3} D={4} {5} cache={6} keys={7} capacity={8}")
     @CsvSource({
-            "896, 4864, 14, 2, 64, BF16, F32, 1", "896, 4864, 14, 2, 64, BF16, F32, 64",
-            "896, 4864, 14, 2, 64, BF16, F32, 65", "896, 4864, 14, 2, 64, BF16, BF16, 300",
-            "896, 4864, 14, 2, 64, F16, F16, 129", "512, 1024, 4, 4, 128, BF16, F32, 200",
-            "512, 1024, 4, 4, 128, BF16, BF16, 64"})
+            "896, 4864, 14, 2, 64, BF16, F32, 1, 512", "896, 4864, 14, 2, 64, BF16, F32, 64, 512",
+            "896, 4864, 14, 2, 64, BF16, F32, 65, 512", "896, 4864, 14, 2, 64, BF16, BF16, 300, 512",
+            "896, 4864, 14, 2, 64, F16, F16, 129, 512", "512, 1024, 4, 4, 128, BF16, F32, 200, 512",
+            "512, 1024, 4, 4, 128, BF16, BF16, 64, 512", "896, 4864, 14, 2, 64, BF16, F32, 6300, 8192",
+            "896, 4864, 14, 2, 64, BF16, BF16, 6301, 8192", "512, 1024, 4, 4, 128, BF16, BF16, 4000, 4096"})
     void persistentStepMatchesThePerLayerOps(int hidden, int inter, int heads, int kvHeads, int dim, DType wType,
-                                             DType cacheType, int keys) {
+                                             DType cacheType, int keys, int capacity) {
         CudaBackend gpu = cuda();
         List<Tensor> owned = new ArrayList<>();
         try {
@@ -73,8 +75,8 @@ class CudaPersistentDecodeTest {
                 Tensor wg = own(owned, gpu.upload(random(s + 11, 0.03f, wType, inter, hidden)));
                 Tensor wu = own(owned, gpu.upload(random(s + 12, 0.03f, wType, inter, hidden)));
                 Tensor wd = own(owned, gpu.upload(random(s + 13, 0.03f, wType, hidden, inter)));
-                Tensor keysHost = random(s + 14, 1f, cacheType, kvHeads, CAPACITY, dim);
-                Tensor valuesHost = random(s + 15, 1f, cacheType, kvHeads, CAPACITY, dim);
+                Tensor keysHost = random(s + 14, 1f, cacheType, kvHeads, capacity, dim);
+                Tensor valuesHost = random(s + 15, 1f, cacheType, kvHeads, capacity, dim);
                 Tensor[] caches = {own(owned, gpu.upload(keysHost)), own(owned, gpu.upload(valuesHost)),
                         own(owned, gpu.upload(keysHost)), own(owned, gpu.upload(valuesHost))};
                 keysHost.close();

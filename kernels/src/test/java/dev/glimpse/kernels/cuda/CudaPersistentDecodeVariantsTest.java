@@ -26,26 +26,27 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
  * ({@value CudaPersistentDecode#PROPERTY}{@code =true}, untimed) over the same random layers and
  * caches: the timed kernels ({@value CudaPersistentDecode#TIMERS_PROPERTY}{@code =true}: stores of
  * barrier times, no arithmetic) and the wide ones ({@code =wide}: the same row sums over four times the
- * row groups) write the same hidden state and cache rows bit for bit, and a timed launch's records run
- * forward for every block (release >= arrival >= previous release at every barrier).
+ * row groups) write the same hidden state and cache rows bit for bit, also at 6,300 keys (99 chunks per
+ * kv head merged by one block per query head), and a timed launch's records run forward for every
+ * block (release >= arrival >= previous release at every barrier).
  */
 class CudaPersistentDecodeVariantsTest {
 
     private static final float EPS = 1e-6f;
     private static final int LAYERS = 3;
-    private static final int CAPACITY = 512;
 
     /** One step's outputs: the hidden state, every layer's key and value cache, and a timed launch's records. */
     private record Step(float[] hidden, List<float[]> caches, PersistentPhaseTimes times) {
     }
 
-    @ParameterizedTest(name = "hidden={0} inter={1} heads={2}/{3} D={4} {5} cache={6} keys={7}")
+    @ParameterizedTest(name = "hidden={0} inter={1} heads={2}/{3} D={4} {5} cache={6} keys={7} capacity={8}")
     @CsvSource({
-            "896, 4864, 14, 2, 64, BF16, F32, 65", "896, 4864, 14, 2, 64, BF16, BF16, 300",
-            "896, 4864, 14, 2, 64, F16, F16, 129", "512, 1024, 4, 4, 128, BF16, F32, 200"})
+            "896, 4864, 14, 2, 64, BF16, F32, 65, 512", "896, 4864, 14, 2, 64, BF16, BF16, 300, 512",
+            "896, 4864, 14, 2, 64, F16, F16, 129, 512", "512, 1024, 4, 4, 128, BF16, F32, 200, 512",
+            "896, 4864, 14, 2, 64, BF16, BF16, 6300, 8192"})
     void timedKernelWritesTheUntimedBitsAndForwardRunningRecords(int hidden, int inter, int heads, int kvHeads, int dim,
-                                                                 DType wType, DType cacheType, int keys) {
-        Config c = new Config(hidden, inter, heads, kvHeads, dim, wType, cacheType, keys);
+                                                                 DType wType, DType cacheType, int keys, int capacity) {
+        Config c = new Config(hidden, inter, heads, kvHeads, dim, wType, cacheType, keys, capacity);
         Step expected = step(c, "true", false);
         Step timed = step(c, "true", true);
         assertSameBits(c + " timed", expected, timed);
@@ -53,13 +54,14 @@ class CudaPersistentDecodeVariantsTest {
         assertTrue(timed.times().spanUs() > 0, c + ": the launch took time");
     }
 
-    @ParameterizedTest(name = "hidden={0} inter={1} heads={2}/{3} D={4} {5} cache={6} keys={7}")
+    @ParameterizedTest(name = "hidden={0} inter={1} heads={2}/{3} D={4} {5} cache={6} keys={7} capacity={8}")
     @CsvSource({
-            "896, 4864, 14, 2, 64, BF16, F32, 65", "896, 4864, 14, 2, 64, BF16, BF16, 300",
-            "896, 4864, 14, 2, 64, F16, F16, 129", "512, 1024, 4, 4, 128, BF16, F32, 200"})
+            "896, 4864, 14, 2, 64, BF16, F32, 65, 512", "896, 4864, 14, 2, 64, BF16, BF16, 300, 512",
+            "896, 4864, 14, 2, 64, F16, F16, 129, 512", "512, 1024, 4, 4, 128, BF16, F32, 200, 512",
+            "896, 4864, 14, 2, 64, BF16, BF16, 6300, 8192"})
     void wideKernelWritesTheCurrentKernelsBits(int hidden, int inter, int heads, int kvHeads, int dim, DType wType,
-                                               DType cacheType, int keys) {
-        Config c = new Config(hidden, inter, heads, kvHeads, dim, wType, cacheType, keys);
+                                               DType cacheType, int keys, int capacity) {
+        Config c = new Config(hidden, inter, heads, kvHeads, dim, wType, cacheType, keys, capacity);
         Step expected = step(c, "true", false);
         assertSameBits(c + " wide", expected, step(c, "wide", false));
         Step wideTimed = step(c, "wide", true);
@@ -69,7 +71,7 @@ class CudaPersistentDecodeVariantsTest {
 
     @Test
     void untimedKernelRecordsNoPhaseTimes() {
-        Config c = new Config(512, 1024, 4, 4, 128, DType.BF16, DType.F32, 10);
+        Config c = new Config(512, 1024, 4, 4, 128, DType.BF16, DType.F32, 10, 512);
         List<Tensor> owned = new ArrayList<>();
         try {
             Inputs in = inputs(c, owned);
@@ -82,7 +84,8 @@ class CudaPersistentDecodeVariantsTest {
         }
     }
 
-    private record Config(int hidden, int inter, int heads, int kvHeads, int dim, DType wType, DType cacheType, int keys) {
+    private record Config(int hidden, int inter, int heads, int kvHeads, int dim, DType wType, DType cacheType, int keys,
+                          int capacity) {
         @Override
         public String toString() {
             return hidden + "/" + heads + "/" + kvHeads + " D" + dim + " " + wType + " cache " + cacheType + " keys " + keys;
@@ -180,8 +183,8 @@ class CudaPersistentDecodeVariantsTest {
                     upload(gpu, owned, random(s + 11, 0.03f, w, c.inter(), c.hidden())), null,
                     upload(gpu, owned, random(s + 12, 0.03f, w, c.inter(), c.hidden())), null,
                     upload(gpu, owned, random(s + 13, 0.03f, w, c.hidden(), c.inter())), null,
-                    upload(gpu, owned, random(s + 14, 1f, c.cacheType(), c.kvHeads(), CAPACITY, c.dim())),
-                    upload(gpu, owned, random(s + 15, 1f, c.cacheType(), c.kvHeads(), CAPACITY, c.dim())),
+                    upload(gpu, owned, random(s + 14, 1f, c.cacheType(), c.kvHeads(), c.capacity(), c.dim())),
+                    upload(gpu, owned, random(s + 15, 1f, c.cacheType(), c.kvHeads(), c.capacity(), c.dim())),
                     counts.slice(0, 0, 1), counts.slice(0, 1, 2)));
         }
         return new Inputs(x, cos, sin, layers);
