@@ -45,8 +45,17 @@ public record VisionWeights(VisionConfig config, String origin, String root, Emb
 
     /** {@code nn.Linear}: weight [out, in], bias [out] (null when the layer has none). */
     public record LinearWeights(Tensor weight, Tensor bias) {
+        /** The weight placed as is, the bias in F32 ({@link ResidentWeights#placeBias}: what GEMM epilogues add). */
         LinearWeights on(ResidentWeights store) {
             return new LinearWeights(store.place(weight), store.placeBias(bias));
+        }
+
+        /**
+         * Both placed as they are: the product feeding the MLP's activation, whose GELU epilogue (SigLIP's
+         * gelu_tanh) writes 16-bit rows and then takes its bias in their dtype, never F32.
+         */
+        LinearWeights beforeActivationOn(ResidentWeights store) {
+            return new LinearWeights(store.place(weight), store.place(bias));
         }
     }
 
@@ -103,7 +112,7 @@ public record VisionWeights(VisionConfig config, String origin, String root, Emb
                 }
             }
             return new BlockWeights(layerNorm1.on(store), query.on(store), key.on(store), value.on(store),
-                    output.on(store), layerNorm2.on(store), fc1.on(store), fc2.on(store), stack, stackBias);
+                    output.on(store), layerNorm2.on(store), fc1.beforeActivationOn(store), fc2.on(store), stack, stackBias);
         }
     }
 
@@ -117,7 +126,7 @@ public record VisionWeights(VisionConfig config, String origin, String root, Emb
                                      LinearWeights fc2) {
         PoolingHeadWeights on(ResidentWeights store) {
             return new PoolingHeadWeights(store.place(probe), query.on(store), key.on(store), value.on(store),
-                    output.on(store), layerNorm.on(store), fc1.on(store), fc2.on(store));
+                    output.on(store), layerNorm.on(store), fc1.beforeActivationOn(store), fc2.on(store));
         }
     }
 

@@ -379,8 +379,9 @@ final class CudaAttention {
      */
     static CacheKernel cacheKernel(TensorCoreKernel tc, AttentionMmaWarps.Block block, String suffix) {
         String name = tc.name().replace("attention_mma_packed_", "attention_mma_cache_");
+        boolean deep = deepPipeline();
         boolean oneGroup = block.queryTiles() == 1 && block.keySplit() == 1;
-        if (oneGroup && deepPipeline()) {
+        if (oneGroup && deep) {
             return new CacheKernel(name + "_p3" + suffix, tc.sharedBytes() / 2 * DEEP_PIPELINE_STAGES);
         }
         return new CacheKernel(name + suffix, tc.sharedBytes());

@@ -50,19 +50,21 @@ final class CudaDecodeAttention implements AutoCloseable {
         /** {@code attention_decode_online*} where the head dim allows ({@link OnlineDecodePlan#supports}), else split. */
         ONLINE,
         /**
-         * Online for caches of at least {@value #AUTO_ONLINE_CAPACITY} entries (long contexts: the
-         * split kernel's last block merges one split per 64 keys, the online kernel one per 256),
-         * split for shorter caches. The default: on the H200 (DecodeAttentionBench, 2026-11-28,
-         * f7a4bce) the online kernel took Qwen2-0.5B's decode attention over a cache of 8192 from
-         * 12.7 to 9.4 us at 600 keys and from 23.0 to 12.8 us at 6,300 keys (16,000 of 16,384: 38.5
-         * to 16.3 us), Llama-7B's from 15.0 to 11.2 us at 600 keys; shorter caches are unmeasured.
+         * For caches of at least {@value #AUTO_ONLINE_CAPACITY} entries (long contexts: the split
+         * kernel's last block merges one split per 64 keys), {@link #WIDE} where it applies, else
+         * online; split for shorter caches. The default. On the H200 (DecodeAttentionBench,
+         * 2026-11-28, f7a4bce) the online kernel took Qwen2-0.5B's decode attention over a cache of
+         * 8192 from 12.7 to 9.4 us at 600 keys and from 23.0 to 12.8 us at 6,300 keys (16,000 of
+         * 16,384: 38.5 to 16.3 us), Llama-7B's from 15.0 to 11.2 us at 600 keys; the wide kernel
+         * (same bench, 2026-11-28, bundle of 989b4bc, PDL on, F32 caches) took them further: 9.36 ->
+         * 7.07, 12.86 -> 10.65, 16.76 -> 15.84 and 11.22 -> 8.79 us. Shorter caches are unmeasured.
          */
         AUTO,
         /**
          * {@code attention_decode_wide*} ({@link WideDecodePlan}: about one 256-thread block per SM, each
          * streaming a short chunk with all of its loads in flight, merged by the last block in parallel
          * over heads x columns x splits) for head dims 64 and 128 over 16-byte aligned caches, else as
-         * {@link #ONLINE}. Not yet measured on a GPU, so not the default.
+         * {@link #ONLINE}; what {@link #AUTO} runs on long caches.
          */
         WIDE;
 
@@ -141,7 +143,8 @@ final class CudaDecodeAttention implements AutoCloseable {
         }
         int width = vectorWidth(keyCache, valueCache);
         Kernel choice = Kernel.configured();
-        if (choice == Kernel.WIDE && WideDecodePlan.supports(d, width > 1)) {
+        boolean wide = choice == Kernel.WIDE || choice == Kernel.AUTO && capacity >= Kernel.AUTO_ONLINE_CAPACITY;
+        if (wide && WideDecodePlan.supports(d, width > 1)) {
             runWide(q, keyCache, valueCache, keyCount, scale, out);
             return;
         }

@@ -136,7 +136,9 @@ final class CudaGemm {
 
     /**
      * {@code out = gelu_tanh(x w^T + bias)} with the GELU in cuBLASLt's epilogue (F32 sum and GELU,
-     * one rounding to out's dtype on store), out F32 or of w's 16-bit dtype, packed. Returns false,
+     * one rounding to out's dtype on store), out F32 or of w's 16-bit dtype, packed; the bias is read
+     * in out's dtype (converted when it is not: keep the bias of a product before a GELU in the
+     * weights' dtype, as {@code VisionWeights} does). Returns false,
      * having queued no product, where that path does not apply ({@link #epilogueApplies}, or cuBLASLt
      * has no algorithm): the caller then composes {@link #linear} and the activation.
      */
@@ -152,7 +154,8 @@ final class CudaGemm {
         try (Temporaries tmp = new Temporaries(copier)) {
             Tensor wp = packedWeight(tmp, w);
             Tensor xh = halfInput(tmp, x, wp.dtype(), m, k);
-            Tensor bp = bias == null ? null : epilogueBias(tmp, bias, bias.dtype() == out.dtype() ? out.dtype() : DType.F32);
+            // cuBLASLt's GELU epilogue takes a 16-bit output's bias in that dtype only (an F32 bias is refused)
+            Tensor bp = bias == null ? null : epilogueBias(tmp, bias, out.dtype());
             return lt.linearGelu(CudaContext.address(wp), weightLeading(wp, k), CudaContext.address(xh), wp.dtype(),
                     bp == null ? 0L : CudaContext.address(bp), bp == null ? DType.F32 : bp.dtype(),
                     CudaContext.address(out), out.dtype(), m, n, k);

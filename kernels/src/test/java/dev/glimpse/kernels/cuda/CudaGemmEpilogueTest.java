@@ -66,9 +66,10 @@ class CudaGemmEpilogueTest {
     }
 
     /**
-     * Model biases are resident in F32 (ResidentWeights#placeBias): the GELU epilogue with 16-bit
-     * weights and output then reads an F32 bias. Its values are the 16-bit bias's exactly, so the
-     * output matches the 16-bit bias's product within a rounding step of out's dtype.
+     * Model biases are resident in F32 (ResidentWeights#placeBias). cuBLASLt's GELU epilogue with a
+     * 16-bit output refuses an F32 bias (CUBLAS_STATUS_INVALID_VALUE on the H200), so the product reads
+     * it converted to out's dtype: the same values as the 16-bit bias, hence its output within a
+     * rounding step of out's dtype.
      */
     @ParameterizedTest(name = "{0} m={1}")
     @CsvSource({"BF16, 577", "F16, 729", "BF16, 2000"})
