@@ -75,7 +75,7 @@ public final class VisionLanguageModel implements AutoCloseable {
             VisualInput decoded = MediaDecoding.decode(media, MediaLimits.DEFAULTS, model.acceptsVideo());
             long decodeMedia = System.nanoTime() - t0;
             RequestPruning pruning = RequestPruning.of(askOptions.pruning(), backend, model.config(), decoded,
-                    media instanceof Media.VideoFile, askOptions.frameBudgets().orElse(null),
+                    media.isVideo(), askOptions.frameBudgets().orElse(null),
                     askOptions.positions().orElse(null));
             VisualInput input = pruning.input();
             String prompt = template().render(List.of(userMessage(input, question)), true);
@@ -111,7 +111,7 @@ public final class VisionLanguageModel implements AutoCloseable {
         try {
             VisualInput input = MediaDecoding.decode(media, MediaLimits.DEFAULTS, model.acceptsVideo());
             RequestPruning pruning = RequestPruning.of(plan, backend, model.config(), input,
-                    media instanceof Media.VideoFile, null);
+                    media.isVideo(), null);
             try (PreparedPrompt prepared = model.prepare(rawPrompt, input, pruning.visualHooks(), true);
                  DecoderSession session = newSession(prepared.inputIds().length, pruning.decoderPositions())) {
                 session.prefill(prepared.embeddings(), prepared.positions(), pruning.decoderHook(prepared));
