@@ -21,8 +21,8 @@ import java.util.List;
  * every feature row of a picture goes through the projector, then the projected map of its
  * patch grid is resized to {@link BilinearInterpolation#grid} of the picture's budget with
  * {@link BilinearResize} ({@code align_corners=False}), as QuoTA's reference resizes the
- * projector's output. On the backend the resize is one F32 matmul by the resize matrix
- * {@code [h w, R C]}, so nothing crosses to the host; a budget whose grid is the picture's own
+ * projector's output. The resize runs on the backend as two F32 matmuls ({@link #resize}), so
+ * nothing crosses to the host; a budget whose grid is the picture's own
  * keeps the projected rows as they are (PyTorch's resize to the same size is the identity).
  *
  * <p>Stateful: records each picture's resized grid, in encoding order, for the decoder stages,
@@ -84,7 +84,12 @@ final class BilinearFrameResize implements PreProjectorStage {
 
     /**
      * {@code features} [from.size(), D] (F32 on the backend, rows in raster order) resized to
-     * {@code to}: a new F32 [to.size(), D] on the backend that the caller owns.
+     * {@code to}: a new F32 [to.size(), D] on the backend that the caller owns. Separably, as two
+     * F32 matmuls by {@link BilinearResize}'s one-axis weights: the rows first ({@code [h, R]} times
+     * the map as {@code [R, C D]}), then each of the h new rows' columns ({@code [w, C]} times
+     * {@code [C, D]}, batched over the rows). Bilinear weights are products of the two axes', so
+     * this is the same resize with the sums in another order (equal to rounding); the weights take
+     * {@code h R + h w C} floats, never the {@code h w R C} of the whole resize matrix.
      */
     static Tensor resize(Backend backend, Tensor features, TokenGrid from, TokenGrid to) {
         if (features.rank() != 2 || features.dim(0) != from.size()) {
@@ -92,22 +97,35 @@ final class BilinearFrameResize implements PreProjectorStage {
                     + " grid, got " + features);
         }
         int d = features.dim(1);
+        int h = to.rows();
+        int w = to.cols();
+        float[] columnWeights = BilinearResize.matrix(1, from.cols(), 1, w);
+        float[] perRow = new float[h * columnWeights.length];
+        for (int i = 0; i < h; i++) {
+            System.arraycopy(columnWeights, 0, perRow, i * columnWeights.length, columnWeights.length);
+        }
         Tensor out = backend.allocate(DType.F32, to.size(), d);
-        try (Tensor hostMatrix = Tensor.of(BilinearResize.matrix(from.rows(), from.cols(), to.rows(), to.cols()), 1,
-                to.size(), from.size())) {
-            Tensor matrix = backend.upload(hostMatrix);
-            try {
-                backend.batchedMatmul(matrix, features.reshape(1, from.size(), d), false, 1f, out.reshape(1, to.size(), d));
-            } finally {
-                if (matrix != hostMatrix) {
-                    matrix.close();
-                }
-            }
+        try (Tensor rowsResized = backend.allocate(DType.F32, h, from.cols() * d);
+             Tensor rowWeights = onBackend(backend, BilinearResize.matrix(from.rows(), 1, h, 1), 1, h, from.rows());
+             Tensor colWeights = onBackend(backend, perRow, h, w, from.cols())) {
+            backend.batchedMatmul(rowWeights, features.reshape(1, from.rows(), from.cols() * d), false, 1f,
+                    rowsResized.reshape(1, h, from.cols() * d));
+            backend.batchedMatmul(colWeights, rowsResized.reshape(h, from.cols(), d), false, 1f, out.reshape(h, w, d));
         } catch (RuntimeException | Error e) {
             out.close();
             throw e;
         }
         return out;
+    }
+
+    /** {@code values} as {@code shape} on the backend, owned by the caller. */
+    private static Tensor onBackend(Backend backend, float[] values, int... shape) {
+        Tensor host = Tensor.of(values, shape);
+        Tensor device = backend.upload(host);
+        if (device != host) {
+            host.close();
+        }
+        return device;
     }
 
     @Override
