@@ -20,7 +20,7 @@ import dev.glimpse.tokenpruning.budget.QuotaAssignment;
  *
  * <p>A feature transform, not a selection: the trace reports every cell of the resized grid as
  * kept. With original positions each resized cell takes the position of the source cell under its
- * centre ({@link #origins}).
+ * centre ({@link #origins}; cells of a grid resized up share one).
  */
 public record BilinearInterpolation() implements PruningStrategy {
 
@@ -41,15 +41,11 @@ public record BilinearInterpolation() implements PruningStrategy {
 
     /**
      * For each cell of {@code to} in raster order, the cell of {@code from} under its centre:
-     * row {@code floor((i + 1/2) from.rows / to.rows)}, column likewise. Strictly ascending when
-     * {@code to} fits inside {@code from} (a downsampling, so each axis maps one-to-one); null
-     * when {@code to} has more rows or columns than {@code from}, where cells would share a source
-     * and no ascending assignment exists.
+     * row {@code floor((i + 1/2) from.rows / to.rows)}, column likewise. Ascending; strictly when
+     * {@code to} fits inside {@code from} (a downsampling maps each axis one-to-one), while cells of
+     * a grid resized up share the source cell they lie in.
      */
     public static int[] origins(TokenGrid from, TokenGrid to) {
-        if (to.rows() > from.rows() || to.cols() > from.cols()) {
-            return null;
-        }
         int[] out = new int[to.size()];
         for (int i = 0; i < to.rows(); i++) {
             int r = centre(i, from.rows(), to.rows());

@@ -6,7 +6,6 @@ import org.junit.jupiter.api.Test;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertInstanceOf;
-import static org.junit.jupiter.api.Assertions.assertNull;
 
 /** {@code bilinear}: QuoTA's target grid per budget and the source cell each resized cell stands for. */
 class BilinearInterpolationTest {
@@ -28,8 +27,9 @@ class BilinearInterpolationTest {
     }
 
     @Test
-    void anUpsampledGridHasNoAscendingOrigins() {
-        assertNull(BilinearInterpolation.origins(new TokenGrid(4, 4), new TokenGrid(5, 4)));
+    void cellsOfAGridResizedUpShareTheSourceCellTheyLieIn() {
+        // 2 -> 3 columns: centres at source 1/3, 1, 5/3 -> columns 0, 1, 1
+        assertArrayEquals(new int[] {0, 1, 1, 2, 3, 3}, BilinearInterpolation.origins(new TokenGrid(2, 2), new TokenGrid(2, 3)));
     }
 
     @Test

@@ -79,9 +79,10 @@ public interface ProjectorInputHook {
      * For each row of the features {@link #replace} or {@link #replaceProjected} returned for
      * {@code imageIndex}, the row of the unpruned image ({@code image.features()} without pruning)
      * whose prompt position it takes when pruned tokens keep their original positions
-     * ({@link PositionMode#ORIGINAL}): strictly ascending, below the unpruned row count; null when
-     * the hook cannot say (the prompt can then only be numbered contiguously). Asked only after one
-     * of them answered.
+     * ({@link PositionMode#ORIGINAL}): ascending, below the unpruned row count (strictly, unless
+     * several new rows stand for one unpruned row, as cells of a grid resized up do); null when the
+     * hook cannot say (the prompt can then only be numbered contiguously). Asked only after one of
+     * them answered.
      *
      * @param rows the replacement's row count
      */

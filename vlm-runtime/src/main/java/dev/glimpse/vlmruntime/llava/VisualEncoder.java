@@ -203,8 +203,8 @@ final class VisualEncoder {
         int[] origins = hooks.projector().replacementOrigins(index, rows);
         if (origins == null && hooks.positions() == PositionMode.ORIGINAL) {
             resized.close();
-            throw new IllegalArgumentException("image " + (index + 1) + "'s projected features were replaced by " + rows
-                    + " rows that stand for no unpruned positions (e.g. a grid resized up); use contiguous positions "
+            throw new IllegalArgumentException("the projector hook replaces image " + (index + 1) + "'s projected "
+                    + "features without saying which unpruned positions they take; use contiguous positions "
                     + "(--positions contiguous)");
         }
         return new ProjectedImage(resized, origins == null ? IntStream.range(0, rows).toArray() : origins);

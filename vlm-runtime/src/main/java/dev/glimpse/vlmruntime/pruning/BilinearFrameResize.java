@@ -26,7 +26,8 @@ import java.util.List;
  * keeps the projected rows as they are (PyTorch's resize to the same size is the identity).
  *
  * <p>Stateful: records each picture's resized grid, in encoding order, for the decoder stages,
- * the trace and the positions of the new rows.
+ * the trace and the positions of the new rows (under original positions, each takes the position of
+ * the patch under its centre, {@link BilinearInterpolation#origins}).
  */
 final class BilinearFrameResize implements PreProjectorStage {
 

@@ -35,15 +35,13 @@ import java.util.List;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
-import static org.junit.jupiter.api.Assertions.assertThrows;
-import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /**
  * {@code bilinear} (QuoTA's within-frame resize): the resize's values against a hand computation
  * with {@code align_corners=False}, then wired into the llava-clip-llama fixture (4 x 4 patch grid):
  * the prompt's visual rows are the projector's output resized, a budget of the whole grid is the
- * unpruned model, per-frame budgets may exceed the grid, and original positions of an upsampled
- * grid are refused.
+ * unpruned model, per-frame budgets may exceed the grid, and original positions put each new
+ * cell at the patch under its centre.
  */
 class BilinearFrameResizeTest {
 
@@ -147,12 +145,25 @@ class BilinearFrameResizeTest {
     }
 
     @Test
-    void originalPositionsOfAnUpsampledFrameAreRefused() {
-        Media frames = Media.videoFrames(List.of(shapes));
-        AskOptions options = AskOptions.defaults().withMaxNewTokens(1).withPositions(PositionMode.ORIGINAL)
-                .withPruning(PruningPlan.parse("bilinear", TokenBudget.count(16))).withFrameBudgets(25);
-        IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> vlm.ask(frames, "q", options));
-        assertTrue(e.getMessage().contains("--positions contiguous"), e.getMessage());
+    void underOriginalPositionsCellsOfAnUpsampledFrameShareThePatchUnderTheirCentres() {
+        VisualInput input = new VisualInput.Images(List.of(shapes));
+        try (PreparedPrompt none = vlm.llava().prepare(PROMPT, input, VisualHooks.NONE, true)) {
+            int first = firstImagePosition(none);
+            RequestPruning pruning = RequestPruning.of(PruningPlan.parse("bilinear", TokenBudget.count(16)),
+                    vlm.llava().backend(), vlm.llava().config(), input, true, FrameBudgets.of(20), PositionMode.ORIGINAL);
+            try (PreparedPrompt p = vlm.llava().prepare(PROMPT, input, pruning.visualHooks(), true)) {
+                int[] visual = p.visualPositions(vlm.llava().config().imageTokenId(), -1);
+                int[] positions = Arrays.stream(visual).map(i -> p.positions()[i] - first).toArray();
+                // 20 -> 5 x 4 from 4 x 4: row centres over source rows 0, 1, 2, 2, 3; columns one-to-one
+                int[] expected = new int[20];
+                int[] sourceRow = {0, 1, 2, 2, 3};
+                for (int i = 0; i < 20; i++) {
+                    expected[i] = sourceRow[i / 4] * 4 + i % 4;
+                }
+                assertArrayEquals(expected, positions);
+                assertEquals(first + 16, p.positions()[visual[19] + 1], "the text after the image continues past 16");
+            }
+        }
     }
 
     private static float[] resizeOnCpu(float[] grid, TokenGrid from, TokenGrid to, int dim) {
