@@ -90,12 +90,14 @@ public final class RequestPruning {
     private final PreProjectorStage preProjector;
     private final VisualInput input;
     private final PositionMode positions;
+    private final int droppedFrames;
     private DecoderLayerPruning decoder;
 
     private RequestPruning(PruningPlan plan, Backend backend, LlavaConfig config, TokenGrid grid,
                            VisionBlockPruning visionBlocks, PreProjectorStage preProjector, VisualInput input,
-                           PositionMode positions) {
+                           PositionMode positions, int droppedFrames) {
         this.plan = plan;
+        this.droppedFrames = droppedFrames;
         this.positions = positions;
         this.input = input;
         this.backend = backend;
@@ -192,11 +194,12 @@ public final class RequestPruning {
         PreProjectorStage preProjector = pre.map(s -> preProjector(s, plan.budget(), frameBudgets, backend, vision,
                 grid, input)).orElse(null);
         VisualInput kept = input;
-        if (frameBudgets != null && frameBudgets.droppedFrames().length > 0) {
+        int dropped = frameBudgets == null ? 0 : frameBudgets.droppedFrames().length;
+        if (dropped > 0) {
             List<dev.glimpse.kernels.image.RgbImage> frames = ((VisualInput.Images) input).images();
             kept = new VisualInput.Images(Arrays.stream(frameBudgets.keptFrames()).mapToObj(frames::get).toList());
         }
-        return new RequestPruning(plan, backend, config, grid, blocks, preProjector, kept, positions);
+        return new RequestPruning(plan, backend, config, grid, blocks, preProjector, kept, positions, dropped);
     }
 
     /**
@@ -205,6 +208,11 @@ public final class RequestPruning {
      */
     public VisualInput input() {
         return input;
+    }
+
+    /** Frames of the video that a per-frame allocation dropped: sampled, but not in {@link #input()}. */
+    public int droppedFrames() {
+        return droppedFrames;
     }
 
     /** The plan this request runs. */
