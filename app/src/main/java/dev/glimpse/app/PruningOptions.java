@@ -45,8 +45,8 @@ final class PruningOptions {
     @Option(names = "--positions", paramLabel = "P",
             description = "Rotary positions of the visual tokens pruning keeps: original (their positions in the "
                     + "unpruned prompt, gaps where pruned tokens were) or contiguous (re-indexed without gaps). "
-                    + "Default: contiguous before the LLM (vtc-cls, random, uniform, pool, as-vit), original inside "
-                    + "the decoder (fastv, spatten, atp).")
+                    + "Default: contiguous before the LLM (vtc-cls, random, uniform, pool, bilinear, as-vit), original "
+                    + "inside the decoder (fastv, spatten, atp).")
     String positions;
 
     /** {@code options} with this request's plan and, when {@code --positions} is given, its position mode. */

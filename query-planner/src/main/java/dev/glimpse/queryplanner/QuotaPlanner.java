@@ -124,8 +124,9 @@ public final class QuotaPlanner {
 
     /**
      * QuoTA's allocation {@code n_t = floor(N w_t)} capped at {@code tokensPerFrame} per frame
-     * ({@link Integer#MAX_VALUE}: uncapped, the floor rule alone), with what a cap cuts handed on: the frames at their cap are fixed and the rest of N is allocated again over the
-     * other frames of nonzero weight by the same rule, until no share exceeds its cap (the capped
+     * ({@link Integer#MAX_VALUE}: uncapped, the floor rule alone), with what a cap cuts handed on:
+     * the frames at their cap are fixed and the rest of N is allocated again over the other frames
+     * of nonzero weight by the same rule, until no share exceeds its cap (the capped
      * variants of PAPERS.md redistribute). Frames left at 0 are dropped; the sum is at most N. All
      * probabilities 0 count as equal, as {@link QuotaAssignment} does.
      */

@@ -9,9 +9,9 @@ import dev.glimpse.vlmruntime.decoder.PositionMode;
  * Hook point 2 of ARCHITECTURE.md: between the vision tower's selected features and the
  * projector, once per image (or per video frame fed as an image), and on the projector's output
  * ({@link #replaceProjected}). Token-pruning strategies (VTC-CLS, uniform/random/pooling
- * baselines, QuoTA budgets and its bilinear resize) implement it; the model only asks and obeys. The prompt then holds one placeholder per kept token, so the decoder never sees the
- * dropped ones; {@link VisualHooks#positions} says whether the kept ones keep their unpruned prompt
- * positions.
+ * baselines, QuoTA budgets and its bilinear resize) implement it; the model only asks and obeys.
+ * The prompt then holds one placeholder per kept token, so the decoder never sees the dropped ones;
+ * {@link VisualHooks#positions} says whether the kept ones keep their unpruned prompt positions.
  *
  * <p>Only plain LLaVA images can be pruned here: LLaVA-OneVision's anyres packing and video pooling
  * need every token of the grid, so a hook that drops tokens of a OneVision input is an error.
