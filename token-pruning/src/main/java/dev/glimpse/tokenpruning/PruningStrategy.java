@@ -23,8 +23,8 @@ public sealed interface PruningStrategy
         permits TokenSelector, AveragePooling, BilinearInterpolation, DecoderTokenPruner, AdaptiveSparseVitPolicy {
 
     /** Every name {@link #byName} accepts, in documentation order. */
-    List<String> NAMES = List.of("none", "random", "uniform", "pool", "bilinear", "vtc-cls", "fastv", "spatten", "atp",
-            "as-vit");
+    List<String> NAMES = List.of("none", "random", "uniform", "pool", "vtc-cls", "fastv", "spatten", "atp", "as-vit",
+            "bilinear");
 
     /** The name that selects this strategy. */
     String name();

@@ -285,6 +285,21 @@ public final class RequestPruning {
         return count == 0 ? List.of() : List.of(TokenSelection.all(0, new TokenGrid(1, count)));
     }
 
+    /**
+     * A frame's bilinear share may exceed its grid (QuoTA gives shares uncapped) but not the whole
+     * video's unpruned tokens, which bounds what one frame's resize allocates: QuoTA's N is at most that.
+     */
+    private static void checkResizedUpAtMostTheVideo(FrameBudgets frameBudgets, TokenGrid grid) {
+        long video = (long) grid.size() * frameBudgets.frames();
+        for (int t = 0; t < frameBudgets.frames(); t++) {
+            if (frameBudgets.tokensFor(t) > video) {
+                throw new IllegalArgumentException("per-frame budget " + frameBudgets.tokensFor(t) + " for frame "
+                        + (t + 1) + " is more than the video's " + video + " tokens (" + frameBudgets.frames()
+                        + " frames of " + grid.size() + "); bilinear resizes a frame up to at most that");
+            }
+        }
+    }
+
     private static void checkBudget(PruningPlan plan) {
         boolean selector = plan.frameReduction().isPresent();
         boolean fastv = plan.decoderPruner().filter(FastVSelector.class::isInstance).isPresent();
@@ -333,6 +348,7 @@ public final class RequestPruning {
         }
         if (stage instanceof BilinearInterpolation) {
             if (frameBudgets != null) {
+                checkResizedUpAtMostTheVideo(frameBudgets, grid);
                 return new BilinearFrameResize(backend, frameBudgets, frameBudgets.keptFrames(), grid);
             }
             return new BilinearFrameResize(backend, budget.perFrame(perImage), IntStream.range(0, images).toArray(), grid);

@@ -35,6 +35,8 @@ import java.util.List;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /**
  * {@code bilinear} (QuoTA's within-frame resize): the resize's values against a hand computation
@@ -129,6 +131,15 @@ class BilinearFrameResizeTest {
     }
 
     @Test
+    void aFrameShareBeyondTheWholeVideoIsRefused() {
+        Media frames = Media.videoFrames(List.of(shapes, shapes));
+        AskOptions options = AskOptions.defaults().withMaxNewTokens(1)
+                .withPruning(PruningPlan.parse("bilinear", TokenBudget.count(16))).withFrameBudgets(33, 0);
+        IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> vlm.ask(frames, "q", options));
+        assertTrue(e.getMessage().contains("more than the video's 32 tokens"), e.getMessage());
+    }
+
+    @Test
     void originalPositionsPutEachResizedCellAtTheSourceCellUnderItsCentre() {
         VisualInput input = new VisualInput.Images(List.of(shapes));
         try (PreparedPrompt none = vlm.llava().prepare(PROMPT, input, VisualHooks.NONE, true)) {
@@ -149,9 +160,11 @@ class BilinearFrameResizeTest {
         VisualInput input = new VisualInput.Images(List.of(shapes));
         try (PreparedPrompt none = vlm.llava().prepare(PROMPT, input, VisualHooks.NONE, true)) {
             int first = firstImagePosition(none);
+            // two frames, the second dropped: a share may reach the video's 32 tokens
             RequestPruning pruning = RequestPruning.of(PruningPlan.parse("bilinear", TokenBudget.count(16)),
-                    vlm.llava().backend(), vlm.llava().config(), input, true, FrameBudgets.of(20), PositionMode.ORIGINAL);
-            try (PreparedPrompt p = vlm.llava().prepare(PROMPT, input, pruning.visualHooks(), true)) {
+                    vlm.llava().backend(), vlm.llava().config(), new VisualInput.Images(List.of(shapes, shapes)), true,
+                    FrameBudgets.of(20, 0), PositionMode.ORIGINAL);
+            try (PreparedPrompt p = vlm.llava().prepare(PROMPT, pruning.input(), pruning.visualHooks(), true)) {
                 int[] visual = p.visualPositions(vlm.llava().config().imageTokenId(), -1);
                 int[] positions = Arrays.stream(visual).map(i -> p.positions()[i] - first).toArray();
                 // 20 -> 5 x 4 from 4 x 4: row centres over source rows 0, 1, 2, 2, 3; columns one-to-one
