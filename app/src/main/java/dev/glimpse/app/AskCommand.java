@@ -27,7 +27,8 @@ import java.util.concurrent.Callable;
  * and kept per stage, per decoder layer and on average, FLOPs against the unpruned prompt). The
  * pruning trace (every stage's surviving cells and scores) can be large, so it is printed under
  * {@code "trace"} only with {@code --trace}. {@code --prune quota} runs the QuoTA planner on the
- * video first ({@link QuotaRequest}) and reports its plan under {@code pruning.quota}.
+ * video first ({@link QuotaRequest}), asks about the frames it scored (one decode) and reports its
+ * plan under {@code pruning.quota}.
  */
 @Command(name = "ask",
         mixinStandardHelpOptions = true,
@@ -88,8 +89,9 @@ final class AskCommand implements Callable<Integer> {
         try (VisionLanguageModel vlm = Glimpse.load(model, load)) {
             QuotaRequest quota = null;
             if (pruning.quota()) {
-                quota = QuotaRequest.plan(vlm, input, question, pruning, options);
+                quota = QuotaRequest.plan(vlm, input, question, options);
                 options = quota.options();
+                input = quota.video();
             }
             if (json) {
                 Answer answer = vlm.ask(input, question, options);

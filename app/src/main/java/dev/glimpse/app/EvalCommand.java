@@ -64,11 +64,14 @@ final class EvalCommand implements Runnable {
 
         @Option(names = "--prune", split = ",", paramLabel = "M",
                 description = "Strategies to sweep besides unpruned (repeat or comma-separate; none for the baseline only). "
-                        + "Default: random, uniform, pool, vtc-cls, fastv, spatten, atp.")
+                        + "quota runs the QuoTA planner on each clip as ask --prune quota does (each frame resized to "
+                        + "its share; quota+vtc-cls etc. keep it with a selector; image questions take the budget "
+                        + "without planning). Default: random, uniform, pool, vtc-cls, fastv, spatten, atp.")
         List<String> prune;
 
         @Option(names = "--budget", split = ",", paramLabel = "B",
-                description = "Budgets for strategies that take one. Default: 100%%, 50%%, 25%%, 11%%.")
+                description = "Budgets for strategies that take one (for quota, per frame or N/video as in ask). "
+                        + "Default: 100%%, 50%%, 25%%, 11%%.")
         List<String> budget;
 
         @Option(names = "--positions", split = ",", paramLabel = "P",

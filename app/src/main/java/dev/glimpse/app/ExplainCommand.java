@@ -78,12 +78,13 @@ final class ExplainCommand implements Callable<Integer> {
                 throw new IllegalArgumentException("explain draws patch grids over plain-LLaVA pictures; "
                         + vlm.folder() + " is LLaVA-OneVision (anyres tiles)");
             }
-            List<RgbImage> views = vlm.modelViews(input);
             QuotaRequest quota = null;
             if (pruning.quota()) {
-                quota = QuotaRequest.plan(vlm, input, question, pruning, options);
+                quota = QuotaRequest.plan(vlm, input, question, options);
                 options = quota.options();
+                input = quota.video();
             }
+            List<RgbImage> views = vlm.modelViews(input);
             Answer answer = vlm.ask(input, question, options);
             PruningTrace trace = quota == null ? answer.pruning().trace() : quota.withFrameScores(answer.pruning().trace());
             Files.createDirectories(out);

@@ -1,12 +1,10 @@
 package dev.glimpse.app;
 
+import dev.glimpse.queryplanner.QuotaPrune;
 import dev.glimpse.tokenpruning.AdaptiveSparseVitPolicy;
 import dev.glimpse.tokenpruning.AsVitThresholds;
-import dev.glimpse.tokenpruning.HookPoint;
-import dev.glimpse.tokenpruning.NoPruning;
 import dev.glimpse.tokenpruning.PruningPlan;
 import dev.glimpse.tokenpruning.PruningStrategy;
-import dev.glimpse.tokenpruning.TokenSelector;
 import dev.glimpse.tokenpruning.budget.TokenBudget;
 import dev.glimpse.vlmruntime.api.AskOptions;
 import dev.glimpse.vlmruntime.decoder.PositionMode;
@@ -14,7 +12,6 @@ import picocli.CommandLine.Option;
 
 import java.nio.file.Path;
 import java.util.ArrayList;
-import java.util.Arrays;
 import java.util.List;
 
 /**
@@ -26,24 +23,19 @@ import java.util.List;
  */
 final class PruningOptions {
 
-    /** The {@code --prune} name of the QuoTA query planner. */
-    static final String QUOTA = "quota";
-    /** What keeps each frame's share under {@code --prune quota} when no selector is named: a linspace grid subsample. */
-    static final String QUOTA_DEFAULT_SELECTOR = "uniform";
-
     @Option(names = "--prune", defaultValue = "none", paramLabel = "M[+M2]",
-            description = "Visual-token pruning: none, random, uniform, pool, vtc-cls (before the projector), "
+            description = "Visual-token pruning: none, random, uniform, pool, bilinear, vtc-cls (before the LLM), "
                     + "as-vit (inside the vision tower), fastv, spatten, atp (inside the decoder); combine stages "
-                    + "at different points with '+', e.g. vtc-cls+spatten. quota (ask --video): the QuoTA planner "
-                    + "splits the video's --budget over its frames by query relevance, each frame then keeping its "
-                    + "share with uniform (or the selector given with it, e.g. quota+vtc-cls). "
-                    + "Default: ${DEFAULT-VALUE}.")
+                    + "at different points with '+', e.g. vtc-cls+spatten. quota (--video): the QuoTA planner "
+                    + "splits the video's --budget over its frames by query relevance, each frame's projected grid "
+                    + "then resized to its share (bilinear), or the share kept by the selector given with it "
+                    + "(e.g. quota+vtc-cls). Default: ${DEFAULT-VALUE}.")
     String prune;
 
     @Option(names = "--budget", paramLabel = "B",
             description = "Tokens to keep per image or frame (64), a share of them (25%), or a video total (12544/video). "
-                    + "Taken by vtc-cls, random, uniform, else by fastv; with quota, a per-frame baseline (the "
-                    + "video's total is that times --frames) or the total itself.")
+                    + "Taken by vtc-cls, random, uniform, bilinear, else by fastv; with quota, a per-frame baseline "
+                    + "(the video's total is that times --frames) or the total itself.")
     String budget;
 
     @Option(names = "--as-vit-thresholds", paramLabel = "FILE",
@@ -53,8 +45,8 @@ final class PruningOptions {
     @Option(names = "--positions", paramLabel = "P",
             description = "Rotary positions of the visual tokens pruning keeps: original (their positions in the "
                     + "unpruned prompt, gaps where pruned tokens were) or contiguous (re-indexed without gaps). "
-                    + "Default: contiguous before the LLM (vtc-cls, random, uniform, pool, as-vit), original inside "
-                    + "the decoder (fastv, spatten, atp).")
+                    + "Default: contiguous before the LLM (vtc-cls, random, uniform, pool, bilinear, as-vit), original "
+                    + "inside the decoder (fastv, spatten, atp).")
     String positions;
 
     /** {@code options} with this request's plan and, when {@code --positions} is given, its position mode. */
@@ -63,9 +55,9 @@ final class PruningOptions {
         return positions == null ? planned : planned.withPositions(PositionMode.parse(positions));
     }
 
-    /** Whether {@code --prune} names {@value #QUOTA}: the QuoTA planner allots the budget per frame. */
+    /** Whether {@code --prune} names {@value QuotaPrune#NAME}: the QuoTA planner allots the budget per frame. */
     boolean quota() {
-        return Arrays.stream(prune.split("\\+", -1)).anyMatch(n -> n.strip().equalsIgnoreCase(QUOTA));
+        return QuotaPrune.named(prune);
     }
 
     /** The parsed {@code --budget}, or null when none was given. */
@@ -75,31 +67,12 @@ final class PruningOptions {
 
     /**
      * The plan these flags ask for; an IllegalArgumentException with a one-line message when they are wrong.
-     * With {@value #QUOTA}, the stages given with it and a pre-projector selector to keep each frame's
-     * share ({@code uniform} unless one is named): the planner's allocation replaces the budget split.
+     * With {@value QuotaPrune#NAME}, the stages that answer once the planner has split the budget
+     * ({@link QuotaPrune#plan}: each frame resized to its share unless a selector is named).
      */
     PruningPlan plan() {
         TokenBudget parsed = budget();
-        String names = prune;
-        if (quota()) {
-            if (parsed == null) {
-                throw new IllegalArgumentException("--prune quota needs --budget: the tokens per frame before QuoTA "
-                        + "redistributes them (e.g. 64), or the video's total (e.g. 1024/video)");
-            }
-            List<String> kept = new ArrayList<>(Arrays.stream(prune.split("\\+", -1)).map(String::strip)
-                    .filter(n -> !n.equalsIgnoreCase(QUOTA)).toList());
-            List<PruningStrategy> preProjector = kept.stream().map(PruningStrategy::byName)
-                    .filter(s -> s.hookPoint() == HookPoint.PRE_PROJECTOR && !(s instanceof NoPruning)).toList();
-            if (preProjector.stream().anyMatch(s -> !(s instanceof TokenSelector))) {
-                throw new IllegalArgumentException("--prune quota keeps each frame's share with a selector (uniform, "
-                        + "vtc-cls or random), not " + preProjector.getFirst().name());
-            }
-            if (preProjector.isEmpty()) {
-                kept.add(0, QUOTA_DEFAULT_SELECTOR);
-            }
-            names = String.join("+", kept);
-        }
-        PruningPlan plan = PruningPlan.parse(names, parsed);
+        PruningPlan plan = quota() ? QuotaPrune.plan(prune, parsed) : PruningPlan.parse(prune, parsed);
         if (plan.visionPolicy().isEmpty()) {
             if (asVitThresholds != null) {
                 throw new IllegalArgumentException("--as-vit-thresholds applies to --prune as-vit only");

@@ -1,7 +1,9 @@
 package dev.glimpse.app;
 
+import dev.glimpse.queryplanner.PlannedAsk;
 import dev.glimpse.queryplanner.QuotaPlan;
 import dev.glimpse.queryplanner.QuotaPlanner;
+import dev.glimpse.queryplanner.QuotaPrune;
 import dev.glimpse.tokenpruning.HookPoint;
 import dev.glimpse.tokenpruning.trace.PruningTrace;
 import dev.glimpse.vlmruntime.api.Answer;
@@ -14,27 +16,25 @@ import java.util.Map;
 
 /**
  * {@code --prune quota} in a command: the QuoTA planner scores the video's frames for the question
- * with the loaded model, and its per-frame allocation replaces the even split of {@code --budget}
- * when the model is then asked ({@link AskOptions#withFrameBudgets}).
+ * with the loaded model ({@link QuotaPlanner#prepare}), and its per-frame allocation replaces the
+ * even split of {@code --budget} when the model is then asked about {@link #video}, the frames it
+ * scored: the video is decoded once.
  *
  * @param plan    what the planner decided
+ * @param video   the sampled frames, to ask about in place of the video file
  * @param options the request's options with the planner's frame budgets
  */
-record QuotaRequest(QuotaPlan plan, AskOptions options) {
+record QuotaRequest(QuotaPlan plan, Media video, AskOptions options) {
 
     /** Plans {@code input} (a video) for {@code question}; {@code options} must already carry the pruning plan. */
-    static QuotaRequest plan(VisionLanguageModel vlm, Media input, String question, PruningOptions pruning,
-                             AskOptions options) {
-        if (!(input instanceof Media.VideoFile video)) {
-            throw new IllegalArgumentException("--prune quota plans the frames of a video; use --video FILE");
-        }
-        QuotaPlan plan = new QuotaPlanner(vlm).plan(video, question, pruning.budget());
-        return new QuotaRequest(plan, options.withFrameBudgets(plan.budgets()));
+    static QuotaRequest plan(VisionLanguageModel vlm, Media input, String question, AskOptions options) {
+        PlannedAsk planned = new QuotaPlanner(vlm).prepare(input, question, options);
+        return new QuotaRequest(planned.plan(), planned.video(), planned.options());
     }
 
     /** The plan's name as {@code --prune} spells it: "quota+" and the stages that ran. */
     static String describe(String stages) {
-        return PruningOptions.QUOTA + "+" + stages;
+        return QuotaPrune.NAME + "+" + stages;
     }
 
     /** {@code trace} with the planner's {@code p_t} on its pre-projector stage (the one that took the budgets). */

@@ -57,6 +57,30 @@ class EvalCommandTest {
     }
 
     @Test
+    void evalSynthRunsQuotaOnTheDemoModelAndReportsIt(@TempDir Path out) throws IOException {
+        String demo = CliRun.repoRoot().resolve("models").resolve("glimpse-demo").toString();
+        CliRun r = CliRun.glimpse("eval", "synth", "--model", demo, "--limit", "1", "--frames", "4",
+                "--prune", "quota,quota+vtc-cls", "--budget", "25%", "--max-new-tokens", "3", "--device", "cpu",
+                "--out", out.toString());
+        assertEquals(0, r.exit(), r.stderr());
+        ObjectMapper json = new ObjectMapper();
+        java.util.Map<String, Integer> rows = new java.util.TreeMap<>();
+        for (String line : Files.readAllLines(out.resolve("results.jsonl"))) {
+            JsonNode n = json.readTree(line);
+            rows.merge(n.get("config").asText(), 1, Integer::sum);
+            if (n.get("config").asText().startsWith("quota") && n.get("kind").asText().equals("clip")) {
+                // 4 frames x 196 patches, 25% each: QuoTA splits N = 4 x 49 = 196 tokens over the frames
+                assertEquals(4 * 196, n.get("visual_tokens").asInt(), line);
+                assertTrue(n.get("visual_tokens_kept").asDouble() <= 196, line);
+                assertTrue(n.get("flops_ratio").asDouble() < 1, line);
+            }
+        }
+        assertEquals(java.util.Map.of("none", 2, "quota+bilinear@25%", 2, "quota+vtc-cls@25%", 2), rows);
+        assertTrue(r.stdout().contains("| quota+bilinear | 25% | 2 |"), r.stdout());
+        assertTrue(r.stdout().contains("| quota+vtc-cls | 25% | 2 |"), r.stdout());
+    }
+
+    @Test
     void evalSynthSweepsPositionModesAndRecordsThemInRowsAndTable(@TempDir Path out) throws IOException {
         CliRun r = CliRun.glimpse("eval", "synth", "--model", model.toString(), "--kind", "images", "--limit", "2",
                 "--prune", "random", "--budget", "50%", "--positions", "original,contiguous", "--max-new-tokens", "2",

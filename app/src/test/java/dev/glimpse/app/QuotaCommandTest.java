@@ -11,11 +11,13 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /**
  * {@code glimpse ask --prune quota}: the QuoTA planner's per-frame allocation on the demo model and
- * the example clip, reported under {@code pruning.quota}; wrong uses end with one line.
+ * the example clip (14 x 14 patches per frame), each frame resized to its share's near-square grid
+ * by default, reported under {@code pruning.quota}; wrong uses end with one line.
  */
 class QuotaCommandTest {
 
@@ -41,7 +43,8 @@ class QuotaCommandTest {
     @Test
     void reportsThePlanUnderPruningQuota() {
         JsonNode quota = json.at("/pruning/quota");
-        assertEquals("quota+uniform", json.at("/pruning/plan").asText());
+        assertEquals("quota+bilinear", json.at("/pruning/plan").asText());
+        assertFalse(quota.get("capped_at_frame_tokens").asBoolean(), quota.toString());
         assertEquals(256, quota.get("total_budget").asInt(), quota.toString());
         assertEquals(8, quota.get("frame_probabilities").size());
         assertEquals(8, quota.get("frame_budgets").size());
@@ -50,18 +53,29 @@ class QuotaCommandTest {
     }
 
     @Test
-    void theAnswerKeepsThePlannersAllocation() {
+    void eachFrameIsResizedToTheNearSquareGridOfItsShare() {
         JsonNode budgets = json.at("/pruning/quota/frame_budgets");
         int sum = 0;
-        for (JsonNode n : budgets) {
-            sum += n.asInt();
-        }
-        assertTrue(sum <= 256 && sum > 0, budgets.toString());
-        assertEquals(sum, json.at("/tokens/visual/projector/kept").asInt(), json.toString());
+        int kept = 0;
         JsonNode frames = json.at("/trace/stages/0/frames");
+        assertEquals("bilinear", json.at("/trace/stages/0/strategy").asText());
+        assertEquals(8, frames.size());
         for (JsonNode f : frames) {
-            assertEquals(budgets.get(f.get("frame").asInt()).asInt(), f.get("kept").size(), f.toString());
+            int n = budgets.get(f.get("frame").asInt()).asInt();
+            sum += n;
+            int h = (int) Math.sqrt(n);
+            int w = h;
+            if ((h + 1) * w <= n) {
+                h++;
+            }
+            assertEquals(n, f.get("budget").asInt(), f.toString());
+            assertEquals(n == 0 ? 14 : h, f.get("rows").asInt(), f.toString());
+            assertEquals(n == 0 ? 14 : w, f.get("cols").asInt(), f.toString());
+            assertEquals(h * w, f.get("kept").size(), f.toString());
+            kept += h * w;
         }
+        assertTrue(sum <= 256 && sum >= 256 - 8, budgets.toString());
+        assertEquals(kept, json.at("/tokens/visual/projector/kept").asInt(), json.toString());
     }
 
     @Test
@@ -82,6 +96,12 @@ class QuotaCommandTest {
         JsonNode out = new ObjectMapper().readTree(run.stdout());
         assertEquals("quota+vtc-cls", out.at("/pruning/plan").asText());
         assertEquals(200, out.at("/pruning/quota/total_budget").asInt());
+        assertTrue(out.at("/pruning/quota/capped_at_frame_tokens").asBoolean(), out.toString());
+        int sum = 0;
+        for (JsonNode n : out.at("/pruning/quota/frame_budgets")) {
+            sum += n.asInt();
+        }
+        assertEquals(sum, out.at("/tokens/visual/projector/kept").asInt(), out.toString());
     }
 
     @Test
@@ -96,7 +116,7 @@ class QuotaCommandTest {
     void quotaWithPoolingIsRefused() {
         CliRun run = CliRun.glimpse("ask", "--model", model(), "--video", clip.toString(), "--prune", "quota+pool",
                 "--budget", "32", "q");
-        run.assertOneLineError("--prune quota keeps each frame's share with a selector");
+        run.assertOneLineError("--prune quota keeps each frame's share with bilinear (the default) or a selector");
     }
 
     @Test

@@ -19,12 +19,15 @@ import java.util.Map;
  * @param probabilities {@code p_t} per sampled frame
  * @param weights       {@code w_t = (100 p_t)^2}, normalised
  * @param totalBudget   N, the video's total token budget
- * @param budgets       {@code n_t = floor(N w_t)}, capped at the frame's own token count; 0 drops the frame
+ * @param budgets       {@code n_t = floor(N w_t)}; 0 drops the frame
+ * @param capped        whether each {@code n_t} was capped at the frame's own token count (what a cap cut
+ *                      handed on to the other frames): for a selector, which cannot keep more than a frame
+ *                      has; QuoTA's bilinear resize takes any share uncapped
  * @param decoupleNanos time of the three decoupling generations
  * @param scoreNanos    time of the frame-scoring forward passes
  */
 public record QuotaPlan(List<String> objects, Map<String, String> replies, String scoringText, int answerTokenId,
-                        double[] probabilities, double[] weights, int totalBudget, int[] budgets,
+                        double[] probabilities, double[] weights, int totalBudget, int[] budgets, boolean capped,
                         long decoupleNanos, long scoreNanos) {
 
     public QuotaPlan {
@@ -76,6 +79,7 @@ public record QuotaPlan(List<String> objects, Map<String, String> replies, Strin
         out.put("frame_weights", weights.clone());
         out.put("total_budget", totalBudget);
         out.put("frame_budgets", budgets.clone());
+        out.put("capped_at_frame_tokens", capped);
         out.put("dropped_frames", droppedFrames());
         out.put("decouple_ms", decoupleNanos / 1e6);
         out.put("score_ms", scoreNanos / 1e6);

@@ -1,8 +1,11 @@
 package dev.glimpse.queryplanner;
 
 import dev.glimpse.kernels.image.RgbImage;
+import dev.glimpse.tokenpruning.PruningStrategy;
+import dev.glimpse.tokenpruning.TokenSelector;
 import dev.glimpse.tokenpruning.budget.QuotaAssignment;
 import dev.glimpse.tokenpruning.budget.TokenBudget;
+import dev.glimpse.vlmruntime.api.AskOptions;
 import dev.glimpse.vlmruntime.api.Media;
 import dev.glimpse.vlmruntime.api.VisionLanguageModel;
 import dev.glimpse.vlmruntime.config.LlavaConfig;
@@ -20,10 +23,15 @@ import java.util.stream.IntStream;
  * {@code w_t} proportional to {@code (100 p_t)^2}. Frames with {@code n_t = 0} are dropped.
  *
  * <p>N comes from {@code --budget}: a count or percentage is the baseline per frame, so N is
- * that times the frames (the paper's N = 64 frames x 196); {@code N/video} is N itself. Each frame
- * keeps its share by selecting tokens of its own grid, so {@code n_t} is capped at the grid's token
- * count and what a cap cuts goes to the other frames ({@link #allocate}); the budgets sum to at
- * most N.
+ * that times the frames (the paper's N = 64 frames x 196); {@code N/video} is N itself. A frame
+ * resized to its share (QuoTA's default bilinear resize, v1) takes {@code n_t} uncapped, as the
+ * reference does: a frame may be resized up. A frame that keeps its share by selecting tokens of
+ * its own grid cannot keep more than the grid, so there {@code n_t} is capped at the grid's token
+ * count and what a cap cuts goes to the other frames ({@link #allocate}, the reference's capped
+ * variants). The budgets sum to at most N.
+ *
+ * <p>{@link #prepare} plans a video question and readies it for {@link VisionLanguageModel#ask}
+ * with the video decoded once: the frames it scores are the frames the answer sees.
  *
  * <p>Plain LLaVA only: LLaVA-OneVision pools every frame's full grid, so per-frame budgets cannot
  * apply (the runtime refuses them).
@@ -55,13 +63,38 @@ public final class QuotaPlanner {
         this.tokensPerFrame = config.vision().numPatches();
     }
 
-    /** Plans {@code video}'s frames, sampled exactly as {@link VisionLanguageModel#ask} samples them. */
-    public QuotaPlan plan(Media.VideoFile video, String question, TokenBudget budget) {
-        return plan(vlm.pictures(video), question, budget);
+    /**
+     * Plans {@code video} (a video file or its sampled frames) for {@code question} under
+     * {@code options}, whose pruning plan holds the budget and the stage that keeps each frame's
+     * share ({@link QuotaPrune#plan}): the video's frames are decoded once, sampled exactly as
+     * {@link VisionLanguageModel#ask} samples them, scored, and handed back as the video to ask
+     * about with the planner's frame budgets in the options.
+     *
+     * @throws IllegalArgumentException when {@code video} is not a video or the options lack a budget or
+     *                                  a per-frame stage (one-line messages)
+     */
+    public PlannedAsk prepare(Media video, String question, AskOptions options) {
+        if (!video.isVideo()) {
+            throw new IllegalArgumentException("--prune quota plans the frames of a video; use --video FILE");
+        }
+        PruningStrategy within = options.pruning().frameReduction().orElseThrow(() -> new IllegalArgumentException(
+                "--prune quota needs a stage that keeps each frame's share (bilinear, uniform, vtc-cls or random)"));
+        TokenBudget budget = options.pruning().budget();
+        if (budget == null) {
+            throw new IllegalArgumentException("--prune quota needs --budget: " + TokenBudget.FORMS);
+        }
+        Media.VideoFrames frames = new Media.VideoFrames(vlm.pictures(video));
+        QuotaPlan plan = plan(frames.frames(), question, budget, within instanceof TokenSelector);
+        return new PlannedAsk(plan, frames, options.withFrameBudgets(plan.budgets()));
     }
 
-    /** Plans the given frames of one video. */
-    public QuotaPlan plan(List<RgbImage> frames, String question, TokenBudget budget) {
+    /**
+     * Plans the given frames of one video.
+     *
+     * @param capped whether each frame's share is capped at its own tokens (a selector keeps it) or
+     *               not (QuoTA's bilinear resize)
+     */
+    public QuotaPlan plan(List<RgbImage> frames, String question, TokenBudget budget, boolean capped) {
         if (frames.isEmpty()) {
             throw new IllegalArgumentException("QuoTA needs at least one frame to plan");
         }
@@ -75,13 +108,13 @@ public final class QuotaPlanner {
         FrameScorer.Scores scores = scorer.score(frames, text);
         long t2 = System.nanoTime();
         double[] p = scores.probabilities();
-        int[] n = allocate(p, total, tokensPerFrame);
+        int[] n = allocate(p, total, capped ? tokensPerFrame : Integer.MAX_VALUE);
         if (Arrays.stream(n).allMatch(v -> v == 0)) {
             throw new IllegalArgumentException("--budget " + budget + " gives " + total + " tokens for "
                     + frames.size() + " frames; QuoTA's floor(N w_t) leaves every frame at 0: raise --budget");
         }
         QuotaPlan plan = new QuotaPlan(decoupling.objects(), decoupling.replies(), text, scores.answerTokenId(), p,
-                QuotaAssignment.weights(p), total, n, t1 - t0, t2 - t1);
+                QuotaAssignment.weights(p), total, n, capped, t1 - t0, t2 - t1);
         LOG.info("quota: objects {}, {} of {} frames kept, {} of {} tokens, planned in {} ms",
                 plan.objects().isEmpty() ? "(none: scored against the question)" : plan.objects(),
                 frames.size() - plan.droppedFrames().length, frames.size(), Arrays.stream(n).sum(), total,
@@ -90,9 +123,10 @@ public final class QuotaPlanner {
     }
 
     /**
-     * QuoTA's allocation {@code n_t = floor(N w_t)} capped at each frame's own tokens, with what a cap
-     * cuts handed on: the frames at their cap are fixed and the rest of N is allocated again over the
-     * other frames of nonzero weight by the same rule, until no share exceeds its cap (the capped
+     * QuoTA's allocation {@code n_t = floor(N w_t)} capped at {@code tokensPerFrame} per frame
+     * ({@link Integer#MAX_VALUE}: uncapped, the floor rule alone), with what a cap cuts handed on:
+     * the frames at their cap are fixed and the rest of N is allocated again over the other frames
+     * of nonzero weight by the same rule, until no share exceeds its cap (the capped
      * variants of PAPERS.md redistribute). Frames left at 0 are dropped; the sum is at most N. All
      * probabilities 0 count as equal, as {@link QuotaAssignment} does.
      */

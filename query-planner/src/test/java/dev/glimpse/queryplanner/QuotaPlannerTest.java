@@ -1,7 +1,10 @@
 package dev.glimpse.queryplanner;
 
 import dev.glimpse.kernels.Backends;
+import dev.glimpse.kernels.image.RgbImage;
+import dev.glimpse.tokenpruning.budget.QuotaAssignment;
 import dev.glimpse.tokenpruning.budget.TokenBudget;
+import dev.glimpse.vlmruntime.api.AskOptions;
 import dev.glimpse.vlmruntime.api.Glimpse;
 import dev.glimpse.vlmruntime.api.LoadOptions;
 import dev.glimpse.vlmruntime.api.Media;
@@ -15,6 +18,8 @@ import java.util.List;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertSame;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -23,12 +28,14 @@ class QuotaPlannerTest {
 
     static final String QUESTION = "What shape was the orange object?";
     static VisionLanguageModel vlm;
+    static List<RgbImage> frames;
     static QuotaPlan plan;
 
     @BeforeAll
     static void planTheExampleClip() {
         vlm = Glimpse.load(DemoModel.folder(), LoadOptions.defaults().withDevice(Backends.Choice.parse("cpu")));
-        plan = new QuotaPlanner(vlm).plan(new Media.VideoFile(DemoModel.clip(), 8), QUESTION, TokenBudget.count(32));
+        frames = vlm.pictures(new Media.VideoFile(DemoModel.clip(), 8));
+        plan = new QuotaPlanner(vlm).plan(frames, QUESTION, TokenBudget.count(32), true);
     }
 
     @AfterAll
@@ -55,7 +62,7 @@ class QuotaPlannerTest {
 
     @Test
     void planningTwiceGivesTheSamePlan() {
-        QuotaPlan again = new QuotaPlanner(vlm).plan(new Media.VideoFile(DemoModel.clip(), 8), QUESTION, TokenBudget.count(32));
+        QuotaPlan again = new QuotaPlanner(vlm).plan(frames, QUESTION, TokenBudget.count(32), true);
         assertArrayEquals(plan.probabilities(), again.probabilities());
         assertArrayEquals(plan.budgets(), again.budgets());
         assertEquals(plan.objects(), again.objects());
@@ -65,12 +72,54 @@ class QuotaPlannerTest {
     @Test
     void theDecouplersObjectsGoIntoTheScoringPrompt() {
         QueryDecoupler canned = new QueryDecoupler((turn, n) -> turn.contains("Keep only") ? "['orange diamond']" : "yes");
-        QuotaPlan withObjects = new QuotaPlanner(vlm, canned).plan(new Media.VideoFile(DemoModel.clip(), 4), QUESTION,
-                TokenBudget.videoTotal(100));
+        QuotaPlan withObjects = new QuotaPlanner(vlm, canned).plan(frames.subList(0, 4), QUESTION,
+                TokenBudget.videoTotal(100), true);
         assertEquals(List.of("orange diamond"), withObjects.objects());
         assertTrue(withObjects.scoringText().startsWith("Does the image contain any object of orange diamond?"),
                 withObjects.scoringText());
         assertEquals(100, withObjects.totalBudget());
+    }
+
+    @Test
+    void forTheBilinearResizeSharesAreUncappedFloorsOfNTimesTheWeights() {
+        QuotaPlan uncapped = new QuotaPlanner(vlm).plan(frames, QUESTION, TokenBudget.count(32), false);
+        assertArrayEquals(plan.probabilities(), uncapped.probabilities());
+        assertArrayEquals(QuotaAssignment.allocate(uncapped.probabilities(), 8 * 32), uncapped.budgets());
+        assertFalse(uncapped.capped());
+        assertTrue(plan.capped());
+    }
+
+    @Test
+    void prepareScoresTheFramesItHandsToTheAnswerWithTheirBudgets() {
+        QueryDecoupler canned = new QueryDecoupler((turn, n) -> "no");
+        Media.VideoFrames given = new Media.VideoFrames(frames.subList(0, 4));
+        AskOptions options = AskOptions.defaults().withPruning(QuotaPrune.plan("quota", TokenBudget.count(16)));
+        PlannedAsk planned = new QuotaPlanner(vlm, canned).prepare(given, QUESTION, options);
+        assertEquals(4, planned.video().frames().size());
+        for (int t = 0; t < 4; t++) {
+            assertSame(given.frames().get(t), planned.video().frames().get(t), "frame " + t + " was decoded again");
+        }
+        assertArrayEquals(planned.plan().budgets(), planned.options().frameBudgets().orElseThrow().tokens());
+        assertEquals("bilinear", planned.options().pruning().describe());
+        assertFalse(planned.plan().capped());
+    }
+
+    @Test
+    void prepareWithASelectorCapsEachFrameAtItsTokens() {
+        QueryDecoupler canned = new QueryDecoupler((turn, n) -> "no");
+        AskOptions options = AskOptions.defaults().withPruning(QuotaPrune.plan("quota+vtc-cls", TokenBudget.count(16)));
+        PlannedAsk planned = new QuotaPlanner(vlm, canned).prepare(new Media.VideoFrames(frames.subList(0, 2)), QUESTION,
+                options);
+        assertTrue(planned.plan().capped());
+        assertEquals("vtc-cls", planned.options().pruning().describe());
+    }
+
+    @Test
+    void prepareOnAnImageIsRefused() {
+        AskOptions options = AskOptions.defaults().withPruning(QuotaPrune.plan("quota", TokenBudget.count(16)));
+        IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
+                () -> new QuotaPlanner(vlm).prepare(Media.image(frames.getFirst()), QUESTION, options));
+        assertTrue(e.getMessage().contains("plans the frames of a video"), e.getMessage());
     }
 
     @Test
@@ -94,7 +143,7 @@ class QuotaPlannerTest {
     @Test
     void withoutCapsTheAllocationIsQuotasFloorRule() {
         double[] p = {0.3, 0.2, 0.05, 0.9};
-        assertArrayEquals(dev.glimpse.tokenpruning.budget.QuotaAssignment.allocate(p, 200),
+        assertArrayEquals(QuotaAssignment.allocate(p, 200),
                 QuotaPlanner.allocate(p, 200, 196));
     }
 
@@ -102,7 +151,7 @@ class QuotaPlannerTest {
     void aBudgetTooSmallForAnyFrameIsRefused() {
         QueryDecoupler canned = new QueryDecoupler((turn, n) -> "no");
         IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> new QuotaPlanner(vlm, canned)
-                .plan(new Media.VideoFile(DemoModel.clip(), 4), QUESTION, TokenBudget.videoTotal(1)));
+                .plan(frames.subList(0, 4), QUESTION, TokenBudget.videoTotal(1), true));
         assertTrue(e.getMessage().contains("raise --budget"), e.getMessage());
     }
 }

@@ -15,8 +15,8 @@ import java.util.Optional;
  * {@code --prune} ({@code "vtc-cls+spatten"}); {@code none} alone is the empty plan.
  *
  * @param stages strategies sorted by hook point
- * @param budget the {@code --budget} for count-taking stages: the pre-projector selector, or
- *               FastV when there is no selector; null for the strategies' defaults
+ * @param budget the {@code --budget} for count-taking stages: the pre-projector selector or
+ *               {@code bilinear}, or FastV when there is neither; null for the strategies' defaults
  */
 public record PruningPlan(List<PruningStrategy> stages, TokenBudget budget) {
 
@@ -42,15 +42,15 @@ public record PruningPlan(List<PruningStrategy> stages, TokenBudget budget) {
 
     /**
      * Parses {@code --prune} ({@code name[+name...]}) with a parsed {@code --budget} (null: none
-     * given). The budget goes to FastV when no pre-projector selector takes it.
+     * given). The budget goes to FastV when no pre-projector selector or {@code bilinear} takes it.
      */
     public static PruningPlan parse(String prune, TokenBudget budget) {
         List<PruningStrategy> stages = new ArrayList<>();
         for (String name : prune.split("\\+", -1)) {
             stages.add(PruningStrategy.byName(name));
         }
-        boolean hasSelector = stages.stream().anyMatch(s -> s instanceof TokenSelector && !(s instanceof NoPruning));
-        if (budget != null && !hasSelector) {
+        boolean perFrame = stages.stream().anyMatch(PruningPlan::takesFrameBudget);
+        if (budget != null && !perFrame) {
             stages.replaceAll(s -> s instanceof FastVSelector f ? f.withBudget(budget) : s);
         }
         return new PruningPlan(stages, budget);
@@ -63,6 +63,16 @@ public record PruningPlan(List<PruningStrategy> stages, TokenBudget budget) {
     /** The stage at {@code point}, if any. */
     public Optional<PruningStrategy> at(HookPoint point) {
         return stages.stream().filter(s -> s.hookPoint() == point).findFirst();
+    }
+
+    /** The pre-projector stage that takes a per-frame budget: a selector or {@code bilinear} (not {@code pool}). */
+    public Optional<PruningStrategy> frameReduction() {
+        return at(HookPoint.PRE_PROJECTOR).filter(PruningPlan::takesFrameBudget);
+    }
+
+    /** Whether {@code s} keeps a budgeted number of tokens per frame before the LLM (a selector or {@code bilinear}). */
+    private static boolean takesFrameBudget(PruningStrategy s) {
+        return (s instanceof TokenSelector && !(s instanceof NoPruning)) || s instanceof BilinearInterpolation;
     }
 
     /** The pre-projector selector, if any (none of {@code pool}). */

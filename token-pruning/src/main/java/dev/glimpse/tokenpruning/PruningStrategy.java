@@ -11,6 +11,8 @@ import java.util.Locale;
  *       tokens, a {@link TokenSelection} out ({@code none}, {@code random}, {@code uniform},
  *       {@code vtc-cls});</li>
  *   <li>{@link AveragePooling}: before the projector, a feature transform ({@code pool});</li>
+ *   <li>{@link BilinearInterpolation}: at the same hook point, a budget in tokens per frame, each
+ *       frame's projected grid resized to it ({@code bilinear}, QuoTA's within-frame default);</li>
  *   <li>{@link DecoderTokenPruner}: at decoder layer boundaries during prefill, through a
  *       per-request {@link DecoderPruningSession} ({@code fastv}, {@code spatten}, {@code atp});</li>
  *   <li>{@link AdaptiveSparseVitPolicy}: between vision-encoder blocks ({@code as-vit}).</li>
@@ -18,10 +20,11 @@ import java.util.Locale;
  * Model modules switch over this sealed hierarchy to know what to capture and where to call.
  */
 public sealed interface PruningStrategy
-        permits TokenSelector, AveragePooling, DecoderTokenPruner, AdaptiveSparseVitPolicy {
+        permits TokenSelector, AveragePooling, BilinearInterpolation, DecoderTokenPruner, AdaptiveSparseVitPolicy {
 
     /** Every name {@link #byName} accepts, in documentation order. */
-    List<String> NAMES = List.of("none", "random", "uniform", "pool", "vtc-cls", "fastv", "spatten", "atp", "as-vit");
+    List<String> NAMES = List.of("none", "random", "uniform", "pool", "vtc-cls", "fastv", "spatten", "atp", "as-vit",
+            "bilinear");
 
     /** The name that selects this strategy. */
     String name();
@@ -42,6 +45,7 @@ public sealed interface PruningStrategy
             case "random" -> new RandomSelector(0L);
             case "uniform" -> new UniformSelector();
             case "pool" -> new AveragePooling();
+            case "bilinear" -> new BilinearInterpolation();
             case "vtc-cls" -> VtcClsSelector.defaults();
             case "fastv" -> FastVSelector.defaults();
             case "spatten" -> SpAttenCascade.defaults();

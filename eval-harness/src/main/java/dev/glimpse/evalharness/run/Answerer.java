@@ -1,15 +1,14 @@
 package dev.glimpse.evalharness.run;
 
-import dev.glimpse.tokenpruning.PruningPlan;
 import dev.glimpse.vlmruntime.api.Media;
-import dev.glimpse.vlmruntime.decoder.PositionMode;
 
-/** Answers one benchmark question under a pruning plan: the model under test. */
+/** Answers one benchmark question under a configuration: the model under test. */
 @FunctionalInterface
 public interface Answerer {
 
     /**
-     * @param positions positions of the tokens {@code plan} keeps, or null for each stage's default
+     * @param config the pruning configuration: its plan, positions (null for each stage's default)
+     *               and whether the QuoTA planner allots the budget over a clip's frames first
      */
-    Outcome answer(Media media, String question, PruningPlan plan, PositionMode positions);
+    Outcome answer(Media media, String question, EvalConfig config);
 }

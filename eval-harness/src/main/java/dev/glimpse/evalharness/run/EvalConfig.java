@@ -1,5 +1,6 @@
 package dev.glimpse.evalharness.run;
 
+import dev.glimpse.queryplanner.QuotaPrune;
 import dev.glimpse.tokenpruning.FastVSelector;
 import dev.glimpse.tokenpruning.PruningPlan;
 import dev.glimpse.tokenpruning.budget.TokenBudget;
@@ -16,13 +17,17 @@ import java.util.function.UnaryOperator;
  *
  * @param key       its name in results and tables: {@code none}, {@code vtc-cls@25%}, or a strategy
  *                  that takes no budget alone ({@code spatten}); with a position mode it ends in
- *                  {@code /original} or {@code /contiguous} ({@code vtc-cls@25%/original})
+ *                  {@code /original} or {@code /contiguous} ({@code vtc-cls@25%/original}); under the
+ *                  QuoTA planner {@code quota+bilinear@25%}
  * @param prune     the {@code --prune} spelling
  * @param budget    the {@code --budget} spelling, or null
- * @param plan      the plan it runs
+ * @param plan      the plan it answers with (under QuoTA: once the planner has split the budget)
  * @param positions the {@code --positions} of the kept tokens, or null for each stage's default
+ * @param quota     whether the QuoTA planner splits the budget over a clip's frames before the
+ *                  answer ({@code --prune quota}, {@link QuotaPrune}), as {@code glimpse ask} does
  */
-public record EvalConfig(String key, String prune, String budget, PruningPlan plan, PositionMode positions) {
+public record EvalConfig(String key, String prune, String budget, PruningPlan plan, PositionMode positions,
+                         boolean quota) {
 
     /** The budgets swept when none are given. */
     public static final List<String> DEFAULT_BUDGETS = List.of("100%", "50%", "25%", "11%");
@@ -36,7 +41,12 @@ public record EvalConfig(String key, String prune, String budget, PruningPlan pl
         Objects.requireNonNull(plan, "plan");
     }
 
-    /** A configuration with each stage's default positions. */
+    /** A configuration without the QuoTA planner. */
+    public EvalConfig(String key, String prune, String budget, PruningPlan plan, PositionMode positions) {
+        this(key, prune, budget, plan, positions, false);
+    }
+
+    /** A configuration with each stage's default positions, without the QuoTA planner. */
     public EvalConfig(String key, String prune, String budget, PruningPlan plan) {
         this(key, prune, budget, plan, null);
     }
@@ -53,7 +63,8 @@ public record EvalConfig(String key, String prune, String budget, PruningPlan pl
 
     /**
      * The sweep: unpruned first, then each strategy at each budget when it takes one (a
-     * pre-projector selector or FastV), else once. {@code adjust} may replace a plan's stages (e.g.
+     * pre-projector selector, bilinear, FastV, or the QuoTA planner: {@code quota},
+     * {@code quota+vtc-cls}), else once. {@code adjust} may replace a plan's stages (e.g.
      * load AS-ViT thresholds). Duplicates are dropped.
      */
     public static List<EvalConfig> sweep(List<String> strategies, List<String> budgets, UnaryOperator<PruningPlan> adjust) {
@@ -78,7 +89,7 @@ public record EvalConfig(String key, String prune, String budget, PruningPlan pl
                 continue;
             }
             for (PositionMode mode : positions) {
-                out.add(new EvalConfig(c.key() + "/" + mode.key(), c.prune(), c.budget(), c.plan(), mode));
+                out.add(new EvalConfig(c.key() + "/" + mode.key(), c.prune(), c.budget(), c.plan(), mode, c.quota()));
             }
         }
         return new ArrayList<>(out);
@@ -90,6 +101,14 @@ public record EvalConfig(String key, String prune, String budget, PruningPlan pl
         out.add(unpruned());
         for (String prune : strategies) {
             String name = prune.strip();
+            if (QuotaPrune.named(name)) {
+                for (String b : budgets) {
+                    PruningPlan plan = adjust.apply(QuotaPrune.plan(name, TokenBudget.parse(b.strip())));
+                    String spelled = QuotaPrune.describe(plan);
+                    out.add(new EvalConfig(spelled + "@" + b.strip(), spelled, b.strip(), plan, null, true));
+                }
+                continue;
+            }
             PruningPlan probe = adjust.apply(PruningPlan.parse(name, null));
             if (probe.isEmpty()) {
                 continue;
@@ -108,7 +127,8 @@ public record EvalConfig(String key, String prune, String budget, PruningPlan pl
 
     /** Whether {@code plan} has a stage that takes {@code --budget}. */
     static boolean takesBudget(PruningPlan plan) {
-        return plan.selector().isPresent() || plan.decoderPruner().filter(FastVSelector.class::isInstance).isPresent();
+        return plan.frameReduction().isPresent()
+                || plan.decoderPruner().filter(FastVSelector.class::isInstance).isPresent();
     }
 
     @Override

@@ -84,7 +84,7 @@ public final class EvalRunner {
 
     private Outcome ask(Media m, SynthQuestion q, EvalConfig c) {
         try {
-            return answerer.answer(m, q.text(), c.plan(), c.positions());
+            return answerer.answer(m, q.text(), c);
         } catch (IllegalArgumentException e) {
             throw new IllegalArgumentException("configuration " + c.key() + ", question " + q.id() + ": "
                     + e.getMessage(), e);

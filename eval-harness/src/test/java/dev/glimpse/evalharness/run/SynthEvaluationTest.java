@@ -40,8 +40,9 @@ class SynthEvaluationTest {
         final AtomicInteger calls = new AtomicInteger();
 
         @Override
-        public Outcome answer(Media media, String question, PruningPlan plan, PositionMode positions) {
+        public Outcome answer(Media media, String question, EvalConfig config) {
             calls.incrementAndGet();
+            PruningPlan plan = config.plan();
             double kept = plan.budget() instanceof TokenBudget.Ratio r ? 100 * r.fraction() : plan.isEmpty() ? 100 : 70;
             return new Outcome("Yes.", 100, kept, kept / 100, 1.5);
         }
@@ -72,12 +73,52 @@ class SynthEvaluationTest {
     }
 
     @Test
+    void quotaRunsAtEachBudgetWithItsWithinFrameStage() {
+        List<EvalConfig> configs = EvalConfig.sweep(List.of("quota", "quota+vtc-cls"), List.of("50%", "64/video"),
+                List.of(PositionMode.ORIGINAL), p -> p);
+        assertEquals(List.of("none", "quota+bilinear@50%/original", "quota+bilinear@64/video/original",
+                "quota+vtc-cls@50%/original", "quota+vtc-cls@64/video/original"),
+                configs.stream().map(EvalConfig::key).toList());
+        assertTrue(configs.stream().skip(1).allMatch(EvalConfig::quota), configs.toString());
+        assertEquals("quota+bilinear", configs.get(1).prune());
+        assertEquals(TokenBudget.videoTotal(64), configs.get(2).plan().budget());
+        assertTrue(!configs.getFirst().quota());
+    }
+
+    @Test
+    void quotaRowsAreReportedAndResumedLikeTheOtherStrategies(@TempDir Path out) throws IOException {
+        List<EvalConfig> configs = EvalConfig.sweep(List.of("quota"), List.of("25%"), p -> p);
+        Set<String> quotaAsked = new HashSet<>();
+        Answerer answerer = (media, question, config) -> {
+            if (config.quota()) {
+                quotaAsked.add(media.isVideo() ? "clip" : "image");
+            }
+            return new Outcome("Yes.", 100, config.quota() ? 25 : 100, config.quota() ? 0.25 : 1, 1.5);
+        };
+        SynthEvaluation.Settings s = new SynthEvaluation.Settings("stand-in", Split.TEST, MediaKind.ALL, 1, configs, 4,
+                16, out, out.resolve("cache"));
+        SynthEvaluation.Result r = SynthEvaluation.run(s, SynthBenchmark.standard(), answerer, n -> () -> { });
+        assertEquals(Set.of("clip", "image"), quotaAsked);
+        ObjectMapper json = new ObjectMapper();
+        for (String line : Files.readAllLines(out.resolve(SynthEvaluation.RESULTS))) {
+            JsonNode n = json.readTree(line);
+            if (n.get("config").asText().equals("quota+bilinear@25%")) {
+                assertEquals("quota+bilinear", n.get("prune").asText(), line);
+                assertEquals("25%", n.get("budget").asText(), line);
+            }
+        }
+        assertEquals(0.25, r.summaries().get(1).keptShare(), 1e-9);
+        assertTrue(Files.readString(out.resolve(SynthEvaluation.TABLE)).contains("| quota+bilinear | 25% |"));
+        assertEquals(0, SynthEvaluation.run(s, SynthBenchmark.standard(), answerer, n -> () -> { }).ran());
+    }
+
+    @Test
     void rowsAndTableSayWhichPositionsTheAnswerUsed(@TempDir Path out) throws IOException {
         List<EvalConfig> configs = EvalConfig.sweep(List.of("random"), List.of("25%"), List.of(PositionMode.ORIGINAL),
                 p -> p);
         List<PositionMode> asked = new java.util.ArrayList<>();
-        Answerer answerer = (media, question, plan, positions) -> {
-            asked.add(positions);
+        Answerer answerer = (media, question, config) -> {
+            asked.add(config.positions());
             return new Outcome("Yes.", 100, 25, 0.25, 1.5);
         };
         SynthEvaluation.run(new SynthEvaluation.Settings("stand-in", Split.TEST, MediaKind.IMAGES, 1, configs, 0, 16, out,

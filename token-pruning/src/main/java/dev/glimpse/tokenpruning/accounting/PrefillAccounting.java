@@ -73,7 +73,9 @@ public final class PrefillAccounting {
     /**
      * The cost of a prefill of {@code textTokens} non-visual tokens plus {@code visualTokensPerLayer[l]}
      * visual tokens in layer l, against the unpruned prefill with {@code visualTokensIn} visual tokens
-     * in every layer.
+     * in every layer. A layer may hold more visual tokens than were encoded when a resize made new
+     * ones (QuoTA's bilinear share of a frame is uncapped, so a frame can be resized up); the ratio
+     * then exceeds 1 where they outnumber what the others dropped.
      */
     public static PrefillCost cost(DecoderShape shape, int textTokens, int visualTokensIn, int[] visualTokensPerLayer) {
         int[] pruned = new int[shape.layers()];
@@ -82,9 +84,8 @@ public final class PrefillAccounting {
             throw new IllegalArgumentException(visualTokensPerLayer.length + " visual counts for " + shape.layers() + " layers");
         }
         for (int l = 0; l < pruned.length; l++) {
-            if (visualTokensPerLayer[l] > visualTokensIn) {
-                throw new IllegalArgumentException("layer " + l + " has " + visualTokensPerLayer[l]
-                        + " visual tokens, more than the " + visualTokensIn + " encoded");
+            if (visualTokensPerLayer[l] < 0) {
+                throw new IllegalArgumentException("layer " + l + " has " + visualTokensPerLayer[l] + " visual tokens");
             }
             pruned[l] = textTokens + visualTokensPerLayer[l];
             full[l] = textTokens + visualTokensIn;

@@ -15,8 +15,8 @@ import java.util.List;
 
 /**
  * {@link Media} to decoded pictures through video-ingest: images with EXIF orientation applied,
- * videos sampled with {@link FrameSampler.UniformWithEndpoints}. Frames become a video for models
- * that take one, else one image each.
+ * videos sampled with {@link FrameSampler.UniformWithEndpoints} (frames already sampled are taken
+ * as they are). Frames become a video for models that take one, else one image each.
  */
 final class MediaDecoding {
 
@@ -29,11 +29,14 @@ final class MediaDecoding {
             case Media.Pixels p -> images(p.image());
             case Media.ImageFile f -> images(ImageDecoder.decode(VideoSource.of(f.path()), limits));
             case Media.ImageBytes b -> images(ImageDecoder.decode(VideoSource.of(b.name(), b.bytes()), limits));
-            case Media.VideoFile v -> {
-                List<RgbImage> frames = frames(v, limits);
-                yield modelTakesVideo ? new VisualInput.Video(frames) : new VisualInput.Images(frames);
-            }
+            case Media.VideoFile v -> frames(frames(v, limits), modelTakesVideo);
+            case Media.VideoFrames f -> frames(f.frames(), modelTakesVideo);
         };
+    }
+
+    /** Frames as a video for models that take one, else one image each. */
+    private static VisualInput frames(List<RgbImage> frames, boolean modelTakesVideo) {
+        return modelTakesVideo ? new VisualInput.Video(frames) : new VisualInput.Images(frames);
     }
 
     private static VisualInput images(RgbImage image) {

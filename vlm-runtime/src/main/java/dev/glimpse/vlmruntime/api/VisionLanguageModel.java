@@ -75,7 +75,7 @@ public final class VisionLanguageModel implements AutoCloseable {
             VisualInput decoded = MediaDecoding.decode(media, MediaLimits.DEFAULTS, model.acceptsVideo());
             long decodeMedia = System.nanoTime() - t0;
             RequestPruning pruning = RequestPruning.of(askOptions.pruning(), backend, model.config(), decoded,
-                    media instanceof Media.VideoFile, askOptions.frameBudgets().orElse(null),
+                    media.isVideo(), askOptions.frameBudgets().orElse(null),
                     askOptions.positions().orElse(null));
             VisualInput input = pruning.input();
             String prompt = template().render(List.of(userMessage(input, question)), true);
@@ -111,7 +111,7 @@ public final class VisionLanguageModel implements AutoCloseable {
         try {
             VisualInput input = MediaDecoding.decode(media, MediaLimits.DEFAULTS, model.acceptsVideo());
             RequestPruning pruning = RequestPruning.of(plan, backend, model.config(), input,
-                    media instanceof Media.VideoFile, null);
+                    media.isVideo(), null);
             try (PreparedPrompt prepared = model.prepare(rawPrompt, input, pruning.visualHooks(), true);
                  DecoderSession session = newSession(prepared.inputIds().length, pruning.decoderPositions())) {
                 session.prefill(prepared.embeddings(), prepared.positions(), pruning.decoderHook(prepared));
@@ -198,10 +198,24 @@ public final class VisionLanguageModel implements AutoCloseable {
                 new Answer.VisualStage("decoder", v.visualTokens(), visualPerLayer[visualPerLayer.length - 1])));
         Answer.StageTimings timings = new Answer.StageTimings(decodeMedia, v.preprocessNanos(), v.visionNanos(),
                 prefill.nanos(), result.decodeNanos());
-        PrefillCost cost = PrefillAccounting.cost(model.decoder().shape(), text, v.unprunedTokens(), visualPerLayer);
+        PrefillCost cost = PrefillAccounting.cost(model.decoder().shape(), text, unprunedVisualTokens(v, pruning),
+                visualPerLayer);
         Answer.Pruning report = new Answer.Pruning(pruning.plan().describe(), visualPerLayer, pruning.trace(),
                 prefill.headsPerLayer(), pruning.promptPositions(), pruning.decoderPositions());
         return new Answer(result.text(), result.tokens(), result.stopReason(), counts, timings, cost, report);
+    }
+
+    /**
+     * The visual tokens the prompt would hold without pruning: those of the pictures encoded, and as
+     * many again for each frame a per-frame allocation dropped before encoding (plain LLaVA's frames
+     * all have the same grid), so a plan that drops frames is measured against the whole video.
+     */
+    private static int unprunedVisualTokens(PreparedPrompt.VisualStats v, RequestPruning pruning) {
+        int encoded = switch (pruning.input()) {
+            case VisualInput.Images images -> images.images().size();
+            case VisualInput.Video video -> video.frames().size();
+        };
+        return encoded == 0 ? v.unprunedTokens() : v.unprunedTokens() + pruning.droppedFrames() * (v.unprunedTokens() / encoded);
     }
 
     @Override

@@ -7,11 +7,11 @@ import dev.glimpse.vlmruntime.decoder.PositionMode;
 
 /**
  * Hook point 2 of ARCHITECTURE.md: between the vision tower's selected features and the
- * projector, once per image (or per video frame fed as an image). Token-pruning strategies
- * (VTC-CLS, uniform/random/pooling baselines, QuoTA budgets) implement it; the model only asks and
- * obeys. The prompt then holds one placeholder per kept token, so the decoder never sees the
- * dropped ones; {@link VisualHooks#positions} says whether the kept ones keep their unpruned prompt
- * positions.
+ * projector, once per image (or per video frame fed as an image), and on the projector's output
+ * ({@link #replaceProjected}). Token-pruning strategies (VTC-CLS, uniform/random/pooling
+ * baselines, QuoTA budgets and its bilinear resize) implement it; the model only asks and obeys.
+ * The prompt then holds one placeholder per kept token, so the decoder never sees the dropped ones;
+ * {@link VisualHooks#positions} says whether the kept ones keep their unpruned prompt positions.
  *
  * <p>Only plain LLaVA images can be pruned here: LLaVA-OneVision's anyres packing and video pooling
  * need every token of the grid, so a hook that drops tokens of a OneVision input is an error.
@@ -65,11 +65,24 @@ public interface ProjectorInputHook {
     }
 
     /**
-     * For each row of the features {@link #replace} returned for {@code imageIndex}, the row of the
-     * unpruned image ({@code image.features()} without pruning) whose prompt position it takes when
-     * pruned tokens keep their original positions ({@link PositionMode#ORIGINAL}): strictly
-     * ascending, below the unpruned row count; null when the hook cannot say (the prompt can then
-     * only be numbered contiguously). Asked only after {@link #replace} answered.
+     * Projected features to put in the prompt in place of {@code projected}, the projector's output
+     * over the rows {@link #keep} kept (F32 [rows, text hidden] on the model's backend, owned by the
+     * caller), e.g. QuoTA's bilinear resize of the projected map: a new tensor on the backend that
+     * the caller owns and closes, whose row count may differ; or null (the default) to keep
+     * {@code projected}. Asked once per image after the projector, unless {@link #replace} answered.
+     */
+    default Tensor replaceProjected(int imageIndex, Tensor projected) {
+        return null;
+    }
+
+    /**
+     * For each row of the features {@link #replace} or {@link #replaceProjected} returned for
+     * {@code imageIndex}, the row of the unpruned image ({@code image.features()} without pruning)
+     * whose prompt position it takes when pruned tokens keep their original positions
+     * ({@link PositionMode#ORIGINAL}): ascending, below the unpruned row count (strictly, unless
+     * several new rows stand for one unpruned row, as cells of a grid resized up do); null when the
+     * hook cannot say (the prompt can then only be numbered contiguously). Asked only after one of
+     * them answered.
      *
      * @param rows the replacement's row count
      */

@@ -28,8 +28,8 @@ import java.util.stream.IntStream;
  * Images or video frames to projected features, as {@code get_image_features} /
  * {@code get_video_features} of {@code LlavaModel} and {@code LlavaOnevisionModel} compute them:
  * image processor, vision tower ({@code vision_feature_layer}, {@code vision_feature_select_strategy}),
- * the {@link VisualHooks} (pruning inside the tower and before the projector), {@link Projector},
- * and for OneVision the
+ * the {@link VisualHooks} (pruning inside the tower, before the projector and on its output),
+ * {@link Projector}, and for OneVision the
  * {@link OnevisionPacking} of anyres grids and pooled video frames. Placeholder counts are those of
  * the HF processor ({@link PlaceholderCounts}); features that would not fill them are an error, as
  * in HF. Thread-safe (the parts are).
@@ -181,9 +181,33 @@ final class VisualEncoder {
         }
         int[] keep = hook.keep(index, image);
         Tensor features = projectKept(image.features(), keep, index);
+        Tensor resized;
+        try {
+            resized = hook.replaceProjected(index, features);
+        } catch (RuntimeException | Error e) {
+            features.close();
+            throw e;
+        }
+        if (resized != null) {
+            features.close();
+            return replacedAfterProjection(resized, hooks, index);
+        }
         int[] tokens = image.featureTokens();
         int[] rows = keep == null ? IntStream.range(0, tokens.length).toArray() : keep;
         return new ProjectedImage(features, Arrays.stream(rows).map(r -> tokens[r] - firstFeatureToken).toArray());
+    }
+
+    /** The hook's {@link ProjectorInputHook#replaceProjected} rows with the positions it names for them. */
+    private static ProjectedImage replacedAfterProjection(Tensor resized, VisualHooks hooks, int index) {
+        int rows = resized.dim(0);
+        int[] origins = hooks.projector().replacementOrigins(index, rows);
+        if (origins == null && hooks.positions() == PositionMode.ORIGINAL) {
+            resized.close();
+            throw new IllegalArgumentException("the projector hook replaces image " + (index + 1) + "'s projected "
+                    + "features without saying which unpruned positions they take; use contiguous positions "
+                    + "(--positions contiguous)");
+        }
+        return new ProjectedImage(resized, origins == null ? IntStream.range(0, rows).toArray() : origins);
     }
 
     /** The projector over the rows the hook kept (all of them when {@code keep} is null or complete). */

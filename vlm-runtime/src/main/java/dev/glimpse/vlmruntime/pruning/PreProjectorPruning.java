@@ -16,7 +16,6 @@ import dev.glimpse.tokenpruning.trace.PruningTrace;
 import dev.glimpse.visionencoder.EncodedImage;
 import dev.glimpse.visionencoder.LayerTaps;
 import dev.glimpse.visionencoder.VisionTaps;
-import dev.glimpse.vlmruntime.llava.ProjectorInputHook;
 
 import java.util.ArrayList;
 import java.util.EnumSet;
@@ -38,7 +37,7 @@ import java.util.stream.IntStream;
  * A VTC-CLS selection made by {@link #keepOnBackend} stays on the device until {@link #release}
  * (or {@link #selections}, {@link #traceStage}) reads it back.
  */
-final class PreProjectorPruning implements ProjectorInputHook {
+final class PreProjectorPruning implements PreProjectorStage {
 
     private final Backend backend;
     private final TokenSelector selector;
@@ -176,7 +175,8 @@ final class PreProjectorPruning implements ProjectorInputHook {
     }
 
     /** What each image kept, in image order (over the original grid, or all of the pooled grid). */
-    List<TokenSelection> selections() {
+    @Override
+    public List<TokenSelection> selections() {
         release();
         return List.copyOf(selections);
     }
@@ -197,7 +197,8 @@ final class PreProjectorPruning implements ProjectorInputHook {
     }
 
     /** The trace stage of this request's selections. */
-    PruningTrace.Stage traceStage() {
+    @Override
+    public PruningTrace.Stage traceStage() {
         release();
         if (selector != null) {
             List<TokenSelection> all = new ArrayList<>(selections);

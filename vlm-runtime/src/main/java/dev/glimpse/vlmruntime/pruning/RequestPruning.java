@@ -3,6 +3,7 @@ package dev.glimpse.vlmruntime.pruning;
 import dev.glimpse.kernels.Backend;
 import dev.glimpse.tokenpruning.AdaptiveSparseVitPolicy;
 import dev.glimpse.tokenpruning.AveragePooling;
+import dev.glimpse.tokenpruning.BilinearInterpolation;
 import dev.glimpse.tokenpruning.DecoderTokenPruner;
 import dev.glimpse.tokenpruning.FastVSelector;
 import dev.glimpse.tokenpruning.HookPoint;
@@ -30,13 +31,16 @@ import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
 import java.util.Optional;
+import java.util.stream.IntStream;
 
 /**
  * One request's {@link PruningPlan} wired to the model's hook points (ARCHITECTURE.md):
  * <ol>
  *   <li>{@code as-vit} between the vision tower's blocks ({@link VisionBlockPruning});</li>
  *   <li>{@code vtc-cls}, {@code random}, {@code uniform}, {@code pool} before the projector
- *       ({@link PreProjectorPruning}), each image or frame with its share of {@code --budget};</li>
+ *       ({@link PreProjectorPruning}), each image or frame with its share of {@code --budget};
+ *       {@code bilinear} at the same hook point, on the projector's output
+ *       ({@link BilinearFrameResize});</li>
  *   <li>{@code fastv}, {@code spatten}, {@code atp} at decoder layers during prefill
  *       ({@link DecoderLayerPruning}) over the prompt's visual placeholder positions.</li>
  * </ol>
@@ -45,8 +49,9 @@ import java.util.Optional;
  *
  * <p>Rules, checked up front with one-line messages:
  * <ul>
- *   <li>a pre-projector selector needs {@code --budget}; a {@code --budget} no stage takes
- *       (pool, spatten, atp and as-vit take none: pooling is fixed 2x2, the others adapt) is refused;</li>
+ *   <li>a pre-projector selector or {@code bilinear} needs {@code --budget}; a {@code --budget} no
+ *       stage takes (pool, spatten, atp and as-vit take none: pooling is fixed 2x2, the others adapt)
+ *       is refused;</li>
  *   <li>LLaVA-OneVision takes decoder stages only: its anyres packing and video pooling need every
  *       token of the grid, so pruning inside the tower or before the projector is refused (the
  *       documented alternative is pruning the packed tokens inside the decoder);</li>
@@ -82,15 +87,17 @@ public final class RequestPruning {
     private final LlavaConfig config;
     private final TokenGrid grid;
     private final VisionBlockPruning visionBlocks;
-    private final PreProjectorPruning preProjector;
+    private final PreProjectorStage preProjector;
     private final VisualInput input;
     private final PositionMode positions;
+    private final int droppedFrames;
     private DecoderLayerPruning decoder;
 
     private RequestPruning(PruningPlan plan, Backend backend, LlavaConfig config, TokenGrid grid,
-                           VisionBlockPruning visionBlocks, PreProjectorPruning preProjector, VisualInput input,
-                           PositionMode positions) {
+                           VisionBlockPruning visionBlocks, PreProjectorStage preProjector, VisualInput input,
+                           PositionMode positions, int droppedFrames) {
         this.plan = plan;
+        this.droppedFrames = droppedFrames;
         this.positions = positions;
         this.input = input;
         this.backend = backend;
@@ -117,7 +124,8 @@ public final class RequestPruning {
      *   <li>{@code --budget N/video} is split over the frames evenly ({@link TokenBudget#perFrame});
      *       on images it is refused;</li>
      *   <li>{@code frameBudgets} (e.g. QuoTA's allocation) replaces that split; it needs a
-     *       pre-projector selector on plain LLaVA and one entry per frame. Frames given 0 are dropped
+     *       pre-projector selector (each share at most the frame's tokens) or {@code bilinear} (any
+     *       share: a frame may be resized up) on plain LLaVA and one entry per frame. Frames given 0 are dropped
      *       entirely: {@link #input()} leaves them out, so neither their tokens nor their placeholders
      *       reach the prompt; the trace lists them with budget 0 and nothing kept.</li>
      * </ul>
@@ -159,10 +167,10 @@ public final class RequestPruning {
                 throw new IllegalArgumentException("per-frame budgets give " + frameBudgets.frames() + " frames, but "
                         + pictures + " frames were sampled from the video; give one budget per frame");
             }
-            if (plan.selector().isEmpty() || config.isOnevision()) {
-                throw new IllegalArgumentException("per-frame budgets need a pre-projector selector (--prune vtc-cls, "
-                        + "uniform or random) on plain LLaVA" + (config.isOnevision() ? "; LLaVA-OneVision pools "
-                        + "every frame's full grid" : ""));
+            if (plan.frameReduction().isEmpty() || config.isOnevision()) {
+                throw new IllegalArgumentException("per-frame budgets need a pre-projector selector or resize (--prune "
+                        + "bilinear, vtc-cls, uniform or random) on plain LLaVA" + (config.isOnevision()
+                        ? "; LLaVA-OneVision pools every frame's full grid" : ""));
             }
             if (frameBudgets.keptFrames().length == 0) {
                 throw new IllegalArgumentException("per-frame budgets " + java.util.Arrays.toString(
@@ -183,14 +191,15 @@ public final class RequestPruning {
             checkAsVit(p, config, pre.isPresent());
             return new VisionBlockPruning(backend, p, grid);
         }).orElse(null);
-        PreProjectorPruning preProjector = pre.map(s -> preProjector(s, plan.budget(), frameBudgets, backend, vision,
+        PreProjectorStage preProjector = pre.map(s -> preProjector(s, plan.budget(), frameBudgets, backend, vision,
                 grid, input)).orElse(null);
         VisualInput kept = input;
-        if (frameBudgets != null && frameBudgets.droppedFrames().length > 0) {
+        int dropped = frameBudgets == null ? 0 : frameBudgets.droppedFrames().length;
+        if (dropped > 0) {
             List<dev.glimpse.kernels.image.RgbImage> frames = ((VisualInput.Images) input).images();
             kept = new VisualInput.Images(Arrays.stream(frameBudgets.keptFrames()).mapToObj(frames::get).toList());
         }
-        return new RequestPruning(plan, backend, config, grid, blocks, preProjector, kept, positions);
+        return new RequestPruning(plan, backend, config, grid, blocks, preProjector, kept, positions, dropped);
     }
 
     /**
@@ -199,6 +208,11 @@ public final class RequestPruning {
      */
     public VisualInput input() {
         return input;
+    }
+
+    /** Frames of the video that a per-frame allocation dropped: sampled, but not in {@link #input()}. */
+    public int droppedFrames() {
+        return droppedFrames;
     }
 
     /** The plan this request runs. */
@@ -271,17 +285,32 @@ public final class RequestPruning {
         return count == 0 ? List.of() : List.of(TokenSelection.all(0, new TokenGrid(1, count)));
     }
 
+    /**
+     * A frame's bilinear share may exceed its grid (QuoTA gives shares uncapped) but not the whole
+     * video's unpruned tokens, which bounds what one frame's resize allocates: QuoTA's N is at most that.
+     */
+    private static void checkResizedUpAtMostTheVideo(FrameBudgets frameBudgets, TokenGrid grid) {
+        long video = (long) grid.size() * frameBudgets.frames();
+        for (int t = 0; t < frameBudgets.frames(); t++) {
+            if (frameBudgets.tokensFor(t) > video) {
+                throw new IllegalArgumentException("per-frame budget " + frameBudgets.tokensFor(t) + " for frame "
+                        + (t + 1) + " is more than the video's " + video + " tokens (" + frameBudgets.frames()
+                        + " frames of " + grid.size() + "); bilinear resizes a frame up to at most that");
+            }
+        }
+    }
+
     private static void checkBudget(PruningPlan plan) {
-        boolean selector = plan.selector().isPresent();
+        boolean selector = plan.frameReduction().isPresent();
         boolean fastv = plan.decoderPruner().filter(FastVSelector.class::isInstance).isPresent();
         if (selector && plan.budget() == null) {
-            throw new IllegalArgumentException("--prune " + plan.selector().get().name() + " needs --budget: "
+            throw new IllegalArgumentException("--prune " + plan.frameReduction().get().name() + " needs --budget: "
                     + TokenBudget.FORMS);
         }
         if (plan.budget() != null && !selector && !fastv) {
             throw new IllegalArgumentException("--budget is not used by --prune " + plan.describe() + " (pool keeps a "
                     + "fixed 2x2 average, spatten follows its schedule, atp and as-vit adapt); leave it out, or add a "
-                    + "selector (vtc-cls, uniform, random) or fastv");
+                    + "selector (vtc-cls, uniform, random), bilinear or fastv");
         }
     }
 
@@ -305,9 +334,9 @@ public final class RequestPruning {
         }
     }
 
-    private static PreProjectorPruning preProjector(PruningStrategy stage, TokenBudget budget, FrameBudgets frameBudgets,
-                                                    Backend backend, VisionConfig vision, TokenGrid grid,
-                                                    VisualInput input) {
+    private static PreProjectorStage preProjector(PruningStrategy stage, TokenBudget budget, FrameBudgets frameBudgets,
+                                                  Backend backend, VisionConfig vision, TokenGrid grid,
+                                                  VisualInput input) {
         int images = input instanceof VisualInput.Images i ? i.images().size() : 0;
         int[] perImage = new int[images];
         Arrays.fill(perImage, grid.size());
@@ -317,6 +346,13 @@ public final class RequestPruning {
             return new PreProjectorPruning(backend, null, pool, all, all.keptFrames(), grid, layers,
                     vision.hasClassToken());
         }
+        if (stage instanceof BilinearInterpolation) {
+            if (frameBudgets != null) {
+                checkResizedUpAtMostTheVideo(frameBudgets, grid);
+                return new BilinearFrameResize(backend, frameBudgets, frameBudgets.keptFrames(), grid);
+            }
+            return new BilinearFrameResize(backend, budget.perFrame(perImage), IntStream.range(0, images).toArray(), grid);
+        }
         TokenSelector selector = (TokenSelector) stage;
         if (selector instanceof VtcClsSelector vtc && vision.hasClassToken() && vtc.startLayer() > layers - 2) {
             selector = new VtcClsSelector(Math.max(0, layers - 2));
@@ -324,7 +360,7 @@ public final class RequestPruning {
                     vtc.startLayer(), layers, Math.max(0, layers - 2));
         }
         FrameBudgets budgets = budget.perFrame(perImage);
-        int[] frameOf = java.util.stream.IntStream.range(0, images).toArray();
+        int[] frameOf = IntStream.range(0, images).toArray();
         if (frameBudgets != null) {
             int[] given = frameBudgets.tokens();
             for (int t = 0; t < given.length; t++) {

@@ -79,6 +79,7 @@ class VideoBudgetTest {
         assertEquals(new Answer.VisualStage("vision", 32, 32), dropped.counts().visual().get(0));
         assertEquals(new Answer.VisualStage("projector", 32, 16), dropped.counts().visual().get(1));
         assertEquals(new Answer.VisualStage("decoder", 16, 16), dropped.counts().visual().get(2));
+        assertEquals(64, dropped.prefill().visualTokensIn(), "dropped frames count in the unpruned baseline");
         assertEquals(24, even.counts().visual().get(2).kept());
         // two image parts and 8 visual tokens fewer in the prompt
         assertTrue(dropped.counts().prompt() < even.counts().prompt() - 8,
