@@ -106,8 +106,8 @@ record OnlineDecodePlan(int headsPerBlock, int headBlocks, int paddedHeads, int 
         return (long) hq * splits * (d + 2);
     }
 
-    /** The decimal value of s, or 0 when s is not a positive int. */
-    private static int positiveInt(String s) {
+    /** The decimal value of s, or 0 when s is not a positive int (also {@link WideDecodePlan}'s grid parser). */
+    static int positiveInt(String s) {
         String t = s.trim();
         if (t.isEmpty() || t.length() > 9 || !t.chars().allMatch(Character::isDigit)) {
             return 0;
@@ -115,7 +115,7 @@ record OnlineDecodePlan(int headsPerBlock, int headBlocks, int paddedHeads, int 
         return Integer.parseInt(t);
     }
 
-    private static int ceilDiv(int a, int b) {
+    static int ceilDiv(int a, int b) {
         return (a + b - 1) / b;
     }
 }

@@ -50,8 +50,8 @@ record WideDecodePlan(int headsPerBlock, int headBlocks, int paddedHeads, int sp
      */
     static WideDecodePlan of(int hq, int hkv, int capacity, int multiprocessors, int blocksPerSm, int fullChunk) {
         OnlineDecodePlan heads = OnlineDecodePlan.of(hq, hkv, capacity, multiprocessors, 1, OnlineDecodePlan.GRAIN);
-        int useful = Math.max(1, ceilDiv(capacity, fullChunk));
-        int fill = Math.max(1, ceilDiv(blocksPerSm * multiprocessors, hkv * heads.headBlocks()));
+        int useful = Math.max(1, OnlineDecodePlan.ceilDiv(capacity, fullChunk));
+        int fill = Math.max(1, OnlineDecodePlan.ceilDiv(blocksPerSm * multiprocessors, hkv * heads.headBlocks()));
         return new WideDecodePlan(heads.headsPerBlock(), heads.headBlocks(), heads.paddedHeads(),
                 Math.min(MAX_SPLITS, Math.min(useful, fill)));
     }
@@ -63,8 +63,8 @@ record WideDecodePlan(int headsPerBlock, int headBlocks, int paddedHeads, int sp
             return new int[] {BLOCKS_PER_SM, FULL_CHUNK};
         }
         String[] parts = value.split("x");
-        int blocks = parts.length == 2 ? positiveInt(parts[0]) : 0;
-        int chunk = parts.length == 2 ? positiveInt(parts[1]) : 0;
+        int blocks = parts.length == 2 ? OnlineDecodePlan.positiveInt(parts[0]) : 0;
+        int chunk = parts.length == 2 ? OnlineDecodePlan.positiveInt(parts[1]) : 0;
         if (blocks >= 1 && blocks <= 64 && chunk >= 32 && chunk % 32 == 0) {
             return new int[] {blocks, chunk};
         }
@@ -93,18 +93,5 @@ record WideDecodePlan(int headsPerBlock, int headBlocks, int paddedHeads, int sp
     /** Workspace floats: partial sums [Hq, splits, D], then (max, sum) pairs [Hq, splits, 2]. */
     long workspaceFloats(int hq, int d) {
         return (long) hq * splits * (d + 2);
-    }
-
-    /** The decimal value of s, or 0 when s is not a positive int. */
-    private static int positiveInt(String s) {
-        String t = s.trim();
-        if (t.isEmpty() || t.length() > 9 || !t.chars().allMatch(Character::isDigit)) {
-            return 0;
-        }
-        return Integer.parseInt(t);
-    }
-
-    private static int ceilDiv(int a, int b) {
-        return (a + b - 1) / b;
     }
 }
