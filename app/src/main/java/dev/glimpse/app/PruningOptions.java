@@ -2,11 +2,8 @@ package dev.glimpse.app;
 
 import dev.glimpse.tokenpruning.AdaptiveSparseVitPolicy;
 import dev.glimpse.tokenpruning.AsVitThresholds;
-import dev.glimpse.tokenpruning.HookPoint;
-import dev.glimpse.tokenpruning.NoPruning;
 import dev.glimpse.tokenpruning.PruningPlan;
 import dev.glimpse.tokenpruning.PruningStrategy;
-import dev.glimpse.tokenpruning.TokenSelector;
 import dev.glimpse.tokenpruning.budget.TokenBudget;
 import dev.glimpse.vlmruntime.api.AskOptions;
 import dev.glimpse.vlmruntime.decoder.PositionMode;
@@ -14,7 +11,6 @@ import picocli.CommandLine.Option;
 
 import java.nio.file.Path;
 import java.util.ArrayList;
-import java.util.Arrays;
 import java.util.List;
 
 /**
@@ -25,11 +21,6 @@ import java.util.List;
  * than DeiT-S's initial values.
  */
 final class PruningOptions {
-
-    /** The {@code --prune} name of the QuoTA query planner. */
-    static final String QUOTA = "quota";
-    /** What keeps each frame's share under {@code --prune quota} when no selector is named: a linspace grid subsample. */
-    static final String QUOTA_DEFAULT_SELECTOR = "uniform";
 
     @Option(names = "--prune", defaultValue = "none", paramLabel = "M[+M2]",
             description = "Visual-token pruning: none, random, uniform, pool, vtc-cls (before the projector), "
@@ -63,9 +54,9 @@ final class PruningOptions {
         return positions == null ? planned : planned.withPositions(PositionMode.parse(positions));
     }
 
-    /** Whether {@code --prune} names {@value #QUOTA}: the QuoTA planner allots the budget per frame. */
+    /** Whether {@code --prune} names quota: the QuoTA planner allots the budget per frame. */
     boolean quota() {
-        return Arrays.stream(prune.split("\\+", -1)).anyMatch(n -> n.strip().equalsIgnoreCase(QUOTA));
+        return QuotaRequest.isNamedIn(prune);
     }
 
     /** The parsed {@code --budget}, or null when none was given. */
@@ -75,30 +66,11 @@ final class PruningOptions {
 
     /**
      * The plan these flags ask for; an IllegalArgumentException with a one-line message when they are wrong.
-     * With {@value #QUOTA}, the stages given with it and a pre-projector selector to keep each frame's
-     * share ({@code uniform} unless one is named): the planner's allocation replaces the budget split.
+     * With quota, the stages of {@link QuotaRequest#stages}: the planner's allocation replaces the budget split.
      */
     PruningPlan plan() {
         TokenBudget parsed = budget();
-        String names = prune;
-        if (quota()) {
-            if (parsed == null) {
-                throw new IllegalArgumentException("--prune quota needs --budget: the tokens per frame before QuoTA "
-                        + "redistributes them (e.g. 64), or the video's total (e.g. 1024/video)");
-            }
-            List<String> kept = new ArrayList<>(Arrays.stream(prune.split("\\+", -1)).map(String::strip)
-                    .filter(n -> !n.equalsIgnoreCase(QUOTA)).toList());
-            List<PruningStrategy> preProjector = kept.stream().map(PruningStrategy::byName)
-                    .filter(s -> s.hookPoint() == HookPoint.PRE_PROJECTOR && !(s instanceof NoPruning)).toList();
-            if (preProjector.stream().anyMatch(s -> !(s instanceof TokenSelector))) {
-                throw new IllegalArgumentException("--prune quota keeps each frame's share with a selector (uniform, "
-                        + "vtc-cls or random), not " + preProjector.getFirst().name());
-            }
-            if (preProjector.isEmpty()) {
-                kept.add(0, QUOTA_DEFAULT_SELECTOR);
-            }
-            names = String.join("+", kept);
-        }
+        String names = quota() ? QuotaRequest.stages(prune, parsed) : prune;
         PruningPlan plan = PruningPlan.parse(names, parsed);
         if (plan.visionPolicy().isEmpty()) {
             if (asVitThresholds != null) {

@@ -1,6 +1,7 @@
 package dev.glimpse.app.serve;
 
 import dev.glimpse.tokenpruning.PruningPlan;
+import dev.glimpse.tokenpruning.budget.TokenBudget;
 import dev.glimpse.vlmruntime.api.AskOptions;
 import dev.glimpse.vlmruntime.api.Media;
 import dev.glimpse.vlmruntime.decoder.PositionMode;
@@ -15,13 +16,15 @@ import java.util.Optional;
  * @param media      the upload: image or video, its temp file and the client's name for it
  * @param question   the question or captioning prompt
  * @param frames     frames to sample from a video (absent for an image)
- * @param plan       the pruning plan, parsed as the CLI's --prune/--budget
+ * @param plan       the pruning plan, parsed as the CLI's --prune/--budget (with quota: the stages that
+ *                   keep each frame's share)
+ * @param quota      the budget the QuoTA planner splits over a video's frames, when prune names quota
  * @param positions  the rotary positions of kept visual tokens, when the client chose them
  * @param maxNewTokens most tokens to generate
  * @param trace      whether the response carries the pruning trace
  */
 record CaptionRequest(Upload media, String question, Optional<Integer> frames, PruningPlan plan,
-                      Optional<PositionMode> positions, int maxNewTokens, boolean trace) {
+                      Optional<TokenBudget> quota, Optional<PositionMode> positions, int maxNewTokens, boolean trace) {
 
     /** Which kind of media a request carries: the name of its field. */
     enum Kind {
