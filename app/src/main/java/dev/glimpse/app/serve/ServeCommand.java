@@ -72,7 +72,7 @@ public final class ServeCommand implements Callable<Integer> {
     @Option(names = "--max-queued", defaultValue = "8", paramLabel = "N", description = "Requests waiting for a model slot; beyond these a request gets 503. Default: ${DEFAULT-VALUE}.")
     int maxQueued;
 
-    @Option(names = "--max-frames", defaultValue = "32", paramLabel = "N", description = "Most frames a video request may sample. Default: ${DEFAULT-VALUE}.")
+    @Option(names = "--max-frames", defaultValue = "32", paramLabel = "N", description = "Most frames a video request may sample (at most 2048, the runtime's own bound). Default: ${DEFAULT-VALUE}.")
     int maxFrames;
 
     @Option(names = "--max-new-tokens", defaultValue = "512", paramLabel = "N", description = "Most tokens a request may generate. Default: ${DEFAULT-VALUE}.")
