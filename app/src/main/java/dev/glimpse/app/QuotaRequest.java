@@ -15,19 +15,24 @@ import java.util.List;
 import java.util.Map;
 
 /**
- * {@code --prune quota} in a command: the QuoTA planner scores the video's frames for the question
- * with the loaded model ({@link QuotaPlanner#prepare}), and its per-frame allocation replaces the
- * even split of {@code --budget} when the model is then asked about {@link #video}, the frames it
- * scored: the video is decoded once.
+ * {@code --prune quota} in a command or a {@code glimpse serve} request: the QuoTA planner scores
+ * the video's frames for the question with the loaded model ({@link QuotaPlanner#prepare}), and its
+ * per-frame allocation replaces the even split of the budget when the model is then asked about
+ * {@link #video}, the frames it scored: the video is decoded once. Public so that the service plans
+ * and reports quota exactly as {@code ask} does.
  *
  * @param plan    what the planner decided
  * @param video   the sampled frames, to ask about in place of the video file
  * @param options the request's options with the planner's frame budgets
  */
-record QuotaRequest(QuotaPlan plan, Media video, AskOptions options) {
+public record QuotaRequest(QuotaPlan plan, Media video, AskOptions options) {
 
-    /** Plans {@code input} (a video) for {@code question}; {@code options} must already carry the pruning plan. */
-    static QuotaRequest plan(VisionLanguageModel vlm, Media input, String question, AskOptions options) {
+    /**
+     * Plans {@code input} (a video) for {@code question}; {@code options} must already carry the
+     * pruning plan of {@link QuotaPrune#plan}. An IllegalArgumentException when {@code input} is no
+     * video or the planner cannot split the budget; a media exception when the video does not decode.
+     */
+    public static QuotaRequest plan(VisionLanguageModel vlm, Media input, String question, AskOptions options) {
         PlannedAsk planned = new QuotaPlanner(vlm).prepare(input, question, options);
         return new QuotaRequest(planned.plan(), planned.video(), planned.options());
     }
@@ -51,7 +56,7 @@ record QuotaRequest(QuotaPlan plan, Media video, AskOptions options) {
      * {@code withTrace} the frames' {@code p_t} on the trace's pre-projector stage.
      */
     @SuppressWarnings("unchecked")
-    void addTo(Map<String, Object> json, Answer a, boolean withTrace) {
+    public void addTo(Map<String, Object> json, Answer a, boolean withTrace) {
         Map<String, Object> pruning = (Map<String, Object>) json.get("pruning");
         pruning.put("plan", describe(a.pruning().plan()));
         pruning.put("quota", plan.toMap());

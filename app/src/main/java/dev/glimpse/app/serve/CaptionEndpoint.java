@@ -2,6 +2,7 @@ package dev.glimpse.app.serve;
 
 import com.sun.net.httpserver.HttpExchange;
 import dev.glimpse.app.AnswerJson;
+import dev.glimpse.app.QuotaRequest;
 import dev.glimpse.videoingest.CorruptMediaException;
 import dev.glimpse.videoingest.MediaException;
 import dev.glimpse.videoingest.MediaLimitExceededException;
@@ -9,6 +10,8 @@ import dev.glimpse.videoingest.MediaLimits;
 import dev.glimpse.videoingest.UnreadableMediaException;
 import dev.glimpse.videoingest.UnsupportedMediaException;
 import dev.glimpse.vlmruntime.api.Answer;
+import dev.glimpse.vlmruntime.api.AskOptions;
+import dev.glimpse.vlmruntime.api.Media;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -17,15 +20,20 @@ import java.io.OutputStream;
 import java.io.UncheckedIOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.Map;
+import java.util.Optional;
 import java.util.regex.Pattern;
 
 /**
  * {@code POST /v1/caption}: admits the request ({@link AdmissionGate}; 503 when full), refuses a
  * declared Content-Length over the limit before reading (413), reads the body within the limit
  * into a temp media file (then reads what trails the form or object, so the connection can be
- * kept alive), waits for a model slot, captions, and answers with the JSON of
- * {@code glimpse ask --json}. The temp file is deleted whatever happens, before the response. Media errors map to
- * status codes: unsupported format 415, undecodable or over a media limit 422 (file size 413).
+ * kept alive), waits for a model slot, plans the frame budgets with QuoTA when {@code prune} names
+ * quota (in the same slot: the planner runs the model, and the frames it decoded are the ones
+ * captioned, so the video is decoded once), captions, and answers with the JSON of
+ * {@code glimpse ask --json} (the plan under {@code pruning.quota}). The temp file is deleted
+ * whatever happens, before the response. Media errors map to status codes: unsupported format 415,
+ * undecodable or over a media limit 422 (file size 413); the planner's refusals are 422.
  */
 final class CaptionEndpoint implements Router.Endpoint {
 
@@ -47,20 +55,17 @@ final class CaptionEndpoint implements Router.Endpoint {
         if (declaredTooLarge(exchange.getRequestHeaders().getFirst("Content-Length"))) {
             throw HttpError.tooLarge(limits.maxRequestBytes());
         }
-        CaptionRequest request;
-        Answer answer;
+        Map<String, Object> response;
         try (AdmissionGate.Ticket ticket = gate.admit()) {
             Path mediaFile = newMediaFile();
             try {
-                request = readBody(exchange, mediaFile);
-                answer = ticket.whenRunning(() -> caption(request));
+                CaptionRequest request = readBody(exchange, mediaFile);
+                response = ticket.whenRunning(() -> caption(request, requestId));
             } finally {
                 Files.deleteIfExists(mediaFile);
             }
         }
-        log.info("request {}: {} '{}' -> {} tokens", requestId, request.media().kind().field(),
-                request.media().name(), answer.counts().generated());
-        JsonResponses.send(exchange, 200, AnswerJson.of(answer, request.trace()));
+        JsonResponses.send(exchange, 200, response);
     }
 
     /** A private temp file (owner-only on POSIX); failing to make one is the server's problem, a 500. */
@@ -92,13 +97,35 @@ final class CaptionEndpoint implements Router.Endpoint {
         }
     }
 
-    private Answer caption(CaptionRequest request) {
+    /** The answer's JSON, with the QuoTA plan when the request names quota. */
+    private Map<String, Object> caption(CaptionRequest request, String requestId) {
+        Media media = request.toMedia();
+        AskOptions options = request.askOptions();
+        Optional<QuotaRequest> quota = request.quota()
+                ? Optional.of(planQuota(request, media, options)) : Optional.empty();
+        Answer answer;
         try {
-            return captioner.caption(request.toMedia(), request.question(), request.askOptions());
+            answer = captioner.caption(quota.map(QuotaRequest::video).orElse(media), request.question(),
+                    quota.map(QuotaRequest::options).orElse(options));
         } catch (MediaException e) {
             throw mediaError(e, request.media());
         } catch (IllegalArgumentException e) {
             throw HttpError.unprocessable(clientMessage(e, request.media()));
+        }
+        log.info("request {}: {} '{}' -> {} tokens", requestId, request.media().kind().field(),
+                request.media().name(), answer.counts().generated());
+        Map<String, Object> json = AnswerJson.of(answer, request.trace());
+        quota.ifPresent(q -> q.addTo(json, answer, request.trace()));
+        return json;
+    }
+
+    private QuotaRequest planQuota(CaptionRequest request, Media video, AskOptions options) {
+        try {
+            return captioner.planQuota(video, request.question(), options);
+        } catch (MediaException e) {
+            throw mediaError(e, request.media());
+        } catch (IllegalArgumentException e) {
+            throw HttpError.quotaNotApplicable(clientMessage(e, request.media()));
         }
     }
 
@@ -107,16 +134,20 @@ final class CaptionEndpoint implements Router.Endpoint {
         return switch (e) {
             case UnsupportedMediaException u -> HttpError.unsupportedType(message);
             case MediaLimitExceededException l when l.limit() == MediaLimits.Limit.FILE_BYTES ->
-                    new HttpError(413, "request_too_large", withoutCliHint(message));
-            case MediaLimitExceededException l -> new HttpError(422, "media_limit_exceeded", withoutCliHint(message));
+                    new HttpError(413, "request_too_large", withServerFlag(message, "--max-request-bytes"));
+            case MediaLimitExceededException l ->
+                    new HttpError(422, "media_limit_exceeded", withServerFlag(message, l.limit().flag()));
             case CorruptMediaException c -> HttpError.unprocessable(message);
             case UnreadableMediaException r -> HttpError.unprocessable(message);
         };
     }
 
-    /** A media limit's message less its "(raise it with --flag)", a flag of the CLI that a client cannot set. */
-    private static String withoutCliHint(String message) {
-        return CLI_HINT.matcher(message).replaceFirst("");
+    /**
+     * A media limit's message with its "(raise it with --flag)", advice for whoever runs the server,
+     * turned into "(the server's --flag)": the client learns which of the server's limits it met.
+     */
+    private static String withServerFlag(String message, String flag) {
+        return CLI_HINT.matcher(message).replaceFirst(" (the server's " + flag + ")");
     }
 
     /** The runtime's message with the server's temp path replaced by the client's name for the upload. */

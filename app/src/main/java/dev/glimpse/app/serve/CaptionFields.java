@@ -2,6 +2,7 @@ package dev.glimpse.app.serve;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.TextNode;
+import dev.glimpse.queryplanner.QuotaPrune;
 import dev.glimpse.tokenpruning.PruningPlan;
 import dev.glimpse.tokenpruning.budget.TokenBudget;
 import dev.glimpse.vlmruntime.decoder.PositionMode;
@@ -15,7 +16,9 @@ import java.util.Optional;
  * (as text), and validates them into a {@link CaptionRequest}. Every refusal is a 400 naming the
  * field. Fields: {@code question} (or its alias {@code prompt}), {@code frames}, {@code prune},
  * {@code budget}, {@code positions}, {@code max_new_tokens}, {@code trace}; unknown fields are
- * refused so that a misspelt option never passes silently.
+ * refused so that a misspelt option never passes silently. {@code prune} and {@code budget} follow
+ * {@code glimpse ask --prune/--budget}, {@code quota} included (a video only, with a budget; its
+ * rules and messages are {@link QuotaPrune#plan}'s, each frame resized to its share by default).
  */
 final class CaptionFields {
 
@@ -60,29 +63,44 @@ final class CaptionFields {
         }
         int maxNewTokens = integer("max_new_tokens", 1, limits.maxNewTokens()).orElse(
                 Math.min(DEFAULT_MAX_NEW_TOKENS, limits.maxNewTokens()));
+        String prune = text("prune").orElse("none");
+        TokenBudget budget = budget(video);
+        PruningPlan plan = plan(prune, budget, video);
         return new CaptionRequest(media, question, video ? Optional.of(frames.orElse(
                 Math.min(DEFAULT_FRAMES, limits.maxFrames()))) : Optional.empty(),
-                plan(video), positions(), maxNewTokens, bool("trace"));
+                plan, QuotaPrune.named(prune), positions(), maxNewTokens, bool("trace"));
     }
 
-    private PruningPlan plan(boolean video) {
-        TokenBudget budget = null;
+    /** The parsed {@code budget}, or null when none was given. */
+    private TokenBudget budget(boolean video) {
         Optional<String> budgetText = text("budget");
-        if (budgetText.isPresent()) {
-            try {
-                budget = TokenBudget.parse(budgetText.get());
-            } catch (IllegalArgumentException e) {
-                throw HttpError.badField("budget", e.getMessage());
-            }
-            if (budget instanceof TokenBudget.VideoTotal && !video) {
-                throw HttpError.badField("budget", budgetText.get() + " is a total for a video, but the media is an image");
-            }
+        if (budgetText.isEmpty()) {
+            return null;
+        }
+        TokenBudget budget;
+        try {
+            budget = TokenBudget.parse(budgetText.get());
+        } catch (IllegalArgumentException e) {
+            throw HttpError.badField("budget", e.getMessage());
+        }
+        if (budget instanceof TokenBudget.VideoTotal && !video) {
+            throw HttpError.badField("budget", budgetText.get() + " is a total for a video, but the media is an image");
+        }
+        return budget;
+    }
+
+    private static PruningPlan plan(String prune, TokenBudget budget, boolean video) {
+        boolean quota = QuotaPrune.named(prune);
+        if (quota && !video) {
+            throw HttpError.badField("prune", "--prune quota plans the frames of a video; send the media in "
+                    + "the 'video' field");
         }
         PruningPlan plan;
         try {
-            plan = PruningPlan.parse(text("prune").orElse("none"), budget);
+            plan = quota ? QuotaPrune.plan(prune, budget) : PruningPlan.parse(prune, budget);
         } catch (IllegalArgumentException e) {
-            throw HttpError.badField("prune", e.getMessage());
+            // QuotaPrune.plan asks for the budget before it reads the stages: without one, that is the refusal
+            throw HttpError.badField(quota && budget == null ? "budget" : "prune", e.getMessage());
         }
         if (plan.visionPolicy().isPresent()) {
             throw HttpError.badField("prune", "as-vit needs a thresholds file, which the service does not take; "

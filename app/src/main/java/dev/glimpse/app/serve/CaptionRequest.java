@@ -15,13 +15,15 @@ import java.util.Optional;
  * @param media      the upload: image or video, its temp file and the client's name for it
  * @param question   the question or captioning prompt
  * @param frames     frames to sample from a video (absent for an image)
- * @param plan       the pruning plan, parsed as the CLI's --prune/--budget
+ * @param plan       the pruning plan, parsed as the CLI's --prune/--budget (with quota: the stages that
+ *                   answer once the planner has split the plan's budget over the frames)
+ * @param quota      whether prune names quota: the QuoTA planner splits the budget over a video's frames
  * @param positions  the rotary positions of kept visual tokens, when the client chose them
  * @param maxNewTokens most tokens to generate
  * @param trace      whether the response carries the pruning trace
  */
 record CaptionRequest(Upload media, String question, Optional<Integer> frames, PruningPlan plan,
-                      Optional<PositionMode> positions, int maxNewTokens, boolean trace) {
+                      boolean quota, Optional<PositionMode> positions, int maxNewTokens, boolean trace) {
 
     /** Which kind of media a request carries: the name of its field. */
     enum Kind {

@@ -37,6 +37,11 @@ final class HttpError extends RuntimeException {
         return new HttpError(422, "undecodable_media", message);
     }
 
+    /** The QuoTA planner refused the request (model, budget or frames), in its own words. */
+    static HttpError quotaNotApplicable(String message) {
+        return new HttpError(422, "quota_not_applicable", message);
+    }
+
     int status() {
         return status;
     }

@@ -17,23 +17,32 @@ final class JsonResponses {
     }
 
     static void send(HttpExchange exchange, int status, Object body) throws IOException {
-        byte[] bytes = JSON.writeValueAsBytes(body);
-        exchange.getResponseHeaders().set("Content-Type", "application/json; charset=utf-8");
-        exchange.sendResponseHeaders(status, bytes.length);
-        try (OutputStream out = exchange.getResponseBody()) {
-            out.write(bytes);
-        }
+        writeFlushed(exchange, status, body).close();
     }
 
     /**
-     * The error, on a connection then closed: the request body may be partly unread (the JDK server
-     * reads at most 64 KiB of the rest), so the client must not reuse the connection.
+     * The error, on a connection then closed. The request body may be partly unread, so the client
+     * must not reuse the connection; what it still sends is discarded after the response is flushed
+     * ({@link LingeringClose}), so that a client still writing its body reads the error rather than a reset.
      */
     static void sendError(HttpExchange exchange, HttpError error) throws IOException {
         exchange.getResponseHeaders().set("Connection", "close");
         Map<String, Object> inner = new LinkedHashMap<>();
         inner.put("code", error.code());
         inner.put("message", error.getMessage());
-        send(exchange, error.status(), Map.of("error", inner));
+        try (OutputStream out = writeFlushed(exchange, error.status(), Map.of("error", inner))) {
+            LingeringClose.discardRest(exchange.getRequestBody());
+        }
+    }
+
+    /** Sends the status and the whole body, flushed to the client; closing the stream ends the exchange. */
+    private static OutputStream writeFlushed(HttpExchange exchange, int status, Object body) throws IOException {
+        byte[] bytes = JSON.writeValueAsBytes(body);
+        exchange.getResponseHeaders().set("Content-Type", "application/json; charset=utf-8");
+        exchange.sendResponseHeaders(status, bytes.length);
+        OutputStream out = exchange.getResponseBody();
+        out.write(bytes);
+        out.flush();
+        return out;
     }
 }

@@ -8,8 +8,9 @@ import java.util.Map;
 
 /**
  * The body of {@code GET /v1/model}: which model serves (its folder name as id, architecture,
- * model types, whether it takes video natively), on which device, and the service's limits, so
- * that a client can size its requests.
+ * model types, whether it takes video natively), on which device, and the service's limits
+ * (request bytes, concurrency, frames, tokens, pixels per image or frame, video duration, decoding
+ * time), so that a client can size its requests.
  */
 final class ModelDescription {
 
@@ -36,6 +37,9 @@ final class ModelDescription {
         out.put("max_queued", limits.maxQueued());
         out.put("max_frames", limits.maxFrames());
         out.put("max_new_tokens", limits.maxNewTokens());
+        out.put("max_pixels", limits.maxPixels());
+        out.put("max_duration_seconds", limits.maxDuration().toSeconds());
+        out.put("decode_timeout_seconds", limits.decodeTimeout().toSeconds());
         out.put("default_frames", Math.min(CaptionFields.DEFAULT_FRAMES, limits.maxFrames()));
         out.put("default_max_new_tokens", Math.min(CaptionFields.DEFAULT_MAX_NEW_TOKENS, limits.maxNewTokens()));
         return out;

@@ -2,13 +2,17 @@ package dev.glimpse.app.serve;
 
 import dev.glimpse.app.DemoModel;
 import dev.glimpse.kernels.Backends;
+import dev.glimpse.videoingest.MediaLimits;
 import dev.glimpse.vlmruntime.api.Glimpse;
 import dev.glimpse.vlmruntime.api.LoadOptions;
 import dev.glimpse.vlmruntime.api.VisionLanguageModel;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
+import picocli.CommandLine.ParameterException;
+import picocli.CommandLine.Spec;
 
 import java.io.IOException;
 import java.io.UncheckedIOException;
@@ -27,16 +31,25 @@ import java.util.concurrent.CountDownLatch;
  * {@code ask}), so model work is serialised whatever {@code --max-concurrent} says; that flag bounds
  * how many requests hold a model slot (decoding media and generating) and {@code --max-queued} how
  * many more may wait, uploaded, for one. A request beyond both is refused with 503 before its body is read.
+ *
+ * <p>Limits: every flag that bounds a request is checked at start (a value out of range is a usage
+ * error, exit 2) and listed by {@code GET /v1/model}; the media limits ({@code --max-pixels},
+ * {@code --max-duration-seconds}, {@code --decode-timeout-seconds}, with {@code --max-frames} and
+ * {@code --max-request-bytes}) are the loaded model's ({@link LoadOptions#withMediaLimits}), so every
+ * decode of an upload checks them (422 beyond).
  */
 @Command(name = "serve",
         mixinStandardHelpOptions = true,
         description = {"Serve frame-budgeted captioning over HTTP (REST, JSON).",
                 "POST /v1/caption (multipart/form-data with a file field 'image' or 'video', or JSON with base64 "
-                        + "'image' or 'video'; fields question, frames, prune, budget, positions, max_new_tokens, trace), "
-                        + "GET /v1/model, GET /healthz."})
+                        + "'image' or 'video'; fields question, frames, prune, budget, positions, max_new_tokens, trace; "
+                        + "prune=quota plans a video's frame budgets with QuoTA), GET /v1/model, GET /healthz."})
 public final class ServeCommand implements Callable<Integer> {
 
     private static final Logger log = LoggerFactory.getLogger(ServeCommand.class);
+
+    @Spec
+    CommandSpec spec;
 
     @Option(names = "--model", paramLabel = "DIR", description = "A Hugging Face LLaVA / LLaVA-OneVision checkpoint folder. Default: the shipped demo model (models/glimpse-demo).")
     Path model;
@@ -59,31 +72,34 @@ public final class ServeCommand implements Callable<Integer> {
     @Option(names = "--max-queued", defaultValue = "8", paramLabel = "N", description = "Requests waiting for a model slot; beyond these a request gets 503. Default: ${DEFAULT-VALUE}.")
     int maxQueued;
 
-    @Option(names = "--max-frames", defaultValue = "32", paramLabel = "N", description = "Most frames a video request may sample. Default: ${DEFAULT-VALUE}.")
+    @Option(names = "--max-frames", defaultValue = "32", paramLabel = "N", description = "Most frames a video request may sample (at most 2048, the runtime's own bound). Default: ${DEFAULT-VALUE}.")
     int maxFrames;
 
     @Option(names = "--max-new-tokens", defaultValue = "512", paramLabel = "N", description = "Most tokens a request may generate. Default: ${DEFAULT-VALUE}.")
     int maxNewTokens;
+
+    @Option(names = MediaLimits.FLAG_MAX_PIXELS, defaultValue = "33177600", paramLabel = "N", description = "Largest image or video frame, width x height, checked before it is decoded (422 beyond). Default: ${DEFAULT-VALUE} (7680 x 4320).")
+    long maxPixels;
+
+    @Option(names = MediaLimits.FLAG_MAX_DURATION, defaultValue = "21600", paramLabel = "S", description = "Longest video in seconds, read from its container before frames are decoded (422 beyond). Default: ${DEFAULT-VALUE} (6 h).")
+    long maxDurationSeconds;
+
+    @Option(names = MediaLimits.FLAG_DECODE_TIMEOUT, defaultValue = "600", paramLabel = "S", description = "Give up opening and decoding one upload after S seconds (422). Default: ${DEFAULT-VALUE}.")
+    long decodeTimeoutSeconds;
 
     @Option(names = "--shutdown-grace-seconds", defaultValue = "30", paramLabel = "S", description = "Time in-flight requests get to finish after SIGINT/SIGTERM. Default: ${DEFAULT-VALUE}.")
     int shutdownGraceSeconds;
 
     @Override
     public Integer call() throws IOException {
-        ServeLimits limits = new ServeLimits(maxRequestBytes, maxConcurrent, maxQueued, maxFrames, maxNewTokens,
-                Duration.ofSeconds(shutdownGraceSeconds));
-        if (port < 0 || port > 65535) {
-            throw new IllegalArgumentException("--port " + port + " is not a port (0..65535)");
-        }
-        InetSocketAddress address = new InetSocketAddress(host, port);
-        if (address.isUnresolved()) {
-            throw new IllegalArgumentException("--host " + host + ": unknown host");
-        }
+        ServeLimits limits = limits();
+        InetSocketAddress address = address();
         Path folder = DemoModel.orDefault(model);
-        VisionLanguageModel vlm = Glimpse.load(folder, LoadOptions.defaults().withDevice(Backends.Choice.parse(device)));
+        VisionLanguageModel vlm = Glimpse.load(folder, LoadOptions.defaults().withDevice(Backends.Choice.parse(device))
+                .withMediaLimits(limits.mediaLimits()));
         CaptionServer server;
         try {
-            server = CaptionServer.start(address, vlm::ask, ModelDescription.of(vlm, limits), limits);
+            server = CaptionServer.start(address, Captioner.of(vlm), ModelDescription.of(vlm, limits), limits);
         } catch (IOException | UncheckedIOException e) {
             vlm.close();
             throw new IOException("cannot listen on " + host + ":" + port + ": " + e.getMessage(), e);
@@ -108,5 +124,27 @@ public final class ServeCommand implements Callable<Integer> {
             Thread.currentThread().interrupt();
         }
         return 0;
+    }
+
+    /** The limits the flags give; a value out of range is a usage error naming its flag (exit 2). */
+    ServeLimits limits() {
+        try {
+            return new ServeLimits(maxRequestBytes, maxConcurrent, maxQueued, maxFrames, maxNewTokens,
+                    Duration.ofSeconds(shutdownGraceSeconds), maxPixels, Duration.ofSeconds(maxDurationSeconds),
+                    Duration.ofSeconds(decodeTimeoutSeconds));
+        } catch (IllegalArgumentException e) {
+            throw new ParameterException(spec.commandLine(), e.getMessage());
+        }
+    }
+
+    private InetSocketAddress address() {
+        if (port < 0 || port > 65535) {
+            throw new ParameterException(spec.commandLine(), "--port " + port + " is not a port (0..65535)");
+        }
+        InetSocketAddress address = new InetSocketAddress(host, port);
+        if (address.isUnresolved()) {
+            throw new IllegalArgumentException("--host " + host + ": unknown host");
+        }
+        return address;
     }
 }

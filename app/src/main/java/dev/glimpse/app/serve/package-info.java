@@ -11,8 +11,10 @@
  * other fields (400 naming the field); the model answers ({@code VisionLanguageModel#ask}, one
  * call at a time: the model is internally locked); media errors of video-ingest become 415/422;
  * the temp file is deleted before the response, which has the shape of {@code glimpse ask --json}.
- * Every error is {@code {"error": {"code", "message"}}} on a connection then closed; stack
- * traces go to the log only, under the request id.
+ * Every error is {@code {"error": {"code", "message"}}} on a connection then closed, after what
+ * the client still sends of its body has been discarded within bounds
+ * ({@link dev.glimpse.app.serve.LingeringClose}), so that the error arrives rather than a reset;
+ * stack traces go to the log only, under the request id.
  *
  * <p>Memory per request: the body is never buffered (media stream to disk, base64 is decoded as
  * parsed, text fields are capped); the model holds the decoded image, or the sampled frames of a

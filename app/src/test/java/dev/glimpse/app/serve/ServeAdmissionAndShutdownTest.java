@@ -1,8 +1,12 @@
 package dev.glimpse.app.serve;
 
+import dev.glimpse.app.QuotaRequest;
 import dev.glimpse.kernels.Backends;
+import dev.glimpse.vlmruntime.api.Answer;
+import dev.glimpse.vlmruntime.api.AskOptions;
 import dev.glimpse.vlmruntime.api.Glimpse;
 import dev.glimpse.vlmruntime.api.LoadOptions;
+import dev.glimpse.vlmruntime.api.Media;
 import dev.glimpse.vlmruntime.api.VisionLanguageModel;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.AfterEach;
@@ -57,15 +61,24 @@ class ServeAdmissionAndShutdownTest {
         entered = new CountDownLatch(1);
         release = new CountDownLatch(1);
         ServeLimits limits = new ServeLimits(1 << 20, 1, 0, 8, 16, Duration.ofSeconds(20));
-        Captioner gated = (media, question, options) -> {
-            entered.countDown();
-            try {
-                assertTrue(release.await(60, TimeUnit.SECONDS), "the test never released the model call");
-            } catch (InterruptedException e) {
-                Thread.currentThread().interrupt();
-                throw new IllegalStateException(e);
+        Captioner model = Captioner.of(vlm);
+        Captioner gated = new Captioner() {
+            @Override
+            public Answer caption(Media media, String question, AskOptions options) {
+                entered.countDown();
+                try {
+                    assertTrue(release.await(60, TimeUnit.SECONDS), "the test never released the model call");
+                } catch (InterruptedException e) {
+                    Thread.currentThread().interrupt();
+                    throw new IllegalStateException(e);
+                }
+                return model.caption(media, question, options);
             }
-            return vlm.ask(media, question, options);
+
+            @Override
+            public QuotaRequest planQuota(Media video, String question, AskOptions options) {
+                return model.planQuota(video, question, options);
+            }
         };
         server = CaptionServer.start(new InetSocketAddress("127.0.0.1", 0), gated, ModelDescription.of(vlm, limits), limits);
         client = new ServeClient(server);

@@ -1,8 +1,11 @@
 package dev.glimpse.app.serve;
 
 import dev.glimpse.app.Main;
+import dev.glimpse.kernels.image.RgbImage;
+import dev.glimpse.videoingest.MediaLimits;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
+import picocli.CommandLine;
 
 import java.io.BufferedReader;
 import java.io.ByteArrayOutputStream;
@@ -16,6 +19,7 @@ import java.net.http.HttpResponse;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.ExecutorService;
@@ -28,20 +32,59 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-/** {@code glimpse serve} as a user runs it: bad flags end with one line; a running server stops on SIGTERM. */
+/**
+ * {@code glimpse serve} as a user runs it: a flag value out of range is a usage error naming the flag
+ * (exit 2); the media flags become the loaded model's limits; a running server stops on SIGTERM.
+ */
 class ServeCommandTest {
 
     @Test
-    void zeroConcurrencyIsAOneLineError() {
-        String err = runExpectingFailure("serve", "--max-concurrent", "0");
-        assertTrue(err.startsWith("glimpse: serve limits must be positive"), err);
-        assertEquals(1, err.strip().lines().count(), err);
+    void zeroConcurrencyIsAUsageErrorNamingTheFlag() {
+        String err = runExpectingUsageError("serve", "--max-concurrent", "0");
+        assertEquals("glimpse: --max-concurrent must be at least 1, got 0", err.lines().findFirst().orElseThrow());
     }
 
     @Test
-    void portOutOfRangeIsAOneLineError() {
-        String err = runExpectingFailure("serve", "--port", "70000");
-        assertEquals("glimpse: --port 70000 is not a port (0..65535)", err.strip());
+    void portOutOfRangeIsAUsageError() {
+        String err = runExpectingUsageError("serve", "--port", "70000");
+        assertEquals("glimpse: --port 70000 is not a port (0..65535)", err.lines().findFirst().orElseThrow());
+    }
+
+    @Test
+    void zeroMaxPixelsIsAUsageErrorNamingTheFlag() {
+        String err = runExpectingUsageError("serve", "--max-pixels", "0");
+        assertEquals("glimpse: --max-pixels must be at least 1, got 0", err.lines().findFirst().orElseThrow());
+    }
+
+    @Test
+    void maxPixelsAboveWhatAFrameMayHoldIsAUsageError() {
+        String err = runExpectingUsageError("serve", "--max-pixels", String.valueOf(RgbImage.MAX_PIXELS + 1));
+        assertEquals("glimpse: --max-pixels must be at most " + RgbImage.MAX_PIXELS + ", got " + (RgbImage.MAX_PIXELS + 1),
+                err.lines().findFirst().orElseThrow());
+    }
+
+    @Test
+    void nonPositiveDurationOrDecodeTimeoutIsAUsageError() {
+        assertTrue(runExpectingUsageError("serve", "--max-duration-seconds", "-5")
+                .startsWith("glimpse: --max-duration-seconds must be at least 1, got -5"));
+        assertTrue(runExpectingUsageError("serve", "--decode-timeout-seconds", "0")
+                .startsWith("glimpse: --decode-timeout-seconds must be at least 1, got 0"));
+    }
+
+    @Test
+    void withoutMediaFlagsTheRuntimeDefaultsHold() {
+        MediaLimits limits = parse().limits().mediaLimits();
+        assertEquals(MediaLimits.DEFAULTS.maxPixelsPerFrame(), limits.maxPixelsPerFrame());
+        assertEquals(MediaLimits.DEFAULTS.maxDuration(), limits.maxDuration());
+        assertEquals(MediaLimits.DEFAULTS.maxDecodeTime(), limits.maxDecodeTime());
+    }
+
+    /** The flags become the limits the loaded model checks: the file size is the request body's limit. */
+    @Test
+    void mediaFlagsBecomeTheModelsMediaLimits() {
+        MediaLimits limits = parse("--max-pixels", "4096", "--max-duration-seconds", "7", "--decode-timeout-seconds", "9",
+                "--max-frames", "12", "--max-request-bytes", "100000").limits().mediaLimits();
+        assertEquals(new MediaLimits(100_000, 4096, 12, Duration.ofSeconds(7), Duration.ofSeconds(9)), limits);
     }
 
     /** A separate JVM, as the launcher starts it: it prints where it listens, answers, and on SIGTERM stops cleanly. */
@@ -76,7 +119,14 @@ class ServeCommandTest {
         }
     }
 
-    private static String runExpectingFailure(String... args) {
+    private static ServeCommand parse(String... args) {
+        ServeCommand serve = new ServeCommand();
+        new CommandLine(serve).parseArgs(args);
+        return serve;
+    }
+
+    /** Runs the CLI, expects the usage error exit (2) and returns its stderr. */
+    private static String runExpectingUsageError(String... args) {
         PrintStream old = System.err;
         ByteArrayOutputStream err = new ByteArrayOutputStream();
         int exit;
@@ -86,7 +136,7 @@ class ServeCommandTest {
         } finally {
             System.setErr(old);
         }
-        assertEquals(1, exit, err.toString(StandardCharsets.UTF_8));
+        assertEquals(2, exit, err.toString(StandardCharsets.UTF_8));
         return err.toString(StandardCharsets.UTF_8);
     }
 }

@@ -5,7 +5,6 @@ import dev.glimpse.kernels.image.RgbImage;
 import dev.glimpse.tokenpruning.PruningPlan;
 import dev.glimpse.tokenpruning.accounting.PrefillAccounting;
 import dev.glimpse.tokenpruning.accounting.PrefillAccounting.PrefillCost;
-import dev.glimpse.videoingest.MediaLimits;
 import dev.glimpse.vlmruntime.decoder.DecoderSession;
 import dev.glimpse.vlmruntime.decoder.PositionMode;
 import dev.glimpse.vlmruntime.decoder.PrefillResult;
@@ -72,7 +71,7 @@ public final class VisionLanguageModel implements AutoCloseable {
         lock.lock();
         try {
             long t0 = System.nanoTime();
-            VisualInput decoded = MediaDecoding.decode(media, MediaLimits.DEFAULTS, model.acceptsVideo());
+            VisualInput decoded = MediaDecoding.decode(media, options.mediaLimits(), model.acceptsVideo());
             long decodeMedia = System.nanoTime() - t0;
             RequestPruning pruning = RequestPruning.of(askOptions.pruning(), backend, model.config(), decoded,
                     media.isVideo(), askOptions.frameBudgets().orElse(null),
@@ -109,7 +108,7 @@ public final class VisionLanguageModel implements AutoCloseable {
     public LogitsResult logits(Media media, String rawPrompt, PruningPlan plan) {
         lock.lock();
         try {
-            VisualInput input = MediaDecoding.decode(media, MediaLimits.DEFAULTS, model.acceptsVideo());
+            VisualInput input = MediaDecoding.decode(media, options.mediaLimits(), model.acceptsVideo());
             RequestPruning pruning = RequestPruning.of(plan, backend, model.config(), input,
                     media.isVideo(), null);
             try (PreparedPrompt prepared = model.prepare(rawPrompt, input, pruning.visualHooks(), true);
@@ -132,7 +131,7 @@ public final class VisionLanguageModel implements AutoCloseable {
     public List<RgbImage> pictures(Media media) {
         lock.lock();
         try {
-            return switch (MediaDecoding.decode(media, MediaLimits.DEFAULTS, model.acceptsVideo())) {
+            return switch (MediaDecoding.decode(media, options.mediaLimits(), model.acceptsVideo())) {
                 case VisualInput.Images images -> images.images();
                 case VisualInput.Video video -> video.frames();
             };
@@ -148,7 +147,7 @@ public final class VisionLanguageModel implements AutoCloseable {
     public List<RgbImage> modelViews(Media media) {
         lock.lock();
         try {
-            VisualInput input = MediaDecoding.decode(media, MediaLimits.DEFAULTS, model.acceptsVideo());
+            VisualInput input = MediaDecoding.decode(media, options.mediaLimits(), model.acceptsVideo());
             List<RgbImage> pictures = switch (input) {
                 case VisualInput.Images images -> images.images();
                 case VisualInput.Video video -> video.frames();

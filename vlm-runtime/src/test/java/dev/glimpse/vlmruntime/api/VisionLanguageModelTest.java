@@ -5,6 +5,8 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.glimpse.kernels.Backends;
 import dev.glimpse.kernels.io.ConfigException;
 import dev.glimpse.kernels.io.SafetensorsFile;
+import dev.glimpse.videoingest.MediaLimitExceededException;
+import dev.glimpse.videoingest.MediaLimits;
 import dev.glimpse.vlmruntime.decoder.DecoderFixture;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
@@ -80,6 +82,18 @@ class VisionLanguageModelTest {
             assertArrayEquals(f.tensor("case0.input_ids").toFloatArray(), toFloats(r.inputIds()));
         }
         assertTrue(maxAbsDiff(hf, r.lastLogits()) <= 1e-3f);
+    }
+
+    /** The load options' media limits hold for every call: a 90x50 image is refused under a 4000-pixel limit. */
+    @Test
+    void mediaOverTheLoadedLimitsIsRefusedBeforeDecoding() {
+        LoadOptions small = CPU.withMediaLimits(MediaLimits.DEFAULTS.withMaxPixelsPerFrame(4000));
+        try (VisionLanguageModel limited = Glimpse.load(FOLDER, small)) {
+            MediaLimitExceededException e = assertThrows(MediaLimitExceededException.class, () -> limited.ask(
+                    Media.imageFile(FOLDER.resolve("wide_90x50.png")), "What is it?", AskOptions.defaults()));
+            assertEquals(MediaLimits.Limit.PIXELS_PER_FRAME, e.limit());
+            assertTrue(e.getMessage().contains("90x50 (4500 pixels) exceeds the limit of 4000 pixels"), e.getMessage());
+        }
     }
 
     @Test
