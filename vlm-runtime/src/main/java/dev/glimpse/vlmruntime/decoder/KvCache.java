@@ -62,7 +62,9 @@ public final class KvCache implements AutoCloseable {
      * Llama-7B's (1 per head) went from 11.36 to 9.84 us; such caches are small anyway (few KV heads).
      * The 8-head-group kernel with 16-byte key loads that is now the 16-bit default ({@code passes_early})
      * did not change that: 15.30 us against F32's 12.94 at 6,300 keys (H200, 2026-11-28, commit b71be02,
-     * bench/results/h200-kernels-2026-11-28-session6.json).
+     * bench/results/h200-kernels-2026-11-28-session6.json), nor did the wide kernel that {@code auto}
+     * decode attention now runs on long caches: 13.02 us over BF16 against 10.57 over F32 at 6,300 keys
+     * (H200, 2026-11-29, bundle of 989b4bc, bench/results/h200-kernels-2026-11-28-session7.json).
      */
     static final int AUTO_F32_FROM_GROUP = 5;
 
