@@ -132,10 +132,6 @@ __device__ __forceinline__ void cp_async_commit() { asm volatile("cp.async.commi
 // Waits for this thread's copies; a __syncthreads after it makes every thread's copies visible.
 __device__ __forceinline__ void cp_async_wait_all() { asm volatile("cp.async.wait_group 0;" ::: "memory"); }
 
-// Waits until at most N of this thread's most recent copy groups are still in flight.
-template <int N>
-__device__ __forceinline__ void cp_async_wait_group() { asm volatile("cp.async.wait_group %0;" ::"n"(N) : "memory"); }
-
 // 2^x by the SFU alone (ex2.approx.ftz: about 2 ulp; results below 2^-126 flush to zero, which no
 // softmax sum of at least 1 can see). exp2f compiles to the non-ftz form, whose denormal fix-ups
 // cost three more instructions per call, and the softmax is the issue-bound part of a key tile.
@@ -291,19 +287,13 @@ __device__ __forceinline__ bool merge_key_groups(float* smem, int group, float (
 // KSPLIT > 1 (the key-split shapes, "Key-split blocks" above): WARPS / KSPLIT query warps, each with
 // KSPLIT warps that walk every KSPLIT-th key tile of its 16 rows; KSPLIT = 1 is the kernel the top of
 // this file describes (the same code: every KSPLIT branch is resolved at compile time).
-// STAGES > 2 (KSPLIT = 1 only; the _p3 kernels): K and V tiles in STAGES buffers each, the copy of tile
-// it + STAGES - 1 issued while tile it is multiplied, so STAGES - 1 tiles are in flight instead of one
-// and a block waits on a tile's HBM/L2 latency only when it multiplies faster than that many tiles
-// arrive; the waits keep STAGES - 2 groups in flight. Tiles, arithmetic and order are unchanged (the
-// same bits). STAGES = 2 compiles to the double-buffered kernel above.
-template <int DP, int WARPS, typename T, bool IMAGES = false, int KSPLIT = 1, int STAGES = 2>
+template <int DP, int WARPS, typename T, bool IMAGES = false, int KSPLIT = 1>
 __device__ __forceinline__ void
 attention_mma_packed(const float* q, long long qs0, long long qs1, const uint16_t* k, const uint16_t* v,
                      long long head_stride, float* out, float* lse, int tokens, int keys, int q_heads, int kv_heads,
                      int dim, float scale, int query_start, uint16_t* out16 = nullptr, int heads_per_image = 0) {
     static_assert(DP % 16 == 0 && DP <= 128, "padded head dim must be a multiple of 16, at most 128");
     static_assert(WARPS % KSPLIT == 0, "every query warp has KSPLIT key warps");
-    static_assert(STAGES == 2 || (STAGES > 2 && KSPLIT == 1), "deeper pipelines are for the one-group kernels");
     constexpr int QWARPS = WARPS / KSPLIT;
     constexpr int BQ = QWARPS * 16, THREADS = WARPS * 32;
     static_assert(BQ <= 2 * MMA_BK, "the query tile borrows the two K tiles");
@@ -316,7 +306,7 @@ attention_mma_packed(const float* q, long long qs0, long long qs1, const uint16_
     constexpr float LN2 = 0.6931471805599453f;
     extern __shared__ __align__(16) uint16_t mma_smem[];
     uint16_t* ks = mma_smem;               // K tiles: 2 buffers of KSPLIT tiles
-    uint16_t* vsh = ks + STAGES * KSPLIT * TILE; // V tiles, as K's
+    uint16_t* vsh = ks + 2 * KSPLIT * TILE; // V tiles, as K's
     const int head = blockIdx.y;
     const int kv_head = head / (q_heads / kv_heads);
     // Causal blocks launch latest queries first: they walk the most key tiles, and starting them
@@ -374,16 +364,6 @@ attention_mma_packed(const float* q, long long qs0, long long qs1, const uint16_
         }
     }
     cp_async_commit();
-    if constexpr (STAGES > 2) {
-#pragma unroll
-        for (int i = 1; i < STAGES - 1; i++) {
-            if (i < tiles) {
-                copy_tile16<DP, THREADS>(ks + i * TILE, k_head, i * MMA_BK, keys);
-                copy_tile16<DP, THREADS>(vsh + i * TILE, v_head, i * MMA_BK, keys);
-            }
-            cp_async_commit();
-        }
-    }
     // Fragment addresses within tile 0; tile 1 is TILE values further. K: rows (keys) n0 + (lane & 7)
     // + 8 (lane / 16), cols k0 + 8 ((lane / 8) & 1): regs {0, 1} = b0, b1 of key n-tile n0, {2, 3} =
     // b0, b1 of n-tile n0 + 8. V (transposed): rows (keys) k0 + (lane & 7) + 8 ((lane / 8) & 1), cols
@@ -395,21 +375,10 @@ attention_mma_packed(const float* q, long long qs0, long long qs1, const uint16_
     // every warp's reads of the other buffer (the previous tile), which the next copy then fills
     // while this tile is multiplied.
     for (int it = 0; it < rounds; it++) {
-        const int j0 = KSPLIT == 1 ? it * MMA_BK : (it * KSPLIT + group) * MMA_BK, buf = STAGES == 2 ? it & 1 : it % STAGES;
-        if constexpr (STAGES == 2) {
-            cp_async_wait_all();
-        } else {
-            cp_async_wait_group<STAGES - 2>();
-        }
+        const int j0 = KSPLIT == 1 ? it * MMA_BK : (it * KSPLIT + group) * MMA_BK, buf = it & 1;
+        cp_async_wait_all();
         __syncthreads();
-        if constexpr (STAGES > 2) {
-            const int next = it + STAGES - 1;
-            if (next < tiles) {
-                const int next_buf = next % STAGES;
-                copy_tile16<DP, THREADS>(ks + next_buf * TILE, k_head, next * MMA_BK, keys);
-                copy_tile16<DP, THREADS>(vsh + next_buf * TILE, v_head, next * MMA_BK, keys);
-            }
-        } else if constexpr (KSPLIT == 1) {
+        if constexpr (KSPLIT == 1) {
             if (it + 1 < tiles) {
                 copy_tile16<DP, THREADS>(ks + (buf ^ 1) * TILE, k_head, j0 + MMA_BK, keys);
                 copy_tile16<DP, THREADS>(vsh + (buf ^ 1) * TILE, v_head, j0 + MMA_BK, keys);
@@ -1070,15 +1039,6 @@ ATTENTION_MMA_IMAGES_X2(attention_mma_images_f16_d64_w4x2, 64, true, __half)
 ATTENTION_MMA_IMAGES_X2(attention_mma_images_f16_d80_w4x2, 80, false, __half)
 ATTENTION_MMA_IMAGES_X2(attention_mma_images_f16_d128_w4x2, 128, false, __half)
 
-// attention_mma_images_<t>_d80_w4x2q: the two-tile images kernel at DP = 80 with its queries in
-// registers (Q_REGS) instead of a shared-memory query tile re-read every key tile, for SigLIP's head
-// dim 72 (CudaAttention, -Dglimpse.cuda.attentionImagesQueryRegisters). It fits where the F32-output
-// kernel does not: 251 registers on sm_80 and sm_90, no spills (the packed d80 kernel with Q_REGS
-// spills), since the images kernels keep no log-sum-exp or F32 row pointer. Shared memory: the K
-// and V tiles only, as at DP = 64.
-ATTENTION_MMA_IMAGES_X2(attention_mma_images_bf16_d80_w4x2q, 80, true, __nv_bfloat16)
-ATTENTION_MMA_IMAGES_X2(attention_mma_images_f16_d80_w4x2q, 80, true, __half)
-
 // attention_mma_cache_<t>_d<64|128>_<shape>_o16: the cache kernels of every block shape writing each
 // output row rounded to the 16-bit type into out [T, Hq, D] (the images kernels' store with one image of
 // q_heads heads: image_major_head's row t of head h is then t * Hq * D + h * D), which is o_proj's GEMM
@@ -1117,44 +1077,3 @@ ATTENTION_MMA_IMAGES_X2(attention_mma_images_f16_d80_w4x2q, 80, true, __half)
 
 ATTENTION_MMA_CACHE16_SHAPES(__nv_bfloat16, bf16)
 ATTENTION_MMA_CACHE16_SHAPES(__half, f16)
-
-// attention_mma_cache_<t>_d<64|128>_<w2|w4|w8>_p3[_o16]: the one-group cache kernels (F32 rows, or
-// 16-bit rows as the _o16 kernels above) with three K and V buffers (STAGES = 3: two tiles in flight
-// while one is multiplied) instead of two: the same tiles, arithmetic and order, so the bits of the
-// kernel without _p3. Shared memory 6 tiles [64][DP + 8] (d128: 104,448 bytes, two blocks per SM;
-// d64: 55,296, four); MIN_BLOCKS as many as that lets an SM hold.
-#define ATTENTION_MMA_CACHE_P3(NAME, DP, WARPS, MIN_BLOCKS, T)                                                   \
-    extern "C" __global__ void __launch_bounds__(WARPS * 32, MIN_BLOCKS)                                         \
-    NAME(const float* q, long long qs0, long long qs1, const uint16_t* k, const uint16_t* v, int head_rows,       \
-         float* out, float* lse, int tokens, int keys, int q_heads, int kv_heads, int dim, float scale,         \
-         int query_start) {                                                                                      \
-        attention_mma_packed<DP, WARPS, T, false, 1, 3>(q, qs0, qs1, k, v, (long long)head_rows * DP, out, lse, \
-                                                        tokens, keys, q_heads, kv_heads, dim, scale,             \
-                                                        query_start);                                            \
-    }
-
-#define ATTENTION_MMA_CACHE16_P3(NAME, DP, WARPS, MIN_BLOCKS, T)                                                 \
-    extern "C" __global__ void __launch_bounds__(WARPS * 32, MIN_BLOCKS)                                         \
-    NAME(const float* q, long long qs0, long long qs1, const uint16_t* k, const uint16_t* v, int head_rows,       \
-         uint16_t* out, int tokens, int keys, int q_heads, int kv_heads, int dim, float scale, int query_start) {\
-        attention_mma_packed<DP, WARPS, T, true, 1, 3>(q, qs0, qs1, k, v, (long long)head_rows * DP, nullptr,   \
-                                                       nullptr, tokens, keys, q_heads, kv_heads, dim, scale,     \
-                                                       query_start, out, q_heads);                               \
-    }
-
-#define ATTENTION_MMA_CACHE_P3_SHAPES(T, TN)                                                                     \
-    ATTENTION_MMA_CACHE_P3(attention_mma_cache_##TN##_d64_w4_p3, 64, 4, 4, T)                                    \
-    ATTENTION_MMA_CACHE_P3(attention_mma_cache_##TN##_d128_w4_p3, 128, 4, 2, T)                                  \
-    ATTENTION_MMA_CACHE_P3(attention_mma_cache_##TN##_d64_w8_p3, 64, 8, 2, T)                                    \
-    ATTENTION_MMA_CACHE_P3(attention_mma_cache_##TN##_d128_w8_p3, 128, 8, 1, T)                                  \
-    ATTENTION_MMA_CACHE_P3(attention_mma_cache_##TN##_d64_w2_p3, 64, 2, 4, T)                                    \
-    ATTENTION_MMA_CACHE_P3(attention_mma_cache_##TN##_d128_w2_p3, 128, 2, 2, T)                                  \
-    ATTENTION_MMA_CACHE16_P3(attention_mma_cache_##TN##_d64_w4_p3_o16, 64, 4, 4, T)                              \
-    ATTENTION_MMA_CACHE16_P3(attention_mma_cache_##TN##_d128_w4_p3_o16, 128, 4, 2, T)                            \
-    ATTENTION_MMA_CACHE16_P3(attention_mma_cache_##TN##_d64_w8_p3_o16, 64, 8, 2, T)                              \
-    ATTENTION_MMA_CACHE16_P3(attention_mma_cache_##TN##_d128_w8_p3_o16, 128, 8, 1, T)                            \
-    ATTENTION_MMA_CACHE16_P3(attention_mma_cache_##TN##_d64_w2_p3_o16, 64, 2, 4, T)                              \
-    ATTENTION_MMA_CACHE16_P3(attention_mma_cache_##TN##_d128_w2_p3_o16, 128, 2, 2, T)
-
-ATTENTION_MMA_CACHE_P3_SHAPES(__nv_bfloat16, bf16)
-ATTENTION_MMA_CACHE_P3_SHAPES(__half, f16)

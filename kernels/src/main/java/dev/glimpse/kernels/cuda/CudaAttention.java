@@ -41,16 +41,6 @@ final class CudaAttention {
      */
     static final String IN_PLACE_PROPERTY = "glimpse.cuda.attentionCacheInPlace";
 
-    /**
-     * {@code -Dglimpse.cuda.attentionImagesQueryRegisters=true} runs images-as-heads attention at padded
-     * head dim 80 (SigLIP's 72) on 128-query grids as the two-tile kernel with its queries in registers
-     * ({@link #imagesKernel}); false (default) keeps the kernel the block shape names.
-     */
-    static final String IMAGES_QUERY_REGISTERS_PROPERTY = "glimpse.cuda.attentionImagesQueryRegisters";
-
-    /** Padded head dim of the only images kernel with queries in registers past 64 ({@code _d80_w4x2q}). */
-    private static final int IMAGES_QUERY_REGISTERS_DIM = 80;
-
     /** Largest head dim the kernels hold in registers. */
     static final int MAX_HEAD_DIM = 256;
 
@@ -79,13 +69,6 @@ final class CudaAttention {
     private static final int MMA_QUERY_REGISTERS_MAX_DIM = 64;
     /** CUDA's limit on a grid's y extent (the pack kernel's heads). */
     private static final int MAX_GRID_Y = 65535;
-    /**
-     * {@code -Dglimpse.cuda.attentionStages=2|3} (default 2, read at every call): K and V buffers of the
-     * one-group in-place cache kernels ({@link #cacheKernel}).
-     */
-    static final String STAGES_PROPERTY = CudaBackend.ATTENTION_STAGES_PROPERTY;
-    /** K and V buffers of the {@code _p3} kernels. */
-    private static final int DEEP_PIPELINE_STAGES = 3;
     /** Name suffix of the cache kernels that store 16-bit output rows ({@link #cacheHalfOutput}). */
     private static final String HALF_OUTPUT_SUFFIX = "_o16";
     private static final int MMA_ELEMENT_BYTES = 2;
@@ -127,9 +110,8 @@ final class CudaAttention {
             Operand qo = Operand.of(tmp.rowsPacked(q, DType.F32));
             Tensor lse = columnSums == null ? null : tmp.scratch(DType.F32, hq, t);
             int paddedDim = tensorCoreDim(t, d);
-            AttentionMmaWarps.Block block = paddedDim > 0 ? block(t, hq, paddedDim) : null;
-            TensorCoreKernel tc = paddedDim > 0 ? tensorCoreKernel(paddedDim, precision, columnSums != null, scale, block)
-                    : null;
+            TensorCoreKernel tc = paddedDim > 0 ? tensorCoreKernel(paddedDim, precision, columnSums != null, scale,
+                    block(t, hq, paddedDim)) : null;
             long lseAddress = lse == null ? 0L : CudaContext.address(lse);
             DType half = precision == AttentionPrecision.BF16 ? DType.BF16 : DType.F16;
             int cacheRows = tc != null && tc.packKernel() != null ? cacheRowsInPlace(k, v, half, paddedDim) : 0;
@@ -137,12 +119,12 @@ final class CudaAttention {
             Operand ko = cacheRows > 0 && rows == null ? null : Operand.of(tmp.rowsPacked(k, DType.F32));
             Operand vo = cacheRows > 0 ? null : Operand.of(tmp.rowsPacked(v, DType.F32));
             if (cacheRows > 0) {
-                CacheKernel cache = cacheKernel(tc, block, "");
-                ctx.launch.of(ctx.kernels.largeSharedFunction(tc.module(), cache.name()), cache.name())
+                String kernel = tc.name().replace("attention_mma_packed_", "attention_mma_cache_");
+                ctx.launch.of(ctx.kernels.largeSharedFunction(tc.module(), kernel), kernel)
                         .ptr(qo.address).i64(qo.s0).i64(qo.s1).ptr(CudaContext.address(k)).ptr(CudaContext.address(v))
                         .i32(cacheRows).ptr(CudaContext.address(out)).ptr(lseAddress)
                         .i32(t).i32(s).i32(hq).i32(hkv).i32(d).f32(scale).i32(queryStart)
-                        .run((t + tc.queriesPerBlock() - 1) / tc.queriesPerBlock(), hq, tc.threads(), cache.sharedBytes());
+                        .run((t + tc.queriesPerBlock() - 1) / tc.queriesPerBlock(), hq, tc.threads(), tc.sharedBytes());
             } else if (tc != null && tc.packKernel() != null) {
                 Tensor kh = pack(tmp, tc.packKernel(), half, ko, s, hkv, d, paddedDim);
                 Tensor vh = pack(tmp, tc.packKernel(), half, vo, s, hkv, d, paddedDim);
@@ -226,14 +208,14 @@ final class CudaAttention {
             return false;
         }
         int queryStart = mask instanceof AttentionMask.Causal c ? c.queryStart() : -1;
-        CacheKernel cache = cacheKernel(tc, block, HALF_OUTPUT_SUFFIX);
+        String kernel = tc.name().replace("attention_mma_packed_", "attention_mma_cache_") + HALF_OUTPUT_SUFFIX;
         try (Temporaries tmp = new Temporaries(copier)) {
             Operand qo = Operand.of(tmp.rowsPacked(q, DType.F32));
-            ctx.launch.of(ctx.kernels.largeSharedFunction(tc.module(), cache.name()), cache.name())
+            ctx.launch.of(ctx.kernels.largeSharedFunction(tc.module(), kernel), kernel)
                     .ptr(qo.address).i64(qo.s0).i64(qo.s1).ptr(CudaContext.address(k)).ptr(CudaContext.address(v))
                     .i32(cacheRows).ptr(CudaContext.address(out))
                     .i32(t).i32(s).i32(hq).i32(hkv).i32(d).f32(scale).i32(queryStart)
-                    .run((t + tc.queriesPerBlock() - 1) / tc.queriesPerBlock(), hq, tc.threads(), cache.sharedBytes());
+                    .run((t + tc.queriesPerBlock() - 1) / tc.queriesPerBlock(), hq, tc.threads(), tc.sharedBytes());
         }
         return true;
     }
@@ -262,8 +244,8 @@ final class CudaAttention {
                 || out.dim(1) != t || (long) out.dim(2) != (long) (hq / images) * d) {
             return false;
         }
-        TensorCoreKernel tc = imagesKernel(paddedDim, precision, scale, block(t, hq, paddedDim), queryRegistersEnabled());
-        String kernel = tc.name();
+        TensorCoreKernel tc = tensorCoreKernel(paddedDim, precision, false, scale, block(t, hq, paddedDim));
+        String kernel = tc.name().replace("attention_mma_packed_", "attention_mma_images_");
         try (Temporaries tmp = new Temporaries(copier)) {
             Operand qo = Operand.of(tmp.rowsPacked(q, DType.F32));
             Tensor kh = pack(tmp, tc.packKernel(), half, Operand.of(tmp.rowsPacked(k, DType.F32)), s, hq, d, paddedDim);
@@ -274,31 +256,6 @@ final class CudaAttention {
                     .run((t + tc.queriesPerBlock() - 1) / tc.queriesPerBlock(), hq, tc.threads(), tc.sharedBytes());
         }
         return true;
-    }
-
-    /**
-     * The images-as-heads kernel ({@code attention_mma_images_*}, 16-bit precision, positive scale) for
-     * padded head dim {@code paddedDim} and block shape {@code block}: the packed kernel's shape and shared
-     * memory under the images name; with {@code queryRegisters} at padded dim 80 a 128-query shape
-     * ({@code w8}, {@code w4x2}: SigLIP's large grids) runs {@code attention_mma_images_<t>_d80_w4x2q}
-     * instead, the two-tile block with its queries in registers (K and V tiles only in shared memory).
-     */
-    static TensorCoreKernel imagesKernel(int paddedDim, AttentionPrecision precision, float scale,
-                                         AttentionMmaWarps.Block block, boolean queryRegisters) {
-        TensorCoreKernel packed = tensorCoreKernel(paddedDim, precision, false, scale, block);
-        if (queryRegisters && paddedDim == IMAGES_QUERY_REGISTERS_DIM && block.queries() == 128 && block.keySplit() == 1) {
-            String type = precision == AttentionPrecision.BF16 ? "bf16" : "f16";
-            return new TensorCoreKernel(packed.module(), "attention_mma_images_" + type + "_d" + paddedDim + "_w4x2q",
-                    MMA_PACKED_TILES * TC_KEYS * (paddedDim + MMA_ROW_PAD) * MMA_ELEMENT_BYTES, 128, 128,
-                    packed.packKernel());
-        }
-        return new TensorCoreKernel(packed.module(), packed.name().replace("attention_mma_packed_", "attention_mma_images_"),
-                packed.sharedBytes(), packed.queriesPerBlock(), packed.threads(), packed.packKernel());
-    }
-
-    /** True only under {@code -Dglimpse.cuda.attentionImagesQueryRegisters=true} (read at every call). */
-    private static boolean queryRegistersEnabled() {
-        return "true".equalsIgnoreCase(System.getProperty(IMAGES_QUERY_REGISTERS_PROPERTY, "false").trim());
     }
 
     /**
@@ -368,41 +325,6 @@ final class CudaAttention {
      */
     record TensorCoreKernel(String module, String name, int sharedBytes, int queriesPerBlock, int threads,
                             String packKernel) {
-    }
-
-    /**
-     * The in-place cache kernel standing for the packed kernel {@code tc} of block shape {@code block},
-     * output {@code suffix} ("" for F32 rows, {@value #HALF_OUTPUT_SUFFIX} for 16-bit ones): under
-     * {@code -Dglimpse.cuda.attentionStages=3} (read at every call) one-group blocks ({@code w2}, {@code w4},
-     * {@code w8}) take the three-buffer kernel ({@code _p3}: the same bits, {@value #DEEP_PIPELINE_STAGES}
-     * K and V buffers instead of 2); other shapes and the default {@code 2} keep the double-buffered one.
-     */
-    static CacheKernel cacheKernel(TensorCoreKernel tc, AttentionMmaWarps.Block block, String suffix) {
-        String name = tc.name().replace("attention_mma_packed_", "attention_mma_cache_");
-        boolean deep = deepPipeline();
-        boolean oneGroup = block.queryTiles() == 1 && block.keySplit() == 1;
-        if (oneGroup && deep) {
-            return new CacheKernel(name + "_p3" + suffix, tc.sharedBytes() / 2 * DEEP_PIPELINE_STAGES);
-        }
-        return new CacheKernel(name + suffix, tc.sharedBytes());
-    }
-
-    /** An in-place cache kernel's name and dynamic shared memory in bytes. */
-    record CacheKernel(String name, int sharedBytes) {
-    }
-
-    /**
-     * True under {@code -Dglimpse.cuda.attentionStages=3}; false for {@code 2} or unset (the default);
-     * anything else names the property and its values.
-     */
-    private static boolean deepPipeline() {
-        String value = System.getProperty(STAGES_PROPERTY, "2").trim();
-        return switch (value) {
-            case "", "2" -> false;
-            case "3" -> true;
-            default -> throw new TensorException("-D" + STAGES_PROPERTY + "=" + value
-                    + " names no pipeline depth of the in-place cache attention kernels; known: 2, 3");
-        };
     }
 
     /**

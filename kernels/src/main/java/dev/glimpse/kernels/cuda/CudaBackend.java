@@ -304,12 +304,6 @@ public final class CudaBackend implements Backend {
         attention.zeroHeads(out, capture, activeHeads);
     }
 
-    /**
-     * The system property that picks the K/V pipeline depth of the one-group in-place cache attention
-     * kernels: {@code 2} (default, double-buffered) or {@code 3} ({@code attention_mma_cache_*_p3}, the same bits).
-     */
-    public static final String ATTENTION_STAGES_PROPERTY = "glimpse.cuda.attentionStages";
-
     /** The system property that lets a decoder prefill's attention store o_proj's 16-bit input itself ({@code true}, the default; {@code false} turns it off). */
     public static final String ATTENTION_HALF_OUTPUT_PROPERTY = "glimpse.cuda.attentionHalfOutput";
 
@@ -479,13 +473,6 @@ public final class CudaBackend implements Backend {
      * {@code separate} (a combine kernel after the split kernel); both give the same bits.
      */
     public static final String DECODE_COMBINE_PROPERTY = CudaDecodeAttention.COMBINE_PROPERTY;
-
-    /**
-     * The system property that runs images-as-heads attention at padded head dim 80 (SigLIP) on
-     * 128-query grids as the two-tile kernel with its queries in registers ({@code true}; default
-     * {@code false}): see {@code CudaAttention#imagesKernel}. Read at every call.
-     */
-    public static final String ATTENTION_IMAGES_QUERY_REGISTERS_PROPERTY = CudaAttention.IMAGES_QUERY_REGISTERS_PROPERTY;
 
     /**
      * The system property that turns programmatic dependent launch of the decode-step kernels off

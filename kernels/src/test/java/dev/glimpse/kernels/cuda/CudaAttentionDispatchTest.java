@@ -168,34 +168,6 @@ class CudaAttentionDispatchTest {
         assertTrue(e.getMessage().contains(AttentionSmallGrid.PROPERTY) && e.getMessage().contains("w2s2"), e.getMessage());
     }
 
-    /**
-     * attentionImagesAsHeads runs the packed kernel's shape under the images name; with query registers
-     * on, padded dim 80 on a 128-query shape (w8, w4x2) takes the two-tile kernel with its queries in
-     * registers (shared memory: the K and V tiles only), every other case is unchanged.
-     */
-    @Test
-    void imagesKernelTakesTheQueryRegisterKernelOnlyAtDim80On128QueryShapes() {
-        CudaAttention.TensorCoreKernel off = CudaAttention.imagesKernel(80, AttentionPrecision.BF16, SCALE, W8, false);
-        assertEquals("attention_mma_images_bf16_d80_w8", off.name());
-        assertEquals(4 * 64 * 88 * 2, off.sharedBytes());
-        for (AttentionMmaWarps.Block block : new AttentionMmaWarps.Block[] {W8, W4X2}) {
-            CudaAttention.TensorCoreKernel on = CudaAttention.imagesKernel(80, AttentionPrecision.F16, SCALE, block, true);
-            assertEquals("attention_mma_images_f16_d80_w4x2q", on.name());
-            assertEquals("attention_mma_pack_f16_d80", on.packKernel());
-            assertEquals(4 * 64 * 88 * 2, on.sharedBytes());
-            assertEquals(128, on.queriesPerBlock());
-            assertEquals(128, on.threads());
-        }
-        assertEquals("attention_mma_images_bf16_d80_w4",
-                CudaAttention.imagesKernel(80, AttentionPrecision.BF16, SCALE, W4, true).name());
-        assertEquals("attention_mma_images_bf16_d80_w2s2",
-                CudaAttention.imagesKernel(80, AttentionPrecision.BF16, SCALE, new AttentionMmaWarps.Block(2, 1, 2), true).name());
-        assertEquals("attention_mma_images_bf16_d64_w8",
-                CudaAttention.imagesKernel(64, AttentionPrecision.BF16, SCALE, W8, true).name());
-        assertEquals("attention_mma_images_bf16_d128_w4x2",
-                CudaAttention.imagesKernel(128, AttentionPrecision.BF16, SCALE, W4X2, true).name());
-    }
-
     /** The 16-row kernels: two K and two V tiles of 64 padded 16-bit rows (68 KiB at DP=128), whatever the warps. */
     @Test
     void packedMmaKernelSharedMemoryHoldsTwoBuffersOfKAndV() {

@@ -42,8 +42,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 /**
  * GPU-only (skipped without CUDA): the prefill small-kernel variants all on
  * ({@code -Dglimpse.cuda.ropeAppendVector=true}: the vectorised RoPE + KV cache append;
- * {@code -Dglimpse.cuda.attentionHalfOutput=true}: attention storing o_proj's 16-bit input itself;
- * {@code -Dglimpse.cuda.attentionStages=3}: three K/V buffers in the one-group in-place cache kernels)
+ * {@code -Dglimpse.cuda.attentionHalfOutput=true}: attention storing o_proj's 16-bit input itself)
  * against both off, on one CUDA backend: the bf16 LLaVA fixture end to end (prepare, prefill, 8 greedy
  * steps with HF's tokens fed back; its head dim 16 runs the vectorised RoPE, while attention declines the
  * 16-bit output, whose in-place cache kernels need D 64 or 128, and runs as before) and synthetic BF16 Llama (multi-head) and Qwen2 (grouped-query)
@@ -58,9 +57,9 @@ class CudaPrefillSmallKernelsTest {
     /** Largest |on - off| logit difference over the largest |logit|. */
     private static final float ON_VS_OFF = 0.01f;
     private static final Map<String, String> ON = Map.of(CudaBackend.ROPE_APPEND_VECTOR_PROPERTY, "true",
-            CudaBackend.ATTENTION_HALF_OUTPUT_PROPERTY, "true", CudaBackend.ATTENTION_STAGES_PROPERTY, "3");
+            CudaBackend.ATTENTION_HALF_OUTPUT_PROPERTY, "true");
     private static final Map<String, String> OFF = Map.of(CudaBackend.ROPE_APPEND_VECTOR_PROPERTY, "false",
-            CudaBackend.ATTENTION_HALF_OUTPUT_PROPERTY, "false", CudaBackend.ATTENTION_STAGES_PROPERTY, "2");
+            CudaBackend.ATTENTION_HALF_OUTPUT_PROPERTY, "false");
 
     @TempDir
     Path dir;

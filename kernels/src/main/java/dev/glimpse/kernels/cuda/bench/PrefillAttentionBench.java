@@ -35,8 +35,7 @@ import static dev.glimpse.kernels.cuda.bench.BenchTensors.uniform;
  * about half of them when causal), then per shape and 16-bit precision a {@code
  * prefill_attention_summary} line: the old default ({@code auto16}) against {@code w4x2} and
  * {@code auto}, with the speedups old / new. Each shape and 16-bit precision then runs every
- * {@link AttentionSmallGrid} choice ({@link #runSmallGrid}); SigLIP's video also runs the tower's
- * images-as-heads call with and without the query-register kernel ({@link #runImagesQueryRegisters}).
+ * {@link AttentionSmallGrid} choice ({@link #runSmallGrid}).
  */
 public final class PrefillAttentionBench {
 
@@ -48,9 +47,6 @@ public final class PrefillAttentionBench {
             {577, 32, 32, 64, 0}, {729, 16, 16, 72, 0}};
     private static final String[] SHAPE_NAMES = {"siglip-so400m-32f", "qwen2-0.5b-video", "clip-vit-l-336", "llama-7b-image",
             "clip-vit-l-336-x2", "siglip-so400m-1"};
-    /** The shape run through attentionImagesAsHeads too: SigLIP's 32 frames of 16 heads. */
-    private static final int SIGLIP_VIDEO = 0;
-    private static final int SIGLIP_HEADS_PER_IMAGE = 16;
     private static final AttentionMmaWarps[] HALF_VARIANTS = {AttentionMmaWarps.FOUR, AttentionMmaWarps.EIGHT,
             AttentionMmaWarps.FOUR_BY_TWO, AttentionMmaWarps.AUTO16, AttentionMmaWarps.AUTO};
 
@@ -70,9 +66,6 @@ public final class PrefillAttentionBench {
                         runPrecision(out, gpu, SHAPE_NAMES[s], shape, call, precision);
                         if (precision != AttentionPrecision.F32) {
                             runSmallGrid(out, gpu, SHAPE_NAMES[s], shape, call, precision);
-                            if (s == SIGLIP_VIDEO) {
-                                runImagesQueryRegisters(out, gpu, SHAPE_NAMES[s], shape, call, precision);
-                            }
                         }
                     }
                 }
@@ -144,38 +137,6 @@ public final class PrefillAttentionBench {
                         + "\"precision\":\"%s\",\"off_ms\":%.4f,\"w2_ms\":%.4f,\"w2s2_ms\":%.4f,\"auto_ms\":%.4f,"
                         + "\"speedup_w2\":%.3f,\"speedup_w2s2\":%.3f,\"speedup_auto\":%.3f}",
                 gpu.deviceName(), name, precision, off, w2, w2s2, auto, off / w2, off / w2s2, off / auto));
-    }
-
-    /**
-     * The vision tower's call on one shape ({@link CudaBackend#attentionImagesAsHeads}, 16-bit image-major
-     * output, 16 heads per image; block shape property unset: {@code auto}) with
-     * {@link CudaBackend#ATTENTION_IMAGES_QUERY_REGISTERS_PROPERTY} off and on: variants {@code images} and
-     * {@code images_w4x2q}, then a {@code prefill_attention_images_summary} line with the speedup off / on.
-     */
-    private static void runImagesQueryRegisters(PrintStream out, CudaBackend gpu, String name, int[] shape, Call call,
-                                                AttentionPrecision precision) {
-        double flops = flops(shape[0], shape[1], shape[3], false);
-        DType half = precision == AttentionPrecision.BF16 ? DType.BF16 : DType.F16;
-        try (Tensor images = gpu.allocate(half, shape[1] / SIGLIP_HEADS_PER_IMAGE, shape[0], SIGLIP_HEADS_PER_IMAGE * shape[3])) {
-            double[] ms = new double[2];
-            String[] settings = {"false", "true"};
-            for (int i = 0; i < 2; i++) {
-                ms[i] = PropertyScope.measure(CudaBackend.ATTENTION_IMAGES_QUERY_REGISTERS_PROPERTY, settings[i],
-                        () -> BenchClock.nanosPerRun(gpu, WARMUP, CALLS,
-                                () -> gpu.attentionImagesAsHeads(call.q(), call.k(), call.v(), call.scale(), images,
-                                        precision)) / 1e6);
-                out.println(String.format(Locale.ROOT,
-                        "{\"bench\":\"prefill_attention\",\"impl\":\"glimpse\",\"device\":\"%s\",\"shape\":\"%s\","
-                                + "\"tokens\":%d,\"q_heads\":%d,\"kv_heads\":%d,\"head_dim\":%d,\"causal\":false,"
-                                + "\"precision\":\"%s\",\"variant\":\"%s\",\"ms_per_call\":%.4f,\"tflops\":%.1f}",
-                        gpu.deviceName(), name, shape[0], shape[1], shape[2], shape[3], precision,
-                        i == 0 ? "images" : "images_w4x2q", ms[i], tflops(flops, ms[i])));
-            }
-            out.println(String.format(Locale.ROOT,
-                    "{\"bench\":\"prefill_attention_images_summary\",\"device\":\"%s\",\"shape\":\"%s\","
-                            + "\"precision\":\"%s\",\"images_ms\":%.4f,\"images_w4x2q_ms\":%.4f,\"speedup_w4x2q\":%.3f}",
-                    gpu.deviceName(), name, precision, ms[0], ms[1], ms[0] / ms[1]));
-        }
     }
 
     /**

@@ -26,10 +26,9 @@ import java.util.Locale;
  *   the F32 attention rows that o_proj's {@code convert_f32} rounds (today) against
  *   {@link CudaBackend#attentionHalfOutput} storing the 16-bit rows itself
  *   ({@code -Dglimpse.cuda.attentionHalfOutput=true} in the decoder); and the attention alone both ways.</li>
- *   <li>{@code attention_<w4|w8|w2>_p3}: the F32-row attention with that block shape forced, two K/V buffers
- *   (old) against three ({@code -Dglimpse.cuda.attentionStages=3}, {@code attention_mma_cache_*_p3}); and
- *   {@code attention_w2s2_vs_w4}: {@code w4} against the existing key-split shape {@code w2s2} (twice the
- *   blocks, each 16-row warp's keys walked by two warps), which {@code auto} takes only on smaller grids.</li>
+ *   <li>{@code attention_w2s2_vs_w4}: the F32-row attention with the block shape forced, {@code w4} against
+ *   the existing key-split shape {@code w2s2} (twice the blocks, each 16-row warp's keys walked by two
+ *   warps), which {@code auto} takes only on smaller grids.</li>
  * </ul>
  * Prints one JSON line per kernel and shape ({@code "bench":"prefill_small_kernels"}: us per call old
  * and new, their ratio). Run on the GPU machine:
@@ -105,13 +104,8 @@ public final class PrefillSmallKernelsBench {
                     PropertyScope.measure(CudaBackend.ROPE_APPEND_VECTOR_PROPERTY, "true", () -> time(gpu, ropeAppend)));
             print(out, gpu, shape, rows, "attention", time(gpu, attentionF32), time(gpu, attention16));
             print(out, gpu, shape, rows, "attention_o_proj", time(gpu, oldPair), time(gpu, newPair));
-            for (String[] blockShape : new String[][] {{"w4", "off"}, {"w8", "off"}, {"w4", "w2"}}) {
-                String label = "attention_" + ("off".equals(blockShape[1]) ? blockShape[0] : blockShape[1]) + "_p3";
-                print(out, gpu, shape, rows, label, stagesTime(gpu, blockShape, "2", attentionF32),
-                        stagesTime(gpu, blockShape, "3", attentionF32));
-            }
-            print(out, gpu, shape, rows, "attention_w2s2_vs_w4", stagesTime(gpu, new String[] {"w4", "off"}, "2", attentionF32),
-                    stagesTime(gpu, new String[] {"w4", "w2s2"}, "2", attentionF32));
+            print(out, gpu, shape, rows, "attention_w2s2_vs_w4", blockShapeTime(gpu, "w4", "off", attentionF32),
+                    blockShapeTime(gpu, "w4", "w2s2", attentionF32));
         }
     }
 
@@ -141,13 +135,12 @@ public final class PrefillSmallKernelsBench {
     }
 
     /**
-     * {@link #time} of call with the attention block shape forced ({@code blockShape}: the
-     * {@link AttentionMmaWarps} and {@link AttentionSmallGrid} choices) and {@code stages} K/V buffers.
+     * {@link #time} of call with the attention block shape forced: {@code warps} the {@link AttentionMmaWarps}
+     * choice, {@code smallGrid} the {@link AttentionSmallGrid} one.
      */
-    private static double stagesTime(CudaBackend gpu, String[] blockShape, String stages, Runnable call) {
-        return PropertyScope.measure(AttentionMmaWarps.PROPERTY, blockShape[0],
-                () -> PropertyScope.measure(AttentionSmallGrid.PROPERTY, blockShape[1],
-                        () -> PropertyScope.measure(CudaBackend.ATTENTION_STAGES_PROPERTY, stages, () -> time(gpu, call))));
+    private static double blockShapeTime(CudaBackend gpu, String warps, String smallGrid, Runnable call) {
+        return PropertyScope.measure(AttentionMmaWarps.PROPERTY, warps,
+                () -> PropertyScope.measure(AttentionSmallGrid.PROPERTY, smallGrid, () -> time(gpu, call)));
     }
 
     /** host uploaded, then closed. */
