@@ -312,7 +312,7 @@ public final class CudaBackend implements Backend {
      * prefill block with 16-bit weights hands {@link #attentionHalfOutput} a 16-bit output, so the F32
      * attention rows and o_proj's {@code convert_f32} (LLaVA-7B at 586 rows: 7.1 us per layer on the
      * H200, ncu, 2026-11-28) give way to the kernel's own rounding: the same bits. Attention plus
-     * o_proj on the H200 (PrefillSmallKernelsBench, 2026-11-28, bundle of 989b4bc): Llama-7B 77.6 ->
+     * o_proj on the H200 (PrefillSmallKernelsBench, 2026-11-29, bundle of 989b4bc): Llama-7B 77.6 ->
      * 73.0 us at 586 rows, 22.2 -> 20.1 at 74; Qwen2-0.5B 21.7 -> 19.5 and 10.0 -> 8.8.
      */
     public static boolean attentionHalfOutputEnabled() {
@@ -654,7 +654,7 @@ public final class CudaBackend implements Backend {
      * arithmetic and stores, bit for bit, with 16-byte loads, 4 rotated heads per thread sharing one read
      * of the cos/sin row, and a grid-stride grid of 8 blocks per SM instead of one thread per value
      * (LLaVA-7B at 586 rows: 18,752 blocks, 27.5 us on the H200, ncu, 2026-11-28, for ~48 MB of traffic).
-     * PrefillSmallKernelsBench on the H200 (2026-11-28, bundle of 989b4bc), scalar -> vectorised:
+     * PrefillSmallKernelsBench on the H200 (2026-11-29, bundle of 989b4bc), scalar -> vectorised:
      * Llama-7B 26.1 -> 9.7 us at 586 rows, 4.5 -> 2.8 at 74; Qwen2-0.5B 3.7 -> 2.7 at 586 but 1.6 -> 2.5
      * at 74 (its 74-row prefill is not the one that matters: OneVision's is 6,296 rows).
      */

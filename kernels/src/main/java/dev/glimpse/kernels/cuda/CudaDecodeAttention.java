@@ -56,7 +56,7 @@ final class CudaDecodeAttention implements AutoCloseable {
          * 2026-11-28, f7a4bce) the online kernel took Qwen2-0.5B's decode attention over a cache of
          * 8192 from 12.7 to 9.4 us at 600 keys and from 23.0 to 12.8 us at 6,300 keys (16,000 of
          * 16,384: 38.5 to 16.3 us), Llama-7B's from 15.0 to 11.2 us at 600 keys; the wide kernel
-         * (same bench, 2026-11-28, bundle of 989b4bc, PDL on, F32 caches) took them further: 9.36 ->
+         * (same bench, 2026-11-29, bundle of 989b4bc, PDL on, F32 caches) took them further: 9.36 ->
          * 7.07, 12.86 -> 10.65, 16.76 -> 15.84 and 11.22 -> 8.79 us. Shorter caches are unmeasured.
          */
         AUTO,
