@@ -52,7 +52,8 @@ final class AttentionBlock {
      * RoPE of q and k and the cache append run as one launch on CUDA
      * ({@link KvCache#appendRotating}: the same values, k left unrotated in the scratch), and o_proj
      * adds the residual itself ({@link Backend#linearAddResidual}: in the GEMM's epilogue on CUDA, the
-     * product then the add, the same bits, on the CPU).
+     * product then the add, the same bits, on the CPU). Without captures, pruned heads or head outputs,
+     * attention on CUDA then stores o_proj's 16-bit input itself ({@link #halfOutput}).
      */
     void forward(Backend b, Tensor x, ScratchRows s, Tensor cos, Tensor sin, KvCache cache, int[] tokens, int from,
                  AttentionCapture capture, boolean[] activeHeads, LayerCapture outputs) {
@@ -92,7 +93,7 @@ final class AttentionBlock {
 
     /**
      * Whether this block may hand a CUDA prefill's attention the 16-bit o_proj input to store itself
-     * ({@link CudaBackend#attentionHalfOutput}, under {@code -Dglimpse.cuda.attentionHalfOutput=true}):
+     * ({@link CudaBackend#attentionHalfOutput}; on unless {@code -Dglimpse.cuda.attentionHalfOutput=false}):
      * the scratch has the 16-bit view and o_proj's weights are of that type. The backend still
      * declines where its in-place cache kernel does not run.
      */
