@@ -27,11 +27,16 @@
 // attention_mma_packed_<t>_d<DP>_w4x2 (end of this file) is the same pass in FlashAttention-2's
 // block shape: 4 warps of two 16-row m-tiles each.
 //
+// Programmatic dependent launch (-Dglimpse.cuda.pdlPrefill=true, grid_dependency.cuh): every kernel
+// starts with grid_dependency_wait(); the pack kernels, which the second pack or the attention
+// follows, with grid_dependency_enter().
+//
 // Fragment layouts (PTX ISA, mma.m16n8k16 with 16-bit operands; g = lane / 4, c = lane % 4):
 //   A (16x16, row): a0 = (g, 2c..2c+1), a1 = (g+8, 2c..), a2 = (g, 8+2c..), a3 = (g+8, 8+2c..)
 //   B (16x8, col):  b0 = (k 2c..2c+1, n g), b1 = (k 8+2c.., n g)
 //   C (16x8, F32):  c0,c1 = (g, 2c..2c+1), c2,c3 = (g+8, 2c..2c+1)
 #include "common.cuh"
+#include "grid_dependency.cuh"
 
 #define MMA_BK 64
 
@@ -538,6 +543,7 @@ attention_mma_packed(const float* q, long long qs0, long long qs1, const uint16_
 #define ATTENTION_MMA_PACK(NAME, T, DP)                                                                          \
     extern "C" __global__ void NAME(const float* src, long long s0, long long s1, uint16_t* dst, int rows,       \
                                     int dim) {                                                                   \
+        grid_dependency_enter();                                                                                 \
         pack_heads<T, DP>(src, s0, s1, dst, rows, dim);                                                          \
     }
 
@@ -552,6 +558,7 @@ ATTENTION_MMA_PACK(attention_mma_pack_f16_d128, __half, 128)
     extern "C" __global__ void __launch_bounds__(WARPS * 32, MIN_BLOCKS)                                         \
     NAME(const float* q, long long qs0, long long qs1, const uint16_t* k, const uint16_t* v, float* out,         \
          float* lse, int tokens, int keys, int q_heads, int kv_heads, int dim, float scale, int query_start) {    \
+        grid_dependency_wait();                                                                                 \
         attention_mma_packed<DP, WARPS, T>(q, qs0, qs1, k, v, (long long)keys * DP, out, lse, tokens, keys,     \
                                            q_heads, kv_heads, dim, scale, query_start);                          \
     }
@@ -563,6 +570,7 @@ ATTENTION_MMA_PACK(attention_mma_pack_f16_d128, __half, 128)
     NAME(const float* q, long long qs0, long long qs1, const uint16_t* k, const uint16_t* v, int head_rows,       \
          float* out, float* lse, int tokens, int keys, int q_heads, int kv_heads, int dim, float scale,         \
          int query_start) {                                                                                      \
+        grid_dependency_wait();                                                                                  \
         attention_mma_packed<DP, WARPS, T>(q, qs0, qs1, k, v, (long long)head_rows * DP, out, lse, tokens, keys, \
                                            q_heads, kv_heads, dim, scale, query_start);                          \
     }
@@ -597,6 +605,7 @@ ATTENTION_MMA_CACHE(attention_mma_cache_f16_d128_w8, 128, 8, 1, __half)
     extern "C" __global__ void __launch_bounds__(WARPS * 32, MIN_BLOCKS)                                         \
     NAME(const float* q, long long qs0, long long qs1, const uint16_t* k, const uint16_t* v, float* out,         \
          float* lse, int tokens, int keys, int q_heads, int kv_heads, int dim, float scale, int query_start) {    \
+        grid_dependency_wait();                                                                                 \
         attention_mma_packed<DP, WARPS, T, false, KSPLIT>(q, qs0, qs1, k, v, (long long)keys * DP, out, lse,    \
                                                           tokens, keys, q_heads, kv_heads, dim, scale,           \
                                                           query_start);                                          \
@@ -607,6 +616,7 @@ ATTENTION_MMA_CACHE(attention_mma_cache_f16_d128_w8, 128, 8, 1, __half)
     NAME(const float* q, long long qs0, long long qs1, const uint16_t* k, const uint16_t* v, int head_rows,       \
          float* out, float* lse, int tokens, int keys, int q_heads, int kv_heads, int dim, float scale,         \
          int query_start) {                                                                                      \
+        grid_dependency_wait();                                                                                 \
         attention_mma_packed<DP, WARPS, T, false, KSPLIT>(q, qs0, qs1, k, v, (long long)head_rows * DP, out,    \
                                                           lse, tokens, keys, q_heads, kv_heads, dim, scale,      \
                                                           query_start);                                          \
@@ -616,6 +626,7 @@ ATTENTION_MMA_CACHE(attention_mma_cache_f16_d128_w8, 128, 8, 1, __half)
     extern "C" __global__ void __launch_bounds__(WARPS * 32, MIN_BLOCKS)                                         \
     NAME(const float* q, long long qs0, long long qs1, const uint16_t* k, const uint16_t* v, uint16_t* out,      \
          int tokens, int keys, int q_heads, int kv_heads, int dim, float scale, int heads_per_image) {          \
+        grid_dependency_wait();                                                                                 \
         attention_mma_packed<DP, WARPS, T, true, KSPLIT>(q, qs0, qs1, k, v, (long long)keys * DP, nullptr,      \
                                                          nullptr, tokens, keys, q_heads, kv_heads, dim, scale,   \
                                                          -1, out, heads_per_image);                              \
@@ -969,6 +980,7 @@ attention_mma_packed_x2(const float* q, long long qs0, long long qs1, const uint
     extern "C" __global__ void __launch_bounds__(128, 2)                                                         \
     NAME(const float* q, long long qs0, long long qs1, const uint16_t* k, const uint16_t* v, float* out,         \
          float* lse, int tokens, int keys, int q_heads, int kv_heads, int dim, float scale, int query_start) {    \
+        grid_dependency_wait();                                                                                 \
         attention_mma_packed_x2<DP, T, Q_REGS>(q, qs0, qs1, k, v, (long long)keys * DP, out, lse, tokens, keys, \
                                                q_heads, kv_heads, dim, scale, query_start);                      \
     }
@@ -979,6 +991,7 @@ attention_mma_packed_x2(const float* q, long long qs0, long long qs1, const uint
     NAME(const float* q, long long qs0, long long qs1, const uint16_t* k, const uint16_t* v, int head_rows,       \
          float* out, float* lse, int tokens, int keys, int q_heads, int kv_heads, int dim, float scale,         \
          int query_start) {                                                                                      \
+        grid_dependency_wait();                                                                                 \
         attention_mma_packed_x2<DP, T, Q_REGS>(q, qs0, qs1, k, v, (long long)head_rows * DP, out, lse, tokens,  \
                                                keys, q_heads, kv_heads, dim, scale, query_start);                \
     }
@@ -1006,6 +1019,7 @@ ATTENTION_MMA_CACHE_X2(attention_mma_cache_f16_d128_w4x2, 128, false, __half)
     extern "C" __global__ void __launch_bounds__(WARPS * 32, MIN_BLOCKS)                                         \
     NAME(const float* q, long long qs0, long long qs1, const uint16_t* k, const uint16_t* v, uint16_t* out,      \
          int tokens, int keys, int q_heads, int kv_heads, int dim, float scale, int heads_per_image) {          \
+        grid_dependency_wait();                                                                                 \
         attention_mma_packed<DP, WARPS, T, true>(q, qs0, qs1, k, v, (long long)keys * DP, nullptr, nullptr,     \
                                                  tokens, keys, q_heads, kv_heads, dim, scale, -1, out,           \
                                                  heads_per_image);                                               \
@@ -1015,6 +1029,7 @@ ATTENTION_MMA_CACHE_X2(attention_mma_cache_f16_d128_w4x2, 128, false, __half)
     extern "C" __global__ void __launch_bounds__(128, 2)                                                         \
     NAME(const float* q, long long qs0, long long qs1, const uint16_t* k, const uint16_t* v, uint16_t* out,      \
          int tokens, int keys, int q_heads, int kv_heads, int dim, float scale, int heads_per_image) {          \
+        grid_dependency_wait();                                                                                 \
         attention_mma_packed_x2<DP, T, Q_REGS, true>(q, qs0, qs1, k, v, (long long)keys * DP, nullptr, nullptr, \
                                                      tokens, keys, q_heads, kv_heads, dim, scale, -1, out,       \
                                                      heads_per_image);                                           \
@@ -1050,6 +1065,7 @@ ATTENTION_MMA_IMAGES_X2(attention_mma_images_f16_d128_w4x2, 128, false, __half)
     extern "C" __global__ void __launch_bounds__(WARPS * 32, MIN_BLOCKS)                                         \
     NAME(const float* q, long long qs0, long long qs1, const uint16_t* k, const uint16_t* v, int head_rows,       \
          uint16_t* out, int tokens, int keys, int q_heads, int kv_heads, int dim, float scale, int query_start) {\
+        grid_dependency_wait();                                                                                 \
         attention_mma_packed<DP, WARPS, T, true, KSPLIT>(q, qs0, qs1, k, v, (long long)head_rows * DP, nullptr, \
                                                          nullptr, tokens, keys, q_heads, kv_heads, dim, scale,   \
                                                          query_start, out, q_heads);                             \
@@ -1059,6 +1075,7 @@ ATTENTION_MMA_IMAGES_X2(attention_mma_images_f16_d128_w4x2, 128, false, __half)
     extern "C" __global__ void __launch_bounds__(128, 2)                                                         \
     NAME(const float* q, long long qs0, long long qs1, const uint16_t* k, const uint16_t* v, int head_rows,       \
          uint16_t* out, int tokens, int keys, int q_heads, int kv_heads, int dim, float scale, int query_start) {\
+        grid_dependency_wait();                                                                                 \
         attention_mma_packed_x2<DP, T, Q_REGS, true>(q, qs0, qs1, k, v, (long long)head_rows * DP, nullptr,     \
                                                      nullptr, tokens, keys, q_heads, kv_heads, dim, scale,       \
                                                      query_start, out, q_heads);                                 \

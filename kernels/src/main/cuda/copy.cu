@@ -1,6 +1,9 @@
 // Strided copies with dtype conversion, and row gathers, for CudaBackend.copy / gatherRows /
 // concat and for making non-contiguous views contiguous on the device.
+// Programmatic dependent launch (-Dglimpse.cuda.pdlPrefill=true, grid_dependency.cuh): every kernel
+// starts with grid_dependency_wait().
 #include "common.cuh"
+#include "grid_dependency.cuh"
 
 #define MAX_RANK 8
 
@@ -17,6 +20,7 @@ struct StridedLayout {
 // (index-select). Float to integer truncates toward zero; integer to bool is "!= 0".
 extern "C" __global__ void strided_copy(const void* src, int src_type, void* dst, int dst_type,
                                         StridedLayout layout, long long count, const int* rows) {
+    grid_dependency_wait();
     for (long long linear = blockIdx.x * (long long)blockDim.x + threadIdx.x; linear < count;
          linear += (long long)gridDim.x * blockDim.x) {
         long long rest = linear, so = 0, d_o = 0;
@@ -44,6 +48,7 @@ extern "C" __global__ void strided_copy(const void* src, int src_type, void* dst
 // out[t, :] = table[ids[t], :] as F32; table rows are row_stride elements apart, packed inside.
 extern "C" __global__ void embedding_rows(const void* table, int table_type, long long row_stride,
                                           const int* ids, float* out, int tokens, int dim) {
+    grid_dependency_wait();
     int t = blockIdx.x;
     const long long base = (long long)ids[t] * row_stride;
     for (int d = threadIdx.x; d < dim; d += blockDim.x) {
@@ -82,6 +87,7 @@ __device__ void strided_copy_vec4_body(const void* src, void* dst, const Strided
 // dtype codes as in strided_copy; only F32, F16 and BF16.
 extern "C" __global__ void strided_copy_vec4(const void* src, int src_type, void* dst, int dst_type,
                                              StridedLayout layout, long long count, const int* rows) {
+    grid_dependency_wait();
 #define COPY_VEC4_DST(S)                                                                         \
     switch (dst_type) {                                                                          \
         case DT_F16: strided_copy_vec4_body<S, __half>(src, dst, layout, count, rows); break;      \

@@ -1,7 +1,10 @@
 // Pointwise kernels on packed F32 activations. Activation codes are the ordinals of
 // dev.glimpse.kernels.Activation: GELU_ERF, GELU_TANH, QUICK_GELU, SILU, RELU.
+// Programmatic dependent launch (-Dglimpse.cuda.pdlPrefill=true, grid_dependency.cuh): the kernels a
+// prefill or vision tower runs start with grid_dependency_wait().
 #include "common.cuh"
 #include "activation.cuh"
+#include "grid_dependency.cuh"
 
 #define GRID_STRIDE(i, n) \
     for (long long i = blockIdx.x * (long long)blockDim.x + threadIdx.x; i < (n); i += (long long)gridDim.x * blockDim.x)
@@ -14,6 +17,7 @@ extern "C" __global__ void probe_iota(float* out, int n, float scale) {
 // out = a (op) b[i % b_count]: op 0 add, 1 multiply; b any float dtype (suffix broadcast).
 extern "C" __global__ void binary_broadcast(const float* a, const void* b, int b_type, float* out,
                                             long long n, long long b_count, int op) {
+    grid_dependency_wait();
     GRID_STRIDE(i, n) {
         float y = load_float(b, b_type, i % b_count);
         out[i] = op == 0 ? a[i] + y : a[i] * y;
@@ -26,11 +30,13 @@ extern "C" __global__ void scale_f32(const float* a, float s, float* out, long l
 
 // Activations of F32 inputs, stored to out of out_type (F32, F16, BF16): F32 math, rounded to nearest even on store.
 extern "C" __global__ void activation_f32(const float* x, void* out, int out_type, long long n, int f) {
+    grid_dependency_wait();
     GRID_STRIDE(i, n) store_float(out, out_type, i, activate(f, x[i]));
 }
 
 extern "C" __global__ void gated_activation_f32(const float* gate, const float* up, void* out, int out_type, long long n,
                                                 int f) {
+    grid_dependency_wait();
     GRID_STRIDE(i, n) store_float(out, out_type, i, activate(f, gate[i]) * up[i]);
 }
 
@@ -39,6 +45,7 @@ extern "C" __global__ void gated_activation_f32(const float* gate, const float* 
 // values, element for element.
 extern "C" __global__ void gated_activation_f32_v4(const float* gate, const float* up, void* out, int out_type,
                                                    long long n4, int f) {
+    grid_dependency_wait();
     GRID_STRIDE(j, n4) {
         float g[4], u[4], r[4];
         Vec4<float>::load(gate, 4 * j, g);
@@ -51,10 +58,12 @@ extern "C" __global__ void gated_activation_f32_v4(const float* gate, const floa
 
 // out[r, j] += bias[j] for a packed [rows, n] output.
 extern "C" __global__ void add_bias_rows(float* out, const void* bias, int bias_type, long long total, int n) {
+    grid_dependency_wait();
     GRID_STRIDE(i, total) out[i] += load_float(bias, bias_type, i % n);
 }
 
 // Packed F32 to F32/F16/BF16 (round to nearest even): GEMM inputs for half-precision weights.
 extern "C" __global__ void convert_f32(const float* x, void* out, int out_type, long long n) {
+    grid_dependency_wait();
     GRID_STRIDE(i, n) store_float(out, out_type, i, x[i]);
 }

@@ -9,6 +9,21 @@
 // grid_dependents_launch() lets the next such kernel start (its blocks run up to their own wait);
 // the kernels call it right after their wait, so at most one grid waits while one runs.
 // Without the attribute (pdl off, or a GPU before sm_90) both are no-ops; sm_80 code omits them.
+//
+// The prefill and vision kernels (GridDependency.PREFILL_WAITING_KERNELS, launched so only under
+// -Dglimpse.cuda.pdlPrefill=true) make the wait their first statement. Most of them are followed by
+// a cuBLASLt GEMM, launched without the attribute, so they only wait; the two that are followed by
+// one of ours (rope_append_kv_rows* by the prefill attention, attention_mma_pack_* by the second
+// pack or the attention) also trigger right after it. Where the trigger sits never decides what a
+// dependent reads: PTX ISA, griddepcontrol: ".launch_dependents ... signals that specific dependents
+// the runtime system designated to react to this instruction can be scheduled as soon as all other
+// CTAs in the grid issue the same instruction or have completed", while ".wait causes the executing
+// thread to wait until all prerequisite grids in flight have completed and all the memory operations
+// from the prerequisite grids are performed and made visible to the current grid". A trigger only
+// lets the dependent's blocks be placed (and run up to their own wait) once every block of this
+// grid is resident and has triggered; so triggering at the top, before this grid's last reads of its
+// inputs and its writes, is as correct as triggering at its end, and nothing waits on a block that
+// is not yet resident.
 #pragma once
 
 __device__ __forceinline__ void grid_dependency_wait() {

@@ -5,10 +5,16 @@
 // as torch's does.
 // One block per row; reductions in F32 in the same order of operations as the CPU backend
 // (max then exp-sum for softmax; mean then centred squares for LayerNorm).
+// Programmatic dependent launch (-Dglimpse.cuda.pdlPrefill=true, grid_dependency.cuh): every kernel
+// but l2_norm_rows and argmax_rows starts with grid_dependency_wait(); rope_append_kv_rows*, which the
+// prefill attention follows, with grid_dependency_enter() (wait, then let the attention's blocks be
+// placed).
 #include "common.cuh"
+#include "grid_dependency.cuh"
 #include "kv_store.cuh"
 
 extern "C" __global__ void softmax_rows(const float* x, float* out, int n) {
+    grid_dependency_wait();
     __shared__ float scratch[32];
     const float* row = x + (long long)blockIdx.x * n;
     float* dst = out + (long long)blockIdx.x * n;
@@ -46,11 +52,13 @@ __device__ __forceinline__ void layer_norm_row(const float* x, const void* gamma
 
 extern "C" __global__ void layer_norm_rows(const float* x, const void* gamma, int gamma_type, const void* beta,
                                            int beta_type, float eps, void* out, int out_type, int n) {
+    grid_dependency_wait();
     layer_norm_row(x, gamma, gamma_type, beta, beta_type, eps, out, out_type, n, (long long)blockIdx.x * n);
 }
 
 extern "C" __global__ void rms_norm_rows(const float* x, const void* gamma, int gamma_type, float eps, void* out,
                                          int out_type, int n) {
+    grid_dependency_wait();
     __shared__ float scratch[32];
     const float* row = x + (long long)blockIdx.x * n;
     const long long base = (long long)blockIdx.x * n;
@@ -148,10 +156,12 @@ __device__ __forceinline__ void rms_norm_v4(const float* x, const void* gamma, i
     extern "C" __global__ void layer_norm_rows_v4_##VPT(const float* x, const void* gamma, int gamma_type,        \
                                                         const void* beta, int beta_type, float eps, void* out,    \
                                                         int out_type, int n) {                                    \
+        grid_dependency_wait();                                                                                  \
         layer_norm_v4<VPT>(x, gamma, gamma_type, beta, beta_type, eps, out, out_type, n, (long long)blockIdx.x * n); \
     }                                                                                                            \
     extern "C" __global__ void rms_norm_rows_v4_##VPT(const float* x, const void* gamma, int gamma_type, float eps, \
                                                       void* out, int out_type, int n) {                           \
+        grid_dependency_wait();                                                                                  \
         rms_norm_v4<VPT>(x, gamma, gamma_type, eps, out, out_type, n);                                           \
     }
 NORM_ROWS_V4(1)
@@ -206,6 +216,7 @@ extern "C" __global__ void argmax_rows(const void* x, int x_type, long long row_
 // One thread per (t, h, i) with i < D - half: it rotates the pair (i, i + half) or copies dim i+half.
 extern "C" __global__ void rope_f32(const float* x, const float* cos_t, const float* sin_t, float* out,
                                     int tokens, int heads, int dim, int half) {
+    grid_dependency_wait();
     long long total = (long long)tokens * heads * (dim - half);
     int width = dim - half;
     for (long long linear = blockIdx.x * (long long)blockDim.x + threadIdx.x; linear < total;
@@ -240,6 +251,7 @@ __device__ __forceinline__ long long token_major_base(int batch, int tokens, int
 extern "C" __global__ void layer_norm_rows_token_major(const float* x, const void* gamma, int gamma_type,
                                                        const void* beta, int beta_type, float eps, void* out,
                                                        int out_type, int n, int batch, int tokens) {
+    grid_dependency_wait();
     layer_norm_row(x, gamma, gamma_type, beta, beta_type, eps, out, out_type, n, token_major_base(batch, tokens, n));
 }
 
@@ -247,6 +259,7 @@ extern "C" __global__ void layer_norm_rows_token_major(const float* x, const voi
     extern "C" __global__ void layer_norm_rows_v4_##VPT##_token_major(                                             \
         const float* x, const void* gamma, int gamma_type, const void* beta, int beta_type, float eps, void* out, \
         int out_type, int n, int batch, int tokens) {                                                              \
+        grid_dependency_wait();                                                                                    \
         layer_norm_v4<VPT>(x, gamma, gamma_type, beta, beta_type, eps, out, out_type, n,                           \
                            token_major_base(batch, tokens, n));                                                    \
     }
@@ -310,6 +323,7 @@ __device__ __forceinline__ void rope_append_rows(float* q, const float* k, const
     extern "C" __global__ void NAME(float* q, const float* k, const float* v, const float* cos_t,                 \
                                     const float* sin_t, T* key_cache, T* value_cache, int tokens, int heads,      \
                                     int kv_heads, int capacity, int dim, int half, int start) {                   \
+        grid_dependency_enter();                                                                                  \
         rope_append_rows<T>(q, k, v, cos_t, sin_t, key_cache, value_cache, tokens, heads, kv_heads, capacity,     \
                             dim, half, start);                                                                    \
     }
@@ -431,6 +445,7 @@ __device__ __forceinline__ void rope_append_rows_vec(float* q, const float* k, c
     extern "C" __global__ void NAME(float* q, const float* k, const float* v, const float* cos_t,                 \
                                     const float* sin_t, T* key_cache, T* value_cache, int tokens, int heads,      \
                                     int kv_heads, int capacity, int dim, int half, int start) {                   \
+        grid_dependency_enter();                                                                                  \
         rope_append_rows_vec<T, 4>(q, k, v, cos_t, sin_t, key_cache, value_cache, tokens, heads, kv_heads,        \
                                    capacity, dim, half, start);                                                   \
     }

@@ -8,6 +8,7 @@
 // bits (no multiply, so no FMA contraction; double division and the final rounding are IEEE).
 // One thread per token.
 #include "common.cuh"
+#include "grid_dependency.cuh"
 
 #define MAX_SCORE_LAYERS 32
 
@@ -17,6 +18,7 @@ struct ScoreLayers {
 
 extern "C" __global__ void attention_row_scores(ScoreLayers layers, int count, int heads, long long row_stride,
                                                 int first, int n, float* out) {
+    grid_dependency_wait();
     const int i = blockIdx.x * blockDim.x + threadIdx.x;
     if (i >= n) return;
     double sum = 0.0;

@@ -14,6 +14,7 @@
 //
 // Keys are cached in shared memory when keys_in_smem; otherwise each pass re-reads the scores.
 #include "common.cuh"
+#include "grid_dependency.cuh"
 
 __device__ __forceinline__ unsigned score_key(float v) {
     unsigned bits = __float_as_uint(v);
@@ -25,6 +26,7 @@ __device__ __forceinline__ unsigned score_key(float v) {
 extern "C" __global__ void topk_rows(const float* scores, long long row_stride, int n, int k, int by_value,
                                      int* out_idx, float* out_val, unsigned long long* sort_scratch,
                                      int sort_size, int sort_in_smem, int keys_in_smem) {
+    grid_dependency_wait();
     extern __shared__ unsigned long long dyn[];
     __shared__ int hist[256];
     __shared__ int scan_scratch[32];

@@ -482,6 +482,14 @@ public final class CudaBackend implements Backend {
     public static final String PDL_PROPERTY = GridDependency.PROPERTY;
 
     /**
+     * The system property that gives the prefill and vision kernels between the cuBLASLt GEMMs
+     * (norms, RoPE + KV append, prefill attention, activations, copies) programmatic dependent launch
+     * too ({@code true}; default {@code false}, only while {@link #PDL_PROPERTY} is on): see
+     * {@link GridDependency#PREFILL_WAITING_KERNELS}. Read at every launch; the same bits either way.
+     */
+    public static final String PDL_PREFILL_PROPERTY = GridDependency.PREFILL_PROPERTY;
+
+    /**
      * True when this GPU takes programmatic dependent launches (compute capability 9.0 or newer) and
      * the driver has refused none (after a refusal the backend launches in plain stream order).
      */

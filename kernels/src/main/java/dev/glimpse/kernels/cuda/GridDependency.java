@@ -1,7 +1,10 @@
 package dev.glimpse.kernels.cuda;
 
+import java.util.List;
 import java.util.Locale;
 import java.util.Set;
+import java.util.stream.Collectors;
+import java.util.stream.Stream;
 
 /**
  * Programmatic dependent launch (PDL, compute capability 9.0 and newer): a kernel launched with
@@ -9,8 +12,9 @@ import java.util.Set;
  * of the stream still runs, which hides the launch latency between the decode step's short
  * kernels. That is only correct for a kernel whose every thread waits for its predecessor
  * ({@code grid_dependency_wait()} in {@code grid_dependency.cuh}) before it touches global memory
- * that earlier work writes and before any return; {@link #WAITING_KERNELS} names exactly those, and
- * {@link Launch} sets the attribute for them alone, so no call site can ask for it on another
+ * that earlier work writes and before any return; {@link #WAITING_KERNELS} (the decode step) and
+ * {@link #PREFILL_WAITING_KERNELS} name exactly those, and {@link Launch} sets the attribute for them
+ * alone, so no call site can ask for it on another
  * kernel. Stream capture records the relaxed order as programmatic graph edges (CUDA 12.3+), so a
  * replayed decode step keeps it.
  *
@@ -18,11 +22,22 @@ import java.util.Set;
  * fallback should a driver mishandle it); the property is read at every launch, so a captured
  * graph keeps the setting it was captured with. The default is on: the kernels are correct either
  * way, since their wait returns at once without the attribute.
+ *
+ * <p>The prefill and vision kernels that run between cuBLASLt GEMMs ({@link #PREFILL_WAITING_KERNELS}:
+ * norms, RoPE + KV append, the 16-bit prefill attention and its K/V packing, activations, copies,
+ * token scores and top-k) wait the same way, but get the attribute only under
+ * {@code -Dglimpse.cuda.pdlPrefill=true} (default {@code false}, read at every launch, and only while
+ * {@code glimpse.cuda.pdl} is on): an opt-in until the H200 has measured it. Both properties are
+ * {@code glimpse.cuda.*} settings, which the prefill and tower graph keys hold
+ * ({@link LaunchSettings}), so flipping one captures anew.
  */
 final class GridDependency {
 
     /** The system property that turns PDL off ({@code false}) or on ({@code true}, the default). */
     static final String PROPERTY = "glimpse.cuda.pdl";
+
+    /** The system property that gives {@link #PREFILL_WAITING_KERNELS} the attribute ({@code true}; default {@code false}). */
+    static final String PREFILL_PROPERTY = "glimpse.cuda.pdlPrefill";
 
     /** The first compute capability (major) with PDL. */
     static final int MIN_MAJOR = 9;
@@ -68,7 +83,45 @@ final class GridDependency {
             "rope_append_kv_f16", "argmax_partial", "argmax_final",
             "gemv_half_weights", "gemv_half_multi4", "gemv_half_multi4_1");
 
+    /**
+     * Prefill and vision kernels whose first statement is {@code grid_dependency_wait()} or
+     * {@code grid_dependency_enter()} (rows.cu, elementwise.cu, copy.cu, attention_mma.cu, scores.cu,
+     * topk.cu), launched with the attribute only under {@link #PREFILL_PROPERTY}. Disjoint from
+     * {@link #WAITING_KERNELS}. {@code GridDependencyTest} checks each against the kernel sources with
+     * their macros expanded.
+     */
+    static final Set<String> PREFILL_WAITING_KERNELS = Stream.of(
+            Stream.of("softmax_rows", "layer_norm_rows", "rms_norm_rows", "layer_norm_rows_token_major", "rope_f32",
+                    "rope_append_kv_rows", "rope_append_kv_rows_bf16", "rope_append_kv_rows_f16",
+                    "rope_append_kv_rows_vec", "rope_append_kv_rows_vec_bf16", "rope_append_kv_rows_vec_f16",
+                    "binary_broadcast", "activation_f32", "gated_activation_f32", "gated_activation_f32_v4",
+                    "add_bias_rows", "convert_f32", "strided_copy", "strided_copy_vec4", "embedding_rows",
+                    "attention_row_scores", "topk_rows"),
+            Stream.of(1, 2, 4, 8).flatMap(vpt -> Stream.of("layer_norm_rows_v4_" + vpt, "rms_norm_rows_v4_" + vpt,
+                    "layer_norm_rows_v4_" + vpt + "_token_major")),
+            attentionMmaKernels()).flatMap(s -> s).collect(Collectors.toUnmodifiableSet());
+
     private GridDependency() {
+    }
+
+    /**
+     * The kernels of attention_mma.cu, as its instantiation tables stamp them out: the K/V pack per
+     * type and padded dim; the packed and images kernels at every padded dim and block shape; the
+     * in-place cache kernels at D 64 and 128 in every shape, and with 16-bit output (_o16) in every
+     * shape but w4x2 at D 128.
+     */
+    private static Stream<String> attentionMmaKernels() {
+        List<String> shapes = List.of("w4", "w8", "w2", "w2s2", "w4x2");
+        return Stream.of("bf16", "f16").flatMap(t -> Stream.of(
+                Stream.of(64, 80, 128).map(d -> "attention_mma_pack_" + t + "_d" + d),
+                Stream.of(64, 80, 128).flatMap(d -> shapes.stream().flatMap(shape -> Stream.of(
+                        "attention_mma_packed_" + t + "_d" + d + "_" + shape,
+                        "attention_mma_images_" + t + "_d" + d + "_" + shape))),
+                Stream.of(64, 128).flatMap(d -> shapes.stream().map(shape -> "attention_mma_cache_" + t + "_d" + d + "_" + shape)),
+                Stream.of(64, 128).flatMap(d -> shapes.stream()
+                        .filter(shape -> !(d == 128 && shape.equals("w4x2")))
+                        .map(shape -> "attention_mma_cache_" + t + "_d" + d + "_" + shape + "_o16")))
+                .flatMap(s -> s));
     }
 
     /** True unless {@code -Dglimpse.cuda.pdl=false}; any other value than true or false is an error. */
@@ -81,8 +134,33 @@ final class GridDependency {
         };
     }
 
-    /** True when {@code kernel} may be launched with the programmatic-serialization attribute. */
+    /** True when {@code -Dglimpse.cuda.pdlPrefill=true}; any other value than true or false is an error. */
+    static boolean prefillEnabled() {
+        String value = System.getProperty(PREFILL_PROPERTY, "false").trim().toLowerCase(Locale.ROOT);
+        return switch (value) {
+            case "true" -> true;
+            case "false", "" -> false;
+            default -> throw new CudaException("-D" + PREFILL_PROPERTY + "=" + value + " is not true or false");
+        };
+    }
+
+    /** True when {@code kernel} is a decode-step kernel that waits ({@link #WAITING_KERNELS}). */
     static boolean waits(String kernel) {
         return WAITING_KERNELS.contains(kernel);
+    }
+
+    /** True when {@code kernel} is a prefill or vision kernel that waits ({@link #PREFILL_WAITING_KERNELS}). */
+    static boolean prefillWaits(String kernel) {
+        return PREFILL_WAITING_KERNELS.contains(kernel);
+    }
+
+    /**
+     * True when {@code kernel} is to be launched with the programmatic-serialization attribute under
+     * the current properties: {@code glimpse.cuda.pdl} on, and a decode-step kernel, or a prefill or
+     * vision kernel while {@code glimpse.cuda.pdlPrefill} is on.
+     */
+    static boolean programmatic(String kernel) {
+        boolean listed = waits(kernel) || prefillWaits(kernel) && prefillEnabled();
+        return listed && enabled();
     }
 }

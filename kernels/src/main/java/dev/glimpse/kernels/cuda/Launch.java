@@ -20,10 +20,11 @@ import java.lang.foreign.ValueLayout;
  * (the driver copies the values at launch), so a launch allocates nothing. Not thread-safe: the
  * backend serialises its operations.
  *
- * <p>A kernel that {@link GridDependency#waits} for its predecessor is launched with
- * {@code cuLaunchKernelEx} and programmatic stream serialization (it may start before the previous
- * kernel ends) on GPUs of compute capability {@value GridDependency#MIN_MAJOR}.0 or newer while
- * {@link GridDependency#enabled}; every other launch keeps plain stream order. The choice follows
+ * <p>A kernel that waits for its predecessor is launched with {@code cuLaunchKernelEx} and
+ * programmatic stream serialization (it may start before the previous kernel ends) on GPUs of
+ * compute capability {@value GridDependency#MIN_MAJOR}.0 or newer where {@link GridDependency#programmatic}
+ * says so (a decode-step kernel while PDL is on; a prefill or vision kernel also only under
+ * {@code -Dglimpse.cuda.pdlPrefill=true}); every other launch keeps plain stream order. The choice follows
  * the kernel's name alone, so no caller can give the attribute to a kernel without the wait. Should
  * the driver refuse such a launch, it is retried in plain stream order and every later launch of
  * this backend keeps that order (logged once).
@@ -76,7 +77,7 @@ final class Launch implements AutoCloseable {
     Launch of(CUfunc_st f, String kernelName) {
         function = f;
         name = kernelName;
-        programmatic = dependentLaunches && GridDependency.waits(kernelName) && GridDependency.enabled();
+        programmatic = dependentLaunches && GridDependency.programmatic(kernelName);
         count = 0;
         used = 0;
         return this;

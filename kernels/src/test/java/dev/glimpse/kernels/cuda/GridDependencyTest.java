@@ -6,7 +6,11 @@ import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.HashSet;
 import java.util.List;
+import java.util.Map;
+import java.util.Set;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 
@@ -21,6 +25,10 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
  * decode_wide.cu, decode_fused.cu or gemv.cu (or their headers) and its code (the kernel body, the body of the macro that stamps it out, or a device
  * function that body calls) must call {@code grid_dependency_enter()} or {@code grid_dependency_wait()}.
  * A kernel listed without the wait would read its predecessor's outputs before they are written.
+ * The prefill and vision kernels ({@link GridDependency#PREFILL_WAITING_KERNELS}) are held to a
+ * stricter rule, checked on their modules with the function-like macros expanded (their names are
+ * pasted together with {@code ##}): the wait is the kernel body's first statement, so it precedes
+ * every global access and every return.
  */
 class GridDependencyTest {
 
@@ -28,10 +36,19 @@ class GridDependencyTest {
             "decode_online.cuh", "decode_online16.cu", "decode_wide.cu", "decode_fused.cu", "gemv.cu", "gemv_core.cuh");
     private static final Pattern WAIT = Pattern.compile("\\bgrid_dependency_(enter|wait)\\(\\)");
 
+    private static final List<String> PREFILL_MODULES = List.of("rows.cu", "elementwise.cu", "copy.cu",
+            "attention_mma.cu", "scores.cu", "topk.cu");
+    private static final Pattern FIRST_STATEMENT_WAITS = Pattern.compile("^\\{\\s*grid_dependency_(enter|wait)\\(\\)\\s*;");
+    private static final Pattern DEFINE = Pattern.compile("(?m)^[ \\t]*#define[ \\t]+(\\w+)\\(([^)]*)\\)([^\\n]*)$");
+
     private static String sources() throws IOException {
+        return sources(MODULES);
+    }
+
+    private static String sources(List<String> modules) throws IOException {
         Path dir = Files.isDirectory(Path.of("src/main/cuda")) ? Path.of("src/main/cuda") : Path.of("kernels/src/main/cuda");
         StringBuilder all = new StringBuilder();
-        for (String m : MODULES) {
+        for (String m : modules) {
             all.append(Files.readString(dir.resolve(m))).append('\n');
         }
         return all.toString().replaceAll("(?s)/\\*.*?\\*/", "").replaceAll("//[^\\n]*", "");
@@ -88,6 +105,154 @@ class GridDependencyTest {
             }
         }
         return null;
+    }
+
+    /** A function-like macro: its parameters and its body (continuation lines joined). */
+    private record Macro(List<String> params, String body) {
+    }
+
+    /**
+     * {@code src} (comments removed) with its function-like macros expanded as the preprocessor would
+     * for these sources: parameters replaced by their arguments, {@code ##} pasting the tokens around
+     * it, invocations in an expansion expanded again; the {@code #define} lines themselves removed.
+     */
+    static String expandMacros(String src) {
+        String joined = src.replace("\\\n", " ");
+        Map<String, Macro> macros = new HashMap<>();
+        Matcher d = DEFINE.matcher(joined);
+        while (d.find()) {
+            List<String> params = new ArrayList<>();
+            for (String p : d.group(2).split(",")) {
+                if (!p.isBlank()) {
+                    params.add(p.trim());
+                }
+            }
+            macros.put(d.group(1), new Macro(params, d.group(3)));
+        }
+        String text = DEFINE.matcher(joined).replaceAll("");
+        Pattern call = Pattern.compile("\\b(" + String.join("|", macros.keySet()) + ")\\s*\\(");
+        for (int round = 0; round < 8 && !macros.isEmpty(); round++) {
+            Matcher m = call.matcher(text);
+            StringBuilder out = new StringBuilder();
+            int at = 0;
+            boolean any = false;
+            while (m.find(at)) {
+                List<String> args = new ArrayList<>();
+                int end = arguments(text, m.end(), args);
+                Macro macro = macros.get(m.group(1));
+                String body = macro.body();
+                for (int i = 0; i < macro.params().size(); i++) {
+                    body = body.replaceAll("\\b" + Pattern.quote(macro.params().get(i)) + "\\b",
+                            Matcher.quoteReplacement(args.get(i).trim()));
+                }
+                out.append(text, at, m.start()).append(body.replaceAll("\\s*##\\s*", ""));
+                at = end;
+                any = true;
+            }
+            out.append(text.substring(at));
+            text = out.toString();
+            if (!any) {
+                break;
+            }
+        }
+        return text;
+    }
+
+    /** Splits the arguments of a macro call whose '(' ends before {@code from}; returns the offset after its ')'. */
+    private static int arguments(String text, int from, List<String> args) {
+        int depth = 0;
+        int start = from;
+        for (int i = from; i < text.length(); i++) {
+            char c = text.charAt(i);
+            if (c == '(') {
+                depth++;
+            } else if (c == ')' && depth-- == 0) {
+                args.add(text.substring(start, i));
+                return i + 1;
+            } else if (c == ',' && depth == 0) {
+                args.add(text.substring(start, i));
+                start = i + 1;
+            }
+        }
+        throw new AssertionError("unbalanced macro call at offset " + from);
+    }
+
+    /** The body of kernel {@code name} in expanded sources, or null. */
+    private static String expandedKernelBody(String expanded, String name) {
+        Matcher m = Pattern.compile("__global__[^;{]*?\\b" + Pattern.quote(name) + "\\s*\\(").matcher(expanded);
+        return m.find() ? block(expanded, m.end()) : null;
+    }
+
+    @Test
+    void everyPrefillKernelWaitsBeforeAnythingElse() throws IOException {
+        String expanded = expandMacros(sources(PREFILL_MODULES));
+        List<String> failures = new ArrayList<>();
+        for (String kernel : GridDependency.PREFILL_WAITING_KERNELS) {
+            String body = expandedKernelBody(expanded, kernel);
+            if (body == null) {
+                failures.add(kernel + ": not defined in " + PREFILL_MODULES);
+            } else if (!FIRST_STATEMENT_WAITS.matcher(body).find()) {
+                failures.add(kernel + ": its first statement is not grid_dependency_wait() or grid_dependency_enter()");
+            }
+        }
+        assertEquals(List.of(), failures);
+    }
+
+    @Test
+    void theExpansionFindsPastedNamesAndAKernelThatWaitsTooLate() {
+        String src = "#define K(NAME, T) \\\n extern \"C\" __global__ void NAME(T* x) { \\\n BODY(x) }\n"
+                + "#define BODY(P) grid_dependency_wait(); P[0] = 1;\n"
+                + "#define BOTH(TN, T) K(pasted_##TN##_kernel, T)\n"
+                + "BOTH(bf16, float)\n"
+                + "extern \"C\" __global__ void late(float* x) { if (x == 0) return; grid_dependency_wait(); }\n";
+        String expanded = expandMacros(src);
+        String pasted = expandedKernelBody(expanded, "pasted_bf16_kernel");
+        assertTrue(pasted != null && FIRST_STATEMENT_WAITS.matcher(pasted).find(), expanded);
+        assertFalse(FIRST_STATEMENT_WAITS.matcher(expandedKernelBody(expanded, "late")).find());
+    }
+
+    @Test
+    void thePrefillSetCoversTheLlavaPrefillAndTowerKernels() {
+        for (String kernel : List.of("rms_norm_rows_v4_4", "rope_append_kv_rows_vec_bf16",
+                "attention_mma_cache_bf16_d128_w2s2_o16", "gated_activation_f32_v4", "layer_norm_rows_v4_2_token_major",
+                "attention_mma_pack_bf16_d64", "attention_mma_images_bf16_d64_w2s2", "activation_f32", "convert_f32")) {
+            assertTrue(GridDependency.prefillWaits(kernel), kernel);
+        }
+        Set<String> both = new HashSet<>(GridDependency.PREFILL_WAITING_KERNELS);
+        both.retainAll(GridDependency.WAITING_KERNELS);
+        assertEquals(Set.of(), both, "kernels in both sets");
+    }
+
+    @Test
+    void prefillKernelsLaunchProgrammaticallyOnlyUnderBothProperties() {
+        String pdl = System.getProperty(GridDependency.PROPERTY);
+        String prefill = System.getProperty(GridDependency.PREFILL_PROPERTY);
+        try {
+            System.clearProperty(GridDependency.PROPERTY);
+            System.clearProperty(GridDependency.PREFILL_PROPERTY);
+            assertFalse(GridDependency.programmatic("rms_norm_rows_v4_4"), "default");
+            assertTrue(GridDependency.programmatic("attention_decode_fused"), "decode kernel, default");
+            System.setProperty(GridDependency.PREFILL_PROPERTY, "true");
+            assertTrue(GridDependency.programmatic("rms_norm_rows_v4_4"), "pdlPrefill=true");
+            assertFalse(GridDependency.programmatic("attention_forward"), "a kernel in neither set");
+            System.setProperty(GridDependency.PROPERTY, "false");
+            assertFalse(GridDependency.programmatic("rms_norm_rows_v4_4"), "pdl=false turns every kernel off");
+            assertFalse(GridDependency.programmatic("attention_decode_fused"), "pdl=false, decode kernel");
+            System.clearProperty(GridDependency.PROPERTY);
+            System.setProperty(GridDependency.PREFILL_PROPERTY, "yes");
+            assertThrows(CudaException.class, () -> GridDependency.programmatic("rms_norm_rows"));
+        } finally {
+            restore(GridDependency.PROPERTY, pdl);
+            restore(GridDependency.PREFILL_PROPERTY, prefill);
+        }
+    }
+
+    private static void restore(String property, String value) {
+        if (value == null) {
+            System.clearProperty(property);
+        } else {
+            System.setProperty(property, value);
+        }
     }
 
     @Test

@@ -29,6 +29,12 @@ import java.util.Locale;
  *   <li>{@code attention_w2s2_vs_w4}: the F32-row attention with the block shape forced, {@code w4} against
  *   the existing key-split shape {@code w2s2} (twice the blocks, each 16-row warp's keys walked by two
  *   warps), which {@code auto} takes only on smaller grids.</li>
+ *   <li>{@code pdl_rope_append}, {@code pdl_attention}, {@code pdl_rope_attention_o_proj}: the vectorised
+ *   RoPE + append, the 16-bit-output attention, and the two followed by o_proj with the residual (a
+ *   prefill block's chain: our kernel after our kernel, then after the cuBLASLt GEMM), each with
+ *   {@code -Dglimpse.cuda.pdlPrefill=false} (old) and {@code =true} (new: programmatic dependent launch,
+ *   kept as programmatic edges by the capture, so each kernel's launch and prologue overlap the previous
+ *   one's tail).</li>
  * </ul>
  * Prints one JSON line per kernel and shape ({@code "bench":"prefill_small_kernels"}: us per call old
  * and new, their ratio). Run on the GPU machine:
@@ -106,6 +112,16 @@ public final class PrefillSmallKernelsBench {
             print(out, gpu, shape, rows, "attention_o_proj", time(gpu, oldPair), time(gpu, newPair));
             print(out, gpu, shape, rows, "attention_w2s2_vs_w4", blockShapeTime(gpu, "w4", "off", attentionF32),
                     blockShapeTime(gpu, "w4", "w2s2", attentionF32));
+            Runnable chain = () -> {
+                ropeAppend.run();
+                newPair.run();
+            };
+            print(out, gpu, shape, rows, "pdl_rope_append", pdlTime(gpu, "false", ropeAppend),
+                    pdlTime(gpu, "true", ropeAppend));
+            print(out, gpu, shape, rows, "pdl_attention", pdlTime(gpu, "false", attention16),
+                    pdlTime(gpu, "true", attention16));
+            print(out, gpu, shape, rows, "pdl_rope_attention_o_proj", pdlTime(gpu, "false", chain),
+                    pdlTime(gpu, "true", chain));
         }
     }
 
@@ -141,6 +157,11 @@ public final class PrefillSmallKernelsBench {
     private static double blockShapeTime(CudaBackend gpu, String warps, String smallGrid, Runnable call) {
         return PropertyScope.measure(AttentionMmaWarps.PROPERTY, warps,
                 () -> PropertyScope.measure(AttentionSmallGrid.PROPERTY, smallGrid, () -> time(gpu, call)));
+    }
+
+    /** {@link #time} of call under {@code -Dglimpse.cuda.pdlPrefill=pdlPrefill} (captured with it, so its graph keeps it). */
+    private static double pdlTime(CudaBackend gpu, String pdlPrefill, Runnable call) {
+        return PropertyScope.measure(CudaBackend.PDL_PREFILL_PROPERTY, pdlPrefill, () -> time(gpu, call));
     }
 
     /** host uploaded, then closed. */
