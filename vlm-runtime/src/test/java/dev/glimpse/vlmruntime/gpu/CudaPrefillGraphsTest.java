@@ -49,7 +49,7 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
  */
 class CudaPrefillGraphsTest {
 
-    private static final int DECODE_STEPS = 3;
+    static final int DECODE_STEPS = 3;
 
     @TempDir
     Path dir;
@@ -61,7 +61,7 @@ class CudaPrefillGraphsTest {
     }
 
     /** A request: its prefill logits, then the greedy tokens and logits of each decode step; the session's length. */
-    private record Run(float[][] logits, int[] tokens, int length) {
+    record Run(float[][] logits, int[] tokens, int length) {
     }
 
     @ParameterizedTest(name = "{0} fusion={1}")
@@ -166,7 +166,7 @@ class CudaPrefillGraphsTest {
      * the sixth token, prefilled with {@code hook} in a new session, {@code afterPrefill} called, then
      * {@value #DECODE_STEPS} greedy steps.
      */
-    private static Run request(Decoder decoder, int rows, int r, SessionOptions options, PruningHook hook,
+    static Run request(Decoder decoder, int rows, int r, SessionOptions options, PruningHook hook,
                                ToIntFunction<DecoderSession> afterPrefill) {
         int[] ids = new int[rows];
         int[] positions = new int[rows];
@@ -182,7 +182,7 @@ class CudaPrefillGraphsTest {
     }
 
     /** A new session: the prefill, {@code afterPrefill}, then {@value #DECODE_STEPS} greedy steps. */
-    private static Run decodeRun(Decoder decoder, SessionOptions options, Tensor embeddings, int[] positions,
+    static Run decodeRun(Decoder decoder, SessionOptions options, Tensor embeddings, int[] positions,
                                  PruningHook hook, ToIntFunction<DecoderSession> afterPrefill) {
         int vocab = decoder.config().vocabSize();
         try (DecoderSession session = decoder.newSession(options)) {
