@@ -36,7 +36,8 @@ import static org.junit.jupiter.api.Assumptions.assumeTrue;
  * last_hidden_state, pooled, taps, probe attention) over several different pixel inputs, for tiny
  * random CLIP and SigLIP towers at F32, BF16 and F16 and batches of 1 and 2; requests it must not
  * replay (taps of host-indexed rows, pruning hooks, the property off) stay eager and right; graphs
- * evicted or freed leave every later call right.
+ * evicted or freed leave every later call right; programmatic dependent launch of the tower's kernels
+ * ({@code -Dglimpse.cuda.pdlPrefill=true}) changes no bit, eager or replayed.
  */
 class CudaVisionGraphsTest {
 
@@ -210,6 +211,37 @@ class CudaVisionGraphsTest {
                 assertEquals(1, t.tower.graphCaptures() - capturesBefore, "the second call captures, once");
                 assertEquals(3, t.tower.graphReplays() - replaysBefore, "calls 2 to 4 replay");
             }
+        }
+    }
+
+    /**
+     * Programmatic dependent launch of the tower's small kernels ({@code -Dglimpse.cuda.pdlPrefill=true})
+     * changes no bit of any output, op by op, captured or replayed: every call's reference is the op-by-op
+     * pass with the property off; with it on, the first call of the request runs op by op, the second
+     * captures (the property is part of the graph key) and the later ones replay.
+     */
+    @ParameterizedTest(name = "{0} {1}, batch {2}")
+    @CsvSource({"clip, BF16, 1", "clip, BF16, 2", "clip, F32, 1", "siglip, BF16, 2"})
+    void programmaticDependentLaunchChangesNoBitOfEagerOrReplayedPasses(String family, DType dtype, int batch) {
+        try (DeviceTower t = new DeviceTower(family, dtype)) {
+            VisionRequest request = fullRequest(t.config);
+            int capturesBefore = t.tower.graphCaptures();
+            int replaysBefore = t.tower.graphReplays();
+            for (int call = 0; call < 4; call++) {
+                try (Tensor pixels = t.pixels(batch, 500 + call)) {
+                    Map<String, int[]> expected = eager(t.tower, pixels, request);
+                    System.setProperty(CudaBackend.PDL_PREFILL_PROPERTY, "true");
+                    try {
+                        String what = family + " " + dtype + " batch " + batch + " call " + call + " with pdlPrefill";
+                        assertSameBits(expected, eager(t.tower, pixels, request), what + ", op by op");
+                        assertSameBits(expected, encoded(t.tower, pixels, request), what);
+                    } finally {
+                        System.clearProperty(CudaBackend.PDL_PREFILL_PROPERTY);
+                    }
+                }
+            }
+            assertEquals(1, t.tower.graphCaptures() - capturesBefore, "the second call captures, once");
+            assertEquals(3, t.tower.graphReplays() - replaysBefore, "calls 2 to 4 replay");
         }
     }
 
