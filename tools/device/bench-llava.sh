@@ -14,6 +14,7 @@
 # visual stage and the prefill, one llava_cuda_profile line) or "--prefill-chunk 256" (the old chunking).
 # LLAVA_BENCH_AB="label=<JVM options>;label2=<JVM options>" runs Glimpse again per variant on the same checkpoint, in
 # the same call (e.g. "noskinny=-Dglimpse.cuda.skinnyGemm=off"): logs ab-<label>-<shape>.jsonl, '# [label]' summary lines.
+# Programmatic dependent launch of the prefill and tower kernels: LLAVA_BENCH_AB="pdlprefill=-Dglimpse.cuda.pdlPrefill=true".
 set -uo pipefail
 cd "$(dirname "$0")/../.."
 START=$(date +%s)
