@@ -26,7 +26,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
  * CLIP-style tower block (token-major LayerNorm, q/k/v, images-as-heads attention with its K/V packing,
  * out_proj + residual, LayerNorm, fc1, quick_gelu, fc2 + residual): eagerly and replayed from a captured
  * graph, the outputs are the bits of the same ops with the property off, and the captured graph holds
- * programmatic edges exactly when it is on (on a GPU of compute capability 9.0+).
+ * more programmatic edges with it on than off (on a GPU of compute capability 9.0+; none below).
  */
 class CudaPrefillProgrammaticLaunchTest {
 
@@ -105,10 +105,12 @@ class CudaPrefillProgrammaticLaunchTest {
         Result on = run("true", ops, out);
         assertArrayEquals(off.eager(), on.eager(), what + ": eager, pdlPrefill on vs off");
         assertArrayEquals(off.replayed(), on.replayed(), what + ": replayed, pdlPrefill on vs off");
-        assertEquals(0, off.programmaticEdges(), what + ": programmatic edges with pdlPrefill off");
         if (cuda().programmaticLaunches()) {
-            assertTrue(on.programmaticEdges() > 0, what + ": programmatic edges with pdlPrefill on: "
-                    + on.programmaticEdges());
+            // More than with it off, not "none then": cuBLASLt may chain its own kernels programmatically.
+            assertTrue(on.programmaticEdges() > off.programmaticEdges(), what + ": programmatic edges with pdlPrefill on "
+                    + on.programmaticEdges() + ", off " + off.programmaticEdges());
+        } else {
+            assertEquals(0, on.programmaticEdges(), what + ": programmatic edges on a GPU without PDL");
         }
         System.out.println("GPU-PARITY pdl-prefill " + what + ": bit-identical; programmatic edges on "
                 + on.programmaticEdges() + ", off " + off.programmaticEdges() + " (device supports PDL: "
