@@ -10,7 +10,7 @@
 // the kernels call it right after their wait, so at most one grid waits while one runs.
 // Without the attribute (pdl off, or a GPU before sm_90) both are no-ops; sm_80 code omits them.
 //
-// The prefill and vision kernels (GridDependency.PREFILL_WAITING_KERNELS, launched so only under
+// The prefill and vision kernels (GridDependency.PREFILL_WAITING_KERNELS, given the attribute only under
 // -Dglimpse.cuda.pdlPrefill=true) make the wait their first statement. Most of them are followed by
 // a cuBLASLt GEMM, launched without the attribute, so they only wait; the two that are followed by
 // one of ours (rope_append_kv_rows* by the prefill attention, attention_mma_pack_* by the second
