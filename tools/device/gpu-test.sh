@@ -13,7 +13,8 @@
 # "prefillgemm" (PrefillGemmBench: cuBLASLt heuristic vs measured, separate vs stacked), "smallkernels"
 # (PrefillSmallKernelsBench: RoPE + KV append scalar vs vectorised, attention + o_proj with F32 rows + convert vs
 # 16-bit rows, attention with 2 vs 3 K/V buffers; Llama-7B and Qwen2-0.5B at 586 and 74 rows) and "visiontower"
-# (CudaVisionTowerBench: SigLIP/CLIP towers with the GEMM epilogues on vs off);
+# (CudaVisionTowerBench: SigLIP/CLIP towers with the GEMM epilogues on vs off, layout, and -Dglimpse.cuda.towerLean
+# off vs on: variants "layout" vs "lean");
 # DECODER_AB="label=<JVM options>;..." reruns the decoder benchmark per variant (A/B of a flag in the same call).
 # DECODE_STEP_OPTS="<JVM options>" for the decode step benchmark (e.g. -Dglimpse.cuda.decodeMegakernel.timers=true:
 # the persistent kernels' per-phase lines, "persistent_decode_phases", also shown in the summary).
@@ -60,6 +61,7 @@ if has models; then
   echo "== model GPU tests (fixtures on CUDA vs HF and CPU)"
   timeout 400 "$JAVA" "${JFLAGS[@]}" -jar "$JUNIT" execute --disable-banner --details=tree \
     --class-path "$CP" --select-package dev.glimpse.vlmruntime.gpu --select-class dev.glimpse.visionencoder.CudaVisionGraphsTest \
+    --select-class dev.glimpse.visionencoder.CudaTowerLeanTest \
     --include-classname '.*\.Cuda[A-Za-z]*Test$' \
     > "$LOGS/model-tests.log" 2>&1
   echo "model tests exit: $?" | tee -a "$LOGS/model-tests.log"
@@ -142,8 +144,8 @@ if has smallkernels; then
 fi
 
 if has visiontower; then
-  echo "== vision tower benchmark (SigLIP so400m x 32 frames, CLIP-L/336; GEMM epilogues on vs off)"
-  timeout 200 "$JAVA" "${JFLAGS[@]}" -cp "$CP" dev.glimpse.visionencoder.bench.CudaVisionTowerBench \
+  echo "== vision tower benchmark (SigLIP so400m x 32 frames, CLIP-L/336; GEMM epilogues on vs off, layout, towerLean)"
+  timeout 300 "$JAVA" "${JFLAGS[@]}" -cp "$CP" dev.glimpse.visionencoder.bench.CudaVisionTowerBench \
     --shapes siglip-so400m-32,clip-l-336 --rounds 7 --calls 5 > "$LOGS/vision-tower.jsonl" 2> "$LOGS/vision-tower.err"
   echo "vision tower bench exit: $?"; tail -3 "$LOGS/vision-tower.err"; cat "$LOGS/vision-tower.jsonl"
 fi

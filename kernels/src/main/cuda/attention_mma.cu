@@ -554,6 +554,27 @@ ATTENTION_MMA_PACK(attention_mma_pack_f16_d64, __half, 64)
 ATTENTION_MMA_PACK(attention_mma_pack_f16_d80, __half, 80)
 ATTENTION_MMA_PACK(attention_mma_pack_f16_d128, __half, 128)
 
+// K and V in one launch (the tower's lean passes, CudaAttention#packKeysValues): grid (x, heads, 2),
+// blockIdx.z 0 packs k into k_dst and 1 packs v into v_dst, each as attention_mma_pack_<t>_d<DP> does
+// (pack_heads itself, so the same values bit for bit); one launch instead of two.
+#define ATTENTION_MMA_PACK_KV(NAME, T, DP)                                                                       \
+    extern "C" __global__ void NAME(const float* k, long long ks0, long long ks1, const float* v, long long vs0, \
+                                    long long vs1, uint16_t* k_dst, uint16_t* v_dst, int rows, int dim) {        \
+        grid_dependency_enter();                                                                                 \
+        if (blockIdx.z == 0) {                                                                                   \
+            pack_heads<T, DP>(k, ks0, ks1, k_dst, rows, dim);                                                    \
+        } else {                                                                                                 \
+            pack_heads<T, DP>(v, vs0, vs1, v_dst, rows, dim);                                                    \
+        }                                                                                                        \
+    }
+
+ATTENTION_MMA_PACK_KV(attention_mma_pack_kv_bf16_d64, __nv_bfloat16, 64)
+ATTENTION_MMA_PACK_KV(attention_mma_pack_kv_bf16_d80, __nv_bfloat16, 80)
+ATTENTION_MMA_PACK_KV(attention_mma_pack_kv_bf16_d128, __nv_bfloat16, 128)
+ATTENTION_MMA_PACK_KV(attention_mma_pack_kv_f16_d64, __half, 64)
+ATTENTION_MMA_PACK_KV(attention_mma_pack_kv_f16_d80, __half, 80)
+ATTENTION_MMA_PACK_KV(attention_mma_pack_kv_f16_d128, __half, 128)
+
 #define ATTENTION_MMA_PACKED(NAME, DP, WARPS, MIN_BLOCKS, T)                                                     \
     extern "C" __global__ void __launch_bounds__(WARPS * 32, MIN_BLOCKS)                                         \
     NAME(const float* q, long long qs0, long long qs1, const uint16_t* k, const uint16_t* v, float* out,         \

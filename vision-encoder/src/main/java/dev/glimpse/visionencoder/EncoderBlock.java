@@ -6,6 +6,7 @@ import dev.glimpse.kernels.AttentionMask;
 import dev.glimpse.kernels.AttentionPrecision;
 import dev.glimpse.kernels.Backend;
 import dev.glimpse.kernels.Tensor;
+import dev.glimpse.kernels.cuda.CudaBackend;
 import dev.glimpse.visionencoder.config.VisionConfig;
 
 /**
@@ -46,6 +47,18 @@ import dev.glimpse.visionencoder.config.VisionConfig;
  * own conversion produced before, so q/k/v, fc1 and fc2 see identical operands and the conversion
  * passes go away. The residual stream, q/k/v and the attention output stay F32; out_proj reads the
  * attention output rounded to 16 bits by the images-as-heads copy (the rounding its GEMM applied).
+ *
+ * <p>Under {@code -Dglimpse.cuda.towerLean=true} ({@link CudaBackend#towerLeanEnabled}, default false, read
+ * at every pass; the tower's CUDA graphs are keyed by it as by every {@code glimpse.cuda.*} property,
+ * {@link TowerGraphKey}) the image-by-image attention (batch 1 as LLaVA-1.5 runs it, or a batch with taps)
+ * also stores out_proj's 16-bit input itself: each image is {@link Backend#attentionImagesAsHeads} of one
+ * image into its rows of {@link ForwardScratch#normedHalf}, the packed kernel's pass with each output row
+ * rounded as out_proj's {@code convert_f32} rounded the F32 rows, so the F32 rows and that pass go away
+ * and the bits stay. It applies with 16-bit GEMM inputs where no tap reads the attention call
+ * ({@link TapBuffers#readsAttentionCall}): untapped layers and VTC-CLS's [CLS] rows composed after the pass;
+ * a layer tapped for the mean attention or head output norms keeps the F32 rows. The same property packs K
+ * and V in one launch and runs quick_gelu four elements per thread (CLIP's fc1 has no cuBLASLt epilogue),
+ * with the same bits.
  *
  * <p>Attention runs at the precision of the layer's weights ({@link AttentionPrecision#forWeights}:
  * BF16 or F16 for a BF16 or F16 checkpoint, operands rounded as HF's sdpa rounds them); with taps
@@ -121,6 +134,15 @@ final class EncoderBlock {
             backend.attention(q.reshape(tokens, allHeads, headDim), k.reshape(tokens, allHeads, headDim),
                     v.reshape(tokens, allHeads, headDim), AttentionMask.BIDIRECTIONAL, scale,
                     x.reshape(tokens, allHeads, headDim), null, null, precision);
+        } else if (leanHalfAttention(half, taps)) {
+            attended = ForwardScratch.view(scratch.normedHalf, batch, tokens, hidden);
+            for (int b = 0; b < batch; b++) {
+                backend.attentionImagesAsHeads(heads(q, b, tokens), heads(k, b, tokens), heads(v, b, tokens), scale,
+                        attended.slice(0, b, b + 1), precision);
+                if (taps != null) {
+                    taps.afterAttention(b, null, heads(q, b, tokens), heads(k, b, tokens), scale);
+                }
+            }
         } else {
             for (int b = 0; b < batch; b++) {
                 Tensor attnOut = heads(x, b, tokens);
@@ -142,6 +164,18 @@ final class EncoderBlock {
         Tensor activated = ForwardScratch.view(half ? scratch.mlpHalf : scratch.mlp, batch, tokens, intermediate);
         backend.linearActivation(activation, normed, w.fc1().weight(), w.fc1().bias(), activated);
         backend.linearAddResidual(activated, w.fc2().weight(), w.fc2().bias(), mid, h);
+    }
+
+    /**
+     * Whether image-by-image attention stores out_proj's 16-bit input itself under
+     * {@code -Dglimpse.cuda.towerLean=true} ({@link CudaBackend#towerLeanEnabled}, read now): with 16-bit
+     * GEMM inputs and no tap that reads the attention call ({@link TapBuffers#readsAttentionCall}), each
+     * image is {@link Backend#attentionImagesAsHeads} of one image into its rows of the 16-bit buffer,
+     * the values out_proj's own rounding of the F32 rows gave (on CUDA the packed kernel's pass with a
+     * 16-bit store: no F32 rows, no {@code convert_f32}).
+     */
+    private static boolean leanHalfAttention(boolean half, TapBuffers taps) {
+        return half && CudaBackend.towerLeanEnabled() && (taps == null || !taps.readsAttentionCall());
     }
 
     /**

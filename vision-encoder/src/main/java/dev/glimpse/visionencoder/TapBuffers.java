@@ -61,10 +61,25 @@ final class TapBuffers {
     }
 
     /**
-     * Finishes image b's statistics from its attention output [N, heads, head_dim], and its F32
-     * queries and keys [N, heads, head_dim] with the pass's scale (for [CLS] rows by products).
+     * True when the attention call itself must hand this layer something: a capture (the [CLS] rows of
+     * a pass not replayed from a graph, the column sums of the mean) or its F32 output (head-output
+     * norms). False when only [CLS] rows composed after the pass from q and k are tapped
+     * ({@link QueryAttentionRow}): the pass is then the untapped one and may store its output where the
+     * next product reads it.
+     */
+    boolean readsAttentionCall() {
+        return (cls != null && !clsRowsByProducts) || mean != null || norms != null;
+    }
+
+    /**
+     * Finishes image b's statistics from its attention output [N, heads, head_dim] (null where the pass
+     * wrote none: only without {@link #readsAttentionCall}), and its F32 queries and keys [N, heads,
+     * head_dim] with the pass's scale (for [CLS] rows by products).
      */
     void afterAttention(int b, Tensor attentionOutput, Tensor queries, Tensor keys, float scale) {
+        if (attentionOutput == null && readsAttentionCall()) {
+            throw new IllegalStateException("a tapped layer that reads its attention call needs the call's F32 output");
+        }
         if (cls != null && clsRowsByProducts) {
             QueryAttentionRow.compute(backend, queries.slice(0, 0, 1), keys, scale, cls.select(0, b).reshape(heads, 1, tokens));
         }

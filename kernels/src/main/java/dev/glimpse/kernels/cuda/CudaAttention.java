@@ -126,8 +126,9 @@ final class CudaAttention {
                         .i32(t).i32(s).i32(hq).i32(hkv).i32(d).f32(scale).i32(queryStart)
                         .run((t + tc.queriesPerBlock() - 1) / tc.queriesPerBlock(), hq, tc.threads(), tc.sharedBytes());
             } else if (tc != null && tc.packKernel() != null) {
-                Tensor kh = pack(tmp, tc.packKernel(), half, ko, s, hkv, d, paddedDim);
-                Tensor vh = pack(tmp, tc.packKernel(), half, vo, s, hkv, d, paddedDim);
+                Tensor[] packed = packKeysValues(tmp, tc.packKernel(), half, ko, vo, s, hkv, d, paddedDim);
+                Tensor kh = packed[0];
+                Tensor vh = packed[1];
                 ctx.launch.of(ctx.kernels.largeSharedFunction(tc.module(), tc.name()), tc.name())
                         .ptr(qo.address).i64(qo.s0).i64(qo.s1).ptr(CudaContext.address(kh)).ptr(CudaContext.address(vh))
                         .ptr(CudaContext.address(out)).ptr(lseAddress)
@@ -248,8 +249,10 @@ final class CudaAttention {
         String kernel = tc.name().replace("attention_mma_packed_", "attention_mma_images_");
         try (Temporaries tmp = new Temporaries(copier)) {
             Operand qo = Operand.of(tmp.rowsPacked(q, DType.F32));
-            Tensor kh = pack(tmp, tc.packKernel(), half, Operand.of(tmp.rowsPacked(k, DType.F32)), s, hq, d, paddedDim);
-            Tensor vh = pack(tmp, tc.packKernel(), half, Operand.of(tmp.rowsPacked(v, DType.F32)), s, hq, d, paddedDim);
+            Tensor[] packed = packKeysValues(tmp, tc.packKernel(), half, Operand.of(tmp.rowsPacked(k, DType.F32)),
+                    Operand.of(tmp.rowsPacked(v, DType.F32)), s, hq, d, paddedDim);
+            Tensor kh = packed[0];
+            Tensor vh = packed[1];
             ctx.launch.of(ctx.kernels.largeSharedFunction(tc.module(), kernel), kernel)
                     .ptr(qo.address).i64(qo.s0).i64(qo.s1).ptr(CudaContext.address(kh)).ptr(CudaContext.address(vh))
                     .ptr(CudaContext.address(out)).i32(t).i32(s).i32(hq).i32(hq).i32(d).f32(scale).i32(hq / images)
@@ -358,23 +361,54 @@ final class CudaAttention {
     }
 
     /**
-     * An F32 [rows, heads, d] operand rounded into fresh 16-bit scratch [heads, rows, paddedDim]
-     * (dims past d zero) by {@code kernel}: grid (blocks over one head's rows, heads), one thread
-     * per 8 values, grid-stride.
+     * K and V (F32 [rows, heads, d]) rounded into fresh 16-bit scratch [heads, rows, paddedDim] each by
+     * {@code kernel} ({@code attention_mma_pack_<t>_d<D>}), {K, V}: two launches, or under
+     * {@code -Dglimpse.cuda.towerLean=true} ({@link CudaBackend#towerLeanEnabled}, read now) one launch of
+     * {@code attention_mma_pack_kv_<t>_d<D>} whose grid's z = 0 and 1 run the pack kernel's body on K and on
+     * V: the same values.
      */
-    private Tensor pack(Temporaries tmp, String kernel, DType half, Operand src, int rows, int heads, int d, int paddedDim) {
+    private Tensor[] packKeysValues(Temporaries tmp, String kernel, DType half, Operand ko, Operand vo, int rows,
+                                    int heads, int d, int paddedDim) {
+        long blocks = packBlocks(rows, heads, paddedDim);
+        Tensor kh = tmp.scratch(half, heads, rows, paddedDim);
+        Tensor vh = tmp.scratch(half, heads, rows, paddedDim);
+        if (CudaBackend.towerLeanEnabled()) {
+            String both = kernel.replace("attention_mma_pack_", "attention_mma_pack_kv_");
+            ctx.launch.of(ctx.kernels.function("attention_mma", both), both)
+                    .ptr(ko.address).i64(ko.s0).i64(ko.s1).ptr(vo.address).i64(vo.s0).i64(vo.s1)
+                    .ptr(CudaContext.address(kh)).ptr(CudaContext.address(vh)).i32(rows).i32(d)
+                    .run(blocks, heads, 2, CudaContext.POINTWISE_THREADS, 0);
+            return new Tensor[] {kh, vh};
+        }
+        pack(kernel, ko, kh, blocks, rows, heads, d);
+        pack(kernel, vo, vh, blocks, rows, heads, d);
+        return new Tensor[] {kh, vh};
+    }
+
+    /**
+     * The x extent of a pack grid over {@code heads} heads of {@code rows} rows (one thread per 8 values,
+     * grid-stride, about 16 blocks per SM in all); checks the kernel's limits.
+     */
+    private long packBlocks(int rows, int heads, int paddedDim) {
         long chunks = (long) rows * (paddedDim / 8);
         if (chunks > Integer.MAX_VALUE / 2 || heads > MAX_GRID_Y) {
             throw new TensorException("attention: " + rows + " keys x " + heads + " kv heads exceed the 16-bit packing"
                     + " kernel's limits (" + Integer.MAX_VALUE / 2 + " 8-value chunks per head, " + MAX_GRID_Y + " heads)");
         }
-        Tensor dst = tmp.scratch(half, heads, rows, paddedDim);
         long blocks = Math.min((chunks + CudaContext.POINTWISE_THREADS - 1) / CudaContext.POINTWISE_THREADS,
                 Math.max(1, (long) ctx.multiprocessors * 16 / heads));
+        return Math.max(1, blocks);
+    }
+
+    /**
+     * An F32 [rows, heads, d] operand rounded into 16-bit {@code dst} [heads, rows, paddedDim] (dims
+     * past d zero) by {@code kernel}: grid (blocks over one head's rows, heads), one thread per 8
+     * values, grid-stride.
+     */
+    private void pack(String kernel, Operand src, Tensor dst, long blocks, int rows, int heads, int d) {
         ctx.launch.of(ctx.kernels.function("attention_mma", kernel), kernel)
                 .ptr(src.address).i64(src.s0).i64(src.s1).ptr(CudaContext.address(dst)).i32(rows).i32(d)
-                .run(Math.max(1, blocks), heads, CudaContext.POINTWISE_THREADS, 0);
-        return dst;
+                .run(blocks, heads, CudaContext.POINTWISE_THREADS, 0);
     }
 
     /**

@@ -670,6 +670,23 @@ public final class CudaBackend implements Backend {
         return !"false".equalsIgnoreCase(System.getProperty(ROPE_APPEND_VECTOR_PROPERTY, "true").trim());
     }
 
+    /** The system property that turns the vision tower's lean small passes on ({@code true}; default {@code false}). */
+    public static final String TOWER_LEAN_PROPERTY = "glimpse.cuda.towerLean";
+
+    /**
+     * True under {@code -Dglimpse.cuda.towerLean=true} (read at every call; default false until the H200
+     * measures it): the vision tower's small passes at fewer launches with the same bits. The 16-bit
+     * attention packs K and V in one launch ({@code attention_mma_pack_kv_<t>_d<D>} instead of two
+     * {@code attention_mma_pack_<t>_d<D>}), {@link #activation} takes four elements per thread where sizes
+     * and alignment allow ({@code activation_f32_v4}: CLIP's quick_gelu after fc1), and a tower layer of
+     * batch 1 (LLaVA-1.5's one image) stores out_proj's 16-bit input from the attention kernel itself
+     * ({@link #attentionImagesAsHeads} with one image: no F32 attention rows, no {@code convert_f32}; the
+     * vision tower's {@code EncoderBlock} decides that).
+     */
+    public static boolean towerLeanEnabled() {
+        return "true".equalsIgnoreCase(System.getProperty(TOWER_LEAN_PROPERTY, "false").trim());
+    }
+
     /**
      * A prefill block's rotary embedding and KV cache append in one launch: equals
      * {@link #rope}{@code (q, cos, sin, q)}, {@link #rope}{@code (k, cos, sin, k)} and {@link #copy}

@@ -94,7 +94,7 @@ final class GridDependency {
             Stream.of("softmax_rows", "layer_norm_rows", "rms_norm_rows", "layer_norm_rows_token_major", "rope_f32",
                     "rope_append_kv_rows", "rope_append_kv_rows_bf16", "rope_append_kv_rows_f16",
                     "rope_append_kv_rows_vec", "rope_append_kv_rows_vec_bf16", "rope_append_kv_rows_vec_f16",
-                    "binary_broadcast", "activation_f32", "gated_activation_f32", "gated_activation_f32_v4",
+                    "binary_broadcast", "activation_f32", "activation_f32_v4", "gated_activation_f32", "gated_activation_f32_v4",
                     "add_bias_rows", "convert_f32", "strided_copy", "strided_copy_vec4", "embedding_rows",
                     "attention_row_scores", "topk_rows"),
             Stream.of(1, 2, 4, 8).flatMap(vpt -> Stream.of("layer_norm_rows_v4_" + vpt, "rms_norm_rows_v4_" + vpt,
@@ -105,15 +105,17 @@ final class GridDependency {
     }
 
     /**
-     * The kernels of attention_mma.cu, as its instantiation tables stamp them out: the K/V pack per
-     * type and padded dim; the packed and images kernels at every padded dim and block shape; the
+     * The kernels of attention_mma.cu, as its instantiation tables stamp them out: the K/V packs (one
+     * tensor, or K and V in one launch) per type and padded dim; the packed and images kernels at
+     * every padded dim and block shape; the
      * in-place cache kernels at D 64 and 128 in every shape, and with 16-bit output (_o16) in every
      * shape but w4x2 at D 128.
      */
     private static Stream<String> attentionMmaKernels() {
         List<String> shapes = List.of("w4", "w8", "w2", "w2s2", "w4x2");
         return Stream.of("bf16", "f16").flatMap(t -> Stream.of(
-                Stream.of(64, 80, 128).map(d -> "attention_mma_pack_" + t + "_d" + d),
+                Stream.of(64, 80, 128).flatMap(d -> Stream.of("attention_mma_pack_" + t + "_d" + d,
+                        "attention_mma_pack_kv_" + t + "_d" + d)),
                 Stream.of(64, 80, 128).flatMap(d -> shapes.stream().flatMap(shape -> Stream.of(
                         "attention_mma_packed_" + t + "_d" + d + "_" + shape,
                         "attention_mma_images_" + t + "_d" + d + "_" + shape))),

@@ -65,7 +65,7 @@ final class Launch implements AutoCloseable {
         dependentLaunches = major[0] >= GridDependency.MIN_MAJOR;
         serialization.id(cudart.CU_LAUNCH_ATTRIBUTE_PROGRAMMATIC_STREAM_SERIALIZATION);
         serialization.value().programmaticStreamSerializationAllowed(1);
-        config.gridDimZ(1).blockDimY(1).blockDimZ(1).hStream(stream).attrs(serialization).numAttrs(1);
+        config.blockDimY(1).blockDimZ(1).hStream(stream).attrs(serialization).numAttrs(1);
     }
 
     /** True while this device takes programmatic dependent launches (compute capability 9.0+, none refused yet). */
@@ -111,14 +111,19 @@ final class Launch implements AutoCloseable {
 
     /** Launches on the backend's stream: grid (gx, gy), block of {@code threads}, dynamic shared bytes. */
     void run(long gx, int gy, int threads, int sharedBytes) {
-        if (gx <= 0 || gy <= 0) {
+        run(gx, gy, 1, threads, sharedBytes);
+    }
+
+    /** Launches on the backend's stream: grid (gx, gy, gz), block of {@code threads}, dynamic shared bytes. */
+    void run(long gx, int gy, int gz, int threads, int sharedBytes) {
+        if (gx <= 0 || gy <= 0 || gz <= 0) {
             return;
         }
         if (gx > Integer.MAX_VALUE) {
             throw new CudaException(name + ": grid of " + gx + " blocks is too large");
         }
         if (programmatic) {
-            config.gridDimX((int) gx).gridDimY(gy).blockDimX(threads).sharedMemBytes(sharedBytes);
+            config.gridDimX((int) gx).gridDimY(gy).gridDimZ(gz).blockDimX(threads).sharedMemBytes(sharedBytes);
             int status = cudart.cuLaunchKernelEx(config, function, kernelParams, (PointerPointer<?>) null);
             if (status == cudart.CUDA_SUCCESS) {
                 return;
@@ -128,7 +133,7 @@ final class Launch implements AutoCloseable {
                     + "launching every kernel in plain stream order from now on (-D{}=false does so from the start)",
                     name, status, GridDependency.PROPERTY);
         }
-        int status = cudart.cuLaunchKernel(function, (int) gx, gy, 1, threads, 1, 1, sharedBytes, stream,
+        int status = cudart.cuLaunchKernel(function, (int) gx, gy, gz, threads, 1, 1, sharedBytes, stream,
                 kernelParams, (PointerPointer<?>) null);
         if (status != cudart.CUDA_SUCCESS) {
             Cuda.checkDriver(status, "cuLaunchKernel(" + name + ")");
