@@ -27,6 +27,7 @@ mkdir -p "$OUT" "$LOGS"
 source tools/device/bundle-env.sh
 bundle_setup bundle "$WORK" || exit 1
 export LD_LIBRARY_PATH="/usr/local/cuda/lib64:${LD_LIBRARY_PATH:-}"
+CUPTI_LIB="$(cupti_dir)" && export LD_LIBRARY_PATH="$LD_LIBRARY_PATH:$CUPTI_LIB"  # KernelTimelineTest
 export RUST_FLAVOR=cpu DJL_OFFLINE=true
 PARTS="${GPU_TEST_PARTS:-kernels models topk decoder prefill gemv decodeattn}"
 has() { [[ " $PARTS " == *" $1 "* ]]; }

@@ -22,7 +22,7 @@ import java.util.stream.Collectors;
  */
 public record PassSummary(String pass, int kernels, long wallNs, long spanNs, long kernelNs, long gapNs, long leadNs,
                           long tailNs, LayerSplit split, Segment prologue, List<Segment> layers, Segment epilogue,
-                          List<Position> positions) {
+                          List<Position> positions, List<Launch> outsideLayers) {
 
     /** A stretch of the pass: its kernels, their summed time, the idle time after them, first start to next start. */
     public record Segment(int kernels, long kernelNs, long gapNs, long spanNs) {
@@ -33,6 +33,10 @@ public record PassSummary(String pass, int kernels, long wallNs, long spanNs, lo
      * least, most over the layers) and the mean idle time after it.
      */
     public record Position(int index, String name, String grid, long meanNs, long minNs, long maxNs, long meanGapNs) {
+    }
+
+    /** A kernel of the prologue or epilogue: its index in the pass, readable name, grid, time and the idle time after it. */
+    public record Launch(int index, String name, String grid, long ns, long gapNs) {
     }
 
     /** The summary of {@code timeline}, layers found with {@code layerStart} (may be null, see {@link LayerSplit#find}). */
@@ -79,9 +83,16 @@ public record PassSummary(String pass, int kernels, long wallNs, long spanNs, lo
             positions.add(new Position(j, first.readableName(), first.grid(), sum / split.layers(), min, max,
                     gaps / split.layers()));
         }
+        List<Launch> outside = new ArrayList<>();
+        for (int i = 0; i < n; i++) {
+            if (i < split.first() || i >= split.end() || split.layers() == 0) {
+                KernelRecord r = k.get(i);
+                outside.add(new Launch(i, r.readableName(), r.grid(), r.durationNs(), gapAfter[i]));
+            }
+        }
         return new PassSummary(timeline.pass(), n, timeline.wallNs(), span, kernelNs, gapNs, lead, tail, split,
                 segment(k, gapAfter, 0, split.first(), lastEnd), layers, segment(k, gapAfter, split.end(), n, lastEnd),
-                positions);
+                positions, outside);
     }
 
     private static Segment segment(List<KernelRecord> k, long[] gapAfter, int from, int to, long lastEnd) {
@@ -124,7 +135,10 @@ public record PassSummary(String pass, int kernels, long wallNs, long spanNs, lo
                 ms(prologue.kernelNs() + prologue.gapNs()), ms(epilogue.kernelNs() + epilogue.gapNs()), positionsJson);
     }
 
-    /** The human table: totals, one row per layer, one per kernel position; every line starts with '#'. */
+    /**
+     * The human table: totals, one row per layer, one per kernel position, one per kernel outside
+     * the layers (all of them when no layer was found); every line starts with '#'.
+     */
     public List<String> table() {
         List<String> lines = new ArrayList<>();
         lines.add(String.format(Locale.ROOT, "# %s: %d kernels; wall %.3f ms = lead %.3f + GPU span %.3f + tail %.3f; "
@@ -132,6 +146,7 @@ public record PassSummary(String pass, int kernels, long wallNs, long spanNs, lo
                 ms(spanNs), ms(tailNs), ms(kernelNs), ms(gapNs), spanNs == 0 ? 0 : 100.0 * gapNs / spanNs));
         if (split.layers() == 0) {
             lines.add("#   no repeated layer found (fewer than " + LayerSplit.MIN_LAYERS + " alike blocks of kernels)");
+            outsideRows(lines);
             return lines;
         }
         lines.add(String.format(Locale.ROOT, "#   %d layers x %d kernels from kernel %d; prologue %d kernels %.1f us "
@@ -150,7 +165,19 @@ public record PassSummary(String pass, int kernels, long wallNs, long spanNs, lo
             lines.add(String.format(Locale.ROOT, "#   %3d %8.2f %8.2f %8.2f %7.2f  %-15s %s", p.index(), us(p.meanNs()),
                     us(p.minNs()), us(p.maxNs()), us(p.meanGapNs()), p.grid(), p.name()));
         }
+        outsideRows(lines);
         return lines;
+    }
+
+    private void outsideRows(List<String> lines) {
+        if (outsideLayers.isEmpty()) {
+            return;
+        }
+        lines.add("#   kernel  time_us  gap_us  grid            (outside the layers)");
+        for (Launch l : outsideLayers) {
+            lines.add(String.format(Locale.ROOT, "#   %6d %8.2f %7.2f  %-15s %s", l.index(), us(l.ns()), us(l.gapNs()),
+                    l.grid(), l.name()));
+        }
     }
 
     private static double ms(long ns) {

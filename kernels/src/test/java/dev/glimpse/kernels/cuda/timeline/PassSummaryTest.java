@@ -65,6 +65,13 @@ class PassSummaryTest {
     }
 
     @Test
+    void kernelsOutsideTheLayersAreListedOneByOne() throws Exception {
+        assertEquals(List.of(new PassSummary.Launch(0, "embedding_gather_f32", "10,1,1", 50, 10),
+                new PassSummary.Launch(13, "rms_norm_rows_v4_4", "74,1,1", 5, 5),
+                new PassSummary.Launch(14, "argmax_rows", "1,1,1", 10, 0)), PassSummary.of(sample(), null).outsideLayers());
+    }
+
+    @Test
     void kernelsThatOverlapLeaveNoGap() {
         PassTimeline t = new PassTimeline("pdl", 0, 40, List.of(kernel("a", 0, 10), kernel("b", 8, 20), kernel("c", 25, 30)));
         PassSummary s = PassSummary.of(t, null);
