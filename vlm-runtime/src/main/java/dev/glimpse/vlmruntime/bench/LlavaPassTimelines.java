@@ -27,7 +27,8 @@ import java.util.Locale;
 /**
  * {@code CudaLlavaBench --timeline <file.json>}: the kernel timeline ({@link KernelTimeline}) of
  * the bench's own passes once they are warm, as they ran when measured (CUDA graphs replayed,
- * caches warm): the visual stage (upload, tower, projector, splice) of the bare placeholder, each
+ * caches warm): the visual stage of the bare placeholder (image processing on the host, which the
+ * pass's name quantifies as it lengthens the lead, then upload, tower, projector, splice), each
  * plan's prefill (e.g. 586 and 74 rows for LLaVA-1.5-7B at the full budget and 64 VTC-CLS tokens)
  * and one decode step of the full-budget session (its fourth: the first runs op by op, the second
  * captures the step graph, the third replays it). Writes them to the file (Chrome trace format,
@@ -64,8 +65,13 @@ final class LlavaPassTimelines {
         List<PassTimeline> passes = new ArrayList<>();
         PreparedPrompt[] vision = new PreparedPrompt[1];
         try {
-            passes.add(timeline.record(shape + " vision", cuda::synchronize, () -> vision[0] = model.prepare(placeholder,
-                    input, RequestPruning.of(PruningPlan.none(), cuda, model.config(), input).visualHooks(), false)));
+            PassTimeline pass = timeline.record(shape + " vision", cuda::synchronize, () -> vision[0] = model.prepare(
+                    placeholder, input, RequestPruning.of(PruningPlan.none(), cuda, model.config(), input).visualHooks(),
+                    false));
+            // the image processor runs on the host inside prepare, before the tower's first kernel
+            String name = String.format(Locale.ROOT, "%s vision (lead includes %.3f ms of image processing)", shape,
+                    vision[0].visuals().preprocessNanos() / 1e6);
+            passes.add(new PassTimeline(name, pass.hostStartNs(), pass.hostEndNs(), pass.kernels()));
         } finally {
             if (vision[0] != null) {
                 vision[0].close();
