@@ -13,6 +13,7 @@ import dev.glimpse.vlmruntime.decoder.Decoder;
 import dev.glimpse.vlmruntime.decoder.DecoderFixture;
 import dev.glimpse.vlmruntime.decoder.DecoderSession;
 import dev.glimpse.vlmruntime.decoder.SessionOptions;
+import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 
 import java.nio.file.Path;
@@ -24,7 +25,7 @@ import static org.junit.jupiter.api.Assertions.fail;
 /**
  * The kernel timeline ({@link KernelTimeline}, CUPTI) of real decoder passes, as
  * {@code CudaLlavaBench --timeline} records them: the 3-layer BF16 Llama fixture's 24-row prefill
- * (its fourth, replayed from the prefill graph) and a replayed decode step (the fourth of a
+ * (its fourth, replayed from the prefill graph, {@code glimpse.cuda.prefillGraphs=true}) and a replayed decode step (the fourth of a
  * session) each come back as kernels of a CUDA graph that the summarizer splits into the
  * decoder's 3 layers. The timeline starts before the backend, so every graph is instantiated
  * while CUPTI records. Fails rather than skips when a GPU is here but CUPTI is not.
@@ -35,9 +36,15 @@ class CudaKernelTimelineModelTest {
     private static final int ROWS = 24;
     private static final int WARM_CALLS = 3;
 
+    @AfterEach
+    void propertiesBack() {
+        System.clearProperty(DecoderSession.PREFILL_GRAPHS_PROPERTY);
+    }
+
     @Test
     void aReplayedPrefillAndDecodeStepSplitIntoTheDecodersLayers() {
         CudaSupport.requireCuda();
+        System.setProperty(DecoderSession.PREFILL_GRAPHS_PROPERTY, "true");
         Path folder = DecoderFixture.folder(FIXTURE);
         TextConfig config = TextConfig.load(folder.resolve("config.json"));
         try (KernelTimeline timeline = start();
