@@ -41,3 +41,23 @@ bundle_setup() {
   [ -d "$resources" ] && CP="$resources:$CP"
   echo "bundle: $BUNDLE_DIR ($(ls "$LIB"/*.jar | wc -l) jars in $LIB)" >&2
 }
+
+# cupti_dir: prints the folder holding libcupti.so.13, which the kernel timeline (KernelTimeline,
+# CudaLlavaBench --timeline, tools/device/timeline.sh) loads through JavaCPP's cupti preset; the
+# bundle carries only the JNI side (libjnicupti.so). Looked for in $CUPTI_DIR, the CUDA 13 toolkit
+# (extras/CUPTI/lib64, lib64, targets/x86_64-linux/lib) and pip's nvidia wheels (torch's). Returns
+# non-zero with a message on stderr when there is none. Append the folder to LD_LIBRARY_PATH (after
+# the toolkit's lib64, so that a wheel folder shadows none of the toolkit's libraries).
+cupti_dir() {
+  local d sp
+  for d in ${CUPTI_DIR:-} /usr/local/cuda/extras/CUPTI/lib64 /usr/local/cuda/lib64 \
+      /usr/local/cuda/targets/x86_64-linux/lib /usr/local/cuda-13*/extras/CUPTI/lib64 /usr/local/cuda-13*/lib64; do
+    if [ -f "$d/libcupti.so.13" ]; then echo "$d"; return 0; fi
+  done
+  for sp in $(python3 -c 'import site; print(" ".join(site.getsitepackages()))' 2>/dev/null); do
+    d="$(find "$sp/nvidia" -name 'libcupti.so.13' -printf '%h\n' 2>/dev/null | head -1)"
+    if [ -n "$d" ]; then echo "$d"; return 0; fi
+  done
+  echo "cupti_dir: no libcupti.so.13 (CUDA 13 toolkit extras/CUPTI/lib64, or set CUPTI_DIR); no kernel timeline" >&2
+  return 1
+}

@@ -10,11 +10,11 @@
 # next to the tree (the demo model is committed), so it also writes bundle/packed/: jre.tar.xz (a
 # hard link), lib.tar.xz (lib/*.jar + junit-console.jar, every jar re-zipped stored so that xz
 # compresses across them, JavaCPP's CUDA natives jar cut to the JNI libraries of the presets the
-# code loads: cudart and cublas, plus nvrtc's, and the bindings' Java classes likewise), COMMIT and jre.modules. Run here, then carry that:
+# code loads: cudart and cublas, plus nvrtc's and cupti's, and the bindings' Java classes likewise), COMMIT and jre.modules. Run here, then carry that:
 #   run(carry: ["bundle/packed"], command: "bash tools/device/gpu-test.sh")
 #   run(carry: ["bundle/packed"], command: "bash tools/device/bench-llava.sh")
 # (tools/device/bundle-env.sh unpacks either layout on the device.) BUNDLE_KEEP_JNI (default
-# "cudart|cublas|nvrtc") names the libjni<name>.so of the CUDA natives jar to keep.
+# "cudart|cublas|nvrtc|cupti") names the libjni<name>.so of the CUDA natives jar to keep.
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
 cd "$ROOT"
@@ -78,10 +78,12 @@ if ! git diff --quiet HEAD -- kernels vision-encoder vlm-runtime tools 2>/dev/nu
 du -sh "$BUNDLE"; ls -la "$BUNDLE" "$BUNDLE/lib"
 
 # bundle/packed: the form to carry. JavaCPP loads org/bytedeco/cuda/linux-x86_64/libjni<preset>.so
-# per preset class; the code loads only cudart (runtime + driver API) and cublas (Cuda.load()), so
-# the other presets' JNI libraries (NPP, cuFFT, cuRAND, cuSolver, cuSparse, cuDNN, NCCL, NVML, ...)
-# are dropped. nvrtc's is kept (small; runtime compilation may come back).
-KEEP_JNI="${BUNDLE_KEEP_JNI:-cudart|cublas|nvrtc}"
+# per preset class; the code loads only cudart (runtime + driver API) and cublas (Cuda.load()), and
+# cupti for the opt-in kernel timeline (KernelTimeline.start(); libcupti.so.13 itself comes from the
+# device's toolkit, bundle-env.sh cupti_dir), so the other presets' JNI libraries (NPP, cuFFT,
+# cuRAND, cuSolver, cuSparse, cuDNN, NCCL, NVML, ...) are dropped. nvrtc's is kept (small; runtime
+# compilation may come back).
+KEEP_JNI="${BUNDLE_KEEP_JNI:-cudart|cublas|nvrtc|cupti}"
 PACKED="$BUNDLE/packed"
 STAGE="$(mktemp -d)"
 trap 'rm -rf "$STAGE"' EXIT
@@ -106,7 +108,7 @@ for j in "$BUNDLE"/lib/*.jar; do
       echo "bundle:   dropped $(grep -oE 'libjni[a-z0-9_]*\.so' "$STAGE/drop.txt" | tr '\n' ' ')" ;;
     cuda-*.jar)
       # The bindings' Java classes of the presets the code does not load (NPP, cuSolver, cuSparse,
-      # cuDNN, NVML, CUPTI, nvCOMP, ...): 4 of its 5.8 MB.
+      # cuDNN, NVML, nvCOMP, ...): 4 of its 5.8 MB.
       unzip -Z1 "$j" | grep -E '^org/bytedeco/cuda/(global/[a-z0-9_]+\.class|[a-z0-9_]+/.)' \
         | grep -Ev "^org/bytedeco/cuda/(presets/|global/($KEEP_JNI)\.class\$|($KEEP_JNI)/)" > "$STAGE/drop.txt" || true
       restore "$j" "$STAGE/pack/lib/$(basename "$j")" "$STAGE/drop.txt"

@@ -28,6 +28,7 @@ mkdir -p "$OUT" "$LOGS"
 source tools/device/bundle-env.sh
 bundle_setup bundle "$WORK" || exit 1
 export LD_LIBRARY_PATH="/usr/local/cuda/lib64:${LD_LIBRARY_PATH:-}"
+CUPTI_LIB="$(cupti_dir)" && export LD_LIBRARY_PATH="$LD_LIBRARY_PATH:$CUPTI_LIB"  # KernelTimelineTest
 export RUST_FLAVOR=cpu DJL_OFFLINE=true
 PARTS="${GPU_TEST_PARTS:-kernels models topk decoder prefill gemv decodeattn}"
 has() { [[ " $PARTS " == *" $1 "* ]]; }
@@ -153,6 +154,9 @@ fi
 python3 tools/device/summarize.py "$LOGS/tests.log" "$LOGS/topk-glimpse.jsonl" "$LOGS/topk-torch.jsonl" \
   "$LOGS/model-tests.log" "$LOGS/decoder-bench.jsonl" > "$LOGS/summary.txt" 2>&1
 grep -h '"bench":"gemv_summary"' "$LOGS/gemv-bench.jsonl" >> "$LOGS/summary.txt"
+# KernelTimelineTest / CudaKernelTimelineModelTest: each recorded pass's cuda_timeline line, and whether CUPTI saw
+# the nodes of a graph instantiated before it started (the tables are in the logs)
+grep -h -E '^TIMELINE (\{|graph)' "$LOGS/tests.log" "$LOGS/model-tests.log" >> "$LOGS/summary.txt"
 cat "$LOGS/machine.txt" "$LOGS/summary.txt" > "$OUT/summary.txt"
 tar -C "$(dirname "$LOGS")" -czf "$OUT/results.tar.gz" "$(basename "$LOGS")"
 echo "================ SUMMARY"

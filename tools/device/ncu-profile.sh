@@ -11,6 +11,8 @@
 #                                  --warmup-seconds 0 on it: the first launches are one
 #                                  image/video's vision tower and prefill
 #   decoder                        CudaDecoderBench (Qwen2-0.5B shape) --prompt 64 --steps 40
+# Each kernel runs alone with its caches flushed here; tools/device/timeline.sh times the same passes as
+# they really run (CUPTI: graph replays, warm L2, the gaps between kernels).
 # NCU_ARGS adds arguments to the profiled main class. The sum of kernel durations set against the wall-clock times the bench prints shows how much of
 # a stage is GPU work and how much launch gaps. Output: $OUT/ncu.csv, $OUT/summary.txt.
 set -uo pipefail

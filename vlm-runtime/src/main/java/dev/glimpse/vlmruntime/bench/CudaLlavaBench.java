@@ -3,6 +3,7 @@ package dev.glimpse.vlmruntime.bench;
 import dev.glimpse.kernels.Backend;
 import dev.glimpse.kernels.Backends;
 import dev.glimpse.kernels.cuda.CudaBackend;
+import dev.glimpse.kernels.cuda.timeline.KernelTimeline;
 import dev.glimpse.kernels.image.RgbImage;
 import dev.glimpse.tokenpruning.PruningPlan;
 import dev.glimpse.tokenpruning.budget.TokenBudget;
@@ -76,6 +77,11 @@ import java.util.stream.IntStream;
  * weight shape, attention by heads and head dim) milliseconds and calls in each; the time not in
  * any operation is the host's own work. Each operation's time includes one host wait, so the stage
  * totals run above the unprofiled TTFT.
+ *
+ * <p>{@code --timeline <file.json>} records, after the measurements, which kernels the warm
+ * passes ran on the GPU and when ({@link LlavaPassTimelines}: CUPTI, started before the model
+ * loads; without CUPTI a warning and no timeline), writes them as a Chrome trace and prints per
+ * pass one {@code cuda_timeline} line and a per-layer table of kernel and gap time.
  */
 public final class CudaLlavaBench {
 
@@ -84,6 +90,10 @@ public final class CudaLlavaBench {
             + "<|im_start|>assistant\n";
     /** Whether {@code --stages} asked for the per-stage breakdown of each plan's time to first token. */
     private static boolean stagesWanted;
+    /** Where {@code --timeline} writes the kernel timeline; null without it. */
+    private static Path timelineFile;
+    /** The kernel timeline recording for {@code --timeline}; null when off or unavailable. */
+    private static KernelTimeline timeline;
     /** The vision tower's CUDA graph switch (VisionTransformer; default on). */
     static final String VISION_GRAPHS_PROPERTY = "glimpse.cuda.visionGraphs";
 
@@ -105,10 +115,20 @@ public final class CudaLlavaBench {
             System.setProperty(VISION_GRAPHS_PROPERTY, Boolean.toString(graphs.equals("on")));
         }
         stagesWanted = Arrays.asList(args).contains("--stages");
-        run(model, shape, device, flag(args, "--prune", "vtc-cls"), budgets, frames,
-                Integer.parseInt(flag(args, "--steps", "64")), Integer.parseInt(flag(args, "--repeats", "3")),
-                Integer.parseInt(flag(args, "--bandwidth-gbs", "4800")), chunk,
-                Double.parseDouble(flag(args, "--warmup-seconds", "5")), System.out);
+        if (Arrays.asList(args).contains("--timeline")) {
+            timelineFile = Path.of(flag(args, "--timeline", null));
+            timeline = LlavaPassTimelines.start();
+        }
+        try {
+            run(model, shape, device, flag(args, "--prune", "vtc-cls"), budgets, frames,
+                    Integer.parseInt(flag(args, "--steps", "64")), Integer.parseInt(flag(args, "--repeats", "3")),
+                    Integer.parseInt(flag(args, "--bandwidth-gbs", "4800")), chunk,
+                    Double.parseDouble(flag(args, "--warmup-seconds", "5")), System.out);
+        } finally {
+            if (timeline != null) {
+                timeline.close();
+            }
+        }
         if (Arrays.asList(args).contains("--profile")) {
             profile(model, shape, frames, chunk, System.out);
         }
@@ -157,6 +177,9 @@ public final class CudaLlavaBench {
                         shape, deviceName, plan.describe(), plan.budget() == null ? "null" : "\"" + plan.budget() + "\"",
                         fastest.promptTokens, fastest.visualTokens, fastest.ttft * 1e3, fastest.preprocess * 1e3, steps,
                         fastest.decode * 1e3 / steps, steps / fastest.decode, fastest.lastToken));
+            }
+            if (timeline != null && model.backend() instanceof CudaBackend) {
+                LlavaPassTimelines.record(timeline, timelineFile, model, shape, prompt, placeholder, input, plans, chunk, out);
             }
             if (stagesWanted) {
                 for (PruningPlan plan : plans) {
