@@ -12,7 +12,8 @@
 # GPU_TEST_PARTS (default "kernels models topk decoder prefill gemv decodeattn") picks the parts; opt-in parts:
 # "prefillgemm" (PrefillGemmBench: cuBLASLt heuristic vs measured, separate vs stacked), "smallkernels"
 # (PrefillSmallKernelsBench: RoPE + KV append scalar vs vectorised, attention + o_proj with F32 rows + convert vs
-# 16-bit rows, attention with 2 vs 3 K/V buffers; Llama-7B and Qwen2-0.5B at 586 and 74 rows) and "visiontower"
+# 16-bit rows, attention with 2 vs 3 K/V buffers, RoPE + append + attention as two launches vs one; Llama-7B and
+# Qwen2-0.5B at 586 and 74 rows) and "visiontower"
 # (CudaVisionTowerBench: SigLIP/CLIP towers with the GEMM epilogues on vs off);
 # DECODER_AB="label=<JVM options>;..." reruns the decoder benchmark per variant (A/B of a flag in the same call).
 # DECODE_STEP_OPTS="<JVM options>" for the decode step benchmark (e.g. -Dglimpse.cuda.decodeMegakernel.timers=true:
@@ -134,7 +135,7 @@ if has prefillgemm; then
 fi
 
 if has smallkernels; then
-  echo "== prefill small kernels benchmark (old vs new per kernel: rope_append, attention, attention_o_proj)"
+  echo "== prefill small kernels benchmark (old vs new per kernel: rope_append, attention, attention_o_proj, rope_attention)"
   timeout 200 "$JAVA" "${JFLAGS[@]}" -cp "$CP" dev.glimpse.kernels.cuda.bench.PrefillSmallKernelsBench \
     > "$LOGS/prefill-small-kernels.jsonl" 2> "$LOGS/prefill-small-kernels.err"
   echo "prefill small kernels bench exit: $?"; tail -3 "$LOGS/prefill-small-kernels.err"

@@ -29,6 +29,10 @@ import java.util.Locale;
  *   <li>{@code attention_w2s2_vs_w4}: the F32-row attention with the block shape forced, {@code w4} against
  *   the existing key-split shape {@code w2s2} (twice the blocks, each 16-row warp's keys walked by two
  *   warps), which {@code auto} takes only on smaller grids.</li>
+ *   <li>{@code rope_attention}: the RoPE + KV cache append then the 16-bit output attention (the pair a decoder
+ *   prefill runs today) against {@link CudaBackend#ropeAppendAttention} doing both in one launch
+ *   ({@code -Dglimpse.cuda.prefillRopeAttention=true} in the decoder; its row limit raised here, so 586 rows
+ *   show what the limit avoids).</li>
  * </ul>
  * Prints one JSON line per kernel and shape ({@code "bench":"prefill_small_kernels"}: us per call old
  * and new, their ratio). Run on the GPU machine:
@@ -106,6 +110,18 @@ public final class PrefillSmallKernelsBench {
             print(out, gpu, shape, rows, "attention_o_proj", time(gpu, oldPair), time(gpu, newPair));
             print(out, gpu, shape, rows, "attention_w2s2_vs_w4", blockShapeTime(gpu, "w4", "off", attentionF32),
                     blockShapeTime(gpu, "w4", "w2s2", attentionF32));
+            Runnable ropeAttentionPair = () -> {
+                ropeAppend.run();
+                attention16.run();
+            };
+            Runnable ropeAttention = () -> {
+                if (!gpu.ropeAppendAttention(q, k, v, cos, sin, keys, values, 0, scale, rows16, AttentionPrecision.BF16)) {
+                    throw new IllegalStateException("the fused RoPE + append + attention kernel declined " + shape);
+                }
+            };
+            print(out, gpu, shape, rows, "rope_attention", time(gpu, ropeAttentionPair),
+                    PropertyScope.measure(CudaBackend.PREFILL_ROPE_ATTENTION_MAX_ROWS_PROPERTY, Integer.toString(rows),
+                            () -> time(gpu, ropeAttention)));
         }
     }
 
