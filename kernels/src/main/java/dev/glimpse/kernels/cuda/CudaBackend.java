@@ -341,10 +341,11 @@ public final class CudaBackend implements Backend {
 
     /**
      * Default of {@link #prefillRopeAttentionMaxRows()}: two 64-key tiles of new rows. Each block of the fused
-     * kernel rotates and stores every new cache row its key tiles read, before its first key tile, so a
-     * prefill's blocks store about T^2 / 64 rows per query head (w2s2's 32-query blocks) where the separate
-     * append stores T: at 128 rows that is a 4x repeat of a few hundred KB of L2 traffic spread over the
-     * grid, at LLaVA-7B's 586 rows ~18x with the longest blocks' prologue past the separate kernel's whole time.
+     * kernel rotates and stores every new cache row its key tiles read, before its first key tile, so the blocks
+     * of one query head store the new rows several times over where the separate append stores them once: 3x at
+     * 128 rows (w2s2's 32-query blocks), at LLaVA-7B's 586 rows 6x (Llama-7B, w4) to 11x (Qwen2-0.5B, w2s2, and
+     * once more per query head of a kv group), with the longest block rotating all 586 rows before its first key
+     * tile. PrefillSmallKernelsBench times both row counts.
      */
     public static final int PREFILL_ROPE_ATTENTION_MAX_ROWS = 128;
 
