@@ -24,7 +24,7 @@
 // tiles [2][64][DP + 8], 16-bit (row pitch an odd multiple of 16 bytes, so ldmatrix reads are free
 // of bank conflicts); the query tile [16 WARPS][DP + 8] borrows the K tiles before the first key
 // tile is copied, and the queries then live in registers as A fragments.
-// attention_mma_packed_<t>_d<DP>_w4x2 (end of this file) is the same pass in FlashAttention-2's
+// attention_mma_packed_<t>_d<DP>_w4x2 (end of attention_mma.cu) is the same pass in FlashAttention-2's
 // block shape: 4 warps of two 16-row m-tiles each.
 //
 // Fragment layouts (PTX ISA, mma.m16n8k16 with 16-bit operands; g = lane / 4, c = lane % 4):

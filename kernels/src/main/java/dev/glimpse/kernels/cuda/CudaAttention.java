@@ -265,7 +265,7 @@ final class CudaAttention {
         DType type = precision == AttentionPrecision.BF16 ? DType.BF16 : DType.F16;
         if (precision == AttentionPrecision.F32 || keyCache.dtype() != type || out.dtype() != type
                 || !out.device().equals(ctx.device) || !Arrays.equals(out.shape(), q.shape())
-                || !(scale > 0) || hkv == 0 || hq % hkv != 0 || hq > MAX_GRID_Y
+                || !(scale > 0) || hq == 0 || hkv == 0 || hq % hkv != 0 || hq > MAX_GRID_Y
                 || tensorCoreDim(t, d) != d || (d != 64 && d != 128) || 2 * half != d
                 || t > CudaBackend.prefillRopeAttentionMaxRows() || !inPlaceEnabled()) {
             return false;
