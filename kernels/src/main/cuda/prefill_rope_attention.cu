@@ -24,9 +24,9 @@
 // body's __syncthreads, so the read is ordered after its own store (CTA scope) and can observe only that store or a
 // later one in the location's coherence order, i.e. another block's store of the same bytes (the PTX memory model
 // gives racing weak accesses defined values; it does not require race freedom). The body reads the cache with
-// cp.async.cg, which reads through L2: the block's own stores are global stores, which write through L1 to L2, and
-// cp.async is a weak generic-proxy read of the executing thread, so the barrier orders it after every thread's
-// stores as for a plain load. Nothing this kernel stores is read through the non-coherent path: the cache is read by
+// cp.async.cg, which skips L1: cp.async (not the bulk/TMA forms) is a weak generic-proxy read by the executing
+// thread, and PTX makes cache operators performance hints that do not change memory consistency, so the barrier
+// orders it after every thread's stores of the block as it would a plain load. Nothing this kernel stores is read through the non-coherent path: the cache is read by
 // cp.async only, and q, k, v, cos, sin (never stored here) by plain loads of pointers without __restrict__.
 // A designated writer would need the others to wait for it (no grid-wide barrier inside a launch) or to take their
 // new keys from shared memory, which would fork the body's tile copies.
