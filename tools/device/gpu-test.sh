@@ -12,9 +12,10 @@
 # GPU_TEST_PARTS (default "kernels models topk decoder prefill gemv decodeattn") picks the parts; opt-in parts:
 # "prefillgemm" (PrefillGemmBench: cuBLASLt heuristic vs measured, separate vs stacked), "smallkernels"
 # (PrefillSmallKernelsBench: RoPE + KV append scalar vs vectorised, attention + o_proj with F32 rows + convert vs
-# 16-bit rows, attention with 2 vs 3 K/V buffers; Llama-7B and Qwen2-0.5B at 586 and 74 rows) and "visiontower"
-# (CudaVisionTowerBench: SigLIP/CLIP towers with the GEMM epilogues on vs off, layout, and -Dglimpse.cuda.towerLean
-# off vs on: variants "layout" vs "lean");
+# 16-bit rows, attention with 2 vs 3 K/V buffers, RoPE + append + attention as two launches vs one, prefill PDL off vs
+# on; Llama-7B and Qwen2-0.5B at 586 and 74 rows) and "visiontower" (CudaVisionTowerBench: SigLIP/CLIP towers with the
+# GEMM epilogues on vs off, layout, and -Dglimpse.cuda.pdlPrefill / -Dglimpse.cuda.towerLean off vs on: variants
+# "layout", "layout_pdl", "lean", "lean_pdl");
 # DECODER_AB="label=<JVM options>;..." reruns the decoder benchmark per variant (A/B of a flag in the same call).
 # DECODE_STEP_OPTS="<JVM options>" for the decode step benchmark (e.g. -Dglimpse.cuda.decodeMegakernel.timers=true:
 # the persistent kernels' per-phase lines, "persistent_decode_phases", also shown in the summary).
@@ -137,7 +138,7 @@ if has prefillgemm; then
 fi
 
 if has smallkernels; then
-  echo "== prefill small kernels benchmark (old vs new per kernel: rope_append, attention, attention_o_proj)"
+  echo "== prefill small kernels benchmark (old vs new per kernel: rope_append, attention, attention_o_proj, rope_attention)"
   timeout 200 "$JAVA" "${JFLAGS[@]}" -cp "$CP" dev.glimpse.kernels.cuda.bench.PrefillSmallKernelsBench \
     > "$LOGS/prefill-small-kernels.jsonl" 2> "$LOGS/prefill-small-kernels.err"
   echo "prefill small kernels bench exit: $?"; tail -3 "$LOGS/prefill-small-kernels.err"

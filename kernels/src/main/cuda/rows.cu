@@ -341,54 +341,7 @@ ROPE_APPEND_ROWS(rope_append_kv_rows_f16, __half)
 // 16-byte store into a 16-bit cache). Consecutive threads take consecutive items (a head's pairs are
 // contiguous: each 4-pair group is 16 bytes of a 256-byte run at half 64). tokens * items < 2^31 (the
 // host checks).
-template <typename T>
-__device__ __forceinline__ uint32_t kv_pair_bits(float lo, float hi);
-
-template <>
-__device__ __forceinline__ uint32_t kv_pair_bits<__nv_bfloat16>(float lo, float hi) {
-    return (uint32_t)__bfloat16_as_ushort(__float2bfloat16_rn(lo)) |
-           ((uint32_t)__bfloat16_as_ushort(__float2bfloat16_rn(hi)) << 16);
-}
-
-template <>
-__device__ __forceinline__ uint32_t kv_pair_bits<__half>(float lo, float hi) {
-    return (uint32_t)__half_as_ushort(__float2half_rn(lo)) | ((uint32_t)__half_as_ushort(__float2half_rn(hi)) << 16);
-}
-
-// Four consecutive cache values (16-byte aligned F32, 8-byte aligned 16-bit), rounded as store_kv rounds.
-template <typename T>
-__device__ __forceinline__ void store4_kv(T* p, float4 x) {
-    if constexpr (sizeof(T) == 4) {
-        *reinterpret_cast<float4*>(p) = x;
-    } else {
-        *reinterpret_cast<uint2*>(p) = make_uint2(kv_pair_bits<T>(x.x, x.y), kv_pair_bits<T>(x.z, x.w));
-    }
-}
-
-// Eight consecutive cache values (16-byte aligned), rounded as store_kv rounds.
-template <typename T>
-__device__ __forceinline__ void store8_kv(T* p, float4 a, float4 b) {
-    if constexpr (sizeof(T) == 4) {
-        reinterpret_cast<float4*>(p)[0] = a;
-        reinterpret_cast<float4*>(p)[1] = b;
-    } else {
-        *reinterpret_cast<uint4*>(p) = make_uint4(kv_pair_bits<T>(a.x, a.y), kv_pair_bits<T>(a.z, a.w),
-                                                  kv_pair_bits<T>(b.x, b.y), kv_pair_bits<T>(b.z, b.w));
-    }
-}
-
-// rope_append_rows' rotation of one pair, written as it is there (the compiler contracts it the same way).
-__device__ __forceinline__ void rope_rotate(float lo, float hi, float c, float s, float& rlo, float& rhi) {
-    rlo = lo * c - hi * s;
-    rhi = hi * c + lo * s;
-}
-
-__device__ __forceinline__ void rope_rotate4(float4 lo, float4 hi, float4 c, float4 s, float4& rlo, float4& rhi) {
-    rope_rotate(lo.x, hi.x, c.x, s.x, rlo.x, rhi.x);
-    rope_rotate(lo.y, hi.y, c.y, s.y, rlo.y, rhi.y);
-    rope_rotate(lo.z, hi.z, c.z, s.z, rlo.z, rhi.z);
-    rope_rotate(lo.w, hi.w, c.w, s.w, rlo.w, rhi.w);
-}
+#include "rope_rows.cuh"
 
 template <typename T, int HPT>
 __device__ __forceinline__ void rope_append_rows_vec(float* q, const float* k, const float* v, const float* cos_t,

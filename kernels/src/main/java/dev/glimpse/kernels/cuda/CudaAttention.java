@@ -72,6 +72,9 @@ final class CudaAttention {
     /** Name suffix of the cache kernels that store 16-bit output rows ({@link #cacheHalfOutput}). */
     private static final String HALF_OUTPUT_SUFFIX = "_o16";
     private static final int MMA_ELEMENT_BYTES = 2;
+    /** Module and name prefix of the fused short-prefill kernels ({@link #ropeAppendAttention}). */
+    static final String ROPE_ATTENTION_MODULE = "prefill_rope_attention";
+    private static final String ROPE_ATTENTION_KERNEL = "prefill_rope_attention_";
 
     private final CudaContext ctx;
     private final CudaCopy copier;
@@ -219,6 +222,84 @@ final class CudaAttention {
                     .run((t + tc.queriesPerBlock() - 1) / tc.queriesPerBlock(), hq, tc.threads(), tc.sharedBytes());
         }
         return true;
+    }
+
+    /**
+     * A short prefill block's RoPE, KV cache append and attention with 16-bit output in one launch
+     * ({@code prefill_rope_attention_<t>_d<D>_<shape>}, prefill_rope_attention.cu): the cache entries
+     * {@code start .. start + T} and {@code out} get the bits {@link CudaPointwise#ropeAppendKvRows} followed by
+     * {@link #cacheHalfOutput} over the caches' first {@code start + T} entries give them (causal from
+     * {@code start}), with the block shape {@link #cacheHalfOutput} would take; q itself is not rotated. Runs
+     * only where that pair runs the vectorised append and the in-place 16-bit output kernel: 16-bit precision
+     * and caches of that type, a positive scale, {@value #TC_MIN_QUERIES} to
+     * {@link CudaBackend#prefillRopeAttentionMaxRows()} queries, D 64 or 128 all rotary, packed 16-byte aligned
+     * operands, a block shape other than {@code w4x2}; returns false, having queued nothing, elsewhere (the
+     * caller then runs the pair). q [T, Hq, D], k, v [T, Hkv, D] F32; cos, sin [T, D / 2]; caches
+     * [Hkv, capacity, D]; out [T, Hq, D].
+     */
+    boolean ropeAppendAttention(Tensor q, Tensor k, Tensor v, Tensor cos, Tensor sin, Tensor keyCache,
+                                Tensor valueCache, int start, float scale, Tensor out, AttentionPrecision precision) {
+        String op = "ropeAppendAttention";
+        int[] cache = Checks.kvCache(keyCache, valueCache, ctx.device, op);
+        int hkv = cache[0];
+        int capacity = cache[1];
+        int d = cache[2];
+        Checks.f32(q, ctx.device, op, "q");
+        Checks.f32(k, ctx.device, op, "k");
+        Checks.f32(v, ctx.device, op, "v");
+        Checks.rank(q, 3, op, "q", "[T, Hq, D]");
+        int t = q.dim(0);
+        int hq = q.dim(1);
+        int[] kvShape = {t, hkv, d};
+        if (q.dim(2) != d || !Arrays.equals(k.shape(), kvShape) || !k.sameShape(v)) {
+            throw new TensorException(op + ": q must be [T, Hq, " + d + "] and k, v " + Arrays.toString(kvShape)
+                    + ", got " + q + ", " + k + " and " + v);
+        }
+        if (start < 0 || (long) start + t > capacity) {
+            throw new TensorException(op + ": entries " + start + " .. " + ((long) start + t)
+                    + " exceed the caches' capacity of " + capacity);
+        }
+        Checks.f32(cos, ctx.device, op, "cos");
+        Checks.f32(sin, ctx.device, op, "sin");
+        Checks.rank(cos, 2, op, "cos", "[T, R/2]");
+        int half = OpChecks.ropeTables(q, cos, sin);
+        DType type = precision == AttentionPrecision.BF16 ? DType.BF16 : DType.F16;
+        if (precision == AttentionPrecision.F32 || keyCache.dtype() != type || out.dtype() != type
+                || !out.device().equals(ctx.device) || !Arrays.equals(out.shape(), q.shape())
+                || !(scale > 0) || hq == 0 || hkv == 0 || hq % hkv != 0 || hq > MAX_GRID_Y
+                || tensorCoreDim(t, d) != d || (d != 64 && d != 128) || 2 * half != d
+                || t > CudaBackend.prefillRopeAttentionMaxRows() || !inPlaceEnabled()) {
+            return false;
+        }
+        for (Tensor x : new Tensor[] {q, k, v, cos, sin, out}) {
+            if (!Checks.contiguous(x) || CudaContext.address(x) % 16 != 0) {
+                return false;
+            }
+        }
+        if (((CudaContext.address(keyCache) | CudaContext.address(valueCache)) % 16) != 0) {
+            return false;
+        }
+        AttentionMmaWarps.Block block = block(t, hq, d);
+        if (block.queryTiles() != 1) {
+            return false;
+        }
+        TensorCoreKernel tc = tensorCoreKernel(d, precision, false, scale, block);
+        String kernel = ropeAttentionKernel(type, d, block);
+        ctx.launch.of(ctx.kernels.largeSharedFunction(ROPE_ATTENTION_MODULE, kernel), kernel)
+                .ptr(CudaContext.address(q)).ptr(CudaContext.address(k)).ptr(CudaContext.address(v))
+                .ptr(CudaContext.address(cos)).ptr(CudaContext.address(sin)).ptr(CudaContext.address(keyCache))
+                .ptr(CudaContext.address(valueCache)).i32(capacity).ptr(CudaContext.address(out))
+                .i32(t).i32(hq).i32(hkv).f32(scale).i32(start)
+                .run((t + tc.queriesPerBlock() - 1) / tc.queriesPerBlock(), hq, tc.threads(), tc.sharedBytes());
+        return true;
+    }
+
+    /**
+     * The {@link #ropeAppendAttention} kernel (module {@value #ROPE_ATTENTION_MODULE}) of 16-bit type {@code type},
+     * head dim {@code d} (64 or 128) and block shape {@code block} (16-query tiles: w2, w4, w8, w2s2).
+     */
+    static String ropeAttentionKernel(DType type, int d, AttentionMmaWarps.Block block) {
+        return ROPE_ATTENTION_KERNEL + (type == DType.BF16 ? "bf16" : "f16") + "_d" + d + "_" + block.suffix();
     }
 
     /**

@@ -333,6 +333,71 @@ public final class CudaBackend implements Backend {
         return attention.cacheHalfOutput(q, k, v, mask, scale, out, precision);
     }
 
+    /** The system property that runs a short prefill block's RoPE, cache append and attention as one launch ({@code true}; default {@code false}). */
+    public static final String PREFILL_ROPE_ATTENTION_PROPERTY = "glimpse.cuda.prefillRopeAttention";
+
+    /** The system property that bounds the rows {@link #ropeAppendAttention} takes (default {@value #PREFILL_ROPE_ATTENTION_MAX_ROWS}). */
+    public static final String PREFILL_ROPE_ATTENTION_MAX_ROWS_PROPERTY = "glimpse.cuda.prefillRopeAttention.maxRows";
+
+    /**
+     * Default of {@link #prefillRopeAttentionMaxRows()}: two 64-key tiles of new rows. Each block of the fused
+     * kernel rotates and stores every new cache row its key tiles read, before its first key tile, so the blocks
+     * of one query head store the new rows several times over where the separate append stores them once: 3x at
+     * 128 rows (w2s2's 32-query blocks), at LLaVA-7B's 586 rows 6x (Llama-7B, w4) to 11x (Qwen2-0.5B, w2s2, and
+     * once more per query head of a kv group), with the longest block rotating all 586 rows before its first key
+     * tile. PrefillSmallKernelsBench times both row counts.
+     */
+    public static final int PREFILL_ROPE_ATTENTION_MAX_ROWS = 128;
+
+    /**
+     * True under {@code -Dglimpse.cuda.prefillRopeAttention=true} (read at every call; default false until the
+     * H200 measures it): a decoder prefill block that would run {@link #ropeAppendKvRows} then
+     * {@link #attentionHalfOutput} runs {@link #ropeAppendAttention} instead.
+     */
+    public static boolean prefillRopeAttentionEnabled() {
+        return "true".equalsIgnoreCase(System.getProperty(PREFILL_ROPE_ATTENTION_PROPERTY, "false").trim());
+    }
+
+    /**
+     * The most rows {@link #ropeAppendAttention} takes: {@code -Dglimpse.cuda.prefillRopeAttention.maxRows}
+     * (read at every call; default {@value #PREFILL_ROPE_ATTENTION_MAX_ROWS}).
+     *
+     * @throws CudaException naming the property when its value is not a positive integer
+     */
+    public static int prefillRopeAttentionMaxRows() {
+        String value = System.getProperty(PREFILL_ROPE_ATTENTION_MAX_ROWS_PROPERTY);
+        if (value == null || value.isBlank()) {
+            return PREFILL_ROPE_ATTENTION_MAX_ROWS;
+        }
+        String problem = "-D" + PREFILL_ROPE_ATTENTION_MAX_ROWS_PROPERTY + "=" + value + " is not a positive number of rows";
+        int rows;
+        try {
+            rows = Integer.parseInt(value.trim());
+        } catch (NumberFormatException e) {
+            throw new CudaException(problem);
+        }
+        if (rows <= 0) {
+            throw new CudaException(problem);
+        }
+        return rows;
+    }
+
+    /**
+     * {@link #ropeAppendKvRows}{@code (q, k, v, cos, sin, keyCache, valueCache, start)} followed by
+     * {@link #attentionHalfOutput} over the caches' first {@code start + T} entries (causal from {@code start})
+     * in one launch ({@code prefill_rope_attention_<t>_d<D>_<shape>}): the same cache entries and output bits,
+     * except that q is left unrotated. False, having queued nothing, where that kernel does not apply (see
+     * {@code CudaAttention#ropeAppendAttention}: among others fewer than 16 or more than
+     * {@link #prefillRopeAttentionMaxRows()} rows, F32 precision or caches, head dims other than 64 and 128);
+     * the caller then runs the pair.
+     */
+    public synchronized boolean ropeAppendAttention(Tensor q, Tensor k, Tensor v, Tensor cos, Tensor sin,
+                                                    Tensor keyCache, Tensor valueCache, int start, float scale,
+                                                    Tensor out, AttentionPrecision precision) {
+        ctx.bindThread();
+        return attention.ropeAppendAttention(q, k, v, cos, sin, keyCache, valueCache, start, scale, out, precision);
+    }
+
     /**
      * {@link Backend#attentionImagesAsHeads}: the 16-bit mma kernels storing the image-major rows
      * themselves ({@code attention_mma_images_*}) where they apply, else the default composition.

@@ -9,8 +9,10 @@ import org.junit.jupiter.api.Test;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.Map;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -277,6 +279,49 @@ class CudaAttentionDispatchTest {
                     }
                 }
             }
+        }
+    }
+
+    /**
+     * Every fused RoPE + append + attention kernel {@link CudaAttention#ropeAppendAttention} can launch (BF16 and
+     * F16, D 64 and 128, the 16-query block shapes w2, w4, w8, w2s2) is stamped out in its module's source: the
+     * generic name in a {@code PREFILL_ROPE_ATTENTION} line and the type in a {@code PREFILL_ROPE_ATTENTION_SHAPES} line.
+     */
+    @Test
+    void everyFusedRopeAttentionKernelIsDefinedInItsModuleSource() throws IOException {
+        Path sources = Files.isDirectory(Path.of("src/main/cuda")) ? Path.of("src/main/cuda") : Path.of("kernels/src/main/cuda");
+        assumeTrue(Files.isDirectory(sources), "the kernel sources are not on this machine");
+        String source = Files.readString(sources.resolve(CudaAttention.ROPE_ATTENTION_MODULE + ".cu"));
+        AttentionMmaWarps.Block[] blocks = {new AttentionMmaWarps.Block(2, 1), W4, W8, new AttentionMmaWarps.Block(2, 1, 2)};
+        for (DType type : new DType[] {DType.BF16, DType.F16}) {
+            String tn = type == DType.BF16 ? "bf16" : "f16";
+            String cudaType = type == DType.BF16 ? "__nv_bfloat16" : "__half";
+            assertTrue(source.contains("PREFILL_ROPE_ATTENTION_SHAPES(" + cudaType + ", " + tn + ")"), tn + " is stamped out");
+            for (int d : new int[] {64, 128}) {
+                for (AttentionMmaWarps.Block block : blocks) {
+                    String name = CudaAttention.ropeAttentionKernel(type, d, block);
+                    String generic = name.replace("_" + tn + "_", "_##TN##_");
+                    assertTrue(source.contains("PREFILL_ROPE_ATTENTION(" + generic + ","),
+                            name + " is not defined in " + CudaAttention.ROPE_ATTENTION_MODULE + ".cu");
+                }
+            }
+        }
+    }
+
+    @Test
+    void fusedRopeAttentionIsOffAndTakesAtMost128RowsUnlessTold() {
+        assumeTrue(System.getProperty(CudaBackend.PREFILL_ROPE_ATTENTION_PROPERTY) == null
+                && System.getProperty(CudaBackend.PREFILL_ROPE_ATTENTION_MAX_ROWS_PROPERTY) == null, "the defaults are unset");
+        assertFalse(CudaBackend.prefillRopeAttentionEnabled(), "off by default");
+        assertEquals(128, CudaBackend.prefillRopeAttentionMaxRows());
+        assertTrue(CudaTestSupport.withProperties(Map.of(CudaBackend.PREFILL_ROPE_ATTENTION_PROPERTY, " TRUE "),
+                CudaBackend::prefillRopeAttentionEnabled));
+        assertEquals(586, CudaTestSupport.withProperties(Map.of(CudaBackend.PREFILL_ROPE_ATTENTION_MAX_ROWS_PROPERTY, "586"),
+                CudaBackend::prefillRopeAttentionMaxRows));
+        for (String bad : new String[] {"0", "-3", "many"}) {
+            CudaException e = assertThrows(CudaException.class, () -> CudaTestSupport.withProperties(
+                    Map.of(CudaBackend.PREFILL_ROPE_ATTENTION_MAX_ROWS_PROPERTY, bad), CudaBackend::prefillRopeAttentionMaxRows));
+            assertTrue(e.getMessage().contains(CudaBackend.PREFILL_ROPE_ATTENTION_MAX_ROWS_PROPERTY), e.getMessage());
         }
     }
 

@@ -53,7 +53,11 @@ final class AttentionBlock {
      * ({@link KvCache#appendRotating}: the same values, k left unrotated in the scratch), and o_proj
      * adds the residual itself ({@link Backend#linearAddResidual}: in the GEMM's epilogue on CUDA, the
      * product then the add, the same bits, on the CPU). Without captures, pruned heads or head outputs,
-     * attention on CUDA then stores o_proj's 16-bit input itself ({@link #halfOutput}).
+     * attention on CUDA then stores o_proj's 16-bit input itself ({@link #halfOutput}); under
+     * {@code -Dglimpse.cuda.prefillRopeAttention=true} ({@link CudaBackend#prefillRopeAttentionEnabled}) RoPE, the
+     * cache append and that attention run as one launch where the backend takes the block
+     * ({@link KvCache#appendRotatingAttention}: short prefills; the same cache entries and bits, q left unrotated,
+     * which nothing after the attention reads).
      */
     void forward(Backend b, Tensor x, ScratchRows s, Tensor cos, Tensor sin, KvCache cache, int[] tokens, int from,
                  AttentionCapture capture, boolean[] activeHeads, LayerCapture outputs) {
@@ -64,6 +68,14 @@ final class AttentionBlock {
         Tensor k = s.k().reshape(n, kvHeads, headDim);
         Tensor v = s.v().reshape(n, kvHeads, headDim);
         int start = cache.length(layer);
+        boolean headOutput = outputs != null && outputs.wantsHeadOutput();
+        boolean plain = capture == null && activeHeads == null && !headOutput;
+        if (fused && plain && halfOutput(b, s) && CudaBackend.prefillRopeAttentionEnabled()
+                && cache.appendRotatingAttention((CudaBackend) b, layer, q, k, v, cos, sin, tokens, from, scale,
+                        s.attentionHalf().reshape(n, heads, headDim), precision)) {
+            b.linearAddResidual(s.attentionHalf(), w.o(), w.oBias(), x, s.residual());
+            return;
+        }
         if (fused && b instanceof CudaBackend cuda) {
             cache.appendRotating(cuda, layer, q, k, v, cos, sin, tokens, from);
         } else {
@@ -73,11 +85,9 @@ final class AttentionBlock {
         }
         int keys = start + n;
         Tensor out = s.attention().reshape(n, heads, headDim);
-        boolean headOutput = outputs != null && outputs.wantsHeadOutput();
         Tensor keyRows = cache.keys(layer, keys);
         Tensor valueRows = cache.values(layer, keys);
         AttentionMask mask = AttentionMask.causal(start);
-        boolean plain = capture == null && activeHeads == null && !headOutput;
         if (fused && plain && halfOutput(b, s) && ((CudaBackend) b).attentionHalfOutput(q, keyRows, valueRows, mask,
                 scale, s.attentionHalf().reshape(n, heads, headDim), precision)) {
             b.linearAddResidual(s.attentionHalf(), w.o(), w.oBias(), x, s.residual());

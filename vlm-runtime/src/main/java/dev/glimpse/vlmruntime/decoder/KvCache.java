@@ -160,6 +160,25 @@ public final class KvCache implements AutoCloseable {
         record(layer, tokenIndices, from, n);
     }
 
+    /**
+     * {@link #appendRotating} and the causal attention of the rotated q over every entry of {@code layer}
+     * (scaled by {@code scale}, at {@code precision}) into the 16-bit {@code out} [n, heads, headDim], in one
+     * launch where {@link CudaBackend#ropeAppendAttention} takes the block: the same entries, bookkeeping and
+     * output bits as {@link #appendRotating} followed by {@link CudaBackend#attentionHalfOutput}, but q is left
+     * unrotated. False, with nothing appended or recorded, where it declines.
+     */
+    boolean appendRotatingAttention(CudaBackend backend, int layer, Tensor q, Tensor k, Tensor v, Tensor cos,
+                                    Tensor sin, int[] tokenIndices, int from, float scale, Tensor out,
+                                    AttentionPrecision precision) {
+        int n = k.dim(0);
+        int start = reserve(layer, n);
+        if (!backend.ropeAppendAttention(q, k, v, cos, sin, keys[layer], values[layer], start, scale, out, precision)) {
+            return false;
+        }
+        record(layer, tokenIndices, from, n);
+        return true;
+    }
+
     /** The first free entry of {@code layer}, after checking that {@code n} more fit. */
     private int reserve(int layer, int n) {
         int start = length[layer];

@@ -35,6 +35,10 @@ import java.util.Locale;
  *   {@code -Dglimpse.cuda.pdlPrefill=false} (old) and {@code =true} (new: programmatic dependent launch,
  *   kept as programmatic edges by the capture, so each kernel's launch and prologue overlap the previous
  *   one's tail).</li>
+ *   <li>{@code rope_attention}: the RoPE + KV cache append then the 16-bit output attention (the pair a decoder
+ *   prefill runs today) against {@link CudaBackend#ropeAppendAttention} doing both in one launch
+ *   ({@code -Dglimpse.cuda.prefillRopeAttention=true} in the decoder; its row limit raised here, so 586 rows
+ *   show what the limit avoids).</li>
  * </ul>
  * Prints one JSON line per kernel and shape ({@code "bench":"prefill_small_kernels"}: us per call old
  * and new, their ratio). Run on the GPU machine:
@@ -122,6 +126,18 @@ public final class PrefillSmallKernelsBench {
                     pdlTime(gpu, "true", attention16));
             print(out, gpu, shape, rows, "pdl_rope_attention_o_proj", pdlTime(gpu, "false", chain),
                     pdlTime(gpu, "true", chain));
+            Runnable ropeAttentionPair = () -> {
+                ropeAppend.run();
+                attention16.run();
+            };
+            Runnable ropeAttention = () -> {
+                if (!gpu.ropeAppendAttention(q, k, v, cos, sin, keys, values, 0, scale, rows16, AttentionPrecision.BF16)) {
+                    throw new IllegalStateException("the fused RoPE + append + attention kernel declined " + shape);
+                }
+            };
+            print(out, gpu, shape, rows, "rope_attention", time(gpu, ropeAttentionPair),
+                    PropertyScope.measure(CudaBackend.PREFILL_ROPE_ATTENTION_MAX_ROWS_PROPERTY, Integer.toString(rows),
+                            () -> time(gpu, ropeAttention)));
         }
     }
 
