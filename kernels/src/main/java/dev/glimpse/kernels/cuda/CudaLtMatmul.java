@@ -10,7 +10,11 @@ import org.bytedeco.javacpp.LongPointer;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.Collections;
 import java.util.LinkedHashMap;
+import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 import java.util.Optional;
@@ -82,6 +86,12 @@ final class CudaLtMatmul implements AutoCloseable {
     static final int WARMUP = 1;
     static final int REPS = 3;
 
+    /** Fastest candidates of a wide search timed again before the choice ({@link LtChoice#finalists}). */
+    static final int FINALISTS = 4;
+
+    /** Extra timings of each finalist. */
+    static final int CONFIRM_ROUNDS = 2;
+
     private static final int CACHE_LIMIT = 64;
 
     private final CudaContext ctx;
@@ -109,10 +119,13 @@ final class CudaLtMatmul implements AutoCloseable {
             return false;
         }
     };
-    /** The measured choice per {@link LtProblem#bucketed} problem (least recently used out beyond the same limit). */
-    private final Map<LtProblem, LtPlan.Candidate> measured = new LinkedHashMap<>(16, 0.75f, true) {
+    /**
+     * The measured choice per {@link LtProblem#bucketed} problem and search, keyed as in the store
+     * ({@link LtSearch#storeKey}; least recently used out beyond the same limit).
+     */
+    private final Map<String, LtPlan.Candidate> measured = new LinkedHashMap<>(16, 0.75f, true) {
         @Override
-        protected boolean removeEldestEntry(Map.Entry<LtProblem, LtPlan.Candidate> eldest) {
+        protected boolean removeEldestEntry(Map.Entry<String, LtPlan.Candidate> eldest) {
             if (size() > CACHE_LIMIT) {
                 eldest.getValue().algo().close();
                 return true;
@@ -123,6 +136,14 @@ final class CudaLtMatmul implements AutoCloseable {
     private final LtChoiceStore store;
     private boolean closed;
     private int tunings;
+    private LtWideSearch.Report lastWideSearch;
+    /** The log line of each measured choice ({@link #choices}; the oldest out beyond the same limit). */
+    private final Map<String, String> choices = new LinkedHashMap<>() {
+        @Override
+        protected boolean removeEldestEntry(Map.Entry<String, String> eldest) {
+            return size() > CACHE_LIMIT;
+        }
+    };
 
     /** A cuBLASLt path on ctx's stream whose measured choices persist where {@value LtChoiceStore#PROPERTY} says. */
     CudaLtMatmul(CudaContext ctx) {
@@ -220,20 +241,24 @@ final class CudaLtMatmul implements AutoCloseable {
      * heuristic's candidates, to be measured at the first call outside a capture.
      */
     private LtPlan plan(LtProblem problem, long bias) {
+        LtSearch search = LtSearch.current();
         if (!tuneEnabled()) {
             LtPlan plan = LtPlan.create(handle, problem, workspaceBytes, bias, biasPointer, 1);
+            plan.search = search;
             plan.tuned = true;
             return plan;
         }
         LtProblem bucket = problem.bucketed();
-        LtPlan.Candidate known = measured.get(bucket);
+        String key = search.storeKey(bucket);
+        LtPlan.Candidate known = measured.get(key);
         if (known == null) {
-            Optional<LtAlgoConfig> stored = store.get(bucket.cacheKey());
+            Optional<LtAlgoConfig> stored = store.get(key);
             if (stored.isPresent()) {
                 LtPlan plan = LtPlan.create(handle, problem, workspaceBytes, bias, biasPointer, 1);
+                plan.search = search;
                 if (plan.found() && plan.adoptStored(handle, stored.get(), workspaceBytes)) {
                     LOG.debug("cuBLASLt {}: {}", problem, plan.algorithm().label());
-                    measured.put(bucket, LtPlan.copyOf(plan.algorithm()));
+                    measured.put(key, LtPlan.copyOf(plan.algorithm()));
                     return plan;
                 }
                 plan.close();
@@ -241,7 +266,8 @@ final class CudaLtMatmul implements AutoCloseable {
             }
         }
         LtPlan plan = LtPlan.create(handle, problem, workspaceBytes, bias, biasPointer, LtPlan.HEURISTIC_CANDIDATES);
-        plan.tuned = plan.candidates.size() == 1;
+        plan.search = search;
+        plan.tuned = plan.candidates.size() == 1 && !search.widens(bucket);
         if (known != null && !plan.tuned && plan.adopt(handle, known, workspaceBytes)) {
             LOG.debug("cuBLASLt {}: {} measured for its row bucket", problem, known.label());
         }
@@ -277,10 +303,14 @@ final class CudaLtMatmul implements AutoCloseable {
         long d = scratch != 0 ? scratch : out;
         long c = residual == 0 ? d : residual;
         double[] millis = new double[plan.candidates.size()];
+        boolean wide = plan.search.widens(p.bucketed());
         try {
             allocateFlush();
             for (int i = 0; i < millis.length; i++) {
                 millis[i] = time(plan, plan.candidates.get(i), w, x, c, d);
+            }
+            if (wide) {
+                millis = widen(plan, millis, w, x, c, d);
             }
         } finally {
             if (scratch != 0) {
@@ -294,17 +324,90 @@ final class CudaLtMatmul implements AutoCloseable {
         plan.chosen = LtChoice.fastest(millis);
         plan.tuned = true;
         tunings++;
-        LtPlan.Candidate previous = measured.put(p.bucketed(), LtPlan.copyOf(plan.algorithm()));
+        String key = plan.search.storeKey(p.bucketed());
+        LtPlan.Candidate previous = measured.put(key, LtPlan.copyOf(plan.algorithm()));
         if (previous != null) {
             previous.algo().close();
         }
-        LtAlgoConfig.of(plan.algorithm().algo()).ifPresentOrElse(config -> store.record(p.bucketed().cacheKey(), config),
+        LtAlgoConfig.of(plan.algorithm().algo()).ifPresentOrElse(config -> store.record(key, config),
                 () -> LOG.debug("cuBLASLt {}: the choice's attributes cannot be read; it is not stored", p));
-        if (LOG.isDebugEnabled()) {
-            LOG.debug(String.format(Locale.ROOT, "cuBLASLt %s: %s, %.4f ms (heuristic's first %.4f ms, %d candidates, %.0f GB/s)",
-                    p, plan.algorithm().label(), millis[plan.chosen], millis[0], millis.length,
-                    p.minimumBytes() / (millis[plan.chosen] * 1e6)));
+        String line = String.format(Locale.ROOT, "cuBLASLt %s: %s, %.4f ms (heuristic's first %.4f ms, %d candidates, %.0f GB/s)",
+                p, plan.algorithm().label(), millis[plan.chosen], millis[0], millis.length,
+                p.minimumBytes() / (millis[plan.chosen] * 1e6));
+        choices.put(key, line);
+        if (wide) {
+            LOG.info("{} [wide search]", line);
+            plan.retainChosen();
+        } else {
+            LOG.debug(line);
         }
+    }
+
+    /**
+     * Runs the wide search ({@link LtWideSearch}) after the default candidates were timed
+     * ({@code millis}, one per candidate of the plan): the configurations it builds join the plan's
+     * candidates, in the order timed; returns the timings of all of them. The flush buffer is allocated.
+     */
+    private double[] widen(LtPlan plan, double[] millis, long w, long x, long c, long d) {
+        List<LtWideSearch.Timed<LtPlan.Candidate>> seeds = new ArrayList<>();
+        for (int i = 0; i < millis.length; i++) {
+            LtPlan.Candidate candidate = plan.candidates.get(i);
+            double t = millis[i];
+            LtAlgoConfig.of(candidate.algo()).ifPresent(config ->
+                    seeds.add(new LtWideSearch.Timed<>(LtSearchSpace.Point.of(config), candidate, t)));
+        }
+        LtWideSearch.Result<LtPlan.Candidate> result = LtWideSearch.run(new LtWideSearch.Device<>() {
+            @Override
+            public List<LtSearchSpace.Caps> capabilities() {
+                return plan.capabilities(handle);
+            }
+
+            @Override
+            public Optional<LtPlan.Candidate> build(LtSearchSpace.Point point) {
+                return plan.build(handle, point, workspaceBytes);
+            }
+
+            @Override
+            public double time(LtPlan.Candidate candidate) {
+                return CudaLtMatmul.this.time(plan, candidate, w, x, c, d);
+            }
+        }, seeds, plan.search, System::nanoTime);
+        double[] all = Arrays.copyOf(millis, millis.length + result.timed().size());
+        for (int i = 0; i < result.timed().size(); i++) {
+            plan.candidates.add(result.timed().get(i).candidate());
+            all[millis.length + i] = result.timed().get(i).millis();
+        }
+        lastWideSearch = result.report();
+        LOG.info("cuBLASLt {} wide search: {}", plan.problem, result.report().describe());
+        return confirmed(plan, all, w, x, c, d);
+    }
+
+    /**
+     * {@code millis} with the {@link LtChoice#finalists} timed {@value #CONFIRM_ROUNDS} more times
+     * (each the mean of all its timings) and every other candidate NaN, so the choice is made among
+     * the finalists on repeated timings.
+     */
+    private double[] confirmed(LtPlan plan, double[] millis, long w, long x, long c, long d) {
+        double[] kept = new double[millis.length];
+        Arrays.fill(kept, Double.NaN);
+        for (int i : LtChoice.finalists(millis, FINALISTS)) {
+            double sum = millis[i];
+            for (int r = 0; r < CONFIRM_ROUNDS && !Double.isNaN(sum); r++) {
+                sum += time(plan, plan.candidates.get(i), w, x, c, d);
+            }
+            kept[i] = sum / (1 + CONFIRM_ROUNDS);
+        }
+        return kept;
+    }
+
+    /** The report of the latest wide search (null before any); for tests. */
+    LtWideSearch.Report lastWideSearch() {
+        return lastWideSearch;
+    }
+
+    /** Every measured choice of this path so far, keyed as in the store, as the log line that reported it. */
+    Map<String, String> choices() {
+        return Collections.unmodifiableMap(new LinkedHashMap<>(choices));
     }
 
     /**
