@@ -402,8 +402,9 @@ public final class CudaBackend implements Backend {
     }
 
     /**
-     * The cuBLASLt algorithms measured so far (the most recent 64): the problem's key in the choice
-     * store to the line that reported the choice (problem, configuration, ms, GB/s); for benchmarks.
+     * The cuBLASLt algorithms measured or taken from the choice store so far (the most recent 64):
+     * the problem's key in the store to the line that reports the choice (problem, configuration;
+     * when measured also ms and GB/s); for benchmarks.
      */
     public synchronized Map<String, String> ltChoices() {
         return gemm.ltChoices();

@@ -53,7 +53,10 @@ import java.util.Optional;
  * timing, only the first of its bucket does (about a hundred products, a few to tens of ms).
  * Timing writes the output the call writes anyway, except when the product accumulates onto a
  * residual: then it writes a scratch D, so the residual is read intact by the real call. With the property false a plan asks the heuristic
- * for one algorithm and runs it, as before tuning existed.
+ * for one algorithm and runs it, as before tuning existed. {@code -Dglimpse.cuda.ltSearch=wide}
+ * ({@link LtSearch}) also times, for skinny problems, the configurations {@link LtWideSearch} builds
+ * from every algorithm id's capabilities, within caps on count and time, and chooses among the
+ * fastest few timed again; its choices are kept under keys of their own.
  *
  * <p>Measured choices persist across processes ({@link LtChoiceStore}, {@value LtChoiceStore#PROPERTY}:
  * a file, or {@code off}; by default one file per GPU model and library versions under the user's
@@ -137,7 +140,7 @@ final class CudaLtMatmul implements AutoCloseable {
     private boolean closed;
     private int tunings;
     private LtWideSearch.Report lastWideSearch;
-    /** The log line of each measured choice ({@link #choices}; the oldest out beyond the same limit). */
+    /** The log line of each measured or stored choice ({@link #choices}; the oldest out beyond the same limit). */
     private final Map<String, String> choices = new LinkedHashMap<>() {
         @Override
         protected boolean removeEldestEntry(Map.Entry<String, String> eldest) {
@@ -258,6 +261,7 @@ final class CudaLtMatmul implements AutoCloseable {
                 plan.search = search;
                 if (plan.found() && plan.adoptStored(handle, stored.get(), workspaceBytes)) {
                     LOG.debug("cuBLASLt {}: {}", problem, plan.algorithm().label());
+                    choices.put(key, "cuBLASLt " + problem + ": " + plan.algorithm().label());
                     measured.put(key, LtPlan.copyOf(plan.algorithm()));
                     return plan;
                 }
@@ -405,7 +409,10 @@ final class CudaLtMatmul implements AutoCloseable {
         return lastWideSearch;
     }
 
-    /** Every measured choice of this path so far, keyed as in the store, as the log line that reported it. */
+    /**
+     * Every choice this path measured or took from the store so far (the most recent {@value #CACHE_LIMIT}),
+     * keyed as in the store, as the line that reports it.
+     */
     Map<String, String> choices() {
         return Collections.unmodifiableMap(new LinkedHashMap<>(choices));
     }
