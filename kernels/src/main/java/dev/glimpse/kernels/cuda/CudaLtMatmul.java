@@ -10,6 +10,9 @@ import org.bytedeco.javacpp.LongPointer;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
+import java.lang.foreign.Arena;
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.Collections;
@@ -308,13 +311,18 @@ final class CudaLtMatmul implements AutoCloseable {
         long c = residual == 0 ? d : residual;
         double[] millis = new double[plan.candidates.size()];
         boolean wide = plan.search.widens(p.bucketed());
+        int chosen;
         try {
             allocateFlush();
             for (int i = 0; i < millis.length; i++) {
                 millis[i] = time(plan, plan.candidates.get(i), w, x, c, d);
             }
             if (wide) {
+                int defaults = millis.length;
                 millis = widen(plan, millis, w, x, c, d);
+                chosen = verifiedChoice(plan, millis, defaults, w, x, c, d);
+            } else {
+                chosen = LtChoice.fastest(millis);
             }
         } finally {
             if (scratch != 0) {
@@ -325,7 +333,7 @@ final class CudaLtMatmul implements AutoCloseable {
                 flushBytes = 0;
             }
         }
-        plan.chosen = LtChoice.fastest(millis);
+        plan.chosen = chosen;
         plan.tuned = true;
         tunings++;
         String key = plan.search.storeKey(p.bucketed());
@@ -402,6 +410,79 @@ final class CudaLtMatmul implements AutoCloseable {
             kept[i] = sum / (1 + CONFIRM_ROUNDS);
         }
         return kept;
+    }
+
+    /**
+     * The fastest of {@code millis} ({@link LtChoice#fastest}) whose output agrees with the
+     * heuristic's first ({@link LtResultCheck}); the first {@code defaults} candidates (the default
+     * search's) are taken unchecked. A wide configuration that disagrees is logged and passed over.
+     */
+    private int verifiedChoice(LtPlan plan, double[] millis, int defaults, long w, long x, long c, long d) {
+        double[] left = millis.clone();
+        while (true) {
+            int i = LtChoice.fastest(left);
+            if (i < defaults || agreesWithHeuristic(plan, plan.candidates.get(i), w, x, c, d)) {
+                return i;
+            }
+            LOG.warn("cuBLASLt {}: the wide search's {} computes other values than the heuristic's first; not used",
+                    plan.problem, plan.candidates.get(i).label());
+            left[i] = Double.NaN;
+        }
+    }
+
+    /**
+     * Runs the heuristic's first into a scratch output and {@code candidate} into d (C as at the
+     * call: the residual, or d itself), downloads both and compares them; false, keeping the
+     * default search's choice, where the memory budget cannot hold the scratch output or either does not run.
+     */
+    private boolean agreesWithHeuristic(LtPlan plan, LtPlan.Candidate candidate, long w, long x, long c, long d) {
+        LtProblem p = plan.problem;
+        DType type = p.output().type();
+        long elements = (long) (p.batch() - 1) * p.strideOut() + (long) p.m() * p.n();
+        long reference;
+        try {
+            reference = ctx.memory.allocate(elements * type.byteSize(), () -> "cuBLASLt wide choice check of " + p);
+        } catch (CudaOutOfMemoryException e) {
+            LOG.info("cuBLASLt {} keeps the default search's choice: no memory to check the wide one ({})", p, e.getMessage());
+            return false;
+        }
+        try {
+            if (run(plan, plan.candidates.get(0), w, x, p.accumulate() ? c : reference, reference) != cublas.CUBLAS_STATUS_SUCCESS) {
+                LOG.debug("cuBLASLt {}: the heuristic's first does not run; the wide choice cannot be checked", p);
+                return false;
+            }
+            if (run(plan, candidate, w, x, c, d) != cublas.CUBLAS_STATUS_SUCCESS) {
+                return false;
+            }
+            return LtResultCheck.agrees(outputs(p, reference), outputs(p, d), type);
+        } finally {
+            ctx.memory.free(reference);
+        }
+    }
+
+    /** The m x n values of each of p's outputs at {@code address} (batch outputs strideOut elements apart), as floats. */
+    private float[] outputs(LtProblem p, long address) {
+        DType type = p.output().type();
+        int perOutput = Math.multiplyExact(p.m(), p.n());
+        float[] values = new float[Math.multiplyExact(perOutput, p.batch())];
+        try (Arena arena = Arena.ofConfined()) {
+            MemorySegment host = arena.allocate((long) perOutput * type.byteSize(), 16);
+            for (int b = 0; b < p.batch(); b++) {
+                Cuda.check(cudart.cudaMemcpyAsync(Cuda.at(host.address()),
+                        Cuda.at(address + (long) b * p.strideOut() * type.byteSize()), (long) perOutput * type.byteSize(),
+                        cudart.cudaMemcpyDeviceToHost, ctx.stream), "cudaMemcpyAsync(D2H)");
+                ctx.synchronize();
+                for (int i = 0; i < perOutput; i++) {
+                    values[b * perOutput + i] = switch (type) {
+                        case F32 -> host.getAtIndex(ValueLayout.JAVA_FLOAT, i);
+                        case BF16 -> DType.bf16ToFloat(host.getAtIndex(ValueLayout.JAVA_SHORT, i));
+                        case F16 -> Float.float16ToFloat(host.getAtIndex(ValueLayout.JAVA_SHORT, i));
+                        default -> throw new IllegalStateException("cuBLASLt outputs are F32, F16 or BF16, not " + type);
+                    };
+                }
+            }
+        }
+        return values;
     }
 
     /** The report of the latest wide search (null before any); for tests. */
