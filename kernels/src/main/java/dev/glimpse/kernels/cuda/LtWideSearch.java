@@ -15,7 +15,9 @@ import java.util.function.LongSupplier;
  * The wide cuBLASLt search of one problem ({@link LtSearch#wide}): after the default candidates
  * (the seeds, timed already) it checks and times the {@link LtSearchSpace#coarse} points of every
  * algorithm id, then the {@link LtSearchSpace#refinements} of the {@value #REFINED} fastest points
- * seen (seeds included), never a point twice. Bounded three ways, each reported: at most
+ * seen (seeds included), never a point twice. A tile and stages pair that cuBLASLt refuses
+ * unsplit is not checked at its split-K factors (refused unsplit, a kernel shape does not exist
+ * for the problem). Bounded three ways, each reported: at most
  * {@link LtSearch#maxCandidates} points timed (a quarter of them kept for the refinements), at most
  * {@value #CHECKS_PER_CANDIDATE} x that many points checked (most points of most algorithms are
  * refused for a given problem), and at most {@link LtSearch#maxMillis} of wall-clock time from the
@@ -30,7 +32,7 @@ final class LtWideSearch {
     static final int REFINED = 4;
 
     /** Points checked per point the cap lets time. */
-    static final int CHECKS_PER_CANDIDATE = 16;
+    static final int CHECKS_PER_CANDIDATE = 32;
 
     private LtWideSearch() {
     }
@@ -89,6 +91,8 @@ final class LtWideSearch {
         private final LongSupplier clock;
         private final long start;
         private final Set<LtSearchSpace.Point> seen = new HashSet<>();
+        /** Coarse unsplit points refused: their split-K factors are not checked. */
+        private final Set<LtSearchSpace.Point> refusedShapes = new HashSet<>();
         private final List<Timed<C>> timed = new ArrayList<>();
         private int checked;
         private int accepted;
@@ -127,7 +131,7 @@ final class LtWideSearch {
         /** Checks and times {@code points} until {@code timedCap} are timed or a bound is hit; false once a bound stops it. */
         private boolean tryAll(List<LtSearchSpace.Point> points, int timedCap) {
             for (LtSearchSpace.Point p : points) {
-                if (seen.contains(p)) {
+                if (seen.contains(p) || coarse(p) && refusedShapes.contains(shape(p))) {
                     continue;
                 }
                 if (timed.size() >= timedCap) {
@@ -148,9 +152,21 @@ final class LtWideSearch {
                 if (built.isPresent()) {
                     accepted++;
                     timed.add(new Timed<>(p, built.get(), device.time(built.get())));
+                } else if (p.equals(shape(p))) {
+                    refusedShapes.add(p);
                 }
             }
             return true;
+        }
+
+        /** Whether p keeps swizzle, custom option and cluster shape at their defaults, as coarse points do. */
+        private static boolean coarse(LtSearchSpace.Point p) {
+            return p.swizzle() == 0 && p.custom() == 0 && p.cluster() == 0;
+        }
+
+        /** The coarse unsplit point of p's algorithm, tile and stages. */
+        private static LtSearchSpace.Point shape(LtSearchSpace.Point p) {
+            return new LtSearchSpace.Point(p.algoId(), p.tile(), p.stages(), 1, 0, 0, 0, 0);
         }
     }
 }

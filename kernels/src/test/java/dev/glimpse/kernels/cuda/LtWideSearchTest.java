@@ -112,6 +112,17 @@ class LtWideSearchTest {
     }
 
     @Test
+    void aShapeRefusedUnsplitIsNotCheckedAtItsSplitFactors() {
+        LtSearchSpace.Caps c = caps(66, 2);
+        FakeDevice device = new FakeDevice(List.of(c), p -> p.tile() == 2, p -> 0.01);
+        device.run(List.of(), limits(1000, 10_000));
+        assertTrue(device.checked.stream().filter(p -> p.tile() == 1).allMatch(p -> p.splitK() == 1),
+                "tile 1 is refused unsplit: " + device.checked.stream().filter(p -> p.tile() == 1).toList());
+        assertEquals(2 * LtSearchSpace.SPLIT_K.size(), device.checked.stream()
+                .filter(p -> p.tile() == 2 && p.swizzle() == 0 && p.custom() == 0 && p.cluster() == 0).count());
+    }
+
+    @Test
     void refusedPointsCountAgainstTheCheckCap() {
         FakeDevice device = new FakeDevice(List.of(caps(1, 64)), p -> false, p -> 0.01);
         LtWideSearch.Result<LtSearchSpace.Point> result = device.run(List.of(), limits(2, 10_000));
