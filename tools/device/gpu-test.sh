@@ -11,8 +11,8 @@
 # (-Dglimpse.cuda.gemv=multi4 vs the warp fallback), the decode attention and decode step benchmarks (fused combine and PDL A/B), and prints a summary.
 # GPU_TEST_PARTS (default "kernels models topk decoder prefill gemv decodeattn") picks the parts; opt-in parts:
 # "prefillgemm" (PrefillGemmBench: cuBLASLt heuristic vs measured vs the wide search, separate vs stacked, the
-# chosen configurations; PREFILL_GEMM_OPTS="<JVM options>", e.g. -Dglimpse.cuda.ltSearch.maxRows=1024 to search
-# 586 rows too, and PREFILL_GEMM_ROWS="74 586" for the row counts), "smallkernels"
+# chosen configurations; the wide pass searches up to 1024 rows unless PREFILL_GEMM_OPTS="<JVM options>" sets
+# -Dglimpse.cuda.ltSearch.maxRows; PREFILL_GEMM_ROWS="74 586" picks the row counts), "smallkernels"
 # (PrefillSmallKernelsBench: RoPE + KV append scalar vs vectorised, attention + o_proj with F32 rows + convert vs
 # 16-bit rows, attention with 2 vs 3 K/V buffers; Llama-7B and Qwen2-0.5B at 586 and 74 rows) and "visiontower"
 # (CudaVisionTowerBench: SigLIP/CLIP towers with the GEMM epilogues on vs off);

@@ -22,8 +22,9 @@ import static dev.glimpse.kernels.cuda.bench.BenchTensors.uniform;
  * <ul>
  *   <li>algorithm: {@code heuristic} (cuBLASLt's first, {@code -Dglimpse.cuda.ltTune=false}),
  *       {@code tuned} (measured, the default) or {@code wide} (measured with the wide search,
- *       {@code -Dglimpse.cuda.ltSearch=wide}: row buckets up to {@code -Dglimpse.cuda.ltSearch.maxRows},
- *       default 256, so 586 rows need {@code -Dglimpse.cuda.ltSearch.maxRows=1024} to be searched);</li>
+ *       {@code -Dglimpse.cuda.ltSearch=wide}; here with {@code -Dglimpse.cuda.ltSearch.maxRows=1024}
+ *       unless the JVM sets it, so 586 rows are searched too, where a model by default searches row
+ *       buckets up to 256 only);</li>
  *   <li>form: {@code separate} (one {@code linear} per weight, down_proj then a residual add) or
  *       {@code fused} (q/k/v, k/v and gate/up as one {@code linearStack} over the concatenated
  *       weights, down_proj with the residual added in its epilogue).</li>
@@ -54,6 +55,9 @@ public final class PrefillGemmBench {
     static final int REPLAYS = 10;
     private static final String TUNE_PROPERTY = "glimpse.cuda.ltTune";
     private static final String SEARCH_PROPERTY = "glimpse.cuda.ltSearch";
+    private static final String SEARCH_ROWS_PROPERTY = "glimpse.cuda.ltSearch.maxRows";
+    /** The wide pass's row bucket limit unless the JVM sets one: 586 rows (bucket 1024) are searched. */
+    private static final String WIDE_MAX_ROWS = "1024";
 
     /**
      * A layer's product: {@code batch} weights [n, k] sharing x (1: a single linear), with biases or
@@ -95,14 +99,16 @@ public final class PrefillGemmBench {
 
     static void run(List<Case> cases, PrintStream out) {
         for (String tune : new String[] {"heuristic", "tuned", "wide"}) {
+            String maxRows = System.getProperty(SEARCH_ROWS_PROPERTY, WIDE_MAX_ROWS);
             PropertyScope.run(TUNE_PROPERTY, tune.equals("heuristic") ? "false" : "true", () ->
-                    PropertyScope.run(SEARCH_PROPERTY, tune.equals("wide") ? "wide" : "heuristic", () -> {
-                        try (CudaBackend gpu = CudaBackend.open(CudaOptions.defaults())) {
-                            for (Case c : cases) {
-                                runCase(gpu, c, tune, out);
-                            }
-                        }
-                    }));
+                    PropertyScope.run(SEARCH_PROPERTY, tune.equals("wide") ? "wide" : "heuristic", () ->
+                            PropertyScope.run(SEARCH_ROWS_PROPERTY, maxRows, () -> {
+                                try (CudaBackend gpu = CudaBackend.open(CudaOptions.defaults())) {
+                                    for (Case c : cases) {
+                                        runCase(gpu, c, tune, out);
+                                    }
+                                }
+                            })));
         }
     }
 
