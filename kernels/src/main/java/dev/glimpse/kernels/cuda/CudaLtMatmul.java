@@ -56,7 +56,9 @@ import java.util.Optional;
  * timing, only the first of its bucket does (about a hundred products, a few to tens of ms).
  * Timing writes the output the call writes anyway, except when the product accumulates onto a
  * residual: then it writes a scratch D, so the residual is read intact by the real call. With the property false a plan asks the heuristic
- * for one algorithm and runs it, as before tuning existed. {@code -Dglimpse.cuda.ltSearch=wide}
+ * for one algorithm and runs it, as before tuning existed. {@code -Dglimpse.cuda.ltTiming=rotate}
+ * times on rotating copies of the weights instead of flushing the L2 ({@link LtSearch#rotate}).
+ * {@code -Dglimpse.cuda.ltSearch=wide}
  * ({@link LtSearch}) also times, for skinny problems, the configurations {@link LtWideSearch} builds
  * from every algorithm id's capabilities, within caps on count and time, and chooses among the
  * fastest few timed again; its choices are kept under keys of their own.
@@ -115,6 +117,15 @@ final class CudaLtMatmul implements AutoCloseable {
     /** Device address of the L2 flush buffer while a measurement runs; {@link #flushBytes} 0 when there is none. */
     private long flush;
     private long flushBytes;
+    /**
+     * Device addresses of the weight copies rotation-timed runs cycle through while a measurement
+     * runs (the call's weights first; {@link LtSearch#rotate}); null otherwise.
+     */
+    private long[] rotation;
+    /** Index into {@link #rotation} of the next timed run's weights. */
+    private int rotationNext;
+    /** Device address of the buffer holding the weight copies (0: none). */
+    private long rotationBuffer;
     private final Map<LtProblem, LtPlan> plans = new LinkedHashMap<>(16, 0.75f, true) {
         @Override
         protected boolean removeEldestEntry(Map.Entry<LtProblem, LtPlan> eldest) {
@@ -313,7 +324,9 @@ final class CudaLtMatmul implements AutoCloseable {
         boolean wide = plan.search.widens(p.bucketed());
         int chosen;
         try {
-            allocateFlush();
+            if (!plan.search.rotate() || !allocateRotation(p, w)) {
+                allocateFlush();
+            }
             for (int i = 0; i < millis.length; i++) {
                 millis[i] = time(plan, plan.candidates.get(i), w, x, c, d);
             }
@@ -332,6 +345,7 @@ final class CudaLtMatmul implements AutoCloseable {
                 ctx.memory.free(flush);
                 flushBytes = 0;
             }
+            freeRotation();
         }
         plan.chosen = chosen;
         plan.tuned = true;
@@ -501,7 +515,8 @@ final class CudaLtMatmul implements AutoCloseable {
     /**
      * Milliseconds per call of {@code candidate}: {@value #WARMUP} warm-up call(s), then
      * {@value #REPS} calls each timed by its own event pair after the L2 cache was overwritten
-     * ({@link #flushL2}), so every timed call streams its weights from HBM as a layer of a real
+     * ({@link #flushL2}), or each on the next of the rotating weight copies ({@link #allocateRotation}),
+     * so every timed call streams its weights from HBM as a layer of a real
      * model does (the same weights again would partly hit the L2 and favour other algorithms).
      * NaN when cuBLASLt refuses the candidate.
      */
@@ -517,14 +532,15 @@ final class CudaLtMatmul implements AutoCloseable {
             }
         }
         for (int i = 0; i < WARMUP; i++) {
-            if (run(plan, candidate, w, x, c, d) != cublas.CUBLAS_STATUS_SUCCESS) {
+            if (run(plan, candidate, rotated(w), x, c, d) != cublas.CUBLAS_STATUS_SUCCESS) {
                 return Double.NaN;
             }
         }
         for (int i = 0; i < REPS; i++) {
             flushL2();
+            long weights = rotated(w);
             Cuda.check(cudart.cudaEventRecord(timingStart[i], ctx.stream), "cudaEventRecord");
-            Cuda.checkBlas(run(plan, candidate, w, x, c, d), "cublasLtMatmul(" + plan.problem + ", " + candidate.label() + ")");
+            Cuda.checkBlas(run(plan, candidate, weights, x, c, d), "cublasLtMatmul(" + plan.problem + ", " + candidate.label() + ")");
             Cuda.check(cudart.cudaEventRecord(timingStop[i], ctx.stream), "cudaEventRecord");
         }
         double total = 0;
@@ -552,6 +568,62 @@ final class CudaLtMatmul implements AutoCloseable {
             LOG.debug("cuBLASLt timings run with a warm L2: {}", e.getMessage());
             flushBytes = 0;
         }
+    }
+
+    /**
+     * Allocates and fills the weight copies a rotation-timed measurement cycles through
+     * ({@link LtSearch#rotationCopies}, the call's weights w first): one buffer holding the others,
+     * each a copy of the span of memory p's weights occupy (batch strides and row gaps included) at
+     * a 256-byte aligned slot, freed after the measurement. False, with nothing allocated, where the
+     * memory budget cannot hold them (the L2 is flushed instead).
+     */
+    private boolean allocateRotation(LtProblem p, long w) {
+        int[] l2 = new int[1];
+        Cuda.check(cudart.cudaDeviceGetAttribute(l2, cudart.cudaDevAttrL2CacheSize, ctx.device.index()),
+                "cudaDeviceGetAttribute(L2 cache size)");
+        long elementBytes = p.dtype().byteSize();
+        long span = ((long) (p.batch() - 1) * p.strideW() + (long) (p.n() - 1) * p.ldw() + p.k()) * elementBytes;
+        long slot = (span + LtProblem.MAX_ALIGNMENT - 1) / LtProblem.MAX_ALIGNMENT * LtProblem.MAX_ALIGNMENT;
+        int copies = LtSearch.rotationCopies((long) p.batch() * p.n() * p.k() * elementBytes, l2[0]);
+        long[] addresses = new long[copies];
+        addresses[0] = w;
+        if (copies > 1) {
+            try {
+                rotationBuffer = ctx.memory.allocate((copies - 1) * slot, () -> (copies - 1) + " weight copies for the cuBLASLt timing of " + p);
+            } catch (CudaOutOfMemoryException e) {
+                LOG.info("cuBLASLt {}: no memory for {} weight copies, the L2 is flushed instead ({})", p, copies - 1,
+                        e.getMessage());
+                return false;
+            }
+            for (int i = 1; i < copies; i++) {
+                addresses[i] = rotationBuffer + (i - 1) * slot;
+                Cuda.check(cudart.cudaMemcpyAsync(Cuda.at(addresses[i]), Cuda.at(w), span, cudart.cudaMemcpyDeviceToDevice,
+                        ctx.stream), "cudaMemcpyAsync(weight copy)");
+            }
+        }
+        rotation = addresses;
+        rotationNext = 0;
+        return true;
+    }
+
+    /** Frees the weight copies (stream-ordered), if any, and ends the rotation. */
+    private void freeRotation() {
+        if (rotationBuffer != 0) {
+            ctx.memory.free(rotationBuffer);
+            rotationBuffer = 0;
+        }
+        rotation = null;
+        rotationNext = 0;
+    }
+
+    /** The weights the next timed run reads: the next rotating copy, or w itself when the L2 is flushed instead. */
+    private long rotated(long w) {
+        if (rotation == null) {
+            return w;
+        }
+        long weights = rotation[rotationNext];
+        rotationNext = (rotationNext + 1) % rotation.length;
+        return weights;
     }
 
     /** Overwrites the L2 flush buffer (nothing when there is none). */

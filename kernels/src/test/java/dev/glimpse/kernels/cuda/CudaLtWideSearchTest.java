@@ -32,8 +32,9 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
  * Llama-7B (LLaVA-1.5-7B) and Qwen2-0.5B at 74 rows its choice computes what the default
  * search's choice computes, up to summation order (split-K); it stays within its time cap; its
  * choice is stored under its own key, so a process with the property off measures its own and a
- * process with it on runs the stored wide choice without measuring. Each "process" is a fresh
- * {@link CudaBackend}.
+ * process with it on runs the stored wide choice without measuring; timing on rotating weight
+ * copies ({@code -Dglimpse.cuda.ltTiming=rotate}) gives right choices, stored apart too. Each
+ * "process" is a fresh {@link CudaBackend}.
  */
 class CudaLtWideSearchTest {
 
@@ -119,6 +120,45 @@ class CudaLtWideSearchTest {
 
             float[] again = values(process(wideProps, gpu -> measured(gpu, p, x, w, 0)));
             assertArrayEquals(first, again, "the stored wide choice runs again: same bits");
+        }
+    }
+
+    @Test
+    void rotationTimedChoicesComputeTheDefaultValuesAndAreStoredApart() throws IOException {
+        cuda();
+        Path file = dir.resolve("rotate.json");
+        // Llama-7B's o_proj: 32 MiB of weights that the 50 MB L2 could hold, so 5 rotating copies
+        Product o = new Product(1, 4096, 4096, false, true);
+        try (Tensor x = random(231, 1f, DType.BF16, ROWS, o.k()); Tensor w = random(232, 0.05f, DType.BF16, 1, o.n(), o.k());
+             Tensor r = random(233, 1f, DType.F32, ROWS, o.n())) {
+            Tensor expected = process(Map.of(LtChoiceStore.PROPERTY, "off"), gpu -> run(gpu, o, x, w, null, r));
+            try (expected) {
+                Tensor rotated = process(Map.of(LtChoiceStore.PROPERTY, file.toString(), LtSearch.TIMING_PROPERTY, "rotate"),
+                        gpu -> {
+                            Tensor out = run(gpu, o, x, w, null, r);
+                            assertEquals(1, gpu.ltTunings());
+                            return out;
+                        });
+                try (rotated) {
+                    assertClose("rotation-timed default search vs flush-timed", expected, rotated, ROUNDED_X);
+                }
+                Tensor wide = process(Map.of(LtChoiceStore.PROPERTY, file.toString(), LtSearch.TIMING_PROPERTY, "rotate",
+                        LtSearch.PROPERTY, "wide"), gpu -> {
+                    Tensor out = run(gpu, o, x, w, null, r);
+                    assertEquals(1, gpu.ltTunings(), "the rotation-timed default choice is not the wide one");
+                    System.out.println("WIDE rotate o_proj: " + gpu.ltLastWideSearch().describe() + "; "
+                            + gpu.ltChoices().values().iterator().next());
+                    return out;
+                });
+                try (wide) {
+                    assertClose("rotation-timed wide search vs flush-timed default", expected, wide, ROUNDED_X);
+                }
+            }
+            List<String> keys = keys(file);
+            assertEquals(2, keys.size(), keys.toString());
+            assertTrue(keys.stream().anyMatch(k -> k.endsWith(LtSearch.WIDE_KEY_SUFFIX + LtSearch.ROTATE_KEY_SUFFIX)), keys.toString());
+            assertTrue(keys.stream().anyMatch(k -> k.endsWith(LtSearch.ROTATE_KEY_SUFFIX) && !k.contains(LtSearch.WIDE_KEY_SUFFIX)),
+                    keys.toString());
         }
     }
 

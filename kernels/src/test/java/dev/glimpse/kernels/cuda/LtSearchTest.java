@@ -50,7 +50,7 @@ class LtSearchTest {
     void theLimitsComeFromTheirProperties() {
         LtSearch search = of(Map.of(LtSearch.PROPERTY, "WIDE", LtSearch.MAX_CANDIDATES_PROPERTY, "32",
                 LtSearch.MAX_MILLIS_PROPERTY, "500"));
-        assertEquals(new LtSearch(true, LtSearch.DEFAULT_MAX_ROWS, 32, 500), search);
+        assertEquals(new LtSearch(true, false, LtSearch.DEFAULT_MAX_ROWS, 32, 500), search);
     }
 
     @Test
@@ -61,5 +61,26 @@ class LtSearchTest {
         IllegalArgumentException limit = assertThrows(IllegalArgumentException.class,
                 () -> of(Map.of(LtSearch.PROPERTY, "wide", LtSearch.MAX_MILLIS_PROPERTY, "0")));
         assertTrue(limit.getMessage().contains(LtSearch.MAX_MILLIS_PROPERTY), limit.getMessage());
+    }
+
+    @Test
+    void rotationTimingIsStoredUnderItsOwnKeyForEitherSearch() {
+        LtSearch rotate = of(Map.of(LtSearch.TIMING_PROPERTY, "rotate"));
+        assertTrue(rotate.rotate());
+        assertEquals(problem(586).cacheKey() + LtSearch.ROTATE_KEY_SUFFIX, rotate.storeKey(problem(586)));
+        LtSearch both = of(Map.of(LtSearch.PROPERTY, "wide", LtSearch.TIMING_PROPERTY, "rotate"));
+        assertEquals(problem(74).cacheKey() + LtSearch.WIDE_KEY_SUFFIX + LtSearch.ROTATE_KEY_SUFFIX,
+                both.storeKey(problem(74)));
+        assertFalse(of(Map.of(LtSearch.TIMING_PROPERTY, "flush")).rotate());
+        assertThrows(IllegalArgumentException.class, () -> of(Map.of(LtSearch.TIMING_PROPERTY, "cold")));
+    }
+
+    @Test
+    void rotationCopiesMakeTwiceTheL2PassBetweenTwoReadsOfOneCopy() {
+        long l2 = 50L << 20;
+        assertEquals(5, LtSearch.rotationCopies(32L << 20, l2), "o_proj, 32 MiB: 4 others stream 128 MiB >= 100 MiB");
+        assertEquals(3, LtSearch.rotationCopies(90L << 20, l2), "down, 90 MiB: 2 others stream 180 MiB");
+        assertEquals(1, LtSearch.rotationCopies(180L << 20, l2), "gate_up, 180 MiB, evicts its own reads");
+        assertEquals(LtSearch.MAX_ROTATION_COPIES, LtSearch.rotationCopies(1L << 16, l2), "tiny weights: capped");
     }
 }

@@ -72,7 +72,7 @@ class LtWideSearchTest {
     }
 
     private static LtSearch limits(int candidates, long millis) {
-        return new LtSearch(true, LtSearch.DEFAULT_MAX_ROWS, candidates, millis);
+        return new LtSearch(true, false, LtSearch.DEFAULT_MAX_ROWS, candidates, millis);
     }
 
     @Test

@@ -24,7 +24,9 @@ import static dev.glimpse.kernels.cuda.bench.BenchTensors.uniform;
  *       {@code tuned} (measured, the default) or {@code wide} (measured with the wide search,
  *       {@code -Dglimpse.cuda.ltSearch=wide}; here with {@code -Dglimpse.cuda.ltSearch.maxRows=1024}
  *       unless the JVM sets it, so 586 rows are searched too, where a model by default searches row
- *       buckets up to 256 only);</li>
+ *       buckets up to 256 only), and {@code tuned-rotate} or {@code wide-rotate}: the same, timed on
+ *       rotating weight copies rather than after an L2 flush ({@code -Dglimpse.cuda.ltTiming=rotate});
+ *       {@code -DprefillGemm.algorithms=heuristic,tuned,wide,wide-rotate} (the default) picks them;</li>
  *   <li>form: {@code separate} (one {@code linear} per weight, down_proj then a residual add) or
  *       {@code fused} (q/k/v, k/v and gate/up as one {@code linearStack} over the concatenated
  *       weights, down_proj with the residual added in its epilogue).</li>
@@ -56,6 +58,10 @@ public final class PrefillGemmBench {
     private static final String TUNE_PROPERTY = "glimpse.cuda.ltTune";
     private static final String SEARCH_PROPERTY = "glimpse.cuda.ltSearch";
     private static final String SEARCH_ROWS_PROPERTY = "glimpse.cuda.ltSearch.maxRows";
+    private static final String TIMING_PROPERTY = "glimpse.cuda.ltTiming";
+    /** The algorithms (passes) to run, comma-separated. */
+    static final String ALGORITHMS_PROPERTY = "prefillGemm.algorithms";
+    static final String DEFAULT_ALGORITHMS = "heuristic,tuned,wide,wide-rotate";
     /** The wide pass's row bucket limit unless the JVM sets one: 586 rows (bucket 1024) are searched. */
     private static final String WIDE_MAX_ROWS = "1024";
 
@@ -98,17 +104,22 @@ public final class PrefillGemmBench {
     }
 
     static void run(List<Case> cases, PrintStream out) {
-        for (String tune : new String[] {"heuristic", "tuned", "wide"}) {
+        for (String tune : System.getProperty(ALGORITHMS_PROPERTY, DEFAULT_ALGORITHMS).split(",")) {
+            if (!List.of("heuristic", "tuned", "wide", "tuned-rotate", "wide-rotate").contains(tune)) {
+                throw new IllegalArgumentException("-D" + ALGORITHMS_PROPERTY + ": unknown algorithm " + tune
+                        + " (heuristic, tuned, wide, tuned-rotate, wide-rotate)");
+            }
             String maxRows = System.getProperty(SEARCH_ROWS_PROPERTY, WIDE_MAX_ROWS);
             PropertyScope.run(TUNE_PROPERTY, tune.equals("heuristic") ? "false" : "true", () ->
-                    PropertyScope.run(SEARCH_PROPERTY, tune.equals("wide") ? "wide" : "heuristic", () ->
-                            PropertyScope.run(SEARCH_ROWS_PROPERTY, maxRows, () -> {
-                                try (CudaBackend gpu = CudaBackend.open(CudaOptions.defaults())) {
-                                    for (Case c : cases) {
-                                        runCase(gpu, c, tune, out);
-                                    }
-                                }
-                            })));
+                    PropertyScope.run(SEARCH_PROPERTY, tune.startsWith("wide") ? "wide" : "heuristic", () ->
+                            PropertyScope.run(TIMING_PROPERTY, tune.endsWith("-rotate") ? "rotate" : "flush", () ->
+                                    PropertyScope.run(SEARCH_ROWS_PROPERTY, maxRows, () -> {
+                                        try (CudaBackend gpu = CudaBackend.open(CudaOptions.defaults())) {
+                                            for (Case c : cases) {
+                                                runCase(gpu, c, tune, out);
+                                            }
+                                        }
+                                    }))));
         }
     }
 
