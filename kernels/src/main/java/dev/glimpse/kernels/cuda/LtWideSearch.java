@@ -69,7 +69,7 @@ final class LtWideSearch {
         String describe() {
             return String.format(Locale.ROOT, "%d algorithm ids, %d configurations checked, %d accepted, %d timed in %d ms "
                             + "(caps %d timed, %d checked, %d ms%s)", algorithms, checked, accepted, timed, elapsedMillis,
-                    limits.maxCandidates(), limits.maxCandidates() * CHECKS_PER_CANDIDATE, limits.maxMillis(),
+                    limits.maxCandidates(), (long) limits.maxCandidates() * CHECKS_PER_CANDIDATE, limits.maxMillis(),
                     countCapped ? "; stopped by the timed cap" : checkCapped ? "; stopped by the checked cap"
                             : timeCapped ? "; stopped by the time cap" : "");
         }
@@ -138,7 +138,7 @@ final class LtWideSearch {
                     countCapped = timedCap >= limits.maxCandidates();
                     return !countCapped;
                 }
-                if (checked >= limits.maxCandidates() * CHECKS_PER_CANDIDATE) {
+                if (checked >= (long) limits.maxCandidates() * CHECKS_PER_CANDIDATE) {
                     checkCapped = true;
                     return false;
                 }
