@@ -10,7 +10,10 @@
 # HF transformers, the prefill attention benchmark (F32 3xTF32 vs the bf16/f16 mma kernel at 4 and 8 warps) and the decode GEMV benchmark
 # (-Dglimpse.cuda.gemv=multi4 vs the warp fallback), the decode attention and decode step benchmarks (fused combine and PDL A/B), and prints a summary.
 # GPU_TEST_PARTS (default "kernels models topk decoder prefill gemv decodeattn") picks the parts; opt-in parts:
-# "prefillgemm" (PrefillGemmBench: cuBLASLt heuristic vs measured, separate vs stacked), "smallkernels"
+# "prefillgemm" (PrefillGemmBench: cuBLASLt heuristic vs measured vs the wide search, separate vs stacked, the
+# chosen configurations; the wide pass searches up to 1024 rows unless PREFILL_GEMM_OPTS="<JVM options>" sets
+# -Dglimpse.cuda.ltSearch.maxRows, and -DprefillGemm.algorithms=heuristic,tuned,tuned-rotate,wide,wide-rotate picks the
+# passes (default heuristic,tuned,wide,wide-rotate); PREFILL_GEMM_ROWS="74 586" picks the row counts), "smallkernels"
 # (PrefillSmallKernelsBench: RoPE + KV append scalar vs vectorised, attention + o_proj with F32 rows + convert vs
 # 16-bit rows, attention with 2 vs 3 K/V buffers, RoPE + append + attention as two launches vs one, prefill PDL off vs
 # on; Llama-7B and Qwen2-0.5B at 586 and 74 rows) and "visiontower" (CudaVisionTowerBench: SigLIP/CLIP towers with the
@@ -130,11 +133,13 @@ if has decodeattn; then
 fi
 
 if has prefillgemm; then
-  echo "== prefill GEMM benchmark (cuBLASLt heuristic vs measured algorithm, separate vs stacked products)"
-  timeout 200 "$JAVA" "${JFLAGS[@]}" -cp "$CP" dev.glimpse.kernels.cuda.bench.PrefillGemmBench \
-    > "$LOGS/prefill-gemm.jsonl" 2> "$LOGS/prefill-gemm.err"
+  echo "== prefill GEMM benchmark (cuBLASLt heuristic vs measured vs wide search, flush vs rotation timing, separate vs stacked products)"
+  # shellcheck disable=SC2086
+  timeout 360 "$JAVA" "${JFLAGS[@]}" ${PREFILL_GEMM_OPTS:-} -cp "$CP" dev.glimpse.kernels.cuda.bench.PrefillGemmBench \
+    ${PREFILL_GEMM_ROWS:-} > "$LOGS/prefill-gemm.jsonl" 2> "$LOGS/prefill-gemm.err"
   echo "prefill gemm bench exit: $?"; tail -3 "$LOGS/prefill-gemm.err"
-  grep -E '"bench":"prefill_gemm_layers"' "$LOGS/prefill-gemm.jsonl"
+  grep -E '"bench":"prefill_gemm_layers"|"bench":"prefill_gemm_choice"' "$LOGS/prefill-gemm.jsonl"
+  grep -E 'wide search' "$LOGS/prefill-gemm.err" | head -40
 fi
 
 if has smallkernels; then

@@ -17,6 +17,7 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 import java.util.List;
+import java.util.Map;
 
 /**
  * The NVIDIA GPU backend: cuBLAS for matrix products, Glimpse's own kernels (precompiled from
@@ -458,6 +459,20 @@ public final class CudaBackend implements Backend {
     /** cuBLASLt plans whose algorithm was chosen by measurement so far; for tests. */
     synchronized int ltTunings() {
         return gemm.ltTunings();
+    }
+
+    /** The latest wide cuBLASLt search's report (null before any); for tests. */
+    synchronized LtWideSearch.Report ltLastWideSearch() {
+        return gemm.ltLastWideSearch();
+    }
+
+    /**
+     * The cuBLASLt algorithms measured or taken from the choice store so far (the most recent 64):
+     * the problem's key in the store to the line that reports the choice (problem, configuration;
+     * when measured also ms and GB/s); for benchmarks.
+     */
+    public synchronized Map<String, String> ltChoices() {
+        return gemm.ltChoices();
     }
 
     /** Page-locked buffers pinned so far for {@link StepInputs} (released ones are reused); for tests. */

@@ -440,6 +440,16 @@ final class CudaGemm {
         return lt.tunings();
     }
 
+    /** The latest wide cuBLASLt search's report (null before any); for tests. */
+    LtWideSearch.Report ltLastWideSearch() {
+        return lt.lastWideSearch();
+    }
+
+    /** The measured cuBLASLt choices so far, by store key ({@link CudaLtMatmul#choices}). */
+    Map<String, String> ltChoices() {
+        return lt.choices();
+    }
+
     void close() {
         lt.close();
         alpha.close();

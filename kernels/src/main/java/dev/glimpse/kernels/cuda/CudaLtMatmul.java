@@ -10,7 +10,14 @@ import org.bytedeco.javacpp.LongPointer;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
+import java.lang.foreign.Arena;
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.Collections;
 import java.util.LinkedHashMap;
+import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 import java.util.Optional;
@@ -49,7 +56,12 @@ import java.util.Optional;
  * timing, only the first of its bucket does (about a hundred products, a few to tens of ms).
  * Timing writes the output the call writes anyway, except when the product accumulates onto a
  * residual: then it writes a scratch D, so the residual is read intact by the real call. With the property false a plan asks the heuristic
- * for one algorithm and runs it, as before tuning existed.
+ * for one algorithm and runs it, as before tuning existed. {@code -Dglimpse.cuda.ltTiming=rotate}
+ * times on rotating copies of the weights instead of flushing the L2 ({@link LtSearch#rotate}).
+ * {@code -Dglimpse.cuda.ltSearch=wide}
+ * ({@link LtSearch}) also times, for skinny problems, the configurations {@link LtWideSearch} builds
+ * from every algorithm id's capabilities, within caps on count and time, and chooses among the
+ * fastest few timed again; its choices are kept under keys of their own.
  *
  * <p>Measured choices persist across processes ({@link LtChoiceStore}, {@value LtChoiceStore#PROPERTY}:
  * a file, or {@code off}; by default one file per GPU model and library versions under the user's
@@ -82,6 +94,12 @@ final class CudaLtMatmul implements AutoCloseable {
     static final int WARMUP = 1;
     static final int REPS = 3;
 
+    /** Fastest candidates of a wide search timed again before the choice ({@link LtChoice#finalists}). */
+    static final int FINALISTS = 4;
+
+    /** Extra timings of each finalist. */
+    static final int CONFIRM_ROUNDS = 2;
+
     private static final int CACHE_LIMIT = 64;
 
     private final CudaContext ctx;
@@ -99,6 +117,15 @@ final class CudaLtMatmul implements AutoCloseable {
     /** Device address of the L2 flush buffer while a measurement runs; {@link #flushBytes} 0 when there is none. */
     private long flush;
     private long flushBytes;
+    /**
+     * Device addresses of the weight copies rotation-timed runs cycle through while a measurement
+     * runs (the call's weights first; {@link LtSearch#rotate}); null otherwise.
+     */
+    private long[] rotation;
+    /** Index into {@link #rotation} of the next timed run's weights. */
+    private int rotationNext;
+    /** Device address of the buffer holding the weight copies (0: none). */
+    private long rotationBuffer;
     private final Map<LtProblem, LtPlan> plans = new LinkedHashMap<>(16, 0.75f, true) {
         @Override
         protected boolean removeEldestEntry(Map.Entry<LtProblem, LtPlan> eldest) {
@@ -109,10 +136,13 @@ final class CudaLtMatmul implements AutoCloseable {
             return false;
         }
     };
-    /** The measured choice per {@link LtProblem#bucketed} problem (least recently used out beyond the same limit). */
-    private final Map<LtProblem, LtPlan.Candidate> measured = new LinkedHashMap<>(16, 0.75f, true) {
+    /**
+     * The measured choice per {@link LtProblem#bucketed} problem and search, keyed as in the store
+     * ({@link LtSearch#storeKey}; least recently used out beyond the same limit).
+     */
+    private final Map<String, LtPlan.Candidate> measured = new LinkedHashMap<>(16, 0.75f, true) {
         @Override
-        protected boolean removeEldestEntry(Map.Entry<LtProblem, LtPlan.Candidate> eldest) {
+        protected boolean removeEldestEntry(Map.Entry<String, LtPlan.Candidate> eldest) {
             if (size() > CACHE_LIMIT) {
                 eldest.getValue().algo().close();
                 return true;
@@ -123,6 +153,14 @@ final class CudaLtMatmul implements AutoCloseable {
     private final LtChoiceStore store;
     private boolean closed;
     private int tunings;
+    private LtWideSearch.Report lastWideSearch;
+    /** The log line of each measured or stored choice ({@link #choices}; the oldest out beyond the same limit). */
+    private final Map<String, String> choices = new LinkedHashMap<>() {
+        @Override
+        protected boolean removeEldestEntry(Map.Entry<String, String> eldest) {
+            return size() > CACHE_LIMIT;
+        }
+    };
 
     /** A cuBLASLt path on ctx's stream whose measured choices persist where {@value LtChoiceStore#PROPERTY} says. */
     CudaLtMatmul(CudaContext ctx) {
@@ -220,20 +258,25 @@ final class CudaLtMatmul implements AutoCloseable {
      * heuristic's candidates, to be measured at the first call outside a capture.
      */
     private LtPlan plan(LtProblem problem, long bias) {
+        LtSearch search = LtSearch.current();
         if (!tuneEnabled()) {
             LtPlan plan = LtPlan.create(handle, problem, workspaceBytes, bias, biasPointer, 1);
+            plan.search = search;
             plan.tuned = true;
             return plan;
         }
         LtProblem bucket = problem.bucketed();
-        LtPlan.Candidate known = measured.get(bucket);
+        String key = search.storeKey(bucket);
+        LtPlan.Candidate known = measured.get(key);
         if (known == null) {
-            Optional<LtAlgoConfig> stored = store.get(bucket.cacheKey());
+            Optional<LtAlgoConfig> stored = store.get(key);
             if (stored.isPresent()) {
                 LtPlan plan = LtPlan.create(handle, problem, workspaceBytes, bias, biasPointer, 1);
+                plan.search = search;
                 if (plan.found() && plan.adoptStored(handle, stored.get(), workspaceBytes)) {
                     LOG.debug("cuBLASLt {}: {}", problem, plan.algorithm().label());
-                    measured.put(bucket, LtPlan.copyOf(plan.algorithm()));
+                    choices.put(key, "cuBLASLt " + problem + ": " + plan.algorithm().label());
+                    measured.put(key, LtPlan.copyOf(plan.algorithm()));
                     return plan;
                 }
                 plan.close();
@@ -241,7 +284,8 @@ final class CudaLtMatmul implements AutoCloseable {
             }
         }
         LtPlan plan = LtPlan.create(handle, problem, workspaceBytes, bias, biasPointer, LtPlan.HEURISTIC_CANDIDATES);
-        plan.tuned = plan.candidates.size() == 1;
+        plan.search = search;
+        plan.tuned = plan.candidates.size() == 1 && !search.widens(bucket);
         if (known != null && !plan.tuned && plan.adopt(handle, known, workspaceBytes)) {
             LOG.debug("cuBLASLt {}: {} measured for its row bucket", problem, known.label());
         }
@@ -277,10 +321,21 @@ final class CudaLtMatmul implements AutoCloseable {
         long d = scratch != 0 ? scratch : out;
         long c = residual == 0 ? d : residual;
         double[] millis = new double[plan.candidates.size()];
+        boolean wide = plan.search.widens(p.bucketed());
+        int chosen;
         try {
-            allocateFlush();
+            if (!plan.search.rotate() || !allocateRotation(p, w)) {
+                allocateFlush();
+            }
             for (int i = 0; i < millis.length; i++) {
                 millis[i] = time(plan, plan.candidates.get(i), w, x, c, d);
+            }
+            if (wide) {
+                int defaults = millis.length;
+                millis = widen(plan, millis, w, x, c, d);
+                chosen = verifiedChoice(plan, millis, defaults, w, x, c, d);
+            } else {
+                chosen = LtChoice.fastest(millis);
             }
         } finally {
             if (scratch != 0) {
@@ -290,27 +345,178 @@ final class CudaLtMatmul implements AutoCloseable {
                 ctx.memory.free(flush);
                 flushBytes = 0;
             }
+            freeRotation();
         }
-        plan.chosen = LtChoice.fastest(millis);
+        plan.chosen = chosen;
         plan.tuned = true;
         tunings++;
-        LtPlan.Candidate previous = measured.put(p.bucketed(), LtPlan.copyOf(plan.algorithm()));
+        String key = plan.search.storeKey(p.bucketed());
+        LtPlan.Candidate previous = measured.put(key, LtPlan.copyOf(plan.algorithm()));
         if (previous != null) {
             previous.algo().close();
         }
-        LtAlgoConfig.of(plan.algorithm().algo()).ifPresentOrElse(config -> store.record(p.bucketed().cacheKey(), config),
+        LtAlgoConfig.of(plan.algorithm().algo()).ifPresentOrElse(config -> store.record(key, config),
                 () -> LOG.debug("cuBLASLt {}: the choice's attributes cannot be read; it is not stored", p));
-        if (LOG.isDebugEnabled()) {
-            LOG.debug(String.format(Locale.ROOT, "cuBLASLt %s: %s, %.4f ms (heuristic's first %.4f ms, %d candidates, %.0f GB/s)",
-                    p, plan.algorithm().label(), millis[plan.chosen], millis[0], millis.length,
-                    p.minimumBytes() / (millis[plan.chosen] * 1e6)));
+        String line = String.format(Locale.ROOT, "cuBLASLt %s: %s, %.4f ms (heuristic's first %.4f ms, %d candidates, %.0f GB/s)",
+                p, plan.algorithm().label(), millis[plan.chosen], millis[0], millis.length,
+                p.minimumBytes() / (millis[plan.chosen] * 1e6));
+        choices.put(key, line);
+        if (wide) {
+            LOG.info("{} [wide search]", line);
+            plan.retainChosen();
+        } else {
+            LOG.debug(line);
         }
+    }
+
+    /**
+     * Runs the wide search ({@link LtWideSearch}) after the default candidates were timed
+     * ({@code millis}, one per candidate of the plan): the configurations it builds join the plan's
+     * candidates, in the order timed; returns the timings of all of them. The flush buffer is allocated.
+     */
+    private double[] widen(LtPlan plan, double[] millis, long w, long x, long c, long d) {
+        List<LtWideSearch.Timed<LtPlan.Candidate>> seeds = new ArrayList<>();
+        for (int i = 0; i < millis.length; i++) {
+            LtPlan.Candidate candidate = plan.candidates.get(i);
+            double t = millis[i];
+            LtAlgoConfig.of(candidate.algo()).ifPresent(config ->
+                    seeds.add(new LtWideSearch.Timed<>(LtSearchSpace.Point.of(config), candidate, t)));
+        }
+        LtWideSearch.Result<LtPlan.Candidate> result = LtWideSearch.run(new LtWideSearch.Device<>() {
+            @Override
+            public List<LtSearchSpace.Caps> capabilities() {
+                return plan.capabilities(handle);
+            }
+
+            @Override
+            public Optional<LtPlan.Candidate> build(LtSearchSpace.Point point) {
+                return plan.build(handle, point, workspaceBytes);
+            }
+
+            @Override
+            public double time(LtPlan.Candidate candidate) {
+                return CudaLtMatmul.this.time(plan, candidate, w, x, c, d);
+            }
+        }, seeds, plan.search, System::nanoTime);
+        double[] all = Arrays.copyOf(millis, millis.length + result.timed().size());
+        for (int i = 0; i < result.timed().size(); i++) {
+            plan.candidates.add(result.timed().get(i).candidate());
+            all[millis.length + i] = result.timed().get(i).millis();
+        }
+        lastWideSearch = result.report();
+        LOG.info("cuBLASLt {} wide search: {}", plan.problem, result.report().describe());
+        return confirmed(plan, all, w, x, c, d);
+    }
+
+    /**
+     * {@code millis} with the {@link LtChoice#finalists} timed {@value #CONFIRM_ROUNDS} more times
+     * (each the mean of all its timings) and every other candidate NaN, so the choice is made among
+     * the finalists on repeated timings.
+     */
+    private double[] confirmed(LtPlan plan, double[] millis, long w, long x, long c, long d) {
+        double[] kept = new double[millis.length];
+        Arrays.fill(kept, Double.NaN);
+        for (int i : LtChoice.finalists(millis, FINALISTS)) {
+            double sum = millis[i];
+            for (int r = 0; r < CONFIRM_ROUNDS && !Double.isNaN(sum); r++) {
+                sum += time(plan, plan.candidates.get(i), w, x, c, d);
+            }
+            kept[i] = sum / (1 + CONFIRM_ROUNDS);
+        }
+        return kept;
+    }
+
+    /**
+     * The fastest of {@code millis} ({@link LtChoice#fastest}) whose output agrees with the
+     * heuristic's first ({@link LtResultCheck}); the first {@code defaults} candidates (the default
+     * search's) are taken unchecked. A wide configuration that disagrees is logged and passed over.
+     */
+    private int verifiedChoice(LtPlan plan, double[] millis, int defaults, long w, long x, long c, long d) {
+        double[] left = millis.clone();
+        while (true) {
+            int i = LtChoice.fastest(left);
+            if (i < defaults || agreesWithHeuristic(plan, plan.candidates.get(i), w, x, c, d)) {
+                return i;
+            }
+            LOG.warn("cuBLASLt {}: the wide search's {} computes other values than the heuristic's first; not used",
+                    plan.problem, plan.candidates.get(i).label());
+            left[i] = Double.NaN;
+        }
+    }
+
+    /**
+     * Runs the heuristic's first into a scratch output and {@code candidate} into d (C as at the
+     * call: the residual, or d itself), downloads both and compares them; false, keeping the
+     * default search's choice, where the memory budget cannot hold the scratch output or either does not run.
+     */
+    private boolean agreesWithHeuristic(LtPlan plan, LtPlan.Candidate candidate, long w, long x, long c, long d) {
+        LtProblem p = plan.problem;
+        DType type = p.output().type();
+        long elements = (long) (p.batch() - 1) * p.strideOut() + (long) p.m() * p.n();
+        long reference;
+        try {
+            reference = ctx.memory.allocate(elements * type.byteSize(), () -> "cuBLASLt wide choice check of " + p);
+        } catch (CudaOutOfMemoryException e) {
+            LOG.info("cuBLASLt {} keeps the default search's choice: no memory to check the wide one ({})", p, e.getMessage());
+            return false;
+        }
+        try {
+            if (run(plan, plan.candidates.get(0), w, x, p.accumulate() ? c : reference, reference) != cublas.CUBLAS_STATUS_SUCCESS) {
+                LOG.debug("cuBLASLt {}: the heuristic's first does not run; the wide choice cannot be checked", p);
+                return false;
+            }
+            if (run(plan, candidate, w, x, c, d) != cublas.CUBLAS_STATUS_SUCCESS) {
+                return false;
+            }
+            return LtResultCheck.agrees(outputs(p, reference), outputs(p, d), type);
+        } finally {
+            ctx.memory.free(reference);
+        }
+    }
+
+    /** The m x n values of each of p's outputs at {@code address} (batch outputs strideOut elements apart), as floats. */
+    private float[] outputs(LtProblem p, long address) {
+        DType type = p.output().type();
+        int perOutput = Math.multiplyExact(p.m(), p.n());
+        float[] values = new float[Math.multiplyExact(perOutput, p.batch())];
+        try (Arena arena = Arena.ofConfined()) {
+            MemorySegment host = arena.allocate((long) perOutput * type.byteSize(), 16);
+            for (int b = 0; b < p.batch(); b++) {
+                Cuda.check(cudart.cudaMemcpyAsync(Cuda.at(host.address()),
+                        Cuda.at(address + (long) b * p.strideOut() * type.byteSize()), (long) perOutput * type.byteSize(),
+                        cudart.cudaMemcpyDeviceToHost, ctx.stream), "cudaMemcpyAsync(D2H)");
+                ctx.synchronize();
+                for (int i = 0; i < perOutput; i++) {
+                    values[b * perOutput + i] = switch (type) {
+                        case F32 -> host.getAtIndex(ValueLayout.JAVA_FLOAT, i);
+                        case BF16 -> DType.bf16ToFloat(host.getAtIndex(ValueLayout.JAVA_SHORT, i));
+                        case F16 -> Float.float16ToFloat(host.getAtIndex(ValueLayout.JAVA_SHORT, i));
+                        default -> throw new IllegalStateException("cuBLASLt outputs are F32, F16 or BF16, not " + type);
+                    };
+                }
+            }
+        }
+        return values;
+    }
+
+    /** The report of the latest wide search (null before any); for tests. */
+    LtWideSearch.Report lastWideSearch() {
+        return lastWideSearch;
+    }
+
+    /**
+     * Every choice this path measured or took from the store so far (the most recent {@value #CACHE_LIMIT}),
+     * keyed as in the store, as the line that reports it.
+     */
+    Map<String, String> choices() {
+        return Collections.unmodifiableMap(new LinkedHashMap<>(choices));
     }
 
     /**
      * Milliseconds per call of {@code candidate}: {@value #WARMUP} warm-up call(s), then
      * {@value #REPS} calls each timed by its own event pair after the L2 cache was overwritten
-     * ({@link #flushL2}), so every timed call streams its weights from HBM as a layer of a real
+     * ({@link #flushL2}), or each on the next of the rotating weight copies ({@link #allocateRotation}),
+     * so every timed call streams its weights from HBM as a layer of a real
      * model does (the same weights again would partly hit the L2 and favour other algorithms).
      * NaN when cuBLASLt refuses the candidate.
      */
@@ -326,14 +532,15 @@ final class CudaLtMatmul implements AutoCloseable {
             }
         }
         for (int i = 0; i < WARMUP; i++) {
-            if (run(plan, candidate, w, x, c, d) != cublas.CUBLAS_STATUS_SUCCESS) {
+            if (run(plan, candidate, rotated(w), x, c, d) != cublas.CUBLAS_STATUS_SUCCESS) {
                 return Double.NaN;
             }
         }
         for (int i = 0; i < REPS; i++) {
             flushL2();
+            long weights = rotated(w);
             Cuda.check(cudart.cudaEventRecord(timingStart[i], ctx.stream), "cudaEventRecord");
-            Cuda.checkBlas(run(plan, candidate, w, x, c, d), "cublasLtMatmul(" + plan.problem + ", " + candidate.label() + ")");
+            Cuda.checkBlas(run(plan, candidate, weights, x, c, d), "cublasLtMatmul(" + plan.problem + ", " + candidate.label() + ")");
             Cuda.check(cudart.cudaEventRecord(timingStop[i], ctx.stream), "cudaEventRecord");
         }
         double total = 0;
@@ -361,6 +568,62 @@ final class CudaLtMatmul implements AutoCloseable {
             LOG.debug("cuBLASLt timings run with a warm L2: {}", e.getMessage());
             flushBytes = 0;
         }
+    }
+
+    /**
+     * Allocates and fills the weight copies a rotation-timed measurement cycles through
+     * ({@link LtSearch#rotationCopies}, the call's weights w first): one buffer holding the others,
+     * each a copy of the span of memory p's weights occupy (batch strides and row gaps included) at
+     * a 256-byte aligned slot, freed after the measurement. False, with nothing allocated, where the
+     * memory budget cannot hold them (the L2 is flushed instead).
+     */
+    private boolean allocateRotation(LtProblem p, long w) {
+        int[] l2 = new int[1];
+        Cuda.check(cudart.cudaDeviceGetAttribute(l2, cudart.cudaDevAttrL2CacheSize, ctx.device.index()),
+                "cudaDeviceGetAttribute(L2 cache size)");
+        long elementBytes = p.dtype().byteSize();
+        long span = ((long) (p.batch() - 1) * p.strideW() + (long) (p.n() - 1) * p.ldw() + p.k()) * elementBytes;
+        long slot = (span + LtProblem.MAX_ALIGNMENT - 1) / LtProblem.MAX_ALIGNMENT * LtProblem.MAX_ALIGNMENT;
+        int copies = LtSearch.rotationCopies((long) p.batch() * p.n() * p.k() * elementBytes, l2[0]);
+        long[] addresses = new long[copies];
+        addresses[0] = w;
+        if (copies > 1) {
+            try {
+                rotationBuffer = ctx.memory.allocate((copies - 1) * slot, () -> (copies - 1) + " weight copies for the cuBLASLt timing of " + p);
+            } catch (CudaOutOfMemoryException e) {
+                LOG.info("cuBLASLt {}: no memory for {} weight copies, the L2 is flushed instead ({})", p, copies - 1,
+                        e.getMessage());
+                return false;
+            }
+            for (int i = 1; i < copies; i++) {
+                addresses[i] = rotationBuffer + (i - 1) * slot;
+                Cuda.check(cudart.cudaMemcpyAsync(Cuda.at(addresses[i]), Cuda.at(w), span, cudart.cudaMemcpyDeviceToDevice,
+                        ctx.stream), "cudaMemcpyAsync(weight copy)");
+            }
+        }
+        rotation = addresses;
+        rotationNext = 0;
+        return true;
+    }
+
+    /** Frees the weight copies (stream-ordered), if any, and ends the rotation. */
+    private void freeRotation() {
+        if (rotationBuffer != 0) {
+            ctx.memory.free(rotationBuffer);
+            rotationBuffer = 0;
+        }
+        rotation = null;
+        rotationNext = 0;
+    }
+
+    /** The weights the next timed run reads: the next rotating copy, or w itself when the L2 is flushed instead. */
+    private long rotated(long w) {
+        if (rotation == null) {
+            return w;
+        }
+        long weights = rotation[rotationNext];
+        rotationNext = (rotationNext + 1) % rotation.length;
+        return weights;
     }
 
     /** Overwrites the L2 flush buffer (nothing when there is none). */

@@ -28,7 +28,8 @@ import java.util.function.Consumer;
 /**
  * cuBLASLt's measured algorithm choices kept across processes: one small JSON file per GPU model,
  * compute capability, cuBLASLt build and CUDA runtime/driver ({@link Identity#fileName}), mapping a
- * problem key ({@link LtProblem#cacheKey} of the row bucket) to the winner's configuration
+ * problem key ({@link LtProblem#cacheKey} of the row bucket, plus the suffixes of an opt-in search
+ * or timing, {@link LtSearch#storeKey}) to the winner's configuration
  * ({@link LtAlgoConfig}). A later process rebuilds and checks that algorithm instead of timing the
  * candidates again, so a one-request process (the CLI) pays the measurement once per machine, not
  * once per run.

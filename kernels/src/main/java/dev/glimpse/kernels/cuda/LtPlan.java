@@ -13,12 +13,14 @@ import org.bytedeco.javacpp.IntPointer;
 import org.bytedeco.javacpp.LongPointer;
 import org.bytedeco.javacpp.Pointer;
 import org.bytedeco.javacpp.PointerPointer;
+import org.bytedeco.javacpp.ShortPointer;
 import org.bytedeco.javacpp.SizeTPointer;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Optional;
 
 /**
  * The cuBLASLt descriptors of one {@link LtProblem} and the algorithms it may run: the heuristic's
@@ -44,6 +46,9 @@ final class LtPlan implements AutoCloseable {
 
     private static final int ALGO_WORDS = 8;
 
+    /** Most algorithm ids asked of {@code cublasLtMatmulAlgoGetIds} (a CUDA 13 build lists a few dozen per type set). */
+    private static final int MAX_ALGORITHM_IDS = 256;
+
     final LtProblem problem;
     final cublasLtMatmulDescOpaque_t desc;
     /** The layouts, set one by one after the descriptor, so a failure frees those made. */
@@ -55,6 +60,8 @@ final class LtPlan implements AutoCloseable {
     int chosen;
     /** Whether the choice was measured (then it is final). */
     boolean tuned;
+    /** Which search measures the choice ({@link LtSearch#current} when the plan was made). */
+    LtSearch search;
 
     /** An algorithm the plan may run, the workspace it needs, and how it was found (for the debug log). */
     record Candidate(cublasLtMatmulAlgo_t algo, long workspace, String label) {
@@ -220,6 +227,120 @@ final class LtPlan implements AutoCloseable {
             }
         }
         candidates.addAll(variants);
+    }
+
+    /**
+     * What every cuBLASLt algorithm id for this problem's types (F32 compute and scale) supports,
+     * for the wide search ({@link LtWideSearch}); ids that {@code cublasLtMatmulAlgoInit} refuses are left out.
+     */
+    List<LtSearchSpace.Caps> capabilities(cublasLtContext handle) {
+        int operands = cudaType(problem.dtype());
+        int out = cudaType(problem.output().type());
+        int[] ids = new int[MAX_ALGORITHM_IDS];
+        int[] count = new int[1];
+        List<LtSearchSpace.Caps> caps = new ArrayList<>();
+        int status = cublas.cublasLtMatmulAlgoGetIds(handle, cublas.CUBLAS_COMPUTE_32F, cudart.CUDA_R_32F, operands,
+                operands, out, out, ids.length, ids, count);
+        if (status != cublas.CUBLAS_STATUS_SUCCESS) {
+            LOG.debug("cublasLtMatmulAlgoGetIds({}) failed with status {}; the wide search has no algorithm ids", problem,
+                    status);
+            return caps;
+        }
+        try (IntPointer value = new IntPointer(1); SizeTPointer written = new SizeTPointer(1)) {
+            for (int i = 0; i < count[0]; i++) {
+                try (cublasLtMatmulAlgo_t algo = new cublasLtMatmulAlgo_t()) {
+                    if (cublas.cublasLtMatmulAlgoInit(handle, cublas.CUBLAS_COMPUTE_32F, cudart.CUDA_R_32F, operands, operands,
+                            out, out, ids[i], algo) != cublas.CUBLAS_STATUS_SUCCESS) {
+                        continue;
+                    }
+                    caps.add(new LtSearchSpace.Caps(ids[i], idList(algo, cublas.CUBLASLT_ALGO_CAP_TILE_IDS),
+                            idList(algo, cublas.CUBLASLT_ALGO_CAP_STAGES_IDS),
+                            intAttribute(cublas.cublasLtMatmulAlgoCapGetAttribute(algo, cublas.CUBLASLT_ALGO_CAP_SPLITK_SUPPORT,
+                                    value, Integer.BYTES, written), value) == 1,
+                            Math.max(0, intAttribute(cublas.cublasLtMatmulAlgoCapGetAttribute(algo,
+                                    cublas.CUBLASLT_ALGO_CAP_REDUCTION_SCHEME_MASK, value, Integer.BYTES, written), value)),
+                            intAttribute(cublas.cublasLtMatmulAlgoCapGetAttribute(algo,
+                                    cublas.CUBLASLT_ALGO_CAP_CTA_SWIZZLING_SUPPORT, value, Integer.BYTES, written), value) == 1,
+                            intAttribute(cublas.cublasLtMatmulAlgoCapGetAttribute(algo,
+                                    cublas.CUBLASLT_ALGO_CAP_CUSTOM_OPTION_MAX, value, Integer.BYTES, written), value)));
+                }
+            }
+        }
+        return caps;
+    }
+
+    /** The uint32 ids an array capability lists (its size asked first); none where the query fails. */
+    private static List<Integer> idList(cublasLtMatmulAlgo_t algo, int capability) {
+        try (SizeTPointer written = new SizeTPointer(1)) {
+            if (cublas.cublasLtMatmulAlgoCapGetAttribute(algo, capability, null, 0, written) != cublas.CUBLAS_STATUS_SUCCESS
+                    || written.get() < Integer.BYTES) {
+                return List.of();
+            }
+            int n = (int) (written.get() / Integer.BYTES);
+            try (IntPointer values = new IntPointer(n)) {
+                if (cublas.cublasLtMatmulAlgoCapGetAttribute(algo, capability, values, (long) n * Integer.BYTES, written)
+                        != cublas.CUBLAS_STATUS_SUCCESS) {
+                    return List.of();
+                }
+                List<Integer> ids = new ArrayList<>(n);
+                for (int i = 0; i < n; i++) {
+                    ids.add(values.get(i));
+                }
+                return ids;
+            }
+        }
+    }
+
+    /**
+     * The algorithm {@code point} describes ({@code cublasLtMatmulAlgoInit}, then each
+     * {@code CUBLASLT_ALGO_CONFIG_*} value) where cuBLASLt takes every value and
+     * {@code cublasLtMatmulAlgoCheck} accepts it for this problem within the workspace; empty,
+     * with nothing left allocated, otherwise. Not added to the plan: the caller does that.
+     */
+    Optional<Candidate> build(cublasLtContext handle, LtSearchSpace.Point point, long workspaceBytes) {
+        int operands = cudaType(problem.dtype());
+        int out = cudaType(problem.output().type());
+        cublasLtMatmulAlgo_t algo = new cublasLtMatmulAlgo_t();
+        boolean kept = false;
+        try (IntPointer word = new IntPointer(1); ShortPointer half = new ShortPointer(1);
+             cublasLtMatmulHeuristicResult_t check = new cublasLtMatmulHeuristicResult_t()) {
+            boolean built = cublas.cublasLtMatmulAlgoInit(handle, cublas.CUBLAS_COMPUTE_32F, cudart.CUDA_R_32F, operands,
+                    operands, out, out, point.algoId(), algo) == cublas.CUBLAS_STATUS_SUCCESS
+                    && set(algo, cublas.CUBLASLT_ALGO_CONFIG_TILE_ID, word.put(point.tile()), Integer.BYTES)
+                    && set(algo, cublas.CUBLASLT_ALGO_CONFIG_STAGES_ID, word.put(point.stages()), Integer.BYTES)
+                    && set(algo, cublas.CUBLASLT_ALGO_CONFIG_SPLITK_NUM, word.put(point.splitK()), Integer.BYTES)
+                    && set(algo, cublas.CUBLASLT_ALGO_CONFIG_REDUCTION_SCHEME, word.put(point.reduction()), Integer.BYTES)
+                    && set(algo, cublas.CUBLASLT_ALGO_CONFIG_CTA_SWIZZLING, word.put(point.swizzle()), Integer.BYTES)
+                    && set(algo, cublas.CUBLASLT_ALGO_CONFIG_CUSTOM_OPTION, word.put(point.custom()), Integer.BYTES)
+                    && set(algo, cublas.CUBLASLT_ALGO_CONFIG_CLUSTER_SHAPE_ID, half.put((short) point.cluster()), Short.BYTES);
+            if (!built || cublas.cublasLtMatmulAlgoCheck(handle, desc, layoutW, layoutX, layoutOut, layoutOut, algo, check)
+                    != cublas.CUBLAS_STATUS_SUCCESS || check.workspaceSize() > workspaceBytes) {
+                return Optional.empty();
+            }
+            kept = true;
+            return Optional.of(new Candidate(algo, check.workspaceSize(), "wide " + point.label()));
+        } finally {
+            if (!kept) {
+                algo.close();
+            }
+        }
+    }
+
+    /** Closes every candidate but the chosen one, which becomes the only one (a wide search leaves hundreds). */
+    void retainChosen() {
+        Candidate kept = candidates.get(chosen);
+        candidates.forEach(c -> {
+            if (c != kept) {
+                c.algo().close();
+            }
+        });
+        candidates.clear();
+        candidates.add(kept);
+        chosen = 0;
+    }
+
+    private static boolean set(cublasLtMatmulAlgo_t algo, int attribute, Pointer value, int bytes) {
+        return cublas.cublasLtMatmulAlgoConfigSetAttribute(algo, attribute, value, bytes) == cublas.CUBLAS_STATUS_SUCCESS;
     }
 
     /**

@@ -2,6 +2,7 @@ package dev.glimpse.kernels.cuda;
 
 import org.junit.jupiter.api.Test;
 
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 
 /** Which timed cuBLASLt candidate a plan keeps. CPU-only. */
@@ -27,5 +28,12 @@ class LtChoiceTest {
     void theHeuristicsFirstIsKeptWhenNothingRan() {
         assertEquals(0, LtChoice.fastest(new double[] {Double.NaN, Double.NaN}));
         assertEquals(0, LtChoice.fastest(new double[0]));
+    }
+
+    @Test
+    void finalistsAreTheFastestThatRanAndTheHeuristicsFirst() {
+        assertArrayEquals(new int[] {0, 2, 4}, LtChoice.finalists(new double[] {0.09, 0.08, 0.01, Double.NaN, 0.02}, 2));
+        assertArrayEquals(new int[] {0, 1}, LtChoice.finalists(new double[] {0.01, 0.02, 0.03}, 2));
+        assertArrayEquals(new int[] {1}, LtChoice.finalists(new double[] {Double.NaN, 0.02}, 4));
     }
 }

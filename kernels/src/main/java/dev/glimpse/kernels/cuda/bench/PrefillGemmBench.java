@@ -20,8 +20,13 @@ import static dev.glimpse.kernels.cuda.bench.BenchTensors.uniform;
  * layers of LLaVA-1.5-7B's Llama-7B (74 rows: a 64-token image prompt; 586: the full 576-token
  * image) and Qwen2-0.5B (6296 rows: a LLaVA-OneVision video prompt), for each combination of
  * <ul>
- *   <li>algorithm: {@code heuristic} (cuBLASLt's first, {@code -Dglimpse.cuda.ltTune=false}) or
- *       {@code tuned} (measured, the default);</li>
+ *   <li>algorithm: {@code heuristic} (cuBLASLt's first, {@code -Dglimpse.cuda.ltTune=false}),
+ *       {@code tuned} (measured, the default) or {@code wide} (measured with the wide search,
+ *       {@code -Dglimpse.cuda.ltSearch=wide}; here with {@code -Dglimpse.cuda.ltSearch.maxRows=1024}
+ *       unless the JVM sets it, so 586 rows are searched too, where a model by default searches row
+ *       buckets up to 256 only), and {@code tuned-rotate} or {@code wide-rotate}: the same, timed on
+ *       rotating weight copies rather than after an L2 flush ({@code -Dglimpse.cuda.ltTiming=rotate});
+ *       {@code -DprefillGemm.algorithms=heuristic,tuned,wide,wide-rotate} (the default) picks them;</li>
  *   <li>form: {@code separate} (one {@code linear} per weight, down_proj then a residual add) or
  *       {@code fused} (q/k/v, k/v and gate/up as one {@code linearStack} over the concatenated
  *       weights, down_proj with the residual added in its epilogue).</li>
@@ -33,9 +38,12 @@ import static dev.glimpse.kernels.cuda.bench.BenchTensors.uniform;
  * synchronisations.
  *
  * <p>Prints one JSON line per product, rows, algorithm and form ({@code "bench":"prefill_gemm"}:
- * us, weight bytes over time as a fraction of {@value #HBM_BYTES_PER_S} B/s, TFLOP/s), then one
+ * us, weight bytes over time in TB/s and as a fraction of {@value #HBM_BYTES_PER_S} B/s, TFLOP/s),
+ * one per cuBLASLt choice the case measured or took from the choice store
+ * ({@code "bench":"prefill_gemm_choice"}: the problem and its configuration), then one
  * per model, rows, algorithm and form summing a layer's products and multiplying by the layer
- * count ({@code "bench":"prefill_gemm_layers"}). Run on the GPU machine:
+ * count ({@code "bench":"prefill_gemm_layers"}). The wide search's choices are stored under keys of
+ * their own, so the {@code tuned} pass never runs them. Run on the GPU machine:
  * {@code java -cp <kernels classpath> dev.glimpse.kernels.cuda.bench.PrefillGemmBench [rows ...]}
  * (no argument: 74, 586 and 6296).
  */
@@ -48,6 +56,14 @@ public final class PrefillGemmBench {
     static final int WARMUP = 3;
     static final int REPLAYS = 10;
     private static final String TUNE_PROPERTY = "glimpse.cuda.ltTune";
+    private static final String SEARCH_PROPERTY = "glimpse.cuda.ltSearch";
+    private static final String SEARCH_ROWS_PROPERTY = "glimpse.cuda.ltSearch.maxRows";
+    private static final String TIMING_PROPERTY = "glimpse.cuda.ltTiming";
+    /** The algorithms (passes) to run, comma-separated. */
+    static final String ALGORITHMS_PROPERTY = "prefillGemm.algorithms";
+    static final String DEFAULT_ALGORITHMS = "heuristic,tuned,wide,wide-rotate";
+    /** The wide pass's row bucket limit unless the JVM sets one: 586 rows (bucket 1024) are searched. */
+    private static final String WIDE_MAX_ROWS = "1024";
 
     /**
      * A layer's product: {@code batch} weights [n, k] sharing x (1: a single linear), with biases or
@@ -88,19 +104,28 @@ public final class PrefillGemmBench {
     }
 
     static void run(List<Case> cases, PrintStream out) {
-        for (String tune : new String[] {"heuristic", "tuned"}) {
-            PropertyScope.run(TUNE_PROPERTY, tune.equals("tuned") ? "true" : "false", () -> {
-                try (CudaBackend gpu = CudaBackend.open(CudaOptions.defaults())) {
-                    for (Case c : cases) {
-                        runCase(gpu, c, tune, out);
-                    }
-                }
-            });
+        for (String tune : System.getProperty(ALGORITHMS_PROPERTY, DEFAULT_ALGORITHMS).split(",")) {
+            if (!List.of("heuristic", "tuned", "wide", "tuned-rotate", "wide-rotate").contains(tune)) {
+                throw new IllegalArgumentException("-D" + ALGORITHMS_PROPERTY + ": unknown algorithm " + tune
+                        + " (heuristic, tuned, wide, tuned-rotate, wide-rotate)");
+            }
+            String maxRows = System.getProperty(SEARCH_ROWS_PROPERTY, WIDE_MAX_ROWS);
+            PropertyScope.run(TUNE_PROPERTY, tune.equals("heuristic") ? "false" : "true", () ->
+                    PropertyScope.run(SEARCH_PROPERTY, tune.startsWith("wide") ? "wide" : "heuristic", () ->
+                            PropertyScope.run(TIMING_PROPERTY, tune.endsWith("-rotate") ? "rotate" : "flush", () ->
+                                    PropertyScope.run(SEARCH_ROWS_PROPERTY, maxRows, () -> {
+                                        try (CudaBackend gpu = CudaBackend.open(CudaOptions.defaults())) {
+                                            for (Case c : cases) {
+                                                runCase(gpu, c, tune, out);
+                                            }
+                                        }
+                                    }))));
         }
     }
 
     private static void runCase(CudaBackend gpu, Case c, String tune, PrintStream out) {
         Map<String, Double> layerUs = new LinkedHashMap<>();
+        Map<String, String> choicesBefore = gpu.ltChoices();
         long layerBytes = 0;
         double layerFlops = 0;
         for (Product p : c.products()) {
@@ -113,13 +138,21 @@ public final class PrefillGemmBench {
                     out.println(String.format(Locale.ROOT,
                             "{\"bench\":\"prefill_gemm\",\"device\":\"%s\",\"model\":\"%s\",\"layer\":\"%s\",\"rows\":%d,"
                                     + "\"batch\":%d,\"n\":%d,\"k\":%d,\"bias\":%b,\"residual\":%b,\"algorithm\":\"%s\",\"form\":\"%s\","
-                                    + "\"copies\":%d,\"us\":%.2f,\"hbm_fraction\":%.3f,\"tflops\":%.1f}",
+                                    + "\"copies\":%d,\"us\":%.2f,\"tbps\":%.3f,\"hbm_fraction\":%.3f,\"tflops\":%.1f}",
                             gpu.deviceName(), c.model(), p.layer(), c.rows(), p.batch(), p.n(), p.k(), p.bias(), p.residual(), tune, form,
-                            ops.copies().size(), us, p.weightBytes() / (us * 1e-6) / HBM_BYTES_PER_S,
+                            ops.copies().size(), us, p.weightBytes() / (us * 1e-6) / 1e12, p.weightBytes() / (us * 1e-6) / HBM_BYTES_PER_S,
                             2.0 * c.rows() * p.batch() * p.n() * p.k() / (us * 1e-6) / 1e12));
                 }
             }
         }
+        gpu.ltChoices().forEach((key, line) -> {
+            if (!line.equals(choicesBefore.get(key))) {
+                out.println(String.format(Locale.ROOT,
+                        "{\"bench\":\"prefill_gemm_choice\",\"device\":\"%s\",\"model\":\"%s\",\"rows\":%d,"
+                                + "\"algorithm\":\"%s\",\"key\":\"%s\",\"choice\":\"%s\"}",
+                        gpu.deviceName(), c.model(), c.rows(), tune, json(key), json(line)));
+            }
+        });
         for (Map.Entry<String, Double> e : layerUs.entrySet()) {
             double us = e.getValue();
             out.println(String.format(Locale.ROOT,
@@ -129,6 +162,11 @@ public final class PrefillGemmBench {
                     gpu.deviceName(), c.model(), c.rows(), tune, e.getKey(), us, c.layers(), us * c.layers() / 1e3,
                     layerBytes / (us * 1e-6) / HBM_BYTES_PER_S, layerFlops / (us * 1e-6) / 1e12));
         }
+    }
+
+    /** {@code s} as the inside of a JSON string (quotes and backslashes escaped). */
+    private static String json(String s) {
+        return s.replace("\\", "\\\\").replace("\"", "\\\"");
     }
 
     /**
