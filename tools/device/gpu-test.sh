@@ -19,6 +19,9 @@
 # on; Llama-7B and Qwen2-0.5B at 586 and 74 rows) and "visiontower" (CudaVisionTowerBench: SigLIP/CLIP towers with the
 # GEMM epilogues on vs off, layout, and -Dglimpse.cuda.pdlPrefill / -Dglimpse.cuda.towerLean off vs on: variants
 # "layout", "layout_pdl", "lean", "lean_pdl");
+# GPU_TEST_KERNEL_CLASSES / GPU_TEST_MODEL_CLASSES="<class names>" run only those test classes in the kernels / models
+# part (e.g. the classes a change added, when the whole part would not fit one call); GPU_TEST_KERNELS_TIMEOUT and
+# GPU_TEST_MODELS_TIMEOUT (seconds, default 300 / 400) bound the two parts.
 # DECODER_AB="label=<JVM options>;..." reruns the decoder benchmark per variant (A/B of a flag in the same call).
 # DECODE_STEP_OPTS="<JVM options>" for the decode step benchmark (e.g. -Dglimpse.cuda.decodeMegakernel.timers=true:
 # the persistent kernels' per-phase lines, "persistent_decode_phases", also shown in the summary).
@@ -53,10 +56,21 @@ if ! "$JAVA" "${JFLAGS[@]}" -cp "$CP" dev.glimpse.kernels.cuda.bench.CudaProbe 2
   tail -40 "$LOGS/probe-sanitizer.log"
 fi
 
+# The JUnit selection of a part: --select-class per name in $1 (space-separated class names) when
+# given, else the part's default selection $2.
+selection() {
+  if [ -n "$1" ]; then
+    for c in $1; do printf -- '--select-class %s ' "$c"; done
+  else
+    printf '%s' "$2"
+  fi
+}
+
 if has kernels; then
   echo "== kernel GPU tests"
-  timeout 300 "$JAVA" "${JFLAGS[@]}" -jar "$JUNIT" execute --disable-banner --details=tree \
-    --class-path "$CP" --select-package dev.glimpse.kernels.cuda --select-class dev.glimpse.kernels.BackendsTest \
+  timeout "${GPU_TEST_KERNELS_TIMEOUT:-300}" "$JAVA" "${JFLAGS[@]}" -jar "$JUNIT" execute --disable-banner \
+    --details=tree --class-path "$CP" $(selection "${GPU_TEST_KERNEL_CLASSES:-}" \
+      "--select-package dev.glimpse.kernels.cuda --select-class dev.glimpse.kernels.BackendsTest") \
     > "$LOGS/tests.log" 2>&1
   echo "tests exit: $?" | tee -a "$LOGS/tests.log"
   grep -E "✘|MethodSource|Exception|expected" "$LOGS/tests.log" | head -40
@@ -64,9 +78,10 @@ fi
 
 if has models; then
   echo "== model GPU tests (fixtures on CUDA vs HF and CPU)"
-  timeout 400 "$JAVA" "${JFLAGS[@]}" -jar "$JUNIT" execute --disable-banner --details=tree \
-    --class-path "$CP" --select-package dev.glimpse.vlmruntime.gpu --select-class dev.glimpse.visionencoder.CudaVisionGraphsTest \
-    --select-class dev.glimpse.visionencoder.CudaTowerLeanTest \
+  timeout "${GPU_TEST_MODELS_TIMEOUT:-400}" "$JAVA" "${JFLAGS[@]}" -jar "$JUNIT" execute --disable-banner \
+    --details=tree --class-path "$CP" $(selection "${GPU_TEST_MODEL_CLASSES:-}" \
+      "--select-package dev.glimpse.vlmruntime.gpu --select-class dev.glimpse.visionencoder.CudaVisionGraphsTest
+       --select-class dev.glimpse.visionencoder.CudaTowerLeanTest") \
     --include-classname '.*\.Cuda[A-Za-z]*Test$' \
     > "$LOGS/model-tests.log" 2>&1
   echo "model tests exit: $?" | tee -a "$LOGS/model-tests.log"
