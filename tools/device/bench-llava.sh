@@ -15,6 +15,8 @@
 # LLAVA_BENCH_AB="label=<JVM options>;label2=<JVM options>" runs Glimpse again per variant on the same checkpoint, in
 # the same call (e.g. "noskinny=-Dglimpse.cuda.skinnyGemm=off"): logs ab-<label>-<shape>.jsonl, '# [label]' summary lines.
 # Programmatic dependent launch of the prefill and tower kernels: LLAVA_BENCH_AB="pdlprefill=-Dglimpse.cuda.pdlPrefill=true".
+# The tower's lean passes with fc1 written in 16 bits and quick_gelu in place (CudaBackend#towerMlp16Enabled):
+# LLAVA_BENCH_AB="lean=-Dglimpse.cuda.towerLean=true;mlp16=-Dglimpse.cuda.towerLean=true -Dglimpse.cuda.towerMlp16=true".
 set -uo pipefail
 cd "$(dirname "$0")/../.."
 START=$(date +%s)

@@ -17,8 +17,8 @@
 # (PrefillSmallKernelsBench: RoPE + KV append scalar vs vectorised, attention + o_proj with F32 rows + convert vs
 # 16-bit rows, attention with 2 vs 3 K/V buffers, RoPE + append + attention as two launches vs one, prefill PDL off vs
 # on; Llama-7B and Qwen2-0.5B at 586 and 74 rows) and "visiontower" (CudaVisionTowerBench: SigLIP/CLIP towers with the
-# GEMM epilogues on vs off, layout, and -Dglimpse.cuda.pdlPrefill / -Dglimpse.cuda.towerLean off vs on: variants
-# "layout", "layout_pdl", "lean", "lean_pdl");
+# GEMM epilogues on vs off, layout, -Dglimpse.cuda.pdlPrefill / -Dglimpse.cuda.towerLean off vs on, and lean with
+# -Dglimpse.cuda.towerMlp16: variants "layout", "layout_pdl", "lean", "lean_pdl", "lean_mlp16");
 # GPU_TEST_KERNEL_CLASSES / GPU_TEST_MODEL_CLASSES="<class names>" run only those test classes in the kernels / models
 # part (e.g. the classes a change added, when the whole part would not fit one call); GPU_TEST_KERNELS_TIMEOUT and
 # GPU_TEST_MODELS_TIMEOUT (seconds, default 300 / 400) bound the two parts.
@@ -81,7 +81,8 @@ if has models; then
   timeout "${GPU_TEST_MODELS_TIMEOUT:-400}" "$JAVA" "${JFLAGS[@]}" -jar "$JUNIT" execute --disable-banner \
     --details=tree --class-path "$CP" $(selection "${GPU_TEST_MODEL_CLASSES:-}" \
       "--select-package dev.glimpse.vlmruntime.gpu --select-class dev.glimpse.visionencoder.CudaVisionGraphsTest
-       --select-class dev.glimpse.visionencoder.CudaTowerLeanTest") \
+       --select-class dev.glimpse.visionencoder.CudaTowerLeanTest
+       --select-class dev.glimpse.visionencoder.CudaTowerMlp16Test") \
     --include-classname '.*\.Cuda[A-Za-z]*Test$' \
     > "$LOGS/model-tests.log" 2>&1
   echo "model tests exit: $?" | tee -a "$LOGS/model-tests.log"

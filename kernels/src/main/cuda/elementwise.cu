@@ -9,6 +9,31 @@
 #define GRID_STRIDE(i, n) \
     for (long long i = blockIdx.x * (long long)blockDim.x + threadIdx.x; i < (n); i += (long long)gridDim.x * blockDim.x)
 
+// Two packed 16-bit values (one 32-bit word) of pair type T2 (__nv_bfloat162, __half2) widened to F32
+// exactly, and two F32 values rounded to nearest even into one word.
+template <typename T2>
+struct HalfPair;
+template <>
+struct HalfPair<__nv_bfloat162> {
+    __device__ static float2 widen(unsigned int word) {
+        return __bfloat1622float2(*reinterpret_cast<const __nv_bfloat162*>(&word));
+    }
+    __device__ static unsigned int narrow(float a, float b) {
+        __nv_bfloat162 pair = __floats2bfloat162_rn(a, b);
+        return *reinterpret_cast<unsigned int*>(&pair);
+    }
+};
+template <>
+struct HalfPair<__half2> {
+    __device__ static float2 widen(unsigned int word) {
+        return __half22float2(*reinterpret_cast<const __half2*>(&word));
+    }
+    __device__ static unsigned int narrow(float a, float b) {
+        __half2 pair = __floats2half2_rn(a, b);
+        return *reinterpret_cast<unsigned int*>(&pair);
+    }
+};
+
 // The first kernel the backend launches: out[i] = i * scale. Proves module load and launch.
 extern "C" __global__ void probe_iota(float* out, int n, float scale) {
     GRID_STRIDE(i, n) out[i] = (float)i * scale;
@@ -46,6 +71,36 @@ extern "C" __global__ void activation_f32_v4(const float* x, void* out, int out_
         for (int e = 0; e < 4; e++) r[e] = activate(f, a[e]);
         store4(out, out_type, 4 * j, r);
     }
+}
+
+// Activation of 16-bit values (F16 or BF16: T, with its pair type T2) eight per thread, in place or into out of
+// the same type (n8 = n / 8; x and out 16-byte aligned): one 16-byte load and one 16-byte store. Each value
+// is widened exactly, activated in F32 by activate's expression and rounded to nearest even once on store:
+// the bits activation_f32 stores from the widened values. out may be x (each thread reads its eight values
+// before it stores them). CLIP's quick_gelu on fc1's 16-bit output under -Dglimpse.cuda.towerMlp16. The
+// kernels wait for their predecessor first (grid_dependency.cuh).
+template <typename T, typename T2>
+__device__ __forceinline__ void activation_half_v8(const T* x, T* out, long long n8, int f) {
+    GRID_STRIDE(j, n8) {
+        uint4 raw = reinterpret_cast<const uint4*>(x)[j];
+        unsigned int* words = reinterpret_cast<unsigned int*>(&raw);
+#pragma unroll
+        for (int w = 0; w < 4; w++) {
+            float2 v = HalfPair<T2>::widen(words[w]);
+            words[w] = HalfPair<T2>::narrow(activate(f, v.x), activate(f, v.y));
+        }
+        reinterpret_cast<uint4*>(out)[j] = raw;
+    }
+}
+
+extern "C" __global__ void activation_bf16_v8(const __nv_bfloat16* x, __nv_bfloat16* out, long long n8, int f) {
+    grid_dependency_wait();
+    activation_half_v8<__nv_bfloat16, __nv_bfloat162>(x, out, n8, f);
+}
+
+extern "C" __global__ void activation_f16_v8(const __half* x, __half* out, long long n8, int f) {
+    grid_dependency_wait();
+    activation_half_v8<__half, __half2>(x, out, n8, f);
 }
 
 extern "C" __global__ void gated_activation_f32(const float* gate, const float* up, void* out, int out_type, long long n,

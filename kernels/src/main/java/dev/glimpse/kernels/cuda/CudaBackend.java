@@ -188,12 +188,22 @@ public final class CudaBackend implements Backend {
      * out (F32, or the weights' dtype: the next product's input) and no F32 pre-activation tensor
      * exists; other activations (cuBLASLt has none for quick_gelu, erf GELU or SiLU), the GEMV rows,
      * F32 weights and {@code -Dglimpse.cuda.gemmEpilogues=false} run {@link #linear} then
-     * {@link #activation}, through an F32 scratch tensor when out is 16-bit.
+     * {@link #activation}, through an F32 scratch tensor when out is 16-bit. Under
+     * {@code -Dglimpse.cuda.towerMlp16=true} ({@link #towerMlp16Enabled}) an activation other than
+     * gelu_tanh into a 16-bit out of the weights' dtype (CLIP's quick_gelu into fc2's input) has cuBLASLt
+     * write fc1's output rounded to that dtype from its bias epilogue, then applies f in place on those
+     * rows ({@code activation_bf16_v8} / {@code activation_f16_v8}): no F32 tensor, as HF's bf16 fc1
+     * rounds its output before the activation.
      */
     @Override
     public synchronized void linearActivation(Activation f, Tensor x, Tensor w, Tensor bias, Tensor out) {
         ctx.bindThread();
         if (f == Activation.GELU_TANH && gemm.linearGelu(x, w, bias, out)) {
+            return;
+        }
+        if (f != Activation.GELU_TANH && towerMlp16Enabled() && pointwise.activationInPlaceFits(out)
+                && gemm.linearRounded(x, w, bias, out)) {
+            pointwise.activationInPlace(f, out);
             return;
         }
         if (out.dtype() == DType.F32) {
@@ -765,6 +775,23 @@ public final class CudaBackend implements Backend {
      */
     public static boolean towerLeanEnabled() {
         return "true".equalsIgnoreCase(System.getProperty(TOWER_LEAN_PROPERTY, "false").trim());
+    }
+
+    /** The system property that rounds fc1's output to 16 bits before a tower MLP's activation ({@code true}; default {@code false}). */
+    public static final String TOWER_MLP16_PROPERTY = "glimpse.cuda.towerMlp16";
+
+    /**
+     * True under {@code -Dglimpse.cuda.towerMlp16=true} (read at every call; default false until the H200
+     * measures it): {@link #linearActivation} of an activation without a cuBLASLt epilogue (CLIP's
+     * quick_gelu; gelu_tanh keeps its GELU epilogue) into a 16-bit out of the weights' dtype writes the
+     * product rounded to that dtype from cuBLASLt's bias epilogue and activates it in place, eight values
+     * per thread. Bytes of a CLIP-L/336 layer's fc1 store and activation pass at 577 tokens: 9.4 MB F32
+     * written, read, 4.7 MB written become 4.7 MB written, read and written. The values change: fc1's
+     * output is rounded before the activation, as HF's bf16 {@code CLIPMLP} rounds it (today's path
+     * activates the F32 sum and rounds once); see the vision tower's {@code EncoderBlock}.
+     */
+    public static boolean towerMlp16Enabled() {
+        return "true".equalsIgnoreCase(System.getProperty(TOWER_MLP16_PROPERTY, "false").trim());
     }
 
     /**

@@ -162,6 +162,33 @@ final class CudaGemm {
         }
     }
 
+    /**
+     * {@code out = x w^T + bias} with out of w's 16-bit dtype, written by cuBLASLt's bias epilogue (the
+     * F32 sum plus the bias, rounded to nearest even once on store, as PyTorch's bf16 linear rounds
+     * its output); the bias is read in out's dtype (converted when it is not: exact for a bias of the
+     * weights' dtype, as {@code VisionWeights} keeps the product before an activation). Returns false,
+     * having queued no product, where {@link #epilogueApplies} does not, out is not packed of w's
+     * 16-bit dtype and the output shape, or cuBLASLt has no algorithm: the caller then composes
+     * {@link #linear} into F32 and a rounding activation.
+     */
+    boolean linearRounded(Tensor x, Tensor w, Tensor bias, Tensor out) {
+        int[] shape = checkLinear("linearActivation", x, w, bias);
+        int m = Checks.rows(x);
+        if (!epilogueApplies(w, m) || out.dtype() != w.dtype() || !java.util.Arrays.equals(out.shape(), shape)
+                || !Checks.contiguous(out)) {
+            return false;
+        }
+        int n = w.dim(0);
+        int k = w.dim(1);
+        try (Temporaries tmp = new Temporaries(copier)) {
+            Tensor wp = packedWeight(tmp, w);
+            Tensor xh = halfInput(tmp, x, wp.dtype(), m, k);
+            Tensor bp = bias == null ? null : epilogueBias(tmp, bias, out.dtype());
+            return lt.linearRounded(CudaContext.address(wp), weightLeading(wp, k), CudaContext.address(xh), wp.dtype(),
+                    bp == null ? 0L : CudaContext.address(bp), CudaContext.address(out), out.dtype(), m, n, k);
+        }
+    }
+
     /** w with packed rows at a leading dimension of at least k (w itself when it already is). */
     private static Tensor packedWeight(Temporaries tmp, Tensor w) {
         Tensor wp = tmp.rowsPacked(w, null);

@@ -217,6 +217,19 @@ final class CudaLtMatmul implements AutoCloseable {
                 new LtProblem.Output(true, outType, bias != 0 ? biasType : DType.F32));
     }
 
+    /**
+     * Queues out [m, n] = x W^T + bias with D of the 16-bit {@code outType} (cuBLASLt's {@code BIAS}
+     * epilogue: the F32 sum plus the bias in F32, rounded to nearest even once on store, as PyTorch's bf16
+     * {@code addmm} rounds its output), operands as {@link #linear}; {@code bias} holds n packed values
+     * of {@code outType} (the epilogue's default bias type for that D), or is 0 for none.
+     *
+     * @return false, having queued nothing, when cuBLASLt has no algorithm for this problem
+     */
+    boolean linearRounded(long w, long ldw, long x, DType dtype, long bias, long out, DType outType, int m, int n, int k) {
+        return matmul(w, ldw, x, dtype, bias, out, 0L, m, n, k, 1, 0, 0, 0,
+                new LtProblem.Output(false, outType, bias != 0 ? outType : DType.F32));
+    }
+
     private boolean matmul(long w, long ldw, long x, DType dtype, long bias, long out, long residual, int m, int n, int k,
                            int batch, long strideW, long strideOut, long strideBias, LtProblem.Output output) {
         if (closed) {

@@ -108,6 +108,35 @@ final class CudaPointwise {
     }
 
     /**
+     * Whether {@link #activationInPlace} takes {@code t}: packed F16/BF16 on this device, a multiple of 8
+     * elements (at least 8), 16-byte aligned.
+     */
+    boolean activationInPlaceFits(Tensor t) {
+        return (t.dtype() == DType.BF16 || t.dtype() == DType.F16) && t.device().equals(ctx.device)
+                && Checks.contiguous(t) && t.numel() > 0 && t.numel() % 8 == 0 && CudaContext.address(t) % 16 == 0;
+    }
+
+    /**
+     * {@code t = f(t)} on packed 16-bit values ({@link #activationInPlaceFits}): {@code activation_bf16_v8}
+     * / {@code activation_f16_v8} (elementwise.cu), eight values per thread with one 16-byte load and store,
+     * each widened exactly, activated in F32 and rounded to nearest even once: the bits {@link #activation}
+     * stores from the widened values into a 16-bit out.
+     */
+    void activationInPlace(Activation f, Tensor t) {
+        requireActivation(f);
+        if (!activationInPlaceFits(t)) {
+            throw new TensorException("activation in place: t must be packed F16/BF16 on " + ctx.device
+                    + ", a multiple of 8 elements, 16-byte aligned, got " + t);
+        }
+        String kernel = t.dtype() == DType.BF16 ? "activation_bf16_v8" : "activation_f16_v8";
+        long items = t.numel() / 8;
+        long address = CudaContext.address(t);
+        ctx.launch.of(ctx.kernels.function("elementwise", kernel), kernel)
+                .ptr(address).ptr(address).i64(items).i32(f.ordinal())
+                .run(ctx.pointwiseBlocks(items), 1, CudaContext.POINTWISE_THREADS, 0);
+    }
+
+    /**
      * {@code out = f(gate) * up}. With {@code -Dglimpse.cuda.prefillFusion=true}, sizes that are a
      * multiple of 4 and aligned operands, {@code gated_activation_f32_v4} (four elements per thread,
      * vector loads and stores) writes the same values as the scalar kernel.

@@ -30,7 +30,9 @@ import java.util.OptionalInt;
  * {@code layout_pdl}), and that with the lean small passes ({@link CudaBackend#TOWER_LEAN_PROPERTY}:
  * K and V packed in one launch, quick_gelu four elements per thread, a batch of one image storing
  * out_proj's 16-bit input from the attention kernel; variant {@code lean}, the A/B of {@code layout};
- * {@code lean_pdl} has both):
+ * {@code lean_pdl} has both), and lean with fc1 written in 16 bits and its activation applied in place
+ * ({@link CudaBackend#TOWER_MLP16_PROPERTY}: CLIP's quick_gelu; SigLIP's gelu_tanh keeps its epilogue, so
+ * there it runs as {@code lean}; variant {@code lean_mlp16}, the A/B of {@code lean}):
  * seeded random BF16 weights shaped like LLaVA-OneVision's SigLIP so400m (the 26 layers its config
  * keeps, 384 px, 729 tokens, 32 frames as one batch: 23,328 rows) and LLaVA-1.5's CLIP ViT-L/14-336 (one image), each
  * pass replayed from its CUDA graph as in serving. Each variant gets its own tower (its own graphs,
@@ -44,13 +46,14 @@ public final class CudaVisionTowerBench {
 
     private static final String FLAGS = "flags: --shapes siglip-so400m-32,clip-l-336 --rounds N --calls N";
 
-    /** A benchmarked setting: the epilogues, layout, prefill-PDL and tower lean properties' values. */
-    private record Variant(String epilogues, String layout, String pdlPrefill, String lean) {
+    /** A benchmarked setting: the epilogues, layout, prefill-PDL, tower lean and tower MLP16 properties' values. */
+    private record Variant(String epilogues, String layout, String pdlPrefill, String lean, String mlp16) {
         void apply() {
             System.setProperty(CudaBackend.GEMM_EPILOGUES_PROPERTY, epilogues);
             System.setProperty(VisionLayout.PROPERTY, layout);
             System.setProperty(CudaBackend.PDL_PREFILL_PROPERTY, pdlPrefill);
             System.setProperty(CudaBackend.TOWER_LEAN_PROPERTY, lean);
+            System.setProperty(CudaBackend.TOWER_MLP16_PROPERTY, mlp16);
         }
     }
 
@@ -94,7 +97,7 @@ public final class CudaVisionTowerBench {
 
     /**
      * Times the shape's tower with the epilogues on and off, with the layout on, and with the layout
-     * and programmatic dependent launch and/or the lean passes on, printing one JSON
+     * and programmatic dependent launch and/or the lean passes (and the 16-bit MLP) on, printing one JSON
      * line per variant. The weights are placed once with the layout on (q/k/v concatenated; the other
      * variants multiply the separate views of it).
      */
@@ -103,16 +106,18 @@ public final class CudaVisionTowerBench {
         VisionRequest request = VisionRequest.features(shape.selection());
         Map<String, Tensor> tensors = RandomVisionWeights.generate(config, DType.BF16, 2024);
         Map<String, Variant> variants = new LinkedHashMap<>();
-        variants.put("epilogues", new Variant("true", "false", "false", "false"));
-        variants.put("noepi", new Variant("false", "false", "false", "false"));
-        variants.put("layout", new Variant("true", "true", "false", "false"));
-        variants.put("layout_pdl", new Variant("true", "true", "true", "false"));
-        variants.put("lean", new Variant("true", "true", "false", "true"));
-        variants.put("lean_pdl", new Variant("true", "true", "true", "true"));
+        variants.put("epilogues", new Variant("true", "false", "false", "false", "false"));
+        variants.put("noepi", new Variant("false", "false", "false", "false", "false"));
+        variants.put("layout", new Variant("true", "true", "false", "false", "false"));
+        variants.put("layout_pdl", new Variant("true", "true", "true", "false", "false"));
+        variants.put("lean", new Variant("true", "true", "false", "true", "false"));
+        variants.put("lean_pdl", new Variant("true", "true", "true", "true", "false"));
+        variants.put("lean_mlp16", new Variant("true", "true", "false", "true", "true"));
         String previous = System.getProperty(CudaBackend.GEMM_EPILOGUES_PROPERTY);
         String previousLayout = System.getProperty(VisionLayout.PROPERTY);
         String previousPdl = System.getProperty(CudaBackend.PDL_PREFILL_PROPERTY);
         String previousLean = System.getProperty(CudaBackend.TOWER_LEAN_PROPERTY);
+        String previousMlp16 = System.getProperty(CudaBackend.TOWER_MLP16_PROPERTY);
         try (ResidentWeights store = new ResidentWeights(gpu);
              Tensor hostPixels = RandomVisionWeights.pixels(shape.batch(), config);
              Tensor pixels = gpu.upload(hostPixels)) {
@@ -158,6 +163,7 @@ public final class CudaVisionTowerBench {
             restore(VisionLayout.PROPERTY, previousLayout);
             restore(CudaBackend.PDL_PREFILL_PROPERTY, previousPdl);
             restore(CudaBackend.TOWER_LEAN_PROPERTY, previousLean);
+            restore(CudaBackend.TOWER_MLP16_PROPERTY, previousMlp16);
         }
     }
 

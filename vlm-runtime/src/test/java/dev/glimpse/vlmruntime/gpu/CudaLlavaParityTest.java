@@ -4,6 +4,7 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.glimpse.kernels.Backends;
 import dev.glimpse.kernels.cpu.CpuBackend;
+import dev.glimpse.kernels.cuda.CudaBackend;
 import dev.glimpse.kernels.image.RgbImage;
 import dev.glimpse.kernels.io.SafetensorsFile;
 import dev.glimpse.vlmruntime.api.Glimpse;
@@ -56,7 +57,8 @@ class CudaLlavaParityTest {
     private static final float F32_TOLERANCE = 1e-3f;
     private static final float BF16_TOLERANCE = 0.4f;
     private static final double STABLE_MARGIN = 1e-2;
-    private static final List<String> FIXTURES = List.of("llava-clip-llama", "llava-clip-llama-bf16",
+    private static final String BF16_CLIP_FIXTURE = "llava-clip-llama-bf16";
+    private static final List<String> FIXTURES = List.of("llava-clip-llama", BF16_CLIP_FIXTURE,
             "llava-siglip-qwen2", "llava-onevision-qwen2");
     private static final Map<String, VisionLanguageModel> GPU_MODELS = new HashMap<>();
 
@@ -76,10 +78,47 @@ class CudaLlavaParityTest {
         GPU_MODELS.clear();
     }
 
+    /** The cases of the bf16 CLIP fixture (quick_gelu tower), which {@code -Dglimpse.cuda.towerMlp16} changes. */
+    static Stream<Arguments> bf16ClipCases() {
+        return cases().filter(a -> a.get()[0].equals(BF16_CLIP_FIXTURE));
+    }
+
     @ParameterizedTest(name = "{0} case {1}")
     @MethodSource("cases")
     void greedyTokensOnCudaEqualHfAndCpu(String name, int index) {
         CudaSupport.requireCuda();
+        assertCaseMatchesHfAndCpu(name, index, "default");
+    }
+
+    /**
+     * The bf16 CLIP fixture with the tower's lean passes and its MLP in 16 bits
+     * ({@code -Dglimpse.cuda.towerLean=true -Dglimpse.cuda.towerMlp16=true}: fc1 rounded to bf16 before
+     * quick_gelu, as HF's bf16 tower rounds it) keeps HF's tokens and logits within the bf16 tolerance.
+     */
+    @ParameterizedTest(name = "{0} case {1}")
+    @MethodSource("bf16ClipCases")
+    void towerMlpIn16BitsKeepsTheBf16FixtureWithinHf(String name, int index) {
+        CudaSupport.requireCuda();
+        Map<String, String> previous = new HashMap<>();
+        for (String key : List.of(CudaBackend.TOWER_LEAN_PROPERTY, CudaBackend.TOWER_MLP16_PROPERTY)) {
+            previous.put(key, System.getProperty(key));
+            System.setProperty(key, "true");
+        }
+        try {
+            assertCaseMatchesHfAndCpu(name, index, "towerLean+towerMlp16");
+        } finally {
+            previous.forEach((key, value) -> {
+                if (value == null) {
+                    System.clearProperty(key);
+                } else {
+                    System.setProperty(key, value);
+                }
+            });
+        }
+    }
+
+    /** One fixture case on CUDA (properties as set now) and on the CPU, against HF; {@code variant} labels the line. */
+    private static void assertCaseMatchesHfAndCpu(String name, int index, String variant) {
         Path folder = DecoderFixture.folder(name);
         JsonNode expected = expected(name);
         JsonNode c = expected.get("cases").get(index);
@@ -102,8 +141,8 @@ class CudaLlavaParityTest {
             vsCpu[step] = maxAbsDiff(g, Arrays.copyOfRange(cpu.logits, step * vocab, (step + 1) * vocab));
         }
         int stable = stablePrefix(c.get("greedy_margins"), bf16);
-        System.out.printf("GPU-PARITY %s case %d (%s): greedy cuda %s cpu %s hf %s (compared %d); logits max|cuda-hf| %.3g"
-                        + " max|cuda-cpu| %.3g; per step vs hf %s%n", name, index, bf16 ? "bf16" : "f32",
+        System.out.printf("GPU-PARITY %s case %d (%s, %s): greedy cuda %s cpu %s hf %s (compared %d); logits max|cuda-hf| %.3g"
+                        + " max|cuda-cpu| %.3g; per step vs hf %s%n", name, index, bf16 ? "bf16" : "f32", variant,
                 Arrays.toString(cuda.greedy), Arrays.toString(cpu.greedy), Arrays.toString(hfGreedy), stable,
                 max(vsHf, stable), max(vsCpu, hfGreedy.length), Arrays.toString(vsHf));
         assertArrayEquals(Arrays.copyOf(hfGreedy, stable), Arrays.copyOf(cuda.greedy, stable), "greedy tokens vs HF");
