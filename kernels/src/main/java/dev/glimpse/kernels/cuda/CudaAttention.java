@@ -230,8 +230,8 @@ final class CudaAttention {
      * {@code start .. start + T} and {@code out} get the bits {@link CudaPointwise#ropeAppendKvRows} followed by
      * {@link #cacheHalfOutput} over the caches' first {@code start + T} entries give them (causal from
      * {@code start}), with the block shape {@link #cacheHalfOutput} would take; q itself is not rotated. Runs
-     * only where that pair runs the vectorised append and the in-place 16-bit output kernel: 16-bit precision
-     * and caches of that type, a positive scale, {@value #TC_MIN_QUERIES} to
+     * only where that pair runs the vectorised append ({@code -Dglimpse.cuda.ropeAppendVector} not false) and the
+     * in-place 16-bit output kernel: 16-bit precision and caches of that type, a positive scale, {@value #TC_MIN_QUERIES} to
      * {@link CudaBackend#prefillRopeAttentionMaxRows()} queries, D 64 or 128 all rotary, packed 16-byte aligned
      * operands, a block shape other than {@code w4x2}; returns false, having queued nothing, elsewhere (the
      * caller then runs the pair). q [T, Hq, D], k, v [T, Hkv, D] F32; cos, sin [T, D / 2]; caches
@@ -268,7 +268,8 @@ final class CudaAttention {
                 || !out.device().equals(ctx.device) || !Arrays.equals(out.shape(), q.shape())
                 || !(scale > 0) || hq == 0 || hkv == 0 || hq % hkv != 0 || hq > MAX_GRID_Y
                 || tensorCoreDim(t, d) != d || (d != 64 && d != 128) || 2 * half != d
-                || t > CudaBackend.prefillRopeAttentionMaxRows() || !inPlaceEnabled()) {
+                || t > CudaBackend.prefillRopeAttentionMaxRows() || !inPlaceEnabled()
+                || !CudaBackend.ropeAppendVectorEnabled()) {
             return false;
         }
         for (Tensor x : new Tensor[] {q, k, v, cos, sin, out}) {

@@ -29,9 +29,9 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
  * Llama-7B's heads (32 over 32, D 128) and Qwen2-0.5B's (14 over 2, D 64), BF16 and F16, an empty prefix and a
  * cached one ({@code start > 0}, its entries random, every entry from {@code start} on NaN before the call, so a
  * block reading a new entry it has not stored would turn its rows NaN), 16 to 128 rows (the default limit),
- * every block shape the dispatch can pick for them, LLaVA-7B's 586 rows under a raised limit (what
+ * every block shape the dispatch can pick for them (each also forced, w2s2 whatever the GPU's SM count), LLaVA-7B's 586 rows under a raised limit (what
  * PrefillSmallKernelsBench times), and a replay from a CUDA graph. Below 16 rows, past the limit and where the
- * pair would not run the in-place 16-bit kernel it declines and stores nothing.
+ * pair would not run the vectorised append and the in-place 16-bit kernel it declines and stores nothing.
  */
 class CudaPrefillRopeAttentionTest {
 
@@ -45,6 +45,7 @@ class CudaPrefillRopeAttentionTest {
             "65, 1, 14, 2, 64, BF16, auto, auto",
             "74, 0, 32, 32, 128, BF16, w4, off", "74, 9, 32, 32, 128, F16, w8, off", "74, 0, 32, 32, 128, BF16, w4, w2",
             "74, 0, 14, 2, 64, BF16, w4, off", "74, 9, 14, 2, 64, F16, w8, off", "33, 0, 14, 2, 64, BF16, w4, w2",
+            "74, 0, 32, 32, 128, BF16, w4, w2s2", "74, 5, 14, 2, 64, F16, w4, w2s2", "100, 30, 8, 2, 128, F16, w4, w2s2",
             "586, 0, 32, 32, 128, BF16, auto, auto", "586, 0, 14, 2, 64, BF16, auto, auto"})
     void oneLaunchStoresThePairsCacheAndOutputBits(int tokens, int start, int heads, int kvHeads, int d, DType type,
                                                    String warps, String smallGrid) {
@@ -101,6 +102,16 @@ class CudaPrefillRopeAttentionTest {
         try (Case c = new Case(74, 0, 4, 2, 64, DType.BF16)) {
             assertFalse(withProperties(Map.of(CudaAttention.IN_PLACE_PROPERTY, "false"), c::runFused),
                     "-Dglimpse.cuda.attentionCacheInPlace=false");
+            assertUnchanged(c);
+        }
+    }
+
+    /** With the vectorised append off the pair runs rope_append_kv_rows, whose rotation the fused kernel does not copy. */
+    @Test
+    void declinesWhenThePairAppendsWithTheScalarKernel() {
+        try (Case c = new Case(74, 0, 4, 2, 64, DType.BF16)) {
+            assertFalse(withProperties(Map.of(CudaBackend.ROPE_APPEND_VECTOR_PROPERTY, "false"), c::runFused),
+                    "-Dglimpse.cuda.ropeAppendVector=false");
             assertUnchanged(c);
         }
     }
