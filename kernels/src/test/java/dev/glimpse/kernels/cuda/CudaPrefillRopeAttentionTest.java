@@ -106,7 +106,10 @@ class CudaPrefillRopeAttentionTest {
         }
     }
 
-    /** With the vectorised append off the pair runs rope_append_kv_rows, whose rotation the fused kernel does not copy. */
+    /**
+     * With the vectorised append off the pair runs rope_append_kv_rows, whose rotation ptxas contracts as it likes,
+     * so the fused kernel, which reproduces rope_append_kv_rows_vec's, is not that pair's stand-in.
+     */
     @Test
     void declinesWhenThePairAppendsWithTheScalarKernel() {
         try (Case c = new Case(74, 0, 4, 2, 64, DType.BF16)) {
