@@ -10,6 +10,7 @@ import dev.glimpse.kernels.TensorException;
 import org.bytedeco.cuda.global.cudart;
 
 import java.util.Arrays;
+import java.util.concurrent.atomic.AtomicLong;
 
 /**
  * Grouped-query attention on the GPU: {@code attention_forward} (attention.cu) is a flash-style
@@ -77,6 +78,8 @@ final class CudaAttention {
     private static final String ROPE_ATTENTION_KERNEL = "prefill_rope_attention_";
 
     private final CudaContext ctx;
+    /** Fused short-prefill launches queued so far (eager or into a capture), {@link #ropeAppendAttentionLaunches}. */
+    private final AtomicLong ropeAttentionLaunches = new AtomicLong();
     private final CudaCopy copier;
 
     CudaAttention(CudaContext ctx, CudaCopy copier) {
@@ -292,7 +295,13 @@ final class CudaAttention {
                 .ptr(CudaContext.address(valueCache)).i32(capacity).ptr(CudaContext.address(out))
                 .i32(t).i32(hq).i32(hkv).f32(scale).i32(start)
                 .run((t + tc.queriesPerBlock() - 1) / tc.queriesPerBlock(), hq, tc.threads(), tc.sharedBytes());
+        ropeAttentionLaunches.incrementAndGet();
         return true;
+    }
+
+    /** How many times {@link #ropeAppendAttention} queued its kernel (a graph replay does not count). */
+    long ropeAppendAttentionLaunches() {
+        return ropeAttentionLaunches.get();
     }
 
     /**

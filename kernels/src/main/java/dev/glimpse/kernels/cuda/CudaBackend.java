@@ -410,6 +410,14 @@ public final class CudaBackend implements Backend {
     }
 
     /**
+     * How many times {@link #ropeAppendAttention} queued its fused kernel on this backend, eagerly or into a
+     * captured graph (replays do not count): lets a caller see that the opt-in path ran rather than declined.
+     */
+    public long ropeAppendAttentionLaunches() {
+        return attention.ropeAppendAttentionLaunches();
+    }
+
+    /**
      * {@link Backend#attentionImagesAsHeads}: the 16-bit mma kernels storing the image-major rows
      * themselves ({@code attention_mma_images_*}) where they apply, else the default composition.
      */

@@ -56,8 +56,17 @@ class CudaPrefillRopeAttentionModelTest {
              Checkpoint checkpoint = Checkpoint.open(folder);
              Decoder decoder = Decoder.load(backend, checkpoint, TextConfig.load(folder.resolve("config.json")))) {
             System.setProperty(DecoderSession.PREFILL_GRAPHS_PROPERTY, "false");
+            CudaBackend cuda = (CudaBackend) backend;
+            long before = cuda.ropeAppendAttentionLaunches();
             Run off = request(decoder, rows, chunked, "false");
+            assertEquals(before, cuda.ropeAppendAttentionLaunches(), "the fused kernel ran with the property off");
             Run on = request(decoder, rows, chunked, "true");
+            long fused = cuda.ropeAppendAttentionLaunches() - before;
+            int layers = decoder.config().numHiddenLayers();
+            // One launch per layer and prefill chunk the kernel takes: chunks of 16 .. 128 rows (a last chunk of
+            // fewer than 16 rows, or a prefill past the limit, runs the pair).
+            int taken = chunk > 0 ? rows / chunk : (rows <= CudaBackend.PREFILL_ROPE_ATTENTION_MAX_ROWS ? 1 : 0);
+            assertEquals((long) taken * layers, fused, "fused launches (layers x chunks the kernel takes)");
             assertSameLogits(family + " rows=" + rows + " chunk=" + chunk, off, on);
         }
     }
