@@ -256,7 +256,7 @@ final class LtPlan implements AutoCloseable {
                     caps.add(new LtSearchSpace.Caps(ids[i], idList(algo, cublas.CUBLASLT_ALGO_CAP_TILE_IDS),
                             idList(algo, cublas.CUBLASLT_ALGO_CAP_STAGES_IDS),
                             intAttribute(cublas.cublasLtMatmulAlgoCapGetAttribute(algo, cublas.CUBLASLT_ALGO_CAP_SPLITK_SUPPORT,
-                                    value, Integer.BYTES, written), value) == 1,
+                                    value, Integer.BYTES, written), value) > 0,
                             Math.max(0, intAttribute(cublas.cublasLtMatmulAlgoCapGetAttribute(algo,
                                     cublas.CUBLASLT_ALGO_CAP_REDUCTION_SCHEME_MASK, value, Integer.BYTES, written), value)),
                             intAttribute(cublas.cublasLtMatmulAlgoCapGetAttribute(algo,
