@@ -256,7 +256,7 @@ final class LtPlan implements AutoCloseable {
                     caps.add(new LtSearchSpace.Caps(ids[i], idList(algo, cublas.CUBLASLT_ALGO_CAP_TILE_IDS),
                             idList(algo, cublas.CUBLASLT_ALGO_CAP_STAGES_IDS),
                             intAttribute(cublas.cublasLtMatmulAlgoCapGetAttribute(algo, cublas.CUBLASLT_ALGO_CAP_SPLITK_SUPPORT,
-                                    value, Integer.BYTES, written), value) == 1,
+                                    value, Integer.BYTES, written), value) > 0,
                             Math.max(0, intAttribute(cublas.cublasLtMatmulAlgoCapGetAttribute(algo,
                                     cublas.CUBLASLT_ALGO_CAP_REDUCTION_SCHEME_MASK, value, Integer.BYTES, written), value)),
                             intAttribute(cublas.cublasLtMatmulAlgoCapGetAttribute(algo,
@@ -293,8 +293,9 @@ final class LtPlan implements AutoCloseable {
 
     /**
      * The algorithm {@code point} describes ({@code cublasLtMatmulAlgoInit}, then each
-     * {@code CUBLASLT_ALGO_CONFIG_*} value) where cuBLASLt takes every value and
-     * {@code cublasLtMatmulAlgoCheck} accepts it for this problem within the workspace; empty,
+     * {@code CUBLASLT_ALGO_CONFIG_*} value) where cuBLASLt takes every value, the operands are as
+     * aligned as it needs ({@link #fitsAlignments}: the heuristic's alignment preferences do not
+     * apply here) and {@code cublasLtMatmulAlgoCheck} accepts it for this problem within the workspace; empty,
      * with nothing left allocated, otherwise. Not added to the plan: the caller does that.
      */
     Optional<Candidate> build(cublasLtContext handle, LtSearchSpace.Point point, long workspaceBytes) {
@@ -313,7 +314,8 @@ final class LtPlan implements AutoCloseable {
                     && set(algo, cublas.CUBLASLT_ALGO_CONFIG_CTA_SWIZZLING, word.put(point.swizzle()), Integer.BYTES)
                     && set(algo, cublas.CUBLASLT_ALGO_CONFIG_CUSTOM_OPTION, word.put(point.custom()), Integer.BYTES)
                     && set(algo, cublas.CUBLASLT_ALGO_CONFIG_CLUSTER_SHAPE_ID, half.put((short) point.cluster()), Short.BYTES);
-            if (!built || cublas.cublasLtMatmulAlgoCheck(handle, desc, layoutW, layoutX, layoutOut, layoutOut, algo, check)
+            if (!built || !fitsAlignments(algo, word)
+                    || cublas.cublasLtMatmulAlgoCheck(handle, desc, layoutW, layoutX, layoutOut, layoutOut, algo, check)
                     != cublas.CUBLAS_STATUS_SUCCESS || check.workspaceSize() > workspaceBytes) {
                 return Optional.empty();
             }
@@ -323,6 +325,23 @@ final class LtPlan implements AutoCloseable {
             if (!kept) {
                 algo.close();
             }
+        }
+    }
+
+    /**
+     * Whether the operands' alignments meet {@code algo}'s ({@code CUBLASLT_ALGO_CAP_MIN_ALIGNMENT_*_BYTES},
+     * uint32, read from the configured algorithm): {@link LtProblem#fitsAlignments}.
+     */
+    private boolean fitsAlignments(cublasLtMatmulAlgo_t algo, IntPointer value) {
+        try (SizeTPointer written = new SizeTPointer(1)) {
+            int[] required = new int[4];
+            int[] capabilities = {cublas.CUBLASLT_ALGO_CAP_MIN_ALIGNMENT_A_BYTES, cublas.CUBLASLT_ALGO_CAP_MIN_ALIGNMENT_B_BYTES,
+                    cublas.CUBLASLT_ALGO_CAP_MIN_ALIGNMENT_C_BYTES, cublas.CUBLASLT_ALGO_CAP_MIN_ALIGNMENT_D_BYTES};
+            for (int i = 0; i < required.length; i++) {
+                required[i] = intAttribute(cublas.cublasLtMatmulAlgoCapGetAttribute(algo, capabilities[i], value, Integer.BYTES,
+                        written), value);
+            }
+            return problem.fitsAlignments(required[0], required[1], required[2], required[3]);
         }
     }
 

@@ -76,6 +76,18 @@ record LtProblem(int m, int n, int k, DType dtype, long ldw, int batch, long str
     }
 
     /**
+     * Whether an algorithm needing these byte alignments of A (W), B (x), C and D (out)
+     * ({@code CUBLASLT_ALGO_CAP_MIN_ALIGNMENT_*_BYTES}) may run on this problem's operands. The
+     * heuristic applies the same bound through {@code CUBLASLT_MATMUL_PREF_MIN_ALIGNMENT_*_BYTES};
+     * {@code cublasLtMatmulAlgoCheck} sees no pointers, and a kernel run on operands less aligned
+     * than it needs faults with a misaligned address, which ends the CUDA context. A negative
+     * requirement (the capability could not be read) fits nothing.
+     */
+    boolean fitsAlignments(int a, int b, int c, int d) {
+        return a >= 0 && b >= 0 && c >= 0 && d >= 0 && a <= alignW && b <= alignX && c <= alignOut && d <= alignOut;
+    }
+
+    /**
      * True when the heuristic's algorithms should also be tried with their k split 2, 4 and 8 ways:
      * few rows over a deep k, where one tile per output block leaves most multiprocessors idle.
      */

@@ -45,7 +45,7 @@ final class LtSearchSpace {
      *
      * @param tiles           {@code TILE_IDS}
      * @param stages          {@code STAGES_IDS}
-     * @param splitK          {@code SPLITK_SUPPORT}
+     * @param splitK          {@code SPLITK_SUPPORT} non-zero (int32: 0 none, anything else supported)
      * @param reductionMask   {@code REDUCTION_SCHEME_MASK}
      * @param swizzling       {@code CTA_SWIZZLING_SUPPORT}
      * @param customOptionMax {@code CUSTOM_OPTION_MAX}

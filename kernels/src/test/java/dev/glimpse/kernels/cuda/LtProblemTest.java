@@ -36,6 +36,18 @@ class LtProblemTest {
     }
 
     @Test
+    void anAlgorithmFitsOnlyOperandsAtLeastAsAlignedAsItNeedsEach() {
+        // W 256-aligned, x 2-aligned (a row slice of odd width), out 16-aligned
+        LtProblem p = LtProblem.of(74, 4096, 4096, DType.BF16, 4096, 1, 0, 0, 0, false, false, BASE, BASE + 2, BASE + 16, 0);
+        assertTrue(p.fitsAlignments(256, 2, 16, 16));
+        assertTrue(p.fitsAlignments(16, 2, 4, 8));
+        assertFalse(p.fitsAlignments(16, 16, 16, 16), "x is only 2-byte aligned");
+        assertFalse(p.fitsAlignments(16, 2, 16, 32), "D is out, 16-byte aligned");
+        assertFalse(p.fitsAlignments(16, 2, 32, 16), "C is out as well");
+        assertFalse(p.fitsAlignments(-1, 2, 16, 16), "an unreadable requirement fits nothing");
+    }
+
+    @Test
     void rowsBiasAccumulationAndBatchEachMakeAnotherPlan() {
         LtProblem base = LtProblem.of(74, 4096, 4096, DType.BF16, 4096, 1, 0, 0, 0, false, false, BASE, BASE, BASE, 0);
         assertNotEquals(base, LtProblem.of(75, 4096, 4096, DType.BF16, 4096, 1, 0, 0, 0, false, false, BASE, BASE, BASE, 0));
