@@ -19,6 +19,8 @@
 # on; Llama-7B and Qwen2-0.5B at 586 and 74 rows) and "visiontower" (CudaVisionTowerBench: SigLIP/CLIP towers with the
 # GEMM epilogues on vs off, layout, -Dglimpse.cuda.pdlPrefill / -Dglimpse.cuda.towerLean off vs on, and lean with
 # -Dglimpse.cuda.towerMlp16: variants "layout", "layout_pdl", "lean", "lean_pdl", "lean_mlp16");
+# Opt-in part "isolated": each class of GPU_TEST_ISOLATED_CLASSES="<class names>" in its own JVM (a sticky CUDA error
+# fails only its class), GPU_TEST_CLASS_TIMEOUT seconds each (default 150).
 # GPU_TEST_KERNEL_CLASSES / GPU_TEST_MODEL_CLASSES="<class names>" run only those test classes in the kernels / models
 # part (e.g. the classes a change added, when the whole part would not fit one call); GPU_TEST_KERNELS_TIMEOUT and
 # GPU_TEST_MODELS_TIMEOUT (seconds, default 300 / 400) bound the two parts.
@@ -87,6 +89,20 @@ if has models; then
     > "$LOGS/model-tests.log" 2>&1
   echo "model tests exit: $?" | tee -a "$LOGS/model-tests.log"
   grep -E "✘|Exception|expected:" "$LOGS/model-tests.log" | head -40
+fi
+
+if has isolated; then
+  # One JVM per class of GPU_TEST_ISOLATED_CLASSES, so that a fault that poisons one CUDA context (a sticky
+  # launch error) fails only its own class; each bounded by GPU_TEST_CLASS_TIMEOUT seconds (default 150).
+  echo "== isolated GPU test classes"
+  for c in ${GPU_TEST_ISOLATED_CLASSES:?isolated needs GPU_TEST_ISOLATED_CLASSES}; do
+    log="$LOGS/isolated-${c##*.}.log"
+    timeout "${GPU_TEST_CLASS_TIMEOUT:-150}" "$JAVA" "${JFLAGS[@]}" -jar "$JUNIT" execute --disable-banner \
+      --details=tree --class-path "$CP" --select-class "$c" > "$log" 2>&1
+    code=$?
+    echo "$c exit: $code ($(grep -E '[0-9]+ tests (successful|failed|skipped)' "$log" | tr -s ' ' | tr '\n' ' '))"
+    grep -E "✘|Exception|expected:" "$log" | head -10
+  done
 fi
 
 if has topk; then
