@@ -1,17 +1,13 @@
 package dev.glimpse.visionencoder;
 
-import dev.glimpse.kernels.Backends;
 import dev.glimpse.kernels.DType;
 import dev.glimpse.kernels.ResidentWeights;
 import dev.glimpse.kernels.Tensor;
 import dev.glimpse.kernels.cpu.CpuBackend;
 import dev.glimpse.kernels.cuda.CudaBackend;
-import dev.glimpse.kernels.cuda.CudaOptions;
 import dev.glimpse.visionencoder.bench.RandomVisionWeights;
 import dev.glimpse.visionencoder.config.VisionConfig;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.BeforeAll;
-import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.extension.RegisterExtension;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.CsvSource;
 
@@ -25,7 +21,6 @@ import java.util.OptionalInt;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
-import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 /**
  * GPU-only (skipped without CUDA): the vision tower under {@code -Dglimpse.cuda.towerLean=true}
@@ -45,28 +40,11 @@ class CudaTowerLeanTest {
     /** GPU vs the CPU's F32 activations (normalised), as the other vision GPU tests. */
     private static final double GPU_VS_CPU = 5e-2;
 
-    private static CudaBackend cuda;
-    private static String unavailable;
+    @RegisterExtension
+    static final ClassCuda CUDA = new ClassCuda("CUDA tower lean tests");
 
-    @BeforeAll
-    static void openCuda() {
-        try {
-            cuda = CudaBackend.open(CudaOptions.defaults());
-        } catch (Backends.UnavailableException e) {
-            unavailable = e.getMessage();
-        }
-    }
-
-    @AfterAll
-    static void closeCuda() {
-        if (cuda != null) {
-            cuda.close();
-        }
-    }
-
-    @BeforeEach
-    void requireCuda() {
-        assumeTrue(cuda != null, () -> "no GPU: CUDA tower lean tests skipped (" + unavailable + ")");
+    private static CudaBackend cuda() {
+        return CUDA.backend();
     }
 
     @ParameterizedTest(name = "{0} {1} batch={2} taps={3}")
@@ -82,8 +60,8 @@ class CudaTowerLeanTest {
         VisionRequest request = VisionRequest.features(FeatureSelection.of(-1, "full")).withTaps(taps(taps));
         Map<String, Tensor> host = RandomVisionWeights.generate(config, dtype, 17);
         String label = family + " " + dtype + " batch " + batch + " taps " + taps;
-        try (ResidentWeights store = new ResidentWeights(cuda); CpuBackend cpu = new CpuBackend();
-             Tensor hostPixels = RandomVisionWeights.pixels(batch, config); Tensor pixels = cuda.upload(hostPixels)) {
+        try (ResidentWeights store = new ResidentWeights(cuda()); CpuBackend cpu = new CpuBackend();
+             Tensor hostPixels = RandomVisionWeights.pixels(batch, config); Tensor pixels = cuda().upload(hostPixels)) {
             VisionWeights weights = VisionWeights.of(host, config);
             VisionWeights onDevice = weights.on(store);
             Map<String, int[]> off = thirdCall(onDevice, pixels, request, "false");
@@ -119,7 +97,7 @@ class CudaTowerLeanTest {
      */
     private static Map<String, int[]> thirdCall(VisionWeights weights, Tensor pixels, VisionRequest request, String lean) {
         System.setProperty(CudaBackend.TOWER_LEAN_PROPERTY, lean);
-        try (VisionTransformer tower = new VisionTransformer(cuda, weights)) {
+        try (VisionTransformer tower = new VisionTransformer(cuda(), weights)) {
             tower.encode(pixels, request).close();
             tower.encode(pixels, request).close();
             try (VisionOutput out = tower.encode(pixels, request)) {
@@ -147,7 +125,7 @@ class CudaTowerLeanTest {
 
     /** The raw bits of a device tensor's F32 values, downloaded. */
     private static int[] bits(Tensor t) {
-        try (Tensor h = cuda.download(t)) {
+        try (Tensor h = cuda().download(t)) {
             float[] v = h.toFloatArray();
             int[] bits = new int[v.length];
             for (int i = 0; i < v.length; i++) {

@@ -2,18 +2,14 @@ package dev.glimpse.visionencoder;
 
 import dev.glimpse.kernels.Activation;
 import dev.glimpse.kernels.Backend;
-import dev.glimpse.kernels.Backends;
 import dev.glimpse.kernels.DType;
 import dev.glimpse.kernels.ResidentWeights;
 import dev.glimpse.kernels.Tensor;
 import dev.glimpse.kernels.cpu.CpuBackend;
 import dev.glimpse.kernels.cuda.CudaBackend;
-import dev.glimpse.kernels.cuda.CudaOptions;
 import dev.glimpse.visionencoder.bench.RandomVisionWeights;
 import dev.glimpse.visionencoder.config.VisionConfig;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.BeforeAll;
-import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.extension.RegisterExtension;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.CsvSource;
@@ -30,7 +26,6 @@ import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
-import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 /**
  * GPU-only (skipped without CUDA): the vision tower under {@code -Dglimpse.cuda.towerMlp16=true}
@@ -53,28 +48,11 @@ class CudaTowerMlp16Test {
     private static final VisionConfig CLIP = new VisionConfig(VisionConfig.CLIP, 128, 512, 3, 2, 3, 336, 14,
             "quick_gelu", 1e-5, OptionalInt.of(64), false);
 
-    private static CudaBackend cuda;
-    private static String unavailable;
+    @RegisterExtension
+    static final ClassCuda CUDA = new ClassCuda("CUDA tower MLP16 tests");
 
-    @BeforeAll
-    static void openCuda() {
-        try {
-            cuda = CudaBackend.open(CudaOptions.defaults());
-        } catch (Backends.UnavailableException e) {
-            unavailable = e.getMessage();
-        }
-    }
-
-    @AfterAll
-    static void closeCuda() {
-        if (cuda != null) {
-            cuda.close();
-        }
-    }
-
-    @BeforeEach
-    void requireCuda() {
-        assumeTrue(cuda != null, () -> "no GPU: CUDA tower MLP16 tests skipped (" + unavailable + ")");
+    private static CudaBackend cuda() {
+        return CUDA.backend();
     }
 
     @ParameterizedTest(name = "{0} batch={1} taps={2} lean={3}")
@@ -86,15 +64,15 @@ class CudaTowerMlp16Test {
         VisionRequest request = VisionRequest.features(FeatureSelection.of(-1, "full")).withTaps(tapSet);
         Map<String, Tensor> host = RandomVisionWeights.generate(CLIP, dtype, 23);
         String label = "clip " + dtype + " batch " + batch + " taps " + taps + " lean " + lean;
-        try (ResidentWeights store = new ResidentWeights(cuda); CpuBackend cpu = new CpuBackend();
-             Tensor hostPixels = RandomVisionWeights.pixels(batch, CLIP); Tensor pixels = cuda.upload(hostPixels)) {
+        try (ResidentWeights store = new ResidentWeights(cuda()); CpuBackend cpu = new CpuBackend();
+             Tensor hostPixels = RandomVisionWeights.pixels(batch, CLIP); Tensor pixels = cuda().upload(hostPixels)) {
             VisionWeights weights = VisionWeights.of(host, CLIP);
             VisionWeights onDevice = weights.on(store);
             float[] off = thirdCallFeatures(onDevice, pixels, request, "false", lean);
             float[] on = thirdCallFeatures(onDevice, pixels, request, "true", lean);
             assertFalse(Arrays.equals(off, on), label + ": towerMlp16 changed no feature");
             float[] reference;
-            try (VisionTransformer tower = new VisionTransformer(roundingFc1(cuda), onDevice);
+            try (VisionTransformer tower = new VisionTransformer(roundingFc1(cuda()), onDevice);
                  VisionOutput out = withProperties("false", lean, () -> tower.encode(pixels, request))) {
                 reference = downloaded(out.stackedFeatures());
             }
@@ -119,8 +97,8 @@ class CudaTowerMlp16Test {
                 1e-6, OptionalInt.empty(), false);
         VisionRequest request = VisionRequest.features(FeatureSelection.of(-1, "full"));
         Map<String, Tensor> host = RandomVisionWeights.generate(config, DType.BF16, 29);
-        try (ResidentWeights store = new ResidentWeights(cuda); Tensor hostPixels = RandomVisionWeights.pixels(1, config);
-             Tensor pixels = cuda.upload(hostPixels)) {
+        try (ResidentWeights store = new ResidentWeights(cuda()); Tensor hostPixels = RandomVisionWeights.pixels(1, config);
+             Tensor pixels = cuda().upload(hostPixels)) {
             VisionWeights onDevice = VisionWeights.of(host, config).on(store);
             assertArrayEquals(thirdCallFeatures(onDevice, pixels, request, "false", "true"),
                     thirdCallFeatures(onDevice, pixels, request, "true", "true"), "siglip: towerMlp16 vs default");
@@ -132,7 +110,7 @@ class CudaTowerMlp16Test {
     /** The stacked features of the third call (eager, capture, replay) of a fresh tower under the two properties. */
     private static float[] thirdCallFeatures(VisionWeights weights, Tensor pixels, VisionRequest request, String mlp16,
                                              String lean) {
-        try (VisionTransformer tower = new VisionTransformer(cuda, weights)) {
+        try (VisionTransformer tower = new VisionTransformer(cuda(), weights)) {
             return withProperties(mlp16, lean, () -> {
                 tower.encode(pixels, request).close();
                 tower.encode(pixels, request).close();
@@ -195,7 +173,7 @@ class CudaTowerMlp16Test {
     }
 
     private static float[] downloaded(Tensor t) {
-        try (Tensor h = cuda.download(t)) {
+        try (Tensor h = cuda().download(t)) {
             return h.toFloatArray();
         }
     }

@@ -1,18 +1,14 @@
 package dev.glimpse.visionencoder;
 
-import dev.glimpse.kernels.Backends;
 import dev.glimpse.kernels.DType;
 import dev.glimpse.kernels.ResidentWeights;
 import dev.glimpse.kernels.Tensor;
 import dev.glimpse.kernels.cpu.CpuBackend;
 import dev.glimpse.kernels.cuda.CudaBackend;
-import dev.glimpse.kernels.cuda.CudaOptions;
 import dev.glimpse.visionencoder.bench.RandomVisionWeights;
 import dev.glimpse.visionencoder.config.VisionConfig;
-import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.extension.RegisterExtension;
 import org.junit.jupiter.api.AfterEach;
-import org.junit.jupiter.api.BeforeAll;
-import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.CsvSource;
@@ -28,7 +24,6 @@ import java.util.stream.IntStream;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
-import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 /**
  * GPU-only (skipped without CUDA): the vision tower replayed from a CUDA graph ({@link TowerGraphs})
@@ -41,28 +36,11 @@ import static org.junit.jupiter.api.Assumptions.assumeTrue;
  */
 class CudaVisionGraphsTest {
 
-    private static CudaBackend cuda;
-    private static String unavailable;
+    @RegisterExtension
+    static final ClassCuda CUDA = new ClassCuda("CUDA vision graph tests");
 
-    @BeforeAll
-    static void openCuda() {
-        try {
-            cuda = CudaBackend.open(CudaOptions.defaults());
-        } catch (Backends.UnavailableException e) {
-            unavailable = e.getMessage();
-        }
-    }
-
-    @AfterAll
-    static void closeCuda() {
-        if (cuda != null) {
-            cuda.close();
-        }
-    }
-
-    @BeforeEach
-    void requireCuda() {
-        assumeTrue(cuda != null, () -> "no GPU: CUDA vision graph tests skipped (" + unavailable + ")");
+    private static CudaBackend cuda() {
+        return CUDA.backend();
     }
 
     @AfterEach
@@ -74,7 +52,7 @@ class CudaVisionGraphsTest {
     private static final class DeviceTower implements AutoCloseable {
         final VisionConfig config;
         final Map<String, Tensor> host;
-        final ResidentWeights store = new ResidentWeights(cuda);
+        final ResidentWeights store = new ResidentWeights(cuda());
         final VisionTransformer tower;
         final CpuBackend cpu = new CpuBackend();
         final VisionTransformer cpuTower;
@@ -83,14 +61,14 @@ class CudaVisionGraphsTest {
             config = family.equals("clip") ? TinyTower.CLIP : TinyTower.SIGLIP;
             host = RandomVisionWeights.generate(config, dtype, 42);
             VisionWeights weights = VisionWeights.of(host, config);
-            tower = new VisionTransformer(cuda, weights.on(store));
+            tower = new VisionTransformer(cuda(), weights.on(store));
             cpuTower = new VisionTransformer(cpu, weights);
         }
 
         /** Random pixels [batch, 3, 32, 32] on the GPU. */
         Tensor pixels(int batch, long seed) {
             try (TinyTower source = new TinyTower(config); Tensor h = source.pixels(batch, seed)) {
-                return cuda.upload(h);
+                return cuda().upload(h);
             }
         }
 
@@ -140,7 +118,7 @@ class CudaVisionGraphsTest {
         if (t == null) {
             return;
         }
-        try (Tensor h = cuda.download(t)) {
+        try (Tensor h = cuda().download(t)) {
             float[] v = h.toFloatArray();
             int[] bits = new int[v.length];
             for (int i = 0; i < v.length; i++) {
@@ -252,11 +230,11 @@ class CudaVisionGraphsTest {
             VisionRequest request = fullRequest(t.config);
             for (int call = 0; call < 3; call++) {
                 try (Tensor hostPixels = t.hostPixels(2, 300 + call);
-                     Tensor pixels = cuda.upload(hostPixels);
+                     Tensor pixels = cuda().upload(hostPixels);
                      VisionOutput gpu = t.tower.encode(pixels, request);
                      VisionOutput cpu = t.cpuTower.encode(hostPixels, request);
-                     Tensor gpuFeatures = cuda.download(gpu.stackedFeatures());
-                     Tensor gpuPooled = cuda.download(gpu.image(1).pooled())) {
+                     Tensor gpuFeatures = cuda().download(gpu.stackedFeatures());
+                     Tensor gpuPooled = cuda().download(gpu.image(1).pooled())) {
                     double features = VisionFixture.maxAbsDiff(gpuFeatures, cpu.stackedFeatures());
                     double pooled = VisionFixture.maxAbsDiff(gpuPooled, cpu.image(1).pooled());
                     assertTrue(features < 2e-3 && pooled < 2e-3,
@@ -313,7 +291,7 @@ class CudaVisionGraphsTest {
         try (DeviceTower t = new DeviceTower(family, DType.F32)) {
             VisionRequest request = rowsRequest(t.config);
             for (int call = 0; call < 3; call++) {
-                try (Tensor hostPixels = t.hostPixels(2, 450 + call); Tensor pixels = cuda.upload(hostPixels);
+                try (Tensor hostPixels = t.hostPixels(2, 450 + call); Tensor pixels = cuda().upload(hostPixels);
                      VisionOutput cpu = t.cpuTower.encode(hostPixels, request)) {
                     Map<String, int[]> replayed = encoded(t.tower, pixels, request);
                     Map<String, int[]> captured = graphsOff(t.tower, pixels, request);
@@ -433,9 +411,9 @@ class CudaVisionGraphsTest {
                 }
             }
             assertEquals(requests.size(), t.tower.graphCaptures(), "round 2 captured each once");
-            long beforeClose = cuda.bytesInUse();
+            long beforeClose = cuda().bytesInUse();
             t.tower.close();
-            assertTrue(cuda.bytesInUse() < beforeClose, "closing the tower freed the graphs' buffers");
+            assertTrue(cuda().bytesInUse() < beforeClose, "closing the tower freed the graphs' buffers");
             VisionRequest request = requests.getFirst().get();
             for (int call = 0; call < 3; call++) {
                 try (Tensor pixels = t.pixels(1, 990 + call)) {
