@@ -15,8 +15,8 @@
 # LLAVA_BENCH_AB="label=<JVM options>;label2=<JVM options>" runs Glimpse again per variant on the same checkpoint, in
 # the same call (e.g. "noskinny=-Dglimpse.cuda.skinnyGemm=off"): logs ab-<label>-<shape>.jsonl, '# [label]' summary lines.
 # Programmatic dependent launch of the prefill and tower kernels: LLAVA_BENCH_AB="pdlprefill=-Dglimpse.cuda.pdlPrefill=true".
-# The tower's lean passes with fc1 written in 16 bits and quick_gelu in place (CudaBackend#towerMlp16Enabled):
-# LLAVA_BENCH_AB="lean=-Dglimpse.cuda.towerLean=true;mlp16=-Dglimpse.cuda.towerLean=true -Dglimpse.cuda.towerMlp16=true".
+# The tower's lean passes and its 16-bit fc1 (CudaBackend#towerLeanEnabled, #towerMlp16Enabled; both on by default):
+# LLAVA_BENCH_AB="f32mlp=-Dglimpse.cuda.towerMlp16=false;nolean=-Dglimpse.cuda.towerLean=false -Dglimpse.cuda.towerMlp16=false".
 set -uo pipefail
 cd "$(dirname "$0")/../.."
 START=$(date +%s)

@@ -48,7 +48,7 @@ import dev.glimpse.visionencoder.config.VisionConfig;
  * passes go away. The residual stream, q/k/v and the attention output stay F32; out_proj reads the
  * attention output rounded to 16 bits by the images-as-heads copy (the rounding its GEMM applied).
  *
- * <p>Under {@code -Dglimpse.cuda.towerLean=true} ({@link CudaBackend#towerLeanEnabled}, default false, read
+ * <p>Under {@code glimpse.cuda.towerLean} ({@link CudaBackend#towerLeanEnabled}, default true, read
  * at every pass; the tower's CUDA graphs are keyed by it as by every {@code glimpse.cuda.*} property,
  * {@link TowerGraphKey}) the image-by-image attention (batch 1 as LLaVA-1.5 runs it, or a batch with taps)
  * also stores out_proj's 16-bit input itself: each image is {@link Backend#attentionImagesAsHeads} of one
@@ -60,17 +60,17 @@ import dev.glimpse.visionencoder.config.VisionConfig;
  * and V in one launch and runs quick_gelu four elements per thread (CLIP's fc1 has no cuBLASLt epilogue),
  * with the same bits.
  *
- * <p>Under {@code -Dglimpse.cuda.towerMlp16=true} ({@link CudaBackend#towerMlp16Enabled}, default false, read at
+ * <p>Under {@code glimpse.cuda.towerMlp16} ({@link CudaBackend#towerMlp16Enabled}, default true, read at
  * every pass; the tower's graphs are keyed by it) fc1 with an activation that has no cuBLASLt epilogue (CLIP's
  * quick_gelu; SigLIP's gelu_pytorch_tanh keeps its GELU epilogue) writes {@link ForwardScratch#mlpHalf} in the
  * weights' 16-bit dtype from cuBLASLt's bias epilogue and the activation runs in place on those rows, eight
  * values per thread: at CLIP-L/336's 577 tokens a layer moves 4.7 + 4.7 + 4.7 MB where the F32 fc1 output
- * moved 9.4 + 9.4 + 4.7. The values change. With y = x W^T + b summed in F32, today's path stores
+ * moved 9.4 + 9.4 + 4.7. The values change. With y = x W^T + b summed in F32, the F32 path ({@code =false}) stores
  * {@code round(quick_gelu(y))}, one rounding; HF's bf16 {@code CLIPMLP} rounds fc1's output,
  * {@code y' = round(y)}, then evaluates {@code y' * sigmoid(1.702 * y')} as three bf16 ops, rounding after each;
  * this path stores {@code round(quick_gelu(y'))}: HF's rounded y', the activation in F32 from it, one rounding.
  * It differs from HF only by the two intermediate roundings (of {@code 1.702 * y'} and of the sigmoid), each
- * within half a unit of the 16-bit type, where today's path also differs by y's rounding, which reaches
+ * within half a unit of the 16-bit type, where the F32 path also differs by y's rounding, which reaches
  * fc2 through every element; both are far inside the parity tolerances (GPU vs the CPU's F32 tower 5e-2
  * normalised; LLaVA bf16 logits 0.4 from HF), which already absorb bf16 GEMM inputs and attention.
  *

@@ -189,7 +189,7 @@ public final class CudaBackend implements Backend {
      * exists; other activations (cuBLASLt has none for quick_gelu, erf GELU or SiLU), the GEMV rows,
      * F32 weights and {@code -Dglimpse.cuda.gemmEpilogues=false} run {@link #linear} then
      * {@link #activation}, through an F32 scratch tensor when out is 16-bit. Under
-     * {@code -Dglimpse.cuda.towerMlp16=true} ({@link #towerMlp16Enabled}) an activation other than
+     * {@code glimpse.cuda.towerMlp16} ({@link #towerMlp16Enabled}, default on) an activation other than
      * gelu_tanh into a 16-bit out of the weights' dtype (CLIP's quick_gelu into fc2's input) has cuBLASLt
      * write fc1's output rounded to that dtype from its bias epilogue, then applies f in place on those
      * rows ({@code activation_bf16_v8} / {@code activation_f16_v8}): no F32 tensor, as HF's bf16 fc1
@@ -768,12 +768,16 @@ public final class CudaBackend implements Backend {
         return !"false".equalsIgnoreCase(System.getProperty(ROPE_APPEND_VECTOR_PROPERTY, "true").trim());
     }
 
-    /** The system property that turns the vision tower's lean small passes on ({@code true}; default {@code false}). */
+    /** The system property that turns the vision tower's lean small passes off ({@code false}; default {@code true}). */
     public static final String TOWER_LEAN_PROPERTY = "glimpse.cuda.towerLean";
 
     /**
-     * True under {@code -Dglimpse.cuda.towerLean=true} (read at every call; default false until the H200
-     * measures it): the vision tower's small passes at fewer launches with the same bits. The 16-bit
+     * True unless {@code -Dglimpse.cuda.towerLean=false} (read at every call): the vision tower's small
+     * passes at fewer launches with the same bits. Default on since the H200 measured it
+     * (CudaVisionTowerBench in one process, 2026-11-29, bundle of 70a1290,
+     * bench/results/h200-kernels-2026-11-29-session9.jsonl): CLIP-L/336 at batch 1 2.006 -> 1.854 ms per
+     * pass, SigLIP so400m x 32 frames 49.26 -> 49.59 ms (within that bench's spread); its GPU tests
+     * (kernels' and vision-encoder's {@code CudaTowerLeanTest}) passed there bit for bit. The 16-bit
      * attention packs K and V in one launch ({@code attention_mma_pack_kv_<t>_d<D>} instead of two
      * {@code attention_mma_pack_<t>_d<D>}), {@link #activation} takes four elements per thread where sizes
      * and alignment allow ({@code activation_f32_v4}: CLIP's quick_gelu after fc1), and a tower layer of
@@ -782,24 +786,26 @@ public final class CudaBackend implements Backend {
      * vision tower's {@code EncoderBlock} decides that).
      */
     public static boolean towerLeanEnabled() {
-        return "true".equalsIgnoreCase(System.getProperty(TOWER_LEAN_PROPERTY, "false").trim());
+        return !"false".equalsIgnoreCase(System.getProperty(TOWER_LEAN_PROPERTY, "true").trim());
     }
 
-    /** The system property that rounds fc1's output to 16 bits before a tower MLP's activation ({@code true}; default {@code false}). */
+    /** The system property that keeps fc1's output in F32 before a tower MLP's activation ({@code false}; default {@code true}). */
     public static final String TOWER_MLP16_PROPERTY = "glimpse.cuda.towerMlp16";
 
     /**
-     * True under {@code -Dglimpse.cuda.towerMlp16=true} (read at every call; default false until the H200
-     * measures it): {@link #linearActivation} of an activation without a cuBLASLt epilogue (CLIP's
+     * True unless {@code -Dglimpse.cuda.towerMlp16=false} (read at every call; default on since the H200
+     * measured it: CudaVisionTowerBench in one process, 2026-11-29, bundle of 70a1290, CLIP-L/336 at batch 1
+     * 1.854 ms per pass with towerLean -> 1.785 ms with both; {@code CudaTowerMlp16Test} and the LLaVA bf16
+     * parity against HF passed there): {@link #linearActivation} of an activation without a cuBLASLt epilogue (CLIP's
      * quick_gelu; gelu_tanh keeps its GELU epilogue) into a 16-bit out of the weights' dtype writes the
      * product rounded to that dtype from cuBLASLt's bias epilogue and activates it in place, eight values
      * per thread. Bytes of a CLIP-L/336 layer's fc1 store and activation pass at 577 tokens: 9.4 MB F32
      * written, read, 4.7 MB written become 4.7 MB written, read and written. The values change: fc1's
-     * output is rounded before the activation, as HF's bf16 {@code CLIPMLP} rounds it (today's path
+     * output is rounded before the activation, as HF's bf16 {@code CLIPMLP} rounds it (the F32 path
      * activates the F32 sum and rounds once); see the vision tower's {@code EncoderBlock}.
      */
     public static boolean towerMlp16Enabled() {
-        return "true".equalsIgnoreCase(System.getProperty(TOWER_MLP16_PROPERTY, "false").trim());
+        return !"false".equalsIgnoreCase(System.getProperty(TOWER_MLP16_PROPERTY, "true").trim());
     }
 
     /**

@@ -64,6 +64,7 @@ public final class LlavaModel implements AutoCloseable {
     private final VisualEncoder visualEncoder;
     private final int imageTokenId;
     private final int videoTokenId;
+    private final PlaceholderRuns placeholderRuns;
 
     private LlavaModel(Path folder, LlavaConfig config, LlavaProcessorConfig processor, Backend backend,
                        Checkpoint checkpoint, ResidentWeights weights, Decoder decoder, Tokenizer tokenizer,
@@ -79,6 +80,8 @@ public final class LlavaModel implements AutoCloseable {
         this.visualEncoder = visualEncoder;
         this.imageTokenId = config.imageTokenId();
         this.videoTokenId = config.videoTokenId().orElse(-1);
+        this.placeholderRuns = PlaceholderRuns.probe(tokenizer, processor.imageToken(), imageTokenId,
+                processor.videoToken(), config.isOnevision() ? videoTokenId : -1);
     }
 
     /**
@@ -186,8 +189,8 @@ public final class LlavaModel implements AutoCloseable {
         }
         ProjectorInputHook hook = hooks.projector();
         try (EncodedVisuals visuals = visualEncoder.encode(input, hooks)) {
-            String expanded = expand(text, visuals);
-            int[] ids = tokenizer.encode(expanded, addSpecialTokens);
+            int[] ids = placeholderRuns.encode(text, () -> expand(text, visuals), visuals.imageTokens(),
+                    config.isOnevision() ? visuals.videoTokens() : 0, addSpecialTokens);
             requireTokens(ids, imageTokenId, Arrays.stream(visuals.imageTokens()).sum(), processor.imageToken());
             if (config.isOnevision()) {
                 requireTokens(ids, videoTokenId, visuals.videoTokens(), processor.videoToken());
