@@ -58,8 +58,8 @@ import java.util.Optional;
  * residual: then it writes a scratch D, so the residual is read intact by the real call. With the property false a plan asks the heuristic
  * for one algorithm and runs it, as before tuning existed. {@code -Dglimpse.cuda.ltTiming=rotate}
  * times on rotating copies of the weights instead of flushing the L2 ({@link LtSearch#rotate}).
- * {@code -Dglimpse.cuda.ltSearch=wide}
- * ({@link LtSearch}) also times, for skinny problems, the configurations {@link LtWideSearch} builds
+ * The wide search ({@link LtSearch}, the default; {@code -Dglimpse.cuda.ltSearch=heuristic} turns it off)
+ * also times, for skinny problems, the configurations {@link LtWideSearch} builds
  * from every algorithm id's capabilities, within caps on count and time, and chooses among the
  * fastest few timed again; its choices are kept under keys of their own.
  *

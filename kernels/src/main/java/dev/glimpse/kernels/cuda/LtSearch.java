@@ -5,13 +5,21 @@ import java.util.function.UnaryOperator;
 
 /**
  * Which algorithms a measured cuBLASLt plan times, from {@value #PROPERTY} (read when a plan is
- * made): {@code heuristic} (the default) times the heuristic's candidates and their split-K
- * variants ({@link LtPlan}); {@code wide} also times the configurations {@link LtSearchSpace}
+ * made): {@code heuristic} times the heuristic's candidates and their split-K variants
+ * ({@link LtPlan}); {@code wide} (the default) also times the configurations {@link LtSearchSpace}
  * builds from every algorithm id's capabilities ({@link LtWideSearch}), for problems whose row
  * bucket is at most {@code maxRows} ({@value #MAX_ROWS_PROPERTY}, default {@value #DEFAULT_MAX_ROWS}:
  * the skinny, weight-streaming products where the heuristic is weakest), at most
  * {@code maxCandidates} timed ({@value #MAX_CANDIDATES_PROPERTY}) and {@code maxMillis} spent
  * ({@value #MAX_MILLIS_PROPERTY}) per problem.
+ *
+ * <p>{@code wide} is the default since the H200 measured it (2026-11-29, bundle of 70a1290, one
+ * {@code bench-llava.sh} call per row below, one JVM per variant,
+ * {@code bench/results/h200-llava-2026-11-29-session9-ab.json}): LLaVA-1.5-7B's 74-row prefill (64
+ * VTC-CLS tokens), best of 3 to 7, 4.946 / 4.937 / 4.946 ms in three default JVMs against 4.756,
+ * 4.616, 4.653 and 4.623 ms in four JVMs with the wide search (alone or with other flags): about -0.3
+ * ms, about 9 us per layer over its four products. A search took 150-380 ms per problem there, paid
+ * once per machine: the choices persist ({@link LtChoiceStore}).
  *
  * <p>How a timed call keeps its weights out of the L2 ({@value #TIMING_PROPERTY}, either search):
  * {@code flush} (the default) overwrites a buffer of twice the L2 before each timed call, which
@@ -21,7 +29,7 @@ import java.util.function.UnaryOperator;
  * as a layer of a real model does after the previous layer's GEMMs.
  *
  * <p>A widened or rotation-timed problem's choice is stored under a key of its own
- * ({@link #storeKey}), so turning the properties off runs the choices the default search made.
+ * ({@link #storeKey}), so {@code heuristic} runs the choices the heuristic search made.
  *
  * @param wide          whether the wide search is on
  * @param rotate        whether timed calls rotate over weight copies instead of flushing the L2
@@ -66,13 +74,13 @@ record LtSearch(boolean wide, boolean rotate, int maxRows, int maxCandidates, lo
     static LtSearch fromProperties(UnaryOperator<String> properties) {
         String kind = properties.apply(PROPERTY);
         boolean wide;
-        if (kind == null || kind.isBlank() || kind.trim().equalsIgnoreCase("heuristic")) {
-            wide = false;
-        } else if (kind.trim().equalsIgnoreCase("wide")) {
+        if (kind == null || kind.isBlank() || kind.trim().equalsIgnoreCase("wide")) {
             wide = true;
+        } else if (kind.trim().equalsIgnoreCase("heuristic")) {
+            wide = false;
         } else {
-            throw new IllegalArgumentException("-D" + PROPERTY + "=" + kind + " is not a cuBLASLt search: use heuristic "
-                    + "(the default) or wide");
+            throw new IllegalArgumentException("-D" + PROPERTY + "=" + kind + " is not a cuBLASLt search: use wide "
+                    + "(the default) or heuristic");
         }
         String timing = properties.apply(TIMING_PROPERTY);
         boolean rotate;

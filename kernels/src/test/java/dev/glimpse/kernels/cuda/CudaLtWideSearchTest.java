@@ -28,11 +28,11 @@ import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /**
- * The wide cuBLASLt search ({@code -Dglimpse.cuda.ltSearch=wide}): on the prefill products of
- * Llama-7B (LLaVA-1.5-7B) and Qwen2-0.5B at 74 rows its choice computes what the default
+ * The wide cuBLASLt search ({@code -Dglimpse.cuda.ltSearch=wide}, the default): on the prefill products of
+ * Llama-7B (LLaVA-1.5-7B) and Qwen2-0.5B at 74 rows its choice computes what the heuristic
  * search's choice computes, up to summation order (split-K); it stays within its time cap; its
- * choice is stored under its own key, so a process with the property off measures its own and a
- * process with it on runs the stored wide choice without measuring; timing on rotating weight
+ * choice is stored under its own key, so a process with {@code =heuristic} measures its own and a
+ * process with the wide search runs the stored wide choice without measuring; timing on rotating weight
  * copies ({@code -Dglimpse.cuda.ltTiming=rotate}) gives right choices, stored apart too. Each
  * "process" is a fresh {@link CudaBackend}.
  */
@@ -51,7 +51,7 @@ class CudaLtWideSearchTest {
     @CsvSource({"llama-7b q_k_v, 3, 4096, 4096, false, false", "llama-7b o, 1, 4096, 4096, false, false",
             "llama-7b gate_up, 2, 11008, 4096, false, false", "llama-7b down, 1, 4096, 11008, false, true",
             "qwen2-0.5b gate_up, 2, 4864, 896, false, false", "qwen2-0.5b q, 1, 896, 896, true, false"})
-    void theWideChoiceComputesWhatTheDefaultChoiceComputes(String name, int batch, int n, int k, boolean bias,
+    void theWideChoiceComputesWhatTheHeuristicChoiceComputes(String name, int batch, int n, int k, boolean bias,
                                                            boolean residual) {
         cuda(); // skips without a GPU
         Product p = new Product(batch, n, k, bias, residual);
@@ -59,9 +59,9 @@ class CudaLtWideSearchTest {
              Tensor w = random(202, 0.05f, DType.BF16, batch, n, k);
              Tensor b = random(203, 0.1f, DType.F32, batch, n);
              Tensor r = random(204, 1f, DType.F32, ROWS, n)) {
-            Tensor expected = process(Map.of(LtChoiceStore.PROPERTY, "off"), gpu -> {
+            Tensor expected = process(Map.of(LtChoiceStore.PROPERTY, "off", LtSearch.PROPERTY, "heuristic"), gpu -> {
                 Tensor out = run(gpu, p, x, w, b, r);
-                assertNull(gpu.ltLastWideSearch(), "the default search is not wide");
+                assertNull(gpu.ltLastWideSearch(), "the heuristic search is not wide");
                 return out;
             });
             try (expected) {
@@ -76,7 +76,7 @@ class CudaLtWideSearchTest {
                     return out;
                 });
                 try (wide) {
-                    assertClose("wide vs default " + name, expected, wide, ROUNDED_X);
+                    assertClose("wide vs heuristic " + name, expected, wide, ROUNDED_X);
                 }
             }
         }
@@ -102,7 +102,7 @@ class CudaLtWideSearchTest {
     }
 
     @Test
-    void wideChoicesAreStoredApartFromTheDefaultSearchs() throws IOException {
+    void wideChoicesAreStoredApartFromTheHeuristicSearchs() throws IOException {
         cuda();
         Path file = dir.resolve("choices.json");
         Product p = new Product(1, 1536, 3072, false, false); // a shape no other test uses
@@ -113,9 +113,10 @@ class CudaLtWideSearchTest {
             assertEquals(1, keys.size(), "one entry: " + keys);
             assertTrue(keys.get(0).endsWith(LtSearch.WIDE_KEY_SUFFIX), keys.get(0));
 
-            process(Map.of(LtChoiceStore.PROPERTY, file.toString()), gpu -> measured(gpu, p, x, w, 1)).close();
+            process(Map.of(LtChoiceStore.PROPERTY, file.toString(), LtSearch.PROPERTY, "heuristic"),
+                    gpu -> measured(gpu, p, x, w, 1)).close();
             List<String> both = keys(file);
-            assertEquals(2, both.size(), "the default search measured and stored its own: " + both);
+            assertEquals(2, both.size(), "the heuristic search measured and stored its own: " + both);
             assertTrue(both.contains(keys.get(0).substring(0, keys.get(0).length() - LtSearch.WIDE_KEY_SUFFIX.length())));
 
             float[] again = values(process(wideProps, gpu -> measured(gpu, p, x, w, 0)));
@@ -124,34 +125,35 @@ class CudaLtWideSearchTest {
     }
 
     @Test
-    void rotationTimedChoicesComputeTheDefaultValuesAndAreStoredApart() throws IOException {
+    void rotationTimedChoicesComputeTheHeuristicValuesAndAreStoredApart() throws IOException {
         cuda();
         Path file = dir.resolve("rotate.json");
         // Llama-7B's o_proj: 32 MiB of weights that the 50 MB L2 could hold, so 5 rotating copies
         Product o = new Product(1, 4096, 4096, false, true);
         try (Tensor x = random(231, 1f, DType.BF16, ROWS, o.k()); Tensor w = random(232, 0.05f, DType.BF16, 1, o.n(), o.k());
              Tensor r = random(233, 1f, DType.F32, ROWS, o.n())) {
-            Tensor expected = process(Map.of(LtChoiceStore.PROPERTY, "off"), gpu -> run(gpu, o, x, w, null, r));
+            Tensor expected = process(Map.of(LtChoiceStore.PROPERTY, "off", LtSearch.PROPERTY, "heuristic"),
+                    gpu -> run(gpu, o, x, w, null, r));
             try (expected) {
-                Tensor rotated = process(Map.of(LtChoiceStore.PROPERTY, file.toString(), LtSearch.TIMING_PROPERTY, "rotate"),
-                        gpu -> {
+                Tensor rotated = process(Map.of(LtChoiceStore.PROPERTY, file.toString(), LtSearch.TIMING_PROPERTY, "rotate",
+                        LtSearch.PROPERTY, "heuristic"), gpu -> {
                             Tensor out = run(gpu, o, x, w, null, r);
                             assertEquals(1, gpu.ltTunings());
                             return out;
                         });
                 try (rotated) {
-                    assertClose("rotation-timed default search vs flush-timed", expected, rotated, ROUNDED_X);
+                    assertClose("rotation-timed heuristic search vs flush-timed", expected, rotated, ROUNDED_X);
                 }
                 Tensor wide = process(Map.of(LtChoiceStore.PROPERTY, file.toString(), LtSearch.TIMING_PROPERTY, "rotate",
                         LtSearch.PROPERTY, "wide"), gpu -> {
                     Tensor out = run(gpu, o, x, w, null, r);
-                    assertEquals(1, gpu.ltTunings(), "the rotation-timed default choice is not the wide one");
+                    assertEquals(1, gpu.ltTunings(), "the rotation-timed heuristic choice is not the wide one");
                     System.out.println("WIDE rotate o_proj: " + gpu.ltLastWideSearch().describe() + "; "
                             + gpu.ltChoices().values().iterator().next());
                     return out;
                 });
                 try (wide) {
-                    assertClose("rotation-timed wide search vs flush-timed default", expected, wide, ROUNDED_X);
+                    assertClose("rotation-timed wide search vs flush-timed heuristic", expected, wide, ROUNDED_X);
                 }
             }
             List<String> keys = keys(file);

@@ -23,12 +23,19 @@ class LtSearchTest {
     }
 
     @Test
-    void theDefaultIsTheHeuristicSearchWithTodaysKeys() {
+    void theDefaultIsTheWideSearch() {
         LtSearch search = of(Map.of());
+        assertTrue(search.wide());
+        assertTrue(search.widens(problem(74)));
+        assertEquals(search, of(Map.of(LtSearch.PROPERTY, "wide")));
+    }
+
+    @Test
+    void theHeuristicSearchKeepsTheUnsuffixedKeys() {
+        LtSearch search = of(Map.of(LtSearch.PROPERTY, "heuristic"));
         assertFalse(search.wide());
         assertFalse(search.widens(problem(74)));
         assertEquals(problem(74).cacheKey(), search.storeKey(problem(74)));
-        assertEquals(search, of(Map.of(LtSearch.PROPERTY, "heuristic")));
     }
 
     @Test
@@ -65,7 +72,7 @@ class LtSearchTest {
 
     @Test
     void rotationTimingIsStoredUnderItsOwnKeyForEitherSearch() {
-        LtSearch rotate = of(Map.of(LtSearch.TIMING_PROPERTY, "rotate"));
+        LtSearch rotate = of(Map.of(LtSearch.PROPERTY, "heuristic", LtSearch.TIMING_PROPERTY, "rotate"));
         assertTrue(rotate.rotate());
         assertEquals(problem(586).cacheKey() + LtSearch.ROTATE_KEY_SUFFIX, rotate.storeKey(problem(586)));
         LtSearch both = of(Map.of(LtSearch.PROPERTY, "wide", LtSearch.TIMING_PROPERTY, "rotate"));
