@@ -15,8 +15,8 @@
 //      memory). Rows before `start` come from earlier launches and are only read.
 //   2. rotates its queries and rounds them into the query tile, as load_queries rounds the rows the unfused pair
 //      rotated in place.
-// Every rotation is rope_rotate4_rn (rope_rows.cuh: the instructions rows.cu's rotation compiles to), every store
-// store4_kv / store8_kv / pack2, so the values are the unfused pair's.
+// Every rotation is rope_rotate4 (rope_rows.cuh: rope_append_kv_rows_vec_<t>'s, the same float instructions), every
+// store store4_kv / store8_kv / pack2, so the values are the unfused pair's.
 //
 // Several blocks store the same entries: every query head's blocks of a kv head, and each query block a prefix of
 // the new rows. That is benign and needs no designated writer: every store of an entry in a launch carries the same
@@ -91,7 +91,7 @@ struct RopeAppendQueries {
                     const int t = item / GROUPS, g = item - t * GROUPS;
                     const long long entry = ((long long)h * capacity + start + t) * DP;
                     float4 rlo, rhi;
-                    rope_rotate4_rn(lo[u], hi[u], c[u], s[u], rlo, rhi);
+                    rope_rotate4(lo[u], hi[u], c[u], s[u], rlo, rhi);
                     store4_kv(key_cache + entry + 4 * g, rlo);
                     store4_kv(key_cache + entry + 4 * g + HALF, rhi);
                     store8_kv(value_cache + entry + 8 * g, va[u], vb[u]);
@@ -118,7 +118,7 @@ struct RopeAppendQueries {
                     const float* p = q_head + row * s0;
                     const float4 c = *reinterpret_cast<const float4*>(cos_t + (long long)row * HALF + i);
                     const float4 s = *reinterpret_cast<const float4*>(sin_t + (long long)row * HALF + i);
-                    rope_rotate4_rn(*reinterpret_cast<const float4*>(p + i), *reinterpret_cast<const float4*>(p + i + HALF),
+                    rope_rotate4(*reinterpret_cast<const float4*>(p + i), *reinterpret_cast<const float4*>(p + i + HALF),
                                     c, s, rlo, rhi);
                 }
                 *reinterpret_cast<uint2*>(dst + j * LD + i) = make_uint2(pack2<T>(rlo.x, rlo.y), pack2<T>(rlo.z, rlo.w));

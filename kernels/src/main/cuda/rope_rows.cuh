@@ -42,10 +42,22 @@ __device__ __forceinline__ void store8_kv(T* p, float4 a, float4 b) {
     }
 }
 
-// rope_append_rows' rotation of one pair, written as it is there (the compiler contracts it the same way).
+// The rotation of one pair, rlo = lo * c - hi * s and rhi = hi * c + lo * s (rope_append_rows'), with the contraction
+// nvcc gave rope_append_kv_rows_vec* spelled out in round-to-nearest intrinsics, which neither NVVM nor ptxas fuse or
+// reorder: rlo = fma(lo, c, -(hi * s)), rhi = fma(lo, s, hi * c), i.e. hi * s and hi * c rounded, lo * c and lo * s
+// exact inside the fma. From the plain expressions NVVM (nvcc 13.0) emits rhi as that fma in the PTX and leaves rlo
+// as mul, mul, sub, which ptxas fuses into that fma; rows.cu compiled with this spelling is SASS-identical to the
+// plain one on sm_80 and sm_90, every kernel (tools/cuda/sass-diff.sh, 2026-11-29), so rows.cu's bits are unchanged.
+// Spelled out, the rotation no longer depends on what a compiler makes of each caller's surroundings (ptxas for
+// sm_80 / sm_90, or the driver's JIT of the compute_90 PTX on newer GPUs): rope_append_kv_rows_vec* and the fused
+// prefill_rope_attention kernels, which must store the same bits, run the same float instructions.
+// The fused kernels' first spelling, fma(-hi, s, lo * c) and fma(hi, c, lo * s), rounded the other product of each
+// pair: a third of the F32 results differed and about 1 in 2^15 BF16 (2^13 F16) cache entries and rotated
+// queries by one 16-bit ulp, which failed CudaPrefillRopeAttentionTest wherever a case had enough of them (H200,
+// 2026-11-29; replaying the test's data on the CPU with both spellings gives exactly its failures).
 __device__ __forceinline__ void rope_rotate(float lo, float hi, float c, float s, float& rlo, float& rhi) {
-    rlo = lo * c - hi * s;
-    rhi = hi * c + lo * s;
+    rlo = __fmaf_rn(lo, c, -__fmul_rn(hi, s));
+    rhi = __fmaf_rn(lo, s, __fmul_rn(hi, c));
 }
 
 __device__ __forceinline__ void rope_rotate4(float4 lo, float4 hi, float4 c, float4 s, float4& rlo, float4& rhi) {
@@ -53,22 +65,4 @@ __device__ __forceinline__ void rope_rotate4(float4 lo, float4 hi, float4 c, flo
     rope_rotate(lo.y, hi.y, c.y, s.y, rlo.y, rhi.y);
     rope_rotate(lo.z, hi.z, c.z, s.z, rlo.z, rhi.z);
     rope_rotate(lo.w, hi.w, c.w, s.w, rlo.w, rhi.w);
-}
-
-// rope_rotate with the contraction ptxas gives it spelled out in round-to-nearest intrinsics, which neither NVVM
-// nor ptxas fuse or reorder: rlo = fma(-hi, s, lo * c), rhi = fma(hi, c, lo * s). rope_append_kv_rows_vec*
-// compiled with these instead of rope_rotate differ from the committed SASS (sm_80, sm_90) only in integer
-// register choices (tools/cuda/sass-diff.sh, 2026-11-29), so their floating-point instructions are these. A kernel
-// that must reproduce rows.cu's rotated values bit for bit (prefill_rope_attention.cu) rotates here, so its own
-// surroundings cannot steer ptxas to the other contraction, fma(lo, c, -(hi * s)).
-__device__ __forceinline__ void rope_rotate_rn(float lo, float hi, float c, float s, float& rlo, float& rhi) {
-    rlo = __fmaf_rn(-hi, s, __fmul_rn(lo, c));
-    rhi = __fmaf_rn(hi, c, __fmul_rn(lo, s));
-}
-
-__device__ __forceinline__ void rope_rotate4_rn(float4 lo, float4 hi, float4 c, float4 s, float4& rlo, float4& rhi) {
-    rope_rotate_rn(lo.x, hi.x, c.x, s.x, rlo.x, rhi.x);
-    rope_rotate_rn(lo.y, hi.y, c.y, s.y, rlo.y, rhi.y);
-    rope_rotate_rn(lo.z, hi.z, c.z, s.z, rlo.z, rhi.z);
-    rope_rotate_rn(lo.w, hi.w, c.w, s.w, rlo.w, rhi.w);
 }
