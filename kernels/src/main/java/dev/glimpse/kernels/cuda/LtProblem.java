@@ -103,9 +103,10 @@ record LtProblem(int m, int n, int k, DType dtype, long ldw, int batch, long str
      * the buffer rather than the product: a decoder session's stacked q/k/v and gate/up outputs
      * are views of scratch sized for the session's capacity (prompt plus generated tokens), so
      * with it every new capacity was a new key and measured again (LLaVA-1.5-7B: each request of a
-     * new prompt length timed its q/k/v and gate/up candidates inside its time to first token). The
-     * stride's alignment stays in the key ({@link #alignOut}); {@code cublasLtMatmulAlgoCheck} still
-     * accepts the choice for each exact problem before it runs there.
+     * new prompt length or token limit timed its q/k/v and gate/up candidates inside its time to
+     * first token). The stride's alignment stays in the key ({@link #alignOut}), and
+     * {@code cublasLtMatmulAlgoCheck} still accepts the choice for each exact problem before it
+     * runs there.
      */
     LtProblem bucketed() {
         int rows = rowBucket(m);
