@@ -7,9 +7,12 @@
 # caches flushed). For each shape in TIMELINE_SHAPES (default "llava-1.5-7b onevision-0.5b"):
 # builds the random-weight checkpoint (make_random_llava.py), runs CudaLlavaBench --budgets 64
 # --repeats 1 --steps 8 --warmup-seconds 3 --timeline $OUT/timeline-<shape>.json on it, deletes it,
-# and prints the summary of each recorded pass (TimelineReport): the vision pass (LLaVA: the
-# CLIP-L/336 tower's 23 layers; OneVision: SigLIP over the video), each prefill (LLaVA-1.5-7B: 586
-# rows at the full budget, 74 at 64 VTC-CLS tokens) and one replayed decode step; per layer the
+# and prints the summary of each recorded pass (TimelineReport): per plan, the third run of the
+# request its TTFT measures (after one op by op and one capturing the graphs): its visual stage with
+# the plan's hooks (LLaVA: the CLIP-L/336 tower's 23 layers; OneVision: SigLIP over the video), its
+# prefill and first token (LLaVA-1.5-7B: 586 rows at the full budget, 74 at 64 VTC-CLS tokens), the
+# whole request as one pass, and one replayed decode step; each name ends in its kernels' share
+# from CUDA graphs; per layer the
 # kernel time, the gap time (no kernel running) and the span, per kernel position within a layer
 # the mean time and the gap after it, and per pass the kernel and gap sums against the host's wall
 # time (lead: host mark to first kernel; tail: last kernel to the host's wake-up).

@@ -52,6 +52,7 @@ import java.util.Optional;
  * the heuristic's order). A call made while the stream is captured runs the heuristic's first
  * and leaves the measurement to a later eager call. A measured choice also serves the other row
  * counts of its power-of-two row bucket ({@link LtProblem#bucketed}: 65..128 rows, 513..1024, ...)
+ * and a batch's outputs at any stride (a decoder session's scratch, sized for its capacity)
  * wherever {@code cublasLtMatmulAlgoCheck} accepts it, so a prompt of a new length costs no
  * timing, only the first of its bucket does (about a hundred products, a few to tens of ms).
  * Timing writes the output the call writes anyway, except when the product accumulates onto a

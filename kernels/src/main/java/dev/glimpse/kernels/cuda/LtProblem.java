@@ -96,13 +96,27 @@ record LtProblem(int m, int n, int k, DType dtype, long ldw, int batch, long str
     }
 
     /**
-     * This problem with m rounded up to its row bucket ({@link #rowBucket}): the key under which a
-     * measured algorithm serves every row count of the bucket, so prompts of new lengths reuse a
-     * measurement instead of timing again.
+     * This problem with m rounded up to its row bucket ({@link #rowBucket}) and a batch's outputs
+     * {@link #packedStrideOut packed} for the bucket's rows: the key under which a measured
+     * algorithm serves every row count of the bucket, so prompts of new lengths reuse a measurement
+     * instead of timing again. The outputs' batch stride is not the caller's because it follows
+     * the buffer rather than the product: a decoder session's stacked q/k/v and gate/up outputs
+     * are views of scratch sized for the session's capacity (prompt plus generated tokens), so
+     * with it every new capacity was a new key and measured again (LLaVA-1.5-7B: each request of a
+     * new prompt length or token limit timed its q/k/v and gate/up candidates inside its time to
+     * first token). The stride's alignment stays in the key ({@link #alignOut}), and
+     * {@code cublasLtMatmulAlgoCheck} still accepts the choice for each exact problem before it
+     * runs there.
      */
     LtProblem bucketed() {
-        return new LtProblem(rowBucket(m), n, k, dtype, ldw, batch, strideW, strideOut, strideBias, bias, accumulate,
-                alignW, alignX, alignOut, output);
+        int rows = rowBucket(m);
+        return new LtProblem(rows, n, k, dtype, ldw, batch, strideW, packedStrideOut(rows), strideBias, bias,
+                accumulate, alignW, alignX, alignOut, output);
+    }
+
+    /** Elements between a batch's outputs of {@code rows} rows packed one after another (0 for a single product). */
+    private long packedStrideOut(int rows) {
+        return batch > 1 ? (long) rows * n : 0;
     }
 
     /** The power of two at or above {@code m} (rows 65..128 share 128, 513..1024 share 1024). */

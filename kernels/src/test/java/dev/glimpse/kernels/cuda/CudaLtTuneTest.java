@@ -19,7 +19,8 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
  * the heuristic's plan computes, up to summation order (another algorithm, possibly split-K), its
  * first call's own result included (the timing runs write that very output); no measurement
  * happens while the stream is captured, and the captured product still runs (the heuristic's
- * first) and is right.
+ * first) and is right. A stacked product's measured choice also serves its outputs at another batch
+ * stride (scratch of another session capacity) without measuring again, and computes the same product.
  */
 class CudaLtTuneTest {
 
@@ -71,6 +72,36 @@ class CudaLtTuneTest {
                 }
             }
             assertEquals(before + 1, gpu.ltTunings(), "rows 70 measured; 100 and 128 reused the bucket's choice");
+        }
+    }
+
+    @Test
+    void stackedOutputsInScratchOfAnotherCapacityReuseTheChoice() {
+        CudaBackend gpu = cuda();
+        int batch = 3;
+        int n = 448;
+        int k = 1792; // shapes no other test uses
+        try (Tensor w = random(95, 0.05f, DType.BF16, batch, n, k); Tensor gw = gpu.upload(w)) {
+            int before = gpu.ltTunings();
+            // (rows, scratch capacity): as a decoder session's [3, capacity, n] q/k/v scratch, capacity rows apart
+            int[][] calls = {{40, 50}, {40, 61}, {60, 70}};
+            for (int[] call : calls) {
+                int m = call[0];
+                int capacity = call[1];
+                try (Tensor x = random(96 + capacity, 1f, DType.BF16, m, k); Tensor gx = gpu.upload(x);
+                     Tensor scratch = gpu.allocate(DType.F32, batch, capacity, n)) {
+                    gpu.linearStack(gx, gw, null, scratch.slice(1, 0, m));
+                    for (int i = 0; i < batch; i++) {
+                        try (Tensor expected = Tensor.allocate(DType.F32, m, n)) {
+                            CPU.linear(x, w.select(0, i), null, expected);
+                            assertClose("stacked m=" + m + " capacity=" + capacity + " [" + i + "]", expected,
+                                    scratch.select(0, i).slice(0, 0, m), ROUNDED_X);
+                        }
+                    }
+                }
+            }
+            assertEquals(before + 1, gpu.ltTunings(),
+                    "the first call measured; another output stride and another row count of the bucket reused it");
         }
     }
 

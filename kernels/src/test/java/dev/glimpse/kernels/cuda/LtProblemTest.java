@@ -130,6 +130,36 @@ class LtProblemTest {
     }
 
     @Test
+    void stackedOutputsInScratchOfAnySessionCapacityShareTheBucketedKey() {
+        // LLaVA-1.5-7B's 586-row q/k/v product writes [3, capacity, 4096] scratch: the bench's
+        // sessions hold 586 + 12, 586 + 72 and (its timeline) 586 + 11 tokens
+        LtProblem warmUp = qkv(586, 598);
+        LtProblem measured = qkv(586, 658);
+        LtProblem timeline = qkv(586, 597);
+        assertNotEquals(warmUp, measured, "each exact problem keeps its own plan (its layouts hold the stride)");
+        assertEquals(warmUp.bucketed(), measured.bucketed());
+        assertEquals(warmUp.bucketed().cacheKey(), timeline.bucketed().cacheKey());
+        assertEquals(1024L * 4096, measured.bucketed().strideOut(), "the bucket's rows, packed");
+        assertEquals(qkv(600, 1000).bucketed(), qkv(586, 658).bucketed(), "another row count of the bucket too");
+    }
+
+    @Test
+    void theBucketedKeyKeepsTheOutputStridesAlignment() {
+        // outputs 9 x 72 F32 apart plus 2 elements: every batch member after the first only 8-byte aligned
+        LtProblem packed = LtProblem.of(9, 72, 72, DType.BF16, 72, 2, 72L * 72, 9L * 72, 0, false, false,
+                BASE, BASE, BASE, 0);
+        LtProblem odd = LtProblem.of(9, 72, 72, DType.BF16, 72, 2, 72L * 72, 9L * 72 + 2, 0, false, false,
+                BASE, BASE, BASE, 0);
+        assertNotEquals(packed.bucketed(), odd.bucketed());
+        assertEquals(8, odd.bucketed().alignOut());
+    }
+
+    @Test
+    void aSingleProductsBucketedKeyHasNoBatchStrides() {
+        assertEquals(0, problem(74, 4096).bucketed().strideOut());
+    }
+
+    @Test
     void minimumBytesCountWeightsInputAndOutput() {
         LtProblem qkv = LtProblem.of(74, 4096, 4096, DType.BF16, 4096, 3, 4096L * 4096, 586L * 4096, 0, false, false,
                 BASE, BASE, BASE, 0);
@@ -165,6 +195,12 @@ class LtProblemTest {
         assertEquals(problem(74, 4096).bucketed().cacheKey(), problem(100, 4096).bucketed().cacheKey());
         assertEquals("128x4096x4096 BF16 ldw 4096 batch 1 strides 0/0/0 out F32 bias F32 align 256/256/256",
                 problem(74, 4096).bucketed().cacheKey(), "the stored files' keys change only on purpose");
+    }
+
+    /** LLaVA-1.5-7B's q/k/v product of m rows into a session's [3, capacity, 4096] scratch. */
+    private static LtProblem qkv(int m, int capacity) {
+        return LtProblem.of(m, 4096, 4096, DType.BF16, 4096, 3, 4096L * 4096, (long) capacity * 4096, 0, false, false,
+                BASE, BASE, BASE, 0);
     }
 
     private static LtProblem problem(int m, int k) {

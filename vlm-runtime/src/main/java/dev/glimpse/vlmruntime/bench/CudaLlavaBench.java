@@ -35,7 +35,10 @@ import java.util.stream.IntStream;
  * pixels of the tower's size (no resize needed). The first request's vision time and TTFT (cold: the
  * JIT has not compiled the host code yet) are reported as {@code cold_vision_ms} and {@code cold_ttft_ms};
  * then every stage runs in rounds for {@code --warmup-seconds S} (default 5), as a serving process would
- * have, and each number below is the best of {@code --repeats N} (default 3) after one more warm-up pass:
+ * have, and each number below is the best of {@code --repeats N} (default 3), each TTFT repeat after
+ * {@value #WARM_REQUESTS} more runs of its request at the measured session shape ({@link MeasuredRequest}:
+ * op by op, then the prefill graph's capture on the pooled session buffers), so every repeat replays
+ * (the warm-up rounds' sessions, of other shapes, leave no graph there: the pool keeps one idle set):
  * <ul>
  *   <li>vision: one image (LLaVA) or the {@code --frames N} video (OneVision, default 32) through the
  *       tower and projector (and the video pooling), timed until the device is idle, the image
@@ -78,10 +81,12 @@ import java.util.stream.IntStream;
  * any operation is the host's own work. Each operation's time includes one host wait, so the stage
  * totals run above the unprofiled TTFT.
  *
- * <p>{@code --timeline <file.json>} records, after the measurements, which kernels the warm
- * passes ran on the GPU and when ({@link LlavaPassTimelines}: CUPTI, started before the model
- * loads; without CUPTI a warning and no timeline), writes them as a Chrome trace and prints per
- * pass one {@code cuda_timeline} line and a per-layer table of kernel and gap time.
+ * <p>{@code --timeline <file.json>} records, after the measurements, which kernels each plan's
+ * measured request ran on the GPU and when, once warm as in its measured repeats: its visual stage
+ * with the plan's hooks, its prefill and first token, the whole request, and one decode step
+ * ({@link LlavaPassTimelines}: CUPTI, started before the model loads; without CUPTI a warning and
+ * no timeline), writes them as a Chrome trace and prints per pass one {@code cuda_timeline} line
+ * and a per-layer table of kernel and gap time.
  */
 public final class CudaLlavaBench {
 
@@ -96,6 +101,11 @@ public final class CudaLlavaBench {
     private static KernelTimeline timeline;
     /** The vision tower's CUDA graph switch (VisionTransformer; default on). */
     static final String VISION_GRAPHS_PROPERTY = "glimpse.cuda.visionGraphs";
+    /**
+     * Runs of a plan's request before it is measured or recorded: the first at a session shape runs
+     * op by op on fresh session buffers, the second captures the prefill graph, later ones replay it.
+     */
+    static final int WARM_REQUESTS = 2;
 
     private CudaLlavaBench() {
     }
@@ -163,7 +173,9 @@ public final class CudaLlavaBench {
             double roofline = bandwidthGbs * 1e9 / weightBytes;
             List<Run> best = new ArrayList<>();
             for (PruningPlan plan : plans) {
-                generate(model, prompt, input, plan, Math.min(steps, 4), chunk);
+                for (int i = 0; i < WARM_REQUESTS; i++) { // op by op, then the prefill graph's capture
+                    MeasuredRequest.runToFirstToken(model, prompt, input, plan, steps, chunk);
+                }
                 Run fastest = null;
                 for (int r = 0; r < repeats; r++) {
                     Run run = generate(model, prompt, input, plan, steps, chunk);
@@ -179,11 +191,11 @@ public final class CudaLlavaBench {
                         fastest.decode * 1e3 / steps, steps / fastest.decode, fastest.lastToken));
             }
             if (timeline != null && model.backend() instanceof CudaBackend) {
-                LlavaPassTimelines.record(timeline, timelineFile, model, shape, prompt, placeholder, input, plans, chunk, out);
+                LlavaPassTimelines.record(timeline, timelineFile, model, shape, prompt, input, plans, steps, chunk, out);
             }
             if (stagesWanted) {
                 for (PruningPlan plan : plans) {
-                    out.println(stages(model, shape, prompt, input, plan, chunk, Math.max(repeats, 5)));
+                    out.println(stages(model, shape, prompt, input, plan, steps, chunk, Math.max(repeats, 5)));
                 }
             }
             Run full = best.getFirst();
@@ -300,18 +312,17 @@ public final class CudaLlavaBench {
     private static Run generate(LlavaModel model, String prompt, VisualInput input, PruningPlan plan, int steps,
                                 int chunk) {
         long start = System.nanoTime();
-        RequestPruning pruning = RequestPruning.of(plan, model.backend(), model.config(), input);
-        try (PreparedPrompt prepared = model.prepare(prompt, input, pruning.visualHooks(), true);
-             DecoderSession session = model.decoder().newSession(
-                     SessionOptions.of(prepared.inputIds().length + steps + 8).withPrefillChunkSize(chunk))) {
-            session.prefill(prepared.embeddings(), prepared.positions(), pruning.decoderHook(prepared));
-            int token = session.greedyToken();
+        try (MeasuredRequest request = new MeasuredRequest(model, prompt, input, plan, steps, chunk)) {
+            request.prepare();
+            int token = request.firstToken();
             long first = System.nanoTime();
+            DecoderSession session = request.session();
             for (int i = 0; i < steps; i++) {
                 session.decode(token);
                 token = session.greedyToken();
             }
             long done = System.nanoTime();
+            PreparedPrompt prepared = request.prepared();
             long preprocess = prepared.visuals().preprocessNanos();
             return new Run((first - start - preprocess) / 1e9, (done - first) / 1e9, preprocess / 1e9,
                     prepared.inputIds().length, prepared.visuals().visualTokens(), token);
@@ -326,7 +337,7 @@ public final class CudaLlavaBench {
      * the TTFT measured without them; a stage far above its GPU time is host-bound.
      */
     private static String stages(LlavaModel model, String shape, String prompt, VisualInput input, PruningPlan plan,
-                                 int chunk, int repeats) {
+                                 int steps, int chunk, int repeats) {
         double[] best = {Double.MAX_VALUE, Double.MAX_VALUE, Double.MAX_VALUE, Double.MAX_VALUE};
         int tokens = 0;
         for (int r = 0; r < repeats; r++) {
@@ -336,7 +347,7 @@ public final class CudaLlavaBench {
                 synchronize(model.backend());
                 long t1 = System.nanoTime() - prepared.visuals().preprocessNanos();
                 try (DecoderSession session = model.decoder().newSession(
-                        SessionOptions.of(prepared.inputIds().length + 16).withPrefillChunkSize(chunk))) {
+                        MeasuredRequest.sessionOptions(prepared.inputIds().length, steps, chunk))) {
                     synchronize(model.backend());
                     long t2 = System.nanoTime() - prepared.visuals().preprocessNanos();
                     session.prefill(prepared.embeddings(), prepared.positions(), pruning.decoderHook(prepared));
