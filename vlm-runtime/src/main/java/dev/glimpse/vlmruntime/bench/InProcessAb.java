@@ -1,0 +1,196 @@
+package dev.glimpse.vlmruntime.bench;
+
+import dev.glimpse.kernels.Backends;
+import dev.glimpse.kernels.cuda.CudaBackend;
+import dev.glimpse.tokenpruning.PruningPlan;
+import dev.glimpse.vlmruntime.api.Glimpse;
+import dev.glimpse.vlmruntime.api.LoadOptions;
+import dev.glimpse.vlmruntime.api.VisionLanguageModel;
+import dev.glimpse.vlmruntime.llava.LlavaModel;
+import dev.glimpse.vlmruntime.llava.VisualInput;
+
+import java.io.PrintStream;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+
+/**
+ * {@code CudaLlavaBench --ab <spec>}: an A/B of system-property variants ({@link AbSpec}) inside one
+ * JVM on one loaded model, so that the JIT, the allocators, the clocks and the GPU's thermal state
+ * are the same for every variant (between JVMs the same code's TTFT spread about 1 ms, more than
+ * the effects measured). First the JIT warm-up: for {@code warmupSeconds}, rounds of every
+ * variant's vision call and prompts. Then stage after stage (the vision call; the prompt at the
+ * full budget and at each budget), each variant runs {@code warmupCalls} requests (its first
+ * prefill of a session-buffer set runs op by op, the second captures the prefill graph, likewise
+ * the tower's graph), then {@code rounds} rounds, each running every variant once in the rotated
+ * order of {@link AbSpec#order}. A stage's requests all take one session-buffer set (one shape),
+ * whose prefill graphs, like the tower's, hold one graph per variant: stages run one after
+ * another, not interleaved, because interleaving prompts of different lengths would drop the
+ * pooled buffers and their graphs at every request.
+ *
+ * <p>Per stage, variant and metric one {@code llava_cuda_ab} line ({@link PairedStats}: median,
+ * minimum, and the per-round ratio variant / base, median and quartiles), and a {@code #} summary.
+ * Metrics: {@code vision_ms} (the vision stage); {@code ttft_ms}, with {@code steps > 0} also
+ * {@code decode_ms_per_token} (a session's first steps run op by op and capture its step graph, so
+ * few steps overstate it), and with {@code stages} the split of {@code CudaLlavaBench --stages}
+ * ({@code prepare_ms} ... {@code prepare_project_ms}) from two more requests of the same variant.
+ */
+final class InProcessAb {
+
+    private static final String[] SPLIT_METRICS = {"prepare_ms", "session_ms", "prefill_ms", "first_token_ms"};
+    private static final String[] PREPARE_METRICS = {"prepare_vision_ms", "prepare_select_ms", "prepare_project_ms"};
+
+    /** How the A/B runs: its variants and rounds, the calls per variant before a stage's rounds, decode steps, splits. */
+    record Settings(AbSpec spec, int rounds, int warmupCalls, int steps, boolean stages, int chunk,
+                    double warmupSeconds) {
+        Settings {
+            if (rounds < 1 || warmupCalls < 2 || steps < 0) {
+                throw new IllegalArgumentException("--ab-rounds must be at least 1 and --ab-warmup at least 2 (a graph"
+                        + " is captured on a key's second call), got " + rounds + " and " + warmupCalls);
+            }
+        }
+    }
+
+    /** One stage: the vision call ({@code plan} null) or the prompt under {@code plan}. */
+    private record Stage(PruningPlan plan) {
+        String name() {
+            return plan == null ? "vision" : "prompt";
+        }
+    }
+
+    private final LlavaModel model;
+    private final VisualInput input;
+    private final String prompt;
+    private final String placeholder;
+    private final Settings settings;
+
+    private InProcessAb(LlavaModel model, int frames, Settings settings) {
+        this.model = model;
+        this.input = CudaLlavaBench.input(model, frames);
+        this.prompt = model.acceptsVideo() ? CudaLlavaBench.VIDEO_PROMPT : CudaLlavaBench.LLAVA_PROMPT;
+        this.placeholder = model.acceptsVideo() ? "<video>" : "<image>";
+        this.settings = settings;
+    }
+
+    /** Loads {@code dir} on {@code device} and runs the A/B over the full budget and {@code budgets} under {@code prune}. */
+    static void run(Path dir, String shape, Backends.Choice device, String prune, int[] budgets, int frames,
+                    Settings settings, PrintStream out) {
+        try (VisionLanguageModel vlm = Glimpse.load(dir, LoadOptions.defaults().withDevice(device))) {
+            LlavaModel model = vlm.llava();
+            List<PruningPlan> plans = CudaLlavaBench.plans(model, prune, budgets);
+            new InProcessAb(model, frames, settings).run(shape, plans, out);
+        }
+    }
+
+    private void run(String shape, List<PruningPlan> plans, PrintStream out) {
+        String device = model.backend() instanceof CudaBackend cuda ? cuda.deviceName() : "cpu";
+        AbSpec spec = settings.spec();
+        int jitRounds = jitWarmUp(plans);
+        out.printf(Locale.ROOT, "# in-process A/B of %s on %s: %d JIT warm-up rounds, then per stage %d calls per variant"
+                        + " and %d measured rounds in rotated order; ratio = variant/base per round, median [quartiles]%n",
+                shape, device, jitRounds, settings.warmupCalls(), settings.rounds());
+        for (AbVariant v : spec.variants()) {
+            out.printf(Locale.ROOT, "#   %s: %s%n", v.label(), v.describe().isEmpty() ? "(defaults)" : v.describe());
+        }
+        List<Stage> stages = new ArrayList<>();
+        stages.add(new Stage(null));
+        plans.forEach(p -> stages.add(new Stage(p)));
+        for (Stage stage : stages) {
+            for (AbVariant v : spec.variants()) {
+                for (int i = 0; i < settings.warmupCalls(); i++) {
+                    v.during(() -> measure(stage));
+                }
+            }
+            AbSamples samples = new AbSamples(spec, settings.rounds());
+            int visualTokens = 0;
+            for (int r = 0; r < settings.rounds(); r++) {
+                for (AbVariant v : spec.order(r)) {
+                    Sample sample = v.during(() -> measure(stage));
+                    samples.add(v, r, sample.metrics());
+                    visualTokens = sample.visualTokens();
+                }
+            }
+            report(shape, device, stage, visualTokens, samples, out);
+        }
+    }
+
+    /** Every variant's vision call and prompts (4 decode steps) in rounds for the configured seconds, at least one. */
+    private int jitWarmUp(List<PruningPlan> plans) {
+        long end = System.nanoTime() + (long) (settings.warmupSeconds() * 1e9);
+        int rounds = 0;
+        do {
+            for (AbVariant v : settings.spec().order(rounds)) {
+                v.during(() -> {
+                    CudaLlavaBench.vision(model, placeholder, input);
+                    for (PruningPlan plan : plans) {
+                        CudaLlavaBench.generate(model, prompt, input, plan, 4, settings.chunk());
+                    }
+                    return null;
+                });
+            }
+            rounds++;
+        } while (System.nanoTime() < end);
+        return rounds;
+    }
+
+    /** One sample of {@code stage}'s metrics under the properties now set. */
+    private Sample measure(Stage stage) {
+        Map<String, Double> metrics = new LinkedHashMap<>();
+        if (stage.plan() == null) {
+            metrics.put("vision_ms", CudaLlavaBench.vision(model, placeholder, input) * 1e3);
+            return new Sample(metrics, 0);
+        }
+        int steps = settings.steps();
+        CudaLlavaBench.Run run = CudaLlavaBench.generate(model, prompt, input, stage.plan(), steps, settings.chunk());
+        metrics.put("ttft_ms", run.ttft() * 1e3);
+        if (steps > 0) {
+            metrics.put("decode_ms_per_token", run.decode() * 1e3 / steps);
+        }
+        if (settings.stages()) {
+            CudaLlavaBench.TtftSplit split = CudaLlavaBench.ttftSplit(model, prompt, input, stage.plan(),
+                    settings.chunk(), steps + 8);
+            for (int i = 0; i < SPLIT_METRICS.length; i++) {
+                metrics.put(SPLIT_METRICS[i], split.ms()[i]);
+            }
+            double[] prepare = CudaLlavaBench.prepareSplit(model, prompt, input, stage.plan());
+            for (int i = 0; i < PREPARE_METRICS.length; i++) {
+                metrics.put(PREPARE_METRICS[i], prepare[i]);
+            }
+        }
+        return new Sample(metrics, run.visualTokens());
+    }
+
+    /** One request's metrics in milliseconds, in a fixed order, and its visual tokens (0 for the vision call). */
+    private record Sample(Map<String, Double> metrics, int visualTokens) {
+    }
+
+    private void report(String shape, String device, Stage stage, int visualTokens, AbSamples samples, PrintStream out) {
+        AbSpec spec = settings.spec();
+        String budget = stage.plan() == null || stage.plan().budget() == null ? "null" : "\"" + stage.plan().budget() + "\"";
+        String where = stage.plan() == null ? "vision call" : "prompt at " + visualTokens + " visual tokens";
+        for (String metric : samples.metrics()) {
+            StringBuilder summary = new StringBuilder(String.format(Locale.ROOT, "# %-18s %-30s", metric, where));
+            for (AbVariant v : spec.variants()) {
+                PairedStats s = samples.stats(v, metric);
+                out.println(String.format(Locale.ROOT, "{\"bench\":\"llava_cuda_ab\",\"model\":\"%s\",\"device\":\"%s\","
+                                + "\"variant\":\"%s\",\"properties\":\"%s\",\"base\":\"%s\",\"stage\":\"%s\",\"prune\":\"%s\","
+                                + "\"budget\":%s,\"visual_tokens\":%s,\"metric\":\"%s\",\"rounds\":%d,\"median\":%.4f,"
+                                + "\"min\":%.4f,\"ratio_median\":%.4f,\"ratio_q1\":%.4f,\"ratio_q3\":%.4f,\"ratio_min\":%.4f,"
+                                + "\"ratio_max\":%.4f}",
+                        shape, device, v.label(), v.describe(), spec.base().label(), stage.name(),
+                        stage.plan() == null ? "none" : stage.plan().describe(), budget,
+                        stage.plan() == null ? "null" : Integer.toString(visualTokens), metric, settings.rounds(),
+                        s.median(), s.min(), s.ratioMedian(), s.ratioQ1(), s.ratioQ3(), s.ratioMin(), s.ratioMax()));
+                summary.append(String.format(Locale.ROOT, " | %s %.3f (min %.3f)", v.label(), s.median(), s.min()));
+                if (v != spec.base()) {
+                    summary.append(String.format(Locale.ROOT, " %.3fx [%.3f, %.3f]", s.ratioMedian(), s.ratioQ1(),
+                            s.ratioQ3()));
+                }
+            }
+            out.println(summary);
+        }
+    }
+}
