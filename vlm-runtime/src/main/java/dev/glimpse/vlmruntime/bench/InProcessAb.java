@@ -75,13 +75,37 @@ final class InProcessAb {
         this.settings = settings;
     }
 
-    /** Loads {@code dir} on {@code device} and runs the A/B over the full budget and {@code budgets} under {@code prune}. */
+    /**
+     * The byte limit of the vision tower's held graphs (TowerGraphs, read when the model loads;
+     * default 2 GiB): a 32-frame SigLIP graph of OneVision keeps about 1.6 GiB, so two variants'
+     * graphs would not fit and each variant's call would evict the other's and capture anew.
+     */
+    static final String TOWER_GRAPH_BYTES_PROPERTY = "glimpse.cuda.visionGraphs.maxBytes";
+    /** The default of {@link #TOWER_GRAPH_BYTES_PROPERTY} in GiB, which the A/B grants per variant. */
+    private static final int TOWER_GRAPH_GIB = 2;
+
+    /**
+     * Loads {@code dir} on {@code device} and runs the A/B over the full budget and {@code budgets}
+     * under {@code prune}. Unless {@value #TOWER_GRAPH_BYTES_PROPERTY} is given, it is set to the
+     * default per variant before the model loads, so that every variant's tower graph stays held.
+     */
     static void run(Path dir, String shape, Backends.Choice device, String prune, int[] budgets, int frames,
                     Settings settings, PrintStream out) {
+        boolean raise = System.getProperty(TOWER_GRAPH_BYTES_PROPERTY) == null;
+        if (raise) {
+            String bytes = TOWER_GRAPH_GIB * settings.spec().variants().size() + "g";
+            System.setProperty(TOWER_GRAPH_BYTES_PROPERTY, bytes);
+            out.printf(Locale.ROOT, "# -D%s=%s: the tower's graphs of every variant stay held%n",
+                    TOWER_GRAPH_BYTES_PROPERTY, bytes);
+        }
         try (VisionLanguageModel vlm = Glimpse.load(dir, LoadOptions.defaults().withDevice(device))) {
             LlavaModel model = vlm.llava();
             List<PruningPlan> plans = CudaLlavaBench.plans(model, prune, budgets);
             new InProcessAb(model, frames, settings).run(shape, plans, out);
+        } finally {
+            if (raise) {
+                System.clearProperty(TOWER_GRAPH_BYTES_PROPERTY);
+            }
         }
     }
 
@@ -172,7 +196,7 @@ final class InProcessAb {
         String budget = stage.plan() == null || stage.plan().budget() == null ? "null" : "\"" + stage.plan().budget() + "\"";
         String where = stage.plan() == null ? "vision call" : "prompt at " + visualTokens + " visual tokens";
         for (String metric : samples.metrics()) {
-            StringBuilder summary = new StringBuilder(String.format(Locale.ROOT, "# %-18s %-30s", metric, where));
+            StringBuilder summary = new StringBuilder(String.format(Locale.ROOT, "# %-19s %-30s", metric, where));
             for (AbVariant v : spec.variants()) {
                 PairedStats s = samples.stats(v, metric);
                 out.println(String.format(Locale.ROOT, "{\"bench\":\"llava_cuda_ab\",\"model\":\"%s\",\"device\":\"%s\","

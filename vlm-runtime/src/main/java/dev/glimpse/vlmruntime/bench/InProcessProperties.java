@@ -26,8 +26,8 @@ final class InProcessProperties {
     static final Set<String> ALLOWED = Set.of(
             CudaBackend.TOWER_LEAN_PROPERTY,
             CudaBackend.TOWER_MLP16_PROPERTY,
-            "glimpse.cuda.pdl",
-            "glimpse.cuda.pdlPrefill",
+            CudaBackend.PDL_PROPERTY,
+            CudaBackend.PDL_PREFILL_PROPERTY,
             CudaBackend.PREFILL_ROPE_ATTENTION_PROPERTY,
             CudaBackend.PREFILL_ROPE_ATTENTION_MAX_ROWS_PROPERTY,
             CudaBackend.PREFILL_FUSION_PROPERTY,
@@ -57,6 +57,7 @@ final class InProcessProperties {
             "glimpse.cuda.ltTuneCache", "read when the backend opens its algorithm store",
             "glimpse.cuda.fusedProjections", "read when the decoder's weights load",
             "glimpse.cuda.memory", "read when the CUDA backend is created",
+            "glimpse.cuda.visionLayout", "the tower's q/k/v concatenation follows it when the weights are placed",
             "glimpse.kvCache", "picks the session buffers' shape; measure it in one JVM per variant");
 
     private InProcessProperties() {

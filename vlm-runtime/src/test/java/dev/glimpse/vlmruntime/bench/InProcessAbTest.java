@@ -63,9 +63,10 @@ class InProcessAbTest {
     }
 
     @Test
-    void leavesTheVariantsPropertiesAsTheyWere() throws Exception {
+    void leavesTheVariantsPropertiesAndTheTowerGraphLimitAsTheyWere() throws Exception {
         run(false, 1, new ArrayList<>(), new ArrayList<>());
         assertNull(System.getProperty(LEAN));
+        assertNull(System.getProperty(InProcessAb.TOWER_GRAPH_BYTES_PROPERTY));
     }
 
     private static void run(boolean stages, int rounds, List<JsonNode> lines, List<String> summary) throws Exception {
