@@ -70,10 +70,17 @@ for shape in ${LLAVA_BENCH_SHAPES:-onevision-0.5b llava-1.5-7b}; do
   if [ -n "${LLAVA_BENCH_INPROC_AB:-}" ]; then
     echo "== $shape: glimpse in-process A/B '$LLAVA_BENCH_INPROC_AB' ($(left) s left)"
     # shellcheck disable=SC2086
-    timeout "$(left)" "$JAVA" "${JFLAGS[@]}" -cp "$CP" dev.glimpse.vlmruntime.bench.CudaLlavaBench \
+    timeout "$(left)" "$JAVA" "${JFLAGS[@]}" -Dorg.slf4j.simpleLogger.log.dev.glimpse.visionencoder.TowerGraphs=debug \
+      -Dorg.slf4j.simpleLogger.log.dev.glimpse.vlmruntime.decoder.PrefillGraphs=debug \
+      -cp "$CP" dev.glimpse.vlmruntime.bench.CudaLlavaBench \
       --model "$WORK/$shape" --shape "$shape" --budgets 144,64 --ab "$LLAVA_BENCH_INPROC_AB" \
       ${LLAVA_BENCH_INPROC_AB_ARGS:-} >> "$LOGS/bench.jsonl" 2> "$LOGS/inproc-ab-$shape.err"
     echo "in-process A/B exit: $?"; grep -E 'Exception|Error|at dev' "$LOGS/inproc-ab-$shape.err" | head -8
+    # every variant must replay its own tower and prefill graphs in the measured rounds: count captures there
+    awk -v shape="$shape" '/measured rounds begin/ {on = 1} /measured rounds end/ {on = 0}
+      on && /captured a CUDA graph/ {n++}
+      END {printf "# [in-process A/B %s] graph captures inside measured rounds: %d (0 expected)\n", shape, n}' \
+      "$LOGS/inproc-ab-$shape.err" | tee -a "$LOGS/bench.jsonl"
   fi
   IFS=';' read -r -a variants <<< "${LLAVA_BENCH_AB:-}"
   for variant in "${variants[@]}"; do

@@ -8,6 +8,8 @@ import dev.glimpse.vlmruntime.api.LoadOptions;
 import dev.glimpse.vlmruntime.api.VisionLanguageModel;
 import dev.glimpse.vlmruntime.llava.LlavaModel;
 import dev.glimpse.vlmruntime.llava.VisualInput;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 import java.io.PrintStream;
 import java.nio.file.Path;
@@ -37,9 +39,12 @@ import java.util.Map;
  * {@code decode_ms_per_token} (a session's first steps run op by op and capture its step graph, so
  * few steps overstate it), and with {@code stages} the split of {@code CudaLlavaBench --stages}
  * ({@code prepare_ms} ... {@code prepare_project_ms}) from two more requests of the same variant.
+ * The measured rounds of each stage are logged at info as they begin and end, so that a log with
+ * the graph caches' debug lines shows whether any graph was captured inside them (none should be).
  */
 final class InProcessAb {
 
+    private static final Logger LOG = LoggerFactory.getLogger(InProcessAb.class);
     private static final String[] SPLIT_METRICS = {"prepare_ms", "session_ms", "prefill_ms", "first_token_ms"};
     private static final String[] PREPARE_METRICS = {"prepare_vision_ms", "prepare_select_ms", "prepare_project_ms"};
 
@@ -58,6 +63,10 @@ final class InProcessAb {
     private record Stage(PruningPlan plan) {
         String name() {
             return plan == null ? "vision" : "prompt";
+        }
+
+        String describe() {
+            return plan == null ? "vision call" : "prompt, " + plan.describe();
         }
     }
 
@@ -130,6 +139,7 @@ final class InProcessAb {
             }
             AbSamples samples = new AbSamples(spec, settings.rounds());
             int visualTokens = 0;
+            LOG.info("in-process A/B: measured rounds begin ({})", stage.describe());
             for (int r = 0; r < settings.rounds(); r++) {
                 for (AbVariant v : spec.order(r)) {
                     Sample sample = v.during(() -> measure(stage));
@@ -137,6 +147,7 @@ final class InProcessAb {
                     visualTokens = sample.visualTokens();
                 }
             }
+            LOG.info("in-process A/B: measured rounds end ({})", stage.describe());
             report(shape, device, stage, visualTokens, samples, out);
         }
     }
