@@ -317,8 +317,7 @@ public final class CudaLlavaBench {
     }
 
     /** One prompt: the first token's id on the host, then {@code steps} greedy decode steps. */
-    static Run generate(LlavaModel model, String prompt, VisualInput input, PruningPlan plan, int steps,
-                                int chunk) {
+    static Run generate(LlavaModel model, String prompt, VisualInput input, PruningPlan plan, int steps, int chunk) {
         long start = System.nanoTime();
         RequestPruning pruning = RequestPruning.of(plan, model.backend(), model.config(), input);
         try (PreparedPrompt prepared = model.prepare(prompt, input, pruning.visualHooks(), true);

@@ -53,8 +53,9 @@ final class InProcessAb {
                     double warmupSeconds) {
         Settings {
             if (rounds < 1 || warmupCalls < 2 || steps < 0) {
-                throw new IllegalArgumentException("--ab-rounds must be at least 1 and --ab-warmup at least 2 (a graph"
-                        + " is captured on a key's second call), got " + rounds + " and " + warmupCalls);
+                throw new IllegalArgumentException("--ab-rounds must be at least 1, --ab-warmup at least 2 (a graph is"
+                        + " captured on a key's second call) and --ab-steps at least 0, got " + rounds + ", " + warmupCalls
+                        + " and " + steps);
             }
         }
     }
