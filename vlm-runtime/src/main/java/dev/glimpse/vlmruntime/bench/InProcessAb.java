@@ -27,8 +27,8 @@ import java.util.Map;
  * variant's vision call and prompts. Then stage after stage (the vision call; the prompt at the
  * full budget and at each budget), each variant runs {@code warmupCalls} requests (its first
  * prefill of a session-buffer set runs op by op, the second captures the prefill graph, likewise
- * the tower's graph), then {@code rounds} rounds, each running every variant once in the rotated
- * order of {@link AbSpec#order}. A stage's requests all take one session-buffer set (one shape),
+ * the tower's graph), then {@code rounds} rounds (rounded up to a multiple of the variant count),
+ * each running every variant once in the rotated order of {@link AbSpec#order}. A stage's requests all take one session-buffer set (one shape),
  * whose prefill graphs, like the tower's, hold one graph per variant: stages run one after
  * another, not interleaved, because interleaving prompts of different lengths would drop the
  * pooled buffers and their graphs at every request.
@@ -57,6 +57,12 @@ final class InProcessAb {
                         + " captured on a key's second call) and --ab-steps at least 0, got " + rounds + ", " + warmupCalls
                         + " and " + steps);
             }
+        }
+
+        /** The rounds asked for, rounded up to a multiple of the variant count: each variant then takes each place equally often. */
+        int balancedRounds() {
+            int n = spec.variants().size();
+            return (rounds + n - 1) / n * n;
         }
     }
 
@@ -125,7 +131,7 @@ final class InProcessAb {
         int jitRounds = jitWarmUp(plans);
         out.printf(Locale.ROOT, "# in-process A/B of %s on %s: %d JIT warm-up rounds, then per stage %d calls per variant"
                         + " and %d measured rounds in rotated order; ratio = variant/base per round, median [quartiles]%n",
-                shape, device, jitRounds, settings.warmupCalls(), settings.rounds());
+                shape, device, jitRounds, settings.warmupCalls(), settings.balancedRounds());
         for (AbVariant v : spec.variants()) {
             out.printf(Locale.ROOT, "#   %s: %s%n", v.label(), v.describe().isEmpty() ? "(defaults)" : v.describe());
         }
@@ -138,10 +144,10 @@ final class InProcessAb {
                     v.during(() -> measure(stage));
                 }
             }
-            AbSamples samples = new AbSamples(spec, settings.rounds());
+            AbSamples samples = new AbSamples(spec, settings.balancedRounds());
             int visualTokens = 0;
             LOG.info("in-process A/B: measured rounds begin ({})", stage.describe());
-            for (int r = 0; r < settings.rounds(); r++) {
+            for (int r = 0; r < settings.balancedRounds(); r++) {
                 for (AbVariant v : spec.order(r)) {
                     Sample sample = v.during(() -> measure(stage));
                     samples.add(v, r, sample.metrics());
@@ -218,7 +224,7 @@ final class InProcessAb {
                                 + "\"ratio_max\":%.4f}",
                         shape, device, v.label(), v.describe(), spec.base().label(), stage.name(),
                         stage.plan() == null ? "none" : stage.plan().describe(), budget,
-                        stage.plan() == null ? "null" : Integer.toString(visualTokens), metric, settings.rounds(),
+                        stage.plan() == null ? "null" : Integer.toString(visualTokens), metric, settings.balancedRounds(),
                         s.median(), s.min(), s.ratioMedian(), s.ratioQ1(), s.ratioQ3(), s.ratioMin(), s.ratioMax()));
                 summary.append(String.format(Locale.ROOT, " | %s %.3f (min %.3f)", v.label(), s.median(), s.min()));
                 if (v != spec.base()) {
