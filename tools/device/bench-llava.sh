@@ -17,6 +17,14 @@
 # Programmatic dependent launch of the prefill and tower kernels: LLAVA_BENCH_AB="pdlprefill=-Dglimpse.cuda.pdlPrefill=true".
 # The tower's lean passes and its 16-bit fc1 (CudaBackend#towerLeanEnabled, #towerMlp16Enabled; both on by default):
 # LLAVA_BENCH_AB="f32mlp=-Dglimpse.cuda.towerMlp16=false;nolean=-Dglimpse.cuda.towerLean=false -Dglimpse.cuda.towerMlp16=false".
+# LLAVA_BENCH_INPROC_AB="<spec>" runs, after the Glimpse run, one more JVM on the same checkpoint with
+# CudaLlavaBench --ab "<spec>" (InProcessAb): the variants alternate round by round inside that one JVM, so the
+# spread between JVMs (about 1 ms of TTFT) does not hide 0.05-0.3 ms effects; only properties read at every call
+# qualify (InProcessProperties names them; others are refused with the reason). Spec: "label=name=value,...;...",
+# the first the base, e.g. LLAVA_BENCH_INPROC_AB="base=;lean=glimpse.cuda.towerLean=true;lp=glimpse.cuda.towerLean=true,glimpse.cuda.pdlPrefill=true".
+# LLAVA_BENCH_INPROC_AB_ARGS adds arguments (--ab-rounds N, default 30; --ab-warmup N; --ab-steps N; --stages).
+# Its llava_cuda_ab lines (median, min, paired ratio variant/base per round) go to bench.jsonl and results.json,
+# its '#' lines to the summary.
 set -uo pipefail
 cd "$(dirname "$0")/../.."
 START=$(date +%s)
@@ -59,6 +67,21 @@ for shape in ${LLAVA_BENCH_SHAPES:-onevision-0.5b llava-1.5-7b}; do
     --model "$WORK/$shape" --shape "$shape" --budgets 144,64 ${LLAVA_BENCH_ARGS:-} >> "$LOGS/bench.jsonl" \
     2> "$LOGS/glimpse-$shape.err"
   echo "glimpse exit: $?"; grep -E 'Exception|Error|at dev' "$LOGS/glimpse-$shape.err" | head -8
+  if [ -n "${LLAVA_BENCH_INPROC_AB:-}" ]; then
+    echo "== $shape: glimpse in-process A/B '$LLAVA_BENCH_INPROC_AB' ($(left) s left)"
+    # shellcheck disable=SC2086
+    timeout "$(left)" "$JAVA" "${JFLAGS[@]}" -Dorg.slf4j.simpleLogger.log.dev.glimpse.visionencoder.TowerGraphs=debug \
+      -Dorg.slf4j.simpleLogger.log.dev.glimpse.vlmruntime.decoder.PrefillGraphs=debug \
+      -cp "$CP" dev.glimpse.vlmruntime.bench.CudaLlavaBench \
+      --model "$WORK/$shape" --shape "$shape" --budgets 144,64 --ab "$LLAVA_BENCH_INPROC_AB" \
+      ${LLAVA_BENCH_INPROC_AB_ARGS:-} >> "$LOGS/bench.jsonl" 2> "$LOGS/inproc-ab-$shape.err"
+    echo "in-process A/B exit: $?"; grep -E 'Exception|Error|at dev' "$LOGS/inproc-ab-$shape.err" | head -8
+    # every variant must replay its own tower and prefill graphs in the measured rounds: count captures there
+    awk -v shape="$shape" '/measured rounds begin/ {on = 1} /measured rounds end/ {on = 0}
+      on && /captured a CUDA graph/ {n++}
+      END {printf "# [in-process A/B %s] graph captures inside measured rounds: %d (0 expected)\n", shape, n}' \
+      "$LOGS/inproc-ab-$shape.err" | tee -a "$LOGS/bench.jsonl"
+  fi
   IFS=';' read -r -a variants <<< "${LLAVA_BENCH_AB:-}"
   for variant in "${variants[@]}"; do
     [ -n "$variant" ] || continue

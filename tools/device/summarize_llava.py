@@ -17,6 +17,18 @@ def lines(path):
     return out
 
 
+def in_process_ab(rows):
+    """CudaLlavaBench --ab lines (llava_cuda_ab) as {model: {variant: {"vision_ms" or "<visual tokens>_tokens_<metric>":
+    median of the per-round ratios variant/base}}}, base variants left out."""
+    out = {}
+    for r in rows:
+        if r["bench"] != "llava_cuda_ab" or r["variant"] == r["base"]:
+            continue
+        key = r["metric"] if r["stage"] == "vision" else f"{r['visual_tokens']}_tokens_{r['metric']}"
+        out.setdefault(r["model"], {}).setdefault(r["variant"], {})[key] = r["ratio_median"]
+    return out
+
+
 def main(machine_path, make_path, bench_path):
     machine = json.load(open(machine_path))
     rows = lines(bench_path)
@@ -62,6 +74,11 @@ def main(machine_path, make_path, bench_path):
             rat["aims_met"] = aims
             print(f"   aims: {aims}", file=log)
         ratios[name] = rat
+    for name, ab in in_process_ab(rows).items():
+        ratios.setdefault(name, {})["in_process_ab"] = ab
+        for variant, by_key in ab.items():
+            main = ", ".join(f"{k} {v}x" for k, v in by_key.items() if k.endswith(("vision_ms", "ttft_ms")))
+            print(f"{name} in-process A/B {variant} vs base (median of per-round ratios): {main}", file=log)
     for r in rows:
         if r["bench"] == "llava_cuda_profile":
             print(f"{r['model']} profile (device waited on after every op, prefill chunk {r['prefill_chunk']}): "

@@ -87,6 +87,12 @@ import java.util.stream.IntStream;
  * ({@link LlavaPassTimelines}: CUPTI, started before the model loads; without CUPTI a warning and
  * no timeline), writes them as a Chrome trace and prints per pass one {@code cuda_timeline} line
  * and a per-layer table of kernel and gap time.
+ *
+ * <p>{@code --ab "base=;lean=glimpse.cuda.towerLean=true"} runs, instead of the above, an A/B of
+ * property variants inside this one JVM on one loaded model ({@link InProcessAb}, {@link AbSpec}):
+ * {@code --ab-rounds N} (default 30) rounds in rotated order after {@code --ab-warmup N} (default 3)
+ * calls per variant and stage, {@code --ab-steps N} (default 0) decode steps per prompt, the split
+ * of {@code --stages} per round; {@code llava_cuda_ab} lines with paired ratios to the first variant.
  */
 public final class CudaLlavaBench {
 
@@ -125,6 +131,14 @@ public final class CudaLlavaBench {
             System.setProperty(VISION_GRAPHS_PROPERTY, Boolean.toString(graphs.equals("on")));
         }
         stagesWanted = Arrays.asList(args).contains("--stages");
+        if (Arrays.asList(args).contains("--ab")) {
+            InProcessAb.Settings settings = new InProcessAb.Settings(AbSpec.parse(flag(args, "--ab", null)),
+                    Integer.parseInt(flag(args, "--ab-rounds", "30")), Integer.parseInt(flag(args, "--ab-warmup", "3")),
+                    Integer.parseInt(flag(args, "--ab-steps", "0")), stagesWanted, chunk,
+                    Double.parseDouble(flag(args, "--warmup-seconds", "5")));
+            InProcessAb.run(model, shape, device, flag(args, "--prune", "vtc-cls"), budgets, frames, settings, System.out);
+            return;
+        }
         if (Arrays.asList(args).contains("--timeline")) {
             timelineFile = Path.of(flag(args, "--timeline", null));
             timeline = LlavaPassTimelines.start();
@@ -156,12 +170,7 @@ public final class CudaLlavaBench {
             String prompt = video ? VIDEO_PROMPT : LLAVA_PROMPT;
             String placeholder = video ? "<video>" : "<image>";
 
-            List<PruningPlan> plans = new ArrayList<>(List.of(PruningPlan.none()));
-            if (!video) {
-                for (int b : budgets) {
-                    plans.add(PruningPlan.parse(prune, TokenBudget.parse(Integer.toString(b))));
-                }
-            }
+            List<PruningPlan> plans = plans(model, prune, budgets);
             double coldVision = vision(model, placeholder, input);
             double coldTtft = generate(model, prompt, input, plans.getFirst(), 1, chunk).ttft;
             int warmRounds = warmUp(model, placeholder, prompt, input, plans, chunk, warmupSeconds);
@@ -224,6 +233,17 @@ public final class CudaLlavaBench {
         }
     }
 
+    /** The full budget, then (LLaVA; OneVision's video takes the full budget only) {@code prune} at each of {@code budgets}. */
+    static List<PruningPlan> plans(LlavaModel model, String prune, int[] budgets) {
+        List<PruningPlan> plans = new ArrayList<>(List.of(PruningPlan.none()));
+        if (!model.acceptsVideo()) {
+            for (int b : budgets) {
+                plans.add(PruningPlan.parse(prune, TokenBudget.parse(Integer.toString(b))));
+            }
+        }
+        return plans;
+    }
+
     /**
      * Runs the vision stage and every plan's prompt (4 decode steps) in rounds until
      * {@code seconds} have passed (at least one round), so that the JIT has compiled the host code
@@ -244,7 +264,7 @@ public final class CudaLlavaBench {
     }
 
     /** Seconds for the tower and projector over {@code input}, until the device is idle (processor time left out). */
-    private static double vision(LlavaModel model, String placeholder, VisualInput input) {
+    static double vision(LlavaModel model, String placeholder, VisualInput input) {
         long start = System.nanoTime();
         try (PreparedPrompt prepared = model.prepare(placeholder, input,
                 RequestPruning.of(PruningPlan.none(), model.backend(), model.config(), input).visualHooks(), false)) {
@@ -300,7 +320,7 @@ public final class CudaLlavaBench {
     }
 
     /** The bench's pictures for {@code model}: {@code frames} random frames (OneVision) or one random image. */
-    private static VisualInput input(LlavaModel model, int frames) {
+    static VisualInput input(LlavaModel model, int frames) {
         int size = model.config().vision().imageSize();
         SplittableRandom random = new SplittableRandom(7);
         return model.acceptsVideo()
@@ -309,8 +329,7 @@ public final class CudaLlavaBench {
     }
 
     /** One prompt: the first token's id on the host, then {@code steps} greedy decode steps. */
-    private static Run generate(LlavaModel model, String prompt, VisualInput input, PruningPlan plan, int steps,
-                                int chunk) {
+    static Run generate(LlavaModel model, String prompt, VisualInput input, PruningPlan plan, int steps, int chunk) {
         long start = System.nanoTime();
         try (MeasuredRequest request = new MeasuredRequest(model, prompt, input, plan, steps, chunk)) {
             request.prepare();
@@ -341,31 +360,19 @@ public final class CudaLlavaBench {
         double[] best = {Double.MAX_VALUE, Double.MAX_VALUE, Double.MAX_VALUE, Double.MAX_VALUE};
         int tokens = 0;
         for (int r = 0; r < repeats; r++) {
-            long t0 = System.nanoTime();
-            RequestPruning pruning = RequestPruning.of(plan, model.backend(), model.config(), input);
-            try (PreparedPrompt prepared = model.prepare(prompt, input, pruning.visualHooks(), true)) {
-                synchronize(model.backend());
-                long t1 = System.nanoTime() - prepared.visuals().preprocessNanos();
-                try (DecoderSession session = model.decoder().newSession(
-                        MeasuredRequest.sessionOptions(prepared.inputIds().length, steps, chunk))) {
-                    synchronize(model.backend());
-                    long t2 = System.nanoTime() - prepared.visuals().preprocessNanos();
-                    session.prefill(prepared.embeddings(), prepared.positions(), pruning.decoderHook(prepared));
-                    synchronize(model.backend());
-                    long t3 = System.nanoTime() - prepared.visuals().preprocessNanos();
-                    session.greedyToken();
-                    long t4 = System.nanoTime() - prepared.visuals().preprocessNanos();
-                    long[] ends = {t1, t2, t3, t4};
-                    long from = t0;
-                    for (int i = 0; i < 4; i++) {
-                        best[i] = Math.min(best[i], (ends[i] - from) / 1e6);
-                        from = ends[i];
-                    }
-                    tokens = prepared.inputIds().length;
-                }
+            TtftSplit split = ttftSplit(model, prompt, input, plan, steps, chunk);
+            for (int i = 0; i < 4; i++) {
+                best[i] = Math.min(best[i], split.ms()[i]);
+            }
+            tokens = split.promptTokens();
+        }
+        double[] split = {Double.MAX_VALUE, Double.MAX_VALUE, Double.MAX_VALUE};
+        for (int r = 0; r < repeats; r++) {
+            double[] once = prepareSplit(model, prompt, input, plan);
+            for (int i = 0; i < 3; i++) {
+                split[i] = Math.min(split[i], once[i]);
             }
         }
-        double[] split = prepareSplit(model, prompt, input, plan, repeats);
         return String.format(Locale.ROOT, "{\"bench\":\"llava_cuda_stages\",\"model\":\"%s\",\"prune\":\"%s\",\"budget\":%s,"
                         + "\"prompt_tokens\":%d,\"prepare_ms\":%.3f,\"session_ms\":%.3f,\"prefill_ms\":%.3f,"
                         + "\"first_token_ms\":%.3f,\"prepare_vision_ms\":%.3f,\"prepare_select_ms\":%.3f,"
@@ -375,29 +382,53 @@ public final class CudaLlavaBench {
     }
 
     /**
-     * Prepare split at its pre-projector hook ({@link PrepareClock}), best of {@code repeats} each:
-     * vision (upload and tower), select (the hook: scoring, top-k, read-backs; about 0 without a
-     * selector) and project (projector, tokenize, splice), each ending in a device wait. Separate
-     * repeats from {@link #stages}' prepare_ms, which these waits would inflate.
+     * One request's time to first token split at device waits ({@link #stages}): milliseconds of
+     * prepare, session creation, prefill and first token, its session of the shape {@link #generate}
+     * gives a request of {@code steps} decode steps ({@link MeasuredRequest#sessionOptions}), so that
+     * both take the same pooled session buffers and their prefill graphs.
      */
-    private static double[] prepareSplit(LlavaModel model, String prompt, VisualInput input, PruningPlan plan,
-                                         int repeats) {
-        double[] best = {Double.MAX_VALUE, Double.MAX_VALUE, Double.MAX_VALUE};
-        for (int r = 0; r < repeats; r++) {
-            long t0 = System.nanoTime();
-            RequestPruning pruning = RequestPruning.of(plan, model.backend(), model.config(), input);
-            PrepareClock clock = PrepareClock.around(pruning.visualHooks(), () -> synchronize(model.backend()));
-            try (PreparedPrompt prepared = model.prepare(prompt, input, clock.in(pruning.visualHooks()), true)) {
+    static TtftSplit ttftSplit(LlavaModel model, String prompt, VisualInput input, PruningPlan plan, int steps,
+                               int chunk) {
+        long t0 = System.nanoTime();
+        RequestPruning pruning = RequestPruning.of(plan, model.backend(), model.config(), input);
+        try (PreparedPrompt prepared = model.prepare(prompt, input, pruning.visualHooks(), true)) {
+            synchronize(model.backend());
+            long t1 = System.nanoTime() - prepared.visuals().preprocessNanos();
+            try (DecoderSession session = model.decoder().newSession(
+                    MeasuredRequest.sessionOptions(prepared.inputIds().length, steps, chunk))) {
                 synchronize(model.backend());
-                long end = System.nanoTime();
-                long[] nanos = {clock.enteredNanos() - t0 - prepared.visuals().preprocessNanos(),
-                        clock.leftNanos() - clock.enteredNanos(), end - clock.leftNanos()};
-                for (int i = 0; i < 3; i++) {
-                    best[i] = Math.min(best[i], nanos[i] / 1e6);
-                }
+                long t2 = System.nanoTime() - prepared.visuals().preprocessNanos();
+                session.prefill(prepared.embeddings(), prepared.positions(), pruning.decoderHook(prepared));
+                synchronize(model.backend());
+                long t3 = System.nanoTime() - prepared.visuals().preprocessNanos();
+                session.greedyToken();
+                long t4 = System.nanoTime() - prepared.visuals().preprocessNanos();
+                return new TtftSplit(new double[]{(t1 - t0) / 1e6, (t2 - t1) / 1e6, (t3 - t2) / 1e6, (t4 - t3) / 1e6},
+                        prepared.inputIds().length);
             }
         }
-        return best;
+    }
+
+    /** Milliseconds of prepare, session creation, prefill and first token, and the prompt's length in tokens. */
+    record TtftSplit(double[] ms, int promptTokens) {
+    }
+
+    /**
+     * Prepare split at its pre-projector hook ({@link PrepareClock}), once: vision (upload and
+     * tower), select (the hook: scoring, top-k, read-backs; about 0 without a selector) and project
+     * (projector, tokenize, splice), each ending in a device wait, in milliseconds. Separate
+     * requests from {@link #ttftSplit}'s prepare, which these waits would inflate.
+     */
+    static double[] prepareSplit(LlavaModel model, String prompt, VisualInput input, PruningPlan plan) {
+        long t0 = System.nanoTime();
+        RequestPruning pruning = RequestPruning.of(plan, model.backend(), model.config(), input);
+        PrepareClock clock = PrepareClock.around(pruning.visualHooks(), () -> synchronize(model.backend()));
+        try (PreparedPrompt prepared = model.prepare(prompt, input, clock.in(pruning.visualHooks()), true)) {
+            synchronize(model.backend());
+            long end = System.nanoTime();
+            return new double[]{(clock.enteredNanos() - t0 - prepared.visuals().preprocessNanos()) / 1e6,
+                    (clock.leftNanos() - clock.enteredNanos()) / 1e6, (end - clock.leftNanos()) / 1e6};
+        }
     }
 
     private static void synchronize(Backend backend) {
@@ -415,7 +446,7 @@ public final class CudaLlavaBench {
     }
 
     /** Best-of bookkeeping: seconds to the first token, seconds of the decode steps, processor seconds. */
-    private record Run(double ttft, double decode, double preprocess, int promptTokens, int visualTokens, int lastToken) {
+    record Run(double ttft, double decode, double preprocess, int promptTokens, int visualTokens, int lastToken) {
         Run min(Run other) {
             return new Run(Math.min(ttft, other.ttft), Math.min(decode, other.decode), Math.min(preprocess, other.preprocess),
                     promptTokens, visualTokens, other.lastToken);
