@@ -384,9 +384,18 @@ final class LtPlan implements AutoCloseable {
                 .orElse(false);
     }
 
-    /** Adopts {@code algo} (owned from here on: kept or closed) if cuBLASLt accepts it for this problem. */
+    /**
+     * Adopts {@code algo} (owned from here on: kept or closed) if this problem's operands are as aligned
+     * as it needs ({@link #fitsAlignments}: it was chosen for another problem of the key, which keys
+     * alignments only up to {@link LtProblem#KEY_ALIGNMENT}) and cuBLASLt accepts it for this problem.
+     */
     private boolean adopt(cublasLtContext handle, cublasLtMatmulAlgo_t algo, long workspaceBytes, String label) {
-        try (cublasLtMatmulHeuristicResult_t check = new cublasLtMatmulHeuristicResult_t()) {
+        try (cublasLtMatmulHeuristicResult_t check = new cublasLtMatmulHeuristicResult_t();
+             IntPointer word = new IntPointer(1)) {
+            if (!fitsAlignments(algo, word)) {
+                algo.close();
+                return false;
+            }
             int status = cublas.cublasLtMatmulAlgoCheck(handle, desc, layoutW, layoutX, layoutOut, layoutOut, algo, check);
             if (status != cublas.CUBLAS_STATUS_SUCCESS || check.workspaceSize() > workspaceBytes) {
                 algo.close();

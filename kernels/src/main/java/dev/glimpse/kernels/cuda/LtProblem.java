@@ -22,6 +22,15 @@ record LtProblem(int m, int n, int k, DType dtype, long ldw, int batch, long str
     /** Largest alignment cuBLASLt asks about (its default minimum for every operand). */
     static final int MAX_ALIGNMENT = 256;
 
+    /**
+     * Largest operand alignment a measured choice's key tells apart ({@link #bucketed}): TMA, which
+     * Hopper's kernels load through, needs 16 bytes, and a choice adopted for another problem is
+     * checked against that problem's own alignments first ({@code LtPlan#adopt}), so finer keys
+     * would only measure again. A decoder session's stacked outputs start a capacity-sized stride
+     * apart, whose alignment (128 or 256 bytes) otherwise changed the key with the session.
+     */
+    static final int KEY_ALIGNMENT = 16;
+
     /** Rows (tokens) up to which a product is skinny: weight streaming bound, where split-K may pay. */
     static final int SKINNY_ROWS = 128;
 
@@ -104,14 +113,15 @@ record LtProblem(int m, int n, int k, DType dtype, long ldw, int batch, long str
      * are views of scratch sized for the session's capacity (prompt plus generated tokens), so
      * with it every new capacity was a new key and measured again (LLaVA-1.5-7B: each request of a
      * new prompt length or token limit timed its q/k/v and gate/up candidates inside its time to
-     * first token). The stride's alignment stays in the key ({@link #alignOut}), and
-     * {@code cublasLtMatmulAlgoCheck} still accepts the choice for each exact problem before it
-     * runs there.
+     * first token). Alignments enter the key up to {@link #KEY_ALIGNMENT} bytes; a choice adopted
+     * for an exact problem is checked against its alignments and by {@code cublasLtMatmulAlgoCheck}
+     * before it runs there.
      */
     LtProblem bucketed() {
         int rows = rowBucket(m);
         return new LtProblem(rows, n, k, dtype, ldw, batch, strideW, packedStrideOut(rows), strideBias, bias,
-                accumulate, alignW, alignX, alignOut, output);
+                accumulate, Math.min(alignW, KEY_ALIGNMENT), Math.min(alignX, KEY_ALIGNMENT),
+                Math.min(alignOut, KEY_ALIGNMENT), output);
     }
 
     /** Elements between a batch's outputs of {@code rows} rows packed one after another (0 for a single product). */

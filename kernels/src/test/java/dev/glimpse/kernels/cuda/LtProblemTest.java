@@ -155,6 +155,17 @@ class LtProblemTest {
     }
 
     @Test
+    void outputStridesAlignedBeyondSixteenBytesShareTheBucketedKey() {
+        // a small decoder's gate/up [2, capacity, 32] F32 scratch: stride capacity x 128 bytes, 128- or 256-aligned
+        LtProblem odd = LtProblem.of(20, 32, 64, DType.BF16, 64, 2, 32L * 64, 33L * 32, 0, false, false, BASE, BASE, BASE, 0);
+        LtProblem even = LtProblem.of(20, 32, 64, DType.BF16, 64, 2, 32L * 64, 34L * 32, 0, false, false, BASE, BASE, BASE, 0);
+        assertEquals(128, odd.alignOut());
+        assertEquals(256, even.alignOut());
+        assertEquals(odd.bucketed().cacheKey(), even.bucketed().cacheKey());
+        assertEquals(LtProblem.KEY_ALIGNMENT, even.bucketed().alignOut());
+    }
+
+    @Test
     void aSingleProductsBucketedKeyHasNoBatchStrides() {
         assertEquals(0, problem(74, 4096).bucketed().strideOut());
     }
@@ -193,7 +204,7 @@ class LtProblemTest {
         variants.forEach(p -> keys.add(p.cacheKey()));
         assertEquals(variants.size(), keys.size(), "one key per problem: " + keys);
         assertEquals(problem(74, 4096).bucketed().cacheKey(), problem(100, 4096).bucketed().cacheKey());
-        assertEquals("128x4096x4096 BF16 ldw 4096 batch 1 strides 0/0/0 out F32 bias F32 align 256/256/256",
+        assertEquals("128x4096x4096 BF16 ldw 4096 batch 1 strides 0/0/0 out F32 bias F32 align 16/16/16",
                 problem(74, 4096).bucketed().cacheKey(), "the stored files' keys change only on purpose");
     }
 
