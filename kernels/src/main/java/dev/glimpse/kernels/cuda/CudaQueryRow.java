@@ -8,16 +8,16 @@ import dev.glimpse.kernels.TensorException;
  * ({@code query_attention_row_f32} in query_row.cu): what {@link CudaBackend#batchedMatmul} of
  * {@code scale * q k^T} followed by {@link CudaBackend#softmax} computes (the vision tower's
  * {@code QueryAttentionRow}: VTC-CLS's [CLS] rows, SigLIP's probe row) without the [heads, 1, N]
- * logits written and read back between two launches. The dot products are summed in the kernel's
- * own order, so rows agree with the two-launch path to F32 rounding. Shapes the kernel does not take
- * (a head dim above {@value #MAX_HEAD_DIM}, rows that do not fit its shared memory, strided head dims)
- * run the two launches.
+ * logits written and read back between two launches. Each dot product is one fmaf chain in dim order,
+ * so rows agree with the two-launch path to F32 rounding. Shapes the kernel does not take (strided
+ * head dims, a query and keys past its 48 KiB of shared memory) run the two launches.
  */
 final class CudaQueryRow {
 
-    /** 32 x QROW_CHUNKS in query_row.cu. */
-    static final int MAX_HEAD_DIM = 128;
-    private static final int THREADS = 512;
+    /** The most threads a block takes: one key each per round. */
+    private static final int MAX_THREADS = 1024;
+    /** Dynamic shared memory every kernel may use without opting in, less the block's 32-float scratch. */
+    private static final int SHARED_BYTES = 48 * 1024 - 128;
 
     private final CudaContext ctx;
     private final CudaGemm gemm;
@@ -50,7 +50,8 @@ final class CudaQueryRow {
         if (heads == 0 || n == 0) {
             return;
         }
-        if (!fits(query, keys, out, n, d)) {
+        long shared = sharedBytes(n, d);
+        if (d == 0 || !unitStrides(query, keys, out, n, d) || shared > SHARED_BYTES) {
             gemm.batchedMatmul(query.transpose(0, 1), keys.transpose(0, 1), true, scale, out);
             pointwise.softmax(out, out);
             return;
@@ -58,18 +59,28 @@ final class CudaQueryRow {
         ctx.launch.of(ctx.kernels.function("query_row", "query_attention_row_f32"), "query_attention_row_f32")
                 .ptr(CudaContext.address(query)).i64(query.stride(1))
                 .ptr(CudaContext.address(keys)).i64(keys.stride(0)).i64(keys.stride(1)).i32(n).i32(d).f32(scale)
-                .ptr(CudaContext.address(out)).i64(out.stride(0))
-                .run(heads, 1, THREADS, n * Float.BYTES);
+                .ptr(CudaContext.address(out)).i64(out.stride(0)).i32(vectorKeys(keys, d) ? 1 : 0)
+                .run(heads, 1, threads(n), (int) shared);
     }
 
-    /**
-     * Whether the kernel takes these operands: head dims 1 .. {@value #MAX_HEAD_DIM} packed, keys and
-     * heads at non-negative strides, an output row packed along the keys, the n logits within the 48 KiB
-     * of dynamic shared memory every kernel may use (the block's 32-float scratch aside).
-     */
-    private static boolean fits(Tensor query, Tensor keys, Tensor out, int n, int d) {
+    /** The kernel's shared memory: the query padded to four floats, then the n logits. */
+    static long sharedBytes(int n, int d) {
+        return ((long) ((d + 3) & ~3) + n) * Float.BYTES;
+    }
+
+    /** One thread per key up to {@value #MAX_THREADS}, whole warps, at least four of them for the softmax. */
+    static int threads(int n) {
+        return Math.clamp((n + 31L) / 32 * 32, 128, MAX_THREADS);
+    }
+
+    /** Whether every key's D floats can be read as 16-byte vectors: D, both key strides and the address in fours. */
+    static boolean vectorKeys(Tensor keys, int d) {
+        return d % 4 == 0 && keys.stride(0) % 4 == 0 && keys.stride(1) % 4 == 0 && CudaContext.address(keys) % 16 == 0;
+    }
+
+    /** Head dims and the output row packed, the other strides non-negative (the kernel's indexing). */
+    private static boolean unitStrides(Tensor query, Tensor keys, Tensor out, int n, int d) {
         boolean unitDims = (d == 1 || (query.stride(2) == 1 && keys.stride(2) == 1)) && (n == 1 || out.stride(2) == 1);
-        boolean positive = query.stride(1) >= 0 && keys.stride(0) >= 0 && keys.stride(1) >= 0 && out.stride(0) >= 0;
-        return d >= 1 && d <= MAX_HEAD_DIM && unitDims && positive && (long) n * Float.BYTES <= 48 * 1024 - 128;
+        return unitDims && query.stride(1) >= 0 && keys.stride(0) >= 0 && keys.stride(1) >= 0 && out.stride(0) >= 0;
     }
 }

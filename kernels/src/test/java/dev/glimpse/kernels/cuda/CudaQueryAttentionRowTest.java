@@ -21,32 +21,35 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
  * {@link CudaBackend#softmax}) and the CPU backend's same two operations, element by element to
  * {@value #RELATIVE} relative: the query is row 0 of [N, heads, D] queries and the keys [N, heads, D]
  * rows of a wider buffer (strided views, as the tower hands them), at CLIP-L/336's 577 tokens of
- * head dim 64, SigLIP's 729 of 72, a single key, head dim 128 (the kernel's widest) and odd sizes;
- * inside a captured CUDA graph as well. Shapes the kernel does not take (head dim 160, rows past its
- * shared memory) run the two launches and give their bits.
+ * head dim 64, SigLIP's 729 of 72, a single key, more keys than threads, head dims 128 and 160, odd
+ * sizes and keys off 16-byte alignment (the kernel's scalar loads); inside a captured CUDA graph as
+ * well. Rows past the kernel's shared memory run the two launches and give their bits.
  */
 class CudaQueryAttentionRowTest {
 
     /** Per element |fused - reference| <= RELATIVE * |reference| + 1e-12: F32 rounding of the dot products. */
     private static final double RELATIVE = 2e-5;
 
-    @ParameterizedTest(name = "n={0} heads={1} d={2} graph={3}")
-    @CsvSource({"577, 16, 64, false", "577, 16, 64, true", "729, 16, 72, false", "1, 4, 64, false",
-            "33, 3, 128, false", "100, 5, 7, false", "12000, 2, 64, true", "4096, 1, 1, false"})
-    void oneLaunchMatchesBatchedMatmulAndSoftmax(int n, int heads, int d, boolean graph) {
+    @ParameterizedTest(name = "n={0} heads={1} d={2} offset={3} graph={4}")
+    @CsvSource({"577, 16, 64, 0, false", "577, 16, 64, 0, true", "577, 16, 64, 1, false", "729, 16, 72, 0, false",
+            "1, 4, 64, 0, false", "33, 3, 128, 0, false", "40, 2, 160, 0, false", "100, 5, 7, 0, false",
+            "12000, 2, 64, 0, true", "4096, 1, 1, 0, false", "1500, 2, 64, 0, false"})
+    void oneLaunchMatchesBatchedMatmulAndSoftmax(int n, int heads, int d, int offset, boolean graph) {
         CudaBackend gpu = cuda();
         float scale = (float) Math.pow(d, -0.5);
-        // queries and keys as the tower's q/k/v scratch holds them: [N, heads, D] inside a 3-wide row
+        // queries and keys as the tower's q/k/v scratch holds them: [N, heads, D] inside a 3-wide row,
+        // offset floats into their buffer (1: keys not 16-byte aligned, read a float at a time)
+        int wide = n * 3 * heads * d;
         try (Tensor qHost = random(11L * n + d, 2f, DType.F32, n, heads, d);
-             Tensor kHost = random(13L * n + d, 2f, DType.F32, n, 3, heads, d);
-             Tensor q = gpu.upload(qHost); Tensor kWide = gpu.upload(kHost);
+             Tensor kHost = random(13L * n + d, 2f, DType.F32, wide + 1);
+             Tensor q = gpu.upload(qHost); Tensor kDevice = gpu.upload(kHost);
              Tensor fused = gpu.allocate(DType.F32, heads, 1, n);
              Tensor twoLaunches = gpu.allocate(DType.F32, heads, 1, n);
              Tensor cpu = Tensor.allocate(DType.F32, heads, 1, n);
              Tensor qPacked = Tensor.allocate(DType.F32, heads, 1, d);
              Tensor kPacked = Tensor.allocate(DType.F32, heads, n, d)) {
             Tensor query = q.slice(0, 0, 1);
-            Tensor keys = kWide.select(1, 1);
+            Tensor keys = kDevice.slice(0, offset, offset + wide).reshape(n, 3, heads, d).select(1, 1);
             Runnable run = () -> gpu.queryAttentionRow(query, keys, scale, fused);
             if (graph) {
                 CudaTestSupport.runFromGraph(run);
@@ -56,18 +59,19 @@ class CudaQueryAttentionRowTest {
             gpu.batchedMatmul(query.transpose(0, 1), keys.transpose(0, 1), true, scale, twoLaunches);
             gpu.softmax(twoLaunches, twoLaunches);
             qHost.slice(0, 0, 1).transpose(0, 1).copyElementsTo(qPacked);
-            kHost.select(1, 1).transpose(0, 1).copyElementsTo(kPacked);
+            kHost.slice(0, offset, offset + wide).reshape(n, 3, heads, d).select(1, 1).transpose(0, 1)
+                    .copyElementsTo(kPacked);
             CPU.batchedMatmul(qPacked, kPacked, true, scale, cpu);
             CPU.softmax(cpu, cpu);
-            String label = "n=" + n + " heads=" + heads + " d=" + d + (graph ? " graph" : "");
+            String label = "n=" + n + " heads=" + heads + " d=" + d + " offset=" + offset + (graph ? " graph" : "");
             assertRelative("queryAttentionRow vs two launches " + label, host(twoLaunches), host(fused));
             assertRelative("queryAttentionRow vs CPU " + label, cpu.toFloatArray(), host(fused));
         }
     }
 
     @ParameterizedTest(name = "n={0} d={1}")
-    @CsvSource({"40, 160", "13000, 64"})
-    void shapesTheKernelDoesNotTakeRunTheTwoLaunches(int n, int d) {
+    @CsvSource({"13000, 64", "12300, 8"})
+    void rowsPastTheKernelsSharedMemoryRunTheTwoLaunches(int n, int d) {
         CudaBackend gpu = cuda();
         int heads = 2;
         float scale = 0.125f;
