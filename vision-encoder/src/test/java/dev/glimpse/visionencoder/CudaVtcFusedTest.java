@@ -16,6 +16,7 @@ import org.junit.jupiter.params.provider.CsvSource;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.EnumSet;
+import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
@@ -35,7 +36,9 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
  * agrees element by element to {@value #RELATIVE} relative, the VTC-CLS scores
  * ({@link dev.glimpse.kernels.Backend#attentionRowScores} over layers 16..22, as the selector sums them)
  * agree to the same, and top-k keeps exactly the same tokens at LLaVA's budgets (64, 144, 192, 288
- * and a single token). A random SigLIP tower's probe row (head dim 72, 729 tokens) agrees likewise.
+ * and a single token). A random SigLIP tower's probe row (head dim 72, 729 tokens) agrees likewise. The
+ * property also hands a replay's outputs out of one block ({@link OutputBlock}): a batch of two asking
+ * for hidden states, the last hidden state, the pooled vector and [CLS] rows gets every one of them.
  */
 class CudaVtcFusedTest {
 
@@ -84,6 +87,60 @@ class CudaVtcFusedTest {
         } finally {
             host.values().forEach(Tensor::close);
         }
+    }
+
+    @Test
+    void aBatchWithHiddenStatesGetsEveryOutputOfTheDefault() {
+        VisionConfig config = new VisionConfig(VisionConfig.CLIP, 128, 512, 3, 2, 3, 336, 14, "quick_gelu", 1e-5,
+                OptionalInt.of(64), false);
+        VisionRequest request = VisionRequest.features(FeatureSelection.of(List.of(-3, -1), "full")).withHiddenStates()
+                .withLastHiddenState().withPooled()
+                .withTaps(VisionTaps.of(EnumSet.of(VisionTaps.Tap.CLS_ATTENTION), 0, 2));
+        Map<String, Tensor> host = RandomVisionWeights.generate(config, DType.BF16, 31);
+        try (ResidentWeights store = new ResidentWeights(cuda()); Tensor hostPixels = RandomVisionWeights.pixels(2, config);
+             Tensor pixels = cuda().upload(hostPixels)) {
+            VisionWeights weights = VisionWeights.of(host, config).on(store);
+            List<Map<String, float[]>> passes = new ArrayList<>();
+            for (String fused : new String[] {"false", "true"}) {
+                System.setProperty(CudaBackend.VTC_FUSED_PROPERTY, fused);
+                try (VisionTransformer tower = new VisionTransformer(cuda(), weights)) {
+                    tower.encode(pixels, request).close();
+                    tower.encode(pixels, request).close();
+                    try (VisionOutput out = tower.encode(pixels, request)) {
+                        assertTrue(tower.graphReplays() > 0, "the third call is replayed from a CUDA graph");
+                        passes.add(outputs(out));
+                    }
+                }
+            }
+            Map<String, float[]> off = passes.get(0);
+            Map<String, float[]> on = passes.get(1);
+            assertEquals(off.keySet(), on.keySet(), "outputs");
+            for (String name : off.keySet()) {
+                if (name.contains(" cls ")) {
+                    assertRelative("batch 2 " + name, off.get(name), on.get(name));
+                } else {
+                    assertArrayEquals(off.get(name), on.get(name), 0f, "batch 2 " + name);
+                }
+            }
+        } finally {
+            host.values().forEach(Tensor::close);
+        }
+    }
+
+    /** Every tensor of a pass by name: stacked features, and per image features, hidden states, last, pooled, taps. */
+    private static Map<String, float[]> outputs(VisionOutput out) {
+        Map<String, float[]> all = new LinkedHashMap<>();
+        all.put("stacked", values(out.stackedFeatures()));
+        for (int b = 0; b < out.images().size(); b++) {
+            EncodedImage image = out.image(b);
+            String prefix = "image " + b;
+            all.put(prefix + " features", values(image.features()));
+            image.hiddenStates().forEach((l, t) -> all.put(prefix + " hidden " + l, values(t)));
+            all.put(prefix + " last", values(image.lastHiddenState()));
+            all.put(prefix + " pooled", values(image.pooled()));
+            image.taps().forEach((l, t) -> all.put(prefix + " cls " + l, values(t.clsAttention())));
+        }
+        return all;
     }
 
     @Test

@@ -790,7 +790,10 @@ public final class CudaBackend implements Backend {
      * measured it): the vision tower's query attention rows (VTC-CLS's [CLS] row at each tapped layer of a
      * graph-replayed pass, SigLIP's probe row) come from {@link #queryAttentionRow}, one launch per layer,
      * instead of a cuBLAS batched GEMM and a softmax: seven launches fewer in LLaVA-1.5's tapped tower
-     * pass. The rows agree with the default's to F32 rounding, not bit for bit.
+     * pass. The rows agree with the default's to F32 rounding, not bit for bit. The vision tower's CUDA
+     * graphs then also keep their outputs in one allocation, so a replay of the tapped pass hands out its
+     * features and seven [CLS] row blocks with one allocation and one copy instead of eight of each (the
+     * same bits).
      */
     public static boolean vtcFusedEnabled() {
         return "true".equalsIgnoreCase(System.getProperty(VTC_FUSED_PROPERTY, "false").trim());
