@@ -42,8 +42,11 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
  */
 class CudaVtcFusedTest {
 
-    /** Per element |fused - default| <= RELATIVE * |default| + 1e-12: F32 rounding of the dot products. */
-    private static final double RELATIVE = 2e-5;
+    /**
+     * Per element |fused - default| <= RELATIVE * |default| + 1e-12: a probability's relative error is its logit's
+     * absolute one, F32 rounding of a dot product, which grows with scale * sum_d |q_d k_d| (tens for real heads).
+     */
+    private static final double RELATIVE = 1e-4;
     private static final int[] VTC_LAYERS = IntStream.rangeClosed(16, 22).toArray();
 
     @RegisterExtension

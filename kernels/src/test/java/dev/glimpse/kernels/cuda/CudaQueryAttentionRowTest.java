@@ -27,8 +27,11 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
  */
 class CudaQueryAttentionRowTest {
 
-    /** Per element |fused - reference| <= RELATIVE * |reference| + 1e-12: F32 rounding of the dot products. */
-    private static final double RELATIVE = 2e-5;
+    /**
+     * Per element |fused - reference| <= RELATIVE * |reference| + 1e-12: a probability's relative error is its logit's
+     * absolute one, F32 rounding of a dot product, which grows with scale * sum_d |q_d k_d| (tens for real heads).
+     */
+    private static final double RELATIVE = 1e-4;
 
     @ParameterizedTest(name = "n={0} heads={1} d={2} offset={3} graph={4}")
     @CsvSource({"577, 16, 64, 0, false", "577, 16, 64, 0, true", "577, 16, 64, 1, false", "729, 16, 72, 0, false",

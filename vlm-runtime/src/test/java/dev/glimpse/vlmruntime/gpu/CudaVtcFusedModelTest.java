@@ -35,7 +35,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 class CudaVtcFusedModelTest {
 
     /** Scores: sums of head means of [CLS] rows that differ by F32 rounding of their dot products. */
-    private static final double RELATIVE = 2e-5;
+    private static final double RELATIVE = 1e-4;
 
     @AfterEach
     void clearProperty() {
