@@ -113,10 +113,10 @@ final class TowerGraph implements AutoCloseable {
                 }
             } else {
                 for (Tensor t : outputs) {
-                    Tensor c = cuda.allocate(DType.F32, t.shape());
-                    owned.add(c);
-                    cuda.copy(t, c);
-                    copies.put(t, c);
+                    Tensor copy = cuda.allocate(DType.F32, t.shape());
+                    owned.add(copy);
+                    cuda.copy(t, copy);
+                    copies.put(t, copy);
                 }
             }
             UnaryOperator<Tensor> relocate = t -> {
