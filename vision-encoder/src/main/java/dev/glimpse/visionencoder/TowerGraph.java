@@ -20,7 +20,9 @@ import java.util.function.UnaryOperator;
  * memory nodes. {@link #replay} copies the caller's pixels into the buffer (outside the graph),
  * launches the graph and copies every output into fresh tensors that the returned
  * {@link VisionOutput} owns, so callers close their results exactly as after an eager pass, and a
- * later replay never overwrites results still held.
+ * later replay never overwrites results still held. Under {@code -Dglimpse.cuda.vtcFused=true}
+ * ({@link CudaBackend#vtcFusedEnabled}, read at capture; the graphs are keyed by it) the outputs are views
+ * of one {@link OutputBlock}, and a replay copies them with one allocation and one copy.
  */
 final class TowerGraph implements AutoCloseable {
 
@@ -28,16 +30,21 @@ final class TowerGraph implements AutoCloseable {
     private final Tensor pixels;
     private final ForwardScratch scratch;
     private final List<Tensor> outputs;
+    /** The outputs' one allocation and its layout, or null when each output is its own. */
+    private final Tensor block;
+    private final OutputBlock layout;
     private final VisionTransformer.Run run;
     private final StepGraph graph;
     private boolean closed;
 
-    private TowerGraph(CudaBackend cuda, Tensor pixels, ForwardScratch scratch, List<Tensor> outputs,
-                       VisionTransformer.Run run, StepGraph graph) {
+    private TowerGraph(CudaBackend cuda, Tensor pixels, ForwardScratch scratch, List<Tensor> outputs, Tensor block,
+                       OutputBlock layout, VisionTransformer.Run run, StepGraph graph) {
         this.cuda = cuda;
         this.pixels = pixels;
         this.scratch = scratch;
         this.outputs = outputs;
+        this.block = block;
+        this.layout = layout;
         this.run = run;
         this.graph = graph;
     }
@@ -57,17 +64,25 @@ final class TowerGraph implements AutoCloseable {
             ForwardScratch scratch = tower.newScratch(pixelShape[0], plan);
             held.add(scratch);
             List<Tensor> outputs = new ArrayList<>();
-            for (int[] shape : outputShapes) {
-                Tensor t = cuda.allocate(DType.F32, shape);
-                held.add(t);
-                outputs.add(t);
+            OutputBlock layout = CudaBackend.vtcFusedEnabled() ? new OutputBlock(outputShapes) : null;
+            Tensor block = null;
+            if (layout != null) {
+                block = layout.allocate(cuda);
+                held.add(block);
+                outputs.addAll(layout.views(block));
+            } else {
+                for (int[] shape : outputShapes) {
+                    Tensor t = cuda.allocate(DType.F32, shape);
+                    held.add(t);
+                    outputs.add(t);
+                }
             }
             Preallocated source = new Preallocated(outputs);
             VisionTransformer.Run[] run = new VisionTransformer.Run[1];
             StepGraph graph = cuda.capture(() -> run[0] = tower.forward(plan, scratch, source, pixels));
             held.add(graph);
             source.requireAllTaken();
-            return new TowerGraph(cuda, pixels, scratch, List.copyOf(outputs), run[0], graph);
+            return new TowerGraph(cuda, pixels, scratch, List.copyOf(outputs), block, layout, run[0], graph);
         } catch (RuntimeException | Error e) {
             closeAll(held, e);
             throw e;
@@ -88,11 +103,21 @@ final class TowerGraph implements AutoCloseable {
         Map<Tensor, Tensor> copies = new IdentityHashMap<>();
         List<Tensor> owned = new ArrayList<>(outputs.size());
         try {
-            for (Tensor t : outputs) {
-                Tensor copy = cuda.allocate(DType.F32, t.shape());
+            if (layout != null) {
+                Tensor copy = layout.allocate(cuda);
                 owned.add(copy);
-                cuda.copy(t, copy);
-                copies.put(t, copy);
+                cuda.copy(block, copy);
+                List<Tensor> views = layout.views(copy);
+                for (int i = 0; i < outputs.size(); i++) {
+                    copies.put(outputs.get(i), views.get(i));
+                }
+            } else {
+                for (Tensor t : outputs) {
+                    Tensor copy = cuda.allocate(DType.F32, t.shape());
+                    owned.add(copy);
+                    cuda.copy(t, copy);
+                    copies.put(t, copy);
+                }
             }
             UnaryOperator<Tensor> relocate = t -> {
                 Tensor copy = copies.get(t);
@@ -116,6 +141,9 @@ final class TowerGraph implements AutoCloseable {
      */
     long bytes() {
         long b = scratch.bytes() + pixels.numel() * pixels.dtype().byteSize();
+        if (layout != null) {
+            return b + layout.bytes();
+        }
         for (Tensor t : outputs) {
             b += t.numel() * t.dtype().byteSize();
         }
@@ -131,7 +159,11 @@ final class TowerGraph implements AutoCloseable {
         closed = true;
         List<AutoCloseable> held = new ArrayList<>();
         held.add(graph);
-        held.addAll(outputs);
+        if (block != null) {
+            held.add(block);
+        } else {
+            held.addAll(outputs);
+        }
         held.add(scratch);
         held.add(pixels);
         RuntimeException failure = closeAll(held, null);

@@ -43,6 +43,7 @@ public final class CudaBackend implements Backend {
     private final CudaAttention attention;
     private final CudaTopK topK;
     private final CudaTokenScores tokenScores;
+    private final CudaQueryRow queryRow;
     private final CudaFusedDecode fused;
     private final CudaDecodeAttention decodeAttention;
 
@@ -54,6 +55,7 @@ public final class CudaBackend implements Backend {
         this.attention = new CudaAttention(ctx, copier);
         this.topK = new CudaTopK(ctx, copier);
         this.tokenScores = new CudaTokenScores(ctx, copier);
+        this.queryRow = new CudaQueryRow(ctx, gemm, pointwise);
         this.fused = new CudaFusedDecode(ctx, copier, gemm, pointwise);
         this.decodeAttention = new CudaDecodeAttention(ctx);
     }
@@ -239,6 +241,18 @@ public final class CudaBackend implements Backend {
     public synchronized void batchedMatmul(Tensor a, Tensor bm, boolean transposeB, float alpha, Tensor out) {
         ctx.bindThread();
         gemm.batchedMatmul(a, bm, transposeB, alpha, out);
+    }
+
+    /**
+     * One query's softmax attention row over every key, per head: {@code out[h, 0, :] =
+     * softmax(scale * q[0, h, :] k[:, h, :]^T)} for query [1, heads, D], keys [N, heads, D] and out
+     * [heads, 1, N], all F32, in one launch ({@code query_attention_row_f32}: VTC-CLS's [CLS] rows under
+     * {@link #vtcFusedEnabled}). Equal to {@link #batchedMatmul} then {@link #softmax} to F32 rounding (the
+     * dot products are summed in another order); shapes the kernel does not take run those two.
+     */
+    public synchronized void queryAttentionRow(Tensor query, Tensor keys, float scale, Tensor out) {
+        ctx.bindThread();
+        queryRow.compute(query, keys, scale, out);
     }
 
     @Override
@@ -766,6 +780,23 @@ public final class CudaBackend implements Backend {
      */
     public static boolean ropeAppendVectorEnabled() {
         return !"false".equalsIgnoreCase(System.getProperty(ROPE_APPEND_VECTOR_PROPERTY, "true").trim());
+    }
+
+    /** The system property that computes the vision tower's query attention rows in one launch ({@code true}; default {@code false}). */
+    public static final String VTC_FUSED_PROPERTY = "glimpse.cuda.vtcFused";
+
+    /**
+     * True with {@code -Dglimpse.cuda.vtcFused=true} (read at every call; default off until the H200 has
+     * measured it): the vision tower's query attention rows (VTC-CLS's [CLS] row at each tapped layer of a
+     * graph-replayed pass, SigLIP's probe row) come from {@link #queryAttentionRow}, one launch per layer,
+     * instead of a cuBLAS batched GEMM and a softmax: seven launches fewer in LLaVA-1.5's tapped tower
+     * pass. The rows agree with the default's to F32 rounding, not bit for bit. The vision tower's CUDA
+     * graphs then also keep their outputs in one allocation, so a replay of the tapped pass hands out its
+     * features and seven [CLS] row blocks with one allocation and one copy instead of eight of each (the
+     * same bits).
+     */
+    public static boolean vtcFusedEnabled() {
+        return "true".equalsIgnoreCase(System.getProperty(VTC_FUSED_PROPERTY, "false").trim());
     }
 
     /** The system property that turns the vision tower's lean small passes off ({@code false}; default {@code true}). */

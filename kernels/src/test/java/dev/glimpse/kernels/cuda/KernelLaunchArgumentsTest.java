@@ -18,7 +18,7 @@ import static org.junit.jupiter.api.Assumptions.assumeTrue;
 /**
  * The launches of the opt-in prefill and tower kernels pass their arguments in the order and of the sizes the
  * kernels declare (no GPU needed): each launch chain's {@link Launch} cells ({@code ptr}, {@code i32},
- * {@code i64}, {@code f32}, in CudaAttention.java or CudaPointwise.java) against the kernel's parameter list in
+ * {@code i64}, {@code f32}, in CudaAttention.java, CudaPointwise.java or CudaQueryRow.java) against the kernel's parameter list in
  * its .cu source (a pointer takes a {@code ptr} cell, {@code int} an {@code i32}, {@code long long} an
  * {@code i64}, {@code float} an {@code f32}). The driver copies each argument by the size the kernel declares,
  * so a swapped int and long long, or a missing argument, would read neighbouring cells without any error.
@@ -36,7 +36,8 @@ class KernelLaunchArgumentsTest {
             "elementwise.cu, 'void activation_f32(', CudaPointwise.java, 'void activation(Activation f'",
             "elementwise.cu, 'void activation_f32_v4(', CudaPointwise.java, 'void activation(Activation f'",
             "elementwise.cu, 'void activation_bf16_v8(', CudaPointwise.java, 'void activationInPlace('",
-            "elementwise.cu, 'void activation_f16_v8(', CudaPointwise.java, 'void activationInPlace('"})
+            "elementwise.cu, 'void activation_f16_v8(', CudaPointwise.java, 'void activationInPlace('",
+            "query_row.cu, 'void query_attention_row_f32(', CudaQueryRow.java, 'void compute('"})
     void theLaunchPassesTheKernelsParametersInOrder(String module, String kernel, String javaFile, String method)
             throws IOException {
         Path cuda = root("src/main/cuda");

@@ -9,6 +9,7 @@ import dev.glimpse.kernels.cuda.bench.BenchClock;
 import dev.glimpse.visionencoder.FeatureSelection;
 import dev.glimpse.visionencoder.VisionLayout;
 import dev.glimpse.visionencoder.VisionRequest;
+import dev.glimpse.visionencoder.VisionTaps;
 import dev.glimpse.visionencoder.VisionTransformer;
 import dev.glimpse.visionencoder.VisionWeights;
 import dev.glimpse.visionencoder.config.VisionConfig;
@@ -16,11 +17,13 @@ import dev.glimpse.visionencoder.config.VisionConfig;
 import java.io.PrintStream;
 import java.util.ArrayList;
 import java.util.Arrays;
+import java.util.EnumSet;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 import java.util.OptionalInt;
+import java.util.stream.IntStream;
 
 /**
  * The CUDA vision tower with its GEMM epilogues on and off ({@link CudaBackend#GEMM_EPILOGUES_PROPERTY}),
@@ -32,33 +35,46 @@ import java.util.OptionalInt;
  * out_proj's 16-bit input from the attention kernel; variant {@code lean}, the A/B of {@code layout};
  * {@code lean_pdl} has both), and lean with fc1 written in 16 bits and its activation applied in place
  * ({@link CudaBackend#TOWER_MLP16_PROPERTY}: CLIP's quick_gelu; SigLIP's gelu_tanh keeps its epilogue, so
- * there it runs as {@code lean}; variant {@code lean_mlp16}, the A/B of {@code lean}):
+ * there it runs as {@code lean}; variant {@code lean_mlp16}, the A/B of {@code lean}); shape {@code clip-l-336-vtc}
+ * is LLaVA-1.5's tower with VTC-CLS's [CLS] taps (layers 16..22, as a 64-token request runs it) under the
+ * defaults ({@code lean_mlp16}) and with its [CLS] rows in one launch per layer
+ * ({@link CudaBackend#VTC_FUSED_PROPERTY}; variant {@code vtc_fused}, the A/B of {@code lean_mlp16} there;
+ * {@code clip-l-336}'s {@code lean_mlp16} is the same tower untapped):
  * seeded random BF16 weights shaped like LLaVA-OneVision's SigLIP so400m (the 26 layers its config
  * keeps, 384 px, 729 tokens, 32 frames as one batch: 23,328 rows) and LLaVA-1.5's CLIP ViT-L/14-336 (one image), each
  * pass replayed from its CUDA graph as in serving. Each variant gets its own tower (its own graphs,
  * captured under its setting); the variants alternate round by round so clock drift hits both.
  * Prints one JSON line per shape and variant: median milliseconds per pass and per layer.
  *
- * <p>Flags: {@code --shapes siglip-so400m-32,clip-l-336} (default both), {@code --rounds N}
+ * <p>Flags: {@code --shapes siglip-so400m-32,clip-l-336,clip-l-336-vtc} (default the first two), {@code --rounds N}
  * (default 7), {@code --calls N} passes per round (default 5).
  */
 public final class CudaVisionTowerBench {
 
-    private static final String FLAGS = "flags: --shapes siglip-so400m-32,clip-l-336 --rounds N --calls N";
+    private static final String FLAGS = "flags: --shapes siglip-so400m-32,clip-l-336,clip-l-336-vtc --rounds N --calls N";
 
-    /** A benchmarked setting: the epilogues, layout, prefill-PDL, tower lean and tower MLP16 properties' values. */
-    private record Variant(String epilogues, String layout, String pdlPrefill, String lean, String mlp16) {
+    /** A benchmarked setting: the epilogues, layout, prefill-PDL, tower lean, tower MLP16 and fused-row properties' values. */
+    private record Variant(String epilogues, String layout, String pdlPrefill, String lean, String mlp16,
+                           String vtcFused) {
+        Variant(String epilogues, String layout, String pdlPrefill, String lean, String mlp16) {
+            this(epilogues, layout, pdlPrefill, lean, mlp16, "false");
+        }
+
         void apply() {
             System.setProperty(CudaBackend.GEMM_EPILOGUES_PROPERTY, epilogues);
             System.setProperty(VisionLayout.PROPERTY, layout);
             System.setProperty(CudaBackend.PDL_PREFILL_PROPERTY, pdlPrefill);
             System.setProperty(CudaBackend.TOWER_LEAN_PROPERTY, lean);
             System.setProperty(CudaBackend.TOWER_MLP16_PROPERTY, mlp16);
+            System.setProperty(CudaBackend.VTC_FUSED_PROPERTY, vtcFused);
         }
     }
 
-    /** A benchmarked tower: config, images per pass and the features it returns. */
-    private record Shape(String name, VisionConfig config, int batch, FeatureSelection selection) {
+    /** A benchmarked tower: config, images per pass, the features it returns and the attention it taps. */
+    private record Shape(String name, VisionConfig config, int batch, FeatureSelection selection, VisionTaps taps) {
+        Shape(String name, VisionConfig config, int batch, FeatureSelection selection) {
+            this(name, config, batch, selection, VisionTaps.NONE);
+        }
     }
 
     private CudaVisionTowerBench() {
@@ -91,6 +107,8 @@ public final class CudaVisionTowerBench {
             case "siglip-so400m-32" -> new Shape(name, new VisionConfig(VisionConfig.SIGLIP, 1152, 4304, 26, 16, 3, 384, 14,
                     "gelu_pytorch_tanh", 1e-6, OptionalInt.empty(), false), 32, FeatureSelection.of(-1, "full"));
             case "clip-l-336" -> new Shape(name, VisionBench.vitL14x336(24), 1, FeatureSelection.llava15());
+            case "clip-l-336-vtc" -> new Shape(name, VisionBench.vitL14x336(24), 1, FeatureSelection.llava15(),
+                    VisionTaps.of(EnumSet.of(VisionTaps.Tap.CLS_ATTENTION), IntStream.rangeClosed(16, 22).toArray()));
             default -> throw new IllegalArgumentException("unknown shape " + name + " (" + FLAGS + ")");
         };
     }
@@ -98,26 +116,26 @@ public final class CudaVisionTowerBench {
     /**
      * Times the shape's tower with the epilogues on and off, with the layout on, and with the layout
      * and programmatic dependent launch and/or the lean passes (and the 16-bit MLP) on, printing one JSON
-     * line per variant. The weights are placed once with the layout on (q/k/v concatenated; the other
-     * variants multiply the separate views of it).
+     * line per variant; a tapped shape runs only the defaults and the fused [CLS] rows. The weights are
+     * placed once with the layout on (q/k/v concatenated; the other variants multiply the separate views of it).
      */
     private static void run(CudaBackend gpu, Shape shape, int rounds, int calls, PrintStream out) {
         VisionConfig config = shape.config();
-        VisionRequest request = VisionRequest.features(shape.selection());
+        VisionRequest request = VisionRequest.features(shape.selection()).withTaps(shape.taps());
         Map<String, Tensor> tensors = RandomVisionWeights.generate(config, DType.BF16, 2024);
         Map<String, Variant> variants = new LinkedHashMap<>();
-        variants.put("epilogues", new Variant("true", "false", "false", "false", "false"));
-        variants.put("noepi", new Variant("false", "false", "false", "false", "false"));
-        variants.put("layout", new Variant("true", "true", "false", "false", "false"));
-        variants.put("layout_pdl", new Variant("true", "true", "true", "false", "false"));
-        variants.put("lean", new Variant("true", "true", "false", "true", "false"));
-        variants.put("lean_pdl", new Variant("true", "true", "true", "true", "false"));
-        variants.put("lean_mlp16", new Variant("true", "true", "false", "true", "true"));
+        if (!shape.taps().layers().isEmpty()) {
+            variants.put("lean_mlp16", new Variant("true", "true", "false", "true", "true"));
+            variants.put("vtc_fused", new Variant("true", "true", "false", "true", "true", "true"));
+        } else {
+            putUntappedVariants(variants);
+        }
         String previous = System.getProperty(CudaBackend.GEMM_EPILOGUES_PROPERTY);
         String previousLayout = System.getProperty(VisionLayout.PROPERTY);
         String previousPdl = System.getProperty(CudaBackend.PDL_PREFILL_PROPERTY);
         String previousLean = System.getProperty(CudaBackend.TOWER_LEAN_PROPERTY);
         String previousMlp16 = System.getProperty(CudaBackend.TOWER_MLP16_PROPERTY);
+        String previousVtcFused = System.getProperty(CudaBackend.VTC_FUSED_PROPERTY);
         try (ResidentWeights store = new ResidentWeights(gpu);
              Tensor hostPixels = RandomVisionWeights.pixels(shape.batch(), config);
              Tensor pixels = gpu.upload(hostPixels)) {
@@ -164,7 +182,19 @@ public final class CudaVisionTowerBench {
             restore(CudaBackend.PDL_PREFILL_PROPERTY, previousPdl);
             restore(CudaBackend.TOWER_LEAN_PROPERTY, previousLean);
             restore(CudaBackend.TOWER_MLP16_PROPERTY, previousMlp16);
+            restore(CudaBackend.VTC_FUSED_PROPERTY, previousVtcFused);
         }
+    }
+
+    /** The variants of an untapped tower: epilogues off and on, the layout, PDL, lean and the 16-bit MLP. */
+    private static void putUntappedVariants(Map<String, Variant> variants) {
+        variants.put("epilogues", new Variant("true", "false", "false", "false", "false"));
+        variants.put("noepi", new Variant("false", "false", "false", "false", "false"));
+        variants.put("layout", new Variant("true", "true", "false", "false", "false"));
+        variants.put("layout_pdl", new Variant("true", "true", "true", "false", "false"));
+        variants.put("lean", new Variant("true", "true", "false", "true", "false"));
+        variants.put("lean_pdl", new Variant("true", "true", "true", "true", "false"));
+        variants.put("lean_mlp16", new Variant("true", "true", "false", "true", "true"));
     }
 
     private static void restore(String property, String previous) {
