@@ -21,6 +21,7 @@ import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 import java.util.Optional;
+import java.util.concurrent.atomic.AtomicBoolean;
 
 /**
  * Half-precision linear layers through cuBLASLt with the bias added in the GEMM's epilogue
@@ -152,6 +153,10 @@ final class CudaLtMatmul implements AutoCloseable {
         }
     };
     private final LtChoiceStore store;
+    /** The device's compute capability (major): where the wide search is the default ({@link LtSearch#current}). */
+    private final int computeMajor;
+    /** Whether this process has said, once, that it is searching cuBLASLt algorithms. */
+    private static final AtomicBoolean SEARCH_NOTICE = new AtomicBoolean();
     private boolean closed;
     private int tunings;
     private LtWideSearch.Report lastWideSearch;
@@ -166,7 +171,9 @@ final class CudaLtMatmul implements AutoCloseable {
     /** A cuBLASLt path on ctx's stream whose measured choices persist where {@value LtChoiceStore#PROPERTY} says. */
     CudaLtMatmul(CudaContext ctx) {
         this.ctx = ctx;
-        this.store = LtChoiceStore.fromProperty(identity(ctx));
+        LtChoiceStore.Identity identity = identity(ctx);
+        this.computeMajor = identity.major();
+        this.store = LtChoiceStore.fromProperty(identity);
         if (tuneEnabled()) {
             store.load(); // here rather than inside the first request
         }
@@ -272,7 +279,7 @@ final class CudaLtMatmul implements AutoCloseable {
      * heuristic's candidates, to be measured at the first call outside a capture.
      */
     private LtPlan plan(LtProblem problem, long bias) {
-        LtSearch search = LtSearch.current();
+        LtSearch search = LtSearch.current(computeMajor);
         if (!tuneEnabled()) {
             LtPlan plan = LtPlan.create(handle, problem, workspaceBytes, bias, biasPointer, 1);
             plan.search = search;
@@ -418,6 +425,11 @@ final class CudaLtMatmul implements AutoCloseable {
             all[millis.length + i] = result.timed().get(i).millis();
         }
         lastWideSearch = result.report();
+        if (SEARCH_NOTICE.compareAndSet(false, true)) {
+            LOG.warn("first use of some matrix shapes on this GPU: timing cuBLASLt algorithms for them (a few tenths of a "
+                    + "second each, once per machine; kept in {}; -D{}=heuristic times fewer)",
+                    store.file() == null ? "memory only" : store.file(), LtSearch.PROPERTY);
+        }
         LOG.info("cuBLASLt {} wide search: {}", plan.problem, result.report().describe());
         return confirmed(plan, all, w, x, c, d);
     }

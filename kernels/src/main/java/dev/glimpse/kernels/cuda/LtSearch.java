@@ -6,7 +6,8 @@ import java.util.function.UnaryOperator;
 /**
  * Which algorithms a measured cuBLASLt plan times, from {@value #PROPERTY} (read when a plan is
  * made): {@code heuristic} times the heuristic's candidates and their split-K variants
- * ({@link LtPlan}); {@code wide} (the default) also times the configurations {@link LtSearchSpace}
+ * ({@link LtPlan}); {@code wide} (the default on compute capability {@value #WIDE_BY_DEFAULT_MAJOR}.x,
+ * the Hopper GPUs it was validated on; {@code heuristic} is the default elsewhere) also times the configurations {@link LtSearchSpace}
  * builds from every algorithm id's capabilities ({@link LtWideSearch}), for problems whose row
  * bucket is at most {@code maxRows} ({@value #MAX_ROWS_PROPERTY}, default {@value #DEFAULT_MAX_ROWS}:
  * the skinny, weight-streaming products where the heuristic is weakest), at most
@@ -65,22 +66,36 @@ record LtSearch(boolean wide, boolean rotate, int maxRows, int maxCandidates, lo
         }
     }
 
-    /** The search the system properties select now. */
-    static LtSearch current() {
-        return fromProperties(System::getProperty);
+    /**
+     * The compute capability (major) whose GPUs search wide unless told otherwise: the H200 ran the
+     * wide search's configurations (its tests and LLaVA-1.5-7B's prefills, 2026-11-29). A
+     * configuration that passes {@code cublasLtMatmulAlgoCheck} and still faults would end the CUDA
+     * context in every fresh process of a machine (nothing is stored before the fault), so other
+     * architectures opt in with {@code -Dglimpse.cuda.ltSearch=wide} until one has been run there.
+     */
+    static final int WIDE_BY_DEFAULT_MAJOR = 9;
+
+    /** The search the system properties select now on a GPU of compute capability {@code major}.x. */
+    static LtSearch current(int major) {
+        return fromProperties(System::getProperty, major);
     }
 
-    /** The search {@code properties} (a name to its value, null when unset) select. */
-    static LtSearch fromProperties(UnaryOperator<String> properties) {
+    /**
+     * The search {@code properties} (a name to its value, null when unset) select on a GPU of
+     * compute capability {@code major}.x.
+     */
+    static LtSearch fromProperties(UnaryOperator<String> properties, int major) {
         String kind = properties.apply(PROPERTY);
         boolean wide;
-        if (kind == null || kind.isBlank() || kind.trim().equalsIgnoreCase("wide")) {
+        if (kind == null || kind.isBlank()) {
+            wide = major == WIDE_BY_DEFAULT_MAJOR;
+        } else if (kind.trim().equalsIgnoreCase("wide")) {
             wide = true;
         } else if (kind.trim().equalsIgnoreCase("heuristic")) {
             wide = false;
         } else {
             throw new IllegalArgumentException("-D" + PROPERTY + "=" + kind + " is not a cuBLASLt search: use wide "
-                    + "(the default) or heuristic");
+                    + "(the default on compute capability " + WIDE_BY_DEFAULT_MAJOR + ".x) or heuristic");
         }
         String timing = properties.apply(TIMING_PROPERTY);
         boolean rotate;

@@ -19,7 +19,7 @@ class LtSearchTest {
     }
 
     private static LtSearch of(Map<String, String> properties) {
-        return LtSearch.fromProperties(properties::get);
+        return LtSearch.fromProperties(properties::get, LtSearch.WIDE_BY_DEFAULT_MAJOR);
     }
 
     @Test
@@ -28,6 +28,13 @@ class LtSearchTest {
         assertTrue(search.wide());
         assertTrue(search.widens(problem(74)));
         assertEquals(search, of(Map.of(LtSearch.PROPERTY, "wide")));
+    }
+
+    @Test
+    void otherArchitecturesSearchWideOnlyWhenAsked() {
+        assertFalse(LtSearch.fromProperties(Map.<String, String>of()::get, 8).wide(), "Ampere/Ada: heuristic by default");
+        assertFalse(LtSearch.fromProperties(Map.<String, String>of()::get, 10).wide(), "Blackwell: heuristic by default");
+        assertTrue(LtSearch.fromProperties(Map.of(LtSearch.PROPERTY, "wide")::get, 8).wide());
     }
 
     @Test
