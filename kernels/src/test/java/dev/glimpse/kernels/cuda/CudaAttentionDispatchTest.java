@@ -309,10 +309,12 @@ class CudaAttentionDispatchTest {
     }
 
     @Test
-    void fusedRopeAttentionIsOffAndTakesAtMost128RowsUnlessTold() {
+    void fusedRopeAttentionIsOnAndTakesAtMost128RowsUnlessTold() {
         assumeTrue(System.getProperty(CudaBackend.PREFILL_ROPE_ATTENTION_PROPERTY) == null
                 && System.getProperty(CudaBackend.PREFILL_ROPE_ATTENTION_MAX_ROWS_PROPERTY) == null, "the defaults are unset");
-        assertFalse(CudaBackend.prefillRopeAttentionEnabled(), "off by default");
+        assertTrue(CudaBackend.prefillRopeAttentionEnabled(), "on by default");
+        assertFalse(CudaTestSupport.withProperties(Map.of(CudaBackend.PREFILL_ROPE_ATTENTION_PROPERTY, "false"),
+                CudaBackend::prefillRopeAttentionEnabled));
         assertEquals(128, CudaBackend.prefillRopeAttentionMaxRows());
         assertTrue(CudaTestSupport.withProperties(Map.of(CudaBackend.PREFILL_ROPE_ATTENTION_PROPERTY, " TRUE "),
                 CudaBackend::prefillRopeAttentionEnabled));
