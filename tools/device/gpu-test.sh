@@ -21,6 +21,9 @@
 # -Dglimpse.cuda.towerMlp16: variants "layout", "layout_pdl", "lean", "lean_pdl", "lean_mlp16");
 # Opt-in part "isolated": each class of GPU_TEST_ISOLATED_CLASSES="<class names>" in its own JVM (a sticky CUDA error
 # fails only its class), GPU_TEST_CLASS_TIMEOUT seconds each (default 150).
+# GPU_TEST_KERNEL_SHARD="i/n" runs the i-th of n round-robin shards of the kernels package's test classes (sorted by
+# name; shard 1 also takes BackendsTest): the whole kernels part outgrew one 600 s call (it was cut at 290 s on the
+# H200, 2026-11-29), so run "1/2" and "2/2" in two calls.
 # GPU_TEST_KERNEL_CLASSES / GPU_TEST_MODEL_CLASSES="<class names>" run only those test classes in the kernels / models
 # part (e.g. the classes a change added, when the whole part would not fit one call); GPU_TEST_KERNELS_TIMEOUT and
 # GPU_TEST_MODELS_TIMEOUT (seconds, default 300 / 400) bound the two parts.
@@ -68,8 +71,22 @@ selection() {
   fi
 }
 
+# GPU_TEST_KERNEL_SHARD="i/n": the i-th of n round-robin shards of the kernels package's test classes.
+kernel_shard() {
+  local i="${1%/*}" n="${1#*/}"
+  [[ "$i" =~ ^[0-9]+$ && "$n" =~ ^[0-9]+$ && "$i" -ge 1 && "$i" -le "$n" ]] \
+    || { echo "GPU_TEST_KERNEL_SHARD must be i/n with 1 <= i <= n, got '$1'" >&2; return 1; }
+  ls kernels/src/test/java/dev/glimpse/kernels/cuda/*Test.java | sed 's#.*/##; s#\.java$##' | sort \
+    | awk -v i="$i" -v n="$n" '(NR - 1) % n == i - 1 {printf "dev.glimpse.kernels.cuda.%s ", $0}'
+  [ "$i" -eq 1 ] && printf 'dev.glimpse.kernels.BackendsTest '
+  return 0
+}
+if [ -n "${GPU_TEST_KERNEL_SHARD:-}" ]; then
+  GPU_TEST_KERNEL_CLASSES="$(kernel_shard "$GPU_TEST_KERNEL_SHARD")" || exit 2
+fi
+
 if has kernels; then
-  echo "== kernel GPU tests"
+  echo "== kernel GPU tests${GPU_TEST_KERNEL_SHARD:+ (shard $GPU_TEST_KERNEL_SHARD)}"
   timeout "${GPU_TEST_KERNELS_TIMEOUT:-300}" "$JAVA" "${JFLAGS[@]}" -jar "$JUNIT" execute --disable-banner \
     --details=tree --class-path "$CP" $(selection "${GPU_TEST_KERNEL_CLASSES:-}" \
       "--select-package dev.glimpse.kernels.cuda --select-class dev.glimpse.kernels.BackendsTest") \
