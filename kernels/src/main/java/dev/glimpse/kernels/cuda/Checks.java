@@ -84,6 +84,44 @@ final class Checks {
         return keyCache.shape();
     }
 
+    /**
+     * The operands of a prefill block's RoPE and KV cache append, shared by the append alone
+     * ({@code CudaPointwise#ropeAppendKvRows}) and with the attention ({@code CudaAttention#ropeAppendAttention}):
+     * F32 q [T, Hq, D], k, v [T, Hkv, D] and cos, sin [T, R/2] on {@code device}, caches as
+     * {@link #kvCache} checks them, entries {@code start .. start + T} within their capacity.
+     *
+     * @return the shape: T, Hq, Hkv, capacity, D and the rotary half R/2
+     */
+    static RopeAppendShape ropeAppend(Tensor q, Tensor k, Tensor v, Tensor cos, Tensor sin, Tensor keyCache,
+                                      Tensor valueCache, int start, Device device, String op) {
+        int[] cache = kvCache(keyCache, valueCache, device, op);
+        int hkv = cache[0];
+        int capacity = cache[1];
+        int d = cache[2];
+        f32(q, device, op, "q");
+        f32(k, device, op, "k");
+        f32(v, device, op, "v");
+        rank(q, 3, op, "q", "[T, Hq, D]");
+        int t = q.dim(0);
+        int[] kvShape = {t, hkv, d};
+        if (q.dim(2) != d || !Arrays.equals(k.shape(), kvShape) || !k.sameShape(v)) {
+            throw new TensorException(op + ": q must be [T, Hq, " + d + "] and k, v " + Arrays.toString(kvShape)
+                    + ", got " + q + ", " + k + " and " + v);
+        }
+        if (start < 0 || (long) start + t > capacity) {
+            throw new TensorException(op + ": entries " + start + " .. " + ((long) start + t)
+                    + " exceed the caches' capacity of " + capacity);
+        }
+        f32(cos, device, op, "cos");
+        f32(sin, device, op, "sin");
+        rank(cos, 2, op, "cos", "[T, R/2]");
+        return new RopeAppendShape(t, q.dim(1), hkv, capacity, d, OpChecks.ropeTables(q, cos, sin));
+    }
+
+    /** {@link #ropeAppend}'s shape: tokens, query heads, kv heads, cache capacity, head dim, rotary half. */
+    record RopeAppendShape(int t, int hq, int hkv, int capacity, int d, int half) {
+    }
+
     /** The kernel-name suffix of a KV cache's entry type: none for F32, {@code _bf16}, {@code _f16}. */
     static String kvSuffix(Tensor cache) {
         return switch (cache.dtype()) {

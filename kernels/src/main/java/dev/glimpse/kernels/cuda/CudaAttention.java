@@ -242,30 +242,14 @@ final class CudaAttention {
      */
     boolean ropeAppendAttention(Tensor q, Tensor k, Tensor v, Tensor cos, Tensor sin, Tensor keyCache,
                                 Tensor valueCache, int start, float scale, Tensor out, AttentionPrecision precision) {
-        String op = "ropeAppendAttention";
-        int[] cache = Checks.kvCache(keyCache, valueCache, ctx.device, op);
-        int hkv = cache[0];
-        int capacity = cache[1];
-        int d = cache[2];
-        Checks.f32(q, ctx.device, op, "q");
-        Checks.f32(k, ctx.device, op, "k");
-        Checks.f32(v, ctx.device, op, "v");
-        Checks.rank(q, 3, op, "q", "[T, Hq, D]");
-        int t = q.dim(0);
-        int hq = q.dim(1);
-        int[] kvShape = {t, hkv, d};
-        if (q.dim(2) != d || !Arrays.equals(k.shape(), kvShape) || !k.sameShape(v)) {
-            throw new TensorException(op + ": q must be [T, Hq, " + d + "] and k, v " + Arrays.toString(kvShape)
-                    + ", got " + q + ", " + k + " and " + v);
-        }
-        if (start < 0 || (long) start + t > capacity) {
-            throw new TensorException(op + ": entries " + start + " .. " + ((long) start + t)
-                    + " exceed the caches' capacity of " + capacity);
-        }
-        Checks.f32(cos, ctx.device, op, "cos");
-        Checks.f32(sin, ctx.device, op, "sin");
-        Checks.rank(cos, 2, op, "cos", "[T, R/2]");
-        int half = OpChecks.ropeTables(q, cos, sin);
+        Checks.RopeAppendShape shape = Checks.ropeAppend(q, k, v, cos, sin, keyCache, valueCache, start, ctx.device,
+                "ropeAppendAttention");
+        int t = shape.t();
+        int hq = shape.hq();
+        int hkv = shape.hkv();
+        int capacity = shape.capacity();
+        int d = shape.d();
+        int half = shape.half();
         DType type = precision == AttentionPrecision.BF16 ? DType.BF16 : DType.F16;
         if (precision == AttentionPrecision.F32 || keyCache.dtype() != type || out.dtype() != type
                 || !out.device().equals(ctx.device) || !Arrays.equals(out.shape(), q.shape())

@@ -294,32 +294,16 @@ final class CudaPointwise {
     void ropeAppendKvRows(Tensor q, Tensor k, Tensor v, Tensor cos, Tensor sin, Tensor keyCache, Tensor valueCache,
                           int start) {
         String op = "ropeAppendKvRows";
-        int[] cache = Checks.kvCache(keyCache, valueCache, ctx.device, op);
-        int hkv = cache[0];
-        int capacity = cache[1];
-        int d = cache[2];
-        Checks.f32(q, ctx.device, op, "q");
-        Checks.f32(k, ctx.device, op, "k");
-        Checks.f32(v, ctx.device, op, "v");
-        Checks.rank(q, 3, op, "q", "[T, Hq, D]");
-        int t = q.dim(0);
-        if (q.dim(2) != d || !Checks.contiguous(q)) {
-            throw new TensorException(op + ": q must be packed [T, Hq, " + d + "], got " + q);
+        Checks.RopeAppendShape shape = Checks.ropeAppend(q, k, v, cos, sin, keyCache, valueCache, start, ctx.device, op);
+        if (!Checks.contiguous(q) || !Checks.contiguous(k) || !Checks.contiguous(v)) {
+            throw new TensorException(op + ": q, k and v must be packed, got " + q + ", " + k + " and " + v);
         }
-        int[] kvShape = {t, hkv, d};
-        if (!Arrays.equals(k.shape(), kvShape) || !k.sameShape(v) || !Checks.contiguous(k) || !Checks.contiguous(v)) {
-            throw new TensorException(op + ": k and v must be packed " + Arrays.toString(kvShape) + ", got " + k
-                    + " and " + v);
-        }
-        if (start < 0 || start + t > capacity) {
-            throw new TensorException(op + ": entries " + start + " .. " + (start + t) + " exceed the caches' capacity of "
-                    + capacity);
-        }
-        Checks.f32(cos, ctx.device, op, "cos");
-        Checks.f32(sin, ctx.device, op, "sin");
-        Checks.rank(cos, 2, op, "cos", "[T, R/2]");
-        int half = OpChecks.ropeTables(q, cos, sin);
-        int heads = q.dim(1);
+        int t = shape.t();
+        int hkv = shape.hkv();
+        int capacity = shape.capacity();
+        int d = shape.d();
+        int half = shape.half();
+        int heads = shape.hq();
         long perToken = (long) (heads + hkv) * (d - half) + (long) hkv * d;
         if (perToken > Integer.MAX_VALUE) {
             throw new TensorException(op + ": " + perToken + " items per token (heads " + heads + " + " + hkv + ", D " + d
