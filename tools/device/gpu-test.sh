@@ -23,7 +23,8 @@
 # fails only its class), GPU_TEST_CLASS_TIMEOUT seconds each (default 150).
 # GPU_TEST_KERNEL_SHARD="i/n" runs the i-th of n round-robin shards of the kernels package's test classes (sorted by
 # name; shard 1 also takes BackendsTest): the whole kernels part outgrew one 600 s call (it was cut at 290 s on the
-# H200, 2026-11-29), so run "1/2" and "2/2" in two calls.
+# H200, 2026-11-29), so run "1/3", "2/3" and "3/3" in three calls (on the H200, 2026-11-29: 277, 509 and 257
+# tests, shards 1-2 at 21bc5e4, shard 3 at fbdf307, each well inside one call).
 # GPU_TEST_KERNEL_CLASSES / GPU_TEST_MODEL_CLASSES="<class names>" run only those test classes in the kernels / models
 # part (e.g. the classes a change added, when the whole part would not fit one call); GPU_TEST_KERNELS_TIMEOUT and
 # GPU_TEST_MODELS_TIMEOUT (seconds, default 300 / 400) bound the two parts.
