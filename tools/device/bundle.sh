@@ -134,3 +134,7 @@ PACK="$(du -cb "$PACKED"/* | tail -1 | cut -f1)"
 ls -l "$PACKED"
 echo "bundle: packed $PACK bytes; tree (tracked + untracked-not-ignored) $TREE bytes;" \
   "carry total ~ $((TREE + PACK)) bytes of 67108864 (64 MiB)"
+if [ $((TREE + PACK)) -gt 65000000 ]; then
+  echo "bundle: within 2 MiB of a device call's 64 MiB (the run tool's count runs a little higher than this one):" \
+    "bash tools/device/slim-tree.sh on before the calls, off after"
+fi
