@@ -193,8 +193,9 @@ final class CudaPointwise {
 
     /**
      * {@link dev.glimpse.kernels.Backend#layerNormTokenMajor}: {@code layer_norm_rows[_v4_<VPT>]_token_major}
-     * of rows.cu, the kernels of {@link #layerNorm} with each image-major row b * tokens + t stored
-     * as token-major row t * batch + b (the same variant choice, so the same values row for row).
+     * (or {@code layer_norm_rows_prefetch_<VPT>_token_major}, {@link NormRowsVariant}) of rows.cu, the kernels
+     * of {@link #layerNorm} with each image-major row b * tokens + t stored as token-major row t * batch + b
+     * (the same variant choice, so the same values row for row).
      */
     void layerNormTokenMajor(Tensor x, Tensor gamma, Tensor beta, float eps, Tensor out) {
         Checks.f32(x, ctx.device, "layerNormTokenMajor", "x");
@@ -220,7 +221,9 @@ final class CudaPointwise {
                 aligned &= v == null || CudaContext.address(v) % (4L * v.dtype().byteSize()) == 0;
             }
             int perThread = aligned ? normV4PerThread(n) : 0;
-            String name = perThread > 0 ? "layer_norm_rows_v4_" + perThread + "_token_major" : "layer_norm_rows_token_major";
+            String name = perThread > 0
+                    ? NormRowsVariant.configured().kernel("layer_norm_rows", perThread) + "_token_major"
+                    : "layer_norm_rows_token_major";
             int threads = perThread > 0 ? normV4Threads(n) : rowThreads(n);
             ctx.launch.of(ctx.kernels.function("rows", name), name).ptr(CudaContext.address(xp))
                     .ptr(CudaContext.address(g)).i32(g.dtype().ordinal())
@@ -410,8 +413,9 @@ final class CudaPointwise {
 
     /**
      * One block per row of x (packed to F32 first when it is not). With {@code vectorised} (the
-     * LayerNorm/RMSNorm kernels), the form {@code <kernel>_v4_<VPT>} (each thread holds VPT float4 of
-     * the row in registers; rows.cu) runs when the width is a multiple of 4 of at most
+     * LayerNorm/RMSNorm kernels), the form {@code <kernel>_v4_<VPT>} or, under
+     * {@code -Dglimpse.cuda.normRows=prefetch}, {@code <kernel>_prefetch_<VPT>} ({@link NormRowsVariant}:
+     * each thread holds VPT float4 of the row in registers; rows.cu) runs when the width is a multiple of 4 of at most
      * {@value #NORM_V4_MAX_WIDTH} and x and {@code vectors} (out, gamma, beta; null entries skipped)
      * are 4-element aligned; otherwise, and for every other kernel, the scalar {@code kernel}.
      */
@@ -428,7 +432,7 @@ final class CudaPointwise {
                 aligned &= v == null || CudaContext.address(v) % (4L * v.dtype().byteSize()) == 0;
             }
             int perThread = aligned ? normV4PerThread(n) : 0;
-            String name = perThread > 0 ? kernel + "_v4_" + perThread : kernel;
+            String name = perThread > 0 ? NormRowsVariant.configured().kernel(kernel, perThread) : kernel;
             int threads = perThread > 0 ? normV4Threads(n) : rowThreads(n);
             args.apply(ctx.launch.of(ctx.kernels.function("rows", name), name), xp, n).run(rows, 1, threads, 0);
         }

@@ -100,6 +100,8 @@ final class GridDependency {
                     "attention_row_scores", "topk_rows"),
             Stream.of(1, 2, 4, 8).flatMap(vpt -> Stream.of("layer_norm_rows_v4_" + vpt, "rms_norm_rows_v4_" + vpt,
                     "layer_norm_rows_v4_" + vpt + "_token_major")),
+            Stream.of(1, 2, 4, 8).flatMap(vpt -> Stream.of("layer_norm_rows_prefetch_" + vpt,
+                    "rms_norm_rows_prefetch_" + vpt, "layer_norm_rows_prefetch_" + vpt + "_token_major")),
             attentionMmaKernels()).flatMap(s -> s).collect(Collectors.toUnmodifiableSet());
 
     private GridDependency() {

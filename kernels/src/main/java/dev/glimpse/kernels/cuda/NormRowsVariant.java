@@ -1,0 +1,78 @@
+package dev.glimpse.kernels.cuda;
+
+import java.util.Arrays;
+import java.util.Locale;
+import java.util.stream.Collectors;
+
+/**
+ * The vectorised LayerNorm / RMSNorm row kernels of rows.cu that {@link CudaBackend#layerNorm},
+ * {@link CudaBackend#layerNormTokenMajor} and {@link CudaBackend#rmsNorm} launch, chosen with
+ * {@code -Dglimpse.cuda.normRows=v4|prefetch} (read at every launch; default {@code v4}). Both take the
+ * same launch shape (threads and float4 per thread, {@code CudaPointwise.normV4Threads} and
+ * {@code normV4PerThread}) and store the same bits; they differ only in what a block waits on:
+ * <ul>
+ *   <li>{@code v4}: {@code <norm>_v4_<VPT>}, the kernels before this choice existed: gamma and beta are
+ *       loaded after the row's statistics, each reduction is {@code block_sum} (two barriers).</li>
+ *   <li>{@code prefetch}: {@code <norm>_prefetch_<VPT>}: gamma and beta are loaded with the row, before the
+ *       reduction (their global round trip leaves the critical path), and each reduction takes one barrier
+ *       and log2(warps) cross-warp shuffle steps. Meant for the latency-bound few-row launches (74-row
+ *       Llama-7B prefills, the 577 rows of a CLIP-L/336 image), where a block holds a few KB.</li>
+ * </ul>
+ * The scalar fallbacks (widths not a multiple of 4 or over 8192, unaligned operands) are the same for both.
+ * {@code NormRowsBench} times one against the other.
+ */
+public enum NormRowsVariant {
+
+    /** {@code <norm>_v4_<VPT>}: the statistics first, then gamma and beta. */
+    V4("v4", "_v4_"),
+    /** {@code <norm>_prefetch_<VPT>}: gamma and beta loaded with the row, single-barrier reductions. */
+    PREFETCH("prefetch", "_prefetch_");
+
+    /** The system property that picks the variant. */
+    public static final String PROPERTY = "glimpse.cuda.normRows";
+
+    private final String id;
+    private final String infix;
+
+    NormRowsVariant(String id, String infix) {
+        this.id = id;
+        this.infix = infix;
+    }
+
+    /** The name the property takes, e.g. "prefetch". */
+    public String id() {
+        return id;
+    }
+
+    /**
+     * The vectorised kernel of {@code norm} ({@code "layer_norm_rows"} or {@code "rms_norm_rows"}) with
+     * {@code perThread} float4 per thread (1, 2, 4 or 8), e.g. {@code rms_norm_rows_prefetch_4}.
+     */
+    String kernel(String norm, int perThread) {
+        return norm + infix + perThread;
+    }
+
+    /** The variant the property names now, {@link #V4} when it is unset or blank. */
+    public static NormRowsVariant configured() {
+        return parse(System.getProperty(PROPERTY));
+    }
+
+    /**
+     * The variant called {@code id} (case-insensitive); {@link #V4} for null or blank.
+     *
+     * @throws CudaException naming the property and the known names when id is none of them
+     */
+    public static NormRowsVariant parse(String id) {
+        if (id == null || id.isBlank()) {
+            return V4;
+        }
+        String wanted = id.trim().toLowerCase(Locale.ROOT);
+        for (NormRowsVariant v : values()) {
+            if (v.id.equals(wanted)) {
+                return v;
+            }
+        }
+        throw new CudaException("-D" + PROPERTY + "=" + id + " names no LayerNorm/RMSNorm row kernel variant;"
+                + " known: " + Arrays.stream(values()).map(NormRowsVariant::id).collect(Collectors.joining(", ")));
+    }
+}

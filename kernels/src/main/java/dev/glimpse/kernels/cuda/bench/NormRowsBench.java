@@ -1,0 +1,128 @@
+package dev.glimpse.kernels.cuda.bench;
+
+import dev.glimpse.kernels.DType;
+import dev.glimpse.kernels.Tensor;
+import dev.glimpse.kernels.cuda.CudaBackend;
+import dev.glimpse.kernels.cuda.CudaOptions;
+import dev.glimpse.kernels.cuda.NormRowsVariant;
+import dev.glimpse.kernels.cuda.StepGraph;
+
+import java.io.PrintStream;
+import java.util.Locale;
+
+/**
+ * The LayerNorm / RMSNorm row kernel variants ({@link NormRowsVariant}, {@code -Dglimpse.cuda.normRows}) against
+ * today's {@code v4} kernels at the shapes LLaVA-1.5-7B runs them: RMSNorm over Llama-7B rows of 4096 (74 rows: 64
+ * VTC-CLS visual tokens plus text; 586: the full image) and Qwen2-0.5B's 896, LayerNorm over CLIP-L/336's 577 rows
+ * of 1024 and SigLIP so400m's 729 of 1152; BF16 gamma (and beta), BF16 output (a 16-bit GEMM's input). Each
+ * variant's {@value #CALLS} calls are captured in one graph and replayed (no launch gaps, as in a prefill graph);
+ * the median over {@value #ROUNDS} rounds. Two modes:
+ * <ul>
+ *   <li>{@code hot}: the calls back to back on the same x and gamma, all of it L2-resident after the first.</li>
+ *   <li>{@code cold}: as in a model's layer, where the GEMMs between two norms stream hundreds of MB of weights:
+ *   before each call, an in-place {@code scale} of an {@value #EVICT_MB} MB buffer evicts gamma, beta and x from
+ *   L2, then a {@code scale} by 1 rewrites x (the previous kernel's output, L2-resident as in the model). The
+ *   time per call is that graph's less the same graph without the norms.</li>
+ * </ul>
+ * Prints one JSON line per shape, mode and variant ({@code "bench":"norm_rows"}: us per call of {@code v4} (old)
+ * and of the variant (new), and {@code ratio} = new / old, below 1 when the variant is faster). Run on the GPU
+ * machine: {@code java -cp <kernels classpath> dev.glimpse.kernels.cuda.bench.NormRowsBench}.
+ */
+public final class NormRowsBench {
+
+    static final int CALLS = 16;
+    static final int WARMUP = 3;
+    static final int REPLAYS = 20;
+    static final int ROUNDS = 7;
+    /** The L2-evicting buffer's size: above the H200's 50 MB L2. */
+    static final int EVICT_MB = 80;
+
+    /** One norm launch shape: {@code kernel} "rms" or "layer" over {@code rows} rows of {@code n}. */
+    private record Shape(String kernel, int rows, int n) {
+    }
+
+    private static final Shape[] SHAPES = {new Shape("rms", 74, 4096), new Shape("rms", 586, 4096),
+            new Shape("rms", 74, 896), new Shape("layer", 577, 1024), new Shape("layer", 729, 1152)};
+
+    private NormRowsBench() {
+    }
+
+    public static void main(String[] args) {
+        try (CudaBackend gpu = CudaBackend.open(CudaOptions.defaults());
+             Tensor evict = onDevice(gpu, Tensor.allocate(DType.F32, EVICT_MB << 18))) {
+            for (Shape shape : SHAPES) {
+                run(gpu, shape, evict, System.out);
+            }
+        }
+    }
+
+    static void run(CudaBackend gpu, Shape shape, Tensor evict, PrintStream out) {
+        int rows = shape.rows();
+        int n = shape.n();
+        try (Tensor source = onDevice(gpu, BenchTensors.uniform(1, 2f, DType.F32, rows, n));
+             Tensor x = onDevice(gpu, BenchTensors.uniform(1, 2f, DType.F32, rows, n));
+             Tensor gamma = onDevice(gpu, BenchTensors.uniform(2, 1f, DType.BF16, n));
+             Tensor beta = onDevice(gpu, BenchTensors.uniform(3, 1f, DType.BF16, n));
+             Tensor normed = gpu.allocate(DType.BF16, rows, n)) {
+            Runnable norm = "rms".equals(shape.kernel())
+                    ? () -> gpu.rmsNorm(x, gamma, 1e-6f, normed)
+                    : () -> gpu.layerNorm(x, gamma, beta, 1e-5f, normed);
+            Runnable refill = () -> {
+                gpu.scale(evict, 1f, evict);
+                gpu.scale(source, 1f, x);
+            };
+            Runnable coldNorm = () -> {
+                refill.run();
+                norm.run();
+            };
+            double hotOld = variantTime(gpu, NormRowsVariant.V4, norm);
+            double coldBase = time(gpu, refill);
+            double coldOld = variantTime(gpu, NormRowsVariant.V4, coldNorm) - coldBase;
+            for (NormRowsVariant variant : NormRowsVariant.values()) {
+                if (variant == NormRowsVariant.V4) {
+                    continue;
+                }
+                print(out, gpu, shape, "hot", variant, hotOld, variantTime(gpu, variant, norm));
+                print(out, gpu, shape, "cold", variant, coldOld, variantTime(gpu, variant, coldNorm) - coldBase);
+            }
+        }
+    }
+
+    private static void print(PrintStream out, CudaBackend gpu, Shape shape, String mode, NormRowsVariant variant,
+                              double oldUs, double newUs) {
+        out.println(String.format(Locale.ROOT,
+                "{\"bench\":\"norm_rows\",\"device\":\"%s\",\"kernel\":\"%s\",\"rows\":%d,\"n\":%d,\"mode\":\"%s\","
+                        + "\"variant\":\"%s\",\"old_us\":%.3f,\"new_us\":%.3f,\"ratio\":%.3f}",
+                gpu.deviceName(), shape.kernel(), shape.rows(), shape.n(), mode, variant.id(), oldUs, newUs,
+                newUs / oldUs));
+    }
+
+    /** {@link #time} of call captured under {@code -Dglimpse.cuda.normRows=<variant>}. */
+    private static double variantTime(CudaBackend gpu, NormRowsVariant variant, Runnable call) {
+        return PropertyScope.measure(NormRowsVariant.PROPERTY, variant.id(), () -> time(gpu, call));
+    }
+
+    /** Median over rounds of us per call: {@value #CALLS} calls captured once per round and replayed. */
+    private static double time(CudaBackend gpu, Runnable call) {
+        call.run();
+        gpu.synchronize();
+        double[] rounds = new double[ROUNDS];
+        for (int round = 0; round < ROUNDS; round++) {
+            try (StepGraph graph = gpu.capture(() -> {
+                for (int i = 0; i < CALLS; i++) {
+                    call.run();
+                }
+            })) {
+                rounds[round] = BenchClock.nanosPerRun(gpu, WARMUP, REPLAYS, () -> gpu.launch(graph)) / 1e3 / CALLS;
+            }
+        }
+        return BenchClock.median(rounds);
+    }
+
+    /** host uploaded, then closed. */
+    private static Tensor onDevice(CudaBackend gpu, Tensor host) {
+        try (host) {
+            return gpu.upload(host);
+        }
+    }
+}

@@ -1,0 +1,155 @@
+package dev.glimpse.kernels.cuda;
+
+import dev.glimpse.kernels.DType;
+import dev.glimpse.kernels.Tensor;
+import dev.glimpse.kernels.cuda.timeline.KernelRecord;
+import dev.glimpse.kernels.cuda.timeline.KernelTimeline;
+import dev.glimpse.kernels.cuda.timeline.PassTimeline;
+import dev.glimpse.kernels.cuda.timeline.TimelineUnavailableException;
+import org.junit.jupiter.api.Assumptions;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.ValueSource;
+
+import java.util.List;
+
+import static dev.glimpse.kernels.cuda.CudaTestSupport.CPU;
+import static dev.glimpse.kernels.cuda.CudaTestSupport.F32;
+import static dev.glimpse.kernels.cuda.CudaTestSupport.assertBitsEqual;
+import static dev.glimpse.kernels.cuda.CudaTestSupport.assertClose;
+import static dev.glimpse.kernels.cuda.CudaTestSupport.cuda;
+import static dev.glimpse.kernels.cuda.CudaTestSupport.random;
+import static dev.glimpse.kernels.cuda.CudaTestSupport.withProperty;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+
+/**
+ * GPU-only: {@code -Dglimpse.cuda.normRows=prefetch} ({@link NormRowsVariant#PREFETCH}) stores exactly the bits of
+ * the default {@code v4} kernels through {@link CudaBackend#rmsNorm}, {@link CudaBackend#layerNorm} (with and
+ * without beta) and {@link CudaBackend#layerNormTokenMajor}: at 1 row (decode), 74 (a Llama-7B prefill of 64
+ * visual tokens), 577 (a CLIP-L/336 image) and 586 (LLaVA-1.5's full-image prompt); at widths through every float4
+ * count per thread (1, 2, 4, 8: 64, 896, 1024, 1152, 4096, 4100 with a partial last pass, 8192) and the scalar
+ * fallback both variants share (1001); F32, BF16 and F16 gamma and beta; F32, BF16 and F16 outputs. Each also
+ * matches the CPU backend. The launched kernels are checked by name where CUPTI is usable.
+ */
+class CudaNormRowsPrefetchTest {
+
+    private static final int[] ROWS = {1, 74, 577, 586};
+    private static final DType[] TYPES = {DType.F32, DType.BF16, DType.F16};
+    private static final double HALF_VS_CPU = 1e-2;
+
+    @ParameterizedTest(name = "n={0}")
+    @ValueSource(ints = {64, 896, 1001, 1024, 1152, 4096, 4100, 8192})
+    void prefetchNormsStoreTheBitsOfTheV4Kernels(int n) {
+        CudaBackend gpu = cuda();
+        for (int rows : ROWS) {
+            try (Tensor x = random(31 + rows, 3f, DType.F32, rows, n); Tensor gx = gpu.upload(x)) {
+                for (DType g : TYPES) {
+                    try (Tensor gamma = random(32, 1f, g, n); Tensor beta = random(33, 1f, g, n);
+                         Tensor gg = gpu.upload(gamma); Tensor gb = gpu.upload(beta)) {
+                        for (DType o : TYPES) {
+                            String label = " n=" + n + " rows=" + rows + " gamma " + g + " out " + o;
+                            double tol = o == DType.F32 ? F32 : HALF_VS_CPU;
+                            try (Tensor v4 = gpu.allocate(o, rows, n); Tensor prefetch = gpu.allocate(o, rows, n);
+                                 Tensor expected = Tensor.allocate(o, rows, n)) {
+                                both(() -> gpu.rmsNorm(gx, gg, 1e-6f, v4), () -> gpu.rmsNorm(gx, gg, 1e-6f, prefetch));
+                                assertBitsEqual("rmsNorm prefetch vs v4" + label, v4, prefetch);
+                                CPU.rmsNorm(x, gamma, 1e-6f, expected);
+                                assertClose("rmsNorm prefetch vs CPU" + label, expected, prefetch, tol);
+
+                                both(() -> gpu.layerNorm(gx, gg, gb, 1e-5f, v4), () -> gpu.layerNorm(gx, gg, gb, 1e-5f, prefetch));
+                                assertBitsEqual("layerNorm prefetch vs v4" + label, v4, prefetch);
+                                CPU.layerNorm(x, gamma, beta, 1e-5f, expected);
+                                assertClose("layerNorm prefetch vs CPU" + label, expected, prefetch, tol);
+
+                                both(() -> gpu.layerNorm(gx, gg, null, 1e-5f, v4), () -> gpu.layerNorm(gx, gg, null, 1e-5f, prefetch));
+                                assertBitsEqual("layerNorm no beta prefetch vs v4" + label, v4, prefetch);
+                                CPU.layerNorm(x, gamma, null, 1e-5f, expected);
+                                assertClose("layerNorm no beta prefetch vs CPU" + label, expected, prefetch, tol);
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    /** A BF16 gamma with an F32 beta (each vector loaded by its own type). */
+    @Test
+    void layerNormWithGammaAndBetaOfDifferentTypesStoresTheSameBits() {
+        CudaBackend gpu = cuda();
+        int rows = 577;
+        int n = 1024;
+        try (Tensor x = random(41, 3f, DType.F32, rows, n); Tensor gamma = random(42, 1f, DType.BF16, n);
+             Tensor beta = random(43, 1f, DType.F32, n); Tensor gx = gpu.upload(x); Tensor gg = gpu.upload(gamma);
+             Tensor gb = gpu.upload(beta); Tensor v4 = gpu.allocate(DType.BF16, rows, n);
+             Tensor prefetch = gpu.allocate(DType.BF16, rows, n); Tensor expected = Tensor.allocate(DType.BF16, rows, n)) {
+            both(() -> gpu.layerNorm(gx, gg, gb, 1e-5f, v4), () -> gpu.layerNorm(gx, gg, gb, 1e-5f, prefetch));
+            assertBitsEqual("layerNorm gamma BF16 beta F32 prefetch vs v4", v4, prefetch);
+            CPU.layerNorm(x, gamma, beta, 1e-5f, expected);
+            assertClose("layerNorm gamma BF16 beta F32 prefetch vs CPU", expected, prefetch, HALF_VS_CPU);
+        }
+    }
+
+    /** layerNormTokenMajor's prefetch kernels ({@code layer_norm_rows_prefetch_<VPT>_token_major}) against v4's. */
+    @ParameterizedTest(name = "n={0}")
+    @ValueSource(ints = {64, 1001, 1024, 1152, 4100})
+    void tokenMajorPrefetchStoresTheBitsOfV4(int n) {
+        CudaBackend gpu = cuda();
+        int batch = 2;
+        int tokens = 577;
+        for (DType o : TYPES) {
+            String label = " n=" + n + " out " + o;
+            try (Tensor x = random(51, 3f, DType.F32, batch, tokens, n); Tensor gamma = random(52, 1f, DType.BF16, n);
+                 Tensor beta = random(53, 1f, DType.BF16, n); Tensor gx = gpu.upload(x); Tensor gg = gpu.upload(gamma);
+                 Tensor gb = gpu.upload(beta); Tensor v4 = gpu.allocate(o, tokens, batch, n);
+                 Tensor prefetch = gpu.allocate(o, tokens, batch, n); Tensor expected = Tensor.allocate(o, tokens, batch, n)) {
+                both(() -> gpu.layerNormTokenMajor(gx, gg, gb, 1e-6f, v4),
+                        () -> gpu.layerNormTokenMajor(gx, gg, gb, 1e-6f, prefetch));
+                assertBitsEqual("layerNormTokenMajor prefetch vs v4" + label, v4, prefetch);
+                CPU.layerNormTokenMajor(x, gamma, beta, 1e-6f, expected);
+                assertClose("layerNormTokenMajor prefetch vs CPU" + label, expected, prefetch, o == DType.F32 ? F32
+                        : HALF_VS_CPU);
+            }
+        }
+    }
+
+    /** The property reaches the launch: each variant's kernel is the one that runs (skipped without CUPTI). */
+    @Test
+    void eachVariantLaunchesItsOwnKernels() {
+        CudaBackend gpu = cuda();
+        int rows = 74;
+        int n = 4096;
+        try (Tensor x = random(61, 1f, DType.F32, rows, n); Tensor gamma = random(62, 1f, DType.BF16, n);
+             Tensor gx = gpu.upload(x); Tensor gg = gpu.upload(gamma); Tensor gb = gpu.upload(gamma);
+             Tensor out = gpu.allocate(DType.BF16, rows, n); KernelTimeline timeline = timeline()) {
+            Runnable norms = () -> {
+                gpu.rmsNorm(gx, gg, 1e-6f, out);
+                gpu.layerNorm(gx, gg, gb, 1e-5f, out);
+            };
+            for (NormRowsVariant variant : NormRowsVariant.values()) {
+                withProperty(NormRowsVariant.PROPERTY, variant.id(), norms);
+                PassTimeline[] recorded = new PassTimeline[1];
+                withProperty(NormRowsVariant.PROPERTY, variant.id(),
+                        () -> recorded[0] = timeline.record(variant.id(), gpu::synchronize, norms));
+                List<String> names = recorded[0].kernels().stream().map(KernelRecord::name).toList();
+                assertEquals(List.of(variant.kernel("rms_norm_rows", 4), variant.kernel("layer_norm_rows", 4)), names,
+                        "kernels under -D" + NormRowsVariant.PROPERTY + "=" + variant.id());
+            }
+        }
+    }
+
+    /** Runs v4 (the variant stated explicitly, whatever the JVM was started with), then prefetch. */
+    private static void both(Runnable v4, Runnable prefetch) {
+        withProperty(NormRowsVariant.PROPERTY, NormRowsVariant.V4.id(), v4);
+        withProperty(NormRowsVariant.PROPERTY, NormRowsVariant.PREFETCH.id(), prefetch);
+    }
+
+    private static KernelTimeline timeline() {
+        try {
+            return KernelTimeline.start();
+        } catch (TimelineUnavailableException e) {
+            Assumptions.abort("CUPTI is not usable here, the launched kernels' names are not checked: " + e.getMessage());
+            throw e;
+        }
+    }
+}

@@ -1,0 +1,48 @@
+package dev.glimpse.kernels.cuda;
+
+import org.junit.jupiter.api.Test;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+/** {@link NormRowsVariant}: the property's values and the kernel names they launch (no GPU needed). */
+class NormRowsVariantTest {
+
+    @Test
+    void unsetOrBlankKeepsTheV4Kernels() {
+        assertEquals(NormRowsVariant.V4, NormRowsVariant.parse(null));
+        assertEquals(NormRowsVariant.V4, NormRowsVariant.parse(" "));
+    }
+
+    @Test
+    void namesAreCaseInsensitive() {
+        assertEquals(NormRowsVariant.PREFETCH, NormRowsVariant.parse(" Prefetch "));
+        assertEquals(NormRowsVariant.V4, NormRowsVariant.parse("V4"));
+    }
+
+    @Test
+    void anUnknownNameIsRejectedWithTheKnownOnes() {
+        CudaException e = assertThrows(CudaException.class, () -> NormRowsVariant.parse("cluster"));
+        assertTrue(e.getMessage().contains("-Dglimpse.cuda.normRows=cluster"), e.getMessage());
+        assertTrue(e.getMessage().contains("v4, prefetch"), e.getMessage());
+    }
+
+    @Test
+    void eachVariantNamesItsKernelPerFloat4Count() {
+        assertEquals("rms_norm_rows_v4_4", NormRowsVariant.V4.kernel("rms_norm_rows", 4));
+        assertEquals("layer_norm_rows_prefetch_1", NormRowsVariant.PREFETCH.kernel("layer_norm_rows", 1));
+    }
+
+    @Test
+    void everyPrefetchKernelWaitsForItsPredecessorUnderPrefillPdl() {
+        for (int vpt : new int[] {1, 2, 4, 8}) {
+            for (String norm : new String[] {"rms_norm_rows", "layer_norm_rows"}) {
+                String kernel = NormRowsVariant.PREFETCH.kernel(norm, vpt);
+                assertTrue(GridDependency.PREFILL_WAITING_KERNELS.contains(kernel), kernel);
+            }
+            String tokenMajor = NormRowsVariant.PREFETCH.kernel("layer_norm_rows", vpt) + "_token_major";
+            assertTrue(GridDependency.PREFILL_WAITING_KERNELS.contains(tokenMajor), tokenMajor);
+        }
+    }
+}
