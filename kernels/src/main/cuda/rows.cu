@@ -272,7 +272,8 @@ LAYER_NORM_ROWS_V4_TOKEN_MAJOR(8)
 // the arguments, launch shape (threads, VPT) and values of the _v4_<VPT> kernels above, bit for bit, with less
 // on the critical path of a latency-bound block (one row of a few KB: 74 Llama-7B prefill rows, 577 CLIP rows):
 // - gamma and beta are loaded into registers with the row, before the reduction, not after it (their global
-//   round trip, from DRAM for a layer's weights, no longer follows the statistics);
+//   round trip, from DRAM for a layer's weights, no longer follows the statistics), and issued first: the
+//   row, just written by the previous kernel, comes from L2;
 // - each reduction has its own scratch, so it needs one __syncthreads, not block_sum's two;
 // - the warps' sums are added over groups of `warps` lanes (log2(warps) shuffle steps, not 5).
 // The additions are block_sum's, in its order: each thread's partial as in _v4 (0.f plus its float4 sums in
@@ -314,7 +315,6 @@ __device__ __forceinline__ void layer_norm_prefetch(const float* x, const void* 
     const int nv = n >> 2;
     float4 v[VPT];
     float g[VPT][4], b[VPT][4];
-    load_row_v4<VPT>(x, base, nv, v);
     load_vector_v4<VPT>(gamma, gamma_type, nv, g);
     if (beta != nullptr) {
         load_vector_v4<VPT>(beta, beta_type, nv, b);
@@ -322,6 +322,7 @@ __device__ __forceinline__ void layer_norm_prefetch(const float* x, const void* 
 #pragma unroll
         for (int j = 0; j < VPT; j++) b[j][0] = b[j][1] = b[j][2] = b[j][3] = 0.f;
     }
+    load_row_v4<VPT>(x, base, nv, v);
     float s = 0.f;
 #pragma unroll
     for (int j = 0; j < VPT; j++) s += (v[j].x + v[j].y) + (v[j].z + v[j].w);
@@ -355,8 +356,8 @@ __device__ __forceinline__ void rms_norm_prefetch(const float* x, const void* ga
     const int nv = n >> 2;
     float4 v[VPT];
     float g[VPT][4];
-    load_row_v4<VPT>(x, base, nv, v);
     load_vector_v4<VPT>(gamma, gamma_type, nv, g);
+    load_row_v4<VPT>(x, base, nv, v);
     float q = 0.f;
 #pragma unroll
     for (int j = 0; j < VPT; j++) q += (v[j].x * v[j].x + v[j].y * v[j].y) + (v[j].z * v[j].z + v[j].w * v[j].w);
