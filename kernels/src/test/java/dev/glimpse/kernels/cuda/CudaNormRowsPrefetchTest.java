@@ -9,9 +9,11 @@ import dev.glimpse.kernels.cuda.timeline.TimelineUnavailableException;
 import org.junit.jupiter.api.Assumptions;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.CsvSource;
 import org.junit.jupiter.params.provider.ValueSource;
 
 import java.util.List;
+import java.util.Map;
 
 import static dev.glimpse.kernels.cuda.CudaTestSupport.CPU;
 import static dev.glimpse.kernels.cuda.CudaTestSupport.F32;
@@ -19,6 +21,8 @@ import static dev.glimpse.kernels.cuda.CudaTestSupport.assertBitsEqual;
 import static dev.glimpse.kernels.cuda.CudaTestSupport.assertClose;
 import static dev.glimpse.kernels.cuda.CudaTestSupport.cuda;
 import static dev.glimpse.kernels.cuda.CudaTestSupport.random;
+import static dev.glimpse.kernels.cuda.CudaTestSupport.runFromGraph;
+import static dev.glimpse.kernels.cuda.CudaTestSupport.withProperties;
 import static dev.glimpse.kernels.cuda.CudaTestSupport.withProperty;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 
@@ -112,6 +116,39 @@ class CudaNormRowsPrefetchTest {
                 assertClose("layerNormTokenMajor prefetch vs CPU" + label, expected, prefetch, o == DType.F32 ? F32
                         : HALF_VS_CPU);
             }
+        }
+    }
+
+    /**
+     * Under {@code -Dglimpse.cuda.pdlPrefill=true} the prefetch kernels start while the kernel before them may still
+     * run; their wait (first statement) keeps them from reading its output early: a graph that overwrites x with
+     * zeros, then with 2x, then normalises it (as LLaVA's 74 rows of 4096 and CLIP's 577 of 1024) stores the bits of
+     * v4 on 2x launched plainly.
+     */
+    @ParameterizedTest(name = "rows={0} n={1}")
+    @CsvSource({"74, 4096", "577, 1024"})
+    void prefetchNormsUnderPrefillPdlReadTheirPredecessorsOutput(int rows, int n) {
+        CudaBackend gpu = cuda();
+        try (Tensor x = random(71, 1f, DType.F32, rows, n); Tensor gamma = random(72, 1f, DType.BF16, n);
+             Tensor gx = gpu.upload(x); Tensor gg = gpu.upload(gamma); Tensor doubled = gpu.allocate(DType.F32, rows, n);
+             Tensor v4 = gpu.allocate(DType.BF16, 2, rows, n); Tensor pdl = gpu.allocate(DType.BF16, 2, rows, n)) {
+            Runnable norms = () -> {
+                gpu.scale(gx, 0f, doubled);
+                gpu.scale(gx, 2f, doubled);
+                gpu.rmsNorm(doubled, gg, 1e-6f, pdl.select(0, 0));
+                gpu.layerNorm(doubled, gg, gg, 1e-5f, pdl.select(0, 1));
+            };
+            gpu.scale(gx, 2f, doubled);
+            withProperty(NormRowsVariant.PROPERTY, NormRowsVariant.V4.id(), () -> {
+                gpu.rmsNorm(doubled, gg, 1e-6f, v4.select(0, 0));
+                gpu.layerNorm(doubled, gg, gg, 1e-5f, v4.select(0, 1));
+            });
+            withProperties(Map.of(NormRowsVariant.PROPERTY, NormRowsVariant.PREFETCH.id(),
+                    CudaBackend.PDL_PREFILL_PROPERTY, "true"), () -> {
+                runFromGraph(norms);
+                return null;
+            });
+            assertBitsEqual("prefetch norms under prefill PDL vs v4 rows=" + rows + " n=" + n, v4, pdl);
         }
     }
 
