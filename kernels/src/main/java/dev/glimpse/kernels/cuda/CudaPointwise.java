@@ -5,8 +5,11 @@ import dev.glimpse.kernels.DType;
 import dev.glimpse.kernels.OpChecks;
 import dev.glimpse.kernels.Tensor;
 import dev.glimpse.kernels.TensorException;
+import org.bytedeco.cuda.global.cudart;
 
 import java.util.Arrays;
+import java.util.HashMap;
+import java.util.Map;
 
 /**
  * Elementwise ops and activations (elementwise.cu) and the per-row ops (rows.cu): softmax,
@@ -33,6 +36,8 @@ final class CudaPointwise {
 
     private final CudaContext ctx;
     private final CudaCopy copier;
+    /** {@link #residentBlocks} per kernel and block size. */
+    private final Map<String, Integer> residentBlocks = new HashMap<>();
 
     CudaPointwise(CudaContext ctx, CudaCopy copier) {
         this.ctx = ctx;
@@ -221,10 +226,9 @@ final class CudaPointwise {
                 aligned &= v == null || CudaContext.address(v) % (4L * v.dtype().byteSize()) == 0;
             }
             int perThread = aligned ? normV4PerThread(n) : 0;
-            String name = perThread > 0
-                    ? NormRowsVariant.configured().kernel("layer_norm_rows", perThread) + "_token_major"
-                    : "layer_norm_rows_token_major";
             int threads = perThread > 0 ? normV4Threads(n) : rowThreads(n);
+            String name = perThread > 0 ? normKernel("layer_norm_rows", "_token_major", perThread, rows, threads)
+                    : "layer_norm_rows_token_major";
             ctx.launch.of(ctx.kernels.function("rows", name), name).ptr(CudaContext.address(xp))
                     .ptr(CudaContext.address(g)).i32(g.dtype().ordinal())
                     .ptr(b == null ? 0L : CudaContext.address(b)).i32(b == null ? 0 : b.dtype().ordinal())
@@ -414,7 +418,7 @@ final class CudaPointwise {
     /**
      * One block per row of x (packed to F32 first when it is not). With {@code vectorised} (the
      * LayerNorm/RMSNorm kernels), the form {@code <kernel>_v4_<VPT>} or, under
-     * {@code -Dglimpse.cuda.normRows=prefetch}, {@code <kernel>_prefetch_<VPT>} ({@link NormRowsVariant}:
+     * {@code -Dglimpse.cuda.normRows=prefetch|auto}, {@code <kernel>_prefetch_<VPT>} ({@link NormRowsVariant}:
      * each thread holds VPT float4 of the row in registers; rows.cu) runs when the width is a multiple of 4 of at most
      * {@value #NORM_V4_MAX_WIDTH} and x and {@code vectors} (out, gamma, beta; null entries skipped)
      * are 4-element aligned; otherwise, and for every other kernel, the scalar {@code kernel}.
@@ -432,10 +436,34 @@ final class CudaPointwise {
                 aligned &= v == null || CudaContext.address(v) % (4L * v.dtype().byteSize()) == 0;
             }
             int perThread = aligned ? normV4PerThread(n) : 0;
-            String name = perThread > 0 ? NormRowsVariant.configured().kernel(kernel, perThread) : kernel;
             int threads = perThread > 0 ? normV4Threads(n) : rowThreads(n);
+            String name = perThread > 0 ? normKernel(kernel, "", perThread, rows, threads) : kernel;
             args.apply(ctx.launch.of(ctx.kernels.function("rows", name), name), xp, n).run(rows, 1, threads, 0);
         }
+    }
+
+    /**
+     * The vectorised kernel of {@code norm} ({@code <norm><infix><perThread><suffix>}) for a grid of {@code rows}
+     * blocks of {@code threads}: the variant {@code -Dglimpse.cuda.normRows} names ({@link NormRowsVariant}), with
+     * {@code auto} resolved by the kernels' occupancy.
+     */
+    private String normKernel(String norm, String suffix, int perThread, int rows, int threads) {
+        NormRowsVariant variant = NormRowsVariant.configured().forGrid(rows, ctx.multiprocessors,
+                v -> residentBlocks(v.kernel(norm, perThread) + suffix, threads));
+        return variant.kernel(norm, perThread) + suffix;
+    }
+
+    /**
+     * Blocks of rows.cu kernel {@code kernel} ({@code threads} threads, no dynamic shared memory) that fit on one
+     * multiprocessor at once; asked of the driver once per kernel and block size.
+     */
+    private int residentBlocks(String kernel, int threads) {
+        return residentBlocks.computeIfAbsent(kernel + "/" + threads, key -> {
+            int[] blocks = new int[1];
+            Cuda.checkDriver(cudart.cuOccupancyMaxActiveBlocksPerMultiprocessor(blocks,
+                    ctx.kernels.function("rows", kernel), threads, 0L), "cuOccupancyMaxActiveBlocksPerMultiprocessor(" + key + ")");
+            return Math.max(1, blocks[0]);
+        });
     }
 
     /** Widest row the vectorised norm kernels take (8 float4 per thread of 256). */

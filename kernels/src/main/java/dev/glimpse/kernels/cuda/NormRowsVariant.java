@@ -2,12 +2,13 @@ package dev.glimpse.kernels.cuda;
 
 import java.util.Arrays;
 import java.util.Locale;
+import java.util.function.ToIntFunction;
 import java.util.stream.Collectors;
 
 /**
  * The vectorised LayerNorm / RMSNorm row kernels of rows.cu that {@link CudaBackend#layerNorm},
  * {@link CudaBackend#layerNormTokenMajor} and {@link CudaBackend#rmsNorm} launch, chosen with
- * {@code -Dglimpse.cuda.normRows=v4|prefetch} (read at every launch; default {@code v4}). Both take the
+ * {@code -Dglimpse.cuda.normRows=v4|prefetch|auto} (read at every launch; default {@code v4}). All take the
  * same launch shape (threads and float4 per thread, {@code CudaPointwise.normV4Threads} and
  * {@code normV4PerThread}) and store the same bits; they differ only in what a block waits on:
  * <ul>
@@ -16,17 +17,24 @@ import java.util.stream.Collectors;
  *   <li>{@code prefetch}: {@code <norm>_prefetch_<VPT>}: gamma and beta are loaded with the row, before the
  *       reduction (their global round trip leaves the critical path), and each reduction takes one barrier
  *       and log2(warps) cross-warp shuffle steps. Meant for the latency-bound few-row launches (74-row
- *       Llama-7B prefills, the 577 rows of a CLIP-L/336 image), where a block holds a few KB.</li>
+ *       Llama-7B prefills, the 577 rows of a CLIP-L/336 image), where a block holds a few KB. Holding gamma
+ *       (and beta) in registers costs registers: fewer blocks fit on a multiprocessor (rms_norm_rows at 4
+ *       float4 per thread: 54 registers, 4 blocks of 256, against v4's 40 and 6), so a grid of more rows than
+ *       fit at once (586 x 4096 on an H200's 132 SMs) takes a second wave that v4 does not.</li>
+ *   <li>{@code auto}: {@code prefetch} where its grid takes no more waves of resident blocks than v4's (the
+ *       driver's occupancy of both kernels at the launch's threads), else {@code v4}.</li>
  * </ul>
- * The scalar fallbacks (widths not a multiple of 4 or over 8192, unaligned operands) are the same for both.
- * {@code NormRowsBench} times one against the other.
+ * The scalar fallbacks (widths not a multiple of 4 or over 8192, unaligned operands) are the same for all.
+ * {@code NormRowsBench} times each against {@code v4}.
  */
 public enum NormRowsVariant {
 
     /** {@code <norm>_v4_<VPT>}: the statistics first, then gamma and beta. */
     V4("v4", "_v4_"),
     /** {@code <norm>_prefetch_<VPT>}: gamma and beta loaded with the row, single-barrier reductions. */
-    PREFETCH("prefetch", "_prefetch_");
+    PREFETCH("prefetch", "_prefetch_"),
+    /** {@link #PREFETCH} where it takes no more waves of blocks than {@link #V4}, else {@link #V4}. */
+    AUTO("auto", null);
 
     /** The system property that picks the variant. */
     public static final String PROPERTY = "glimpse.cuda.normRows";
@@ -45,10 +53,33 @@ public enum NormRowsVariant {
     }
 
     /**
+     * The kernels' variant for a grid of {@code rows} blocks on {@code multiprocessors} SMs: this one, or for
+     * {@link #AUTO} {@link #PREFETCH} when its waves ({@code rows} over {@code residentBlocks} of a kernel times
+     * the SMs, rounded up) are at most {@link #V4}'s, else {@link #V4}.
+     */
+    NormRowsVariant forGrid(int rows, int multiprocessors, ToIntFunction<NormRowsVariant> residentBlocks) {
+        if (this != AUTO) {
+            return this;
+        }
+        long prefetchWaves = waves(rows, multiprocessors, residentBlocks.applyAsInt(PREFETCH));
+        return prefetchWaves <= waves(rows, multiprocessors, residentBlocks.applyAsInt(V4)) ? PREFETCH : V4;
+    }
+
+    private static long waves(int rows, int multiprocessors, int residentBlocks) {
+        long slots = (long) Math.max(1, residentBlocks) * multiprocessors;
+        return (rows + slots - 1) / slots;
+    }
+
+    /**
      * The vectorised kernel of {@code norm} ({@code "layer_norm_rows"} or {@code "rms_norm_rows"}) with
      * {@code perThread} float4 per thread (1, 2, 4 or 8), e.g. {@code rms_norm_rows_prefetch_4}.
+     *
+     * @throws IllegalStateException for {@link #AUTO}, which names no kernel until {@link #forGrid} resolves it
      */
     String kernel(String norm, int perThread) {
+        if (infix == null) {
+            throw new IllegalStateException(id + " names no kernel of its own; resolve it with forGrid first");
+        }
         return norm + infix + perThread;
     }
 

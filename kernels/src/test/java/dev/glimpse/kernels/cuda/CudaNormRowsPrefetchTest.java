@@ -14,6 +14,7 @@ import org.junit.jupiter.params.provider.ValueSource;
 
 import java.util.List;
 import java.util.Map;
+import java.util.function.Consumer;
 
 import static dev.glimpse.kernels.cuda.CudaTestSupport.CPU;
 import static dev.glimpse.kernels.cuda.CudaTestSupport.F32;
@@ -60,16 +61,15 @@ class CudaNormRowsPrefetchTest {
                             String label = " n=" + n + " rows=" + rows + " gamma " + g + " out " + o;
                             double tol = o == DType.F32 ? F32 : HALF_VS_CPU;
                             try (Tensor v4 = gpu.allocate(o, rows, n); Tensor prefetch = gpu.allocate(o, rows, n)) {
-                                both(() -> gpu.rmsNorm(gx, gg, 1e-6f, v4), () -> gpu.rmsNorm(gx, gg, 1e-6f, prefetch));
-                                assertBitsEqual("rmsNorm prefetch vs v4" + label, v4, prefetch);
+                                assertVariantsStoreV4Bits("rmsNorm" + label, v4, prefetch, o2 -> gpu.rmsNorm(gx, gg, 1e-6f, o2));
                                 assertClose("rmsNorm prefetch vs CPU" + label, rms, prefetch, tol);
 
-                                both(() -> gpu.layerNorm(gx, gg, gb, 1e-5f, v4), () -> gpu.layerNorm(gx, gg, gb, 1e-5f, prefetch));
-                                assertBitsEqual("layerNorm prefetch vs v4" + label, v4, prefetch);
+                                assertVariantsStoreV4Bits("layerNorm" + label, v4, prefetch,
+                                        o2 -> gpu.layerNorm(gx, gg, gb, 1e-5f, o2));
                                 assertClose("layerNorm prefetch vs CPU" + label, layer, prefetch, tol);
 
-                                both(() -> gpu.layerNorm(gx, gg, null, 1e-5f, v4), () -> gpu.layerNorm(gx, gg, null, 1e-5f, prefetch));
-                                assertBitsEqual("layerNorm no beta prefetch vs v4" + label, v4, prefetch);
+                                assertVariantsStoreV4Bits("layerNorm no beta" + label, v4, prefetch,
+                                        o2 -> gpu.layerNorm(gx, gg, null, 1e-5f, o2));
                                 assertClose("layerNorm no beta prefetch vs CPU" + label, layerNoBeta, prefetch, tol);
                             }
                         }
@@ -89,8 +89,7 @@ class CudaNormRowsPrefetchTest {
              Tensor beta = random(43, 1f, DType.F32, n); Tensor gx = gpu.upload(x); Tensor gg = gpu.upload(gamma);
              Tensor gb = gpu.upload(beta); Tensor v4 = gpu.allocate(DType.BF16, rows, n);
              Tensor prefetch = gpu.allocate(DType.BF16, rows, n); Tensor expected = Tensor.allocate(DType.BF16, rows, n)) {
-            both(() -> gpu.layerNorm(gx, gg, gb, 1e-5f, v4), () -> gpu.layerNorm(gx, gg, gb, 1e-5f, prefetch));
-            assertBitsEqual("layerNorm gamma BF16 beta F32 prefetch vs v4", v4, prefetch);
+            assertVariantsStoreV4Bits("layerNorm gamma BF16 beta F32", v4, prefetch, o2 -> gpu.layerNorm(gx, gg, gb, 1e-5f, o2));
             CPU.layerNorm(x, gamma, beta, 1e-5f, expected);
             assertClose("layerNorm gamma BF16 beta F32 prefetch vs CPU", expected, prefetch, HALF_VS_CPU);
         }
@@ -109,9 +108,8 @@ class CudaNormRowsPrefetchTest {
                  Tensor beta = random(53, 1f, DType.BF16, n); Tensor gx = gpu.upload(x); Tensor gg = gpu.upload(gamma);
                  Tensor gb = gpu.upload(beta); Tensor v4 = gpu.allocate(o, tokens, batch, n);
                  Tensor prefetch = gpu.allocate(o, tokens, batch, n); Tensor expected = Tensor.allocate(o, tokens, batch, n)) {
-                both(() -> gpu.layerNormTokenMajor(gx, gg, gb, 1e-6f, v4),
-                        () -> gpu.layerNormTokenMajor(gx, gg, gb, 1e-6f, prefetch));
-                assertBitsEqual("layerNormTokenMajor prefetch vs v4" + label, v4, prefetch);
+                assertVariantsStoreV4Bits("layerNormTokenMajor" + label, v4, prefetch,
+                        o2 -> gpu.layerNormTokenMajor(gx, gg, gb, 1e-6f, o2));
                 CPU.layerNormTokenMajor(x, gamma, beta, 1e-6f, expected);
                 assertClose("layerNormTokenMajor prefetch vs CPU" + label, expected, prefetch, o == DType.F32 ? F32
                         : HALF_VS_CPU);
@@ -152,35 +150,54 @@ class CudaNormRowsPrefetchTest {
         }
     }
 
-    /** The property reaches the launch: each variant's kernel is the one that runs (skipped without CUPTI). */
+    /**
+     * The property reaches the launch (skipped without CUPTI): at 74 rows of 4096, v4 and prefetch launch their own
+     * kernels, and auto prefetch's (74 blocks are one wave of either on any GPU of 19 SMs or more); at 586 rows the
+     * test prints which auto took (v4 where prefetch's registers leave too few resident blocks for one wave).
+     */
     @Test
     void eachVariantLaunchesItsOwnKernels() {
         CudaBackend gpu = cuda();
-        int rows = 74;
         int n = 4096;
-        try (Tensor x = random(61, 1f, DType.F32, rows, n); Tensor gamma = random(62, 1f, DType.BF16, n);
-             Tensor gx = gpu.upload(x); Tensor gg = gpu.upload(gamma); Tensor gb = gpu.upload(gamma);
-             Tensor out = gpu.allocate(DType.BF16, rows, n); KernelTimeline timeline = timeline()) {
-            Runnable norms = () -> {
-                gpu.rmsNorm(gx, gg, 1e-6f, out);
-                gpu.layerNorm(gx, gg, gb, 1e-5f, out);
-            };
+        try (Tensor gamma = random(62, 1f, DType.BF16, n); Tensor gg = gpu.upload(gamma); KernelTimeline timeline = timeline()) {
             for (NormRowsVariant variant : NormRowsVariant.values()) {
-                withProperty(NormRowsVariant.PROPERTY, variant.id(), norms);
-                PassTimeline[] recorded = new PassTimeline[1];
-                withProperty(NormRowsVariant.PROPERTY, variant.id(),
-                        () -> recorded[0] = timeline.record(variant.id(), gpu::synchronize, norms));
-                List<String> names = recorded[0].kernels().stream().map(KernelRecord::name).toList();
-                assertEquals(List.of(variant.kernel("rms_norm_rows", 4), variant.kernel("layer_norm_rows", 4)), names,
-                        "kernels under -D" + NormRowsVariant.PROPERTY + "=" + variant.id());
+                NormRowsVariant expected = variant == NormRowsVariant.AUTO ? NormRowsVariant.PREFETCH : variant;
+                assertEquals(List.of(expected.kernel("rms_norm_rows", 4), expected.kernel("layer_norm_rows", 4)),
+                        launched(gpu, timeline, variant, 74, gg), "kernels at 74 rows under -D" + NormRowsVariant.PROPERTY
+                                + "=" + variant.id());
             }
+            System.out.println("norm rows auto at 586 x 4096 launched " + launched(gpu, timeline, NormRowsVariant.AUTO, 586, gg));
         }
     }
 
-    /** Runs v4 (the variant stated explicitly, whatever the JVM was started with), then prefetch. */
-    private static void both(Runnable v4, Runnable prefetch) {
-        withProperty(NormRowsVariant.PROPERTY, NormRowsVariant.V4.id(), v4);
-        withProperty(NormRowsVariant.PROPERTY, NormRowsVariant.PREFETCH.id(), prefetch);
+    /** The kernels an rmsNorm then a layerNorm of rows x n (gamma's n) launch under variant, recorded after a warm-up call. */
+    private static List<String> launched(CudaBackend gpu, KernelTimeline timeline, NormRowsVariant variant, int rows,
+                                         Tensor gamma) {
+        int n = gamma.dim(0);
+        try (Tensor x = random(61, 1f, DType.F32, rows, n); Tensor gx = gpu.upload(x); Tensor out = gpu.allocate(DType.BF16, rows, n)) {
+            Runnable norms = () -> {
+                gpu.rmsNorm(gx, gamma, 1e-6f, out);
+                gpu.layerNorm(gx, gamma, gamma, 1e-5f, out);
+            };
+            PassTimeline[] recorded = new PassTimeline[1];
+            withProperty(NormRowsVariant.PROPERTY, variant.id(), () -> {
+                norms.run();
+                recorded[0] = timeline.record(variant.id() + " " + rows, gpu::synchronize, norms);
+            });
+            return recorded[0].kernels().stream().map(KernelRecord::name).toList();
+        }
+    }
+
+    /**
+     * Runs {@code norm} into {@code v4} under v4 (stated explicitly, whatever the JVM was started with), then into
+     * {@code other} under prefetch and under auto, and asserts each stores v4's bits.
+     */
+    private static void assertVariantsStoreV4Bits(String label, Tensor v4, Tensor other, Consumer<Tensor> norm) {
+        withProperty(NormRowsVariant.PROPERTY, NormRowsVariant.V4.id(), () -> norm.accept(v4));
+        for (NormRowsVariant variant : new NormRowsVariant[] {NormRowsVariant.PREFETCH, NormRowsVariant.AUTO}) {
+            withProperty(NormRowsVariant.PROPERTY, variant.id(), () -> norm.accept(other));
+            assertBitsEqual(label + " " + variant.id() + " vs v4", v4, other);
+        }
     }
 
     private static KernelTimeline timeline() {

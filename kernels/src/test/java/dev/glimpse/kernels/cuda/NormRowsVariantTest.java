@@ -19,19 +19,52 @@ class NormRowsVariantTest {
     void namesAreCaseInsensitive() {
         assertEquals(NormRowsVariant.PREFETCH, NormRowsVariant.parse(" Prefetch "));
         assertEquals(NormRowsVariant.V4, NormRowsVariant.parse("V4"));
+        assertEquals(NormRowsVariant.AUTO, NormRowsVariant.parse("auto"));
     }
 
     @Test
     void anUnknownNameIsRejectedWithTheKnownOnes() {
         CudaException e = assertThrows(CudaException.class, () -> NormRowsVariant.parse("cluster"));
         assertTrue(e.getMessage().contains("-Dglimpse.cuda.normRows=cluster"), e.getMessage());
-        assertTrue(e.getMessage().contains("v4, prefetch"), e.getMessage());
+        assertTrue(e.getMessage().contains("v4, prefetch, auto"), e.getMessage());
     }
 
     @Test
     void eachVariantNamesItsKernelPerFloat4Count() {
         assertEquals("rms_norm_rows_v4_4", NormRowsVariant.V4.kernel("rms_norm_rows", 4));
         assertEquals("layer_norm_rows_prefetch_1", NormRowsVariant.PREFETCH.kernel("layer_norm_rows", 1));
+    }
+
+    @Test
+    void autoNamesNoKernelOfItsOwn() {
+        assertThrows(IllegalStateException.class, () -> NormRowsVariant.AUTO.kernel("rms_norm_rows", 4));
+    }
+
+    /** Resident blocks per SM as rms_norm_rows at 4 float4 per thread has them on sm_90: prefetch 4, v4 6. */
+    private static int residentAt4(NormRowsVariant v) {
+        return v == NormRowsVariant.PREFETCH ? 4 : 6;
+    }
+
+    @Test
+    void autoTakesPrefetchWhereItsGridFitsTheSameWaves() {
+        assertEquals(NormRowsVariant.PREFETCH, NormRowsVariant.AUTO.forGrid(74, 132, NormRowsVariantTest::residentAt4));
+        assertEquals(NormRowsVariant.PREFETCH, NormRowsVariant.AUTO.forGrid(528, 132, NormRowsVariantTest::residentAt4));
+        assertEquals(NormRowsVariant.PREFETCH, NormRowsVariant.AUTO.forGrid(1056, 132, NormRowsVariantTest::residentAt4),
+                "two waves of either");
+    }
+
+    @Test
+    void autoKeepsV4WhereThePrefetchGridTakesAnotherWave() {
+        assertEquals(NormRowsVariant.V4, NormRowsVariant.AUTO.forGrid(586, 132, NormRowsVariantTest::residentAt4));
+        assertEquals(NormRowsVariant.V4, NormRowsVariant.AUTO.forGrid(1584, 132, NormRowsVariantTest::residentAt4),
+                "three waves of prefetch, two of v4");
+        assertEquals(NormRowsVariant.V4, NormRowsVariant.AUTO.forGrid(10_000, 132, NormRowsVariantTest::residentAt4));
+    }
+
+    @Test
+    void explicitVariantsIgnoreTheGrid() {
+        assertEquals(NormRowsVariant.PREFETCH, NormRowsVariant.PREFETCH.forGrid(586, 132, v -> 1));
+        assertEquals(NormRowsVariant.V4, NormRowsVariant.V4.forGrid(74, 132, v -> 1));
     }
 
     @Test

@@ -37,7 +37,7 @@ import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 
 /**
  * GPU-only (skipped without CUDA): the LayerNorm / RMSNorm row kernels switched to the prefetching ones
- * ({@code -Dglimpse.cuda.normRows=prefetch}, {@link NormRowsVariant#PREFETCH}) leave a model's outputs bit for bit
+ * ({@code -Dglimpse.cuda.normRows=prefetch}, {@link NormRowsVariant#PREFETCH}, and {@code auto}) leave a model's outputs bit for bit
  * as the default {@code v4} kernels give them, on one CUDA backend: the bf16 LLaVA fixture end to end (its CLIP
  * tower's LayerNorms and its decoder's RMSNorms; prepare, prefill, 8 greedy steps with HF's tokens fed back) and
  * synthetic BF16 Llama (multi-head) and Qwen2 (grouped-query) decoders at LLaVA-7B's prompt sizes (74 and 586
@@ -58,8 +58,9 @@ class CudaNormRowsModelTest {
         int[] hfGreedy = ints(c.get("greedy_ids"));
         try (VisionLanguageModel model = Glimpse.load(folder, LoadOptions.defaults().withDevice(Backends.Choice.CUDA))) {
             float[][] v4 = withVariant(NormRowsVariant.V4, () -> llavaSteps(model.llava(), c, folder, hfGreedy));
-            float[][] prefetch = withVariant(NormRowsVariant.PREFETCH, () -> llavaSteps(model.llava(), c, folder, hfGreedy));
-            assertSameLogits(name, v4, prefetch);
+            for (NormRowsVariant variant : new NormRowsVariant[] {NormRowsVariant.PREFETCH, NormRowsVariant.AUTO}) {
+                assertSameLogits(name, variant, v4, withVariant(variant, () -> llavaSteps(model.llava(), c, folder, hfGreedy)));
+            }
         }
     }
 
@@ -74,16 +75,17 @@ class CudaNormRowsModelTest {
         }
         try (Backend backend = Backends.create(Backends.Choice.CUDA)) {
             float[][] v4 = withVariant(NormRowsVariant.V4, () -> decoderSteps(backend, folder, ids));
-            float[][] prefetch = withVariant(NormRowsVariant.PREFETCH, () -> decoderSteps(backend, folder, ids));
-            assertSameLogits(family + "-" + rows, v4, prefetch);
+            for (NormRowsVariant variant : new NormRowsVariant[] {NormRowsVariant.PREFETCH, NormRowsVariant.AUTO}) {
+                assertSameLogits(family + "-" + rows, variant, v4, withVariant(variant, () -> decoderSteps(backend, folder, ids)));
+            }
         }
     }
 
-    private static void assertSameLogits(String label, float[][] v4, float[][] prefetch) {
+    private static void assertSameLogits(String label, NormRowsVariant variant, float[][] v4, float[][] other) {
         for (int step = 0; step < v4.length; step++) {
-            System.out.printf("GPU-PARITY norm-rows %s step %d: max|prefetch-v4| %.3g%n", label, step,
-                    maxAbsDiff(prefetch[step], v4[step]));
-            assertArrayEquals(v4[step], prefetch[step], label + " step " + step + ": logits with prefetch vs v4 norms");
+            System.out.printf("GPU-PARITY norm-rows %s %s step %d: max|%s-v4| %.3g%n", label, variant.id(), step,
+                    variant.id(), maxAbsDiff(other[step], v4[step]));
+            assertArrayEquals(v4[step], other[step], label + " step " + step + ": logits with " + variant.id() + " vs v4 norms");
         }
     }
 

@@ -24,8 +24,10 @@ import java.util.Locale;
  *   L2, then a {@code scale} by 1 rewrites x (the previous kernel's output, L2-resident as in the model). The
  *   time per call is that graph's less the same graph without the norms.</li>
  * </ul>
- * Prints one JSON line per shape, mode and variant ({@code "bench":"norm_rows"}: us per call of {@code v4} (old)
- * and of the variant (new), and {@code ratio} = new / old, below 1 when the variant is faster). Run on the GPU
+ * Prints one JSON line per shape, mode and variant ({@code prefetch}, {@code auto}: {@code "bench":"norm_rows"}, us
+ * per call of {@code v4} (old) and of the variant (new), and {@code ratio} = new / old, below 1 when the variant is
+ * faster). {@code auto} runs v4 where prefetch's grid would take more waves (586 x 4096, 729 x 1152 on an H200:
+ * ratio about 1 there, while prefetch's line shows what the extra wave costs). Run on the GPU
  * machine: {@code java -cp <kernels classpath> dev.glimpse.kernels.cuda.bench.NormRowsBench}.
  */
 public final class NormRowsBench {
