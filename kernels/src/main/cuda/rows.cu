@@ -12,6 +12,7 @@
 #include "common.cuh"
 #include "grid_dependency.cuh"
 #include "kv_store.cuh"
+#include "norm_rows.cuh"
 
 extern "C" __global__ void softmax_rows(const float* x, float* out, int n) {
     grid_dependency_wait();
@@ -76,16 +77,7 @@ extern "C" __global__ void rms_norm_rows(const float* x, const void* gamma, int 
 // statistics are reduced from there (LayerNorm: mean, then centred squares, as above) and the
 // outputs go out as one vector store per 4 elements. Same formulas as layer_norm_rows / rms_norm_rows;
 // only the grouping of the F32 partial sums differs (per thread: 4 consecutive elements at a time).
-template <int VPT>
-__device__ __forceinline__ void load_row_v4(const float* x, long long base, int nv, float4 (&v)[VPT]) {
-    const float4* row = reinterpret_cast<const float4*>(x + base);
-#pragma unroll
-    for (int j = 0; j < VPT; j++) {
-        int c = threadIdx.x + j * blockDim.x;
-        v[j] = c < nv ? row[c] : make_float4(0.f, 0.f, 0.f, 0.f);
-    }
-}
-
+// load_row_v4 is in norm_rows.cuh (norm_rows.cu's variants of these kernels load rows the same way).
 template <int VPT>
 __device__ __forceinline__ void layer_norm_v4(const float* x, const void* gamma, int gamma_type, const void* beta,
                                               int beta_type, float eps, void* out, int out_type, int n,
@@ -241,12 +233,8 @@ extern "C" __global__ void rope_f32(const float* x, const float* cos_t, const fl
 // x row r = b * tokens + t of [batch, tokens, n] is normalised into out row t * batch + b of
 // [tokens, batch, n], so no transposing copy follows. Otherwise the arguments and arithmetic of
 // layer_norm_rows (layer_norm_rows_token_major) and layer_norm_rows_v4_<VPT>
-// (layer_norm_rows_v4_<VPT>_token_major): the same values, row for row.
-__device__ __forceinline__ long long token_major_base(int batch, int tokens, int n) {
-    const int b = blockIdx.x / tokens;
-    const int t = blockIdx.x - b * tokens;
-    return ((long long)t * batch + b) * n;
-}
+// (layer_norm_rows_v4_<VPT>_token_major): the same values, row for row. The out row: token_major_base
+// (norm_rows.cuh).
 
 extern "C" __global__ void layer_norm_rows_token_major(const float* x, const void* gamma, int gamma_type,
                                                        const void* beta, int beta_type, float eps, void* out,
@@ -267,137 +255,6 @@ LAYER_NORM_ROWS_V4_TOKEN_MAJOR(1)
 LAYER_NORM_ROWS_V4_TOKEN_MAJOR(2)
 LAYER_NORM_ROWS_V4_TOKEN_MAJOR(4)
 LAYER_NORM_ROWS_V4_TOKEN_MAJOR(8)
-
-// Prefetching LayerNorm / RMSNorm (layer_norm_rows_prefetch_<VPT>[_token_major], rms_norm_rows_prefetch_<VPT>):
-// the arguments, launch shape (threads, VPT) and values of the _v4_<VPT> kernels above, bit for bit, with less
-// on the critical path of a latency-bound block (one row of a few KB: 74 Llama-7B prefill rows, 577 CLIP rows):
-// - gamma and beta are loaded into registers with the row, before the reduction, not after it (their global
-//   round trip, from DRAM for a layer's weights, no longer follows the statistics), and issued first: the
-//   row, just written by the previous kernel, comes from L2;
-// - each reduction has its own scratch, so it needs one __syncthreads, not block_sum's two;
-// - the warps' sums are added over groups of `warps` lanes (log2(warps) shuffle steps, not 5).
-// The additions are block_sum's, in its order: each thread's partial as in _v4 (0.f plus its float4 sums in
-// order), warp_sum's butterfly, then the warps' sums by a butterfly over lanes. block_sum's last two
-// (warps 4: three) butterfly steps add the +0.f of the lanes past the last warp; x + +0.f is x for every x
-// but -0.f, and no partial is -0.f (each starts at +0.f, and a sum of floats not both -0.f is never -0.f
-// in round-to-nearest), so dropping those steps changes no bit. blockDim.x is 128 or 256 (a power-of-two
-// count of warps, as CudaPointwise launches them).
-__device__ __forceinline__ float block_sum_once(float v, float* scratch) {
-    const int lane = threadIdx.x & 31, warp = threadIdx.x >> 5, warps = blockDim.x >> 5;
-    v = warp_sum(v);
-    if (lane == 0) scratch[warp] = v;
-    __syncthreads();
-    float r = scratch[lane & (warps - 1)];
-    for (int o = warps >> 1; o > 0; o >>= 1) r += __shfl_xor_sync(0xffffffffu, r, o);
-    return r;
-}
-
-// The VPT float4 of a 4-element-aligned vector of type dt (F32, F16, BF16) this thread's x float4 meet.
-template <int VPT>
-__device__ __forceinline__ void load_vector_v4(const void* p, int dt, int nv, float (&v)[VPT][4]) {
-#pragma unroll
-    for (int j = 0; j < VPT; j++) {
-        int c = threadIdx.x + j * blockDim.x;
-        if (c < nv) {
-            load4(p, dt, (long long)c * 4, v[j]);
-        } else {
-            v[j][0] = v[j][1] = v[j][2] = v[j][3] = 0.f;
-        }
-    }
-}
-
-template <int VPT>
-__device__ __forceinline__ void layer_norm_prefetch(const float* x, const void* gamma, int gamma_type,
-                                                    const void* beta, int beta_type, float eps, void* out,
-                                                    int out_type, int n, long long out_base) {
-    __shared__ float sums[32], squares[32];
-    const long long base = (long long)blockIdx.x * n;
-    const int nv = n >> 2;
-    float4 v[VPT];
-    float g[VPT][4], b[VPT][4];
-    load_vector_v4<VPT>(gamma, gamma_type, nv, g);
-    if (beta != nullptr) {
-        load_vector_v4<VPT>(beta, beta_type, nv, b);
-    } else {
-#pragma unroll
-        for (int j = 0; j < VPT; j++) b[j][0] = b[j][1] = b[j][2] = b[j][3] = 0.f;
-    }
-    load_row_v4<VPT>(x, base, nv, v);
-    float s = 0.f;
-#pragma unroll
-    for (int j = 0; j < VPT; j++) s += (v[j].x + v[j].y) + (v[j].z + v[j].w);
-    const float mean = block_sum_once(s, sums) / n;
-    float q = 0.f;
-#pragma unroll
-    for (int j = 0; j < VPT; j++) {
-        if (threadIdx.x + j * blockDim.x < nv) {
-            float a = v[j].x - mean, bb = v[j].y - mean, c = v[j].z - mean, d = v[j].w - mean;
-            q += (a * a + bb * bb) + (c * c + d * d);
-        }
-    }
-    const float var = block_sum_once(q, squares) / n;
-    const float rstd = (float)(1.0 / sqrt((double)(var + eps)));
-#pragma unroll
-    for (int j = 0; j < VPT; j++) {
-        int c = threadIdx.x + j * blockDim.x;
-        if (c < nv) {
-            float o[4] = {(v[j].x - mean) * rstd * g[j][0] + b[j][0], (v[j].y - mean) * rstd * g[j][1] + b[j][1],
-                          (v[j].z - mean) * rstd * g[j][2] + b[j][2], (v[j].w - mean) * rstd * g[j][3] + b[j][3]};
-            store4(out, out_type, out_base + c * 4, o);
-        }
-    }
-}
-
-template <int VPT>
-__device__ __forceinline__ void rms_norm_prefetch(const float* x, const void* gamma, int gamma_type, float eps,
-                                                  void* out, int out_type, int n) {
-    __shared__ float squares[32];
-    const long long base = (long long)blockIdx.x * n;
-    const int nv = n >> 2;
-    float4 v[VPT];
-    float g[VPT][4];
-    load_vector_v4<VPT>(gamma, gamma_type, nv, g);
-    load_row_v4<VPT>(x, base, nv, v);
-    float q = 0.f;
-#pragma unroll
-    for (int j = 0; j < VPT; j++) q += (v[j].x * v[j].x + v[j].y * v[j].y) + (v[j].z * v[j].z + v[j].w * v[j].w);
-    const float variance = block_sum_once(q, squares) / n;
-    const float rstd = (float)(1.0 / sqrt((double)(variance + eps)));
-#pragma unroll
-    for (int j = 0; j < VPT; j++) {
-        int c = threadIdx.x + j * blockDim.x;
-        if (c < nv) {
-            float o[4] = {v[j].x * rstd * g[j][0], v[j].y * rstd * g[j][1], v[j].z * rstd * g[j][2],
-                          v[j].w * rstd * g[j][3]};
-            store4(out, out_type, base + c * 4, o);
-        }
-    }
-}
-
-#define NORM_ROWS_PREFETCH(VPT)                                                                                  \
-    extern "C" __global__ void layer_norm_rows_prefetch_##VPT(const float* x, const void* gamma, int gamma_type,  \
-                                                              const void* beta, int beta_type, float eps,         \
-                                                              void* out, int out_type, int n) {                   \
-        grid_dependency_wait();                                                                                  \
-        layer_norm_prefetch<VPT>(x, gamma, gamma_type, beta, beta_type, eps, out, out_type, n,                     \
-                                 (long long)blockIdx.x * n);                                                     \
-    }                                                                                                            \
-    extern "C" __global__ void rms_norm_rows_prefetch_##VPT(const float* x, const void* gamma, int gamma_type,    \
-                                                            float eps, void* out, int out_type, int n) {          \
-        grid_dependency_wait();                                                                                  \
-        rms_norm_prefetch<VPT>(x, gamma, gamma_type, eps, out, out_type, n);                                     \
-    }                                                                                                            \
-    extern "C" __global__ void layer_norm_rows_prefetch_##VPT##_token_major(                                       \
-        const float* x, const void* gamma, int gamma_type, const void* beta, int beta_type, float eps, void* out, \
-        int out_type, int n, int batch, int tokens) {                                                              \
-        grid_dependency_wait();                                                                                    \
-        layer_norm_prefetch<VPT>(x, gamma, gamma_type, beta, beta_type, eps, out, out_type, n,                     \
-                                 token_major_base(batch, tokens, n));                                              \
-    }
-NORM_ROWS_PREFETCH(1)
-NORM_ROWS_PREFETCH(2)
-NORM_ROWS_PREFETCH(4)
-NORM_ROWS_PREFETCH(8)
 
 // A prefill block's RoPE and KV cache append in one launch: rope_f32 on q [T, Hq, D] in place and on
 // k [T, Hkv, D] (k itself left as is), the rotated k and v stored as entries start .. start + T of the

@@ -18,7 +18,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /**
  * GPU-only (skipped without CUDA): the vision tower with its LayerNorms on the prefetching row kernels
- * ({@code -Dglimpse.cuda.normRows=prefetch}, {@link NormRowsVariant#PREFETCH}, and {@code auto}) gives the stacked features of the
+ * ({@code -Dglimpse.cuda.normRows=prefetch}, {@link NormRowsVariant#PREFETCH}, and {@code auto} and {@code staged}) gives the stacked features of the
  * default {@code v4} kernels bit for bit, on the third call (eager, capture, replay: the replayed graph holds the
  * variant it was captured with). Random 3-layer towers at the real token counts: CLIP-L/336's 577 tokens (hidden
  * 128: one float4 per thread) and SigLIP so400m's 729 (hidden 144); batch 1 (LLaVA-1.5's one image) and 2 (the
@@ -43,7 +43,7 @@ class CudaTowerNormRowsTest {
              Tensor hostPixels = RandomVisionWeights.pixels(batch, config); Tensor pixels = CUDA.backend().upload(hostPixels)) {
             VisionWeights onDevice = VisionWeights.of(host, config).on(store);
             int[] v4 = thirdCall(onDevice, pixels, request, NormRowsVariant.V4);
-            for (NormRowsVariant variant : new NormRowsVariant[] {NormRowsVariant.PREFETCH, NormRowsVariant.AUTO}) {
+            for (NormRowsVariant variant : new NormRowsVariant[] {NormRowsVariant.PREFETCH, NormRowsVariant.AUTO, NormRowsVariant.STAGED}) {
                 assertArrayEquals(v4, thirdCall(onDevice, pixels, request, variant),
                         label + ": stacked features, " + variant.id() + " vs v4 norms");
             }

@@ -5,6 +5,7 @@ import dev.glimpse.kernels.DType;
 import dev.glimpse.kernels.OpChecks;
 import dev.glimpse.kernels.Tensor;
 import dev.glimpse.kernels.TensorException;
+import org.bytedeco.cuda.cudart.CUfunc_st;
 import org.bytedeco.cuda.global.cudart;
 
 import java.util.Arrays;
@@ -189,7 +190,7 @@ final class CudaPointwise {
         try (Temporaries tmp = new Temporaries(copier)) {
             Tensor g = tmp.packed(gamma, null);
             Tensor b = beta == null ? null : tmp.packed(beta, null);
-            rowKernel(x, "layer_norm_rows", true, (launch, xp, width) -> launch.ptr(CudaContext.address(xp))
+            normRows(x, "layer_norm_rows", (launch, xp, width) -> launch.ptr(CudaContext.address(xp))
                     .ptr(CudaContext.address(g)).i32(g.dtype().ordinal())
                     .ptr(b == null ? 0L : CudaContext.address(b)).i32(b == null ? 0 : b.dtype().ordinal())
                     .f32(eps).ptr(CudaContext.address(out)).i32(out.dtype().ordinal()).i32(width), out, g, b);
@@ -227,13 +228,13 @@ final class CudaPointwise {
             }
             int perThread = aligned ? normV4PerThread(n) : 0;
             int threads = perThread > 0 ? normV4Threads(n) : rowThreads(n);
-            String name = perThread > 0 ? normKernel("layer_norm_rows", "_token_major", perThread, rows, threads)
-                    : "layer_norm_rows_token_major";
-            ctx.launch.of(ctx.kernels.function("rows", name), name).ptr(CudaContext.address(xp))
+            NormKernel kernel = perThread > 0 ? normKernel("layer_norm_rows", "_token_major", perThread, rows, threads, g, b)
+                    : new NormKernel("layer_norm_rows_token_major", ctx.kernels.function("rows", "layer_norm_rows_token_major"), 0);
+            ctx.launch.of(kernel.function(), kernel.name()).ptr(CudaContext.address(xp))
                     .ptr(CudaContext.address(g)).i32(g.dtype().ordinal())
                     .ptr(b == null ? 0L : CudaContext.address(b)).i32(b == null ? 0 : b.dtype().ordinal())
                     .f32(eps).ptr(CudaContext.address(out)).i32(out.dtype().ordinal()).i32(n).i32(batch).i32(tokens)
-                    .run(rows, 1, threads, 0);
+                    .run(rows, 1, threads, kernel.sharedBytes());
         }
     }
 
@@ -243,9 +244,9 @@ final class CudaPointwise {
         requireVector(gamma, Checks.width(x), "rmsNorm", "gamma");
         try (Temporaries tmp = new Temporaries(copier)) {
             Tensor g = tmp.packed(gamma, null);
-            rowKernel(x, "rms_norm_rows", true, (launch, xp, width) -> launch.ptr(CudaContext.address(xp))
+            normRows(x, "rms_norm_rows", (launch, xp, width) -> launch.ptr(CudaContext.address(xp))
                     .ptr(CudaContext.address(g)).i32(g.dtype().ordinal()).f32(eps).ptr(CudaContext.address(out))
-                    .i32(out.dtype().ordinal()).i32(width), out, g);
+                    .i32(out.dtype().ordinal()).i32(width), out, g, null);
         }
     }
 
@@ -412,18 +413,6 @@ final class CudaPointwise {
     }
 
     private void rowKernel(Tensor x, String kernel, RowArgs args) {
-        rowKernel(x, kernel, false, args);
-    }
-
-    /**
-     * One block per row of x (packed to F32 first when it is not). With {@code vectorised} (the
-     * LayerNorm/RMSNorm kernels), the form {@code <kernel>_v4_<VPT>} or, under
-     * {@code -Dglimpse.cuda.normRows=prefetch|auto}, {@code <kernel>_prefetch_<VPT>} ({@link NormRowsVariant}:
-     * each thread holds VPT float4 of the row in registers; rows.cu) runs when the width is a multiple of 4 of at most
-     * {@value #NORM_V4_MAX_WIDTH} and x and {@code vectors} (out, gamma, beta; null entries skipped)
-     * are 4-element aligned; otherwise, and for every other kernel, the scalar {@code kernel}.
-     */
-    private void rowKernel(Tensor x, String kernel, boolean vectorised, RowArgs args, Tensor... vectors) {
         int n = Checks.width(x);
         int rows = Checks.rows(x);
         if (rows == 0 || n == 0) {
@@ -431,37 +420,79 @@ final class CudaPointwise {
         }
         try (Temporaries tmp = new Temporaries(copier)) {
             Tensor xp = tmp.packed(x, DType.F32);
-            boolean aligned = vectorised && n % 4 == 0 && CudaContext.address(xp) % 16 == 0;
-            for (Tensor v : vectors) {
-                aligned &= v == null || CudaContext.address(v) % (4L * v.dtype().byteSize()) == 0;
-            }
-            int perThread = aligned ? normV4PerThread(n) : 0;
-            int threads = perThread > 0 ? normV4Threads(n) : rowThreads(n);
-            String name = perThread > 0 ? normKernel(kernel, "", perThread, rows, threads) : kernel;
-            args.apply(ctx.launch.of(ctx.kernels.function("rows", name), name), xp, n).run(rows, 1, threads, 0);
+            args.apply(ctx.launch.of(ctx.kernels.function("rows", kernel), kernel), xp, n).run(rows, 1, rowThreads(n), 0);
         }
     }
 
     /**
-     * The vectorised kernel of {@code norm} ({@code <norm><infix><perThread><suffix>}) for a grid of {@code rows}
-     * blocks of {@code threads}: the variant {@code -Dglimpse.cuda.normRows} names ({@link NormRowsVariant}), with
-     * {@code auto} resolved by the kernels' occupancy.
+     * A LayerNorm/RMSNorm row kernel, one block per row of x (packed to F32 first when it is not): the vectorised
+     * form ({@link #normKernel}: rows.cu's {@code <kernel>_v4_<VPT>}, or the {@code -Dglimpse.cuda.normRows}
+     * variant's of norm_rows.cu; each thread holds VPT float4 of the row in registers) when the width is a multiple of 4 of at most
+     * {@value #NORM_V4_MAX_WIDTH} and x, out, gamma and beta (when given) are 4-element aligned; otherwise the
+     * scalar {@code kernel}.
      */
-    private String normKernel(String norm, String suffix, int perThread, int rows, int threads) {
-        NormRowsVariant variant = NormRowsVariant.configured().forGrid(rows, ctx.multiprocessors,
-                v -> residentBlocks(v.kernel(norm, perThread) + suffix, threads));
-        return variant.kernel(norm, perThread) + suffix;
+    private void normRows(Tensor x, String kernel, RowArgs args, Tensor out, Tensor gamma, Tensor beta) {
+        int n = Checks.width(x);
+        int rows = Checks.rows(x);
+        if (rows == 0 || n == 0) {
+            return;
+        }
+        try (Temporaries tmp = new Temporaries(copier)) {
+            Tensor xp = tmp.packed(x, DType.F32);
+            boolean aligned = n % 4 == 0 && CudaContext.address(xp) % 16 == 0;
+            for (Tensor v : new Tensor[] {out, gamma, beta}) {
+                aligned &= v == null || CudaContext.address(v) % (4L * v.dtype().byteSize()) == 0;
+            }
+            int perThread = aligned ? normV4PerThread(n) : 0;
+            if (perThread == 0) {
+                args.apply(ctx.launch.of(ctx.kernels.function("rows", kernel), kernel), xp, n).run(rows, 1, rowThreads(n), 0);
+                return;
+            }
+            int threads = normV4Threads(n);
+            NormKernel chosen = normKernel(kernel, "", perThread, rows, threads, gamma, beta);
+            args.apply(ctx.launch.of(chosen.function(), chosen.name()), xp, n).run(rows, 1, threads, chosen.sharedBytes());
+        }
+    }
+
+    /** A vectorised norm kernel to launch: its name, its function, its dynamic shared bytes. */
+    private record NormKernel(String name, CUfunc_st function, int sharedBytes) {
     }
 
     /**
-     * Blocks of rows.cu kernel {@code kernel} ({@code threads} threads, no dynamic shared memory) that fit on one
-     * multiprocessor at once; asked of the driver once per kernel and block size.
+     * The vectorised kernel of {@code norm} ({@code <norm><infix><perThread><suffix>}) for a grid of {@code rows}
+     * blocks of {@code threads} over rows of gamma's width: the variant {@code -Dglimpse.cuda.normRows} names
+     * ({@link NormRowsVariant}), {@code auto} resolved by the kernels' occupancy; the staged kernels get gamma's and
+     * beta's copies as dynamic shared memory ({@link #stagedBytes}).
      */
-    private int residentBlocks(String kernel, int threads) {
-        return residentBlocks.computeIfAbsent(kernel + "/" + threads, key -> {
+    private NormKernel normKernel(String norm, String suffix, int perThread, int rows, int threads, Tensor gamma,
+                                  Tensor beta) {
+        NormRowsVariant variant = NormRowsVariant.configured().forGrid(rows, ctx.multiprocessors,
+                v -> residentBlocks(v.module(), v.kernel(norm, perThread) + suffix, threads));
+        String name = variant.kernel(norm, perThread) + suffix;
+        if (variant != NormRowsVariant.STAGED) {
+            return new NormKernel(name, ctx.kernels.function(variant.module(), name), 0);
+        }
+        return new NormKernel(name, ctx.kernels.largeSharedFunction(variant.module(), name), stagedBytes(gamma, beta));
+    }
+
+    /**
+     * Dynamic shared bytes of the staged norm kernels (norm_rows.cu {@code staged_gamma_bytes}): gamma's values in its
+     * type rounded up to 16 bytes, then beta's (when given); 64 KiB at most (8192 F32 values of each).
+     */
+    static int stagedBytes(Tensor gamma, Tensor beta) {
+        int gammaBytes = (int) ((gamma.numel() * gamma.dtype().byteSize() + 15) & ~15L);
+        return gammaBytes + (beta == null ? 0 : (int) (beta.numel() * beta.dtype().byteSize()));
+    }
+
+    /**
+     * Blocks of kernel {@code kernel} of {@code module} ({@code threads} threads, no dynamic shared memory) that fit
+     * on one multiprocessor at once; asked of the driver once per kernel and block size.
+     */
+    private int residentBlocks(String module, String kernel, int threads) {
+        return residentBlocks.computeIfAbsent(module + "/" + kernel + "/" + threads, key -> {
             int[] blocks = new int[1];
             Cuda.checkDriver(cudart.cuOccupancyMaxActiveBlocksPerMultiprocessor(blocks,
-                    ctx.kernels.function("rows", kernel), threads, 0L), "cuOccupancyMaxActiveBlocksPerMultiprocessor(" + key + ")");
+                    ctx.kernels.function(module, kernel), threads, 0L), "cuOccupancyMaxActiveBlocksPerMultiprocessor(" + key + ")");
             return Math.max(1, blocks[0]);
         });
     }

@@ -6,9 +6,10 @@ import java.util.function.ToIntFunction;
 import java.util.stream.Collectors;
 
 /**
- * The vectorised LayerNorm / RMSNorm row kernels of rows.cu that {@link CudaBackend#layerNorm},
+ * The vectorised LayerNorm / RMSNorm row kernels (rows.cu's, or their variants in norm_rows.cu) that
+ * {@link CudaBackend#layerNorm},
  * {@link CudaBackend#layerNormTokenMajor} and {@link CudaBackend#rmsNorm} launch, chosen with
- * {@code -Dglimpse.cuda.normRows=v4|prefetch|auto} (read at every launch; default {@code v4}). All take the
+ * {@code -Dglimpse.cuda.normRows=v4|prefetch|auto|staged} (read at every launch; default {@code v4}). All take the
  * same launch shape (threads and float4 per thread, {@code CudaPointwise.normV4Threads} and
  * {@code normV4PerThread}) and store the same bits; they differ only in what a block waits on:
  * <ul>
@@ -23,6 +24,11 @@ import java.util.stream.Collectors;
  *       fit at once (586 x 4096 on an H200's 132 SMs) takes a second wave that v4 does not.</li>
  *   <li>{@code auto}: {@code prefetch} where its grid takes no more waves of resident blocks than v4's (the
  *       driver's occupancy of both kernels at the launch's threads), else {@code v4}.</li>
+ *   <li>{@code staged}: {@code <norm>_staged_<VPT>}: prefetch's reductions with gamma and beta copied into shared
+ *       memory by cp.async at the start (each thread its own chunks, no barrier) instead of into registers: the
+ *       copy overlaps the row's load and reduction as in prefetch while a block keeps about v4's registers
+ *       (rms_norm_rows_staged_4: 38), at the cost of up to 64 KiB of dynamic shared memory (n values of gamma,
+ *       and of beta, in their types: 8 KiB for a BF16 gamma of 4096).</li>
  * </ul>
  * The scalar fallbacks (widths not a multiple of 4 or over 8192, unaligned operands) are the same for all.
  * {@code NormRowsBench} times each against {@code v4}.
@@ -30,21 +36,25 @@ import java.util.stream.Collectors;
 public enum NormRowsVariant {
 
     /** {@code <norm>_v4_<VPT>}: the statistics first, then gamma and beta. */
-    V4("v4", "_v4_"),
+    V4("v4", "_v4_", "rows"),
     /** {@code <norm>_prefetch_<VPT>}: gamma and beta loaded with the row, single-barrier reductions. */
-    PREFETCH("prefetch", "_prefetch_"),
+    PREFETCH("prefetch", "_prefetch_", "norm_rows"),
     /** {@link #PREFETCH} where it takes no more waves of blocks than {@link #V4}, else {@link #V4}. */
-    AUTO("auto", null);
+    AUTO("auto", null, null),
+    /** {@code <norm>_staged_<VPT>}: gamma and beta copied into shared memory with the row's load (cp.async). */
+    STAGED("staged", "_staged_", "norm_rows");
 
     /** The system property that picks the variant. */
     public static final String PROPERTY = "glimpse.cuda.normRows";
 
     private final String id;
     private final String infix;
+    private final String module;
 
-    NormRowsVariant(String id, String infix) {
+    NormRowsVariant(String id, String infix, String module) {
         this.id = id;
         this.infix = infix;
+        this.module = module;
     }
 
     /** The name the property takes, e.g. "prefetch". */
@@ -81,6 +91,19 @@ public enum NormRowsVariant {
             throw new IllegalStateException(id + " names no kernel of its own; resolve it with forGrid first");
         }
         return norm + infix + perThread;
+    }
+
+    /**
+     * The kernel module (.cu base name) of this variant's kernels: rows.cu's for {@link #V4}, norm_rows.cu's for
+     * the others.
+     *
+     * @throws IllegalStateException for {@link #AUTO}, which names no kernel until {@link #forGrid} resolves it
+     */
+    String module() {
+        if (module == null) {
+            throw new IllegalStateException(id + " names no kernel of its own; resolve it with forGrid first");
+        }
+        return module;
     }
 
     /** The variant the property names now, {@link #V4} when it is unset or blank. */

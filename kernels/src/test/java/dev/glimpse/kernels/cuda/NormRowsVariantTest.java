@@ -1,5 +1,7 @@
 package dev.glimpse.kernels.cuda;
 
+import dev.glimpse.kernels.DType;
+import dev.glimpse.kernels.Tensor;
 import org.junit.jupiter.api.Test;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
@@ -26,7 +28,7 @@ class NormRowsVariantTest {
     void anUnknownNameIsRejectedWithTheKnownOnes() {
         CudaException e = assertThrows(CudaException.class, () -> NormRowsVariant.parse("cluster"));
         assertTrue(e.getMessage().contains("-Dglimpse.cuda.normRows=cluster"), e.getMessage());
-        assertTrue(e.getMessage().contains("v4, prefetch, auto"), e.getMessage());
+        assertTrue(e.getMessage().contains("v4, prefetch, auto, staged"), e.getMessage());
     }
 
     @Test
@@ -38,6 +40,15 @@ class NormRowsVariantTest {
     @Test
     void autoNamesNoKernelOfItsOwn() {
         assertThrows(IllegalStateException.class, () -> NormRowsVariant.AUTO.kernel("rms_norm_rows", 4));
+        assertThrows(IllegalStateException.class, NormRowsVariant.AUTO::module);
+    }
+
+    @Test
+    void v4StaysInRowsAndTheVariantsHaveTheirOwnModule() {
+        assertEquals("rows", NormRowsVariant.V4.module());
+        assertEquals("norm_rows", NormRowsVariant.PREFETCH.module());
+        assertEquals("norm_rows", NormRowsVariant.STAGED.module());
+        assertEquals("layer_norm_rows_staged_8", NormRowsVariant.STAGED.kernel("layer_norm_rows", 8));
     }
 
     /** Resident blocks per SM as rms_norm_rows at 4 float4 per thread has them on sm_90: prefetch 4, v4 6. */
@@ -68,14 +79,28 @@ class NormRowsVariantTest {
     }
 
     @Test
-    void everyPrefetchKernelWaitsForItsPredecessorUnderPrefillPdl() {
-        for (int vpt : new int[] {1, 2, 4, 8}) {
-            for (String norm : new String[] {"rms_norm_rows", "layer_norm_rows"}) {
-                String kernel = NormRowsVariant.PREFETCH.kernel(norm, vpt);
-                assertTrue(GridDependency.PREFILL_WAITING_KERNELS.contains(kernel), kernel);
+    void everyVariantKernelWaitsForItsPredecessorUnderPrefillPdl() {
+        for (NormRowsVariant variant : new NormRowsVariant[] {NormRowsVariant.V4, NormRowsVariant.PREFETCH,
+                NormRowsVariant.STAGED}) {
+            for (int vpt : new int[] {1, 2, 4, 8}) {
+                for (String norm : new String[] {"rms_norm_rows", "layer_norm_rows"}) {
+                    String kernel = variant.kernel(norm, vpt);
+                    assertTrue(GridDependency.PREFILL_WAITING_KERNELS.contains(kernel), kernel);
+                }
+                String tokenMajor = variant.kernel("layer_norm_rows", vpt) + "_token_major";
+                assertTrue(GridDependency.PREFILL_WAITING_KERNELS.contains(tokenMajor), tokenMajor);
             }
-            String tokenMajor = NormRowsVariant.PREFETCH.kernel("layer_norm_rows", vpt) + "_token_major";
-            assertTrue(GridDependency.PREFILL_WAITING_KERNELS.contains(tokenMajor), tokenMajor);
+        }
+    }
+
+    @Test
+    void stagedKernelsTakeGammaThenBetaFromA16ByteBoundary() {
+        try (Tensor gamma = Tensor.allocate(DType.BF16, 1150); Tensor beta = Tensor.allocate(DType.F32, 1150)) {
+            assertEquals(2304 + 4600, CudaPointwise.stagedBytes(gamma, beta));
+            assertEquals(2304, CudaPointwise.stagedBytes(gamma, null));
+        }
+        try (Tensor gamma = Tensor.allocate(DType.F32, 8192); Tensor beta = Tensor.allocate(DType.F32, 8192)) {
+            assertEquals(64 * 1024, CudaPointwise.stagedBytes(gamma, beta));
         }
     }
 }

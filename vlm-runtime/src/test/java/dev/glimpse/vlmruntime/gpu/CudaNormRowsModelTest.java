@@ -37,7 +37,7 @@ import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 
 /**
  * GPU-only (skipped without CUDA): the LayerNorm / RMSNorm row kernels switched to the prefetching ones
- * ({@code -Dglimpse.cuda.normRows=prefetch}, {@link NormRowsVariant#PREFETCH}, and {@code auto}) leave a model's outputs bit for bit
+ * ({@code -Dglimpse.cuda.normRows=prefetch}, {@link NormRowsVariant#PREFETCH}, and {@code auto} and {@code staged}) leave a model's outputs bit for bit
  * as the default {@code v4} kernels give them, on one CUDA backend: the bf16 LLaVA fixture end to end (its CLIP
  * tower's LayerNorms and its decoder's RMSNorms; prepare, prefill, 8 greedy steps with HF's tokens fed back) and
  * synthetic BF16 Llama (multi-head) and Qwen2 (grouped-query) decoders at LLaVA-7B's prompt sizes (74 and 586
@@ -58,7 +58,7 @@ class CudaNormRowsModelTest {
         int[] hfGreedy = ints(c.get("greedy_ids"));
         try (VisionLanguageModel model = Glimpse.load(folder, LoadOptions.defaults().withDevice(Backends.Choice.CUDA))) {
             float[][] v4 = withVariant(NormRowsVariant.V4, () -> llavaSteps(model.llava(), c, folder, hfGreedy));
-            for (NormRowsVariant variant : new NormRowsVariant[] {NormRowsVariant.PREFETCH, NormRowsVariant.AUTO}) {
+            for (NormRowsVariant variant : new NormRowsVariant[] {NormRowsVariant.PREFETCH, NormRowsVariant.AUTO, NormRowsVariant.STAGED}) {
                 assertSameLogits(name, variant, v4, withVariant(variant, () -> llavaSteps(model.llava(), c, folder, hfGreedy)));
             }
         }
@@ -75,7 +75,7 @@ class CudaNormRowsModelTest {
         }
         try (Backend backend = Backends.create(Backends.Choice.CUDA)) {
             float[][] v4 = withVariant(NormRowsVariant.V4, () -> decoderSteps(backend, folder, ids));
-            for (NormRowsVariant variant : new NormRowsVariant[] {NormRowsVariant.PREFETCH, NormRowsVariant.AUTO}) {
+            for (NormRowsVariant variant : new NormRowsVariant[] {NormRowsVariant.PREFETCH, NormRowsVariant.AUTO, NormRowsVariant.STAGED}) {
                 assertSameLogits(family + "-" + rows, variant, v4, withVariant(variant, () -> decoderSteps(backend, folder, ids)));
             }
         }

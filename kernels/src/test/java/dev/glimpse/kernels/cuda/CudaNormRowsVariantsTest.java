@@ -12,6 +12,7 @@ import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.CsvSource;
 import org.junit.jupiter.params.provider.ValueSource;
 
+import java.util.Arrays;
 import java.util.List;
 import java.util.Map;
 import java.util.function.Consumer;
@@ -28,24 +29,26 @@ import static dev.glimpse.kernels.cuda.CudaTestSupport.withProperty;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 
 /**
- * GPU-only: {@code -Dglimpse.cuda.normRows=prefetch} ({@link NormRowsVariant#PREFETCH}) stores exactly the bits of
- * the default {@code v4} kernels through {@link CudaBackend#rmsNorm}, {@link CudaBackend#layerNorm} (with and
+ * GPU-only: {@code -Dglimpse.cuda.normRows=prefetch|auto|staged} ({@link NormRowsVariant}) stores exactly the bits
+ * of the default {@code v4} kernels through {@link CudaBackend#rmsNorm}, {@link CudaBackend#layerNorm} (with and
  * without beta) and {@link CudaBackend#layerNormTokenMajor}: at 1 row (decode), 74 (a Llama-7B prefill of 64
  * visual tokens), 577 (a CLIP-L/336 image) and 586 (LLaVA-1.5's full-image prompt); at widths through every float4
  * count per thread (1, 2, 4, 8: 64, 896, 1024, 1152, 4096, 4100 with a partial last pass, 8192) and the scalar
- * fallback both variants share (1001); F32, BF16 and F16 gamma and beta; F32, BF16 and F16 outputs. Each also
- * matches the CPU backend's F32 result (within their rounding for 16-bit outputs). The launched kernels are
- * checked by name where CUPTI is usable.
+ * fallback all variants share (1001); F32, BF16 and F16 gamma and beta; F32, BF16 and F16 outputs. Each also
+ * matches the CPU backend's F32 result (within their rounding for 16-bit outputs). Also: gamma and beta of
+ * different types, the token-major LayerNorm, prefill PDL, and the launched kernels by name where CUPTI is usable.
  */
-class CudaNormRowsPrefetchTest {
+class CudaNormRowsVariantsTest {
 
     private static final int[] ROWS = {1, 74, 577, 586};
     private static final DType[] TYPES = {DType.F32, DType.BF16, DType.F16};
     private static final double HALF_VS_CPU = 1e-2;
+    private static final List<NormRowsVariant> OTHERS = Arrays.stream(NormRowsVariant.values())
+            .filter(v -> v != NormRowsVariant.V4).toList();
 
     @ParameterizedTest(name = "n={0}")
     @ValueSource(ints = {64, 896, 1001, 1024, 1152, 4096, 4100, 8192})
-    void prefetchNormsStoreTheBitsOfTheV4Kernels(int n) {
+    void variantNormsStoreTheBitsOfTheV4Kernels(int n) {
         CudaBackend gpu = cuda();
         for (int rows : ROWS) {
             try (Tensor x = random(31 + rows, 3f, DType.F32, rows, n); Tensor gx = gpu.upload(x)) {
@@ -60,17 +63,17 @@ class CudaNormRowsPrefetchTest {
                         for (DType o : TYPES) {
                             String label = " n=" + n + " rows=" + rows + " gamma " + g + " out " + o;
                             double tol = o == DType.F32 ? F32 : HALF_VS_CPU;
-                            try (Tensor v4 = gpu.allocate(o, rows, n); Tensor prefetch = gpu.allocate(o, rows, n)) {
-                                assertVariantsStoreV4Bits("rmsNorm" + label, v4, prefetch, o2 -> gpu.rmsNorm(gx, gg, 1e-6f, o2));
-                                assertClose("rmsNorm prefetch vs CPU" + label, rms, prefetch, tol);
+                            try (Tensor v4 = gpu.allocate(o, rows, n); Tensor other = gpu.allocate(o, rows, n)) {
+                                assertVariantsStoreV4Bits("rmsNorm" + label, v4, other, o2 -> gpu.rmsNorm(gx, gg, 1e-6f, o2));
+                                assertClose("rmsNorm " + OTHERS.getLast().id() + " vs CPU" + label, rms, other, tol);
 
-                                assertVariantsStoreV4Bits("layerNorm" + label, v4, prefetch,
+                                assertVariantsStoreV4Bits("layerNorm" + label, v4, other,
                                         o2 -> gpu.layerNorm(gx, gg, gb, 1e-5f, o2));
-                                assertClose("layerNorm prefetch vs CPU" + label, layer, prefetch, tol);
+                                assertClose("layerNorm " + OTHERS.getLast().id() + " vs CPU" + label, layer, other, tol);
 
-                                assertVariantsStoreV4Bits("layerNorm no beta" + label, v4, prefetch,
+                                assertVariantsStoreV4Bits("layerNorm no beta" + label, v4, other,
                                         o2 -> gpu.layerNorm(gx, gg, null, 1e-5f, o2));
-                                assertClose("layerNorm no beta prefetch vs CPU" + label, layerNoBeta, prefetch, tol);
+                                assertClose("layerNorm no beta " + OTHERS.getLast().id() + " vs CPU" + label, layerNoBeta, other, tol);
                             }
                         }
                     }
@@ -88,17 +91,17 @@ class CudaNormRowsPrefetchTest {
         try (Tensor x = random(41, 3f, DType.F32, rows, n); Tensor gamma = random(42, 1f, DType.BF16, n);
              Tensor beta = random(43, 1f, DType.F32, n); Tensor gx = gpu.upload(x); Tensor gg = gpu.upload(gamma);
              Tensor gb = gpu.upload(beta); Tensor v4 = gpu.allocate(DType.BF16, rows, n);
-             Tensor prefetch = gpu.allocate(DType.BF16, rows, n); Tensor expected = Tensor.allocate(DType.BF16, rows, n)) {
-            assertVariantsStoreV4Bits("layerNorm gamma BF16 beta F32", v4, prefetch, o2 -> gpu.layerNorm(gx, gg, gb, 1e-5f, o2));
+             Tensor other = gpu.allocate(DType.BF16, rows, n); Tensor expected = Tensor.allocate(DType.BF16, rows, n)) {
+            assertVariantsStoreV4Bits("layerNorm gamma BF16 beta F32", v4, other, o2 -> gpu.layerNorm(gx, gg, gb, 1e-5f, o2));
             CPU.layerNorm(x, gamma, beta, 1e-5f, expected);
-            assertClose("layerNorm gamma BF16 beta F32 prefetch vs CPU", expected, prefetch, HALF_VS_CPU);
+            assertClose("layerNorm gamma BF16 beta F32 " + OTHERS.getLast().id() + " vs CPU", expected, other, HALF_VS_CPU);
         }
     }
 
-    /** layerNormTokenMajor's prefetch kernels ({@code layer_norm_rows_prefetch_<VPT>_token_major}) against v4's. */
+    /** layerNormTokenMajor's variant kernels ({@code layer_norm_rows_<variant>_<VPT>_token_major}) against v4's. */
     @ParameterizedTest(name = "n={0}")
     @ValueSource(ints = {64, 1001, 1024, 1152, 4100})
-    void tokenMajorPrefetchStoresTheBitsOfV4(int n) {
+    void tokenMajorVariantsStoreTheBitsOfV4(int n) {
         CudaBackend gpu = cuda();
         int batch = 2;
         int tokens = 577;
@@ -107,25 +110,25 @@ class CudaNormRowsPrefetchTest {
             try (Tensor x = random(51, 3f, DType.F32, batch, tokens, n); Tensor gamma = random(52, 1f, DType.BF16, n);
                  Tensor beta = random(53, 1f, DType.BF16, n); Tensor gx = gpu.upload(x); Tensor gg = gpu.upload(gamma);
                  Tensor gb = gpu.upload(beta); Tensor v4 = gpu.allocate(o, tokens, batch, n);
-                 Tensor prefetch = gpu.allocate(o, tokens, batch, n); Tensor expected = Tensor.allocate(o, tokens, batch, n)) {
-                assertVariantsStoreV4Bits("layerNormTokenMajor" + label, v4, prefetch,
+                 Tensor other = gpu.allocate(o, tokens, batch, n); Tensor expected = Tensor.allocate(o, tokens, batch, n)) {
+                assertVariantsStoreV4Bits("layerNormTokenMajor" + label, v4, other,
                         o2 -> gpu.layerNormTokenMajor(gx, gg, gb, 1e-6f, o2));
                 CPU.layerNormTokenMajor(x, gamma, beta, 1e-6f, expected);
-                assertClose("layerNormTokenMajor prefetch vs CPU" + label, expected, prefetch, o == DType.F32 ? F32
+                assertClose("layerNormTokenMajor " + OTHERS.getLast().id() + " vs CPU" + label, expected, other, o == DType.F32 ? F32
                         : HALF_VS_CPU);
             }
         }
     }
 
     /**
-     * Under {@code -Dglimpse.cuda.pdlPrefill=true} the prefetch kernels start while the kernel before them may still
+     * Under {@code -Dglimpse.cuda.pdlPrefill=true} the variants' kernels start while the kernel before them may still
      * run; their wait (first statement) keeps them from reading its output early: a graph that overwrites x with
      * zeros, then with 2x, then normalises it (as LLaVA's 74 rows of 4096 and CLIP's 577 of 1024) stores the bits of
      * v4 on 2x launched plainly.
      */
     @ParameterizedTest(name = "rows={0} n={1}")
     @CsvSource({"74, 4096", "577, 1024"})
-    void prefetchNormsUnderPrefillPdlReadTheirPredecessorsOutput(int rows, int n) {
+    void variantNormsUnderPrefillPdlReadTheirPredecessorsOutput(int rows, int n) {
         CudaBackend gpu = cuda();
         try (Tensor x = random(71, 1f, DType.F32, rows, n); Tensor gamma = random(72, 1f, DType.BF16, n);
              Tensor gx = gpu.upload(x); Tensor gg = gpu.upload(gamma); Tensor doubled = gpu.allocate(DType.F32, rows, n);
@@ -141,19 +144,21 @@ class CudaNormRowsPrefetchTest {
                 gpu.rmsNorm(doubled, gg, 1e-6f, v4.select(0, 0));
                 gpu.layerNorm(doubled, gg, gg, 1e-5f, v4.select(0, 1));
             });
-            withProperties(Map.of(NormRowsVariant.PROPERTY, NormRowsVariant.PREFETCH.id(),
-                    CudaBackend.PDL_PREFILL_PROPERTY, "true"), () -> {
-                runFromGraph(norms);
-                return null;
-            });
-            assertBitsEqual("prefetch norms under prefill PDL vs v4 rows=" + rows + " n=" + n, v4, pdl);
+            for (NormRowsVariant variant : OTHERS) {
+                withProperties(Map.of(NormRowsVariant.PROPERTY, variant.id(), CudaBackend.PDL_PREFILL_PROPERTY, "true"),
+                        () -> {
+                            runFromGraph(norms);
+                            return null;
+                        });
+                assertBitsEqual(variant.id() + " norms under prefill PDL vs v4 rows=" + rows + " n=" + n, v4, pdl);
+            }
         }
     }
 
     /**
-     * The property reaches the launch (skipped without CUPTI): at 74 rows of 4096, v4 and prefetch launch their own
-     * kernels, and auto prefetch's (74 blocks are one wave of either on any GPU of 19 SMs or more); at 586 rows the
-     * test prints which auto took (v4 where prefetch's registers leave too few resident blocks for one wave).
+     * The property reaches the launch (skipped without CUPTI): at 74 rows of 4096, v4, prefetch and staged launch
+     * their own kernels, and auto prefetch's (74 blocks are one wave of either on any GPU of 19 SMs or more); at 586
+     * rows the test prints which auto took (v4 where prefetch's registers leave too few resident blocks for one wave).
      */
     @Test
     void eachVariantLaunchesItsOwnKernels() {
@@ -190,11 +195,11 @@ class CudaNormRowsPrefetchTest {
 
     /**
      * Runs {@code norm} into {@code v4} under v4 (stated explicitly, whatever the JVM was started with), then into
-     * {@code other} under prefetch and under auto, and asserts each stores v4's bits.
+     * {@code other} under each other variant, and asserts each stores v4's bits.
      */
     private static void assertVariantsStoreV4Bits(String label, Tensor v4, Tensor other, Consumer<Tensor> norm) {
         withProperty(NormRowsVariant.PROPERTY, NormRowsVariant.V4.id(), () -> norm.accept(v4));
-        for (NormRowsVariant variant : new NormRowsVariant[] {NormRowsVariant.PREFETCH, NormRowsVariant.AUTO}) {
+        for (NormRowsVariant variant : OTHERS) {
             withProperty(NormRowsVariant.PROPERTY, variant.id(), () -> norm.accept(other));
             assertBitsEqual(label + " " + variant.id() + " vs v4", v4, other);
         }
