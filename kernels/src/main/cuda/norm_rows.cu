@@ -148,10 +148,11 @@ NORM_ROWS_PREFETCH(8)
 // aligned, as for _v4) and waits for its own copies only (cp.async.wait_all), so no barrier guards them.
 __device__ __forceinline__ void cp_async_chunk(void* dst, const void* src, int bytes) {
     const unsigned s = (unsigned)__cvta_generic_to_shared(dst);
+    const size_t g = __cvta_generic_to_global(src);
     if (bytes == 16) {
-        asm volatile("cp.async.ca.shared.global [%0], [%1], 16;" ::"r"(s), "l"(__cvta_generic_to_global(src)) : "memory");
+        asm volatile("cp.async.ca.shared.global [%0], [%1], 16;" ::"r"(s), "l"(g) : "memory");
     } else {
-        asm volatile("cp.async.ca.shared.global [%0], [%1], 8;" ::"r"(s), "l"(__cvta_generic_to_global(src)) : "memory");
+        asm volatile("cp.async.ca.shared.global [%0], [%1], 8;" ::"r"(s), "l"(g) : "memory");
     }
 }
 
@@ -162,7 +163,8 @@ __device__ __forceinline__ void stage_vector_v4(const void* p, int dt, int nv, u
 #pragma unroll
     for (int j = 0; j < VPT; j++) {
         int c = threadIdx.x + j * blockDim.x;
-        if (c < nv) cp_async_chunk(staged + (long long)c * bytes, static_cast<const unsigned char*>(p) + (long long)c * bytes, bytes);
+        const long long at = (long long)c * bytes;
+        if (c < nv) cp_async_chunk(staged + at, static_cast<const unsigned char*>(p) + at, bytes);
     }
 }
 

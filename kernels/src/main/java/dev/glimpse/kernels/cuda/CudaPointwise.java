@@ -13,8 +13,8 @@ import java.util.HashMap;
 import java.util.Map;
 
 /**
- * Elementwise ops and activations (elementwise.cu) and the per-row ops (rows.cu): softmax,
- * LayerNorm, RMSNorm, L2 norm, RoPE (alone or with a prefill block's KV cache append), argmax.
+ * Elementwise ops and activations (elementwise.cu) and the per-row ops (rows.cu; norm_rows.cu's norm
+ * variants): softmax, LayerNorm, RMSNorm, L2 norm, RoPE (alone or with a prefill block's KV cache append), argmax.
  * Inputs that are not packed are first copied to packed scratch on the device; outputs are packed,
  * as the Backend contract requires. LayerNorm, RMSNorm, activation and gatedActivation may write
  * F16/BF16 (F32 math, rounded to nearest even on store) for GEMM inputs of 16-bit weights. Argmax of rows of {@value #ARGMAX_TWO_PASS_MIN} or
@@ -199,9 +199,9 @@ final class CudaPointwise {
 
     /**
      * {@link dev.glimpse.kernels.Backend#layerNormTokenMajor}: {@code layer_norm_rows[_v4_<VPT>]_token_major}
-     * (or {@code layer_norm_rows_prefetch_<VPT>_token_major}, {@link NormRowsVariant}) of rows.cu, the kernels
-     * of {@link #layerNorm} with each image-major row b * tokens + t stored as token-major row t * batch + b
-     * (the same variant choice, so the same values row for row).
+     * of rows.cu (or the {@link NormRowsVariant}'s {@code layer_norm_rows_<variant>_<VPT>_token_major} of
+     * norm_rows.cu), the kernels of {@link #layerNorm} with each image-major row b * tokens + t stored as
+     * token-major row t * batch + b (the same variant choice, so the same values row for row).
      */
     void layerNormTokenMajor(Tensor x, Tensor gamma, Tensor beta, float eps, Tensor out) {
         Checks.f32(x, ctx.device, "layerNormTokenMajor", "x");
@@ -228,8 +228,10 @@ final class CudaPointwise {
             }
             int perThread = aligned ? normV4PerThread(n) : 0;
             int threads = perThread > 0 ? normV4Threads(n) : rowThreads(n);
-            NormKernel kernel = perThread > 0 ? normKernel("layer_norm_rows", "_token_major", perThread, rows, threads, g, b)
-                    : new NormKernel("layer_norm_rows_token_major", ctx.kernels.function("rows", "layer_norm_rows_token_major"), 0);
+            NormKernel kernel = perThread > 0
+                    ? normKernel("layer_norm_rows", "_token_major", perThread, rows, threads, g, b)
+                    : new NormKernel("layer_norm_rows_token_major",
+                            ctx.kernels.function("rows", "layer_norm_rows_token_major"), 0);
             ctx.launch.of(kernel.function(), kernel.name()).ptr(CudaContext.address(xp))
                     .ptr(CudaContext.address(g)).i32(g.dtype().ordinal())
                     .ptr(b == null ? 0L : CudaContext.address(b)).i32(b == null ? 0 : b.dtype().ordinal())
@@ -425,11 +427,11 @@ final class CudaPointwise {
     }
 
     /**
-     * A LayerNorm/RMSNorm row kernel, one block per row of x (packed to F32 first when it is not): the vectorised
-     * form ({@link #normKernel}: rows.cu's {@code <kernel>_v4_<VPT>}, or the {@code -Dglimpse.cuda.normRows}
-     * variant's of norm_rows.cu; each thread holds VPT float4 of the row in registers) when the width is a multiple of 4 of at most
-     * {@value #NORM_V4_MAX_WIDTH} and x, out, gamma and beta (when given) are 4-element aligned; otherwise the
-     * scalar {@code kernel}.
+     * A LayerNorm/RMSNorm row kernel, one block per row of x (packed to F32 first when it is not): the
+     * vectorised form ({@link #normKernel}: rows.cu's {@code <kernel>_v4_<VPT>}, or the
+     * {@code -Dglimpse.cuda.normRows} variant's of norm_rows.cu; each thread holds VPT float4 of the row in
+     * registers) when the width is a multiple of 4 of at most {@value #NORM_V4_MAX_WIDTH} and x, out, gamma and
+     * beta (when given) are 4-element aligned; otherwise the scalar {@code kernel}.
      */
     private void normRows(Tensor x, String kernel, RowArgs args, Tensor out, Tensor gamma, Tensor beta) {
         int n = Checks.width(x);
@@ -445,7 +447,8 @@ final class CudaPointwise {
             }
             int perThread = aligned ? normV4PerThread(n) : 0;
             if (perThread == 0) {
-                args.apply(ctx.launch.of(ctx.kernels.function("rows", kernel), kernel), xp, n).run(rows, 1, rowThreads(n), 0);
+                args.apply(ctx.launch.of(ctx.kernels.function("rows", kernel), kernel), xp, n)
+                        .run(rows, 1, rowThreads(n), 0);
                 return;
             }
             int threads = normV4Threads(n);
@@ -476,8 +479,8 @@ final class CudaPointwise {
     }
 
     /**
-     * Dynamic shared bytes of the staged norm kernels (norm_rows.cu {@code staged_gamma_bytes}): gamma's values in its
-     * type rounded up to 16 bytes, then beta's (when given); 64 KiB at most (8192 F32 values of each).
+     * Dynamic shared bytes of the staged norm kernels (norm_rows.cu {@code staged_gamma_bytes}): gamma's values
+     * in its type rounded up to 16 bytes, then beta's (when given); 64 KiB at most (8192 F32 values of each).
      */
     static int stagedBytes(Tensor gamma, Tensor beta) {
         int gammaBytes = (int) ((gamma.numel() * gamma.dtype().byteSize() + 15) & ~15L);
@@ -492,7 +495,8 @@ final class CudaPointwise {
         return residentBlocks.computeIfAbsent(module + "/" + kernel + "/" + threads, key -> {
             int[] blocks = new int[1];
             Cuda.checkDriver(cudart.cuOccupancyMaxActiveBlocksPerMultiprocessor(blocks,
-                    ctx.kernels.function(module, kernel), threads, 0L), "cuOccupancyMaxActiveBlocksPerMultiprocessor(" + key + ")");
+                    ctx.kernels.function(module, kernel), threads, 0L),
+                    "cuOccupancyMaxActiveBlocksPerMultiprocessor(" + key + ")");
             return Math.max(1, blocks[0]);
         });
     }
