@@ -22,10 +22,12 @@ import static dev.glimpse.kernels.cuda.CudaTestSupport.F32;
 import static dev.glimpse.kernels.cuda.CudaTestSupport.assertBitsEqual;
 import static dev.glimpse.kernels.cuda.CudaTestSupport.assertClose;
 import static dev.glimpse.kernels.cuda.CudaTestSupport.cuda;
+import static dev.glimpse.kernels.cuda.CudaTestSupport.host;
 import static dev.glimpse.kernels.cuda.CudaTestSupport.random;
 import static dev.glimpse.kernels.cuda.CudaTestSupport.runFromGraph;
 import static dev.glimpse.kernels.cuda.CudaTestSupport.withProperties;
 import static dev.glimpse.kernels.cuda.CudaTestSupport.withProperty;
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 
 /**
@@ -63,17 +65,17 @@ class CudaNormRowsVariantsTest {
                         for (DType o : TYPES) {
                             String label = " n=" + n + " rows=" + rows + " gamma " + g + " out " + o;
                             double tol = o == DType.F32 ? F32 : HALF_VS_CPU;
-                            try (Tensor v4 = gpu.allocate(o, rows, n); Tensor other = gpu.allocate(o, rows, n)) {
-                                assertVariantsStoreV4Bits("rmsNorm" + label, v4, other, o2 -> gpu.rmsNorm(gx, gg, 1e-6f, o2));
-                                assertClose("rmsNorm " + OTHERS.getLast().id() + " vs CPU" + label, rms, other, tol);
-
-                                assertVariantsStoreV4Bits("layerNorm" + label, v4, other,
-                                        o2 -> gpu.layerNorm(gx, gg, gb, 1e-5f, o2));
-                                assertClose("layerNorm " + OTHERS.getLast().id() + " vs CPU" + label, layer, other, tol);
-
-                                assertVariantsStoreV4Bits("layerNorm no beta" + label, v4, other,
-                                        o2 -> gpu.layerNorm(gx, gg, null, 1e-5f, o2));
-                                assertClose("layerNorm no beta " + OTHERS.getLast().id() + " vs CPU" + label, layerNoBeta, other, tol);
+                            String last = " " + OTHERS.getLast().id() + " vs CPU" + label;
+                            try (Tensor v4 = gpu.allocate(o, rows, n);
+                                 Tensor rmsOut = assertVariantsStoreV4Bits("rmsNorm" + label, v4,
+                                         out -> gpu.rmsNorm(gx, gg, 1e-6f, out));
+                                 Tensor layerOut = assertVariantsStoreV4Bits("layerNorm" + label, v4,
+                                         out -> gpu.layerNorm(gx, gg, gb, 1e-5f, out));
+                                 Tensor noBetaOut = assertVariantsStoreV4Bits("layerNorm no beta" + label, v4,
+                                         out -> gpu.layerNorm(gx, gg, null, 1e-5f, out))) {
+                                assertClose("rmsNorm" + last, rms, rmsOut, tol);
+                                assertClose("layerNorm" + last, layer, layerOut, tol);
+                                assertClose("layerNorm no beta" + last, layerNoBeta, noBetaOut, tol);
                             }
                         }
                     }
@@ -91,8 +93,9 @@ class CudaNormRowsVariantsTest {
         try (Tensor x = random(41, 3f, DType.F32, rows, n); Tensor gamma = random(42, 1f, DType.BF16, n);
              Tensor beta = random(43, 1f, DType.F32, n); Tensor gx = gpu.upload(x); Tensor gg = gpu.upload(gamma);
              Tensor gb = gpu.upload(beta); Tensor v4 = gpu.allocate(DType.BF16, rows, n);
-             Tensor other = gpu.allocate(DType.BF16, rows, n); Tensor expected = Tensor.allocate(DType.BF16, rows, n)) {
-            assertVariantsStoreV4Bits("layerNorm gamma BF16 beta F32", v4, other, o2 -> gpu.layerNorm(gx, gg, gb, 1e-5f, o2));
+             Tensor expected = Tensor.allocate(DType.BF16, rows, n);
+             Tensor other = assertVariantsStoreV4Bits("layerNorm gamma BF16 beta F32", v4,
+                     out -> gpu.layerNorm(gx, gg, gb, 1e-5f, out))) {
             CPU.layerNorm(x, gamma, beta, 1e-5f, expected);
             assertClose("layerNorm gamma BF16 beta F32 " + OTHERS.getLast().id() + " vs CPU", expected, other, HALF_VS_CPU);
         }
@@ -110,12 +113,12 @@ class CudaNormRowsVariantsTest {
             try (Tensor x = random(51, 3f, DType.F32, batch, tokens, n); Tensor gamma = random(52, 1f, DType.BF16, n);
                  Tensor beta = random(53, 1f, DType.BF16, n); Tensor gx = gpu.upload(x); Tensor gg = gpu.upload(gamma);
                  Tensor gb = gpu.upload(beta); Tensor v4 = gpu.allocate(o, tokens, batch, n);
-                 Tensor other = gpu.allocate(o, tokens, batch, n); Tensor expected = Tensor.allocate(o, tokens, batch, n)) {
-                assertVariantsStoreV4Bits("layerNormTokenMajor" + label, v4, other,
-                        o2 -> gpu.layerNormTokenMajor(gx, gg, gb, 1e-6f, o2));
+                 Tensor expected = Tensor.allocate(o, tokens, batch, n);
+                 Tensor other = assertVariantsStoreV4Bits("layerNormTokenMajor" + label, v4,
+                         out -> gpu.layerNormTokenMajor(gx, gg, gb, 1e-6f, out))) {
                 CPU.layerNormTokenMajor(x, gamma, beta, 1e-6f, expected);
-                assertClose("layerNormTokenMajor " + OTHERS.getLast().id() + " vs CPU" + label, expected, other, o == DType.F32 ? F32
-                        : HALF_VS_CPU);
+                assertClose("layerNormTokenMajor " + OTHERS.getLast().id() + " vs CPU" + label, expected, other,
+                        o == DType.F32 ? F32 : HALF_VS_CPU);
             }
         }
     }
@@ -132,25 +135,26 @@ class CudaNormRowsVariantsTest {
         CudaBackend gpu = cuda();
         try (Tensor x = random(71, 1f, DType.F32, rows, n); Tensor gamma = random(72, 1f, DType.BF16, n);
              Tensor gx = gpu.upload(x); Tensor gg = gpu.upload(gamma); Tensor doubled = gpu.allocate(DType.F32, rows, n);
-             Tensor v4 = gpu.allocate(DType.BF16, 2, rows, n); Tensor pdl = gpu.allocate(DType.BF16, 2, rows, n)) {
-            Runnable norms = () -> {
-                gpu.scale(gx, 0f, doubled);
-                gpu.scale(gx, 2f, doubled);
-                gpu.rmsNorm(doubled, gg, 1e-6f, pdl.select(0, 0));
-                gpu.layerNorm(doubled, gg, gg, 1e-5f, pdl.select(0, 1));
-            };
+             Tensor v4 = gpu.allocate(DType.BF16, 2, rows, n)) {
             gpu.scale(gx, 2f, doubled);
             withProperty(NormRowsVariant.PROPERTY, NormRowsVariant.V4.id(), () -> {
                 gpu.rmsNorm(doubled, gg, 1e-6f, v4.select(0, 0));
                 gpu.layerNorm(doubled, gg, gg, 1e-5f, v4.select(0, 1));
             });
             for (NormRowsVariant variant : OTHERS) {
-                withProperties(Map.of(NormRowsVariant.PROPERTY, variant.id(), CudaBackend.PDL_PREFILL_PROPERTY, "true"),
-                        () -> {
-                            runFromGraph(norms);
-                            return null;
-                        });
-                assertBitsEqual(variant.id() + " norms under prefill PDL vs v4 rows=" + rows + " n=" + n, v4, pdl);
+                try (Tensor pdl = gpu.allocate(DType.BF16, 2, rows, n)) {
+                    withProperties(Map.of(NormRowsVariant.PROPERTY, variant.id(), CudaBackend.PDL_PREFILL_PROPERTY, "true"),
+                            () -> {
+                                runFromGraph(() -> {
+                                    gpu.scale(gx, 0f, doubled);
+                                    gpu.scale(gx, 2f, doubled);
+                                    gpu.rmsNorm(doubled, gg, 1e-6f, pdl.select(0, 0));
+                                    gpu.layerNorm(doubled, gg, gg, 1e-5f, pdl.select(0, 1));
+                                });
+                                return null;
+                            });
+                    assertBitsEqual(variant.id() + " norms under prefill PDL vs v4 rows=" + rows + " n=" + n, v4, pdl);
+                }
             }
         }
     }
@@ -194,15 +198,23 @@ class CudaNormRowsVariantsTest {
     }
 
     /**
-     * Runs {@code norm} into {@code v4} under v4 (stated explicitly, whatever the JVM was started with), then into
-     * {@code other} under each other variant, and asserts each stores v4's bits.
+     * Runs {@code norm} into {@code v4} under v4 (stated explicitly, whatever the JVM was started with), then under
+     * each other variant into a fresh zero-filled tensor (so a kernel that stored nothing cannot pass on an earlier
+     * variant's values), and asserts each stores v4's bits; returns the last variant's output, on the host as F32.
      */
-    private static void assertVariantsStoreV4Bits(String label, Tensor v4, Tensor other, Consumer<Tensor> norm) {
+    private static Tensor assertVariantsStoreV4Bits(String label, Tensor v4, Consumer<Tensor> norm) {
+        CudaBackend gpu = cuda();
         withProperty(NormRowsVariant.PROPERTY, NormRowsVariant.V4.id(), () -> norm.accept(v4));
+        float[] expected = host(v4);
+        float[] actual = null;
         for (NormRowsVariant variant : OTHERS) {
-            withProperty(NormRowsVariant.PROPERTY, variant.id(), () -> norm.accept(other));
-            assertBitsEqual(label + " " + variant.id() + " vs v4", v4, other);
+            try (Tensor out = gpu.allocate(v4.dtype(), v4.shape())) {
+                withProperty(NormRowsVariant.PROPERTY, variant.id(), () -> norm.accept(out));
+                actual = host(out);
+            }
+            assertArrayEquals(expected, actual, label + " " + variant.id() + " vs v4");
         }
+        return Tensor.of(actual, v4.shape());
     }
 
     private static KernelTimeline timeline() {
