@@ -17,11 +17,12 @@
 // - each reduction has its own scratch, so it needs one __syncthreads, not block_sum's two;
 // - the warps' sums are added over groups of `warps` lanes (log2(warps) shuffle steps, not 5).
 // The additions are block_sum's, in its order: each thread's partial as in _v4 (0.f plus its float4 sums in
-// order), warp_sum's butterfly, then the warps' sums by a butterfly over lanes. block_sum's last two
-// (warps 4: three) butterfly steps add the +0.f of the lanes past the last warp; x + +0.f is x for every x
-// but -0.f, and no partial is -0.f (each starts at +0.f, and a sum of floats not both -0.f is never -0.f
-// in round-to-nearest), so dropping those steps changes no bit. blockDim.x is 128 or 256 (a power-of-two
-// count of warps, as CudaPointwise launches them).
+// order), warp_sum's butterfly, then the warps' sums by a butterfly over lanes. In that last butterfly
+// block_sum's first two steps (offsets 16, 8; with 4 warps three: 16, 8, 4) only add the +0.f of lanes past
+// the last warp; x + +0.f is x for every x but -0.f, and no partial is -0.f (each starts at +0.f, and a sum of
+// floats not both -0.f is never -0.f in round-to-nearest), so dropping those steps changes no bit; the steps
+// left pair the same lanes in the same order. blockDim.x is 128 or 256 (a power-of-two count of warps, as
+// CudaPointwise launches them).
 __device__ __forceinline__ float block_sum_once(float v, float* scratch) {
     const int lane = threadIdx.x & 31, warp = threadIdx.x >> 5, warps = blockDim.x >> 5;
     v = warp_sum(v);
