@@ -17,7 +17,7 @@
 # (PrefillSmallKernelsBench: RoPE + KV append scalar vs vectorised, attention + o_proj with F32 rows + convert vs
 # 16-bit rows, attention with 2 vs 3 K/V buffers, RoPE + append + attention as two launches vs one, prefill PDL off vs
 # on; Llama-7B and Qwen2-0.5B at 586 and 74 rows), "normrows" (NormRowsBench: LayerNorm/RMSNorm row kernels v4 vs
-# -Dglimpse.cuda.normRows=prefetch|auto|staged at 74/586 x 4096, 74 x 896, 577 x 1024, 729 x 1152, L2-hot and cold) and "visiontower" (CudaVisionTowerBench: SigLIP/CLIP towers with the
+# -Dglimpse.cuda.normRows=auto|staged at 74/586 x 4096, 74 x 896, 577 x 1024, 729 x 1152, L2-hot and cold) and "visiontower" (CudaVisionTowerBench: SigLIP/CLIP towers with the
 # GEMM epilogues on vs off, layout, -Dglimpse.cuda.pdlPrefill / -Dglimpse.cuda.towerLean off vs on, and lean with
 # -Dglimpse.cuda.towerMlp16: variants "layout", "layout_pdl", "lean", "lean_pdl", "lean_mlp16");
 # Opt-in part "isolated": each class of GPU_TEST_ISOLATED_CLASSES="<class names>" in its own JVM (a sticky CUDA error

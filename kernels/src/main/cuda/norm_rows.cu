@@ -1,19 +1,15 @@
-// Variants of rows.cu's vectorised LayerNorm / RMSNorm row kernels (layer_norm_rows_v4_<VPT>[_token_major],
-// rms_norm_rows_v4_<VPT>) for latency-bound launches of few rows, chosen with -Dglimpse.cuda.normRows
-// (NormRowsVariant): the same arguments, launch shape (threads, VPT float4 per thread) and values, bit for bit.
-// Their own module, so rows.cu's kernels stay as they were to the byte (the staged kernels' dynamic shared memory
-// would move every rows.cu kernel's static shared section to 16-byte alignment). Every kernel starts with
-// grid_dependency_wait() (-Dglimpse.cuda.pdlPrefill=true, grid_dependency.cuh).
-#include "common.cuh"
-#include "grid_dependency.cuh"
-#include "norm_rows.cuh"
-
-// Prefetching LayerNorm / RMSNorm (layer_norm_rows_prefetch_<VPT>[_token_major], rms_norm_rows_prefetch_<VPT>):
-// the arguments, launch shape (threads, VPT) and values of rows.cu's _v4_<VPT> kernels, bit for bit, with less
-// on the critical path of a latency-bound block (one row of a few KB: 74 Llama-7B prefill rows, 577 CLIP rows):
-// - gamma and beta are loaded into registers with the row, before the reduction, not after it (their global
-//   round trip, from DRAM for a layer's weights, no longer follows the statistics), and issued first: the
-//   row, just written by the previous kernel, comes from L2;
+// Staged variants of rows.cu's vectorised LayerNorm / RMSNorm row kernels (layer_norm_rows_v4_<VPT>[_token_major],
+// rms_norm_rows_v4_<VPT>): layer_norm_rows_staged_<VPT>[_token_major], rms_norm_rows_staged_<VPT>, chosen with
+// -Dglimpse.cuda.normRows (NormRowsVariant): the same arguments, launch shape (threads, VPT float4 per thread) and
+// values, bit for bit, with less on the critical path of a latency-bound block (one row of a few KB: a Llama-7B
+// prefill of 74 rows is one block of 256 threads on each of 74 SMs):
+// - gamma and beta are copied global -> shared by cp.async (sm_80+) at the start, not loaded after the
+//   reduction: the copy overlaps the row's load and reduction (from DRAM for a layer's weights), and the
+//   block keeps about _v4's registers (no registers hold them meanwhile; loading them into registers instead
+//   measured no faster and cost resident blocks). Dynamic shared memory: gamma's n values in its type, then, from
+//   the next 16-byte boundary, beta's (when given). Each thread copies the 4-element chunks it later reads (16
+//   bytes of F32, 8 of F16/BF16: gamma and beta 4-element aligned, as for _v4) and waits for its own copies only
+//   (cp.async.wait_all), so no barrier guards them;
 // - each reduction has its own scratch, so it needs one __syncthreads, not block_sum's two;
 // - the warps' sums are added over groups of `warps` lanes (log2(warps) shuffle steps, not 5).
 // The additions are block_sum's, in its order: each thread's partial as in _v4 (0.f plus its float4 sums in
@@ -23,6 +19,14 @@
 // floats not both -0.f is never -0.f in round-to-nearest), so dropping those steps changes no bit; the steps
 // left pair the same lanes in the same order. blockDim.x is 128 or 256 (a power-of-two count of warps, as
 // CudaPointwise launches them).
+// Their own module, so rows.cu's kernels stay as they were to the byte (a kernel with dynamic shared memory
+// moves every static shared section of its module to 16-byte alignment). Every kernel starts with
+// grid_dependency_wait() (-Dglimpse.cuda.pdlPrefill=true, grid_dependency.cuh).
+#include "common.cuh"
+#include "grid_dependency.cuh"
+#include "norm_rows.cuh"
+
+// block_sum's value with one barrier and log2(warps) cross-warp steps (above); scratch is the caller's own.
 __device__ __forceinline__ float block_sum_once(float v, float* scratch) {
     const int lane = threadIdx.x & 31, warp = threadIdx.x >> 5, warps = blockDim.x >> 5;
     v = warp_sum(v);
@@ -33,120 +37,7 @@ __device__ __forceinline__ float block_sum_once(float v, float* scratch) {
     return r;
 }
 
-// The VPT float4 of a 4-element-aligned vector of type dt (F32, F16, BF16) this thread's x float4 meet.
-template <int VPT>
-__device__ __forceinline__ void load_vector_v4(const void* p, int dt, int nv, float (&v)[VPT][4]) {
-#pragma unroll
-    for (int j = 0; j < VPT; j++) {
-        int c = threadIdx.x + j * blockDim.x;
-        if (c < nv) {
-            load4(p, dt, (long long)c * 4, v[j]);
-        } else {
-            v[j][0] = v[j][1] = v[j][2] = v[j][3] = 0.f;
-        }
-    }
-}
-
-template <int VPT>
-__device__ __forceinline__ void layer_norm_prefetch(const float* x, const void* gamma, int gamma_type,
-                                                    const void* beta, int beta_type, float eps, void* out,
-                                                    int out_type, int n, long long out_base) {
-    __shared__ float sums[32], squares[32];
-    const long long base = (long long)blockIdx.x * n;
-    const int nv = n >> 2;
-    float4 v[VPT];
-    float g[VPT][4], b[VPT][4];
-    load_vector_v4<VPT>(gamma, gamma_type, nv, g);
-    if (beta != nullptr) {
-        load_vector_v4<VPT>(beta, beta_type, nv, b);
-    } else {
-#pragma unroll
-        for (int j = 0; j < VPT; j++) b[j][0] = b[j][1] = b[j][2] = b[j][3] = 0.f;
-    }
-    load_row_v4<VPT>(x, base, nv, v);
-    float s = 0.f;
-#pragma unroll
-    for (int j = 0; j < VPT; j++) s += (v[j].x + v[j].y) + (v[j].z + v[j].w);
-    const float mean = block_sum_once(s, sums) / n;
-    float q = 0.f;
-#pragma unroll
-    for (int j = 0; j < VPT; j++) {
-        if (threadIdx.x + j * blockDim.x < nv) {
-            float a = v[j].x - mean, bb = v[j].y - mean, c = v[j].z - mean, d = v[j].w - mean;
-            q += (a * a + bb * bb) + (c * c + d * d);
-        }
-    }
-    const float var = block_sum_once(q, squares) / n;
-    const float rstd = (float)(1.0 / sqrt((double)(var + eps)));
-#pragma unroll
-    for (int j = 0; j < VPT; j++) {
-        int c = threadIdx.x + j * blockDim.x;
-        if (c < nv) {
-            float o[4] = {(v[j].x - mean) * rstd * g[j][0] + b[j][0], (v[j].y - mean) * rstd * g[j][1] + b[j][1],
-                          (v[j].z - mean) * rstd * g[j][2] + b[j][2], (v[j].w - mean) * rstd * g[j][3] + b[j][3]};
-            store4(out, out_type, out_base + c * 4, o);
-        }
-    }
-}
-
-template <int VPT>
-__device__ __forceinline__ void rms_norm_prefetch(const float* x, const void* gamma, int gamma_type, float eps,
-                                                  void* out, int out_type, int n) {
-    __shared__ float squares[32];
-    const long long base = (long long)blockIdx.x * n;
-    const int nv = n >> 2;
-    float4 v[VPT];
-    float g[VPT][4];
-    load_vector_v4<VPT>(gamma, gamma_type, nv, g);
-    load_row_v4<VPT>(x, base, nv, v);
-    float q = 0.f;
-#pragma unroll
-    for (int j = 0; j < VPT; j++) q += (v[j].x * v[j].x + v[j].y * v[j].y) + (v[j].z * v[j].z + v[j].w * v[j].w);
-    const float variance = block_sum_once(q, squares) / n;
-    const float rstd = (float)(1.0 / sqrt((double)(variance + eps)));
-#pragma unroll
-    for (int j = 0; j < VPT; j++) {
-        int c = threadIdx.x + j * blockDim.x;
-        if (c < nv) {
-            float o[4] = {v[j].x * rstd * g[j][0], v[j].y * rstd * g[j][1], v[j].z * rstd * g[j][2],
-                          v[j].w * rstd * g[j][3]};
-            store4(out, out_type, base + c * 4, o);
-        }
-    }
-}
-
-#define NORM_ROWS_PREFETCH(VPT)                                                                                  \
-    extern "C" __global__ void layer_norm_rows_prefetch_##VPT(const float* x, const void* gamma, int gamma_type,  \
-                                                              const void* beta, int beta_type, float eps,         \
-                                                              void* out, int out_type, int n) {                   \
-        grid_dependency_wait();                                                                                  \
-        layer_norm_prefetch<VPT>(x, gamma, gamma_type, beta, beta_type, eps, out, out_type, n,                     \
-                                 (long long)blockIdx.x * n);                                                     \
-    }                                                                                                            \
-    extern "C" __global__ void rms_norm_rows_prefetch_##VPT(const float* x, const void* gamma, int gamma_type,    \
-                                                            float eps, void* out, int out_type, int n) {          \
-        grid_dependency_wait();                                                                                  \
-        rms_norm_prefetch<VPT>(x, gamma, gamma_type, eps, out, out_type, n);                                     \
-    }                                                                                                            \
-    extern "C" __global__ void layer_norm_rows_prefetch_##VPT##_token_major(                                       \
-        const float* x, const void* gamma, int gamma_type, const void* beta, int beta_type, float eps, void* out, \
-        int out_type, int n, int batch, int tokens) {                                                              \
-        grid_dependency_wait();                                                                                    \
-        layer_norm_prefetch<VPT>(x, gamma, gamma_type, beta, beta_type, eps, out, out_type, n,                     \
-                                 token_major_base(batch, tokens, n));                                              \
-    }
-NORM_ROWS_PREFETCH(1)
-NORM_ROWS_PREFETCH(2)
-NORM_ROWS_PREFETCH(4)
-NORM_ROWS_PREFETCH(8)
-
-// Staged LayerNorm / RMSNorm (layer_norm_rows_staged_<VPT>[_token_major], rms_norm_rows_staged_<VPT>): the
-// prefetch kernels' reductions and values (the _v4_<VPT> bits) with gamma and beta copied global -> shared by
-// cp.async (sm_80+) at the start instead of into registers, so the copy overlaps the row's load and reduction
-// as in the prefetch kernels while a block holds about the registers of _v4 (as many resident blocks). Dynamic
-// shared memory: gamma's n values in its type, then, from the next 16-byte boundary, beta's (when given). Each
-// thread copies the 4-element chunks it later reads (16 bytes of F32, 8 of F16/BF16: gamma and beta 4-element
-// aligned, as for _v4) and waits for its own copies only (cp.async.wait_all), so no barrier guards them.
+// cp.async of one 16- or 8-byte chunk global -> shared (the addresses aligned to its size).
 __device__ __forceinline__ void cp_async_chunk(void* dst, const void* src, int bytes) {
     const unsigned s = (unsigned)__cvta_generic_to_shared(dst);
     const size_t g = __cvta_generic_to_global(src);

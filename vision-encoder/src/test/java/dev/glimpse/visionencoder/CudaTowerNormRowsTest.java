@@ -17,12 +17,12 @@ import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /**
- * GPU-only (skipped without CUDA): the vision tower with its LayerNorms on the prefetching row kernels
- * ({@code -Dglimpse.cuda.normRows=prefetch}, {@link NormRowsVariant#PREFETCH}, and {@code auto} and {@code staged}) gives the stacked features of the
- * default {@code v4} kernels bit for bit, on the third call (eager, capture, replay: the replayed graph holds the
- * variant it was captured with). Random 3-layer towers at the real token counts: CLIP-L/336's 577 tokens (hidden
+ * GPU-only (skipped without CUDA): the vision tower with its LayerNorms on the staged row kernels
+ * ({@code -Dglimpse.cuda.normRows=staged}, {@link NormRowsVariant#STAGED}), and under {@code auto}, gives the stacked
+ * features of the {@code v4} kernels bit for bit, on the third call (eager, capture, replay: the replayed graph holds
+ * the variant it was captured with). Random 3-layer towers at the real token counts: CLIP-L/336's 577 tokens (hidden
  * 128: one float4 per thread) and SigLIP so400m's 729 (hidden 144); batch 1 (LLaVA-1.5's one image) and 2 (the
- * token-major layer_norm1, {@code layer_norm_rows_prefetch_<VPT>_token_major}).
+ * token-major layer_norm1, {@code layer_norm_rows_staged_<VPT>_token_major}).
  */
 class CudaTowerNormRowsTest {
 
@@ -31,7 +31,7 @@ class CudaTowerNormRowsTest {
 
     @ParameterizedTest(name = "{0} {1} batch={2}")
     @CsvSource({"clip, BF16, 1", "clip, F16, 2", "clip, F32, 1", "siglip, BF16, 1", "siglip, BF16, 2"})
-    void prefetchNormsGiveTheDefaultTowersBits(String family, DType dtype, int batch) {
+    void stagedNormsGiveTheV4TowersBits(String family, DType dtype, int batch) {
         VisionConfig config = family.equals("clip")
                 ? new VisionConfig(VisionConfig.CLIP, 128, 512, 3, 2, 3, 336, 14, "quick_gelu", 1e-5, OptionalInt.of(64), false)
                 : new VisionConfig(VisionConfig.SIGLIP, 144, 576, 3, 2, 3, 378, 14, "gelu_pytorch_tanh", 1e-6,
@@ -43,7 +43,7 @@ class CudaTowerNormRowsTest {
              Tensor hostPixels = RandomVisionWeights.pixels(batch, config); Tensor pixels = CUDA.backend().upload(hostPixels)) {
             VisionWeights onDevice = VisionWeights.of(host, config).on(store);
             int[] v4 = thirdCall(onDevice, pixels, request, NormRowsVariant.V4);
-            for (NormRowsVariant variant : new NormRowsVariant[] {NormRowsVariant.PREFETCH, NormRowsVariant.AUTO, NormRowsVariant.STAGED}) {
+            for (NormRowsVariant variant : new NormRowsVariant[] {NormRowsVariant.STAGED, NormRowsVariant.AUTO}) {
                 assertArrayEquals(v4, thirdCall(onDevice, pixels, request, variant),
                         label + ": stacked features, " + variant.id() + " vs v4 norms");
             }

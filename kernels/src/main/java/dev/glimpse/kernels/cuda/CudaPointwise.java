@@ -6,11 +6,8 @@ import dev.glimpse.kernels.OpChecks;
 import dev.glimpse.kernels.Tensor;
 import dev.glimpse.kernels.TensorException;
 import org.bytedeco.cuda.cudart.CUfunc_st;
-import org.bytedeco.cuda.global.cudart;
 
 import java.util.Arrays;
-import java.util.HashMap;
-import java.util.Map;
 
 /**
  * Elementwise ops and activations (elementwise.cu) and the per-row ops (rows.cu; norm_rows.cu's norm
@@ -37,8 +34,6 @@ final class CudaPointwise {
 
     private final CudaContext ctx;
     private final CudaCopy copier;
-    /** {@link #residentBlocks} per kernel and block size. */
-    private final Map<String, Integer> residentBlocks = new HashMap<>();
 
     CudaPointwise(CudaContext ctx, CudaCopy copier) {
         this.ctx = ctx;
@@ -229,7 +224,7 @@ final class CudaPointwise {
             int perThread = aligned ? normV4PerThread(n) : 0;
             int threads = perThread > 0 ? normV4Threads(n) : rowThreads(n);
             NormKernel kernel = perThread > 0
-                    ? normKernel("layer_norm_rows", "_token_major", perThread, rows, threads, g, b)
+                    ? normKernel("layer_norm_rows", "_token_major", perThread, rows, g, b)
                     : new NormKernel("layer_norm_rows_token_major",
                             ctx.kernels.function("rows", "layer_norm_rows_token_major"), 0);
             ctx.launch.of(kernel.function(), kernel.name()).ptr(CudaContext.address(xp))
@@ -452,7 +447,7 @@ final class CudaPointwise {
                 return;
             }
             int threads = normV4Threads(n);
-            NormKernel chosen = normKernel(kernel, "", perThread, rows, threads, gamma, beta);
+            NormKernel chosen = normKernel(kernel, "", perThread, rows, gamma, beta);
             args.apply(ctx.launch.of(chosen.function(), chosen.name()), xp, n).run(rows, 1, threads, chosen.sharedBytes());
         }
     }
@@ -462,15 +457,12 @@ final class CudaPointwise {
     }
 
     /**
-     * The vectorised kernel of {@code norm} ({@code <norm><infix><perThread><suffix>}) for a grid of {@code rows}
-     * blocks of {@code threads} over rows of gamma's width: the variant {@code -Dglimpse.cuda.normRows} names
-     * ({@link NormRowsVariant}), {@code auto} resolved by the kernels' occupancy; the staged kernels get gamma's and
-     * beta's copies as dynamic shared memory ({@link #stagedBytes}).
+     * The vectorised kernel of {@code norm} ({@code <norm><infix><perThread><suffix>}) for {@code rows} rows of
+     * gamma's width: the family {@code -Dglimpse.cuda.normRows} picks ({@link NormRowsVariant#resolve}); the staged
+     * kernels get gamma's and beta's copies as dynamic shared memory ({@link #stagedBytes}).
      */
-    private NormKernel normKernel(String norm, String suffix, int perThread, int rows, int threads, Tensor gamma,
-                                  Tensor beta) {
-        NormRowsVariant variant = NormRowsVariant.configured().forGrid(rows, ctx.multiprocessors,
-                v -> residentBlocks(v.module(), v.kernel(norm, perThread) + suffix, threads));
+    private NormKernel normKernel(String norm, String suffix, int perThread, int rows, Tensor gamma, Tensor beta) {
+        NormRowsVariant variant = NormRowsVariant.configured().resolve(norm, rows);
         String name = variant.kernel(norm, perThread) + suffix;
         if (variant != NormRowsVariant.STAGED) {
             return new NormKernel(name, ctx.kernels.function(variant.module(), name), 0);
@@ -485,20 +477,6 @@ final class CudaPointwise {
     static int stagedBytes(Tensor gamma, Tensor beta) {
         int gammaBytes = (int) ((gamma.numel() * gamma.dtype().byteSize() + 15) & ~15L);
         return gammaBytes + (beta == null ? 0 : (int) (beta.numel() * beta.dtype().byteSize()));
-    }
-
-    /**
-     * Blocks of kernel {@code kernel} of {@code module} ({@code threads} threads, no dynamic shared memory) that fit
-     * on one multiprocessor at once; asked of the driver once per kernel and block size.
-     */
-    private int residentBlocks(String module, String kernel, int threads) {
-        return residentBlocks.computeIfAbsent(module + "/" + kernel + "/" + threads, key -> {
-            int[] blocks = new int[1];
-            Cuda.checkDriver(cudart.cuOccupancyMaxActiveBlocksPerMultiprocessor(blocks,
-                    ctx.kernels.function(module, kernel), threads, 0L),
-                    "cuOccupancyMaxActiveBlocksPerMultiprocessor(" + key + ")");
-            return Math.max(1, blocks[0]);
-        });
     }
 
     /** Widest row the vectorised norm kernels take (8 float4 per thread of 256). */

@@ -100,9 +100,8 @@ final class GridDependency {
                     "attention_row_scores", "topk_rows"),
             Stream.of(1, 2, 4, 8).flatMap(vpt -> Stream.of("layer_norm_rows_v4_" + vpt, "rms_norm_rows_v4_" + vpt,
                     "layer_norm_rows_v4_" + vpt + "_token_major")),
-            Stream.of("prefetch", "staged").flatMap(variant -> Stream.of(1, 2, 4, 8).flatMap(vpt -> Stream.of(
-                    "layer_norm_rows_" + variant + "_" + vpt, "rms_norm_rows_" + variant + "_" + vpt,
-                    "layer_norm_rows_" + variant + "_" + vpt + "_token_major"))),
+            Stream.of(1, 2, 4, 8).flatMap(vpt -> Stream.of("layer_norm_rows_staged_" + vpt, "rms_norm_rows_staged_" + vpt,
+                    "layer_norm_rows_staged_" + vpt + "_token_major")),
             attentionMmaKernels()).flatMap(s -> s).collect(Collectors.toUnmodifiableSet());
 
     private GridDependency() {

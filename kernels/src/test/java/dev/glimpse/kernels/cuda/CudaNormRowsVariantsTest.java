@@ -31,8 +31,8 @@ import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 
 /**
- * GPU-only: {@code -Dglimpse.cuda.normRows=prefetch|auto|staged} ({@link NormRowsVariant}) stores exactly the bits
- * of the default {@code v4} kernels through {@link CudaBackend#rmsNorm}, {@link CudaBackend#layerNorm} (with and
+ * GPU-only: {@code -Dglimpse.cuda.normRows=staged|auto} ({@link NormRowsVariant}) stores exactly the bits of the
+ * {@code v4} kernels through {@link CudaBackend#rmsNorm}, {@link CudaBackend#layerNorm} (with and
  * without beta) and {@link CudaBackend#layerNormTokenMajor}: at 1 row (decode), 74 (a Llama-7B prefill of 64
  * visual tokens), 577 (a CLIP-L/336 image) and 586 (LLaVA-1.5's full-image prompt); at widths through every float4
  * count per thread (1, 2, 4, 8: 64, 896, 1024, 1152, 4096, 4100 with a partial last pass, 8192) and the scalar
@@ -160,22 +160,22 @@ class CudaNormRowsVariantsTest {
     }
 
     /**
-     * The property reaches the launch (skipped without CUPTI): at 74 rows of 4096, v4, prefetch and staged launch
-     * their own kernels, and auto prefetch's (74 blocks are one wave of either on any GPU of 19 SMs or more); at 586
-     * rows the test prints which auto took (v4 where prefetch's registers leave too few resident blocks for one wave).
+     * The property reaches the launch (skipped without CUPTI): at 74 rows of 4096, v4 and staged launch their own
+     * kernels and auto staged RMSNorm with v4 LayerNorm; at 1025 rows auto launches v4 for both.
      */
     @Test
     void eachVariantLaunchesItsOwnKernels() {
         CudaBackend gpu = cuda();
         int n = 4096;
         try (Tensor gamma = random(62, 1f, DType.BF16, n); Tensor gg = gpu.upload(gamma); KernelTimeline timeline = timeline()) {
-            for (NormRowsVariant variant : NormRowsVariant.values()) {
-                NormRowsVariant expected = variant == NormRowsVariant.AUTO ? NormRowsVariant.PREFETCH : variant;
-                assertEquals(List.of(expected.kernel("rms_norm_rows", 4), expected.kernel("layer_norm_rows", 4)),
-                        launched(gpu, timeline, variant, 74, gg), "kernels at 74 rows under -D" + NormRowsVariant.PROPERTY
-                                + "=" + variant.id());
-            }
-            System.out.println("norm rows auto at 586 x 4096 launched " + launched(gpu, timeline, NormRowsVariant.AUTO, 586, gg));
+            assertEquals(List.of("rms_norm_rows_v4_4", "layer_norm_rows_v4_4"),
+                    launched(gpu, timeline, NormRowsVariant.V4, 74, gg), "v4 at 74 rows");
+            assertEquals(List.of("rms_norm_rows_staged_4", "layer_norm_rows_staged_4"),
+                    launched(gpu, timeline, NormRowsVariant.STAGED, 74, gg), "staged at 74 rows");
+            assertEquals(List.of("rms_norm_rows_staged_4", "layer_norm_rows_v4_4"),
+                    launched(gpu, timeline, NormRowsVariant.AUTO, 74, gg), "auto at 74 rows");
+            assertEquals(List.of("rms_norm_rows_v4_4", "layer_norm_rows_v4_4"),
+                    launched(gpu, timeline, NormRowsVariant.AUTO, 1025, gg), "auto at 1025 rows");
         }
     }
 

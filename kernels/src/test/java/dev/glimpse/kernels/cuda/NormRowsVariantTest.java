@@ -8,33 +8,55 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-/** {@link NormRowsVariant}: the property's values and the kernel names they launch (no GPU needed). */
+/** {@link NormRowsVariant}: the property's values, the auto rule and the kernel names they launch (no GPU needed). */
 class NormRowsVariantTest {
 
     @Test
-    void unsetOrBlankKeepsTheV4Kernels() {
-        assertEquals(NormRowsVariant.V4, NormRowsVariant.parse(null));
-        assertEquals(NormRowsVariant.V4, NormRowsVariant.parse(" "));
+    void unsetOrBlankIsAuto() {
+        assertEquals(NormRowsVariant.AUTO, NormRowsVariant.parse(null));
+        assertEquals(NormRowsVariant.AUTO, NormRowsVariant.parse(" "));
     }
 
     @Test
     void namesAreCaseInsensitive() {
-        assertEquals(NormRowsVariant.PREFETCH, NormRowsVariant.parse(" Prefetch "));
+        assertEquals(NormRowsVariant.STAGED, NormRowsVariant.parse(" Staged "));
         assertEquals(NormRowsVariant.V4, NormRowsVariant.parse("V4"));
         assertEquals(NormRowsVariant.AUTO, NormRowsVariant.parse("auto"));
     }
 
     @Test
     void anUnknownNameIsRejectedWithTheKnownOnes() {
-        CudaException e = assertThrows(CudaException.class, () -> NormRowsVariant.parse("cluster"));
-        assertTrue(e.getMessage().contains("-Dglimpse.cuda.normRows=cluster"), e.getMessage());
-        assertTrue(e.getMessage().contains("v4, prefetch, auto, staged"), e.getMessage());
+        CudaException e = assertThrows(CudaException.class, () -> NormRowsVariant.parse("prefetch"));
+        assertTrue(e.getMessage().contains("-Dglimpse.cuda.normRows=prefetch"), e.getMessage());
+        assertTrue(e.getMessage().contains("auto, v4, staged"), e.getMessage());
     }
 
     @Test
-    void eachVariantNamesItsKernelPerFloat4Count() {
+    void autoStagesRmsNormOfAtMost1024Rows() {
+        assertEquals(NormRowsVariant.STAGED, NormRowsVariant.AUTO.resolve("rms_norm_rows", 1));
+        assertEquals(NormRowsVariant.STAGED, NormRowsVariant.AUTO.resolve("rms_norm_rows", 74));
+        assertEquals(NormRowsVariant.STAGED, NormRowsVariant.AUTO.resolve("rms_norm_rows", 1024));
+        assertEquals(NormRowsVariant.V4, NormRowsVariant.AUTO.resolve("rms_norm_rows", 1025));
+    }
+
+    @Test
+    void autoKeepsV4ForLayerNorm() {
+        assertEquals(NormRowsVariant.V4, NormRowsVariant.AUTO.resolve("layer_norm_rows", 577));
+        assertEquals(NormRowsVariant.V4, NormRowsVariant.AUTO.resolve("layer_norm_rows", 1));
+    }
+
+    @Test
+    void explicitVariantsIgnoreTheRows() {
+        assertEquals(NormRowsVariant.STAGED, NormRowsVariant.STAGED.resolve("layer_norm_rows", 100_000));
+        assertEquals(NormRowsVariant.V4, NormRowsVariant.V4.resolve("rms_norm_rows", 74));
+    }
+
+    @Test
+    void eachFamilyNamesItsKernelAndModule() {
         assertEquals("rms_norm_rows_v4_4", NormRowsVariant.V4.kernel("rms_norm_rows", 4));
-        assertEquals("layer_norm_rows_prefetch_1", NormRowsVariant.PREFETCH.kernel("layer_norm_rows", 1));
+        assertEquals("rows", NormRowsVariant.V4.module());
+        assertEquals("layer_norm_rows_staged_8", NormRowsVariant.STAGED.kernel("layer_norm_rows", 8));
+        assertEquals("norm_rows", NormRowsVariant.STAGED.module());
     }
 
     @Test
@@ -44,44 +66,8 @@ class NormRowsVariantTest {
     }
 
     @Test
-    void v4StaysInRowsAndTheVariantsHaveTheirOwnModule() {
-        assertEquals("rows", NormRowsVariant.V4.module());
-        assertEquals("norm_rows", NormRowsVariant.PREFETCH.module());
-        assertEquals("norm_rows", NormRowsVariant.STAGED.module());
-        assertEquals("layer_norm_rows_staged_8", NormRowsVariant.STAGED.kernel("layer_norm_rows", 8));
-    }
-
-    /** Resident blocks per SM as rms_norm_rows at 4 float4 per thread has them on sm_90: prefetch 4, v4 6. */
-    private static int residentAt4(NormRowsVariant v) {
-        return v == NormRowsVariant.PREFETCH ? 4 : 6;
-    }
-
-    @Test
-    void autoTakesPrefetchWhereItsGridFitsTheSameWaves() {
-        assertEquals(NormRowsVariant.PREFETCH, NormRowsVariant.AUTO.forGrid(74, 132, NormRowsVariantTest::residentAt4));
-        assertEquals(NormRowsVariant.PREFETCH, NormRowsVariant.AUTO.forGrid(528, 132, NormRowsVariantTest::residentAt4));
-        assertEquals(NormRowsVariant.PREFETCH, NormRowsVariant.AUTO.forGrid(1056, 132, NormRowsVariantTest::residentAt4),
-                "two waves of either");
-    }
-
-    @Test
-    void autoKeepsV4WhereThePrefetchGridTakesAnotherWave() {
-        assertEquals(NormRowsVariant.V4, NormRowsVariant.AUTO.forGrid(586, 132, NormRowsVariantTest::residentAt4));
-        assertEquals(NormRowsVariant.V4, NormRowsVariant.AUTO.forGrid(1584, 132, NormRowsVariantTest::residentAt4),
-                "three waves of prefetch, two of v4");
-        assertEquals(NormRowsVariant.V4, NormRowsVariant.AUTO.forGrid(10_000, 132, NormRowsVariantTest::residentAt4));
-    }
-
-    @Test
-    void explicitVariantsIgnoreTheGrid() {
-        assertEquals(NormRowsVariant.PREFETCH, NormRowsVariant.PREFETCH.forGrid(586, 132, v -> 1));
-        assertEquals(NormRowsVariant.V4, NormRowsVariant.V4.forGrid(74, 132, v -> 1));
-    }
-
-    @Test
-    void everyVariantKernelWaitsForItsPredecessorUnderPrefillPdl() {
-        for (NormRowsVariant variant : new NormRowsVariant[] {NormRowsVariant.V4, NormRowsVariant.PREFETCH,
-                NormRowsVariant.STAGED}) {
+    void everyKernelWaitsForItsPredecessorUnderPrefillPdl() {
+        for (NormRowsVariant variant : new NormRowsVariant[] {NormRowsVariant.V4, NormRowsVariant.STAGED}) {
             for (int vpt : new int[] {1, 2, 4, 8}) {
                 for (String norm : new String[] {"rms_norm_rows", "layer_norm_rows"}) {
                     String kernel = variant.kernel(norm, vpt);

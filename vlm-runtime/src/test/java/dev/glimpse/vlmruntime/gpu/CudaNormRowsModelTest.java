@@ -36,9 +36,9 @@ import static dev.glimpse.vlmruntime.decoder.DecoderFixture.maxAbsDiff;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 
 /**
- * GPU-only (skipped without CUDA): the LayerNorm / RMSNorm row kernels switched to the prefetching ones
- * ({@code -Dglimpse.cuda.normRows=prefetch}, {@link NormRowsVariant#PREFETCH}, and {@code auto} and {@code staged}) leave a model's outputs bit for bit
- * as the default {@code v4} kernels give them, on one CUDA backend: the bf16 LLaVA fixture end to end (its CLIP
+ * GPU-only (skipped without CUDA): the LayerNorm / RMSNorm row kernels switched to the staged ones
+ * ({@code -Dglimpse.cuda.normRows=staged}, {@link NormRowsVariant#STAGED}), or chosen by {@code auto} (the default),
+ * leave a model's outputs bit for bit as the {@code v4} kernels give them, on one CUDA backend: the bf16 LLaVA fixture end to end (its CLIP
  * tower's LayerNorms and its decoder's RMSNorms; prepare, prefill, 8 greedy steps with HF's tokens fed back) and
  * synthetic BF16 Llama (multi-head) and Qwen2 (grouped-query) decoders at LLaVA-7B's prompt sizes (74 and 586
  * rows), each a prefill (graph-captured) then two decode steps. The kernels store the same bits, and every other
@@ -50,7 +50,7 @@ class CudaNormRowsModelTest {
     Path dir;
 
     @Test
-    void llavaFixtureLogitsAreTheSameWithPrefetchNorms() throws IOException {
+    void llavaFixtureLogitsAreTheSameWithStagedNorms() throws IOException {
         CudaSupport.requireCuda();
         String name = "llava-clip-llama-bf16";
         Path folder = DecoderFixture.folder(name);
@@ -58,7 +58,7 @@ class CudaNormRowsModelTest {
         int[] hfGreedy = ints(c.get("greedy_ids"));
         try (VisionLanguageModel model = Glimpse.load(folder, LoadOptions.defaults().withDevice(Backends.Choice.CUDA))) {
             float[][] v4 = withVariant(NormRowsVariant.V4, () -> llavaSteps(model.llava(), c, folder, hfGreedy));
-            for (NormRowsVariant variant : new NormRowsVariant[] {NormRowsVariant.PREFETCH, NormRowsVariant.AUTO, NormRowsVariant.STAGED}) {
+            for (NormRowsVariant variant : new NormRowsVariant[] {NormRowsVariant.STAGED, NormRowsVariant.AUTO}) {
                 assertSameLogits(name, variant, v4, withVariant(variant, () -> llavaSteps(model.llava(), c, folder, hfGreedy)));
             }
         }
@@ -66,7 +66,7 @@ class CudaNormRowsModelTest {
 
     @ParameterizedTest(name = "{0} rows={1}")
     @CsvSource({"llama, 74", "llama, 586", "qwen2, 74", "qwen2, 586"})
-    void promptSizedPrefillLogitsAreTheSameWithPrefetchNorms(String family, int rows) {
+    void promptSizedPrefillLogitsAreTheSameWithStagedNorms(String family, int rows) {
         CudaSupport.requireCuda();
         Path folder = SyntheticDecoders.write(dir, family + "-bf16", family, 17, 1024);
         int[] ids = new int[rows + 2];
@@ -75,7 +75,7 @@ class CudaNormRowsModelTest {
         }
         try (Backend backend = Backends.create(Backends.Choice.CUDA)) {
             float[][] v4 = withVariant(NormRowsVariant.V4, () -> decoderSteps(backend, folder, ids));
-            for (NormRowsVariant variant : new NormRowsVariant[] {NormRowsVariant.PREFETCH, NormRowsVariant.AUTO, NormRowsVariant.STAGED}) {
+            for (NormRowsVariant variant : new NormRowsVariant[] {NormRowsVariant.STAGED, NormRowsVariant.AUTO}) {
                 assertSameLogits(family + "-" + rows, variant, v4, withVariant(variant, () -> decoderSteps(backend, folder, ids)));
             }
         }

@@ -24,11 +24,11 @@ import java.util.Locale;
  *   L2, then a {@code scale} by 1 rewrites x (the previous kernel's output, L2-resident as in the model). The
  *   time per call is that graph's less the same graph without the norms.</li>
  * </ul>
- * Prints one JSON line per shape, mode and variant ({@code prefetch}, {@code auto}, {@code staged};
- * {@code "bench":"norm_rows"}: us per call of {@code v4} (old) and of the variant (new), and {@code ratio} = new /
- * old, below 1 when the variant is faster). {@code auto} runs v4 where prefetch's grid would take more waves
- * (586 x 4096, 729 x 1152 on an H200: ratio about 1 there, while prefetch's line shows what the extra wave costs).
- * Run on the GPU machine: {@code java -cp <kernels classpath> dev.glimpse.kernels.cuda.bench.NormRowsBench}.
+ * Prints one JSON line per shape, mode and variant ({@code auto}, {@code staged}; {@code "bench":"norm_rows"}: us
+ * per call of {@code v4} (old) and of the variant (new), and {@code ratio} = new / old, below 1 when the variant is
+ * faster; {@code auto} is v4 for the LayerNorm shapes, so about 1 there). Run on the GPU machine:
+ * {@code java -cp <kernels classpath> dev.glimpse.kernels.cuda.bench.NormRowsBench}. H200 numbers:
+ * {@link NormRowsVariant}.
  */
 public final class NormRowsBench {
 
