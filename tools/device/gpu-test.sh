@@ -16,7 +16,8 @@
 # passes (default heuristic,tuned,wide,wide-rotate); PREFILL_GEMM_ROWS="74 586" picks the row counts), "smallkernels"
 # (PrefillSmallKernelsBench: RoPE + KV append scalar vs vectorised, attention + o_proj with F32 rows + convert vs
 # 16-bit rows, attention with 2 vs 3 K/V buffers, RoPE + append + attention as two launches vs one, prefill PDL off vs
-# on; Llama-7B and Qwen2-0.5B at 586 and 74 rows) and "visiontower" (CudaVisionTowerBench: SigLIP/CLIP towers with the
+# on; Llama-7B and Qwen2-0.5B at 586 and 74 rows), "normrows" (NormRowsBench: LayerNorm/RMSNorm row kernels v4 vs
+# -Dglimpse.cuda.normRows=auto|staged at 74/586 x 4096, 74 x 896, 577 x 1024, 729 x 1152, L2-hot and cold) and "visiontower" (CudaVisionTowerBench: SigLIP/CLIP towers with the
 # GEMM epilogues on vs off, layout, -Dglimpse.cuda.pdlPrefill / -Dglimpse.cuda.towerLean off vs on, and lean with
 # -Dglimpse.cuda.towerMlp16: variants "layout", "layout_pdl", "lean", "lean_pdl", "lean_mlp16");
 # Opt-in part "isolated": each class of GPU_TEST_ISOLATED_CLASSES="<class names>" in its own JVM (a sticky CUDA error
@@ -198,6 +199,14 @@ if has smallkernels; then
     > "$LOGS/prefill-small-kernels.jsonl" 2> "$LOGS/prefill-small-kernels.err"
   echo "prefill small kernels bench exit: $?"; tail -3 "$LOGS/prefill-small-kernels.err"
   cat "$LOGS/prefill-small-kernels.jsonl"
+fi
+
+if has normrows; then
+  echo "== norm rows benchmark (LayerNorm/RMSNorm v4 vs -Dglimpse.cuda.normRows variants, hot and cold L2)"
+  timeout 200 "$JAVA" "${JFLAGS[@]}" -cp "$CP" dev.glimpse.kernels.cuda.bench.NormRowsBench \
+    > "$LOGS/norm-rows.jsonl" 2> "$LOGS/norm-rows.err"
+  echo "norm rows bench exit: $?"; tail -3 "$LOGS/norm-rows.err"
+  cat "$LOGS/norm-rows.jsonl"
 fi
 
 if has visiontower; then

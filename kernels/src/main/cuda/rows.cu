@@ -12,6 +12,7 @@
 #include "common.cuh"
 #include "grid_dependency.cuh"
 #include "kv_store.cuh"
+#include "norm_rows.cuh"
 
 extern "C" __global__ void softmax_rows(const float* x, float* out, int n) {
     grid_dependency_wait();
@@ -76,16 +77,7 @@ extern "C" __global__ void rms_norm_rows(const float* x, const void* gamma, int 
 // statistics are reduced from there (LayerNorm: mean, then centred squares, as above) and the
 // outputs go out as one vector store per 4 elements. Same formulas as layer_norm_rows / rms_norm_rows;
 // only the grouping of the F32 partial sums differs (per thread: 4 consecutive elements at a time).
-template <int VPT>
-__device__ __forceinline__ void load_row_v4(const float* x, long long base, int nv, float4 (&v)[VPT]) {
-    const float4* row = reinterpret_cast<const float4*>(x + base);
-#pragma unroll
-    for (int j = 0; j < VPT; j++) {
-        int c = threadIdx.x + j * blockDim.x;
-        v[j] = c < nv ? row[c] : make_float4(0.f, 0.f, 0.f, 0.f);
-    }
-}
-
+// load_row_v4 is in norm_rows.cuh (norm_rows.cu's variants of these kernels load rows the same way).
 template <int VPT>
 __device__ __forceinline__ void layer_norm_v4(const float* x, const void* gamma, int gamma_type, const void* beta,
                                               int beta_type, float eps, void* out, int out_type, int n,
@@ -241,12 +233,8 @@ extern "C" __global__ void rope_f32(const float* x, const float* cos_t, const fl
 // x row r = b * tokens + t of [batch, tokens, n] is normalised into out row t * batch + b of
 // [tokens, batch, n], so no transposing copy follows. Otherwise the arguments and arithmetic of
 // layer_norm_rows (layer_norm_rows_token_major) and layer_norm_rows_v4_<VPT>
-// (layer_norm_rows_v4_<VPT>_token_major): the same values, row for row.
-__device__ __forceinline__ long long token_major_base(int batch, int tokens, int n) {
-    const int b = blockIdx.x / tokens;
-    const int t = blockIdx.x - b * tokens;
-    return ((long long)t * batch + b) * n;
-}
+// (layer_norm_rows_v4_<VPT>_token_major): the same values, row for row. The out row: token_major_base
+// (norm_rows.cuh).
 
 extern "C" __global__ void layer_norm_rows_token_major(const float* x, const void* gamma, int gamma_type,
                                                        const void* beta, int beta_type, float eps, void* out,

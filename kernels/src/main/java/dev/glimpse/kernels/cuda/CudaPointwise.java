@@ -5,12 +5,13 @@ import dev.glimpse.kernels.DType;
 import dev.glimpse.kernels.OpChecks;
 import dev.glimpse.kernels.Tensor;
 import dev.glimpse.kernels.TensorException;
+import org.bytedeco.cuda.cudart.CUfunc_st;
 
 import java.util.Arrays;
 
 /**
- * Elementwise ops and activations (elementwise.cu) and the per-row ops (rows.cu): softmax,
- * LayerNorm, RMSNorm, L2 norm, RoPE (alone or with a prefill block's KV cache append), argmax.
+ * Elementwise ops and activations (elementwise.cu) and the per-row ops (rows.cu; norm_rows.cu's norm
+ * variants): softmax, LayerNorm, RMSNorm, L2 norm, RoPE (alone or with a prefill block's KV cache append), argmax.
  * Inputs that are not packed are first copied to packed scratch on the device; outputs are packed,
  * as the Backend contract requires. LayerNorm, RMSNorm, activation and gatedActivation may write
  * F16/BF16 (F32 math, rounded to nearest even on store) for GEMM inputs of 16-bit weights. Argmax of rows of {@value #ARGMAX_TWO_PASS_MIN} or
@@ -184,7 +185,7 @@ final class CudaPointwise {
         try (Temporaries tmp = new Temporaries(copier)) {
             Tensor g = tmp.packed(gamma, null);
             Tensor b = beta == null ? null : tmp.packed(beta, null);
-            rowKernel(x, "layer_norm_rows", true, (launch, xp, width) -> launch.ptr(CudaContext.address(xp))
+            normRows(x, "layer_norm_rows", (launch, xp, width) -> launch.ptr(CudaContext.address(xp))
                     .ptr(CudaContext.address(g)).i32(g.dtype().ordinal())
                     .ptr(b == null ? 0L : CudaContext.address(b)).i32(b == null ? 0 : b.dtype().ordinal())
                     .f32(eps).ptr(CudaContext.address(out)).i32(out.dtype().ordinal()).i32(width), out, g, b);
@@ -193,8 +194,9 @@ final class CudaPointwise {
 
     /**
      * {@link dev.glimpse.kernels.Backend#layerNormTokenMajor}: {@code layer_norm_rows[_v4_<VPT>]_token_major}
-     * of rows.cu, the kernels of {@link #layerNorm} with each image-major row b * tokens + t stored
-     * as token-major row t * batch + b (the same variant choice, so the same values row for row).
+     * of rows.cu (or the {@link NormRowsVariant}'s {@code layer_norm_rows_<variant>_<VPT>_token_major} of
+     * norm_rows.cu), the kernels of {@link #layerNorm} with each image-major row b * tokens + t stored as
+     * token-major row t * batch + b (the same variant choice, so the same values row for row).
      */
     void layerNormTokenMajor(Tensor x, Tensor gamma, Tensor beta, float eps, Tensor out) {
         Checks.f32(x, ctx.device, "layerNormTokenMajor", "x");
@@ -220,13 +222,16 @@ final class CudaPointwise {
                 aligned &= v == null || CudaContext.address(v) % (4L * v.dtype().byteSize()) == 0;
             }
             int perThread = aligned ? normV4PerThread(n) : 0;
-            String name = perThread > 0 ? "layer_norm_rows_v4_" + perThread + "_token_major" : "layer_norm_rows_token_major";
             int threads = perThread > 0 ? normV4Threads(n) : rowThreads(n);
-            ctx.launch.of(ctx.kernels.function("rows", name), name).ptr(CudaContext.address(xp))
+            NormKernel kernel = perThread > 0
+                    ? normKernel("layer_norm_rows", "_token_major", perThread, rows, g, b)
+                    : new NormKernel("layer_norm_rows_token_major",
+                            ctx.kernels.function("rows", "layer_norm_rows_token_major"), 0);
+            ctx.launch.of(kernel.function(), kernel.name()).ptr(CudaContext.address(xp))
                     .ptr(CudaContext.address(g)).i32(g.dtype().ordinal())
                     .ptr(b == null ? 0L : CudaContext.address(b)).i32(b == null ? 0 : b.dtype().ordinal())
                     .f32(eps).ptr(CudaContext.address(out)).i32(out.dtype().ordinal()).i32(n).i32(batch).i32(tokens)
-                    .run(rows, 1, threads, 0);
+                    .run(rows, 1, threads, kernel.sharedBytes());
         }
     }
 
@@ -236,9 +241,9 @@ final class CudaPointwise {
         requireVector(gamma, Checks.width(x), "rmsNorm", "gamma");
         try (Temporaries tmp = new Temporaries(copier)) {
             Tensor g = tmp.packed(gamma, null);
-            rowKernel(x, "rms_norm_rows", true, (launch, xp, width) -> launch.ptr(CudaContext.address(xp))
+            normRows(x, "rms_norm_rows", (launch, xp, width) -> launch.ptr(CudaContext.address(xp))
                     .ptr(CudaContext.address(g)).i32(g.dtype().ordinal()).f32(eps).ptr(CudaContext.address(out))
-                    .i32(out.dtype().ordinal()).i32(width), out, g);
+                    .i32(out.dtype().ordinal()).i32(width), out, g, null);
         }
     }
 
@@ -405,17 +410,6 @@ final class CudaPointwise {
     }
 
     private void rowKernel(Tensor x, String kernel, RowArgs args) {
-        rowKernel(x, kernel, false, args);
-    }
-
-    /**
-     * One block per row of x (packed to F32 first when it is not). With {@code vectorised} (the
-     * LayerNorm/RMSNorm kernels), the form {@code <kernel>_v4_<VPT>} (each thread holds VPT float4 of
-     * the row in registers; rows.cu) runs when the width is a multiple of 4 of at most
-     * {@value #NORM_V4_MAX_WIDTH} and x and {@code vectors} (out, gamma, beta; null entries skipped)
-     * are 4-element aligned; otherwise, and for every other kernel, the scalar {@code kernel}.
-     */
-    private void rowKernel(Tensor x, String kernel, boolean vectorised, RowArgs args, Tensor... vectors) {
         int n = Checks.width(x);
         int rows = Checks.rows(x);
         if (rows == 0 || n == 0) {
@@ -423,15 +417,66 @@ final class CudaPointwise {
         }
         try (Temporaries tmp = new Temporaries(copier)) {
             Tensor xp = tmp.packed(x, DType.F32);
-            boolean aligned = vectorised && n % 4 == 0 && CudaContext.address(xp) % 16 == 0;
-            for (Tensor v : vectors) {
+            args.apply(ctx.launch.of(ctx.kernels.function("rows", kernel), kernel), xp, n).run(rows, 1, rowThreads(n), 0);
+        }
+    }
+
+    /**
+     * A LayerNorm/RMSNorm row kernel, one block per row of x (packed to F32 first when it is not): the
+     * vectorised form ({@link #normKernel}: rows.cu's {@code <kernel>_v4_<VPT>}, or the
+     * {@code -Dglimpse.cuda.normRows} variant's of norm_rows.cu; each thread holds VPT float4 of the row in
+     * registers) when the width is a multiple of 4 of at most {@value #NORM_V4_MAX_WIDTH} and x, out, gamma and
+     * beta (when given) are 4-element aligned; otherwise the scalar {@code kernel}.
+     */
+    private void normRows(Tensor x, String kernel, RowArgs args, Tensor out, Tensor gamma, Tensor beta) {
+        int n = Checks.width(x);
+        int rows = Checks.rows(x);
+        if (rows == 0 || n == 0) {
+            return;
+        }
+        try (Temporaries tmp = new Temporaries(copier)) {
+            Tensor xp = tmp.packed(x, DType.F32);
+            boolean aligned = n % 4 == 0 && CudaContext.address(xp) % 16 == 0;
+            for (Tensor v : new Tensor[] {out, gamma, beta}) {
                 aligned &= v == null || CudaContext.address(v) % (4L * v.dtype().byteSize()) == 0;
             }
             int perThread = aligned ? normV4PerThread(n) : 0;
-            String name = perThread > 0 ? kernel + "_v4_" + perThread : kernel;
-            int threads = perThread > 0 ? normV4Threads(n) : rowThreads(n);
-            args.apply(ctx.launch.of(ctx.kernels.function("rows", name), name), xp, n).run(rows, 1, threads, 0);
+            if (perThread == 0) {
+                args.apply(ctx.launch.of(ctx.kernels.function("rows", kernel), kernel), xp, n)
+                        .run(rows, 1, rowThreads(n), 0);
+                return;
+            }
+            int threads = normV4Threads(n);
+            NormKernel chosen = normKernel(kernel, "", perThread, rows, gamma, beta);
+            args.apply(ctx.launch.of(chosen.function(), chosen.name()), xp, n).run(rows, 1, threads, chosen.sharedBytes());
         }
+    }
+
+    /** A vectorised norm kernel to launch: its name, its function, its dynamic shared bytes. */
+    private record NormKernel(String name, CUfunc_st function, int sharedBytes) {
+    }
+
+    /**
+     * The vectorised kernel of {@code norm} ({@code <norm><infix><perThread><suffix>}) for {@code rows} rows of
+     * gamma's width: the family {@code -Dglimpse.cuda.normRows} picks ({@link NormRowsVariant#resolve}); the staged
+     * kernels get gamma's and beta's copies as dynamic shared memory ({@link #stagedBytes}).
+     */
+    private NormKernel normKernel(String norm, String suffix, int perThread, int rows, Tensor gamma, Tensor beta) {
+        NormRowsVariant variant = NormRowsVariant.configured().resolve(norm, rows);
+        String name = variant.kernel(norm, perThread) + suffix;
+        if (variant != NormRowsVariant.STAGED) {
+            return new NormKernel(name, ctx.kernels.function(variant.module(), name), 0);
+        }
+        return new NormKernel(name, ctx.kernels.largeSharedFunction(variant.module(), name), stagedBytes(gamma, beta));
+    }
+
+    /**
+     * Dynamic shared bytes of the staged norm kernels (norm_rows.cu {@code staged_gamma_bytes}): gamma's values
+     * in its type rounded up to 16 bytes, then beta's (when given); 64 KiB at most (8192 F32 values of each).
+     */
+    static int stagedBytes(Tensor gamma, Tensor beta) {
+        int gammaBytes = (int) ((gamma.numel() * gamma.dtype().byteSize() + 15) & ~15L);
+        return gammaBytes + (beta == null ? 0 : (int) (beta.numel() * beta.dtype().byteSize()));
     }
 
     /** Widest row the vectorised norm kernels take (8 float4 per thread of 256). */

@@ -85,7 +85,7 @@ final class GridDependency {
 
     /**
      * Prefill and vision kernels whose first statement is {@code grid_dependency_wait()} or
-     * {@code grid_dependency_enter()} (rows.cu, elementwise.cu, copy.cu, attention_mma.cu, scores.cu,
+     * {@code grid_dependency_enter()} (rows.cu, norm_rows.cu, elementwise.cu, copy.cu, attention_mma.cu, scores.cu,
      * topk.cu), launched with the attribute only under {@link #PREFILL_PROPERTY}. Disjoint from
      * {@link #WAITING_KERNELS}. {@code GridDependencyTest} checks each against the kernel sources with
      * their macros expanded.
@@ -100,6 +100,8 @@ final class GridDependency {
                     "attention_row_scores", "topk_rows"),
             Stream.of(1, 2, 4, 8).flatMap(vpt -> Stream.of("layer_norm_rows_v4_" + vpt, "rms_norm_rows_v4_" + vpt,
                     "layer_norm_rows_v4_" + vpt + "_token_major")),
+            Stream.of(1, 2, 4, 8).flatMap(vpt -> Stream.of("layer_norm_rows_staged_" + vpt, "rms_norm_rows_staged_" + vpt,
+                    "layer_norm_rows_staged_" + vpt + "_token_major")),
             attentionMmaKernels()).flatMap(s -> s).collect(Collectors.toUnmodifiableSet());
 
     private GridDependency() {

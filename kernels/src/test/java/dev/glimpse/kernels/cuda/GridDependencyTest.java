@@ -36,7 +36,7 @@ class GridDependencyTest {
             "decode_online.cuh", "decode_online16.cu", "decode_wide.cu", "decode_fused.cu", "gemv.cu", "gemv_core.cuh");
     private static final Pattern WAIT = Pattern.compile("\\bgrid_dependency_(enter|wait)\\(\\)");
 
-    private static final List<String> PREFILL_MODULES = List.of("rows.cu", "elementwise.cu", "copy.cu",
+    private static final List<String> PREFILL_MODULES = List.of("rows.cu", "norm_rows.cu", "elementwise.cu", "copy.cu",
             "attention_mma.cu", "scores.cu", "topk.cu");
     private static final Pattern FIRST_STATEMENT_WAITS = Pattern.compile("^\\{\\s*grid_dependency_(enter|wait)\\(\\)\\s*;");
     private static final Pattern DEFINE = Pattern.compile("(?m)^[ \\t]*#define[ \\t]+(\\w+)\\(([^)]*)\\)([^\\n]*)$");

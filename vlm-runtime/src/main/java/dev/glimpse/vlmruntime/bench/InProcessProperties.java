@@ -1,6 +1,7 @@
 package dev.glimpse.vlmruntime.bench;
 
 import dev.glimpse.kernels.cuda.CudaBackend;
+import dev.glimpse.kernels.cuda.NormRowsVariant;
 import dev.glimpse.vlmruntime.decoder.DecoderSession;
 
 import java.util.Map;
@@ -35,6 +36,7 @@ final class InProcessProperties {
             CudaBackend.ROPE_APPEND_VECTOR_PROPERTY,
             CudaBackend.ATTENTION_HALF_OUTPUT_PROPERTY,
             CudaBackend.GEMM_EPILOGUES_PROPERTY,
+            NormRowsVariant.PROPERTY,
             "glimpse.cuda.ltResidual",
             "glimpse.cuda.attentionCacheInPlace",
             "glimpse.cuda.attentionMma",
