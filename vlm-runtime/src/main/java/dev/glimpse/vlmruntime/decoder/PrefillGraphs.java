@@ -1,9 +1,12 @@
 package dev.glimpse.vlmruntime.decoder;
 
+import dev.glimpse.kernels.Tensor;
 import dev.glimpse.kernels.cuda.CudaBackend;
 import dev.glimpse.kernels.cuda.GraphCache;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
+
+import java.util.Optional;
 
 /**
  * Decoder prefills replayed from CUDA graphs ({@value #PROPERTY}{@code =auto|true|false}, read at
@@ -22,7 +25,10 @@ import org.slf4j.LoggerFactory;
  * <p>Only prefills the graph can hold exactly replay ({@link #opByOpReason}): on CUDA, without a
  * pruning hook (its decisions, and attention captures for its scores, are host work between
  * layers), in one prefill chunk, with every layer's cache equally long, no query heads pruned and
- * one set of positions for every layer.
+ * one set of positions for every layer. Keys are by the rows the graph runs: under
+ * {@value PrefillPadding#PROPERTY} the prompt's rows padded to a multiple of a quantum, so prompts of
+ * nearby lengths replay one graph ({@link PrefillPadding}); the counts of what prefills did go to
+ * {@link PrefillGraphCounters}.
  */
 final class PrefillGraphs implements AutoCloseable {
 
@@ -93,29 +99,33 @@ final class PrefillGraphs implements AutoCloseable {
     }
 
     /**
-     * Runs the prefill of {@code key} from a graph and returns true, or returns false when the
-     * caller must run it op by op (and then call {@link #ranOpByOp}): on the key's first call, for
-     * keys whose capture or replay failed, and when this capture or replay fails ({@code undo}
-     * then restores the host state that queuing part of the work changed).
+     * Runs the prefill of {@code key} from a graph and returns the graph's hidden rows (the last
+     * layer's output once the launch ran), or empty when the caller must run it op by op (and then
+     * call {@link #ranOpByOp}): on the key's first call, for keys whose capture or replay failed,
+     * and when this capture or replay fails ({@code undo} then restores the host state that queuing
+     * part of the work changed). After a graph ran the caller sets the host bookkeeping of the
+     * prefill (a capture's queuing did it for {@code key.rows()} rows, a replay did none).
      */
-    boolean run(CudaBackend cuda, PrefillGraphKey key, int width, int halfRotary, PrefillGraph.Inputs inputs,
-                PrefillGraph.Work work, Runnable undo) {
+    Optional<Tensor> run(CudaBackend cuda, PrefillGraphKey key, int width, int halfRotary, PrefillGraph.Inputs inputs,
+                         PrefillGraph.Work work, Runnable undo) {
         GraphCache.Decision<Boolean, PrefillGraph> decision = cache.next(key);
         return switch (decision.kind()) {
-            case FIRST, EAGER -> false;
+            case FIRST, EAGER -> Optional.empty();
             case CAPTURE -> capture(cuda, key, width, halfRotary, inputs, work, undo);
             case REPLAY -> {
-                if (!launch(key, () -> decision.entry().replay(inputs))) {
-                    yield false;
+                PrefillGraph graph = decision.entry();
+                if (!launch(key, () -> graph.replay(inputs))) {
+                    yield Optional.empty();
                 }
-                work.replayed();
-                yield true;
+                PrefillGraphCounters.replayed();
+                yield Optional.of(graph.hidden());
             }
         };
     }
 
     /** Notes that a prefill of {@code key} ran op by op: its next call captures (unless it is kept op by op). */
     void ranOpByOp(PrefillGraphKey key) {
+        PrefillGraphCounters.ranOpByOp();
         cache.firstCallDone(key, Boolean.TRUE);
     }
 
@@ -125,8 +135,8 @@ final class PrefillGraphs implements AutoCloseable {
     }
 
     /** Captures the prefill of {@code key} (queuing it does its host bookkeeping) and launches it. */
-    private boolean capture(CudaBackend cuda, PrefillGraphKey key, int width, int halfRotary, PrefillGraph.Inputs inputs,
-                            PrefillGraph.Work work, Runnable undo) {
+    private Optional<Tensor> capture(CudaBackend cuda, PrefillGraphKey key, int width, int halfRotary,
+                                     PrefillGraph.Inputs inputs, PrefillGraph.Work work, Runnable undo) {
         PrefillGraph graph;
         try {
             graph = PrefillGraph.capture(cuda, key.rows(), width, halfRotary, inputs, work);
@@ -135,16 +145,17 @@ final class PrefillGraphs implements AutoCloseable {
                     e.getMessage());
             undo.run();
             cache.keepEager(key);
-            return false;
+            return Optional.empty();
         }
         cache.captured(key, graph);
+        PrefillGraphCounters.captured();
         LOG.debug("decoder prefill: captured a CUDA graph for {} rows after {} entries ({} graphs held)", key.rows(),
                 key.start(), cache.size());
         if (!launch(key, graph::launch)) {
             undo.run();
-            return false;
+            return Optional.empty();
         }
-        return true;
+        return Optional.of(graph.hidden());
     }
 
     /** Runs {@code launch}; a failure is logged and keeps {@code key} op by op (its graph freed). */

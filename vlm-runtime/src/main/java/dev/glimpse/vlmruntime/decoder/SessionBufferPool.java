@@ -11,7 +11,9 @@ import java.util.function.Supplier;
  * zero-filled about 80 device buffers (two per layer for the KV cache, a dozen of scratch, the
  * step rows and logits: one {@code cudaMallocAsync} and one {@code cudaMemsetAsync} each, the
  * memsets queued ahead of the prefill) and the host copy of the logits, all inside the request's
- * time to first token; a warm request of a repeated shape now takes them as they are.
+ * time to first token; a warm request of a repeated shape now takes them as they are. The shape's
+ * capacity is the requested one rounded up to a bucket under {@value CapacityBuckets#PROPERTY}, so
+ * under it requests of different but similar lengths (a serving process's) repeat a shape too.
  *
  * <p>At most one set is kept idle, and a request of another shape closes it before allocating its
  * own, so the device memory held at any time is at most what it was without the pool while a

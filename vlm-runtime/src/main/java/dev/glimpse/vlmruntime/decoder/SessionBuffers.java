@@ -30,7 +30,8 @@ record SessionBuffers(Shape shape, KvCache cache, DecoderScratch scratch, Tensor
     /**
      * What a set is made for: two sessions with equal shapes can use each other's buffers.
      *
-     * @param capacity    KV cache entries ({@link SessionOptions#maxSequenceLength})
+     * @param capacity    KV cache entries ({@link SessionOptions#maxSequenceLength}, rounded up to its
+     *                    {@link CapacityBuckets capacity bucket})
      * @param prefillRows scratch rows (the session's prefill chunk)
      * @param gemmInput   dtype of the scratch's GEMM inputs ({@link DecoderScratch#gemmInputType})
      * @param kvCache     the KV cache entries' dtype ({@link KvCache#dtypeFor}; the property may change between sessions)

@@ -1,0 +1,65 @@
+package dev.glimpse.vlmruntime.decoder;
+
+/**
+ * The KV capacity a session allocates for the {@link SessionOptions#maxSequenceLength} it asks for:
+ * that length rounded up to a multiple of {@value #PROPERTY} entries (read at every session;
+ * {@code 0}, the default until measured on a GPU, allocates exactly what is asked). A serving
+ * process asks for prompt + max_tokens entries ({@code VisionLanguageModel#ask}), a different number
+ * nearly every request, and the {@link SessionBufferPool} reuses its idle buffers, and the prefill
+ * graphs they hold ({@link PrefillGraphs}), only for an equal {@link SessionBuffers.Shape}: with
+ * buckets, successive requests of similar size share one set instead of freeing it and allocating and
+ * zero-filling about 80 device buffers inside their time to first token.
+ *
+ * <p>Multiples of a fixed step rather than a geometric series, because the waste is then bounded
+ * in entries, not in a fraction of a possibly long sequence: at most {@code step - 1} entries of KV
+ * cache ({@code layers x 2 x kvHeads x headDim x} entry bytes each: 512 KiB for LLaVA-1.5-7B's BF16
+ * cache, so under 128 MiB at a step of 256) and as many scratch rows while the prefill chunk is
+ * the capacity ({@link SessionOptions#prefillRows}; about 240 KiB a row for Llama-7B). A step of 256
+ * puts LLaVA-1.5-7B's 64-token-budget requests (about 80 prompt tokens plus up to 170 new ones) in
+ * one bucket, and its full 576-token ones with up to 440 new tokens in another.
+ *
+ * <p>The session still holds at most what it asked for ({@link KvCache#limit()}): its "session is
+ * full" checks and {@link KvCache#remaining()} count to the requested length; only padded prefill
+ * rows ({@link PrefillPadding}) write into the entries past it.
+ */
+final class CapacityBuckets {
+
+    /** System property: the bucket step in KV entries; {@code 0} (default) for exact capacities. */
+    static final String PROPERTY = "glimpse.decoder.capacityBucket";
+
+    private CapacityBuckets() {
+    }
+
+    /** The capacity to allocate for a session that asks for {@code requested} entries, under {@value #PROPERTY}. */
+    static int capacity(int requested) {
+        return capacity(requested, step());
+    }
+
+    /** {@code requested} rounded up to a multiple of {@code step} ({@code 0}: exactly {@code requested}). */
+    static int capacity(int requested, int step) {
+        if (requested < 1 || step < 0) {
+            throw new IllegalArgumentException("capacity buckets take a request of >= 1 entries and a step >= 0, got "
+                    + requested + " and " + step);
+        }
+        if (step == 0) {
+            return requested;
+        }
+        long rounded = ((long) requested + step - 1) / step * step;
+        return rounded > Integer.MAX_VALUE ? requested : (int) rounded;
+    }
+
+    /** The step {@value #PROPERTY} sets now. */
+    static int step() {
+        String value = System.getProperty(PROPERTY, "0").trim();
+        try {
+            int step = Integer.parseInt(value);
+            if (step >= 0) {
+                return step;
+            }
+        } catch (NumberFormatException e) {
+            // reported below with the property's name
+        }
+        throw new IllegalArgumentException("-D" + PROPERTY + " must be a number of KV entries >= 0 (0: exact), got '"
+                + value + "'");
+    }
+}
