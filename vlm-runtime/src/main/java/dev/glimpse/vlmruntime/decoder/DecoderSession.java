@@ -70,6 +70,10 @@ public final class DecoderSession implements AutoCloseable {
     public static final String GRAPHS_PROPERTY = "glimpse.cuda.decodeGraphs";
     /** System property: auto (default), true or false: eligible prefills replay from CUDA graphs ({@link PrefillGraphs}). */
     public static final String PREFILL_GRAPHS_PROPERTY = PrefillGraphs.PROPERTY;
+    /** System property: KV capacity bucket step in entries, 0 (default) for exact capacities ({@link CapacityBuckets}). */
+    public static final String CAPACITY_BUCKET_PROPERTY = CapacityBuckets.PROPERTY;
+    /** System property: row quantum graph prefills are padded to, 0 (default) for exact rows ({@link PrefillPadding}). */
+    public static final String PREFILL_PAD_ROWS_PROPERTY = PrefillPadding.PROPERTY;
 
     private static final Logger LOG = LoggerFactory.getLogger(DecoderSession.class);
     private static final ValueLayout.OfFloat F32 = ValueLayout.JAVA_FLOAT_UNALIGNED;
@@ -392,12 +396,19 @@ public final class DecoderSession implements AutoCloseable {
             this.withLogits = withLogits;
         }
 
+        /**
+         * The embeddings into {@code hidden}, padded rows included: one gather from embeddings on
+         * the backend's device, else their copy and a gather of the last real row into the padded ones.
+         */
         @Override
         public void write(Tensor hidden, Tensor cos, Tensor sin) {
             if (sourceRows == null) {
                 backend.copy(embeddings, hidden);
-            } else {
+            } else if (embeddings.device().equals(backend.device())) {
                 backend.gatherRows(embeddings, sourceRows, hidden);
+            } else {
+                backend.copy(embeddings, hidden.slice(0, 0, real));
+                backend.gatherRows(hidden.slice(0, real - 1, real), new int[rows - real], hidden.slice(0, real, rows));
             }
             decoder.rope().fill(backend, rowPositions, cos, sin);
         }
