@@ -20,6 +20,7 @@ import java.nio.file.Path;
 import java.util.Arrays;
 import java.util.List;
 import java.util.Locale;
+import java.util.stream.IntStream;
 
 /**
  * Time to first token of a serving mix ({@link ServeMix}: ~30 LLaVA requests whose question lengths
@@ -38,7 +39,9 @@ import java.util.Locale;
  * would. Per variant, one {@code serve_mix} JSON line: TTFT median and p90 in microseconds against the
  * base's and their ratios, the median of the per-request paired ratios, the host time of opening the
  * session (where an unpooled set is allocated), and how many prefills ran op by op, captured and
- * replayed a graph in the measured rounds ({@link PrefillGraphCounters}).
+ * replayed a graph in the measured rounds ({@link PrefillGraphCounters}), and how many requests'
+ * greedy first tokens differ from the base's (0 expected; padded prefills' GEMMs run more rows, whose
+ * cuBLASLt algorithm may round differently, so a near tie of the random checkpoint may flip one).
  */
 public final class ServeMixBench {
 
@@ -49,8 +52,15 @@ public final class ServeMixBench {
     private ServeMixBench() {
     }
 
-    /** One measured request: its time to first token, the host time of opening its session, its prompt tokens. */
-    record Sample(long ttftNanos, long sessionNanos, int promptTokens) {
+    /**
+     * One measured request.
+     *
+     * @param ttftNanos    time to its first token
+     * @param sessionNanos host time of opening its session
+     * @param promptTokens its prompt's tokens
+     * @param firstToken   its greedy first token (variants must agree, up to near ties)
+     */
+    record Sample(long ttftNanos, long sessionNanos, int promptTokens, int firstToken) {
     }
 
     public static void main(String[] args) {
@@ -119,6 +129,9 @@ public final class ServeMixBench {
             double baseMedian = PairedStats.quantile(baseTtft, 0.5);
             double baseP90 = PairedStats.quantile(baseTtft, 0.9);
             AbVariant variant = variants.get(v);
+            int v0 = v;
+            long mismatches = IntStream.range(0, samples[v].length)
+                    .filter(i -> samples[v0][i].firstToken() != samples[0][i].firstToken()).count();
             out.println(String.format(Locale.ROOT, "{\"bench\":\"serve_mix\",\"model\":\"%s\",\"device\":\"%s\","
                             + "\"prune\":\"%s\",\"variant\":\"%s\",\"properties\":\"%s\",\"base\":\"%s\",\"requests\":%d,"
                             + "\"measured_rounds\":%d,\"prompt_tokens_min\":%d,\"prompt_tokens_max\":%d,"
@@ -126,18 +139,20 @@ public final class ServeMixBench {
                             + "\"base_ttft_us_p90\":%.1f,\"ratio_median\":%.4f,\"ratio_p90\":%.4f,"
                             + "\"paired_ratio_median\":%.4f,\"paired_ratio_q1\":%.4f,\"paired_ratio_q3\":%.4f,"
                             + "\"session_open_us_median\":%.1f,\"base_session_open_us_median\":%.1f,"
-                            + "\"prefill_op_by_op\":%d,\"prefill_captures\":%d,\"prefill_replays\":%d}",
+                            + "\"prefill_op_by_op\":%d,\"prefill_captures\":%d,\"prefill_replays\":%d,"
+                            + "\"first_token_mismatches\":%d}",
                     shape, device, plan.describe(), variant.label(), variant.describe(), variants.getFirst().label(),
                     count, rounds - 1, Arrays.stream(promptTokens).min().orElse(0),
                     Arrays.stream(promptTokens).max().orElse(0), median, p90, baseMedian, baseP90, median / baseMedian,
                     p90 / baseP90, paired.ratioMedian(), paired.ratioQ1(), paired.ratioQ3(),
                     PairedStats.quantile(session, 0.5), PairedStats.quantile(baseSession, 0.5), counts[v].opByOp(),
-                    counts[v].captures(), counts[v].replays()));
+                    counts[v].captures(), counts[v].replays(), mismatches));
             out.printf(Locale.ROOT, "# serve mix %s [%s]: TTFT median %.2f ms (%.3fx of %s), p90 %.2f ms (%.3fx);"
-                            + " session open %.0f us; prefills op by op %d, captured %d, replayed %d%n",
+                            + " session open %.0f us; prefills op by op %d, captured %d, replayed %d;"
+                            + " first tokens differing from the base's %d%n",
                     shape, variant.label(), median / 1e3, median / baseMedian, variants.getFirst().label(), p90 / 1e3,
                     p90 / baseP90, PairedStats.quantile(session, 0.5), counts[v].opByOp(), counts[v].captures(),
-                    counts[v].replays());
+                    counts[v].replays(), mismatches);
         }
     }
 
@@ -158,11 +173,12 @@ public final class ServeMixBench {
                 session.prefill(prepared.embeddings(), prepared.positions(), pruning.decoderHook(prepared));
                 int token = session.greedyToken();
                 long firstToken = System.nanoTime();
+                Sample sample = new Sample(firstToken - start, opened - open, promptTokens, token);
                 for (int i = 0; i < Math.min(steps, request.maxNewTokens() - 1); i++) {
                     session.decode(token);
                     token = session.greedyToken();
                 }
-                return new Sample(firstToken - start, opened - open, promptTokens);
+                return sample;
             }
         }
     }
