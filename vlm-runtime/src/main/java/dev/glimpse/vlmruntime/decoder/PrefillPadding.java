@@ -20,7 +20,9 @@ import java.util.Arrays;
  * them, the persistent decode step at the device lengths, pruning only at recorded entries) and the
  * next appends overwrite them. The logits come from the last real row, whose index differs between
  * prompts of one graph, so a padded graph holds the layers only and the final norm and lm_head of
- * that row run after it ({@code DecoderSession}). A padded prefill's first run, op by op, runs the
+ * that row run after it ({@code DecoderSession}); nothing inside it depends on the real row count
+ * (the appends, key counts and causal masks it bakes are the padded rows', start + i for row i,
+ * which for a real row are its own), so the graph's key is the padded rows. A padded prefill's first run, op by op, runs the
  * padded rows too, so the graph's capture meets no GEMM shape cuBLASLt has not measured yet.
  *
  * <p>Rows are padded only where they fit: in one prefill chunk (the scratch) and in the KV cache's
