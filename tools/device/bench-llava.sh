@@ -27,11 +27,11 @@
 # its '#' lines to the summary.
 # LLAVA_BENCH_SERVE_MIX=1 runs, after that, ServeMixBench on each LLaVA (not OneVision) shape: ~30 requests whose
 # question lengths and max_tokens vary (a REST serve's mix), TTFT median/p90 per in-process variant against exact
-# session capacities and prefill rows (default variants: exact, capacity buckets, buckets + 16-row padded prefill
-# graphs), with the prefill graphs' op-by-op/capture/replay counts: serve_mix lines in bench.jsonl, '#' lines in the
+# session capacities and prefill rows (default variants: exact, 256-entry capacity buckets, buckets + prefill
+# graphs padded to 16 rows, and to 32), with the prefill graphs' op-by-op/capture/replay counts: serve_mix lines in bench.jsonl, '#' lines in the
 # summary. LLAVA_BENCH_SERVE_MIX=only skips the HF and CudaLlavaBench runs (just the checkpoint and the mix), e.g.
 #   LLAVA_BENCH_SHAPES=llava-1.5-7b LLAVA_BENCH_SERVE_MIX=only bash tools/device/bench-llava.sh
-# LLAVA_BENCH_SERVE_MIX_ARGS adds arguments (--rounds N, default 6; --requests N, default 30; --seed S; --ab "<spec>").
+# LLAVA_BENCH_SERVE_MIX_ARGS adds arguments (--rounds N, default 8; --requests N, default 30; --seed S; --ab "<spec>").
 set -uo pipefail
 cd "$(dirname "$0")/../.."
 START=$(date +%s)

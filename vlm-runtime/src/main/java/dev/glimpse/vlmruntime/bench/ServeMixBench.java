@@ -31,9 +31,10 @@ import java.util.stream.IntStream;
  * tokens, a session asking for the prompt plus its {@code max_tokens}, the prefill and the greedy
  * first token (its time to first token), then {@code --decode-steps} (default 2) greedy steps, untimed.
  *
- * <p>{@code --ab "exact=;bucket=glimpse.decoder.capacityBucket=256;serve=..."} ({@link AbSpec}; the
- * default compares exact, buckets alone, and buckets with 16-row padding) names the variants, the
- * first the base. Each of {@code --rounds} (default 6; the first warms up, unmeasured) sends the whole
+ * <p>{@code --ab "exact=;bucket=glimpse.decoder.capacityBucket=256;pad16=..."} ({@link AbSpec}; the
+ * default compares exact, 256-entry buckets alone, and buckets with prefills padded to 16 and to 32
+ * rows) names the variants, the first the base. Each of {@code --rounds} (default 8; the first warms
+ * up, unmeasured) sends the whole
  * mix under every variant in turn, the order rotated per round, so each variant meets the pooled
  * buffers and graphs its own previous requests left, as a serving process of that configuration
  * would. Per variant, one {@code serve_mix} JSON line: TTFT median and p90 in microseconds against the
@@ -46,8 +47,9 @@ import java.util.stream.IntStream;
 public final class ServeMixBench {
 
     static final String LLAVA_TEMPLATE = "USER: <image>\n%s ASSISTANT:";
-    static final String DEFAULT_AB = "exact=;bucket=" + DecoderSession.CAPACITY_BUCKET_PROPERTY + "=256;serve="
-            + DecoderSession.CAPACITY_BUCKET_PROPERTY + "=256," + DecoderSession.PREFILL_PAD_ROWS_PROPERTY + "=16";
+    static final String DEFAULT_AB = "exact=;bucket=" + DecoderSession.CAPACITY_BUCKET_PROPERTY + "=256;pad16="
+            + DecoderSession.CAPACITY_BUCKET_PROPERTY + "=256," + DecoderSession.PREFILL_PAD_ROWS_PROPERTY + "=16;pad32="
+            + DecoderSession.CAPACITY_BUCKET_PROPERTY + "=256," + DecoderSession.PREFILL_PAD_ROWS_PROPERTY + "=32";
 
     private ServeMixBench() {
     }
@@ -69,7 +71,7 @@ public final class ServeMixBench {
         AbSpec spec = AbSpec.parse(flag(args, "--ab", DEFAULT_AB));
         ServeMix mix = ServeMix.of(Long.parseLong(flag(args, "--seed", "11")),
                 Integer.parseInt(flag(args, "--requests", "30")));
-        int rounds = Integer.parseInt(flag(args, "--rounds", "6"));
+        int rounds = Integer.parseInt(flag(args, "--rounds", "8"));
         int steps = Integer.parseInt(flag(args, "--decode-steps", "2"));
         if (rounds < 2) {
             throw new IllegalArgumentException("--rounds must be >= 2 (the first warms up), got " + rounds);

@@ -33,6 +33,6 @@ class ServeMixTest {
 
     @Test
     void theDefaultVariantsParse() {
-        assertEquals(3, AbSpec.parse(ServeMixBench.DEFAULT_AB).variants().size());
+        assertEquals(4, AbSpec.parse(ServeMixBench.DEFAULT_AB).variants().size());
     }
 }
