@@ -31,7 +31,7 @@
 # graphs padded to 16 rows, and to 32), with the prefill graphs' op-by-op/capture/replay counts: serve_mix lines in bench.jsonl, '#' lines in the
 # summary. LLAVA_BENCH_SERVE_MIX=only skips the HF and CudaLlavaBench runs (just the checkpoint and the mix), e.g.
 #   LLAVA_BENCH_SHAPES=llava-1.5-7b LLAVA_BENCH_SERVE_MIX=only bash tools/device/bench-llava.sh
-# LLAVA_BENCH_SERVE_MIX_ARGS adds arguments (--rounds N, default 8; --requests N, default 30; --seed S; --ab "<spec>").
+# LLAVA_BENCH_SERVE_MIX_ARGS adds arguments (--rounds N, default 5; --switch-warmup N, default the whole mix; --requests N, default 30; --seed S; --ab "<spec>").
 set -uo pipefail
 cd "$(dirname "$0")/../.."
 START=$(date +%s)

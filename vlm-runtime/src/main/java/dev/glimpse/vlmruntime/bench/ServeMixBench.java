@@ -33,14 +33,17 @@ import java.util.stream.IntStream;
  *
  * <p>{@code --ab "exact=;bucket=glimpse.decoder.capacityBucket=256;pad16=..."} ({@link AbSpec}; the
  * default compares exact, 256-entry buckets alone, and buckets with prefills padded to 16 and to 32
- * rows) names the variants, the first the base. Each of {@code --rounds} (default 8; the first warms
- * up, unmeasured) sends the whole
- * mix under every variant in turn, the order rotated per round, so each variant meets the pooled
- * buffers and graphs its own previous requests left, as a serving process of that configuration
- * would. Per variant, one {@code serve_mix} JSON line: TTFT median and p90 in microseconds against the
- * base's and their ratios, the median of the per-request paired ratios, the host time of opening the
- * session (where an unpooled set is allocated), and how many prefills ran op by op, captured and
- * replayed a graph in the measured rounds ({@link PrefillGraphCounters}), and how many requests'
+ * rows) names the variants, the first the base. Each of {@code --rounds} (default 5) runs every
+ * variant in turn, the order rotated per round: first {@code --switch-warmup} requests of the mix
+ * (default all of it) unmeasured, then the whole mix measured. The variants share one loaded model,
+ * its one pooled set of session buffers and that set's four prefill graphs, so a variant finds
+ * what the previous one left; the warm-up pass gives it the buffers and graphs a serving process of
+ * that configuration would hold in its steady state (and, the first time, the JIT its code). Per
+ * variant, one {@code serve_mix} JSON line: TTFT median and p90 in microseconds against the base's
+ * and their ratios, the median of the per-request paired ratios, the host time of opening the
+ * session (where an unpooled set is allocated), how many prefills ran op by op, captured and
+ * replayed a graph in the measured passes ({@link PrefillGraphCounters}: a padded variant in its
+ * steady state replays every request), and how many requests'
  * greedy first tokens differ from the base's (0 expected; padded prefills' GEMMs run more rows, whose
  * cuBLASLt algorithm may round differently, so a near tie of the random checkpoint may flip one).
  */
@@ -71,10 +74,12 @@ public final class ServeMixBench {
         AbSpec spec = AbSpec.parse(flag(args, "--ab", DEFAULT_AB));
         ServeMix mix = ServeMix.of(Long.parseLong(flag(args, "--seed", "11")),
                 Integer.parseInt(flag(args, "--requests", "30")));
-        int rounds = Integer.parseInt(flag(args, "--rounds", "8"));
+        int rounds = Integer.parseInt(flag(args, "--rounds", "5"));
+        int warmup = Integer.parseInt(flag(args, "--switch-warmup", Integer.toString(mix.requests().size())));
         int steps = Integer.parseInt(flag(args, "--decode-steps", "2"));
-        if (rounds < 2) {
-            throw new IllegalArgumentException("--rounds must be >= 2 (the first warms up), got " + rounds);
+        if (rounds < 1 || warmup < 0) {
+            throw new IllegalArgumentException("--rounds must be >= 1 and --switch-warmup >= 0, got " + rounds + " and "
+                    + warmup);
         }
         try (VisionLanguageModel vlm = Glimpse.load(model, LoadOptions.defaults()
                 .withDevice(Backends.Choice.parse(flag(args, "--device", "cuda"))))) {
@@ -84,38 +89,49 @@ public final class ServeMixBench {
             }
             PruningPlan plan = PruningPlan.parse(flag(args, "--prune", "vtc-cls"),
                     TokenBudget.parse(flag(args, "--budget", "64")));
-            run(llava, shape, plan, mix, spec, rounds, steps, System.out);
+            run(llava, shape, plan, mix, spec, new Passes(rounds, warmup, steps), System.out);
         }
     }
 
-    static void run(LlavaModel model, String shape, PruningPlan plan, ServeMix mix, AbSpec spec, int rounds, int steps,
+    /**
+     * How the mix is sent.
+     *
+     * @param rounds the measured rounds: each sends the mix once per variant
+     * @param warmup unmeasured requests of the mix a variant sends before its measured pass
+     * @param steps  greedy decode steps after each first token, untimed
+     */
+    record Passes(int rounds, int warmup, int steps) {
+    }
+
+    static void run(LlavaModel model, String shape, PruningPlan plan, ServeMix mix, AbSpec spec, Passes passes,
                     PrintStream out) {
         VisualInput input = CudaLlavaBench.input(model, 1);
         List<AbVariant> variants = spec.variants();
         int count = mix.requests().size();
-        Sample[][] samples = new Sample[variants.size()][(rounds - 1) * count];
+        int rounds = passes.rounds();
+        Sample[][] samples = new Sample[variants.size()][rounds * count];
         PrefillGraphCounters.Snapshot[] counts = new PrefillGraphCounters.Snapshot[variants.size()];
         Arrays.fill(counts, new PrefillGraphCounters.Snapshot(0, 0, 0));
         for (int round = 0; round < rounds; round++) {
             for (int k = 0; k < variants.size(); k++) {
                 int v = (k + round) % variants.size();
-                int measured = round - 1;
-                PrefillGraphCounters.Snapshot before = PrefillGraphCounters.snapshot();
+                int measured = round;
+                PrefillGraphCounters.Snapshot[] before = new PrefillGraphCounters.Snapshot[1];
                 variants.get(v).during(() -> {
+                    for (int i = 0; i < passes.warmup(); i++) {
+                        request(model, plan, input, mix.requests().get(i % count), passes.steps());
+                    }
+                    before[0] = PrefillGraphCounters.snapshot();
                     for (int i = 0; i < count; i++) {
-                        Sample sample = request(model, plan, input, mix.requests().get(i), steps);
-                        if (measured >= 0) {
-                            samples[v][measured * count + i] = sample;
-                        }
+                        samples[v][measured * count + i] = request(model, plan, input, mix.requests().get(i),
+                                passes.steps());
                     }
                     return null;
                 });
-                if (measured >= 0) {
-                    PrefillGraphCounters.Snapshot d = PrefillGraphCounters.snapshot().since(before);
-                    PrefillGraphCounters.Snapshot c = counts[v];
-                    counts[v] = new PrefillGraphCounters.Snapshot(c.opByOp() + d.opByOp(), c.captures() + d.captures(),
-                            c.replays() + d.replays());
-                }
+                PrefillGraphCounters.Snapshot d = PrefillGraphCounters.snapshot().since(before[0]);
+                PrefillGraphCounters.Snapshot c = counts[v];
+                counts[v] = new PrefillGraphCounters.Snapshot(c.opByOp() + d.opByOp(), c.captures() + d.captures(),
+                        c.replays() + d.replays());
             }
         }
         String device = model.backend() instanceof CudaBackend cuda ? cuda.deviceName() : "cpu";
@@ -144,7 +160,7 @@ public final class ServeMixBench {
                             + "\"prefill_op_by_op\":%d,\"prefill_captures\":%d,\"prefill_replays\":%d,"
                             + "\"first_token_mismatches\":%d}",
                     shape, device, plan.describe(), variant.label(), variant.describe(), variants.getFirst().label(),
-                    count, rounds - 1, Arrays.stream(promptTokens).min().orElse(0),
+                    count, rounds, Arrays.stream(promptTokens).min().orElse(0),
                     Arrays.stream(promptTokens).max().orElse(0), median, p90, baseMedian, baseP90, median / baseMedian,
                     p90 / baseP90, paired.ratioMedian(), paired.ratioQ1(), paired.ratioQ3(),
                     PairedStats.quantile(session, 0.5), PairedStats.quantile(baseSession, 0.5), counts[v].opByOp(),
