@@ -15,8 +15,9 @@ package dev.glimpse.vlmruntime.decoder;
  * cache ({@code layers x 2 x kvHeads x headDim x} entry bytes each: 512 KiB for LLaVA-1.5-7B's BF16
  * cache, so under 128 MiB at a step of 256) and as many scratch rows while the prefill chunk is
  * the capacity ({@link SessionOptions#prefillRows}; about 240 KiB a row for Llama-7B). A step of 256
- * puts LLaVA-1.5-7B's 64-token-budget requests (about 80 prompt tokens plus up to 170 new ones) in
- * one bucket, and its full 576-token ones with up to 440 new tokens in another.
+ * puts LLaVA-1.5-7B's 64-token-budget requests (about 80 to 110 prompt tokens) with up to about 150
+ * new tokens in one bucket, and its full-budget ones (about 590 prompt tokens) with up to about 180
+ * in the 768-entry one.
  *
  * <p>The session still holds at most what it asked for ({@link KvCache#limit()}): its "session is
  * full" checks and {@link KvCache#remaining()} count to the requested length; only padded prefill
