@@ -31,12 +31,12 @@ import java.util.stream.IntStream;
  * tokens, a session asking for the prompt plus its {@code max_tokens}, the prefill and the greedy
  * first token (its time to first token), then {@code --decode-steps} (default 2) greedy steps, untimed.
  *
- * <p>{@code --ab "exact=;bucket=glimpse.decoder.capacityBucket=256;pad16=..."} ({@link AbSpec}; the
- * default compares exact, 256-entry buckets alone, and buckets with prefills padded to 16 and to 32
- * rows) names the variants, the first the base. Each of {@code --rounds} (default 5) runs every
+ * <p>{@code --ab "exact=glimpse.decoder.capacityBucket=0;bucket=glimpse.decoder.capacityBucket=256;..."}
+ * ({@link AbSpec}; the default compares exact capacities, 256-entry buckets alone, and buckets with
+ * prefills padded to 16 and to 32 rows) names the variants, the first the base. Each of {@code --rounds} (default 5) runs every
  * variant in turn, the order rotated per round: first {@code --switch-warmup} requests of the mix
  * (default all of it) unmeasured, then the whole mix measured. The variants share one loaded model,
- * its one pooled set of session buffers and that set's four prefill graphs, so a variant finds
+ * its one pooled set of session buffers and that set's eight prefill graphs, so a variant finds
  * what the previous one left; the warm-up pass gives it the buffers and graphs a serving process of
  * that configuration would hold in its steady state (and, the first time, the JIT its code). Per
  * variant, one {@code serve_mix} JSON line: TTFT median and p90 in microseconds against the base's
@@ -50,7 +50,8 @@ import java.util.stream.IntStream;
 public final class ServeMixBench {
 
     static final String LLAVA_TEMPLATE = "USER: <image>\n%s ASSISTANT:";
-    static final String DEFAULT_AB = "exact=;bucket=" + DecoderSession.CAPACITY_BUCKET_PROPERTY + "=256;pad16="
+    static final String DEFAULT_AB = "exact=" + DecoderSession.CAPACITY_BUCKET_PROPERTY + "=0;bucket="
+            + DecoderSession.CAPACITY_BUCKET_PROPERTY + "=256;pad16="
             + DecoderSession.CAPACITY_BUCKET_PROPERTY + "=256," + DecoderSession.PREFILL_PAD_ROWS_PROPERTY + "=16;pad32="
             + DecoderSession.CAPACITY_BUCKET_PROPERTY + "=256," + DecoderSession.PREFILL_PAD_ROWS_PROPERTY + "=32";
 

@@ -70,7 +70,7 @@ public final class DecoderSession implements AutoCloseable {
     public static final String GRAPHS_PROPERTY = "glimpse.cuda.decodeGraphs";
     /** System property: auto (default), true or false: eligible prefills replay from CUDA graphs ({@link PrefillGraphs}). */
     public static final String PREFILL_GRAPHS_PROPERTY = PrefillGraphs.PROPERTY;
-    /** System property: KV capacity bucket step in entries, 0 (default) for exact capacities ({@link CapacityBuckets}). */
+    /** System property: KV capacity bucket step in entries, 256 by default, 0 for exact capacities ({@link CapacityBuckets}). */
     public static final String CAPACITY_BUCKET_PROPERTY = CapacityBuckets.PROPERTY;
     /** System property: row quantum graph prefills are padded to, 0 (default) for exact rows ({@link PrefillPadding}). */
     public static final String PREFILL_PAD_ROWS_PROPERTY = PrefillPadding.PROPERTY;
@@ -124,14 +124,15 @@ public final class DecoderSession implements AutoCloseable {
         this.config = decoder.config();
         this.options = options;
         this.layers = decoder.layers();
-        int capacity = CapacityBuckets.capacity(options.maxSequenceLength());
+        int bucketStep = CapacityBuckets.step();
+        int capacity = CapacityBuckets.capacity(options.maxSequenceLength(), bucketStep);
         this.prefillChunk = new SessionOptions(capacity, options.prefillChunkSize(), options.positionMode())
                 .prefillRows(backend.device().isHost(), DecoderScratch.bytesPerRow(config));
         SessionBuffers.Shape shape = new SessionBuffers.Shape(capacity, prefillChunk,
                 DecoderScratch.gemmInputType(backend, decoder.weights()),
                 KvCache.dtypeFor(backend.device(), decoder.weights().layers().getFirst().q().dtype(),
                         config.numAttentionHeads() / config.numKeyValueHeads()));
-        this.buffers = decoder.sessionBuffers().take(shape,
+        this.buffers = decoder.sessionBuffers().take(shape, bucketStep > 0,
                 () -> SessionBuffers.allocate(backend, config, decoder.rope().rotaryDim(), shape));
         this.cache = buffers.cache();
         cache.limitTo(options.maxSequenceLength());

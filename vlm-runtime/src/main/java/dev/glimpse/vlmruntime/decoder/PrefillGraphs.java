@@ -41,8 +41,15 @@ final class PrefillGraphs implements AutoCloseable {
      * (TTFT 76.2 vs 76.4 ms), whose graph would hold hundreds of MB of scratch.
      */
     static final int AUTO_MAX_ROWS = 1024;
-    /** Graphs held per set of session buffers: a deployment sees a few prompt lengths per budget. */
-    static final int CAPACITY = 4;
+    /**
+     * Graphs held per set of session buffers: a deployment sees a few prompt lengths per budget, and
+     * padded to 16 rows ({@link PrefillPadding}) a serving mix still spans several: 6 keys for
+     * LLaVA-1.5-7B at a 64-token budget with questions of 3 to 30 words (prompts of 74 to 164 tokens;
+     * ServeMixBench on the H200, 2026-11-29), where 4 held graphs left 55 of 150 prefills op by op.
+     * Each graph holds its input rows (F32 hidden, rotary rows) and its ops' temporaries; the scratch,
+     * KV cache and logits it writes are the set's.
+     */
+    static final int CAPACITY = 8;
     private static final int KEYS_REMEMBERED = 64;
 
     private static final Logger LOG = LoggerFactory.getLogger(PrefillGraphs.class);

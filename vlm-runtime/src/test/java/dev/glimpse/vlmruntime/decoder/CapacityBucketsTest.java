@@ -38,7 +38,9 @@ class CapacityBucketsTest {
     }
 
     @Test
-    void thePropertyIsReadAtEveryCallAndDefaultsToExact() {
+    void thePropertyIsReadAtEveryCallAndDefaultsTo256() {
+        assertEquals(256, CapacityBuckets.capacity(100));
+        System.setProperty(CapacityBuckets.PROPERTY, "0");
         assertEquals(100, CapacityBuckets.capacity(100));
         System.setProperty(CapacityBuckets.PROPERTY, "128");
         assertEquals(128, CapacityBuckets.capacity(100));

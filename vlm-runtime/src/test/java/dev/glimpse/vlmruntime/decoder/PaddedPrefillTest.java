@@ -1,6 +1,7 @@
 package dev.glimpse.vlmruntime.decoder;
 
 import dev.glimpse.kernels.Tensor;
+import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 
 import java.util.ArrayList;
@@ -24,6 +25,11 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 class PaddedPrefillTest {
 
     private static final int STEPS = 3;
+
+    @AfterEach
+    void clearProperty() {
+        System.clearProperty(CapacityBuckets.PROPERTY);
+    }
 
     @Test
     void paddedRowsGiveTheExactPrefillsLogitsAndDecodeStepsToRounding() {
@@ -64,6 +70,7 @@ class PaddedPrefillTest {
 
     @Test
     void paddedRowsMustFitTheChunkAndTheCache() {
+        System.setProperty(CapacityBuckets.PROPERTY, "0");
         try (DecoderFixture f = DecoderFixture.open("decoder-llama");
              DecoderSession s = f.decoder().newSession(SessionOptions.of(8));
              Tensor embeddings = f.decoder().embed(new int[] {5, 9, 2, 7})) {

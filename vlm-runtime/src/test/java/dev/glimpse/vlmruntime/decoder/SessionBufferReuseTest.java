@@ -32,7 +32,8 @@ class SessionBufferReuseTest {
     }
 
     @Test
-    void aSessionOfAnotherCapacityGetsItsOwnBuffers() {
+    void withoutBucketsASessionOfAnotherCapacityGetsItsOwnBuffers() {
+        System.setProperty(CapacityBuckets.PROPERTY, "0");
         try (DecoderFixture f = DecoderFixture.open("decoder-llama")) {
             KvCache first;
             try (DecoderSession s = f.decoder().newSession(SessionOptions.of(64))) {
@@ -60,9 +61,30 @@ class SessionBufferReuseTest {
                 assertEquals(200, s.cache().limit());
                 assertEquals(200, s.cache().remaining());
             }
+            KvCache larger;
             try (DecoderSession s = f.decoder().newSession(SessionOptions.of(257))) {
                 assertNotSame(first, s.cache());
                 assertEquals(512, s.cache().capacity());
+                larger = s.cache();
+            }
+            try (DecoderSession s = f.decoder().newSession(SessionOptions.of(64))) {
+                assertSame(larger, s.cache(), "a request of a smaller bucket takes the larger idle set");
+                assertEquals(64, s.cache().limit());
+            }
+        }
+    }
+
+    @Test
+    void withoutBucketsOnlyAnEqualShapeIsReused() {
+        System.setProperty(CapacityBuckets.PROPERTY, "0");
+        try (DecoderFixture f = DecoderFixture.open("decoder-llama")) {
+            KvCache larger;
+            try (DecoderSession s = f.decoder().newSession(SessionOptions.of(100))) {
+                larger = s.cache();
+            }
+            try (DecoderSession s = f.decoder().newSession(SessionOptions.of(64))) {
+                assertNotSame(larger, s.cache());
+                assertEquals(64, s.cache().capacity());
             }
         }
     }

@@ -115,6 +115,7 @@ class CudaPaddedPrefillGraphsTest {
              Checkpoint checkpoint = Checkpoint.open(folder);
              Decoder decoder = Decoder.load(backend, checkpoint, TextConfig.load(folder.resolve("config.json")))) {
             int rows = 74;
+            System.setProperty(DecoderSession.CAPACITY_BUCKET_PROPERTY, "0");
             System.setProperty(DecoderSession.PREFILL_GRAPHS_PROPERTY, "false");
             int[] tokens = greedyTokens(decoder, rows, 0);
             Run exact = request(backend, decoder, rows, 0, tokens, 0, false, s -> { });
