@@ -17,9 +17,14 @@ import dev.glimpse.vlmruntime.pruning.RequestPruning;
 
 import java.io.PrintStream;
 import java.nio.file.Path;
+import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
 import java.util.Locale;
+import java.util.Map;
+import java.util.TreeMap;
+import java.util.function.Predicate;
+import java.util.stream.Collectors;
 import java.util.stream.IntStream;
 
 /**
@@ -45,7 +50,9 @@ import java.util.stream.IntStream;
  * replayed a graph in the measured passes ({@link PrefillGraphCounters}: a padded variant in its
  * steady state replays every request), and how many requests'
  * greedy first tokens differ from the base's (0 expected; padded prefills' GEMMs run more rows, whose
- * cuBLASLt algorithm may round differently, so a near tie of the random checkpoint may flip one).
+ * cuBLASLt algorithm may round differently, so a near tie of the random checkpoint may flip one),
+ * with the median TTFT of the requests whose prefill replayed a graph and of the others, and the
+ * median per prompt length rounded up to 16 tokens (which lengths a padding serves well).
  */
 public final class ServeMixBench {
 
@@ -65,8 +72,9 @@ public final class ServeMixBench {
      * @param sessionNanos host time of opening its session
      * @param promptTokens its prompt's tokens
      * @param firstToken   its greedy first token (variants must agree, up to near ties)
+     * @param replayed     whether its prefill replayed a graph ({@link PrefillGraphCounters})
      */
-    record Sample(long ttftNanos, long sessionNanos, int promptTokens, int firstToken) {
+    record Sample(long ttftNanos, long sessionNanos, int promptTokens, int firstToken, boolean replayed) {
     }
 
     public static void main(String[] args) {
@@ -159,13 +167,15 @@ public final class ServeMixBench {
                             + "\"paired_ratio_median\":%.4f,\"paired_ratio_q1\":%.4f,\"paired_ratio_q3\":%.4f,"
                             + "\"session_open_us_median\":%.1f,\"base_session_open_us_median\":%.1f,"
                             + "\"prefill_op_by_op\":%d,\"prefill_captures\":%d,\"prefill_replays\":%d,"
-                            + "\"first_token_mismatches\":%d}",
+                            + "\"first_token_mismatches\":%d,\"ttft_us_median_replayed\":%.1f,"
+                            + "\"ttft_us_median_not_replayed\":%.1f,\"ttft_us_median_by_prompt16\":%s}",
                     shape, device, plan.describe(), variant.label(), variant.describe(), variants.getFirst().label(),
                     count, rounds, Arrays.stream(promptTokens).min().orElse(0),
                     Arrays.stream(promptTokens).max().orElse(0), median, p90, baseMedian, baseP90, median / baseMedian,
                     p90 / baseP90, paired.ratioMedian(), paired.ratioQ1(), paired.ratioQ3(),
                     PairedStats.quantile(session, 0.5), PairedStats.quantile(baseSession, 0.5), counts[v].opByOp(),
-                    counts[v].captures(), counts[v].replays(), mismatches));
+                    counts[v].captures(), counts[v].replays(), mismatches, median(samples[v], s -> s.replayed()),
+                    median(samples[v], s -> !s.replayed()), byPromptTokens(samples[v])));
             out.printf(Locale.ROOT, "# serve mix %s [%s]: TTFT median %.2f ms (%.3fx of %s), p90 %.2f ms (%.3fx);"
                             + " session open %.0f us; prefills op by op %d, captured %d, replayed %d;"
                             + " first tokens differing from the base's %d%n",
@@ -185,6 +195,7 @@ public final class ServeMixBench {
         try (PreparedPrompt prepared = model.prepare(String.format(LLAVA_TEMPLATE, request.question()), input,
                 pruning.visualHooks(), true)) {
             int promptTokens = prepared.inputIds().length;
+            long replaysBefore = PrefillGraphCounters.snapshot().replays();
             long open = System.nanoTime();
             try (DecoderSession session = model.decoder().newSession(SessionOptions.of(promptTokens
                     + request.maxNewTokens()).withPositionMode(pruning.decoderPositions()))) {
@@ -192,7 +203,8 @@ public final class ServeMixBench {
                 session.prefill(prepared.embeddings(), prepared.positions(), pruning.decoderHook(prepared));
                 int token = session.greedyToken();
                 long firstToken = System.nanoTime();
-                Sample sample = new Sample(firstToken - start, opened - open, promptTokens, token);
+                Sample sample = new Sample(firstToken - start, opened - open, promptTokens, token,
+                        PrefillGraphCounters.snapshot().replays() > replaysBefore);
                 for (int i = 0; i < Math.min(steps, request.maxNewTokens() - 1); i++) {
                     session.decode(token);
                     token = session.greedyToken();
@@ -200,6 +212,27 @@ public final class ServeMixBench {
                 return sample;
             }
         }
+    }
+
+    /** Median TTFT in microseconds of the samples {@code which} accepts; -1 when none does. */
+    private static double median(Sample[] samples, Predicate<Sample> which) {
+        double[] micros = Arrays.stream(samples).filter(which).mapToDouble(s -> s.ttftNanos() / 1e3).toArray();
+        return micros.length == 0 ? -1 : PairedStats.quantile(micros, 0.5);
+    }
+
+    /**
+     * Median TTFT in microseconds per prompt length rounded up to 16 tokens, as a JSON object: which
+     * lengths a padded variant serves well or badly.
+     */
+    private static String byPromptTokens(Sample[] samples) {
+        Map<Integer, List<Sample>> groups = new TreeMap<>();
+        for (Sample s : samples) {
+            groups.computeIfAbsent((s.promptTokens() + 15) / 16 * 16, k -> new ArrayList<>()).add(s);
+        }
+        return groups.entrySet().stream()
+                .map(e -> String.format(Locale.ROOT, "\"%d\":%.1f", e.getKey(),
+                        median(e.getValue().toArray(Sample[]::new), x -> true)))
+                .collect(Collectors.joining(",", "{", "}"));
     }
 
     private static double[] micros(Sample[] samples, boolean ttft) {
