@@ -25,6 +25,13 @@
 # LLAVA_BENCH_INPROC_AB_ARGS adds arguments (--ab-rounds N, default 30; --ab-warmup N; --ab-steps N; --stages).
 # Its llava_cuda_ab lines (median, min, paired ratio variant/base per round) go to bench.jsonl and results.json,
 # its '#' lines to the summary.
+# LLAVA_BENCH_SERVE_MIX=1 runs, after that, ServeMixBench on each LLaVA (not OneVision) shape: ~30 requests whose
+# question lengths and max_tokens vary (a REST serve's mix), TTFT median/p90 per in-process variant against exact
+# session capacities and prefill rows (default variants: exact, 256-entry capacity buckets, buckets + prefill
+# graphs padded to 16 rows, and to 32), with the prefill graphs' op-by-op/capture/replay counts: serve_mix lines in bench.jsonl, '#' lines in the
+# summary. LLAVA_BENCH_SERVE_MIX=only skips the HF and CudaLlavaBench runs (just the checkpoint and the mix), e.g.
+#   LLAVA_BENCH_SHAPES=llava-1.5-7b LLAVA_BENCH_SERVE_MIX=only bash tools/device/bench-llava.sh
+# LLAVA_BENCH_SERVE_MIX_ARGS adds arguments (--rounds N, default 5; --switch-warmup N, default the whole mix; --requests N, default 30; --seed S; --ab "<spec>").
 set -uo pipefail
 cd "$(dirname "$0")/../.."
 START=$(date +%s)
@@ -58,30 +65,43 @@ for shape in ${LLAVA_BENCH_SHAPES:-onevision-0.5b llava-1.5-7b}; do
   timeout "$(left)" python3 tools/device/make_random_llava.py --shape "$shape" --out "$WORK/$shape" \
     >> "$LOGS/make.jsonl" 2> "$LOGS/make-$shape.err"
   echo "make exit: $?"; tail -1 "$LOGS/make.jsonl"; tail -3 "$LOGS/make-$shape.err"
-  echo "== $shape: HF transformers ($(left) s left)"
-  timeout "$(left)" python3 tools/device/bench_hf_llava.py --model "$WORK/$shape" --shape "$shape" \
-    >> "$LOGS/bench.jsonl" 2> "$LOGS/hf-$shape.err"
-  echo "hf exit: $?"; tail -3 "$LOGS/hf-$shape.err" | grep -v Loading
-  echo "== $shape: glimpse ($(left) s left)"
-  timeout "$(left)" "$JAVA" "${JFLAGS[@]}" -cp "$CP" dev.glimpse.vlmruntime.bench.CudaLlavaBench \
-    --model "$WORK/$shape" --shape "$shape" --budgets 144,64 ${LLAVA_BENCH_ARGS:-} >> "$LOGS/bench.jsonl" \
-    2> "$LOGS/glimpse-$shape.err"
-  echo "glimpse exit: $?"; grep -E 'Exception|Error|at dev' "$LOGS/glimpse-$shape.err" | head -8
-  if [ -n "${LLAVA_BENCH_INPROC_AB:-}" ]; then
-    echo "== $shape: glimpse in-process A/B '$LLAVA_BENCH_INPROC_AB' ($(left) s left)"
-    # shellcheck disable=SC2086
-    timeout "$(left)" "$JAVA" "${JFLAGS[@]}" -Dorg.slf4j.simpleLogger.log.dev.glimpse.visionencoder.TowerGraphs=debug \
-      -Dorg.slf4j.simpleLogger.log.dev.glimpse.vlmruntime.decoder.PrefillGraphs=debug \
-      -cp "$CP" dev.glimpse.vlmruntime.bench.CudaLlavaBench \
-      --model "$WORK/$shape" --shape "$shape" --budgets 144,64 --ab "$LLAVA_BENCH_INPROC_AB" \
-      ${LLAVA_BENCH_INPROC_AB_ARGS:-} >> "$LOGS/bench.jsonl" 2> "$LOGS/inproc-ab-$shape.err"
-    echo "in-process A/B exit: $?"; grep -E 'Exception|Error|at dev' "$LOGS/inproc-ab-$shape.err" | head -8
-    # every variant must replay its own tower and prefill graphs in the measured rounds: count captures there
-    awk -v shape="$shape" '/measured rounds begin/ {on = 1} /measured rounds end/ {on = 0}
-      on && /captured a CUDA graph/ {n++}
-      END {printf "# [in-process A/B %s] graph captures inside measured rounds: %d (0 expected)\n", shape, n}' \
-      "$LOGS/inproc-ab-$shape.err" | tee -a "$LOGS/bench.jsonl"
+  serve_mix_only=$([ "${LLAVA_BENCH_SERVE_MIX:-}" = only ] && echo 1 || echo 0)
+  if [ "$serve_mix_only" = 0 ]; then
+    echo "== $shape: HF transformers ($(left) s left)"
+    timeout "$(left)" python3 tools/device/bench_hf_llava.py --model "$WORK/$shape" --shape "$shape" \
+      >> "$LOGS/bench.jsonl" 2> "$LOGS/hf-$shape.err"
+    echo "hf exit: $?"; tail -3 "$LOGS/hf-$shape.err" | grep -v Loading
+    echo "== $shape: glimpse ($(left) s left)"
+    timeout "$(left)" "$JAVA" "${JFLAGS[@]}" -cp "$CP" dev.glimpse.vlmruntime.bench.CudaLlavaBench \
+      --model "$WORK/$shape" --shape "$shape" --budgets 144,64 ${LLAVA_BENCH_ARGS:-} >> "$LOGS/bench.jsonl" \
+      2> "$LOGS/glimpse-$shape.err"
+    echo "glimpse exit: $?"; grep -E 'Exception|Error|at dev' "$LOGS/glimpse-$shape.err" | head -8
+    if [ -n "${LLAVA_BENCH_INPROC_AB:-}" ]; then
+      echo "== $shape: glimpse in-process A/B '$LLAVA_BENCH_INPROC_AB' ($(left) s left)"
+      # shellcheck disable=SC2086
+      timeout "$(left)" "$JAVA" "${JFLAGS[@]}" -Dorg.slf4j.simpleLogger.log.dev.glimpse.visionencoder.TowerGraphs=debug \
+        -Dorg.slf4j.simpleLogger.log.dev.glimpse.vlmruntime.decoder.PrefillGraphs=debug \
+        -cp "$CP" dev.glimpse.vlmruntime.bench.CudaLlavaBench \
+        --model "$WORK/$shape" --shape "$shape" --budgets 144,64 --ab "$LLAVA_BENCH_INPROC_AB" \
+        ${LLAVA_BENCH_INPROC_AB_ARGS:-} >> "$LOGS/bench.jsonl" 2> "$LOGS/inproc-ab-$shape.err"
+      echo "in-process A/B exit: $?"; grep -E 'Exception|Error|at dev' "$LOGS/inproc-ab-$shape.err" | head -8
+      # every variant must replay its own tower and prefill graphs in the measured rounds: count captures there
+      awk -v shape="$shape" '/measured rounds begin/ {on = 1} /measured rounds end/ {on = 0}
+        on && /captured a CUDA graph/ {n++}
+        END {printf "# [in-process A/B %s] graph captures inside measured rounds: %d (0 expected)\n", shape, n}' \
+        "$LOGS/inproc-ab-$shape.err" | tee -a "$LOGS/bench.jsonl"
+    fi
   fi
+  if [ -n "${LLAVA_BENCH_SERVE_MIX:-}" ] && [ "${shape#onevision}" = "$shape" ]; then
+    echo "== $shape: serve mix ($(left) s left)"
+    # shellcheck disable=SC2086
+    timeout "$(left)" "$JAVA" "${JFLAGS[@]}" -cp "$CP" dev.glimpse.vlmruntime.bench.ServeMixBench \
+      --model "$WORK/$shape" --shape "$shape" ${LLAVA_BENCH_SERVE_MIX_ARGS:-} >> "$LOGS/bench.jsonl" \
+      2> "$LOGS/serve-mix-$shape.err"
+    echo "serve mix exit: $?"; grep -E 'Exception|Error|at dev' "$LOGS/serve-mix-$shape.err" | head -8
+    grep '"bench":"serve_mix"' "$LOGS/bench.jsonl" | grep "\"model\":\"$shape\""
+  fi
+  [ "$serve_mix_only" = 1 ] && { rm -rf "${WORK:?}/$shape"; continue; }
   IFS=';' read -r -a variants <<< "${LLAVA_BENCH_AB:-}"
   for variant in "${variants[@]}"; do
     [ -n "$variant" ] || continue

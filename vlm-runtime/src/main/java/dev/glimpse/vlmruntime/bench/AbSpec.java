@@ -14,15 +14,15 @@ import java.util.regex.Pattern;
  * variants separated by {@code ;}, each a label, {@code =}, and {@code name=value} properties
  * separated by {@code ,} (none: the JVM's settings). The first variant is the base the others'
  * ratios are taken against. Every property must be one {@link InProcessProperties} allows.
- * At most {@value #MAX_VARIANTS} variants: the vision tower and each set of session buffers hold
- * four CUDA graphs (least recently used out), one per variant of a measured request, so a fifth
- * variant would evict and recapture graphs inside the measured rounds.
+ * At most {@value #MAX_VARIANTS} variants: the vision tower holds four CUDA graphs (least recently
+ * used out; each set of session buffers eight prefill graphs), one per variant of a measured request,
+ * so a fifth variant would evict and recapture graphs inside the measured rounds.
  *
  * @param variants the variants in the order given, base first
  */
 record AbSpec(List<AbVariant> variants) {
 
-    /** Variants at most: the graph caches' capacity (TowerGraphs and PrefillGraphs hold four graphs each). */
+    /** Variants at most: the smaller graph cache's capacity (TowerGraphs holds four graphs, PrefillGraphs eight). */
     static final int MAX_VARIANTS = 4;
     private static final Pattern LABEL = Pattern.compile("[A-Za-z0-9_.-]+");
 

@@ -43,7 +43,17 @@ final class InProcessProperties {
             "glimpse.cuda.attentionSmallGrid",
             CudaLlavaBench.VISION_GRAPHS_PROPERTY,
             DecoderSession.PREFILL_GRAPHS_PROPERTY,
-            DecoderSession.GRAPHS_PROPERTY);
+            DecoderSession.GRAPHS_PROPERTY,
+            DecoderSession.PREFILL_PAD_ROWS_PROPERTY,
+            DecoderSession.CAPACITY_BUCKET_PROPERTY);
+
+    /**
+     * The session-shape switches among {@link #ALLOWED}: read at every session, they pick the shape of
+     * the pooled session buffers, which hold the prefill graphs, so no graph serves two values; variants
+     * that differ in them drop the pooled set at every switch ({@link ServeMixBench} switches once per
+     * request mix, {@code CudaLlavaBench --ab} at every request, where both variants then pay allocation).
+     */
+    static final Set<String> SESSION_SHAPE_SWITCHES = Set.of(DecoderSession.CAPACITY_BUCKET_PROPERTY);
 
     /** The graph switches among {@link #ALLOWED}: read at every call, they decide whether a graph is used, not what it holds. */
     static final Set<String> GRAPH_SWITCHES = Set.of(CudaLlavaBench.VISION_GRAPHS_PROPERTY,

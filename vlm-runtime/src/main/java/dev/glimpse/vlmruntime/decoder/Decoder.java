@@ -143,7 +143,8 @@ public final class Decoder implements AutoCloseable {
 
     /**
      * A new sequence: KV cache and scratch for {@code options}, those of the last closed session
-     * when it had the same capacity and prefill chunk ({@link SessionBufferPool}), else allocated.
+     * when it had the same capacity (bucket, {@link CapacityBuckets}) and prefill chunk
+     * ({@link SessionBufferPool}), else allocated.
      */
     public DecoderSession newSession(SessionOptions options) {
         int window = config.slidingWindow().orElse(Integer.MAX_VALUE);

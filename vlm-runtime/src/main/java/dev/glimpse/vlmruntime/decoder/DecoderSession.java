@@ -36,7 +36,10 @@ import java.util.Optional;
  *
  * <p>Buffers (KV cache, scratch, decode rows and rotary rows) are allocated when the session is
  * created, or taken as they are from the last closed session of the same capacity and prefill chunk
- * ({@link SessionBufferPool}); a decode step allocates no buffers. Not thread-safe: use one session per thread; the
+ * ({@link SessionBufferPool}); a decode step allocates no buffers. The capacity is
+ * {@link SessionOptions#maxSequenceLength} rounded up to a bucket under {@value CapacityBuckets#PROPERTY}
+ * (so requests of similar size share the pooled set); the session still holds at most
+ * {@code maxSequenceLength} tokens ({@link KvCache#limit()}). Not thread-safe: use one session per thread; the
  * {@link Decoder} itself is shared.
  *
  * <p>On a {@link CudaBackend} a decode step waits on the host for nothing: its integers (token id,
@@ -54,7 +57,8 @@ import java.util.Optional;
  * session lives for one request; its buffers for many) on the second prefill of that length and
  * replayed on later ones, the embeddings and rotary rows first written into the graph's input
  * buffers ({@link PrefillGraphs}). The KV cache, logits and bookkeeping it leaves are those of the
- * op-by-op prefill.
+ * op-by-op prefill. Under {@value PrefillPadding#PROPERTY} its rows are padded to a multiple of a
+ * quantum so that prompts of nearby lengths share one graph ({@link PrefillPadding}).
  *
  * <p>Head pruning: the query heads a {@link PruningHook} switches off in a layer
  * ({@link PruningHook#activeHeads}) output zero in that layer for the rest of the prefill and in
@@ -66,6 +70,10 @@ public final class DecoderSession implements AutoCloseable {
     public static final String GRAPHS_PROPERTY = "glimpse.cuda.decodeGraphs";
     /** System property: auto (default), true or false: eligible prefills replay from CUDA graphs ({@link PrefillGraphs}). */
     public static final String PREFILL_GRAPHS_PROPERTY = PrefillGraphs.PROPERTY;
+    /** System property: KV capacity bucket step in entries, 256 by default, 0 for exact capacities ({@link CapacityBuckets}). */
+    public static final String CAPACITY_BUCKET_PROPERTY = CapacityBuckets.PROPERTY;
+    /** System property: row quantum graph prefills are padded to, 0 (default) for exact rows ({@link PrefillPadding}). */
+    public static final String PREFILL_PAD_ROWS_PROPERTY = PrefillPadding.PROPERTY;
 
     private static final Logger LOG = LoggerFactory.getLogger(DecoderSession.class);
     private static final ValueLayout.OfFloat F32 = ValueLayout.JAVA_FLOAT_UNALIGNED;
@@ -116,14 +124,18 @@ public final class DecoderSession implements AutoCloseable {
         this.config = decoder.config();
         this.options = options;
         this.layers = decoder.layers();
-        this.prefillChunk = options.prefillRows(backend.device().isHost(), DecoderScratch.bytesPerRow(config));
-        SessionBuffers.Shape shape = new SessionBuffers.Shape(options.maxSequenceLength(), prefillChunk,
+        int bucketStep = CapacityBuckets.step();
+        int capacity = CapacityBuckets.capacity(options.maxSequenceLength(), bucketStep);
+        this.prefillChunk = new SessionOptions(capacity, options.prefillChunkSize(), options.positionMode())
+                .prefillRows(backend.device().isHost(), DecoderScratch.bytesPerRow(config));
+        SessionBuffers.Shape shape = new SessionBuffers.Shape(capacity, prefillChunk,
                 DecoderScratch.gemmInputType(backend, decoder.weights()),
                 KvCache.dtypeFor(backend.device(), decoder.weights().layers().getFirst().q().dtype(),
                         config.numAttentionHeads() / config.numKeyValueHeads()));
-        this.buffers = decoder.sessionBuffers().take(shape,
+        this.buffers = decoder.sessionBuffers().take(shape, bucketStep > 0,
                 () -> SessionBuffers.allocate(backend, config, decoder.rope().rotaryDim(), shape));
         this.cache = buffers.cache();
+        cache.limitTo(options.maxSequenceLength());
         this.scratch = buffers.scratch();
         this.stepHidden = buffers.stepHidden();
         this.stepCos = buffers.stepCos();
@@ -176,9 +188,7 @@ public final class DecoderSession implements AutoCloseable {
         int total = validatePrefill(embeddings, positions);
         PrefillGraphKey graphKey = graphKey(total, hook);
         if (graphKey != null && prefillFromGraph(graphKey, embeddings, positions, total)) {
-            int[] tokensPerLayer = new int[layers.size()];
-            Arrays.fill(tokensPerLayer, total);
-            return prefilled(start, total, positions, tokensPerLayer, new int[layers.size()], total);
+            return prefilledAlike(start, total, positions);
         }
         Tensor hidden = backend.allocate(DType.F32, total, config.hiddenSize());
         Tensor spare = null;
@@ -259,6 +269,13 @@ public final class DecoderSession implements AutoCloseable {
         }
     }
 
+    /** {@link #prefilled} for a prefill of {@code total} tokens that every layer ran, none pruned. */
+    private PrefillResult prefilledAlike(long start, int total, int[] positions) {
+        int[] tokensPerLayer = new int[layers.size()];
+        Arrays.fill(tokensPerLayer, total);
+        return prefilled(start, total, positions, tokensPerLayer, new int[layers.size()], total);
+    }
+
     /**
      * The session's bookkeeping after a prefill of {@code total} tokens at {@code positions}
      * ({@code droppedAt[l]}: tokens pruned after layer l; {@code kept}: tokens reaching the last
@@ -280,7 +297,8 @@ public final class DecoderSession implements AutoCloseable {
     /**
      * The graph key of a prefill of {@code total} tokens with {@code hook}, or null when it runs op
      * by op: {@value PrefillGraphs#PROPERTY} is off for {@code total} rows, or the prefill is one a graph cannot hold
-     * ({@link PrefillGraphs#opByOpReason}, logged at debug).
+     * ({@link PrefillGraphs#opByOpReason}, logged at debug). Under {@value PrefillPadding#PROPERTY} the
+     * key's rows are {@code total} padded where the chunk and the cache's allocated entries hold them.
      */
     private PrefillGraphKey graphKey(int total, PruningHook hook) {
         if (!PrefillGraphs.enabled(total)) {
@@ -294,45 +312,143 @@ public final class DecoderSession implements AutoCloseable {
             LOG.debug("decoder prefill of {} rows runs op by op: {}", total, reason);
             return null;
         }
-        return PrefillGraphKey.of(total, cache.length(0), System.getProperties());
+        int quantum = PrefillPadding.quantum();
+        int start = cache.length(0);
+        int rows = PrefillPadding.rows(total, quantum, Math.min(prefillChunk, cache.capacity() - start));
+        return PrefillGraphKey.of(rows, start, quantum > 0, System.getProperties());
     }
 
     /**
      * The prefill of {@code embeddings} at {@code positions} from the graph of {@code key} on this
      * session's buffers (captured now on the key's second prefill): the embeddings and rotary rows
-     * are written into the graph's input buffers, then every layer, the final norm and lm_head of
-     * the last row replay as one launch, the same kernels in the same order as the op-by-op prefill
-     * without a hook. False when it must run op by op ({@link PrefillGraphs#run}).
+     * are written into the graph's input buffers, then every layer (and, unless the key is
+     * {@link PrefillGraphKey#layersOnly}, the final norm and lm_head of the last row) replay as one
+     * launch, the same kernels in the same order as the op-by-op prefill without a hook. A
+     * layers-only key's rows may be padded ({@link PrefillPadding}): the last real row's final norm
+     * and lm_head run after the graph, and its op-by-op runs (first call, failed graphs) run the
+     * padded rows too. False when the caller must run the exact rows op by op (an unpadded key's
+     * first call or failed graph; {@link PrefillGraphs#run}).
      */
     private boolean prefillFromGraph(PrefillGraphKey key, Tensor embeddings, int[] positions, int total) {
-        int[] tokens = new int[total];
-        for (int i = 0; i < total; i++) {
-            tokens[i] = appended + i;
+        GraphRows rows = new GraphRows(key.rows(), total, embeddings, positions, !key.layersOnly());
+        int[] lengths = cache.lengths();
+        Optional<Tensor> hidden = buffers.prefillGraphs().run((CudaBackend) backend, key, config.hiddenSize(),
+                decoder.rope().rotaryDim() / 2, rows, rows, () -> cache.restoreLengths(lengths));
+        if (hidden.isPresent()) {
+            if (key.layersOnly()) {
+                finish(hidden.get().slice(0, total - 1, total));
+            }
+        } else if (key.layersOnly()) {
+            rows.runOpByOp();
+            buffers.prefillGraphs().ranOpByOp(key);
+        } else {
+            return false;
+        }
+        rows.recordAppended(lengths);
+        return true;
+    }
+
+    /**
+     * Prefills {@code embeddings} at {@code positions} op by op over {@code rows} rows, the real ones
+     * padded as a padded graph prefill pads them ({@link PrefillPadding}), with the bookkeeping of a
+     * prefill of the real rows: what a padded graph replays, on any backend (for tests on the host).
+     */
+    PrefillResult prefillPadded(Tensor embeddings, int[] positions, int rows) {
+        long start = System.nanoTime();
+        int total = validatePrefill(embeddings, positions);
+        int room = Math.min(prefillChunk, cache.capacity() - cache.length(0));
+        if (rows < total || rows > room) {
+            throw new IllegalArgumentException(total + " tokens cannot run as " + rows + " rows: at most " + room
+                    + " fit the prefill chunk and the cache");
         }
         int[] lengths = cache.lengths();
-        PrefillGraph.Work work = new PrefillGraph.Work() {
-            @Override
-            public void enqueue(Tensor hidden, Tensor cos, Tensor sin) {
-                for (int l = 0; l < layers.size(); l++) {
-                    runLayer(l, hidden, total, cos, sin, tokens, null);
-                }
-                finish(hidden.slice(0, total - 1, total));
-            }
+        GraphRows padded = new GraphRows(rows, total, embeddings, positions, false);
+        padded.runOpByOp();
+        padded.recordAppended(lengths);
+        return prefilledAlike(start, total, positions);
+    }
 
-            @Override
-            public void replayed() {
-                for (int l = 0; l < layers.size(); l++) {
-                    cache.recordAppended(l, tokens, 0, total);
-                }
-                hasLogits = true;
+    /**
+     * The rows of a graph prefill: {@code real} tokens of {@code embeddings} at {@code positions},
+     * padded to {@code rows} ({@link PrefillPadding#sourceRows}, {@link PrefillPadding#positions}),
+     * as the graph's inputs ({@link #write}) and work ({@link #enqueue}: every layer, with
+     * {@code withLogits} the last real row's final norm and lm_head too).
+     */
+    private final class GraphRows implements PrefillGraph.Inputs, PrefillGraph.Work {
+
+        private final int rows;
+        private final int real;
+        private final Tensor embeddings;
+        private final int[] sourceRows;
+        private final int[] rowPositions;
+        private final int[] tokens;
+        private final boolean withLogits;
+
+        GraphRows(int rows, int real, Tensor embeddings, int[] positions, boolean withLogits) {
+            this.rows = rows;
+            this.real = real;
+            this.embeddings = embeddings;
+            this.sourceRows = rows == real ? null : PrefillPadding.sourceRows(real, rows);
+            this.rowPositions = PrefillPadding.positions(positions, rows);
+            this.tokens = new int[rows];
+            for (int i = 0; i < rows; i++) {
+                tokens[i] = appended + i;
             }
-        };
-        PrefillGraph.Inputs inputs = (hidden, cos, sin) -> {
-            backend.copy(embeddings, hidden);
-            decoder.rope().fill(backend, positions, cos, sin);
-        };
-        return buffers.prefillGraphs().run((CudaBackend) backend, key, config.hiddenSize(),
-                decoder.rope().rotaryDim() / 2, inputs, work, () -> cache.restoreLengths(lengths));
+            this.withLogits = withLogits;
+        }
+
+        /**
+         * The embeddings into {@code hidden}, padded rows included: one gather from embeddings on
+         * the backend's device, else their copy and a gather of the last real row into the padded ones.
+         */
+        @Override
+        public void write(Tensor hidden, Tensor cos, Tensor sin) {
+            if (sourceRows == null) {
+                backend.copy(embeddings, hidden);
+            } else if (embeddings.device().equals(backend.device())) {
+                backend.gatherRows(embeddings, sourceRows, hidden);
+            } else {
+                backend.copy(embeddings, hidden.slice(0, 0, real));
+                backend.gatherRows(hidden.slice(0, real - 1, real), new int[rows - real], hidden.slice(0, real, rows));
+            }
+            decoder.rope().fill(backend, rowPositions, cos, sin);
+        }
+
+        @Override
+        public void enqueue(Tensor hidden, Tensor cos, Tensor sin) {
+            for (int l = 0; l < layers.size(); l++) {
+                runLayer(l, hidden, rows, cos, sin, tokens, null);
+            }
+            if (withLogits) {
+                finish(hidden.slice(0, real - 1, real));
+            }
+        }
+
+        /** Runs the rows op by op on buffers of their own, then the last real row's final norm and lm_head. */
+        void runOpByOp() {
+            int half = decoder.rope().rotaryDim() / 2;
+            try (Tensor hidden = backend.allocate(DType.F32, rows, config.hiddenSize());
+                 Tensor cos = backend.allocate(DType.F32, rows, half);
+                 Tensor sin = backend.allocate(DType.F32, rows, half)) {
+                write(hidden, cos, sin);
+                enqueue(hidden, cos, sin);
+                if (!withLogits) {
+                    finish(hidden.slice(0, real - 1, real));
+                }
+            }
+        }
+
+        /**
+         * Sets every layer's cache bookkeeping to {@code lengths} (before the prefill) plus the real
+         * rows: the padded rows' entries, written past them, are not the session's.
+         */
+        void recordAppended(int[] lengths) {
+            cache.restoreLengths(lengths);
+            for (int l = 0; l < layers.size(); l++) {
+                cache.recordAppended(l, tokens, 0, real);
+            }
+            hasLogits = true;
+        }
     }
 
     /**

@@ -37,12 +37,15 @@ public final class KvCache implements AutoCloseable {
     private final int[][] tokens;
     private final int capacity;
     private final DType dtype;
+    /** Entries the session using the cache may hold ({@link #limitTo}); at most {@link #capacity}. */
+    private int limit;
 
     KvCache(Backend backend, int layers, int kvHeads, int headDim, int capacity, DType dtype) {
         if (dtype != DType.F32 && dtype != DType.BF16 && dtype != DType.F16) {
             throw new IllegalArgumentException("KV cache entries are F32, BF16 or F16, not " + dtype);
         }
         this.capacity = capacity;
+        this.limit = capacity;
         this.dtype = dtype;
         this.keys = new Tensor[layers];
         this.values = new Tensor[layers];
@@ -104,8 +107,30 @@ public final class KvCache implements AutoCloseable {
         return keys.length;
     }
 
+    /**
+     * Entries allocated per layer: the session's {@link #limit()} rounded up to a capacity bucket
+     * ({@link CapacityBuckets}), or exactly it. The entries past the limit are written only by padded
+     * prefill rows ({@link PrefillPadding}), which no reader looks at.
+     */
     public int capacity() {
         return capacity;
+    }
+
+    /**
+     * Entries the session may hold ({@link SessionOptions#maxSequenceLength}): what {@link #remaining}
+     * counts down, so a session is full where it asked to be whatever capacity bucket it got.
+     */
+    public int limit() {
+        return limit;
+    }
+
+    /** Sets the {@link #limit()} of the session taking this cache, at most {@link #capacity()} entries. */
+    void limitTo(int entries) {
+        if (entries < 1 || entries > capacity) {
+            throw new IllegalArgumentException("a KV cache of " + capacity + " entries cannot hold a session limit of "
+                    + entries);
+        }
+        limit = entries;
     }
 
     /** Entries stored for {@code layer}. */
@@ -179,7 +204,11 @@ public final class KvCache implements AutoCloseable {
         return true;
     }
 
-    /** The first free entry of {@code layer}, after checking that {@code n} more fit. */
+    /**
+     * The first free entry of {@code layer}, after checking that {@code n} more fit in the allocated
+     * {@link #capacity()} (a padded prefill writes past the {@link #limit()}; sessions check their
+     * appends against the limit before they queue them).
+     */
     private int reserve(int layer, int n) {
         int start = length[layer];
         if (start + n > capacity) {
@@ -247,9 +276,9 @@ public final class KvCache implements AutoCloseable {
         Arrays.fill(length, 0);
     }
 
-    /** Room left in the fullest layer. */
+    /** Room left in the fullest layer, up to the session's {@link #limit()}. */
     public int remaining() {
-        return capacity - Arrays.stream(length).max().orElse(0);
+        return limit - Arrays.stream(length).max().orElse(0);
     }
 
     @Override

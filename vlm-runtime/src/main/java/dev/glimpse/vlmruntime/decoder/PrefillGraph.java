@@ -22,13 +22,12 @@ final class PrefillGraph implements AutoCloseable {
 
     /**
      * The prefill a graph holds: queues every layer over {@code hidden} [rows, hidden] with
-     * {@code cos}, {@code sin} [rows, R/2] and the logits of the last row, waiting on nothing;
-     * {@link #replayed} does on the host what queuing it does there (cache lengths, logits ready).
+     * {@code cos}, {@code sin} [rows, R/2] (and, unpadded, the logits of the last row), waiting on
+     * nothing. Queuing it does host bookkeeping (cache lengths) that the caller sets right after
+     * the graph ran, whether captured or replayed.
      */
     interface Work {
         void enqueue(Tensor hidden, Tensor cos, Tensor sin);
-
-        void replayed();
     }
 
     private final CudaBackend cuda;
@@ -80,6 +79,11 @@ final class PrefillGraph implements AutoCloseable {
     void replay(Inputs inputs) {
         inputs.write(hidden, cos, sin);
         launch();
+    }
+
+    /** The hidden rows the graph reads its inputs from and leaves the last layer's output in. */
+    Tensor hidden() {
+        return hidden;
     }
 
     /** Replays the graph on the values its buffers hold. */

@@ -12,14 +12,18 @@ import java.util.Properties;
  * {@code glimpse.cuda.*} properties, which pick kernels at launch (fused prefill ops, GEMM
  * epilogues, attention shape) and so are fixed inside a graph.
  *
- * @param rows           tokens the prefill appends (one prefill chunk at most)
+ * @param rows           rows the graph runs (one prefill chunk at most): the tokens the prefill
+ *                       appends, padded under {@value PrefillPadding#PROPERTY}
  * @param start          entries every layer's cache holds before it
+ * @param layersOnly     whether the graph holds the layers alone, the last real row's final norm and
+ *                       lm_head running after it (padding on: that row's index varies between the
+ *                       prompts of one graph), rather than the whole prefill
  * @param launchSettings the {@code glimpse.cuda.*} properties but {@value PrefillGraphs#PROPERTY}
  */
-record PrefillGraphKey(int rows, int start, String launchSettings) {
+record PrefillGraphKey(int rows, int start, boolean layersOnly, String launchSettings) {
 
-    /** The key of a prefill of {@code rows} after {@code start} entries, under {@code properties}. */
-    static PrefillGraphKey of(int rows, int start, Properties properties) {
-        return new PrefillGraphKey(rows, start, LaunchSettings.of(properties, PrefillGraphs.PROPERTY));
+    /** The key of a prefill running {@code rows} rows after {@code start} entries, under {@code properties}. */
+    static PrefillGraphKey of(int rows, int start, boolean layersOnly, Properties properties) {
+        return new PrefillGraphKey(rows, start, layersOnly, LaunchSettings.of(properties, PrefillGraphs.PROPERTY));
     }
 }

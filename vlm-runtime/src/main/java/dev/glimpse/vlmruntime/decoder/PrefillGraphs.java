@@ -1,9 +1,12 @@
 package dev.glimpse.vlmruntime.decoder;
 
+import dev.glimpse.kernels.Tensor;
 import dev.glimpse.kernels.cuda.CudaBackend;
 import dev.glimpse.kernels.cuda.GraphCache;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
+
+import java.util.Optional;
 
 /**
  * Decoder prefills replayed from CUDA graphs ({@value #PROPERTY}{@code =auto|true|false}, read at
@@ -22,7 +25,10 @@ import org.slf4j.LoggerFactory;
  * <p>Only prefills the graph can hold exactly replay ({@link #opByOpReason}): on CUDA, without a
  * pruning hook (its decisions, and attention captures for its scores, are host work between
  * layers), in one prefill chunk, with every layer's cache equally long, no query heads pruned and
- * one set of positions for every layer.
+ * one set of positions for every layer. Keys are by the rows the graph runs: under
+ * {@value PrefillPadding#PROPERTY} the prompt's rows padded to a multiple of a quantum, so prompts of
+ * nearby lengths replay one graph ({@link PrefillPadding}); the counts of what prefills did go to
+ * {@link PrefillGraphCounters}.
  */
 final class PrefillGraphs implements AutoCloseable {
 
@@ -35,8 +41,15 @@ final class PrefillGraphs implements AutoCloseable {
      * (TTFT 76.2 vs 76.4 ms), whose graph would hold hundreds of MB of scratch.
      */
     static final int AUTO_MAX_ROWS = 1024;
-    /** Graphs held per set of session buffers: a deployment sees a few prompt lengths per budget. */
-    static final int CAPACITY = 4;
+    /**
+     * Graphs held per set of session buffers: a deployment sees a few prompt lengths per budget, and
+     * padded to 16 rows ({@link PrefillPadding}) a serving mix still spans several: 6 keys for
+     * LLaVA-1.5-7B at a 64-token budget with questions of 3 to 30 words (prompts of 74 to 164 tokens;
+     * ServeMixBench on the H200, 2026-11-29), where 4 held graphs left 55 of 150 prefills op by op.
+     * Each graph holds its input rows (F32 hidden, rotary rows) and its ops' temporaries; the scratch,
+     * KV cache and logits it writes are the set's.
+     */
+    static final int CAPACITY = 8;
     private static final int KEYS_REMEMBERED = 64;
 
     private static final Logger LOG = LoggerFactory.getLogger(PrefillGraphs.class);
@@ -93,29 +106,33 @@ final class PrefillGraphs implements AutoCloseable {
     }
 
     /**
-     * Runs the prefill of {@code key} from a graph and returns true, or returns false when the
-     * caller must run it op by op (and then call {@link #ranOpByOp}): on the key's first call, for
-     * keys whose capture or replay failed, and when this capture or replay fails ({@code undo}
-     * then restores the host state that queuing part of the work changed).
+     * Runs the prefill of {@code key} from a graph and returns the graph's hidden rows (the last
+     * layer's output once the launch ran), or empty when the caller must run it op by op (and then
+     * call {@link #ranOpByOp}): on the key's first call, for keys whose capture or replay failed,
+     * and when this capture or replay fails ({@code undo} then restores the host state that queuing
+     * part of the work changed). After a graph ran the caller sets the host bookkeeping of the
+     * prefill (a capture's queuing did it for {@code key.rows()} rows, a replay did none).
      */
-    boolean run(CudaBackend cuda, PrefillGraphKey key, int width, int halfRotary, PrefillGraph.Inputs inputs,
-                PrefillGraph.Work work, Runnable undo) {
+    Optional<Tensor> run(CudaBackend cuda, PrefillGraphKey key, int width, int halfRotary, PrefillGraph.Inputs inputs,
+                         PrefillGraph.Work work, Runnable undo) {
         GraphCache.Decision<Boolean, PrefillGraph> decision = cache.next(key);
         return switch (decision.kind()) {
-            case FIRST, EAGER -> false;
+            case FIRST, EAGER -> Optional.empty();
             case CAPTURE -> capture(cuda, key, width, halfRotary, inputs, work, undo);
             case REPLAY -> {
-                if (!launch(key, () -> decision.entry().replay(inputs))) {
-                    yield false;
+                PrefillGraph graph = decision.entry();
+                if (!launch(key, () -> graph.replay(inputs))) {
+                    yield Optional.empty();
                 }
-                work.replayed();
-                yield true;
+                PrefillGraphCounters.replayed();
+                yield Optional.of(graph.hidden());
             }
         };
     }
 
     /** Notes that a prefill of {@code key} ran op by op: its next call captures (unless it is kept op by op). */
     void ranOpByOp(PrefillGraphKey key) {
+        PrefillGraphCounters.ranOpByOp();
         cache.firstCallDone(key, Boolean.TRUE);
     }
 
@@ -125,8 +142,8 @@ final class PrefillGraphs implements AutoCloseable {
     }
 
     /** Captures the prefill of {@code key} (queuing it does its host bookkeeping) and launches it. */
-    private boolean capture(CudaBackend cuda, PrefillGraphKey key, int width, int halfRotary, PrefillGraph.Inputs inputs,
-                            PrefillGraph.Work work, Runnable undo) {
+    private Optional<Tensor> capture(CudaBackend cuda, PrefillGraphKey key, int width, int halfRotary,
+                                     PrefillGraph.Inputs inputs, PrefillGraph.Work work, Runnable undo) {
         PrefillGraph graph;
         try {
             graph = PrefillGraph.capture(cuda, key.rows(), width, halfRotary, inputs, work);
@@ -135,16 +152,17 @@ final class PrefillGraphs implements AutoCloseable {
                     e.getMessage());
             undo.run();
             cache.keepEager(key);
-            return false;
+            return Optional.empty();
         }
         cache.captured(key, graph);
+        PrefillGraphCounters.captured();
         LOG.debug("decoder prefill: captured a CUDA graph for {} rows after {} entries ({} graphs held)", key.rows(),
                 key.start(), cache.size());
         if (!launch(key, graph::launch)) {
             undo.run();
-            return false;
+            return Optional.empty();
         }
-        return true;
+        return Optional.of(graph.hidden());
     }
 
     /** Runs {@code launch}; a failure is logged and keeps {@code key} op by op (its graph freed). */

@@ -11,7 +11,12 @@ import java.util.function.Supplier;
  * zero-filled about 80 device buffers (two per layer for the KV cache, a dozen of scratch, the
  * step rows and logits: one {@code cudaMallocAsync} and one {@code cudaMemsetAsync} each, the
  * memsets queued ahead of the prefill) and the host copy of the logits, all inside the request's
- * time to first token; a warm request of a repeated shape now takes them as they are.
+ * time to first token; a warm request of a repeated shape now takes them as they are. The shape's
+ * capacity is the requested one rounded up to a bucket under {@value CapacityBuckets#PROPERTY}, so
+ * under it requests of different but similar lengths (a serving process's) repeat a shape too, and
+ * a request also takes an idle set larger than its bucket ({@link SessionBuffers.Shape#holds}): the
+ * idle set then grows to the largest bucket the process has seen and stays there, instead of a mix of
+ * buckets freeing and allocating sets (and losing their prefill graphs) at every change of bucket.
  *
  * <p>At most one set is kept idle, and a request of another shape closes it before allocating its
  * own, so the device memory held at any time is at most what it was without the pool while a
@@ -31,12 +36,16 @@ final class SessionBufferPool implements AutoCloseable {
     private SessionBuffers idle;
     private boolean closed;
 
-    /** The idle set when it has {@code shape} (its KV cache emptied), else a fresh one from {@code allocate}. */
-    SessionBuffers take(SessionBuffers.Shape shape, Supplier<SessionBuffers> allocate) {
+    /**
+     * The idle set when it has {@code shape}, or with {@code orLarger} when it holds at least as much
+     * ({@link SessionBuffers.Shape#holds}), its KV cache emptied; else a fresh one from {@code allocate}.
+     */
+    SessionBuffers take(SessionBuffers.Shape shape, boolean orLarger, Supplier<SessionBuffers> allocate) {
         SessionBuffers stale = null;
         synchronized (this) {
             if (idle != null) {
-                if (idle.shape().equals(shape) && enabled()) {
+                boolean fits = idle.shape().equals(shape) || orLarger && idle.shape().holds(shape);
+                if (fits && enabled()) {
                     SessionBuffers reused = idle;
                     idle = null;
                     reused.cache().clear();

@@ -30,12 +30,24 @@ record SessionBuffers(Shape shape, KvCache cache, DecoderScratch scratch, Tensor
     /**
      * What a set is made for: two sessions with equal shapes can use each other's buffers.
      *
-     * @param capacity    KV cache entries ({@link SessionOptions#maxSequenceLength})
+     * @param capacity    KV cache entries ({@link SessionOptions#maxSequenceLength}, rounded up to its
+     *                    {@link CapacityBuckets capacity bucket})
      * @param prefillRows scratch rows (the session's prefill chunk)
      * @param gemmInput   dtype of the scratch's GEMM inputs ({@link DecoderScratch#gemmInputType})
      * @param kvCache     the KV cache entries' dtype ({@link KvCache#dtypeFor}; the property may change between sessions)
      */
     record Shape(int capacity, int prefillRows, DType gemmInput, DType kvCache) {
+
+        /**
+         * Whether a set of this shape can serve a session asking for {@code request}: as many KV
+         * entries and scratch rows or more, the same dtypes. Nothing a session or its prefill graphs
+         * do depends on the entries or rows past what it asked for (readers stop at the cache
+         * lengths; a graph runs one chunk of at most the session's own prefill rows).
+         */
+        boolean holds(Shape request) {
+            return capacity >= request.capacity && prefillRows >= request.prefillRows
+                    && gemmInput == request.gemmInput && kvCache == request.kvCache;
+        }
     }
 
     /** A fresh set for {@code shape} (zero-filled, as {@link Backend#allocate} makes tensors). */

@@ -3,7 +3,10 @@ package dev.glimpse.vlmruntime.decoder;
 /**
  * Per-sequence settings of a {@link DecoderSession}.
  *
- * @param maxSequenceLength KV cache capacity in tokens (prompt plus generated), allocated up front
+ * @param maxSequenceLength tokens the session may hold (prompt plus generated); its KV cache, allocated
+ *                          up front, holds this many or more: the capacity bucket above it
+ *                          ({@code -Dglimpse.decoder.capacityBucket}, 256 entries by default), or a
+ *                          larger pooled set; only padded prefill rows write the extra entries
  * @param prefillChunkSize  rows processed at once per layer during prefill; bounds scratch memory
  *                          ({@code chunk x intermediate} floats) without changing results;
  *                          {@link #AUTO_PREFILL_CHUNK} lets the session choose for its backend

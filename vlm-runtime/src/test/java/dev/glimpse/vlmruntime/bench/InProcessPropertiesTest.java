@@ -14,9 +14,10 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 class InProcessPropertiesTest {
 
     @Test
-    void everyAllowedSettingButTheGraphSwitchesSplitsBothGraphKeys() {
+    void everyAllowedSettingButTheGraphAndSessionShapeSwitchesSplitsBothGraphKeys() {
         for (String name : InProcessProperties.ALLOWED) {
-            if (InProcessProperties.GRAPH_SWITCHES.contains(name)) {
+            if (InProcessProperties.GRAPH_SWITCHES.contains(name)
+                    || InProcessProperties.SESSION_SHAPE_SWITCHES.contains(name)) {
                 continue;
             }
             Properties p = new Properties();
@@ -25,6 +26,14 @@ class InProcessPropertiesTest {
                     name + " is not in the vision tower's graph key");
             assertTrue(LaunchSettings.of(p, DecoderSession.PREFILL_GRAPHS_PROPERTY).contains(name + "=x"),
                     name + " is not in the prefill graph key");
+        }
+    }
+
+    @Test
+    void theSessionShapeSwitchesAreAllowedAndSplitNoGraphKey() {
+        for (String name : InProcessProperties.SESSION_SHAPE_SWITCHES) {
+            assertDoesNotThrow(() -> InProcessProperties.check(name));
+            assertFalse(name.startsWith("glimpse.cuda."), name + " would split graph keys it need not");
         }
     }
 

@@ -1,8 +1,10 @@
 package dev.glimpse.vlmruntime.decoder;
 
+import dev.glimpse.kernels.Tensor;
+
 import java.util.Optional;
 
-/** What the tests of prefill graphs read of a session's pooled buffers, and the hook they pass. */
+/** What the tests of prefill graphs read of a session's pooled buffers, the hook they pass, the padded reference they run. */
 public final class PrefillGraphProbe {
 
     private PrefillGraphProbe() {
@@ -11,6 +13,15 @@ public final class PrefillGraphProbe {
     /** Prefill graphs (captured, not failed) that {@code session}'s buffers hold. */
     public static int graphsHeld(DecoderSession session) {
         return session.prefillGraphsHeld();
+    }
+
+    /**
+     * Prefills {@code embeddings} at {@code positions} op by op over {@code rows} rows, padded as a
+     * padded graph prefill pads them ({@link DecoderSession#prefillPadded}): the reference a padded
+     * graph's replay must match bit for bit.
+     */
+    public static PrefillResult prefillPadded(DecoderSession session, Tensor embeddings, int[] positions, int rows) {
+        return session.prefillPadded(embeddings, positions, rows);
     }
 
     /**

@@ -62,18 +62,19 @@ class PrefillGraphsTest {
     }
 
     @Test
-    void rowsStartAndCudaSettingsSplitKeysButTheGraphSwitchDoesNot() {
+    void rowsStartLogitsAndCudaSettingsSplitKeysButTheGraphSwitchDoesNot() {
         Properties p = new Properties();
         p.setProperty("glimpse.cuda.prefillFusion", "true");
         p.setProperty("user.name", "someone");
-        PrefillGraphKey base = PrefillGraphKey.of(74, 0, p);
+        PrefillGraphKey base = PrefillGraphKey.of(74, 0, false, p);
         assertEquals("glimpse.cuda.prefillFusion=true", base.launchSettings());
         p.setProperty(PrefillGraphs.PROPERTY, "true");
-        assertEquals(base, PrefillGraphKey.of(74, 0, p));
-        assertNotEquals(base, PrefillGraphKey.of(75, 0, p));
-        assertNotEquals(base, PrefillGraphKey.of(74, 5, p));
+        assertEquals(base, PrefillGraphKey.of(74, 0, false, p));
+        assertNotEquals(base, PrefillGraphKey.of(75, 0, false, p));
+        assertNotEquals(base, PrefillGraphKey.of(74, 5, false, p));
+        assertNotEquals(base, PrefillGraphKey.of(74, 0, true, p));
         p.setProperty("glimpse.cuda.prefillFusion", "false");
-        assertNotEquals(base, PrefillGraphKey.of(74, 0, p));
+        assertNotEquals(base, PrefillGraphKey.of(74, 0, false, p));
     }
 
     @Test
