@@ -125,6 +125,73 @@ extern "C" __global__ void gated_activation_f32_v4(const float* gate, const floa
     }
 }
 
+// One 16-bit value of type T (F16 or BF16) widened to F32 exactly, and an F32 value rounded to nearest even
+// into T and widened back (the value a 16-bit tensor holds).
+template <typename T>
+struct HalfScalar;
+template <>
+struct HalfScalar<__nv_bfloat16> {
+    __device__ static float widen(__nv_bfloat16 v) { return __bfloat162float(v); }
+    __device__ static __nv_bfloat16 narrow(float v) { return __float2bfloat16_rn(v); }
+};
+template <>
+struct HalfScalar<__half> {
+    __device__ static float widen(__half v) { return __half2float(v); }
+    __device__ static __half narrow(float v) { return __float2half_rn(v); }
+};
+
+// HF's 16-bit gated MLP input, two packed values (one word each of gate and up): a = T(act(gate)), then
+// T(a * up), every product in F32 from the widened values (torch's bf16/f16 silu and mul compute in F32
+// and round their output).
+template <typename T2>
+__device__ __forceinline__ unsigned int gated_half_pair(unsigned int gate, unsigned int up, int f) {
+    float2 g = HalfPair<T2>::widen(gate);
+    float2 a = HalfPair<T2>::widen(HalfPair<T2>::narrow(activate(f, g.x), activate(f, g.y)));
+    float2 u = HalfPair<T2>::widen(up);
+    return HalfPair<T2>::narrow(a.x * u.x, a.y * u.y);
+}
+
+// out = T(T(act(gate)) * up) on n packed 16-bit values (F16 or BF16: T, pair type T2), HF's LlamaMLP/Qwen2MLP
+// rounding of act_fn(gate_proj(x)) * up_proj(x) in the model dtype (-Dglimpse.cuda.mlp16): each thread takes
+// a group of eight values, with one 16-byte load of gate and of up and one 16-byte store where vector is
+// set (gate, up and out 16-byte aligned) and the group is whole, value by value otherwise (the last
+// n % 8 values; every group where vector is 0). Both ways give the same bits. out may be gate or up.
+template <typename T, typename T2>
+__device__ __forceinline__ void gated_activation_half_v8(const T* gate, const T* up, T* out, long long n, int vector,
+                                                         int f) {
+    GRID_STRIDE(j, (n + 7) / 8) {
+        long long first = 8 * j;
+        if (vector && first + 8 <= n) {
+            uint4 g = reinterpret_cast<const uint4*>(gate)[j];
+            uint4 u = reinterpret_cast<const uint4*>(up)[j];
+            uint4 r;
+            r.x = gated_half_pair<T2>(g.x, u.x, f);
+            r.y = gated_half_pair<T2>(g.y, u.y, f);
+            r.z = gated_half_pair<T2>(g.z, u.z, f);
+            r.w = gated_half_pair<T2>(g.w, u.w, f);
+            reinterpret_cast<uint4*>(out)[j] = r;
+        } else {
+            long long last = first + 8 < n ? first + 8 : n;
+            for (long long i = first; i < last; i++) {
+                float a = HalfScalar<T>::widen(HalfScalar<T>::narrow(activate(f, HalfScalar<T>::widen(gate[i]))));
+                out[i] = HalfScalar<T>::narrow(a * HalfScalar<T>::widen(up[i]));
+            }
+        }
+    }
+}
+
+extern "C" __global__ void gated_activation_bf16_v8(const __nv_bfloat16* gate, const __nv_bfloat16* up,
+                                                    __nv_bfloat16* out, long long n, int vector, int f) {
+    grid_dependency_wait();
+    gated_activation_half_v8<__nv_bfloat16, __nv_bfloat162>(gate, up, out, n, vector, f);
+}
+
+extern "C" __global__ void gated_activation_f16_v8(const __half* gate, const __half* up, __half* out, long long n,
+                                                   int vector, int f) {
+    grid_dependency_wait();
+    gated_activation_half_v8<__half, __half2>(gate, up, out, n, vector, f);
+}
+
 // out[r, j] += bias[j] for a packed [rows, n] output.
 extern "C" __global__ void add_bias_rows(float* out, const void* bias, int bias_type, long long total, int n) {
     grid_dependency_wait();

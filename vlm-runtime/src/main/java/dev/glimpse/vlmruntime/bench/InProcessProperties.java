@@ -26,6 +26,7 @@ final class InProcessProperties {
     static final Set<String> ALLOWED = Set.of(
             CudaBackend.TOWER_LEAN_PROPERTY,
             CudaBackend.TOWER_MLP16_PROPERTY,
+            CudaBackend.MLP16_PROPERTY,
             CudaBackend.VTC_FUSED_PROPERTY,
             CudaBackend.PDL_PROPERTY,
             CudaBackend.PDL_PREFILL_PROPERTY,
