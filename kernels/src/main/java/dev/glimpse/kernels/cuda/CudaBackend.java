@@ -290,7 +290,7 @@ public final class CudaBackend implements Backend {
      * under {@code -Dglimpse.cuda.mlp16}, {@link #mlp16Enabled}): out [B, m, n] of the 16-bit weights'
      * dtype, out[i] = x w[i]^T + bias[i] with F32 accumulation, the bias added in cuBLASLt's epilogue
      * (read in out's dtype) and the sum rounded to nearest even once on store, one batched launch. Returns
-     * false, having queued nothing, where that launch does not apply (F32 weights, out not packed of their
+     * false, having queued no product, where that launch does not apply (F32 weights, out not packed of their
      * dtype, at most 8 rows, cuBLASLt without an algorithm or called first inside a capture, a bias whose
      * stacked rows are not 256-byte multiples): the caller then takes {@link #linearStack} into F32.
      */

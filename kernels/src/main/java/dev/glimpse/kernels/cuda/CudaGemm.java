@@ -291,7 +291,7 @@ final class CudaGemm {
      * bias (read in out's dtype, as PyTorch's bf16 linear reads its bias) rounded to nearest even once on
      * store by one batched cuBLASLt launch ({@link CudaLtMatmul#matmulRounded}), as HF's bf16
      * {@code gate_proj} and {@code up_proj} round their outputs. Operands as {@link #linearStack}, out
-     * [B, m, n] of w's dtype whose out[i] are packed. Returns false, having queued nothing, where that launch
+     * [B, m, n] of w's dtype whose out[i] are packed. Returns false, having queued no product, where that launch
      * does not apply (F32 weights or out of another dtype, at most {@value #GEMV_MAX_ROWS} rows, an empty
      * product, unpacked weight rows or outputs, a bias whose stacked rows would not each start 256 bytes
      * apart, cuBLASLt off or without an algorithm): the caller then takes the F32 {@link #linearStack}.
