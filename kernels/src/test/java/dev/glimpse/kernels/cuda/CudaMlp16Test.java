@@ -28,7 +28,8 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
  * gives the widened gate (the device's own {@code activate}, whose exp is not Java's), for every activation, both
  * dtypes, sizes that are not multiples of 8, misaligned operands and in place;
  * {@link CudaBackend#linearStackRounded} writes gate and up as the F32 stacked product rounded once (within one
- * 16-bit rounding, the same bits but where two GEMM algorithms' F32 sums straddle a rounding boundary), with the
+ * 16-bit rounding, the same bits but where two GEMM algorithms' F32 sums straddle a rounding boundary; also for
+ * skinny deep products, where split-K candidates are timed and only those reducing in F32 may be chosen), with the
  * bias inside the product, into strided scratch views, from a graph, and declines what it does not take.
  */
 class CudaMlp16Test {
@@ -100,6 +101,7 @@ class CudaMlp16Test {
      */
     @ParameterizedTest(name = "{0} rows={1} n={2} k={3} bias={4} x {5}")
     @CsvSource({"BF16, 74, 1024, 512, false, BF16", "F16, 74, 1024, 512, false, F16", "BF16, 586, 512, 256, false, BF16",
+            "BF16, 74, 1024, 4096, false, BF16", "F16, 16, 512, 2048, false, F16",
             "BF16, 23, 256, 128, true, BF16", "F16, 16, 384, 64, true, F32", "BF16, 9, 136, 96, false, F32"})
     void stackedProductWritesTheRoundedSums(String type, int rows, int n, int k, boolean biased, String xType) {
         CudaBackend gpu = cuda();
