@@ -303,8 +303,9 @@ public final class CudaBackend implements Backend {
      * {@code out = T(T(f(gate)) * up)} for packed gate, up and out of one 16-bit dtype T: HF's
      * {@code act_fn(gate_proj(x)) * up_proj(x)} in a bf16/f16 model (torch's activation and mul compute in
      * F32 and round their outputs), where {@link #gatedActivation} computes {@code f(gate) * up} in F32
-     * from F32 inputs and rounds once. {@code gated_activation_bf16_v8} / {@code gated_activation_f16_v8}
-     * (elementwise.cu), eight values per thread; any size. out may be gate or up.
+     * from F32 inputs and rounds once. {@code gated_activation_<t>_v4} / {@code _v8} (elementwise.cu), four
+     * or eight values per thread ({@link Mlp16Vector}, {@code -Dglimpse.cuda.mlp16Vector}); any size. out may be
+     * gate or up.
      */
     public synchronized void gatedActivationRounded(Activation f, Tensor gate, Tensor up, Tensor out) {
         ctx.bindThread();

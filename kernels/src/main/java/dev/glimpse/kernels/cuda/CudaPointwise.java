@@ -170,9 +170,9 @@ final class CudaPointwise {
     /**
      * {@code out = T(T(f(gate)) * up)} for gate, up and out of one 16-bit dtype T (F16/BF16), one shape,
      * packed: HF's {@code act_fn(gate_proj(x)) * up_proj(x)} in the model dtype, f of the exactly widened
-     * gate in F32 rounded to T, times the widened up in F32, rounded to T ({@code gated_activation_bf16_v8}
-     * / {@code gated_activation_f16_v8} of elementwise.cu: eight values per thread, 16-byte loads and
-     * stores where all three are 16-byte aligned; any size). out may be gate or up.
+     * gate in F32 rounded to T, times the widened up in F32, rounded to T ({@code gated_activation_<t>_v4} /
+     * {@code _v8} of elementwise.cu: four or eight values per thread as {@link Mlp16Vector} picks, 8- or
+     * 16-byte loads and stores where all three operands are aligned to them; any size). out may be gate or up.
      */
     void gatedActivationRounded(Activation f, Tensor gate, Tensor up, Tensor out) {
         requireActivation(f);
@@ -191,10 +191,12 @@ final class CudaPointwise {
         if (n == 0) {
             return;
         }
-        boolean vector = CudaContext.address(gate) % 16 == 0 && CudaContext.address(up) % 16 == 0
-                && CudaContext.address(out) % 16 == 0;
-        String kernel = type == DType.BF16 ? "gated_activation_bf16_v8" : "gated_activation_f16_v8";
-        long groups = (n + 7) / 8;
+        int perThread = Mlp16Vector.configured().valuesPerThread(n);
+        long bytes = 2L * perThread;
+        boolean vector = CudaContext.address(gate) % bytes == 0 && CudaContext.address(up) % bytes == 0
+                && CudaContext.address(out) % bytes == 0;
+        String kernel = "gated_activation_" + (type == DType.BF16 ? "bf16" : "f16") + "_v" + perThread;
+        long groups = (n + perThread - 1) / perThread;
         ctx.launch.of(ctx.kernels.function("elementwise", kernel), kernel)
                 .ptr(CudaContext.address(gate)).ptr(CudaContext.address(up)).ptr(CudaContext.address(out)).i64(n)
                 .i32(vector ? 1 : 0).i32(f.ordinal())

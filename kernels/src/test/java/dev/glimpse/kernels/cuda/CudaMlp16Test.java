@@ -7,6 +7,7 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.CsvSource;
 
+import java.util.List;
 import java.util.Locale;
 
 import static dev.glimpse.kernels.cuda.CudaTestSupport.CPU;
@@ -19,11 +20,12 @@ import static dev.glimpse.kernels.cuda.CudaTestSupport.rounded;
 import static dev.glimpse.kernels.cuda.CudaTestSupport.runFromGraph;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /**
  * GPU-only: the two halves of a decoder MLP under {@code -Dglimpse.cuda.mlp16}. {@link CudaBackend#gatedActivationRounded}
- * ({@code gated_activation_bf16_v8} / {@code gated_activation_f16_v8}) stores HF's 16-bit roundings
+ * ({@code gated_activation_<t>_v4} and {@code _v8}, each forced) stores HF's 16-bit roundings
  * {@code T(T(f(gate)) * up)} bit for bit, computed on the host from the F32 activation {@code activation_f32}
  * gives the widened gate (the device's own {@code activate}, whose exp is not Java's), for every activation, both
  * dtypes, sizes that are not multiples of 8, misaligned operands and in place;
@@ -45,9 +47,10 @@ class CudaMlp16Test {
         try (Tensor gate = random(91, 3f, half, rows, width); Tensor up = random(92, 2f, half, rows, width);
              Tensor gGate = gpu.upload(gate); Tensor gUp = gpu.upload(up);
              Tensor out = gpu.allocate(half, rows, width)) {
-            gpu.gatedActivationRounded(f, gGate, gUp, out);
-            gpu.synchronize();
-            assertBitsEqual(label, hfReference(f, gGate, gUp), out);
+            for (String perThread : VALUES_PER_THREAD) {
+                withVector(perThread, () -> gpu.gatedActivationRounded(f, gGate, gUp, out));
+                assertBitsEqual(label + " v" + perThread, hfReference(f, gGate, gUp), out);
+            }
             try (Tensor g32 = rounded(gate, half); Tensor u32 = rounded(up, half);
                  Tensor cpu = Tensor.allocate(DType.F32, rows, width)) {
                 CPU.gatedActivation(f, g32, u32, cpu);
@@ -69,15 +72,19 @@ class CudaMlp16Test {
             Tensor g = gGate.slice(0, 1, n + 1).reshape(rows, width);
             Tensor u = gUp.slice(0, 1, n + 1).reshape(rows, width);
             Tensor out = outBuffer.slice(0, 1, n + 1).reshape(rows, width);
-            assertTrue(CudaContext.address(g) % 16 != 0, "the view is misaligned");
-            gpu.gatedActivationRounded(Activation.SILU, g, u, out);
+            assertTrue(CudaContext.address(g) % 8 != 0, "the view is misaligned");
             try (Tensor gc = gpu.allocate(half, rows, width); Tensor uc = gpu.allocate(half, rows, width)) {
                 gpu.copy(g, gc);
                 gpu.copy(u, uc);
-                gpu.gatedActivationRounded(Activation.SILU, gc, uc, aligned);
-                gpu.synchronize();
-                assertBitsEqual(type + " misaligned vs aligned", aligned, out);
-                assertBitsEqual(type + " misaligned vs reference", hfReference(Activation.SILU, gc, uc), out);
+                for (String perThread : VALUES_PER_THREAD) {
+                    withVector(perThread, () -> {
+                        gpu.gatedActivationRounded(Activation.SILU, g, u, out);
+                        gpu.gatedActivationRounded(Activation.SILU, gc, uc, aligned);
+                    });
+                    assertBitsEqual(type + " v" + perThread + " misaligned vs aligned", aligned, out);
+                    assertBitsEqual(type + " v" + perThread + " misaligned vs reference",
+                            hfReference(Activation.SILU, gc, uc), out);
+                }
             }
         }
     }
@@ -177,6 +184,19 @@ class CudaMlp16Test {
     }
 
     @Test
+    void autoTakesEightValuesPerThreadOnlyForLargePasses() {
+        assertEquals(4, Mlp16Vector.AUTO.valuesPerThread(74L * 11008));
+        assertEquals(4, Mlp16Vector.AUTO.valuesPerThread(586L * 4864));
+        assertEquals(8, Mlp16Vector.AUTO.valuesPerThread(586L * 11008));
+        assertEquals(8, Mlp16Vector.EIGHT.valuesPerThread(1));
+        assertEquals(4, Mlp16Vector.FOUR.valuesPerThread(1L << 30));
+        CudaTestSupport.withProperty(Mlp16Vector.PROPERTY, "", () -> assertEquals(Mlp16Vector.AUTO, Mlp16Vector.configured()));
+        CudaTestSupport.withProperty(Mlp16Vector.PROPERTY, "8", () -> assertEquals(Mlp16Vector.EIGHT, Mlp16Vector.configured()));
+        CudaTestSupport.withProperty(Mlp16Vector.PROPERTY, "16",
+                () -> assertThrows(IllegalArgumentException.class, Mlp16Vector::configured));
+    }
+
+    @Test
     void mlp16IsOffByDefault() {
         String previous = System.getProperty(CudaBackend.MLP16_PROPERTY);
         System.clearProperty(CudaBackend.MLP16_PROPERTY);
@@ -192,6 +212,17 @@ class CudaMlp16Test {
             }
         }
         assertEquals("glimpse.cuda.mlp16", CudaBackend.MLP16_PROPERTY);
+    }
+
+    /** Every {@link Mlp16Vector} choice but auto: each kernel width is checked on its own. */
+    private static final List<String> VALUES_PER_THREAD = List.of(Mlp16Vector.FOUR.id(), Mlp16Vector.EIGHT.id());
+
+    /** body under {@code -Dglimpse.cuda.mlp16Vector=perThread}, then waits for the GPU. */
+    private static void withVector(String perThread, Runnable body) {
+        CudaTestSupport.withProperty(Mlp16Vector.PROPERTY, perThread, () -> {
+            body.run();
+            cuda().synchronize();
+        });
     }
 
     /**

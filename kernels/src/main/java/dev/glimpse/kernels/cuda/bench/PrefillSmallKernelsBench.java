@@ -9,6 +9,7 @@ import dev.glimpse.kernels.cuda.AttentionMmaWarps;
 import dev.glimpse.kernels.cuda.AttentionSmallGrid;
 import dev.glimpse.kernels.cuda.CudaBackend;
 import dev.glimpse.kernels.cuda.CudaOptions;
+import dev.glimpse.kernels.cuda.Mlp16Vector;
 import dev.glimpse.kernels.cuda.StepGraph;
 
 import java.io.PrintStream;
@@ -45,7 +46,9 @@ import java.util.Locale;
  *   {@code gated_activation_f32_v4} into down_proj's BF16 input (today) against
  *   {@link CudaBackend#linearStackRounded} (gate/up written in BF16) then
  *   {@link CudaBackend#gatedActivationRounded} ({@code -Dglimpse.cuda.mlp16=true} in the decoder);
- *   {@code mlp16_gemm} and {@code mlp16_activation}, each half alone both ways.</li>
+ *   {@code mlp16_gemm} and {@code mlp16_activation}, each half alone both ways ({@link Mlp16Vector}'s
+ *   {@code auto} choice of values per thread), and {@code mlp16_activation_v4} / {@code _v8}, the new activation
+ *   forced to four or eight values per thread against the same old one.</li>
  * </ul>
  * Prints one JSON line per kernel and shape ({@code "bench":"prefill_small_kernels"}: us per call old
  * and new, their ratio). Run on the GPU machine:
@@ -178,7 +181,12 @@ public final class PrefillSmallKernelsBench {
             };
             print(out, gpu, shape, rows, "mlp16", time(gpu, pair), time(gpu, pair16));
             print(out, gpu, shape, rows, "mlp16_gemm", time(gpu, gemm), time(gpu, gemm16));
-            print(out, gpu, shape, rows, "mlp16_activation", time(gpu, activation), time(gpu, activation16));
+            double activationUs = time(gpu, activation);
+            print(out, gpu, shape, rows, "mlp16_activation", activationUs, time(gpu, activation16));
+            for (Mlp16Vector width : new Mlp16Vector[] {Mlp16Vector.FOUR, Mlp16Vector.EIGHT}) {
+                print(out, gpu, shape, rows, "mlp16_activation_v" + width.id(), activationUs,
+                        PropertyScope.measure(Mlp16Vector.PROPERTY, width.id(), () -> time(gpu, activation16)));
+            }
         }
     }
 
