@@ -125,6 +125,102 @@ extern "C" __global__ void gated_activation_f32_v4(const float* gate, const floa
     }
 }
 
+// One 16-bit value of type T (F16 or BF16) widened to F32 exactly, and an F32 value rounded to nearest even
+// into T and widened back (the value a 16-bit tensor holds).
+template <typename T>
+struct HalfScalar;
+template <>
+struct HalfScalar<__nv_bfloat16> {
+    __device__ static float widen(__nv_bfloat16 v) { return __bfloat162float(v); }
+    __device__ static __nv_bfloat16 narrow(float v) { return __float2bfloat16_rn(v); }
+};
+template <>
+struct HalfScalar<__half> {
+    __device__ static float widen(__half v) { return __half2float(v); }
+    __device__ static __half narrow(float v) { return __float2half_rn(v); }
+};
+
+// HF's 16-bit gated MLP input, two packed values (one word each of gate and up): a = T(act(gate)), then
+// T(a * up), every product in F32 from the widened values (torch's bf16/f16 silu and mul compute in F32
+// and round their output).
+template <typename T2>
+__device__ __forceinline__ unsigned int gated_half_pair(unsigned int gate, unsigned int up, int f) {
+    float2 g = HalfPair<T2>::widen(gate);
+    float2 a = HalfPair<T2>::widen(HalfPair<T2>::narrow(activate(f, g.x), activate(f, g.y)));
+    float2 u = HalfPair<T2>::widen(up);
+    return HalfPair<T2>::narrow(a.x * u.x, a.y * u.y);
+}
+
+// E packed 16-bit values (E = 4 or 8) as E / 2 32-bit words: the type of one 8- or 16-byte load or store.
+template <int E>
+struct HalfWords;
+template <>
+struct HalfWords<4> {
+    typedef uint2 Vec;
+};
+template <>
+struct HalfWords<8> {
+    typedef uint4 Vec;
+};
+
+// out = T(T(act(gate)) * up) on n packed 16-bit values (F16 or BF16: T, pair type T2), HF's LlamaMLP/Qwen2MLP
+// rounding of act_fn(gate_proj(x)) * up_proj(x) in the model dtype (-Dglimpse.cuda.mlp16): each thread takes
+// a group of E values (4 or 8: -Dglimpse.cuda.mlp16Vector), with one 8- or 16-byte load of gate and of up and
+// one store where vector is set (gate, up and out aligned to 2 E bytes) and the group is whole, value by value
+// otherwise (the last n % E values; every group where vector is 0). Every way gives the same bits. out may be
+// gate or up. The kernels launch 256 threads a block (CudaContext.POINTWISE_THREADS) and are held to 32
+// registers (__launch_bounds__(256, 8): 8 blocks, the whole SM's 2048 threads, resident; 45-48 registers
+// without; no spills with on sm_90, 8 bytes on sm_80): at LLaVA's 74-row prefill the pass is latency-bound, and occupancy decides it.
+template <typename T, typename T2, int E>
+__device__ __forceinline__ void gated_activation_half(const T* gate, const T* up, T* out, long long n, int vector,
+                                                      int f) {
+    typedef typename HalfWords<E>::Vec Vec;
+    GRID_STRIDE(j, (n + E - 1) / E) {
+        long long first = E * j;
+        if (vector && first + E <= n) {
+            Vec g = reinterpret_cast<const Vec*>(gate)[j];
+            Vec u = reinterpret_cast<const Vec*>(up)[j];
+            Vec r;
+            const unsigned int* gw = reinterpret_cast<const unsigned int*>(&g);
+            const unsigned int* uw = reinterpret_cast<const unsigned int*>(&u);
+            unsigned int* rw = reinterpret_cast<unsigned int*>(&r);
+#pragma unroll
+            for (int w = 0; w < E / 2; w++) rw[w] = gated_half_pair<T2>(gw[w], uw[w], f);
+            reinterpret_cast<Vec*>(out)[j] = r;
+        } else {
+            long long last = first + E < n ? first + E : n;
+            for (long long i = first; i < last; i++) {
+                float a = HalfScalar<T>::widen(HalfScalar<T>::narrow(activate(f, HalfScalar<T>::widen(gate[i]))));
+                out[i] = HalfScalar<T>::narrow(a * HalfScalar<T>::widen(up[i]));
+            }
+        }
+    }
+}
+
+extern "C" __global__ void __launch_bounds__(256, 8)
+gated_activation_bf16_v4(const __nv_bfloat16* gate, const __nv_bfloat16* up, __nv_bfloat16* out, long long n, int vector, int f) {
+    grid_dependency_wait();
+    gated_activation_half<__nv_bfloat16, __nv_bfloat162, 4>(gate, up, out, n, vector, f);
+}
+
+extern "C" __global__ void __launch_bounds__(256, 8)
+gated_activation_f16_v4(const __half* gate, const __half* up, __half* out, long long n, int vector, int f) {
+    grid_dependency_wait();
+    gated_activation_half<__half, __half2, 4>(gate, up, out, n, vector, f);
+}
+
+extern "C" __global__ void __launch_bounds__(256, 8)
+gated_activation_bf16_v8(const __nv_bfloat16* gate, const __nv_bfloat16* up, __nv_bfloat16* out, long long n, int vector, int f) {
+    grid_dependency_wait();
+    gated_activation_half<__nv_bfloat16, __nv_bfloat162, 8>(gate, up, out, n, vector, f);
+}
+
+extern "C" __global__ void __launch_bounds__(256, 8)
+gated_activation_f16_v8(const __half* gate, const __half* up, __half* out, long long n, int vector, int f) {
+    grid_dependency_wait();
+    gated_activation_half<__half, __half2, 8>(gate, up, out, n, vector, f);
+}
+
 // out[r, j] += bias[j] for a packed [rows, n] output.
 extern "C" __global__ void add_bias_rows(float* out, const void* bias, int bias_type, long long total, int n) {
     grid_dependency_wait();

@@ -285,6 +285,33 @@ public final class CudaBackend implements Backend {
         pointwise.gatedActivation(f, gate, up, out);
     }
 
+    /**
+     * {@link #linearStack} rounded as HF's 16-bit {@code gate_proj}/{@code up_proj} round (a decoder MLP
+     * under {@code -Dglimpse.cuda.mlp16}, {@link #mlp16Enabled}): out [B, m, n] of the 16-bit weights'
+     * dtype, out[i] = x w[i]^T + bias[i] with F32 accumulation, the bias added in cuBLASLt's epilogue
+     * (read in out's dtype) and the sum rounded to nearest even once on store, one batched launch. Returns
+     * false, having queued no product, where that launch does not apply (F32 weights, out not packed of their
+     * dtype, at most 8 rows, cuBLASLt without an algorithm or called first inside a capture, a bias whose
+     * stacked rows are not 256-byte multiples): the caller then takes {@link #linearStack} into F32.
+     */
+    public synchronized boolean linearStackRounded(Tensor x, Tensor w, Tensor bias, Tensor out) {
+        ctx.bindThread();
+        return gemm.linearStackRounded(x, w, bias, out);
+    }
+
+    /**
+     * {@code out = T(T(f(gate)) * up)} for packed gate, up and out of one 16-bit dtype T: HF's
+     * {@code act_fn(gate_proj(x)) * up_proj(x)} in a bf16/f16 model (torch's activation and mul compute in
+     * F32 and round their outputs), where {@link #gatedActivation} computes {@code f(gate) * up} in F32
+     * from F32 inputs and rounds once. {@code gated_activation_<t>_v4} / {@code _v8} (elementwise.cu), four
+     * or eight values per thread ({@link Mlp16Vector}, {@code -Dglimpse.cuda.mlp16Vector}); any size. out may be
+     * gate or up.
+     */
+    public synchronized void gatedActivationRounded(Activation f, Tensor gate, Tensor up, Tensor out) {
+        ctx.bindThread();
+        pointwise.gatedActivationRounded(f, gate, up, out);
+    }
+
     @Override
     public synchronized void softmax(Tensor x, Tensor out) {
         ctx.bindThread();
@@ -840,6 +867,24 @@ public final class CudaBackend implements Backend {
      */
     public static boolean towerMlp16Enabled() {
         return !"false".equalsIgnoreCase(System.getProperty(TOWER_MLP16_PROPERTY, "true").trim());
+    }
+
+    /** The system property that rounds a decoder prefill MLP's gate/up as HF's 16-bit model does ({@code true}; default {@code false}). */
+    public static final String MLP16_PROPERTY = "glimpse.cuda.mlp16";
+
+    /**
+     * True under {@code -Dglimpse.cuda.mlp16=true} (read at every call; default off until the H200 has
+     * measured it): a decoder prefill block of more than 8 rows with stacked 16-bit gate/up weights
+     * (Llama, Qwen2) has the stacked product write gate and up in the weights' dtype
+     * ({@link #linearStackRounded}) and {@link #gatedActivationRounded} apply
+     * {@code T(T(act(gate)) * up)} into down_proj's 16-bit input, HF's {@code LlamaMLP}/{@code Qwen2MLP}
+     * roundings in bf16/f16, instead of F32 gate and up and one rounding after {@code act(gate) * up}.
+     * LLaVA-1.5-7B at 74 rows: the gate/up store and the activation's read fall from 6.5 MB to 3.3 MB
+     * each (52 to 26 MB at 586 rows). The values change on purpose (toward HF's); the decode step's fused
+     * {@link #rmsNormGatedMlpIn} and the CPU backend keep their F32 arithmetic.
+     */
+    public static boolean mlp16Enabled() {
+        return "true".equalsIgnoreCase(System.getProperty(MLP16_PROPERTY, "false").trim());
     }
 
     /**

@@ -287,6 +287,52 @@ final class CudaGemm {
     }
 
     /**
+     * {@link #linearStack} into out of w's 16-bit dtype: out[i] = x w[i]^T + bias[i], the F32 sum plus the
+     * bias (read in out's dtype, as PyTorch's bf16 linear reads its bias) rounded to nearest even once on
+     * store by one batched cuBLASLt launch ({@link CudaLtMatmul#matmulRounded}), as HF's bf16
+     * {@code gate_proj} and {@code up_proj} round their outputs. Operands as {@link #linearStack}, out
+     * [B, m, n] of w's dtype whose out[i] are packed. Returns false, having queued no product, where that launch
+     * does not apply (F32 weights or out of another dtype, at most {@value #GEMV_MAX_ROWS} rows, an empty
+     * product, unpacked weight rows or outputs, a bias whose stacked rows would not each start 256 bytes
+     * apart, cuBLASLt off or without an algorithm): the caller then takes the F32 {@link #linearStack}.
+     */
+    boolean linearStackRounded(Tensor x, Tensor w, Tensor bias, Tensor out) {
+        Checks.floating(x, ctx.device, "linearStackRounded", "x");
+        Checks.floating(w, ctx.device, "linearStackRounded", "w");
+        Checks.rank(w, 3, "linearStackRounded", "w", "[B, out, in]");
+        Checks.rank(x, 2, "linearStackRounded", "x", "[m, in]");
+        Checks.rank(out, 3, "linearStackRounded", "out", "[B, m, out]");
+        int batch = w.dim(0);
+        int n = w.dim(1);
+        int k = w.dim(2);
+        int m = x.dim(0);
+        if (out.dim(0) != batch || out.dim(1) != m || out.dim(2) != n || x.dim(1) != k) {
+            throw new TensorException("linearStackRounded: x " + x + ", w " + w + " and out " + out + " do not chain");
+        }
+        if (bias != null && (bias.rank() != 2 || bias.dim(0) != batch || bias.dim(1) != n)) {
+            throw new TensorException("linearStackRounded: bias must be [" + batch + ", " + n + "], got " + bias);
+        }
+        DType type = w.dtype();
+        boolean applies = USE_LT && type != DType.F32 && out.dtype() == type && out.device().equals(ctx.device)
+                && m > GEMV_MAX_ROWS && k > 0 && n > 0
+                && (x.dtype() == DType.F32 || x.dtype() == type)
+                && w.stride(2) == 1 && w.stride(1) >= k && w.stride(0) >= (long) (n - 1) * w.stride(1) + k
+                && out.stride(2) == 1 && out.stride(1) == n && out.stride(0) >= (long) m * n
+                && (bias == null || (long) n * type.byteSize() % 256 == 0);
+        if (!applies) {
+            return false;
+        }
+        try (Temporaries tmp = new Temporaries(copier)) {
+            Tensor xh = halfInput(tmp, x, type, m, k);
+            Tensor bh = bias == null ? null : epilogueBias(tmp, bias, type);
+            boolean stacked = batch > 1;
+            return lt.matmulRounded(CudaContext.address(w), w.stride(1), CudaContext.address(xh), type,
+                    bh == null ? 0L : CudaContext.address(bh), CudaContext.address(out), type, m, n, k, batch,
+                    stacked ? w.stride(0) : 0L, stacked ? out.stride(0) : 0L, stacked && bh != null ? n : 0L);
+        }
+    }
+
+    /**
      * Whether prefill products add the residual in cuBLASLt's epilogue ({@value #LT_RESIDUAL_PROPERTY},
      * default true, and {@link CudaBackend#gemmEpiloguesEnabled()}, which turns every GEMM epilogue off;
      * read at each call).

@@ -238,6 +238,21 @@ final class CudaLtMatmul implements AutoCloseable {
                 new LtProblem.Output(false, outType, bias != 0 ? outType : DType.F32));
     }
 
+    /**
+     * {@link #linearRounded} for {@code batch} weights stacked {@code strideW} elements apart that share x
+     * (a decoder layer's gate/up under {@code -Dglimpse.cuda.mlp16}): out[i] ([m, n] packed, of the 16-bit
+     * {@code outType}, {@code strideOut} elements apart) = x W[i]^T + bias[i], rounded once on store;
+     * biases of {@code outType} {@code strideBias} elements apart, each 256-byte aligned (0: none).
+     * Strides are 0 for a batch of one.
+     *
+     * @return false, having queued nothing, when cuBLASLt has no algorithm for this problem
+     */
+    boolean matmulRounded(long w, long ldw, long x, DType dtype, long bias, long out, DType outType, int m, int n,
+                          int k, int batch, long strideW, long strideOut, long strideBias) {
+        return matmul(w, ldw, x, dtype, bias, out, 0L, m, n, k, batch, strideW, strideOut, strideBias,
+                new LtProblem.Output(false, outType, bias != 0 ? outType : DType.F32));
+    }
+
     private boolean matmul(long w, long ldw, long x, DType dtype, long bias, long out, long residual, int m, int n, int k,
                            int batch, long strideW, long strideOut, long strideBias, LtProblem.Output output) {
         if (closed) {

@@ -168,6 +168,42 @@ final class CudaPointwise {
         }
     }
 
+    /**
+     * {@code out = T(T(f(gate)) * up)} for gate, up and out of one 16-bit dtype T (F16/BF16), one shape,
+     * packed: HF's {@code act_fn(gate_proj(x)) * up_proj(x)} in the model dtype, f of the exactly widened
+     * gate in F32 rounded to T, times the widened up in F32, rounded to T ({@code gated_activation_<t>_v4} /
+     * {@code _v8} of elementwise.cu: four or eight values per thread as {@link Mlp16Vector} picks, 8- or
+     * 16-byte loads and stores where all three operands are aligned to them; any size). out may be gate or up.
+     */
+    void gatedActivationRounded(Activation f, Tensor gate, Tensor up, Tensor out) {
+        requireActivation(f);
+        DType type = gate.dtype();
+        if (type != DType.BF16 && type != DType.F16) {
+            throw new TensorException("gatedActivationRounded: gate must be F16 or BF16, got " + gate);
+        }
+        for (Tensor t : new Tensor[] {gate, up, out}) {
+            if (t.dtype() != type || !t.sameShape(gate) || !t.device().equals(ctx.device) || !Checks.contiguous(t)) {
+                throw new TensorException("gatedActivationRounded: gate, up and out must be packed " + type + " "
+                        + Arrays.toString(gate.shape()) + " on " + ctx.device + ", got " + gate + ", " + up
+                        + " and " + out);
+            }
+        }
+        long n = gate.numel();
+        if (n == 0) {
+            return;
+        }
+        int perThread = Mlp16Vector.configured().valuesPerThread(n);
+        long bytes = 2L * perThread;
+        boolean vector = CudaContext.address(gate) % bytes == 0 && CudaContext.address(up) % bytes == 0
+                && CudaContext.address(out) % bytes == 0;
+        String kernel = "gated_activation_" + (type == DType.BF16 ? "bf16" : "f16") + "_v" + perThread;
+        long groups = (n + perThread - 1) / perThread;
+        ctx.launch.of(ctx.kernels.function("elementwise", kernel), kernel)
+                .ptr(CudaContext.address(gate)).ptr(CudaContext.address(up)).ptr(CudaContext.address(out)).i64(n)
+                .i32(vector ? 1 : 0).i32(f.ordinal())
+                .run(ctx.pointwiseBlocks(groups), 1, CudaContext.POINTWISE_THREADS, 0);
+    }
+
     void softmax(Tensor x, Tensor out) {
         Checks.f32(x, ctx.device, "softmax", "x");
         Checks.out(out, x.shape(), ctx.device, "softmax");

@@ -96,6 +96,8 @@ final class GridDependency {
                     "rope_append_kv_rows_vec", "rope_append_kv_rows_vec_bf16", "rope_append_kv_rows_vec_f16",
                     "binary_broadcast", "activation_f32", "activation_f32_v4", "activation_bf16_v8",
                     "activation_f16_v8", "gated_activation_f32", "gated_activation_f32_v4",
+                    "gated_activation_bf16_v4", "gated_activation_f16_v4", "gated_activation_bf16_v8",
+                    "gated_activation_f16_v8",
                     "add_bias_rows", "convert_f32", "strided_copy", "strided_copy_vec4", "embedding_rows",
                     "attention_row_scores", "topk_rows"),
             Stream.of(1, 2, 4, 8).flatMap(vpt -> Stream.of("layer_norm_rows_v4_" + vpt, "rms_norm_rows_v4_" + vpt,

@@ -171,7 +171,7 @@ final class LtPlan implements AutoCloseable {
             Cuda.checkBlas(status, "cublasLtMatmulAlgoGetHeuristic(" + problem + ")");
             for (int i = 0; i < count[0]; i++) {
                 cublasLtMatmulHeuristicResult_t r = results.getPointer(i);
-                if (r.state() == cublas.CUBLAS_STATUS_SUCCESS) {
+                if (r.state() == cublas.CUBLAS_STATUS_SUCCESS && roundsOnce(r.algo())) {
                     candidates.add(new Candidate(copy(r.algo()), r.workspaceSize(), "heuristic #" + i));
                 }
             }
@@ -179,8 +179,8 @@ final class LtPlan implements AutoCloseable {
     }
 
     /**
-     * Split-K variants (k split 2, 4, 8 ways, partial sums reduced in F32 in the workspace, or in the
-     * output type where that is the only out-of-place scheme) of the first heuristic candidates that
+     * Split-K variants (k split 2, 4, 8 ways, partial sums reduced in F32 in the workspace, or, for an F32
+     * output, in the output type where that is the only out-of-place scheme: see {@link #roundsOnce}) of the first heuristic candidates that
      * support splitting and do not split already; each kept only if {@code cublasLtMatmulAlgoCheck}
      * accepts it within the workspace. In-place reduction (atomics into the output) is never offered.
      */
@@ -201,7 +201,8 @@ final class LtPlan implements AutoCloseable {
                         cublas.CUBLASLT_ALGO_CAP_REDUCTION_SCHEME_MASK, value, Integer.BYTES, written), value);
                 int scheme = (schemes & cublas.CUBLASLT_REDUCTION_SCHEME_COMPUTE_TYPE) != 0
                         ? cublas.CUBLASLT_REDUCTION_SCHEME_COMPUTE_TYPE
-                        : (schemes & cublas.CUBLASLT_REDUCTION_SCHEME_OUTPUT_TYPE) != 0 ? cublas.CUBLASLT_REDUCTION_SCHEME_OUTPUT_TYPE : 0;
+                        : (schemes & cublas.CUBLASLT_REDUCTION_SCHEME_OUTPUT_TYPE) != 0 && problem.output().type() == DType.F32
+                        ? cublas.CUBLASLT_REDUCTION_SCHEME_OUTPUT_TYPE : 0;
                 if (scheme == 0) {
                     continue;
                 }
@@ -314,7 +315,7 @@ final class LtPlan implements AutoCloseable {
                     && set(algo, cublas.CUBLASLT_ALGO_CONFIG_CTA_SWIZZLING, word.put(point.swizzle()), Integer.BYTES)
                     && set(algo, cublas.CUBLASLT_ALGO_CONFIG_CUSTOM_OPTION, word.put(point.custom()), Integer.BYTES)
                     && set(algo, cublas.CUBLASLT_ALGO_CONFIG_CLUSTER_SHAPE_ID, half.put((short) point.cluster()), Short.BYTES);
-            if (!built || !fitsAlignments(algo, word)
+            if (!built || !roundsOnce(algo) || !fitsAlignments(algo, word)
                     || cublas.cublasLtMatmulAlgoCheck(handle, desc, layoutW, layoutX, layoutOut, layoutOut, algo, check)
                     != cublas.CUBLAS_STATUS_SUCCESS || check.workspaceSize() > workspaceBytes) {
                 return Optional.empty();
@@ -392,7 +393,7 @@ final class LtPlan implements AutoCloseable {
     private boolean adopt(cublasLtContext handle, cublasLtMatmulAlgo_t algo, long workspaceBytes, String label) {
         try (cublasLtMatmulHeuristicResult_t check = new cublasLtMatmulHeuristicResult_t();
              IntPointer word = new IntPointer(1)) {
-            if (!fitsAlignments(algo, word)) {
+            if (!roundsOnce(algo) || !fitsAlignments(algo, word)) {
                 algo.close();
                 return false;
             }
@@ -414,6 +415,26 @@ final class LtPlan implements AutoCloseable {
     }
 
     /** The value an attribute query wrote; -1 where the query failed (an attribute this algorithm lacks). */
+    /**
+     * Whether {@code algo} rounds this problem's D once, from the F32 sum: always for an F32 D; for a 16-bit D
+     * (GELU epilogues into the next product's input, {@link CudaLtMatmul#linearRounded} and
+     * {@link CudaLtMatmul#matmulRounded}: PyTorch's bf16 linear rounds its F32 sum once) only where k is not
+     * split or the split sums are reduced in the compute type (F32, in the workspace). A reduction in place or
+     * in D's type would round each partial sum to 16 bits first; such configurations are never candidates.
+     */
+    private boolean roundsOnce(cublasLtMatmulAlgo_t algo) {
+        if (problem.output().type() == DType.F32) {
+            return true;
+        }
+        try (IntPointer value = new IntPointer(1); SizeTPointer written = new SizeTPointer(1)) {
+            int split = intAttribute(cublas.cublasLtMatmulAlgoConfigGetAttribute(algo, cublas.CUBLASLT_ALGO_CONFIG_SPLITK_NUM,
+                    value, Integer.BYTES, written), value);
+            return split <= 1 || intAttribute(cublas.cublasLtMatmulAlgoConfigGetAttribute(algo,
+                    cublas.CUBLASLT_ALGO_CONFIG_REDUCTION_SCHEME, value, Integer.BYTES, written), value)
+                    == cublas.CUBLASLT_REDUCTION_SCHEME_COMPUTE_TYPE;
+        }
+    }
+
     private static int intAttribute(int status, IntPointer value) {
         return status == cublas.CUBLAS_STATUS_SUCCESS ? value.get() : -1;
     }

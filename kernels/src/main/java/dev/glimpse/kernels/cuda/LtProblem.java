@@ -71,7 +71,7 @@ record LtProblem(int m, int n, int k, DType dtype, long ldw, int batch, long str
                         Output output) {
         int alignOut = accumulate ? Math.min(alignment(out), alignment(residual)) : alignment(out);
         if (batch > 1) {
-            alignOut = Math.min(alignOut, alignment(strideOut * Float.BYTES));
+            alignOut = Math.min(alignOut, alignment(strideOut * output.type().byteSize()));
         }
         int alignW = batch > 1 ? Math.min(alignment(w), alignment(strideW * dtype.byteSize())) : alignment(w);
         return new LtProblem(m, n, k, dtype, ldw, batch, strideW, strideOut, strideBias, bias, accumulate, alignW,

@@ -37,6 +37,10 @@ class KernelLaunchArgumentsTest {
             "elementwise.cu, 'void activation_f32_v4(', CudaPointwise.java, 'void activation(Activation f'",
             "elementwise.cu, 'void activation_bf16_v8(', CudaPointwise.java, 'void activationInPlace('",
             "elementwise.cu, 'void activation_f16_v8(', CudaPointwise.java, 'void activationInPlace('",
+            "elementwise.cu, 'gated_activation_bf16_v4(', CudaPointwise.java, 'void gatedActivationRounded('",
+            "elementwise.cu, 'gated_activation_f16_v4(', CudaPointwise.java, 'void gatedActivationRounded('",
+            "elementwise.cu, 'gated_activation_bf16_v8(', CudaPointwise.java, 'void gatedActivationRounded('",
+            "elementwise.cu, 'gated_activation_f16_v8(', CudaPointwise.java, 'void gatedActivationRounded('",
             "query_row.cu, 'void query_attention_row_f32(', CudaQueryRow.java, 'void compute('"})
     void theLaunchPassesTheKernelsParametersInOrder(String module, String kernel, String javaFile, String method)
             throws IOException {

@@ -1,6 +1,7 @@
 package dev.glimpse.vlmruntime.bench;
 
 import dev.glimpse.kernels.cuda.CudaBackend;
+import dev.glimpse.kernels.cuda.Mlp16Vector;
 import dev.glimpse.kernels.cuda.NormRowsVariant;
 import dev.glimpse.vlmruntime.decoder.DecoderSession;
 
@@ -27,6 +28,8 @@ final class InProcessProperties {
     static final Set<String> ALLOWED = Set.of(
             CudaBackend.TOWER_LEAN_PROPERTY,
             CudaBackend.TOWER_MLP16_PROPERTY,
+            CudaBackend.MLP16_PROPERTY,
+            Mlp16Vector.PROPERTY,
             CudaBackend.VTC_FUSED_PROPERTY,
             CudaBackend.PDL_PROPERTY,
             CudaBackend.PDL_PREFILL_PROPERTY,

@@ -25,7 +25,8 @@ import java.util.List;
  * <p>q, k and v live in one [3, rows, width] buffer when their widths agree (else k and v in one
  * [2, rows, kvWidth]), gate and up in one [2, rows, intermediate], so a stacked product
  * ({@link dev.glimpse.kernels.Backend#linearStack}) writes each of them where its consumers read
- * it; at n rows each is still a packed [n, width] view.
+ * it; at n rows each is still a packed [n, width] view. The 16-bit gate/up of {@code -Dglimpse.cuda.mlp16}
+ * ({@link ScratchRows#gateUpHalf}) view the first half of the F32 gate/up buffer's bytes: no memory of their own.
  */
 final class DecoderScratch implements AutoCloseable {
 
@@ -53,6 +54,8 @@ final class DecoderScratch implements AutoCloseable {
     /** RMSNorm output and act(gate) * up in the 16-bit GEMM-input dtype; null when that is F32. */
     private final Tensor normedHalf;
     private final Tensor activatedHalf;
+    /** gate, up as [2, rows, intermediate] in the 16-bit GEMM-input dtype, over {@link #gateUp}'s memory; null when that is F32. */
+    private final Tensor gateUpHalf;
 
     /**
      * Bytes of scratch per row of {@code config} with every buffer F32 [rows, width]; 16-bit GEMM
@@ -102,6 +105,7 @@ final class DecoderScratch implements AutoCloseable {
         this.activated = backend.allocate(DType.F32, Math.max(1, f32Rows), inter);
         this.normedHalf = half ? backend.allocate(gemmInput, rows, hidden) : null;
         this.activatedHalf = half ? backend.allocate(gemmInput, rows, inter) : null;
+        this.gateUpHalf = half ? Tensor.wrap(gateUp.segment(), gateUp.device(), gemmInput, 2, rows, inter) : null;
         this.single = rows(1);
     }
 
@@ -122,7 +126,7 @@ final class DecoderScratch implements AutoCloseable {
                 v.slice(0, 0, n), attention.slice(0, 0, n), projected.slice(0, 0, n), residual.slice(0, 0, n),
                 gate.slice(0, 0, n), up.slice(0, 0, n), (half ? activatedHalf : activated).slice(0, 0, n),
                 qkv == null ? null : qkv.slice(1, 0, n), kv.slice(1, 0, n), gateUp.slice(1, 0, n),
-                half ? attentionHalf(n) : null);
+                half ? attentionHalf(n) : null, half ? gateUpHalf.slice(1, 0, n) : null);
     }
 
     /** [n, heads * headDim] at the start of the 16-bit activated buffer, or null where that is narrower. */

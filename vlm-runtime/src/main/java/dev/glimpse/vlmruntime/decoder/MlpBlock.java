@@ -35,9 +35,14 @@ final class MlpBlock {
      * {@code x = s.residual() + mlp(s.normed())}, the residual added by {@code down_proj}'s product
      * ({@link Backend#linearAddResidual}: in the GEMM's epilogue on CUDA). Where the layer's weights
      * are stacked ({@link LayerWeights#stacks}) gate and up run as one stacked product into the
-     * scratch's [2, n, intermediate] view, whose halves are {@code s.gate()} and {@code s.up()}.
+     * scratch's [2, n, intermediate] view, whose halves are {@code s.gate()} and {@code s.up()}. Under
+     * {@code -Dglimpse.cuda.mlp16=true} a CUDA block rounds as HF's 16-bit model does where it can
+     * ({@link #forwardRounded}).
      */
     void forward(Backend b, ScratchRows s, Tensor x) {
+        if (b instanceof CudaBackend cuda && CudaBackend.mlp16Enabled() && forwardRounded(cuda, s, x)) {
+            return;
+        }
         ProjectionStacks stacks = w.stacks();
         if (stacks != null && stacks.gateUp() != null) {
             b.linearStack(s.normed(), stacks.gateUp(), stacks.gateUpBias(), s.gateUp());
@@ -47,5 +52,26 @@ final class MlpBlock {
         }
         b.gatedActivation(activation, s.gate(), s.up(), s.activated());
         b.linearAddResidual(s.activated(), w.down(), w.downBias(), s.residual(), x);
+    }
+
+    /**
+     * {@link #forward} in HF's 16-bit roundings ({@link CudaBackend#mlp16Enabled}): gate and up from one
+     * stacked product rounded to the weights' dtype T in its epilogue ({@link CudaBackend#linearStackRounded},
+     * bias inside the product as {@code nn.Linear} adds it), {@code s.activated() = T(T(act(gate)) * up)}
+     * ({@link CudaBackend#gatedActivationRounded}), then down_proj with the residual as {@link #forward}.
+     * False, having queued nothing, where the block has no stacked gate/up weights, no 16-bit scratch of
+     * their dtype (the decode step, short tails) or the product declines: {@link #forward} then runs in F32.
+     */
+    private boolean forwardRounded(CudaBackend b, ScratchRows s, Tensor x) {
+        ProjectionStacks stacks = w.stacks();
+        Tensor half = s.gateUpHalf();
+        if (stacks == null || stacks.gateUp() == null || half == null || half.dtype() != stacks.gateUp().dtype()
+                || s.activated().dtype() != half.dtype()
+                || !b.linearStackRounded(s.normed(), stacks.gateUp(), stacks.gateUpBias(), half)) {
+            return false;
+        }
+        b.gatedActivationRounded(activation, half.select(0, 0), half.select(0, 1), s.activated());
+        b.linearAddResidual(s.activated(), w.down(), w.downBias(), s.residual(), x);
+        return true;
     }
 }

@@ -26,8 +26,12 @@ import dev.glimpse.kernels.Tensor;
  *                  ({@code -Dglimpse.cuda.attentionHalfOutput}), in the 16-bit {@code activated}'s memory,
  *                  which is free from the end of one MLP to the next; null where {@code activated} is F32
  *                  or narrower than heads * headDim
+ * @param gateUpHalf [2, n, intermediate]: gate, up stacked in the 16-bit dtype of {@code activated}, HF's
+ *                  rounded {@code gate_proj} and {@code up_proj} outputs ({@code -Dglimpse.cuda.mlp16}), in the
+ *                  memory of {@code gateUp} (the F32 views are unused when these are); null where
+ *                  {@code activated} is F32
  */
 record ScratchRows(int n, Tensor normed, Tensor q, Tensor k, Tensor v, Tensor attention, Tensor projected,
                    Tensor residual, Tensor gate, Tensor up, Tensor activated, Tensor qkv, Tensor kv, Tensor gateUp,
-                   Tensor attentionHalf) {
+                   Tensor attentionHalf, Tensor gateUpHalf) {
 }

@@ -1,5 +1,6 @@
 package dev.glimpse.kernels.cuda.bench;
 
+import dev.glimpse.kernels.Activation;
 import dev.glimpse.kernels.AttentionMask;
 import dev.glimpse.kernels.AttentionPrecision;
 import dev.glimpse.kernels.DType;
@@ -8,6 +9,7 @@ import dev.glimpse.kernels.cuda.AttentionMmaWarps;
 import dev.glimpse.kernels.cuda.AttentionSmallGrid;
 import dev.glimpse.kernels.cuda.CudaBackend;
 import dev.glimpse.kernels.cuda.CudaOptions;
+import dev.glimpse.kernels.cuda.Mlp16Vector;
 import dev.glimpse.kernels.cuda.StepGraph;
 
 import java.io.PrintStream;
@@ -39,6 +41,14 @@ import java.util.Locale;
  *   prefill runs today) against {@link CudaBackend#ropeAppendAttention} doing both in one launch
  *   ({@code -Dglimpse.cuda.prefillRopeAttention=true} in the decoder; its row limit raised here, so 586 rows
  *   show what the limit avoids).</li>
+ *   <li>{@code mlp16}: a decoder MLP's first half at the model's intermediate size (Llama-7B 11008,
+ *   Qwen2-0.5B 4864) from a BF16 normed input, the stacked gate/up GEMM into F32 then
+ *   {@code gated_activation_f32_v4} into down_proj's BF16 input (today) against
+ *   {@link CudaBackend#linearStackRounded} (gate/up written in BF16) then
+ *   {@link CudaBackend#gatedActivationRounded} ({@code -Dglimpse.cuda.mlp16=true} in the decoder);
+ *   {@code mlp16_gemm} and {@code mlp16_activation}, each half alone both ways ({@link Mlp16Vector}'s
+ *   {@code auto} choice of values per thread), and {@code mlp16_activation_v4} / {@code _v8}, the new activation
+ *   forced to four or eight values per thread against the same old one.</li>
  * </ul>
  * Prints one JSON line per kernel and shape ({@code "bench":"prefill_small_kernels"}: us per call old
  * and new, their ratio). Run on the GPU machine:
@@ -70,6 +80,7 @@ public final class PrefillSmallKernelsBench {
             for (Shape shape : SHAPES) {
                 for (int r : rows) {
                     run(gpu, shape, r, System.out);
+                    mlp16(gpu, shape, r, System.out);
                 }
             }
         }
@@ -139,6 +150,53 @@ public final class PrefillSmallKernelsBench {
                     PropertyScope.measure(CudaBackend.PREFILL_ROPE_ATTENTION_MAX_ROWS_PROPERTY, Integer.toString(rows),
                             () -> time(gpu, ropeAttention)));
         }
+    }
+
+    /** The {@code mlp16} cases: a decoder MLP's stacked gate/up product and gated activation, F32 vs HF's BF16 roundings. */
+    static void mlp16(CudaBackend gpu, Shape shape, int rows, PrintStream out) {
+        int hidden = shape.hidden();
+        int inter = intermediate(shape);
+        try (Tensor x = onDevice(gpu, BenchTensors.uniform(5, 1f, DType.BF16, rows, hidden));
+             Tensor w = onDevice(gpu, BenchTensors.uniform(6, 0.02f, DType.BF16, 2, inter, hidden));
+             Tensor gateUp = gpu.allocate(DType.F32, 2, rows, inter);
+             Tensor gateUp16 = gpu.allocate(DType.BF16, 2, rows, inter);
+             Tensor activated = gpu.allocate(DType.BF16, rows, inter)) {
+            Runnable gemm = () -> gpu.linearStack(x, w, null, gateUp);
+            Runnable gemm16 = () -> {
+                if (!gpu.linearStackRounded(x, w, null, gateUp16)) {
+                    throw new IllegalStateException("the rounded stacked gate/up product declined " + shape);
+                }
+            };
+            Runnable activation = () -> gpu.gatedActivation(Activation.SILU, gateUp.select(0, 0),
+                    gateUp.select(0, 1), activated);
+            Runnable activation16 = () -> gpu.gatedActivationRounded(Activation.SILU,
+                    gateUp16.select(0, 0), gateUp16.select(0, 1), activated);
+            Runnable pair = () -> {
+                gemm.run();
+                activation.run();
+            };
+            Runnable pair16 = () -> {
+                gemm16.run();
+                activation16.run();
+            };
+            print(out, gpu, shape, rows, "mlp16", time(gpu, pair), time(gpu, pair16));
+            print(out, gpu, shape, rows, "mlp16_gemm", time(gpu, gemm), time(gpu, gemm16));
+            double activationUs = time(gpu, activation);
+            print(out, gpu, shape, rows, "mlp16_activation", activationUs, time(gpu, activation16));
+            for (Mlp16Vector width : new Mlp16Vector[] {Mlp16Vector.FOUR, Mlp16Vector.EIGHT}) {
+                print(out, gpu, shape, rows, "mlp16_activation_v" + width.id(), activationUs,
+                        PropertyScope.measure(Mlp16Vector.PROPERTY, width.id(), () -> time(gpu, activation16)));
+            }
+        }
+    }
+
+    /** The MLP width of the model whose attention {@code shape} is (Llama-2-7B's 11008, Qwen2-0.5B's 4864). */
+    private static int intermediate(Shape shape) {
+        return switch (shape.name()) {
+            case "llama-7b" -> 11008;
+            case "qwen2-0.5b" -> 4864;
+            default -> throw new IllegalArgumentException("no MLP width known for " + shape.name());
+        };
     }
 
     private static void print(PrintStream out, CudaBackend gpu, Shape shape, int rows, String kernel, double oldUs,

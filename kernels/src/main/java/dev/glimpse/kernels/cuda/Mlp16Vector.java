@@ -1,0 +1,64 @@
+package dev.glimpse.kernels.cuda;
+
+import java.util.Arrays;
+import java.util.Locale;
+import java.util.stream.Collectors;
+
+/**
+ * Values per thread of the rounded gated activation ({@link CudaBackend#gatedActivationRounded}:
+ * {@code gated_activation_<t>_v4} or {@code _v8} of elementwise.cu), chosen with
+ * {@code -Dglimpse.cuda.mlp16Vector=auto|4|8} (read at every launch). The first H200 run (2026-11-29, ~04:50 UTC,
+ * PrefillSmallKernelsBench, eight per thread at 45 registers, against {@code gated_activation_f32_v4}) had eight
+ * per thread win where the pass streams memory (Llama-7B at 586 rows, 6.4 M values: 17.5 -> 13.3 us) and lose
+ * where it is latency-bound (Llama-7B at 74 rows, 0.8 M values: 2.80 -> 3.36 us; Qwen2-0.5B at 586, 2.9 M:
+ * 5.12 -> 6.20): too few threads in flight. Both kernels now run at 32 registers (full occupancy); {@link #AUTO}
+ * takes eight from {@value #AUTO_EIGHT_MIN_VALUES} values on, four below.
+ */
+public enum Mlp16Vector {
+
+    /** Four below {@value #AUTO_EIGHT_MIN_VALUES} values, eight from there on. */
+    AUTO("auto"),
+    /** Four values per thread: 8-byte loads and stores. */
+    FOUR("4"),
+    /** Eight values per thread: 16-byte loads and stores. */
+    EIGHT("8");
+
+    /** The system property that picks the values per thread. */
+    public static final String PROPERTY = "glimpse.cuda.mlp16Vector";
+
+    /** Values from which {@link #AUTO} takes eight per thread (between the 2.9 M that lost and the 6.4 M that won). */
+    static final long AUTO_EIGHT_MIN_VALUES = 4L << 20;
+
+    private final String id;
+
+    Mlp16Vector(String id) {
+        this.id = id;
+    }
+
+    /** The name the property takes, e.g. "8". */
+    public String id() {
+        return id;
+    }
+
+    /** Values per thread for a pass over {@code values} values: 4 or 8. */
+    int valuesPerThread(long values) {
+        return switch (this) {
+            case FOUR -> 4;
+            case EIGHT -> 8;
+            case AUTO -> values >= AUTO_EIGHT_MIN_VALUES ? 8 : 4;
+        };
+    }
+
+    /** The choice the property names now, {@link #AUTO} when it is unset or blank. */
+    public static Mlp16Vector configured() {
+        String value = System.getProperty(PROPERTY);
+        if (value == null || value.isBlank()) {
+            return AUTO;
+        }
+        String id = value.trim().toLowerCase(Locale.ROOT);
+        return Arrays.stream(values()).filter(v -> v.id.equals(id)).findFirst()
+                .orElseThrow(() -> new IllegalArgumentException("-D" + PROPERTY + " must be one of "
+                        + Arrays.stream(values()).map(Mlp16Vector::id).collect(Collectors.joining(", ")) + ", got '"
+                        + value + "'"));
+    }
+}
