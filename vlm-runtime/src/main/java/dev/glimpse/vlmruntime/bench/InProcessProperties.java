@@ -2,6 +2,7 @@ package dev.glimpse.vlmruntime.bench;
 
 import dev.glimpse.kernels.cuda.CudaBackend;
 import dev.glimpse.vlmruntime.decoder.DecoderSession;
+import dev.glimpse.vlmruntime.decoder.RopeTables;
 
 import java.util.Map;
 import java.util.Set;
@@ -39,6 +40,7 @@ final class InProcessProperties {
             "glimpse.cuda.attentionCacheInPlace",
             "glimpse.cuda.attentionMma",
             "glimpse.cuda.attentionSmallGrid",
+            RopeTables.ROW_COPY_PROPERTY,
             CudaLlavaBench.VISION_GRAPHS_PROPERTY,
             DecoderSession.PREFILL_GRAPHS_PROPERTY,
             DecoderSession.GRAPHS_PROPERTY);
