@@ -452,7 +452,10 @@ public final class CudaLlavaBench {
         return new RgbImage(size, size, pixels);
     }
 
-    /** Best-of bookkeeping: seconds to the first token, seconds of the decode steps, processor seconds. */
+    /**
+     * Best-of bookkeeping: seconds to the first token, seconds of the decode steps, processor
+     * seconds, and seconds (on the first token's clock) until the host had queued the prefill.
+     */
     record Run(double ttft, double decode, double preprocess, double prefillQueued, int promptTokens, int visualTokens,
                int lastToken) {
         Run min(Run other) {
