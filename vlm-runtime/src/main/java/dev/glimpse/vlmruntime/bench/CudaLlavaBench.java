@@ -48,7 +48,11 @@ import java.util.stream.IntStream;
  *       (upload, tower, pruning, projector, tokenize, splice, prefill, argmax), the processor's
  *       resize/normalize time left out as HF's pixel_values are given ready on the GPU. LLaVA at the
  *       full budget and, with {@code --prune} (default vtc-cls), at each of {@code --budgets}
- *       (default 144,64) visual tokens; OneVision for the video at the full budget;</li>
+ *       (default 144,64) visual tokens; OneVision for the video at the full budget. Beside it,
+ *       {@code prefill_queued_ms}: when (on the same clock) the host had queued the prefill, nothing
+ *       waited for; below the visual stage's device time (tower, pruning, projector) the host was
+ *       ahead of the device at the seam between tower and prefill, so no host work there delayed
+ *       the first token, and near {@code ttft_ms} less the prefill's device time it was behind;</li>
  *   <li>decode: {@code --steps N} (default 64) greedy steps after that prefill (each a replayed CUDA
  *       graph with the argmax on the device), set against the HBM roofline of reading every decoder
  *       weight byte once per token at {@code --bandwidth-gbs} (default 4800, the H200's).</li>
@@ -193,10 +197,12 @@ public final class CudaLlavaBench {
                 best.add(fastest);
                 out.println(String.format(Locale.ROOT, "{\"bench\":\"llava_cuda_run\",\"impl\":\"glimpse\",\"model\":\"%s\","
                                 + "\"device\":\"%s\",\"prune\":\"%s\",\"budget\":%s,\"prompt_tokens\":%d,"
-                                + "\"visual_tokens\":%d,\"ttft_ms\":%.3f,\"preprocess_ms\":%.3f,\"decode_steps\":%d,"
+                                + "\"visual_tokens\":%d,\"ttft_ms\":%.3f,\"prefill_queued_ms\":%.3f,\"preprocess_ms\":%.3f,"
+                                + "\"decode_steps\":%d,"
                                 + "\"decode_ms_per_token\":%.3f,\"decode_tokens_per_s\":%.1f,\"last_token\":%d}",
                         shape, deviceName, plan.describe(), plan.budget() == null ? "null" : "\"" + plan.budget() + "\"",
-                        fastest.promptTokens, fastest.visualTokens, fastest.ttft * 1e3, fastest.preprocess * 1e3, steps,
+                        fastest.promptTokens, fastest.visualTokens, fastest.ttft * 1e3, fastest.prefillQueued * 1e3,
+                        fastest.preprocess * 1e3, steps,
                         fastest.decode * 1e3 / steps, steps / fastest.decode, fastest.lastToken));
             }
             if (timeline != null && model.backend() instanceof CudaBackend) {
@@ -344,7 +350,8 @@ public final class CudaLlavaBench {
             PreparedPrompt prepared = request.prepared();
             long preprocess = prepared.visuals().preprocessNanos();
             return new Run((first - start - preprocess) / 1e9, (done - first) / 1e9, preprocess / 1e9,
-                    prepared.inputIds().length, prepared.visuals().visualTokens(), token);
+                    (request.prefillQueuedNanos() - start - preprocess) / 1e9, prepared.inputIds().length,
+                    prepared.visuals().visualTokens(), token);
         }
     }
 
@@ -445,11 +452,15 @@ public final class CudaLlavaBench {
         return new RgbImage(size, size, pixels);
     }
 
-    /** Best-of bookkeeping: seconds to the first token, seconds of the decode steps, processor seconds. */
-    record Run(double ttft, double decode, double preprocess, int promptTokens, int visualTokens, int lastToken) {
+    /**
+     * Best-of bookkeeping: seconds to the first token, seconds of the decode steps, processor
+     * seconds, and seconds (on the first token's clock) until the host had queued the prefill.
+     */
+    record Run(double ttft, double decode, double preprocess, double prefillQueued, int promptTokens, int visualTokens,
+               int lastToken) {
         Run min(Run other) {
             return new Run(Math.min(ttft, other.ttft), Math.min(decode, other.decode), Math.min(preprocess, other.preprocess),
-                    promptTokens, visualTokens, other.lastToken);
+                    Math.min(prefillQueued, other.prefillQueued), promptTokens, visualTokens, other.lastToken);
         }
     }
 

@@ -37,8 +37,10 @@ import java.util.Map;
  * minimum, and the per-round ratio variant / base, median and quartiles), and a {@code #} summary.
  * Metrics: {@code vision_ms} (the vision stage); {@code ttft_ms}, with {@code steps > 0} also
  * {@code decode_ms_per_token} (a session's first steps run op by op and capture its step graph, so
- * few steps overstate it), and with {@code stages} the split of {@code CudaLlavaBench --stages}
- * ({@code prepare_ms} ... {@code prepare_project_ms}) from two more requests of the same variant.
+ * few steps overstate it), and with {@code stages} the measured request's {@code prefill_queued_ms}
+ * (when its host had queued the prefill: see {@code CudaLlavaBench}) and the split of
+ * {@code CudaLlavaBench --stages} ({@code prepare_ms} ... {@code prepare_project_ms}) from two more
+ * requests of the same variant.
  * The measured rounds of each stage are logged at info as they begin and end, so that a log with
  * the graph caches' debug lines shows whether any graph was captured inside them (none should be).
  */
@@ -192,6 +194,7 @@ final class InProcessAb {
             metrics.put("decode_ms_per_token", run.decode() * 1e3 / steps);
         }
         if (settings.stages()) {
+            metrics.put("prefill_queued_ms", run.prefillQueued() * 1e3);
             CudaLlavaBench.TtftSplit split = CudaLlavaBench.ttftSplit(model, prompt, input, stage.plan(), steps,
                     settings.chunk());
             for (int i = 0; i < SPLIT_METRICS.length; i++) {

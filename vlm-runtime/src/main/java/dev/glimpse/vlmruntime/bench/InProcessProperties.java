@@ -4,6 +4,7 @@ import dev.glimpse.kernels.cuda.CudaBackend;
 import dev.glimpse.kernels.cuda.Mlp16Vector;
 import dev.glimpse.kernels.cuda.NormRowsVariant;
 import dev.glimpse.vlmruntime.decoder.DecoderSession;
+import dev.glimpse.vlmruntime.decoder.RopeTables;
 
 import java.util.Map;
 import java.util.Set;
@@ -44,6 +45,7 @@ final class InProcessProperties {
             "glimpse.cuda.attentionCacheInPlace",
             "glimpse.cuda.attentionMma",
             "glimpse.cuda.attentionSmallGrid",
+            RopeTables.ROW_COPY_PROPERTY,
             CudaLlavaBench.VISION_GRAPHS_PROPERTY,
             DecoderSession.PREFILL_GRAPHS_PROPERTY,
             DecoderSession.GRAPHS_PROPERTY,

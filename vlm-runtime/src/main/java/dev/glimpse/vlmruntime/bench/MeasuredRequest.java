@@ -27,6 +27,7 @@ final class MeasuredRequest implements AutoCloseable {
     private final int chunk;
     private PreparedPrompt prepared;
     private DecoderSession session;
+    private long prefillQueuedNanos;
 
     /** A request of {@code prompt} over {@code input} under {@code plan} whose session can decode {@code steps} tokens. */
     MeasuredRequest(LlavaModel model, String prompt, VisualInput input, PruningPlan plan, int steps, int chunk) {
@@ -69,7 +70,20 @@ final class MeasuredRequest implements AutoCloseable {
         }
         session = model.decoder().newSession(sessionOptions(prepared.inputIds().length, steps, chunk));
         session.prefill(prepared.embeddings(), prepared.positions(), pruning.decoderHook(prepared));
+        prefillQueuedNanos = System.nanoTime();
         return session.greedyToken();
+    }
+
+    /**
+     * When {@link #firstToken}'s prefill call returned, in {@link System#nanoTime} time (0 before):
+     * with the prefill replayed from its graph, when the host had queued all of the request's
+     * device work but the first token's argmax and download, without having waited for the device.
+     * Earlier than the end of the request's visual stage on the device means the host was ahead of
+     * the device at the seam between the vision tower and the prefill, and no host work there
+     * delayed the first token.
+     */
+    long prefillQueuedNanos() {
+        return prefillQueuedNanos;
     }
 
     /** The prepared prompt, after {@link #prepare}. */

@@ -58,7 +58,7 @@ class InProcessAbTest {
         run(true, 2, lines, new ArrayList<>());
         Set<String> metrics = new TreeSet<>();
         lines.stream().filter(l -> l.get("stage").asText().equals("prompt")).forEach(l -> metrics.add(l.get("metric").asText()));
-        assertEquals(new TreeSet<>(List.of("ttft_ms", "decode_ms_per_token", "prepare_ms", "session_ms", "prefill_ms",
+        assertEquals(new TreeSet<>(List.of("ttft_ms", "decode_ms_per_token", "prefill_queued_ms", "prepare_ms", "session_ms", "prefill_ms",
                 "first_token_ms", "prepare_vision_ms", "prepare_select_ms", "prepare_project_ms")), metrics);
     }
 

@@ -18,6 +18,7 @@ import java.util.List;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /**
  * The request CudaLlavaBench times, warms up and records a timeline of: one session shape for all
@@ -75,6 +76,20 @@ class MeasuredRequestTest {
                 STEPS, SessionOptions.AUTO_PREFILL_CHUNK)) {
             request.prepare();
             assertEquals(expected, request.firstToken());
+        }
+    }
+
+    @Test
+    void itNotesWhenThePrefillWasQueuedBetweenPrepareAndTheFirstToken() {
+        try (MeasuredRequest request = new MeasuredRequest(model, CudaLlavaBench.LLAVA_PROMPT, input, PruningPlan.none(),
+                STEPS, SessionOptions.AUTO_PREFILL_CHUNK)) {
+            request.prepare();
+            long prepared = System.nanoTime();
+            assertEquals(0, request.prefillQueuedNanos());
+            request.firstToken();
+            long first = System.nanoTime();
+            assertTrue(request.prefillQueuedNanos() >= prepared && request.prefillQueuedNanos() <= first,
+                    "queued at " + request.prefillQueuedNanos() + ", prepared at " + prepared + ", first token at " + first);
         }
     }
 
