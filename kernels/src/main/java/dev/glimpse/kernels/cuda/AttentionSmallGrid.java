@@ -6,7 +6,8 @@ import java.util.stream.Collectors;
 
 /**
  * Block shape of the 16-bit prefill attention kernel for grids too small to fill the GPU, chosen with
- * {@code -Dglimpse.cuda.attentionSmallGrid=off|auto|w2|w2s2} (read at every launch). One CLIP-L/336
+ * {@code -Dglimpse.cuda.attentionSmallGrid=off|auto|w2|w2s2|w1s2b1|w2s2b1|w1s4b1|w2s4b1} (read at every
+ * launch). One CLIP-L/336
  * image (577 queries, 16 heads of dim 64) is 160 blocks of {@code w4} (64 queries) on an H200's 132
  * SMs: one or two blocks per SM, each warp walking all 10 key tiles in turn, latency-bound (22.9 us
  * per layer, about 60 TFLOP/s, ncu, 2026-11-28). The shapes here trade that for more warps in flight:
@@ -17,9 +18,17 @@ import java.util.stream.Collectors;
  *       that walk alternate key tiles and merge their partial (max, sum, output) in shared memory at
  *       the end: 304 blocks of 4 warps for CLIP, half the serial key loop per warp. The same scores,
  *       another summation order (within the F32 accumulation's rounding of {@code w4}).</li>
+ *   <li>{@code w1s2b1}, {@code w2s2b1}, {@code w1s4b1}, {@code w2s4b1}: 1 or 2 query warps of 16 queries, each
+ *       served by 2 or 4 key-split warps, merged as {@code w2s2} merges them (4 partials in group order for
+ *       {@code s4}), holding one round of key tiles instead of two (half the shared memory per key-split
+ *       warp, so twice the blocks per SM: {@code w1s2b1} at D 128 is 160 blocks of 70 KB for a 74-row
+ *       Llama-7B prefill, where a double-buffered {@code w1s2} would hold one 139 KB block per SM). A block
+ *       copies its next round after a barrier instead of during the current one; where the keys fit in one
+ *       round (a 74-row prefill: 2 key tiles) the second buffer was never used. Not yet measured: opt-in.</li>
  * </ul>
  * They replace only a {@code w4} choice of {@link AttentionMmaWarps} (its choice for grids under two
- * 128-query blocks per SM, or forced); other shapes are kept. {@link #OFF} keeps {@code w4}; {@code w2} and {@code w2s2} replace every {@code w4}; {@link #AUTO} takes
+ * 128-query blocks per SM, or forced); other shapes are kept. {@link #OFF} keeps {@code w4}; every named shape
+ * replaces every {@code w4}; {@link #AUTO} takes
  * {@code w2s2} where the {@code w4} grid has fewer than {@value #SMALL_GRID_BLOCKS_PER_SM} blocks per SM
  * (CLIP's single image; LLaVA-7B's 586 x 32 image prefill, 320 blocks, keeps {@code w4}); the default
  * since the H200 measured it (2026-11-28, commit 9a28fc1, one bench-llava.sh call,
@@ -35,7 +44,15 @@ public enum AttentionSmallGrid {
     /** 2 warps of 16 queries in place of every {@code w4}. */
     TWO_WARPS("w2", new AttentionMmaWarps.Block(2, 1)),
     /** 2 query warps of 16 queries with 2 key-split warps each, in place of every {@code w4}. */
-    KEY_SPLIT("w2s2", new AttentionMmaWarps.Block(2, 1, 2));
+    KEY_SPLIT("w2s2", new AttentionMmaWarps.Block(2, 1, 2)),
+    /** 1 query warp of 16 queries with 2 key-split warps, one round of key tiles, in place of every {@code w4}. */
+    ONE_BY_TWO_SINGLE_ROUND("w1s2b1", new AttentionMmaWarps.Block(1, 1, 2, 1)),
+    /** {@code w2s2} holding one round of key tiles, in place of every {@code w4}. */
+    TWO_BY_TWO_SINGLE_ROUND("w2s2b1", new AttentionMmaWarps.Block(2, 1, 2, 1)),
+    /** 1 query warp of 16 queries with 4 key-split warps, one round of key tiles, in place of every {@code w4}. */
+    ONE_BY_FOUR_SINGLE_ROUND("w1s4b1", new AttentionMmaWarps.Block(1, 1, 4, 1)),
+    /** 2 query warps of 16 queries with 4 key-split warps each, one round of key tiles, in place of every {@code w4}. */
+    TWO_BY_FOUR_SINGLE_ROUND("w2s4b1", new AttentionMmaWarps.Block(2, 1, 4, 1));
 
     /** The system property that picks the small-grid shape. */
     public static final String PROPERTY = "glimpse.cuda.attentionSmallGrid";

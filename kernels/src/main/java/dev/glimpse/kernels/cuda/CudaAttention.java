@@ -57,11 +57,12 @@ final class CudaAttention {
     /**
      * The 16-bit mma kernel's K and V tiles are [64][DP + 8] 16-bit values (the 8-element pad makes
      * the row pitch an odd multiple of 16 bytes, so their ldmatrix reads are free of bank
-     * conflicts); it holds two K and two V tiles (double-buffered), times the key split of a
-     * key-split block (each round of it copies one K and one V tile per key-split warp).
+     * conflicts); it holds a K and a V tile per buffer (two: double-buffered; one: the single-round
+     * key-split shapes), times the key split of a key-split block (each round of it copies one K and
+     * one V tile per key-split warp).
      */
     private static final int MMA_ROW_PAD = 8;
-    private static final int MMA_PACKED_TILES = 4;
+    private static final int MMA_TILES_PER_BUFFER = 2;
     /**
      * The two-tile ({@code w4x2}) kernel holds its queries in registers up to this padded head dim;
      * past it the rounded query tile [128][DP + 8] keeps shared memory of its own after the K and V
@@ -380,15 +381,19 @@ final class CudaAttention {
         }
         String type = precision == AttentionPrecision.BF16 ? "bf16" : "f16";
         int row = (paddedDim + MMA_ROW_PAD) * MMA_ELEMENT_BYTES;
-        int shared = MMA_PACKED_TILES * TC_KEYS * row * block.keySplit();
-        boolean sixteenRows = block.queryTiles() == 1 && block.keySplit() == 1
+        boolean doubleBuffered = block.buffers() == 2;
+        boolean sixteenRows = doubleBuffered && block.queryTiles() == 1 && block.keySplit() == 1
                 && (block.warps() == 2 || block.warps() == 4 || block.warps() == 8);
-        boolean twoTiles = block.queryTiles() == 2 && block.warps() == 4 && block.keySplit() == 1;
-        boolean keySplit = block.queryTiles() == 1 && block.warps() == 2 && block.keySplit() == 2;
-        if (!sixteenRows && !twoTiles && !keySplit) {
+        boolean twoTiles = doubleBuffered && block.queryTiles() == 2 && block.warps() == 4 && block.keySplit() == 1;
+        boolean keySplit = doubleBuffered && block.queryTiles() == 1 && block.warps() == 2 && block.keySplit() == 2;
+        boolean singleRound = block.buffers() == 1 && block.queryTiles() == 1
+                && (block.warps() == 1 || block.warps() == 2) && (block.keySplit() == 2 || block.keySplit() == 4);
+        if (!sixteenRows && !twoTiles && !keySplit && !singleRound) {
             throw new TensorException("attention: the packed mma kernel runs blocks of 2, 4 or 8 warps of 16 queries, of"
-                    + " 4 warps of two 16-query tiles or of 2 query warps with 2 key-split warps each, not " + block);
+                    + " 4 warps of two 16-query tiles, of 2 query warps with 2 key-split warps each, or of 1 or 2 query"
+                    + " warps with 2 or 4 key-split warps each holding one round of key tiles, not " + block);
         }
+        int shared = MMA_TILES_PER_BUFFER * block.buffers() * TC_KEYS * row * block.keySplit();
         if (twoTiles && paddedDim > MMA_QUERY_REGISTERS_MAX_DIM) {
             shared += block.queries() * row;
         }

@@ -97,11 +97,15 @@ class CudaAttentionDispatchTest {
     }
 
     @Test
-    void packedKernelRunsOnlyItsFiveBlockShapes() {
+    void packedKernelRunsOnlyItsBlockShapes() {
         for (AttentionMmaWarps.Block block : new AttentionMmaWarps.Block[] {new AttentionMmaWarps.Block(1, 1),
                 new AttentionMmaWarps.Block(0, 1), new AttentionMmaWarps.Block(8, 2), new AttentionMmaWarps.Block(4, 3),
                 new AttentionMmaWarps.Block(4, 1, 2), new AttentionMmaWarps.Block(2, 2, 2),
-                new AttentionMmaWarps.Block(2, 1, 3), new AttentionMmaWarps.Block(4, 2, 2)}) {
+                new AttentionMmaWarps.Block(2, 1, 3), new AttentionMmaWarps.Block(4, 2, 2),
+                new AttentionMmaWarps.Block(1, 1, 2), new AttentionMmaWarps.Block(2, 1, 4),
+                new AttentionMmaWarps.Block(4, 1, 1, 1), new AttentionMmaWarps.Block(4, 1, 2, 1),
+                new AttentionMmaWarps.Block(2, 1, 3, 1), new AttentionMmaWarps.Block(2, 2, 2, 1),
+                new AttentionMmaWarps.Block(2, 1, 2, 3)}) {
             assertThrows(TensorException.class,
                     () -> CudaAttention.tensorCoreKernel(64, AttentionPrecision.BF16, false, SCALE, block), block::toString);
         }
@@ -129,6 +133,34 @@ class CudaAttentionDispatchTest {
         assertEquals(2 * 4 * 64 * 72 * 2, w2s2.sharedBytes());
     }
 
+    /**
+     * The single-round key-split shapes: 16 or 32 queries, 2 or 4 key-split warps per 16 rows, one buffer of one K
+     * and one V tile per key-split warp (w1s2b1 at DP=128: 68 KiB, half of w2s2's 136 KiB).
+     */
+    @Test
+    void singleRoundKeySplitKernelsHoldOneRoundOfKeyTiles() {
+        record Expected(AttentionSmallGrid shape, String suffix, int queries, int threads, int keySplit) {
+        }
+        for (Expected e : new Expected[] {new Expected(AttentionSmallGrid.ONE_BY_TWO_SINGLE_ROUND, "w1s2b1", 16, 64, 2),
+                new Expected(AttentionSmallGrid.TWO_BY_TWO_SINGLE_ROUND, "w2s2b1", 32, 128, 2),
+                new Expected(AttentionSmallGrid.ONE_BY_FOUR_SINGLE_ROUND, "w1s4b1", 16, 128, 4),
+                new Expected(AttentionSmallGrid.TWO_BY_FOUR_SINGLE_ROUND, "w2s4b1", 32, 256, 4)}) {
+            for (int d : new int[] {64, 80, 128}) {
+                CudaAttention.TensorCoreKernel k = CudaAttention.tensorCoreKernel(d, AttentionPrecision.BF16, false, SCALE,
+                        e.shape().block(W4, 74, 32, 132));
+                assertEquals("attention_mma_packed_bf16_d" + d + "_" + e.suffix(), k.name());
+                assertEquals("attention_mma_pack_bf16_d" + d, k.packKernel());
+                assertEquals(e.queries(), k.queriesPerBlock());
+                assertEquals(e.threads(), k.threads());
+                assertEquals(2 * e.keySplit() * 64 * (d + 8) * 2, k.sharedBytes());
+            }
+        }
+        assertEquals(2 * 2 * 64 * 136 * 2, CudaAttention.tensorCoreKernel(128, AttentionPrecision.F16, false, SCALE,
+                AttentionSmallGrid.ONE_BY_TWO_SINGLE_ROUND.block(W4, 74, 32, 132)).sharedBytes());
+        assertEquals("prefill_rope_attention_f16_d128_w1s2b1", CudaAttention.ropeAttentionKernel(DType.F16, 128,
+                AttentionSmallGrid.ONE_BY_TWO_SINGLE_ROUND.block(W4, 74, 32, 132)));
+    }
+
     /** Off (the default) keeps every shape; a named small-grid shape replaces every w4 and nothing else. */
     @Test
     void smallGridShapesReplaceOnlyTheFourWarpBlock() {
@@ -141,6 +173,10 @@ class CudaAttentionDispatchTest {
         assertEquals(W8, AttentionSmallGrid.KEY_SPLIT.block(W8, 577, 16, 132));
         assertEquals(W4X2, AttentionSmallGrid.TWO_WARPS.block(W4X2, 577, 16, 132));
         assertEquals(W8, AttentionSmallGrid.AUTO.block(W8, 16, 1, 132));
+        assertEquals(new AttentionMmaWarps.Block(1, 1, 2, 1), AttentionSmallGrid.ONE_BY_TWO_SINGLE_ROUND.block(W4, 6296, 14, 132));
+        assertEquals(new AttentionMmaWarps.Block(2, 1, 4, 1), AttentionSmallGrid.TWO_BY_FOUR_SINGLE_ROUND.block(W4, 74, 32, 132));
+        assertEquals(W8, AttentionSmallGrid.ONE_BY_FOUR_SINGLE_ROUND.block(W8, 577, 16, 132));
+        assertEquals(W4X2, AttentionSmallGrid.TWO_BY_TWO_SINGLE_ROUND.block(W4X2, 577, 16, 132));
     }
 
     /**
@@ -166,6 +202,10 @@ class CudaAttentionDispatchTest {
         assertEquals(AttentionSmallGrid.AUTO, AttentionSmallGrid.parse("Auto"));
         assertEquals(AttentionSmallGrid.TWO_WARPS, AttentionSmallGrid.parse(" W2 "));
         assertEquals(AttentionSmallGrid.KEY_SPLIT, AttentionSmallGrid.parse("w2s2"));
+        assertEquals(AttentionSmallGrid.ONE_BY_TWO_SINGLE_ROUND, AttentionSmallGrid.parse("W1S2B1"));
+        assertEquals(AttentionSmallGrid.TWO_BY_TWO_SINGLE_ROUND, AttentionSmallGrid.parse("w2s2b1"));
+        assertEquals(AttentionSmallGrid.ONE_BY_FOUR_SINGLE_ROUND, AttentionSmallGrid.parse("w1s4b1"));
+        assertEquals(AttentionSmallGrid.TWO_BY_FOUR_SINGLE_ROUND, AttentionSmallGrid.parse("w2s4b1"));
         CudaException e = assertThrows(CudaException.class, () -> AttentionSmallGrid.parse("w4s2"));
         assertTrue(e.getMessage().contains(AttentionSmallGrid.PROPERTY) && e.getMessage().contains("w2s2"), e.getMessage());
     }
@@ -229,6 +269,8 @@ class CudaAttentionDispatchTest {
         assertEquals("w4", W4.suffix());
         assertEquals("w8", W8.suffix());
         assertEquals("w4x2", W4X2.suffix());
+        assertEquals("w2s2", new AttentionMmaWarps.Block(2, 1, 2).suffix());
+        assertEquals("w1s4b1", new AttentionMmaWarps.Block(1, 1, 4, 1).suffix());
         assertEquals(64, W4.queries());
         assertEquals(128, W8.queries());
         assertEquals(128, W4X2.queries());
