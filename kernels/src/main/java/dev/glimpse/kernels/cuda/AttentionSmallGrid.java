@@ -7,7 +7,7 @@ import java.util.stream.Collectors;
 /**
  * Block shape of the 16-bit prefill attention kernel for grids too small to fill the GPU, chosen with
  * {@code -Dglimpse.cuda.attentionSmallGrid=off|auto|w2|w2s2|w1s2b1|w2s2b1|w1s4b1|w2s4b1} (read at every
- * launch). One CLIP-L/336
+ * launch; {@value #ROPE_ATTENTION_PROPERTY} picks the fused RoPE + append + attention kernel's alone). One CLIP-L/336
  * image (577 queries, 16 heads of dim 64) is 160 blocks of {@code w4} (64 queries) on an H200's 132
  * SMs: one or two blocks per SM, each warp walking all 10 key tiles in turn, latency-bound (22.9 us
  * per layer, about 60 TFLOP/s, ncu, 2026-11-28). The shapes here trade that for more warps in flight:
@@ -57,6 +57,13 @@ public enum AttentionSmallGrid {
     /** The system property that picks the small-grid shape. */
     public static final String PROPERTY = "glimpse.cuda.attentionSmallGrid";
 
+    /**
+     * The system property that picks the shape of the fused RoPE + KV append + attention kernel
+     * ({@code prefill_rope_attention}) alone, so a short prefill and a vision tower can take different shapes;
+     * unset or blank: {@link #PROPERTY}'s choice.
+     */
+    public static final String ROPE_ATTENTION_PROPERTY = "glimpse.cuda.ropeAttentionSmallGrid";
+
     /** {@link #AUTO} replaces {@code w4} when its grid has fewer blocks than this per multiprocessor. */
     static final int SMALL_GRID_BLOCKS_PER_SM = 2;
 
@@ -95,12 +102,22 @@ public enum AttentionSmallGrid {
         return parse(System.getProperty(PROPERTY));
     }
 
+    /** The fused RoPE + append + attention kernel's choice now: {@link #ROPE_ATTENTION_PROPERTY}'s where set, else {@link #configured()}. */
+    public static AttentionSmallGrid configuredForRopeAttention() {
+        String id = System.getProperty(ROPE_ATTENTION_PROPERTY);
+        return id == null || id.isBlank() ? configured() : parse(id, ROPE_ATTENTION_PROPERTY);
+    }
+
     /**
      * The choice called {@code id} (case-insensitive); {@link #AUTO} for null or blank.
      *
      * @throws CudaException naming the property and the known names when id is none of them
      */
     public static AttentionSmallGrid parse(String id) {
+        return parse(id, PROPERTY);
+    }
+
+    private static AttentionSmallGrid parse(String id, String property) {
         if (id == null || id.isBlank()) {
             return AUTO;
         }
@@ -110,7 +127,7 @@ public enum AttentionSmallGrid {
                 return s;
             }
         }
-        throw new CudaException("-D" + PROPERTY + "=" + id + " names no small-grid shape of the 16-bit attention kernel;"
+        throw new CudaException("-D" + property + "=" + id + " names no small-grid shape of the 16-bit attention kernel;"
                 + " known: " + Arrays.stream(values()).map(AttentionSmallGrid::id).collect(Collectors.joining(", ")));
     }
 }

@@ -233,7 +233,9 @@ final class CudaAttention {
      * ({@code prefill_rope_attention_<t>_d<D>_<shape>}, prefill_rope_attention.cu): the cache entries
      * {@code start .. start + T} and {@code out} get the bits {@link CudaPointwise#ropeAppendKvRows} followed by
      * {@link #cacheHalfOutput} over the caches' first {@code start + T} entries give them (causal from
-     * {@code start}), with the block shape {@link #cacheHalfOutput} would take; q itself is not rotated. Runs
+     * {@code start}), with the block shape {@link #cacheHalfOutput} would take (its small-grid choice
+     * {@link AttentionSmallGrid#configuredForRopeAttention()}: {@code -Dglimpse.cuda.ropeAttentionSmallGrid} where
+     * set, so the fused kernel can take another shape than the pair); q itself is not rotated. Runs
      * only where that pair runs the vectorised append ({@code -Dglimpse.cuda.ropeAppendVector} not false) and the
      * in-place 16-bit output kernel: 16-bit precision and caches of that type, a positive scale, {@value #TC_MIN_QUERIES} to
      * {@link CudaBackend#prefillRopeAttentionMaxRows()} queries, D 64 or 128 all rotary, packed 16-byte aligned
@@ -268,7 +270,7 @@ final class CudaAttention {
         if (((CudaContext.address(keyCache) | CudaContext.address(valueCache)) % 16) != 0) {
             return false;
         }
-        AttentionMmaWarps.Block block = block(t, hq, d);
+        AttentionMmaWarps.Block block = block(t, hq, d, AttentionSmallGrid.configuredForRopeAttention());
         if (block.queryTiles() != 1) {
             return false;
         }
@@ -343,8 +345,13 @@ final class CudaAttention {
      * properties read now).
      */
     private AttentionMmaWarps.Block block(int t, int hq, int paddedDim) {
+        return block(t, hq, paddedDim, AttentionSmallGrid.configured());
+    }
+
+    /** {@link #block(int, int, int)} with the small-grid choice {@code smallGrid}. */
+    private AttentionMmaWarps.Block block(int t, int hq, int paddedDim, AttentionSmallGrid smallGrid) {
         AttentionMmaWarps.Block chosen = AttentionMmaWarps.configured().block(t, hq, paddedDim, ctx.multiprocessors);
-        return AttentionSmallGrid.configured().block(chosen, t, hq, ctx.multiprocessors);
+        return smallGrid.block(chosen, t, hq, ctx.multiprocessors);
     }
 
     /**

@@ -195,6 +195,21 @@ class CudaAttentionDispatchTest {
         assertEquals(w2s2, AttentionSmallGrid.AUTO.block(W4, 64 * 263, 1, 132));
     }
 
+    /** The fused RoPE + attention kernel's own property wins where set; unset or blank it follows the general one. */
+    @Test
+    void ropeAttentionSmallGridFollowsTheGeneralPropertyUnlessSet() {
+        assertEquals(AttentionSmallGrid.TWO_WARPS, CudaTestSupport.withProperties(Map.of(AttentionSmallGrid.PROPERTY, "w2",
+                AttentionSmallGrid.ROPE_ATTENTION_PROPERTY, " "), AttentionSmallGrid::configuredForRopeAttention));
+        assertEquals(AttentionSmallGrid.TWO_BY_FOUR_SINGLE_ROUND, CudaTestSupport.withProperties(
+                Map.of(AttentionSmallGrid.PROPERTY, "w2", AttentionSmallGrid.ROPE_ATTENTION_PROPERTY, "W2S4B1"),
+                AttentionSmallGrid::configuredForRopeAttention));
+        assertEquals(AttentionSmallGrid.TWO_WARPS, CudaTestSupport.withProperties(Map.of(AttentionSmallGrid.PROPERTY, "w2",
+                AttentionSmallGrid.ROPE_ATTENTION_PROPERTY, "w2s4b1"), AttentionSmallGrid::configured));
+        CudaException e = CudaTestSupport.withProperties(Map.of(AttentionSmallGrid.ROPE_ATTENTION_PROPERTY, "w3"),
+                () -> assertThrows(CudaException.class, AttentionSmallGrid::configuredForRopeAttention));
+        assertTrue(e.getMessage().contains(AttentionSmallGrid.ROPE_ATTENTION_PROPERTY), e.getMessage());
+    }
+
     @Test
     void smallGridPropertyParsesItsNamesAndDefaultsToAuto() {
         assertEquals(AttentionSmallGrid.AUTO, AttentionSmallGrid.parse(null));

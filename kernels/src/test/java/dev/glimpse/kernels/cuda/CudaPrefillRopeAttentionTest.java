@@ -80,6 +80,27 @@ class CudaPrefillRopeAttentionTest {
         }
     }
 
+    /**
+     * {@code -Dglimpse.cuda.ropeAttentionSmallGrid} gives the fused kernel its own shape: with it at {@code shape} and
+     * the general property {@code off}, the fused kernel stores the bits of the pair run with the general property at
+     * {@code shape} (the same arithmetic; the off shape, w4, sums the key tiles in another order).
+     */
+    @ParameterizedTest(name = "T={0} start={1} heads={2}/{3} D={4} {5} shape={6}")
+    @CsvSource({"74, 0, 32, 32, 128, BF16, w2s4b1", "74, 0, 14, 2, 64, F16, w1s2b1", "100, 300, 8, 2, 128, BF16, w2s2b1"})
+    void ropeAttentionPropertyPicksTheFusedKernelsShapeAlone(int tokens, int start, int heads, int kvHeads, int d,
+                                                            DType type, String shape) {
+        try (Case c = new Case(tokens, start, heads, kvHeads, d, type)) {
+            withProperties(Map.of(AttentionMmaWarps.PROPERTY, "w4", AttentionSmallGrid.PROPERTY, shape), () -> {
+                c.runPair();
+                return null;
+            });
+            boolean ran = withProperties(Map.of(AttentionMmaWarps.PROPERTY, "w4", AttentionSmallGrid.PROPERTY, "off",
+                    AttentionSmallGrid.ROPE_ATTENTION_PROPERTY, shape), c::runFused);
+            assertTrue(ran, "the fused kernel runs");
+            c.assertSameBits();
+        }
+    }
+
     /** Captured after one eager call, the caches reset and the output zeroed, then replayed once. */
     @Test
     void aGraphReplayStoresTheSameBits() {

@@ -22,7 +22,8 @@ import java.util.Locale;
  *   append and causal attention in one launch; 32 heads of 128 over 32 kv heads);</li>
  *   <li>{@code qwen2-0.5b-rope-attention-74}: the same at Qwen2-0.5B's heads (14 over 2 kv heads of 64).</li>
  * </ul>
- * Each (case, shape) captures {@value #CALLS} calls in one graph and replays it ({@value #REPLAYS} timed replays
+ * The tower cases set {@value AttentionSmallGrid#PROPERTY}, the rope-attention cases
+ * {@value AttentionSmallGrid#ROPE_ATTENTION_PROPERTY} (the fused kernel's own choice). Each (case, shape) captures {@value #CALLS} calls in one graph and replays it ({@value #REPLAYS} timed replays
  * after {@value #WARMUP}, median of {@value #ROUNDS} captures), as a prefill graph runs them. Prints one JSON line
  * per (case, shape), {@code "bench":"attention_shapes"}: us per call, today's us per call and their ratio
  * {@code speedup} = today / shape (above 1: the shape is faster). Run on the GPU machine:
@@ -55,7 +56,8 @@ public final class AttentionShapesBench {
              Tensor k = onDevice(gpu, BenchTensors.uniform(2, 1f, DType.F32, tokens, heads, d));
              Tensor v = onDevice(gpu, BenchTensors.uniform(3, 1f, DType.F32, tokens, heads, d));
              Tensor o = gpu.allocate(DType.BF16, 1, tokens, heads * d)) {
-            compareShapes(gpu, name, () -> gpu.attentionImagesAsHeads(q, k, v, scale, o, AttentionPrecision.BF16), out);
+            compareShapes(gpu, name, AttentionSmallGrid.PROPERTY,
+                    () -> gpu.attentionImagesAsHeads(q, k, v, scale, o, AttentionPrecision.BF16), out);
         }
     }
 
@@ -72,7 +74,7 @@ public final class AttentionShapesBench {
              Tensor keys = gpu.allocate(DType.BF16, kvHeads, capacity, d);
              Tensor values = gpu.allocate(DType.BF16, kvHeads, capacity, d);
              Tensor o = gpu.allocate(DType.BF16, rows, heads, d)) {
-            compareShapes(gpu, name, () -> {
+            compareShapes(gpu, name, AttentionSmallGrid.ROPE_ATTENTION_PROPERTY, () -> {
                 if (!gpu.ropeAppendAttention(q, k, v, cos, sin, keys, values, 0, scale, o, AttentionPrecision.BF16)) {
                     throw new IllegalStateException("the fused RoPE + append + attention kernel declined " + name);
                 }
@@ -80,18 +82,21 @@ public final class AttentionShapesBench {
         }
     }
 
-    /** Today's time, then one line per named small-grid shape (off: {@code w4}) against it. */
-    private static void compareShapes(CudaBackend gpu, String name, Runnable call, PrintStream out) {
+    /**
+     * Today's time, then one line per named small-grid shape (off: {@code w4}) set through {@code property}
+     * against it.
+     */
+    private static void compareShapes(CudaBackend gpu, String name, String property, Runnable call, PrintStream out) {
         double today = time(gpu, call);
         for (AttentionSmallGrid shape : AttentionSmallGrid.values()) {
             if (shape == AttentionSmallGrid.AUTO) {
                 continue;
             }
-            double us = PropertyScope.measure(AttentionSmallGrid.PROPERTY, shape.id(), () -> time(gpu, call));
+            double us = PropertyScope.measure(property, shape.id(), () -> time(gpu, call));
             out.println(String.format(Locale.ROOT,
-                    "{\"bench\":\"attention_shapes\",\"device\":\"%s\",\"case\":\"%s\",\"shape\":\"%s\","
-                            + "\"us_per_call\":%.2f,\"today_us\":%.2f,\"speedup\":%.3f}",
-                    gpu.deviceName(), name, shape.id(), us, today, today / us));
+                    "{\"bench\":\"attention_shapes\",\"device\":\"%s\",\"case\":\"%s\",\"property\":\"%s\","
+                            + "\"shape\":\"%s\",\"us_per_call\":%.2f,\"today_us\":%.2f,\"speedup\":%.3f}",
+                    gpu.deviceName(), name, property, shape.id(), us, today, today / us));
         }
     }
 
