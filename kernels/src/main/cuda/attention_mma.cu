@@ -139,41 +139,27 @@ ATTENTION_MMA_CACHE(attention_mma_cache_f16_d128_w8, 128, 8, 1, __half)
     ATTENTION_MMA_IMAGES_KS(attention_mma_images_##TN##_d80_w2s2, 80, 4, 2, 2, 2, T)                             \
     ATTENTION_MMA_IMAGES_KS(attention_mma_images_##TN##_d128_w2s2, 128, 4, 2, 2, 1, T)
 
-// The single-round key-split shapes (attention_mma.cuh, "Single-round key-split blocks"): w1s2b1 (1 query warp of
-// 16 rows, 2 key-split warps), w2s2b1, w1s4b1 (1 query warp, 4 key-split warps, the 4 partials merged in group
-// order) and w2s4b1, one round of K and V tiles each. MIN_BLOCKS: the blocks an H200 SM holds by shared memory
-// (228 KB: w1s2b1 d64 37 KB, 6), capped where more would squeeze the registers below what the kernel uses without
-// spills (ptxas -v, sm_90: 140-163 at d64/d80, 198-206 at d128; the 8-warp w2s4b1 keeps 1: at 2 it would get 128).
+// The single-round key-split shapes (attention_mma.cuh, "Single-round key-split blocks"): w2s2b1 (w2s2 with one
+// round of K and V tiles) and w2s4b1 (2 query warps with 4 key-split warps each, the 4 partials merged in group
+// order). w2s2b1 is auto's shape at padded dim 80 (SigLIP: w2s2's 90 KB let an SM hold 2 blocks, w2s2b1's 45 KB 3,
+// as many as the registers allow), w2s4b1 the fused rope-attention kernel's (prefill_rope_attention.cu).
+// MIN_BLOCKS: the blocks an H200 SM holds by shared memory, capped where more would squeeze the registers below
+// what the kernel uses without spills (ptxas -v, sm_90: 141-163 at d64/d80, 200-205 at d128; the 8-warp w2s4b1
+// keeps 1: at 2 it would get 128).
 #define ATTENTION_MMA_SMALL_GRID_B1(T, TN)                                                                       \
-    ATTENTION_MMA_PACKED_KS(attention_mma_packed_##TN##_d64_w1s2b1, 64, 2, 2, 1, 6, T)                           \
-    ATTENTION_MMA_PACKED_KS(attention_mma_packed_##TN##_d80_w1s2b1, 80, 2, 2, 1, 5, T)                           \
-    ATTENTION_MMA_PACKED_KS(attention_mma_packed_##TN##_d128_w1s2b1, 128, 2, 2, 1, 3, T)                         \
     ATTENTION_MMA_PACKED_KS(attention_mma_packed_##TN##_d64_w2s2b1, 64, 4, 2, 1, 3, T)                           \
     ATTENTION_MMA_PACKED_KS(attention_mma_packed_##TN##_d80_w2s2b1, 80, 4, 2, 1, 3, T)                           \
     ATTENTION_MMA_PACKED_KS(attention_mma_packed_##TN##_d128_w2s2b1, 128, 4, 2, 1, 2, T)                         \
-    ATTENTION_MMA_PACKED_KS(attention_mma_packed_##TN##_d64_w1s4b1, 64, 4, 4, 1, 3, T)                           \
-    ATTENTION_MMA_PACKED_KS(attention_mma_packed_##TN##_d80_w1s4b1, 80, 4, 4, 1, 2, T)                           \
-    ATTENTION_MMA_PACKED_KS(attention_mma_packed_##TN##_d128_w1s4b1, 128, 4, 4, 1, 1, T)                         \
     ATTENTION_MMA_PACKED_KS(attention_mma_packed_##TN##_d64_w2s4b1, 64, 8, 4, 1, 1, T)                           \
     ATTENTION_MMA_PACKED_KS(attention_mma_packed_##TN##_d80_w2s4b1, 80, 8, 4, 1, 1, T)                           \
     ATTENTION_MMA_PACKED_KS(attention_mma_packed_##TN##_d128_w2s4b1, 128, 8, 4, 1, 1, T)                         \
-    ATTENTION_MMA_CACHE_KS(attention_mma_cache_##TN##_d64_w1s2b1, 64, 2, 2, 1, 6, T)                             \
-    ATTENTION_MMA_CACHE_KS(attention_mma_cache_##TN##_d128_w1s2b1, 128, 2, 2, 1, 3, T)                           \
     ATTENTION_MMA_CACHE_KS(attention_mma_cache_##TN##_d64_w2s2b1, 64, 4, 2, 1, 3, T)                             \
     ATTENTION_MMA_CACHE_KS(attention_mma_cache_##TN##_d128_w2s2b1, 128, 4, 2, 1, 2, T)                           \
-    ATTENTION_MMA_CACHE_KS(attention_mma_cache_##TN##_d64_w1s4b1, 64, 4, 4, 1, 3, T)                             \
-    ATTENTION_MMA_CACHE_KS(attention_mma_cache_##TN##_d128_w1s4b1, 128, 4, 4, 1, 1, T)                           \
     ATTENTION_MMA_CACHE_KS(attention_mma_cache_##TN##_d64_w2s4b1, 64, 8, 4, 1, 1, T)                             \
     ATTENTION_MMA_CACHE_KS(attention_mma_cache_##TN##_d128_w2s4b1, 128, 8, 4, 1, 1, T)                           \
-    ATTENTION_MMA_IMAGES_KS(attention_mma_images_##TN##_d64_w1s2b1, 64, 2, 2, 1, 6, T)                           \
-    ATTENTION_MMA_IMAGES_KS(attention_mma_images_##TN##_d80_w1s2b1, 80, 2, 2, 1, 5, T)                           \
-    ATTENTION_MMA_IMAGES_KS(attention_mma_images_##TN##_d128_w1s2b1, 128, 2, 2, 1, 3, T)                         \
     ATTENTION_MMA_IMAGES_KS(attention_mma_images_##TN##_d64_w2s2b1, 64, 4, 2, 1, 3, T)                           \
     ATTENTION_MMA_IMAGES_KS(attention_mma_images_##TN##_d80_w2s2b1, 80, 4, 2, 1, 3, T)                           \
     ATTENTION_MMA_IMAGES_KS(attention_mma_images_##TN##_d128_w2s2b1, 128, 4, 2, 1, 2, T)                         \
-    ATTENTION_MMA_IMAGES_KS(attention_mma_images_##TN##_d64_w1s4b1, 64, 4, 4, 1, 3, T)                           \
-    ATTENTION_MMA_IMAGES_KS(attention_mma_images_##TN##_d80_w1s4b1, 80, 4, 4, 1, 2, T)                           \
-    ATTENTION_MMA_IMAGES_KS(attention_mma_images_##TN##_d128_w1s4b1, 128, 4, 4, 1, 1, T)                         \
     ATTENTION_MMA_IMAGES_KS(attention_mma_images_##TN##_d64_w2s4b1, 64, 8, 4, 1, 1, T)                           \
     ATTENTION_MMA_IMAGES_KS(attention_mma_images_##TN##_d80_w2s4b1, 80, 8, 4, 1, 1, T)                           \
     ATTENTION_MMA_IMAGES_KS(attention_mma_images_##TN##_d128_w2s4b1, 128, 8, 4, 1, 1, T)
@@ -620,12 +606,8 @@ ATTENTION_MMA_IMAGES_X2(attention_mma_images_f16_d128_w4x2, 128, false, __half)
     ATTENTION_MMA_CACHE16(attention_mma_cache_##TN##_d128_w2_o16, 128, 2, 1, 2, 3, T)                            \
     ATTENTION_MMA_CACHE16(attention_mma_cache_##TN##_d64_w2s2_o16, 64, 4, 2, 2, 3, T)                            \
     ATTENTION_MMA_CACHE16(attention_mma_cache_##TN##_d128_w2s2_o16, 128, 4, 2, 2, 1, T)                          \
-    ATTENTION_MMA_CACHE16(attention_mma_cache_##TN##_d64_w1s2b1_o16, 64, 2, 2, 1, 6, T)                          \
-    ATTENTION_MMA_CACHE16(attention_mma_cache_##TN##_d128_w1s2b1_o16, 128, 2, 2, 1, 3, T)                        \
     ATTENTION_MMA_CACHE16(attention_mma_cache_##TN##_d64_w2s2b1_o16, 64, 4, 2, 1, 3, T)                          \
     ATTENTION_MMA_CACHE16(attention_mma_cache_##TN##_d128_w2s2b1_o16, 128, 4, 2, 1, 2, T)                        \
-    ATTENTION_MMA_CACHE16(attention_mma_cache_##TN##_d64_w1s4b1_o16, 64, 4, 4, 1, 3, T)                          \
-    ATTENTION_MMA_CACHE16(attention_mma_cache_##TN##_d128_w1s4b1_o16, 128, 4, 4, 1, 1, T)                        \
     ATTENTION_MMA_CACHE16(attention_mma_cache_##TN##_d64_w2s4b1_o16, 64, 8, 4, 1, 1, T)                          \
     ATTENTION_MMA_CACHE16(attention_mma_cache_##TN##_d128_w2s4b1_o16, 128, 8, 4, 1, 1, T)                        \
     ATTENTION_MMA_CACHE16_X2(attention_mma_cache_##TN##_d64_w4x2_o16, 64, true, T)

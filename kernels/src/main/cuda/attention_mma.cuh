@@ -242,8 +242,8 @@ __device__ __forceinline__ void load_queries(uint16_t* dst, const float* src, lo
 //
 // Single-round key-split blocks (BUFFERS = 1, the _w<Q>s<KSPLIT>b1 shapes): the K and V tiles of one
 // round only ([KSPLIT][64][DP + 8] each, half the shared memory of the double-buffered shape), so an SM
-// holds twice the blocks as far as shared memory goes (a double-buffered w1s2 at d128 would take 139 KB,
-// one block per SM; w1s2b1 d128 takes 70 KB, three). The next
+// holds twice the blocks as far as shared memory goes (w2s2 at d80: 90 KB, two blocks per SM; w2s2b1: 45 KB,
+// three, as many as its registers allow). The next
 // round's tiles are copied after a barrier that retires every warp's reads of this round, so a block
 // no longer overlaps its copies with its own mma work; the other blocks on the SM do. Where the keys
 // fit in one round (a 74-row prefill is 2 key tiles) nothing else changes: the second buffer was never

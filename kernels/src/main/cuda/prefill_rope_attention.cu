@@ -148,7 +148,8 @@ struct RopeAppendQueries {
     }
 
 // The block shapes of attention_mma_cache_<t>_d<D>_<shape>_o16 but w4x2 (128-query blocks, which short prefills
-// never choose: CudaAttention declines it), with their launch bounds.
+// never choose: CudaAttention declines it), with their launch bounds. w2s4b1 (8 warps per 32 queries: 256 threads
+// share a block's cache append) is auto's choice for this kernel on small grids (AttentionSmallGrid#forRopeAttention).
 #define PREFILL_ROPE_ATTENTION_SHAPES(T, TN)                                                                     \
     PREFILL_ROPE_ATTENTION(prefill_rope_attention_##TN##_d64_w4, 64, 4, 1, 2, 4, T)                              \
     PREFILL_ROPE_ATTENTION(prefill_rope_attention_##TN##_d128_w4, 128, 4, 1, 2, 3, T)                            \
@@ -158,12 +159,8 @@ struct RopeAppendQueries {
     PREFILL_ROPE_ATTENTION(prefill_rope_attention_##TN##_d128_w2, 128, 2, 1, 2, 3, T)                            \
     PREFILL_ROPE_ATTENTION(prefill_rope_attention_##TN##_d64_w2s2, 64, 4, 2, 2, 3, T)                            \
     PREFILL_ROPE_ATTENTION(prefill_rope_attention_##TN##_d128_w2s2, 128, 4, 2, 2, 1, T)                          \
-    PREFILL_ROPE_ATTENTION(prefill_rope_attention_##TN##_d64_w1s2b1, 64, 2, 2, 1, 6, T)                          \
-    PREFILL_ROPE_ATTENTION(prefill_rope_attention_##TN##_d128_w1s2b1, 128, 2, 2, 1, 3, T)                        \
     PREFILL_ROPE_ATTENTION(prefill_rope_attention_##TN##_d64_w2s2b1, 64, 4, 2, 1, 3, T)                          \
     PREFILL_ROPE_ATTENTION(prefill_rope_attention_##TN##_d128_w2s2b1, 128, 4, 2, 1, 2, T)                        \
-    PREFILL_ROPE_ATTENTION(prefill_rope_attention_##TN##_d64_w1s4b1, 64, 4, 4, 1, 3, T)                          \
-    PREFILL_ROPE_ATTENTION(prefill_rope_attention_##TN##_d128_w1s4b1, 128, 4, 4, 1, 1, T)                        \
     PREFILL_ROPE_ATTENTION(prefill_rope_attention_##TN##_d64_w2s4b1, 64, 8, 4, 1, 1, T)                          \
     PREFILL_ROPE_ATTENTION(prefill_rope_attention_##TN##_d128_w2s4b1, 128, 8, 4, 1, 1, T)
 

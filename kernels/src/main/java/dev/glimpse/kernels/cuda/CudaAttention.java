@@ -233,9 +233,10 @@ final class CudaAttention {
      * ({@code prefill_rope_attention_<t>_d<D>_<shape>}, prefill_rope_attention.cu): the cache entries
      * {@code start .. start + T} and {@code out} get the bits {@link CudaPointwise#ropeAppendKvRows} followed by
      * {@link #cacheHalfOutput} over the caches' first {@code start + T} entries give them (causal from
-     * {@code start}), with the block shape {@link #cacheHalfOutput} would take (its small-grid choice
-     * {@link AttentionSmallGrid#configuredForRopeAttention()}: {@code -Dglimpse.cuda.ropeAttentionSmallGrid} where
-     * set, so the fused kernel can take another shape than the pair); q itself is not rotated. Runs
+     * {@code start}), with the block shape of its own small-grid choice ({@link AttentionSmallGrid#ropeAttentionBlock}
+     * of {@link AttentionSmallGrid#configuredForRopeAttention()}: {@code -Dglimpse.cuda.ropeAttentionSmallGrid} where
+     * set, else {@code attentionSmallGrid}'s, whose auto takes w2s4b1 here), so the output bits are the pair's where
+     * both take the same shape and within rounding elsewhere; q itself is not rotated. Runs
      * only where that pair runs the vectorised append ({@code -Dglimpse.cuda.ropeAppendVector} not false) and the
      * in-place 16-bit output kernel: 16-bit precision and caches of that type, a positive scale, {@value #TC_MIN_QUERIES} to
      * {@link CudaBackend#prefillRopeAttentionMaxRows()} queries, D 64 or 128 all rotary, packed 16-byte aligned
@@ -270,7 +271,9 @@ final class CudaAttention {
         if (((CudaContext.address(keyCache) | CudaContext.address(valueCache)) % 16) != 0) {
             return false;
         }
-        AttentionMmaWarps.Block block = block(t, hq, d, AttentionSmallGrid.configuredForRopeAttention());
+        AttentionMmaWarps.Block chosen = AttentionMmaWarps.configured().block(t, hq, d, ctx.multiprocessors);
+        AttentionMmaWarps.Block block = AttentionSmallGrid.configuredForRopeAttention().ropeAttentionBlock(chosen, t, hq,
+                ctx.multiprocessors);
         if (block.queryTiles() != 1) {
             return false;
         }
@@ -345,13 +348,8 @@ final class CudaAttention {
      * properties read now).
      */
     private AttentionMmaWarps.Block block(int t, int hq, int paddedDim) {
-        return block(t, hq, paddedDim, AttentionSmallGrid.configured());
-    }
-
-    /** {@link #block(int, int, int)} with the small-grid choice {@code smallGrid}. */
-    private AttentionMmaWarps.Block block(int t, int hq, int paddedDim, AttentionSmallGrid smallGrid) {
         AttentionMmaWarps.Block chosen = AttentionMmaWarps.configured().block(t, hq, paddedDim, ctx.multiprocessors);
-        return smallGrid.block(chosen, t, hq, ctx.multiprocessors);
+        return AttentionSmallGrid.configured().block(chosen, t, hq, paddedDim, ctx.multiprocessors);
     }
 
     /**
@@ -393,12 +391,12 @@ final class CudaAttention {
                 && (block.warps() == 2 || block.warps() == 4 || block.warps() == 8);
         boolean twoTiles = doubleBuffered && block.queryTiles() == 2 && block.warps() == 4 && block.keySplit() == 1;
         boolean keySplit = doubleBuffered && block.queryTiles() == 1 && block.warps() == 2 && block.keySplit() == 2;
-        boolean singleRound = block.buffers() == 1 && block.queryTiles() == 1
-                && (block.warps() == 1 || block.warps() == 2) && (block.keySplit() == 2 || block.keySplit() == 4);
+        boolean singleRound = block.buffers() == 1 && block.queryTiles() == 1 && block.warps() == 2
+                && (block.keySplit() == 2 || block.keySplit() == 4);
         if (!sixteenRows && !twoTiles && !keySplit && !singleRound) {
             throw new TensorException("attention: the packed mma kernel runs blocks of 2, 4 or 8 warps of 16 queries, of"
-                    + " 4 warps of two 16-query tiles, of 2 query warps with 2 key-split warps each, or of 1 or 2 query"
-                    + " warps with 2 or 4 key-split warps each holding one round of key tiles, not " + block);
+                    + " 4 warps of two 16-query tiles, of 2 query warps with 2 key-split warps each, or of 2 query warps"
+                    + " with 2 or 4 key-split warps each holding one round of key tiles, not " + block);
         }
         int shared = MMA_TILES_PER_BUFFER * block.buffers() * TC_KEYS * row * block.keySplit();
         if (twoTiles && paddedDim > MMA_QUERY_REGISTERS_MAX_DIM) {
