@@ -30,12 +30,10 @@ import java.util.stream.Collectors;
  * 128-query blocks per SM, or forced); other shapes are kept. {@link #OFF} keeps {@code w4}; every named shape
  * replaces every {@code w4}; {@link #AUTO} replaces it where the {@code w4} grid has fewer than
  * {@value #SMALL_GRID_BLOCKS_PER_SM} blocks per SM (CLIP's single image; LLaVA-7B's 586 x 32 image prefill,
- * 320 blocks, keeps {@code w4}) with:
- * <ul>
- *   <li>{@link #block}: {@code w2s2b1} at padded head dim {@value #SINGLE_ROUND_DIM}, else {@code w2s2};</li>
- *   <li>{@link #ropeAttentionBlock} (the fused kernel): {@code w2s4b1} where its grid fits one block per SM,
- *       else {@code w2s2}.</li>
- * </ul>
+ * 320 blocks, keeps {@code w4}) with {@code w2s4b1} for causal attention whose {@code w2s4b1} grid fits one block
+ * per SM (a decoder's short prefill: the fused RoPE + append + attention kernel, and the kernels of the unfused
+ * pair and of the F32-row path, which must keep giving the fused kernel's bits), else {@code w2s2b1} at padded head
+ * dim {@value #SINGLE_ROUND_DIM} and {@code w2s2} at the others.
  * Measured on the H200 ({@code AttentionShapesBench}, graph-replayed, 2026-11-29, bundle 0cd2153; us per call,
  * {@code w2s2} -> the new choice): SigLIP so400m on one image (729 x 16, D 72 padded to 80) 43.94 -> 31.94
  * (1.376x; {@code w4} 33.56); Llama-7B's 74-row rope-attention 7.67 -> 7.26 (1.056x), Qwen2-0.5B's 5.04 -> 4.81
@@ -93,53 +91,27 @@ public enum AttentionSmallGrid {
     }
 
     /**
-     * The block shape to launch for {@code tokens} queries over {@code queryHeads} heads of padded head dim
-     * {@code paddedDim} on a GPU of {@code multiprocessors} SMs, {@link AttentionMmaWarps} having chosen
-     * {@code chosen}.
+     * The block shape to launch for {@code tokens} queries ({@code causal} or bidirectional) over {@code queryHeads}
+     * heads of padded head dim {@code paddedDim} on a GPU of {@code multiprocessors} SMs, {@link AttentionMmaWarps}
+     * having chosen {@code chosen}.
      */
     AttentionMmaWarps.Block block(AttentionMmaWarps.Block chosen, int tokens, int queryHeads, int paddedDim,
-                                  int multiprocessors) {
-        AttentionSmallGrid auto = paddedDim == SINGLE_ROUND_DIM ? KEY_SPLIT_SINGLE_ROUND : KEY_SPLIT;
-        return replace(chosen, tokens, queryHeads, multiprocessors, auto.replacement);
-    }
-
-    /**
-     * {@link #block} for the fused RoPE + append + attention kernel ({@code prefill_rope_attention}): the shape of
-     * {@link #forRopeAttention} in place of {@code w4}.
-     */
-    AttentionMmaWarps.Block ropeAttentionBlock(AttentionMmaWarps.Block chosen, int tokens, int queryHeads,
-                                               int multiprocessors) {
-        AttentionSmallGrid choice = forRopeAttention(tokens, queryHeads, multiprocessors);
-        return choice == OFF || !chosen.equals(FOUR_WARPS) ? chosen : choice.replacement;
-    }
-
-    /**
-     * This choice for the fused kernel, {@link #AUTO} resolved: on grids of fewer than
-     * {@value #SMALL_GRID_BLOCKS_PER_SM} {@code w4} blocks per SM {@code w2s4b1} where its grid (32 queries per
-     * block, one block per SM) fits the SMs, else {@code w2s2}; {@link #OFF} on larger grids.
-     */
-    AttentionSmallGrid forRopeAttention(int tokens, int queryHeads, int multiprocessors) {
-        if (this != AUTO) {
-            return this;
-        }
-        if (!smallGrid(tokens, queryHeads, multiprocessors)) {
-            return OFF;
-        }
-        int queries = FOUR_WAY_KEY_SPLIT.replacement.queries();
-        long blocks = (tokens + queries - 1L) / queries * queryHeads;
-        return blocks <= multiprocessors ? FOUR_WAY_KEY_SPLIT : KEY_SPLIT;
-    }
-
-    /** {@code chosen}, this choice's shape in place of {@code w4}, or (auto, small grids) {@code auto}. */
-    private AttentionMmaWarps.Block replace(AttentionMmaWarps.Block chosen, int tokens, int queryHeads,
-                                            int multiprocessors, AttentionMmaWarps.Block auto) {
+                                  boolean causal, int multiprocessors) {
         if (this == OFF || !chosen.equals(FOUR_WARPS)) {
             return chosen;
         }
         if (replacement != null) {
             return replacement;
         }
-        return smallGrid(tokens, queryHeads, multiprocessors) ? auto : chosen;
+        if (!smallGrid(tokens, queryHeads, multiprocessors)) {
+            return chosen;
+        }
+        AttentionMmaWarps.Block fourWay = FOUR_WAY_KEY_SPLIT.replacement;
+        long fourWayBlocks = (tokens + fourWay.queries() - 1L) / fourWay.queries() * queryHeads;
+        if (causal && fourWayBlocks <= multiprocessors) {
+            return fourWay;
+        }
+        return paddedDim == SINGLE_ROUND_DIM ? KEY_SPLIT_SINGLE_ROUND.replacement : KEY_SPLIT.replacement;
     }
 
     /** Whether the {@code w4} grid has fewer than {@value #SMALL_GRID_BLOCKS_PER_SM} blocks per SM. */

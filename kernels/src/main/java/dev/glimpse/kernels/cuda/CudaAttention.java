@@ -118,7 +118,7 @@ final class CudaAttention {
             Tensor lse = columnSums == null ? null : tmp.scratch(DType.F32, hq, t);
             int paddedDim = tensorCoreDim(t, d);
             TensorCoreKernel tc = paddedDim > 0 ? tensorCoreKernel(paddedDim, precision, columnSums != null, scale,
-                    block(t, hq, paddedDim)) : null;
+                    block(t, hq, paddedDim, queryStart >= 0)) : null;
             long lseAddress = lse == null ? 0L : CudaContext.address(lse);
             DType half = precision == AttentionPrecision.BF16 ? DType.BF16 : DType.F16;
             int cacheRows = tc != null && tc.packKernel() != null ? cacheRowsInPlace(k, v, half, paddedDim) : 0;
@@ -208,7 +208,7 @@ final class CudaAttention {
                 || hq == 0) {
             return false;
         }
-        AttentionMmaWarps.Block block = block(t, hq, paddedDim);
+        AttentionMmaWarps.Block block = block(t, hq, paddedDim, mask instanceof AttentionMask.Causal);
         TensorCoreKernel tc = tensorCoreKernel(paddedDim, precision, false, scale, block);
         int cacheRows = tc.packKernel() != null ? cacheRowsInPlace(k, v, half, paddedDim) : 0;
         boolean hasKernel = !(block.queryTiles() == 2 && paddedDim > MMA_QUERY_REGISTERS_MAX_DIM);
@@ -233,10 +233,9 @@ final class CudaAttention {
      * ({@code prefill_rope_attention_<t>_d<D>_<shape>}, prefill_rope_attention.cu): the cache entries
      * {@code start .. start + T} and {@code out} get the bits {@link CudaPointwise#ropeAppendKvRows} followed by
      * {@link #cacheHalfOutput} over the caches' first {@code start + T} entries give them (causal from
-     * {@code start}), with the block shape of its own small-grid choice ({@link AttentionSmallGrid#ropeAttentionBlock}
-     * of {@link AttentionSmallGrid#configuredForRopeAttention()}: {@code -Dglimpse.cuda.ropeAttentionSmallGrid} where
-     * set, else {@code attentionSmallGrid}'s, whose auto takes w2s4b1 here), so the output bits are the pair's where
-     * both take the same shape and within rounding elsewhere; q itself is not rotated. Runs
+     * {@code start}), with the block shape {@link #cacheHalfOutput} would take (its small-grid choice
+     * {@link AttentionSmallGrid#configuredForRopeAttention()}: {@code -Dglimpse.cuda.ropeAttentionSmallGrid} where
+     * set, so the fused kernel can take another shape than the pair); q itself is not rotated. Runs
      * only where that pair runs the vectorised append ({@code -Dglimpse.cuda.ropeAppendVector} not false) and the
      * in-place 16-bit output kernel: 16-bit precision and caches of that type, a positive scale, {@value #TC_MIN_QUERIES} to
      * {@link CudaBackend#prefillRopeAttentionMaxRows()} queries, D 64 or 128 all rotary, packed 16-byte aligned
@@ -272,7 +271,7 @@ final class CudaAttention {
             return false;
         }
         AttentionMmaWarps.Block chosen = AttentionMmaWarps.configured().block(t, hq, d, ctx.multiprocessors);
-        AttentionMmaWarps.Block block = AttentionSmallGrid.configuredForRopeAttention().ropeAttentionBlock(chosen, t, hq,
+        AttentionMmaWarps.Block block = AttentionSmallGrid.configuredForRopeAttention().block(chosen, t, hq, d, true,
                 ctx.multiprocessors);
         if (block.queryTiles() != 1) {
             return false;
@@ -326,7 +325,7 @@ final class CudaAttention {
                 || out.dim(1) != t || (long) out.dim(2) != (long) (hq / images) * d) {
             return false;
         }
-        TensorCoreKernel tc = tensorCoreKernel(paddedDim, precision, false, scale, block(t, hq, paddedDim));
+        TensorCoreKernel tc = tensorCoreKernel(paddedDim, precision, false, scale, block(t, hq, paddedDim, false));
         String kernel = tc.name().replace("attention_mma_packed_", "attention_mma_images_");
         try (Temporaries tmp = new Temporaries(copier)) {
             Operand qo = Operand.of(tmp.rowsPacked(q, DType.F32));
@@ -343,13 +342,13 @@ final class CudaAttention {
     }
 
     /**
-     * The 16-bit kernel's block shape for {@code t} queries over {@code hq} heads: {@link AttentionMmaWarps}'s
-     * choice, which {@link AttentionSmallGrid} may replace on grids too small to fill this GPU (both
-     * properties read now).
+     * The 16-bit kernel's block shape for {@code t} queries ({@code causal} or bidirectional) over {@code hq}
+     * heads: {@link AttentionMmaWarps}'s choice, which {@link AttentionSmallGrid} may replace on grids too small
+     * to fill this GPU (both properties read now).
      */
-    private AttentionMmaWarps.Block block(int t, int hq, int paddedDim) {
+    private AttentionMmaWarps.Block block(int t, int hq, int paddedDim, boolean causal) {
         AttentionMmaWarps.Block chosen = AttentionMmaWarps.configured().block(t, hq, paddedDim, ctx.multiprocessors);
-        return AttentionSmallGrid.configured().block(chosen, t, hq, paddedDim, ctx.multiprocessors);
+        return AttentionSmallGrid.configured().block(chosen, t, hq, paddedDim, causal, ctx.multiprocessors);
     }
 
     /**

@@ -427,11 +427,6 @@ public final class CudaBackend implements Backend {
         return attention.ropeAppendAttention(q, k, v, cos, sin, keyCache, valueCache, start, scale, out, precision);
     }
 
-    /** This GPU's multiprocessor count (the small-grid choices depend on it). */
-    int multiprocessors() {
-        return ctx.multiprocessors;
-    }
-
     /**
      * How many times {@link #ropeAppendAttention} queued its fused kernel on this backend, eagerly or into a
      * captured graph (replays do not count): lets a caller see that the opt-in path ran rather than declined.

@@ -120,13 +120,13 @@ class CudaAttentionDispatchTest {
     @Test
     void smallGridKernelsAreNamedForTheirQueryWarpsAndKeySplit() {
         CudaAttention.TensorCoreKernel w2 = CudaAttention.tensorCoreKernel(80, AttentionPrecision.BF16, false, SCALE,
-                AttentionSmallGrid.TWO_WARPS.block(W4, 729, 16, 64, 132));
+                AttentionSmallGrid.TWO_WARPS.block(W4, 729, 16, 64, false, 132));
         assertEquals("attention_mma_packed_bf16_d80_w2", w2.name());
         assertEquals(32, w2.queriesPerBlock());
         assertEquals(64, w2.threads());
         assertEquals(4 * 64 * 88 * 2, w2.sharedBytes());
         CudaAttention.TensorCoreKernel w2s2 = CudaAttention.tensorCoreKernel(64, AttentionPrecision.F16, false, SCALE,
-                AttentionSmallGrid.KEY_SPLIT.block(W4, 577, 16, 64, 132));
+                AttentionSmallGrid.KEY_SPLIT.block(W4, 577, 16, 64, false, 132));
         assertEquals("attention_mma_packed_f16_d64_w2s2", w2s2.name());
         assertEquals("attention_mma_pack_f16_d64", w2s2.packKernel());
         assertEquals(32, w2s2.queriesPerBlock());
@@ -146,7 +146,7 @@ class CudaAttentionDispatchTest {
                 new Expected(AttentionSmallGrid.FOUR_WAY_KEY_SPLIT, "w2s4b1", 256, 4)}) {
             for (int d : new int[] {64, 80, 128}) {
                 CudaAttention.TensorCoreKernel k = CudaAttention.tensorCoreKernel(d, AttentionPrecision.BF16, false, SCALE,
-                        e.shape().block(W4, 74, 32, d, 132));
+                        e.shape().block(W4, 74, 32, d, false, 132));
                 assertEquals("attention_mma_packed_bf16_d" + d + "_" + e.suffix(), k.name());
                 assertEquals("attention_mma_pack_bf16_d" + d, k.packKernel());
                 assertEquals(32, k.queriesPerBlock());
@@ -155,9 +155,9 @@ class CudaAttentionDispatchTest {
             }
         }
         assertEquals(2 * 2 * 64 * 88 * 2, CudaAttention.tensorCoreKernel(80, AttentionPrecision.F16, false, SCALE,
-                AttentionSmallGrid.KEY_SPLIT_SINGLE_ROUND.block(W4, 729, 16, 80, 132)).sharedBytes());
+                AttentionSmallGrid.KEY_SPLIT_SINGLE_ROUND.block(W4, 729, 16, 80, false, 132)).sharedBytes());
         assertEquals("prefill_rope_attention_f16_d128_w2s4b1", CudaAttention.ropeAttentionKernel(DType.F16, 128,
-                AttentionSmallGrid.FOUR_WAY_KEY_SPLIT.ropeAttentionBlock(W4, 74, 32, 132)));
+                AttentionSmallGrid.AUTO.block(W4, 74, 32, 128, true, 132)));
     }
 
     /** Off (the default) keeps every shape; a named small-grid shape replaces every w4 and nothing else. */
@@ -165,19 +165,18 @@ class CudaAttentionDispatchTest {
     void smallGridShapesReplaceOnlyTheFourWarpBlock() {
         AttentionMmaWarps.Block w2s2 = new AttentionMmaWarps.Block(2, 1, 2);
         for (AttentionMmaWarps.Block chosen : new AttentionMmaWarps.Block[] {W4, W8, W4X2}) {
-            assertEquals(chosen, AttentionSmallGrid.OFF.block(chosen, 577, 16, 64, 132));
+            assertEquals(chosen, AttentionSmallGrid.OFF.block(chosen, 577, 16, 64, false, 132));
         }
-        assertEquals(w2s2, AttentionSmallGrid.KEY_SPLIT.block(W4, 586, 32, 64, 132));
-        assertEquals(new AttentionMmaWarps.Block(2, 1), AttentionSmallGrid.TWO_WARPS.block(W4, 6296, 14, 64, 132));
-        assertEquals(W8, AttentionSmallGrid.KEY_SPLIT.block(W8, 577, 16, 64, 132));
-        assertEquals(W4X2, AttentionSmallGrid.TWO_WARPS.block(W4X2, 577, 16, 64, 132));
-        assertEquals(W8, AttentionSmallGrid.AUTO.block(W8, 16, 1, 64, 132));
-        assertEquals(new AttentionMmaWarps.Block(2, 1, 2, 1), AttentionSmallGrid.KEY_SPLIT_SINGLE_ROUND.block(W4, 6296, 14, 64, 132));
-        assertEquals(new AttentionMmaWarps.Block(2, 1, 4, 1), AttentionSmallGrid.FOUR_WAY_KEY_SPLIT.block(W4, 74, 32, 128, 132));
-        assertEquals(W8, AttentionSmallGrid.FOUR_WAY_KEY_SPLIT.block(W8, 577, 16, 64, 132));
-        assertEquals(W4X2, AttentionSmallGrid.KEY_SPLIT_SINGLE_ROUND.block(W4X2, 577, 16, 64, 132));
-        assertEquals(W8, AttentionSmallGrid.FOUR_WAY_KEY_SPLIT.ropeAttentionBlock(W8, 74, 32, 132));
-        assertEquals(new AttentionMmaWarps.Block(2, 1, 2, 1), AttentionSmallGrid.KEY_SPLIT_SINGLE_ROUND.ropeAttentionBlock(W4, 586, 32, 132));
+        assertEquals(w2s2, AttentionSmallGrid.KEY_SPLIT.block(W4, 586, 32, 64, false, 132));
+        assertEquals(new AttentionMmaWarps.Block(2, 1), AttentionSmallGrid.TWO_WARPS.block(W4, 6296, 14, 64, false, 132));
+        assertEquals(W8, AttentionSmallGrid.KEY_SPLIT.block(W8, 577, 16, 64, false, 132));
+        assertEquals(W4X2, AttentionSmallGrid.TWO_WARPS.block(W4X2, 577, 16, 64, false, 132));
+        assertEquals(W8, AttentionSmallGrid.AUTO.block(W8, 16, 1, 64, false, 132));
+        assertEquals(new AttentionMmaWarps.Block(2, 1, 2, 1), AttentionSmallGrid.KEY_SPLIT_SINGLE_ROUND.block(W4, 6296, 14, 64, false, 132));
+        assertEquals(new AttentionMmaWarps.Block(2, 1, 4, 1), AttentionSmallGrid.FOUR_WAY_KEY_SPLIT.block(W4, 74, 32, 128, false, 132));
+        assertEquals(W8, AttentionSmallGrid.FOUR_WAY_KEY_SPLIT.block(W8, 577, 16, 64, false, 132));
+        assertEquals(W4X2, AttentionSmallGrid.KEY_SPLIT_SINGLE_ROUND.block(W4X2, 577, 16, 64, false, 132));
+        assertEquals(new AttentionMmaWarps.Block(2, 1, 2, 1), AttentionSmallGrid.KEY_SPLIT_SINGLE_ROUND.block(W4, 586, 32, 128, true, 132));
     }
 
     /**
@@ -188,12 +187,12 @@ class CudaAttentionDispatchTest {
     @Test
     void autoSmallGridTakesTheKeySplitShapeUnderTwoFourWarpBlocksPerSm() {
         AttentionMmaWarps.Block w2s2 = new AttentionMmaWarps.Block(2, 1, 2);
-        assertEquals(w2s2, AttentionSmallGrid.AUTO.block(W4, 577, 16, 64, 132));
-        assertEquals(w2s2, AttentionSmallGrid.AUTO.block(W4, 729, 16, 64, 132));
-        assertEquals(W4, AttentionSmallGrid.AUTO.block(W4, 577, 32, 64, 132));
-        assertEquals(W4, AttentionSmallGrid.AUTO.block(W4, 586, 32, 64, 132));
-        assertEquals(W4, AttentionSmallGrid.AUTO.block(W4, 64 * 264, 1, 64, 132));
-        assertEquals(w2s2, AttentionSmallGrid.AUTO.block(W4, 64 * 263, 1, 64, 132));
+        assertEquals(w2s2, AttentionSmallGrid.AUTO.block(W4, 577, 16, 64, false, 132));
+        assertEquals(w2s2, AttentionSmallGrid.AUTO.block(W4, 729, 16, 64, false, 132));
+        assertEquals(W4, AttentionSmallGrid.AUTO.block(W4, 577, 32, 64, false, 132));
+        assertEquals(W4, AttentionSmallGrid.AUTO.block(W4, 586, 32, 64, false, 132));
+        assertEquals(W4, AttentionSmallGrid.AUTO.block(W4, 64 * 264, 1, 64, false, 132));
+        assertEquals(w2s2, AttentionSmallGrid.AUTO.block(W4, 64 * 263, 1, 64, false, 132));
     }
 
     /**
@@ -204,33 +203,33 @@ class CudaAttentionDispatchTest {
     void autoSmallGridTakesTheSingleRoundKeySplitAtPaddedDim80() {
         AttentionMmaWarps.Block w2s2 = new AttentionMmaWarps.Block(2, 1, 2);
         AttentionMmaWarps.Block w2s2b1 = new AttentionMmaWarps.Block(2, 1, 2, 1);
-        assertEquals(w2s2b1, AttentionSmallGrid.AUTO.block(W4, 729, 16, 80, 132));
-        assertEquals(w2s2, AttentionSmallGrid.AUTO.block(W4, 729, 16, 64, 132));
-        assertEquals(w2s2, AttentionSmallGrid.AUTO.block(W4, 74, 32, 128, 132));
-        assertEquals(W4, AttentionSmallGrid.AUTO.block(W4, 729, 32, 80, 132));
-        assertEquals(W8, AttentionSmallGrid.AUTO.block(W8, 729, 512, 80, 132));
+        assertEquals(w2s2b1, AttentionSmallGrid.AUTO.block(W4, 729, 16, 80, false, 132));
+        assertEquals(w2s2, AttentionSmallGrid.AUTO.block(W4, 729, 16, 64, false, 132));
+        assertEquals(w2s2, AttentionSmallGrid.AUTO.block(W4, 74, 32, 128, false, 132));
+        assertEquals(W4, AttentionSmallGrid.AUTO.block(W4, 729, 32, 80, false, 132));
+        assertEquals(W8, AttentionSmallGrid.AUTO.block(W8, 729, 512, 80, false, 132));
     }
 
     /**
-     * The fused RoPE + attention kernel's auto: w2s4b1 on small grids whose 32-query blocks fit one per SM (Llama-7B
-     * at 74 rows: 96 blocks; at 128 rows: 128), w2s2 on other small grids (Qwen2-0.5B at 586 rows: 266 blocks),
-     * w4 (off) on large ones (Llama-7B at 586 rows); every other choice as it is.
+     * Auto on causal small grids (a decoder's short prefill: the fused RoPE + attention kernel and the kernels whose
+     * bits it must keep giving) takes w2s4b1 where its 32-query blocks fit one per SM (Llama-7B at 74 rows: 96
+     * blocks; at 128 rows: 128; Qwen2-0.5B at 74: 42), else the bidirectional choice (Llama-7B at 129 rows, Qwen2-0.5B
+     * at 586: 266 blocks); large grids keep w4.
      */
     @Test
-    void autoRopeAttentionTakesTheFourWayKeySplitWhereItsGridFitsTheSms() {
+    void autoSmallGridTakesTheFourWayKeySplitForCausalGridsThatFitTheSms() {
+        AttentionMmaWarps.Block w2s2 = new AttentionMmaWarps.Block(2, 1, 2);
         AttentionMmaWarps.Block w2s4b1 = new AttentionMmaWarps.Block(2, 1, 4, 1);
-        assertEquals(AttentionSmallGrid.FOUR_WAY_KEY_SPLIT, AttentionSmallGrid.AUTO.forRopeAttention(74, 32, 132));
-        assertEquals(AttentionSmallGrid.FOUR_WAY_KEY_SPLIT, AttentionSmallGrid.AUTO.forRopeAttention(74, 14, 132));
-        assertEquals(AttentionSmallGrid.FOUR_WAY_KEY_SPLIT, AttentionSmallGrid.AUTO.forRopeAttention(128, 32, 132));
-        assertEquals(AttentionSmallGrid.KEY_SPLIT, AttentionSmallGrid.AUTO.forRopeAttention(129, 32, 132));
-        assertEquals(AttentionSmallGrid.KEY_SPLIT, AttentionSmallGrid.AUTO.forRopeAttention(586, 14, 132));
-        assertEquals(AttentionSmallGrid.OFF, AttentionSmallGrid.AUTO.forRopeAttention(586, 32, 132));
-        assertEquals(AttentionSmallGrid.TWO_WARPS, AttentionSmallGrid.TWO_WARPS.forRopeAttention(74, 32, 132));
-        assertEquals(w2s4b1, AttentionSmallGrid.AUTO.ropeAttentionBlock(W4, 74, 32, 132));
-        assertEquals(new AttentionMmaWarps.Block(2, 1, 2), AttentionSmallGrid.AUTO.ropeAttentionBlock(W4, 586, 14, 132));
-        assertEquals(W4, AttentionSmallGrid.AUTO.ropeAttentionBlock(W4, 586, 32, 132));
-        assertEquals(W4, AttentionSmallGrid.OFF.ropeAttentionBlock(W4, 74, 32, 132));
-        assertEquals(W8, AttentionSmallGrid.AUTO.ropeAttentionBlock(W8, 74, 32, 132));
+        assertEquals(w2s4b1, AttentionSmallGrid.AUTO.block(W4, 74, 32, 128, true, 132));
+        assertEquals(w2s4b1, AttentionSmallGrid.AUTO.block(W4, 74, 14, 64, true, 132));
+        assertEquals(w2s4b1, AttentionSmallGrid.AUTO.block(W4, 128, 32, 128, true, 132));
+        assertEquals(w2s2, AttentionSmallGrid.AUTO.block(W4, 74, 32, 128, false, 132));
+        assertEquals(w2s2, AttentionSmallGrid.AUTO.block(W4, 129, 32, 128, true, 132));
+        assertEquals(w2s2, AttentionSmallGrid.AUTO.block(W4, 586, 14, 64, true, 132));
+        assertEquals(W4, AttentionSmallGrid.AUTO.block(W4, 586, 32, 128, true, 132));
+        assertEquals(W8, AttentionSmallGrid.AUTO.block(W8, 74, 32, 128, true, 132));
+        assertEquals(W4, AttentionSmallGrid.OFF.block(W4, 74, 32, 128, true, 132));
+        assertEquals(w2s2, AttentionSmallGrid.KEY_SPLIT.block(W4, 74, 32, 128, true, 132));
     }
 
     /** The fused RoPE + attention kernel's own property wins where set; unset or blank it follows the general one. */

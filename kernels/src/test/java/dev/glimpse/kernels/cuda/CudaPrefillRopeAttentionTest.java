@@ -29,8 +29,8 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
  * Llama-7B's heads (32 over 32, D 128) and Qwen2-0.5B's (14 over 2, D 64), BF16 and F16, an empty prefix and a
  * cached one ({@code start > 0}, its entries random, every entry from {@code start} on NaN before the call, so a
  * block reading a new entry it has not stored would turn its rows NaN), 16 to 128 rows (the default limit),
- * every block shape the dispatch can pick for them (the pair run with the shape auto resolves to for the fused kernel,
- * {@link AttentionSmallGrid#forRopeAttention}; each also forced, w2s2 whatever the GPU's SM count), the
+ * every block shape the dispatch can pick for them (auto: w2s4b1 or w2s2 for both; each also forced, w2s2 whatever
+ * the GPU's SM count), the
  * single-round key-split shapes ({@code _b1}, forced; a 300- and a 200-entry prefix make several rounds of key
  * tiles), LLaVA-7B's 586 rows under a raised limit (what
  * PrefillSmallKernelsBench times), and a replay from a CUDA graph. Below 16 rows, past the limit and where the
@@ -65,16 +65,11 @@ class CudaPrefillRopeAttentionTest {
         if (tokens > CudaBackend.PREFILL_ROPE_ATTENTION_MAX_ROWS) {
             properties.put(CudaBackend.PREFILL_ROPE_ATTENTION_MAX_ROWS_PROPERTY, Integer.toString(tokens));
         }
-        // The pair runs the shape the fused kernel takes (auto resolves differently for it: w2s4b1 on small grids).
-        Map<String, String> pairProperties = new HashMap<>(properties);
-        pairProperties.put(AttentionSmallGrid.PROPERTY, AttentionSmallGrid.parse(smallGrid)
-                .forRopeAttention(tokens, heads, cuda().multiprocessors()).id());
         try (Case c = new Case(tokens, start, heads, kvHeads, d, type)) {
-            withProperties(pairProperties, () -> {
+            boolean ran = withProperties(properties, () -> {
                 c.runPair();
-                return null;
+                return c.runFused();
             });
-            boolean ran = withProperties(properties, c::runFused);
             assertTrue(ran, "the fused kernel runs");
             c.assertSameBits();
         }
