@@ -134,7 +134,7 @@ public enum AttentionMmaWarps {
             return warps * keySplit * 32;
         }
 
-        /** "w2", "w4", "w8", "w4x2", "w2s2", "w1s2b1": the end of the kernel's name. */
+        /** "w2", "w4", "w8", "w4x2", "w2s2", "w2s4b1": the end of the kernel's name. */
         String suffix() {
             return "w" + warps + (queryTiles > 1 ? "x" + queryTiles : "") + (keySplit > 1 ? "s" + keySplit : "")
                     + (buffers == 1 ? "b1" : "");
