@@ -19,7 +19,9 @@
 # on; Llama-7B and Qwen2-0.5B at 586 and 74 rows), "normrows" (NormRowsBench: LayerNorm/RMSNorm row kernels v4 vs
 # -Dglimpse.cuda.normRows=auto|staged at 74/586 x 4096, 74 x 896, 577 x 1024, 729 x 1152, L2-hot and cold) and "visiontower" (CudaVisionTowerBench: SigLIP/CLIP towers with the
 # GEMM epilogues on vs off, layout, -Dglimpse.cuda.pdlPrefill / -Dglimpse.cuda.towerLean off vs on, and lean with
-# -Dglimpse.cuda.towerMlp16: variants "layout", "layout_pdl", "lean", "lean_pdl", "lean_mlp16");
+# -Dglimpse.cuda.towerMlp16: variants "layout", "layout_pdl", "lean", "lean_pdl", "lean_mlp16"); "attnshapes"
+# (AttentionShapesBench: every -Dglimpse.cuda.attentionSmallGrid shape against today's choice on CLIP-L/336's and
+# SigLIP's one-image tower attention and Llama-7B's / Qwen2-0.5B's 74-row RoPE + append + attention, graph-replayed);
 # Opt-in part "isolated": each class of GPU_TEST_ISOLATED_CLASSES="<class names>" in its own JVM (a sticky CUDA error
 # fails only its class), GPU_TEST_CLASS_TIMEOUT seconds each (default 150).
 # GPU_TEST_KERNEL_SHARD="i/n" runs the i-th of n round-robin shards of the kernels package's test classes (sorted by
@@ -207,6 +209,14 @@ if has normrows; then
     > "$LOGS/norm-rows.jsonl" 2> "$LOGS/norm-rows.err"
   echo "norm rows bench exit: $?"; tail -3 "$LOGS/norm-rows.err"
   cat "$LOGS/norm-rows.jsonl"
+fi
+
+if has attnshapes; then
+  echo "== attention block shapes benchmark (small-grid shapes vs today's choice: CLIP, SigLIP, 74-row rope-attention)"
+  timeout 200 "$JAVA" "${JFLAGS[@]}" -cp "$CP" dev.glimpse.kernels.cuda.bench.AttentionShapesBench \
+    > "$LOGS/attention-shapes.jsonl" 2> "$LOGS/attention-shapes.err"
+  echo "attention shapes bench exit: $?"; tail -3 "$LOGS/attention-shapes.err"
+  cat "$LOGS/attention-shapes.jsonl"
 fi
 
 if has visiontower; then

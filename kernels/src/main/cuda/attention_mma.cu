@@ -90,57 +90,84 @@ ATTENTION_MMA_CACHE(attention_mma_cache_f16_d128_w8, 128, 8, 1, __half)
 // in place from a cache and images-as-heads, as the other shapes. MIN_BLOCKS: as many blocks as
 // their shared memory lets an SM hold (w2s2 d128: 1), which leaves room for their registers
 // without spills (at 4 blocks of 4 warps the key-split d64 kernels spill).
-#define ATTENTION_MMA_PACKED_KS(NAME, DP, WARPS, KSPLIT, MIN_BLOCKS, T)                                          \
+#define ATTENTION_MMA_PACKED_KS(NAME, DP, WARPS, KSPLIT, BUFFERS, MIN_BLOCKS, T)                                 \
     extern "C" __global__ void __launch_bounds__(WARPS * 32, MIN_BLOCKS)                                         \
     NAME(const float* q, long long qs0, long long qs1, const uint16_t* k, const uint16_t* v, float* out,         \
          float* lse, int tokens, int keys, int q_heads, int kv_heads, int dim, float scale, int query_start) {    \
         grid_dependency_wait();                                                                                  \
-        attention_mma_packed<DP, WARPS, T, false, KSPLIT>(q, qs0, qs1, k, v, (long long)keys * DP, out, lse,    \
-                                                          tokens, keys, q_heads, kv_heads, dim, scale,           \
-                                                          query_start);                                          \
+        attention_mma_packed<DP, WARPS, T, false, KSPLIT, PlainQueries, BUFFERS>(                                \
+            q, qs0, qs1, k, v, (long long)keys * DP, out, lse, tokens, keys, q_heads, kv_heads, dim, scale,      \
+            query_start);                                                                                        \
     }
 
-#define ATTENTION_MMA_CACHE_KS(NAME, DP, WARPS, KSPLIT, MIN_BLOCKS, T)                                           \
+#define ATTENTION_MMA_CACHE_KS(NAME, DP, WARPS, KSPLIT, BUFFERS, MIN_BLOCKS, T)                                  \
     extern "C" __global__ void __launch_bounds__(WARPS * 32, MIN_BLOCKS)                                         \
     NAME(const float* q, long long qs0, long long qs1, const uint16_t* k, const uint16_t* v, int head_rows,       \
          float* out, float* lse, int tokens, int keys, int q_heads, int kv_heads, int dim, float scale,         \
          int query_start) {                                                                                      \
         grid_dependency_wait();                                                                                  \
-        attention_mma_packed<DP, WARPS, T, false, KSPLIT>(q, qs0, qs1, k, v, (long long)head_rows * DP, out,    \
-                                                          lse, tokens, keys, q_heads, kv_heads, dim, scale,      \
-                                                          query_start);                                          \
+        attention_mma_packed<DP, WARPS, T, false, KSPLIT, PlainQueries, BUFFERS>(                                \
+            q, qs0, qs1, k, v, (long long)head_rows * DP, out, lse, tokens, keys, q_heads, kv_heads, dim, scale, \
+            query_start);                                                                                        \
     }
 
-#define ATTENTION_MMA_IMAGES_KS(NAME, DP, WARPS, KSPLIT, MIN_BLOCKS, T)                                          \
+#define ATTENTION_MMA_IMAGES_KS(NAME, DP, WARPS, KSPLIT, BUFFERS, MIN_BLOCKS, T)                                 \
     extern "C" __global__ void __launch_bounds__(WARPS * 32, MIN_BLOCKS)                                         \
     NAME(const float* q, long long qs0, long long qs1, const uint16_t* k, const uint16_t* v, uint16_t* out,      \
          int tokens, int keys, int q_heads, int kv_heads, int dim, float scale, int heads_per_image) {          \
         grid_dependency_wait();                                                                                  \
-        attention_mma_packed<DP, WARPS, T, true, KSPLIT>(q, qs0, qs1, k, v, (long long)keys * DP, nullptr,      \
-                                                         nullptr, tokens, keys, q_heads, kv_heads, dim, scale,   \
-                                                         -1, out, heads_per_image);                              \
+        attention_mma_packed<DP, WARPS, T, true, KSPLIT, PlainQueries, BUFFERS>(                                 \
+            q, qs0, qs1, k, v, (long long)keys * DP, nullptr, nullptr, tokens, keys, q_heads, kv_heads, dim,     \
+            scale, -1, out, heads_per_image);                                                                    \
     }
 
 #define ATTENTION_MMA_SMALL_GRID(T, TN)                                                                          \
-    ATTENTION_MMA_PACKED_KS(attention_mma_packed_##TN##_d64_w2, 64, 2, 1, 6, T)                                  \
-    ATTENTION_MMA_PACKED_KS(attention_mma_packed_##TN##_d80_w2, 80, 2, 1, 5, T)                                  \
-    ATTENTION_MMA_PACKED_KS(attention_mma_packed_##TN##_d128_w2, 128, 2, 1, 3, T)                                \
-    ATTENTION_MMA_PACKED_KS(attention_mma_packed_##TN##_d64_w2s2, 64, 4, 2, 3, T)                                \
-    ATTENTION_MMA_PACKED_KS(attention_mma_packed_##TN##_d80_w2s2, 80, 4, 2, 2, T)                                \
-    ATTENTION_MMA_PACKED_KS(attention_mma_packed_##TN##_d128_w2s2, 128, 4, 2, 1, T)                              \
-    ATTENTION_MMA_CACHE_KS(attention_mma_cache_##TN##_d64_w2, 64, 2, 1, 6, T)                                    \
-    ATTENTION_MMA_CACHE_KS(attention_mma_cache_##TN##_d128_w2, 128, 2, 1, 3, T)                                  \
-    ATTENTION_MMA_CACHE_KS(attention_mma_cache_##TN##_d64_w2s2, 64, 4, 2, 3, T)                                  \
-    ATTENTION_MMA_CACHE_KS(attention_mma_cache_##TN##_d128_w2s2, 128, 4, 2, 1, T)                                \
-    ATTENTION_MMA_IMAGES_KS(attention_mma_images_##TN##_d64_w2, 64, 2, 1, 6, T)                                  \
-    ATTENTION_MMA_IMAGES_KS(attention_mma_images_##TN##_d80_w2, 80, 2, 1, 5, T)                                  \
-    ATTENTION_MMA_IMAGES_KS(attention_mma_images_##TN##_d128_w2, 128, 2, 1, 3, T)                                \
-    ATTENTION_MMA_IMAGES_KS(attention_mma_images_##TN##_d64_w2s2, 64, 4, 2, 3, T)                                \
-    ATTENTION_MMA_IMAGES_KS(attention_mma_images_##TN##_d80_w2s2, 80, 4, 2, 2, T)                                \
-    ATTENTION_MMA_IMAGES_KS(attention_mma_images_##TN##_d128_w2s2, 128, 4, 2, 1, T)
+    ATTENTION_MMA_PACKED_KS(attention_mma_packed_##TN##_d64_w2, 64, 2, 1, 2, 6, T)                               \
+    ATTENTION_MMA_PACKED_KS(attention_mma_packed_##TN##_d80_w2, 80, 2, 1, 2, 5, T)                               \
+    ATTENTION_MMA_PACKED_KS(attention_mma_packed_##TN##_d128_w2, 128, 2, 1, 2, 3, T)                             \
+    ATTENTION_MMA_PACKED_KS(attention_mma_packed_##TN##_d64_w2s2, 64, 4, 2, 2, 3, T)                             \
+    ATTENTION_MMA_PACKED_KS(attention_mma_packed_##TN##_d80_w2s2, 80, 4, 2, 2, 2, T)                             \
+    ATTENTION_MMA_PACKED_KS(attention_mma_packed_##TN##_d128_w2s2, 128, 4, 2, 2, 1, T)                           \
+    ATTENTION_MMA_CACHE_KS(attention_mma_cache_##TN##_d64_w2, 64, 2, 1, 2, 6, T)                                 \
+    ATTENTION_MMA_CACHE_KS(attention_mma_cache_##TN##_d128_w2, 128, 2, 1, 2, 3, T)                               \
+    ATTENTION_MMA_CACHE_KS(attention_mma_cache_##TN##_d64_w2s2, 64, 4, 2, 2, 3, T)                               \
+    ATTENTION_MMA_CACHE_KS(attention_mma_cache_##TN##_d128_w2s2, 128, 4, 2, 2, 1, T)                             \
+    ATTENTION_MMA_IMAGES_KS(attention_mma_images_##TN##_d64_w2, 64, 2, 1, 2, 6, T)                               \
+    ATTENTION_MMA_IMAGES_KS(attention_mma_images_##TN##_d80_w2, 80, 2, 1, 2, 5, T)                               \
+    ATTENTION_MMA_IMAGES_KS(attention_mma_images_##TN##_d128_w2, 128, 2, 1, 2, 3, T)                             \
+    ATTENTION_MMA_IMAGES_KS(attention_mma_images_##TN##_d64_w2s2, 64, 4, 2, 2, 3, T)                             \
+    ATTENTION_MMA_IMAGES_KS(attention_mma_images_##TN##_d80_w2s2, 80, 4, 2, 2, 2, T)                             \
+    ATTENTION_MMA_IMAGES_KS(attention_mma_images_##TN##_d128_w2s2, 128, 4, 2, 2, 1, T)
+
+// The single-round key-split shapes (attention_mma.cuh, "Single-round key-split blocks"): w2s2b1 (w2s2 with one
+// round of K and V tiles) and w2s4b1 (2 query warps with 4 key-split warps each, the 4 partials merged in group
+// order). w2s2b1 is auto's shape at padded dim 80 (SigLIP: w2s2's 90 KB let an SM hold 2 blocks, w2s2b1's 45 KB 3,
+// as many as the registers allow), w2s4b1 the fused rope-attention kernel's (prefill_rope_attention.cu).
+// MIN_BLOCKS: the blocks an H200 SM holds by shared memory, capped where more would squeeze the registers below
+// what the kernel uses without spills (ptxas -v, sm_90: 141-163 at d64/d80, 200-205 at d128; the 8-warp w2s4b1
+// keeps 1: at 2 it would get 128).
+#define ATTENTION_MMA_SMALL_GRID_B1(T, TN)                                                                       \
+    ATTENTION_MMA_PACKED_KS(attention_mma_packed_##TN##_d64_w2s2b1, 64, 4, 2, 1, 3, T)                           \
+    ATTENTION_MMA_PACKED_KS(attention_mma_packed_##TN##_d80_w2s2b1, 80, 4, 2, 1, 3, T)                           \
+    ATTENTION_MMA_PACKED_KS(attention_mma_packed_##TN##_d128_w2s2b1, 128, 4, 2, 1, 2, T)                         \
+    ATTENTION_MMA_PACKED_KS(attention_mma_packed_##TN##_d64_w2s4b1, 64, 8, 4, 1, 1, T)                           \
+    ATTENTION_MMA_PACKED_KS(attention_mma_packed_##TN##_d80_w2s4b1, 80, 8, 4, 1, 1, T)                           \
+    ATTENTION_MMA_PACKED_KS(attention_mma_packed_##TN##_d128_w2s4b1, 128, 8, 4, 1, 1, T)                         \
+    ATTENTION_MMA_CACHE_KS(attention_mma_cache_##TN##_d64_w2s2b1, 64, 4, 2, 1, 3, T)                             \
+    ATTENTION_MMA_CACHE_KS(attention_mma_cache_##TN##_d128_w2s2b1, 128, 4, 2, 1, 2, T)                           \
+    ATTENTION_MMA_CACHE_KS(attention_mma_cache_##TN##_d64_w2s4b1, 64, 8, 4, 1, 1, T)                             \
+    ATTENTION_MMA_CACHE_KS(attention_mma_cache_##TN##_d128_w2s4b1, 128, 8, 4, 1, 1, T)                           \
+    ATTENTION_MMA_IMAGES_KS(attention_mma_images_##TN##_d64_w2s2b1, 64, 4, 2, 1, 3, T)                           \
+    ATTENTION_MMA_IMAGES_KS(attention_mma_images_##TN##_d80_w2s2b1, 80, 4, 2, 1, 3, T)                           \
+    ATTENTION_MMA_IMAGES_KS(attention_mma_images_##TN##_d128_w2s2b1, 128, 4, 2, 1, 2, T)                         \
+    ATTENTION_MMA_IMAGES_KS(attention_mma_images_##TN##_d64_w2s4b1, 64, 8, 4, 1, 1, T)                           \
+    ATTENTION_MMA_IMAGES_KS(attention_mma_images_##TN##_d80_w2s4b1, 80, 8, 4, 1, 1, T)                           \
+    ATTENTION_MMA_IMAGES_KS(attention_mma_images_##TN##_d128_w2s4b1, 128, 8, 4, 1, 1, T)
 
 ATTENTION_MMA_SMALL_GRID(__nv_bfloat16, bf16)
 ATTENTION_MMA_SMALL_GRID(__half, f16)
+ATTENTION_MMA_SMALL_GRID_B1(__nv_bfloat16, bf16)
+ATTENTION_MMA_SMALL_GRID_B1(__half, f16)
 
 // ---------------------------------------------------------------------------------------------
 // attention_mma_packed_<t>_d<DP>_w4x2: the same pass over the same packed K and V with the same
@@ -550,14 +577,14 @@ ATTENTION_MMA_IMAGES_X2(attention_mma_images_f16_d128_w4x2, 128, false, __half)
 // nearest even, so the same bits, and neither the F32 rows nor the conversion pass. Causal as the cache
 // kernels (query_start); no log-sum-exps (the host takes these only without captured column sums). No
 // d128 w4x2 (it would spill, as attention_mma_images_<t>_d128_w4x2 does; auto never picks w4x2 past 64).
-#define ATTENTION_MMA_CACHE16(NAME, DP, WARPS, KSPLIT, MIN_BLOCKS, T)                                            \
+#define ATTENTION_MMA_CACHE16(NAME, DP, WARPS, KSPLIT, BUFFERS, MIN_BLOCKS, T)                                   \
     extern "C" __global__ void __launch_bounds__(WARPS * 32, MIN_BLOCKS)                                         \
     NAME(const float* q, long long qs0, long long qs1, const uint16_t* k, const uint16_t* v, int head_rows,       \
          uint16_t* out, int tokens, int keys, int q_heads, int kv_heads, int dim, float scale, int query_start) {\
         grid_dependency_wait();                                                                                  \
-        attention_mma_packed<DP, WARPS, T, true, KSPLIT>(q, qs0, qs1, k, v, (long long)head_rows * DP, nullptr, \
-                                                         nullptr, tokens, keys, q_heads, kv_heads, dim, scale,   \
-                                                         query_start, out, q_heads);                             \
+        attention_mma_packed<DP, WARPS, T, true, KSPLIT, PlainQueries, BUFFERS>(                                 \
+            q, qs0, qs1, k, v, (long long)head_rows * DP, nullptr, nullptr, tokens, keys, q_heads, kv_heads, dim, \
+            scale, query_start, out, q_heads);                                                                   \
     }
 
 #define ATTENTION_MMA_CACHE16_X2(NAME, DP, Q_REGS, T)                                                            \
@@ -571,14 +598,18 @@ ATTENTION_MMA_IMAGES_X2(attention_mma_images_f16_d128_w4x2, 128, false, __half)
     }
 
 #define ATTENTION_MMA_CACHE16_SHAPES(T, TN)                                                                      \
-    ATTENTION_MMA_CACHE16(attention_mma_cache_##TN##_d64_w4_o16, 64, 4, 1, 4, T)                                 \
-    ATTENTION_MMA_CACHE16(attention_mma_cache_##TN##_d128_w4_o16, 128, 4, 1, 3, T)                               \
-    ATTENTION_MMA_CACHE16(attention_mma_cache_##TN##_d64_w8_o16, 64, 8, 1, 2, T)                                 \
-    ATTENTION_MMA_CACHE16(attention_mma_cache_##TN##_d128_w8_o16, 128, 8, 1, 1, T)                               \
-    ATTENTION_MMA_CACHE16(attention_mma_cache_##TN##_d64_w2_o16, 64, 2, 1, 6, T)                                 \
-    ATTENTION_MMA_CACHE16(attention_mma_cache_##TN##_d128_w2_o16, 128, 2, 1, 3, T)                               \
-    ATTENTION_MMA_CACHE16(attention_mma_cache_##TN##_d64_w2s2_o16, 64, 4, 2, 3, T)                               \
-    ATTENTION_MMA_CACHE16(attention_mma_cache_##TN##_d128_w2s2_o16, 128, 4, 2, 1, T)                             \
+    ATTENTION_MMA_CACHE16(attention_mma_cache_##TN##_d64_w4_o16, 64, 4, 1, 2, 4, T)                              \
+    ATTENTION_MMA_CACHE16(attention_mma_cache_##TN##_d128_w4_o16, 128, 4, 1, 2, 3, T)                            \
+    ATTENTION_MMA_CACHE16(attention_mma_cache_##TN##_d64_w8_o16, 64, 8, 1, 2, 2, T)                              \
+    ATTENTION_MMA_CACHE16(attention_mma_cache_##TN##_d128_w8_o16, 128, 8, 1, 2, 1, T)                            \
+    ATTENTION_MMA_CACHE16(attention_mma_cache_##TN##_d64_w2_o16, 64, 2, 1, 2, 6, T)                              \
+    ATTENTION_MMA_CACHE16(attention_mma_cache_##TN##_d128_w2_o16, 128, 2, 1, 2, 3, T)                            \
+    ATTENTION_MMA_CACHE16(attention_mma_cache_##TN##_d64_w2s2_o16, 64, 4, 2, 2, 3, T)                            \
+    ATTENTION_MMA_CACHE16(attention_mma_cache_##TN##_d128_w2s2_o16, 128, 4, 2, 2, 1, T)                          \
+    ATTENTION_MMA_CACHE16(attention_mma_cache_##TN##_d64_w2s2b1_o16, 64, 4, 2, 1, 3, T)                          \
+    ATTENTION_MMA_CACHE16(attention_mma_cache_##TN##_d128_w2s2b1_o16, 128, 4, 2, 1, 2, T)                        \
+    ATTENTION_MMA_CACHE16(attention_mma_cache_##TN##_d64_w2s4b1_o16, 64, 8, 4, 1, 1, T)                          \
+    ATTENTION_MMA_CACHE16(attention_mma_cache_##TN##_d128_w2s4b1_o16, 128, 8, 4, 1, 1, T)                        \
     ATTENTION_MMA_CACHE16_X2(attention_mma_cache_##TN##_d64_w4x2_o16, 64, true, T)
 
 ATTENTION_MMA_CACHE16_SHAPES(__nv_bfloat16, bf16)

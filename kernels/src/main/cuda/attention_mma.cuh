@@ -237,11 +237,22 @@ __device__ __forceinline__ void load_queries(uint16_t* dst, const float* src, lo
 // of a partial is one F32 multiply), so the output matches it within the F32 accumulation's rounding.
 // Groups 1.. store their partials [value][thread] (conflict-free, coalesced) over the K tiles, which
 // the barrier before it frees; group 0 merges them and stores the rows; the others return (false).
-template <int DP, int QWARPS, int KSPLIT>
+// BUFFERS: rounds of K and V tiles the block holds (2: double-buffered; 1: one round, "Single-round
+// key-split blocks" below).
+//
+// Single-round key-split blocks (BUFFERS = 1, the _w<Q>s<KSPLIT>b1 shapes): the K and V tiles of one
+// round only ([KSPLIT][64][DP + 8] each, half the shared memory of the double-buffered shape), so an SM
+// holds twice the blocks as far as shared memory goes (w2s2 at d80: 90 KB, two blocks per SM; w2s2b1: 45 KB,
+// three, as many as its registers allow). The next
+// round's tiles are copied after a barrier that retires every warp's reads of this round, so a block
+// no longer overlaps its copies with its own mma work; the other blocks on the SM do. Where the keys
+// fit in one round (a 74-row prefill is 2 key tiles) nothing else changes: the second buffer was never
+// filled. The arithmetic is the double-buffered shape's, value for value.
+template <int DP, int QWARPS, int KSPLIT, int BUFFERS = 2>
 __device__ __forceinline__ bool merge_key_groups(float* smem, int group, float (&o)[DP / 8][4], float& m0, float& m1,
                                                  float& l0, float& l1) {
     constexpr int DTILES = DP / 8, VALUES = DTILES * 4 + 4, QT = QWARPS * 32;
-    static_assert((KSPLIT - 1) * VALUES * QT * 4 <= 4 * KSPLIT * MMA_BK * (DP + 8) * 2,
+    static_assert((KSPLIT - 1) * VALUES * QT * 4 <= 2 * BUFFERS * KSPLIT * MMA_BK * (DP + 8) * 2,
                   "the partials fit in the K and V tiles");
     const int qt = threadIdx.x % QT;
     cp_async_wait_all();
@@ -300,8 +311,10 @@ struct PlainQueries {
 // KSPLIT > 1 (the key-split shapes, "Key-split blocks" above): WARPS / KSPLIT query warps, each with
 // KSPLIT warps that walk every KSPLIT-th key tile of its 16 rows; KSPLIT = 1 is the kernel the top of
 // this file describes (the same code: every KSPLIT branch is resolved at compile time).
-// Queries: where the query tile comes from (PlainQueries: q as it is).
-template <int DP, int WARPS, typename T, bool IMAGES = false, int KSPLIT = 1, typename Queries = PlainQueries>
+// Queries: where the query tile comes from (PlainQueries: q as it is). BUFFERS: 2, K and V tiles
+// double-buffered across rounds; 1 (key split only), one round of tiles ("Single-round key-split blocks").
+template <int DP, int WARPS, typename T, bool IMAGES = false, int KSPLIT = 1, typename Queries = PlainQueries,
+          int BUFFERS = 2>
 __device__ __forceinline__ void
 attention_mma_packed(const float* q, long long qs0, long long qs1, const uint16_t* k, const uint16_t* v,
                      long long head_stride, float* out, float* lse, int tokens, int keys, int q_heads, int kv_heads,
@@ -309,9 +322,10 @@ attention_mma_packed(const float* q, long long qs0, long long qs1, const uint16_
                      const Queries& queries = Queries()) {
     static_assert(DP % 16 == 0 && DP <= 128, "padded head dim must be a multiple of 16, at most 128");
     static_assert(WARPS % KSPLIT == 0, "every query warp has KSPLIT key warps");
+    static_assert(BUFFERS == 2 || (BUFFERS == 1 && KSPLIT > 1), "one round of tiles only for the key split");
     constexpr int QWARPS = WARPS / KSPLIT;
     constexpr int BQ = QWARPS * 16, THREADS = WARPS * 32;
-    static_assert(BQ <= 2 * MMA_BK, "the query tile borrows the two K tiles");
+    static_assert(BQ <= BUFFERS * KSPLIT * MMA_BK, "the query tile borrows the K tiles");
     constexpr int LD = DP + 8;
     constexpr int TILE = MMA_BK * LD;  // 16-bit values per K or V tile
     constexpr int KSTEPS = DP / 16;    // k-steps of Q K^T over the head dim
@@ -320,8 +334,8 @@ attention_mma_packed(const float* q, long long qs0, long long qs1, const uint16_
     constexpr float LOG2E = 1.4426950408889634f;
     constexpr float LN2 = 0.6931471805599453f;
     extern __shared__ __align__(16) uint16_t mma_smem[];
-    uint16_t* ks = mma_smem;               // K tiles: 2 buffers of KSPLIT tiles
-    uint16_t* vsh = ks + 2 * KSPLIT * TILE; // V tiles, as K's
+    uint16_t* ks = mma_smem;                     // K tiles: BUFFERS buffers of KSPLIT tiles
+    uint16_t* vsh = ks + BUFFERS * KSPLIT * TILE; // V tiles, as K's
     const int head = blockIdx.y;
     const int kv_head = head / (q_heads / kv_heads);
     // Causal blocks launch latest queries first: they walk the most key tiles, and starting them
@@ -389,26 +403,44 @@ attention_mma_packed(const float* q, long long qs0, long long qs1, const uint16_
     // Per key tile: wait for its copy; the barrier makes every thread's copies visible and retires
     // every warp's reads of the other buffer (the previous tile), which the next copy then fills
     // while this tile is multiplied.
+    // One buffer (BUFFERS = 1): round it > 0 first waits for every warp to finish the previous round
+    // (the barrier), then copies its tiles over it, and the wait and barrier below make them visible.
     for (int it = 0; it < rounds; it++) {
-        const int j0 = KSPLIT == 1 ? it * MMA_BK : (it * KSPLIT + group) * MMA_BK, buf = it & 1;
-        cp_async_wait_all();
-        __syncthreads();
-        if constexpr (KSPLIT == 1) {
-            if (it + 1 < tiles) {
-                copy_tile16<DP, THREADS>(ks + (buf ^ 1) * TILE, k_head, j0 + MMA_BK, keys);
-                copy_tile16<DP, THREADS>(vsh + (buf ^ 1) * TILE, v_head, j0 + MMA_BK, keys);
-            }
-        } else {
+        const int j0 = KSPLIT == 1 ? it * MMA_BK : (it * KSPLIT + group) * MMA_BK, buf = BUFFERS == 1 ? 0 : it & 1;
+        if constexpr (BUFFERS == 1) {
+            if (it > 0) {
+                __syncthreads();
 #pragma unroll
-            for (int i = 0; i < KSPLIT; i++) {
-                const int next = (it + 1) * KSPLIT + i;
-                if (next < tiles) {
-                    copy_tile16<DP, THREADS>(ks + ((buf ^ 1) * KSPLIT + i) * TILE, k_head, next * MMA_BK, keys);
-                    copy_tile16<DP, THREADS>(vsh + ((buf ^ 1) * KSPLIT + i) * TILE, v_head, next * MMA_BK, keys);
+                for (int i = 0; i < KSPLIT; i++) {
+                    const int tile = it * KSPLIT + i;
+                    if (tile < tiles) {
+                        copy_tile16<DP, THREADS>(ks + i * TILE, k_head, tile * MMA_BK, keys);
+                        copy_tile16<DP, THREADS>(vsh + i * TILE, v_head, tile * MMA_BK, keys);
+                    }
                 }
+                cp_async_commit();
             }
         }
-        cp_async_commit();
+        cp_async_wait_all();
+        __syncthreads();
+        if constexpr (BUFFERS == 2) {
+            if constexpr (KSPLIT == 1) {
+                if (it + 1 < tiles) {
+                    copy_tile16<DP, THREADS>(ks + (buf ^ 1) * TILE, k_head, j0 + MMA_BK, keys);
+                    copy_tile16<DP, THREADS>(vsh + (buf ^ 1) * TILE, v_head, j0 + MMA_BK, keys);
+                }
+            } else {
+#pragma unroll
+                for (int i = 0; i < KSPLIT; i++) {
+                    const int next = (it + 1) * KSPLIT + i;
+                    if (next < tiles) {
+                        copy_tile16<DP, THREADS>(ks + ((buf ^ 1) * KSPLIT + i) * TILE, k_head, next * MMA_BK, keys);
+                        copy_tile16<DP, THREADS>(vsh + ((buf ^ 1) * KSPLIT + i) * TILE, v_head, next * MMA_BK, keys);
+                    }
+                }
+            }
+            cp_async_commit();
+        }
         // Every row of this warp is past this tile (causal), no row is a query, or (key split) the
         // last round has no tile for this group (j0 >= block_keys >= warp_keys).
         if (j0 >= warp_keys) continue;
@@ -505,7 +537,10 @@ attention_mma_packed(const float* q, long long qs0, long long qs1, const uint16_
     l1 += __shfl_xor_sync(0xffffffffu, l1, 1);
     l1 += __shfl_xor_sync(0xffffffffu, l1, 2);
     if constexpr (KSPLIT > 1) {
-        if (!merge_key_groups<DP, QWARPS, KSPLIT>(reinterpret_cast<float*>(mma_smem), group, o, m0, m1, l0, l1)) return;
+        if (!merge_key_groups<DP, QWARPS, KSPLIT, BUFFERS>(reinterpret_cast<float*>(mma_smem), group, o, m0, m1, l0,
+                                                           l1)) {
+            return;
+        }
     }
     const float inv0 = l0 > 0.f ? 1.f / l0 : 0.f, inv1 = l1 > 0.f ? 1.f / l1 : 0.f;
     if constexpr (IMAGES) {

@@ -135,29 +135,34 @@ struct RopeAppendQueries {
 
 // keys = start + tokens, causal from start; dim = DP; q packed (row stride Hq * D, head stride D); out as the _o16
 // kernels store it (image_major_head with one image of q_heads heads).
-#define PREFILL_ROPE_ATTENTION(NAME, DP, WARPS, KSPLIT, MIN_BLOCKS, T)                                           \
+#define PREFILL_ROPE_ATTENTION(NAME, DP, WARPS, KSPLIT, BUFFERS, MIN_BLOCKS, T)                                  \
     extern "C" __global__ void __launch_bounds__(WARPS * 32, MIN_BLOCKS)                                         \
     NAME(const float* q, const float* k, const float* v, const float* cos_t, const float* sin_t,                 \
          uint16_t* key_cache, uint16_t* value_cache, int capacity, uint16_t* out, int tokens, int q_heads,       \
          int kv_heads, float scale, int start) {                                                                 \
         const RopeAppendQueries<T> queries{k, v, cos_t, sin_t, reinterpret_cast<T*>(key_cache),                  \
                                            reinterpret_cast<T*>(value_cache), kv_heads, capacity};                \
-        attention_mma_packed<DP, WARPS, T, true, KSPLIT, RopeAppendQueries<T>>(                                  \
+        attention_mma_packed<DP, WARPS, T, true, KSPLIT, RopeAppendQueries<T>, BUFFERS>(                         \
             q, (long long)q_heads * DP, DP, key_cache, value_cache, (long long)capacity * DP, nullptr, nullptr,  \
             tokens, start + tokens, q_heads, kv_heads, DP, scale, start, out, q_heads, queries);                 \
     }
 
 // The block shapes of attention_mma_cache_<t>_d<D>_<shape>_o16 but w4x2 (128-query blocks, which short prefills
-// never choose: CudaAttention declines it), with their launch bounds.
+// never choose: CudaAttention declines it), with their launch bounds. w2s4b1 (8 warps per 32 queries: 256 threads
+// share a block's cache append) is auto's choice for this kernel on small grids (AttentionSmallGrid#block, causal).
 #define PREFILL_ROPE_ATTENTION_SHAPES(T, TN)                                                                     \
-    PREFILL_ROPE_ATTENTION(prefill_rope_attention_##TN##_d64_w4, 64, 4, 1, 4, T)                                 \
-    PREFILL_ROPE_ATTENTION(prefill_rope_attention_##TN##_d128_w4, 128, 4, 1, 3, T)                               \
-    PREFILL_ROPE_ATTENTION(prefill_rope_attention_##TN##_d64_w8, 64, 8, 1, 2, T)                                 \
-    PREFILL_ROPE_ATTENTION(prefill_rope_attention_##TN##_d128_w8, 128, 8, 1, 1, T)                               \
-    PREFILL_ROPE_ATTENTION(prefill_rope_attention_##TN##_d64_w2, 64, 2, 1, 6, T)                                 \
-    PREFILL_ROPE_ATTENTION(prefill_rope_attention_##TN##_d128_w2, 128, 2, 1, 3, T)                               \
-    PREFILL_ROPE_ATTENTION(prefill_rope_attention_##TN##_d64_w2s2, 64, 4, 2, 3, T)                               \
-    PREFILL_ROPE_ATTENTION(prefill_rope_attention_##TN##_d128_w2s2, 128, 4, 2, 1, T)
+    PREFILL_ROPE_ATTENTION(prefill_rope_attention_##TN##_d64_w4, 64, 4, 1, 2, 4, T)                              \
+    PREFILL_ROPE_ATTENTION(prefill_rope_attention_##TN##_d128_w4, 128, 4, 1, 2, 3, T)                            \
+    PREFILL_ROPE_ATTENTION(prefill_rope_attention_##TN##_d64_w8, 64, 8, 1, 2, 2, T)                              \
+    PREFILL_ROPE_ATTENTION(prefill_rope_attention_##TN##_d128_w8, 128, 8, 1, 2, 1, T)                            \
+    PREFILL_ROPE_ATTENTION(prefill_rope_attention_##TN##_d64_w2, 64, 2, 1, 2, 6, T)                              \
+    PREFILL_ROPE_ATTENTION(prefill_rope_attention_##TN##_d128_w2, 128, 2, 1, 2, 3, T)                            \
+    PREFILL_ROPE_ATTENTION(prefill_rope_attention_##TN##_d64_w2s2, 64, 4, 2, 2, 3, T)                            \
+    PREFILL_ROPE_ATTENTION(prefill_rope_attention_##TN##_d128_w2s2, 128, 4, 2, 2, 1, T)                          \
+    PREFILL_ROPE_ATTENTION(prefill_rope_attention_##TN##_d64_w2s2b1, 64, 4, 2, 1, 3, T)                          \
+    PREFILL_ROPE_ATTENTION(prefill_rope_attention_##TN##_d128_w2s2b1, 128, 4, 2, 1, 2, T)                        \
+    PREFILL_ROPE_ATTENTION(prefill_rope_attention_##TN##_d64_w2s4b1, 64, 8, 4, 1, 1, T)                          \
+    PREFILL_ROPE_ATTENTION(prefill_rope_attention_##TN##_d128_w2s4b1, 128, 8, 4, 1, 1, T)
 
 PREFILL_ROPE_ATTENTION_SHAPES(__nv_bfloat16, bf16)
 PREFILL_ROPE_ATTENTION_SHAPES(__half, f16)

@@ -107,14 +107,21 @@ public enum AttentionMmaWarps {
     /**
      * A block of the 16-bit kernel: {@code warps} query warps, each over {@code queryTiles} tiles of 16
      * queries and served by {@code keySplit} warps that walk every {@code keySplit}-th key tile of its
-     * rows (1: the warp walks them all; 2: the key-split shape of {@link AttentionSmallGrid}, whose
-     * warps merge their partial softmax sums at the end). Its kernel name ends in {@link #suffix()}.
+     * rows (1: the warp walks them all; 2 or 4: the key-split shapes of {@link AttentionSmallGrid}, whose
+     * warps merge their partial softmax sums at the end), holding {@code buffers} rounds of K and V tiles
+     * in shared memory (2: double-buffered; 1: one round, refilled behind a barrier, key-split shapes
+     * only). Its kernel name ends in {@link #suffix()}.
      */
-    record Block(int warps, int queryTiles, int keySplit) {
+    record Block(int warps, int queryTiles, int keySplit, int buffers) {
 
         /** A block whose query warps walk every key tile themselves. */
         Block(int warps, int queryTiles) {
             this(warps, queryTiles, 1);
+        }
+
+        /** A double-buffered block. */
+        Block(int warps, int queryTiles, int keySplit) {
+            this(warps, queryTiles, keySplit, 2);
         }
 
         /** Queries per block. */
@@ -127,9 +134,10 @@ public enum AttentionMmaWarps {
             return warps * keySplit * 32;
         }
 
-        /** "w2", "w4", "w8", "w4x2", "w2s2": the end of the kernel's name. */
+        /** "w2", "w4", "w8", "w4x2", "w2s2", "w2s4b1": the end of the kernel's name. */
         String suffix() {
-            return "w" + warps + (queryTiles > 1 ? "x" + queryTiles : "") + (keySplit > 1 ? "s" + keySplit : "");
+            return "w" + warps + (queryTiles > 1 ? "x" + queryTiles : "") + (keySplit > 1 ? "s" + keySplit : "")
+                    + (buffers == 1 ? "b1" : "");
         }
     }
 }

@@ -57,11 +57,12 @@ final class CudaAttention {
     /**
      * The 16-bit mma kernel's K and V tiles are [64][DP + 8] 16-bit values (the 8-element pad makes
      * the row pitch an odd multiple of 16 bytes, so their ldmatrix reads are free of bank
-     * conflicts); it holds two K and two V tiles (double-buffered), times the key split of a
-     * key-split block (each round of it copies one K and one V tile per key-split warp).
+     * conflicts); it holds a K and a V tile per buffer (two: double-buffered; one: the single-round
+     * key-split shapes), times the key split of a key-split block (each round of it copies one K and
+     * one V tile per key-split warp).
      */
     private static final int MMA_ROW_PAD = 8;
-    private static final int MMA_PACKED_TILES = 4;
+    private static final int MMA_TILES_PER_BUFFER = 2;
     /**
      * The two-tile ({@code w4x2}) kernel holds its queries in registers up to this padded head dim;
      * past it the rounded query tile [128][DP + 8] keeps shared memory of its own after the K and V
@@ -117,7 +118,7 @@ final class CudaAttention {
             Tensor lse = columnSums == null ? null : tmp.scratch(DType.F32, hq, t);
             int paddedDim = tensorCoreDim(t, d);
             TensorCoreKernel tc = paddedDim > 0 ? tensorCoreKernel(paddedDim, precision, columnSums != null, scale,
-                    block(t, hq, paddedDim)) : null;
+                    block(t, hq, paddedDim, queryStart >= 0)) : null;
             long lseAddress = lse == null ? 0L : CudaContext.address(lse);
             DType half = precision == AttentionPrecision.BF16 ? DType.BF16 : DType.F16;
             int cacheRows = tc != null && tc.packKernel() != null ? cacheRowsInPlace(k, v, half, paddedDim) : 0;
@@ -207,7 +208,7 @@ final class CudaAttention {
                 || hq == 0) {
             return false;
         }
-        AttentionMmaWarps.Block block = block(t, hq, paddedDim);
+        AttentionMmaWarps.Block block = block(t, hq, paddedDim, mask instanceof AttentionMask.Causal);
         TensorCoreKernel tc = tensorCoreKernel(paddedDim, precision, false, scale, block);
         int cacheRows = tc.packKernel() != null ? cacheRowsInPlace(k, v, half, paddedDim) : 0;
         boolean hasKernel = !(block.queryTiles() == 2 && paddedDim > MMA_QUERY_REGISTERS_MAX_DIM);
@@ -232,7 +233,9 @@ final class CudaAttention {
      * ({@code prefill_rope_attention_<t>_d<D>_<shape>}, prefill_rope_attention.cu): the cache entries
      * {@code start .. start + T} and {@code out} get the bits {@link CudaPointwise#ropeAppendKvRows} followed by
      * {@link #cacheHalfOutput} over the caches' first {@code start + T} entries give them (causal from
-     * {@code start}), with the block shape {@link #cacheHalfOutput} would take; q itself is not rotated. Runs
+     * {@code start}), with the block shape {@link #cacheHalfOutput} would take (its small-grid choice
+     * {@link AttentionSmallGrid#configuredForRopeAttention()}: {@code -Dglimpse.cuda.ropeAttentionSmallGrid} where
+     * set, so the fused kernel can take another shape than the pair); q itself is not rotated. Runs
      * only where that pair runs the vectorised append ({@code -Dglimpse.cuda.ropeAppendVector} not false) and the
      * in-place 16-bit output kernel: 16-bit precision and caches of that type, a positive scale, {@value #TC_MIN_QUERIES} to
      * {@link CudaBackend#prefillRopeAttentionMaxRows()} queries, D 64 or 128 all rotary, packed 16-byte aligned
@@ -267,7 +270,9 @@ final class CudaAttention {
         if (((CudaContext.address(keyCache) | CudaContext.address(valueCache)) % 16) != 0) {
             return false;
         }
-        AttentionMmaWarps.Block block = block(t, hq, d);
+        AttentionMmaWarps.Block chosen = AttentionMmaWarps.configured().block(t, hq, d, ctx.multiprocessors);
+        AttentionMmaWarps.Block block = AttentionSmallGrid.configuredForRopeAttention().block(chosen, t, hq, d, true,
+                ctx.multiprocessors);
         if (block.queryTiles() != 1) {
             return false;
         }
@@ -320,7 +325,7 @@ final class CudaAttention {
                 || out.dim(1) != t || (long) out.dim(2) != (long) (hq / images) * d) {
             return false;
         }
-        TensorCoreKernel tc = tensorCoreKernel(paddedDim, precision, false, scale, block(t, hq, paddedDim));
+        TensorCoreKernel tc = tensorCoreKernel(paddedDim, precision, false, scale, block(t, hq, paddedDim, false));
         String kernel = tc.name().replace("attention_mma_packed_", "attention_mma_images_");
         try (Temporaries tmp = new Temporaries(copier)) {
             Operand qo = Operand.of(tmp.rowsPacked(q, DType.F32));
@@ -337,13 +342,13 @@ final class CudaAttention {
     }
 
     /**
-     * The 16-bit kernel's block shape for {@code t} queries over {@code hq} heads: {@link AttentionMmaWarps}'s
-     * choice, which {@link AttentionSmallGrid} may replace on grids too small to fill this GPU (both
-     * properties read now).
+     * The 16-bit kernel's block shape for {@code t} queries ({@code causal} or bidirectional) over {@code hq}
+     * heads: {@link AttentionMmaWarps}'s choice, which {@link AttentionSmallGrid} may replace on grids too small
+     * to fill this GPU (both properties read now).
      */
-    private AttentionMmaWarps.Block block(int t, int hq, int paddedDim) {
+    private AttentionMmaWarps.Block block(int t, int hq, int paddedDim, boolean causal) {
         AttentionMmaWarps.Block chosen = AttentionMmaWarps.configured().block(t, hq, paddedDim, ctx.multiprocessors);
-        return AttentionSmallGrid.configured().block(chosen, t, hq, ctx.multiprocessors);
+        return AttentionSmallGrid.configured().block(chosen, t, hq, paddedDim, causal, ctx.multiprocessors);
     }
 
     /**
@@ -380,15 +385,19 @@ final class CudaAttention {
         }
         String type = precision == AttentionPrecision.BF16 ? "bf16" : "f16";
         int row = (paddedDim + MMA_ROW_PAD) * MMA_ELEMENT_BYTES;
-        int shared = MMA_PACKED_TILES * TC_KEYS * row * block.keySplit();
-        boolean sixteenRows = block.queryTiles() == 1 && block.keySplit() == 1
+        boolean doubleBuffered = block.buffers() == 2;
+        boolean sixteenRows = doubleBuffered && block.queryTiles() == 1 && block.keySplit() == 1
                 && (block.warps() == 2 || block.warps() == 4 || block.warps() == 8);
-        boolean twoTiles = block.queryTiles() == 2 && block.warps() == 4 && block.keySplit() == 1;
-        boolean keySplit = block.queryTiles() == 1 && block.warps() == 2 && block.keySplit() == 2;
-        if (!sixteenRows && !twoTiles && !keySplit) {
+        boolean twoTiles = doubleBuffered && block.queryTiles() == 2 && block.warps() == 4 && block.keySplit() == 1;
+        boolean keySplit = doubleBuffered && block.queryTiles() == 1 && block.warps() == 2 && block.keySplit() == 2;
+        boolean singleRound = block.buffers() == 1 && block.queryTiles() == 1 && block.warps() == 2
+                && (block.keySplit() == 2 || block.keySplit() == 4);
+        if (!sixteenRows && !twoTiles && !keySplit && !singleRound) {
             throw new TensorException("attention: the packed mma kernel runs blocks of 2, 4 or 8 warps of 16 queries, of"
-                    + " 4 warps of two 16-query tiles or of 2 query warps with 2 key-split warps each, not " + block);
+                    + " 4 warps of two 16-query tiles, of 2 query warps with 2 key-split warps each, or of 2 query warps"
+                    + " with 2 or 4 key-split warps each holding one round of key tiles, not " + block);
         }
+        int shared = MMA_TILES_PER_BUFFER * block.buffers() * TC_KEYS * row * block.keySplit();
         if (twoTiles && paddedDim > MMA_QUERY_REGISTERS_MAX_DIM) {
             shared += block.queries() * row;
         }

@@ -441,7 +441,8 @@ public final class CudaBackend implements Backend {
      * {@link #ropeAppendKvRows}{@code (q, k, v, cos, sin, keyCache, valueCache, start)} followed by
      * {@link #attentionHalfOutput} over the caches' first {@code start + T} entries (causal from {@code start})
      * in one launch ({@code prefill_rope_attention_<t>_d<D>_<shape>}): the same cache entries and output bits,
-     * except that q is left unrotated. False, having queued nothing, where that kernel does not apply (see
+     * except that q is left unrotated (output bits within rounding where {@code -Dglimpse.cuda.ropeAttentionSmallGrid}
+     * gives it another block shape than the pair's). False, having queued nothing, where that kernel does not apply (see
      * {@code CudaAttention#ropeAppendAttention}: among others fewer than 16 or more than
      * {@link #prefillRopeAttentionMaxRows()} rows, F32 precision or caches, head dims other than 64 and 128);
      * the caller then runs the pair.

@@ -117,7 +117,7 @@ final class GridDependency {
      * shape but w4x2 at D 128.
      */
     private static Stream<String> attentionMmaKernels() {
-        List<String> shapes = List.of("w4", "w8", "w2", "w2s2", "w4x2");
+        List<String> shapes = List.of("w4", "w8", "w2", "w2s2", "w4x2", "w2s2b1", "w2s4b1");
         return Stream.of("bf16", "f16").flatMap(t -> Stream.of(
                 Stream.of(64, 80, 128).flatMap(d -> Stream.of("attention_mma_pack_" + t + "_d" + d,
                         "attention_mma_pack_kv_" + t + "_d" + d)),

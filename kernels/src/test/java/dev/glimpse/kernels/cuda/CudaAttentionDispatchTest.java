@@ -97,11 +97,16 @@ class CudaAttentionDispatchTest {
     }
 
     @Test
-    void packedKernelRunsOnlyItsFiveBlockShapes() {
+    void packedKernelRunsOnlyItsBlockShapes() {
         for (AttentionMmaWarps.Block block : new AttentionMmaWarps.Block[] {new AttentionMmaWarps.Block(1, 1),
                 new AttentionMmaWarps.Block(0, 1), new AttentionMmaWarps.Block(8, 2), new AttentionMmaWarps.Block(4, 3),
                 new AttentionMmaWarps.Block(4, 1, 2), new AttentionMmaWarps.Block(2, 2, 2),
-                new AttentionMmaWarps.Block(2, 1, 3), new AttentionMmaWarps.Block(4, 2, 2)}) {
+                new AttentionMmaWarps.Block(2, 1, 3), new AttentionMmaWarps.Block(4, 2, 2),
+                new AttentionMmaWarps.Block(1, 1, 2), new AttentionMmaWarps.Block(2, 1, 4),
+                new AttentionMmaWarps.Block(4, 1, 1, 1), new AttentionMmaWarps.Block(4, 1, 2, 1),
+                new AttentionMmaWarps.Block(2, 1, 3, 1), new AttentionMmaWarps.Block(2, 2, 2, 1),
+                new AttentionMmaWarps.Block(2, 1, 2, 3), new AttentionMmaWarps.Block(1, 1, 2, 1),
+                new AttentionMmaWarps.Block(1, 1, 4, 1)}) {
             assertThrows(TensorException.class,
                     () -> CudaAttention.tensorCoreKernel(64, AttentionPrecision.BF16, false, SCALE, block), block::toString);
         }
@@ -115,13 +120,13 @@ class CudaAttentionDispatchTest {
     @Test
     void smallGridKernelsAreNamedForTheirQueryWarpsAndKeySplit() {
         CudaAttention.TensorCoreKernel w2 = CudaAttention.tensorCoreKernel(80, AttentionPrecision.BF16, false, SCALE,
-                AttentionSmallGrid.TWO_WARPS.block(W4, 729, 16, 132));
+                AttentionSmallGrid.TWO_WARPS.block(W4, 729, 16, 64, false, 132));
         assertEquals("attention_mma_packed_bf16_d80_w2", w2.name());
         assertEquals(32, w2.queriesPerBlock());
         assertEquals(64, w2.threads());
         assertEquals(4 * 64 * 88 * 2, w2.sharedBytes());
         CudaAttention.TensorCoreKernel w2s2 = CudaAttention.tensorCoreKernel(64, AttentionPrecision.F16, false, SCALE,
-                AttentionSmallGrid.KEY_SPLIT.block(W4, 577, 16, 132));
+                AttentionSmallGrid.KEY_SPLIT.block(W4, 577, 16, 64, false, 132));
         assertEquals("attention_mma_packed_f16_d64_w2s2", w2s2.name());
         assertEquals("attention_mma_pack_f16_d64", w2s2.packKernel());
         assertEquals(32, w2s2.queriesPerBlock());
@@ -129,18 +134,49 @@ class CudaAttentionDispatchTest {
         assertEquals(2 * 4 * 64 * 72 * 2, w2s2.sharedBytes());
     }
 
+    /**
+     * The single-round key-split shapes: 32 queries, 2 or 4 key-split warps per 16 rows, one buffer of one K and one
+     * V tile per key-split warp (w2s2b1 at DP=80: 44 KiB, half of w2s2's 88 KiB).
+     */
+    @Test
+    void singleRoundKeySplitKernelsHoldOneRoundOfKeyTiles() {
+        record Expected(AttentionSmallGrid shape, String suffix, int threads, int keySplit) {
+        }
+        for (Expected e : new Expected[] {new Expected(AttentionSmallGrid.KEY_SPLIT_SINGLE_ROUND, "w2s2b1", 128, 2),
+                new Expected(AttentionSmallGrid.FOUR_WAY_KEY_SPLIT, "w2s4b1", 256, 4)}) {
+            for (int d : new int[] {64, 80, 128}) {
+                CudaAttention.TensorCoreKernel k = CudaAttention.tensorCoreKernel(d, AttentionPrecision.BF16, false, SCALE,
+                        e.shape().block(W4, 74, 32, d, false, 132));
+                assertEquals("attention_mma_packed_bf16_d" + d + "_" + e.suffix(), k.name());
+                assertEquals("attention_mma_pack_bf16_d" + d, k.packKernel());
+                assertEquals(32, k.queriesPerBlock());
+                assertEquals(e.threads(), k.threads());
+                assertEquals(2 * e.keySplit() * 64 * (d + 8) * 2, k.sharedBytes());
+            }
+        }
+        assertEquals(2 * 2 * 64 * 88 * 2, CudaAttention.tensorCoreKernel(80, AttentionPrecision.F16, false, SCALE,
+                AttentionSmallGrid.KEY_SPLIT_SINGLE_ROUND.block(W4, 729, 16, 80, false, 132)).sharedBytes());
+        assertEquals("prefill_rope_attention_f16_d128_w2s4b1", CudaAttention.ropeAttentionKernel(DType.F16, 128,
+                AttentionSmallGrid.AUTO.block(W4, 74, 32, 128, true, 132)));
+    }
+
     /** Off (the default) keeps every shape; a named small-grid shape replaces every w4 and nothing else. */
     @Test
     void smallGridShapesReplaceOnlyTheFourWarpBlock() {
         AttentionMmaWarps.Block w2s2 = new AttentionMmaWarps.Block(2, 1, 2);
         for (AttentionMmaWarps.Block chosen : new AttentionMmaWarps.Block[] {W4, W8, W4X2}) {
-            assertEquals(chosen, AttentionSmallGrid.OFF.block(chosen, 577, 16, 132));
+            assertEquals(chosen, AttentionSmallGrid.OFF.block(chosen, 577, 16, 64, false, 132));
         }
-        assertEquals(w2s2, AttentionSmallGrid.KEY_SPLIT.block(W4, 586, 32, 132));
-        assertEquals(new AttentionMmaWarps.Block(2, 1), AttentionSmallGrid.TWO_WARPS.block(W4, 6296, 14, 132));
-        assertEquals(W8, AttentionSmallGrid.KEY_SPLIT.block(W8, 577, 16, 132));
-        assertEquals(W4X2, AttentionSmallGrid.TWO_WARPS.block(W4X2, 577, 16, 132));
-        assertEquals(W8, AttentionSmallGrid.AUTO.block(W8, 16, 1, 132));
+        assertEquals(w2s2, AttentionSmallGrid.KEY_SPLIT.block(W4, 586, 32, 64, false, 132));
+        assertEquals(new AttentionMmaWarps.Block(2, 1), AttentionSmallGrid.TWO_WARPS.block(W4, 6296, 14, 64, false, 132));
+        assertEquals(W8, AttentionSmallGrid.KEY_SPLIT.block(W8, 577, 16, 64, false, 132));
+        assertEquals(W4X2, AttentionSmallGrid.TWO_WARPS.block(W4X2, 577, 16, 64, false, 132));
+        assertEquals(W8, AttentionSmallGrid.AUTO.block(W8, 16, 1, 64, false, 132));
+        assertEquals(new AttentionMmaWarps.Block(2, 1, 2, 1), AttentionSmallGrid.KEY_SPLIT_SINGLE_ROUND.block(W4, 6296, 14, 64, false, 132));
+        assertEquals(new AttentionMmaWarps.Block(2, 1, 4, 1), AttentionSmallGrid.FOUR_WAY_KEY_SPLIT.block(W4, 74, 32, 128, false, 132));
+        assertEquals(W8, AttentionSmallGrid.FOUR_WAY_KEY_SPLIT.block(W8, 577, 16, 64, false, 132));
+        assertEquals(W4X2, AttentionSmallGrid.KEY_SPLIT_SINGLE_ROUND.block(W4X2, 577, 16, 64, false, 132));
+        assertEquals(new AttentionMmaWarps.Block(2, 1, 2, 1), AttentionSmallGrid.KEY_SPLIT_SINGLE_ROUND.block(W4, 586, 32, 128, true, 132));
     }
 
     /**
@@ -151,12 +187,64 @@ class CudaAttentionDispatchTest {
     @Test
     void autoSmallGridTakesTheKeySplitShapeUnderTwoFourWarpBlocksPerSm() {
         AttentionMmaWarps.Block w2s2 = new AttentionMmaWarps.Block(2, 1, 2);
-        assertEquals(w2s2, AttentionSmallGrid.AUTO.block(W4, 577, 16, 132));
-        assertEquals(w2s2, AttentionSmallGrid.AUTO.block(W4, 729, 16, 132));
-        assertEquals(W4, AttentionSmallGrid.AUTO.block(W4, 577, 32, 132));
-        assertEquals(W4, AttentionSmallGrid.AUTO.block(W4, 586, 32, 132));
-        assertEquals(W4, AttentionSmallGrid.AUTO.block(W4, 64 * 264, 1, 132));
-        assertEquals(w2s2, AttentionSmallGrid.AUTO.block(W4, 64 * 263, 1, 132));
+        assertEquals(w2s2, AttentionSmallGrid.AUTO.block(W4, 577, 16, 64, false, 132));
+        assertEquals(w2s2, AttentionSmallGrid.AUTO.block(W4, 729, 16, 64, false, 132));
+        assertEquals(W4, AttentionSmallGrid.AUTO.block(W4, 577, 32, 64, false, 132));
+        assertEquals(W4, AttentionSmallGrid.AUTO.block(W4, 586, 32, 64, false, 132));
+        assertEquals(W4, AttentionSmallGrid.AUTO.block(W4, 64 * 264, 1, 64, false, 132));
+        assertEquals(w2s2, AttentionSmallGrid.AUTO.block(W4, 64 * 263, 1, 64, false, 132));
+    }
+
+    /**
+     * Auto at padded head dim 80 (SigLIP: D 72) takes w2s2b1, which holds 3 blocks per H200 SM where w2s2's shared
+     * memory holds 2; w2s2 at 64 and 128; large grids keep w4 at every dim.
+     */
+    @Test
+    void autoSmallGridTakesTheSingleRoundKeySplitAtPaddedDim80() {
+        AttentionMmaWarps.Block w2s2 = new AttentionMmaWarps.Block(2, 1, 2);
+        AttentionMmaWarps.Block w2s2b1 = new AttentionMmaWarps.Block(2, 1, 2, 1);
+        assertEquals(w2s2b1, AttentionSmallGrid.AUTO.block(W4, 729, 16, 80, false, 132));
+        assertEquals(w2s2, AttentionSmallGrid.AUTO.block(W4, 729, 16, 64, false, 132));
+        assertEquals(w2s2, AttentionSmallGrid.AUTO.block(W4, 74, 32, 128, false, 132));
+        assertEquals(W4, AttentionSmallGrid.AUTO.block(W4, 729, 32, 80, false, 132));
+        assertEquals(W8, AttentionSmallGrid.AUTO.block(W8, 729, 512, 80, false, 132));
+    }
+
+    /**
+     * Auto on causal small grids (a decoder's short prefill: the fused RoPE + attention kernel and the kernels whose
+     * bits it must keep giving) takes w2s4b1 where its 32-query blocks fit one per SM (Llama-7B at 74 rows: 96
+     * blocks; at 128 rows: 128; Qwen2-0.5B at 74: 42), else the bidirectional choice (Llama-7B at 129 rows, Qwen2-0.5B
+     * at 586: 266 blocks); large grids keep w4.
+     */
+    @Test
+    void autoSmallGridTakesTheFourWayKeySplitForCausalGridsThatFitTheSms() {
+        AttentionMmaWarps.Block w2s2 = new AttentionMmaWarps.Block(2, 1, 2);
+        AttentionMmaWarps.Block w2s4b1 = new AttentionMmaWarps.Block(2, 1, 4, 1);
+        assertEquals(w2s4b1, AttentionSmallGrid.AUTO.block(W4, 74, 32, 128, true, 132));
+        assertEquals(w2s4b1, AttentionSmallGrid.AUTO.block(W4, 74, 14, 64, true, 132));
+        assertEquals(w2s4b1, AttentionSmallGrid.AUTO.block(W4, 128, 32, 128, true, 132));
+        assertEquals(w2s2, AttentionSmallGrid.AUTO.block(W4, 74, 32, 128, false, 132));
+        assertEquals(w2s2, AttentionSmallGrid.AUTO.block(W4, 129, 32, 128, true, 132));
+        assertEquals(w2s2, AttentionSmallGrid.AUTO.block(W4, 586, 14, 64, true, 132));
+        assertEquals(W4, AttentionSmallGrid.AUTO.block(W4, 586, 32, 128, true, 132));
+        assertEquals(W8, AttentionSmallGrid.AUTO.block(W8, 74, 32, 128, true, 132));
+        assertEquals(W4, AttentionSmallGrid.OFF.block(W4, 74, 32, 128, true, 132));
+        assertEquals(w2s2, AttentionSmallGrid.KEY_SPLIT.block(W4, 74, 32, 128, true, 132));
+    }
+
+    /** The fused RoPE + attention kernel's own property wins where set; unset or blank it follows the general one. */
+    @Test
+    void ropeAttentionSmallGridFollowsTheGeneralPropertyUnlessSet() {
+        assertEquals(AttentionSmallGrid.TWO_WARPS, CudaTestSupport.withProperties(Map.of(AttentionSmallGrid.PROPERTY, "w2",
+                AttentionSmallGrid.ROPE_ATTENTION_PROPERTY, " "), AttentionSmallGrid::configuredForRopeAttention));
+        assertEquals(AttentionSmallGrid.FOUR_WAY_KEY_SPLIT, CudaTestSupport.withProperties(
+                Map.of(AttentionSmallGrid.PROPERTY, "w2", AttentionSmallGrid.ROPE_ATTENTION_PROPERTY, "W2S4B1"),
+                AttentionSmallGrid::configuredForRopeAttention));
+        assertEquals(AttentionSmallGrid.TWO_WARPS, CudaTestSupport.withProperties(Map.of(AttentionSmallGrid.PROPERTY, "w2",
+                AttentionSmallGrid.ROPE_ATTENTION_PROPERTY, "w2s4b1"), AttentionSmallGrid::configured));
+        CudaException e = CudaTestSupport.withProperties(Map.of(AttentionSmallGrid.ROPE_ATTENTION_PROPERTY, "w3"),
+                () -> assertThrows(CudaException.class, AttentionSmallGrid::configuredForRopeAttention));
+        assertTrue(e.getMessage().contains(AttentionSmallGrid.ROPE_ATTENTION_PROPERTY), e.getMessage());
     }
 
     @Test
@@ -166,6 +254,9 @@ class CudaAttentionDispatchTest {
         assertEquals(AttentionSmallGrid.AUTO, AttentionSmallGrid.parse("Auto"));
         assertEquals(AttentionSmallGrid.TWO_WARPS, AttentionSmallGrid.parse(" W2 "));
         assertEquals(AttentionSmallGrid.KEY_SPLIT, AttentionSmallGrid.parse("w2s2"));
+        assertEquals(AttentionSmallGrid.KEY_SPLIT_SINGLE_ROUND, AttentionSmallGrid.parse("W2S2B1"));
+        assertEquals(AttentionSmallGrid.FOUR_WAY_KEY_SPLIT, AttentionSmallGrid.parse("w2s4b1"));
+        assertThrows(CudaException.class, () -> AttentionSmallGrid.parse("w1s2b1"));
         CudaException e = assertThrows(CudaException.class, () -> AttentionSmallGrid.parse("w4s2"));
         assertTrue(e.getMessage().contains(AttentionSmallGrid.PROPERTY) && e.getMessage().contains("w2s2"), e.getMessage());
     }
@@ -229,6 +320,8 @@ class CudaAttentionDispatchTest {
         assertEquals("w4", W4.suffix());
         assertEquals("w8", W8.suffix());
         assertEquals("w4x2", W4X2.suffix());
+        assertEquals("w2s2", new AttentionMmaWarps.Block(2, 1, 2).suffix());
+        assertEquals("w2s4b1", new AttentionMmaWarps.Block(2, 1, 4, 1).suffix());
         assertEquals(64, W4.queries());
         assertEquals(128, W8.queries());
         assertEquals(128, W4X2.queries());

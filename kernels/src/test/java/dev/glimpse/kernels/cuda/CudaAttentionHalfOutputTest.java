@@ -27,7 +27,8 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
  * prefill over a 16-bit KV cache read in place, its output rounded to 16 bits by the kernel, against
  * {@link CudaBackend#attention}'s F32 rows rounded to nearest even afterwards (what o_proj's
  * {@code convert_f32} does): the same bits, for every block shape the dispatch can pick at LLaVA-7B's
- * 586 and 74 rows, odd row counts, Llama-7B's and Qwen2-0.5B's heads, BF16 and F16; and the CPU's F32
+ * 586 and 74 rows, odd row counts, Llama-7B's and Qwen2-0.5B's heads, BF16 and F16, and the single-round
+ * key-split shapes ({@code _b1}, also over 1000 keys: several rounds of key tiles); and the CPU's F32
  * attention within the 16-bit tolerance. Where the kernel does not run it says so and queues nothing.
  */
 class CudaAttentionHalfOutputTest {
@@ -44,7 +45,11 @@ class CudaAttentionHalfOutputTest {
             "74, 9, 32, 32, 128, BF16, w4, w2s2", "586, 0, 14, 2, 64, BF16, auto, auto",
             "73, 3, 14, 2, 64, BF16, auto, auto", "1283, 0, 14, 2, 64, BF16, auto, auto",
             "586, 0, 14, 2, 64, F16, w4x2, off", "586, 0, 14, 2, 64, BF16, w8, off",
-            "17, 0, 14, 2, 64, BF16, w4, w2s2"})
+            "17, 0, 14, 2, 64, BF16, w4, w2s2",
+            "74, 0, 32, 32, 128, BF16, w4, w2s2b1", "74, 9, 14, 2, 64, F16, w4, w2s2b1",
+            "17, 0, 14, 2, 64, BF16, w4, w2s2b1", "300, 700, 8, 2, 128, F16, w4, w2s2b1",
+            "74, 0, 32, 32, 128, BF16, w4, w2s4b1", "74, 9, 14, 2, 64, F16, w4, w2s4b1",
+            "17, 0, 14, 2, 64, BF16, w4, w2s4b1", "300, 700, 8, 2, 128, F16, w4, w2s4b1"})
     void kernelRoundingEqualsTheF32RowsRounded(int tokens, int start, int heads, int kvHeads, int d, DType type,
                                                String warps, String smallGrid) {
         CudaBackend gpu = cuda();

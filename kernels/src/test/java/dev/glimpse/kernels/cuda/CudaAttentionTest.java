@@ -204,7 +204,11 @@ class CudaAttentionTest {
      * images (729 tokens, dim 72 padded to 80), odd token counts (50, 257: partial 32-query blocks
      * and a last key tile of one key, which the second key-split warp of the last round lacks), fewer
      * keys than one tile (the second key-split warp sees none), GQA causal after a prefix (rows whose
-     * visible keys end in either warp's tiles) and D = 128, 38.
+     * visible keys end in either warp's tiles) and D = 128, 38 (auto at D 72 is w2s2b1). The single-round key-split
+     * shapes ({@code w2s2b1}, {@code w2s4b1}) on the same cases plus Llama-7B's and Qwen2-0.5B's 74-row causal
+     * prefills, 17 rows (the second query warp holds one row), a single key and a single query (the SIMT kernel,
+     * whatever the property): 1000 keys are 16 key tiles, 4 rounds of {@code s4} and 8 of {@code s2}, so every
+     * round's refill behind its barrier is exercised.
      */
     @ParameterizedTest(name = "{0} {1} T={2} S={3} Hq={4} Hkv={5} D={6} causal={7} start={8}")
     @CsvSource({
@@ -227,6 +231,29 @@ class CudaAttentionTest {
             "w2, F16, 131, 259, 6, 2, 128, true, 128",
             "w2, BF16, 50, 50, 16, 16, 64, false, 0",
             "auto, BF16, 577, 577, 16, 16, 64, false, 0",
+            "w2s2b1, BF16, 577, 577, 16, 16, 64, false, 0",
+            "w2s2b1, F16, 729, 729, 16, 16, 72, false, 0",
+            "w2s2b1, BF16, 257, 257, 3, 1, 64, true, 0",
+            "w2s2b1, F16, 300, 1000, 14, 2, 64, true, 700",
+            "w2s2b1, BF16, 131, 259, 6, 2, 128, true, 128",
+            "w2s2b1, BF16, 74, 74, 32, 32, 128, true, 0",
+            "w2s2b1, F16, 74, 74, 14, 2, 64, true, 0",
+            "w2s2b1, F16, 17, 17, 4, 2, 128, true, 0",
+            "w2s2b1, BF16, 17, 1, 4, 4, 64, false, 0",
+            "w2s2b1, F16, 100, 30, 4, 4, 80, false, 0",
+            "w2s2b1, BF16, 130, 130, 6, 3, 38, true, 0",
+            "w2s4b1, BF16, 577, 577, 16, 16, 64, false, 0",
+            "w2s4b1, F16, 729, 729, 16, 16, 72, false, 0",
+            "w2s4b1, BF16, 257, 257, 3, 1, 64, true, 0",
+            "w2s4b1, F16, 300, 1000, 14, 2, 64, true, 700",
+            "w2s4b1, BF16, 131, 259, 6, 2, 128, true, 128",
+            "w2s4b1, BF16, 74, 74, 32, 32, 128, true, 0",
+            "w2s4b1, F16, 74, 74, 14, 2, 64, true, 0",
+            "w2s4b1, F16, 17, 17, 4, 2, 128, true, 0",
+            "w2s4b1, BF16, 17, 1, 4, 4, 64, false, 0",
+            "w2s4b1, F16, 100, 30, 4, 4, 80, false, 0",
+            "w2s4b1, BF16, 130, 130, 6, 3, 38, true, 0",
+            "w2s4b1, F16, 1, 300, 4, 2, 128, true, 299",
             "auto, F16, 729, 729, 16, 16, 72, false, 0"})
     void smallGridShapesMatchCpuWithinRounding(String shape, AttentionPrecision precision, int t, int s, int hq,
                                                int hkv, int d, boolean causal, int start) {
@@ -241,8 +268,9 @@ class CudaAttentionTest {
     /**
      * The small-grid shapes against the 4-warp kernel they replace: {@code w2} does its arithmetic row
      * for row (expected bit for bit, asserted within 1e-5 of max(1, max |out|), as the two-tile
-     * kernel's check); {@code w2s2} sums its two key halves' partials in another order, so within the
-     * 16-bit tolerance of the CPU comparison, which a wrong key, row or merge factor exceeds.
+     * kernel's check); {@code w2s2} and the single-round {@code _b1} shapes sum their key groups' partials in
+     * another order, so within the 16-bit tolerance of the CPU comparison, which a wrong key, row or merge
+     * factor exceeds.
      */
     @ParameterizedTest(name = "{0} {1} T={2} S={3} Hq={4} Hkv={5} D={6} causal={7} start={8}")
     @CsvSource({
@@ -254,7 +282,19 @@ class CudaAttentionTest {
             "w2s2, F16, 729, 729, 16, 16, 72, false, 0",
             "w2s2, BF16, 257, 257, 16, 16, 64, false, 0",
             "w2s2, F16, 300, 1000, 14, 2, 64, true, 700",
-            "w2s2, BF16, 131, 259, 6, 2, 128, true, 128"})
+            "w2s2, BF16, 131, 259, 6, 2, 128, true, 128",
+            "w2s2b1, BF16, 577, 577, 16, 16, 64, false, 0",
+            "w2s2b1, F16, 729, 729, 16, 16, 72, false, 0",
+            "w2s2b1, F16, 300, 1000, 14, 2, 64, true, 700",
+            "w2s2b1, BF16, 131, 259, 6, 2, 128, true, 128",
+            "w2s2b1, BF16, 74, 74, 32, 32, 128, true, 0",
+            "w2s2b1, F16, 17, 17, 4, 2, 64, true, 0",
+            "w2s4b1, BF16, 577, 577, 16, 16, 64, false, 0",
+            "w2s4b1, F16, 729, 729, 16, 16, 72, false, 0",
+            "w2s4b1, F16, 300, 1000, 14, 2, 64, true, 700",
+            "w2s4b1, BF16, 131, 259, 6, 2, 128, true, 128",
+            "w2s4b1, BF16, 74, 74, 32, 32, 128, true, 0",
+            "w2s4b1, F16, 17, 17, 4, 2, 64, true, 0"})
     void smallGridShapesMatchTheFourWarpKernel(String shape, AttentionPrecision precision, int t, int s, int hq, int hkv,
                                                int d, boolean causal, int start) {
         CudaBackend gpu = cuda();
@@ -270,6 +310,38 @@ class CudaAttentionTest {
                         expected, small, shape.equals("w2") ? 1e-5 : halfTol(precision, false));
             }
             assertFinite(small, shape + " " + precision + " attention");
+        }
+    }
+
+    /**
+     * The single-round {@code w2s2b1} does the arithmetic of the double-buffered {@code w2s2} row for row (key warp g
+     * of a query warp walks key tiles g, g + 2, ...; the same merge): expected bit for bit, asserted within 1e-5 of
+     * max(1, max |out|) as {@code w2} against {@code w4}. Several rounds (1000 keys: 8), partial blocks, causal after
+     * a prefix, CLIP and SigLIP.
+     */
+    @ParameterizedTest(name = "{0} vs {1} {2} T={3} S={4} Hq={5} Hkv={6} D={7} causal={8} start={9}")
+    @CsvSource({
+            "w2s2b1, w2s2, BF16, 577, 577, 16, 16, 64, false, 0",
+            "w2s2b1, w2s2, F16, 729, 729, 16, 16, 72, false, 0",
+            "w2s2b1, w2s2, BF16, 131, 259, 6, 2, 128, true, 128",
+            "w2s2b1, w2s2, F16, 300, 1000, 14, 2, 64, true, 700",
+            "w2s2b1, w2s2, F16, 74, 74, 32, 32, 128, true, 0"})
+    void singleRoundShapesMatchTheDoubleBufferedKeySplitRowForRow(String shape, String reference,
+                                                                   AttentionPrecision precision, int t, int s, int hq,
+                                                                   int hkv, int d, boolean causal, int start) {
+        CudaBackend gpu = cuda();
+        AttentionMask mask = causal ? AttentionMask.causal(start) : AttentionMask.BIDIRECTIONAL;
+        float scale = (float) (1 / Math.sqrt(d));
+        try (Tensor q = random(98, t, hq, d); Tensor k = random(99, s, hkv, d); Tensor v = random(100, s, hkv, d);
+             Tensor gq = gpu.upload(q); Tensor gk = gpu.upload(k); Tensor gv = gpu.upload(v);
+             Tensor expectedOut = gpu.allocate(DType.F32, t, hq, d); Tensor single = gpu.allocate(DType.F32, t, hq, d)) {
+            withSmallGrid(reference, () -> gpu.attention(gq, gk, gv, mask, scale, expectedOut, null, null, precision));
+            withSmallGrid(shape, () -> gpu.attention(gq, gk, gv, mask, scale, single, null, null, precision));
+            try (Tensor expected = gpu.download(expectedOut)) {
+                assertClose(shape + " vs " + reference + " " + precision + " T=" + t + " S=" + s + " Hq=" + hq + " Hkv="
+                        + hkv + " D=" + d, expected, single, 1e-5);
+            }
+            assertFinite(single, shape + " " + precision + " attention");
         }
     }
 

@@ -29,7 +29,10 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
  * Llama-7B's heads (32 over 32, D 128) and Qwen2-0.5B's (14 over 2, D 64), BF16 and F16, an empty prefix and a
  * cached one ({@code start > 0}, its entries random, every entry from {@code start} on NaN before the call, so a
  * block reading a new entry it has not stored would turn its rows NaN), 16 to 128 rows (the default limit),
- * every block shape the dispatch can pick for them (each also forced, w2s2 whatever the GPU's SM count), LLaVA-7B's 586 rows under a raised limit (what
+ * every block shape the dispatch can pick for them (auto: w2s4b1 or w2s2 for both; each also forced, w2s2 whatever
+ * the GPU's SM count), the
+ * single-round key-split shapes ({@code _b1}, forced; a 300- and a 200-entry prefix make several rounds of key
+ * tiles), LLaVA-7B's 586 rows under a raised limit (what
  * PrefillSmallKernelsBench times), and a replay from a CUDA graph. Below 16 rows, past the limit and where the
  * pair would not run the vectorised append and the in-place 16-bit kernel it declines and stores nothing.
  */
@@ -46,7 +49,15 @@ class CudaPrefillRopeAttentionTest {
             "74, 0, 32, 32, 128, BF16, w4, off", "74, 9, 32, 32, 128, F16, w8, off", "74, 0, 32, 32, 128, BF16, w4, w2",
             "74, 0, 14, 2, 64, BF16, w4, off", "74, 9, 14, 2, 64, F16, w8, off", "33, 0, 14, 2, 64, BF16, w4, w2",
             "74, 0, 32, 32, 128, BF16, w4, w2s2", "74, 5, 14, 2, 64, F16, w4, w2s2", "100, 30, 8, 2, 128, F16, w4, w2s2",
-            "586, 0, 32, 32, 128, BF16, auto, auto", "586, 0, 14, 2, 64, BF16, auto, auto"})
+            "586, 0, 32, 32, 128, BF16, auto, auto", "586, 0, 14, 2, 64, BF16, auto, auto",
+            "74, 0, 32, 32, 128, BF16, w4, w2s2b1",
+            "74, 13, 32, 32, 128, F16, w4, w2s2b1", "74, 0, 14, 2, 64, BF16, w4, w2s2b1",
+            "74, 5, 14, 2, 64, F16, w4, w2s2b1", "17, 3, 32, 32, 128, BF16, w4, w2s2b1",
+            "100, 300, 8, 2, 128, F16, w4, w2s2b1", "65, 200, 14, 2, 64, BF16, w4, w2s2b1",
+            "74, 0, 32, 32, 128, BF16, w4, w2s4b1",
+            "74, 13, 32, 32, 128, F16, w4, w2s4b1", "74, 0, 14, 2, 64, BF16, w4, w2s4b1",
+            "74, 5, 14, 2, 64, F16, w4, w2s4b1", "17, 3, 32, 32, 128, BF16, w4, w2s4b1",
+            "100, 300, 8, 2, 128, F16, w4, w2s4b1", "65, 200, 14, 2, 64, BF16, w4, w2s4b1"})
     void oneLaunchStoresThePairsCacheAndOutputBits(int tokens, int start, int heads, int kvHeads, int d, DType type,
                                                    String warps, String smallGrid) {
         Map<String, String> properties = new HashMap<>(Map.of(AttentionMmaWarps.PROPERTY, warps,
@@ -59,6 +70,27 @@ class CudaPrefillRopeAttentionTest {
                 c.runPair();
                 return c.runFused();
             });
+            assertTrue(ran, "the fused kernel runs");
+            c.assertSameBits();
+        }
+    }
+
+    /**
+     * {@code -Dglimpse.cuda.ropeAttentionSmallGrid} gives the fused kernel its own shape: with it at {@code shape} and
+     * the general property {@code off}, the fused kernel stores the bits of the pair run with the general property at
+     * {@code shape} (the same arithmetic; the off shape, w4, sums the key tiles in another order).
+     */
+    @ParameterizedTest(name = "T={0} start={1} heads={2}/{3} D={4} {5} shape={6}")
+    @CsvSource({"74, 0, 32, 32, 128, BF16, w2s4b1", "100, 300, 8, 2, 128, BF16, w2s2b1"})
+    void ropeAttentionPropertyPicksTheFusedKernelsShapeAlone(int tokens, int start, int heads, int kvHeads, int d,
+                                                            DType type, String shape) {
+        try (Case c = new Case(tokens, start, heads, kvHeads, d, type)) {
+            withProperties(Map.of(AttentionMmaWarps.PROPERTY, "w4", AttentionSmallGrid.PROPERTY, shape), () -> {
+                c.runPair();
+                return null;
+            });
+            boolean ran = withProperties(Map.of(AttentionMmaWarps.PROPERTY, "w4", AttentionSmallGrid.PROPERTY, "off",
+                    AttentionSmallGrid.ROPE_ATTENTION_PROPERTY, shape), c::runFused);
             assertTrue(ran, "the fused kernel runs");
             c.assertSameBits();
         }

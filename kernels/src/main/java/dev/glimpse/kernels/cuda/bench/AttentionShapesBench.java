@@ -1,0 +1,126 @@
+package dev.glimpse.kernels.cuda.bench;
+
+import dev.glimpse.kernels.AttentionPrecision;
+import dev.glimpse.kernels.DType;
+import dev.glimpse.kernels.Tensor;
+import dev.glimpse.kernels.cuda.AttentionSmallGrid;
+import dev.glimpse.kernels.cuda.CudaBackend;
+import dev.glimpse.kernels.cuda.CudaOptions;
+import dev.glimpse.kernels.cuda.StepGraph;
+
+import java.io.PrintStream;
+import java.util.Locale;
+
+/**
+ * The 16-bit attention kernel's small-grid block shapes ({@link AttentionSmallGrid}) on the latency-bound launches
+ * of a 64-token LLaVA-1.5-7B request, against today's choice (the property unset: {@code auto}), BF16:
+ * <ul>
+ *   <li>{@code clip-l-336-images}: CLIP-L/336's tower attention on one image, {@link CudaBackend#attentionImagesAsHeads}
+ *   (577 queries, 16 heads of 64, bidirectional; the K/V pack kernel included);</li>
+ *   <li>{@code siglip-so400m-images}: SigLIP so400m's on one image (729 queries, 16 heads of 72, padded to 80);</li>
+ *   <li>{@code llama-7b-rope-attention-74}: {@link CudaBackend#ropeAppendAttention} at 74 rows (RoPE, BF16 KV cache
+ *   append and causal attention in one launch; 32 heads of 128 over 32 kv heads);</li>
+ *   <li>{@code qwen2-0.5b-rope-attention-74}: the same at Qwen2-0.5B's heads (14 over 2 kv heads of 64).</li>
+ * </ul>
+ * The tower cases set {@value AttentionSmallGrid#PROPERTY}, the rope-attention cases
+ * {@value AttentionSmallGrid#ROPE_ATTENTION_PROPERTY} (the fused kernel's own choice). Each (case, shape) captures {@value #CALLS} calls in one graph and replays it ({@value #REPLAYS} timed replays
+ * after {@value #WARMUP}, median of {@value #ROUNDS} captures), as a prefill graph runs them. Prints one JSON line
+ * per (case, shape), {@code "bench":"attention_shapes"}: us per call, today's us per call and their ratio
+ * {@code speedup} = today / shape (above 1: the shape is faster). Run on the GPU machine:
+ * {@code java -cp <kernels classpath> dev.glimpse.kernels.cuda.bench.AttentionShapesBench}.
+ */
+public final class AttentionShapesBench {
+
+    static final int CALLS = 16;
+    static final int WARMUP = 3;
+    static final int REPLAYS = 20;
+    static final int ROUNDS = 5;
+    static final int PREFILL_ROWS = 74;
+
+    private AttentionShapesBench() {
+    }
+
+    public static void main(String[] args) {
+        try (CudaBackend gpu = CudaBackend.open(CudaOptions.defaults())) {
+            images(gpu, "clip-l-336-images", 577, 16, 64, System.out);
+            images(gpu, "siglip-so400m-images", 729, 16, 72, System.out);
+            ropeAttention(gpu, "llama-7b-rope-attention-74", 32, 32, 128, System.out);
+            ropeAttention(gpu, "qwen2-0.5b-rope-attention-74", 14, 2, 64, System.out);
+        }
+    }
+
+    /** One image's tower attention: q, k, v F32 [tokens, heads, d], the 16-bit image-major output [1, tokens, heads d]. */
+    static void images(CudaBackend gpu, String name, int tokens, int heads, int d, PrintStream out) {
+        float scale = (float) Math.pow(d, -0.5);
+        try (Tensor q = onDevice(gpu, BenchTensors.uniform(1, 1f, DType.F32, tokens, heads, d));
+             Tensor k = onDevice(gpu, BenchTensors.uniform(2, 1f, DType.F32, tokens, heads, d));
+             Tensor v = onDevice(gpu, BenchTensors.uniform(3, 1f, DType.F32, tokens, heads, d));
+             Tensor o = gpu.allocate(DType.BF16, 1, tokens, heads * d)) {
+            compareShapes(gpu, name, AttentionSmallGrid.PROPERTY,
+                    () -> gpu.attentionImagesAsHeads(q, k, v, scale, o, AttentionPrecision.BF16), out);
+        }
+    }
+
+    /** A fresh prefill's RoPE + BF16 cache append + causal attention over {@value #PREFILL_ROWS} rows. */
+    static void ropeAttention(CudaBackend gpu, String name, int heads, int kvHeads, int d, PrintStream out) {
+        int rows = PREFILL_ROWS;
+        int capacity = rows + 64;
+        float scale = (float) Math.pow(d, -0.5);
+        try (Tensor q = onDevice(gpu, BenchTensors.uniform(1, 1f, DType.F32, rows, heads, d));
+             Tensor k = onDevice(gpu, BenchTensors.uniform(2, 1f, DType.F32, rows, kvHeads, d));
+             Tensor v = onDevice(gpu, BenchTensors.uniform(3, 1f, DType.F32, rows, kvHeads, d));
+             Tensor cos = onDevice(gpu, BenchTensors.uniform(4, 1f, DType.F32, rows, d / 2));
+             Tensor sin = onDevice(gpu, BenchTensors.uniform(5, 1f, DType.F32, rows, d / 2));
+             Tensor keys = gpu.allocate(DType.BF16, kvHeads, capacity, d);
+             Tensor values = gpu.allocate(DType.BF16, kvHeads, capacity, d);
+             Tensor o = gpu.allocate(DType.BF16, rows, heads, d)) {
+            compareShapes(gpu, name, AttentionSmallGrid.ROPE_ATTENTION_PROPERTY, () -> {
+                if (!gpu.ropeAppendAttention(q, k, v, cos, sin, keys, values, 0, scale, o, AttentionPrecision.BF16)) {
+                    throw new IllegalStateException("the fused RoPE + append + attention kernel declined " + name);
+                }
+            }, out);
+        }
+    }
+
+    /**
+     * Today's time, then one line per named small-grid shape (off: {@code w4}) set through {@code property}
+     * against it.
+     */
+    private static void compareShapes(CudaBackend gpu, String name, String property, Runnable call, PrintStream out) {
+        double today = time(gpu, call);
+        for (AttentionSmallGrid shape : AttentionSmallGrid.values()) {
+            if (shape == AttentionSmallGrid.AUTO) {
+                continue;
+            }
+            double us = PropertyScope.measure(property, shape.id(), () -> time(gpu, call));
+            out.println(String.format(Locale.ROOT,
+                    "{\"bench\":\"attention_shapes\",\"device\":\"%s\",\"case\":\"%s\",\"property\":\"%s\","
+                            + "\"shape\":\"%s\",\"us_per_call\":%.2f,\"today_us\":%.2f,\"speedup\":%.3f}",
+                    gpu.deviceName(), name, property, shape.id(), us, today, today / us));
+        }
+    }
+
+    /** Median over rounds of us per call: {@value #CALLS} calls captured once per round and replayed. */
+    private static double time(CudaBackend gpu, Runnable call) {
+        call.run();
+        gpu.synchronize();
+        double[] rounds = new double[ROUNDS];
+        for (int round = 0; round < ROUNDS; round++) {
+            try (StepGraph graph = gpu.capture(() -> {
+                for (int i = 0; i < CALLS; i++) {
+                    call.run();
+                }
+            })) {
+                rounds[round] = BenchClock.nanosPerRun(gpu, WARMUP, REPLAYS, () -> gpu.launch(graph)) / 1e3 / CALLS;
+            }
+        }
+        return BenchClock.median(rounds);
+    }
+
+    /** host uploaded, then closed. */
+    private static Tensor onDevice(CudaBackend gpu, Tensor host) {
+        try (host) {
+            return gpu.upload(host);
+        }
+    }
+}
