@@ -45,6 +45,7 @@ final class InProcessProperties {
             "glimpse.cuda.attentionCacheInPlace",
             "glimpse.cuda.attentionMma",
             "glimpse.cuda.attentionSmallGrid",
+            "glimpse.cuda.ropeAttentionSmallGrid",
             RopeTables.ROW_COPY_PROPERTY,
             CudaLlavaBench.VISION_GRAPHS_PROPERTY,
             DecoderSession.PREFILL_GRAPHS_PROPERTY,
