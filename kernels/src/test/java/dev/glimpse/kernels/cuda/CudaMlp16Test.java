@@ -197,13 +197,13 @@ class CudaMlp16Test {
     }
 
     @Test
-    void mlp16IsOffByDefault() {
+    void mlp16IsOnByDefault() {
         String previous = System.getProperty(CudaBackend.MLP16_PROPERTY);
         System.clearProperty(CudaBackend.MLP16_PROPERTY);
         try {
-            assertFalse(CudaBackend.mlp16Enabled());
-            System.setProperty(CudaBackend.MLP16_PROPERTY, "true");
             assertTrue(CudaBackend.mlp16Enabled());
+            System.setProperty(CudaBackend.MLP16_PROPERTY, "false");
+            assertFalse(CudaBackend.mlp16Enabled());
         } finally {
             if (previous == null) {
                 System.clearProperty(CudaBackend.MLP16_PROPERTY);

@@ -85,8 +85,8 @@ class CudaDecoderMlp16Test {
         }
         double offMean = meanAbsDiff(off.lastLogits, hfLogits);
         double onMean = meanAbsDiff(on.lastLogits, hfLogits);
-        System.out.printf("GPU-PARITY %s mlp16: last logits max|cuda-hf| default %.3g mlp16 %.3g chunked %.3g;"
-                        + " mean|cuda-hf| default %.4g mlp16 %.4g; greedy mlp16 %s chunked %s hf %s (compared %d)%n", name,
+        System.out.printf("GPU-PARITY %s mlp16: last logits max|cuda-hf| f32 gate/up %.3g mlp16 %.3g chunked %.3g;"
+                        + " mean|cuda-hf| f32 gate/up %.4g mlp16 %.4g; greedy mlp16 %s chunked %s hf %s (compared %d)%n", name,
                 maxAbsDiff(off.lastLogits, hfLogits), maxAbsDiff(on.lastLogits, hfLogits),
                 maxAbsDiff(chunked.lastLogits, hfLogits), offMean, onMean, Arrays.toString(on.greedy),
                 Arrays.toString(chunked.greedy), Arrays.toString(hfTokens), compared);
@@ -97,7 +97,7 @@ class CudaDecoderMlp16Test {
         assertArrayEquals(Arrays.copyOf(hfTokens, compared), Arrays.copyOf(chunked.greedy, compared),
                 "chunked mlp16 greedy vs HF");
         assertTrue(onMean <= MEAN_ERROR_SLACK * offMean, name + ": mlp16 mean |logit - HF| " + onMean
-                + " vs the default's " + offMean);
+                + " vs F32 gate/up's " + offMean);
     }
 
     @Test
@@ -127,7 +127,7 @@ class CudaDecoderMlp16Test {
                     offCase += meanAbsDiff(Arrays.copyOfRange(off.logits, s * vocab, (s + 1) * vocab), hf);
                 }
                 System.out.printf("GPU-PARITY %s case %d mlp16: greedy %s hf %s (compared %d); per step max|cuda-hf| %s;"
-                                + " mean|cuda-hf| over those steps default %.4g mlp16 %.4g%n", LLAVA_FIXTURE, index,
+                                + " mean|cuda-hf| over those steps f32 gate/up %.4g mlp16 %.4g%n", LLAVA_FIXTURE, index,
                         Arrays.toString(on.greedy), Arrays.toString(hfGreedy), stable, Arrays.toString(stepsVsHf),
                         offCase / Math.max(1, stable), onCase / Math.max(1, stable));
                 assertFalse(Arrays.equals(off.logits, on.logits), "case " + index + ": mlp16 changed no logit");
@@ -141,9 +141,9 @@ class CudaDecoderMlp16Test {
                 onSum += onCase;
             }
         }
-        System.out.printf("GPU-PARITY %s mlp16: mean|cuda-hf| over every case's stable steps, default %.4g mlp16 %.4g%n",
+        System.out.printf("GPU-PARITY %s mlp16: mean|cuda-hf| over every case's stable steps, f32 gate/up %.4g mlp16 %.4g%n",
                 LLAVA_FIXTURE, offSum, onSum);
-        assertTrue(onSum <= MEAN_ERROR_SLACK * offSum, "mlp16 mean |logit - HF| " + onSum + " vs the default's " + offSum);
+        assertTrue(onSum <= MEAN_ERROR_SLACK * offSum, "mlp16 mean |logit - HF| " + onSum + " vs F32 gate/up's " + offSum);
     }
 
     /** The flag is CUDA-only: the CPU backend's logits keep their bits. */
