@@ -4,6 +4,7 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.glimpse.kernels.Backend;
 import dev.glimpse.kernels.Backends;
 import dev.glimpse.kernels.cpu.CpuBackend;
+import dev.glimpse.kernels.cuda.CudaBackend;
 import dev.glimpse.kernels.io.Checkpoint;
 import dev.glimpse.vlmruntime.config.TextConfig;
 import dev.glimpse.vlmruntime.decoder.Decoder;
@@ -99,17 +100,29 @@ class CudaFusedProjectionsTest {
         return maxAbsDiff(a, b) / Math.max(largest, 1e-6f);
     }
 
+    /**
+     * Runs with the projections fused or not, both with F32 gate/up ({@code -Dglimpse.cuda.mlp16=false}):
+     * the 16-bit MLP needs the stacked gate/up, so leaving it on would compare two roundings of the MLP
+     * (HF's and F32's) rather than two layouts of the same products.
+     */
     private static float[][] withFusedProjections(String value, Path folder, int[] ids, boolean qkvStack) {
         String previous = System.getProperty(DecoderWeights.FUSED_PROJECTIONS_PROPERTY);
+        String previousMlp16 = System.getProperty(CudaBackend.MLP16_PROPERTY);
         System.setProperty(DecoderWeights.FUSED_PROJECTIONS_PROPERTY, value);
+        System.setProperty(CudaBackend.MLP16_PROPERTY, "false");
         try (Backend backend = Backends.create(Backends.Choice.CUDA)) {
             return run(backend, folder, ids, value.equals("true"), qkvStack);
         } finally {
-            if (previous == null) {
-                System.clearProperty(DecoderWeights.FUSED_PROJECTIONS_PROPERTY);
-            } else {
-                System.setProperty(DecoderWeights.FUSED_PROJECTIONS_PROPERTY, previous);
-            }
+            restore(DecoderWeights.FUSED_PROJECTIONS_PROPERTY, previous);
+            restore(CudaBackend.MLP16_PROPERTY, previousMlp16);
+        }
+    }
+
+    private static void restore(String property, String previous) {
+        if (previous == null) {
+            System.clearProperty(property);
+        } else {
+            System.setProperty(property, previous);
         }
     }
 
