@@ -445,8 +445,9 @@ __device__ void norm_linears_rope(const float* __restrict__ x, const void* gamma
         if (g < total && gi * FUSED_R < at.n) {
             constexpr int U = GEMV_MULTI_LOADS / FUSED_R;
             int h = gi / head_groups, t = gi - h * head_groups;
+            bool pairs = g < end1 && 2 * t < half;
             int first = g >= end1 ? gi * FUSED_R : h * dim + rope_pair_rows(t, 0, dim, half);
-            int second = g >= end1 ? first + 2 : h * dim + rope_pair_rows(t, 1, dim, half);
+            int second = pairs ? first + half : first + 2;
             int c0 = part * 32 * U + lane;
             gemv_core_prefetch<H, 2, U>(static_cast<const H*>(at.w), at.ldw, first, at.n, c0, chunks);
             gemv_core_prefetch<H, 2, U>(static_cast<const H*>(at.w), at.ldw, second, at.n, c0, chunks);
