@@ -17,6 +17,7 @@ import static dev.glimpse.kernels.cuda.CudaTestSupport.host;
 import static dev.glimpse.kernels.cuda.CudaTestSupport.random;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /**
  * {@link CudaBackend#rmsNormLinearRopeAppendKv} (RoPE and the KV append in the q/k/v GEMV's
@@ -183,7 +184,22 @@ class CudaDecodeRopeEpilogueTest {
                     actual.assertSameBits(expected, "replay at length " + at);
                 }
             }
-            assertFalse(CudaBackend.decodeRopeEpilogueEnabled(), "the epilogue is opt-in");
+        }
+    }
+
+    @Test
+    void theEpilogueIsOptIn() {
+        String previous = System.clearProperty(CudaBackend.DECODE_ROPE_EPILOGUE_PROPERTY);
+        try {
+            assertFalse(CudaBackend.decodeRopeEpilogueEnabled(), "off without the property");
+            System.setProperty(CudaBackend.DECODE_ROPE_EPILOGUE_PROPERTY, "true");
+            assertTrue(CudaBackend.decodeRopeEpilogueEnabled(), "on with -Dglimpse.cuda.decodeRopeEpilogue=true");
+        } finally {
+            if (previous == null) {
+                System.clearProperty(CudaBackend.DECODE_ROPE_EPILOGUE_PROPERTY);
+            } else {
+                System.setProperty(CudaBackend.DECODE_ROPE_EPILOGUE_PROPERTY, previous);
+            }
         }
     }
 
