@@ -23,6 +23,7 @@
 #include "activation.cuh"
 #include "gemv_core.cuh"
 #include "kv_store.cuh"
+#include "rope_rows.cuh"
 
 #include <type_traits>
 
@@ -395,6 +396,150 @@ extern "C" __global__ void rope_append_kv_f16(float* q, const float* k, const fl
     grid_dependency_enter();
     rope_append<__half>(q, k, v, cos_t, sin_t, key_cache, value_cache, heads, kv_heads, capacity, dim, half, length);
 }
+
+// rms_norm_linear_rope_1[_bf16|_f16]: rms_norm_linear_1 over q, k, v (segments 0, 1, 2) with
+// rope_append_kv[_bf16|_f16] in its epilogue, for one token. The 4-row groups of q and k pair each
+// rotary dim i of a head with i + half (rope_pair_rows), so one lane holds both rows of a pair after
+// the group's reduction; v and the pass-through dims keep consecutive rows. Each row's sum is
+// rms_norm_linear_1's (same core, U and split: a row's sums do not depend on which rows share its
+// warp), plus the bias as there; the pair is rotated with rope_rotate (rope_rows.cuh), whose instructions
+// rope_append's plain expressions compile to: in every rope_append_kv[_bf16|_f16] for sm_80 and sm_90
+// (nvcc 13.0, 2026-11-29) the SASS rotates with FMUL hi * s, FMUL hi * c, FFMA lo * c - (hi * s) and
+// FFMA lo * s + (hi * c), i.e. rope_rotate's fma(lo, c, -(hi * s)) and fma(lo, s, hi * c) (decoded from
+// the cubins' operands; rope_append itself is left as it was, so its SASS stays the same). Writes q
+// rotated (as rope_append leaves it), k and v unrotated (as rms_norm_linear leaves them), and the
+// rotated k and v as entry *length of the caches (store_kv), so every output has the two launches' bits.
+// Needs dim % 4 == 0, half even and n0, n1, n2 = heads * dim, kv_heads * dim, kv_heads * dim.
+
+// Row of member m (0..3) of 4-row group t of a head of dim rows: t < half / 2 pairs dims
+// {2t, 2t + half, 2t + 1, 2t + 1 + half}; later groups take the pass-through dims 2 * half on, 4 at a time.
+__device__ __forceinline__ int rope_pair_rows(int t, int m, int dim, int half) {
+    if (2 * t < half) return 2 * t + (m >> 1) + (m & 1) * half;
+    return 2 * half + 4 * (t - half / 2) + m;
+}
+
+template <typename H, typename T>
+__device__ void norm_linears_rope(const float* __restrict__ x, const void* gamma, int gamma_type, float eps,
+                                  int vthreads, int vpt, const Segment (&seg)[FUSED_SEGMENTS], const float* cos_t,
+                                  const float* sin_t, T* key_cache, T* value_cache, int capacity, int dim, int half,
+                                  const int* length, int k, int split) {
+    extern __shared__ float4 fused_xs[];
+    __shared__ float partial[GEMV_MULTI_THREADS / 32][FUSED_R][1];
+    int lane = threadIdx.x & 31;
+    int warp = threadIdx.x >> 5;
+    int slots = (GEMV_MULTI_THREADS / 32) / split;
+    int group = warp / split;
+    int part = warp - group * split;
+    int chunks = k >> 3;
+    int per = FUSED_R * slots;
+    int head_groups = dim / FUSED_R;
+    int end0 = (seg[0].n + per - 1) / per;
+    int end1 = end0 + (seg[1].n + per - 1) / per;
+    int total = end1 + (seg[2].n + per - 1) / per;
+    {
+        // L2 fetches this block's first weight step (two row pairs, as the group reads them) while x is staged.
+        int g = blockIdx.x;
+        Segment at = g >= end1 ? seg[2] : g >= end0 ? seg[1] : seg[0];
+        int local = g >= end1 ? g - end1 : g >= end0 ? g - end0 : g;
+        int gi = local * slots + group;
+        if (g < total && gi * FUSED_R < at.n) {
+            constexpr int U = GEMV_MULTI_LOADS / FUSED_R;
+            int h = gi / head_groups, t = gi - h * head_groups;
+            bool pairs = g < end1 && 2 * t < half;
+            int first = g >= end1 ? gi * FUSED_R : h * dim + rope_pair_rows(t, 0, dim, half);
+            int second = pairs ? first + half : first + 2;
+            int c0 = part * 32 * U + lane;
+            gemv_core_prefetch<H, 2, U>(static_cast<const H*>(at.w), at.ldw, first, at.n, c0, chunks);
+            gemv_core_prefetch<H, 2, U>(static_cast<const H*>(at.w), at.ldw, second, at.n, c0, chunks);
+        }
+    }
+    grid_dependency_enter();
+    stage_rms_normed(x, gamma, gamma_type, eps, vthreads, vpt, 1, k, reinterpret_cast<float*>(fused_xs));
+    const int entry = *length;
+    for (int g = blockIdx.x; g < total; g += gridDim.x) {
+        Segment at = seg[0];
+        int s = 0;
+        int local = g;
+        if (g >= end1) {
+            at = seg[2];
+            s = 2;
+            local = g - end1;
+        } else if (g >= end0) {
+            at = seg[1];
+            s = 1;
+            local = g - end0;
+        }
+        const int n = at.n;
+        const H* w = static_cast<const H*>(at.w);
+        int gi = local * slots + group;
+        int h = gi / head_groups, t = gi - h * head_groups;
+        bool pairs = s < 2 && 2 * t < half;
+        int row[FUSED_R];
+#pragma unroll
+        for (int m = 0; m < FUSED_R; m++) {
+            row[m] = min(s == 2 ? gi * FUSED_R + m : h * dim + rope_pair_rows(t, m, dim, half), n - 1);
+        }
+        const uint4* wr[FUSED_R];
+#pragma unroll
+        for (int m = 0; m < FUSED_R; m++) wr[m] = reinterpret_cast<const uint4*>(w + (long long)row[m] * at.ldw);
+        float acc[FUSED_R][1];
+        gemv_core_group<H, FUSED_R, true, 1>(fused_xs, wr, gi * FUSED_R < n, 1, chunks, part, split, lane, acc);
+        gemv_core_publish<FUSED_R, 1>(acc, partial, 1, warp, lane);
+        if (part == 0 && gi * FUSED_R < n) {
+            T* cache_row = (s == 1 ? key_cache : value_cache) + ((long long)h * capacity + entry) * dim;
+            if (pairs && lane < 2) {
+                // Pair lane: dims i and i + half, each finished as rms_norm_linear finishes it, then rotated.
+                int i = 2 * t + lane;
+                int j_lo = h * dim + i, j_hi = j_lo + half;
+                float lo = gemv_core_total<FUSED_R, 1>(partial, warp, split, 2 * lane, 0)
+                         + (at.bias == nullptr ? 0.f : load_float(at.bias, at.bias_type, j_lo));
+                float hi = gemv_core_total<FUSED_R, 1>(partial, warp, split, 2 * lane + 1, 0)
+                         + (at.bias == nullptr ? 0.f : load_float(at.bias, at.bias_type, j_hi));
+                float rlo, rhi;
+                rope_rotate(lo, hi, cos_t[i], sin_t[i], rlo, rhi);
+                if (s == 0) {
+                    at.out[j_lo] = rlo;
+                    at.out[j_hi] = rhi;
+                } else {
+                    at.out[j_lo] = lo;
+                    at.out[j_hi] = hi;
+                    store_kv(cache_row + i, rlo);
+                    store_kv(cache_row + i + half, rhi);
+                }
+            } else if (!pairs && lane < FUSED_R) {
+                int j = row[0] + lane;   // consecutive rows (v, or a head's pass-through dims)
+                float y = gemv_core_total<FUSED_R, 1>(partial, warp, split, lane, 0)
+                        + (at.bias == nullptr ? 0.f : load_float(at.bias, at.bias_type, j));
+                at.out[j] = y;
+                if (s > 0) store_kv(cache_row + (j - h * dim), y);
+            }
+        }
+        __syncthreads();   // partial is rewritten by the next group
+    }
+}
+
+#define NORM_LINEARS_ROPE_KERNEL(NAME, T)                                                                        \
+    extern "C" __global__ void __launch_bounds__(GEMV_MULTI_THREADS, 2)                                          \
+    NAME(const float* x, const void* gamma, int gamma_type, float eps, int vthreads, int vpt, int w_type,        \
+         const void* w0, long long ldw0, const void* b0, int bt0, float* out0, int n0,                            \
+         const void* w1, long long ldw1, const void* b1, int bt1, float* out1, int n1,                            \
+         const void* w2, long long ldw2, const void* b2, int bt2, float* out2, int n2,                            \
+         const float* cos_t, const float* sin_t, T* key_cache, T* value_cache, int capacity, int dim, int half,   \
+         const int* length, int k, int split) {                                                                   \
+        const Segment seg[FUSED_SEGMENTS] = {{w0, ldw0, b0, bt0, out0, n0}, {w1, ldw1, b1, bt1, out1, n1},        \
+                                             {w2, ldw2, b2, bt2, out2, n2}};                                     \
+        if (w_type == DT_BF16) {                                                                                 \
+            norm_linears_rope<__nv_bfloat16, T>(x, gamma, gamma_type, eps, vthreads, vpt, seg, cos_t, sin_t,      \
+                key_cache, value_cache, capacity, dim, half, length, k, split);                                   \
+        } else {                                                                                                 \
+            norm_linears_rope<__half, T>(x, gamma, gamma_type, eps, vthreads, vpt, seg, cos_t, sin_t, key_cache,  \
+                value_cache, capacity, dim, half, length, k, split);                                              \
+        }                                                                                                        \
+    }
+
+NORM_LINEARS_ROPE_KERNEL(rms_norm_linear_rope_1, float)
+NORM_LINEARS_ROPE_KERNEL(rms_norm_linear_rope_1_bf16, __nv_bfloat16)
+NORM_LINEARS_ROPE_KERNEL(rms_norm_linear_rope_1_f16, __half)
 
 // a better than b: NaN beats numbers (torch.argmax), then larger value, then lower index (rows.cu's rule).
 __device__ __forceinline__ bool argmax_wins(float a, int ia, float b, int ib) {
