@@ -128,6 +128,7 @@ public final class DecoderSession implements AutoCloseable {
     private GreedyPick aheadPick;
     private Tensor aheadSavedLogits;
     private boolean aheadFallbackLogged;
+    private int stepsQueuedAhead;
     /** The step's layers as one persistent kernel, once looked for ({@link #persistentStep}); null when not used. */
     private PersistentDecodeStep persistentStep;
     private boolean persistentLookedFor;
@@ -609,6 +610,11 @@ public final class DecoderSession implements AutoCloseable {
         return ahead && replayBackend != null;
     }
 
+    /** Decode steps queued before the host read the token they consume (discarded ones included); for tests. */
+    public int stepsQueuedAhead() {
+        return stepsQueuedAhead;
+    }
+
     /**
      * Greedy decoding from the current logits, as the loop "pick {@link #greedyToken()}; hand it to
      * {@code accept}; stop when that returns false or after the {@code limit}-th token, else
@@ -716,6 +722,7 @@ public final class DecoderSession implements AutoCloseable {
             if (queued) {
                 b.copy(logits, aheadSavedLogits);
                 b.launch(stepGraph);
+                stepsQueuedAhead++;
             }
             int token = aheadPick.await();
             if (!run.take(token)) {
