@@ -701,7 +701,8 @@ public final class DecoderSession implements AutoCloseable {
      * its positions and lengths) before waiting for the token. An accepted token's step is already
      * queued: only the host bookkeeping of {@link #decode} is left. At a stop the queued step is
      * discarded: its KV entries lie past the recorded lengths (the next step or prefill overwrites
-     * them), its logits are put back and the device's step inputs are uploaded anew by the next step.
+     * them), its logits are put back (also when {@code accept} throws) and the device's step inputs are
+     * uploaded anew by the next step.
      * A step is queued only when the loop would append it if accepted: under the limit, with room in the
      * cache and rotary rows for its position; otherwise an accepted token goes through {@link #decode}
      * and the caller's loop goes on.
@@ -725,10 +726,15 @@ public final class DecoderSession implements AutoCloseable {
                 stepsQueuedAhead++;
             }
             int token = aheadPick.await();
-            if (!run.take(token)) {
-                if (queued) {
+            boolean goOn = false;
+            try {
+                goOn = run.take(token);
+            } finally {
+                if (queued && !goOn) {
                     b.copy(aheadSavedLogits, logits);
                 }
+            }
+            if (!goOn) {
                 return;
             }
             if (!queued) {
