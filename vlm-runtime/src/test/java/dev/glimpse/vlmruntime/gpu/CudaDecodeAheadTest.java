@@ -11,8 +11,11 @@ import dev.glimpse.vlmruntime.decoder.SessionOptions;
 import dev.glimpse.vlmruntime.generate.GenerationOptions;
 import dev.glimpse.vlmruntime.generate.GenerationResult;
 import dev.glimpse.vlmruntime.generate.Generator;
+import dev.glimpse.vlmruntime.generate.PromptInput;
 import dev.glimpse.vlmruntime.generate.StopReason;
 import dev.glimpse.vlmruntime.llava.LlavaModel;
+import dev.glimpse.vlmruntime.llava.PreparedPrompt;
+import dev.glimpse.vlmruntime.llava.VisualHooks;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.ValueSource;
@@ -32,7 +35,8 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
  * discards a queued step and puts its logits back), the same lengths and positions, a plain decode
  * after a discarded step that sees the cache as the loop left it, the capacity stop, and a second
  * session on the pooled buffers of the first. The same for {@link Generator} requests on the LLaVA
- * fixture's decoder: max tokens, EOS and capacity stops, and the streamed tokens.
+ * fixture (its first case's image prompt, prepared on the GPU): max tokens, EOS and capacity stops,
+ * and the streamed tokens, twice each on the pooled buffers.
  */
 class CudaDecodeAheadTest {
 
@@ -65,28 +69,32 @@ class CudaDecodeAheadTest {
     }
 
     @Test
-    void generatorRequestsOnTheLlavaDecoderStopAndStreamAsWithoutLookahead() {
+    void generatorRequestsOnTheLlavaFixtureStopAndStreamAsWithoutLookahead() {
         CudaSupport.requireCuda();
-        Path folder = DecoderFixture.folder("llava-clip-llama");
-        int[] prompt = {1, 5, 9, 2, 7, 3, 11};
+        TwoImagePrompt fixture = TwoImagePrompt.of("llava-clip-llama");
         try (Backend backend = Backends.create(Backends.Choice.CUDA);
-             LlavaModel model = LlavaModel.load(folder, backend)) {
+             LlavaModel model = LlavaModel.load(fixture.folder(), backend);
+             PreparedPrompt prepared = model.prepare(fixture.prompt(), fixture.images().getFirst(), VisualHooks.NONE,
+                     true)) {
+            PromptInput prompt = new PromptInput(prepared.embeddings(), prepared.positions(), prepared.inputIds(), null);
+            int length = prepared.inputIds().length;
             Generator generator = new Generator(model.decoder(), null);
-            int[] full = request(generator, model, prompt, 64, GenerationOptions.greedy(16), false).tokens();
+            int[] full = request(generator, model, prompt, length + 32, GenerationOptions.greedy(16), false,
+                    new ArrayList<>()).tokens();
             assertEquals(16, full.length);
-            GenerationOptions eos = GenerationOptions.greedy(16).withEosTokenIds(List.of(full[4]));
             List<Object[]> cases = List.of(
-                    new Object[] {"max tokens", 64, GenerationOptions.greedy(16), StopReason.MAX_NEW_TOKENS},
-                    new Object[] {"eos", 64, eos, StopReason.EOS},
-                    new Object[] {"capacity", prompt.length + 6, GenerationOptions.greedy(16), StopReason.CAPACITY});
+                    new Object[] {"max tokens", length + 32, GenerationOptions.greedy(16), StopReason.MAX_NEW_TOKENS},
+                    new Object[] {"eos", length + 32, GenerationOptions.greedy(16).withEosTokenIds(List.of(full[4])),
+                            StopReason.EOS},
+                    new Object[] {"capacity", length + 6, GenerationOptions.greedy(16), StopReason.CAPACITY});
             for (Object[] c : cases) {
                 int capacity = (int) c[1];
                 GenerationOptions options = (GenerationOptions) c[2];
-                GenerationResult expected = request(generator, model, prompt, capacity, options, false);
+                GenerationResult expected = request(generator, model, prompt, capacity, options, false, new ArrayList<>());
+                assertEquals(c[3], expected.stopReason(), c[0] + " (flag off)");
                 for (int repeat = 0; repeat < 2; repeat++) {
                     List<Integer> streamed = new ArrayList<>();
-                    GenerationResult actual = requestStreaming(generator, model, prompt, capacity, options, streamed);
-                    assertEquals(c[3], expected.stopReason(), c[0] + " (flag off)");
+                    GenerationResult actual = request(generator, model, prompt, capacity, options, true, streamed);
                     assertEquals(expected.stopReason(), actual.stopReason(), c[0] + " stop reason");
                     assertArrayEquals(expected.tokens(), actual.tokens(), c[0] + " tokens");
                     assertArrayEquals(actual.tokens(), streamed.stream().mapToInt(Integer::intValue).toArray(),
@@ -148,23 +156,14 @@ class CudaDecodeAheadTest {
         lengths.add(session.cache().remaining());
     }
 
-    private static GenerationResult request(Generator generator, LlavaModel model, int[] prompt, int capacity,
-                                            GenerationOptions options, boolean ahead) {
+    /** One request in a session of {@code capacity} with the flag set to {@code ahead}, its tokens streamed into {@code streamed}. */
+    private static GenerationResult request(Generator generator, LlavaModel model, PromptInput prompt, int capacity,
+                                            GenerationOptions options, boolean ahead, List<Integer> streamed) {
         System.setProperty(DecoderSession.DECODE_AHEAD_PROPERTY, Boolean.toString(ahead));
         try (DecoderSession session = model.decoder().newSession(SessionOptions.of(capacity))) {
-            return generator.generate(session, prompt, options, (id, text) -> { });
-        } finally {
-            System.clearProperty(DecoderSession.DECODE_AHEAD_PROPERTY);
-        }
-    }
-
-    private static GenerationResult requestStreaming(Generator generator, LlavaModel model, int[] prompt, int capacity,
-                                                     GenerationOptions options, List<Integer> streamed) {
-        System.setProperty(DecoderSession.DECODE_AHEAD_PROPERTY, "true");
-        try (DecoderSession session = model.decoder().newSession(SessionOptions.of(capacity))) {
-            assertTrue(session.decodesAhead());
+            assertEquals(ahead, session.decodesAhead());
             GenerationResult result = generator.generate(session, prompt, options, (id, text) -> streamed.add(id));
-            if (result.tokens().length >= 4) {
+            if (ahead && result.tokens().length >= 4) {
                 assertTrue(session.stepsQueuedAhead() > 0, "steps run ahead from the third token (the graph is captured)");
             }
             return result;
