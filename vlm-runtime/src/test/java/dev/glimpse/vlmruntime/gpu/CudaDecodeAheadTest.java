@@ -36,7 +36,8 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
  * after a discarded step that sees the cache as the loop left it, the capacity stop, and a second
  * session on the pooled buffers of the first. The same for {@link Generator} requests on the LLaVA
  * fixture (its first case's image prompt, prepared on the GPU): max tokens, EOS and capacity stops,
- * and the streamed tokens, twice each on the pooled buffers.
+ * and the streamed tokens, twice each on the pooled buffers; a seeded sampled request, which goes step
+ * by step on the step graph made for lookahead, draws the same tokens.
  */
 class CudaDecodeAheadTest {
 
@@ -86,7 +87,9 @@ class CudaDecodeAheadTest {
                     new Object[] {"max tokens", length + 32, GenerationOptions.greedy(16), StopReason.MAX_NEW_TOKENS},
                     new Object[] {"eos", length + 32, GenerationOptions.greedy(16).withEosTokenIds(List.of(full[4])),
                             StopReason.EOS},
-                    new Object[] {"capacity", length + 6, GenerationOptions.greedy(16), StopReason.CAPACITY});
+                    new Object[] {"capacity", length + 6, GenerationOptions.greedy(16), StopReason.CAPACITY},
+                    new Object[] {"sampling (step by step)", length + 32,
+                            GenerationOptions.greedy(16).withSampling(1.5, 0, 1.0, 42), StopReason.MAX_NEW_TOKENS});
             for (Object[] c : cases) {
                 int capacity = (int) c[1];
                 GenerationOptions options = (GenerationOptions) c[2];
@@ -101,7 +104,7 @@ class CudaDecodeAheadTest {
                             c[0] + " streamed once each, in order");
                 }
             }
-            System.out.println("PARITY decode ahead llava-clip-llama generator exact (max tokens, eos, capacity)");
+            System.out.println("PARITY decode ahead llava-clip-llama generator exact (max tokens, eos, capacity, sampling)");
         }
     }
 
@@ -163,7 +166,9 @@ class CudaDecodeAheadTest {
         try (DecoderSession session = model.decoder().newSession(SessionOptions.of(capacity))) {
             assertEquals(ahead, session.decodesAhead());
             GenerationResult result = generator.generate(session, prompt, options, (id, text) -> streamed.add(id));
-            if (ahead && result.tokens().length >= 4) {
+            if (options.doSample()) {
+                assertEquals(0, session.stepsQueuedAhead(), "sampled requests go step by step");
+            } else if (ahead && result.tokens().length >= 4) {
                 assertTrue(session.stepsQueuedAhead() > 0, "steps run ahead from the third token (the graph is captured)");
             }
             return result;
