@@ -17,6 +17,9 @@
 // argmax_partial / argmax_final: argmax over long rows in two passes (many blocks, then one per row)
 //   with rows.cu's tie rule (NaN first, then larger, then lower index: a total order, so the split
 //   does not change the answer).
+// step_inputs_advance: adds 1 to a replayed decode step's per-layer integers (positions, cache lengths,
+//   key counts) so that the device holds the next step's values without a host upload (decode lookahead:
+//   the next step is queued before the host has read this step's token). Launched in plain stream order.
 // Every kernel waits for the previous launch with grid_dependency_wait() (grid_dependency.cuh) before
 // it touches global memory, so it may run with programmatic dependent launch; the GEMV kernels first
 // ask L2 for their first weight step, which no launch writes.
@@ -601,4 +604,9 @@ extern "C" __global__ void __launch_bounds__(ARGMAX_THREADS) argmax_final(const 
     }
     argmax_block(v, idx);
     if (threadIdx.x == 0) out[blockIdx.x] = idx;
+}
+
+// One block: cells[i] += 1 for i < count (count is 3 * layers, a few hundred at most).
+extern "C" __global__ void step_inputs_advance(int* cells, int count) {
+    for (int i = threadIdx.x; i < count; i += blockDim.x) cells[i] += 1;
 }

@@ -36,6 +36,9 @@ public final class CudaBackend implements Backend {
 
     private static final boolean HALF_GEMM_INPUTS = !"false".equals(System.getProperty("glimpse.cuda.halfGemmInputs"));
 
+    /** Threads of the one block of {@code step_inputs_advance}. */
+    private static final int ADVANCE_THREADS = 128;
+
     private final CudaContext ctx;
     private final CudaCopy copier;
     private final CudaGemm gemm;
@@ -548,6 +551,37 @@ public final class CudaBackend implements Backend {
         ctx.bindThread();
         Cuda.check(cudart.cudaMemcpyAsync(Cuda.at(inputs.deviceAddress()), Cuda.at(inputs.hostAddress()),
                 inputs.count() * 4L, cudart.cudaMemcpyHostToDevice, ctx.stream), "cudaMemcpyAsync(step inputs)");
+    }
+
+    /**
+     * Queues, on the device, {@code inputs}' values {@code from} onwards plus one (decode_fused.cu
+     * {@code step_inputs_advance}): a step's positions and cache lengths become the next step's
+     * without a host upload. Capturable.
+     */
+    public synchronized void advance(StepInputs inputs, int from) {
+        ctx.bindThread();
+        int count = inputs.count() - from;
+        if (from < 0 || count < 1) {
+            throw new IllegalArgumentException("advance from value " + from + " of " + inputs.count());
+        }
+        ctx.launch.of(ctx.kernels.function(CudaFusedDecode.MODULE, "step_inputs_advance"), "step_inputs_advance")
+                .ptr(inputs.deviceAddress() + 4L * from).i32(count).run(1, 1, ADVANCE_THREADS, 0);
+    }
+
+    /** Holds what a {@link #pickGreedy} over {@code vocab} logits needs (candidate buffers, a pinned slot, an event). */
+    public synchronized GreedyPick greedyPick(int vocab) {
+        ctx.bindThread();
+        return new GreedyPick(ctx, vocab);
+    }
+
+    /**
+     * Queues the greedy token of {@code logits} (argmax, first index on ties, as {@link #argmax})
+     * into the device I32 cell {@code cell} and its copy back to {@code pick}, whose
+     * {@link GreedyPick#await} returns it; waits on nothing.
+     */
+    public synchronized void pickGreedy(Tensor logits, GreedyPick pick, Tensor cell) {
+        ctx.bindThread();
+        pick.enqueue(pointwise, logits, cell);
     }
 
     /**

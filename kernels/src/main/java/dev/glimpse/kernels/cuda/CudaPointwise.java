@@ -426,9 +426,22 @@ final class CudaPointwise {
      * is the one-block kernel's.
      */
     private void argmaxTwoPass(Temporaries tmp, Tensor xp, long rowStride, int rows, int n, Tensor out) {
-        int blocks = (n + ARGMAX_SPAN - 1) / ARGMAX_SPAN;
-        Tensor candValues = tmp.scratch(DType.F32, rows, blocks);
-        Tensor candIndices = tmp.scratch(DType.I32, rows, blocks);
+        int blocks = argmaxBlocks(n);
+        argmaxTwoPass(xp, rowStride, rows, n, tmp.scratch(DType.F32, rows, blocks), tmp.scratch(DType.I32, rows, blocks),
+                out);
+    }
+
+    /** Candidates per row of the two-pass argmax over rows of {@code n}: the size of its first pass's outputs. */
+    static int argmaxBlocks(int n) {
+        return (n + ARGMAX_SPAN - 1) / ARGMAX_SPAN;
+    }
+
+    /**
+     * The two-pass argmax of {@code rows} rows of {@code n} into {@code out} (device I32 [rows]), with
+     * candidate buffers of the caller's (F32 and I32 [rows, {@link #argmaxBlocks}]); waits on nothing.
+     */
+    void argmaxTwoPass(Tensor xp, long rowStride, int rows, int n, Tensor candValues, Tensor candIndices, Tensor out) {
+        int blocks = argmaxBlocks(n);
         ctx.launch.of(ctx.kernels.function(CudaFusedDecode.MODULE, "argmax_partial"), "argmax_partial")
                 .ptr(CudaContext.address(xp)).i32(xp.dtype().ordinal()).i64(rowStride).i32(n).i32(ARGMAX_SPAN)
                 .ptr(CudaContext.address(candValues)).ptr(CudaContext.address(candIndices))

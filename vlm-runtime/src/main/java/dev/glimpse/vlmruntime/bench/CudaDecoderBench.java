@@ -24,15 +24,17 @@ import java.util.SplittableRandom;
  * Qwen2-0.5B-shaped decoder as {@link DecoderBench} (random bf16 weights, uploaded once) on the
  * CUDA backend. Prefill tokens/s over {@code --prompt N} tokens (default 600; timed until the
  * logits are on the host) and greedy decode tokens/s over {@code --steps N} steps (default 64)
- * after a warm-up pass, four ways: replayed (the default session: each step one CUDA graph
- * launch with the fused decode ops, the argmax on the device, 4 bytes read back), replayed
- * unfused ({@link CudaBackend#FUSED_DECODE_PROPERTY}{@code =false} for that session, so its graph
+ * after a warm-up pass, five ways: replayed (the default session: each step one CUDA graph
+ * launch with the fused decode ops, the argmax on the device, 4 bytes read back), replayed ahead
+ * ({@link DecoderSession#DECODE_AHEAD_PROPERTY}{@code =true} for that session: each step queued
+ * before the host reads the previous token; {@code decode_ahead_ratio} is its time per token over
+ * the replayed one's), replayed unfused ({@link CudaBackend#FUSED_DECODE_PROPERTY}{@code =false} for that session, so its graph
  * is captured from the unfused ops), eager (graphs off, {@link DecoderSession#GRAPHS_PROPERTY},
  * same argmax) and eager with host sampling (the whole logits row read back and the argmax taken
  * on the host, as the generator with logits processors does).
  * Decode is set against the HBM roofline of streaming every weight byte once per token at
  * {@code --bandwidth-gbs} (default 4800, the H200's). Best of {@code --repeats N} (default 3).
- * The four runs must pick the same tokens ({@code same_tokens}). {@code decode_us_per_layer} is the
+ * The five runs must pick the same tokens ({@code same_tokens}). {@code decode_us_per_layer} is the
  * replayed step's time over the layer count; {@code persistent_step} says whether the replayed
  * steps ran as one persistent kernel ({@code -Dglimpse.cuda.decodeMegakernel=true}, the
  * {@code DECODER_AB} variant of {@code tools/device/gpu-test.sh}). Prints one JSON object; with
@@ -71,10 +73,12 @@ public final class CudaDecoderBench {
                     }
                 }
                 double[] replayed = best[Mode.REPLAYED.ordinal()];
+                double[] ahead = best[Mode.REPLAYED_AHEAD.ordinal()];
                 double[] unfused = best[Mode.REPLAYED_UNFUSED.ordinal()];
                 double[] eager = best[Mode.EAGER.ordinal()];
                 double[] hostLogits = best[Mode.EAGER_HOST_LOGITS.ordinal()];
-                boolean sameTokens = replayed[2] == unfused[2] && replayed[2] == eager[2] && eager[2] == hostLogits[2];
+                boolean sameTokens = replayed[2] == unfused[2] && replayed[2] == eager[2] && eager[2] == hostLogits[2]
+                        && ahead[2] == replayed[2];
                 long weightBytes = decoder.weights().byteSize();
                 double roofline = bandwidthGbs * 1e9 / weightBytes;
                 double decodeTps = steps / replayed[1];
@@ -82,13 +86,17 @@ public final class CudaDecoderBench {
                                 + "\"device\":\"%s\",\"model\":\"qwen2-0.5b-shape-bf16\",\"prompt_tokens\":%d,"
                                 + "\"prefill_seconds\":%.4f,\"prefill_tokens_per_s\":%.1f,\"decode_steps\":%d,"
                                 + "\"decode_ms_per_token\":%.3f,\"decode_tokens_per_s\":%.1f,"
+                                + "\"decode_ahead_ms_per_token\":%.3f,\"decode_ahead_tokens_per_s\":%.1f,"
+                                + "\"decode_ahead_ratio\":%.4f,"
                                 + "\"decode_unfused_ms_per_token\":%.3f,\"decode_unfused_tokens_per_s\":%.1f,"
                                 + "\"decode_eager_ms_per_token\":%.3f,\"decode_eager_host_logits_ms_per_token\":%.3f,"
                                 + "\"weight_bytes\":%d,\"roofline_tokens_per_s\":%.1f,\"decode_fraction_of_roofline\":%.3f,"
                                 + "\"decode_us_per_layer\":%.2f,\"persistent_step\":%b,"
                                 + "\"same_tokens\":%b,\"last_token\":%d}",
                         backend.deviceName(), prompt, replayed[0], prompt / replayed[0], steps, replayed[1] * 1e3 / steps,
-                        decodeTps, unfused[1] * 1e3 / steps, steps / unfused[1], eager[1] * 1e3 / steps, hostLogits[1] * 1e3 / steps, weightBytes, roofline,
+                        decodeTps, ahead[1] * 1e3 / steps, steps / ahead[1], ahead[1] / replayed[1],
+                        unfused[1] * 1e3 / steps, steps / unfused[1], eager[1] * 1e3 / steps, hostLogits[1] * 1e3 / steps,
+                        weightBytes, roofline,
                         decodeTps / roofline, replayed[1] * 1e6 / steps / config.numHiddenLayers(), replayed[3] == 1,
                         sameTokens, (int) replayed[2]));
                 phasesLine(decoder, options, ids, steps, logits, backend.deviceName(), prompt)
@@ -114,7 +122,7 @@ public final class CudaDecoderBench {
 
     /** How decode steps run and how the next token is picked. */
     private enum Mode {
-        REPLAYED, REPLAYED_UNFUSED, EAGER, EAGER_HOST_LOGITS
+        REPLAYED, REPLAYED_AHEAD, REPLAYED_UNFUSED, EAGER, EAGER_HOST_LOGITS
     }
 
     /**
@@ -125,20 +133,24 @@ public final class CudaDecoderBench {
                                     Mode mode) {
         System.setProperty(DecoderSession.GRAPHS_PROPERTY, Boolean.toString(mode != Mode.EAGER && mode != Mode.EAGER_HOST_LOGITS));
         System.setProperty(CudaBackend.FUSED_DECODE_PROPERTY, Boolean.toString(mode != Mode.REPLAYED_UNFUSED));
+        String ahead = System.getProperty(DecoderSession.DECODE_AHEAD_PROPERTY);
+        if (mode == Mode.REPLAYED_AHEAD) {
+            System.setProperty(DecoderSession.DECODE_AHEAD_PROPERTY, "true");
+        }
         try (DecoderSession session = decoder.newSession(options)) {
             long start = System.nanoTime();
             session.prefill(ids);
             session.copyLogits(logits);
             long prefilled = System.nanoTime();
             int token = argmax(logits);
-            for (int i = 0; i < steps; i++) {
-                session.decode(token);
-                if (mode == Mode.EAGER_HOST_LOGITS) {
+            if (mode == Mode.EAGER_HOST_LOGITS) {
+                for (int i = 0; i < steps; i++) {
+                    session.decode(token);
                     session.copyLogits(logits);
                     token = argmax(logits);
-                } else {
-                    token = session.greedyToken();
                 }
+            } else {
+                token = GreedySteps.run(session, token, steps);
             }
             long done = System.nanoTime();
             return new double[] {(prefilled - start) / 1e9, (done - prefilled) / 1e9, token,
@@ -146,6 +158,11 @@ public final class CudaDecoderBench {
         } finally {
             System.clearProperty(DecoderSession.GRAPHS_PROPERTY);
             System.clearProperty(CudaBackend.FUSED_DECODE_PROPERTY);
+            if (ahead == null) {
+                System.clearProperty(DecoderSession.DECODE_AHEAD_PROPERTY);
+            } else {
+                System.setProperty(DecoderSession.DECODE_AHEAD_PROPERTY, ahead);
+            }
         }
     }
 
@@ -158,11 +175,7 @@ public final class CudaDecoderBench {
         try (DecoderSession session = decoder.newSession(options)) {
             session.prefill(ids);
             session.copyLogits(logits);
-            int token = argmax(logits);
-            for (int i = 0; i < steps; i++) {
-                session.decode(token);
-                token = session.greedyToken();
-            }
+            GreedySteps.run(session, argmax(logits), steps);
             int keys = prompt + steps;
             return session.persistentPhaseTimes().map(times -> String.format(Locale.ROOT,
                     "{\"bench\":\"persistent_decode_phases\",\"source\":\"decoder_cuda\",\"device\":\"%s\","

@@ -342,10 +342,7 @@ public final class CudaLlavaBench {
             int token = request.firstToken();
             long first = System.nanoTime();
             DecoderSession session = request.session();
-            for (int i = 0; i < steps; i++) {
-                session.decode(token);
-                token = session.greedyToken();
-            }
+            token = GreedySteps.run(session, token, steps);
             long done = System.nanoTime();
             PreparedPrompt prepared = request.prepared();
             long preprocess = prepared.visuals().preprocessNanos();

@@ -51,6 +51,7 @@ final class InProcessProperties {
             CudaLlavaBench.VISION_GRAPHS_PROPERTY,
             DecoderSession.PREFILL_GRAPHS_PROPERTY,
             DecoderSession.GRAPHS_PROPERTY,
+            DecoderSession.DECODE_AHEAD_PROPERTY,
             DecoderSession.PREFILL_PAD_ROWS_PROPERTY,
             DecoderSession.CAPACITY_BUCKET_PROPERTY);
 

@@ -205,10 +205,7 @@ public final class ServeMixBench {
                 long firstToken = System.nanoTime();
                 Sample sample = new Sample(firstToken - start, opened - open, promptTokens, token,
                         PrefillGraphCounters.snapshot().replays() > replaysBefore);
-                for (int i = 0; i < Math.min(steps, request.maxNewTokens() - 1); i++) {
-                    session.decode(token);
-                    token = session.greedyToken();
-                }
+                GreedySteps.run(session, token, Math.min(steps, request.maxNewTokens() - 1));
                 return sample;
             }
         }

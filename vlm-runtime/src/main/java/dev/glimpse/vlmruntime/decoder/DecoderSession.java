@@ -6,6 +6,7 @@ import dev.glimpse.kernels.DType;
 import dev.glimpse.kernels.Tensor;
 import dev.glimpse.kernels.cuda.CudaBackend;
 import dev.glimpse.kernels.cuda.CudaException;
+import dev.glimpse.kernels.cuda.GreedyPick;
 import dev.glimpse.kernels.cuda.PersistentPhaseTimes;
 import dev.glimpse.kernels.cuda.StepGraph;
 import dev.glimpse.kernels.cuda.StepInputs;
@@ -20,6 +21,7 @@ import org.slf4j.LoggerFactory;
 import java.util.Arrays;
 import java.util.List;
 import java.util.Optional;
+import java.util.function.IntPredicate;
 
 /**
  * One sequence on a {@link Decoder}: its KV cache, scratch buffers and positions. Prefill appends
@@ -50,6 +52,13 @@ import java.util.Optional;
  * eagerly for positions past the precomputed rotary rows. {@value #GRAPHS_PROPERTY}{@code =false}
  * turns replay off (every op launched from Java, host uploads of ids and positions).
  *
+ * <p>Under {@value #DECODE_AHEAD_PROPERTY}{@code =true} (default false, read per session) greedy decoding
+ * ({@link #decodeGreedy}) on replayed steps runs one step ahead of the host: the argmax of step n's
+ * logits is written on the device where step n+1's graph reads its token, the graph ends by advancing
+ * its positions and cache lengths on the device, so step n+1 is queued before the host reads step n's
+ * token; a step queued past a stop is discarded (its KV entries lie past the recorded lengths, its
+ * logits are put back). The tokens, the logits and the bookkeeping are those of the step-by-step loop.
+ *
  * <p>Under {@value PrefillGraphs#PROPERTY} ({@code auto}, the default: up to
  * {@value PrefillGraphs#AUTO_MAX_ROWS} rows) a CUDA prefill without a pruning hook that fits one
  * prefill chunk replays a CUDA graph too: every layer, the final norm and
@@ -68,6 +77,8 @@ public final class DecoderSession implements AutoCloseable {
 
     /** System property: "false" launches decode steps op by op instead of replaying a CUDA graph. */
     public static final String GRAPHS_PROPERTY = "glimpse.cuda.decodeGraphs";
+    /** System property: "true" lets {@link #decodeGreedy} queue each replayed step before the host reads the previous token. */
+    public static final String DECODE_AHEAD_PROPERTY = "glimpse.cuda.decodeAhead";
     /** System property: auto (default), true or false: eligible prefills replay from CUDA graphs ({@link PrefillGraphs}). */
     public static final String PREFILL_GRAPHS_PROPERTY = PrefillGraphs.PROPERTY;
     /** System property: KV capacity bucket step in entries, 256 by default, 0 for exact capacities ({@link CapacityBuckets}). */
@@ -108,6 +119,16 @@ public final class DecoderSession implements AutoCloseable {
     /** Per step: [0] token id, [1 + l] position, [1 + L + l] cache length, [1 + 2L + l] key count of layer l. */
     private final StepInputs stepInputs;
     private StepGraph stepGraph;
+    /**
+     * Decode steps are made for lookahead ({@value #DECODE_AHEAD_PROPERTY}): the step inputs are
+     * uploaded before the step instead of inside its graph, and the step ends by advancing them.
+     */
+    private final boolean ahead;
+    /** The device argmax of lookahead decoding and the logits a discarded step overwrote; made at first use. */
+    private GreedyPick aheadPick;
+    private Tensor aheadSavedLogits;
+    private boolean aheadFallbackLogged;
+    private int stepsQueuedAhead;
     /** The step's layers as one persistent kernel, once looked for ({@link #persistentStep}); null when not used. */
     private PersistentDecodeStep persistentStep;
     private boolean persistentLookedFor;
@@ -148,6 +169,7 @@ public final class DecoderSession implements AutoCloseable {
         boolean graphs = !"false".equalsIgnoreCase(System.getProperty(GRAPHS_PROPERTY, "true"));
         this.replayBackend = graphs && backend instanceof CudaBackend cuda ? cuda : null;
         this.stepInputs = replayBackend == null ? null : replayBackend.stepInputs(1 + 3 * config.numHiddenLayers());
+        this.ahead = replayBackend != null && Boolean.getBoolean(DECODE_AHEAD_PROPERTY);
     }
 
     public SessionOptions options() {
@@ -506,14 +528,10 @@ public final class DecoderSession implements AutoCloseable {
         if (stepGraph != null) {
             stepGraph.awaitLastLaunch();
         }
-        int[] offsets = new int[layerCount];
         stepInputs.set(0, id);
-        for (int l = 0; l < layerCount; l++) {
-            int position = stepPosition(l);
-            offsets[l] = nextPosition - position;
-            stepInputs.set(1 + l, position);
-            stepInputs.set(1 + layerCount + l, cache.length(l));
-            stepInputs.set(1 + 2 * layerCount + l, cache.length(l) + 1);
+        int[] offsets = setStepInputs();
+        if (ahead) {
+            replayBackend.upload(stepInputs);
         }
         if (!Arrays.equals(offsets, replayOffsets)) {
             closeGraph();
@@ -537,26 +555,198 @@ public final class DecoderSession implements AutoCloseable {
         }
     }
 
-    /** Queues one decode step that reads its integers from {@link #stepInputs}; waits on nothing. */
+    /**
+     * Writes the next step's positions, cache lengths and key counts (not its token id) into the
+     * pinned {@link #stepInputs}; returns the per-layer position offsets.
+     */
+    private int[] setStepInputs() {
+        int layerCount = layers.size();
+        int[] offsets = new int[layerCount];
+        for (int l = 0; l < layerCount; l++) {
+            int position = stepPosition(l);
+            offsets[l] = nextPosition - position;
+            stepInputs.set(1 + l, position);
+            stepInputs.set(1 + layerCount + l, cache.length(l));
+            stepInputs.set(1 + 2 * layerCount + l, cache.length(l) + 1);
+        }
+        return offsets;
+    }
+
+    /**
+     * Queues one decode step that reads its integers from {@link #stepInputs}; waits on nothing.
+     * Made for lookahead ({@link #ahead}), it leaves the upload to the caller and ends by advancing
+     * the positions, cache lengths and key counts to the next step's.
+     */
     private void enqueueStep(int[] offsets) {
         CudaBackend b = replayBackend;
         int layerCount = layers.size();
-        b.upload(stepInputs);
+        if (!ahead) {
+            b.upload(stepInputs);
+        }
         b.embedding(decoder.weights().embedTokens(), stepInputs.cell(0), stepHidden);
         if (PersistentDecodeStep.covers(offsets, activeHeads) && persistentStep(b) != null) {
             persistentStep.enqueue(b, decoder.rope(), stepInputs.cell(1), stepCos, stepSin);
-            finish(stepHidden);
-            return;
-        }
-        ScratchRows rows = scratch.rows(1);
-        for (int l = 0; l < layerCount; l++) {
-            if (l == 0 || offsets[l] != offsets[l - 1]) {
-                decoder.rope().fill(b, stepInputs.cell(1 + l), stepCos, stepSin);
+        } else {
+            ScratchRows rows = scratch.rows(1);
+            for (int l = 0; l < layerCount; l++) {
+                if (l == 0 || offsets[l] != offsets[l - 1]) {
+                    decoder.rope().fill(b, stepInputs.cell(1 + l), stepCos, stepSin);
+                }
+                layers.get(l).forwardStep(b, stepHidden, rows, stepCos, stepSin, cache,
+                        stepInputs.cell(1 + layerCount + l), stepInputs.cell(1 + 2 * layerCount + l), activeHeads[l]);
             }
-            layers.get(l).forwardStep(b, stepHidden, rows, stepCos, stepSin, cache, stepInputs.cell(1 + layerCount + l),
-                    stepInputs.cell(1 + 2 * layerCount + l), activeHeads[l]);
         }
         finish(stepHidden);
+        if (ahead) {
+            b.advance(stepInputs, 1);
+        }
+    }
+
+    /**
+     * Whether {@link #decodeGreedy} may run steps ahead of the host here: {@value #DECODE_AHEAD_PROPERTY}
+     * is on and decode steps replay as CUDA graphs.
+     */
+    public boolean decodesAhead() {
+        return ahead && replayBackend != null;
+    }
+
+    /** Decode steps queued before the host read the token they consume (discarded ones included); for tests. */
+    public int stepsQueuedAhead() {
+        return stepsQueuedAhead;
+    }
+
+    /**
+     * Greedy decoding from the current logits, as the loop "pick {@link #greedyToken()}; hand it to
+     * {@code accept}; stop when that returns false or after the {@code limit}-th token, else
+     * {@link #decode} it" would do it: the same tokens reach {@code accept}, once each and in order,
+     * and the session ends as that loop leaves it (length, positions, cache, logits). {@code accept}
+     * sees the session before its token is appended (so {@code cache().remaining()} is what the loop
+     * would see). Returns the number of tokens picked (1 to {@code limit}).
+     *
+     * <p>Under {@value #DECODE_AHEAD_PROPERTY}{@code =true}, once the step graph is captured, each step
+     * is queued before the host reads the token it consumes ({@link #decodeAhead}); without a replayed
+     * graph, with the persistent step, or once the rotary rows run out, steps go one by one.
+     */
+    public int decodeGreedy(int limit, IntPredicate accept) {
+        requireLogits();
+        if (limit < 1) {
+            throw new IllegalArgumentException("decodeGreedy needs a limit of at least one token, got " + limit);
+        }
+        GreedyRun run = new GreedyRun(limit, accept);
+        while (!run.stopped) {
+            if (aheadReady()) {
+                decodeAhead(run);
+            } else {
+                int token = greedyToken();
+                if (run.take(token)) {
+                    decode(token);
+                }
+            }
+        }
+        return run.picked;
+    }
+
+    /** Tokens {@link #decodeGreedy} has picked and whether it is to stop. */
+    private static final class GreedyRun {
+        private final int limit;
+        private final IntPredicate accept;
+        private int picked;
+        private boolean stopped;
+
+        GreedyRun(int limit, IntPredicate accept) {
+            this.limit = limit;
+            this.accept = accept;
+        }
+
+        /** Hands {@code token} on; true when it is to be appended (accepted and under the limit). */
+        boolean take(int token) {
+            picked++;
+            stopped = !accept.test(token) || picked == limit;
+            return !stopped;
+        }
+
+        /** Whether a token picked next would be appended if accepted. */
+        boolean mayAppendNext() {
+            return picked + 1 < limit;
+        }
+    }
+
+    /** Whether the next greedy steps can run ahead: the flag, a captured step graph for today's offsets, no persistent step. */
+    private boolean aheadReady() {
+        if (!ahead || replayBackend == null || stepGraph == null) {
+            return false;
+        }
+        if (persistentStep != null) {
+            if (!aheadFallbackLogged) {
+                aheadFallbackLogged = true;
+                LOG.debug("decode lookahead off for this session: its steps run the persistent kernel");
+            }
+            return false;
+        }
+        return decoder.rope().covers(nextPosition) && Arrays.equals(stepOffsets(), replayOffsets);
+    }
+
+    private int[] stepOffsets() {
+        int[] offsets = new int[layers.size()];
+        for (int l = 0; l < offsets.length; l++) {
+            offsets[l] = nextPosition - stepPosition(l);
+        }
+        return offsets;
+    }
+
+    /**
+     * Greedy steps one ahead of the host: uploads the next step's positions and lengths once, then per
+     * token queues the device argmax of the current logits into the step's token cell (and its copy
+     * back), saves the logits and replays the step graph (which reads that cell and ends by advancing
+     * its positions and lengths) before waiting for the token. An accepted token's step is already
+     * queued: only the host bookkeeping of {@link #decode} is left. At a stop the queued step is
+     * discarded: its KV entries lie past the recorded lengths (the next step or prefill overwrites
+     * them), its logits are put back (also when {@code accept} throws) and the device's step inputs are
+     * uploaded anew by the next step.
+     * A step is queued only when the loop would append it if accepted: under the limit, with room in the
+     * cache and rotary rows for its position; otherwise an accepted token goes through {@link #decode}
+     * and the caller's loop goes on.
+     */
+    private void decodeAhead(GreedyRun run) {
+        CudaBackend b = replayBackend;
+        if (aheadPick == null) {
+            aheadPick = b.greedyPick(config.vocabSize());
+            aheadSavedLogits = b.allocate(DType.F32, 1, config.vocabSize());
+        }
+        Tensor tokenCell = stepInputs.cell(0);
+        stepGraph.awaitLastLaunch();
+        setStepInputs();
+        b.upload(stepInputs);
+        while (true) {
+            b.pickGreedy(logits, aheadPick, tokenCell);
+            boolean queued = run.mayAppendNext() && cache.remaining() >= 1 && decoder.rope().covers(nextPosition);
+            if (queued) {
+                b.copy(logits, aheadSavedLogits);
+                b.launch(stepGraph);
+                stepsQueuedAhead++;
+            }
+            int token = aheadPick.await();
+            boolean goOn = false;
+            try {
+                goOn = run.take(token);
+            } finally {
+                if (queued && !goOn) {
+                    b.copy(aheadSavedLogits, logits);
+                }
+            }
+            if (!goOn) {
+                return;
+            }
+            if (!queued) {
+                decode(token);
+                return;
+            }
+            for (int l = 0; l < layers.size(); l++) {
+                cache.recordAppended(l, appended);
+            }
+            appended++;
+            nextPosition++;
+        }
     }
 
     /**
@@ -648,6 +838,10 @@ public final class DecoderSession implements AutoCloseable {
         }
         closed = true;
         closeGraph();
+        if (aheadPick != null) {
+            aheadPick.close();
+            aheadSavedLogits.close();
+        }
         if (persistentStep != null) {
             persistentStep.close();
         }

@@ -16,7 +16,10 @@ import java.util.List;
  * The generation loop of HF's {@code GenerationMixin._sample} for one sequence: prefill, then per
  * step the logits processors ({@link LogitsProcessor#pipeline}), the next token (argmax or a seeded
  * draw), the stopping checks (eos ids, stop strings, max new tokens, cache capacity) and a decode
- * step. Immutable and shareable; each call works on the caller's {@link DecoderSession}.
+ * step. Greedy decoding without logits processors on a session that decodes ahead
+ * ({@link DecoderSession#decodesAhead}) picks its tokens on the device through
+ * {@link DecoderSession#decodeGreedy}, with the same checks per token. Immutable and shareable; each
+ * call works on the caller's {@link DecoderSession}.
  */
 public final class Generator {
 
@@ -53,52 +56,90 @@ public final class Generator {
         TokenHistory history = new TokenHistory(vocab);
         history.addAll(prompt.inputIds());
         TokenSampler sampler = new TokenSampler(options.doSample(), options.seed());
-        StreamingDecoder stream = tokenizer == null ? null : tokenizer.streamingDecoder(true);
-        String text = "";
-        float[] scores = new float[vocab];
-        int[] generated = new int[options.maxNewTokens()];
-        int count = 0;
-        StopReason reason = StopReason.MAX_NEW_TOKENS;
+        Steps steps = new Steps(session, options, stopStrings, history, listener,
+                tokenizer == null ? null : tokenizer.streamingDecoder(true));
         PrefillResult prefill = session.prefill(prompt.embeddings(), prompt.positions(), prompt.hook());
         long decodeStart = System.nanoTime();
-        while (count < options.maxNewTokens()) {
-            session.copyLogits(scores);
-            for (LogitsProcessor p : processors) {
-                p.apply(scores, history, workspace);
+        if (options.maxNewTokens() > 0 && !options.doSample() && processors.isEmpty() && session.decodesAhead()) {
+            session.decodeGreedy(options.maxNewTokens(), steps::take);
+        } else {
+            float[] scores = new float[vocab];
+            while (steps.count < options.maxNewTokens()) {
+                session.copyLogits(scores);
+                for (LogitsProcessor p : processors) {
+                    p.apply(scores, history, workspace);
+                }
+                int token = sampler.next(scores);
+                if (!steps.take(token)) {
+                    break;
+                }
+                session.decode(token);
             }
-            int token = sampler.next(scores);
+        }
+        int count = steps.count;
+        long decodeNanos = count == 0 ? 0 : System.nanoTime() - decodeStart;
+        listener.onEnd(steps.stream == null ? "" : steps.stream.flush());
+        int[] tokens = Arrays.copyOf(steps.generated, count);
+        String decoded = tokenizer == null ? null : tokenizer.decode(tokens, true);
+        GenerationResult result = new GenerationResult(tokens, decoded, prompt.inputIds().length, steps.reason, prefill,
+                decodeNanos);
+        LOG.debug("generated {} tokens ({}) after a {}-token prefill in {} ms; decode {} tok/s", count, steps.reason,
+                prefill.tokens(), prefill.nanos() / 1_000_000, String.format("%.1f", result.decodeTokensPerSecond()));
+        return result;
+    }
+
+    /**
+     * The per-token part of the loop: records a picked token, streams it and runs the stopping checks
+     * (eos ids, stop strings, max new tokens, cache capacity) in HF's order.
+     */
+    private final class Steps {
+        private final DecoderSession session;
+        private final GenerationOptions options;
+        private final StopStrings stopStrings;
+        private final TokenHistory history;
+        private final TokenListener listener;
+        private final StreamingDecoder stream;
+        private final int[] generated;
+        private int count;
+        private String text = "";
+        private StopReason reason = StopReason.MAX_NEW_TOKENS;
+
+        Steps(DecoderSession session, GenerationOptions options, StopStrings stopStrings, TokenHistory history,
+              TokenListener listener, StreamingDecoder stream) {
+            this.session = session;
+            this.options = options;
+            this.stopStrings = stopStrings;
+            this.history = history;
+            this.listener = listener;
+            this.stream = stream;
+            this.generated = new int[options.maxNewTokens()];
+        }
+
+        /** Takes the next token; true when generation goes on (the token is then decoded). */
+        boolean take(int token) {
             generated[count++] = token;
             history.add(token);
             listener.onToken(token, stream == null ? "" : stream.push(token));
             if (options.eosTokenIds().contains(token)) {
                 reason = StopReason.EOS;
-                break;
+                return false;
             }
             if (!stopStrings.isEmpty()) {
                 String previous = text;
                 text = tokenizer.decode(Arrays.copyOf(generated, count), true);
                 if (stopStrings.match(text, StopStrings.divergence(previous, text)) != null) {
                     reason = StopReason.STOP_STRING;
-                    break;
+                    return false;
                 }
             }
             if (count == options.maxNewTokens()) {
-                break;
+                return false;
             }
             if (session.cache().remaining() < 1) {
                 reason = StopReason.CAPACITY;
-                break;
+                return false;
             }
-            session.decode(token);
+            return true;
         }
-        long decodeNanos = count == 0 ? 0 : System.nanoTime() - decodeStart;
-        listener.onEnd(stream == null ? "" : stream.flush());
-        int[] tokens = Arrays.copyOf(generated, count);
-        String decoded = tokenizer == null ? null : tokenizer.decode(tokens, true);
-        GenerationResult result = new GenerationResult(tokens, decoded, prompt.inputIds().length, reason, prefill,
-                decodeNanos);
-        LOG.debug("generated {} tokens ({}) after a {}-token prefill in {} ms; decode {} tok/s", count, reason,
-                prefill.tokens(), prefill.nanos() / 1_000_000, String.format("%.1f", result.decodeTokensPerSecond()));
-        return result;
     }
 }

@@ -1,0 +1,179 @@
+package dev.glimpse.vlmruntime.gpu;
+
+import dev.glimpse.kernels.Backend;
+import dev.glimpse.kernels.Backends;
+import dev.glimpse.kernels.io.Checkpoint;
+import dev.glimpse.vlmruntime.config.TextConfig;
+import dev.glimpse.vlmruntime.decoder.Decoder;
+import dev.glimpse.vlmruntime.decoder.DecoderFixture;
+import dev.glimpse.vlmruntime.decoder.DecoderSession;
+import dev.glimpse.vlmruntime.decoder.SessionOptions;
+import dev.glimpse.vlmruntime.generate.GenerationOptions;
+import dev.glimpse.vlmruntime.generate.GenerationResult;
+import dev.glimpse.vlmruntime.generate.Generator;
+import dev.glimpse.vlmruntime.generate.PromptInput;
+import dev.glimpse.vlmruntime.generate.StopReason;
+import dev.glimpse.vlmruntime.llava.LlavaModel;
+import dev.glimpse.vlmruntime.llava.PreparedPrompt;
+import dev.glimpse.vlmruntime.llava.VisualHooks;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.ValueSource;
+
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+/**
+ * Decode lookahead ({@value DecoderSession#DECODE_AHEAD_PROPERTY}{@code =true}: each greedy step queued
+ * before the host reads the token it consumes) gives exactly what the step-by-step loop gives: the
+ * same tokens, handed on once each in order, the same logits bit for bit after every run (a stop
+ * discards a queued step and puts its logits back), the same lengths and positions, a plain decode
+ * after a discarded step that sees the cache as the loop left it, the capacity stop, and a second
+ * session on the pooled buffers of the first. The same for {@link Generator} requests on the LLaVA
+ * fixture (its first case's image prompt, prepared on the GPU): max tokens, EOS and capacity stops,
+ * and the streamed tokens, twice each on the pooled buffers; a seeded sampled request, which goes step
+ * by step on the step graph made for lookahead, draws the same tokens.
+ */
+class CudaDecodeAheadTest {
+
+    /** What a scenario leaves: every token handed on, the logits after each run, and the lengths. */
+    private record Trace(List<Integer> tokens, List<float[]> logits, List<Integer> lengths, int queuedAhead) {
+    }
+
+    @ParameterizedTest(name = "{0}")
+    @ValueSource(strings = {"decoder-llama", "decoder-qwen2-bf16"})
+    void greedyRunsAheadGiveTheStepByStepTokensLogitsAndLengths(String name) {
+        CudaSupport.requireCuda();
+        Path folder = DecoderFixture.folder(name);
+        try (Backend backend = Backends.create(Backends.Choice.CUDA);
+             Checkpoint checkpoint = Checkpoint.open(folder);
+             Decoder decoder = Decoder.load(backend, checkpoint, TextConfig.load(folder.resolve("config.json")))) {
+            Trace off = scenario(decoder, false);
+            Trace ahead = scenario(decoder, true);
+            assertEquals(0, off.queuedAhead(), "the flag off queues nothing ahead");
+            assertTrue(ahead.queuedAhead() > 0, "the flag on must queue steps ahead");
+            assertEquals(off.tokens(), ahead.tokens(), name + " tokens");
+            assertEquals(off.lengths(), ahead.lengths(), name + " lengths and positions");
+            assertEquals(off.logits().size(), ahead.logits().size());
+            for (int i = 0; i < off.logits().size(); i++) {
+                assertArrayEquals(off.logits().get(i), ahead.logits().get(i), name + " logits after run " + i
+                        + " (max |diff| " + DecoderFixture.maxAbsDiff(off.logits().get(i), ahead.logits().get(i)) + ")");
+            }
+            System.out.println("PARITY decode ahead " + name + " exact: " + off.tokens().size() + " tokens, "
+                    + ahead.queuedAhead() + " steps queued ahead");
+        }
+    }
+
+    @Test
+    void generatorRequestsOnTheLlavaFixtureStopAndStreamAsWithoutLookahead() {
+        CudaSupport.requireCuda();
+        TwoImagePrompt fixture = TwoImagePrompt.of("llava-clip-llama");
+        try (Backend backend = Backends.create(Backends.Choice.CUDA);
+             LlavaModel model = LlavaModel.load(fixture.folder(), backend);
+             PreparedPrompt prepared = model.prepare(fixture.prompt(), fixture.images().getFirst(), VisualHooks.NONE,
+                     true)) {
+            PromptInput prompt = new PromptInput(prepared.embeddings(), prepared.positions(), prepared.inputIds(), null);
+            int length = prepared.inputIds().length;
+            Generator generator = new Generator(model.decoder(), null);
+            int[] full = request(generator, model, prompt, length + 32, GenerationOptions.greedy(16), false,
+                    new ArrayList<>()).tokens();
+            assertEquals(16, full.length);
+            List<Object[]> cases = List.of(
+                    new Object[] {"max tokens", length + 32, GenerationOptions.greedy(16), StopReason.MAX_NEW_TOKENS},
+                    new Object[] {"eos", length + 32, GenerationOptions.greedy(16).withEosTokenIds(List.of(full[4])),
+                            StopReason.EOS},
+                    new Object[] {"capacity", length + 6, GenerationOptions.greedy(16), StopReason.CAPACITY},
+                    new Object[] {"sampling (step by step)", length + 32,
+                            GenerationOptions.greedy(16).withSampling(1.5, 0, 1.0, 42), StopReason.MAX_NEW_TOKENS});
+            for (Object[] c : cases) {
+                int capacity = (int) c[1];
+                GenerationOptions options = (GenerationOptions) c[2];
+                GenerationResult expected = request(generator, model, prompt, capacity, options, false, new ArrayList<>());
+                assertEquals(c[3], expected.stopReason(), c[0] + " (flag off)");
+                for (int repeat = 0; repeat < 2; repeat++) {
+                    List<Integer> streamed = new ArrayList<>();
+                    GenerationResult actual = request(generator, model, prompt, capacity, options, true, streamed);
+                    assertEquals(expected.stopReason(), actual.stopReason(), c[0] + " stop reason");
+                    assertArrayEquals(expected.tokens(), actual.tokens(), c[0] + " tokens");
+                    assertArrayEquals(actual.tokens(), streamed.stream().mapToInt(Integer::intValue).toArray(),
+                            c[0] + " streamed once each, in order");
+                }
+            }
+            System.out.println("PARITY decode ahead llava-clip-llama generator exact (max tokens, eos, capacity, sampling)");
+        }
+    }
+
+    /**
+     * Two sessions (the second on the first's pooled buffers), each: prefill, 10 greedy tokens; prefill
+     * more, a stop at the 4th token; a plain decode of it and its greedy token; greedy to the capacity
+     * stop (a session of 40 tokens).
+     */
+    private static Trace scenario(Decoder decoder, boolean ahead) {
+        System.setProperty(DecoderSession.DECODE_AHEAD_PROPERTY, Boolean.toString(ahead));
+        List<Integer> tokens = new ArrayList<>();
+        List<float[]> logits = new ArrayList<>();
+        List<Integer> lengths = new ArrayList<>();
+        int queued = 0;
+        try {
+            for (int s = 0; s < 2; s++) {
+                try (DecoderSession session = decoder.newSession(SessionOptions.of(40))) {
+                    assertEquals(ahead, session.decodesAhead());
+                    session.prefill(new int[] {1, 5, 9, 2});
+                    session.decodeGreedy(10, t -> tokens.add(t));
+                    record(session, logits, lengths);
+                    session.prefill(new int[] {3, 7});
+                    int[] count = {0};
+                    session.decodeGreedy(100, t -> {
+                        tokens.add(t);
+                        return ++count[0] < 4;
+                    });
+                    record(session, logits, lengths);
+                    session.decode(tokens.getLast());
+                    tokens.add(session.greedyToken());
+                    record(session, logits, lengths);
+                    session.decodeGreedy(100, t -> {
+                        tokens.add(t);
+                        return session.cache().remaining() >= 1;
+                    });
+                    record(session, logits, lengths);
+                    queued += session.stepsQueuedAhead();
+                }
+            }
+        } finally {
+            System.clearProperty(DecoderSession.DECODE_AHEAD_PROPERTY);
+        }
+        return new Trace(tokens, logits, lengths, queued);
+    }
+
+    private static void record(DecoderSession session, List<float[]> logits, List<Integer> lengths) {
+        float[] l = new float[session.logits().dim(1)];
+        session.copyLogits(l);
+        logits.add(l);
+        lengths.add(session.length());
+        lengths.add(session.nextPosition());
+        lengths.add(session.cache().remaining());
+    }
+
+    /** One request in a session of {@code capacity} with the flag set to {@code ahead}, its tokens streamed into {@code streamed}. */
+    private static GenerationResult request(Generator generator, LlavaModel model, PromptInput prompt, int capacity,
+                                            GenerationOptions options, boolean ahead, List<Integer> streamed) {
+        System.setProperty(DecoderSession.DECODE_AHEAD_PROPERTY, Boolean.toString(ahead));
+        try (DecoderSession session = model.decoder().newSession(SessionOptions.of(capacity))) {
+            assertEquals(ahead, session.decodesAhead());
+            GenerationResult result = generator.generate(session, prompt, options, (id, text) -> streamed.add(id));
+            if (options.doSample()) {
+                assertEquals(0, session.stepsQueuedAhead(), "sampled requests go step by step");
+            } else if (ahead && result.tokens().length >= 4) {
+                assertTrue(session.stepsQueuedAhead() > 0, "steps run ahead from the third token (the graph is captured)");
+            }
+            return result;
+        } finally {
+            System.clearProperty(DecoderSession.DECODE_AHEAD_PROPERTY);
+        }
+    }
+}
