@@ -182,7 +182,7 @@ if has decodeattn; then
   timeout 150 "$JAVA" "${JFLAGS[@]}" ${DECODE_STEP_OPTS:-} -cp "$CP" dev.glimpse.kernels.cuda.bench.DecodeStepBench \
     > "$LOGS/decode-step.jsonl" 2> "$LOGS/decode-step.err"
   echo "decode step bench exit: $?"; tail -3 "$LOGS/decode-step.err"
-  grep -E 'summary|persistent_decode_phases|decode_rope_epilogue' "$LOGS/decode-step.jsonl"
+  grep -E 'summary|persistent_decode_phases' "$LOGS/decode-step.jsonl"
 fi
 
 if has prefillgemm; then

@@ -811,35 +811,6 @@ public final class CudaBackend implements Backend {
         fused.ropeAppendKv(q, k, v, cos, sin, keyCache, valueCache, length);
     }
 
-    /** The system property that puts the decode step's RoPE and KV append into the q/k/v GEMV's epilogue ({@code true}; default {@code false}). */
-    public static final String DECODE_ROPE_EPILOGUE_PROPERTY = "glimpse.cuda.decodeRopeEpilogue";
-
-    /**
-     * True with {@code -Dglimpse.cuda.decodeRopeEpilogue=true}: the fused decode step runs
-     * {@link #rmsNormLinearRopeAppendKv} (one launch) instead of {@link #rmsNormLinear} and
-     * {@link #ropeAppendKv} (two), with the same bits. Read at every call, so each step a session
-     * enqueues or captures follows the value at that moment.
-     */
-    public static boolean decodeRopeEpilogueEnabled() {
-        return "true".equalsIgnoreCase(System.getProperty(DECODE_ROPE_EPILOGUE_PROPERTY, "false").trim());
-    }
-
-    /**
-     * {@link #rmsNormLinear(Tensor, Tensor, float, List)} over q, k, v, then {@link #ropeAppendKv} of
-     * their outputs viewed as [1, Hq, D], [1, Hkv, D], [1, Hkv, D] (D the caches' head dim), with the
-     * same values in every output: q rotated, k and v as the GEMV leaves them, the rotated k and v as
-     * cache entry {@code length}. One launch (the RoPE and the append in the GEMV's epilogue: each
-     * warp's four rows pair rotary dims i and i + R/2 of one head) for one row of x, weights
-     * {@link #fusesDecodeWeight} accepts of one dtype, D % 4 == 0 and an even R/2; else the two ops.
-     * x [1, hidden]; the targets' outputs packed [1, n].
-     */
-    public synchronized void rmsNormLinearRopeAppendKv(Tensor x, Tensor gamma, float eps, LinearTarget q,
-                                                       LinearTarget k, LinearTarget v, Tensor cos, Tensor sin,
-                                                       Tensor keyCache, Tensor valueCache, Tensor length) {
-        ctx.bindThread();
-        fused.rmsNormLinearRopeAppendKv(x, gamma, eps, q, k, v, cos, sin, keyCache, valueCache, length);
-    }
-
     // Fused prefill ops: fewer launches per decoder layer at small row counts, same values.
 
     /** The system property that turns the fused prefill ops off ({@code false}; default {@code true}) for A/B runs. */

@@ -6,8 +6,6 @@ import dev.glimpse.kernels.OpChecks;
 import dev.glimpse.kernels.Tensor;
 import dev.glimpse.kernels.TensorException;
 import org.bytedeco.cuda.cudart.CUfunc_st;
-import org.slf4j.Logger;
-import org.slf4j.LoggerFactory;
 
 import java.util.List;
 
@@ -25,8 +23,6 @@ import java.util.List;
  * fused path records into a CUDA graph.
  */
 final class CudaFusedDecode {
-
-    private static final Logger LOG = LoggerFactory.getLogger(CudaFusedDecode.class);
 
     static final String MODULE = "decode_fused";
 
@@ -70,12 +66,20 @@ final class CudaFusedDecode {
      */
     void rmsNormLinear(Tensor x, Tensor gamma, float eps, List<LinearTarget> targets) {
         String op = "rmsNormLinear";
-        int k = requireLinears(x, gamma, targets, op);
+        if (targets.isEmpty() || targets.size() > MAX_TARGETS) {
+            throw new TensorException(op + ": takes 1 to " + MAX_TARGETS + " weights, got " + targets.size());
+        }
+        int k = requireInput(x, gamma, op);
+        for (LinearTarget t : targets) {
+            requireLinear(x, t.w(), t.bias(), k, op);
+            Checks.out(t.out(), outShape(x, t.w().dim(0)), ctx.device, op);
+            requireDisjoint(x, t.out(), op);
+        }
         int rows = Checks.rows(x);
         if (rows == 0) {
             return;
         }
-        boolean fused = linearsFuse(x, rows, k, targets);
+        boolean fused = normFits(x, rows, k) && targets.stream().allMatch(t -> fuses(t.w()) && t.w().dtype() == targets.get(0).w().dtype());
         if (!fused) {
             try (Temporaries tmp = new Temporaries(copier)) {
                 Tensor normed = tmp.scratch(DType.F32, x.shape());
@@ -86,127 +90,43 @@ final class CudaFusedDecode {
             }
             return;
         }
-        int split = linearsSplit(targets, k);
+        int chunks = k / 8;
+        int[] n = new int[MAX_TARGETS];
+        for (int i = 0; i < targets.size(); i++) {
+            n[i] = targets.get(i).w().dim(0);
+        }
+        int split = split(s -> {
+            long groups = 0;
+            for (int value : n) {
+                groups += groups(value, ROWS_PER_WARP, s);
+            }
+            return groups;
+        }, chunks);
+        long groups = 0;
+        for (int value : n) {
+            groups += groups(value, ROWS_PER_WARP, split);
+        }
         String name = rows == 1 ? "rms_norm_linear_1" : "rms_norm_linear";
         int shared = rows * k * Float.BYTES;
         CUfunc_st function = ctx.kernels.largeSharedFunction(MODULE, name);
-        long blocks = Math.min(linearsGroups(targets, split),
-                (long) gemm.residentBlocks(name, function, shared) * ctx.multiprocessors);
+        long blocks = Math.min(groups, (long) gemm.residentBlocks(name, function, shared) * ctx.multiprocessors);
         try (Temporaries tmp = new Temporaries(copier)) {
-            Launch launch = linearsArguments(ctx.launch.of(function, name), x, gamma, eps, k, targets, tmp);
+            Tensor g = tmp.packed(gamma, null);
+            Launch launch = normArguments(ctx.launch.of(function, name), x, g, eps, k)
+                    .i32(targets.get(0).w().dtype().ordinal());
+            for (int i = 0; i < MAX_TARGETS; i++) {
+                if (i < targets.size()) {
+                    LinearTarget t = targets.get(i);
+                    Tensor b = t.bias() == null ? null : tmp.packed(t.bias(), null);
+                    launch.ptr(CudaContext.address(t.w())).i64(leading(t.w()))
+                            .ptr(b == null ? 0L : CudaContext.address(b)).i32(b == null ? 0 : b.dtype().ordinal())
+                            .ptr(CudaContext.address(t.out())).i32(n[i]);
+                } else {
+                    launch.ptr(0L).i64(0L).ptr(0L).i32(0).ptr(0L).i32(0);
+                }
+            }
             launch.i32(targets.size()).i32(rows).i32(k).i32(split).run(blocks, 1, THREADS, shared);
         }
-    }
-
-    /**
-     * {@link #rmsNormLinear} over q, k, v, then {@link #ropeAppendKv} of their outputs viewed as
-     * [1, Hq, D], [1, Hkv, D] and [1, Hkv, D] (D the caches' head dim): the same values in every output
-     * (q rotated, k and v as the GEMV left them, the rotated k and v as cache entry {@code length}). One
-     * launch ({@code rms_norm_linear_rope_1[_bf16|_f16]}) where {@link #ropeEpilogueFits}, else the two ops.
-     */
-    void rmsNormLinearRopeAppendKv(Tensor x, Tensor gamma, float eps, LinearTarget q, LinearTarget k, LinearTarget v,
-                                   Tensor cos, Tensor sin, Tensor keyCache, Tensor valueCache, Tensor length) {
-        String op = "rmsNormLinearRopeAppendKv";
-        List<LinearTarget> targets = List.of(q, k, v);
-        int width = requireLinears(x, gamma, targets, op);
-        if (Checks.rows(x) != 1) {
-            throw new TensorException(op + ": takes the x row of one token, got " + x);
-        }
-        Checks.kvCache(keyCache, valueCache, ctx.device, op);
-        int d = keyCache.dim(2);
-        if (d == 0 || q.w().dim(0) % d != 0) {
-            throw new TensorException(op + ": q's " + q.w().dim(0) + " features are no whole number of the caches' "
-                    + d + "-dim heads");
-        }
-        Tensor qh = q.out().reshape(1, q.w().dim(0) / d, d);
-        Tensor kh = k.out().reshape(1, keyCache.dim(0), d);
-        Tensor vh = v.out().reshape(1, keyCache.dim(0), d);
-        int half = requireRopeAppend(qh, kh, vh, cos, sin, keyCache, valueCache, length, op);
-        if (!ropeEpilogueFits(x, width, targets, d, half)) {
-            LOG.debug("{}: no fused RoPE epilogue for x {}, weights {}, head dim {}, rotary half {}; two launches",
-                    op, x, q.w(), d, half);
-            rmsNormLinear(x, gamma, eps, targets);
-            ropeAppendKv(qh, kh, vh, cos, sin, keyCache, valueCache, length);
-            return;
-        }
-        int split = linearsSplit(targets, width);
-        String name = "rms_norm_linear_rope_1" + Checks.kvSuffix(keyCache);
-        int shared = width * Float.BYTES;
-        CUfunc_st function = ctx.kernels.largeSharedFunction(MODULE, name);
-        long blocks = Math.min(linearsGroups(targets, split),
-                (long) gemm.residentBlocks(name, function, shared) * ctx.multiprocessors);
-        try (Temporaries tmp = new Temporaries(copier)) {
-            Tensor c = tmp.packed(cos, DType.F32);
-            Tensor s = tmp.packed(sin, DType.F32);
-            linearsArguments(ctx.launch.of(function, name), x, gamma, eps, width, targets, tmp)
-                    .ptr(CudaContext.address(c)).ptr(CudaContext.address(s)).ptr(CudaContext.address(keyCache))
-                    .ptr(CudaContext.address(valueCache)).i32(keyCache.dim(1)).i32(d).i32(half)
-                    .ptr(CudaContext.address(length)).i32(width).i32(split).run(blocks, 1, THREADS, shared);
-        }
-    }
-
-    /**
-     * The fused RoPE epilogue's conditions: one row that {@link #linearsFuse}, head dim a multiple of 4
-     * (4-row groups stay inside a head) and an even rotary half (two pairs per group). Partial rotary
-     * (2 * half < D) is covered: the pass-through dims form groups of their own.
-     */
-    private boolean ropeEpilogueFits(Tensor x, int width, List<LinearTarget> targets, int d, int half) {
-        int rows = Checks.rows(x);
-        return rows == 1 && linearsFuse(x, rows, width, targets) && d % ROWS_PER_WARP == 0 && half % 2 == 0
-                && targets.stream().allMatch(t -> t.w().dim(0) > 0);
-    }
-
-    /** Checks x, gamma and 1 to {@value #MAX_TARGETS} targets of {@link #rmsNormLinear}; returns x's width k. */
-    private int requireLinears(Tensor x, Tensor gamma, List<LinearTarget> targets, String op) {
-        if (targets.isEmpty() || targets.size() > MAX_TARGETS) {
-            throw new TensorException(op + ": takes 1 to " + MAX_TARGETS + " weights, got " + targets.size());
-        }
-        int k = requireInput(x, gamma, op);
-        for (LinearTarget t : targets) {
-            requireLinear(x, t.w(), t.bias(), k, op);
-            Checks.out(t.out(), outShape(x, t.w().dim(0)), ctx.device, op);
-            requireDisjoint(x, t.out(), op);
-        }
-        return k;
-    }
-
-    /** True when rms_norm_linear serves every target in one launch: x fits the norm prologue, every weight fuses, one dtype. */
-    private boolean linearsFuse(Tensor x, int rows, int k, List<LinearTarget> targets) {
-        return normFits(x, rows, k)
-                && targets.stream().allMatch(t -> fuses(t.w()) && t.w().dtype() == targets.get(0).w().dtype());
-    }
-
-    /** The one k split of a multi-weight launch: as the multi-feature GEMV picks it, for all weights' groups together. */
-    private int linearsSplit(List<LinearTarget> targets, int k) {
-        return split(s -> linearsGroups(targets, s), k / 8);
-    }
-
-    /** Feature groups of 4 rows per warp over every target's weight, at this split. */
-    private static long linearsGroups(List<LinearTarget> targets, int split) {
-        long groups = 0;
-        for (LinearTarget t : targets) {
-            groups += groups(t.w().dim(0), ROWS_PER_WARP, split);
-        }
-        return groups;
-    }
-
-    /** The norm prologue's arguments, the weights' dtype and the {@value #MAX_TARGETS} segments (absent ones zero). */
-    private Launch linearsArguments(Launch launch, Tensor x, Tensor gamma, float eps, int k, List<LinearTarget> targets,
-                                    Temporaries tmp) {
-        Tensor g = tmp.packed(gamma, null);
-        normArguments(launch, x, g, eps, k).i32(targets.get(0).w().dtype().ordinal());
-        for (int i = 0; i < MAX_TARGETS; i++) {
-            if (i < targets.size()) {
-                LinearTarget t = targets.get(i);
-                Tensor b = t.bias() == null ? null : tmp.packed(t.bias(), null);
-                launch.ptr(CudaContext.address(t.w())).i64(leading(t.w()))
-                        .ptr(b == null ? 0L : CudaContext.address(b)).i32(b == null ? 0 : b.dtype().ordinal())
-                        .ptr(CudaContext.address(t.out())).i32(t.w().dim(0));
-            } else {
-                launch.ptr(0L).i64(0L).ptr(0L).i32(0).ptr(0L).i32(0);
-            }
-        }
-        return launch;
     }
 
     /**
@@ -338,33 +258,9 @@ final class CudaFusedDecode {
     void ropeAppendKv(Tensor q, Tensor k, Tensor v, Tensor cos, Tensor sin, Tensor keyCache, Tensor valueCache,
                       Tensor length) {
         String op = "ropeAppendKv";
-        int half = requireRopeAppend(q, k, v, cos, sin, keyCache, valueCache, length, op);
-        int hkv = keyCache.dim(0);
-        int capacity = keyCache.dim(1);
-        int d = keyCache.dim(2);
-        int heads = q.dim(1);
-        long total = (long) (heads + hkv) * (d - half) + (long) hkv * d;
-        if (total == 0) {
-            return;
-        }
-        try (Temporaries tmp = new Temporaries(copier)) {
-            Tensor c = tmp.packed(cos, DType.F32);
-            Tensor s = tmp.packed(sin, DType.F32);
-            String kernel = "rope_append_kv" + Checks.kvSuffix(keyCache);
-            ctx.launch.of(ctx.kernels.function(MODULE, kernel), kernel)
-                    .ptr(CudaContext.address(q)).ptr(CudaContext.address(k)).ptr(CudaContext.address(v))
-                    .ptr(CudaContext.address(c)).ptr(CudaContext.address(s)).ptr(CudaContext.address(keyCache))
-                    .ptr(CudaContext.address(valueCache)).i32(heads).i32(hkv).i32(capacity).i32(d).i32(half)
-                    .ptr(CudaContext.address(length))
-                    .run(ctx.pointwiseBlocks(total), 1, CudaContext.POINTWISE_THREADS, 0);
-        }
-    }
-
-    /** Checks {@link #ropeAppendKv}'s arguments; returns the rotary half R/2. */
-    private int requireRopeAppend(Tensor q, Tensor k, Tensor v, Tensor cos, Tensor sin, Tensor keyCache,
-                                  Tensor valueCache, Tensor length, String op) {
         Checks.kvCache(keyCache, valueCache, ctx.device, op);
         int hkv = keyCache.dim(0);
+        int capacity = keyCache.dim(1);
         int d = keyCache.dim(2);
         Checks.f32(q, ctx.device, op, "q");
         Checks.f32(k, ctx.device, op, "k");
@@ -382,7 +278,22 @@ final class CudaFusedDecode {
         Checks.rank(cos, 2, op, "cos", "[1, R/2]");
         int half = OpChecks.ropeTables(q, cos, sin);
         Checks.deviceCount(length, ctx.device, op, "length");
-        return half;
+        int heads = q.dim(1);
+        long total = (long) (heads + hkv) * (d - half) + (long) hkv * d;
+        if (total == 0) {
+            return;
+        }
+        try (Temporaries tmp = new Temporaries(copier)) {
+            Tensor c = tmp.packed(cos, DType.F32);
+            Tensor s = tmp.packed(sin, DType.F32);
+            String kernel = "rope_append_kv" + Checks.kvSuffix(keyCache);
+            ctx.launch.of(ctx.kernels.function(MODULE, kernel), kernel)
+                    .ptr(CudaContext.address(q)).ptr(CudaContext.address(k)).ptr(CudaContext.address(v))
+                    .ptr(CudaContext.address(c)).ptr(CudaContext.address(s)).ptr(CudaContext.address(keyCache))
+                    .ptr(CudaContext.address(valueCache)).i32(heads).i32(hkv).i32(capacity).i32(d).i32(half)
+                    .ptr(CudaContext.address(length))
+                    .run(ctx.pointwiseBlocks(total), 1, CudaContext.POINTWISE_THREADS, 0);
+        }
     }
 
     /**

@@ -31,7 +31,7 @@ import java.lang.foreign.ValueLayout;
  */
 final class Launch implements AutoCloseable {
 
-    private static final int MAX_ARGS = 48;
+    private static final int MAX_ARGS = 32;
     private static final int CELL_BYTES = 2048;
 
     private final Arena arena = Arena.ofShared();

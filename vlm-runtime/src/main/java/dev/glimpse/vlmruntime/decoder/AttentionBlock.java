@@ -144,26 +144,16 @@ final class AttentionBlock {
     /**
      * {@link #forwardStep} preceded by the layer's input RMSNorm and followed by the residual add,
      * fused: q, k, v = linear(rmsNorm(x)) in one launch, RoPE of q and k with the cache append in
-     * one, then attention, then {@code s.residual() = x + o_proj(attention)} in one. With
-     * {@code -Dglimpse.cuda.decodeRopeEpilogue=true} ({@link CudaBackend#decodeRopeEpilogueEnabled},
-     * read at each call) the RoPE and the append run in the q/k/v launch's epilogue instead
-     * ({@link CudaBackend#rmsNormLinearRopeAppendKv}: the same bits, one dependent launch less).
-     * Reads {@code x} [1, hidden], writes {@code s.residual()}.
+     * one, then attention, then {@code s.residual() = x + o_proj(attention)} in one. Reads
+     * {@code x} [1, hidden], writes {@code s.residual()}.
      */
     void forwardStepFused(CudaBackend b, Tensor x, Tensor inputNorm, float eps, ScratchRows s, Tensor cos, Tensor sin,
                           KvCache cache, Tensor length, Tensor keyCount, boolean[] activeHeads) {
-        LinearTarget qt = new LinearTarget(w.q(), w.qBias(), s.q());
-        LinearTarget kt = new LinearTarget(w.k(), w.kBias(), s.k());
-        LinearTarget vt = new LinearTarget(w.v(), w.vBias(), s.v());
+        b.rmsNormLinear(x, inputNorm, eps, List.of(new LinearTarget(w.q(), w.qBias(), s.q()),
+                new LinearTarget(w.k(), w.kBias(), s.k()), new LinearTarget(w.v(), w.vBias(), s.v())));
         Tensor q = s.q().reshape(1, heads, headDim);
-        if (CudaBackend.decodeRopeEpilogueEnabled()) {
-            b.rmsNormLinearRopeAppendKv(x, inputNorm, eps, qt, kt, vt, cos, sin, cache.keyBlock(layer),
-                    cache.valueBlock(layer), length);
-        } else {
-            b.rmsNormLinear(x, inputNorm, eps, List.of(qt, kt, vt));
-            b.ropeAppendKv(q, s.k().reshape(1, kvHeads, headDim), s.v().reshape(1, kvHeads, headDim), cos, sin,
-                    cache.keyBlock(layer), cache.valueBlock(layer), length);
-        }
+        b.ropeAppendKv(q, s.k().reshape(1, kvHeads, headDim), s.v().reshape(1, kvHeads, headDim), cos, sin,
+                cache.keyBlock(layer), cache.valueBlock(layer), length);
         b.decodeAttention(q, cache.keyBlock(layer), cache.valueBlock(layer), keyCount, scale,
                 s.attention().reshape(1, heads, headDim), activeHeads);
         b.linearAddResidual(s.attention(), w.o(), w.oBias(), x, s.residual());

@@ -16,7 +16,6 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Locale;
 import java.util.SplittableRandom;
-import java.util.function.DoubleSupplier;
 
 import static dev.glimpse.kernels.cuda.bench.BenchTensors.uniform;
 
@@ -45,10 +44,7 @@ import static dev.glimpse.kernels.cuda.bench.BenchTensors.uniform;
  * ({@code -Dglimpse.cuda.decodeAttention=wide}, fused, PDL on: a {@code decode_step} line with
  * {@code "attention":"wide"}; the four ways above run the default, the online kernel at this capacity), and
  * the summary gives its time per layer and its speed-up over the fused + PDL way
- * ({@code us_per_layer_wide_attention_pdl}, {@code speedup_wide_attention}). The fused + PDL way runs
- * twice more, with RoPE and the KV append in the q/k/v GEMV's epilogue off and on
- * ({@code -Dglimpse.cuda.decodeRopeEpilogue}: one launch per layer less): a {@code decode_rope_epilogue}
- * line per cache type and key count with both times per layer and their ratio ({@code ratio_on_off}).
+ * ({@code us_per_layer_wide_attention_pdl}, {@code speedup_wide_attention}).
  */
 public final class DecodeStepBench {
 
@@ -115,18 +111,11 @@ public final class DecodeStepBench {
                     for (int l = 0; l < LAYERS; l++) {
                         Weights w = sets.get(l % WEIGHT_SETS);
                         Tensor[] cache = caches.get(l);
-                        LinearTarget qt = new LinearTarget(w.wq(), w.bq(), q);
-                        LinearTarget kt = new LinearTarget(w.wk(), w.bk(), k);
-                        LinearTarget vt = new LinearTarget(w.wv(), w.bv(), v);
+                        gpu.rmsNormLinear(hidden, w.inputNorm(), EPS, List.of(new LinearTarget(w.wq(), w.bq(), q),
+                                new LinearTarget(w.wk(), w.bk(), k), new LinearTarget(w.wv(), w.bv(), v)));
                         Tensor qh = q.reshape(1, HEADS, HEAD_DIM);
-                        if (CudaBackend.decodeRopeEpilogueEnabled()) {
-                            gpu.rmsNormLinearRopeAppendKv(hidden, w.inputNorm(), EPS, qt, kt, vt, cos, sin, cache[0],
-                                    cache[1], inputs.cell(0));
-                        } else {
-                            gpu.rmsNormLinear(hidden, w.inputNorm(), EPS, List.of(qt, kt, vt));
-                            gpu.ropeAppendKv(qh, k.reshape(1, KV_HEADS, HEAD_DIM), v.reshape(1, KV_HEADS, HEAD_DIM), cos,
-                                    sin, cache[0], cache[1], inputs.cell(0));
-                        }
+                        gpu.ropeAppendKv(qh, k.reshape(1, KV_HEADS, HEAD_DIM), v.reshape(1, KV_HEADS, HEAD_DIM), cos, sin,
+                                cache[0], cache[1], inputs.cell(0));
                         gpu.decodeAttention(qh, cache[0], cache[1], inputs.cell(1), 0.125f, attention);
                         gpu.linearAddResidual(attention.reshape(1, HEADS * HEAD_DIM), w.wo(), null, hidden, residual);
                         gpu.rmsNormGatedMlpIn(residual, w.postNorm(), EPS, w.wg(), null, w.wu(), null, Activation.SILU,
@@ -171,17 +160,6 @@ public final class DecodeStepBench {
                                     + "\"hbm_fraction\":%.3f}",
                             gpu.deviceName(), LAYERS, cacheName, keys, gpu.programmaticLaunches(), wideAttentionUs,
                             wideAttentionUs * LAYERS, layerBytes / HBM_BYTES_PER_US / wideAttentionUs));
-                    double[] epilogue = new double[2];
-                    for (int on = 0; on < 2; on++) {
-                        String value = on == 1 ? "true" : "false";
-                        epilogue[on] = withProperty(CudaBackend.DECODE_ROPE_EPILOGUE_PROPERTY, value,
-                                () -> DecodeAttentionBench.withVariant(DecodeAttentionBench.VARIANTS[3], () -> measure(gpu, step)));
-                    }
-                    out.println(String.format(Locale.ROOT,
-                            "{\"bench\":\"decode_rope_epilogue\",\"model\":\"qwen2-0.5b\",\"device\":\"%s\",\"layers\":%d,"
-                                    + "\"kv_cache\":\"%s\",\"keys\":%d,\"combine\":\"fused\",\"pdl\":true,"
-                                    + "\"us_per_layer_off\":%.2f,\"us_per_layer_on\":%.2f,\"ratio_on_off\":%.3f}",
-                            gpu.deviceName(), LAYERS, cacheName, keys, epilogue[0], epilogue[1], epilogue[1] / epilogue[0]));
                     double persistentUs = persistent == null ? Double.NaN : measure(gpu, persistentStep);
                     out.println(persistentLine(gpu, "persistent", persistent, cacheName, keys, persistentUs, layerBytes));
                     double wideUs = wide == null ? Double.NaN : measure(gpu, wideStep);
@@ -275,21 +253,6 @@ public final class DecodeStepBench {
                         + "\"timer_resolution_ns\":%d,\"eager_us_per_layer\":%.2f,\"graph_us_per_layer\":%.2f,\"phases\":%s}",
                 gpu.deviceName(), LAYERS, cacheName, keys, combine, persistent.grid(), persistent.aborted(), disorder == null,
                 times.resolutionNs(), times.spanUs() / LAYERS, graphUsPerLayer, times.phasesJson());
-    }
-
-    /** body's result with the system property key set to value, the previous value (or its absence) restored after. */
-    private static double withProperty(String key, String value, DoubleSupplier body) {
-        String old = System.getProperty(key);
-        System.setProperty(key, value);
-        try {
-            return body.getAsDouble();
-        } finally {
-            if (old == null) {
-                System.clearProperty(key);
-            } else {
-                System.setProperty(key, old);
-            }
-        }
     }
 
     /** Captures the step with the current properties (after one eager run) and times its replays; us per layer. */
