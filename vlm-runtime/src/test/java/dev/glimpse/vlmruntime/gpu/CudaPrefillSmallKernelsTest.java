@@ -5,20 +5,10 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.glimpse.kernels.Backend;
 import dev.glimpse.kernels.Backends;
 import dev.glimpse.kernels.cuda.CudaBackend;
-import dev.glimpse.kernels.image.RgbImage;
-import dev.glimpse.kernels.io.Checkpoint;
 import dev.glimpse.vlmruntime.api.Glimpse;
 import dev.glimpse.vlmruntime.api.LoadOptions;
 import dev.glimpse.vlmruntime.api.VisionLanguageModel;
-import dev.glimpse.vlmruntime.config.TextConfig;
-import dev.glimpse.vlmruntime.decoder.Decoder;
 import dev.glimpse.vlmruntime.decoder.DecoderFixture;
-import dev.glimpse.vlmruntime.decoder.DecoderSession;
-import dev.glimpse.vlmruntime.decoder.SessionOptions;
-import dev.glimpse.vlmruntime.llava.LlavaModel;
-import dev.glimpse.vlmruntime.llava.PreparedPrompt;
-import dev.glimpse.vlmruntime.llava.ProjectorInputHook;
-import dev.glimpse.vlmruntime.llava.VisualInput;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 import org.junit.jupiter.params.ParameterizedTest;
@@ -26,17 +16,14 @@ import org.junit.jupiter.params.provider.CsvSource;
 
 import java.io.IOException;
 import java.nio.file.Path;
-import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.HashMap;
-import java.util.List;
 import java.util.Map;
 import java.util.function.Supplier;
 
 import static dev.glimpse.vlmruntime.decoder.DecoderFixture.argmax;
 import static dev.glimpse.vlmruntime.decoder.DecoderFixture.ints;
 import static dev.glimpse.vlmruntime.decoder.DecoderFixture.maxAbsDiff;
-import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /**
@@ -72,8 +59,8 @@ class CudaPrefillSmallKernelsTest {
         JsonNode c = new ObjectMapper().readTree(folder.resolve("expected.json").toFile()).get("cases").get(0);
         int[] hfGreedy = ints(c.get("greedy_ids"));
         try (VisionLanguageModel model = Glimpse.load(folder, LoadOptions.defaults().withDevice(Backends.Choice.CUDA))) {
-            float[][] off = withProperties(OFF, () -> llavaSteps(model.llava(), c, folder, hfGreedy));
-            float[][] on = withProperties(ON, () -> llavaSteps(model.llava(), c, folder, hfGreedy));
+            float[][] off = withProperties(OFF, () -> LogitSteps.llavaSteps(model.llava(), c, folder, hfGreedy));
+            float[][] on = withProperties(ON, () -> LogitSteps.llavaSteps(model.llava(), c, folder, hfGreedy));
             assertSameGreedyAndNear(name, off, on);
         }
     }
@@ -88,8 +75,8 @@ class CudaPrefillSmallKernelsTest {
             ids[i] = (i * 41 + 3) % SyntheticDecoders.VOCAB;
         }
         try (Backend backend = Backends.create(Backends.Choice.CUDA)) {
-            float[][] off = withProperties(OFF, () -> decoderSteps(backend, folder, ids));
-            float[][] on = withProperties(ON, () -> decoderSteps(backend, folder, ids));
+            float[][] off = withProperties(OFF, () -> LogitSteps.decoderSteps(backend, folder, ids));
+            float[][] on = withProperties(ON, () -> LogitSteps.decoderSteps(backend, folder, ids));
             assertSameGreedyAndNear(family + "-" + rows, off, on);
         }
     }
@@ -106,49 +93,6 @@ class CudaPrefillSmallKernelsTest {
             assertTrue(d <= ON_VS_OFF, label + " step " + step + ": variants on vs off logits differ by " + d);
             assertTrue(argmax(on[step]) == argmax(off[step]), label + " step " + step + ": greedy token");
         }
-    }
-
-    /** Logits of every greedy step of the fixture case, HF's tokens fed back. */
-    private static float[][] llavaSteps(LlavaModel model, JsonNode c, Path folder, int[] hfGreedy) {
-        int vocab = model.config().text().vocabSize();
-        float[][] logits = new float[hfGreedy.length][vocab];
-        try (PreparedPrompt prompt = model.prepare(c.get("prompt").asText(), visualInput(c, folder),
-                ProjectorInputHook.KEEP_ALL, true);
-             DecoderSession session = model.decoder().newSession(
-                     SessionOptions.of(prompt.inputIds().length + hfGreedy.length))) {
-            session.prefill(prompt.embeddings(), prompt.positions(), null);
-            for (int step = 0; step < hfGreedy.length; step++) {
-                session.copyLogits(logits[step]);
-                if (step + 1 < hfGreedy.length) {
-                    session.decode(hfGreedy[step]);
-                }
-            }
-        }
-        return logits;
-    }
-
-    /** Logits after prefilling all ids but the last two, then after decoding each of those. */
-    private static float[][] decoderSteps(Backend backend, Path folder, int[] ids) {
-        try (Checkpoint checkpoint = Checkpoint.open(folder);
-             Decoder decoder = Decoder.load(backend, checkpoint, TextConfig.load(folder.resolve("config.json")));
-             DecoderSession session = decoder.newSession(SessionOptions.of(ids.length + 8))) {
-            float[][] logits = new float[3][decoder.config().vocabSize()];
-            session.prefill(Arrays.copyOf(ids, ids.length - 2));
-            session.copyLogits(logits[0]);
-            for (int i = 1; i <= 2; i++) {
-                session.decode(ids[ids.length - 3 + i]);
-                session.copyLogits(logits[i]);
-            }
-            return logits;
-        }
-    }
-
-    private static VisualInput visualInput(JsonNode c, Path folder) {
-        List<RgbImage> images = new ArrayList<>();
-        for (JsonNode f : c.get("images")) {
-            images.add(PngFixtures.decode(folder.resolve(f.asText())));
-        }
-        return new VisualInput.Images(images);
     }
 
     /** body's result with each property of values set, then each restored to its previous value (or its absence). */

@@ -6,7 +6,6 @@ import dev.glimpse.kernels.Tensor;
 import dev.glimpse.kernels.cuda.AttentionSmallGrid;
 import dev.glimpse.kernels.cuda.CudaBackend;
 import dev.glimpse.kernels.cuda.CudaOptions;
-import dev.glimpse.kernels.cuda.StepGraph;
 
 import java.io.PrintStream;
 import java.util.Locale;
@@ -52,9 +51,9 @@ public final class AttentionShapesBench {
     /** One image's tower attention: q, k, v F32 [tokens, heads, d], the 16-bit image-major output [1, tokens, heads d]. */
     static void images(CudaBackend gpu, String name, int tokens, int heads, int d, PrintStream out) {
         float scale = (float) Math.pow(d, -0.5);
-        try (Tensor q = onDevice(gpu, BenchTensors.uniform(1, 1f, DType.F32, tokens, heads, d));
-             Tensor k = onDevice(gpu, BenchTensors.uniform(2, 1f, DType.F32, tokens, heads, d));
-             Tensor v = onDevice(gpu, BenchTensors.uniform(3, 1f, DType.F32, tokens, heads, d));
+        try (Tensor q = BenchClock.onDevice(gpu, BenchTensors.uniform(1, 1f, DType.F32, tokens, heads, d));
+             Tensor k = BenchClock.onDevice(gpu, BenchTensors.uniform(2, 1f, DType.F32, tokens, heads, d));
+             Tensor v = BenchClock.onDevice(gpu, BenchTensors.uniform(3, 1f, DType.F32, tokens, heads, d));
              Tensor o = gpu.allocate(DType.BF16, 1, tokens, heads * d)) {
             compareShapes(gpu, name, AttentionSmallGrid.PROPERTY,
                     () -> gpu.attentionImagesAsHeads(q, k, v, scale, o, AttentionPrecision.BF16), out);
@@ -66,11 +65,11 @@ public final class AttentionShapesBench {
         int rows = PREFILL_ROWS;
         int capacity = rows + 64;
         float scale = (float) Math.pow(d, -0.5);
-        try (Tensor q = onDevice(gpu, BenchTensors.uniform(1, 1f, DType.F32, rows, heads, d));
-             Tensor k = onDevice(gpu, BenchTensors.uniform(2, 1f, DType.F32, rows, kvHeads, d));
-             Tensor v = onDevice(gpu, BenchTensors.uniform(3, 1f, DType.F32, rows, kvHeads, d));
-             Tensor cos = onDevice(gpu, BenchTensors.uniform(4, 1f, DType.F32, rows, d / 2));
-             Tensor sin = onDevice(gpu, BenchTensors.uniform(5, 1f, DType.F32, rows, d / 2));
+        try (Tensor q = BenchClock.onDevice(gpu, BenchTensors.uniform(1, 1f, DType.F32, rows, heads, d));
+             Tensor k = BenchClock.onDevice(gpu, BenchTensors.uniform(2, 1f, DType.F32, rows, kvHeads, d));
+             Tensor v = BenchClock.onDevice(gpu, BenchTensors.uniform(3, 1f, DType.F32, rows, kvHeads, d));
+             Tensor cos = BenchClock.onDevice(gpu, BenchTensors.uniform(4, 1f, DType.F32, rows, d / 2));
+             Tensor sin = BenchClock.onDevice(gpu, BenchTensors.uniform(5, 1f, DType.F32, rows, d / 2));
              Tensor keys = gpu.allocate(DType.BF16, kvHeads, capacity, d);
              Tensor values = gpu.allocate(DType.BF16, kvHeads, capacity, d);
              Tensor o = gpu.allocate(DType.BF16, rows, heads, d)) {
@@ -102,25 +101,6 @@ public final class AttentionShapesBench {
 
     /** Median over rounds of us per call: {@value #CALLS} calls captured once per round and replayed. */
     private static double time(CudaBackend gpu, Runnable call) {
-        call.run();
-        gpu.synchronize();
-        double[] rounds = new double[ROUNDS];
-        for (int round = 0; round < ROUNDS; round++) {
-            try (StepGraph graph = gpu.capture(() -> {
-                for (int i = 0; i < CALLS; i++) {
-                    call.run();
-                }
-            })) {
-                rounds[round] = BenchClock.nanosPerRun(gpu, WARMUP, REPLAYS, () -> gpu.launch(graph)) / 1e3 / CALLS;
-            }
-        }
-        return BenchClock.median(rounds);
-    }
-
-    /** host uploaded, then closed. */
-    private static Tensor onDevice(CudaBackend gpu, Tensor host) {
-        try (host) {
-            return gpu.upload(host);
-        }
+        return BenchClock.graphMicrosPerCall(gpu, CALLS, WARMUP, REPLAYS, ROUNDS, call);
     }
 }

@@ -5,7 +5,6 @@ import dev.glimpse.kernels.Tensor;
 import dev.glimpse.kernels.cuda.CudaBackend;
 import dev.glimpse.kernels.cuda.CudaOptions;
 import dev.glimpse.kernels.cuda.NormRowsVariant;
-import dev.glimpse.kernels.cuda.StepGraph;
 
 import java.io.PrintStream;
 import java.util.Locale;
@@ -55,7 +54,7 @@ public final class NormRowsBench {
      */
     public static void main(String[] args) {
         try (CudaBackend gpu = CudaBackend.open(CudaOptions.defaults());
-             Tensor evict = onDevice(gpu, Tensor.allocate(DType.F32, EVICT_MB << 18))) {
+             Tensor evict = BenchClock.onDevice(gpu, Tensor.allocate(DType.F32, EVICT_MB << 18))) {
             Case[] cases = new Case[SHAPES.length];
             for (int i = 0; i < SHAPES.length; i++) {
                 cases[i] = new Case(gpu, SHAPES[i], evict);
@@ -100,10 +99,10 @@ public final class NormRowsBench {
             this.gpu = gpu;
             int rows = shape.rows();
             int n = shape.n();
-            source = onDevice(gpu, BenchTensors.uniform(1, 2f, DType.F32, rows, n));
-            x = onDevice(gpu, BenchTensors.uniform(1, 2f, DType.F32, rows, n));
-            gamma = onDevice(gpu, BenchTensors.uniform(2, 1f, DType.BF16, n));
-            beta = onDevice(gpu, BenchTensors.uniform(3, 1f, DType.BF16, n));
+            source = BenchClock.onDevice(gpu, BenchTensors.uniform(1, 2f, DType.F32, rows, n));
+            x = BenchClock.onDevice(gpu, BenchTensors.uniform(1, 2f, DType.F32, rows, n));
+            gamma = BenchClock.onDevice(gpu, BenchTensors.uniform(2, 1f, DType.BF16, n));
+            beta = BenchClock.onDevice(gpu, BenchTensors.uniform(3, 1f, DType.BF16, n));
             normed = gpu.allocate(DType.BF16, rows, n);
             norm = "rms".equals(shape.kernel())
                     ? () -> gpu.rmsNorm(x, gamma, 1e-6f, normed)
@@ -151,25 +150,6 @@ public final class NormRowsBench {
 
     /** Median over rounds of us per call: {@value #CALLS} calls captured once per round and replayed. */
     private static double time(CudaBackend gpu, Runnable call) {
-        call.run();
-        gpu.synchronize();
-        double[] rounds = new double[ROUNDS];
-        for (int round = 0; round < ROUNDS; round++) {
-            try (StepGraph graph = gpu.capture(() -> {
-                for (int i = 0; i < CALLS; i++) {
-                    call.run();
-                }
-            })) {
-                rounds[round] = BenchClock.nanosPerRun(gpu, WARMUP, REPLAYS, () -> gpu.launch(graph)) / 1e3 / CALLS;
-            }
-        }
-        return BenchClock.median(rounds);
-    }
-
-    /** host uploaded, then closed. */
-    private static Tensor onDevice(CudaBackend gpu, Tensor host) {
-        try (host) {
-            return gpu.upload(host);
-        }
+        return BenchClock.graphMicrosPerCall(gpu, CALLS, WARMUP, REPLAYS, ROUNDS, call);
     }
 }

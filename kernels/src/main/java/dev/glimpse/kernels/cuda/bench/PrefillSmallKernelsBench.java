@@ -10,7 +10,6 @@ import dev.glimpse.kernels.cuda.AttentionSmallGrid;
 import dev.glimpse.kernels.cuda.CudaBackend;
 import dev.glimpse.kernels.cuda.CudaOptions;
 import dev.glimpse.kernels.cuda.Mlp16Vector;
-import dev.glimpse.kernels.cuda.StepGraph;
 
 import java.io.PrintStream;
 import java.util.Locale;
@@ -92,13 +91,13 @@ public final class PrefillSmallKernelsBench {
         int d = shape.headDim();
         int capacity = rows + 64;
         float scale = (float) Math.pow(d, -0.5);
-        try (Tensor q = onDevice(gpu, BenchTensors.uniform(1, 1f, DType.F32, rows, h, d));
-             Tensor k = onDevice(gpu, BenchTensors.uniform(2, 1f, DType.F32, rows, hkv, d));
-             Tensor v = onDevice(gpu, BenchTensors.uniform(3, 1f, DType.F32, rows, hkv, d));
-             Tensor cos = onDevice(gpu, table(rows, d / 2, true)); Tensor sin = onDevice(gpu, table(rows, d / 2, false));
+        try (Tensor q = BenchClock.onDevice(gpu, BenchTensors.uniform(1, 1f, DType.F32, rows, h, d));
+             Tensor k = BenchClock.onDevice(gpu, BenchTensors.uniform(2, 1f, DType.F32, rows, hkv, d));
+             Tensor v = BenchClock.onDevice(gpu, BenchTensors.uniform(3, 1f, DType.F32, rows, hkv, d));
+             Tensor cos = BenchClock.onDevice(gpu, table(rows, d / 2, true)); Tensor sin = BenchClock.onDevice(gpu, table(rows, d / 2, false));
              Tensor keys = gpu.allocate(DType.BF16, hkv, capacity, d); Tensor values = gpu.allocate(DType.BF16, hkv, capacity, d);
              Tensor rowsF32 = gpu.allocate(DType.F32, rows, h, d); Tensor rows16 = gpu.allocate(DType.BF16, rows, h, d);
-             Tensor o = onDevice(gpu, BenchTensors.uniform(4, 0.02f, DType.BF16, shape.hidden(), shape.hidden()));
+             Tensor o = BenchClock.onDevice(gpu, BenchTensors.uniform(4, 0.02f, DType.BF16, shape.hidden(), shape.hidden()));
              Tensor residual = gpu.allocate(DType.F32, rows, shape.hidden())) {
             gpu.ropeAppendKvRows(q, k, v, cos, sin, keys, values, 0);
             Tensor keyView = keys.slice(1, 0, rows).transpose(0, 1);
@@ -156,8 +155,8 @@ public final class PrefillSmallKernelsBench {
     static void mlp16(CudaBackend gpu, Shape shape, int rows, PrintStream out) {
         int hidden = shape.hidden();
         int inter = intermediate(shape);
-        try (Tensor x = onDevice(gpu, BenchTensors.uniform(5, 1f, DType.BF16, rows, hidden));
-             Tensor w = onDevice(gpu, BenchTensors.uniform(6, 0.02f, DType.BF16, 2, inter, hidden));
+        try (Tensor x = BenchClock.onDevice(gpu, BenchTensors.uniform(5, 1f, DType.BF16, rows, hidden));
+             Tensor w = BenchClock.onDevice(gpu, BenchTensors.uniform(6, 0.02f, DType.BF16, 2, inter, hidden));
              Tensor gateUp = gpu.allocate(DType.F32, 2, rows, inter);
              Tensor gateUp16 = gpu.allocate(DType.BF16, 2, rows, inter);
              Tensor activated = gpu.allocate(DType.BF16, rows, inter)) {
@@ -209,19 +208,7 @@ public final class PrefillSmallKernelsBench {
 
     /** Median over rounds of us per call: {@value #CALLS} calls captured once per round and replayed. */
     private static double time(CudaBackend gpu, Runnable call) {
-        call.run();
-        gpu.synchronize();
-        double[] rounds = new double[ROUNDS];
-        for (int round = 0; round < ROUNDS; round++) {
-            try (StepGraph graph = gpu.capture(() -> {
-                for (int i = 0; i < CALLS; i++) {
-                    call.run();
-                }
-            })) {
-                rounds[round] = BenchClock.nanosPerRun(gpu, WARMUP, REPLAYS, () -> gpu.launch(graph)) / 1e3 / CALLS;
-            }
-        }
-        return BenchClock.median(rounds);
+        return BenchClock.graphMicrosPerCall(gpu, CALLS, WARMUP, REPLAYS, ROUNDS, call);
     }
 
     /**
@@ -236,13 +223,6 @@ public final class PrefillSmallKernelsBench {
     /** {@link #time} of call under {@code -Dglimpse.cuda.pdlPrefill=pdlPrefill} (captured with it, so its graph keeps it). */
     private static double pdlTime(CudaBackend gpu, String pdlPrefill, Runnable call) {
         return PropertyScope.measure(CudaBackend.PDL_PREFILL_PROPERTY, pdlPrefill, () -> time(gpu, call));
-    }
-
-    /** host uploaded, then closed. */
-    private static Tensor onDevice(CudaBackend gpu, Tensor host) {
-        try (host) {
-            return gpu.upload(host);
-        }
     }
 
     /** Rotary table [rows, half] of unit-norm pairs (cos or sin of position * 10000^(-i / half)), so repeated rotations stay bounded. */
