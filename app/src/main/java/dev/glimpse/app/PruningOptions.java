@@ -33,7 +33,7 @@ final class PruningOptions {
     String prune;
 
     @Option(names = "--budget", paramLabel = "B",
-            description = "Tokens to keep per image or frame (64), a share of them (25%), or a video total (12544/video). "
+            description = "Tokens to keep per image or frame (64), a share of them (25%%), or a video total (12544/video). "
                     + "Taken by vtc-cls, random, uniform, bilinear, else by fastv; with quota, a per-frame baseline "
                     + "(the video's total is that times --frames) or the total itself.")
     String budget;
