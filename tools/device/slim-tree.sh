@@ -5,18 +5,27 @@
 #   ... device calls ...
 #   bash tools/device/slim-tree.sh off   # track them again; the files never leave the disk
 # The run tool copies tracked and untracked-not-ignored files; "on" makes SLIM_PATHS neither (git rm --cached
-# plus .git/info/exclude). Only for device calls: never commit while it is on ("status" says which state holds).
+# plus .git/info/exclude). Only for device calls: while it is on, a pre-commit hook it installs (where the repository
+# has none of its own) refuses commits, which would otherwise delete the model; "off" removes the hook.
 # SLIM_PATHS (default: the demo model, which only the app and query-planner CPU tests read) picks the files.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 PATHS=(${SLIM_PATHS:-models/glimpse-demo/model.safetensors})
 EXCLUDE="$(git rev-parse --git-path info/exclude)"
+HOOK="$(git rev-parse --git-path hooks/pre-commit)"
+MARK="# slim-tree: refuses commits while the demo model is untracked for device calls"
 case "${1:-status}" in
   on)
     for p in "${PATHS[@]}"; do
       git rm -q --cached "$p"
       grep -qxF "$p" "$EXCLUDE" 2>/dev/null || echo "$p" >> "$EXCLUDE"
     done
+    if [ ! -e "$HOOK" ]; then
+      mkdir -p "$(dirname "$HOOK")"
+      printf '#!/bin/sh\n%s\necho "slim-tree is on: run bash tools/device/slim-tree.sh off before committing" >&2\nexit 1\n' \
+        "$MARK" > "$HOOK"
+      chmod +x "$HOOK"
+    fi
     echo "slim-tree: on (${PATHS[*]} untracked for device calls; run 'off' before committing)" ;;
   off)
     for p in "${PATHS[@]}"; do
@@ -24,6 +33,9 @@ case "${1:-status}" in
       mv "$EXCLUDE.tmp" "$EXCLUDE"
       git add -- "$p"
     done
+    if [ -f "$HOOK" ] && grep -qxF "$MARK" "$HOOK"; then
+      rm -f "$HOOK"
+    fi
     echo "slim-tree: off" ;;
   status)
     for p in "${PATHS[@]}"; do
