@@ -20,9 +20,11 @@
 // step_inputs_advance: adds 1 to a replayed decode step's per-layer integers (positions, cache lengths,
 //   key counts) so that the device holds the next step's values without a host upload (decode lookahead:
 //   the next step is queued before the host has read this step's token). Launched in plain stream order.
-// Every kernel waits for the previous launch with grid_dependency_wait() (grid_dependency.cuh) before
-// it touches global memory, so it may run with programmatic dependent launch; the GEMV kernels first
-// ask L2 for their first weight step, which no launch writes.
+// Every kernel but step_inputs_advance waits for the previous launch with grid_dependency_wait()
+// (grid_dependency.cuh) before it touches global memory, so it may run with programmatic dependent
+// launch; the GEMV kernels first ask L2 for their first weight step, which no launch writes.
+// step_inputs_advance does not call grid_dependency_wait(): it must stay launched in plain stream
+// order (never with programmatic dependent launch), or it would race on the step's integers.
 #include "activation.cuh"
 #include "gemv_core.cuh"
 #include "kv_store.cuh"

@@ -39,6 +39,9 @@ import java.util.stream.Collectors;
  * (1.376x; {@code w4} 33.56); Llama-7B's 74-row rope-attention 7.67 -> 7.26 (1.056x), Qwen2-0.5B's 5.04 -> 4.81
  * (1.049x); CLIP-L/336 on one image keeps {@code w2s2} (19.24; {@code w2s2b1} 20.55, {@code w2s4b1} 30.62). Single-
  * round shapes of 1 query warp ({@code w1s2b1}, {@code w1s4b1}) lost on all four (0.55-0.80x) and were removed.
+ * Only those 74-row prefills were measured for {@code w2s4b1}: {@link #AUTO} also takes it for longer causal grids
+ * up to one {@code w2s4b1} block per SM (on 132 SMs Qwen2-0.5B's 14 heads up to 288 rows, Llama-7B's 32 up to
+ * 128), which is extrapolated from the 74-row results, not measured.
  * {@code w2s2} became the default in 2026-11-28 (commit 9a28fc1, one bench-llava.sh call,
  * bench/results/h200-llava-2026-11-28-session6-smallgrid.json: LLaVA-1.5-7B's CLIP tower 2.39 -> 2.33 ms,
  * TTFT at 64 VTC-CLS tokens 7.74 -> 7.41 ms). {@code PrefillAttentionBench} and {@code AttentionShapesBench}

@@ -414,7 +414,6 @@ final class LtPlan implements AutoCloseable {
         return new Candidate(copy(c.algo()), c.workspace(), c.label());
     }
 
-    /** The value an attribute query wrote; -1 where the query failed (an attribute this algorithm lacks). */
     /**
      * Whether {@code algo} rounds this problem's D once, from the F32 sum: always for an F32 D; for a 16-bit D
      * (GELU epilogues into the next product's input, {@link CudaLtMatmul#linearRounded} and
@@ -435,6 +434,7 @@ final class LtPlan implements AutoCloseable {
         }
     }
 
+    /** The value an attribute query wrote; -1 where the query failed (an attribute this algorithm lacks). */
     private static int intAttribute(int status, IntPointer value) {
         return status == cublas.CUBLAS_STATUS_SUCCESS ? value.get() : -1;
     }

@@ -7,12 +7,17 @@ import java.util.stream.Collectors;
 /**
  * Values per thread of the rounded gated activation ({@link CudaBackend#gatedActivationRounded}:
  * {@code gated_activation_<t>_v4} or {@code _v8} of elementwise.cu), chosen with
- * {@code -Dglimpse.cuda.mlp16Vector=auto|4|8} (read at every launch). The first H200 run (2026-11-29, ~04:50 UTC,
- * PrefillSmallKernelsBench, eight per thread at 45 registers, against {@code gated_activation_f32_v4}) had eight
+ * {@code -Dglimpse.cuda.mlp16Vector=auto|4|8} (read at every launch). The first H200 run (2026-11-29, bundle 0cd2153,
+ * PrefillSmallKernelsBench's {@code mlp16_activation} lines in
+ * bench/results/h200-kernels-2026-11-29-session10.jsonl, eight per thread at 45 registers, against
+ * {@code gated_activation_f32_v4}) had eight
  * per thread win where the pass streams memory (Llama-7B at 586 rows, 6.4 M values: 17.5 -> 13.3 us) and lose
  * where it is latency-bound (Llama-7B at 74 rows, 0.8 M values: 2.80 -> 3.36 us; Qwen2-0.5B at 586, 2.9 M:
  * 5.12 -> 6.20): too few threads in flight. Both kernels now run at 32 registers (full occupancy); {@link #AUTO}
- * takes eight from {@value #AUTO_EIGHT_MIN_VALUES} values on, four below.
+ * takes eight from {@value #AUTO_EIGHT_MIN_VALUES} values on, four below. That threshold comes from the
+ * 45-register eight-per-thread kernel alone: the shipped four- and eight-per-thread kernels have not been
+ * measured against each other yet ({@code mlp16_activation_v4} / {@code _v8} lines, gpu-test.sh part
+ * {@code smallkernels}), so it may move.
  */
 public enum Mlp16Vector {
 

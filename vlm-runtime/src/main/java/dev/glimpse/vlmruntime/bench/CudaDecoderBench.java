@@ -24,14 +24,17 @@ import java.util.SplittableRandom;
  * Qwen2-0.5B-shaped decoder as {@link DecoderBench} (random bf16 weights, uploaded once) on the
  * CUDA backend. Prefill tokens/s over {@code --prompt N} tokens (default 600; timed until the
  * logits are on the host) and greedy decode tokens/s over {@code --steps N} steps (default 64)
- * after a warm-up pass, five ways: replayed (the default session: each step one CUDA graph
- * launch with the fused decode ops, the argmax on the device, 4 bytes read back), replayed ahead
- * ({@link DecoderSession#DECODE_AHEAD_PROPERTY}{@code =true} for that session: each step queued
- * before the host reads the previous token; {@code decode_ahead_ratio} is its time per token over
- * the replayed one's), replayed unfused ({@link CudaBackend#FUSED_DECODE_PROPERTY}{@code =false} for that session, so its graph
+ * after a warm-up pass, five ways: replayed (step by step: each step one CUDA graph launch with the
+ * fused decode ops, the argmax on the device, 4 bytes read back before the next step is queued),
+ * replayed ahead (the default session, {@link DecoderSession#DECODE_AHEAD_PROPERTY}{@code =true}:
+ * each step queued before the host reads the previous token; {@code decode_ahead_ratio} is its time
+ * per token over the replayed one's), replayed unfused ({@link CudaBackend#FUSED_DECODE_PROPERTY}{@code =false} for that session, so its graph
  * is captured from the unfused ops), eager (graphs off, {@link DecoderSession#GRAPHS_PROPERTY},
  * same argmax) and eager with host sampling (the whole logits row read back and the argmax taken
- * on the host, as the generator with logits processors does).
+ * on the host, as the generator with logits processors does). Every way but replayed ahead runs with
+ * {@link DecoderSession#DECODE_AHEAD_PROPERTY}{@code =false} (lookahead is on by default since 4d2ab7b),
+ * so {@code decode_ms_per_token}, {@code decode_us_per_layer} and the ratio's baseline are the
+ * step-by-step loop's; the property's previous value is restored after each session.
  * Decode is set against the HBM roofline of streaming every weight byte once per token at
  * {@code --bandwidth-gbs} (default 4800, the H200's). Best of {@code --repeats N} (default 3).
  * The five runs must pick the same tokens ({@code same_tokens}). {@code decode_us_per_layer} is the
@@ -134,9 +137,7 @@ public final class CudaDecoderBench {
         System.setProperty(DecoderSession.GRAPHS_PROPERTY, Boolean.toString(mode != Mode.EAGER && mode != Mode.EAGER_HOST_LOGITS));
         System.setProperty(CudaBackend.FUSED_DECODE_PROPERTY, Boolean.toString(mode != Mode.REPLAYED_UNFUSED));
         String ahead = System.getProperty(DecoderSession.DECODE_AHEAD_PROPERTY);
-        if (mode == Mode.REPLAYED_AHEAD) {
-            System.setProperty(DecoderSession.DECODE_AHEAD_PROPERTY, "true");
-        }
+        System.setProperty(DecoderSession.DECODE_AHEAD_PROPERTY, Boolean.toString(mode == Mode.REPLAYED_AHEAD));
         try (DecoderSession session = decoder.newSession(options)) {
             long start = System.nanoTime();
             session.prefill(ids);

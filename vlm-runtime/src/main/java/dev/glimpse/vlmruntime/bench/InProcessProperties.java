@@ -1,10 +1,10 @@
 package dev.glimpse.vlmruntime.bench;
 
+import dev.glimpse.kernels.cuda.AttentionSmallGrid;
 import dev.glimpse.kernels.cuda.CudaBackend;
 import dev.glimpse.kernels.cuda.Mlp16Vector;
 import dev.glimpse.kernels.cuda.NormRowsVariant;
 import dev.glimpse.vlmruntime.decoder.DecoderSession;
-import dev.glimpse.vlmruntime.decoder.RopeTables;
 
 import java.util.Map;
 import java.util.Set;
@@ -44,9 +44,8 @@ final class InProcessProperties {
             "glimpse.cuda.ltResidual",
             "glimpse.cuda.attentionCacheInPlace",
             "glimpse.cuda.attentionMma",
-            "glimpse.cuda.attentionSmallGrid",
-            "glimpse.cuda.ropeAttentionSmallGrid",
-            RopeTables.ROW_COPY_PROPERTY,
+            AttentionSmallGrid.PROPERTY,
+            AttentionSmallGrid.ROPE_ATTENTION_PROPERTY,
             CudaLlavaBench.VISION_GRAPHS_PROPERTY,
             DecoderSession.PREFILL_GRAPHS_PROPERTY,
             DecoderSession.GRAPHS_PROPERTY,

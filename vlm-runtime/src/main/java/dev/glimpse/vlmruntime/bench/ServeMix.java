@@ -8,8 +8,9 @@ import java.util.SplittableRandom;
  * The requests {@link ServeMixBench} sends, as a REST {@code serve} sees them: one question about the
  * picture per request, of 3 to 30 words drawn from a fixed vocabulary, and a {@code max_tokens} of
  * 32, 64, 100 or 128, all from a seed, so every variant and round sends the very same sequence. The
- * prompt lengths this gives LLaVA-1.5-7B at a 64-token visual budget (about 75 to 120 tokens) plus
- * those {@code max_tokens} stay inside one 256-entry capacity bucket.
+ * prompt lengths this gives LLaVA-1.5-7B at a 64-token visual budget (74 to 164 tokens on the H200 runs) plus
+ * those {@code max_tokens} span two 256-entry capacity buckets (a 164-token prompt with 128 new tokens needs
+ * 292 entries).
  *
  * @param requests the requests in the order sent
  */

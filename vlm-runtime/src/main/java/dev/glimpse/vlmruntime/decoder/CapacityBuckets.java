@@ -15,9 +15,10 @@ package dev.glimpse.vlmruntime.decoder;
  * cache ({@code layers x 2 x kvHeads x headDim x} entry bytes each: 512 KiB for LLaVA-1.5-7B's BF16
  * cache, so under 128 MiB at a step of 256) and as many scratch rows while the prefill chunk is
  * the capacity ({@link SessionOptions#prefillRows}; about 240 KiB a row for Llama-7B). A step of 256
- * puts LLaVA-1.5-7B's 64-token-budget requests (about 80 to 110 prompt tokens) with up to about 150
- * new tokens in one bucket, and its full-budget ones (about 590 prompt tokens) with up to about 180
- * in the 768-entry one.
+ * puts LLaVA-1.5-7B's 64-token-budget requests (74 to 164 prompt tokens in ServeMixBench's mix) in the
+ * 256-entry bucket while prompt plus max_tokens stays within 256 (a 164-token prompt with 128 new tokens
+ * takes the 512-entry one), and its full-budget ones (about 590 prompt tokens) with up to about 180 new
+ * tokens in the 768-entry one.
  *
  * <p>Under buckets a session also takes an idle set larger than its bucket ({@link SessionBufferPool}),
  * so a mix whose requests straddle two buckets keeps the larger set and its graphs.
@@ -31,10 +32,11 @@ final class CapacityBuckets {
     /** System property: the bucket step in KV entries ({@value #DEFAULT_STEP} by default); {@code 0} for exact capacities. */
     static final String PROPERTY = "glimpse.decoder.capacityBucket";
     /**
-     * The default step. On the H200 (2026-11-29, ServeMixBench, LLaVA-1.5-7B at a 64-token budget, 30
-     * requests of varying question lengths and max_tokens, 5 rounds in one JVM) 256-entry buckets took
-     * the median time to first token from 12.91 to 11.77 ms (session open from 1,066 to 98 us), with
-     * the results unchanged: the extra entries and rows are never read.
+     * The default step. On the H200 (2026-11-29, bundle 0cd2153, ServeMixBench, LLaVA-1.5-7B at a 64-token
+     * budget, 30 requests of varying question lengths and max_tokens, 5 rounds in one JVM,
+     * bench/results/h200-kernels-2026-11-29-session10.jsonl) 256-entry buckets took the median time to
+     * first token from 12.91 to 11.77 ms (session open from 1,066 to 98 us), with the results unchanged:
+     * the extra entries and rows are never read.
      */
     static final int DEFAULT_STEP = 256;
 

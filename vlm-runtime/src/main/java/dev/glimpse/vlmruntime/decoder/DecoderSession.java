@@ -53,8 +53,9 @@ import java.util.function.IntPredicate;
  * turns replay off (every op launched from Java, host uploads of ids and positions).
  *
  * <p>Unless {@value #DECODE_AHEAD_PROPERTY}{@code =false} (read per session; on by default since the H200
- * measured it: 2026-11-29, CudaDecoderBench on the Qwen2-0.5B shape at 600 prompt tokens, ahead vs step by
- * step in one JVM, 0.962-0.992x ms per token over five JVMs, median 0.969x; its exactness tests passed) greedy decoding
+ * measured it: 2026-11-29, bundles 940f9b9 and 42e4dc7, CudaDecoderBench on the Qwen2-0.5B shape at 600 prompt
+ * tokens, ahead vs step by step in one JVM, 0.962-0.992x ms per token over five JVMs, median 0.969x, quoted in
+ * bench/README.md's session-10 section, no results file kept; its exactness tests passed) greedy decoding
  * ({@link #decodeGreedy}) on replayed steps runs one step ahead of the host: the argmax of step n's
  * logits is written on the device where step n+1's graph reads its token, the graph ends by advancing
  * its positions and cache lengths on the device, so step n+1 is queued before the host reads step n's
@@ -85,7 +86,10 @@ public final class DecoderSession implements AutoCloseable {
     public static final String PREFILL_GRAPHS_PROPERTY = PrefillGraphs.PROPERTY;
     /** System property: KV capacity bucket step in entries, 256 by default, 0 for exact capacities ({@link CapacityBuckets}). */
     public static final String CAPACITY_BUCKET_PROPERTY = CapacityBuckets.PROPERTY;
-    /** System property: row quantum graph prefills are padded to, 0 (default) for exact rows ({@link PrefillPadding}). */
+    /**
+     * System property: row quantum graph prefills are padded to ({@link PrefillPadding}); 0 by default (one-shot
+     * commands) for exact rows, {@code glimpse serve} sets 16 unless given.
+     */
     public static final String PREFILL_PAD_ROWS_PROPERTY = PrefillPadding.PROPERTY;
 
     private static final Logger LOG = LoggerFactory.getLogger(DecoderSession.class);

@@ -35,9 +35,9 @@ final class MlpBlock {
      * {@code x = s.residual() + mlp(s.normed())}, the residual added by {@code down_proj}'s product
      * ({@link Backend#linearAddResidual}: in the GEMM's epilogue on CUDA). Where the layer's weights
      * are stacked ({@link LayerWeights#stacks}) gate and up run as one stacked product into the
-     * scratch's [2, n, intermediate] view, whose halves are {@code s.gate()} and {@code s.up()}. Under
-     * {@code -Dglimpse.cuda.mlp16=true} a CUDA block rounds as HF's 16-bit model does where it can
-     * ({@link #forwardRounded}).
+     * scratch's [2, n, intermediate] view, whose halves are {@code s.gate()} and {@code s.up()}. A CUDA
+     * block rounds as HF's 16-bit model does where it can ({@link #forwardRounded}; {@code -Dglimpse.cuda.mlp16},
+     * on by default, {@code =false} restores the F32 gate/up path below).
      */
     void forward(Backend b, ScratchRows s, Tensor x) {
         if (b instanceof CudaBackend cuda && CudaBackend.mlp16Enabled() && forwardRounded(cuda, s, x)) {

@@ -45,7 +45,8 @@ final class PrefillGraphs implements AutoCloseable {
      * Graphs held per set of session buffers: a deployment sees a few prompt lengths per budget, and
      * padded to 16 rows ({@link PrefillPadding}) a serving mix still spans several: 6 keys for
      * LLaVA-1.5-7B at a 64-token budget with questions of 3 to 30 words (prompts of 74 to 164 tokens;
-     * ServeMixBench on the H200, 2026-11-29), where 4 held graphs left 55 of 150 prefills op by op.
+     * ServeMixBench on the H200, 2026-11-29, bundle 0cd2153, bench/results/h200-kernels-2026-11-29-session10.jsonl),
+     * where 4 held graphs left 55 of 150 prefills op by op.
      * Each graph holds its input rows (F32 hidden, rotary rows) and its ops' temporaries; the scratch,
      * KV cache and logits it writes are the set's.
      */

@@ -3,8 +3,10 @@ package dev.glimpse.vlmruntime.decoder;
 import java.util.Arrays;
 
 /**
- * Graph prefills over rows padded up to a multiple of {@value #PROPERTY} ({@code 0}, the default
- * until measured on a GPU: exactly the prompt's rows; read at every prefill), so prompts of 65 to 80
+ * Graph prefills over rows padded up to a multiple of {@value #PROPERTY} (read at every prefill; {@code 0} by
+ * default, exactly the prompt's rows, for one-shot commands; {@code glimpse serve} sets 16 unless given, after
+ * ServeMixBench on the H200 measured it: 2026-11-29, bundle f108e9b, LLaVA-1.5-7B at a 64-token budget, TTFT
+ * median 0.810x of exact capacities and rows, bench/results/h200-kernels-2026-11-29-session10.jsonl), so prompts of 65 to 80
  * tokens share the one CUDA graph of 80 rows ({@link PrefillGraphs}, keyed by rows) instead of each
  * length running op by op, then capturing, before it replays: a serving process sees a new question
  * length nearly every request.
@@ -31,7 +33,7 @@ import java.util.Arrays;
  */
 final class PrefillPadding {
 
-    /** System property: the row quantum graph prefills are padded to; {@code 0} (default) for exact rows. */
+    /** System property: the row quantum graph prefills are padded to; {@code 0} (the library's default) for exact rows. */
     static final String PROPERTY = "glimpse.cuda.prefillPadRows";
 
     private PrefillPadding() {

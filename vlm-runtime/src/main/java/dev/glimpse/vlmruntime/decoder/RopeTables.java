@@ -26,21 +26,6 @@ import java.util.Map;
  */
 public final class RopeTables implements AutoCloseable {
 
-    /**
-     * System property: {@code true} lets {@link #fill(Backend, int[], Tensor, Tensor)} copy the
-     * precomputed rows of positions that form one run {@code p, p + 1, ..., p + T - 1} (every
-     * prefill of contiguous positions) with two device-to-device copies of table slices, instead
-     * of uploading the positions once per table from pageable memory and gathering; other
-     * positions are gathered as before. The same rows either way (copies of the same table rows);
-     * on a GPU the host queues two {@code cudaMemcpyAsync} in place of two index uploads, two
-     * scratch allocations and two gather launches on the way from the vision tower to the prefill
-     * graph's launch. Default {@code false} until the H200 measures it; read at every fill. The
-     * prefill graphs take their rotary rows from buffers written outside the graph, before capture
-     * and before each replay; the name's {@code glimpse.cuda.} prefix puts it in the graph keys
-     * all the same, so an in-process A/B ({@code CudaLlavaBench --ab}) may flip it.
-     */
-    public static final String ROW_COPY_PROPERTY = "glimpse.cuda.ropeRowCopy";
-
     private final RotaryEmbedding rotary;
     private final Tensor cos;
     private final Tensor sin;
@@ -92,14 +77,8 @@ public final class RopeTables implements AutoCloseable {
     /** Fills {@code cosOut}, {@code sinOut} [positions.length, R/2] (F32, contiguous, on the backend's device). */
     public void fill(Backend backend, int[] positions, Tensor cosOut, Tensor sinOut) {
         if (covered(positions)) {
-            if (rowCopy() && isRun(positions)) {
-                int first = positions[0];
-                backend.copy(cos.slice(0, first, first + positions.length), cosOut);
-                backend.copy(sin.slice(0, first, first + positions.length), sinOut);
-            } else {
-                backend.gatherRows(cos, positions, cosOut);
-                backend.gatherRows(sin, positions, sinOut);
-            }
+            backend.gatherRows(cos, positions, cosOut);
+            backend.gatherRows(sin, positions, sinOut);
         } else if (cosOut.device().isHost()) {
             rotary.tables(positions, cosOut, sinOut);
         } else {
@@ -124,31 +103,6 @@ public final class RopeTables implements AutoCloseable {
     void fill(CudaBackend backend, Tensor position, Tensor cosOut, Tensor sinOut) {
         backend.gatherRows(cos, position, cosOut);
         backend.gatherRows(sin, position, sinOut);
-    }
-
-    /** Whether {@link #ROW_COPY_PROPERTY} is on for this fill. */
-    static boolean rowCopy() {
-        String value = System.getProperty(ROW_COPY_PROPERTY, "false").trim();
-        if (value.equalsIgnoreCase("true")) {
-            return true;
-        }
-        if (value.equalsIgnoreCase("false")) {
-            return false;
-        }
-        throw new IllegalArgumentException("-D" + ROW_COPY_PROPERTY + " must be true or false, got '" + value + "'");
-    }
-
-    /** Whether {@code positions} is one non-empty run of consecutive values ({@code p, p + 1, ...}). */
-    static boolean isRun(int[] positions) {
-        if (positions.length == 0) {
-            return false;
-        }
-        for (int i = 1; i < positions.length; i++) {
-            if (positions[i] != positions[0] + i) {
-                return false;
-            }
-        }
-        return true;
     }
 
     private boolean covered(int[] positions) {

@@ -42,9 +42,9 @@ import java.util.Locale;
  *   show what the limit avoids).</li>
  *   <li>{@code mlp16}: a decoder MLP's first half at the model's intermediate size (Llama-7B 11008,
  *   Qwen2-0.5B 4864) from a BF16 normed input, the stacked gate/up GEMM into F32 then
- *   {@code gated_activation_f32_v4} into down_proj's BF16 input (today) against
- *   {@link CudaBackend#linearStackRounded} (gate/up written in BF16) then
- *   {@link CudaBackend#gatedActivationRounded} ({@code -Dglimpse.cuda.mlp16=true} in the decoder);
+ *   {@code gated_activation_f32_v4} into down_proj's BF16 input (old: the decoder under
+ *   {@code -Dglimpse.cuda.mlp16=false}) against {@link CudaBackend#linearStackRounded} (gate/up written in BF16)
+ *   then {@link CudaBackend#gatedActivationRounded} (new: the decoder's default since 2026-11-29);
  *   {@code mlp16_gemm} and {@code mlp16_activation}, each half alone both ways ({@link Mlp16Vector}'s
  *   {@code auto} choice of values per thread), and {@code mlp16_activation_v4} / {@code _v8}, the new activation
  *   forced to four or eight values per thread against the same old one.</li>
