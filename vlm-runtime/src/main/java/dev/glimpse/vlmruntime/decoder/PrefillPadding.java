@@ -3,8 +3,9 @@ package dev.glimpse.vlmruntime.decoder;
 import java.util.Arrays;
 
 /**
- * Graph prefills over rows padded up to a multiple of {@value #PROPERTY} ({@code 0}, the default
- * until measured on a GPU: exactly the prompt's rows; read at every prefill), so prompts of 65 to 80
+ * Graph prefills over rows padded up to a multiple of {@value #PROPERTY} ({@code 0} by default, for
+ * one-shot commands: exactly the prompt's rows; {@code glimpse serve} sets 16 unless given; read at
+ * every prefill), so prompts of 65 to 80
  * tokens share the one CUDA graph of 80 rows ({@link PrefillGraphs}, keyed by rows) instead of each
  * length running op by op, then capturing, before it replays: a serving process sees a new question
  * length nearly every request.
@@ -31,17 +32,20 @@ import java.util.Arrays;
  */
 final class PrefillPadding {
 
-    /** System property: the row quantum graph prefills are padded to; {@code 0} (default) for exact rows. */
+    /** System property: the row quantum graph prefills are padded to; {@code 0} (default; blank too) for exact rows. */
     static final String PROPERTY = "glimpse.cuda.prefillPadRows";
 
     private PrefillPadding() {
     }
 
-    /** The quantum {@value #PROPERTY} sets now. */
+    /** The quantum {@value #PROPERTY} sets now (0 when it is unset or blank). */
     static int quantum() {
-        String value = System.getProperty(PROPERTY, "0").trim();
+        String value = System.getProperty(PROPERTY);
+        if (value == null || value.isBlank()) {
+            return 0;
+        }
         try {
-            int quantum = Integer.parseInt(value);
+            int quantum = Integer.parseInt(value.trim());
             if (quantum >= 0) {
                 return quantum;
             }
