@@ -95,6 +95,13 @@ class AskAndLogitsCommandTest {
     }
 
     @Test
+    void aBadRuntimeSettingIsOneLineBeforeTheModelLoads() {
+        CliRun.withProperty("glimpse.cuda.decodeAhead", "flase", () -> CliRun.glimpse("ask", "--model",
+                model.toString(), "--device", "cpu", "--image", model.resolve("shapes_45x61.png").toString(), "hi"))
+                .assertOneLineError("-Dglimpse.cuda.decodeAhead must be true or false (blank: true), got 'flase'");
+    }
+
+    @Test
     void aMissingImageIsOneLine() {
         CliRun.glimpse("ask", "--model", model.toString(), "--device", "cpu", "--image",
                 dir.resolve("missing.png").toString(), "hi").assertOneLineError("missing.png");

@@ -53,15 +53,20 @@ record CliRun(int exit, String stdout, String stderr) {
 
     /** Runs {@code run} with {@code glimpse.home} (where the launcher says Glimpse is installed) set to {@code home}. */
     static CliRun withHome(Path home, Supplier<CliRun> run) {
-        String old = System.getProperty("glimpse.home");
-        System.setProperty("glimpse.home", home.toString());
+        return withProperty("glimpse.home", home.toString(), run);
+    }
+
+    /** Runs {@code run} with system property {@code name} set to {@code value}, then puts its previous value back. */
+    static CliRun withProperty(String name, String value, Supplier<CliRun> run) {
+        String old = System.getProperty(name);
+        System.setProperty(name, value);
         try {
             return run.get();
         } finally {
             if (old == null) {
-                System.clearProperty("glimpse.home");
+                System.clearProperty(name);
             } else {
-                System.setProperty("glimpse.home", old);
+                System.setProperty(name, old);
             }
         }
     }

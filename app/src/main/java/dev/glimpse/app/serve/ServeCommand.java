@@ -20,6 +20,7 @@ import java.io.UncheckedIOException;
 import java.net.InetSocketAddress;
 import java.nio.file.Path;
 import java.time.Duration;
+import java.util.Properties;
 import java.util.concurrent.Callable;
 import java.util.concurrent.CountDownLatch;
 
@@ -40,7 +41,7 @@ import java.util.concurrent.CountDownLatch;
  * decode of an upload checks them (422 beyond).
  *
  * <p>Prefill graphs: a service sees a new question length nearly every request, so unless the operator
- * set {@code -Dglimpse.cuda.prefillPadRows}, serve pads graph prefills to {@value #PREFILL_PAD_ROWS} rows
+ * set {@code -Dglimpse.cuda.prefillPadRows} (to a non-blank value), serve pads graph prefills to {@value #PREFILL_PAD_ROWS} rows
  * (prompts of 65..80 rows share one CUDA graph; the padded rows follow the real ones and change none of
  * their values beyond GEMM summation order). On the H200 (2026-11-29, bundle of f108e9b, ServeMixBench:
  * 30 LLaVA-1.5-7B requests of 74..164 prompt tokens, 5 measured rounds) that took TTFT from 10.35 to
@@ -104,11 +105,9 @@ public final class ServeCommand implements Callable<Integer> {
 
     @Override
     public Integer call() throws IOException {
-        if (System.getProperty(DecoderSession.PREFILL_PAD_ROWS_PROPERTY) == null) {
-            System.setProperty(DecoderSession.PREFILL_PAD_ROWS_PROPERTY, Integer.toString(PREFILL_PAD_ROWS));
-        }
         ServeLimits limits = limits();
         InetSocketAddress address = address();
+        padPrefillsUnlessSet(System.getProperties());
         Path folder = DemoModel.orDefault(model);
         VisionLanguageModel vlm = Glimpse.load(folder, LoadOptions.defaults().withDevice(Backends.Choice.parse(device))
                 .withMediaLimits(limits.mediaLimits()));
@@ -139,6 +138,17 @@ public final class ServeCommand implements Callable<Integer> {
             Thread.currentThread().interrupt();
         }
         return 0;
+    }
+
+    /**
+     * Sets {@code -Dglimpse.cuda.prefillPadRows} in {@code properties} to {@value #PREFILL_PAD_ROWS} where it is unset
+     * or blank; an operator's value ({@code 0} included) is kept, and a bad one fails the model load that follows.
+     */
+    static void padPrefillsUnlessSet(Properties properties) {
+        String configured = properties.getProperty(DecoderSession.PREFILL_PAD_ROWS_PROPERTY);
+        if (configured == null || configured.isBlank()) {
+            properties.setProperty(DecoderSession.PREFILL_PAD_ROWS_PROPERTY, Integer.toString(PREFILL_PAD_ROWS));
+        }
     }
 
     /** The limits the flags give; a value out of range is a usage error naming its flag (exit 2). */

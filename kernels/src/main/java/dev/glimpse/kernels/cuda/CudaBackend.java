@@ -6,6 +6,7 @@ import dev.glimpse.kernels.AttentionMask;
 import dev.glimpse.kernels.AttentionPrecision;
 import dev.glimpse.kernels.Backend;
 import dev.glimpse.kernels.Backends;
+import dev.glimpse.kernels.BooleanProperty;
 import dev.glimpse.kernels.DType;
 import dev.glimpse.kernels.Device;
 import dev.glimpse.kernels.Tensor;
@@ -908,7 +909,8 @@ public final class CudaBackend implements Backend {
     public static final String MLP16_PROPERTY = "glimpse.cuda.mlp16";
 
     /**
-     * True unless {@code -Dglimpse.cuda.mlp16=false} (read at every call; default on since the H200 measured
+     * True unless {@code -Dglimpse.cuda.mlp16=false} (read at every call, strictly: true or false,
+     * {@link BooleanProperty}; default on since the H200 measured
      * it: in one JVM, 2026-11-29, bundle of 97f3baf, LLaVA-1.5-7B TTFT 0.982x at 576 visual tokens and 0.993x
      * at 64 VTC-CLS tokens; {@code CudaMlp16Test} and {@code CudaDecoderMlp16Test}, HF parity included, passed
      * there): a decoder prefill block of more than 8 rows with stacked 16-bit gate/up weights
@@ -921,7 +923,7 @@ public final class CudaBackend implements Backend {
      * {@link #rmsNormGatedMlpIn} and the CPU backend keep their F32 arithmetic.
      */
     public static boolean mlp16Enabled() {
-        return !"false".equalsIgnoreCase(System.getProperty(MLP16_PROPERTY, "true").trim());
+        return BooleanProperty.read(MLP16_PROPERTY, true);
     }
 
     /**

@@ -56,14 +56,25 @@ public enum Mlp16Vector {
 
     /** The choice the property names now, {@link #AUTO} when it is unset or blank. */
     public static Mlp16Vector configured() {
-        String value = System.getProperty(PROPERTY);
-        if (value == null || value.isBlank()) {
+        return parse(System.getProperty(PROPERTY));
+    }
+
+    /**
+     * The choice called {@code id} (case-insensitive); {@link #AUTO} for null or blank.
+     *
+     * @throws CudaException naming the property and the known names when id is none of them
+     */
+    public static Mlp16Vector parse(String id) {
+        if (id == null || id.isBlank()) {
             return AUTO;
         }
-        String id = value.trim().toLowerCase(Locale.ROOT);
-        return Arrays.stream(values()).filter(v -> v.id.equals(id)).findFirst()
-                .orElseThrow(() -> new IllegalArgumentException("-D" + PROPERTY + " must be one of "
-                        + Arrays.stream(values()).map(Mlp16Vector::id).collect(Collectors.joining(", ")) + ", got '"
-                        + value + "'"));
+        String wanted = id.trim().toLowerCase(Locale.ROOT);
+        for (Mlp16Vector v : values()) {
+            if (v.id.equals(wanted)) {
+                return v;
+            }
+        }
+        throw new CudaException("-D" + PROPERTY + "=" + id + " names no values-per-thread choice of the rounded gated"
+                + " activation; known: " + Arrays.stream(values()).map(Mlp16Vector::id).collect(Collectors.joining(", ")));
     }
 }

@@ -3,6 +3,7 @@ package dev.glimpse.vlmruntime.api;
 import dev.glimpse.kernels.Backend;
 import dev.glimpse.kernels.Backends;
 import dev.glimpse.kernels.io.ConfigException;
+import dev.glimpse.vlmruntime.decoder.RuntimeSettings;
 import dev.glimpse.vlmruntime.llava.LlavaModel;
 
 import java.nio.file.Files;
@@ -29,11 +30,15 @@ public final class Glimpse {
     }
 
     /**
-     * Loads a LLaVA or LLaVA-OneVision checkpoint folder.
+     * Loads a LLaVA or LLaVA-OneVision checkpoint folder, after checking the runtime's {@code -D} settings
+     * ({@link RuntimeSettings}).
      *
      * @throws ConfigException when the folder is missing or is not a supported checkpoint (the message says why)
+     * @throws IllegalArgumentException or {@link dev.glimpse.kernels.cuda.CudaException} when a runtime setting has a
+     *                                  value its parser rejects (the message names the property and the values it takes)
      */
     public static VisionLanguageModel load(Path modelDir, LoadOptions options) {
+        RuntimeSettings.validate();
         if (!Files.isDirectory(modelDir)) {
             throw new ConfigException(modelDir + ": not a folder (pass a Hugging Face LLaVA checkpoint folder)");
         }

@@ -36,7 +36,7 @@ import java.util.stream.IntStream;
  * tokens, a session asking for the prompt plus its {@code max_tokens}, the prefill and the greedy
  * first token (its time to first token), then {@code --decode-steps} (default 2) greedy steps, untimed.
  *
- * <p>{@code --ab "exact=glimpse.decoder.capacityBucket=0;bucket=glimpse.decoder.capacityBucket=256;..."}
+ * <p>{@code --ab "exact=glimpse.decoder.capacityBucket=0,glimpse.cuda.prefillPadRows=0;bucket=...;..."}
  * ({@link AbSpec}; the default compares exact capacities, 256-entry buckets alone, and buckets with
  * prefills padded to 16 and to 32 rows) names the variants, the first the base. Each of {@code --rounds} (default 5) runs every
  * variant in turn, the order rotated per round: first {@code --switch-warmup} requests of the mix
@@ -57,8 +57,13 @@ import java.util.stream.IntStream;
 public final class ServeMixBench {
 
     static final String LLAVA_TEMPLATE = "USER: <image>\n%s ASSISTANT:";
-    static final String DEFAULT_AB = "exact=" + DecoderSession.CAPACITY_BUCKET_PROPERTY + "=0;bucket="
-            + DecoderSession.CAPACITY_BUCKET_PROPERTY + "=256;pad16="
+    /**
+     * The variants {@code --ab} defaults to; {@code exact} and {@code bucket} pin exact prefill rows, so a JVM run
+     * under {@code -Dglimpse.cuda.prefillPadRows} (serve's setting) still measures them unpadded.
+     */
+    static final String DEFAULT_AB = "exact=" + DecoderSession.CAPACITY_BUCKET_PROPERTY + "=0,"
+            + DecoderSession.PREFILL_PAD_ROWS_PROPERTY + "=0;bucket="
+            + DecoderSession.CAPACITY_BUCKET_PROPERTY + "=256," + DecoderSession.PREFILL_PAD_ROWS_PROPERTY + "=0;pad16="
             + DecoderSession.CAPACITY_BUCKET_PROPERTY + "=256," + DecoderSession.PREFILL_PAD_ROWS_PROPERTY + "=16;pad32="
             + DecoderSession.CAPACITY_BUCKET_PROPERTY + "=256," + DecoderSession.PREFILL_PAD_ROWS_PROPERTY + "=32";
 

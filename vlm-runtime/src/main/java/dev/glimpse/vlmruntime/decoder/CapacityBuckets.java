@@ -61,11 +61,14 @@ final class CapacityBuckets {
         return rounded > Integer.MAX_VALUE ? requested : (int) rounded;
     }
 
-    /** The step {@value #PROPERTY} sets now. */
+    /** The step {@value #PROPERTY} sets now ({@value #DEFAULT_STEP} when it is unset or blank). */
     static int step() {
-        String value = System.getProperty(PROPERTY, Integer.toString(DEFAULT_STEP)).trim();
+        String value = System.getProperty(PROPERTY);
+        if (value == null || value.isBlank()) {
+            return DEFAULT_STEP;
+        }
         try {
-            int step = Integer.parseInt(value);
+            int step = Integer.parseInt(value.trim());
             if (step >= 0) {
                 return step;
             }

@@ -2,6 +2,7 @@ package dev.glimpse.vlmruntime.decoder;
 
 import dev.glimpse.kernels.AttentionCapture;
 import dev.glimpse.kernels.Backend;
+import dev.glimpse.kernels.BooleanProperty;
 import dev.glimpse.kernels.DType;
 import dev.glimpse.kernels.Tensor;
 import dev.glimpse.kernels.cuda.CudaBackend;
@@ -80,7 +81,7 @@ public final class DecoderSession implements AutoCloseable {
 
     /** System property: "false" launches decode steps op by op instead of replaying a CUDA graph. */
     public static final String GRAPHS_PROPERTY = "glimpse.cuda.decodeGraphs";
-    /** System property: "false" stops {@link #decodeGreedy} queueing each replayed step before the host reads the previous token. */
+    /** System property: "false" stops {@link #decodeGreedy} queueing each replayed step before the host reads the previous token ({@link #decodeAhead()}). */
     public static final String DECODE_AHEAD_PROPERTY = "glimpse.cuda.decodeAhead";
     /** System property: auto (default), true or false: eligible prefills replay from CUDA graphs ({@link PrefillGraphs}). */
     public static final String PREFILL_GRAPHS_PROPERTY = PrefillGraphs.PROPERTY;
@@ -175,7 +176,17 @@ public final class DecoderSession implements AutoCloseable {
         boolean graphs = !"false".equalsIgnoreCase(System.getProperty(GRAPHS_PROPERTY, "true"));
         this.replayBackend = graphs && backend instanceof CudaBackend cuda ? cuda : null;
         this.stepInputs = replayBackend == null ? null : replayBackend.stepInputs(1 + 3 * config.numHiddenLayers());
-        this.ahead = replayBackend != null && !"false".equalsIgnoreCase(System.getProperty(DECODE_AHEAD_PROPERTY, "true").trim());
+        this.ahead = replayBackend != null && decodeAhead();
+    }
+
+    /**
+     * Whether {@value #DECODE_AHEAD_PROPERTY} lets a replayed greedy decode queue each step ahead (default true;
+     * read strictly, {@link BooleanProperty}).
+     *
+     * @throws IllegalArgumentException for a value other than true, false or blank
+     */
+    static boolean decodeAhead() {
+        return BooleanProperty.read(DECODE_AHEAD_PROPERTY, true);
     }
 
     public SessionOptions options() {

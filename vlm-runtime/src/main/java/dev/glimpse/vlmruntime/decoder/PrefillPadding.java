@@ -33,17 +33,20 @@ import java.util.Arrays;
  */
 final class PrefillPadding {
 
-    /** System property: the row quantum graph prefills are padded to; {@code 0} (the library's default) for exact rows. */
+    /** System property: the row quantum graph prefills are padded to; {@code 0} (the library's default; blank too) for exact rows. */
     static final String PROPERTY = "glimpse.cuda.prefillPadRows";
 
     private PrefillPadding() {
     }
 
-    /** The quantum {@value #PROPERTY} sets now. */
+    /** The quantum {@value #PROPERTY} sets now (0 when it is unset or blank). */
     static int quantum() {
-        String value = System.getProperty(PROPERTY, "0").trim();
+        String value = System.getProperty(PROPERTY);
+        if (value == null || value.isBlank()) {
+            return 0;
+        }
         try {
-            int quantum = Integer.parseInt(value);
+            int quantum = Integer.parseInt(value.trim());
             if (quantum >= 0) {
                 return quantum;
             }

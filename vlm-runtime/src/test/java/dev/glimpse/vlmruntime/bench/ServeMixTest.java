@@ -1,8 +1,11 @@
 package dev.glimpse.vlmruntime.bench;
 
+import dev.glimpse.vlmruntime.decoder.DecoderSession;
 import org.junit.jupiter.api.Test;
 
 import java.util.Arrays;
+import java.util.LinkedHashMap;
+import java.util.Map;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertNotEquals;
@@ -34,5 +37,14 @@ class ServeMixTest {
     @Test
     void theDefaultVariantsParse() {
         assertEquals(4, AbSpec.parse(ServeMixBench.DEFAULT_AB).variants().size());
+    }
+
+    @Test
+    void everyDefaultVariantPinsItsPrefillPadding() {
+        Map<String, String> padRows = new LinkedHashMap<>();
+        for (AbVariant v : AbSpec.parse(ServeMixBench.DEFAULT_AB).variants()) {
+            padRows.put(v.label(), v.properties().get(DecoderSession.PREFILL_PAD_ROWS_PROPERTY));
+        }
+        assertEquals(Map.of("exact", "0", "bucket", "0", "pad16", "16", "pad32", "32"), padRows);
     }
 }

@@ -1,5 +1,6 @@
 package dev.glimpse.vlmruntime.decoder;
 
+import dev.glimpse.vlmruntime.SavedProperties;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 
@@ -9,9 +10,11 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 /** The KV capacity a session allocates for the length it asks for ({@link CapacityBuckets}). */
 class CapacityBucketsTest {
 
+    private final SavedProperties saved = SavedProperties.of(CapacityBuckets.PROPERTY);
+
     @AfterEach
-    void clearProperty() {
-        System.clearProperty(CapacityBuckets.PROPERTY);
+    void restoreProperty() {
+        saved.close();
     }
 
     @Test
@@ -39,7 +42,10 @@ class CapacityBucketsTest {
 
     @Test
     void thePropertyIsReadAtEveryCallAndDefaultsTo256() {
+        System.clearProperty(CapacityBuckets.PROPERTY);
         assertEquals(256, CapacityBuckets.capacity(100));
+        System.setProperty(CapacityBuckets.PROPERTY, " ");
+        assertEquals(256, CapacityBuckets.capacity(100), "blank is unset");
         System.setProperty(CapacityBuckets.PROPERTY, "0");
         assertEquals(100, CapacityBuckets.capacity(100));
         System.setProperty(CapacityBuckets.PROPERTY, "128");

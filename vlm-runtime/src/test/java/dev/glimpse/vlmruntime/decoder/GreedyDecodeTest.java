@@ -1,5 +1,6 @@
 package dev.glimpse.vlmruntime.decoder;
 
+import dev.glimpse.vlmruntime.SavedProperties;
 import org.junit.jupiter.api.Test;
 
 import java.util.ArrayList;
@@ -80,15 +81,15 @@ class GreedyDecodeTest {
 
     @Test
     void theHostBackendNeverRunsAhead() {
-        System.setProperty(DecoderSession.DECODE_AHEAD_PROPERTY, "true");
-        try (DecoderFixture f = DecoderFixture.open("decoder-llama");
-             DecoderSession session = f.decoder().newSession(SessionOptions.of(64))) {
-            session.prefill(f.inputIds());
-            assertFalse(session.decodesAhead());
-            session.decodeGreedy(8, t -> true);
-            assertEquals(0, session.stepsQueuedAhead());
-        } finally {
-            System.clearProperty(DecoderSession.DECODE_AHEAD_PROPERTY);
+        try (SavedProperties saved = SavedProperties.of(DecoderSession.DECODE_AHEAD_PROPERTY)) {
+            System.setProperty(DecoderSession.DECODE_AHEAD_PROPERTY, "true");
+            try (DecoderFixture f = DecoderFixture.open("decoder-llama");
+                 DecoderSession session = f.decoder().newSession(SessionOptions.of(64))) {
+                session.prefill(f.inputIds());
+                assertFalse(session.decodesAhead());
+                session.decodeGreedy(8, t -> true);
+                assertEquals(0, session.stepsQueuedAhead());
+            }
         }
     }
 

@@ -1,6 +1,7 @@
 package dev.glimpse.vlmruntime.decoder;
 
 import dev.glimpse.kernels.Tensor;
+import dev.glimpse.vlmruntime.SavedProperties;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 
@@ -26,9 +27,11 @@ class PaddedPrefillTest {
 
     private static final int STEPS = 3;
 
+    private final SavedProperties saved = SavedProperties.of(CapacityBuckets.PROPERTY);
+
     @AfterEach
-    void clearProperty() {
-        System.clearProperty(CapacityBuckets.PROPERTY);
+    void restoreProperty() {
+        saved.close();
     }
 
     @Test

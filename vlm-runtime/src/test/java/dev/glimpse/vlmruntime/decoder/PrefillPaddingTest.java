@@ -1,5 +1,6 @@
 package dev.glimpse.vlmruntime.decoder;
 
+import dev.glimpse.vlmruntime.SavedProperties;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 
@@ -10,9 +11,11 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 /** The rows a graph prefill runs for a prompt's rows, and what the padded rows hold ({@link PrefillPadding}). */
 class PrefillPaddingTest {
 
+    private final SavedProperties saved = SavedProperties.of(PrefillPadding.PROPERTY);
+
     @AfterEach
-    void clearProperty() {
-        System.clearProperty(PrefillPadding.PROPERTY);
+    void restoreProperty() {
+        saved.close();
     }
 
     @Test
@@ -51,7 +54,10 @@ class PrefillPaddingTest {
 
     @Test
     void theQuantumPropertyIsReadAtEveryCallAndDefaultsToExact() {
+        System.clearProperty(PrefillPadding.PROPERTY);
         assertEquals(0, PrefillPadding.quantum());
+        System.setProperty(PrefillPadding.PROPERTY, "");
+        assertEquals(0, PrefillPadding.quantum(), "blank is unset");
         System.setProperty(PrefillPadding.PROPERTY, "16");
         assertEquals(16, PrefillPadding.quantum());
         System.setProperty(PrefillPadding.PROPERTY, "-16");

@@ -1,5 +1,6 @@
 package dev.glimpse.vlmruntime.decoder;
 
+import dev.glimpse.vlmruntime.SavedProperties;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 
@@ -18,10 +19,11 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
  */
 class SessionBufferReuseTest {
 
+    private final SavedProperties saved = SavedProperties.of(SessionBufferPool.PROPERTY, CapacityBuckets.PROPERTY);
+
     @AfterEach
-    void clearProperty() {
-        System.clearProperty(SessionBufferPool.PROPERTY);
-        System.clearProperty(CapacityBuckets.PROPERTY);
+    void restoreProperties() {
+        saved.close();
     }
 
     @Test

@@ -3,6 +3,7 @@ package dev.glimpse.vlmruntime.gpu;
 import dev.glimpse.kernels.Backend;
 import dev.glimpse.kernels.Backends;
 import dev.glimpse.kernels.io.Checkpoint;
+import dev.glimpse.vlmruntime.SavedProperties;
 import dev.glimpse.vlmruntime.config.TextConfig;
 import dev.glimpse.vlmruntime.decoder.Decoder;
 import dev.glimpse.vlmruntime.decoder.DecoderFixture;
@@ -114,12 +115,12 @@ class CudaDecodeAheadTest {
      * stop (a session of 40 tokens).
      */
     private static Trace scenario(Decoder decoder, boolean ahead) {
-        System.setProperty(DecoderSession.DECODE_AHEAD_PROPERTY, Boolean.toString(ahead));
         List<Integer> tokens = new ArrayList<>();
         List<float[]> logits = new ArrayList<>();
         List<Integer> lengths = new ArrayList<>();
         int queued = 0;
-        try {
+        try (SavedProperties saved = SavedProperties.of(DecoderSession.DECODE_AHEAD_PROPERTY)) {
+            System.setProperty(DecoderSession.DECODE_AHEAD_PROPERTY, Boolean.toString(ahead));
             for (int s = 0; s < 2; s++) {
                 try (DecoderSession session = decoder.newSession(SessionOptions.of(40))) {
                     assertEquals(ahead, session.decodesAhead());
@@ -144,8 +145,6 @@ class CudaDecodeAheadTest {
                     queued += session.stepsQueuedAhead();
                 }
             }
-        } finally {
-            System.clearProperty(DecoderSession.DECODE_AHEAD_PROPERTY);
         }
         return new Trace(tokens, logits, lengths, queued);
     }
@@ -162,8 +161,8 @@ class CudaDecodeAheadTest {
     /** One request in a session of {@code capacity} with the flag set to {@code ahead}, its tokens streamed into {@code streamed}. */
     private static GenerationResult request(Generator generator, LlavaModel model, PromptInput prompt, int capacity,
                                             GenerationOptions options, boolean ahead, List<Integer> streamed) {
-        System.setProperty(DecoderSession.DECODE_AHEAD_PROPERTY, Boolean.toString(ahead));
-        try (DecoderSession session = model.decoder().newSession(SessionOptions.of(capacity))) {
+        try (SavedProperties saved = SavedProperties.of(DecoderSession.DECODE_AHEAD_PROPERTY);
+             DecoderSession session = sessionWithAhead(model, capacity, ahead)) {
             assertEquals(ahead, session.decodesAhead());
             GenerationResult result = generator.generate(session, prompt, options, (id, text) -> streamed.add(id));
             if (options.doSample()) {
@@ -172,8 +171,12 @@ class CudaDecodeAheadTest {
                 assertTrue(session.stepsQueuedAhead() > 0, "steps run ahead from the third token (the graph is captured)");
             }
             return result;
-        } finally {
-            System.clearProperty(DecoderSession.DECODE_AHEAD_PROPERTY);
         }
+    }
+
+    /** A session of {@code capacity} opened under {@code -Dglimpse.cuda.decodeAhead=ahead}. */
+    private static DecoderSession sessionWithAhead(LlavaModel model, int capacity, boolean ahead) {
+        System.setProperty(DecoderSession.DECODE_AHEAD_PROPERTY, Boolean.toString(ahead));
+        return model.decoder().newSession(SessionOptions.of(capacity));
     }
 }

@@ -5,6 +5,7 @@ import dev.glimpse.kernels.Backends;
 import dev.glimpse.kernels.DType;
 import dev.glimpse.kernels.Tensor;
 import dev.glimpse.kernels.io.Checkpoint;
+import dev.glimpse.vlmruntime.SavedProperties;
 import dev.glimpse.vlmruntime.config.TextConfig;
 import dev.glimpse.vlmruntime.decoder.Decoder;
 import dev.glimpse.vlmruntime.decoder.DecoderSession;
@@ -56,11 +57,12 @@ class CudaPaddedPrefillGraphsTest {
     @TempDir
     Path dir;
 
+    private final SavedProperties saved = SavedProperties.of(DecoderSession.PREFILL_GRAPHS_PROPERTY,
+            DecoderSession.PREFILL_PAD_ROWS_PROPERTY, DecoderSession.CAPACITY_BUCKET_PROPERTY);
+
     @AfterEach
     void propertiesBack() {
-        System.clearProperty(DecoderSession.PREFILL_GRAPHS_PROPERTY);
-        System.clearProperty(DecoderSession.PREFILL_PAD_ROWS_PROPERTY);
-        System.clearProperty(DecoderSession.CAPACITY_BUCKET_PROPERTY);
+        saved.close();
     }
 
     /** A request's logits after its prefill and after each decode step. */

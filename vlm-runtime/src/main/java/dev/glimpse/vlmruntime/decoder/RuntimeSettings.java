@@ -1,0 +1,38 @@
+package dev.glimpse.vlmruntime.decoder;
+
+import dev.glimpse.kernels.cuda.AttentionSmallGrid;
+import dev.glimpse.kernels.cuda.CudaBackend;
+import dev.glimpse.kernels.cuda.Mlp16Vector;
+import dev.glimpse.kernels.cuda.NormRowsVariant;
+
+/**
+ * Checks, at model load, every runtime setting that is read later at each session, prefill or kernel launch:
+ * {@value CapacityBuckets#PROPERTY}, {@value PrefillPadding#PROPERTY}, {@value DecoderSession#DECODE_AHEAD_PROPERTY},
+ * {@value CudaBackend#MLP16_PROPERTY}, {@value Mlp16Vector#PROPERTY}, {@value NormRowsVariant#PROPERTY},
+ * {@value AttentionSmallGrid#PROPERTY} and {@value AttentionSmallGrid#ROPE_ATTENTION_PROPERTY}. Each is parsed by
+ * the same method that reads it later, so a bad {@code -D} value fails the load, before any weights are read,
+ * with that parser's message (the property, the value, the values it takes), instead of failing every request
+ * of a server (blamed on the client) or a kernel launch deep inside a prefill. Blank counts as unset for all.
+ */
+public final class RuntimeSettings {
+
+    private RuntimeSettings() {
+    }
+
+    /**
+     * Parses each setting as it is now.
+     *
+     * @throws IllegalArgumentException or {@link dev.glimpse.kernels.cuda.CudaException} from the first bad setting's
+     *                                  own parser, naming the property, the bad value and the accepted ones
+     */
+    public static void validate() {
+        CapacityBuckets.step();
+        PrefillPadding.quantum();
+        DecoderSession.decodeAhead();
+        CudaBackend.mlp16Enabled();
+        Mlp16Vector.configured();
+        NormRowsVariant.configured();
+        AttentionSmallGrid.configured();
+        AttentionSmallGrid.configuredForRopeAttention();
+    }
+}
