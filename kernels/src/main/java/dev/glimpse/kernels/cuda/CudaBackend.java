@@ -883,7 +883,7 @@ public final class CudaBackend implements Backend {
      * vision tower's {@code EncoderBlock} decides that).
      */
     public static boolean towerLeanEnabled() {
-        return !"false".equalsIgnoreCase(System.getProperty(TOWER_LEAN_PROPERTY, "true").trim());
+        return BooleanProperty.read(TOWER_LEAN_PROPERTY, true);
     }
 
     /** The system property that keeps fc1's output in F32 before a tower MLP's activation ({@code false}; default {@code true}). */
@@ -902,7 +902,7 @@ public final class CudaBackend implements Backend {
      * activates the F32 sum and rounds once); see the vision tower's {@code EncoderBlock}.
      */
     public static boolean towerMlp16Enabled() {
-        return !"false".equalsIgnoreCase(System.getProperty(TOWER_MLP16_PROPERTY, "true").trim());
+        return BooleanProperty.read(TOWER_MLP16_PROPERTY, true);
     }
 
     /** The system property that rounds a decoder prefill MLP's gate/up as HF's 16-bit model does (default {@code true}; {@code false}: F32 gate/up). */

@@ -8,7 +8,8 @@ import dev.glimpse.kernels.cuda.NormRowsVariant;
 /**
  * Checks, at model load, every runtime setting that is read later at each session, prefill or kernel launch:
  * {@value CapacityBuckets#PROPERTY}, {@value PrefillPadding#PROPERTY}, {@value DecoderSession#DECODE_AHEAD_PROPERTY},
- * {@value CudaBackend#MLP16_PROPERTY}, {@value Mlp16Vector#PROPERTY}, {@value NormRowsVariant#PROPERTY},
+ * {@value CudaBackend#MLP16_PROPERTY}, {@value CudaBackend#TOWER_LEAN_PROPERTY}, {@value CudaBackend#TOWER_MLP16_PROPERTY},
+ * {@value Mlp16Vector#PROPERTY}, {@value NormRowsVariant#PROPERTY},
  * {@value AttentionSmallGrid#PROPERTY} and {@value AttentionSmallGrid#ROPE_ATTENTION_PROPERTY}. Each is parsed by
  * the same method that reads it later, so a bad {@code -D} value fails the load, before any weights are read,
  * with that parser's message (the property, the value, the values it takes), instead of failing every request
@@ -30,6 +31,8 @@ public final class RuntimeSettings {
         PrefillPadding.quantum();
         DecoderSession.decodeAhead();
         CudaBackend.mlp16Enabled();
+        CudaBackend.towerLeanEnabled();
+        CudaBackend.towerMlp16Enabled();
         Mlp16Vector.configured();
         NormRowsVariant.configured();
         AttentionSmallGrid.configured();

@@ -29,6 +29,8 @@ class LoadSettingsTest {
             "glimpse.cuda.decodeAhead|off|true or false",
             "glimpse.cuda.decodeAhead|flase|true or false",
             "glimpse.cuda.mlp16|0|true or false",
+            "glimpse.cuda.towerLean|no|true or false",
+            "glimpse.cuda.towerMlp16|yes|true or false",
             "glimpse.cuda.mlp16Vector|16|auto, 4, 8",
             "glimpse.cuda.normRows|v8|auto, v4, staged",
             "glimpse.cuda.attentionSmallGrid|w3|w2s2",
