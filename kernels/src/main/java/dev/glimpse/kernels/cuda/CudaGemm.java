@@ -249,22 +249,12 @@ final class CudaGemm {
      * cuBLASLt has no algorithm, one {@link #linear} per weight.
      */
     void linearStack(Tensor x, Tensor w, Tensor bias, Tensor out) {
-        Checks.floating(x, ctx.device, "linearStack", "x");
-        Checks.floating(w, ctx.device, "linearStack", "w");
-        Checks.rank(w, 3, "linearStack", "w", "[B, out, in]");
-        Checks.rank(x, 2, "linearStack", "x", "[m, in]");
+        checkStack("linearStack", x, w, bias, out);
         Checks.f32(out, ctx.device, "linearStack", "out");
-        Checks.rank(out, 3, "linearStack", "out", "[B, m, out]");
         int batch = w.dim(0);
         int n = w.dim(1);
         int k = w.dim(2);
         int m = x.dim(0);
-        if (out.dim(0) != batch || out.dim(1) != m || out.dim(2) != n || x.dim(1) != k) {
-            throw new TensorException("linearStack: x " + x + ", w " + w + " and out " + out + " do not chain");
-        }
-        if (bias != null && (bias.rank() != 2 || bias.dim(0) != batch || bias.dim(1) != n)) {
-            throw new TensorException("linearStack: bias must be [" + batch + ", " + n + "], got " + bias);
-        }
         boolean batched = USE_LT && w.dtype() != DType.F32 && m > GEMV_MAX_ROWS && k > 0 && n > 0 && batch > 1
                 && (x.dtype() == DType.F32 || x.dtype() == w.dtype())
                 && w.stride(2) == 1 && w.stride(1) >= k && w.stride(0) >= (long) (n - 1) * w.stride(1) + k
@@ -286,6 +276,23 @@ final class CudaGemm {
         }
     }
 
+    /** The operand checks {@link #linearStack} and {@link #linearStackRounded} share: x [m, in], w [B, out, in], out [B, m, out], bias [B, out]. */
+    private void checkStack(String op, Tensor x, Tensor w, Tensor bias, Tensor out) {
+        Checks.floating(x, ctx.device, op, "x");
+        Checks.floating(w, ctx.device, op, "w");
+        Checks.rank(w, 3, op, "w", "[B, out, in]");
+        Checks.rank(x, 2, op, "x", "[m, in]");
+        Checks.rank(out, 3, op, "out", "[B, m, out]");
+        int batch = w.dim(0);
+        int n = w.dim(1);
+        if (out.dim(0) != batch || out.dim(1) != x.dim(0) || out.dim(2) != n || x.dim(1) != w.dim(2)) {
+            throw new TensorException(op + ": x " + x + ", w " + w + " and out " + out + " do not chain");
+        }
+        if (bias != null && (bias.rank() != 2 || bias.dim(0) != batch || bias.dim(1) != n)) {
+            throw new TensorException(op + ": bias must be [" + batch + ", " + n + "], got " + bias);
+        }
+    }
+
     /**
      * {@link #linearStack} into out of w's 16-bit dtype: out[i] = x w[i]^T + bias[i], the F32 sum plus the
      * bias (read in out's dtype, as PyTorch's bf16 linear reads its bias) rounded to nearest even once on
@@ -297,21 +304,11 @@ final class CudaGemm {
      * apart, cuBLASLt off or without an algorithm): the caller then takes the F32 {@link #linearStack}.
      */
     boolean linearStackRounded(Tensor x, Tensor w, Tensor bias, Tensor out) {
-        Checks.floating(x, ctx.device, "linearStackRounded", "x");
-        Checks.floating(w, ctx.device, "linearStackRounded", "w");
-        Checks.rank(w, 3, "linearStackRounded", "w", "[B, out, in]");
-        Checks.rank(x, 2, "linearStackRounded", "x", "[m, in]");
-        Checks.rank(out, 3, "linearStackRounded", "out", "[B, m, out]");
+        checkStack("linearStackRounded", x, w, bias, out);
         int batch = w.dim(0);
         int n = w.dim(1);
         int k = w.dim(2);
         int m = x.dim(0);
-        if (out.dim(0) != batch || out.dim(1) != m || out.dim(2) != n || x.dim(1) != k) {
-            throw new TensorException("linearStackRounded: x " + x + ", w " + w + " and out " + out + " do not chain");
-        }
-        if (bias != null && (bias.rank() != 2 || bias.dim(0) != batch || bias.dim(1) != n)) {
-            throw new TensorException("linearStackRounded: bias must be [" + batch + ", " + n + "], got " + bias);
-        }
         DType type = w.dtype();
         boolean applies = USE_LT && type != DType.F32 && out.dtype() == type && out.device().equals(ctx.device)
                 && m > GEMV_MAX_ROWS && k > 0 && n > 0
