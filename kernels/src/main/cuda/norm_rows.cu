@@ -80,18 +80,9 @@ __device__ __forceinline__ void layer_norm_staged(const float* x, const void* ga
     if (beta != nullptr) stage_vector_v4<VPT>(beta, beta_type, nv, staged_beta);
     float4 v[VPT];
     load_row_v4<VPT>(x, base, nv, v);
-    float s = 0.f;
-#pragma unroll
-    for (int j = 0; j < VPT; j++) s += (v[j].x + v[j].y) + (v[j].z + v[j].w);
+    float s = row_sum_v4<VPT>(v);
     const float mean = block_sum_once(s, sums) / n;
-    float q = 0.f;
-#pragma unroll
-    for (int j = 0; j < VPT; j++) {
-        if (threadIdx.x + j * blockDim.x < nv) {
-            float a = v[j].x - mean, bb = v[j].y - mean, c = v[j].z - mean, d = v[j].w - mean;
-            q += (a * a + bb * bb) + (c * c + d * d);
-        }
-    }
+    float q = centered_squares_v4<VPT>(v, mean, nv);
     const float var = block_sum_once(q, squares) / n;
     const float rstd = (float)(1.0 / sqrt((double)(var + eps)));
     cp_async_wait_own();
@@ -120,9 +111,7 @@ __device__ __forceinline__ void rms_norm_staged(const float* x, const void* gamm
     stage_vector_v4<VPT>(gamma, gamma_type, nv, staged);
     float4 v[VPT];
     load_row_v4<VPT>(x, base, nv, v);
-    float q = 0.f;
-#pragma unroll
-    for (int j = 0; j < VPT; j++) q += (v[j].x * v[j].x + v[j].y * v[j].y) + (v[j].z * v[j].z + v[j].w * v[j].w);
+    float q = row_squares_v4<VPT>(v);
     const float variance = block_sum_once(q, squares) / n;
     const float rstd = (float)(1.0 / sqrt((double)(variance + eps)));
     cp_async_wait_own();

@@ -13,6 +13,39 @@ __device__ __forceinline__ void load_row_v4(const float* x, long long base, int 
     }
 }
 
+// This thread's share of the row sum (LayerNorm's mean), in the order every norm kernel adds it.
+template <int VPT>
+__device__ __forceinline__ float row_sum_v4(const float4 (&v)[VPT]) {
+    float s = 0.f;
+#pragma unroll
+    for (int j = 0; j < VPT; j++) s += (v[j].x + v[j].y) + (v[j].z + v[j].w);
+    return s;
+}
+
+// This thread's share of the sum of squared deviations from mean (LayerNorm's variance); entries past the row's
+// n = 4 * nv floats add nothing.
+template <int VPT>
+__device__ __forceinline__ float centered_squares_v4(const float4 (&v)[VPT], float mean, int nv) {
+    float q = 0.f;
+#pragma unroll
+    for (int j = 0; j < VPT; j++) {
+        if (threadIdx.x + j * blockDim.x < nv) {
+            float a = v[j].x - mean, b = v[j].y - mean, c = v[j].z - mean, d = v[j].w - mean;
+            q += (a * a + b * b) + (c * c + d * d);
+        }
+    }
+    return q;
+}
+
+// This thread's share of the row's sum of squares (RMSNorm's mean square).
+template <int VPT>
+__device__ __forceinline__ float row_squares_v4(const float4 (&v)[VPT]) {
+    float q = 0.f;
+#pragma unroll
+    for (int j = 0; j < VPT; j++) q += (v[j].x * v[j].x + v[j].y * v[j].y) + (v[j].z * v[j].z + v[j].w * v[j].w);
+    return q;
+}
+
 // The out row of token-major LayerNorm: x row blockIdx.x = b * tokens + t of [batch, tokens, n] goes to out row
 // t * batch + b of [tokens, batch, n].
 __device__ __forceinline__ long long token_major_base(int batch, int tokens, int n) {

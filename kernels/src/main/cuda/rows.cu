@@ -87,18 +87,9 @@ __device__ __forceinline__ void layer_norm_v4(const float* x, const void* gamma,
     const int nv = n >> 2;
     float4 v[VPT];
     load_row_v4<VPT>(x, base, nv, v);
-    float s = 0.f;
-#pragma unroll
-    for (int j = 0; j < VPT; j++) s += (v[j].x + v[j].y) + (v[j].z + v[j].w);
+    float s = row_sum_v4<VPT>(v);
     const float mean = block_sum(s, scratch) / n;
-    float q = 0.f;
-#pragma unroll
-    for (int j = 0; j < VPT; j++) {
-        if (threadIdx.x + j * blockDim.x < nv) {
-            float a = v[j].x - mean, b = v[j].y - mean, c = v[j].z - mean, d = v[j].w - mean;
-            q += (a * a + b * b) + (c * c + d * d);
-        }
-    }
+    float q = centered_squares_v4<VPT>(v, mean, nv);
     const float var = block_sum(q, scratch) / n;
     const float rstd = (float)(1.0 / sqrt((double)(var + eps)));
 #pragma unroll
@@ -124,9 +115,7 @@ __device__ __forceinline__ void rms_norm_v4(const float* x, const void* gamma, i
     const int nv = n >> 2;
     float4 v[VPT];
     load_row_v4<VPT>(x, base, nv, v);
-    float q = 0.f;
-#pragma unroll
-    for (int j = 0; j < VPT; j++) q += (v[j].x * v[j].x + v[j].y * v[j].y) + (v[j].z * v[j].z + v[j].w * v[j].w);
+    float q = row_squares_v4<VPT>(v);
     const float variance = block_sum(q, scratch) / n;
     const float rstd = (float)(1.0 / sqrt((double)(variance + eps)));
 #pragma unroll
