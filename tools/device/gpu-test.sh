@@ -195,29 +195,21 @@ if has prefillgemm; then
   grep -E 'wide search' "$LOGS/prefill-gemm.err" | head -40
 fi
 
-if has smallkernels; then
-  echo "== prefill small kernels benchmark (old vs new per kernel: rope_append, attention, attention_o_proj, rope_attention)"
-  timeout 200 "$JAVA" "${JFLAGS[@]}" -cp "$CP" dev.glimpse.kernels.cuda.bench.PrefillSmallKernelsBench \
-    > "$LOGS/prefill-small-kernels.jsonl" 2> "$LOGS/prefill-small-kernels.err"
-  echo "prefill small kernels bench exit: $?"; tail -3 "$LOGS/prefill-small-kernels.err"
-  cat "$LOGS/prefill-small-kernels.jsonl"
-fi
-
-if has normrows; then
-  echo "== norm rows benchmark (LayerNorm/RMSNorm v4 vs -Dglimpse.cuda.normRows variants, hot and cold L2)"
-  timeout 200 "$JAVA" "${JFLAGS[@]}" -cp "$CP" dev.glimpse.kernels.cuda.bench.NormRowsBench \
-    > "$LOGS/norm-rows.jsonl" 2> "$LOGS/norm-rows.err"
-  echo "norm rows bench exit: $?"; tail -3 "$LOGS/norm-rows.err"
-  cat "$LOGS/norm-rows.jsonl"
-fi
-
-if has attnshapes; then
-  echo "== attention block shapes benchmark (small-grid shapes vs today's choice: CLIP, SigLIP, 74-row rope-attention)"
-  timeout 200 "$JAVA" "${JFLAGS[@]}" -cp "$CP" dev.glimpse.kernels.cuda.bench.AttentionShapesBench \
-    > "$LOGS/attention-shapes.jsonl" 2> "$LOGS/attention-shapes.err"
-  echo "attention shapes bench exit: $?"; tail -3 "$LOGS/attention-shapes.err"
-  cat "$LOGS/attention-shapes.jsonl"
-fi
+# kernel_bench LOG TITLE CLASS: one 200 s run of a kernels bench class, its JSON lines into $LOGS/LOG.jsonl and printed.
+kernel_bench() {
+  echo "== $2"
+  timeout 200 "$JAVA" "${JFLAGS[@]}" -cp "$CP" "dev.glimpse.kernels.cuda.bench.$3" > "$LOGS/$1.jsonl" 2> "$LOGS/$1.err"
+  echo "$3 exit: $?"; tail -3 "$LOGS/$1.err"
+  cat "$LOGS/$1.jsonl"
+}
+has smallkernels && kernel_bench prefill-small-kernels \
+  "prefill small kernels benchmark (old vs new per kernel: rope_append, attention, attention_o_proj, rope_attention)" \
+  PrefillSmallKernelsBench
+has normrows && kernel_bench norm-rows \
+  "norm rows benchmark (LayerNorm/RMSNorm v4 vs -Dglimpse.cuda.normRows variants, hot and cold L2)" NormRowsBench
+has attnshapes && kernel_bench attention-shapes \
+  "attention block shapes benchmark (small-grid shapes vs today's choice: CLIP, SigLIP, 74-row rope-attention)" \
+  AttentionShapesBench
 
 if has visiontower; then
   echo "== vision tower benchmark (SigLIP so400m x 32 frames, CLIP-L/336; GEMM epilogues on vs off, layout, towerLean)"
