@@ -7,13 +7,10 @@ import dev.glimpse.kernels.Backends;
 import dev.glimpse.kernels.cpu.CpuBackend;
 import dev.glimpse.kernels.cuda.CudaBackend;
 import dev.glimpse.kernels.image.RgbImage;
-import dev.glimpse.kernels.io.Checkpoint;
 import dev.glimpse.kernels.io.SafetensorsFile;
 import dev.glimpse.vlmruntime.api.Glimpse;
 import dev.glimpse.vlmruntime.api.LoadOptions;
 import dev.glimpse.vlmruntime.api.VisionLanguageModel;
-import dev.glimpse.vlmruntime.config.TextConfig;
-import dev.glimpse.vlmruntime.decoder.Decoder;
 import dev.glimpse.vlmruntime.decoder.DecoderFixture;
 import dev.glimpse.vlmruntime.decoder.DecoderSession;
 import dev.glimpse.vlmruntime.decoder.SessionOptions;
@@ -70,9 +67,9 @@ class CudaDecoderMlp16Test {
         int[] input = ints(expected.get("input_ids"));
         int[] hfTokens = ints(expected.get("greedy_tokens"));
         float[] hfLogits = floats(expected.get("last_logits"));
-        Decoded off;
-        Decoded on;
-        Decoded chunked;
+        LogitSteps.Greedy off;
+        LogitSteps.Greedy on;
+        LogitSteps.Greedy chunked;
         try (Backend backend = Backends.create(Backends.Choice.CUDA)) {
             off = withMlp16("false", () -> decode(backend, folder, input, hfTokens.length, 0));
             on = withMlp16("true", () -> decode(backend, folder, input, hfTokens.length, 0));
@@ -83,18 +80,18 @@ class CudaDecoderMlp16Test {
         while (compared < hfTokens.length && margins.get(compared).asDouble() > DECODER_MARGIN) {
             compared++;
         }
-        double offMean = meanAbsDiff(off.lastLogits, hfLogits);
-        double onMean = meanAbsDiff(on.lastLogits, hfLogits);
+        double offMean = meanAbsDiff(off.lastLogits(), hfLogits);
+        double onMean = meanAbsDiff(on.lastLogits(), hfLogits);
         System.out.printf("GPU-PARITY %s mlp16: last logits max|cuda-hf| f32 gate/up %.3g mlp16 %.3g chunked %.3g;"
                         + " mean|cuda-hf| f32 gate/up %.4g mlp16 %.4g; greedy mlp16 %s chunked %s hf %s (compared %d)%n", name,
-                maxAbsDiff(off.lastLogits, hfLogits), maxAbsDiff(on.lastLogits, hfLogits),
-                maxAbsDiff(chunked.lastLogits, hfLogits), offMean, onMean, Arrays.toString(on.greedy),
-                Arrays.toString(chunked.greedy), Arrays.toString(hfTokens), compared);
-        assertFalse(Arrays.equals(off.lastLogits, on.lastLogits), name + ": mlp16 changed no logit (the path did not run)");
-        assertTrue(maxAbsDiff(on.lastLogits, hfLogits) <= DECODER_TOLERANCE, name + ": mlp16 logits vs HF");
-        assertTrue(maxAbsDiff(chunked.lastLogits, hfLogits) <= DECODER_TOLERANCE, name + ": chunked mlp16 logits vs HF");
-        assertArrayEquals(Arrays.copyOf(hfTokens, compared), Arrays.copyOf(on.greedy, compared), "mlp16 greedy vs HF");
-        assertArrayEquals(Arrays.copyOf(hfTokens, compared), Arrays.copyOf(chunked.greedy, compared),
+                maxAbsDiff(off.lastLogits(), hfLogits), maxAbsDiff(on.lastLogits(), hfLogits),
+                maxAbsDiff(chunked.lastLogits(), hfLogits), offMean, onMean, Arrays.toString(on.greedy()),
+                Arrays.toString(chunked.greedy()), Arrays.toString(hfTokens), compared);
+        assertFalse(Arrays.equals(off.lastLogits(), on.lastLogits()), name + ": mlp16 changed no logit (the path did not run)");
+        assertTrue(maxAbsDiff(on.lastLogits(), hfLogits) <= DECODER_TOLERANCE, name + ": mlp16 logits vs HF");
+        assertTrue(maxAbsDiff(chunked.lastLogits(), hfLogits) <= DECODER_TOLERANCE, name + ": chunked mlp16 logits vs HF");
+        assertArrayEquals(Arrays.copyOf(hfTokens, compared), Arrays.copyOf(on.greedy(), compared), "mlp16 greedy vs HF");
+        assertArrayEquals(Arrays.copyOf(hfTokens, compared), Arrays.copyOf(chunked.greedy(), compared),
                 "chunked mlp16 greedy vs HF");
         assertTrue(onMean <= MEAN_ERROR_SLACK * offMean, name + ": mlp16 mean |logit - HF| " + onMean
                 + " vs F32 gate/up's " + offMean);
@@ -128,10 +125,10 @@ class CudaDecoderMlp16Test {
                 }
                 System.out.printf("GPU-PARITY %s case %d mlp16: greedy %s hf %s (compared %d); per step max|cuda-hf| %s;"
                                 + " mean|cuda-hf| over those steps f32 gate/up %.4g mlp16 %.4g%n", LLAVA_FIXTURE, index,
-                        Arrays.toString(on.greedy), Arrays.toString(hfGreedy), stable, Arrays.toString(stepsVsHf),
+                        Arrays.toString(on.greedy()), Arrays.toString(hfGreedy), stable, Arrays.toString(stepsVsHf),
                         offCase / Math.max(1, stable), onCase / Math.max(1, stable));
                 assertFalse(Arrays.equals(off.logits, on.logits), "case " + index + ": mlp16 changed no logit");
-                assertArrayEquals(Arrays.copyOf(hfGreedy, stable), Arrays.copyOf(on.greedy, stable),
+                assertArrayEquals(Arrays.copyOf(hfGreedy, stable), Arrays.copyOf(on.greedy(), stable),
                         "case " + index + ": mlp16 greedy vs HF");
                 for (int s = 0; s < stable; s++) {
                     assertTrue(stepsVsHf[s] <= LLAVA_TOLERANCE, "case " + index + " step " + s + ": logits differ from HF by "
@@ -152,38 +149,17 @@ class CudaDecoderMlp16Test {
         Path folder = DecoderFixture.folder("decoder-llama-bf16");
         int[] input = ints(expected(folder).get("input_ids"));
         try (Backend backend = new CpuBackend()) {
-            Decoded off = withMlp16("false", () -> decode(backend, folder, input, 2, 0));
-            Decoded on = withMlp16("true", () -> decode(backend, folder, input, 2, 0));
-            assertArrayEquals(off.lastLogits, on.lastLogits);
-            assertArrayEquals(off.greedy, on.greedy);
+            LogitSteps.Greedy off = withMlp16("false", () -> decode(backend, folder, input, 2, 0));
+            LogitSteps.Greedy on = withMlp16("true", () -> decode(backend, folder, input, 2, 0));
+            assertArrayEquals(off.lastLogits(), on.lastLogits());
+            assertArrayEquals(off.greedy(), on.greedy());
         }
-    }
-
-    private record Decoded(float[] lastLogits, int[] greedy) {
     }
 
     /** Prefill (in chunks of {@code chunk} rows, 0: the default) and {@code count} greedy tokens, our own fed back. */
-    private static Decoded decode(Backend backend, Path folder, int[] inputIds, int count, int chunk) {
+    private static LogitSteps.Greedy decode(Backend backend, Path folder, int[] inputIds, int count, int chunk) {
         SessionOptions options = chunk > 0 ? SessionOptions.of(64).withPrefillChunkSize(chunk) : SessionOptions.of(64);
-        try (Checkpoint checkpoint = Checkpoint.open(folder);
-             Decoder decoder = Decoder.load(backend, checkpoint, TextConfig.load(folder.resolve("config.json")));
-             DecoderSession session = decoder.newSession(options)) {
-            session.prefill(inputIds);
-            float[] logits = new float[decoder.config().vocabSize()];
-            session.copyLogits(logits);
-            float[] last = logits.clone();
-            int[] greedy = new int[count];
-            for (int i = 0; i < count; i++) {
-                if (i > 0) {
-                    session.copyLogits(logits);
-                }
-                greedy[i] = argmax(logits);
-                if (i + 1 < count) {
-                    session.decode(greedy[i]);
-                }
-            }
-            return new Decoded(last, greedy);
-        }
+        return LogitSteps.greedy(backend, folder, inputIds, count, options);
     }
 
     /** Greedy choices and logits of every step of a LLaVA case, HF's tokens fed back. */

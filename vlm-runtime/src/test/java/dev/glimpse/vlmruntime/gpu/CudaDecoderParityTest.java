@@ -5,11 +5,7 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.glimpse.kernels.Backend;
 import dev.glimpse.kernels.Backends;
 import dev.glimpse.kernels.cpu.CpuBackend;
-import dev.glimpse.kernels.io.Checkpoint;
-import dev.glimpse.vlmruntime.config.TextConfig;
-import dev.glimpse.vlmruntime.decoder.Decoder;
 import dev.glimpse.vlmruntime.decoder.DecoderFixture;
-import dev.glimpse.vlmruntime.decoder.DecoderSession;
 import dev.glimpse.vlmruntime.decoder.SessionOptions;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.CsvSource;
@@ -19,7 +15,6 @@ import java.io.UncheckedIOException;
 import java.nio.file.Path;
 import java.util.Arrays;
 
-import static dev.glimpse.vlmruntime.decoder.DecoderFixture.argmax;
 import static dev.glimpse.vlmruntime.decoder.DecoderFixture.floats;
 import static dev.glimpse.vlmruntime.decoder.DecoderFixture.ints;
 import static dev.glimpse.vlmruntime.decoder.DecoderFixture.maxAbsDiff;
@@ -46,16 +41,16 @@ class CudaDecoderParityTest {
         JsonNode expected = expected(folder);
         int[] hfTokens = ints(expected.get(tokensKey));
         boolean bf16 = name.endsWith("bf16");
-        Result cuda;
-        Result cpu;
+        LogitSteps.Greedy cuda;
+        LogitSteps.Greedy cpu;
         try (Backend backend = Backends.create(Backends.Choice.CUDA)) {
-            cuda = run(backend, folder, ints(expected.get("input_ids")), hfTokens.length);
+            cuda = LogitSteps.greedy(backend, folder, ints(expected.get("input_ids")), hfTokens.length, SessionOptions.of(64));
         }
         try (Backend backend = new CpuBackend()) {
-            cpu = run(backend, folder, ints(expected.get("input_ids")), hfTokens.length);
+            cpu = LogitSteps.greedy(backend, folder, ints(expected.get("input_ids")), hfTokens.length, SessionOptions.of(64));
         }
-        float vsHf = maxAbsDiff(cuda.lastLogits, floats(expected.get(logitsKey)));
-        float vsCpu = maxAbsDiff(cuda.lastLogits, cpu.lastLogits);
+        float vsHf = maxAbsDiff(cuda.lastLogits(), floats(expected.get(logitsKey)));
+        float vsCpu = maxAbsDiff(cuda.lastLogits(), cpu.lastLogits());
         int compared = hfTokens.length;
         if (bf16) {
             JsonNode margins = expected.get("greedy_top2_margins");
@@ -65,37 +60,12 @@ class CudaDecoderParityTest {
             }
         }
         System.out.printf("GPU-PARITY %s (%s): greedy cuda %s cpu %s hf %s (compared %d); last logits max|cuda-hf| %.3g"
-                        + " max|cuda-cpu| %.3g%n", name, bf16 ? "bf16" : "f32", Arrays.toString(cuda.greedy),
-                Arrays.toString(cpu.greedy), Arrays.toString(hfTokens), compared, vsHf, vsCpu);
+                        + " max|cuda-cpu| %.3g%n", name, bf16 ? "bf16" : "f32", Arrays.toString(cuda.greedy()),
+                Arrays.toString(cpu.greedy()), Arrays.toString(hfTokens), compared, vsHf, vsCpu);
         assertTrue(vsHf <= tolerance, name + ": logits differ from HF " + logitsKey + " by " + vsHf);
-        assertArrayEquals(Arrays.copyOf(hfTokens, compared), Arrays.copyOf(cuda.greedy, compared), "greedy vs HF");
+        assertArrayEquals(Arrays.copyOf(hfTokens, compared), Arrays.copyOf(cuda.greedy(), compared), "greedy vs HF");
         if (!bf16) {
-            assertArrayEquals(cpu.greedy, cuda.greedy, "greedy vs CPU");
-        }
-    }
-
-    private record Result(float[] lastLogits, int[] greedy) {
-    }
-
-    private static Result run(Backend backend, Path folder, int[] inputIds, int count) {
-        try (Checkpoint checkpoint = Checkpoint.open(folder);
-             Decoder decoder = Decoder.load(backend, checkpoint, TextConfig.load(folder.resolve("config.json")));
-             DecoderSession session = decoder.newSession(SessionOptions.of(64))) {
-            session.prefill(inputIds);
-            float[] logits = new float[decoder.config().vocabSize()];
-            session.copyLogits(logits);
-            float[] last = logits.clone();
-            int[] greedy = new int[count];
-            for (int i = 0; i < count; i++) {
-                if (i > 0) {
-                    session.copyLogits(logits);
-                }
-                greedy[i] = argmax(logits);
-                if (i + 1 < count) {
-                    session.decode(greedy[i]);
-                }
-            }
-            return new Result(last, greedy);
+            assertArrayEquals(cpu.greedy(), cuda.greedy(), "greedy vs CPU");
         }
     }
 

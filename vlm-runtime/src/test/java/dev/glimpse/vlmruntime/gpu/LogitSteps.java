@@ -18,6 +18,8 @@ import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
 
+import static dev.glimpse.vlmruntime.decoder.DecoderFixture.argmax;
+
 /**
  * Logits of greedy steps on a decoder or a LLaVA fixture, for tests that compare two settings of a
  * switch step by step (the same requests, so any difference is the switch's).
@@ -68,5 +70,32 @@ final class LogitSteps {
             images.add(PngFixtures.decode(folder.resolve(f.asText())));
         }
         return new VisualInput.Images(images);
+    }
+
+    /** The first logits after a prefill and the greedy tokens of {@code count} steps, the model's own tokens fed back. */
+    record Greedy(float[] lastLogits, int[] greedy) {
+    }
+
+    /** Prefills {@code inputIds} in a session of {@code options} and decodes {@code count} greedy tokens ({@link Greedy}). */
+    static Greedy greedy(Backend backend, Path folder, int[] inputIds, int count, SessionOptions options) {
+        try (Checkpoint checkpoint = Checkpoint.open(folder);
+             Decoder decoder = Decoder.load(backend, checkpoint, TextConfig.load(folder.resolve("config.json")));
+             DecoderSession session = decoder.newSession(options)) {
+            session.prefill(inputIds);
+            float[] logits = new float[decoder.config().vocabSize()];
+            session.copyLogits(logits);
+            float[] last = logits.clone();
+            int[] greedy = new int[count];
+            for (int i = 0; i < count; i++) {
+                if (i > 0) {
+                    session.copyLogits(logits);
+                }
+                greedy[i] = argmax(logits);
+                if (i + 1 < count) {
+                    session.decode(greedy[i]);
+                }
+            }
+            return new Greedy(last, greedy);
+        }
     }
 }
