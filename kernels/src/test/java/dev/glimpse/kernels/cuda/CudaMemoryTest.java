@@ -4,6 +4,9 @@ import dev.glimpse.kernels.DType;
 import dev.glimpse.kernels.Tensor;
 import org.junit.jupiter.api.Test;
 
+import java.util.ArrayList;
+import java.util.List;
+
 import static dev.glimpse.kernels.cuda.CudaTestSupport.cuda;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
@@ -71,10 +74,19 @@ class CudaMemoryTest {
             }
         }
         assertEquals(pinnedBefore, gpu.pinnedAllocations(), "step inputs of one size reuse the pool's pinned buffers");
-        try (StepInputs other = gpu.stepInputs(5)) {
-            other.set(4, 9);
+        // Other test classes share this backend and may have left free 5-int buffers in the pool, but
+        // it keeps at most KEEP_PER_SIZE of a size: holding one more than that at once must pin anew.
+        List<StepInputs> held = new ArrayList<>();
+        try {
+            for (int i = 0; i <= PinnedPool.KEEP_PER_SIZE; i++) {
+                StepInputs other = gpu.stepInputs(5);
+                held.add(other);
+                other.set(4, 9);
+            }
+        } finally {
+            held.forEach(StepInputs::close);
         }
-        assertEquals(pinnedBefore + 1, gpu.pinnedAllocations(), "another size pins a buffer of its own");
+        assertTrue(gpu.pinnedAllocations() > pinnedBefore, "another size pins a buffer of its own");
     }
 
     @Test
