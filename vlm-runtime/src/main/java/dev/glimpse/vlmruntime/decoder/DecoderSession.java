@@ -79,7 +79,7 @@ import java.util.function.IntPredicate;
  */
 public final class DecoderSession implements AutoCloseable {
 
-    /** System property: "false" launches decode steps op by op instead of replaying a CUDA graph. */
+    /** System property: {@code false} launches decode steps op by op instead of replaying a CUDA graph ({@link #decodeGraphs()}). */
     public static final String GRAPHS_PROPERTY = "glimpse.cuda.decodeGraphs";
     /** System property: "false" stops {@link #decodeGreedy} queueing each replayed step before the host reads the previous token ({@link #decodeAhead()}). */
     public static final String DECODE_AHEAD_PROPERTY = "glimpse.cuda.decodeAhead";
@@ -173,10 +173,19 @@ public final class DecoderSession implements AutoCloseable {
         this.hostLogits = buffers.hostLogits();
         this.dropped = new int[config.numHiddenLayers()];
         this.activeHeads = new boolean[config.numHiddenLayers()][];
-        boolean graphs = !"false".equalsIgnoreCase(System.getProperty(GRAPHS_PROPERTY, "true"));
-        this.replayBackend = graphs && backend instanceof CudaBackend cuda ? cuda : null;
+        this.replayBackend = decodeGraphs() && backend instanceof CudaBackend cuda ? cuda : null;
         this.stepInputs = replayBackend == null ? null : replayBackend.stepInputs(1 + 3 * config.numHiddenLayers());
         this.ahead = replayBackend != null && decodeAhead();
+    }
+
+    /**
+     * Whether {@value #GRAPHS_PROPERTY} lets CUDA decode steps replay as a graph (default true; read per session,
+     * strictly, {@link BooleanProperty}).
+     *
+     * @throws IllegalArgumentException for a value other than true, false or blank
+     */
+    static boolean decodeGraphs() {
+        return BooleanProperty.read(GRAPHS_PROPERTY, true);
     }
 
     /**
