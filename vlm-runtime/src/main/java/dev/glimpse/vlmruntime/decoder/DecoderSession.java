@@ -61,7 +61,9 @@ import java.util.function.IntPredicate;
  * logits is written on the device where step n+1's graph reads its token, the graph ends by advancing
  * its positions and cache lengths on the device, so step n+1 is queued before the host reads step n's
  * token; a step queued past a stop is discarded (its KV entries lie past the recorded lengths, its
- * logits are put back). The tokens, the logits and the bookkeeping are those of the step-by-step loop.
+ * logits are put back). The tokens, the logits and the bookkeeping are those of the step-by-step loop. The
+ * device argmax and the saved logits it needs belong to the pooled {@link SessionBuffers}
+ * ({@link DecodeAheadBuffers}), made once per set, so a request's session makes none of it.
  *
  * <p>Under {@value PrefillGraphs#PROPERTY} ({@code auto}, the default: up to
  * {@value PrefillGraphs#AUTO_MAX_ROWS} rows) a CUDA prefill without a pruning hook that fits one
@@ -131,9 +133,6 @@ public final class DecoderSession implements AutoCloseable {
      * uploaded before the step instead of inside its graph, and the step ends by advancing them.
      */
     private final boolean ahead;
-    /** The device argmax of lookahead decoding and the logits a discarded step overwrote; made at first use. */
-    private GreedyPick aheadPick;
-    private Tensor aheadSavedLogits;
     private boolean aheadFallbackLogged;
     private int stepsQueuedAhead;
     /** The step's layers as one persistent kernel, once looked for ({@link #persistentStep}); null when not used. */
@@ -735,10 +734,8 @@ public final class DecoderSession implements AutoCloseable {
      */
     private void decodeAhead(GreedyRun run) {
         CudaBackend b = replayBackend;
-        if (aheadPick == null) {
-            aheadPick = b.greedyPick(config.vocabSize());
-            aheadSavedLogits = b.allocate(DType.F32, 1, config.vocabSize());
-        }
+        GreedyPick aheadPick = buffers.decodeAhead().pick(b, config.vocabSize());
+        Tensor aheadSavedLogits = buffers.decodeAhead().savedLogits(b, config.vocabSize());
         Tensor tokenCell = stepInputs.cell(0);
         stepGraph.awaitLastLaunch();
         setStepInputs();
@@ -864,10 +861,6 @@ public final class DecoderSession implements AutoCloseable {
         }
         closed = true;
         closeGraph();
-        if (aheadPick != null) {
-            aheadPick.close();
-            aheadSavedLogits.close();
-        }
         if (persistentStep != null) {
             persistentStep.close();
         }
@@ -888,6 +881,11 @@ public final class DecoderSession implements AutoCloseable {
                 capture.collect();
             }
         }
+    }
+
+    /** How many times the session's pooled buffers made decode lookahead's pick and saved logits ({@link DecodeAheadBuffers}; for tests). */
+    int decodeAheadBuffersMade() {
+        return buffers.decodeAhead().made();
     }
 
     /** Prefill graphs the session's buffers hold now ({@link PrefillGraphs}; for tests). */

@@ -5,6 +5,7 @@ import dev.glimpse.kernels.Backends;
 import dev.glimpse.kernels.io.Checkpoint;
 import dev.glimpse.vlmruntime.SavedProperties;
 import dev.glimpse.vlmruntime.config.TextConfig;
+import dev.glimpse.vlmruntime.decoder.DecodeAheadProbe;
 import dev.glimpse.vlmruntime.decoder.Decoder;
 import dev.glimpse.vlmruntime.decoder.DecoderFixture;
 import dev.glimpse.vlmruntime.decoder.DecoderSession;
@@ -27,6 +28,7 @@ import java.util.List;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertSame;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /**
@@ -38,7 +40,9 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
  * session on the pooled buffers of the first. The same for {@link Generator} requests on the LLaVA
  * fixture (its first case's image prompt, prepared on the GPU): max tokens, EOS and capacity stops,
  * and the streamed tokens, twice each on the pooled buffers; a seeded sampled request, which goes step
- * by step on the step graph made for lookahead, draws the same tokens.
+ * by step on the step graph made for lookahead, draws the same tokens. Two sessions in a row take one pooled set
+ * of buffers, whose lookahead pick and saved logits the first made and the second reuses, with the step-by-step
+ * tokens and logits.
  */
 class CudaDecodeAheadTest {
 
@@ -67,6 +71,56 @@ class CudaDecodeAheadTest {
             }
             System.out.println("PARITY decode ahead " + name + " exact: " + off.tokens().size() + " tokens, "
                     + ahead.queuedAhead() + " steps queued ahead");
+        }
+    }
+
+    @ParameterizedTest(name = "{0}")
+    @ValueSource(strings = {"decoder-llama", "decoder-qwen2-bf16"})
+    void consecutiveSessionsReuseTheLookaheadBuffersAndGiveTheSameTokensAndLogits(String name) {
+        CudaSupport.requireCuda();
+        Path folder = DecoderFixture.folder(name);
+        try (SavedProperties saved = SavedProperties.of(DecoderSession.DECODE_AHEAD_PROPERTY,
+                DecoderSession.CAPACITY_BUCKET_PROPERTY);
+             Backend backend = Backends.create(Backends.Choice.CUDA);
+             Checkpoint checkpoint = Checkpoint.open(folder);
+             Decoder decoder = Decoder.load(backend, checkpoint, TextConfig.load(folder.resolve("config.json")))) {
+            System.clearProperty(DecoderSession.CAPACITY_BUCKET_PROPERTY);
+            System.setProperty(DecoderSession.DECODE_AHEAD_PROPERTY, "false");
+            Trace stepByStep = greedyRequest(decoder, null, 0);
+            System.setProperty(DecoderSession.DECODE_AHEAD_PROPERTY, "true");
+            Object[] firstCache = new Object[1];
+            Trace first = greedyRequest(decoder, firstCache, 1);
+            Trace second = greedyRequest(decoder, firstCache, 1);
+            assertTrue(first.queuedAhead() > 0 && second.queuedAhead() > 0, "both sessions must queue steps ahead");
+            for (Trace t : List.of(first, second)) {
+                assertEquals(stepByStep.tokens(), t.tokens(), name + " tokens");
+                assertEquals(stepByStep.lengths(), t.lengths(), name + " lengths and positions");
+                assertArrayEquals(stepByStep.logits().getFirst(), t.logits().getFirst(), name + " logits");
+            }
+            System.out.println("PARITY decode ahead pooled buffers " + name + " exact: two sessions, one pick made");
+        }
+    }
+
+    /**
+     * One session: prefill, 12 greedy tokens. {@code cache[0]} null: records the session's cache there;
+     * else asserts the session took that cache (the pooled set). {@code made}: lookahead buffers the set
+     * must have made by the end (1: made once, by the first session that decoded ahead; 0: flag off).
+     */
+    private static Trace greedyRequest(Decoder decoder, Object[] cache, int made) {
+        List<Integer> tokens = new ArrayList<>();
+        List<float[]> logits = new ArrayList<>();
+        List<Integer> lengths = new ArrayList<>();
+        try (DecoderSession session = decoder.newSession(SessionOptions.of(40))) {
+            if (cache != null && cache[0] != null) {
+                assertSame(cache[0], session.cache(), "the second session takes the first one's pooled buffers");
+            } else if (cache != null) {
+                cache[0] = session.cache();
+            }
+            session.prefill(new int[] {1, 5, 9, 2});
+            session.decodeGreedy(12, t -> tokens.add(t));
+            record(session, logits, lengths);
+            assertEquals(made, DecodeAheadProbe.buffersMade(session), "lookahead buffers made by the pooled set");
+            return new Trace(tokens, logits, lengths, session.stepsQueuedAhead());
         }
     }
 
