@@ -372,20 +372,21 @@ public final class DecoderSession implements AutoCloseable {
      * {@link PrefillGraphKey#layersOnly}, the final norm and lm_head of the last row) replay as one
      * launch, the same kernels in the same order as the op-by-op prefill without a hook. A
      * layers-only key's rows may be padded ({@link PrefillPadding}): the last real row's final norm
-     * and lm_head run after the graph, and its op-by-op runs (first call, failed graphs) run the
-     * padded rows too. False when the caller must run the exact rows op by op (an unpadded key's
-     * first call or failed graph; {@link PrefillGraphs#run}).
+     * and lm_head run after the graph, and its first, op-by-op call runs the padded rows too (so the
+     * capture meets only measured GEMM shapes). False when the caller must run the exact rows op by
+     * op: the first call of a key whose rows are the exact ones, and every call of a key kept op by op
+     * after its capture or replay failed, padded or not ({@link PrefillGraphs.Outcome#opByOpRows}).
      */
     private boolean prefillFromGraph(PrefillGraphKey key, Tensor embeddings, int[] positions, int total) {
         GraphRows rows = new GraphRows(key.rows(), total, embeddings, positions, !key.layersOnly());
         int[] lengths = cache.lengths();
-        Optional<Tensor> hidden = buffers.prefillGraphs().run((CudaBackend) backend, key, config.hiddenSize(),
+        PrefillGraphs.Outcome outcome = buffers.prefillGraphs().run((CudaBackend) backend, key, config.hiddenSize(),
                 decoder.rope().rotaryDim() / 2, rows, rows, () -> cache.restoreLengths(lengths));
-        if (hidden.isPresent()) {
+        if (outcome instanceof PrefillGraphs.Outcome.Ran ran) {
             if (key.layersOnly()) {
-                finish(hidden.get().slice(0, total - 1, total));
+                finish(ran.hidden().slice(0, total - 1, total));
             }
-        } else if (key.layersOnly()) {
+        } else if (key.layersOnly() && outcome.opByOpRows(key, total) == key.rows()) {
             rows.runOpByOp();
             buffers.prefillGraphs().ranOpByOp(key);
         } else {
@@ -881,6 +882,11 @@ public final class DecoderSession implements AutoCloseable {
                 capture.collect();
             }
         }
+    }
+
+    /** Keeps the padded prefill graph key of {@code rows} rows at the cache's length op by op, as a failed capture does; for tests. */
+    void keepPaddedPrefillKeyOpByOp(int rows) {
+        buffers.prefillGraphs().keepOpByOp(PrefillGraphKey.of(rows, cache.length(0), true, System.getProperties()));
     }
 
     /** How many times the session's pooled buffers made decode lookahead's pick and saved logits ({@link DecodeAheadBuffers}; for tests). */
