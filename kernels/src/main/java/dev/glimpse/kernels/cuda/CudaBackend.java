@@ -536,6 +536,15 @@ public final class CudaBackend implements Backend {
         return new StepInputs(ctx, count);
     }
 
+    /**
+     * The row bucket under which cuBLASLt's measured algorithm for a product of {@code rows} rows is kept and
+     * reused ({@code LtProblem#rowBucket}: the power of two at or above it), so a caller can tell which row counts
+     * share one measurement, e.g. a server's warm-up.
+     */
+    public static int ltRowBucket(int rows) {
+        return LtProblem.rowBucket(rows);
+    }
+
     /** cuBLASLt plans whose algorithm was chosen by measurement so far; for tests. */
     synchronized int ltTunings() {
         return gemm.ltTunings();

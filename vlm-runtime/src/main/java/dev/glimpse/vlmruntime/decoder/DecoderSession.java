@@ -94,6 +94,8 @@ public final class DecoderSession implements AutoCloseable {
      * commands) for exact rows, {@code glimpse serve} sets 16 unless given.
      */
     public static final String PREFILL_PAD_ROWS_PROPERTY = PrefillPadding.PROPERTY;
+    /** Prefill graphs one pooled set of session buffers holds at most, least recently used out ({@link PrefillGraphs}). */
+    public static final int PREFILL_GRAPHS_HELD = PrefillGraphs.CAPACITY;
 
     private static final Logger LOG = LoggerFactory.getLogger(DecoderSession.class);
     private static final ValueLayout.OfFloat F32 = ValueLayout.JAVA_FLOAT_UNALIGNED;
@@ -175,6 +177,16 @@ public final class DecoderSession implements AutoCloseable {
         this.replayBackend = decodeGraphs() && backend instanceof CudaBackend cuda ? cuda : null;
         this.stepInputs = replayBackend == null ? null : replayBackend.stepInputs(1 + 3 * config.numHiddenLayers());
         this.ahead = replayBackend != null && decodeAhead();
+    }
+
+    /**
+     * The row quantum graph prefills are padded to now ({@value #PREFILL_PAD_ROWS_PROPERTY}; 0: exact rows), so that a
+     * caller can tell which prompt lengths share a graph: lengths rounded up to the same multiple.
+     *
+     * @throws IllegalArgumentException for a value that is not a number of rows >= 0
+     */
+    public static int prefillPadQuantum() {
+        return PrefillPadding.quantum();
     }
 
     /**
