@@ -118,7 +118,7 @@ for shape in ${LLAVA_BENCH_SHAPES:-onevision-0.5b llava-1.5-7b}; do
       timeout "$(left)" "$JAVA" "${JFLAGS[@]}" -Dglimpse.cuda.ltTuneCache="$lt" -cp "$CP" \
         dev.glimpse.vlmruntime.bench.ServeWarmupBench --model "$WORK/$shape" --shape "$shape" --warmup "$mode" \
         --variant "$label" >> "$LOGS/serve-warmup-$shape.jsonl" 2> "$LOGS/serve-warmup-$label-$shape.err"
-      echo "serve warm-up $label exit: $?"; grep -E 'Exception|Error|at dev|warm-up (complete|bound|stopped|failed)' \
+      echo "serve warm-up $label exit: $?"; grep -E 'Exception|Error|at dev|warm-up (complete|cut short|stopped|failed)' \
         "$LOGS/serve-warmup-$label-$shape.err" | head -6
     done
     cat "$LOGS/serve-warmup-$shape.jsonl" >> "$LOGS/bench.jsonl"

@@ -25,13 +25,24 @@ public record WarmupReport(Outcome outcome, String detail, List<Bucket> buckets,
     /** How a warm-up ended. */
     public enum Outcome {
         /** Every planned bucket was warmed. */
-        COMPLETE,
+        COMPLETE("complete"),
         /** Its time bound passed first. */
-        BOUND,
+        BOUND("cut short at its bound"),
         /** The server was stopped first. */
-        STOPPED,
+        STOPPED("stopped"),
         /** A request failed (not for a budget the model cannot prune to, which is skipped): the rest was left out. */
-        FAILED
+        FAILED("failed");
+
+        private final String phrase;
+
+        Outcome(String phrase) {
+            this.phrase = phrase;
+        }
+
+        /** How the log says it: "warm-up complete in ...", "warm-up cut short at its bound in ...". */
+        public String phrase() {
+            return phrase;
+        }
     }
 
     /** What warming one bucket left behind. */
@@ -63,7 +74,7 @@ public record WarmupReport(Outcome outcome, String detail, List<Bucket> buckets,
 
     /** One line for the log: outcome, time, requests, and the rows per setting. */
     public String summary() {
-        StringBuilder out = new StringBuilder("warm-up ").append(outcome.name().toLowerCase(Locale.ROOT))
+        StringBuilder out = new StringBuilder("warm-up ").append(outcome.phrase())
                 .append(String.format(Locale.ROOT, " in %.1f s, %d requests", nanos / 1e9, requests));
         if (!detail.isEmpty()) {
             out.append(" (").append(detail).append(')');

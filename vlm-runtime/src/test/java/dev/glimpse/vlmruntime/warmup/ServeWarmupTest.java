@@ -162,7 +162,7 @@ class ServeWarmupTest {
         assertEquals(WarmupReport.Outcome.BOUND, report.outcome());
         assertEquals(5, model.calls.size(), "one fake second each: requests start at 0..4 s");
         assertEquals(List.of(592, 80), report.rows(WarmupReport.Kind.GRAPH), "the fifth request's bucket has no capture");
-        assertTrue(report.summary().startsWith("warm-up bound in 5.0 s, 5 requests"), report.summary());
+        assertTrue(report.summary().startsWith("warm-up cut short at its bound in 5.0 s, 5 requests"), report.summary());
     }
 
     @Test
