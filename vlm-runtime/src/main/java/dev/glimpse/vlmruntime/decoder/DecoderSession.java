@@ -190,6 +190,16 @@ public final class DecoderSession implements AutoCloseable {
     }
 
     /**
+     * Whether {@value #PREFILL_GRAPHS_PROPERTY} lets a CUDA prefill of {@code rows} rows (without a pruning hook, in
+     * one chunk) replay from a graph now.
+     *
+     * @throws IllegalArgumentException for a value other than auto, true or false
+     */
+    public static boolean prefillGraphsFor(int rows) {
+        return PrefillGraphs.enabled(rows);
+    }
+
+    /**
      * Whether {@value #GRAPHS_PROPERTY} lets CUDA decode steps replay as a graph (default true; read per session,
      * strictly, {@link BooleanProperty}).
      *

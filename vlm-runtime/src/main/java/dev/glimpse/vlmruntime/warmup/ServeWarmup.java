@@ -80,6 +80,7 @@ public final class ServeWarmup {
     private final List<Integer> everyToken;
     private final List<WarmupReport.Bucket> buckets = new ArrayList<>();
     private final Set<Integer> graphRows = new HashSet<>();
+    private final Set<Integer> searchedRows = new HashSet<>();
     private final Set<Integer> measuredRowBuckets = new HashSet<>();
     private final long start;
     private int requests;
@@ -175,7 +176,7 @@ public final class ServeWarmup {
                     v.spanDone = true;
                     continue;
                 }
-                if (graphRows.contains(rows(length))) {
+                if (graphRows.contains(rows(length)) || searchedRows.contains(rows(length))) {
                     continue;
                 }
                 int filler = fillerFor(length - v.basePrompt);
@@ -190,10 +191,19 @@ public final class ServeWarmup {
         }
     }
 
-    /** The second request of a graph bucket, which captures it, unless another setting's prompt warmed those rows. */
+    /**
+     * The second request of a graph bucket, which captures it, unless another setting's prompt warmed those rows;
+     * where such a prefill replays no graph (the CPU, the switch off or past its rows) the bucket was measured by
+     * the first request and is reported so.
+     */
     private void captureUnlessHeld(Visual v, int prompt, int filler) {
         int rows = rows(prompt);
-        if (graphRows.contains(rows)) {
+        if (graphRows.contains(rows) || searchedRows.contains(rows)) {
+            return;
+        }
+        if (!target.graphsPrefillOf(rows)) {
+            searchedRows.add(rows);
+            buckets.add(new WarmupReport.Bucket(v.label, prompt, rows, WarmupReport.Kind.SEARCH));
             return;
         }
         int again = ask(v, filler, "graph, capture");
@@ -225,7 +235,7 @@ public final class ServeWarmup {
                     continue;
                 }
                 int prompt = ask(v, fillerFor(length - v.basePrompt), "cuBLASLt search");
-                if (prompt >= 0 && !graphRows.contains(rows(prompt))) {
+                if (prompt >= 0 && !graphRows.contains(rows(prompt)) && searchedRows.add(rows(prompt))) {
                     buckets.add(new WarmupReport.Bucket(v.label, prompt, rows(prompt), WarmupReport.Kind.SEARCH));
                 }
             }

@@ -52,7 +52,10 @@ public record WarmupReport(Outcome outcome, String detail, List<Bucket> buckets,
          * captured the prefill graph; a request of the bucket now replays it.
          */
         GRAPH,
-        /** One request: cuBLASLt measured the products of the bucket's power-of-two row bucket; no graph yet. */
+        /**
+         * One request: cuBLASLt measured the products of the bucket's power-of-two row bucket; no graph (a later
+         * prefill of the bucket captures one, or, where prefills replay no graph, runs op by op as measured).
+         */
         SEARCH
     }
 

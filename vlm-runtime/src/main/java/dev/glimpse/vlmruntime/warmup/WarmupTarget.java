@@ -4,6 +4,7 @@ import dev.glimpse.vlmruntime.api.Answer;
 import dev.glimpse.vlmruntime.api.AskOptions;
 import dev.glimpse.vlmruntime.api.Media;
 import dev.glimpse.vlmruntime.api.VisionLanguageModel;
+import dev.glimpse.vlmruntime.decoder.DecoderSession;
 
 /** What {@link ServeWarmup} asks of a loaded model: answers, and the sizes its synthetic requests need. */
 public interface WarmupTarget {
@@ -19,6 +20,9 @@ public interface WarmupTarget {
 
     /** Tokens {@code text} encodes to, without special tokens: how much filler lengthens a question. */
     int textTokens(String text);
+
+    /** Whether a prefill of {@code rows} rows replays from a CUDA graph (CUDA, under the prefill-graph switch). */
+    boolean graphsPrefillOf(int rows);
 
     /** The loaded model itself. */
     static WarmupTarget of(VisionLanguageModel vlm) {
@@ -41,6 +45,11 @@ public interface WarmupTarget {
             @Override
             public int textTokens(String text) {
                 return vlm.llava().tokenizer().encode(text, false).length;
+            }
+
+            @Override
+            public boolean graphsPrefillOf(int rows) {
+                return !vlm.llava().backend().device().isHost() && DecoderSession.prefillGraphsFor(rows);
             }
         };
     }

@@ -22,7 +22,8 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 /**
  * {@link ServeWarmup} through the real request path on the CPU (the LLaVA fixture, its tokenizer and chat
  * template): every synthetic request stops after one token but the decode one, the question filler lands the
- * prompts in consecutive row buckets of 16, and the graph buckets it reports are the rows those prompts had.
+ * prompts in consecutive row buckets of 16, the buckets it reports are the rows those prompts had, and none is
+ * reported as a graph (CPU prefills replay none, so each bucket takes one request).
  */
 class ServeWarmupModelTest {
 
@@ -56,6 +57,11 @@ class ServeWarmupModelTest {
                 public int textTokens(String text) {
                     return model.textTokens(text);
                 }
+
+                @Override
+                public boolean graphsPrefillOf(int rows) {
+                    return model.graphsPrefillOf(rows);
+                }
             };
             WarmupReport report = ServeWarmup.run(recording, new WarmupSettings(Duration.ofSeconds(300),
                     "Describe the image.", "vtc-cls", List.of(8), 40, 16), () -> false);
@@ -69,8 +75,9 @@ class ServeWarmupModelTest {
             for (WarmupReport.Bucket b : report.buckets()) {
                 assertTrue(promptRows.contains(b.rows()) && b.rows() == (b.promptTokens() + 15) / 16 * 16, b.toString());
             }
-            List<Integer> full = report.buckets().stream().filter(b -> b.setting().equals("full")
-                    && b.kind() == WarmupReport.Kind.GRAPH).map(WarmupReport.Bucket::rows).toList();
+            assertTrue(report.rows(WarmupReport.Kind.GRAPH).isEmpty(), "CPU prefills replay no graph: " + report.summary());
+            List<Integer> full = report.buckets().stream().filter(b -> b.setting().equals("full"))
+                    .map(WarmupReport.Bucket::rows).toList();
             for (int i = 1; i < full.size(); i++) {
                 assertEquals(full.get(i - 1) + 16, full.get(i), "consecutive buckets: " + report.summary());
             }

@@ -91,6 +91,11 @@ class ServeWarmupTest {
         public int textTokens(String text) {
             return text.split(" ").length;
         }
+
+        @Override
+        public boolean graphsPrefillOf(int rows) {
+            return true;
+        }
     }
 
     private static WarmupSettings settings(long seconds, List<Integer> budgets, int questionTokens) {
