@@ -30,7 +30,8 @@ import java.util.stream.IntStream;
  * <p>What keys that work, and so what the warm-up must hit: a decoder prefill replays a CUDA graph per row bucket
  * (the prompt's rows padded to a multiple of {@value DecoderSession#PREFILL_PAD_ROWS_PROPERTY}; exact rows when
  * that is 0), held by the pooled session buffers; per key the first prefill runs op by op and the second captures
- * ({@code PrefillGraphs}), so each graph bucket takes two requests. The op-by-op run's products, over the padded
+ * ({@code PrefillGraphs}), so each graph bucket takes two requests (one where prefills replay no graph: the CPU, the
+ * prefill-graph switch off or past its rows; reported as measured only). The op-by-op run's products, over the padded
  * rows, are where cuBLASLt measures its algorithm, once per power-of-two row bucket
  * ({@link CudaBackend#ltRowBucket}; 0.2-0.4 s per product on the H200 when no earlier process stored the choice).
  * The vision tower's graph is keyed by the image count, which every request here (one image) warms.
@@ -43,8 +44,8 @@ import java.util.stream.IntStream;
  * {@value #DECODE_TOKENS} tokens, whose decode steps load the decode kernels and capture a step graph.
  *
  * <p>A question lengthened by n tokens carries the fewest repeats of {@link #FILLER} the tokenizer counts as n
- * more tokens (at least one each). Every request stops after its first token (every token id ends it) but asks for the KV capacity a real
- * request of its setting with the default {@code max_new_tokens} and the longest warmed question needs, the first
+ * more tokens (at least one each). Every request stops after its first token (every token id ends it) but asks
+ * for the KV capacity a real request of its setting with the default {@code max_new_tokens} and the longest warmed question needs, the first
  * one (the full visual count) the largest: the pooled session buffers, which real requests of at most that
  * capacity take as they are, are allocated once, and the graphs captured on them stay. A request that asks for
  * more (a longer question, more new tokens) moves to a larger capacity bucket and its set, whose graphs it
