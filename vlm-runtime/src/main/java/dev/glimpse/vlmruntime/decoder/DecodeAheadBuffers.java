@@ -8,17 +8,17 @@ import dev.glimpse.kernels.cuda.GreedyPick;
 /**
  * What decode lookahead ({@value DecoderSession#DECODE_AHEAD_PROPERTY}) needs besides the session's own
  * buffers: the device argmax ({@link GreedyPick}: candidate buffers, a pinned slot and an event) and the
- * logits a discarded step overwrote. Held by the pooled {@link SessionBuffers}, made by the first session
- * of the set that decodes ahead and kept for the next ones, so a serving process's requests (one session
- * each) allocate none of it and create no event. Reuse is stream-ordered like the rest of the set: every
- * pick is awaited before its token is used, and a new pick is queued behind the last one on the one stream.
- * Not thread-safe (one session holds the set at a time).
+ * logits a discarded step overwrote, made at the first lookahead. A session holds its own, freed when it
+ * closes; under {@value DecoderSession#POOL_DECODE_AHEAD_PROPERTY}{@code =true} it uses the pooled
+ * {@link SessionBuffers}' set, made by the first session of the set that decodes ahead and kept for the next
+ * ones, so a serving process's requests (one session each) allocate none of it and create no event. Reuse is
+ * stream-ordered like the rest of the set: every pick is awaited before its token is used, and a new pick is
+ * queued behind the last one on the one stream. Not thread-safe (one session holds the set at a time).
  */
 final class DecodeAheadBuffers implements AutoCloseable {
 
     private GreedyPick pick;
     private Tensor savedLogits;
-    private int made;
 
     /** The greedy pick over {@code vocab} logits, made on the first call. */
     GreedyPick pick(CudaBackend backend, int vocab) {
@@ -32,9 +32,9 @@ final class DecodeAheadBuffers implements AutoCloseable {
         return savedLogits;
     }
 
-    /** How many times the pick and saved logits were made (0 before any lookahead, then 1); for tests. */
-    int made() {
-        return made;
+    /** The pick once made, else null; for tests (which set of buffers a session used). */
+    GreedyPick madePick() {
+        return pick;
     }
 
     private void make(CudaBackend backend, int vocab) {
@@ -49,7 +49,6 @@ final class DecodeAheadBuffers implements AutoCloseable {
             throw e;
         }
         pick = p;
-        made++;
     }
 
     /** Waits for a queued pick and frees everything. */

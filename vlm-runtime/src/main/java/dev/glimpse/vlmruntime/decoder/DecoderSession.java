@@ -62,8 +62,9 @@ import java.util.function.IntPredicate;
  * its positions and cache lengths on the device, so step n+1 is queued before the host reads step n's
  * token; a step queued past a stop is discarded (its KV entries lie past the recorded lengths, its
  * logits are put back). The tokens, the logits and the bookkeeping are those of the step-by-step loop. The
- * device argmax and the saved logits it needs belong to the pooled {@link SessionBuffers}
- * ({@link DecodeAheadBuffers}), made once per set, so a request's session makes none of it.
+ * device argmax and the saved logits it needs ({@link DecodeAheadBuffers}) are made at the session's first
+ * lookahead and freed with it, or under {@value #POOL_DECODE_AHEAD_PROPERTY}{@code =true} belong to the pooled
+ * {@link SessionBuffers}, made once per set, so a request's session makes none of them.
  *
  * <p>Under {@value PrefillGraphs#PROPERTY} ({@code auto}, the default: up to
  * {@value PrefillGraphs#AUTO_MAX_ROWS} rows) a CUDA prefill without a pruning hook that fits one
@@ -85,6 +86,12 @@ public final class DecoderSession implements AutoCloseable {
     public static final String GRAPHS_PROPERTY = "glimpse.cuda.decodeGraphs";
     /** System property: "false" stops {@link #decodeGreedy} queueing each replayed step before the host reads the previous token ({@link #decodeAhead()}). */
     public static final String DECODE_AHEAD_PROPERTY = "glimpse.cuda.decodeAhead";
+    /**
+     * System property: {@code true} keeps decode lookahead's device argmax and saved logits with the pooled session
+     * buffers for the next session ({@link #poolDecodeAhead()}); {@code false} (the default) makes and frees them per
+     * session.
+     */
+    public static final String POOL_DECODE_AHEAD_PROPERTY = "glimpse.decoder.poolDecodeAhead";
     /** System property: auto (default), true or false: eligible prefills replay from CUDA graphs ({@link PrefillGraphs}). */
     public static final String PREFILL_GRAPHS_PROPERTY = PrefillGraphs.PROPERTY;
     /** System property: KV capacity bucket step in entries, 256 by default, 0 for exact capacities ({@link CapacityBuckets}). */
@@ -135,6 +142,8 @@ public final class DecoderSession implements AutoCloseable {
      * uploaded before the step instead of inside its graph, and the step ends by advancing them.
      */
     private final boolean ahead;
+    /** Lookahead's pick and saved logits: the pooled set's ({@value #POOL_DECODE_AHEAD_PROPERTY}) or this session's own. */
+    private final DecodeAheadBuffers aheadBuffers;
     private boolean aheadFallbackLogged;
     private int stepsQueuedAhead;
     /** The step's layers as one persistent kernel, once looked for ({@link #persistentStep}); null when not used. */
@@ -177,6 +186,17 @@ public final class DecoderSession implements AutoCloseable {
         this.replayBackend = decodeGraphs() && backend instanceof CudaBackend cuda ? cuda : null;
         this.stepInputs = replayBackend == null ? null : replayBackend.stepInputs(1 + 3 * config.numHiddenLayers());
         this.ahead = replayBackend != null && decodeAhead();
+        this.aheadBuffers = poolDecodeAhead() ? buffers.decodeAhead() : new DecodeAheadBuffers();
+    }
+
+    /**
+     * Whether {@value #POOL_DECODE_AHEAD_PROPERTY} keeps lookahead's buffers with the pooled session buffers (default
+     * false; read per session, strictly, {@link BooleanProperty}).
+     *
+     * @throws IllegalArgumentException for a value other than true, false or blank
+     */
+    static boolean poolDecodeAhead() {
+        return BooleanProperty.read(POOL_DECODE_AHEAD_PROPERTY, false);
     }
 
     /**
@@ -757,8 +777,8 @@ public final class DecoderSession implements AutoCloseable {
      */
     private void decodeAhead(GreedyRun run) {
         CudaBackend b = replayBackend;
-        GreedyPick aheadPick = buffers.decodeAhead().pick(b, config.vocabSize());
-        Tensor aheadSavedLogits = buffers.decodeAhead().savedLogits(b, config.vocabSize());
+        GreedyPick aheadPick = aheadBuffers.pick(b, config.vocabSize());
+        Tensor aheadSavedLogits = aheadBuffers.savedLogits(b, config.vocabSize());
         Tensor tokenCell = stepInputs.cell(0);
         stepGraph.awaitLastLaunch();
         setStepInputs();
@@ -884,6 +904,9 @@ public final class DecoderSession implements AutoCloseable {
         }
         closed = true;
         closeGraph();
+        if (aheadBuffers != buffers.decodeAhead()) {
+            aheadBuffers.close();
+        }
         if (persistentStep != null) {
             persistentStep.close();
         }
@@ -911,9 +934,12 @@ public final class DecoderSession implements AutoCloseable {
         buffers.prefillGraphs().keepOpByOp(PrefillGraphKey.of(rows, cache.length(0), true, System.getProperties()));
     }
 
-    /** How many times the session's pooled buffers made decode lookahead's pick and saved logits ({@link DecodeAheadBuffers}; for tests). */
-    int decodeAheadBuffersMade() {
-        return buffers.decodeAhead().made();
+    /**
+     * The lookahead pick this session used, null before any ({@link DecodeAheadBuffers}: the pooled set's under
+     * {@value #POOL_DECODE_AHEAD_PROPERTY}, else the session's own; for tests).
+     */
+    GreedyPick decodeAheadPick() {
+        return aheadBuffers.madePick();
     }
 
     /** Prefill graphs the session's buffers hold now ({@link PrefillGraphs}; for tests). */

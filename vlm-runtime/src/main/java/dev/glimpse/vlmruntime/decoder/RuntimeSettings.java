@@ -11,7 +11,7 @@ import dev.glimpse.kernels.cuda.NormRowsVariant;
  * {@value CudaBackend#HALF_GEMM_INPUTS_PROPERTY} and {@value CudaBackend#LT_MATMUL_PROPERTY} (read once per JVM, when
  * the CUDA backend's classes load: checked first, before anything here loads them),
  * {@value CapacityBuckets#PROPERTY}, {@value PrefillPadding#PROPERTY}, {@value DecoderSession#GRAPHS_PROPERTY},
- * {@value DecoderSession#DECODE_AHEAD_PROPERTY},
+ * {@value DecoderSession#DECODE_AHEAD_PROPERTY}, {@value DecoderSession#POOL_DECODE_AHEAD_PROPERTY},
  * {@value CudaBackend#MLP16_PROPERTY}, {@value CudaBackend#TOWER_LEAN_PROPERTY}, {@value CudaBackend#TOWER_MLP16_PROPERTY},
  * {@value Mlp16Vector#PROPERTY}, {@value NormRowsVariant#PROPERTY},
  * {@value AttentionSmallGrid#PROPERTY} and {@value AttentionSmallGrid#ROPE_ATTENTION_PROPERTY}. Each is parsed by
@@ -37,6 +37,7 @@ public final class RuntimeSettings {
         PrefillPadding.quantum();
         DecoderSession.decodeGraphs();
         DecoderSession.decodeAhead();
+        DecoderSession.poolDecodeAhead();
         CudaBackend.mlp16Enabled();
         CudaBackend.towerLeanEnabled();
         CudaBackend.towerMlp16Enabled();

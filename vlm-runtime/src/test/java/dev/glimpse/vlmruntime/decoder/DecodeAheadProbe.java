@@ -6,8 +6,8 @@ public final class DecodeAheadProbe {
     private DecodeAheadProbe() {
     }
 
-    /** How many times {@code session}'s pooled buffers made lookahead's pick and saved logits ({@link DecodeAheadBuffers}). */
-    public static int buffersMade(DecoderSession session) {
-        return session.decodeAheadBuffersMade();
+    /** The lookahead pick {@code session} used ({@link DecodeAheadBuffers}), null before any: equal picks, one set. */
+    public static Object pick(DecoderSession session) {
+        return session.decodeAheadPick();
     }
 }

@@ -28,7 +28,6 @@ import java.util.List;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
-import static org.junit.jupiter.api.Assertions.assertSame;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /**
@@ -40,9 +39,9 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
  * session on the pooled buffers of the first. The same for {@link Generator} requests on the LLaVA
  * fixture (its first case's image prompt, prepared on the GPU): max tokens, EOS and capacity stops,
  * and the streamed tokens, twice each on the pooled buffers; a seeded sampled request, which goes step
- * by step on the step graph made for lookahead, draws the same tokens. Two sessions in a row take one pooled set
- * of buffers, whose lookahead pick and saved logits the first made and the second reuses, with the step-by-step
- * tokens and logits.
+ * by step on the step graph made for lookahead, draws the same tokens. Two sessions in a row, each with its own
+ * lookahead pick and saved logits and under {@value DecoderSession#POOL_DECODE_AHEAD_PROPERTY}{@code =true} with the
+ * pooled set's (the second reusing the first's), give the step-by-step tokens and logits.
  */
 class CudaDecodeAheadTest {
 
@@ -76,50 +75,48 @@ class CudaDecodeAheadTest {
 
     @ParameterizedTest(name = "{0}")
     @ValueSource(strings = {"decoder-llama", "decoder-qwen2-bf16"})
-    void consecutiveSessionsReuseTheLookaheadBuffersAndGiveTheSameTokensAndLogits(String name) {
+    void pooledLookaheadBuffersServeConsecutiveSessionsWithTheStepByStepTokensAndLogits(String name) {
         CudaSupport.requireCuda();
         Path folder = DecoderFixture.folder(name);
         try (SavedProperties saved = SavedProperties.of(DecoderSession.DECODE_AHEAD_PROPERTY,
-                DecoderSession.CAPACITY_BUCKET_PROPERTY);
+                DecoderSession.POOL_DECODE_AHEAD_PROPERTY, DecoderSession.CAPACITY_BUCKET_PROPERTY);
              Backend backend = Backends.create(Backends.Choice.CUDA);
              Checkpoint checkpoint = Checkpoint.open(folder);
              Decoder decoder = Decoder.load(backend, checkpoint, TextConfig.load(folder.resolve("config.json")))) {
             System.clearProperty(DecoderSession.CAPACITY_BUCKET_PROPERTY);
             System.setProperty(DecoderSession.DECODE_AHEAD_PROPERTY, "false");
-            Trace stepByStep = greedyRequest(decoder, null, 0);
+            Trace stepByStep = greedyRequest(decoder, new Object[1]);
             System.setProperty(DecoderSession.DECODE_AHEAD_PROPERTY, "true");
-            Object[] firstCache = new Object[1];
-            Trace first = greedyRequest(decoder, firstCache, 1);
-            Trace second = greedyRequest(decoder, firstCache, 1);
-            assertTrue(first.queuedAhead() > 0 && second.queuedAhead() > 0, "both sessions must queue steps ahead");
-            for (Trace t : List.of(first, second)) {
-                assertEquals(stepByStep.tokens(), t.tokens(), name + " tokens");
-                assertEquals(stepByStep.lengths(), t.lengths(), name + " lengths and positions");
-                assertArrayEquals(stepByStep.logits().getFirst(), t.logits().getFirst(), name + " logits");
+            for (boolean pooled : new boolean[] {false, true}) {
+                System.setProperty(DecoderSession.POOL_DECODE_AHEAD_PROPERTY, Boolean.toString(pooled));
+                Object[] firstPick = new Object[1];
+                Trace first = greedyRequest(decoder, firstPick);
+                Object[] secondPick = new Object[1];
+                Trace second = greedyRequest(decoder, secondPick);
+                String label = name + (pooled ? " pooled" : " per session");
+                assertTrue(firstPick[0] != null && secondPick[0] != null, label + ": both sessions picked on the device");
+                assertEquals(pooled, firstPick[0] == secondPick[0], label + ": the second session reuses the first's pick");
+                for (Trace t : List.of(first, second)) {
+                    assertTrue(t.queuedAhead() > 0, label + ": steps queued ahead");
+                    assertEquals(stepByStep.tokens(), t.tokens(), label + " tokens");
+                    assertEquals(stepByStep.lengths(), t.lengths(), label + " lengths and positions");
+                    assertArrayEquals(stepByStep.logits().getFirst(), t.logits().getFirst(), label + " logits");
+                }
+                System.out.println("PARITY decode ahead " + label + " buffers " + name + " exact: two sessions");
             }
-            System.out.println("PARITY decode ahead pooled buffers " + name + " exact: two sessions, one pick made");
         }
     }
 
-    /**
-     * One session: prefill, 12 greedy tokens. {@code cache[0]} null: records the session's cache there;
-     * else asserts the session took that cache (the pooled set). {@code made}: lookahead buffers the set
-     * must have made by the end (1: made once, by the first session that decoded ahead; 0: flag off).
-     */
-    private static Trace greedyRequest(Decoder decoder, Object[] cache, int made) {
+    /** One session on the decoder's pooled buffers: prefill, 12 greedy tokens; {@code pick[0]}: the lookahead pick it used. */
+    private static Trace greedyRequest(Decoder decoder, Object[] pick) {
         List<Integer> tokens = new ArrayList<>();
         List<float[]> logits = new ArrayList<>();
         List<Integer> lengths = new ArrayList<>();
         try (DecoderSession session = decoder.newSession(SessionOptions.of(40))) {
-            if (cache != null && cache[0] != null) {
-                assertSame(cache[0], session.cache(), "the second session takes the first one's pooled buffers");
-            } else if (cache != null) {
-                cache[0] = session.cache();
-            }
             session.prefill(new int[] {1, 5, 9, 2});
             session.decodeGreedy(12, t -> tokens.add(t));
             record(session, logits, lengths);
-            assertEquals(made, DecodeAheadProbe.buffersMade(session), "lookahead buffers made by the pooled set");
+            pick[0] = DecodeAheadProbe.pick(session);
             return new Trace(tokens, logits, lengths, session.stepsQueuedAhead());
         }
     }
