@@ -4,16 +4,20 @@ import java.time.Duration;
 import java.util.Optional;
 
 /**
- * {@code glimpse serve --warmup}: {@code auto} (the default: on a GPU at most {@value #AUTO_SECONDS} s, off on the
- * CPU, whose prefills capture no graphs and measure no GEMM algorithms), {@code off}, or a number of seconds (on,
- * on any device, at most that long).
+ * {@code glimpse serve --warmup}: {@code auto} (on a GPU at most {@value #AUTO_SECONDS} s, off on the CPU, whose
+ * prefills capture no graphs and measure no GEMM algorithms), {@code off} (the default until the warm-up is
+ * measured on the H200), or a number of seconds (on, on any device, at most that long).
  *
  * @param mode    which of the three
  * @param seconds the bound given ({@link Mode#SECONDS} only)
  */
 record WarmupFlag(Mode mode, long seconds) {
 
-    /** The bound {@code auto} gives on a GPU: far more than a cold H200 needs (a few seconds per new row bucket). */
+    /**
+     * The bound {@code auto} gives on a GPU: a limit, not a target (the warm-up ends when its plan is done); chosen
+     * well above the few seconds its dozen-odd requests and their cuBLASLt measurements (0.2-0.4 s per product on
+     * the H200) should take, not measured yet.
+     */
     static final long AUTO_SECONDS = 120;
 
     /** The flag's forms. */
