@@ -123,9 +123,9 @@ public final class ServeWarmup {
     }
 
     WarmupReport run() {
-        LOG.info("warm-up: prefill row buckets of {} rows, questions up to {} tokens past the default, budgets {} ({}), "
-                        + "at most {} s", quantum > 0 ? "padded to " + quantum : "exact", settings.questionTokens(),
-                settings.budgets(), settings.prune(), settings.bound().toSeconds());
+        LOG.info("warm-up: prefill rows {}, questions up to {} tokens past the default, the full visual count and "
+                        + "budgets {} ({}), at most {} s", quantum > 0 ? "padded to multiples of " + quantum : "exact",
+                settings.questionTokens(), settings.budgets(), settings.prune(), settings.bound().toSeconds());
         List<Visual> visuals = visuals();
         graphs(visuals);
         searches(visuals);
