@@ -32,6 +32,13 @@
 # summary. LLAVA_BENCH_SERVE_MIX=only skips the HF and CudaLlavaBench runs (just the checkpoint and the mix), e.g.
 #   LLAVA_BENCH_SHAPES=llava-1.5-7b LLAVA_BENCH_SERVE_MIX=only bash tools/device/bench-llava.sh
 # LLAVA_BENCH_SERVE_MIX_ARGS adds arguments (--rounds N, default 5; --switch-warmup N, default the whole mix; --requests N, default 30; --seed S; --ab "<spec>").
+# LLAVA_BENCH_SERVE_WARMUP=1 runs ServeWarmupBench on each LLaVA (not OneVision) shape, one fresh JVM per variant: cold
+# (no warm-up, an empty cuBLASLt store), warm (serve's warm-up first, an empty store) and stored (no warm-up, the store
+# the warm JVM left: a machine that served before); each sends the serve mix at a 64-token budget plus 5 full-count
+# requests twice (first pass: a just-started server's early users; second: steady state). serve_warmup lines per variant
+# and serve_warmup_ab lines (old and new first-pass TTFT median/p90/max/mean in us and their ratio: warm vs cold, stored
+# vs cold) in bench.jsonl, '#' lines in the summary; LLAVA_BENCH_SERVE_WARMUP=only skips everything else, e.g.
+#   LLAVA_BENCH_SHAPES=llava-1.5-7b LLAVA_BENCH_SERVE_WARMUP=only bash tools/device/bench-llava.sh
 set -uo pipefail
 cd "$(dirname "$0")/../.."
 START=$(date +%s)
@@ -65,7 +72,7 @@ for shape in ${LLAVA_BENCH_SHAPES:-onevision-0.5b llava-1.5-7b}; do
   timeout "$(left)" python3 tools/device/make_random_llava.py --shape "$shape" --out "$WORK/$shape" \
     >> "$LOGS/make.jsonl" 2> "$LOGS/make-$shape.err"
   echo "make exit: $?"; tail -1 "$LOGS/make.jsonl"; tail -3 "$LOGS/make-$shape.err"
-  serve_mix_only=$([ "${LLAVA_BENCH_SERVE_MIX:-}" = only ] && echo 1 || echo 0)
+  serve_mix_only=$([ "${LLAVA_BENCH_SERVE_MIX:-}" = only ] || [ "${LLAVA_BENCH_SERVE_WARMUP:-}" = only ] && echo 1 || echo 0)
   if [ "$serve_mix_only" = 0 ]; then
     echo "== $shape: HF transformers ($(left) s left)"
     timeout "$(left)" python3 tools/device/bench_hf_llava.py --model "$WORK/$shape" --shape "$shape" \
@@ -100,6 +107,44 @@ for shape in ${LLAVA_BENCH_SHAPES:-onevision-0.5b llava-1.5-7b}; do
       2> "$LOGS/serve-mix-$shape.err"
     echo "serve mix exit: $?"; grep -E 'Exception|Error|at dev' "$LOGS/serve-mix-$shape.err" | head -8
     grep '"bench":"serve_mix"' "$LOGS/bench.jsonl" | grep "\"model\":\"$shape\""
+  fi
+  if [ -n "${LLAVA_BENCH_SERVE_WARMUP:-}" ] && [ "${shape#onevision}" = "$shape" ]; then
+    store="$WORK/lt-store-$shape.json"
+    rm -f "$store" "$store.cold"
+    : > "$LOGS/serve-warmup-$shape.jsonl"
+    for variant in cold:off:"$store.cold" warm:on:"$store" stored:off:"$store"; do
+      IFS=: read -r label mode lt <<< "$variant"
+      echo "== $shape: serve warm-up, $label ($(left) s left)"
+      timeout "$(left)" "$JAVA" "${JFLAGS[@]}" -Dglimpse.cuda.ltTuneCache="$lt" -cp "$CP" \
+        dev.glimpse.vlmruntime.bench.ServeWarmupBench --model "$WORK/$shape" --shape "$shape" --warmup "$mode" \
+        --variant "$label" >> "$LOGS/serve-warmup-$shape.jsonl" 2> "$LOGS/serve-warmup-$label-$shape.err"
+      echo "serve warm-up $label exit: $?"; grep -E 'Exception|Error|at dev|warm-up (complete|cut short|stopped|failed)' \
+        "$LOGS/serve-warmup-$label-$shape.err" | head -6
+    done
+    cat "$LOGS/serve-warmup-$shape.jsonl" >> "$LOGS/bench.jsonl"
+    python3 - "$LOGS/serve-warmup-$shape.jsonl" >> "$LOGS/bench.jsonl" <<'PY'
+import json, sys
+runs = {r["variant"]: r for r in (json.loads(l) for l in open(sys.argv[1]) if l.startswith("{"))}
+for new, old in (("warm", "cold"), ("stored", "cold")):
+    if new not in runs or old not in runs:
+        continue
+    n, o = runs[new], runs[old]
+    out = {"bench": "serve_warmup_ab", "model": n["model"], "device": n["device"], "variant": new, "base": old,
+           "warmup_s": n["warmup_s"], "requests": n["requests"]}
+    for m in ("median", "p90", "max", "mean"):
+        key = f"first_ttft_us_{m}"
+        out[f"old_{key}"], out[f"new_{key}"] = o[key], n[key]
+        out[f"ratio_{m}"] = round(n[key] / o[key], 4) if o[key] else None
+    out["old_first_over_100ms"], out["new_first_over_100ms"] = o["first_over_100ms"], n["first_over_100ms"]
+    out["steady_ratio_median"] = round(n["steady_ttft_us_median"] / o["steady_ttft_us_median"], 4)
+    print(json.dumps(out))
+    print(f"# serve warm-up {n['model']} [{new} vs {old}]: first-pass TTFT median {o['first_ttft_us_median'] / 1e3:.2f} -> "
+          f"{n['first_ttft_us_median'] / 1e3:.2f} ms ({out['ratio_median']}x), p90 {out['ratio_p90']}x, max "
+          f"{o['first_ttft_us_max'] / 1e3:.0f} -> {n['first_ttft_us_max'] / 1e3:.0f} ms, over 100 ms "
+          f"{o['first_over_100ms']} -> {n['first_over_100ms']} of {n['requests']}; warm-up {n['warmup_s']:.1f} s; "
+          f"steady state {out['steady_ratio_median']}x")
+PY
+    grep '^# serve warm-up' "$LOGS/bench.jsonl" | grep "$shape"
   fi
   [ "$serve_mix_only" = 1 ] && { rm -rf "${WORK:?}/$shape"; continue; }
   IFS=';' read -r -a variants <<< "${LLAVA_BENCH_AB:-}"

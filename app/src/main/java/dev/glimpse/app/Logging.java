@@ -17,8 +17,10 @@ final class Logging {
         System.setProperty("org.slf4j.simpleLogger.showThreadName", "false");
         System.setProperty("org.slf4j.simpleLogger.showShortLogName", "true");
         System.setProperty("org.slf4j.simpleLogger.levelInBrackets", "true");
-        // The REST service's access log (one line per request, with its id) shows by default.
+        // The REST service's access log (one line per request, with its id) and its warm-up's progress show by default.
         System.setProperty("org.slf4j.simpleLogger.log.dev.glimpse.app.serve",
+                System.getProperty("glimpse.log", debug ? "debug" : "info"));
+        System.setProperty("org.slf4j.simpleLogger.log.dev.glimpse.vlmruntime.warmup",
                 System.getProperty("glimpse.log", debug ? "debug" : "info"));
         if (!debug) {
             // DJL's tokenizer probes for a GPU on first use and warns when a CUDA runtime is on the

@@ -25,7 +25,8 @@ import java.util.Optional;
 import java.util.regex.Pattern;
 
 /**
- * {@code POST /v1/caption}: admits the request ({@link AdmissionGate}; 503 when full), refuses a
+ * {@code POST /v1/caption}: refuses it while the server warms up ({@link Readiness}; 503 with Retry-After),
+ * admits the request ({@link AdmissionGate}; 503 when full), refuses a
  * declared Content-Length over the limit before reading (413), reads the body within the limit
  * into a temp media file (then reads what trails the form or object, so the connection can be
  * kept alive), waits for a model slot, plans the frame budgets with QuoTA when {@code prune} names
@@ -43,15 +44,18 @@ final class CaptionEndpoint implements Router.Endpoint {
     private final Captioner captioner;
     private final ServeLimits limits;
     private final AdmissionGate gate;
+    private final Readiness readiness;
 
-    CaptionEndpoint(Captioner captioner, ServeLimits limits) {
+    CaptionEndpoint(Captioner captioner, ServeLimits limits, Readiness readiness) {
         this.captioner = captioner;
         this.limits = limits;
+        this.readiness = readiness;
         this.gate = new AdmissionGate(limits.maxConcurrent(), limits.maxQueued());
     }
 
     @Override
     public void handle(HttpExchange exchange, String requestId) throws IOException {
+        readiness.requireReady(exchange);
         if (declaredTooLarge(exchange.getRequestHeaders().getFirst("Content-Length"))) {
             throw HttpError.tooLarge(limits.maxRequestBytes());
         }

@@ -13,8 +13,8 @@ import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
 
 /**
- * The REST service on the JDK's HTTP server: {@code POST /v1/caption}, {@code GET /healthz},
- * {@code GET /v1/model}. Requests run on a bounded pool: enough threads for every admitted caption
+ * The REST service on the JDK's HTTP server: {@code POST /v1/caption}, {@code GET /healthz} (ready or
+ * warming, {@link Readiness}), {@code GET /v1/model}. Requests run on a bounded pool: enough threads for every admitted caption
  * request (running + queued) plus a few for health checks and refusals, and a short bounded
  * backlog; beyond that the server refuses connections rather than queueing without end.
  * {@link #stop} closes the listener at once and lets in-flight requests finish within the grace period.
@@ -39,9 +39,15 @@ final class CaptionServer implements AutoCloseable {
         this.limits = limits;
     }
 
-    /** Binds {@code address} (port 0: any free port) and starts serving. */
+    /** Binds {@code address} (port 0: any free port) and starts serving, ready at once. */
     static CaptionServer start(InetSocketAddress address, Captioner captioner, Map<String, Object> modelInfo,
                                ServeLimits limits) throws IOException {
+        return start(address, captioner, modelInfo, limits, Readiness.ready());
+    }
+
+    /** Binds {@code address} and starts serving; caption requests wait for {@code readiness} (503 until then). */
+    static CaptionServer start(InetSocketAddress address, Captioner captioner, Map<String, Object> modelInfo,
+                               ServeLimits limits, Readiness readiness) throws IOException {
         defaultServerProperty(MAX_REQUEST_TIME_PROPERTY, MAX_REQUEST_TIME_SECONDS);
         HttpServer server = HttpServer.create(address, BACKLOG);
         int threads = limits.maxConcurrent() + limits.maxQueued() + SPARE_THREADS;
@@ -54,9 +60,9 @@ final class CaptionServer implements AutoCloseable {
                 });
         executor.allowCoreThreadTimeOut(true);
         Router router = new Router()
-                .route("GET", "/healthz", (exchange, id) -> JsonResponses.send(exchange, 200, Map.of("status", "ok")))
+                .route("GET", "/healthz", (exchange, id) -> readiness.sendHealth(exchange))
                 .route("GET", "/v1/model", (exchange, id) -> JsonResponses.send(exchange, 200, modelInfo))
-                .route("POST", "/v1/caption", new CaptionEndpoint(captioner, limits));
+                .route("POST", "/v1/caption", new CaptionEndpoint(captioner, limits, readiness));
         server.createContext("/", router);
         server.setExecutor(executor);
         server.start();

@@ -2,11 +2,16 @@ package dev.glimpse.app.serve;
 
 import dev.glimpse.app.DemoModel;
 import dev.glimpse.kernels.Backends;
+import dev.glimpse.tokenpruning.PruningPlan;
+import dev.glimpse.tokenpruning.budget.TokenBudget;
 import dev.glimpse.videoingest.MediaLimits;
 import dev.glimpse.vlmruntime.api.Glimpse;
 import dev.glimpse.vlmruntime.api.LoadOptions;
 import dev.glimpse.vlmruntime.api.VisionLanguageModel;
 import dev.glimpse.vlmruntime.decoder.DecoderSession;
+import dev.glimpse.vlmruntime.warmup.ServeWarmup;
+import dev.glimpse.vlmruntime.warmup.WarmupSettings;
+import dev.glimpse.vlmruntime.warmup.WarmupTarget;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 import picocli.CommandLine.Command;
@@ -20,9 +25,13 @@ import java.io.UncheckedIOException;
 import java.net.InetSocketAddress;
 import java.nio.file.Path;
 import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Optional;
 import java.util.Properties;
 import java.util.concurrent.Callable;
 import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.atomic.AtomicBoolean;
 
 /**
  * {@code glimpse serve}: loads the model once and serves frame-budgeted captioning over HTTP until
@@ -47,13 +56,25 @@ import java.util.concurrent.CountDownLatch;
  * 30 LLaVA-1.5-7B requests of 74..164 prompt tokens, 5 measured rounds) that took TTFT from 10.35 to
  * 8.39 ms median (0.810x) and 13.94 to 10.98 ms p90 (0.788x), 143 of 150 prefills replayed; the exact
  * default stays for one-shot commands, whose prefills never replay.
+ *
+ * <p>Warm-up ({@code --warmup auto|S}, {@link WarmupFlag}; off by default until ServeWarmupBench has measured it on
+ * the H200): on a GPU the first request of each new prompt-length bucket
+ * would pay cuBLASLt's algorithm measurements (0.2-0.4 s per product on the H200 unless an earlier process on the
+ * machine stored them) and a CUDA graph capture, holding the model, so early users saw TTFTs of 1-2 s. After
+ * loading, serve listens at once but answers {@code GET /healthz} 503 {@code warming} and captions 503
+ * {@code warming_up} with {@code Retry-After} ({@link Readiness}) while {@link ServeWarmup} runs synthetic requests
+ * over the buckets real ones hit (the full visual count and {@code --warmup-budgets} under {@code --warmup-prune},
+ * questions up to {@code --warmup-question-tokens} longer than the default), logs one line per request and a
+ * summary, then prints "glimpse serve: ready" and takes requests. SIGINT/SIGTERM during the warm-up stops it after
+ * the request running.
  */
 @Command(name = "serve",
         mixinStandardHelpOptions = true,
         description = {"Serve frame-budgeted captioning over HTTP (REST, JSON).",
                 "POST /v1/caption (multipart/form-data with a file field 'image' or 'video', or JSON with base64 "
                         + "'image' or 'video'; fields question, frames, prune, budget, positions, max_new_tokens, trace; "
-                        + "prune=quota plans a video's frame budgets with QuoTA), GET /v1/model, GET /healthz."})
+                        + "prune=quota plans a video's frame budgets with QuoTA), GET /v1/model, GET /healthz (503 while warming up, "
+                        + "then 200 ready)."})
 public final class ServeCommand implements Callable<Integer> {
 
     private static final Logger log = LoggerFactory.getLogger(ServeCommand.class);
@@ -100,6 +121,18 @@ public final class ServeCommand implements Callable<Integer> {
     @Option(names = "--shutdown-grace-seconds", defaultValue = "30", paramLabel = "S", description = "Time in-flight requests get to finish after SIGINT/SIGTERM. Default: ${DEFAULT-VALUE}.")
     int shutdownGraceSeconds;
 
+    @Option(names = "--warmup", defaultValue = "off", paramLabel = "auto|off|S", description = "Warm prefills up before taking requests (GET /healthz says warming, captions get 503 with Retry-After): auto (on a GPU, at most " + WarmupFlag.AUTO_SECONDS + " s; off on the CPU), off, or at most S seconds on any device. Default: ${DEFAULT-VALUE}.")
+    String warmup;
+
+    @Option(names = "--warmup-budgets", defaultValue = "64", paramLabel = "N[,N...]|none", description = "Visual token budgets (tokens per image) the warm-up covers besides the full count, pruned with --warmup-prune; none: the full count only. Default: ${DEFAULT-VALUE}.")
+    String warmupBudgets;
+
+    @Option(names = "--warmup-prune", defaultValue = WarmupSettings.DEFAULT_PRUNE, paramLabel = "NAME", description = "Pruning the warm-up's budgets go with, as the prune field names it. Default: ${DEFAULT-VALUE}.")
+    String warmupPrune;
+
+    @Option(names = "--warmup-question-tokens", defaultValue = "" + WarmupSettings.DEFAULT_QUESTION_TOKENS, paramLabel = "N", description = "How many tokens longer than the default question the warmed prompts reach. Default: ${DEFAULT-VALUE}.")
+    int warmupQuestionTokens;
+
     /** Rows graph prefills are padded to unless {@code -Dglimpse.cuda.prefillPadRows} says otherwise. */
     static final int PREFILL_PAD_ROWS = 16;
 
@@ -107,19 +140,25 @@ public final class ServeCommand implements Callable<Integer> {
     public Integer call() throws IOException {
         ServeLimits limits = limits();
         InetSocketAddress address = address();
+        WarmupFlag warmupFlag = warmupFlag();
+        List<Integer> budgets = warmupBudgets();
         padPrefillsUnlessSet(System.getProperties());
         Path folder = DemoModel.orDefault(model);
         VisionLanguageModel vlm = Glimpse.load(folder, LoadOptions.defaults().withDevice(Backends.Choice.parse(device))
                 .withMediaLimits(limits.mediaLimits()));
+        Optional<Duration> warmupBound = warmupFlag.bound(!vlm.llava().backend().device().isHost());
+        Readiness readiness = warmupBound.map(Readiness::warming).orElseGet(Readiness::ready);
         CaptionServer server;
         try {
-            server = CaptionServer.start(address, Captioner.of(vlm), ModelDescription.of(vlm, limits), limits);
+            server = CaptionServer.start(address, Captioner.of(vlm), ModelDescription.of(vlm, limits), limits, readiness);
         } catch (IOException | UncheckedIOException e) {
             vlm.close();
             throw new IOException("cannot listen on " + host + ":" + port + ": " + e.getMessage(), e);
         }
         CountDownLatch stopped = new CountDownLatch(1);
+        AtomicBoolean stopping = new AtomicBoolean();
         Runtime.getRuntime().addShutdownHook(new Thread(() -> {
+            stopping.set(true);
             try {
                 server.stop();
                 vlm.close();
@@ -130,14 +169,78 @@ public final class ServeCommand implements Callable<Integer> {
         }, "glimpse-serve-shutdown"));
         InetSocketAddress bound = server.address();
         System.out.println("glimpse serve: listening on http://" + bound.getHostString() + ":" + bound.getPort()
-                + " (model " + folder.getFileName() + ", device " + vlm.llava().backend().name() + ")");
+                + " (model " + folder.getFileName() + ", device " + vlm.llava().backend().name() + ")"
+                + (readiness.isReady() ? "" : ", warming up"));
         System.out.flush();
+        if (warmupBound.isPresent()) {
+            warmUp(vlm, warmupBound.get(), budgets, limits, stopping);
+        } else if (warmupFlag.mode() == WarmupFlag.Mode.AUTO) {
+            log.info("warm-up off on the {} backend: its prefills capture no graphs and measure no GEMM algorithms "
+                    + "(--warmup S runs it anyway)", vlm.llava().backend().name());
+        }
+        if (!stopping.get()) {
+            readiness.markReady();
+            System.out.println("glimpse serve: ready");
+            System.out.flush();
+        }
         try {
             stopped.await();
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
         }
         return 0;
+    }
+
+    /**
+     * Runs {@link ServeWarmup} on {@code vlm} for at most {@code bound}, the server answering 503 meanwhile; a failure
+     * is logged and the server serves without the warm-up's rest.
+     */
+    private void warmUp(VisionLanguageModel vlm, Duration bound, List<Integer> budgets, ServeLimits limits,
+                        AtomicBoolean stopping) {
+        WarmupSettings settings = new WarmupSettings(bound, CaptionFields.DEFAULT_IMAGE_PROMPT, warmupPrune, budgets,
+                warmupQuestionTokens, Math.min(CaptionFields.DEFAULT_MAX_NEW_TOKENS, limits.maxNewTokens()));
+        try {
+            ServeWarmup.run(WarmupTarget.of(vlm), settings, stopping::get);
+        } catch (RuntimeException e) {
+            log.warn("warm-up failed; serving without it", e);
+        }
+    }
+
+    /** {@code --warmup}, parsed; a bad value is a usage error. */
+    WarmupFlag warmupFlag() {
+        try {
+            return WarmupFlag.parse(warmup);
+        } catch (IllegalArgumentException e) {
+            throw new ParameterException(spec.commandLine(), e.getMessage());
+        }
+    }
+
+    /**
+     * {@code --warmup-budgets} ({@code none}: empty), with {@code --warmup-prune} and
+     * {@code --warmup-question-tokens} checked; a bad value is a usage error naming its flag.
+     */
+    List<Integer> warmupBudgets() {
+        if (warmupQuestionTokens < 0 || warmupQuestionTokens > WarmupSettings.MAX_QUESTION_TOKENS) {
+            throw new ParameterException(spec.commandLine(), "--warmup-question-tokens must be in 0.."
+                    + WarmupSettings.MAX_QUESTION_TOKENS + ", got " + warmupQuestionTokens);
+        }
+        List<Integer> budgets = new ArrayList<>();
+        if (!warmupBudgets.strip().equalsIgnoreCase("none")) {
+            for (String part : warmupBudgets.split(",", -1)) {
+                String b = part.strip();
+                if (!b.matches("\\d{1,9}") || Integer.parseInt(b) < 1) {
+                    throw new ParameterException(spec.commandLine(), "--warmup-budgets takes visual tokens per image "
+                            + ">= 1, comma-separated, or none; got '" + warmupBudgets + "'");
+                }
+                budgets.add(Integer.parseInt(b));
+            }
+        }
+        try {
+            PruningPlan.parse(warmupPrune, new TokenBudget.Count(64));
+        } catch (IllegalArgumentException e) {
+            throw new ParameterException(spec.commandLine(), "--warmup-prune: " + e.getMessage());
+        }
+        return budgets;
     }
 
     /**

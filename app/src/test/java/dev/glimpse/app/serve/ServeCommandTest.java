@@ -72,6 +72,26 @@ class ServeCommandTest {
     }
 
     @Test
+    void aBadWarmupValueIsAUsageErrorNamingTheFlag() {
+        assertEquals("glimpse: --warmup must be auto, off or a number of seconds >= 1, got 'soon'",
+                runExpectingUsageError("serve", "--warmup", "soon").lines().findFirst().orElseThrow());
+        assertTrue(runExpectingUsageError("serve", "--warmup", "0").startsWith("glimpse: --warmup must be"));
+        assertTrue(runExpectingUsageError("serve", "--warmup-budgets", "64,0")
+                .startsWith("glimpse: --warmup-budgets takes visual tokens per image >= 1"));
+        assertTrue(runExpectingUsageError("serve", "--warmup-prune", "sharpen").startsWith("glimpse: --warmup-prune: "));
+        assertTrue(runExpectingUsageError("serve", "--warmup-question-tokens", "-1")
+                .startsWith("glimpse: --warmup-question-tokens must be in 0.."));
+    }
+
+    @Test
+    void warmupBudgetsTakeAListOrNone() {
+        ServeCommand serve = parse("--warmup-budgets", "144, 64");
+        assertEquals(List.of(144, 64), serve.warmupBudgets());
+        assertEquals(List.of(), parse("--warmup-budgets", "none").warmupBudgets());
+        assertEquals(List.of(64), parse().warmupBudgets(), "the default");
+    }
+
+    @Test
     void withoutMediaFlagsTheRuntimeDefaultsHold() {
         MediaLimits limits = parse().limits().mediaLimits();
         assertEquals(MediaLimits.DEFAULTS.maxPixelsPerFrame(), limits.maxPixelsPerFrame());
@@ -113,6 +133,39 @@ class ServeCommandTest {
             String log = Files.readString(stderr);
             assertTrue(log.contains("ServeCommand - stopped"), log);
             assertFalse(log.contains("Exception"), log);
+        } finally {
+            server.destroyForcibly();
+            reader.shutdownNow();
+        }
+    }
+
+    /** With {@code --warmup S} on the CPU: listening and warming, then the warm-up's summary, "ready" and 200 ready. */
+    @Test
+    void aWarmupOnTheCpuRunsBeforeTheServerSaysReady(@TempDir Path dir) throws Exception {
+        List<String> command = new ArrayList<>();
+        command.add(Path.of(System.getProperty("java.home"), "bin", "java").toString());
+        command.addAll(ManagementFactory.getRuntimeMXBean().getInputArguments());
+        command.addAll(List.of("-Dglimpse.home=" + ServeEndpointsTest.REPO, "-cp", System.getProperty("java.class.path"),
+                Main.class.getName(), "serve", "--port", "0", "--device", "cpu", "--warmup", "120",
+                "--warmup-question-tokens", "16", "--shutdown-grace-seconds", "5"));
+        Path stderr = dir.resolve("stderr.log");
+        Process server = new ProcessBuilder(command).redirectError(stderr.toFile()).start();
+        ExecutorService reader = Executors.newSingleThreadExecutor();
+        try {
+            BufferedReader stdout = new BufferedReader(new InputStreamReader(server.getInputStream(), StandardCharsets.UTF_8));
+            String banner = reader.submit(stdout::readLine).get(120, TimeUnit.SECONDS);
+            assertTrue(String.valueOf(banner).endsWith(", warming up"), banner + "\n" + Files.readString(stderr));
+            String ready = reader.submit(stdout::readLine).get(150, TimeUnit.SECONDS);
+            assertEquals("glimpse serve: ready", ready, Files.readString(stderr));
+            Matcher port = Pattern.compile(":(\\d+) \\(").matcher(banner);
+            assertTrue(port.find(), banner);
+            HttpResponse<String> health = HttpClient.newHttpClient().send(HttpRequest.newBuilder(
+                    URI.create("http://127.0.0.1:" + port.group(1) + "/healthz")).build(), HttpResponse.BodyHandlers.ofString());
+            assertEquals(200, health.statusCode());
+            String log = Files.readString(stderr);
+            assertTrue(log.contains("warm-up complete in"), log);
+            server.destroy();
+            assertTrue(server.waitFor(60, TimeUnit.SECONDS), "the server did not stop after SIGTERM");
         } finally {
             server.destroyForcibly();
             reader.shutdownNow();

@@ -112,10 +112,10 @@ class ServeEndpointsTest {
     }
 
     @Test
-    void healthzSaysOk() {
+    void healthzSaysReady() {
         ServeClient.Reply r = client.get("/healthz");
         assertEquals(200, r.status());
-        assertEquals("ok", r.body().get("status").asText());
+        assertEquals("ready", r.body().get("status").asText());
     }
 
     @Test

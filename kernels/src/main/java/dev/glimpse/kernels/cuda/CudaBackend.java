@@ -35,7 +35,20 @@ public final class CudaBackend implements Backend {
 
     private static final Logger LOG = LoggerFactory.getLogger(CudaBackend.class);
 
-    private static final boolean HALF_GEMM_INPUTS = !"false".equals(System.getProperty("glimpse.cuda.halfGemmInputs"));
+    /**
+     * The system property that keeps F32 activations into every GEMM ({@code false}; default {@code true}, see
+     * {@link #halfActivationsForGemm}); read strictly ({@link BooleanProperty}) once, when this class loads.
+     */
+    public static final String HALF_GEMM_INPUTS_PROPERTY = "glimpse.cuda.halfGemmInputs";
+
+    /**
+     * The system property that keeps {@code cublasGemmEx} and a separate bias pass for prefill/vision GEMMs with
+     * 16-bit weights ({@code false}; default {@code true}: cuBLASLt, bias in its epilogue); read strictly
+     * ({@link BooleanProperty}) once, when {@code CudaGemm} loads.
+     */
+    public static final String LT_MATMUL_PROPERTY = "glimpse.cuda.ltMatmul";
+
+    private static final boolean HALF_GEMM_INPUTS = BooleanProperty.read(HALF_GEMM_INPUTS_PROPERTY, true);
 
     /** Threads of the one block of {@code step_inputs_advance}. */
     private static final int ADVANCE_THREADS = 128;
@@ -521,6 +534,15 @@ public final class CudaBackend implements Backend {
     public synchronized StepInputs stepInputs(int count) {
         ctx.bindThread();
         return new StepInputs(ctx, count);
+    }
+
+    /**
+     * The row bucket under which cuBLASLt's measured algorithm for a product of {@code rows} rows is kept and
+     * reused ({@code LtProblem#rowBucket}: the power of two at or above it), so a caller can tell which row counts
+     * share one measurement, e.g. a server's warm-up.
+     */
+    public static int ltRowBucket(int rows) {
+        return LtProblem.rowBucket(rows);
     }
 
     /** cuBLASLt plans whose algorithm was chosen by measurement so far; for tests. */

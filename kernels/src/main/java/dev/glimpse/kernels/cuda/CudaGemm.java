@@ -55,7 +55,7 @@ final class CudaGemm {
      * Prefill/vision GEMMs with 16-bit weights take cuBLASLt with the bias in its epilogue;
      * {@code -Dglimpse.cuda.ltMatmul=false} keeps {@code cublasGemmEx} and a separate bias pass.
      */
-    static final boolean USE_LT = !"false".equals(System.getProperty("glimpse.cuda.ltMatmul"));
+    static final boolean USE_LT = dev.glimpse.kernels.BooleanProperty.read(CudaBackend.LT_MATMUL_PROPERTY, true);
 
     private final CudaLtMatmul lt;
 

@@ -61,7 +61,10 @@ import java.util.function.IntPredicate;
  * logits is written on the device where step n+1's graph reads its token, the graph ends by advancing
  * its positions and cache lengths on the device, so step n+1 is queued before the host reads step n's
  * token; a step queued past a stop is discarded (its KV entries lie past the recorded lengths, its
- * logits are put back). The tokens, the logits and the bookkeeping are those of the step-by-step loop.
+ * logits are put back). The tokens, the logits and the bookkeeping are those of the step-by-step loop. The
+ * device argmax and the saved logits it needs ({@link DecodeAheadBuffers}) are made at the session's first
+ * lookahead and freed with it, or under {@value #POOL_DECODE_AHEAD_PROPERTY}{@code =true} belong to the pooled
+ * {@link SessionBuffers}, made once per set, so a request's session makes none of them.
  *
  * <p>Under {@value PrefillGraphs#PROPERTY} ({@code auto}, the default: up to
  * {@value PrefillGraphs#AUTO_MAX_ROWS} rows) a CUDA prefill without a pruning hook that fits one
@@ -79,10 +82,16 @@ import java.util.function.IntPredicate;
  */
 public final class DecoderSession implements AutoCloseable {
 
-    /** System property: "false" launches decode steps op by op instead of replaying a CUDA graph. */
+    /** System property: {@code false} launches decode steps op by op instead of replaying a CUDA graph ({@link #decodeGraphs()}). */
     public static final String GRAPHS_PROPERTY = "glimpse.cuda.decodeGraphs";
     /** System property: "false" stops {@link #decodeGreedy} queueing each replayed step before the host reads the previous token ({@link #decodeAhead()}). */
     public static final String DECODE_AHEAD_PROPERTY = "glimpse.cuda.decodeAhead";
+    /**
+     * System property: {@code true} keeps decode lookahead's device argmax and saved logits with the pooled session
+     * buffers for the next session ({@link #poolDecodeAhead()}); {@code false} (the default) makes and frees them per
+     * session.
+     */
+    public static final String POOL_DECODE_AHEAD_PROPERTY = "glimpse.decoder.poolDecodeAhead";
     /** System property: auto (default), true or false: eligible prefills replay from CUDA graphs ({@link PrefillGraphs}). */
     public static final String PREFILL_GRAPHS_PROPERTY = PrefillGraphs.PROPERTY;
     /** System property: KV capacity bucket step in entries, 256 by default, 0 for exact capacities ({@link CapacityBuckets}). */
@@ -92,6 +101,8 @@ public final class DecoderSession implements AutoCloseable {
      * commands) for exact rows, {@code glimpse serve} sets 16 unless given.
      */
     public static final String PREFILL_PAD_ROWS_PROPERTY = PrefillPadding.PROPERTY;
+    /** Prefill graphs one pooled set of session buffers holds at most, least recently used out ({@link PrefillGraphs}). */
+    public static final int PREFILL_GRAPHS_HELD = PrefillGraphs.CAPACITY;
 
     private static final Logger LOG = LoggerFactory.getLogger(DecoderSession.class);
     private static final ValueLayout.OfFloat F32 = ValueLayout.JAVA_FLOAT_UNALIGNED;
@@ -131,9 +142,8 @@ public final class DecoderSession implements AutoCloseable {
      * uploaded before the step instead of inside its graph, and the step ends by advancing them.
      */
     private final boolean ahead;
-    /** The device argmax of lookahead decoding and the logits a discarded step overwrote; made at first use. */
-    private GreedyPick aheadPick;
-    private Tensor aheadSavedLogits;
+    /** Lookahead's pick and saved logits: the pooled set's ({@value #POOL_DECODE_AHEAD_PROPERTY}) or this session's own. */
+    private final DecodeAheadBuffers aheadBuffers;
     private boolean aheadFallbackLogged;
     private int stepsQueuedAhead;
     /** The step's layers as one persistent kernel, once looked for ({@link #persistentStep}); null when not used. */
@@ -173,10 +183,50 @@ public final class DecoderSession implements AutoCloseable {
         this.hostLogits = buffers.hostLogits();
         this.dropped = new int[config.numHiddenLayers()];
         this.activeHeads = new boolean[config.numHiddenLayers()][];
-        boolean graphs = !"false".equalsIgnoreCase(System.getProperty(GRAPHS_PROPERTY, "true"));
-        this.replayBackend = graphs && backend instanceof CudaBackend cuda ? cuda : null;
+        this.replayBackend = decodeGraphs() && backend instanceof CudaBackend cuda ? cuda : null;
         this.stepInputs = replayBackend == null ? null : replayBackend.stepInputs(1 + 3 * config.numHiddenLayers());
         this.ahead = replayBackend != null && decodeAhead();
+        this.aheadBuffers = poolDecodeAhead() ? buffers.decodeAhead() : new DecodeAheadBuffers();
+    }
+
+    /**
+     * Whether {@value #POOL_DECODE_AHEAD_PROPERTY} keeps lookahead's buffers with the pooled session buffers (default
+     * false; read per session, strictly, {@link BooleanProperty}).
+     *
+     * @throws IllegalArgumentException for a value other than true, false or blank
+     */
+    static boolean poolDecodeAhead() {
+        return BooleanProperty.read(POOL_DECODE_AHEAD_PROPERTY, false);
+    }
+
+    /**
+     * The row quantum graph prefills are padded to now ({@value #PREFILL_PAD_ROWS_PROPERTY}; 0: exact rows), so that a
+     * caller can tell which prompt lengths share a graph: lengths rounded up to the same multiple.
+     *
+     * @throws IllegalArgumentException for a value that is not a number of rows >= 0
+     */
+    public static int prefillPadQuantum() {
+        return PrefillPadding.quantum();
+    }
+
+    /**
+     * Whether {@value #PREFILL_GRAPHS_PROPERTY} lets a CUDA prefill of {@code rows} rows (without a pruning hook, in
+     * one chunk) replay from a graph now.
+     *
+     * @throws IllegalArgumentException for a value other than auto, true or false
+     */
+    public static boolean prefillGraphsFor(int rows) {
+        return PrefillGraphs.enabled(rows);
+    }
+
+    /**
+     * Whether {@value #GRAPHS_PROPERTY} lets CUDA decode steps replay as a graph (default true; read per session,
+     * strictly, {@link BooleanProperty}).
+     *
+     * @throws IllegalArgumentException for a value other than true, false or blank
+     */
+    static boolean decodeGraphs() {
+        return BooleanProperty.read(GRAPHS_PROPERTY, true);
     }
 
     /**
@@ -364,20 +414,21 @@ public final class DecoderSession implements AutoCloseable {
      * {@link PrefillGraphKey#layersOnly}, the final norm and lm_head of the last row) replay as one
      * launch, the same kernels in the same order as the op-by-op prefill without a hook. A
      * layers-only key's rows may be padded ({@link PrefillPadding}): the last real row's final norm
-     * and lm_head run after the graph, and its op-by-op runs (first call, failed graphs) run the
-     * padded rows too. False when the caller must run the exact rows op by op (an unpadded key's
-     * first call or failed graph; {@link PrefillGraphs#run}).
+     * and lm_head run after the graph, and its first, op-by-op call runs the padded rows too (so the
+     * capture meets only measured GEMM shapes). False when the caller must run the exact rows op by
+     * op: the first call of a key whose rows are the exact ones, and every call of a key kept op by op
+     * after its capture or replay failed, padded or not ({@link PrefillGraphs.Outcome#opByOpRows}).
      */
     private boolean prefillFromGraph(PrefillGraphKey key, Tensor embeddings, int[] positions, int total) {
         GraphRows rows = new GraphRows(key.rows(), total, embeddings, positions, !key.layersOnly());
         int[] lengths = cache.lengths();
-        Optional<Tensor> hidden = buffers.prefillGraphs().run((CudaBackend) backend, key, config.hiddenSize(),
+        PrefillGraphs.Outcome outcome = buffers.prefillGraphs().run((CudaBackend) backend, key, config.hiddenSize(),
                 decoder.rope().rotaryDim() / 2, rows, rows, () -> cache.restoreLengths(lengths));
-        if (hidden.isPresent()) {
+        if (outcome instanceof PrefillGraphs.Outcome.Ran ran) {
             if (key.layersOnly()) {
-                finish(hidden.get().slice(0, total - 1, total));
+                finish(ran.hidden().slice(0, total - 1, total));
             }
-        } else if (key.layersOnly()) {
+        } else if (key.layersOnly() && outcome.opByOpRows(key, total) == key.rows()) {
             rows.runOpByOp();
             buffers.prefillGraphs().ranOpByOp(key);
         } else {
@@ -726,10 +777,8 @@ public final class DecoderSession implements AutoCloseable {
      */
     private void decodeAhead(GreedyRun run) {
         CudaBackend b = replayBackend;
-        if (aheadPick == null) {
-            aheadPick = b.greedyPick(config.vocabSize());
-            aheadSavedLogits = b.allocate(DType.F32, 1, config.vocabSize());
-        }
+        GreedyPick aheadPick = aheadBuffers.pick(b, config.vocabSize());
+        Tensor aheadSavedLogits = aheadBuffers.savedLogits(b, config.vocabSize());
         Tensor tokenCell = stepInputs.cell(0);
         stepGraph.awaitLastLaunch();
         setStepInputs();
@@ -855,9 +904,8 @@ public final class DecoderSession implements AutoCloseable {
         }
         closed = true;
         closeGraph();
-        if (aheadPick != null) {
-            aheadPick.close();
-            aheadSavedLogits.close();
+        if (aheadBuffers != buffers.decodeAhead()) {
+            aheadBuffers.close();
         }
         if (persistentStep != null) {
             persistentStep.close();
@@ -879,6 +927,19 @@ public final class DecoderSession implements AutoCloseable {
                 capture.collect();
             }
         }
+    }
+
+    /** Keeps the padded prefill graph key of {@code rows} rows at the cache's length op by op, as a failed capture does; for tests. */
+    void keepPaddedPrefillKeyOpByOp(int rows) {
+        buffers.prefillGraphs().keepOpByOp(PrefillGraphKey.of(rows, cache.length(0), true, System.getProperties()));
+    }
+
+    /**
+     * The lookahead pick this session used, null before any ({@link DecodeAheadBuffers}: the pooled set's under
+     * {@value #POOL_DECODE_AHEAD_PROPERTY}, else the session's own; for tests).
+     */
+    GreedyPick decodeAheadPick() {
+        return aheadBuffers.madePick();
     }
 
     /** Prefill graphs the session's buffers hold now ({@link PrefillGraphs}; for tests). */

@@ -6,7 +6,6 @@ import dev.glimpse.kernels.cuda.GraphCache;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
-import java.util.Optional;
 
 /**
  * Decoder prefills replayed from CUDA graphs ({@value #PROPERTY}{@code =auto|true|false}, read at
@@ -20,7 +19,8 @@ import java.util.Optional;
  * inside a capture), the second captures a {@link PrefillGraph} and launches it, later ones write
  * their inputs into its buffers and replay it. At most {@value #CAPACITY} graphs are held, least
  * recently used out. A capture or replay that fails is logged at warn and its key runs op by op
- * from then on; the request itself never fails for it.
+ * from then on, over the prompt's exact rows (a padded key's padding only paid for its graph); the
+ * request itself never fails for it.
  *
  * <p>Only prefills the graph can hold exactly replay ({@link #opByOpReason}): on CUDA, without a
  * pruning hook (its decisions, and attention captures for its scores, are host work between
@@ -106,29 +106,69 @@ final class PrefillGraphs implements AutoCloseable {
         return null;
     }
 
+    /** What {@link #run} did with a prefill, and so what is left to the caller. */
+    sealed interface Outcome {
+
+        /** A graph ran (captured now, or replayed): the last layer's output is in {@code hidden} once the launch ran. */
+        record Ran(Tensor hidden) implements Outcome {
+        }
+
+        /**
+         * The key's first prefill: the caller runs it op by op over the key's rows, padded ones included, so that
+         * the capture on the next call meets no GEMM shape cuBLASLt has not measured, then calls {@link #ranOpByOp}.
+         */
+        record FirstCall() implements Outcome {
+        }
+
+        /**
+         * The key's capture or replay failed, now or before: the caller runs the prompt's exact rows op by op
+         * (padding them would cost rows and buy nothing without a graph) and calls {@link #ranOpByOp}.
+         */
+        record KeptOpByOp() implements Outcome {
+        }
+
+        /**
+         * The rows to run op by op for a prefill of {@code real} rows under {@code key}: the key's rows on its
+         * first call, {@code real} once it is kept op by op; none after a graph ran.
+         */
+        default int opByOpRows(PrefillGraphKey key, int real) {
+            return switch (this) {
+                case Ran r -> throw new IllegalStateException("the prefill ran from a graph");
+                case FirstCall f -> key.rows();
+                case KeptOpByOp k -> real;
+            };
+        }
+    }
+
     /**
-     * Runs the prefill of {@code key} from a graph and returns the graph's hidden rows (the last
-     * layer's output once the launch ran), or empty when the caller must run it op by op (and then
-     * call {@link #ranOpByOp}): on the key's first call, for keys whose capture or replay failed,
-     * and when this capture or replay fails ({@code undo} then restores the host state that queuing
-     * part of the work changed). After a graph ran the caller sets the host bookkeeping of the
-     * prefill (a capture's queuing did it for {@code key.rows()} rows, a replay did none).
+     * Runs the prefill of {@code key} from a graph when it can ({@link Outcome.Ran}); else says how the caller
+     * runs it op by op: over the key's rows on its first call ({@link Outcome.FirstCall}), over the exact rows
+     * for keys whose capture or replay failed, now or before ({@link Outcome.KeptOpByOp}; on a failure now
+     * {@code undo} restores the host state that queuing part of the work changed). After a graph ran the caller
+     * sets the host bookkeeping of the prefill (a capture's queuing did it for {@code key.rows()} rows, a replay
+     * did none).
      */
-    Optional<Tensor> run(CudaBackend cuda, PrefillGraphKey key, int width, int halfRotary, PrefillGraph.Inputs inputs,
-                         PrefillGraph.Work work, Runnable undo) {
+    Outcome run(CudaBackend cuda, PrefillGraphKey key, int width, int halfRotary, PrefillGraph.Inputs inputs,
+                PrefillGraph.Work work, Runnable undo) {
         GraphCache.Decision<Boolean, PrefillGraph> decision = cache.next(key);
         return switch (decision.kind()) {
-            case FIRST, EAGER -> Optional.empty();
+            case FIRST -> new Outcome.FirstCall();
+            case EAGER -> new Outcome.KeptOpByOp();
             case CAPTURE -> capture(cuda, key, width, halfRotary, inputs, work, undo);
             case REPLAY -> {
                 PrefillGraph graph = decision.entry();
                 if (!launch(key, () -> graph.replay(inputs))) {
-                    yield Optional.empty();
+                    yield new Outcome.KeptOpByOp();
                 }
                 PrefillGraphCounters.replayed();
-                yield Optional.of(graph.hidden());
+                yield new Outcome.Ran(graph.hidden());
             }
         };
+    }
+
+    /** Keeps {@code key} op by op from now on, as a failed capture or replay does (its graph, if any, freed). */
+    void keepOpByOp(PrefillGraphKey key) {
+        cache.keepEager(key);
     }
 
     /** Notes that a prefill of {@code key} ran op by op: its next call captures (unless it is kept op by op). */
@@ -143,17 +183,17 @@ final class PrefillGraphs implements AutoCloseable {
     }
 
     /** Captures the prefill of {@code key} (queuing it does its host bookkeeping) and launches it. */
-    private Optional<Tensor> capture(CudaBackend cuda, PrefillGraphKey key, int width, int halfRotary,
-                                     PrefillGraph.Inputs inputs, PrefillGraph.Work work, Runnable undo) {
+    private Outcome capture(CudaBackend cuda, PrefillGraphKey key, int width, int halfRotary,
+                            PrefillGraph.Inputs inputs, PrefillGraph.Work work, Runnable undo) {
         PrefillGraph graph;
         try {
             graph = PrefillGraph.capture(cuda, key.rows(), width, halfRotary, inputs, work);
         } catch (RuntimeException e) {
-            LOG.warn("decoder prefills of {} rows run op by op: capturing one as a CUDA graph failed ({})", key.rows(),
-                    e.getMessage());
+            LOG.warn("decoder prefills of {} rows run op by op, unpadded: capturing one as a CUDA graph failed ({})",
+                    key.rows(), e.getMessage());
             undo.run();
-            cache.keepEager(key);
-            return Optional.empty();
+            keepOpByOp(key);
+            return new Outcome.KeptOpByOp();
         }
         cache.captured(key, graph);
         PrefillGraphCounters.captured();
@@ -161,9 +201,9 @@ final class PrefillGraphs implements AutoCloseable {
                 key.start(), cache.size());
         if (!launch(key, graph::launch)) {
             undo.run();
-            return Optional.empty();
+            return new Outcome.KeptOpByOp();
         }
-        return Optional.of(graph.hidden());
+        return new Outcome.Ran(graph.hidden());
     }
 
     /** Runs {@code launch}; a failure is logged and keeps {@code key} op by op (its graph freed). */
@@ -172,10 +212,10 @@ final class PrefillGraphs implements AutoCloseable {
             launch.run();
             return true;
         } catch (RuntimeException e) {
-            LOG.warn("decoder prefills of {} rows run op by op: replaying their CUDA graph failed ({})", key.rows(),
-                    e.getMessage());
+            LOG.warn("decoder prefills of {} rows run op by op, unpadded: replaying their CUDA graph failed ({})",
+                    key.rows(), e.getMessage());
             try {
-                cache.keepEager(key);
+                keepOpByOp(key);
             } catch (RuntimeException closing) {
                 LOG.warn("freeing the failed prefill graph failed too ({})", closing.getMessage());
             }

@@ -1,5 +1,6 @@
 package dev.glimpse.vlmruntime.decoder;
 
+import dev.glimpse.kernels.BooleanProperty;
 import dev.glimpse.kernels.cuda.AttentionSmallGrid;
 import dev.glimpse.kernels.cuda.CudaBackend;
 import dev.glimpse.kernels.cuda.Mlp16Vector;
@@ -7,7 +8,10 @@ import dev.glimpse.kernels.cuda.NormRowsVariant;
 
 /**
  * Checks, at model load, every runtime setting that is read later at each session, prefill or kernel launch:
- * {@value CapacityBuckets#PROPERTY}, {@value PrefillPadding#PROPERTY}, {@value DecoderSession#DECODE_AHEAD_PROPERTY},
+ * {@value CudaBackend#HALF_GEMM_INPUTS_PROPERTY} and {@value CudaBackend#LT_MATMUL_PROPERTY} (read once per JVM, when
+ * the CUDA backend's classes load: checked first, before anything here loads them),
+ * {@value CapacityBuckets#PROPERTY}, {@value PrefillPadding#PROPERTY}, {@value DecoderSession#GRAPHS_PROPERTY},
+ * {@value DecoderSession#DECODE_AHEAD_PROPERTY}, {@value DecoderSession#POOL_DECODE_AHEAD_PROPERTY},
  * {@value CudaBackend#MLP16_PROPERTY}, {@value CudaBackend#TOWER_LEAN_PROPERTY}, {@value CudaBackend#TOWER_MLP16_PROPERTY},
  * {@value Mlp16Vector#PROPERTY}, {@value NormRowsVariant#PROPERTY},
  * {@value AttentionSmallGrid#PROPERTY} and {@value AttentionSmallGrid#ROPE_ATTENTION_PROPERTY}. Each is parsed by
@@ -27,9 +31,13 @@ public final class RuntimeSettings {
      *                                  own parser, naming the property, the bad value and the accepted ones
      */
     public static void validate() {
+        BooleanProperty.read(CudaBackend.HALF_GEMM_INPUTS_PROPERTY, true);
+        BooleanProperty.read(CudaBackend.LT_MATMUL_PROPERTY, true);
         CapacityBuckets.step();
         PrefillPadding.quantum();
+        DecoderSession.decodeGraphs();
         DecoderSession.decodeAhead();
+        DecoderSession.poolDecodeAhead();
         CudaBackend.mlp16Enabled();
         CudaBackend.towerLeanEnabled();
         CudaBackend.towerMlp16Enabled();

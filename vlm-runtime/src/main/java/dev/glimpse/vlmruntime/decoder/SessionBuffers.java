@@ -22,9 +22,13 @@ import dev.glimpse.vlmruntime.config.TextConfig;
  * @param logits     next-token logits [1, vocab] on the backend
  * @param hostLogits host copy of the logits on a device backend, null on the host
  * @param prefillGraphs captured prefills over these buffers ({@value PrefillGraphs#PROPERTY}), freed with them
+ * @param decodeAhead   decode lookahead's device argmax and saved logits under
+ *                      {@value DecoderSession#POOL_DECODE_AHEAD_PROPERTY}, made by the set's first session that
+ *                      decodes ahead ({@link DecodeAheadBuffers}), freed with the set
  */
 record SessionBuffers(Shape shape, KvCache cache, DecoderScratch scratch, Tensor stepHidden, Tensor stepCos,
-                      Tensor stepSin, Tensor lastNormed, Tensor logits, Tensor hostLogits, PrefillGraphs prefillGraphs)
+                      Tensor stepSin, Tensor lastNormed, Tensor logits, Tensor hostLogits, PrefillGraphs prefillGraphs,
+                      DecodeAheadBuffers decodeAhead)
         implements AutoCloseable {
 
     /**
@@ -66,7 +70,7 @@ record SessionBuffers(Shape shape, KvCache cache, DecoderScratch scratch, Tensor
             rows[4] = backend.allocate(DType.F32, 1, config.vocabSize());
             Tensor hostLogits = backend.device().isHost() ? null : Tensor.allocate(DType.F32, 1, config.vocabSize());
             return new SessionBuffers(shape, cache, scratch, rows[0], rows[1], rows[2], rows[3], rows[4], hostLogits,
-                    new PrefillGraphs());
+                    new PrefillGraphs(), new DecodeAheadBuffers());
         } catch (RuntimeException | Error e) {
             cache.close();
             if (scratch != null) {
@@ -84,6 +88,7 @@ record SessionBuffers(Shape shape, KvCache cache, DecoderScratch scratch, Tensor
     @Override
     public void close() {
         prefillGraphs.close();
+        decodeAhead.close();
         cache.close();
         scratch.close();
         for (Tensor t : new Tensor[] {stepHidden, stepCos, stepSin, lastNormed, logits}) {

@@ -25,6 +25,14 @@ public final class PrefillGraphProbe {
     }
 
     /**
+     * Keeps the padded graph key of {@code rows} rows at {@code session}'s cache length op by op, as a failed
+     * capture or replay of it does ({@link PrefillGraphs#keepOpByOp}), under the properties set now.
+     */
+    public static void keepPaddedKeyOpByOp(DecoderSession session, int rows) {
+        session.keepPaddedPrefillKeyOpByOp(rows);
+    }
+
+    /**
      * A pruning hook that asks for no attention and keeps every token: a prefill with it must still
      * run op by op (the hook's place is host work between layers), with the bits of one without it.
      */

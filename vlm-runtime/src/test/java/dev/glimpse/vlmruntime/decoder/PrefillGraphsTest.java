@@ -10,6 +10,7 @@ import java.util.Properties;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertInstanceOf;
 import static org.junit.jupiter.api.Assertions.assertNotEquals;
 import static org.junit.jupiter.api.Assertions.assertNotNull;
 import static org.junit.jupiter.api.Assertions.assertNull;
@@ -18,7 +19,8 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /**
  * The host side of decoder prefill graphs ({@link PrefillGraphs}): which prefills a graph may hold,
- * what splits their keys, the cache bookkeeping a replay and a failed capture need, and that the
+ * what splits their keys, the cache bookkeeping a replay and a failed capture need, which rows a key
+ * runs op by op (padded on its first call, exact once its graph failed), and that the
  * property leaves the CPU backend's prefill as it was. The replays themselves are checked on the
  * GPU ({@code CudaPrefillGraphsTest}).
  */
@@ -75,6 +77,25 @@ class PrefillGraphsTest {
         assertNotEquals(base, PrefillGraphKey.of(74, 0, true, p));
         p.setProperty("glimpse.cuda.prefillFusion", "false");
         assertNotEquals(base, PrefillGraphKey.of(74, 0, false, p));
+    }
+
+    @Test
+    void aPaddedKeysFirstCallRunsItsPaddedRowsAndOnceKeptOpByOpTheExactRows() {
+        PrefillGraphKey padded = PrefillGraphKey.of(80, 0, true, new Properties());
+        try (PrefillGraphs graphs = new PrefillGraphs()) {
+            PrefillGraphs.Outcome first = graphs.run(null, padded, 8, 2, null, null, null);
+            assertInstanceOf(PrefillGraphs.Outcome.FirstCall.class, first);
+            assertEquals(80, first.opByOpRows(padded, 74), "first call: the padded rows, measuring the capture's shapes");
+            graphs.ranOpByOp(padded);
+            graphs.keepOpByOp(padded);
+            for (int call = 0; call < 2; call++) {
+                PrefillGraphs.Outcome kept = graphs.run(null, padded, 8, 2, null, null, null);
+                assertInstanceOf(PrefillGraphs.Outcome.KeptOpByOp.class, kept);
+                assertEquals(74, kept.opByOpRows(padded, 74), "after a failed capture: the exact rows, call " + call);
+                graphs.ranOpByOp(padded);
+            }
+            assertThrows(IllegalStateException.class, () -> new PrefillGraphs.Outcome.Ran(null).opByOpRows(padded, 74));
+        }
     }
 
     @Test

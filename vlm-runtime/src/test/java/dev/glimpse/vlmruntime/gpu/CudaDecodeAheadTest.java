@@ -5,6 +5,7 @@ import dev.glimpse.kernels.Backends;
 import dev.glimpse.kernels.io.Checkpoint;
 import dev.glimpse.vlmruntime.SavedProperties;
 import dev.glimpse.vlmruntime.config.TextConfig;
+import dev.glimpse.vlmruntime.decoder.DecodeAheadProbe;
 import dev.glimpse.vlmruntime.decoder.Decoder;
 import dev.glimpse.vlmruntime.decoder.DecoderFixture;
 import dev.glimpse.vlmruntime.decoder.DecoderSession;
@@ -38,7 +39,9 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
  * session on the pooled buffers of the first. The same for {@link Generator} requests on the LLaVA
  * fixture (its first case's image prompt, prepared on the GPU): max tokens, EOS and capacity stops,
  * and the streamed tokens, twice each on the pooled buffers; a seeded sampled request, which goes step
- * by step on the step graph made for lookahead, draws the same tokens.
+ * by step on the step graph made for lookahead, draws the same tokens. Two sessions in a row, each with its own
+ * lookahead pick and saved logits and under {@value DecoderSession#POOL_DECODE_AHEAD_PROPERTY}{@code =true} with the
+ * pooled set's (the second reusing the first's), give the step-by-step tokens and logits.
  */
 class CudaDecodeAheadTest {
 
@@ -67,6 +70,54 @@ class CudaDecodeAheadTest {
             }
             System.out.println("PARITY decode ahead " + name + " exact: " + off.tokens().size() + " tokens, "
                     + ahead.queuedAhead() + " steps queued ahead");
+        }
+    }
+
+    @ParameterizedTest(name = "{0}")
+    @ValueSource(strings = {"decoder-llama", "decoder-qwen2-bf16"})
+    void pooledLookaheadBuffersServeConsecutiveSessionsWithTheStepByStepTokensAndLogits(String name) {
+        CudaSupport.requireCuda();
+        Path folder = DecoderFixture.folder(name);
+        try (SavedProperties saved = SavedProperties.of(DecoderSession.DECODE_AHEAD_PROPERTY,
+                DecoderSession.POOL_DECODE_AHEAD_PROPERTY, DecoderSession.CAPACITY_BUCKET_PROPERTY);
+             Backend backend = Backends.create(Backends.Choice.CUDA);
+             Checkpoint checkpoint = Checkpoint.open(folder);
+             Decoder decoder = Decoder.load(backend, checkpoint, TextConfig.load(folder.resolve("config.json")))) {
+            System.clearProperty(DecoderSession.CAPACITY_BUCKET_PROPERTY);
+            System.setProperty(DecoderSession.DECODE_AHEAD_PROPERTY, "false");
+            Trace stepByStep = greedyRequest(decoder, new Object[1]);
+            System.setProperty(DecoderSession.DECODE_AHEAD_PROPERTY, "true");
+            for (boolean pooled : new boolean[] {false, true}) {
+                System.setProperty(DecoderSession.POOL_DECODE_AHEAD_PROPERTY, Boolean.toString(pooled));
+                Object[] firstPick = new Object[1];
+                Trace first = greedyRequest(decoder, firstPick);
+                Object[] secondPick = new Object[1];
+                Trace second = greedyRequest(decoder, secondPick);
+                String label = name + (pooled ? " pooled" : " per session");
+                assertTrue(firstPick[0] != null && secondPick[0] != null, label + ": both sessions picked on the device");
+                assertEquals(pooled, firstPick[0] == secondPick[0], label + ": the second session reuses the first's pick");
+                for (Trace t : List.of(first, second)) {
+                    assertTrue(t.queuedAhead() > 0, label + ": steps queued ahead");
+                    assertEquals(stepByStep.tokens(), t.tokens(), label + " tokens");
+                    assertEquals(stepByStep.lengths(), t.lengths(), label + " lengths and positions");
+                    assertArrayEquals(stepByStep.logits().getFirst(), t.logits().getFirst(), label + " logits");
+                }
+                System.out.println("PARITY decode ahead " + label + " buffers " + name + " exact: two sessions");
+            }
+        }
+    }
+
+    /** One session on the decoder's pooled buffers: prefill, 12 greedy tokens; {@code pick[0]}: the lookahead pick it used. */
+    private static Trace greedyRequest(Decoder decoder, Object[] pick) {
+        List<Integer> tokens = new ArrayList<>();
+        List<float[]> logits = new ArrayList<>();
+        List<Integer> lengths = new ArrayList<>();
+        try (DecoderSession session = decoder.newSession(SessionOptions.of(40))) {
+            session.prefill(new int[] {1, 5, 9, 2});
+            session.decodeGreedy(12, t -> tokens.add(t));
+            record(session, logits, lengths);
+            pick[0] = DecodeAheadProbe.pick(session);
+            return new Trace(tokens, logits, lengths, session.stepsQueuedAhead());
         }
     }
 

@@ -46,7 +46,9 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
  * they happen. Both runs decode the unpadded run's greedy tokens, so a near tie cannot send them
  * apart. One request feeds its embeddings from host memory (the padded rows then are gathered on the
  * device after the copy). A prompt whose padded rows do not fit its session's cache (no buckets,
- * capacity prompt + 4) runs its exact rows from a graph, bit for bit the op-by-op prefill.
+ * capacity prompt + 4) runs its exact rows from a graph, bit for bit the op-by-op prefill. A padded key kept op
+ * by op (as after a failed capture) runs the prompt's exact rows op by op, bit for bit the unpadded prefill, and
+ * never captures.
  */
 class CudaPaddedPrefillGraphsTest {
 
@@ -134,6 +136,32 @@ class CudaPaddedPrefillGraphsTest {
         }
     }
 
+    @ParameterizedTest(name = "{0}")
+    @CsvSource({"llama", "qwen2"})
+    void aPaddedKeyKeptOpByOpRunsTheExactRowsWithTheirBits(String family) {
+        CudaSupport.requireCuda();
+        Path folder = SyntheticDecoders.write(dir, family + "-bf16", family, 37, 1024);
+        try (Backend backend = Backends.create(Backends.Choice.CUDA);
+             Checkpoint checkpoint = Checkpoint.open(folder);
+             Decoder decoder = Decoder.load(backend, checkpoint, TextConfig.load(folder.resolve("config.json")))) {
+            int rows = 74;
+            System.setProperty(DecoderSession.CAPACITY_BUCKET_PROPERTY, "256");
+            System.setProperty(DecoderSession.PREFILL_GRAPHS_PROPERTY, "false");
+            int[] tokens = greedyTokens(decoder, rows, 0);
+            Run exact = request(backend, decoder, rows, 0, tokens, 0, false, s -> { });
+            System.setProperty(DecoderSession.PREFILL_GRAPHS_PROPERTY, "true");
+            System.setProperty(DecoderSession.PREFILL_PAD_ROWS_PROPERTY, Integer.toString(QUANTUM));
+            PrefillGraphCounters.Snapshot before = PrefillGraphCounters.snapshot();
+            for (int r = 0; r < 3; r++) {
+                String label = family + " request " + r + " (74 rows, padded key of 80 kept op by op)";
+                Run kept = request(backend, decoder, rows, 0, tokens, 0, false, s -> { }, true);
+                assertSameBits(label, exact, kept);
+            }
+            assertEquals(new PrefillGraphCounters.Snapshot(3, 0, 0), PrefillGraphCounters.snapshot().since(before),
+                    family + ": a key kept op by op never captures again");
+        }
+    }
+
     private static int roundUp(int rows) {
         return (rows + QUANTUM - 1) / QUANTUM * QUANTUM;
     }
@@ -160,6 +188,12 @@ class CudaPaddedPrefillGraphsTest {
      */
     private static Run request(Backend backend, Decoder decoder, int rows, int r, int[] tokens, int paddedRows,
                                boolean fromHost, Consumer<DecoderSession> afterPrefill) {
+        return request(backend, decoder, rows, r, tokens, paddedRows, fromHost, afterPrefill, false);
+    }
+
+    /** As above; {@code keyKeptOpByOp}: first keeps the session's padded key op by op, as a failed capture does. */
+    private static Run request(Backend backend, Decoder decoder, int rows, int r, int[] tokens, int paddedRows,
+                               boolean fromHost, Consumer<DecoderSession> afterPrefill, boolean keyKeptOpByOp) {
         int vocab = decoder.config().vocabSize();
         float[][] logits = new float[DECODE_STEPS + 1][vocab];
         try (Tensor onDevice = decoder.embed(ids(rows, r));
@@ -169,6 +203,9 @@ class CudaPaddedPrefillGraphsTest {
             if (fromHost) {
                 backend.copy(onDevice, host);
                 embeddings = host;
+            }
+            if (keyKeptOpByOp) {
+                PrefillGraphProbe.keepPaddedKeyOpByOp(session, roundUp(rows));
             }
             if (paddedRows == 0) {
                 session.prefill(embeddings, positions(rows, r), null);

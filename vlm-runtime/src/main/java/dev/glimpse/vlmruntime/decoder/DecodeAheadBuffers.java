@@ -1,0 +1,64 @@
+package dev.glimpse.vlmruntime.decoder;
+
+import dev.glimpse.kernels.DType;
+import dev.glimpse.kernels.Tensor;
+import dev.glimpse.kernels.cuda.CudaBackend;
+import dev.glimpse.kernels.cuda.GreedyPick;
+
+/**
+ * What decode lookahead ({@value DecoderSession#DECODE_AHEAD_PROPERTY}) needs besides the session's own
+ * buffers: the device argmax ({@link GreedyPick}: candidate buffers, a pinned slot and an event) and the
+ * logits a discarded step overwrote, made at the first lookahead. A session holds its own, freed when it
+ * closes; under {@value DecoderSession#POOL_DECODE_AHEAD_PROPERTY}{@code =true} it uses the pooled
+ * {@link SessionBuffers}' set, made by the first session of the set that decodes ahead and kept for the next
+ * ones, so a serving process's requests (one session each) allocate none of it and create no event. Reuse is
+ * stream-ordered like the rest of the set: every pick is awaited before its token is used, and a new pick is
+ * queued behind the last one on the one stream. Not thread-safe (one session holds the set at a time).
+ */
+final class DecodeAheadBuffers implements AutoCloseable {
+
+    private GreedyPick pick;
+    private Tensor savedLogits;
+
+    /** The greedy pick over {@code vocab} logits, made on the first call. */
+    GreedyPick pick(CudaBackend backend, int vocab) {
+        make(backend, vocab);
+        return pick;
+    }
+
+    /** F32 [1, vocab] for the logits a queued step overwrites, made on the first call. */
+    Tensor savedLogits(CudaBackend backend, int vocab) {
+        make(backend, vocab);
+        return savedLogits;
+    }
+
+    /** The pick once made, else null; for tests (which set of buffers a session used). */
+    GreedyPick madePick() {
+        return pick;
+    }
+
+    private void make(CudaBackend backend, int vocab) {
+        if (pick != null) {
+            return;
+        }
+        GreedyPick p = backend.greedyPick(vocab);
+        try {
+            savedLogits = backend.allocate(DType.F32, 1, vocab);
+        } catch (RuntimeException | Error e) {
+            p.close();
+            throw e;
+        }
+        pick = p;
+    }
+
+    /** Waits for a queued pick and frees everything. */
+    @Override
+    public void close() {
+        if (pick != null) {
+            pick.close();
+            savedLogits.close();
+            pick = null;
+            savedLogits = null;
+        }
+    }
+}
