@@ -11,7 +11,7 @@ import java.util.function.LongSupplier;
  * Whether the service takes caption requests yet: while it warms up ({@code ServeWarmup}, holding the model for up
  * to its bound) {@code GET /healthz} answers 503 {@code {"status": "warming"}} and {@code POST /v1/caption} 503
  * {@code warming_up} with a {@code Retry-After} of the seconds the warm-up may still take, before reading the
- * upload; once ready, 200 {@code {"status": "ready"}} and requests run. Refusing rather than queueing: a request
+ * upload; once ready, 200 {@code {"status": "ok"}} (the body it always gave) and requests run. Refusing rather than queueing: a request
  * that waited would hold an upload and a connection for up to the whole warm-up, and a load balancer that
  * probes {@code /healthz} (a readiness probe) sends none until it says ready. Thread-safe.
  */
@@ -59,7 +59,7 @@ final class Readiness {
     /** {@code GET /healthz}: 200 ready, or 503 warming. */
     void sendHealth(HttpExchange exchange) throws IOException {
         if (ready) {
-            JsonResponses.send(exchange, 200, Map.of("status", "ready"));
+            JsonResponses.send(exchange, 200, Map.of("status", "ok"));
         } else {
             exchange.getResponseHeaders().set("Retry-After", Long.toString(retryAfterSeconds()));
             JsonResponses.send(exchange, 503, Map.of("status", "warming"));

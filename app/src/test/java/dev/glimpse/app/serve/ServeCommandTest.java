@@ -139,7 +139,7 @@ class ServeCommandTest {
         }
     }
 
-    /** With {@code --warmup S} on the CPU: listening and warming, then the warm-up's summary, "ready" and 200 ready. */
+    /** With {@code --warmup S} on the CPU: listening and warming, then the warm-up's summary, "ready" and 200 ok. */
     @Test
     void aWarmupOnTheCpuRunsBeforeTheServerSaysReady(@TempDir Path dir) throws Exception {
         List<String> command = new ArrayList<>();
@@ -162,6 +162,7 @@ class ServeCommandTest {
             HttpResponse<String> health = HttpClient.newHttpClient().send(HttpRequest.newBuilder(
                     URI.create("http://127.0.0.1:" + port.group(1) + "/healthz")).build(), HttpResponse.BodyHandlers.ofString());
             assertEquals(200, health.statusCode());
+            assertTrue(health.body().contains("\"ok\""), health.body());
             String log = Files.readString(stderr);
             assertTrue(log.contains("warm-up complete in"), log);
             server.destroy();

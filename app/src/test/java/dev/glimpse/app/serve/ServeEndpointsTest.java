@@ -115,7 +115,7 @@ class ServeEndpointsTest {
     void healthzSaysReady() {
         ServeClient.Reply r = client.get("/healthz");
         assertEquals(200, r.status());
-        assertEquals("ready", r.body().get("status").asText());
+        assertEquals("ok", r.body().get("status").asText());
     }
 
     @Test
