@@ -8,9 +8,9 @@ import dev.glimpse.kernels.cuda.GreedyPick;
 /**
  * What decode lookahead ({@value DecoderSession#DECODE_AHEAD_PROPERTY}) needs besides the session's own
  * buffers: the device argmax ({@link GreedyPick}: candidate buffers, a pinned slot and an event) and the
- * logits a discarded step overwrote, made at the first lookahead. A session holds its own, freed when it
- * closes; under {@value DecoderSession#POOL_DECODE_AHEAD_PROPERTY}{@code =true} it uses the pooled
- * {@link SessionBuffers}' set, made by the first session of the set that decodes ahead and kept for the next
+ * logits a discarded step overwrote, made at the first lookahead. A session uses the pooled
+ * {@link SessionBuffers}' set (under {@value DecoderSession#POOL_DECODE_AHEAD_PROPERTY}{@code =false} it holds
+ * its own, freed when it closes), made by the first session of the set that decodes ahead and kept for the next
  * ones, so a serving process's requests (one session each) allocate none of it and create no event. Reuse is
  * stream-ordered like the rest of the set: every pick is awaited before its token is used, and a new pick is
  * queued behind the last one on the one stream. Not thread-safe (one session holds the set at a time).

@@ -62,9 +62,9 @@ import java.util.function.IntPredicate;
  * its positions and cache lengths on the device, so step n+1 is queued before the host reads step n's
  * token; a step queued past a stop is discarded (its KV entries lie past the recorded lengths, its
  * logits are put back). The tokens, the logits and the bookkeeping are those of the step-by-step loop. The
- * device argmax and the saved logits it needs ({@link DecodeAheadBuffers}) are made at the session's first
- * lookahead and freed with it, or under {@value #POOL_DECODE_AHEAD_PROPERTY}{@code =true} belong to the pooled
- * {@link SessionBuffers}, made once per set, so a request's session makes none of them.
+ * device argmax and the saved logits it needs ({@link DecodeAheadBuffers}) belong to the pooled
+ * {@link SessionBuffers}, made once per set, so a request's session makes none of them (under
+ * {@value #POOL_DECODE_AHEAD_PROPERTY}{@code =false}, made at the session's first lookahead and freed with it).
  *
  * <p>Under {@value PrefillGraphs#PROPERTY} ({@code auto}, the default: up to
  * {@value PrefillGraphs#AUTO_MAX_ROWS} rows) a CUDA prefill without a pruning hook that fits one
@@ -87,9 +87,10 @@ public final class DecoderSession implements AutoCloseable {
     /** System property: "false" stops {@link #decodeGreedy} queueing each replayed step before the host reads the previous token ({@link #decodeAhead()}). */
     public static final String DECODE_AHEAD_PROPERTY = "glimpse.cuda.decodeAhead";
     /**
-     * System property: {@code true} keeps decode lookahead's device argmax and saved logits with the pooled session
-     * buffers for the next session ({@link #poolDecodeAhead()}); {@code false} (the default) makes and frees them per
-     * session.
+     * System property: {@code true} (the default) keeps decode lookahead's device argmax and saved logits with the
+     * pooled session buffers for the next session ({@link #poolDecodeAhead()}); {@code false} makes and frees them per
+     * session. Pooled and per-session give the same tokens and logits bit for bit (CudaDecodeAheadTest, H200,
+     * 2026-11-29).
      */
     public static final String POOL_DECODE_AHEAD_PROPERTY = "glimpse.decoder.poolDecodeAhead";
     /** System property: auto (default), true or false: eligible prefills replay from CUDA graphs ({@link PrefillGraphs}). */
@@ -191,12 +192,12 @@ public final class DecoderSession implements AutoCloseable {
 
     /**
      * Whether {@value #POOL_DECODE_AHEAD_PROPERTY} keeps lookahead's buffers with the pooled session buffers (default
-     * false; read per session, strictly, {@link BooleanProperty}).
+     * true; read per session, strictly, {@link BooleanProperty}).
      *
      * @throws IllegalArgumentException for a value other than true, false or blank
      */
     static boolean poolDecodeAhead() {
-        return BooleanProperty.read(POOL_DECODE_AHEAD_PROPERTY, false);
+        return BooleanProperty.read(POOL_DECODE_AHEAD_PROPERTY, true);
     }
 
     /**

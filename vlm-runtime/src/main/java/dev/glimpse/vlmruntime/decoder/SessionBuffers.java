@@ -22,8 +22,8 @@ import dev.glimpse.vlmruntime.config.TextConfig;
  * @param logits     next-token logits [1, vocab] on the backend
  * @param hostLogits host copy of the logits on a device backend, null on the host
  * @param prefillGraphs captured prefills over these buffers ({@value PrefillGraphs#PROPERTY}), freed with them
- * @param decodeAhead   decode lookahead's device argmax and saved logits under
- *                      {@value DecoderSession#POOL_DECODE_AHEAD_PROPERTY}, made by the set's first session that
+ * @param decodeAhead   decode lookahead's device argmax and saved logits (unless
+ *                      {@value DecoderSession#POOL_DECODE_AHEAD_PROPERTY} is false), made by the set's first session that
  *                      decodes ahead ({@link DecodeAheadBuffers}), freed with the set
  */
 record SessionBuffers(Shape shape, KvCache cache, DecoderScratch scratch, Tensor stepHidden, Tensor stepCos,

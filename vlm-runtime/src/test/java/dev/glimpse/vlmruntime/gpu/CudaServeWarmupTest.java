@@ -56,7 +56,7 @@ class CudaServeWarmupTest {
                 assertEquals(WarmupReport.Outcome.COMPLETE, report.outcome(), report.summary());
                 List<Integer> graphs = report.rows(WarmupReport.Kind.GRAPH);
                 assertTrue(graphs.size() >= 2, report.summary());
-                Media picture = Media.imageFile(fixture.folder().resolve("shapes_45x61.png"));
+                Media picture = Media.image(PngFixtures.decode(fixture.folder().resolve("shapes_45x61.png")));
                 for (PruningPlan plan : List.of(PruningPlan.none(), PruningPlan.parse("vtc-cls", TokenBudget.count(8)))) {
                     Set<String> choices = Set.copyOf(cuda.ltChoices().keySet());
                     PrefillGraphCounters.Snapshot before = PrefillGraphCounters.snapshot();
