@@ -24,7 +24,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 /**
  * While the server warms up, {@code GET /healthz} says 503 warming and a caption request gets 503
  * {@code warming_up} with a Retry-After of what is left of the warm-up's bound, without the model being
- * called; once ready, 200 ready.
+ * called; once ready, 200 ok.
  */
 class ServeWarmingTest {
 
@@ -70,7 +70,7 @@ class ServeWarmingTest {
         readiness.markReady();
         HttpResponse<String> ready = send(HttpRequest.newBuilder(uri("/healthz")));
         assertEquals(200, ready.statusCode());
-        assertTrue(ready.body().contains("\"status\":\"ready\""), ready.body());
+        assertTrue(ready.body().contains("\"status\":\"ok\""), ready.body());
     }
 
     @Test
