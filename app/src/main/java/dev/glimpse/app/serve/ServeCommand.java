@@ -57,8 +57,9 @@ import java.util.concurrent.atomic.AtomicBoolean;
  * 8.39 ms median (0.810x) and 13.94 to 10.98 ms p90 (0.788x), 143 of 150 prefills replayed; the exact
  * default stays for one-shot commands, whose prefills never replay.
  *
- * <p>Warm-up ({@code --warmup auto|S}, {@link WarmupFlag}; off by default until ServeWarmupBench has measured it on
- * the H200): on a GPU the first request of each new prompt-length bucket
+ * <p>Warm-up ({@code --warmup auto|off|S}, {@link WarmupFlag}; {@code auto} by default: on the H200, 2026-11-29,
+ * ServeWarmupBench measured 3.7 s of warm-up taking a just-started LLaVA-7B server's slowest first-pass TTFT from
+ * 2,408 ms to 27 ms): on a GPU the first request of each new prompt-length bucket
  * would pay cuBLASLt's algorithm measurements (0.2-0.4 s per product on the H200 unless an earlier process on the
  * machine stored them) and a CUDA graph capture, holding the model, so early users saw TTFTs of 1-2 s. After
  * loading, serve listens at once but answers {@code GET /healthz} 503 {@code warming} and captions 503
@@ -121,7 +122,7 @@ public final class ServeCommand implements Callable<Integer> {
     @Option(names = "--shutdown-grace-seconds", defaultValue = "30", paramLabel = "S", description = "Time in-flight requests get to finish after SIGINT/SIGTERM. Default: ${DEFAULT-VALUE}.")
     int shutdownGraceSeconds;
 
-    @Option(names = "--warmup", defaultValue = "off", paramLabel = "auto|off|S", description = "Warm prefills up before taking requests (GET /healthz says warming, captions get 503 with Retry-After): auto (on a GPU, at most " + WarmupFlag.AUTO_SECONDS + " s; off on the CPU), off, or at most S seconds on any device. Default: ${DEFAULT-VALUE}.")
+    @Option(names = "--warmup", defaultValue = "auto", paramLabel = "auto|off|S", description = "Warm prefills up before taking requests (GET /healthz says warming, captions get 503 with Retry-After): auto (on a GPU, at most " + WarmupFlag.AUTO_SECONDS + " s; off on the CPU), off, or at most S seconds on any device. Default: ${DEFAULT-VALUE}.")
     String warmup;
 
     @Option(names = "--warmup-budgets", defaultValue = "64", paramLabel = "N[,N...]|none", description = "Visual token budgets (tokens per image) the warm-up covers besides the full count, pruned with --warmup-prune; none: the full count only. Default: ${DEFAULT-VALUE}.")
