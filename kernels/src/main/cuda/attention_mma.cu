@@ -614,3 +614,125 @@ ATTENTION_MMA_IMAGES_X2(attention_mma_images_f16_d128_w4x2, 128, false, __half)
 
 ATTENTION_MMA_CACHE16_SHAPES(__nv_bfloat16, bf16)
 ATTENTION_MMA_CACHE16_SHAPES(__half, f16)
+
+// ---------------------------------------------------------------------------------------------
+// attention_mma_images_resident_<t>_d<DP>_q<QWARPS>s<KSPLIT>: the images-as-heads attention of one vision-tower
+// head with the head's whole K and V resident in shared memory. The tiled kernels stream every key tile through
+// two small buffers behind a barrier per round, so a CLIP-L/336 image (577 keys, 10 tiles) is 304 blocks of 4
+// warps that each wait on 5 copies in turn, latency-bound. Here one block takes QWARPS 16-row query warps of a
+// head (80 rows at QWARPS 5: one CLIP image is 8 x 16 = 128 blocks, one wave on 132 SMs), each served by KSPLIT
+// key-split warps, and copies all of the head's packed K and V ([tiles][64][DP + 8] each, 184 KB for CLIP,
+// zeros past `keys`) with cp.async up front, one commit group per round of KSPLIT tiles: round r only waits for
+// its own group, so the first mma starts when round 0 has landed while the rest streams in. The queries go
+// straight from F32 global rows into A fragments (no query tile, rounded as load_queries rounds them).
+// Warp `group` of a query warp walks tiles group, group + KSPLIT, ... and merge_key_groups combines the KSPLIT
+// partials in group order: at KSPLIT 2 the tile order, the per-tile arithmetic (attend_key_tile) and the merge of
+// the tiled w2s2 kernel, so its bits; at KSPLIT 3 (15 warps, 127 registers: no spills) another summation order.
+// k and v: the pack kernel's [heads, keys, DP]; out, tokens, dim, scale, heads_per_image as the images kernels;
+// grid (ceil(tokens / (16 QWARPS)), heads); dynamic shared memory max(2 tiles (64 (DP + 8)) 2 bytes, the
+// merge's partials (KSPLIT - 1) (4 DP / 8 + 4) 32 QWARPS 4 bytes), which the host checks against the device.
+template <int DP, int QWARPS, int KSPLIT, typename T>
+__device__ __forceinline__ void attention_mma_images_resident(const float* q, long long qs0, long long qs1,
+                                                              const uint16_t* k, const uint16_t* v, uint16_t* out,
+                                                              int tokens, int keys, int dim, float scale,
+                                                              int heads_per_image) {
+    static_assert(DP % 16 == 0 && DP <= 128, "padded head dim must be a multiple of 16, at most 128");
+    constexpr int THREADS = QWARPS * KSPLIT * 32, BQ = QWARPS * 16;
+    constexpr int LD = DP + 8, TILE = MMA_BK * LD, KSTEPS = DP / 16, DTILES = DP / 8;
+    constexpr float LOG2E = 1.4426950408889634f;
+    extern __shared__ __align__(16) uint16_t mma_smem[];
+    const int tiles = (keys + MMA_BK - 1) / MMA_BK;
+    const int rounds = (tiles + KSPLIT - 1) / KSPLIT;
+    uint16_t* ks = mma_smem;        // K tiles [tiles][64][LD]
+    uint16_t* vsh = ks + tiles * TILE; // V tiles, as K's
+    const int head = blockIdx.y, first = blockIdx.x * BQ;
+    const int lane = threadIdx.x & 31, warp = (threadIdx.x >> 5) % QWARPS, group = (threadIdx.x >> 5) / QWARPS;
+    const int g = lane >> 2, c = lane & 3;
+
+    const uint16_t* k_head = k + (long long)head * keys * DP;
+    const uint16_t* v_head = v + (long long)head * keys * DP;
+    for (int r = 0; r < rounds; r++) {
+#pragma unroll
+        for (int i = 0; i < KSPLIT; i++) {
+            const int tile = r * KSPLIT + i;
+            if (tile < tiles) {
+                copy_tile16<DP, THREADS>(ks + tile * TILE, k_head, tile * MMA_BK, keys);
+                copy_tile16<DP, THREADS>(vsh + tile * TILE, v_head, tile * MMA_BK, keys);
+            }
+        }
+        cp_async_commit();
+    }
+
+    // A fragments of the warp's rows t0 (a0, a2) and t1 (a1, a3) at k-step kk: columns 16 kk + 2c (a0, a1) and
+    // 16 kk + 8 + 2c (a2, a3), two values each, zeros past `tokens` and `dim`.
+    const float* q_head = q + head * qs1;
+    const int t0 = first + warp * 16 + g, t1 = t0 + 8;
+    uint32_t qa[KSTEPS][4];
+#pragma unroll
+    for (int kk = 0; kk < KSTEPS; kk++) {
+#pragma unroll
+        for (int e = 0; e < 4; e++) {
+            const int t = e & 1 ? t1 : t0, col = kk * 16 + (e >> 1) * 8 + 2 * c;
+            const float* p = q_head + t * qs0 + col;
+            const float x0 = t < tokens && col < dim ? p[0] : 0.f;
+            const float x1 = t < tokens && col + 1 < dim ? p[1] : 0.f;
+            qa[kk][e] = pack2<T>(x0, x1);
+        }
+    }
+
+    const float scale_log2 = scale * LOG2E;
+    const int vis0 = t0 < tokens ? keys : 0, vis1 = t1 < tokens ? keys : 0;
+    const uint32_t ks_addr = static_cast<uint32_t>(__cvta_generic_to_shared(ks));
+    const uint32_t vs_addr = static_cast<uint32_t>(__cvta_generic_to_shared(vsh));
+    // This lane's ldmatrix addresses in tile 0, as attention_mma_packed's k_lane and v_lane.
+    const uint32_t k_lane = ks_addr + (((lane & 7) + ((lane >> 4) << 3)) * LD + ((lane >> 3) & 1) * 8) * 2;
+    const uint32_t v_lane = vs_addr + (((lane & 7) + ((lane >> 3) & 1) * 8) * LD + (lane >> 4) * 8) * 2;
+
+    float o[DTILES][4];
+#pragma unroll
+    for (int n = 0; n < DTILES; n++) o[n][0] = o[n][1] = o[n][2] = o[n][3] = 0.f;
+    float m0 = -INFINITY, m1 = -INFINITY, l0 = 0.f, l1 = 0.f;
+    // Round it: this thread's groups 0..it have landed once at most rounds - 1 - it are pending; the barrier
+    // makes every thread's copies of the round visible. Nothing is ever copied over a tile, so no other barrier.
+    // This group's tile of the round: it KSPLIT + group, its first key j0 (from `keys` on for a warp without a
+    // query row: it walks none) and its K and V addresses.
+    int j0 = first + warp * 16 < tokens ? group * MMA_BK : keys;
+    uint32_t k_tile = k_lane + group * TILE * 2, v_tile = v_lane + group * TILE * 2;
+    for (int pending = rounds - 1; pending >= 0; pending--) {
+        cp_async_wait_pending<7>(pending);
+        __syncthreads();
+        // The last round may have no tile for this group.
+        if (j0 < keys) {
+            attend_key_tile<DP, T>(qa, k_tile, v_tile, j0, vis0, vis1, scale_log2, c, o, m0, m1, l0, l1);
+        }
+        j0 += KSPLIT * MMA_BK;
+        k_tile += KSPLIT * TILE * 2;
+        v_tile += KSPLIT * TILE * 2;
+    }
+
+    l0 += __shfl_xor_sync(0xffffffffu, l0, 1);
+    l0 += __shfl_xor_sync(0xffffffffu, l0, 2);
+    l1 += __shfl_xor_sync(0xffffffffu, l1, 1);
+    l1 += __shfl_xor_sync(0xffffffffu, l1, 2);
+    if constexpr (KSPLIT > 1) {
+        if (!merge_key_groups<DP, QWARPS, KSPLIT, 1>(reinterpret_cast<float*>(mma_smem), group, o, m0, m1, l0, l1)) {
+            return;
+        }
+    }
+    const float inv0 = l0 > 0.f ? 1.f / l0 : 0.f, inv1 = l1 > 0.f ? 1.f / l1 : 0.f;
+    store_image_rows<DP, T>(out, head, tokens, heads_per_image, dim, t0, t1, c, o, inv0, inv1);
+}
+
+#define ATTENTION_MMA_IMAGES_RESIDENT(NAME, DP, QWARPS, KSPLIT, T)                                               \
+    extern "C" __global__ void __launch_bounds__(QWARPS * KSPLIT * 32, 1)                                        \
+    NAME(const float* q, long long qs0, long long qs1, const uint16_t* k, const uint16_t* v, uint16_t* out,      \
+         int tokens, int keys, int dim, float scale, int heads_per_image) {                                      \
+        grid_dependency_wait();                                                                                  \
+        attention_mma_images_resident<DP, QWARPS, KSPLIT, T>(q, qs0, qs1, k, v, out, tokens, keys, dim, scale,   \
+                                                             heads_per_image);                                   \
+    }
+
+ATTENTION_MMA_IMAGES_RESIDENT(attention_mma_images_resident_bf16_d64_q5s2, 64, 5, 2, __nv_bfloat16)
+ATTENTION_MMA_IMAGES_RESIDENT(attention_mma_images_resident_bf16_d64_q5s3, 64, 5, 3, __nv_bfloat16)
+ATTENTION_MMA_IMAGES_RESIDENT(attention_mma_images_resident_f16_d64_q5s2, 64, 5, 2, __half)
+ATTENTION_MMA_IMAGES_RESIDENT(attention_mma_images_resident_f16_d64_q5s3, 64, 5, 3, __half)

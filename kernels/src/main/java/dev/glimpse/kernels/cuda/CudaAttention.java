@@ -81,6 +81,8 @@ final class CudaAttention {
     private final CudaContext ctx;
     /** Fused short-prefill launches queued so far (eager or into a capture), {@link #ropeAppendAttentionLaunches}. */
     private final AtomicLong ropeAttentionLaunches = new AtomicLong();
+    /** Resident images-as-heads launches queued so far (eager or into a capture), {@link #residentImagesLaunches}. */
+    private final AtomicLong residentImagesLaunches = new AtomicLong();
     private final CudaCopy copier;
 
     CudaAttention(CudaContext ctx, CudaCopy copier) {
@@ -288,6 +290,11 @@ final class CudaAttention {
         return true;
     }
 
+    /** How many times {@link #imagesAsHeads} queued the resident kernel (a graph replay does not count). */
+    long residentImagesLaunches() {
+        return residentImagesLaunches.get();
+    }
+
     /** How many times {@link #ropeAppendAttention} queued its kernel (a graph replay does not count). */
     long ropeAppendAttentionLaunches() {
         return ropeAttentionLaunches.get();
@@ -305,7 +312,10 @@ final class CudaAttention {
      * {@link dev.glimpse.kernels.Backend#attentionImagesAsHeads} on the 16-bit mma kernels: K and V
      * packed as {@link #compute} packs them, then {@code attention_mma_images_<t>_d<dim>_<shape>}
      * (the block shape {@link #compute} would take) storing each output row rounded to 16 bits into
-     * its image-major row of out, the bits of {@link #compute}'s F32 rows copied there. False, having
+     * its image-major row of out, the bits of {@link #compute}'s F32 rows copied there; under
+     * {@code -Dglimpse.cuda.towerAttentionResident=s2|s3} ({@link TowerAttentionResident}, read now) at padded head
+     * dim 64 with keys that fit the shared memory, {@code attention_mma_images_resident_<t>_d64_q5s<2|3>} instead
+     * (each head's K and V resident; s2 the bits of {@code w2s2}). False, having
      * queued nothing, where that kernel does not apply (F32 precision, out not of the precision's
      * 16-bit type or not packed [images, T, heads * D], a scale that is not positive, fewer queries
      * than the tensor-core kernels take, head dims past 128, grouped heads, no keys): the caller then
@@ -327,12 +337,25 @@ final class CudaAttention {
         }
         TensorCoreKernel tc = tensorCoreKernel(paddedDim, precision, false, scale, block(t, hq, paddedDim, false));
         String kernel = tc.name().replace("attention_mma_packed_", "attention_mma_images_");
+        TowerAttentionResident resident = TowerAttentionResident.configured();
+        boolean residentApplies = resident != TowerAttentionResident.OFF && paddedDim == TowerAttentionResident.HEAD_DIM
+                && resident.sharedBytes(s) <= ctx.kernels.maxDynamicSharedBytes();
         try (Temporaries tmp = new Temporaries(copier)) {
             Operand qo = Operand.of(tmp.rowsPacked(q, DType.F32));
             Tensor[] packed = packKeysValues(tmp, tc.packKernel(), half, Operand.of(tmp.rowsPacked(k, DType.F32)),
                     Operand.of(tmp.rowsPacked(v, DType.F32)), s, hq, d, paddedDim);
             Tensor kh = packed[0];
             Tensor vh = packed[1];
+            if (residentApplies) {
+                String name = resident.kernel(half == DType.BF16 ? "bf16" : "f16");
+                ctx.launch.of(ctx.kernels.largeSharedFunction(tc.module(), name), name)
+                        .ptr(qo.address).i64(qo.s0).i64(qo.s1).ptr(CudaContext.address(kh)).ptr(CudaContext.address(vh))
+                        .ptr(CudaContext.address(out)).i32(t).i32(s).i32(d).f32(scale).i32(hq / images)
+                        .run((t + resident.queriesPerBlock() - 1) / resident.queriesPerBlock(), hq, resident.threads(),
+                                Math.toIntExact(resident.sharedBytes(s)));
+                residentImagesLaunches.incrementAndGet();
+                return true;
+            }
             ctx.launch.of(ctx.kernels.largeSharedFunction(tc.module(), kernel), kernel)
                     .ptr(qo.address).i64(qo.s0).i64(qo.s1).ptr(CudaContext.address(kh)).ptr(CudaContext.address(vh))
                     .ptr(CudaContext.address(out)).i32(t).i32(s).i32(hq).i32(hq).i32(d).f32(scale).i32(hq / images)

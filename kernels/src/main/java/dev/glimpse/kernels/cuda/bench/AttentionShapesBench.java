@@ -6,6 +6,7 @@ import dev.glimpse.kernels.Tensor;
 import dev.glimpse.kernels.cuda.AttentionSmallGrid;
 import dev.glimpse.kernels.cuda.CudaBackend;
 import dev.glimpse.kernels.cuda.CudaOptions;
+import dev.glimpse.kernels.cuda.TowerAttentionResident;
 
 import java.io.PrintStream;
 import java.util.Locale;
@@ -21,6 +22,11 @@ import java.util.Locale;
  *   append and causal attention in one launch; 32 heads of 128 over 32 kv heads);</li>
  *   <li>{@code qwen2-0.5b-rope-attention-74}: the same at Qwen2-0.5B's heads (14 over 2 kv heads of 64).</li>
  * </ul>
+ * {@code -D}{@value #ROWS_PROPERTY}{@code =74,128,208,288} runs the rope-attention cases at each of those row
+ * counts (default {@value #PREFILL_ROWS}; past {@link CudaBackend#prefillRopeAttentionMaxRows()} that bound is raised
+ * for the case). The CLIP and SigLIP cases also print one line per resident tower attention
+ * ({@link TowerAttentionResident}), {@code "bench":"tower_attention_resident"}: {@code old_us} (today's path, the
+ * pack kernel included), {@code new_us}, {@code ratio} = new / old and whether the resident kernel ran.
  * The tower cases set {@value AttentionSmallGrid#PROPERTY}, the rope-attention cases
  * {@value AttentionSmallGrid#ROPE_ATTENTION_PROPERTY} (the fused kernel's own choice). Each (case, shape) captures {@value #CALLS} calls in one graph and replays it ({@value #REPLAYS} timed replays
  * after {@value #WARMUP}, median of {@value #ROUNDS} captures), as a prefill graph runs them. Prints one JSON line
@@ -35,6 +41,8 @@ public final class AttentionShapesBench {
     static final int REPLAYS = 20;
     static final int ROUNDS = 5;
     static final int PREFILL_ROWS = 74;
+    /** Comma-separated prefill row counts of the rope-attention cases (default {@value #PREFILL_ROWS}). */
+    static final String ROWS_PROPERTY = "attnShapes.rows";
 
     private AttentionShapesBench() {
     }
@@ -43,8 +51,14 @@ public final class AttentionShapesBench {
         try (CudaBackend gpu = CudaBackend.open(CudaOptions.defaults())) {
             images(gpu, "clip-l-336-images", 577, 16, 64, System.out);
             images(gpu, "siglip-so400m-images", 729, 16, 72, System.out);
-            ropeAttention(gpu, "llama-7b-rope-attention-74", 32, 32, 128, System.out);
-            ropeAttention(gpu, "qwen2-0.5b-rope-attention-74", 14, 2, 64, System.out);
+            for (int rows : prefillRows(System.getProperty(ROWS_PROPERTY))) {
+                // Past the fused kernel's default row bound it is raised for the case, so the kernel runs.
+                String maxRows = String.valueOf(Math.max(rows, CudaBackend.prefillRopeAttentionMaxRows()));
+                PropertyScope.run(CudaBackend.PREFILL_ROPE_ATTENTION_MAX_ROWS_PROPERTY, maxRows, () -> {
+                    ropeAttention(gpu, "llama-7b-rope-attention-" + rows, rows, 32, 32, 128, System.out);
+                    ropeAttention(gpu, "qwen2-0.5b-rope-attention-" + rows, rows, 14, 2, 64, System.out);
+                });
+            }
         }
     }
 
@@ -55,14 +69,62 @@ public final class AttentionShapesBench {
              Tensor k = BenchClock.onDevice(gpu, BenchTensors.uniform(2, 1f, DType.F32, tokens, heads, d));
              Tensor v = BenchClock.onDevice(gpu, BenchTensors.uniform(3, 1f, DType.F32, tokens, heads, d));
              Tensor o = gpu.allocate(DType.BF16, 1, tokens, heads * d)) {
-            compareShapes(gpu, name, AttentionSmallGrid.PROPERTY,
-                    () -> gpu.attentionImagesAsHeads(q, k, v, scale, o, AttentionPrecision.BF16), out);
+            Runnable call = () -> gpu.attentionImagesAsHeads(q, k, v, scale, o, AttentionPrecision.BF16);
+            compareShapes(gpu, name, AttentionSmallGrid.PROPERTY, call, out);
+            compareResident(gpu, name, call, out);
         }
     }
 
-    /** A fresh prefill's RoPE + BF16 cache append + causal attention over {@value #PREFILL_ROWS} rows. */
-    static void ropeAttention(CudaBackend gpu, String name, int heads, int kvHeads, int d, PrintStream out) {
-        int rows = PREFILL_ROWS;
+    /**
+     * One line per resident tower attention ({@link TowerAttentionResident}, set through its property) against
+     * today's path (the property unset, the pack kernel included in both): {@code old_us}, {@code new_us} and
+     * {@code ratio} = new / old (below 1: the resident kernel is faster); {@code resident} says whether the resident
+     * kernel ran at all (false: the shape is one it does not take, both times are the tiled path's).
+     */
+    private static void compareResident(CudaBackend gpu, String name, Runnable call, PrintStream out) {
+        double old = time(gpu, call);
+        for (TowerAttentionResident variant : TowerAttentionResident.values()) {
+            if (variant == TowerAttentionResident.OFF) {
+                continue;
+            }
+            long before = gpu.towerAttentionResidentLaunches();
+            double us = PropertyScope.measure(TowerAttentionResident.PROPERTY, variant.id(), () -> time(gpu, call));
+            boolean ran = gpu.towerAttentionResidentLaunches() > before;
+            out.println(String.format(Locale.ROOT,
+                    "{\"bench\":\"tower_attention_resident\",\"device\":\"%s\",\"case\":\"%s\",\"variant\":\"%s\","
+                            + "\"resident\":%b,\"old_us\":%.2f,\"new_us\":%.2f,\"ratio\":%.3f}",
+                    gpu.deviceName(), name, variant.id(), ran, old, us, us / old));
+        }
+    }
+
+    /**
+     * The rope-attention cases' row counts: {@code list} (comma-separated positive integers, {@value #ROWS_PROPERTY})
+     * or {@value #PREFILL_ROWS} when it is null or blank.
+     *
+     * @throws IllegalArgumentException naming the property when an entry is not a positive integer
+     */
+    static int[] prefillRows(String list) {
+        if (list == null || list.isBlank()) {
+            return new int[] {PREFILL_ROWS};
+        }
+        String[] parts = list.split(",");
+        int[] rows = new int[parts.length];
+        for (int i = 0; i < parts.length; i++) {
+            try {
+                rows[i] = Integer.parseInt(parts[i].trim());
+            } catch (NumberFormatException e) {
+                rows[i] = 0;
+            }
+            if (rows[i] <= 0) {
+                throw new IllegalArgumentException("-D" + ROWS_PROPERTY + " takes comma-separated positive row counts,"
+                        + " got '" + list + "'");
+            }
+        }
+        return rows;
+    }
+
+    /** A fresh prefill's RoPE + BF16 cache append + causal attention over {@code rows} rows. */
+    static void ropeAttention(CudaBackend gpu, String name, int rows, int heads, int kvHeads, int d, PrintStream out) {
         int capacity = rows + 64;
         float scale = (float) Math.pow(d, -0.5);
         try (Tensor q = BenchClock.onDevice(gpu, BenchTensors.uniform(1, 1f, DType.F32, rows, heads, d));

@@ -1,0 +1,134 @@
+package dev.glimpse.kernels.cuda;
+
+import dev.glimpse.kernels.AttentionPrecision;
+import dev.glimpse.kernels.DType;
+import dev.glimpse.kernels.Tensor;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.CsvSource;
+
+import java.util.Map;
+
+import static dev.glimpse.kernels.cuda.CudaTestSupport.CPU;
+import static dev.glimpse.kernels.cuda.CudaTestSupport.assertBitsEqual;
+import static dev.glimpse.kernels.cuda.CudaTestSupport.assertClose;
+import static dev.glimpse.kernels.cuda.CudaTestSupport.cuda;
+import static dev.glimpse.kernels.cuda.CudaTestSupport.random;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+/**
+ * GPU-only: the resident tower attention ({@link TowerAttentionResident},
+ * {@code attention_mma_images_resident_<t>_d64_q5s<2|3>}) behind {@link CudaBackend#attentionImagesAsHeads}. With
+ * {@code s2} it stores the bits of the tiled {@code w2s2} kernel (the same tile order, arithmetic and merge), with
+ * {@code s3} rows within one 16-bit rounding of them; both stay within the 16-bit tolerances of the CPU's
+ * composition, on CLIP-L/336's shape (577 tokens, 16 heads of 64; one and two images), odd token counts (33, 65, 129:
+ * ragged last key tiles, query warps without rows) and 1 to 16 heads, eagerly and replayed from a CUDA graph. Where
+ * it cannot run (fewer queries than the tensor-core kernels take, head dims past 64, more keys than the shared
+ * memory holds) the tiled path runs, and with the property unset it never runs.
+ */
+class CudaTowerAttentionResidentTest {
+
+    /** CudaAttentionImagesAsHeadsTest's tolerances vs the CPU's F32 attention (normalised). */
+    private static final double BF16_VS_CPU = 3e-2;
+    private static final double F16_VS_CPU = 5e-3;
+    /** s3 vs w2s2: another summation order of the same F32 partials, then one 16-bit output rounding. */
+    private static final double BF16_VS_TILED = 1e-2;
+    private static final double F16_VS_TILED = 2e-3;
+    private static final Map<String, String> TILED =
+            Map.of(AttentionMmaWarps.PROPERTY, "w4", AttentionSmallGrid.PROPERTY, "w2s2");
+
+    @ParameterizedTest(name = "{0} T={1} images={2} heads={3}")
+    @CsvSource({"BF16, 577, 1, 16", "F16, 577, 1, 16", "BF16, 577, 2, 16", "BF16, 33, 1, 1", "F16, 65, 2, 3",
+            "BF16, 129, 1, 16", "BF16, 17, 2, 16", "F16, 577, 1, 5"})
+    void keySplitTwoStoresTheBitsOfTheTiledKeySplitKernel(String type, int tokens, int images, int heads) {
+        check(type, 64, tokens, images, heads, "s2", true, false);
+    }
+
+    @ParameterizedTest(name = "{0} T={1} images={2} heads={3}")
+    @CsvSource({"BF16, 577, 1, 16", "F16, 577, 1, 16", "BF16, 33, 2, 1", "F16, 129, 1, 7", "BF16, 65, 1, 16"})
+    void keySplitThreeStaysWithinARoundingOfTheTiledKernel(String type, int tokens, int images, int heads) {
+        check(type, 64, tokens, images, heads, "s3", true, false);
+    }
+
+    @ParameterizedTest(name = "{0} {1} T={2}")
+    @CsvSource({"BF16, s2, 577", "F16, s3, 577", "BF16, s3, 129"})
+    void aCapturedGraphReplaysTheResidentKernel(String type, String variant, int tokens) {
+        check(type, 64, tokens, 1, 16, variant, true, true);
+    }
+
+    /**
+     * Shapes the resident kernel does not take run the tiled kernels with the property set: head dim 72 (SigLIP,
+     * padded to 80), 128, 800 keys (more than an H200's shared memory holds at dim 64: 12 key tiles at most) and 5
+     * tokens (fewer than the tensor-core kernels take: the CPU-style composition runs either way).
+     */
+    @ParameterizedTest(name = "{0} D={1} T={2}")
+    @CsvSource({"BF16, 72, 197", "F16, 128, 130", "BF16, 64, 800", "BF16, 64, 5"})
+    void shapesItDoesNotTakeRunTheTiledKernels(String type, int d, int tokens) {
+        check(type, d, tokens, 1, 4, "s2", false, false);
+    }
+
+    @Test
+    void unsetItNeverRuns() {
+        check("BF16", 64, 577, 1, 16, "", false, false);
+    }
+
+    @Test
+    void anUnknownValueNamesThePropertyAndTheChoices() {
+        CudaException e = assertThrows(CudaException.class, () -> TowerAttentionResident.parse("true"));
+        assertTrue(e.getMessage().contains(TowerAttentionResident.PROPERTY)
+                && e.getMessage().contains("off, s2, s3"), e.getMessage());
+    }
+
+    /**
+     * attentionImagesAsHeads of {@code images} images of {@code heads} heads with {@value TowerAttentionResident#PROPERTY}
+     * = {@code variant} (blank: unset) against the tiled w2s2 kernel (bits for s2 or wherever the resident kernel
+     * does not run, a rounding for s3) and the CPU; {@code resident}: whether the resident kernel must have run (once);
+     * {@code graph}: the resident call captured into a CUDA graph and replayed.
+     */
+    private static void check(String type, int d, int tokens, int images, int heads, String variant, boolean resident,
+                              boolean graph) {
+        CudaBackend gpu = cuda();
+        DType half = DType.valueOf(type);
+        AttentionPrecision precision = AttentionPrecision.valueOf(type);
+        int allHeads = images * heads;
+        float scale = (float) Math.pow(d, -0.5);
+        String label = "resident " + variant + " " + type + " D=" + d + " T=" + tokens + " images=" + images
+                + " heads=" + heads + (graph ? " graph" : "");
+        try (Tensor q = random(41, 1f, DType.F32, tokens, allHeads, d);
+             Tensor k = random(42, 1f, DType.F32, tokens, allHeads, d);
+             Tensor v = random(43, 1f, DType.F32, tokens, allHeads, d); Tensor gq = gpu.upload(q);
+             Tensor gk = gpu.upload(k); Tensor gv = gpu.upload(v);
+             Tensor tiled = gpu.allocate(half, images, tokens, heads * d);
+             Tensor rows = gpu.allocate(half, images, tokens, heads * d);
+             Tensor expected = Tensor.allocate(half, images, tokens, heads * d)) {
+            CudaTestSupport.withProperties(TILED, () -> {
+                gpu.attentionImagesAsHeads(gq, gk, gv, scale, tiled, precision);
+                return null;
+            });
+            long before = gpu.towerAttentionResidentLaunches();
+            Map<String, String> settings = Map.of(AttentionMmaWarps.PROPERTY, "w4", AttentionSmallGrid.PROPERTY, "w2s2",
+                    TowerAttentionResident.PROPERTY, variant);
+            CudaTestSupport.withProperties(settings, () -> {
+                Runnable call = () -> gpu.attentionImagesAsHeads(gq, gk, gv, scale, rows, precision);
+                if (graph) {
+                    CudaTestSupport.runFromGraph(call);
+                } else {
+                    call.run();
+                }
+                return null;
+            });
+            assertEquals(resident ? 1 : 0, gpu.towerAttentionResidentLaunches() - before, label + ": resident launches");
+            if (!resident || variant.equals("s2")) {
+                assertBitsEqual(label + " vs w2s2", tiled, rows);
+            } else {
+                try (Tensor tiledHost = gpu.download(tiled)) {
+                    assertClose(label + " vs w2s2", tiledHost, rows, half == DType.BF16 ? BF16_VS_TILED : F16_VS_TILED);
+                }
+            }
+            CPU.attentionImagesAsHeads(q, k, v, scale, expected, precision);
+            assertClose(label + " vs CPU", expected, rows, half == DType.BF16 ? BF16_VS_CPU : F16_VS_CPU);
+        }
+    }
+}
