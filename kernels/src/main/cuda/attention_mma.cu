@@ -142,7 +142,9 @@ ATTENTION_MMA_CACHE(attention_mma_cache_f16_d128_w8, 128, 8, 1, __half)
 // The single-round key-split shapes (attention_mma.cuh, "Single-round key-split blocks"): w2s2b1 (w2s2 with one
 // round of K and V tiles) and w2s4b1 (2 query warps with 4 key-split warps each, the 4 partials merged in group
 // order). w2s2b1 is auto's shape at padded dim 80 (SigLIP: w2s2's 90 KB let an SM hold 2 blocks, w2s2b1's 45 KB 3,
-// as many as the registers allow), w2s4b1 the fused rope-attention kernel's (prefill_rope_attention.cu).
+// as many as the registers allow), w2s4b1 the fused rope-attention kernel's (prefill_rope_attention.cu). The
+// images-as-heads kernels have w2s2b1 at d80 only, auto's one use of them (the bidirectional tower; the others were
+// never chosen and went, 2026-11-29: CudaAttention#imagesAsHeads declines a shape without its kernel).
 // MIN_BLOCKS: the blocks an H200 SM holds by shared memory, capped where more would squeeze the registers below
 // what the kernel uses without spills (ptxas -v, sm_90: 141-163 at d64/d80, 200-205 at d128; the 8-warp w2s4b1
 // keeps 1: at 2 it would get 128).
@@ -157,12 +159,7 @@ ATTENTION_MMA_CACHE(attention_mma_cache_f16_d128_w8, 128, 8, 1, __half)
     ATTENTION_MMA_CACHE_KS(attention_mma_cache_##TN##_d128_w2s2b1, 128, 4, 2, 1, 2, T)                           \
     ATTENTION_MMA_CACHE_KS(attention_mma_cache_##TN##_d64_w2s4b1, 64, 8, 4, 1, 1, T)                             \
     ATTENTION_MMA_CACHE_KS(attention_mma_cache_##TN##_d128_w2s4b1, 128, 8, 4, 1, 1, T)                           \
-    ATTENTION_MMA_IMAGES_KS(attention_mma_images_##TN##_d64_w2s2b1, 64, 4, 2, 1, 3, T)                           \
-    ATTENTION_MMA_IMAGES_KS(attention_mma_images_##TN##_d80_w2s2b1, 80, 4, 2, 1, 3, T)                           \
-    ATTENTION_MMA_IMAGES_KS(attention_mma_images_##TN##_d128_w2s2b1, 128, 4, 2, 1, 2, T)                         \
-    ATTENTION_MMA_IMAGES_KS(attention_mma_images_##TN##_d64_w2s4b1, 64, 8, 4, 1, 1, T)                           \
-    ATTENTION_MMA_IMAGES_KS(attention_mma_images_##TN##_d80_w2s4b1, 80, 8, 4, 1, 1, T)                           \
-    ATTENTION_MMA_IMAGES_KS(attention_mma_images_##TN##_d128_w2s4b1, 128, 8, 4, 1, 1, T)
+    ATTENTION_MMA_IMAGES_KS(attention_mma_images_##TN##_d80_w2s2b1, 80, 4, 2, 1, 3, T)
 
 ATTENTION_MMA_SMALL_GRID(__nv_bfloat16, bf16)
 ATTENTION_MMA_SMALL_GRID(__half, f16)

@@ -42,6 +42,9 @@ import java.util.stream.Collectors;
  * Only those 74-row prefills were measured for {@code w2s4b1}: {@link #AUTO} also takes it for longer causal grids
  * up to one {@code w2s4b1} block per SM (on 132 SMs Qwen2-0.5B's 14 heads up to 288 rows, Llama-7B's 32 up to
  * 128), which is extrapolated from the 74-row results, not measured.
+ * Kernels no dispatch chose went on 2026-11-29: the images-as-heads ones of {@code w2s4b1} and of {@code w2s2b1} at
+ * padded dims 64 and 128, and the fused RoPE + append + attention one of {@code w2s2b1}; forced there, those calls
+ * decline and the composition (the packed or cache kernel of the shape) runs.
  * {@code w2s2} became the default in 2026-11-28 (commit 9a28fc1, one bench-llava.sh call,
  * bench/results/h200-llava-2026-11-28-session6-smallgrid.json: LLaVA-1.5-7B's CLIP tower 2.39 -> 2.33 ms,
  * TTFT at 64 VTC-CLS tokens 7.74 -> 7.41 ms). {@code PrefillAttentionBench} and {@code AttentionShapesBench}

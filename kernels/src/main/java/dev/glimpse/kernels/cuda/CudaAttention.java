@@ -241,7 +241,8 @@ final class CudaAttention {
      * only where that pair runs the vectorised append ({@code -Dglimpse.cuda.ropeAppendVector} not false) and the
      * in-place 16-bit output kernel: 16-bit precision and caches of that type, a positive scale, {@value #TC_MIN_QUERIES} to
      * {@link CudaBackend#prefillRopeAttentionMaxRows()} queries, D 64 or 128 all rotary, packed 16-byte aligned
-     * operands, a block shape other than {@code w4x2}; returns false, having queued nothing, elsewhere (the
+     * operands, a block shape other than {@code w4x2} and {@code w2s2b1} ({@link #hasRopeAttentionKernel}); returns
+     * false, having queued nothing, elsewhere (the
      * caller then runs the pair). q [T, Hq, D], k, v [T, Hkv, D] F32; cos, sin [T, D / 2]; caches
      * [Hkv, capacity, D]; out [T, Hq, D].
      */
@@ -275,7 +276,7 @@ final class CudaAttention {
         AttentionMmaWarps.Block chosen = AttentionMmaWarps.configured().block(t, hq, d, ctx.multiprocessors);
         AttentionMmaWarps.Block block = AttentionSmallGrid.configuredForRopeAttention().block(chosen, t, hq, d, true,
                 ctx.multiprocessors);
-        if (block.queryTiles() != 1) {
+        if (!hasRopeAttentionKernel(block)) {
             return false;
         }
         TensorCoreKernel tc = tensorCoreKernel(d, precision, false, scale, block);
@@ -288,6 +289,23 @@ final class CudaAttention {
                 .run((t + tc.queriesPerBlock() - 1) / tc.queriesPerBlock(), hq, tc.threads(), tc.sharedBytes());
         ropeAttentionLaunches.incrementAndGet();
         return true;
+    }
+
+    /**
+     * Whether prefill_rope_attention.cu has the fused kernel of {@code block}: every 16-query-tile shape but
+     * {@code w2s2b1} ({@link AttentionSmallGrid#AUTO} takes it at padded head dim 80 only, which the kernel lacks).
+     */
+    static boolean hasRopeAttentionKernel(AttentionMmaWarps.Block block) {
+        return block.queryTiles() == 1 && !(block.buffers() == 1 && block.keySplit() == 2);
+    }
+
+    /**
+     * Whether attention_mma.cu has the images-as-heads kernel of {@code block} at {@code paddedDim}: every
+     * double-buffered shape, and the single-round ones only as {@link AttentionSmallGrid#AUTO} takes them for a
+     * bidirectional pass, {@code w2s2b1} at padded head dim {@value AttentionSmallGrid#SINGLE_ROUND_DIM}.
+     */
+    static boolean hasImagesKernel(AttentionMmaWarps.Block block, int paddedDim) {
+        return block.buffers() == 2 || (block.keySplit() == 2 && paddedDim == AttentionSmallGrid.SINGLE_ROUND_DIM);
     }
 
     /** How many times {@link #imagesAsHeads} queued the resident kernel (a graph replay does not count). */
@@ -318,7 +336,8 @@ final class CudaAttention {
      * (each head's K and V resident; s2 the bits of {@code w2s2}). False, having
      * queued nothing, where that kernel does not apply (F32 precision, out not of the precision's
      * 16-bit type or not packed [images, T, heads * D], a scale that is not positive, fewer queries
-     * than the tensor-core kernels take, head dims past 128, grouped heads, no keys): the caller then
+     * than the tensor-core kernels take, head dims past 128, grouped heads, no keys, a forced single-round block
+     * shape without an images kernel, {@link #hasImagesKernel}): the caller then
      * composes attention and a copy.
      */
     boolean imagesAsHeads(Tensor q, Tensor k, Tensor v, float scale, Tensor out, AttentionPrecision precision) {
@@ -335,11 +354,15 @@ final class CudaAttention {
                 || out.dim(1) != t || (long) out.dim(2) != (long) (hq / images) * d) {
             return false;
         }
-        TensorCoreKernel tc = tensorCoreKernel(paddedDim, precision, false, scale, block(t, hq, paddedDim, false));
+        AttentionMmaWarps.Block block = block(t, hq, paddedDim, false);
+        TensorCoreKernel tc = tensorCoreKernel(paddedDim, precision, false, scale, block);
         String kernel = tc.name().replace("attention_mma_packed_", "attention_mma_images_");
         TowerAttentionResident resident = TowerAttentionResident.configured();
         boolean residentApplies = resident != TowerAttentionResident.OFF && paddedDim == TowerAttentionResident.HEAD_DIM
                 && resident.sharedBytes(s) <= ctx.kernels.maxDynamicSharedBytes();
+        if (!residentApplies && !hasImagesKernel(block, paddedDim)) {
+            return false;
+        }
         try (Temporaries tmp = new Temporaries(copier)) {
             Operand qo = Operand.of(tmp.rowsPacked(q, DType.F32));
             Tensor[] packed = packKeysValues(tmp, tc.packKernel(), half, Operand.of(tmp.rowsPacked(k, DType.F32)),

@@ -160,6 +160,31 @@ class CudaAttentionDispatchTest {
                 AttentionSmallGrid.AUTO.block(W4, 74, 32, 128, true, 132)));
     }
 
+    /**
+     * The images-as-heads kernels exist for every double-buffered shape and, of the single-round ones, for what auto
+     * takes in a bidirectional pass (w2s2b1 at padded dim 80); the fused rope-attention kernel for every 16-query-tile
+     * shape but w2s2b1 (auto's choice at padded dim 80 only). Elsewhere the calls decline and the composition runs.
+     */
+    @Test
+    void singleRoundShapesNoDispatchChoosesHaveNoImagesOrRopeAttentionKernel() {
+        AttentionMmaWarps.Block w2s2b1 = AttentionSmallGrid.KEY_SPLIT_SINGLE_ROUND.block(W4, 577, 16, 64, false, 132);
+        AttentionMmaWarps.Block w2s4b1 = AttentionSmallGrid.FOUR_WAY_KEY_SPLIT.block(W4, 577, 16, 64, false, 132);
+        AttentionMmaWarps.Block w2s2 = AttentionSmallGrid.KEY_SPLIT.block(W4, 577, 16, 64, false, 132);
+        assertTrue(CudaAttention.hasImagesKernel(w2s2b1, 80));
+        assertFalse(CudaAttention.hasImagesKernel(w2s2b1, 64));
+        assertFalse(CudaAttention.hasImagesKernel(w2s2b1, 128));
+        for (int d : new int[] {64, 80, 128}) {
+            assertFalse(CudaAttention.hasImagesKernel(w2s4b1, d));
+            assertTrue(CudaAttention.hasImagesKernel(w2s2, d));
+            assertTrue(CudaAttention.hasImagesKernel(W4, d));
+        }
+        assertEquals(AttentionSmallGrid.AUTO.block(W4, 729, 16, 80, false, 132), w2s2b1);
+        assertFalse(CudaAttention.hasRopeAttentionKernel(w2s2b1));
+        assertTrue(CudaAttention.hasRopeAttentionKernel(w2s4b1));
+        assertTrue(CudaAttention.hasRopeAttentionKernel(w2s2));
+        assertTrue(CudaAttention.hasRopeAttentionKernel(W4));
+    }
+
     /** Off (the default) keeps every shape; a named small-grid shape replaces every w4 and nothing else. */
     @Test
     void smallGridShapesReplaceOnlyTheFourWarpBlock() {

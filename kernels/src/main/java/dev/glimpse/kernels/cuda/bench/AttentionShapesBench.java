@@ -9,7 +9,9 @@ import dev.glimpse.kernels.cuda.CudaOptions;
 import dev.glimpse.kernels.cuda.TowerAttentionResident;
 
 import java.io.PrintStream;
+import java.util.EnumSet;
 import java.util.Locale;
+import java.util.Set;
 
 /**
  * The 16-bit attention kernel's small-grid block shapes ({@link AttentionSmallGrid}) on the latency-bound launches
@@ -70,7 +72,10 @@ public final class AttentionShapesBench {
              Tensor v = BenchClock.onDevice(gpu, BenchTensors.uniform(3, 1f, DType.F32, tokens, heads, d));
              Tensor o = gpu.allocate(DType.BF16, 1, tokens, heads * d)) {
             Runnable call = () -> gpu.attentionImagesAsHeads(q, k, v, scale, o, AttentionPrecision.BF16);
-            compareShapes(gpu, name, AttentionSmallGrid.PROPERTY, call, out);
+            // The images kernels have no w2s4b1 and w2s2b1 only at padded dim 80 (CudaAttention#hasImagesKernel).
+            Set<AttentionSmallGrid> without = d > 64 && d <= 80 ? EnumSet.of(AttentionSmallGrid.FOUR_WAY_KEY_SPLIT)
+                    : EnumSet.of(AttentionSmallGrid.FOUR_WAY_KEY_SPLIT, AttentionSmallGrid.KEY_SPLIT_SINGLE_ROUND);
+            compareShapes(gpu, name, AttentionSmallGrid.PROPERTY, without, call, out);
             compareResident(gpu, name, call, out);
         }
     }
@@ -135,7 +140,9 @@ public final class AttentionShapesBench {
              Tensor keys = gpu.allocate(DType.BF16, kvHeads, capacity, d);
              Tensor values = gpu.allocate(DType.BF16, kvHeads, capacity, d);
              Tensor o = gpu.allocate(DType.BF16, rows, heads, d)) {
-            compareShapes(gpu, name, AttentionSmallGrid.ROPE_ATTENTION_PROPERTY, () -> {
+            // The fused kernel has no w2s2b1 (CudaAttention#hasRopeAttentionKernel).
+            compareShapes(gpu, name, AttentionSmallGrid.ROPE_ATTENTION_PROPERTY,
+                    EnumSet.of(AttentionSmallGrid.KEY_SPLIT_SINGLE_ROUND), () -> {
                 if (!gpu.ropeAppendAttention(q, k, v, cos, sin, keys, values, 0, scale, o, AttentionPrecision.BF16)) {
                     throw new IllegalStateException("the fused RoPE + append + attention kernel declined " + name);
                 }
@@ -145,12 +152,13 @@ public final class AttentionShapesBench {
 
     /**
      * Today's time, then one line per named small-grid shape (off: {@code w4}) set through {@code property}
-     * against it.
+     * against it, but those in {@code without} (shapes the call has no kernel of: it would decline or compose).
      */
-    private static void compareShapes(CudaBackend gpu, String name, String property, Runnable call, PrintStream out) {
+    private static void compareShapes(CudaBackend gpu, String name, String property, Set<AttentionSmallGrid> without,
+                                      Runnable call, PrintStream out) {
         double today = time(gpu, call);
         for (AttentionSmallGrid shape : AttentionSmallGrid.values()) {
-            if (shape == AttentionSmallGrid.AUTO) {
+            if (shape == AttentionSmallGrid.AUTO || without.contains(shape)) {
                 continue;
             }
             double us = PropertyScope.measure(property, shape.id(), () -> time(gpu, call));
