@@ -619,8 +619,10 @@ ATTENTION_MMA_CACHE16_SHAPES(__half, f16)
 // warps that each wait on 5 copies in turn, latency-bound. Here one block takes QWARPS 16-row query warps of a
 // head (80 rows at QWARPS 5: one CLIP image is 8 x 16 = 128 blocks, one wave on 132 SMs), each served by KSPLIT
 // key-split warps, and copies all of the head's packed K and V ([tiles][64][DP + 8] each, 184 KB for CLIP,
-// zeros past `keys`) with cp.async up front, one commit group per round of KSPLIT tiles: round r only waits for
-// its own group, so the first mma starts when round 0 has landed while the rest streams in. The queries go
+// zeros past `keys`) with cp.async, one commit group per round of KSPLIT tiles, either all up front (AHEAD 0) or
+// AHEAD rounds ahead of the round in use (issuing all of them first may hold the warps at the copies' issue until
+// the last is queued): round r only waits for its own group, so the first mma starts when round 0 has landed
+// while the rest streams in. The queries go
 // straight from F32 global rows into A fragments (no query tile, rounded as load_queries rounds them).
 // Warp `group` of a query warp walks tiles group, group + KSPLIT, ... and merge_key_groups combines the KSPLIT
 // partials in group order: at KSPLIT 2 the tile order, the per-tile arithmetic (attend_key_tile) and the merge of
@@ -628,7 +630,7 @@ ATTENTION_MMA_CACHE16_SHAPES(__half, f16)
 // k and v: the pack kernel's [heads, keys, DP]; out, tokens, dim, scale, heads_per_image as the images kernels;
 // grid (ceil(tokens / (16 QWARPS)), heads); dynamic shared memory max(2 tiles (64 (DP + 8)) 2 bytes, the
 // merge's partials (KSPLIT - 1) (4 DP / 8 + 4) 32 QWARPS 4 bytes), which the host checks against the device.
-template <int DP, int QWARPS, int KSPLIT, typename T>
+template <int DP, int QWARPS, int KSPLIT, int AHEAD, typename T>
 __device__ __forceinline__ void attention_mma_images_resident(const float* q, long long qs0, long long qs1,
                                                               const uint16_t* k, const uint16_t* v, uint16_t* out,
                                                               int tokens, int keys, int dim, float scale,
@@ -648,7 +650,8 @@ __device__ __forceinline__ void attention_mma_images_resident(const float* q, lo
 
     const uint16_t* k_head = k + (long long)head * keys * DP;
     const uint16_t* v_head = v + (long long)head * keys * DP;
-    for (int r = 0; r < rounds; r++) {
+    // Starts copying round r's K and V tiles (none past the last round) as one commit group.
+    auto copy_round = [&](int r) {
 #pragma unroll
         for (int i = 0; i < KSPLIT; i++) {
             const int tile = r * KSPLIT + i;
@@ -658,7 +661,8 @@ __device__ __forceinline__ void attention_mma_images_resident(const float* q, lo
             }
         }
         cp_async_commit();
-    }
+    };
+    for (int r = 0; r < (AHEAD == 0 ? rounds : AHEAD); r++) copy_round(r);
 
     // A fragments of the warp's rows t0 (a0, a2) and t1 (a1, a3) at k-step kk: columns 16 kk + 2c (a0, a1) and
     // 16 kk + 8 + 2c (a2, a3), two values each, zeros past `tokens` and `dim`.
@@ -689,14 +693,21 @@ __device__ __forceinline__ void attention_mma_images_resident(const float* q, lo
 #pragma unroll
     for (int n = 0; n < DTILES; n++) o[n][0] = o[n][1] = o[n][2] = o[n][3] = 0.f;
     float m0 = -INFINITY, m1 = -INFINITY, l0 = 0.f, l1 = 0.f;
-    // Round it: this thread's groups 0..it have landed once at most rounds - 1 - it are pending; the barrier
-    // makes every thread's copies of the round visible. Nothing is ever copied over a tile, so no other barrier.
+    // Round it: this thread's groups 0..it have landed once at most rounds - 1 - it (AHEAD 0: every round's group
+    // committed up front) or AHEAD (round it + AHEAD's group committed first; the prologue and the rounds past the
+    // last commit empty groups, so the count holds) are pending; the barrier makes every thread's copies of the
+    // round visible. Nothing is ever copied over a tile, so no other barrier.
     // This group's tile of the round: it KSPLIT + group, its first key j0 (from `keys` on for a warp without a
     // query row: it walks none) and its K and V addresses.
     int j0 = first + warp * 16 < tokens ? group * MMA_BK : keys;
     uint32_t k_tile = k_lane + group * TILE * 2, v_tile = v_lane + group * TILE * 2;
-    for (int pending = rounds - 1; pending >= 0; pending--) {
-        cp_async_wait_pending<7>(pending);
+    for (int it = 0; it < rounds; it++) {
+        if constexpr (AHEAD == 0) {
+            cp_async_wait_pending<7>(rounds - 1 - it);
+        } else {
+            copy_round(it + AHEAD);
+            cp_async_wait_pending<AHEAD>(AHEAD);
+        }
         __syncthreads();
         // The last round may have no tile for this group.
         if (j0 < keys) {
@@ -720,16 +731,21 @@ __device__ __forceinline__ void attention_mma_images_resident(const float* q, lo
     store_image_rows<DP, T>(out, head, tokens, heads_per_image, dim, t0, t1, c, o, inv0, inv1);
 }
 
-#define ATTENTION_MMA_IMAGES_RESIDENT(NAME, DP, QWARPS, KSPLIT, T)                                               \
+#define ATTENTION_MMA_IMAGES_RESIDENT(NAME, DP, QWARPS, KSPLIT, AHEAD, T)                                        \
     extern "C" __global__ void __launch_bounds__(QWARPS * KSPLIT * 32, 1)                                        \
     NAME(const float* q, long long qs0, long long qs1, const uint16_t* k, const uint16_t* v, uint16_t* out,      \
          int tokens, int keys, int dim, float scale, int heads_per_image) {                                      \
         grid_dependency_wait();                                                                                  \
-        attention_mma_images_resident<DP, QWARPS, KSPLIT, T>(q, qs0, qs1, k, v, out, tokens, keys, dim, scale,   \
-                                                             heads_per_image);                                   \
+        attention_mma_images_resident<DP, QWARPS, KSPLIT, AHEAD, T>(q, qs0, qs1, k, v, out, tokens, keys, dim,   \
+                                                                    scale, heads_per_image);                     \
     }
 
-ATTENTION_MMA_IMAGES_RESIDENT(attention_mma_images_resident_bf16_d64_q5s2, 64, 5, 2, __nv_bfloat16)
-ATTENTION_MMA_IMAGES_RESIDENT(attention_mma_images_resident_bf16_d64_q5s3, 64, 5, 3, __nv_bfloat16)
-ATTENTION_MMA_IMAGES_RESIDENT(attention_mma_images_resident_f16_d64_q5s2, 64, 5, 2, __half)
-ATTENTION_MMA_IMAGES_RESIDENT(attention_mma_images_resident_f16_d64_q5s3, 64, 5, 3, __half)
+// _q5s<KSPLIT>: every round's copies issued up front; _q5s<KSPLIT>p2: two rounds ahead of the round in use.
+#define ATTENTION_MMA_IMAGES_RESIDENT_SHAPES(T, TN)                                                              \
+    ATTENTION_MMA_IMAGES_RESIDENT(attention_mma_images_resident_##TN##_d64_q5s2, 64, 5, 2, 0, T)                 \
+    ATTENTION_MMA_IMAGES_RESIDENT(attention_mma_images_resident_##TN##_d64_q5s3, 64, 5, 3, 0, T)                 \
+    ATTENTION_MMA_IMAGES_RESIDENT(attention_mma_images_resident_##TN##_d64_q5s2p2, 64, 5, 2, 2, T)               \
+    ATTENTION_MMA_IMAGES_RESIDENT(attention_mma_images_resident_##TN##_d64_q5s3p2, 64, 5, 3, 2, T)
+
+ATTENTION_MMA_IMAGES_RESIDENT_SHAPES(__nv_bfloat16, bf16)
+ATTENTION_MMA_IMAGES_RESIDENT_SHAPES(__half, f16)

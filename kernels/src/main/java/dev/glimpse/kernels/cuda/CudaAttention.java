@@ -331,9 +331,9 @@ final class CudaAttention {
      * packed as {@link #compute} packs them, then {@code attention_mma_images_<t>_d<dim>_<shape>}
      * (the block shape {@link #compute} would take) storing each output row rounded to 16 bits into
      * its image-major row of out, the bits of {@link #compute}'s F32 rows copied there; under
-     * {@code -Dglimpse.cuda.towerAttentionResident=s2|s3} ({@link TowerAttentionResident}, read now) at padded head
-     * dim 64 with keys that fit the shared memory, {@code attention_mma_images_resident_<t>_d64_q5s<2|3>} instead
-     * (each head's K and V resident; s2 the bits of {@code w2s2}). False, having
+     * {@code -Dglimpse.cuda.towerAttentionResident} ({@link TowerAttentionResident}, read now) at padded head dim 64
+     * with keys that fit the shared memory, {@code attention_mma_images_resident_<t>_d64_q5s<2|3>[p2]} instead
+     * (each head's K and V resident; s2 and s2p2 the bits of {@code w2s2}). False, having
      * queued nothing, where that kernel does not apply (F32 precision, out not of the precision's
      * 16-bit type or not packed [images, T, heads * D], a scale that is not positive, fewer queries
      * than the tensor-core kernels take, head dims past 128, grouped heads, no keys, a forced single-round block

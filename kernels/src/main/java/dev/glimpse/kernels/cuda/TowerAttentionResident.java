@@ -6,19 +6,22 @@ import java.util.stream.Collectors;
 
 /**
  * Whether a vision tower's images-as-heads attention ({@link CudaBackend#attentionImagesAsHeads}) keeps each head's
- * whole K and V resident in shared memory ({@code attention_mma_images_resident_<t>_d64_q5s<KSPLIT>},
- * attention_mma.cu), chosen with {@code -Dglimpse.cuda.towerAttentionResident=off|s2|s3} (read at every call,
+ * whole K and V resident in shared memory ({@code attention_mma_images_resident_<t>_d64_q5s<KSPLIT>[p2]},
+ * attention_mma.cu), chosen with {@code -Dglimpse.cuda.towerAttentionResident=off|s2|s3|s2p2|s3p2} (read at every call,
  * default {@code off}: the tiled kernels of {@link AttentionSmallGrid}'s choice). The tiled kernels stream the keys
  * through two small buffers, a barrier per round of key tiles: one CLIP-L/336 image (577 tokens, 16 heads of 64) is
  * 304 {@code w2s2} blocks, latency-bound (17.6 us per layer on the H200, about 77 TFLOP/s, CUPTI, 2026-11-29). The
  * resident kernel runs one block per 80 query rows of a head (5 query warps: 128 blocks, one wave on 132 SMs) that
- * copies all of the head's K and V (184 KB at 577 keys) with cp.async up front, one commit group per round of key
- * tiles, so its warps wait once per round for keys that are already streaming and never for a buffer to free:
+ * copies all of the head's K and V (184 KB at 577 keys) with cp.async, one commit group per round of key tiles,
+ * so its warps wait once per round for keys that are already streaming and never for a buffer to free:
  * <ul>
  *   <li>{@code s2}: 2 key-split warps per query warp (10 warps), the tile order and merge of {@code w2s2}, so the
  *       same bits as {@code w2s2};</li>
- *   <li>{@code s3}: 3 key-split warps per query warp (15 warps, 127 registers, the most 15 warps get without
- *       spills), the partials merged in group order (another summation order).</li>
+ *   <li>{@code s3}: 3 key-split warps per query warp (15 warps, at most 128 registers, no spills), the partials
+ *       merged in group order (another summation order);</li>
+ *   <li>{@code s2p2}, {@code s3p2}: the same with each round's copies issued two rounds ahead of its use instead of
+ *       all up front (where queuing all 9,000 copies first would hold the warps at the issue until the last is
+ *       queued); the same bits as {@code s2} and {@code s3}.</li>
  * </ul>
  * It applies at padded head dim 64 (CLIP; SigLIP's 729 keys of dim 72 padded to 80 would need 253 KB) where the
  * head's keys fit the device's dynamic shared memory (at most 768 keys on an H200); elsewhere the tiled kernels run.
@@ -27,11 +30,15 @@ import java.util.stream.Collectors;
 public enum TowerAttentionResident {
 
     /** The tiled kernels (today's path). */
-    OFF("off", 0),
-    /** 5 query warps with 2 key-split warps each. */
-    KEY_SPLIT_2("s2", 2),
-    /** 5 query warps with 3 key-split warps each. */
-    KEY_SPLIT_3("s3", 3);
+    OFF("off", 0, 0),
+    /** 5 query warps with 2 key-split warps each, every copy issued up front. */
+    KEY_SPLIT_2("s2", 2, 0),
+    /** 5 query warps with 3 key-split warps each, every copy issued up front. */
+    KEY_SPLIT_3("s3", 3, 0),
+    /** {@link #KEY_SPLIT_2} with each round's copies issued two rounds ahead. */
+    KEY_SPLIT_2_AHEAD("s2p2", 2, 2),
+    /** {@link #KEY_SPLIT_3} with each round's copies issued two rounds ahead. */
+    KEY_SPLIT_3_AHEAD("s3p2", 3, 2);
 
     /** The system property that picks the choice. */
     public static final String PROPERTY = "glimpse.cuda.towerAttentionResident";
@@ -44,10 +51,13 @@ public enum TowerAttentionResident {
 
     private final String id;
     private final int keySplit;
+    /** Rounds of key tiles whose copies are in flight ahead of the round in use; 0: all issued up front. */
+    private final int ahead;
 
-    TowerAttentionResident(String id, int keySplit) {
+    TowerAttentionResident(String id, int keySplit, int ahead) {
         this.id = id;
         this.keySplit = keySplit;
+        this.ahead = ahead;
     }
 
     /** The name the property takes, e.g. "s2". */
@@ -72,7 +82,8 @@ public enum TowerAttentionResident {
 
     /** The kernel's name at 16-bit type {@code type} ("bf16" or "f16"). */
     String kernel(String type) {
-        return "attention_mma_images_resident_" + type + "_d" + HEAD_DIM + "_q" + QUERY_WARPS + "s" + keySplit;
+        return "attention_mma_images_resident_" + type + "_d" + HEAD_DIM + "_q" + QUERY_WARPS + "s" + keySplit
+                + (ahead > 0 ? "p" + ahead : "");
     }
 
     /**

@@ -1,0 +1,52 @@
+package dev.glimpse.kernels.cuda;
+
+import org.junit.jupiter.api.Test;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+/** The resident tower attention's choices: names, launch shapes and shared memory, and the property's parsing. */
+class TowerAttentionResidentTest {
+
+    @Test
+    void eachChoiceNamesItsKernelAndBlock() {
+        assertEquals("attention_mma_images_resident_bf16_d64_q5s2", TowerAttentionResident.KEY_SPLIT_2.kernel("bf16"));
+        assertEquals("attention_mma_images_resident_f16_d64_q5s3", TowerAttentionResident.KEY_SPLIT_3.kernel("f16"));
+        assertEquals("attention_mma_images_resident_bf16_d64_q5s2p2",
+                TowerAttentionResident.KEY_SPLIT_2_AHEAD.kernel("bf16"));
+        assertEquals("attention_mma_images_resident_f16_d64_q5s3p2", TowerAttentionResident.KEY_SPLIT_3_AHEAD.kernel("f16"));
+        assertEquals(320, TowerAttentionResident.KEY_SPLIT_2.threads());
+        assertEquals(480, TowerAttentionResident.KEY_SPLIT_3_AHEAD.threads());
+        assertEquals(80, TowerAttentionResident.KEY_SPLIT_3.queriesPerBlock());
+    }
+
+    /**
+     * The K and V tiles of every key tile (CLIP-L/336's 577 keys: 10 tiles of [64][72] 16-bit values each, 184,320
+     * bytes, which an H200's 227 KB hold and an A100's 163 KB do not), or the merge's partials where those are more
+     * (one key tile: 18,432 bytes of tiles, 23,040 of s2's partials, 46,080 of s3's).
+     */
+    @Test
+    void sharedMemoryHoldsEveryKeyTileOrTheMergesPartials() {
+        assertEquals(184_320, TowerAttentionResident.KEY_SPLIT_2.sharedBytes(577));
+        assertEquals(184_320, TowerAttentionResident.KEY_SPLIT_3_AHEAD.sharedBytes(577));
+        assertEquals(23_040, TowerAttentionResident.KEY_SPLIT_2.sharedBytes(33));
+        assertEquals(46_080, TowerAttentionResident.KEY_SPLIT_3.sharedBytes(33));
+        assertEquals(221_184, TowerAttentionResident.KEY_SPLIT_2.sharedBytes(768));
+        assertTrue(TowerAttentionResident.KEY_SPLIT_2.sharedBytes(769) > 232_448 - 4096);
+    }
+
+    @Test
+    void blankIsOffAndNamesAreCaseInsensitive() {
+        assertEquals(TowerAttentionResident.OFF, TowerAttentionResident.parse(null));
+        assertEquals(TowerAttentionResident.OFF, TowerAttentionResident.parse(" "));
+        assertEquals(TowerAttentionResident.KEY_SPLIT_3_AHEAD, TowerAttentionResident.parse(" S3P2 "));
+    }
+
+    @Test
+    void anUnknownValueNamesThePropertyAndTheChoices() {
+        CudaException e = assertThrows(CudaException.class, () -> TowerAttentionResident.parse("true"));
+        assertTrue(e.getMessage().contains(TowerAttentionResident.PROPERTY)
+                && e.getMessage().contains("off, s2, s3, s2p2, s3p2"), e.getMessage());
+    }
+}
