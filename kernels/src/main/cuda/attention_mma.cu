@@ -628,16 +628,25 @@ ATTENTION_MMA_CACHE16_SHAPES(__half, f16)
 // partials in group order: at KSPLIT 2 the tile order, the per-tile arithmetic (attend_key_tile) and the merge of
 // the tiled w2s2 kernel, so its bits; at KSPLIT 3 (15 warps, 127 registers: no spills) another summation order.
 // k and v: the pack kernel's [heads, keys, DP]; out, tokens, dim, scale, heads_per_image as the images kernels;
-// grid (ceil(tokens / (16 QWARPS)), heads); dynamic shared memory max(2 tiles (64 (DP + 8)) 2 bytes, the
-// merge's partials (KSPLIT - 1) (4 DP / 8 + 4) 32 QWARPS 4 bytes), which the host checks against the device.
-template <int DP, int QWARPS, int KSPLIT, int AHEAD, typename T>
+// grid (ceil(tokens / (16 QWARPS)), heads); dynamic shared memory max(2 tiles (64 LD) 2 bytes (+ 16 where
+// LD < DP), the merge's partials (KSPLIT - 1) (4 DP / 8 + 4) 32 QWARPS 4 bytes), which the host checks against the
+// device.
+// LD: the tiles' row pitch, DP + 8 (rows padded: an odd multiple of 16 bytes, free of ldmatrix bank conflicts) or,
+// where DP + 8 would not fit (SigLIP: 729 keys of 72 dims, DP 80: 256 KB), LD < DP dims, an odd number of 16-byte
+// chunks (72: 144 bytes, so also conflict-free), for dims up to LD only (the host checks `dim`). Past them the last
+// k-step of Q K^T reads the next row's first dims (or, after the last V row, 16 zeroed bytes), but the queries there
+// are zeros, so they add exact zeros; and the P V n-tiles past LD, which read them too, are never stored (dims >=
+// dim): the same scores, probabilities and stored outputs as the padded tiles give.
+template <int DP, int LD, int QWARPS, int KSPLIT, int AHEAD, typename T>
 __device__ __forceinline__ void attention_mma_images_resident(const float* q, long long qs0, long long qs1,
                                                               const uint16_t* k, const uint16_t* v, uint16_t* out,
                                                               int tokens, int keys, int dim, float scale,
                                                               int heads_per_image) {
     static_assert(DP % 16 == 0 && DP <= 128, "padded head dim must be a multiple of 16, at most 128");
+    static_assert(LD == DP + 8 || (LD % 8 == 0 && LD < DP && (LD / 8) % 2 == 1), "padded rows, or rows of LD dims");
     constexpr int THREADS = QWARPS * KSPLIT * 32, BQ = QWARPS * 16;
-    constexpr int LD = DP + 8, TILE = MMA_BK * LD, KSTEPS = DP / 16, DTILES = DP / 8;
+    constexpr int TILE = MMA_BK * LD, KSTEPS = DP / 16, DTILES = DP / 8;
+    constexpr int CHUNKS = (LD < DP ? LD : DP) / 8; // 16-byte chunks copied per row
     constexpr float LOG2E = 1.4426950408889634f;
     extern __shared__ __align__(16) uint16_t mma_smem[];
     const int tiles = (keys + MMA_BK - 1) / MMA_BK;
@@ -656,12 +665,16 @@ __device__ __forceinline__ void attention_mma_images_resident(const float* q, lo
         for (int i = 0; i < KSPLIT; i++) {
             const int tile = r * KSPLIT + i;
             if (tile < tiles) {
-                copy_tile16<DP, THREADS>(ks + tile * TILE, k_head, tile * MMA_BK, keys);
-                copy_tile16<DP, THREADS>(vsh + tile * TILE, v_head, tile * MMA_BK, keys);
+                copy_tile16<DP, THREADS, LD, CHUNKS>(ks + tile * TILE, k_head, tile * MMA_BK, keys);
+                copy_tile16<DP, THREADS, LD, CHUNKS>(vsh + tile * TILE, v_head, tile * MMA_BK, keys);
             }
         }
         cp_async_commit();
     };
+    // Rows of LD < DP dims: the last V row's reads past its LD dims land on these 16 bytes (zeros: see below).
+    if constexpr (LD < DP) {
+        if (threadIdx.x == 0) *reinterpret_cast<uint4*>(vsh + tiles * TILE) = make_uint4(0u, 0u, 0u, 0u);
+    }
     for (int r = 0; r < (AHEAD == 0 ? rounds : AHEAD); r++) copy_round(r);
 
     // A fragments of the warp's rows t0 (a0, a2) and t1 (a1, a3) at k-step kk: columns 16 kk + 2c (a0, a1) and
@@ -711,7 +724,7 @@ __device__ __forceinline__ void attention_mma_images_resident(const float* q, lo
         __syncthreads();
         // The last round may have no tile for this group.
         if (j0 < keys) {
-            attend_key_tile<DP, T>(qa, k_tile, v_tile, j0, vis0, vis1, scale_log2, c, o, m0, m1, l0, l1);
+            attend_key_tile<DP, T, LD>(qa, k_tile, v_tile, j0, vis0, vis1, scale_log2, c, o, m0, m1, l0, l1);
         }
         j0 += KSPLIT * MMA_BK;
         k_tile += KSPLIT * TILE * 2;
@@ -731,21 +744,25 @@ __device__ __forceinline__ void attention_mma_images_resident(const float* q, lo
     store_image_rows<DP, T>(out, head, tokens, heads_per_image, dim, t0, t1, c, o, inv0, inv1);
 }
 
-#define ATTENTION_MMA_IMAGES_RESIDENT(NAME, DP, QWARPS, KSPLIT, AHEAD, T)                                        \
+#define ATTENTION_MMA_IMAGES_RESIDENT(NAME, DP, LD, QWARPS, KSPLIT, AHEAD, T)                                    \
     extern "C" __global__ void __launch_bounds__(QWARPS * KSPLIT * 32, 1)                                        \
     NAME(const float* q, long long qs0, long long qs1, const uint16_t* k, const uint16_t* v, uint16_t* out,      \
          int tokens, int keys, int dim, float scale, int heads_per_image) {                                      \
         grid_dependency_wait();                                                                                  \
-        attention_mma_images_resident<DP, QWARPS, KSPLIT, AHEAD, T>(q, qs0, qs1, k, v, out, tokens, keys, dim,   \
-                                                                    scale, heads_per_image);                     \
+        attention_mma_images_resident<DP, LD, QWARPS, KSPLIT, AHEAD, T>(q, qs0, qs1, k, v, out, tokens, keys,    \
+                                                                        dim, scale, heads_per_image);            \
     }
 
 // _q5s<KSPLIT>: every round's copies issued up front; _q5s<KSPLIT>p2: two rounds ahead of the round in use.
+// d80 (SigLIP's 72 dims): rows of 72 dims (LD 72, 221 KB at 729 keys; 3 key-split warps would spill), 6 query
+// warps (96 rows: one SigLIP image is 8 x 16 = 128 blocks).
 #define ATTENTION_MMA_IMAGES_RESIDENT_SHAPES(T, TN)                                                              \
-    ATTENTION_MMA_IMAGES_RESIDENT(attention_mma_images_resident_##TN##_d64_q5s2, 64, 5, 2, 0, T)                 \
-    ATTENTION_MMA_IMAGES_RESIDENT(attention_mma_images_resident_##TN##_d64_q5s3, 64, 5, 3, 0, T)                 \
-    ATTENTION_MMA_IMAGES_RESIDENT(attention_mma_images_resident_##TN##_d64_q5s2p2, 64, 5, 2, 2, T)               \
-    ATTENTION_MMA_IMAGES_RESIDENT(attention_mma_images_resident_##TN##_d64_q5s3p2, 64, 5, 3, 2, T)
+    ATTENTION_MMA_IMAGES_RESIDENT(attention_mma_images_resident_##TN##_d64_q5s2, 64, 72, 5, 2, 0, T)             \
+    ATTENTION_MMA_IMAGES_RESIDENT(attention_mma_images_resident_##TN##_d64_q5s3, 64, 72, 5, 3, 0, T)             \
+    ATTENTION_MMA_IMAGES_RESIDENT(attention_mma_images_resident_##TN##_d64_q5s2p2, 64, 72, 5, 2, 2, T)           \
+    ATTENTION_MMA_IMAGES_RESIDENT(attention_mma_images_resident_##TN##_d64_q5s3p2, 64, 72, 5, 3, 2, T)           \
+    ATTENTION_MMA_IMAGES_RESIDENT(attention_mma_images_resident_##TN##_d80_q6s2, 80, 72, 6, 2, 0, T)             \
+    ATTENTION_MMA_IMAGES_RESIDENT(attention_mma_images_resident_##TN##_d80_q6s2p2, 80, 72, 6, 2, 2, T)
 
 ATTENTION_MMA_IMAGES_RESIDENT_SHAPES(__nv_bfloat16, bf16)
 ATTENTION_MMA_IMAGES_RESIDENT_SHAPES(__half, f16)

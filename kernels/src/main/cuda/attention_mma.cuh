@@ -197,11 +197,12 @@ __device__ __forceinline__ void pack_heads(const float* src, long long s0, long 
     }
 }
 
-// Starts copying rows [first, first + 64) of a 16-bit [rows, DP] operand into a tile [64][DP + 8],
-// zeros at rows >= `rows` (never garbage: a garbage V times a zero probability can be NaN).
-template <int DP, int THREADS>
+// Starts copying rows [first, first + 64) of a 16-bit [rows, DP] operand into a tile [64][LD] (default DP + 8),
+// the first CH 16-byte chunks of each row (default all DP / 8), zeros at rows >= `rows` (never garbage: a garbage V
+// times a zero probability can be NaN).
+template <int DP, int THREADS, int LD = DP + 8, int CH = DP / 8>
 __device__ __forceinline__ void copy_tile16(uint16_t* dst, const uint16_t* src, int first, int rows) {
-    constexpr int CH = DP / 8, LD = DP + 8, N = MMA_BK * CH;
+    constexpr int N = MMA_BK * CH;
 #pragma unroll 1
     for (int i = 0; i < (N + THREADS - 1) / THREADS; i++) {
         const int idx = threadIdx.x + i * THREADS;
@@ -337,12 +338,11 @@ __device__ __forceinline__ void store_image_rows(uint16_t* out16, int head, int 
 // v_tile: this lane's ldmatrix addresses in them, as attention_mma_packed computes k_lane and v_lane): S = Q K^T
 // for the warp's 16 query rows (qa: their A fragments), keys j0 + n at or past vis0 (rows g) or vis1 (rows g + 8)
 // masked, the online softmax update of the row maxima m (log2 domain), the partial row sums l and O, then
-// O += P V. c = lane % 4.
-template <int DP, typename T>
+// O += P V. c = lane % 4. LD: the tiles' row pitch in 16-bit values (default DP + 8).
+template <int DP, typename T, int LD = DP + 8>
 __device__ __forceinline__ void attend_key_tile(const uint32_t (&qa)[DP / 16][4], uint32_t k_tile, uint32_t v_tile,
                                                 int j0, int vis0, int vis1, float scale_log2, int c,
                                                 float (&o)[DP / 8][4], float& m0, float& m1, float& l0, float& l1) {
-    constexpr int LD = DP + 8;
     constexpr int KSTEPS = DP / 16;    // k-steps of Q K^T over the head dim
     constexpr int DTILES = DP / 8;     // n-tiles of the output over the head dim
     constexpr int NTILES = MMA_BK / 8; // n-tiles of the scores over a key tile

@@ -6,7 +6,7 @@ import java.util.stream.Collectors;
 
 /**
  * Whether a vision tower's images-as-heads attention ({@link CudaBackend#attentionImagesAsHeads}) keeps each head's
- * whole K and V resident in shared memory ({@code attention_mma_images_resident_<t>_d64_q5s<KSPLIT>[p2]},
+ * whole K and V resident in shared memory ({@code attention_mma_images_resident_<t>_d<64|80>_q<5|6>s<KSPLIT>[p2]},
  * attention_mma.cu), chosen with {@code -Dglimpse.cuda.towerAttentionResident=off|s2|s3|s2p2|s3p2} (read at every call,
  * default {@code off}: the tiled kernels of {@link AttentionSmallGrid}'s choice). The tiled kernels stream the keys
  * through two small buffers, a barrier per round of key tiles: one CLIP-L/336 image (577 tokens, 16 heads of 64) is
@@ -23,8 +23,10 @@ import java.util.stream.Collectors;
  *       all up front (where queuing all 9,000 copies first would hold the warps at the issue until the last is
  *       queued); the same bits as {@code s2} and {@code s3}.</li>
  * </ul>
- * It applies at padded head dim 64 (CLIP; SigLIP's 729 keys of dim 72 padded to 80 would need 253 KB) where the
- * head's keys fit the device's dynamic shared memory (at most 768 keys on an H200); elsewhere the tiled kernels run.
+ * It applies at padded head dim 64 (CLIP) and, with 2 key-split warps, at 80 for head dims up to 72 (SigLIP so400m:
+ * 6 query warps, 96 rows, one image 128 blocks; rows of 72 dims, 221 KB at 729 keys, where padded rows would need
+ * 256 KB), where the head's keys fit the device's dynamic shared memory (at most 768 keys on an H200); elsewhere the
+ * tiled kernels run.
  * Not yet measured on a GPU.
  */
 public enum TowerAttentionResident {
@@ -43,11 +45,18 @@ public enum TowerAttentionResident {
     /** The system property that picks the choice. */
     public static final String PROPERTY = "glimpse.cuda.towerAttentionResident";
 
-    /** 16-query warps per block: 80 rows, ceil(577 / 80) = 8 blocks per head, 128 for one CLIP image. */
-    static final int QUERY_WARPS = 5;
+    /** CLIP's padded head dim (64): 5 query warps, 80 rows, ceil(577 / 80) = 8 blocks per head, 128 per image. */
+    static final int CLIP_DIM = 64;
 
-    /** The padded head dim the kernel is compiled for. */
-    static final int HEAD_DIM = 64;
+    /**
+     * SigLIP's padded head dim (80, for 72 dims): 6 query warps, 96 rows, ceil(729 / 96) = 8 blocks per head, and
+     * tiles of rows of {@value #ROW_PITCH} dims (the padded rows would take 256 KB at 729 keys), so only for head dims
+     * up to {@value #ROW_PITCH}; 2 key-split warps only (3 would spill).
+     */
+    static final int SIGLIP_DIM = 80;
+
+    /** The tiles' row pitch in 16-bit values at both dims: CLIP's 64 + 8 padding, SigLIP's 72 dims themselves. */
+    static final int ROW_PITCH = 72;
 
     private final String id;
     private final int keySplit;
@@ -65,36 +74,46 @@ public enum TowerAttentionResident {
         return id;
     }
 
-    /** Key-split warps per query warp (0 for {@link #OFF}). */
-    int keySplit() {
-        return keySplit;
+    /**
+     * Whether a kernel of this choice runs head dim {@code dim} padded to {@code paddedDim}: {@value #CLIP_DIM}, or
+     * {@value #SIGLIP_DIM} with 2 key-split warps and at most {@value #ROW_PITCH} dims ({@link #OFF}: never).
+     */
+    boolean takes(int paddedDim, int dim) {
+        return this != OFF && (paddedDim == CLIP_DIM
+                || (paddedDim == SIGLIP_DIM && keySplit == 2 && dim <= ROW_PITCH));
     }
 
-    /** Threads per block. */
-    int threads() {
-        return QUERY_WARPS * keySplit * 32;
+    /** 16-query warps per block at {@code paddedDim}. */
+    static int queryWarps(int paddedDim) {
+        return paddedDim == CLIP_DIM ? 5 : 6;
     }
 
-    /** Queries per block. */
-    int queriesPerBlock() {
-        return QUERY_WARPS * 16;
+    /** Threads per block at {@code paddedDim}. */
+    int threads(int paddedDim) {
+        return queryWarps(paddedDim) * keySplit * 32;
     }
 
-    /** The kernel's name at 16-bit type {@code type} ("bf16" or "f16"). */
-    String kernel(String type) {
-        return "attention_mma_images_resident_" + type + "_d" + HEAD_DIM + "_q" + QUERY_WARPS + "s" + keySplit
-                + (ahead > 0 ? "p" + ahead : "");
+    /** Queries per block at {@code paddedDim}. */
+    static int queriesPerBlock(int paddedDim) {
+        return queryWarps(paddedDim) * 16;
+    }
+
+    /** The kernel's name at 16-bit type {@code type} ("bf16" or "f16") and {@code paddedDim}. */
+    String kernel(String type, int paddedDim) {
+        return "attention_mma_images_resident_" + type + "_d" + paddedDim + "_q" + queryWarps(paddedDim) + "s"
+                + keySplit + (ahead > 0 ? "p" + ahead : "");
     }
 
     /**
-     * Dynamic shared memory of a block over {@code keys} keys: the K and V tiles of all key tiles ([64][DP + 8]
-     * 16-bit values each) or, when larger, the key-split partials merge_key_groups stores over them
-     * ((KSPLIT - 1) groups x (4 DP / 8 + 4) F32 values x the query warps' threads).
+     * Dynamic shared memory of a block over {@code keys} keys at {@code paddedDim}: the K and V tiles of all key
+     * tiles ([64][{@value #ROW_PITCH}] 16-bit values each; at {@value #SIGLIP_DIM} 16 zeroed bytes after them, which
+     * the last row's reads past its dims reach) or, when larger, the key-split partials merge_key_groups stores
+     * over them ((KSPLIT - 1) groups x (4 DP / 8 + 4) F32 values x the query warps' threads).
      */
-    long sharedBytes(int keys) {
+    long sharedBytes(int keys, int paddedDim) {
         long tiles = (keys + 63L) / 64;
-        long keysValues = 2 * tiles * 64 * (HEAD_DIM + 8) * 2;
-        long partials = (long) (keySplit - 1) * (4 * (HEAD_DIM / 8) + 4) * QUERY_WARPS * 32 * Float.BYTES;
+        long keysValues = 2 * tiles * 64 * ROW_PITCH * 2 + (paddedDim > ROW_PITCH ? 16 : 0);
+        long partials = (long) (keySplit - 1) * (4 * (paddedDim / 8) + 4) * queryWarps(paddedDim) * 32 * Float.BYTES;
         return Math.max(keysValues, partials);
     }
 

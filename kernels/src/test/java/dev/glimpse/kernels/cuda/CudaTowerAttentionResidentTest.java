@@ -21,8 +21,9 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
  * {@code attention_mma_images_resident_<t>_d64_q5s<2|3>[p2]}) behind {@link CudaBackend#attentionImagesAsHeads}. With
  * {@code s2} and {@code s2p2} it stores the bits of the tiled {@code w2s2} kernel (the same tile order, arithmetic and
  * merge), with {@code s3} and {@code s3p2} rows within one 16-bit rounding of them (s3p2 the bits of s3); both stay within the 16-bit tolerances of the CPU's
- * composition, on CLIP-L/336's shape (577 tokens, 16 heads of 64; one and two images), odd token counts (33, 65, 129:
- * ragged last key tiles, query warps without rows) and 1 to 16 heads, eagerly and replayed from a CUDA graph. Where
+ * composition, on CLIP-L/336's shape (577 tokens, 16 heads of 64; one and two images), SigLIP so400m's (729 tokens,
+ * 16 heads of 72 padded to 80, s2 and s2p2 only), odd token counts (33, 65, 129: ragged last key tiles, query warps
+ * without rows) and 1 to 16 heads, eagerly and replayed from a CUDA graph. Where
  * it cannot run (fewer queries than the tensor-core kernels take, head dims past 64, more keys than the shared
  * memory holds) the tiled path runs, and with the property unset it never runs.
  */
@@ -55,6 +56,17 @@ class CudaTowerAttentionResidentTest {
         check(type, 64, tokens, images, heads, variant, true, false);
     }
 
+    /**
+     * SigLIP so400m's shape (729 tokens, 16 heads of 72 padded to 80: rows of 72 dims in shared memory) and other
+     * dims up to 72 at padded dim 80: the bits of w2s2 too (the dims past 72 add exact zeros to the scores).
+     */
+    @ParameterizedTest(name = "{4} {0} D={1} T={2} images={3}")
+    @CsvSource({"BF16, 72, 729, 1, s2", "F16, 72, 729, 1, s2", "BF16, 72, 729, 2, s2p2", "F16, 72, 197, 1, s2p2",
+            "BF16, 70, 65, 2, s2", "F16, 66, 33, 1, s2p2", "BF16, 72, 17, 3, s2"})
+    void siglipDimsStoreTheBitsOfTheTiledKeySplitKernel(String type, int d, int tokens, int images, String variant) {
+        check(type, d, tokens, images, 16, variant, true, false);
+    }
+
     /** Issuing each round's copies two rounds ahead instead of all up front changes no bit. */
     @ParameterizedTest(name = "{0} T={1} heads={2}")
     @CsvSource({"BF16, 577, 16", "F16, 129, 5", "BF16, 33, 2"})
@@ -78,20 +90,22 @@ class CudaTowerAttentionResidentTest {
     }
 
     @ParameterizedTest(name = "{0} {1} T={2}")
-    @CsvSource({"BF16, s2, 577", "F16, s3, 577", "BF16, s3, 129", "BF16, s2p2, 577", "F16, s3p2, 257"})
-    void aCapturedGraphReplaysTheResidentKernel(String type, String variant, int tokens) {
-        check(type, 64, tokens, 1, 16, variant, true, true);
+    @CsvSource({"BF16, s2, 64, 577", "F16, s3, 64, 577", "BF16, s3, 64, 129", "BF16, s2p2, 64, 577",
+            "F16, s3p2, 64, 257", "BF16, s2, 72, 729", "F16, s2p2, 72, 729"})
+    void aCapturedGraphReplaysTheResidentKernel(String type, String variant, int d, int tokens) {
+        check(type, d, tokens, 1, 16, variant, true, true);
     }
 
     /**
-     * Shapes the resident kernel does not take run the tiled kernels with the property set: head dim 72 (SigLIP,
-     * padded to 80), 128, 800 keys (more than an H200's shared memory holds at dim 64: 12 key tiles at most) and 5
-     * tokens (fewer than the tensor-core kernels take: the CPU-style composition runs either way).
+     * Shapes the resident kernel does not take run the tiled kernels with the property set: head dims 80 and 128,
+     * 72 with 3 key-split warps (SigLIP's dims have 2-warp kernels only), 800 keys (more than an H200's shared memory
+     * holds: 12 key tiles at most) and 5 tokens (fewer than the tensor-core kernels take: the composition runs).
      */
-    @ParameterizedTest(name = "{0} D={1} T={2}")
-    @CsvSource({"BF16, 72, 197", "F16, 128, 130", "BF16, 64, 800", "BF16, 64, 5"})
-    void shapesItDoesNotTakeRunTheTiledKernels(String type, int d, int tokens) {
-        check(type, d, tokens, 1, 4, "s2", false, false);
+    @ParameterizedTest(name = "{3} {0} D={1} T={2}")
+    @CsvSource({"BF16, 80, 197, s2", "F16, 128, 130, s2", "BF16, 72, 197, s3", "F16, 72, 129, s3p2",
+            "BF16, 64, 800, s2", "BF16, 72, 800, s2p2", "BF16, 64, 5, s2"})
+    void shapesItDoesNotTakeRunTheTiledKernels(String type, int d, int tokens, String variant) {
+        check(type, d, tokens, 1, 4, variant, false, false);
     }
 
     @Test

@@ -19,7 +19,8 @@ import java.util.Set;
  * <ul>
  *   <li>{@code clip-l-336-images}: CLIP-L/336's tower attention on one image, {@link CudaBackend#attentionImagesAsHeads}
  *   (577 queries, 16 heads of 64, bidirectional; the K/V pack kernel included);</li>
- *   <li>{@code siglip-so400m-images}: SigLIP so400m's on one image (729 queries, 16 heads of 72, padded to 80);</li>
+ *   <li>{@code siglip-so400m-images}: SigLIP so400m's on one image (729 queries, 16 heads of 72, padded to 80), and
+ *   {@code siglip-so400m-images-32} on {@value #VIDEO_FRAMES} frames (resident lines only);</li>
  *   <li>{@code llama-7b-rope-attention-74}: {@link CudaBackend#ropeAppendAttention} at 74 rows (RoPE, BF16 KV cache
  *   append and causal attention in one launch; 32 heads of 128 over 32 kv heads);</li>
  *   <li>{@code qwen2-0.5b-rope-attention-74}: the same at Qwen2-0.5B's heads (14 over 2 kv heads of 64).</li>
@@ -43,6 +44,8 @@ public final class AttentionShapesBench {
     static final int REPLAYS = 20;
     static final int ROUNDS = 5;
     static final int PREFILL_ROWS = 74;
+    /** Frames of the video case: LLaVA-OneVision's 32 frames of SigLIP so400m in one tower call. */
+    static final int VIDEO_FRAMES = 32;
     /** Comma-separated prefill row counts of the rope-attention cases (default {@value #PREFILL_ROWS}). */
     static final String ROWS_PROPERTY = "attnShapes.rows";
 
@@ -51,8 +54,9 @@ public final class AttentionShapesBench {
 
     public static void main(String[] args) {
         try (CudaBackend gpu = CudaBackend.open(CudaOptions.defaults())) {
-            images(gpu, "clip-l-336-images", 577, 16, 64, System.out);
-            images(gpu, "siglip-so400m-images", 729, 16, 72, System.out);
+            images(gpu, "clip-l-336-images", 577, 16, 64, 1, System.out);
+            images(gpu, "siglip-so400m-images", 729, 16, 72, 1, System.out);
+            images(gpu, "siglip-so400m-images-32", 729, 16, 72, VIDEO_FRAMES, System.out);
             for (int rows : prefillRows(System.getProperty(ROWS_PROPERTY))) {
                 // Past the fused kernel's default row bound it is raised for the case, so the kernel runs.
                 String maxRows = String.valueOf(Math.max(rows, CudaBackend.prefillRopeAttentionMaxRows()));
@@ -64,18 +68,25 @@ public final class AttentionShapesBench {
         }
     }
 
-    /** One image's tower attention: q, k, v F32 [tokens, heads, d], the 16-bit image-major output [1, tokens, heads d]. */
-    static void images(CudaBackend gpu, String name, int tokens, int heads, int d, PrintStream out) {
+    /**
+     * The tower attention of {@code images} images as heads: q, k, v F32 [tokens, images heads, d], the 16-bit
+     * image-major output [images, tokens, heads d]; the small-grid shapes for one image only (a batch's grid is not
+     * small), the resident choices for every case.
+     */
+    static void images(CudaBackend gpu, String name, int tokens, int heads, int d, int images, PrintStream out) {
         float scale = (float) Math.pow(d, -0.5);
-        try (Tensor q = BenchClock.onDevice(gpu, BenchTensors.uniform(1, 1f, DType.F32, tokens, heads, d));
-             Tensor k = BenchClock.onDevice(gpu, BenchTensors.uniform(2, 1f, DType.F32, tokens, heads, d));
-             Tensor v = BenchClock.onDevice(gpu, BenchTensors.uniform(3, 1f, DType.F32, tokens, heads, d));
-             Tensor o = gpu.allocate(DType.BF16, 1, tokens, heads * d)) {
+        int allHeads = images * heads;
+        try (Tensor q = BenchClock.onDevice(gpu, BenchTensors.uniform(1, 1f, DType.F32, tokens, allHeads, d));
+             Tensor k = BenchClock.onDevice(gpu, BenchTensors.uniform(2, 1f, DType.F32, tokens, allHeads, d));
+             Tensor v = BenchClock.onDevice(gpu, BenchTensors.uniform(3, 1f, DType.F32, tokens, allHeads, d));
+             Tensor o = gpu.allocate(DType.BF16, images, tokens, heads * d)) {
             Runnable call = () -> gpu.attentionImagesAsHeads(q, k, v, scale, o, AttentionPrecision.BF16);
-            // The images kernels have no w2s4b1 and w2s2b1 only at padded dim 80 (CudaAttention#hasImagesKernel).
-            Set<AttentionSmallGrid> without = d > 64 && d <= 80 ? EnumSet.of(AttentionSmallGrid.FOUR_WAY_KEY_SPLIT)
-                    : EnumSet.of(AttentionSmallGrid.FOUR_WAY_KEY_SPLIT, AttentionSmallGrid.KEY_SPLIT_SINGLE_ROUND);
-            compareShapes(gpu, name, AttentionSmallGrid.PROPERTY, without, call, out);
+            if (images == 1) {
+                // The images kernels have no w2s4b1 and w2s2b1 only at padded dim 80 (CudaAttention#hasImagesKernel).
+                Set<AttentionSmallGrid> without = d > 64 && d <= 80 ? EnumSet.of(AttentionSmallGrid.FOUR_WAY_KEY_SPLIT)
+                        : EnumSet.of(AttentionSmallGrid.FOUR_WAY_KEY_SPLIT, AttentionSmallGrid.KEY_SPLIT_SINGLE_ROUND);
+                compareShapes(gpu, name, AttentionSmallGrid.PROPERTY, without, call, out);
+            }
             compareResident(gpu, name, call, out);
         }
     }
