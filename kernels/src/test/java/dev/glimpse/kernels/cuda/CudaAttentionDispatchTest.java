@@ -238,8 +238,9 @@ class CudaAttentionDispatchTest {
     /**
      * Auto on causal small grids (a decoder's short prefill: the fused RoPE + attention kernel and the kernels whose
      * bits it must keep giving) takes w2s4b1 where its 32-query blocks fit one per SM (Llama-7B at 74 rows: 96
-     * blocks; at 128 rows: 128; Qwen2-0.5B at 74: 42), else the bidirectional choice (Llama-7B at 129 rows, Qwen2-0.5B
-     * at 586: 266 blocks); large grids keep w4.
+     * blocks; at 128 rows: 128; Qwen2-0.5B at 74: 42, at 240: 112) for at most 256 queries, else keeps w4 (Llama-7B at
+     * 129, 144 and 288 rows, Qwen2-0.5B at 288 rows, whose 126 w2s4b1 blocks would fit, and at 586); large grids keep
+     * w4.
      */
     @Test
     void autoSmallGridTakesTheFourWayKeySplitForCausalGridsThatFitTheSms() {
@@ -248,9 +249,15 @@ class CudaAttentionDispatchTest {
         assertEquals(w2s4b1, AttentionSmallGrid.AUTO.block(W4, 74, 32, 128, true, 132));
         assertEquals(w2s4b1, AttentionSmallGrid.AUTO.block(W4, 74, 14, 64, true, 132));
         assertEquals(w2s4b1, AttentionSmallGrid.AUTO.block(W4, 128, 32, 128, true, 132));
+        assertEquals(w2s4b1, AttentionSmallGrid.AUTO.block(W4, 240, 14, 64, true, 132));
+        assertEquals(w2s4b1, AttentionSmallGrid.AUTO.block(W4, 256, 14, 64, true, 132));
         assertEquals(w2s2, AttentionSmallGrid.AUTO.block(W4, 74, 32, 128, false, 132));
-        assertEquals(w2s2, AttentionSmallGrid.AUTO.block(W4, 129, 32, 128, true, 132));
-        assertEquals(w2s2, AttentionSmallGrid.AUTO.block(W4, 586, 14, 64, true, 132));
+        assertEquals(W4, AttentionSmallGrid.AUTO.block(W4, 129, 32, 128, true, 132));
+        assertEquals(W4, AttentionSmallGrid.AUTO.block(W4, 144, 32, 128, true, 132));
+        assertEquals(W4, AttentionSmallGrid.AUTO.block(W4, 288, 32, 128, true, 132));
+        assertEquals(W4, AttentionSmallGrid.AUTO.block(W4, 257, 14, 64, true, 132));
+        assertEquals(W4, AttentionSmallGrid.AUTO.block(W4, 288, 14, 64, true, 132));
+        assertEquals(W4, AttentionSmallGrid.AUTO.block(W4, 586, 14, 64, true, 132));
         assertEquals(W4, AttentionSmallGrid.AUTO.block(W4, 586, 32, 128, true, 132));
         assertEquals(W8, AttentionSmallGrid.AUTO.block(W8, 74, 32, 128, true, 132));
         assertEquals(W4, AttentionSmallGrid.OFF.block(W4, 74, 32, 128, true, 132));

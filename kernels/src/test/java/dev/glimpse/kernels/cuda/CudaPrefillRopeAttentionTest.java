@@ -29,7 +29,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
  * Llama-7B's heads (32 over 32, D 128) and Qwen2-0.5B's (14 over 2, D 64), BF16 and F16, an empty prefix and a
  * cached one ({@code start > 0}, its entries random, every entry from {@code start} on NaN before the call, so a
  * block reading a new entry it has not stored would turn its rows NaN), 16 to 128 rows (the default limit),
- * every block shape the dispatch can pick for them (auto: w2s4b1 or w2s2 for both; each also forced, w2s2 whatever
+ * every block shape the dispatch can pick for them (auto: w2s4b1 or w4 for both; each also forced, w2s2 whatever
  * the GPU's SM count), the
  * four-way single-round key-split shape ({@code w2s4b1}, forced; a 300- and a 200-entry prefix make several rounds
  * of key tiles), LLaVA-7B's 586 rows under a raised limit (what
