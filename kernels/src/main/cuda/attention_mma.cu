@@ -625,8 +625,8 @@ ATTENTION_MMA_CACHE16_SHAPES(__half, f16)
 // while the rest streams in. The queries go
 // straight from F32 global rows into A fragments (no query tile, rounded as load_queries rounds them).
 // Warp `group` of a query warp walks tiles group, group + KSPLIT, ... and merge_key_groups combines the KSPLIT
-// partials in group order: at KSPLIT 2 the tile order, the per-tile arithmetic (attend_key_tile) and the merge of
-// the tiled w2s2 kernel, so its bits; at KSPLIT 3 (15 warps, 127 registers: no spills) another summation order.
+// partials in group order: the tile order, the per-tile arithmetic (attend_key_tile) and the merge of the tiled
+// w2s2 kernel (KSPLIT 2, the only one instantiated), so its bits.
 // k and v: the pack kernel's [heads, keys, DP]; out, tokens, dim, scale, heads_per_image as the images kernels;
 // grid (ceil(tokens / (16 QWARPS)), heads); dynamic shared memory max(2 tiles (64 LD) 2 bytes (+ 16 where
 // LD < DP), the merge's partials (KSPLIT - 1) (4 DP / 8 + 4) 32 QWARPS 4 bytes), which the host checks against the
@@ -657,6 +657,28 @@ __device__ __forceinline__ void attention_mma_images_resident(const float* q, lo
     const int lane = threadIdx.x & 31, warp = (threadIdx.x >> 5) % QWARPS, group = (threadIdx.x >> 5) / QWARPS;
     const int g = lane >> 2, c = lane & 3;
 
+    // The queries of A fragments of the warp's rows t0 (a0, a2) and t1 (a1, a3) at k-step kk: columns 16 kk + 2c
+    // (a0, a1) and 16 kk + 8 + 2c (a2, a3), two values each, zeros past `tokens` and `dim`. Loaded before the K and
+    // V copies are queued (the volatile copies would otherwise hold them back until the last copy is queued, and the
+    // first key tile waits for them), rounded after.
+    const float* q_head = q + head * qs1;
+    const int t0 = first + warp * 16 + g, t1 = t0 + 8;
+    const bool q_pairs = dim % 2 == 0 && qs0 % 2 == 0 && (reinterpret_cast<uintptr_t>(q_head) & 7) == 0;
+    float2 qx[KSTEPS][4];
+#pragma unroll
+    for (int kk = 0; kk < KSTEPS; kk++) {
+#pragma unroll
+        for (int e = 0; e < 4; e++) {
+            const int t = e & 1 ? t1 : t0, col = kk * 16 + (e >> 1) * 8 + 2 * c;
+            const float* p = q_head + t * qs0 + col;
+            if (q_pairs) {
+                qx[kk][e] = t < tokens && col < dim ? *reinterpret_cast<const float2*>(p) : make_float2(0.f, 0.f);
+            } else {
+                qx[kk][e] = make_float2(t < tokens && col < dim ? p[0] : 0.f, t < tokens && col + 1 < dim ? p[1] : 0.f);
+            }
+        }
+    }
+
     const uint16_t* k_head = k + (long long)head * keys * DP;
     const uint16_t* v_head = v + (long long)head * keys * DP;
     // Starts copying round r's K and V tiles (none past the last round) as one commit group.
@@ -676,23 +698,13 @@ __device__ __forceinline__ void attention_mma_images_resident(const float* q, lo
         if (threadIdx.x == 0) *reinterpret_cast<uint4*>(vsh + tiles * TILE) = make_uint4(0u, 0u, 0u, 0u);
     }
     for (int r = 0; r < (AHEAD == 0 ? rounds : AHEAD); r++) copy_round(r);
-
-    // A fragments of the warp's rows t0 (a0, a2) and t1 (a1, a3) at k-step kk: columns 16 kk + 2c (a0, a1) and
-    // 16 kk + 8 + 2c (a2, a3), two values each, zeros past `tokens` and `dim`.
-    const float* q_head = q + head * qs1;
-    const int t0 = first + warp * 16 + g, t1 = t0 + 8;
     uint32_t qa[KSTEPS][4];
 #pragma unroll
     for (int kk = 0; kk < KSTEPS; kk++) {
 #pragma unroll
-        for (int e = 0; e < 4; e++) {
-            const int t = e & 1 ? t1 : t0, col = kk * 16 + (e >> 1) * 8 + 2 * c;
-            const float* p = q_head + t * qs0 + col;
-            const float x0 = t < tokens && col < dim ? p[0] : 0.f;
-            const float x1 = t < tokens && col + 1 < dim ? p[1] : 0.f;
-            qa[kk][e] = pack2<T>(x0, x1);
-        }
+        for (int e = 0; e < 4; e++) qa[kk][e] = pack2<T>(qx[kk][e].x, qx[kk][e].y);
     }
+
 
     const float scale_log2 = scale * LOG2E;
     const int vis0 = t0 < tokens ? keys : 0, vis1 = t1 < tokens ? keys : 0;
@@ -753,14 +765,13 @@ __device__ __forceinline__ void attention_mma_images_resident(const float* q, lo
                                                                         dim, scale, heads_per_image);            \
     }
 
-// _q5s<KSPLIT>: every round's copies issued up front; _q5s<KSPLIT>p2: two rounds ahead of the round in use.
-// d80 (SigLIP's 72 dims): rows of 72 dims (LD 72, 221 KB at 729 keys; 3 key-split warps would spill), 6 query
-// warps (96 rows: one SigLIP image is 8 x 16 = 128 blocks).
+// _q5s2: every round's copies issued up front; _q5s2p2: two rounds ahead of the round in use. d80 (SigLIP's 72
+// dims): rows of 72 dims (LD 72, 221 KB at 729 keys), 6 query warps (96 rows: one SigLIP image is 8 x 16 = 128
+// blocks). 3 key-split warps (15 warps, 128 registers) measured slower on CLIP (H200, 2026-11-29: 17.34 us against
+// s2's 16.82, the pack kernel included) and went.
 #define ATTENTION_MMA_IMAGES_RESIDENT_SHAPES(T, TN)                                                              \
     ATTENTION_MMA_IMAGES_RESIDENT(attention_mma_images_resident_##TN##_d64_q5s2, 64, 72, 5, 2, 0, T)             \
-    ATTENTION_MMA_IMAGES_RESIDENT(attention_mma_images_resident_##TN##_d64_q5s3, 64, 72, 5, 3, 0, T)             \
     ATTENTION_MMA_IMAGES_RESIDENT(attention_mma_images_resident_##TN##_d64_q5s2p2, 64, 72, 5, 2, 2, T)           \
-    ATTENTION_MMA_IMAGES_RESIDENT(attention_mma_images_resident_##TN##_d64_q5s3p2, 64, 72, 5, 3, 2, T)           \
     ATTENTION_MMA_IMAGES_RESIDENT(attention_mma_images_resident_##TN##_d80_q6s2, 80, 72, 6, 2, 0, T)             \
     ATTENTION_MMA_IMAGES_RESIDENT(attention_mma_images_resident_##TN##_d80_q6s2p2, 80, 72, 6, 2, 2, T)
 

@@ -6,8 +6,8 @@ import java.util.stream.Collectors;
 
 /**
  * Whether a vision tower's images-as-heads attention ({@link CudaBackend#attentionImagesAsHeads}) keeps each head's
- * whole K and V resident in shared memory ({@code attention_mma_images_resident_<t>_d<64|80>_q<5|6>s<KSPLIT>[p2]},
- * attention_mma.cu), chosen with {@code -Dglimpse.cuda.towerAttentionResident=off|s2|s3|s2p2|s3p2} (read at every call,
+ * whole K and V resident in shared memory ({@code attention_mma_images_resident_<t>_d<64|80>_q<5|6>s2[p2]},
+ * attention_mma.cu), chosen with {@code -Dglimpse.cuda.towerAttentionResident=off|s2|s2p2} (read at every call,
  * default {@code off}: the tiled kernels of {@link AttentionSmallGrid}'s choice). The tiled kernels stream the keys
  * through two small buffers, a barrier per round of key tiles: one CLIP-L/336 image (577 tokens, 16 heads of 64) is
  * 304 {@code w2s2} blocks, latency-bound (17.6 us per layer on the H200, about 77 TFLOP/s, CUPTI, 2026-11-29). The
@@ -17,30 +17,27 @@ import java.util.stream.Collectors;
  * <ul>
  *   <li>{@code s2}: 2 key-split warps per query warp (10 warps), the tile order and merge of {@code w2s2}, so the
  *       same bits as {@code w2s2};</li>
- *   <li>{@code s3}: 3 key-split warps per query warp (15 warps, at most 128 registers, no spills), the partials
- *       merged in group order (another summation order);</li>
- *   <li>{@code s2p2}, {@code s3p2}: the same with each round's copies issued two rounds ahead of its use instead of
- *       all up front (where queuing all 9,000 copies first would hold the warps at the issue until the last is
- *       queued); the same bits as {@code s2} and {@code s3}.</li>
+ *   <li>{@code s2p2}: the same with each round's copies issued two rounds ahead of its use instead of all up front
+ *       (where queuing all 9,000 copies first would hold the warps at the issue until the last is queued); the same
+ *       bits as {@code s2}.</li>
  * </ul>
- * It applies at padded head dim 64 (CLIP) and, with 2 key-split warps, at 80 for head dims up to 72 (SigLIP so400m:
+ * Measured on the H200 ({@code AttentionShapesBench}, graph-replayed, 2026-11-29, integration of d5e2496; CLIP-L/336
+ * one image, us per call with the pack kernel): today's {@code w2s2} 19.30, {@code s2} 16.82 (0.871x), {@code s2p2}
+ * 16.99; 3 key-split warps per query warp ({@code s3}: 17.34, {@code s3p2}: 17.93) went. The queries have been
+ * loaded before the copies are queued since (not measured yet).
+ * It applies at padded head dim 64 (CLIP) and at 80 for head dims up to 72 (SigLIP so400m:
  * 6 query warps, 96 rows, one image 128 blocks; rows of 72 dims, 221 KB at 729 keys, where padded rows would need
  * 256 KB), where the head's keys fit the device's dynamic shared memory (at most 768 keys on an H200); elsewhere the
  * tiled kernels run.
- * Not yet measured on a GPU.
  */
 public enum TowerAttentionResident {
 
     /** The tiled kernels (today's path). */
     OFF("off", 0, 0),
-    /** 5 query warps with 2 key-split warps each, every copy issued up front. */
+    /** 5 (6) query warps with 2 key-split warps each, every copy issued up front. */
     KEY_SPLIT_2("s2", 2, 0),
-    /** 5 query warps with 3 key-split warps each, every copy issued up front. */
-    KEY_SPLIT_3("s3", 3, 0),
     /** {@link #KEY_SPLIT_2} with each round's copies issued two rounds ahead. */
-    KEY_SPLIT_2_AHEAD("s2p2", 2, 2),
-    /** {@link #KEY_SPLIT_3} with each round's copies issued two rounds ahead. */
-    KEY_SPLIT_3_AHEAD("s3p2", 3, 2);
+    KEY_SPLIT_2_AHEAD("s2p2", 2, 2);
 
     /** The system property that picks the choice. */
     public static final String PROPERTY = "glimpse.cuda.towerAttentionResident";
@@ -51,7 +48,7 @@ public enum TowerAttentionResident {
     /**
      * SigLIP's padded head dim (80, for 72 dims): 6 query warps, 96 rows, ceil(729 / 96) = 8 blocks per head, and
      * tiles of rows of {@value #ROW_PITCH} dims (the padded rows would take 256 KB at 729 keys), so only for head dims
-     * up to {@value #ROW_PITCH}; 2 key-split warps only (3 would spill).
+     * up to {@value #ROW_PITCH}.
      */
     static final int SIGLIP_DIM = 80;
 
@@ -76,11 +73,10 @@ public enum TowerAttentionResident {
 
     /**
      * Whether a kernel of this choice runs head dim {@code dim} padded to {@code paddedDim}: {@value #CLIP_DIM}, or
-     * {@value #SIGLIP_DIM} with 2 key-split warps and at most {@value #ROW_PITCH} dims ({@link #OFF}: never).
+     * {@value #SIGLIP_DIM} with at most {@value #ROW_PITCH} dims ({@link #OFF}: never).
      */
     boolean takes(int paddedDim, int dim) {
-        return this != OFF && (paddedDim == CLIP_DIM
-                || (paddedDim == SIGLIP_DIM && keySplit == 2 && dim <= ROW_PITCH));
+        return this != OFF && (paddedDim == CLIP_DIM || (paddedDim == SIGLIP_DIM && dim <= ROW_PITCH));
     }
 
     /** 16-query warps per block at {@code paddedDim}. */

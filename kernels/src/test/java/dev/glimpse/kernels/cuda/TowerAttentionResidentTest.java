@@ -13,22 +13,19 @@ class TowerAttentionResidentTest {
     @Test
     void eachChoiceNamesItsKernelAndBlock() {
         assertEquals("attention_mma_images_resident_bf16_d64_q5s2", TowerAttentionResident.KEY_SPLIT_2.kernel("bf16", 64));
-        assertEquals("attention_mma_images_resident_f16_d64_q5s3", TowerAttentionResident.KEY_SPLIT_3.kernel("f16", 64));
         assertEquals("attention_mma_images_resident_bf16_d64_q5s2p2",
                 TowerAttentionResident.KEY_SPLIT_2_AHEAD.kernel("bf16", 64));
-        assertEquals("attention_mma_images_resident_f16_d64_q5s3p2",
-                TowerAttentionResident.KEY_SPLIT_3_AHEAD.kernel("f16", 64));
         assertEquals("attention_mma_images_resident_bf16_d80_q6s2", TowerAttentionResident.KEY_SPLIT_2.kernel("bf16", 80));
         assertEquals("attention_mma_images_resident_f16_d80_q6s2p2",
                 TowerAttentionResident.KEY_SPLIT_2_AHEAD.kernel("f16", 80));
         assertEquals(320, TowerAttentionResident.KEY_SPLIT_2.threads(64));
-        assertEquals(480, TowerAttentionResident.KEY_SPLIT_3_AHEAD.threads(64));
+        assertEquals(320, TowerAttentionResident.KEY_SPLIT_2_AHEAD.threads(64));
         assertEquals(384, TowerAttentionResident.KEY_SPLIT_2_AHEAD.threads(80));
         assertEquals(80, TowerAttentionResident.queriesPerBlock(64));
         assertEquals(96, TowerAttentionResident.queriesPerBlock(80));
     }
 
-    /** CLIP's padded dim 64 for every choice; SigLIP's 80 only up to 72 dims and with 2 key-split warps; off never. */
+    /** CLIP's padded dim 64 for every choice; SigLIP's 80 only up to 72 dims; off never. */
     @Test
     void eachChoiceTakesTheDimsItHasKernelsFor() {
         for (TowerAttentionResident r : TowerAttentionResident.values()) {
@@ -40,24 +37,21 @@ class TowerAttentionResidentTest {
         }
         assertTrue(TowerAttentionResident.KEY_SPLIT_2.takes(80, 72));
         assertTrue(TowerAttentionResident.KEY_SPLIT_2_AHEAD.takes(80, 65));
-        assertFalse(TowerAttentionResident.KEY_SPLIT_3.takes(80, 72));
-        assertFalse(TowerAttentionResident.KEY_SPLIT_3_AHEAD.takes(80, 72));
         assertFalse(TowerAttentionResident.KEY_SPLIT_2.takes(80, 73));
     }
 
     /**
      * The K and V tiles of every key tile (CLIP-L/336's 577 keys: 10 tiles of [64][72] 16-bit values each, 184,320
      * bytes, which an H200's 227 KB hold and an A100's 163 KB do not; SigLIP's 729: 12 tiles and 16 zeroed bytes),
-     * or the merge's partials where those are more (one key tile: 18,432 bytes of tiles, 23,040 of s2's partials,
-     * 46,080 of s3's; at dim 80, 33,792 of s2's).
+     * or the merge's partials where those are more (one key tile: 18,432 bytes of tiles, 23,040 of the partials; at
+     * dim 80, 33,792).
      */
     @Test
     void sharedMemoryHoldsEveryKeyTileOrTheMergesPartials() {
         assertEquals(184_320, TowerAttentionResident.KEY_SPLIT_2.sharedBytes(577, 64));
-        assertEquals(184_320, TowerAttentionResident.KEY_SPLIT_3_AHEAD.sharedBytes(577, 64));
+        assertEquals(184_320, TowerAttentionResident.KEY_SPLIT_2_AHEAD.sharedBytes(577, 64));
         assertEquals(221_200, TowerAttentionResident.KEY_SPLIT_2.sharedBytes(729, 80));
         assertEquals(23_040, TowerAttentionResident.KEY_SPLIT_2.sharedBytes(33, 64));
-        assertEquals(46_080, TowerAttentionResident.KEY_SPLIT_3.sharedBytes(33, 64));
         assertEquals(33_792, TowerAttentionResident.KEY_SPLIT_2.sharedBytes(33, 80));
         assertEquals(221_184, TowerAttentionResident.KEY_SPLIT_2.sharedBytes(768, 64));
         assertTrue(TowerAttentionResident.KEY_SPLIT_2.sharedBytes(769, 64) > 232_448 - 4096);
@@ -67,13 +61,13 @@ class TowerAttentionResidentTest {
     void blankIsOffAndNamesAreCaseInsensitive() {
         assertEquals(TowerAttentionResident.OFF, TowerAttentionResident.parse(null));
         assertEquals(TowerAttentionResident.OFF, TowerAttentionResident.parse(" "));
-        assertEquals(TowerAttentionResident.KEY_SPLIT_3_AHEAD, TowerAttentionResident.parse(" S3P2 "));
+        assertEquals(TowerAttentionResident.KEY_SPLIT_2_AHEAD, TowerAttentionResident.parse(" S2P2 "));
     }
 
     @Test
     void anUnknownValueNamesThePropertyAndTheChoices() {
         CudaException e = assertThrows(CudaException.class, () -> TowerAttentionResident.parse("true"));
         assertTrue(e.getMessage().contains(TowerAttentionResident.PROPERTY)
-                && e.getMessage().contains("off, s2, s3, s2p2, s3p2"), e.getMessage());
+                && e.getMessage().contains("off, s2, s2p2"), e.getMessage());
     }
 }
