@@ -618,12 +618,12 @@ ATTENTION_MMA_CACHE16_SHAPES(__half, f16)
 // two small buffers behind a barrier per round, so a CLIP-L/336 image (577 keys, 10 tiles) is 304 blocks of 4
 // warps that each wait on 5 copies in turn, latency-bound. Here one block takes QWARPS 16-row query warps of a
 // head (80 rows at QWARPS 5: one CLIP image is 8 x 16 = 128 blocks, one wave on 132 SMs), each served by KSPLIT
-// key-split warps, and copies all of the head's packed K and V ([tiles][64][DP + 8] each, 184 KB for CLIP,
-// zeros past `keys`) with cp.async, one commit group per round of KSPLIT tiles, either all up front (AHEAD 0) or
-// AHEAD rounds ahead of the round in use (issuing all of them first may hold the warps at the copies' issue until
-// the last is queued): round r only waits for its own group, so the first mma starts when round 0 has landed
-// while the rest streams in. The queries go
-// straight from F32 global rows into A fragments (no query tile, rounded as load_queries rounds them).
+// key-split warps, and copies all of the head's packed K and V ([tiles][64][LD] each, 184 KB for CLIP,
+// zeros past `keys`) with cp.async up front, one commit group per round of KSPLIT tiles: round r only waits for its
+// own group, so the first mma starts when round 0 has landed while the rest streams in (issuing each round's copies
+// two rounds ahead instead measured no faster on the H200, 2026-11-29, and went). The queries go
+// straight from F32 global rows into A fragments (no query tile, rounded as load_queries rounds them), loaded
+// before the copies are queued.
 // Warp `group` of a query warp walks tiles group, group + KSPLIT, ... and merge_key_groups combines the KSPLIT
 // partials in group order: the tile order, the per-tile arithmetic (attend_key_tile) and the merge of the tiled
 // w2s2 kernel (KSPLIT 2, the only one instantiated), so its bits.
@@ -637,7 +637,7 @@ ATTENTION_MMA_CACHE16_SHAPES(__half, f16)
 // k-step of Q K^T reads the next row's first dims (or, after the last V row, 16 zeroed bytes), but the queries there
 // are zeros, so they add exact zeros; and the P V n-tiles past LD, which read them too, are never stored (dims >=
 // dim): the same scores, probabilities and stored outputs as the padded tiles give.
-template <int DP, int LD, int QWARPS, int KSPLIT, int AHEAD, typename T>
+template <int DP, int LD, int QWARPS, int KSPLIT, typename T>
 __device__ __forceinline__ void attention_mma_images_resident(const float* q, long long qs0, long long qs1,
                                                               const uint16_t* k, const uint16_t* v, uint16_t* out,
                                                               int tokens, int keys, int dim, float scale,
@@ -681,8 +681,11 @@ __device__ __forceinline__ void attention_mma_images_resident(const float* q, lo
 
     const uint16_t* k_head = k + (long long)head * keys * DP;
     const uint16_t* v_head = v + (long long)head * keys * DP;
-    // Starts copying round r's K and V tiles (none past the last round) as one commit group.
-    auto copy_round = [&](int r) {
+    // Rows of LD < DP dims: the last V row's reads past its LD dims land on these 16 bytes (zeros: see below).
+    if constexpr (LD < DP) {
+        if (threadIdx.x == 0) *reinterpret_cast<uint4*>(vsh + tiles * TILE) = make_uint4(0u, 0u, 0u, 0u);
+    }
+    for (int r = 0; r < rounds; r++) {
 #pragma unroll
         for (int i = 0; i < KSPLIT; i++) {
             const int tile = r * KSPLIT + i;
@@ -692,12 +695,7 @@ __device__ __forceinline__ void attention_mma_images_resident(const float* q, lo
             }
         }
         cp_async_commit();
-    };
-    // Rows of LD < DP dims: the last V row's reads past its LD dims land on these 16 bytes (zeros: see below).
-    if constexpr (LD < DP) {
-        if (threadIdx.x == 0) *reinterpret_cast<uint4*>(vsh + tiles * TILE) = make_uint4(0u, 0u, 0u, 0u);
     }
-    for (int r = 0; r < (AHEAD == 0 ? rounds : AHEAD); r++) copy_round(r);
     uint32_t qa[KSTEPS][4];
 #pragma unroll
     for (int kk = 0; kk < KSTEPS; kk++) {
@@ -718,21 +716,14 @@ __device__ __forceinline__ void attention_mma_images_resident(const float* q, lo
 #pragma unroll
     for (int n = 0; n < DTILES; n++) o[n][0] = o[n][1] = o[n][2] = o[n][3] = 0.f;
     float m0 = -INFINITY, m1 = -INFINITY, l0 = 0.f, l1 = 0.f;
-    // Round it: this thread's groups 0..it have landed once at most rounds - 1 - it (AHEAD 0: every round's group
-    // committed up front) or AHEAD (round it + AHEAD's group committed first; the prologue and the rounds past the
-    // last commit empty groups, so the count holds) are pending; the barrier makes every thread's copies of the
-    // round visible. Nothing is ever copied over a tile, so no other barrier.
+    // Round it: this thread's groups 0..it have landed once at most rounds - 1 - it are pending; the barrier makes
+    // every thread's copies of the round visible. Nothing is ever copied over a tile, so no other barrier.
     // This group's tile of the round: it KSPLIT + group, its first key j0 (from `keys` on for a warp without a
     // query row: it walks none) and its K and V addresses.
     int j0 = first + warp * 16 < tokens ? group * MMA_BK : keys;
     uint32_t k_tile = k_lane + group * TILE * 2, v_tile = v_lane + group * TILE * 2;
     for (int it = 0; it < rounds; it++) {
-        if constexpr (AHEAD == 0) {
-            cp_async_wait_pending<7>(rounds - 1 - it);
-        } else {
-            copy_round(it + AHEAD);
-            cp_async_wait_pending<AHEAD>(AHEAD);
-        }
+        cp_async_wait_pending<7>(rounds - 1 - it);
         __syncthreads();
         // The last round may have no tile for this group.
         if (j0 < keys) {
@@ -756,24 +747,22 @@ __device__ __forceinline__ void attention_mma_images_resident(const float* q, lo
     store_image_rows<DP, T>(out, head, tokens, heads_per_image, dim, t0, t1, c, o, inv0, inv1);
 }
 
-#define ATTENTION_MMA_IMAGES_RESIDENT(NAME, DP, LD, QWARPS, KSPLIT, AHEAD, T)                                    \
+#define ATTENTION_MMA_IMAGES_RESIDENT(NAME, DP, LD, QWARPS, KSPLIT, T)                                           \
     extern "C" __global__ void __launch_bounds__(QWARPS * KSPLIT * 32, 1)                                        \
     NAME(const float* q, long long qs0, long long qs1, const uint16_t* k, const uint16_t* v, uint16_t* out,      \
          int tokens, int keys, int dim, float scale, int heads_per_image) {                                      \
         grid_dependency_wait();                                                                                  \
-        attention_mma_images_resident<DP, LD, QWARPS, KSPLIT, AHEAD, T>(q, qs0, qs1, k, v, out, tokens, keys,    \
-                                                                        dim, scale, heads_per_image);            \
+        attention_mma_images_resident<DP, LD, QWARPS, KSPLIT, T>(q, qs0, qs1, k, v, out, tokens, keys, dim,      \
+                                                                 scale, heads_per_image);                        \
     }
 
-// _q5s2: every round's copies issued up front; _q5s2p2: two rounds ahead of the round in use. d80 (SigLIP's 72
-// dims): rows of 72 dims (LD 72, 221 KB at 729 keys), 6 query warps (96 rows: one SigLIP image is 8 x 16 = 128
-// blocks). 3 key-split warps (15 warps, 128 registers) measured slower on CLIP (H200, 2026-11-29: 17.34 us against
-// s2's 16.82, the pack kernel included) and went.
+// d64: 5 query warps (80 rows: one CLIP image is 8 x 16 = 128 blocks); d80 (SigLIP's 72 dims): rows of 72 dims
+// (LD 72, 221 KB at 729 keys), 6 query warps (96 rows: one SigLIP image is 8 x 16 = 128 blocks). 3 key-split warps
+// (15 warps, 128 registers) measured slower on CLIP (H200, 2026-11-29: 17.34 us against 2 warps' 16.82, the pack
+// kernel included) and went.
 #define ATTENTION_MMA_IMAGES_RESIDENT_SHAPES(T, TN)                                                              \
-    ATTENTION_MMA_IMAGES_RESIDENT(attention_mma_images_resident_##TN##_d64_q5s2, 64, 72, 5, 2, 0, T)             \
-    ATTENTION_MMA_IMAGES_RESIDENT(attention_mma_images_resident_##TN##_d64_q5s2p2, 64, 72, 5, 2, 2, T)           \
-    ATTENTION_MMA_IMAGES_RESIDENT(attention_mma_images_resident_##TN##_d80_q6s2, 80, 72, 6, 2, 0, T)             \
-    ATTENTION_MMA_IMAGES_RESIDENT(attention_mma_images_resident_##TN##_d80_q6s2p2, 80, 72, 6, 2, 2, T)
+    ATTENTION_MMA_IMAGES_RESIDENT(attention_mma_images_resident_##TN##_d64_q5s2, 64, 72, 5, 2, T)                \
+    ATTENTION_MMA_IMAGES_RESIDENT(attention_mma_images_resident_##TN##_d80_q6s2, 80, 72, 6, 2, T)
 
 ATTENTION_MMA_IMAGES_RESIDENT_SHAPES(__nv_bfloat16, bf16)
 ATTENTION_MMA_IMAGES_RESIDENT_SHAPES(__half, f16)

@@ -331,10 +331,10 @@ final class CudaAttention {
      * packed as {@link #compute} packs them, then {@code attention_mma_images_<t>_d<dim>_<shape>}
      * (the block shape {@link #compute} would take) storing each output row rounded to 16 bits into
      * its image-major row of out, the bits of {@link #compute}'s F32 rows copied there; under
-     * {@code -Dglimpse.cuda.towerAttentionResident} ({@link TowerAttentionResident}, read now) at the padded head
-     * dims it takes (64; 80 up to 72 dims) with keys that fit the shared memory,
-     * {@code attention_mma_images_resident_<t>_d<64|80>_q<5|6>s<2|3>[p2]} instead (each head's K and V resident; s2
-     * and s2p2 the bits of {@code w2s2}). False, having
+     * {@code -Dglimpse.cuda.towerAttentionResident=s2|auto} ({@link TowerAttentionResident}, read now; auto only for
+     * grids of at most one wave) at the padded head dims it takes (64; 80 up to 72 dims) with keys that fit the shared
+     * memory, {@code attention_mma_images_resident_<t>_d<64|80>_q<5|6>s2} instead (each head's K and V resident; the
+     * bits of {@code w2s2}). False, having
      * queued nothing, where that kernel does not apply (F32 precision, out not of the precision's
      * 16-bit type or not packed [images, T, heads * D], a scale that is not positive, fewer queries
      * than the tensor-core kernels take, head dims past 128, grouped heads, no keys, a forced single-round block
@@ -358,9 +358,8 @@ final class CudaAttention {
         AttentionMmaWarps.Block block = block(t, hq, paddedDim, false);
         TensorCoreKernel tc = tensorCoreKernel(paddedDim, precision, false, scale, block);
         String kernel = tc.name().replace("attention_mma_packed_", "attention_mma_images_");
-        TowerAttentionResident resident = TowerAttentionResident.configured();
-        boolean residentApplies = resident.takes(paddedDim, d)
-                && resident.sharedBytes(s, paddedDim) <= ctx.kernels.maxDynamicSharedBytes();
+        boolean residentApplies = TowerAttentionResident.configured().runs(paddedDim, d, t, hq, ctx.multiprocessors)
+                && TowerAttentionResident.sharedBytes(s, paddedDim) <= ctx.kernels.maxDynamicSharedBytes();
         if (!residentApplies && !hasImagesKernel(block, paddedDim)) {
             return false;
         }
@@ -371,13 +370,13 @@ final class CudaAttention {
             Tensor kh = packed[0];
             Tensor vh = packed[1];
             if (residentApplies) {
-                String name = resident.kernel(half == DType.BF16 ? "bf16" : "f16", paddedDim);
+                String name = TowerAttentionResident.kernel(half == DType.BF16 ? "bf16" : "f16", paddedDim);
                 int rowsPerBlock = TowerAttentionResident.queriesPerBlock(paddedDim);
                 ctx.launch.of(ctx.kernels.largeSharedFunction(tc.module(), name), name)
                         .ptr(qo.address).i64(qo.s0).i64(qo.s1).ptr(CudaContext.address(kh)).ptr(CudaContext.address(vh))
                         .ptr(CudaContext.address(out)).i32(t).i32(s).i32(d).f32(scale).i32(hq / images)
-                        .run((t + rowsPerBlock - 1) / rowsPerBlock, hq, resident.threads(paddedDim),
-                                Math.toIntExact(resident.sharedBytes(s, paddedDim)));
+                        .run((t + rowsPerBlock - 1) / rowsPerBlock, hq, TowerAttentionResident.threads(paddedDim),
+                                Math.toIntExact(TowerAttentionResident.sharedBytes(s, paddedDim)));
                 residentImagesLaunches.incrementAndGet();
                 return true;
             }

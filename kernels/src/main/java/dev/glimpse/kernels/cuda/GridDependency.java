@@ -126,7 +126,7 @@ final class GridDependency {
                 Stream.of(64, 80, 128).flatMap(d -> shapes.stream()
                         .filter(shape -> !shape.equals("w2s4b1") && !(shape.equals("w2s2b1") && d != 80))
                         .map(shape -> "attention_mma_images_" + t + "_d" + d + "_" + shape)),
-                Stream.of("d64_q5s2", "d64_q5s2p2", "d80_q6s2", "d80_q6s2p2")
+                Stream.of("d64_q5s2", "d80_q6s2")
                         .map(shape -> "attention_mma_images_resident_" + t + "_" + shape),
                 Stream.of(64, 128).flatMap(d -> shapes.stream().map(shape -> "attention_mma_cache_" + t + "_d" + d + "_" + shape)),
                 Stream.of(64, 128).flatMap(d -> shapes.stream()

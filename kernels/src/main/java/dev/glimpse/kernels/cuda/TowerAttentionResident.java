@@ -6,38 +6,39 @@ import java.util.stream.Collectors;
 
 /**
  * Whether a vision tower's images-as-heads attention ({@link CudaBackend#attentionImagesAsHeads}) keeps each head's
- * whole K and V resident in shared memory ({@code attention_mma_images_resident_<t>_d<64|80>_q<5|6>s2[p2]},
- * attention_mma.cu), chosen with {@code -Dglimpse.cuda.towerAttentionResident=off|s2|s2p2} (read at every call,
+ * whole K and V resident in shared memory ({@code attention_mma_images_resident_<t>_d<64|80>_q<5|6>s2},
+ * attention_mma.cu), chosen with {@code -Dglimpse.cuda.towerAttentionResident=off|auto|s2} (read at every call,
  * default {@code off}: the tiled kernels of {@link AttentionSmallGrid}'s choice). The tiled kernels stream the keys
  * through two small buffers, a barrier per round of key tiles: one CLIP-L/336 image (577 tokens, 16 heads of 64) is
  * 304 {@code w2s2} blocks, latency-bound (17.6 us per layer on the H200, about 77 TFLOP/s, CUPTI, 2026-11-29). The
- * resident kernel runs one block per 80 query rows of a head (5 query warps: 128 blocks, one wave on 132 SMs) that
- * copies all of the head's K and V (184 KB at 577 keys) with cp.async, one commit group per round of key tiles,
- * so its warps wait once per round for keys that are already streaming and never for a buffer to free:
+ * resident kernel runs one block per 80 query rows of a head (5 query warps, each with 2 key-split warps that walk
+ * alternate key tiles and merge as {@code w2s2}'s do, so its bits: 128 blocks, one wave on 132 SMs) that copies all
+ * of the head's K and V (184 KB at 577 keys) with cp.async up front, one commit group per round of key tiles, so its
+ * warps wait once per round for keys that are already streaming and never for a buffer to free. It applies at padded
+ * head dim 64 (CLIP) and at 80 for head dims up to 72 (SigLIP so400m: 6 query warps, 96 rows, one image 128 blocks;
+ * rows of 72 dims, 221 KB at 729 keys, where padded rows would need 256 KB), where the head's keys fit the device's
+ * dynamic shared memory (at most 768 keys on an H200); elsewhere the tiled kernels run.
  * <ul>
- *   <li>{@code s2}: 2 key-split warps per query warp (10 warps), the tile order and merge of {@code w2s2}, so the
- *       same bits as {@code w2s2};</li>
- *   <li>{@code s2p2}: the same with each round's copies issued two rounds ahead of its use instead of all up front
- *       (where queuing all 9,000 copies first would hold the warps at the issue until the last is queued); the same
- *       bits as {@code s2}.</li>
+ *   <li>{@code s2}: wherever it applies;</li>
+ *   <li>{@code auto}: where it applies and its grid is at most one wave (no more blocks than multiprocessors): one
+ *       image, not a video's frames.</li>
  * </ul>
- * Measured on the H200 ({@code AttentionShapesBench}, graph-replayed, 2026-11-29, integration of d5e2496; CLIP-L/336
- * one image, us per call with the pack kernel): today's {@code w2s2} 19.30, {@code s2} 16.82 (0.871x), {@code s2p2}
- * 16.99; 3 key-split warps per query warp ({@code s3}: 17.34, {@code s3p2}: 17.93) went. The queries have been
- * loaded before the copies are queued since (not measured yet).
- * It applies at padded head dim 64 (CLIP) and at 80 for head dims up to 72 (SigLIP so400m:
- * 6 query warps, 96 rows, one image 128 blocks; rows of 72 dims, 221 KB at 729 keys, where padded rows would need
- * 256 KB), where the head's keys fit the device's dynamic shared memory (at most 768 keys on an H200); elsewhere the
- * tiled kernels run.
+ * Measured on the H200 ({@code AttentionShapesBench}, graph-replayed, 2026-11-29, integration of 03c5986, us per
+ * call with the K/V pack kernel, today's tiled choice -> {@code s2}): CLIP-L/336 one image 19.41 -> 16.88 (0.870x),
+ * SigLIP so400m one image 32.15 -> 23.88 (0.743x), SigLIP so400m x 32 frames (4,096 blocks, 31 waves of one block per
+ * SM) 544.50 -> 653.68 (1.20x slower, hence {@code auto}). Variants that lost everywhere went: 3 key-split warps per
+ * query warp (CLIP 17.34 and 17.94 us) and each round's copies issued two rounds ahead instead of all up front (CLIP
+ * 17.00, SigLIP 23.88, 32 frames 692.76). The queries have been loaded before the copies are queued since (not
+ * measured yet).
  */
 public enum TowerAttentionResident {
 
     /** The tiled kernels (today's path). */
-    OFF("off", 0, 0),
-    /** 5 (6) query warps with 2 key-split warps each, every copy issued up front. */
-    KEY_SPLIT_2("s2", 2, 0),
-    /** {@link #KEY_SPLIT_2} with each round's copies issued two rounds ahead. */
-    KEY_SPLIT_2_AHEAD("s2p2", 2, 2);
+    OFF("off"),
+    /** The resident kernel where its grid is at most one wave, else the tiled kernels. */
+    AUTO("auto"),
+    /** The resident kernel wherever it applies. */
+    KEY_SPLIT_2("s2");
 
     /** The system property that picks the choice. */
     public static final String PROPERTY = "glimpse.cuda.towerAttentionResident";
@@ -55,28 +56,40 @@ public enum TowerAttentionResident {
     /** The tiles' row pitch in 16-bit values at both dims: CLIP's 64 + 8 padding, SigLIP's 72 dims themselves. */
     static final int ROW_PITCH = 72;
 
-    private final String id;
-    private final int keySplit;
-    /** Rounds of key tiles whose copies are in flight ahead of the round in use; 0: all issued up front. */
-    private final int ahead;
+    /** Key-split warps per query warp. */
+    static final int KEY_SPLIT = 2;
 
-    TowerAttentionResident(String id, int keySplit, int ahead) {
+    private final String id;
+
+    TowerAttentionResident(String id) {
         this.id = id;
-        this.keySplit = keySplit;
-        this.ahead = ahead;
     }
 
-    /** The name the property takes, e.g. "s2". */
+    /** The name the property takes, e.g. "auto". */
     public String id() {
         return id;
     }
 
     /**
-     * Whether a kernel of this choice runs head dim {@code dim} padded to {@code paddedDim}: {@value #CLIP_DIM}, or
-     * {@value #SIGLIP_DIM} with at most {@value #ROW_PITCH} dims ({@link #OFF}: never).
+     * Whether this choice runs the resident kernel for {@code tokens} queries of {@code heads} heads (all images) of
+     * head dim {@code dim} padded to {@code paddedDim} on a GPU of {@code multiprocessors} SMs (shared memory aside,
+     * {@link #sharedBytes}): at padded dim {@value #CLIP_DIM}, or {@value #SIGLIP_DIM} with at most
+     * {@value #ROW_PITCH} dims; under {@link #AUTO} only where the grid has at most {@code multiprocessors} blocks;
+     * never under {@link #OFF}.
      */
-    boolean takes(int paddedDim, int dim) {
-        return this != OFF && (paddedDim == CLIP_DIM || (paddedDim == SIGLIP_DIM && dim <= ROW_PITCH));
+    boolean runs(int paddedDim, int dim, int tokens, int heads, int multiprocessors) {
+        boolean applies = paddedDim == CLIP_DIM || (paddedDim == SIGLIP_DIM && dim <= ROW_PITCH);
+        return switch (this) {
+            case OFF -> false;
+            case KEY_SPLIT_2 -> applies;
+            case AUTO -> applies && blocks(paddedDim, tokens, heads) <= multiprocessors;
+        };
+    }
+
+    /** The resident grid's blocks for {@code tokens} queries of {@code heads} heads at {@code paddedDim}. */
+    static long blocks(int paddedDim, int tokens, int heads) {
+        int rows = queriesPerBlock(paddedDim);
+        return (tokens + rows - 1L) / rows * heads;
     }
 
     /** 16-query warps per block at {@code paddedDim}. */
@@ -85,8 +98,8 @@ public enum TowerAttentionResident {
     }
 
     /** Threads per block at {@code paddedDim}. */
-    int threads(int paddedDim) {
-        return queryWarps(paddedDim) * keySplit * 32;
+    static int threads(int paddedDim) {
+        return queryWarps(paddedDim) * KEY_SPLIT * 32;
     }
 
     /** Queries per block at {@code paddedDim}. */
@@ -94,10 +107,10 @@ public enum TowerAttentionResident {
         return queryWarps(paddedDim) * 16;
     }
 
-    /** The kernel's name at 16-bit type {@code type} ("bf16" or "f16") and {@code paddedDim}. */
-    String kernel(String type, int paddedDim) {
+    /** The kernel at 16-bit type {@code type} ("bf16" or "f16") and {@code paddedDim}. */
+    static String kernel(String type, int paddedDim) {
         return "attention_mma_images_resident_" + type + "_d" + paddedDim + "_q" + queryWarps(paddedDim) + "s"
-                + keySplit + (ahead > 0 ? "p" + ahead : "");
+                + KEY_SPLIT;
     }
 
     /**
@@ -106,10 +119,10 @@ public enum TowerAttentionResident {
      * the last row's reads past its dims reach) or, when larger, the key-split partials merge_key_groups stores
      * over them ((KSPLIT - 1) groups x (4 DP / 8 + 4) F32 values x the query warps' threads).
      */
-    long sharedBytes(int keys, int paddedDim) {
+    static long sharedBytes(int keys, int paddedDim) {
         long tiles = (keys + 63L) / 64;
         long keysValues = 2 * tiles * 64 * ROW_PITCH * 2 + (paddedDim > ROW_PITCH ? 16 : 0);
-        long partials = (long) (keySplit - 1) * (4 * (paddedDim / 8) + 4) * queryWarps(paddedDim) * 32 * Float.BYTES;
+        long partials = (long) (KEY_SPLIT - 1) * (4 * (paddedDim / 8) + 4) * queryWarps(paddedDim) * 32 * Float.BYTES;
         return Math.max(keysValues, partials);
     }
 

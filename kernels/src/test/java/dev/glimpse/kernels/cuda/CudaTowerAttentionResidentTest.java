@@ -18,13 +18,13 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 
 /**
  * GPU-only: the resident tower attention ({@link TowerAttentionResident},
- * {@code attention_mma_images_resident_<t>_d<64|80>_q<5|6>s2[p2]}) behind {@link CudaBackend#attentionImagesAsHeads}:
- * with {@code s2} and {@code s2p2} it stores the bits of the tiled {@code w2s2} kernel (the same tile order, arithmetic
- * and merge) and stays within the 16-bit tolerances of the CPU's composition, on CLIP-L/336's shape (577 tokens, 16
+ * {@code attention_mma_images_resident_<t>_d<64|80>_q<5|6>s2}) behind {@link CudaBackend#attentionImagesAsHeads}:
+ * under {@code s2} and {@code auto} it stores the bits of the tiled {@code w2s2} kernel (the same tile order,
+ * arithmetic and merge) and stays within the 16-bit tolerances of the CPU's composition, on CLIP-L/336's shape (577 tokens, 16
  * heads of 64; one and two images), SigLIP so400m's (729 tokens, 16 heads of 72 padded to 80), odd token counts (33,
  * 65, 129: ragged last key tiles, query warps without rows) and 1 to 16 heads, eagerly and replayed from a CUDA
  * graph. Where it cannot run (fewer queries than the tensor-core kernels take, head dims past 72, more keys than the
- * shared memory holds) the tiled path runs, and with the property unset it never runs.
+ * shared memory holds), and under auto past one wave, the tiled path runs; with the property unset it never runs.
  */
 class CudaTowerAttentionResidentTest {
 
@@ -37,8 +37,7 @@ class CudaTowerAttentionResidentTest {
     @ParameterizedTest(name = "{4} {0} T={1} images={2} heads={3}")
     @CsvSource({"BF16, 577, 1, 16, s2", "F16, 577, 1, 16, s2", "BF16, 577, 2, 16, s2", "BF16, 33, 1, 1, s2",
             "F16, 65, 2, 3, s2", "BF16, 129, 1, 16, s2", "BF16, 17, 2, 16, s2", "F16, 577, 1, 5, s2",
-            "BF16, 577, 1, 16, s2p2", "F16, 577, 2, 16, s2p2", "BF16, 33, 1, 1, s2p2", "F16, 129, 1, 16, s2p2",
-            "BF16, 257, 1, 3, s2p2"})
+            "BF16, 577, 1, 16, auto", "BF16, 33, 1, 1, auto", "F16, 129, 1, 16, auto", "BF16, 257, 1, 3, s2"})
     void clipDimsStoreTheBitsOfTheTiledKeySplitKernel(String type, int tokens, int images, int heads,
                                                     String variant) {
         check(type, 64, tokens, images, heads, variant, true, false);
@@ -49,15 +48,15 @@ class CudaTowerAttentionResidentTest {
      * dims up to 72 at padded dim 80: the bits of w2s2 too (the dims past 72 add exact zeros to the scores).
      */
     @ParameterizedTest(name = "{4} {0} D={1} T={2} images={3}")
-    @CsvSource({"BF16, 72, 729, 1, s2", "F16, 72, 729, 1, s2", "BF16, 72, 729, 2, s2p2", "F16, 72, 197, 1, s2p2",
-            "BF16, 70, 65, 2, s2", "F16, 66, 33, 1, s2p2", "BF16, 72, 17, 3, s2"})
+    @CsvSource({"BF16, 72, 729, 1, s2", "F16, 72, 729, 1, s2", "BF16, 72, 729, 2, s2", "F16, 72, 197, 1, auto",
+            "BF16, 70, 65, 2, s2", "F16, 66, 33, 1, auto", "BF16, 72, 17, 3, s2", "BF16, 72, 729, 1, auto"})
     void siglipDimsStoreTheBitsOfTheTiledKeySplitKernel(String type, int d, int tokens, int images, String variant) {
         check(type, d, tokens, images, 16, variant, true, false);
     }
 
     @ParameterizedTest(name = "{0} {1} T={2}")
-    @CsvSource({"BF16, s2, 64, 577", "F16, s2, 64, 129", "BF16, s2p2, 64, 577", "F16, s2p2, 64, 257",
-            "BF16, s2, 72, 729", "F16, s2p2, 72, 729"})
+    @CsvSource({"BF16, s2, 64, 577", "F16, s2, 64, 129", "BF16, auto, 64, 577", "F16, auto, 64, 257",
+            "BF16, s2, 72, 729", "F16, auto, 72, 729"})
     void aCapturedGraphReplaysTheResidentKernel(String type, String variant, int d, int tokens) {
         check(type, d, tokens, 1, 16, variant, true, true);
     }
@@ -68,10 +67,20 @@ class CudaTowerAttentionResidentTest {
      * at most) and 5 tokens (fewer than the tensor-core kernels take: the composition runs).
      */
     @ParameterizedTest(name = "{3} {0} D={1} T={2}")
-    @CsvSource({"BF16, 80, 197, s2", "F16, 128, 130, s2", "F16, 73, 129, s2p2", "BF16, 64, 800, s2",
-            "BF16, 72, 800, s2p2", "BF16, 64, 5, s2"})
+    @CsvSource({"BF16, 80, 197, s2", "F16, 128, 130, s2", "F16, 73, 129, auto", "BF16, 64, 800, s2",
+            "BF16, 72, 800, auto", "BF16, 64, 5, s2"})
     void shapesItDoesNotTakeRunTheTiledKernels(String type, int d, int tokens, String variant) {
         check(type, d, tokens, 1, 4, variant, false, false);
+    }
+
+    /**
+     * auto keeps the tiled kernels where the resident grid would take more than one wave: two CLIP-L/336 images (256
+     * blocks) and four SigLIP frames (512) on an H200's 132 SMs; one image of either runs resident (above).
+     */
+    @ParameterizedTest(name = "{0} D={1} T={2} images={3}")
+    @CsvSource({"BF16, 64, 577, 2", "F16, 72, 729, 4"})
+    void autoKeepsTheTiledKernelsPastOneWave(String type, int d, int tokens, int images) {
+        check(type, d, tokens, images, 16, "auto", false, false);
     }
 
     @Test

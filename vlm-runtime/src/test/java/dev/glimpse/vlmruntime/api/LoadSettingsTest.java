@@ -35,7 +35,7 @@ class LoadSettingsTest {
             "glimpse.cuda.normRows|v8|auto, v4, staged",
             "glimpse.cuda.attentionSmallGrid|w3|w2s2",
             "glimpse.cuda.ropeAttentionSmallGrid|w3|w2s2",
-            "glimpse.cuda.towerAttentionResident|true|off, s2, s2p2"})
+            "glimpse.cuda.towerAttentionResident|true|off, auto, s2"})
     void aBadValueFailsTheLoadNamingThePropertyTheValueAndWhatItTakes(String property, String value, String accepted) {
         try (SavedProperties saved = SavedProperties.of(property)) {
             System.setProperty(property, value);
@@ -59,7 +59,7 @@ class LoadSettingsTest {
             "glimpse.cuda.normRows|staged",
             "glimpse.cuda.attentionSmallGrid|W2S4B1",
             "glimpse.cuda.ropeAttentionSmallGrid|off",
-            "glimpse.cuda.towerAttentionResident|S2P2"})
+            "glimpse.cuda.towerAttentionResident|Auto"})
     void aGoodOrBlankValuePassesAndTheLoadGoesOn(String property, String value) {
         try (SavedProperties saved = SavedProperties.of(property)) {
             System.setProperty(property, value);

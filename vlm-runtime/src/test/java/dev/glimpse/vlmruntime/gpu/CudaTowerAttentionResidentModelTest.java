@@ -41,7 +41,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /**
  * GPU-only (skipped without CUDA): the vision tower with its images-as-heads attention on the resident kernel
- * ({@code -Dglimpse.cuda.towerAttentionResident=s2|s2p2}, {@link TowerAttentionResident}). A random CLIP tower
+ * ({@code -Dglimpse.cuda.towerAttentionResident=s2|auto}, {@link TowerAttentionResident}). A random CLIP tower
  * (3 layers, 2 heads of 64, 17 tokens, three images as one batch), its third call replayed from a CUDA graph, gives
  * the features of the tiled {@code w2s2} kernel bit for bit (the same attention bits) and stays near the CPU's
  * tower. VTC-CLS on the BF16 LLaVA fixture (4 heads
@@ -62,7 +62,7 @@ class CudaTowerAttentionResidentModelTest {
     }
 
     @ParameterizedTest(name = "{0} {1}")
-    @CsvSource({"BF16, s2", "F16, s2", "BF16, s2p2"})
+    @CsvSource({"BF16, s2", "F16, s2", "BF16, auto"})
     void residentAttentionGivesTheTiledKernelsFeatures(DType dtype, String variant) {
         CudaSupport.requireCuda();
         VisionConfig config = RandomTowers.config("clip");
