@@ -21,7 +21,9 @@
 # GEMM epilogues on vs off, layout, -Dglimpse.cuda.pdlPrefill / -Dglimpse.cuda.towerLean off vs on, and lean with
 # -Dglimpse.cuda.towerMlp16: variants "layout", "layout_pdl", "lean", "lean_pdl", "lean_mlp16"); "attnshapes"
 # (AttentionShapesBench: every -Dglimpse.cuda.attentionSmallGrid shape against today's choice on CLIP-L/336's and
-# SigLIP's one-image tower attention and Llama-7B's / Qwen2-0.5B's 74-row RoPE + append + attention, graph-replayed);
+# SigLIP's one-image tower attention and Llama-7B's / Qwen2-0.5B's 74-row RoPE + append + attention, graph-replayed;
+# also each -Dglimpse.cuda.towerAttentionResident variant vs today on the tower cases; ATTN_SHAPES_ROWS="74,128,208,288"
+# picks the rope-attention row counts);
 # Opt-in part "isolated": each class of GPU_TEST_ISOLATED_CLASSES="<class names>" in its own JVM (a sticky CUDA error
 # fails only its class), GPU_TEST_CLASS_TIMEOUT seconds each (default 150).
 # GPU_TEST_KERNEL_SHARD="i/n" runs the i-th of n round-robin shards of the kernels package's test classes (sorted by
@@ -207,9 +209,14 @@ has smallkernels && kernel_bench prefill-small-kernels \
   PrefillSmallKernelsBench
 has normrows && kernel_bench norm-rows \
   "norm rows benchmark (LayerNorm/RMSNorm v4 vs -Dglimpse.cuda.normRows variants, hot and cold L2)" NormRowsBench
-has attnshapes && kernel_bench attention-shapes \
-  "attention block shapes benchmark (small-grid shapes vs today's choice: CLIP, SigLIP, 74-row rope-attention)" \
-  AttentionShapesBench
+if has attnshapes; then
+  ATTN_SHAPES_SAVED_JFLAGS=("${JFLAGS[@]}")
+  [ -n "${ATTN_SHAPES_ROWS:-}" ] && JFLAGS+=("-DattnShapes.rows=$ATTN_SHAPES_ROWS")
+  kernel_bench attention-shapes \
+    "attention block shapes benchmark (small-grid shapes and resident tower attention vs today's choice: CLIP, SigLIP, rope-attention)" \
+    AttentionShapesBench
+  JFLAGS=("${ATTN_SHAPES_SAVED_JFLAGS[@]}")
+fi
 
 if has visiontower; then
   echo "== vision tower benchmark (SigLIP so400m x 32 frames, CLIP-L/336; GEMM epilogues on vs off, layout, towerLean)"

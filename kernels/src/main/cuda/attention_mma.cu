@@ -142,7 +142,9 @@ ATTENTION_MMA_CACHE(attention_mma_cache_f16_d128_w8, 128, 8, 1, __half)
 // The single-round key-split shapes (attention_mma.cuh, "Single-round key-split blocks"): w2s2b1 (w2s2 with one
 // round of K and V tiles) and w2s4b1 (2 query warps with 4 key-split warps each, the 4 partials merged in group
 // order). w2s2b1 is auto's shape at padded dim 80 (SigLIP: w2s2's 90 KB let an SM hold 2 blocks, w2s2b1's 45 KB 3,
-// as many as the registers allow), w2s4b1 the fused rope-attention kernel's (prefill_rope_attention.cu).
+// as many as the registers allow), w2s4b1 the fused rope-attention kernel's (prefill_rope_attention.cu). The
+// images-as-heads kernels have w2s2b1 at d80 only, auto's one use of them (the bidirectional tower; the others were
+// never chosen and went, 2026-11-29: CudaAttention#imagesAsHeads declines a shape without its kernel).
 // MIN_BLOCKS: the blocks an H200 SM holds by shared memory, capped where more would squeeze the registers below
 // what the kernel uses without spills (ptxas -v, sm_90: 141-163 at d64/d80, 200-205 at d128; the 8-warp w2s4b1
 // keeps 1: at 2 it would get 128).
@@ -157,12 +159,7 @@ ATTENTION_MMA_CACHE(attention_mma_cache_f16_d128_w8, 128, 8, 1, __half)
     ATTENTION_MMA_CACHE_KS(attention_mma_cache_##TN##_d128_w2s2b1, 128, 4, 2, 1, 2, T)                           \
     ATTENTION_MMA_CACHE_KS(attention_mma_cache_##TN##_d64_w2s4b1, 64, 8, 4, 1, 1, T)                             \
     ATTENTION_MMA_CACHE_KS(attention_mma_cache_##TN##_d128_w2s4b1, 128, 8, 4, 1, 1, T)                           \
-    ATTENTION_MMA_IMAGES_KS(attention_mma_images_##TN##_d64_w2s2b1, 64, 4, 2, 1, 3, T)                           \
-    ATTENTION_MMA_IMAGES_KS(attention_mma_images_##TN##_d80_w2s2b1, 80, 4, 2, 1, 3, T)                           \
-    ATTENTION_MMA_IMAGES_KS(attention_mma_images_##TN##_d128_w2s2b1, 128, 4, 2, 1, 2, T)                         \
-    ATTENTION_MMA_IMAGES_KS(attention_mma_images_##TN##_d64_w2s4b1, 64, 8, 4, 1, 1, T)                           \
-    ATTENTION_MMA_IMAGES_KS(attention_mma_images_##TN##_d80_w2s4b1, 80, 8, 4, 1, 1, T)                           \
-    ATTENTION_MMA_IMAGES_KS(attention_mma_images_##TN##_d128_w2s4b1, 128, 8, 4, 1, 1, T)
+    ATTENTION_MMA_IMAGES_KS(attention_mma_images_##TN##_d80_w2s2b1, 80, 4, 2, 1, 3, T)
 
 ATTENTION_MMA_SMALL_GRID(__nv_bfloat16, bf16)
 ATTENTION_MMA_SMALL_GRID(__half, f16)
@@ -614,3 +611,158 @@ ATTENTION_MMA_IMAGES_X2(attention_mma_images_f16_d128_w4x2, 128, false, __half)
 
 ATTENTION_MMA_CACHE16_SHAPES(__nv_bfloat16, bf16)
 ATTENTION_MMA_CACHE16_SHAPES(__half, f16)
+
+// ---------------------------------------------------------------------------------------------
+// attention_mma_images_resident_<t>_d<DP>_q<QWARPS>s<KSPLIT>: the images-as-heads attention of one vision-tower
+// head with the head's whole K and V resident in shared memory. The tiled kernels stream every key tile through
+// two small buffers behind a barrier per round, so a CLIP-L/336 image (577 keys, 10 tiles) is 304 blocks of 4
+// warps that each wait on 5 copies in turn, latency-bound. Here one block takes QWARPS 16-row query warps of a
+// head (80 rows at QWARPS 5: one CLIP image is 8 x 16 = 128 blocks, one wave on 132 SMs), each served by KSPLIT
+// key-split warps, and copies all of the head's packed K and V ([tiles][64][LD] each, 184 KB for CLIP,
+// zeros past `keys`) with cp.async up front, one commit group per round of KSPLIT tiles: round r only waits for its
+// own group, so the first mma starts when round 0 has landed while the rest streams in (issuing each round's copies
+// two rounds ahead instead measured no faster on the H200, 2026-11-29, and went). The queries go
+// straight from F32 global rows into A fragments (no query tile, rounded as load_queries rounds them), loaded
+// before the copies are queued.
+// Warp `group` of a query warp walks tiles group, group + KSPLIT, ... and merge_key_groups combines the KSPLIT
+// partials in group order: the tile order, the per-tile arithmetic (attend_key_tile) and the merge of the tiled
+// w2s2 kernel (KSPLIT 2, the only one instantiated), so its bits.
+// k and v: the pack kernel's [heads, keys, DP]; out, tokens, dim, scale, heads_per_image as the images kernels;
+// grid (ceil(tokens / (16 QWARPS)), heads); dynamic shared memory max(2 tiles (64 LD) 2 bytes (+ 16 where
+// LD < DP), the merge's partials (KSPLIT - 1) (4 DP / 8 + 4) 32 QWARPS 4 bytes), which the host checks against the
+// device.
+// LD: the tiles' row pitch, DP + 8 (rows padded: an odd multiple of 16 bytes, free of ldmatrix bank conflicts) or,
+// where DP + 8 would not fit (SigLIP: 729 keys of 72 dims, DP 80: 256 KB), LD < DP dims, an odd number of 16-byte
+// chunks (72: 144 bytes, so also conflict-free), for dims up to LD only (the host checks `dim`). Past them the last
+// k-step of Q K^T reads the next row's first dims (or, after the last V row, 16 zeroed bytes), but the queries there
+// are zeros, so they add exact zeros; and the P V n-tiles past LD, which read them too, are never stored (dims >=
+// dim): the same scores, probabilities and stored outputs as the padded tiles give.
+template <int DP, int LD, int QWARPS, int KSPLIT, typename T>
+__device__ __forceinline__ void attention_mma_images_resident(const float* q, long long qs0, long long qs1,
+                                                              const uint16_t* k, const uint16_t* v, uint16_t* out,
+                                                              int tokens, int keys, int dim, float scale,
+                                                              int heads_per_image) {
+    static_assert(DP % 16 == 0 && DP <= 128, "padded head dim must be a multiple of 16, at most 128");
+    static_assert(LD == DP + 8 || (LD % 8 == 0 && LD < DP && (LD / 8) % 2 == 1), "padded rows, or rows of LD dims");
+    constexpr int THREADS = QWARPS * KSPLIT * 32, BQ = QWARPS * 16;
+    constexpr int TILE = MMA_BK * LD, KSTEPS = DP / 16, DTILES = DP / 8;
+    constexpr int CHUNKS = (LD < DP ? LD : DP) / 8; // 16-byte chunks copied per row
+    constexpr float LOG2E = 1.4426950408889634f;
+    extern __shared__ __align__(16) uint16_t mma_smem[];
+    const int tiles = (keys + MMA_BK - 1) / MMA_BK;
+    const int rounds = (tiles + KSPLIT - 1) / KSPLIT;
+    uint16_t* ks = mma_smem;        // K tiles [tiles][64][LD]
+    uint16_t* vsh = ks + tiles * TILE; // V tiles, as K's
+    const int head = blockIdx.y, first = blockIdx.x * BQ;
+    const int lane = threadIdx.x & 31, warp = (threadIdx.x >> 5) % QWARPS, group = (threadIdx.x >> 5) / QWARPS;
+    const int g = lane >> 2, c = lane & 3;
+
+    // The queries of A fragments of the warp's rows t0 (a0, a2) and t1 (a1, a3) at k-step kk: columns 16 kk + 2c
+    // (a0, a1) and 16 kk + 8 + 2c (a2, a3), two values each, zeros past `tokens` and `dim`. Loaded before the K and
+    // V copies are queued (the volatile copies would otherwise hold them back until the last copy is queued, and the
+    // first key tile waits for them), rounded after.
+    const float* q_head = q + head * qs1;
+    const int t0 = first + warp * 16 + g, t1 = t0 + 8;
+    const bool q_pairs = dim % 2 == 0 && qs0 % 2 == 0 && (reinterpret_cast<uintptr_t>(q_head) & 7) == 0;
+    float2 qx[KSTEPS][4];
+#pragma unroll
+    for (int kk = 0; kk < KSTEPS; kk++) {
+#pragma unroll
+        for (int e = 0; e < 4; e++) {
+            const int t = e & 1 ? t1 : t0, col = kk * 16 + (e >> 1) * 8 + 2 * c;
+            const float* p = q_head + t * qs0 + col;
+            if (q_pairs) {
+                qx[kk][e] = t < tokens && col < dim ? *reinterpret_cast<const float2*>(p) : make_float2(0.f, 0.f);
+            } else {
+                qx[kk][e] = make_float2(t < tokens && col < dim ? p[0] : 0.f, t < tokens && col + 1 < dim ? p[1] : 0.f);
+            }
+        }
+    }
+
+    const uint16_t* k_head = k + (long long)head * keys * DP;
+    const uint16_t* v_head = v + (long long)head * keys * DP;
+    // Rows of LD < DP dims: the last V row's reads past its LD dims land on these 16 bytes (zeros: see below).
+    if constexpr (LD < DP) {
+        if (threadIdx.x == 0) *reinterpret_cast<uint4*>(vsh + tiles * TILE) = make_uint4(0u, 0u, 0u, 0u);
+    }
+    for (int r = 0; r < rounds; r++) {
+#pragma unroll
+        for (int i = 0; i < KSPLIT; i++) {
+            const int tile = r * KSPLIT + i;
+            if (tile < tiles) {
+                copy_tile16<DP, THREADS, LD, CHUNKS>(ks + tile * TILE, k_head, tile * MMA_BK, keys);
+                copy_tile16<DP, THREADS, LD, CHUNKS>(vsh + tile * TILE, v_head, tile * MMA_BK, keys);
+            }
+        }
+        cp_async_commit();
+    }
+    uint32_t qa[KSTEPS][4];
+#pragma unroll
+    for (int kk = 0; kk < KSTEPS; kk++) {
+#pragma unroll
+        for (int e = 0; e < 4; e++) qa[kk][e] = pack2<T>(qx[kk][e].x, qx[kk][e].y);
+    }
+
+
+    const float scale_log2 = scale * LOG2E;
+    const int vis0 = t0 < tokens ? keys : 0, vis1 = t1 < tokens ? keys : 0;
+    const uint32_t ks_addr = static_cast<uint32_t>(__cvta_generic_to_shared(ks));
+    const uint32_t vs_addr = static_cast<uint32_t>(__cvta_generic_to_shared(vsh));
+    // This lane's ldmatrix addresses in tile 0, as attention_mma_packed's k_lane and v_lane.
+    const uint32_t k_lane = ks_addr + (((lane & 7) + ((lane >> 4) << 3)) * LD + ((lane >> 3) & 1) * 8) * 2;
+    const uint32_t v_lane = vs_addr + (((lane & 7) + ((lane >> 3) & 1) * 8) * LD + (lane >> 4) * 8) * 2;
+
+    float o[DTILES][4];
+#pragma unroll
+    for (int n = 0; n < DTILES; n++) o[n][0] = o[n][1] = o[n][2] = o[n][3] = 0.f;
+    float m0 = -INFINITY, m1 = -INFINITY, l0 = 0.f, l1 = 0.f;
+    // Round it: this thread's groups 0..it have landed once at most rounds - 1 - it are pending; the barrier makes
+    // every thread's copies of the round visible. Nothing is ever copied over a tile, so no other barrier.
+    // This group's tile of the round: it KSPLIT + group, its first key j0 (from `keys` on for a warp without a
+    // query row: it walks none) and its K and V addresses.
+    int j0 = first + warp * 16 < tokens ? group * MMA_BK : keys;
+    uint32_t k_tile = k_lane + group * TILE * 2, v_tile = v_lane + group * TILE * 2;
+    for (int it = 0; it < rounds; it++) {
+        cp_async_wait_pending<7>(rounds - 1 - it);
+        __syncthreads();
+        // The last round may have no tile for this group.
+        if (j0 < keys) {
+            attend_key_tile<DP, T, LD>(qa, k_tile, v_tile, j0, vis0, vis1, scale_log2, c, o, m0, m1, l0, l1);
+        }
+        j0 += KSPLIT * MMA_BK;
+        k_tile += KSPLIT * TILE * 2;
+        v_tile += KSPLIT * TILE * 2;
+    }
+
+    l0 += __shfl_xor_sync(0xffffffffu, l0, 1);
+    l0 += __shfl_xor_sync(0xffffffffu, l0, 2);
+    l1 += __shfl_xor_sync(0xffffffffu, l1, 1);
+    l1 += __shfl_xor_sync(0xffffffffu, l1, 2);
+    if constexpr (KSPLIT > 1) {
+        if (!merge_key_groups<DP, QWARPS, KSPLIT, 1>(reinterpret_cast<float*>(mma_smem), group, o, m0, m1, l0, l1)) {
+            return;
+        }
+    }
+    const float inv0 = l0 > 0.f ? 1.f / l0 : 0.f, inv1 = l1 > 0.f ? 1.f / l1 : 0.f;
+    store_image_rows<DP, T>(out, head, tokens, heads_per_image, dim, t0, t1, c, o, inv0, inv1);
+}
+
+#define ATTENTION_MMA_IMAGES_RESIDENT(NAME, DP, LD, QWARPS, KSPLIT, T)                                           \
+    extern "C" __global__ void __launch_bounds__(QWARPS * KSPLIT * 32, 1)                                        \
+    NAME(const float* q, long long qs0, long long qs1, const uint16_t* k, const uint16_t* v, uint16_t* out,      \
+         int tokens, int keys, int dim, float scale, int heads_per_image) {                                      \
+        grid_dependency_wait();                                                                                  \
+        attention_mma_images_resident<DP, LD, QWARPS, KSPLIT, T>(q, qs0, qs1, k, v, out, tokens, keys, dim,      \
+                                                                 scale, heads_per_image);                        \
+    }
+
+// d64: 5 query warps (80 rows: one CLIP image is 8 x 16 = 128 blocks); d80 (SigLIP's 72 dims): rows of 72 dims
+// (LD 72, 221 KB at 729 keys), 6 query warps (96 rows: one SigLIP image is 8 x 16 = 128 blocks). 3 key-split warps
+// (15 warps, 128 registers) measured slower on CLIP (H200, 2026-11-29: 17.34 us against 2 warps' 16.82, the pack
+// kernel included) and went.
+#define ATTENTION_MMA_IMAGES_RESIDENT_SHAPES(T, TN)                                                              \
+    ATTENTION_MMA_IMAGES_RESIDENT(attention_mma_images_resident_##TN##_d64_q5s2, 64, 72, 5, 2, T)                \
+    ATTENTION_MMA_IMAGES_RESIDENT(attention_mma_images_resident_##TN##_d80_q6s2, 80, 72, 6, 2, T)
+
+ATTENTION_MMA_IMAGES_RESIDENT_SHAPES(__nv_bfloat16, bf16)
+ATTENTION_MMA_IMAGES_RESIDENT_SHAPES(__half, f16)

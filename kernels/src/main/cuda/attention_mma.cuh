@@ -133,6 +133,21 @@ __device__ __forceinline__ void cp_async_commit() { asm volatile("cp.async.commi
 // Waits for this thread's copies; a __syncthreads after it makes every thread's copies visible.
 __device__ __forceinline__ void cp_async_wait_all() { asm volatile("cp.async.wait_group 0;" ::: "memory"); }
 
+// Waits until at most `pending` of this thread's most recent commit groups are still in flight (wait_group takes
+// an immediate: past MAX it waits for all but MAX, which is stricter, never looser).
+template <int MAX>
+__device__ __forceinline__ void cp_async_wait_pending(int pending) {
+    if constexpr (MAX == 0) {
+        cp_async_wait_all();
+    } else {
+        if (pending >= MAX) {
+            asm volatile("cp.async.wait_group %0;" ::"n"(MAX) : "memory");
+        } else {
+            cp_async_wait_pending<MAX - 1>(pending);
+        }
+    }
+}
+
 // 2^x by the SFU alone (ex2.approx.ftz: about 2 ulp; results below 2^-126 flush to zero, which no
 // softmax sum of at least 1 can see). exp2f compiles to the non-ftz form, whose denormal fix-ups
 // cost three more instructions per call, and the softmax is the issue-bound part of a key tile.
@@ -182,11 +197,12 @@ __device__ __forceinline__ void pack_heads(const float* src, long long s0, long 
     }
 }
 
-// Starts copying rows [first, first + 64) of a 16-bit [rows, DP] operand into a tile [64][DP + 8],
-// zeros at rows >= `rows` (never garbage: a garbage V times a zero probability can be NaN).
-template <int DP, int THREADS>
+// Starts copying rows [first, first + 64) of a 16-bit [rows, DP] operand into a tile [64][LD] (default DP + 8),
+// the first CH 16-byte chunks of each row (default all DP / 8), zeros at rows >= `rows` (never garbage: a garbage V
+// times a zero probability can be NaN).
+template <int DP, int THREADS, int LD = DP + 8, int CH = DP / 8>
 __device__ __forceinline__ void copy_tile16(uint16_t* dst, const uint16_t* src, int first, int rows) {
-    constexpr int CH = DP / 8, LD = DP + 8, N = MMA_BK * CH;
+    constexpr int N = MMA_BK * CH;
 #pragma unroll 1
     for (int i = 0; i < (N + THREADS - 1) / THREADS; i++) {
         const int idx = threadIdx.x + i * THREADS;
@@ -295,6 +311,126 @@ __device__ __forceinline__ bool merge_key_groups(float* smem, int group, float (
     return true;
 }
 
+// A warp's two output rows t0 and t1 (rows past `tokens` skipped) of head `head`, O scaled by inv0 and inv1,
+// rounded into their image-major 16-bit rows of out16 (image_major_head, store_pair16). c = lane % 4.
+template <int DP, typename T>
+__device__ __forceinline__ void store_image_rows(uint16_t* out16, int head, int tokens, int heads_per_image, int dim,
+                                                 int t0, int t1, int c, const float (&o)[DP / 8][4], float inv0,
+                                                 float inv1) {
+    constexpr int DTILES = DP / 8;
+    const bool pairs16 = dim % 2 == 0 && (reinterpret_cast<uintptr_t>(out16) & 3) == 0;
+    uint16_t* out_head = image_major_head(out16, head, tokens, heads_per_image, dim);
+    const int out_pitch = heads_per_image * dim;
+#pragma unroll
+    for (int half = 0; half < 2; half++) {
+        const int t = half == 0 ? t0 : t1;
+        if (t >= tokens) continue;
+        const float inv = half == 0 ? inv0 : inv1;
+        uint16_t* orow = out_head + (long long)t * out_pitch;
+#pragma unroll
+        for (int n = 0; n < DTILES; n++) {
+            store_pair16<T>(orow, pairs16, dim, n * 8 + 2 * c, o[n][2 * half] * inv, o[n][2 * half + 1] * inv);
+        }
+    }
+}
+
+// One warp's pass over one key tile of MMA_BK keys in shared memory (K and V tiles [64][DP + 8]; k_tile and
+// v_tile: this lane's ldmatrix addresses in them, as attention_mma_packed computes k_lane and v_lane): S = Q K^T
+// for the warp's 16 query rows (qa: their A fragments), keys j0 + n at or past vis0 (rows g) or vis1 (rows g + 8)
+// masked, the online softmax update of the row maxima m (log2 domain), the partial row sums l and O, then
+// O += P V. c = lane % 4. LD: the tiles' row pitch in 16-bit values (default DP + 8).
+template <int DP, typename T, int LD = DP + 8>
+__device__ __forceinline__ void attend_key_tile(const uint32_t (&qa)[DP / 16][4], uint32_t k_tile, uint32_t v_tile,
+                                                int j0, int vis0, int vis1, float scale_log2, int c,
+                                                float (&o)[DP / 8][4], float& m0, float& m1, float& l0, float& l1) {
+    constexpr int KSTEPS = DP / 16;    // k-steps of Q K^T over the head dim
+    constexpr int DTILES = DP / 8;     // n-tiles of the output over the head dim
+    constexpr int NTILES = MMA_BK / 8; // n-tiles of the scores over a key tile
+
+    // S = Q K^T for this warp's 16 rows and the tile's 64 keys.
+    float s[NTILES][4];
+#pragma unroll
+    for (int n = 0; n < NTILES; n++) s[n][0] = s[n][1] = s[n][2] = s[n][3] = 0.f;
+#pragma unroll
+    for (int kk = 0; kk < KSTEPS; kk++) {
+#pragma unroll
+        for (int np = 0; np < NTILES / 2; np++) {
+            uint32_t b[4];
+            ldmatrix_x4(b, k_tile + (np * 16 * LD + kk * 16) * 2);
+            mma16816<T>(s[2 * np], qa[kk], b[0], b[1]);
+            mma16816<T>(s[2 * np + 1], qa[kk], b[2], b[3]);
+        }
+    }
+
+    // Online softmax in the log2 domain, x = score * scale * log2(e), p = 2^(x - m), in few
+    // instructions per score: the scale (positive: the host sends other scales to the F32
+    // kernel) is applied to the row max only, max(s) * a being max(s * a) for a > 0 under
+    // monotone rounding, and folded into one fma per score, p = 2^(s a - m); and fast_exp2.
+    const bool masked = j0 + MMA_BK > min(vis0, vis1);
+    float mx0 = -INFINITY, mx1 = -INFINITY;
+#pragma unroll
+    for (int n = 0; n < NTILES; n++) {
+        if (masked) {
+#pragma unroll
+            for (int e = 0; e < 4; e++) {
+                int key = j0 + n * 8 + 2 * c + (e & 1);
+                s[n][e] = key < (e < 2 ? vis0 : vis1) ? s[n][e] : -INFINITY;
+            }
+        }
+        mx0 = fmaxf(mx0, fmaxf(s[n][0], s[n][1]));
+        mx1 = fmaxf(mx1, fmaxf(s[n][2], s[n][3]));
+    }
+    mx0 = fmaxf(mx0, __shfl_xor_sync(0xffffffffu, mx0, 1));
+    mx0 = fmaxf(mx0, __shfl_xor_sync(0xffffffffu, mx0, 2));
+    mx1 = fmaxf(mx1, __shfl_xor_sync(0xffffffffu, mx1, 1));
+    mx1 = fmaxf(mx1, __shfl_xor_sync(0xffffffffu, mx1, 2));
+    const float new0 = fmaxf(m0, mx0 * scale_log2), new1 = fmaxf(m1, mx1 * scale_log2);
+    // A row with no visible key yet keeps max -inf: subtract 0 instead, so every p and the
+    // correction are 2^-inf = 0, never 2^(-inf + inf) = NaN.
+    const float base0 = new0 == -INFINITY ? 0.f : new0, base1 = new1 == -INFINITY ? 0.f : new1;
+    const float corr0 = fast_exp2(m0 - base0), corr1 = fast_exp2(m1 - base1);
+    m0 = new0;
+    m1 = new1;
+    float sum0 = 0.f, sum1 = 0.f;
+#pragma unroll
+    for (int n = 0; n < NTILES; n++) {
+        s[n][0] = fast_exp2(fmaf(s[n][0], scale_log2, -base0));
+        s[n][1] = fast_exp2(fmaf(s[n][1], scale_log2, -base0));
+        s[n][2] = fast_exp2(fmaf(s[n][2], scale_log2, -base1));
+        s[n][3] = fast_exp2(fmaf(s[n][3], scale_log2, -base1));
+        sum0 += s[n][0] + s[n][1];
+        sum1 += s[n][2] + s[n][3];
+    }
+    l0 = l0 * corr0 + sum0;
+    l1 = l1 * corr1 + sum1;
+    // Once the row maxima settle, every correction is exactly 1 (2^0): the warp skips the
+    // rescale (a uniform branch) unless some lane's max moved.
+    if (__any_sync(0xffffffffu, corr0 != 1.f || corr1 != 1.f)) {
+#pragma unroll
+        for (int n = 0; n < DTILES; n++) {
+            o[n][0] *= corr0;
+            o[n][1] *= corr0;
+            o[n][2] *= corr1;
+            o[n][3] *= corr1;
+        }
+    }
+
+    // O += P V.
+#pragma unroll
+    for (int kk = 0; kk < MMA_BK / 16; kk++) {
+        uint32_t pa[4] = {pack2<T>(s[2 * kk][0], s[2 * kk][1]), pack2<T>(s[2 * kk][2], s[2 * kk][3]),
+                          pack2<T>(s[2 * kk + 1][0], s[2 * kk + 1][1]),
+                          pack2<T>(s[2 * kk + 1][2], s[2 * kk + 1][3])};
+#pragma unroll
+        for (int np = 0; np < DTILES / 2; np++) {
+            uint32_t b[4];
+            ldmatrix_x4_trans(b, v_tile + (kk * 16 * LD + np * 16) * 2);
+            mma16816<T>(o[2 * np], pa, b[0], b[1]);
+            mma16816<T>(o[2 * np + 1], pa, b[2], b[3]);
+        }
+    }
+}
+
 // The query tile of attention_mma_packed (its Queries parameter): load rounds the block's queries [first, first + BQ)
 // of q_head (F32 rows s0 apart) into the 16-bit tile dst [BQ][DP + 8], zeros past `tokens` and `dim`, before the
 // block's first barrier; the remaining arguments (the pass's keys and query_start, the block's kv head) are for
@@ -330,7 +466,6 @@ attention_mma_packed(const float* q, long long qs0, long long qs1, const uint16_
     constexpr int TILE = MMA_BK * LD;  // 16-bit values per K or V tile
     constexpr int KSTEPS = DP / 16;    // k-steps of Q K^T over the head dim
     constexpr int DTILES = DP / 8;     // n-tiles of the output over the head dim
-    constexpr int NTILES = MMA_BK / 8; // n-tiles of the scores over a key tile
     constexpr float LOG2E = 1.4426950408889634f;
     constexpr float LN2 = 0.6931471805599453f;
     extern __shared__ __align__(16) uint16_t mma_smem[];
@@ -446,89 +581,7 @@ attention_mma_packed(const float* q, long long qs0, long long qs1, const uint16_
         if (j0 >= warp_keys) continue;
         const int slot = KSPLIT == 1 ? buf : buf * KSPLIT + group;
         const uint32_t k_tile = k_lane + slot * TILE * 2, v_tile = v_lane + slot * TILE * 2;
-
-        // S = Q K^T for this warp's 16 rows and the tile's 64 keys.
-        float s[NTILES][4];
-#pragma unroll
-        for (int n = 0; n < NTILES; n++) s[n][0] = s[n][1] = s[n][2] = s[n][3] = 0.f;
-#pragma unroll
-        for (int kk = 0; kk < KSTEPS; kk++) {
-#pragma unroll
-            for (int np = 0; np < NTILES / 2; np++) {
-                uint32_t b[4];
-                ldmatrix_x4(b, k_tile + (np * 16 * LD + kk * 16) * 2);
-                mma16816<T>(s[2 * np], qa[kk], b[0], b[1]);
-                mma16816<T>(s[2 * np + 1], qa[kk], b[2], b[3]);
-            }
-        }
-
-        // Online softmax in the log2 domain, x = score * scale * log2(e), p = 2^(x - m), in few
-        // instructions per score: the scale (positive: the host sends other scales to the F32
-        // kernel) is applied to the row max only, max(s) * a being max(s * a) for a > 0 under
-        // monotone rounding, and folded into one fma per score, p = 2^(s a - m); and fast_exp2.
-        const bool masked = j0 + MMA_BK > min(vis0, vis1);
-        float mx0 = -INFINITY, mx1 = -INFINITY;
-#pragma unroll
-        for (int n = 0; n < NTILES; n++) {
-            if (masked) {
-#pragma unroll
-                for (int e = 0; e < 4; e++) {
-                    int key = j0 + n * 8 + 2 * c + (e & 1);
-                    s[n][e] = key < (e < 2 ? vis0 : vis1) ? s[n][e] : -INFINITY;
-                }
-            }
-            mx0 = fmaxf(mx0, fmaxf(s[n][0], s[n][1]));
-            mx1 = fmaxf(mx1, fmaxf(s[n][2], s[n][3]));
-        }
-        mx0 = fmaxf(mx0, __shfl_xor_sync(0xffffffffu, mx0, 1));
-        mx0 = fmaxf(mx0, __shfl_xor_sync(0xffffffffu, mx0, 2));
-        mx1 = fmaxf(mx1, __shfl_xor_sync(0xffffffffu, mx1, 1));
-        mx1 = fmaxf(mx1, __shfl_xor_sync(0xffffffffu, mx1, 2));
-        const float new0 = fmaxf(m0, mx0 * scale_log2), new1 = fmaxf(m1, mx1 * scale_log2);
-        // A row with no visible key yet keeps max -inf: subtract 0 instead, so every p and the
-        // correction are 2^-inf = 0, never 2^(-inf + inf) = NaN.
-        const float base0 = new0 == -INFINITY ? 0.f : new0, base1 = new1 == -INFINITY ? 0.f : new1;
-        const float corr0 = fast_exp2(m0 - base0), corr1 = fast_exp2(m1 - base1);
-        m0 = new0;
-        m1 = new1;
-        float sum0 = 0.f, sum1 = 0.f;
-#pragma unroll
-        for (int n = 0; n < NTILES; n++) {
-            s[n][0] = fast_exp2(fmaf(s[n][0], scale_log2, -base0));
-            s[n][1] = fast_exp2(fmaf(s[n][1], scale_log2, -base0));
-            s[n][2] = fast_exp2(fmaf(s[n][2], scale_log2, -base1));
-            s[n][3] = fast_exp2(fmaf(s[n][3], scale_log2, -base1));
-            sum0 += s[n][0] + s[n][1];
-            sum1 += s[n][2] + s[n][3];
-        }
-        l0 = l0 * corr0 + sum0;
-        l1 = l1 * corr1 + sum1;
-        // Once the row maxima settle, every correction is exactly 1 (2^0): the warp skips the
-        // rescale (a uniform branch) unless some lane's max moved.
-        if (__any_sync(0xffffffffu, corr0 != 1.f || corr1 != 1.f)) {
-#pragma unroll
-            for (int n = 0; n < DTILES; n++) {
-                o[n][0] *= corr0;
-                o[n][1] *= corr0;
-                o[n][2] *= corr1;
-                o[n][3] *= corr1;
-            }
-        }
-
-        // O += P V.
-#pragma unroll
-        for (int kk = 0; kk < MMA_BK / 16; kk++) {
-            uint32_t pa[4] = {pack2<T>(s[2 * kk][0], s[2 * kk][1]), pack2<T>(s[2 * kk][2], s[2 * kk][3]),
-                              pack2<T>(s[2 * kk + 1][0], s[2 * kk + 1][1]),
-                              pack2<T>(s[2 * kk + 1][2], s[2 * kk + 1][3])};
-#pragma unroll
-            for (int np = 0; np < DTILES / 2; np++) {
-                uint32_t b[4];
-                ldmatrix_x4_trans(b, v_tile + (kk * 16 * LD + np * 16) * 2);
-                mma16816<T>(o[2 * np], pa, b[0], b[1]);
-                mma16816<T>(o[2 * np + 1], pa, b[2], b[3]);
-            }
-        }
+        attend_key_tile<DP, T>(qa, k_tile, v_tile, j0, vis0, vis1, scale_log2, c, o, m0, m1, l0, l1);
     }
 
     // Row sums over the quad (the four lanes of a row), then O / l.
@@ -544,20 +597,7 @@ attention_mma_packed(const float* q, long long qs0, long long qs1, const uint16_
     }
     const float inv0 = l0 > 0.f ? 1.f / l0 : 0.f, inv1 = l1 > 0.f ? 1.f / l1 : 0.f;
     if constexpr (IMAGES) {
-        const bool pairs16 = dim % 2 == 0 && (reinterpret_cast<uintptr_t>(out16) & 3) == 0;
-        uint16_t* out_head = image_major_head(out16, head, tokens, heads_per_image, dim);
-        const int out_pitch = heads_per_image * dim;
-#pragma unroll
-        for (int half = 0; half < 2; half++) {
-            const int t = half == 0 ? t0 : t1;
-            if (t >= tokens) continue;
-            const float inv = half == 0 ? inv0 : inv1;
-            uint16_t* orow = out_head + (long long)t * out_pitch;
-#pragma unroll
-            for (int n = 0; n < DTILES; n++) {
-                store_pair16<T>(orow, pairs16, dim, n * 8 + 2 * c, o[n][2 * half] * inv, o[n][2 * half + 1] * inv);
-            }
-        }
+        store_image_rows<DP, T>(out16, head, tokens, heads_per_image, dim, t0, t1, c, o, inv0, inv1);
         return;
     }
     const bool pairs = dim % 2 == 0 && (reinterpret_cast<uintptr_t>(out) & 7) == 0;

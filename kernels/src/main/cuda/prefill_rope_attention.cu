@@ -148,8 +148,9 @@ struct RopeAppendQueries {
     }
 
 // The block shapes of attention_mma_cache_<t>_d<D>_<shape>_o16 but w4x2 (128-query blocks, which short prefills
-// never choose: CudaAttention declines it), with their launch bounds. w2s4b1 (8 warps per 32 queries: 256 threads
-// share a block's cache append) is auto's choice for this kernel on small grids (AttentionSmallGrid#block, causal).
+// never choose: CudaAttention declines it) and w2s2b1 (auto takes it at padded dim 80 only, which this kernel lacks;
+// CudaAttention declines it too), with their launch bounds. w2s4b1 (8 warps per 32 queries: 256 threads share a
+// block's cache append) is auto's choice for this kernel on small grids (AttentionSmallGrid#block, causal).
 #define PREFILL_ROPE_ATTENTION_SHAPES(T, TN)                                                                     \
     PREFILL_ROPE_ATTENTION(prefill_rope_attention_##TN##_d64_w4, 64, 4, 1, 2, 4, T)                              \
     PREFILL_ROPE_ATTENTION(prefill_rope_attention_##TN##_d128_w4, 128, 4, 1, 2, 3, T)                            \
@@ -159,8 +160,6 @@ struct RopeAppendQueries {
     PREFILL_ROPE_ATTENTION(prefill_rope_attention_##TN##_d128_w2, 128, 2, 1, 2, 3, T)                            \
     PREFILL_ROPE_ATTENTION(prefill_rope_attention_##TN##_d64_w2s2, 64, 4, 2, 2, 3, T)                            \
     PREFILL_ROPE_ATTENTION(prefill_rope_attention_##TN##_d128_w2s2, 128, 4, 2, 2, 1, T)                          \
-    PREFILL_ROPE_ATTENTION(prefill_rope_attention_##TN##_d64_w2s2b1, 64, 4, 2, 1, 3, T)                          \
-    PREFILL_ROPE_ATTENTION(prefill_rope_attention_##TN##_d128_w2s2b1, 128, 4, 2, 1, 2, T)                        \
     PREFILL_ROPE_ATTENTION(prefill_rope_attention_##TN##_d64_w2s4b1, 64, 8, 4, 1, 1, T)                          \
     PREFILL_ROPE_ATTENTION(prefill_rope_attention_##TN##_d128_w2s4b1, 128, 8, 4, 1, 1, T)
 

@@ -30,18 +30,26 @@ import java.util.stream.Collectors;
  * 128-query blocks per SM, or forced); other shapes are kept. {@link #OFF} keeps {@code w4}; every named shape
  * replaces every {@code w4}; {@link #AUTO} replaces it where the {@code w4} grid has fewer than
  * {@value #SMALL_GRID_BLOCKS_PER_SM} blocks per SM (CLIP's single image; LLaVA-7B's 586 x 32 image prefill,
- * 320 blocks, keeps {@code w4}) with {@code w2s4b1} for causal attention whose {@code w2s4b1} grid fits one block
- * per SM (a decoder's short prefill: the fused RoPE + append + attention kernel, and the kernels of the unfused
- * pair and of the F32-row path, which must keep giving the fused kernel's bits), else {@code w2s2b1} at padded head
- * dim {@value #SINGLE_ROUND_DIM} and {@code w2s2} at the others.
+ * 320 blocks, keeps {@code w4}): for causal attention (a decoder's short prefill: the fused RoPE + append + attention
+ * kernel, and the kernels of the unfused pair and of the F32-row path, which must keep giving the fused kernel's
+ * bits) with {@code w2s4b1} where its grid fits one block per SM and there are at most {@value #FOUR_WAY_MAX_ROWS}
+ * queries, else not at all (causal grids keep {@code w4}); for bidirectional attention (towers) with {@code w2s2b1}
+ * at padded head dim {@value #SINGLE_ROUND_DIM} and {@code w2s2} at the others.
  * Measured on the H200 ({@code AttentionShapesBench}, graph-replayed, 2026-11-29, bundle 0cd2153; us per call,
  * {@code w2s2} -> the new choice): SigLIP so400m on one image (729 x 16, D 72 padded to 80) 43.94 -> 31.94
  * (1.376x; {@code w4} 33.56); Llama-7B's 74-row rope-attention 7.67 -> 7.26 (1.056x), Qwen2-0.5B's 5.04 -> 4.81
  * (1.049x); CLIP-L/336 on one image keeps {@code w2s2} (19.24; {@code w2s2b1} 20.55, {@code w2s4b1} 30.62). Single-
  * round shapes of 1 query warp ({@code w1s2b1}, {@code w1s4b1}) lost on all four (0.55-0.80x) and were removed.
- * Only those 74-row prefills were measured for {@code w2s4b1}: {@link #AUTO} also takes it for longer causal grids
- * up to one {@code w2s4b1} block per SM (on 132 SMs Qwen2-0.5B's 14 heads up to 288 rows, Llama-7B's 32 up to
- * 128), which is extrapolated from the 74-row results, not measured.
+ * Longer causal grids, measured on the H200 ({@code AttentionShapesBench} via gpu-test.sh {@code attnshapes} with
+ * {@code ATTN_SHAPES_ROWS}, graph-replayed, 2026-11-29, integration of d5e2496; us per call of the fused kernel,
+ * {@code w4} / {@code w2s2} / {@code w2s4b1}): Llama-7B (32 heads of 128) at 128 rows 12.52 / 10.37 / 9.70 (w2s4b1's
+ * grid fits: 128 blocks), at 144 rows 12.80 / 17.89 / 16.18, 154 13.52 / 18.28 / 16.62, 208 16.79 / 26.33 / 21.69,
+ * 288 27.08 / 35.71 / 30.01 (past one w2s4b1 block per SM, where the rule before this one took w2s2: 1.32-1.57x
+ * slower than w4); Qwen2-0.5B (14 heads over 2 of 64) at 208 rows 9.70 / 9.83 / 8.91, 240 10.86 / 11.03 / 10.58,
+ * 288 12.11 / 13.63 / 13.55 (w2s4b1's grid still fits, hence the row bound).
+ * Kernels no dispatch chose went on 2026-11-29: the images-as-heads ones of {@code w2s4b1} and of {@code w2s2b1} at
+ * padded dims 64 and 128, and the fused RoPE + append + attention one of {@code w2s2b1}; forced there, those calls
+ * decline and the composition (the packed or cache kernel of the shape) runs.
  * {@code w2s2} became the default in 2026-11-28 (commit 9a28fc1, one bench-llava.sh call,
  * bench/results/h200-llava-2026-11-28-session6-smallgrid.json: LLaVA-1.5-7B's CLIP tower 2.39 -> 2.33 ms,
  * TTFT at 64 VTC-CLS tokens 7.74 -> 7.41 ms). {@code PrefillAttentionBench} and {@code AttentionShapesBench}
@@ -74,6 +82,12 @@ public enum AttentionSmallGrid {
 
     /** {@link #AUTO} replaces {@code w4} when its grid has fewer blocks than this per multiprocessor. */
     static final int SMALL_GRID_BLOCKS_PER_SM = 2;
+
+    /**
+     * The most queries for which {@link #AUTO} takes {@code w2s4b1} on a causal grid (Qwen2-0.5B at 288 rows fits
+     * one {@code w2s4b1} block per SM and still runs 13.55 us against {@code w4}'s 12.11 on the H200).
+     */
+    static final int FOUR_WAY_MAX_ROWS = 256;
 
     /** The padded head dim at which {@link #AUTO} takes {@code w2s2b1} (shared memory, not registers, bounds {@code w2s2}). */
     static final int SINGLE_ROUND_DIM = 80;
@@ -109,10 +123,10 @@ public enum AttentionSmallGrid {
         if (!smallGrid(tokens, queryHeads, multiprocessors)) {
             return chosen;
         }
-        AttentionMmaWarps.Block fourWay = FOUR_WAY_KEY_SPLIT.replacement;
-        long fourWayBlocks = (tokens + fourWay.queries() - 1L) / fourWay.queries() * queryHeads;
-        if (causal && fourWayBlocks <= multiprocessors) {
-            return fourWay;
+        if (causal) {
+            AttentionMmaWarps.Block fourWay = FOUR_WAY_KEY_SPLIT.replacement;
+            long fourWayBlocks = (tokens + fourWay.queries() - 1L) / fourWay.queries() * queryHeads;
+            return fourWayBlocks <= multiprocessors && tokens <= FOUR_WAY_MAX_ROWS ? fourWay : chosen;
         }
         return paddedDim == SINGLE_ROUND_DIM ? KEY_SPLIT_SINGLE_ROUND.replacement : KEY_SPLIT.replacement;
     }

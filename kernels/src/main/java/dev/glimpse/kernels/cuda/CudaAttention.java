@@ -81,6 +81,8 @@ final class CudaAttention {
     private final CudaContext ctx;
     /** Fused short-prefill launches queued so far (eager or into a capture), {@link #ropeAppendAttentionLaunches}. */
     private final AtomicLong ropeAttentionLaunches = new AtomicLong();
+    /** Resident images-as-heads launches queued so far (eager or into a capture), {@link #residentImagesLaunches}. */
+    private final AtomicLong residentImagesLaunches = new AtomicLong();
     private final CudaCopy copier;
 
     CudaAttention(CudaContext ctx, CudaCopy copier) {
@@ -239,7 +241,8 @@ final class CudaAttention {
      * only where that pair runs the vectorised append ({@code -Dglimpse.cuda.ropeAppendVector} not false) and the
      * in-place 16-bit output kernel: 16-bit precision and caches of that type, a positive scale, {@value #TC_MIN_QUERIES} to
      * {@link CudaBackend#prefillRopeAttentionMaxRows()} queries, D 64 or 128 all rotary, packed 16-byte aligned
-     * operands, a block shape other than {@code w4x2}; returns false, having queued nothing, elsewhere (the
+     * operands, a block shape other than {@code w4x2} and {@code w2s2b1} ({@link #hasRopeAttentionKernel}); returns
+     * false, having queued nothing, elsewhere (the
      * caller then runs the pair). q [T, Hq, D], k, v [T, Hkv, D] F32; cos, sin [T, D / 2]; caches
      * [Hkv, capacity, D]; out [T, Hq, D].
      */
@@ -273,7 +276,7 @@ final class CudaAttention {
         AttentionMmaWarps.Block chosen = AttentionMmaWarps.configured().block(t, hq, d, ctx.multiprocessors);
         AttentionMmaWarps.Block block = AttentionSmallGrid.configuredForRopeAttention().block(chosen, t, hq, d, true,
                 ctx.multiprocessors);
-        if (block.queryTiles() != 1) {
+        if (!hasRopeAttentionKernel(block)) {
             return false;
         }
         TensorCoreKernel tc = tensorCoreKernel(d, precision, false, scale, block);
@@ -286,6 +289,28 @@ final class CudaAttention {
                 .run((t + tc.queriesPerBlock() - 1) / tc.queriesPerBlock(), hq, tc.threads(), tc.sharedBytes());
         ropeAttentionLaunches.incrementAndGet();
         return true;
+    }
+
+    /**
+     * Whether prefill_rope_attention.cu has the fused kernel of {@code block}: every 16-query-tile shape but
+     * {@code w2s2b1} ({@link AttentionSmallGrid#AUTO} takes it at padded head dim 80 only, which the kernel lacks).
+     */
+    static boolean hasRopeAttentionKernel(AttentionMmaWarps.Block block) {
+        return block.queryTiles() == 1 && !(block.buffers() == 1 && block.keySplit() == 2);
+    }
+
+    /**
+     * Whether attention_mma.cu has the images-as-heads kernel of {@code block} at {@code paddedDim}: every
+     * double-buffered shape, and the single-round ones only as {@link AttentionSmallGrid#AUTO} takes them for a
+     * bidirectional pass, {@code w2s2b1} at padded head dim {@value AttentionSmallGrid#SINGLE_ROUND_DIM}.
+     */
+    static boolean hasImagesKernel(AttentionMmaWarps.Block block, int paddedDim) {
+        return block.buffers() == 2 || (block.keySplit() == 2 && paddedDim == AttentionSmallGrid.SINGLE_ROUND_DIM);
+    }
+
+    /** How many times {@link #imagesAsHeads} queued the resident kernel (a graph replay does not count). */
+    long residentImagesLaunches() {
+        return residentImagesLaunches.get();
     }
 
     /** How many times {@link #ropeAppendAttention} queued its kernel (a graph replay does not count). */
@@ -305,10 +330,15 @@ final class CudaAttention {
      * {@link dev.glimpse.kernels.Backend#attentionImagesAsHeads} on the 16-bit mma kernels: K and V
      * packed as {@link #compute} packs them, then {@code attention_mma_images_<t>_d<dim>_<shape>}
      * (the block shape {@link #compute} would take) storing each output row rounded to 16 bits into
-     * its image-major row of out, the bits of {@link #compute}'s F32 rows copied there. False, having
+     * its image-major row of out, the bits of {@link #compute}'s F32 rows copied there; under
+     * {@code -Dglimpse.cuda.towerAttentionResident=s2|auto} ({@link TowerAttentionResident}, read now; auto only for
+     * grids of at most one wave) at the padded head dims it takes (64; 80 up to 72 dims) with keys that fit the shared
+     * memory, {@code attention_mma_images_resident_<t>_d<64|80>_q<5|6>s2} instead (each head's K and V resident; the
+     * bits of {@code w2s2}). False, having
      * queued nothing, where that kernel does not apply (F32 precision, out not of the precision's
      * 16-bit type or not packed [images, T, heads * D], a scale that is not positive, fewer queries
-     * than the tensor-core kernels take, head dims past 128, grouped heads, no keys): the caller then
+     * than the tensor-core kernels take, head dims past 128, grouped heads, no keys, a forced single-round block
+     * shape without an images kernel, {@link #hasImagesKernel}): the caller then
      * composes attention and a copy.
      */
     boolean imagesAsHeads(Tensor q, Tensor k, Tensor v, float scale, Tensor out, AttentionPrecision precision) {
@@ -325,14 +355,31 @@ final class CudaAttention {
                 || out.dim(1) != t || (long) out.dim(2) != (long) (hq / images) * d) {
             return false;
         }
-        TensorCoreKernel tc = tensorCoreKernel(paddedDim, precision, false, scale, block(t, hq, paddedDim, false));
+        AttentionMmaWarps.Block block = block(t, hq, paddedDim, false);
+        TensorCoreKernel tc = tensorCoreKernel(paddedDim, precision, false, scale, block);
         String kernel = tc.name().replace("attention_mma_packed_", "attention_mma_images_");
+        boolean residentApplies = TowerAttentionResident.configured().runs(paddedDim, d, t, hq, ctx.multiprocessors)
+                && TowerAttentionResident.sharedBytes(s, paddedDim) <= ctx.kernels.maxDynamicSharedBytes();
+        if (!residentApplies && !hasImagesKernel(block, paddedDim)) {
+            return false;
+        }
         try (Temporaries tmp = new Temporaries(copier)) {
             Operand qo = Operand.of(tmp.rowsPacked(q, DType.F32));
             Tensor[] packed = packKeysValues(tmp, tc.packKernel(), half, Operand.of(tmp.rowsPacked(k, DType.F32)),
                     Operand.of(tmp.rowsPacked(v, DType.F32)), s, hq, d, paddedDim);
             Tensor kh = packed[0];
             Tensor vh = packed[1];
+            if (residentApplies) {
+                String name = TowerAttentionResident.kernel(half == DType.BF16 ? "bf16" : "f16", paddedDim);
+                int rowsPerBlock = TowerAttentionResident.queriesPerBlock(paddedDim);
+                ctx.launch.of(ctx.kernels.largeSharedFunction(tc.module(), name), name)
+                        .ptr(qo.address).i64(qo.s0).i64(qo.s1).ptr(CudaContext.address(kh)).ptr(CudaContext.address(vh))
+                        .ptr(CudaContext.address(out)).i32(t).i32(s).i32(d).f32(scale).i32(hq / images)
+                        .run((t + rowsPerBlock - 1) / rowsPerBlock, hq, TowerAttentionResident.threads(paddedDim),
+                                Math.toIntExact(TowerAttentionResident.sharedBytes(s, paddedDim)));
+                residentImagesLaunches.incrementAndGet();
+                return true;
+            }
             ctx.launch.of(ctx.kernels.largeSharedFunction(tc.module(), kernel), kernel)
                     .ptr(qo.address).i64(qo.s0).i64(qo.s1).ptr(CudaContext.address(kh)).ptr(CudaContext.address(vh))
                     .ptr(CudaContext.address(out)).i32(t).i32(s).i32(hq).i32(hq).i32(d).f32(scale).i32(hq / images)

@@ -480,6 +480,14 @@ public final class CudaBackend implements Backend {
     }
 
     /**
+     * How many times {@link #attentionImagesAsHeads} queued the resident kernel of {@link TowerAttentionResident}
+     * (a graph replay does not count): tests and benches check that the path they select ran.
+     */
+    public long towerAttentionResidentLaunches() {
+        return attention.residentImagesLaunches();
+    }
+
+    /**
      * {@link Backend#attentionImagesAsHeads}: the 16-bit mma kernels storing the image-major rows
      * themselves ({@code attention_mma_images_*}) where they apply, else the default composition.
      */

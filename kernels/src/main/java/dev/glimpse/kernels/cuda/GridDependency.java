@@ -111,19 +111,23 @@ final class GridDependency {
 
     /**
      * The kernels of attention_mma.cu, as its instantiation tables stamp them out: the K/V packs (one
-     * tensor, or K and V in one launch) per type and padded dim; the packed and images kernels at
-     * every padded dim and block shape; the
+     * tensor, or K and V in one launch) per type and padded dim; the packed kernels at every padded dim
+     * and block shape, the images kernels at every one but w2s4b1 and w2s2b1 at D 64 and 128; the
      * in-place cache kernels at D 64 and 128 in every shape, and with 16-bit output (_o16) in every
-     * shape but w4x2 at D 128.
+     * shape but w4x2 at D 128; the resident images kernels (TowerAttentionResident).
      */
     private static Stream<String> attentionMmaKernels() {
         List<String> shapes = List.of("w4", "w8", "w2", "w2s2", "w4x2", "w2s2b1", "w2s4b1");
         return Stream.of("bf16", "f16").flatMap(t -> Stream.of(
                 Stream.of(64, 80, 128).flatMap(d -> Stream.of("attention_mma_pack_" + t + "_d" + d,
                         "attention_mma_pack_kv_" + t + "_d" + d)),
-                Stream.of(64, 80, 128).flatMap(d -> shapes.stream().flatMap(shape -> Stream.of(
-                        "attention_mma_packed_" + t + "_d" + d + "_" + shape,
-                        "attention_mma_images_" + t + "_d" + d + "_" + shape))),
+                Stream.of(64, 80, 128).flatMap(d -> shapes.stream().map(shape ->
+                        "attention_mma_packed_" + t + "_d" + d + "_" + shape)),
+                Stream.of(64, 80, 128).flatMap(d -> shapes.stream()
+                        .filter(shape -> !shape.equals("w2s4b1") && !(shape.equals("w2s2b1") && d != 80))
+                        .map(shape -> "attention_mma_images_" + t + "_d" + d + "_" + shape)),
+                Stream.of("d64_q5s2", "d80_q6s2")
+                        .map(shape -> "attention_mma_images_resident_" + t + "_" + shape),
                 Stream.of(64, 128).flatMap(d -> shapes.stream().map(shape -> "attention_mma_cache_" + t + "_d" + d + "_" + shape)),
                 Stream.of(64, 128).flatMap(d -> shapes.stream()
                         .filter(shape -> !(d == 128 && shape.equals("w4x2")))

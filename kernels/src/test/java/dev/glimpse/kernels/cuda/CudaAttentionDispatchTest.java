@@ -160,6 +160,31 @@ class CudaAttentionDispatchTest {
                 AttentionSmallGrid.AUTO.block(W4, 74, 32, 128, true, 132)));
     }
 
+    /**
+     * The images-as-heads kernels exist for every double-buffered shape and, of the single-round ones, for what auto
+     * takes in a bidirectional pass (w2s2b1 at padded dim 80); the fused rope-attention kernel for every 16-query-tile
+     * shape but w2s2b1 (auto's choice at padded dim 80 only). Elsewhere the calls decline and the composition runs.
+     */
+    @Test
+    void singleRoundShapesNoDispatchChoosesHaveNoImagesOrRopeAttentionKernel() {
+        AttentionMmaWarps.Block w2s2b1 = AttentionSmallGrid.KEY_SPLIT_SINGLE_ROUND.block(W4, 577, 16, 64, false, 132);
+        AttentionMmaWarps.Block w2s4b1 = AttentionSmallGrid.FOUR_WAY_KEY_SPLIT.block(W4, 577, 16, 64, false, 132);
+        AttentionMmaWarps.Block w2s2 = AttentionSmallGrid.KEY_SPLIT.block(W4, 577, 16, 64, false, 132);
+        assertTrue(CudaAttention.hasImagesKernel(w2s2b1, 80));
+        assertFalse(CudaAttention.hasImagesKernel(w2s2b1, 64));
+        assertFalse(CudaAttention.hasImagesKernel(w2s2b1, 128));
+        for (int d : new int[] {64, 80, 128}) {
+            assertFalse(CudaAttention.hasImagesKernel(w2s4b1, d));
+            assertTrue(CudaAttention.hasImagesKernel(w2s2, d));
+            assertTrue(CudaAttention.hasImagesKernel(W4, d));
+        }
+        assertEquals(AttentionSmallGrid.AUTO.block(W4, 729, 16, 80, false, 132), w2s2b1);
+        assertFalse(CudaAttention.hasRopeAttentionKernel(w2s2b1));
+        assertTrue(CudaAttention.hasRopeAttentionKernel(w2s4b1));
+        assertTrue(CudaAttention.hasRopeAttentionKernel(w2s2));
+        assertTrue(CudaAttention.hasRopeAttentionKernel(W4));
+    }
+
     /** Off (the default) keeps every shape; a named small-grid shape replaces every w4 and nothing else. */
     @Test
     void smallGridShapesReplaceOnlyTheFourWarpBlock() {
@@ -213,8 +238,9 @@ class CudaAttentionDispatchTest {
     /**
      * Auto on causal small grids (a decoder's short prefill: the fused RoPE + attention kernel and the kernels whose
      * bits it must keep giving) takes w2s4b1 where its 32-query blocks fit one per SM (Llama-7B at 74 rows: 96
-     * blocks; at 128 rows: 128; Qwen2-0.5B at 74: 42), else the bidirectional choice (Llama-7B at 129 rows, Qwen2-0.5B
-     * at 586: 266 blocks); large grids keep w4.
+     * blocks; at 128 rows: 128; Qwen2-0.5B at 74: 42, at 240: 112) for at most 256 queries, else keeps w4 (Llama-7B at
+     * 129, 144 and 288 rows, Qwen2-0.5B at 288 rows, whose 126 w2s4b1 blocks would fit, and at 586); large grids keep
+     * w4.
      */
     @Test
     void autoSmallGridTakesTheFourWayKeySplitForCausalGridsThatFitTheSms() {
@@ -223,9 +249,15 @@ class CudaAttentionDispatchTest {
         assertEquals(w2s4b1, AttentionSmallGrid.AUTO.block(W4, 74, 32, 128, true, 132));
         assertEquals(w2s4b1, AttentionSmallGrid.AUTO.block(W4, 74, 14, 64, true, 132));
         assertEquals(w2s4b1, AttentionSmallGrid.AUTO.block(W4, 128, 32, 128, true, 132));
+        assertEquals(w2s4b1, AttentionSmallGrid.AUTO.block(W4, 240, 14, 64, true, 132));
+        assertEquals(w2s4b1, AttentionSmallGrid.AUTO.block(W4, 256, 14, 64, true, 132));
         assertEquals(w2s2, AttentionSmallGrid.AUTO.block(W4, 74, 32, 128, false, 132));
-        assertEquals(w2s2, AttentionSmallGrid.AUTO.block(W4, 129, 32, 128, true, 132));
-        assertEquals(w2s2, AttentionSmallGrid.AUTO.block(W4, 586, 14, 64, true, 132));
+        assertEquals(W4, AttentionSmallGrid.AUTO.block(W4, 129, 32, 128, true, 132));
+        assertEquals(W4, AttentionSmallGrid.AUTO.block(W4, 144, 32, 128, true, 132));
+        assertEquals(W4, AttentionSmallGrid.AUTO.block(W4, 288, 32, 128, true, 132));
+        assertEquals(W4, AttentionSmallGrid.AUTO.block(W4, 257, 14, 64, true, 132));
+        assertEquals(W4, AttentionSmallGrid.AUTO.block(W4, 288, 14, 64, true, 132));
+        assertEquals(W4, AttentionSmallGrid.AUTO.block(W4, 586, 14, 64, true, 132));
         assertEquals(W4, AttentionSmallGrid.AUTO.block(W4, 586, 32, 128, true, 132));
         assertEquals(W8, AttentionSmallGrid.AUTO.block(W8, 74, 32, 128, true, 132));
         assertEquals(W4, AttentionSmallGrid.OFF.block(W4, 74, 32, 128, true, 132));

@@ -5,6 +5,7 @@ import dev.glimpse.kernels.cuda.AttentionSmallGrid;
 import dev.glimpse.kernels.cuda.CudaBackend;
 import dev.glimpse.kernels.cuda.Mlp16Vector;
 import dev.glimpse.kernels.cuda.NormRowsVariant;
+import dev.glimpse.kernels.cuda.TowerAttentionResident;
 
 /**
  * Checks, at model load, every runtime setting that is read later at each session, prefill or kernel launch:
@@ -14,7 +15,8 @@ import dev.glimpse.kernels.cuda.NormRowsVariant;
  * {@value DecoderSession#DECODE_AHEAD_PROPERTY}, {@value DecoderSession#POOL_DECODE_AHEAD_PROPERTY},
  * {@value CudaBackend#MLP16_PROPERTY}, {@value CudaBackend#TOWER_LEAN_PROPERTY}, {@value CudaBackend#TOWER_MLP16_PROPERTY},
  * {@value Mlp16Vector#PROPERTY}, {@value NormRowsVariant#PROPERTY},
- * {@value AttentionSmallGrid#PROPERTY} and {@value AttentionSmallGrid#ROPE_ATTENTION_PROPERTY}. Each is parsed by
+ * {@value AttentionSmallGrid#PROPERTY}, {@value AttentionSmallGrid#ROPE_ATTENTION_PROPERTY} and
+ * {@value TowerAttentionResident#PROPERTY}. Each is parsed by
  * the same method that reads it later, so a bad {@code -D} value fails the load, before any weights are read,
  * with that parser's message (the property, the value, the values it takes), instead of failing every request
  * of a server (blamed on the client) or a kernel launch deep inside a prefill. Blank counts as unset for all.
@@ -45,5 +47,6 @@ public final class RuntimeSettings {
         NormRowsVariant.configured();
         AttentionSmallGrid.configured();
         AttentionSmallGrid.configuredForRopeAttention();
+        TowerAttentionResident.configured();
     }
 }

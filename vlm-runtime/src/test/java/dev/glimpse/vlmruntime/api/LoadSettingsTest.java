@@ -38,7 +38,8 @@ class LoadSettingsTest {
             "glimpse.cuda.mlp16Vector|16|auto, 4, 8",
             "glimpse.cuda.normRows|v8|auto, v4, staged",
             "glimpse.cuda.attentionSmallGrid|w3|w2s2",
-            "glimpse.cuda.ropeAttentionSmallGrid|w3|w2s2"})
+            "glimpse.cuda.ropeAttentionSmallGrid|w3|w2s2",
+            "glimpse.cuda.towerAttentionResident|true|off, auto, s2"})
     void aBadValueFailsTheLoadNamingThePropertyTheValueAndWhatItTakes(String property, String value, String accepted) {
         try (SavedProperties saved = SavedProperties.of(property)) {
             System.setProperty(property, value);
@@ -65,7 +66,8 @@ class LoadSettingsTest {
             "glimpse.cuda.mlp16Vector|8",
             "glimpse.cuda.normRows|staged",
             "glimpse.cuda.attentionSmallGrid|W2S4B1",
-            "glimpse.cuda.ropeAttentionSmallGrid|off"})
+            "glimpse.cuda.ropeAttentionSmallGrid|off",
+            "glimpse.cuda.towerAttentionResident|Auto"})
     void aGoodOrBlankValuePassesAndTheLoadGoesOn(String property, String value) {
         try (SavedProperties saved = SavedProperties.of(property)) {
             System.setProperty(property, value);
