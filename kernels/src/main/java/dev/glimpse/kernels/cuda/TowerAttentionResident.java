@@ -8,7 +8,7 @@ import java.util.stream.Collectors;
  * Whether a vision tower's images-as-heads attention ({@link CudaBackend#attentionImagesAsHeads}) keeps each head's
  * whole K and V resident in shared memory ({@code attention_mma_images_resident_<t>_d<64|80>_q<5|6>s2},
  * attention_mma.cu), chosen with {@code -Dglimpse.cuda.towerAttentionResident=off|auto|s2} (read at every call,
- * default {@code off}: the tiled kernels of {@link AttentionSmallGrid}'s choice). The tiled kernels stream the keys
+ * default {@code auto}; {@code off}: the tiled kernels of {@link AttentionSmallGrid}'s choice). The tiled kernels stream the keys
  * through two small buffers, a barrier per round of key tiles: one CLIP-L/336 image (577 tokens, 16 heads of 64) is
  * 304 {@code w2s2} blocks, latency-bound (17.6 us per layer on the H200, about 77 TFLOP/s, CUPTI, 2026-11-29). The
  * resident kernel runs one block per 80 query rows of a head (5 query warps, each with 2 key-split warps that walk
@@ -28,8 +28,10 @@ import java.util.stream.Collectors;
  * SigLIP so400m one image 32.15 -> 23.88 (0.743x), SigLIP so400m x 32 frames (4,096 blocks, 31 waves of one block per
  * SM) 544.50 -> 653.68 (1.20x slower, hence {@code auto}). Variants that lost everywhere went: 3 key-split warps per
  * query warp (CLIP 17.34 and 17.94 us) and each round's copies issued two rounds ahead instead of all up front (CLIP
- * 17.00, SigLIP 23.88, 32 frames 692.76). The queries have been loaded before the copies are queued since (not
- * measured yet).
+ * 17.00, SigLIP 23.88, 32 frames 692.76). With the queries loaded before the copies are queued (bundle of d106677,
+ * same bench): CLIP-L/336 19.36 -> 15.71 (0.811x), SigLIP one image 32.36 -> 22.36 (0.691x), 32 frames under
+ * {@code auto} 540.73 -> 540.77 (the tiled kernels), under {@code s2} 615.06 (1.137x); {@code auto} became the
+ * default then.
  */
 public enum TowerAttentionResident {
 
@@ -126,19 +128,19 @@ public enum TowerAttentionResident {
         return Math.max(keysValues, partials);
     }
 
-    /** The choice the property names now, {@link #OFF} when it is unset or blank. */
+    /** The choice the property names now, {@link #AUTO} when it is unset or blank. */
     public static TowerAttentionResident configured() {
         return parse(System.getProperty(PROPERTY));
     }
 
     /**
-     * The choice called {@code id} (case-insensitive); {@link #OFF} for null or blank.
+     * The choice called {@code id} (case-insensitive); {@link #AUTO} for null or blank.
      *
      * @throws CudaException naming the property and the known names when id is none of them
      */
     public static TowerAttentionResident parse(String id) {
         if (id == null || id.isBlank()) {
-            return OFF;
+            return AUTO;
         }
         String wanted = id.trim().toLowerCase(Locale.ROOT);
         for (TowerAttentionResident r : values()) {

@@ -73,8 +73,9 @@ class TowerAttentionResidentTest {
 
     @Test
     void blankIsOffAndNamesAreCaseInsensitive() {
-        assertEquals(TowerAttentionResident.OFF, TowerAttentionResident.parse(null));
-        assertEquals(TowerAttentionResident.OFF, TowerAttentionResident.parse(" "));
+        assertEquals(TowerAttentionResident.AUTO, TowerAttentionResident.parse(null));
+        assertEquals(TowerAttentionResident.AUTO, TowerAttentionResident.parse(" "));
+        assertEquals(TowerAttentionResident.OFF, TowerAttentionResident.parse("off"));
         assertEquals(TowerAttentionResident.AUTO, TowerAttentionResident.parse(" Auto "));
         assertEquals(TowerAttentionResident.KEY_SPLIT_2, TowerAttentionResident.parse("S2"));
     }
