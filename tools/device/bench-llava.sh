@@ -22,7 +22,8 @@
 # spread between JVMs (about 1 ms of TTFT) does not hide 0.05-0.3 ms effects; only properties read at every call
 # qualify (InProcessProperties names them; others are refused with the reason). Spec: "label=name=value,...;...",
 # the first the base, e.g. LLAVA_BENCH_INPROC_AB="base=;lean=glimpse.cuda.towerLean=true;lp=glimpse.cuda.towerLean=true,glimpse.cuda.pdlPrefill=true".
-# LLAVA_BENCH_INPROC_AB_ARGS adds arguments (--ab-rounds N, default 30; --ab-warmup N; --ab-steps N; --stages).
+# LLAVA_BENCH_INPROC_AB_ARGS adds arguments (--ab-rounds N, default 30; --ab-warmup N; --ab-steps N; --stages);
+# LLAVA_BENCH_INPROC_AB_SHAPES="llava-1.5-7b" limits the A/B to those shapes (default: every shape).
 # Its llava_cuda_ab lines (median, min, paired ratio variant/base per round) go to bench.jsonl and results.json,
 # its '#' lines to the summary.
 # LLAVA_BENCH_SERVE_MIX=1 runs, after that, ServeMixBench on each LLaVA (not OneVision) shape: ~30 requests whose
@@ -83,7 +84,7 @@ for shape in ${LLAVA_BENCH_SHAPES:-onevision-0.5b llava-1.5-7b}; do
       --model "$WORK/$shape" --shape "$shape" --budgets 144,64 ${LLAVA_BENCH_ARGS:-} >> "$LOGS/bench.jsonl" \
       2> "$LOGS/glimpse-$shape.err"
     echo "glimpse exit: $?"; grep -E 'Exception|Error|at dev' "$LOGS/glimpse-$shape.err" | head -8
-    if [ -n "${LLAVA_BENCH_INPROC_AB:-}" ]; then
+    if [ -n "${LLAVA_BENCH_INPROC_AB:-}" ] && [[ " ${LLAVA_BENCH_INPROC_AB_SHAPES:-$shape} " == *" $shape "* ]]; then
       echo "== $shape: glimpse in-process A/B '$LLAVA_BENCH_INPROC_AB' ($(left) s left)"
       # shellcheck disable=SC2086
       timeout "$(left)" "$JAVA" "${JFLAGS[@]}" -Dorg.slf4j.simpleLogger.log.dev.glimpse.visionencoder.TowerGraphs=debug \

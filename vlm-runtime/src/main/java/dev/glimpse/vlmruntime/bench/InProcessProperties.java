@@ -4,6 +4,7 @@ import dev.glimpse.kernels.cuda.AttentionSmallGrid;
 import dev.glimpse.kernels.cuda.CudaBackend;
 import dev.glimpse.kernels.cuda.Mlp16Vector;
 import dev.glimpse.kernels.cuda.NormRowsVariant;
+import dev.glimpse.kernels.cuda.TowerAttentionResident;
 import dev.glimpse.vlmruntime.decoder.DecoderSession;
 
 import java.util.Map;
@@ -46,6 +47,7 @@ final class InProcessProperties {
             "glimpse.cuda.attentionMma",
             AttentionSmallGrid.PROPERTY,
             AttentionSmallGrid.ROPE_ATTENTION_PROPERTY,
+            TowerAttentionResident.PROPERTY,
             CudaLlavaBench.VISION_GRAPHS_PROPERTY,
             DecoderSession.PREFILL_GRAPHS_PROPERTY,
             DecoderSession.GRAPHS_PROPERTY,
