@@ -358,7 +358,8 @@ final class CudaAttention {
         AttentionMmaWarps.Block block = block(t, hq, paddedDim, false);
         TensorCoreKernel tc = tensorCoreKernel(paddedDim, precision, false, scale, block);
         String kernel = tc.name().replace("attention_mma_packed_", "attention_mma_images_");
-        boolean residentApplies = TowerAttentionResident.configured().runs(paddedDim, d, t, hq, ctx.multiprocessors)
+        TowerAttentionResident resident = TowerAttentionResident.configured();
+        boolean residentApplies = resident.runs(paddedDim, d, t, hq, ctx.multiprocessors) && !resident.yieldsToForcedShape()
                 && TowerAttentionResident.sharedBytes(s, paddedDim) <= ctx.kernels.maxDynamicSharedBytes();
         if (!residentApplies && !hasImagesKernel(block, paddedDim)) {
             return false;

@@ -88,6 +88,17 @@ public enum TowerAttentionResident {
         };
     }
 
+    /**
+     * Whether this choice steps aside for a tiled shape forced by {@value AttentionMmaWarps#PROPERTY} or
+     * {@value AttentionSmallGrid#PROPERTY} (set to a shape, not {@code auto}): {@link #AUTO} does, so that a forced
+     * shape runs as asked (the resident kernel gives {@code w2s2}'s bits, not the forced shape's); {@code s2} forces the
+     * resident kernel itself and does not.
+     */
+    boolean yieldsToForcedShape() {
+        return this == AUTO && (AttentionMmaWarps.configured() != AttentionMmaWarps.AUTO
+                || AttentionSmallGrid.configured() != AttentionSmallGrid.AUTO);
+    }
+
     /** The resident grid's blocks for {@code tokens} queries of {@code heads} heads at {@code paddedDim}. */
     static long blocks(int paddedDim, int tokens, int heads) {
         int rows = queriesPerBlock(paddedDim);

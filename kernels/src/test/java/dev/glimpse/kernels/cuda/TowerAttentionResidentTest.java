@@ -56,6 +56,40 @@ class TowerAttentionResidentTest {
     }
 
     /**
+     * auto steps aside when a tiled shape is forced (the shard-1 kernels tests on the H200 compare forced shapes with
+     * their composition bit for bit, 2026-11-29); s2 and off do not look.
+     */
+    @Test
+    void autoStepsAsideForAForcedTiledShape() {
+        String mma = System.getProperty(AttentionMmaWarps.PROPERTY);
+        String grid = System.getProperty(AttentionSmallGrid.PROPERTY);
+        try {
+            System.clearProperty(AttentionMmaWarps.PROPERTY);
+            System.clearProperty(AttentionSmallGrid.PROPERTY);
+            assertFalse(TowerAttentionResident.AUTO.yieldsToForcedShape());
+            System.setProperty(AttentionMmaWarps.PROPERTY, "w8");
+            assertTrue(TowerAttentionResident.AUTO.yieldsToForcedShape());
+            assertFalse(TowerAttentionResident.KEY_SPLIT_2.yieldsToForcedShape());
+            System.setProperty(AttentionMmaWarps.PROPERTY, "auto");
+            System.setProperty(AttentionSmallGrid.PROPERTY, "w2");
+            assertTrue(TowerAttentionResident.AUTO.yieldsToForcedShape());
+            System.setProperty(AttentionSmallGrid.PROPERTY, "off");
+            assertTrue(TowerAttentionResident.AUTO.yieldsToForcedShape());
+        } finally {
+            restore(AttentionMmaWarps.PROPERTY, mma);
+            restore(AttentionSmallGrid.PROPERTY, grid);
+        }
+    }
+
+    private static void restore(String property, String value) {
+        if (value == null) {
+            System.clearProperty(property);
+        } else {
+            System.setProperty(property, value);
+        }
+    }
+
+    /**
      * The K and V tiles of every key tile (CLIP-L/336's 577 keys: 10 tiles of [64][72] 16-bit values each, 184,320
      * bytes, which an H200's 227 KB hold and an A100's 163 KB do not; SigLIP's 729: 12 tiles and 16 zeroed bytes),
      * or the merge's partials where those are more (one key tile: 18,432 bytes of tiles, 23,040 of the partials; at
