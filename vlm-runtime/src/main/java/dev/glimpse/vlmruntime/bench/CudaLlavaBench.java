@@ -121,14 +121,14 @@ public final class CudaLlavaBench {
     }
 
     public static void main(String[] args) {
-        Path model = Path.of(flag(args, "--model", null));
-        String shape = flag(args, "--shape", model.getFileName().toString());
-        Backends.Choice device = Backends.Choice.parse(flag(args, "--device", "cuda"));
-        int[] budgets = Arrays.stream(flag(args, "--budgets", "144,64").split(",")).mapToInt(Integer::parseInt).toArray();
-        int frames = Integer.parseInt(flag(args, "--frames", "32"));
-        int chunk = Integer.parseInt(flag(args, "--prefill-chunk", Integer.toString(SessionOptions.AUTO_PREFILL_CHUNK)));
+        Path model = Path.of(BenchArgs.flag(args, "--model", null));
+        String shape = BenchArgs.flag(args, "--shape", model.getFileName().toString());
+        Backends.Choice device = Backends.Choice.parse(BenchArgs.flag(args, "--device", "cuda"));
+        int[] budgets = Arrays.stream(BenchArgs.flag(args, "--budgets", "144,64").split(",")).mapToInt(Integer::parseInt).toArray();
+        int frames = Integer.parseInt(BenchArgs.flag(args, "--frames", "32"));
+        int chunk = Integer.parseInt(BenchArgs.flag(args, "--prefill-chunk", Integer.toString(SessionOptions.AUTO_PREFILL_CHUNK)));
         if (Arrays.asList(args).contains("--vision-graphs")) {
-            String graphs = flag(args, "--vision-graphs", null);
+            String graphs = BenchArgs.flag(args, "--vision-graphs", null);
             if (!graphs.equals("on") && !graphs.equals("off")) {
                 throw new IllegalArgumentException("--vision-graphs takes on or off, got " + graphs);
             }
@@ -136,22 +136,22 @@ public final class CudaLlavaBench {
         }
         stagesWanted = Arrays.asList(args).contains("--stages");
         if (Arrays.asList(args).contains("--ab")) {
-            InProcessAb.Settings settings = new InProcessAb.Settings(AbSpec.parse(flag(args, "--ab", null)),
-                    Integer.parseInt(flag(args, "--ab-rounds", "30")), Integer.parseInt(flag(args, "--ab-warmup", "3")),
-                    Integer.parseInt(flag(args, "--ab-steps", "0")), stagesWanted, chunk,
-                    Double.parseDouble(flag(args, "--warmup-seconds", "5")));
-            InProcessAb.run(model, shape, device, flag(args, "--prune", "vtc-cls"), budgets, frames, settings, System.out);
+            InProcessAb.Settings settings = new InProcessAb.Settings(AbSpec.parse(BenchArgs.flag(args, "--ab", null)),
+                    Integer.parseInt(BenchArgs.flag(args, "--ab-rounds", "30")), Integer.parseInt(BenchArgs.flag(args, "--ab-warmup", "3")),
+                    Integer.parseInt(BenchArgs.flag(args, "--ab-steps", "0")), stagesWanted, chunk,
+                    Double.parseDouble(BenchArgs.flag(args, "--warmup-seconds", "5")));
+            InProcessAb.run(model, shape, device, BenchArgs.flag(args, "--prune", "vtc-cls"), budgets, frames, settings, System.out);
             return;
         }
         if (Arrays.asList(args).contains("--timeline")) {
-            timelineFile = Path.of(flag(args, "--timeline", null));
+            timelineFile = Path.of(BenchArgs.flag(args, "--timeline", null));
             timeline = LlavaPassTimelines.start();
         }
         try {
-            run(model, shape, device, flag(args, "--prune", "vtc-cls"), budgets, frames,
-                    Integer.parseInt(flag(args, "--steps", "64")), Integer.parseInt(flag(args, "--repeats", "3")),
-                    Integer.parseInt(flag(args, "--bandwidth-gbs", "4800")), chunk,
-                    Double.parseDouble(flag(args, "--warmup-seconds", "5")), System.out);
+            run(model, shape, device, BenchArgs.flag(args, "--prune", "vtc-cls"), budgets, frames,
+                    Integer.parseInt(BenchArgs.flag(args, "--steps", "64")), Integer.parseInt(BenchArgs.flag(args, "--repeats", "3")),
+                    Integer.parseInt(BenchArgs.flag(args, "--bandwidth-gbs", "4800")), chunk,
+                    Double.parseDouble(BenchArgs.flag(args, "--warmup-seconds", "5")), System.out);
         } finally {
             if (timeline != null) {
                 timeline.close();
@@ -459,16 +459,5 @@ public final class CudaLlavaBench {
             return new Run(Math.min(ttft, other.ttft), Math.min(decode, other.decode), Math.min(preprocess, other.preprocess),
                     Math.min(prefillQueued, other.prefillQueued), promptTokens, visualTokens, other.lastToken);
         }
-    }
-
-    private static String flag(String[] args, String name, String fallback) {
-        int at = Arrays.asList(args).indexOf(name);
-        if (at >= 0 && at + 1 < args.length) {
-            return args[at + 1];
-        }
-        if (fallback == null) {
-            throw new IllegalArgumentException(name + " is required");
-        }
-        return fallback;
     }
 }

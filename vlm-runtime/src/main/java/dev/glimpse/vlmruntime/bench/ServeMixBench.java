@@ -83,26 +83,26 @@ public final class ServeMixBench {
     }
 
     public static void main(String[] args) {
-        Path model = Path.of(flag(args, "--model", null));
-        String shape = flag(args, "--shape", model.getFileName().toString());
-        AbSpec spec = AbSpec.parse(flag(args, "--ab", DEFAULT_AB));
-        ServeMix mix = ServeMix.of(Long.parseLong(flag(args, "--seed", "11")),
-                Integer.parseInt(flag(args, "--requests", "30")));
-        int rounds = Integer.parseInt(flag(args, "--rounds", "5"));
-        int warmup = Integer.parseInt(flag(args, "--switch-warmup", Integer.toString(mix.requests().size())));
-        int steps = Integer.parseInt(flag(args, "--decode-steps", "2"));
+        Path model = Path.of(BenchArgs.flag(args, "--model", null));
+        String shape = BenchArgs.flag(args, "--shape", model.getFileName().toString());
+        AbSpec spec = AbSpec.parse(BenchArgs.flag(args, "--ab", DEFAULT_AB));
+        ServeMix mix = ServeMix.of(Long.parseLong(BenchArgs.flag(args, "--seed", "11")),
+                Integer.parseInt(BenchArgs.flag(args, "--requests", "30")));
+        int rounds = Integer.parseInt(BenchArgs.flag(args, "--rounds", "5"));
+        int warmup = Integer.parseInt(BenchArgs.flag(args, "--switch-warmup", Integer.toString(mix.requests().size())));
+        int steps = Integer.parseInt(BenchArgs.flag(args, "--decode-steps", "2"));
         if (rounds < 1 || warmup < 0) {
             throw new IllegalArgumentException("--rounds must be >= 1 and --switch-warmup >= 0, got " + rounds + " and "
                     + warmup);
         }
         try (VisionLanguageModel vlm = Glimpse.load(model, LoadOptions.defaults()
-                .withDevice(Backends.Choice.parse(flag(args, "--device", "cuda"))))) {
+                .withDevice(Backends.Choice.parse(BenchArgs.flag(args, "--device", "cuda"))))) {
             LlavaModel llava = vlm.llava();
             if (llava.acceptsVideo()) {
                 throw new IllegalArgumentException(shape + " takes video; the serve mix asks plain LLaVA about one image");
             }
-            PruningPlan plan = PruningPlan.parse(flag(args, "--prune", "vtc-cls"),
-                    TokenBudget.parse(flag(args, "--budget", "64")));
+            PruningPlan plan = PruningPlan.parse(BenchArgs.flag(args, "--prune", "vtc-cls"),
+                    TokenBudget.parse(BenchArgs.flag(args, "--budget", "64")));
             run(llava, shape, plan, mix, spec, new Passes(rounds, warmup, steps), System.out);
         }
     }
@@ -239,16 +239,5 @@ public final class ServeMixBench {
 
     private static double[] micros(Sample[] samples, boolean ttft) {
         return Arrays.stream(samples).mapToDouble(s -> (ttft ? s.ttftNanos() : s.sessionNanos()) / 1e3).toArray();
-    }
-
-    private static String flag(String[] args, String name, String fallback) {
-        int at = Arrays.asList(args).indexOf(name);
-        if (at >= 0 && at + 1 < args.length) {
-            return args[at + 1];
-        }
-        if (fallback == null) {
-            throw new IllegalArgumentException(name + " is required");
-        }
-        return fallback;
     }
 }

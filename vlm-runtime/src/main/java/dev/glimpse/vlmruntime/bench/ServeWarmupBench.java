@@ -75,22 +75,22 @@ public final class ServeWarmupBench {
     }
 
     public static void main(String[] args) {
-        Path model = Path.of(flag(args, "--model", null));
-        String shape = flag(args, "--shape", model.getFileName().toString());
-        String variant = flag(args, "--variant", flag(args, "--warmup", "off"));
-        boolean warm = flag(args, "--warmup", "off").equals("on");
-        String prune = flag(args, "--prune", WarmupSettings.DEFAULT_PRUNE);
-        int budget = Integer.parseInt(flag(args, "--budget", "64"));
-        ServeMix mix = ServeMix.of(Long.parseLong(flag(args, "--seed", "11")),
-                Integer.parseInt(flag(args, "--requests", "30")));
-        int fullRequests = Integer.parseInt(flag(args, "--full-requests", "5"));
+        Path model = Path.of(BenchArgs.flag(args, "--model", null));
+        String shape = BenchArgs.flag(args, "--shape", model.getFileName().toString());
+        String variant = BenchArgs.flag(args, "--variant", BenchArgs.flag(args, "--warmup", "off"));
+        boolean warm = BenchArgs.flag(args, "--warmup", "off").equals("on");
+        String prune = BenchArgs.flag(args, "--prune", WarmupSettings.DEFAULT_PRUNE);
+        int budget = Integer.parseInt(BenchArgs.flag(args, "--budget", "64"));
+        ServeMix mix = ServeMix.of(Long.parseLong(BenchArgs.flag(args, "--seed", "11")),
+                Integer.parseInt(BenchArgs.flag(args, "--requests", "30")));
+        int fullRequests = Integer.parseInt(BenchArgs.flag(args, "--full-requests", "5"));
         String pad = System.getProperty(DecoderSession.PREFILL_PAD_ROWS_PROPERTY);
         if (pad == null || pad.isBlank()) {
             System.setProperty(DecoderSession.PREFILL_PAD_ROWS_PROPERTY, "16");
         }
         long loadStart = System.nanoTime();
         try (VisionLanguageModel vlm = Glimpse.load(model, LoadOptions.defaults()
-                .withDevice(Backends.Choice.parse(flag(args, "--device", "cuda"))))) {
+                .withDevice(Backends.Choice.parse(BenchArgs.flag(args, "--device", "cuda"))))) {
             double loadSeconds = (System.nanoTime() - loadStart) / 1e9;
             CudaBackend cuda = vlm.llava().backend() instanceof CudaBackend c ? c : null;
             WarmupReport report = null;
@@ -148,16 +148,5 @@ public final class ServeWarmupBench {
             lookups = after.size();
         }
         return new Pass(ttft, PrefillGraphCounters.snapshot().since(before), lookups);
-    }
-
-    private static String flag(String[] args, String name, String fallback) {
-        int at = Arrays.asList(args).indexOf(name);
-        if (at >= 0 && at + 1 < args.length) {
-            return args[at + 1];
-        }
-        if (fallback == null) {
-            throw new IllegalArgumentException(name + " is required");
-        }
-        return fallback;
     }
 }
