@@ -22,7 +22,7 @@
 # -Dglimpse.cuda.towerMlp16: variants "layout", "layout_pdl", "lean", "lean_pdl", "lean_mlp16"); "attnshapes"
 # (AttentionShapesBench: every -Dglimpse.cuda.attentionSmallGrid shape against today's choice on CLIP-L/336's and
 # SigLIP's one-image tower attention and Llama-7B's / Qwen2-0.5B's 74-row RoPE + append + attention, graph-replayed;
-# also each -Dglimpse.cuda.towerAttentionResident variant vs today on the tower cases; ATTN_SHAPES_ROWS="74,128,208,288"
+# also each -Dglimpse.cuda.towerAttentionResident variant vs off (the tiled kernels) on the tower cases; ATTN_SHAPES_ROWS="74,128,208,288"
 # picks the rope-attention row counts);
 # Opt-in part "isolated": each class of GPU_TEST_ISOLATED_CLASSES="<class names>" in its own JVM (a sticky CUDA error
 # fails only its class), GPU_TEST_CLASS_TIMEOUT seconds each (default 150).

@@ -13,8 +13,8 @@ import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
 
 /**
- * The REST service on the JDK's HTTP server: {@code POST /v1/caption}, {@code GET /healthz} (ready or
- * warming, {@link Readiness}), {@code GET /v1/model}. Requests run on a bounded pool: enough threads for every admitted caption
+ * The REST service on the JDK's HTTP server: {@code POST /v1/caption}, {@code GET /healthz} (liveness),
+ * {@code GET /readyz} (ready or warming, {@link Readiness}), {@code GET /v1/model}. Requests run on a bounded pool: enough threads for every admitted caption
  * request (running + queued) plus a few for health checks and refusals, and a short bounded
  * backlog; beyond that the server refuses connections rather than queueing without end.
  * {@link #stop} closes the listener at once and lets in-flight requests finish within the grace period.
@@ -60,7 +60,8 @@ final class CaptionServer implements AutoCloseable {
                 });
         executor.allowCoreThreadTimeOut(true);
         Router router = new Router()
-                .route("GET", "/healthz", (exchange, id) -> readiness.sendHealth(exchange))
+                .route("GET", "/healthz", (exchange, id) -> JsonResponses.send(exchange, 200, Map.of("status", "ok")))
+                .route("GET", "/readyz", (exchange, id) -> readiness.sendReadiness(exchange))
                 .route("GET", "/v1/model", (exchange, id) -> JsonResponses.send(exchange, 200, modelInfo))
                 .route("POST", "/v1/caption", new CaptionEndpoint(captioner, limits, readiness));
         server.createContext("/", router);

@@ -9,11 +9,13 @@ import java.util.function.LongSupplier;
 
 /**
  * Whether the service takes caption requests yet: while it warms up ({@code ServeWarmup}, holding the model for up
- * to its bound) {@code GET /healthz} answers 503 {@code {"status": "warming"}} and {@code POST /v1/caption} 503
- * {@code warming_up} with a {@code Retry-After} of the seconds the warm-up may still take, before reading the
- * upload; once ready, 200 {@code {"status": "ok"}} (the body it always gave) and requests run. Refusing rather than queueing: a request
- * that waited would hold an upload and a connection for up to the whole warm-up, and a load balancer that
- * probes {@code /healthz} (a readiness probe) sends none until it says ready. Thread-safe.
+ * to its bound) {@code GET /readyz} answers 503 {@code {"status": "warming"}} and {@code POST /v1/caption} 503
+ * {@code warming_up}, both with a {@code Retry-After} of the seconds the warm-up may still take (the caption before
+ * reading its upload); once ready, {@code /readyz} answers 200 {@code {"status": "ready"}} and requests run.
+ * {@code GET /healthz} stays a liveness check: 200 {@code {"status": "ok"}} from the start, as it always was, so a
+ * liveness probe does not restart a server that is warming up. Refusing rather than queueing: a request that waited
+ * would hold an upload and a connection for up to the whole warm-up, and a load balancer that probes
+ * {@code /readyz} sends none until it says ready. Thread-safe.
  */
 final class Readiness {
 
@@ -56,10 +58,10 @@ final class Readiness {
         return Math.max(1, (left + 999_999_999L) / 1_000_000_000L);
     }
 
-    /** {@code GET /healthz}: 200 ready, or 503 warming. */
-    void sendHealth(HttpExchange exchange) throws IOException {
+    /** {@code GET /readyz}: 200 ready, or 503 warming with Retry-After. */
+    void sendReadiness(HttpExchange exchange) throws IOException {
         if (ready) {
-            JsonResponses.send(exchange, 200, Map.of("status", "ok"));
+            JsonResponses.send(exchange, 200, Map.of("status", "ready"));
         } else {
             exchange.getResponseHeaders().set("Retry-After", Long.toString(retryAfterSeconds()));
             JsonResponses.send(exchange, 503, Map.of("status", "warming"));

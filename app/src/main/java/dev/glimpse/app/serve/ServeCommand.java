@@ -31,6 +31,7 @@ import java.util.Optional;
 import java.util.Properties;
 import java.util.concurrent.Callable;
 import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
 
 /**
@@ -62,7 +63,8 @@ import java.util.concurrent.atomic.AtomicBoolean;
  * 2,408 ms to 27 ms): on a GPU the first request of each new prompt-length bucket
  * would pay cuBLASLt's algorithm measurements (0.2-0.4 s per product on the H200 unless an earlier process on the
  * machine stored them) and a CUDA graph capture, holding the model, so early users saw TTFTs of 1-2 s. After
- * loading, serve listens at once but answers {@code GET /healthz} 503 {@code warming} and captions 503
+ * loading, serve listens at once ({@code GET /healthz} 200 from the start) but answers {@code GET /readyz} 503
+ * {@code warming} and captions 503
  * {@code warming_up} with {@code Retry-After} ({@link Readiness}) while {@link ServeWarmup} runs synthetic requests
  * over the buckets real ones hit (the full visual count and {@code --warmup-budgets} under {@code --warmup-prune},
  * questions up to {@code --warmup-question-tokens} longer than the default), logs one line per request and a
@@ -74,8 +76,8 @@ import java.util.concurrent.atomic.AtomicBoolean;
         description = {"Serve frame-budgeted captioning over HTTP (REST, JSON).",
                 "POST /v1/caption (multipart/form-data with a file field 'image' or 'video', or JSON with base64 "
                         + "'image' or 'video'; fields question, frames, prune, budget, positions, max_new_tokens, trace; "
-                        + "prune=quota plans a video's frame budgets with QuoTA), GET /v1/model, GET /healthz (503 while warming up, "
-                        + "then 200 ready)."})
+                        + "prune=quota plans a video's frame budgets with QuoTA), GET /v1/model, GET /healthz (liveness), "
+                        + "GET /readyz (503 while warming up, then 200 ready)."})
 public final class ServeCommand implements Callable<Integer> {
 
     private static final Logger log = LoggerFactory.getLogger(ServeCommand.class);
@@ -122,7 +124,7 @@ public final class ServeCommand implements Callable<Integer> {
     @Option(names = "--shutdown-grace-seconds", defaultValue = "30", paramLabel = "S", description = "Time in-flight requests get to finish after SIGINT/SIGTERM. Default: ${DEFAULT-VALUE}.")
     int shutdownGraceSeconds;
 
-    @Option(names = "--warmup", defaultValue = "auto", paramLabel = "auto|off|S", description = "Warm prefills up before taking requests (GET /healthz says warming, captions get 503 with Retry-After): auto (on a GPU, at most " + WarmupFlag.AUTO_SECONDS + " s; off on the CPU), off, or at most S seconds on any device. Default: ${DEFAULT-VALUE}.")
+    @Option(names = "--warmup", defaultValue = "auto", paramLabel = "auto|off|S", description = "Warm prefills up before taking requests (GET /readyz says warming, captions get 503 with Retry-After): auto (on a GPU, at most " + WarmupFlag.AUTO_SECONDS + " s; off on the CPU), off, or at most S seconds on any device. Default: ${DEFAULT-VALUE}.")
     String warmup;
 
     @Option(names = "--warmup-budgets", defaultValue = "64", paramLabel = "N[,N...]|none", description = "Visual token budgets (tokens per image) the warm-up covers besides the full count, pruned with --warmup-prune; none: the full count only. Default: ${DEFAULT-VALUE}.")
@@ -136,6 +138,9 @@ public final class ServeCommand implements Callable<Integer> {
 
     /** Rows graph prefills are padded to unless {@code -Dglimpse.cuda.prefillPadRows} says otherwise. */
     static final int PREFILL_PAD_ROWS = 16;
+
+    /** How long stopping waits for a warm-up request already running (one token; milliseconds on a GPU). */
+    private static final int WARMUP_STOP_SECONDS = 30;
 
     @Override
     public Integer call() throws IOException {
@@ -157,11 +162,13 @@ public final class ServeCommand implements Callable<Integer> {
             throw new IOException("cannot listen on " + host + ":" + port + ": " + e.getMessage(), e);
         }
         CountDownLatch stopped = new CountDownLatch(1);
+        CountDownLatch warmedUp = new CountDownLatch(1);
         AtomicBoolean stopping = new AtomicBoolean();
         Runtime.getRuntime().addShutdownHook(new Thread(() -> {
             stopping.set(true);
             try {
                 server.stop();
+                awaitWarmUp(warmedUp);
                 vlm.close();
                 log.info("stopped");
             } finally {
@@ -173,11 +180,15 @@ public final class ServeCommand implements Callable<Integer> {
                 + " (model " + folder.getFileName() + ", device " + vlm.llava().backend().name() + ")"
                 + (readiness.isReady() ? "" : ", warming up"));
         System.out.flush();
-        if (warmupBound.isPresent()) {
-            warmUp(vlm, warmupBound.get(), budgets, limits, stopping);
-        } else if (warmupFlag.mode() == WarmupFlag.Mode.AUTO) {
-            log.info("warm-up off on the {} backend: its prefills capture no graphs and measure no GEMM algorithms "
-                    + "(--warmup S runs it anyway)", vlm.llava().backend().name());
+        try {
+            if (warmupBound.isPresent()) {
+                warmUp(vlm, warmupBound.get(), budgets, limits, stopping);
+            } else if (warmupFlag.mode() == WarmupFlag.Mode.AUTO) {
+                log.info("warm-up off on the {} backend: its prefills capture no graphs and measure no GEMM algorithms "
+                        + "(--warmup S runs it anyway)", vlm.llava().backend().name());
+            }
+        } finally {
+            warmedUp.countDown();
         }
         if (!stopping.get()) {
             readiness.markReady();
@@ -204,6 +215,21 @@ public final class ServeCommand implements Callable<Integer> {
             ServeWarmup.run(WarmupTarget.of(vlm), settings, stopping::get);
         } catch (RuntimeException e) {
             log.warn("warm-up failed; serving without it", e);
+        }
+    }
+
+    /**
+     * Waits (at most {@value #WARMUP_STOP_SECONDS} s) for the warm-up to return before the model closes: it checks the
+     * stop flag between requests, so a request it had already begun finishes on an open model instead of on freed
+     * device memory.
+     */
+    private static void awaitWarmUp(CountDownLatch warmedUp) {
+        try {
+            if (!warmedUp.await(WARMUP_STOP_SECONDS, TimeUnit.SECONDS)) {
+                log.warn("the warm-up did not stop within {} s; closing the model anyway", WARMUP_STOP_SECONDS);
+            }
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
         }
     }
 

@@ -5,8 +5,8 @@ import java.util.Optional;
 
 /**
  * {@code glimpse serve --warmup}: {@code auto} (on a GPU at most {@value #AUTO_SECONDS} s, off on the CPU, whose
- * prefills capture no graphs and measure no GEMM algorithms), {@code off} (the default until the warm-up is
- * measured on the H200), or a number of seconds (on, on any device, at most that long).
+ * prefills capture no graphs and measure no GEMM algorithms; the default), {@code off}, or a number of seconds (on,
+ * on any device, at most that long).
  *
  * @param mode    which of the three
  * @param seconds the bound given ({@link Mode#SECONDS} only)
@@ -15,8 +15,8 @@ record WarmupFlag(Mode mode, long seconds) {
 
     /**
      * The bound {@code auto} gives on a GPU: a limit, not a target (the warm-up ends when its plan is done); chosen
-     * well above the few seconds its dozen-odd requests and their cuBLASLt measurements (0.2-0.4 s per product on
-     * the H200) should take, not measured yet.
+     * well above what it took on the H200 for LLaVA-1.5-7B (3.7 s, 18 requests; ServeWarmupBench, 2026-11-29,
+     * commit 35a95c9).
      */
     static final long AUTO_SECONDS = 120;
 

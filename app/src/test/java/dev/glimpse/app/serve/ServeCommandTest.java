@@ -139,7 +139,7 @@ class ServeCommandTest {
         }
     }
 
-    /** With {@code --warmup S} on the CPU: listening and warming, then the warm-up's summary, "ready" and 200 ok. */
+    /** With {@code --warmup S} on the CPU: listening and warming, then the warm-up's summary, "ready" and /readyz 200 ready. */
     @Test
     void aWarmupOnTheCpuRunsBeforeTheServerSaysReady(@TempDir Path dir) throws Exception {
         List<String> command = new ArrayList<>();
@@ -159,10 +159,10 @@ class ServeCommandTest {
             assertEquals("glimpse serve: ready", ready, Files.readString(stderr));
             Matcher port = Pattern.compile(":(\\d+) \\(").matcher(banner);
             assertTrue(port.find(), banner);
-            HttpResponse<String> health = HttpClient.newHttpClient().send(HttpRequest.newBuilder(
-                    URI.create("http://127.0.0.1:" + port.group(1) + "/healthz")).build(), HttpResponse.BodyHandlers.ofString());
-            assertEquals(200, health.statusCode());
-            assertTrue(health.body().contains("\"ok\""), health.body());
+            HttpResponse<String> readyz = HttpClient.newHttpClient().send(HttpRequest.newBuilder(
+                    URI.create("http://127.0.0.1:" + port.group(1) + "/readyz")).build(), HttpResponse.BodyHandlers.ofString());
+            assertEquals(200, readyz.statusCode());
+            assertTrue(readyz.body().contains("\"ready\""), readyz.body());
             String log = Files.readString(stderr);
             assertTrue(log.contains("warm-up complete in"), log);
             server.destroy();

@@ -112,10 +112,13 @@ class ServeEndpointsTest {
     }
 
     @Test
-    void healthzSaysReady() {
+    void healthzSaysOkAndReadyzSaysReady() {
         ServeClient.Reply r = client.get("/healthz");
         assertEquals(200, r.status());
         assertEquals("ok", r.body().get("status").asText());
+        ServeClient.Reply ready = client.get("/readyz");
+        assertEquals(200, ready.status());
+        assertEquals("ready", ready.body().get("status").asText());
     }
 
     @Test

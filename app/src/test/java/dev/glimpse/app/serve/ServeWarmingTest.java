@@ -22,9 +22,9 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /**
- * While the server warms up, {@code GET /healthz} says 503 warming and a caption request gets 503
+ * While the server warms up, {@code GET /readyz} says 503 warming ({@code /healthz} stays 200) and a caption request gets 503
  * {@code warming_up} with a Retry-After of what is left of the warm-up's bound, without the model being
- * called; once ready, 200 ok.
+ * called; once ready, 200 ready.
  */
 class ServeWarmingTest {
 
@@ -63,14 +63,18 @@ class ServeWarmingTest {
     }
 
     @Test
-    void healthSaysWarmingThenReady() throws Exception {
-        HttpResponse<String> warming = send(HttpRequest.newBuilder(uri("/healthz")));
+    void readyzSaysWarmingThenReadyWhileHealthzStaysLive() throws Exception {
+        HttpResponse<String> warming = send(HttpRequest.newBuilder(uri("/readyz")));
         assertEquals(503, warming.statusCode());
         assertTrue(warming.body().contains("\"status\":\"warming\""), warming.body());
+        assertTrue(warming.headers().firstValue("Retry-After").isPresent(), warming.headers().toString());
+        HttpResponse<String> live = send(HttpRequest.newBuilder(uri("/healthz")));
+        assertEquals(200, live.statusCode(), "a liveness probe must not restart a warming server");
+        assertTrue(live.body().contains("\"status\":\"ok\""), live.body());
         readiness.markReady();
-        HttpResponse<String> ready = send(HttpRequest.newBuilder(uri("/healthz")));
+        HttpResponse<String> ready = send(HttpRequest.newBuilder(uri("/readyz")));
         assertEquals(200, ready.statusCode());
-        assertTrue(ready.body().contains("\"status\":\"ok\""), ready.body());
+        assertTrue(ready.body().contains("\"status\":\"ready\""), ready.body());
     }
 
     @Test

@@ -1,5 +1,6 @@
 package dev.glimpse.kernels.cuda;
 
+import dev.glimpse.kernels.BooleanProperty;
 import dev.glimpse.kernels.DType;
 import dev.glimpse.kernels.Tensor;
 import dev.glimpse.kernels.TensorException;
@@ -55,7 +56,7 @@ final class CudaGemm {
      * Prefill/vision GEMMs with 16-bit weights take cuBLASLt with the bias in its epilogue;
      * {@code -Dglimpse.cuda.ltMatmul=false} keeps {@code cublasGemmEx} and a separate bias pass.
      */
-    static final boolean USE_LT = dev.glimpse.kernels.BooleanProperty.read(CudaBackend.LT_MATMUL_PROPERTY, true);
+    static final boolean USE_LT = BooleanProperty.read(CudaBackend.LT_MATMUL_PROPERTY, true);
 
     private final CudaLtMatmul lt;
 

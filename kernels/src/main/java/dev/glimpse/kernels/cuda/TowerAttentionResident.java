@@ -90,7 +90,8 @@ public enum TowerAttentionResident {
 
     /**
      * Whether this choice steps aside for a tiled shape forced by {@value AttentionMmaWarps#PROPERTY} or
-     * {@value AttentionSmallGrid#PROPERTY} (set to a shape, not {@code auto}): {@link #AUTO} does, so that a forced
+     * {@value AttentionSmallGrid#PROPERTY} (set to anything but {@code auto}, {@code off} included: it asks for the
+     * old {@code w4} kernels): {@link #AUTO} does, so that a forced
      * shape runs as asked (the resident kernel gives {@code w2s2}'s bits, not the forced shape's); {@code s2} forces the
      * resident kernel itself and does not.
      */

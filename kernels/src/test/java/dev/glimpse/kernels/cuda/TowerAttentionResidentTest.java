@@ -70,6 +70,7 @@ class TowerAttentionResidentTest {
             System.setProperty(AttentionMmaWarps.PROPERTY, "w8");
             assertTrue(TowerAttentionResident.AUTO.yieldsToForcedShape());
             assertFalse(TowerAttentionResident.KEY_SPLIT_2.yieldsToForcedShape());
+            assertFalse(TowerAttentionResident.OFF.yieldsToForcedShape());
             System.setProperty(AttentionMmaWarps.PROPERTY, "auto");
             System.setProperty(AttentionSmallGrid.PROPERTY, "w2");
             assertTrue(TowerAttentionResident.AUTO.yieldsToForcedShape());
@@ -106,7 +107,7 @@ class TowerAttentionResidentTest {
     }
 
     @Test
-    void blankIsOffAndNamesAreCaseInsensitive() {
+    void blankIsAutoAndNamesAreCaseInsensitive() {
         assertEquals(TowerAttentionResident.AUTO, TowerAttentionResident.parse(null));
         assertEquals(TowerAttentionResident.AUTO, TowerAttentionResident.parse(" "));
         assertEquals(TowerAttentionResident.OFF, TowerAttentionResident.parse("off"));

@@ -43,6 +43,8 @@ public final class VisionLanguageModel implements AutoCloseable {
     private final LoadOptions options;
     private final Generator generator;
     private final ReentrantLock lock = new ReentrantLock();
+    /** Set by {@link #close} under the lock; a call that takes the lock afterwards fails instead of using freed memory. */
+    private boolean closed;
     private ChatTemplate chatTemplate;
 
     VisionLanguageModel(LlavaModel model, Backend backend, LoadOptions options) {
@@ -70,6 +72,7 @@ public final class VisionLanguageModel implements AutoCloseable {
     public Answer ask(Media media, String question, AskOptions askOptions, TokenListener listener) {
         lock.lock();
         try {
+            requireOpen();
             long t0 = System.nanoTime();
             VisualInput decoded = MediaDecoding.decode(media, options.mediaLimits(), model.acceptsVideo());
             long decodeMedia = System.nanoTime() - t0;
@@ -108,6 +111,7 @@ public final class VisionLanguageModel implements AutoCloseable {
     public LogitsResult logits(Media media, String rawPrompt, PruningPlan plan) {
         lock.lock();
         try {
+            requireOpen();
             VisualInput input = MediaDecoding.decode(media, options.mediaLimits(), model.acceptsVideo());
             RequestPruning pruning = RequestPruning.of(plan, backend, model.config(), input,
                     media.isVideo(), null);
@@ -131,6 +135,7 @@ public final class VisionLanguageModel implements AutoCloseable {
     public List<RgbImage> pictures(Media media) {
         lock.lock();
         try {
+            requireOpen();
             return switch (MediaDecoding.decode(media, options.mediaLimits(), model.acceptsVideo())) {
                 case VisualInput.Images images -> images.images();
                 case VisualInput.Video video -> video.frames();
@@ -147,6 +152,7 @@ public final class VisionLanguageModel implements AutoCloseable {
     public List<RgbImage> modelViews(Media media) {
         lock.lock();
         try {
+            requireOpen();
             VisualInput input = MediaDecoding.decode(media, options.mediaLimits(), model.acceptsVideo());
             List<RgbImage> pictures = switch (input) {
                 case VisualInput.Images images -> images.images();
@@ -221,10 +227,21 @@ public final class VisionLanguageModel implements AutoCloseable {
     public void close() {
         lock.lock();
         try {
+            if (closed) {
+                return;
+            }
+            closed = true;
             model.close();
             backend.close();
         } finally {
             lock.unlock();
+        }
+    }
+
+    /** Called under the lock: a request after {@link #close} (e.g. one a stopping server had begun) fails clearly. */
+    private void requireOpen() {
+        if (closed) {
+            throw new IllegalStateException("the model is closed");
         }
     }
 }

@@ -228,8 +228,11 @@ public final class ServeWarmup {
             }
             int last = CudaBackend.ltRowBucket(rows(v.basePrompt + settings.questionTokens()));
             for (int bucket = CudaBackend.ltRowBucket(rows(v.basePrompt)); bucket <= last; bucket *= 2) {
-                if (ended != null || v.skipped) {
+                if (ended != null) {
                     return;
+                }
+                if (v.skipped) {
+                    break;
                 }
                 int length = Math.max(v.basePrompt, bucket / 2 + 1);
                 if (measuredRowBuckets.contains(bucket) || length - v.basePrompt > settings.questionTokens()) {
@@ -304,6 +307,10 @@ public final class ServeWarmup {
             v.skipped = true;
             return -1;
         } catch (RuntimeException e) {
+            if (stop.getAsBoolean()) {
+                end(WarmupReport.Outcome.STOPPED, "the server is stopping");
+                return -1;
+            }
             LOG.warn("warm-up: a request failed; the server serves without the rest", e);
             end(WarmupReport.Outcome.FAILED, "a request failed: " + e);
             return -1;

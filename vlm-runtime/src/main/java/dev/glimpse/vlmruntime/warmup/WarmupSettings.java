@@ -22,8 +22,6 @@ public record WarmupSettings(Duration bound, String question, String prune, List
 
     /** The strategy budgets are warmed with unless told: the selector the project's headline budget uses. */
     public static final String DEFAULT_PRUNE = "vtc-cls";
-    /** Budgets warmed unless told: 64 tokens per image, the budget the serving measurements use. */
-    public static final List<Integer> DEFAULT_BUDGETS = List.of(64);
     /**
      * Question spread warmed unless told: 96 tokens past the default question, about what ServeMixBench's 3-to-30-word
      * questions add to LLaVA-1.5-7B's prompt (74 to 164 tokens at a 64-token budget).

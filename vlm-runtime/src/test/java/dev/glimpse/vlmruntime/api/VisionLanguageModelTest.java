@@ -43,6 +43,17 @@ class VisionLanguageModelTest {
         vlm.close();
     }
 
+    /** A request after close (one a stopping server had begun) fails with a clear error; closing twice is harmless. */
+    @Test
+    void aClosedModelRefusesRequests() throws IOException {
+        VisionLanguageModel closed = Glimpse.load(FOLDER, CPU);
+        closed.close();
+        closed.close();
+        IllegalStateException e = assertThrows(IllegalStateException.class, () -> closed.ask(
+                Media.imageFile(FOLDER.resolve("wide_90x50.png")), "What is in the picture?", AskOptions.defaults()));
+        assertEquals("the model is closed", e.getMessage());
+    }
+
     /** Case 0's prompt is what the chat template renders for this question, so HF's greedy tokens are the answer. */
     @Test
     void askRendersTheChatTemplateAndAnswersWithHfGreedyTokens() {

@@ -93,12 +93,13 @@ public final class AttentionShapesBench {
 
     /**
      * One line per resident tower attention ({@link TowerAttentionResident}, set through its property) against
-     * today's path (the property unset, the pack kernel included in both): {@code old_us}, {@code new_us} and
+     * the tiled kernels ({@code off}; unset means {@code auto} since dda008b; the pack kernel included in both): {@code old_us}, {@code new_us} and
      * {@code ratio} = new / old (below 1: the resident kernel is faster); {@code resident} says whether the resident
      * kernel ran at all (false: the shape is one it does not take, both times are the tiled path's).
      */
     private static void compareResident(CudaBackend gpu, String name, Runnable call, PrintStream out) {
-        double old = time(gpu, call);
+        double old = PropertyScope.measure(TowerAttentionResident.PROPERTY, TowerAttentionResident.OFF.id(),
+                () -> time(gpu, call));
         for (TowerAttentionResident variant : TowerAttentionResident.values()) {
             if (variant == TowerAttentionResident.OFF) {
                 continue;
