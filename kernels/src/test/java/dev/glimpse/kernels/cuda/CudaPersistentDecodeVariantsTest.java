@@ -135,16 +135,8 @@ class CudaPersistentDecodeVariantsTest {
             assertNotNull(kernel, c + ": the persistent kernel takes this shape");
             return kernel;
         } finally {
-            restore(CudaPersistentDecode.PROPERTY, before);
-            restore(CudaPersistentDecode.TIMERS_PROPERTY, timersBefore);
-        }
-    }
-
-    private static void restore(String property, String value) {
-        if (value == null) {
-            System.clearProperty(property);
-        } else {
-            System.setProperty(property, value);
+            TestProperties.restore(CudaPersistentDecode.PROPERTY, before);
+            TestProperties.restore(CudaPersistentDecode.TIMERS_PROPERTY, timersBefore);
         }
     }
 

@@ -242,16 +242,8 @@ class GridDependencyTest {
             System.setProperty(GridDependency.PREFILL_PROPERTY, "yes");
             assertThrows(CudaException.class, () -> GridDependency.programmatic("rms_norm_rows"));
         } finally {
-            restore(GridDependency.PROPERTY, pdl);
-            restore(GridDependency.PREFILL_PROPERTY, prefill);
-        }
-    }
-
-    private static void restore(String property, String value) {
-        if (value == null) {
-            System.clearProperty(property);
-        } else {
-            System.setProperty(property, value);
+            TestProperties.restore(GridDependency.PROPERTY, pdl);
+            TestProperties.restore(GridDependency.PREFILL_PROPERTY, prefill);
         }
     }
 

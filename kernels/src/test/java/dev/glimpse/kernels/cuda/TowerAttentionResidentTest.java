@@ -77,16 +77,8 @@ class TowerAttentionResidentTest {
             System.setProperty(AttentionSmallGrid.PROPERTY, "off");
             assertTrue(TowerAttentionResident.AUTO.yieldsToForcedShape());
         } finally {
-            restore(AttentionMmaWarps.PROPERTY, mma);
-            restore(AttentionSmallGrid.PROPERTY, grid);
-        }
-    }
-
-    private static void restore(String property, String value) {
-        if (value == null) {
-            System.clearProperty(property);
-        } else {
-            System.setProperty(property, value);
+            TestProperties.restore(AttentionMmaWarps.PROPERTY, mma);
+            TestProperties.restore(AttentionSmallGrid.PROPERTY, grid);
         }
     }
 
