@@ -1,5 +1,6 @@
 package dev.glimpse.visionencoder;
 
+import dev.glimpse.kernels.BooleanProperty;
 import dev.glimpse.kernels.Sizes;
 import dev.glimpse.kernels.Tensor;
 import dev.glimpse.kernels.cuda.CudaBackend;
@@ -69,7 +70,7 @@ final class TowerGraphs implements AutoCloseable {
 
     /** True unless {@code -Dglimpse.cuda.visionGraphs=false}. */
     static boolean enabled() {
-        return !"false".equalsIgnoreCase(System.getProperty(PROPERTY, "true").trim());
+        return BooleanProperty.read(PROPERTY, true);
     }
 
     /** {@link VisionTransformer#encode} of a request without a pruning hook: eager, captured or replayed. */

@@ -1,5 +1,7 @@
 package dev.glimpse.visionencoder;
 
+import dev.glimpse.kernels.BooleanProperty;
+
 /**
  * Whether a vision tower runs its images-as-heads attention input without layout copies
  * ({@value #PROPERTY}, default true since the H200 measured it: LLaVA-1.5-7B's CLIP tower 2.90 -> 2.48 ms,
@@ -22,6 +24,6 @@ public final class VisionLayout {
 
     /** {@value #PROPERTY} is not {@code false}, read now. */
     public static boolean enabled() {
-        return !"false".equalsIgnoreCase(System.getProperty(PROPERTY, "true").trim());
+        return BooleanProperty.read(PROPERTY, true);
     }
 }

@@ -3,6 +3,7 @@ package dev.glimpse.kernels.cuda;
 import dev.glimpse.kernels.AttentionCapture;
 import dev.glimpse.kernels.AttentionMask;
 import dev.glimpse.kernels.AttentionPrecision;
+import dev.glimpse.kernels.BooleanProperty;
 import dev.glimpse.kernels.DType;
 import dev.glimpse.kernels.OpChecks;
 import dev.glimpse.kernels.Tensor;
@@ -489,7 +490,7 @@ final class CudaAttention {
 
     /** False only under {@code -Dglimpse.cuda.attentionCacheInPlace=false} (read at every call). */
     private static boolean inPlaceEnabled() {
-        return !"false".equalsIgnoreCase(System.getProperty(IN_PLACE_PROPERTY, "true").trim());
+        return BooleanProperty.read(IN_PLACE_PROPERTY, true);
     }
 
     /**

@@ -245,7 +245,7 @@ public final class CudaBackend implements Backend {
      * tensor-core path. Read at every call, so a benchmark can flip it between passes.
      */
     public static boolean gemmEpiloguesEnabled() {
-        return !"false".equalsIgnoreCase(System.getProperty(GEMM_EPILOGUES_PROPERTY, "true").trim());
+        return BooleanProperty.read(GEMM_EPILOGUES_PROPERTY, true);
     }
 
     @Override
@@ -385,7 +385,7 @@ public final class CudaBackend implements Backend {
      * 73.0 us at 586 rows, 22.2 -> 20.1 at 74; Qwen2-0.5B 21.7 -> 19.5 and 10.0 -> 8.8.
      */
     public static boolean attentionHalfOutputEnabled() {
-        return !"false".equalsIgnoreCase(System.getProperty(ATTENTION_HALF_OUTPUT_PROPERTY, "true").trim());
+        return BooleanProperty.read(ATTENTION_HALF_OUTPUT_PROPERTY, true);
     }
 
     /**
@@ -427,7 +427,7 @@ public final class CudaBackend implements Backend {
      * 6.463 ms (0.989x), and again 6.556 -> 6.469 ms (0.986x) in a second call; its GPU tests passed there.
      */
     public static boolean prefillRopeAttentionEnabled() {
-        return !"false".equalsIgnoreCase(System.getProperty(PREFILL_ROPE_ATTENTION_PROPERTY, "true").trim());
+        return BooleanProperty.read(PREFILL_ROPE_ATTENTION_PROPERTY, true);
     }
 
     /**
@@ -534,6 +534,27 @@ public final class CudaBackend implements Backend {
     public synchronized TopK topK(Tensor scores, int k, TopK.Order order) {
         ctx.bindThread();
         return topK.topK(scores, k, order);
+    }
+
+    /**
+     * Reads every on/off switch of the CUDA backend strictly ({@link BooleanProperty}), the ones its classes read at
+     * call time included, so a bad value fails when a model loads (RuntimeSettings), naming the property, instead
+     * of at the first request that reaches it. Loads no CUDA library.
+     *
+     * @throws IllegalArgumentException for a value other than true, false or blank
+     */
+    public static void checkSwitches() {
+        gemmEpiloguesEnabled();
+        attentionHalfOutputEnabled();
+        prefillRopeAttentionEnabled();
+        fusedDecodeEnabled();
+        prefillFusionEnabled();
+        ropeAppendVectorEnabled();
+        vtcFusedEnabled();
+        BooleanProperty.read(CudaLtMatmul.TUNE_PROPERTY, true);
+        BooleanProperty.read(CudaGemm.LT_RESIDUAL_PROPERTY, true);
+        BooleanProperty.read(CudaAttention.IN_PLACE_PROPERTY, true);
+        BooleanProperty.read(CudaPersistentDecode.TIMERS_PROPERTY, false);
     }
 
     // Decode-step replay: operations whose per-step integers come from device memory, and graphs.
@@ -765,7 +786,7 @@ public final class CudaBackend implements Backend {
 
     /** True unless {@code -Dglimpse.cuda.fusedDecode=false}; read at every call, so a benchmark can flip it between sessions. */
     public static boolean fusedDecodeEnabled() {
-        return !"false".equalsIgnoreCase(System.getProperty(FUSED_DECODE_PROPERTY, "true").trim());
+        return BooleanProperty.read(FUSED_DECODE_PROPERTY, true);
     }
 
     /**
@@ -857,7 +878,7 @@ public final class CudaBackend implements Backend {
      * prefills.
      */
     public static boolean prefillFusionEnabled() {
-        return !"false".equalsIgnoreCase(System.getProperty(PREFILL_FUSION_PROPERTY, "true").trim());
+        return BooleanProperty.read(PREFILL_FUSION_PROPERTY, true);
     }
 
     /** The system property that runs the vectorised RoPE + KV cache append kernel ({@code true}, the default; {@code false} turns it off). */
@@ -875,7 +896,7 @@ public final class CudaBackend implements Backend {
      * at 74 (its 74-row prefill is not the one that matters: OneVision's is 6,296 rows).
      */
     public static boolean ropeAppendVectorEnabled() {
-        return !"false".equalsIgnoreCase(System.getProperty(ROPE_APPEND_VECTOR_PROPERTY, "true").trim());
+        return BooleanProperty.read(ROPE_APPEND_VECTOR_PROPERTY, true);
     }
 
     /** The system property that computes the vision tower's query attention rows in one launch ({@code true}; default {@code false}). */
@@ -892,7 +913,7 @@ public final class CudaBackend implements Backend {
      * same bits).
      */
     public static boolean vtcFusedEnabled() {
-        return "true".equalsIgnoreCase(System.getProperty(VTC_FUSED_PROPERTY, "false").trim());
+        return BooleanProperty.read(VTC_FUSED_PROPERTY, false);
     }
 
     /** The system property that turns the vision tower's lean small passes off ({@code false}; default {@code true}). */

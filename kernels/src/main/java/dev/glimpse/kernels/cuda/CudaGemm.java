@@ -336,7 +336,7 @@ final class CudaGemm {
      * read at each call).
      */
     static boolean residualEpilogue() {
-        return !"false".equals(System.getProperty(LT_RESIDUAL_PROPERTY)) && CudaBackend.gemmEpiloguesEnabled();
+        return BooleanProperty.read(LT_RESIDUAL_PROPERTY, true) && CudaBackend.gemmEpiloguesEnabled();
     }
 
     /**

@@ -1,5 +1,6 @@
 package dev.glimpse.kernels.cuda;
 
+import dev.glimpse.kernels.BooleanProperty;
 import dev.glimpse.kernels.DType;
 import org.bytedeco.cuda.cublas.cublasLtContext;
 import org.bytedeco.cuda.cudart.CUevent_st;
@@ -183,7 +184,7 @@ final class CudaLtMatmul implements AutoCloseable {
 
     /** Whether plans made from now on measure their algorithm ({@value #TUNE_PROPERTY}, default true). */
     static boolean tuneEnabled() {
-        return !"false".equals(System.getProperty(TUNE_PROPERTY));
+        return BooleanProperty.read(TUNE_PROPERTY, true);
     }
 
     /**

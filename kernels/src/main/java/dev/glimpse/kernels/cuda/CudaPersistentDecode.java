@@ -1,6 +1,7 @@
 package dev.glimpse.kernels.cuda;
 
 import dev.glimpse.kernels.Activation;
+import dev.glimpse.kernels.BooleanProperty;
 import dev.glimpse.kernels.DType;
 import dev.glimpse.kernels.Tensor;
 import org.bytedeco.cuda.cudart.CUfunc_st;
@@ -138,7 +139,7 @@ public final class CudaPersistentDecode implements AutoCloseable {
 
     /** True when {@code -Dglimpse.cuda.decodeMegakernel.timers=true}; read when an instance is made. */
     public static boolean timersEnabled() {
-        return "true".equalsIgnoreCase(System.getProperty(TIMERS_PROPERTY, "false").trim());
+        return BooleanProperty.read(TIMERS_PROPERTY, false);
     }
 
     /**

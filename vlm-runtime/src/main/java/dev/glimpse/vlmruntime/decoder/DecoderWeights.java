@@ -1,5 +1,6 @@
 package dev.glimpse.vlmruntime.decoder;
 
+import dev.glimpse.kernels.BooleanProperty;
 import dev.glimpse.kernels.ResidentWeights;
 import dev.glimpse.kernels.Tensor;
 import dev.glimpse.kernels.io.Checkpoint;
@@ -91,7 +92,7 @@ public record DecoderWeights(Tensor embedTokens, List<LayerWeights> layers, Tens
     }
 
     static boolean fusedProjectionsEnabled() {
-        return !"false".equals(System.getProperty(FUSED_PROJECTIONS_PROPERTY));
+        return BooleanProperty.read(FUSED_PROJECTIONS_PROPERTY, true);
     }
 
     private static long size(Tensor t) {

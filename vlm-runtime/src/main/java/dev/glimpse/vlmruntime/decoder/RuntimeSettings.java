@@ -6,6 +6,7 @@ import dev.glimpse.kernels.cuda.CudaBackend;
 import dev.glimpse.kernels.cuda.Mlp16Vector;
 import dev.glimpse.kernels.cuda.NormRowsVariant;
 import dev.glimpse.kernels.cuda.TowerAttentionResident;
+import dev.glimpse.visionencoder.VisionSwitches;
 
 /**
  * Checks, at model load, every runtime setting that is read later at each session, prefill or kernel launch:
@@ -15,8 +16,10 @@ import dev.glimpse.kernels.cuda.TowerAttentionResident;
  * {@value DecoderSession#DECODE_AHEAD_PROPERTY}, {@value DecoderSession#POOL_DECODE_AHEAD_PROPERTY},
  * {@value CudaBackend#MLP16_PROPERTY}, {@value CudaBackend#TOWER_LEAN_PROPERTY}, {@value CudaBackend#TOWER_MLP16_PROPERTY},
  * {@value Mlp16Vector#PROPERTY}, {@value NormRowsVariant#PROPERTY},
- * {@value AttentionSmallGrid#PROPERTY}, {@value AttentionSmallGrid#ROPE_ATTENTION_PROPERTY} and
- * {@value TowerAttentionResident#PROPERTY}. Each is parsed by
+ * {@value AttentionSmallGrid#PROPERTY}, {@value AttentionSmallGrid#ROPE_ATTENTION_PROPERTY},
+ * {@value TowerAttentionResident#PROPERTY}, the CUDA backend's other on/off switches ({@link CudaBackend#checkSwitches}),
+ * the vision encoder's ({@link VisionSwitches#check}), {@value DecoderWeights#FUSED_PROJECTIONS_PROPERTY} and
+ * {@value SessionBufferPool#PROPERTY}. Each is parsed by
  * the same method that reads it later, so a bad {@code -D} value fails the load, before any weights are read,
  * with that parser's message (the property, the value, the values it takes), instead of failing every request
  * of a server (blamed on the client) or a kernel launch deep inside a prefill. Blank counts as unset for all.
@@ -48,5 +51,9 @@ public final class RuntimeSettings {
         AttentionSmallGrid.configured();
         AttentionSmallGrid.configuredForRopeAttention();
         TowerAttentionResident.configured();
+        CudaBackend.checkSwitches();
+        VisionSwitches.check();
+        DecoderWeights.fusedProjectionsEnabled();
+        SessionBufferPool.enabled();
     }
 }

@@ -1,5 +1,6 @@
 package dev.glimpse.vlmruntime.decoder;
 
+import dev.glimpse.kernels.BooleanProperty;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -95,7 +96,7 @@ final class SessionBufferPool implements AutoCloseable {
         }
     }
 
-    private static boolean enabled() {
-        return !"false".equalsIgnoreCase(System.getProperty(PROPERTY, "true").trim());
+    static boolean enabled() {
+        return BooleanProperty.read(PROPERTY, true);
     }
 }

@@ -39,7 +39,22 @@ class LoadSettingsTest {
             "glimpse.cuda.normRows|v8|auto, v4, staged",
             "glimpse.cuda.attentionSmallGrid|w3|w2s2",
             "glimpse.cuda.ropeAttentionSmallGrid|w3|w2s2",
-            "glimpse.cuda.towerAttentionResident|true|off, auto, s2"})
+            "glimpse.cuda.towerAttentionResident|true|off, auto, s2",
+            "glimpse.cuda.gemmEpilogues|off|true or false",
+            "glimpse.cuda.attentionHalfOutput|0|true or false",
+            "glimpse.cuda.prefillRopeAttention|no|true or false",
+            "glimpse.cuda.fusedDecode|off|true or false",
+            "glimpse.cuda.prefillFusion|0|true or false",
+            "glimpse.cuda.ropeAppendVector|no|true or false",
+            "glimpse.cuda.vtcFused|on|true or false",
+            "glimpse.cuda.ltTune|0|true or false",
+            "glimpse.cuda.ltResidual|off|true or false",
+            "glimpse.cuda.attentionCacheInPlace|no|true or false",
+            "glimpse.cuda.decodeMegakernel.timers|yes|true or false",
+            "glimpse.cuda.visionLayout|off|true or false",
+            "glimpse.cuda.visionGraphs|0|true or false",
+            "glimpse.cuda.fusedProjections|no|true or false",
+            "glimpse.decoder.reuseSessionBuffers|off|true or false"})
     void aBadValueFailsTheLoadNamingThePropertyTheValueAndWhatItTakes(String property, String value, String accepted) {
         try (SavedProperties saved = SavedProperties.of(property)) {
             System.setProperty(property, value);
