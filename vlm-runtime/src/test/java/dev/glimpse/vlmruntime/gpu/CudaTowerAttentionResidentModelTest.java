@@ -1,7 +1,5 @@
 package dev.glimpse.vlmruntime.gpu;
 
-import com.fasterxml.jackson.core.JsonProcessingException;
-import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.glimpse.kernels.Backends;
 import dev.glimpse.kernels.DType;
 import dev.glimpse.kernels.ResidentWeights;
@@ -24,9 +22,7 @@ import dev.glimpse.vlmruntime.api.Glimpse;
 import dev.glimpse.vlmruntime.api.LoadOptions;
 import dev.glimpse.vlmruntime.api.VisionLanguageModel;
 import dev.glimpse.vlmruntime.llava.LlavaModel;
-import dev.glimpse.vlmruntime.llava.PreparedPrompt;
 import dev.glimpse.vlmruntime.llava.VisualInput;
-import dev.glimpse.vlmruntime.pruning.RequestPruning;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
@@ -92,10 +88,6 @@ class CudaTowerAttentionResidentModelTest {
         }
     }
 
-    /** What a prepared request leaves on the host: the trace as JSON, embeddings, positions. */
-    private record Prepared(String trace, float[] embeddings, int[] positions) {
-    }
-
     @Test
     void vtcClsKeepsTheTiledKernelsTokensScoresAndEmbeddings() {
         CudaSupport.requireCuda();
@@ -113,10 +105,14 @@ class CudaTowerAttentionResidentModelTest {
                     PruningPlan plan = PruningPlan.parse("vtc-cls", TokenBudget.count(budget));
                     for (int i = 0; i < inputs.size(); i++) {
                         // twice each way: the first call of a shape runs op by op, later ones may replay
-                        prepare(model, fixture.prompt(), inputs.get(i), plan, "off");
-                        Prepared tiled = prepare(model, fixture.prompt(), inputs.get(i), plan, "off");
-                        prepare(model, fixture.prompt(), inputs.get(i), plan, "s2");
-                        Prepared resident = prepare(model, fixture.prompt(), inputs.get(i), plan, "s2");
+                        PreparedUnder.prepare(model, fixture.prompt(), inputs.get(i), plan,
+                                TowerAttentionResident.PROPERTY, "off");
+                        PreparedUnder tiled = PreparedUnder.prepare(model, fixture.prompt(), inputs.get(i), plan,
+                                TowerAttentionResident.PROPERTY, "off");
+                        PreparedUnder.prepare(model, fixture.prompt(), inputs.get(i), plan,
+                                TowerAttentionResident.PROPERTY, "s2");
+                        PreparedUnder resident = PreparedUnder.prepare(model, fixture.prompt(), inputs.get(i), plan,
+                                TowerAttentionResident.PROPERTY, "s2");
                         String what = "graphs=" + graphs + " budget " + budget + " image " + i;
                         assertEquals(tiled.trace(), resident.trace(), what + ": trace (kept cells and scores)");
                         assertArrayEquals(tiled.positions(), resident.positions(), what + ": positions");
@@ -126,21 +122,6 @@ class CudaTowerAttentionResidentModelTest {
                 }
                 assertTrue(gpu.towerAttentionResidentLaunches() > before, "graphs=" + graphs + ": the resident kernel ran");
             }
-        }
-    }
-
-    private static Prepared prepare(LlavaModel model, String prompt, VisualInput input, PruningPlan plan,
-                                    String variant) {
-        System.setProperty(TowerAttentionResident.PROPERTY, variant);
-        RequestPruning pruning = RequestPruning.of(plan, model.backend(), model.config(), input);
-        try (PreparedPrompt prepared = model.prepare(prompt, input, pruning.visualHooks(), true);
-             Tensor host = model.backend().download(prepared.embeddings())) {
-            return new Prepared(new ObjectMapper().writeValueAsString(pruning.trace()), host.toFloatArray(),
-                    prepared.positions().clone());
-        } catch (JsonProcessingException e) {
-            throw new IllegalStateException("pruning trace does not serialise", e);
-        } finally {
-            System.clearProperty(TowerAttentionResident.PROPERTY);
         }
     }
 }

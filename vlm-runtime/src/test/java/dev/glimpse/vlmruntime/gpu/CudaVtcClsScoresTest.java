@@ -1,9 +1,6 @@
 package dev.glimpse.vlmruntime.gpu;
 
-import com.fasterxml.jackson.core.JsonProcessingException;
-import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.glimpse.kernels.Backends;
-import dev.glimpse.kernels.Tensor;
 import dev.glimpse.tokenpruning.PruningPlan;
 import dev.glimpse.tokenpruning.VtcClsSelector;
 import dev.glimpse.tokenpruning.budget.TokenBudget;
@@ -11,9 +8,7 @@ import dev.glimpse.vlmruntime.api.Glimpse;
 import dev.glimpse.vlmruntime.api.LoadOptions;
 import dev.glimpse.vlmruntime.api.VisionLanguageModel;
 import dev.glimpse.vlmruntime.llava.LlavaModel;
-import dev.glimpse.vlmruntime.llava.PreparedPrompt;
 import dev.glimpse.vlmruntime.llava.VisualInput;
-import dev.glimpse.vlmruntime.pruning.RequestPruning;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.ValueSource;
@@ -40,10 +35,6 @@ class CudaVtcClsScoresTest {
         System.clearProperty(GRAPHS);
     }
 
-    /** What a prepared request leaves on the host: the trace as JSON, embeddings, positions. */
-    private record Prepared(String trace, float[] embeddings, int[] positions) {
-    }
-
     @ParameterizedTest(name = "{0}")
     @ValueSource(strings = {"llava-clip-llama", "llava-clip-llama-bf16"})
     void deviceScoringKeepsTheHostScoringsTokensAndScores(String name) {
@@ -59,10 +50,14 @@ class CudaVtcClsScoresTest {
                     PruningPlan plan = PruningPlan.parse("vtc-cls", TokenBudget.count(budget));
                     for (int i = 0; i < inputs.size(); i++) {
                         // twice each way: the first call of a shape runs op by op, later ones may replay
-                        prepare(model, prompt, inputs.get(i), plan, "backend");
-                        Prepared device = prepare(model, prompt, inputs.get(i), plan, "backend");
-                        prepare(model, prompt, inputs.get(i), plan, "host");
-                        Prepared host = prepare(model, prompt, inputs.get(i), plan, "host");
+                        PreparedUnder.prepare(model, prompt, inputs.get(i), plan,
+                                VtcClsSelector.SCORES_PROPERTY, "backend");
+                        PreparedUnder device = PreparedUnder.prepare(model, prompt, inputs.get(i), plan,
+                                VtcClsSelector.SCORES_PROPERTY, "backend");
+                        PreparedUnder.prepare(model, prompt, inputs.get(i), plan,
+                                VtcClsSelector.SCORES_PROPERTY, "host");
+                        PreparedUnder host = PreparedUnder.prepare(model, prompt, inputs.get(i), plan,
+                                VtcClsSelector.SCORES_PROPERTY, "host");
                         String what = name + " graphs=" + graphs + " budget " + budget + " image " + i;
                         assertEquals(host.trace(), device.trace(), what + ": trace (kept cells and scores)");
                         assertArrayEquals(host.positions(), device.positions(), what + ": positions");
@@ -71,21 +66,6 @@ class CudaVtcClsScoresTest {
                     }
                 }
             }
-        }
-    }
-
-    private static Prepared prepare(LlavaModel model, String prompt, VisualInput input, PruningPlan plan,
-                                    String scores) {
-        System.setProperty(VtcClsSelector.SCORES_PROPERTY, scores);
-        RequestPruning pruning = RequestPruning.of(plan, model.backend(), model.config(), input);
-        try (PreparedPrompt prepared = model.prepare(prompt, input, pruning.visualHooks(), true);
-             Tensor host = model.backend().download(prepared.embeddings())) {
-            return new Prepared(new ObjectMapper().writeValueAsString(pruning.trace()), host.toFloatArray(),
-                    prepared.positions().clone());
-        } catch (JsonProcessingException e) {
-            throw new IllegalStateException("pruning trace does not serialise", e);
-        } finally {
-            System.clearProperty(VtcClsSelector.SCORES_PROPERTY);
         }
     }
 }
