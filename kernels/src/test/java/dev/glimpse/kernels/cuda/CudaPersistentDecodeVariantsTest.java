@@ -135,8 +135,8 @@ class CudaPersistentDecodeVariantsTest {
             assertNotNull(kernel, c + ": the persistent kernel takes this shape");
             return kernel;
         } finally {
-            TestProperties.restore(CudaPersistentDecode.PROPERTY, before);
-            TestProperties.restore(CudaPersistentDecode.TIMERS_PROPERTY, timersBefore);
+            CudaTestSupport.restore(CudaPersistentDecode.PROPERTY, before);
+            CudaTestSupport.restore(CudaPersistentDecode.TIMERS_PROPERTY, timersBefore);
         }
     }
 

@@ -194,13 +194,16 @@ final class CudaTestSupport {
         try {
             return body.get();
         } finally {
-            previous.forEach((key, value) -> {
-                if (value == null) {
-                    System.clearProperty(key);
-                } else {
-                    System.setProperty(key, value);
-                }
-            });
+            previous.forEach(CudaTestSupport::restore);
+        }
+    }
+
+    /** Sets {@code property} back to {@code value}, or clears it where {@code value} is null (it was unset). */
+    static void restore(String property, String value) {
+        if (value == null) {
+            System.clearProperty(property);
+        } else {
+            System.setProperty(property, value);
         }
     }
 

@@ -242,8 +242,8 @@ class GridDependencyTest {
             System.setProperty(GridDependency.PREFILL_PROPERTY, "yes");
             assertThrows(CudaException.class, () -> GridDependency.programmatic("rms_norm_rows"));
         } finally {
-            TestProperties.restore(GridDependency.PROPERTY, pdl);
-            TestProperties.restore(GridDependency.PREFILL_PROPERTY, prefill);
+            CudaTestSupport.restore(GridDependency.PROPERTY, pdl);
+            CudaTestSupport.restore(GridDependency.PREFILL_PROPERTY, prefill);
         }
     }
 

@@ -2,6 +2,8 @@ package dev.glimpse.kernels.cuda;
 
 import org.junit.jupiter.api.Test;
 
+import java.util.Map;
+
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
@@ -61,25 +63,18 @@ class TowerAttentionResidentTest {
      */
     @Test
     void autoStepsAsideForAForcedTiledShape() {
-        String mma = System.getProperty(AttentionMmaWarps.PROPERTY);
-        String grid = System.getProperty(AttentionSmallGrid.PROPERTY);
-        try {
-            System.clearProperty(AttentionMmaWarps.PROPERTY);
-            System.clearProperty(AttentionSmallGrid.PROPERTY);
-            assertFalse(TowerAttentionResident.AUTO.yieldsToForcedShape());
-            System.setProperty(AttentionMmaWarps.PROPERTY, "w8");
-            assertTrue(TowerAttentionResident.AUTO.yieldsToForcedShape());
-            assertFalse(TowerAttentionResident.KEY_SPLIT_2.yieldsToForcedShape());
-            assertFalse(TowerAttentionResident.OFF.yieldsToForcedShape());
-            System.setProperty(AttentionMmaWarps.PROPERTY, "auto");
-            System.setProperty(AttentionSmallGrid.PROPERTY, "w2");
-            assertTrue(TowerAttentionResident.AUTO.yieldsToForcedShape());
-            System.setProperty(AttentionSmallGrid.PROPERTY, "off");
-            assertTrue(TowerAttentionResident.AUTO.yieldsToForcedShape());
-        } finally {
-            TestProperties.restore(AttentionMmaWarps.PROPERTY, mma);
-            TestProperties.restore(AttentionSmallGrid.PROPERTY, grid);
-        }
+        assertFalse(yields(TowerAttentionResident.AUTO, "", ""));
+        assertTrue(yields(TowerAttentionResident.AUTO, "w8", ""));
+        assertFalse(yields(TowerAttentionResident.KEY_SPLIT_2, "w8", ""));
+        assertFalse(yields(TowerAttentionResident.OFF, "w8", ""));
+        assertTrue(yields(TowerAttentionResident.AUTO, "auto", "w2"));
+        assertTrue(yields(TowerAttentionResident.AUTO, "auto", "off"));
+    }
+
+    /** {@code choice}.yieldsToForcedShape() under the two shape properties (blank: auto). */
+    private static boolean yields(TowerAttentionResident choice, String mma, String smallGrid) {
+        Map<String, String> shapes = Map.of(AttentionMmaWarps.PROPERTY, mma, AttentionSmallGrid.PROPERTY, smallGrid);
+        return CudaTestSupport.withProperties(shapes, choice::yieldsToForcedShape);
     }
 
     /**
