@@ -7,6 +7,7 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.CsvSource;
 
+import java.util.HashMap;
 import java.util.Map;
 
 import static dev.glimpse.kernels.cuda.CudaTestSupport.CPU;
@@ -24,7 +25,8 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
  * heads of 64; one and two images), SigLIP so400m's (729 tokens, 16 heads of 72 padded to 80), odd token counts (33,
  * 65, 129: ragged last key tiles, query warps without rows) and 1 to 16 heads, eagerly and replayed from a CUDA
  * graph. Where it cannot run (fewer queries than the tensor-core kernels take, head dims past 72, more keys than the
- * shared memory holds), and under auto past one wave, the tiled path runs; with the property unset it never runs.
+ * shared memory holds), and under auto past one wave, the tiled path runs; unset means auto. auto steps aside where
+ * a tiled shape is forced.
  */
 class CudaTowerAttentionResidentTest {
 
@@ -33,6 +35,9 @@ class CudaTowerAttentionResidentTest {
     private static final double F16_VS_CPU = 5e-3;
     private static final Map<String, String> TILED =
             Map.of(AttentionMmaWarps.PROPERTY, "w4", AttentionSmallGrid.PROPERTY, "w2s2");
+    /** The tiled choice left to auto (blank properties read as auto). */
+    private static final Map<String, String> AUTO_TILED =
+            Map.of(AttentionMmaWarps.PROPERTY, "", AttentionSmallGrid.PROPERTY, "");
 
     @ParameterizedTest(name = "{4} {0} T={1} images={2} heads={3}")
     @CsvSource({"BF16, 577, 1, 16, s2", "F16, 577, 1, 16, s2", "BF16, 577, 2, 16, s2", "BF16, 33, 1, 1, s2",
@@ -83,9 +88,33 @@ class CudaTowerAttentionResidentTest {
         check(type, d, tokens, images, 16, "auto", false, false);
     }
 
+    /** Unset means auto: one CLIP-L/336 image runs resident. */
     @Test
-    void unsetItNeverRuns() {
-        check("BF16", 64, 577, 1, 16, "", false, false);
+    void unsetMeansAuto() {
+        check("BF16", 64, 577, 1, 16, "", true, false);
+    }
+
+    /**
+     * auto steps aside where a tiled shape is forced ({@link TowerAttentionResident#yieldsToForcedShape}), so the
+     * forced shape runs as asked; s2 does not.
+     */
+    @Test
+    void autoStepsAsideForAForcedTiledShape() {
+        CudaBackend gpu = cuda();
+        try (Tensor q = random(41, 1f, DType.F32, 577, 16, 64); Tensor gq = gpu.upload(q);
+             Tensor rows = gpu.allocate(DType.BF16, 1, 577, 16 * 64)) {
+            for (String variant : new String[] {"auto", "s2"}) {
+                long before = gpu.towerAttentionResidentLaunches();
+                Map<String, String> settings = new HashMap<>(TILED);
+                settings.put(TowerAttentionResident.PROPERTY, variant);
+                CudaTestSupport.withProperties(settings, () -> {
+                    gpu.attentionImagesAsHeads(gq, gq, gq, 0.125f, rows, AttentionPrecision.BF16);
+                    return null;
+                });
+                assertEquals(variant.equals("s2") ? 1 : 0, gpu.towerAttentionResidentLaunches() - before,
+                        variant + " under a forced tiled shape: resident launches");
+            }
+        }
     }
 
     /**
@@ -110,13 +139,18 @@ class CudaTowerAttentionResidentTest {
              Tensor tiled = gpu.allocate(half, images, tokens, heads * d);
              Tensor rows = gpu.allocate(half, images, tokens, heads * d);
              Tensor expected = Tensor.allocate(half, images, tokens, heads * d)) {
-            CudaTestSupport.withProperties(TILED, () -> {
+            // auto (and unset, which means auto) steps aside for a forced tiled shape, so it runs with the tiled
+            // choice left to auto too; where it then stays tiled, the expected bits are auto's own tiled choice
+            boolean autoChoice = !variant.equals("s2");
+            Map<String, String> tiledSettings = new HashMap<>(autoChoice && !resident ? AUTO_TILED : TILED);
+            tiledSettings.put(TowerAttentionResident.PROPERTY, "off");
+            CudaTestSupport.withProperties(tiledSettings, () -> {
                 gpu.attentionImagesAsHeads(gq, gk, gv, scale, tiled, precision);
                 return null;
             });
             long before = gpu.towerAttentionResidentLaunches();
-            Map<String, String> settings = Map.of(AttentionMmaWarps.PROPERTY, "w4", AttentionSmallGrid.PROPERTY, "w2s2",
-                    TowerAttentionResident.PROPERTY, variant);
+            Map<String, String> settings = new HashMap<>(autoChoice ? AUTO_TILED : TILED);
+            settings.put(TowerAttentionResident.PROPERTY, variant);
             CudaTestSupport.withProperties(settings, () -> {
                 Runnable call = () -> gpu.attentionImagesAsHeads(gq, gk, gv, scale, rows, precision);
                 if (graph) {
@@ -127,7 +161,7 @@ class CudaTowerAttentionResidentTest {
                 return null;
             });
             assertEquals(resident ? 1 : 0, gpu.towerAttentionResidentLaunches() - before, label + ": resident launches");
-            assertBitsEqual(label + " vs w2s2", tiled, rows);
+            assertBitsEqual(label + " vs the tiled kernels", tiled, rows);
             CPU.attentionImagesAsHeads(q, k, v, scale, expected, precision);
             assertClose(label + " vs CPU", expected, rows, half == DType.BF16 ? BF16_VS_CPU : F16_VS_CPU);
         }
