@@ -73,6 +73,8 @@ class CudaTowerAttentionResidentModelTest {
             VisionWeights onDevice = weights.on(resident);
             float[] tiled = RandomTowers.thirdCallFeatures(gpu, new VisionTransformer(gpu, onDevice), pixels, request,
                     TowerAttentionResident.PROPERTY, "off");
+            // auto steps aside for a forced tiled shape, so the resident calls leave the tiled choice to auto
+            System.clearProperty(AttentionSmallGrid.PROPERTY);
             long before = gpu.towerAttentionResidentLaunches();
             float[] residentFeatures = RandomTowers.thirdCallFeatures(gpu, new VisionTransformer(gpu, onDevice), pixels,
                     request, TowerAttentionResident.PROPERTY, variant);
