@@ -128,7 +128,7 @@ class CudaLtWideSearchTest {
     void rotationTimedChoicesComputeTheHeuristicValuesAndAreStoredApart() throws IOException {
         cuda();
         Path file = dir.resolve("rotate.json");
-        // Llama-7B's o_proj: 32 MiB of weights that the 50 MB L2 could hold, so 5 rotating copies
+        // Llama-7B's o_proj: 32 MiB of weights that the 60 MiB L2 could hold, so 5 rotating copies
         Product o = new Product(1, 4096, 4096, false, true);
         try (Tensor x = random(231, 1f, DType.BF16, ROWS, o.k()); Tensor w = random(232, 0.05f, DType.BF16, 1, o.n(), o.k());
              Tensor r = random(233, 1f, DType.F32, ROWS, o.n())) {

@@ -25,7 +25,7 @@ import static dev.glimpse.kernels.cuda.bench.BenchTensors.uniform;
  * 896x4864, lm_head 151936x896).
  *
  * <p>Each shape rotates over enough distinct weight copies (at least {@value #ROTATION_BYTES}
- * bytes together) that the 50 MB L2 cannot serve them, so the time is the time to stream weights
+ * bytes together) that the 60 MiB L2 cannot serve them, so the time is the time to stream weights
  * from HBM. The calls are replayed from a CUDA graph, as in a decode step: a graph of at least
  * {@value #MIN_CALLS} calls, {@value #WARMUP} warm-up replays, then {@value #REPLAYS} replays
  * bracketed by stream synchronisations (the backend keeps its stream to itself, so the clock is

@@ -35,7 +35,7 @@ public final class NormRowsBench {
     static final int WARMUP = 3;
     static final int REPLAYS = 20;
     static final int ROUNDS = 7;
-    /** The L2-evicting buffer's size: above the H200's 50 MB L2. */
+    /** The L2-evicting buffer's size: above the H200's 60 MiB L2 (62,914,560 bytes, cudaDevAttrL2CacheSize). */
     static final int EVICT_MB = 80;
 
     /** One norm launch shape: {@code kernel} "rms" or "layer" over {@code rows} rows of {@code n}. */
