@@ -24,9 +24,9 @@
 # SigLIP's one-image tower attention and Llama-7B's / Qwen2-0.5B's 74-row RoPE + append + attention, graph-replayed;
 # also each -Dglimpse.cuda.towerAttentionResident variant vs off (the tiled kernels) on the tower cases; ATTN_SHAPES_ROWS="74,128,208,288"
 # picks the rope-attention row counts); "ropeattn" (the decode RoPE + append + wide attention kernel,
-# -Dglimpse.cuda.decodeRopeAttention: CudaDecodeRopeAttentionTest, CudaWideDecodeAttentionTest and
-# CudaDecodeRopeAttentionModelTest, then DecodeStepBench ropeAttention: us per layer with the switch off vs on, 600
-# and 6,300 keys, F32 and BF16 caches; GPU_TEST_ROPEATTN_TIMEOUT, default 300 s);
+# -Dglimpse.cuda.decodeRopeAttention: CudaDecodeRopeAttentionTest and CudaDecodeRopeAttentionModelTest
+# (GPU_TEST_ROPEATTN_TIMEOUT, default 200 s), DecodeStepBench ropeAttention (us per layer with the switch off vs on,
+# 600 and 6,300 keys, F32 and BF16 caches), then CudaWideDecodeAttentionTest; about 8 minutes at most);
 # Opt-in part "isolated": each class of GPU_TEST_ISOLATED_CLASSES="<class names>" in its own JVM (a sticky CUDA error
 # fails only its class), GPU_TEST_CLASS_TIMEOUT seconds each (default 150).
 # GPU_TEST_KERNEL_SHARD="i/n" runs the i-th of n round-robin shards of the kernels package's test classes (sorted by
@@ -224,19 +224,22 @@ fi
 if has ropeattn; then
   # The decode step's RoPE + KV append folded into the wide decode attention kernel
   # (-Dglimpse.cuda.decodeRopeAttention): its GPU tests (bit-identical to rope_append_kv + the wide kernel, kernel and
-  # model level; the wide kernel's own tests, whose dispatch it shares), then
-  # DecodeStepBench's A/B of the switch (decode_step_rope_attention lines: us per layer off / on).
-  echo "== decode RoPE + append + wide attention in one kernel: GPU tests, then DecodeStepBench ropeAttention"
-  timeout "${GPU_TEST_ROPEATTN_TIMEOUT:-300}" "$JAVA" "${JFLAGS[@]}" -jar "$JUNIT" execute --disable-banner \
+  # model level), DecodeStepBench's A/B of the switch (decode_step_rope_attention lines: us per layer off / on), then
+  # the wide kernel's own tests (its dispatch was refactored for the fused kernel), each in its own JVM in that order.
+  echo "== decode RoPE + append + wide attention in one kernel: GPU tests, DecodeStepBench ropeAttention, wide tests"
+  timeout "${GPU_TEST_ROPEATTN_TIMEOUT:-200}" "$JAVA" "${JFLAGS[@]}" -jar "$JUNIT" execute --disable-banner \
     --details=tree --class-path "$CP" --select-class dev.glimpse.kernels.cuda.CudaDecodeRopeAttentionTest \
-    --select-class dev.glimpse.kernels.cuda.CudaWideDecodeAttentionTest \
     --select-class dev.glimpse.vlmruntime.gpu.CudaDecodeRopeAttentionModelTest > "$LOGS/ropeattn-tests.log" 2>&1
   echo "ropeattn tests exit: $?"
   grep -E "tests (successful|failed|skipped)|✘|Exception|expected" "$LOGS/ropeattn-tests.log" | head -40
-  timeout 150 "$JAVA" "${JFLAGS[@]}" -cp "$CP" dev.glimpse.kernels.cuda.bench.DecodeStepBench ropeAttention \
+  timeout 120 "$JAVA" "${JFLAGS[@]}" -cp "$CP" dev.glimpse.kernels.cuda.bench.DecodeStepBench ropeAttention \
     > "$LOGS/decode-rope-attention.jsonl" 2> "$LOGS/decode-rope-attention.err"
   echo "DecodeStepBench ropeAttention exit: $?"; tail -3 "$LOGS/decode-rope-attention.err"
   cat "$LOGS/decode-rope-attention.jsonl"
+  timeout 150 "$JAVA" "${JFLAGS[@]}" -jar "$JUNIT" execute --disable-banner --details=tree --class-path "$CP" \
+    --select-class dev.glimpse.kernels.cuda.CudaWideDecodeAttentionTest > "$LOGS/ropeattn-wide-tests.log" 2>&1
+  echo "wide decode attention tests exit: $?"
+  grep -E "tests (successful|failed|skipped)|✘|Exception|expected" "$LOGS/ropeattn-wide-tests.log" | head -20
 fi
 
 if has visiontower; then
