@@ -25,7 +25,7 @@
 # also each -Dglimpse.cuda.towerAttentionResident variant vs off (the tiled kernels) on the tower cases; ATTN_SHAPES_ROWS="74,128,208,288"
 # picks the rope-attention row counts); "ropeattn" (the decode RoPE + append + wide attention kernel,
 # -Dglimpse.cuda.decodeRopeAttention: CudaDecodeRopeAttentionTest and CudaDecodeRopeAttentionModelTest
-# (GPU_TEST_ROPEATTN_TIMEOUT, default 200 s), DecodeStepBench ropeAttention (us per layer with the switch off vs on,
+# (each in its own JVM, GPU_TEST_ROPEATTN_TIMEOUT s each, default 150), DecodeStepBench ropeAttention (us per layer with the switch off vs on,
 # 600 and 6,300 keys, F32 and BF16 caches), then CudaWideDecodeAttentionTest; about 8 minutes at most);
 # Opt-in part "isolated": each class of GPU_TEST_ISOLATED_CLASSES="<class names>" in its own JVM (a sticky CUDA error
 # fails only its class), GPU_TEST_CLASS_TIMEOUT seconds each (default 150).
@@ -225,13 +225,16 @@ if has ropeattn; then
   # The decode step's RoPE + KV append folded into the wide decode attention kernel
   # (-Dglimpse.cuda.decodeRopeAttention): its GPU tests (bit-identical to rope_append_kv + the wide kernel, kernel and
   # model level), DecodeStepBench's A/B of the switch (decode_step_rope_attention lines: us per layer off / on), then
-  # the wide kernel's own tests (its dispatch was refactored for the fused kernel), each in its own JVM in that order.
+  # the wide kernel's own tests (its dispatch was refactored for the fused kernel), each class in its own JVM (the
+  # model test's backend apart from the kernel tests' shared one), in that order.
   echo "== decode RoPE + append + wide attention in one kernel: GPU tests, DecodeStepBench ropeAttention, wide tests"
-  timeout "${GPU_TEST_ROPEATTN_TIMEOUT:-200}" "$JAVA" "${JFLAGS[@]}" -jar "$JUNIT" execute --disable-banner \
-    --details=tree --class-path "$CP" --select-class dev.glimpse.kernels.cuda.CudaDecodeRopeAttentionTest \
-    --select-class dev.glimpse.vlmruntime.gpu.CudaDecodeRopeAttentionModelTest > "$LOGS/ropeattn-tests.log" 2>&1
-  echo "ropeattn tests exit: $?"
-  grep -E "tests (successful|failed|skipped)|✘|Exception|expected" "$LOGS/ropeattn-tests.log" | head -40
+  for c in dev.glimpse.kernels.cuda.CudaDecodeRopeAttentionTest dev.glimpse.vlmruntime.gpu.CudaDecodeRopeAttentionModelTest; do
+    log="$LOGS/ropeattn-${c##*.}.log"
+    timeout "${GPU_TEST_ROPEATTN_TIMEOUT:-150}" "$JAVA" "${JFLAGS[@]}" -jar "$JUNIT" execute --disable-banner \
+      --details=tree --class-path "$CP" --select-class "$c" > "$log" 2>&1
+    echo "$c exit: $?"
+    grep -E "tests (successful|failed|skipped)|✘|Exception|expected" "$log" | head -30
+  done
   timeout 120 "$JAVA" "${JFLAGS[@]}" -cp "$CP" dev.glimpse.kernels.cuda.bench.DecodeStepBench ropeAttention \
     > "$LOGS/decode-rope-attention.jsonl" 2> "$LOGS/decode-rope-attention.err"
   echo "DecodeStepBench ropeAttention exit: $?"; tail -3 "$LOGS/decode-rope-attention.err"
