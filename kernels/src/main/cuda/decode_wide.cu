@@ -82,15 +82,17 @@ struct WideAppend {
 };
 
 // rope_append's (decode_fused.cu) rotated pair, lo * c - hi * s and hi * c + lo * s, with the FMA
-// contraction ptxas gives them in rope_append_kv[_bf16|_f16] (their SASS, sm_80 and sm_90: the first
-// product of each exact inside the FFMA, the second rounded by an FMUL), written out so that no
-// compiler choice can make the fused kernels' bits differ.
+// contraction rope_append_kv[_bf16|_f16] get: lo * c exact inside the FFMA and hi * s rounded by an
+// FMUL for the first; for the second NVVM's PTX already fuses fma.rn(s, lo, c * hi), so lo * s is the
+// exact product and hi * c the rounded one (the opposite of the first: on the H200, 2026-11-29, the
+// mirrored form differed by one ulp in the rotated halves). Written out so that no compiler choice can
+// make the fused kernels' bits differ.
 __device__ __forceinline__ float wide_rope_lo(float lo, float hi, float c, float s) {
     return __fmaf_rn(lo, c, -__fmul_rn(hi, s));
 }
 
 __device__ __forceinline__ float wide_rope_hi(float lo, float hi, float c, float s) {
-    return __fmaf_rn(hi, c, __fmul_rn(lo, s));
+    return __fmaf_rn(lo, s, __fmul_rn(hi, c));
 }
 
 // Element d of the head row x rotated as rope_append rotates it.
