@@ -23,7 +23,10 @@
 # (AttentionShapesBench: every -Dglimpse.cuda.attentionSmallGrid shape against today's choice on CLIP-L/336's and
 # SigLIP's one-image tower attention and Llama-7B's / Qwen2-0.5B's 74-row RoPE + append + attention, graph-replayed;
 # also each -Dglimpse.cuda.towerAttentionResident variant vs off (the tiled kernels) on the tower cases; ATTN_SHAPES_ROWS="74,128,208,288"
-# picks the rope-attention row counts);
+# picks the rope-attention row counts); "ropeattn" (the decode RoPE + append + wide attention kernel,
+# -Dglimpse.cuda.decodeRopeAttention: CudaDecodeRopeAttentionTest and CudaDecodeRopeAttentionModelTest
+# (each in its own JVM, GPU_TEST_ROPEATTN_TIMEOUT s each, default 150), DecodeStepBench ropeAttention (us per layer with the switch off vs on,
+# 600 and 6,300 keys, F32 and BF16 caches), then CudaWideDecodeAttentionTest; about 8 minutes at most);
 # Opt-in part "isolated": each class of GPU_TEST_ISOLATED_CLASSES="<class names>" in its own JVM (a sticky CUDA error
 # fails only its class), GPU_TEST_CLASS_TIMEOUT seconds each (default 150).
 # GPU_TEST_KERNEL_SHARD="i/n" runs the i-th of n round-robin shards of the kernels package's test classes (sorted by
@@ -216,6 +219,30 @@ if has attnshapes; then
     "attention block shapes benchmark (small-grid shapes and resident tower attention vs today's choice: CLIP, SigLIP, rope-attention)" \
     AttentionShapesBench
   JFLAGS=("${ATTN_SHAPES_SAVED_JFLAGS[@]}")
+fi
+
+if has ropeattn; then
+  # The decode step's RoPE + KV append folded into the wide decode attention kernel
+  # (-Dglimpse.cuda.decodeRopeAttention): its GPU tests (bit-identical to rope_append_kv + the wide kernel, kernel and
+  # model level), DecodeStepBench's A/B of the switch (decode_step_rope_attention lines: us per layer off / on), then
+  # the wide kernel's own tests (its dispatch was refactored for the fused kernel), each class in its own JVM (the
+  # model test's backend apart from the kernel tests' shared one), in that order.
+  echo "== decode RoPE + append + wide attention in one kernel: GPU tests, DecodeStepBench ropeAttention, wide tests"
+  for c in dev.glimpse.kernels.cuda.CudaDecodeRopeAttentionTest dev.glimpse.vlmruntime.gpu.CudaDecodeRopeAttentionModelTest; do
+    log="$LOGS/ropeattn-${c##*.}.log"
+    timeout "${GPU_TEST_ROPEATTN_TIMEOUT:-150}" "$JAVA" "${JFLAGS[@]}" -jar "$JUNIT" execute --disable-banner \
+      --details=tree --class-path "$CP" --select-class "$c" > "$log" 2>&1
+    echo "$c exit: $?"
+    grep -E "tests (successful|failed|skipped)|✘|Exception|expected" "$log" | head -30
+  done
+  timeout 120 "$JAVA" "${JFLAGS[@]}" -cp "$CP" dev.glimpse.kernels.cuda.bench.DecodeStepBench ropeAttention \
+    > "$LOGS/decode-rope-attention.jsonl" 2> "$LOGS/decode-rope-attention.err"
+  echo "DecodeStepBench ropeAttention exit: $?"; tail -3 "$LOGS/decode-rope-attention.err"
+  cat "$LOGS/decode-rope-attention.jsonl"
+  timeout 150 "$JAVA" "${JFLAGS[@]}" -jar "$JUNIT" execute --disable-banner --details=tree --class-path "$CP" \
+    --select-class dev.glimpse.kernels.cuda.CudaWideDecodeAttentionTest > "$LOGS/ropeattn-wide-tests.log" 2>&1
+  echo "wide decode attention tests exit: $?"
+  grep -E "tests (successful|failed|skipped)|✘|Exception|expected" "$LOGS/ropeattn-wide-tests.log" | head -20
 fi
 
 if has visiontower; then

@@ -18,9 +18,21 @@
 //
 // Every kernel prefetches its chunk into L2 before grid_dependency_enter() (the key count read there
 // only to place the prefetch, as decode_online16.cu's _early kernels) and reads nothing else before it.
+//
+// attention_decode_wide_rope[_bf16|_f16]_d<D>_h<HP> (-Dglimpse.cuda.decodeRopeAttention=true) also do
+// rope_append_kv's work (decode_fused.cu), one kernel less per decode layer: every block rotates its
+// group's query heads while staging them in shared memory (q itself is left as it was: nothing after
+// the attention reads it), and the blocks of the split that covers the step's entry *length (else
+// those of split 0: then no block reads it) store the rotated key and the value there, rounded as
+// rope_append stores them (store_kv), before a barrier and their first tile load; no other block
+// reads that entry (a block reads only its split's rows). Where a group spans several head blocks
+// each of them stores the entry (the same bits) before it reads it. The rotation is rope_append's,
+// with the contraction ptxas gives it there spelled out (wide_rope_lo / wide_rope_hi), so the
+// cache, the scores and the output have the bits of rope_append_kv + attention_decode_wide_*.
 #include "common.cuh"
 #include "grid_dependency.cuh"
 #include "decode_common.cuh"
+#include "kv_store.cuh"
 
 #define WIDE_THREADS 256
 #define WIDE_WARPS (WIDE_THREADS / 32)
@@ -50,6 +62,62 @@ struct WideShape {
     static constexpr int VPT = TILE / KS;                  // value rows per thread per tile (4)
 };
 
+// The fused kernels' rotary rows for the step's position (rotary pairs (i, i + half) for i < half;
+// dims from 2 * half on pass through).
+struct WideRope {
+    const float* cos_t;
+    const float* sin_t;
+    int half;
+};
+
+// What the fused kernels append: the step's k and v rows [kv_heads, D] (F32), stored as entry *length.
+template <typename T>
+struct WideAppend {
+    const float* k;
+    const float* v;
+    T* key_cache;
+    T* value_cache;
+    const int* length;
+    WideRope rope;
+};
+
+// rope_append's (decode_fused.cu) rotated pair, lo * c - hi * s and hi * c + lo * s, with the FMA
+// contraction rope_append_kv[_bf16|_f16] get: lo * c exact inside the FFMA and hi * s rounded by an
+// FMUL for the first; for the second NVVM's PTX already fuses fma.rn(s, lo, c * hi), so lo * s is the
+// exact product and hi * c the rounded one (the opposite of the first: on the H200, 2026-11-29, the
+// mirrored form differed by one ulp in the rotated halves). Written out so that no compiler choice can
+// make the fused kernels' bits differ.
+__device__ __forceinline__ float wide_rope_lo(float lo, float hi, float c, float s) {
+    return __fmaf_rn(lo, c, -__fmul_rn(hi, s));
+}
+
+__device__ __forceinline__ float wide_rope_hi(float lo, float hi, float c, float s) {
+    return __fmaf_rn(lo, s, __fmul_rn(hi, c));
+}
+
+// Element d of the head row x rotated as rope_append rotates it.
+__device__ __forceinline__ float wide_rope_at(const float* x, int d, const WideRope& r) {
+    if (d < r.half) return wide_rope_lo(x[d], x[d + r.half], r.cos_t[d], r.sin_t[d]);
+    if (d < 2 * r.half) {
+        const int i = d - r.half;
+        return wide_rope_hi(x[i], x[d], r.cos_t[i], r.sin_t[i]);
+    }
+    return x[d];
+}
+
+// kv head kv's rotated key and value stored as cache entry at, as rope_append stores them.
+template <int D, typename T>
+__device__ __forceinline__ void wide_store_entry(const WideAppend<T>& a, int kv, int capacity, int at) {
+    const float* k = a.k + (long long)kv * D;
+    const float* v = a.v + (long long)kv * D;
+    T* kd = a.key_cache + ((long long)kv * capacity + at) * D;
+    T* vd = a.value_cache + ((long long)kv * capacity + at) * D;
+    for (int d = threadIdx.x; d < D; d += WIDE_THREADS) {
+        store_kv(kd + d, wide_rope_at(k, d, a.rope));
+        store_kv(vd + d, v[d]);
+    }
+}
+
 // One tile's cache entries as a thread holds them: its key pieces and its value rows.
 template <int D, typename T>
 struct WideTile {
@@ -77,12 +145,14 @@ struct WideTile {
 };
 
 // The split's (m, l, unnormalised P V) of heads h0 .. h0 + nh - 1 over keys start .. start + n - 1,
-// written to the partials. HP: the group's heads padded to a power of two (<= WIDE_WARPS).
-template <int D, int HP, typename T>
+// written to the partials. HP: the group's heads padded to a power of two (<= WIDE_WARPS). ROPE: q
+// rotated by rope on its way into shared memory.
+template <int D, int HP, typename T, bool ROPE = false>
 __device__ __forceinline__ void wide_split(const float* __restrict__ q, const T* __restrict__ key_cache,
                                            const T* __restrict__ value_cache, float* __restrict__ partial_acc,
                                            float* __restrict__ partial_stats, int kv, int h0, int nh, int start,
-                                           int n, int capacity, int splits, float scale, float* red) {
+                                           int n, int capacity, int splits, float scale, float* red,
+                                           const WideRope& rope = WideRope()) {
     using S = WideShape<D, T>;
     __shared__ __align__(16) float qs[HP][D];
     __shared__ float sp[2][HP][S::TILE];
@@ -95,7 +165,11 @@ __device__ __forceinline__ void wide_split(const float* __restrict__ q, const T*
     cur.load(kb, vb, 0, n);
     for (int i = threadIdx.x; i < HP * D; i += WIDE_THREADS) {
         const int h = i / D;
-        qs[h][i % D] = h < nh ? q[(long long)(h0 + h) * D + i % D] : 0.f;
+        if constexpr (ROPE) {
+            qs[h][i % D] = h < nh ? wide_rope_at(q + (long long)(h0 + h) * D, i % D, rope) : 0.f;
+        } else {
+            qs[h][i % D] = h < nh ? q[(long long)(h0 + h) * D + i % D] : 0.f;
+        }
     }
     __syncthreads();
 
@@ -277,12 +351,14 @@ __device__ __forceinline__ void wide_prefetch_chunk(const T* key_cache, const T*
 }
 
 // Grid (kv_heads * head_blocks, splits), WIDE_THREADS threads; heads_per_block <= HP <= WIDE_WARPS,
-// splits <= WIDE_MAX_SPLITS, 16-byte aligned q and caches. Counters as attention_decode_fused.
-template <int D, int HP, typename T>
+// splits <= WIDE_MAX_SPLITS, 16-byte aligned q and caches. Counters as attention_decode_fused. ROPE:
+// q is the unrotated query, and append's entry is stored first (see the top of this file).
+template <int D, int HP, typename T, bool ROPE = false>
 __device__ __forceinline__ void wide_fused(const float* q, const T* key_cache, const T* value_cache,
                                            float* partial_acc, float* partial_stats, float* out, int* counters,
                                            const int* key_count, int q_heads, int kv_heads, int capacity, int splits,
-                                           int heads_per_block, float scale) {
+                                           int heads_per_block, float scale,
+                                           const WideAppend<T>& append = WideAppend<T>()) {
     using S = WideShape<D, T>;
     constexpr int RED_FLOATS = S::KS * HP * D > WIDE_THREADS * 4 ? S::KS * HP * D : WIDE_THREADS * 4;
     __shared__ __align__(16) float red[RED_FLOATS];
@@ -295,6 +371,15 @@ __device__ __forceinline__ void wide_fused(const float* q, const T* key_cache, c
     wide_prefetch_chunk<D, T>(key_cache, value_cache, key_count, kv, capacity, splits);
     grid_dependency_enter();
     const int keys = decode_keys(key_count, capacity);
+    if constexpr (ROPE) {
+        // The split whose rows hold entry at (whole chunks from 0: at / chunk < used), or split 0.
+        const int at = *append.length;
+        const int chunk = wide_chunk<WideShape<D, T>::TILE>(keys, splits);
+        if (blockIdx.y == (at >= 0 && at < keys ? at / chunk : 0)) {
+            wide_store_entry<D, T>(append, kv, capacity, at);
+            __syncthreads();
+        }
+    }
     if (keys == 0) {
         if (blockIdx.y == 0) {
             for (int i = threadIdx.x; i < nh * D; i += WIDE_THREADS) out[(long long)h0 * D + i] = 0.f;
@@ -305,8 +390,8 @@ __device__ __forceinline__ void wide_fused(const float* q, const T* key_cache, c
     const int used = (keys + chunk - 1) / chunk;
     if (blockIdx.y >= used) return;
     const int start = blockIdx.y * chunk;
-    wide_split<D, HP, T>(q, key_cache, value_cache, partial_acc, partial_stats, kv, h0, nh, start,
-                         min(chunk, keys - start), capacity, splits, scale, red);
+    wide_split<D, HP, T, ROPE>(q, key_cache, value_cache, partial_acc, partial_stats, kv, h0, nh, start,
+                               min(chunk, keys - start), capacity, splits, scale, red, append.rope);
     __threadfence();
     __syncthreads();
     if (threadIdx.x == 0) {
@@ -357,3 +442,42 @@ DECODE_WIDE_KERNEL(attention_decode_wide_f16_d128_h1, 128, 1, __half, 2)
 DECODE_WIDE_KERNEL(attention_decode_wide_f16_d128_h2, 128, 2, __half, 2)
 DECODE_WIDE_KERNEL(attention_decode_wide_f16_d128_h4, 128, 4, __half, 2)
 DECODE_WIDE_KERNEL(attention_decode_wide_f16_d128_h8, 128, 8, __half, 2)
+
+// The fused RoPE + append + attention kernels: rope_append_kv's arguments (q unrotated and left so, k,
+// v, cos, sin, length) then the wide kernel's; *key_count includes the appended entry (*length + 1 in
+// a decode step). Same MIN_BLOCKS as their wide kernels.
+#define DECODE_WIDE_ROPE_KERNEL(NAME, D, HP, T, MIN_BLOCKS)                                                      \
+    extern "C" __global__ void __launch_bounds__(WIDE_THREADS, MIN_BLOCKS)                                        \
+    NAME(const float* q, const float* k, const float* v, const float* cos_t, const float* sin_t, T* key_cache,   \
+         T* value_cache, const int* length, float* partial_acc, float* partial_stats, float* out, int* counters,  \
+         const int* key_count, int q_heads, int kv_heads, int capacity, int dim, int half, int splits,           \
+         int heads_per_block, float scale) {                                                                     \
+        wide_fused<D, HP, T, true>(q, key_cache, value_cache, partial_acc, partial_stats, out, counters,         \
+                                   key_count, q_heads, kv_heads, capacity, splits, heads_per_block, scale,       \
+                                   WideAppend<T>{k, v, key_cache, value_cache, length, {cos_t, sin_t, half}});   \
+    }
+
+DECODE_WIDE_ROPE_KERNEL(attention_decode_wide_rope_d64_h1, 64, 1, float, 2)
+DECODE_WIDE_ROPE_KERNEL(attention_decode_wide_rope_d64_h2, 64, 2, float, 2)
+DECODE_WIDE_ROPE_KERNEL(attention_decode_wide_rope_d64_h4, 64, 4, float, 2)
+DECODE_WIDE_ROPE_KERNEL(attention_decode_wide_rope_d64_h8, 64, 8, float, 1)
+DECODE_WIDE_ROPE_KERNEL(attention_decode_wide_rope_d128_h1, 128, 1, float, 2)
+DECODE_WIDE_ROPE_KERNEL(attention_decode_wide_rope_d128_h2, 128, 2, float, 2)
+DECODE_WIDE_ROPE_KERNEL(attention_decode_wide_rope_d128_h4, 128, 4, float, 2)
+DECODE_WIDE_ROPE_KERNEL(attention_decode_wide_rope_d128_h8, 128, 8, float, 1)
+DECODE_WIDE_ROPE_KERNEL(attention_decode_wide_rope_bf16_d64_h1, 64, 1, __nv_bfloat16, 2)
+DECODE_WIDE_ROPE_KERNEL(attention_decode_wide_rope_bf16_d64_h2, 64, 2, __nv_bfloat16, 2)
+DECODE_WIDE_ROPE_KERNEL(attention_decode_wide_rope_bf16_d64_h4, 64, 4, __nv_bfloat16, 2)
+DECODE_WIDE_ROPE_KERNEL(attention_decode_wide_rope_bf16_d64_h8, 64, 8, __nv_bfloat16, 2)
+DECODE_WIDE_ROPE_KERNEL(attention_decode_wide_rope_bf16_d128_h1, 128, 1, __nv_bfloat16, 2)
+DECODE_WIDE_ROPE_KERNEL(attention_decode_wide_rope_bf16_d128_h2, 128, 2, __nv_bfloat16, 2)
+DECODE_WIDE_ROPE_KERNEL(attention_decode_wide_rope_bf16_d128_h4, 128, 4, __nv_bfloat16, 2)
+DECODE_WIDE_ROPE_KERNEL(attention_decode_wide_rope_bf16_d128_h8, 128, 8, __nv_bfloat16, 2)
+DECODE_WIDE_ROPE_KERNEL(attention_decode_wide_rope_f16_d64_h1, 64, 1, __half, 2)
+DECODE_WIDE_ROPE_KERNEL(attention_decode_wide_rope_f16_d64_h2, 64, 2, __half, 2)
+DECODE_WIDE_ROPE_KERNEL(attention_decode_wide_rope_f16_d64_h4, 64, 4, __half, 2)
+DECODE_WIDE_ROPE_KERNEL(attention_decode_wide_rope_f16_d64_h8, 64, 8, __half, 2)
+DECODE_WIDE_ROPE_KERNEL(attention_decode_wide_rope_f16_d128_h1, 128, 1, __half, 2)
+DECODE_WIDE_ROPE_KERNEL(attention_decode_wide_rope_f16_d128_h2, 128, 2, __half, 2)
+DECODE_WIDE_ROPE_KERNEL(attention_decode_wide_rope_f16_d128_h4, 128, 4, __half, 2)
+DECODE_WIDE_ROPE_KERNEL(attention_decode_wide_rope_f16_d128_h8, 128, 8, __half, 2)

@@ -555,6 +555,7 @@ public final class CudaBackend implements Backend {
         BooleanProperty.read(CudaGemm.LT_RESIDUAL_PROPERTY, true);
         BooleanProperty.read(CudaAttention.IN_PLACE_PROPERTY, true);
         BooleanProperty.read(CudaPersistentDecode.TIMERS_PROPERTY, false);
+        decodeRopeAttentionEnabled();
     }
 
     // Decode-step replay: operations whose per-step integers come from device memory, and graphs.
@@ -747,6 +748,54 @@ public final class CudaBackend implements Backend {
                                              Tensor out, boolean[] activeHeads) {
         ctx.bindThread();
         decodeAttention.run(q, keyCache, valueCache, keyCount, scale, out);
+        attention.zeroHeads(out, null, activeHeads);
+    }
+
+    /**
+     * The system property that folds a decode step's RoPE + KV append into the wide decode attention kernel
+     * ({@code true}, the default; {@code false}: the two launches): see {@link #ropeAppendKvDecodeAttention}.
+     */
+    public static final String DECODE_ROPE_ATTENTION_PROPERTY = "glimpse.cuda.decodeRopeAttention";
+
+    /**
+     * True unless {@code -Dglimpse.cuda.decodeRopeAttention=false} (read strictly at every call, so an in-process
+     * A/B can flip it between captures; blank or unset is true): {@link #ropeAppendKvDecodeAttention} runs one
+     * kernel ({@code attention_decode_wide_rope*}, decode_wide.cu) where the wide decode attention kernel runs,
+     * instead of {@code rope_append_kv} then the attention: a decode layer's chain one launch shorter, with the
+     * same bits. Measured on the H200 (2026-11-29, bundle of 13a739d): DecodeStepBench (24 Qwen2-0.5B layers from
+     * one graph, best of 3 each) us per layer off -> on, F32 cache 28.86 -> 28.16 (600 keys), 34.53 -> 32.70
+     * (6,300); BF16 cache 29.28 -> 28.53, 34.68 -> 34.98 (1.009x slower); OneVision-0.5B in one JVM (12 rounds):
+     * decode ms per token 0.952x, TTFT 1.006x (quartiles 0.997-1.014).
+     */
+    public static boolean decodeRopeAttentionEnabled() {
+        return BooleanProperty.read(DECODE_ROPE_ATTENTION_PROPERTY, true);
+    }
+
+    /**
+     * {@link #ropeAppendKv}{@code (q, k, v, cos, sin, keyCache, valueCache, length)} then
+     * {@link #decodeAttention(Tensor, Tensor, Tensor, Tensor, float, Tensor, boolean[])}{@code (q, keyCache,
+     * valueCache, keyCount, scale, out, activeHeads)}: one decode token's rotary embedding, cache append at
+     * {@code *length} and attention over the first {@code *keyCount} entries (the appended one among them).
+     * Under {@link #decodeRopeAttentionEnabled} and where the wide kernel runs the attention, one launch that
+     * writes the same cache entries and the same output bits; q is then left unrotated, so q's contents
+     * afterwards are unspecified (rotated or not): callers must not read it.
+     */
+    public synchronized void ropeAppendKvDecodeAttention(Tensor q, Tensor k, Tensor v, Tensor cos, Tensor sin,
+                                                         Tensor keyCache, Tensor valueCache, Tensor length,
+                                                         Tensor keyCount, float scale, Tensor out, boolean[] activeHeads) {
+        ctx.bindThread();
+        boolean fusedRan = false;
+        if (decodeRopeAttentionEnabled()) {
+            int half = fused.ropeAppendHalf(q, k, v, cos, sin, keyCache, valueCache, length, "ropeAppendKvDecodeAttention");
+            try (Temporaries tmp = new Temporaries(copier)) {
+                fusedRan = decodeAttention.runRope(q, k, v, tmp.packed(cos, DType.F32), tmp.packed(sin, DType.F32), half,
+                        keyCache, valueCache, length, keyCount, scale, out);
+            }
+        }
+        if (!fusedRan) {
+            fused.ropeAppendKv(q, k, v, cos, sin, keyCache, valueCache, length);
+            decodeAttention.run(q, keyCache, valueCache, keyCount, scale, out);
+        }
         attention.zeroHeads(out, null, activeHeads);
     }
 

@@ -122,29 +122,16 @@ final class CudaDecodeAttention implements AutoCloseable {
 
     /** Attention of q over the first *keyCount (device I32 [1]) cache entries into out [1, Hq, D]. */
     void run(Tensor q, Tensor keyCache, Tensor valueCache, Tensor keyCount, float scale, Tensor out) {
-        String op = "decodeAttention";
-        Checks.kvCache(keyCache, valueCache, ctx.device, op);
+        if (!check(q, keyCache, valueCache, keyCount, out, "decodeAttention")) {
+            return;
+        }
+        int hq = q.dim(1);
         int hkv = keyCache.dim(0);
         int capacity = keyCache.dim(1);
         int d = keyCache.dim(2);
-        Checks.f32(q, ctx.device, op, "q");
-        if (q.rank() != 3 || q.dim(0) != 1 || q.dim(2) != d || !Checks.contiguous(q)) {
-            throw new TensorException(op + ": q must be packed [1, Hq, " + d + "], got " + q);
-        }
-        int hq = q.dim(1);
-        if (hkv == 0 || hq % hkv != 0 || d > CudaAttention.MAX_HEAD_DIM) {
-            throw new TensorException(op + ": " + hq + " query heads over " + hkv + " kv heads of dim " + d
-                    + " (heads must divide, dim <= " + CudaAttention.MAX_HEAD_DIM + ")");
-        }
-        Checks.out(out, q.shape(), ctx.device, op);
-        Checks.deviceCount(keyCount, ctx.device, op, "keyCount");
-        if (hq == 0 || d == 0) {
-            return;
-        }
         int width = vectorWidth(keyCache, valueCache);
         Kernel choice = Kernel.configured();
-        boolean wide = choice == Kernel.WIDE || choice == Kernel.AUTO && capacity >= Kernel.AUTO_ONLINE_CAPACITY;
-        if (wide && WideDecodePlan.supports(d, width > 1)) {
+        if (takesWide(choice, keyCache, valueCache)) {
             runWide(q, keyCache, valueCache, keyCount, scale, out);
             return;
         }
@@ -179,6 +166,74 @@ final class CudaDecodeAttention implements AutoCloseable {
                 .ptr(partials).ptr(stats).ptr(CudaContext.address(out)).ptr(CudaContext.address(keyCount))
                 .i32(capacity).i32(d).i32(plan.splits())
                 .run(hq, 1, FlashDecodePlan.THREADS, 0);
+    }
+
+    /**
+     * Checks {@link #run}'s arguments (op names the caller in messages); false when there is nothing to
+     * compute (no query heads, or heads of dim 0).
+     */
+    private boolean check(Tensor q, Tensor keyCache, Tensor valueCache, Tensor keyCount, Tensor out, String op) {
+        Checks.kvCache(keyCache, valueCache, ctx.device, op);
+        int hkv = keyCache.dim(0);
+        int d = keyCache.dim(2);
+        Checks.f32(q, ctx.device, op, "q");
+        if (q.rank() != 3 || q.dim(0) != 1 || q.dim(2) != d || !Checks.contiguous(q)) {
+            throw new TensorException(op + ": q must be packed [1, Hq, " + d + "], got " + q);
+        }
+        int hq = q.dim(1);
+        if (hkv == 0 || hq % hkv != 0 || d > CudaAttention.MAX_HEAD_DIM) {
+            throw new TensorException(op + ": " + hq + " query heads over " + hkv + " kv heads of dim " + d
+                    + " (heads must divide, dim <= " + CudaAttention.MAX_HEAD_DIM + ")");
+        }
+        Checks.out(out, q.shape(), ctx.device, op);
+        Checks.deviceCount(keyCount, ctx.device, op, "keyCount");
+        return hq != 0 && d != 0;
+    }
+
+    /**
+     * True when the wide kernel takes attention over these caches under {@code choice}: {@link Kernel#WIDE},
+     * or {@link Kernel#AUTO} on a cache of {@value Kernel#AUTO_ONLINE_CAPACITY}+ entries, for heads of dim 64
+     * or 128 over 16-byte aligned caches ({@link WideDecodePlan#supports}).
+     */
+    static boolean takesWide(Kernel choice, Tensor keyCache, Tensor valueCache) {
+        int capacity = keyCache.dim(1);
+        boolean wide = choice == Kernel.WIDE || choice == Kernel.AUTO && capacity >= Kernel.AUTO_ONLINE_CAPACITY;
+        return wide && WideDecodePlan.supports(keyCache.dim(2), vectorWidth(keyCache, valueCache) > 1);
+    }
+
+    /**
+     * {@link CudaFusedDecode#ropeAppendKv} then {@link #run} in one launch,
+     * {@code attention_decode_wide_rope[_bf16|_f16]_d<D>_h<HP>}, where {@link #run} would take the wide
+     * kernel: the same cache entries, output and workspace, bit for bit, but q is left unrotated (the
+     * kernel rotates each block's heads as it stages them). Returns false, having launched nothing,
+     * where the wide kernel does not apply (or there are no query heads). cos and sin are packed F32
+     * [1, half]; the rope arguments are checked by the caller ({@link CudaFusedDecode#ropeAppendHalf}).
+     */
+    boolean runRope(Tensor q, Tensor k, Tensor v, Tensor cos, Tensor sin, int half, Tensor keyCache, Tensor valueCache,
+                    Tensor length, Tensor keyCount, float scale, Tensor out) {
+        if (!check(q, keyCache, valueCache, keyCount, out, "ropeAppendKvDecodeAttention")
+                || !takesWide(Kernel.configured(), keyCache, valueCache)) {
+            return false;
+        }
+        int hq = q.dim(1);
+        int hkv = keyCache.dim(0);
+        int capacity = keyCache.dim(1);
+        int d = keyCache.dim(2);
+        WideDecodePlan plan = WideDecodePlan.of(hq, hkv, capacity, ctx.multiprocessors);
+        long partials = workspace.address(plan.workspaceFloats(hq, d));
+        long stats = partials + (long) hq * plan.splits() * d * Float.BYTES;
+        long columns = (long) hkv * plan.headBlocks();
+        long counters = workspace.counters((int) columns);
+        String kernel = plan.ropeKernel(keyCache.dtype(), d);
+        ctx.launch.of(ctx.kernels.function(WideDecodePlan.MODULE, kernel), kernel)
+                .ptr(CudaContext.address(q)).ptr(CudaContext.address(k)).ptr(CudaContext.address(v))
+                .ptr(CudaContext.address(cos)).ptr(CudaContext.address(sin)).ptr(CudaContext.address(keyCache))
+                .ptr(CudaContext.address(valueCache)).ptr(CudaContext.address(length))
+                .ptr(partials).ptr(stats).ptr(CudaContext.address(out)).ptr(counters)
+                .ptr(CudaContext.address(keyCount))
+                .i32(hq).i32(hkv).i32(capacity).i32(d).i32(half).i32(plan.splits()).i32(plan.headsPerBlock()).f32(scale)
+                .run(columns, plan.splits(), WideDecodePlan.THREADS, 0);
+        return true;
     }
 
     /** Online flash-decoding in one launch; arguments checked by {@link #run}. */

@@ -257,10 +257,36 @@ final class CudaFusedDecode {
      */
     void ropeAppendKv(Tensor q, Tensor k, Tensor v, Tensor cos, Tensor sin, Tensor keyCache, Tensor valueCache,
                       Tensor length) {
-        String op = "ropeAppendKv";
-        Checks.kvCache(keyCache, valueCache, ctx.device, op);
+        int half = ropeAppendHalf(q, k, v, cos, sin, keyCache, valueCache, length, "ropeAppendKv");
         int hkv = keyCache.dim(0);
         int capacity = keyCache.dim(1);
+        int d = keyCache.dim(2);
+        int heads = q.dim(1);
+        long total = (long) (heads + hkv) * (d - half) + (long) hkv * d;
+        if (total == 0) {
+            return;
+        }
+        try (Temporaries tmp = new Temporaries(copier)) {
+            Tensor c = tmp.packed(cos, DType.F32);
+            Tensor s = tmp.packed(sin, DType.F32);
+            String kernel = "rope_append_kv" + Checks.kvSuffix(keyCache);
+            ctx.launch.of(ctx.kernels.function(MODULE, kernel), kernel)
+                    .ptr(CudaContext.address(q)).ptr(CudaContext.address(k)).ptr(CudaContext.address(v))
+                    .ptr(CudaContext.address(c)).ptr(CudaContext.address(s)).ptr(CudaContext.address(keyCache))
+                    .ptr(CudaContext.address(valueCache)).i32(heads).i32(hkv).i32(capacity).i32(d).i32(half)
+                    .ptr(CudaContext.address(length))
+                    .run(ctx.pointwiseBlocks(total), 1, CudaContext.POINTWISE_THREADS, 0);
+        }
+    }
+
+    /**
+     * Checks {@link #ropeAppendKv}'s arguments (also those of the fused RoPE + append + attention,
+     * {@link CudaDecodeAttention#runRope}); returns the rotary half R/2.
+     */
+    int ropeAppendHalf(Tensor q, Tensor k, Tensor v, Tensor cos, Tensor sin, Tensor keyCache, Tensor valueCache,
+                       Tensor length, String op) {
+        Checks.kvCache(keyCache, valueCache, ctx.device, op);
+        int hkv = keyCache.dim(0);
         int d = keyCache.dim(2);
         Checks.f32(q, ctx.device, op, "q");
         Checks.f32(k, ctx.device, op, "k");
@@ -278,22 +304,7 @@ final class CudaFusedDecode {
         Checks.rank(cos, 2, op, "cos", "[1, R/2]");
         int half = OpChecks.ropeTables(q, cos, sin);
         Checks.deviceCount(length, ctx.device, op, "length");
-        int heads = q.dim(1);
-        long total = (long) (heads + hkv) * (d - half) + (long) hkv * d;
-        if (total == 0) {
-            return;
-        }
-        try (Temporaries tmp = new Temporaries(copier)) {
-            Tensor c = tmp.packed(cos, DType.F32);
-            Tensor s = tmp.packed(sin, DType.F32);
-            String kernel = "rope_append_kv" + Checks.kvSuffix(keyCache);
-            ctx.launch.of(ctx.kernels.function(MODULE, kernel), kernel)
-                    .ptr(CudaContext.address(q)).ptr(CudaContext.address(k)).ptr(CudaContext.address(v))
-                    .ptr(CudaContext.address(c)).ptr(CudaContext.address(s)).ptr(CudaContext.address(keyCache))
-                    .ptr(CudaContext.address(valueCache)).i32(heads).i32(hkv).i32(capacity).i32(d).i32(half)
-                    .ptr(CudaContext.address(length))
-                    .run(ctx.pointwiseBlocks(total), 1, CudaContext.POINTWISE_THREADS, 0);
-        }
+        return half;
     }
 
     /**

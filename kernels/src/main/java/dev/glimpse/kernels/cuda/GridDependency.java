@@ -49,7 +49,7 @@ final class GridDependency {
      * any return (decode.cu, decode_online16.cu, decode_wide.cu, decode_fused.cu, gemv.cu).
      * {@code GridDependencyTest} checks each against the kernel sources.
      */
-    static final Set<String> WAITING_KERNELS = Set.of(
+    static final Set<String> WAITING_KERNELS = Stream.concat(Stream.of(
             "kv_append_step", "kv_append_step_bf16", "kv_append_step_f16", "attention_decode_split", "attention_decode_split_vec4", "attention_decode_combine",
             "attention_decode_fused", "attention_decode_fused_vec4",
             "attention_decode_online_h1", "attention_decode_online_h2", "attention_decode_online_h4",
@@ -81,7 +81,8 @@ final class GridDependency {
             "rms_norm_linear", "rms_norm_linear_1", "rms_norm_gated_mlp_in", "rms_norm_gated_mlp_in_1",
             "linear_add_residual", "linear_add_residual_1", "rope_append_kv", "rope_append_kv_bf16",
             "rope_append_kv_f16", "argmax_partial", "argmax_final",
-            "gemv_half_weights", "gemv_half_multi4", "gemv_half_multi4_1");
+            "gemv_half_weights", "gemv_half_multi4", "gemv_half_multi4_1"),
+            wideRopeKernels()).collect(Collectors.toUnmodifiableSet());
 
     /**
      * Prefill and vision kernels whose first statement is {@code grid_dependency_wait()} or
@@ -107,6 +108,12 @@ final class GridDependency {
             attentionMmaKernels()).flatMap(s -> s).collect(Collectors.toUnmodifiableSet());
 
     private GridDependency() {
+    }
+
+    /** decode_wide.cu's fused RoPE + append + attention kernels, one per cache type, head dim and padded head count. */
+    private static Stream<String> wideRopeKernels() {
+        return Stream.of("", "_bf16", "_f16").flatMap(type -> Stream.of(64, 128).flatMap(d -> Stream.of(1, 2, 4, 8)
+                .map(hp -> "attention_decode_wide_rope" + type + "_d" + d + "_h" + hp)));
     }
 
     /**

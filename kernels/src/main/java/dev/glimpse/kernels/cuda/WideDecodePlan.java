@@ -82,12 +82,24 @@ record WideDecodePlan(int headsPerBlock, int headBlocks, int paddedHeads, int sp
 
     /** {@code attention_decode_wide[_bf16|_f16]_d<D>_h<paddedHeads>} for caches of {@code cache}'s type. */
     String kernel(DType cache, int d) {
+        return "attention_decode_wide" + suffix(cache, d);
+    }
+
+    /**
+     * {@code attention_decode_wide_rope[_bf16|_f16]_d<D>_h<paddedHeads>}: the kernel of {@link #kernel} with
+     * rope_append_kv's work folded in ({@code -Dglimpse.cuda.decodeRopeAttention=true}).
+     */
+    String ropeKernel(DType cache, int d) {
+        return "attention_decode_wide_rope" + suffix(cache, d);
+    }
+
+    private String suffix(DType cache, int d) {
         String type = switch (cache) {
             case BF16 -> "_bf16";
             case F16 -> "_f16";
             default -> "";
         };
-        return "attention_decode_wide" + type + "_d" + d + "_h" + paddedHeads;
+        return type + "_d" + d + "_h" + paddedHeads;
     }
 
     /** Workspace floats: partial sums [Hq, splits, D], then (max, sum) pairs [Hq, splits, 2]. */

@@ -16,9 +16,9 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 /**
- * The launches of the opt-in prefill and tower kernels pass their arguments in the order and of the sizes the
+ * The launches of the opt-in prefill, tower and decode kernels pass their arguments in the order and of the sizes the
  * kernels declare (no GPU needed): each launch chain's {@link Launch} cells ({@code ptr}, {@code i32},
- * {@code i64}, {@code f32}, in CudaAttention.java, CudaPointwise.java or CudaQueryRow.java) against the kernel's parameter list in
+ * {@code i64}, {@code f32}, in CudaAttention.java, CudaPointwise.java, CudaQueryRow.java or CudaDecodeAttention.java) against the kernel's parameter list in
  * its .cu source (a pointer takes a {@code ptr} cell, {@code int} an {@code i32}, {@code long long} an
  * {@code i64}, {@code float} an {@code f32}). The driver copies each argument by the size the kernel declares,
  * so a swapped int and long long, or a missing argument, would read neighbouring cells without any error.
@@ -41,7 +41,8 @@ class KernelLaunchArgumentsTest {
             "elementwise.cu, 'gated_activation_f16_v4(', CudaPointwise.java, 'void gatedActivationRounded('",
             "elementwise.cu, 'gated_activation_bf16_v8(', CudaPointwise.java, 'void gatedActivationRounded('",
             "elementwise.cu, 'gated_activation_f16_v8(', CudaPointwise.java, 'void gatedActivationRounded('",
-            "query_row.cu, 'void query_attention_row_f32(', CudaQueryRow.java, 'void compute('"})
+            "query_row.cu, 'void query_attention_row_f32(', CudaQueryRow.java, 'void compute('",
+            "decode_wide.cu, '#define DECODE_WIDE_ROPE_KERNEL(', CudaDecodeAttention.java, 'boolean runRope('"})
     void theLaunchPassesTheKernelsParametersInOrder(String module, String kernel, String javaFile, String method)
             throws IOException {
         Path cuda = root("src/main/cuda");

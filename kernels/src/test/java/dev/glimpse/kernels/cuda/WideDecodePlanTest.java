@@ -51,6 +51,19 @@ class WideDecodePlanTest {
     }
 
     @Test
+    void everyRopeKernelItNamesWaitsForItsPredecessor() {
+        for (DType cache : new DType[] {DType.F32, DType.BF16, DType.F16}) {
+            for (int d : new int[] {64, 128}) {
+                for (int group : new int[] {1, 2, 3, 7, 8, 12}) {
+                    String kernel = WideDecodePlan.of(group * 2, 2, 8192, H200_SMS).ropeKernel(cache, d);
+                    assertTrue(GridDependency.waits(kernel), kernel);
+                }
+            }
+        }
+        assertEquals("attention_decode_wide_rope_bf16_d64_h8", WideDecodePlan.of(14, 2, 8192, H200_SMS).ropeKernel(DType.BF16, 64));
+    }
+
+    @Test
     void onlyHeadDims64And128OverAlignedCachesAreTaken() {
         assertTrue(WideDecodePlan.supports(64, true));
         assertTrue(WideDecodePlan.supports(128, true));

@@ -41,6 +41,7 @@ final class InProcessProperties {
             CudaBackend.ROPE_APPEND_VECTOR_PROPERTY,
             CudaBackend.ATTENTION_HALF_OUTPUT_PROPERTY,
             CudaBackend.GEMM_EPILOGUES_PROPERTY,
+            CudaBackend.DECODE_ROPE_ATTENTION_PROPERTY,
             NormRowsVariant.PROPERTY,
             "glimpse.cuda.ltResidual",
             "glimpse.cuda.attentionCacheInPlace",

@@ -144,18 +144,18 @@ final class AttentionBlock {
     /**
      * {@link #forwardStep} preceded by the layer's input RMSNorm and followed by the residual add,
      * fused: q, k, v = linear(rmsNorm(x)) in one launch, RoPE of q and k with the cache append in
-     * one, then attention, then {@code s.residual() = x + o_proj(attention)} in one. Reads
+     * one, then attention ({@link CudaBackend#ropeAppendKvDecodeAttention}: the two in one launch under
+     * {@code -Dglimpse.cuda.decodeRopeAttention=true} where the wide kernel runs; nothing reads q after
+     * it), then {@code s.residual() = x + o_proj(attention)} in one. Reads
      * {@code x} [1, hidden], writes {@code s.residual()}.
      */
     void forwardStepFused(CudaBackend b, Tensor x, Tensor inputNorm, float eps, ScratchRows s, Tensor cos, Tensor sin,
                           KvCache cache, Tensor length, Tensor keyCount, boolean[] activeHeads) {
         b.rmsNormLinear(x, inputNorm, eps, List.of(new LinearTarget(w.q(), w.qBias(), s.q()),
                 new LinearTarget(w.k(), w.kBias(), s.k()), new LinearTarget(w.v(), w.vBias(), s.v())));
-        Tensor q = s.q().reshape(1, heads, headDim);
-        b.ropeAppendKv(q, s.k().reshape(1, kvHeads, headDim), s.v().reshape(1, kvHeads, headDim), cos, sin,
-                cache.keyBlock(layer), cache.valueBlock(layer), length);
-        b.decodeAttention(q, cache.keyBlock(layer), cache.valueBlock(layer), keyCount, scale,
-                s.attention().reshape(1, heads, headDim), activeHeads);
+        b.ropeAppendKvDecodeAttention(s.q().reshape(1, heads, headDim), s.k().reshape(1, kvHeads, headDim),
+                s.v().reshape(1, kvHeads, headDim), cos, sin, cache.keyBlock(layer), cache.valueBlock(layer), length,
+                keyCount, scale, s.attention().reshape(1, heads, headDim), activeHeads);
         b.linearAddResidual(s.attention(), w.o(), w.oBias(), x, s.residual());
     }
 

@@ -44,6 +44,7 @@ class LoadSettingsTest {
             "glimpse.cuda.attentionHalfOutput|0|true or false",
             "glimpse.cuda.prefillRopeAttention|no|true or false",
             "glimpse.cuda.fusedDecode|off|true or false",
+            "glimpse.cuda.decodeRopeAttention|on|true or false",
             "glimpse.cuda.prefillFusion|0|true or false",
             "glimpse.cuda.ropeAppendVector|no|true or false",
             "glimpse.cuda.vtcFused|on|true or false",
@@ -82,7 +83,8 @@ class LoadSettingsTest {
             "glimpse.cuda.normRows|staged",
             "glimpse.cuda.attentionSmallGrid|W2S4B1",
             "glimpse.cuda.ropeAttentionSmallGrid|off",
-            "glimpse.cuda.towerAttentionResident|Auto"})
+            "glimpse.cuda.towerAttentionResident|Auto",
+            "glimpse.cuda.decodeRopeAttention|' '"})
     void aGoodOrBlankValuePassesAndTheLoadGoesOn(String property, String value) {
         try (SavedProperties saved = SavedProperties.of(property)) {
             System.setProperty(property, value);

@@ -45,6 +45,13 @@ import static dev.glimpse.kernels.cuda.bench.BenchTensors.uniform;
  * {@code "attention":"wide"}; the four ways above run the default, the online kernel at this capacity), and
  * the summary gives its time per layer and its speed-up over the fused + PDL way
  * ({@code us_per_layer_wide_attention_pdl}, {@code speedup_wide_attention}).
+ *
+ * <p>With the argument {@code ropeAttention} it runs only the A/B of
+ * {@code -Dglimpse.cuda.decodeRopeAttention} (the decode step's RoPE + KV append folded into the wide decode
+ * attention kernel, {@link CudaBackend#ropeAppendKvDecodeAttention}): the per-layer graph with the default
+ * settings (fused, PDL on, the wide kernel at this capacity) and the switch off, then on, alternately
+ * {@value #AB_ROUNDS} times each (the best of each), per cache type and key count: one
+ * {@code decode_step_rope_attention} line each with us per layer off and on and their ratio.
  */
 public final class DecodeStepBench {
 
@@ -59,13 +66,15 @@ public final class DecodeStepBench {
     static final int WARMUP = 5;
     static final int REPLAYS = 50;
     static final double HBM_BYTES_PER_US = 4.8e6;
+    /** Rounds of the {@code ropeAttention} A/B: each way is measured this many times, alternating, and its best kept. */
+    static final int AB_ROUNDS = 3;
     private static final float EPS = 1e-6f;
 
     private DecodeStepBench() {
     }
 
     public static void main(String[] args) {
-        run(System.out);
+        run(System.out, args.length > 0 && args[0].equals("ropeAttention"));
     }
 
     /** One weight set: q, k, v (with biases), o, gate, up, down and the two norms. */
@@ -80,7 +89,8 @@ public final class DecodeStepBench {
         }
     }
 
-    static void run(PrintStream out) {
+    /** All the lines (see the class doc), or only the {@code ropeAttention} A/B. */
+    static void run(PrintStream out, boolean ropeAttentionOnly) {
         List<Tensor> owned = new ArrayList<>();
         try (CudaBackend gpu = CudaBackend.open(CudaOptions.defaults()); StepInputs inputs = gpu.stepInputs(2)) {
             List<Weights> sets = new ArrayList<>();
@@ -113,10 +123,9 @@ public final class DecodeStepBench {
                         Tensor[] cache = caches.get(l);
                         gpu.rmsNormLinear(hidden, w.inputNorm(), EPS, List.of(new LinearTarget(w.wq(), w.bq(), q),
                                 new LinearTarget(w.wk(), w.bk(), k), new LinearTarget(w.wv(), w.bv(), v)));
-                        Tensor qh = q.reshape(1, HEADS, HEAD_DIM);
-                        gpu.ropeAppendKv(qh, k.reshape(1, KV_HEADS, HEAD_DIM), v.reshape(1, KV_HEADS, HEAD_DIM), cos, sin,
-                                cache[0], cache[1], inputs.cell(0));
-                        gpu.decodeAttention(qh, cache[0], cache[1], inputs.cell(1), 0.125f, attention);
+                        gpu.ropeAppendKvDecodeAttention(q.reshape(1, HEADS, HEAD_DIM), k.reshape(1, KV_HEADS, HEAD_DIM),
+                                v.reshape(1, KV_HEADS, HEAD_DIM), cos, sin, cache[0], cache[1], inputs.cell(0),
+                                inputs.cell(1), 0.125f, attention, null);
                         gpu.linearAddResidual(attention.reshape(1, HEADS * HEAD_DIM), w.wo(), null, hidden, residual);
                         gpu.rmsNormGatedMlpIn(residual, w.postNorm(), EPS, w.wg(), null, w.wu(), null, Activation.SILU,
                                 activated);
@@ -124,6 +133,14 @@ public final class DecodeStepBench {
                     }
                 };
                 double layerBytes = sets.get(0).bytes();
+                if (ropeAttentionOnly) {
+                    for (int keys : new int[] {600, 6300}) {
+                        inputs.set(0, keys - 1);
+                        inputs.set(1, keys);
+                        out.println(ropeAttentionLine(gpu, step, cacheName, keys));
+                    }
+                    continue;
+                }
                 List<CudaPersistentDecode.Layer> layers = new ArrayList<>();
                 for (int l = 0; l < LAYERS; l++) {
                     Weights w = sets.get(l % WEIGHT_SETS);
@@ -192,6 +209,36 @@ public final class DecodeStepBench {
                 t.close();
             }
         }
+    }
+
+    /**
+     * The {@code decode_step_rope_attention} line: the step's us per layer with
+     * {@link CudaBackend#DECODE_ROPE_ATTENTION_PROPERTY} off and on (each the best of {@value #AB_ROUNDS}
+     * alternating measurements, each a fresh capture) and off / on.
+     */
+    private static String ropeAttentionLine(CudaBackend gpu, Runnable step, String cacheName, int keys) {
+        String old = System.getProperty(CudaBackend.DECODE_ROPE_ATTENTION_PROPERTY);
+        double off = Double.POSITIVE_INFINITY;
+        double on = Double.POSITIVE_INFINITY;
+        try {
+            for (int round = 0; round < AB_ROUNDS; round++) {
+                System.setProperty(CudaBackend.DECODE_ROPE_ATTENTION_PROPERTY, "false");
+                off = Math.min(off, measure(gpu, step));
+                System.setProperty(CudaBackend.DECODE_ROPE_ATTENTION_PROPERTY, "true");
+                on = Math.min(on, measure(gpu, step));
+            }
+        } finally {
+            if (old == null) {
+                System.clearProperty(CudaBackend.DECODE_ROPE_ATTENTION_PROPERTY);
+            } else {
+                System.setProperty(CudaBackend.DECODE_ROPE_ATTENTION_PROPERTY, old);
+            }
+        }
+        return String.format(Locale.ROOT,
+                "{\"bench\":\"decode_step_rope_attention\",\"model\":\"qwen2-0.5b\",\"device\":\"%s\",\"layers\":%d,"
+                        + "\"capacity\":%d,\"kv_cache\":\"%s\",\"keys\":%d,\"pdl_supported\":%s,"
+                        + "\"us_per_layer_off\":%.2f,\"us_per_layer_on\":%.2f,\"speedup_on\":%.3f}",
+                gpu.deviceName(), LAYERS, CAPACITY, cacheName, keys, gpu.programmaticLaunches(), off, on, off / on);
     }
 
     /**
