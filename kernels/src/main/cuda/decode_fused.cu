@@ -28,6 +28,7 @@
 #include "activation.cuh"
 #include "gemv_core.cuh"
 #include "kv_store.cuh"
+#include "rope_pair.cuh"
 
 #include <type_traits>
 
@@ -349,15 +350,15 @@ __device__ __forceinline__ void rope_append(float* q, const float* k, const floa
                 if (i < half) {
                     float c = cos_t[i], s = sin_t[i];
                     float lo = src[i], hi = src[i + half];
-                    dst[i] = lo * c - hi * s;
-                    dst[i + half] = hi * c + lo * s;
+                    dst[i] = rope_pair_lo(lo, hi, c, s);
+                    dst[i + half] = rope_pair_hi(lo, hi, c, s);
                 } else if (!is_q) {
                     dst[i + half] = src[i + half];
                 }
             } else if (i < half) {
                 float c = cos_t[i], s = sin_t[i];
                 float lo = src[i], hi = src[i + half];
-                float rlo = lo * c - hi * s, rhi = hi * c + lo * s;
+                float rlo = rope_pair_lo(lo, hi, c, s), rhi = rope_pair_hi(lo, hi, c, s);
                 if (is_q) {
                     float* dst = q + (long long)h * dim;
                     dst[i] = rlo;

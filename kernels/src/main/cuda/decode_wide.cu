@@ -26,13 +26,17 @@
 // those of split 0: then no block reads it) store the rotated key and the value there, rounded as
 // rope_append stores them (store_kv), before a barrier and their first tile load; no other block
 // reads that entry (a block reads only its split's rows). Where a group spans several head blocks
-// each of them stores the entry (the same bits) before it reads it. The rotation is rope_append's,
-// with the contraction ptxas gives it there spelled out (wide_rope_lo / wide_rope_hi), so the
-// cache, the scores and the output have the bits of rope_append_kv + attention_decode_wide_*.
+// each of them stores the entry (the same bits) before it reads it. The rotation is rope_append's
+// (both call rope_pair.cuh, the FMA contraction spelled out), so the cache, the scores and the output
+// have the bits of rope_append_kv + attention_decode_wide_*. The tiles are read through const
+// __restrict__ pointers although this kernel wrote one entry: a block reads that entry only after its
+// own store and a barrier, the prefetch before the wait goes to L2 only, and cache rows are whole
+// 128-byte lines, so no SM can hold a line of that entry from before the store.
 #include "common.cuh"
 #include "grid_dependency.cuh"
 #include "decode_common.cuh"
 #include "kv_store.cuh"
+#include "rope_pair.cuh"
 
 #define WIDE_THREADS 256
 #define WIDE_WARPS (WIDE_THREADS / 32)
@@ -81,26 +85,12 @@ struct WideAppend {
     WideRope rope;
 };
 
-// rope_append's (decode_fused.cu) rotated pair, lo * c - hi * s and hi * c + lo * s, with the FMA
-// contraction rope_append_kv[_bf16|_f16] get: lo * c exact inside the FFMA and hi * s rounded by an
-// FMUL for the first; for the second NVVM's PTX already fuses fma.rn(s, lo, c * hi), so lo * s is the
-// exact product and hi * c the rounded one (the opposite of the first: on the H200, 2026-11-29, the
-// mirrored form differed by one ulp in the rotated halves). Written out so that no compiler choice can
-// make the fused kernels' bits differ.
-__device__ __forceinline__ float wide_rope_lo(float lo, float hi, float c, float s) {
-    return __fmaf_rn(lo, c, -__fmul_rn(hi, s));
-}
-
-__device__ __forceinline__ float wide_rope_hi(float lo, float hi, float c, float s) {
-    return __fmaf_rn(lo, s, __fmul_rn(hi, c));
-}
-
 // Element d of the head row x rotated as rope_append rotates it.
 __device__ __forceinline__ float wide_rope_at(const float* x, int d, const WideRope& r) {
-    if (d < r.half) return wide_rope_lo(x[d], x[d + r.half], r.cos_t[d], r.sin_t[d]);
+    if (d < r.half) return rope_pair_lo(x[d], x[d + r.half], r.cos_t[d], r.sin_t[d]);
     if (d < 2 * r.half) {
         const int i = d - r.half;
-        return wide_rope_hi(x[i], x[d], r.cos_t[i], r.sin_t[i]);
+        return rope_pair_hi(x[i], x[d], r.cos_t[i], r.sin_t[i]);
     }
     return x[d];
 }

@@ -32,7 +32,7 @@ import static dev.glimpse.kernels.cuda.bench.BenchTensors.uniform;
  * separate or fused, programmatic dependent launch off or on) over F32 and BF16 KV caches (BF16:
  * what a bf16 model's session holds on the GPU by default, {@code -Dglimpse.kvCache}) and prints one
  * JSON line each with the time per layer and the fraction of the HBM roofline (a layer's weight
- * bytes / 4.8 TB/s), then the same layers as one persistent kernel ({@link CudaPersistentDecode},
+ * bytes / 4.8 TB/s; {@code rope_attention}: whether {@link CudaBackend#decodeRopeAttentionEnabled} was on), then the same layers as one persistent kernel ({@link CudaPersistentDecode},
  * {@code "combine":"persistent"}; every layer in one launch, so PDL plays no part) and a summary line
  * per cache type and key count; then the wide persistent kernel ({@code "combine":"persistent_wide"},
  * {@code -Dglimpse.cuda.decodeMegakernel=wide}: the same sums, q/k/v and o_proj over four times the row
@@ -163,9 +163,10 @@ public final class DecodeStepBench {
                         out.println(String.format(Locale.ROOT,
                                 "{\"bench\":\"decode_step\",\"model\":\"qwen2-0.5b\",\"device\":\"%s\",\"layers\":%d,"
                                         + "\"kv_cache\":\"%s\",\"keys\":%d,\"combine\":\"%s\",\"pdl\":%s,\"pdl_supported\":%s,"
-                                        + "\"us_per_layer\":%.2f,\"us_per_step\":%.1f,\"hbm_fraction\":%.3f}",
+                                        + "\"rope_attention\":%b,\"us_per_layer\":%.2f,\"us_per_step\":%.1f,\"hbm_fraction\":%.3f}",
                                 gpu.deviceName(), LAYERS, cacheName, keys, DecodeAttentionBench.VARIANTS[i][0],
-                                DecodeAttentionBench.VARIANTS[i][1], gpu.programmaticLaunches(), us[i], us[i] * LAYERS,
+                                DecodeAttentionBench.VARIANTS[i][1], gpu.programmaticLaunches(),
+                                CudaBackend.decodeRopeAttentionEnabled(), us[i], us[i] * LAYERS,
                                 layerBytes / HBM_BYTES_PER_US / us[i]));
                     }
                     double wideAttentionUs = DecodeAttentionBench.withKernel("wide", () -> DecodeAttentionBench.withVariant(
@@ -173,9 +174,10 @@ public final class DecodeStepBench {
                     out.println(String.format(Locale.ROOT,
                             "{\"bench\":\"decode_step\",\"model\":\"qwen2-0.5b\",\"device\":\"%s\",\"layers\":%d,"
                                     + "\"kv_cache\":\"%s\",\"keys\":%d,\"combine\":\"fused\",\"attention\":\"wide\","
-                                    + "\"pdl\":true,\"pdl_supported\":%s,\"us_per_layer\":%.2f,\"us_per_step\":%.1f,"
-                                    + "\"hbm_fraction\":%.3f}",
-                            gpu.deviceName(), LAYERS, cacheName, keys, gpu.programmaticLaunches(), wideAttentionUs,
+                                    + "\"pdl\":true,\"pdl_supported\":%s,\"rope_attention\":%b,\"us_per_layer\":%.2f,"
+                                    + "\"us_per_step\":%.1f,\"hbm_fraction\":%.3f}",
+                            gpu.deviceName(), LAYERS, cacheName, keys, gpu.programmaticLaunches(),
+                            CudaBackend.decodeRopeAttentionEnabled(), wideAttentionUs,
                             wideAttentionUs * LAYERS, layerBytes / HBM_BYTES_PER_US / wideAttentionUs));
                     double persistentUs = persistent == null ? Double.NaN : measure(gpu, persistentStep);
                     out.println(persistentLine(gpu, "persistent", persistent, cacheName, keys, persistentUs, layerBytes));
