@@ -131,7 +131,7 @@ class ServeCommandTest {
             assertTrue(server.waitFor(60, TimeUnit.SECONDS), "the server did not stop after SIGTERM");
             assertEquals(143, server.exitValue(), "exit status of a JVM ended by SIGTERM");
             String log = Files.readString(stderr);
-            assertTrue(log.contains("ServeCommand - stopped"), log);
+            assertTrue(log.contains("ServeLifecycle - stopped"), log);
             assertFalse(log.contains("Exception"), log);
         } finally {
             server.destroyForcibly();
