@@ -14,7 +14,8 @@ import dev.glimpse.kernels.cuda.GreedyPick;
  * ones, so a serving process's requests (one session each) allocate none of it and create no event. Reuse is
  * stream-ordered like the rest of the set: every pick is awaited before its token is used, and a new pick is
  * queued behind the last one on the one stream. A session settles the pooled set when it takes it and when it
- * closes ({@link #settle}): none finds a pick of an earlier one queued. Not thread-safe (one session holds the set at a time).
+ * closes ({@link #settle}): none finds a pick of an earlier one queued. Not thread-safe (one session holds the set
+ * at a time).
  */
 final class DecodeAheadBuffers implements AutoCloseable {
 
