@@ -49,6 +49,7 @@ final class ServeLifecycle {
     private final Readiness readiness;
     private final AutoCloseable model;
     private final Duration warmupStopWait;
+    /** Set by {@link #stop}; its lock orders that against {@link #serve}'s going ready (never ready once stopping). */
     private final AtomicBoolean stopping = new AtomicBoolean();
     private final AtomicBoolean stopBegun = new AtomicBoolean();
     private final CountDownLatch warmedUp = new CountDownLatch(1);
@@ -94,10 +95,12 @@ final class ServeLifecycle {
     /** Marks the server ready and prints so, unless it is stopping; returns {@value #STOPPED} once {@link #stop} ran. */
     int serve() {
         warmedUp.countDown();
-        if (!stopping.get()) {
-            readiness.markReady();
-            System.out.println("glimpse serve: ready");
-            System.out.flush();
+        synchronized (stopping) {
+            if (!stopping.get()) {
+                readiness.markReady();
+                System.out.println("glimpse serve: ready");
+                System.out.flush();
+            }
         }
         awaitStopped();
         return STOPPED;
@@ -114,7 +117,9 @@ final class ServeLifecycle {
             awaitStopped();
             return;
         }
-        stopping.set(true);
+        synchronized (stopping) {
+            stopping.set(true);
+        }
         try {
             server.stop();
             awaitWarmUp();
