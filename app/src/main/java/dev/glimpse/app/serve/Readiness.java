@@ -11,7 +11,8 @@ import java.util.function.LongSupplier;
  * Whether the service takes caption requests yet: while it warms up ({@code ServeWarmup}, holding the model for up
  * to its bound) {@code GET /readyz} answers 503 {@code {"status": "warming"}} and {@code POST /v1/caption} 503
  * {@code warming_up}, both with a {@code Retry-After} of the seconds the warm-up may still take (the caption before
- * reading its upload); once ready, {@code /readyz} answers 200 {@code {"status": "ready"}} and requests run.
+ * reading its upload); once ready, {@code /readyz} answers 200 {@code {"status": "ready"}} and requests run. A warm-up
+ * that fails or is stopped never marks it ready ({@link ServeLifecycle}).
  * {@code GET /healthz} stays a liveness check: 200 {@code {"status": "ok"}} from the start, as it always was, so a
  * liveness probe does not restart a server that is warming up. Refusing rather than queueing: a request that waited
  * would hold an upload and a connection for up to the whole warm-up, and a load balancer that probes

@@ -30,9 +30,6 @@ import java.util.List;
 import java.util.Optional;
 import java.util.Properties;
 import java.util.concurrent.Callable;
-import java.util.concurrent.CountDownLatch;
-import java.util.concurrent.TimeUnit;
-import java.util.concurrent.atomic.AtomicBoolean;
 
 /**
  * {@code glimpse serve}: loads the model once and serves frame-budgeted captioning over HTTP until
@@ -68,8 +65,10 @@ import java.util.concurrent.atomic.AtomicBoolean;
  * {@code warming_up} with {@code Retry-After} ({@link Readiness}) while {@link ServeWarmup} runs synthetic requests
  * over the buckets real ones hit (the full visual count and {@code --warmup-budgets} under {@code --warmup-prune},
  * questions up to {@code --warmup-question-tokens} longer than the default), logs one line per request and a
- * summary, then prints "glimpse serve: ready" and takes requests. SIGINT/SIGTERM during the warm-up stops it after
- * the request running.
+ * summary, then prints "glimpse serve: ready" and takes requests. A warm-up request the model refuses for a
+ * request-level reason (a budget it cannot prune to) is skipped; any other warm-up failure ends the process with
+ * exit status 1 and one error line, never having said ready ({@link ServeLifecycle} says why). SIGINT/SIGTERM during
+ * the warm-up stops it after the request running, which the model's close waits for.
  */
 @Command(name = "serve",
         mixinStandardHelpOptions = true,
@@ -77,7 +76,7 @@ import java.util.concurrent.atomic.AtomicBoolean;
                 "POST /v1/caption (multipart/form-data with a file field 'image' or 'video', or JSON with base64 "
                         + "'image' or 'video'; fields question, frames, prune, budget, positions, max_new_tokens, trace; "
                         + "prune=quota plans a video's frame budgets with QuoTA), GET /v1/model, GET /healthz (liveness), "
-                        + "GET /readyz (503 while warming up, then 200 ready)."})
+                        + "GET /readyz (503 while warming up, then 200 ready; a failed warm-up ends serve with exit 1)."})
 public final class ServeCommand implements Callable<Integer> {
 
     private static final Logger log = LoggerFactory.getLogger(ServeCommand.class);
@@ -161,76 +160,24 @@ public final class ServeCommand implements Callable<Integer> {
             vlm.close();
             throw new IOException("cannot listen on " + host + ":" + port + ": " + e.getMessage(), e);
         }
-        CountDownLatch stopped = new CountDownLatch(1);
-        CountDownLatch warmedUp = new CountDownLatch(1);
-        AtomicBoolean stopping = new AtomicBoolean();
-        Runtime.getRuntime().addShutdownHook(new Thread(() -> {
-            stopping.set(true);
-            try {
-                server.stop();
-                awaitWarmUp(warmedUp);
-                vlm.close();
-                log.info("stopped");
-            } finally {
-                stopped.countDown();
-            }
-        }, "glimpse-serve-shutdown"));
+        ServeLifecycle lifecycle = new ServeLifecycle(server, readiness, vlm, Duration.ofSeconds(WARMUP_STOP_SECONDS));
+        Runtime.getRuntime().addShutdownHook(new Thread(lifecycle::stop, "glimpse-serve-shutdown"));
         InetSocketAddress bound = server.address();
         System.out.println("glimpse serve: listening on http://" + bound.getHostString() + ":" + bound.getPort()
                 + " (model " + folder.getFileName() + ", device " + vlm.llava().backend().name() + ")"
                 + (readiness.isReady() ? "" : ", warming up"));
         System.out.flush();
-        try {
-            if (warmupBound.isPresent()) {
-                warmUp(vlm, warmupBound.get(), budgets, limits, stopping);
-            } else if (warmupFlag.mode() == WarmupFlag.Mode.AUTO) {
-                log.info("warm-up off on the {} backend: its prefills capture no graphs and measure no GEMM algorithms "
-                        + "(--warmup S runs it anyway)", vlm.llava().backend().name());
-            }
-        } finally {
-            warmedUp.countDown();
+        if (warmupBound.isPresent()) {
+            WarmupSettings settings = new WarmupSettings(warmupBound.get(), CaptionFields.DEFAULT_IMAGE_PROMPT,
+                    warmupPrune, budgets, warmupQuestionTokens,
+                    Math.min(CaptionFields.DEFAULT_MAX_NEW_TOKENS, limits.maxNewTokens()));
+            return lifecycle.warmUpThenServe(stop -> ServeWarmup.run(WarmupTarget.of(vlm), settings, stop));
         }
-        if (!stopping.get()) {
-            readiness.markReady();
-            System.out.println("glimpse serve: ready");
-            System.out.flush();
+        if (warmupFlag.mode() == WarmupFlag.Mode.AUTO) {
+            log.info("warm-up off on the {} backend: its prefills capture no graphs and measure no GEMM algorithms "
+                    + "(--warmup S runs it anyway)", vlm.llava().backend().name());
         }
-        try {
-            stopped.await();
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-        }
-        return 0;
-    }
-
-    /**
-     * Runs {@link ServeWarmup} on {@code vlm} for at most {@code bound}, the server answering 503 meanwhile; a failure
-     * is logged and the server serves without the warm-up's rest.
-     */
-    private void warmUp(VisionLanguageModel vlm, Duration bound, List<Integer> budgets, ServeLimits limits,
-                        AtomicBoolean stopping) {
-        WarmupSettings settings = new WarmupSettings(bound, CaptionFields.DEFAULT_IMAGE_PROMPT, warmupPrune, budgets,
-                warmupQuestionTokens, Math.min(CaptionFields.DEFAULT_MAX_NEW_TOKENS, limits.maxNewTokens()));
-        try {
-            ServeWarmup.run(WarmupTarget.of(vlm), settings, stopping::get);
-        } catch (RuntimeException e) {
-            log.warn("warm-up failed; serving without it", e);
-        }
-    }
-
-    /**
-     * Waits (at most {@value #WARMUP_STOP_SECONDS} s) for the warm-up to return before the model closes: it checks the
-     * stop flag between requests, so a request it had already begun finishes on an open model instead of on freed
-     * device memory.
-     */
-    private static void awaitWarmUp(CountDownLatch warmedUp) {
-        try {
-            if (!warmedUp.await(WARMUP_STOP_SECONDS, TimeUnit.SECONDS)) {
-                log.warn("the warm-up did not stop within {} s; closing the model anyway", WARMUP_STOP_SECONDS);
-            }
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-        }
+        return lifecycle.serve();
     }
 
     /** {@code --warmup}, parsed; a bad value is a usage error. */

@@ -16,6 +16,10 @@
  * ({@link dev.glimpse.app.serve.LingeringClose}), so that the error arrives rather than a reset;
  * stack traces go to the log only, under the request id.
  *
+ * <p>The process: after the model loads, {@link dev.glimpse.app.serve.ServeLifecycle} runs the warm-up while
+ * {@link dev.glimpse.app.serve.Readiness} says warming, then marks it ready and serves until SIGINT/SIGTERM's shutdown
+ * hook stops it; a warm-up failure other than a refused budget stops the server instead (exit status 1, never ready).
+ *
  * <p>Memory per request: the body is never buffered (media stream to disk, base64 is decoded as
  * parsed, text fields are capped); the model holds the decoded image, or the sampled frames of a
  * video (at most {@code --max-frames}), never the whole video.

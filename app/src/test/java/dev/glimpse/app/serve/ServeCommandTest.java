@@ -9,6 +9,7 @@ import picocli.CommandLine;
 
 import java.io.BufferedReader;
 import java.io.ByteArrayOutputStream;
+import java.io.IOException;
 import java.io.InputStreamReader;
 import java.io.PrintStream;
 import java.lang.management.ManagementFactory;
@@ -22,6 +23,7 @@ import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.TimeUnit;
@@ -34,7 +36,8 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /**
  * {@code glimpse serve} as a user runs it: a flag value out of range is a usage error naming the flag
- * (exit 2); the media flags become the loaded model's limits; a running server stops on SIGTERM.
+ * (exit 2); the media flags become the loaded model's limits; a running server stops on SIGTERM, also in the middle
+ * of its warm-up.
  */
 class ServeCommandTest {
 
@@ -131,7 +134,7 @@ class ServeCommandTest {
             assertTrue(server.waitFor(60, TimeUnit.SECONDS), "the server did not stop after SIGTERM");
             assertEquals(143, server.exitValue(), "exit status of a JVM ended by SIGTERM");
             String log = Files.readString(stderr);
-            assertTrue(log.contains("ServeCommand - stopped"), log);
+            assertTrue(log.contains("ServeLifecycle - stopped"), log);
             assertFalse(log.contains("Exception"), log);
         } finally {
             server.destroyForcibly();
@@ -170,6 +173,82 @@ class ServeCommandTest {
         } finally {
             server.destroyForcibly();
             reader.shutdownNow();
+        }
+    }
+
+    /**
+     * SIGTERM while a warm-up runs (on the CPU, questions up to 4096 tokens past the default make it last over a
+     * minute): the JVM exits within a bound with SIGTERM's status, the warm-up ends "stopped" before the model closes,
+     * "ready" is never printed and {@code /readyz} never answers 200, and nothing logs a stack trace.
+     */
+    @Test
+    void sigtermDuringTheWarmupStopsItBeforeTheModelClosesNeverReady(@TempDir Path dir) throws Exception {
+        List<String> command = new ArrayList<>();
+        command.add(Path.of(System.getProperty("java.home"), "bin", "java").toString());
+        command.addAll(ManagementFactory.getRuntimeMXBean().getInputArguments());
+        command.addAll(List.of("-Dglimpse.home=" + ServeEndpointsTest.REPO, "-cp", System.getProperty("java.class.path"),
+                Main.class.getName(), "serve", "--port", "0", "--device", "cpu", "--warmup", "600",
+                "--warmup-question-tokens", "4096", "--warmup-budgets", "none", "--shutdown-grace-seconds", "5"));
+        Path stdout = dir.resolve("stdout.log");
+        Path stderr = dir.resolve("stderr.log");
+        Process server = new ProcessBuilder(command).redirectOutput(stdout.toFile()).redirectError(stderr.toFile()).start();
+        List<Integer> readyz = new CopyOnWriteArrayList<>();
+        Thread poller = null;
+        try {
+            awaitInFile(stdout, ", warming up", stderr);
+            Matcher port = Pattern.compile(":(\\d+) \\(").matcher(Files.readString(stdout));
+            assertTrue(port.find(), Files.readString(stdout));
+            URI readyzUri = URI.create("http://127.0.0.1:" + port.group(1) + "/readyz");
+            poller = Thread.ofPlatform().daemon().start(() -> pollUntilRefused(readyzUri, readyz));
+            awaitInFile(stderr, "warm-up request 2:", stderr);
+            for (long end = System.nanoTime() + TimeUnit.SECONDS.toNanos(30); readyz.isEmpty() && System.nanoTime() < end; ) {
+                Thread.sleep(20);
+            }
+            long t0 = System.nanoTime();
+            server.destroy();
+            assertTrue(server.waitFor(60, TimeUnit.SECONDS), "the server did not stop after SIGTERM");
+            assertTrue(System.nanoTime() - t0 < TimeUnit.SECONDS.toNanos(30), "stopped within 30 s of SIGTERM");
+            assertEquals(143, server.exitValue(), "exit status of a JVM ended by SIGTERM");
+            assertFalse(Files.readString(stdout).contains("glimpse serve: ready"), Files.readString(stdout));
+            poller.join(10_000);
+            assertFalse(readyz.isEmpty(), "/readyz was polled");
+            assertFalse(readyz.contains(200), "/readyz said ready: " + readyz);
+            String log = Files.readString(stderr);
+            int warmupStopped = log.indexOf("warm-up stopped in");
+            assertTrue(warmupStopped >= 0 && warmupStopped < log.indexOf("ServeLifecycle - stopped"),
+                    "the warm-up ends before the model is closed:\n" + log);
+            assertFalse(log.contains("did not stop within"), log);
+            assertFalse(log.contains("Exception") || log.contains("\tat "), log);
+        } finally {
+            server.destroyForcibly();
+            if (poller != null) {
+                poller.interrupt();
+            }
+        }
+    }
+
+    /** Waits (up to 120 s) until {@code file} holds {@code text}; fails showing {@code log} otherwise. */
+    private static void awaitInFile(Path file, String text, Path log) throws IOException, InterruptedException {
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(120);
+        while (!Files.readString(file).contains(text)) {
+            if (System.nanoTime() > deadline) {
+                throw new AssertionError("no '" + text + "' in " + file.getFileName() + " after 120 s:\n" + Files.readString(log));
+            }
+            Thread.sleep(20);
+        }
+    }
+
+    /** GETs {@code uri} every 20 ms, recording each status, until the server refuses or the thread is interrupted. */
+    private static void pollUntilRefused(URI uri, List<Integer> statuses) {
+        HttpClient client = HttpClient.newHttpClient();
+        HttpRequest request = HttpRequest.newBuilder(uri).timeout(Duration.ofSeconds(5)).build();
+        while (!Thread.currentThread().isInterrupted()) {
+            try {
+                statuses.add(client.send(request, HttpResponse.BodyHandlers.ofString()).statusCode());
+                Thread.sleep(20);
+            } catch (IOException | InterruptedException stopped) {
+                return;
+            }
         }
     }
 

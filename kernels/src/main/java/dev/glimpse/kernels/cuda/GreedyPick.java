@@ -67,6 +67,21 @@ public final class GreedyPick implements AutoCloseable {
         return slot.get(ValueLayout.JAVA_INT, 0);
     }
 
+    /**
+     * Waits for the last queued pick's copy to land, if one is queued, and forgets it: {@link #await} then throws
+     * until the next {@link #enqueue}. For a pick that outlives its user (kept with pooled session buffers for the
+     * next session): whatever way the last user ended (its pick awaited or not), the next one finds no pick queued,
+     * so the guard in {@link #await} holds for it too, and no copy of an earlier pick lands in the slot under it.
+     */
+    public void settle() {
+        if (!queued) {
+            return;
+        }
+        queued = false;
+        ctx.bindThread();
+        Cuda.check(cudart.cudaEventSynchronize(landed), "cudaEventSynchronize(greedy token)");
+    }
+
     @Override
     public void close() {
         if (closed) {

@@ -13,7 +13,9 @@ import dev.glimpse.kernels.cuda.GreedyPick;
  * its own, freed when it closes), made by the first session of the set that decodes ahead and kept for the next
  * ones, so a serving process's requests (one session each) allocate none of it and create no event. Reuse is
  * stream-ordered like the rest of the set: every pick is awaited before its token is used, and a new pick is
- * queued behind the last one on the one stream. Not thread-safe (one session holds the set at a time).
+ * queued behind the last one on the one stream. A session settles the pooled set when it takes it and when it
+ * closes ({@link #settle}): none finds a pick of an earlier one queued. Not thread-safe (one session holds the set
+ * at a time).
  */
 final class DecodeAheadBuffers implements AutoCloseable {
 
@@ -49,6 +51,17 @@ final class DecodeAheadBuffers implements AutoCloseable {
             throw e;
         }
         pick = p;
+    }
+
+    /**
+     * Waits for a pick still queued and forgets it ({@link GreedyPick#settle}), so the set holds no queued pick for
+     * the session that takes it next, however the last one ended: a stop token, an exception from its caller (a
+     * cancelled request) or a failed launch between queueing a pick and awaiting it. Nothing when no pick was made.
+     */
+    void settle() {
+        if (pick != null) {
+            pick.settle();
+        }
     }
 
     /** Waits for a queued pick and frees everything. */

@@ -188,6 +188,7 @@ public final class DecoderSession implements AutoCloseable {
         this.stepInputs = replayBackend == null ? null : replayBackend.stepInputs(1 + 3 * config.numHiddenLayers());
         this.ahead = replayBackend != null && decodeAhead();
         this.aheadBuffers = poolDecodeAhead() ? buffers.decodeAhead() : new DecodeAheadBuffers();
+        aheadBuffers.settle();
     }
 
     /**
@@ -894,7 +895,10 @@ public final class DecoderSession implements AutoCloseable {
     }
 
     /**
-     * Ends the session: its graph and step inputs are released and its buffers go to the decoder's
+     * Ends the session: its graph and step inputs are released, a lookahead pick still queued on the pooled set is
+     * awaited and forgotten ({@link DecodeAheadBuffers#settle}; a session that ended mid-lookahead, by a stop token
+     * or an exception, leaves none for the next; should that wait fail with a CUDA error, the step inputs and buffers
+     * are still released and the error is thrown) and its buffers go to the decoder's
      * {@link SessionBufferPool} for the next session of the same shape (so {@link #logits()} and
      * {@link #cache()} must not be used after this). A second call does nothing.
      */
@@ -905,16 +909,21 @@ public final class DecoderSession implements AutoCloseable {
         }
         closed = true;
         closeGraph();
-        if (aheadBuffers != buffers.decodeAhead()) {
-            aheadBuffers.close();
+        try {
+            if (aheadBuffers != buffers.decodeAhead()) {
+                aheadBuffers.close();
+            } else {
+                aheadBuffers.settle();
+            }
+        } finally {
+            if (persistentStep != null) {
+                persistentStep.close();
+            }
+            if (stepInputs != null) {
+                stepInputs.close();
+            }
+            decoder.sessionBuffers().give(buffers);
         }
-        if (persistentStep != null) {
-            persistentStep.close();
-        }
-        if (stepInputs != null) {
-            stepInputs.close();
-        }
-        decoder.sessionBuffers().give(buffers);
     }
 
     private void runLayer(int l, Tensor hidden, int n, Tensor cos, Tensor sin, int[] tokens, LayerCapture capture) {

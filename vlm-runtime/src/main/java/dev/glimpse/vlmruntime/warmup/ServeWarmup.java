@@ -53,9 +53,12 @@ import java.util.stream.IntStream;
  * prompt shapes follow their frame counts, and other image shapes on models that tile them (OneVision's anyres)
  * are not covered.
  *
- * <p>A budget the model cannot prune to (an {@link IllegalArgumentException} from the request) is logged and
- * skipped; any other failure ends the warm-up, logged, and the server serves without the rest. Before each request
- * the time bound and the stop signal are checked. Progress goes to the log at info, one line per request.
+ * <p>A budget the model cannot prune to (an {@link IllegalArgumentException} from the request: a request-level
+ * refusal) is logged and skipped; any other exception from a request ends the warm-up as
+ * {@link WarmupReport.Outcome#FAILED}, naming it in the report's detail (its stack trace logged at debug only), which
+ * a server takes as fatal: the model may be unusable after it (a sticky CUDA error). Before each request the time
+ * bound and the stop signal are checked; a request that fails once the stop signal is set ends it as stopped.
+ * Progress goes to the log at info, one line per request.
  */
 public final class ServeWarmup {
 
@@ -311,8 +314,8 @@ public final class ServeWarmup {
                 end(WarmupReport.Outcome.STOPPED, "the server is stopping");
                 return -1;
             }
-            LOG.warn("warm-up: a request failed; the server serves without the rest", e);
-            end(WarmupReport.Outcome.FAILED, "a request failed: " + e);
+            LOG.debug("warm-up: the failed request's stack trace", e);
+            end(WarmupReport.Outcome.FAILED, "a request (" + v.label + ", " + what + ") failed: " + e);
             return -1;
         }
         requests++;

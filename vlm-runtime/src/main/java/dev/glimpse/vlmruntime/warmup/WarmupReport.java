@@ -30,7 +30,10 @@ public record WarmupReport(Outcome outcome, String detail, List<Bucket> buckets,
         BOUND("cut short at its bound"),
         /** The server was stopped first. */
         STOPPED("stopped"),
-        /** A request failed (not for a budget the model cannot prune to, which is skipped): the rest was left out. */
+        /**
+         * A request failed (not for a budget the model cannot prune to, which is skipped): the rest was left out, and
+         * the model may be unusable (serve stops with exit status 1).
+         */
         FAILED("failed");
 
         private final String phrase;

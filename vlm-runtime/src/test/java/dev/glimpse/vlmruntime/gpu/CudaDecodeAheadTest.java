@@ -2,6 +2,7 @@ package dev.glimpse.vlmruntime.gpu;
 
 import dev.glimpse.kernels.Backend;
 import dev.glimpse.kernels.Backends;
+import dev.glimpse.kernels.cuda.GreedyPick;
 import dev.glimpse.kernels.io.Checkpoint;
 import dev.glimpse.vlmruntime.SavedProperties;
 import dev.glimpse.vlmruntime.config.TextConfig;
@@ -28,6 +29,8 @@ import java.util.List;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertSame;
+import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /**
@@ -41,7 +44,8 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
  * and the streamed tokens, twice each on the pooled buffers; a seeded sampled request, which goes step
  * by step on the step graph made for lookahead, draws the same tokens. Two sessions in a row, each with its own
  * lookahead pick and saved logits and under {@value DecoderSession#POOL_DECODE_AHEAD_PROPERTY}{@code =true} with the
- * pooled set's (the second reusing the first's), give the step-by-step tokens and logits.
+ * pooled set's (the second reusing the first's), give the step-by-step tokens and logits; a session ending
+ * mid-lookahead (cancelled, or at a stop token) leaves the pooled pick with nothing queued for the next.
  */
 class CudaDecodeAheadTest {
 
@@ -104,6 +108,62 @@ class CudaDecodeAheadTest {
                 }
                 System.out.println("PARITY decode ahead " + label + " buffers " + name + " exact: two sessions");
             }
+        }
+    }
+
+    /**
+     * A session that ends mid-lookahead on the pooled set (its caller throws at the 5th token, as a cancelled request
+     * does; or a stop token at the 4th) leaves the pooled pick with nothing queued: the next session, which takes the
+     * same pick, finds {@link GreedyPick#await} refusing (before {@link GreedyPick#settle} it returned the last
+     * session's token) and decodes the step-by-step tokens and logits.
+     */
+    @ParameterizedTest(name = "{0}")
+    @ValueSource(strings = {"decoder-llama", "decoder-qwen2-bf16"})
+    void aSessionEndingMidLookaheadLeavesThePooledPickUnqueuedForTheNext(String name) {
+        CudaSupport.requireCuda();
+        Path folder = DecoderFixture.folder(name);
+        try (SavedProperties saved = SavedProperties.of(DecoderSession.DECODE_AHEAD_PROPERTY,
+                DecoderSession.POOL_DECODE_AHEAD_PROPERTY, DecoderSession.CAPACITY_BUCKET_PROPERTY);
+             Backend backend = Backends.create(Backends.Choice.CUDA);
+             Checkpoint checkpoint = Checkpoint.open(folder);
+             Decoder decoder = Decoder.load(backend, checkpoint, TextConfig.load(folder.resolve("config.json")))) {
+            System.clearProperty(DecoderSession.CAPACITY_BUCKET_PROPERTY);
+            System.setProperty(DecoderSession.DECODE_AHEAD_PROPERTY, "false");
+            Trace stepByStep = greedyRequest(decoder, new Object[1]);
+            System.setProperty(DecoderSession.DECODE_AHEAD_PROPERTY, "true");
+            System.setProperty(DecoderSession.POOL_DECODE_AHEAD_PROPERTY, "true");
+            for (String ending : List.of("cancel", "stop token")) {
+                Object[] endedPick = new Object[1];
+                try (DecoderSession session = decoder.newSession(SessionOptions.of(40))) {
+                    session.prefill(new int[] {1, 5, 9, 2});
+                    int[] count = {0};
+                    if (ending.equals("cancel")) {
+                        assertThrows(IllegalStateException.class, () -> session.decodeGreedy(12, t -> {
+                            if (++count[0] == 5) {
+                                throw new IllegalStateException("cancelled");
+                            }
+                            return true;
+                        }));
+                    } else {
+                        session.decodeGreedy(12, t -> ++count[0] < 4);
+                    }
+                    assertTrue(session.stepsQueuedAhead() > 0, name + " " + ending + ": steps queued ahead");
+                    endedPick[0] = DecodeAheadProbe.pick(session);
+                }
+                Object[] nextPick = new Object[1];
+                try (DecoderSession next = decoder.newSession(SessionOptions.of(40))) {
+                    GreedyPick pick = (GreedyPick) DecodeAheadProbe.pick(next);
+                    assertSame(endedPick[0], pick, name + " " + ending + ": the next session takes the pooled pick");
+                    assertThrows(IllegalStateException.class, pick::await,
+                            name + " after a " + ending + ": the pooled pick still counted the last session's pick as queued");
+                }
+                Trace after = greedyRequest(decoder, nextPick);
+                assertSame(endedPick[0], nextPick[0], name + " " + ending + ": one pooled pick");
+                assertEquals(stepByStep.tokens(), after.tokens(), name + " tokens after a " + ending);
+                assertEquals(stepByStep.lengths(), after.lengths(), name + " lengths after a " + ending);
+                assertArrayEquals(stepByStep.logits().getFirst(), after.logits().getFirst(), name + " logits after a " + ending);
+            }
+            System.out.println("PARITY decode ahead " + name + " pooled pick clean after a cancel and a stop token");
         }
     }
 

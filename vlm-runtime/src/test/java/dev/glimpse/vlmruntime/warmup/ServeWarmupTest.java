@@ -1,6 +1,7 @@
 package dev.glimpse.vlmruntime.warmup;
 
 import dev.glimpse.kernels.cuda.CudaBackend;
+import dev.glimpse.kernels.cuda.CudaException;
 import dev.glimpse.tokenpruning.budget.TokenBudget;
 import dev.glimpse.vlmruntime.SavedProperties;
 import dev.glimpse.vlmruntime.api.Answer;
@@ -28,7 +29,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
  * word, and 576 visual tokens (16 under a budget of 16, 64 under 64), whose prefill keys are the prompt's rows
  * padded to 16. The warm-up runs the graph keys it claims twice each, in a row (op by op, then capture), the
  * cuBLASLt row buckets it claims at least once, asks first for the largest capacity, stops at its bound or when
- * told, and skips a budget the model refuses.
+ * told, skips a budget the model refuses and ends as failed at any other failure of a request.
  */
 class ServeWarmupTest {
 
@@ -52,7 +53,7 @@ class ServeWarmupTest {
     }
 
     /** Answers with a prompt length from the question and the budget; records each call; one fake second per call. */
-    static final class CountingModel implements WarmupTarget {
+    static class CountingModel implements WarmupTarget {
         final List<Call> calls = new ArrayList<>();
         final Set<Integer> refusedBudgets;
         long nanos;
@@ -176,6 +177,27 @@ class ServeWarmupTest {
         WarmupReport report = run(model, settings(600, List.of(64), 96), true);
         assertEquals(WarmupReport.Outcome.STOPPED, report.outcome());
         assertTrue(model.calls.isEmpty() && report.buckets().isEmpty());
+    }
+
+    /** A failure that is not a refused budget (here a CUDA error) ends the warm-up as failed, naming it: serve's fatal case. */
+    @Test
+    void aRequestFailingOtherwiseEndsItAsFailedNamingTheErrorAndAsksNothingMore() {
+        CountingModel model = new CountingModel(Set.of()) {
+            @Override
+            public Answer ask(Media media, String question, AskOptions options) {
+                if (calls.size() == 2) {
+                    throw new CudaException("cudaGraphLaunch failed: cudaErrorLaunchFailure (719)");
+                }
+                return super.ask(media, question, options);
+            }
+        };
+        WarmupReport report = run(model, settings(600, List.of(64), 96), false);
+        assertEquals(WarmupReport.Outcome.FAILED, report.outcome(), report.summary());
+        assertEquals(2, model.calls.size(), "no request after the failed one");
+        assertEquals(2, report.requests());
+        assertTrue(report.detail().contains("CudaException: cudaGraphLaunch failed: cudaErrorLaunchFailure (719)"),
+                report.detail());
+        assertTrue(report.summary().startsWith("warm-up failed in"), report.summary());
     }
 
     @Test
