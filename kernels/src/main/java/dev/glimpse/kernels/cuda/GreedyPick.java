@@ -74,7 +74,7 @@ public final class GreedyPick implements AutoCloseable {
      * so the guard in {@link #await} holds for it too, and no copy of an earlier pick lands in the slot under it.
      */
     public void settle() {
-        if (!queued) {
+        if (!queued || closed) {
             return;
         }
         queued = false;
@@ -89,12 +89,17 @@ public final class GreedyPick implements AutoCloseable {
         }
         closed = true;
         ctx.bindThread();
-        if (queued) {
-            Cuda.check(cudart.cudaEventSynchronize(landed), "cudaEventSynchronize(greedy token)");
+        boolean pending = queued;
+        queued = false;
+        try {
+            if (pending) {
+                Cuda.check(cudart.cudaEventSynchronize(landed), "cudaEventSynchronize(greedy token)");
+            }
+        } finally {
+            cudart.cudaEventDestroy(landed);
+            candValues.close();
+            candIndices.close();
+            ctx.pinned.release(pinned, 4L);
         }
-        cudart.cudaEventDestroy(landed);
-        candValues.close();
-        candIndices.close();
-        ctx.pinned.release(pinned, 4L);
     }
 }

@@ -184,11 +184,17 @@ public final class DecoderSession implements AutoCloseable {
         this.hostLogits = buffers.hostLogits();
         this.dropped = new int[config.numHiddenLayers()];
         this.activeHeads = new boolean[config.numHiddenLayers()][];
+        this.aheadBuffers = poolDecodeAhead() ? buffers.decodeAhead() : new DecodeAheadBuffers();
+        try {
+            aheadBuffers.settle();
+        } catch (RuntimeException e) {
+            // the last session's pick failed to land (a CUDA error): the pool gets its set back, nothing else is held
+            decoder.sessionBuffers().give(buffers);
+            throw e;
+        }
         this.replayBackend = decodeGraphs() && backend instanceof CudaBackend cuda ? cuda : null;
         this.stepInputs = replayBackend == null ? null : replayBackend.stepInputs(1 + 3 * config.numHiddenLayers());
         this.ahead = replayBackend != null && decodeAhead();
-        this.aheadBuffers = poolDecodeAhead() ? buffers.decodeAhead() : new DecodeAheadBuffers();
-        aheadBuffers.settle();
     }
 
     /**
