@@ -113,11 +113,7 @@ class ServeCommandTest {
     /** A separate JVM, as the launcher starts it: it prints where it listens, answers, and on SIGTERM stops cleanly. */
     @Test
     void serverAnswersUntilSigtermThenStopsCleanly(@TempDir Path dir) throws Exception {
-        List<String> command = new ArrayList<>();
-        command.add(Path.of(System.getProperty("java.home"), "bin", "java").toString());
-        command.addAll(ManagementFactory.getRuntimeMXBean().getInputArguments());
-        command.addAll(List.of("-Dglimpse.home=" + ServeEndpointsTest.REPO, "-cp", System.getProperty("java.class.path"),
-                Main.class.getName(), "serve", "--port", "0", "--device", "cpu", "--shutdown-grace-seconds", "5"));
+        List<String> command = serveCommand("--port", "0", "--device", "cpu", "--shutdown-grace-seconds", "5");
         Path stderr = dir.resolve("stderr.log");
         Process server = new ProcessBuilder(command).redirectError(stderr.toFile()).start();
         ExecutorService reader = Executors.newSingleThreadExecutor();
@@ -145,12 +141,8 @@ class ServeCommandTest {
     /** With {@code --warmup S} on the CPU: listening and warming, then the warm-up's summary, "ready" and /readyz 200 ready. */
     @Test
     void aWarmupOnTheCpuRunsBeforeTheServerSaysReady(@TempDir Path dir) throws Exception {
-        List<String> command = new ArrayList<>();
-        command.add(Path.of(System.getProperty("java.home"), "bin", "java").toString());
-        command.addAll(ManagementFactory.getRuntimeMXBean().getInputArguments());
-        command.addAll(List.of("-Dglimpse.home=" + ServeEndpointsTest.REPO, "-cp", System.getProperty("java.class.path"),
-                Main.class.getName(), "serve", "--port", "0", "--device", "cpu", "--warmup", "120",
-                "--warmup-question-tokens", "16", "--shutdown-grace-seconds", "5"));
+        List<String> command = serveCommand("--port", "0", "--device", "cpu", "--warmup", "120",
+                "--warmup-question-tokens", "16", "--shutdown-grace-seconds", "5");
         Path stderr = dir.resolve("stderr.log");
         Process server = new ProcessBuilder(command).redirectError(stderr.toFile()).start();
         ExecutorService reader = Executors.newSingleThreadExecutor();
@@ -183,12 +175,8 @@ class ServeCommandTest {
      */
     @Test
     void sigtermDuringTheWarmupStopsItBeforeTheModelClosesNeverReady(@TempDir Path dir) throws Exception {
-        List<String> command = new ArrayList<>();
-        command.add(Path.of(System.getProperty("java.home"), "bin", "java").toString());
-        command.addAll(ManagementFactory.getRuntimeMXBean().getInputArguments());
-        command.addAll(List.of("-Dglimpse.home=" + ServeEndpointsTest.REPO, "-cp", System.getProperty("java.class.path"),
-                Main.class.getName(), "serve", "--port", "0", "--device", "cpu", "--warmup", "600",
-                "--warmup-question-tokens", "4096", "--warmup-budgets", "none", "--shutdown-grace-seconds", "5"));
+        List<String> command = serveCommand("--port", "0", "--device", "cpu", "--warmup", "600",
+                "--warmup-question-tokens", "4096", "--warmup-budgets", "none", "--shutdown-grace-seconds", "5");
         Path stdout = dir.resolve("stdout.log");
         Path stderr = dir.resolve("stderr.log");
         Process server = new ProcessBuilder(command).redirectOutput(stdout.toFile()).redirectError(stderr.toFile()).start();
@@ -271,5 +259,16 @@ class ServeCommandTest {
         }
         assertEquals(2, exit, err.toString(StandardCharsets.UTF_8));
         return err.toString(StandardCharsets.UTF_8);
+    }
+
+    /** {@code glimpse serve <args>} in a child JVM like this one: its JVM arguments and class path, the repository as home. */
+    private static List<String> serveCommand(String... args) {
+        List<String> command = new ArrayList<>();
+        command.add(Path.of(System.getProperty("java.home"), "bin", "java").toString());
+        command.addAll(ManagementFactory.getRuntimeMXBean().getInputArguments());
+        command.addAll(List.of("-Dglimpse.home=" + ServeEndpointsTest.REPO, "-cp", System.getProperty("java.class.path"),
+                Main.class.getName(), "serve"));
+        command.addAll(List.of(args));
+        return command;
     }
 }
