@@ -111,7 +111,7 @@ class ServeAdmissionAndShutdownTest {
         int port = server.address().getPort();
         long t0 = System.nanoTime();
         CompletableFuture<Void> stopping = CompletableFuture.runAsync(server::stop, task -> new Thread(task, "stop").start());
-        awaitRefused(port);
+        awaitRefused(port, 30);
         assertFalse(stopping.isDone(), "stop waits for the in-flight request");
         release.countDown();
         ServeClient.Reply reply = inFlight.get(60, TimeUnit.SECONDS);
@@ -127,9 +127,12 @@ class ServeAdmissionAndShutdownTest {
                 Map.of("question", "What color is the star?")));
     }
 
-    /** Waits (up to 30 s) until the port refuses connections; a reset or an unanswered connect while the listener closes counts as not yet. */
-    private static void awaitRefused(int port) throws InterruptedException {
-        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
+    /**
+     * Waits (up to {@code seconds}) until the port refuses connections: the server stopped listening; a reset or an
+     * unanswered connect while the listener closes counts as not yet. Also used by ServeLifecycleTest.
+     */
+    static void awaitRefused(int port, int seconds) throws InterruptedException {
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(seconds);
         while (System.nanoTime() < deadline) {
             try (Socket s = new Socket()) {
                 s.connect(new InetSocketAddress("127.0.0.1", port), 1000);
@@ -141,6 +144,6 @@ class ServeAdmissionAndShutdownTest {
             }
             Thread.sleep(20);
         }
-        throw new AssertionError("port " + port + " still accepts connections 30 s after stop");
+        throw new AssertionError("port " + port + " still accepts connections " + seconds + " s after stop");
     }
 }

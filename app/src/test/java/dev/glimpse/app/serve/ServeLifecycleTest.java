@@ -16,9 +16,7 @@ import org.junit.jupiter.api.Test;
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.io.PrintStream;
-import java.net.ConnectException;
 import java.net.InetSocketAddress;
-import java.net.Socket;
 import java.net.URI;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
@@ -169,7 +167,7 @@ class ServeLifecycleTest {
         int status = warmUpThenServe(lifecycle, model, settings(List.of(64))).get(30, TimeUnit.SECONDS);
         assertEquals(ServeLifecycle.WARMUP_FAILED, status);
         assertEquals(List.of("ask", "closed"), model.events, "the model is closed once the warm-up failed");
-        assertRefused(server.address().getPort());
+        ServeAdmissionAndShutdownTest.awaitRefused(server.address().getPort(), 10);
         long t0 = System.nanoTime();
         lifecycle.stop();
         assertTrue(System.nanoTime() - t0 < TimeUnit.SECONDS.toNanos(5), "the shutdown hook's stop returns at once");
@@ -244,7 +242,7 @@ class ServeLifecycleTest {
             lifecycle.stop();
             stopping.complete(null);
         });
-        assertRefused(server.address().getPort());
+        ServeAdmissionAndShutdownTest.awaitRefused(server.address().getPort(), 10);
         Thread.sleep(300);
         assertFalse(stopping.isDone(), "the stop waits for the warm-up request running");
         assertEquals(List.of("ask"), model.events, "the model stays open under the running warm-up request");
@@ -282,22 +280,6 @@ class ServeLifecycleTest {
         assertFalse(readiness.isReady());
         assertFalse(readyzStatuses.isEmpty(), "/readyz was polled");
         assertFalse(readyzStatuses.contains(200), "/readyz said ready: " + readyzStatuses);
-    }
-
-    /** The port refuses connections (within 10 s): the server stopped listening. */
-    private static void assertRefused(int port) throws InterruptedException {
-        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
-        while (System.nanoTime() < deadline) {
-            try (Socket s = new Socket()) {
-                s.connect(new InetSocketAddress("127.0.0.1", port), 1000);
-            } catch (ConnectException refused) {
-                return;
-            } catch (IOException closing) {
-                // A connection caught in the closing listener's backlog is reset or left unanswered: try again.
-            }
-            Thread.sleep(20);
-        }
-        throw new AssertionError("port " + port + " still accepts connections");
     }
 
     private String log() {
