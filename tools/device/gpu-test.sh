@@ -160,7 +160,7 @@ if has gemv; then
   timeout 120 "$JAVA" "${JFLAGS[@]}" -cp "$CP" dev.glimpse.kernels.cuda.bench.GemvBench \
     > "$LOGS/gemv-bench.jsonl" 2> "$LOGS/gemv-bench.err"
   echo "gemv bench exit: $?"; tail -3 "$LOGS/gemv-bench.err"
-  grep -E '"bench":"gemv_(token_graph|summary)"' "$LOGS/gemv-bench.jsonl"
+  grep -E '"bench":"gemv_(token_graph|summary|l2)"' "$LOGS/gemv-bench.jsonl"
 fi
 
 if has decoder; then

@@ -37,7 +37,9 @@ import static dev.glimpse.kernels.cuda.bench.BenchTensors.uniform;
  * summed from the shapes ({@code "bench":"gemv_token_sum"}, one layer's 7 GEMVs as {@code layer_us})
  * and measured as one graph of 32 layers' 7 GEMVs plus lm_head over distinct weights
  * ({@code "bench":"gemv_token_graph"}, 13.2 GB), and a final {@code "bench":"gemv_summary"} line
- * naming the variant with the fastest token graph.
+ * naming the variant with the fastest token graph. Shapes of at most {@value #L2_HOT_MAX_BYTES} bytes of weights
+ * (Qwen2-0.5B's, lm_head aside) also get a {@code "bench":"gemv_l2"} line: the same GEMV with
+ * its weights from HBM ({@code cold_us}, the rotation) and from L2 ({@code hot_us}, one copy) and their ratio.
  */
 public final class GemvBench {
 
@@ -47,6 +49,12 @@ public final class GemvBench {
     static final int WARMUP = 3;
     static final int REPLAYS = 10;
     static final int LAYERS = 32;
+    /**
+     * Shapes whose weights take at most this many bytes are also timed L2-hot (one copy, called over and over; the
+     * H200's L2 is 60 MiB): a {@code gemv_l2} line with both times, which says how much a GEMV could gain from
+     * weights already in L2 (an L2 prefetch of a Qwen2-0.5B layer's weights measured slower, session 12).
+     */
+    static final long L2_HOT_MAX_BYTES = 24L << 20;
 
     /** A decode linear layer: n output features, k inputs, rows of x. */
     record Shape(String model, String layer, int n, int k, int rows) {
@@ -78,7 +86,7 @@ public final class GemvBench {
             for (Shape shape : SHAPES) {
                 try (Weights weights = Weights.rotation(gpu, shape)) {
                     for (GemvVariant variant : GemvVariant.values()) {
-                        double us = measure(gpu, variant, weights);
+                        double us = measure(gpu, variant, weights, weights.copies());
                         times.computeIfAbsent(variant, v -> new HashMap<>()).put(shape, us);
                         double bytesPerS = shape.weightBytes() / (us * 1e-6);
                         out.println(String.format(Locale.ROOT,
@@ -87,6 +95,15 @@ public final class GemvBench {
                                         + "\"hbm_fraction\":%.3f}",
                                 gpu.deviceName(), shape.model(), shape.layer(), shape.n(), shape.k(), shape.rows(),
                                 variant.id(), weights.copies().size(), us, bytesPerS / 1e9, bytesPerS / HBM_BYTES_PER_S));
+                        if (shape.weightBytes() <= L2_HOT_MAX_BYTES) {
+                            double hotUs = measure(gpu, variant, weights, weights.copies().subList(0, 1));
+                            out.println(String.format(Locale.ROOT,
+                                    "{\"bench\":\"gemv_l2\",\"device\":\"%s\",\"model\":\"%s\",\"layer\":\"%s\",\"n\":%d,"
+                                            + "\"k\":%d,\"rows\":%d,\"variant\":\"%s\",\"cold_us\":%.2f,\"hot_us\":%.2f,"
+                                            + "\"hot_over_cold\":%.3f}",
+                                    gpu.deviceName(), shape.model(), shape.layer(), shape.n(), shape.k(), shape.rows(),
+                                    variant.id(), us, hotUs, hotUs / us));
+                        }
                     }
                 }
             }
@@ -128,10 +145,12 @@ public final class GemvBench {
                 bench, gpu.deviceName(), variant.id(), LAYERS, bytes / 1e9, ms, bytes / (ms * 1e-3) / HBM_BYTES_PER_S, extra);
     }
 
-    /** us per call of variant over the rotation: a graph of calls cycling through the copies, replayed. */
-    private static double measure(CudaBackend gpu, GemvVariant variant, Weights weights) {
+    /**
+     * us per call of variant over {@code copies} (the rotation: weights from HBM; one copy: from L2 once the first
+     * calls have read it, where it fits): a graph of calls cycling through the copies, replayed.
+     */
+    private static double measure(CudaBackend gpu, GemvVariant variant, Weights weights, List<Tensor> copies) {
         System.setProperty(GemvVariant.PROPERTY, variant.id());
-        List<Tensor> copies = weights.copies();
         int calls = copies.size() * ((MIN_CALLS + copies.size() - 1) / copies.size());
         for (Tensor w : copies) {
             gpu.linear(weights.x(), w, null, weights.out());
