@@ -24,6 +24,7 @@ import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.TimeUnit;
@@ -123,8 +124,7 @@ class ServeCommandTest {
             Matcher port = Pattern.compile("listening on http://[^ ]+:(\\d+) \\(model glimpse-demo, device cpu\\)")
                     .matcher(String.valueOf(banner));
             assertTrue(port.find(), banner + "\n" + Files.readString(stderr));
-            HttpResponse<String> health = HttpClient.newHttpClient().send(HttpRequest.newBuilder(
-                    URI.create("http://127.0.0.1:" + port.group(1) + "/healthz")).build(), HttpResponse.BodyHandlers.ofString());
+            HttpResponse<String> health = get(port.group(1), "/healthz");
             assertEquals(200, health.statusCode());
             server.destroy();
             assertTrue(server.waitFor(60, TimeUnit.SECONDS), "the server did not stop after SIGTERM");
@@ -154,8 +154,7 @@ class ServeCommandTest {
             assertEquals("glimpse serve: ready", ready, Files.readString(stderr));
             Matcher port = Pattern.compile(":(\\d+) \\(").matcher(banner);
             assertTrue(port.find(), banner);
-            HttpResponse<String> readyz = HttpClient.newHttpClient().send(HttpRequest.newBuilder(
-                    URI.create("http://127.0.0.1:" + port.group(1) + "/readyz")).build(), HttpResponse.BodyHandlers.ofString());
+            HttpResponse<String> readyz = get(port.group(1), "/readyz");
             assertEquals(200, readyz.statusCode());
             assertTrue(readyz.body().contains("\"ready\""), readyz.body());
             String log = Files.readString(stderr);
@@ -187,7 +186,8 @@ class ServeCommandTest {
             Matcher port = Pattern.compile(":(\\d+) \\(").matcher(Files.readString(stdout));
             assertTrue(port.find(), Files.readString(stdout));
             URI readyzUri = URI.create("http://127.0.0.1:" + port.group(1) + "/readyz");
-            poller = Thread.ofPlatform().daemon().start(() -> pollUntilRefused(readyzUri, readyz));
+            poller = Thread.ofPlatform().daemon().start(() -> WarmingServerSupport.pollUntilRefused(readyzUri, readyz,
+                    new CountDownLatch(1)));
             awaitInFile(stderr, "warm-up request 2:", stderr);
             for (long end = System.nanoTime() + TimeUnit.SECONDS.toNanos(30); readyz.isEmpty() && System.nanoTime() < end; ) {
                 Thread.sleep(20);
@@ -226,19 +226,6 @@ class ServeCommandTest {
         }
     }
 
-    /** GETs {@code uri} every 20 ms, recording each status, until the server refuses or the thread is interrupted. */
-    private static void pollUntilRefused(URI uri, List<Integer> statuses) {
-        HttpClient client = HttpClient.newHttpClient();
-        HttpRequest request = HttpRequest.newBuilder(uri).timeout(Duration.ofSeconds(5)).build();
-        while (!Thread.currentThread().isInterrupted()) {
-            try {
-                statuses.add(client.send(request, HttpResponse.BodyHandlers.ofString()).statusCode());
-                Thread.sleep(20);
-            } catch (IOException | InterruptedException stopped) {
-                return;
-            }
-        }
-    }
 
     private static ServeCommand parse(String... args) {
         ServeCommand serve = new ServeCommand();
@@ -270,5 +257,11 @@ class ServeCommandTest {
                 Main.class.getName(), "serve"));
         command.addAll(List.of(args));
         return command;
+    }
+
+    /** GET {@code path} of the server listening on {@code port} of this host. */
+    private static HttpResponse<String> get(String port, String path) throws IOException, InterruptedException {
+        return HttpClient.newHttpClient().send(HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + port + path)).build(),
+                HttpResponse.BodyHandlers.ofString());
     }
 }

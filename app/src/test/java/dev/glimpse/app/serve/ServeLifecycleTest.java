@@ -1,6 +1,5 @@
 package dev.glimpse.app.serve;
 
-import dev.glimpse.app.QuotaRequest;
 import dev.glimpse.kernels.cuda.CudaException;
 import dev.glimpse.vlmruntime.api.Answer;
 import dev.glimpse.vlmruntime.api.AskOptions;
@@ -18,9 +17,6 @@ import java.io.IOException;
 import java.io.PrintStream;
 import java.net.InetSocketAddress;
 import java.net.URI;
-import java.net.http.HttpClient;
-import java.net.http.HttpRequest;
-import java.net.http.HttpResponse;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.List;
@@ -58,22 +54,13 @@ class ServeLifecycleTest {
     void startWarming() throws IOException, InterruptedException {
         originalErr = System.err;
         System.setErr(new PrintStream(stderr, true, StandardCharsets.UTF_8));
-        Captioner unreachable = new Captioner() {
-            @Override
-            public Answer caption(Media media, String question, AskOptions options) {
-                throw new AssertionError("a caption reached the model during the warm-up");
-            }
-
-            @Override
-            public QuotaRequest planQuota(Media video, String question, AskOptions options) {
-                throw new AssertionError("a caption reached the model during the warm-up");
-            }
-        };
+        Captioner unreachable = WarmingServerSupport.unreachable("a caption reached the model during the warm-up");
         server = CaptionServer.start(new InetSocketAddress("127.0.0.1", 0), unreachable, Map.of(),
                 new ServeLimits(1 << 20, 1, 1, 8, 16, Duration.ofSeconds(5)), readiness);
         int port = server.address().getPort();
         CountDownLatch polled = new CountDownLatch(1);
-        poller = Thread.ofPlatform().daemon().name("readyz-poller").start(() -> pollReadyz(port, polled));
+        poller = Thread.ofPlatform().daemon().name("readyz-poller").start(() -> WarmingServerSupport.pollUntilRefused(
+                URI.create("http://127.0.0.1:" + port + "/readyz"), readyzStatuses, polled));
         assertTrue(polled.await(30, TimeUnit.SECONDS), "/readyz never answered");
     }
 
@@ -255,24 +242,6 @@ class ServeLifecycleTest {
                 "no warm-up request after the stop; the model closed after the one running");
         assertNeverReady();
         assertNoStackTrace(log());
-    }
-
-    /** Polls {@code /readyz} every 10 ms until the server stops, recording each status; {@code polled}: the first. */
-    private void pollReadyz(int port, CountDownLatch polled) {
-        HttpClient client = HttpClient.newHttpClient();
-        HttpRequest readyz = HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + port + "/readyz"))
-                .timeout(Duration.ofSeconds(5)).build();
-        while (!Thread.currentThread().isInterrupted()) {
-            try {
-                readyzStatuses.add(client.send(readyz, HttpResponse.BodyHandlers.ofString()).statusCode());
-                polled.countDown();
-                Thread.sleep(10);
-            } catch (IOException stopped) {
-                return;
-            } catch (InterruptedException e) {
-                return;
-            }
-        }
     }
 
     private void assertNeverReady() throws InterruptedException {

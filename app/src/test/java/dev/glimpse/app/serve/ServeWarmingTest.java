@@ -1,9 +1,5 @@
 package dev.glimpse.app.serve;
 
-import dev.glimpse.app.QuotaRequest;
-import dev.glimpse.vlmruntime.api.Answer;
-import dev.glimpse.vlmruntime.api.AskOptions;
-import dev.glimpse.vlmruntime.api.Media;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
@@ -34,17 +30,7 @@ class ServeWarmingTest {
 
     @BeforeEach
     void startWarming() throws IOException {
-        Captioner unreachable = new Captioner() {
-            @Override
-            public Answer caption(Media media, String question, AskOptions options) {
-                throw new AssertionError("the model was called during the warm-up");
-            }
-
-            @Override
-            public QuotaRequest planQuota(Media video, String question, AskOptions options) {
-                throw new AssertionError("the model was called during the warm-up");
-            }
-        };
+        Captioner unreachable = WarmingServerSupport.unreachable("the model was called during the warm-up");
         ServeLimits limits = new ServeLimits(1 << 20, 1, 1, 8, 16, Duration.ofSeconds(5));
         server = CaptionServer.start(new InetSocketAddress("127.0.0.1", 0), unreachable, Map.of(), limits, readiness);
     }
