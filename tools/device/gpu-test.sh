@@ -23,7 +23,8 @@
 # (AttentionShapesBench: every -Dglimpse.cuda.attentionSmallGrid shape against today's choice on CLIP-L/336's and
 # SigLIP's one-image tower attention and Llama-7B's / Qwen2-0.5B's 74-row RoPE + append + attention, graph-replayed;
 # also each -Dglimpse.cuda.towerAttentionResident variant vs off (the tiled kernels) on the tower cases; ATTN_SHAPES_ROWS="74,128,208,288"
-# picks the rope-attention row counts); "ropeattn" (the decode RoPE + append + wide attention kernel,
+# picks the rope-attention row counts); "staging" (decode weight staging: CudaWeightStagingTest, then
+# DecodeStepBench ab glimpse.cuda.decodeWeightStaging off staged early); "ropeattn" (the decode RoPE + append + wide attention kernel,
 # -Dglimpse.cuda.decodeRopeAttention: CudaDecodeRopeAttentionTest and CudaDecodeRopeAttentionModelTest
 # (each in its own JVM, GPU_TEST_ROPEATTN_TIMEOUT s each, default 150), DecodeStepBench ropeAttention (us per layer with the switch off vs on,
 # 600 and 6,300 keys, F32 and BF16 caches), then CudaWideDecodeAttentionTest; about 8 minutes at most);
@@ -243,6 +244,21 @@ if has ropeattn; then
     --select-class dev.glimpse.kernels.cuda.CudaWideDecodeAttentionTest > "$LOGS/ropeattn-wide-tests.log" 2>&1
   echo "wide decode attention tests exit: $?"
   grep -E "tests (successful|failed|skipped)|✘|Exception|expected" "$LOGS/ropeattn-wide-tests.log" | head -20
+fi
+
+if has staging; then
+  # Decode weight staging (-Dglimpse.cuda.decodeWeightStaging=off|staged|early, WeightStaging): its GPU tests
+  # (bit-identical to the unstaged kernels, per op and over a 24-layer chain, eager and replayed), then
+  # DecodeStepBench's in-process A/B of the three modes (decode_step_ab lines: us per layer per mode).
+  echo "== decode weight staging: GPU tests, DecodeStepBench ab"
+  timeout "${GPU_TEST_STAGING_TIMEOUT:-180}" "$JAVA" "${JFLAGS[@]}" -jar "$JUNIT" execute --disable-banner --details=tree \
+    --class-path "$CP" --select-class dev.glimpse.kernels.cuda.CudaWeightStagingTest > "$LOGS/staging-tests.log" 2>&1
+  echo "CudaWeightStagingTest exit: $?"
+  grep -E "tests (successful|failed|skipped)|✘|Exception|expected" "$LOGS/staging-tests.log" | head -30
+  timeout 150 "$JAVA" "${JFLAGS[@]}" -cp "$CP" dev.glimpse.kernels.cuda.bench.DecodeStepBench ab \
+    glimpse.cuda.decodeWeightStaging off staged early > "$LOGS/decode-staging.jsonl" 2> "$LOGS/decode-staging.err"
+  echo "DecodeStepBench ab decodeWeightStaging exit: $?"; tail -3 "$LOGS/decode-staging.err"
+  cat "$LOGS/decode-staging.jsonl"
 fi
 
 if has visiontower; then

@@ -33,6 +33,7 @@
 //   C (16x8, F32):  c0,c1 = (g, 2c..2c+1), c2,c3 = (g+8, 2c..2c+1)
 #pragma once
 #include "common.cuh"
+#include "cp_async.cuh"
 
 #define MMA_BK 64
 
@@ -115,37 +116,6 @@ __device__ __forceinline__ void ldmatrix_x4_trans(uint32_t* r, uint32_t addr) {
                  : "=r"(r[0]), "=r"(r[1]), "=r"(r[2]), "=r"(r[3])
                  : "r"(addr)
                  : "memory");
-}
-
-// Asynchronous copy of 16 bytes global -> shared (cp.async, sm_80+, bypassing L1): the first
-// `bytes` are read from src and the rest of the destination is zero-filled (bytes = 0: nothing is
-// read, the destination becomes zeros). The source is a global-space address, as the
-// instruction's state space asks.
-__device__ __forceinline__ void cp_async16(void* dst, const void* src, int bytes) {
-    uint32_t s = static_cast<uint32_t>(__cvta_generic_to_shared(dst));
-    asm volatile("cp.async.cg.shared.global [%0], [%1], 16, %2;" ::"r"(s), "l"(__cvta_generic_to_global(src)),
-                 "r"(bytes)
-                 : "memory");
-}
-
-__device__ __forceinline__ void cp_async_commit() { asm volatile("cp.async.commit_group;" ::: "memory"); }
-
-// Waits for this thread's copies; a __syncthreads after it makes every thread's copies visible.
-__device__ __forceinline__ void cp_async_wait_all() { asm volatile("cp.async.wait_group 0;" ::: "memory"); }
-
-// Waits until at most `pending` of this thread's most recent commit groups are still in flight (wait_group takes
-// an immediate: past MAX it waits for all but MAX, which is stricter, never looser).
-template <int MAX>
-__device__ __forceinline__ void cp_async_wait_pending(int pending) {
-    if constexpr (MAX == 0) {
-        cp_async_wait_all();
-    } else {
-        if (pending >= MAX) {
-            asm volatile("cp.async.wait_group %0;" ::"n"(MAX) : "memory");
-        } else {
-            cp_async_wait_pending<MAX - 1>(pending);
-        }
-    }
 }
 
 // 2^x by the SFU alone (ex2.approx.ftz: about 2 ulp; results below 2^-126 flush to zero, which no

@@ -118,9 +118,10 @@ struct Segment {
 
 // RMSNorm + up to FUSED_SEGMENTS linears of the normed x; one wave of blocks walks the feature
 // groups of all segments in order (each group within one segment).
-template <typename H, int MAXR>
+template <typename H, int MAXR, bool STAGED>
 __device__ void norm_linears(const float* __restrict__ x, const void* gamma, int gamma_type, float eps, int vthreads, int vpt,
-                             const Segment (&seg)[FUSED_SEGMENTS], int segments, int rows, int k, int split) {
+                             const Segment (&seg)[FUSED_SEGMENTS], int segments, int rows, int k, int split, int staged,
+                             int early) {
     extern __shared__ float4 fused_xs[];
     __shared__ float partial[GEMV_MULTI_THREADS / 32][FUSED_R][MAXR];
     int lane = threadIdx.x & 31;
@@ -134,19 +135,38 @@ __device__ void norm_linears(const float* __restrict__ x, const void* gamma, int
     int end0 = (seg[0].n + per - 1) / per;
     int end1 = end0 + (segments > 1 ? (seg[1].n + per - 1) / per : 0);
     int total = end1 + (segments > 2 ? (seg[2].n + per - 1) / per : 0);
-    {
+    constexpr int U = GEMV_MULTI_LOADS / FUSED_R;
+    // Staged weights (staged > 0 groups per block) follow x's rows in shared memory.
+    uint4* staged_w = reinterpret_cast<uint4*>(reinterpret_cast<float*>(fused_xs) + rows * k);
+    if constexpr (STAGED) {
+        // This block's groups' weights stream into shared memory while the previous kernel runs.
+        for (int i = 0, g = blockIdx.x; i < staged && g < total; i++, g += gridDim.x) {
+            Segment at = g >= end1 ? seg[2] : g >= end0 ? seg[1] : seg[0];
+            int local = g >= end1 ? g - end1 : g >= end0 ? g - end0 : g;
+            int j0 = (local * slots + group) * FUSED_R;
+            const uint4* wr[FUSED_R];
+#pragma unroll
+            for (int q = 0; q < FUSED_R; q++) {
+                wr[q] = reinterpret_cast<const uint4*>(static_cast<const H*>(at.w) + (long long)min(j0 + q, at.n - 1) * at.ldw);
+            }
+            gemv_core_stage<FUSED_R, U>(staged_w + (long long)(i * slots + group) * FUSED_R * chunks, wr, j0 < at.n, chunks,
+                                        part, split, lane);
+        }
+        gemv_core_staged_enter(early);
+    } else {
         // L2 fetches this block's first weight step while x is normed and staged.
         int g = blockIdx.x;
         Segment at = g >= end1 ? seg[2] : g >= end0 ? seg[1] : seg[0];
         int local = g >= end1 ? g - end1 : g >= end0 ? g - end0 : g;
         if (g < total) {
-            gemv_core_prefetch<H, FUSED_R, GEMV_MULTI_LOADS / FUSED_R>(static_cast<const H*>(at.w), at.ldw,
-                (local * slots + group) * FUSED_R, at.n, part * 32 * (GEMV_MULTI_LOADS / FUSED_R) + lane, chunks);
+            gemv_core_prefetch<H, FUSED_R, U>(static_cast<const H*>(at.w), at.ldw, (local * slots + group) * FUSED_R, at.n,
+                                              part * 32 * U + lane, chunks);
         }
+        grid_dependency_enter();
     }
-    grid_dependency_enter();
     stage_rms_normed(x, gamma, gamma_type, eps, vthreads, vpt, rows, k, reinterpret_cast<float*>(fused_xs));
-    for (int g = blockIdx.x; g < total; g += gridDim.x) {
+    if constexpr (STAGED) cp_async_wait_all();
+    for (int i = 0, g = blockIdx.x; g < total; i++, g += gridDim.x) {
         Segment at = seg[0];
         int local = g;
         if (g >= end1) {
@@ -159,13 +179,19 @@ __device__ void norm_linears(const float* __restrict__ x, const void* gamma, int
         const int n = at.n;
         const H* w = static_cast<const H*>(at.w);
         int j0 = (local * slots + group) * FUSED_R;
-        const uint4* wr[FUSED_R];
-#pragma unroll
-        for (int q = 0; q < FUSED_R; q++) {
-            wr[q] = reinterpret_cast<const uint4*>(w + (long long)min(j0 + q, n - 1) * at.ldw);
-        }
         float acc[FUSED_R][MAXR];
-        gemv_core_group<H, FUSED_R, true, MAXR>(fused_xs, wr, j0 < n, rows, chunks, part, split, lane, acc);
+        if (STAGED && i < staged) {
+            const uint4* wr[FUSED_R];
+            gemv_core_staged_rows<FUSED_R>(staged_w + (long long)(i * slots + group) * FUSED_R * chunks, chunks, wr);
+            gemv_core_group<H, FUSED_R, true, MAXR, U, true>(fused_xs, wr, j0 < n, rows, chunks, part, split, lane, acc);
+        } else {
+            const uint4* wr[FUSED_R];
+#pragma unroll
+            for (int q = 0; q < FUSED_R; q++) {
+                wr[q] = reinterpret_cast<const uint4*>(w + (long long)min(j0 + q, n - 1) * at.ldw);
+            }
+            gemv_core_group<H, FUSED_R, true, MAXR>(fused_xs, wr, j0 < n, rows, chunks, part, split, lane, acc);
+        }
         gemv_core_publish<FUSED_R, MAXR>(acc, partial, rows, warp, lane);
         if (part == 0 && lane < FUSED_R * rows) {
             int q = lane / rows;
@@ -181,32 +207,58 @@ __device__ void norm_linears(const float* __restrict__ x, const void* gamma, int
     }
 }
 
-#define NORM_LINEARS_KERNEL(NAME, MAXR)                                                                          \
+// STAGED kernels (the *_staged names) take two more arguments: staged (groups per block whose weights
+// are copied into dynamic shared memory, after x's rows, before the wait) and early (0/1:
+// gemv_core_staged_enter). The unstaged kernels are the ones without staging, unchanged.
+#define NORM_LINEARS_KERNEL(NAME, MAXR, STAGED, EXTRA_PARAMS, EXTRA_ARGS)                                        \
     extern "C" __global__ void __launch_bounds__(GEMV_MULTI_THREADS, 2)                                          \
     NAME(const float* x, const void* gamma, int gamma_type, float eps, int vthreads, int vpt, int w_type,        \
          const void* w0, long long ldw0, const void* b0, int bt0, float* out0, int n0,                            \
          const void* w1, long long ldw1, const void* b1, int bt1, float* out1, int n1,                            \
          const void* w2, long long ldw2, const void* b2, int bt2, float* out2, int n2,                            \
-         int segments, int rows, int k, int split) {                                                              \
+         int segments, int rows, int k, int split EXTRA_PARAMS) {                                                 \
         const Segment seg[FUSED_SEGMENTS] = {{w0, ldw0, b0, bt0, out0, n0}, {w1, ldw1, b1, bt1, out1, n1},        \
                                              {w2, ldw2, b2, bt2, out2, n2}};                                     \
         if (w_type == DT_BF16) {                                                                                 \
-            norm_linears<__nv_bfloat16, MAXR>(x, gamma, gamma_type, eps, vthreads, vpt, seg, segments, rows, k, split); \
+            norm_linears<__nv_bfloat16, MAXR, STAGED>(x, gamma, gamma_type, eps, vthreads, vpt, seg, segments, rows, \
+                                                      k, split EXTRA_ARGS);                                      \
         } else {                                                                                                 \
-            norm_linears<__half, MAXR>(x, gamma, gamma_type, eps, vthreads, vpt, seg, segments, rows, k, split);      \
+            norm_linears<__half, MAXR, STAGED>(x, gamma, gamma_type, eps, vthreads, vpt, seg, segments, rows, k,     \
+                                               split EXTRA_ARGS);                                                \
         }                                                                                                        \
     }
 
-NORM_LINEARS_KERNEL(rms_norm_linear_1, 1)
-NORM_LINEARS_KERNEL(rms_norm_linear, GEMV_MAX_ROWS)
+#define UNSTAGED_PARAMS
+#define UNSTAGED_ARGS , 0, 0
+#define STAGED_PARAMS , int staged, int early
+#define STAGED_ARGS , staged, early
+
+NORM_LINEARS_KERNEL(rms_norm_linear_1, 1, false, UNSTAGED_PARAMS, UNSTAGED_ARGS)
+NORM_LINEARS_KERNEL(rms_norm_linear, GEMV_MAX_ROWS, false, UNSTAGED_PARAMS, UNSTAGED_ARGS)
+NORM_LINEARS_KERNEL(rms_norm_linear_1_staged, 1, true, STAGED_PARAMS, STAGED_ARGS)
+NORM_LINEARS_KERNEL(rms_norm_linear_staged, GEMV_MAX_ROWS, true, STAGED_PARAMS, STAGED_ARGS)
+
+// The FUSED_R weight rows of the gate/up group at feature j0: gate rows j0, j0 + 1, then the same up rows
+// (features past n repeat row n - 1, which the group's live check and the store skip).
+template <typename H>
+__device__ __forceinline__ void gated_rows(const H* w_gate, const H* w_up, long long ldw, int j0, int n,
+                                           const uint4* (&wr)[FUSED_R]) {
+#pragma unroll
+    for (int p = 0; p < FUSED_PAIRS; p++) {
+        long long row = (long long)min(j0 + p, n - 1) * ldw;
+        wr[p] = reinterpret_cast<const uint4*>(w_gate + row);
+        wr[FUSED_PAIRS + p] = reinterpret_cast<const uint4*>(w_up + row);
+    }
+}
 
 // RMSNorm, then out = act(gate(xn)) * up(xn) (out F32, F16 or BF16, rounded to nearest even): each
 // warp group serves FUSED_PAIRS consecutive features, reading their gate rows and up rows.
-template <typename H, int MAXR>
+template <typename H, int MAXR, bool STAGED>
 __device__ void norm_gated_mlp_in(const float* __restrict__ x, const void* gamma, int gamma_type, float eps,
                                   int vthreads, int vpt, const H* __restrict__ w_gate, const void* gate_bias,
                                   const H* __restrict__ w_up, const void* up_bias, int bias_type, long long ldw,
-                                  int act, void* out, int out_type, int rows, int n, int k, int split) {
+                                  int act, void* out, int out_type, int rows, int n, int k, int split, int staged,
+                                  int early) {
     extern __shared__ float4 fused_xs[];
     __shared__ float partial[GEMV_MULTI_THREADS / 32][FUSED_R][MAXR];
     int lane = threadIdx.x & 31;
@@ -216,27 +268,42 @@ __device__ void norm_gated_mlp_in(const float* __restrict__ x, const void* gamma
     int part = warp - group * split;
     int chunks = k >> 3;
     int groups = (n + FUSED_PAIRS * slots - 1) / (FUSED_PAIRS * slots);
-    if (blockIdx.x < groups) {
-        // L2 fetches this block's first gate and up step while x is normed and staged.
-        constexpr int U = GEMV_MULTI_LOADS / FUSED_R;
-        int j0 = (blockIdx.x * slots + group) * FUSED_PAIRS;
-        int c0 = part * 32 * U + lane;
-        gemv_core_prefetch<H, FUSED_PAIRS, U>(w_gate, ldw, j0, n, c0, chunks);
-        gemv_core_prefetch<H, FUSED_PAIRS, U>(w_up, ldw, j0, n, c0, chunks);
+    constexpr int U = GEMV_MULTI_LOADS / FUSED_R;
+    // Staged weights (staged > 0 groups per block) follow x's rows in shared memory.
+    uint4* staged_w = reinterpret_cast<uint4*>(reinterpret_cast<float*>(fused_xs) + rows * k);
+    if constexpr (STAGED) {
+        // This block's groups' gate and up rows stream into shared memory while the previous kernel runs.
+        for (int i = 0, g = blockIdx.x; i < staged && g < groups; i++, g += gridDim.x) {
+            int j0 = (g * slots + group) * FUSED_PAIRS;
+            const uint4* wr[FUSED_R];
+            gated_rows<H>(w_gate, w_up, ldw, j0, n, wr);
+            gemv_core_stage<FUSED_R, U>(staged_w + (long long)(i * slots + group) * FUSED_R * chunks, wr, j0 < n, chunks,
+                                        part, split, lane);
+        }
+        gemv_core_staged_enter(early);
+    } else {
+        if (blockIdx.x < groups) {
+            // L2 fetches this block's first gate and up step while x is normed and staged.
+            int j0 = (blockIdx.x * slots + group) * FUSED_PAIRS;
+            int c0 = part * 32 * U + lane;
+            gemv_core_prefetch<H, FUSED_PAIRS, U>(w_gate, ldw, j0, n, c0, chunks);
+            gemv_core_prefetch<H, FUSED_PAIRS, U>(w_up, ldw, j0, n, c0, chunks);
+        }
+        grid_dependency_enter();
     }
-    grid_dependency_enter();
     stage_rms_normed(x, gamma, gamma_type, eps, vthreads, vpt, rows, k, reinterpret_cast<float*>(fused_xs));
-    for (int g = blockIdx.x; g < groups; g += gridDim.x) {
+    if constexpr (STAGED) cp_async_wait_all();
+    for (int i = 0, g = blockIdx.x; g < groups; i++, g += gridDim.x) {
         int j0 = (g * slots + group) * FUSED_PAIRS;
         const uint4* wr[FUSED_R];
-#pragma unroll
-        for (int p = 0; p < FUSED_PAIRS; p++) {
-            long long row = (long long)min(j0 + p, n - 1) * ldw;
-            wr[p] = reinterpret_cast<const uint4*>(w_gate + row);
-            wr[FUSED_PAIRS + p] = reinterpret_cast<const uint4*>(w_up + row);
-        }
         float acc[FUSED_R][MAXR];
-        gemv_core_group<H, FUSED_R, true, MAXR>(fused_xs, wr, j0 < n, rows, chunks, part, split, lane, acc);
+        if (STAGED && i < staged) {
+            gemv_core_staged_rows<FUSED_R>(staged_w + (long long)(i * slots + group) * FUSED_R * chunks, chunks, wr);
+            gemv_core_group<H, FUSED_R, true, MAXR, U, true>(fused_xs, wr, j0 < n, rows, chunks, part, split, lane, acc);
+        } else {
+            gated_rows<H>(w_gate, w_up, ldw, j0, n, wr);
+            gemv_core_group<H, FUSED_R, true, MAXR>(fused_xs, wr, j0 < n, rows, chunks, part, split, lane, acc);
+        }
         gemv_core_publish<FUSED_R, MAXR>(acc, partial, rows, warp, lane);
         if (part == 0 && lane < FUSED_PAIRS * rows) {
             int p = lane / rows;
@@ -254,32 +321,37 @@ __device__ void norm_gated_mlp_in(const float* __restrict__ x, const void* gamma
     }
 }
 
-#define NORM_GATED_KERNEL(NAME, MAXR)                                                                            \
+#define NORM_GATED_KERNEL(NAME, MAXR, STAGED, EXTRA_PARAMS, EXTRA_ARGS)                                          \
     extern "C" __global__ void __launch_bounds__(GEMV_MULTI_THREADS, 2)                                          \
     NAME(const float* x, const void* gamma, int gamma_type, float eps, int vthreads, int vpt, int w_type,        \
          const void* w_gate, const void* gate_bias, const void* w_up, const void* up_bias, int bias_type,         \
-         long long ldw, int act, void* out, int out_type, int rows, int n, int k, int split) {                    \
+         long long ldw, int act, void* out, int out_type, int rows, int n, int k, int split EXTRA_PARAMS) {       \
         if (w_type == DT_BF16) {                                                                                 \
-            norm_gated_mlp_in<__nv_bfloat16, MAXR>(x, gamma, gamma_type, eps, vthreads, vpt,                          \
+            norm_gated_mlp_in<__nv_bfloat16, MAXR, STAGED>(x, gamma, gamma_type, eps, vthreads, vpt,                  \
                 static_cast<const __nv_bfloat16*>(w_gate), gate_bias, static_cast<const __nv_bfloat16*>(w_up),   \
-                up_bias, bias_type, ldw, act, out, out_type, rows, n, k, split);                                  \
+                up_bias, bias_type, ldw, act, out, out_type, rows, n, k, split EXTRA_ARGS);                       \
         } else {                                                                                                 \
-            norm_gated_mlp_in<__half, MAXR>(x, gamma, gamma_type, eps, vthreads, vpt,                                 \
+            norm_gated_mlp_in<__half, MAXR, STAGED>(x, gamma, gamma_type, eps, vthreads, vpt,                         \
                 static_cast<const __half*>(w_gate), gate_bias, static_cast<const __half*>(w_up),                 \
-                up_bias, bias_type, ldw, act, out, out_type, rows, n, k, split);                                  \
+                up_bias, bias_type, ldw, act, out, out_type, rows, n, k, split EXTRA_ARGS);                       \
         }                                                                                                        \
     }
 
-NORM_GATED_KERNEL(rms_norm_gated_mlp_in_1, 1)
-NORM_GATED_KERNEL(rms_norm_gated_mlp_in, GEMV_MAX_ROWS)
+NORM_GATED_KERNEL(rms_norm_gated_mlp_in_1, 1, false, UNSTAGED_PARAMS, UNSTAGED_ARGS)
+NORM_GATED_KERNEL(rms_norm_gated_mlp_in, GEMV_MAX_ROWS, false, UNSTAGED_PARAMS, UNSTAGED_ARGS)
+NORM_GATED_KERNEL(rms_norm_gated_mlp_in_1_staged, 1, true, STAGED_PARAMS, STAGED_ARGS)
+NORM_GATED_KERNEL(rms_norm_gated_mlp_in_staged, GEMV_MAX_ROWS, true, STAGED_PARAMS, STAGED_ARGS)
 
 // out = residual + (x w^T + bias), x [rows, k] F32 through L1; one block per 8 / split feature
-// groups (no grid stride), as multi4. out may be residual itself.
-template <typename H, int MAXR>
+// groups (no grid stride), as multi4. out may be residual itself. staged (0 or 1): the block's weight
+// rows are first copied into dynamic shared memory (gemv_core_stage), before the wait.
+template <typename H, int MAXR, bool STAGED>
 __device__ void linear_residual(const float* __restrict__ x, const H* __restrict__ w, long long ldw, const void* bias,
-                                int bias_type, const float* residual, float* out, int rows, int n, int k, int split) {
-    grid_dependency_enter();
+                                int bias_type, const float* residual, float* out, int rows, int n, int k, int split,
+                                int staged, int early) {
+    extern __shared__ uint4 linear_staged_w[];
     __shared__ float partial[GEMV_MULTI_THREADS / 32][FUSED_R][MAXR];
+    constexpr int U = GEMV_MULTI_LOADS / FUSED_R;
     int lane = threadIdx.x & 31;
     int warp = threadIdx.x >> 5;
     int slots = (GEMV_MULTI_THREADS / 32) / split;
@@ -293,8 +365,19 @@ __device__ void linear_residual(const float* __restrict__ x, const H* __restrict
         wr[q] = reinterpret_cast<const uint4*>(w + (long long)min(j0 + q, n - 1) * ldw);
     }
     float acc[FUSED_R][MAXR];
-    gemv_core_group<H, FUSED_R, false, MAXR>(reinterpret_cast<const float4*>(x), wr, j0 < n, rows, chunks, part, split,
-                                             lane, acc);
+    if constexpr (STAGED) {
+        uint4* sw = linear_staged_w + (long long)group * FUSED_R * chunks;
+        gemv_core_stage<FUSED_R, U>(sw, wr, j0 < n, chunks, part, split, lane);
+        gemv_core_staged_enter(early);
+        cp_async_wait_all();
+        gemv_core_staged_rows<FUSED_R>(sw, chunks, wr);
+        gemv_core_group<H, FUSED_R, false, MAXR, U, true>(reinterpret_cast<const float4*>(x), wr, j0 < n, rows, chunks,
+                                                         part, split, lane, acc);
+    } else {
+        grid_dependency_enter();
+        gemv_core_group<H, FUSED_R, false, MAXR>(reinterpret_cast<const float4*>(x), wr, j0 < n, rows, chunks, part, split,
+                                                 lane, acc);
+    }
     gemv_core_publish<FUSED_R, MAXR>(acc, partial, rows, warp, lane);
     if (part == 0 && lane < FUSED_R * rows) {
         int q = lane / rows;
@@ -309,21 +392,23 @@ __device__ void linear_residual(const float* __restrict__ x, const H* __restrict
     }
 }
 
-#define LINEAR_RESIDUAL_KERNEL(NAME, MAXR)                                                                       \
+#define LINEAR_RESIDUAL_KERNEL(NAME, MAXR, STAGED, EXTRA_PARAMS, EXTRA_ARGS)                                     \
     extern "C" __global__ void __launch_bounds__(GEMV_MULTI_THREADS, 2)                                          \
     NAME(const float* x, const void* w, int w_type, long long ldw, const void* bias, int bias_type,              \
-         const float* residual, float* out, int rows, int n, int k, int split) {                                  \
+         const float* residual, float* out, int rows, int n, int k, int split EXTRA_PARAMS) {                     \
         if (w_type == DT_BF16) {                                                                                 \
-            linear_residual<__nv_bfloat16, MAXR>(x, static_cast<const __nv_bfloat16*>(w), ldw, bias, bias_type, \
-                                                 residual, out, rows, n, k, split);                              \
+            linear_residual<__nv_bfloat16, MAXR, STAGED>(x, static_cast<const __nv_bfloat16*>(w), ldw, bias,     \
+                                                         bias_type, residual, out, rows, n, k, split EXTRA_ARGS); \
         } else {                                                                                                 \
-            linear_residual<__half, MAXR>(x, static_cast<const __half*>(w), ldw, bias, bias_type, residual, out,  \
-                                          rows, n, k, split);                                                    \
+            linear_residual<__half, MAXR, STAGED>(x, static_cast<const __half*>(w), ldw, bias, bias_type,         \
+                                                  residual, out, rows, n, k, split EXTRA_ARGS);                   \
         }                                                                                                        \
     }
 
-LINEAR_RESIDUAL_KERNEL(linear_add_residual_1, 1)
-LINEAR_RESIDUAL_KERNEL(linear_add_residual, GEMV_MAX_ROWS)
+LINEAR_RESIDUAL_KERNEL(linear_add_residual_1, 1, false, UNSTAGED_PARAMS, UNSTAGED_ARGS)
+LINEAR_RESIDUAL_KERNEL(linear_add_residual, GEMV_MAX_ROWS, false, UNSTAGED_PARAMS, UNSTAGED_ARGS)
+LINEAR_RESIDUAL_KERNEL(linear_add_residual_1_staged, 1, true, STAGED_PARAMS, STAGED_ARGS)
+LINEAR_RESIDUAL_KERNEL(linear_add_residual_staged, GEMV_MAX_ROWS, true, STAGED_PARAMS, STAGED_ARGS)
 
 // One token: q [heads, dim] rotated in place; k [kv_heads, dim] rotated and v copied into entry
 // *length of the head-major caches [kv_heads, capacity, dim]. cos/sin [half]. Items: for each

@@ -2,6 +2,7 @@
 // (decode_fused.cu): 16-bit weights widened in registers, F32 activations, F32 products and sums.
 #pragma once
 #include "common.cuh"
+#include "cp_async.cuh"
 #include "grid_dependency.cuh"
 
 #define GEMV_MAX_ROWS 8
@@ -22,8 +23,9 @@ __device__ __forceinline__ float widen<__nv_bfloat16>(__nv_bfloat16 h) { return 
 // float4; XS: in shared memory, else through L1) and multiplies it into all R rows. acc[q][r]
 // gets the lane's running F32 sum of 8-product partial sums; the caller reduces over lanes and slices.
 // A lane's chunks depend on U and split only, so cores of other R with the same U and split give
-// each weight row the same sums.
-template <typename H, int R, bool XS, int MAXR, int U = GEMV_MULTI_LOADS / R>
+// each weight row the same sums. WS: wr points at the rows gemv_core_stage copied into shared memory
+// (each lane reads only the chunks it copied itself), read with plain loads; the arithmetic is the same.
+template <typename H, int R, bool XS, int MAXR, int U = GEMV_MULTI_LOADS / R, bool WS = false>
 __device__ __forceinline__ void gemv_core_accumulate(const float4* __restrict__ xv, const uint4* const (&wr)[R], int rows,
                                                      int chunks, int part, int split, int lane, float (&acc)[R][MAXR]) {
     int step = split * 32 * U;
@@ -33,7 +35,7 @@ __device__ __forceinline__ void gemv_core_accumulate(const float4* __restrict__ 
         for (int u = 0; u < U; u++) {
             int c = base + u * 32;
 #pragma unroll
-            for (int q = 0; q < R; q++) packed[u][q] = c < chunks ? __ldcs(wr[q] + c) : make_uint4(0, 0, 0, 0);
+            for (int q = 0; q < R; q++) packed[u][q] = c < chunks ? (WS ? wr[q][c] : __ldcs(wr[q] + c)) : make_uint4(0, 0, 0, 0);
         }
 #pragma unroll
         for (int u = 0; u < U; u++) {
@@ -71,7 +73,7 @@ __device__ __forceinline__ void gemv_core_accumulate(const float4* __restrict__ 
 }
 
 // One feature group's per-lane sums: acc zeroed, then (when live) gemv_core_accumulate over weight rows wr.
-template <typename H, int R, bool XS, int MAXR, int U = GEMV_MULTI_LOADS / R>
+template <typename H, int R, bool XS, int MAXR, int U = GEMV_MULTI_LOADS / R, bool WS = false>
 __device__ __forceinline__ void gemv_core_group(const float4* __restrict__ xv, const uint4* const (&wr)[R], bool live,
                                                 int rows, int chunks, int part, int split, int lane,
                                                 float (&acc)[R][MAXR]) {
@@ -80,7 +82,47 @@ __device__ __forceinline__ void gemv_core_group(const float4* __restrict__ xv, c
 #pragma unroll
         for (int r = 0; r < MAXR; r++) acc[q][r] = 0.f;
     }
-    if (live) gemv_core_accumulate<H, R, XS, MAXR, U>(xv, wr, rows, chunks, part, split, lane, acc);
+    if (live) gemv_core_accumulate<H, R, XS, MAXR, U, WS>(xv, wr, rows, chunks, part, split, lane, acc);
+}
+
+// Decode weight staging: copies (cp.async, through L2 only) the 16-byte chunks of weight rows wr[0..R)
+// that this lane will read in gemv_core_accumulate (slice `part` of `split`, U loads per row and step)
+// into sw, R rows of `chunks` chunks, at the same chunk index, then commits them as one group. No
+// launch writes weights, so a kernel may do this before grid_dependency_wait() (grid_dependency.cuh):
+// the weights then stream from HBM while the previous kernel runs. The lane reads them after its own
+// cp_async_wait_all(), with no barrier: no other thread reads what it copied. Nothing when !live.
+template <int R, int U>
+__device__ __forceinline__ void gemv_core_stage(uint4* sw, const uint4* const (&wr)[R], bool live, int chunks, int part,
+                                                int split, int lane) {
+    if (live) {
+        int step = split * 32 * U;
+        for (int base = part * 32 * U + lane; base < chunks; base += step) {
+#pragma unroll
+            for (int u = 0; u < U; u++) {
+                int c = base + u * 32;
+                if (c < chunks) {
+#pragma unroll
+                    for (int q = 0; q < R; q++) cp_async16(sw + (long long)q * chunks + c, wr[q] + c, 16);
+                }
+            }
+        }
+    }
+    cp_async_commit();
+}
+
+// The rows of a staged warp group: R rows of `chunks` 16-byte chunks from sw on.
+template <int R>
+__device__ __forceinline__ void gemv_core_staged_rows(uint4* sw, int chunks, const uint4* (&wr)[R]) {
+#pragma unroll
+    for (int q = 0; q < R; q++) wr[q] = sw + (long long)q * chunks;
+}
+
+// The prologue of a kernel that staged weights (gemv_core_stage): with `early`, let the next kernel
+// start before this one waits (so its blocks stage their weights while this one runs), else after.
+__device__ __forceinline__ void gemv_core_staged_enter(int early) {
+    if (early) grid_dependents_launch();
+    grid_dependency_wait();
+    if (!early) grid_dependents_launch();
 }
 
 // Asks L2 for a warp's first step of weight rows j0 .. j0 + ROWS - 1 (those below n): U chunks

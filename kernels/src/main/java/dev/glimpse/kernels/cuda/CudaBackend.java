@@ -833,6 +833,11 @@ public final class CudaBackend implements Backend {
     /** The system property that turns the fused decode step off ({@code false}) for A/B runs. */
     public static final String FUSED_DECODE_PROPERTY = "glimpse.cuda.fusedDecode";
 
+    /** The fused decode ops (tests: their launch plans). */
+    CudaFusedDecode fusedDecode() {
+        return fused;
+    }
+
     /** True unless {@code -Dglimpse.cuda.fusedDecode=false}; read at every call, so a benchmark can flip it between sessions. */
     public static boolean fusedDecodeEnabled() {
         return BooleanProperty.read(FUSED_DECODE_PROPERTY, true);

@@ -35,6 +35,11 @@ final class CudaFusedDecode {
     static final int MAX_TARGETS = 3;
     /** Blocks per multiprocessor the k split aims for (as CudaGemm's multi-feature GEMV). */
     private static final int BLOCKS_PER_SM = 8;
+    /**
+     * Most dynamic shared memory a staged GEMV block may take (x's rows and its staged weight rows),
+     * so that two such blocks still fit a multiprocessor ({@link WeightStaging}).
+     */
+    static final int STAGE_BYTES = 100 * 1024;
 
     private final CudaContext ctx;
     private final CudaCopy copier;
@@ -90,29 +95,15 @@ final class CudaFusedDecode {
             }
             return;
         }
-        int chunks = k / 8;
         int[] n = new int[MAX_TARGETS];
         for (int i = 0; i < targets.size(); i++) {
             n[i] = targets.get(i).w().dim(0);
         }
-        int split = split(s -> {
-            long groups = 0;
-            for (int value : n) {
-                groups += groups(value, ROWS_PER_WARP, s);
-            }
-            return groups;
-        }, chunks);
-        long groups = 0;
-        for (int value : n) {
-            groups += groups(value, ROWS_PER_WARP, split);
-        }
-        String name = rows == 1 ? "rms_norm_linear_1" : "rms_norm_linear";
-        int shared = rows * k * Float.BYTES;
-        CUfunc_st function = ctx.kernels.largeSharedFunction(MODULE, name);
-        long blocks = Math.min(groups, (long) gemm.residentBlocks(name, function, shared) * ctx.multiprocessors);
+        int split = normLinearsSplit(k, n);
+        GemvLaunch plan = normLinearsPlan(rows, k, n);
         try (Temporaries tmp = new Temporaries(copier)) {
             Tensor g = tmp.packed(gamma, null);
-            Launch launch = normArguments(ctx.launch.of(function, name), x, g, eps, k)
+            Launch launch = normArguments(ctx.launch.of(plan.function(), plan.name()), x, g, eps, k)
                     .i32(targets.get(0).w().dtype().ordinal());
             for (int i = 0; i < MAX_TARGETS; i++) {
                 if (i < targets.size()) {
@@ -125,7 +116,8 @@ final class CudaFusedDecode {
                     launch.ptr(0L).i64(0L).ptr(0L).i32(0).ptr(0L).i32(0);
                 }
             }
-            launch.i32(targets.size()).i32(rows).i32(k).i32(split).run(blocks, 1, THREADS, shared);
+            plan.stagingArguments(launch.i32(targets.size()).i32(rows).i32(k).i32(split))
+                    .run(plan.blocks(), 1, THREADS, plan.shared());
         }
     }
 
@@ -169,22 +161,17 @@ final class CudaFusedDecode {
                 pointwise.gatedActivation(act, gate, up, out);
                 return;
             }
-            // The split the separate gate and up GEMVs take (4 features per warp), so each sum is theirs.
-            int split = split(s -> groups(n, ROWS_PER_WARP, s), k / 8);
-            String name = rows == 1 ? "rms_norm_gated_mlp_in_1" : "rms_norm_gated_mlp_in";
-            int shared = rows * k * Float.BYTES;
-            CUfunc_st function = ctx.kernels.largeSharedFunction(MODULE, name);
-            long blocks = Math.min(groups(n, PAIRS_PER_WARP, split),
-                    (long) gemm.residentBlocks(name, function, shared) * ctx.multiprocessors);
+            int split = rowsSplit(n, k);
+            GemvLaunch plan = gatedMlpInPlan(rows, n, k);
             Tensor g = tmp.packed(gamma, null);
             Tensor gb = gateBias == null ? null : tmp.packed(gateBias, null);
             Tensor ub = upBias == null ? null : tmp.packed(upBias, null);
-            normArguments(ctx.launch.of(function, name), x, g, eps, k).i32(wGate.dtype().ordinal())
+            Launch launch = normArguments(ctx.launch.of(plan.function(), plan.name()), x, g, eps, k).i32(wGate.dtype().ordinal())
                     .ptr(CudaContext.address(wGate)).ptr(gb == null ? 0L : CudaContext.address(gb))
                     .ptr(CudaContext.address(wUp)).ptr(ub == null ? 0L : CudaContext.address(ub))
                     .i32(gb == null ? 0 : gb.dtype().ordinal()).i64(leading(wGate)).i32(act.ordinal())
-                    .ptr(CudaContext.address(out)).i32(out.dtype().ordinal()).i32(rows).i32(n).i32(k).i32(split)
-                    .run(blocks, 1, THREADS, shared);
+                    .ptr(CudaContext.address(out)).i32(out.dtype().ordinal()).i32(rows).i32(n).i32(k).i32(split);
+            plan.stagingArguments(launch).run(plan.blocks(), 1, THREADS, plan.shared());
         }
     }
 
@@ -237,14 +224,14 @@ final class CudaFusedDecode {
                 pointwise.binary(residual, projected, out, 0, "add");
                 return;
             }
-            int split = split(s -> groups(n, ROWS_PER_WARP, s), k / 8);
-            String name = rows == 1 ? "linear_add_residual_1" : "linear_add_residual";
+            int split = rowsSplit(n, k);
+            GemvLaunch plan = linearResidualPlan(rows, n, k);
             Tensor b = bias == null ? null : tmp.packed(bias, null);
-            ctx.launch.of(ctx.kernels.function(MODULE, name), name)
+            Launch launch = ctx.launch.of(plan.function(), plan.name())
                     .ptr(CudaContext.address(x)).ptr(CudaContext.address(w)).i32(w.dtype().ordinal()).i64(leading(w))
                     .ptr(b == null ? 0L : CudaContext.address(b)).i32(b == null ? 0 : b.dtype().ordinal())
-                    .ptr(CudaContext.address(residual)).ptr(CudaContext.address(out)).i32(rows).i32(n).i32(k).i32(split)
-                    .run(groups(n, ROWS_PER_WARP, split), 1, THREADS, 0);
+                    .ptr(CudaContext.address(residual)).ptr(CudaContext.address(out)).i32(rows).i32(n).i32(k).i32(split);
+            plan.stagingArguments(launch).run(plan.blocks(), 1, THREADS, plan.shared());
         }
     }
 
@@ -380,6 +367,105 @@ final class CudaFusedDecode {
     /** The element distance between rows of w [n, k] (k for a single row). */
     private static long leading(Tensor w) {
         return w.dim(0) == 1 ? w.dim(1) : w.stride(0);
+    }
+
+    /** The k split of rms_norm_linear over weights of {@code n} rows each (0: absent). */
+    private int normLinearsSplit(int k, int[] n) {
+        return split(s -> {
+            long groups = 0;
+            for (int value : n) {
+                groups += groups(value, ROWS_PER_WARP, s);
+            }
+            return groups;
+        }, k / 8);
+    }
+
+    /** How rms_norm_linear runs for {@code rows} rows of k over weights of {@code n} rows each (0: absent). */
+    GemvLaunch normLinearsPlan(int rows, int k, int[] n) {
+        int split = normLinearsSplit(k, n);
+        long groups = 0;
+        for (int value : n) {
+            groups += groups(value, ROWS_PER_WARP, split);
+        }
+        return plan(rows == 1 ? "rms_norm_linear_1" : "rms_norm_linear", rows * k * Float.BYTES, groups,
+                blockWeightBytes(k, split), true);
+    }
+
+    /** The k split of a GEMV over n weight rows at 4 features per warp (gate/up: the separate gate and up GEMVs' split, so each sum is theirs). */
+    private int rowsSplit(int n, int k) {
+        return split(s -> groups(n, ROWS_PER_WARP, s), k / 8);
+    }
+
+    /** How rms_norm_gated_mlp_in runs for {@code rows} rows of k and gate/up weights of n rows. */
+    GemvLaunch gatedMlpInPlan(int rows, int n, int k) {
+        int split = rowsSplit(n, k);
+        return plan(rows == 1 ? "rms_norm_gated_mlp_in_1" : "rms_norm_gated_mlp_in", rows * k * Float.BYTES,
+                groups(n, PAIRS_PER_WARP, split), blockWeightBytes(k, split), true);
+    }
+
+    /** How linear_add_residual runs for {@code rows} rows of k and a weight of n rows (one block per group, no grid stride). */
+    GemvLaunch linearResidualPlan(int rows, int n, int k) {
+        int split = rowsSplit(n, k);
+        return plan(rows == 1 ? "linear_add_residual_1" : "linear_add_residual", 0, groups(n, ROWS_PER_WARP, split),
+                blockWeightBytes(k, split), false);
+    }
+
+    /**
+     * One fused GEMV launch: the kernel ({@code name}, or its {@code _staged} build), the blocks, the
+     * dynamic shared bytes, and the groups per block whose weights are staged (0: the unstaged kernel).
+     */
+    record GemvLaunch(String name, CUfunc_st function, long blocks, int shared, int staged, boolean early) {
+
+        /** The staged kernel's two extra arguments (staged groups per block, early); none for the unstaged one. */
+        Launch stagingArguments(Launch launch) {
+            return staged == 0 ? launch : launch.i32(staged).i32(early ? 1 : 0);
+        }
+    }
+
+    /**
+     * How kernel {@code name} runs {@code groups} block groups of {@code groupBytes} weight bytes each, with
+     * {@code baseShared} dynamic shared bytes of its own (x's rows): under {@link WeightStaging#configured}
+     * other than off, the staged kernel where every block's groups fit {@link #STAGE_BYTES} and every block
+     * is resident at once; else the unstaged kernel, as before. {@code gridStride}: the kernel walks groups
+     * {@code blockIdx.x, blockIdx.x + gridDim.x, ..} (as many blocks as are resident); else one group per block.
+     */
+    private GemvLaunch plan(String name, int baseShared, long groups, long groupBytes, boolean gridStride) {
+        WeightStaging mode = WeightStaging.configured();
+        if (mode != WeightStaging.OFF) {
+            String stagedName = name + "_staged";
+            CUfunc_st staged = ctx.kernels.largeSharedFunction(MODULE, stagedName);
+            int limit = Math.min(STAGE_BYTES, ctx.kernels.maxDynamicSharedBytes());
+            // Groups per block: more blocks fit with less shared memory each, so settle in a few steps.
+            int perBlock = 1;
+            for (int round = 0; round < 4; round++) {
+                long shared = baseShared + perBlock * groupBytes;
+                if (shared > limit) {
+                    break;
+                }
+                long resident = (long) gemm.residentBlocks(stagedName, staged, (int) shared) * ctx.multiprocessors;
+                long blocks = gridStride ? Math.min(groups, resident) : groups;
+                if (blocks > resident) {
+                    break;
+                }
+                int need = (int) ((groups + blocks - 1) / blocks);
+                if (need <= perBlock) {
+                    return new GemvLaunch(stagedName, staged, blocks, (int) (baseShared + need * groupBytes), need,
+                            mode == WeightStaging.EARLY);
+                }
+                perBlock = need;
+            }
+        }
+        if (!gridStride) {
+            return new GemvLaunch(name, ctx.kernels.function(MODULE, name), groups, baseShared, 0, false);
+        }
+        CUfunc_st function = ctx.kernels.largeSharedFunction(MODULE, name);
+        long blocks = Math.min(groups, (long) gemm.residentBlocks(name, function, baseShared) * ctx.multiprocessors);
+        return new GemvLaunch(name, function, blocks, baseShared, 0, false);
+    }
+
+    /** Weight bytes of one block group: 8 / split warp groups of 4 rows of k 16-bit weights. */
+    private static long blockWeightBytes(int k, int split) {
+        return (long) (THREADS / 32 / split) * ROWS_PER_WARP * k * 2;
     }
 
     /** Blocks of {@code features}-per-warp groups, 8 / split groups per block, covering n outputs. */

@@ -45,7 +45,9 @@ final class GridDependency {
     /**
      * Kernels whose every thread executes {@code grid_dependency_wait()} before its first global
      * memory access other than an L2 prefetch (of weights; of its split's KV chunk, located by the key
-     * count, in decode_online16.cu's {@code _passes_early} kernels and decode_wide.cu's kernels), and before
+     * count, in decode_online16.cu's {@code _passes_early} kernels and decode_wide.cu's kernels) or a
+     * copy of weights into shared memory (decode_fused.cu's {@code _staged} kernels: no launch writes
+     * weights; {@link WeightStaging}), and before
      * any return (decode.cu, decode_online16.cu, decode_wide.cu, decode_fused.cu, gemv.cu).
      * {@code GridDependencyTest} checks each against the kernel sources.
      */
@@ -79,7 +81,9 @@ final class GridDependency {
             "attention_decode_wide_f16_d128_h2", "attention_decode_wide_f16_d128_h4",
             "attention_decode_wide_f16_d128_h8",
             "rms_norm_linear", "rms_norm_linear_1", "rms_norm_gated_mlp_in", "rms_norm_gated_mlp_in_1",
-            "linear_add_residual", "linear_add_residual_1", "rope_append_kv", "rope_append_kv_bf16",
+            "linear_add_residual", "linear_add_residual_1", "rms_norm_linear_staged", "rms_norm_linear_1_staged",
+            "rms_norm_gated_mlp_in_staged", "rms_norm_gated_mlp_in_1_staged", "linear_add_residual_staged",
+            "linear_add_residual_1_staged", "rope_append_kv", "rope_append_kv_bf16",
             "rope_append_kv_f16", "argmax_partial", "argmax_final",
             "gemv_half_weights", "gemv_half_multi4", "gemv_half_multi4_1"),
             wideRopeKernels()).collect(Collectors.toUnmodifiableSet());

@@ -5,6 +5,7 @@ import dev.glimpse.kernels.cuda.CudaBackend;
 import dev.glimpse.kernels.cuda.Mlp16Vector;
 import dev.glimpse.kernels.cuda.NormRowsVariant;
 import dev.glimpse.kernels.cuda.TowerAttentionResident;
+import dev.glimpse.kernels.cuda.WeightStaging;
 import dev.glimpse.vlmruntime.decoder.DecoderSession;
 
 import java.util.Map;
@@ -42,6 +43,7 @@ final class InProcessProperties {
             CudaBackend.ATTENTION_HALF_OUTPUT_PROPERTY,
             CudaBackend.GEMM_EPILOGUES_PROPERTY,
             CudaBackend.DECODE_ROPE_ATTENTION_PROPERTY,
+            WeightStaging.PROPERTY,
             NormRowsVariant.PROPERTY,
             "glimpse.cuda.ltResidual",
             "glimpse.cuda.attentionCacheInPlace",

@@ -74,7 +74,21 @@ public final class DecodeStepBench {
     }
 
     public static void main(String[] args) {
-        run(System.out, args.length > 0 && args[0].equals("ropeAttention"));
+        if (args.length > 0 && args[0].equals("ab")) {
+            if (args.length < 4) {
+                System.err.println("usage: DecodeStepBench ab <property> <value> <value>...");
+                System.exit(2);
+            }
+            run(System.out, new Ab(args[1], List.of(args).subList(2, args.length)));
+        } else if (args.length > 0 && args[0].equals("ropeAttention")) {
+            run(System.out, new Ab(CudaBackend.DECODE_ROPE_ATTENTION_PROPERTY, List.of("false", "true")));
+        } else {
+            run(System.out, null);
+        }
+    }
+
+    /** An in-process A/B of the values of one system property, read at each capture. */
+    record Ab(String property, List<String> values) {
     }
 
     /** One weight set: q, k, v (with biases), o, gate, up, down and the two norms. */
@@ -89,8 +103,8 @@ public final class DecodeStepBench {
         }
     }
 
-    /** All the lines (see the class doc), or only the {@code ropeAttention} A/B. */
-    static void run(PrintStream out, boolean ropeAttentionOnly) {
+    /** All the lines (see the class doc), or only the A/B {@code ab} (null: all). */
+    static void run(PrintStream out, Ab ab) {
         List<Tensor> owned = new ArrayList<>();
         try (CudaBackend gpu = CudaBackend.open(CudaOptions.defaults()); StepInputs inputs = gpu.stepInputs(2)) {
             List<Weights> sets = new ArrayList<>();
@@ -133,11 +147,13 @@ public final class DecodeStepBench {
                     }
                 };
                 double layerBytes = sets.get(0).bytes();
-                if (ropeAttentionOnly) {
+                if (ab != null) {
                     for (int keys : new int[] {600, 6300}) {
                         inputs.set(0, keys - 1);
                         inputs.set(1, keys);
-                        out.println(ropeAttentionLine(gpu, step, cacheName, keys));
+                        out.println(ab.property().equals(CudaBackend.DECODE_ROPE_ATTENTION_PROPERTY)
+                                ? ropeAttentionLine(gpu, step, cacheName, keys)
+                                : abLine(gpu, step, cacheName, keys, ab, layerBytes));
                     }
                     continue;
                 }
@@ -219,28 +235,64 @@ public final class DecodeStepBench {
      * alternating measurements, each a fresh capture) and off / on.
      */
     private static String ropeAttentionLine(CudaBackend gpu, Runnable step, String cacheName, int keys) {
-        String old = System.getProperty(CudaBackend.DECODE_ROPE_ATTENTION_PROPERTY);
-        double off = Double.POSITIVE_INFINITY;
-        double on = Double.POSITIVE_INFINITY;
-        try {
-            for (int round = 0; round < AB_ROUNDS; round++) {
-                System.setProperty(CudaBackend.DECODE_ROPE_ATTENTION_PROPERTY, "false");
-                off = Math.min(off, measure(gpu, step));
-                System.setProperty(CudaBackend.DECODE_ROPE_ATTENTION_PROPERTY, "true");
-                on = Math.min(on, measure(gpu, step));
-            }
-        } finally {
-            if (old == null) {
-                System.clearProperty(CudaBackend.DECODE_ROPE_ATTENTION_PROPERTY);
-            } else {
-                System.setProperty(CudaBackend.DECODE_ROPE_ATTENTION_PROPERTY, old);
-            }
-        }
+        double[] best = abBest(gpu, step, new Ab(CudaBackend.DECODE_ROPE_ATTENTION_PROPERTY, List.of("false", "true")));
+        double off = best[0];
+        double on = best[1];
         return String.format(Locale.ROOT,
                 "{\"bench\":\"decode_step_rope_attention\",\"model\":\"qwen2-0.5b\",\"device\":\"%s\",\"layers\":%d,"
                         + "\"capacity\":%d,\"kv_cache\":\"%s\",\"keys\":%d,\"pdl_supported\":%s,"
                         + "\"us_per_layer_off\":%.2f,\"us_per_layer_on\":%.2f,\"speedup_on\":%.3f}",
                 gpu.deviceName(), LAYERS, CAPACITY, cacheName, keys, gpu.programmaticLaunches(), off, on, off / on);
+    }
+
+    /**
+     * The step's best us per layer under each of {@code ab}'s values: {@value #AB_ROUNDS} rounds, the
+     * values in turn within each, each a fresh capture; the property is restored afterwards.
+     */
+    private static double[] abBest(CudaBackend gpu, Runnable step, Ab ab) {
+        String old = System.getProperty(ab.property());
+        double[] best = new double[ab.values().size()];
+        java.util.Arrays.fill(best, Double.POSITIVE_INFINITY);
+        try {
+            for (int round = 0; round < AB_ROUNDS; round++) {
+                for (int i = 0; i < best.length; i++) {
+                    System.setProperty(ab.property(), ab.values().get(i));
+                    best[i] = Math.min(best[i], measure(gpu, step));
+                }
+            }
+        } finally {
+            if (old == null) {
+                System.clearProperty(ab.property());
+            } else {
+                System.setProperty(ab.property(), old);
+            }
+        }
+        return best;
+    }
+
+    /**
+     * The {@code decode_step_ab} line: the step's us per layer under each value of {@code ab} (best of
+     * {@value #AB_ROUNDS} alternating captures), each value's ratio first / it (above 1: faster than the
+     * first value) and its fraction of the HBM roofline.
+     */
+    private static String abLine(CudaBackend gpu, Runnable step, String cacheName, int keys, Ab ab, double layerBytes) {
+        double[] best = abBest(gpu, step, ab);
+        StringBuilder us = new StringBuilder();
+        StringBuilder speedup = new StringBuilder();
+        StringBuilder roofline = new StringBuilder();
+        for (int i = 0; i < best.length; i++) {
+            String sep = i == 0 ? "" : ",";
+            String key = "\"" + ab.values().get(i) + "\":";
+            us.append(sep).append(key).append(String.format(Locale.ROOT, "%.2f", best[i]));
+            speedup.append(sep).append(key).append(String.format(Locale.ROOT, "%.3f", best[0] / best[i]));
+            roofline.append(sep).append(key).append(String.format(Locale.ROOT, "%.3f", layerBytes / HBM_BYTES_PER_US / best[i]));
+        }
+        return String.format(Locale.ROOT,
+                "{\"bench\":\"decode_step_ab\",\"model\":\"qwen2-0.5b\",\"device\":\"%s\",\"layers\":%d,"
+                        + "\"capacity\":%d,\"kv_cache\":\"%s\",\"keys\":%d,\"pdl_supported\":%s,\"property\":\"%s\","
+                        + "\"us_per_layer\":{%s},\"speedup_over_first\":{%s},\"roofline_fraction\":{%s}}",
+                gpu.deviceName(), LAYERS, CAPACITY, cacheName, keys, gpu.programmaticLaunches(), ab.property(), us, speedup,
+                roofline);
     }
 
     /**

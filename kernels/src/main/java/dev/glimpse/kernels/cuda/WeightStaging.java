@@ -1,0 +1,70 @@
+package dev.glimpse.kernels.cuda;
+
+import java.util.Arrays;
+import java.util.Locale;
+import java.util.stream.Collectors;
+
+/**
+ * Decode weight staging for the fused decode GEMVs ({@code decode_fused.cu}'s {@code *_staged}
+ * kernels), chosen with {@code -Dglimpse.cuda.decodeWeightStaging=off|staged|early}: each block
+ * first copies its weight rows into shared memory ({@code cp.async}) and only then waits for the
+ * previous kernel (programmatic dependent launch), so the weights stream from HBM while that kernel
+ * runs; the products then read them from shared memory. The arithmetic, and so every output bit, is
+ * the unstaged kernels'. {@link #EARLY} also lets the next kernel start before this one waits, so
+ * that several kernels of a decode layer can be staging at once (as far as shared memory allows).
+ *
+ * <p>A launch stages only where each block's weight rows fit {@link CudaFusedDecode#STAGE_BYTES}
+ * and every block is resident at once (Qwen2-0.5B's decode GEMVs do; most of Llama-7B's do not and
+ * run unstaged). The property is read at every launch, so a benchmark can switch in one JVM; a
+ * captured graph keeps what it was captured with.
+ */
+public enum WeightStaging {
+
+    /** The unstaged kernels. The default. */
+    OFF("off"),
+    /** Staged kernels that let the next kernel start after their wait, as the unstaged ones do. */
+    STAGED("staged"),
+    /** Staged kernels that let the next kernel start before their wait. */
+    EARLY("early");
+
+    /** The system property that picks the mode. */
+    public static final String PROPERTY = "glimpse.cuda.decodeWeightStaging";
+
+    /** The mode used when the property is not set. */
+    public static final WeightStaging DEFAULT = OFF;
+
+    private final String id;
+
+    WeightStaging(String id) {
+        this.id = id;
+    }
+
+    /** The name the property takes, e.g. "early". */
+    public String id() {
+        return id;
+    }
+
+    /** The mode the property names now, {@link #DEFAULT} when it is unset or blank. */
+    public static WeightStaging configured() {
+        return parse(System.getProperty(PROPERTY));
+    }
+
+    /**
+     * The mode called {@code id} (case-insensitive); {@link #DEFAULT} for null or blank.
+     *
+     * @throws CudaException naming the property and the known names when id is none of them
+     */
+    public static WeightStaging parse(String id) {
+        if (id == null || id.isBlank()) {
+            return DEFAULT;
+        }
+        String wanted = id.trim().toLowerCase(Locale.ROOT);
+        for (WeightStaging v : values()) {
+            if (v.id.equals(wanted)) {
+                return v;
+            }
+        }
+        throw new CudaException("-D" + PROPERTY + "=" + id + " names no decode weight staging mode; use one of "
+                + Arrays.stream(values()).map(WeightStaging::id).collect(Collectors.joining(", ")));
+    }
+}
