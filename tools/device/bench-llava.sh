@@ -22,6 +22,7 @@
 # spread between JVMs (about 1 ms of TTFT) does not hide 0.05-0.3 ms effects; only properties read at every call
 # qualify (InProcessProperties names them; others are refused with the reason). Spec: "label=name=value,...;...",
 # the first the base, e.g. LLAVA_BENCH_INPROC_AB="base=;lean=glimpse.cuda.towerLean=true;lp=glimpse.cuda.towerLean=true,glimpse.cuda.pdlPrefill=true".
+# LLAVA_BENCH_INPROC_AB_ONLY=1 skips the HF and plain Glimpse runs (just the checkpoint and the in-process A/B).
 # LLAVA_BENCH_INPROC_AB_ARGS adds arguments (--ab-rounds N, default 30; --ab-warmup N; --ab-steps N; --stages);
 # LLAVA_BENCH_INPROC_AB_SHAPES="llava-1.5-7b" limits the A/B to those shapes (default: every shape).
 # Its llava_cuda_ab lines (median, min, paired ratio variant/base per round) go to bench.jsonl and results.json,
@@ -75,6 +76,7 @@ for shape in ${LLAVA_BENCH_SHAPES:-onevision-0.5b llava-1.5-7b}; do
   echo "make exit: $?"; tail -1 "$LOGS/make.jsonl"; tail -3 "$LOGS/make-$shape.err"
   serve_mix_only=$([ "${LLAVA_BENCH_SERVE_MIX:-}" = only ] || [ "${LLAVA_BENCH_SERVE_WARMUP:-}" = only ] && echo 1 || echo 0)
   if [ "$serve_mix_only" = 0 ]; then
+    if [ -z "${LLAVA_BENCH_INPROC_AB_ONLY:-}" ]; then
     echo "== $shape: HF transformers ($(left) s left)"
     timeout "$(left)" python3 tools/device/bench_hf_llava.py --model "$WORK/$shape" --shape "$shape" \
       >> "$LOGS/bench.jsonl" 2> "$LOGS/hf-$shape.err"
@@ -84,6 +86,7 @@ for shape in ${LLAVA_BENCH_SHAPES:-onevision-0.5b llava-1.5-7b}; do
       --model "$WORK/$shape" --shape "$shape" --budgets 144,64 ${LLAVA_BENCH_ARGS:-} >> "$LOGS/bench.jsonl" \
       2> "$LOGS/glimpse-$shape.err"
     echo "glimpse exit: $?"; grep -E 'Exception|Error|at dev' "$LOGS/glimpse-$shape.err" | head -8
+    fi
     if [ -n "${LLAVA_BENCH_INPROC_AB:-}" ] && [[ " ${LLAVA_BENCH_INPROC_AB_SHAPES:-$shape} " == *" $shape "* ]]; then
       echo "== $shape: glimpse in-process A/B '$LLAVA_BENCH_INPROC_AB' ($(left) s left)"
       # shellcheck disable=SC2086

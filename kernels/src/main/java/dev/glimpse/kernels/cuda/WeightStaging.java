@@ -20,18 +20,18 @@ import java.util.stream.Collectors;
  */
 public enum WeightStaging {
 
-    /** The unstaged kernels. The default. */
+    /** The unstaged kernels. */
     OFF("off"),
     /** Staged kernels that let the next kernel start after their wait, as the unstaged ones do. */
     STAGED("staged"),
-    /** Staged kernels that let the next kernel start before their wait. */
+    /** Staged kernels that let the next kernel start before their wait. The default. */
     EARLY("early");
 
     /** The system property that picks the mode. */
     public static final String PROPERTY = "glimpse.cuda.decodeWeightStaging";
 
     /** The mode used when the property is not set. */
-    public static final WeightStaging DEFAULT = OFF;
+    public static final WeightStaging DEFAULT = EARLY;
 
     private final String id;
 

@@ -68,7 +68,7 @@ class CudaWeightStagingTest {
         return cases.stream();
     }
 
-    /** Runs {@code op} with the property set to {@code mode} (null: cleared) and returns what it gives. */
+    /** Runs {@code op} with the property set to {@code mode} (null: cleared, the default) and returns what it gives. */
     private static <T> T under(String mode, Supplier<T> op) {
         if (mode == null) {
             System.clearProperty(WeightStaging.PROPERTY);
@@ -113,9 +113,11 @@ class CudaWeightStagingTest {
                 return null;
             });
         }
-        CudaFusedDecode.GemvLaunch off = under(null, () -> fused.gatedMlpInPlan(1, 4864, 896));
+        CudaFusedDecode.GemvLaunch off = under("off", () -> fused.gatedMlpInPlan(1, 4864, 896));
         assertEquals(0, off.staged());
         assertEquals("rms_norm_gated_mlp_in_1", off.name());
+        CudaFusedDecode.GemvLaunch byDefault = under(null, () -> fused.gatedMlpInPlan(1, 4864, 896));
+        assertTrue(byDefault.staged() > 0 && byDefault.early(), "the default stages, early: " + byDefault);
     }
 
     @ParameterizedTest(name = "{0} {1} rows={2} {3}")
@@ -127,14 +129,14 @@ class CudaWeightStagingTest {
              Tensor attn = gpu.upload(random(2, 1f, DType.F32, rows, s.qRows()));
              Tensor act = gpu.upload(random(3, 1f, DType.F32, rows, s.intermediate()))) {
             String label = s + " " + t + " rows=" + rows + " " + mode;
-            List<float[]> qkvOff = qkv(layer, x, s, rows, null);
+            List<float[]> qkvOff = qkv(layer, x, s, rows, "off");
             List<float[]> qkvOn = qkv(layer, x, s, rows, mode);
             for (int i = 0; i < 3; i++) {
                 assertArrayEquals(qkvOff.get(i), qkvOn.get(i), label + ": q/k/v[" + i + "]");
             }
-            assertArrayEquals(gatedMlpIn(layer, x, s, rows, null), gatedMlpIn(layer, x, s, rows, mode), label + ": gate/up");
-            assertArrayEquals(residual(layer.o, attn, x, null), residual(layer.o, attn, x, mode), label + ": o_proj");
-            assertArrayEquals(residual(layer.down, act, x, null), residual(layer.down, act, x, mode), label + ": down");
+            assertArrayEquals(gatedMlpIn(layer, x, s, rows, "off"), gatedMlpIn(layer, x, s, rows, mode), label + ": gate/up");
+            assertArrayEquals(residual(layer.o, attn, x, "off"), residual(layer.o, attn, x, mode), label + ": o_proj");
+            assertArrayEquals(residual(layer.down, act, x, "off"), residual(layer.down, act, x, mode), label + ": down");
         }
     }
 
@@ -163,7 +165,7 @@ class CudaWeightStagingTest {
                     gpu.linearAddResidual(act, w.down, null, x, x);
                 }
             };
-            float[] eagerOff = under(null, () -> run(gpu, start, x, step));
+            float[] eagerOff = under("off", () -> run(gpu, start, x, step));
             float[] eagerOn = under(mode, () -> run(gpu, start, x, step));
             assertArrayEquals(eagerOff, eagerOn, mode + ": " + CHAIN_LAYERS + " layers launched eagerly");
             float[] replayed = under(mode, () -> {

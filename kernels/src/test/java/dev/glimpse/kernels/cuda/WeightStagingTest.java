@@ -6,13 +6,13 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-/** {@link WeightStaging}'s property: off by default, the three names in any case, anything else refused by name. */
+/** {@link WeightStaging}'s property: early by default, the three names in any case, anything else refused by name. */
 class WeightStagingTest {
 
     @Test
-    void unsetOrBlankIsOff() {
-        assertEquals(WeightStaging.OFF, WeightStaging.parse(null));
-        assertEquals(WeightStaging.OFF, WeightStaging.parse("  "));
+    void unsetOrBlankIsEarly() {
+        assertEquals(WeightStaging.EARLY, WeightStaging.parse(null));
+        assertEquals(WeightStaging.EARLY, WeightStaging.parse("  "));
     }
 
     @Test
