@@ -425,13 +425,15 @@ final class CudaFusedDecode {
     /**
      * How kernel {@code name} runs {@code groups} block groups of {@code groupBytes} weight bytes each, with
      * {@code baseShared} dynamic shared bytes of its own (x's rows): under {@link WeightStaging#configured}
-     * other than off, the staged kernel where every block's groups fit {@link #STAGE_BYTES} and every block
-     * is resident at once; else the unstaged kernel, as before. {@code gridStride}: the kernel walks groups
+     * other than off, with programmatic dependent launch in use (sm_90+, {@code glimpse.cuda.pdl} on: only
+     * then do the copies overlap the previous kernel), the staged kernel where every block's groups fit
+     * {@link #STAGE_BYTES} and every block is resident at once; else the unstaged kernel, as before. {@code gridStride}: the kernel walks groups
      * {@code blockIdx.x, blockIdx.x + gridDim.x, ..} (as many blocks as are resident); else one group per block.
      */
     private GemvLaunch plan(String name, int baseShared, long groups, long groupBytes, boolean gridStride) {
         WeightStaging mode = WeightStaging.configured();
-        if (mode != WeightStaging.OFF) {
+        // Staging pays off only where the copies overlap the previous kernel, i.e. under PDL.
+        if (mode != WeightStaging.OFF && ctx.launch.dependentLaunches() && GridDependency.enabled()) {
             String stagedName = name + "_staged";
             CUfunc_st staged = ctx.kernels.largeSharedFunction(MODULE, stagedName);
             int limit = Math.min(STAGE_BYTES, ctx.kernels.maxDynamicSharedBytes());

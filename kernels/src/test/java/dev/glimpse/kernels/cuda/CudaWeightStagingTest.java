@@ -4,6 +4,7 @@ import dev.glimpse.kernels.Activation;
 import dev.glimpse.kernels.DType;
 import dev.glimpse.kernels.Tensor;
 import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.Assumptions;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.Arguments;
@@ -89,7 +90,24 @@ class CudaWeightStagingTest {
     }
 
     @Test
+    void withoutProgrammaticLaunchNothingStages() {
+        CudaFusedDecode fused = cuda().fusedDecode();
+        String old = System.getProperty(CudaBackend.PDL_PROPERTY);
+        System.setProperty(CudaBackend.PDL_PROPERTY, "false");
+        try {
+            assertEquals(0, under("early", () -> fused.gatedMlpInPlan(1, 4864, 896)).staged());
+        } finally {
+            if (old == null) {
+                System.clearProperty(CudaBackend.PDL_PROPERTY);
+            } else {
+                System.setProperty(CudaBackend.PDL_PROPERTY, old);
+            }
+        }
+    }
+
+    @Test
     void qwenLaunchesStageAndLlamaMlpLaunchesDoNot() {
+        Assumptions.assumeTrue(cuda().programmaticLaunches(), "staging needs programmatic dependent launch (sm_90+)");
         CudaFusedDecode fused = cuda().fusedDecode();
         for (String mode : new String[] {"staged", "early"}) {
             under(mode, () -> {
