@@ -22,7 +22,9 @@
 //   the next step is queued before the host has read this step's token). Launched in plain stream order.
 // Every kernel but step_inputs_advance waits for the previous launch with grid_dependency_wait()
 // (grid_dependency.cuh) before it touches global memory, so it may run with programmatic dependent
-// launch; the GEMV kernels first ask L2 for their first weight step, which no launch writes.
+// launch; the GEMV kernels first ask L2 for their first weight step, which no launch writes, and
+// their _staged builds (WeightStaging) first copy all of the block's weight rows into shared memory
+// (gemv_core_stage), then compute from there with the same arithmetic.
 // step_inputs_advance does not call grid_dependency_wait(): it must stay launched in plain stream
 // order (never with programmatic dependent launch), or it would race on the step's integers.
 #include "activation.cuh"
@@ -349,6 +351,7 @@ template <typename H, int MAXR, bool STAGED>
 __device__ void linear_residual(const float* __restrict__ x, const H* __restrict__ w, long long ldw, const void* bias,
                                 int bias_type, const float* residual, float* out, int rows, int n, int k, int split,
                                 int staged, int early) {
+    if constexpr (!STAGED) grid_dependency_enter();
     extern __shared__ uint4 linear_staged_w[];
     __shared__ float partial[GEMV_MULTI_THREADS / 32][FUSED_R][MAXR];
     constexpr int U = GEMV_MULTI_LOADS / FUSED_R;
@@ -374,7 +377,6 @@ __device__ void linear_residual(const float* __restrict__ x, const H* __restrict
         gemv_core_group<H, FUSED_R, false, MAXR, U, true>(reinterpret_cast<const float4*>(x), wr, j0 < n, rows, chunks,
                                                          part, split, lane, acc);
     } else {
-        grid_dependency_enter();
         gemv_core_group<H, FUSED_R, false, MAXR>(reinterpret_cast<const float4*>(x), wr, j0 < n, rows, chunks, part, split,
                                                  lane, acc);
     }

@@ -2,12 +2,20 @@
 // the programmatic-stream-serialization attribute only when it is listed in GridDependency.java,
 // i.e. when every one of its threads calls grid_dependency_wait() before its first access to global
 // memory that an earlier launch may write (only L2 prefetches may come first: of weights, or of KV
-// cache entries located by the key count, decode_online16.cu) and before
+// cache entries located by the key count, decode_online16.cu; and copies of weights into shared
+// memory, decode_fused.cu's _staged kernels: no launch writes weights) and before
 // any return. Such a kernel may then start while the previous kernel of the stream is still running;
 // the wait returns once that kernel has completed and its writes are visible. Because every block
 // waits, a kernel completes only after its predecessor has, so the order of the whole stream holds.
 // grid_dependents_launch() lets the next such kernel start (its blocks run up to their own wait);
-// the kernels call it right after their wait, so at most one grid waits while one runs.
+// most kernels call it right after their wait, so at most one grid waits while one runs. The _staged
+// kernels under -Dglimpse.cuda.decodeWeightStaging=early (the default) call it before their wait, so
+// several grids may wait at once, each as soon as its predecessor's blocks are all resident. A kernel
+// then reads, after its wait, data that a launch two or more back wrote (the residual stream) while
+// that launch may still have been running when this one started: this relies on the wait's
+// visibility reaching back through the chain (each wait acquires what its predecessor saw, and that
+// predecessor completed only after its own wait), which the PTX ISA states only for the immediate
+// predecessor. CudaWeightStagingTest's 24-layer chain, eager and replayed, checks the bits on the H200.
 // Without the attribute (pdl off, or a GPU before sm_90) both are no-ops; sm_80 code omits them.
 //
 // The prefill and vision kernels (GridDependency.PREFILL_WAITING_KERNELS, given the attribute only under

@@ -852,6 +852,10 @@ public final class CudaBackend implements Backend {
         return fused.fuses(w);
     }
 
+    // The fused decode ops below read their weights before they wait for the previous kernel when they
+    // stage them ({@link WeightStaging}): a weight must not be written by a kernel earlier in the stream
+    // that may still run (uploaded weights, the only kind the decoder passes, never are).
+
     /**
      * {@code linear(rmsNorm(x, gamma, eps), w, bias)} into {@code out}: equals
      * {@link #rmsNorm} into a scratch tensor followed by {@link #linear}, to F32 rounding (the same

@@ -433,7 +433,7 @@ final class CudaFusedDecode {
     private GemvLaunch plan(String name, int baseShared, long groups, long groupBytes, boolean gridStride) {
         WeightStaging mode = WeightStaging.configured();
         // Staging pays off only where the copies overlap the previous kernel, i.e. under PDL.
-        if (mode != WeightStaging.OFF && ctx.launch.dependentLaunches() && GridDependency.enabled()) {
+        if (groups > 0 && mode != WeightStaging.OFF && ctx.launch.dependentLaunches() && GridDependency.enabled()) {
             String stagedName = name + "_staged";
             CUfunc_st staged = ctx.kernels.largeSharedFunction(MODULE, stagedName);
             int limit = Math.min(STAGE_BYTES, ctx.kernels.maxDynamicSharedBytes());

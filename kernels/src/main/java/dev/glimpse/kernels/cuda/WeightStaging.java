@@ -15,7 +15,7 @@ import java.util.stream.Collectors;
  *
  * <p>A launch stages only under programmatic dependent launch (sm_90+, {@code glimpse.cuda.pdl} on),
  * where each block's weight rows fit {@link CudaFusedDecode#STAGE_BYTES} and every block is resident
- * at once (Qwen2-0.5B's decode GEMVs do; Llama-7B's MLP GEMVs do not and run unstaged). On an H200
+ * at once (Qwen2-0.5B's decode GEMVs do; none of Llama-7B's do: they run unstaged). On an H200
  * (2026-11-29, b018923), LLaVA-OneVision-0.5B's decode in one JVM: 0.954x the milliseconds per token
  * of {@link #OFF} with {@link #EARLY}, 0.966x with {@link #STAGED}; DecodeStepBench 3-9% less per layer. The property is read at every launch, so a benchmark can switch in one JVM; a
  * captured graph keeps what it was captured with.

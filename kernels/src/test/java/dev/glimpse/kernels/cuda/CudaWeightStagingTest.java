@@ -29,8 +29,9 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
  * the previous kernel and then do the unstaged kernels' arithmetic, so every output must carry the
  * same bits as with staging off: per op (q/k/v with the input RMSNorm, gate/up with the post norm
  * and SiLU, o_proj and down with the residual) at LLaVA-OneVision-0.5B's Qwen2 shapes (896 / 4864,
- * where every launch stages) and Llama-7B's (4096 / 11008, where most launches do not), for 1 and
- * 3 rows; and for a chain of 24 layers launched back to back and replayed from a CUDA graph, where
+ * where every launch stages), at shapes whose row counts leave partial groups (904 / 4860, k/v 136),
+ * and at Llama-7B's (4096 / 11008, where no launch stages: the fallback), for 1 and 3 rows, each staged
+ * run after staged runs over other weights; and for a chain of 24 layers launched back to back and replayed from a CUDA graph, where
  * under {@code early} several kernels stage at once while earlier ones run.
  */
 class CudaWeightStagingTest {
@@ -54,10 +55,12 @@ class CudaWeightStagingTest {
 
     static final Shape QWEN = new Shape("qwen2-0.5b", 896, 4864, 896, 128, true);
     static final Shape LLAMA = new Shape("llama-7b", 4096, 11008, 4096, 4096, false);
+    /** Row counts that leave partial groups (and groups past n) in every GEMV, with k % 8 == 0. */
+    static final Shape TAILS = new Shape("tails", 904, 4860, 904, 136, true);
 
     static Stream<Arguments> cases() {
         List<Arguments> cases = new ArrayList<>();
-        for (Shape s : new Shape[] {QWEN, LLAMA}) {
+        for (Shape s : new Shape[] {QWEN, TAILS, LLAMA}) {
             for (DType t : new DType[] {DType.BF16, DType.F16}) {
                 for (int rows : new int[] {1, 3}) {
                     for (String mode : new String[] {"staged", "early"}) {
@@ -117,7 +120,12 @@ class CudaWeightStagingTest {
                         fused.linearResidualPlan(1, 896, 896),
                         fused.linearResidualPlan(1, 896, 4864),
                         fused.gatedMlpInPlan(3, 4864, 896));
-                for (CudaFusedDecode.GemvLaunch plan : qwen) {
+                List<CudaFusedDecode.GemvLaunch> tails = List.of(
+                        fused.normLinearsPlan(1, 904, new int[] {904, 136, 136}),
+                        fused.gatedMlpInPlan(1, 4860, 904),
+                        fused.linearResidualPlan(1, 904, 904),
+                        fused.linearResidualPlan(1, 904, 4860));
+                for (CudaFusedDecode.GemvLaunch plan : Stream.concat(qwen.stream(), tails.stream()).toList()) {
                     assertTrue(plan.staged() > 0, mode + ": a Qwen2-0.5B launch stages: " + plan);
                     assertTrue(plan.name().endsWith("_staged"), plan.toString());
                     assertEquals(mode.equals("early"), plan.early(), plan.toString());
@@ -131,6 +139,8 @@ class CudaWeightStagingTest {
                 return null;
             });
         }
+        assertEquals(0, under("early", () -> fused.normLinearsPlan(1, 896, new int[] {0, 0, 0})).staged(),
+                "no rows: nothing to stage");
         CudaFusedDecode.GemvLaunch off = under("off", () -> fused.gatedMlpInPlan(1, 4864, 896));
         assertEquals(0, off.staged());
         assertEquals("rms_norm_gated_mlp_in_1", off.name());
@@ -142,19 +152,28 @@ class CudaWeightStagingTest {
     @MethodSource("cases")
     void everyFusedOpGivesTheUnstagedBits(Shape s, DType t, int rows, String mode) {
         CudaBackend gpu = cuda();
-        try (Layer layer = new Layer(s, t, 100);
+        try (Layer layer = new Layer(s, t, 100); Layer decoy = new Layer(s, t, 900);
              Tensor x = gpu.upload(random(1, 1f, DType.F32, rows, s.hidden()));
              Tensor attn = gpu.upload(random(2, 1f, DType.F32, rows, s.qRows()));
              Tensor act = gpu.upload(random(3, 1f, DType.F32, rows, s.intermediate()))) {
             String label = s + " " + t + " rows=" + rows + " " + mode;
             List<float[]> qkvOff = qkv(layer, x, s, rows, "off");
+            float[] gatedOff = gatedMlpIn(layer, x, s, rows, "off");
+            float[] oOff = residual(layer.o, attn, x, "off");
+            float[] downOff = residual(layer.down, act, x, "off");
+            // Staged runs over other weights first, so that shared memory holds something else: a read
+            // of a staged chunk before its copy landed would not find the right bits there by chance.
+            qkv(decoy, x, s, rows, mode);
+            gatedMlpIn(decoy, x, s, rows, mode);
+            residual(decoy.o, attn, x, mode);
+            residual(decoy.down, act, x, mode);
             List<float[]> qkvOn = qkv(layer, x, s, rows, mode);
             for (int i = 0; i < 3; i++) {
                 assertArrayEquals(qkvOff.get(i), qkvOn.get(i), label + ": q/k/v[" + i + "]");
             }
-            assertArrayEquals(gatedMlpIn(layer, x, s, rows, "off"), gatedMlpIn(layer, x, s, rows, mode), label + ": gate/up");
-            assertArrayEquals(residual(layer.o, attn, x, "off"), residual(layer.o, attn, x, mode), label + ": o_proj");
-            assertArrayEquals(residual(layer.down, act, x, "off"), residual(layer.down, act, x, mode), label + ": down");
+            assertArrayEquals(gatedOff, gatedMlpIn(layer, x, s, rows, mode), label + ": gate/up");
+            assertArrayEquals(oOff, residual(layer.o, attn, x, mode), label + ": o_proj");
+            assertArrayEquals(downOff, residual(layer.down, act, x, mode), label + ": down");
         }
     }
 
