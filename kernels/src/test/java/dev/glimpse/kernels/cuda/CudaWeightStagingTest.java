@@ -3,6 +3,7 @@ package dev.glimpse.kernels.cuda;
 import dev.glimpse.kernels.Activation;
 import dev.glimpse.kernels.DType;
 import dev.glimpse.kernels.Tensor;
+import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Assumptions;
 import org.junit.jupiter.api.Test;
@@ -12,7 +13,9 @@ import org.junit.jupiter.params.provider.MethodSource;
 import org.junit.jupiter.params.provider.ValueSource;
 
 import java.util.ArrayList;
+import java.util.HashMap;
 import java.util.List;
+import java.util.Map;
 import java.util.function.Supplier;
 import java.util.stream.Stream;
 
@@ -40,9 +43,22 @@ class CudaWeightStagingTest {
     private static final int CHAIN_LAYERS = 24;
     private static final int WEIGHT_SETS = 3;
 
+    /** Layers built once per shape, dtype and seed for the whole class (a Llama-7B layer is 404 MB of random weights). */
+    private static final Map<String, Layer> LAYERS = new HashMap<>();
+
     @AfterEach
     void clearProperty() {
         System.clearProperty(WeightStaging.PROPERTY);
+    }
+
+    @AfterAll
+    static void closeLayers() {
+        LAYERS.values().forEach(Layer::close);
+        LAYERS.clear();
+    }
+
+    private static Layer layer(Shape s, DType t, long seed) {
+        return LAYERS.computeIfAbsent(s + "/" + t + "/" + seed, key -> new Layer(s, t, seed));
     }
 
     /** A decoder's dimensions: hidden, MLP, q rows (= o_proj's k), k/v rows, q/k/v biases. */
@@ -152,8 +168,9 @@ class CudaWeightStagingTest {
     @MethodSource("cases")
     void everyFusedOpGivesTheUnstagedBits(Shape s, DType t, int rows, String mode) {
         CudaBackend gpu = cuda();
-        try (Layer layer = new Layer(s, t, 100); Layer decoy = new Layer(s, t, 900);
-             Tensor x = gpu.upload(random(1, 1f, DType.F32, rows, s.hidden()));
+        Layer layer = layer(s, t, 100);
+        Layer decoy = layer(s, t, 900);
+        try (Tensor x = gpu.upload(random(1, 1f, DType.F32, rows, s.hidden()));
              Tensor attn = gpu.upload(random(2, 1f, DType.F32, rows, s.qRows()));
              Tensor act = gpu.upload(random(3, 1f, DType.F32, rows, s.intermediate()))) {
             String label = s + " " + t + " rows=" + rows + " " + mode;
