@@ -903,10 +903,11 @@ public final class DecoderSession implements AutoCloseable {
     /**
      * Ends the session: its graph and step inputs are released, a lookahead pick still queued on the pooled set is
      * awaited and forgotten ({@link DecodeAheadBuffers#settle}; a session that ended mid-lookahead, by a stop token
-     * or an exception, leaves none for the next; should that wait fail with a CUDA error, the step inputs and buffers
-     * are still released and the error is thrown) and its buffers go to the decoder's
+     * or an exception, leaves none for the next) and its buffers go to the decoder's
      * {@link SessionBufferPool} for the next session of the same shape (so {@link #logits()} and
-     * {@link #cache()} must not be used after this). A second call does nothing.
+     * {@link #cache()} must not be used after this). Every step runs even if an earlier one fails (a CUDA
+     * error in the graph's release or the wait): the first failure is then thrown, with the later ones
+     * suppressed on it. A second call does nothing.
      */
     @Override
     public void close() {
@@ -914,21 +915,38 @@ public final class DecoderSession implements AutoCloseable {
             return;
         }
         closed = true;
-        closeGraph();
-        try {
+        RuntimeException failure = null;
+        failure = release(failure, this::closeGraph);
+        failure = release(failure, () -> {
             if (aheadBuffers != buffers.decodeAhead()) {
                 aheadBuffers.close();
             } else {
                 aheadBuffers.settle();
             }
-        } finally {
-            if (persistentStep != null) {
-                persistentStep.close();
+        });
+        if (persistentStep != null) {
+            failure = release(failure, persistentStep::close);
+        }
+        if (stepInputs != null) {
+            failure = release(failure, stepInputs::close);
+        }
+        failure = release(failure, () -> decoder.sessionBuffers().give(buffers));
+        if (failure != null) {
+            throw failure;
+        }
+    }
+
+    /** Runs one step of {@link #close}; returns the first failure so far, a later one suppressed on it. */
+    static RuntimeException release(RuntimeException first, Runnable step) {
+        try {
+            step.run();
+            return first;
+        } catch (RuntimeException e) {
+            if (first == null) {
+                return e;
             }
-            if (stepInputs != null) {
-                stepInputs.close();
-            }
-            decoder.sessionBuffers().give(buffers);
+            first.addSuppressed(e);
+            return first;
         }
     }
 
