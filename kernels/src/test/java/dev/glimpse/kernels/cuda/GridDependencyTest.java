@@ -183,6 +183,35 @@ class GridDependencyTest {
         return m.find() ? block(expanded, m.end()) : null;
     }
 
+    /**
+     * The {@code _staged} fused decode GEMVs (decode_fused.cu, {@link WeightStaging}) read weights before
+     * their wait, which the check above cannot tell from a late wait: their device functions compile both
+     * builds from one template, so the unstaged branch's wait satisfies it. Here each staged branch must call
+     * {@code gemv_core_staged_enter} (which waits) before anything that reads activations or writes.
+     */
+    @Test
+    void everyStagedBranchWaitsBeforeItReadsActivations() throws IOException {
+        String src = sources();
+        assertTrue(WAIT.matcher(deviceBody(src, "gemv_core_staged_enter")).find(), "gemv_core_staged_enter waits");
+        for (String fn : List.of("norm_linears", "norm_gated_mlp_in", "linear_residual")) {
+            String body = deviceBody(src, fn);
+            int at = body.indexOf("if constexpr (STAGED)");
+            assertTrue(at >= 0, fn + " has a staged branch");
+            String branch = block(body, at);
+            int enter = branch.indexOf("gemv_core_staged_enter(");
+            assertTrue(enter >= 0, fn + ": its staged branch waits");
+            String before = branch.substring(0, enter);
+            for (String after : List.of("stage_rms_normed", "gemv_core_group", "gemv_core_publish", "cp_async_wait_all",
+                    "__ldg", "out[", "residual[", "x[")) {
+                assertFalse(before.contains(after), fn + ": " + after + " before the staged branch's wait");
+            }
+            String prologue = body.substring(0, at);
+            for (String read : List.of("stage_rms_normed", "gemv_core_group", "__ldg", "residual[", "x[")) {
+                assertFalse(prologue.contains(read), fn + ": " + read + " before the staged or unstaged wait");
+            }
+        }
+    }
+
     @Test
     void everyPrefillKernelWaitsBeforeAnythingElse() throws IOException {
         String expanded = expandMacros(sources(PREFILL_MODULES));
