@@ -1,8 +1,5 @@
 package dev.glimpse.kernels.cuda;
 
-import java.util.Arrays;
-import java.util.Locale;
-import java.util.stream.Collectors;
 
 /**
  * Block shape of the 16-bit prefill attention kernel ({@code attention_mma_packed_<t>_d<D>_<shape>}
@@ -91,17 +88,7 @@ public enum AttentionMmaWarps {
      * @throws CudaException naming the property and the known names when id is none of them
      */
     public static AttentionMmaWarps parse(String id) {
-        if (id == null || id.isBlank()) {
-            return AUTO;
-        }
-        String wanted = id.trim().toLowerCase(Locale.ROOT);
-        for (AttentionMmaWarps w : values()) {
-            if (w.id.equals(wanted)) {
-                return w;
-            }
-        }
-        throw new CudaException("-D" + PROPERTY + "=" + id + " names no block shape of the 16-bit attention kernel; known: "
-                + Arrays.stream(values()).map(AttentionMmaWarps::id).collect(Collectors.joining(", ")));
+        return PropertyChoice.parse(PROPERTY, id, AUTO, values(), AttentionMmaWarps::id, "block shape of the 16-bit attention kernel");
     }
 
     /**

@@ -1,8 +1,5 @@
 package dev.glimpse.kernels.cuda;
 
-import java.util.Arrays;
-import java.util.Locale;
-import java.util.stream.Collectors;
 
 /**
  * Block shape of the 16-bit prefill attention kernel for grids too small to fill the GPU, chosen with
@@ -158,16 +155,7 @@ public enum AttentionSmallGrid {
     }
 
     private static AttentionSmallGrid parse(String id, String property) {
-        if (id == null || id.isBlank()) {
-            return AUTO;
-        }
-        String wanted = id.trim().toLowerCase(Locale.ROOT);
-        for (AttentionSmallGrid s : values()) {
-            if (s.id.equals(wanted)) {
-                return s;
-            }
-        }
-        throw new CudaException("-D" + property + "=" + id + " names no small-grid shape of the 16-bit attention kernel;"
-                + " known: " + Arrays.stream(values()).map(AttentionSmallGrid::id).collect(Collectors.joining(", ")));
+        return PropertyChoice.parse(property, id, AUTO, values(), AttentionSmallGrid::id,
+                "small-grid shape of the 16-bit attention kernel");
     }
 }

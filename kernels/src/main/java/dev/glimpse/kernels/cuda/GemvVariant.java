@@ -1,8 +1,5 @@
 package dev.glimpse.kernels.cuda;
 
-import java.util.Arrays;
-import java.util.Locale;
-import java.util.stream.Collectors;
 
 /**
  * The decode GEMV kernels of {@code gemv.cu} (F16/BF16 weights, at most 8 rows of F32 x, F32
@@ -67,16 +64,6 @@ public enum GemvVariant {
      * @throws CudaException naming the property and the known names when id is none of them
      */
     public static GemvVariant parse(String id) {
-        if (id == null || id.isBlank()) {
-            return DEFAULT;
-        }
-        String wanted = id.trim().toLowerCase(Locale.ROOT);
-        for (GemvVariant v : values()) {
-            if (v.id.equals(wanted)) {
-                return v;
-            }
-        }
-        throw new CudaException("-D" + PROPERTY + "=" + id + " names no GEMV kernel; use one of "
-                + Arrays.stream(values()).map(GemvVariant::id).collect(Collectors.joining(", ")));
+        return PropertyChoice.parse(PROPERTY, id, DEFAULT, values(), GemvVariant::id, "GEMV kernel");
     }
 }

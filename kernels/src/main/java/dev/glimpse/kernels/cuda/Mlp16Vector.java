@@ -1,8 +1,5 @@
 package dev.glimpse.kernels.cuda;
 
-import java.util.Arrays;
-import java.util.Locale;
-import java.util.stream.Collectors;
 
 /**
  * Values per thread of the rounded gated activation ({@link CudaBackend#gatedActivationRounded}:
@@ -65,16 +62,6 @@ public enum Mlp16Vector {
      * @throws CudaException naming the property and the known names when id is none of them
      */
     public static Mlp16Vector parse(String id) {
-        if (id == null || id.isBlank()) {
-            return AUTO;
-        }
-        String wanted = id.trim().toLowerCase(Locale.ROOT);
-        for (Mlp16Vector v : values()) {
-            if (v.id.equals(wanted)) {
-                return v;
-            }
-        }
-        throw new CudaException("-D" + PROPERTY + "=" + id + " names no values-per-thread choice of the rounded gated"
-                + " activation; known: " + Arrays.stream(values()).map(Mlp16Vector::id).collect(Collectors.joining(", ")));
+        return PropertyChoice.parse(PROPERTY, id, AUTO, values(), Mlp16Vector::id, "values-per-thread choice of the rounded gated activation");
     }
 }

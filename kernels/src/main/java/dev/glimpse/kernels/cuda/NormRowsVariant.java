@@ -1,8 +1,5 @@
 package dev.glimpse.kernels.cuda;
 
-import java.util.Arrays;
-import java.util.Locale;
-import java.util.stream.Collectors;
 
 /**
  * The vectorised LayerNorm / RMSNorm row kernels that {@link CudaBackend#layerNorm},
@@ -113,16 +110,6 @@ public enum NormRowsVariant {
      * @throws CudaException naming the property and the known names when id is none of them
      */
     public static NormRowsVariant parse(String id) {
-        if (id == null || id.isBlank()) {
-            return AUTO;
-        }
-        String wanted = id.trim().toLowerCase(Locale.ROOT);
-        for (NormRowsVariant v : values()) {
-            if (v.id.equals(wanted)) {
-                return v;
-            }
-        }
-        throw new CudaException("-D" + PROPERTY + "=" + id + " names no LayerNorm/RMSNorm row kernel variant;"
-                + " known: " + Arrays.stream(values()).map(NormRowsVariant::id).collect(Collectors.joining(", ")));
+        return PropertyChoice.parse(PROPERTY, id, AUTO, values(), NormRowsVariant::id, "LayerNorm/RMSNorm row kernel variant");
     }
 }

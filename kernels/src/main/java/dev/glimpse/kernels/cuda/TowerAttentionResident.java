@@ -1,8 +1,5 @@
 package dev.glimpse.kernels.cuda;
 
-import java.util.Arrays;
-import java.util.Locale;
-import java.util.stream.Collectors;
 
 /**
  * Whether a vision tower's images-as-heads attention ({@link CudaBackend#attentionImagesAsHeads}) keeps each head's
@@ -151,16 +148,6 @@ public enum TowerAttentionResident {
      * @throws CudaException naming the property and the known names when id is none of them
      */
     public static TowerAttentionResident parse(String id) {
-        if (id == null || id.isBlank()) {
-            return AUTO;
-        }
-        String wanted = id.trim().toLowerCase(Locale.ROOT);
-        for (TowerAttentionResident r : values()) {
-            if (r.id.equals(wanted)) {
-                return r;
-            }
-        }
-        throw new CudaException("-D" + PROPERTY + "=" + id + " names no resident tower attention;"
-                + " known: " + Arrays.stream(values()).map(TowerAttentionResident::id).collect(Collectors.joining(", ")));
+        return PropertyChoice.parse(PROPERTY, id, AUTO, values(), TowerAttentionResident::id, "resident tower attention");
     }
 }

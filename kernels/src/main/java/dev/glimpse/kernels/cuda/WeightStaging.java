@@ -1,8 +1,5 @@
 package dev.glimpse.kernels.cuda;
 
-import java.util.Arrays;
-import java.util.Locale;
-import java.util.stream.Collectors;
 
 /**
  * Decode weight staging for the fused decode GEMVs ({@code decode_fused.cu}'s {@code *_staged}
@@ -57,16 +54,6 @@ public enum WeightStaging {
      * @throws CudaException naming the property and the known names when id is none of them
      */
     public static WeightStaging parse(String id) {
-        if (id == null || id.isBlank()) {
-            return DEFAULT;
-        }
-        String wanted = id.trim().toLowerCase(Locale.ROOT);
-        for (WeightStaging v : values()) {
-            if (v.id.equals(wanted)) {
-                return v;
-            }
-        }
-        throw new CudaException("-D" + PROPERTY + "=" + id + " names no decode weight staging mode; use one of "
-                + Arrays.stream(values()).map(WeightStaging::id).collect(Collectors.joining(", ")));
+        return PropertyChoice.parse(PROPERTY, id, DEFAULT, values(), WeightStaging::id, "decode weight staging mode");
     }
 }
