@@ -18,6 +18,16 @@ public interface Backend extends AutoCloseable {
 
     Device device();
 
+    /**
+     * A host tensor for values on their way to this backend (pixel values about to be uploaded), whose
+     * contents are unspecified: the caller writes every element before it reads or uploads any, and closes it
+     * after its uploads are queued. Here plain host memory (zero-filled); a GPU backend may hand out
+     * page-locked memory, which its uploads read by DMA without the host waiting for them.
+     */
+    default Tensor stagingTensor(DType dtype, int... shape) {
+        return Tensor.allocate(dtype, shape);
+    }
+
     // ------------------------------------------------------------------ memory
 
     /** A zero-filled tensor on this backend's device, owned by the caller (close it). */

@@ -17,6 +17,7 @@ import org.bytedeco.cuda.global.cudart;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
+import java.lang.foreign.MemorySegment;
 import java.util.List;
 import java.util.Map;
 
@@ -594,9 +595,53 @@ public final class CudaBackend implements Backend {
         return gemm.ltChoices();
     }
 
-    /** Page-locked buffers pinned so far for {@link StepInputs} (released ones are reused); for tests. */
+    /** Page-locked buffers pinned so far for {@link StepInputs} and staging tensors (released ones are reused); for tests. */
     synchronized long pinnedAllocations() {
         return ctx.pinned.allocations();
+    }
+
+    /** System property: "true" makes {@link #stagingTensor} hand out page-locked memory (default false: not yet measured). */
+    public static final String PINNED_STAGING_PROPERTY = "glimpse.cuda.pinnedStaging";
+
+    /** Smallest staging tensor given page-locked memory: below it a pageable upload costs about as little. */
+    static final long PINNED_STAGING_MIN_BYTES = 1L << 20;
+
+    /** Largest staging tensor given page-locked memory (the pool keeps released buffers per size). */
+    static final long PINNED_STAGING_MAX_BYTES = 512L << 20;
+
+    /**
+     * Under {@code -Dglimpse.cuda.pinnedStaging=true} (read at every call) and for 1 MiB to 512 MiB, a host
+     * tensor in page-locked memory from the context's {@link PinnedPool}: {@link #upload} then queues a DMA the
+     * host does not wait for (a pageable source is first copied into the driver's staging memory, with the host
+     * waiting; a 32-frame SigLIP video is 56.6 MB of F32 pixels). Its contents are unspecified (a reused buffer
+     * holds its last owner's values). Closing it gives the buffer back with an event behind the copies queued
+     * from it, so no later owner writes it before they ran. Otherwise {@link Backend#stagingTensor}'s plain memory.
+     */
+    @Override
+    public Tensor stagingTensor(DType dtype, int... shape) {
+        long bytes = Tensor.byteSize(dtype, shape);
+        if (!BooleanProperty.read(PINNED_STAGING_PROPERTY, false) || bytes < PINNED_STAGING_MIN_BYTES
+                || bytes > PINNED_STAGING_MAX_BYTES) {
+            return Tensor.allocate(dtype, shape);
+        }
+        long address = acquirePinned(bytes);
+        try {
+            MemorySegment segment = MemorySegment.ofAddress(address).reinterpret(bytes);
+            return Tensor.owning(segment, Device.CPU, () -> releasePinned(address, bytes), dtype, shape);
+        } catch (RuntimeException e) {
+            releasePinned(address, bytes);
+            throw e;
+        }
+    }
+
+    private synchronized long acquirePinned(long bytes) {
+        ctx.bindThread();
+        return ctx.pinned.acquire(bytes);
+    }
+
+    private synchronized void releasePinned(long address, long bytes) {
+        ctx.bindThread();
+        ctx.pinned.release(address, bytes);
     }
 
     /** Queues the copy of {@code inputs}' host values to the device (no host wait; capturable). */

@@ -300,10 +300,12 @@ final class CudaCopy {
 
     /**
      * Queues the copy of a host tensor into {@code dst} without waiting for the device. Host tensors
-     * are pageable memory (never pinned: only {@link StepInputs} pins, and it uploads by its own
-     * path), and for a pageable source {@code cudaMemcpyAsync} copies the bytes into the driver's
+     * are pageable memory, except {@link CudaBackend#stagingTensor}'s under
+     * {@code -Dglimpse.cuda.pinnedStaging=true} ({@link StepInputs} pins too, and uploads by its own
+     * path). For a pageable source {@code cudaMemcpyAsync} copies the bytes into the driver's
      * staging memory before it returns (CUDA's API synchronization behavior), so the source may be
-     * freed or changed at once. Not waiting lets the host keep queueing work behind the kernels
+     * freed or changed at once; a page-locked staging tensor is read by DMA after the call returns, and
+     * its buffer goes back to the pool with an event behind the copy when the tensor closes. Not waiting lets the host keep queueing work behind the kernels
      * already running: an upload in the middle of a request (prompt ids, gather rows, captured rows)
      * no longer drains the stream.
      */

@@ -44,6 +44,7 @@ final class InProcessProperties {
             CudaBackend.GEMM_EPILOGUES_PROPERTY,
             CudaBackend.DECODE_ROPE_ATTENTION_PROPERTY,
             WeightStaging.PROPERTY,
+            CudaBackend.PINNED_STAGING_PROPERTY,
             NormRowsVariant.PROPERTY,
             "glimpse.cuda.ltResidual",
             "glimpse.cuda.attentionCacheInPlace",

@@ -31,6 +31,12 @@ import java.util.Map;
  */
 public final class OnevisionVideoProcessor {
 
+    /** Where {@link #process(List, HostAllocator)} puts a video's pixel values. */
+    @FunctionalInterface
+    public interface HostAllocator {
+        Tensor allocate(DType dtype, int... shape);
+    }
+
     private static final Map<String, Object> DEFAULTS = Map.of(
             "size", Map.of("height", 384, "width", 384),
             "resample", 3,
@@ -75,14 +81,27 @@ public final class OnevisionVideoProcessor {
      * on the benchmark host).
      */
     public Tensor process(List<RgbImage> videoFrames) {
+        return process(videoFrames, Tensor::allocate);
+    }
+
+    /**
+     * {@link #process(List)} into a tensor from {@code allocator} (e.g. {@link dev.glimpse.kernels.Backend#stagingTensor},
+     * whose contents are unspecified: every element is written here).
+     */
+    public Tensor process(List<RgbImage> videoFrames, HostAllocator allocator) {
         if (videoFrames.isEmpty()) {
             throw new IllegalArgumentException("a video needs at least one frame");
         }
         Tensor out;
         try (ProcessedImage first = frames.process(videoFrames.getFirst())) {
             Tensor pixels = first.pixelValues();
-            out = Tensor.allocate(DType.F32, videoFrames.size(), pixels.dim(0), pixels.dim(1), pixels.dim(2));
-            pixels.copyElementsTo(out.select(0, 0));
+            out = allocator.allocate(DType.F32, videoFrames.size(), pixels.dim(0), pixels.dim(1), pixels.dim(2));
+            try {
+                pixels.copyElementsTo(out.select(0, 0));
+            } catch (RuntimeException | Error e) {
+                out.close();
+                throw e;
+            }
         }
         try {
             CpuParallel.forRange(videoFrames.size() - 1, 1, (from, to) -> {

@@ -269,7 +269,7 @@ final class VisualEncoder {
                     + LlavaConfig.LLAVA_ONEVISION + " has a video placeholder");
         }
         long t0 = System.nanoTime();
-        try (Tensor pixels = videoProcessor.process(frames)) {
+        try (Tensor pixels = videoProcessor.process(frames, backend::stagingTensor)) {
             long t1 = System.nanoTime();
             int side = config.vision().patchesPerSide();
             int dim = projector.outputSize();
@@ -413,7 +413,7 @@ final class VisualEncoder {
                 try (ProcessedImage p = imageProcessor.process(images.get(i))) {
                     Tensor px = p.pixelValues();
                     if (out == null) {
-                        out = Tensor.allocate(DType.F32, images.size(), px.dim(0), px.dim(1), px.dim(2));
+                        out = backend.stagingTensor(DType.F32, images.size(), px.dim(0), px.dim(1), px.dim(2));
                     }
                     px.copyElementsTo(out.select(0, i));
                 }

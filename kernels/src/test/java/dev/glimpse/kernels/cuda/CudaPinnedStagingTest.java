@@ -1,0 +1,74 @@
+package dev.glimpse.kernels.cuda;
+
+import dev.glimpse.kernels.DType;
+import dev.glimpse.kernels.Tensor;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.Test;
+
+import static dev.glimpse.kernels.cuda.CudaTestSupport.cuda;
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+/**
+ * {@link CudaBackend#stagingTensor} under {@code -Dglimpse.cuda.pinnedStaging=true}: page-locked host
+ * tensors from 1 MiB on, uploaded by DMA after {@code upload} returns; a closed one's buffer serves the next
+ * tensor of its size only after the copies queued from it ran, so rewriting the new tensor at once cannot
+ * change what the earlier upload delivers. Without the property, or below 1 MiB, plain host memory.
+ */
+class CudaPinnedStagingTest {
+
+    private static final int[] SHAPE = {4, 3, 384, 384};   // 7 MiB of F32, a few video frames
+
+    @AfterEach
+    void clearProperty() {
+        System.clearProperty(CudaBackend.PINNED_STAGING_PROPERTY);
+    }
+
+    private static void fill(Tensor t, float base) {
+        float[] v = new float[(int) t.numel()];
+        for (int i = 0; i < v.length; i++) {
+            v[i] = base + i * 0.25f;
+        }
+        t.copyFrom(v);
+    }
+
+    @Test
+    void aReusedBufferCannotChangeAnUploadAlreadyQueued() {
+        CudaBackend gpu = cuda();
+        System.setProperty(CudaBackend.PINNED_STAGING_PROPERTY, "true");
+        long before = gpu.pinnedAllocations();
+        Tensor first = gpu.stagingTensor(DType.F32, SHAPE);
+        assertEquals(before + 1, gpu.pinnedAllocations(), "a new page-locked buffer");
+        fill(first, 1f);
+        float[] expectedFirst = first.toFloatArray();
+        try (Tensor deviceFirst = gpu.upload(first)) {
+            first.close();
+            try (Tensor second = gpu.stagingTensor(DType.F32, SHAPE)) {
+                assertEquals(before + 1, gpu.pinnedAllocations(), "the released buffer serves the same size again");
+                fill(second, -7f);
+                try (Tensor deviceSecond = gpu.upload(second); Tensor backFirst = gpu.download(deviceFirst);
+                     Tensor backSecond = gpu.download(deviceSecond)) {
+                    assertArrayEquals(expectedFirst, backFirst.toFloatArray(), "the first upload kept its values");
+                    assertArrayEquals(second.toFloatArray(), backSecond.toFloatArray(), "the second upload");
+                }
+            }
+        }
+    }
+
+    @Test
+    void smallTensorsAndTheDefaultStayInPlainMemory() {
+        CudaBackend gpu = cuda();
+        long before = gpu.pinnedAllocations();
+        try (Tensor plain = gpu.stagingTensor(DType.F32, SHAPE)) {
+            assertEquals(before, gpu.pinnedAllocations(), "the property is off by default");
+            assertTrue(plain.device().isHost());
+            assertEquals(0f, plain.toFloatArray()[0], "plain memory is zero-filled");
+        }
+        System.setProperty(CudaBackend.PINNED_STAGING_PROPERTY, "true");
+        try (Tensor small = gpu.stagingTensor(DType.F32, 3, 336, 336 / 2)) {
+            assertEquals(before, gpu.pinnedAllocations(), "below 1 MiB: plain memory");
+            assertTrue(small.device().isHost());
+        }
+    }
+}
