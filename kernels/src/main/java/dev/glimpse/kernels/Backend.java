@@ -1,5 +1,7 @@
 package dev.glimpse.kernels;
 
+import dev.glimpse.kernels.image.PixelNormalization;
+
 import java.util.List;
 
 /**
@@ -26,6 +28,16 @@ public interface Backend extends AutoCloseable {
      */
     default Tensor stagingTensor(DType dtype, int... shape) {
         return Tensor.allocate(dtype, shape);
+    }
+
+    /**
+     * A vision encoder's {@code pixel_values} from 8-bit RGB: {@code rgb} U8 {@code [n, h, w, 3]} (rows of
+     * interleaved R, G, B) into {@code out} F32 {@code [n, 3, H, W]} (H >= h, W >= w), {@code norm}'s value
+     * inside the image and 0 in the padding at the bottom and right ({@link PixelNormalization#writeHost}, the
+     * same bits on every backend). Here on host tensors; a GPU backend does it on its own.
+     */
+    default void normalizePixels(Tensor rgb, PixelNormalization norm, Tensor out) {
+        norm.writeHost(rgb, out);
     }
 
     // ------------------------------------------------------------------ memory

@@ -103,6 +103,11 @@ final class Launch implements AutoCloseable {
         return this;
     }
 
+    Launch f64(double value) {
+        cells.set(ValueLayout.JAVA_DOUBLE, cell(8), value);
+        return this;
+    }
+
     /** A struct passed by value: its bytes, laid out as the kernel's C struct. */
     Launch struct(MemorySegment bytes) {
         MemorySegment.copy(bytes, 0, cells, cell(bytes.byteSize()), bytes.byteSize());

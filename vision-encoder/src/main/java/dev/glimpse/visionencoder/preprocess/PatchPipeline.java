@@ -1,5 +1,6 @@
 package dev.glimpse.visionencoder.preprocess;
 
+import dev.glimpse.kernels.image.PixelNormalization;
 import dev.glimpse.kernels.image.RgbImage;
 
 import java.lang.foreign.MemorySegment;
@@ -18,15 +19,23 @@ import java.lang.foreign.ValueLayout;
 final class PatchPipeline {
 
     private final ImageProcessorConfig config;
-    private final float[] mean = new float[3];
-    private final float[] std = new float[3];
+    private final PixelNormalization normalization;
 
     PatchPipeline(ImageProcessorConfig config) {
         this.config = config;
+        float[] mean = new float[3];
+        float[] std = new float[3];
         for (int c = 0; c < 3; c++) {
             mean[c] = config.imageMean().get(c).floatValue();
             std[c] = config.imageStd().get(c).floatValue();
         }
+        this.normalization = new PixelNormalization(config.doRescale(), config.rescaleFactor(), config.doNormalize(), mean,
+                std);
+    }
+
+    /** Rescale and normalize, value by value. */
+    PixelNormalization normalization() {
+        return normalization;
     }
 
     /** Resize (if {@code do_resize}) then center crop (if {@code do_center_crop}). */
@@ -58,7 +67,7 @@ final class PatchPipeline {
             for (int y = 0; y < h; y++) {
                 int p = y * w * 3 + c;
                 for (int x = 0; x < w; x++, p += 3) {
-                    row[x] = value(px[p] & 0xFF, c);
+                    row[x] = normalization.value(px[p] & 0xFF, c);
                 }
                 long at = offset + c * plane + (long) y * rowStride;
                 MemorySegment.copy(row, 0, dst, ValueLayout.JAVA_FLOAT_UNALIGNED, at * Float.BYTES, w);
@@ -66,8 +75,4 @@ final class PatchPipeline {
         }
     }
 
-    private float value(int v, int c) {
-        float x = config.doRescale() ? (float) (v * config.rescaleFactor()) : v;
-        return config.doNormalize() ? (x - mean[c]) / std[c] : x;
-    }
 }

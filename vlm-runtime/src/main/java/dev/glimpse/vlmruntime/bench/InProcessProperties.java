@@ -7,6 +7,7 @@ import dev.glimpse.kernels.cuda.NormRowsVariant;
 import dev.glimpse.kernels.cuda.TowerAttentionResident;
 import dev.glimpse.kernels.cuda.WeightStaging;
 import dev.glimpse.vlmruntime.decoder.DecoderSession;
+import dev.glimpse.vlmruntime.llava.LlavaModel;
 
 import java.util.Map;
 import java.util.Set;
@@ -45,6 +46,7 @@ final class InProcessProperties {
             CudaBackend.DECODE_ROPE_ATTENTION_PROPERTY,
             WeightStaging.PROPERTY,
             CudaBackend.PINNED_STAGING_PROPERTY,
+            LlavaModel.DEVICE_PIXELS_PROPERTY,
             NormRowsVariant.PROPERTY,
             "glimpse.cuda.ltResidual",
             "glimpse.cuda.attentionCacheInPlace",

@@ -53,6 +53,15 @@ public final class LlavaModel implements AutoCloseable {
      */
     public static final String PREPARE_OVERLAP_PROPERTY = "glimpse.prepare.overlap";
 
+    /**
+     * System property: "true" makes a GPU backend normalize the pixels itself (VisualEncoder#normalizedOnDevice): the
+     * host resizes and crops 8-bit images ({@link dev.glimpse.visionencoder.preprocess.StandardImageProcessor#prepare}) and uploads those bytes, a
+     * quarter of the F32 pixel values, and skips the per-value work. Read at every request; default false (its
+     * GPU test has not run yet). Applies where the processor is a {@code StandardImageProcessor} (CLIP, SigLIP
+     * and OneVision's video frames; OneVision's anyres images stay on the host).
+     */
+    public static final String DEVICE_PIXELS_PROPERTY = "glimpse.cuda.devicePixels";
+
     private final Path folder;
     private final LlavaConfig config;
     private final LlavaProcessorConfig processor;

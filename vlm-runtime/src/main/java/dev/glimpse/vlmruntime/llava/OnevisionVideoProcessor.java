@@ -6,11 +6,13 @@ import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.glimpse.kernels.DType;
 import dev.glimpse.kernels.Tensor;
 import dev.glimpse.kernels.cpu.CpuParallel;
+import dev.glimpse.kernels.image.PixelNormalization;
 import dev.glimpse.kernels.image.RgbImage;
 import dev.glimpse.kernels.io.HfJson;
 import dev.glimpse.visionencoder.preprocess.ImageProcessor;
 import dev.glimpse.visionencoder.preprocess.ImageProcessorConfig;
 import dev.glimpse.visionencoder.preprocess.ProcessedImage;
+import dev.glimpse.visionencoder.preprocess.StandardImageProcessor;
 
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -30,6 +32,32 @@ import java.util.Map;
  * processors do. Frames already at {@code size} (the parity fixture) are not resampled by either.
  */
 public final class OnevisionVideoProcessor {
+
+    /**
+     * The frames after {@link StandardImageProcessor#prepare} (resize on 8-bit pixels, in parallel on the CPU
+     * backend's pool, each into its own slot), for a GPU to normalize ({@link #normalization()}); null when this
+     * checkpoint's frame processor has no such split.
+     */
+    public List<StandardImageProcessor.PreparedImage> prepare(List<RgbImage> videoFrames) {
+        if (!(frames instanceof StandardImageProcessor standard)) {
+            return null;
+        }
+        if (videoFrames.isEmpty()) {
+            throw new IllegalArgumentException("a video needs at least one frame");
+        }
+        StandardImageProcessor.PreparedImage[] out = new StandardImageProcessor.PreparedImage[videoFrames.size()];
+        CpuParallel.forRange(videoFrames.size(), 1, (from, to) -> {
+            for (int f = from; f < to; f++) {
+                out[f] = standard.prepare(videoFrames.get(f));
+            }
+        });
+        return List.of(out);
+    }
+
+    /** The frames' rescale and normalize; null where {@link #prepare} is. */
+    public PixelNormalization normalization() {
+        return frames instanceof StandardImageProcessor standard ? standard.normalization() : null;
+    }
 
     /** Where {@link #process(List, HostAllocator)} puts a video's pixel values. */
     @FunctionalInterface

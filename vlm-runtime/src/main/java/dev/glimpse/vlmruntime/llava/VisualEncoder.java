@@ -1,9 +1,11 @@
 package dev.glimpse.vlmruntime.llava;
 
 import dev.glimpse.kernels.Backend;
+import dev.glimpse.kernels.BooleanProperty;
 import dev.glimpse.kernels.DType;
 import dev.glimpse.kernels.ResidentWeights;
 import dev.glimpse.kernels.Tensor;
+import dev.glimpse.kernels.image.PixelNormalization;
 import dev.glimpse.kernels.image.RgbImage;
 import dev.glimpse.kernels.io.ConfigException;
 import dev.glimpse.visionencoder.EncodedImage;
@@ -16,9 +18,12 @@ import dev.glimpse.visionencoder.preprocess.ImageProcessor;
 import dev.glimpse.visionencoder.preprocess.ImageProcessorConfig;
 import dev.glimpse.visionencoder.preprocess.ProcessedImage;
 import dev.glimpse.visionencoder.preprocess.Resolution;
+import dev.glimpse.visionencoder.preprocess.StandardImageProcessor;
 import dev.glimpse.vlmruntime.config.LlavaConfig;
 import dev.glimpse.vlmruntime.decoder.PositionMode;
 
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
@@ -101,8 +106,10 @@ final class VisualEncoder {
         ProjectorInputHook hook = hooks.projector();
         long t0 = System.nanoTime();
         List<Tensor> projected = new ArrayList<>();
-        try (Tensor pixels = stackProcessed(images);
-             Tensor devicePixels = backend.upload(pixels)) {
+        boolean onDevice = devicePixels() && imageProcessor instanceof StandardImageProcessor;
+        try (Tensor pixels = onDevice ? null : stackProcessed(images);
+             Tensor devicePixels = onDevice ? normalizedOnDevice(prepareAll((StandardImageProcessor) imageProcessor, images),
+                     ((StandardImageProcessor) imageProcessor).normalization()) : backend.upload(pixels)) {
             long t1 = System.nanoTime();
             int[] tokens = new int[images.size()];
             int[][] origins = new int[images.size()][];
@@ -110,7 +117,7 @@ final class VisualEncoder {
             int kept = 0;
             VisionRequest request = VisionRequest.features(selection).withTaps(hook.taps())
                     .withPruning(hooks.visionBlocks());
-            int expected = PlaceholderCounts.llavaImage(processor, pixels.dim(2), pixels.dim(3));
+            int expected = PlaceholderCounts.llavaImage(processor, devicePixels.dim(2), devicePixels.dim(3));
             int firstFeatureToken = config.vision().numPatches() + (config.vision().hasClassToken() ? 1 : 0) - expected;
             try (VisionOutput out = vision.encode(devicePixels, request)) {
                 for (int i = 0; i < images.size(); i++) {
@@ -269,7 +276,8 @@ final class VisualEncoder {
                     + LlavaConfig.LLAVA_ONEVISION + " has a video placeholder");
         }
         long t0 = System.nanoTime();
-        try (Tensor pixels = videoProcessor.process(frames, backend::stagingTensor)) {
+        List<StandardImageProcessor.PreparedImage> prepared = devicePixels() ? videoProcessor.prepare(frames) : null;
+        try (Tensor pixels = prepared != null ? null : videoProcessor.process(frames, backend::stagingTensor)) {
             long t1 = System.nanoTime();
             int side = config.vision().patchesPerSide();
             int dim = projector.outputSize();
@@ -279,7 +287,9 @@ final class VisualEncoder {
                         imageNewline);
                 video = upload(List.of(packed), dim);
             } else {
-                try (Tensor projected = projectOnDevice(pixels, hook, 0)) {
+                try (Tensor devicePixels = prepared != null ? normalizedOnDevice(prepared, videoProcessor.normalization())
+                        : backend.upload(pixels);
+                     Tensor projected = projectDevicePixels(devicePixels, hook, 0)) {
                     video = poolVideoOnDevice(projected, frames.size(), side, dim);
                 }
             }
@@ -342,9 +352,15 @@ final class VisualEncoder {
 
     /** Tower, hook (which must keep all: OneVision needs full grids), projector; [n * tokens, dim] where the backend computes. */
     private Tensor projectOnDevice(Tensor pixels, ProjectorInputHook hook, int imageIndex) {
-        int n = pixels.dim(0);
-        try (Tensor devicePixels = backend.upload(pixels);
-             VisionOutput out = vision.encode(devicePixels, VisionRequest.features(selection).withTaps(hook.taps()))) {
+        try (Tensor devicePixels = backend.upload(pixels)) {
+            return projectDevicePixels(devicePixels, hook, imageIndex);
+        }
+    }
+
+    /** {@link #projectOnDevice} of pixel values already on the backend. */
+    private Tensor projectDevicePixels(Tensor devicePixels, ProjectorInputHook hook, int imageIndex) {
+        int n = devicePixels.dim(0);
+        try (VisionOutput out = vision.encode(devicePixels, VisionRequest.features(selection).withTaps(hook.taps()))) {
             Tensor stacked = out.stackedFeatures();
             int perImage = stacked.dim(1);
             if (perImage != config.vision().numPatches()) {
@@ -404,6 +420,52 @@ final class VisualEncoder {
     /** Frees what the vision tower keeps between calls (its replayable CUDA graphs and their buffers). */
     void close() {
         vision.close();
+    }
+
+
+    private boolean devicePixels() {
+        return !backend.device().isHost() && BooleanProperty.read(LlavaModel.DEVICE_PIXELS_PROPERTY, false);
+    }
+
+    private static List<StandardImageProcessor.PreparedImage> prepareAll(StandardImageProcessor p, List<RgbImage> images) {
+        return images.stream().map(p::prepare).toList();
+    }
+
+    /**
+     * {@code pixel_values} [n, 3, H, W] on the backend from the images' 8-bit pixels: one staging tensor
+     * ({@link Backend#stagingTensor}) of [n, h, w, 3] bytes, uploaded, then {@link Backend#normalizePixels};
+     * the bits the host processor gives. Every image must have come to one size.
+     */
+    private Tensor normalizedOnDevice(List<StandardImageProcessor.PreparedImage> prepared, PixelNormalization norm) {
+        StandardImageProcessor.PreparedImage first = prepared.getFirst();
+        int h = first.pixels().height();
+        int w = first.pixels().width();
+        for (StandardImageProcessor.PreparedImage p : prepared) {
+            if (p.pixels().height() != h || p.pixels().width() != w || p.planeHeight() != first.planeHeight()
+                    || p.planeWidth() != first.planeWidth()) {
+                throw new IllegalArgumentException("the images of one request processed to different sizes ("
+                        + w + "x" + h + " and " + p.pixels().width() + "x" + p.pixels().height() + ")");
+            }
+        }
+        int n = prepared.size();
+        int bytes = h * w * 3;   // RgbImage caps an image at 2^27 pixels
+        Tensor out = null;
+        try (Tensor stage = backend.stagingTensor(DType.U8, n, h, w, 3)) {
+            for (int i = 0; i < n; i++) {
+                MemorySegment.copy(prepared.get(i).pixels().pixels(), 0, stage.segment(), ValueLayout.JAVA_BYTE,
+                        stage.byteOffset() + (long) i * bytes, bytes);
+            }
+            try (Tensor rgb = backend.upload(stage)) {
+                out = backend.allocate(DType.F32, n, 3, first.planeHeight(), first.planeWidth());
+                backend.normalizePixels(rgb, norm, out);
+                return out;
+            }
+        } catch (RuntimeException | Error e) {
+            if (out != null) {
+                out.close();
+            }
+            throw e;
+        }
     }
 
     private Tensor stackProcessed(List<RgbImage> images) {
