@@ -23,7 +23,8 @@
 # (AttentionShapesBench: every -Dglimpse.cuda.attentionSmallGrid shape against today's choice on CLIP-L/336's and
 # SigLIP's one-image tower attention and Llama-7B's / Qwen2-0.5B's 74-row RoPE + append + attention, graph-replayed;
 # also each -Dglimpse.cuda.towerAttentionResident variant vs off (the tiled kernels) on the tower cases; ATTN_SHAPES_ROWS="74,128,208,288"
-# picks the rope-attention row counts); "staging" (decode weight staging: CudaWeightStagingTest, then
+# picks the rope-attention row counts); "pixels" (CudaPinnedStagingTest, CudaPixelNormalizationTest,
+# CudaDevicePixelsTest, CudaWeightStagingTest, each in its own JVM); "staging" (decode weight staging: CudaWeightStagingTest, then
 # DecodeStepBench ab glimpse.cuda.decodeWeightStaging off staged early); "ropeattn" (the decode RoPE + append + wide attention kernel,
 # -Dglimpse.cuda.decodeRopeAttention: CudaDecodeRopeAttentionTest and CudaDecodeRopeAttentionModelTest
 # (each in its own JVM, GPU_TEST_ROPEATTN_TIMEOUT s each, default 150), DecodeStepBench ropeAttention (us per layer with the switch off vs on,
@@ -259,6 +260,22 @@ if has staging; then
     glimpse.cuda.decodeWeightStaging off staged early > "$LOGS/decode-staging.jsonl" 2> "$LOGS/decode-staging.err"
   echo "DecodeStepBench ab decodeWeightStaging exit: $?"; tail -3 "$LOGS/decode-staging.err"
   cat "$LOGS/decode-staging.jsonl"
+fi
+
+if has pixels; then
+  # The opt-ins of 2026-11-29 not yet GPU-run: page-locked staging tensors (-Dglimpse.cuda.pinnedStaging) and
+  # device-side pixel normalization (-Dglimpse.cuda.devicePixels), each test class in its own JVM, then the
+  # final form of CudaWeightStagingTest. Measure them with bench-llava.sh's in-process A/B, e.g.
+  # LLAVA_BENCH_INPROC_AB="base=;dev=glimpse.cuda.devicePixels=true;both=glimpse.cuda.devicePixels=true,glimpse.cuda.pinnedStaging=true".
+  echo "== pinned staging, device pixels, weight staging: GPU tests"
+  for c in dev.glimpse.kernels.cuda.CudaPinnedStagingTest dev.glimpse.kernels.cuda.CudaPixelNormalizationTest \
+      dev.glimpse.vlmruntime.gpu.CudaDevicePixelsTest dev.glimpse.kernels.cuda.CudaWeightStagingTest; do
+    log="$LOGS/pixels-${c##*.}.log"
+    timeout "${GPU_TEST_CLASS_TIMEOUT:-150}" "$JAVA" "${JFLAGS[@]}" -jar "$JUNIT" execute --disable-banner \
+      --details=tree --class-path "$CP" --select-class "$c" > "$log" 2>&1
+    echo "$c exit: $? ($(grep -E '[0-9]+ tests (successful|failed|skipped)' "$log" | tr -s ' ' | tr '\n' ' '))"
+    grep -E "✘|Exception|expected:" "$log" | head -10
+  done
 fi
 
 if has visiontower; then
