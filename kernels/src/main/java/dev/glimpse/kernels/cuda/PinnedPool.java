@@ -10,7 +10,8 @@ import java.util.HashMap;
 import java.util.Map;
 
 /**
- * Page-locked host buffers kept for reuse by {@link StepInputs}. Every decode session needs one,
+ * Page-locked host buffers kept for reuse by {@link StepInputs} and staging tensors
+ * ({@link CudaBackend#stagingTensor}). Every decode session needs one,
  * and {@code cudaMallocHost} pins pages on the host while {@code cudaFreeHost} waits for the whole
  * device, so without the pool each request paid both, the first inside its time to first token
  * (an H200 profile of LLaVA-7B requests showed {@code cudaMallocHost} in a third as many host
@@ -20,11 +21,15 @@ import java.util.Map;
  * from it; it is handed out again only once that event has completed (at once in practice: a
  * session's last upload ran before its last token was read), so a new owner never overwrites
  * values a queued copy has yet to read. At most {@value #KEEP_PER_SIZE} free buffers of each size
- * are kept; the rest are freed. Everything is freed when the context closes.
+ * are kept, and at most {@link #KEEP_BYTES} in all; the rest are freed once their copies ran. Everything is
+ * freed when the context closes.
  */
 final class PinnedPool implements AutoCloseable {
 
     static final int KEEP_PER_SIZE = 8;
+
+    /** Most bytes of released buffers kept for reuse, over every size (staging tensors reach hundreds of MB). */
+    static final long KEEP_BYTES = 256L << 20;
 
     private record Free(long address, CUevent_st released) {
     }
@@ -32,6 +37,7 @@ final class PinnedPool implements AutoCloseable {
     private final CUstream_st stream;
     private final Map<Long, ArrayDeque<Free>> free = new HashMap<>();
     private long allocations;
+    private long keptBytes;
 
     PinnedPool(CUstream_st stream) {
         this.stream = stream;
@@ -42,6 +48,7 @@ final class PinnedPool implements AutoCloseable {
         ArrayDeque<Free> ready = free.get(bytes);
         Free reused = ready == null ? null : ready.pollFirst();
         if (reused != null) {
+            keptBytes -= bytes;
             Cuda.check(cudart.cudaEventSynchronize(reused.released()), "cudaEventSynchronize(pinned buffer release)");
             cudart.cudaEventDestroy(reused.released());
             return reused.address();
@@ -53,16 +60,26 @@ final class PinnedPool implements AutoCloseable {
         }
     }
 
-    /** Takes back {@code address} ({@code bytes} long) once the copies queued from it so far have run. */
+    /**
+     * Takes back {@code address} ({@code bytes} long) once the copies queued from it so far have run: kept for
+     * reuse while fewer than {@value #KEEP_PER_SIZE} of its size and at most {@link #KEEP_BYTES} in all are kept,
+     * else freed after those copies (waited for here: {@code cudaFreeHost} is not documented to wait for them).
+     */
     synchronized void release(long address, long bytes) {
         ArrayDeque<Free> ready = free.computeIfAbsent(bytes, b -> new ArrayDeque<>());
-        if (ready.size() >= KEEP_PER_SIZE) {
-            cudart.cudaFreeHost(Cuda.at(address));
-            return;
-        }
         CUevent_st event = new CUevent_st();
         Cuda.check(cudart.cudaEventCreateWithFlags(event, cudart.cudaEventDisableTiming), "cudaEventCreateWithFlags");
         Cuda.check(cudart.cudaEventRecord(event, stream), "cudaEventRecord(pinned buffer release)");
+        if (ready.size() >= KEEP_PER_SIZE || keptBytes + bytes > KEEP_BYTES) {
+            try {
+                Cuda.check(cudart.cudaEventSynchronize(event), "cudaEventSynchronize(pinned buffer free)");
+            } finally {
+                cudart.cudaEventDestroy(event);
+                cudart.cudaFreeHost(Cuda.at(address));
+            }
+            return;
+        }
+        keptBytes += bytes;
         ready.addLast(new Free(address, event));
     }
 

@@ -42,6 +42,14 @@ class CudaPinnedStagingTest {
         assertEquals(before + 1, gpu.pinnedAllocations(), "a new page-locked buffer");
         fill(first, 1f);
         float[] expectedFirst = first.toFloatArray();
+        // Tens of milliseconds of GPU work ahead of the upload, so that its DMA is still pending when the
+        // buffer is closed and asked for again: without the pool's event wait, the rewrite below would race it.
+        try (Tensor a = gpu.allocate(DType.F32, 4096, 4096); Tensor w = gpu.allocate(DType.F32, 4096, 4096);
+             Tensor product = gpu.allocate(DType.F32, 4096, 4096)) {
+            for (int i = 0; i < 16; i++) {
+                gpu.linear(a, w, null, product);
+            }
+        }
         try (Tensor deviceFirst = gpu.upload(first)) {
             first.close();
             try (Tensor second = gpu.stagingTensor(DType.F32, SHAPE)) {

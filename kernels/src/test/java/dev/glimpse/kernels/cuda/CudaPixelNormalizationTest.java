@@ -19,20 +19,29 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 /**
  * {@link CudaBackend#normalizePixels} ({@code normalize_pixels_u8}, pixels.cu) against
  * {@link PixelNormalization#writeHost}, bit for bit: every byte value, CLIP's and SigLIP's constants, rescale
- * and normalize each on and off, zero padding, several images, a plane as large as the image and a larger one.
+ * and normalize each on and off, zero padding, several images, a plane as large as the image and a larger one,
+ * and more pixels than the grid has threads.
  */
 class CudaPixelNormalizationTest {
 
     private static final PixelNormalization CLIP = new PixelNormalization(true, 1.0 / 255, true,
             new float[] {0.48145466f, 0.4578275f, 0.40821073f}, new float[] {0.26862954f, 0.26130258f, 0.27577711f});
 
-    @ParameterizedTest(name = "{0} images {1}x{2} into {3}x{4} rescale={5} normalize={6}")
-    @CsvSource({"3, 37, 53, 40, 60, true, true", "2, 16, 16, 16, 16, true, true", "1, 384, 384, 384, 384, true, true",
-            "2, 33, 21, 33, 24, false, true", "2, 33, 21, 36, 21, true, false", "1, 9, 7, 9, 7, false, false"})
-    void theDeviceGivesTheHostBits(int n, int h, int w, int planeH, int planeW, boolean rescale, boolean normalize) {
+    /** SigLIP's processor constants. */
+    private static final PixelNormalization SIGLIP = new PixelNormalization(true, 1.0 / 255, true,
+            new float[] {0.5f, 0.5f, 0.5f}, new float[] {0.5f, 0.5f, 0.5f});
+
+    @ParameterizedTest(name = "{0} images {1}x{2} into {3}x{4} rescale={5} normalize={6} {7}")
+    @CsvSource({"3, 37, 53, 40, 60, true, true, clip", "2, 16, 16, 16, 16, true, true, clip",
+            "1, 384, 384, 384, 384, true, true, siglip", "2, 33, 21, 33, 24, false, true, clip",
+            "2, 33, 21, 36, 21, true, false, clip", "1, 9, 7, 9, 7, false, false, clip",
+            "8, 384, 384, 384, 384, true, true, siglip"})   // more pixels than threads: the grid-stride loop turns
+    void theDeviceGivesTheHostBits(int n, int h, int w, int planeH, int planeW, boolean rescale, boolean normalize,
+                                   String constants) {
         CudaBackend gpu = cuda();
+        PixelNormalization base = constants.equals("siglip") ? SIGLIP : CLIP;
         PixelNormalization norm = new PixelNormalization(rescale, rescale ? 1.0 / 255 : 1, normalize,
-                normalize ? CLIP.mean() : new float[3], normalize ? CLIP.std() : new float[] {1, 1, 1});
+                normalize ? base.mean() : new float[3], normalize ? base.std() : new float[] {1, 1, 1});
         byte[] bytes = new byte[n * h * w * 3];
         SplittableRandom random = new SplittableRandom(n * 1000L + h);
         for (int i = 0; i < bytes.length; i++) {

@@ -58,7 +58,8 @@ public final class LlavaModel implements AutoCloseable {
      * host resizes and crops 8-bit images ({@link dev.glimpse.visionencoder.preprocess.StandardImageProcessor#prepare}) and uploads those bytes, a
      * quarter of the F32 pixel values, and skips the per-value work. Read at every request; default false (its
      * GPU test has not run yet). Applies where the processor is a {@code StandardImageProcessor} (CLIP, SigLIP
-     * and OneVision's video frames; OneVision's anyres images stay on the host).
+     * and OneVision's video frames; OneVision's anyres images stay on the host) and the images of a request came
+     * to one size (padded images of several sizes take the host path).
      */
     public static final String DEVICE_PIXELS_PROPERTY = "glimpse.cuda.devicePixels";
 

@@ -106,10 +106,12 @@ final class VisualEncoder {
         ProjectorInputHook hook = hooks.projector();
         long t0 = System.nanoTime();
         List<Tensor> projected = new ArrayList<>();
-        boolean onDevice = devicePixels() && imageProcessor instanceof StandardImageProcessor;
-        try (Tensor pixels = onDevice ? null : stackProcessed(images);
-             Tensor devicePixels = onDevice ? normalizedOnDevice(prepareAll((StandardImageProcessor) imageProcessor, images),
-                     ((StandardImageProcessor) imageProcessor).normalization()) : backend.upload(pixels)) {
+        List<StandardImageProcessor.PreparedImage> prepared = devicePixels()
+                && imageProcessor instanceof StandardImageProcessor standard ? oneSize(prepareAll(standard, images)) : null;
+        try (Tensor pixels = prepared != null ? null : stackProcessed(images);
+             Tensor devicePixels = prepared != null
+                     ? normalizedOnDevice(prepared, ((StandardImageProcessor) imageProcessor).normalization())
+                     : backend.upload(pixels)) {
             long t1 = System.nanoTime();
             int[] tokens = new int[images.size()];
             int[][] origins = new int[images.size()][];
@@ -276,7 +278,7 @@ final class VisualEncoder {
                     + LlavaConfig.LLAVA_ONEVISION + " has a video placeholder");
         }
         long t0 = System.nanoTime();
-        List<StandardImageProcessor.PreparedImage> prepared = devicePixels() ? videoProcessor.prepare(frames) : null;
+        List<StandardImageProcessor.PreparedImage> prepared = devicePixels() ? oneSize(videoProcessor.prepare(frames)) : null;
         try (Tensor pixels = prepared != null ? null : videoProcessor.process(frames, backend::stagingTensor)) {
             long t1 = System.nanoTime();
             int side = config.vision().patchesPerSide();
@@ -432,21 +434,32 @@ final class VisualEncoder {
     }
 
     /**
-     * {@code pixel_values} [n, 3, H, W] on the backend from the images' 8-bit pixels: one staging tensor
-     * ({@link Backend#stagingTensor}) of [n, h, w, 3] bytes, uploaded, then {@link Backend#normalizePixels};
-     * the bits the host processor gives. Every image must have come to one size.
+     * {@code prepared} when every image came to one size and one plane (one kernel launch serves them); else null,
+     * for the host path (padded images of different sizes, stacked into one padded plane there).
+     */
+    private static List<StandardImageProcessor.PreparedImage> oneSize(List<StandardImageProcessor.PreparedImage> prepared) {
+        if (prepared == null || prepared.isEmpty()) {
+            return null;
+        }
+        StandardImageProcessor.PreparedImage first = prepared.getFirst();
+        for (StandardImageProcessor.PreparedImage p : prepared) {
+            if (p.pixels().height() != first.pixels().height() || p.pixels().width() != first.pixels().width()
+                    || p.planeHeight() != first.planeHeight() || p.planeWidth() != first.planeWidth()) {
+                return null;
+            }
+        }
+        return prepared;
+    }
+
+    /**
+     * {@code pixel_values} [n, 3, H, W] on the backend from the images' 8-bit pixels, all of one size
+     * ({@link #oneSize}): one staging tensor ({@link Backend#stagingTensor}) of [n, h, w, 3] bytes, uploaded,
+     * then {@link Backend#normalizePixels}; the bits the host processor gives.
      */
     private Tensor normalizedOnDevice(List<StandardImageProcessor.PreparedImage> prepared, PixelNormalization norm) {
         StandardImageProcessor.PreparedImage first = prepared.getFirst();
         int h = first.pixels().height();
         int w = first.pixels().width();
-        for (StandardImageProcessor.PreparedImage p : prepared) {
-            if (p.pixels().height() != h || p.pixels().width() != w || p.planeHeight() != first.planeHeight()
-                    || p.planeWidth() != first.planeWidth()) {
-                throw new IllegalArgumentException("the images of one request processed to different sizes ("
-                        + w + "x" + h + " and " + p.pixels().width() + "x" + p.pixels().height() + ")");
-            }
-        }
         int n = prepared.size();
         int bytes = h * w * 3;   // RgbImage caps an image at 2^27 pixels
         Tensor out = null;
