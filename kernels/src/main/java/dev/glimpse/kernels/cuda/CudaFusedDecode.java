@@ -99,7 +99,6 @@ final class CudaFusedDecode {
         for (int i = 0; i < targets.size(); i++) {
             n[i] = targets.get(i).w().dim(0);
         }
-        int split = normLinearsSplit(k, n);
         GemvLaunch plan = normLinearsPlan(rows, k, n);
         try (Temporaries tmp = new Temporaries(copier)) {
             Tensor g = tmp.packed(gamma, null);
@@ -116,7 +115,7 @@ final class CudaFusedDecode {
                     launch.ptr(0L).i64(0L).ptr(0L).i32(0).ptr(0L).i32(0);
                 }
             }
-            plan.stagingArguments(launch.i32(targets.size()).i32(rows).i32(k).i32(split))
+            plan.stagingArguments(launch.i32(targets.size()).i32(rows).i32(k).i32(plan.split()))
                     .run(plan.blocks(), 1, THREADS, plan.shared());
         }
     }
@@ -161,7 +160,6 @@ final class CudaFusedDecode {
                 pointwise.gatedActivation(act, gate, up, out);
                 return;
             }
-            int split = rowsSplit(n, k);
             GemvLaunch plan = gatedMlpInPlan(rows, n, k);
             Tensor g = tmp.packed(gamma, null);
             Tensor gb = gateBias == null ? null : tmp.packed(gateBias, null);
@@ -170,7 +168,7 @@ final class CudaFusedDecode {
                     .ptr(CudaContext.address(wGate)).ptr(gb == null ? 0L : CudaContext.address(gb))
                     .ptr(CudaContext.address(wUp)).ptr(ub == null ? 0L : CudaContext.address(ub))
                     .i32(gb == null ? 0 : gb.dtype().ordinal()).i64(leading(wGate)).i32(act.ordinal())
-                    .ptr(CudaContext.address(out)).i32(out.dtype().ordinal()).i32(rows).i32(n).i32(k).i32(split);
+                    .ptr(CudaContext.address(out)).i32(out.dtype().ordinal()).i32(rows).i32(n).i32(k).i32(plan.split());
             plan.stagingArguments(launch).run(plan.blocks(), 1, THREADS, plan.shared());
         }
     }
@@ -224,13 +222,12 @@ final class CudaFusedDecode {
                 pointwise.binary(residual, projected, out, 0, "add");
                 return;
             }
-            int split = rowsSplit(n, k);
             GemvLaunch plan = linearResidualPlan(rows, n, k);
             Tensor b = bias == null ? null : tmp.packed(bias, null);
             Launch launch = ctx.launch.of(plan.function(), plan.name())
                     .ptr(CudaContext.address(x)).ptr(CudaContext.address(w)).i32(w.dtype().ordinal()).i64(leading(w))
                     .ptr(b == null ? 0L : CudaContext.address(b)).i32(b == null ? 0 : b.dtype().ordinal())
-                    .ptr(CudaContext.address(residual)).ptr(CudaContext.address(out)).i32(rows).i32(n).i32(k).i32(split);
+                    .ptr(CudaContext.address(residual)).ptr(CudaContext.address(out)).i32(rows).i32(n).i32(k).i32(plan.split());
             plan.stagingArguments(launch).run(plan.blocks(), 1, THREADS, plan.shared());
         }
     }
@@ -387,7 +384,7 @@ final class CudaFusedDecode {
         for (int value : n) {
             groups += groups(value, ROWS_PER_WARP, split);
         }
-        return plan(rows == 1 ? "rms_norm_linear_1" : "rms_norm_linear", rows * k * Float.BYTES, groups,
+        return plan(rows == 1 ? "rms_norm_linear_1" : "rms_norm_linear", split, rows * k * Float.BYTES, groups,
                 blockWeightBytes(k, split), true);
     }
 
@@ -399,22 +396,22 @@ final class CudaFusedDecode {
     /** How rms_norm_gated_mlp_in runs for {@code rows} rows of k and gate/up weights of n rows. */
     GemvLaunch gatedMlpInPlan(int rows, int n, int k) {
         int split = rowsSplit(n, k);
-        return plan(rows == 1 ? "rms_norm_gated_mlp_in_1" : "rms_norm_gated_mlp_in", rows * k * Float.BYTES,
+        return plan(rows == 1 ? "rms_norm_gated_mlp_in_1" : "rms_norm_gated_mlp_in", split, rows * k * Float.BYTES,
                 groups(n, PAIRS_PER_WARP, split), blockWeightBytes(k, split), true);
     }
 
     /** How linear_add_residual runs for {@code rows} rows of k and a weight of n rows (one block per group, no grid stride). */
     GemvLaunch linearResidualPlan(int rows, int n, int k) {
         int split = rowsSplit(n, k);
-        return plan(rows == 1 ? "linear_add_residual_1" : "linear_add_residual", 0, groups(n, ROWS_PER_WARP, split),
-                blockWeightBytes(k, split), false);
+        return plan(rows == 1 ? "linear_add_residual_1" : "linear_add_residual", split, 0,
+                groups(n, ROWS_PER_WARP, split), blockWeightBytes(k, split), false);
     }
 
     /**
-     * One fused GEMV launch: the kernel ({@code name}, or its {@code _staged} build), the blocks, the
-     * dynamic shared bytes, and the groups per block whose weights are staged (0: the unstaged kernel).
+     * One fused GEMV launch: the kernel ({@code name}, or its {@code _staged} build), its k split, the blocks,
+     * the dynamic shared bytes, and the groups per block whose weights are staged (0: the unstaged kernel).
      */
-    record GemvLaunch(String name, CUfunc_st function, long blocks, int shared, int staged, boolean early) {
+    record GemvLaunch(String name, CUfunc_st function, int split, long blocks, int shared, int staged, boolean early) {
 
         /** The staged kernel's two extra arguments (staged groups per block, early); none for the unstaged one. */
         Launch stagingArguments(Launch launch) {
@@ -430,7 +427,7 @@ final class CudaFusedDecode {
      * {@link #STAGE_BYTES} and every block is resident at once; else the unstaged kernel, as before. {@code gridStride}: the kernel walks groups
      * {@code blockIdx.x, blockIdx.x + gridDim.x, ..} (as many blocks as are resident); else one group per block.
      */
-    private GemvLaunch plan(String name, int baseShared, long groups, long groupBytes, boolean gridStride) {
+    private GemvLaunch plan(String name, int split, int baseShared, long groups, long groupBytes, boolean gridStride) {
         WeightStaging mode = WeightStaging.configured();
         // Staging pays off only where the copies overlap the previous kernel, i.e. under PDL.
         if (groups > 0 && mode != WeightStaging.OFF && ctx.launch.dependentLaunches() && GridDependency.enabled()) {
@@ -451,18 +448,18 @@ final class CudaFusedDecode {
                 }
                 int need = (int) ((groups + blocks - 1) / blocks);
                 if (need <= perBlock) {
-                    return new GemvLaunch(stagedName, staged, blocks, (int) (baseShared + need * groupBytes), need,
+                    return new GemvLaunch(stagedName, staged, split, blocks, (int) (baseShared + need * groupBytes), need,
                             mode == WeightStaging.EARLY);
                 }
                 perBlock = need;
             }
         }
         if (!gridStride) {
-            return new GemvLaunch(name, ctx.kernels.function(MODULE, name), groups, baseShared, 0, false);
+            return new GemvLaunch(name, ctx.kernels.function(MODULE, name), split, groups, baseShared, 0, false);
         }
         CUfunc_st function = ctx.kernels.largeSharedFunction(MODULE, name);
         long blocks = Math.min(groups, (long) gemm.residentBlocks(name, function, baseShared) * ctx.multiprocessors);
-        return new GemvLaunch(name, function, blocks, baseShared, 0, false);
+        return new GemvLaunch(name, function, split, blocks, baseShared, 0, false);
     }
 
     /** Weight bytes of one block group: 8 / split warp groups of 4 rows of k 16-bit weights. */
