@@ -424,7 +424,7 @@ final class VisualEncoder {
         vision.close();
     }
 
-
+    /** {@link LlavaModel#DEVICE_PIXELS_PROPERTY} on a GPU backend. */
     private boolean devicePixels() {
         return !backend.device().isHost() && BooleanProperty.read(LlavaModel.DEVICE_PIXELS_PROPERTY, false);
     }
