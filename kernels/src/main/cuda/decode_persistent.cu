@@ -37,3 +37,15 @@ DECODE_LAYERS_KERNEL(decode_layers_bf16_kv_f32, __nv_bfloat16, float)
 DECODE_LAYERS_KERNEL(decode_layers_bf16_kv_bf16, __nv_bfloat16, __nv_bfloat16)
 DECODE_LAYERS_KERNEL(decode_layers_f16_kv_f32, __half, float)
 DECODE_LAYERS_KERNEL(decode_layers_f16_kv_f16, __half, __half)
+
+// The staged kernels (CudaPersistentDecode, -Dglimpse.cuda.decodeMegakernel=staged): the same step with
+// the block's first gate/up and down weight groups copied into shared memory phases ahead (StagePlan).
+#define DECODE_LAYERS_STAGED_KERNEL(NAME, H, T)                                                                   \
+    extern "C" __global__ void __launch_bounds__(PD_THREADS, 2) NAME(const DecodeParams p, const StagePlan s) { \
+        decode_layers<H, T, false, PD_R, true>(p, nullptr, s);                                                    \
+    }
+
+DECODE_LAYERS_STAGED_KERNEL(decode_layers_bf16_kv_f32_staged, __nv_bfloat16, float)
+DECODE_LAYERS_STAGED_KERNEL(decode_layers_bf16_kv_bf16_staged, __nv_bfloat16, __nv_bfloat16)
+DECODE_LAYERS_STAGED_KERNEL(decode_layers_f16_kv_f32_staged, __half, float)
+DECODE_LAYERS_STAGED_KERNEL(decode_layers_f16_kv_f16_staged, __half, __half)
