@@ -4,7 +4,6 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.glimpse.kernels.Backends;
 import dev.glimpse.kernels.Tensor;
-import dev.glimpse.kernels.image.RgbImage;
 import dev.glimpse.vlmruntime.api.Glimpse;
 import dev.glimpse.vlmruntime.api.LoadOptions;
 import dev.glimpse.vlmruntime.api.VisionLanguageModel;
@@ -21,8 +20,6 @@ import org.junit.jupiter.params.provider.ValueSource;
 
 import java.io.IOException;
 import java.nio.file.Path;
-import java.util.ArrayList;
-import java.util.List;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 
@@ -56,7 +53,7 @@ class CudaDevicePixelsTest {
                     continue;
                 }
                 String prompt = c.get("prompt").asText();
-                VisualInput input = visualInput(c, folder);
+                VisualInput input = CudaLlavaParityTest.visualInput(c, folder);
                 Result host = run(model, prompt, input, false);
                 Result device = run(model, prompt, input, true);
                 String what = name + " '" + prompt.strip() + "'";
@@ -77,20 +74,5 @@ class CudaDevicePixelsTest {
             session.copyLogits(logits);
             return new Result(embeddings.toFloatArray(), logits);
         }
-    }
-
-    private static VisualInput visualInput(JsonNode c, Path folder) {
-        if (c.has("video_frames")) {
-            return new VisualInput.Video(decode(c.get("video_frames"), folder));
-        }
-        return new VisualInput.Images(decode(c.get("images"), folder));
-    }
-
-    private static List<RgbImage> decode(JsonNode files, Path folder) {
-        List<RgbImage> out = new ArrayList<>();
-        for (JsonNode f : files) {
-            out.add(PngFixtures.decode(folder.resolve(f.asText())));
-        }
-        return out;
     }
 }

@@ -181,7 +181,8 @@ class CudaLlavaParityTest {
         return new Run(greedy, all);
     }
 
-    private static VisualInput visualInput(JsonNode c, Path folder) {
+    /** A fixture case's images or video frames (its "images" or "video_frames" files in {@code folder}). */
+    static VisualInput visualInput(JsonNode c, Path folder) {
         if (c.has("video_frames")) {
             return new VisualInput.Video(decode(c.get("video_frames"), folder));
         }
