@@ -26,16 +26,6 @@
 // multiple of the grid, grid_barrier) and block 0 zeroes the chunk counters after every attention
 // phase, so every launch finds a valid state and a replayed graph needs no reset. The kernel calls no grid_dependency_enter (it
 // is not a PDL kernel: a dependent kernel starting early could take the SM space the grid needs).
-//
-// The _staged kernels (-Dglimpse.cuda.decodeMegakernel=staged; not yet GPU-run) take the weights of
-// phases 4 and 5 off the critical path: a block cp.async-copies (gemv_core_stage) the rows of its first
-// StagePlan.gate_up gate/up groups into shared memory at the start of the layer, before phase 1, and
-// those of its first StagePlan.down down groups at the start of phase 4, and reads them from there
-// (each lane the chunks it copied itself, after its own cp.async wait); its other groups stream from
-// global memory after an L2 prefetch as above. The same groups, k splits and sums: the bits of the
-// kernels above. The shared-memory regions are laid out in decode_persistent.cuh (StagePlan);
-// CudaPersistentDecode (PersistentStaging) picks the counts that keep the grid's blocks per SM. The
-// plan is a second argument so that DecodeParams, and with it the other kernels' code, stays as it was.
 #include "decode_persistent.cuh"
 
 #define DECODE_LAYERS_KERNEL(NAME, H, T)                                                             \
@@ -47,15 +37,3 @@ DECODE_LAYERS_KERNEL(decode_layers_bf16_kv_f32, __nv_bfloat16, float)
 DECODE_LAYERS_KERNEL(decode_layers_bf16_kv_bf16, __nv_bfloat16, __nv_bfloat16)
 DECODE_LAYERS_KERNEL(decode_layers_f16_kv_f32, __half, float)
 DECODE_LAYERS_KERNEL(decode_layers_f16_kv_f16, __half, __half)
-
-// The staged kernels (CudaPersistentDecode, -Dglimpse.cuda.decodeMegakernel=staged): the same step with
-// the block's first gate/up and down weight groups copied into shared memory phases ahead (StagePlan).
-#define DECODE_LAYERS_STAGED_KERNEL(NAME, H, T)                                                                   \
-    extern "C" __global__ void __launch_bounds__(PD_THREADS, 2) NAME(const DecodeParams p, const StagePlan s) { \
-        decode_layers<H, T, false, PD_R, true>(p, nullptr, s);                                                    \
-    }
-
-DECODE_LAYERS_STAGED_KERNEL(decode_layers_bf16_kv_f32_staged, __nv_bfloat16, float)
-DECODE_LAYERS_STAGED_KERNEL(decode_layers_bf16_kv_bf16_staged, __nv_bfloat16, __nv_bfloat16)
-DECODE_LAYERS_STAGED_KERNEL(decode_layers_f16_kv_f32_staged, __half, float)
-DECODE_LAYERS_STAGED_KERNEL(decode_layers_f16_kv_f16_staged, __half, __half)

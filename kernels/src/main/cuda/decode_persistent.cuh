@@ -63,29 +63,6 @@ struct DecodeParams {
     int split_qkv, split_o, split_gate_up, split_down;
 };
 
-// The _staged kernels' weight staging, a second by-value argument (so DecodeParams, and with it the other
-// kernels' parameter block, stays as it was; CudaPersistentDecode / PersistentStaging computes it and
-// lays out the dynamic shared memory):
-//   [0, down_at)             the phase scratch of stage_normed (xs, gs) and stage_plain (act) during the
-//                            gate/up and down phases: max(2 hidden, inter) floats;
-//   [down_at, ...)           region D, `down` groups of down rows, copied at the start of the gate/up
-//                            phase and read in the down phase; it overlaps only the scratch that the
-//                            attention phase and its merges use, which is free by then;
-//   [gate_up_at, ...)        region GU, `gate_up` groups of gate/up rows, copied at the start of the
-//                            layer (before q/k/v) and read in the gate/up phase: past everything else,
-//                            since every phase before it uses the scratch.
-// A block stages its FIRST groups of the phase's grid-stride walk (g = blockIdx.x + i gridDim.x, i <
-// count); the rest stream from global memory as in the unstaged kernels. Offsets in 16-byte units.
-struct StagePlan {
-    int gate_up;
-    int down;
-    int gate_up_at;
-    int down_at;
-};
-
-// The most commit groups a staged phase waits for by count (cp_async_wait_pending; more waits stricter).
-#define PD_STAGE_WAIT_MAX 8
-
 __device__ __forceinline__ unsigned int load_acquire(const unsigned int* p) {
     unsigned int v;
     asm volatile("ld.acquire.gpu.global.u32 %0, [%1];" : "=r"(v) : "l"(p) : "memory");
@@ -198,21 +175,6 @@ __device__ void prefetch_block_rows(const void* w, int n, long long row_bytes, i
     }
 }
 
-// prefetch_block_rows (first_group 0) for the staged kernels: skips the block's first `staged` groups,
-// whose rows it copies into shared memory. A function of its own so that the unstaged kernels keep their code.
-__device__ void prefetch_unstaged_rows(const void* w, int n, long long row_bytes, int rows_per_group, int groups,
-                                       int staged) {
-    if (w == nullptr) return;
-    const char* base = static_cast<const char*>(w);
-    for (int g = blockIdx.x + staged * gridDim.x; g < groups; g += gridDim.x) {
-        long long from = (long long)g * rows_per_group * row_bytes;
-        long long to = (long long)min((g + 1) * rows_per_group, n) * row_bytes;
-        for (long long at = from + (long long)threadIdx.x * PD_LINE; at < to; at += (long long)PD_THREADS * PD_LINE) {
-            prefetch_l2(base + at);
-        }
-    }
-}
-
 __device__ __forceinline__ int gemv_groups(int n, int rows_per_warp, int split) {
     int per = rows_per_warp * (PD_WARPS / split);
     return (n + per - 1) / per;
@@ -256,45 +218,13 @@ struct Target {
     int n;
 };
 
-// A staging region's rows of the block's i-th group, warp group `group` of `slots`: R rows of `chunks`
-// 16-byte chunks (gemv_core_stage's layout), the block's groups one after another.
-__device__ __forceinline__ uint4* staged_group_rows(uint4* region, int i, int slots, int group, int R, int chunks) {
-    return region + ((long long)i * slots + group) * R * chunks;
-}
-
-// Copies (cp.async, gemv_core_stage: each lane the chunks it will read) the rows of the block's first
-// `count` groups of a single-weight gemv_phase<H, PD_R> over t (k inputs, k split `split`) into sw,
-// one commit group per group (also for a group the block does not have, so every thread counts the
-// same groups).
-template <typename H>
-__device__ void stage_phase_rows(const Target& t, int k, int split, int count, uint4* sw) {
-    int lane = threadIdx.x & 31, warp = threadIdx.x >> 5;
-    int slots = PD_WARPS / split;
-    int group = warp / split;
-    int part = warp - group * split;
-    int chunks = k >> 3;
-    int groups = gemv_groups(t.n, PD_R, split);
-    const H* w = static_cast<const H*>(t.w);
-    for (int i = 0; i < count; i++) {
-        int g = blockIdx.x + i * gridDim.x;
-        int j0 = (g * slots + group) * PD_R;
-        const uint4* wr[PD_R];
-#pragma unroll
-        for (int q = 0; q < PD_R; q++) wr[q] = reinterpret_cast<const uint4*>(w + (long long)min(j0 + q, t.n - 1) * k);
-        gemv_core_stage<PD_R, PD_U>(staged_group_rows(sw, i, slots, group, PD_R, chunks), wr, g < groups && j0 < t.n,
-                                    chunks, part, split, lane);
-    }
-}
-
 // out_s = W_s xs + b_s for up to three weights sharing xs (k floats in shared memory), the feature
 // groups (R rows per warp group) of all weights walked grid-stride in order; residual (if any) is added
 // to the single weight's output. Every R streams PD_U 16-byte chunks per lane and step, so a row's sums
 // do not depend on R.
-// STAGED (single-weight phases): the block's first `staged` groups read the rows stage_phase_rows
-// copied into sw, after this thread's copies of the group have landed; the same sums.
-template <typename H, int R, bool STAGED>
-__device__ __forceinline__ void gemv_phase_body(const float* xs, const Target (&t)[3], int targets, int k, int bias_type,
-                                                const float* residual, int split, uint4* sw, int staged) {
+template <typename H, int R>
+__device__ void gemv_phase(const float* xs, const Target (&t)[3], int targets, int k, int bias_type, const float* residual,
+                           int split) {
     __shared__ float partial[PD_WARPS][R][1];
     int lane = threadIdx.x & 31, warp = threadIdx.x >> 5;
     int slots = PD_WARPS / split;
@@ -329,22 +259,8 @@ __device__ __forceinline__ void gemv_phase_body(const float* xs, const Target (&
             if (finishes && residual != nullptr) res = __ldcg(residual + j0 + lane);
         }
         float acc[R][1];
-        if constexpr (STAGED) {
-            int i = (g - blockIdx.x) / gridDim.x;   // the block's i-th group
-            if (i < staged) {
-                cp_async_wait_pending<PD_STAGE_WAIT_MAX>(staged - 1 - i);   // later groups' copies may still fly
-                const uint4* sr[R];
-                gemv_core_staged_rows<R>(staged_group_rows(sw, i, slots, group, R, chunks), chunks, sr);
-                gemv_core_group<H, R, true, 1, PD_U, true>(reinterpret_cast<const float4*>(xs), sr, j0 < at.n, 1, chunks,
-                                                           part, split, lane, acc);
-            } else {
-                gemv_core_group<H, R, true, 1, PD_U>(reinterpret_cast<const float4*>(xs), wr, j0 < at.n, 1, chunks, part,
-                                                     split, lane, acc);
-            }
-        } else {
-            gemv_core_group<H, R, true, 1, PD_U>(reinterpret_cast<const float4*>(xs), wr, j0 < at.n, 1, chunks, part,
-                                                 split, lane, acc);
-        }
+        gemv_core_group<H, R, true, 1, PD_U>(reinterpret_cast<const float4*>(xs), wr, j0 < at.n, 1, chunks, part, split,
+                                                lane, acc);
         gemv_core_publish<R, 1>(acc, partial, 1, warp, lane);
         if (finishes) {
             float sum = gemv_core_total<R, 1>(partial, warp, split, lane, 0);
@@ -360,60 +276,9 @@ __device__ __forceinline__ void gemv_phase_body(const float* xs, const Target (&
     }
 }
 
-// The PD_R rows of a gate/up warp group from feature j0 on: PD_PAIRS gate rows, then the same up rows
-// (rows past n repeat row n - 1; their sums are not stored).
-template <typename H>
-__device__ __forceinline__ void gate_up_rows(const H* wg, const H* wu, int j0, int n, int k, const uint4* (&wr)[PD_R]) {
-#pragma unroll
-    for (int q = 0; q < PD_PAIRS; q++) {
-        long long row = (long long)min(j0 + q, n - 1) * k;
-        wr[q] = reinterpret_cast<const uint4*>(wg + row);
-        wr[PD_PAIRS + q] = reinterpret_cast<const uint4*>(wu + row);
-    }
-}
-
-// Copies the gate/up rows of the block's first `count` groups of gated_phase into sw (as
-// stage_phase_rows: one commit group per group).
-template <typename H>
-__device__ void stage_gate_up(const LayerTable& L, const DecodeParams& p, int count, uint4* sw) {
-    int lane = threadIdx.x & 31, warp = threadIdx.x >> 5;
-    int split = p.split_gate_up;
-    int slots = PD_WARPS / split;
-    int group = warp / split;
-    int part = warp - group * split;
-    int k = p.hidden, n = p.inter;
-    int chunks = k >> 3;
-    int groups = gemv_groups(n, PD_PAIRS, split);
-    for (int i = 0; i < count; i++) {
-        int g = blockIdx.x + i * gridDim.x;
-        int j0 = (g * slots + group) * PD_PAIRS;
-        const uint4* wr[PD_R];
-        gate_up_rows<H>(static_cast<const H*>(L.wgate), static_cast<const H*>(L.wup), j0, n, k, wr);
-        gemv_core_stage<PD_R, PD_U>(staged_group_rows(sw, i, slots, group, PD_R, chunks), wr, g < groups && j0 < n,
-                                    chunks, part, split, lane);
-    }
-}
-
-template <typename H, int R>
-__device__ void gemv_phase(const float* xs, const Target (&t)[3], int targets, int k, int bias_type, const float* residual,
-                           int split) {
-    gemv_phase_body<H, R, false>(xs, t, targets, k, bias_type, residual, split, nullptr, 0);
-}
-
-// gemv_phase<H, PD_R> of one weight, its block's first `staged` groups from sw (stage_phase_rows).
-template <typename H>
-__device__ void gemv_phase_staged(const float* xs, const Target (&t)[3], int k, int bias_type, const float* residual,
-                                  int split, uint4* sw, int staged) {
-    gemv_phase_body<H, PD_R, true>(xs, t, 1, k, bias_type, residual, split, sw, staged);
-}
-
 // act[j] = act_fn(gate_j . xs + bg_j) * (up_j . xs + bu_j), PD_PAIRS features per warp group.
-// STAGED: the block's first s.gate_up groups read the rows stage_gate_up copied into sw, once this
-// thread's copies of the group have landed (the copies of its later groups and of the down rows, issued
-// after them, may still be in flight).
-template <typename H, bool STAGED>
-__device__ __forceinline__ void gated_phase_body(const float* xs, const LayerTable& L, const DecodeParams& p,
-                                                 const StagePlan* s, uint4* sw) {
+template <typename H>
+__device__ void gated_phase(const float* xs, const LayerTable& L, const DecodeParams& p) {
     __shared__ float partial[PD_WARPS][PD_R][1];
     int lane = threadIdx.x & 31, warp = threadIdx.x >> 5;
     int split = p.split_gate_up;
@@ -428,24 +293,15 @@ __device__ __forceinline__ void gated_phase_body(const float* xs, const LayerTab
     for (int g = blockIdx.x; g < groups; g += gridDim.x) {
         int j0 = (g * slots + group) * PD_PAIRS;
         const uint4* wr[PD_R];
-        gate_up_rows<H>(wg, wu, j0, n, k, wr);
-        float acc[PD_R][1];
-        if constexpr (STAGED) {
-            int i = (g - blockIdx.x) / gridDim.x;   // the block's i-th group
-            if (i < s->gate_up) {
-                cp_async_wait_pending<PD_STAGE_WAIT_MAX>(s->gate_up - 1 - i + s->down);
-                const uint4* sr[PD_R];
-                gemv_core_staged_rows<PD_R>(staged_group_rows(sw, i, slots, group, PD_R, chunks), chunks, sr);
-                gemv_core_group<H, PD_R, true, 1, PD_U, true>(reinterpret_cast<const float4*>(xs), sr, j0 < n, 1, chunks,
-                                                              part, split, lane, acc);
-            } else {
-                gemv_core_group<H, PD_R, true, 1>(reinterpret_cast<const float4*>(xs), wr, j0 < n, 1, chunks, part, split,
-                                                  lane, acc);
-            }
-        } else {
-            gemv_core_group<H, PD_R, true, 1>(reinterpret_cast<const float4*>(xs), wr, j0 < n, 1, chunks, part, split,
-                                              lane, acc);
+#pragma unroll
+        for (int q = 0; q < PD_PAIRS; q++) {
+            long long row = (long long)min(j0 + q, n - 1) * k;
+            wr[q] = reinterpret_cast<const uint4*>(wg + row);
+            wr[PD_PAIRS + q] = reinterpret_cast<const uint4*>(wu + row);
         }
+        float acc[PD_R][1];
+        gemv_core_group<H, PD_R, true, 1>(reinterpret_cast<const float4*>(xs), wr, j0 < n, 1, chunks, part, split, lane,
+                                          acc);
         gemv_core_publish<PD_R, 1>(acc, partial, 1, warp, lane);
         if (part == 0 && lane < PD_PAIRS) {
             int j = j0 + lane;
@@ -459,17 +315,6 @@ __device__ __forceinline__ void gated_phase_body(const float* xs, const LayerTab
         }
         __syncthreads();
     }
-}
-
-template <typename H>
-__device__ void gated_phase(const float* xs, const LayerTable& L, const DecodeParams& p) {
-    gated_phase_body<H, false>(xs, L, p, nullptr, nullptr);
-}
-
-template <typename H>
-__device__ void gated_phase_staged(const float* xs, const LayerTable& L, const DecodeParams& p, const StagePlan& s,
-                                   uint4* sw) {
-    gated_phase_body<H, true>(xs, L, p, &s, sw);
 }
 
 template <typename T>
@@ -784,34 +629,11 @@ __device__ __forceinline__ unsigned long long* phase_times(unsigned long long* t
     }
 }
 
-// A staging region of the dynamic shared memory, `at` 16-byte units in (StagePlan).
-__device__ __forceinline__ uint4* stage_region(int at) {
-    extern __shared__ float4 pd_smem4[];
-    return reinterpret_cast<uint4*>(pd_smem4) + at;
-}
-
-// grid_barrier, and with STAGED a block leaving on an abort first waits for its copies in flight
-// (nothing lands in shared memory after its exit).
-template <bool STAGED>
-__device__ __forceinline__ bool barrier_aborts(unsigned int* state, unsigned long long* times) {
-    bool aborted = grid_barrier(state, times);
-    if constexpr (STAGED) {
-        if (aborted) cp_async_wait_all();
-    }
-    return aborted;
-}
-
 // TIMED: timers holds [blocks] start times then [layers][PD_PHASES][blocks][arrival, release] (u64 ns).
 // PR: weight rows per warp group of q/k/v and o_proj (PD_R; 1 in the _wide kernels, so that those
 // phases have four times the row groups and every block streams a share).
-// STAGED (the _staged kernels, plan s; StagePlan lays out the regions): at the start of each layer a
-// block issues the cp.async copies of its first s.gate_up gate/up groups into region GU, and at the
-// start of the gate/up phase those of its first s.down down groups into region D, so those weights
-// stream from HBM while the q/k/v, attention and o_proj phases (GU) or the gate/up phase (D) and the
-// barriers run instead of after a barrier; the L2 prefetches then cover the other groups only. The
-// same groups, k split and sums: the unstaged kernels' bits.
-template <typename H, typename T, bool TIMED, int PR, bool STAGED = false>
-__device__ void decode_layers(const DecodeParams& p, unsigned long long* timers, const StagePlan s = {}) {
+template <typename H, typename T, bool TIMED, int PR>
+__device__ void decode_layers(const DecodeParams& p, unsigned long long* timers) {
     extern __shared__ float4 pd_smem4[];
     float* smem = reinterpret_cast<float*>(pd_smem4);
     const long long hidden_bytes = (long long)p.hidden * sizeof(H);
@@ -823,17 +645,16 @@ __device__ void decode_layers(const DecodeParams& p, unsigned long long* timers,
     }
     for (int layer = 0; layer < p.layer_count; layer++) {
         const LayerTable& L = p.layers[layer];
-        if constexpr (STAGED) stage_gate_up<H>(L, p, s.gate_up, stage_region(s.gate_up_at));
         stage_normed(p.x, L.input_norm, p.norm_type, p.eps, p.hidden, smem);
         const Target qkv[3] = {{L.wq, L.bq, p.q, q_rows}, {L.wk, L.bk, p.k, kv_rows}, {L.wv, L.bv, p.v, kv_rows}};
         gemv_phase<H, PR>(smem, qkv, 3, p.hidden, p.bias_type, nullptr, p.split_qkv);
         prefetch_kv<T>(L, p);
-        if (barrier_aborts<STAGED>(p.barrier, phase_times<TIMED>(timers, layer, 0))) return;
+        if (grid_barrier(p.barrier, phase_times<TIMED>(timers, layer, 0))) return;
 
         attention_phase<T>(L, p, smem);
         prefetch_block_rows(L.wo, p.hidden, (long long)q_rows * sizeof(H), PR * (PD_WARPS / p.split_o), 0,
                             gemv_groups(p.hidden, PR, p.split_o));
-        if (barrier_aborts<STAGED>(p.barrier, phase_times<TIMED>(timers, layer, 1))) return;
+        if (grid_barrier(p.barrier, phase_times<TIMED>(timers, layer, 1))) return;
 
         if (blockIdx.x == 0) {
             for (int h = threadIdx.x; h < p.kv_heads; h += PD_THREADS) p.barrier[3 + h] = 0u;
@@ -844,41 +665,19 @@ __device__ void decode_layers(const DecodeParams& p, unsigned long long* timers,
         gemv_phase<H, PR>(smem, o, 1, q_rows, p.bias_type, p.x, p.split_o);
         int gu_rows = PD_PAIRS * (PD_WARPS / p.split_gate_up);
         int gu_groups = gemv_groups(p.inter, PD_PAIRS, p.split_gate_up);
-        if constexpr (STAGED) {
-            prefetch_unstaged_rows(L.wgate, p.inter, hidden_bytes, gu_rows, gu_groups, s.gate_up);
-            prefetch_unstaged_rows(L.wup, p.inter, hidden_bytes, gu_rows, gu_groups, s.gate_up);
-        } else {
-            prefetch_block_rows(L.wgate, p.inter, hidden_bytes, gu_rows, 0, gu_groups);
-            prefetch_block_rows(L.wup, p.inter, hidden_bytes, gu_rows, 0, gu_groups);
-        }
-        if (barrier_aborts<STAGED>(p.barrier, phase_times<TIMED>(timers, layer, 2))) return;
+        prefetch_block_rows(L.wgate, p.inter, hidden_bytes, gu_rows, 0, gu_groups);
+        prefetch_block_rows(L.wup, p.inter, hidden_bytes, gu_rows, 0, gu_groups);
+        if (grid_barrier(p.barrier, phase_times<TIMED>(timers, layer, 2))) return;
 
-        if constexpr (STAGED) {
-            stage_phase_rows<H>({L.wdown, L.bdown, p.x, p.hidden}, p.inter, p.split_down, s.down, stage_region(s.down_at));
-        }
         stage_normed(p.residual, L.post_norm, p.norm_type, p.eps, p.hidden, smem);
-        if constexpr (STAGED) {
-            gated_phase_staged<H>(smem, L, p, s, stage_region(s.gate_up_at));
-        } else {
-            gated_phase<H>(smem, L, p);
-        }
-        if constexpr (STAGED) {
-            prefetch_unstaged_rows(L.wdown, p.hidden, (long long)p.inter * sizeof(H), PD_R * (PD_WARPS / p.split_down),
-                                   gemv_groups(p.hidden, PD_R, p.split_down), s.down);
-        } else {
-            prefetch_block_rows(L.wdown, p.hidden, (long long)p.inter * sizeof(H), PD_R * (PD_WARPS / p.split_down), 0,
-                                gemv_groups(p.hidden, PD_R, p.split_down));
-        }
-        if (barrier_aborts<STAGED>(p.barrier, phase_times<TIMED>(timers, layer, 3))) return;
+        gated_phase<H>(smem, L, p);
+        prefetch_block_rows(L.wdown, p.hidden, (long long)p.inter * sizeof(H), PD_R * (PD_WARPS / p.split_down), 0,
+                            gemv_groups(p.hidden, PD_R, p.split_down));
+        if (grid_barrier(p.barrier, phase_times<TIMED>(timers, layer, 3))) return;
 
         stage_plain(p.act, p.inter, smem);
         const Target down[3] = {{L.wdown, L.bdown, p.x, p.hidden}, {}, {}};
-        if constexpr (STAGED) {
-            gemv_phase_staged<H>(smem, down, p.inter, p.bias_type, p.residual, p.split_down, stage_region(s.down_at),
-                                 s.down);
-        } else {
-            gemv_phase<H, PD_R>(smem, down, 1, p.inter, p.bias_type, p.residual, p.split_down);
-        }
+        gemv_phase<H, PD_R>(smem, down, 1, p.inter, p.bias_type, p.residual, p.split_down);
         if (layer + 1 < p.layer_count) {
             const LayerTable& next = p.layers[layer + 1];
             int q_groups = gemv_groups(q_rows, PR, p.split_qkv);
@@ -888,6 +687,6 @@ __device__ void decode_layers(const DecodeParams& p, unsigned long long* timers,
             prefetch_block_rows(next.wk, kv_rows, hidden_bytes, qkv_rows, q_groups, q_groups + k_groups);
             prefetch_block_rows(next.wv, kv_rows, hidden_bytes, qkv_rows, q_groups + k_groups, all);
         }
-        if (barrier_aborts<STAGED>(p.barrier, phase_times<TIMED>(timers, layer, 4))) return;
+        if (grid_barrier(p.barrier, phase_times<TIMED>(timers, layer, 4))) return;
     }
 }

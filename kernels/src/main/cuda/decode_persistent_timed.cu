@@ -14,15 +14,3 @@ DECODE_LAYERS_TIMED_KERNEL(decode_layers_bf16_kv_f32_timed, __nv_bfloat16, float
 DECODE_LAYERS_TIMED_KERNEL(decode_layers_bf16_kv_bf16_timed, __nv_bfloat16, __nv_bfloat16)
 DECODE_LAYERS_TIMED_KERNEL(decode_layers_f16_kv_f32_timed, __half, float)
 DECODE_LAYERS_TIMED_KERNEL(decode_layers_f16_kv_f16_timed, __half, __half)
-
-// The staged kernels of decode_persistent.cu, timed.
-#define DECODE_LAYERS_STAGED_TIMED_KERNEL(NAME, H, T)                                                              \
-    extern "C" __global__ void __launch_bounds__(PD_THREADS, 2) NAME(const DecodeParams p, unsigned long long* timers, \
-                                                                     const StagePlan s) {                         \
-        decode_layers<H, T, true, PD_R, true>(p, timers, s);                                                       \
-    }
-
-DECODE_LAYERS_STAGED_TIMED_KERNEL(decode_layers_bf16_kv_f32_staged_timed, __nv_bfloat16, float)
-DECODE_LAYERS_STAGED_TIMED_KERNEL(decode_layers_bf16_kv_bf16_staged_timed, __nv_bfloat16, __nv_bfloat16)
-DECODE_LAYERS_STAGED_TIMED_KERNEL(decode_layers_f16_kv_f32_staged_timed, __half, float)
-DECODE_LAYERS_STAGED_TIMED_KERNEL(decode_layers_f16_kv_f16_staged_timed, __half, __half)

@@ -34,9 +34,7 @@ import java.util.Locale;
  * reset). Same arithmetic as the fused step in F32, other summation orders: results agree to F32
  * rounding, not bit for bit. A launch whose blocks wait at a barrier for more than 2 s gives up
  * instead of hanging the stream ({@link #aborted}). Selected by {@code -Dglimpse.cuda.decodeMegakernel=true} (or {@code =wide},
- * the same sums with q/k/v and o_proj over four times the row groups, or {@code =staged}, the same sums
- * with each block's first gate/up and down weight groups copied into shared memory phases ahead,
- * {@link PersistentStaging}; {@link #PROPERTY}); off by
+ * the same sums with q/k/v and o_proj over four times the row groups, {@link #PROPERTY}); off by
  * default because on the H200 it is correct but slower than the per-layer graph (Qwen2-0.5B shape, 2026-11-28,
  * commit 1d02a17: 50.5 vs 47.0 us per layer at 600 keys, 62.0 vs 48.3 at 6,300; kernels/src/main/cuda/README.md).
  *
@@ -50,11 +48,8 @@ public final class CudaPersistentDecode implements AutoCloseable {
     /**
      * The system property that turns the persistent decode kernel on: {@code true} (the kernels of
      * {@code decode_persistent.cu}), {@code wide} (those of {@code decode_persistent_wide.cu}: one
-     * weight row per warp group in q/k/v and o_proj, so four times the row groups, the same bits),
-     * {@code staged} (the {@code _staged} kernels of {@code decode_persistent.cu}: the first gate/up and
-     * down groups of every block cp.async-copied into shared memory one or more phases before they are
-     * read, as many as fit without costing the grid a block per SM ({@link PersistentStaging}); the same
-     * bits) or {@code false} (the default).
+     * weight row per warp group in q/k/v and o_proj, so four times the row groups, the same bits) or
+     * {@code false} (the default).
      */
     public static final String PROPERTY = "glimpse.cuda.decodeMegakernel";
 
@@ -125,24 +120,17 @@ public final class CudaPersistentDecode implements AutoCloseable {
     private final Tensor barrier;
     /** The timed kernel's records (PersistentPhaseTimes layout), or null for the untimed kernel. */
     private final Tensor timers;
-    /** The staged kernels' StagePlan argument (PersistentStaging#write), or null for the other kernels. */
-    private final MemorySegment stagePlan;
     private final int layerCount;
 
-    /** True when {@code -Dglimpse.cuda.decodeMegakernel} is {@code true}, {@code wide} or {@code staged}; read when a session captures its step. */
+    /** True when {@code -Dglimpse.cuda.decodeMegakernel} is {@code true} or {@code wide}; read when a session captures its step. */
     public static boolean enabled() {
         String value = property();
-        return "true".equals(value) || "wide".equals(value) || "staged".equals(value);
+        return "true".equals(value) || "wide".equals(value);
     }
 
     /** True when {@code -Dglimpse.cuda.decodeMegakernel=wide}; read when an instance is made. */
     static boolean wide() {
         return "wide".equals(property());
-    }
-
-    /** True when {@code -Dglimpse.cuda.decodeMegakernel=staged}; read when an instance is made. */
-    static boolean staged() {
-        return "staged".equals(property());
     }
 
     private static String property() {
@@ -260,26 +248,24 @@ public final class CudaPersistentDecode implements AutoCloseable {
         };
         boolean timed = timersEnabled();
         boolean wide = wide();
-        boolean staged = staged();
-        this.kernel = "decode_layers_" + (wide ? "wide_" : "") + weights + "_kv_" + cache + (staged ? "_staged" : "")
-                + (timed ? "_timed" : "");
+        this.kernel = "decode_layers_" + (wide ? "wide_" : "") + weights + "_kv_" + cache + (timed ? "_timed" : "");
         this.layerCount = layers.size();
         int stageFloats = Math.max(Math.max(2 * hidden, qWidth), inter);
         int attentionFloats = CHUNK * (d + 4) + CHUNK * d + group * d + WARPS * CHUNK;
         int mergeFloats = ((2 * maxChunks + 1 + 3) & ~3) + 4 * THREADS;
-        int unstagedBytes = Math.max(Math.max(stageFloats, attentionFloats), mergeFloats) * Float.BYTES;
-        // The staged kernels' scratch starts as the others' (16-byte aligned: the staging regions follow it).
-        int scratchBytes = staged ? (unstagedBytes + 15) & ~15 : unstagedBytes;
-        if (scratchBytes > ctx.kernels.maxDynamicSharedBytes()) {
-            throw new CudaException(kernel + ": needs " + scratchBytes + " bytes of shared memory, the device allows "
+        this.sharedBytes = Math.max(Math.max(stageFloats, attentionFloats), mergeFloats) * Float.BYTES;
+        if (sharedBytes > ctx.kernels.maxDynamicSharedBytes()) {
+            throw new CudaException(kernel + ": needs " + sharedBytes + " bytes of shared memory, the device allows "
                     + ctx.kernels.maxDynamicSharedBytes());
         }
         this.function = ctx.kernels.largeSharedFunction(wide ? WIDE_MODULE : timed ? TIMED_MODULE : MODULE, kernel);
-        int perSm = blocksPerSm(scratchBytes);
-        if (perSm < 1) {
-            throw new CudaException(kernel + ": no block fits on a multiprocessor with " + scratchBytes + " shared bytes");
+        int[] perSm = new int[1];
+        Cuda.checkDriver(cudart.cuOccupancyMaxActiveBlocksPerMultiprocessor(perSm, function, THREADS, sharedBytes),
+                "cuOccupancyMaxActiveBlocksPerMultiprocessor(" + kernel + ")");
+        if (perSm[0] < 1) {
+            throw new CudaException(kernel + ": no block fits on a multiprocessor with " + sharedBytes + " shared bytes");
         }
-        this.grid = perSm * ctx.multiprocessors;
+        this.grid = perSm[0] * ctx.multiprocessors;
         Tensor residual = own(DType.F32, hidden);
         Tensor q = own(DType.F32, qWidth);
         Tensor k = own(DType.F32, kvWidth);
@@ -305,24 +291,6 @@ public final class CudaPersistentDecode implements AutoCloseable {
         int splitO = split(hidden, ROWS_PER_WARP, qWidth);
         int splitGateUp = split(inter, PAIRS_PER_WARP, hidden);
         int splitDown = split(hidden, ROWS_PER_WARP, inter);
-        PersistentStaging staging = null;
-        if (staged) {
-            // As much staging as keeps every block of the grid resident (the grid was sized without it); with
-            // none, the shared memory is scratchBytes, which the grid was sized for.
-            int max = ctx.kernels.maxDynamicSharedBytes();
-            staging = PersistentStaging.choose(hidden, inter, scratchBytes, grid, splitGateUp, splitDown,
-                    bytes -> bytes <= max && blocksPerSm(bytes) >= perSm);
-            this.stagePlan = arena.allocate(PersistentStaging.PLAN_BYTES, 4);
-            staging.write(stagePlan);
-            LOG.debug("persistent decode {}: staging {} gate/up groups ({} bytes each) and {} down groups ({} bytes each) "
-                            + "per block, GU at {}, D at {}, {} shared bytes",
-                    kernel, staging.gateUpGroups(), PersistentStaging.gateUpGroupBytes(hidden, splitGateUp),
-                    staging.downGroups(), PersistentStaging.downGroupBytes(inter, splitDown), staging.gateUpAt(),
-                    staging.downAt(), staging.sharedBytes());
-        } else {
-            this.stagePlan = null;
-        }
-        this.sharedBytes = staging != null ? staging.sharedBytes() : unstagedBytes;
         for (int value : new int[] {layers.size(), hidden, shape.heads(), shape.kvHeads(), d, cos.dim(1), inter, capacity,
                 maxChunks, first.inputNorm().dtype().ordinal(), biasType.ordinal(), shape.activation().ordinal()}) {
             params.set(ValueLayout.JAVA_INT, at, value);
@@ -336,7 +304,7 @@ public final class CudaPersistentDecode implements AutoCloseable {
             at += 4;
         }
         LOG.debug("persistent decode {}: {} layers, grid {} ({} per SM), {} shared bytes, k splits qkv {} o {} gate/up {} down {}",
-                kernel, layers.size(), grid, perSm, sharedBytes, splitQkv, splitO, splitGateUp, splitDown);
+                kernel, layers.size(), grid, perSm[0], sharedBytes, splitQkv, splitO, splitGateUp, splitDown);
     }
 
     /** The blocks the kernel runs (all co-resident). */
@@ -351,9 +319,6 @@ public final class CudaPersistentDecode implements AutoCloseable {
             Launch launch = ctx.launch.of(function, kernel).struct(params);
             if (timers != null) {
                 launch.ptr(CudaContext.address(timers));
-            }
-            if (stagePlan != null) {
-                launch.struct(stagePlan);
             }
             launch.run(grid, 1, THREADS, sharedBytes);
         }
@@ -389,14 +354,6 @@ public final class CudaPersistentDecode implements AutoCloseable {
         try (Tensor host = backend.download(timers)) {
             return PersistentPhaseTimes.of(host.segment().toArray(ValueLayout.JAVA_LONG), grid, layerCount);
         }
-    }
-
-    /** The blocks of this kernel that fit on one SM with {@code sharedBytes} of dynamic shared memory. */
-    private int blocksPerSm(int sharedBytes) {
-        int[] perSm = new int[1];
-        Cuda.checkDriver(cudart.cuOccupancyMaxActiveBlocksPerMultiprocessor(perSm, function, THREADS, sharedBytes),
-                "cuOccupancyMaxActiveBlocksPerMultiprocessor(" + kernel + ")");
-        return perSm[0];
     }
 
     private Tensor own(DType dtype, int n) {

@@ -36,9 +36,7 @@ import static dev.glimpse.kernels.cuda.bench.BenchTensors.uniform;
  * {@code "combine":"persistent"}; every layer in one launch, so PDL plays no part) and a summary line
  * per cache type and key count; then the wide persistent kernel ({@code "combine":"persistent_wide"},
  * {@code -Dglimpse.cuda.decodeMegakernel=wide}: the same sums, q/k/v and o_proj over four times the row
- * groups) and the staged one ({@code "combine":"persistent_staged"}, {@code =staged}: the same sums, each
- * block's first gate/up and down weight groups copied into shared memory phases ahead). With
- * {@code -Dglimpse.cuda.decodeMegakernel.timers=true} the persistent kernels are the
+ * groups). With {@code -Dglimpse.cuda.decodeMegakernel.timers=true} both persistent kernels are the
  * timed ones, and one more eager launch of each per cache type and key count prints where its time
  * went ({@code "bench":"persistent_decode_phases"}: per phase the blocks' work and barrier wait,
  * median and max, and the barrier latency, in us per layer; {@link PersistentPhaseTimes}).
@@ -170,10 +168,8 @@ public final class DecodeStepBench {
                 CudaPersistentDecode.Shape shape = new CudaPersistentDecode.Shape(HEADS, KV_HEADS, HEAD_DIM, EPS, Activation.SILU);
                 CudaPersistentDecode persistent = persistentKernel(gpu, "true", shape, layers, hidden, cos, sin);
                 CudaPersistentDecode wide = persistentKernel(gpu, "wide", shape, layers, hidden, cos, sin);
-                CudaPersistentDecode staged = persistentKernel(gpu, "staged", shape, layers, hidden, cos, sin);
                 Runnable persistentStep = persistentStep(gpu, inputs, x, hidden, persistent);
                 Runnable wideStep = persistentStep(gpu, inputs, x, hidden, wide);
-                Runnable stagedStep = persistentStep(gpu, inputs, x, hidden, staged);
                 for (int keys : new int[] {600, 6300}) {
                     inputs.set(0, keys - 1);
                     inputs.set(1, keys);
@@ -203,31 +199,24 @@ public final class DecodeStepBench {
                     out.println(persistentLine(gpu, "persistent", persistent, cacheName, keys, persistentUs, layerBytes));
                     double wideUs = wide == null ? Double.NaN : measure(gpu, wideStep);
                     out.println(persistentLine(gpu, "persistent_wide", wide, cacheName, keys, wideUs, layerBytes));
-                    double stagedUs = staged == null ? Double.NaN : measure(gpu, stagedStep);
-                    out.println(persistentLine(gpu, "persistent_staged", staged, cacheName, keys, stagedUs, layerBytes));
                     if (persistent != null && persistent.timed()) {
                         out.println(phasesLine(gpu, "persistent", persistent, persistentStep, cacheName, keys, persistentUs));
                     }
                     if (wide != null && wide.timed()) {
                         out.println(phasesLine(gpu, "persistent_wide", wide, wideStep, cacheName, keys, wideUs));
                     }
-                    if (staged != null && staged.timed()) {
-                        out.println(phasesLine(gpu, "persistent_staged", staged, stagedStep, cacheName, keys, stagedUs));
-                    }
                     out.println(String.format(Locale.ROOT,
                             "{\"bench\":\"decode_step_summary\",\"kv_cache\":\"%s\",\"keys\":%d,\"us_per_layer_separate\":%.2f,"
                                     + "\"us_per_layer_separate_pdl\":%.2f,\"us_per_layer_fused\":%.2f,"
                                     + "\"us_per_layer_fused_pdl\":%.2f,\"us_per_layer_persistent\":%.2f,"
-                                    + "\"us_per_layer_persistent_wide\":%.2f,\"us_per_layer_persistent_staged\":%.2f,"
+                                    + "\"us_per_layer_persistent_wide\":%.2f,"
                                     + "\"roofline_us_per_layer\":%.2f,\"speedup_fused_pdl\":%.2f,\"speedup_persistent\":%.2f,"
-                                    + "\"speedup_persistent_wide\":%.2f,\"speedup_persistent_staged\":%.2f,"
-                                    + "\"us_per_layer_wide_attention_pdl\":%.2f,"
+                                    + "\"speedup_persistent_wide\":%.2f,\"us_per_layer_wide_attention_pdl\":%.2f,"
                                     + "\"speedup_wide_attention\":%.2f}",
-                            cacheName, keys, us[0], us[1], us[2], us[3], persistentUs, wideUs, stagedUs,
-                            layerBytes / HBM_BYTES_PER_US, us[0] / us[3], us[3] / persistentUs, us[3] / wideUs,
-                            us[3] / stagedUs, wideAttentionUs, us[3] / wideAttentionUs));
+                            cacheName, keys, us[0], us[1], us[2], us[3], persistentUs, wideUs, layerBytes / HBM_BYTES_PER_US,
+                            us[0] / us[3], us[3] / persistentUs, us[3] / wideUs, wideAttentionUs, us[3] / wideAttentionUs));
                 }
-                for (CudaPersistentDecode kernel : new CudaPersistentDecode[] {persistent, wide, staged}) {
+                for (CudaPersistentDecode kernel : new CudaPersistentDecode[] {persistent, wide}) {
                     if (kernel != null) {
                         kernel.close();
                     }
