@@ -23,7 +23,7 @@
 # (AttentionShapesBench: every -Dglimpse.cuda.attentionSmallGrid shape against today's choice on CLIP-L/336's and
 # SigLIP's one-image tower attention and Llama-7B's / Qwen2-0.5B's 74-row RoPE + append + attention, graph-replayed;
 # also each -Dglimpse.cuda.towerAttentionResident variant vs off (the tiled kernels) on the tower cases; ATTN_SHAPES_ROWS="74,128,208,288"
-# picks the rope-attention row counts); "pixels" (CudaPinnedStagingTest, CudaPixelNormalizationTest,
+# picks the rope-attention row counts); "decodestep" (DecodeStepBench alone); "pixels" (CudaPinnedStagingTest, CudaPixelNormalizationTest,
 # CudaDevicePixelsTest, CudaWeightStagingTest, each in its own JVM); "staging" (decode weight staging: CudaWeightStagingTest, then
 # DecodeStepBench ab glimpse.cuda.decodeWeightStaging off staged early); "ropeattn" (the decode RoPE + append + wide attention kernel,
 # -Dglimpse.cuda.decodeRopeAttention: CudaDecodeRopeAttentionTest and CudaDecodeRopeAttentionModelTest
@@ -187,6 +187,17 @@ if has decodeattn; then
   grep -E 'summary' "$LOGS/decode-attention.jsonl"
   # shellcheck disable=SC2086
   timeout 150 "$JAVA" "${JFLAGS[@]}" ${DECODE_STEP_OPTS:-} -cp "$CP" dev.glimpse.kernels.cuda.bench.DecodeStepBench \
+    > "$LOGS/decode-step.jsonl" 2> "$LOGS/decode-step.err"
+  echo "decode step bench exit: $?"; tail -3 "$LOGS/decode-step.err"
+  grep -E 'summary|persistent_decode_phases' "$LOGS/decode-step.jsonl"
+fi
+
+if has decodestep; then
+  # DecodeStepBench alone (the decode step half of "decodeattn"): graph step, persistent kernels and their staged
+  # variant, us per layer; DECODE_STEP_OPTS as above.
+  echo "== decode step benchmark"
+  # shellcheck disable=SC2086
+  timeout 200 "$JAVA" "${JFLAGS[@]}" ${DECODE_STEP_OPTS:-} -cp "$CP" dev.glimpse.kernels.cuda.bench.DecodeStepBench \
     > "$LOGS/decode-step.jsonl" 2> "$LOGS/decode-step.err"
   echo "decode step bench exit: $?"; tail -3 "$LOGS/decode-step.err"
   grep -E 'summary|persistent_decode_phases' "$LOGS/decode-step.jsonl"
