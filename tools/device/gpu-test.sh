@@ -274,10 +274,10 @@ if has staging; then
 fi
 
 if has pixels; then
-  # The opt-ins of 2026-11-29 not yet GPU-run: page-locked staging tensors (-Dglimpse.cuda.pinnedStaging) and
-  # device-side pixel normalization (-Dglimpse.cuda.devicePixels), each test class in its own JVM, then the
+  # Page-locked staging tensors (-Dglimpse.cuda.pinnedStaging, default on) and
+  # device-side pixel normalization (-Dglimpse.cuda.devicePixels, opt-in), each test class in its own JVM, then the
   # final form of CudaWeightStagingTest. Measure them with bench-llava.sh's in-process A/B, e.g.
-  # LLAVA_BENCH_INPROC_AB="base=;dev=glimpse.cuda.devicePixels=true;both=glimpse.cuda.devicePixels=true,glimpse.cuda.pinnedStaging=true".
+  # LLAVA_BENCH_INPROC_AB="base=;dev=glimpse.cuda.devicePixels=true;plain=glimpse.cuda.pinnedStaging=false".
   echo "== pinned staging, device pixels, weight staging: GPU tests"
   for c in dev.glimpse.kernels.cuda.CudaPinnedStagingTest dev.glimpse.kernels.cuda.CudaPixelNormalizationTest \
       dev.glimpse.vlmruntime.gpu.CudaDevicePixelsTest dev.glimpse.kernels.cuda.CudaWeightStagingTest; do

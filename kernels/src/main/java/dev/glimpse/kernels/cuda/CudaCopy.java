@@ -300,8 +300,8 @@ final class CudaCopy {
 
     /**
      * Queues the copy of a host tensor into {@code dst} without waiting for the device. Host tensors
-     * are pageable memory, except {@link CudaBackend#stagingTensor}'s under
-     * {@code -Dglimpse.cuda.pinnedStaging=true} ({@link StepInputs} pins too, and uploads by its own
+     * are pageable memory, except {@link CudaBackend#stagingTensor}'s (page-locked unless
+     * {@code -Dglimpse.cuda.pinnedStaging=false}; {@link StepInputs} pins too, and uploads by its own
      * path). For a pageable source {@code cudaMemcpyAsync} copies the bytes into the driver's
      * staging memory before it returns (CUDA's API synchronization behavior), so the source may be
      * freed or changed at once; a page-locked staging tensor is read by DMA after the call returns, and

@@ -11,10 +11,10 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /**
- * {@link CudaBackend#stagingTensor} under {@code -Dglimpse.cuda.pinnedStaging=true}: page-locked host
+ * {@link CudaBackend#stagingTensor} by default ({@code -Dglimpse.cuda.pinnedStaging=true}): page-locked host
  * tensors from 1 MiB on, uploaded by DMA after {@code upload} returns; a closed one's buffer serves the next
  * tensor of its size only after the copies queued from it ran, so rewriting the new tensor at once cannot
- * change what the earlier upload delivers. Without the property, or below 1 MiB, plain host memory.
+ * change what the earlier upload delivers. With the property false, or below 1 MiB, plain host memory.
  */
 class CudaPinnedStagingTest {
 
@@ -65,15 +65,20 @@ class CudaPinnedStagingTest {
     }
 
     @Test
-    void smallTensorsAndTheDefaultStayInPlainMemory() {
+    void smallTensorsAndTheSwitchedOffPropertyStayInPlainMemory() {
         CudaBackend gpu = cuda();
+        System.setProperty(CudaBackend.PINNED_STAGING_PROPERTY, "false");
         long before = gpu.pinnedAllocations();
         try (Tensor plain = gpu.stagingTensor(DType.F32, SHAPE)) {
-            assertEquals(before, gpu.pinnedAllocations(), "the property is off by default");
+            assertEquals(before, gpu.pinnedAllocations(), "pinnedStaging=false: plain memory");
             assertTrue(plain.device().isHost());
             assertEquals(0f, plain.toFloatArray()[0], "plain memory is zero-filled");
         }
-        System.setProperty(CudaBackend.PINNED_STAGING_PROPERTY, "true");
+        System.clearProperty(CudaBackend.PINNED_STAGING_PROPERTY);
+        try (Tensor pinned = gpu.stagingTensor(DType.F32, 2, 3, 384, 384)) {
+            assertEquals(before + 1, gpu.pinnedAllocations(), "page-locked by default (a size not pooled yet)");
+            assertTrue(pinned.device().isHost());
+        }
         try (Tensor small = gpu.stagingTensor(DType.F32, 3, 336, 336 / 2)) {
             assertEquals(before, gpu.pinnedAllocations(), "below 1 MiB: plain memory");
             assertTrue(small.device().isHost());

@@ -35,7 +35,8 @@ import java.util.Map;
  *
  * <p>Per stage, variant and metric one {@code llava_cuda_ab} line ({@link PairedStats}: median,
  * minimum, and the per-round ratio variant / base, median and quartiles), and a {@code #} summary.
- * Metrics: {@code vision_ms} (the vision stage); {@code ttft_ms}, with {@code steps > 0} also
+ * Metrics: {@code vision_ms} (the vision stage); {@code ttft_ms} and {@code preprocess_ms} (the host's image
+ * processing before it, which {@code ttft_ms} leaves out, as HF's benchmark is handed its pixel values), with {@code steps > 0} also
  * {@code decode_ms_per_token} (a session's first steps run op by op and capture its step graph, so
  * few steps overstate it), and with {@code stages} the measured request's {@code prefill_queued_ms}
  * (when its host had queued the prefill: see {@code CudaLlavaBench}) and the split of
@@ -190,6 +191,7 @@ final class InProcessAb {
         int steps = settings.steps();
         CudaLlavaBench.Run run = CudaLlavaBench.generate(model, prompt, input, stage.plan(), steps, settings.chunk());
         metrics.put("ttft_ms", run.ttft() * 1e3);
+        metrics.put("preprocess_ms", run.preprocess() * 1e3);
         if (steps > 0) {
             metrics.put("decode_ms_per_token", run.decode() * 1e3 / steps);
         }

@@ -5,7 +5,6 @@ import dev.glimpse.kernels.BooleanProperty;
 import dev.glimpse.kernels.DType;
 import dev.glimpse.kernels.ResidentWeights;
 import dev.glimpse.kernels.Tensor;
-import dev.glimpse.kernels.image.PixelNormalization;
 import dev.glimpse.kernels.image.RgbImage;
 import dev.glimpse.kernels.io.ConfigException;
 import dev.glimpse.visionencoder.EncodedImage;
@@ -22,8 +21,6 @@ import dev.glimpse.visionencoder.preprocess.StandardImageProcessor;
 import dev.glimpse.vlmruntime.config.LlavaConfig;
 import dev.glimpse.vlmruntime.decoder.PositionMode;
 
-import java.lang.foreign.MemorySegment;
-import java.lang.foreign.ValueLayout;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
@@ -106,13 +103,9 @@ final class VisualEncoder {
         ProjectorInputHook hook = hooks.projector();
         long t0 = System.nanoTime();
         List<Tensor> projected = new ArrayList<>();
-        List<StandardImageProcessor.PreparedImage> prepared = devicePixels()
-                && imageProcessor instanceof StandardImageProcessor standard ? oneSize(prepareAll(standard, images)) : null;
-        try (Tensor pixels = prepared != null ? null : stackProcessed(images);
-             Tensor devicePixels = prepared != null
-                     ? normalizedOnDevice(prepared, ((StandardImageProcessor) imageProcessor).normalization())
-                     : backend.upload(pixels)) {
-            long t1 = System.nanoTime();
+        try (HostPixels host = hostPixels(images);
+             Tensor devicePixels = host.toBackend(backend)) {
+            long t1 = host.readyNanos();
             int[] tokens = new int[images.size()];
             int[][] origins = new int[images.size()][];
             int in = 0;
@@ -279,18 +272,18 @@ final class VisualEncoder {
         }
         long t0 = System.nanoTime();
         List<StandardImageProcessor.PreparedImage> prepared = devicePixels() ? oneSize(videoProcessor.prepare(frames)) : null;
-        try (Tensor pixels = prepared != null ? null : videoProcessor.process(frames, backend::stagingTensor)) {
-            long t1 = System.nanoTime();
+        try (HostPixels host = prepared != null ? HostPixels.bytes(backend, prepared, videoProcessor.normalization())
+                : HostPixels.values(videoProcessor.process(frames, backend::stagingTensor))) {
+            long t1 = host.readyNanos();
             int side = config.vision().patchesPerSide();
             int dim = projector.outputSize();
             Tensor video;
             if (backend.device().isHost()) {
-                float[] packed = OnevisionPacking.packVideo(encodeAndProject(pixels, hook, 0), frames.size(), side, dim,
+                float[] packed = OnevisionPacking.packVideo(encodeAndProject(host.values(), hook, 0), frames.size(), side, dim,
                         imageNewline);
                 video = upload(List.of(packed), dim);
             } else {
-                try (Tensor devicePixels = prepared != null ? normalizedOnDevice(prepared, videoProcessor.normalization())
-                        : backend.upload(pixels);
+                try (Tensor devicePixels = host.toBackend(backend);
                      Tensor projected = projectDevicePixels(devicePixels, hook, 0)) {
                     video = poolVideoOnDevice(projected, frames.size(), side, dim);
                 }
@@ -452,33 +445,16 @@ final class VisualEncoder {
     }
 
     /**
-     * {@code pixel_values} [n, 3, H, W] on the backend from the images' 8-bit pixels, all of one size
-     * ({@link #oneSize}): one staging tensor ({@link Backend#stagingTensor}) of [n, h, w, 3] bytes, uploaded,
-     * then {@link Backend#normalizePixels}; the bits the host processor gives.
+     * The request's pixels on the host: 8-bit images for the backend to normalize under
+     * {@link LlavaModel#DEVICE_PIXELS_PROPERTY} when they all came to one size ({@link #oneSize}), else the
+     * image processor's F32 pixel values.
      */
-    private Tensor normalizedOnDevice(List<StandardImageProcessor.PreparedImage> prepared, PixelNormalization norm) {
-        StandardImageProcessor.PreparedImage first = prepared.getFirst();
-        int h = first.pixels().height();
-        int w = first.pixels().width();
-        int n = prepared.size();
-        int bytes = h * w * 3;   // RgbImage caps an image at 2^27 pixels
-        Tensor out = null;
-        try (Tensor stage = backend.stagingTensor(DType.U8, n, h, w, 3)) {
-            for (int i = 0; i < n; i++) {
-                MemorySegment.copy(prepared.get(i).pixels().pixels(), 0, stage.segment(), ValueLayout.JAVA_BYTE,
-                        stage.byteOffset() + (long) i * bytes, bytes);
-            }
-            try (Tensor rgb = backend.upload(stage)) {
-                out = backend.allocate(DType.F32, n, 3, first.planeHeight(), first.planeWidth());
-                backend.normalizePixels(rgb, norm, out);
-                return out;
-            }
-        } catch (RuntimeException | Error e) {
-            if (out != null) {
-                out.close();
-            }
-            throw e;
-        }
+    private HostPixels hostPixels(List<RgbImage> images) {
+        List<StandardImageProcessor.PreparedImage> prepared = devicePixels()
+                && imageProcessor instanceof StandardImageProcessor standard ? oneSize(prepareAll(standard, images)) : null;
+        return prepared != null
+                ? HostPixels.bytes(backend, prepared, ((StandardImageProcessor) imageProcessor).normalization())
+                : HostPixels.values(stackProcessed(images));
     }
 
     private Tensor stackProcessed(List<RgbImage> images) {

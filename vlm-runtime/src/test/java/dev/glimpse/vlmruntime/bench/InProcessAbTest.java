@@ -28,7 +28,7 @@ class InProcessAbTest {
         List<JsonNode> lines = new ArrayList<>();
         List<String> summary = new ArrayList<>();
         run(false, 3, lines, summary);
-        assertEquals(2 * (1 + 3), lines.size(), "vision and three prompts, two variants, one metric each");
+        assertEquals(2 * (1 + 3 * 2), lines.size(), "vision (one metric) and three prompts (two), two variants");
         Set<String> seen = new TreeSet<>();
         for (JsonNode line : lines) {
             assertEquals("llava_cuda_ab", line.get("bench").asText());
@@ -45,7 +45,8 @@ class InProcessAbTest {
             }
             seen.add(line.get("stage").asText() + "/" + line.get("budget").asText() + "/" + line.get("metric").asText());
         }
-        assertEquals(Set.of("vision/null/vision_ms", "prompt/null/ttft_ms", "prompt/8/ttft_ms", "prompt/4/ttft_ms"), seen);
+        assertEquals(Set.of("vision/null/vision_ms", "prompt/null/ttft_ms", "prompt/8/ttft_ms", "prompt/4/ttft_ms",
+                "prompt/null/preprocess_ms", "prompt/8/preprocess_ms", "prompt/4/preprocess_ms"), seen);
         assertEquals(8, lines.stream().filter(l -> l.get("metric").asText().equals("ttft_ms")
                 && l.get("budget").asText().equals("8")).findFirst().orElseThrow().get("visual_tokens").asInt());
         assertTrue(summary.stream().anyMatch(s -> s.startsWith("# ttft_ms") && s.contains("lean") && s.contains("x [")),
@@ -58,7 +59,7 @@ class InProcessAbTest {
         run(true, 2, lines, new ArrayList<>());
         Set<String> metrics = new TreeSet<>();
         lines.stream().filter(l -> l.get("stage").asText().equals("prompt")).forEach(l -> metrics.add(l.get("metric").asText()));
-        assertEquals(new TreeSet<>(List.of("ttft_ms", "decode_ms_per_token", "prefill_queued_ms", "prepare_ms", "session_ms", "prefill_ms",
+        assertEquals(new TreeSet<>(List.of("ttft_ms", "preprocess_ms", "decode_ms_per_token", "prefill_queued_ms", "prepare_ms", "session_ms", "prefill_ms",
                 "first_token_ms", "prepare_vision_ms", "prepare_select_ms", "prepare_project_ms")), metrics);
     }
 
