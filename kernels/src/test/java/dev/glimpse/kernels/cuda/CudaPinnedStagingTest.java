@@ -80,7 +80,7 @@ class CudaPinnedStagingTest {
             assertTrue(pinned.device().isHost());
         }
         try (Tensor small = gpu.stagingTensor(DType.F32, 3, 336, 336 / 2)) {
-            assertEquals(before, gpu.pinnedAllocations(), "below 1 MiB: plain memory");
+            assertEquals(before + 1, gpu.pinnedAllocations(), "below 1 MiB: plain memory (no buffer pinned since)");
             assertTrue(small.device().isHost());
         }
     }
