@@ -275,9 +275,9 @@ fi
 
 if has pixels; then
   # Page-locked staging tensors (-Dglimpse.cuda.pinnedStaging, default on) and
-  # device-side pixel normalization (-Dglimpse.cuda.devicePixels, opt-in), each test class in its own JVM, then the
+  # device-side pixel normalization (-Dglimpse.cuda.devicePixels, default on), each test class in its own JVM, then the
   # final form of CudaWeightStagingTest. Measure them with bench-llava.sh's in-process A/B, e.g.
-  # LLAVA_BENCH_INPROC_AB="base=;dev=glimpse.cuda.devicePixels=true;plain=glimpse.cuda.pinnedStaging=false".
+  # LLAVA_BENCH_INPROC_AB="base=;host=glimpse.cuda.devicePixels=false;plain=glimpse.cuda.pinnedStaging=false".
   echo "== pinned staging, device pixels, weight staging: GPU tests"
   for c in dev.glimpse.kernels.cuda.CudaPinnedStagingTest dev.glimpse.kernels.cuda.CudaPixelNormalizationTest \
       dev.glimpse.vlmruntime.gpu.CudaDevicePixelsTest dev.glimpse.kernels.cuda.CudaWeightStagingTest; do

@@ -419,7 +419,7 @@ final class VisualEncoder {
 
     /** {@link LlavaModel#DEVICE_PIXELS_PROPERTY} on a GPU backend. */
     private boolean devicePixels() {
-        return !backend.device().isHost() && BooleanProperty.read(LlavaModel.DEVICE_PIXELS_PROPERTY, false);
+        return !backend.device().isHost() && BooleanProperty.read(LlavaModel.DEVICE_PIXELS_PROPERTY, true);
     }
 
     private static List<StandardImageProcessor.PreparedImage> prepareAll(StandardImageProcessor p, List<RgbImage> images) {
