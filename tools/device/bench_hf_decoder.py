@@ -5,28 +5,16 @@ tokens (default 64) with the KV cache, one token per forward as generate() does,
 torch.cuda.synchronize(); best of --repeats after a warm-up. Prints one JSON line."""
 import argparse
 import json
-import time
 
 import torch
 import transformers
 from transformers import Qwen2Config, Qwen2ForCausalLM
 
+from hf_bench_common import prefill_and_decode
+
 
 def measure(model, ids, steps):
-    torch.cuda.synchronize()
-    start = time.perf_counter()
-    out = model(input_ids=ids, use_cache=True)
-    token = out.logits[:, -1, :].argmax(-1, keepdim=True)
-    token.item()
-    prefilled = time.perf_counter()
-    past = out.past_key_values
-    for _ in range(steps):
-        out = model(input_ids=token, past_key_values=past, use_cache=True)
-        past = out.past_key_values
-        token = out.logits[:, -1, :].argmax(-1, keepdim=True)
-        token.item()
-    done = time.perf_counter()
-    return prefilled - start, done - prefilled, int(token.item())
+    return prefill_and_decode(model, {"input_ids": ids}, steps, torch.cuda.synchronize)
 
 
 def main():

@@ -24,6 +24,8 @@ import torch
 import transformers
 from transformers import AutoConfig, AutoTokenizer, LlavaForConditionalGeneration, LlavaOnevisionForConditionalGeneration
 
+from hf_bench_common import prefill_and_decode
+
 LLAVA_PROMPT = "USER: <image>\nDescribe the picture. ASSISTANT:"
 VIDEO_PROMPT = "<|im_start|>user <video>\nWhat happens in the video?<|im_end|>\n<|im_start|>assistant\n"
 
@@ -46,20 +48,7 @@ def synced(fn):
 
 def generate(model, inputs, steps):
     """Seconds to the first token, seconds of `steps` decode steps, the last token."""
-    sync()
-    start = time.perf_counter()
-    out = model(**inputs, use_cache=True, logits_to_keep=1)
-    token = out.logits[:, -1, :].argmax(-1, keepdim=True)
-    token.item()
-    first = time.perf_counter()
-    past = out.past_key_values
-    for _ in range(steps):
-        out = model(input_ids=token, past_key_values=past, use_cache=True)
-        past = out.past_key_values
-        token = out.logits[:, -1, :].argmax(-1, keepdim=True)
-        token.item()
-    done = time.perf_counter()
-    return first - start, done - first, int(token.item())
+    return prefill_and_decode(model, {**inputs, "logits_to_keep": 1}, steps, sync)
 
 
 def main():

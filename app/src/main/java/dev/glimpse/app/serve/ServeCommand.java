@@ -30,6 +30,7 @@ import java.util.List;
 import java.util.Optional;
 import java.util.Properties;
 import java.util.concurrent.Callable;
+import java.util.function.Supplier;
 
 /**
  * {@code glimpse serve}: loads the model once and serves frame-budgeted captioning over HTTP until
@@ -182,11 +183,7 @@ public final class ServeCommand implements Callable<Integer> {
 
     /** {@code --warmup}, parsed; a bad value is a usage error. */
     WarmupFlag warmupFlag() {
-        try {
-            return WarmupFlag.parse(warmup);
-        } catch (IllegalArgumentException e) {
-            throw new ParameterException(spec.commandLine(), e.getMessage());
-        }
+        return orUsageError(() -> WarmupFlag.parse(warmup));
     }
 
     /**
@@ -195,7 +192,7 @@ public final class ServeCommand implements Callable<Integer> {
      */
     List<Integer> warmupBudgets() {
         if (warmupQuestionTokens < 0 || warmupQuestionTokens > WarmupSettings.MAX_QUESTION_TOKENS) {
-            throw new ParameterException(spec.commandLine(), "--warmup-question-tokens must be in 0.."
+            throw usageError("--warmup-question-tokens must be in 0.."
                     + WarmupSettings.MAX_QUESTION_TOKENS + ", got " + warmupQuestionTokens);
         }
         List<Integer> budgets = new ArrayList<>();
@@ -203,7 +200,7 @@ public final class ServeCommand implements Callable<Integer> {
             for (String part : warmupBudgets.split(",", -1)) {
                 String b = part.strip();
                 if (!b.matches("\\d{1,9}") || Integer.parseInt(b) < 1) {
-                    throw new ParameterException(spec.commandLine(), "--warmup-budgets takes visual tokens per image "
+                    throw usageError("--warmup-budgets takes visual tokens per image "
                             + ">= 1, comma-separated, or none; got '" + warmupBudgets + "'");
                 }
                 budgets.add(Integer.parseInt(b));
@@ -212,7 +209,7 @@ public final class ServeCommand implements Callable<Integer> {
         try {
             PruningPlan.parse(warmupPrune, new TokenBudget.Count(64));
         } catch (IllegalArgumentException e) {
-            throw new ParameterException(spec.commandLine(), "--warmup-prune: " + e.getMessage());
+            throw usageError("--warmup-prune: " + e.getMessage());
         }
         return budgets;
     }
@@ -230,23 +227,33 @@ public final class ServeCommand implements Callable<Integer> {
 
     /** The limits the flags give; a value out of range is a usage error naming its flag (exit 2). */
     ServeLimits limits() {
-        try {
-            return new ServeLimits(maxRequestBytes, maxConcurrent, maxQueued, maxFrames, maxNewTokens,
-                    Duration.ofSeconds(shutdownGraceSeconds), maxPixels, Duration.ofSeconds(maxDurationSeconds),
-                    Duration.ofSeconds(decodeTimeoutSeconds));
-        } catch (IllegalArgumentException e) {
-            throw new ParameterException(spec.commandLine(), e.getMessage());
-        }
+        return orUsageError(() -> new ServeLimits(maxRequestBytes, maxConcurrent, maxQueued, maxFrames, maxNewTokens,
+                Duration.ofSeconds(shutdownGraceSeconds), maxPixels, Duration.ofSeconds(maxDurationSeconds),
+                Duration.ofSeconds(decodeTimeoutSeconds)));
     }
 
     private InetSocketAddress address() {
         if (port < 0 || port > 65535) {
-            throw new ParameterException(spec.commandLine(), "--port " + port + " is not a port (0..65535)");
+            throw usageError("--port " + port + " is not a port (0..65535)");
         }
         InetSocketAddress address = new InetSocketAddress(host, port);
         if (address.isUnresolved()) {
             throw new IllegalArgumentException("--host " + host + ": unknown host");
         }
         return address;
+    }
+
+    /** What {@code parse} returns; an {@link IllegalArgumentException} it throws is a usage error (exit 2) with its message. */
+    private <T> T orUsageError(Supplier<T> parse) {
+        try {
+            return parse.get();
+        } catch (IllegalArgumentException e) {
+            throw usageError(e.getMessage());
+        }
+    }
+
+    /** A usage error (exit 2) saying {@code message}. */
+    private ParameterException usageError(String message) {
+        return new ParameterException(spec.commandLine(), message);
     }
 }

@@ -44,6 +44,10 @@ class ServeEndpointsTest {
     /** A body a client keeps sending after its 413: 128 times the limit, more than loopback socket buffers hold. */
     static final long OVERSIZED_BODY_BYTES = 128 * MAX_REQUEST_BYTES;
     static final String STAR_QUESTION = "What color is the star?";
+    /** The Content-Type of the raw multipart requests below (their bodies are never valid multipart). */
+    static final String MULTIPART = "multipart/form-data; boundary=b";
+    /** The zero-size chunk and empty trailer that end a chunked body. */
+    static final String LAST_CHUNK = "0\r\n\r\n";
 
     static VisionLanguageModel vlm;
     static CaptionServer server;
@@ -181,13 +185,10 @@ class ServeEndpointsTest {
 
     @Test
     void declaredOversizedBodyIs413BeforeItIsSent() throws IOException {
-        try (Socket s = new Socket("127.0.0.1", server.address().getPort())) {
-            s.setSoTimeout(10_000);
+        try (Socket s = connect(10_000)) {
             OutputStream out = s.getOutputStream();
-            out.write(("POST /v1/caption HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
-                    + "Content-Length: 1000000000\r\n\r\n{\"image\":\"").getBytes(StandardCharsets.US_ASCII));
-            out.flush();
-            String response = readResponse(s.getInputStream());
+            out.write(ascii(captionRequestHead("application/json", "Content-Length: 1000000000") + "{\"image\":\""));
+            String response = flushAndReadResponse(s);
             assertTrue(response.startsWith("HTTP/1.1 413"), response);
             assertTrue(response.contains("\"code\":\"request_too_large\""), response);
             assertTrue(response.toLowerCase(java.util.Locale.ROOT).contains("connection: close"), response);
@@ -196,21 +197,15 @@ class ServeEndpointsTest {
 
     @Test
     void chunkedBodyOverTheLimitIs413() throws IOException {
-        try (Socket s = new Socket("127.0.0.1", server.address().getPort())) {
-            s.setSoTimeout(10_000);
+        try (Socket s = connect(10_000)) {
             OutputStream out = s.getOutputStream();
-            out.write(("POST /v1/caption HTTP/1.1\r\nHost: x\r\nContent-Type: multipart/form-data; boundary=b\r\n"
-                    + "Transfer-Encoding: chunked\r\n\r\n").getBytes(StandardCharsets.US_ASCII));
-            byte[] chunk = new byte[16 * 1024];
-            Arrays.fill(chunk, (byte) 'x');
+            out.write(ascii(captionRequestHead(MULTIPART, "Transfer-Encoding: chunked")));
+            byte[] chunk = filler();
             for (long sent = 0; sent <= MAX_REQUEST_BYTES; sent += chunk.length) {
-                out.write((Integer.toHexString(chunk.length) + "\r\n").getBytes(StandardCharsets.US_ASCII));
-                out.write(chunk);
-                out.write("\r\n".getBytes(StandardCharsets.US_ASCII));
+                writeChunk(out, chunk);
             }
-            out.write("0\r\n\r\n".getBytes(StandardCharsets.US_ASCII));
-            out.flush();
-            String response = readResponse(s.getInputStream());
+            out.write(ascii(LAST_CHUNK));
+            String response = flushAndReadResponse(s);
             assertTrue(response.startsWith("HTTP/1.1 413"), response);
         }
         assertNoUploadLeft();
@@ -223,19 +218,15 @@ class ServeEndpointsTest {
      */
     @Test
     void declaredOversizedBodySentInFullStillGets413() throws IOException {
-        try (Socket s = new Socket("127.0.0.1", server.address().getPort())) {
-            s.setSoTimeout(30_000);
+        try (Socket s = connect(30_000)) {
             long length = OVERSIZED_BODY_BYTES;
             OutputStream out = s.getOutputStream();
-            out.write(("POST /v1/caption HTTP/1.1\r\nHost: x\r\nContent-Type: multipart/form-data; boundary=b\r\n"
-                    + "Content-Length: " + length + "\r\n\r\n").getBytes(StandardCharsets.US_ASCII));
-            byte[] chunk = new byte[16 * 1024];
-            Arrays.fill(chunk, (byte) 'x');
+            out.write(ascii(captionRequestHead(MULTIPART, "Content-Length: " + length)));
+            byte[] chunk = filler();
             for (long sent = 0; sent < length; sent += chunk.length) {
                 out.write(chunk);
             }
-            out.flush();
-            String response = readResponse(s.getInputStream());
+            String response = flushAndReadResponse(s);
             assertTrue(response.startsWith("HTTP/1.1 413"), response);
             assertTrue(response.contains("\"code\":\"request_too_large\""), response);
         }
@@ -244,21 +235,15 @@ class ServeEndpointsTest {
     /** As above for a chunked body, refused once the limit is passed while reading it. */
     @Test
     void chunkedBodyFarOverTheLimitSentInFullStillGets413() throws IOException {
-        try (Socket s = new Socket("127.0.0.1", server.address().getPort())) {
-            s.setSoTimeout(30_000);
+        try (Socket s = connect(30_000)) {
             OutputStream out = s.getOutputStream();
-            out.write(("POST /v1/caption HTTP/1.1\r\nHost: x\r\nContent-Type: multipart/form-data; boundary=b\r\n"
-                    + "Transfer-Encoding: chunked\r\n\r\n").getBytes(StandardCharsets.US_ASCII));
-            byte[] chunk = new byte[16 * 1024];
-            Arrays.fill(chunk, (byte) 'x');
+            out.write(ascii(captionRequestHead(MULTIPART, "Transfer-Encoding: chunked")));
+            byte[] chunk = filler();
             for (long sent = 0; sent < OVERSIZED_BODY_BYTES; sent += chunk.length) {
-                out.write((Integer.toHexString(chunk.length) + "\r\n").getBytes(StandardCharsets.US_ASCII));
-                out.write(chunk);
-                out.write("\r\n".getBytes(StandardCharsets.US_ASCII));
+                writeChunk(out, chunk);
             }
-            out.write("0\r\n\r\n".getBytes(StandardCharsets.US_ASCII));
-            out.flush();
-            String response = readResponse(s.getInputStream());
+            out.write(ascii(LAST_CHUNK));
+            String response = flushAndReadResponse(s);
             assertTrue(response.startsWith("HTTP/1.1 413"), response);
         }
         assertNoUploadLeft();
@@ -342,6 +327,42 @@ class ServeEndpointsTest {
         try (Stream<Path> files = Files.list(Path.of(System.getProperty("java.io.tmpdir")))) {
             assertEquals(0, files.filter(p -> p.getFileName().toString().startsWith("glimpse-upload-")).count());
         }
+    }
+
+    /** A raw connection to the server whose reads give up after {@code timeoutMillis}. */
+    private static Socket connect(int timeoutMillis) throws IOException {
+        Socket s = new Socket("127.0.0.1", server.address().getPort());
+        s.setSoTimeout(timeoutMillis);
+        return s;
+    }
+
+    /** Request line and headers of a POST to /v1/caption with {@code contentType} and one body header, through the blank line. */
+    private static String captionRequestHead(String contentType, String bodyHeader) {
+        return "POST /v1/caption HTTP/1.1\r\nHost: x\r\nContent-Type: " + contentType + "\r\n" + bodyHeader + "\r\n\r\n";
+    }
+
+    private static byte[] ascii(String s) {
+        return s.getBytes(StandardCharsets.US_ASCII);
+    }
+
+    /** 16 KiB of 'x', the block the oversized bodies are sent in. */
+    private static byte[] filler() {
+        byte[] chunk = new byte[16 * 1024];
+        Arrays.fill(chunk, (byte) 'x');
+        return chunk;
+    }
+
+    /** {@code chunk} as one chunk of a chunked body: its size in hex, CRLF, the bytes, CRLF. */
+    private static void writeChunk(OutputStream out, byte[] chunk) throws IOException {
+        out.write(ascii(Integer.toHexString(chunk.length) + "\r\n"));
+        out.write(chunk);
+        out.write(ascii("\r\n"));
+    }
+
+    /** Flushes what was written to {@code s} and reads the response ({@link #readResponse}). */
+    private static String flushAndReadResponse(Socket s) throws IOException {
+        s.getOutputStream().flush();
+        return readResponse(s.getInputStream());
     }
 
     /** Status line, headers and the Content-Length body of one response (without waiting for the connection to close). */
