@@ -125,47 +125,41 @@ final class CudaDecodeAttention implements AutoCloseable {
         if (!check(q, keyCache, valueCache, keyCount, out, "decodeAttention")) {
             return;
         }
-        int hq = q.dim(1);
-        int hkv = keyCache.dim(0);
-        int capacity = keyCache.dim(1);
-        int d = keyCache.dim(2);
+        Dims dims = Dims.of(q, keyCache);
         int width = vectorWidth(keyCache, valueCache);
         Kernel choice = Kernel.configured();
         if (takesWide(choice, keyCache, valueCache)) {
-            runWide(q, keyCache, valueCache, keyCount, scale, out);
+            runWide(q, keyCache, valueCache, keyCount, scale, out, dims);
             return;
         }
-        if (choice.online(d, capacity)) {
+        if (choice.online(dims.d(), dims.capacity())) {
             // The online kernel reads q with the keys, 16 bytes at a time when vectorised.
-            runOnline(q, keyCache, valueCache, keyCount, scale, out, width > 1 && CudaContext.address(q) % 16 == 0);
+            runOnline(q, keyCache, valueCache, keyCount, scale, out, dims,
+                    width > 1 && CudaContext.address(q) % 16 == 0);
             return;
         }
         String suffix = Checks.kvSuffix(keyCache) + (width == 1 ? "" : "_vec" + width);
-        FlashDecodePlan plan = FlashDecodePlan.of(hq, hkv, capacity, ctx.multiprocessors);
-        long partials = workspace.address(plan.workspaceFloats(hq, d));
-        long stats = partials + (long) hq * plan.splits() * d * Float.BYTES;
-        long columns = (long) hkv * plan.headBlocks();
+        FlashDecodePlan plan = FlashDecodePlan.of(dims.hq(), dims.hkv(), dims.capacity(), ctx.multiprocessors);
+        Partials partials = partials(plan.workspaceFloats(dims.hq(), dims.d()), dims, plan.splits(), plan.headBlocks());
         if (Combine.configured() == Combine.FUSED) {
-            long counters = workspace.counters((int) columns);
-            String kernel = "attention_decode_fused" + suffix;
-            ctx.launch.of(ctx.kernels.function(MODULE, kernel), kernel)
-                    .ptr(CudaContext.address(q)).ptr(CudaContext.address(keyCache)).ptr(CudaContext.address(valueCache))
-                    .ptr(partials).ptr(stats).ptr(CudaContext.address(out)).ptr(counters)
-                    .ptr(CudaContext.address(keyCount))
-                    .i32(hq).i32(hkv).i32(capacity).i32(d).i32(plan.splits()).i32(plan.headsPerBlock()).f32(scale)
-                    .run(columns, plan.splits(), FlashDecodePlan.THREADS, plan.sharedBytes(d, width));
+            long counters = workspace.counters((int) partials.columns());
+            runMerging(MODULE, "attention_decode_fused" + suffix, q, keyCache, valueCache, keyCount, scale, out, dims,
+                    partials, counters, plan.splits(), plan.headsPerBlock(), FlashDecodePlan.THREADS,
+                    plan.sharedBytes(dims.d(), width));
             return;
         }
         String split = "attention_decode_split" + suffix;
         ctx.launch.of(ctx.kernels.function(MODULE, split), split)
                 .ptr(CudaContext.address(q)).ptr(CudaContext.address(keyCache)).ptr(CudaContext.address(valueCache))
-                .ptr(partials).ptr(stats).ptr(CudaContext.address(keyCount))
-                .i32(hq).i32(hkv).i32(capacity).i32(d).i32(plan.splits()).i32(plan.headsPerBlock()).f32(scale)
-                .run(columns, plan.splits(), FlashDecodePlan.THREADS, plan.sharedBytes(d, width));
+                .ptr(partials.sums()).ptr(partials.stats()).ptr(CudaContext.address(keyCount))
+                .i32(dims.hq()).i32(dims.hkv()).i32(dims.capacity()).i32(dims.d())
+                .i32(plan.splits()).i32(plan.headsPerBlock()).f32(scale)
+                .run(partials.columns(), plan.splits(), FlashDecodePlan.THREADS, plan.sharedBytes(dims.d(), width));
         ctx.launch.of(ctx.kernels.function(MODULE, "attention_decode_combine"), "attention_decode_combine")
-                .ptr(partials).ptr(stats).ptr(CudaContext.address(out)).ptr(CudaContext.address(keyCount))
-                .i32(capacity).i32(d).i32(plan.splits())
-                .run(hq, 1, FlashDecodePlan.THREADS, 0);
+                .ptr(partials.sums()).ptr(partials.stats()).ptr(CudaContext.address(out))
+                .ptr(CudaContext.address(keyCount))
+                .i32(dims.capacity()).i32(dims.d()).i32(plan.splits())
+                .run(dims.hq(), 1, FlashDecodePlan.THREADS, 0);
     }
 
     /**
@@ -215,68 +209,89 @@ final class CudaDecodeAttention implements AutoCloseable {
                 || !takesWide(Kernel.configured(), keyCache, valueCache)) {
             return false;
         }
-        int hq = q.dim(1);
-        int hkv = keyCache.dim(0);
-        int capacity = keyCache.dim(1);
-        int d = keyCache.dim(2);
-        WideDecodePlan plan = WideDecodePlan.of(hq, hkv, capacity, ctx.multiprocessors);
-        long partials = workspace.address(plan.workspaceFloats(hq, d));
-        long stats = partials + (long) hq * plan.splits() * d * Float.BYTES;
-        long columns = (long) hkv * plan.headBlocks();
-        long counters = workspace.counters((int) columns);
-        String kernel = plan.ropeKernel(keyCache.dtype(), d);
+        Dims dims = Dims.of(q, keyCache);
+        WideDecodePlan plan = WideDecodePlan.of(dims.hq(), dims.hkv(), dims.capacity(), ctx.multiprocessors);
+        Partials partials = partials(plan.workspaceFloats(dims.hq(), dims.d()), dims, plan.splits(), plan.headBlocks());
+        long counters = workspace.counters((int) partials.columns());
+        String kernel = plan.ropeKernel(keyCache.dtype(), dims.d());
         ctx.launch.of(ctx.kernels.function(WideDecodePlan.MODULE, kernel), kernel)
                 .ptr(CudaContext.address(q)).ptr(CudaContext.address(k)).ptr(CudaContext.address(v))
                 .ptr(CudaContext.address(cos)).ptr(CudaContext.address(sin)).ptr(CudaContext.address(keyCache))
                 .ptr(CudaContext.address(valueCache)).ptr(CudaContext.address(length))
-                .ptr(partials).ptr(stats).ptr(CudaContext.address(out)).ptr(counters)
+                .ptr(partials.sums()).ptr(partials.stats()).ptr(CudaContext.address(out)).ptr(counters)
                 .ptr(CudaContext.address(keyCount))
-                .i32(hq).i32(hkv).i32(capacity).i32(d).i32(half).i32(plan.splits()).i32(plan.headsPerBlock()).f32(scale)
-                .run(columns, plan.splits(), WideDecodePlan.THREADS, 0);
+                .i32(dims.hq()).i32(dims.hkv()).i32(dims.capacity()).i32(dims.d())
+                .i32(half).i32(plan.splits()).i32(plan.headsPerBlock()).f32(scale)
+                .run(partials.columns(), plan.splits(), WideDecodePlan.THREADS, 0);
         return true;
     }
 
     /** Online flash-decoding in one launch; arguments checked by {@link #run}. */
     private void runOnline(Tensor q, Tensor keyCache, Tensor valueCache, Tensor keyCount, float scale, Tensor out,
-                           boolean vector) {
-        int hq = q.dim(1);
-        int hkv = keyCache.dim(0);
-        int capacity = keyCache.dim(1);
-        int d = keyCache.dim(2);
-        OnlineDecodePlan plan = OnlineDecodePlan.of(hq, hkv, capacity, ctx.multiprocessors);
-        long partials = workspace.address(plan.workspaceFloats(hq, d));
-        long stats = partials + (long) hq * plan.splits() * d * Float.BYTES;
-        long columns = (long) hkv * plan.headBlocks();
-        long counters = workspace.counters((int) columns);
+                           Dims dims, boolean vector) {
+        OnlineDecodePlan plan = OnlineDecodePlan.of(dims.hq(), dims.hkv(), dims.capacity(), ctx.multiprocessors);
+        Partials partials = partials(plan.workspaceFloats(dims.hq(), dims.d()), dims, plan.splits(), plan.headBlocks());
+        long counters = workspace.counters((int) partials.columns());
         OnlineDecode16 online16 = OnlineDecode16.configured();
         String kernel = plan.kernel(keyCache.dtype(), vector, online16);
         String module = online16.module(keyCache.dtype(), vector, plan.paddedHeads());
-        ctx.launch.of(ctx.kernels.function(module, kernel), kernel)
-                .ptr(CudaContext.address(q)).ptr(CudaContext.address(keyCache)).ptr(CudaContext.address(valueCache))
-                .ptr(partials).ptr(stats).ptr(CudaContext.address(out)).ptr(counters)
-                .ptr(CudaContext.address(keyCount))
-                .i32(hq).i32(hkv).i32(capacity).i32(d).i32(plan.splits()).i32(plan.headsPerBlock()).f32(scale)
-                .run(columns, plan.splits(), FlashDecodePlan.THREADS, 0);
+        runMerging(module, kernel, q, keyCache, valueCache, keyCount, scale, out, dims,
+                partials, counters, plan.splits(), plan.headsPerBlock(), FlashDecodePlan.THREADS, 0);
     }
 
     /** Wide flash-decoding in one launch; arguments checked by {@link #run}. */
-    private void runWide(Tensor q, Tensor keyCache, Tensor valueCache, Tensor keyCount, float scale, Tensor out) {
-        int hq = q.dim(1);
-        int hkv = keyCache.dim(0);
-        int capacity = keyCache.dim(1);
-        int d = keyCache.dim(2);
-        WideDecodePlan plan = WideDecodePlan.of(hq, hkv, capacity, ctx.multiprocessors);
-        long partials = workspace.address(plan.workspaceFloats(hq, d));
-        long stats = partials + (long) hq * plan.splits() * d * Float.BYTES;
-        long columns = (long) hkv * plan.headBlocks();
-        long counters = workspace.counters((int) columns);
-        String kernel = plan.kernel(keyCache.dtype(), d);
-        ctx.launch.of(ctx.kernels.function(WideDecodePlan.MODULE, kernel), kernel)
+    private void runWide(Tensor q, Tensor keyCache, Tensor valueCache, Tensor keyCount, float scale, Tensor out,
+                         Dims dims) {
+        WideDecodePlan plan = WideDecodePlan.of(dims.hq(), dims.hkv(), dims.capacity(), ctx.multiprocessors);
+        Partials partials = partials(plan.workspaceFloats(dims.hq(), dims.d()), dims, plan.splits(), plan.headBlocks());
+        long counters = workspace.counters((int) partials.columns());
+        String kernel = plan.kernel(keyCache.dtype(), dims.d());
+        runMerging(WideDecodePlan.MODULE, kernel, q, keyCache, valueCache, keyCount, scale, out, dims,
+                partials, counters, plan.splits(), plan.headsPerBlock(), WideDecodePlan.THREADS, 0);
+    }
+
+    /** A call's sizes: hq query heads over hkv kv heads of dim d, in caches of {@code capacity} entries. */
+    private record Dims(int hq, int hkv, int capacity, int d) {
+
+        /** The sizes of q [1, Hq, D] over caches [Hkv, capacity, D]. */
+        static Dims of(Tensor q, Tensor keyCache) {
+            return new Dims(q.dim(1), keyCache.dim(0), keyCache.dim(1), keyCache.dim(2));
+        }
+    }
+
+    /**
+     * Where a launch's per-split partials lie in the workspace: {@code sums} [Hq, splits, D] then their softmax
+     * {@code stats}; and the launch grid's {@code columns}, kv heads x head blocks.
+     */
+    private record Partials(long sums, long stats, long columns) {
+    }
+
+    /**
+     * The partials of a launch over {@code dims} in {@code splits} splits and {@code headBlocks} blocks per kv
+     * head's group of query heads, growing the workspace to {@code floats} where needed.
+     */
+    private Partials partials(long floats, Dims dims, int splits, int headBlocks) {
+        long sums = workspace.address(floats);
+        return new Partials(sums, sums + (long) dims.hq() * splits * dims.d() * Float.BYTES,
+                (long) dims.hkv() * headBlocks);
+    }
+
+    /**
+     * Launches a split kernel whose last block per head group merges the partials into out
+     * ({@code attention_decode_fused*}, {@code attention_decode_online*}, {@code attention_decode_wide*}: the same
+     * parameters), {@code kernel} of {@code module}, on a grid of the partials' columns x splits; counters from
+     * {@link FlashDecodeWorkspace#counters} for those columns. Arguments checked by {@link #run}.
+     */
+    private void runMerging(String module, String kernel, Tensor q, Tensor keyCache, Tensor valueCache, Tensor keyCount,
+                            float scale, Tensor out, Dims dims, Partials partials, long counters, int splits,
+                            int headsPerBlock, int threads, int sharedBytes) {
+        ctx.launch.of(ctx.kernels.function(module, kernel), kernel)
                 .ptr(CudaContext.address(q)).ptr(CudaContext.address(keyCache)).ptr(CudaContext.address(valueCache))
-                .ptr(partials).ptr(stats).ptr(CudaContext.address(out)).ptr(counters)
+                .ptr(partials.sums()).ptr(partials.stats()).ptr(CudaContext.address(out)).ptr(counters)
                 .ptr(CudaContext.address(keyCount))
-                .i32(hq).i32(hkv).i32(capacity).i32(d).i32(plan.splits()).i32(plan.headsPerBlock()).f32(scale)
-                .run(columns, plan.splits(), WideDecodePlan.THREADS, 0);
+                .i32(dims.hq()).i32(dims.hkv()).i32(dims.capacity()).i32(dims.d())
+                .i32(splits).i32(headsPerBlock).f32(scale)
+                .run(partials.columns(), splits, threads, sharedBytes);
     }
 
     /**

@@ -11,6 +11,7 @@ import org.junit.jupiter.params.provider.CsvSource;
 
 import java.util.Arrays;
 import java.util.Map;
+import java.util.function.BiConsumer;
 
 import static dev.glimpse.kernels.cuda.CudaTestSupport.CPU;
 import static dev.glimpse.kernels.cuda.CudaTestSupport.assertClose;
@@ -104,10 +105,8 @@ class CudaAttentionTest {
             "F16, 131, 259, 6, 2, 128, true, 128"})
     void halfPrecisionAttentionMatchesCpuWithinRounding(AttentionPrecision precision, int t, int s, int hq, int hkv, int d,
                                                         boolean causal, int start) {
-        Tensor out = attentionVsCpu(21, precision, halfTol(precision, false), precision + " attention", t, s, hq, hkv, d,
+        finiteAttentionVsCpu(21, precision, halfTol(precision, false), precision + " attention", t, s, hq, hkv, d,
                 causal, start, false);
-        assertFinite(out, precision + " attention");
-        out.close();
     }
 
     /**
@@ -155,12 +154,8 @@ class CudaAttentionTest {
             "w4x2, BF16, 385, 385, 5, 5, 128, true, 0"})
     void mmaKernelOfEveryBlockShapeMatchesCpuWithinRounding(String warps, AttentionPrecision precision, int t, int s,
                                                               int hq, int hkv, int d, boolean causal, int start) {
-        withMmaWarps(warps, () -> {
-            Tensor out = attentionVsCpu(61, precision, halfTol(precision, false), warps + " " + precision + " attention",
-                    t, s, hq, hkv, d, causal, start, false);
-            assertFinite(out, warps + " " + precision + " attention");
-            out.close();
-        });
+        withMmaWarps(warps, () -> finiteAttentionVsCpu(61, precision, halfTol(precision, false),
+                warps + " " + precision + " attention", t, s, hq, hkv, d, causal, start, false));
     }
 
     /**
@@ -182,20 +177,8 @@ class CudaAttentionTest {
             "BF16, 257, 257, 3, 1, 64, true, 0"})
     void twoTileKernelMatchesTheEightWarpKernel(AttentionPrecision precision, int t, int s, int hq, int hkv, int d,
                                                 boolean causal, int start) {
-        CudaBackend gpu = cuda();
-        AttentionMask mask = causal ? AttentionMask.causal(start) : AttentionMask.BIDIRECTIONAL;
-        float scale = (float) (1 / Math.sqrt(d));
-        try (Tensor q = random(91, t, hq, d); Tensor k = random(92, s, hkv, d); Tensor v = random(93, s, hkv, d);
-             Tensor gq = gpu.upload(q); Tensor gk = gpu.upload(k); Tensor gv = gpu.upload(v);
-             Tensor sixteen = gpu.allocate(DType.F32, t, hq, d); Tensor twoTile = gpu.allocate(DType.F32, t, hq, d)) {
-            withMmaWarps("w8", () -> gpu.attention(gq, gk, gv, mask, scale, sixteen, null, null, precision));
-            withMmaWarps("w4x2", () -> gpu.attention(gq, gk, gv, mask, scale, twoTile, null, null, precision));
-            try (Tensor expected = gpu.download(sixteen)) {
-                assertClose("w4x2 vs w8 " + precision + " T=" + t + " S=" + s + " Hq=" + hq + " Hkv=" + hkv + " D=" + d,
-                        expected, twoTile, 1e-5);
-            }
-            assertFinite(twoTile, "w4x2 " + precision + " attention");
-        }
+        assertAgrees(CudaAttentionTest::withMmaWarps, "w4x2", "w8", "w8", 91, precision, 1e-5, t, s, hq, hkv, d, causal,
+                start);
     }
 
     /**
@@ -257,12 +240,8 @@ class CudaAttentionTest {
             "auto, F16, 729, 729, 16, 16, 72, false, 0"})
     void smallGridShapesMatchCpuWithinRounding(String shape, AttentionPrecision precision, int t, int s, int hq,
                                                int hkv, int d, boolean causal, int start) {
-        withSmallGrid(shape, () -> {
-            Tensor out = attentionVsCpu(71, precision, halfTol(precision, false), shape + " " + precision + " attention",
-                    t, s, hq, hkv, d, causal, start, false);
-            assertFinite(out, shape + " " + precision + " attention");
-            out.close();
-        });
+        withSmallGrid(shape, () -> finiteAttentionVsCpu(71, precision, halfTol(precision, false),
+                shape + " " + precision + " attention", t, s, hq, hkv, d, causal, start, false));
     }
 
     /**
@@ -297,20 +276,8 @@ class CudaAttentionTest {
             "w2s4b1, F16, 17, 17, 4, 2, 64, true, 0"})
     void smallGridShapesMatchTheFourWarpKernel(String shape, AttentionPrecision precision, int t, int s, int hq, int hkv,
                                                int d, boolean causal, int start) {
-        CudaBackend gpu = cuda();
-        AttentionMask mask = causal ? AttentionMask.causal(start) : AttentionMask.BIDIRECTIONAL;
-        float scale = (float) (1 / Math.sqrt(d));
-        try (Tensor q = random(95, t, hq, d); Tensor k = random(96, s, hkv, d); Tensor v = random(97, s, hkv, d);
-             Tensor gq = gpu.upload(q); Tensor gk = gpu.upload(k); Tensor gv = gpu.upload(v);
-             Tensor four = gpu.allocate(DType.F32, t, hq, d); Tensor small = gpu.allocate(DType.F32, t, hq, d)) {
-            withSmallGrid("off", () -> gpu.attention(gq, gk, gv, mask, scale, four, null, null, precision));
-            withSmallGrid(shape, () -> gpu.attention(gq, gk, gv, mask, scale, small, null, null, precision));
-            try (Tensor expected = gpu.download(four)) {
-                assertClose(shape + " vs w4 " + precision + " T=" + t + " S=" + s + " Hq=" + hq + " Hkv=" + hkv + " D=" + d,
-                        expected, small, shape.equals("w2") ? 1e-5 : halfTol(precision, false));
-            }
-            assertFinite(small, shape + " " + precision + " attention");
-        }
+        assertAgrees(CudaAttentionTest::withSmallGrid, shape, "off", "w4", 95, precision,
+                shape.equals("w2") ? 1e-5 : halfTol(precision, false), t, s, hq, hkv, d, causal, start);
     }
 
     /**
@@ -329,20 +296,8 @@ class CudaAttentionTest {
     void singleRoundShapesMatchTheDoubleBufferedKeySplitRowForRow(String shape, String reference,
                                                                    AttentionPrecision precision, int t, int s, int hq,
                                                                    int hkv, int d, boolean causal, int start) {
-        CudaBackend gpu = cuda();
-        AttentionMask mask = causal ? AttentionMask.causal(start) : AttentionMask.BIDIRECTIONAL;
-        float scale = (float) (1 / Math.sqrt(d));
-        try (Tensor q = random(98, t, hq, d); Tensor k = random(99, s, hkv, d); Tensor v = random(100, s, hkv, d);
-             Tensor gq = gpu.upload(q); Tensor gk = gpu.upload(k); Tensor gv = gpu.upload(v);
-             Tensor expectedOut = gpu.allocate(DType.F32, t, hq, d); Tensor single = gpu.allocate(DType.F32, t, hq, d)) {
-            withSmallGrid(reference, () -> gpu.attention(gq, gk, gv, mask, scale, expectedOut, null, null, precision));
-            withSmallGrid(shape, () -> gpu.attention(gq, gk, gv, mask, scale, single, null, null, precision));
-            try (Tensor expected = gpu.download(expectedOut)) {
-                assertClose(shape + " vs " + reference + " " + precision + " T=" + t + " S=" + s + " Hq=" + hq + " Hkv="
-                        + hkv + " D=" + d, expected, single, 1e-5);
-            }
-            assertFinite(single, shape + " " + precision + " attention");
-        }
+        assertAgrees(CudaAttentionTest::withSmallGrid, shape, reference, reference, 98, precision, 1e-5, t, s, hq, hkv,
+                d, causal, start);
     }
 
     /**
@@ -361,12 +316,8 @@ class CudaAttentionTest {
             "BF16, 200, 77, 8, 4, 64, false, 0"})
     void twoTileKernelOnRepresentableInputsOnlyRoundsProbabilities(AttentionPrecision precision, int t, int s, int hq,
                                                                     int hkv, int d, boolean causal, int start) {
-        withMmaWarps("w4x2", () -> {
-            Tensor out = attentionVsCpu(41, precision, halfTol(precision, true), "w4x2 " + precision + " attention, exact inputs",
-                    t, s, hq, hkv, d, causal, start, true);
-            assertFinite(out, "w4x2 " + precision + " attention, exact inputs");
-            out.close();
-        });
+        withMmaWarps("w4x2", () -> finiteAttentionVsCpu(41, precision, halfTol(precision, true),
+                "w4x2 " + precision + " attention, exact inputs", t, s, hq, hkv, d, causal, start, true));
     }
 
     /**
@@ -443,10 +394,8 @@ class CudaAttentionTest {
     void halfPrecisionAttentionOnRepresentableInputsOnlyRoundsProbabilities(AttentionPrecision precision, int t, int s,
                                                                             int hq, int hkv, int d, boolean causal,
                                                                             int start) {
-        Tensor out = attentionVsCpu(41, precision, halfTol(precision, true), precision + " attention, exact inputs", t, s,
+        finiteAttentionVsCpu(41, precision, halfTol(precision, true), precision + " attention, exact inputs", t, s,
                 hq, hkv, d, causal, start, true);
-        assertFinite(out, precision + " attention, exact inputs");
-        out.close();
     }
 
     private static double halfTol(AttentionPrecision precision, boolean representableInputs) {
@@ -481,6 +430,40 @@ class CudaAttentionTest {
         } catch (RuntimeException | Error e) {
             out.close();
             throw e;
+        }
+    }
+
+    /** {@link #attentionVsCpu}, then its GPU output must be finite (under the same label); closes it. */
+    private void finiteAttentionVsCpu(int seed, AttentionPrecision precision, double tol, String label, int t, int s,
+                                      int hq, int hkv, int d, boolean causal, int start, boolean representable) {
+        try (Tensor out = attentionVsCpu(seed, precision, tol, label, t, s, hq, hkv, d, causal, start, representable)) {
+            assertFinite(out, label);
+        }
+    }
+
+    /**
+     * Random q, k, v (seeds {@code seed}, +1, +2) through the CUDA backend at {@code precision} twice, first with
+     * {@code with} picking the {@code reference} kernel setting, then the {@code shape} one: the second output agrees
+     * with the first within {@code tol} (labelled "shape vs referenceName") and is finite.
+     */
+    private static void assertAgrees(BiConsumer<String, Runnable> with, String shape, String reference,
+                                     String referenceName, int seed, AttentionPrecision precision, double tol, int t,
+                                     int s, int hq, int hkv, int d, boolean causal, int start) {
+        CudaBackend gpu = cuda();
+        AttentionMask mask = causal ? AttentionMask.causal(start) : AttentionMask.BIDIRECTIONAL;
+        float scale = (float) (1 / Math.sqrt(d));
+        try (Tensor q = random(seed, t, hq, d); Tensor k = random(seed + 1, s, hkv, d);
+             Tensor v = random(seed + 2, s, hkv, d);
+             Tensor gq = gpu.upload(q); Tensor gk = gpu.upload(k); Tensor gv = gpu.upload(v);
+             Tensor referenceOut = gpu.allocate(DType.F32, t, hq, d);
+             Tensor shapeOut = gpu.allocate(DType.F32, t, hq, d)) {
+            with.accept(reference, () -> gpu.attention(gq, gk, gv, mask, scale, referenceOut, null, null, precision));
+            with.accept(shape, () -> gpu.attention(gq, gk, gv, mask, scale, shapeOut, null, null, precision));
+            try (Tensor expected = gpu.download(referenceOut)) {
+                assertClose(shape + " vs " + referenceName + " " + precision + " T=" + t + " S=" + s + " Hq=" + hq
+                        + " Hkv=" + hkv + " D=" + d, expected, shapeOut, tol);
+            }
+            assertFinite(shapeOut, shape + " " + precision + " attention");
         }
     }
 

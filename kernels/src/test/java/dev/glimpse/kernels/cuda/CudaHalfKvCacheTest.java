@@ -15,8 +15,12 @@ import java.util.function.Supplier;
 
 import static dev.glimpse.kernels.cuda.CudaTestSupport.CPU;
 import static dev.glimpse.kernels.cuda.CudaTestSupport.assertClose;
+import static dev.glimpse.kernels.cuda.CudaTestSupport.cacheEntries;
 import static dev.glimpse.kernels.cuda.CudaTestSupport.cuda;
+import static dev.glimpse.kernels.cuda.CudaTestSupport.headMajorCache;
+import static dev.glimpse.kernels.cuda.CudaTestSupport.host;
 import static dev.glimpse.kernels.cuda.CudaTestSupport.random;
+import static dev.glimpse.kernels.cuda.CudaTestSupport.withProperties;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 
@@ -37,47 +41,8 @@ class CudaHalfKvCacheTest {
             {"online", "fused", "current"}, {"online", "fused", "passes"}, {"online", "fused", "passes_early"}};
 
     private static <T> T with(String kernel, String combine, String online16, Supplier<T> body) {
-        String oldKernel = System.getProperty(CudaDecodeAttention.KERNEL_PROPERTY);
-        String oldCombine = System.getProperty(CudaBackend.DECODE_COMBINE_PROPERTY);
-        String oldOnline16 = System.getProperty(OnlineDecode16.PROPERTY);
-        System.setProperty(CudaDecodeAttention.KERNEL_PROPERTY, kernel);
-        System.setProperty(CudaBackend.DECODE_COMBINE_PROPERTY, combine);
-        System.setProperty(OnlineDecode16.PROPERTY, online16);
-        try {
-            return body.get();
-        } finally {
-            restore(CudaDecodeAttention.KERNEL_PROPERTY, oldKernel);
-            restore(CudaBackend.DECODE_COMBINE_PROPERTY, oldCombine);
-            restore(OnlineDecode16.PROPERTY, oldOnline16);
-        }
-    }
-
-    private static void restore(String key, String value) {
-        if (value == null) {
-            System.clearProperty(key);
-        } else {
-            System.setProperty(key, value);
-        }
-    }
-
-    private static float[] host(Tensor device) {
-        try (Tensor h = cuda().download(device)) {
-            return h.toFloatArray();
-        }
-    }
-
-    /** A host cache [Hkv, capacity, D] of dtype holding rows [S, Hkv, D] (rounded) as entries 0..S-1, NaN after. */
-    private static Tensor cache(Tensor rows, int capacity, DType dtype) {
-        try (Tensor f32 = CudaTestSupport.headMajorCache(rows, capacity)) {
-            Tensor c = Tensor.allocate(dtype, f32.shape());
-            c.copyFrom(f32.toFloatArray());
-            return c;
-        }
-    }
-
-    /** The first keys entries of a host cache [Hkv, capacity, D] as the [keys, Hkv, D] view attention reads. */
-    private static Tensor entries(Tensor cache, int keys) {
-        return cache.slice(1, 0, keys).transpose(0, 1);
+        return withProperties(Map.of(CudaDecodeAttention.KERNEL_PROPERTY, kernel,
+                CudaBackend.DECODE_COMBINE_PROPERTY, combine, OnlineDecode16.PROPERTY, online16), body);
     }
 
     @ParameterizedTest(name = "{0} Hq={1} Hkv={2} D={3} capacity={4} keys={5}")
@@ -93,21 +58,15 @@ class CudaHalfKvCacheTest {
     void decodeAttentionOverA16BitCacheMatchesCpu(DType dtype, int hq, int hkv, int d, int capacity, int keys) {
         CudaBackend gpu = cuda();
         float scale = (float) (1 / Math.sqrt(d));
-        try (Tensor q = random(71, 1, hq, d); Tensor k = random(72, keys, hkv, d); Tensor v = random(73, keys, hkv, d);
-             Tensor cacheK = cache(k, capacity, dtype); Tensor cacheV = cache(v, capacity, dtype);
-             Tensor expected = Tensor.allocate(DType.F32, 1, hq, d);
-             Tensor gq = gpu.upload(q); Tensor gk = gpu.upload(cacheK); Tensor gv = gpu.upload(cacheV);
-             Tensor count = gpu.upload(Tensor.ofInts(new int[] {keys}, 1)); Tensor out = gpu.allocate(DType.F32, 1, hq, d)) {
-            CPU.attention(q, entries(cacheK, keys), entries(cacheV, keys), AttentionMask.BIDIRECTIONAL, scale, expected,
-                    null);
+        try (DecodeCase c = DecodeCase.of(71, dtype, hq, hkv, d, capacity, keys, scale)) {
             float[] fused = null;
             for (String[] mode : MODES) {
                 float[] got = with(mode[0], mode[1], mode[2], () -> {
-                    gpu.decodeAttention(gq, gk, gv, count, scale, out);
-                    return host(out);
+                    gpu.decodeAttention(c.gq(), c.gk(), c.gv(), c.count(), scale, c.out());
+                    return host(c.out());
                 });
                 assertClose("decode " + dtype + " cache " + String.join("/", mode) + " Hq=" + hq + " Hkv=" + hkv
-                        + " D=" + d + " keys=" + keys, expected, out, TOL);
+                        + " D=" + d + " keys=" + keys, c.expected(), c.out(), TOL);
                 if (mode[0].equals("split")) {
                     if (fused == null) {
                         fused = got;
@@ -129,40 +88,24 @@ class CudaHalfKvCacheTest {
     void graphReplaysOverA16BitCacheFollowTheKeyCount(DType dtype, String online16) {
         CudaBackend gpu = cuda();
         int capacity = 8192;
-        try (Tensor q1 = random(80, 1, 14, 64); Tensor k1 = random(81, capacity, 2, 64);
-             Tensor v1 = random(82, capacity, 2, 64); Tensor q2 = random(83, 1, 32, 128);
-             Tensor k2 = random(84, capacity, 32, 128); Tensor v2 = random(85, capacity, 32, 128);
-             Tensor cacheK1 = cache(k1, capacity, dtype); Tensor cacheV1 = cache(v1, capacity, dtype);
-             Tensor cacheK2 = cache(k2, capacity, dtype); Tensor cacheV2 = cache(v2, capacity, dtype);
-             Tensor gq1 = gpu.upload(q1); Tensor gk1 = gpu.upload(cacheK1); Tensor gv1 = gpu.upload(cacheV1);
-             Tensor gq2 = gpu.upload(q2); Tensor gk2 = gpu.upload(cacheK2); Tensor gv2 = gpu.upload(cacheV2);
-             Tensor out1 = gpu.allocate(DType.F32, 1, 14, 64); Tensor out2 = gpu.allocate(DType.F32, 1, 32, 128);
-             StepInputs inputs = gpu.stepInputs(1)) {
+        try (TwoLayerDecode layers = new TwoLayerDecode(80, dtype, capacity)) {
             Runnable step = () -> {
-                gpu.upload(inputs);
+                gpu.upload(layers.inputs);
                 System.setProperty(CudaDecodeAttention.KERNEL_PROPERTY, "online");
-                gpu.decodeAttention(gq1, gk1, gv1, inputs.cell(0), 0.125f, out1);
+                layers.qwen();
                 System.setProperty(CudaDecodeAttention.KERNEL_PROPERTY, "split");
-                gpu.decodeAttention(gq2, gk2, gv2, inputs.cell(0), 0.0884f, out2);
+                layers.llama();
             };
-            inputs.set(0, 1);
+            layers.inputs.set(0, 1);
             with("online", "fused", online16, () -> {
                 step.run();
                 return null;
             });
             try (StepGraph graph = with("online", "fused", online16, () -> gpu.capture(step))) {
                 for (int keys : new int[] {1, 64, 65, 6300, 0, 600, 4097, 129, 8192}) {
-                    graph.awaitLastLaunch();
-                    inputs.set(0, keys);
-                    gpu.launch(graph);
-                    try (Tensor e1 = Tensor.allocate(DType.F32, 1, 14, 64); Tensor e2 = Tensor.allocate(DType.F32, 1, 32, 128)) {
-                        CPU.attention(q1, entries(cacheK1, keys), entries(cacheV1, keys), AttentionMask.BIDIRECTIONAL,
-                                0.125f, e1, null);
-                        CPU.attention(q2, entries(cacheK2, keys), entries(cacheV2, keys), AttentionMask.BIDIRECTIONAL,
-                                0.0884f, e2, null);
-                        assertClose("replay " + dtype + " " + online16 + " qwen keys=" + keys, e1, out1, TOL);
-                        assertClose("replay " + dtype + " llama keys=" + keys, e2, out2, TOL);
-                    }
+                    layers.replay(graph, keys);
+                    layers.assertMatchesCpu(keys, "replay " + dtype + " " + online16 + " qwen keys=" + keys,
+                            "replay " + dtype + " llama keys=" + keys, TOL);
                 }
             }
         }
@@ -240,9 +183,9 @@ class CudaHalfKvCacheTest {
         boolean capture = precision == AttentionPrecision.F32;
         int[] rows = {0, t - 1};
         try (Tensor q = random(101, t, hq, d); Tensor k = random(102, keys, hkv, d); Tensor v = random(103, keys, hkv, d);
-             Tensor cacheK = cache(k, capacity, dtype); Tensor cacheV = cache(v, capacity, dtype);
-             Tensor k32 = Tensor.of(entries(cacheK, keys).toFloatArray(), keys, hkv, d);
-             Tensor v32 = Tensor.of(entries(cacheV, keys).toFloatArray(), keys, hkv, d);
+             Tensor cacheK = headMajorCache(k, capacity, dtype); Tensor cacheV = headMajorCache(v, capacity, dtype);
+             Tensor k32 = Tensor.of(cacheEntries(cacheK, keys).toFloatArray(), keys, hkv, d);
+             Tensor v32 = Tensor.of(cacheEntries(cacheV, keys).toFloatArray(), keys, hkv, d);
              Tensor gq = gpu.upload(q); Tensor gkc = gpu.upload(cacheK); Tensor gvc = gpu.upload(cacheV);
              Tensor gk32 = gpu.upload(k32); Tensor gv32 = gpu.upload(v32);
              Tensor out16 = gpu.allocate(DType.F32, t, hq, d); Tensor out32 = gpu.allocate(DType.F32, t, hq, d);
@@ -251,7 +194,7 @@ class CudaHalfKvCacheTest {
              Tensor cols16 = gpu.allocate(DType.F32, hq, keys); Tensor cols32 = gpu.allocate(DType.F32, hq, keys)) {
             AttentionMask mask = AttentionMask.causal(keys - t);
             float scale = (float) (1 / Math.sqrt(d));
-            gpu.attention(gq, entries(gkc, keys), entries(gvc, keys), mask, scale, out16,
+            gpu.attention(gq, cacheEntries(gkc, keys), cacheEntries(gvc, keys), mask, scale, out16,
                     capture ? new AttentionCapture(rows, rows16, cols16) : null, null, precision);
             gpu.attention(gq, gk32, gv32, mask, scale, out32,
                     capture ? new AttentionCapture(rows, rows32, cols32) : null, null, precision);

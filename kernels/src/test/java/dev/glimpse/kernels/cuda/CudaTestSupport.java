@@ -222,4 +222,25 @@ final class CudaTestSupport {
         }
         return Tensor.of(cache, hkv, capacity, d);
     }
+
+    /**
+     * A host cache [Hkv, capacity, D] of dtype holding rows [S, Hkv, D] (rounded) as entries 0..S-1, NaN after:
+     * {@link #headMajorCache(Tensor, int)} itself for F32.
+     */
+    static Tensor headMajorCache(Tensor rows, int capacity, DType dtype) {
+        Tensor f32 = headMajorCache(rows, capacity);
+        if (dtype == DType.F32) {
+            return f32;
+        }
+        try (f32) {
+            Tensor c = Tensor.allocate(dtype, f32.shape());
+            c.copyFrom(f32.toFloatArray());
+            return c;
+        }
+    }
+
+    /** The first keys entries of a cache [Hkv, capacity, D] (host or device) as the [keys, Hkv, D] view attention reads. */
+    static Tensor cacheEntries(Tensor cache, int keys) {
+        return cache.slice(1, 0, keys).transpose(0, 1);
+    }
 }

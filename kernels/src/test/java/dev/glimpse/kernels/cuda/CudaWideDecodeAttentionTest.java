@@ -39,24 +39,6 @@ class CudaWideDecodeAttentionTest {
         return withProperties(Map.of(KERNEL, kernel, CudaBackend.PDL_PROPERTY, pdl), body);
     }
 
-    /** A host cache [Hkv, capacity, D] of dtype holding rows [S, Hkv, D] (rounded) as entries 0..S-1, NaN after. */
-    private static Tensor cache(Tensor rows, int capacity, DType dtype) {
-        Tensor f32 = headMajorCache(rows, capacity);
-        if (dtype == DType.F32) {
-            return f32;
-        }
-        try (f32) {
-            Tensor c = Tensor.allocate(dtype, f32.shape());
-            c.copyFrom(f32.toFloatArray());
-            return c;
-        }
-    }
-
-    /** The first keys entries of a host cache [Hkv, capacity, D] as the [keys, Hkv, D] view attention reads. */
-    private static Tensor entries(Tensor cache, int keys) {
-        return cache.slice(1, 0, keys).transpose(0, 1);
-    }
-
     @ParameterizedTest(name = "{0} Hq={1} Hkv={2} D={3} capacity={4} keys={5}")
     @CsvSource({
             "F32, 14, 2, 64, 8192, 600", "F32, 14, 2, 64, 8192, 6300", "F32, 14, 2, 64, 16384, 16000",
@@ -72,29 +54,23 @@ class CudaWideDecodeAttentionTest {
     void matchesCpuAndTheOnlineKernel(DType dtype, int hq, int hkv, int d, int capacity, int keys) {
         CudaBackend gpu = cuda();
         float scale = (float) (1 / Math.sqrt(d));
-        try (Tensor q = random(91, 1, hq, d); Tensor k = random(92, keys, hkv, d); Tensor v = random(93, keys, hkv, d);
-             Tensor cacheK = cache(k, capacity, dtype); Tensor cacheV = cache(v, capacity, dtype);
-             Tensor expected = Tensor.allocate(DType.F32, 1, hq, d);
-             Tensor gq = gpu.upload(q); Tensor gk = gpu.upload(cacheK); Tensor gv = gpu.upload(cacheV);
-             Tensor count = gpu.upload(Tensor.ofInts(new int[] {keys}, 1)); Tensor out = gpu.allocate(DType.F32, 1, hq, d)) {
-            CPU.attention(q, entries(cacheK, keys), entries(cacheV, keys), AttentionMask.BIDIRECTIONAL, scale, expected,
-                    null);
+        try (DecodeCase c = DecodeCase.of(91, dtype, hq, hkv, d, capacity, keys, scale)) {
             String label = "decode wide " + dtype + " Hq=" + hq + " Hkv=" + hkv + " D=" + d + " capacity=" + capacity
                     + " keys=" + keys;
             float[] online = with("online", "true", () -> {
-                gpu.decodeAttention(gq, gk, gv, count, scale, out);
-                return host(out);
+                gpu.decodeAttention(c.gq(), c.gk(), c.gv(), c.count(), scale, c.out());
+                return host(c.out());
             });
-            assertClose(label + " (online kernel)", expected, out, TOL);
+            assertClose(label + " (online kernel)", c.expected(), c.out(), TOL);
             float[] first = null;
             try (Tensor onlineOut = Tensor.of(online, 1, hq, d)) {
                 for (String pdl : new String[] {"true", "false", "true"}) {
                     float[] got = with("wide", pdl, () -> {
-                        gpu.decodeAttention(gq, gk, gv, count, scale, out);
-                        return host(out);
+                        gpu.decodeAttention(c.gq(), c.gk(), c.gv(), c.count(), scale, c.out());
+                        return host(c.out());
                     });
-                    assertClose(label + " pdl=" + pdl, expected, out, TOL);
-                    assertClose(label + " pdl=" + pdl + " vs online", onlineOut, out, 2 * TOL);
+                    assertClose(label + " pdl=" + pdl, c.expected(), c.out(), TOL);
+                    assertClose(label + " pdl=" + pdl + " vs online", onlineOut, c.out(), 2 * TOL);
                     if (first == null) {
                         first = got;
                     } else {
@@ -115,19 +91,13 @@ class CudaWideDecodeAttentionTest {
         CudaBackend gpu = cuda();
         int capacity = keys <= 8192 ? 8192 : 16384;
         float scale = (float) (1 / Math.sqrt(d));
-        try (Tensor q = random(94, 1, hq, d); Tensor k = random(95, keys, hkv, d); Tensor v = random(96, keys, hkv, d);
-             Tensor cacheK = cache(k, capacity, dtype); Tensor cacheV = cache(v, capacity, dtype);
-             Tensor expected = Tensor.allocate(DType.F32, 1, hq, d);
-             Tensor gq = gpu.upload(q); Tensor gk = gpu.upload(cacheK); Tensor gv = gpu.upload(cacheV);
-             Tensor count = gpu.upload(Tensor.ofInts(new int[] {keys}, 1)); Tensor out = gpu.allocate(DType.F32, 1, hq, d)) {
-            CPU.attention(q, entries(cacheK, keys), entries(cacheV, keys), AttentionMask.BIDIRECTIONAL, scale, expected,
-                    null);
+        try (DecodeCase c = DecodeCase.of(94, dtype, hq, hkv, d, capacity, keys, scale)) {
             withProperties(Map.of(WideDecodePlan.GRID_PROPERTY, grid), () -> with("wide", "true", () -> {
-                gpu.decodeAttention(gq, gk, gv, count, scale, out);
+                gpu.decodeAttention(c.gq(), c.gk(), c.gv(), c.count(), scale, c.out());
                 return null;
             }));
-            assertClose("decode wide grid=" + grid + " " + dtype + " Hq=" + hq + " D=" + d + " keys=" + keys, expected,
-                    out, TOL);
+            assertClose("decode wide grid=" + grid + " " + dtype + " Hq=" + hq + " D=" + d + " keys=" + keys,
+                    c.expected(), c.out(), TOL);
         }
     }
 
@@ -162,43 +132,26 @@ class CudaWideDecodeAttentionTest {
     void graphReplaysFollowTheKeyCount(DType dtype, boolean mixed, String pdl) {
         CudaBackend gpu = cuda();
         int capacity = 8192;
-        try (Tensor q1 = random(100, 1, 14, 64); Tensor k1 = random(101, capacity, 2, 64);
-             Tensor v1 = random(102, capacity, 2, 64); Tensor q2 = random(103, 1, 32, 128);
-             Tensor k2 = random(104, capacity, 32, 128); Tensor v2 = random(105, capacity, 32, 128);
-             Tensor cacheK1 = cache(k1, capacity, dtype); Tensor cacheV1 = cache(v1, capacity, dtype);
-             Tensor cacheK2 = cache(k2, capacity, dtype); Tensor cacheV2 = cache(v2, capacity, dtype);
-             Tensor gq1 = gpu.upload(q1); Tensor gk1 = gpu.upload(cacheK1); Tensor gv1 = gpu.upload(cacheV1);
-             Tensor gq2 = gpu.upload(q2); Tensor gk2 = gpu.upload(cacheK2); Tensor gv2 = gpu.upload(cacheV2);
-             Tensor out1 = gpu.allocate(DType.F32, 1, 14, 64); Tensor out2 = gpu.allocate(DType.F32, 1, 32, 128);
-             StepInputs inputs = gpu.stepInputs(1)) {
+        try (TwoLayerDecode layers = new TwoLayerDecode(100, dtype, capacity)) {
             Runnable step = () -> {
-                gpu.upload(inputs);
+                gpu.upload(layers.inputs);
                 System.setProperty(KERNEL, "wide");
-                gpu.decodeAttention(gq1, gk1, gv1, inputs.cell(0), 0.125f, out1);
+                layers.qwen();
                 if (mixed) {
                     System.setProperty(KERNEL, "online");
                 }
-                gpu.decodeAttention(gq2, gk2, gv2, inputs.cell(0), 0.0884f, out2);
+                layers.llama();
             };
-            inputs.set(0, 1);
+            layers.inputs.set(0, 1);
             with("wide", pdl, () -> {
                 step.run();
                 return null;
             });
             try (StepGraph graph = with("wide", pdl, () -> gpu.capture(step))) {
                 for (int keys : new int[] {1, 64, 65, 6300, 0, 1000, 63, 600, 600, 7, 4097, 129, 8192, 6301}) {
-                    graph.awaitLastLaunch();
-                    inputs.set(0, keys);
-                    gpu.launch(graph);
-                    try (Tensor e1 = Tensor.allocate(DType.F32, 1, 14, 64); Tensor e2 = Tensor.allocate(DType.F32, 1, 32, 128)) {
-                        CPU.attention(q1, entries(cacheK1, keys), entries(cacheV1, keys), AttentionMask.BIDIRECTIONAL,
-                                0.125f, e1, null);
-                        CPU.attention(q2, entries(cacheK2, keys), entries(cacheV2, keys), AttentionMask.BIDIRECTIONAL,
-                                0.0884f, e2, null);
-                        String label = "decode wide replay " + dtype + " mixed=" + mixed + " pdl=" + pdl;
-                        assertClose(label + " qwen keys=" + keys, e1, out1, TOL);
-                        assertClose(label + " llama keys=" + keys, e2, out2, TOL);
-                    }
+                    layers.replay(graph, keys);
+                    String label = "decode wide replay " + dtype + " mixed=" + mixed + " pdl=" + pdl;
+                    layers.assertMatchesCpu(keys, label + " qwen keys=" + keys, label + " llama keys=" + keys, TOL);
                 }
             }
         }

@@ -26,6 +26,7 @@ import org.junit.jupiter.params.provider.ValueSource;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.function.BiConsumer;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
@@ -80,17 +81,7 @@ class CudaDecodeAheadTest {
     @ParameterizedTest(name = "{0}")
     @ValueSource(strings = {"decoder-llama", "decoder-qwen2-bf16"})
     void pooledLookaheadBuffersServeConsecutiveSessionsWithTheStepByStepTokensAndLogits(String name) {
-        CudaSupport.requireCuda();
-        Path folder = DecoderFixture.folder(name);
-        try (SavedProperties saved = SavedProperties.of(DecoderSession.DECODE_AHEAD_PROPERTY,
-                DecoderSession.POOL_DECODE_AHEAD_PROPERTY, DecoderSession.CAPACITY_BUCKET_PROPERTY);
-             Backend backend = Backends.create(Backends.Choice.CUDA);
-             Checkpoint checkpoint = Checkpoint.open(folder);
-             Decoder decoder = Decoder.load(backend, checkpoint, TextConfig.load(folder.resolve("config.json")))) {
-            System.clearProperty(DecoderSession.CAPACITY_BUCKET_PROPERTY);
-            System.setProperty(DecoderSession.DECODE_AHEAD_PROPERTY, "false");
-            Trace stepByStep = greedyRequest(decoder, new Object[1]);
-            System.setProperty(DecoderSession.DECODE_AHEAD_PROPERTY, "true");
+        withLookahead(name, (decoder, stepByStep) -> {
             for (boolean pooled : new boolean[] {false, true}) {
                 System.setProperty(DecoderSession.POOL_DECODE_AHEAD_PROPERTY, Boolean.toString(pooled));
                 Object[] firstPick = new Object[1];
@@ -108,7 +99,7 @@ class CudaDecodeAheadTest {
                 }
                 System.out.println("PARITY decode ahead " + label + " buffers " + name + " exact: two sessions");
             }
-        }
+        });
     }
 
     /**
@@ -120,17 +111,7 @@ class CudaDecodeAheadTest {
     @ParameterizedTest(name = "{0}")
     @ValueSource(strings = {"decoder-llama", "decoder-qwen2-bf16"})
     void aSessionEndingMidLookaheadLeavesThePooledPickUnqueuedForTheNext(String name) {
-        CudaSupport.requireCuda();
-        Path folder = DecoderFixture.folder(name);
-        try (SavedProperties saved = SavedProperties.of(DecoderSession.DECODE_AHEAD_PROPERTY,
-                DecoderSession.POOL_DECODE_AHEAD_PROPERTY, DecoderSession.CAPACITY_BUCKET_PROPERTY);
-             Backend backend = Backends.create(Backends.Choice.CUDA);
-             Checkpoint checkpoint = Checkpoint.open(folder);
-             Decoder decoder = Decoder.load(backend, checkpoint, TextConfig.load(folder.resolve("config.json")))) {
-            System.clearProperty(DecoderSession.CAPACITY_BUCKET_PROPERTY);
-            System.setProperty(DecoderSession.DECODE_AHEAD_PROPERTY, "false");
-            Trace stepByStep = greedyRequest(decoder, new Object[1]);
-            System.setProperty(DecoderSession.DECODE_AHEAD_PROPERTY, "true");
+        withLookahead(name, (decoder, stepByStep) -> {
             System.setProperty(DecoderSession.POOL_DECODE_AHEAD_PROPERTY, "true");
             for (String ending : List.of("cancel", "stop token")) {
                 Object[] endedPick = new Object[1];
@@ -164,6 +145,27 @@ class CudaDecodeAheadTest {
                 assertArrayEquals(stepByStep.logits().getFirst(), after.logits().getFirst(), name + " logits after a " + ending);
             }
             System.out.println("PARITY decode ahead " + name + " pooled pick clean after a cancel and a stop token");
+        });
+    }
+
+    /**
+     * Loads fixture {@code name} on the GPU and runs {@code check} with its decoder and the trace of a step-by-step
+     * {@link #greedyRequest} (the capacity bucket unset), lookahead then on; the lookahead, pooling and capacity
+     * bucket properties are restored after.
+     */
+    private static void withLookahead(String name, BiConsumer<Decoder, Trace> check) {
+        CudaSupport.requireCuda();
+        Path folder = DecoderFixture.folder(name);
+        try (SavedProperties saved = SavedProperties.of(DecoderSession.DECODE_AHEAD_PROPERTY,
+                DecoderSession.POOL_DECODE_AHEAD_PROPERTY, DecoderSession.CAPACITY_BUCKET_PROPERTY);
+             Backend backend = Backends.create(Backends.Choice.CUDA);
+             Checkpoint checkpoint = Checkpoint.open(folder);
+             Decoder decoder = Decoder.load(backend, checkpoint, TextConfig.load(folder.resolve("config.json")))) {
+            System.clearProperty(DecoderSession.CAPACITY_BUCKET_PROPERTY);
+            System.setProperty(DecoderSession.DECODE_AHEAD_PROPERTY, "false");
+            Trace stepByStep = greedyRequest(decoder, new Object[1]);
+            System.setProperty(DecoderSession.DECODE_AHEAD_PROPERTY, "true");
+            check.accept(decoder, stepByStep);
         }
     }
 
