@@ -304,44 +304,6 @@ __device__ __forceinline__ void store_image_rows(uint16_t* out16, int head, int 
     }
 }
 
-// store_image_rows through shared memory, for dim a multiple of 8 and out16 16-byte aligned: the warp's 16 rows
-// (row0 .. row0 + 15; lane (g, c) holds rows row0 + g and row0 + g + 8) go rounded into stage [16][DP + 8] (a pitch
-// of DP + 8 values keeps the 32-bit writes free of bank conflicts), then the warp stores each row's dim values as
-// 16-byte chunks, consecutive lanes on consecutive chunks of a row: whole 32-byte sectors where store_image_rows'
-// 4-byte pairs fill half of each (ncu, H200, SigLIP's d80 w8 kernel: 16 of 32 bytes per sector). The same pack2
-// of the same products, so the same bits. stage: 16 (DP + 8) 16-bit values no other warp touches until the
-// kernel ends.
-template <int DP, typename T>
-__device__ __forceinline__ void store_image_rows_staged(uint16_t* out16, int head, int tokens, int heads_per_image,
-                                                        int dim, int row0, int lane, const float (&o)[DP / 8][4],
-                                                        float inv0, float inv1, uint16_t* stage) {
-    constexpr int LD = DP + 8, DTILES = DP / 8;
-    const int g = lane >> 2, c = lane & 3;
-    uint32_t* stage32 = reinterpret_cast<uint32_t*>(stage);
-#pragma unroll
-    for (int half = 0; half < 2; half++) {
-        const float inv = half == 0 ? inv0 : inv1;
-        const int row = g + 8 * half;
-#pragma unroll
-        for (int n = 0; n < DTILES; n++) {
-            stage32[(row * LD + n * 8 + 2 * c) / 2] = pack2<T>(o[n][2 * half] * inv, o[n][2 * half + 1] * inv);
-        }
-    }
-    __syncwarp();
-    uint16_t* out_head = image_major_head(out16, head, tokens, heads_per_image, dim);
-    const long long out_pitch = (long long)heads_per_image * dim;
-    const int chunks = dim / 8;
-    static_assert((16 * DTILES) % 32 == 0, "whole passes of the warp over the 16 rows' DP / 8 chunk slots");
-#pragma unroll
-    for (int i = lane; i < 16 * DTILES; i += 32) {
-        const int r = i / DTILES, j = i - r * DTILES;
-        if (j < chunks && row0 + r < tokens) {
-            *reinterpret_cast<uint4*>(out_head + (row0 + r) * out_pitch + j * 8) =
-                *reinterpret_cast<const uint4*>(stage + r * LD + j * 8);
-        }
-    }
-}
-
 // One warp's pass over one key tile of MMA_BK keys in shared memory (K and V tiles [64][DP + 8]; k_tile and
 // v_tile: this lane's ldmatrix addresses in them, as attention_mma_packed computes k_lane and v_lane): S = Q K^T
 // for the warp's 16 query rows (qa: their A fragments), keys j0 + n at or past vis0 (rows g) or vis1 (rows g + 8)
@@ -451,9 +413,7 @@ struct PlainQueries {
     }
 };
 
-// IMAGES: the output goes to out16 image-major (image_major_head, store_pair16) instead of out; out and lse unused;
-// without a key split, where dim is a multiple of 8 and out16 16-byte aligned, through the free K/V buffers in
-// 16-byte chunks (store_image_rows_staged).
+// IMAGES: the output goes to out16 image-major (image_major_head, store_pair16) instead of out; out and lse unused.
 // KSPLIT > 1 (the key-split shapes, "Key-split blocks" above): WARPS / KSPLIT query warps, each with
 // KSPLIT warps that walk every KSPLIT-th key tile of its 16 rows; KSPLIT = 1 is the kernel the top of
 // this file describes (the same code: every KSPLIT branch is resolved at compile time).
@@ -607,17 +567,6 @@ attention_mma_packed(const float* q, long long qs0, long long qs1, const uint16_
     }
     const float inv0 = l0 > 0.f ? 1.f / l0 : 0.f, inv1 = l1 > 0.f ? 1.f / l1 : 0.f;
     if constexpr (IMAGES) {
-        if constexpr (KSPLIT == 1 && BUFFERS == 2 && BQ <= 2 * MMA_BK) {
-            if (dim % 8 == 0 && (reinterpret_cast<uintptr_t>(out16) & 15) == 0) {
-                // The K and V buffers the last round did not use: every warp passed the last round's barrier, so
-                // none still reads them (nothing is copied into them after it), and they hold BQ rows of pitch LD.
-                const int row0 = warp * 16;
-                uint16_t* stage = (row0 < MMA_BK ? ks + row0 * LD : vsh + (row0 - MMA_BK) * LD) + (rounds & 1) * TILE;
-                store_image_rows_staged<DP, T>(out16, head, tokens, heads_per_image, dim, first + row0, lane, o, inv0,
-                                               inv1, stage);
-                return;
-            }
-        }
         store_image_rows<DP, T>(out16, head, tokens, heads_per_image, dim, t0, t1, c, o, inv0, inv1);
         return;
     }
