@@ -194,17 +194,8 @@ __device__ void norm_linears(const float* __restrict__ x, const void* gamma, int
             }
             gemv_core_group<H, FUSED_R, true, MAXR>(fused_xs, wr, j0 < n, rows, chunks, part, split, lane, acc);
         }
-        gemv_core_publish<FUSED_R, MAXR>(acc, partial, rows, warp, lane);
-        if (part == 0 && lane < FUSED_R * rows) {
-            int q = lane / rows;
-            int r = lane - q * rows;
-            int j = j0 + q;
-            if (j < n) {
-                float sum = gemv_core_total<FUSED_R, MAXR>(partial, warp, split, q, r);
-                float b = at.bias == nullptr ? 0.f : load_float(at.bias, at.bias_type, j);
-                at.out[(long long)r * n + j] = sum + b;
-            }
-        }
+        gemv_core_finish<FUSED_R, MAXR>(acc, partial, rows, part, split, j0, n, at.bias, at.bias_type,
+                                        [out = at.out](long long e, float sum, float b) { out[e] = sum + b; });
         __syncthreads();   // partial is rewritten by the next group
     }
 }
@@ -380,18 +371,8 @@ __device__ void linear_residual(const float* __restrict__ x, const H* __restrict
         gemv_core_group<H, FUSED_R, false, MAXR>(reinterpret_cast<const float4*>(x), wr, j0 < n, rows, chunks, part, split,
                                                  lane, acc);
     }
-    gemv_core_publish<FUSED_R, MAXR>(acc, partial, rows, warp, lane);
-    if (part == 0 && lane < FUSED_R * rows) {
-        int q = lane / rows;
-        int r = lane - q * rows;
-        int j = j0 + q;
-        if (j < n) {
-            float sum = gemv_core_total<FUSED_R, MAXR>(partial, warp, split, q, r);
-            float b = bias == nullptr ? 0.f : load_float(bias, bias_type, j);
-            long long at = (long long)r * n + j;
-            out[at] = residual[at] + (sum + b);
-        }
-    }
+    gemv_core_finish<FUSED_R, MAXR>(acc, partial, rows, part, split, j0, n, bias, bias_type,
+                                    [&](long long at, float sum, float b) { out[at] = residual[at] + (sum + b); });
 }
 
 #define LINEAR_RESIDUAL_KERNEL(NAME, MAXR, STAGED, EXTRA_PARAMS, EXTRA_ARGS)                                     \
@@ -446,22 +427,14 @@ __device__ __forceinline__ void rope_append(float* q, const float* k, const floa
                 float c = cos_t[i], s = sin_t[i];
                 float lo = src[i], hi = src[i + half];
                 float rlo = rope_pair_lo(lo, hi, c, s), rhi = rope_pair_hi(lo, hi, c, s);
-                if (is_q) {
-                    float* dst = q + (long long)h * dim;
-                    dst[i] = rlo;
-                    dst[i + half] = rhi;
-                } else {
-                    T* dst = key_cache + ((long long)h * capacity + at) * dim;
-                    store_kv(dst + i, rlo);
-                    store_kv(dst + i + half, rhi);
-                }
+                store_rope_pair(is_q, q, key_cache, h, capacity, at, dim, i, half, rlo, rhi);
             } else if (!is_q) {
-                store_kv(key_cache + ((long long)h * capacity + at) * dim + i + half, src[i + half]);
+                store_kv(cache_entry(key_cache, h, capacity, at, dim) + i + half, src[i + half]);
             }
         } else {
             int local = item - rot_items;
             int h = local / dim, d = local - h * dim;
-            store_kv(value_cache + ((long long)h * capacity + at) * dim + d, v[local]);
+            store_kv(cache_entry(value_cache, h, capacity, at, dim) + d, v[local]);
         }
     }
 }

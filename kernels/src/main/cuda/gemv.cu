@@ -108,17 +108,8 @@ __device__ void gemv_multi_rows(const float* __restrict__ x, const H* __restrict
             }
             gemv_core_accumulate<H, R, false, MAXR>(xv, wr, rows, chunks, part, split, lane, acc);
         }
-        gemv_core_publish<R, MAXR>(acc, partial, rows, warp, lane);
-        if (part == 0 && lane < R * rows) {
-            int q = lane / rows;
-            int r = lane - q * rows;
-            int j = j0 + q;
-            if (j < n) {
-                float s = gemv_core_total<R, MAXR>(partial, warp, split, q, r);
-                float b = bias == nullptr ? 0.f : load_float(bias, bias_type, j);
-                out[(long long)r * n + j] = s + b;
-            }
-        }
+        gemv_core_finish<R, MAXR>(acc, partial, rows, part, split, j0, n, bias, bias_type,
+                                  [&](long long at, float sum, float b) { out[at] = sum + b; });
     }
 }
 

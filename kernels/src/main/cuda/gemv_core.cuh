@@ -166,3 +166,24 @@ __device__ __forceinline__ float gemv_core_total(float (*partial)[R][MAXR], int 
     for (int p = 0; p < split; p++) s += partial[warp + p][q][r];
     return s;
 }
+
+// The end of a feature group of R rows from j0 on: gemv_core_publish, then lane q * rows + r (q < R, r < rows)
+// of the group's slice 0 calls store(at, sum, b) for each feature j = j0 + q below n, with at = r * n + j (the
+// element of an output [rows, n]), sum = gemv_core_total and b = bias[j] (0.f without bias); the store adds
+// them itself (sum + b), so that it may load what it adds them to first, as the kernels always did.
+template <int R, int MAXR, typename Store>
+__device__ __forceinline__ void gemv_core_finish(const float (&acc)[R][MAXR], float (*partial)[R][MAXR], int rows,
+                                                 int part, int split, int j0, int n, const void* bias, int bias_type, Store store) {
+    const int lane = threadIdx.x & 31, warp = threadIdx.x >> 5;
+    gemv_core_publish<R, MAXR>(acc, partial, rows, warp, lane);
+    if (part == 0 && lane < R * rows) {
+        int q = lane / rows;
+        int r = lane - q * rows;
+        int j = j0 + q;
+        if (j < n) {
+            float sum = gemv_core_total<R, MAXR>(partial, warp, split, q, r);
+            float b = bias == nullptr ? 0.f : load_float(bias, bias_type, j);
+            store((long long)r * n + j, sum, b);
+        }
+    }
+}

@@ -86,19 +86,8 @@ __device__ __forceinline__ void layer_norm_staged(const float* x, const void* ga
     const float var = block_sum_once(q, squares) / n;
     const float rstd = (float)(1.0 / sqrt((double)(var + eps)));
     cp_async_wait_own();
-#pragma unroll
-    for (int j = 0; j < VPT; j++) {
-        int c = threadIdx.x + j * blockDim.x;
-        if (c < nv) {
-            int i = c * 4;
-            float g[4], b[4] = {0.f, 0.f, 0.f, 0.f};
-            load4(staged, gamma_type, i, g);
-            if (beta != nullptr) load4(staged_beta, beta_type, i, b);
-            float o[4] = {(v[j].x - mean) * rstd * g[0] + b[0], (v[j].y - mean) * rstd * g[1] + b[1],
-                          (v[j].z - mean) * rstd * g[2] + b[2], (v[j].w - mean) * rstd * g[3] + b[3]};
-            store4(out, out_type, out_base + i, o);
-        }
-    }
+    store_layer_norm_v4<VPT>(v, mean, rstd, staged, gamma_type, beta != nullptr, staged_beta, beta_type, out,
+                             out_type, out_base, nv);
 }
 
 template <int VPT>
@@ -115,17 +104,7 @@ __device__ __forceinline__ void rms_norm_staged(const float* x, const void* gamm
     const float variance = block_sum_once(q, squares) / n;
     const float rstd = (float)(1.0 / sqrt((double)(variance + eps)));
     cp_async_wait_own();
-#pragma unroll
-    for (int j = 0; j < VPT; j++) {
-        int c = threadIdx.x + j * blockDim.x;
-        if (c < nv) {
-            int i = c * 4;
-            float g[4];
-            load4(staged, gamma_type, i, g);
-            float o[4] = {v[j].x * rstd * g[0], v[j].y * rstd * g[1], v[j].z * rstd * g[2], v[j].w * rstd * g[3]};
-            store4(out, out_type, base + i, o);
-        }
-    }
+    store_rms_norm_v4<VPT>(v, rstd, staged, gamma_type, out, out_type, base, nv);
 }
 
 #define NORM_ROWS_STAGED(VPT)                                                                                    \

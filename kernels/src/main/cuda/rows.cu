@@ -77,7 +77,8 @@ extern "C" __global__ void rms_norm_rows(const float* x, const void* gamma, int 
 // statistics are reduced from there (LayerNorm: mean, then centred squares, as above) and the
 // outputs go out as one vector store per 4 elements. Same formulas as layer_norm_rows / rms_norm_rows;
 // only the grouping of the F32 partial sums differs (per thread: 4 consecutive elements at a time).
-// load_row_v4 is in norm_rows.cuh (norm_rows.cu's variants of these kernels load rows the same way).
+// load_row_v4, the partial sums and the output loops (store_layer_norm_v4, store_rms_norm_v4) are in
+// norm_rows.cuh: norm_rows.cu's variants of these kernels share them, with gamma and beta read from shared memory.
 template <int VPT>
 __device__ __forceinline__ void layer_norm_v4(const float* x, const void* gamma, int gamma_type, const void* beta,
                                               int beta_type, float eps, void* out, int out_type, int n,
@@ -92,19 +93,8 @@ __device__ __forceinline__ void layer_norm_v4(const float* x, const void* gamma,
     float q = centered_squares_v4<VPT>(v, mean, nv);
     const float var = block_sum(q, scratch) / n;
     const float rstd = (float)(1.0 / sqrt((double)(var + eps)));
-#pragma unroll
-    for (int j = 0; j < VPT; j++) {
-        int c = threadIdx.x + j * blockDim.x;
-        if (c < nv) {
-            int i = c * 4;
-            float g[4], b[4] = {0.f, 0.f, 0.f, 0.f};
-            load4(gamma, gamma_type, i, g);
-            if (beta != nullptr) load4(beta, beta_type, i, b);
-            float o[4] = {(v[j].x - mean) * rstd * g[0] + b[0], (v[j].y - mean) * rstd * g[1] + b[1],
-                          (v[j].z - mean) * rstd * g[2] + b[2], (v[j].w - mean) * rstd * g[3] + b[3]};
-            store4(out, out_type, out_base + i, o);
-        }
-    }
+    store_layer_norm_v4<VPT>(v, mean, rstd, gamma, gamma_type, beta != nullptr, beta, beta_type, out, out_type,
+                             out_base, nv);
 }
 
 template <int VPT>
@@ -118,17 +108,7 @@ __device__ __forceinline__ void rms_norm_v4(const float* x, const void* gamma, i
     float q = row_squares_v4<VPT>(v);
     const float variance = block_sum(q, scratch) / n;
     const float rstd = (float)(1.0 / sqrt((double)(variance + eps)));
-#pragma unroll
-    for (int j = 0; j < VPT; j++) {
-        int c = threadIdx.x + j * blockDim.x;
-        if (c < nv) {
-            int i = c * 4;
-            float g[4];
-            load4(gamma, gamma_type, i, g);
-            float o[4] = {v[j].x * rstd * g[0], v[j].y * rstd * g[1], v[j].z * rstd * g[2], v[j].w * rstd * g[3]};
-            store4(out, out_type, base + i, o);
-        }
-    }
+    store_rms_norm_v4<VPT>(v, rstd, gamma, gamma_type, out, out_type, base, nv);
 }
 
 // layer_norm_rows_v4_<VPT> / rms_norm_rows_v4_<VPT>: the arguments of layer_norm_rows / rms_norm_rows;
@@ -275,22 +255,14 @@ __device__ __forceinline__ void rope_append_rows(float* q, const float* k, const
                     float c = cos_row[i], s = sin_row[i];
                     float lo = src[i], hi = src[i + half];
                     float rlo = lo * c - hi * s, rhi = hi * c + lo * s;
-                    if (is_q) {
-                        float* dst = q_row + (long long)h * dim;
-                        dst[i] = rlo;
-                        dst[i + half] = rhi;
-                    } else {
-                        T* dst = key_cache + ((long long)h * capacity + entry) * dim;
-                        store_kv(dst + i, rlo);
-                        store_kv(dst + i + half, rhi);
-                    }
+                    store_rope_pair(is_q, q_row, key_cache, h, capacity, entry, dim, i, half, rlo, rhi);
                 } else if (!is_q) {
-                    store_kv(key_cache + ((long long)h * capacity + entry) * dim + i + half, src[i + half]);
+                    store_kv(cache_entry(key_cache, h, capacity, entry, dim) + i + half, src[i + half]);
                 }
             } else {
                 int hd = item - rot_items;
                 int h = hd / dim, d = hd - h * dim;
-                store_kv(value_cache + ((long long)h * capacity + entry) * dim + d, v[(long long)t * kv_heads * dim + hd]);
+                store_kv(cache_entry(value_cache, h, capacity, entry, dim) + d, v[(long long)t * kv_heads * dim + hd]);
             }
         }
     }
