@@ -269,16 +269,10 @@ decode_fused(const float* q, const T* key_cache, const T* value_cache, float* pa
              float* out, int* counters, const int* key_count, int q_heads, int kv_heads, int capacity, int dim,
              int splits, int heads_per_block, float scale) {
     __shared__ int merges;
-    const int group = q_heads / kv_heads;
-    const int head_blocks = (group + heads_per_block - 1) / heads_per_block;
-    const int kv = blockIdx.x / head_blocks;
-    const int h0 = kv * group + (blockIdx.x % head_blocks) * heads_per_block;
-    const int nh = min(heads_per_block, (kv + 1) * group - h0);
+    const auto [kv, h0, nh] = decode_heads(q_heads, kv_heads, heads_per_block);
     const int keys = decode_keys(key_count, capacity);
     if (keys == 0) {
-        if (blockIdx.y == 0) {
-            for (int i = threadIdx.x; i < nh * dim; i += DEC_THREADS) out[(long long)h0 * dim + i] = 0.f;
-        }
+        decode_zero_heads<DEC_THREADS>(out, h0, nh, dim);
         return;
     }
     const int chunk = decode_chunk(keys, splits);
@@ -286,18 +280,8 @@ decode_fused(const float* q, const T* key_cache, const T* value_cache, float* pa
     if (blockIdx.y >= used) return;
     decode_split<VW, T>(q, key_cache, value_cache, partial_acc, partial_stats, key_count, q_heads, kv_heads, capacity,
                         dim, splits, heads_per_block, scale);
-    __threadfence();
-    __syncthreads();
-    if (threadIdx.x == 0) {
-        const bool last = atomicAdd(counters + blockIdx.x, 1) == used - 1;
-        if (last) {
-            atomicExch(counters + blockIdx.x, 0);
-            __threadfence();
-        }
-        merges = last;
-    }
-    __syncthreads();
-    if (merges) decode_merge<MERGE_VW(VW)>(partial_acc, partial_stats, out, h0, nh, used, dim, splits);
+    if (decode_last_split(counters, used, merges))
+        decode_merge<MERGE_VW(VW)>(partial_acc, partial_stats, out, h0, nh, used, dim, splits);
 }
 
 extern "C" __global__ void __launch_bounds__(DEC_THREADS)

@@ -1,5 +1,5 @@
-// Shared by the decode attention modules (decode.cu, decode_online16.cu): block shape, key counts,
-// widened cache loads.
+// Shared by the decode attention modules (decode.cu, decode_online16.cu, decode_wide.cu): block shape,
+// key counts, the fused kernels' head blocks and split counts, widened cache loads.
 #pragma once
 #include "common.cuh"
 
@@ -12,6 +12,49 @@
 
 __device__ __forceinline__ int decode_keys(const int* key_count, int capacity) {
     return min(max(*key_count, 0), capacity);
+}
+
+// The query heads of block (x, s) of a split kernel's grid (kv_heads * head_blocks, splits): heads
+// h0 .. h0 + nh - 1 of kv head kv's group, heads_per_block of them (fewer in a group's last block).
+struct DecodeHeads {
+    int kv, h0, nh;
+};
+
+__device__ __forceinline__ DecodeHeads decode_heads(int q_heads, int kv_heads, int heads_per_block) {
+    const int group = q_heads / kv_heads;
+    const int head_blocks = (group + heads_per_block - 1) / heads_per_block;
+    const int kv = blockIdx.x / head_blocks;
+    const int h0 = kv * group + (blockIdx.x % head_blocks) * heads_per_block;
+    return {kv, h0, min(heads_per_block, (kv + 1) * group - h0)};
+}
+
+// A fused kernel with no keys: split 0's blocks (THREADS threads) write zeros to their heads' rows of
+// out [q_heads, dim].
+template <int THREADS>
+__device__ __forceinline__ void decode_zero_heads(float* out, int h0, int nh, int dim) {
+    if (blockIdx.y == 0) {
+        for (int i = threadIdx.x; i < nh * dim; i += THREADS) out[(long long)h0 * dim + i] = 0.f;
+    }
+}
+
+// A fused kernel's count of finished splits, once a block has written its partials: the block fences
+// them and counts itself in counters[blockIdx.x] (an atomic add); nonzero in every thread of the block
+// that completes the count of used blocks (that block merges), which resets the counter to zero for
+// the next launch. merges: a __shared__ int of the caller (one declared in this function instead comes
+// first in the module's shared layout, and ptxas then emits other code for decode_online16.cu).
+__device__ __forceinline__ int decode_last_split(int* counters, int used, int& merges) {
+    __threadfence();
+    __syncthreads();
+    if (threadIdx.x == 0) {
+        const bool last = atomicAdd(counters + blockIdx.x, 1) == used - 1;
+        if (last) {
+            atomicExch(counters + blockIdx.x, 0);
+            __threadfence();
+        }
+        merges = last;
+    }
+    __syncthreads();
+    return merges;
 }
 
 // Keys per split: the count spread over the splits, a multiple of DEC_ROWS_PER_PASS, at least

@@ -396,6 +396,9 @@ __device__ __forceinline__ void
 decode_online_fused(const float* q, const T* key_cache, const T* value_cache, float* partial_acc,
                     float* partial_stats, float* out, int* counters, const int* key_count, int q_heads, int kv_heads,
                     int capacity, int dim, int splits, int heads_per_block, float scale) {
+    // The head block and the split count are spelled out here, not decode_heads / decode_last_split as in
+    // decode.cu's and decode_wide.cu's fused kernels: with those helpers here NVVM emits other code for
+    // decode_online16.cu's sm_90 kernels (its PTX is not even the same from one nvcc run to the next).
     __shared__ int merges;
     const int group = q_heads / kv_heads;
     const int head_blocks = (group + heads_per_block - 1) / heads_per_block;
@@ -404,9 +407,7 @@ decode_online_fused(const float* q, const T* key_cache, const T* value_cache, fl
     const int nh = min(heads_per_block, (kv + 1) * group - h0);
     const int keys = decode_keys(key_count, capacity);
     if (keys == 0) {
-        if (blockIdx.y == 0) {
-            for (int i = threadIdx.x; i < nh * dim; i += DEC_THREADS) out[(long long)h0 * dim + i] = 0.f;
-        }
+        decode_zero_heads<DEC_THREADS>(out, h0, nh, dim);
         return;
     }
     const int chunk = online_chunk(keys, splits);

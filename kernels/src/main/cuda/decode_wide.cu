@@ -353,11 +353,7 @@ __device__ __forceinline__ void wide_fused(const float* q, const T* key_cache, c
     constexpr int RED_FLOATS = S::KS * HP * D > WIDE_THREADS * 4 ? S::KS * HP * D : WIDE_THREADS * 4;
     __shared__ __align__(16) float red[RED_FLOATS];
     __shared__ int merges;
-    const int group = q_heads / kv_heads;
-    const int head_blocks = (group + heads_per_block - 1) / heads_per_block;
-    const int kv = blockIdx.x / head_blocks;
-    const int h0 = kv * group + (blockIdx.x % head_blocks) * heads_per_block;
-    const int nh = min(heads_per_block, (kv + 1) * group - h0);
+    const auto [kv, h0, nh] = decode_heads(q_heads, kv_heads, heads_per_block);
     wide_prefetch_chunk<D, T>(key_cache, value_cache, key_count, kv, capacity, splits);
     grid_dependency_enter();
     const int keys = decode_keys(key_count, capacity);
@@ -371,9 +367,7 @@ __device__ __forceinline__ void wide_fused(const float* q, const T* key_cache, c
         }
     }
     if (keys == 0) {
-        if (blockIdx.y == 0) {
-            for (int i = threadIdx.x; i < nh * D; i += WIDE_THREADS) out[(long long)h0 * D + i] = 0.f;
-        }
+        decode_zero_heads<WIDE_THREADS>(out, h0, nh, D);
         return;
     }
     const int chunk = wide_chunk<WideShape<D, T>::TILE>(keys, splits);
@@ -382,18 +376,8 @@ __device__ __forceinline__ void wide_fused(const float* q, const T* key_cache, c
     const int start = blockIdx.y * chunk;
     wide_split<D, HP, T, ROPE>(q, key_cache, value_cache, partial_acc, partial_stats, kv, h0, nh, start,
                                min(chunk, keys - start), capacity, splits, scale, red, append.rope);
-    __threadfence();
-    __syncthreads();
-    if (threadIdx.x == 0) {
-        const bool last = atomicAdd(counters + blockIdx.x, 1) == used - 1;
-        if (last) {
-            atomicExch(counters + blockIdx.x, 0);
-            __threadfence();
-        }
-        merges = last;
-    }
-    __syncthreads();
-    if (merges) wide_merge<D, HP>(partial_acc, partial_stats, out, h0, nh, used, splits, red);
+    if (decode_last_split(counters, used, merges))
+        wide_merge<D, HP>(partial_acc, partial_stats, out, h0, nh, used, splits, red);
 }
 
 // MIN_BLOCKS: 2 (at most 128 registers, so two blocks share an SM: the next kernel's blocks can wait
