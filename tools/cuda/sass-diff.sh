@@ -25,6 +25,9 @@
 # kernel with dynamic shared memory moves its other kernels' static shared sections from 16-byte to
 # 4-byte alignment); 1 when any instruction or attribute differs or a kernel is missing.
 # Example: tools/cuda/sass-diff.sh HEAD . attention_mma '^attention_mma_pack'
+# nvcc 13.0 here is not always deterministic (seen 2026-11-29): two compiles of the same source once gave different
+# code for decode_online16's attention_decode_online_f16_vec8_h8_passes (sm_90) and decode's
+# attention_decode_online_*_h4/h8 (sm_80). Rerun a lone DIFFERENT on those before believing it.
 set -euo pipefail
 [ $# -ge 3 ] || { sed -n '2,/^set /p' "$0" | sed '$d;s/^# \{0,1\}//' >&2; exit 2; }
 OLD="$1" NEW="$2" NAMES="$3" KERNELS="${4:-.}"
