@@ -619,7 +619,8 @@ public final class CudaBackend implements Backend {
      * host does not wait for (a pageable source is first copied into the driver's staging memory, with the host
      * waiting; a 32-frame SigLIP video is 56.6 MB of F32 pixels). Its contents are unspecified (a reused buffer
      * holds its last owner's values). Closing it gives the buffer back with an event behind the copies queued
-     * from it, so no later owner writes it before they ran. Otherwise {@link Backend#stagingTensor}'s plain memory.
+     * from it, so no later owner writes it before they ran. Otherwise, and where the host cannot page-lock that much
+     * more (warned once), {@link Backend#stagingTensor}'s plain memory.
      */
     @Override
     public Tensor stagingTensor(DType dtype, int... shape) {
@@ -629,6 +630,15 @@ public final class CudaBackend implements Backend {
             return Tensor.allocate(dtype, shape);
         }
         long address = acquirePinned(bytes);
+        if (address == 0) {
+            if (!pinnedFallbackLogged) {
+                pinnedFallbackLogged = true;
+                LOG.warn("page-locked staging unavailable: the host could not pin {} bytes more; uploads of such tensors"
+                        + " use pageable memory (slower, same values); -D{}=false stops trying", bytes,
+                        PINNED_STAGING_PROPERTY);
+            }
+            return Tensor.allocate(dtype, shape);
+        }
         try {
             MemorySegment segment = MemorySegment.ofAddress(address).reinterpret(bytes);
             return Tensor.owning(segment, Device.CPU, () -> releasePinned(address, bytes), dtype, shape);
@@ -662,10 +672,14 @@ public final class CudaBackend implements Backend {
 
     private static final int PIXEL_THREADS = 256;
 
+    /** A page-locked buffer of {@code bytes} from the context's pool, or 0 when the host cannot pin that much more. */
     private synchronized long acquirePinned(long bytes) {
         ctx.bindThread();
-        return ctx.pinned.acquire(bytes);
+        return ctx.pinned.tryAcquire(bytes);
     }
+
+    /** Whether {@link #stagingTensor} has said once that it fell back to pageable memory. */
+    private volatile boolean pinnedFallbackLogged;
 
     private synchronized void releasePinned(long address, long bytes) {
         ctx.bindThread();

@@ -45,6 +45,20 @@ final class PinnedPool implements AutoCloseable {
 
     /** A pinned buffer of {@code bytes}: a released one of that size when there is one, else a new one. */
     synchronized long acquire(long bytes) {
+        long address = tryAcquire(bytes);
+        if (address == 0) {
+            throw new CudaException("cudaMallocHost(" + bytes + " bytes) failed: the host could not page-lock that much"
+                    + " memory (cudaErrorMemoryAllocation)");
+        }
+        return address;
+    }
+
+    /**
+     * {@link #acquire}, or 0 when a new buffer is needed and the host cannot page-lock {@code bytes} more
+     * ({@code cudaMallocHost} returns {@code cudaErrorMemoryAllocation}, a limit pageable memory may not have: a
+     * container's, or a large video's staging); the error is cleared, so no later error check reports it.
+     */
+    synchronized long tryAcquire(long bytes) {
         ArrayDeque<Free> ready = free.get(bytes);
         Free reused = ready == null ? null : ready.pollFirst();
         if (reused != null) {
@@ -54,7 +68,12 @@ final class PinnedPool implements AutoCloseable {
             return reused.address();
         }
         try (PointerPointer<?> out = new PointerPointer<>(1)) {
-            Cuda.check(cudart.cudaMallocHost(out, bytes), "cudaMallocHost(" + bytes + " bytes)");
+            int status = cudart.cudaMallocHost(out, bytes);
+            if (status == cudart.cudaErrorMemoryAllocation) {
+                cudart.cudaGetLastError();
+                return 0;
+            }
+            Cuda.check(status, "cudaMallocHost(" + bytes + " bytes)");
             allocations++;
             return out.get(0).address();
         }
