@@ -111,10 +111,8 @@ class AttentionTest {
              Tensor kCache = Tensor.allocate(DType.F32, hkv, capacity, d);
              Tensor vCache = Tensor.allocate(DType.F32, hkv, capacity, d);
              Tensor out = Tensor.allocate(DType.F32, t, hq, d)) {
-            Tensor kView = kCache.transpose(0, 1).slice(0, 0, s);
-            Tensor vView = vCache.transpose(0, 1).slice(0, 0, s);
-            kView.copyFrom(k);
-            vView.copyFrom(v);
+            Tensor kView = cacheView(kCache, s, k);
+            Tensor vView = cacheView(vCache, s, v);
             backend.attention(tq, kView, vView, AttentionMask.causal(s - t), 0.3f, out, null);
             double[] expected = output(probs(q, k, t, s, hq, hkv, d, s - t, 0.3f), v, t, s, hq, hkv, d);
             assertClose(expected, out.toFloatArray(), 2e-5);
@@ -143,10 +141,8 @@ class AttentionTest {
              Tensor expectedRows = Tensor.allocate(DType.F32, hq, rows.length, s);
              Tensor columns = Tensor.allocate(DType.F32, hq, s);
              Tensor expectedColumns = Tensor.allocate(DType.F32, hq, s)) {
-            Tensor kView = kCache.transpose(0, 1).slice(0, 0, s);
-            Tensor vView = vCache.transpose(0, 1).slice(0, 0, s);
-            kView.copyFrom(k);
-            vView.copyFrom(v);
+            Tensor kView = cacheView(kCache, s, k);
+            Tensor vView = cacheView(vCache, s, v);
             AttentionMask mask = AttentionMask.causal(s - t);
             backend.attention(tq, kView, vView, mask, 0.125f, out, new AttentionCapture(rows, rowProbs, columns));
             try (Tensor k32 = Tensor.of(kView.toFloatArray(), s, hkv, d);
@@ -223,6 +219,13 @@ class AttentionTest {
              Tensor out = Tensor.allocate(DType.F32, 0, 2, 4)) {
             backend.attention(q, k, k, AttentionMask.BIDIRECTIONAL, 1f, out, null);
         }
+    }
+
+    /** The first {@code s} positions of a head-major cache [Hkv, capacity, D] as a strided [s, Hkv, D] view, holding {@code values}. */
+    private static Tensor cacheView(Tensor cache, int s, float[] values) {
+        Tensor view = cache.transpose(0, 1).slice(0, 0, s);
+        view.copyFrom(values);
+        return view;
     }
 
     private static float[] filled(int n, float value) {

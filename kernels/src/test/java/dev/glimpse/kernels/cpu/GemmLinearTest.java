@@ -131,29 +131,17 @@ class GemmLinearTest {
 
     @Test
     void rejectsMismatchedInnerDimensions() {
-        try (Tensor x = Tensor.allocate(DType.F32, 2, 5);
-             Tensor w = Tensor.allocate(DType.F32, 3, 4);
-             Tensor out = Tensor.allocate(DType.F32, 2, 3)) {
-            assertThrows(TensorException.class, () -> Gemm.linear(x, w, null, out));
-        }
+        assertLinearRejects(DType.F32, new int[] {2, 5}, new int[] {3, 4}, new int[] {2, 3});
     }
 
     @Test
     void rejectsAnOutputOfTheWrongShape() {
-        try (Tensor x = Tensor.allocate(DType.F32, 2, 4);
-             Tensor w = Tensor.allocate(DType.F32, 3, 4);
-             Tensor out = Tensor.allocate(DType.F32, 2, 4)) {
-            assertThrows(TensorException.class, () -> Gemm.linear(x, w, null, out));
-        }
+        assertLinearRejects(DType.F32, new int[] {2, 4}, new int[] {3, 4}, new int[] {2, 4});
     }
 
     @Test
     void rejectsIntegerWeights() {
-        try (Tensor x = Tensor.allocate(DType.F32, 2, 4);
-             Tensor w = Tensor.allocate(DType.I32, 3, 4);
-             Tensor out = Tensor.allocate(DType.F32, 2, 3)) {
-            assertThrows(TensorException.class, () -> Gemm.linear(x, w, null, out));
-        }
+        assertLinearRejects(DType.I32, new int[] {2, 4}, new int[] {3, 4}, new int[] {2, 3});
     }
 
     @Test
@@ -165,6 +153,15 @@ class GemmLinearTest {
     }
 
     // ---------------------------------------------------------------- helpers
+
+    /** {@code linear} of an F32 x, weights of {@code wt} and an F32 output of these shapes, no bias, throws. */
+    private static void assertLinearRejects(DType wt, int[] xShape, int[] wShape, int[] outShape) {
+        try (Tensor x = Tensor.allocate(DType.F32, xShape);
+             Tensor w = Tensor.allocate(wt, wShape);
+             Tensor out = Tensor.allocate(DType.F32, outShape)) {
+            assertThrows(TensorException.class, () -> Gemm.linear(x, w, null, out));
+        }
+    }
 
     static Tensor random(SplittableRandom random, DType dtype, int... shape) {
         Tensor t = Tensor.allocate(dtype, shape);

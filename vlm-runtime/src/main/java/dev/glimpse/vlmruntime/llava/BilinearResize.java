@@ -27,26 +27,14 @@ public final class BilinearResize {
             throw new IllegalArgumentException("bilinear resize matrix from " + inH + "x" + inW + " to " + outH + "x" + outW);
         }
         float[] m = new float[outH * outW * inH * inW];
-        Taps rows = Taps.of(inH, outH);
-        Taps cols = Taps.of(inW, outW);
         int in = inH * inW;
-        for (int oy = 0; oy < outH; oy++) {
-            int y0 = rows.lo[oy];
-            int y1 = rows.hi[oy];
-            float ly0 = rows.wLo[oy];
-            float ly1 = rows.wHi[oy];
-            for (int ox = 0; ox < outW; ox++) {
-                int x0 = cols.lo[ox];
-                int x1 = cols.hi[ox];
-                float lx0 = cols.wLo[ox];
-                float lx1 = cols.wHi[ox];
-                int row = (oy * outW + ox) * in;
-                m[row + y0 * inW + x0] += ly0 * lx0;
-                m[row + y0 * inW + x1] += ly0 * lx1;
-                m[row + y1 * inW + x0] += ly1 * lx0;
-                m[row + y1 * inW + x1] += ly1 * lx1;
-            }
-        }
+        forEachCell(inH, inW, outH, outW, (token, y0, y1, ly0, ly1, x0, x1, lx0, lx1) -> {
+            int row = token * in;
+            m[row + y0 * inW + x0] += ly0 * lx0;
+            m[row + y0 * inW + x1] += ly0 * lx1;
+            m[row + y1 * inW + x0] += ly1 * lx0;
+            m[row + y1 * inW + x1] += ly1 * lx1;
+        });
         return m;
     }
 
@@ -57,6 +45,25 @@ public final class BilinearResize {
                     + grid.length + " values) to " + outH + "x" + outW);
         }
         float[] out = new float[outH * outW * dim];
+        forEachCell(inH, inW, outH, outW, (token, y0, y1, ly0, ly1, x0, x1, lx0, lx1) -> {
+            int p00 = (y0 * inW + x0) * dim;
+            int p01 = (y0 * inW + x1) * dim;
+            int p10 = (y1 * inW + x0) * dim;
+            int p11 = (y1 * inW + x1) * dim;
+            int o = token * dim;
+            for (int c = 0; c < dim; c++) {
+                out[o + c] = ly0 * (lx0 * grid[p00 + c] + lx1 * grid[p01 + c])
+                        + ly1 * (lx0 * grid[p10 + c] + lx1 * grid[p11 + c]);
+            }
+        });
+        return out;
+    }
+
+    /**
+     * Calls {@code cell} for every output token {@code oy * outW + ox}, row by row, with its upper-left
+     * and lower-right source neighbours (rows y0, y1; columns x0, x1) and their weights.
+     */
+    private static void forEachCell(int inH, int inW, int outH, int outW, Cell cell) {
         Taps rows = Taps.of(inH, outH);
         Taps cols = Taps.of(inW, outW);
         for (int oy = 0; oy < outH; oy++) {
@@ -65,22 +72,15 @@ public final class BilinearResize {
             float ly0 = rows.wLo[oy];
             float ly1 = rows.wHi[oy];
             for (int ox = 0; ox < outW; ox++) {
-                int x0 = cols.lo[ox];
-                int x1 = cols.hi[ox];
-                float lx0 = cols.wLo[ox];
-                float lx1 = cols.wHi[ox];
-                int p00 = (y0 * inW + x0) * dim;
-                int p01 = (y0 * inW + x1) * dim;
-                int p10 = (y1 * inW + x0) * dim;
-                int p11 = (y1 * inW + x1) * dim;
-                int o = (oy * outW + ox) * dim;
-                for (int c = 0; c < dim; c++) {
-                    out[o + c] = ly0 * (lx0 * grid[p00 + c] + lx1 * grid[p01 + c])
-                            + ly1 * (lx0 * grid[p10 + c] + lx1 * grid[p11 + c]);
-                }
+                cell.at(oy * outW + ox, y0, y1, ly0, ly1, cols.lo[ox], cols.hi[ox], cols.wLo[ox], cols.wHi[ox]);
             }
         }
-        return out;
+    }
+
+    /** One output token of {@link #forEachCell}: its index, source rows and columns, and their weights. */
+    @FunctionalInterface
+    private interface Cell {
+        void at(int token, int y0, int y1, float ly0, float ly1, int x0, int x1, float lx0, float lx1);
     }
 
     /**
