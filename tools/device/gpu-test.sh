@@ -179,28 +179,28 @@ if has decoder; then
   done
 fi
 
+# DecodeStepBench (graph step and persistent kernels, us per layer; DECODE_STEP_OPTS as above) within $1 seconds.
+decode_step_bench() {
+  # shellcheck disable=SC2086
+  timeout "$1" "$JAVA" "${JFLAGS[@]}" ${DECODE_STEP_OPTS:-} -cp "$CP" dev.glimpse.kernels.cuda.bench.DecodeStepBench \
+    > "$LOGS/decode-step.jsonl" 2> "$LOGS/decode-step.err"
+  echo "decode step bench exit: $?"; tail -3 "$LOGS/decode-step.err"
+  grep -E 'summary|persistent_decode_phases' "$LOGS/decode-step.jsonl"
+}
+
 if has decodeattn; then
   echo "== decode attention and decode step benchmarks (fused combine / PDL A/B)"
   timeout 240 "$JAVA" "${JFLAGS[@]}" -cp "$CP" dev.glimpse.kernels.cuda.bench.DecodeAttentionBench \
     > "$LOGS/decode-attention.jsonl" 2> "$LOGS/decode-attention.err"
   echo "decode attention bench exit: $?"; tail -3 "$LOGS/decode-attention.err"
   grep -E 'summary' "$LOGS/decode-attention.jsonl"
-  # shellcheck disable=SC2086
-  timeout 150 "$JAVA" "${JFLAGS[@]}" ${DECODE_STEP_OPTS:-} -cp "$CP" dev.glimpse.kernels.cuda.bench.DecodeStepBench \
-    > "$LOGS/decode-step.jsonl" 2> "$LOGS/decode-step.err"
-  echo "decode step bench exit: $?"; tail -3 "$LOGS/decode-step.err"
-  grep -E 'summary|persistent_decode_phases' "$LOGS/decode-step.jsonl"
+  decode_step_bench 150
 fi
 
 if has decodestep; then
-  # DecodeStepBench alone (the decode step half of "decodeattn"): graph step, persistent kernels and their staged
-  # variant, us per layer; DECODE_STEP_OPTS as above.
+  # DecodeStepBench alone (the decode step half of "decodeattn").
   echo "== decode step benchmark"
-  # shellcheck disable=SC2086
-  timeout 200 "$JAVA" "${JFLAGS[@]}" ${DECODE_STEP_OPTS:-} -cp "$CP" dev.glimpse.kernels.cuda.bench.DecodeStepBench \
-    > "$LOGS/decode-step.jsonl" 2> "$LOGS/decode-step.err"
-  echo "decode step bench exit: $?"; tail -3 "$LOGS/decode-step.err"
-  grep -E 'summary|persistent_decode_phases' "$LOGS/decode-step.jsonl"
+  decode_step_bench 200
 fi
 
 if has prefillgemm; then
