@@ -59,8 +59,9 @@ JUNIT="$M2/org/junit/platform/junit-platform-console-standalone/1.14.4/junit-pla
 cp "$JUNIT" "$BUNDLE/junit-console.jar"
 
 # java.desktop: jinjava (chat templates) needs java.beans; without it a test that applies a model's chat template
-# failed on the device with NoClassDefFoundError java/beans/IntrospectionException (2026-11-29).
-JMODS=java.base,jdk.unsupported,java.logging,java.management,jdk.incubator.vector,java.xml,jdk.zipfs,jdk.jfr,java.desktop
+# failed on the device with NoClassDefFoundError java/beans/IntrospectionException (2026-11-29). jdk.httpserver: `serve`
+# (gpu-test.sh's part "cli", with bundle-cli.sh's jars).
+JMODS=java.base,jdk.unsupported,java.logging,java.management,jdk.incubator.vector,java.xml,jdk.zipfs,jdk.jfr,java.desktop,jdk.httpserver
 if [ "$(cat "$BUNDLE/jre.modules" 2>/dev/null)" != "$JMODS zip-0 stripped 9e" ]; then
   rm -f "$BUNDLE/jre.tar.xz"
 fi

@@ -29,7 +29,8 @@
 # -Dglimpse.cuda.decodeRopeAttention: CudaDecodeRopeAttentionTest and CudaDecodeRopeAttentionModelTest
 # (each in its own JVM, GPU_TEST_ROPEATTN_TIMEOUT s each, default 150), DecodeStepBench ropeAttention (us per layer with the switch off vs on,
 # 600 and 6,300 keys, F32 and BF16 caches), then CudaWideDecodeAttentionTest; about 8 minutes at most);
-# Opt-in part "isolated": each class of GPU_TEST_ISOLATED_CLASSES="<class names>" in its own JVM (a sticky CUDA error
+# Opt-in part "cli": the glimpse command line with --device cuda|auto (tools/device/cli_check.py; carry bundle/cli
+# from tools/device/bundle-cli.sh too). Opt-in part "isolated": each class of GPU_TEST_ISOLATED_CLASSES="<class names>" in its own JVM (a sticky CUDA error
 # fails only its class), GPU_TEST_CLASS_TIMEOUT seconds each (default 150).
 # GPU_TEST_KERNEL_SHARD="i/n" runs the i-th of n round-robin shards of the kernels package's test classes (sorted by
 # name; shard 1 also takes BackendsTest): the whole kernels part outgrew one 600 s call (it was cut at 290 s on the
@@ -296,12 +297,28 @@ if has visiontower; then
   echo "vision tower bench exit: $?"; tail -3 "$LOGS/vision-tower.err"; cat "$LOGS/vision-tower.jsonl"
 fi
 
+if has cli; then
+  # The `glimpse` command line as a user runs it (ask, logits, serve; --device cuda and auto; the memory budget, no
+  # visible device, a corrupt image) on the LLaVA and OneVision parity fixtures, against the CPU and HF
+  # transformers: tools/device/cli_check.py. Needs bundle/cli (tools/device/bundle-cli.sh) carried too.
+  echo "== the glimpse command line on the GPU (tools/device/cli_check.py)"
+  if [ -f bundle/cli/cli.tar.xz ]; then
+    tar -xJf bundle/cli/cli.tar.xz -C "$WORK"
+    timeout "${GPU_TEST_CLI_TIMEOUT:-400}" python3 tools/device/cli_check.py --java "$JAVA" \
+      --cp "$CP:$(ls "$WORK"/cli/*.jar | tr '\n' ':' | sed 's/:$//')" --out "$LOGS/cli" 2>&1 | tee "$LOGS/cli-check.log"
+    grep -h -E '^(FAIL|cli checks)' "$LOGS/cli-check.log" >> "$LOGS/cli-summary.txt"
+  else
+    echo "cli: no bundle/cli/cli.tar.xz (run tools/device/bundle-cli.sh and carry bundle/cli)" | tee "$LOGS/cli-summary.txt"
+  fi
+fi
+
 python3 tools/device/summarize.py "$LOGS/tests.log" "$LOGS/topk-glimpse.jsonl" "$LOGS/topk-torch.jsonl" \
   "$LOGS/model-tests.log" "$LOGS/decoder-bench.jsonl" > "$LOGS/summary.txt" 2>&1
 grep -h '"bench":"gemv_summary"' "$LOGS/gemv-bench.jsonl" >> "$LOGS/summary.txt"
 # KernelTimelineTest / CudaKernelTimelineModelTest: each recorded pass's cuda_timeline line, and whether CUPTI saw
 # the nodes of a graph instantiated before it started (the tables are in the logs)
 grep -h -E '^TIMELINE (\{|graph)' "$LOGS/tests.log" "$LOGS/model-tests.log" >> "$LOGS/summary.txt"
+[ -f "$LOGS/cli-summary.txt" ] && cat "$LOGS/cli-summary.txt" >> "$LOGS/summary.txt"
 cat "$LOGS/machine.txt" "$LOGS/summary.txt" > "$OUT/summary.txt"
 tar -C "$(dirname "$LOGS")" -czf "$OUT/results.tar.gz" "$(basename "$LOGS")"
 echo "================ SUMMARY"

@@ -25,6 +25,10 @@ public final class Main {
         cli.setExecutionExceptionHandler(new UserErrors(debug));
         cli.setParameterExceptionHandler(UserErrors::onBadParameters);
         cli.setErr(new PrintWriter(System.err, true));
-        return cli.execute(args);
+        try {
+            return cli.execute(args);
+        } catch (LinkageError | OutOfMemoryError e) {
+            return UserErrors.onFatalError(e, cli.getErr(), debug);
+        }
     }
 }

@@ -44,6 +44,33 @@ final class UserErrors implements CommandLine.IExecutionExceptionHandler {
     }
 
     /**
+     * The errors a command's work can end with that the user can act on, which picocli lets through: a native
+     * library that does not load (OpenCV, FFmpeg, the tokenizer's or CUDA's JNI libraries: a platform without
+     * them, a missing system library they link) and an exhausted Java heap. One line and exit 1; the stack
+     * trace only with {@code --debug}.
+     */
+    static int onFatalError(Error e, java.io.PrintWriter err, boolean debug) {
+        Throwable cause = e;
+        while (cause instanceof ExceptionInInitializerError && cause.getCause() != null) {
+            cause = cause.getCause();
+        }
+        String detail = cause.getClass().getSimpleName() + (cause.getMessage() == null ? "" : ": " + cause.getMessage());
+        if (e instanceof OutOfMemoryError) {
+            err.println("glimpse: the Java heap ran out (" + detail + "); give the JVM more, e.g. "
+                    + "GLIMPSE_JAVA_OPTS=-Xmx16g, or lower the token budget, frames or batch");
+        } else {
+            err.println("glimpse: a native library or class could not be loaded (" + detail + "); this platform may"
+                    + " lack one of Glimpse's native dependencies (OpenCV, FFmpeg, the tokenizer's library) or a"
+                    + " system library they link" + (debug ? "" : " (run with --debug for details)"));
+        }
+        if (debug) {
+            e.printStackTrace(err);
+        }
+        err.flush();
+        return FAILED;
+    }
+
+    /**
      * User-facing failures are the project's typed exceptions and I/O problems; everything else
      * (NullPointerException, IllegalStateException from a bug...) is internal.
      */

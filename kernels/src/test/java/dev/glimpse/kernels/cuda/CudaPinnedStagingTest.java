@@ -84,4 +84,31 @@ class CudaPinnedStagingTest {
             assertTrue(small.device().isHost());
         }
     }
+
+    /**
+     * A host that cannot page-lock the size asked for ({@code cudaMallocHost} of 1 TiB on a machine with far less
+     * memory): {@link PinnedPool#tryAcquire} returns 0 with the CUDA error cleared, so the next call on the device
+     * works ({@link CudaBackend#stagingTensor} then hands out plain memory); {@link PinnedPool#acquire} says so.
+     */
+    @Test
+    void aHostThatCannotPinTheSizeGetsZeroAndNoStickyError() {
+        CudaBackend gpu = cuda();
+        long tooMuch = 1L << 40;
+        try (PinnedPool pool = new PinnedPool(new org.bytedeco.cuda.cudart.CUstream_st())) {
+            assertEquals(0L, pool.tryAcquire(tooMuch), "1 TiB cannot be page-locked");
+            assertEquals(org.bytedeco.cuda.global.cudart.cudaSuccess, org.bytedeco.cuda.global.cudart.cudaGetLastError(),
+                    "the allocation error is cleared");
+            CudaException e = org.junit.jupiter.api.Assertions.assertThrows(CudaException.class,
+                    () -> pool.acquire(tooMuch));
+            assertTrue(e.getMessage().contains("could not page-lock") && e.getMessage().contains(tooMuch + " bytes"),
+                    e.getMessage());
+            assertEquals(0L, pool.allocations());
+        }
+        try (Tensor host = Tensor.allocate(DType.F32, 1024)) {
+            fill(host, 3f);
+            try (Tensor device = gpu.upload(host); Tensor back = gpu.download(device)) {
+                assertArrayEquals(host.toFloatArray(), back.toFloatArray(), "the device works after the refusal");
+            }
+        }
+    }
 }
