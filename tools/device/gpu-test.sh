@@ -305,7 +305,7 @@ if has cli; then
   if [ -f bundle/cli/cli.tar.xz ]; then
     tar -xJf bundle/cli/cli.tar.xz -C "$WORK"
     timeout "${GPU_TEST_CLI_TIMEOUT:-400}" python3 tools/device/cli_check.py --java "$JAVA" \
-      --cp "$CP:$(ls "$WORK"/cli/*.jar | tr '\n' ':' | sed 's/:$//')" --out "$LOGS/cli" 2>&1 | tee "$LOGS/cli-check.log"
+      --cp "$CP:$(ls "$WORK"/cli/*.jar | tr '\n' ':' | sed 's/:$//')" --out "$LOGS/cli" ${GPU_TEST_CLI_ARGS:-} 2>&1 | tee "$LOGS/cli-check.log"
     grep -h -E '^(FAIL|cli checks)' "$LOGS/cli-check.log" >> "$LOGS/cli-summary.txt"
   else
     echo "cli: no bundle/cli/cli.tar.xz (run tools/device/bundle-cli.sh and carry bundle/cli)" | tee "$LOGS/cli-summary.txt"
