@@ -15,11 +15,11 @@ PASS/FAIL with its numbers, all of them in DIR/cli-check.jsonl:
                    names cuda, 413 over --max-request-bytes, 400 on bad JSON, SIGTERM ends it
   memory_budget    -Dglimpse.cuda.memory=1m: exit 1, one line naming the budget and the property, no stack trace
   no_device_cuda   CUDA_VISIBLE_DEVICES="": --device cuda exits 1 with one line
-  no_device_auto   CUDA_VISIBLE_DEVICES="": --device auto answers on the CPU (the CPU's tokens), saying why. Fails
-                   on a machine where a run with a GPU visible came first: DJL 0.36's tokenizer cache keeps the
-                   library in <cache>/<version>-cpu-linux-x86_64/90 (the GPU's compute capability) then, without
-                   a visible GPU, finds <cache>/<version>-cpu-linux-x86_64 present without the library, cannot
-                   move its extraction there and fails to load (any --device; open, see the issue's notes)
+  no_device_auto   CUDA_VISIBLE_DEVICES="": --device auto answers on the CPU (the CPU's tokens), saying why
+  tokenizer_cache  runs with and without a visible GPU share a fresh DJL cache in both orders, and a run without one
+                   follows the layout DJL 0.36 alone leaves after a GPU run (<version>-cpu-linux-x86_64/<sm>/ with
+                   the library, the parent without it, where DJL itself then failed to load): each answers the CPU's
+                   tokens (NativeTokenizerLibrary)
   corrupt_image    a corrupt image with --device cuda: exit 1, one line
 --no-cuda runs only what needs no GPU (to try the script on a CPU machine); --no-hf skips transformers.
 Exit status 1 when any check failed.
@@ -136,48 +136,29 @@ def check_pruned(g, fixture, no_cuda):
 
 
 def check_logits(g, fixture, no_cuda):
+    sys.path.insert(0, str(ROOT / "tools" / "fixtures"))
     import torch
-    from PIL import Image
-    from transformers import AutoModelForImageTextToText, AutoProcessor
+    from hf_logits import compare, hf_reference
 
     name, model, image = fixture
-    proc = AutoProcessor.from_pretrained(model)
-    prompt = proc.tokenizer.apply_chat_template(
-        [{"role": "user", "content": [{"type": "image"}, {"type": "text", "text": QUESTION}]}],
-        add_generation_prompt=True, tokenize=False)
-    inputs = proc(text=prompt, images=[Image.open(model / image).convert("RGB")], return_tensors="pt")
-    hf = {}
-    for label, dtype in (("f32", torch.float32), ("saved", "auto")):
-        m = AutoModelForImageTextToText.from_pretrained(model, dtype=dtype, attn_implementation="eager").eval()
-        feed = dict(inputs)
-        feed["pixel_values"] = feed["pixel_values"].to(m.dtype)
-        with torch.no_grad():
-            hf[label] = (m(**feed).logits[0, -1].float(), str(m.dtype))
-    ids = inputs["input_ids"][0].tolist()
+    ref = hf_reference(model, model / image, QUESTION)
     glimpse = {}
     for device in (("cpu",) if no_cuda else ("cpu", "cuda")):
         code, out, err = g.run(["logits", "--json", "--device", device, "--model", str(model), "--image",
-                                str(model / image), "--prompt", prompt])
+                                str(model / image), "--prompt", ref.prompt])
         if code != 0:
             record(f"logits_vs_hf[{name}]", False, device=device, exit=code, stderr=err[-400:])
             return
         glimpse[device] = json.loads(out[out.index("{"):])
-    details = {"prompt_tokens": len(ids), "hf_argmax": int(hf["f32"][0].argmax())}
+    details = {"prompt_tokens": len(ref.input_ids), "hf_argmax": int(ref.logits["f32"][0].argmax())}
     ok = True
     for device, answer in glimpse.items():
-        logits = torch.tensor(answer["last_logits"], dtype=torch.float32)
-        same_ids = answer["input_ids"] == ids
-        row = {"input_ids_equal": same_ids, "argmax": int(logits.argmax())}
-        for label, (ref, dtype) in hf.items():
-            row[f"max_abs_diff_vs_hf_{label}"] = round((logits - ref).abs().max().item(), 6)
-            row[f"argmax_equal_hf_{label}"] = int(logits.argmax()) == int(ref.argmax())
-        details[device] = row
-        ok &= same_ids and (row["argmax_equal_hf_f32"] or row["argmax_equal_hf_saved"])
+        row = details[device] = compare(answer, ref)
+        ok &= row["input_ids_equal"] and (row["argmax_equal_hf_f32"] or row["argmax_equal_hf_saved"])
     if "cuda" in glimpse:
         a = torch.tensor(glimpse["cpu"]["last_logits"])
         b = torch.tensor(glimpse["cuda"]["last_logits"])
         details["max_abs_diff_cuda_vs_cpu"] = round((a - b).abs().max().item(), 6)
-        details["logit_range"] = [round(b.min().item(), 4), round(b.max().item(), 4)]
     record(f"logits_vs_hf[{name}]", ok, **details)
 
 
@@ -285,6 +266,38 @@ def check_errors(g, cpu_llava):
     record("corrupt_image", code == 1 and len(lines) == 1 and "\tat " not in err, exit=code, lines=lines[:2])
 
 
+def djl_tokenizers_version(classpath):
+    import zipfile
+    jar = next(p for p in classpath.split(os.pathsep) if Path(p).name.startswith("tokenizers-"))
+    with zipfile.ZipFile(jar) as z:
+        text = z.read("native/lib/tokenizers.properties").decode()
+    return dict(l.split("=", 1) for l in text.splitlines() if "=" in l)["version"].strip()
+
+
+def check_tokenizer_cache(g, cpu_llava):
+    name, model, image = LLAVA
+    gpu, none = ("visible", {}), ("hidden", {"CUDA_VISIBLE_DEVICES": ""})
+    gpu_left = g.out / "djl-gpu-left"
+    sm_folder = gpu_left / "tokenizers" / f"{djl_tokenizers_version(g.classpath)}-cpu-linux-x86_64" / "90"
+    sm_folder.mkdir(parents=True, exist_ok=True)
+    (sm_folder / "libtokenizers.so").write_bytes(b"left by a GPU run")
+    cases = {"gpu_then_none": (g.out / "djl-gpu-first", [gpu, none]),
+             "none_then_gpu": (g.out / "djl-none-first", [none, gpu]),
+             "none_after_djl_gpu_layout": (gpu_left, [none])}
+    details, ok = {}, cpu_llava is not None
+    for case, (cache, runs) in cases.items():
+        outcome = []
+        for label, env in runs:
+            code, answer, err = g.ask(model, image, "cpu", env=env, jvm=(f"-DENGINE_CACHE_DIR={cache}",))
+            same = code == 0 and answer is not None and cpu_llava is not None \
+                and answer["token_ids"] == cpu_llava["token_ids"]
+            outcome.append({"gpu": label, "exit": code, "tokens_equal_cpu": same,
+                            **({} if same else {"lines": user_lines(err)[-2:]})})
+            ok &= same
+        details[case] = outcome
+    record("tokenizer_cache", ok, **details)
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--java", required=True)
@@ -293,7 +306,7 @@ def main():
     ap.add_argument("--no-cuda", action="store_true")
     ap.add_argument("--no-hf", action="store_true")
     ap.add_argument("--only", default="", help="comma-separated check names (ask_tokens, ask_pruned, logits_vs_hf, "
-                                                "serve, errors); default all")
+                                                "serve, errors, tokenizer_cache); default all")
     args = ap.parse_args()
     only = set(filter(None, args.only.split(",")))
     wanted = lambda name: not only or name in only
@@ -305,7 +318,8 @@ def main():
     asked = {}
     for fixture in (LLAVA, ONEVISION):
         asked[fixture[0]] = (None, None)
-        if not (wanted("ask_tokens") or (fixture is LLAVA and (wanted("serve") or wanted("errors")))):
+        if not (wanted("ask_tokens") or (fixture is LLAVA and (wanted("serve") or wanted("errors")
+                                                                or wanted("tokenizer_cache")))):
             continue
         try:
             asked[fixture[0]] = check_ask(g, fixture, args.no_cuda)
@@ -320,6 +334,8 @@ def main():
                                           "cpu" if args.no_cuda else "cuda"))
     if not args.no_cuda and wanted("errors"):
         checks.append(lambda: check_errors(g, cpu_llava))
+    if wanted("tokenizer_cache"):
+        checks.append(lambda: check_tokenizer_cache(g, cpu_llava))
     for check in checks:
         try:
             check()

@@ -26,6 +26,8 @@ final class Logging {
             // DJL's tokenizer probes for a GPU on first use and warns when a CUDA runtime is on the
             // machine without a matching driver; Glimpse never uses DJL on a GPU.
             System.setProperty("org.slf4j.simpleLogger.log.ai.djl.util.cuda.CudaUtils", "error");
+            // It also logs, at info, the library folder Glimpse points it at (NativeTokenizerLibrary).
+            System.setProperty("org.slf4j.simpleLogger.log.ai.djl.huggingface.tokenizers.jni.LibUtils", "warn");
         }
     }
 }

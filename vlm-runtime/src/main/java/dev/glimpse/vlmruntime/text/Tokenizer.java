@@ -20,7 +20,8 @@ import java.util.Set;
 /**
  * A Hugging Face fast tokenizer loaded from a local {@code tokenizer.json} (through DJL's binding
  * of the Rust {@code tokenizers} library, which never downloads here: DJL runs offline and its
- * native library comes from its jar), plus the special tokens of {@code tokenizer_config.json}.
+ * native library comes from its jar, extracted by {@link NativeTokenizerLibrary}), plus the special
+ * tokens of {@code tokenizer_config.json}.
  *
  * <p>{@code encode(text, true)} applies the {@code post_processor} of tokenizer.json exactly as
  * {@code tokenizer(text)} does in transformers: Llama's {@code TemplateProcessing} adds {@code <s>},
@@ -40,6 +41,7 @@ public final class Tokenizer implements AutoCloseable {
         if (System.getProperty("OPT_OUT_TRACKING") == null) {
             System.setProperty("OPT_OUT_TRACKING", "true");
         }
+        NativeTokenizerLibrary.prepare();
     }
 
     private final Path file;
