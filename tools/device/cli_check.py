@@ -267,11 +267,15 @@ def check_errors(g, cpu_llava):
 
 
 def djl_tokenizers_version(classpath):
+    """The native library's version in DJL's tokenizers jar (the jar that holds native/lib/tokenizers.properties)."""
     import zipfile
-    jar = next(p for p in classpath.split(os.pathsep) if Path(p).name.startswith("tokenizers-"))
-    with zipfile.ZipFile(jar) as z:
-        text = z.read("native/lib/tokenizers.properties").decode()
-    return dict(l.split("=", 1) for l in text.splitlines() if "=" in l)["version"].strip()
+    for entry in classpath.split(os.pathsep):
+        if entry.endswith(".jar"):
+            with zipfile.ZipFile(entry) as z:
+                if "native/lib/tokenizers.properties" in z.namelist():
+                    text = z.read("native/lib/tokenizers.properties").decode()
+                    return dict(l.split("=", 1) for l in text.splitlines() if "=" in l)["version"].strip()
+    raise RuntimeError("no jar on the class path holds native/lib/tokenizers.properties")
 
 
 def check_tokenizer_cache(g, cpu_llava):
@@ -295,6 +299,16 @@ def check_tokenizer_cache(g, cpu_llava):
                             **({} if same else {"lines": user_lines(err)[-2:]})})
             ok &= same
         details[case] = outcome
+    # The control, not part of the verdict: DJL alone (NativeTokenizerLibraryTest's probe) in the order that broke it
+    control = g.out / "djl-alone"
+    exits = []
+    for label, env in (gpu, none):
+        p = subprocess.run([g.java, f"-DENGINE_CACHE_DIR={control}", "-cp", g.classpath,
+                            "dev.glimpse.vlmruntime.text.NativeTokenizerLibraryTest$Probe", "djl", str(model)],
+                           capture_output=True, text=True, env=g.env(env), timeout=120)
+        exits.append({"gpu": label, "exit": p.returncode, "tail": p.stdout.strip()[-80:] + p.stderr.strip()[-160:]})
+    details["djl_alone_control"] = {"runs": exits, "cache": sorted(str(q.relative_to(control))
+                                                                  for q in control.rglob("libtokenizers.so"))}
     record("tokenizer_cache", ok, **details)
 
 
@@ -314,7 +328,7 @@ def main():
     g = Glimpse(args.java, args.cp, args.out)
     checks = []
     if wanted("ask_pruned"):
-        checks.append(lambda: check_pruned(g, LLAVA_F32, args.no_cuda))
+        checks.append(("ask_pruned", lambda: check_pruned(g, LLAVA_F32, args.no_cuda)))
     asked = {}
     for fixture in (LLAVA, ONEVISION):
         asked[fixture[0]] = (None, None)
@@ -327,20 +341,20 @@ def main():
             record(f"ask_tokens[{fixture[0]}]", False, error=repr(e))
     if not args.no_hf and wanted("logits_vs_hf"):
         for fixture in (LLAVA, ONEVISION):
-            checks.append(lambda f=fixture: check_logits(g, f, args.no_cuda))
+            checks.append((f"logits_vs_hf[{fixture[0]}]", lambda f=fixture: check_logits(g, f, args.no_cuda)))
     cpu_llava, cuda_llava = asked["llava"]
     if wanted("serve"):
-        checks.append(lambda: check_serve(g, cpu_llava if args.no_cuda else cuda_llava,
-                                          "cpu" if args.no_cuda else "cuda"))
+        checks.append(("serve", lambda: check_serve(g, cpu_llava if args.no_cuda else cuda_llava,
+                                                    "cpu" if args.no_cuda else "cuda")))
     if not args.no_cuda and wanted("errors"):
-        checks.append(lambda: check_errors(g, cpu_llava))
+        checks.append(("errors", lambda: check_errors(g, cpu_llava)))
     if wanted("tokenizer_cache"):
-        checks.append(lambda: check_tokenizer_cache(g, cpu_llava))
-    for check in checks:
+        checks.append(("tokenizer_cache", lambda: check_tokenizer_cache(g, cpu_llava)))
+    for name, check in checks:
         try:
             check()
         except Exception as e:
-            record(getattr(check, "__name__", "check"), False, error=repr(e))
+            record(name, False, error=repr(e))
     with open(args.out / "cli-check.jsonl", "w") as f:
         for line in results:
             f.write(json.dumps(line, default=str) + "\n")
