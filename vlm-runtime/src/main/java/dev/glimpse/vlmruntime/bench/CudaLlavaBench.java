@@ -34,8 +34,9 @@ import java.util.stream.IntStream;
  * {@code --device} (default cuda). The same prompts and visual token counts as the HF script, random
  * pixels of the tower's size (no resize needed). The first request's vision time and TTFT (cold: the
  * JIT has not compiled the host code yet) are reported as {@code cold_vision_ms} and {@code cold_ttft_ms};
- * then every stage runs in rounds for {@code --warmup-seconds S} (default 5), as a serving process would
- * have, and each number below is the best of {@code --repeats N} (default 3), each TTFT repeat after
+ * then every stage runs in rounds for {@code --warmup-seconds S} (default 5) and at least
+ * {@value #MIN_WARM_ROUNDS} rounds (on a fresh machine the first LLaVA-7B round alone took over 5 s, H200,
+ * 2026-11-29, and one round left its TTFTs 0.5-0.8 ms slower), as a serving process would have, and each number below is the best of {@code --repeats N} (default 3), each TTFT repeat after
  * {@value #WARM_REQUESTS} more runs of its request at the measured session shape ({@link MeasuredRequest}:
  * op by op, then the prefill graph's capture on the pooled session buffers), so every repeat replays
  * (the warm-up rounds' sessions, of other shapes, leave no graph there: the pool keeps one idle set):
@@ -116,6 +117,7 @@ public final class CudaLlavaBench {
      * op by op on fresh session buffers, the second captures the prefill graph, later ones replay it.
      */
     static final int WARM_REQUESTS = 2;
+    static final int MIN_WARM_ROUNDS = 10;
 
     private CudaLlavaBench() {
     }
@@ -265,7 +267,7 @@ public final class CudaLlavaBench {
                 generate(model, prompt, input, plan, 4, chunk);
             }
             rounds++;
-        } while (System.nanoTime() < end);
+        } while (rounds < MIN_WARM_ROUNDS || System.nanoTime() < end);
         return rounds;
     }
 
