@@ -35,8 +35,10 @@ import java.util.stream.IntStream;
  * pixels of the tower's size (no resize needed). The first request's vision time and TTFT (cold: the
  * JIT has not compiled the host code yet) are reported as {@code cold_vision_ms} and {@code cold_ttft_ms};
  * then every stage runs in rounds for {@code --warmup-seconds S} (default 5) and at least
- * {@value #MIN_WARM_ROUNDS} rounds (on a fresh machine the first LLaVA-7B round alone took over 5 s, H200,
- * 2026-11-29, and one round left its TTFTs 0.5-0.8 ms slower), as a serving process would have, and each number below is the best of {@code --repeats N} (default 3), each TTFT repeat after
+ * {@value #MIN_WARM_ROUNDS} rounds, as a serving process would have (on an H200 that had not run the
+ * benchmark, 2026-11-29, commit 3ef46c9, the first LLaVA-7B round alone took over 5 s, and after that one
+ * round its TTFTs measured 0.5-0.8 ms slower), and each number below is the best of {@code --repeats N}
+ * (default 3), each TTFT repeat after
  * {@value #WARM_REQUESTS} more runs of its request at the measured session shape ({@link MeasuredRequest}:
  * op by op, then the prefill graph's capture on the pooled session buffers), so every repeat replays
  * (the warm-up rounds' sessions, of other shapes, leave no graph there: the pool keeps one idle set):
